@@ -1,0 +1,1 @@
+//! The analysis pipeline of the main job: capture in, report out.

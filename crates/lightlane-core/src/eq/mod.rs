@@ -1,0 +1,1 @@
+//! Equalizers: FFE (MMSE and adaptive), DFE, MLSE.

@@ -1,0 +1,1 @@
+//! FIR filtering with runtime-dispatched SIMD and a naive reference.

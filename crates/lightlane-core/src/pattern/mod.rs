@@ -1,0 +1,1 @@
+//! Test patterns (PRBS, PRBSnQ, SSPRQ, user symbols) and pattern synchronisation / error counting.

@@ -1,0 +1,1 @@
+//! Link simulation: pattern → levels → Tx FFE → channel → noise and jitter → sampled capture.

@@ -1,0 +1,1 @@
+//! Timing: sampling-phase recovery and resampling to N samples per UI.

@@ -1,0 +1,3 @@
+//! # lightlane-io
+//!
+//! Capture file readers and writers producing [`lightlane_core::Waveform`].
