@@ -77,7 +77,11 @@ impl FfeConfig {
 
     /// Checks every field; [`Error::InvalidParameter`] naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        check_shape(self.n_taps, self.samples_per_symbol, self.resolved_reference_tap())?;
+        check_shape(
+            self.n_taps,
+            self.samples_per_symbol,
+            self.resolved_reference_tap(),
+        )?;
         if self.delay_search > MAX_DELAY_SEARCH {
             return Err(Error::invalid(
                 "FFE delay_search",
@@ -86,7 +90,11 @@ impl FfeConfig {
             ));
         }
         if !(self.ridge.is_finite() && self.ridge >= 0.0) {
-            return Err(Error::invalid("FFE ridge", self.ridge, "must be finite and ≥ 0"));
+            return Err(Error::invalid(
+                "FFE ridge",
+                self.ridge,
+                "must be finite and ≥ 0",
+            ));
         }
         Ok(())
     }
@@ -94,7 +102,11 @@ impl FfeConfig {
 
 fn check_shape(n_taps: usize, sps: usize, reference_tap: usize) -> Result<()> {
     if n_taps == 0 || n_taps > MAX_FFE_TAPS {
-        return Err(Error::invalid("FFE n_taps", n_taps, format!("must be 1..={MAX_FFE_TAPS}")));
+        return Err(Error::invalid(
+            "FFE n_taps",
+            n_taps,
+            format!("must be 1..={MAX_FFE_TAPS}"),
+        ));
     }
     if sps == 0 || sps > MAX_SAMPLES_PER_SYMBOL {
         return Err(Error::invalid(
@@ -190,7 +202,10 @@ impl Ffe {
         let branches = (0..sps.min(taps.len()))
             .map(|r| {
                 let sub: Vec<f32> = taps.iter().skip(r).step_by(sps).copied().collect();
-                Ok(Branch { r, fir: Fir::new(&sub)? })
+                Ok(Branch {
+                    r,
+                    fir: Fir::new(&sub)?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Ffe {
@@ -235,16 +250,28 @@ impl Ffe {
     /// Output length `x.len() / sps`. Non-finite samples propagate to the outputs that see them.
     pub fn equalize(&self, x: &[f32]) -> Vec<f32> {
         let mut out = vec![0.0f32; self.output_len(x.len())];
-        self.run(x, &mut out);
+        self.run(x, &mut out, &mut Vec::new());
         out
     }
 
     /// [`Ffe::equalize`] into a caller-owned buffer; [`Error::LengthMismatch`] unless
     /// `out.len() == x.len() / sps`.
     ///
-    /// T-spaced equalizers run the SIMD FIR straight from `x` into `out`; fractionally spaced
-    /// ones gather each polyphase branch into two scratch buffers of `x.len() / sps` samples.
+    /// T-spaced equalizers run the SIMD FIR straight from `x` into `out` without scratch;
+    /// fractionally spaced ones allocate scratch of about `2 · x.len() / sps` samples per call
+    /// (use [`Ffe::equalize_with_scratch`] to reuse it).
     pub fn equalize_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        self.equalize_with_scratch(x, out, &mut Vec::new())
+    }
+
+    /// [`Ffe::equalize_into`] with caller-owned scratch, grown as needed and reusable across
+    /// calls (fractionally spaced equalizers gather each polyphase branch into it).
+    pub fn equalize_with_scratch(
+        &self,
+        x: &[f32],
+        out: &mut [f32],
+        scratch: &mut Vec<f32>,
+    ) -> Result<()> {
         let expected = self.output_len(x.len());
         if out.len() != expected {
             return Err(Error::LengthMismatch {
@@ -253,7 +280,7 @@ impl Ffe {
                 got: out.len(),
             });
         }
-        self.run(x, out);
+        self.run(x, out, scratch);
         Ok(())
     }
 
@@ -263,11 +290,15 @@ impl Ffe {
         let (sps, c, l) = (self.sps, self.reference_tap, self.taps.len());
         let n_out = n / sps;
         let lo = (l - 1 - c).div_ceil(sps).min(n_out);
-        let hi = if n > c { (n - c).div_ceil(sps).min(n_out) } else { 0 };
+        let hi = if n > c {
+            (n - c).div_ceil(sps).min(n_out)
+        } else {
+            0
+        };
         (lo, hi.max(lo))
     }
 
-    fn run(&self, x: &[f32], out: &mut [f32]) {
+    fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
         let (sps, c) = (self.sps, self.reference_tap);
         let (lo, hi) = self.interior(x.len());
         // Edge symbols (tap window partly outside x): direct sum with zero padding.
@@ -288,24 +319,36 @@ impl Ffe {
                 .expect("interior range sized for the FIR");
             return;
         }
-        let mut gathered = Vec::new();
-        let mut partial = vec![0.0f32; m];
+        // Scratch layout: [partial sums (m) | gathered branch input (m + q - 1)].
+        let q_max = self.branches[0].fir.taps().len();
+        scratch.resize(2 * m + q_max - 1, 0.0);
+        let (partial, gathered) = scratch.split_at_mut(m);
         for (b, branch) in self.branches.iter().enumerate() {
             // Branch r: y_r[k] = Σ_q w[q·sps + r] · x[(k - q)·sps + c - r], a T-spaced FIR on the
             // samples of phase (c - r) mod sps, starting Q - 1 symbols before `lo`.
             let q = branch.fir.taps().len();
             // ≥ 0 because every tap index q·sps + r ≤ L - 1 and lo·sps + c ≥ L - 1.
-            let first = (lo as isize + 1 - q as isize) * sps as isize + c as isize - branch.r as isize;
+            let first =
+                (lo as isize + 1 - q as isize) * sps as isize + c as isize - branch.r as isize;
             debug_assert!(first >= 0);
-            gathered.clear();
-            gathered.extend(x[first as usize..].iter().step_by(sps).take(m + q - 1));
-            let dst = if b == 0 { &mut out[lo..hi] } else { &mut partial[..] };
+            let gathered = &mut gathered[..m + q - 1];
+            for (g, &v) in gathered
+                .iter_mut()
+                .zip(x[first as usize..].iter().step_by(sps))
+            {
+                *g = v;
+            }
+            let dst = if b == 0 {
+                &mut out[lo..hi]
+            } else {
+                &mut partial[..]
+            };
             branch
                 .fir
-                .process_valid(&gathered, dst)
+                .process_valid(gathered, dst)
                 .expect("gathered branch sized for the FIR");
             if b > 0 {
-                for (o, p) in out[lo..hi].iter_mut().zip(&partial) {
+                for (o, p) in out[lo..hi].iter_mut().zip(partial.iter()) {
                     *o += p;
                 }
             }
@@ -406,7 +449,9 @@ impl Ffe {
                 let better = match slot {
                     None => true,
                     // Ties go to the delay nearest zero.
-                    Some((bi, _, bm)) => mse < *bm || (mse == *bm && di.abs_diff(d_max) < bi.abs_diff(d_max)),
+                    Some((bi, _, bm)) => {
+                        mse < *bm || (mse == *bm && di.abs_diff(d_max) < bi.abs_diff(d_max))
+                    }
                 };
                 if eligible && better {
                     *slot = Some((di, w.clone(), mse));
@@ -489,7 +534,16 @@ impl NormalEquations {
 
     /// Accumulates symbols `k0..k1`; the caller guarantees every window and target index exists.
     #[allow(clippy::too_many_arguments)]
-    fn accumulate(x: &[f32], target: &[f32], l: usize, sps: usize, c: usize, d_max: usize, k0: usize, k1: usize) -> Self {
+    fn accumulate(
+        x: &[f32],
+        target: &[f32],
+        l: usize,
+        sps: usize,
+        c: usize,
+        d_max: usize,
+        k0: usize,
+        k1: usize,
+    ) -> Self {
         let n_delays = 2 * d_max + 1;
         let chunk_sums = |start: usize| {
             let end = (start + TRAIN_CHUNK).min(k1);
@@ -571,7 +625,13 @@ mod tests {
 
     /// Received samples: symbols at `sps` samples per UI through pulse `p` (sampled at T/sps,
     /// `p[0]` aligned with the symbol's first sample), plus Gaussian noise.
-    fn channel(levels: &[f32], sps: usize, p: &[f32], sigma: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    fn channel(
+        levels: &[f32],
+        sps: usize,
+        p: &[f32],
+        sigma: f32,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<f32> {
         let n = levels.len() * sps;
         let mut x = vec![0.0f32; n];
         for (k, &a) in levels.iter().enumerate() {
@@ -593,11 +653,11 @@ mod tests {
         let decided = slicer.slice_vec(y);
         let mut errors = 0;
         let mut compared = 0;
-        for k in skip..y.len() - skip {
+        for (k, &d) in decided.iter().enumerate().take(y.len() - skip).skip(skip) {
             let t = k as isize + delay;
             if t >= 0 && (t as usize) < symbols.len() {
                 compared += 1;
-                errors += (decided[k] != symbols[t as usize]) as usize;
+                errors += (d != symbols[t as usize]) as usize;
             }
         }
         (errors, compared)
@@ -616,7 +676,9 @@ mod tests {
                         let y = ffe.equalize(&x);
                         let reference = reference_equalize(&w, sps, c, &x);
                         assert_eq!(y.len(), reference.len());
-                        let tol = 4.0 * (n_taps as f64 + 1.0) * f32::EPSILON as f64
+                        let tol = 4.0
+                            * (n_taps as f64 + 1.0)
+                            * f32::EPSILON as f64
                             * w.iter().map(|v| v.abs() as f64).sum::<f64>();
                         for (k, (&a, &b)) in y.iter().zip(&reference).enumerate() {
                             assert!(
@@ -634,38 +696,93 @@ mod tests {
     fn identity_samples_the_symbol_instants() {
         let x: Vec<f32> = (0..20).map(|v| v as f32).collect();
         let ffe = Ffe::identity(7, 2, 2).unwrap();
-        assert_eq!(ffe.equalize(&x), (0..10).map(|k| (2 * k) as f32).collect::<Vec<_>>());
+        assert_eq!(
+            ffe.equalize(&x),
+            (0..10).map(|k| (2 * k) as f32).collect::<Vec<_>>()
+        );
         assert_eq!(ffe.taps(), &[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     }
 
     #[test]
     fn bad_inputs_are_typed_errors() {
-        assert!(matches!(Ffe::new(vec![], 1, 0), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Ffe::new(vec![1.0], 0, 0), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Ffe::new(vec![1.0], 65, 0), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Ffe::new(vec![1.0; 3], 1, 3), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Ffe::new(vec![0.0; 1025], 1, 0), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Ffe::new(vec![1.0, f32::NAN], 1, 0), Err(Error::NonFinite { index: 1, .. })));
+        assert!(matches!(
+            Ffe::new(vec![], 1, 0),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Ffe::new(vec![1.0], 0, 0),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Ffe::new(vec![1.0], 65, 0),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Ffe::new(vec![1.0; 3], 1, 3),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Ffe::new(vec![0.0; 1025], 1, 0),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Ffe::new(vec![1.0, f32::NAN], 1, 0),
+            Err(Error::NonFinite { index: 1, .. })
+        ));
         let ffe = Ffe::identity(3, 2, 1).unwrap();
         assert!(matches!(
             ffe.equalize_into(&[0.0; 10], &mut [0.0; 4]),
-            Err(Error::LengthMismatch { expected: 5, got: 4, .. })
+            Err(Error::LengthMismatch {
+                expected: 5,
+                got: 4,
+                ..
+            })
         ));
 
         let x = vec![0.5f32; 1000];
         let t = vec![0.5f32; 1000];
         let train = |cfg: FfeConfig, x: &[f32], t: &[f32]| Ffe::train_mmse(x, t, &cfg);
         for cfg in [
-            FfeConfig { n_taps: 0, ..Default::default() },
-            FfeConfig { n_taps: 1025, ..Default::default() },
-            FfeConfig { samples_per_symbol: 0, ..Default::default() },
-            FfeConfig { samples_per_symbol: 65, ..Default::default() },
-            FfeConfig { reference_tap: Some(15), ..Default::default() },
-            FfeConfig { delay_search: MAX_DELAY_SEARCH + 1, ..Default::default() },
-            FfeConfig { ridge: -1.0, ..Default::default() },
-            FfeConfig { ridge: f64::NAN, ..Default::default() },
+            FfeConfig {
+                n_taps: 0,
+                ..Default::default()
+            },
+            FfeConfig {
+                n_taps: 1025,
+                ..Default::default()
+            },
+            FfeConfig {
+                samples_per_symbol: 0,
+                ..Default::default()
+            },
+            FfeConfig {
+                samples_per_symbol: 65,
+                ..Default::default()
+            },
+            FfeConfig {
+                reference_tap: Some(15),
+                ..Default::default()
+            },
+            FfeConfig {
+                delay_search: MAX_DELAY_SEARCH + 1,
+                ..Default::default()
+            },
+            FfeConfig {
+                ridge: -1.0,
+                ..Default::default()
+            },
+            FfeConfig {
+                ridge: f64::NAN,
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(train(cfg.clone(), &x, &t), Err(Error::InvalidParameter { .. })), "{cfg:?}");
+            assert!(
+                matches!(
+                    train(cfg.clone(), &x, &t),
+                    Err(Error::InvalidParameter { .. })
+                ),
+                "{cfg:?}"
+            );
         }
         let mut bad = x.clone();
         bad[17] = f32::NAN;
@@ -687,7 +804,14 @@ mod tests {
         ));
         // All-zero input: nothing to solve for.
         assert!(matches!(
-            train(FfeConfig { ridge: 0.0, ..Default::default() }, &vec![0.0; 1000], &t),
+            train(
+                FfeConfig {
+                    ridge: 0.0,
+                    ..Default::default()
+                },
+                &vec![0.0; 1000],
+                &t
+            ),
             Err(Error::Unusable { .. })
         ));
     }
@@ -696,11 +820,21 @@ mod tests {
     fn default_reference_tap() {
         let cfg = FfeConfig::default();
         assert_eq!(cfg.resolved_reference_tap(), 3);
-        let fs = FfeConfig { samples_per_symbol: 2, ..Default::default() };
+        let fs = FfeConfig {
+            samples_per_symbol: 2,
+            ..Default::default()
+        };
         assert_eq!(fs.resolved_reference_tap(), 4);
-        let five = FfeConfig { n_taps: 5, ..Default::default() };
+        let five = FfeConfig {
+            n_taps: 5,
+            ..Default::default()
+        };
         assert_eq!(five.resolved_reference_tap(), 1);
-        let one = FfeConfig { n_taps: 1, samples_per_symbol: 4, ..Default::default() };
+        let one = FfeConfig {
+            n_taps: 1,
+            samples_per_symbol: 4,
+            ..Default::default()
+        };
         assert_eq!(one.resolved_reference_tap(), 0);
     }
 
@@ -741,7 +875,10 @@ mod tests {
             .filter(|&(i, _)| i != peak)
             .map(|(_, v)| v.abs())
             .sum();
-        assert!(residual < 0.06, "residual ISI {residual}, combined {combined:?}");
+        assert!(
+            residual < 0.06,
+            "residual ISI {residual}, combined {combined:?}"
+        );
         // The main cursor of h is one symbol late, so y[k] estimates target[k - 1 + c - c].
         assert_eq!(tr.delay, -1);
 
@@ -757,11 +894,19 @@ mod tests {
             })
             .sum::<f64>()
             / tr.n_symbols as f64;
-        assert!((direct - tr.mse).abs() < 1e-3 * tr.mse, "{direct} vs {}", tr.mse);
+        assert!(
+            (direct - tr.mse).abs() < 1e-3 * tr.mse,
+            "{direct} vs {}",
+            tr.mse
+        );
         assert!((tr.mse_by_delay[di] - tr.mse).abs() < 0.02 * tr.mse);
         // Keeping the main cursor on the reference tap costs almost nothing against the best
         // delay overall, while a wrong alignment is far worse.
-        let min = tr.mse_by_delay.iter().copied().fold(f64::INFINITY, f64::min);
+        let min = tr
+            .mse_by_delay
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         let max = tr.mse_by_delay.iter().copied().fold(0.0, f64::max);
         assert!(min > 0.95 * tr.mse_by_delay[di], "{:?}", tr.mse_by_delay);
         assert!(max > 100.0 * tr.mse_by_delay[di], "{:?}", tr.mse_by_delay);
@@ -774,7 +919,12 @@ mod tests {
         let symbols = pam4_symbols(&mut rng, 5000);
         let levels = Modulation::Pam4.symbols_to_levels(&symbols);
         let x = channel(&levels, 1, &[0.1, 1.0, 0.5, 0.2, 0.1], 0.05, &mut rng);
-        let cfg = FfeConfig { n_taps: 7, ridge: 0.0, delay_search: 2, ..Default::default() };
+        let cfg = FfeConfig {
+            n_taps: 7,
+            ridge: 0.0,
+            delay_search: 2,
+            ..Default::default()
+        };
         let tr = Ffe::train_mmse(&x, &levels, &cfg).unwrap();
         let c = tr.ffe.reference_tap();
         let mse_of = |w: &[f32]| {
@@ -782,7 +932,9 @@ mod tests {
             // Training symbols: full window and a target at every delay in -2..=2.
             let ks = (6 - c).max(2)..(x.len() - c).min(x.len() - 2);
             let n = ks.len() as f64;
-            ks.map(|k| (y[k] - levels[(k as isize + tr.delay) as usize] as f64).powi(2)).sum::<f64>() / n
+            ks.map(|k| (y[k] - levels[(k as isize + tr.delay) as usize] as f64).powi(2))
+                .sum::<f64>()
+                / n
         };
         let base = mse_of(tr.ffe.taps());
         assert!((base - tr.mse).abs() < 1e-4 * base, "{base} vs {}", tr.mse);
@@ -801,11 +953,21 @@ mod tests {
         let symbols = pam4_symbols(&mut rng, 20_000);
         let levels = Modulation::Pam4.symbols_to_levels(&symbols);
         // Pulse at T/2 spacing, peak at sample 4 (= symbol instant 2 UI after the symbol starts).
-        let p = [0.02f32, 0.08, 0.25, 0.6, 1.0, 0.75, 0.45, 0.3, 0.15, 0.08, 0.03];
+        let p = [
+            0.02f32, 0.08, 0.25, 0.6, 1.0, 0.75, 0.45, 0.3, 0.15, 0.08, 0.03,
+        ];
         let x = channel(&levels, 2, &p, 0.01, &mut rng);
-        let raw = symbol_errors(&x.iter().step_by(2).copied().collect::<Vec<_>>(), &symbols, -2, 8);
+        let raw = symbol_errors(
+            &x.iter().step_by(2).copied().collect::<Vec<_>>(),
+            &symbols,
+            -2,
+            8,
+        );
         assert!(raw.0 > raw.1 / 20, "channel should close the eye: {raw:?}");
-        let cfg = FfeConfig { samples_per_symbol: 2, ..Default::default() };
+        let cfg = FfeConfig {
+            samples_per_symbol: 2,
+            ..Default::default()
+        };
         let tr = Ffe::train_mmse(&x, &levels, &cfg).unwrap();
         assert_eq!(tr.ffe.samples_per_symbol(), 2);
         let y = tr.ffe.equalize(&x);
@@ -823,7 +985,10 @@ mod tests {
         let levels = Modulation::Pam4.symbols_to_levels(&symbols);
         let h = [0.15f32, 1.0, 0.3];
         let x = channel(&levels, 1, &h, 0.02, &mut rng);
-        let cfg = FfeConfig { delay_search: 6, ..Default::default() };
+        let cfg = FfeConfig {
+            delay_search: 6,
+            ..Default::default()
+        };
         let base = Ffe::train_mmse(&x, &levels, &cfg).unwrap().delay;
         for inject in [-4isize, -2, 3, 5] {
             // Received signal `inject` symbols later than before: the same FFE output estimates
@@ -831,16 +996,28 @@ mod tests {
             let shifted: Vec<f32> = (0..x.len() as isize)
                 .map(|i| {
                     let j = i - inject;
-                    if j >= 0 && (j as usize) < x.len() { x[j as usize] } else { 0.0 }
+                    if j >= 0 && (j as usize) < x.len() {
+                        x[j as usize]
+                    } else {
+                        0.0
+                    }
                 })
                 .collect();
             let tr = Ffe::train_mmse(&shifted, &levels, &cfg).unwrap();
             assert_eq!(tr.delay, base - inject, "inject {inject}");
             let y = tr.ffe.equalize(&shifted);
-            assert_eq!(symbol_errors(&y, &symbols, tr.delay, 30).0, 0, "inject {inject}");
+            assert_eq!(
+                symbol_errors(&y, &symbols, tr.delay, 30).0,
+                0,
+                "inject {inject}"
+            );
             // The delay absorbed the shift; the taps did not move.
             let taps = tr.ffe.taps();
-            assert_eq!(main_tap(&taps.iter().map(|&v| v as f64).collect::<Vec<_>>()), 3, "{taps:?}");
+            assert_eq!(
+                main_tap(&taps.iter().map(|&v| v as f64).collect::<Vec<_>>()),
+                3,
+                "{taps:?}"
+            );
         }
     }
 
@@ -850,14 +1027,32 @@ mod tests {
         let symbols = pam4_symbols(&mut rng, 6000);
         let levels = Modulation::Pam4.symbols_to_levels(&symbols);
         let x = channel(&levels, 1, &[0.2, 1.0, 0.45, 0.15], 0.01, &mut rng);
-        let a = Ffe::train_mmse(&x, &levels, &FfeConfig { reference_tap: Some(3), ..Default::default() }).unwrap();
-        let b = Ffe::train_mmse(&x, &levels, &FfeConfig { reference_tap: Some(5), ..Default::default() }).unwrap();
+        let a = Ffe::train_mmse(
+            &x,
+            &levels,
+            &FfeConfig {
+                reference_tap: Some(3),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let b = Ffe::train_mmse(
+            &x,
+            &levels,
+            &FfeConfig {
+                reference_tap: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         for (tr, c) in [(&a, 3usize), (&b, 5)] {
             assert_eq!(tr.ffe.reference_tap(), c);
             // The main cursor lands on the reference tap, and the output stays aligned with the
             // channel's main cursor (one symbol late), whatever the number of precursor taps.
             let taps = tr.ffe.taps();
-            let main = (0..taps.len()).max_by(|&i, &j| taps[i].abs().total_cmp(&taps[j].abs())).unwrap();
+            let main = (0..taps.len())
+                .max_by(|&i, &j| taps[i].abs().total_cmp(&taps[j].abs()))
+                .unwrap();
             assert_eq!(main, c, "taps {taps:?}");
             assert_eq!(tr.delay, -1);
             assert!(tr.snr_db > 25.0, "snr {}", tr.snr_db);
@@ -868,11 +1063,23 @@ mod tests {
     fn serde_round_trip_and_validation() {
         let ffe = Ffe::new(vec![0.1, -0.2, 1.0, 0.3], 2, 2).unwrap();
         let json = serde_json::to_string(&ffe).unwrap();
-        assert_eq!(json, r#"{"taps":[0.1,-0.2,1.0,0.3],"samples_per_symbol":2,"reference_tap":2}"#);
+        assert_eq!(
+            json,
+            r#"{"taps":[0.1,-0.2,1.0,0.3],"samples_per_symbol":2,"reference_tap":2}"#
+        );
         let back: Ffe = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ffe);
-        assert!(serde_json::from_str::<Ffe>(r#"{"taps":[1.0],"samples_per_symbol":1,"reference_tap":4}"#).is_err());
+        assert!(serde_json::from_str::<Ffe>(
+            r#"{"taps":[1.0],"samples_per_symbol":1,"reference_tap":4}"#
+        )
+        .is_err());
         let cfg: FfeConfig = serde_json::from_str(r#"{"n_taps":5}"#).unwrap();
-        assert_eq!(cfg, FfeConfig { n_taps: 5, ..Default::default() });
+        assert_eq!(
+            cfg,
+            FfeConfig {
+                n_taps: 5,
+                ..Default::default()
+            }
+        );
     }
 }

@@ -26,7 +26,11 @@ impl Cholesky {
     /// [`Error::Unusable`] if the matrix is not (numerically) positive definite.
     pub fn factor(a: &[f64], n: usize) -> Result<Cholesky> {
         if n == 0 || n > MAX_ORDER {
-            return Err(Error::invalid("matrix order", n, format!("must be 1..={MAX_ORDER}")));
+            return Err(Error::invalid(
+                "matrix order",
+                n,
+                format!("must be 1..={MAX_ORDER}"),
+            ));
         }
         if a.len() != n * n {
             return Err(Error::LengthMismatch {
@@ -52,7 +56,7 @@ impl Cholesky {
                 if i == j {
                     // Relative pivot test: a pivot that lost all but rounding noise of the
                     // diagonal entry means the matrix is singular for practical purposes.
-                    if !(s > a[i * n + i].abs() * 1e-14) {
+                    if s.is_nan() || s <= a[i * n + i].abs() * 1e-14 {
                         return Err(Error::Unusable {
                             stage: "least-squares solve",
                             reason: format!(
@@ -130,12 +134,15 @@ mod tests {
             })
             .collect();
         for c in 0..n {
-            let p = (c..n).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs())).unwrap();
+            let p = (c..n)
+                .max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))
+                .unwrap();
             m.swap(c, p);
-            for r in c + 1..n {
-                let f = m[r][c] / m[c][c];
-                for k in c..=n {
-                    m[r][k] -= f * m[c][k];
+            let pivot = m[c].clone();
+            for row in m.iter_mut().skip(c + 1) {
+                let f = row[c] / pivot[c];
+                for (a, &b) in row[c..].iter_mut().zip(&pivot[c..]) {
+                    *a -= f * b;
                 }
             }
         }
@@ -156,7 +163,9 @@ mod tests {
             let mut a = vec![0.0; n * n];
             for i in 0..n {
                 for j in 0..n {
-                    a[i * n + j] = (0..n).map(|k| b_mat[k * n + i] * b_mat[k * n + j]).sum::<f64>();
+                    a[i * n + j] = (0..n)
+                        .map(|k| b_mat[k * n + i] * b_mat[k * n + j])
+                        .sum::<f64>();
                 }
                 a[i * n + i] += n as f64;
             }
@@ -175,19 +184,31 @@ mod tests {
             Cholesky::factor(&[1.0, 1.0, 1.0, 1.0], 2),
             Err(Error::Unusable { .. })
         ));
-        assert!(matches!(Cholesky::factor(&[0.0], 1), Err(Error::Unusable { .. })));
-        assert!(matches!(Cholesky::factor(&[-1.0], 1), Err(Error::Unusable { .. })));
+        assert!(matches!(
+            Cholesky::factor(&[0.0], 1),
+            Err(Error::Unusable { .. })
+        ));
+        assert!(matches!(
+            Cholesky::factor(&[-1.0], 1),
+            Err(Error::Unusable { .. })
+        ));
         assert!(matches!(
             Cholesky::factor(&[1.0, 0.0, 0.0], 2),
             Err(Error::LengthMismatch { .. })
         ));
-        assert!(matches!(Cholesky::factor(&[], 0), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(
+            Cholesky::factor(&[], 0),
+            Err(Error::InvalidParameter { .. })
+        ));
         assert!(matches!(
             Cholesky::factor(&[f64::NAN], 1),
             Err(Error::NonFinite { .. })
         ));
         let c = Cholesky::factor(&[4.0], 1).unwrap();
         assert_eq!(c.solve(&[2.0]).unwrap(), vec![0.5]);
-        assert!(matches!(c.solve(&[1.0, 2.0]), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(
+            c.solve(&[1.0, 2.0]),
+            Err(Error::LengthMismatch { .. })
+        ));
     }
 }
