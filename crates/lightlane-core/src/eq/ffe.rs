@@ -1059,6 +1059,114 @@ mod tests {
         }
     }
 
+    /// Named numeric arrays of an uncompressed MAT v5 file, as f64 (just enough of the format
+    /// for the capture below: miMATRIX elements holding int32, single or double data).
+    fn read_mat_v5(bytes: &[u8]) -> std::collections::HashMap<String, Vec<f64>> {
+        let u32_at = |p: usize| u32::from_le_bytes(bytes[p..p + 4].try_into().unwrap()) as usize;
+        let mut arrays = std::collections::HashMap::new();
+        let mut off = 128;
+        while off + 8 <= bytes.len() {
+            let (ty, len) = (u32_at(off), u32_at(off + 4));
+            assert_eq!(ty, 14, "only uncompressed miMATRIX elements are expected");
+            let (mut p, end) = (off + 8, off + 8 + len);
+            // Sub-elements of a numeric array: flags, dimensions, name, real part.
+            let (mut name, mut data, mut index) = (String::new(), Vec::new(), 0);
+            while p < end {
+                let tag = u32_at(p);
+                let (sub_ty, sub_len, body, next) = if tag >> 16 != 0 {
+                    (tag & 0xffff, tag >> 16, p + 4, p + 8) // small data element
+                } else {
+                    let n = u32_at(p + 4);
+                    (tag, n, p + 8, p + 8 + n.div_ceil(8) * 8)
+                };
+                let raw = &bytes[body..body + sub_len];
+                match (index, sub_ty) {
+                    (2, _) => name = String::from_utf8_lossy(raw).into(),
+                    (3, 5) => {
+                        data = raw
+                            .chunks_exact(4)
+                            .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f64)
+                            .collect()
+                    }
+                    (3, 7) => {
+                        data = raw
+                            .chunks_exact(4)
+                            .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+                            .collect()
+                    }
+                    (3, 9) => {
+                        data = raw
+                            .chunks_exact(8)
+                            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                            .collect()
+                    }
+                    (3, t) => panic!("unexpected MAT data type {t}"),
+                    _ => {}
+                }
+                index += 1;
+                p = next;
+            }
+            arrays.insert(name, data);
+            off = end.div_ceil(8) * 8;
+        }
+        arrays
+    }
+
+    #[test]
+    fn real_capture_pam4_pon_fractionally_spaced() {
+        // 50 GBd PAM4 IM/DD (100G-PON experiment), 2 samples/symbol, time-aligned; see
+        // shared/captures/MANIFEST.md. The manifest's sanity floor: a 41-tap T/2 LMS FFE trained
+        // on the first 12k symbols reaches BER about 3.1e-2.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/captures/pam4_pon_experiment/rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat"
+        );
+        let Ok(bytes) = std::fs::read(path) else {
+            println!("skipped: capture not found at {path}");
+            return;
+        };
+        let mat = read_mat_v5(&bytes);
+        let rx: Vec<f32> = mat["rxSamples"].iter().map(|&v| v as f32).collect();
+        let tx: Vec<f32> = mat["txSymbols"].iter().map(|&v| v as f32).collect();
+        assert_eq!((rx.len(), tx.len()), (65536, 32768));
+        let train_symbols = 12_000;
+        let cfg = FfeConfig {
+            n_taps: 41,
+            samples_per_symbol: 2,
+            delay_search: 8,
+            ..Default::default()
+        };
+        let tr = Ffe::train_mmse(&rx[..2 * train_symbols], &tx[..train_symbols], &cfg).unwrap();
+        let y = tr.ffe.equalize(&rx);
+        let levels: Vec<f32> = [-3.0f32, -1.0, 1.0, 3.0]
+            .iter()
+            .map(|v| v / 5f32.sqrt())
+            .collect();
+        let slicer = Slicer::for_levels(&levels).unwrap();
+        let (mut symbol_errors, mut bit_errors, mut n) = (0usize, 0u32, 0usize);
+        for (k, &yk) in y.iter().enumerate().take(y.len() - 30).skip(train_symbols) {
+            let t = k as isize + tr.delay;
+            if t < 0 || t as usize >= tx.len() {
+                continue;
+            }
+            let (got, want) = (slicer.decide(yk), slicer.decide(tx[t as usize]));
+            symbol_errors += (got != want) as usize;
+            bit_errors += crate::modulation::bit_errors_between(
+                got,
+                want,
+                Modulation::Pam4,
+                crate::modulation::BitMapping::Gray,
+            );
+            n += 1;
+        }
+        let ser = symbol_errors as f64 / n as f64;
+        let ber = bit_errors as f64 / (2 * n) as f64;
+        println!("PON capture, MMSE T/2 FFE 41 taps: delay {}, train SNR {:.2} dB, test SER {ser:.3e}, BER {ber:.3e} over {n} symbols", tr.delay, tr.snr_db);
+        assert!(n > 20_000);
+        assert!(ber < 3.1e-2, "BER {ber} above the manifest's LMS floor");
+        assert!(ser < 0.1);
+    }
+
     #[test]
     fn serde_round_trip_and_validation() {
         let ffe = Ffe::new(vec![0.1, -0.2, 1.0, 0.3], 2, 2).unwrap();

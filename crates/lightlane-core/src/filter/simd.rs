@@ -6,7 +6,8 @@
 //!
 //! Blocking: each kernel keeps a block of outputs in registers (several independent
 //! accumulators, enough to hide the FMA latency), broadcasts one tap at a time and
-//! streams the input with unaligned loads. Every output, whether it falls in a full block, a
+//! streams the input with unaligned loads (AVX-512: half of the shifted input vectors come from
+//! permutes of 64-byte-aligned loads instead, see `PERMUTED`). Every output, whether it falls in a full block, a
 //! single-vector step or the tail, is accumulated with the same operations in the same order
 //! (tap 0 first, from zero; FMA for the FMA engines, separate multiply and add for the scalar
 //! engine), so an engine's result for one output does not depend on where the output sits in the
