@@ -583,6 +583,39 @@ mod tests {
         }
     }
 
+    /// At the edges of the accepted bandwidth range the design either succeeds with the right
+    /// response or fails with a named error, quickly and without huge allocations.
+    #[test]
+    fn extreme_bandwidths() {
+        let t = std::time::Instant::now();
+        for os in [4usize, 32] {
+            let grid = BAUD * os as f64;
+            for f3 in [MIN_F3DB_PER_BAUD * BAUD * 1.0001, MAX_F3DB_PER_GRID_RATE * grid * 0.9999] {
+                for ch in [
+                    Channel::BesselThomson { f3db_hz: f3, order: 1 },
+                    Channel::BesselThomson { f3db_hz: f3, order: 4 },
+                    Channel::BesselThomson { f3db_hz: f3, order: 8 },
+                    Channel::Gaussian { f3db_hz: f3 },
+                ] {
+                    ch.validate(BAUD, os).unwrap();
+                    match ch.design(BAUD, os) {
+                        Ok(d) => {
+                            let h3 = d.fir.response(f3 / grid);
+                            assert!((db(h3.norm()) + 3.0103).abs() < 0.05, "{ch:?} os {os}: {} dB", db(h3.norm()));
+                            assert!((d.fir.response(0.0).re - 1.0).abs() < 1e-6, "{ch:?} os {os}");
+                        }
+                        Err(Error::InvalidParameter { name, .. }) => {
+                            assert_eq!(name, "channel.f3db_hz");
+                            eprintln!("{ch:?} at os {os}: rejected");
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+        }
+        eprintln!("extreme designs took {:?}", t.elapsed());
+    }
+
     #[test]
     fn bt_delay_is_reported() {
         let ch = Channel::BesselThomson { f3db_hz: 0.5 * BAUD, order: 4 };

@@ -91,7 +91,9 @@ pub struct LinkModel {
     pub jitter: Jitter,
     /// Internal fine-grid points per UI (4..=256, default 32).
     pub oversampling: usize,
-    /// Time in seconds of the centre of symbol 0, relative to sample 0 (default 0.37 UI).
+    /// Time in seconds of the centre of symbol 0, relative to sample 0 ([`LinkModel::new`] sets
+    /// 0.37 UI of its baud rate). Any value within ±10⁶ UI; the pattern repeats, so samples before
+    /// symbol 0 show the end of the pattern.
     pub first_symbol_time: f64,
     /// Seed of the jitter and noise generators.
     pub seed: u64,

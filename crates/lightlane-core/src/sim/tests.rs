@@ -540,3 +540,53 @@ fn demo_links_have_the_documented_margin() {
 }
 
 
+
+fn arb_channel() -> impl proptest::strategy::Strategy<Value = Channel> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(Channel::Ideal),
+        (proptest::collection::vec(-0.5f64..1.0, 1..6), 0usize..6).prop_map(|(mut taps, main)| {
+            let main = main % taps.len();
+            taps[main] = 1.0;
+            Channel::SymbolFir { taps, main }
+        }),
+        (0.2f64..2.0).prop_map(|r| Channel::Gaussian { f3db_hz: r * 1e10 }),
+        (0.2f64..2.0, 1usize..=8).prop_map(|(r, order)| Channel::BesselThomson { f3db_hz: r * 1e10, order }),
+        (0.01f64..0.3, proptest::collection::vec(-0.2f64..1.0, 1..40))
+            .prop_map(|(dt_ui, taps)| Channel::Impulse { dt: dt_ui * 1e-10, taps: taps.into_iter().chain([1.0]).collect() }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Any valid model runs, gives the documented length and finite samples, and the noise-free
+    /// output scales linearly with the amplitude.
+    #[test]
+    fn valid_models_run_and_scale(pam4 in proptest::prelude::any::<bool>(), sps in 1.0f64..9.0, os in 4usize..48,
+                                  channel in arb_channel(), rj in 0.0f64..0.1, sj in 0.0f64..0.3, fst_ui in -3.0f64..3.0,
+                                  n in 1usize..300, seed in 0u64..1000) {
+        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+        let baud = 1e10;
+        let mut model = LinkModel::new(m, baud, sps * baud).unwrap();
+        model.oversampling = os.max(8);
+        model.channel = channel;
+        model.jitter = Jitter { rj_rms_ui: rj, sj_amplitude_ui: sj, sj_frequency_hz: baud / 50.0 };
+        model.first_symbol_time = fst_ui / baud;
+        model.seed = seed;
+        if model.validate().is_err() {
+            // Only the bandwidth limit of the internal grid may reject these.
+            let ok = matches!(model.validate(), Err(Error::InvalidParameter { name: "channel.f3db_hz", .. }));
+            proptest::prop_assert!(ok);
+            return Ok(());
+        }
+        let symbols = random_symbols(n, m, seed);
+        let a = model.run(&symbols).unwrap();
+        proptest::prop_assert_eq!(a.waveform.len(), model.output_len(n).unwrap());
+        proptest::prop_assert!(a.waveform.samples.iter().all(|v| v.is_finite()));
+        model.amplitude *= 2.0;
+        let b = model.run(&symbols).unwrap();
+        for (x, y) in a.waveform.samples.iter().zip(&b.waveform.samples) {
+            proptest::prop_assert!((2.0 * x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+        }
+    }
+}

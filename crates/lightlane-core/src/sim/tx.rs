@@ -60,9 +60,17 @@ pub(crate) fn fill_cells(tx: &TxLevels, edges: &EdgeTable, first_cell: i64, out:
     let mut p_k = edges.pos(k);
     let mut p_next = edges.pos(k + 1);
     let mut level = tx.level(k);
-    for (c, o) in out.iter_mut().enumerate() {
+    let mut c = 0;
+    while c < out.len() {
         let lo = start + c as f64;
         let hi = lo + 1.0;
+        if p_k <= lo && p_next >= hi {
+            // Cells wholly inside the current symbol: cells c..end all end at or before p_next.
+            let end = ((p_next - start).floor() as usize).clamp(c + 1, out.len());
+            out[c..end].fill(level);
+            c = end;
+            continue;
+        }
         let mut acc = 0.0;
         loop {
             let s = p_k.max(lo);
@@ -78,7 +86,8 @@ pub(crate) fn fill_cells(tx: &TxLevels, edges: &EdgeTable, first_cell: i64, out:
             p_next = edges.pos(k + 1);
             level = tx.level(k);
         }
-        *o = acc;
+        out[c] = acc;
+        c += 1;
     }
 }
 
