@@ -290,6 +290,13 @@ impl Channel {
                 };
                 for s in stages {
                     let d = s.design(baud, oversampling)?;
+                    if acc.fir.taps.len() + d.fir.taps.len() - 1 > MAX_FINE_FIR_LEN {
+                        return Err(Error::invalid(
+                            "channel",
+                            format!("{} cascaded stages", stages.len()),
+                            format!("the cascade's impulse response exceeds {MAX_FINE_FIR_LEN} fine-grid cells"),
+                        ));
+                    }
                     acc.fir = acc.fir.cascade(&d.fir);
                     acc.delay_s += d.delay_s;
                 }
@@ -693,6 +700,11 @@ mod tests {
         assert_eq!(name(Channel::Impulse { dt: 0.0, taps: vec![1.0] }), "channel.dt");
         assert_eq!(name(Channel::Impulse { dt: 1e-3, taps: vec![1.0] }), "channel.dt");
         assert_eq!(name(Channel::Cascade(vec![Channel::Ideal; 17])), "channel");
+        // Each stage alone fits the fine grid, the cascade does not: rejected by the design.
+        let long = Channel::SymbolFir { taps: vec![0.5; MAX_SYMBOL_FIR_TAPS], main: 0 };
+        let cascade = Channel::Cascade(vec![long.clone(), long]);
+        cascade.validate(BAUD, 256).unwrap();
+        assert!(matches!(cascade.design(BAUD, 256), Err(Error::InvalidParameter { name: "channel", .. })));
         assert_eq!(
             name(Channel::Cascade(vec![Channel::Ideal, Channel::Gaussian { f3db_hz: 0.0 }])),
             "channel.f3db_hz"
