@@ -1,0 +1,686 @@
+//! [`PatternChecker`]: the planned pattern (reference period, LFSR tables, correlation FFTs),
+//! alignment, expected-stream generation and the error-counting loop with resynchronisation.
+
+use super::count::{count_errors, error_mask, for_each_error, ErrorCounts};
+use super::prbs::{Lfsr, StateIndex};
+use super::quaternary::{fill_lfsr_symbols, ssprq_symbols};
+use super::sync::{Alignment, SyncConfig};
+use super::transform::SymbolTransform;
+use super::{fill_cyclic, Pattern, PatternKind};
+use crate::modulation::{BitMapping, Modulation};
+use crate::stats::clopper_pearson;
+use crate::{Error, Result};
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// PRBS orders up to this keep one period of symbols in memory (PRBS23 on PAM4: 8 MiB);
+/// longer ones (PRBS31) are generated word-parallel from the LFSR state.
+const MAX_STORED_ORDER: u32 = 23;
+
+/// A symbol that was received in error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorPosition {
+    /// Index into the decisions.
+    pub symbol_index: u64,
+    /// Wrong bits of that symbol as the receiver maps it (its detected Gray or binary mapping):
+    /// bit 1 = MSB (first in time) and bit 0 = LSB on PAM4; bit 0 on NRZ.
+    pub bit_mask: u8,
+}
+
+/// Result of [`PatternChecker::check`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// Pattern name.
+    pub pattern: String,
+    /// Modulation of the decisions.
+    pub modulation: Modulation,
+    /// How the received stream relates to the pattern (from the first sync).
+    pub transform: SymbolTransform,
+    /// The first sync: where the decisions start in the pattern.
+    pub alignment: Alignment,
+    /// Symbols compared (in sync).
+    pub symbols: u64,
+    /// Symbols in error.
+    pub symbol_errors: u64,
+    /// Bits compared (`symbols × bits per symbol`).
+    pub bits: u64,
+    /// Bits in error.
+    pub bit_errors: u64,
+    /// Symbol error ratio.
+    pub ser: f64,
+    /// Bit error ratio.
+    pub ber: f64,
+    /// 95 % Clopper–Pearson interval of the bit error ratio.
+    pub ber_ci95: (f64, f64),
+    /// Times the alignment changed (slips, re-acquisitions).
+    pub resyncs: u32,
+    /// First decision counted.
+    pub first_synced_symbol: u64,
+    /// Decisions not compared: before the first sync, unrecoverable stretches between a loss of
+    /// sync and the re-acquisition, and the tail after a loss of sync that never recovered.
+    pub skipped_symbols: u64,
+    /// Sync was lost and not re-acquired before the end.
+    pub sync_lost: bool,
+    /// Errored symbols in order, at most [`SyncConfig::max_error_positions`].
+    pub error_positions: Vec<ErrorPosition>,
+    /// More errors occurred than `error_positions` holds.
+    pub error_positions_truncated: bool,
+}
+
+impl ErrorReport {
+    /// Index of every errored bit in the decided bit stream (`symbol_index × bits_per_symbol`
+    /// + bit within the symbol, MSB first), in order. Covers the kept `error_positions` only.
+    pub fn error_bit_indices(&self) -> impl Iterator<Item = u64> + '_ {
+        let bps = self.modulation.bits_per_symbol() as u64;
+        self.error_positions.iter().flat_map(move |e| {
+            (0..bps).filter_map(move |k| {
+                let bit = bps - 1 - k; // MSB first
+                ((e.bit_mask >> bit) & 1 == 1).then_some(e.symbol_index * bps + k)
+            })
+        })
+    }
+}
+
+pub(crate) struct PrbsSync {
+    pub lfsr: Lfsr,
+    pub seed: u64,
+    pub index: StateIndex,
+}
+
+/// FFT plan and reference spectra for correlation sync of stored patterns. Indicator channels
+/// (one per level) are packed two per complex sequence: `R0 + i·R1`, `R2 + i·R3`.
+pub(crate) struct Correlator {
+    fwd: Arc<dyn Fft<f32>>,
+    inv: Arc<dyn Fft<f32>>,
+    reference: Vec<Vec<Complex32>>,
+}
+
+impl Correlator {
+    fn new(period: &[u8], modulation: Modulation) -> Self {
+        let p = period.len();
+        let mut planner = FftPlanner::new();
+        let fwd = planner.plan_fft_forward(p);
+        let inv = planner.plan_fft_inverse(p);
+        let mut scratch = vec![Complex32::new(0.0, 0.0); fwd.get_inplace_scratch_len()];
+        let mut reference = Vec::new();
+        for pair in 0..modulation.levels() / 2 {
+            let (a, b) = (2 * pair as u8, 2 * pair as u8 + 1);
+            let mut z: Vec<Complex32> = period
+                .iter()
+                .map(|&s| Complex32::new((s == a) as u8 as f32, (s == b) as u8 as f32))
+                .collect();
+            fwd.process_with_scratch(&mut z, &mut scratch);
+            reference.push(z);
+        }
+        Correlator { fwd, inv, reference }
+    }
+
+    pub(crate) fn scratch_len(&self) -> usize {
+        self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len())
+    }
+
+    pub(crate) fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+        self.fwd.process_with_scratch(buf, &mut scratch[..self.fwd.get_inplace_scratch_len()]);
+    }
+
+    pub(crate) fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+        self.inv.process_with_scratch(buf, &mut scratch[..self.inv.get_inplace_scratch_len()]);
+    }
+
+    /// Spectrum whose inverse FFT holds, at each cyclic offset o, the number of matching
+    /// symbols for `pair[0]` in the real part and for `pair[1]` (if any) in the imaginary part:
+    /// `Σ_v conj(F̂_{T(v)}) · R̂_v`, with the channels unpacked from the packed spectra.
+    pub(crate) fn cross_spectrum(
+        &self,
+        folds: &[&[Complex32]],
+        pair: &[SymbolTransform],
+        modulation: Modulation,
+        out: &mut [Complex32],
+    ) {
+        let p = out.len();
+        let levels = modulation.levels();
+        let luts: Vec<[u8; 4]> = pair.iter().map(|t| t.lut(modulation)).collect();
+        let unpack = |z: &[Complex32], k: usize| -> (Complex32, Complex32) {
+            let a = z[k];
+            let b = z[(p - k) % p].conj();
+            ((a + b) * 0.5, (a - b) * Complex32::new(0.0, -0.5))
+        };
+        let mut f = [Complex32::new(0.0, 0.0); 4];
+        let mut r = [Complex32::new(0.0, 0.0); 4];
+        for (k, o) in out.iter_mut().enumerate() {
+            for c in 0..levels / 2 {
+                (f[2 * c], f[2 * c + 1]) = unpack(folds[c], k);
+                (r[2 * c], r[2 * c + 1]) = unpack(&self.reference[c], k);
+            }
+            let mut s = [Complex32::new(0.0, 0.0); 2];
+            for (slot, lut) in s.iter_mut().zip(&luts) {
+                for v in 0..levels {
+                    *slot += f[lut[v] as usize].conj() * r[v];
+                }
+            }
+            *o = s[0] + Complex32::new(0.0, 1.0) * s[1];
+        }
+    }
+}
+
+/// Checks received decisions against a pattern. Build once per (pattern, modulation, config);
+/// the expensive parts (reference period, LFSR discrete-log table, FFT plans and reference
+/// spectra) are prepared here and shared by every call.
+#[derive(Clone)]
+pub struct PatternChecker {
+    name: String,
+    modulation: Modulation,
+    config: SyncConfig,
+    period: u64,
+    stored: Option<Arc<[u8]>>,
+    prbs: Option<Arc<PrbsSync>>,
+    corr: Option<Arc<Correlator>>,
+    transforms: Vec<SymbolTransform>,
+}
+
+impl std::fmt::Debug for PatternChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatternChecker")
+            .field("pattern", &self.name)
+            .field("modulation", &self.modulation)
+            .field("period", &self.period)
+            .field("stored", &self.stored.is_some())
+            .field("transforms", &self.transforms.len())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// What a suspected loss of sync turned out to be.
+enum Recovery {
+    /// The same alignment holds again from `resume` (≥ the window end): an error burst,
+    /// counted as is.
+    Burst { resume: usize },
+    /// New alignment, valid from `resume`.
+    Resynced { alignment: Alignment, resume: usize },
+    /// No alignment found again.
+    Lost,
+}
+
+/// Running totals of a check.
+struct Tally {
+    counts: ErrorCounts,
+    symbols: u64,
+    positions: Vec<ErrorPosition>,
+    cap: usize,
+}
+
+impl Tally {
+    fn add(&mut self, start: usize, dec: &[u8], exp: &[u8], c: ErrorCounts, m: Modulation, mapping: BitMapping) {
+        self.symbols += dec.len() as u64;
+        self.counts += c;
+        if c.symbol_errors > 0 && self.positions.len() < self.cap {
+            let (positions, cap) = (&mut self.positions, self.cap);
+            for_each_error(dec, exp, m, mapping, |i, mask| {
+                if positions.len() < cap {
+                    positions.push(ErrorPosition {
+                        symbol_index: (start + i) as u64,
+                        bit_mask: mask,
+                    });
+                }
+            });
+        }
+    }
+
+    fn add_masks(&mut self, start: usize, masks: &[u8]) {
+        self.symbols += masks.len() as u64;
+        for (i, &mask) in masks.iter().enumerate() {
+            if mask != 0 {
+                self.counts.symbol_errors += 1;
+                self.counts.bit_errors += mask.count_ones() as u64;
+                if self.positions.len() < self.cap {
+                    self.positions.push(ErrorPosition {
+                        symbol_index: (start + i) as u64,
+                        bit_mask: mask,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Sequential generator of canonical symbols from a pattern position.
+struct Cursor {
+    position: u64,
+    state: u64,
+}
+
+impl PatternChecker {
+    /// Plans checking of `pattern` on `modulation`. Errors: invalid config, a PAM4-only
+    /// pattern on NRZ, user symbols outside the alphabet.
+    pub fn new(pattern: &Pattern, modulation: Modulation, config: SyncConfig) -> Result<Self> {
+        config.validate()?;
+        pattern.check_modulation(modulation)?;
+        let period = pattern.period_symbols(modulation);
+        let (stored, prbs, corr): (Option<Arc<[u8]>>, _, _) = match pattern.kind() {
+            PatternKind::Prbs { spec, seed, .. } => {
+                let lfsr = spec.lfsr();
+                let stored = (spec.order <= MAX_STORED_ORDER).then(|| {
+                    let mut v = vec![0u8; period as usize];
+                    let mut s = *seed;
+                    fill_lfsr_symbols(&lfsr, &mut s, modulation, &mut v);
+                    Arc::<[u8]>::from(v)
+                });
+                let index = StateIndex::new(&lfsr, *seed);
+                (stored, Some(Arc::new(PrbsSync { lfsr, seed: *seed, index })), None)
+            }
+            PatternKind::Ssprq => {
+                let s: Arc<[u8]> = ssprq_symbols().into();
+                let c = Correlator::new(&s, modulation);
+                (Some(s), None, Some(Arc::new(c)))
+            }
+            PatternKind::User { symbols } => {
+                let c = Correlator::new(symbols, modulation);
+                (Some(symbols.clone()), None, Some(Arc::new(c)))
+            }
+        };
+        let transforms = config.transforms(modulation);
+        Ok(PatternChecker {
+            name: pattern.name().to_string(),
+            modulation,
+            config,
+            period,
+            stored,
+            prbs,
+            corr,
+            transforms,
+        })
+    }
+
+    /// Pattern name.
+    pub fn pattern_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Modulation of the decisions this checker expects.
+    pub fn modulation(&self) -> Modulation {
+        self.modulation
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Pattern period in symbols.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    pub(crate) fn prbs_order(&self) -> Option<u32> {
+        self.prbs.as_ref().map(|p| p.lfsr.order())
+    }
+
+    pub(crate) fn prbs_state(&self) -> Option<&PrbsSync> {
+        self.prbs.as_deref()
+    }
+
+    pub(crate) fn correlator(&self) -> Option<&Correlator> {
+        self.corr.as_deref()
+    }
+
+    /// LFSR clock of pattern symbol `position`.
+    fn bit_clock(&self, position: u64) -> u64 {
+        let bps = self.modulation.bits_per_symbol() as u128;
+        ((position as u128 % self.period as u128) * bps % self.period as u128) as u64
+    }
+
+    fn cursor(&self, position: u64) -> Cursor {
+        let position = position % self.period;
+        let state = match (&self.stored, &self.prbs) {
+            (None, Some(p)) => p.lfsr.jump(p.seed, self.bit_clock(position)),
+            _ => 0,
+        };
+        Cursor { position, state }
+    }
+
+    fn fill_next(&self, cursor: &mut Cursor, out: &mut [u8]) {
+        match (&self.stored, &self.prbs) {
+            (Some(s), _) => fill_cyclic(s, cursor.position as usize, out),
+            (None, Some(p)) => fill_lfsr_symbols(&p.lfsr, &mut cursor.state, self.modulation, out),
+            (None, None) => out.fill(0),
+        }
+        cursor.position = (cursor.position + out.len() as u64 % self.period) % self.period;
+    }
+
+    /// Canonical (untransformed) pattern symbols from pattern position `position`.
+    pub(crate) fn fill_canonical(&self, position: u64, out: &mut [u8]) {
+        let mut c = self.cursor(position);
+        self.fill_next(&mut c, out);
+    }
+
+    fn check_decisions(&self, decisions: &[u8]) -> Result<()> {
+        let max = self.modulation.max_symbol();
+        if let Some(index) = decisions.iter().position(|&d| d > max) {
+            return Err(Error::ValueOutOfRange {
+                what: "decisions",
+                index,
+                value: decisions[index] as u64,
+                max: max as u64,
+            });
+        }
+        let needed = self.min_symbols();
+        if decisions.len() < needed {
+            return Err(Error::InputTooShort {
+                what: "decisions",
+                needed,
+                got: decisions.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Finds where `decisions` sit in the pattern and under which transform. Robust to high
+    /// symbol error ratios (20 % and more, e.g. unequalized ISI), so it can train an equalizer
+    /// against the known pattern. Searches the first [`SyncConfig::search_symbols`] decisions.
+    ///
+    /// Errors: [`Error::PatternSyncFailed`] when nothing fits (e.g. random data),
+    /// [`Error::InputTooShort`], [`Error::ValueOutOfRange`] for a decision above the alphabet.
+    pub fn align(&self, decisions: &[u8]) -> Result<Alignment> {
+        self.check_decisions(decisions)?;
+        let to = self.config.search_symbols.min(decisions.len());
+        match self.acquire(decisions, 0, to, &self.transforms) {
+            Some(found) => Ok(found.alignment),
+            None => Err(Error::PatternSyncFailed {
+                pattern: self.name.clone(),
+                reason: format!(
+                    "no alignment with bit error ratio ≤ {} in the first {} of {} decisions ({} transform(s) tried)",
+                    self.config.align_max_ber,
+                    to,
+                    decisions.len(),
+                    self.transforms.len()
+                ),
+            }),
+        }
+    }
+
+    /// Expected symbols for decision indices `range`, in the received domain (transform
+    /// applied), directly comparable with the decisions. Any range from 0 up, also past the end
+    /// of the decisions.
+    pub fn expected(&self, alignment: &Alignment, range: Range<usize>) -> Vec<u8> {
+        let mut out = vec![0u8; range.len()];
+        self.expected_into(alignment, range.start as u64, &mut out);
+        out
+    }
+
+    /// [`PatternChecker::expected`] into a caller-owned buffer: `out[i]` is the expected
+    /// decision at index `start + i`.
+    pub fn expected_into(&self, alignment: &Alignment, start: u64, out: &mut [u8]) {
+        self.fill_canonical(alignment.pattern_position(start), out);
+        alignment.transform.apply_in_place(self.modulation, out);
+    }
+
+    /// Synchronises ([`PatternChecker::align`]) and counts errors
+    /// ([`PatternChecker::check_aligned`]).
+    pub fn check(&self, decisions: &[u8]) -> Result<ErrorReport> {
+        let alignment = self.align(decisions)?;
+        self.check_aligned(decisions, &alignment)
+    }
+
+    /// Counts errors from a known alignment. Counting extends backwards from
+    /// `alignment.sync_index` over whole windows that are in sync, then runs forward in windows
+    /// of [`SyncConfig::resync_window`] symbols. A window whose bit error ratio exceeds
+    /// [`SyncConfig::resync_ber_threshold`] triggers a sync check: if the old alignment still
+    /// holds right after it, it was an error burst and is counted; otherwise a slip of up to
+    /// [`SyncConfig::max_slip`] symbols is searched, then a full re-acquisition. Around a slip
+    /// the counting switches alignment at the symbol that minimises the errors, so a slip costs
+    /// a handful of errors rather than a window of random ones.
+    pub fn check_aligned(&self, decisions: &[u8], alignment: &Alignment) -> Result<ErrorReport> {
+        self.check_decisions(decisions)?;
+        if alignment.period != self.period {
+            return Err(Error::invalid(
+                "alignment.period",
+                alignment.period,
+                format!("the alignment belongs to another pattern (period of {} is {})", self.name, self.period),
+            ));
+        }
+        let n = decisions.len();
+        let m = self.modulation;
+        let bps = m.bits_per_symbol();
+        let w = self.config.resync_window;
+        let thr = self.config.resync_ber_threshold;
+        let mut buf = vec![0u8; w];
+        let mut align = *alignment;
+
+        let window_bad = |range: Range<usize>, align: &Alignment, buf: &mut Vec<u8>| {
+            buf.resize(range.len(), 0);
+            self.expected_into(align, range.start as u64, buf);
+            let c = count_errors(&decisions[range.clone()], buf, m, align.transform.bit_mapping());
+            c.bit_errors as f64 > thr * (range.len() * bps) as f64
+        };
+
+        // Extend backwards from the sync point over windows that agree with the alignment.
+        let mut first = (alignment.sync_index as usize).min(n);
+        while first > 0 {
+            let a = first.saturating_sub(w);
+            if window_bad(a..(a + w).min(n), &align, &mut buf) {
+                break;
+            }
+            first = a;
+        }
+
+        let mut tally = Tally {
+            counts: ErrorCounts::default(),
+            symbols: 0,
+            positions: Vec::new(),
+            cap: self.config.max_error_positions,
+        };
+        let mut skipped = first as u64;
+        let mut resyncs = 0u32;
+        let mut sync_lost = false;
+        let mut pos = first;
+        let mut cursor = self.cursor(align.pattern_position(pos as u64));
+        // The previous window stays pending (uncounted) one step, so that a slip that begins
+        // inside it can still be counted across the right switch point.
+        let mut pending: Option<(Range<usize>, ErrorCounts, SymbolTransform)> = None;
+        let mut pending_exp = vec![0u8; w];
+        let commit = |tally: &mut Tally, p: Option<(Range<usize>, ErrorCounts, SymbolTransform)>, exp: &[u8]| {
+            if let Some((r, pc, t)) = p {
+                let len = r.len();
+                tally.add(r.start, &decisions[r], &exp[..len], pc, m, t.bit_mapping());
+            }
+        };
+        buf.resize(w, 0);
+        while pos < n {
+            let end = (pos + w).min(n);
+            let exp = &mut buf[..end - pos];
+            self.fill_next(&mut cursor, exp);
+            align.transform.apply_in_place(m, exp);
+            let dec = &decisions[pos..end];
+            let c = count_errors(dec, exp, m, align.transform.bit_mapping());
+            let bits = ((end - pos) * bps) as f64;
+            let bad = (end - pos) * bps >= self.config.min_validate_bits && c.bit_errors as f64 > thr * bits;
+            let recovery = if bad {
+                self.recover(decisions, pos, end, &align)
+            } else {
+                Recovery::Burst { resume: end }
+            };
+            match recovery {
+                Recovery::Burst { resume } if resume == end => {
+                    commit(&mut tally, pending.take(), &pending_exp);
+                    pending = Some((pos..end, c, align.transform));
+                    std::mem::swap(&mut buf, &mut pending_exp);
+                    pos = end;
+                }
+                Recovery::Burst { resume } => {
+                    commit(&mut tally, pending.take(), &pending_exp);
+                    tally.add_masks(pos, &self.masks(decisions, pos..resume, &align));
+                    pos = resume;
+                    cursor = self.cursor(align.pattern_position(pos as u64));
+                }
+                Recovery::Resynced { alignment: new, resume } => {
+                    let from = pending.take().map_or(pos, |(r, _, _)| r.start);
+                    skipped += self.tally_split(decisions, from..resume, &align, &new, &mut tally);
+                    align = new;
+                    resyncs += 1;
+                    pos = resume;
+                    cursor = self.cursor(align.pattern_position(pos as u64));
+                }
+                Recovery::Lost => {
+                    let from = pending.take().map_or(pos, |(r, _, _)| r.start);
+                    let masks = self.masks(decisions, from..n, &align);
+                    let keep = best_prefix(&masks, thr * bps as f64);
+                    tally.add_masks(from, &masks[..keep]);
+                    skipped += (n - from - keep) as u64;
+                    sync_lost = true;
+                    break;
+                }
+            }
+        }
+        commit(&mut tally, pending.take(), &pending_exp);
+
+        let symbols = tally.symbols;
+        let bits = symbols * bps as u64;
+        let ratio = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let truncated = tally.counts.symbol_errors > tally.positions.len() as u64;
+        Ok(ErrorReport {
+            pattern: self.name.clone(),
+            modulation: m,
+            transform: alignment.transform,
+            alignment: *alignment,
+            symbols,
+            symbol_errors: tally.counts.symbol_errors,
+            bits,
+            bit_errors: tally.counts.bit_errors,
+            ser: ratio(tally.counts.symbol_errors, symbols),
+            ber: ratio(tally.counts.bit_errors, bits),
+            ber_ci95: clopper_pearson(tally.counts.bit_errors, bits, 0.95),
+            resyncs,
+            first_synced_symbol: first as u64,
+            skipped_symbols: skipped,
+            sync_lost,
+            error_positions: tally.positions,
+            error_positions_truncated: truncated,
+        })
+    }
+
+    /// Decides what the bad window `pos..end` was.
+    fn recover(&self, decisions: &[u8], pos: usize, end: usize, align: &Alignment) -> Recovery {
+        let n = decisions.len();
+        let bps = self.modulation.bits_per_symbol();
+        let min_symbols = self.config.min_validate_bits.div_ceil(bps);
+        let probe = if n - end >= min_symbols {
+            end..(end + self.config.resync_window.max(min_symbols)).min(n)
+        } else {
+            pos..end
+        };
+        if let Some(delta) = self.local_search(decisions, probe, align) {
+            return if delta == 0 {
+                Recovery::Burst { resume: end }
+            } else {
+                Recovery::Resynced {
+                    alignment: align.shifted(delta),
+                    resume: end,
+                }
+            };
+        }
+        let to = end.saturating_add(self.config.search_symbols).min(n);
+        match self.acquire(decisions, end, to, &[align.transform]) {
+            // Found where it was: a long burst, not a slip.
+            Some(found) if found.alignment.position == align.position => Recovery::Burst {
+                resume: (found.alignment.sync_index as usize).max(end),
+            },
+            Some(found) => Recovery::Resynced {
+                resume: (found.alignment.sync_index as usize).max(end),
+                alignment: found.alignment,
+            },
+            None => Recovery::Lost,
+        }
+    }
+
+    /// Best slip `δ` (pattern symbols, |δ| ≤ max_slip, 0 first, smaller first on ties) for the
+    /// decisions in `probe`, if it validates.
+    fn local_search(&self, decisions: &[u8], probe: Range<usize>, align: &Alignment) -> Option<i64> {
+        let m = self.modulation;
+        let len = probe.len();
+        let dm = (self.config.max_slip as u64).min(self.period.saturating_sub(1) / 2) as usize;
+        let mut buf = vec![0u8; len + 2 * dm];
+        let start = align.shifted(-(dm as i64)).pattern_position(probe.start as u64);
+        self.fill_canonical(start, &mut buf);
+        align.transform.apply_in_place(m, &mut buf);
+        let dec = &decisions[probe];
+        let mapping = align.transform.bit_mapping();
+        let limit = (self.config.align_max_ber * (len * m.bits_per_symbol()) as f64).floor() as u64;
+        let mut best: Option<(i64, u64)> = None;
+        for step in 0..=2 * dm as i64 {
+            let delta = if step % 2 == 1 { (step + 1) / 2 } else { -(step / 2) };
+            let at = (dm as i64 + delta) as usize;
+            let e = count_errors(dec, &buf[at..at + len], m, mapping).bit_errors;
+            if best.is_none_or(|(_, be)| e < be) {
+                best = Some((delta, e));
+            }
+        }
+        best.filter(|&(_, e)| e <= limit).map(|(d, _)| d)
+    }
+
+    /// Error masks of decisions `range` against `align`.
+    fn masks(&self, decisions: &[u8], range: Range<usize>, align: &Alignment) -> Vec<u8> {
+        let mut exp = vec![0u8; range.len()];
+        self.expected_into(align, range.start as u64, &mut exp);
+        let mapping = align.transform.bit_mapping();
+        decisions[range]
+            .iter()
+            .zip(&exp)
+            .map(|(&d, &e)| error_mask(d, e, self.modulation, mapping))
+            .collect()
+    }
+
+    /// Counts `region` across a change of alignment: the old alignment up to the point where
+    /// it stops fitting, the new one from where it starts fitting, and, if these leave a gap
+    /// (garbage between them), skips the gap. Returns the symbols skipped.
+    fn tally_split(&self, decisions: &[u8], region: Range<usize>, old: &Alignment, new: &Alignment, tally: &mut Tally) -> u64 {
+        const MIN_GAP: usize = 16;
+        if region.is_empty() {
+            return 0;
+        }
+        let per_symbol = self.config.resync_ber_threshold * self.modulation.bits_per_symbol() as f64;
+        let mo = self.masks(decisions, region.clone(), old);
+        let mn = self.masks(decisions, region.clone(), new);
+        let s1 = best_prefix(&mo, per_symbol);
+        let rev: Vec<u8> = mn.iter().rev().copied().collect();
+        let s2 = mn.len() - best_prefix(&rev, per_symbol);
+        if s2 > s1 + MIN_GAP {
+            tally.add_masks(region.start, &mo[..s1]);
+            tally.add_masks(region.start + s2, &mn[s2..]);
+            return (s2 - s1) as u64;
+        }
+        // One switch point: minimise errors(old before) + errors(new after).
+        let total_new: i64 = mn.iter().map(|m| m.count_ones() as i64).sum();
+        let (mut best_s, mut best_cost) = (0usize, total_new);
+        let (mut cum_old, mut cum_new) = (0i64, 0i64);
+        for s in 1..=mo.len() {
+            cum_old += mo[s - 1].count_ones() as i64;
+            cum_new += mn[s - 1].count_ones() as i64;
+            let cost = cum_old + total_new - cum_new;
+            if cost < best_cost {
+                best_cost = cost;
+                best_s = s;
+            }
+        }
+        tally.add_masks(region.start, &mo[..best_s]);
+        tally.add_masks(region.start + best_s, &mn[best_s..]);
+        0
+    }
+}
+
+/// Length of the prefix of `masks` that maximises Σ (allowance − bit errors): where an
+/// alignment stops fitting (earliest maximum).
+pub(crate) fn best_prefix(masks: &[u8], allowance: f64) -> usize {
+    let (mut best, mut best_score, mut score) = (0usize, 0.0f64, 0.0f64);
+    for (i, m) in masks.iter().enumerate() {
+        score += allowance - m.count_ones() as f64;
+        if score > best_score {
+            best_score = score;
+            best = i + 1;
+        }
+    }
+    best
+}
