@@ -13,6 +13,7 @@
 //! - [`hamming`]: the 802.3dj Clause 177 inner code (encoder, hard and Chase soft decoders).
 //! - [`simd`]: the runtime-dispatched SIMD kernels (the only architecture-specific code).
 
+mod bitslice;
 pub mod gf;
 pub mod hamming;
 pub mod layout;

@@ -9,8 +9,8 @@
 //! = c_{n−1} = m_{k−1} (sent first), `codeword[k−1]` = m_0, then the parity p_{2t−1} … p_0.
 //! A message slice likewise starts with m_{k−1}.
 //!
-//! **Decoder.** Syndromes S_j = r(α^j), j = 0…2t−1 first (SIMD across 32 codewords in
-//! [`ReedSolomon::decode_batch`], split tables in [`ReedSolomon::decode`]); codewords with all
+//! **Decoder.** Syndromes S_j = r(α^j), j = 0…2t−1 first (bit-sliced across 256 codewords
+//! in [`ReedSolomon::decode_batch`], split tables in [`ReedSolomon::decode`]); codewords with all
 //! syndromes zero stop there. Otherwise Berlekamp–Massey (initialised with the erasure locator
 //! for errors-and-erasures decoding) finds the errata locator Ψ(x) of degree L; a single error
 //! is located directly (X = Ψ_1), larger locators by a SIMD Chien search over the n valid
@@ -26,6 +26,7 @@
 //! Euclid/Sugiyama, full-field Chien, final syndrome check).
 
 use super::gf::{self, check_symbols, ConstMul, NibbleTables, FIELD_SIZE, GROUP_ORDER};
+use super::bitslice::{self, Sliced, SLICE};
 use super::simd::{SimdLevel, BLOCK};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -155,32 +156,26 @@ pub struct ReedSolomon {
     level: SimdLevel,
     /// g_0 … g_{2t} (ascending powers, monic).
     generator: Vec<u16>,
-    /// Syndrome constants α^j in `pshufb` form (batch kernel).
-    syndrome_plan: Vec<NibbleTables>,
     /// Syndrome constants α^j in split-table form (single-codeword path).
     syndrome_scalar: Vec<ConstMul>,
     /// Chien step constants α^(−32k), k = 1 … 2t.
     chien_step: Vec<NibbleTables>,
 }
 
-/// Caller-owned scratch for [`ReedSolomon::decode_block`]: the byte-planar block and the
-/// syndrome rows. One per thread.
+/// Caller-owned scratch for [`ReedSolomon::decode_batch_serial`]: one bit-sliced block of
+/// 256 codewords and its syndromes (about 190 KiB for KP4). One per thread.
 #[derive(Debug, Clone)]
 pub struct DecodeScratch {
-    lo: Vec<u8>,
-    hi: Vec<u8>,
-    s_lo: Vec<[u8; BLOCK]>,
-    s_hi: Vec<[u8; BLOCK]>,
+    symbols: Vec<Sliced>,
+    syndromes: Vec<Sliced>,
 }
 
 impl DecodeScratch {
     /// Scratch sized for `code`.
     pub fn new(code: RsCode) -> Self {
         DecodeScratch {
-            lo: vec![0; code.n() * BLOCK],
-            hi: vec![0; code.n() * BLOCK],
-            s_lo: vec![[0; BLOCK]; code.parity_len()],
-            s_hi: vec![[0; BLOCK]; code.parity_len()],
+            symbols: vec![[[0; 4]; 10]; code.n()],
+            syndromes: vec![[[0; 4]; 10]; code.parity_len()],
         }
     }
 }
@@ -216,7 +211,6 @@ impl ReedSolomon {
             code,
             level,
             generator: g,
-            syndrome_plan: (0..two_t).map(|j| NibbleTables::new(gf::exp(j))).collect(),
             syndrome_scalar: (0..two_t).map(|j| ConstMul::new(gf::exp(j))).collect(),
             chien_step: (1..=two_t)
                 .map(|k| NibbleTables::new(gf::exp((GROUP_ORDER - (BLOCK * k) % GROUP_ORDER) % GROUP_ORDER)))
@@ -360,8 +354,8 @@ impl ReedSolomon {
         let n = self.code.n();
         self.check_batch(codewords, outcomes)?;
         codewords
-            .par_chunks_mut(n * BLOCK)
-            .zip(outcomes.par_chunks_mut(BLOCK))
+            .par_chunks_mut(n * SLICE)
+            .zip(outcomes.par_chunks_mut(SLICE))
             .for_each_init(
                 || DecodeScratch::new(self.code),
                 |scratch, (cws, outs)| self.decode_block_unchecked(cws, outs, scratch),
@@ -378,10 +372,10 @@ impl ReedSolomon {
     ) -> Result<()> {
         let n = self.code.n();
         self.check_batch(codewords, outcomes)?;
-        if scratch.lo.len() != n * BLOCK || scratch.s_lo.len() != self.code.parity_len() {
+        if scratch.symbols.len() != n || scratch.syndromes.len() != self.code.parity_len() {
             *scratch = DecodeScratch::new(self.code);
         }
-        for (cws, outs) in codewords.chunks_mut(n * BLOCK).zip(outcomes.chunks_mut(BLOCK)) {
+        for (cws, outs) in codewords.chunks_mut(n * SLICE).zip(outcomes.chunks_mut(SLICE)) {
             self.decode_block_unchecked(cws, outs, scratch);
         }
         Ok(())
@@ -420,36 +414,34 @@ impl ReedSolomon {
             })
     }
 
-    /// Decodes up to [`BLOCK`] (32) consecutive codewords; values must be `< 1024`.
+    /// Decodes up to [`SLICE`] (256) consecutive codewords; values must be `< 1024`.
     fn decode_block_unchecked(&self, cws: &mut [u16], outs: &mut [DecodeOutcome], sc: &mut DecodeScratch) {
         let n = self.code.n();
         let two_t = self.code.parity_len();
         let m = outs.len();
         debug_assert_eq!(cws.len(), m * n);
-        if m < BLOCK {
-            // Zero lanes are codewords; their results are ignored.
-            sc.lo.fill(0);
-            sc.hi.fill(0);
-        }
-        transpose_to_planar(cws, n, &mut sc.lo, &mut sc.hi);
-        self.level
-            .syndromes_block(&self.syndrome_plan, &sc.lo, &sc.hi, &mut sc.s_lo, &mut sc.s_hi);
-        let mut any = [0u8; BLOCK];
-        for j in 0..two_t {
-            for c in 0..BLOCK {
-                any[c] |= sc.s_lo[j][c] | sc.s_hi[j][c];
-            }
-        }
+        self.level.slice_block(cws, n, m, &mut sc.symbols);
+        self.level.syndromes_sliced(&sc.symbols, &mut sc.syndromes);
+        let nonzero = bitslice::nonzero_lanes(&sc.syndromes);
         let mut s = [0u16; MAX_PARITY];
-        for (c, out) in outs.iter_mut().enumerate() {
-            if any[c] == 0 {
-                *out = DecodeOutcome::Clean;
-                continue;
+        let mut lo = [[0u8; BLOCK]; MAX_PARITY];
+        let mut hi = [[0u8; BLOCK]; MAX_PARITY];
+        for (k, group) in outs.chunks_mut(BLOCK).enumerate() {
+            let mask = (nonzero[k / 2] >> ((k % 2) * 32)) as u32;
+            if mask != 0 {
+                self.level.unslice_group(&sc.syndromes, k, &mut lo, &mut hi);
             }
-            for j in 0..two_t {
-                s[j] = sc.s_lo[j][c] as u16 | (sc.s_hi[j][c] as u16) << 8;
+            for (l, out) in group.iter_mut().enumerate() {
+                if (mask >> l) & 1 == 0 {
+                    *out = DecodeOutcome::Clean;
+                    continue;
+                }
+                for j in 0..two_t {
+                    s[j] = lo[j][l] as u16 | (hi[j][l] as u16) << 8;
+                }
+                let c = k * BLOCK + l;
+                *out = self.correct(&mut cws[c * n..(c + 1) * n], &s[..two_t], &[]);
             }
-            *out = self.correct(&mut cws[c * n..(c + 1) * n], &s[..two_t], &[]);
         }
     }
 
@@ -459,6 +451,11 @@ impl ReedSolomon {
         let n = self.code.n();
         let two_t = s.len();
         let rho = erasure_x.len();
+        if rho == 0 {
+            if let Some(outcome) = single_error(cw, s, n) {
+                return outcome;
+            }
+        }
         let mut psi = [0u16; POLY];
         let l = berlekamp_massey(s, erasure_x, &mut psi);
         let nu = l - rho;
@@ -594,15 +591,29 @@ impl ReedSolomon {
     }
 }
 
-/// Copies up to 32 codewords (`cws`, each `n` symbols) into the byte-planar, symbol-major
-/// layout of the syndrome kernel.
-fn transpose_to_planar(cws: &[u16], n: usize, lo: &mut [u8], hi: &mut [u8]) {
-    for (c, cw) in cws.chunks_exact(n).enumerate() {
-        for (i, &v) in cw.iter().enumerate() {
-            lo[i * BLOCK + c] = v as u8;
-            hi[i * BLOCK + c] = (v >> 8) as u8;
+/// Fast path for the most common non-zero case, one symbol error: S_j = Y·X^j for all j with
+/// Y = S_0 ≠ 0 and X = S_1/S_0 = α^p (the answer Berlekamp–Massey would give, checked in the
+/// log domain with one table lookup per syndrome). `None` when the syndromes are not of that
+/// form; uncorrectable when the position lies outside the shortened code.
+fn single_error(cw: &mut [u16], s: &[u16], n: usize) -> Option<DecodeOutcome> {
+    let l0 = gf::log(s[0])? as usize;
+    let l1 = gf::log(s[1])? as usize;
+    let p = (l1 + GROUP_ORDER - l0) % GROUP_ORDER;
+    let mut e = l0;
+    for &sj in &s[2..] {
+        e += p;
+        if e >= GROUP_ORDER {
+            e -= GROUP_ORDER;
+        }
+        if sj != gf::exp_small(e) {
+            return None;
         }
     }
+    if p >= n {
+        return Some(DecodeOutcome::Uncorrectable);
+    }
+    cw[n - 1 - p] ^= s[0];
+    Some(DecodeOutcome::Corrected { symbols: 1 })
 }
 
 /// Berlekamp–Massey for the errata locator. `s` = S_0 … S_{2t−1}; `erasure_x` the erasure

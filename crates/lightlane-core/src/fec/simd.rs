@@ -1,24 +1,24 @@
 //! The one place with architecture-specific code for the FEC module: runtime-dispatched SIMD
-//! kernels for GF(2^10) multiplication by constants, with scalar fallbacks that are also the
-//! oracles in the conformance tests.
+//! kernels, each with a portable fallback that is also its oracle in the conformance tests.
 //!
 //! Kernels:
-//! - [`SimdLevel::mul_const_slice`]: c·x over a slice of `u16` symbols.
-//! - `syndromes_block`: Horner evaluation r(α^j) for [`BLOCK`] codewords at once. The codewords
-//!   are stored *byte-planar and symbol-major* (the low bytes of symbol `i` of the 32 codewords,
-//!   then separately their high bytes), so one AVX2 register holds one symbol of 32 codewords
-//!   and every lane is multiplied by the same constant α^j: six `pshufb` per step
-//!   (see [`NibbleTables`]).
+//! - [`SimdLevel::mul_const_slice`]: c·x over a slice of `u16` symbols, `pshufb` split tables
+//!   (see [`NibbleTables`]): six 16-entry lookups per 16 or 32 lanes.
+//! - `slice_block` / `unslice_group`: transposition of 256 codewords into bit planes (8×8
+//!   `u16` transposes, then `movemask`) and of syndromes back (`pshufb` bit spreading).
+//! - `syndromes_sliced`: the bit-sliced Horner syndromes of [`super::bitslice`], compiled with
+//!   AVX2 enabled so each 256-bit plane operation is one instruction.
 //! - `chien_block`: evaluation of an error-locator polynomial at 32 consecutive positions per
-//!   step; term k of the block advances by the constant α^(−32k).
+//!   step (byte-planar `pshufb` multiply); term k advances by the constant α^(−32k).
 //!
-//! AVX2 is used when the CPU has it (detected at run time); AVX-512/GFNI would double the
-//! width but their intrinsics need a newer Rust than the workspace's minimum (1.85).
+//! AVX2 is used when the CPU has it (detected at run time). AVX-512/GFNI would double the
+//! width, but their intrinsics need Rust 1.89 and the workspace's minimum is 1.85.
 
+use super::bitslice::{self, Sliced, SLICE};
 use super::gf::NibbleTables;
 use serde::{Deserialize, Serialize};
 
-/// Number of codewords (syndrome kernel) or positions (Chien kernel) per SIMD block.
+/// Lanes of one 256-bit register of bytes: codewords per lane group, positions per Chien step.
 pub const BLOCK: usize = 32;
 
 /// Instruction-set level of the GF(2^10) kernels.
@@ -70,27 +70,52 @@ impl SimdLevel {
         }
     }
 
-    /// Horner syndromes of [`BLOCK`] codewords in byte-planar, symbol-major layout:
-    /// `lo[i * BLOCK + c]` / `hi[i * BLOCK + c]` are the low/high bytes of symbol `i`
-    /// (symbol 0 = highest power) of codeword `c`. `plan[j]` multiplies by α^j; the result
-    /// S_j of codeword `c` is `out_lo[j][c] | out_hi[j][c] << 8`.
-    pub(crate) fn syndromes_block(
-        self,
-        plan: &[NibbleTables],
-        lo: &[u8],
-        hi: &[u8],
-        out_lo: &mut [[u8; BLOCK]],
-        out_hi: &mut [[u8; BLOCK]],
-    ) {
-        assert!(lo.len() == hi.len() && lo.len() % BLOCK == 0);
-        assert!(out_lo.len() >= plan.len() && out_hi.len() >= plan.len());
+    /// Bit-slices `count` (≤ 256) codewords of `n` symbols (`cws`, end to end) into
+    /// `out[0..n]`; lanes `count..256` are zero.
+    pub(crate) fn slice_block(self, cws: &[u16], n: usize, count: usize, out: &mut [Sliced]) {
+        assert!(count <= SLICE && cws.len() == count * n && out.len() >= n);
         match self {
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 if avx2_available() => {
                 // SAFETY: AVX2 checked; lengths asserted above.
-                unsafe { x86::syndromes_block_avx2(plan, lo, hi, out_lo, out_hi) }
+                unsafe { x86::slice_block_avx2(cws, n, count, out) }
             }
-            _ => syndromes_block_scalar(plan, lo, hi, out_lo, out_hi),
+            _ => bitslice::slice_scalar(cws, n, out),
+        }
+    }
+
+    /// Un-slices the 32 lanes of group `k` (codewords 32k … 32k+31) of each bit-sliced
+    /// syndrome: `lo[j][l]`/`hi[j][l]` are the low/high bytes of S_j of codeword 32k+l.
+    pub(crate) fn unslice_group(self, syn: &[Sliced], k: usize, lo: &mut [[u8; BLOCK]], hi: &mut [[u8; BLOCK]]) {
+        assert!(k < SLICE / BLOCK && lo.len() >= syn.len() && hi.len() >= syn.len());
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 if avx2_available() => {
+                // SAFETY: AVX2 checked; lengths asserted above.
+                unsafe { x86::unslice_group_avx2(syn, k, lo, hi) }
+            }
+            _ => {
+                for (j, s) in syn.iter().enumerate() {
+                    for l in 0..BLOCK {
+                        let v = bitslice::lane_value(s, k * BLOCK + l);
+                        lo[j][l] = v as u8;
+                        hi[j][l] = (v >> 8) as u8;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bit-sliced syndromes S_j, j < `out.len()` (≤ 30), of 256 codewords
+    /// (see [`bitslice`]).
+    pub(crate) fn syndromes_sliced(self, symbols: &[Sliced], out: &mut [Sliced]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 if avx2_available() => {
+                // SAFETY: AVX2 checked.
+                unsafe { x86::syndromes_sliced_avx2(symbols, out) }
+            }
+            _ => bitslice::syndromes(symbols, out),
         }
     }
 
@@ -134,27 +159,6 @@ fn mul_const_slice_scalar(t: &NibbleTables, data: &mut [u16]) {
     }
 }
 
-fn syndromes_block_scalar(
-    plan: &[NibbleTables],
-    lo: &[u8],
-    hi: &[u8],
-    out_lo: &mut [[u8; BLOCK]],
-    out_hi: &mut [[u8; BLOCK]],
-) {
-    for (j, t) in plan.iter().enumerate() {
-        let mut s = [0u16; BLOCK];
-        for (rl, rh) in lo.chunks_exact(BLOCK).zip(hi.chunks_exact(BLOCK)) {
-            for c in 0..BLOCK {
-                s[c] = t.apply(s[c]) ^ (rl[c] as u16 | (rh[c] as u16) << 8);
-            }
-        }
-        for c in 0..BLOCK {
-            out_lo[j][c] = s[c] as u8;
-            out_hi[j][c] = (s[c] >> 8) as u8;
-        }
-    }
-}
-
 fn chien_block_scalar(
     step: &[NibbleTables],
     init_lo: &mut [[u8; BLOCK]],
@@ -184,7 +188,7 @@ mod x86 {
     //! AVX2 kernels. They are `unsafe fn` (callers must have checked AVX2 at run time and the
     //! slice lengths documented on the dispatching methods), written so they build with the
     //! workspace's minimum Rust (1.85, before safe `#[target_feature]` functions).
-    use super::{NibbleTables, BLOCK};
+    use super::{bitslice, NibbleTables, Sliced, BLOCK, SLICE};
     use std::arch::x86_64::*;
 
     /// The six tables of a constant, broadcast to both 128-bit halves.
@@ -254,30 +258,151 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn syndromes_block_avx2(
-        plan: &[NibbleTables],
-        lo: &[u8],
-        hi: &[u8],
-        out_lo: &mut [[u8; BLOCK]],
-        out_hi: &mut [[u8; BLOCK]],
-    ) {
-        let nib = _mm256_set1_epi8(0x0F);
-        let steps = lo.len() / BLOCK;
-        let (plo, phi) = (lo.as_ptr(), hi.as_ptr());
-        for (j, t) in plan.iter().enumerate() {
-            let tb = load_tables(t);
-            let mut s_lo = _mm256_setzero_si256();
-            let mut s_hi = _mm256_setzero_si256();
-            for i in 0..steps {
-                // i * BLOCK + 32 <= lo.len() == hi.len() (asserted by the caller).
-                let r_lo = _mm256_loadu_si256(plo.add(i * BLOCK) as *const __m256i);
-                let r_hi = _mm256_loadu_si256(phi.add(i * BLOCK) as *const __m256i);
-                let (m_lo, m_hi) = mul_planar(&tb, s_lo, s_hi, nib);
-                s_lo = _mm256_xor_si256(m_lo, r_lo);
-                s_hi = _mm256_xor_si256(m_hi, r_hi);
+    pub(super) unsafe fn syndromes_sliced_avx2(symbols: &[Sliced], out: &mut [Sliced]) {
+        bitslice::syndromes(symbols, out)
+    }
+
+    /// Bit-slicing: per 32-codeword sub-block, 8×8 u16 transposes give symbol-major low and
+    /// high byte planes, and `movemask` after a shift collects one bit of 32 codewords.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn slice_block_avx2(cws: &[u16], n: usize, count: usize, out: &mut [Sliced]) {
+        let full_sub = count / BLOCK;
+        let mut lo = [0u8; BLOCK];
+        let mut hi = [0u8; BLOCK];
+        for k in 0..full_sub {
+            let sub = &cws[k * BLOCK * n..(k + 1) * BLOCK * n];
+            transpose_tiles(sub, n, |i, l, h| set_planes(&mut out[i], k, l, h));
+            // Symbols past the last full tile of 8.
+            for i in n / 8 * 8..n {
+                for c in 0..BLOCK {
+                    lo[c] = sub[c * n + i] as u8;
+                    hi[c] = (sub[c * n + i] >> 8) as u8;
+                }
+                let l = _mm256_loadu_si256(lo.as_ptr() as *const __m256i);
+                let h = _mm256_loadu_si256(hi.as_ptr() as *const __m256i);
+                set_planes(&mut out[i], k, l, h);
             }
-            _mm256_storeu_si256(out_lo[j].as_mut_ptr() as *mut __m256i, s_lo);
-            _mm256_storeu_si256(out_hi[j].as_mut_ptr() as *mut __m256i, s_hi);
+        }
+        if full_sub < SLICE / BLOCK {
+            // Zero the remaining 32-lane groups, then add a partial one bit by bit.
+            let zero = _mm256_setzero_si256();
+            for sym in out[..n].iter_mut() {
+                for k in full_sub..SLICE / BLOCK {
+                    set_planes(sym, k, zero, zero);
+                }
+            }
+            for c in full_sub * BLOCK..count {
+                let (w, bit) = (c / 64, c % 64);
+                for (i, &v) in cws[c * n..(c + 1) * n].iter().enumerate() {
+                    for b in 0..10 {
+                        out[i][b][w] |= (((v >> b) & 1) as u64) << bit;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the ten bit planes of 32 symbols (low bytes `l`, high bytes `h`) as 32-bit lane
+    /// group `k` (codewords 32k … 32k+31) of `out`. `movemask` reads bit 7 of each byte; adding
+    /// a byte to itself moves the next lower bit there.
+    #[inline(always)]
+    unsafe fn set_planes(out: &mut Sliced, k: usize, l: __m256i, h: __m256i) {
+        // x86-64 is little endian: u32 k of a plane holds bits 32k … 32k+31.
+        let put = |plane: &mut [u64; 4], m: i32| (plane.as_mut_ptr() as *mut u32).add(k).write(m as u32);
+        let mut x = l;
+        for b in (0..8).rev() {
+            put(&mut out[b], _mm256_movemask_epi8(x));
+            x = _mm256_add_epi8(x, x);
+        }
+        put(&mut out[8], _mm256_movemask_epi8(_mm256_slli_epi16(h, 7)));
+        put(&mut out[9], _mm256_movemask_epi8(_mm256_slli_epi16(h, 6)));
+    }
+
+    /// Inverse of [`set_planes`] for lane group `k`: returns the low and high bytes of the 32
+    /// lanes. Each mask bit is spread to its byte with `pshufb`, selected and compared.
+    #[inline(always)]
+    unsafe fn get_planes(sym: &Sliced, k: usize) -> (__m256i, __m256i) {
+        let get = |plane: &[u64; 4]| (plane.as_ptr() as *const u32).add(k).read() as i32;
+        let spread = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+        );
+        let select = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+        let bits = |m: i32, value: u8| {
+            let v = _mm256_shuffle_epi8(_mm256_set1_epi32(m), spread);
+            let on = _mm256_cmpeq_epi8(_mm256_and_si256(v, select), select);
+            _mm256_and_si256(on, _mm256_set1_epi8(value as i8))
+        };
+        let mut lo = _mm256_setzero_si256();
+        for b in 0..8 {
+            lo = _mm256_or_si256(lo, bits(get(&sym[b]), 1 << b));
+        }
+        let hi = _mm256_or_si256(bits(get(&sym[8]), 1), bits(get(&sym[9]), 2));
+        (lo, hi)
+    }
+
+    /// Un-slices lane group `k` of every syndrome into `lo[j]`/`hi[j]`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn unslice_group_avx2(
+        syn: &[Sliced],
+        k: usize,
+        lo: &mut [[u8; BLOCK]],
+        hi: &mut [[u8; BLOCK]],
+    ) {
+        for (j, s) in syn.iter().enumerate() {
+            let (l, h) = get_planes(s, k);
+            _mm256_storeu_si256(lo[j].as_mut_ptr() as *mut __m256i, l);
+            _mm256_storeu_si256(hi[j].as_mut_ptr() as *mut __m256i, h);
+        }
+    }
+
+    /// Calls `emit(i, lo, hi)` for every symbol `i` in the full 8-symbol tiles of 32 codewords
+    /// `cws` (`n` symbols each): `lo`/`hi` hold the low/high bytes of symbol `i` of the 32
+    /// codewords.
+    #[inline(always)]
+    unsafe fn transpose_tiles(cws: &[u16], n: usize, mut emit: impl FnMut(usize, __m256i, __m256i)) {
+        debug_assert!(cws.len() == BLOCK * n);
+        let base = cws.as_ptr();
+        let ff = _mm_set1_epi16(0x00FF);
+        for i0 in (0..n / 8 * 8).step_by(8) {
+            let mut t = [[_mm_setzero_si128(); 8]; 4];
+            for (g, tg) in t.iter_mut().enumerate() {
+                let mut r = [_mm_setzero_si128(); 8];
+                for (q, rq) in r.iter_mut().enumerate() {
+                    // Codeword 8g+q, symbols i0 … i0+7 (in bounds: i0 + 8 <= n).
+                    *rq = _mm_loadu_si128(base.add((8 * g + q) * n + i0) as *const __m128i);
+                }
+                let a0 = _mm_unpacklo_epi16(r[0], r[1]);
+                let a1 = _mm_unpackhi_epi16(r[0], r[1]);
+                let a2 = _mm_unpacklo_epi16(r[2], r[3]);
+                let a3 = _mm_unpackhi_epi16(r[2], r[3]);
+                let a4 = _mm_unpacklo_epi16(r[4], r[5]);
+                let a5 = _mm_unpackhi_epi16(r[4], r[5]);
+                let a6 = _mm_unpacklo_epi16(r[6], r[7]);
+                let a7 = _mm_unpackhi_epi16(r[6], r[7]);
+                let b0 = _mm_unpacklo_epi32(a0, a2);
+                let b1 = _mm_unpackhi_epi32(a0, a2);
+                let b2 = _mm_unpacklo_epi32(a1, a3);
+                let b3 = _mm_unpackhi_epi32(a1, a3);
+                let b4 = _mm_unpacklo_epi32(a4, a6);
+                let b5 = _mm_unpackhi_epi32(a4, a6);
+                let b6 = _mm_unpacklo_epi32(a5, a7);
+                let b7 = _mm_unpackhi_epi32(a5, a7);
+                tg[0] = _mm_unpacklo_epi64(b0, b4);
+                tg[1] = _mm_unpackhi_epi64(b0, b4);
+                tg[2] = _mm_unpacklo_epi64(b1, b5);
+                tg[3] = _mm_unpackhi_epi64(b1, b5);
+                tg[4] = _mm_unpacklo_epi64(b2, b6);
+                tg[5] = _mm_unpackhi_epi64(b2, b6);
+                tg[6] = _mm_unpacklo_epi64(b3, b7);
+                tg[7] = _mm_unpackhi_epi64(b3, b7);
+            }
+            for s in 0..8 {
+                let l01 = _mm_packus_epi16(_mm_and_si128(t[0][s], ff), _mm_and_si128(t[1][s], ff));
+                let l23 = _mm_packus_epi16(_mm_and_si128(t[2][s], ff), _mm_and_si128(t[3][s], ff));
+                let h01 = _mm_packus_epi16(_mm_srli_epi16(t[0][s], 8), _mm_srli_epi16(t[1][s], 8));
+                let h23 = _mm_packus_epi16(_mm_srli_epi16(t[2][s], 8), _mm_srli_epi16(t[3][s], 8));
+                emit(i0 + s, _mm256_set_m128i(l23, l01), _mm256_set_m128i(h23, h01));
+            }
         }
     }
 
@@ -333,33 +458,31 @@ mod tests {
     }
 
     #[test]
-    fn every_level_matches_direct_syndromes() {
+    fn every_level_slices_and_computes_syndromes_like_scalar() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let n = 37;
-        let cws: Vec<Vec<u16>> = (0..BLOCK)
-            .map(|_| (0..n).map(|_| rng.random_range(0..1024)).collect())
-            .collect();
-        let mut lo = vec![0u8; n * BLOCK];
-        let mut hi = vec![0u8; n * BLOCK];
-        for (c, cw) in cws.iter().enumerate() {
-            for (i, &v) in cw.iter().enumerate() {
-                lo[i * BLOCK + c] = v as u8;
-                hi[i * BLOCK + c] = (v >> 8) as u8;
-            }
-        }
-        let plan: Vec<NibbleTables> = (0..9).map(|j| NibbleTables::new(gf::exp(j))).collect();
-        for level in SimdLevel::available() {
-            let mut ol = vec![[0u8; BLOCK]; 9];
-            let mut oh = vec![[0u8; BLOCK]; 9];
-            level.syndromes_block(&plan, &lo, &hi, &mut ol, &mut oh);
-            for (c, cw) in cws.iter().enumerate() {
-                for j in 0..9 {
-                    // r(α^j) with r's first element the highest power.
-                    let want = cw.iter().enumerate().fold(0u16, |acc, (i, &v)| {
-                        acc ^ gf::mul(v, gf::exp(j * (n - 1 - i)))
-                    });
-                    let got = ol[j][c] as u16 | (oh[j][c] as u16) << 8;
-                    assert_eq!(got, want, "{level:?} c={c} j={j}");
+        for (n, count) in [(544usize, 256usize), (528, 200), (37, 77), (40, 5)] {
+            let cws: Vec<u16> = (0..n * count).map(|_| rng.random_range(0..1024)).collect();
+            let mut want = vec![[[0u64; 4]; 10]; n];
+            bitslice::slice_scalar(&cws, n, &mut want);
+            let mut want_syn = vec![[[0u64; 4]; 10]; 30];
+            bitslice::syndromes(&want, &mut want_syn);
+            for level in SimdLevel::available() {
+                let mut got = vec![[[1u64; 4]; 10]; n];
+                level.slice_block(&cws, n, count, &mut got);
+                assert_eq!(got, want, "{level:?} n={n}");
+                let mut syn = vec![[[1u64; 4]; 10]; 30];
+                level.syndromes_sliced(&got, &mut syn);
+                assert_eq!(syn, want_syn, "{level:?} n={n}");
+                let mut lo = vec![[0u8; BLOCK]; 30];
+                let mut hi = vec![[0u8; BLOCK]; 30];
+                for k in 0..SLICE / BLOCK {
+                    level.unslice_group(&syn, k, &mut lo, &mut hi);
+                    for j in 0..30 {
+                        for l in 0..BLOCK {
+                            let v = bitslice::lane_value(&syn[j], k * BLOCK + l);
+                            assert_eq!((lo[j][l], hi[j][l]), (v as u8, (v >> 8) as u8), "{level:?}");
+                        }
+                    }
                 }
             }
         }
