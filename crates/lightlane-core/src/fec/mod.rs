@@ -24,6 +24,7 @@ pub mod stats;
 
 pub use rs::{DecodeOutcome, DecodeScratch, ReedSolomon, RsCode};
 pub use simd::SimdLevel;
+pub use stats::{codeword_statistics, CodewordStatistics, FecStatsConfig, RandomErrorModel};
 
 
 #[cfg(test)]
