@@ -20,3 +20,43 @@ pub fn seconds_best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
         })
         .fold(f64::INFINITY, f64::min)
 }
+
+pub mod fec_data {
+    //! Seeded test data for the FEC benchmarks.
+    use lightlane::fec::{ReedSolomon, RsCode};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `count` random codewords (laid end to end) with independent bit errors at `ber` in
+    /// their 10-bit symbols. Returns (received words, clean words, number of bit errors).
+    pub fn corrupted_codewords(code: RsCode, count: usize, ber: f64, seed: u64) -> (Vec<u16>, Vec<u16>, u64) {
+        let rs = ReedSolomon::new(code);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = code.n();
+        let mut clean = vec![0u16; count * n];
+        let mut msg = vec![0u16; code.k()];
+        for cw in clean.chunks_mut(n) {
+            msg.iter_mut().for_each(|m| *m = rng.random_range(0..1024));
+            rs.encode(&msg, cw).expect("valid message");
+        }
+        let mut words = clean.clone();
+        let total_bits = (count * n * 10) as u64;
+        let mut flips = 0u64;
+        if ber > 0.0 {
+            // Geometric gaps between independent bit errors.
+            let ln_q = (1.0 - ber).ln();
+            let mut bit: u64 = 0;
+            loop {
+                let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+                bit += (u.ln() / ln_q).floor() as u64;
+                if bit >= total_bits {
+                    break;
+                }
+                words[(bit / 10) as usize] ^= 1 << (bit % 10);
+                flips += 1;
+                bit += 1;
+            }
+        }
+        (words, clean, flips)
+    }
+}
