@@ -114,9 +114,9 @@ pub(crate) fn slice_scalar(cws: &[u16], n: usize, out: &mut [Sliced]) {
     out[..n].fill([[0; 4]; 10]);
     for (c, cw) in cws.chunks_exact(n).enumerate() {
         let (w, bit) = (c / 64, c % 64);
-        for (i, &v) in cw.iter().enumerate() {
-            for b in 0..10 {
-                out[i][b][w] |= (((v >> b) & 1) as u64) << bit;
+        for (sym, &v) in out.iter_mut().zip(cw) {
+            for (b, plane) in sym.iter_mut().enumerate() {
+                plane[w] |= (((v >> b) & 1) as u64) << bit;
             }
         }
     }
@@ -176,13 +176,13 @@ mod tests {
         let mut syn = vec![[[0u64; 4]; 10]; 30];
         syndromes(&planes, &mut syn);
         for c in [0usize, 1, 63, 64, 199, 255] {
-            for j in 0..30 {
+            for (j, s) in syn.iter().enumerate() {
                 let want = if c < count {
                     (0..n).fold(0u16, |acc, i| acc ^ gf::mul(cws[c * n + i], gf::exp(j * (n - 1 - i))))
                 } else {
                     0
                 };
-                assert_eq!(lane_value(&syn[j], c), want, "c={c} j={j}");
+                assert_eq!(lane_value(s, c), want, "c={c} j={j}");
             }
         }
         let nz = nonzero_lanes(&syn);

@@ -419,9 +419,7 @@ impl InnerFec {
                     out[2 * k] = m;
                     out[2 * k + 1] = l;
                 }
-                for r in 0..8 {
-                    out[MESSAGE_BITS + r] = hard[60 + r];
-                }
+                out[MESSAGE_BITS..].copy_from_slice(&hard[60..68]);
                 Ok(outcome)
             }
         }

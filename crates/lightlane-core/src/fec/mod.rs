@@ -11,7 +11,11 @@
 //! - [`stats`]: virtual KP4/KR4 codewords over the error positions of a measurement:
 //!   symbol-error histogram, CER, post-FEC BER, frame loss, and the random-error prediction.
 //! - [`hamming`]: the 802.3dj Clause 177 inner code (encoder, hard and Chase soft decoders).
-//! - [`simd`]: the runtime-dispatched SIMD kernels (the only architecture-specific code).
+//! - [`simd`]: the runtime-dispatched SIMD kernels (the only architecture-specific code);
+//!   the batch syndromes are bit-sliced over 256 codewords (`bitslice`, private).
+//!
+//! Measured on one Sapphire Rapids core (AVX2, KP4, pre-FEC BER 2.4e-4): `decode_batch`
+//! ≈ 6 Gb/s of payload, about 1900× galois 0.4.11 (`benches/compare_galois.py`).
 
 mod bitslice;
 pub mod gf;

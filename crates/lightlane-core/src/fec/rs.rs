@@ -987,8 +987,8 @@ mod tests {
             }
             for start in [0, code.n() - code.t()] {
                 let mut w = clean.clone();
-                for p in start..start + code.t() {
-                    w[p] ^= 0x3FF;
+                for v in &mut w[start..start + code.t()] {
+                    *v ^= 0x3FF;
                 }
                 assert_eq!(
                     rs.decode(&mut w, &[]).unwrap(),

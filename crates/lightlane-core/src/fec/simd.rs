@@ -293,9 +293,9 @@ mod x86 {
             }
             for c in full_sub * BLOCK..count {
                 let (w, bit) = (c / 64, c % 64);
-                for (i, &v) in cws[c * n..(c + 1) * n].iter().enumerate() {
-                    for b in 0..10 {
-                        out[i][b][w] |= (((v >> b) & 1) as u64) << bit;
+                for (sym, &v) in out.iter_mut().zip(&cws[c * n..(c + 1) * n]) {
+                    for (b, plane) in sym.iter_mut().enumerate() {
+                        plane[w] |= (((v >> b) & 1) as u64) << bit;
                     }
                 }
             }
@@ -333,8 +333,8 @@ mod x86 {
             _mm256_and_si256(on, _mm256_set1_epi8(value as i8))
         };
         let mut lo = _mm256_setzero_si256();
-        for b in 0..8 {
-            lo = _mm256_or_si256(lo, bits(get(&sym[b]), 1 << b));
+        for (b, plane) in sym.iter().take(8).enumerate() {
+            lo = _mm256_or_si256(lo, bits(get(plane), 1 << b));
         }
         let hi = _mm256_or_si256(bits(get(&sym[8]), 1), bits(get(&sym[9]), 2));
         (lo, hi)
@@ -396,6 +396,7 @@ mod x86 {
                 tg[6] = _mm_unpacklo_epi64(b3, b7);
                 tg[7] = _mm_unpackhi_epi64(b3, b7);
             }
+            #[allow(clippy::needless_range_loop)] // s indexes four tile columns at once
             for s in 0..8 {
                 let l01 = _mm_packus_epi16(_mm_and_si128(t[0][s], ff), _mm_and_si128(t[1][s], ff));
                 let l23 = _mm_packus_epi16(_mm_and_si128(t[2][s], ff), _mm_and_si128(t[3][s], ff));
