@@ -16,7 +16,7 @@
 //! [`SyncConfig::align_max_ber`]; random data sits near 0.5, so a stream that is not the
 //! pattern fails with [`crate::Error::PatternSyncFailed`] instead of reporting BER ≈ 0.5.
 
-use super::checker::PatternChecker;
+use super::checker::{CorrelationWorkspace, Correlator, PatternChecker};
 use super::count::count_errors;
 use super::transform::SymbolTransform;
 use crate::modulation::{gray_to_binary, Modulation};
@@ -353,6 +353,21 @@ impl PatternChecker {
         transforms: &[SymbolTransform],
     ) -> Option<Found> {
         let corr = self.correlator()?;
+        let mut ws = corr.take_workspace(self.modulation());
+        let found = self.acquire_correlation_in(decisions, from, to, transforms, corr, &mut ws);
+        corr.return_workspace(ws);
+        found
+    }
+
+    fn acquire_correlation_in(
+        &self,
+        decisions: &[u8],
+        from: usize,
+        to: usize,
+        transforms: &[SymbolTransform],
+        corr: &Correlator,
+        ws: &mut CorrelationWorkspace,
+    ) -> Option<Found> {
         let m = self.modulation();
         let bps = m.bits_per_symbol();
         let cfg = self.config();
@@ -360,10 +375,15 @@ impl PatternChecker {
         let levels = m.levels();
         let to = to.min(decisions.len());
         let mut start = from;
-        let mut fold_a = vec![Complex32::new(0.0, 0.0); p];
-        let mut fold_b = vec![Complex32::new(0.0, 0.0); if levels == 4 { p } else { 0 }];
-        let mut work = vec![Complex32::new(0.0, 0.0); p];
-        let mut scratch = vec![Complex32::new(0.0, 0.0); corr.scratch_len()];
+        let len = corr.len();
+        let wrap = if corr.folds() { p } else { len };
+        let CorrelationWorkspace {
+            fold_a,
+            fold_b,
+            work,
+            folds,
+            scratch,
+        } = ws;
         let mut expected = Vec::new();
         while start < to {
             let w = cfg.correlation_window.min(decisions.len() - start);
@@ -371,7 +391,8 @@ impl PatternChecker {
                 return None;
             }
             let win = &decisions[start..start + w];
-            // Fold: channel v at q counts decisions equal to v whose offset j ≡ q (mod p).
+            // Channel v at q counts decisions equal to v at offset j ≡ q (mod p) when folding,
+            // at j = q otherwise (the window is never longer than the FFT then).
             fold_a.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
             fold_b.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
             let mut q = 0usize;
@@ -383,50 +404,70 @@ impl PatternChecker {
                     _ => fold_b[q].im += 1.0,
                 }
                 q += 1;
-                if q == p {
+                if q == wrap {
                     q = 0;
                 }
             }
-            corr.forward(&mut fold_a, &mut scratch);
-            if levels == 4 {
-                corr.forward(&mut fold_b, &mut scratch);
+            corr.forward(fold_a, scratch);
+            if let [f0, f1, ..] = &mut folds[..] {
+                super::checker::unpack_pair(fold_a, f0, f1);
             }
-            let folds: Vec<&[Complex32]> = if levels == 4 { vec![&fold_a, &fold_b] } else { vec![&fold_a] };
-            // Best cyclic offset (pattern position of decisions[start]) per transform.
-            let mut offsets = Vec::with_capacity(transforms.len());
-            for pair in transforms.chunks(2) {
-                corr.cross_spectrum(&folds, pair, m, &mut work);
-                corr.inverse(&mut work, &mut scratch);
-                for (k, _) in pair.iter().enumerate() {
+            if levels == 4 {
+                corr.forward(fold_b, scratch);
+                if let [_, _, f2, f3] = &mut folds[..] {
+                    super::checker::unpack_pair(fold_b, f2, f3);
+                }
+            }
+            // Best cyclic offset (pattern position of decisions[start]) per transform, then an
+            // exact bit-error count there. Patterns with internal symmetry (SSPRQ repeats its
+            // 16 384-symbol core inverted) fit several transforms over one window, so a
+            // candidate is settled at once only if it also fits a full period beyond the window;
+            // otherwise all transforms are scored and the longest available stretch decides.
+            let bits = (w * bps) as u64;
+            let limit = (cfg.align_max_ber * bits as f64).floor() as u64;
+            let decider = (start + w + p).min(decisions.len());
+            let span = &decisions[start..decider];
+            let long_limit = (cfg.align_max_ber * (span.len() * bps) as f64).floor() as u64;
+            let full_span = decider == start + w + p;
+            let mut offsets = vec![0usize; transforms.len()];
+            let mut valid: Vec<(usize, u64)> = Vec::new();
+            let mut settled = None;
+            'pairs: for (pi, pair) in transforms.chunks(2).enumerate() {
+                corr.cross_spectrum(folds, pair, m, work);
+                corr.inverse(work, scratch);
+                for (k, &t) in pair.iter().enumerate() {
+                    let ti = 2 * pi + k;
                     let score = |c: &Complex32| if k == 0 { c.re } else { c.im };
                     let mut best = (0usize, f32::MIN);
-                    for (o, c) in work.iter().enumerate() {
+                    for (o, c) in work[..p].iter().enumerate() {
                         let s = score(c);
                         if s > best.1 {
                             best = (o, s);
                         }
                     }
-                    offsets.push(best.0);
-                }
-            }
-            // Exact validation of each transform's best offset; keep the fewest bit errors.
-            let bits = (w * bps) as u64;
-            let limit = (cfg.align_max_ber * bits as f64).floor() as u64;
-            let mut valid: Vec<(usize, u64)> = Vec::new();
-            for (ti, (&t, &o)) in transforms.iter().zip(&offsets).enumerate() {
-                expected.resize(w, 0);
-                self.fill_canonical(o as u64, &mut expected);
-                t.apply_in_place(m, &mut expected);
-                let e = count_errors(win, &expected, m, t.bit_mapping()).bit_errors;
-                if e <= limit {
+                    offsets[ti] = best.0;
+                    expected.resize(w, 0);
+                    self.fill_canonical(best.0 as u64, &mut expected);
+                    t.apply_in_place(m, &mut expected);
+                    let e = count_errors(win, &expected, m, t.bit_mapping()).bit_errors;
+                    if e > limit {
+                        continue;
+                    }
+                    if full_span {
+                        expected.resize(span.len(), 0);
+                        self.fill_canonical(best.0 as u64, &mut expected);
+                        t.apply_in_place(m, &mut expected);
+                        if count_errors(span, &expected, m, t.bit_mapping()).bit_errors <= long_limit {
+                            settled = Some(ti);
+                            break 'pairs;
+                        }
+                    }
                     valid.push((ti, e));
                 }
             }
-            // Patterns with internal symmetry (SSPRQ repeats its 16 384-symbol core inverted)
-            // fit several transforms over a short window; a longer stretch decides.
-            let decider = (start + w + p).min(decisions.len());
-            if valid.len() > 1 && decider > start + w {
-                let span = &decisions[start..decider];
+            if let Some(ti) = settled {
+                valid = vec![(ti, 0)];
+            } else if valid.len() > 1 && decider > start + w {
                 expected.resize(span.len(), 0);
                 let mut scored: Vec<(usize, u64, u64)> = valid
                     .iter()
