@@ -190,31 +190,74 @@ impl Correlator {
     }
 
     /// FFT length.
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.len
     }
 
     /// Whether decisions are folded modulo the period (else laid out linearly).
-    pub(crate) fn folds(&self) -> bool {
+    #[cfg(test)]
+    fn folds(&self) -> bool {
         self.fold
     }
 
-    pub(crate) fn scratch_len(&self) -> usize {
+    fn scratch_len(&self) -> usize {
         self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len())
     }
 
-    pub(crate) fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+    fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
         self.fwd.process_with_scratch(buf, &mut scratch[..self.fwd.get_inplace_scratch_len()]);
     }
 
-    pub(crate) fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+    fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
         self.inv.process_with_scratch(buf, &mut scratch[..self.inv.get_inplace_scratch_len()]);
+    }
+
+    /// Loads the channel spectra of a decision window into `ws.folds`. Channel v at q counts
+    /// the decisions equal to v at offset j ≡ q (mod `period`) when folding, at j = q
+    /// otherwise (the window is never longer than the FFT then).
+    pub(crate) fn load_window(&self, window: &[u8], period: usize, ws: &mut CorrelationWorkspace) {
+        let wrap = if self.fold { period } else { self.len };
+        let zero = Complex32::new(0.0, 0.0);
+        ws.fold_a.iter_mut().for_each(|c| *c = zero);
+        ws.fold_b.iter_mut().for_each(|c| *c = zero);
+        let mut q = 0usize;
+        for &d in window {
+            match d {
+                0 => ws.fold_a[q].re += 1.0,
+                1 => ws.fold_a[q].im += 1.0,
+                2 => ws.fold_b[q].re += 1.0,
+                _ => ws.fold_b[q].im += 1.0,
+            }
+            q += 1;
+            if q == wrap {
+                q = 0;
+            }
+        }
+        self.forward(&mut ws.fold_a, &mut ws.scratch);
+        if let [f0, f1, ..] = &mut ws.folds[..] {
+            unpack_pair(&ws.fold_a, f0, f1);
+        }
+        if ws.folds.len() == 4 {
+            self.forward(&mut ws.fold_b, &mut ws.scratch);
+            if let [_, _, f2, f3] = &mut ws.folds[..] {
+                unpack_pair(&ws.fold_b, f2, f3);
+            }
+        }
+    }
+
+    /// After [`Correlator::load_window`]: `ws.work[o]` holds `len ×` the number of symbols of
+    /// the window that match the pattern from position o under `pair[0]` (real part) and
+    /// `pair[1]` (imaginary part), for every o below the period.
+    pub(crate) fn correlate_pair(&self, pair: &[SymbolTransform], modulation: Modulation, ws: &mut CorrelationWorkspace) {
+        self.cross_spectrum(&ws.folds, pair, modulation, &mut ws.work);
+        self.inverse(&mut ws.work, &mut ws.scratch);
     }
 
     /// Spectrum whose inverse FFT holds, at each cyclic offset o, the number of matching
     /// symbols for `pair[0]` in the real part and for `pair[1]` (if any) in the imaginary part:
     /// `Σ_v conj(F̂_{T(v)}) · R̂_v`. `folds[v]` is the spectrum of the decisions' channel v.
-    pub(crate) fn cross_spectrum(
+    fn cross_spectrum(
         &self,
         folds: &[Vec<Complex32>],
         pair: &[SymbolTransform],
@@ -775,4 +818,37 @@ pub(crate) fn best_prefix(masks: &[u8], allowance: f64) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The FFT match counts equal brute-force counting, in both layouts and for every transform.
+    #[test]
+    fn correlation_equals_brute_force() {
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for (m, p, window) in [(Modulation::Pam4, 50, 300), (Modulation::Pam4, 500, 200), (Modulation::Nrz, 37, 100), (Modulation::Nrz, 300, 120)] {
+            let levels = m.levels() as u8;
+            let period: Vec<u8> = (0..p).map(|_| r.random_range(0..levels)).collect();
+            let dec: Vec<u8> = (0..window).map(|_| r.random_range(0..levels)).collect();
+            let corr = Correlator::new(&period, m, window);
+            assert_eq!(corr.folds(), window >= p);
+            let mut ws = corr.take_workspace(m);
+            corr.load_window(&dec, p, &mut ws);
+            for pair in SymbolTransform::candidates(m, true, true, true, true).chunks(2) {
+                corr.correlate_pair(pair, m, &mut ws);
+                for (k, t) in pair.iter().enumerate() {
+                    let lut = t.lut(m);
+                    for o in 0..p {
+                        let brute = (0..window).filter(|&j| dec[j] == lut[period[(o + j) % p] as usize]).count();
+                        let c = ws.work[o];
+                        let fft = if k == 0 { c.re } else { c.im } / corr.len() as f32;
+                        assert!((fft - brute as f32).abs() < 1e-2, "{m} p={p} {t:?} o={o}: {fft} vs {brute}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -372,18 +372,8 @@ impl PatternChecker {
         let bps = m.bits_per_symbol();
         let cfg = self.config();
         let p = self.period() as usize;
-        let levels = m.levels();
         let to = to.min(decisions.len());
         let mut start = from;
-        let len = corr.len();
-        let wrap = if corr.folds() { p } else { len };
-        let CorrelationWorkspace {
-            fold_a,
-            fold_b,
-            work,
-            folds,
-            scratch,
-        } = ws;
         let mut expected = Vec::new();
         while start < to {
             let w = cfg.correlation_window.min(decisions.len() - start);
@@ -391,33 +381,7 @@ impl PatternChecker {
                 return None;
             }
             let win = &decisions[start..start + w];
-            // Channel v at q counts decisions equal to v at offset j ≡ q (mod p) when folding,
-            // at j = q otherwise (the window is never longer than the FFT then).
-            fold_a.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
-            fold_b.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
-            let mut q = 0usize;
-            for &d in win {
-                match d {
-                    0 => fold_a[q].re += 1.0,
-                    1 => fold_a[q].im += 1.0,
-                    2 => fold_b[q].re += 1.0,
-                    _ => fold_b[q].im += 1.0,
-                }
-                q += 1;
-                if q == wrap {
-                    q = 0;
-                }
-            }
-            corr.forward(fold_a, scratch);
-            if let [f0, f1, ..] = &mut folds[..] {
-                super::checker::unpack_pair(fold_a, f0, f1);
-            }
-            if levels == 4 {
-                corr.forward(fold_b, scratch);
-                if let [_, _, f2, f3] = &mut folds[..] {
-                    super::checker::unpack_pair(fold_b, f2, f3);
-                }
-            }
+            corr.load_window(win, p, ws);
             // Best cyclic offset (pattern position of decisions[start]) per transform, then an
             // exact bit-error count there. Patterns with internal symmetry (SSPRQ repeats its
             // 16 384-symbol core inverted) fit several transforms over one window, so a
@@ -433,13 +397,12 @@ impl PatternChecker {
             let mut valid: Vec<(usize, u64)> = Vec::new();
             let mut settled = None;
             'pairs: for (pi, pair) in transforms.chunks(2).enumerate() {
-                corr.cross_spectrum(folds, pair, m, work);
-                corr.inverse(work, scratch);
+                corr.correlate_pair(pair, m, ws);
                 for (k, &t) in pair.iter().enumerate() {
                     let ti = 2 * pi + k;
                     let score = |c: &Complex32| if k == 0 { c.re } else { c.im };
                     let mut best = (0usize, f32::MIN);
-                    for (o, c) in work[..p].iter().enumerate() {
+                    for (o, c) in ws.work[..p].iter().enumerate() {
                         let s = score(c);
                         if s > best.1 {
                             best = (o, s);
