@@ -580,7 +580,7 @@ impl PatternChecker {
         let n = decisions.len();
         let m = self.modulation;
         let bps = m.bits_per_symbol();
-        let w = self.config.resync_window;
+        let w = self.config.resync_window.min(n);
         let thr = self.config.resync_ber_threshold;
         let mut buf = vec![0u8; w];
         let mut align = *alignment;

@@ -115,6 +115,13 @@ impl SyncConfig {
                 format!("must be at least min_validate_bits = {}", self.min_validate_bits),
             ));
         }
+        if self.correlation_window > 1 << 22 {
+            return Err(Error::invalid(
+                "correlation_window",
+                self.correlation_window,
+                "at most 2^22 symbols (the correlation FFT grows with it)",
+            ));
+        }
         if self.max_slip > 1 << 20 {
             return Err(Error::invalid("max_slip", self.max_slip, "at most 2^20 symbols"));
         }
