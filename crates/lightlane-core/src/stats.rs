@@ -59,7 +59,7 @@ pub fn q_inverse(p: f64) -> f64 {
 /// Natural logarithm of the gamma function for `x > 0` (Lanczos, g = 7, n = 9;
 /// relative error below 1e-14 for moderate `x`; Stirling series above 1e3).
 pub fn ln_gamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     if x >= 1e3 {

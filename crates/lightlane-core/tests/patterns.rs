@@ -462,3 +462,36 @@ proptest! {
         check_injected(name, m, SymbolTransform::IDENTITY, 12_000, &errs);
     }
 }
+
+#[test]
+fn long_user_pattern_with_errors_aligns() {
+    // 30 000 random symbols: longer than the correlation window (linear correlation layout).
+    let mut r = rng(21);
+    let symbols: Vec<u8> = (0..30_000).map(|_| r.random_range(0..4)).collect();
+    let user = Pattern::from_symbols("random-user", symbols).unwrap();
+    let c = PatternChecker::new(&user, PAM4, SyncConfig::default()).unwrap();
+    let inv = SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY };
+    let mut rx = user.generate(PAM4, 12_345 + 50_000).unwrap();
+    rx.drain(..12_345);
+    inv.apply_in_place(PAM4, &mut rx);
+    let injected = adjacent_errors(&mut rx, PAM4, 0.15, 5);
+    let a = c.align(&rx).unwrap();
+    assert_eq!((a.position, a.transform), (12_345, inv));
+    let rep = c.check(&rx).unwrap();
+    assert_eq!((rep.symbol_errors, rep.resyncs), (injected as u64, 0));
+}
+
+#[test]
+fn slip_at_high_symbol_error_ratio() {
+    for (name, m) in [("prbs31q", PAM4), ("ssprq", PAM4), ("prbs13q", PAM4)] {
+        let c = checker(name, m);
+        let clean = stream(name, m, 1000, 80_000, SymbolTransform::IDENTITY);
+        let mut rx = clean.clone();
+        adjacent_errors(&mut rx, m, 0.1, 9);
+        rx.remove(40_000);
+        let rep = c.check(&rx).unwrap();
+        assert_eq!(rep.resyncs, 1, "{name}");
+        assert_eq!(rep.skipped_symbols, 0, "{name}");
+        assert!((rep.ser - 0.1).abs() < 0.01, "{name}: {}", rep.ser);
+    }
+}

@@ -14,7 +14,7 @@ use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// PRBS orders up to this keep one period of symbols in memory (PRBS23 on PAM4: 8 MiB);
 /// longer ones (PRBS31) are generated word-parallel from the LFSR state.
@@ -90,78 +90,211 @@ pub(crate) struct PrbsSync {
     pub index: StateIndex,
 }
 
-/// FFT plan and reference spectra for correlation sync of stored patterns. Indicator channels
-/// (one per level) are packed two per complex sequence: `R0 + i·R1`, `R2 + i·R3`.
+/// FFT plan and reference spectra for correlation sync of stored patterns: one indicator
+/// channel per level (`R_v[i] = [period[i mod P] == v]`), transformed once here. Two real
+/// channels share one complex FFT (`R0 + i·R1`) and are separated by conjugate symmetry.
+///
+/// Two layouts give the match count at every cyclic offset `o < P` exactly:
+/// * `fold` (window ≥ period): decisions are folded modulo P and correlated circularly over P;
+/// * linear (window < period): the window is correlated against the period repeated to
+///   `P + W − 1` symbols, over a power-of-two length — much faster than a prime-factor length
+///   such as SSPRQ's 65 535 = 3·5·17·257.
 pub(crate) struct Correlator {
     fwd: Arc<dyn Fft<f32>>,
     inv: Arc<dyn Fft<f32>>,
     reference: Vec<Vec<Complex32>>,
+    len: usize,
+    fold: bool,
+    /// Reusable buffers (several MiB; fresh pages cost more than the FFTs).
+    pool: Mutex<Vec<CorrelationWorkspace>>,
+}
+
+/// Buffers of one correlation acquisition.
+pub(crate) struct CorrelationWorkspace {
+    pub fold_a: Vec<Complex32>,
+    pub fold_b: Vec<Complex32>,
+    pub work: Vec<Complex32>,
+    pub folds: Vec<Vec<Complex32>>,
+    pub scratch: Vec<Complex32>,
+}
+
+/// Splits the spectrum of `X + iY` (X, Y real) into the spectra of X and Y.
+pub(crate) fn unpack_pair(z: &[Complex32], x: &mut [Complex32], y: &mut [Complex32]) {
+    let p = z.len();
+    for k in 0..p {
+        let a = z[k];
+        let b = z[(p - k) % p].conj();
+        x[k] = (a + b) * 0.5;
+        y[k] = (a - b) * Complex32::new(0.0, -0.5);
+    }
 }
 
 impl Correlator {
-    fn new(period: &[u8], modulation: Modulation) -> Self {
+    fn new(period: &[u8], modulation: Modulation, window: usize) -> Self {
         let p = period.len();
+        let fold = window >= p;
+        let len = if fold { p } else { (p + window - 1).next_power_of_two() };
         let mut planner = FftPlanner::new();
-        let fwd = planner.plan_fft_forward(p);
-        let inv = planner.plan_fft_inverse(p);
+        let fwd = planner.plan_fft_forward(len);
+        let inv = planner.plan_fft_inverse(len);
         let mut scratch = vec![Complex32::new(0.0, 0.0); fwd.get_inplace_scratch_len()];
         let mut reference = Vec::new();
         for pair in 0..modulation.levels() / 2 {
             let (a, b) = (2 * pair as u8, 2 * pair as u8 + 1);
             let mut z: Vec<Complex32> = period
                 .iter()
+                .cycle()
+                .take(len)
                 .map(|&s| Complex32::new((s == a) as u8 as f32, (s == b) as u8 as f32))
                 .collect();
             fwd.process_with_scratch(&mut z, &mut scratch);
-            reference.push(z);
+            let mut x = vec![Complex32::new(0.0, 0.0); len];
+            let mut y = vec![Complex32::new(0.0, 0.0); len];
+            unpack_pair(&z, &mut x, &mut y);
+            reference.push(x);
+            reference.push(y);
         }
-        Correlator { fwd, inv, reference }
+        Correlator {
+            fwd,
+            inv,
+            reference,
+            len,
+            fold,
+            pool: Mutex::new(Vec::new()),
+        }
     }
 
-    pub(crate) fn scratch_len(&self) -> usize {
+    /// Buffers for one acquisition, from the pool when one is free.
+    pub(crate) fn take_workspace(&self, modulation: Modulation) -> CorrelationWorkspace {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        pooled.unwrap_or_else(|| {
+            let zero = Complex32::new(0.0, 0.0);
+            let levels = modulation.levels();
+            CorrelationWorkspace {
+                fold_a: vec![zero; self.len],
+                fold_b: vec![zero; if levels == 4 { self.len } else { 0 }],
+                work: vec![zero; self.len],
+                folds: vec![vec![zero; self.len]; levels],
+                scratch: vec![zero; self.scratch_len()],
+            }
+        })
+    }
+
+    /// Gives buffers back to the pool (at most a few are kept).
+    pub(crate) fn return_workspace(&self, ws: CorrelationWorkspace) {
+        if let Ok(mut p) = self.pool.lock() {
+            if p.len() < 4 {
+                p.push(ws);
+            }
+        }
+    }
+
+    /// FFT length.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether decisions are folded modulo the period (else laid out linearly).
+    #[cfg(test)]
+    fn folds(&self) -> bool {
+        self.fold
+    }
+
+    fn scratch_len(&self) -> usize {
         self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len())
     }
 
-    pub(crate) fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+    fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
         self.fwd.process_with_scratch(buf, &mut scratch[..self.fwd.get_inplace_scratch_len()]);
     }
 
-    pub(crate) fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
+    fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
         self.inv.process_with_scratch(buf, &mut scratch[..self.inv.get_inplace_scratch_len()]);
+    }
+
+    /// Loads the channel spectra of a decision window into `ws.folds`. Channel v at q counts
+    /// the decisions equal to v at offset j ≡ q (mod `period`) when folding, at j = q
+    /// otherwise (the window is never longer than the FFT then).
+    pub(crate) fn load_window(&self, window: &[u8], period: usize, ws: &mut CorrelationWorkspace) {
+        let wrap = if self.fold { period } else { self.len };
+        let zero = Complex32::new(0.0, 0.0);
+        ws.fold_a.iter_mut().for_each(|c| *c = zero);
+        ws.fold_b.iter_mut().for_each(|c| *c = zero);
+        let mut q = 0usize;
+        for &d in window {
+            match d {
+                0 => ws.fold_a[q].re += 1.0,
+                1 => ws.fold_a[q].im += 1.0,
+                2 => ws.fold_b[q].re += 1.0,
+                _ => ws.fold_b[q].im += 1.0,
+            }
+            q += 1;
+            if q == wrap {
+                q = 0;
+            }
+        }
+        self.forward(&mut ws.fold_a, &mut ws.scratch);
+        if let [f0, f1, ..] = &mut ws.folds[..] {
+            unpack_pair(&ws.fold_a, f0, f1);
+        }
+        if ws.folds.len() == 4 {
+            self.forward(&mut ws.fold_b, &mut ws.scratch);
+            if let [_, _, f2, f3] = &mut ws.folds[..] {
+                unpack_pair(&ws.fold_b, f2, f3);
+            }
+        }
+    }
+
+    /// After [`Correlator::load_window`]: `ws.work[o]` holds `len ×` the number of symbols of
+    /// the window that match the pattern from position o under `pair[0]` (real part) and
+    /// `pair[1]` (imaginary part), for every o below the period.
+    pub(crate) fn correlate_pair(&self, pair: &[SymbolTransform], modulation: Modulation, ws: &mut CorrelationWorkspace) {
+        self.cross_spectrum(&ws.folds, pair, modulation, &mut ws.work);
+        self.inverse(&mut ws.work, &mut ws.scratch);
     }
 
     /// Spectrum whose inverse FFT holds, at each cyclic offset o, the number of matching
     /// symbols for `pair[0]` in the real part and for `pair[1]` (if any) in the imaginary part:
-    /// `Σ_v conj(F̂_{T(v)}) · R̂_v`, with the channels unpacked from the packed spectra.
-    pub(crate) fn cross_spectrum(
+    /// `Σ_v conj(F̂_{T(v)}) · R̂_v`. `folds[v]` is the spectrum of the decisions' channel v.
+    fn cross_spectrum(
         &self,
-        folds: &[&[Complex32]],
+        folds: &[Vec<Complex32>],
         pair: &[SymbolTransform],
         modulation: Modulation,
         out: &mut [Complex32],
     ) {
-        let p = out.len();
-        let levels = modulation.levels();
-        let luts: Vec<[u8; 4]> = pair.iter().map(|t| t.lut(modulation)).collect();
-        let unpack = |z: &[Complex32], k: usize| -> (Complex32, Complex32) {
-            let a = z[k];
-            let b = z[(p - k) % p].conj();
-            ((a + b) * 0.5, (a - b) * Complex32::new(0.0, -0.5))
-        };
-        let mut f = [Complex32::new(0.0, 0.0); 4];
-        let mut r = [Complex32::new(0.0, 0.0); 4];
-        for (k, o) in out.iter_mut().enumerate() {
-            for c in 0..levels / 2 {
-                (f[2 * c], f[2 * c + 1]) = unpack(folds[c], k);
-                (r[2 * c], r[2 * c + 1]) = unpack(&self.reference[c], k);
-            }
-            let mut s = [Complex32::new(0.0, 0.0); 2];
-            for (slot, lut) in s.iter_mut().zip(&luts) {
-                for v in 0..levels {
-                    *slot += f[lut[v] as usize].conj() * r[v];
+        let lut = |i: usize| pair.get(i).map(|t| t.lut(modulation));
+        let (l0, l1) = (lut(0).unwrap_or([0, 1, 2, 3]), lut(1));
+        let r = &self.reference;
+        // One fused pass per pair: the arrays are large, memory traffic is the cost.
+        match modulation.levels() {
+            2 => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    let f = [folds[0][k], folds[1][k]];
+                    let rv = [r[0][k], r[1][k]];
+                    let s0 = f[l0[0] as usize].conj() * rv[0] + f[l0[1] as usize].conj() * rv[1];
+                    let s1 = l1.map_or(Complex32::new(0.0, 0.0), |l| {
+                        f[l[0] as usize].conj() * rv[0] + f[l[1] as usize].conj() * rv[1]
+                    });
+                    *o = s0 + Complex32::new(-s1.im, s1.re);
                 }
             }
-            *o = s[0] + Complex32::new(0.0, 1.0) * s[1];
+            _ => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    let f = [folds[0][k], folds[1][k], folds[2][k], folds[3][k]];
+                    let rv = [r[0][k], r[1][k], r[2][k], r[3][k]];
+                    let sum = |l: [u8; 4]| {
+                        f[l[0] as usize].conj() * rv[0]
+                            + f[l[1] as usize].conj() * rv[1]
+                            + f[l[2] as usize].conj() * rv[2]
+                            + f[l[3] as usize].conj() * rv[3]
+                    };
+                    let s0 = sum(l0);
+                    let s1 = l1.map_or(Complex32::new(0.0, 0.0), sum);
+                    *o = s0 + Complex32::new(-s1.im, s1.re);
+                }
+            }
         }
     }
 }
@@ -274,11 +407,11 @@ impl PatternChecker {
             }
             PatternKind::Ssprq => {
                 let s: Arc<[u8]> = ssprq_symbols().into();
-                let c = Correlator::new(&s, modulation);
+                let c = Correlator::new(&s, modulation, config.correlation_window);
                 (Some(s), None, Some(Arc::new(c)))
             }
             PatternKind::User { symbols } => {
-                let c = Correlator::new(symbols, modulation);
+                let c = Correlator::new(symbols, modulation, config.correlation_window);
                 (Some(symbols.clone()), None, Some(Arc::new(c)))
             }
         };
@@ -359,7 +492,9 @@ impl PatternChecker {
 
     fn check_decisions(&self, decisions: &[u8]) -> Result<()> {
         let max = self.modulation.max_symbol();
-        if let Some(index) = decisions.iter().position(|&d| d > max) {
+        // OR-reduce in blocks (vectorizes); locate the offender only when there is one.
+        let clean = decisions.chunks(4096).all(|c| c.iter().fold(0u8, |a, &d| a | d) & !max == 0);
+        if let Some(index) = (!clean).then(|| decisions.iter().position(|&d| d > max)).flatten() {
             return Err(Error::ValueOutOfRange {
                 what: "decisions",
                 index,
@@ -445,7 +580,7 @@ impl PatternChecker {
         let n = decisions.len();
         let m = self.modulation;
         let bps = m.bits_per_symbol();
-        let w = self.config.resync_window;
+        let w = self.config.resync_window.min(n);
         let thr = self.config.resync_ber_threshold;
         let mut buf = vec![0u8; w];
         let mut align = *alignment;
@@ -683,4 +818,37 @@ pub(crate) fn best_prefix(masks: &[u8], allowance: f64) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The FFT match counts equal brute-force counting, in both layouts and for every transform.
+    #[test]
+    fn correlation_equals_brute_force() {
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for (m, p, window) in [(Modulation::Pam4, 50, 300), (Modulation::Pam4, 500, 200), (Modulation::Nrz, 37, 100), (Modulation::Nrz, 300, 120)] {
+            let levels = m.levels() as u8;
+            let period: Vec<u8> = (0..p).map(|_| r.random_range(0..levels)).collect();
+            let dec: Vec<u8> = (0..window).map(|_| r.random_range(0..levels)).collect();
+            let corr = Correlator::new(&period, m, window);
+            assert_eq!(corr.folds(), window >= p);
+            let mut ws = corr.take_workspace(m);
+            corr.load_window(&dec, p, &mut ws);
+            for pair in SymbolTransform::candidates(m, true, true, true, true).chunks(2) {
+                corr.correlate_pair(pair, m, &mut ws);
+                for (k, t) in pair.iter().enumerate() {
+                    let lut = t.lut(m);
+                    for o in 0..p {
+                        let brute = (0..window).filter(|&j| dec[j] == lut[period[(o + j) % p] as usize]).count();
+                        let c = ws.work[o];
+                        let fft = if k == 0 { c.re } else { c.im } / corr.len() as f32;
+                        assert!((fft - brute as f32).abs() < 1e-2, "{m} p={p} {t:?} o={o}: {fft} vs {brute}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -53,6 +53,22 @@ static BIT_BYTES: [u64; 256] = {
 #[inline]
 pub(crate) fn word_to_symbols(word: u64, modulation: Modulation, out: &mut [u8]) {
     let bytes = word.to_be_bytes();
+    // Full words: fixed-size stores, no per-byte length bookkeeping.
+    if let Ok(full) = <&mut [u8; 64]>::try_from(&mut *out) {
+        for (dst, &b) in full.chunks_exact_mut(8).zip(&bytes) {
+            dst.copy_from_slice(&BIT_BYTES[b as usize].to_le_bytes());
+        }
+        return;
+    }
+    if let Ok(full) = <&mut [u8; 32]>::try_from(&mut *out) {
+        if modulation == Modulation::Pam4 {
+            for (dst, b) in full.chunks_exact_mut(8).zip(bytes.chunks_exact(2)) {
+                let v = GRAY_PAIRS[b[0] as usize] as u64 | (GRAY_PAIRS[b[1] as usize] as u64) << 32;
+                dst.copy_from_slice(&v.to_le_bytes());
+            }
+            return;
+        }
+    }
     match modulation {
         Modulation::Nrz => {
             debug_assert!(out.len() <= 64);

@@ -16,7 +16,7 @@
 //! [`SyncConfig::align_max_ber`]; random data sits near 0.5, so a stream that is not the
 //! pattern fails with [`crate::Error::PatternSyncFailed`] instead of reporting BER ≈ 0.5.
 
-use super::checker::PatternChecker;
+use super::checker::{CorrelationWorkspace, Correlator, PatternChecker};
 use super::count::count_errors;
 use super::transform::SymbolTransform;
 use crate::modulation::{gray_to_binary, Modulation};
@@ -113,6 +113,13 @@ impl SyncConfig {
                 "validate_bits",
                 self.validate_bits,
                 format!("must be at least min_validate_bits = {}", self.min_validate_bits),
+            ));
+        }
+        if self.correlation_window > 1 << 22 {
+            return Err(Error::invalid(
+                "correlation_window",
+                self.correlation_window,
+                "at most 2^22 symbols (the correlation FFT grows with it)",
             ));
         }
         if self.max_slip > 1 << 20 {
@@ -353,17 +360,27 @@ impl PatternChecker {
         transforms: &[SymbolTransform],
     ) -> Option<Found> {
         let corr = self.correlator()?;
+        let mut ws = corr.take_workspace(self.modulation());
+        let found = self.acquire_correlation_in(decisions, from, to, transforms, corr, &mut ws);
+        corr.return_workspace(ws);
+        found
+    }
+
+    fn acquire_correlation_in(
+        &self,
+        decisions: &[u8],
+        from: usize,
+        to: usize,
+        transforms: &[SymbolTransform],
+        corr: &Correlator,
+        ws: &mut CorrelationWorkspace,
+    ) -> Option<Found> {
         let m = self.modulation();
         let bps = m.bits_per_symbol();
         let cfg = self.config();
         let p = self.period() as usize;
-        let levels = m.levels();
         let to = to.min(decisions.len());
         let mut start = from;
-        let mut fold_a = vec![Complex32::new(0.0, 0.0); p];
-        let mut fold_b = vec![Complex32::new(0.0, 0.0); if levels == 4 { p } else { 0 }];
-        let mut work = vec![Complex32::new(0.0, 0.0); p];
-        let mut scratch = vec![Complex32::new(0.0, 0.0); corr.scratch_len()];
         let mut expected = Vec::new();
         while start < to {
             let w = cfg.correlation_window.min(decisions.len() - start);
@@ -371,62 +388,56 @@ impl PatternChecker {
                 return None;
             }
             let win = &decisions[start..start + w];
-            // Fold: channel v at q counts decisions equal to v whose offset j ≡ q (mod p).
-            fold_a.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
-            fold_b.iter_mut().for_each(|c| *c = Complex32::new(0.0, 0.0));
-            let mut q = 0usize;
-            for &d in win {
-                match d {
-                    0 => fold_a[q].re += 1.0,
-                    1 => fold_a[q].im += 1.0,
-                    2 => fold_b[q].re += 1.0,
-                    _ => fold_b[q].im += 1.0,
-                }
-                q += 1;
-                if q == p {
-                    q = 0;
-                }
-            }
-            corr.forward(&mut fold_a, &mut scratch);
-            if levels == 4 {
-                corr.forward(&mut fold_b, &mut scratch);
-            }
-            let folds: Vec<&[Complex32]> = if levels == 4 { vec![&fold_a, &fold_b] } else { vec![&fold_a] };
-            // Best cyclic offset (pattern position of decisions[start]) per transform.
-            let mut offsets = Vec::with_capacity(transforms.len());
-            for pair in transforms.chunks(2) {
-                corr.cross_spectrum(&folds, pair, m, &mut work);
-                corr.inverse(&mut work, &mut scratch);
-                for (k, _) in pair.iter().enumerate() {
+            corr.load_window(win, p, ws);
+            // Best cyclic offset (pattern position of decisions[start]) per transform, then an
+            // exact bit-error count there. Patterns with internal symmetry (SSPRQ repeats its
+            // 16 384-symbol core inverted) fit several transforms over one window, so a
+            // candidate is settled at once only if it also fits a full period beyond the window;
+            // otherwise all transforms are scored and the longest available stretch decides.
+            let bits = (w * bps) as u64;
+            let limit = (cfg.align_max_ber * bits as f64).floor() as u64;
+            let decider = (start + w + p).min(decisions.len());
+            let span = &decisions[start..decider];
+            let long_limit = (cfg.align_max_ber * (span.len() * bps) as f64).floor() as u64;
+            let full_span = decider == start + w + p;
+            let mut offsets = vec![0usize; transforms.len()];
+            let mut valid: Vec<(usize, u64)> = Vec::new();
+            let mut settled = None;
+            'pairs: for (pi, pair) in transforms.chunks(2).enumerate() {
+                corr.correlate_pair(pair, m, ws);
+                for (k, &t) in pair.iter().enumerate() {
+                    let ti = 2 * pi + k;
                     let score = |c: &Complex32| if k == 0 { c.re } else { c.im };
                     let mut best = (0usize, f32::MIN);
-                    for (o, c) in work.iter().enumerate() {
+                    for (o, c) in ws.work[..p].iter().enumerate() {
                         let s = score(c);
                         if s > best.1 {
                             best = (o, s);
                         }
                     }
-                    offsets.push(best.0);
-                }
-            }
-            // Exact validation of each transform's best offset; keep the fewest bit errors.
-            let bits = (w * bps) as u64;
-            let limit = (cfg.align_max_ber * bits as f64).floor() as u64;
-            let mut valid: Vec<(usize, u64)> = Vec::new();
-            for (ti, (&t, &o)) in transforms.iter().zip(&offsets).enumerate() {
-                expected.resize(w, 0);
-                self.fill_canonical(o as u64, &mut expected);
-                t.apply_in_place(m, &mut expected);
-                let e = count_errors(win, &expected, m, t.bit_mapping()).bit_errors;
-                if e <= limit {
+                    offsets[ti] = best.0;
+                    expected.resize(w, 0);
+                    self.fill_canonical(best.0 as u64, &mut expected);
+                    t.apply_in_place(m, &mut expected);
+                    let e = count_errors(win, &expected, m, t.bit_mapping()).bit_errors;
+                    if e > limit {
+                        continue;
+                    }
+                    if full_span {
+                        expected.resize(span.len(), 0);
+                        self.fill_canonical(best.0 as u64, &mut expected);
+                        t.apply_in_place(m, &mut expected);
+                        if count_errors(span, &expected, m, t.bit_mapping()).bit_errors <= long_limit {
+                            settled = Some(ti);
+                            break 'pairs;
+                        }
+                    }
                     valid.push((ti, e));
                 }
             }
-            // Patterns with internal symmetry (SSPRQ repeats its 16 384-symbol core inverted)
-            // fit several transforms over a short window; a longer stretch decides.
-            let decider = (start + w + p).min(decisions.len());
-            if valid.len() > 1 && decider > start + w {
-                let span = &decisions[start..decider];
+            if let Some(ti) = settled {
+                valid = vec![(ti, 0)];
+            } else if valid.len() > 1 && decider > start + w {
                 expected.resize(span.len(), 0);
                 let mut scored: Vec<(usize, u64, u64)> = valid
                     .iter()
