@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// Most value columns a file may have.
 const MAX_COLUMNS: usize = 64;
 /// Most header entries kept.
-const MAX_HEADER: usize = 256;
+const MAX_HEADER: usize = 64;
 
 fn is_num(s: &str) -> Option<f64> {
     let s = s.trim().trim_matches('"');
@@ -70,8 +70,10 @@ fn header_value<'a>(header: &'a BTreeMap<String, String>, keys: &[&str]) -> Opti
 /// Parses CSV text into waveforms: one per value column and segment. `fs` is used when the file
 /// has neither a time column nor a sample interval in its header.
 pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let sample: String = lines.iter().take(200).copied().collect::<Vec<_>>().join("\n");
+    // The lines are walked twice rather than collected, so memory stays proportional to the
+    // numbers read, not to the line count.
+    let lines = || text.lines().map(|l| l.trim_end_matches('\r'));
+    let sample: String = lines().take(200).collect::<Vec<_>>().join("\n");
     let delim = if sample.contains(',') {
         Some(',')
     } else if sample.contains(';') {
@@ -83,7 +85,7 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
     };
     // Pass 1: the data row shape.
     let mut hist: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for l in &lines {
+    for l in lines() {
         let s = shape(&split(l, delim));
         if s.1 >= 1 {
             *hist.entry(s).or_default() += 1;
@@ -108,13 +110,13 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         while i + 1 < fields.len() && header.len() < MAX_HEADER {
             let (k, v) = (fields[i].trim_matches('"'), fields[i + 1].trim_matches('"'));
             if !k.is_empty() && is_num(k).is_none() && !v.is_empty() {
-                header.entry(k.chars().take(64).collect()).or_insert_with(|| v.chars().take(200).collect());
+                header.entry(k.chars().take(64).collect()).or_insert_with(|| v.chars().take(120).collect());
             }
             i += 2;
         }
     };
     let mut seen_data = false;
-    for l in &lines {
+    for l in lines() {
         let f = split(l, delim);
         let s = shape(&f);
         if s == data_shape {
@@ -176,6 +178,9 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
                 }
             }
             bounds.push((start, n));
+            if bounds.len() > 1 && bounds.iter().any(|&(a, b)| b - a < 2) {
+                return Err(IoError::bad_at(name, "time", bounds.len(), "the time column steps back every row or two: not a time column"));
+            }
         }
         _ => bounds.push((0, n)),
     }
@@ -216,7 +221,8 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         crate::layout::check_timing(name, dt, t0)?;
         for &c in &value_cols {
             let samples: Vec<f32> = cols[c][a..b].iter().map(|&v| v as f32).collect();
-            let mut extra = header.clone();
+            // The header goes with the first segment only (read_capture fills the rest in).
+            let mut extra = if si == 0 { header.clone() } else { BTreeMap::new() };
             extra.insert("format".into(), "csv".into());
             if bounds.len() > 1 {
                 extra.insert("segment".into(), si.to_string());

@@ -310,6 +310,11 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
         return Err(IoError::bad_at(name, "SUBARRAY_COUNT", segs, format!("does not divide WAVE_ARRAY_COUNT = {count}")));
     }
     let per = count / segs;
+    // Every segment must be backed by file bytes (its samples and trigger time), so a header
+    // cannot make the reader build more waveforms than the file holds.
+    if segs > 1 && (per == 0 || segs > input.len() / 16) {
+        return Err(IoError::bad_at(name, "SUBARRAY_COUNT", segs, format!("{count} points in a {}-byte file cannot hold that many segments", input.len())));
+    }
     let dt = w.horiz_interval as f64;
     crate::layout::check_timing(name, dt, w.horiz_offset)?;
     // Trigger time and offset of every segment (sequence mode); the array is optional.
@@ -349,7 +354,9 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     };
     let mut out = Vec::with_capacity(segs.min(input.len()) as usize);
     for s in 0..segs {
-        let mut extra = common.clone();
+        // Segment 0 carries the instrument fields; later segments only their own (read_capture
+        // fills the rest in), so per-segment metadata stays small.
+        let mut extra = if s == 0 { common.clone() } else { segment_fields(&common) };
         let mut t0 = w.horiz_offset;
         if segs > 1 {
             extra.insert("segment".into(), s.to_string());
@@ -380,6 +387,11 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
         });
     }
     Ok(out)
+}
+
+/// The fields every segment keeps.
+pub(crate) fn segment_fields(common: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    common.iter().filter(|(k, _)| k.as_str() == "format" || k.as_str() == "segments").map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// Writes waveforms as a LeCroy `LECROY_2_3` word (int16) trace, one segment per waveform

@@ -490,7 +490,17 @@ pub fn read_capture(path: &Path, options: &ReadOptions) -> Result<Waveform> {
         &cap.waveforms.iter().map(|w| (&w.meta, w.len() as u64)).collect::<Vec<_>>(),
         options,
     )?;
-    let wf = cap.waveforms.swap_remove(i);
+    // Later segments carry only their own fields: complete them from the channel's first.
+    let first = cap.waveforms.iter().position(|w| label(&w.meta) == label(&cap.waveforms[i].meta)).unwrap_or(i);
+    let inherited: Vec<(String, String)> = if first != i {
+        cap.waveforms[first].meta.extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    } else {
+        Vec::new()
+    };
+    let mut wf = cap.waveforms.swap_remove(i);
+    for (k, v) in inherited {
+        wf.meta.extra.entry(k).or_insert(v);
+    }
     wf.validate().map_err(|e| IoError::Invalid {
         path: path.display().to_string(),
         source: e,

@@ -229,7 +229,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     let unit = if h.vunits.is_empty() { "V".to_string() } else { h.vunits.clone() };
     let mut out = Vec::with_capacity(h.frames as usize);
     for (i, &(tt, frac, gmt)) in frame_times.iter().enumerate() {
-        let mut extra = common.clone();
+        let mut extra = if i == 0 { common.clone() } else { crate::lecroy::segment_fields(&common) };
         if h.frames > 1 {
             extra.insert("segment".into(), i.to_string());
         }
