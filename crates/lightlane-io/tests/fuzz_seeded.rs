@@ -294,3 +294,30 @@ fn fuzz_raw_sidecar_and_detection() {
     seeds.push(lightlane_io::npy::encode(&[1.0f64, 2.0]));
     fuzz("detect+read", &seeds, N / 3, 10, &any);
 }
+
+/// Writes the generated seeds into `$LIGHTLANE_FUZZ_SEEDS/<target>/` for `scripts/fuzz.sh`.
+#[test]
+#[ignore = "run by scripts/fuzz.sh to seed the cargo-fuzz corpora"]
+fn write_seed_corpus() {
+    let Some(root) = std::env::var_os("LIGHTLANE_FUZZ_SEEDS") else { return };
+    let root = std::path::PathBuf::from(root);
+    let put = |target: &str, name: &str, bytes: &[u8]| {
+        let d = root.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(name), bytes).unwrap();
+    };
+    let x: Vec<f64> = (0..64).map(|i| (i as f64).sin()).collect();
+    put("lecroy", "gen.trc", &tmp_bytes("s.trc", |p| lecroy::write(p, &[common::coded_waveform(64, 1e-4, 0.1, 1e-9), common::coded_waveform(64, 1e-4, 0.1, 1e-9)]).unwrap()));
+    put("tek", "gen3.wfm", &common::tek_wfm(3, false, &[vec![1, 2, 3], vec![4, 5, 6]], 2, 2, 1e-3, 0.0, 1e-10, 0.0));
+    put("tek", "gen1be.wfm", &common::tek_wfm(1, true, &[vec![1, 2, 3, 4]], 0, 1, 1e-3, 0.5, 1e-10, -1e-9));
+    put("keysight", "gen.bin", &tmp_bytes("s.bin", |p| lightlane_io::keysight::write(p, &[common::coded_waveform(32, 1e-3, 0.0, 1e-9)]).unwrap()));
+    put("npy_npz", "gen.npy", &lightlane_io::npy::encode(&[1i16, -2, 300]));
+    put("npy_npz", "gen.npz", &tmp_bytes("s.npz", |p| npz::write(p, &[("fs", &[1e9]), ("rx", &[0.5, 0.25])]).unwrap()));
+    put("mat", "plain.mat", &tmp_bytes("s.mat", |p| mat::write(p, &[("fs", &[1e9]), ("rx", &x)], false).unwrap()));
+    put("mat", "z.mat", &tmp_bytes("z.mat", |p| mat::write(p, &[("rx", &x)], true).unwrap()));
+    for (name, text) in common::csv_samples() {
+        put("csv", name, text.as_bytes());
+        put("detect", name, text.as_bytes());
+    }
+    put("touchstone", "gen.s4p", common::s4p_text(4).as_bytes());
+}
