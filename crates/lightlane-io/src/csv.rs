@@ -224,6 +224,9 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
             // The header goes with the first segment only (read_capture fills the rest in).
             let mut extra = if si == 0 { header.clone() } else { BTreeMap::new() };
             extra.insert("format".into(), "csv".into());
+            if !has_time && header_dt.is_none() {
+                extra.insert("fs_source".into(), "options".into());
+            }
             if bounds.len() > 1 {
                 extra.insert("segment".into(), si.to_string());
                 extra.insert("segments".into(), bounds.len().to_string());

@@ -392,8 +392,12 @@ fn read_npz(input: &Input<'_>, options: &ReadOptions) -> Result<Vec<Waveform>> {
     if !(fs.is_finite() && fs > 0.0) {
         return Err(IoError::bad_at(&name, "fs", fs, "sample rate must be positive"));
     }
+    let from_options = file_fs.is_none() || options.force_fs;
     for w in &mut out {
         w.dt = 1.0 / fs;
+        if from_options {
+            w.meta.extra.insert("fs_source".into(), "options".into());
+        }
     }
     Ok(out)
 }
@@ -412,7 +416,9 @@ pub fn read_input(input: &Input<'_>, format: Format, options: &ReadOptions) -> R
         Format::Keysight => load_all(input, keysight::describe(input)?)?,
         Format::Npy => {
             let fs = need_fs(&name, options, ".npy")?;
-            vec![layout::load(input, npy::describe(input, fs)?)?]
+            let mut w = layout::load(input, npy::describe(input, fs)?)?;
+            w.meta.extra.insert("fs_source".into(), "options".into());
+            vec![w]
         }
         Format::Npz => read_npz(input, options)?,
         Format::Mat => {
@@ -422,7 +428,14 @@ pub fn read_input(input: &Input<'_>, format: Format, options: &ReadOptions) -> R
                 (Some(dt), _, _) => dt,
                 (None, None, _) => 1.0 / need_fs(&name, options, ".mat (without an fs variable)")?,
             };
-            mat::to_waveforms(&name, arrays, dt)?
+            let from_options = options.force_fs || mat::file_dt(&arrays).is_none();
+            let mut w = mat::to_waveforms(&name, arrays, dt)?;
+            if from_options {
+                w.iter_mut().for_each(|w| {
+                    w.meta.extra.insert("fs_source".into(), "options".into());
+                });
+            }
+            w
         }
         Format::Csv => {
             let bytes = input.read_all_bytes()?;
@@ -460,7 +473,7 @@ pub fn read_all(path: &Path, options: &ReadOptions) -> Result<Capture> {
         }
         _ => read_input(&Input::open(path)?, format, options)?,
     };
-    let from_options = matches!(format, Format::Npy) || options.force_fs;
+    let from_options = options.force_fs;
     for w in &mut cap.waveforms {
         if options.force_fs {
             if let Some(fs) = options.fs {
@@ -501,10 +514,7 @@ pub fn read_capture(path: &Path, options: &ReadOptions) -> Result<Waveform> {
     for (k, v) in inherited {
         wf.meta.extra.entry(k).or_insert(v);
     }
-    wf.validate().map_err(|e| IoError::Invalid {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    // Every reader checked timing and finiteness; force_fs changed dt only to a checked value.
     Ok(wf)
 }
 
