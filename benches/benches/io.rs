@@ -14,6 +14,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 const SAMPLES: usize = 64 << 20;
+/// Samples per stream chunk: small enough that the file buffer and the values stay in L2.
+const CHUNK: usize = 1 << 16;
 
 fn setup() -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join("lightlane-bench-io");
@@ -57,7 +59,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("plain-read", name), |b| b.iter(|| plain_read(path, &mut buf)));
         g.bench_function(BenchmarkId::new("stream", name), |b| {
             b.iter(|| {
-                let mut s = open_stream_with(path, &opts, 1 << 20).unwrap();
+                let mut s = open_stream_with(path, &opts, CHUNK).unwrap();
                 let mut out = Vec::new();
                 let mut acc = 0f32;
                 while s.next_into(&mut out).unwrap() > 0 {
