@@ -33,7 +33,7 @@ fn is_num(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-fn split<'a>(line: &'a str, delim: Option<char>) -> Vec<&'a str> {
+fn split(line: &str, delim: Option<char>) -> Vec<&str> {
     let mut f: Vec<&str> = match delim {
         Some(d) => line.split(d).map(str::trim).collect(),
         None => line.split_whitespace().collect(),
@@ -51,7 +51,7 @@ fn shape(fields: &[&str]) -> (usize, usize) {
 
 /// True when `text` looks like a delimited numeric capture.
 pub fn sniff(head: &[u8]) -> bool {
-    if head.is_empty() || head.iter().any(|&b| b == 0) {
+    if head.is_empty() || head.contains(&0) {
         return false;
     }
     let text = String::from_utf8_lossy(head);
@@ -202,7 +202,10 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
                     return Err(IoError::bad_at(name, "time", dt, "sample interval from the time column must be positive"));
                 }
                 let tol = 0.2 * dt;
-                if let Some(i) = t.iter().enumerate().position(|(i, &ti)| !((ti - (t[0] + i as f64 * dt)).abs() <= tol)) {
+                if let Some(i) = t.iter().enumerate().position(|(i, &ti)| {
+                    let err = (ti - (t[0] + i as f64 * dt)).abs();
+                    err.is_nan() || err > tol
+                }) {
                     return Err(IoError::bad_at(name, "time", t[i], format!("row {} is off the uniform grid of {dt:e} s", a + i)));
                 }
                 (dt, t[0])

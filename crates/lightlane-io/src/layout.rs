@@ -213,7 +213,8 @@ impl Layout {
             Elem::I32 | Elem::U32 => 4_294_967_295.0,
             Elem::F32 | Elem::F64 => return true,
         };
-        !((self.gain.abs() * max_code + self.value_offset.abs()) < f32::MAX as f64)
+        let range = self.gain.abs() * max_code + self.value_offset.abs();
+        range.is_nan() || range >= f32::MAX as f64
     }
 }
 

@@ -317,7 +317,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                 continue; // only the first option line counts
             }
             seen_option = true;
-            let toks: Vec<String> = line[1..].split_whitespace().map(|t| t.to_ascii_uppercase()).collect();
+            let toks: Vec<String> = line.trim_start_matches('#').split_whitespace().map(|t| t.to_ascii_uppercase()).collect();
             let mut i = 0;
             while i < toks.len() {
                 match toks[i].as_str() {
@@ -604,7 +604,7 @@ fn check_response_input(freqs: &[f64], h: &[C64]) -> Result<()> {
     if freqs.len() != h.len() || freqs.len() < 2 {
         return Err(IoError::bad_at("response", "frequencies", freqs.len(), format!("need >= 2 points and one value each ({} values)", h.len())));
     }
-    if freqs[0] < 0.0 || freqs.windows(2).any(|w| !(w[1] > w[0])) || freqs.iter().any(|f| !f.is_finite()) {
+    if freqs[0] < 0.0 || freqs.windows(2).any(|w| w[1] <= w[0] || w[1].is_nan()) || freqs.iter().any(|f| !f.is_finite()) {
         return Err(IoError::bad_at("response", "frequencies", freqs[0], "must be finite, >= 0 and strictly increasing"));
     }
     if h.iter().any(|c| !(c.re.is_finite() && c.im.is_finite())) {

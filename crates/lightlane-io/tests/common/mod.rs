@@ -27,6 +27,7 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
+#[allow(clippy::too_many_arguments)]
 /// A Tektronix WFM file: `frames` frames of `codes` (int16), with `pre`/`post` charge points
 /// holding `i16::MIN`, scale `vscale`, offset `voffset`, `dt`, `t0`. Versions 1, 2, 3.
 pub fn tek_wfm(version: u8, big: bool, frames: &[Vec<i16>], pre: usize, post: usize, vscale: f64, voffset: f64, dt: f64, t0: f64) -> Vec<u8> {
