@@ -1,6 +1,7 @@
 //! The `lightlane` command-line tool.
 
 mod fec_cmd;
+mod info_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,8 @@ struct Cli {
 enum Command {
     /// Reed–Solomon KP4/KR4 encoding and decoding of raw symbol files.
     Fec(fec_cmd::FecArgs),
+    /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).
+    Info(info_cmd::InfoArgs),
 }
 
 fn main() -> std::process::ExitCode {

@@ -44,6 +44,23 @@ pub enum IoError {
         #[source]
         source: lightlane_core::Error,
     },
+    /// A channel or segment that the file does not hold was asked for.
+    #[error("{path}: no {what} {requested}; the file holds {available}")]
+    NoSuchItem {
+        path: String,
+        what: &'static str,
+        requested: String,
+        available: String,
+    },
+    /// The file is valid but holds something this reader does not support (an unknown data
+    /// type, a record type that is not a sampled waveform, ...).
+    #[error("{path}: unsupported {field} = {value}: {reason}")]
+    Unsupported {
+        path: String,
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 impl IoError {
@@ -60,6 +77,43 @@ impl IoError {
             field,
             value: value.to_string(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl IoError {
+    pub(crate) fn truncated(path: &str, what: &'static str, expected: u64, got: u64) -> Self {
+        IoError::Truncated {
+            path: path.to_string(),
+            what,
+            expected,
+            got,
+        }
+    }
+
+    pub(crate) fn bad_at(path: &str, field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+        IoError::BadField {
+            path: path.to_string(),
+            field,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(path: &str, field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+        IoError::Unsupported {
+            path: path.to_string(),
+            field,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn missing(path: &str, field: &'static str, hint: impl Into<String>) -> Self {
+        IoError::MissingField {
+            path: path.to_string(),
+            field,
+            hint: hint.into(),
         }
     }
 }

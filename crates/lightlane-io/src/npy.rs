@@ -4,10 +4,12 @@
 //! Reading never allocates more than the file holds: the header's shape is checked against the
 //! file size before any buffer is made.
 
+use crate::layout::{Described, Elem, Layout};
+use crate::source::Input;
 use crate::{IoError, Result};
-use lightlane_core::waveform::RawCodes;
+use lightlane_core::waveform::WaveformMeta;
 use lightlane_core::Waveform;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// The six magic bytes every `.npy` file starts with.
@@ -114,52 +116,8 @@ impl Data {
     }
 }
 
-fn parse_header(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header> {
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err(IoError::bad(path, "magic", "", "not a .npy file"));
-    }
-    let major = bytes[6];
-    let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err(IoError::Truncated {
-                    path: path.display().to_string(),
-                    what: "npy header length",
-                    expected: 12,
-                    got: bytes.len() as u64,
-                });
-            }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12usize)
-        }
-        v => return Err(IoError::bad(path, "version", v, "supported .npy versions are 1, 2 and 3")),
-    };
-    if hlen > 1 << 20 {
-        return Err(IoError::bad(path, "header_len", hlen, "header larger than 1 MiB"));
-    }
-    let end = start + hlen;
-    if (end as u64) > file_len || end > bytes.len() {
-        return Err(IoError::Truncated {
-            path: path.display().to_string(),
-            what: "npy header",
-            expected: end as u64,
-            got: file_len,
-        });
-    }
-    let text = std::str::from_utf8(&bytes[start..end])
-        .map_err(|_| IoError::bad(path, "header", "(binary)", "header is not text"))?;
-    let descr = dict_value(text, "descr").ok_or_else(|| IoError::MissingField {
-        path: path.display().to_string(),
-        field: "descr",
-        hint: "the .npy header has no 'descr' entry".into(),
-    })?;
-    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
-    let (big_endian, code) = match descr.as_bytes().first() {
-        Some(b'<') | Some(b'|') | Some(b'=') => (false, &descr[1..]),
-        Some(b'>') => (true, &descr[1..]),
-        _ => (false, descr),
-    };
-    let dtype = match code {
+fn dtype_of(code: &str) -> Option<Dtype> {
+    Some(match code {
         "f4" => Dtype::F32,
         "f8" => Dtype::F64,
         "i1" | "b" => Dtype::I8,
@@ -167,30 +125,60 @@ fn parse_header(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header> {
         "i2" => Dtype::I16,
         "u2" => Dtype::U16,
         "i4" => Dtype::I32,
-        _ => return Err(IoError::bad(path, "descr", descr, "supported dtypes: f4, f8, i1, u1, i2, u2, i4")),
+        _ => return None,
+    })
+}
+
+/// Parses the header of the `.npy` data in `input`, checking it against the input's size.
+pub fn read_header(input: &Input<'_>) -> Result<Header> {
+    let name = input.name();
+    let head = input.head(12)?;
+    if head.len() < 10 || &head[..6] != MAGIC {
+        return Err(IoError::bad_at(name, "magic", "", "not a .npy file"));
+    }
+    let (hlen, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as u64, 10u64),
+        2 | 3 => {
+            if head.len() < 12 {
+                return Err(IoError::truncated(name, "npy header length", 12, input.len()));
+            }
+            (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64, 12u64)
+        }
+        v => return Err(IoError::bad_at(name, "version", v, "supported .npy versions are 1, 2 and 3")),
     };
-    let fortran = dict_value(text, "fortran_order").map(|v| v.trim().starts_with("True")).unwrap_or(false);
-    let shape_text = dict_value(text, "shape").ok_or_else(|| IoError::MissingField {
-        path: path.display().to_string(),
-        field: "shape",
-        hint: "the .npy header has no 'shape' entry".into(),
-    })?;
+    if hlen > 1 << 20 {
+        return Err(IoError::bad_at(name, "header_len", hlen, "header larger than 1 MiB"));
+    }
+    let bytes = input.read_vec(start, hlen, "npy header")?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| IoError::bad_at(name, "header", "(binary)", "header is not text"))?;
+    let descr = dict_value(text, "descr").ok_or_else(|| IoError::missing(name, "descr", "the .npy header has no 'descr' entry"))?;
+    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
+    let (big_endian, code) = match descr.as_bytes().first() {
+        Some(b'<') | Some(b'|') | Some(b'=') => (false, &descr[1..]),
+        Some(b'>') => (true, &descr[1..]),
+        _ => (false, descr),
+    };
+    let dtype = dtype_of(code).ok_or_else(|| IoError::bad_at(name, "descr", descr, "supported dtypes: f4, f8, i1, u1, i2, u2, i4"))?;
+    let shape_text = dict_value(text, "shape").ok_or_else(|| IoError::missing(name, "shape", "the .npy header has no 'shape' entry"))?;
     let inner = shape_text.trim().trim_start_matches('(');
     let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
     let mut shape = Vec::new();
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        shape.push(part.trim_end_matches('L').parse::<u64>().map_err(|_| IoError::bad(path, "shape", shape_text.trim(), "not a tuple of integers"))?);
+        shape.push(
+            part.trim_end_matches('L')
+                .parse::<u64>()
+                .map_err(|_| IoError::bad_at(name, "shape", shape_text.trim(), "not a tuple of integers"))?,
+        );
     }
     let non_unit = shape.iter().filter(|&&d| d != 1).count();
     if shape.len() > 1 && non_unit > 1 {
-        return Err(IoError::bad(path, "shape", format!("{shape:?}"), "expected a 1-D array (or a single row/column)"));
+        return Err(IoError::bad_at(name, "shape", format!("{shape:?}"), "expected a 1-D array (or a single row/column)"));
     }
-    let _ = fortran; // irrelevant for 1-D data
     Ok(Header {
         dtype,
         big_endian,
         shape,
-        data_offset: end as u64,
+        data_offset: start + hlen,
     })
 }
 
@@ -213,45 +201,47 @@ fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Reads the header and data of a `.npy` file.
-pub fn read(path: &Path) -> Result<(Header, Data)> {
-    let mut f = std::fs::File::open(path).map_err(|e| IoError::open(path, e))?;
-    let file_len = f.metadata().map_err(|e| IoError::open(path, e))?.len();
-    let mut head = vec![0u8; (file_len.min(4096)) as usize];
-    f.read_exact(&mut head).map_err(|e| IoError::open(path, e))?;
-    if head.len() >= 12 && head[6] >= 2 {
-        let hlen = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64;
-        if hlen + 12 > head.len() as u64 && hlen + 12 <= file_len && hlen <= 1 << 20 {
-            let mut more = vec![0u8; (hlen + 12) as usize - head.len()];
-            f.read_exact(&mut more).map_err(|e| IoError::open(path, e))?;
-            head.extend_from_slice(&more);
-        }
-    }
-    let header = parse_header(path, &head, file_len)?;
-    let n = header.len().ok_or_else(|| IoError::bad(path, "shape", format!("{:?}", header.shape), "element count overflows"))?;
+fn layout_of(input: &Input<'_>, header: &Header) -> Result<Layout> {
+    let name = input.name();
+    let n = header.len().ok_or_else(|| IoError::bad_at(name, "shape", format!("{:?}", header.shape), "element count overflows"))?;
+    let elem = match header.dtype {
+        Dtype::F32 => Elem::F32,
+        Dtype::F64 => Elem::F64,
+        Dtype::I8 => Elem::I8,
+        Dtype::U8 => Elem::U8,
+        Dtype::I16 => Elem::I16,
+        Dtype::U16 => Elem::U16,
+        Dtype::I32 => Elem::I32,
+    };
     let need = n
         .checked_mul(header.dtype.size() as u64)
         .and_then(|b| b.checked_add(header.data_offset))
-        .ok_or_else(|| IoError::bad(path, "shape", format!("{:?}", header.shape), "byte size overflows"))?;
-    if need > file_len {
-        return Err(IoError::Truncated {
-            path: path.display().to_string(),
-            what: "npy data",
-            expected: need,
-            got: file_len,
-        });
+        .ok_or_else(|| IoError::bad_at(name, "shape", format!("{:?}", header.shape), "byte size overflows"))?;
+    if need > input.len() {
+        return Err(IoError::truncated(name, "npy data", need, input.len()));
     }
-    let mut raw = vec![0u8; (n as usize) * header.dtype.size()];
-    {
-        use std::io::{Seek, SeekFrom};
-        f.seek(SeekFrom::Start(header.data_offset)).map_err(|e| IoError::open(path, e))?;
-        f.read_exact(&mut raw).map_err(|e| IoError::open(path, e))?;
-    }
+    Ok(Layout {
+        offset: header.data_offset,
+        count: n,
+        elem,
+        big_endian: header.big_endian,
+        gain: 1.0,
+        value_offset: 0.0,
+    })
+}
+
+/// Reads the header and data of the `.npy` array in `input`.
+pub fn read_input(input: &Input<'_>) -> Result<(Header, Data)> {
+    let header = read_header(input)?;
+    let layout = layout_of(input, &header)?;
+    let raw = input.read_vec(layout.offset, layout.count * header.dtype.size() as u64, "npy data")?;
     let be = header.big_endian;
     macro_rules! conv {
         ($t:ty, $n:expr) => {
             raw.chunks_exact($n)
                 .map(|c| {
-                    let a: [u8; $n] = c.try_into().expect("chunk size");
+                    let mut a = [0u8; $n];
+                    a.copy_from_slice(c);
                     if be { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }
                 })
                 .collect()
@@ -269,23 +259,38 @@ pub fn read(path: &Path) -> Result<(Header, Data)> {
     Ok((header, data))
 }
 
-/// Reads a `.npy` array as a waveform at sample rate `fs`. Integer arrays are kept as raw codes
-/// (gain 1, offset 0) besides the float samples.
-pub fn read_waveform(path: &Path, fs: f64) -> Result<Waveform> {
-    let (_, data) = read(path)?;
-    let samples = data.to_f32();
-    let raw = match &data {
-        Data::I8(v) => Some(RawCodes::I8 { codes: v.clone(), gain: 1.0, offset: 0.0 }),
-        Data::I16(v) => Some(RawCodes::I16 { codes: v.clone(), gain: 1.0, offset: 0.0 }),
-        _ => None,
+/// Reads the header and data of a `.npy` file.
+pub fn read(path: &Path) -> Result<(Header, Data)> {
+    read_input(&Input::open(path)?)
+}
+
+/// Describes the array in `input` as a waveform at sample rate `fs` (the format has no timing).
+pub fn describe(input: &Input<'_>, fs: f64) -> Result<Described> {
+    let header = read_header(input)?;
+    let layout = layout_of(input, &header)?;
+    if !(fs.is_finite() && fs > 0.0) {
+        return Err(IoError::bad_at(input.name(), "fs", fs, "sample rate must be positive"));
+    }
+    let mut meta = WaveformMeta {
+        vertical_unit: "V".into(),
+        ..Default::default()
     };
-    let mut wf = Waveform::new(samples, fs).map_err(|e| IoError::Invalid {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    wf.raw = raw;
-    wf.meta.extra.insert("format".into(), "npy".into());
-    Ok(wf)
+    meta.extra.insert("format".into(), "npy".into());
+    meta.extra.insert("dtype".into(), layout.elem.name().into());
+    Ok(Described {
+        layout,
+        dt: 1.0 / fs,
+        t0: 0.0,
+        meta,
+    })
+}
+
+/// Reads a `.npy` array as a waveform at sample rate `fs`. Integer arrays of 8 and 16 bits are
+/// kept as raw codes too (gain 1, offset 0).
+pub fn read_waveform(path: &Path, fs: f64) -> Result<Waveform> {
+    let input = Input::open(path)?;
+    let d = describe(&input, fs)?;
+    crate::layout::load(&input, d)
 }
 
 /// Element types [`write`] can store.
@@ -314,8 +319,8 @@ element!(i16, Dtype::I16);
 element!(u16, Dtype::U16);
 element!(i32, Dtype::I32);
 
-/// Writes a 1-D array as a version 1.0 `.npy` file.
-pub fn write<T: Element>(path: &Path, data: &[T]) -> Result<()> {
+/// Encodes a 1-D array as the bytes of a version 1.0 `.npy` file.
+pub fn encode<T: Element>(data: &[T]) -> Vec<u8> {
     let mut header = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': ({},), }}",
         T::DTYPE.descr(),
@@ -333,6 +338,12 @@ pub fn write<T: Element>(path: &Path, data: &[T]) -> Result<()> {
     for &v in data {
         v.put(&mut out);
     }
+    out
+}
+
+/// Writes a 1-D array as a version 1.0 `.npy` file.
+pub fn write<T: Element>(path: &Path, data: &[T]) -> Result<()> {
+    let out = encode(data);
     let mut f = std::fs::File::create(path).map_err(|e| IoError::open(path, e))?;
     f.write_all(&out).map_err(|e| IoError::open(path, e))
 }
@@ -340,6 +351,7 @@ pub fn write<T: Element>(path: &Path, data: &[T]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lightlane_core::waveform::RawCodes;
 
     fn tmp(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("lightlane-io-npy-{}", std::process::id()));

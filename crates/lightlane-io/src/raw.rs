@@ -10,8 +10,10 @@
 //! `volts = code * scale + offset`. `dtype` is one of `f32`, `f64`, `i8`, `i16`; only `fs` and
 //! `dtype` are required.
 
+use crate::layout::{Described, Elem, Layout};
+use crate::source::Input;
 use crate::{IoError, Result};
-use lightlane_core::waveform::RawCodes;
+use lightlane_core::waveform::{RawCodes, WaveformMeta};
 use lightlane_core::Waveform;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -78,107 +80,102 @@ pub fn sidecar_path(data: &Path) -> Option<PathBuf> {
     b.is_file().then_some(b)
 }
 
-fn element_size(path: &Path, dtype: &str) -> Result<usize> {
+fn element_of(path: &Path, dtype: &str) -> Result<Elem> {
     Ok(match dtype {
-        "f32" | "float32" => 4,
-        "f64" | "float64" => 8,
-        "i8" | "int8" => 1,
-        "i16" | "int16" => 2,
+        "f32" | "float32" => Elem::F32,
+        "f64" | "float64" => Elem::F64,
+        "i8" | "int8" => Elem::I8,
+        "i16" | "int16" => Elem::I16,
         other => return Err(IoError::bad(path, "dtype", other, "expected f32, f64, i8 or i16")),
     })
 }
 
-/// Reads raw samples using the sidecar beside `data`.
-pub fn read(data: &Path) -> Result<Waveform> {
+/// Finds, reads and checks the sidecar of `data`.
+pub fn read_sidecar(data: &Path) -> Result<(PathBuf, Sidecar)> {
     let side_path = sidecar_path(data).ok_or_else(|| IoError::MissingField {
         path: data.display().to_string(),
         field: "sidecar",
         hint: "raw data needs FILE.json beside it with at least fs and dtype".into(),
     })?;
+    let len = std::fs::metadata(&side_path).map_err(|e| IoError::open(&side_path, e))?.len();
+    if len > 1 << 20 {
+        return Err(IoError::bad(&side_path, "sidecar size", len, "a sidecar larger than 1 MiB is not a sidecar"));
+    }
     let text = std::fs::read_to_string(&side_path).map_err(|e| IoError::open(&side_path, e))?;
-    let side: Sidecar = serde_json::from_str(&text).map_err(|e| IoError::bad(&side_path, "json", e, "sidecar is not valid"))?;
+    let side = parse_sidecar(&side_path, &text)?;
+    Ok((side_path, side))
+}
+
+/// Parses and checks sidecar text (`side_path` names it in errors).
+pub fn parse_sidecar(side_path: &Path, text: &str) -> Result<Sidecar> {
+    let side: Sidecar = serde_json::from_str(text).map_err(|e| IoError::bad(side_path, "json", e, "sidecar is not valid"))?;
     if !(side.fs.is_finite() && side.fs > 0.0) {
-        return Err(IoError::bad(&side_path, "fs", side.fs, "sample rate must be positive"));
+        return Err(IoError::bad(side_path, "fs", side.fs, "sample rate must be positive"));
     }
     if !(side.scale.is_finite() && side.scale != 0.0 && side.offset.is_finite() && side.t0.is_finite()) {
-        return Err(IoError::bad(&side_path, "scale", side.scale, "scale/offset/t0 must be finite, scale non-zero"));
+        return Err(IoError::bad(side_path, "scale", side.scale, "scale/offset/t0 must be finite, scale non-zero"));
     }
-    let big = match side.byte_order.as_str() {
-        "little" => false,
-        "big" => true,
-        o => return Err(IoError::bad(&side_path, "byte_order", o, "expected little or big")),
-    };
-    let size = element_size(&side_path, &side.dtype)?;
-    let bytes = std::fs::read(data).map_err(|e| IoError::open(data, e))?;
-    let file_len = bytes.len() as u64;
-    if side.header_bytes > file_len {
-        return Err(IoError::Truncated {
-            path: data.display().to_string(),
-            what: "header_bytes",
-            expected: side.header_bytes,
-            got: file_len,
-        });
+    if !matches!(side.byte_order.as_str(), "little" | "big") {
+        return Err(IoError::bad(side_path, "byte_order", &side.byte_order, "expected little or big"));
     }
-    let body = &bytes[side.header_bytes as usize..];
-    if body.len() % size != 0 {
-        return Err(IoError::bad(data, "length", body.len(), format!("not a multiple of the {}-byte sample size", size)));
-    }
-    let (s, o) = (side.scale, side.offset);
-    let (samples, raw): (Vec<f32>, Option<RawCodes>) = match size {
-        1 => {
-            let codes: Vec<i8> = body.iter().map(|&b| b as i8).collect();
-            (codes.iter().map(|&c| (c as f64 * s + o) as f32).collect(), Some(RawCodes::I8 { codes, gain: s, offset: o }))
-        }
-        2 => {
-            let codes: Vec<i16> = body
-                .chunks_exact(2)
-                .map(|c| if big { i16::from_be_bytes([c[0], c[1]]) } else { i16::from_le_bytes([c[0], c[1]]) })
-                .collect();
-            (codes.iter().map(|&c| (c as f64 * s + o) as f32).collect(), Some(RawCodes::I16 { codes, gain: s, offset: o }))
-        }
-        4 => (
-            body.chunks_exact(4)
-                .map(|c| {
-                    let a = [c[0], c[1], c[2], c[3]];
-                    let v = if big { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) };
-                    (v as f64 * s + o) as f32
-                })
-                .collect(),
-            None,
-        ),
-        _ => (
-            body.chunks_exact(8)
-                .map(|c| {
-                    let a: [u8; 8] = c.try_into().expect("8-byte chunk");
-                    let v = if big { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) };
-                    (v * s + o) as f32
-                })
-                .collect(),
-            None,
-        ),
-    };
-    let mut wf = Waveform::new(samples, side.fs).map_err(|e| IoError::Invalid {
-        path: data.display().to_string(),
-        source: e,
-    })?;
-    wf.t0 = side.t0;
-    wf.raw = raw;
-    wf.meta.channel = side.channel.clone();
-    wf.meta.vertical_unit = side.unit.clone();
-    wf.meta.extra.insert("format".into(), "raw+json".into());
     if let Some(b) = side.baud {
         if !(b.is_finite() && b > 0.0) {
-            return Err(IoError::bad(&side_path, "baud", b, "must be positive"));
+            return Err(IoError::bad(side_path, "baud", b, "must be positive"));
         }
-        wf.meta.extra.insert("baud".into(), format!("{b:e}"));
+    }
+    element_of(side_path, &side.dtype)?;
+    Ok(side)
+}
+
+/// Describes the samples of `data` (the raw file's bytes) as the sidecar `side` says.
+pub fn describe(data: &Input<'_>, side_path: &Path, side: &Sidecar) -> Result<Described> {
+    let elem = element_of(side_path, &side.dtype)?;
+    let size = elem.size() as u64;
+    let file_len = data.len();
+    if side.header_bytes > file_len {
+        return Err(IoError::truncated(data.name(), "header_bytes", side.header_bytes, file_len));
+    }
+    let body = file_len - side.header_bytes;
+    if body % size != 0 {
+        return Err(IoError::bad_at(data.name(), "length", body, format!("not a multiple of the {}-byte sample size", size)));
+    }
+    let mut meta = WaveformMeta {
+        source: None,
+        channel: side.channel.clone(),
+        vertical_unit: side.unit.clone(),
+        extra: Default::default(),
+    };
+    meta.extra.insert("format".into(), "raw+json".into());
+    if let Some(b) = side.baud {
+        meta.extra.insert("baud".into(), format!("{b:e}"));
     }
     if let Some(m) = &side.modulation {
-        wf.meta.extra.insert("modulation".into(), m.clone());
+        meta.extra.insert("modulation".into(), m.clone());
     }
     if let Some(p) = &side.pattern {
-        wf.meta.extra.insert("pattern".into(), p.clone());
+        meta.extra.insert("pattern".into(), p.clone());
     }
-    Ok(wf)
+    Ok(Described {
+        layout: Layout {
+            offset: side.header_bytes,
+            count: body / size,
+            elem,
+            big_endian: side.byte_order == "big",
+            gain: side.scale,
+            value_offset: side.offset,
+        },
+        dt: 1.0 / side.fs,
+        t0: side.t0,
+        meta,
+    })
+}
+
+/// Reads raw samples using the sidecar beside `data`.
+pub fn read(data: &Path) -> Result<Waveform> {
+    let (side_path, side) = read_sidecar(data)?;
+    let input = Input::open(data)?;
+    let d = describe(&input, &side_path, &side)?;
+    crate::layout::load(&input, d)
 }
 
 /// Writes `wf` as raw samples plus sidecar: i16 codes when the waveform carries them, else f32.
