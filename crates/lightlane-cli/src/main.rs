@@ -1,13 +1,17 @@
-//! The `lightlane` command-line tool.
+//! `lightlane`: analyse serial-link captures from the command line.
 
+mod analyze_cmd;
+mod demo;
 mod fec_cmd;
 mod info_cmd;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
-/// Signal processing for high-speed serial links: FEC, equalization, eye metrics.
+/// High-speed serial-link and optical-interconnect analysis: clock phase, equalization,
+/// BER/SER against the test pattern and FEC codeword statistics of scope captures.
 #[derive(Parser, Debug)]
-#[command(name = "lightlane", version, about)]
+#[command(name = "lightlane", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,22 +19,26 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Analyse captures (the built-in demo capture when no path is given).
+    Analyze(analyze_cmd::AnalyzeArgs),
     /// Reed–Solomon KP4/KR4 encoding and decoding of raw symbol files.
     Fec(fec_cmd::FecArgs),
     /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).
     Info(info_cmd::InfoArgs),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Fec(args) => fec_cmd::run(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Fec(args) => fec_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Info(args) => info_cmd::run(args),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

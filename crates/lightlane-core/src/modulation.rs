@@ -255,13 +255,13 @@ impl Slicer {
 
     /// Slices `input` into `output` (same length; extra elements of the longer are ignored).
     pub fn slice(&self, input: &[f32], output: &mut [u8]) {
-        match self.thresholds.as_slice() {
-            &[t0] => {
+        match *self.thresholds.as_slice() {
+            [t0] => {
                 for (o, &x) in output.iter_mut().zip(input) {
                     *o = (x >= t0) as u8;
                 }
             }
-            &[t0, t1, t2] => {
+            [t0, t1, t2] => {
                 for (o, &x) in output.iter_mut().zip(input) {
                     *o = (x >= t0) as u8 + (x >= t1) as u8 + (x >= t2) as u8;
                 }

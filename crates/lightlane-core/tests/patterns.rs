@@ -495,3 +495,20 @@ fn slip_at_high_symbol_error_ratio() {
         assert!((rep.ser - 0.1).abs() < 0.01, "{name}: {}", rep.ser);
     }
 }
+
+/// A Gray PAM4 PRBS read as binary fits at 25 % BER on every seed; one wrong symbol at the first
+/// seed must not make sync settle for that transform.
+#[test]
+fn marginal_transform_does_not_beat_true_one_after_early_error() {
+    use lightlane_core::pattern::{Pattern, PatternChecker, SyncConfig};
+    use lightlane_core::Modulation;
+    let m = Modulation::Pam4;
+    let pattern = Pattern::parse("prbs15").unwrap();
+    let mut d = pattern.generate(m, 40_000).unwrap();
+    d[0] = (d[0] + 1) % 4;
+    let ck = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
+    let a = ck.align(&d).unwrap();
+    assert!(!a.transform.binary_mapping, "{a:?}");
+    let r = ck.check(&d).unwrap();
+    assert!(r.symbol_errors <= 1, "{} symbol errors", r.symbol_errors);
+}

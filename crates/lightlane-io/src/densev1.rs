@@ -237,7 +237,7 @@ pub fn describe(data: &Input<'_>, meta_name: &str, meta_text: &str, ids: (Option
     let dt = timescale / 1e15;
     let t0 = trigphase / 1e15;
     crate::layout::check_timing(meta_name, dt, t0)?;
-    if data.len() % 4 != 0 {
+    if !data.len().is_multiple_of(4) {
         return Err(IoError::bad_at(data.name(), "length", data.len(), "densev1 data is float32: not a multiple of 4 bytes"));
     }
     let mut meta = WaveformMeta {

@@ -306,7 +306,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     let data = w.data_offset();
     input.check(data, bytes, "LeCroy data array")?;
     let segs = w.segments();
-    if count % segs != 0 {
+    if !count.is_multiple_of(segs) {
         return Err(IoError::bad_at(name, "SUBARRAY_COUNT", segs, format!("does not divide WAVE_ARRAY_COUNT = {count}")));
     }
     let per = count / segs;

@@ -136,7 +136,7 @@ pub fn describe(data: &Input<'_>, side_path: &Path, side: &Sidecar) -> Result<De
         return Err(IoError::truncated(data.name(), "header_bytes", side.header_bytes, file_len));
     }
     let body = file_len - side.header_bytes;
-    if body % size != 0 {
+    if !body.is_multiple_of(size) {
         return Err(IoError::bad_at(data.name(), "length", body, format!("not a multiple of the {}-byte sample size", size)));
     }
     let mut meta = WaveformMeta {

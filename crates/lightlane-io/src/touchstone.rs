@@ -542,11 +542,11 @@ fn smooth_len(min: usize) -> usize {
     loop {
         let mut m = n;
         for p in [2, 3, 5] {
-            while m % p == 0 {
+            while m.is_multiple_of(p) {
                 m /= p;
             }
         }
-        if m == 1 && n % 2 == 0 {
+        if m == 1 && n.is_multiple_of(2) {
             return n;
         }
         n += 1;

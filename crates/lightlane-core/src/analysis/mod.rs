@@ -1,1 +1,20 @@
 //! The analysis pipeline of the main job: capture in, report out.
+//!
+//! ```text
+//! Waveform ─► timing (sampling phase at the known baud, resample to the FFE's samples/UI)
+//!          ─► slicer ─► pattern alignment (robust to high SER)
+//!          ─► FFE trained by MMSE against the aligned pattern ─► slicer
+//!          ─► pattern check (BER, SER, error positions) ─► FEC codeword statistics
+//!          ─► Report
+//! ```
+//!
+//! The CLI, the Python package and the batch runner all call [`analyze`]; none re-implements a
+//! stage.
+
+mod config;
+mod pipeline;
+mod report;
+
+pub use config::AnalysisConfig;
+pub use pipeline::analyze;
+pub use report::{Report, StageErrors};

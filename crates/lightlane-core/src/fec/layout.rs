@@ -112,7 +112,7 @@ pub fn pam4_to_bits(symbols: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Res
 /// FEC bits → PAM4 symbols (mapping, then precoding): the transmit side of [`pam4_to_bits`].
 /// `bits.len()` must be even and `out.len() = bits.len() / 2`.
 pub fn bits_to_pam4(bits: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Result<()> {
-    if bits.len() % 2 != 0 || out.len() != bits.len() / 2 {
+    if !bits.len().is_multiple_of(2) || out.len() != bits.len() / 2 {
         return Err(Error::LengthMismatch { what: "pam4 symbols", expected: bits.len() / 2, got: out.len() });
     }
     check_bits("fec bits", bits)?;

@@ -383,7 +383,7 @@ impl ReedSolomon {
 
     fn check_batch(&self, codewords: &[u16], outcomes: &[DecodeOutcome]) -> Result<()> {
         let n = self.code.n();
-        if codewords.len() % n != 0 {
+        if !codewords.len().is_multiple_of(n) {
             return Err(Error::invalid(
                 "rs codeword buffer length",
                 codewords.len(),

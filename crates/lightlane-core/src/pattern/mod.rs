@@ -28,6 +28,7 @@ mod checker;
 pub mod count;
 pub mod prbs;
 pub mod quaternary;
+pub mod soft;
 mod sync;
 mod transform;
 pub mod user;
@@ -35,6 +36,7 @@ pub mod user;
 pub use checker::{ErrorPosition, ErrorReport, PatternChecker};
 pub use count::{count_errors, count_errors_naive, ErrorCounts};
 pub use sync::{Alignment, SyncConfig};
+pub use soft::{align_soft, SoftAlignment};
 pub use transform::SymbolTransform;
 
 use crate::modulation::Modulation;

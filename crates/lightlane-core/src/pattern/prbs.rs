@@ -298,9 +298,9 @@ mod tests {
         let mut f = Vec::new();
         let mut p = 2;
         while p * p <= v {
-            if v % p == 0 {
+            if v.is_multiple_of(p) {
                 f.push(p);
-                while v % p == 0 {
+                while v.is_multiple_of(p) {
                     v /= p;
                 }
             }

@@ -235,6 +235,8 @@ pub(crate) struct Found {
     pub alignment: Alignment,
 }
 
+/// Seeds examined after a marginal (high-BER) fit before the best of them is taken.
+const MARGINAL_SPAN: usize = 4096;
 /// Seeds examined per packing of the received bits.
 const SEED_CHUNK: usize = 4096;
 
@@ -273,6 +275,32 @@ impl PatternChecker {
         let inv_out = if lfsr.output_inverted() { mask } else { 0 };
         let tail_symbols = (n + cfg.validate_bits).div_ceil(bps) + 1;
         let to = to.min(decisions.len());
+        // A marginal fit (e.g. a Gray stream read as binary: 25 % BER on every seed) must not
+        // win over the true transform whose first seed happened to hold an error. Accept a
+        // clean fit at once; otherwise keep the best fit over a further span of seeds.
+        let mut marginal: Option<Found> = None;
+        let mut marginal_deadline = usize::MAX;
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| -> Option<Found> {
+            // The seed state precedes received bit R; find its clock t in the pattern.
+            let t = prbs.index.position(state)?;
+            let pb = lfsr.period();
+            let r_global = ((i * bps + n) as u64) % pb;
+            let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
+            let position = match m {
+                Modulation::Nrz => u,
+                Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
+            };
+            Some(Found {
+                alignment: Alignment {
+                    transform: transforms[ti],
+                    position,
+                    period: self.period(),
+                    sync_index: i as u64,
+                    validation_bits: v_bits as u64,
+                    validation_bit_errors: errors,
+                },
+            })
+        };
         let mut chunk_start = from;
         while chunk_start < to {
             let chunk_end = (chunk_start + SEED_CHUNK).min(to);
@@ -325,31 +353,23 @@ impl PatternChecker {
                         best = Some((ti, errors, state));
                     }
                 }
+                if i >= marginal_deadline {
+                    return marginal;
+                }
                 if let Some((ti, errors, state)) = best {
-                    // The seed state precedes received bit R; find its clock t in the pattern.
-                    let t = prbs.index.position(state)?;
-                    let pb = lfsr.period();
-                    let r_global = ((i * bps + n) as u64) % pb;
-                    let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
-                    let position = match m {
-                        Modulation::Nrz => u,
-                        Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
-                    };
-                    return Some(Found {
-                        alignment: Alignment {
-                            transform: transforms[ti],
-                            position,
-                            period: self.period(),
-                            sync_index: i as u64,
-                            validation_bits: v_bits as u64,
-                            validation_bit_errors: errors,
-                        },
-                    });
+                    if errors * 4 <= limit {
+                        return build(i, ti, errors, state, v_bits);
+                    }
+                    let ber = errors as f64 / v_bits as f64;
+                    if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
+                        marginal = build(i, ti, errors, state, v_bits);
+                        marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
+                    }
                 }
             }
             chunk_start = chunk_end;
         }
-        None
+        marginal
     }
 
     fn acquire_correlation(

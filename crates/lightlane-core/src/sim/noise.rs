@@ -79,7 +79,7 @@ impl GaussianStream {
 
 /// Adds `sigma · N(0,1)` to `out`, whose first sample has global index `first_index` (even).
 pub(crate) fn add_noise(out: &mut [f32], first_index: usize, sigma: f64, seed: u64) {
-    debug_assert!(first_index % 2 == 0);
+    debug_assert!(first_index.is_multiple_of(2));
     let mut g = GaussianStream::new(seed, STREAM_NOISE, (first_index / 2) as u128);
     for pair in out.chunks_mut(2) {
         let (z0, z1) = g.next_pair();

@@ -202,7 +202,7 @@ pub fn recover_phase(x: &[f32], samples_per_ui: f64, modulation: Modulation, con
             phase = (phase + delta / ncand as f64).rem_euclid(1.0);
         }
     }
-    if !(best_score > 0.0) {
+    if best_score.is_nan() || best_score <= 0.0 {
         return Err(Error::Unusable {
             stage: "timing",
             reason: "no sampling phase separates the levels (flat or constant signal)".into(),

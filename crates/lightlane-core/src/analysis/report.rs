@@ -1,0 +1,67 @@
+use crate::fec::CodewordStatistics;
+use crate::pattern::SymbolTransform;
+use crate::Modulation;
+use serde::{Deserialize, Serialize};
+
+/// Error figures of one stage of the receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageErrors {
+    /// Stage name (`pre_eq`, `ffe`).
+    pub stage: String,
+    pub symbols: u64,
+    pub symbol_errors: u64,
+    pub ser: f64,
+    pub bit_errors: u64,
+    pub ber: f64,
+}
+
+/// The result of analysing one capture. Field names are the JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Capture file (or "array"/"simulation").
+    pub file: String,
+    pub modulation: Modulation,
+    /// Symbol rate used, baud.
+    pub baud: f64,
+    /// Sample rate of the capture, Sa/s.
+    pub fs: f64,
+    /// Capture samples per UI (fs / baud), usually not an integer.
+    pub samples_per_ui: f64,
+    /// Sampling instant of the first symbol after the first sample, in UI.
+    pub sampling_phase_ui: f64,
+    /// Pattern name.
+    pub pattern: String,
+    /// How the received symbols relate to the pattern (polarity, MSB/LSB order, mapping).
+    pub transform: SymbolTransform,
+    /// Bits compared after sync.
+    pub bits: u64,
+    pub bit_errors: u64,
+    /// Bit error ratio after the equalizer.
+    pub ber: f64,
+    /// 95 % Clopper-Pearson confidence interval of the BER.
+    pub ber_ci95: (f64, f64),
+    pub symbols: u64,
+    pub symbol_errors: u64,
+    pub ser: f64,
+    /// Pattern re-synchronisations (slips) during the check.
+    pub resyncs: u32,
+    /// FFE taps (trained by MMSE against the pattern).
+    pub ffe_taps: Vec<f32>,
+    /// Index of the main-cursor tap.
+    pub ffe_reference_tap: usize,
+    /// Samples per symbol at the FFE input (1 = T-spaced).
+    pub ffe_samples_per_symbol: usize,
+    /// Mean-square error of the FFE output against the ideal levels (training set), dB.
+    pub ffe_mse_db: f64,
+    /// Level means at the slicer input before equalization (capture units).
+    pub levels: Vec<f64>,
+    /// Per-stage error figures, receiver order.
+    pub stages: Vec<StageErrors>,
+    /// FEC codeword statistics of the measured errors.
+    pub fec: Option<CodewordStatistics>,
+    /// Things the user should know (e.g. very short capture).
+    pub warnings: Vec<String>,
+    /// The decided symbols after the equalizer (not serialized; `--symbols-out` writes them).
+    #[serde(skip_serializing)]
+    pub decisions: Vec<u8>,
+}

@@ -1,0 +1,153 @@
+//! End-to-end checks of `analysis::analyze` on simulated captures with known answers.
+
+use lightlane_core::analysis::{analyze, AnalysisConfig};
+use lightlane_core::pattern::Pattern;
+use lightlane_core::sim::{Channel, LinkModel, Noise};
+use lightlane_core::stats::q_function;
+use lightlane_core::{Backend, Error, Modulation, Waveform};
+
+fn pam4_symbols(n: usize) -> Vec<u8> {
+    Pattern::parse("prbs15").unwrap().generate(Modulation::Pam4, n).unwrap()
+}
+
+/// Two-sided binomial interval half-width in units of the count, 3.5 standard deviations.
+fn within_binomial(measured: u64, n: u64, p: f64) -> bool {
+    let mean = n as f64 * p;
+    let sd = (n as f64 * p * (1.0 - p)).sqrt();
+    (measured as f64 - mean).abs() <= 3.5 * sd + 1.0
+}
+
+#[test]
+fn pam4_ser_matches_awgn_theory() {
+    // Ideal channel, integer 4 samples/UI so the sampler sits on a sample: the slicer sees
+    // levels ±A, ±A/3 plus Gaussian noise of rms σ, so SER = 1.5·Q(A / (3σ)).
+    let baud = 26.5625e9;
+    let amplitude = 0.3;
+    let symbols = pam4_symbols(120_000);
+    for (i, &q) in [2.6f64, 2.9, 3.2].iter().enumerate() {
+        let sigma = amplitude / (3.0 * q);
+        let mut model = LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
+        model.amplitude = amplitude;
+        model.noise = Noise::Rms(sigma);
+        model.seed = 100 + i as u64;
+        let capture = model.run(&symbols).unwrap();
+        let mut config = AnalysisConfig::pam4(baud);
+        config.pattern = "prbs15".into();
+        let report = analyze(&capture.waveform, &config, Backend::Cpu).unwrap();
+        let theory = 1.5 * q_function(q);
+        assert!(
+            within_binomial(report.symbol_errors, report.symbols, theory),
+            "Q={q}: measured SER {:.4e} ({} / {}), theory {:.4e}",
+            report.ser,
+            report.symbol_errors,
+            report.symbols,
+            theory
+        );
+        // Gray coding: almost every symbol error is a single bit error.
+        assert!(report.bit_errors >= report.symbol_errors);
+        assert!((report.bit_errors as f64) < 1.02 * report.symbol_errors as f64 + 2.0);
+        assert!(report.ber_ci95.0 <= report.ber && report.ber <= report.ber_ci95.1, "{:?} {}", report.ber_ci95, report.ber);
+    }
+}
+
+#[test]
+fn mmse_ffe_recovers_three_tap_isi_channel() {
+    let baud = 26.5625e9;
+    let symbols = pam4_symbols(60_000);
+    let mut model = LinkModel::new(Modulation::Pam4, baud, 100e9).unwrap();
+    model.channel = Channel::SymbolFir { taps: vec![1.0, 0.55, 0.25], main: 0 };
+    model.noise = Noise::SnrDb(30.0);
+    let capture = model.run(&symbols).unwrap();
+    let mut config = AnalysisConfig::pam4(baud);
+    config.pattern = "prbs15".into();
+    let report = analyze(&capture.waveform, &config, Backend::Cpu).unwrap();
+    let pre = &report.stages[0];
+    assert!(pre.ser > 0.05, "the channel should close the raw eye, pre-EQ SER {}", pre.ser);
+    assert_eq!(report.symbol_errors, 0, "after the FFE: {report:?}");
+    assert!(report.symbols > 50_000);
+    // The FFE approximates the channel inverse 1/(1 + 0.55 D + 0.25 D^2): first post-cursor ≈ −0.55·main.
+    let c = report.ffe_reference_tap;
+    let ratio = report.ffe_taps[c + 1] / report.ffe_taps[c];
+    assert!((ratio + 0.55).abs() < 0.1, "post-cursor ratio {ratio}, taps {:?}", report.ffe_taps);
+}
+
+#[test]
+fn non_integer_samples_per_ui_band_limited_link() {
+    let model = LinkModel::demo_pam4();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
+    let capture = model.run(&symbols).unwrap();
+    let report = analyze(&capture.waveform, &AnalysisConfig::pam4(model.baud), Backend::Cpu).unwrap();
+    assert!((report.samples_per_ui - model.fs / model.baud).abs() < 1e-9);
+    assert!(report.samples_per_ui.fract() > 0.1);
+    assert!(report.ber < 1e-3, "{report:?}");
+    assert!(report.symbols > 16_000);
+    let fec = report.fec.as_ref().expect("KP4 statistics by default");
+    assert_eq!(fec.histogram.iter().sum::<u64>(), fec.codewords);
+}
+
+#[test]
+fn nrz_prbs31_link() {
+    let baud = 25.78125e9;
+    let symbols = Pattern::parse("prbs31").unwrap().generate(Modulation::Nrz, 100_000).unwrap();
+    let mut model = LinkModel::new(Modulation::Nrz, baud, 80e9).unwrap();
+    model.channel = Channel::Gaussian { f3db_hz: 0.5 * baud };
+    model.noise = Noise::SnrDb(25.0);
+    let capture = model.run(&symbols).unwrap();
+    let report = analyze(&capture.waveform, &AnalysisConfig::nrz(baud), Backend::Cpu).unwrap();
+    assert_eq!(report.bit_errors, 0, "{report:?}");
+    assert_eq!(report.bits, report.symbols);
+}
+
+#[test]
+fn precoded_link_is_decoded() {
+    let baud = 26.5625e9;
+    let mut symbols = pam4_symbols(40_000);
+    lightlane_core::modulation::precode(&mut symbols, Modulation::Pam4, 2);
+    let mut model = LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
+    model.noise = Noise::SnrDb(35.0);
+    let capture = model.run(&symbols).unwrap();
+    let mut config = AnalysisConfig::pam4(baud);
+    config.pattern = "prbs15".into();
+    config.precoding = true;
+    let report = analyze(&capture.waveform, &config, Backend::Cpu).unwrap();
+    assert_eq!(report.bit_errors, 0);
+    config.precoding = false;
+    // Without decoding, the precoded stream does not match the pattern at all.
+    assert!(analyze(&capture.waveform, &config, Backend::Cpu).is_err());
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let baud = 26.5625e9;
+    let config = AnalysisConfig::pam4(baud);
+    // Empty and too short.
+    let empty = Waveform::new(vec![], 100e9).unwrap();
+    assert!(matches!(analyze(&empty, &config, Backend::Cpu), Err(Error::InputTooShort { .. })));
+    let short = Waveform::new([0.1, -0.1, 0.3, -0.3].repeat(20), 100e9).unwrap();
+    assert!(matches!(analyze(&short, &config, Backend::Cpu), Err(Error::InputTooShort { .. })));
+    // NaN smuggled past the constructor.
+    let mut nan = Waveform::new(vec![0.0; 10_000], 100e9).unwrap();
+    nan.samples[1234] = f32::NAN;
+    assert!(matches!(analyze(&nan, &config, Backend::Cpu), Err(Error::NonFinite { index: 1234, .. })));
+    // Baud above fs/2.
+    let w = Waveform::new(vec![0.0; 10_000], 40e9).unwrap();
+    let err = analyze(&w, &config, Backend::Cpu).unwrap_err();
+    assert!(err.to_string().contains("fs/2"), "{err}");
+    // Unknown pattern.
+    let mut c = config.clone();
+    c.pattern = "prbs8".into();
+    let model = LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
+    let cap = model.run(&pam4_symbols(5000)).unwrap();
+    assert!(matches!(analyze(&cap.waveform, &c, Backend::Cpu), Err(Error::UnknownPattern { .. })));
+    // A signal that is not the pattern: sync failure, not BER 0.5.
+    let mut c = config.clone();
+    c.pattern = "ssprq".into();
+    assert!(matches!(analyze(&cap.waveform, &c, Backend::Cpu), Err(Error::PatternSyncFailed { .. })));
+    // Constant signal.
+    let flat = Waveform::new(vec![0.25; 20_000], 4.0 * baud).unwrap();
+    assert!(analyze(&flat, &config, Backend::Cpu).is_err());
+    // Absurd configuration.
+    let mut c = config.clone();
+    c.baud = -1.0;
+    assert!(matches!(analyze(&cap.waveform, &c, Backend::Cpu), Err(Error::InvalidParameter { name: "baud", .. })));
+}

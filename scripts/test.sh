@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test of lightlane, on a fresh machine: installs what it needs, then runs the Rust
+# workspace tests (unit, property, golden, CLI, doc) and the Python cross-checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# Python test environment (numpy, galois for the FEC cross-check, pytest).
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check numpy galois pytest
+
+echo "== cargo test (workspace)"
+cargo test --workspace --all-targets --no-fail-fast
+cargo test --workspace --doc
+
+echo "== python cross-checks"
+cargo build -q -p lightlane-cli --profile test-bin
+export LIGHTLANE_BIN="$root/target/test-bin/lightlane"
+set +e
+.venv/bin/python -m pytest -q python/tests
+rc=$?
+set -e
+# pytest exit 5 = no tests collected: not a failure of the suite itself.
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then exit "$rc"; fi
+echo "all tests passed"
