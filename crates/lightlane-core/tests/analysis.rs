@@ -35,6 +35,10 @@ fn pam4_ser_matches_awgn_theory() {
         config.pattern = "prbs15".into();
         let report = analyze(&capture.waveform, &config, Backend::Cpu).unwrap();
         let theory = 1.5 * q_function(q);
+        eprintln!(
+            "PAM4 AWGN Q={q}: SER measured {:.4e} ({} / {}), theory {:.4e}, BER {:.4e}",
+            report.ser, report.symbol_errors, report.symbols, theory, report.ber
+        );
         assert!(
             within_binomial(report.symbol_errors, report.symbols, theory),
             "Q={q}: measured SER {:.4e} ({} / {}), theory {:.4e}",

@@ -11,10 +11,12 @@
 //! The CLI, the Python package and the batch runner all call [`analyze`]; none re-implements a
 //! stage.
 
+pub mod chain;
 mod config;
 mod pipeline;
 mod report;
 
+pub use chain::{EqStage, EqualizerChain, FfeTraining};
 pub use config::AnalysisConfig;
 pub use pipeline::analyze;
 pub use report::{Report, StageErrors};
