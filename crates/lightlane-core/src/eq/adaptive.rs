@@ -468,7 +468,7 @@ impl RlsState {
         }
         self.updates += 1;
         // Keep P symmetric against rounding drift.
-        if self.updates % 1024 == 0 {
+        if self.updates.is_multiple_of(1024) {
             for i in 0..n {
                 for j in 0..i {
                     let m = 0.5 * (self.p[i * n + j] + self.p[j * n + i]);
@@ -523,7 +523,7 @@ mod tests {
     /// Direct-form reference LMS (f64, no padding tricks): the oracle for the fast loop.
     fn reference_lms(x: &[f32], t: &[f32], w0: &[f32], c: usize, mu: f64, n_train: usize) -> Vec<f64> {
         let mut w: Vec<f64> = w0.iter().map(|&v| v as f64).collect();
-        for k in 0..n_train {
+        for (k, &tk) in t.iter().enumerate().take(n_train) {
             let u: Vec<f64> = (0..w.len())
                 .map(|j| {
                     let i = k as isize + c as isize - j as isize;
@@ -531,7 +531,7 @@ mod tests {
                 })
                 .collect();
             let y: f64 = w.iter().zip(&u).map(|(a, b)| a * b).sum();
-            let e = t[k] as f64 - y;
+            let e = tk as f64 - y;
             for (wj, uj) in w.iter_mut().zip(&u) {
                 *wj += mu * e * uj;
             }

@@ -268,7 +268,7 @@ impl Dfe {
             other => other,
         })?;
         let rms = (y_ffe[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
-        if !(h[0] > 1e-6 * rms) {
+        if h[0].is_nan() || h[0] <= 1e-6 * rms {
             return Err(Error::Unusable {
                 stage: "DFE training",
                 reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", h[0]),
@@ -389,8 +389,8 @@ impl Dfe {
     #[inline(always)]
     fn candidates<const M: usize>(p: f32, f1: &[f32; M], t: &[f32; 3]) -> u32 {
         let mut packed = 0u32;
-        for s in 0..M {
-            let z = p - f1[s];
+        for (s, &f) in f1.iter().enumerate() {
+            let z = p - f;
             let mut d = 0u32;
             for &tj in t.iter().take(M - 1) {
                 d += (z >= tj) as u32;

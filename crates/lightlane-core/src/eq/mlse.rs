@@ -175,9 +175,9 @@ impl Mlse {
         let mut sq = vec![0.0f64; table.expected.len()];
         let mut counts = vec![0u64; table.expected.len()];
         let n = y.len().min(known_symbols.len());
-        for k in memory..n {
+        for (k, &yk) in y.iter().enumerate().take(n).skip(memory) {
             let idx = pattern_index(known_symbols, k, memory, m);
-            sq[idx] += (y[k] as f64 - table.expected[idx] as f64).powi(2);
+            sq[idx] += (yk as f64 - table.expected[idx] as f64).powi(2);
             counts[idx] += 1;
         }
         let total: u64 = counts.iter().sum();
@@ -242,9 +242,9 @@ impl Mlse {
         let mut sums = vec![0.0f64; states * m];
         let mut counts = vec![0u64; states * m];
         let n = y.len().min(known_symbols.len());
-        for k in memory..n {
+        for (k, &yk) in y.iter().enumerate().take(n).skip(memory) {
             let idx = pattern_index(known_symbols, k, memory, m);
-            sums[idx] += y[k] as f64;
+            sums[idx] += yk as f64;
             counts[idx] += 1;
         }
         let table = (0..states * m)
@@ -532,7 +532,7 @@ fn fit_linear_model(y: &[f32], known: &[u8], memory: usize, modulation: Modulati
         other => other,
     })?;
     let rms = (y[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
-    if !(w[0] > 1e-6 * rms) {
+    if w[0].is_nan() || w[0] <= 1e-6 * rms {
         return Err(Error::Unusable {
             stage: "MLSE training",
             reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", w[0]),
