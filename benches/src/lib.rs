@@ -60,3 +60,29 @@ pub mod fec_data {
         (words, clean, flips)
     }
 }
+
+pub mod eq_data {
+    //! Seeded test data for the equalizer benchmarks.
+    use lightlane::Modulation;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `n` random symbols of `modulation` through the symbol-spaced channel `h` (main cursor
+    /// `h[0]`) plus Gaussian noise of standard deviation `sigma` (Box-Muller on the seeded
+    /// generator). Returns (symbols, received values).
+    pub fn isi_link(modulation: Modulation, n: usize, h: &[f32], sigma: f32, seed: u64) -> (Vec<u8>, Vec<f32>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let symbols: Vec<u8> = (0..n).map(|_| rng.random_range(0..=modulation.max_symbol())).collect();
+        let mut y = vec![0.0f32; n];
+        for (k, out) in y.iter_mut().enumerate() {
+            let mut v = 0.0f32;
+            for (i, &hi) in h.iter().enumerate().take(k + 1) {
+                v += hi * modulation.level(symbols[k - i]);
+            }
+            let u1: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
+            let u2: f32 = rng.random_range(0.0..1.0);
+            *out = v + sigma * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos();
+        }
+        (symbols, y)
+    }
+}

@@ -286,7 +286,7 @@ impl Ffe {
 
     /// Output symbols whose whole tap window lies inside an input of `n` samples:
     /// `k·sps + c - (L-1) ≥ 0` and `k·sps + c < n`, clamped to the output length.
-    fn interior(&self, n: usize) -> (usize, usize) {
+    pub(crate) fn interior(&self, n: usize) -> (usize, usize) {
         let (sps, c, l) = (self.sps, self.reference_tap, self.taps.len());
         let n_out = n / sps;
         let lo = (l - 1 - c).div_ceil(sps).min(n_out);

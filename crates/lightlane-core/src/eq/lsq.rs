@@ -118,6 +118,70 @@ impl Cholesky {
     }
 }
 
+/// Incremental normal equations of a small least-squares fit `min_w Σ (wᵀu − t)²`, in f64
+/// (for the DFE and partial-response target fits; the FFE trainer has its own parallel one).
+#[derive(Debug, Clone)]
+pub(crate) struct LeastSquares {
+    n: usize,
+    r: Vec<f64>,
+    p: Vec<f64>,
+    tt: f64,
+    count: u64,
+}
+
+impl LeastSquares {
+    /// An empty accumulator for `n` unknowns.
+    pub(crate) fn new(n: usize) -> LeastSquares {
+        LeastSquares {
+            n,
+            r: vec![0.0; n * n],
+            p: vec![0.0; n],
+            tt: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Adds one equation `wᵀu ≈ t` (`u.len() == n`).
+    #[inline]
+    pub(crate) fn add(&mut self, u: &[f64], t: f64) {
+        let n = self.n;
+        for i in 0..n {
+            let ui = u[i];
+            let row = &mut self.r[i * n..(i + 1) * n];
+            for (rij, &uj) in row[i..].iter_mut().zip(&u[i..]) {
+                *rij += ui * uj;
+            }
+            self.p[i] += ui * t;
+        }
+        self.tt += t * t;
+        self.count += 1;
+    }
+
+    /// The least-squares solution with relative ridge `ridge · trace / n` on the diagonal, and
+    /// its mean squared residual (without the ridge term).
+    pub(crate) fn solve(&self, ridge: f64) -> Result<(Vec<f64>, f64)> {
+        let n = self.n;
+        let mut a = self.r.clone();
+        for i in 0..n {
+            for j in 0..i {
+                a[i * n + j] = a[j * n + i];
+            }
+        }
+        let full = a.clone();
+        let trace: f64 = (0..n).map(|i| a[i * n + i]).sum();
+        for i in 0..n {
+            a[i * n + i] += ridge * trace / n as f64;
+        }
+        let w = Cholesky::factor(&a, n)?.solve(&self.p)?;
+        let wp: f64 = w.iter().zip(&self.p).map(|(a, b)| a * b).sum();
+        let wrw: f64 = (0..n)
+            .map(|i| w[i] * (0..n).map(|j| full[i * n + j] * w[j]).sum::<f64>())
+            .sum();
+        let mse = ((self.tt - 2.0 * wp + wrw) / self.count.max(1) as f64).max(0.0);
+        Ok((w, mse))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,688 @@
+//! Decision-feedback equalizer (DFE) with 1..=32 taps, and error-propagation statistics.
+//!
+//! The DFE removes the post-cursor ISI of symbols already decided:
+//!
+//! `z[k] = y[k] − Σ_{i=1..N} b[i] · α(d[k−i])`,  `d[k] = slice(z[k])`,
+//!
+//! where `α(s)` is the nominal level of symbol `s` ([`Modulation::level`]: ±1 for NRZ,
+//! ±1, ±1/3 for PAM4), `b` the feedback taps in output units, and the slicer thresholds lie
+//! halfway between the expected main-cursor levels `levels[s]`. This is the DFE of IEEE 802.3
+//! Annex 93A-26/27 (COM: `b(n) = h(n)/h(0)`, the ISI subtracted is `b·h(0)`), here without the
+//! tap limits (apply them to the taps if a standard bounds them: 802.3dj COM uses one tap in
+//! [0, 0.85], 802.3cd limits tap 1 to 0.7 and taps 2–12 to 0.2).
+//!
+//! Decisions before the first symbol are unknown and contribute no feedback.
+//!
+//! The fast detector speculates on the previous decision (the loop-unrolled DFE of hardware
+//! receivers): for each possible `d[k−1]` it slices `z` in advance, so the only loop-carried
+//! dependency is selecting one of `M` precomputed candidates. It performs exactly the same
+//! floating-point operations as the direct form ([`reference_detect`]), so both agree bit for bit:
+//! `p = y[k] − b[2]α(d[k−2]) − … − b[N]α(d[k−N])` (in that order), `z = p − b[1]α(d[k−1])`,
+//! `d[k] = #{j : z ≥ t_j}`.
+
+use super::lsq::LeastSquares;
+use crate::{Error, Modulation, Result};
+use serde::{Deserialize, Serialize};
+
+/// Most feedback taps a [`Dfe`] may have.
+pub const MAX_DFE_TAPS: usize = 32;
+
+/// Longest burst length the histogram of [`ErrorPropagation`] resolves; longer bursts go to
+/// the last bin.
+pub const MAX_BURST_BIN: usize = 64;
+
+/// A decision-feedback equalizer (see the module docs). Serializes as
+/// `{taps, levels, modulation}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DfeParams", into = "DfeParams")]
+pub struct Dfe {
+    taps: Vec<f32>,
+    levels: Vec<f32>,
+    modulation: Modulation,
+    /// Slicer thresholds, halfway between `levels`.
+    thresholds: Vec<f32>,
+    /// `feedback[(i − 1)·M + s] = b[i] · α(s)`.
+    feedback: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DfeParams {
+    taps: Vec<f32>,
+    levels: Vec<f32>,
+    modulation: Modulation,
+}
+
+impl TryFrom<DfeParams> for Dfe {
+    type Error = Error;
+    fn try_from(p: DfeParams) -> Result<Dfe> {
+        Dfe::new(p.taps, p.levels, p.modulation)
+    }
+}
+
+impl From<Dfe> for DfeParams {
+    fn from(d: Dfe) -> DfeParams {
+        DfeParams {
+            taps: d.taps,
+            levels: d.levels,
+            modulation: d.modulation,
+        }
+    }
+}
+
+/// Step sizes of [`Dfe::detect_adaptive`] (LMS on the slicer error `e = z − levels[d]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DfeAdaptation {
+    /// Step of the feedback taps: `b[i] += mu_taps · e · α(d[k−i])`.
+    pub mu_taps: f32,
+    /// Step of the slicer levels: `levels[d] += mu_levels · e`.
+    pub mu_levels: f32,
+}
+
+impl Default for DfeAdaptation {
+    fn default() -> Self {
+        DfeAdaptation {
+            mu_taps: 1e-3,
+            mu_levels: 1e-3,
+        }
+    }
+}
+
+/// Decisions of a DFE run together with their error-propagation statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DfeResult {
+    /// One decision per input value.
+    pub decisions: Vec<u8>,
+    /// Error statistics against the true symbols.
+    pub stats: ErrorPropagation,
+}
+
+/// Error statistics of a decision sequence against the true symbols, focused on how errors
+/// cluster (DFE error propagation).
+///
+/// A burst is a maximal group of symbol errors in which consecutive errors are separated by at
+/// most `max_gap` correct symbols ([`error_propagation`] uses `max_gap = 0`: runs of consecutive
+/// errors). Its length is the span from its first to its last error, inclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorPropagation {
+    /// Symbols compared.
+    pub symbols: u64,
+    /// Symbol errors.
+    pub errors: u64,
+    /// Bursts.
+    pub bursts: u64,
+    /// `burst_length_histogram[i]`: bursts of length `i + 1`; the last bin counts every burst
+    /// of length ≥ `MAX_BURST_BIN`. Empty without errors.
+    pub burst_length_histogram: Vec<u64>,
+    /// Mean burst length (NaN without bursts).
+    pub mean_burst_length: f64,
+    /// Longest burst.
+    pub max_burst_length: u64,
+    /// Mean symbol errors per burst (NaN without bursts).
+    pub mean_errors_per_burst: f64,
+    /// `P(error at k | error at k−1)` (NaN when no error is followed by a symbol).
+    pub p_error_given_previous_error: f64,
+    /// `P(error at k | no error at k−1)` (NaN when no correct symbol is followed by one).
+    pub p_error_given_previous_correct: f64,
+    /// The gap used to group errors into bursts.
+    pub max_gap: u64,
+}
+
+/// [`error_propagation_with_gap`] with `max_gap = 0` (bursts are runs of consecutive errors).
+pub fn error_propagation(decisions: &[u8], truth: &[u8]) -> ErrorPropagation {
+    error_propagation_with_gap(decisions, truth, 0)
+}
+
+/// Error statistics of `decisions` against `truth` over their common length (see
+/// [`ErrorPropagation`]); errors at most `max_gap` correct symbols apart belong to one burst
+/// (for an N-tap DFE, `max_gap = N − 1` groups everything one wrong feedback can cause).
+pub fn error_propagation_with_gap(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
+    let n = decisions.len().min(truth.len());
+    let mut hist: Vec<u64> = Vec::new();
+    let (mut errors, mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64, 0u64);
+    let (mut ee, mut e_prev, mut ce, mut c_prev) = (0u64, 0u64, 0u64, 0u64);
+    // Current burst: first and last error index.
+    let mut open: Option<(usize, usize)> = None;
+    let mut close = |first: usize, last: usize, hist: &mut Vec<u64>| {
+        let len = (last - first + 1) as u64;
+        let bin = (len as usize).min(MAX_BURST_BIN) - 1;
+        if hist.len() <= bin {
+            hist.resize(bin + 1, 0);
+        }
+        hist[bin] += 1;
+        bursts += 1;
+        len_sum += len;
+        max_len = max_len.max(len);
+    };
+    let mut prev_err = false;
+    for k in 0..n {
+        let err = decisions[k] != truth[k];
+        if k > 0 {
+            if prev_err {
+                e_prev += 1;
+                ee += err as u64;
+            } else {
+                c_prev += 1;
+                ce += err as u64;
+            }
+        }
+        if err {
+            errors += 1;
+            open = match open {
+                Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
+                Some((first, last)) => {
+                    close(first, last, &mut hist);
+                    Some((k, k))
+                }
+                None => Some((k, k)),
+            };
+        }
+        prev_err = err;
+    }
+    if let Some((first, last)) = open {
+        close(first, last, &mut hist);
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    ErrorPropagation {
+        symbols: n as u64,
+        errors,
+        bursts,
+        burst_length_histogram: hist,
+        mean_burst_length: ratio(len_sum, bursts),
+        max_burst_length: max_len,
+        mean_errors_per_burst: ratio(errors, bursts),
+        p_error_given_previous_error: ratio(ee, e_prev),
+        p_error_given_previous_correct: ratio(ce, c_prev),
+        max_gap: max_gap as u64,
+    }
+}
+
+impl Dfe {
+    /// A DFE with feedback taps `taps` (`taps[i − 1]` = `b[i]`, 1..=32 taps) and main-cursor
+    /// levels `levels` (one per symbol, strictly ascending).
+    ///
+    /// Errors: wrong tap or level count, non-ascending levels ([`Error::InvalidParameter`]),
+    /// non-finite values ([`Error::NonFinite`]).
+    pub fn new(taps: Vec<f32>, levels: Vec<f32>, modulation: Modulation) -> Result<Dfe> {
+        if taps.is_empty() || taps.len() > MAX_DFE_TAPS {
+            return Err(Error::invalid("DFE taps", taps.len(), format!("need 1..={MAX_DFE_TAPS} taps")));
+        }
+        if levels.len() != modulation.levels() {
+            return Err(Error::invalid(
+                "DFE levels",
+                levels.len(),
+                format!("{modulation} needs {} levels", modulation.levels()),
+            ));
+        }
+        crate::error::check_finite("DFE taps", &taps)?;
+        crate::error::check_finite("DFE levels", &levels)?;
+        if levels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::invalid("DFE levels", format!("{levels:?}"), "must be strictly ascending"));
+        }
+        let thresholds = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let alphabet = modulation.level_set();
+        let feedback = taps.iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
+        Ok(Dfe {
+            taps,
+            levels,
+            modulation,
+            thresholds,
+            feedback,
+        })
+    }
+
+    /// Least-squares DFE for the equalized signal `y_ffe` whose true symbols are
+    /// `known_symbols` (aligned: `known_symbols[k]` is the symbol of `y_ffe[k]`; the common
+    /// length is used). Fits `y[k] ≈ Σ_{i=0..N} h[i]·α(s[k−i]) + c` and returns `b = h[1..]`,
+    /// `levels = h[0]·α + c`.
+    ///
+    /// Errors: `n_taps` outside 1..=32, fewer than `8·(n_taps + 2)` symbols, a symbol above the
+    /// modulation's range ([`Error::ValueOutOfRange`]), a non-finite sample, or a fit whose main
+    /// cursor is not positive ([`Error::Unusable`]).
+    pub fn train(y_ffe: &[f32], known_symbols: &[u8], n_taps: usize, modulation: Modulation) -> Result<Dfe> {
+        if n_taps == 0 || n_taps > MAX_DFE_TAPS {
+            return Err(Error::invalid("DFE n_taps", n_taps, format!("must be 1..={MAX_DFE_TAPS}")));
+        }
+        let n = y_ffe.len().min(known_symbols.len());
+        let needed = 8 * (n_taps + 2);
+        if n < needed + n_taps {
+            return Err(Error::InputTooShort {
+                what: "DFE training symbols",
+                needed: needed + n_taps,
+                got: n,
+            });
+        }
+        check_symbols("DFE training symbols", &known_symbols[..n], modulation)?;
+        crate::error::check_finite("DFE training input", &y_ffe[..n])?;
+        let alphabet = modulation.level_set();
+        let mut ls = LeastSquares::new(n_taps + 2);
+        let mut u = vec![0.0f64; n_taps + 2];
+        for k in n_taps..n {
+            for i in 0..=n_taps {
+                u[i] = alphabet[known_symbols[k - i] as usize] as f64;
+            }
+            u[n_taps + 1] = 1.0;
+            ls.add(&u, y_ffe[k] as f64);
+        }
+        let (h, _) = ls.solve(1e-9).map_err(|e| match e {
+            Error::Unusable { reason, .. } => Error::Unusable { stage: "DFE training", reason },
+            other => other,
+        })?;
+        let rms = (y_ffe[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
+        if h[0].is_nan() || h[0] <= 1e-6 * rms {
+            return Err(Error::Unusable {
+                stage: "DFE training",
+                reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", h[0]),
+            });
+        }
+        let levels = alphabet.iter().map(|&a| (h[0] * a as f64 + h[n_taps + 1]) as f32).collect();
+        let taps = h[1..=n_taps].iter().map(|&v| v as f32).collect();
+        Dfe::new(taps, levels, modulation)
+    }
+
+    /// The feedback taps `b[1..=N]`.
+    pub fn taps(&self) -> &[f32] {
+        &self.taps
+    }
+
+    /// The main-cursor levels the slicer decides between.
+    pub fn levels(&self) -> &[f32] {
+        &self.levels
+    }
+
+    /// The modulation.
+    pub fn modulation(&self) -> Modulation {
+        self.modulation
+    }
+
+    /// Decisions for `y` (allocating wrapper of [`Dfe::detect_into`]).
+    pub fn detect(&self, y: &[f32]) -> Vec<u8> {
+        let mut out = vec![0u8; y.len()];
+        self.run(y, &mut out);
+        out
+    }
+
+    /// Decisions for `y` into `out`; [`Error::LengthMismatch`] unless the lengths agree.
+    /// Non-finite inputs decide as the lowest symbol.
+    pub fn detect_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
+        if out.len() != y.len() {
+            return Err(Error::LengthMismatch {
+                what: "DFE decisions",
+                expected: y.len(),
+                got: out.len(),
+            });
+        }
+        self.run(y, out);
+        Ok(())
+    }
+
+    /// Decisions and their [`ErrorPropagation`] against `truth` (aligned with `y`), with bursts
+    /// grouped by `max_gap = N − 1`.
+    pub fn detect_with_stats(&self, y: &[f32], truth: &[u8]) -> DfeResult {
+        let decisions = self.detect(y);
+        let stats = error_propagation_with_gap(&decisions, truth, self.taps.len() - 1);
+        DfeResult { decisions, stats }
+    }
+
+    /// Decision-directed (or, with `known`, data-aided) LMS adaptation while detecting: the
+    /// feedback taps and slicer levels follow the slicer error. Returns the decisions and the
+    /// adapted DFE. `known[k]` (if given) replaces the decision in the update for `k < known.len()`
+    /// (the feedback always uses the decisions).
+    ///
+    /// Errors: step sizes not finite and ≥ 0 ([`Error::InvalidParameter`]), a symbol out of range
+    /// in `known`, adapted levels that stop being ascending or finite ([`Error::Unusable`]).
+    pub fn detect_adaptive(&self, y: &[f32], known: Option<&[u8]>, adapt: &DfeAdaptation) -> Result<(Vec<u8>, Dfe)> {
+        for (name, v) in [("DFE mu_taps", adapt.mu_taps), ("DFE mu_levels", adapt.mu_levels)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(name, v, "must be finite and ≥ 0"));
+            }
+        }
+        let known = known.unwrap_or(&[]);
+        check_symbols("DFE known symbols", known, self.modulation)?;
+        let m = self.modulation.levels();
+        let nt = self.taps.len();
+        let alphabet = self.modulation.level_set();
+        let mut taps = self.taps.clone();
+        let mut levels = self.levels.clone();
+        let mut out = vec![0u8; y.len()];
+        for k in 0..y.len() {
+            let mut z = y[k];
+            for i in 1..=nt.min(k) {
+                z -= taps[i - 1] * alphabet[out[k - i] as usize];
+            }
+            let mut d = 0usize;
+            for j in 0..m - 1 {
+                d += (z >= 0.5 * (levels[j] + levels[j + 1])) as usize;
+            }
+            out[k] = d as u8;
+            let r = known.get(k).map_or(d, |&s| s as usize);
+            let e = z - levels[r];
+            for i in 1..=nt.min(k) {
+                taps[i - 1] += adapt.mu_taps * e * alphabet[out[k - i] as usize];
+            }
+            levels[r] += adapt.mu_levels * e;
+        }
+        let dfe = Dfe::new(taps, levels, self.modulation).map_err(|e| Error::Unusable {
+            stage: "adaptive DFE",
+            reason: format!("adaptation diverged ({e}); lower the step sizes"),
+        })?;
+        Ok((out, dfe))
+    }
+
+    fn run(&self, y: &[f32], out: &mut [u8]) {
+        match (self.modulation, self.taps.len()) {
+            (Modulation::Pam4, 1) => self.run_one_tap::<4>(y, out),
+            (Modulation::Nrz, 1) => self.run_one_tap::<2>(y, out),
+            (Modulation::Pam4, _) => self.run_many_taps::<4>(y, out),
+            (Modulation::Nrz, _) => self.run_many_taps::<2>(y, out),
+        }
+    }
+
+    /// The first `min(N, len)` decisions, where fewer than N decisions are in the past.
+    fn run_head(&self, y: &[f32], out: &mut [u8]) -> usize {
+        let head = self.taps.len().min(y.len());
+        reference_detect_into(self, &y[..head], &mut out[..head]);
+        head
+    }
+
+    /// Slicer decisions for `p − f[s]` for every candidate previous symbol `s`, packed one byte
+    /// per candidate.
+    #[inline(always)]
+    fn candidates<const M: usize>(p: f32, f1: &[f32; M], t: &[f32; 3]) -> u32 {
+        let mut packed = 0u32;
+        for (s, &f) in f1.iter().enumerate() {
+            let z = p - f;
+            let mut d = 0u32;
+            for &tj in t.iter().take(M - 1) {
+                d += (z >= tj) as u32;
+            }
+            packed |= d << (8 * s);
+        }
+        packed
+    }
+
+    fn run_one_tap<const M: usize>(&self, y: &[f32], out: &mut [u8]) {
+        let head = self.run_head(y, out);
+        if head == y.len() {
+            return;
+        }
+        let mut f1 = [0.0f32; M];
+        f1.copy_from_slice(&self.feedback[..M]);
+        let mut t = [f32::INFINITY; 3];
+        t[..M - 1].copy_from_slice(&self.thresholds);
+        let mut prev = out[head - 1] as u32;
+        for (o, &yk) in out[head..].iter_mut().zip(&y[head..]) {
+            let packed = Self::candidates::<M>(yk, &f1, &t);
+            prev = (packed >> (8 * prev)) & 0xff;
+            *o = prev as u8;
+        }
+    }
+
+    fn run_many_taps<const M: usize>(&self, y: &[f32], out: &mut [u8]) {
+        let head = self.run_head(y, out);
+        if head == y.len() {
+            return;
+        }
+        let nt = self.taps.len();
+        let mut f1 = [0.0f32; M];
+        f1.copy_from_slice(&self.feedback[..M]);
+        let rest = &self.feedback[M..];
+        let mut t = [f32::INFINITY; 3];
+        t[..M - 1].copy_from_slice(&self.thresholds);
+        let mut prev = out[head - 1] as u32;
+        for k in head..y.len() {
+            let mut p = y[k];
+            for i in 2..=nt {
+                p -= rest[(i - 2) * M + out[k - i] as usize];
+            }
+            let packed = Self::candidates::<M>(p, &f1, &t);
+            prev = (packed >> (8 * prev)) & 0xff;
+            out[k] = prev as u8;
+        }
+    }
+}
+
+fn check_symbols(what: &'static str, symbols: &[u8], modulation: Modulation) -> Result<()> {
+    let max = modulation.max_symbol();
+    match symbols.iter().position(|&s| s > max) {
+        Some(index) => Err(Error::ValueOutOfRange {
+            what,
+            index,
+            value: symbols[index] as u64,
+            max: max as u64,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The direct-form DFE (the oracle of the fast detector): one symbol at a time, feedback summed
+/// in the order of the module docs, no speculation.
+pub fn reference_detect(dfe: &Dfe, y: &[f32]) -> Vec<u8> {
+    let mut out = vec![0u8; y.len()];
+    reference_detect_into(dfe, y, &mut out);
+    out
+}
+
+fn reference_detect_into(dfe: &Dfe, y: &[f32], out: &mut [u8]) {
+    let m = dfe.modulation.levels();
+    let nt = dfe.taps.len();
+    for k in 0..y.len() {
+        let mut p = y[k];
+        for i in 2..=nt.min(k) {
+            p -= dfe.feedback[(i - 1) * m + out[k - i] as usize];
+        }
+        let z = if k >= 1 { p - dfe.feedback[out[k - 1] as usize] } else { p };
+        out[k] = dfe.thresholds.iter().filter(|&&t| z >= t).count() as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eq::{Ffe, FfeConfig};
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
+    }
+
+    fn channel(m: Modulation, s: &[u8], h: &[f32], sigma: f32, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let noise = Normal::new(0.0f32, sigma).unwrap();
+        (0..s.len())
+            .map(|k| {
+                h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>()
+                    + noise.sample(&mut rng)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_detector_is_bit_exact_with_the_direct_form() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for m in [Modulation::Nrz, Modulation::Pam4] {
+            for nt in [1usize, 2, 3, 5, 8, 32] {
+                for trial in 0..3 {
+                    let taps: Vec<f32> = (0..nt).map(|i| rng.random_range(-0.6f32..0.6) / (1 + i) as f32).collect();
+                    let levels = m.level_set();
+                    let dfe = Dfe::new(taps, levels, m).unwrap();
+                    // Random inputs: many decisions disagree with any "truth", exercising every
+                    // feedback combination.
+                    let y: Vec<f32> = (0..20_000).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+                    assert_eq!(dfe.detect(&y), reference_detect(&dfe, &y), "{m} {nt} taps, trial {trial}");
+                }
+            }
+        }
+        // Inputs shorter than the tap count.
+        let dfe = Dfe::new(vec![0.1; 5], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
+        for n in 0..7 {
+            let y: Vec<f32> = (0..n).map(|i| i as f32 * 0.3 - 1.0).collect();
+            assert_eq!(dfe.detect(&y), reference_detect(&dfe, &y));
+        }
+    }
+
+    #[test]
+    fn strong_postcursor_dfe_is_error_free_where_the_ffe_is_not() {
+        // y = a[k] + 0.8·a[k−1] + noise: the linear equalizer must invert 1 + 0.8D and enhances
+        // the noise power by Σ 0.8^(2i) = 2.78 (4.4 dB); the DFE subtracts the ISI noise-free.
+        // At σ = 0.064 the DFE's SER is ~1.5·Q(5.2) ≈ 2e-7, the FFE's ~1.5·Q(3.1) ≈ 1e-3.
+        let m = Modulation::Pam4;
+        let n = 100_000;
+        let s = random_symbols(m, n, 12);
+        let x = channel(m, &s, &[1.0, 0.8], 0.064, 13);
+        let lv = m.symbols_to_levels(&s);
+        let ffe = Ffe::train_mmse(&x[..20_000], &lv[..20_000], &FfeConfig { n_taps: 15, reference_tap: Some(0), delay_search: 0, ..Default::default() }).unwrap();
+        assert_eq!(ffe.delay, 0);
+        let y_ffe = ffe.ffe.equalize(&x);
+        let slicer = crate::modulation::Slicer::for_levels(&m.level_set()).unwrap();
+        let ffe_errors = (20_000..n).filter(|&k| slicer.decide(y_ffe[k]) != s[k]).count();
+        let dfe = Dfe::train(&x[..20_000], &s[..20_000], 1, m).unwrap();
+        assert!((dfe.taps()[0] - 0.8).abs() < 0.01, "{:?}", dfe.taps());
+        let r = dfe.detect_with_stats(&x, &s);
+        let dfe_errors = (20_000..n).filter(|&k| r.decisions[k] != s[k]).count();
+        assert_eq!(dfe_errors, 0, "DFE errors, FFE errors {ffe_errors}");
+        assert!(ffe_errors > 20, "FFE alone should err: {ffe_errors}");
+    }
+
+    #[test]
+    fn training_recovers_taps_and_levels() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 20_000, 14);
+        let h = [0.8f32, 0.4, -0.15, 0.05];
+        let mut x = channel(m, &s, &h, 0.01, 15);
+        x.iter_mut().for_each(|v| *v += 0.1);
+        let dfe = Dfe::train(&x, &s, 3, m).unwrap();
+        for (a, b) in dfe.taps().iter().zip(&h[1..]) {
+            assert!((a - b).abs() < 2e-3, "{:?}", dfe.taps());
+        }
+        for (a, b) in dfe.levels().iter().zip(m.level_set()) {
+            assert!((a - (0.8 * b + 0.1)).abs() < 2e-3, "{:?}", dfe.levels());
+        }
+        assert_eq!(dfe.detect(&x)[3..], s[3..]);
+    }
+
+    #[test]
+    fn adaptive_dfe_converges_from_zero_taps() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 60_000, 16);
+        let x = channel(m, &s, &[1.0, 0.3, 0.1], 0.02, 17);
+        let start = Dfe::new(vec![0.0, 0.0], m.level_set(), m).unwrap();
+        // Data-aided first 10k symbols, decision-directed after.
+        let (dec, adapted) = start
+            .detect_adaptive(&x, Some(&s[..10_000]), &DfeAdaptation { mu_taps: 2e-3, mu_levels: 1e-3 })
+            .unwrap();
+        assert!((adapted.taps()[0] - 0.3).abs() < 0.02 && (adapted.taps()[1] - 0.1).abs() < 0.02, "{:?}", adapted.taps());
+        assert_eq!(dec[30_000..], s[30_000..]);
+        assert_eq!(adapted.detect(&x)[2..], s[2..]);
+    }
+
+    #[test]
+    fn error_propagation_on_hand_made_sequences() {
+        let truth = [0u8; 20];
+        //            0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19
+        let dec = [0u8, 1, 1, 1, 0, 0, 2, 0, 0, 0, 3, 0, 3, 3, 0, 0, 0, 0, 0, 1];
+        let e = error_propagation(&dec, &truth);
+        assert_eq!(e.symbols, 20);
+        assert_eq!(e.errors, 8);
+        // Runs: [1..=3], [6], [10], [12..=13], [19].
+        assert_eq!(e.bursts, 5);
+        assert_eq!(e.burst_length_histogram, vec![3, 1, 1]);
+        assert_eq!(e.max_burst_length, 3);
+        assert!((e.mean_burst_length - 8.0 / 5.0).abs() < 1e-12);
+        // After an error (at 1,2,3,6,10,12,13; 19 is last): next is an error at 1→2, 2→3, 12→13.
+        assert!((e.p_error_given_previous_error - 3.0 / 7.0).abs() < 1e-12);
+        // After a correct symbol (0,4,5,7,8,9,11,14..18 = 12 followed): errors at 1,6,10,12,19.
+        assert!((e.p_error_given_previous_correct - 5.0 / 12.0).abs() < 1e-12);
+        // With a gap of 1: [1..=3], [6], [10..=13] (10, gap 1, 12, 13), [19].
+        let g = error_propagation_with_gap(&dec, &truth, 1);
+        assert_eq!(g.bursts, 4);
+        assert_eq!(g.burst_length_histogram, vec![2, 0, 1, 1]);
+        assert!((g.mean_errors_per_burst - 2.0).abs() < 1e-12);
+        // With a gap of 3 everything up to 13 joins; 19 is 5 correct symbols later.
+        let g3 = error_propagation_with_gap(&dec, &truth, 3);
+        assert_eq!(g3.bursts, 2);
+        assert_eq!(g3.max_burst_length, 13);
+        // No errors.
+        let none = error_propagation(&truth, &truth);
+        assert_eq!((none.errors, none.bursts), (0, 0));
+        assert!(none.burst_length_histogram.is_empty());
+        assert!(none.mean_burst_length.is_nan() && none.p_error_given_previous_error.is_nan());
+        assert_eq!(none.p_error_given_previous_correct, 0.0);
+        // A burst longer than the histogram goes to the last bin.
+        let long = error_propagation(&[1u8; 100], &[0u8; 100]);
+        assert_eq!(long.burst_length_histogram.len(), MAX_BURST_BIN);
+        assert_eq!(long.burst_length_histogram[MAX_BURST_BIN - 1], 1);
+        assert_eq!(long.max_burst_length, 100);
+        assert_eq!(long.p_error_given_previous_error, 1.0);
+    }
+
+    #[test]
+    fn error_propagation_shows_dfe_bursts() {
+        // A wrong decision feeds back 2·b of error: with b = 0.7 on PAM4 and moderate noise the
+        // DFE's errors cluster: P(error | previous error) far above the overall error rate.
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 200_000, 18);
+        let x = channel(m, &s, &[1.0, 0.7], 0.11, 19);
+        let dfe = Dfe::new(vec![0.7], m.level_set(), m).unwrap();
+        let r = dfe.detect_with_stats(&x, &s);
+        let ser = r.stats.errors as f64 / r.stats.symbols as f64;
+        assert!(ser > 1e-3 && ser < 0.1, "ser {ser}");
+        assert!(r.stats.p_error_given_previous_error > 3.0 * ser, "{:?}", r.stats);
+        assert!(r.stats.mean_burst_length > 1.1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn bad_inputs_are_named_errors() {
+        let m = Modulation::Pam4;
+        assert!(Dfe::new(vec![], m.level_set(), m).is_err());
+        assert!(Dfe::new(vec![0.1; 33], m.level_set(), m).is_err());
+        assert!(Dfe::new(vec![0.1], vec![0.0, 1.0], m).is_err());
+        assert!(Dfe::new(vec![0.1], vec![0.0, 1.0, 0.5, 2.0], m).is_err());
+        assert!(matches!(Dfe::new(vec![f32::NAN], m.level_set(), m), Err(Error::NonFinite { .. })));
+        assert!(matches!(Dfe::train(&[0.0; 10], &[0; 10], 1, m), Err(Error::InputTooShort { .. })));
+        assert!(matches!(Dfe::train(&[0.0; 100], &[5; 100], 1, m), Err(Error::ValueOutOfRange { .. })));
+        assert!(Dfe::train(&[0.0; 100], &[0; 100], 0, m).is_err());
+        // A constant input does not follow the symbols.
+        let s = random_symbols(m, 500, 20);
+        assert!(matches!(Dfe::train(&[0.5; 500], &s, 1, m), Err(Error::Unusable { .. })));
+        let dfe = Dfe::new(vec![0.2], m.level_set(), m).unwrap();
+        assert!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]).is_err());
+        assert!(dfe.detect_adaptive(&[0.0; 3], None, &DfeAdaptation { mu_taps: -1.0, mu_levels: 0.0 }).is_err());
+        let json = serde_json::to_string(&dfe).unwrap();
+        assert_eq!(serde_json::from_str::<Dfe>(&json).unwrap(), dfe);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn fast_equals_reference(
+            taps in proptest::collection::vec(-1.0f32..1.0, 1..6),
+            y in proptest::collection::vec(-2.0f32..2.0, 0..300),
+            pam4 in any::<bool>(),
+        ) {
+            let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+            let dfe = Dfe::new(taps, m.level_set(), m).unwrap();
+            prop_assert_eq!(dfe.detect(&y), reference_detect(&dfe, &y));
+        }
+
+        #[test]
+        fn burst_statistics_are_consistent(
+            errs in proptest::collection::vec(any::<bool>(), 0..200),
+            gap in 0usize..4,
+        ) {
+            let truth = vec![0u8; errs.len()];
+            let dec: Vec<u8> = errs.iter().map(|&e| e as u8).collect();
+            let s = error_propagation_with_gap(&dec, &truth, gap);
+            prop_assert_eq!(s.errors, errs.iter().filter(|&&e| e).count() as u64);
+            prop_assert_eq!(s.burst_length_histogram.iter().sum::<u64>(), s.bursts);
+            let spans = (s.mean_burst_length * s.bursts as f64).round() as u64;
+            prop_assert!(spans >= s.errors || s.bursts == 0);
+            if gap == 0 && s.bursts > 0 {
+                prop_assert_eq!(spans, s.errors);
+            }
+        }
+    }
+}
