@@ -69,6 +69,77 @@ pub fn resample(x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
     Ok((0..n).map(|m| cubic_at(x, start + m as f64 * step)).collect())
 }
 
+/// Calls `f(m, position)` for every output point of a resampling at `sps_out` points per UI
+/// between consecutive symbol positions: point `m = k·sps_out + j` lies at
+/// `p[k] + j·(p[k+1] − p[k]) / sps_out`; the last symbol reuses the spacing before it.
+#[inline]
+pub(crate) fn for_each_ui_position(positions: &[f64], sps_out: usize, mut f: impl FnMut(usize, f64)) {
+    let n = positions.len();
+    if n == 0 || sps_out == 0 {
+        return;
+    }
+    let inv = 1.0 / sps_out as f64;
+    for k in 0..n {
+        let p = positions[k];
+        if sps_out == 1 {
+            f(k, p);
+            continue;
+        }
+        let step = if k + 1 < n {
+            positions[k + 1] - p
+        } else if n >= 2 {
+            p - positions[k - 1]
+        } else {
+            0.0
+        } * inv;
+        for j in 0..sps_out {
+            f(k * sps_out + j, p + j as f64 * step);
+        }
+    }
+}
+
+/// Resamples `x` at `sps_out` points per UI from the symbol-centre positions a clock recovery
+/// produced (fractional input-sample indices, ascending): output `k·sps_out + j` is the Keys cubic
+/// interpolation of `x` at `p[k] + j·(p[k+1] − p[k]) / sps_out` (the last symbol reuses the
+/// spacing before it), so output `k·sps_out` is the centre of symbol `k`, as the FFE expects.
+/// Returns `positions.len() · sps_out` samples (none when `x` is empty or `sps_out` is 0);
+/// positions outside the capture clamp to its ends.
+///
+/// ```
+/// use lightlane_core::timing::resample_at;
+/// let x: Vec<f32> = (0..10).map(|i| i as f32).collect();
+/// assert_eq!(resample_at(&x, &[1.0, 3.0, 5.0], 2), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// ```
+pub fn resample_at(x: &[f32], positions: &[f64], sps_out: usize) -> Vec<f32> {
+    if x.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![0f32; positions.len() * sps_out];
+    for_each_ui_position(positions, sps_out, |m, p| out[m] = cubic_at(x, p));
+    out
+}
+
+/// [`resample_at`] into a caller-owned buffer of `positions.len() · sps_out` samples.
+pub fn resample_at_into(x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) -> Result<()> {
+    if x.is_empty() {
+        return Err(Error::InputTooShort {
+            what: "samples to resample",
+            needed: 1,
+            got: 0,
+        });
+    }
+    let expected = positions.len() * sps_out;
+    if out.len() != expected {
+        return Err(Error::LengthMismatch {
+            what: "resample_at output",
+            expected,
+            got: out.len(),
+        });
+    }
+    for_each_ui_position(positions, sps_out, |m, p| out[m] = cubic_at(x, p));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +172,24 @@ mod tests {
             assert!((*v as f64 - exact).abs() < 0.02, "m={m}");
         }
         assert!(resample(&x, &ResampleGrid { sps_out: 0, ..grid }).is_err());
+    }
+
+    #[test]
+    fn resample_at_follows_the_positions() {
+        let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.21).sin()).collect();
+        let pos = [2.5, 5.25, 8.5, 11.0];
+        let y = resample_at(&x, &pos, 3);
+        assert_eq!(y.len(), 12);
+        // Symbol centres, the thirds between them, and the last UI extrapolated with its spacing.
+        let want = [2.5, 2.5 + 2.75 / 3.0, 2.5 + 5.5 / 3.0, 5.25, 6.333333333333333, 7.416666666666667, 8.5, 9.333333333333334, 10.166666666666666, 11.0, 11.833333333333334, 12.666666666666666];
+        for (v, p) in y.iter().zip(want) {
+            assert!((v - cubic_at(&x, p)).abs() < 1e-6);
+        }
+        assert_eq!(resample_at(&x, &pos, 1), pos.iter().map(|&p| cubic_at(&x, p)).collect::<Vec<_>>());
+        assert!(resample_at(&[], &pos, 2).is_empty());
+        let mut out = vec![0.0; 12];
+        resample_at_into(&x, &pos, 3, &mut out).unwrap();
+        assert_eq!(out, y);
+        assert!(matches!(resample_at_into(&x, &pos, 2, &mut out), Err(Error::LengthMismatch { .. })));
     }
 }

@@ -1,0 +1,648 @@
+//! Clock and data recovery: the 802.3 reference PLL ("golden PLL"), Mueller-Müller and Gardner
+//! timing-error detectors, and a bang-bang (Alexander) loop.
+//!
+//! Every kind produces the centre of each symbol as a fractional input-sample index, which
+//! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
+//! time-interval error (TIE) of every data edge against the recovered clock.
+
+use super::edges::{data_edges, Levels};
+use super::interp::cubic_at;
+use super::tie::{circular_mean, wrap};
+use crate::{Error, Modulation, Result};
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// Fewest symbols [`recover_clock`] works on.
+pub const MIN_CDR_SYMBOLS: usize = 256;
+/// Fewest usable data edges [`recover_clock`] needs.
+pub const MIN_CDR_EDGES: usize = 64;
+/// Smallest concentration `|mean e^{j2π·TIE/UI}|` of the data edges around the recovered clock
+/// that counts as a recovered clock (Gaussian edge jitter of 0.2 UI rms gives 0.45; edges spread
+/// evenly over the UI, as noise gives, about 0).
+pub const MIN_EDGE_CONCENTRATION: f64 = 0.2;
+/// Symbols over which a timing-error detector's slope is measured before its loop starts.
+const TED_CALIBRATION_SYMBOLS: usize = 16384;
+/// Offset, UI, either side of the initial phase at which the detector slope is measured.
+const TED_CALIBRATION_OFFSET_UI: f64 = 0.1;
+
+/// Clock-recovery loop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CdrKind {
+    /// The reference clock recovery of IEEE 802.3 eye and TDECQ measurements (Clause 120E
+    /// C2M eye, 121.8.5 TDECQ and their successors: a CRU whose jitter transfer has a
+    /// `corner_hz` corner, 4 MHz, and a 20 dB/decade slope): a phase detector on the data
+    /// edges (threshold crossings) driving a PLL whose closed-loop jitter transfer `H` has its
+    /// −3 dB point at `corner_hz`.
+    ///
+    /// Order 1: `H(s) = ω_c / (s + ω_c)`, so the TIE sees `1 − H = s / (s + ω_c)`, a first-order
+    /// high-pass (20 dB/decade below the corner). A frequency offset leaves a constant phase lag,
+    /// which the symbol centres take out (they sit half a UI after the mean crossing).
+    /// Order 2 (type II, proportional + integral): `H(s) = (2ζω_n s + ω_n²) / (s² + 2ζω_n s + ω_n²)`
+    /// with `damping` ζ and ω_n set so that |H| is −3 dB at the corner; it tracks a frequency offset
+    /// with no lag. Between edges the loop holds the last measured data phase, so its bandwidth
+    /// does not depend on the transition density.
+    ReferencePll {
+        /// −3 dB corner of the jitter transfer, Hz (802.3: 4 MHz).
+        corner_hz: f64,
+        /// Loop order, 1 or 2.
+        order: u8,
+        /// Damping factor of the order-2 loop (0.707 for a maximally flat response).
+        damping: f64,
+    },
+    /// Mueller-Müller timing-error detector at one sample per symbol,
+    /// `e_k = y_k·â_{k−1} − y_{k−1}·â_k` (decision-directed), in a second-order loop.
+    MuellerMuller {
+        /// Loop noise bandwidth times the symbol period, B_L·T (0 < · ≤ 0.1).
+        bandwidth_fraction: f64,
+    },
+    /// Gardner timing-error detector on two samples per symbol,
+    /// `e_k = (y_k − y_{k−1})·y_{k−½}` (non-data-aided), in a second-order loop.
+    Gardner {
+        /// Loop noise bandwidth times the symbol period, B_L·T (0 < · ≤ 0.1).
+        bandwidth_fraction: f64,
+    },
+    /// Bang-bang (Alexander) phase detector: the sign of the sample between two different
+    /// decisions says early or late; the phase steps by `gain` UI per decision (first order; it
+    /// follows a frequency offset while `gain` × transition density exceeds it).
+    BangBang {
+        /// Phase step per early/late decision, UI (0 < · ≤ 0.1).
+        gain: f64,
+    },
+}
+
+impl CdrKind {
+    /// The 802.3 reference CDR: first-order PLL with the given corner.
+    pub fn reference_pll(corner_hz: f64) -> Self {
+        CdrKind::ReferencePll {
+            corner_hz,
+            order: 1,
+            damping: std::f64::consts::FRAC_1_SQRT_2,
+        }
+    }
+
+    /// Short name ("reference-pll", "mueller-muller", "gardner", "bang-bang").
+    pub fn name(&self) -> &'static str {
+        match self {
+            CdrKind::ReferencePll { .. } => "reference-pll",
+            CdrKind::MuellerMuller { .. } => "mueller-muller",
+            CdrKind::Gardner { .. } => "gardner",
+            CdrKind::BangBang { .. } => "bang-bang",
+        }
+    }
+
+    /// Natural frequency ω_n (rad/s) of the order-2 reference PLL whose |H| is −3 dB at the corner:
+    /// `ω_3dB = ω_n·√(1 + 2ζ² + √((1 + 2ζ²)² + 1))`.
+    fn natural_frequency(corner_hz: f64, damping: f64) -> f64 {
+        let a = 1.0 + 2.0 * damping * damping;
+        2.0 * PI * corner_hz / (a + (a * a + 1.0).sqrt()).sqrt()
+    }
+
+    /// Jitter transfer |H(j2πf)| of the reference PLL: the share of a jitter tone at `f` that the
+    /// recovered clock follows. `None` for the other kinds (their bandwidth depends on the signal).
+    pub fn jitter_transfer(&self, frequency_hz: f64) -> Option<f64> {
+        let (h, _) = self.pll_response(frequency_hz)?;
+        Some(h)
+    }
+
+    /// Observed jitter transfer |1 − H(j2πf)| of the reference PLL: the share of a jitter tone at
+    /// `f` that remains in the TIE. `None` for the other kinds.
+    pub fn observed_jitter_transfer(&self, frequency_hz: f64) -> Option<f64> {
+        let (_, o) = self.pll_response(frequency_hz)?;
+        Some(o)
+    }
+
+    fn pll_response(&self, f: f64) -> Option<(f64, f64)> {
+        let CdrKind::ReferencePll { corner_hz, order, damping } = *self else {
+            return None;
+        };
+        let w = 2.0 * PI * f;
+        if order == 1 {
+            let wc = 2.0 * PI * corner_hz;
+            let d = (w * w + wc * wc).sqrt();
+            Some((wc / d, w / d))
+        } else {
+            let wn = Self::natural_frequency(corner_hz, damping);
+            let re = wn * wn - w * w;
+            let im = 2.0 * damping * wn * w;
+            let d = re.hypot(im);
+            Some(((wn * wn).hypot(im) / d, w * w / d))
+        }
+    }
+
+    fn validate(&self, baud: f64) -> Result<()> {
+        match *self {
+            CdrKind::ReferencePll { corner_hz, order, damping } => {
+                if !(corner_hz.is_finite() && corner_hz > 0.0 && corner_hz <= baud / 20.0) {
+                    return Err(Error::invalid(
+                        "corner_hz",
+                        corner_hz,
+                        format!("must be positive and at most baud/20 = {} Hz", baud / 20.0),
+                    ));
+                }
+                if order != 1 && order != 2 {
+                    return Err(Error::invalid("order", order, "the reference PLL has order 1 or 2"));
+                }
+                if !(damping.is_finite() && (0.1..=10.0).contains(&damping)) {
+                    return Err(Error::invalid("damping", damping, "must be within 0.1..=10"));
+                }
+            }
+            CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => {
+                if !(bandwidth_fraction.is_finite() && bandwidth_fraction > 0.0 && bandwidth_fraction <= 0.1) {
+                    return Err(Error::invalid("bandwidth_fraction", bandwidth_fraction, "must be within (0, 0.1]"));
+                }
+            }
+            CdrKind::BangBang { gain } => {
+                if !(gain.is_finite() && gain > 0.0 && gain <= 0.1) {
+                    return Err(Error::invalid("gain", gain, "must be within (0, 0.1] UI"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Symbols the loop needs to acquire (start-up transient excluded from the statistics).
+    fn settle_symbols(&self, baud: f64) -> usize {
+        let s = match *self {
+            CdrKind::ReferencePll { corner_hz, order, damping } => {
+                if order == 1 {
+                    6.0 / (2.0 * PI * corner_hz) * baud
+                } else {
+                    8.0 / (damping * Self::natural_frequency(corner_hz, damping)) * baud
+                }
+            }
+            CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => 8.0 / bandwidth_fraction,
+            CdrKind::BangBang { gain } => 4.0 / gain,
+        };
+        s.ceil().min(1e15) as usize
+    }
+}
+
+/// Settings of [`recover_clock`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CdrConfig {
+    /// The loop.
+    pub kind: CdrKind,
+    /// Samples per UI the equalizer wants from [`RecoveredClock::resample`] (1..=64; 1 or 2
+    /// usually). Not used by the loop itself.
+    pub samples_per_ui_out: usize,
+    /// Half-width of the hysteresis band around each decision threshold, as a fraction of the
+    /// spacing between adjacent levels (0..=0.45): crossings count only once the signal leaves
+    /// the band, so noise on a slow edge does not make several edges.
+    pub hysteresis_fraction: f64,
+}
+
+impl Default for CdrConfig {
+    /// The 802.3 reference CDR (first order, 4 MHz), one sample per UI, hysteresis 0.1.
+    fn default() -> Self {
+        CdrConfig {
+            kind: CdrKind::reference_pll(4e6),
+            samples_per_ui_out: 1,
+            hysteresis_fraction: 0.1,
+        }
+    }
+}
+
+impl CdrConfig {
+    /// Checks every field for a capture at `baud`.
+    pub fn validate(&self, baud: f64) -> Result<()> {
+        self.kind.validate(baud)?;
+        if !(1..=64).contains(&self.samples_per_ui_out) {
+            return Err(Error::invalid("samples_per_ui_out", self.samples_per_ui_out, "must be 1..=64"));
+        }
+        if !(self.hysteresis_fraction.is_finite() && (0.0..=0.45).contains(&self.hysteresis_fraction)) {
+            return Err(Error::invalid("hysteresis_fraction", self.hysteresis_fraction, "must be within 0..=0.45"));
+        }
+        Ok(())
+    }
+}
+
+/// Result of [`recover_clock`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveredClock {
+    /// Mean recovered symbol rate, Bd (least-squares slope of the settled symbol positions).
+    pub baud: f64,
+    /// `(baud / given baud − 1) · 10⁶`.
+    pub ppm_offset: f64,
+    /// Centre of each symbol, as a fractional input-sample index, ascending, all within the
+    /// capture.
+    pub symbol_positions: Vec<f64>,
+    /// Index of the first symbol after the loop's start-up transient; statistics use the
+    /// symbols and edges from there on.
+    pub settled_from: usize,
+    /// Position (fractional input-sample index) of each data edge the detector used.
+    pub edge_positions: Vec<f64>,
+    /// TIE of each data edge against the recovered clock, seconds, with the mean over the settled
+    /// edges removed (the clock edge being half a UI before each symbol centre).
+    pub tie_s: Vec<f32>,
+    /// RMS of `tie_s` over the settled edges, seconds.
+    pub tie_rms_s: f64,
+}
+
+impl RecoveredClock {
+    /// `sps_out` samples per UI at the recovered symbol positions (Keys cubic, see
+    /// [`resample_at`](super::resample_at)).
+    pub fn resample(&self, x: &[f32], sps_out: usize) -> Vec<f32> {
+        super::resample_at(x, &self.symbol_positions, sps_out)
+    }
+
+    /// Index of the first settled data edge in `edge_positions` / `tie_s`.
+    pub fn settled_edge_index(&self) -> usize {
+        let start = self.symbol_positions.get(self.settled_from).copied().unwrap_or(f64::INFINITY);
+        self.edge_positions.partition_point(|&e| e < start)
+    }
+}
+
+/// Recovers the symbol clock of `x` (sampled at `fs`) whose nominal symbol rate is `baud`.
+///
+/// The loop's NCO starts at `baud` and at the phase of the first data edges; the recovered rate
+/// and its offset from `baud` come out in the result. For a rate known only roughly, estimate it
+/// first with [`estimate_baud`](super::estimate_baud).
+///
+/// Errors: [`Error::InvalidParameter`] for a non-finite or non-positive `fs`/`baud`, fewer than
+/// 2 samples per UI, or a bad `config`; [`Error::InputTooShort`] below [`MIN_CDR_SYMBOLS`] UI;
+/// [`Error::NonFinite`] for NaN/Inf samples; [`Error::Unusable`] (stage "timing") for a constant
+/// capture, fewer than [`MIN_CDR_EDGES`] usable edges, a timing-error detector without slope, or
+/// edges that do not gather around any clock at this rate (noise, or a rate far from `baud`).
+///
+/// ```
+/// use lightlane_core::sim::{Channel, LinkModel};
+/// use lightlane_core::timing::{recover_clock, CdrConfig};
+/// use lightlane_core::Modulation;
+/// let (baud, fs) = (10.3125e9, 40e9);
+/// let mut m = LinkModel::new(Modulation::Nrz, baud * (1.0 + 50e-6), fs).unwrap();
+/// m.channel = Channel::BesselThomson { f3db_hz: 7e9, order: 4 };
+/// let bits: Vec<u8> = (0..50_000u32).map(|k| ((k.wrapping_mul(2654435761) >> 13) & 1) as u8).collect();
+/// let cap = m.run(&bits).unwrap();
+/// let clock = recover_clock(&cap.waveform.samples, fs, baud, Modulation::Nrz, &CdrConfig::default()).unwrap();
+/// assert!((clock.ppm_offset - 50.0).abs() < 2.0);
+/// let symbols = clock.resample(&cap.waveform.samples, 1); // one sample per UI, at the centres
+/// assert!(symbols.len() > 49_000);
+/// ```
+pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, config: &CdrConfig) -> Result<RecoveredClock> {
+    if !(fs.is_finite() && fs > 0.0) {
+        return Err(Error::invalid("fs", fs, "must be a positive finite sample rate"));
+    }
+    if !(baud.is_finite() && baud > 0.0) {
+        return Err(Error::invalid("baud", baud, "must be a positive finite symbol rate"));
+    }
+    let spu = fs / baud;
+    if spu < 2.0 - 1e-9 {
+        return Err(Error::invalid(
+            "baud",
+            baud,
+            format!("above fs/2 = {} Bd: the capture has fewer than 2 samples per UI", 0.5 * fs),
+        ));
+    }
+    config.validate(baud)?;
+    let n_sym = (x.len() as f64 / spu).floor() as usize;
+    if n_sym < MIN_CDR_SYMBOLS {
+        return Err(Error::InputTooShort {
+            what: "capture for clock recovery (UI)",
+            needed: MIN_CDR_SYMBOLS,
+            got: n_sym,
+        });
+    }
+    crate::error::check_finite("capture", x)?;
+    let levels = Levels::estimate(x, modulation, config.hysteresis_fraction)?;
+    let edges = data_edges(x, &levels, modulation, spu);
+    if edges.len() < MIN_CDR_EDGES {
+        return Err(Error::Unusable {
+            stage: "timing",
+            reason: format!(
+                "too few transitions: {} usable data edges in {n_sym} UI; clock recovery needs at least {MIN_CDR_EDGES}",
+                edges.len()
+            ),
+        });
+    }
+    // Initial phase: circular mean of the first edges modulo the nominal UI.
+    let (theta0, _) = circular_mean(edges.iter().take(64).copied(), spu);
+    let theta0 = theta0.rem_euclid(spu);
+
+    let settle = config.kind.settle_symbols(baud).min(n_sym / 2);
+    let (centres, mut tie, edge_ui) = match config.kind {
+        CdrKind::ReferencePll { corner_hz, order, damping } => {
+            reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping)
+        }
+        kind => {
+            // The detector's gain is measured around symbol centres from a reference PLL (robust
+            // to a frequency offset and wander), then the loop runs on its own from the nominal
+            // rate and the initial edge phase.
+            let (pll_centres, pll_tie, _) = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707);
+            let (pll_shift, _) = circular_mean(pll_tie.iter().copied(), spu);
+            let reference: Vec<f64> = pll_centres.iter().map(|c| c + pll_shift).collect();
+            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference)?;
+            let (tie, edge_ui) = tie_against_centres(&edges, &centres);
+            (centres, tie, edge_ui)
+        }
+    };
+
+    // Statistics over the settled edges.
+    let settled_edge = edge_ui.partition_point(|&k| k < settle);
+    let settled_edges = if edges.len() - settled_edge >= MIN_CDR_EDGES { settled_edge } else { 0 };
+    let (mean_tie, concentration) = circular_mean(tie[settled_edges..].iter().copied(), spu);
+    if concentration < MIN_EDGE_CONCENTRATION {
+        return Err(Error::Unusable {
+            stage: "timing",
+            reason: format!(
+                "no recoverable clock at {baud:.6e} Bd: the data edges spread over the whole UI around the recovered clock (concentration {concentration:.3}, need {MIN_EDGE_CONCENTRATION}); the capture may be noise or its rate far from the given one"
+            ),
+        });
+    }
+    for t in tie.iter_mut() {
+        *t = wrap(*t - mean_tie, spu);
+    }
+    let rms = (tie[settled_edges..].iter().map(|t| t * t).sum::<f64>() / (tie.len() - settled_edges) as f64).sqrt();
+
+    // Symbol centres: the reference PLL's are half a UI after its clock edges, shifted by the
+    // mean TIE (the UI centre sits half a UI from the mean crossing, as in TDECQ).
+    let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) { mean_tie } else { 0.0 };
+    let last = (x.len() - 1) as f64;
+    let mut first_kept = None;
+    let mut positions = Vec::with_capacity(centres.len());
+    for (k, &c) in centres.iter().enumerate() {
+        let p = c + shift;
+        if p < 0.0 {
+            continue;
+        }
+        if p > last {
+            break;
+        }
+        first_kept.get_or_insert(k);
+        positions.push(p);
+    }
+    if positions.len() < MIN_CDR_SYMBOLS / 2 {
+        return Err(Error::InputTooShort {
+            what: "recovered symbols inside the capture",
+            needed: MIN_CDR_SYMBOLS / 2,
+            got: positions.len(),
+        });
+    }
+    let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(positions.len() - MIN_CDR_SYMBOLS / 2);
+    let spu_rec = slope(&positions[settled_from..]);
+    let baud_rec = fs / spu_rec;
+    Ok(RecoveredClock {
+        baud: baud_rec,
+        ppm_offset: (baud_rec / baud - 1.0) * 1e6,
+        symbol_positions: positions,
+        settled_from,
+        edge_positions: edges,
+        tie_s: tie.iter().map(|&t| (t / fs) as f32).collect(),
+        tie_rms_s: rms / fs,
+    })
+}
+
+/// Least-squares slope of `p[k]` over `k`.
+fn slope(p: &[f64]) -> f64 {
+    let n = p.len() as f64;
+    let kc = 0.5 * (n - 1.0);
+    let mean = p.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (k, &v) in p.iter().enumerate() {
+        let d = k as f64 - kc;
+        sxy += d * (v - mean);
+        sxx += d * d;
+    }
+    sxy / sxx
+}
+
+/// The reference PLL. Returns the symbol centres before the mean-TIE shift (midway between
+/// consecutive clock edges), the raw TIE of every edge (samples, against the clock edge of its UI
+/// before that edge's correction) and the UI index of every edge.
+#[allow(clippy::too_many_arguments)]
+fn reference_pll(
+    len: usize,
+    edges: &[f64],
+    spu: f64,
+    baud: f64,
+    theta0: f64,
+    corner_hz: f64,
+    order: u8,
+    damping: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    let t_ui = 1.0 / baud;
+    // Per-UI gains: order 1 is the exact step-invariant discretisation of ω_c/(s + ω_c) with the
+    // held input; order 2 the forward-Euler PI loop (ω_n·T ≤ 0.16 by the corner limit).
+    let alpha = 1.0 - (-2.0 * PI * corner_hz * t_ui).exp();
+    let wn = CdrKind::natural_frequency(corner_hz, damping);
+    let (a1, a2) = (2.0 * damping * wn * t_ui, (wn * t_ui).powi(2));
+    let c_start = theta0 - spu;
+    let end = (len - 1) as f64 + spu;
+    let mut clock = Vec::with_capacity((len as f64 / spu) as usize + 4);
+    let mut tie = Vec::with_capacity(edges.len());
+    let mut edge_ui = Vec::with_capacity(edges.len());
+    let (mut phi, mut nu, mut held) = (0f64, 0f64, 0f64);
+    let mut j = 0usize;
+    let mut k = 0usize;
+    loop {
+        let c = c_start + k as f64 * spu + phi;
+        clock.push(c);
+        if c > end {
+            break;
+        }
+        let upper = c + 0.5 * (spu + nu);
+        let (mut sum, mut count) = (0f64, 0usize);
+        while j < edges.len() && edges[j] < upper {
+            let err = edges[j] - c;
+            tie.push(err);
+            edge_ui.push(k);
+            sum += err;
+            count += 1;
+            j += 1;
+        }
+        if count > 0 {
+            held = phi + sum / count as f64;
+        }
+        let e = held - phi;
+        if order == 1 {
+            phi += alpha * e;
+        } else {
+            phi += nu + a1 * e;
+            nu += a2 * e;
+        }
+        k += 1;
+    }
+    let centres = clock.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    (centres, tie, edge_ui)
+}
+
+/// Raw TIE (samples) of every edge against the nearest clock edge, the clock edges lying midway
+/// between consecutive symbol centres; and the UI index of every edge.
+fn tie_against_centres(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let clock: Vec<f64> = centres.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    let mut tie = Vec::with_capacity(edges.len());
+    let mut ui = Vec::with_capacity(edges.len());
+    if clock.is_empty() {
+        return (tie, ui);
+    }
+    let mut k = 0usize;
+    for &e in edges {
+        while k + 1 < clock.len() && (clock[k + 1] - e).abs() <= (clock[k] - e).abs() {
+            k += 1;
+        }
+        tie.push(e - clock[k]);
+        ui.push(k + 1);
+    }
+    (tie, ui)
+}
+
+/// Symbol-synchronous loops (Mueller-Müller, Gardner, bang-bang): symbol centres.
+fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: &[f64]) -> Result<Vec<f64>> {
+    let detector = Detector::new(levels, kind);
+    // First symbol centre half a UI after the initial edge phase, inside the capture.
+    let mut pos0 = (theta0 + 0.5 * spu).rem_euclid(spu);
+    if pos0 < 1.0 {
+        pos0 += spu;
+    }
+    let last = (x.len() - 2) as f64;
+    let (kp, ki, kd) = match kind {
+        CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => {
+            let kd = detector.calibrate(x, reference, spu);
+            if !(kd.abs() > 1e-3) {
+                return Err(Error::Unusable {
+                    stage: "timing",
+                    reason: format!(
+                        "the {} timing-error detector shows no slope on this capture (gain {kd:.2e} per UI)",
+                        kind.name()
+                    ),
+                });
+            }
+            // Loop gains for noise bandwidth B_L·T and ζ = 1/√2 with unit detector gain
+            // (Rice, Digital Communications, eq. C.60–C.61).
+            let zeta = std::f64::consts::FRAC_1_SQRT_2;
+            let th = bandwidth_fraction / (zeta + 0.25 / zeta);
+            let d = 1.0 + 2.0 * zeta * th + th * th;
+            (4.0 * zeta * th / d, 4.0 * th * th / d, kd)
+        }
+        _ => (0.0, 0.0, 1.0),
+    };
+    let gain = if let CdrKind::BangBang { gain } = kind { gain } else { 0.0 };
+    let mut centres = Vec::with_capacity((x.len() as f64 / spu) as usize + 2);
+    let mut pos = pos0;
+    let mut nu = 0f64;
+    let mut prev: Option<Sample> = None;
+    while pos <= last {
+        centres.push(pos);
+        let cur = detector.sample(x, pos);
+        if let Some(p) = prev {
+            let raw = detector.raw(x, &p, &cur);
+            match kind {
+                CdrKind::BangBang { .. } => pos -= gain * raw * spu,
+                _ => {
+                    let late_ui = (raw / kd).clamp(-0.5, 0.5);
+                    pos -= kp * late_ui * spu;
+                    nu -= ki * late_ui * spu;
+                }
+            }
+        }
+        prev = Some(cur);
+        pos += spu + nu;
+    }
+    Ok(centres)
+}
+
+/// A symbol-centre sample and its decision.
+#[derive(Clone, Copy)]
+struct Sample {
+    pos: f64,
+    /// Sample minus the mid level.
+    y: f32,
+    symbol: usize,
+}
+
+/// Timing-error detectors on interpolated samples.
+struct Detector<'a> {
+    levels: &'a Levels,
+    kind: CdrKind,
+    mid: f32,
+    /// Decided levels relative to `mid`.
+    centred: Vec<f32>,
+    /// Mean of `centred²` (equiprobable symbols), normalising the detector outputs.
+    power: f32,
+}
+
+impl<'a> Detector<'a> {
+    fn new(levels: &'a Levels, kind: CdrKind) -> Self {
+        let mid = 0.5 * (levels.means[0] + levels.means[levels.means.len() - 1]);
+        let centred: Vec<f32> = levels.means.iter().map(|m| m - mid).collect();
+        let power = centred.iter().map(|v| v * v).sum::<f32>() / centred.len() as f32;
+        Detector {
+            levels,
+            kind,
+            mid,
+            centred,
+            power,
+        }
+    }
+
+    #[inline]
+    fn sample(&self, x: &[f32], pos: f64) -> Sample {
+        let v = cubic_at(x, pos);
+        Sample {
+            pos,
+            y: v - self.mid,
+            symbol: self.levels.decide(v),
+        }
+    }
+
+    /// Detector output for the step from `prev` to `cur`; positive means late for bang-bang.
+    #[inline]
+    fn raw(&self, x: &[f32], prev: &Sample, cur: &Sample) -> f64 {
+        match self.kind {
+            CdrKind::MuellerMuller { .. } => {
+                let (a_prev, a_cur) = (self.centred[prev.symbol], self.centred[cur.symbol]);
+                ((cur.y * a_prev - prev.y * a_cur) / self.power) as f64
+            }
+            CdrKind::Gardner { .. } => {
+                let mid = cubic_at(x, 0.5 * (prev.pos + cur.pos)) - self.mid;
+                ((cur.y - prev.y) * mid / self.power) as f64
+            }
+            CdrKind::BangBang { .. } => {
+                let (a, b) = (prev.symbol, cur.symbol);
+                if a == b {
+                    return 0.0;
+                }
+                // Only transitions symmetric about one threshold cross it mid-UI.
+                if !(a + b).is_multiple_of(2) {
+                    let j = (a + b) / 2;
+                    let edge = cubic_at(x, 0.5 * (prev.pos + cur.pos));
+                    let above = edge > self.levels.thresholds[j];
+                    let rising = b > a;
+                    if above == rising {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                } else {
+                    0.0
+                }
+            }
+            CdrKind::ReferencePll { .. } => 0.0,
+        }
+    }
+
+    /// Mean detector output per UI of lateness, measured at offsets either side of the
+    /// `reference` symbol centres (after the first tenth, where a loop may still be settling).
+    fn calibrate(&self, x: &[f32], reference: &[f64], spu: f64) -> f64 {
+        let last = (x.len() - 2) as f64;
+        let inside: Vec<f64> = reference.iter().copied().filter(|&p| p >= 1.0 && p <= last).collect();
+        let start = inside.len() / 10;
+        let used = &inside[start..(start + TED_CALIBRATION_SYMBOLS).min(inside.len())];
+        let mean_at = |offset_ui: f64| {
+            let mut acc = 0f64;
+            let mut prev = self.sample(x, used[0] + offset_ui * spu);
+            for &p in &used[1..] {
+                let cur = self.sample(x, p + offset_ui * spu);
+                acc += self.raw(x, &prev, &cur);
+                prev = cur;
+            }
+            acc / (used.len() - 1).max(1) as f64
+        };
+        if used.len() < 2 {
+            return 0.0;
+        }
+        let d = TED_CALIBRATION_OFFSET_UI;
+        (mean_at(d) - mean_at(-d)) / (2.0 * d)
+    }
+}
