@@ -2,7 +2,8 @@
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use lightlane::analysis::{analyze, AnalysisConfig, Report};
+use lightlane::analysis::{analyze, AnalysisConfig, ClockRecovery, Report};
+use lightlane::timing::{CdrConfig, CdrKind};
 use lightlane::io::{read_capture, ReadOptions};
 use lightlane::{Backend, Modulation};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,14 @@ pub struct AnalyzeArgs {
     /// Test pattern: prbs7|prbs9|prbs11|prbs13|prbs15|prbs23|prbs31|prbs9q|prbs13q|prbs31q|ssprq|file:PATH.
     #[arg(long)]
     pub pattern: Option<String>,
+    /// Receiver chain, e.g. `ffe:15`, `ctle,ffe:15,dfe:1`, `bt4,ffe:21:t2,mlse:1`, `ffe:15:lms`
+    /// (overrides --ffe-taps/--ffe-sps).
+    #[arg(long, value_name = "CHAIN")]
+    pub equalizer: Option<String>,
+    /// Clock recovery: `pll[:CORNER_MHZ[:ORDER]]` (802.3 reference CDR, default 4 MHz first
+    /// order), `mm`, `gardner`, `bangbang`, or `none` (ideal clock at --baud, phase search only).
+    #[arg(long, default_value = "pll", value_name = "KIND")]
+    pub cdr: String,
     /// Number of FFE taps.
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub ffe_taps: usize,
@@ -50,6 +59,27 @@ pub struct AnalyzeArgs {
     pub symbols_out: Option<PathBuf>,
 }
 
+fn parse_clock(spec: &str) -> anyhow::Result<ClockRecovery> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let bad = || anyhow!("--cdr {spec}: expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none");
+    let kind = match parts.as_slice() {
+        ["none"] => return Ok(ClockRecovery::Fixed),
+        ["pll", rest @ ..] => {
+            let corner_mhz: f64 = rest.first().map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(4.0);
+            let order: u8 = rest.get(1).map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(1);
+            if rest.len() > 2 {
+                return Err(bad());
+            }
+            CdrKind::ReferencePll { corner_hz: corner_mhz * 1e6, order, damping: 0.707 }
+        }
+        ["mm"] => CdrKind::MuellerMuller { bandwidth_fraction: 1e-3 },
+        ["gardner"] => CdrKind::Gardner { bandwidth_fraction: 1e-3 },
+        ["bangbang"] => CdrKind::BangBang { gain: 1e-3 },
+        _ => return Err(bad()),
+    };
+    Ok(ClockRecovery::Cdr(CdrConfig { kind, ..CdrConfig::default() }))
+}
+
 fn hint<'a>(wf: &'a lightlane::Waveform, key: &str) -> Option<&'a str> {
     wf.meta.extra.get(key).map(String::as_str)
 }
@@ -60,25 +90,30 @@ fn config_for(args: &AnalyzeArgs, wf: &lightlane::Waveform) -> anyhow::Result<An
         None => Modulation::Pam4,
     };
     let baud = match args.baud {
-        Some(b) => b,
-        None => hint(wf, "baud")
-            .and_then(|b| b.parse::<f64>().ok())
-            .ok_or_else(|| anyhow!("no symbol rate: pass --baud HZ (the file does not state one)"))?,
+        Some(b) => Some(b),
+        None => hint(wf, "baud").and_then(|b| b.parse::<f64>().ok()),
     };
     let mut config = match modulation {
-        Modulation::Pam4 => AnalysisConfig::pam4(baud),
-        Modulation::Nrz => AnalysisConfig::nrz(baud),
+        Modulation::Pam4 => AnalysisConfig::pam4(0.0),
+        Modulation::Nrz => AnalysisConfig::nrz(0.0),
     };
+    config.baud = baud;
     if let Some(p) = args.pattern.as_deref().or(hint(wf, "pattern")) {
         config.pattern = p.to_string();
     }
-    if args.ffe_taps == 0 || args.ffe_taps > 1024 {
-        bail!("--ffe-taps {} is outside 1..=1024", args.ffe_taps);
-    }
-    config.ffe.n_taps = args.ffe_taps;
-    config.ffe.samples_per_symbol = args.ffe_sps;
+    let chain = match &args.equalizer {
+        Some(spec) => spec.clone(),
+        None => {
+            if args.ffe_taps == 0 || args.ffe_taps > 1024 {
+                bail!("--ffe-taps {} is outside 1..=1024", args.ffe_taps);
+            }
+            format!("ffe:{}:{}", args.ffe_taps, if args.ffe_sps == 2 { "t2" } else { "t" })
+        }
+    };
+    config.equalizer = chain.parse()?;
     config.ffe.reference_tap = None;
     config.precoding = args.precoding;
+    config.clock = parse_clock(&args.cdr)?;
     Ok(config)
 }
 
@@ -113,6 +148,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for (i, path) in paths.iter().enumerate() {
         match analyze_one(args, path, backend) {
             Ok(report) => {
+                for w in &report.warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
                 if let Some(out) = &args.symbols_out {
                     let target = numbered(out, i, paths.len());
                     lightlane::io::npy::write(&target, &report_decisions(&report))

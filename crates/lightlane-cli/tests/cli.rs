@@ -36,7 +36,7 @@ fn demo_runs_with_no_arguments_and_writes_json_and_symbols() {
     assert!(out.contains("demo_pam4.bin") && out.to_lowercase().contains("prbs13q"), "{out}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let r = &v[0];
-    for key in ["file", "modulation", "baud", "samples_per_ui", "pattern", "bits", "bit_errors", "ber", "symbols", "symbol_errors", "ser", "ffe_taps", "fec"] {
+    for key in ["file", "modulation", "baud", "samples_per_ui", "pattern", "bits", "bit_errors", "ber", "symbols", "symbol_errors", "ser", "ffe_taps", "fec", "equalizer", "baud_estimated", "stages"] {
         assert!(!r[key].is_null(), "missing {key} in {r}");
     }
     assert_eq!(r["modulation"], "pam4");
@@ -99,10 +99,13 @@ fn bad_inputs_fail_cleanly() {
             (vec![s(&nan), "--fs".into(), "100e9".into(), "--baud".into(), "25e9".into()], "index 17"),
             (vec![s(&ok), "--fs".into(), "100e9".into(), "--baud".into(), "60e9".into()], "fs/2"),
             (vec![s(&ok), "--baud".into(), "25e9".into()], "--fs"),
-            (vec![s(&ok), "--fs".into(), "100e9".into()], "--baud"),
+            (vec![s(&ok), "--fs".into(), "100e9".into()], "timing"),
             (vec![s(&garbage)], "unknown capture format"),
             (vec![s(&d.join("missing.npy"))], "missing.npy"),
             (vec![demo(), "--pattern".into(), "prbs8".into()], "unknown pattern"),
+            (vec![demo(), "--equalizer".into(), "dfe:1,ffe:5".into()], "must run"),
+            (vec![demo(), "--equalizer".into(), "ffe:x".into()], "not a valid tap count"),
+            (vec![demo(), "--cdr".into(), "pll:fast".into()], "--cdr"),
             (vec![demo(), "--pattern".into(), format!("file:{}", s(&pat))], "illegal symbol"),
         ]
     };
@@ -115,5 +118,26 @@ fn bad_inputs_fail_cleanly() {
         assert!(matches!(o.status.code(), Some(1) | Some(2)), "{args:?}: exit {:?} (panic?) {err}", o.status.code());
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{args:?}: expected '{needle}' in: {err}");
+    }
+}
+
+#[test]
+fn equalizer_chains_run_on_the_demo() {
+    let d = tmpdir("chains");
+    for (chain, stage) in [("ffe:15,dfe:1", "dfe"), ("ffe:15,mlse:1", "mlse"), ("ctle,ffe:15", "ffe")] {
+        let json = d.join(format!("{stage}.json"));
+        let o = run(&["analyze", &demo(), "--equalizer", chain, "--json", json.to_str().unwrap()]);
+        assert!(o.status.success(), "{chain}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let r = &v[0];
+        let stages: Vec<&str> = r["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+        assert_eq!(stages.last().copied(), Some(stage), "{chain}: {stages:?}");
+        assert!(r["ber"].as_f64().unwrap() < 1e-3, "{chain}: {r}");
+        if stage == "dfe" {
+            assert!(r["dfe_error_propagation"].is_object() && r["dfe_taps"].as_array().unwrap().len() == 1);
+        }
+        if stage == "mlse" {
+            assert_eq!(r["mlse_target"].as_array().unwrap().len(), 2);
+        }
     }
 }

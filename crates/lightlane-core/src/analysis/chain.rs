@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// How an FFE's taps are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FfeTraining {
+pub enum FfeMethod {
     /// Least-squares solve against the known pattern.
     Mmse,
     /// LMS adaptation against the pattern, then decision directed.
@@ -29,7 +29,7 @@ pub enum EqStage {
     /// 4th-order Bessel-Thomson reference receiver at `f3db_baud` × baud (802.3 121.8.5.1: 0.5).
     Bt4 { f3db_baud: f64 },
     /// Feed-forward equalizer.
-    Ffe { taps: usize, samples_per_symbol: usize, training: FfeTraining },
+    Ffe { taps: usize, samples_per_symbol: usize, training: FfeMethod },
     /// Decision-feedback equalizer with `taps` feedback taps.
     Dfe { taps: usize },
     /// Viterbi detector for a target with `memory` post-cursors (1: 1+αD, 4 PAM4 states; 2: 16).
@@ -95,16 +95,16 @@ impl std::str::FromStr for EqualizerChain {
                         return Err(bad(format!("ffe tap count {taps} is outside 1..=1024")));
                     }
                     let mut sps = 1;
-                    let mut training = FfeTraining::Mmse;
+                    let mut training = FfeMethod::Mmse;
                     for a in args.iter().skip(1) {
                         match a.to_ascii_lowercase().as_str() {
                             "t" => sps = 1,
                             "t2" => sps = 2,
-                            "mmse" => training = FfeTraining::Mmse,
-                            "lms" => training = FfeTraining::Lms,
-                            "nlms" => training = FfeTraining::Nlms,
-                            "ss" | "sslms" => training = FfeTraining::SignSign,
-                            "rls" => training = FfeTraining::Rls,
+                            "mmse" => training = FfeMethod::Mmse,
+                            "lms" => training = FfeMethod::Lms,
+                            "nlms" => training = FfeMethod::Nlms,
+                            "ss" | "sslms" => training = FfeMethod::SignSign,
+                            "rls" => training = FfeMethod::Rls,
                             other => return Err(bad(format!("unknown ffe option '{other}' (t, t2, mmse, lms, nlms, ss, rls)"))),
                         }
                     }
@@ -168,7 +168,7 @@ impl EqualizerChain {
     }
 
     /// The FFE stage, if any.
-    pub fn ffe(&self) -> Option<(usize, usize, FfeTraining)> {
+    pub fn ffe(&self) -> Option<(usize, usize, FfeMethod)> {
         self.stages.iter().find_map(|s| match s {
             EqStage::Ffe { taps, samples_per_symbol, training } => Some((*taps, *samples_per_symbol, *training)),
             _ => None,
@@ -187,11 +187,11 @@ impl std::fmt::Display for EqualizerChain {
                 EqStage::Bt4 { f3db_baud } => format!("bt4:{f3db_baud}"),
                 EqStage::Ffe { taps, samples_per_symbol, training } => {
                     let t = match training {
-                        FfeTraining::Mmse => "mmse",
-                        FfeTraining::Lms => "lms",
-                        FfeTraining::Nlms => "nlms",
-                        FfeTraining::SignSign => "ss",
-                        FfeTraining::Rls => "rls",
+                        FfeMethod::Mmse => "mmse",
+                        FfeMethod::Lms => "lms",
+                        FfeMethod::Nlms => "nlms",
+                        FfeMethod::SignSign => "ss",
+                        FfeMethod::Rls => "rls",
                     };
                     format!("ffe:{taps}:{}:{t}", if *samples_per_symbol == 2 { "t2" } else { "t" })
                 }
@@ -211,11 +211,11 @@ mod tests {
     fn parses_the_documented_chains() {
         let c: EqualizerChain = "ctle,ffe:15,dfe:1".parse().unwrap();
         assert_eq!(c.stages.len(), 3);
-        assert_eq!(c.ffe(), Some((15, 1, FfeTraining::Mmse)));
+        assert_eq!(c.ffe(), Some((15, 1, FfeMethod::Mmse)));
         let c: EqualizerChain = "ffe:15,mlse:1".parse().unwrap();
         assert_eq!(c.stages[1], EqStage::Mlse { memory: 1 });
         let c: EqualizerChain = "bt4:0.5,ffe:21:t2:lms".parse().unwrap();
-        assert_eq!(c.ffe(), Some((21, 2, FfeTraining::Lms)));
+        assert_eq!(c.ffe(), Some((21, 2, FfeMethod::Lms)));
         // Display round-trips.
         let again: EqualizerChain = c.to_string().parse().unwrap();
         assert_eq!(again, c);

@@ -1,4 +1,6 @@
+use super::EqualizerChain;
 use crate::eq::FfeConfig;
+use crate::timing::CdrConfig;
 use crate::fec::{FecStatsConfig, RsCode};
 use crate::pattern::SyncConfig;
 use crate::timing::PhaseConfig;
@@ -12,11 +14,17 @@ use serde::{Deserialize, Serialize};
 pub struct AnalysisConfig {
     /// Line modulation.
     pub modulation: Modulation,
-    /// Symbol rate in baud (symbols per second).
-    pub baud: f64,
+    /// Symbol rate in baud (symbols per second); `None`: estimated from the capture. With clock
+    /// recovery this is the nominal rate the loop starts from.
+    pub baud: Option<f64>,
+    /// Receiver chain, e.g. `ctle,ffe:15,dfe:1` (see [`EqualizerChain`]).
+    pub equalizer: EqualizerChain,
+    /// How symbol timing is found.
+    pub clock: ClockRecovery,
     /// Test pattern: `prbs7` … `prbs31`, `prbs9q`, `prbs13q`, `prbs31q`, `ssprq`, or `file:PATH`.
     pub pattern: String,
-    /// Feed-forward equalizer (taps, samples per symbol, reference tap, delay search).
+    /// Feed-forward equalizer details (reference tap, delay search, ridge); the tap count and
+    /// spacing come from the `equalizer` chain.
     pub ffe: FfeConfig,
     /// Symbols used to train the FFE (from the start of the capture).
     pub training_symbols: usize,
@@ -47,7 +55,9 @@ impl AnalysisConfig {
     pub fn pam4(baud: f64) -> Self {
         AnalysisConfig {
             modulation: Modulation::Pam4,
-            baud,
+            baud: Some(baud),
+            equalizer: EqualizerChain::default(),
+            clock: ClockRecovery::default(),
             pattern: "prbs13q".into(),
             ffe: FfeConfig::default(),
             training_symbols: 65_536,
@@ -76,15 +86,35 @@ impl AnalysisConfig {
 
     /// Checks values that do not depend on the waveform.
     pub fn validate(&self) -> Result<()> {
-        if !(self.baud.is_finite() && self.baud > 0.0) {
-            return Err(Error::invalid("baud", self.baud, "symbol rate must be a positive number of baud"));
+        if let Some(baud) = self.baud {
+            if !(baud.is_finite() && baud > 0.0) {
+                return Err(Error::invalid("baud", baud, "symbol rate must be a positive number of baud"));
+            }
+            if !(1e3..=1e13).contains(&baud) {
+                return Err(Error::invalid("baud", baud, "outside 1 kBd .. 10 TBd"));
+            }
         }
-        if self.baud < 1e3 || self.baud > 1e13 {
-            return Err(Error::invalid("baud", self.baud, "outside 1 kBd .. 10 TBd"));
-        }
+        self.equalizer.validate()?;
         if self.training_symbols < 256 {
             return Err(Error::invalid("training_symbols", self.training_symbols, "need at least 256 symbols to train the FFE"));
         }
         Ok(())
+    }
+}
+
+/// How the pipeline finds the symbol instants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockRecovery {
+    /// An ideal clock at the given baud: only the sampling phase is searched (simulations,
+    /// captures with a clock-locked scope).
+    Fixed,
+    /// A clock-recovery loop (default: the 802.3 reference CDR, first order, 4 MHz corner).
+    Cdr(CdrConfig),
+}
+
+impl Default for ClockRecovery {
+    fn default() -> Self {
+        ClockRecovery::Cdr(CdrConfig::default())
     }
 }

@@ -16,7 +16,7 @@ mod config;
 mod pipeline;
 mod report;
 
-pub use chain::{EqStage, EqualizerChain, FfeTraining};
-pub use config::AnalysisConfig;
+pub use chain::{EqStage, EqualizerChain, FfeMethod};
+pub use config::{AnalysisConfig, ClockRecovery};
 pub use pipeline::analyze;
 pub use report::{Report, StageErrors};

@@ -1,10 +1,13 @@
-use super::{AnalysisConfig, Report, StageErrors};
-use crate::eq::Ffe;
+use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
+use crate::eq::{
+    adapt_ffe, bessel_thomson_filter, ctle_auto_select, error_propagation, level_separation_score, train_ffe_and_target, Adaptation,
+    AdaptiveConfig, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, Mlse,
+};
 use crate::fec::codeword_statistics;
 use crate::modulation::{bit_errors_between, decode_precoded, precode, BitMapping, Slicer};
 use crate::pattern::soft::MAX_SOFT_PERIOD;
 use crate::pattern::{align_soft, Pattern, PatternChecker, SymbolTransform};
-use crate::timing::{cluster_levels, recover_phase, resample, ResampleGrid};
+use crate::timing::{cluster_levels, estimate_baud, recover_clock, recover_phase, resample, ResampleGrid};
 use crate::{Backend, Error, Modulation, Result, Waveform};
 
 /// Analyses one capture: sampling phase at the configured baud, MMSE FFE trained against the
@@ -29,11 +32,20 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
     waveform.validate()?;
     let m = config.modulation;
     let fs = waveform.fs();
-    let spu = fs / config.baud;
+    let pattern = Pattern::parse(&config.pattern)?;
+    let checker = PatternChecker::new(&pattern, m, config.sync.clone())?;
+    let mut warnings = Vec::new();
+
+    // Symbol rate: given, or estimated from the spectral line of the capture.
+    let (nominal_baud, baud_estimated) = match config.baud {
+        Some(b) => (b, false),
+        None => (estimate_baud(&waveform.samples, fs, None, m)?.baud, true),
+    };
+    let spu = fs / nominal_baud;
     if spu < 2.0 - 1e-9 {
         return Err(Error::invalid(
             "baud",
-            config.baud,
+            nominal_baud,
             format!(
                 "above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)",
                 fs / 2.0,
@@ -41,22 +53,77 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
             ),
         ));
     }
-    let pattern = Pattern::parse(&config.pattern)?;
-    let checker = PatternChecker::new(&pattern, m, config.sync.clone())?;
-    let mut warnings = Vec::new();
 
-    // Timing: best sampling phase, then resample to the FFE's samples per symbol.
-    let phase = recover_phase(&waveform.samples, spu, m, &config.phase)?;
-    let sps = config.ffe.samples_per_symbol.max(1);
-    let x = resample(
-        &waveform.samples,
-        &ResampleGrid {
-            samples_per_ui: spu,
-            phase_ui: phase.phase_ui,
-            sps_out: sps,
+    // Analog stages of the receiver chain act on the waveform itself.
+    let mut samples = std::borrow::Cow::Borrowed(waveform.samples.as_slice());
+    let mut ctle_gdc_db = None;
+    for stage in &config.equalizer.stages {
+        match stage {
+            EqStage::Bt4 { f3db_baud } => {
+                samples = bessel_thomson_filter(&samples, fs, f3db_baud * nominal_baud, 4)?.into();
+            }
+            EqStage::Ctle { gdc_db } => {
+                let base = CtleConfig::ieee_8023ck(nominal_baud);
+                let cfg = match gdc_db {
+                    Some(g) => CtleConfig { gdc_db: *g, ..base },
+                    None => {
+                        let score = level_separation_score(m, spu);
+                        ctle_auto_select(&samples, fs, nominal_baud, &base, &CtleConfig::ieee_8023ck_gdc_sweep(), score)?.0
+                    }
+                };
+                ctle_gdc_db = Some(cfg.gdc_db);
+                samples = Ctle::new(cfg, fs)?.apply(&samples).into();
+            }
+            _ => {}
+        }
+    }
+
+    // Timing: recover the clock (or the phase of an ideal one), resample to the FFE's spacing.
+    let (ffe_taps, sps, ffe_method) = config.equalizer.ffe().unwrap_or((1, 1, FfeMethod::Mmse));
+    let ffe_cfg = FfeConfig {
+        n_taps: ffe_taps,
+        samples_per_symbol: sps,
+        ..config.ffe.clone()
+    };
+    let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
+        ClockRecovery::Fixed => {
+            let phase = recover_phase(&samples, spu, m, &config.phase)?;
+            let grid = ResampleGrid {
+                samples_per_ui: spu,
+                phase_ui: phase.phase_ui,
+                sps_out: sps,
+            };
+            (resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui)
+        }
+        ClockRecovery::Cdr(cdr) => match recover_clock(&samples, fs, nominal_baud, m, cdr) {
+            Ok(rc) => {
+                let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
+                (rc.resample(&samples, sps), rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
+            }
+            // The raw edges of a closed eye (heavy ISI) can defeat an edge-based CDR; with a
+            // known rate an ideal clock is the next best thing, and the report says so.
+            Err(Error::Unusable { reason, .. }) if config.baud.is_some() => {
+                warnings.push(format!("clock recovery failed ({reason}); used an ideal clock at the given baud"));
+                let phase = recover_phase(&samples, spu, m, &config.phase)?;
+                let grid = ResampleGrid {
+                    samples_per_ui: spu,
+                    phase_ui: phase.phase_ui,
+                    sps_out: sps,
+                };
+                (resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui)
+            }
+            Err(e) => return Err(e),
         },
-    )?;
+    };
     let nsym = x.len() / sps;
+    let min_symbols = 64 * m.levels();
+    if nsym < min_symbols {
+        return Err(Error::InputTooShort {
+            what: "capture (symbols)",
+            needed: min_symbols,
+            got: nsym,
+        });
+    }
     let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
 
     // Levels of the unequalized signal; normalise so the outer levels sit at ±1.
@@ -96,7 +163,7 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
     let expected = checker.expected(&alignment, 0..nsym);
     let pre_stage = stage_errors("pre_eq", &pre_data, &expected, m, &alignment.transform);
 
-    // FFE: train by MMSE towards the levels actually transmitted.
+    // FFE towards the levels actually transmitted (or towards the MLSE target).
     let tx_symbols = if config.precoding {
         best_precoded(&expected, &pre_raw, m)
     } else {
@@ -104,15 +171,75 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
     };
     let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
     let ntrain = config.training_symbols.min(nsym);
-    let training = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], &config.ffe)?;
-    let y = training.ffe.equalize(&xn);
+    let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
+    let (ffe, delay, mse) = match decision_stage {
+        Some(EqStage::Mlse { memory }) => {
+            let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], *memory, &ffe_cfg)?;
+            (t.ffe, t.delay, t.mse)
+        }
+        _ => {
+            let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], &ffe_cfg)?;
+            match ffe_method {
+                FfeMethod::Mmse => (t.ffe, t.delay, t.mse),
+                method => {
+                    let adaptation = match method {
+                        FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
+                        FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
+                        FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
+                        _ => Adaptation::Rls { lambda: 0.9995, delta: 0.01 },
+                    };
+                    let shifted = shifted_levels(&target, t.delay, nsym);
+                    let init = Ffe::identity(ffe_taps, sps, t.ffe.reference_tap())?;
+                    let cfg = AdaptiveConfig {
+                        adaptation,
+                        training_symbols: ntrain,
+                        ..AdaptiveConfig::default()
+                    };
+                    let r = adapt_ffe(&xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
+                    let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
+                    (r.ffe, t.delay, mse)
+                }
+            }
+        }
+    };
+    let y = ffe.equalize(&xn);
+    // known[k]: the transmitted symbol that y[k] estimates.
+    let known: Vec<u8> = (0..nsym)
+        .map(|k| {
+            let j = (k as isize + delay).clamp(0, nsym as isize - 1) as usize;
+            tx_symbols[j]
+        })
+        .collect();
 
-    // Decide, dropping the edges the FFE sees only partly.
-    let guard = (config.ffe.n_taps / sps + training.delay.unsigned_abs() + 2).min(nsym / 4).max(1);
-    let slicer = unbiased_slicer(&y, &tx_symbols, training.delay, guard, ntrain, m)?;
-    let mut decisions = slicer.slice_vec(&y[guard - 1..nsym - guard]);
+    let guard = (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1);
+    let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
+    let ffe_decisions = slicer.slice_vec(&y[guard..nsym - guard]);
+    let ffe_stage = stage_errors("ffe", &ffe_decisions, &known[guard..nsym - guard], m, &SymbolTransform::IDENTITY);
+
+    // Decision stage: slicer, DFE or MLSE, on all cores for long captures.
+    let train_end = ntrain.min(nsym - guard);
+    let mut dfe_taps = None;
+    let mut dfe_error_propagation = None;
+    let mut mlse_target = None;
+    let (stage_name, mut decisions_full) = match decision_stage {
+        Some(EqStage::Dfe { taps }) => {
+            let dfe = Dfe::train(&y[guard..train_end], &known[guard..train_end], *taps, m)?;
+            let d = dfe.detect_parallel(&y);
+            dfe_error_propagation = Some(error_propagation(&d[guard..nsym - guard], &known[guard..nsym - guard]));
+            dfe_taps = Some(dfe.taps().to_vec());
+            ("dfe", d)
+        }
+        Some(EqStage::Mlse { memory }) => {
+            let (mlse, h) = Mlse::fit_linear(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
+            mlse_target = Some(h);
+            ("mlse", mlse.detect_parallel(&y))
+        }
+        _ => ("slicer", slicer.slice_vec(&y)),
+    };
+    // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
+    // precoder state the first decision builds on.
+    let mut decisions = decisions_full.drain(guard - 1..nsym - guard).collect::<Vec<u8>>();
     if config.precoding {
-        // The symbol before the span is the precoder state the first decision builds on.
         decode_precoded(&mut decisions, m, 0);
     }
     decisions.remove(0);
@@ -127,22 +254,33 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
         Some(c) => Some(codeword_statistics(errors.error_bit_indices(), errors.bits, c)?),
         None => None,
     };
-    let ffe_stage = StageErrors {
-        stage: "ffe".into(),
-        symbols: errors.symbols,
-        symbol_errors: errors.symbol_errors,
-        ser: errors.ser,
-        bit_errors: errors.bit_errors,
-        ber: errors.ber,
-    };
+    let mut stages = vec![pre_stage, ffe_stage];
+    if stage_name != "slicer" {
+        stages.push(StageErrors {
+            stage: stage_name.into(),
+            symbols: errors.symbols,
+            symbol_errors: errors.symbol_errors,
+            ser: errors.ser,
+            bit_errors: errors.bit_errors,
+            ber: errors.ber,
+        });
+    }
 
     Ok(Report {
         file: waveform.meta.source.clone().unwrap_or_else(|| "array".into()),
         modulation: m,
-        baud: config.baud,
+        baud,
+        baud_estimated,
+        ppm_offset,
+        tie_rms_s,
+        equalizer: config.equalizer.to_string(),
+        ctle_gdc_db,
+        dfe_taps,
+        dfe_error_propagation,
+        mlse_target,
         fs,
-        samples_per_ui: spu,
-        sampling_phase_ui: phase.phase_ui,
+        samples_per_ui: fs / baud,
+        sampling_phase_ui: phase_ui,
         pattern: pattern.name().to_string(),
         transform: errors.transform,
         bits: errors.bits,
@@ -153,16 +291,24 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
         symbol_errors: errors.symbol_errors,
         ser: errors.ser,
         resyncs: errors.resyncs,
-        ffe_taps: training.ffe.taps().to_vec(),
-        ffe_reference_tap: training.ffe.reference_tap(),
+        ffe_taps: ffe.taps().to_vec(),
+        ffe_reference_tap: ffe.reference_tap(),
         ffe_samples_per_symbol: sps,
-        ffe_mse_db: 10.0 * training.mse.max(1e-30).log10(),
+        ffe_mse_db: 10.0 * mse.max(1e-30).log10(),
         levels: clusters.means.clone(),
-        stages: vec![pre_stage, ffe_stage],
+        stages,
         fec,
         warnings,
         decisions,
     })
+}
+
+/// `target` moved so that element `k` is the level `y[k]` should reproduce (`y[k]` estimates
+/// `target[k + delay]`), clamped at the ends.
+fn shifted_levels(target: &[f32], delay: isize, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|k| target[(k as isize + delay).clamp(0, target.len() as isize - 1) as usize])
+        .collect()
 }
 
 /// Counts symbol and bit errors of `decided` against `expected` (same indexing).

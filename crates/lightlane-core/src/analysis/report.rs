@@ -1,3 +1,4 @@
+use crate::eq::ErrorPropagation;
 use crate::fec::CodewordStatistics;
 use crate::pattern::SymbolTransform;
 use crate::Modulation;
@@ -21,8 +22,24 @@ pub struct Report {
     /// Capture file (or "array"/"simulation").
     pub file: String,
     pub modulation: Modulation,
-    /// Symbol rate used, baud.
+    /// Symbol rate used, baud (recovered by the CDR when one ran).
     pub baud: f64,
+    /// True when the rate was estimated from the capture (no baud given).
+    pub baud_estimated: bool,
+    /// Recovered rate against the given or estimated nominal, ppm (clock recovery only).
+    pub ppm_offset: Option<f64>,
+    /// RMS TIE of the data edges against the recovered clock, seconds (clock recovery only).
+    pub tie_rms_s: Option<f64>,
+    /// The receiver chain as run.
+    pub equalizer: String,
+    /// CTLE DC gain used (chosen by SNR unless given), dB.
+    pub ctle_gdc_db: Option<f64>,
+    /// DFE feedback taps (normalised to the main cursor), when a DFE ran.
+    pub dfe_taps: Option<Vec<f32>>,
+    /// DFE error propagation against the known symbols, when a DFE ran.
+    pub dfe_error_propagation: Option<ErrorPropagation>,
+    /// MLSE channel model (main cursor first), when an MLSE ran.
+    pub mlse_target: Option<Vec<f32>>,
     /// Sample rate of the capture, Sa/s.
     pub fs: f64,
     /// Capture samples per UI (fs / baud), usually not an integer.
