@@ -50,7 +50,9 @@ pub struct BaudEstimate {
 
 /// Estimates the symbol rate of `x` (sampled at `fs`) from the spectral line of `|Δx|²`.
 ///
-/// `nominal`, when given, restricts the search to ±1 % around it and fills `ppm_from_nominal`.
+/// `nominal`, when given, restricts the search to ±1 % around it and fills `ppm_from_nominal`;
+/// a line there that is only a harmonic of a line more than 10 dB stronger (a nominal at 2× or 3×
+/// the capture's rate) is rejected.
 /// The rate must lie within `[fs/64, fs/2]` without a nominal (at least 2 samples per UI), and
 /// within `(0, fs/2]` with one.
 ///
@@ -67,7 +69,8 @@ pub struct BaudEstimate {
 /// use lightlane_core::Modulation;
 /// let mut m = LinkModel::new(Modulation::Nrz, 10.3125e9, 40e9).unwrap();
 /// m.channel = Channel::BesselThomson { f3db_hz: 7e9, order: 4 };
-/// let bits: Vec<u8> = (0..20_000u32).map(|k| ((k.wrapping_mul(2654435761) >> 13) & 1) as u8).collect();
+/// let mut s = 1u64; // random bits from an LCG's top bit
+/// let bits: Vec<u8> = (0..20_000).map(|_| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1); (s >> 63) as u8 }).collect();
 /// let cap = m.run(&bits).unwrap();
 /// let est = estimate_baud(&cap.waveform.samples, 40e9, None, Modulation::Nrz).unwrap();
 /// assert!((est.baud / 10.3125e9 - 1.0).abs() < 20e-6);
@@ -129,8 +132,16 @@ pub fn estimate_baud(x: &[f32], fs: f64, nominal: Option<f64>, modulation: Modul
             let w_lo = spec.bin_at_or_above(nom * (1.0 - NOMINAL_WINDOW)).max(1);
             let w_hi = spec.bin_at_or_below(nom * (1.0 + NOMINAL_WINDOW)).min(k_hi).max(w_lo);
             let (k_win, p_win) = spec.peak(w_lo, w_hi);
-            let global_elsewhere = !(w_lo..=w_hi).contains(&k_global) && clear(p_global) && p_global > 10.0 * p_win;
-            if clear(p_win) && !global_elsewhere {
+            // A line in the window that is a harmonic (2×, 3×, ...) of a much stronger line
+            // elsewhere means the nominal is a multiple of the capture's rate.
+            let f_global = spec.interpolated_frequency(k_global);
+            let harmonic = (nom / f_global).round();
+            let harmonic_of_stronger = !(w_lo..=w_hi).contains(&k_global)
+                && clear(p_global)
+                && p_global > 10.0 * p_win
+                && harmonic >= 2.0
+                && (nom / (harmonic * f_global) - 1.0).abs() <= NOMINAL_WINDOW;
+            if clear(p_win) && !harmonic_of_stronger {
                 k_win
             } else if clear(p_global) {
                 let f = spec.interpolated_frequency(k_global);

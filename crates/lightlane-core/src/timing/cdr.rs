@@ -273,7 +273,8 @@ impl RecoveredClock {
 /// let (baud, fs) = (10.3125e9, 40e9);
 /// let mut m = LinkModel::new(Modulation::Nrz, baud * (1.0 + 50e-6), fs).unwrap();
 /// m.channel = Channel::BesselThomson { f3db_hz: 7e9, order: 4 };
-/// let bits: Vec<u8> = (0..50_000u32).map(|k| ((k.wrapping_mul(2654435761) >> 13) & 1) as u8).collect();
+/// let mut s = 1u64; // random bits from an LCG's top bit
+/// let bits: Vec<u8> = (0..50_000).map(|_| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1); (s >> 63) as u8 }).collect();
 /// let cap = m.run(&bits).unwrap();
 /// let clock = recover_clock(&cap.waveform.samples, fs, baud, Modulation::Nrz, &CdrConfig::default()).unwrap();
 /// assert!((clock.ppm_offset - 50.0).abs() < 2.0);
@@ -499,7 +500,7 @@ fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, re
     let (kp, ki, kd) = match kind {
         CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => {
             let kd = detector.calibrate(x, reference, spu);
-            if !(kd.abs() > 1e-3) {
+            if kd.is_nan() || kd.abs() <= 1e-3 {
                 return Err(Error::Unusable {
                     stage: "timing",
                     reason: format!(

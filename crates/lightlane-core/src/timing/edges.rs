@@ -41,7 +41,7 @@ impl Levels {
         let clusters = cluster_levels(&sub, modulation.levels())?;
         let means: Vec<f32> = clusters.means.iter().map(|&m| m as f32).collect();
         let spacing = means.windows(2).map(|w| w[1] - w[0]).fold(f32::INFINITY, f32::min);
-        if !(spacing > 1e-6 * (hi - lo)) {
+        if spacing.is_nan() || spacing <= 1e-6 * (hi - lo) {
             return Err(Error::Unusable {
                 stage: "timing",
                 reason: format!("the capture does not separate into {} levels", modulation.levels()),

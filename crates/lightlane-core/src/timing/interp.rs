@@ -4,20 +4,30 @@ use crate::{Error, Result};
 /// Positions outside `[0, len-1]` clamp to the nearest sample.
 #[inline]
 pub fn cubic_at(x: &[f32], pos: f64) -> f32 {
+    cubic_kernel(x, pos)
+}
+
+/// The body of [`cubic_at`], forced inline into the resampling loops.
+#[inline(always)]
+pub(crate) fn cubic_kernel(x: &[f32], pos: f64) -> f32 {
     let n = x.len();
     if n == 0 {
         return 0.0;
     }
-    let last = (n - 1) as f64;
-    let pos = pos.clamp(0.0, last);
-    let i = pos.floor() as isize;
+    let last = (n - 1) as i64;
+    let pos = pos.clamp(0.0, last as f64);
+    // pos ≥ 0, so truncation is the floor; i64 conversions are single instructions on x86-64
+    // (and avoid a libm floor on the baseline ISA).
+    let i = pos as i64;
     let t = (pos - i as f64) as f32;
-    if t == 0.0 {
-        return x[i as usize];
-    }
-    let at = |k: isize| x[k.clamp(0, n as isize - 1) as usize];
-    let (p0, p1, p2, p3) = (at(i - 1), at(i), at(i + 1), at(i + 2));
-    // Catmull-Rom form of Keys' kernel with a = -0.5.
+    let (p0, p1, p2, p3) = if i >= 1 && i + 2 <= last {
+        let w = &x[(i - 1) as usize..(i + 3) as usize];
+        (w[0], w[1], w[2], w[3])
+    } else {
+        let at = |k: i64| x[k.clamp(0, last) as usize];
+        (at(i - 1), at(i), at(i + 1), at(i + 2))
+    };
+    // Catmull-Rom form of Keys' kernel with a = -0.5 (exactly p1 at t = 0).
     let a0 = -0.5 * p0 + 1.5 * p1 - 1.5 * p2 + 0.5 * p3;
     let a1 = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
     let a2 = -0.5 * p0 + 0.5 * p2;
@@ -66,25 +76,18 @@ pub fn resample(x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
     let n = grid.output_len(x.len());
     let step = grid.samples_per_ui / grid.sps_out as f64;
     let start = grid.phase_ui * grid.samples_per_ui;
-    Ok((0..n).map(|m| cubic_at(x, start + m as f64 * step)).collect())
+    Ok((0..n).map(|m| cubic_kernel(x, start + m as f64 * step)).collect())
 }
 
-/// Calls `f(m, position)` for every output point of a resampling at `sps_out` points per UI
-/// between consecutive symbol positions: point `m = k·sps_out + j` lies at
+/// The input positions of a resampling at `sps_out` points per UI between consecutive symbol
+/// positions, in output order: point `m = k·sps_out + j` lies at
 /// `p[k] + j·(p[k+1] − p[k]) / sps_out`; the last symbol reuses the spacing before it.
-#[inline]
-pub(crate) fn for_each_ui_position(positions: &[f64], sps_out: usize, mut f: impl FnMut(usize, f64)) {
+#[inline(always)]
+pub(crate) fn ui_positions(positions: &[f64], sps_out: usize) -> impl Iterator<Item = f64> + '_ {
     let n = positions.len();
-    if n == 0 || sps_out == 0 {
-        return;
-    }
-    let inv = 1.0 / sps_out as f64;
-    for k in 0..n {
+    let inv = 1.0 / sps_out.max(1) as f64;
+    (0..n).flat_map(move |k| {
         let p = positions[k];
-        if sps_out == 1 {
-            f(k, p);
-            continue;
-        }
         let step = if k + 1 < n {
             positions[k + 1] - p
         } else if n >= 2 {
@@ -92,10 +95,8 @@ pub(crate) fn for_each_ui_position(positions: &[f64], sps_out: usize, mut f: imp
         } else {
             0.0
         } * inv;
-        for j in 0..sps_out {
-            f(k * sps_out + j, p + j as f64 * step);
-        }
-    }
+        (0..sps_out).map(move |j| p + j as f64 * step)
+    })
 }
 
 /// Resamples `x` at `sps_out` points per UI from the symbol-centre positions a clock recovery
@@ -115,7 +116,7 @@ pub fn resample_at(x: &[f32], positions: &[f64], sps_out: usize) -> Vec<f32> {
         return Vec::new();
     }
     let mut out = vec![0f32; positions.len() * sps_out];
-    for_each_ui_position(positions, sps_out, |m, p| out[m] = cubic_at(x, p));
+    super::simd::cubic_ui(x, positions, sps_out, &mut out);
     out
 }
 
@@ -136,8 +137,23 @@ pub fn resample_at_into(x: &[f32], positions: &[f64], sps_out: usize, out: &mut 
             got: out.len(),
         });
     }
-    for_each_ui_position(positions, sps_out, |m, p| out[m] = cubic_at(x, p));
+    super::simd::cubic_ui(x, positions, sps_out, out);
     Ok(())
+}
+
+/// The loop of [`resample_at_into`] for a non-empty `x` and an `out` of
+/// `positions.len() · sps_out` samples; inlined into each instruction-set version.
+#[inline(always)]
+pub(crate) fn cubic_ui_loop(x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) {
+    if sps_out == 1 {
+        for (o, &p) in out.iter_mut().zip(positions) {
+            *o = cubic_kernel(x, p);
+        }
+    } else {
+        for (o, p) in out.iter_mut().zip(ui_positions(positions, sps_out)) {
+            *o = cubic_kernel(x, p);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@
 //! let fs = 40e9;
 //! let mut m = LinkModel::new(Modulation::Nrz, 10.3125e9 * (1.0 - 30e-6), fs).unwrap();
 //! m.channel = Channel::BesselThomson { f3db_hz: 7e9, order: 4 };
-//! let bits: Vec<u8> = (0..40_000u32).map(|k| ((k.wrapping_mul(2654435761) >> 13) & 1) as u8).collect();
+//! let mut s = 1u64; // random bits from an LCG's top bit
+//! let bits: Vec<u8> = (0..40_000).map(|_| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1); (s >> 63) as u8 }).collect();
 //! let x = m.run(&bits).unwrap().waveform.samples;
 //! let rate = estimate_baud(&x, fs, Some(10.3125e9), Modulation::Nrz).unwrap();
 //! assert!((rate.ppm_from_nominal.unwrap() + 30.0).abs() < 3.0);
@@ -42,6 +43,7 @@ mod phase;
 mod polyphase;
 mod realfft;
 mod resample_fft;
+mod simd;
 mod tie;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Windowed-sinc interpolation at arbitrary positions from a polyphase table.
 
-use super::interp::for_each_ui_position;
+use super::interp::ui_positions;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -129,29 +129,71 @@ impl PolyphaseResampler {
     /// Interpolated value at one position (clamped to the capture).
     #[inline]
     pub fn at(&self, x: &[f32], pos: f64) -> f32 {
+        self.kernel(x, pos)
+    }
+
+    /// Where the output at `pos` takes its inputs: the first input index (may lie outside the
+    /// capture), the offset of its coefficient row and the weight of the next row.
+    #[inline(always)]
+    pub(crate) fn locate(&self, n: usize, pos: f64) -> (i64, usize, f32) {
+        let phases = self.config.phases as i64;
+        let pos = pos.clamp(0.0, n.saturating_sub(1) as f64);
+        // pos ≥ 0: truncation is the floor.
+        let i = pos as i64;
+        let qf = (pos - i as f64) * phases as f64;
+        let q = (qf as i64).min(phases - 1);
+        let r = (qf - q as f64) as f32;
+        (i - (self.config.taps / 2) as i64 + 1, q as usize * self.config.taps, r)
+    }
+
+    /// The coefficient rows and their differences (see the fields), and the tap count.
+    #[inline(always)]
+    pub(crate) fn table(&self) -> (&[f32], &[f32], usize) {
+        (&self.rows, &self.deltas, self.config.taps)
+    }
+
+    /// The output at a located position near the ends, with the end samples repeated.
+    #[inline(never)]
+    pub(crate) fn edge_value(&self, x: &[f32], base: i64, offset: usize, r: f32) -> f32 {
         let taps = self.config.taps;
-        let phases = self.config.phases;
+        let last = x.len() as i64 - 1;
+        let mut acc = 0f32;
+        for t in 0..taps {
+            let k = (base + t as i64).clamp(0, last) as usize;
+            acc += x[k] * (self.rows[offset + t] + r * self.deltas[offset + t]);
+        }
+        acc
+    }
+
+    #[inline(always)]
+    fn kernel(&self, x: &[f32], pos: f64) -> f32 {
         let n = x.len();
         if n == 0 {
             return 0.0;
         }
-        let pos = pos.clamp(0.0, (n - 1) as f64);
-        let i = pos.floor();
-        let qf = (pos - i) * phases as f64;
-        let q = (qf as usize).min(phases - 1);
-        let r = (qf - q as f64) as f32;
-        let row = &self.rows[q * taps..(q + 1) * taps];
-        let delta = &self.deltas[q * taps..(q + 1) * taps];
-        let base = i as isize - (taps / 2) as isize + 1;
+        let taps = self.config.taps;
+        let (base, offset, r) = self.locate(n, pos);
         if base >= 0 && base as usize + taps <= n {
-            dot_lerp(&x[base as usize..base as usize + taps], row, delta, r)
+            let base = base as usize;
+            dot_lerp(&x[base..base + taps], &self.rows[offset..offset + taps], &self.deltas[offset..offset + taps], r)
         } else {
-            let mut acc = 0f32;
-            for t in 0..taps {
-                let k = (base + t as isize).clamp(0, n as isize - 1) as usize;
-                acc += x[k] * (row[t] + r * delta[t]);
+            self.edge_value(x, base, offset, r)
+        }
+    }
+
+    /// The loop of [`process_ui`](Self::process_ui) (and of [`process`](Self::process) with
+    /// `sps_out = 1`) for a non-empty `x` and a sized `out`; inlined into each instruction-set
+    /// version.
+    #[inline(always)]
+    pub(crate) fn ui_loop(&self, x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) {
+        if sps_out == 1 {
+            for (o, &p) in out.iter_mut().zip(positions) {
+                *o = self.kernel(x, p);
             }
-            acc
+        } else {
+            for (o, p) in out.iter_mut().zip(ui_positions(positions, sps_out)) {
+                *o = self.kernel(x, p);
+            }
         }
     }
 
@@ -183,9 +225,7 @@ impl PolyphaseResampler {
                 got: out.len(),
             });
         }
-        for (o, &p) in out.iter_mut().zip(positions) {
-            *o = self.at(x, p);
-        }
+        super::simd::polyphase_ui(self, x, positions, 1, out);
         Ok(())
     }
 
@@ -212,7 +252,7 @@ impl PolyphaseResampler {
                 got: out.len(),
             });
         }
-        for_each_ui_position(positions, sps_out, |m, p| out[m] = self.at(x, p));
+        super::simd::polyphase_ui(self, x, positions, sps_out, out);
         Ok(())
     }
 
@@ -280,10 +320,14 @@ mod tests {
         let x: Vec<f32> = (0..400).map(|i| f(i as f64) as f32).collect();
         let c = PolyphaseConfig { phases: 4096, ..Default::default() };
         let r = PolyphaseResampler::new(&c).unwrap();
-        for k in 0..500 {
-            let p = 20.0 + k as f64 * 0.7131;
-            let got = r.at(&x, p) as f64;
-            assert!((got - naive(&x, p, &c)).abs() < 2e-5, "p={p}");
+        // Every position, the ends included (edge path), through the single-point kernel and the
+        // vectorised loop.
+        let positions: Vec<f64> = (0..560).map(|k| -1.0 + k as f64 * 0.7131).collect();
+        let looped = r.process_vec(&x, &positions).unwrap();
+        for (&p, &v) in positions.iter().zip(&looped) {
+            let want = naive(&x, p.clamp(0.0, 399.0), &c);
+            assert!((r.at(&x, p) as f64 - want).abs() < 2e-5, "p={p}");
+            assert!((v as f64 - want).abs() < 2e-5, "p={p}");
         }
         // At integer positions with a full cut-off the table is the identity.
         let r = PolyphaseResampler::new(&PolyphaseConfig { cutoff: 1.0, ..Default::default() }).unwrap();

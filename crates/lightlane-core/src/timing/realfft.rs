@@ -10,6 +10,101 @@ use rustfft::num_traits::{Float, FloatConst};
 use rustfft::{Fft, FftNum, FftPlanner};
 use std::sync::Arc;
 
+/// Float types the split runs on; `f32` has an AVX2/FMA kernel for the split (see `simd.rs`),
+/// the default methods leave every pair to the portable loop.
+pub(crate) trait SplitFloat: FftNum + Float + FloatConst {
+    /// Forward split of as many leading pairs `k = 1..` as a vector kernel handles; returns the
+    /// first pair index it did not handle.
+    fn forward_split_fast(_work: &[Complex<Self>], _twiddles: &[Complex<Self>], _out: &mut [Complex<Self>], _m: usize) -> usize {
+        1
+    }
+    /// Inverse split (see [`inverse_pair`]) of leading pairs; returns the first pair not handled.
+    fn inverse_split_fast(_bins: &Bins<'_, Self>, _twiddles: &[Complex<Self>], _work: &mut [Complex<Self>], _m: usize, _factor: Self) -> usize {
+        1
+    }
+}
+
+impl SplitFloat for f64 {}
+
+impl SplitFloat for f32 {
+    fn forward_split_fast(work: &[Complex<f32>], twiddles: &[Complex<f32>], out: &mut [Complex<f32>], m: usize) -> usize {
+        super::simd::forward_split_f32(work, twiddles, out, m)
+    }
+    fn inverse_split_fast(bins: &Bins<'_, f32>, twiddles: &[Complex<f32>], work: &mut [Complex<f32>], m: usize, factor: f32) -> usize {
+        super::simd::inverse_split_f32(bins, twiddles, work, m, factor)
+    }
+}
+
+/// A half spectrum given by its first `bins.len()` bins (higher bins zero), with bin `fix.0`
+/// multiplied by `fix.1`.
+pub(crate) struct Bins<'a, T> {
+    pub bins: &'a [Complex<T>],
+    pub fix: Option<(usize, T)>,
+}
+
+impl<T: FftNum + Float> Bins<'_, T> {
+    #[inline(always)]
+    pub fn get(&self, k: usize) -> Complex<T> {
+        if k >= self.bins.len() {
+            return Complex::new(T::zero(), T::zero());
+        }
+        match self.fix {
+            Some((f, g)) if f == k => self.bins[k] * g,
+            _ => self.bins[k],
+        }
+    }
+}
+
+/// Forward split of pair `k` (`1 ≤ k ≤ m/2`): bins `k` and `m − k` of the real input's spectrum
+/// from the packed FFT `work`, stored where below `out.len()`. With `E = (Z[k] + Z*[m−k])/2` and
+/// `O = (Z[k] − Z*[m−k])/(2j)`: `X[k] = E + W^k·O` and `X[m−k] = (E − W^k·O)*`.
+#[inline(always)]
+pub(crate) fn forward_pair<T: FftNum + Float>(work: &[Complex<T>], twiddles: &[Complex<T>], out: &mut [Complex<T>], m: usize, k: usize) {
+    let half = T::from_f64(0.5).expect("0.5 fits");
+    let a = work[k];
+    let b = work[m - k].conj();
+    let even = (a + b) * half;
+    let d = (a - b) * half;
+    let wo = twiddles[k] * Complex::new(d.im, -d.re);
+    if k < out.len() {
+        out[k] = even + wo;
+    }
+    if m - k < out.len() {
+        out[m - k] = (even - wo).conj();
+    }
+}
+
+/// Inverse split of pair `k` (`1 ≤ k ≤ m/2`): the packed spectrum `Z[k] = E + jO` and
+/// `Z[m−k] = (E − jO)*` with `E = (Y[k] + Y*[m−k])·f`, `O = (Y[k] − Y*[m−k])·W^{−k}·f`, where
+/// `f` (`factor`) is ½ times the output scale.
+#[inline(always)]
+pub(crate) fn inverse_pair<T: FftNum + Float>(bins: &Bins<'_, T>, twiddles: &[Complex<T>], work: &mut [Complex<T>], m: usize, k: usize, factor: T) {
+    let half = factor;
+    let a = bins.get(k);
+    let b = bins.get(m - k).conj();
+    let even = (a + b) * half;
+    let odd = (a - b) * half * twiddles[k].conj();
+    work[k] = Complex::new(even.re - odd.im, even.im + odd.re);
+    if m - k != k {
+        work[m - k] = Complex::new(even.re + odd.im, odd.re - even.im);
+    }
+}
+
+/// `x` (even length) viewed as complex numbers `x[2r] + j·x[2r+1]`.
+fn as_complex<T>(x: &[T]) -> &[Complex<T>] {
+    assert!(x.len().is_multiple_of(2));
+    // SAFETY: `Complex<T>` is `#[repr(C)]` with exactly two `T` fields (re, im), so it has the
+    // size of `[T; 2]` and the alignment of `T`; the length is halved.
+    unsafe { std::slice::from_raw_parts(x.as_ptr() as *const Complex<T>, x.len() / 2) }
+}
+
+/// Mutable version of [`as_complex`].
+fn as_complex_mut<T>(x: &mut [T]) -> &mut [Complex<T>] {
+    assert!(x.len().is_multiple_of(2));
+    // SAFETY: as in `as_complex`; the borrow is exclusive.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr() as *mut Complex<T>, x.len() / 2) }
+}
+
 /// Forward real FFT `x (n) → X[0..=n/2]` and inverse `X[0..=n/2] → x (n)`, unnormalised forward
 /// (`X[k] = Σ x[t] e^{−j2πkt/n}`) and normalised inverse (`x = (1/n) Σ X[k] e^{+j2πkt/n}`, the
 /// imaginary parts of `X[0]` and, for even `n`, `X[n/2]` ignored, as numpy's `irfft`).
@@ -17,11 +112,11 @@ pub(crate) struct RealFft<T: FftNum> {
     n: usize,
     forward: Arc<dyn Fft<T>>,
     inverse: Arc<dyn Fft<T>>,
-    /// `e^{−j2πk/n}` for `k = 0..n/2` (even `n` only).
+    /// `e^{−j2πk/n}` for `k = 0..n/2` (even `n` only), computed in f64.
     twiddles: Vec<Complex<T>>,
 }
 
-impl<T: FftNum + Float + FloatConst> RealFft<T> {
+impl<T: SplitFloat> RealFft<T> {
     /// Plans both directions for length `n ≥ 1`.
     pub fn new(n: usize) -> Self {
         let mut planner = FftPlanner::<T>::new();
@@ -29,11 +124,10 @@ impl<T: FftNum + Float + FloatConst> RealFft<T> {
         let forward = planner.plan_fft_forward(inner.max(1));
         let inverse = planner.plan_fft_inverse(inner.max(1));
         let twiddles = if n.is_multiple_of(2) {
-            let nf = T::from_usize(n).expect("length fits the float type");
             (0..n / 2)
                 .map(|k| {
-                    let a = -T::TAU() * T::from_usize(k).expect("index fits") / nf;
-                    Complex::new(a.cos(), a.sin())
+                    let a = -std::f64::consts::TAU * k as f64 / n as f64;
+                    Complex::new(T::from_f64(a.cos()).expect("fits"), T::from_f64(a.sin()).expect("fits"))
                 })
                 .collect()
         } else {
@@ -63,75 +157,91 @@ impl<T: FftNum + Float + FloatConst> RealFft<T> {
 
     /// Scratch elements both directions need, in one buffer.
     pub fn scratch_len(&self) -> usize {
-        self.work_len() + self.forward.get_inplace_scratch_len().max(self.inverse.get_inplace_scratch_len())
+        self.work_len()
+            + self
+                .forward
+                .get_inplace_scratch_len()
+                .max(self.inverse.get_inplace_scratch_len())
+                .max(self.inverse.get_outofplace_scratch_len())
     }
 
     /// Forward transform of `input` (length n) into `output` (length n/2+1).
     pub fn forward(&self, input: &[T], output: &mut [Complex<T>], scratch: &mut Vec<Complex<T>>) {
+        self.forward_bins(input, output, scratch);
+    }
+
+    /// Forward transform of `input` (length n), writing only the first `output.len()` bins
+    /// (at most n/2+1): a resampler that keeps part of the spectrum skips the rest.
+    pub fn forward_bins(&self, input: &[T], output: &mut [Complex<T>], scratch: &mut Vec<Complex<T>>) {
         debug_assert_eq!(input.len(), self.n);
-        debug_assert_eq!(output.len(), self.spectrum_len());
+        let limit = output.len();
+        debug_assert!(limit <= self.spectrum_len());
         scratch.resize(self.scratch_len(), Complex::new(T::zero(), T::zero()));
         let (work, fft_scratch) = scratch.split_at_mut(self.work_len());
-        let half = T::from_f64(0.5).expect("0.5 fits");
+        if limit == 0 {
+            return;
+        }
         if self.n.is_multiple_of(2) {
             let m = self.n / 2;
-            for (w, p) in work.iter_mut().zip(input.chunks_exact(2)) {
-                *w = Complex::new(p[0], p[1]);
-            }
+            work.copy_from_slice(as_complex(input));
             self.forward.process_with_scratch(work, fft_scratch);
             let z0 = work[0];
             output[0] = Complex::new(z0.re + z0.im, T::zero());
-            output[m] = Complex::new(z0.re - z0.im, T::zero());
-            for k in 1..m {
-                let a = work[k];
-                let b = work[m - k].conj();
-                let even = (a + b) * half;
-                // (a − b) / (2j) = −j·(a − b)/2
-                let d = (a - b) * half;
-                let odd = Complex::new(d.im, -d.re);
-                output[k] = even + self.twiddles[k] * odd;
+            if m < limit {
+                output[m] = Complex::new(z0.re - z0.im, T::zero());
+            }
+            let first = T::forward_split_fast(work, &self.twiddles, output, m);
+            for k in first..=m / 2 {
+                forward_pair(work, &self.twiddles, output, m, k);
             }
         } else {
             for (w, &v) in work.iter_mut().zip(input) {
                 *w = Complex::new(v, T::zero());
             }
             self.forward.process_with_scratch(work, fft_scratch);
-            output.copy_from_slice(&work[..self.spectrum_len()]);
+            output.copy_from_slice(&work[..limit]);
         }
     }
 
-    /// Inverse transform of `input` (length n/2+1, destroyed) into `output` (length n), scaled
-    /// by `scale / n` instead of `1 / n`.
-    pub fn inverse_scaled(&self, input: &mut [Complex<T>], output: &mut [T], scale: T, scratch: &mut Vec<Complex<T>>) {
+    /// Inverse transform of `input` (length n/2+1) into `output` (length n), scaled by `scale / n`
+    /// instead of `1 / n`.
+    #[cfg(test)]
+    pub fn inverse_scaled(&self, input: &[Complex<T>], output: &mut [T], scale: T, scratch: &mut Vec<Complex<T>>) {
         debug_assert_eq!(input.len(), self.spectrum_len());
+        self.inverse_from(input, None, output, scale, scratch);
+    }
+
+    /// Inverse transform of the spectrum whose bins `0..bins.len()` are `bins` (bin `fix.0`
+    /// multiplied by `fix.1` when given) and whose higher bins are zero, into `output` (length n),
+    /// scaled by `scale / n`. The imaginary parts of bin 0 and, for even n, bin n/2 are ignored.
+    pub fn inverse_from(&self, bins: &[Complex<T>], fix: Option<(usize, T)>, output: &mut [T], scale: T, scratch: &mut Vec<Complex<T>>) {
         debug_assert_eq!(output.len(), self.n);
         scratch.resize(self.scratch_len(), Complex::new(T::zero(), T::zero()));
         let (work, fft_scratch) = scratch.split_at_mut(self.work_len());
-        let zero = T::zero();
-        input[0].im = zero;
+        let bins = Bins {
+            bins: &bins[..bins.len().min(self.spectrum_len())],
+            fix,
+        };
         if self.n.is_multiple_of(2) {
             let m = self.n / 2;
-            input[m].im = zero;
-            let half = T::from_f64(0.5).expect("0.5 fits");
-            for k in 0..m {
-                let a = input[k];
-                let b = input[m - k].conj();
-                let even = (a + b) * half;
-                let odd = (a - b) * half * self.twiddles[k].conj();
-                // Z = E + j·O
-                work[k] = Complex::new(even.re - odd.im, even.im + odd.re);
+            // The output scale folds into the split: factor = ½ · scale / m.
+            let factor = T::from_f64(0.5).expect("0.5 fits") * scale / T::from_usize(m).expect("length fits");
+            // Bin 0 and bin m (DC and Nyquist) are real.
+            let (y0, ym) = (bins.get(0).re, bins.get(m).re);
+            work[0] = Complex::new((y0 + ym) * factor, (y0 - ym) * factor);
+            let first = T::inverse_split_fast(&bins, &self.twiddles, work, m, factor);
+            for k in first..=m / 2 {
+                inverse_pair(&bins, &self.twiddles, work, m, k, factor);
             }
-            self.inverse.process_with_scratch(work, fft_scratch);
-            let s = scale / T::from_usize(m).expect("length fits");
-            for (o, w) in output.chunks_exact_mut(2).zip(work.iter()) {
-                o[0] = w.re * s;
-                o[1] = w.im * s;
-            }
+            // Straight into the caller's buffer: sample pairs are the real and imaginary parts.
+            self.inverse.process_outofplace_with_scratch(work, as_complex_mut(output), fft_scratch);
         } else {
             let n = self.n;
-            work[..input.len()].copy_from_slice(input);
-            for k in 1..input.len() {
-                work[n - k] = input[k].conj();
+            work[0] = Complex::new(bins.get(0).re, T::zero());
+            for k in 1..self.spectrum_len() {
+                let v = bins.get(k);
+                work[k] = v;
+                work[n - k] = v.conj();
             }
             self.inverse.process_with_scratch(work, fft_scratch);
             let s = scale / T::from_usize(n).expect("length fits");
@@ -165,7 +275,7 @@ mod tests {
                 for k in 0..n {
                     // Hermitian extension; DC and Nyquist contribute their real parts.
                     let c = if k < spec.len() { spec[k] } else { spec[n - k].conj() };
-                    let c = if k == 0 || (n % 2 == 0 && k == n / 2) { Complex::new(c.re, 0.0) } else { c };
+                    let c = if k == 0 || (n.is_multiple_of(2) && k == n / 2) { Complex::new(c.re, 0.0) } else { c };
                     let a = 2.0 * std::f64::consts::PI * ((k * t) % n) as f64 / n as f64;
                     s += (c * Complex::new(a.cos(), a.sin())).re;
                 }
@@ -192,12 +302,56 @@ mod tests {
                 assert!((a - b).norm() < 1e-12 * n as f64, "n={n} k={k}: {a} vs {b}");
             }
             // Inverse of an arbitrary (non-Hermitian at DC/Nyquist) spectrum follows irfft.
-            let mut s2: Vec<Complex<f64>> = (0..plan.spectrum_len()).map(|_| Complex::new(rnd(), rnd())).collect();
+            let s2: Vec<Complex<f64>> = (0..plan.spectrum_len()).map(|_| Complex::new(rnd(), rnd())).collect();
             let want = naive_irdft(&s2, n);
             let mut y = vec![0.0; n];
-            plan.inverse_scaled(&mut s2, &mut y, 1.0, &mut scratch);
+            plan.inverse_scaled(&s2, &mut y, 1.0, &mut scratch);
             for (t, (a, b)) in y.iter().zip(&want).enumerate() {
                 assert!((a - b).abs() < 1e-12 * n as f64, "n={n} t={t}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn f32_split_kernels_match_naive_for_every_limit() {
+        // Sizes where the 4-wide kernels run many blocks, with kept-bin limits and gain bins
+        // that fall inside blocks, on both sides of the mirror.
+        let mut state = 3u64;
+        let mut rnd = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        for n in [40usize, 58, 64, 90, 128, 202, 255, 256] {
+            let x: Vec<f64> = (0..n).map(|_| rnd()).collect();
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let plan = RealFft::<f32>::new(n);
+            let want = naive_rdft(&x);
+            let tol = 1e-5 * (n as f64).sqrt() * 4.0;
+            let mut scratch = Vec::new();
+            for limit in [plan.spectrum_len(), plan.spectrum_len() - 1, n / 3, n / 4 + 1, 7, 1] {
+                let mut out = vec![Complex::new(0f32, 0.0); limit];
+                plan.forward_bins(&x32, &mut out, &mut scratch);
+                for (k, (a, b)) in out.iter().zip(&want).enumerate() {
+                    let d = Complex::new(a.re as f64 - b.re, a.im as f64 - b.im).norm();
+                    assert!(d < tol, "n={n} limit={limit} k={k}: {a} vs {b}");
+                }
+            }
+            let spec: Vec<Complex<f64>> = (0..plan.spectrum_len()).map(|_| Complex::new(rnd(), rnd())).collect();
+            for valid in [plan.spectrum_len(), n / 2 - 3, n / 3, n / 4 + 2, 5] {
+                for fix in [None, Some((valid - 1, 0.5)), Some((valid / 2, 2.0)), Some((3, 2.0))] {
+                    let mut full: Vec<Complex<f64>> = spec[..valid].to_vec();
+                    full.resize(plan.spectrum_len(), Complex::new(0.0, 0.0));
+                    if let Some((f, g)) = fix {
+                        full[f] *= g;
+                    }
+                    let want = naive_irdft(&full, n);
+                    let bins32: Vec<Complex<f32>> = spec[..valid].iter().map(|c| Complex::new(c.re as f32, c.im as f32)).collect();
+                    let mut y = vec![0f32; n];
+                    plan.inverse_from(&bins32, fix.map(|(f, g)| (f, g as f32)), &mut y, 1.0, &mut scratch);
+                    for (t, (a, b)) in y.iter().zip(&want).enumerate() {
+                        assert!((*a as f64 - b).abs() < tol / n as f64 * 4.0, "n={n} valid={valid} fix={fix:?} t={t}: {a} vs {b}");
+                    }
+                }
             }
         }
     }
