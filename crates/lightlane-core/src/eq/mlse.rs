@@ -361,42 +361,55 @@ impl Mlse {
     /// traceback points on a ring of survivor words, then block traceback.
     fn run_4state<const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
         let trellis = Trellis4::new(self);
-        let n = y.len();
-        let ring_len = self.block + self.depth;
-        let ring = ring_len.min(n);
-        let mut surv = vec![0u16; ring];
-        let mut pm = [0.0f32; 4];
-        let mut decided = 0usize;
-        let mut k = 0usize;
-        let back = |slot: usize| if slot == 0 { ring - 1 } else { slot - 1 };
-        while k < n {
-            let slot = k % ring;
-            let stop = (decided + ring_len).min(n).min(k + ring - slot);
-            acs4::<WEIGHTED>(&trellis, &mut pm, &y[k..stop], &mut surv[slot..slot + (stop - k)], k);
-            k = stop;
-            if k - decided == ring_len {
-                let mut state = argmin(&pm);
-                let mut slot = (k - 1) % ring;
-                for _ in 0..self.depth {
-                    state = prev4(surv[slot], state);
-                    slot = back(slot);
-                }
-                let mut t = k - 1 - self.depth;
-                for _ in 0..self.block {
-                    out[t] = state as u8;
-                    state = prev4(surv[slot], state);
-                    slot = back(slot);
-                    t = t.wrapping_sub(1);
-                }
-                decided += self.block;
-            }
+        let mut v = Viterbi4::new(self, y, out);
+        while v.k < v.y.len() {
+            let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
+            acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
+            v.advance(end);
         }
-        let mut state = argmin(&pm);
-        let mut slot = (n - 1) % ring;
-        for t in (decided..n).rev() {
-            out[t] = state as u8;
-            state = prev4(surv[slot], state);
-            slot = back(slot);
+        v.finish();
+    }
+
+    /// Two independent 4-state runs in lockstep, so that the two add-compare-select chains
+    /// overlap in the CPU: each output equals `run_4state` on its own input, bit for bit.
+    fn run_4state_pair<const WEIGHTED: bool>(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
+        let trellis = Trellis4::new(self);
+        let mut a = Viterbi4::new(self, ya, oa);
+        let mut b = Viterbi4::new(self, yb, ob);
+        while a.k < a.y.len() && b.k < b.y.len() {
+            let k = a.k;
+            let end = a.run_end().min(b.run_end());
+            let (sa, sb) = (k % a.ring, k % b.ring);
+            acs4_pair::<WEIGHTED>(
+                &trellis,
+                (&mut a.pm, &a.y[k..end], &mut a.surv[sa..sa + end - k]),
+                (&mut b.pm, &b.y[k..end], &mut b.surv[sb..sb + end - k]),
+                k,
+            );
+            a.advance(end);
+            b.advance(end);
+        }
+        for v in [&mut a, &mut b] {
+            while v.k < v.y.len() {
+                let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
+                acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
+                v.advance(end);
+            }
+            v.finish();
+        }
+    }
+
+    /// Decisions for two inputs at once ([`Mlse::detect`] on each, bit for bit the same);
+    /// the 4-state PAM4 detector interleaves the two runs for more throughput per core.
+    pub(crate) fn detect_pair(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
+        debug_assert!(oa.len() == ya.len() && ob.len() == yb.len());
+        if ya.is_empty() || yb.is_empty() || !(self.modulation == Modulation::Pam4 && self.memory == 1) {
+            self.run(ya, oa);
+            self.run(yb, ob);
+        } else if self.noise.is_empty() {
+            self.run_4state_pair::<false>(ya, oa, yb, ob);
+        } else {
+            self.run_4state_pair::<true>(ya, oa, yb, ob);
         }
     }
 
@@ -434,10 +447,9 @@ impl Mlse {
                     let idx = p * M + s;
                     let d = yk - mu[idx];
                     let c = if WEIGHTED { pm[p] + (d * d * wb[idx].0 + wb[idx].1) } else { pm[p] + d * d };
-                    if c < best {
-                        best = c;
-                        arg = j as u8;
-                    }
+                    let lt = c < best;
+                    best = if lt { c } else { best };
+                    arg = if lt { j as u8 } else { arg };
                 }
                 next[nx] = best;
                 row[nx] = arg;
@@ -468,6 +480,92 @@ impl Mlse {
         for t in (decided..n).rev() {
             out[t] = (state % M) as u8;
             state = prev(&surv, t, state);
+        }
+    }
+}
+
+/// State of one 4-state Viterbi run: survivor ring, path metrics, progress.
+struct Viterbi4<'a> {
+    y: &'a [f32],
+    out: &'a mut [u8],
+    surv: Vec<u16>,
+    pm: [f32; 4],
+    /// Next symbol to process.
+    k: usize,
+    /// Symbols already decided (from the start).
+    decided: usize,
+    ring: usize,
+    ring_len: usize,
+    block: usize,
+    depth: usize,
+}
+
+impl<'a> Viterbi4<'a> {
+    fn new(mlse: &Mlse, y: &'a [f32], out: &'a mut [u8]) -> Viterbi4<'a> {
+        let ring_len = mlse.block + mlse.depth;
+        let ring = ring_len.min(y.len()).max(1);
+        Viterbi4 {
+            y,
+            out,
+            surv: vec![0u16; ring],
+            pm: [0.0; 4],
+            k: 0,
+            decided: 0,
+            ring,
+            ring_len,
+            block: mlse.block,
+            depth: mlse.depth,
+        }
+    }
+
+    /// End (exclusive) of the next forward run: the next traceback point, the end of the
+    /// input or the end of the ring, whichever comes first.
+    fn run_end(&self) -> usize {
+        let slot = self.k % self.ring;
+        (self.decided + self.ring_len).min(self.y.len()).min(self.k + self.ring - slot)
+    }
+
+    fn back(&self, slot: usize) -> usize {
+        if slot == 0 {
+            self.ring - 1
+        } else {
+            slot - 1
+        }
+    }
+
+    /// Records a forward run up to `end`; at a traceback point, decides the oldest block.
+    fn advance(&mut self, end: usize) {
+        self.k = end;
+        if self.k - self.decided == self.ring_len {
+            let mut state = argmin(&self.pm);
+            let mut slot = (self.k - 1) % self.ring;
+            for _ in 0..self.depth {
+                state = prev4(self.surv[slot], state);
+                slot = self.back(slot);
+            }
+            let mut t = self.k - 1 - self.depth;
+            for _ in 0..self.block {
+                self.out[t] = state as u8;
+                state = prev4(self.surv[slot], state);
+                slot = self.back(slot);
+                t = t.wrapping_sub(1);
+            }
+            self.decided += self.block;
+        }
+    }
+
+    /// Traces the rest back from the best final state.
+    fn finish(&mut self) {
+        let n = self.y.len();
+        if n == 0 {
+            return;
+        }
+        let mut state = argmin(&self.pm);
+        let mut slot = (n - 1) % self.ring;
+        for t in (self.decided..n).rev() {
+            self.out[t] = state as u8;
+            state = prev4(self.surv[slot], state);
+            slot = self.back(slot);
         }
     }
 }
@@ -521,14 +619,12 @@ impl Trellis4 {
 
 /// Predecessor of state `s` from a 4-state survivor word: bit `s` says state 1 beat state 0,
 /// bit `4 + s` that state 3 beat state 2, bit `8 + s` that the pair (2, 3) beat (0, 1).
+/// Branch-free: the traceback follows data-dependent paths a branch predictor cannot learn.
 #[inline(always)]
 fn prev4(word: u16, s: usize) -> usize {
     let w = word as usize;
-    if (w >> (8 + s)) & 1 != 0 {
-        2 + ((w >> (4 + s)) & 1)
-    } else {
-        (w >> s) & 1
-    }
+    let pair = (w >> (8 + s)) & 1;
+    2 * pair + ((w >> (s + 4 * pair)) & 1)
 }
 
 /// Forward 4-state add-compare-select over `y` (symbol `k0` first), one survivor word per
@@ -541,8 +637,27 @@ fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: 
     acs4_portable::<WEIGHTED>(t, pm, y, surv, k0);
 }
 
+/// [`acs4`] on two inputs of equal length: interleaved SSE2 on x86_64.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn acs4_pair<const WEIGHTED: bool>(
+    t: &Trellis4,
+    a: (&mut [f32; 4], &[f32], &mut [u16]),
+    b: (&mut [f32; 4], &[f32], &mut [u16]),
+    k0: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    super::simd::acs4_pair_sse2::<WEIGHTED>(t, a, b, k0);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        acs4_portable::<WEIGHTED>(t, a.0, a.1, a.2, k0);
+        acs4_portable::<WEIGHTED>(t, b.0, b.1, b.2, k0);
+    }
+}
+
 /// Portable 4-state add-compare-select: for each new state a tournament (0 vs 1, 2 vs 3, then
 /// the winners; the earlier state wins ties), the same operations as the SSE2 kernel.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
     for (i, (&raw, word)) in y.iter().zip(surv.iter_mut()).enumerate() {
         let yk = clamp_input(raw, t.lo, t.hi);
@@ -918,6 +1033,26 @@ mod tests {
                 assert_eq!(sa, sb, "trial {trial}");
                 assert_eq!(pa.map(f32::to_bits), pb.map(f32::to_bits), "trial {trial}");
                 assert!(pa.iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn paired_runs_equal_single_runs() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 12_000, 46);
+        let y = channel(m, &s, &[1.0, 0.5], 0.15, 47);
+        let linear = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
+        let sigma: Vec<f32> = (0..16).map(|i| 0.1 + 0.02 * (i % 4) as f32).collect();
+        let weighted = Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
+        let sixteen = Mlse::new(m, &[1.0, 0.5, 0.1], &m.level_set()).unwrap();
+        for mlse in [linear, weighted, sixteen] {
+            for (la, lb) in [(5000usize, 3000usize), (3000, 5000), (4000, 4000), (100, 9000), (0, 50), (1, 1)] {
+                let (ya, yb) = (&y[..la], &y[la..la + lb]);
+                let (mut oa, mut ob) = (vec![9u8; la], vec![9u8; lb]);
+                mlse.detect_pair(ya, &mut oa, yb, &mut ob);
+                assert_eq!(oa, mlse.detect(ya), "{la} {lb}");
+                assert_eq!(ob, mlse.detect(yb), "{la} {lb}");
             }
         }
     }
