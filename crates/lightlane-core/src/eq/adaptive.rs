@@ -267,33 +267,30 @@ pub fn adapt_ffe(
     let mut output = vec![0.0f32; n_out];
     let mut trace = Trace::new(cfg.trace_decimation);
     let mut training_mse = f64::NAN;
-    let mut engine = Engine::new(cfg.adaptation, &wr, dummy);
-
-    let passes = if n_train > 0 { cfg.passes } else { 0 };
-    for _ in 0..passes {
-        let mut sum = 0.0f64;
-        for k in 0..n_train {
-            let u = &xp[k * sps + c..k * sps + c + lanes];
-            let y = engine.output(u);
-            let e = targets[k] - y;
-            engine.update(u, e);
-            output[k] = y;
-            sum += (e as f64) * (e as f64);
-            trace.push(e);
-        }
-        training_mse = sum / n_train as f64;
-    }
-    if cfg.decision_directed {
-        for k in n_train..n_out {
-            let u = &xp[k * sps + c..k * sps + c + lanes];
-            let y = engine.output(u);
-            let e = slicer.nearest(y) - y;
-            engine.update(u, e);
-            output[k] = y;
-            trace.push(e);
-        }
-    }
-    let taps = engine.taps(l);
+    let run = Run {
+        xp: &xp,
+        sps,
+        c,
+        lanes,
+        targets,
+        n_train,
+        n_out,
+        passes: if n_train > 0 { cfg.passes } else { 0 },
+        decision_directed: cfg.decision_directed,
+        slicer: &slicer,
+    };
+    // LMS, the rule that must keep up with the line rate, runs on fixed-size tap arrays that
+    // stay in registers; the other rules and long LMS equalizers on the general engine.
+    let taps = match (cfg.adaptation, lanes) {
+        (Adaptation::Lms { mu }, 8) => run.drive(&mut FixedLms::<8>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 16) => run.drive(&mut FixedLms::<16>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 24) => run.drive(&mut FixedLms::<24>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 32) => run.drive(&mut FixedLms::<32>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 48) => run.drive(&mut FixedLms::<48>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 64) => run.drive(&mut FixedLms::<64>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
+        _ => run.drive(&mut Engine::new(cfg.adaptation, &wr, dummy), &mut output, &mut trace, &mut training_mse),
+    };
+    let taps: Vec<f32> = taps.into_iter().take(l).collect();
     if let Some(index) = taps.iter().position(|v| !v.is_finite()) {
         return Err(Error::Unusable {
             stage: "adaptive FFE",
@@ -312,6 +309,114 @@ pub fn adapt_ffe(
         training_mse,
         trained_symbols: n_train,
     })
+}
+
+/// The loops of [`adapt_ffe`] over the padded input.
+struct Run<'a> {
+    xp: &'a [f32],
+    sps: usize,
+    c: usize,
+    lanes: usize,
+    targets: &'a [f32],
+    n_train: usize,
+    n_out: usize,
+    passes: usize,
+    decision_directed: bool,
+    slicer: &'a LevelSlicer,
+}
+
+impl Run<'_> {
+    /// Training passes, then the decision-directed part; returns the taps in [`Ffe`] order
+    /// (at least `L` of them).
+    fn drive<A: Adapter>(&self, a: &mut A, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
+        let (sps, c, lanes) = (self.sps, self.c, self.lanes);
+        for _ in 0..self.passes {
+            let mut sum = 0.0f64;
+            for k in 0..self.n_train {
+                let u = &self.xp[k * sps + c..k * sps + c + lanes];
+                let y = a.output(u);
+                let e = self.targets[k] - y;
+                a.update(u, e);
+                output[k] = y;
+                sum += (e as f64) * (e as f64);
+                trace.push(e);
+            }
+            *training_mse = sum / self.n_train as f64;
+        }
+        if self.decision_directed {
+            for k in self.n_train..self.n_out {
+                let u = &self.xp[k * sps + c..k * sps + c + lanes];
+                let y = a.output(u);
+                let e = self.slicer.nearest(y) - y;
+                a.update(u, e);
+                output[k] = y;
+                trace.push(e);
+            }
+        }
+        a.taps()
+    }
+}
+
+/// One adaptation rule acting on tap windows of `lanes` samples (taps reversed).
+trait Adapter {
+    fn output(&self, u: &[f32]) -> f32;
+    fn update(&mut self, u: &[f32], e: f32);
+    /// Taps in [`Ffe`] order, dummy lanes last.
+    fn taps(&self) -> Vec<f32>;
+}
+
+/// LMS on `L` lanes held in a fixed-size array (the compiler keeps it in vector registers);
+/// the `dummy` leading lanes are masked out of the update so their taps stay zero.
+struct FixedLms<const L: usize> {
+    w: [f32; L],
+    mask: [f32; L],
+    mu: f32,
+}
+
+impl<const L: usize> FixedLms<L> {
+    fn new(wr: &[f32], dummy: usize, mu: f64) -> Self {
+        let mut w = [0.0f32; L];
+        w.copy_from_slice(wr);
+        let mut mask = [1.0f32; L];
+        mask[..dummy].iter_mut().for_each(|m| *m = 0.0);
+        FixedLms { w, mask, mu: mu as f32 }
+    }
+}
+
+impl<const L: usize> Adapter for FixedLms<L> {
+    #[inline(always)]
+    fn output(&self, u: &[f32]) -> f32 {
+        dot8(&self.w, &u[..L])
+    }
+
+    #[inline(always)]
+    fn update(&mut self, u: &[f32], e: f32) {
+        let u: &[f32; L] = u[..L].try_into().expect("window of L lanes");
+        let g = self.mu * e;
+        for i in 0..L {
+            self.w[i] += g * (u[i] * self.mask[i]);
+        }
+    }
+
+    fn taps(&self) -> Vec<f32> {
+        self.w.iter().rev().copied().collect()
+    }
+}
+
+impl Adapter for Engine {
+    #[inline(always)]
+    fn output(&self, u: &[f32]) -> f32 {
+        Engine::output(self, u)
+    }
+
+    #[inline(always)]
+    fn update(&mut self, u: &[f32], e: f32) {
+        Engine::update(self, u, e)
+    }
+
+    fn taps(&self) -> Vec<f32> {
+        Engine::taps(self)
+    }
 }
 
 /// Decimated mean-squared-error trace.
@@ -431,12 +536,12 @@ impl Engine {
     }
 
     /// Taps in [`Ffe`] order (`w[j]` multiplies `x[k·sps + c − j]`).
-    fn taps(&self, l: usize) -> Vec<f32> {
+    fn taps(&self) -> Vec<f32> {
         match self {
             Engine::Lms { w, .. } | Engine::Nlms { w, .. } | Engine::SignSign { w, .. } => {
-                w.iter().rev().take(l).copied().collect()
+                w.iter().rev().copied().collect()
             }
-            Engine::Rls(s) => s.w.iter().rev().take(l).map(|&v| v as f32).collect(),
+            Engine::Rls(s) => s.w.iter().rev().map(|&v| v as f32).collect(),
         }
     }
 }
@@ -543,7 +648,7 @@ mod tests {
     fn fast_lms_matches_the_direct_form() {
         let (_, lv) = pam4(3000, 1);
         let x = isi(&lv, |_| vec![1.0, 0.4, 0.1], 0.05, 2);
-        for l in [1usize, 5, 8, 15, 17] {
+        for l in [1usize, 5, 8, 15, 17, 41, 70] {
             let c = l / 3;
             let init = Ffe::identity(l, 1, c).unwrap();
             let t = aligned(&lv, 0);

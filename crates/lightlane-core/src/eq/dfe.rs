@@ -27,6 +27,9 @@ use serde::{Deserialize, Serialize};
 /// Most feedback taps a [`Dfe`] may have.
 pub const MAX_DFE_TAPS: usize = 32;
 
+/// Symbols per batch of precomputed candidates in the one-tap detector.
+const ONE_TAP_BATCH: usize = 256;
+
 /// Longest burst length the histogram of [`ErrorPropagation`] resolves; longer bursts go to
 /// the last bin.
 pub const MAX_BURST_BIN: usize = 64;
@@ -302,7 +305,7 @@ impl Dfe {
     }
 
     /// Decisions for `y` into `out`; [`Error::LengthMismatch`] unless the lengths agree.
-    /// Non-finite inputs decide as the lowest symbol.
+    /// NaN decides as the lowest symbol.
     pub fn detect_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
         if out.len() != y.len() {
             return Err(Error::LengthMismatch {
@@ -391,10 +394,8 @@ impl Dfe {
         let mut packed = 0u32;
         for (s, &f) in f1.iter().enumerate() {
             let z = p - f;
-            let mut d = 0u32;
-            for &tj in t.iter().take(M - 1) {
-                d += (z >= tj) as u32;
-            }
+            // Unused thresholds are NaN and never count.
+            let d = (z >= t[0]) as u32 + (z >= t[1]) as u32 + (z >= t[2]) as u32;
             packed |= d << (8 * s);
         }
         packed
@@ -407,13 +408,20 @@ impl Dfe {
         }
         let mut f1 = [0.0f32; M];
         f1.copy_from_slice(&self.feedback[..M]);
-        let mut t = [f32::INFINITY; 3];
+        let mut t = [f32::NAN; 3];
         t[..M - 1].copy_from_slice(&self.thresholds);
         let mut prev = out[head - 1] as u32;
-        for (o, &yk) in out[head..].iter_mut().zip(&y[head..]) {
-            let packed = Self::candidates::<M>(yk, &f1, &t);
-            prev = (packed >> (8 * prev)) & 0xff;
-            *o = prev as u8;
+        // The candidates do not depend on earlier decisions: compute them for a batch of
+        // symbols first (a loop over time the compiler vectorizes), then select serially.
+        let mut cand = [0u32; ONE_TAP_BATCH];
+        for (yc, oc) in y[head..].chunks(ONE_TAP_BATCH).zip(out[head..].chunks_mut(ONE_TAP_BATCH)) {
+            for (c, &yk) in cand.iter_mut().zip(yc) {
+                *c = Self::candidates::<M>(yk, &f1, &t);
+            }
+            for (o, &c) in oc.iter_mut().zip(&cand) {
+                prev = (c >> (8 * prev)) & 0xff;
+                *o = prev as u8;
+            }
         }
     }
 
@@ -426,7 +434,7 @@ impl Dfe {
         let mut f1 = [0.0f32; M];
         f1.copy_from_slice(&self.feedback[..M]);
         let rest = &self.feedback[M..];
-        let mut t = [f32::INFINITY; 3];
+        let mut t = [f32::NAN; 3];
         t[..M - 1].copy_from_slice(&self.thresholds);
         let mut prev = out[head - 1] as u32;
         for k in head..y.len() {
@@ -514,6 +522,16 @@ mod tests {
                     let y: Vec<f32> = (0..20_000).map(|_| rng.random_range(-2.0f32..2.0)).collect();
                     assert_eq!(dfe.detect(&y), reference_detect(&dfe, &y), "{m} {nt} taps, trial {trial}");
                 }
+            }
+        }
+        // Non-finite inputs: both agree, and every decision is a valid symbol.
+        for m in [Modulation::Nrz, Modulation::Pam4] {
+            for nt in [1usize, 3] {
+                let dfe = Dfe::new(vec![0.3; nt], m.level_set(), m).unwrap();
+                let y = [0.5, f32::INFINITY, -0.2, f32::NAN, f32::NEG_INFINITY, 0.9, 0.1, -0.7];
+                let d = dfe.detect(&y);
+                assert_eq!(d, reference_detect(&dfe, &y));
+                assert!(d.iter().all(|&s| s <= m.max_symbol()), "{m}: {d:?}");
             }
         }
         // Inputs shorter than the tap count.

@@ -47,6 +47,8 @@ pub const MAX_MLSE_MEMORY: usize = 2;
 pub const DEFAULT_TRACEBACK_BLOCK: usize = 1024;
 /// Default traceback depth (symbols followed back before deciding).
 pub const DEFAULT_TRACEBACK_DEPTH: usize = 128;
+/// Largest magnitude of an expected-output table entry (keeps every metric finite in f32).
+pub const MAX_TABLE_MAGNITUDE: f32 = 1e12;
 /// Largest traceback block or depth.
 pub const MAX_TRACEBACK: usize = 1 << 20;
 
@@ -126,6 +128,9 @@ impl Mlse {
             ));
         }
         crate::error::check_finite("MLSE table", &expected)?;
+        if let Some(v) = expected.iter().find(|v| v.abs() > MAX_TABLE_MAGNITUDE) {
+            return Err(Error::invalid("MLSE table", v, format!("entries must be within ±{MAX_TABLE_MAGNITUDE:e}")));
+        }
         Ok(Mlse {
             modulation,
             memory,
@@ -305,8 +310,9 @@ impl Mlse {
         }
     }
 
-    /// Decisions for `y` (one per value). Non-finite values make every branch equally bad
-    /// there; the detector still returns a sequence.
+    /// Decisions for `y` (one per value). Values beyond 4 table spans outside the range of the
+    /// expected outputs are clamped to that bound (NaN to the upper one), so outliers and
+    /// non-finite samples cost a decision or two but never disturb the path metrics.
     pub fn detect(&self, y: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; y.len()];
         self.run(y, &mut out);
@@ -330,147 +336,357 @@ impl Mlse {
         if y.is_empty() {
             return;
         }
-        match (self.modulation == Modulation::Pam4 && self.memory == 1, self.noise.is_empty()) {
-            (true, true) => self.run_pam4_4state::<false>(y, out),
-            (true, false) => self.run_pam4_4state::<true>(y, out),
-            (false, true) => self.run_generic::<false>(y, out),
-            (false, false) => self.run_generic::<true>(y, out),
+        let pam4 = self.modulation == Modulation::Pam4;
+        match (pam4, self.memory, self.noise.is_empty()) {
+            (true, 1, true) => self.run_4state::<false>(y, out),
+            (true, 1, false) => self.run_4state::<true>(y, out),
+            (true, _, true) => self.run_generic::<4, 2, false>(y, out),
+            (true, _, false) => self.run_generic::<4, 2, true>(y, out),
+            (false, 1, true) => self.run_generic::<2, 1, false>(y, out),
+            (false, 1, false) => self.run_generic::<2, 1, true>(y, out),
+            (false, _, true) => self.run_generic::<2, 2, false>(y, out),
+            (false, _, false) => self.run_generic::<2, 2, true>(y, out),
         }
     }
 
-    /// The 4-state PAM4 trellis: 16 precomputed branch means, branch-free add-compare-select
-    /// over four lanes, survivors packed 2 bits per state into one byte per symbol.
-    fn run_pam4_4state<const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
-        let mut mu = [[0.0f32; 4]; 4];
-        let mut w = [[1.0f32; 4]; 4];
-        let mut b = [[0.0f32; 4]; 4];
-        for p in 0..4 {
-            mu[p].copy_from_slice(&self.expected[p * 4..p * 4 + 4]);
-            if WEIGHTED {
-                for s in 0..4 {
-                    (w[p][s], b[p][s]) = self.noise[p * 4 + s];
-                }
-            }
+    /// The input range outside which values are clamped (see [`Mlse::detect`]).
+    fn clamp_range(&self) -> (f32, f32) {
+        let lo = self.expected.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = self.expected.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let span = (hi - lo).max(1e-6 * (1.0 + hi.abs().max(lo.abs())));
+        (lo - 4.0 * span, hi + 4.0 * span)
+    }
+
+    /// The 4-state PAM4 trellis (module docs): forward add-compare-select in runs between
+    /// traceback points on a ring of survivor words, then block traceback.
+    fn run_4state<const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
+        let trellis = Trellis4::new(self);
+        let mut v = Viterbi4::new(self, y, out);
+        while v.k < v.y.len() {
+            let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
+            acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
+            v.advance(end);
         }
-        let ring_len = self.block + self.depth;
-        let mut surv = vec![0u8; ring_len.min(y.len())];
-        let ring = surv.len();
-        let mut pm = [0.0f32; 4];
-        let mut decided = 0usize;
-        let mut slot = 0usize;
-        for (k, &yk) in y.iter().enumerate() {
-            let mut best = [f32::INFINITY; 4];
-            let mut arg = [0u8; 4];
-            for (p, row) in mu.iter().enumerate() {
-                for s in 0..4 {
-                    let d = yk - row[s];
-                    let c = if WEIGHTED { pm[p] + (d * d * w[p][s] + b[p][s]) } else { pm[p] + d * d };
-                    let better = c < best[s];
-                    best[s] = if better { c } else { best[s] };
-                    arg[s] = if better { p as u8 } else { arg[s] };
-                }
-            }
-            surv[slot] = arg[0] | (arg[1] << 2) | (arg[2] << 4) | (arg[3] << 6);
-            let base = best[0];
-            for s in 0..4 {
-                pm[s] = best[s] - base;
-            }
-            slot += 1;
-            if slot == ring {
-                slot = 0;
-            }
-            if k + 1 - decided == ring_len {
-                // Decide the oldest `block` symbols from the best current state.
-                let mut state = argmin(&pm);
-                let mut t = k;
-                let prev = |t: usize, state: usize| ((surv[t % ring] >> (2 * state)) & 3) as usize;
-                for _ in 0..self.depth {
-                    state = prev(t, state);
-                    t -= 1;
-                }
-                for _ in 0..self.block {
-                    out[t] = state as u8;
-                    state = prev(t, state);
-                    t = t.wrapping_sub(1);
-                }
-                decided += self.block;
-            }
+        v.finish();
+    }
+
+    /// Two independent 4-state runs in lockstep, so that the two add-compare-select chains
+    /// overlap in the CPU: each output equals `run_4state` on its own input, bit for bit.
+    fn run_4state_pair<const WEIGHTED: bool>(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
+        let trellis = Trellis4::new(self);
+        let mut a = Viterbi4::new(self, ya, oa);
+        let mut b = Viterbi4::new(self, yb, ob);
+        while a.k < a.y.len() && b.k < b.y.len() {
+            let k = a.k;
+            let end = a.run_end().min(b.run_end());
+            let (sa, sb) = (k % a.ring, k % b.ring);
+            acs4_pair::<WEIGHTED>(
+                &trellis,
+                (&mut a.pm, &a.y[k..end], &mut a.surv[sa..sa + end - k]),
+                (&mut b.pm, &b.y[k..end], &mut b.surv[sb..sb + end - k]),
+                k,
+            );
+            a.advance(end);
+            b.advance(end);
         }
-        // The tail: exact traceback from the best final state.
-        let mut state = argmin(&pm);
-        for t in (decided..y.len()).rev() {
-            out[t] = state as u8;
-            state = ((surv[t % ring] >> (2 * state)) & 3) as usize;
+        for v in [&mut a, &mut b] {
+            while v.k < v.y.len() {
+                let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
+                acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
+                v.advance(end);
+            }
+            v.finish();
         }
     }
 
-    /// Any modulation and memory: per state, the `M` predecessors differ in their oldest
-    /// symbol; survivors store that symbol, one byte per state and step.
-    fn run_generic<const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
-        let m = self.modulation.levels();
-        let states = self.states();
-        let stride = states / m; // M^(memory−1): weight of the oldest digit
+    /// Decisions for two inputs at once ([`Mlse::detect`] on each, bit for bit the same);
+    /// the 4-state PAM4 detector interleaves the two runs for more throughput per core.
+    pub(crate) fn detect_pair(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
+        debug_assert!(oa.len() == ya.len() && ob.len() == yb.len());
+        if ya.is_empty() || yb.is_empty() || !(self.modulation == Modulation::Pam4 && self.memory == 1) {
+            self.run(ya, oa);
+            self.run(yb, ob);
+        } else if self.noise.is_empty() {
+            self.run_4state_pair::<false>(ya, oa, yb, ob);
+        } else {
+            self.run_4state_pair::<true>(ya, oa, yb, ob);
+        }
+    }
+
+    /// Any other trellis (`M` levels, memory `MEM`, `M^MEM ≤ 16` states): per state, the `M`
+    /// predecessors differ in their oldest symbol; survivors store that symbol, one byte per
+    /// state and step. Same normalisation schedule and tie rule as the 4-state kernel.
+    fn run_generic<const M: usize, const MEM: usize, const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
+        let states = M.pow(MEM as u32);
+        let stride = states / M; // weight of the oldest digit
+        let (lo, hi) = self.clamp_range();
+        let mut mu = [0.0f32; 64];
+        let mut wb = [(1.0f32, 0.0f32); 64];
+        mu[..states * M].copy_from_slice(&self.expected);
+        if WEIGHTED {
+            wb[..states * M].copy_from_slice(&self.noise);
+        }
+        let n = y.len();
         let ring_len = self.block + self.depth;
-        let ring = ring_len.min(y.len());
+        let ring = ring_len.min(n);
         let mut surv = vec![0u8; ring * states];
-        let mut pm = vec![0.0f32; states];
-        let mut next = vec![0.0f32; states];
+        let mut pm = [0.0f32; 16];
+        let mut next = [0.0f32; 16];
         let mut decided = 0usize;
-        let mut slot = 0usize;
-        for (k, &yk) in y.iter().enumerate() {
-            let row = &mut surv[slot * states..(slot + 1) * states];
-            for n in 0..states {
-                let s = n % m;
-                let base = n / m;
+        let prev = |surv: &[u8], t: usize, state: usize| state / M + surv[(t % ring) * states + state] as usize * stride;
+        for (k, &raw) in y.iter().enumerate() {
+            let yk = clamp_input(raw, lo, hi);
+            let row = &mut surv[(k % ring) * states..(k % ring + 1) * states];
+            for nx in 0..states {
+                let s = nx % M;
+                let base = nx / M;
                 let mut best = f32::INFINITY;
                 let mut arg = 0u8;
-                for j in 0..m {
+                for j in 0..M {
                     let p = base + j * stride;
-                    let idx = p * m + s;
-                    let d = yk - self.expected[idx];
-                    let c = if WEIGHTED {
-                        let (w, b) = self.noise[idx];
-                        pm[p] + (d * d * w + b)
-                    } else {
-                        pm[p] + d * d
-                    };
-                    if c < best {
-                        best = c;
-                        arg = j as u8;
-                    }
+                    let idx = p * M + s;
+                    let d = yk - mu[idx];
+                    let c = if WEIGHTED { pm[p] + (d * d * wb[idx].0 + wb[idx].1) } else { pm[p] + d * d };
+                    let lt = c < best;
+                    best = if lt { c } else { best };
+                    arg = if lt { j as u8 } else { arg };
                 }
-                next[n] = best;
-                row[n] = arg;
+                next[nx] = best;
+                row[nx] = arg;
             }
-            let b = next[0];
-            for (p, &v) in pm.iter_mut().zip(&next) {
-                *p = v - b;
+            if k % NORMALISE_EVERY == NORMALISE_EVERY - 1 {
+                let b = next[0];
+                for v in &mut next[..states] {
+                    *v -= b;
+                }
             }
-            slot += 1;
-            if slot == ring {
-                slot = 0;
-            }
-            let prev = |t: usize, state: usize| state / m + surv[(t % ring) * states + state] as usize * stride;
+            pm[..states].copy_from_slice(&next[..states]);
             if k + 1 - decided == ring_len {
-                let mut state = argmin(&pm);
+                let mut state = argmin(&pm[..states]);
                 let mut t = k;
                 for _ in 0..self.depth {
-                    state = prev(t, state);
+                    state = prev(&surv, t, state);
                     t -= 1;
                 }
                 for _ in 0..self.block {
-                    out[t] = (state % m) as u8;
-                    state = prev(t, state);
+                    out[t] = (state % M) as u8;
+                    state = prev(&surv, t, state);
                     t = t.wrapping_sub(1);
                 }
                 decided += self.block;
             }
         }
-        let mut state = argmin(&pm);
-        for t in (decided..y.len()).rev() {
-            out[t] = (state % m) as u8;
-            state = state / m + surv[(t % ring) * states + state] as usize * stride;
+        let mut state = argmin(&pm[..states]);
+        for t in (decided..n).rev() {
+            out[t] = (state % M) as u8;
+            state = prev(&surv, t, state);
         }
+    }
+}
+
+/// State of one 4-state Viterbi run: survivor ring, path metrics, progress.
+struct Viterbi4<'a> {
+    y: &'a [f32],
+    out: &'a mut [u8],
+    surv: Vec<u16>,
+    pm: [f32; 4],
+    /// Next symbol to process.
+    k: usize,
+    /// Symbols already decided (from the start).
+    decided: usize,
+    ring: usize,
+    ring_len: usize,
+    block: usize,
+    depth: usize,
+}
+
+impl<'a> Viterbi4<'a> {
+    fn new(mlse: &Mlse, y: &'a [f32], out: &'a mut [u8]) -> Viterbi4<'a> {
+        let ring_len = mlse.block + mlse.depth;
+        let ring = ring_len.min(y.len()).max(1);
+        Viterbi4 {
+            y,
+            out,
+            surv: vec![0u16; ring],
+            pm: [0.0; 4],
+            k: 0,
+            decided: 0,
+            ring,
+            ring_len,
+            block: mlse.block,
+            depth: mlse.depth,
+        }
+    }
+
+    /// End (exclusive) of the next forward run: the next traceback point, the end of the
+    /// input or the end of the ring, whichever comes first.
+    fn run_end(&self) -> usize {
+        let slot = self.k % self.ring;
+        (self.decided + self.ring_len).min(self.y.len()).min(self.k + self.ring - slot)
+    }
+
+    fn back(&self, slot: usize) -> usize {
+        if slot == 0 {
+            self.ring - 1
+        } else {
+            slot - 1
+        }
+    }
+
+    /// Records a forward run up to `end`; at a traceback point, decides the oldest block.
+    fn advance(&mut self, end: usize) {
+        self.k = end;
+        if self.k - self.decided == self.ring_len {
+            let mut state = argmin(&self.pm);
+            let mut slot = (self.k - 1) % self.ring;
+            for _ in 0..self.depth {
+                state = prev4(self.surv[slot], state);
+                slot = self.back(slot);
+            }
+            let mut t = self.k - 1 - self.depth;
+            for _ in 0..self.block {
+                self.out[t] = state as u8;
+                state = prev4(self.surv[slot], state);
+                slot = self.back(slot);
+                t = t.wrapping_sub(1);
+            }
+            self.decided += self.block;
+        }
+    }
+
+    /// Traces the rest back from the best final state.
+    fn finish(&mut self) {
+        let n = self.y.len();
+        if n == 0 {
+            return;
+        }
+        let mut state = argmin(&self.pm);
+        let mut slot = (n - 1) % self.ring;
+        for t in (self.decided..n).rev() {
+            self.out[t] = state as u8;
+            state = prev4(self.surv[slot], state);
+            slot = self.back(slot);
+        }
+    }
+}
+
+/// Path metrics are renormalised (state 0 subtracted) every this many symbols.
+pub(crate) const NORMALISE_EVERY: usize = 8;
+
+/// `y` clamped to `[lo, hi]`, NaN to `hi` (the operation order of SSE `min`/`max`).
+#[inline(always)]
+fn clamp_input(y: f32, lo: f32, hi: f32) -> f32 {
+    let t = if y < hi { y } else { hi };
+    if t > lo {
+        t
+    } else {
+        lo
+    }
+}
+
+/// Constants of the 4-state PAM4 kernel: branch means `mu[p][s]`, weights and offsets of the
+/// pattern-dependent metric, and the input clamp range.
+pub(crate) struct Trellis4 {
+    pub(crate) mu: [[f32; 4]; 4],
+    pub(crate) w: [[f32; 4]; 4],
+    pub(crate) b: [[f32; 4]; 4],
+    pub(crate) lo: f32,
+    pub(crate) hi: f32,
+}
+
+impl Trellis4 {
+    fn new(mlse: &Mlse) -> Trellis4 {
+        let mut t = Trellis4 {
+            mu: [[0.0; 4]; 4],
+            w: [[1.0; 4]; 4],
+            b: [[0.0; 4]; 4],
+            lo: 0.0,
+            hi: 0.0,
+        };
+        for p in 0..4 {
+            for s in 0..4 {
+                t.mu[p][s] = mlse.expected[p * 4 + s];
+                if let Some(&(w, b)) = mlse.noise.get(p * 4 + s) {
+                    t.w[p][s] = w;
+                    t.b[p][s] = b;
+                }
+            }
+        }
+        (t.lo, t.hi) = mlse.clamp_range();
+        t
+    }
+}
+
+/// Predecessor of state `s` from a 4-state survivor word: bit `s` says state 1 beat state 0,
+/// bit `4 + s` that state 3 beat state 2, bit `8 + s` that the pair (2, 3) beat (0, 1).
+/// Branch-free: the traceback follows data-dependent paths a branch predictor cannot learn.
+#[inline(always)]
+fn prev4(word: u16, s: usize) -> usize {
+    let w = word as usize;
+    let pair = (w >> (8 + s)) & 1;
+    2 * pair + ((w >> (s + 4 * pair)) & 1)
+}
+
+/// Forward 4-state add-compare-select over `y` (symbol `k0` first), one survivor word per
+/// symbol: the SSE2 kernel on x86_64, the portable one elsewhere (bit-identical).
+#[inline]
+fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
+    #[cfg(target_arch = "x86_64")]
+    super::simd::acs4_sse2::<WEIGHTED>(t, pm, y, surv, k0);
+    #[cfg(not(target_arch = "x86_64"))]
+    acs4_portable::<WEIGHTED>(t, pm, y, surv, k0);
+}
+
+/// [`acs4`] on two inputs of equal length: interleaved SSE2 on x86_64.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn acs4_pair<const WEIGHTED: bool>(
+    t: &Trellis4,
+    a: (&mut [f32; 4], &[f32], &mut [u16]),
+    b: (&mut [f32; 4], &[f32], &mut [u16]),
+    k0: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    super::simd::acs4_pair_sse2::<WEIGHTED>(t, a, b, k0);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        acs4_portable::<WEIGHTED>(t, a.0, a.1, a.2, k0);
+        acs4_portable::<WEIGHTED>(t, b.0, b.1, b.2, k0);
+    }
+}
+
+/// Portable 4-state add-compare-select: for each new state a tournament (0 vs 1, 2 vs 3, then
+/// the winners; the earlier state wins ties), the same operations as the SSE2 kernel.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
+    for (i, (&raw, word)) in y.iter().zip(surv.iter_mut()).enumerate() {
+        let yk = clamp_input(raw, t.lo, t.hi);
+        let mut c = [[0.0f32; 4]; 4];
+        for p in 0..4 {
+            for s in 0..4 {
+                let d = yk - t.mu[p][s];
+                c[p][s] = if WEIGHTED { pm[p] + (d * d * t.w[p][s] + t.b[p][s]) } else { pm[p] + d * d };
+            }
+        }
+        let mut best = [0.0f32; 4];
+        let mut bits = 0u16;
+        for s in 0..4 {
+            let l01 = c[1][s] < c[0][s];
+            let b01 = if l01 { c[1][s] } else { c[0][s] };
+            let l23 = c[3][s] < c[2][s];
+            let b23 = if l23 { c[3][s] } else { c[2][s] };
+            let l = b23 < b01;
+            best[s] = if l { b23 } else { b01 };
+            bits |= (l01 as u16) << s | (l23 as u16) << (4 + s) | (l as u16) << (8 + s);
+        }
+        *word = bits;
+        if (k0 + i) % NORMALISE_EVERY == NORMALISE_EVERY - 1 {
+            let b0 = best[0];
+            for v in &mut best {
+                *v -= b0;
+            }
+        }
+        *pm = best;
     }
 }
 
@@ -550,7 +766,9 @@ pub fn reference_viterbi(mlse: &Mlse, y: &[f32]) -> Vec<u8> {
     let stride = states / m;
     let mut pm = vec![0.0f64; states];
     let mut paths: Vec<Vec<usize>> = vec![Vec::new(); states];
-    for &yk in y {
+    let (lo, hi) = mlse.clamp_range();
+    for &raw in y {
+        let yk = clamp_input(raw, lo, hi);
         let mut next_pm = vec![f64::INFINITY; states];
         let mut next_paths = vec![Vec::new(); states];
         for n in 0..states {
@@ -582,13 +800,14 @@ pub fn sequence_metric(mlse: &Mlse, y: &[f32], symbols: &[u8]) -> f64 {
     let m = mlse.modulation.levels();
     let memory = mlse.memory;
     let states = mlse.states();
+    let (lo, hi) = mlse.clamp_range();
     // Best over the unknown pre-history state.
     (0..states)
         .map(|init| {
             let mut state = init;
             let mut total = 0.0f64;
             for (&yk, &s) in y.iter().zip(symbols) {
-                total += mlse.branch_metric_f64(yk, state * m + s as usize);
+                total += mlse.branch_metric_f64(clamp_input(yk, lo, hi), state * m + s as usize);
                 state = (state * m + s as usize) % m.pow(memory as u32);
             }
             total
@@ -781,6 +1000,61 @@ mod tests {
         let t2 = Mlse::fit_table(&bent, &s, 1, m).unwrap();
         let (l2, _) = Mlse::fit_linear(&bent, &s, 1, m).unwrap();
         assert!(ser(&t2.detect(&bent), &s) < 0.2 * ser(&l2.detect(&bent), &s).max(1e-4));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_kernel_is_bit_exact_with_the_portable_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(45);
+        let m = Modulation::Pam4;
+        for trial in 0..6 {
+            let a1 = rng.random_range(-0.9f32..0.9);
+            let linear = Mlse::new(m, &[1.0, a1], &m.level_set()).unwrap();
+            let sigma: Vec<f32> = (0..16).map(|_| rng.random_range(0.05f32..0.5)).collect();
+            let weighted = Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
+            let mut y: Vec<f32> = (0..5000).map(|_| rng.random_range(-2.5f32..2.5)).collect();
+            // Outliers and non-finite values exercise the clamp.
+            y[10] = f32::NAN;
+            y[20] = f32::INFINITY;
+            y[30] = -1e30;
+            y[40] = 1e9;
+            for mlse in [&linear, &weighted] {
+                let t = Trellis4::new(mlse);
+                let (mut pa, mut pb) = ([0.0f32; 4], [0.0f32; 4]);
+                let (mut sa, mut sb) = (vec![0u16; y.len()], vec![0u16; y.len()]);
+                let k0 = trial * 3;
+                if mlse.noise_sigma().is_some() {
+                    acs4_portable::<true>(&t, &mut pa, &y, &mut sa, k0);
+                    crate::eq::simd::acs4_sse2::<true>(&t, &mut pb, &y, &mut sb, k0);
+                } else {
+                    acs4_portable::<false>(&t, &mut pa, &y, &mut sa, k0);
+                    crate::eq::simd::acs4_sse2::<false>(&t, &mut pb, &y, &mut sb, k0);
+                }
+                assert_eq!(sa, sb, "trial {trial}");
+                assert_eq!(pa.map(f32::to_bits), pb.map(f32::to_bits), "trial {trial}");
+                assert!(pa.iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn paired_runs_equal_single_runs() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 12_000, 46);
+        let y = channel(m, &s, &[1.0, 0.5], 0.15, 47);
+        let linear = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
+        let sigma: Vec<f32> = (0..16).map(|i| 0.1 + 0.02 * (i % 4) as f32).collect();
+        let weighted = Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
+        let sixteen = Mlse::new(m, &[1.0, 0.5, 0.1], &m.level_set()).unwrap();
+        for mlse in [linear, weighted, sixteen] {
+            for (la, lb) in [(5000usize, 3000usize), (3000, 5000), (4000, 4000), (100, 9000), (0, 50), (1, 1)] {
+                let (ya, yb) = (&y[..la], &y[la..la + lb]);
+                let (mut oa, mut ob) = (vec![9u8; la], vec![9u8; lb]);
+                mlse.detect_pair(ya, &mut oa, yb, &mut ob);
+                assert_eq!(oa, mlse.detect(ya), "{la} {lb}");
+                assert_eq!(ob, mlse.detect(yb), "{la} {lb}");
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub mod ffe;
 pub mod lsq;
 pub mod mlse;
 pub mod reference_rx;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 pub mod target;
 
 pub use adaptive::{adapt_ffe, AdaptResult, Adaptation, AdaptiveConfig};
