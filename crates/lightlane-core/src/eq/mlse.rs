@@ -658,6 +658,7 @@ fn acs4_pair<const WEIGHTED: bool>(
 /// Portable 4-state add-compare-select: for each new state a tournament (0 vs 1, 2 vs 3, then
 /// the winners; the earlier state wins ties), the same operations as the SSE2 kernel.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[allow(clippy::needless_range_loop)] // [p][s] indexing mirrors the SSE2 lanes
 pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
     for (i, (&raw, word)) in y.iter().zip(surv.iter_mut()).enumerate() {
         let yk = clamp_input(raw, t.lo, t.hi);
