@@ -758,20 +758,20 @@ fn fit_linear_model(y: &[f32], known: &[u8], memory: usize, modulation: Modulati
     Ok((w[..=memory].to_vec(), w[memory + 1]))
 }
 
-/// The textbook Viterbi algorithm (the oracle of the fast detectors): f64 metrics, every
-/// survivor path stored in full, one traceback from the best final state at the end. Ties go
-/// to the lowest predecessor and the lowest final state.
+/// The textbook Viterbi algorithm (the oracle of the fast detectors): f64 metrics without
+/// renormalisation, the predecessor of every state at every step stored, one traceback from the
+/// best final state at the end. Ties go to the lowest predecessor and the lowest final state.
 pub fn reference_viterbi(mlse: &Mlse, y: &[f32]) -> Vec<u8> {
     let m = mlse.modulation.levels();
     let states = mlse.states();
     let stride = states / m;
     let mut pm = vec![0.0f64; states];
-    let mut paths: Vec<Vec<usize>> = vec![Vec::new(); states];
+    let mut pred: Vec<Vec<usize>> = Vec::with_capacity(y.len());
     let (lo, hi) = mlse.clamp_range();
     for &raw in y {
         let yk = clamp_input(raw, lo, hi);
         let mut next_pm = vec![f64::INFINITY; states];
-        let mut next_paths = vec![Vec::new(); states];
+        let mut step = vec![0usize; states];
         for n in 0..states {
             let s = n % m;
             let mut best = (f64::INFINITY, 0usize);
@@ -783,15 +783,18 @@ pub fn reference_viterbi(mlse: &Mlse, y: &[f32]) -> Vec<u8> {
                 }
             }
             next_pm[n] = best.0;
-            let mut path = paths[best.1].clone();
-            path.push(s);
-            next_paths[n] = path;
+            step[n] = best.1;
         }
         pm = next_pm;
-        paths = next_paths;
+        pred.push(step);
     }
-    let best = (0..states).fold(0, |b, i| if pm[i] < pm[b] { i } else { b });
-    paths[best].iter().map(|&s| s as u8).collect()
+    let mut state = (0..states).fold(0, |b, i| if pm[i] < pm[b] { i } else { b });
+    let mut out = vec![0u8; y.len()];
+    for t in (0..y.len()).rev() {
+        out[t] = (state % m) as u8;
+        state = pred[t][state];
+    }
+    out
 }
 
 /// The path metric of the symbol sequence `symbols` (with the best choice of the unknown
