@@ -6,7 +6,7 @@
 //! Quick run: `cargo bench -p lightlane-benches --bench eq -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use lightlane::eq::{adapt_ffe, Adaptation, AdaptiveConfig, Dfe, Ffe, Mlse};
+use lightlane::eq::{adapt_ffe_into, Adaptation, AdaptiveConfig, Dfe, Ffe, Mlse};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
 use std::hint::black_box;
@@ -33,8 +33,13 @@ fn adaptive(c: &mut Criterion) {
             trace_decimation: 4096,
         };
         group.throughput(Throughput::Elements(n as u64));
+        let mut out = vec![0.0f32; n];
+        let mut scratch = Vec::new();
         group.bench_with_input(BenchmarkId::new(name, 15), &x[..n], |b, x| {
-            b.iter(|| adapt_ffe(black_box(x), 1, Some(&targets[..n]), &init, &m.level_set(), &cfg).expect("adapts"))
+            b.iter(|| {
+                adapt_ffe_into(black_box(x), 1, Some(&targets[..n]), &init, &m.level_set(), &cfg, &mut out, &mut scratch)
+                    .expect("adapts")
+            })
         });
     }
     group.finish();

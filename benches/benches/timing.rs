@@ -27,10 +27,11 @@ fn capture() -> Vec<f32> {
     model.channel = Channel::BesselThomson { f3db_hz: 0.6 * BAUD, order: 4 };
     model.noise = Noise::SnrDb(25.0);
     model.oversampling = 8;
-    let n_sym = (SAMPLES as f64 * BAUD / FS) as usize + 8;
+    let n_sym = (SAMPLES as f64 * BAUD / FS) as usize + 256;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let bits: Vec<u8> = (0..n_sym).map(|_| rng.random_range(0..2u8)).collect();
     let mut x = model.run(&bits).expect("simulation").waveform.samples;
+    assert!(x.len() >= SAMPLES, "simulated {} samples", x.len());
     x.truncate(SAMPLES);
     x
 }

@@ -124,6 +124,20 @@ impl Default for AdaptiveConfig {
     }
 }
 
+/// Result of [`adapt_ffe_into`] (the outputs went to the caller's buffer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptSummary {
+    /// The equalizer with the final taps.
+    pub ffe: Ffe,
+    /// Mean squared adaptation error per block of `trace_decimation` adapted symbols, in the order
+    /// processed (training passes first, then the decision-directed part).
+    pub mse_trace: Vec<f64>,
+    /// Mean squared error against the targets over the last training pass (NaN without training).
+    pub training_mse: f64,
+    /// Outputs trained on known targets per pass.
+    pub trained_symbols: usize,
+}
+
 /// Result of [`adapt_ffe`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptResult {
@@ -131,7 +145,8 @@ pub struct AdaptResult {
     pub ffe: Ffe,
     /// One output per symbol (`x.len() / sps`): the training region holds the outputs of the
     /// last training pass, the rest the outputs as they were produced (taps of that moment when
-    /// decision-directed, the final trained taps otherwise).
+    /// decision-directed, the final trained taps otherwise, computed with the adapter's own
+    /// taps: f64 for RLS).
     pub output: Vec<f32>,
     /// Mean squared adaptation error per block of `trace_decimation` adapted symbols, in the order
     /// processed (training passes first, then the decision-directed part).
@@ -210,6 +225,31 @@ pub fn adapt_ffe(
     slicer_levels: &[f32],
     cfg: &AdaptiveConfig,
 ) -> Result<AdaptResult> {
+    let mut output = vec![0.0f32; x.len() / sps.max(1)];
+    let s = adapt_ffe_into(x, sps, targets, init, slicer_levels, cfg, &mut output, &mut Vec::new())?;
+    Ok(AdaptResult {
+        ffe: s.ffe,
+        output,
+        mse_trace: s.mse_trace,
+        training_mse: s.training_mse,
+        trained_symbols: s.trained_symbols,
+    })
+}
+
+/// [`adapt_ffe`] writing the outputs into `output` (length `x.len() / sps`, else
+/// [`Error::LengthMismatch`]) and keeping its padded copy of the input in `scratch` (grown as
+/// needed, reusable across calls): no allocation proportional to the input.
+#[allow(clippy::too_many_arguments)]
+pub fn adapt_ffe_into(
+    x: &[f32],
+    sps: usize,
+    targets: Option<&[f32]>,
+    init: &Ffe,
+    slicer_levels: &[f32],
+    cfg: &AdaptiveConfig,
+    output: &mut [f32],
+    scratch: &mut Vec<f32>,
+) -> Result<AdaptSummary> {
     if sps != init.samples_per_symbol() {
         return Err(Error::invalid(
             "samples_per_symbol",
@@ -245,6 +285,13 @@ pub fn adapt_ffe(
             got: x.len(),
         });
     }
+    if output.len() != n_out {
+        return Err(Error::LengthMismatch {
+            what: "adaptive FFE output (input length / samples_per_symbol)",
+            expected: n_out,
+            got: output.len(),
+        });
+    }
     let n_train = targets.map_or(0, |t| t.len().min(cfg.training_symbols).min(n_out));
     let targets = targets.unwrap_or(&[]);
 
@@ -253,9 +300,13 @@ pub fn adapt_ffe(
     let c = init.reference_tap();
     let lanes = l.next_multiple_of(8);
     let pad0 = lanes - 1;
-    let mut xp = vec![0.0f32; pad0 + (n_out - 1) * sps + c + 1];
-    let copy = x.len().min(xp.len() - pad0);
-    xp[pad0..pad0 + copy].copy_from_slice(&x[..copy]);
+    let xp_len = pad0 + (n_out - 1) * sps + c + 1;
+    let copy = x.len().min(xp_len - pad0);
+    scratch.clear();
+    scratch.resize(pad0, 0.0);
+    scratch.extend_from_slice(&x[..copy]);
+    scratch.resize(xp_len, 0.0);
+    let xp = &scratch[..];
     // Window of output k starts at k·sps + c (in xp) and spans `lanes` samples; the last L of
     // them are the real tap window.
     let dummy = lanes - l;
@@ -264,11 +315,10 @@ pub fn adapt_ffe(
         wr[lanes - 1 - j] = w;
     }
 
-    let mut output = vec![0.0f32; n_out];
     let mut trace = Trace::new(cfg.trace_decimation);
     let mut training_mse = f64::NAN;
     let run = Run {
-        xp: &xp,
+        xp,
         sps,
         c,
         lanes,
@@ -282,13 +332,13 @@ pub fn adapt_ffe(
     // LMS, the rule that must keep up with the line rate, runs on fixed-size tap arrays that
     // stay in registers; the other rules and long LMS equalizers on the general engine.
     let taps = match (cfg.adaptation, lanes) {
-        (Adaptation::Lms { mu }, 8) => run.drive(&mut FixedLms::<8>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 16) => run.drive(&mut FixedLms::<16>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 24) => run.drive(&mut FixedLms::<24>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 32) => run.drive(&mut FixedLms::<32>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 48) => run.drive(&mut FixedLms::<48>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 64) => run.drive(&mut FixedLms::<64>::new(&wr, dummy, mu), &mut output, &mut trace, &mut training_mse),
-        _ => run.drive(&mut Engine::new(cfg.adaptation, &wr, dummy), &mut output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 8) => run.drive(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 16) => run.drive(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 24) => run.drive(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 32) => run.drive(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 48) => run.drive(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 64) => run.drive(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        _ => run.drive(Engine::new(cfg.adaptation, &wr, dummy), output, &mut trace, &mut training_mse),
     };
     let taps: Vec<f32> = taps.into_iter().take(l).collect();
     if let Some(index) = taps.iter().position(|v| !v.is_finite()) {
@@ -297,14 +347,8 @@ pub fn adapt_ffe(
             reason: format!("tap {index} diverged to {}; lower the step size", taps[index]),
         });
     }
-    let ffe = Ffe::new(taps, sps, c)?;
-    if !cfg.decision_directed && n_train < n_out {
-        let rest = ffe.equalize(x);
-        output[n_train..].copy_from_slice(&rest[n_train..]);
-    }
-    Ok(AdaptResult {
-        ffe,
-        output,
+    Ok(AdaptSummary {
+        ffe: Ffe::new(taps, sps, c)?,
         mse_trace: trace.finish(),
         training_mse,
         trained_symbols: n_train,
@@ -327,30 +371,35 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Training passes, then the decision-directed part; returns the taps in [`Ffe`] order
-    /// (at least `L` of them).
-    fn drive<A: Adapter>(&self, a: &mut A, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
+    /// (at least `L` of them). The adapter is taken by value so that its taps live in
+    /// registers for the whole loop.
+    fn drive<A: Adapter>(&self, mut a: A, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
         let (sps, c, lanes) = (self.sps, self.c, self.lanes);
         for _ in 0..self.passes {
             let mut sum = 0.0f64;
-            for k in 0..self.n_train {
+            for (k, (out, &t)) in output[..self.n_train].iter_mut().zip(self.targets).enumerate() {
                 let u = &self.xp[k * sps + c..k * sps + c + lanes];
                 let y = a.output(u);
-                let e = self.targets[k] - y;
+                let e = t - y;
                 a.update(u, e);
-                output[k] = y;
+                *out = y;
                 sum += (e as f64) * (e as f64);
                 trace.push(e);
             }
             *training_mse = sum / self.n_train as f64;
         }
         if self.decision_directed {
-            for k in self.n_train..self.n_out {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
                 let u = &self.xp[k * sps + c..k * sps + c + lanes];
                 let y = a.output(u);
                 let e = self.slicer.nearest(y) - y;
                 a.update(u, e);
-                output[k] = y;
+                *out = y;
                 trace.push(e);
+            }
+        } else {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
+                *out = a.output(&self.xp[k * sps + c..k * sps + c + lanes]);
             }
         }
         a.taps()
@@ -384,17 +433,25 @@ impl<const L: usize> FixedLms<L> {
 }
 
 impl<const L: usize> Adapter for FixedLms<L> {
+    /// The same sum, in the same order, as [`dot8`], on fixed-size arrays (fully unrolled).
     #[inline(always)]
     fn output(&self, u: &[f32]) -> f32 {
-        dot8(&self.w, &u[..L])
+        let u: &[f32; L] = u[..L].try_into().expect("window of L lanes");
+        let mut acc = [0.0f32; 8];
+        for c in 0..L / 8 {
+            for i in 0..8 {
+                acc[i] += self.w[c * 8 + i] * u[c * 8 + i];
+            }
+        }
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
     }
 
     #[inline(always)]
     fn update(&mut self, u: &[f32], e: f32) {
         let u: &[f32; L] = u[..L].try_into().expect("window of L lanes");
         let g = self.mu * e;
-        for i in 0..L {
-            self.w[i] += g * (u[i] * self.mask[i]);
+        for ((w, &ui), &m) in self.w.iter_mut().zip(u).zip(&self.mask) {
+            *w += g * (ui * m);
         }
     }
 
@@ -818,6 +875,20 @@ mod tests {
             Err(Error::NonFinite { index: 1, .. })
         ));
         assert!(matches!(adapt_ffe(&[], 1, None, &init, &lv, &cfg), Err(Error::InputTooShort { .. })));
+        assert!(matches!(
+            adapt_ffe_into(&x, 1, None, &init, &lv, &cfg, &mut [0.0; 99], &mut Vec::new()),
+            Err(Error::LengthMismatch { .. })
+        ));
+        // The buffer-taking form gives the same result as the allocating one, scratch reused.
+        let t: Vec<f32> = (0..100).map(|k| if k % 3 == 0 { 1.0 } else { -1.0 / 3.0 }).collect();
+        let a = adapt_ffe(&x, 1, Some(&t), &init, &lv, &cfg).unwrap();
+        let mut out = vec![0.0; 100];
+        let mut scratch = vec![5.0; 7];
+        for _ in 0..2 {
+            let b = adapt_ffe_into(&x, 1, Some(&t), &init, &lv, &cfg, &mut out, &mut scratch).unwrap();
+            assert_eq!((&b.ffe, &b.mse_trace), (&a.ffe, &a.mse_trace));
+            assert_eq!(out, a.output);
+        }
         // A step far too large diverges: a typed error, not NaN taps.
         let big: Vec<f32> = (0..2000).map(|k| if k % 2 == 0 { 30.0 } else { -30.0 }).collect();
         assert!(matches!(

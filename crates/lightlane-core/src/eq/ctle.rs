@@ -136,6 +136,9 @@ impl Ctle {
     /// Plans the CTLE `config` for a waveform sampled at `fs`.
     ///
     /// The poles and zeros may lie above `fs/2`; only the response below `fs/2` is realised.
+    /// The FIR spans 16 time constants of the slowest pole on either side of `t = 0`, at most
+    /// 2047 samples each way: beyond about 1 TSa/s with `f_LF` near 1 GHz the low-frequency
+    /// tail is cut there (the DC gain stays exact).
     /// Errors: an invalid config or `fs` ([`Error::InvalidParameter`]).
     pub fn new(config: CtleConfig, fs: f64) -> Result<Ctle> {
         config.validate()?;

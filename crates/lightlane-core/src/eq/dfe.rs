@@ -13,10 +13,12 @@
 //!
 //! Decisions before the first symbol are unknown and contribute no feedback.
 //!
-//! The fast detector speculates on the previous decision (the loop-unrolled DFE of hardware
-//! receivers): for each possible `d[k−1]` it slices `z` in advance, so the only loop-carried
-//! dependency is selecting one of `M` precomputed candidates. It performs exactly the same
-//! floating-point operations as the direct form ([`reference_detect`]), so both agree bit for bit:
+//! The one-tap detector speculates on the previous decision (the loop-unrolled DFE of hardware
+//! receivers): for each possible `d[k−1]` it slices `z` in advance, in batches the compiler
+//! vectorizes over time, so the only loop-carried dependency is selecting one of `M`
+//! precomputed candidates. Longer DFEs run the direct form with the last decision in a register.
+//! Both perform exactly the same floating-point operations as [`reference_detect`], so they
+//! agree bit for bit:
 //! `p = y[k] − b[2]α(d[k−2]) − … − b[N]α(d[k−N])` (in that order), `z = p − b[1]α(d[k−1])`,
 //! `d[k] = #{j : z ≥ t_j}`.
 
@@ -425,6 +427,9 @@ impl Dfe {
         }
     }
 
+    /// Two or more taps: the direct form with the last decision kept in a register. Speculating
+    /// on `d[k−1]` does not pay here: the feedback of the older taps needs `d[k−2]` anyway, and
+    /// the four candidate slicings cost more than the one load they save.
     fn run_many_taps<const M: usize>(&self, y: &[f32], out: &mut [u8]) {
         let head = self.run_head(y, out);
         if head == y.len() {
@@ -436,14 +441,15 @@ impl Dfe {
         let rest = &self.feedback[M..];
         let mut t = [f32::NAN; 3];
         t[..M - 1].copy_from_slice(&self.thresholds);
-        let mut prev = out[head - 1] as u32;
+        let mut prev = out[head - 1] as usize;
         for k in head..y.len() {
             let mut p = y[k];
             for i in 2..=nt {
                 p -= rest[(i - 2) * M + out[k - i] as usize];
             }
-            let packed = Self::candidates::<M>(p, &f1, &t);
-            prev = (packed >> (8 * prev)) & 0xff;
+            let z = p - f1[prev];
+            // Unused thresholds are NaN and never count.
+            prev = (z >= t[0]) as usize + (z >= t[1]) as usize + (z >= t[2]) as usize;
             out[k] = prev as u8;
         }
     }

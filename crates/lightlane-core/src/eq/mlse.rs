@@ -44,7 +44,7 @@ use crate::{Error, Modulation, Result};
 /// Largest channel memory (symbols of ISI) an [`Mlse`] handles.
 pub const MAX_MLSE_MEMORY: usize = 2;
 /// Default number of symbols decided per traceback.
-pub const DEFAULT_TRACEBACK_BLOCK: usize = 1024;
+pub const DEFAULT_TRACEBACK_BLOCK: usize = 4096;
 /// Default traceback depth (symbols followed back before deciding).
 pub const DEFAULT_TRACEBACK_DEPTH: usize = 128;
 /// Largest magnitude of an expected-output table entry (keeps every metric finite in f32).
@@ -488,7 +488,7 @@ impl Mlse {
 struct Viterbi4<'a> {
     y: &'a [f32],
     out: &'a mut [u8],
-    surv: Vec<u16>,
+    surv: Vec<u32>,
     pm: [f32; 4],
     /// Next symbol to process.
     k: usize,
@@ -507,7 +507,7 @@ impl<'a> Viterbi4<'a> {
         Viterbi4 {
             y,
             out,
-            surv: vec![0u16; ring],
+            surv: vec![0u32; ring],
             pm: [0.0; 4],
             k: 0,
             decided: 0,
@@ -617,20 +617,17 @@ impl Trellis4 {
     }
 }
 
-/// Predecessor of state `s` from a 4-state survivor word: bit `s` says state 1 beat state 0,
-/// bit `4 + s` that state 3 beat state 2, bit `8 + s` that the pair (2, 3) beat (0, 1).
-/// Branch-free: the traceback follows data-dependent paths a branch predictor cannot learn.
+/// Predecessor of state `s` from a 4-state survivor word (byte `s` holds it). One shift and
+/// one mask: the traceback is a chain of these, one per symbol, so its latency counts.
 #[inline(always)]
-fn prev4(word: u16, s: usize) -> usize {
-    let w = word as usize;
-    let pair = (w >> (8 + s)) & 1;
-    2 * pair + ((w >> (s + 4 * pair)) & 1)
+fn prev4(word: u32, s: usize) -> usize {
+    ((word >> (8 * s)) & 3) as usize
 }
 
 /// Forward 4-state add-compare-select over `y` (symbol `k0` first), one survivor word per
 /// symbol: the SSE2 kernel on x86_64, the portable one elsewhere (bit-identical).
 #[inline]
-fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
+fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     #[cfg(target_arch = "x86_64")]
     super::simd::acs4_sse2::<WEIGHTED>(t, pm, y, surv, k0);
     #[cfg(not(target_arch = "x86_64"))]
@@ -642,8 +639,8 @@ fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: 
 #[allow(clippy::type_complexity)]
 fn acs4_pair<const WEIGHTED: bool>(
     t: &Trellis4,
-    a: (&mut [f32; 4], &[f32], &mut [u16]),
-    b: (&mut [f32; 4], &[f32], &mut [u16]),
+    a: (&mut [f32; 4], &[f32], &mut [u32]),
+    b: (&mut [f32; 4], &[f32], &mut [u32]),
     k0: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
@@ -658,7 +655,8 @@ fn acs4_pair<const WEIGHTED: bool>(
 /// Portable 4-state add-compare-select: for each new state a tournament (0 vs 1, 2 vs 3, then
 /// the winners; the earlier state wins ties), the same operations as the SSE2 kernel.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
+#[allow(clippy::needless_range_loop)] // [p][s] indexing mirrors the SSE2 lanes
+pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     for (i, (&raw, word)) in y.iter().zip(surv.iter_mut()).enumerate() {
         let yk = clamp_input(raw, t.lo, t.hi);
         let mut c = [[0.0f32; 4]; 4];
@@ -669,7 +667,7 @@ pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4
             }
         }
         let mut best = [0.0f32; 4];
-        let mut bits = 0u16;
+        let mut bytes = 0u32;
         for s in 0..4 {
             let l01 = c[1][s] < c[0][s];
             let b01 = if l01 { c[1][s] } else { c[0][s] };
@@ -677,9 +675,10 @@ pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4
             let b23 = if l23 { c[3][s] } else { c[2][s] };
             let l = b23 < b01;
             best[s] = if l { b23 } else { b01 };
-            bits |= (l01 as u16) << s | (l23 as u16) << (4 + s) | (l as u16) << (8 + s);
+            let pred = if l { 2 + l23 as u32 } else { l01 as u32 };
+            bytes |= pred << (8 * s);
         }
-        *word = bits;
+        *word = bytes;
         if (k0 + i) % NORMALISE_EVERY == NORMALISE_EVERY - 1 {
             let b0 = best[0];
             for v in &mut best {
@@ -757,20 +756,20 @@ fn fit_linear_model(y: &[f32], known: &[u8], memory: usize, modulation: Modulati
     Ok((w[..=memory].to_vec(), w[memory + 1]))
 }
 
-/// The textbook Viterbi algorithm (the oracle of the fast detectors): f64 metrics, every
-/// survivor path stored in full, one traceback from the best final state at the end. Ties go
-/// to the lowest predecessor and the lowest final state.
+/// The textbook Viterbi algorithm (the oracle of the fast detectors): f64 metrics without
+/// renormalisation, the predecessor of every state at every step stored, one traceback from the
+/// best final state at the end. Ties go to the lowest predecessor and the lowest final state.
 pub fn reference_viterbi(mlse: &Mlse, y: &[f32]) -> Vec<u8> {
     let m = mlse.modulation.levels();
     let states = mlse.states();
     let stride = states / m;
     let mut pm = vec![0.0f64; states];
-    let mut paths: Vec<Vec<usize>> = vec![Vec::new(); states];
+    let mut pred: Vec<Vec<usize>> = Vec::with_capacity(y.len());
     let (lo, hi) = mlse.clamp_range();
     for &raw in y {
         let yk = clamp_input(raw, lo, hi);
         let mut next_pm = vec![f64::INFINITY; states];
-        let mut next_paths = vec![Vec::new(); states];
+        let mut step = vec![0usize; states];
         for n in 0..states {
             let s = n % m;
             let mut best = (f64::INFINITY, 0usize);
@@ -782,15 +781,18 @@ pub fn reference_viterbi(mlse: &Mlse, y: &[f32]) -> Vec<u8> {
                 }
             }
             next_pm[n] = best.0;
-            let mut path = paths[best.1].clone();
-            path.push(s);
-            next_paths[n] = path;
+            step[n] = best.1;
         }
         pm = next_pm;
-        paths = next_paths;
+        pred.push(step);
     }
-    let best = (0..states).fold(0, |b, i| if pm[i] < pm[b] { i } else { b });
-    paths[best].iter().map(|&s| s as u8).collect()
+    let mut state = (0..states).fold(0, |b, i| if pm[i] < pm[b] { i } else { b });
+    let mut out = vec![0u8; y.len()];
+    for t in (0..y.len()).rev() {
+        out[t] = (state % m) as u8;
+        state = pred[t][state];
+    }
+    out
 }
 
 /// The path metric of the symbol sequence `symbols` (with the best choice of the unknown
@@ -1021,7 +1023,7 @@ mod tests {
             for mlse in [&linear, &weighted] {
                 let t = Trellis4::new(mlse);
                 let (mut pa, mut pb) = ([0.0f32; 4], [0.0f32; 4]);
-                let (mut sa, mut sb) = (vec![0u16; y.len()], vec![0u16; y.len()]);
+                let (mut sa, mut sb) = (vec![0u32; y.len()], vec![0u32; y.len()]);
                 let k0 = trial * 3;
                 if mlse.noise_sigma().is_some() {
                     acs4_portable::<true>(&t, &mut pa, &y, &mut sa, k0);

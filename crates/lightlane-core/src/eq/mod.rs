@@ -27,7 +27,7 @@ pub mod reference_rx;
 mod simd;
 pub mod target;
 
-pub use adaptive::{adapt_ffe, AdaptResult, Adaptation, AdaptiveConfig};
+pub use adaptive::{adapt_ffe, adapt_ffe_into, AdaptResult, AdaptSummary, Adaptation, AdaptiveConfig};
 pub use block::detect_blocks;
 pub use ctle::{ctle_auto_select, level_separation_score, Ctle, CtleConfig};
 pub use ffe::{Ffe, FfeConfig, FfeTraining};

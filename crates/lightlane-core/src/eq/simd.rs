@@ -39,7 +39,7 @@ impl Consts {
 
 /// One trellis step: new path metrics and the survivor word (see [`acs4_sse2`]).
 #[inline(always)]
-fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) -> (__m128, u16) {
+fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) -> (__m128, u32) {
     // SAFETY: SSE2 is part of the x86_64 baseline; register operations only.
     unsafe {
         let yc = _mm_max_ss(_mm_min_ss(_mm_set_ss(raw), c.hi), c.lo);
@@ -63,7 +63,13 @@ fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) 
         let b23 = _mm_min_ps(c3, c2);
         let l = _mm_cmplt_ps(b23, b01);
         let best = _mm_min_ps(b23, b01);
-        let word = (_mm_movemask_ps(l01) | (_mm_movemask_ps(l23) << 4) | (_mm_movemask_ps(l) << 8)) as u16;
+        // Predecessor per lane: l ? 2 + l23 : l01 (masks are 0 / −1), packed to one byte each.
+        let zero = _mm_setzero_si128();
+        let (l01, l23, l) = (_mm_castps_si128(l01), _mm_castps_si128(l23), _mm_castps_si128(l));
+        let a01 = _mm_sub_epi32(zero, l01);
+        let a23 = _mm_sub_epi32(_mm_set1_epi32(2), l23);
+        let pred = _mm_or_si128(_mm_and_si128(l, a23), _mm_andnot_si128(l, a01));
+        let word = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(pred, pred), zero)) as u32;
         let next = if normalise { _mm_sub_ps(best, _mm_shuffle_ps(best, best, 0)) } else { best };
         (next, word)
     }
@@ -71,9 +77,9 @@ fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) 
 
 /// SSE2 twin of [`super::mlse::acs4_portable`]: the four new states are the four lanes; the
 /// path metric of each predecessor is broadcast, the tournament (0 vs 1, 2 vs 3, winners) uses
-/// `minps` with the same operand order as the portable comparisons, and the three comparison
-/// masks become the survivor word through `movmskps`.
-pub(crate) fn acs4_sse2<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u16], k0: usize) {
+/// `minps` with the same operand order as the portable comparisons, and the comparison masks
+/// become the predecessor of each state, one byte per state in the survivor word.
+pub(crate) fn acs4_sse2<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     let c = Consts::new(t);
     let every = super::mlse::NORMALISE_EVERY;
     // SAFETY: SSE2 is part of the x86_64 baseline; the load and store touch `pm` only.
@@ -91,8 +97,8 @@ pub(crate) fn acs4_sse2<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y
 #[allow(clippy::type_complexity)]
 pub(crate) fn acs4_pair_sse2<const WEIGHTED: bool>(
     t: &Trellis4,
-    a: (&mut [f32; 4], &[f32], &mut [u16]),
-    b: (&mut [f32; 4], &[f32], &mut [u16]),
+    a: (&mut [f32; 4], &[f32], &mut [u32]),
+    b: (&mut [f32; 4], &[f32], &mut [u32]),
     k0: usize,
 ) {
     let c = Consts::new(t);

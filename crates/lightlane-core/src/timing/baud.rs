@@ -6,7 +6,8 @@
 //! multiples of 1/T (the square-law / edge-detector timing estimate of Gardner 1986 and Oerder &
 //! Meyr 1988). [`estimate_baud`] finds the strongest such line and refines its frequency:
 //!
-//! 1. **Coarse**: Hann-windowed FFT of `|Δx|²` (its first 2²⁰ samples, zero-padded ×2 or more),
+//! 1. **Coarse**: Hann-windowed f32 FFT of `|Δx|²` (its first 2²⁰ samples, zero-padded ×2 or
+//!    more; plans for the last two lengths are cached),
 //!    peak over `[fs/64, fs/2]`, or ±1 % around the nominal rate when one is given, with a
 //!    parabolic fit of the log power around the peak bin. A peak at a harmonic is replaced by the
 //!    fundamental (the line at 1/2 or 1/3 of the peak frequency) when that is within 10 dB of it.
@@ -22,9 +23,10 @@
 use super::edges::{count_transitions, Levels};
 use super::realfft::RealFft;
 use crate::{Error, Modulation, Result};
-use rustfft::num_complex::Complex64;
+use rustfft::num_complex::{Complex32, Complex64};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Smallest line-over-floor ratio, dB, that counts as a symbol-rate line.
 pub const MIN_LINE_SNR_DB: f64 = 20.0;
@@ -109,9 +111,8 @@ pub fn estimate_baud(x: &[f32], fs: f64, nominal: Option<f64>, modulation: Modul
     }
 
     // |Δx|², mean removed.
-    let mut y: Vec<f64> = x.windows(2).map(|w| (w[1] as f64 - w[0] as f64).powi(2)).collect();
-    let mean = y.iter().sum::<f64>() / y.len() as f64;
-    y.iter_mut().for_each(|v| *v -= mean);
+    let mean = x.windows(2).map(|w| (w[1] as f64 - w[0] as f64).powi(2)).sum::<f64>() / (x.len() - 1) as f64;
+    let y: Vec<f32> = x.windows(2).map(|w| ((w[1] as f64 - w[0] as f64).powi(2) - mean) as f32).collect();
 
     let spec = CoarseSpectrum::new(&y, fs);
     let k_lo = spec.bin_at_or_above(fs / 64.0);
@@ -159,7 +160,7 @@ pub fn estimate_baud(x: &[f32], fs: f64, nominal: Option<f64>, modulation: Modul
             }
         }
     };
-    let line_snr_db = snr_db(spec.power[chosen]);
+    let line_snr_db = snr_db(spec.power[chosen] as f64);
     let mut f = spec.interpolated_frequency(chosen);
     for _ in 0..2 {
         f = refine_phase_slope(&y, fs, f, spec.bin_hz);
@@ -180,27 +181,58 @@ fn no_line(snr_db: f64, range: String) -> Error {
     }
 }
 
+/// FFT plan and Hann window of the coarse step for one length, kept in a small process-wide
+/// cache: batches of captures of one length plan once.
+struct CoarsePlan {
+    nc: usize,
+    nfft: usize,
+    fft: RealFft<f32>,
+    window: Vec<f32>,
+}
+
+/// Plans kept (each a few ten MB at the largest length).
+const COARSE_PLANS_KEPT: usize = 2;
+
+fn coarse_plan(nc: usize) -> Arc<CoarsePlan> {
+    static CACHE: OnceLock<Mutex<Vec<Arc<CoarsePlan>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    // A poisoned lock only means another thread panicked while holding it; the plans are intact.
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|p| p.nc == nc) {
+        return p.clone();
+    }
+    let nfft = (2 * nc).next_power_of_two();
+    let plan = Arc::new(CoarsePlan {
+        nc,
+        nfft,
+        fft: RealFft::new(nfft),
+        window: (0..nc).map(|i| (0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / nc as f64).cos()) as f32).collect(),
+    });
+    let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.len() >= COARSE_PLANS_KEPT {
+        guard.remove(0);
+    }
+    guard.push(plan.clone());
+    plan
+}
+
 /// Power spectrum of the coarse step.
 struct CoarseSpectrum {
-    power: Vec<f64>,
+    power: Vec<f32>,
     bin_hz: f64,
 }
 
 impl CoarseSpectrum {
-    fn new(y: &[f64], fs: f64) -> Self {
-        let nc = y.len().min(COARSE_MAX);
-        let nfft = (2 * nc).next_power_of_two();
-        let mut buf = vec![0f64; nfft];
-        for (i, (b, &v)) in buf.iter_mut().zip(&y[..nc]).enumerate() {
-            let w = 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / nc as f64).cos();
+    fn new(y: &[f32], fs: f64) -> Self {
+        let plan = coarse_plan(y.len().min(COARSE_MAX));
+        let mut buf = vec![0f32; plan.nfft];
+        for ((b, &v), &w) in buf.iter_mut().zip(&y[..plan.nc]).zip(&plan.window) {
             *b = v * w;
         }
-        let fft = RealFft::<f64>::new(nfft);
-        let mut spec = vec![Complex64::new(0.0, 0.0); fft.spectrum_len()];
-        fft.forward(&buf, &mut spec, &mut Vec::new());
+        let mut spec = vec![Complex32::new(0.0, 0.0); plan.fft.spectrum_len()];
+        plan.fft.forward(&buf, &mut spec, &mut Vec::new());
         CoarseSpectrum {
             power: spec.iter().map(|c| c.norm_sqr()).collect(),
-            bin_hz: fs / nfft as f64,
+            bin_hz: fs / plan.nfft as f64,
         }
     }
 
@@ -216,7 +248,7 @@ impl CoarseSpectrum {
         let mut v = self.power[lo..=hi].to_vec();
         let mid = v.len() / 2;
         let (_, m, _) = v.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
-        m.max(f64::MIN_POSITIVE)
+        (*m as f64).max(f64::MIN_POSITIVE)
     }
 
     fn peak(&self, lo: usize, hi: usize) -> (usize, f64) {
@@ -226,7 +258,7 @@ impl CoarseSpectrum {
                 best = (k, self.power[k]);
             }
         }
-        best
+        (best.0, best.1 as f64)
     }
 
     /// The strongest line in `[lo, hi]`, replaced by a line at 1/3 or 1/2 of its frequency when
@@ -259,7 +291,7 @@ impl CoarseSpectrum {
             } else {
                 i as usize
             };
-            self.power[j.min(last)].max(f64::MIN_POSITIVE).ln()
+            (self.power[j.min(last)] as f64).max(f64::MIN_POSITIVE).ln()
         };
         let (l, c, r) = (at(k as isize - 1), at(k as isize), at(k as isize + 1));
         let denom = l - 2.0 * c + r;
@@ -271,7 +303,7 @@ impl CoarseSpectrum {
 /// One pass of the phase-slope refinement: demodulates `y` at `f` in segments and returns `f`
 /// plus the frequency of the least-squares line through the unwrapped segment phases. Keeps `f`
 /// when the correction exceeds two coarse bins (no coherent line to follow).
-fn refine_phase_slope(y: &[f64], fs: f64, f: f64, coarse_bin_hz: f64) -> f64 {
+fn refine_phase_slope(y: &[f32], fs: f64, f: f64, coarse_bin_hz: f64) -> f64 {
     let n = y.len();
     let segments = (n / 2048).clamp(4, 64);
     let seg = n / segments;
@@ -285,7 +317,7 @@ fn refine_phase_slope(y: &[f64], fs: f64, f: f64, coarse_bin_hz: f64) -> f64 {
         let mut rot = Complex64::from_polar(1.0, -2.0 * PI * turns);
         let mut z = Complex64::new(0.0, 0.0);
         for (i, &v) in y[start..start + seg].iter().enumerate() {
-            z += rot * v;
+            z += rot * v as f64;
             rot *= w;
             if i % 4096 == 4095 {
                 rot /= rot.norm();
@@ -345,6 +377,7 @@ mod tests {
         let x = capture(Modulation::Nrz, true_baud, 40e9, 220_000);
         let blind = estimate_baud(&x, 40e9, None, Modulation::Nrz).unwrap();
         let ppm = (blind.baud / true_baud - 1.0) * 1e6;
+        eprintln!("blind: {blind:?}, error {ppm:+.4} ppm");
         assert!(ppm.abs() < 1.0, "blind estimate {} off by {ppm} ppm", blind.baud);
         assert!(blind.line_snr_db > 40.0, "{blind:?}");
         let told = estimate_baud(&x, 40e9, Some(10.3125e9), Modulation::Nrz).unwrap();
@@ -358,7 +391,8 @@ mod tests {
         let x = capture(Modulation::Pam4, true_baud, 93e9, 120_000);
         let est = estimate_baud(&x, 93e9, None, Modulation::Pam4).unwrap();
         let ppm = (est.baud / true_baud - 1.0) * 1e6;
-        assert!(ppm.abs() < 2.0, "{est:?} off by {ppm} ppm");
+        eprintln!("pam4: {est:?}, error {ppm:+.4} ppm");
+        assert!(ppm.abs() < 1.0, "{est:?} off by {ppm} ppm");
     }
 
     #[test]

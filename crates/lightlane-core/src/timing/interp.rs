@@ -83,20 +83,57 @@ pub fn resample(x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
 /// positions, in output order: point `m = k·sps_out + j` lies at
 /// `p[k] + j·(p[k+1] − p[k]) / sps_out`; the last symbol reuses the spacing before it.
 #[inline(always)]
-pub(crate) fn ui_positions(positions: &[f64], sps_out: usize) -> impl Iterator<Item = f64> + '_ {
-    let n = positions.len();
-    let inv = 1.0 / sps_out.max(1) as f64;
-    (0..n).flat_map(move |k| {
-        let p = positions[k];
-        let step = if k + 1 < n {
-            positions[k + 1] - p
-        } else if n >= 2 {
-            p - positions[k - 1]
-        } else {
-            0.0
-        } * inv;
-        (0..sps_out).map(move |j| p + j as f64 * step)
-    })
+pub(crate) fn ui_positions(positions: &[f64], sps_out: usize) -> UiPositions<'_> {
+    UiPositions {
+        positions,
+        sps: sps_out,
+        inv: 1.0 / sps_out.max(1) as f64,
+        k: 0,
+        j: sps_out,
+        p: 0.0,
+        step: 0.0,
+    }
+}
+
+/// Iterator of [`ui_positions`] (a plain state machine, so it inlines into the resampling loops).
+pub(crate) struct UiPositions<'a> {
+    positions: &'a [f64],
+    sps: usize,
+    inv: f64,
+    /// Next symbol to start.
+    k: usize,
+    /// Next point within the current symbol (`sps` when a new symbol starts).
+    j: usize,
+    p: f64,
+    step: f64,
+}
+
+impl Iterator for UiPositions<'_> {
+    type Item = f64;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<f64> {
+        if self.j == self.sps {
+            let n = self.positions.len();
+            if self.k >= n || self.sps == 0 {
+                return None;
+            }
+            let k = self.k;
+            self.p = self.positions[k];
+            self.step = if k + 1 < n {
+                self.positions[k + 1] - self.p
+            } else if n >= 2 {
+                self.p - self.positions[k - 1]
+            } else {
+                0.0
+            } * self.inv;
+            self.k += 1;
+            self.j = 0;
+        }
+        let v = self.p + self.j as f64 * self.step;
+        self.j += 1;
+        Some(v)
+    }
 }
 
 /// Resamples `x` at `sps_out` points per UI from the symbol-centre positions a clock recovery
