@@ -16,8 +16,26 @@ main job, :mod:`lightlane.plot` draws, :mod:`lightlane.batch` runs many captures
 
 from . import _native
 from . import exceptions
-from .exceptions import *  # noqa: F401,F403 - the exception classes are part of the top level
-from .exceptions import __all__ as _exc_all
+from .exceptions import (
+    CaptureFileError,
+    CorruptFileError,
+    FormatError,
+    IllegalSymbolError,
+    InputTooShortError,
+    InternalError,
+    InvalidParameterError,
+    LengthMismatchError,
+    LightlaneError,
+    NoSuchItemError,
+    NonFiniteError,
+    PatternSyncError,
+    TruncatedFileError,
+    UnknownFormatError,
+    UnknownPatternError,
+    UnsupportedFormatError,
+    UnusableSignalError,
+    ValueOutOfRangeError,
+)
 from . import io, pattern, modulation, filter, eq, timing, fec, sim, plot, batch
 from .analysis import Report, analyze
 from .io import Waveform, read_capture
@@ -41,4 +59,22 @@ __all__ = [
     "batch",
     "exceptions",
     "__version__",
-] + list(_exc_all)
+    "LightlaneError",
+    "InvalidParameterError",
+    "InputTooShortError",
+    "NonFiniteError",
+    "LengthMismatchError",
+    "UnknownPatternError",
+    "IllegalSymbolError",
+    "ValueOutOfRangeError",
+    "PatternSyncError",
+    "UnusableSignalError",
+    "CaptureFileError",
+    "FormatError",
+    "UnknownFormatError",
+    "CorruptFileError",
+    "TruncatedFileError",
+    "UnsupportedFormatError",
+    "NoSuchItemError",
+    "InternalError",
+]

@@ -52,12 +52,12 @@ class Ffe:
     """
 
     def __init__(self, taps: Any, *, samples_per_symbol: int = 1, reference_tap: Optional[int] = None) -> None:
-        self._native = _native.Ffe(_f32(taps), samples_per_symbol=samples_per_symbol, reference_tap=reference_tap)
+        self._inner = _native.Ffe(_f32(taps), samples_per_symbol=samples_per_symbol, reference_tap=reference_tap)
 
     @classmethod
     def _wrap(cls, native: Any) -> "Ffe":
         f = cls.__new__(cls)
-        f._native = native
+        f._inner = native
         return f
 
     @classmethod
@@ -105,17 +105,17 @@ class Ffe:
     @property
     def taps(self) -> np.ndarray:
         """The taps (a copy)."""
-        return self._native.taps
+        return self._inner.taps
 
     @property
     def samples_per_symbol(self) -> int:
         """Input samples per UI."""
-        return int(self._native.samples_per_symbol)
+        return int(self._inner.samples_per_symbol)
 
     @property
     def reference_tap(self) -> int:
         """Index of the main-cursor tap."""
-        return int(self._native.reference_tap)
+        return int(self._inner.reference_tap)
 
     def equalize(self, x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
         """One output per symbol (``len(x) // samples_per_symbol`` values).
@@ -124,7 +124,7 @@ class Ffe:
         of the output length) is written in place, so a loop allocates nothing. The GIL is
         released while the SIMD kernel runs.
         """
-        return self._native.equalize(x if isinstance(x, np.ndarray) and x.dtype == np.float32 else _f32(x), out=out)
+        return self._inner.equalize(x if isinstance(x, np.ndarray) and x.dtype == np.float32 else _f32(x), out=out)
 
     def __repr__(self) -> str:
         return f"Ffe({len(self.taps)} taps, samples_per_symbol={self.samples_per_symbol}, reference_tap={self.reference_tap})"
@@ -189,7 +189,7 @@ def adapt_ffe(
         "trace_decimation": trace_decimation,
     }
     t = None if targets is None else _f32(targets)
-    ffe, out, js = _native.adapt_ffe(_f32(x), init.samples_per_symbol, t, init._native, _f32(levels), json.dumps(cfg))
+    ffe, out, js = _native.adapt_ffe(_f32(x), init.samples_per_symbol, t, init._inner, _f32(levels), json.dumps(cfg))
     fields = json.loads(js)
     fields["ffe"] = Ffe._wrap(ffe)
     fields["output"] = out
@@ -215,7 +215,7 @@ class Ctle:
                  gdc2_db: float = 0.0, f_lf_hz: float = 1.0e9) -> None:
         # f_lf_hz only matters when gdc2_db != 0 (the low-frequency stage is 1 otherwise).
         cfg = dict(gdc_db=gdc_db, fz_hz=fz_hz, fp1_hz=fp1_hz, fp2_hz=fp2_hz, gdc2_db=gdc2_db, f_lf_hz=f_lf_hz)
-        self._native = _native.Ctle(json.dumps(cfg), fs)
+        self._inner = _native.Ctle(json.dumps(cfg), fs)
 
     @classmethod
     def _preset(cls, name: str, baud: float, fs: float, gdc_db: float, gdc2_db: float) -> "Ctle":
@@ -236,26 +236,26 @@ class Ctle:
     @property
     def config(self) -> Dict[str, float]:
         """The pole/zero fields."""
-        return dict(json.loads(self._native.config_json))
+        return dict(json.loads(self._inner.config_json))
 
     @property
     def fs(self) -> float:
         """Sample rate the filter was planned for."""
-        return float(self._native.fs)
+        return float(self._inner.fs)
 
     @property
     def n_taps(self) -> int:
         """Length of the realised FIR."""
-        return int(self._native.n_taps)
+        return int(self._inner.n_taps)
 
     def apply(self, x: Any) -> np.ndarray:
         """Filters ``x`` (same length out, delay compensated)."""
-        return self._native.apply(_f32(x))
+        return self._inner.apply(_f32(x))
 
     def response(self, f_hz: Any, *, realised: bool = False) -> np.ndarray:
         """Complex response ``H(f)`` at frequencies ``f_hz`` (the analytic 93A-22 formula, or the
         realised FIR with ``realised=True``)."""
-        re, im = self._native.response(np.atleast_1d(np.asarray(f_hz, dtype=np.float64)), realised=realised)
+        re, im = self._inner.response(np.atleast_1d(np.asarray(f_hz, dtype=np.float64)), realised=realised)
         return re + 1j * im
 
 
@@ -272,33 +272,33 @@ class Dfe:
     """
 
     def __init__(self, taps: Any, levels: Any, *, modulation: str = "pam4") -> None:
-        self._native = _native.Dfe(_f32(taps), _f32(levels), modulation)
+        self._inner = _native.Dfe(_f32(taps), _f32(levels), modulation)
 
     @classmethod
     def train(cls, y: Any, known_symbols: Any, *, n_taps: int = 1, modulation: str = "pam4") -> "Dfe":
         """Least-squares DFE for the equalized ``y`` whose true symbols are ``known_symbols``."""
         d = cls.__new__(cls)
-        d._native = _native.Dfe.train(_f32(y), np.asarray(known_symbols, dtype=np.uint8), n_taps, modulation)
+        d._inner = _native.Dfe.train(_f32(y), np.asarray(known_symbols, dtype=np.uint8), n_taps, modulation)
         return d
 
     @property
     def taps(self) -> np.ndarray:
         """Feedback taps."""
-        return self._native.taps
+        return self._inner.taps
 
     @property
     def levels(self) -> np.ndarray:
         """Slicer levels."""
-        return self._native.levels
+        return self._inner.levels
 
     @property
     def modulation(self) -> str:
         """``"pam4"`` or ``"nrz"``."""
-        return str(self._native.modulation)
+        return str(self._inner.modulation)
 
     def detect(self, y: Any) -> np.ndarray:
         """Symbol decisions (uint8) for each input value."""
-        return self._native.detect(_f32(y))
+        return self._inner.detect(_f32(y))
 
 
 class Mlse:
@@ -314,46 +314,46 @@ class Mlse:
     """
 
     def __init__(self, target: Any, levels: Any, *, modulation: str = "pam4") -> None:
-        self._native = _native.Mlse(_f32(target), _f32(levels), modulation)
+        self._inner = _native.Mlse(_f32(target), _f32(levels), modulation)
 
     @classmethod
     def fit_linear(cls, y: Any, known_symbols: Any, *, memory: int = 1, modulation: str = "pam4") -> Tuple["Mlse", np.ndarray]:
         """Least-squares linear channel model from known symbols: ``(detector, target)``."""
         native, target = _native.Mlse.fit_linear(_f32(y), np.asarray(known_symbols, dtype=np.uint8), memory, modulation)
         m = cls.__new__(cls)
-        m._native = native
+        m._inner = native
         return m, target
 
     @classmethod
     def fit_table(cls, y: Any, known_symbols: Any, *, memory: int = 1, modulation: str = "pam4") -> "Mlse":
         """Table model (mean of ``y`` per symbol history) from known symbols."""
         m = cls.__new__(cls)
-        m._native = _native.Mlse.fit_table(_f32(y), np.asarray(known_symbols, dtype=np.uint8), memory, modulation)
+        m._inner = _native.Mlse.fit_table(_f32(y), np.asarray(known_symbols, dtype=np.uint8), memory, modulation)
         return m
 
     @property
     def memory(self) -> int:
         """Channel memory in symbols."""
-        return int(self._native.memory)
+        return int(self._inner.memory)
 
     @property
     def states(self) -> int:
         """Trellis states."""
-        return int(self._native.states)
+        return int(self._inner.states)
 
     @property
     def modulation(self) -> str:
         """``"pam4"`` or ``"nrz"``."""
-        return str(self._native.modulation)
+        return str(self._inner.modulation)
 
     @property
     def expected(self) -> np.ndarray:
         """Expected noiseless value of each branch of the trellis."""
-        return self._native.expected
+        return self._inner.expected
 
     def detect(self, y: Any) -> np.ndarray:
         """Most likely symbol sequence (uint8)."""
-        return self._native.detect(_f32(y))
+        return self._inner.detect(_f32(y))
 
 
 class ErrorPropagation(Record):

@@ -79,7 +79,7 @@ class ReedSolomon:
     """
 
     def __init__(self, code: str = "kp4") -> None:
-        self._native = _native.ReedSolomon(code)
+        self._inner = _native.ReedSolomon(code)
 
     @classmethod
     def kp4(cls) -> "ReedSolomon":
@@ -94,48 +94,48 @@ class ReedSolomon:
     @property
     def code(self) -> str:
         """``"kp4"`` or ``"kr4"``."""
-        return str(self._native.code)
+        return str(self._inner.code)
 
     @property
     def n(self) -> int:
         """Codeword length in symbols."""
-        return int(self._native.n)
+        return int(self._inner.n)
 
     @property
     def k(self) -> int:
         """Message length in symbols (514)."""
-        return int(self._native.k)
+        return int(self._inner.k)
 
     @property
     def t(self) -> int:
         """Correctable symbol errors per codeword."""
-        return int(self._native.t)
+        return int(self._inner.t)
 
     @property
     def generator(self) -> np.ndarray:
         """Generator polynomial g_0 … g_2t (ascending powers)."""
-        return self._native.generator
+        return self._inner.generator
 
     def encode(self, messages: Any) -> np.ndarray:
         """Systematic encoding: (m, k) or (k,) symbols in, (m, n) codewords out
         (the message, then the parity symbols)."""
-        return self._native.encode(_symbols(messages, self.k, "rs message"))
+        return self._inner.encode(_symbols(messages, self.k, "rs message"))
 
     def decode(self, codewords: Any) -> DecodeResult:
         """Decodes (m, n) or (n,) received words; the input is not modified."""
-        data, corrected, ok = self._native.decode(_symbols(codewords, self.n, "rs codeword"))
+        data, corrected, ok = self._inner.decode(_symbols(codewords, self.n, "rs codeword"))
         return DecodeResult(data, corrected, ok)
 
     def decode_erasures(self, codeword: Any, erasures: Any) -> DecodeResult:
         """Decodes one word with known-unreliable symbol positions (errors-and-erasures)."""
-        word, corrected, ok = self._native.decode_erasures(
+        word, corrected, ok = self._inner.decode_erasures(
             _symbols(codeword, self.n, "rs codeword").ravel(), np.asarray(erasures, dtype=np.uint64)
         )
         return DecodeResult(word.reshape(1, -1), np.array([corrected], dtype=np.uint16), np.array([ok]))
 
     def syndromes(self, codeword: Any) -> np.ndarray:
         """Syndromes S_0 … S_{2t-1} of one received word (all zero for a codeword)."""
-        return self._native.syndromes(_symbols(codeword, self.n, "rs codeword").ravel())
+        return self._inner.syndromes(_symbols(codeword, self.n, "rs codeword").ravel())
 
     def __repr__(self) -> str:
         return f"ReedSolomon.{self.code}()  # RS({self.n},{self.k}), t={self.t}"

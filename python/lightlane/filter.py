@@ -29,17 +29,17 @@ class Fir:
     """
 
     def __init__(self, taps: Any, *, engine: Optional[str] = None) -> None:
-        self._native = _native.Fir(np.asarray(taps, dtype=np.float32), engine=engine)
+        self._inner = _native.Fir(np.asarray(taps, dtype=np.float32), engine=engine)
 
     @property
     def taps(self) -> np.ndarray:
         """The taps (a copy)."""
-        return self._native.taps
+        return self._inner.taps
 
     @property
     def engine(self) -> str:
         """Name of the engine this filter runs on."""
-        return str(self._native.engine)
+        return str(self._inner.engine)
 
     @staticmethod
     def engines() -> List[str]:
@@ -53,7 +53,7 @@ class Fir:
         C-contiguous float32 array of the output length) is written in place; ``parallel``
         splits long inputs over all cores (same result bit for bit).
         """
-        return self._native.convolve_valid(x, out=out, parallel=parallel)
+        return self._inner.convolve_valid(x, out=out, parallel=parallel)
 
     def __repr__(self) -> str:
         return f"Fir({len(self.taps)} taps, engine={self.engine!r})"

@@ -85,7 +85,7 @@ class Waveform:
                    name="samples", value=str(self.samples.shape), reason="expected a 1-D array")
         self.fs = float(fs)
         self.t0 = float(t0)
-        m = {"source": None, "channel": None, "vertical_unit": "V", "extra": {}}
+        m: Dict[str, Any] = {"source": None, "channel": None, "vertical_unit": "V", "extra": {}}
         m.update(meta or {})
         self.meta = m
         self.raw = raw

@@ -72,20 +72,20 @@ class Slicer:
     """
 
     def __init__(self, thresholds: Any) -> None:
-        self._native = _native.Slicer(np.asarray(thresholds, dtype=np.float32))
+        self._inner = _native.Slicer(np.asarray(thresholds, dtype=np.float32))
 
     @classmethod
     def for_levels(cls, levels: Any) -> "Slicer":
         """Thresholds halfway between adjacent levels."""
         s = cls.__new__(cls)
-        s._native = _native.Slicer.for_levels(np.asarray(levels, dtype=np.float32))
+        s._inner = _native.Slicer.for_levels(np.asarray(levels, dtype=np.float32))
         return s
 
     @property
     def thresholds(self) -> np.ndarray:
         """The thresholds."""
-        return self._native.thresholds
+        return self._inner.thresholds
 
     def slice(self, x: Any) -> np.ndarray:
         """Decisions (uint8) for each value of ``x``."""
-        return self._native.slice(np.asarray(x, dtype=np.float32))
+        return self._inner.slice(np.asarray(x, dtype=np.float32))

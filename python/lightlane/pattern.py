@@ -34,27 +34,27 @@ class Pattern:
     ``ssprq``, or ``file:PATH``), case-insensitive."""
 
     def __init__(self, name: str) -> None:
-        self._native = _native.Pattern(name)
+        self._inner = _native.Pattern(name)
 
     @classmethod
     def from_symbols(cls, symbols: Any, *, origin: str = "array") -> "Pattern":
         """A user pattern repeating ``symbols`` (0–3; 0–1 for NRZ use)."""
         p = cls.__new__(cls)
-        p._native = _native.Pattern.from_symbols(origin, np.asarray(symbols, dtype=np.uint8))
+        p._inner = _native.Pattern.from_symbols(origin, np.asarray(symbols, dtype=np.uint8))
         return p
 
     @property
     def name(self) -> str:
         """Display name (``PRBS13Q``, ``SSPRQ`` …, or the user pattern's origin)."""
-        return str(self._native.name)
+        return str(self._inner.name)
 
     def period(self, *, modulation: str = "pam4") -> int:
         """Symbols in one period (0 when the pattern does not exist on ``modulation``)."""
-        return int(self._native.period(modulation))
+        return int(self._inner.period(modulation))
 
     def generate(self, n: int, *, modulation: str = "pam4") -> np.ndarray:
         """The first ``n`` transmitted symbols (uint8); PAM4 uses 802.3 Gray mapping."""
-        return self._native.generate(int(n), modulation)
+        return self._inner.generate(int(n), modulation)
 
     def check(self, decisions: Any, *, modulation: str = "pam4", **sync: Any) -> ErrorReport:
         """Syncs ``decisions`` to the pattern (robust to inversion, MSB/LSB swap, high SER) and
@@ -62,7 +62,7 @@ class Pattern:
         ``max_error_positions=0``)."""
         cfg = json.loads(_native.default_sync_config())
         cfg.update(sync)
-        js = self._native.check(np.asarray(decisions, dtype=np.uint8), modulation, json.dumps(cfg))
+        js = self._inner.check(np.asarray(decisions, dtype=np.uint8), modulation, json.dumps(cfg))
         return ErrorReport._from_json(js)  # type: ignore[return-value]
 
     def __repr__(self) -> str:
