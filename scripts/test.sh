@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# Python test environment (numpy, galois for the FEC cross-check, pytest).
+# Python test environment: numpy/scipy/galois for the cross-checks, maturin to build the
+# lightlane wheel, pandas/matplotlib/dask/nbclient for the package tests, mypy for stubtest.
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check numpy galois pytest
+.venv/bin/python -m pip install -q --disable-pip-version-check maturin numpy scipy galois pytest \
+  pandas matplotlib dask distributed nbclient nbformat ipykernel mypy
 
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets --no-fail-fast
@@ -18,6 +20,13 @@ cargo test --workspace --doc
 echo "== python cross-checks"
 cargo build -q -p lightlane-cli --profile test-bin
 export LIGHTLANE_BIN="$root/target/test-bin/lightlane"
+# The Python package: one optimised wheel (same profile as the CLI, so lightlane-core is
+# compiled once for both), installed into .venv; pytest and stubtest then use the installed copy.
+rm -f target/wheels/lightlane-*.whl
+(cd python && "$root/.venv/bin/maturin" build --profile test-bin --out "$root/target/wheels" >/dev/null)
+.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/lightlane-*.whl
+(cd "$root/target" && "$root/.venv/bin/python" -m mypy.stubtest lightlane \
+  --mypy-config-file "$root/python/pyproject.toml" --allowlist "$root/python/stubtest_allowlist.txt")
 set +e
 .venv/bin/python -m pytest -q python/tests
 rc=$?
