@@ -35,12 +35,15 @@ where
             Ok(arr)
         }
         None => {
-            let v = compute(py, || {
-                let mut v = vec![0.0f32; len];
-                f(&mut v)?;
-                Ok(v)
-            })?;
-            Ok(PyArray1::from_vec(py, v))
+            // A numpy-allocated zeroed array (calloc through numpy's allocator, which asks the
+            // kernel for huge pages on large arrays) rather than a Vec handed over afterwards.
+            let arr = PyArray1::<f32>::zeros(py, len, false);
+            {
+                let mut rw = arr.try_readwrite()?;
+                let slice = rw.as_slice_mut().map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+                compute(py, || f(slice))?;
+            }
+            Ok(arr)
         }
     }
 }
