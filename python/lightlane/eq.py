@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _native
 from ._records import Record
-from .filter import Fir
+from .filter import Fir, _along_axis
 
 __all__ = [
     "Fir",
@@ -117,14 +117,15 @@ class Ffe:
         """Index of the main-cursor tap."""
         return int(self._inner.reference_tap)
 
-    def equalize(self, x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+    def equalize(self, x: Any, *, axis: int = -1, out: Optional[np.ndarray] = None) -> np.ndarray:
         """One output per symbol (``len(x) // samples_per_symbol`` values).
 
-        ``x`` is read in place when it is C-contiguous float32; ``out`` (C-contiguous float32
-        of the output length) is written in place, so a loop allocates nothing. The GIL is
-        released while the SIMD kernel runs.
+        ``x`` is read in place when it is C-contiguous float32; N-D input is equalized along
+        ``axis``. ``out`` (1-D input only: C-contiguous float32 of the output length) is written
+        in place, so a loop allocates nothing. The GIL is released while the SIMD kernel runs.
         """
-        return self._inner.equalize(x if isinstance(x, np.ndarray) and x.dtype == np.float32 else _f32(x), out=out)
+        native = self._inner
+        return _along_axis(lambda r, o=None: native.equalize(_f32(r), out=o), x, axis, out)
 
     def __repr__(self) -> str:
         return f"Ffe({len(self.taps)} taps, samples_per_symbol={self.samples_per_symbol}, reference_tap={self.reference_tap})"
@@ -248,9 +249,10 @@ class Ctle:
         """Length of the realised FIR."""
         return int(self._inner.n_taps)
 
-    def apply(self, x: Any) -> np.ndarray:
-        """Filters ``x`` (same length out, delay compensated)."""
-        return self._inner.apply(_f32(x))
+    def apply(self, x: Any, *, axis: int = -1) -> np.ndarray:
+        """Filters ``x`` along ``axis`` (same length out, delay compensated)."""
+        native = self._inner
+        return _along_axis(lambda r, o=None: native.apply(_f32(r)), x, axis, None)
 
     def response(self, f_hz: Any, *, realised: bool = False) -> np.ndarray:
         """Complex response ``H(f)`` at frequencies ``f_hz`` (the analytic 93A-22 formula, or the

@@ -8,13 +8,34 @@ array([1., 1., 1., 1., 1.], dtype=float32)
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
 from . import _native
 
 __all__ = ["Fir", "convolve_valid"]
+
+
+def _along_axis(fn: Callable[..., np.ndarray], x: Any, axis: int, out: Optional[np.ndarray]) -> np.ndarray:
+    """Applies the 1-D ``fn`` to every 1-D slice of ``x`` along ``axis`` (numpy semantics).
+
+    1-D float32 input goes straight through (no copy, ``out`` honoured); N-D input is
+    processed one contiguous row at a time and stacked.
+    """
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x, dtype=np.float32)
+    if arr.ndim <= 1:
+        return fn(arr) if out is None else fn(arr, out)
+    if out is not None:
+        from .exceptions import InvalidParameterError, _raise
+
+        _raise(InvalidParameterError, "invalid out: only supported for 1-D input",
+               name="out", value="array", reason="only supported for 1-D input")
+    moved = np.moveaxis(arr, axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    results = [fn(np.ascontiguousarray(r, dtype=np.float32)) for r in rows]
+    stacked = np.stack(results).reshape(moved.shape[:-1] + (-1,))
+    return np.moveaxis(stacked, -1, axis)
 
 
 class Fir:
@@ -46,14 +67,16 @@ class Fir:
         """Engines this CPU can run."""
         return list(_native.Fir.engines())
 
-    def convolve_valid(self, x: Any, *, out: Optional[np.ndarray] = None, parallel: bool = False) -> np.ndarray:
+    def convolve_valid(self, x: Any, *, axis: int = -1, out: Optional[np.ndarray] = None, parallel: bool = False) -> np.ndarray:
         """``numpy.convolve(x, taps, "valid")``: ``len(x) - len(taps) + 1`` outputs.
 
-        ``x`` is read without a copy when it is a C-contiguous float32 array. ``out`` (a
-        C-contiguous float32 array of the output length) is written in place; ``parallel``
-        splits long inputs over all cores (same result bit for bit).
+        ``x`` is read without a copy when it is a C-contiguous float32 array; N-D input is
+        filtered along ``axis``. ``out`` (1-D input only: a C-contiguous float32 array of the
+        output length) is written in place; ``parallel`` splits long inputs over all cores
+        (same result bit for bit).
         """
-        return self._inner.convolve_valid(x, out=out, parallel=parallel)
+        native = self._inner
+        return _along_axis(lambda r, o=None: native.convolve_valid(r, out=o, parallel=parallel), x, axis, out)
 
     def __repr__(self) -> str:
         return f"Fir({len(self.taps)} taps, engine={self.engine!r})"

@@ -132,3 +132,22 @@ def test_dfe_and_mlse(ll) -> None:
         dfe.detect(np.array([np.nan], np.float32))
     with pytest.raises(ll.InvalidParameterError):
         ll.eq.Dfe([0.1], [-1, 1], modulation="pam8")
+
+
+def test_axis(ll) -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(3, 500, 2)).astype(np.float32)  # filter along axis 1
+    h = np.array([0.5, -0.25, 0.125], np.float32)
+    got = ll.filter.Fir(h).convolve_valid(x, axis=1)
+    assert got.shape == (3, 498, 2)
+    for i in range(3):
+        for j in range(2):
+            np.testing.assert_allclose(got[i, :, j], np.convolve(x[i, :, j].astype(np.float64), h, "valid"), atol=1e-5)
+    ffe = ll.eq.Ffe(h, reference_tap=1)
+    y = ffe.equalize(x[:, :, 0])  # default axis=-1
+    assert y.shape == (3, 500)
+    np.testing.assert_array_equal(y[2], ffe.equalize(np.ascontiguousarray(x[2, :, 0])))
+    with pytest.raises(ll.InvalidParameterError):
+        ffe.equalize(x[:, :, 0], out=np.zeros((3, 500), np.float32))
+    c = ll.eq.Ctle.ieee_8023ck(53.125e9, fs=256e9)
+    assert c.apply(x, axis=1).shape == x.shape
