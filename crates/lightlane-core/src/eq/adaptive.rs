@@ -332,12 +332,12 @@ pub fn adapt_ffe_into(
     // LMS, the rule that must keep up with the line rate, runs on fixed-size tap arrays that
     // stay in registers; the other rules and long LMS equalizers on the general engine.
     let taps = match (cfg.adaptation, lanes) {
-        (Adaptation::Lms { mu }, 8) => run.drive(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 16) => run.drive(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 24) => run.drive(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 32) => run.drive(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 48) => run.drive(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 64) => run.drive(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 8) => run.drive_lms(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 16) => run.drive_lms(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 24) => run.drive_lms(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 32) => run.drive_lms(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 48) => run.drive_lms(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 64) => run.drive_lms(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
         _ => run.drive(Engine::new(cfg.adaptation, &wr, dummy), output, &mut trace, &mut training_mse),
     };
     let taps: Vec<f32> = taps.into_iter().take(l).collect();
@@ -404,6 +404,78 @@ impl Run<'_> {
         }
         a.taps()
     }
+}
+
+impl Run<'_> {
+    /// [`Run::drive`] for LMS with the output computed one symbol ahead, which takes the tap
+    /// dot product off the error-feedback loop: since `w[k+1] = w[k] + g[k]·u[k]` (masked),
+    /// `y[k+1] = w[k]·u[k+1] + g[k]·(u[k]·u[k+1])`, and both dot products are known before
+    /// the error `e[k]` is. The loop-carried chain shrinks from dot product + error + update to
+    /// error, one multiply and one add. The same LMS recursion as [`Run::drive`]; outputs and
+    /// taps differ from it only by rounding (tested against the direct form in f64).
+    fn drive_lms<const L: usize>(&self, mut a: FixedLms<L>, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
+        let (sps, c) = (self.sps, self.c);
+        debug_assert_eq!(self.lanes, L);
+        let window = |k: usize| -> &[f32; L] { self.xp[k * sps + c..k * sps + c + L].try_into().expect("window of L lanes") };
+        // One phase: outputs `range`, error from the output by `err(k, y)`.
+        let mut phase = |a: &mut FixedLms<L>, range: std::ops::Range<usize>, output: &mut [f32], err: &dyn Fn(usize, f32) -> f32| -> f64 {
+            let mut sum = 0.0f64;
+            if range.is_empty() {
+                return sum;
+            }
+            let end = range.end;
+            let mut y = a.output(window(range.start));
+            for k in range {
+                let u = window(k);
+                let e = err(k, y);
+                let g = a.mu * e;
+                let mut um = [0.0f32; L];
+                for ((m, &ui), &mi) in um.iter_mut().zip(u).zip(&a.mask) {
+                    *m = ui * mi;
+                }
+                let next = if k + 1 < end {
+                    let un = window(k + 1);
+                    a.output(un) + g * dot_fixed(&um, un)
+                } else {
+                    0.0
+                };
+                for (w, &v) in a.w.iter_mut().zip(&um) {
+                    *w += g * v;
+                }
+                output[k] = y;
+                sum += (e as f64) * (e as f64);
+                trace.push(e);
+                y = next;
+            }
+            sum
+        };
+        for _ in 0..self.passes {
+            let targets = self.targets;
+            let sum = phase(&mut a, 0..self.n_train, output, &|k, y| targets[k] - y);
+            *training_mse = sum / self.n_train as f64;
+        }
+        if self.decision_directed {
+            let slicer = self.slicer;
+            phase(&mut a, self.n_train..self.n_out, output, &|_, y| slicer.nearest(y) - y);
+        } else {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
+                *out = a.output(window(k));
+            }
+        }
+        a.taps()
+    }
+}
+
+/// `Σ a[i]·b[i]` on fixed-size arrays, in the order of [`dot8`].
+#[inline(always)]
+fn dot_fixed<const L: usize>(a: &[f32; L], b: &[f32; L]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for c in 0..L / 8 {
+        for i in 0..8 {
+            acc[i] += a[c * 8 + i] * b[c * 8 + i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// One adaptation rule acting on tap windows of `lanes` samples (taps reversed).

@@ -484,6 +484,129 @@ impl Mlse {
     }
 }
 
+/// Blocks an interleaved 4-state MLSE group runs at once (one AVX2 vector of 8 lanes).
+pub const MLSE_LANES: usize = 8;
+
+impl super::block::LaneDetector for Mlse {
+    const LANES: usize = MLSE_LANES;
+
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
+        debug_assert!(count <= MLSE_LANES && skip + keep <= len && out.len() == count * keep);
+        #[cfg(target_arch = "x86_64")]
+        if self.modulation == Modulation::Pam4 && self.memory == 1 && std::arch::is_x86_feature_detected!("avx2") {
+            if self.noise.is_empty() {
+                self.run_4state_lanes::<false>(y, stride, count, len, skip, keep, out, scratch);
+            } else {
+                self.run_4state_lanes::<true>(y, stride, count, len, skip, keep, out, scratch);
+            }
+            return;
+        }
+        // Fallback: the windows two at a time ([`Mlse::detect_pair`] overlaps the two chains
+        // of the 4-state trellis; other trellises run one after the other).
+        let dec = &mut scratch.bytes;
+        dec.clear();
+        dec.resize(2 * len, 0);
+        let (da, db) = dec.split_at_mut(len);
+        let mut j = 0;
+        while j < count {
+            let ya = &y[j * stride..j * stride + len];
+            if j + 1 < count {
+                let yb = &y[(j + 1) * stride..(j + 1) * stride + len];
+                self.detect_pair(ya, da, yb, db);
+                out[(j + 1) * keep..(j + 2) * keep].copy_from_slice(&db[skip..skip + keep]);
+            } else {
+                self.run(ya, da);
+            }
+            out[j * keep..(j + 1) * keep].copy_from_slice(&da[skip..skip + keep]);
+            j += 2;
+        }
+    }
+
+    fn detect_window(&self, y: &[f32], out: &mut [u8]) {
+        self.run(y, out);
+    }
+}
+
+impl Mlse {
+    /// [`Mlse::run_4state`] on `count ≤ 8` windows of `len` values (window `j` =
+    /// `y[j·stride..]`) in the lanes of one AVX2 vector: the same forward runs, traceback points
+    /// and tie rules per lane, with the survivor words of all lanes in one lane-major ring
+    /// (`words[slot·8 + j]`). Writes decisions `[skip, skip + keep)` of window `j` to
+    /// `out[j·keep..]`.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    fn run_4state_lanes<const WEIGHTED: bool>(
+        &self,
+        y: &[f32],
+        stride: usize,
+        count: usize,
+        len: usize,
+        skip: usize,
+        keep: usize,
+        out: &mut [u8],
+        scratch: &mut super::block::LaneScratch,
+    ) {
+        const L: usize = MLSE_LANES;
+        assert!(count >= 1 && count <= L && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        let trellis = Trellis4::new(self);
+        let ring_len = self.block + self.depth;
+        let ring = ring_len.min(len).max(1);
+        let words = &mut scratch.words;
+        words.clear();
+        words.resize(ring * L, 0);
+        let dec = &mut scratch.bytes;
+        dec.clear();
+        dec.resize(len * L, 0);
+        let mut offsets = [0i32; L];
+        for (j, o) in offsets.iter_mut().enumerate().take(count) {
+            *o = (j * stride) as i32;
+        }
+        let mut pm = [[0.0f32; L]; 4];
+        let back = |slot: usize| if slot == 0 { ring - 1 } else { slot - 1 };
+        let (mut k, mut decided) = (0usize, 0usize);
+        while k < len {
+            let slot = k % ring;
+            let end = (decided + ring_len).min(len).min(k + ring - slot);
+            // SAFETY: AVX2 was detected by the caller; every lane reads `y[j·stride + k']` for
+            // `k' < end ≤ len`, inside `y` (asserted above); the survivor rows are in `words`.
+            unsafe {
+                super::simd::acs4_lanes_avx2::<WEIGHTED>(&trellis, &mut pm, y, &offsets, k, end, &mut words[slot * L..(slot + end - k) * L]);
+            }
+            k = end;
+            if k - decided == ring_len {
+                for j in 0..count {
+                    let lane = &mut dec[j * len..(j + 1) * len];
+                    let mut state = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+                    let mut slot = (k - 1) % ring;
+                    for _ in 0..self.depth {
+                        state = prev4(words[slot * L + j], state);
+                        slot = back(slot);
+                    }
+                    let mut t = k - 1 - self.depth;
+                    for _ in 0..self.block {
+                        lane[t] = state as u8;
+                        state = prev4(words[slot * L + j], state);
+                        slot = back(slot);
+                        t = t.wrapping_sub(1);
+                    }
+                }
+                decided += self.block;
+            }
+        }
+        for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            let lane = &mut dec[j * len..(j + 1) * len];
+            let mut state = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+            let mut slot = (len - 1) % ring;
+            for t in (decided..len).rev() {
+                lane[t] = state as u8;
+                state = prev4(words[slot * L + j], state);
+                slot = back(slot);
+            }
+            o.copy_from_slice(&lane[skip..skip + keep]);
+        }
+    }
+}
+
 /// State of one 4-state Viterbi run: survivor ring, path metrics, progress.
 struct Viterbi4<'a> {
     y: &'a [f32],
