@@ -414,55 +414,169 @@ impl Run<'_> {
     /// error, one multiply and one add. The same LMS recursion as [`Run::drive`]; outputs and
     /// taps differ from it only by rounding (tested against the direct form in f64).
     fn drive_lms<const L: usize>(&self, mut a: FixedLms<L>, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
-        let (sps, c) = (self.sps, self.c);
         debug_assert_eq!(self.lanes, L);
-        let window = |k: usize| -> &[f32; L] { self.xp[k * sps + c..k * sps + c + L].try_into().expect("window of L lanes") };
-        // One phase: outputs `range`, error from the output by `err(k, y)`.
-        let mut phase = |a: &mut FixedLms<L>, range: std::ops::Range<usize>, output: &mut [f32], err: &dyn Fn(usize, f32) -> f32| -> f64 {
-            let mut sum = 0.0f64;
-            if range.is_empty() {
-                return sum;
-            }
-            let end = range.end;
-            let mut y = a.output(window(range.start));
-            for k in range {
-                let u = window(k);
-                let e = err(k, y);
-                let g = a.mu * e;
-                let mut um = [0.0f32; L];
-                for ((m, &ui), &mi) in um.iter_mut().zip(u).zip(&a.mask) {
-                    *m = ui * mi;
-                }
-                let next = if k + 1 < end {
-                    let un = window(k + 1);
-                    a.output(un) + g * dot_fixed(&um, un)
-                } else {
-                    0.0
-                };
-                for (w, &v) in a.w.iter_mut().zip(&um) {
-                    *w += g * v;
-                }
-                output[k] = y;
-                sum += (e as f64) * (e as f64);
-                trace.push(e);
-                y = next;
-            }
-            sum
-        };
         for _ in 0..self.passes {
             let targets = self.targets;
-            let sum = phase(&mut a, 0..self.n_train, output, &|k, y| targets[k] - y);
+            let sum = self.lms_phase(&mut a, 0..self.n_train, output, trace, |k, y| targets[k] - y);
             *training_mse = sum / self.n_train as f64;
         }
         if self.decision_directed {
             let slicer = self.slicer;
-            phase(&mut a, self.n_train..self.n_out, output, &|_, y| slicer.nearest(y) - y);
+            self.lms_phase(&mut a, self.n_train..self.n_out, output, trace, |_, y| slicer.nearest(y) - y);
         } else {
             for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
-                *out = a.output(window(k));
+                *out = a.output(self.window::<L>(k));
             }
         }
         a.taps()
+    }
+
+    /// The tap window of output `k`.
+    #[inline(always)]
+    fn window<const L: usize>(&self, k: usize) -> &[f32; L] {
+        let at = k * self.sps + self.c;
+        self.xp[at..at + L].try_into().expect("window of L lanes")
+    }
+
+    /// One phase of [`Run::drive_lms`]: outputs `range`, the error of output `k` being
+    /// `err(k, y)`; returns the sum of squared errors.
+    #[inline(always)]
+    fn lms_phase<const L: usize>(
+        &self,
+        a: &mut FixedLms<L>,
+        range: std::ops::Range<usize>,
+        output: &mut [f32],
+        trace: &mut Trace,
+        err: impl Fn(usize, f32) -> f32,
+    ) -> f64 {
+        let mut sum = 0.0f64;
+        if range.is_empty() {
+            return sum;
+        }
+        let end = range.end;
+        #[cfg(target_arch = "x86_64")]
+        if L <= 64 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present; the windows `k·sps + c .. + L` of the outputs `k` in
+            // `range` lie inside `xp` (sized for the last output); L is a multiple of 8, ≤ 64.
+            unsafe { lms_avx2::phase::<L>(self.xp, self.sps, self.c, a, range, output, trace, &err, &mut sum) };
+            return sum;
+        }
+        let mut y = a.output(self.window::<L>(range.start));
+        for k in range {
+            let u = self.window::<L>(k);
+            let e = err(k, y);
+            let g = a.mu * e;
+            let mut um = [0.0f32; L];
+            for ((m, &ui), &mi) in um.iter_mut().zip(u).zip(&a.mask) {
+                *m = ui * mi;
+            }
+            let next = if k + 1 < end {
+                let un = self.window::<L>(k + 1);
+                a.output(un) + g * dot_fixed(&um, un)
+            } else {
+                0.0
+            };
+            for (w, &v) in a.w.iter_mut().zip(&um) {
+                *w += g * v;
+            }
+            output[k] = y;
+            sum += (e as f64) * (e as f64);
+            trace.push(e);
+            y = next;
+        }
+        sum
+    }
+}
+
+/// [`Run::lms_phase`] with explicit AVX2 vectors: taps, mask and windows as `L/8` registers
+/// each (the compiler's own vectorization of the fixed-size loops interleaves the two dot
+/// products lane by lane and spills). Per lane the same multiplies and adds as the portable
+/// loop; only the final horizontal sum of the eight partial sums is ordered differently, so
+/// results agree with it to rounding (both are tested against the f64 direct form).
+#[cfg(target_arch = "x86_64")]
+mod lms_avx2 {
+    use super::{FixedLms, Trace};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps::<1>(t, t)))
+    }
+
+    /// # Safety
+    /// AVX2 must be available; `L` a multiple of 8 and ≤ 64; `xp[k·sps + c..][..L]` in bounds
+    /// for every `k` in `range`; `output.len() ≥ range.end`.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn phase<const L: usize>(
+        xp: &[f32],
+        sps: usize,
+        c: usize,
+        a: &mut FixedLms<L>,
+        range: std::ops::Range<usize>,
+        output: &mut [f32],
+        trace: &mut Trace,
+        err: &impl Fn(usize, f32) -> f32,
+        sum: &mut f64,
+    ) {
+        const MAXV: usize = 8;
+        let v = L / 8;
+        debug_assert!(v >= 1 && v <= MAXV && L % 8 == 0);
+        debug_assert!(range.is_empty() || (range.end - 1) * sps + c + L <= xp.len());
+        unsafe {
+            let p = xp.as_ptr();
+            let mut w = [_mm256_setzero_ps(); MAXV];
+            let mut m = [_mm256_setzero_ps(); MAXV];
+            for i in 0..v {
+                w[i] = _mm256_loadu_ps(a.w.as_ptr().add(8 * i));
+                m[i] = _mm256_loadu_ps(a.mask.as_ptr().add(8 * i));
+            }
+            let end = range.end;
+            let at0 = range.start * sps + c;
+            let mut acc = _mm256_mul_ps(w[0], _mm256_loadu_ps(p.add(at0)));
+            for i in 1..v {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w[i], _mm256_loadu_ps(p.add(at0 + 8 * i))));
+            }
+            let mut y = hsum(acc);
+            let mu = a.mu;
+            for k in range {
+                let at = k * sps + c;
+                let mut um = [_mm256_setzero_ps(); MAXV];
+                for i in 0..v {
+                    um[i] = _mm256_mul_ps(_mm256_loadu_ps(p.add(at + 8 * i)), m[i]);
+                }
+                let e = err(k, y);
+                let g = mu * e;
+                let next = if k + 1 < end {
+                    let an = at + sps;
+                    let un0 = _mm256_loadu_ps(p.add(an));
+                    let mut acc_a = _mm256_mul_ps(w[0], un0);
+                    let mut acc_r = _mm256_mul_ps(um[0], un0);
+                    for i in 1..v {
+                        let un = _mm256_loadu_ps(p.add(an + 8 * i));
+                        acc_a = _mm256_add_ps(acc_a, _mm256_mul_ps(w[i], un));
+                        acc_r = _mm256_add_ps(acc_r, _mm256_mul_ps(um[i], un));
+                    }
+                    hsum(acc_a) + g * hsum(acc_r)
+                } else {
+                    0.0
+                };
+                let gv = _mm256_set1_ps(g);
+                for i in 0..v {
+                    w[i] = _mm256_add_ps(w[i], _mm256_mul_ps(gv, um[i]));
+                }
+                output[k] = y;
+                *sum += (e as f64) * (e as f64);
+                trace.push(e);
+                y = next;
+            }
+            for i in 0..v {
+                _mm256_storeu_ps(a.w.as_mut_ptr().add(8 * i), w[i]);
+            }
+        }
     }
 }
 

@@ -493,11 +493,17 @@ impl super::block::LaneDetector for Mlse {
     fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
         debug_assert!(count <= MLSE_LANES && skip + keep <= len && out.len() == count * keep);
         #[cfg(target_arch = "x86_64")]
-        if self.modulation == Modulation::Pam4 && self.memory == 1 && std::arch::is_x86_feature_detected!("avx2") {
-            if self.noise.is_empty() {
-                self.run_4state_lanes::<false>(y, stride, count, len, skip, keep, out, scratch);
-            } else {
-                self.run_4state_lanes::<true>(y, stride, count, len, skip, keep, out, scratch);
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let a = (y, stride, count, len, skip, keep);
+            match (self.modulation == Modulation::Pam4, self.memory, self.noise.is_empty()) {
+                (true, 1, true) => self.run_4state_lanes::<false>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
+                (true, 1, false) => self.run_4state_lanes::<true>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
+                (true, _, true) => self.run_generic_lanes::<4, 2, false>(a, out, scratch),
+                (true, _, false) => self.run_generic_lanes::<4, 2, true>(a, out, scratch),
+                (false, 1, true) => self.run_generic_lanes::<2, 1, false>(a, out, scratch),
+                (false, 1, false) => self.run_generic_lanes::<2, 1, true>(a, out, scratch),
+                (false, _, true) => self.run_generic_lanes::<2, 2, false>(a, out, scratch),
+                (false, _, false) => self.run_generic_lanes::<2, 2, true>(a, out, scratch),
             }
             return;
         }
@@ -603,6 +609,84 @@ impl Mlse {
                 slot = back(slot);
             }
             o.copy_from_slice(&lane[skip..skip + keep]);
+        }
+    }
+}
+
+impl Mlse {
+    /// [`Mlse::run_generic`] on `count ≤ 8` windows in the lanes of one AVX2 vector
+    /// (`(y, stride, count, len, skip, keep)` as in [`Mlse::run_4state_lanes`]): the same
+    /// forward recursion, traceback points and tie rules per lane, survivors of all lanes in one
+    /// ring (`surv[((t % ring)·states + state)·8 + lane]`).
+    #[cfg(target_arch = "x86_64")]
+    fn run_generic_lanes<const M: usize, const MEM: usize, const WEIGHTED: bool>(
+        &self,
+        (y, stride, count, len, skip, keep): (&[f32], usize, usize, usize, usize, usize),
+        out: &mut [u8],
+        scratch: &mut super::block::LaneScratch,
+    ) {
+        const L: usize = MLSE_LANES;
+        assert!(count >= 1 && count <= L && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        let states = M.pow(MEM as u32);
+        let stride_state = states / M;
+        let (lo, hi) = self.clamp_range();
+        let ring_len = self.block + self.depth;
+        let ring = ring_len.min(len);
+        // Survivors first, then the per-lane decisions, in one byte buffer.
+        let buf = &mut scratch.bytes;
+        buf.clear();
+        buf.resize(ring * states * L + len * L, 0);
+        let (surv, dec) = buf.split_at_mut(ring * states * L);
+        let mut offsets = [0i32; L];
+        for (j, o) in offsets.iter_mut().enumerate().take(count) {
+            *o = (j * stride) as i32;
+        }
+        let mut pm = [[0.0f32; L]; 16];
+        let prev = |surv: &[u8], t: usize, state: usize, lane: usize| {
+            state / M + surv[((t % ring) * states + state) * L + lane] as usize * stride_state
+        };
+        let lane_pm = |pm: &[[f32; L]; 16], lane: usize| {
+            let mut v = [0.0f32; 16];
+            for (s, x) in v.iter_mut().enumerate().take(states) {
+                *x = pm[s][lane];
+            }
+            v
+        };
+        let (mut k, mut decided) = (0usize, 0usize);
+        while k < len {
+            let end = (decided + ring_len).min(len);
+            // SAFETY: AVX2 was detected by the caller; lanes read `y[j·stride + k']`,
+            // `k' < end ≤ len`, inside `y` (asserted above); `surv` holds `ring` rows.
+            unsafe {
+                super::simd::acs_lanes_avx2::<M, MEM, WEIGHTED>(&self.expected, &self.noise, lo, hi, &mut pm, y, &offsets, k, end, ring, surv);
+            }
+            k = end;
+            if k - decided == ring_len {
+                for lane in 0..count {
+                    let d = &mut dec[lane * len..(lane + 1) * len];
+                    let mut state = argmin(&lane_pm(&pm, lane)[..states]);
+                    let mut t = k - 1;
+                    for _ in 0..self.depth {
+                        state = prev(surv, t, state, lane);
+                        t -= 1;
+                    }
+                    for _ in 0..self.block {
+                        d[t] = (state % M) as u8;
+                        state = prev(surv, t, state, lane);
+                        t = t.wrapping_sub(1);
+                    }
+                }
+                decided += self.block;
+            }
+        }
+        for (lane, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            let d = &mut dec[lane * len..(lane + 1) * len];
+            let mut state = argmin(&lane_pm(&pm, lane)[..states]);
+            for t in (decided..len).rev() {
+                d[t] = (state % M) as u8;
+                state = prev(surv, t, state, lane);
+            }
+            o.copy_from_slice(&d[skip..skip + keep]);
         }
     }
 }

@@ -292,3 +292,101 @@ pub(crate) unsafe fn acs4_lanes_avx2<const WEIGHTED: bool>(
         }
     }
 }
+
+/// Forward add-compare-select of the interleaved MLSE for any trellis of [`super::mlse::Mlse`]
+/// (`M` levels, memory `MEM`, `M^MEM ≤ 16` states): 8 windows (window `j` starts at
+/// `y[offsets[j]]`) in the lanes of one AVX2 vector, symbols `k0..k1`. Per lane the operations
+/// of the sequential generic trellis: clamp, for each new state `nx` the predecessors
+/// `p = nx/M + j·M^(MEM−1)` in order `j = 0..M` with `c = pm[p] + (y − μ)²` (weighted:
+/// `+ ((y − μ)²·w + b)`), the first strictly smaller candidate winning, renormalisation by
+/// state 0 every `NORMALISE_EVERY` symbols. `pm[s][j]` is state `s` of lane `j`; the survivor
+/// (the `j` of the winner) of state `s`, lane `l`, symbol `k` goes to
+/// `surv[((k % ring)·states + s)·8 + l]`.
+///
+/// # Safety
+/// AVX2 must be available; `y[offsets[l] + k]` in bounds for every lane and `k < k1`;
+/// `surv.len() ≥ ring·states·8`; `mu.len()` and (weighted) `wb.len()` ≥ `states·M`.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn acs_lanes_avx2<const M: usize, const MEM: usize, const WEIGHTED: bool>(
+    mu: &[f32],
+    wb: &[(f32, f32)],
+    lo: f32,
+    hi: f32,
+    pm: &mut [[f32; 8]; 16],
+    y: &[f32],
+    offsets: &[i32; 8],
+    k0: usize,
+    k1: usize,
+    ring: usize,
+    surv: &mut [u8],
+) {
+    let states = M.pow(MEM as u32);
+    let stride = states / M;
+    debug_assert!(states <= 16 && mu.len() >= states * M && surv.len() >= ring * states * 8);
+    unsafe {
+        let every = super::mlse::NORMALISE_EVERY;
+        let idx = _mm256_loadu_si256(offsets.as_ptr() as *const __m256i);
+        let mut muv = [_mm256_setzero_ps(); 64];
+        let mut wv = [_mm256_setzero_ps(); 64];
+        let mut bv = [_mm256_setzero_ps(); 64];
+        for i in 0..states * M {
+            muv[i] = _mm256_set1_ps(mu[i]);
+            if WEIGHTED {
+                wv[i] = _mm256_set1_ps(wb[i].0);
+                bv[i] = _mm256_set1_ps(wb[i].1);
+            }
+        }
+        let mut jv = [_mm256_setzero_ps(); 4];
+        for (j, v) in jv.iter_mut().enumerate() {
+            *v = _mm256_castsi256_ps(_mm256_set1_epi32(j as i32));
+        }
+        let (lov, hiv) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
+        let inf = _mm256_set1_ps(f32::INFINITY);
+        let mut m = [_mm256_setzero_ps(); 16];
+        for s in 0..states {
+            m[s] = _mm256_loadu_ps(pm[s].as_ptr());
+        }
+        let base = y.as_ptr();
+        for k in k0..k1 {
+            let raw = _mm256_i32gather_ps::<4>(base.add(k), idx);
+            let yc = _mm256_max_ps(_mm256_min_ps(raw, hiv), lov);
+            let row = surv.as_mut_ptr().add((k % ring) * states * 8);
+            let mut next = [_mm256_setzero_ps(); 16];
+            for nx in 0..states {
+                let s = nx % M;
+                let b0 = nx / M;
+                let mut best = inf;
+                let mut arg = _mm256_setzero_ps();
+                for j in 0..M {
+                    let p = b0 + j * stride;
+                    let i = p * M + s;
+                    let d = _mm256_sub_ps(yc, muv[i]);
+                    let dd = _mm256_mul_ps(d, d);
+                    let br = if WEIGHTED { _mm256_add_ps(_mm256_mul_ps(dd, wv[i]), bv[i]) } else { dd };
+                    let c = _mm256_add_ps(m[p], br);
+                    let lt = _mm256_cmp_ps::<_CMP_LT_OQ>(c, best);
+                    best = _mm256_blendv_ps(best, c, lt);
+                    arg = _mm256_blendv_ps(arg, jv[j], lt);
+                }
+                next[nx] = best;
+                let a = _mm256_castps_si256(arg);
+                let w16 = _mm256_packs_epi32(a, a);
+                let w8 = _mm256_packus_epi16(w16, w16);
+                let lo32 = _mm256_cvtsi256_si32(w8) as u32 as u64;
+                let hi32 = _mm256_extract_epi32::<4>(w8) as u32 as u64;
+                std::ptr::write_unaligned(row.add(nx * 8) as *mut u64, lo32 | (hi32 << 32));
+            }
+            if k % every == every - 1 {
+                let n0 = next[0];
+                for v in next.iter_mut().take(states) {
+                    *v = _mm256_sub_ps(*v, n0);
+                }
+            }
+            m = next;
+        }
+        for s in 0..states {
+            _mm256_storeu_ps(pm[s].as_mut_ptr(), m[s]);
+        }
+    }
+}
