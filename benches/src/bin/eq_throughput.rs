@@ -202,21 +202,9 @@ fn process_cpu_seconds() -> Option<f64> {
     Some(total)
 }
 
-/// Best wall time and best process on-CPU time of `repeats` calls of `f` (after one warm-up).
-fn best_wall_and_process_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
-    f();
-    let mut wall = f64::INFINITY;
-    let mut cpu: Option<f64> = None;
-    for _ in 0..repeats.max(1) {
-        let c0 = process_cpu_seconds();
-        let t = std::time::Instant::now();
-        f();
-        wall = wall.min(t.elapsed().as_secs_f64());
-        if let (Some(a), Some(b)) = (c0, process_cpu_seconds()) {
-            cpu = Some(cpu.map_or(b - a, |c: f64| c.min(b - a)));
-        }
-    }
-    (wall, cpu)
+/// Best wall time and mean process on-CPU time of `repeats` calls of `f` (after one warm-up).
+fn best_wall_and_process_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    timed(repeats, process_cpu_seconds, f)
 }
 
 /// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`), so that
@@ -226,20 +214,27 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
 }
 
-/// Best wall time and best on-CPU time of `repeats` calls of `f` (after one warm-up call).
-fn best_wall_and_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+/// Best wall time and mean on-CPU time of `repeats` calls of `f` (after one warm-up call).
+/// The CPU time is the mean, not the best: on some kernels schedstat advances in scheduler
+/// ticks (4 ms), and the best of several tick-quantised readings is biased low.
+fn best_wall_and_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    timed(repeats, thread_cpu_seconds, f)
+}
+
+fn timed(repeats: usize, clock: fn() -> Option<f64>, mut f: impl FnMut()) -> (f64, Option<f64>) {
     f();
+    let repeats = repeats.max(1);
     let mut wall = f64::INFINITY;
-    let mut cpu: Option<f64> = None;
-    for _ in 0..repeats.max(1) {
-        let c0 = thread_cpu_seconds();
+    let c0 = clock();
+    for _ in 0..repeats {
         let t = std::time::Instant::now();
         f();
         wall = wall.min(t.elapsed().as_secs_f64());
-        if let (Some(a), Some(b)) = (c0, thread_cpu_seconds()) {
-            cpu = Some(cpu.map_or(b - a, |c: f64| c.min(b - a)));
-        }
     }
+    let cpu = match (c0, clock()) {
+        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
+        _ => None,
+    };
     (wall, cpu)
 }
 

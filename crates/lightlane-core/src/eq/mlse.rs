@@ -580,35 +580,44 @@ impl Mlse {
             }
             k = end;
             if k - decided == ring_len {
-                for j in 0..count {
-                    let lane = &mut dec[j * len..(j + 1) * len];
-                    let mut state = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
-                    let mut slot = (k - 1) % ring;
-                    for _ in 0..self.depth {
-                        state = prev4(words[slot * L + j], state);
-                        slot = back(slot);
+                // The lanes' tracebacks are independent chains: walk them in lockstep.
+                let mut state = [0usize; L];
+                for (j, st) in state.iter_mut().enumerate().take(count) {
+                    *st = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+                }
+                let mut slot = (k - 1) % ring;
+                for _ in 0..self.depth {
+                    for (j, st) in state.iter_mut().enumerate().take(count) {
+                        *st = prev4(words[slot * L + j], *st);
                     }
-                    let mut t = k - 1 - self.depth;
-                    for _ in 0..self.block {
-                        lane[t] = state as u8;
-                        state = prev4(words[slot * L + j], state);
-                        slot = back(slot);
-                        t = t.wrapping_sub(1);
+                    slot = back(slot);
+                }
+                let mut t = k - 1 - self.depth;
+                for _ in 0..self.block {
+                    for (j, st) in state.iter_mut().enumerate().take(count) {
+                        dec[j * len + t] = *st as u8;
+                        *st = prev4(words[slot * L + j], *st);
                     }
+                    slot = back(slot);
+                    t = t.wrapping_sub(1);
                 }
                 decided += self.block;
             }
         }
-        for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
-            let lane = &mut dec[j * len..(j + 1) * len];
-            let mut state = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
-            let mut slot = (len - 1) % ring;
-            for t in (decided..len).rev() {
-                lane[t] = state as u8;
-                state = prev4(words[slot * L + j], state);
-                slot = back(slot);
+        let mut state = [0usize; L];
+        for (j, st) in state.iter_mut().enumerate().take(count) {
+            *st = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+        }
+        let mut slot = (len - 1) % ring;
+        for t in (decided..len).rev() {
+            for (j, st) in state.iter_mut().enumerate().take(count) {
+                dec[j * len + t] = *st as u8;
+                *st = prev4(words[slot * L + j], *st);
             }
-            o.copy_from_slice(&lane[skip..skip + keep]);
+            slot = back(slot);
+        }
+        for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            o.copy_from_slice(&dec[j * len + skip..j * len + skip + keep]);
         }
     }
 }
@@ -642,9 +651,12 @@ impl Mlse {
             *o = (j * stride) as i32;
         }
         let mut pm = [[0.0f32; L]; 16];
-        let prev = |surv: &[u8], t: usize, state: usize, lane: usize| {
-            state / M + surv[((t % ring) * states + state) * L + lane] as usize * stride_state
+        // Predecessor of `state` at ring slot `slot`; the traceback walks slots down (no
+        // division per symbol).
+        let prev = |surv: &[u8], slot: usize, state: usize, lane: usize| {
+            state / M + surv[(slot * states + state) * L + lane] as usize * stride_state
         };
+        let back = |slot: usize| if slot == 0 { ring - 1 } else { slot - 1 };
         let lane_pm = |pm: &[[f32; L]; 16], lane: usize| {
             let mut v = [0.0f32; 16];
             for (s, x) in v.iter_mut().enumerate().take(states) {
@@ -662,31 +674,45 @@ impl Mlse {
             }
             k = end;
             if k - decided == ring_len {
-                for lane in 0..count {
-                    let d = &mut dec[lane * len..(lane + 1) * len];
-                    let mut state = argmin(&lane_pm(&pm, lane)[..states]);
-                    let mut t = k - 1;
-                    for _ in 0..self.depth {
-                        state = prev(surv, t, state, lane);
-                        t -= 1;
+                // The lanes' tracebacks are independent chains: walk them in lockstep.
+                let mut state = [0usize; L];
+                for (lane, st) in state.iter_mut().enumerate().take(count) {
+                    *st = argmin(&lane_pm(&pm, lane)[..states]);
+                }
+                let mut t = k - 1;
+                let mut slot = t % ring;
+                for _ in 0..self.depth {
+                    for (lane, st) in state.iter_mut().enumerate().take(count) {
+                        *st = prev(surv, slot, *st, lane);
                     }
-                    for _ in 0..self.block {
-                        d[t] = (state % M) as u8;
-                        state = prev(surv, t, state, lane);
-                        t = t.wrapping_sub(1);
+                    slot = back(slot);
+                    t -= 1;
+                }
+                for _ in 0..self.block {
+                    for (lane, st) in state.iter_mut().enumerate().take(count) {
+                        dec[lane * len + t] = (*st % M) as u8;
+                        *st = prev(surv, slot, *st, lane);
                     }
+                    slot = back(slot);
+                    t = t.wrapping_sub(1);
                 }
                 decided += self.block;
             }
         }
-        for (lane, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
-            let d = &mut dec[lane * len..(lane + 1) * len];
-            let mut state = argmin(&lane_pm(&pm, lane)[..states]);
-            for t in (decided..len).rev() {
-                d[t] = (state % M) as u8;
-                state = prev(surv, t, state, lane);
+        let mut state = [0usize; L];
+        for (lane, st) in state.iter_mut().enumerate().take(count) {
+            *st = argmin(&lane_pm(&pm, lane)[..states]);
+        }
+        let mut slot = (len - 1) % ring;
+        for t in (decided..len).rev() {
+            for (lane, st) in state.iter_mut().enumerate().take(count) {
+                dec[lane * len + t] = (*st % M) as u8;
+                *st = prev(surv, slot, *st, lane);
             }
-            o.copy_from_slice(&d[skip..skip + keep]);
+            slot = back(slot);
+        }
+        for (lane, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            o.copy_from_slice(&dec[lane * len + skip..lane * len + skip + keep]);
         }
     }
 }
