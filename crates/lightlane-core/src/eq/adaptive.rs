@@ -510,7 +510,7 @@ mod lms_avx2 {
     /// AVX2 must be available; `L` a multiple of 8 and ≤ 64; `xp[k·sps + c..][..L]` in bounds
     /// for every `k` in `range`; `output.len() ≥ range.end`.
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // i indexes several registers
     pub(super) unsafe fn phase<const L: usize>(
         xp: &[f32],
         sps: usize,
@@ -524,7 +524,7 @@ mod lms_avx2 {
     ) {
         const MAXV: usize = 8;
         let v = L / 8;
-        debug_assert!(v >= 1 && v <= MAXV && L % 8 == 0);
+        debug_assert!((1..=MAXV).contains(&v) && L.is_multiple_of(8));
         debug_assert!(range.is_empty() || (range.end - 1) * sps + c + L <= xp.len());
         unsafe {
             let p = xp.as_ptr();

@@ -553,7 +553,7 @@ impl Mlse {
         scratch: &mut super::block::LaneScratch,
     ) {
         const L: usize = MLSE_LANES;
-        assert!(count >= 1 && count <= L && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
         let trellis = Trellis4::new(self);
         let ring_len = self.block + self.depth;
         let ring = ring_len.min(len).max(1);
@@ -635,7 +635,7 @@ impl Mlse {
         scratch: &mut super::block::LaneScratch,
     ) {
         const L: usize = MLSE_LANES;
-        assert!(count >= 1 && count <= L && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
         let states = M.pow(MEM as u32);
         let stride_state = states / M;
         let (lo, hi) = self.clamp_range();

@@ -307,7 +307,7 @@ pub(crate) unsafe fn acs4_lanes_avx2<const WEIGHTED: bool>(
 /// AVX2 must be available; `y[offsets[l] + k]` in bounds for every lane and `k < k1`;
 /// `surv.len() ≥ ring·states·8`; `mu.len()` and (weighted) `wb.len()` ≥ `states·M`.
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // indices name trellis states
 pub(crate) unsafe fn acs_lanes_avx2<const M: usize, const MEM: usize, const WEIGHTED: bool>(
     mu: &[f32],
     wb: &[(f32, f32)],
