@@ -1,11 +1,13 @@
 //! Equalizer throughput, single thread unless stated, in symbols per second.
 //!
 //! Groups: `adaptive_ffe` (LMS, NLMS, sign-sign LMS at 15 T-spaced taps, RLS at 15 taps),
-//! `dfe` (PAM4 1/2/3/8 taps, NRZ 1 tap), `mlse` (PAM4 4 and 16 states, NRZ 2 states) and
+//! `dfe` (PAM4 1/2/3/4/8 taps, NRZ 1 tap) and `mlse` (PAM4 4 and 16 states, NRZ 2 states), each
+//! sequential (the reference) and interleaved (blocks in SIMD lanes, one thread), and
 //! `block_parallel` (DFE and 4-state MLSE on 4 Mi symbols with 1 and 2 rayon threads).
 //! Quick run: `cargo bench -p lightlane-benches --bench eq -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use lightlane::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane::eq::{adapt_ffe_into, Adaptation, AdaptiveConfig, Dfe, Ffe, Mlse};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
@@ -52,6 +54,7 @@ fn dfe(c: &mut Criterion) {
         (Modulation::Pam4, vec![0.5f32]),
         (Modulation::Pam4, vec![0.5, 0.2]),
         (Modulation::Pam4, vec![0.5, 0.2, 0.1]),
+        (Modulation::Pam4, vec![0.5, 0.2, 0.1, 0.05]),
         (Modulation::Pam4, vec![0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.01]),
         (Modulation::Nrz, vec![0.5]),
     ] {
@@ -60,8 +63,11 @@ fn dfe(c: &mut Criterion) {
         let (_, y) = isi_link(m, SYMBOLS, &h, 0.05, 2);
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).expect("valid DFE");
         let mut out = vec![0u8; SYMBOLS];
-        group.bench_with_input(BenchmarkId::new(m.name(), taps.len()), &y, |b, y| {
+        group.bench_with_input(BenchmarkId::new(format!("{}-sequential", m.name()), taps.len()), &y, |b, y| {
             b.iter(|| dfe.detect_into(black_box(y), &mut out).expect("sized"))
+        });
+        group.bench_with_input(BenchmarkId::new(format!("{}-interleaved", m.name()), taps.len()), &y, |b, y| {
+            b.iter(|| dfe.detect_interleaved_with(black_box(y), &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized"))
         });
     }
     group.finish();
@@ -79,8 +85,11 @@ fn mlse(c: &mut Criterion) {
         let mlse = Mlse::new(m, &target, &m.level_set()).expect("valid MLSE");
         let mut out = vec![0u8; SYMBOLS];
         let id = format!("{}-{}states", m.name(), mlse.states());
-        group.bench_with_input(BenchmarkId::new(id, SYMBOLS), &y, |b, y| {
+        group.bench_with_input(BenchmarkId::new(format!("{id}-sequential"), SYMBOLS), &y, |b, y| {
             b.iter(|| mlse.detect_into(black_box(y), &mut out).expect("sized"))
+        });
+        group.bench_with_input(BenchmarkId::new(format!("{id}-interleaved"), SYMBOLS), &y, |b, y| {
+            b.iter(|| mlse.detect_interleaved_with(black_box(y), &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized"))
         });
     }
     group.finish();

@@ -3,14 +3,21 @@
 //! Usage: `eq_throughput [--symbols N] [--repeats R] [--threads 1,2]`.
 //! Single-thread cases: LMS/NLMS/sign-sign LMS FFE (15 T-spaced taps, trained on every symbol,
 //! `adapt_ffe_into` with reused buffers),
-//! RLS (15 taps, N/16 symbols), DFE (PAM4 1/2/3/8 taps, NRZ 1 tap), MLSE (PAM4 4 and 16 states,
-//! NRZ 2 states). Block-parallel DFE and 4-state MLSE (`detect_parallel`) run on a rayon pool of
-//! each listed size; `speedup` is relative to the first pool size. Single-thread cases also
-//! report `msym_per_cpu_s`, the rate per second of on-CPU time of the thread (Linux), which
-//! stays meaningful when other jobs share the cores.
+//! RLS (15 taps, N/16 symbols), DFE (PAM4 1/2/3/4/8 taps, NRZ 1 tap), MLSE (PAM4 4 and 16
+//! states, NRZ 2 states), each DFE/MLSE case sequential (the reference) and interleaved
+//! (`detect_interleaved_with`, default block and warm-up, one thread) with the number of
+//! decisions where the two differ. Block-parallel DFE (2 taps), MLSE (4 and 16 states) and the
+//! reference-PLL clock recovery (`recover_clock` on simulated NRZ and PAM4 captures of N symbols)
+//! run on a rayon pool of each listed size; `speedup` is the wall-time ratio to the first pool
+//! size, `*_per_cpu_s` the rate per second of CPU time of the whole process. Single-thread cases
+//! report `msym_per_cpu_s`, the rate per second of on-CPU time of the thread (Linux); both stay
+//! meaningful when other jobs share the cores.
 //! Inputs: seeded PAM4/NRZ symbols through a short ISI channel with Gaussian noise.
 
+use lightlane::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane::eq::{adapt_ffe_into, Adaptation, AdaptiveConfig, Dfe, Ffe, Mlse};
+use lightlane::sim::{Channel, LinkModel};
+use lightlane::timing::{recover_clock, CdrConfig};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
 use std::hint::black_box;
@@ -81,48 +88,123 @@ fn main() {
         report(name, n, secs, &cpu_extra(n, cpu));
     }
 
-    for (m, taps) in [
+    // DFE and MLSE: the sequential detector (the reference) and the interleaved block detector
+    // (16 DFE / 8 MLSE blocks in SIMD lanes, one thread), with the count of decisions where the
+    // two differ (only within the warm-up bound after block boundaries).
+    let mut dfe_cases: Vec<(Modulation, Vec<f32>)> = vec![
         (pam4, vec![0.5f32]),
         (pam4, vec![0.5, 0.2]),
         (pam4, vec![0.5, 0.2, 0.1]),
+        (pam4, vec![0.5, 0.2, 0.1, 0.05]),
         (pam4, vec![0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.01]),
-        (Modulation::Nrz, vec![0.5]),
-    ] {
+    ];
+    dfe_cases.push((Modulation::Nrz, vec![0.5]));
+    for (m, taps) in dfe_cases {
         let mut h = vec![1.0f32];
         h.extend(&taps);
         let (_, y) = isi_link(m, symbols, &h, 0.05, 2);
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).expect("valid DFE");
-        let mut out = vec![0u8; symbols];
-        let (secs, cpu) = best_wall_and_cpu(repeats, || dfe.detect_into(black_box(&y), &mut out).expect("sized"));
-        report(&format!("dfe-{}-{}tap", m.name(), taps.len()), symbols, secs, &cpu_extra(symbols, cpu));
+        let mut seq = vec![0u8; symbols];
+        let (secs, cpu) = best_wall_and_cpu(repeats, || dfe.detect_into(black_box(&y), &mut seq).expect("sized"));
+        let name = format!("dfe-{}-{}tap", m.name(), taps.len());
+        report(&name, symbols, secs, &cpu_extra(symbols, cpu));
+        let mut inter = vec![0u8; symbols];
+        let (secs, cpu) = best_wall_and_cpu(repeats, || {
+            dfe.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized")
+        });
+        let diff = seq.iter().zip(&inter).filter(|(a, b)| a != b).count();
+        report(&format!("{name}-interleaved"), symbols, secs, &format!(",\"differs_from_sequential\":{diff}{}", cpu_extra(symbols, cpu)));
     }
 
-    for (m, target) in [(pam4, vec![1.0f32, 0.5]), (pam4, vec![1.0, 0.5, 0.2]), (Modulation::Nrz, vec![1.0, 0.5])] {
+    let mlse_cases = [(pam4, vec![1.0f32, 0.5]), (pam4, vec![1.0, 0.5, 0.2]), (Modulation::Nrz, vec![1.0, 0.5])];
+    for (m, target) in mlse_cases {
         let (_, y) = isi_link(m, symbols, &target, 0.05, 3);
         let mlse = Mlse::new(m, &target, &m.level_set()).expect("valid MLSE");
-        let mut out = vec![0u8; symbols];
-        let (secs, cpu) = best_wall_and_cpu(repeats, || mlse.detect_into(black_box(&y), &mut out).expect("sized"));
-        report(&format!("mlse-{}-{}states", m.name(), mlse.states()), symbols, secs, &cpu_extra(symbols, cpu));
+        let mut seq = vec![0u8; symbols];
+        let (secs, cpu) = best_wall_and_cpu(repeats, || mlse.detect_into(black_box(&y), &mut seq).expect("sized"));
+        let name = format!("mlse-{}-{}states", m.name(), mlse.states());
+        report(&name, symbols, secs, &cpu_extra(symbols, cpu));
+        let mut inter = vec![0u8; symbols];
+        let (secs, cpu) = best_wall_and_cpu(repeats, || {
+            mlse.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized")
+        });
+        let diff = seq.iter().zip(&inter).filter(|(a, b)| a != b).count();
+        report(&format!("{name}-interleaved"), symbols, secs, &format!(",\"differs_from_sequential\":{diff}{}", cpu_extra(symbols, cpu)));
     }
 
-    let (_, y) = isi_link(pam4, symbols, &[1.0, 0.5], 0.05, 4);
-    let dfe = Dfe::new(vec![0.5], pam4.level_set(), pam4).expect("valid DFE");
-    let mlse = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).expect("valid MLSE");
-    let (dfe_seq, mlse_seq) = (dfe.detect(&y), mlse.detect(&y));
-    let mut base: [Option<f64>; 2] = [None, None];
+    // Block-parallel runs on pools of each size: wall rate, speedup over the first pool size,
+    // and the rate per second of CPU time of the whole process (all threads), which shows the
+    // parallel overhead independently of how busy the machine is.
+    let (_, y) = isi_link(pam4, symbols, &[1.0, 0.5, 0.2], 0.05, 4);
+    let dfe = Dfe::new(vec![0.5, 0.2], pam4.level_set(), pam4).expect("valid DFE");
+    let mlse4 = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).expect("valid MLSE");
+    let mlse16 = Mlse::new(pam4, &[1.0, 0.5, 0.2], &pam4.level_set()).expect("valid MLSE");
+    let cdr_cases = cdr_captures(symbols);
+    let names = ["dfe-pam4-2tap-parallel", "mlse-pam4-4states-parallel", "mlse-pam4-16states-parallel", "cdr-nrz-parallel", "cdr-pam4-parallel"];
+    let mut base = [None::<f64>; 5];
     for &t in &threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
-        for (i, name) in ["dfe-pam4-1tap-parallel", "mlse-pam4-4states-parallel"].iter().enumerate() {
-            let run = || if i == 0 { dfe.detect_parallel(&y) } else { mlse.detect_parallel(&y) };
-            // With one thread the work runs on the pool's worker, where the CPU time is measured.
-            let (secs, cpu) = pool.install(|| best_wall_and_cpu(repeats, || { black_box(run()); }));
-            let reference = if i == 0 { &dfe_seq } else { &mlse_seq };
-            let same = pool.install(run) == *reference;
+        for (i, name) in names.iter().enumerate() {
+            let (units, unit_name) = if i < 3 { (symbols, "msym") } else { (cdr_cases[i - 3].0.len(), "msample") };
+            let run = || match i {
+                0 => black_box(dfe.detect_parallel(&y)).len(),
+                1 => black_box(mlse4.detect_parallel(&y)).len(),
+                2 => black_box(mlse16.detect_parallel(&y)).len(),
+                _ => {
+                    let (x, fs, baud, m) = &cdr_cases[i - 3];
+                    black_box(recover_clock(x, *fs, *baud, *m, &CdrConfig::default()).expect("clock")).symbol_positions.len()
+                }
+            };
+            let (secs, cpu) = pool.install(|| best_wall_and_process_cpu(repeats, || {
+                run();
+            }));
             let b = *base[i].get_or_insert(secs);
-            let cpu = if t == 1 { cpu_extra(symbols, cpu) } else { String::new() };
-            report(name, symbols, secs, &format!(",\"threads\":{t},\"speedup\":{:.2},\"equals_sequential\":{same}{cpu}", b / secs));
+            let cpu = cpu.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
+            println!(
+                "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{:.2}{cpu}}}",
+                units as f64 / 1e6,
+                units as f64 / secs / 1e6,
+                b / secs
+            );
         }
     }
+}
+
+/// Simulated captures for the clock-recovery cases: 10.3125 GBd NRZ and 26.5625 GBd PAM4 at
+/// 40/80 GS/s through a Bessel-Thomson channel with a 50 ppm offset, `symbols` symbols each.
+/// Returns `(samples, fs, nominal baud, modulation)`.
+fn cdr_captures(symbols: usize) -> Vec<(Vec<f32>, f64, f64, Modulation)> {
+    let mut s = 1u64;
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 60) as u8
+    };
+    [(Modulation::Nrz, 10.3125e9, 40e9), (Modulation::Pam4, 26.5625e9, 80e9)]
+        .into_iter()
+        .map(|(m, baud, fs)| {
+            let mut model = LinkModel::new(m, baud * (1.0 + 50e-6), fs).expect("valid link");
+            model.channel = Channel::BesselThomson { f3db_hz: 0.7 * baud, order: 4 };
+            let bits: Vec<u8> = (0..symbols * m.bits_per_symbol()).map(|_| next() & 1).collect();
+            let cap = model.run(&bits).expect("simulates");
+            (cap.waveform.samples, fs, baud, m)
+        })
+        .collect()
+}
+
+/// On-CPU time of the whole process in seconds: the sum over its threads of
+/// `/proc/self/task/*/schedstat` (Linux); `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
+        total += s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9;
+    }
+    Some(total)
+}
+
+/// Best wall time and mean process on-CPU time of `repeats` calls of `f` (after one warm-up).
+fn best_wall_and_process_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    timed(repeats, process_cpu_seconds, f)
 }
 
 /// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`), so that
@@ -132,20 +214,27 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
 }
 
-/// Best wall time and best on-CPU time of `repeats` calls of `f` (after one warm-up call).
-fn best_wall_and_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+/// Best wall time and mean on-CPU time of `repeats` calls of `f` (after one warm-up call).
+/// The CPU time is the mean, not the best: on some kernels schedstat advances in scheduler
+/// ticks (4 ms), and the best of several tick-quantised readings is biased low.
+fn best_wall_and_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    timed(repeats, thread_cpu_seconds, f)
+}
+
+fn timed(repeats: usize, clock: fn() -> Option<f64>, mut f: impl FnMut()) -> (f64, Option<f64>) {
     f();
+    let repeats = repeats.max(1);
     let mut wall = f64::INFINITY;
-    let mut cpu: Option<f64> = None;
-    for _ in 0..repeats.max(1) {
-        let c0 = thread_cpu_seconds();
+    let c0 = clock();
+    for _ in 0..repeats {
         let t = std::time::Instant::now();
         f();
         wall = wall.min(t.elapsed().as_secs_f64());
-        if let (Some(a), Some(b)) = (c0, thread_cpu_seconds()) {
-            cpu = Some(cpu.map_or(b - a, |c: f64| c.min(b - a)));
-        }
     }
+    let cpu = match (c0, clock()) {
+        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
+        _ => None,
+    };
     (wall, cpu)
 }
 

@@ -169,7 +169,13 @@ fn real_pam4_equalizer_table() {
         let (y_t, s_t) = training_pairs(&y, s);
         let dfe = Dfe::train(&y_t, &s_t, taps, Modulation::Pam4).expect("DFE");
         let name = format!("FFE+DFE {taps} tap (target {:?}, DFE taps {:?})", round(&tr.target), round(dfe.taps()));
-        push(&name, count(&sequence_detect(&y, |v| dfe.detect(v)), s));
+        let sequential = count(&sequence_detect(&y, |v| dfe.detect(v)), s);
+        push(&name, sequential);
+        // The block-parallel detector (interleaved SIMD lanes, rayon) the pipeline runs:
+        // the same BER up to the decisions near block boundaries.
+        let parallel = count(&sequence_detect(&y, |v| dfe.detect_parallel(v)), s);
+        push(&format!("FFE+DFE {taps} tap, block-parallel"), parallel);
+        assert!(parallel.0 <= sequential.0 * 1.02 + 1e-4, "parallel {parallel:?} vs sequential {sequential:?}");
     }
 
     // (d) FFE + MLSE.
@@ -184,10 +190,11 @@ fn real_pam4_equalizer_table() {
         let table = Mlse::fit_table(&y_t, &s_t, memory, Modulation::Pam4).expect("MLSE table");
         push(&format!("FFE+MLSE {states} states, measured table"), count(&sequence_detect(&y, |v| table.detect(v)), s));
         let noisy = Mlse::fit_table_with_noise(&y_t, &s_t, memory, Modulation::Pam4).expect("MLSE table with noise");
-        push(
-            &format!("FFE+MLSE {states} states, measured table and σ per pattern"),
-            count(&sequence_detect(&y, |v| noisy.detect(v)), s),
-        );
+        let sequential = count(&sequence_detect(&y, |v| noisy.detect(v)), s);
+        push(&format!("FFE+MLSE {states} states, measured table and σ per pattern"), sequential);
+        let parallel = count(&sequence_detect(&y, |v| noisy.detect_parallel(v)), s);
+        push(&format!("FFE+MLSE {states} states, measured table and σ per pattern, block-parallel"), parallel);
+        assert!(parallel.0 <= sequential.0 * 1.02 + 1e-4, "parallel {parallel:?} vs sequential {sequential:?}");
     }
 
     println!("\n50 GBd PAM4 PON, -18.5 dBm, rx-only: train {TRAIN} symbols, test symbols {}..{}", TRAIN + GUARD, n - GUARD);

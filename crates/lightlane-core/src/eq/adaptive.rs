@@ -332,12 +332,12 @@ pub fn adapt_ffe_into(
     // LMS, the rule that must keep up with the line rate, runs on fixed-size tap arrays that
     // stay in registers; the other rules and long LMS equalizers on the general engine.
     let taps = match (cfg.adaptation, lanes) {
-        (Adaptation::Lms { mu }, 8) => run.drive(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 16) => run.drive(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 24) => run.drive(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 32) => run.drive(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 48) => run.drive(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
-        (Adaptation::Lms { mu }, 64) => run.drive(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 8) => run.drive_lms(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 16) => run.drive_lms(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 24) => run.drive_lms(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 32) => run.drive_lms(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 48) => run.drive_lms(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 64) => run.drive_lms(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
         _ => run.drive(Engine::new(cfg.adaptation, &wr, dummy), output, &mut trace, &mut training_mse),
     };
     let taps: Vec<f32> = taps.into_iter().take(l).collect();
@@ -404,6 +404,192 @@ impl Run<'_> {
         }
         a.taps()
     }
+}
+
+impl Run<'_> {
+    /// [`Run::drive`] for LMS with the output computed one symbol ahead, which takes the tap
+    /// dot product off the error-feedback loop: since `w[k+1] = w[k] + g[k]·u[k]` (masked),
+    /// `y[k+1] = w[k]·u[k+1] + g[k]·(u[k]·u[k+1])`, and both dot products are known before
+    /// the error `e[k]` is. The loop-carried chain shrinks from dot product + error + update to
+    /// error, one multiply and one add. The same LMS recursion as [`Run::drive`]; outputs and
+    /// taps differ from it only by rounding (tested against the direct form in f64).
+    fn drive_lms<const L: usize>(&self, mut a: FixedLms<L>, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
+        debug_assert_eq!(self.lanes, L);
+        for _ in 0..self.passes {
+            let targets = self.targets;
+            let sum = self.lms_phase(&mut a, 0..self.n_train, output, trace, |k, y| targets[k] - y);
+            *training_mse = sum / self.n_train as f64;
+        }
+        if self.decision_directed {
+            let slicer = self.slicer;
+            self.lms_phase(&mut a, self.n_train..self.n_out, output, trace, |_, y| slicer.nearest(y) - y);
+        } else {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
+                *out = a.output(self.window::<L>(k));
+            }
+        }
+        a.taps()
+    }
+
+    /// The tap window of output `k`.
+    #[inline(always)]
+    fn window<const L: usize>(&self, k: usize) -> &[f32; L] {
+        let at = k * self.sps + self.c;
+        self.xp[at..at + L].try_into().expect("window of L lanes")
+    }
+
+    /// One phase of [`Run::drive_lms`]: outputs `range`, the error of output `k` being
+    /// `err(k, y)`; returns the sum of squared errors.
+    #[inline(always)]
+    fn lms_phase<const L: usize>(
+        &self,
+        a: &mut FixedLms<L>,
+        range: std::ops::Range<usize>,
+        output: &mut [f32],
+        trace: &mut Trace,
+        err: impl Fn(usize, f32) -> f32,
+    ) -> f64 {
+        let mut sum = 0.0f64;
+        if range.is_empty() {
+            return sum;
+        }
+        let end = range.end;
+        #[cfg(target_arch = "x86_64")]
+        if L <= 64 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present; the windows `k·sps + c .. + L` of the outputs `k` in
+            // `range` lie inside `xp` (sized for the last output); L is a multiple of 8, ≤ 64.
+            unsafe { lms_avx2::phase::<L>(self.xp, self.sps, self.c, a, range, output, trace, &err, &mut sum) };
+            return sum;
+        }
+        let mut y = a.output(self.window::<L>(range.start));
+        for k in range {
+            let u = self.window::<L>(k);
+            let e = err(k, y);
+            let g = a.mu * e;
+            let mut um = [0.0f32; L];
+            for ((m, &ui), &mi) in um.iter_mut().zip(u).zip(&a.mask) {
+                *m = ui * mi;
+            }
+            let next = if k + 1 < end {
+                let un = self.window::<L>(k + 1);
+                a.output(un) + g * dot_fixed(&um, un)
+            } else {
+                0.0
+            };
+            for (w, &v) in a.w.iter_mut().zip(&um) {
+                *w += g * v;
+            }
+            output[k] = y;
+            sum += (e as f64) * (e as f64);
+            trace.push(e);
+            y = next;
+        }
+        sum
+    }
+}
+
+/// [`Run::lms_phase`] with explicit AVX2 vectors: taps, mask and windows as `L/8` registers
+/// each (the compiler's own vectorization of the fixed-size loops interleaves the two dot
+/// products lane by lane and spills). Per lane the same multiplies and adds as the portable
+/// loop; only the final horizontal sum of the eight partial sums is ordered differently, so
+/// results agree with it to rounding (both are tested against the f64 direct form).
+#[cfg(target_arch = "x86_64")]
+mod lms_avx2 {
+    use super::{FixedLms, Trace};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps::<1>(t, t)))
+    }
+
+    /// # Safety
+    /// AVX2 must be available; `L` a multiple of 8 and ≤ 64; `xp[k·sps + c..][..L]` in bounds
+    /// for every `k` in `range`; `output.len() ≥ range.end`.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // i indexes several registers
+    pub(super) unsafe fn phase<const L: usize>(
+        xp: &[f32],
+        sps: usize,
+        c: usize,
+        a: &mut FixedLms<L>,
+        range: std::ops::Range<usize>,
+        output: &mut [f32],
+        trace: &mut Trace,
+        err: &impl Fn(usize, f32) -> f32,
+        sum: &mut f64,
+    ) {
+        const MAXV: usize = 8;
+        let v = L / 8;
+        debug_assert!((1..=MAXV).contains(&v) && L.is_multiple_of(8));
+        debug_assert!(range.is_empty() || (range.end - 1) * sps + c + L <= xp.len());
+        unsafe {
+            let p = xp.as_ptr();
+            let mut w = [_mm256_setzero_ps(); MAXV];
+            let mut m = [_mm256_setzero_ps(); MAXV];
+            for i in 0..v {
+                w[i] = _mm256_loadu_ps(a.w.as_ptr().add(8 * i));
+                m[i] = _mm256_loadu_ps(a.mask.as_ptr().add(8 * i));
+            }
+            let end = range.end;
+            let at0 = range.start * sps + c;
+            let mut acc = _mm256_mul_ps(w[0], _mm256_loadu_ps(p.add(at0)));
+            for i in 1..v {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w[i], _mm256_loadu_ps(p.add(at0 + 8 * i))));
+            }
+            let mut y = hsum(acc);
+            let mu = a.mu;
+            for k in range {
+                let at = k * sps + c;
+                let mut um = [_mm256_setzero_ps(); MAXV];
+                for i in 0..v {
+                    um[i] = _mm256_mul_ps(_mm256_loadu_ps(p.add(at + 8 * i)), m[i]);
+                }
+                let e = err(k, y);
+                let g = mu * e;
+                let next = if k + 1 < end {
+                    let an = at + sps;
+                    let un0 = _mm256_loadu_ps(p.add(an));
+                    let mut acc_a = _mm256_mul_ps(w[0], un0);
+                    let mut acc_r = _mm256_mul_ps(um[0], un0);
+                    for i in 1..v {
+                        let un = _mm256_loadu_ps(p.add(an + 8 * i));
+                        acc_a = _mm256_add_ps(acc_a, _mm256_mul_ps(w[i], un));
+                        acc_r = _mm256_add_ps(acc_r, _mm256_mul_ps(um[i], un));
+                    }
+                    hsum(acc_a) + g * hsum(acc_r)
+                } else {
+                    0.0
+                };
+                let gv = _mm256_set1_ps(g);
+                for i in 0..v {
+                    w[i] = _mm256_add_ps(w[i], _mm256_mul_ps(gv, um[i]));
+                }
+                output[k] = y;
+                *sum += (e as f64) * (e as f64);
+                trace.push(e);
+                y = next;
+            }
+            for i in 0..v {
+                _mm256_storeu_ps(a.w.as_mut_ptr().add(8 * i), w[i]);
+            }
+        }
+    }
+}
+
+/// `Σ a[i]·b[i]` on fixed-size arrays, in the order of [`dot8`].
+#[inline(always)]
+fn dot_fixed<const L: usize>(a: &[f32; L], b: &[f32; L]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for c in 0..L / 8 {
+        for i in 0..8 {
+            acc[i] += a[c * 8 + i] * b[c * 8 + i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// One adaptation rule acting on tap windows of `lanes` samples (taps reversed).

@@ -29,6 +29,9 @@ use serde::{Deserialize, Serialize};
 /// Most feedback taps a [`Dfe`] may have.
 pub const MAX_DFE_TAPS: usize = 32;
 
+/// Blocks a [`Dfe::detect_interleaved`] group runs at once (two AVX2 vectors of 8 lanes).
+pub const DFE_LANES: usize = 16;
+
 /// Symbols per batch of precomputed candidates in the one-tap detector.
 const ONE_TAP_BATCH: usize = 256;
 
@@ -451,6 +454,54 @@ impl Dfe {
             // Unused thresholds are NaN and never count.
             prev = (z >= t[0]) as usize + (z >= t[1]) as usize + (z >= t[2]) as usize;
             out[k] = prev as u8;
+        }
+    }
+}
+
+impl super::block::LaneDetector for Dfe {
+    const LANES: usize = DFE_LANES;
+
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
+        debug_assert!(count <= DFE_LANES && skip + keep <= len && out.len() == count * keep);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let dec = &mut scratch.bytes;
+            dec.clear();
+            dec.resize(len * DFE_LANES, 0);
+            let alphabet = self.modulation.level_set();
+            // SAFETY: AVX2 is present (checked above); the kernel reads `y` only within the
+            // `count` windows, which the caller guarantees lie inside `y`.
+            unsafe {
+                match self.modulation {
+                    Modulation::Pam4 => super::simd::dfe_lanes_avx2::<4>(&self.taps, &alphabet, &self.thresholds, y, stride, count, len, dec),
+                    Modulation::Nrz => super::simd::dfe_lanes_avx2::<2>(&self.taps, &alphabet, &self.thresholds, y, stride, count, len, dec),
+                }
+            }
+            deinterleave(dec, DFE_LANES, count, skip, keep, out);
+            return;
+        }
+        // Scalar fallback: the windows one after the other.
+        let dec = &mut scratch.bytes;
+        dec.clear();
+        dec.resize(len, 0);
+        for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            self.run(&y[j * stride..j * stride + len], dec);
+            o.copy_from_slice(&dec[skip..skip + keep]);
+        }
+    }
+
+    fn detect_window(&self, y: &[f32], out: &mut [u8]) {
+        self.run(y, out);
+    }
+}
+
+/// Copies lane `j`'s decisions `[skip, skip + keep)` from the lane-major `dec`
+/// (`dec[t·lanes + j]`) to `out[j·keep..]`.
+pub(crate) fn deinterleave(dec: &[u8], lanes: usize, count: usize, skip: usize, keep: usize, out: &mut [u8]) {
+    let rows = &dec[skip * lanes..(skip + keep) * lanes];
+    for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+        for (d, row) in o.iter_mut().zip(rows.chunks_exact(lanes)) {
+            *d = row[j];
         }
     }
 }

@@ -484,6 +484,239 @@ impl Mlse {
     }
 }
 
+/// Blocks an interleaved 4-state MLSE group runs at once (one AVX2 vector of 8 lanes).
+pub const MLSE_LANES: usize = 8;
+
+impl super::block::LaneDetector for Mlse {
+    const LANES: usize = MLSE_LANES;
+
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
+        debug_assert!(count <= MLSE_LANES && skip + keep <= len && out.len() == count * keep);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let a = (y, stride, count, len, skip, keep);
+            match (self.modulation == Modulation::Pam4, self.memory, self.noise.is_empty()) {
+                (true, 1, true) => self.run_4state_lanes::<false>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
+                (true, 1, false) => self.run_4state_lanes::<true>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
+                (true, _, true) => self.run_generic_lanes::<4, 2, false>(a, out, scratch),
+                (true, _, false) => self.run_generic_lanes::<4, 2, true>(a, out, scratch),
+                (false, 1, true) => self.run_generic_lanes::<2, 1, false>(a, out, scratch),
+                (false, 1, false) => self.run_generic_lanes::<2, 1, true>(a, out, scratch),
+                (false, _, true) => self.run_generic_lanes::<2, 2, false>(a, out, scratch),
+                (false, _, false) => self.run_generic_lanes::<2, 2, true>(a, out, scratch),
+            }
+            return;
+        }
+        // Fallback: the windows two at a time ([`Mlse::detect_pair`] overlaps the two chains
+        // of the 4-state trellis; other trellises run one after the other).
+        let dec = &mut scratch.bytes;
+        dec.clear();
+        dec.resize(2 * len, 0);
+        let (da, db) = dec.split_at_mut(len);
+        let mut j = 0;
+        while j < count {
+            let ya = &y[j * stride..j * stride + len];
+            if j + 1 < count {
+                let yb = &y[(j + 1) * stride..(j + 1) * stride + len];
+                self.detect_pair(ya, da, yb, db);
+                out[(j + 1) * keep..(j + 2) * keep].copy_from_slice(&db[skip..skip + keep]);
+            } else {
+                self.run(ya, da);
+            }
+            out[j * keep..(j + 1) * keep].copy_from_slice(&da[skip..skip + keep]);
+            j += 2;
+        }
+    }
+
+    fn detect_window(&self, y: &[f32], out: &mut [u8]) {
+        self.run(y, out);
+    }
+}
+
+impl Mlse {
+    /// [`Mlse::run_4state`] on `count ≤ 8` windows of `len` values (window `j` =
+    /// `y[j·stride..]`) in the lanes of one AVX2 vector: the same forward runs, traceback points
+    /// and tie rules per lane, with the survivor words of all lanes in one lane-major ring
+    /// (`words[slot·8 + j]`). Writes decisions `[skip, skip + keep)` of window `j` to
+    /// `out[j·keep..]`.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    fn run_4state_lanes<const WEIGHTED: bool>(
+        &self,
+        y: &[f32],
+        stride: usize,
+        count: usize,
+        len: usize,
+        skip: usize,
+        keep: usize,
+        out: &mut [u8],
+        scratch: &mut super::block::LaneScratch,
+    ) {
+        const L: usize = MLSE_LANES;
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        let trellis = Trellis4::new(self);
+        let ring_len = self.block + self.depth;
+        let ring = ring_len.min(len).max(1);
+        let words = &mut scratch.words;
+        words.clear();
+        words.resize(ring * L, 0);
+        let dec = &mut scratch.bytes;
+        dec.clear();
+        dec.resize(len * L, 0);
+        let mut offsets = [0i32; L];
+        for (j, o) in offsets.iter_mut().enumerate().take(count) {
+            *o = (j * stride) as i32;
+        }
+        let mut pm = [[0.0f32; L]; 4];
+        let back = |slot: usize| if slot == 0 { ring - 1 } else { slot - 1 };
+        let (mut k, mut decided) = (0usize, 0usize);
+        while k < len {
+            let slot = k % ring;
+            let end = (decided + ring_len).min(len).min(k + ring - slot);
+            // SAFETY: AVX2 was detected by the caller; every lane reads `y[j·stride + k']` for
+            // `k' < end ≤ len`, inside `y` (asserted above); the survivor rows are in `words`.
+            unsafe {
+                super::simd::acs4_lanes_avx2::<WEIGHTED>(&trellis, &mut pm, y, &offsets, k, end, &mut words[slot * L..(slot + end - k) * L]);
+            }
+            k = end;
+            if k - decided == ring_len {
+                // The lanes' tracebacks are independent chains: walk them in lockstep.
+                let mut state = [0usize; L];
+                for (j, st) in state.iter_mut().enumerate().take(count) {
+                    *st = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+                }
+                let mut slot = (k - 1) % ring;
+                for _ in 0..self.depth {
+                    for (j, st) in state.iter_mut().enumerate().take(count) {
+                        *st = prev4(words[slot * L + j], *st);
+                    }
+                    slot = back(slot);
+                }
+                let mut t = k - 1 - self.depth;
+                for _ in 0..self.block {
+                    for (j, st) in state.iter_mut().enumerate().take(count) {
+                        dec[j * len + t] = *st as u8;
+                        *st = prev4(words[slot * L + j], *st);
+                    }
+                    slot = back(slot);
+                    t = t.wrapping_sub(1);
+                }
+                decided += self.block;
+            }
+        }
+        let mut state = [0usize; L];
+        for (j, st) in state.iter_mut().enumerate().take(count) {
+            *st = argmin(&[pm[0][j], pm[1][j], pm[2][j], pm[3][j]]);
+        }
+        let mut slot = (len - 1) % ring;
+        for t in (decided..len).rev() {
+            for (j, st) in state.iter_mut().enumerate().take(count) {
+                dec[j * len + t] = *st as u8;
+                *st = prev4(words[slot * L + j], *st);
+            }
+            slot = back(slot);
+        }
+        for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            o.copy_from_slice(&dec[j * len + skip..j * len + skip + keep]);
+        }
+    }
+}
+
+impl Mlse {
+    /// [`Mlse::run_generic`] on `count ≤ 8` windows in the lanes of one AVX2 vector
+    /// (`(y, stride, count, len, skip, keep)` as in [`Mlse::run_4state_lanes`]): the same
+    /// forward recursion, traceback points and tie rules per lane, survivors of all lanes in one
+    /// ring (`surv[((t % ring)·states + state)·8 + lane]`).
+    #[cfg(target_arch = "x86_64")]
+    fn run_generic_lanes<const M: usize, const MEM: usize, const WEIGHTED: bool>(
+        &self,
+        (y, stride, count, len, skip, keep): (&[f32], usize, usize, usize, usize, usize),
+        out: &mut [u8],
+        scratch: &mut super::block::LaneScratch,
+    ) {
+        const L: usize = MLSE_LANES;
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
+        let states = M.pow(MEM as u32);
+        let stride_state = states / M;
+        let (lo, hi) = self.clamp_range();
+        let ring_len = self.block + self.depth;
+        let ring = ring_len.min(len);
+        // Survivors first, then the per-lane decisions, in one byte buffer.
+        let buf = &mut scratch.bytes;
+        buf.clear();
+        buf.resize(ring * states * L + len * L, 0);
+        let (surv, dec) = buf.split_at_mut(ring * states * L);
+        let mut offsets = [0i32; L];
+        for (j, o) in offsets.iter_mut().enumerate().take(count) {
+            *o = (j * stride) as i32;
+        }
+        let mut pm = [[0.0f32; L]; 16];
+        // Predecessor of `state` at ring slot `slot`; the traceback walks slots down (no
+        // division per symbol).
+        let prev = |surv: &[u8], slot: usize, state: usize, lane: usize| {
+            state / M + surv[(slot * states + state) * L + lane] as usize * stride_state
+        };
+        let back = |slot: usize| if slot == 0 { ring - 1 } else { slot - 1 };
+        let lane_pm = |pm: &[[f32; L]; 16], lane: usize| {
+            let mut v = [0.0f32; 16];
+            for (s, x) in v.iter_mut().enumerate().take(states) {
+                *x = pm[s][lane];
+            }
+            v
+        };
+        let (mut k, mut decided) = (0usize, 0usize);
+        while k < len {
+            let end = (decided + ring_len).min(len);
+            // SAFETY: AVX2 was detected by the caller; lanes read `y[j·stride + k']`,
+            // `k' < end ≤ len`, inside `y` (asserted above); `surv` holds `ring` rows.
+            unsafe {
+                super::simd::acs_lanes_avx2::<M, MEM, WEIGHTED>(&self.expected, &self.noise, lo, hi, &mut pm, y, &offsets, k, end, ring, surv);
+            }
+            k = end;
+            if k - decided == ring_len {
+                // The lanes' tracebacks are independent chains: walk them in lockstep.
+                let mut state = [0usize; L];
+                for (lane, st) in state.iter_mut().enumerate().take(count) {
+                    *st = argmin(&lane_pm(&pm, lane)[..states]);
+                }
+                let mut t = k - 1;
+                let mut slot = t % ring;
+                for _ in 0..self.depth {
+                    for (lane, st) in state.iter_mut().enumerate().take(count) {
+                        *st = prev(surv, slot, *st, lane);
+                    }
+                    slot = back(slot);
+                    t -= 1;
+                }
+                for _ in 0..self.block {
+                    for (lane, st) in state.iter_mut().enumerate().take(count) {
+                        dec[lane * len + t] = (*st % M) as u8;
+                        *st = prev(surv, slot, *st, lane);
+                    }
+                    slot = back(slot);
+                    t = t.wrapping_sub(1);
+                }
+                decided += self.block;
+            }
+        }
+        let mut state = [0usize; L];
+        for (lane, st) in state.iter_mut().enumerate().take(count) {
+            *st = argmin(&lane_pm(&pm, lane)[..states]);
+        }
+        let mut slot = (len - 1) % ring;
+        for t in (decided..len).rev() {
+            for (lane, st) in state.iter_mut().enumerate().take(count) {
+                dec[lane * len + t] = (*st % M) as u8;
+                *st = prev(surv, slot, *st, lane);
+            }
+            slot = back(slot);
+        }
+        for (lane, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
+            o.copy_from_slice(&dec[lane * len + skip..lane * len + skip + keep]);
+        }
+    }
+}
+
 /// State of one 4-state Viterbi run: survivor ring, path metrics, progress.
 struct Viterbi4<'a> {
     y: &'a [f32],

@@ -5,7 +5,7 @@
 //! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
 //! time-interval error (TIE) of every data edge against the recovered clock.
 
-use super::edges::{data_edges, Levels};
+use super::edges::{data_edges_parallel, Levels};
 use super::interp::cubic_at;
 use super::tie::{circular_mean, wrap};
 use crate::{Error, Modulation, Result};
@@ -307,7 +307,9 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
     }
     crate::error::check_finite("capture", x)?;
     let levels = Levels::estimate(x, modulation, config.hysteresis_fraction)?;
-    let edges = data_edges(x, &levels, modulation, spu);
+    // The phase detector (every sample) runs block-parallel; the loop filter below is
+    // sequential over the UIs (a few operations each).
+    let edges = data_edges_parallel(x, &levels, modulation, spu);
     if edges.len() < MIN_CDR_EDGES {
         return Err(Error::Unusable {
             stage: "timing",

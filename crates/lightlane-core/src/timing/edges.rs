@@ -127,6 +127,8 @@ pub(crate) fn count_transitions(x: &[f32], levels: &Levels) -> usize {
 
 /// Data-edge times (fractional sample indices, ascending) for the phase detector; `samples_per_ui`
 /// places the symbol decisions half a UI either side of a PAM4 crossing.
+// The sequential reference of `data_edges_parallel` (tests compare the two).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn data_edges(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64) -> Vec<f64> {
     let h = levels.hysteresis;
     let mut edges = Vec::new();
@@ -174,6 +176,131 @@ pub(crate) fn data_edges(x: &[f32], levels: &Levels, modulation: Modulation, sam
             }
         }
         debug_assert!(edges[start..].windows(2).all(|w| w[0] <= w[1]));
+    }
+    if levels.thresholds.len() > 1 {
+        edges.sort_by(|a, b| a.total_cmp(b));
+    }
+    edges
+}
+
+/// Samples per block of [`data_edges_parallel`].
+pub(crate) const EDGE_BLOCK: usize = 1 << 16;
+
+/// The hysteresis comparator of one threshold in [`data_edges`]: side of the band (0 unknown,
+/// −1 low, +1 high) and the last samples at or below / at or above the threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Comparator {
+    state: i8,
+    last_le: usize,
+    last_ge: usize,
+}
+
+impl Comparator {
+    const START: Comparator = Comparator { state: 0, last_le: 0, last_ge: 0 };
+
+    /// The comparator after the samples `x[range]`, from `self` before them. Only the last
+    /// out-of-band sample and the last samples on either side of the threshold matter, so the
+    /// block is searched backwards and the search usually stops within a few samples.
+    fn after(self, x: &[f32], range: std::ops::Range<usize>, th: f32, lo: f32, hi: f32) -> Comparator {
+        let (mut state, mut le, mut ge) = (None, None, None);
+        for i in range.rev() {
+            let v = x[i];
+            if state.is_none() && (v > hi || v < lo) {
+                state = Some(if v > hi { 1 } else { -1 });
+            }
+            if le.is_none() && v <= th {
+                le = Some(i);
+            }
+            if ge.is_none() && v >= th {
+                ge = Some(i);
+            }
+            if state.is_some() && le.is_some() && ge.is_some() {
+                break;
+            }
+        }
+        Comparator {
+            state: state.unwrap_or(self.state),
+            last_le: le.unwrap_or(self.last_le),
+            last_ge: ge.unwrap_or(self.last_ge),
+        }
+    }
+}
+
+/// [`data_edges`] with the comparator scan (the phase detector, the part of clock recovery that
+/// touches every sample) split into blocks of [`EDGE_BLOCK`] samples on the rayon pool. Exactly
+/// equal to [`data_edges`]: the comparator state entering each block is found first by a short
+/// backward search per block and a sequential pass over the blocks, so every block scans from
+/// the state the sequential scan has there.
+pub(crate) fn data_edges_parallel(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64) -> Vec<f64> {
+    data_edges_blocks(x, levels, modulation, samples_per_ui, EDGE_BLOCK)
+}
+
+/// [`data_edges_parallel`] with a chosen block length (≥ 1).
+pub(crate) fn data_edges_blocks(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64, block: usize) -> Vec<f64> {
+    use rayon::prelude::*;
+    let block = block.max(1);
+    let n = x.len();
+    let blocks = n.div_ceil(block);
+    let h = levels.hysteresis;
+    let half_ui = 0.5 * samples_per_ui;
+    let range = |b: usize| b * block..((b + 1) * block).min(n);
+    let mut edges = Vec::new();
+    for (j, &th) in levels.thresholds.iter().enumerate() {
+        let (lo, hi) = (th - h, th + h);
+        let mut entry = Vec::with_capacity(blocks);
+        let mut c = Comparator::START;
+        for b in 0..blocks {
+            entry.push(c);
+            c = c.after(x, range(b), th, lo, hi);
+        }
+        let parts: Vec<Vec<f64>> = (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let mut part = Vec::new();
+                let mut c = entry[b];
+                for i in range(b) {
+                    let v = x[i];
+                    if v <= th {
+                        c.last_le = i;
+                    }
+                    if v >= th {
+                        c.last_ge = i;
+                    }
+                    let crossing = if v > hi {
+                        let rising = c.state == -1;
+                        c.state = 1;
+                        rising.then_some(c.last_le)
+                    } else if v < lo {
+                        let falling = c.state == 1;
+                        c.state = -1;
+                        falling.then_some(c.last_ge)
+                    } else {
+                        None
+                    };
+                    if let Some(s) = crossing {
+                        if s + 1 > i {
+                            continue;
+                        }
+                        let t = refine_crossing(x, s, th);
+                        let keep = match modulation {
+                            Modulation::Nrz => true,
+                            Modulation::Pam4 => {
+                                let a = levels.decide(cubic_at(x, t - half_ui));
+                                let b = levels.decide(cubic_at(x, t + half_ui));
+                                a != b && a + b == 2 * j + 1
+                            }
+                        };
+                        if keep {
+                            part.push(t);
+                        }
+                    }
+                }
+                part
+            })
+            .collect();
+        for part in parts {
+            edges.extend(part);
+        }
     }
     if levels.thresholds.len() > 1 {
         edges.sort_by(|a, b| a.total_cmp(b));
@@ -252,5 +379,40 @@ mod tests {
     #[test]
     fn constant_capture_is_unusable() {
         assert!(matches!(Levels::estimate(&[0.3; 100], Modulation::Nrz, 0.1), Err(Error::Unusable { .. })));
+    }
+
+    #[test]
+    fn block_parallel_edges_equal_the_sequential_scan() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for (m, lv) in [(Modulation::Nrz, vec![-1.0f32, 1.0]), (Modulation::Pam4, vec![-3.0, -1.0, 1.0, 3.0])] {
+            // Random symbols at 3.7 samples per UI with noise, and long flat stretches right on
+            // a threshold (inside the hysteresis band) that straddle block boundaries.
+            let spu = 3.7;
+            let mut x = Vec::new();
+            let mut level = lv[0];
+            while x.len() < 60_000 {
+                if rng.random_range(0..400u32) == 0 {
+                    let th = 0.5 * (lv[0] + lv[1]);
+                    x.extend(std::iter::repeat_n(th, rng.random_range(1..300usize)));
+                }
+                let next = lv[rng.random_range(0..lv.len())];
+                let k0 = x.len();
+                while (x.len() as f64) < (k0 as f64 + spu) {
+                    let f = (x.len() - k0) as f32 / spu as f32;
+                    x.push(level + (next - level) * f.min(1.0) + rng.random_range(-0.15f32..0.15));
+                }
+                level = next;
+            }
+            let levels = Levels::estimate(&x, m, 0.1).unwrap();
+            let want = data_edges(&x, &levels, m, spu);
+            assert!(want.len() > 3000, "{m}: {} edges", want.len());
+            for block in [1usize, 7, 100, 999, 4096, 100_000] {
+                assert_eq!(data_edges_blocks(&x, &levels, m, spu, block), want, "{m} block {block}");
+            }
+            assert_eq!(data_edges_parallel(&x, &levels, m, spu), want);
+        }
+        let levels = Levels { means: vec![-1.0, 1.0], thresholds: vec![0.0], hysteresis: 0.1 };
+        assert!(data_edges_blocks(&[], &levels, Modulation::Nrz, 4.0, 16).is_empty());
     }
 }
