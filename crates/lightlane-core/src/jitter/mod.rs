@@ -13,7 +13,8 @@
 //!
 //! The TIE comes from the clock recovery ([`crate::timing::recover_clock`], the 802.3 reference
 //! PLL by default), so every component is what that clock leaves: a jitter tone at `f` appears
-//! with `|1 − H(f)|` of its amplitude (see [`CdrKind::observed_jitter_transfer`]).
+//! with `|1 − H(f)|` of its amplitude (see
+//! [`CdrKind::observed_jitter_transfer`](crate::timing::CdrKind::observed_jitter_transfer)).
 //!
 //! Steps of [`JitterAnalyzer::analyze`]:
 //! 1. TIE of every settled data edge, mean removed → `tie_rms_s`.
@@ -59,8 +60,6 @@ pub use edges::{edges_from_clock, JitterEdge, TimedEdges};
 pub use periodic::PeriodicTone;
 pub use tails::{DualDiracFit, TailFit};
 
-#[allow(unused_imports)] // for the doc links
-use crate::timing::CdrKind;
 use crate::stats::q_inverse;
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
@@ -72,6 +71,9 @@ use std::sync::Mutex;
 pub const MIN_JITTER_EDGES: usize = 64;
 /// Largest pattern period [`DdjContext::PatternPeriod`] accepts (symbols).
 pub const MAX_PATTERN_PERIOD: usize = 1 << 24;
+/// Longest span of unit intervals (first to last edge) searched for periodic jitter; longer
+/// records skip the PJ search (its uniform grid and FFT would take 24 bytes per UI).
+pub const MAX_PJ_SPAN_UI: usize = 1 << 25;
 /// Most contexts a [`DdjContext::History`] window may have (`levels^(preceding + 1 + following)`).
 pub const MAX_HISTORY_CONTEXTS: usize = 1 << 16;
 
@@ -250,7 +252,7 @@ pub struct EdgeCounts {
     pub used: usize,
     /// Detector edges rejected when pairing them with the decided symbols (see [`TimedEdges`]).
     pub rejected: usize,
-    /// Rising and falling edges among `used`.
+    /// Rising edges among `used` (`to > from`).
     pub rising: usize,
     /// Falling edges among `used`.
     pub falling: usize,
@@ -290,7 +292,8 @@ pub struct JitterReport {
     pub isi_pp_s: Option<f64>,
     /// Periodic-jitter tones in the TIE minus DDJ, strongest first.
     pub pj: Vec<PeriodicTone>,
-    /// Frequency resolution of the PJ search (bin width), Hz.
+    /// Frequency resolution of the PJ search (bin width), Hz; `None` when it did not run (too
+    /// few edges, or a span over [`MAX_PJ_SPAN_UI`]).
     pub pj_resolution_hz: Option<f64>,
     /// Rms of the TIE minus DDJ and the PJ tones: an RJ estimate that does not depend on tails
     /// (it includes any other bounded uncorrelated jitter).
@@ -469,7 +472,7 @@ impl JitterAnalyzer {
         };
         drop(groups);
 
-        // 4a. Dual-Dirac fits (before the PJ step reorders nothing: they work on copies).
+        // 4. Dual-Dirac fits, on copies (the fit reorders its input).
         let mut scratch = tie.clone();
         let tail_fit = tails::dual_dirac_fit(
             &mut scratch,
@@ -490,7 +493,8 @@ impl JitterAnalyzer {
         drop(scratch);
 
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
-        let (pj, pj_resolution_hz) = if residual.len() >= MIN_JITTER_EDGES {
+        let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
+        let (pj, pj_resolution_hz) = if residual.len() >= MIN_JITTER_EDGES && span_ok {
             let mut planner = self.planner.lock().unwrap_or_else(|p| p.into_inner());
             periodic::find_tones(&mut planner, &res_ui, &mut residual, ui_s, cfg.max_tones, cfg.tone_false_alarm)
         } else {
