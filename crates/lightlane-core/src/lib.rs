@@ -13,6 +13,7 @@ pub mod eq;
 pub mod error;
 pub mod fec;
 pub mod filter;
+pub mod jitter;
 pub mod modulation;
 pub mod pattern;
 pub mod sim;

@@ -1,0 +1,163 @@
+//! Periodic jitter: tones in the TIE spectrum.
+//!
+//! Edges fall on a subset of the unit intervals, so the TIE is first interpolated linearly onto
+//! every UI (a uniform grid at the symbol rate), Hann-windowed and transformed. A bin is a tone
+//! when it is a local maximum whose power exceeds the local noise floor by the factor at which
+//! noise alone would cross it somewhere in the spectrum with probability `false_alarm` (the
+//! periodogram of Gaussian noise is exponential per bin, so `ln(bins/false_alarm)` times its
+//! mean). The floor is the median of 64-bin blocks divided by ln 2 (the mean of an exponential
+//! from its median), which follows a coloured floor (the reference PLL's high-pass) and ignores the
+//! tones themselves. Each tone's frequency is refined by a parabola through the log powers of
+//! the peak and its neighbours, and its amplitude comes from a least-squares sinusoid fit on the
+//! edges themselves ([`fit_tone`](crate::timing::fit_tone)), one tone after another with the
+//! fitted ones subtracted.
+
+use crate::timing::fit_tone;
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// Bins per block of the running noise-floor median.
+const FLOOR_BLOCK: usize = 64;
+/// Lowest bin searched (the window's DC leakage lives below).
+const FIRST_BIN: usize = 3;
+/// Two tones closer than this many bins count as one.
+const MIN_SEPARATION_BINS: usize = 3;
+
+/// A periodic-jitter tone found in the TIE.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PeriodicTone {
+    /// Frequency, Hz.
+    pub freq_hz: f64,
+    /// Amplitude (0-peak) in the TIE, seconds: what the recovered clock leaves of the tone (a
+    /// reference PLL passes `|1 − H(f)|` of a transmit tone).
+    pub amplitude_s: f64,
+    /// Peak power over the local noise floor, dB.
+    pub snr_db: f64,
+}
+
+/// Smallest FFT length ≥ `n` of the form 2^a·3^b·5^c.
+pub(crate) fn fft_len(n: usize) -> usize {
+    let mut best = n.next_power_of_two();
+    let mut p5 = 1usize;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            let mut m = p35;
+            while m < n {
+                m *= 2;
+            }
+            best = best.min(m);
+            p35 *= 3;
+        }
+        p5 *= 5;
+    }
+    best
+}
+
+/// Values of the edges `(ui[i], v[i])` (ascending `ui`) linearly interpolated onto every UI from
+/// `ui[0]` to `ui[last]`.
+pub(crate) fn to_uniform_grid(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    if ui.is_empty() {
+        return;
+    }
+    out.reserve(ui[ui.len() - 1] - ui[0] + 1);
+    out.push(v[0]);
+    for i in 1..ui.len() {
+        let gap = ui[i] - ui[i - 1];
+        let (a, b) = (v[i - 1], v[i]);
+        for s in 1..=gap {
+            out.push(a + (b - a) * s as f64 / gap as f64);
+        }
+    }
+}
+
+/// Tones in `residual` (TIE in seconds at the edges `ui`, ascending UI indices, mean removed),
+/// strongest first; `residual` comes back with the fitted tones subtracted. `ui_s` is the unit
+/// interval. Returns the tones and the frequency resolution (bin width, Hz).
+pub(crate) fn find_tones(
+    planner: &mut FftPlanner<f64>,
+    ui: &[usize],
+    residual: &mut [f64],
+    ui_s: f64,
+    max_tones: usize,
+    false_alarm: f64,
+) -> (Vec<PeriodicTone>, Option<f64>) {
+    let mut grid = Vec::new();
+    to_uniform_grid(ui, residual, &mut grid);
+    let m = grid.len();
+    if max_tones == 0 || m < 4 * FLOOR_BLOCK {
+        return (Vec::new(), None);
+    }
+    let n = fft_len(m);
+    let mean = grid.iter().sum::<f64>() / m as f64;
+    let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
+    buf.extend(grid.iter().enumerate().map(|(i, &v)| {
+        let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
+        Complex::new((v - mean) * w, 0.0)
+    }));
+    buf.resize(n, Complex::new(0.0, 0.0));
+    drop(grid);
+    planner.plan_fft_forward(n).process(&mut buf);
+    let half = n / 2;
+    let power: Vec<f64> = buf[..half].iter().map(|c| c.norm_sqr()).collect();
+    drop(buf);
+    let bin_hz = 1.0 / (n as f64 * ui_s);
+
+    // Noise floor per block.
+    let blocks = half.div_ceil(FLOOR_BLOCK);
+    let mut scratch = Vec::with_capacity(FLOOR_BLOCK);
+    let floor: Vec<f64> = (0..blocks)
+        .map(|b| {
+            scratch.clear();
+            scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
+            let mid = scratch.len() / 2;
+            let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
+            *med / std::f64::consts::LN_2
+        })
+        .collect();
+    let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
+    let factor = (searched as f64 / false_alarm).ln().max(1.0);
+    let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
+        .filter_map(|k| {
+            let p = power[k];
+            let fl = floor[k / FLOOR_BLOCK];
+            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
+        })
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut chosen: Vec<(usize, f64)> = Vec::new();
+    for (k, ratio) in peaks {
+        if chosen.len() >= max_tones {
+            break;
+        }
+        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
+            chosen.push((k, ratio));
+        }
+    }
+    let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
+    let mut tones = Vec::with_capacity(chosen.len());
+    for (k, ratio) in chosen {
+        let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
+        let denom = a - 2.0 * b + c;
+        let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+        let freq_hz = (k as f64 + delta) * bin_hz;
+        let Ok(tone) = fit_tone(&times, residual, freq_hz) else {
+            continue;
+        };
+        let w = 2.0 * PI * freq_hz;
+        let (ca, sa) = (tone.amplitude * tone.phase_rad.cos(), tone.amplitude * tone.phase_rad.sin());
+        for (r, &t) in residual.iter_mut().zip(&times) {
+            let (s, c) = (w * t).sin_cos();
+            *r -= tone.offset + ca * s + sa * c;
+        }
+        tones.push(PeriodicTone {
+            freq_hz,
+            amplitude_s: tone.amplitude,
+            snr_db: 10.0 * ratio.log10(),
+        });
+    }
+    (tones, Some(bin_hz))
+}

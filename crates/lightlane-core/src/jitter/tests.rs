@@ -1,0 +1,564 @@
+//! Jitter decomposition on simulated links with known jitter, and on synthetic edges.
+
+use super::tails::{dual_dirac_fit, tail_extremes};
+use super::*;
+use crate::sim::{Channel, Jitter, LinkModel, Noise};
+use crate::stats::q_function;
+use crate::timing::{recover_clock, CdrConfig, CdrKind};
+use proptest::prelude::*;
+
+fn lcg(s: &mut u64) -> u64 {
+    *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *s >> 33
+}
+
+fn random_symbols(n: usize, m: Modulation, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    (0..n).map(|_| (lcg(&mut s) % m.levels() as u64) as u8).collect()
+}
+
+/// Standard normal deviates (Box-Muller on the LCG).
+fn gaussians(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    let mut u = || (lcg(&mut s) as f64 + 0.5) / (1u64 << 31) as f64;
+    (0..n)
+        .map(|_| {
+            let (a, b) = (u(), u());
+            (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+        })
+        .collect()
+}
+
+struct SimRun {
+    report: JitterReport,
+    /// TIE of the analysed edges, seconds.
+    tie: Vec<f64>,
+    baud: f64,
+    kind: CdrKind,
+}
+
+/// Simulates `n` random symbols, recovers the clock with the 802.3 reference PLL, decides at the
+/// recovered centres and decomposes the jitter.
+fn run(m: Modulation, baud: f64, sps: f64, n: usize, channel: Channel, jitter: Jitter, config: &JitterConfig) -> SimRun {
+    let fs = baud * sps;
+    let mut model = LinkModel::new(m, baud, fs).unwrap();
+    model.channel = channel;
+    model.noise = Noise::None;
+    model.jitter = jitter;
+    model.oversampling = 16;
+    let symbols = random_symbols(n, m, 23);
+    let cap = model.run(&symbols).unwrap();
+    let x = &cap.waveform.samples;
+    let cdr = CdrConfig::default();
+    let clock = recover_clock(x, fs, baud, m, &cdr).unwrap();
+    let levels = crate::timing::cluster_levels(&clock.resample(x, 1), m.levels()).unwrap();
+    let th: Vec<f32> = levels.means.windows(2).map(|w| (0.5 * (w[0] + w[1])) as f32).collect();
+    let decided: Vec<u8> = clock.resample(x, 1).iter().map(|&v| th.iter().filter(|&&t| v >= t).count() as u8).collect();
+    let report = analyze_jitter(&clock, &decided, m, config).unwrap();
+    let tie = edges_from_clock(&clock, &decided, m).unwrap().edges.iter().map(|e| e.tie_s).collect();
+    SimRun { report, tie, baud, kind: cdr.kind }
+}
+
+fn print(name: &str, r: &SimRun) {
+    let ui = |v: Option<f64>| v.map(|s| format!("{:.4}", s * r.baud)).unwrap_or_else(|| "-".into());
+    eprintln!(
+        "{name}: TIE rms {:.4} UI, RJ {} (residual {}), DJ {}, TJ {} UI; DDJ {} ISI {} DCD {}; {} edges ({} rejected), {}/{} contexts",
+        r.report.tie_rms_s * r.baud,
+        ui(r.report.rj_rms_s),
+        ui(r.report.rj_residual_rms_s),
+        ui(r.report.dj_pp_s),
+        ui(r.report.tj_s),
+        ui(r.report.ddj_pp_s),
+        ui(r.report.isi_pp_s),
+        ui(r.report.dcd_s),
+        r.report.edges.used,
+        r.report.edges.rejected,
+        r.report.edges.contexts_used,
+        r.report.edges.contexts,
+    );
+    if let Some(f) = r.report.tail_fit {
+        eprintln!(
+            "    fit: left μ {:.4} σ {:.4} ρ {:.3}; right μ {:.4} σ {:.4} ρ {:.3}; p {:?}",
+            f.left.mean_s * r.baud,
+            f.left.sigma_s * r.baud,
+            f.left.amplitude,
+            f.right.mean_s * r.baud,
+            f.right.sigma_s * r.baud,
+            f.right.amplitude,
+            f.left.probability_range
+        );
+    }
+    for t in &r.report.pj {
+        eprintln!("    PJ {:.4e} Hz {:.4} UI ({:.1} dB)", t.freq_hz, t.amplitude_s * r.baud, t.snr_db);
+    }
+}
+
+
+fn ui(v: Option<f64>, baud: f64) -> f64 {
+    v.expect("value present") * baud
+}
+
+/// Empirical peak-to-peak of `tie` between the tail probabilities `p` and `1 − p`.
+fn empirical_width(tie: &[f64], p: f64) -> f64 {
+    let mut v = tie.to_vec();
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((q * v.len() as f64) as usize).min(v.len() - 1)];
+    at(1.0 - p) - at(p)
+}
+
+/// TJ from the fit at a BER the record reaches matches the measured TIE spread there.
+fn check_tj_against_histogram(r: &SimRun, tolerance: f64) {
+    let model = r.report.tj_at(1e-3).unwrap();
+    let measured = empirical_width(&r.tie, 1e-3);
+    eprintln!("    TJ(1e-3): model {:.4} UI, histogram {:.4} UI", model * r.baud, measured * r.baud);
+    assert!((model / measured - 1.0).abs() < tolerance, "TJ(1e-3) {model} vs histogram {measured}");
+    // And TJ at the report's BER follows the dual-Dirac formula.
+    let q = crate::stats::q_inverse(r.report.ber / r.report.transition_density);
+    let tj = r.report.dj_pp_s.unwrap() + 2.0 * q * r.report.rj_rms_s.unwrap();
+    assert!((r.report.tj_s.unwrap() - tj).abs() <= 1e-9 * tj);
+}
+
+#[test]
+fn nrz_random_jitter_is_recovered() {
+    let baud = 10e9;
+    let rj = 0.02;
+    let wide = Channel::BesselThomson { f3db_hz: baud, order: 4 };
+    let r = run(Modulation::Nrz, baud, 6.3, 200_000, wide, Jitter { rj_rms_ui: rj, ..Jitter::none() }, &JitterConfig::default());
+    print("NRZ, RJ 0.02 UI", &r);
+    let rep = &r.report;
+    assert!(rep.edges.used > 90_000 && rep.edges.rejected == 0, "{:?}", rep.edges);
+    // RJ passes the 4 MHz reference PLL almost whole (it is white).
+    assert!((ui(rep.rj_residual_rms_s, baud) / rj - 1.0).abs() < 0.10);
+    assert!((ui(rep.rj_rms_s, baud) / rj - 1.0).abs() < 0.15);
+    assert!((rep.tie_rms_s * baud / rj - 1.0).abs() < 0.10);
+    // Little ISI through a channel as wide as the symbol rate; no tone near the RJ level.
+    assert!(ui(rep.ddj_pp_s, baud) < 0.25 * rj);
+    assert!(rep.pj.iter().all(|t| t.amplitude_s * baud < 0.25 * rj), "{:?}", rep.pj);
+    // TJ(1e-12) of pure RJ: 2·Q(1e-12)·σ = 14.07 σ.
+    assert!((ui(rep.tj_s, baud) / (14.069 * rj) - 1.0).abs() < 0.10);
+    check_tj_against_histogram(&r, 0.10);
+}
+
+#[test]
+fn nrz_sinusoidal_jitter_tone_is_found() {
+    let (baud, rj, sj, f_sj) = (10e9, 0.01, 0.05, 23e6);
+    let wide = Channel::BesselThomson { f3db_hz: baud, order: 4 };
+    let jitter = Jitter { rj_rms_ui: rj, sj_amplitude_ui: sj, sj_frequency_hz: f_sj };
+    let r = run(Modulation::Nrz, baud, 6.3, 200_000, wide, jitter, &JitterConfig::default());
+    print("NRZ, RJ 0.01 + SJ 0.05 UI at 23 MHz", &r);
+    let rep = &r.report;
+    let tone = rep.pj[0];
+    let want = sj * r.kind.observed_jitter_transfer(f_sj).unwrap();
+    assert!((tone.freq_hz - f_sj).abs() <= rep.pj_resolution_hz.unwrap(), "{tone:?}");
+    assert!((tone.amplitude_s * baud / want - 1.0).abs() < 0.10, "{tone:?} vs {want} UI");
+    // Every other line (the crossing interpolation's beat with the sample clock) is far smaller.
+    assert!(rep.pj[1..].iter().all(|t| t.amplitude_s * baud < 0.2 * want), "{:?}", rep.pj);
+    assert!((ui(rep.rj_residual_rms_s, baud) / rj - 1.0).abs() < 0.10);
+    // The tail fit sees the sinusoid's tails as partly Gaussian; it stays within 25 %.
+    assert!((ui(rep.rj_rms_s, baud) / rj - 1.0).abs() < 0.25);
+    // DJ(δδ) of a sinusoid is below its peak-to-peak, but most of it.
+    let dj = ui(rep.dj_pp_s, baud);
+    assert!(dj > 0.6 * 2.0 * want && dj < 1.1 * 2.0 * want, "DJ {dj}");
+    check_tj_against_histogram(&r, 0.10);
+}
+
+#[test]
+fn pam4_random_and_sinusoidal_jitter_are_recovered() {
+    let (baud, rj, sj, f_sj) = (26.5625e9, 0.015, 0.05, 41e6);
+    let channel = Channel::BesselThomson { f3db_hz: baud, order: 4 };
+    let jitter = Jitter { rj_rms_ui: rj, sj_amplitude_ui: sj, sj_frequency_hz: f_sj };
+    let r = run(Modulation::Pam4, baud, 5.1, 200_000, channel, jitter, &JitterConfig::default());
+    print("PAM4, RJ 0.015 + SJ 0.05 UI at 41 MHz", &r);
+    let rep = &r.report;
+    let tone = rep.pj[0];
+    let want = sj * r.kind.observed_jitter_transfer(f_sj).unwrap();
+    assert!((tone.freq_hz - f_sj).abs() <= rep.pj_resolution_hz.unwrap(), "{tone:?}");
+    assert!((tone.amplitude_s * baud / want - 1.0).abs() < 0.10, "{tone:?} vs {want} UI");
+    assert!((ui(rep.rj_residual_rms_s, baud) / rj - 1.0).abs() < 0.10);
+    assert!((ui(rep.rj_rms_s, baud) / rj - 1.0).abs() < 0.25);
+    // PAM4 edges between adjacent levels and 0↔3 cross with different slopes: ISI is present even
+    // through a wide channel; DCD (0→3 vs 3→0) is not.
+    assert!(ui(rep.dcd_s, baud).abs() < 0.01);
+    assert!(rep.edges.contexts_used > 100);
+}
+
+#[test]
+fn ddj_follows_the_channel_isi() {
+    // A narrow channel makes the crossing time depend on the bits before it; a wide one hardly.
+    // Reference: without RJ every edge's TIE is its DDJ (plus a small sampling-phase term), so
+    // its spread is the DDJ peak-to-peak the decomposition must find under 0.01 UI of RJ.
+    let baud = 10e9;
+    let cfg = JitterConfig::default();
+    let narrow = Channel::BesselThomson { f3db_hz: 0.3 * baud, order: 4 };
+    let wide = Channel::BesselThomson { f3db_hz: baud, order: 4 };
+    let rj = Jitter { rj_rms_ui: 0.01, ..Jitter::none() };
+    let isi = run(Modulation::Nrz, baud, 6.3, 150_000, narrow.clone(), rj, &cfg);
+    print("NRZ through 0.3·baud", &isi);
+    let clean = run(Modulation::Nrz, baud, 6.3, 150_000, narrow, Jitter::none(), &cfg);
+    let truth = empirical_width(&clean.tie, 0.0);
+    let flat = run(Modulation::Nrz, baud, 6.3, 150_000, wide, rj, &cfg);
+    let (ddj, ddj_flat) = (ui(isi.report.ddj_pp_s, baud), ui(flat.report.ddj_pp_s, baud));
+    eprintln!("    DDJ {ddj:.4} UI (jitter-free TIE spread {:.4} UI), wide channel {ddj_flat:.4} UI", truth * baud);
+    assert!((ddj / (truth * baud) - 1.0).abs() < 0.15, "{ddj} vs {}", truth * baud);
+    assert!(ddj > 5.0 * ddj_flat && ddj > 0.02);
+    // DDJ of random NRZ data through a symmetric channel is mostly ISI; the small DCD (0.2 of it
+    // here) comes from the threshold, set midway between level means that ISI this strong biases.
+    assert!(ui(isi.report.isi_pp_s, baud) > 0.7 * ddj);
+    assert!(ui(isi.report.dcd_s, baud).abs() < 0.3 * ddj);
+    // RJ is still found under the ISI once the DDJ is removed (the ISI of bits beyond the 5-symbol
+    // history stays in the residual: about 10 % here).
+    assert!((ui(isi.report.rj_residual_rms_s, baud) / 0.01 - 1.0).abs() < 0.15);
+    let without = isi.report.tail_fit_without_ddj.unwrap();
+    assert!((without.rj_rms_s * baud / 0.01 - 1.0).abs() < 0.20, "{without:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic edges.
+
+/// Edges on every other UI (alternating symbols 0/1), with the given TIE.
+fn synthetic(tie_ui: &[f64], ui_s: f64) -> (Vec<JitterEdge>, Vec<u8>) {
+    let n = tie_ui.len();
+    let symbols: Vec<u8> = (0..2 * n + 4).map(|k| ((k / 2) % 2) as u8).collect();
+    let edges = (0..n)
+        .map(|i| {
+            let k = 2 * i + 2;
+            JitterEdge { ui_index: k, tie_s: tie_ui[i] * ui_s, from: symbols[k - 1], to: symbols[k] }
+        })
+        .collect();
+    (edges, symbols)
+}
+
+#[test]
+fn dual_dirac_jitter_is_separated_exactly() {
+    // TIE = ±D/2 (equiprobable) + N(0, σ²): the dual-Dirac model itself.
+    let (d, sigma, n) = (0.06, 0.01, 400_000);
+    let g = gaussians(n, 3);
+    let mut s = 9u64;
+    let mut tie: Vec<f64> = g.iter().map(|z| sigma * z + if lcg(&mut s) & 1 == 1 { 0.5 * d } else { -0.5 * d }).collect();
+    let fit = dual_dirac_fit(&mut tie, 1e-5, 1e-2, 20, Some(0.5)).unwrap();
+    eprintln!("dual-Dirac: {fit:?}");
+    assert!((fit.dj_pp_s / d - 1.0).abs() < 0.05 && (fit.rj_rms_s / sigma - 1.0).abs() < 0.05, "{fit:?}");
+    // The plain Q-scale fit (ρ = 1) of pure Gaussian jitter gives σ and no DJ.
+    let mut gauss: Vec<f64> = g.iter().map(|z| sigma * z).collect();
+    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, Some(1.0)).unwrap();
+    assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.03 && fit.dj_pp_s < 0.05 * sigma, "{fit:?}");
+    // A fitted ρ lands between the two and keeps RJ within 25 %.
+    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, None).unwrap();
+    assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.25, "{fit:?}");
+    // Too few edges for any tail range.
+    assert!(dual_dirac_fit(&mut gauss[..100], 1e-5, 1e-2, 20, None).is_none());
+}
+
+#[test]
+fn pattern_context_separates_isi_dcd_and_rj() {
+    // A 127-symbol NRZ pattern repeated; every edge position gets a fixed ISI offset, rising edges
+    // are late by DCD/2 and falling early by DCD/2, plus Gaussian RJ.
+    let (period, dcd, sigma, ui_s) = (127usize, 0.03, 0.01, 1e-10);
+    let pattern = random_symbols(period, Modulation::Nrz, 5);
+    let mut s = 77u64;
+    let isi: Vec<f64> = (0..period).map(|_| 0.04 * ((lcg(&mut s) % 1000) as f64 / 999.0 - 0.5)).collect();
+    let symbols: Vec<u8> = (0..300 * period).map(|k| pattern[(k + 11) % period]).collect();
+    let g = gaussians(symbols.len(), 8);
+    let mut edges = Vec::new();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for k in 1..symbols.len() {
+        if symbols[k] == symbols[k - 1] {
+            continue;
+        }
+        let pos = (k + 11) % period;
+        let rising = symbols[k] > symbols[k - 1];
+        let det = isi[pos] + if rising { 0.5 * dcd } else { -0.5 * dcd };
+        lo = lo.min(det);
+        hi = hi.max(det);
+        edges.push(JitterEdge { ui_index: k, tie_s: (det + sigma * g[k]) * ui_s, from: symbols[k - 1], to: symbols[k] });
+    }
+    let cfg = JitterConfig { ddj_context: Some(DdjContext::PatternPeriod { period, offset: 11 }), ..Default::default() };
+    let rep = JitterAnalyzer::new(Modulation::Nrz, &cfg).unwrap().analyze(&edges, &symbols, ui_s).unwrap();
+    let u = |v: Option<f64>| v.unwrap() / ui_s;
+    eprintln!("pattern: DDJ {:.4} (true {:.4}), DCD {:.4}, ISI {:.4}, RJ residual {:.4}", u(rep.ddj_pp_s), hi - lo, u(rep.dcd_s), u(rep.isi_pp_s), u(rep.rj_residual_rms_s));
+    // Each position's mean has σ/√300 of RJ left in it.
+    assert!((u(rep.ddj_pp_s) - (hi - lo)).abs() < 0.004);
+    // DCD: the ISI offsets average out over the pattern's edges only to about 0.04/√(edges/2).
+    assert!((u(rep.dcd_s) - dcd).abs() < 0.006, "{}", u(rep.dcd_s));
+    assert!(u(rep.isi_pp_s) < u(rep.ddj_pp_s));
+    assert!((u(rep.rj_residual_rms_s) / sigma - 1.0).abs() < 0.05);
+    assert!(rep.pj.is_empty(), "{:?}", rep.pj);
+    // The same edges by history context (the pattern is random, so 5 preceding symbols do not fix
+    // the position): less DDJ is explained, but it is still most of it.
+    let by_history = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap().analyze(&edges, &symbols, ui_s).unwrap();
+    assert!(u(by_history.ddj_pp_s) > 0.5 * (hi - lo) && u(by_history.ddj_pp_s) <= (hi - lo) + 0.004);
+}
+
+#[test]
+fn tones_on_irregular_edges() {
+    // Two tones plus RJ on edges at random UIs; the frequencies fall between bins.
+    let (ui_s, sigma) = (1e-10, 0.01);
+    let tones = [(7.31e6, 0.03), (95.7e6, 0.012)];
+    let mut s = 4u64;
+    let mut k = 1usize;
+    let g = gaussians(300_000, 12);
+    let mut edges = Vec::new();
+    for z in g {
+        k += 1 + (lcg(&mut s) % 3) as usize;
+        let t = k as f64 * ui_s;
+        let v: f64 = tones.iter().map(|(f, a)| a * (2.0 * std::f64::consts::PI * f * t + 0.3).sin()).sum::<f64>() + sigma * z;
+        edges.push(JitterEdge { ui_index: k, tie_s: v * ui_s, from: 0, to: 1 });
+    }
+    let symbols = vec![0u8; k + 2];
+    let cfg = JitterConfig { ddj_context: Some(DdjContext::PatternPeriod { period: 1, offset: 0 }), ..Default::default() };
+    let rep = JitterAnalyzer::new(Modulation::Nrz, &cfg).unwrap().analyze(&edges, &symbols, ui_s).unwrap();
+    eprintln!("tones: {:?}", rep.pj);
+    assert_eq!(rep.pj.len(), 2, "{:?}", rep.pj);
+    let bin = rep.pj_resolution_hz.unwrap();
+    for (t, (f, a)) in rep.pj.iter().zip(tones) {
+        assert!((t.freq_hz - f).abs() < 0.5 * bin, "{t:?} vs {f}");
+        assert!((t.amplitude_s / ui_s / a - 1.0).abs() < 0.03, "{t:?} vs {a}");
+    }
+    assert!((rep.rj_residual_rms_s.unwrap() / ui_s / sigma - 1.0).abs() < 0.03);
+}
+
+#[test]
+fn bathtub_follows_the_dual_dirac_model() {
+    let g = gaussians(100_000, 21);
+    let tie: Vec<f64> = g.iter().enumerate().map(|(i, z)| 0.02 * z + if i % 3 == 0 { 0.03 } else { -0.03 }).collect();
+    let (edges, symbols) = synthetic(&tie, 1e-10);
+    let rep = analyze(&edges, &symbols);
+    let grid: Vec<f64> = (3..=15).map(|e| 10f64.powi(-e)).collect();
+    let tub = rep.bathtub(&grid);
+    assert_eq!(tub.len(), 2 * grid.len());
+    // Symmetric about the UI centre, BER falling towards the centre.
+    for (a, b) in tub.iter().zip(tub.iter().rev()) {
+        assert!((a.0 + b.0 - 1.0).abs() < 1e-12 && a.1 == b.1);
+    }
+    for w in tub[..grid.len()].windows(2) {
+        assert!(w[0].0 < w[1].0 && w[0].1 > w[1].1);
+    }
+    // The eye opening at the report's BER is 1 UI − TJ.
+    let at = rep.bathtub(&[rep.ber]);
+    assert!((at[1].0 - at[0].0 - (1.0 - rep.tj_s.unwrap() / rep.ui_s)).abs() < 1e-12);
+    assert!(rep.bathtub(&[0.0, -1.0, f64::NAN, 0.6]).is_empty());
+}
+
+fn analyze(edges: &[JitterEdge], symbols: &[u8]) -> JitterReport {
+    JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap().analyze(edges, symbols, 1e-10).unwrap()
+}
+
+/// Every number in the serialized report is finite (serde_json would write NaN as null).
+fn assert_json_finite(rep: &JitterReport) {
+    fn walk(v: &serde_json::Value, path: &str) {
+        match v {
+            serde_json::Value::Number(n) => assert!(n.as_f64().is_some_and(f64::is_finite), "{path}"),
+            serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| walk(x, &format!("{path}.{k}"))),
+            _ => {}
+        }
+    }
+    let v = serde_json::to_value(rep).unwrap();
+    walk(&v, "");
+    for key in ["tie_rms_s", "ui_s", "ber", "pj", "edges"] {
+        assert!(!v[key].is_null(), "{key}");
+    }
+}
+
+#[test]
+fn degenerate_inputs_give_typed_errors_or_flagged_results() {
+    let an = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap();
+    let (edges, symbols) = synthetic(&vec![0.0; 10_000], 1e-10);
+    // No edges / too few.
+    assert!(matches!(an.analyze(&[], &symbols, 1e-10), Err(Error::InputTooShort { .. })));
+    assert!(matches!(an.analyze(&edges[..10], &symbols, 1e-10), Err(Error::InputTooShort { .. })));
+    // Constant TIE (a perfect clock): zero jitter, nothing undefined, no tones.
+    let rep = an.analyze(&edges, &symbols, 1e-10).unwrap();
+    assert_eq!(rep.tie_rms_s, 0.0);
+    assert_eq!(rep.rj_rms_s, Some(0.0));
+    assert_eq!(rep.tj_s, Some(0.0));
+    assert!(rep.pj.is_empty());
+    assert_json_finite(&rep);
+    // Too few edges for a tail fit: the fit fields are None, the rest is there.
+    let (few, few_symbols) = synthetic(&gaussians(500, 2), 1e-10);
+    let rep = an.analyze(&few, &few_symbols, 1e-10).unwrap();
+    assert!(rep.tail_fit.is_none() && rep.rj_rms_s.is_none() && rep.tj_s.is_none() && rep.bathtub(&[1e-12]).is_empty());
+    assert!(rep.rj_residual_rms_s.is_some());
+    assert_json_finite(&rep);
+    // Bad values.
+    let mut bad = edges.clone();
+    bad[5].tie_s = f64::NAN;
+    assert!(matches!(an.analyze(&bad, &symbols, 1e-10), Err(Error::NonFinite { index: 5, .. })));
+    let mut bad = edges.clone();
+    bad.swap(3, 4);
+    assert!(matches!(an.analyze(&bad, &symbols, 1e-10), Err(Error::InvalidParameter { .. })));
+    let mut bad = edges.clone();
+    bad[2].to = 2;
+    assert!(matches!(an.analyze(&bad, &symbols, 1e-10), Err(Error::ValueOutOfRange { .. })));
+    assert!(matches!(an.analyze(&edges, &symbols[..1000], 1e-10), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(an.analyze(&edges, &symbols, 0.0), Err(Error::InvalidParameter { .. })));
+    // Bad configuration names the field.
+    let name = |c: JitterConfig| match JitterAnalyzer::new(Modulation::Pam4, &c) {
+        Err(Error::InvalidParameter { name, .. }) => name,
+        other => panic!("{:?}", other.map(|_| ())),
+    };
+    let d = JitterConfig::default();
+    assert_eq!(name(JitterConfig { ber: 0.0, ..d.clone() }), "ber");
+    assert_eq!(name(JitterConfig { transition_density: 1.5, ..d.clone() }), "transition_density");
+    assert_eq!(name(JitterConfig { ddj_context: Some(DdjContext::PatternPeriod { period: 0, offset: 0 }), ..d.clone() }), "ddj_context.period");
+    assert_eq!(name(JitterConfig { ddj_context: Some(DdjContext::History { preceding: 12, following: 1 }), ..d.clone() }), "ddj_context.preceding");
+    assert_eq!(name(JitterConfig { ddj_context: Some(DdjContext::History { preceding: 0, following: 1 }), ..d.clone() }), "ddj_context.preceding");
+    assert_eq!(name(JitterConfig { tail_probability_min: 0.05, ..d.clone() }), "tail_probability_min");
+    assert_eq!(name(JitterConfig { tail_amplitude: Some(0.0), ..d.clone() }), "tail_amplitude");
+    assert_eq!(name(JitterConfig { min_context_edges: 0, ..d.clone() }), "min_context_edges");
+    assert_eq!(name(JitterConfig { tone_false_alarm: 1.0, ..d.clone() }), "tone_false_alarm");
+}
+
+#[test]
+fn degenerate_captures() {
+    // A constant capture has no clock to recover; decided symbols without transitions leave no
+    // edge; out-of-alphabet decisions are refused.
+    let x = vec![0.1f32; 20_000];
+    assert!(matches!(recover_clock(&x, 40e9, 10e9, Modulation::Nrz, &CdrConfig::default()), Err(Error::Unusable { .. })));
+    let mut model = LinkModel::new(Modulation::Nrz, 10e9, 40e9).unwrap();
+    model.channel = Channel::BesselThomson { f3db_hz: 7e9, order: 4 };
+    let cap = model.run(&random_symbols(5000, Modulation::Nrz, 3)).unwrap();
+    let clock = recover_clock(&cap.waveform.samples, 40e9, 10e9, Modulation::Nrz, &CdrConfig::default()).unwrap();
+    let flat = vec![1u8; clock.symbol_positions.len()];
+    assert!(matches!(analyze_jitter(&clock, &flat, Modulation::Nrz, &JitterConfig::default()), Err(Error::Unusable { .. })));
+    let wrong = vec![3u8; clock.symbol_positions.len()];
+    assert!(matches!(edges_from_clock(&clock, &wrong, Modulation::Nrz), Err(Error::ValueOutOfRange { .. })));
+    assert!(matches!(edges_from_clock(&clock, &[], Modulation::Nrz), Err(Error::Unusable { .. })));
+}
+
+#[test]
+fn config_and_report_round_trip_through_json() {
+    let cfg = JitterConfig { ddj_context: Some(DdjContext::PatternPeriod { period: 8191, offset: 3 }), ..Default::default() };
+    let back: JitterConfig = serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(back, cfg);
+    let partial: JitterConfig = serde_json::from_str(r#"{"ber": 1e-15}"#).unwrap();
+    assert_eq!(partial.ber, 1e-15);
+    assert_eq!(partial.min_context_edges, JitterConfig::default().min_context_edges);
+    let (edges, symbols) = synthetic(&gaussians(20_000, 5).iter().map(|z| 0.01 * z).collect::<Vec<_>>(), 1e-10);
+    let rep = analyze(&edges, &symbols);
+    assert_json_finite(&rep);
+    let back: JitterReport = serde_json::from_str(&serde_json::to_string(&rep).unwrap()).unwrap();
+    assert_eq!(back.edges, rep.edges);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast paths against naive references.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn tail_extremes_match_a_full_sort(v in prop::collection::vec(-1e3f64..1e3, 0..400), m in 0usize..250) {
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mut work = v.clone();
+        let (low, high) = tail_extremes(&mut work, m);
+        let m = m.min(v.len());
+        prop_assert_eq!(&low[..], &sorted[..m]);
+        prop_assert_eq!(&high[..], &sorted[v.len() - m..]);
+    }
+
+    #[test]
+    fn uniform_grid_matches_pointwise_interpolation(gaps in prop::collection::vec(1usize..6, 1..60), seed in 0u64..1000) {
+        let mut ui = vec![3usize];
+        for g in &gaps {
+            ui.push(ui[ui.len() - 1] + g);
+        }
+        let mut s = seed;
+        let v: Vec<f64> = ui.iter().map(|_| (lcg(&mut s) % 1000) as f64 - 500.0).collect();
+        let mut grid = Vec::new();
+        super::periodic::to_uniform_grid(&ui, &v, &mut grid);
+        prop_assert_eq!(grid.len(), ui[ui.len() - 1] - ui[0] + 1);
+        for (j, &g) in grid.iter().enumerate() {
+            let k = ui[0] + j;
+            // Naive: the edges either side of UI k.
+            let i = ui.iter().position(|&u| u >= k).unwrap();
+            let want = if ui[i] == k { v[i] } else {
+                let f = (k - ui[i - 1]) as f64 / (ui[i] - ui[i - 1]) as f64;
+                v[i - 1] + f * (v[i] - v[i - 1])
+            };
+            prop_assert!((g - want).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn reports_are_finite_and_consistent(n in 64usize..3000, sigma in 0.0f64..0.05, dj in 0.0f64..0.2, seed in 0u64..50) {
+        let g = gaussians(n, seed);
+        let tie: Vec<f64> = g.iter().enumerate().map(|(i, z)| sigma * z + if i % 2 == 0 { 0.5 * dj } else { -0.5 * dj }).collect();
+        let (edges, symbols) = synthetic(&tie, 1e-10);
+        let rep = analyze(&edges, &symbols);
+        assert_json_finite(&rep);
+        prop_assert!(rep.tie_rms_s >= 0.0);
+        if let (Some(tj), Some(dj), Some(rj)) = (rep.tj_s, rep.dj_pp_s, rep.rj_rms_s) {
+            prop_assert!(dj >= 0.0 && rj >= 0.0 && tj >= dj);
+        }
+        for (x, ber) in rep.bathtub(&[1e-3, 1e-6, 1e-12]) {
+            prop_assert!(x > 0.0 && x < 1.0 && ber > 0.0);
+        }
+    }
+}
+
+#[test]
+fn fft_lengths_are_smooth_and_minimal() {
+    for n in [1usize, 7, 64, 100, 1000, 4097, 199_999, 1_000_001] {
+        let m = super::periodic::fft_len(n);
+        let mut r = m;
+        for p in [2, 3, 5] {
+            while r.is_multiple_of(p) {
+                r /= p;
+            }
+        }
+        assert!(m >= n && r == 1, "{n} → {m}");
+        // No smaller 5-smooth length fits.
+        assert!(!(n..m).any(|k| {
+            let mut r = k;
+            for p in [2, 3, 5] {
+                while r > 0 && r % p == 0 {
+                    r /= p;
+                }
+            }
+            r == 1
+        }), "{n} → {m}");
+    }
+    let _ = q_function(1.0);
+}
+
+/// Throughput of the decomposition on a 2^20-symbol NRZ capture (the bench's input), on-CPU time
+/// of this thread. `cargo test -p lightlane-core --lib jitter::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let cpu_ns = || -> Option<u64> { std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok() };
+    let (baud, fs) = (10.3125e9, 40e9);
+    let mut model = LinkModel::new(Modulation::Nrz, baud, fs).unwrap();
+    model.channel = Channel::BesselThomson { f3db_hz: 0.6 * baud, order: 4 };
+    model.noise = Noise::SnrDb(25.0);
+    model.oversampling = 8;
+    model.jitter = Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.05, sj_frequency_hz: 20e6 };
+    let x = model.run(&random_symbols(1 << 20, Modulation::Nrz, 7)).unwrap().waveform.samples;
+    let clock = recover_clock(&x, fs, baud, Modulation::Nrz, &CdrConfig::default()).unwrap();
+    let decided: Vec<u8> = clock.resample(&x, 1).iter().map(|&v| (v > 0.0) as u8).collect();
+    let an = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap();
+    let t0 = cpu_ns().unwrap_or(0);
+    let timed = edges_from_clock(&clock, &decided, Modulation::Nrz).unwrap();
+    let t1 = cpu_ns().unwrap_or(0);
+    let reps = 5;
+    let mut rep = None;
+    for _ in 0..reps {
+        rep = Some(an.analyze(&timed.edges, &decided, timed.ui_s).unwrap());
+    }
+    let t2 = cpu_ns().unwrap_or(0);
+    let n = timed.edges.len() as f64;
+    let (pair, dec) = ((t1 - t0) as f64 * 1e-9, (t2 - t1) as f64 * 1e-9 / reps as f64);
+    eprintln!(
+        "{} edges of {} symbols: edges_from_clock {:.1} ms ({:.1} M edges/s), analyze {:.1} ms ({:.2} M edges/s), on-CPU",
+        n,
+        decided.len(),
+        pair * 1e3,
+        n / pair * 1e-6,
+        dec * 1e3,
+        n / dec * 1e-6
+    );
+    let rep = rep.unwrap();
+    eprintln!("RJ {:?} DJ {:?} TJ {:?} (s), tones {:?}", rep.rj_rms_s, rep.dj_pp_s, rep.tj_s, rep.pj);
+}
