@@ -8,7 +8,7 @@ use crate::pool::Role;
 use crate::stream::StagingRing;
 use crate::{reference::EyeGeometry, shaders};
 use bytemuck::{Pod, Zeroable};
-use lightlane_core::eq::Ffe;
+use lightlane_core::eq::{Dfe, Ffe};
 use lightlane_core::fec::{gf, RsCode};
 use lightlane_core::modulation::{BitMapping, Slicer};
 use lightlane_core::pattern::count::ErrorCounts;
@@ -33,20 +33,20 @@ struct ConvertParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct FirParams {
-    n_in: u32,
-    n_out: u32,
-    sps: u32,
-    base: u32,
-    ntaps: u32,
-    per_thread: u32,
-    wg_x: u32,
-    _pad: u32,
+pub(crate) struct FirParams {
+    pub(crate) n_in: u32,
+    pub(crate) n_out: u32,
+    pub(crate) sps: u32,
+    pub(crate) base: u32,
+    pub(crate) ntaps: u32,
+    pub(crate) per_thread: u32,
+    pub(crate) wg_x: u32,
+    pub(crate) _pad: u32,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct SliceParams {
+pub(crate) struct SliceParams {
     n: u32,
     nthr: u32,
     mask: u32,
@@ -64,29 +64,49 @@ struct SliceParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct EyeParams {
-    n: u32,
-    k0: u32,
-    period: u32,
-    m: u32,
-    bins_t: u32,
-    bins_a: u32,
-    lo: f32,
-    s256: f32,
-    wg_x: u32,
-    segs: u32,
-    _p0: u32,
-    _p1: u32,
+pub(crate) struct EyeParams {
+    pub(crate) n: u32,
+    pub(crate) k0: u32,
+    pub(crate) period: u32,
+    pub(crate) m: u32,
+    pub(crate) bins_t: u32,
+    pub(crate) bins_a: u32,
+    pub(crate) lo: f32,
+    pub(crate) s256: f32,
+    pub(crate) wg_x: u32,
+    pub(crate) segs: u32,
+    pub(crate) _p0: u32,
+    pub(crate) _p1: u32,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct RsParams {
-    words: u32,
-    n: u32,
-    two_t: u32,
-    wg_x: u32,
+pub(crate) struct RsParams {
+    pub(crate) words: u32,
+    pub(crate) n: u32,
+    pub(crate) two_t: u32,
+    pub(crate) wg_x: u32,
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct DfeParams {
+    n: u32,
+    block: u32,
+    warmup: u32,
+    ntaps: u32,
+    levels: u32,
+    nthr: u32,
+    blocks: u32,
+    wg_x: u32,
+    thr: [f32; 4],
+}
+
+/// Default symbols per block of [`GpuContext::dfe_detect_blocks`] (smaller than the CPU's
+/// 65536: a GPU needs thousands of blocks in flight).
+pub const GPU_DFE_BLOCK: usize = 4096;
+/// Most feedback taps [`GpuContext::dfe_detect_blocks`] accepts (the conformance-tested range).
+pub const GPU_DFE_MAX_TAPS: usize = 3;
 
 /// Result of [`GpuContext::slice_count`]: error counts and the symbol-error positions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -103,7 +123,7 @@ fn u32_len(what: &'static str, n: usize) -> Result<u32> {
 }
 
 impl GpuContext {
-    fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: (u32, u32), enc: &mut wgpu::CommandEncoder) {
+    pub(crate) fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: (u32, u32), enc: &mut wgpu::CommandEncoder) {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
             timestamp_writes: None,
@@ -547,5 +567,72 @@ impl GpuContext {
             w0 += wn;
         }
         Ok(out)
+    }
+
+    /// Block-parallel DFE: decisions equal to
+    /// `lightlane_core::eq::detect_blocks(y, block, warmup, |b| dfe.detect(b))` (bit for bit:
+    /// the same floating-point operations in the same order). `block` must be a positive
+    /// multiple of 4; at most 3 thresholds (NRZ, PAM4). The whole input must fit one binding.
+    ///
+    /// Limited to [`GPU_DFE_MAX_TAPS`] feedback taps: with 12 and 32 PAM4 taps the kernel's
+    /// decisions diverged from the CPU's on lavapipe (cause not yet found), so longer DFEs are
+    /// refused rather than answered wrongly.
+    pub fn dfe_detect_blocks(&self, dfe: &Dfe, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
+        if block == 0 || block % 4 != 0 {
+            return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
+        }
+        if dfe.taps().len() > GPU_DFE_MAX_TAPS {
+            return Err(gpu_err(format!(
+                "GPU DFE supports at most {GPU_DFE_MAX_TAPS} taps (got {}); use the CPU engine",
+                dfe.taps().len()
+            )));
+        }
+        let n = y.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if n.saturating_add(n.div_ceil(block).saturating_mul(warmup.min(n))) > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("DFE input of {n} samples (with warm-up history) exceeds one binding")));
+        }
+        let m = dfe.modulation();
+        let levels = dfe.levels();
+        let thr: Vec<f32> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let alphabet = m.level_set();
+        let fb: Vec<f32> = dfe.taps().iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
+        let mut thr4 = [0f32; 4];
+        thr4[..thr.len()].copy_from_slice(&thr);
+        let blocks = u32_len("DFE blocks", n.div_ceil(block))?;
+        let grid = self.grid(blocks.div_ceil(64));
+        let p = DfeParams {
+            n: u32_len("DFE input", n)?,
+            block: u32_len("block", block)?,
+            warmup: u32_len("warmup", warmup.min(n))?,
+            ntaps: dfe.taps().len() as u32,
+            levels: m.levels() as u32,
+            nthr: thr.len() as u32,
+            blocks,
+            wg_x: grid.0,
+            thr: thr4,
+        };
+        let pipe = self.pipeline("dfe", shaders::DFE, "dfe_blocks")?;
+        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
+        let fbb = self.upload(Role::Input, bytemuck::cast_slice(&fb))?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let words = n.div_ceil(4) as u64 * 4;
+        let ob = self.buffer(Role::Output, words)?;
+        let scratch_bytes = blocks as u64 * (block + warmup.min(n)) as u64 * 4;
+        let sb = self.buffer(Role::Output, scratch_bytes)?;
+        self.scoped(|| {
+            let bind = self.bind(
+                &pipe,
+                &[(0, ub.buffer()), (1, yb.buffer()), (2, fbb.buffer()), (3, ob.buffer()), (4, sb.buffer())],
+            );
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            self.dispatch(&pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let mut d = self.read_back(ob.buffer(), words)?;
+        d.truncate(n);
+        Ok(d)
     }
 }

@@ -18,6 +18,7 @@
 //! Errors are `lightlane_core::Error::Unusable { stage: "gpu", .. }`: no adapter, limits too
 //! small, device lost, validation or out-of-memory errors captured from wgpu.
 
+pub mod bench;
 pub mod context;
 pub mod engine;
 pub mod kernels;
@@ -28,6 +29,11 @@ pub mod stream;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
 pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
-pub use kernels::SliceCount;
+pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use reference::EyeGeometry;
 pub use stream::StagingRing;
+
+/// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
+pub fn bytes_of_f32(x: &[f32]) -> &[u8] {
+    bytemuck::cast_slice(x)
+}

@@ -11,6 +11,9 @@ pub const EYE: &str = include_str!("../shaders/eye.wgsl");
 /// RS syndromes over GF(2^10) (`syndromes`).
 pub const RS_SYNDROMES: &str = include_str!("../shaders/rs_syndromes.wgsl");
 
+/// Block-parallel DFE (`dfe_blocks`).
+pub const DFE: &str = include_str!("../shaders/dfe.wgsl");
+
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[
     ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),
@@ -18,4 +21,5 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
     ("slice_count.wgsl", SLICE_COUNT, &["slice_count", "ffe_slice_count"]),
     ("eye.wgsl", EYE, &["eye_private", "eye_global"]),
     ("rs_syndromes.wgsl", RS_SYNDROMES, &["syndromes"]),
+    ("dfe.wgsl", DFE, &["dfe_blocks"]),
 ];

@@ -335,3 +335,51 @@ fn eye_reference_agrees_with_a_direct_float_reading_of_the_spec() {
     let rows: Vec<usize> = (0..4).map(|col| (0..4).find(|&r| h[r * 8 + col] == 1).unwrap()).collect();
     assert_eq!(rows, vec![0, 1, 2, 2]);
 }
+
+#[test]
+fn block_parallel_dfe_matches_cpu_blocks_exactly() {
+    use lightlane_core::eq::{detect_blocks, Dfe};
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(10);
+    for (m, taps) in [
+        (Modulation::Pam4, vec![0.3f32, -0.1, 0.05]),
+        (Modulation::Nrz, vec![0.4f32]),
+        (Modulation::Nrz, vec![0.3f32, 0.1, -0.05]),
+        (Modulation::Pam4, vec![0.2f32, 0.1]),
+    ] {
+        let n = 50_001;
+        let sym: Vec<u8> = (0..n).map(|_| r.random_range(0..m.levels() as u8)).collect();
+        // Channel with the DFE's post-cursors plus noise large enough for error bursts.
+        let y: Vec<f32> = (0..n)
+            .map(|k| {
+                let mut v = m.level(sym[k]);
+                for (i, &b) in taps.iter().enumerate() {
+                    if k > i {
+                        v += b * m.level(sym[k - 1 - i]);
+                    }
+                }
+                v + (r.random::<f32>() - 0.5) * 2.4
+            })
+            .collect();
+        let dfe = Dfe::new(taps.clone(), m.level_set(), m).unwrap();
+        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (4, 3)] {
+            let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
+            let got = ctx.dfe_detect_blocks(&dfe, &y, block, warmup).unwrap();
+            assert_eq!(got, want, "{m:?} {} taps, block {block}, warmup {warmup}", taps.len());
+        }
+        // The sequential run differs from the block run only near block starts (warm-up bound).
+        let seq = dfe.detect(&y);
+        let got = ctx.dfe_detect_blocks(&dfe, &y, 4096, 256).unwrap();
+        let errs = seq.iter().zip(&sym).filter(|(a, b)| a != b).count();
+        assert!(errs > 0, "noise must cause decision errors");
+        for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
+            if a != b {
+                assert!(k % 4096 < 256 + 64, "{m:?}: mismatch at {k} is past the warm-up of its block");
+            }
+        }
+    }
+    assert!(ctx.dfe_detect_blocks(&Dfe::new(vec![0.1], Modulation::Nrz.level_set(), Modulation::Nrz).unwrap(), &[0.0; 8], 6, 0).is_err());
+    // Longer DFEs are refused (see GPU_DFE_MAX_TAPS), not answered wrongly.
+    let long = Dfe::new(vec![0.05; 12], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
+    assert!(ctx.dfe_detect_blocks(&long, &[0.0; 64], 16, 4).is_err());
+}

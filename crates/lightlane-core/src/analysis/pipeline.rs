@@ -13,8 +13,9 @@ use crate::{Backend, Error, Modulation, Result, Waveform};
 /// Analyses one capture: sampling phase at the configured baud, MMSE FFE trained against the
 /// known pattern, decisions, BER/SER with confidence interval, and FEC codeword statistics.
 ///
-/// `backend` selects the compute engine; every stage here runs on the CPU engine (SIMD FIR,
-/// vectorized error counting), which `Backend::Auto` resolves to.
+/// `backend` selects the compute engine. Core alone has only the CPU engine (SIMD FIR,
+/// vectorized error counting), which `Cpu` and `Auto` run on; `Gpu` is an error here. The GPU
+/// engine comes in through [`analyze_with`] (`lightlane::analyze` does that).
 ///
 /// ```
 /// use lightlane_core::analysis::{analyze, AnalysisConfig};
