@@ -40,16 +40,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
     let t = bench::fir(ctx, &x, &taps, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("FFE 15 taps", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.2} GSa/s"), Some(t.readback_s * 1e3), ">= 250 GSa/s", Some(r >= 250.0));
+    row("FFE 15 taps", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 250 GSa/s", Some(r >= 250.0));
 
     let g = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 };
     let t = bench::eye(ctx, &x, &g, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("eye 64x64 (private)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.2} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
+    row("eye 64x64 (private)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
     let g2 = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 256, amp_bins: 256, lo: -1.5, hi: 1.5 };
     let t = bench::eye(ctx, &x, &g2, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("eye 256x256 (global)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.2} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
+    row("eye 256x256 (global)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
 
     let code = RsCode::Kp4;
     let words = (n / 4 / code.n()).max(2);
@@ -62,18 +62,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = bench::rs_syndromes(ctx, code, &batch, reps)?;
     let r = (words * code.n() * 10) as f64 / t.compute_s / 1e9;
-    row("KP4 syndromes", &format!("{words} cw"), Some(gb(batch.len() * 2, t.upload_s)), format!("{r:.2} Gb/s"), Some(t.readback_s * 1e3), ">= 100 Gb/s", Some(r >= 100.0));
+    row("KP4 syndromes", &format!("{words} cw"), Some(gb(batch.len() * 2, t.upload_s)), format!("{r:.4} Gb/s"), Some(t.readback_s * 1e3), ">= 100 Gb/s", Some(r >= 100.0));
 
     let bytes: &[u8] = bytemuck_cast(&x);
     let chunk = (64usize << 20).min(bytes.len());
     let bw = bench::h2d(ctx, bytes, chunk)? / 1e9;
-    row("H2D staging ring", &format!("{} MiB", bytes.len() >> 20), Some(bw), format!("{bw:.2} GB/s"), None, ">= 20 GB/s", Some(bw >= 20.0));
+    row("H2D staging ring", &format!("{} MiB", bytes.len() >> 20), Some(bw), format!("{bw:.3} GB/s"), None, ">= 20 GB/s", Some(bw >= 20.0));
 
     let ffe = Ffe::new(taps.clone(), 1, 7)?;
     let expected: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
     let s = bench::fused_pass(ctx, &ffe, &x, &expected, &g, reps)?;
     let r = n as f64 / s / 1e9;
-    row("fused FFE>slice>count>eye", &format!("{n}"), None, format!("{r:.2} GSa/s"), None, ">= 100 GSa/s", Some(r >= 100.0));
+    row("fused FFE>slice>count>eye", &format!("{n}"), None, format!("{r:.4} GSa/s"), None, ">= 100 GSa/s", Some(r >= 100.0));
 
     // End to end: simulated PAM4 capture -> report, CPU engine vs GPU engine.
     let model = LinkModel::demo_pam4();

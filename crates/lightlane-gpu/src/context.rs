@@ -372,7 +372,7 @@ impl GpuContext {
         let size = (data.len() as u64).div_ceil(4).max(1) * 4;
         let buf = self.buffer(role, size)?;
         self.scoped(|| {
-            if data.len() % 4 == 0 {
+            if data.len().is_multiple_of(4) {
                 self.queue.write_buffer(buf.buffer(), 0, data);
             } else {
                 let mut padded = data.to_vec();

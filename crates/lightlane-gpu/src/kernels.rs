@@ -472,7 +472,7 @@ impl GpuContext {
             enc.clear_buffer(hb.buffer(), 0, None);
             self.queue.submit([enc.finish()]);
         })?;
-        let chunk = self.elems_per_binding(4).min(1 << 24).max(2);
+        let chunk = self.elems_per_binding(4).clamp(2, 1 << 24);
         let mut ring = StagingRing::new(self, (chunk * 4) as u64, 3)?;
         let mut start = 0usize;
         let mut uniforms = Vec::new();
@@ -520,7 +520,7 @@ impl GpuContext {
     /// Errors: length not a multiple of n, a symbol ≥ 1024.
     pub fn rs_syndromes(&self, code: RsCode, words: &[u16]) -> Result<Vec<u16>> {
         let n = code.n();
-        if words.len() % n != 0 {
+        if !words.len().is_multiple_of(n) {
             return Err(Error::LengthMismatch {
                 what: "rs word batch (multiple of n symbols)",
                 expected: words.len().div_ceil(n) * n,
@@ -578,7 +578,7 @@ impl GpuContext {
     /// decisions diverged from the CPU's on lavapipe (cause not yet found), so longer DFEs are
     /// refused rather than answered wrongly.
     pub fn dfe_detect_blocks(&self, dfe: &Dfe, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
-        if block == 0 || block % 4 != 0 {
+        if block == 0 || !block.is_multiple_of(4) {
             return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
         }
         if dfe.taps().len() > GPU_DFE_MAX_TAPS {

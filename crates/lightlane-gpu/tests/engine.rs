@@ -34,9 +34,11 @@ fn limits_below_the_kernels_needs_are_rejected() {
     let e = check_limits(&small).unwrap_err().to_string();
     assert!(e.contains("max_compute_workgroup_storage_size"), "{e}");
     // wgpu's defaults (what every WebGPU adapter offers) satisfy the engine otherwise.
-    let mut ok = wgpu::Limits::default();
-    ok.max_compute_workgroup_storage_size = 32 * 1024;
-    ok.max_storage_buffer_binding_size = 128 << 20;
+    let ok = wgpu::Limits {
+        max_compute_workgroup_storage_size: 32 * 1024,
+        max_storage_buffer_binding_size: 128 << 20,
+        ..wgpu::Limits::default()
+    };
     check_limits(&ok).unwrap();
 }
 
