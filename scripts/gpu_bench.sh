@@ -8,9 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.gpu-bundle
+# Cargo profile (release for real measurements; LIGHTLANE_BUNDLE_PROFILE=test gives a quick
+# local smoke test of the bundle on lavapipe with the already-built test profile).
+profile="${LIGHTLANE_BUNDLE_PROFILE:-release}"
+case "$profile" in release) dir=target/release ;; test | dev) dir=target/debug ;; *) dir="target/$profile" ;; esac
 rm -rf "$out" && mkdir -p "$out"
 # Test binaries of lightlane-gpu (release: the timings are the point).
-cargo test --release -p lightlane-gpu --no-run --message-format=json 2>/dev/null \
+cargo test --profile "$profile" -p lightlane-gpu --no-run --message-format=json 2>/dev/null \
   | python3 -c '
 import json, sys, shutil
 for line in sys.stdin:
@@ -21,9 +25,9 @@ for line in sys.stdin:
         shutil.copy(m["executable"], sys.argv[1] + "/test_" + name)
         print("bundled test", name)
 ' "$out"
-cargo build --release -p lightlane-benches --bin gpu_bench
-cp target/release/gpu_bench "$out/"
-cargo bench -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
+cargo build --profile "$profile" -p lightlane-benches --bin gpu_bench
+cp "$dir/gpu_bench" "$out/"
+cargo bench --profile "$profile" -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
   | python3 -c '
 import json, sys, shutil
 for line in sys.stdin:
@@ -32,6 +36,8 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu":
         shutil.copy(m["executable"], sys.argv[1] + "/bench_gpu"); print("bundled criterion bench gpu")
 ' "$out"
+# Strip debug info: the bundle must fit the GPU machine's 64 MiB transfer limit.
+for f in "$out"/*; do strip --strip-debug "$f" 2>/dev/null || true; done
 cp scripts/gpu_bench_run.sh "$out/run.sh"
 chmod +x "$out"/*
 du -sh "$out"
