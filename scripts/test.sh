@@ -13,6 +13,18 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check maturin numpy scipy galois pytest \
   pandas matplotlib dask distributed nbclient nbformat ipykernel mypy
 
+echo "== GPU engine: Mesa's CPU Vulkan driver (lavapipe), required"
+# The GPU tests run every WGSL kernel on lavapipe; LIGHTLANE_REQUIRE_GPU=1 makes a missing
+# adapter a failure instead of a skip.
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -q && $sudo_ apt-get install -y -q mesa-vulkan-drivers
+fi
+export LIGHTLANE_REQUIRE_GPU=1
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+# Criterion benches run once in test mode: keep the GPU bench small on lavapipe.
+export LIGHTLANE_BENCH_SAMPLES="${LIGHTLANE_BENCH_SAMPLES:-65536}"
+
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc

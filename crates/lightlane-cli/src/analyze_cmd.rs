@@ -2,7 +2,8 @@
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use lightlane::analysis::{analyze, AnalysisConfig, ClockRecovery, Report};
+use lightlane::analysis::{AnalysisConfig, ClockRecovery, Report};
+use lightlane::analyze;
 use lightlane::timing::{CdrConfig, CdrKind};
 use lightlane::io::{read_capture, ReadOptions};
 use lightlane::{Backend, Modulation};
@@ -48,8 +49,9 @@ pub struct AnalyzeArgs {
     /// The transmitter used 1/(1+D) precoding.
     #[arg(long)]
     pub precoding: bool,
-    /// Compute engine.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "cpu"])]
+    /// Compute engine: auto (GPU for large captures when a GPU adapter exists, else CPU; GPU
+    /// failures fall back to the CPU with a warning), gpu (error without an adapter), cpu.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
     pub backend: String,
     /// Write the per-capture reports as a JSON array.
     #[arg(long, value_name = "FILE")]

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// Which compute engine runs the heavy stages.
 ///
-/// `Auto` picks the fastest engine available for the work at hand. Until the GPU engine
-/// (crate `lightlane-gpu`) exists, every choice runs on the CPU engine: runtime-dispatched SIMD
-/// (AVX-512, AVX2/FMA, scalar fallback) and rayon across cores.
+/// `Auto` picks the fastest engine available for the work at hand: the GPU engine (crate
+/// `lightlane-gpu`, used through `lightlane::analyze`) when a GPU adapter exists and the capture
+/// is large enough, else the CPU engine (runtime-dispatched SIMD and rayon across cores). `Gpu`
+/// demands the GPU engine: no adapter is an error rather than a silent CPU run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -16,6 +17,8 @@ pub enum Backend {
     /// Best available engine.
     #[default]
     Auto,
+    /// GPU engine (wgpu); an error when no adapter is usable.
+    Gpu,
 }
 
 impl std::str::FromStr for Backend {
@@ -24,7 +27,8 @@ impl std::str::FromStr for Backend {
         match s.to_ascii_lowercase().as_str() {
             "cpu" => Ok(Backend::Cpu),
             "auto" => Ok(Backend::Auto),
-            _ => Err(crate::Error::invalid("backend", s, "expected 'cpu' or 'auto'")),
+            "gpu" => Ok(Backend::Gpu),
+            _ => Err(crate::Error::invalid("backend", s, "expected 'cpu', 'gpu' or 'auto'")),
         }
     }
 }

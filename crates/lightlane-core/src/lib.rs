@@ -7,6 +7,7 @@
 //! [`timing`] → [`filter`]/[`eq`] → [`modulation`] (slicing) → [`pattern`] (sync, BER) → [`fec`].
 //! [`sim`] generates captures with known ground truth.
 
+pub mod accel;
 pub mod analysis;
 pub mod backend;
 pub mod eq;

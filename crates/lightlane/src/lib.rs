@@ -21,9 +21,35 @@
 
 pub use lightlane_core::*;
 pub use lightlane_io as io;
+/// The GPU engine (feature `gpu`, on by default).
+#[cfg(feature = "gpu")]
+pub use lightlane_gpu as gpu;
+
+/// Analyses one capture on the engine `backend` selects: `Cpu`; `Gpu` (the wgpu engine; no
+/// usable adapter is an error); `Auto` (the GPU engine when a real GPU adapter exists and the
+/// capture has at least `gpu::AUTO_MIN_SAMPLES` samples, else the CPU engine). Under `Auto`
+/// every GPU failure falls back to the CPU engine with the reason in `Report::warnings`.
+/// Same report as [`analysis::analyze`] otherwise.
+pub fn analyze(waveform: &Waveform, config: &analysis::AnalysisConfig, backend: Backend) -> Result<analysis::Report> {
+    #[cfg(feature = "gpu")]
+    {
+        lightlane_gpu::analyze(waveform, config, backend)
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        match backend {
+            Backend::Gpu => Err(Error::Unusable {
+                stage: "gpu",
+                reason: "this build of lightlane has no GPU engine (feature \"gpu\" off)".into(),
+            }),
+            _ => analysis::analyze(waveform, config, Backend::Cpu),
+        }
+    }
+}
 
 /// The types most programs need.
 pub mod prelude {
-    pub use lightlane_core::analysis::{analyze, AnalysisConfig, Report};
+    pub use crate::analyze;
+    pub use lightlane_core::analysis::{AnalysisConfig, Report};
     pub use lightlane_core::{Backend, Error, Modulation, Waveform};
 }

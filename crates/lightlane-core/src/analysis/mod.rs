@@ -18,5 +18,5 @@ mod report;
 
 pub use chain::{EqStage, EqualizerChain, FfeMethod};
 pub use config::{AnalysisConfig, ClockRecovery};
-pub use pipeline::analyze;
+pub use pipeline::{analyze, analyze_with};
 pub use report::{Report, StageErrors};

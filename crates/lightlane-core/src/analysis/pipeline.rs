@@ -13,8 +13,9 @@ use crate::{Backend, Error, Modulation, Result, Waveform};
 /// Analyses one capture: sampling phase at the configured baud, MMSE FFE trained against the
 /// known pattern, decisions, BER/SER with confidence interval, and FEC codeword statistics.
 ///
-/// `backend` selects the compute engine; every stage here runs on the CPU engine (SIMD FIR,
-/// vectorized error counting), which `Backend::Auto` resolves to.
+/// `backend` selects the compute engine. Core alone has only the CPU engine (SIMD FIR,
+/// vectorized error counting), which `Cpu` and `Auto` run on; `Gpu` is an error here. The GPU
+/// engine comes in through [`analyze_with`] (`lightlane::analyze` does that).
 ///
 /// ```
 /// use lightlane_core::analysis::{analyze, AnalysisConfig};
@@ -27,7 +28,24 @@ use crate::{Backend, Error, Modulation, Result, Waveform};
 /// assert_eq!(report.bit_errors, 0);
 /// ```
 pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -> Result<Report> {
-    let _engine = backend; // Only the CPU engine exists; Auto resolves to it.
+    analyze_with(waveform, config, backend, None)
+}
+
+/// [`analyze`] with an accelerator engine for the stages it implements ([`crate::accel`]).
+/// Core alone has no GPU engine: `Backend::Gpu` without `accel` is an error (use
+/// `lightlane::analyze`, which supplies the GPU engine).
+pub fn analyze_with(
+    waveform: &Waveform,
+    config: &AnalysisConfig,
+    backend: Backend,
+    accel: Option<&dyn crate::accel::Accelerator>,
+) -> Result<Report> {
+    if backend == Backend::Gpu && accel.is_none() {
+        return Err(Error::Unusable {
+            stage: "gpu",
+            reason: "no GPU engine in this call (lightlane_core alone is CPU-only; use lightlane::analyze)".into(),
+        });
+    }
     config.validate()?;
     waveform.validate()?;
     let m = config.modulation;
@@ -202,7 +220,7 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
             }
         }
     };
-    let y = ffe.equalize(&xn);
+    let y = crate::accel::ffe_equalize(accel, &ffe, &xn, &mut warnings)?;
     // known[k]: the transmitted symbol that y[k] estimates.
     let known: Vec<u8> = (0..nsym)
         .map(|k| {

@@ -1,0 +1,80 @@
+//! Criterion benches of the GPU engine: each kernel with upload, compute and readback timed
+//! apart (host wall clock around submit + wait; see `lightlane::gpu::bench`), the staging ring,
+//! the fused pass, and capture → report on the CPU vs the GPU engine. Skips (printing why)
+//! when no adapter is usable. Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use lightlane::analysis::AnalysisConfig;
+use lightlane::eq::Ffe;
+use lightlane::fec::{ReedSolomon, RsCode};
+use lightlane::gpu::bench::{self, PhaseTimes};
+use lightlane::gpu::{EyeGeometry, GpuContext};
+use lightlane::pattern::Pattern;
+use lightlane::sim::LinkModel;
+use lightlane::{Backend, Modulation};
+use rand::{Rng, SeedableRng};
+use std::time::Duration;
+
+fn phases(c: &mut Criterion, name: &str, elems: u64, run: &dyn Fn() -> PhaseTimes) {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(elems));
+    g.sample_size(10);
+    for (phase, pick) in [
+        ("upload", (|t: &PhaseTimes| t.upload_s) as fn(&PhaseTimes) -> f64),
+        ("compute", |t: &PhaseTimes| t.compute_s),
+        ("readback", |t: &PhaseTimes| t.readback_s),
+    ] {
+        g.bench_function(phase, |b| b.iter_custom(|iters| (0..iters).map(|_| Duration::from_secs_f64(pick(&run()))).sum()));
+    }
+    g.finish();
+}
+
+fn gpu(c: &mut Criterion) {
+    let ctx = match GpuContext::shared() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("SKIPPED gpu benches: {e}");
+            return;
+        }
+    };
+    eprintln!("adapter: {:?}", ctx.adapter());
+    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 22);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
+    phases(c, "gpu_ffe15", n as u64, &|| bench::fir(ctx, &x, &taps, 1).expect("fir"));
+    let g = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 };
+    phases(c, "gpu_eye64x64", n as u64, &|| bench::eye(ctx, &x, &g, 1).expect("eye"));
+    let code = RsCode::Kp4;
+    let words = (n / 4 / code.n()).max(2);
+    let msg: Vec<u16> = (0..code.k()).map(|_| rng.random_range(0..1024u16)).collect();
+    let cw = ReedSolomon::new(code).encode_vec(&msg).unwrap();
+    let batch: Vec<u16> = cw.iter().copied().cycle().take(words * code.n()).collect();
+    phases(c, "gpu_kp4_syndromes", (words * code.n()) as u64, &|| bench::rs_syndromes(ctx, code, &batch, 1).expect("rs"));
+
+    let mut g2 = c.benchmark_group("gpu_h2d_ring");
+    g2.throughput(Throughput::Bytes((n * 4) as u64));
+    g2.sample_size(10);
+    let bytes = lightlane::gpu::bytes_of_f32(&x);
+    g2.bench_function("staging_ring", |b| b.iter(|| bench::h2d(ctx, bytes, (16usize << 20).min(bytes.len())).unwrap()));
+    let ffe = Ffe::new(taps.clone(), 1, 7).unwrap();
+    let expected: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
+    g2.throughput(Throughput::Elements(n as u64));
+    g2.bench_function("fused_ffe_slice_count_eye", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| Duration::from_secs_f64(bench::fused_pass(ctx, &ffe, &x, &expected, &g, 1).unwrap())).sum())
+    });
+    g2.finish();
+
+    let model = LinkModel::demo_pam4();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 4 * 8191).unwrap();
+    let cap = model.run(&symbols).unwrap();
+    let cfg = AnalysisConfig::pam4(model.baud);
+    let mut g3 = c.benchmark_group("capture_to_report");
+    g3.sample_size(10);
+    g3.bench_function("cpu", |b| b.iter(|| lightlane::analyze(&cap.waveform, &cfg, Backend::Cpu).unwrap()));
+    g3.bench_function("gpu", |b| b.iter(|| lightlane::analyze(&cap.waveform, &cfg, Backend::Gpu).unwrap()));
+    g3.finish();
+}
+
+criterion_group!(benches, gpu);
+criterion_main!(benches);

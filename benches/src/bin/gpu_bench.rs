@@ -1,0 +1,106 @@
+//! GPU engine benchmark: prints ONE table of every kernel's rate against the issue-7 targets
+//! (H200). Upload, compute and readback are timed apart (see `lightlane::gpu::bench`).
+//!
+//! Sizes: `LIGHTLANE_BENCH_SAMPLES` (default 2^26; use ~2^20 on lavapipe). Adapter:
+//! `LIGHTLANE_GPU_ADAPTER` (substring of the name).
+
+use lightlane::analysis::AnalysisConfig;
+use lightlane::eq::Ffe;
+use lightlane::fec::{ReedSolomon, RsCode};
+use lightlane::gpu::{bench, EyeGeometry, GpuContext};
+use lightlane::pattern::Pattern;
+use lightlane::sim::LinkModel;
+use lightlane::{Backend, Modulation};
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+
+fn row(kernel: &str, size: &str, up_gbs: Option<f64>, rate: String, rb_ms: Option<f64>, target: &str, ok: Option<bool>) {
+    let f = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
+    let verdict = match ok {
+        Some(true) => "MET",
+        Some(false) => "below",
+        None => "-",
+    };
+    println!("| {kernel:<28} | {size:>10} | {:>9} | {rate:>16} | {:>9} | {target:<16} | {verdict:<5} |", f(up_gbs, 2), f(rb_ms, 3));
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 26);
+    let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let ctx = GpuContext::shared()?;
+    let a = ctx.adapter();
+    println!("adapter: {} ({}, {}, driver {}), timestamps: {}", a.name, a.backend, a.device_type, a.driver, a.timestamps);
+    println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, host wall clock\n");
+    println!("| {:<28} | {:>10} | {:>9} | {:>16} | {:>9} | {:<16} | {:<5} |", "kernel", "size", "H2D GB/s", "compute", "readback ms", "target (H200)", "");
+    println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let gb = |bytes: usize, s: f64| bytes as f64 / s / 1e9;
+
+    let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
+    let t = bench::fir(ctx, &x, &taps, reps)?;
+    let r = n as f64 / t.compute_s / 1e9;
+    row("FFE 15 taps", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 250 GSa/s", Some(r >= 250.0));
+
+    let g = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 };
+    let t = bench::eye(ctx, &x, &g, reps)?;
+    let r = n as f64 / t.compute_s / 1e9;
+    row("eye 64x64 (private)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
+    let g2 = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 256, amp_bins: 256, lo: -1.5, hi: 1.5 };
+    let t = bench::eye(ctx, &x, &g2, reps)?;
+    let r = n as f64 / t.compute_s / 1e9;
+    row("eye 256x256 (global)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
+
+    let code = RsCode::Kp4;
+    let words = (n / 4 / code.n()).max(2);
+    let rs = ReedSolomon::new(code);
+    let msg: Vec<u16> = (0..code.k()).map(|_| rng.random_range(0..1024u16)).collect();
+    let cw = rs.encode_vec(&msg)?;
+    let mut batch: Vec<u16> = Vec::with_capacity(words * code.n());
+    for _ in 0..words {
+        batch.extend_from_slice(&cw);
+    }
+    let t = bench::rs_syndromes(ctx, code, &batch, reps)?;
+    let r = (words * code.n() * 10) as f64 / t.compute_s / 1e9;
+    row("KP4 syndromes", &format!("{words} cw"), Some(gb(batch.len() * 2, t.upload_s)), format!("{r:.4} Gb/s"), Some(t.readback_s * 1e3), ">= 100 Gb/s", Some(r >= 100.0));
+
+    let bytes: &[u8] = bytemuck_cast(&x);
+    let chunk = (64usize << 20).min(bytes.len());
+    let bw = bench::h2d(ctx, bytes, chunk)? / 1e9;
+    row("H2D staging ring", &format!("{} MiB", bytes.len() >> 20), Some(bw), format!("{bw:.3} GB/s"), None, ">= 20 GB/s", Some(bw >= 20.0));
+
+    let ffe = Ffe::new(taps.clone(), 1, 7)?;
+    let expected: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
+    let s = bench::fused_pass(ctx, &ffe, &x, &expected, &g, reps)?;
+    let r = n as f64 / s / 1e9;
+    row("fused FFE>slice>count>eye", &format!("{n}"), None, format!("{r:.4} GSa/s"), None, ">= 100 GSa/s", Some(r >= 100.0));
+
+    // End to end: simulated PAM4 capture -> report, CPU engine vs GPU engine.
+    let model = LinkModel::demo_pam4();
+    let nsym = (n / 8).clamp(2 * 8191, 1 << 22);
+    let symbols = Pattern::parse("prbs13q")?.generate(Modulation::Pam4, nsym)?;
+    let cap = model.run(&symbols)?;
+    let cfg = AnalysisConfig::pam4(model.baud);
+    let t0 = Instant::now();
+    lightlane::analyze(&cap.waveform, &cfg, Backend::Cpu)?;
+    let cpu = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let rep = lightlane::analyze(&cap.waveform, &cfg, Backend::Gpu)?;
+    let gpu = t0.elapsed().as_secs_f64();
+    let speedup = cpu / gpu;
+    row(
+        "end-to-end capture->report",
+        &format!("{}", cap.waveform.len()),
+        None,
+        format!("{speedup:.2}x CPU"),
+        None,
+        ">= 5x CPU",
+        Some(speedup >= 5.0),
+    );
+    println!("\nend-to-end: CPU {cpu:.3} s, GPU {gpu:.3} s ({} symbols, BER {:e}); the GPU engine runs the FFE stage of the pipeline", nsym, rep.ber);
+    Ok(())
+}
+
+fn bytemuck_cast(x: &[f32]) -> &[u8] {
+    lightlane::gpu::bytes_of_f32(x)
+}

@@ -1,0 +1,230 @@
+//! Phase-timed kernel runs for the benchmarks (criterion bench `gpu` and the `gpu_bench`
+//! runner): upload, compute and readback are timed apart, each ended by waiting for the device
+//! (host wall clock around submit + wait; compute is the mean of `reps` back-to-back
+//! dispatches on device-resident buffers).
+
+use crate::context::{GpuContext, WORKGROUP};
+use crate::kernels::{EyeParams, FirParams, RsParams};
+use crate::pool::Role;
+use crate::reference::EyeGeometry;
+use crate::shaders;
+use crate::stream::StagingRing;
+use lightlane_core::eq::Ffe;
+use lightlane_core::fec::{gf, RsCode};
+use lightlane_core::modulation::{BitMapping, Slicer};
+use lightlane_core::{Modulation, Result};
+use std::time::Instant;
+
+/// Seconds spent in each phase of one kernel run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PhaseTimes {
+    /// Host → device copy of the input.
+    pub upload_s: f64,
+    /// One kernel execution (mean over the repetitions).
+    pub compute_s: f64,
+    /// Device → host copy of the (small) result.
+    pub readback_s: f64,
+}
+
+fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((v, t.elapsed().as_secs_f64()))
+}
+
+fn submit(ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder)) -> Result<()> {
+    ctx.scoped(|| {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        f(&mut enc);
+        ctx.queue.submit([enc.finish()]);
+    })
+}
+
+/// FFE of `taps.len()` taps (T-spaced) over `x`: output samples per run = `x.len()`.
+pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<PhaseTimes> {
+    let n = x.len();
+    let l = taps.len();
+    let (xb, up) = time(|| {
+        let b = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
+        ctx.wait()?;
+        Ok(b)
+    })?;
+    let tb = ctx.upload(Role::Input, bytemuck::cast_slice(taps))?;
+    let yb = ctx.buffer(Role::Output, n as u64 * 4)?;
+    let r = 4u32;
+    let grid = ctx.grid((n as u32).div_ceil(WORKGROUP * r));
+    let p = FirParams {
+        n_in: n as u32,
+        n_out: n as u32,
+        sps: 1,
+        base: (l / 2) as u32,
+        ntaps: l as u32,
+        per_thread: r,
+        wg_x: grid.0,
+        _pad: 0,
+    };
+    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+    let pipe = ctx.pipeline("fir", shaders::FIR, "fir_tiled")?;
+    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, tb.buffer()), (2, xb.buffer()), (3, yb.buffer())]);
+    let ((), comp) = time(|| {
+        submit(ctx, |enc| {
+            for _ in 0..reps.max(1) {
+                ctx.dispatch(&pipe, &bind, grid, enc);
+            }
+        })?;
+        ctx.wait()
+    })?;
+    // The FFE's result stays on the device in the pipeline; read back 1 MiB as the sample.
+    let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
+    Ok(PhaseTimes {
+        upload_s: up,
+        compute_s: comp / reps.max(1) as f64,
+        readback_s: rb,
+    })
+}
+
+/// Eye histogram of `y` with `geom`.
+pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Result<PhaseTimes> {
+    let bins = geom.bins()?;
+    let n = y.len();
+    let (yb, up) = time(|| {
+        let b = ctx.upload(Role::Input, bytemuck::cast_slice(y))?;
+        ctx.wait()?;
+        Ok(b)
+    })?;
+    let hb = ctx.buffer(Role::Output, bins as u64 * 4)?;
+    let private = bins <= crate::kernels::EYE_PRIVATE_BINS;
+    let segs = if private { 16 } else { 4 };
+    let grid = ctx.grid(((n - 1) as u32).div_ceil(WORKGROUP * segs));
+    let p = EyeParams {
+        n: n as u32,
+        k0: 0,
+        period: geom.period() as u32,
+        m: geom.columns_per_sample() as u32,
+        bins_t: geom.time_bins as u32,
+        bins_a: geom.amp_bins as u32,
+        lo: geom.lo,
+        s256: geom.s256(),
+        wg_x: grid.0,
+        segs,
+        _p0: 0,
+        _p1: 0,
+    };
+    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+    let pipe = ctx.pipeline("eye", shaders::EYE, if private { "eye_private" } else { "eye_global" })?;
+    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, yb.buffer()), (2, hb.buffer())]);
+    let ((), comp) = time(|| {
+        submit(ctx, |enc| {
+            for _ in 0..reps.max(1) {
+                ctx.dispatch(&pipe, &bind, grid, enc);
+            }
+        })?;
+        ctx.wait()
+    })?;
+    let (_, rb) = time(|| ctx.read_back(hb.buffer(), bins as u64 * 4))?;
+    Ok(PhaseTimes {
+        upload_s: up,
+        compute_s: comp / reps.max(1) as f64,
+        readback_s: rb,
+    })
+}
+
+/// RS syndromes of `words` (a multiple of n symbols).
+pub fn rs_syndromes(ctx: &GpuContext, code: RsCode, words: &[u16], reps: usize) -> Result<PhaseTimes> {
+    let n = code.n();
+    let count = words.len() / n;
+    let two_t = code.parity_len();
+    let log: Vec<u32> = (0..1024u16).map(|a| gf::log(a).unwrap_or(0) as u32).collect();
+    let exp: Vec<u32> = (0..2048usize).map(|e| gf::exp(e % gf::GROUP_ORDER) as u32).collect();
+    let lb = ctx.upload(Role::Input, bytemuck::cast_slice(&log))?;
+    let eb = ctx.upload(Role::Input, bytemuck::cast_slice(&exp))?;
+    let (sb, up) = time(|| {
+        let b = ctx.upload(Role::Input, bytemuck::cast_slice(words))?;
+        ctx.wait()?;
+        Ok(b)
+    })?;
+    let ob = ctx.buffer(Role::Output, (count * two_t * 4) as u64)?;
+    let grid = ctx.grid((count as u32).div_ceil(2));
+    let p = RsParams {
+        words: count as u32,
+        n: n as u32,
+        two_t: two_t as u32,
+        wg_x: grid.0,
+    };
+    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+    let pipe = ctx.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
+    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())]);
+    let ((), comp) = time(|| {
+        submit(ctx, |enc| {
+            for _ in 0..reps.max(1) {
+                ctx.dispatch(&pipe, &bind, grid, enc);
+            }
+        })?;
+        ctx.wait()
+    })?;
+    let (_, rb) = time(|| ctx.read_back(ob.buffer(), (count * two_t * 4) as u64))?;
+    Ok(PhaseTimes {
+        upload_s: up,
+        compute_s: comp / reps.max(1) as f64,
+        readback_s: rb,
+    })
+}
+
+/// Host → device bandwidth through the staging ring: bytes per second for `data`, streamed in
+/// chunks of `chunk_bytes` (no kernel).
+pub fn h2d(ctx: &GpuContext, data: &[u8], chunk_bytes: usize) -> Result<f64> {
+    let mut ring = StagingRing::new(ctx, chunk_bytes as u64, 3)?;
+    // Warm the ring (first maps, allocation) outside the timing.
+    ring.push(&data[..chunk_bytes.min(data.len())], |_, _| {})?;
+    ring.finish()?;
+    let t = Instant::now();
+    for c in data.chunks(chunk_bytes) {
+        ring.push(c, |_, _| {})?;
+    }
+    ring.finish()?;
+    Ok(data.len() as f64 / t.elapsed().as_secs_f64())
+}
+
+/// The fused pass over a device-resident capture: FFE → slicer → comparison → count in one
+/// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
+/// pass (mean of `reps`).
+#[allow(clippy::too_many_arguments)]
+pub fn fused_pass(ctx: &GpuContext, ffe: &Ffe, x: &[f32], expected: &[u8], geom: &EyeGeometry, reps: usize) -> Result<f64> {
+    let n = ffe.output_len(x.len()).min(expected.len());
+    let slicer = Slicer::for_levels(&Modulation::Pam4.level_set())?;
+    let xb = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
+    let tb = ctx.upload(Role::Input, bytemuck::cast_slice(ffe.taps()))?;
+    let eb = ctx.upload(Role::Input, &expected[..n])?;
+    let counters = ctx.buffer(Role::Output, 32)?;
+    let positions = ctx.buffer(Role::Output, 4096)?;
+    let bins = geom.bins()?;
+    let hb = ctx.buffer(Role::Output, bins as u64 * 4)?;
+    let private = bins <= crate::kernels::EYE_PRIVATE_BINS;
+    let segs = if private { 16 } else { 4 };
+    let egrid = ctx.grid(((x.len() - 1) as u32).div_ceil(WORKGROUP * segs));
+    let ep = EyeParams {
+        n: x.len() as u32,
+        k0: 0,
+        period: geom.period() as u32,
+        m: geom.columns_per_sample() as u32,
+        bins_t: geom.time_bins as u32,
+        bins_a: geom.amp_bins as u32,
+        lo: geom.lo,
+        s256: geom.s256(),
+        wg_x: egrid.0,
+        segs,
+        _p0: 0,
+        _p1: 0,
+    };
+    let eub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&ep))?;
+    let epipe = ctx.pipeline("eye", shaders::EYE, if private { "eye_private" } else { "eye_global" })?;
+    let ebind = ctx.bind(&epipe, &[(0, eub.buffer()), (1, xb.buffer()), (2, hb.buffer())]);
+    ctx.wait()?;
+    let t = Instant::now();
+    for _ in 0..reps.max(1) {
+        ctx.ffe_slice_count_resident(ffe, &xb, x.len(), &tb, &eb, n, &slicer, Modulation::Pam4, BitMapping::Gray, 1024, &counters, &positions)?;
+        submit(ctx, |enc| ctx.dispatch(&epipe, &ebind, egrid, enc))?;
+    }
+    ctx.wait()?;
+    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+}

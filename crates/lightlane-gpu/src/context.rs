@@ -1,0 +1,393 @@
+//! The long-lived GPU context: adapter choice, device with the adapter's limits, device-lost
+//! and uncaptured-error handling, the pipeline cache and the buffer pools.
+
+use crate::pool::{BufferPools, Pooled, Role};
+use lightlane_core::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Environment variable: case-insensitive substring of the adapter name to use
+/// (e.g. `llvmpipe`, `H200`). Unset: the most capable adapter (discrete > integrated > virtual > CPU).
+pub const ADAPTER_ENV: &str = "LIGHTLANE_GPU_ADAPTER";
+
+/// Smallest workgroup memory the kernels need (the FIR tile: 6144 f32).
+pub const MIN_WORKGROUP_STORAGE: u32 = 6144 * 4;
+/// Smallest storage-buffer binding the engine accepts (larger inputs are streamed in chunks).
+pub const MIN_STORAGE_BINDING: u64 = 16 << 20;
+/// Workgroup size of every kernel.
+pub const WORKGROUP: u32 = 256;
+
+/// How to choose the adapter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Case-insensitive substring of the adapter name; `None` takes the most capable adapter.
+    pub adapter: Option<String>,
+}
+
+impl GpuOptions {
+    /// Options from the environment ([`ADAPTER_ENV`]).
+    pub fn from_env() -> Self {
+        GpuOptions {
+            adapter: std::env::var(ADAPTER_ENV).ok().filter(|s| !s.trim().is_empty()),
+        }
+    }
+}
+
+/// Adapter facts for reports and benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// Adapter name as the driver reports it.
+    pub name: String,
+    /// Backend ("Vulkan", "Metal", ...).
+    pub backend: String,
+    /// Device type ("DiscreteGpu", "Cpu", ...).
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Whether GPU timestamp queries are available (the benches time kernels with them).
+    pub timestamps: bool,
+}
+
+/// The GPU error type: `Error::Unusable { stage: "gpu", reason }`.
+pub(crate) fn gpu_err(reason: impl Into<String>) -> Error {
+    Error::Unusable {
+        stage: "gpu",
+        reason: reason.into(),
+    }
+}
+
+/// A device and queue with the engine's caches. Create once ([`GpuContext::new`] or the
+/// process-wide [`GpuContext::shared`]) and reuse: pipelines compile once per context and
+/// buffers are recycled by role.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    features: wgpu::Features,
+    lost: Arc<Mutex<Option<String>>>,
+    uncaptured: Arc<Mutex<Option<String>>>,
+    pipelines: Mutex<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
+    pub(crate) pools: Arc<BufferPools>,
+    chunk_cap: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext").field("adapter", &self.info.name).field("backend", &self.info.backend).finish()
+    }
+}
+
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+/// Checks that `limits` cover what the kernels need (workgroup memory, workgroup size,
+/// storage bindings). `Err` names the first limit that is too small.
+pub fn check_limits(limits: &wgpu::Limits) -> Result<()> {
+    let checks: [(&str, u64, u64); 5] = [
+        ("max_compute_workgroup_storage_size", limits.max_compute_workgroup_storage_size as u64, MIN_WORKGROUP_STORAGE as u64),
+        ("max_compute_invocations_per_workgroup", limits.max_compute_invocations_per_workgroup as u64, WORKGROUP as u64),
+        ("max_compute_workgroup_size_x", limits.max_compute_workgroup_size_x as u64, WORKGROUP as u64),
+        ("max_storage_buffer_binding_size", limits.max_storage_buffer_binding_size, MIN_STORAGE_BINDING),
+        ("max_storage_buffers_per_shader_stage", limits.max_storage_buffers_per_shader_stage as u64, 6),
+    ];
+    for (name, have, need) in checks {
+        if have < need {
+            return Err(gpu_err(format!("adapter limit {name} = {have} is below the {need} the kernels need")));
+        }
+    }
+    Ok(())
+}
+
+impl GpuContext {
+    /// Opens the adapter chosen by `options` and creates a device with all the limits the
+    /// adapter offers (so bindings can be as large as the hardware allows).
+    ///
+    /// Errors (`Error::Unusable { stage: "gpu", .. }`): no adapter (or none matching
+    /// `options.adapter`), an adapter whose limits are below [`check_limits`], device creation
+    /// failure.
+    pub fn new(options: &GpuOptions) -> Result<GpuContext> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::PRIMARY,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        let mut candidates: Vec<wgpu::Adapter> = match &options.adapter {
+            Some(want) => {
+                let w = want.to_ascii_lowercase();
+                adapters.into_iter().filter(|a| a.get_info().name.to_ascii_lowercase().contains(&w)).collect()
+            }
+            None => adapters,
+        };
+        candidates.sort_by_key(|a| type_rank(a.get_info().device_type));
+        let adapter = match candidates.into_iter().next() {
+            Some(a) => a,
+            None => {
+                return Err(gpu_err(match &options.adapter {
+                    Some(w) => format!("no GPU adapter matches {ADAPTER_ENV}='{w}' (found: {names:?})"),
+                    None => "no GPU adapter found (no Vulkan/Metal/DX12 driver; on Linux without a GPU install \
+                             mesa-vulkan-drivers for the lavapipe CPU driver)"
+                        .to_string(),
+                }))
+            }
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        check_limits(&limits).map_err(|e| gpu_err(format!("adapter '{}': {e}", info.name)))?;
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("lightlane"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| gpu_err(format!("adapter '{}': device creation failed: {e}", info.name)))?;
+        let lost = Arc::new(Mutex::new(None));
+        let lost2 = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut l) = lost2.lock() {
+                *l = Some(format!("device lost ({reason:?}): {msg}"));
+            }
+        });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let unc2 = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut u) = unc2.lock() {
+                u.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            lost,
+            uncaptured,
+            pipelines: Mutex::new(HashMap::new()),
+            pools: Arc::new(BufferPools::default()),
+            chunk_cap: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// The process-wide context (created on first use with [`GpuOptions::from_env`]); the
+    /// error of the first attempt is returned to every later caller without retrying.
+    pub fn shared() -> Result<&'static GpuContext> {
+        static CTX: OnceLock<std::result::Result<GpuContext, String>> = OnceLock::new();
+        match CTX.get_or_init(|| GpuContext::new(&GpuOptions::from_env()).map_err(|e| e.to_string())) {
+            Ok(c) => Ok(c),
+            Err(e) => Err(gpu_err(e.clone())),
+        }
+    }
+
+    /// Adapter facts.
+    pub fn adapter(&self) -> AdapterSummary {
+        AdapterSummary {
+            name: self.info.name.clone(),
+            backend: format!("{:?}", self.info.backend),
+            device_type: format!("{:?}", self.info.device_type),
+            driver: format!("{} {}", self.info.driver, self.info.driver_info),
+            timestamps: self.features.contains(wgpu::Features::TIMESTAMP_QUERY),
+        }
+    }
+
+    /// The device limits in force (the adapter's).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Largest storage binding in bytes used for one chunk of a streamed input: the adapter's
+    /// binding and buffer limits, or the cap set with [`GpuContext::set_max_chunk_bytes`].
+    pub fn max_binding(&self) -> u64 {
+        let hw = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        match self.chunk_cap.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => hw,
+            cap => cap.min(hw),
+        }
+    }
+
+    /// Caps the bytes of one streamed chunk (`None`: the adapter's limits). Bounds device
+    /// memory per call and exercises the streaming path in tests. Values below 4 KiB are
+    /// raised to 4 KiB.
+    pub fn set_max_chunk_bytes(&self, bytes: Option<u64>) {
+        let v = bytes.map(|b| b.max(4096)).unwrap_or(0);
+        self.chunk_cap.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The wgpu device (for callers that add their own kernels).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// `Err` once the device has been lost or reported an uncaptured error; every kernel
+    /// checks this first so a lost device gives a typed error rather than garbage.
+    pub fn check_alive(&self) -> Result<()> {
+        if let Some(l) = self.lost.lock().ok().and_then(|g| g.clone()) {
+            return Err(gpu_err(l));
+        }
+        if let Some(u) = self.uncaptured.lock().ok().and_then(|g| g.clone()) {
+            return Err(gpu_err(format!("device error: {u}")));
+        }
+        Ok(())
+    }
+
+    /// The compute pipeline of `entry` in the shader `source` (named `module`), compiled once
+    /// per context and cached.
+    pub(crate) fn pipeline(&self, module: &'static str, source: &'static str, entry: &'static str) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().map_err(|_| gpu_err("pipeline cache poisoned"))?;
+        if let Some(p) = cache.get(&(module, entry)) {
+            return Ok(p.clone());
+        }
+        let p = self.scoped(|| {
+            let sm = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(module),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: &sm,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })?;
+        cache.insert((module, entry), p.clone());
+        Ok(p)
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; a captured error becomes
+    /// `Err`.
+    pub(crate) fn scoped<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_alive()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(val.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = o {
+            return Err(gpu_err(format!("out of GPU memory: {e}")));
+        }
+        if let Some(e) = v {
+            return Err(gpu_err(format!("validation error: {e}")));
+        }
+        self.check_alive()?;
+        Ok(out)
+    }
+
+    /// A pooled buffer of at least `size` bytes for `role`.
+    pub(crate) fn buffer(&self, role: Role, size: u64) -> Result<Pooled> {
+        if size > self.limits.max_buffer_size {
+            return Err(gpu_err(format!(
+                "buffer of {size} bytes exceeds the adapter's max_buffer_size {}",
+                self.limits.max_buffer_size
+            )));
+        }
+        let pools = self.pools.clone();
+        self.scoped(|| pools.acquire(&self.device, role, size))
+    }
+
+    /// Bind group for `pipeline` group 0 from `(binding, buffer)` pairs (whole buffers).
+    pub(crate) fn bind(&self, pipeline: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+        let layout = pipeline.get_bind_group_layout(0);
+        let e: Vec<wgpu::BindGroupEntry> = entries
+            .iter()
+            .map(|(b, buf)| wgpu::BindGroupEntry {
+                binding: *b,
+                resource: buf.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &e,
+        })
+    }
+
+    /// Workgroup grid for `groups` workgroups: `(x, y)` with x ≤ the per-dimension limit.
+    pub(crate) fn grid(&self, groups: u32) -> (u32, u32) {
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        if groups <= max {
+            (groups.max(1), 1)
+        } else {
+            (max, groups.div_ceil(max))
+        }
+    }
+
+    /// Copies `size` bytes of `src` (COPY_SRC) into a pooled readback buffer and returns them.
+    pub(crate) fn read_back(&self, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let size = size.div_ceil(4) * 4;
+        let rb = self.buffer(Role::Readback, size)?;
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(src, 0, rb.buffer(), 0, size);
+            self.queue.submit([enc.finish()]);
+        })?;
+        self.map_read(rb.buffer(), size)
+    }
+
+    /// Maps a MAP_READ buffer, copies `size` bytes out and unmaps it.
+    pub(crate) fn map_read(&self, buf: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        buf.slice(0..size).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(gpu_err(format!("readback mapping failed: {e}"))),
+            Err(_) => return Err(gpu_err("readback mapping never completed")),
+        }
+        let out = {
+            let view = buf
+                .slice(0..size)
+                .get_mapped_range()
+                .map_err(|e| gpu_err(format!("readback mapping failed: {e}")));
+            view.map(|v| v.to_vec())
+        };
+        buf.unmap();
+        self.check_alive()?;
+        out
+    }
+
+    /// Uploads `data` into a pooled buffer of `role`, padded to 4 bytes.
+    pub(crate) fn upload(&self, role: Role, data: &[u8]) -> Result<Pooled> {
+        let size = (data.len() as u64).div_ceil(4).max(1) * 4;
+        let buf = self.buffer(role, size)?;
+        self.scoped(|| {
+            if data.len().is_multiple_of(4) {
+                self.queue.write_buffer(buf.buffer(), 0, data);
+            } else {
+                let mut padded = data.to_vec();
+                padded.resize(size as usize, 0);
+                self.queue.write_buffer(buf.buffer(), 0, &padded);
+            }
+        })?;
+        Ok(buf)
+    }
+
+    /// Waits for all submitted work.
+    pub(crate) fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
+        self.check_alive()
+    }
+}

@@ -1,0 +1,638 @@
+//! The kernels: raw codes → volts, FIR/FFE, fused slicer + error counting (optionally fused
+//! with the FFE), eye histogram, RS syndromes. Each has a CPU counterpart in
+//! `lightlane_core` (or, for the eye histogram, [`crate::reference`]) that the conformance
+//! tests compare against.
+
+use crate::context::{gpu_err, GpuContext, WORKGROUP};
+use crate::pool::Role;
+use crate::stream::StagingRing;
+use crate::{reference::EyeGeometry, shaders};
+use bytemuck::{Pod, Zeroable};
+use lightlane_core::eq::{Dfe, Ffe};
+use lightlane_core::fec::{gf, RsCode};
+use lightlane_core::modulation::{BitMapping, Slicer};
+use lightlane_core::pattern::count::ErrorCounts;
+use lightlane_core::waveform::RawCodes;
+use lightlane_core::{Error, Modulation, Result};
+
+/// Largest FIR accepted (taps).
+pub const MAX_TAPS: usize = 1024;
+/// Samples staged per FIR workgroup tile (must match `TILE` in fir.wgsl).
+const FIR_TILE: u32 = 6144;
+/// Bins of the per-workgroup eye histogram (must match `PRIV_BINS` in eye.wgsl).
+pub const EYE_PRIVATE_BINS: usize = 4096;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ConvertParams {
+    n: u32,
+    first: u32,
+    gain: f32,
+    offset: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct FirParams {
+    pub(crate) n_in: u32,
+    pub(crate) n_out: u32,
+    pub(crate) sps: u32,
+    pub(crate) base: u32,
+    pub(crate) ntaps: u32,
+    pub(crate) per_thread: u32,
+    pub(crate) wg_x: u32,
+    pub(crate) _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct SliceParams {
+    n: u32,
+    nthr: u32,
+    mask: u32,
+    gray: u32,
+    cap: u32,
+    first: u32,
+    wg_x: u32,
+    ntaps: u32,
+    n_in: u32,
+    sps: u32,
+    base: u32,
+    _pad: u32,
+    thr: [f32; 16],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct EyeParams {
+    pub(crate) n: u32,
+    pub(crate) k0: u32,
+    pub(crate) period: u32,
+    pub(crate) m: u32,
+    pub(crate) bins_t: u32,
+    pub(crate) bins_a: u32,
+    pub(crate) lo: f32,
+    pub(crate) s256: f32,
+    pub(crate) wg_x: u32,
+    pub(crate) segs: u32,
+    pub(crate) _p0: u32,
+    pub(crate) _p1: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct RsParams {
+    pub(crate) words: u32,
+    pub(crate) n: u32,
+    pub(crate) two_t: u32,
+    pub(crate) wg_x: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct DfeParams {
+    n: u32,
+    block: u32,
+    warmup: u32,
+    ntaps: u32,
+    levels: u32,
+    nthr: u32,
+    blocks: u32,
+    wg_x: u32,
+    thr: [f32; 4],
+}
+
+/// Default symbols per block of [`GpuContext::dfe_detect_blocks`] (smaller than the CPU's
+/// 65536: a GPU needs thousands of blocks in flight).
+pub const GPU_DFE_BLOCK: usize = 4096;
+/// Most feedback taps [`GpuContext::dfe_detect_blocks`] accepts (the conformance-tested range).
+pub const GPU_DFE_MAX_TAPS: usize = 3;
+
+/// Result of [`GpuContext::slice_count`]: error counts and the symbol-error positions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SliceCount {
+    /// Symbol and bit errors.
+    pub counts: ErrorCounts,
+    /// Indices of the first symbol errors (ascending), at most the requested capacity; when
+    /// `counts.symbol_errors` exceeds it, which errors are kept is unspecified.
+    pub positions: Vec<u64>,
+}
+
+fn u32_len(what: &'static str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::invalid(what, n, "too long for one GPU dispatch (max 2^32 - 1)"))
+}
+
+impl GpuContext {
+    pub(crate) fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: (u32, u32), enc: &mut wgpu::CommandEncoder) {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind, &[]);
+        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    }
+
+    fn elems_per_binding(&self, elem: u64) -> usize {
+        // Leave headroom so pooled power-of-two classes stay within max_buffer_size.
+        let max = self.max_binding().min(self.limits().max_buffer_size / 2).max(4096);
+        (max / elem) as usize
+    }
+
+    /// Raw ADC codes to volts (`code · gain + offset`, in f32) on the GPU. Uploads the codes
+    /// (1 or 2 bytes per sample instead of 4) in chunks that fit one binding.
+    pub fn codes_to_volts(&self, raw: &RawCodes) -> Result<Vec<f32>> {
+        let (bytes, width, gain, offset, entry): (&[u8], usize, f64, f64, &'static str) = match raw {
+            RawCodes::I8 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 1, *gain, *offset, "codes_i8"),
+            RawCodes::I16 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 2, *gain, *offset, "codes_i16"),
+        };
+        if !(gain.is_finite() && offset.is_finite()) {
+            return Err(Error::invalid("raw code gain/offset", format!("{gain}/{offset}"), "must be finite"));
+        }
+        let n = bytes.len() / width;
+        let mut out = vec![0f32; n];
+        let pipe = self.pipeline("convert", shaders::CONVERT, entry)?;
+        // Chunks start on a word boundary so codes keep their place in the packed u32.
+        let chunk = (self.elems_per_binding(4) / 4 * 4).max(4);
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            let inp = self.upload(Role::Input, &bytes[start * width..(start + len) * width])?;
+            let outb = self.buffer(Role::Output, len as u64 * 4)?;
+            let params = ConvertParams {
+                n: len as u32,
+                first: 0,
+                gain: gain as f32,
+                offset: offset as f32,
+            };
+            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+            self.scoped(|| {
+                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())]);
+                let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                self.dispatch(&pipe, &bind, self.grid(groups), &mut enc);
+                self.queue.submit([enc.finish()]);
+            })?;
+            let bytes_out = self.read_back(outb.buffer(), len as u64 * 4)?;
+            out[start..start + len].copy_from_slice(bytemuck::cast_slice(&bytes_out[..len * 4]));
+            start += len;
+        }
+        Ok(out)
+    }
+
+    /// General FIR: `y[k] = Σ_j taps[j] · x[k·sps + base − j]` for `k < n_out`, zero outside `x`.
+    /// Streams `x` in chunks when it exceeds one binding. Checks: 1 ≤ taps ≤ [`MAX_TAPS`],
+    /// finite taps, `sps ≥ 1`.
+    pub fn fir(&self, x: &[f32], taps: &[f32], sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
+        if taps.is_empty() || taps.len() > MAX_TAPS {
+            return Err(Error::invalid("taps", taps.len(), format!("need 1..={MAX_TAPS} taps")));
+        }
+        lightlane_core::error::check_finite("FIR taps", taps)?;
+        if sps == 0 || sps > 64 {
+            return Err(Error::invalid("samples per symbol", sps, "need 1..=64"));
+        }
+        let l = taps.len();
+        let mut out = vec![0f32; n_out];
+        if n_out == 0 {
+            return Ok(out);
+        }
+        let tapb = self.upload(Role::Input, bytemuck::cast_slice(taps))?;
+        // Outputs per chunk so that the chunk's input span fits one binding.
+        let max_in = self.elems_per_binding(4);
+        let per_chunk = ((max_in.saturating_sub(l)) / sps).clamp(1, u32::MAX as usize / sps / 2);
+        let mut ka = 0;
+        while ka < n_out {
+            let kb = (ka + per_chunk).min(n_out);
+            let centre_lo = ka * sps + base;
+            let s0 = centre_lo.saturating_sub(l - 1).min(x.len());
+            let s1 = ((kb - 1) * sps + base + 1).min(x.len()).max(s0);
+            let xs = &x[s0..s1];
+            let local_base = centre_lo - s0;
+            let y = self.fir_chunk(xs, &tapb, l, sps, local_base, kb - ka)?;
+            out[ka..kb].copy_from_slice(&y);
+            ka = kb;
+        }
+        Ok(out)
+    }
+
+    fn fir_chunk(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }))?;
+        let yb = self.buffer(Role::Output, n_out as u64 * 4)?;
+        // Largest R ≤ 4 whose tile fits; none: the untiled kernel.
+        let per_thread = (1..=4u32).rev().find(|&r| ((WORKGROUP * r - 1) as usize) * sps + l <= FIR_TILE as usize);
+        let (entry, groups) = match per_thread {
+            Some(r) => ("fir_tiled", u32_len("FIR output", n_out)?.div_ceil(WORKGROUP * r)),
+            None => ("fir_direct", u32_len("FIR output", n_out)?.div_ceil(WORKGROUP)),
+        };
+        let pipe = self.pipeline("fir", shaders::FIR, entry)?;
+        let grid = self.grid(groups);
+        let params = FirParams {
+            n_in: u32_len("FIR input", x.len())?,
+            n_out: n_out as u32,
+            sps: sps as u32,
+            base: u32_len("FIR base", base)?,
+            ntaps: l as u32,
+            per_thread: per_thread.unwrap_or(1),
+            wg_x: grid.0,
+            _pad: 0,
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+        self.scoped(|| {
+            let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, taps.buffer()), (2, xb.buffer()), (3, yb.buffer())]);
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            self.dispatch(&pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let bytes = self.read_back(yb.buffer(), n_out as u64 * 4)?;
+        Ok(bytemuck::cast_slice(&bytes[..n_out * 4]).to_vec())
+    }
+
+    /// The FFE of `lightlane_core::eq::Ffe::equalize` on the GPU: `y[k] = Σ_j w[j]·x[k·sps + c − j]`,
+    /// `x.len() / sps` outputs.
+    pub fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
+        self.fir(x, ffe.taps(), ffe.samples_per_symbol(), ffe.reference_tap(), ffe.output_len(x.len()))
+    }
+
+    /// 'Valid' convolution of `lightlane_core::filter::Fir::process_valid`:
+    /// `y[i] = Σ_j h[j]·x[i + L − 1 − j]`, `x.len() − L + 1` outputs.
+    pub fn fir_valid(&self, x: &[f32], taps: &[f32]) -> Result<Vec<f32>> {
+        let n_out = (x.len() + 1).saturating_sub(taps.len());
+        self.fir(x, taps, 1, taps.len().saturating_sub(1), n_out)
+    }
+
+    fn slice_params(&self, slicer: &Slicer, modulation: Modulation, mapping: BitMapping, cap: usize) -> Result<SliceParams> {
+        let t = slicer.thresholds();
+        if t.len() > 15 {
+            return Err(Error::invalid("thresholds", t.len(), "at most 15"));
+        }
+        let mut thr = [0f32; 16];
+        thr[..t.len()].copy_from_slice(t);
+        Ok(SliceParams {
+            n: 0,
+            nthr: t.len() as u32,
+            mask: modulation.max_symbol() as u32,
+            gray: matches!((modulation, mapping), (Modulation::Pam4, BitMapping::Gray)) as u32,
+            cap: u32_len("error position capacity", cap)?,
+            first: 0,
+            wg_x: 0,
+            ntaps: 0,
+            n_in: 0,
+            sps: 1,
+            base: 0,
+            _pad: 0,
+            thr,
+        })
+    }
+
+    /// Slicer + comparison with `expected` + error counting, fused, over
+    /// `min(y.len(), expected.len())` symbols; returns the counts and up to `cap` symbol-error
+    /// positions. Same decisions as `Slicer::slice`, same counts as
+    /// `lightlane_core::pattern::count::count_errors`. Streams through the staging ring.
+    pub fn slice_count(
+        &self,
+        y: &[f32],
+        expected: &[u8],
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+    ) -> Result<SliceCount> {
+        let n = y.len().min(expected.len());
+        let base = self.slice_params(slicer, modulation, mapping, cap)?;
+        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
+        let (counters, positions) = self.count_buffers(cap)?;
+        // Chunks: 4 bytes of y per symbol; chunk starts stay multiples of 4 symbols.
+        let chunk = (self.elems_per_binding(4).min(1 << 24) / 4 * 4).max(4);
+        let exp_buf = self.buffer(Role::Input, (chunk as u64).div_ceil(4).max(1) * 4)?;
+        let mut ring = StagingRing::new(self, (chunk * 4) as u64, 3)?;
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            let p = SliceParams {
+                n: len as u32,
+                first: u32_len("symbol index", start)?,
+                wg_x: self.grid((len as u32).div_ceil(4).div_ceil(WORKGROUP)).0,
+                ..base
+            };
+            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+            let mut e = expected[start..start + len].to_vec();
+            e.resize(len.div_ceil(4) * 4, 0);
+            self.scoped(|| self.queue.write_buffer(exp_buf.buffer(), 0, &e))?;
+            let grid = self.grid((len as u32).div_ceil(4).div_ceil(WORKGROUP));
+            ring.push(bytemuck::cast_slice(&y[start..start + len]), |enc, data| {
+                let bind = self.bind(
+                    &pipe,
+                    &[(0, ub.buffer()), (1, data), (2, exp_buf.buffer()), (3, counters.buffer()), (4, positions.buffer())],
+                );
+                self.dispatch(&pipe, &bind, grid, enc);
+            })?;
+            start += len;
+        }
+        ring.finish()?;
+        self.read_counts(&counters, &positions, cap)
+    }
+
+    fn count_buffers(&self, cap: usize) -> Result<(crate::pool::Pooled, crate::pool::Pooled)> {
+        let counters = self.buffer(Role::Output, 32)?;
+        let positions = self.buffer(Role::Output, (cap.max(1) * 4) as u64)?;
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(counters.buffer(), 0, None);
+            self.queue.submit([enc.finish()]);
+        })?;
+        Ok((counters, positions))
+    }
+
+    fn read_counts(&self, counters: &crate::pool::Pooled, positions: &crate::pool::Pooled, cap: usize) -> Result<SliceCount> {
+        let c = self.read_back(counters.buffer(), 20)?;
+        let w: &[u32] = bytemuck::cast_slice(&c[..20]);
+        let counts = ErrorCounts {
+            symbol_errors: w[0] as u64 | (w[1] as u64) << 32,
+            bit_errors: w[2] as u64 | (w[3] as u64) << 32,
+        };
+        let npos = (w[4] as usize).min(cap);
+        let mut pos = Vec::new();
+        if npos > 0 {
+            let b = self.read_back(positions.buffer(), npos as u64 * 4)?;
+            pos = bytemuck::cast_slice::<u8, u32>(&b[..npos * 4]).iter().map(|&p| p as u64).collect();
+            pos.sort_unstable();
+        }
+        Ok(SliceCount { counts, positions: pos })
+    }
+
+    /// The fused pass FFE → slicer → comparison → counting: the equalized signal is computed
+    /// inside the counting kernel and never stored. `expected[k]` is compared with the decision
+    /// on `y[k]` of [`GpuContext::ffe_equalize`], over `min(x.len() / sps, expected.len())`
+    /// symbols. Inputs must fit one binding (use [`GpuContext::slice_count`] to stream).
+    #[allow(clippy::too_many_arguments)]
+    pub fn ffe_slice_count(
+        &self,
+        ffe: &Ffe,
+        x: &[f32],
+        expected: &[u8],
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+    ) -> Result<SliceCount> {
+        let n = ffe.output_len(x.len()).min(expected.len());
+        if x.len() > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("fused pass: {} samples exceed one binding", x.len())));
+        }
+        let (xb, tb, eb) = (
+            self.upload(Role::Input, bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }))?,
+            self.upload(Role::Input, bytemuck::cast_slice(ffe.taps()))?,
+            self.upload(Role::Input, if expected.is_empty() { &[0u8][..] } else { &expected[..n.max(1).min(expected.len())] })?,
+        );
+        let (counters, positions) = self.count_buffers(cap)?;
+        self.ffe_slice_count_resident(ffe, &xb, x.len(), &tb, &eb, n, slicer, modulation, mapping, cap, &counters, &positions)?;
+        self.read_counts(&counters, &positions, cap)
+    }
+
+    /// The fused pass over device-resident buffers (benchmarks time this part alone).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ffe_slice_count_resident(
+        &self,
+        ffe: &Ffe,
+        x: &crate::pool::Pooled,
+        n_in: usize,
+        taps: &crate::pool::Pooled,
+        expected: &crate::pool::Pooled,
+        n: usize,
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+        counters: &crate::pool::Pooled,
+        positions: &crate::pool::Pooled,
+    ) -> Result<()> {
+        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "ffe_slice_count")?;
+        let groups = u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP);
+        let grid = self.grid(groups);
+        let p = SliceParams {
+            n: n as u32,
+            wg_x: grid.0,
+            ntaps: ffe.taps().len() as u32,
+            n_in: u32_len("samples", n_in)?,
+            sps: ffe.samples_per_symbol() as u32,
+            base: ffe.reference_tap() as u32,
+            ..self.slice_params(slicer, modulation, mapping, cap)?
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        self.scoped(|| {
+            let bind = self.bind(
+                &pipe,
+                &[
+                    (0, ub.buffer()),
+                    (2, expected.buffer()),
+                    (3, counters.buffer()),
+                    (4, positions.buffer()),
+                    (5, taps.buffer()),
+                    (6, x.buffer()),
+                ],
+            );
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            self.dispatch(&pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })
+    }
+
+    /// Eye histogram of `y` (the canonical algorithm of `EYE_HIST_SPEC`, identical counts to
+    /// [`crate::reference::eye_histogram`]): `A·B` counts, row-major (row = amplitude bin).
+    /// Streams `y` through the staging ring in chunks that overlap by one sample.
+    pub fn eye_histogram(&self, y: &[f32], geom: &EyeGeometry) -> Result<Vec<u32>> {
+        let mut hist = vec![0u32; geom.bins()?];
+        self.eye_histogram_accumulate(y, 0, geom, &mut hist)?;
+        Ok(hist)
+    }
+
+    /// Adds the histogram of `y` to `hist`; `k0` is the index of `y[0]` in the whole stream
+    /// (only `k0 % P` matters), so consecutive pieces that each start with the previous
+    /// piece's last sample add up to the histogram of the whole.
+    pub fn eye_histogram_accumulate(&self, y: &[f32], k0: u64, geom: &EyeGeometry, hist: &mut [u32]) -> Result<()> {
+        let bins = geom.bins()?;
+        if hist.len() != bins {
+            return Err(Error::LengthMismatch {
+                what: "eye histogram",
+                expected: bins,
+                got: hist.len(),
+            });
+        }
+        if y.len() < 2 {
+            return Ok(());
+        }
+        let period = geom.period() as u64;
+        let private = bins <= EYE_PRIVATE_BINS;
+        let entry = if private { "eye_private" } else { "eye_global" };
+        let segs: u32 = if private { 16 } else { 4 };
+        let pipe = self.pipeline("eye", shaders::EYE, entry)?;
+        let hb = self.buffer(Role::Output, bins as u64 * 4)?;
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(hb.buffer(), 0, None);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let chunk = self.elems_per_binding(4).clamp(2, 1 << 24);
+        let mut ring = StagingRing::new(self, (chunk * 4) as u64, 3)?;
+        let mut start = 0usize;
+        let mut uniforms = Vec::new();
+        while start + 1 < y.len() {
+            let end = (start + chunk).min(y.len());
+            let len = end - start;
+            let groups = ((len - 1) as u32).div_ceil(WORKGROUP * segs);
+            let grid = self.grid(groups);
+            let p = EyeParams {
+                n: len as u32,
+                k0: ((k0 + start as u64) % period) as u32,
+                period: period as u32,
+                m: geom.columns_per_sample() as u32,
+                bins_t: geom.time_bins as u32,
+                bins_a: geom.amp_bins as u32,
+                lo: geom.lo,
+                s256: geom.s256(),
+                wg_x: grid.0,
+                segs,
+                _p0: 0,
+                _p1: 0,
+            };
+            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+            ring.push(bytemuck::cast_slice(&y[start..end]), |enc, data| {
+                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, data), (2, hb.buffer())]);
+                self.dispatch(&pipe, &bind, grid, enc);
+            })?;
+            uniforms.push(ub);
+            if uniforms.len() > 4 {
+                uniforms.remove(0);
+            }
+            // The next chunk starts with this chunk's last sample.
+            start = end - 1;
+        }
+        ring.finish()?;
+        let bytes = self.read_back(hb.buffer(), bins as u64 * 4)?;
+        for (h, &v) in hist.iter_mut().zip(bytemuck::cast_slice::<u8, u32>(&bytes[..bins * 4])) {
+            *h = h.wrapping_add(v);
+        }
+        Ok(())
+    }
+
+    /// Syndromes of a batch of received words of `code` (`words.len()` a multiple of n),
+    /// `2t` per word in word order, equal to `lightlane_core::fec::ReedSolomon::syndromes`.
+    /// Errors: length not a multiple of n, a symbol ≥ 1024.
+    pub fn rs_syndromes(&self, code: RsCode, words: &[u16]) -> Result<Vec<u16>> {
+        let n = code.n();
+        if !words.len().is_multiple_of(n) {
+            return Err(Error::LengthMismatch {
+                what: "rs word batch (multiple of n symbols)",
+                expected: words.len().div_ceil(n) * n,
+                got: words.len(),
+            });
+        }
+        gf::check_symbols("rs word batch", words)?;
+        let two_t = code.parity_len();
+        let count = words.len() / n;
+        let mut out = vec![0u16; count * two_t];
+        if count == 0 {
+            return Ok(out);
+        }
+        let log: Vec<u32> = (0..1024u16).map(|a| gf::log(a).unwrap_or(0) as u32).collect();
+        let exp: Vec<u32> = (0..2048usize).map(|e| gf::exp(e % gf::GROUP_ORDER) as u32).collect();
+        let lb = self.upload(Role::Input, bytemuck::cast_slice(&log))?;
+        let eb = self.upload(Role::Input, bytemuck::cast_slice(&exp))?;
+        let pipe = self.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
+        // Whole words per chunk (an even number keeps chunks u32-aligned).
+        let per_chunk = ((self.elems_per_binding(2) / n) / 2 * 2).max(2);
+        let mut w0 = 0;
+        while w0 < count {
+            let wn = per_chunk.min(count - w0);
+            let sb = self.upload(Role::Input, bytemuck::cast_slice(&words[w0 * n..(w0 + wn) * n]))?;
+            let ob = self.buffer(Role::Output, (wn * two_t * 4) as u64)?;
+            let grid = self.grid(u32_len("rs words", wn)?.div_ceil(2));
+            let p = RsParams {
+                words: wn as u32,
+                n: n as u32,
+                two_t: two_t as u32,
+                wg_x: grid.0,
+            };
+            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+            self.scoped(|| {
+                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())]);
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                self.dispatch(&pipe, &bind, grid, &mut enc);
+                self.queue.submit([enc.finish()]);
+            })?;
+            let b = self.read_back(ob.buffer(), (wn * two_t * 4) as u64)?;
+            for (o, &s) in out[w0 * two_t..(w0 + wn) * two_t].iter_mut().zip(bytemuck::cast_slice::<u8, u32>(&b[..wn * two_t * 4])) {
+                *o = s as u16;
+            }
+            w0 += wn;
+        }
+        Ok(out)
+    }
+
+    /// Block-parallel DFE: decisions equal to
+    /// `lightlane_core::eq::detect_blocks(y, block, warmup, |b| dfe.detect(b))` (bit for bit:
+    /// the same floating-point operations in the same order). `block` must be a positive
+    /// multiple of 4; at most 3 thresholds (NRZ, PAM4). The whole input must fit one binding.
+    ///
+    /// Limited to [`GPU_DFE_MAX_TAPS`] feedback taps: with 12 and 32 PAM4 taps the kernel's
+    /// decisions diverged from the CPU's on lavapipe (cause not yet found), so longer DFEs are
+    /// refused rather than answered wrongly.
+    pub fn dfe_detect_blocks(&self, dfe: &Dfe, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
+        if block == 0 || !block.is_multiple_of(4) {
+            return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
+        }
+        if dfe.taps().len() > GPU_DFE_MAX_TAPS {
+            return Err(gpu_err(format!(
+                "GPU DFE supports at most {GPU_DFE_MAX_TAPS} taps (got {}); use the CPU engine",
+                dfe.taps().len()
+            )));
+        }
+        let n = y.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if n.saturating_add(n.div_ceil(block).saturating_mul(warmup.min(n))) > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("DFE input of {n} samples (with warm-up history) exceeds one binding")));
+        }
+        let m = dfe.modulation();
+        let levels = dfe.levels();
+        let thr: Vec<f32> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let alphabet = m.level_set();
+        let fb: Vec<f32> = dfe.taps().iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
+        let mut thr4 = [0f32; 4];
+        thr4[..thr.len()].copy_from_slice(&thr);
+        let blocks = u32_len("DFE blocks", n.div_ceil(block))?;
+        let grid = self.grid(blocks.div_ceil(64));
+        let p = DfeParams {
+            n: u32_len("DFE input", n)?,
+            block: u32_len("block", block)?,
+            warmup: u32_len("warmup", warmup.min(n))?,
+            ntaps: dfe.taps().len() as u32,
+            levels: m.levels() as u32,
+            nthr: thr.len() as u32,
+            blocks,
+            wg_x: grid.0,
+            thr: thr4,
+        };
+        let pipe = self.pipeline("dfe", shaders::DFE, "dfe_blocks")?;
+        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
+        let fbb = self.upload(Role::Input, bytemuck::cast_slice(&fb))?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let words = n.div_ceil(4) as u64 * 4;
+        let ob = self.buffer(Role::Output, words)?;
+        let scratch_bytes = blocks as u64 * (block + warmup.min(n)) as u64 * 4;
+        let sb = self.buffer(Role::Output, scratch_bytes)?;
+        self.scoped(|| {
+            let bind = self.bind(
+                &pipe,
+                &[(0, ub.buffer()), (1, yb.buffer()), (2, fbb.buffer()), (3, ob.buffer()), (4, sb.buffer())],
+            );
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            self.dispatch(&pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let mut d = self.read_back(ob.buffer(), words)?;
+        d.truncate(n);
+        Ok(d)
+    }
+}

@@ -1,0 +1,39 @@
+//! # lightlane-gpu
+//!
+//! The GPU engine of lightlane: WGSL compute kernels run through wgpu (Vulkan, Metal, DX12; Mesa's
+//! lavapipe CPU driver in CI). A [`GpuContext`] holds the device, a pipeline cache and buffer
+//! pools; its kernels return the same answers as the CPU engine of `lightlane_core`:
+//!
+//! | kernel | CPU counterpart |
+//! |---|---|
+//! | [`GpuContext::codes_to_volts`] | `RawCodes` gain/offset |
+//! | [`GpuContext::fir`], [`GpuContext::ffe_equalize`], [`GpuContext::fir_valid`] | `eq::Ffe::equalize`, `filter::Fir::process_valid` |
+//! | [`GpuContext::slice_count`], [`GpuContext::ffe_slice_count`] | `modulation::Slicer` + `pattern::count::count_errors` |
+//! | [`GpuContext::eye_histogram`] | [`reference::eye_histogram`] (= `lightlane_core::eye`) |
+//! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
+//!
+//! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
+//! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine.
+//!
+//! Errors are `lightlane_core::Error::Unusable { stage: "gpu", .. }`: no adapter, limits too
+//! small, device lost, validation or out-of-memory errors captured from wgpu.
+
+pub mod bench;
+pub mod context;
+pub mod engine;
+pub mod kernels;
+pub mod pool;
+pub mod reference;
+pub mod shaders;
+pub mod stream;
+
+pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
+pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
+pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
+pub use reference::EyeGeometry;
+pub use stream::StagingRing;
+
+/// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
+pub fn bytes_of_f32(x: &[f32]) -> &[u8] {
+    bytemuck::cast_slice(x)
+}

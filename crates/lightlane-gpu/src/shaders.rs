@@ -1,0 +1,25 @@
+//! The WGSL sources, one file per kernel family (in `shaders/`).
+
+/// Raw ADC codes → volts (`codes_i8`, `codes_i16`).
+pub const CONVERT: &str = include_str!("../shaders/convert.wgsl");
+/// FIR / FFE (`fir_tiled`, `fir_direct`).
+pub const FIR: &str = include_str!("../shaders/fir.wgsl");
+/// Slicer + comparison + error counting (`slice_count`, fused `ffe_slice_count`).
+pub const SLICE_COUNT: &str = include_str!("../shaders/slice_count.wgsl");
+/// Eye histogram (`eye_private`, `eye_global`).
+pub const EYE: &str = include_str!("../shaders/eye.wgsl");
+/// RS syndromes over GF(2^10) (`syndromes`).
+pub const RS_SYNDROMES: &str = include_str!("../shaders/rs_syndromes.wgsl");
+
+/// Block-parallel DFE (`dfe_blocks`).
+pub const DFE: &str = include_str!("../shaders/dfe.wgsl");
+
+/// Every shader as (file name, source, entry points).
+pub const ALL: &[(&str, &str, &[&str])] = &[
+    ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),
+    ("fir.wgsl", FIR, &["fir_tiled", "fir_direct"]),
+    ("slice_count.wgsl", SLICE_COUNT, &["slice_count", "ffe_slice_count"]),
+    ("eye.wgsl", EYE, &["eye_private", "eye_global"]),
+    ("rs_syndromes.wgsl", RS_SYNDROMES, &["syndromes"]),
+    ("dfe.wgsl", DFE, &["dfe_blocks"]),
+];

@@ -1,0 +1,166 @@
+//! The staging ring: streams host data larger than one binding to the device in chunks,
+//! overlapping the host's copy into one staging buffer with the GPU's copy and compute of the
+//! previous chunks.
+//!
+//! Each slot holds a mappable staging buffer (MAP_WRITE | COPY_SRC) and a device buffer. For a
+//! chunk, [`StagingRing::push`] waits until the slot's staging buffer is mapped again (its
+//! previous copy has finished), fills it (from several threads for large chunks: one thread's
+//! memcpy into mapped memory caps near 10 GB/s), unmaps it, and submits the copy into the
+//! slot's device buffer together with the caller's kernel. The next chunk goes to the next
+//! slot while the GPU works on this one.
+
+use crate::context::{gpu_err, GpuContext};
+use crate::pool::{Pooled, Role};
+use lightlane_core::Result;
+use std::sync::mpsc;
+
+struct Slot {
+    staging: wgpu::Buffer,
+    device: Pooled,
+    /// Completion of the slot's pending `map_async`, when one is outstanding.
+    mapping: Option<mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>>,
+}
+
+/// A ring of staging + device buffer pairs (see the module docs).
+pub struct StagingRing<'a> {
+    ctx: &'a GpuContext,
+    slots: Vec<Slot>,
+    slot_bytes: u64,
+    next: usize,
+}
+
+/// Bytes above which a chunk is copied into mapped memory by several threads.
+const PARALLEL_FILL: usize = 4 << 20;
+
+impl<'a> StagingRing<'a> {
+    /// A ring of `slots` pairs of `slot_bytes` each (rounded up to 4 bytes).
+    pub fn new(ctx: &'a GpuContext, slot_bytes: u64, slots: usize) -> Result<Self> {
+        let slot_bytes = slot_bytes.div_ceil(4).max(1) * 4;
+        let slots = (0..slots.max(1))
+            .map(|_| {
+                let device = ctx.buffer(Role::Input, slot_bytes)?;
+                let staging = ctx.scoped(|| {
+                    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("lightlane staging"),
+                        size: slot_bytes,
+                        usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: true,
+                    })
+                })?;
+                Ok(Slot {
+                    staging,
+                    device,
+                    mapping: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StagingRing {
+            ctx,
+            slots,
+            slot_bytes,
+            next: 0,
+        })
+    }
+
+    /// Bytes per chunk.
+    pub fn slot_bytes(&self) -> u64 {
+        self.slot_bytes
+    }
+
+    /// Uploads `data` (at most `slot_bytes`) into the next slot and submits the copy and the
+    /// commands `record` encodes, which get the slot's device buffer (the chunk sits at its
+    /// start; bytes past `data.len()` are stale).
+    pub fn push(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer)) -> Result<()> {
+        if data.len() as u64 > self.slot_bytes {
+            return Err(gpu_err(format!("chunk of {} bytes exceeds the ring's {} bytes", data.len(), self.slot_bytes)));
+        }
+        let ctx = self.ctx;
+        let idx = self.next;
+        self.next = (idx + 1) % self.slots.len();
+        let slot = &mut self.slots[idx];
+        if let Some(rx) = slot.mapping.take() {
+            wait_mapped(ctx, &rx)?;
+        }
+        let len = (data.len() as u64).div_ceil(4) * 4;
+        if len > 0 {
+            let mut view = slot
+                .staging
+                .slice(0..len)
+                .get_mapped_range_mut()
+                .map_err(|e| gpu_err(format!("staging buffer not mapped: {e}")))?;
+            let mut dst = view.slice(..data.len());
+            if data.len() >= PARALLEL_FILL {
+                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+                let per = data.len().div_ceil(threads);
+                std::thread::scope(|s| {
+                    let mut rest = dst;
+                    for src in data.chunks(per) {
+                        let (head, tail) = rest.split_at(src.len());
+                        rest = tail;
+                        let mut part = SendWriteOnly(head);
+                        s.spawn(move || {
+                            let part = &mut part;
+                            part.0.copy_from_slice(src)
+                        });
+                    }
+                });
+            } else {
+                dst.copy_from_slice(data);
+            }
+        }
+        slot.staging.unmap();
+        ctx.scoped(|| {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            if len > 0 {
+                enc.copy_buffer_to_buffer(&slot.staging, 0, slot.device.buffer(), 0, len);
+            }
+            record(&mut enc, slot.device.buffer());
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        // Re-map for the next use; completes once this submission is done with the buffer.
+        let (tx, rx) = mpsc::channel();
+        slot.staging.slice(..).map_async(wgpu::MapMode::Write, move |r| {
+            let _ = tx.send(r);
+        });
+        slot.mapping = Some(rx);
+        // Let wgpu make progress on earlier submissions without blocking.
+        let _ = ctx.device.poll(wgpu::PollType::Poll);
+        Ok(())
+    }
+
+    /// Waits for every submitted chunk.
+    pub fn finish(&mut self) -> Result<()> {
+        self.ctx.wait()?;
+        for slot in &mut self.slots {
+            if let Some(rx) = slot.mapping.take() {
+                wait_mapped(self.ctx, &rx)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A disjoint piece of a write mapping, moved to a fill thread.
+struct SendWriteOnly<'a>(wgpu::WriteOnly<'a, [u8]>);
+
+// SAFETY: `WriteOnly<[u8]>` is an exclusive, write-only view of its own byte range (like
+// `&mut [u8]`, which is Send); the pieces come from `split_at` and never overlap, and the scope
+// joins every thread before the mapping is dropped or unmapped. wgpu implements Send only for
+// sized `T` (an artefact of the impl's implicit `Sized` bound), not by design for slices.
+unsafe impl Send for SendWriteOnly<'_> {}
+
+fn wait_mapped(ctx: &GpuContext, rx: &mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>) -> Result<()> {
+    loop {
+        match rx.try_recv() {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => return Err(gpu_err(format!("staging buffer mapping failed: {e}"))),
+            Err(mpsc::TryRecvError::Disconnected) => return Err(gpu_err("staging buffer mapping was dropped")),
+            Err(mpsc::TryRecvError::Empty) => {
+                ctx.device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
+                ctx.check_alive()?;
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Shared test helpers: the GPU context or a printed skip.
+#![allow(dead_code)]
+
+use lightlane_gpu::{GpuContext, GpuOptions};
+
+/// `LIGHTLANE_REQUIRE_GPU=1` turns a missing adapter into a failure (CI with lavapipe).
+pub fn require_gpu() -> bool {
+    std::env::var("LIGHTLANE_REQUIRE_GPU").map(|v| v == "1").unwrap_or(false)
+}
+
+/// The shared context, or `None` (after printing why) when no adapter is usable and the
+/// environment does not require one.
+pub fn ctx() -> Option<&'static GpuContext> {
+    match GpuContext::shared() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            if require_gpu() {
+                panic!("LIGHTLANE_REQUIRE_GPU=1 but no GPU adapter is usable: {e}");
+            }
+            eprintln!("SKIPPED: no GPU adapter ({e}); install mesa-vulkan-drivers or set LIGHTLANE_REQUIRE_GPU=1 to fail");
+            None
+        }
+    }
+}
+
+/// A private context (for tests that change its settings).
+pub fn own_ctx() -> Option<GpuContext> {
+    ctx()?;
+    Some(GpuContext::new(&GpuOptions::from_env()).expect("second context on a working adapter"))
+}
+
+/// Path of a file under the shared captures folder, or `None` (printed) when absent.
+pub fn capture(rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures")).join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: capture {} not found (shared captures folder absent)", p.display());
+        None
+    }
+}
+
+/// A real capture: the 10GBASE-R NRZ link (LeCroy SDA 816Zi, 40 GS/s), float32 LE volts.
+pub fn real_nrz() -> Option<Vec<f32>> {
+    let p = capture("scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin")?;
+    let b = std::fs::read(p).ok()?;
+    Some(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Real int16 ADC codes (Tektronix WFM#003 analog_waveform, expected raw values, .npy).
+pub fn real_i16_codes() -> Option<Vec<i16>> {
+    let p = capture("tek_wfm/analog_waveform.expected_raw_int16.npy")?;
+    let b = std::fs::read(p).ok()?;
+    assert_eq!(&b[..6], b"\x93NUMPY", "npy magic");
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = String::from_utf8_lossy(&b[10..10 + hlen]).to_string();
+    assert!(header.contains("<i2"), "expected little-endian int16, header {header}");
+    Some(b[10 + hlen..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect())
+}

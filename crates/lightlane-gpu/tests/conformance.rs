@@ -1,0 +1,385 @@
+//! Conformance: every GPU kernel against the CPU engine on seeded random inputs and real
+//! captures. Runs on any adapter (Mesa lavapipe in CI); skips with a printed reason when there
+//! is none unless LIGHTLANE_REQUIRE_GPU=1.
+
+mod common;
+
+use lightlane_core::eq::Ffe;
+use lightlane_core::fec::{ReedSolomon, RsCode};
+use lightlane_core::filter::Fir;
+use lightlane_core::modulation::{BitMapping, Slicer};
+use lightlane_core::pattern::count::count_errors;
+use lightlane_core::waveform::RawCodes;
+use lightlane_core::Modulation;
+use lightlane_gpu::reference;
+use lightlane_gpu::EyeGeometry;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn noise(r: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| (r.random::<f32>() * 2.0 - 1.0) * scale).collect()
+}
+
+/// |gpu − cpu| ≤ 2·L·ε·Σ|w·x| per output (f32 summation error bound, either order).
+fn assert_fir_close(gpu: &[f32], cpu: &[f32], x: &[f32], taps: &[f32], sps: usize, base: usize, what: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+    let l = taps.len();
+    for k in 0..gpu.len() {
+        let mut mag = 0f64;
+        for (j, &w) in taps.iter().enumerate() {
+            let i = (k * sps + base) as isize - j as isize;
+            if i >= 0 && (i as usize) < x.len() {
+                mag += (w as f64 * x[i as usize] as f64).abs();
+            }
+        }
+        let tol = 2.0 * l as f64 * f32::EPSILON as f64 * mag + 1e-30;
+        let d = (gpu[k] as f64 - cpu[k] as f64).abs();
+        assert!(d <= tol, "{what}: output {k}: gpu {} cpu {} (|d| {d:e} > tol {tol:e})", gpu[k], cpu[k]);
+    }
+}
+
+#[test]
+fn codes_to_volts_random_and_real() {
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(1);
+    let i8s: Vec<i8> = (0..100_003).map(|_| r.random()).collect();
+    let raw = RawCodes::I8 { codes: i8s.clone(), gain: 0.0123, offset: -0.5 };
+    let v = ctx.codes_to_volts(&raw).unwrap();
+    assert_eq!(v.len(), i8s.len());
+    for (i, (&c, &g)) in i8s.iter().zip(&v).enumerate() {
+        let want = c as f64 * 0.0123 - 0.5;
+        assert!((g as f64 - want).abs() <= 4.0 * f32::EPSILON as f64 * (want.abs() + 0.5), "i8 code {i}: {c} -> {g}, want {want}");
+    }
+    let codes: Vec<i16> = match common::real_i16_codes() {
+        Some(c) => c,
+        None => (0..50_001).map(|_| r.random()).collect(),
+    };
+    let (gain, offset) = (1.5625e-5, 0.25);
+    let v = ctx.codes_to_volts(&RawCodes::I16 { codes: codes.clone(), gain, offset }).unwrap();
+    assert_eq!(v.len(), codes.len());
+    for (i, (&c, &g)) in codes.iter().zip(&v).enumerate() {
+        let want = c as f64 * gain + offset;
+        assert!((g as f64 - want).abs() <= 4.0 * f32::EPSILON as f64 * (want.abs() + offset), "i16 code {i}: {c} -> {g}, want {want}");
+    }
+    // Non-finite scale is a typed error.
+    assert!(ctx.codes_to_volts(&RawCodes::I8 { codes: vec![1], gain: f64::NAN, offset: 0.0 }).is_err());
+}
+
+#[test]
+fn ffe_matches_cpu_on_random_inputs() {
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(2);
+    // (taps, sps, reference tap): T-spaced, fractionally spaced, long (untiled kernel).
+    for &(l, sps, c) in &[(15usize, 1usize, 7usize), (1, 1, 0), (30, 2, 9), (9, 4, 0), (100, 32, 50)] {
+        let x = noise(&mut r, 40_000 + l, 1.0);
+        let taps = noise(&mut r, l, 0.5);
+        let ffe = Ffe::new(taps.clone(), sps, c).unwrap();
+        let cpu = ffe.equalize(&x);
+        let gpu = ctx.ffe_equalize(&ffe, &x).unwrap();
+        assert_fir_close(&gpu, &cpu, &x, &taps, sps, c, &format!("ffe L={l} sps={sps} c={c}"));
+    }
+}
+
+#[test]
+fn fir_exact_arithmetic_is_bit_identical() {
+    // Dyadic inputs with few bits: every product and partial sum is exact in f32, so any
+    // summation order gives the same bits; a wrong index or tap order cannot hide in a tolerance.
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(3);
+    let x: Vec<f32> = (0..20_011).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let taps: Vec<f32> = (0..15).map(|_| r.random_range(-64i32..=64) as f32 / 64.0).collect();
+    let cpu = Fir::new(&taps).unwrap().process_valid_vec(&x);
+    let gpu = ctx.fir_valid(&x, &taps).unwrap();
+    assert_eq!(gpu, cpu);
+    let ffe = Ffe::new(taps.clone(), 2, 5).unwrap();
+    assert_eq!(ctx.ffe_equalize(&ffe, &x).unwrap(), ffe.equalize(&x));
+}
+
+#[test]
+fn fir_streams_in_chunks() {
+    let Some(ctx) = common::own_ctx() else { return };
+    ctx.set_max_chunk_bytes(Some(16 * 1024));
+    let mut r = rng(4);
+    let x: Vec<f32> = (0..50_000).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let taps: Vec<f32> = (0..31).map(|_| r.random_range(-64i32..=64) as f32 / 64.0).collect();
+    for (sps, c) in [(1usize, 30usize), (2, 3)] {
+        let ffe = Ffe::new(taps.clone(), sps, c).unwrap();
+        assert_eq!(ctx.ffe_equalize(&ffe, &x).unwrap(), ffe.equalize(&x), "sps {sps}");
+    }
+}
+
+#[test]
+fn fir_bad_input_is_an_error() {
+    let Some(ctx) = common::ctx() else { return };
+    assert!(ctx.fir(&[1.0; 10], &[], 1, 0, 10).is_err());
+    assert!(ctx.fir(&[1.0; 10], &[f32::NAN], 1, 0, 10).is_err());
+    assert!(ctx.fir(&[1.0; 10], &[1.0], 0, 0, 10).is_err());
+    assert!(ctx.fir(&[1.0; 10], &vec![0.5; 2000], 1, 0, 10).is_err());
+    assert_eq!(ctx.fir_valid(&[1.0; 3], &[1.0; 5]).unwrap(), Vec::<f32>::new());
+}
+
+fn pam4_signal(r: &mut ChaCha8Rng, n: usize, sigma: f32) -> (Vec<f32>, Vec<u8>) {
+    let sym: Vec<u8> = (0..n).map(|_| r.random_range(0..4u8)).collect();
+    let y = sym.iter().map(|&s| Modulation::Pam4.level(s) + (r.random::<f32>() - 0.5) * 2.0 * sigma).collect();
+    (y, sym)
+}
+
+fn cpu_positions(dec: &[u8], exp: &[u8], mask: u8) -> Vec<u64> {
+    dec.iter().zip(exp).enumerate().filter(|(_, (d, e))| (**d & mask) != (**e & mask)).map(|(i, _)| i as u64).collect()
+}
+
+#[test]
+fn slice_count_matches_cpu() {
+    let Some(ctx) = common::own_ctx() else { return };
+    let mut r = rng(5);
+    // Stream in several chunks through the staging ring.
+    ctx.set_max_chunk_bytes(Some(64 * 1024));
+    for (m, mapping) in [(Modulation::Pam4, BitMapping::Gray), (Modulation::Pam4, BitMapping::Binary), (Modulation::Nrz, BitMapping::Gray)] {
+        let n = 100_003;
+        let (y, mut exp) = pam4_signal(&mut r, n, 0.45);
+        if m == Modulation::Nrz {
+            exp.iter_mut().for_each(|e| *e >>= 1);
+        }
+        let slicer = match m {
+            Modulation::Nrz => Slicer::new(vec![0.0]).unwrap(),
+            _ => Slicer::for_levels(&Modulation::Pam4.level_set()).unwrap(),
+        };
+        let dec = slicer.slice_vec(&y);
+        let want = count_errors(&dec, &exp, m, mapping);
+        assert!(want.symbol_errors > 100, "test signal must have errors");
+        let cap = 1 << 20;
+        let got = ctx.slice_count(&y, &exp, &slicer, m, mapping, cap).unwrap();
+        assert_eq!(got.counts, want, "{m:?} {mapping:?}");
+        assert_eq!(got.positions, cpu_positions(&dec, &exp, m.max_symbol()), "{m:?} {mapping:?}");
+        // A small capacity keeps exactly `cap` positions, all of them true errors.
+        let few = ctx.slice_count(&y, &exp, &slicer, m, mapping, 10).unwrap();
+        assert_eq!(few.counts, want);
+        assert_eq!(few.positions.len(), 10);
+        let all = cpu_positions(&dec, &exp, m.max_symbol());
+        assert!(few.positions.iter().all(|p| all.binary_search(p).is_ok()));
+    }
+}
+
+#[test]
+fn fused_ffe_slice_count_matches_cpu() {
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(6);
+    // Dyadic samples and taps: the FFE output is exact, so decisions must match exactly.
+    let n = 60_000;
+    let x: Vec<f32> = (0..n).map(|_| r.random_range(-48i32..=48) as f32 / 16.0).collect();
+    let taps: Vec<f32> = (0..9).map(|i| if i == 3 { 1.0 } else { r.random_range(-8i32..=8) as f32 / 64.0 }).collect();
+    let ffe = Ffe::new(taps, 1, 3).unwrap();
+    let slicer = Slicer::for_levels(&Modulation::Pam4.level_set()).unwrap();
+    let y = ffe.equalize(&x);
+    let exp: Vec<u8> = slicer.slice_vec(&y).iter().map(|&d| if r.random::<f32>() < 0.05 { d ^ r.random_range(1..4u8) } else { d }).collect();
+    let dec = slicer.slice_vec(&y);
+    let want = count_errors(&dec, &exp, Modulation::Pam4, BitMapping::Gray);
+    let got = ctx.ffe_slice_count(&ffe, &x, &exp, &slicer, Modulation::Pam4, BitMapping::Gray, 1 << 16).unwrap();
+    assert_eq!(got.counts, want);
+    assert_eq!(got.positions, cpu_positions(&dec, &exp, 3));
+}
+
+#[test]
+fn slice_count_on_real_capture() {
+    let Some(ctx) = common::ctx() else { return };
+    let Some(x) = common::real_nrz() else { return };
+    // NRZ decisions at every sample against the decisions of a one-sample-delayed copy: a real
+    // signal with real transitions; counts must be identical.
+    let slicer = Slicer::new(vec![0.0]).unwrap();
+    let dec = slicer.slice_vec(&x);
+    let exp: Vec<u8> = std::iter::once(0).chain(dec.iter().copied()).take(dec.len()).collect();
+    let want = count_errors(&dec, &exp, Modulation::Nrz, BitMapping::Gray);
+    assert!(want.symbol_errors > 1000);
+    let got = ctx.slice_count(&x, &exp, &slicer, Modulation::Nrz, BitMapping::Gray, 1 << 20).unwrap();
+    assert_eq!(got.counts, want);
+    assert_eq!(got.positions, cpu_positions(&dec, &exp, 1));
+    // And the FIR on it (a 15-tap smoother) within f32 tolerance.
+    let taps: Vec<f32> = (0..15).map(|j| 1.0 / (1.0 + j as f32)).collect();
+    let cpu = Fir::new(&taps).unwrap().process_valid_vec(&x);
+    let gpu = ctx.fir_valid(&x, &taps).unwrap();
+    assert_fir_close(&gpu, &cpu, &x, &taps, 1, 14, "real capture FIR");
+}
+
+fn geometries() -> Vec<EyeGeometry> {
+    vec![
+        // fits the per-workgroup histogram (64 x 64 = 4096 bins)
+        EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 },
+        // global atomics (256 x 128 bins), m = 32
+        EyeGeometry { samples_per_ui: 4, span_ui: 1, time_bins: 128, amp_bins: 256, lo: -1.2, hi: 1.3 },
+        // one sample per UI, many columns per interval (m = 512)
+        EyeGeometry { samples_per_ui: 1, span_ui: 2, time_bins: 1024, amp_bins: 100, lo: -2.0, hi: 2.0 },
+        // tiny range: most segments clip
+        EyeGeometry { samples_per_ui: 3, span_ui: 1, time_bins: 3, amp_bins: 7, lo: 0.1, hi: 0.2 },
+    ]
+}
+
+#[test]
+fn eye_histogram_identical_to_reference() {
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(7);
+    let mut y = noise(&mut r, 30_001, 1.6);
+    // Non-finite and huge samples exercise the clamps.
+    y[100] = f32::NAN;
+    y[200] = f32::INFINITY;
+    y[201] = f32::NEG_INFINITY;
+    y[300] = 3.0e38;
+    for g in geometries() {
+        let want = reference::eye_histogram(&y, &g).unwrap();
+        let got = ctx.eye_histogram(&y, &g).unwrap();
+        assert!(want.iter().map(|&c| c as u64).sum::<u64>() > 0);
+        assert_eq!(got, want, "{g:?}");
+    }
+}
+
+#[test]
+fn eye_histogram_chunks_and_accumulates() {
+    let Some(ctx) = common::own_ctx() else { return };
+    ctx.set_max_chunk_bytes(Some(8 * 1024));
+    let mut r = rng(8);
+    let y = noise(&mut r, 20_000, 1.2);
+    for g in geometries() {
+        let want = reference::eye_histogram(&y, &g).unwrap();
+        assert_eq!(ctx.eye_histogram(&y, &g).unwrap(), want, "streamed {g:?}");
+        // Two pieces, the second starting with the first's last sample.
+        let mut h = vec![0u32; want.len()];
+        ctx.eye_histogram_accumulate(&y[..7_777], 0, &g, &mut h).unwrap();
+        ctx.eye_histogram_accumulate(&y[7_776..], 7_776, &g, &mut h).unwrap();
+        assert_eq!(h, want, "accumulated {g:?}");
+    }
+}
+
+#[test]
+fn eye_histogram_of_real_capture() {
+    let Some(ctx) = common::ctx() else { return };
+    let Some(x) = common::real_nrz() else { return };
+    // 40 GS/s at 10.3125 GBd is not an integer S; the histogram algorithm does not care.
+    let g = EyeGeometry { samples_per_ui: 4, span_ui: 2, time_bins: 256, amp_bins: 128, lo: -0.12, hi: 0.12 };
+    assert_eq!(ctx.eye_histogram(&x, &g).unwrap(), reference::eye_histogram(&x, &g).unwrap());
+    let g = EyeGeometry { samples_per_ui: 4, span_ui: 1, time_bins: 64, amp_bins: 64, lo: -0.1, hi: 0.1 };
+    assert_eq!(ctx.eye_histogram(&x, &g).unwrap(), reference::eye_histogram(&x, &g).unwrap());
+}
+
+#[test]
+fn eye_bad_geometry_is_an_error() {
+    let Some(ctx) = common::ctx() else { return };
+    let ok = EyeGeometry { samples_per_ui: 4, span_ui: 1, time_bins: 64, amp_bins: 64, lo: -1.0, hi: 1.0 };
+    for bad in [
+        EyeGeometry { span_ui: 3, ..ok },
+        EyeGeometry { time_bins: 66, ..ok },
+        EyeGeometry { time_bins: 8192, ..ok },
+        EyeGeometry { amp_bins: 0, ..ok },
+        EyeGeometry { amp_bins: 2048, ..ok },
+        EyeGeometry { lo: 1.0, hi: 1.0, ..ok },
+        EyeGeometry { hi: f32::NAN, ..ok },
+        EyeGeometry { samples_per_ui: 0, ..ok },
+    ] {
+        assert!(ctx.eye_histogram(&[0.0, 1.0], &bad).is_err(), "{bad:?}");
+    }
+    let mut h = vec![0u32; 3];
+    assert!(ctx.eye_histogram_accumulate(&[0.0, 1.0], 0, &ok, &mut h).is_err());
+}
+
+#[test]
+fn rs_syndromes_match_cpu() {
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(9);
+    for code in [RsCode::Kp4, RsCode::Kr4] {
+        let rs = ReedSolomon::new(code);
+        let words = 101;
+        let mut batch = Vec::with_capacity(words * code.n());
+        for w in 0..words {
+            let msg: Vec<u16> = (0..code.k()).map(|_| r.random_range(0..1024u16)).collect();
+            let mut cw = rs.encode_vec(&msg).unwrap();
+            // word 0 clean (all-zero syndromes), the others with 1..20 symbol errors
+            if w > 0 {
+                for _ in 0..(w % 20 + 1) {
+                    let i = r.random_range(0..code.n());
+                    cw[i] ^= r.random_range(1..1024u16);
+                }
+            }
+            batch.extend_from_slice(&cw);
+        }
+        let gpu = ctx.rs_syndromes(code, &batch).unwrap();
+        let two_t = code.parity_len();
+        assert_eq!(gpu.len(), words * two_t);
+        let mut s = vec![0u16; two_t];
+        for w in 0..words {
+            rs.syndromes(&batch[w * code.n()..(w + 1) * code.n()], &mut s).unwrap();
+            assert_eq!(&gpu[w * two_t..(w + 1) * two_t], &s[..], "{code:?} word {w}");
+            assert_eq!(s.iter().all(|&v| v == 0), w == 0);
+        }
+    }
+    // Bad input: ragged batch, symbol out of range.
+    assert!(ctx.rs_syndromes(RsCode::Kp4, &[0u16; 545]).is_err());
+    let mut bad = vec![0u16; 544];
+    bad[7] = 1024;
+    assert!(ctx.rs_syndromes(RsCode::Kp4, &bad).is_err());
+    assert!(ctx.rs_syndromes(RsCode::Kp4, &[]).unwrap().is_empty());
+}
+
+#[test]
+fn eye_reference_agrees_with_a_direct_float_reading_of_the_spec() {
+    // The reference itself (no GPU): a flat line at the middle of bin r fills row r only.
+    let g = EyeGeometry { samples_per_ui: 2, span_ui: 1, time_bins: 8, amp_bins: 4, lo: 0.0, hi: 4.0 };
+    let h = reference::eye_histogram(&[2.5; 3], &g).unwrap();
+    for (i, &c) in h.iter().enumerate() {
+        let (row, _col) = (i / 8, i % 8);
+        assert_eq!(c, if row == 2 { 1 } else { 0 }, "bin {i}");
+    }
+    // A rising segment from bin 0 to bin 3 crosses rows in order.
+    let h = reference::eye_histogram(&[0.5, 3.5], &g).unwrap();
+    let rows: Vec<usize> = (0..4).map(|col| (0..4).find(|&r| h[r * 8 + col] == 1).unwrap()).collect();
+    assert_eq!(rows, vec![0, 1, 2, 2]);
+}
+
+#[test]
+fn block_parallel_dfe_matches_cpu_blocks_exactly() {
+    use lightlane_core::eq::{detect_blocks, Dfe};
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(10);
+    for (m, taps) in [
+        (Modulation::Pam4, vec![0.3f32, -0.1, 0.05]),
+        (Modulation::Nrz, vec![0.4f32]),
+        (Modulation::Nrz, vec![0.3f32, 0.1, -0.05]),
+        (Modulation::Pam4, vec![0.2f32, 0.1]),
+    ] {
+        let n = 50_001;
+        let sym: Vec<u8> = (0..n).map(|_| r.random_range(0..m.levels() as u8)).collect();
+        // Channel with the DFE's post-cursors plus noise large enough for error bursts.
+        let y: Vec<f32> = (0..n)
+            .map(|k| {
+                let mut v = m.level(sym[k]);
+                for (i, &b) in taps.iter().enumerate() {
+                    if k > i {
+                        v += b * m.level(sym[k - 1 - i]);
+                    }
+                }
+                v + (r.random::<f32>() - 0.5) * 2.4
+            })
+            .collect();
+        let dfe = Dfe::new(taps.clone(), m.level_set(), m).unwrap();
+        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (4, 3)] {
+            let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
+            let got = ctx.dfe_detect_blocks(&dfe, &y, block, warmup).unwrap();
+            assert_eq!(got, want, "{m:?} {} taps, block {block}, warmup {warmup}", taps.len());
+        }
+        // The sequential run differs from the block run only near block starts (warm-up bound).
+        let seq = dfe.detect(&y);
+        let got = ctx.dfe_detect_blocks(&dfe, &y, 4096, 256).unwrap();
+        let errs = seq.iter().zip(&sym).filter(|(a, b)| a != b).count();
+        assert!(errs > 0, "noise must cause decision errors");
+        for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
+            if a != b {
+                assert!(k % 4096 < 256 + 64, "{m:?}: mismatch at {k} is past the warm-up of its block");
+            }
+        }
+    }
+    assert!(ctx.dfe_detect_blocks(&Dfe::new(vec![0.1], Modulation::Nrz.level_set(), Modulation::Nrz).unwrap(), &[0.0; 8], 6, 0).is_err());
+    // Longer DFEs are refused (see GPU_DFE_MAX_TAPS), not answered wrongly.
+    let long = Dfe::new(vec![0.05; 12], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
+    assert!(ctx.dfe_detect_blocks(&long, &[0.0; 64], 16, 4).is_err());
+}

@@ -1,0 +1,49 @@
+//! Every shader parses and validates with naga (no GPU needed), and names the entry points
+//! the host code dispatches.
+
+use lightlane_gpu::shaders;
+
+#[test]
+fn every_shader_parses_and_validates() {
+    for (name, src, entries) in shaders::ALL {
+        let module = naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        v.validate(&module).unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+        for entry in *entries {
+            let ep = module
+                .entry_points
+                .iter()
+                .find(|ep| ep.name == *entry)
+                .unwrap_or_else(|| panic!("{name}: no entry point {entry}"));
+            assert_eq!(ep.stage, naga::ShaderStage::Compute, "{name}::{entry}");
+            assert_eq!(ep.workgroup_size[1..], [1, 1], "{name}::{entry}: 1-D workgroups");
+        }
+        assert_eq!(module.entry_points.len(), entries.len(), "{name}: an entry point is not dispatched by the host");
+    }
+}
+
+#[test]
+fn workgroup_memory_fits_lavapipe() {
+    // lavapipe offers 32 KiB of workgroup memory; sum each shader's workgroup variables.
+    for (name, src, _) in shaders::ALL {
+        let module = naga::front::wgsl::parse_str(src).unwrap();
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let bytes: u32 = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
+            .map(|(_, g)| layouter[g.ty].size)
+            .sum();
+        assert!(bytes <= 32 * 1024, "{name}: {bytes} bytes of workgroup memory");
+        // check_limits demands MIN_WORKGROUP_STORAGE of the adapter: every shader must fit it.
+        assert!(bytes <= lightlane_gpu::context::MIN_WORKGROUP_STORAGE, "{name}: {bytes} bytes");
+    }
+}
+
+#[test]
+fn a_broken_shader_fails_validation() {
+    // The test above can fail: a type error must be caught.
+    let bad = "@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }";
+    assert!(naga::front::wgsl::parse_str(bad).is_err());
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the GPU engine's release test and bench binaries into .gpu-bundle/ (git-ignored) with a
+# runner, for a GPU machine that has no Rust toolchain. On that machine, from the repo root:
+#   bash .gpu-bundle/run.sh            # conformance tests on the GPU, then ONE results table
+# Vulkan loader: if the machine lacks libvulkan, put the loader .debs in .gl/ (see
+# /work/.library/device/README.md: `apt-get download libvulkan1 ...` into .gl) and carry .gl;
+# run.sh unpacks them. Sizes: LIGHTLANE_BENCH_SAMPLES (default 2^26), LIGHTLANE_BENCH_REPS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.gpu-bundle
+# Cargo profile (release for real measurements; LIGHTLANE_BUNDLE_PROFILE=test gives a quick
+# local smoke test of the bundle on lavapipe with the already-built test profile).
+profile="${LIGHTLANE_BUNDLE_PROFILE:-release}"
+case "$profile" in release) dir=target/release ;; test | dev) dir=target/debug ;; *) dir="target/$profile" ;; esac
+rm -rf "$out" && mkdir -p "$out"
+# Test binaries of lightlane-gpu (release: the timings are the point).
+cargo test --profile "$profile" -p lightlane-gpu --no-run --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys, shutil
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] != ["bin"]:
+        name = m["target"]["name"]
+        shutil.copy(m["executable"], sys.argv[1] + "/test_" + name)
+        print("bundled test", name)
+' "$out"
+cargo build --profile "$profile" -p lightlane-benches --bin gpu_bench
+cp "$dir/gpu_bench" "$out/"
+cargo bench --profile "$profile" -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys, shutil
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu":
+        shutil.copy(m["executable"], sys.argv[1] + "/bench_gpu"); print("bundled criterion bench gpu")
+' "$out"
+# Strip debug info: the bundle must fit the GPU machine's 64 MiB transfer limit.
+for f in "$out"/*; do strip --strip-debug "$f" 2>/dev/null || true; done
+cp scripts/gpu_bench_run.sh "$out/run.sh"
+chmod +x "$out"/*
+du -sh "$out"
+echo "bundle ready: $out (run: bash $out/run.sh)"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runner of the GPU bundle built by scripts/gpu_bench.sh (copied there as run.sh). Needs no
+# Rust toolchain. Runs the conformance tests on the machine's GPU (failing if there is no
+# adapter), then prints ONE table: kernel rates vs the issue-7 targets.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# Vulkan loader from .gl/*.deb when the machine has none (device README recipe).
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  if ls "$root"/.gl/*.deb >/dev/null 2>&1; then
+    for f in "$root"/.gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  else
+    echo "warning: no libvulkan and no .gl/*.deb loader packages" >&2
+  fi
+fi
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+export LIGHTLANE_REQUIRE_GPU=1
+rc=0
+for t in "$here"/test_*; do
+  echo "== $(basename "$t")"
+  "$t" -q || rc=1
+done
+echo "== results"
+"$here/gpu_bench" || rc=1
+if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
+  "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+fi
+exit $rc
