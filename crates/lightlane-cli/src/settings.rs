@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn file_hints_fill_only_what_nothing_else_set() {
-        let mut wf = Waveform::new(vec![0.0; 16], 1e-12).unwrap();
+        let mut wf = Waveform::new(vec![0.0; 16], 1e12).unwrap();
         wf.meta.extra.insert("baud".into(), "2.5e10".into());
         wf.meta.extra.insert("pattern".into(), "prbs9".into());
         wf.meta.extra.insert("modulation".into(), "nrz".into());
