@@ -335,7 +335,7 @@ pub fn render(report: &BatchReport<'_>, outcomes: &[Outcome], images: &[Vec<Imag
         kv("BER (95 % CI)", format!("{:.3e} ({:.2e} … {:.2e}), {} errors in {} bits", r.ber, r.ber_ci95.0, r.ber_ci95.1, r.bit_errors, r.bits));
         kv("SER", format!("{:.3e}", r.ser));
         for c in &a.limits.checks {
-            kv(&format!("limit {}", c.quantity), format!("{} {} {:.3e}: {}", fixed(Some(c.value), 6), if c.kind == "max" { "≤" } else { "≥" }, c.limit, if c.pass { "pass" } else { "FAIL" }));
+            kv(&format!("limit {}", c.quantity), format!("{:.3e} {} {:.3e}: {}", c.value, if c.kind == "max" { "≤" } else { "≥" }, c.limit, if c.pass { "pass" } else { "FAIL" }));
         }
         for w in &r.warnings {
             kv("warning", w.clone());
