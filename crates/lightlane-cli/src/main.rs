@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Analyse captures and folders of captures (the demo campaign when no path is given).
     /// Exit status: 0 all analysed, 2 some captures failed, 1 fatal error.
-    Analyze(analyze_cmd::AnalyzeArgs),
+    Analyze(Box<analyze_cmd::AnalyzeArgs>),
     /// Reed–Solomon KP4/KR4 encoding and decoding of raw symbol files.
     Fec(fec_cmd::FecArgs),
     /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).

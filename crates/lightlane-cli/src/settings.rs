@@ -91,8 +91,11 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-/// Reads and checks a TOML config file: (preset name, limits table, AnalysisConfig fields).
-fn read_config_file(path: &Path) -> anyhow::Result<(Option<String>, Option<Value>, serde_json::Map<String, Value>)> {
+/// A config file split into its parts: preset name, `[limits]` table, AnalysisConfig fields.
+type ConfigParts = (Option<String>, Option<Value>, serde_json::Map<String, Value>);
+
+/// Reads and checks a TOML config file.
+fn read_config_file(path: &Path) -> anyhow::Result<ConfigParts> {
     let meta = std::fs::metadata(path).with_context(|| format!("reading config {}", path.display()))?;
     if meta.len() > MAX_CONFIG_BYTES {
         bail!("config {}: {} bytes is too large for a config file (at most {MAX_CONFIG_BYTES})", path.display(), meta.len());
@@ -249,7 +252,7 @@ impl Settings {
         Ok(config)
     }
 
-    /// The file of `path` (for messages).
+    /// What the configuration came from, for messages (`preset X, config Y`).
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.preset {

@@ -210,7 +210,7 @@ impl FibreDispersionModel {
     /// (minimum, maximum) chromatic dispersion in ps/nm of `length_m` of fibre over the
     /// wavelength range `lambda_min_nm … lambda_max_nm`.
     pub fn dispersion_range_ps_per_nm(&self, length_m: f64, lambda_min_nm: f64, lambda_max_nm: f64) -> Result<(f64, f64)> {
-        if !(length_m.is_finite() && length_m >= 0.0 && length_m <= 1e6) {
+        if !(length_m.is_finite() && (0.0..=1e6).contains(&length_m)) {
             return Err(Error::invalid("reach_m", length_m, "fibre length must lie in 0 … 1000 km"));
         }
         if !(lambda_min_nm.is_finite() && lambda_max_nm.is_finite() && 800.0 <= lambda_min_nm && lambda_min_nm <= lambda_max_nm && lambda_max_nm <= 1700.0) {
