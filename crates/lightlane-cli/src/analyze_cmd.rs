@@ -1,26 +1,47 @@
 //! `lightlane analyze`.
 
-use anyhow::{anyhow, bail, Context};
+use crate::batch::{self, Outcome, RunOptions};
+use crate::settings::Settings;
+use crate::{html, summary};
+use anyhow::{bail, Context};
 use clap::Args;
-use lightlane::analysis::{AnalysisConfig, ClockRecovery, Report};
-use lightlane::analyze;
-use lightlane::timing::{CdrConfig, CdrKind};
-use lightlane::io::{read_capture, ReadOptions};
-use lightlane::{Backend, Modulation};
+use lightlane::analysis::{Preset, Report};
+use lightlane::io::ReadOptions;
+use lightlane::Backend;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `lightlane analyze`: one capture, several, or whole folders of them.
+///
+/// Exit status: 0 every capture analysed; 2 some captures failed (each listed with its error,
+/// the others complete); 1 fatal (bad usage or config, no captures found, unreadable folder,
+/// output folder that cannot be written).
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Capture files (.npy, raw + .json sidecar). None: the built-in demo capture.
+    /// Capture files and/or folders (scanned recursively for known capture formats). None: the
+    /// demo campaign in testdata/campaign, reported to --out (default: a temporary folder).
     pub paths: Vec<PathBuf>,
+    /// Write summary.csv, report.json and index.html to this folder (created if needed).
+    #[arg(long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// Measurement preset (e.g. 100GBASE-DR, 400GBASE-DR4, 200GBASE-DR1, 100GAUI-1-C2M);
+    /// `--preset list` prints them all.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// TOML config file: any AnalysisConfig field, `preset = "NAME"`, and a [limits] table.
+    /// Precedence: preset < config file < flags.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Captures analysed in parallel (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Channel (0-based) of multi-channel files; default: the first analog channel.
     #[arg(long, value_name = "N")]
     pub channel: Option<usize>,
     /// Segment (0-based) of FastFrame / sequence-mode files; default: the first.
     #[arg(long, value_name = "N")]
     pub segment: Option<usize>,
-    /// Symbol rate in baud, e.g. 53.125e9 (default: the file's own hint).
+    /// Symbol rate in baud, e.g. 53.125e9 (default: preset, config, or the file's own hint).
     #[arg(long, value_name = "HZ")]
     pub baud: Option<f64>,
     /// Sample rate in Sa/s for formats without timing (.npy).
@@ -33,19 +54,19 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub pattern: Option<String>,
     /// Receiver chain, e.g. `ffe:15`, `ctle,ffe:15,dfe:1`, `bt4,ffe:21:t2,mlse:1`, `ffe:15:lms`
-    /// (overrides --ffe-taps/--ffe-sps).
+    /// (overrides --ffe-taps/--ffe-sps). Default without preset: `ffe:15`.
     #[arg(long, value_name = "CHAIN")]
     pub equalizer: Option<String>,
     /// Clock recovery: `pll[:CORNER_MHZ[:ORDER]]` (802.3 reference CDR, default 4 MHz first
     /// order), `mm`, `gardner`, `bangbang`, or `none` (ideal clock at --baud, phase search only).
-    #[arg(long, default_value = "pll", value_name = "KIND")]
-    pub cdr: String,
-    /// Number of FFE taps.
-    #[arg(long, default_value_t = 15, value_name = "N")]
-    pub ffe_taps: usize,
-    /// FFE samples per symbol (1 = T-spaced, 2 = T/2-spaced).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub ffe_sps: usize,
+    #[arg(long, value_name = "KIND")]
+    pub cdr: Option<String>,
+    /// Number of FFE taps (default 15).
+    #[arg(long, value_name = "N")]
+    pub ffe_taps: Option<usize>,
+    /// FFE samples per symbol (1 = T-spaced, the default; 2 = T/2-spaced).
+    #[arg(long, value_name = "N")]
+    pub ffe_sps: Option<usize>,
     /// The transmitter used 1/(1+D) precoding.
     #[arg(long)]
     pub precoding: bool,
@@ -61,117 +82,121 @@ pub struct AnalyzeArgs {
     pub symbols_out: Option<PathBuf>,
 }
 
-fn parse_clock(spec: &str) -> anyhow::Result<ClockRecovery> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let bad = || anyhow!("--cdr {spec}: expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none");
-    let kind = match parts.as_slice() {
-        ["none"] => return Ok(ClockRecovery::Fixed),
-        ["pll", rest @ ..] => {
-            let corner_mhz: f64 = rest.first().map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(4.0);
-            let order: u8 = rest.get(1).map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(1);
-            if rest.len() > 2 {
-                return Err(bad());
-            }
-            CdrKind::ReferencePll { corner_hz: corner_mhz * 1e6, order, damping: 0.707 }
-        }
-        ["mm"] => CdrKind::MuellerMuller { bandwidth_fraction: 1e-3 },
-        ["gardner"] => CdrKind::Gardner { bandwidth_fraction: 1e-3 },
-        ["bangbang"] => CdrKind::BangBang { gain: 1e-3 },
-        _ => return Err(bad()),
-    };
-    Ok(ClockRecovery::Cdr(CdrConfig { kind, ..CdrConfig::default() }))
-}
-
-fn hint<'a>(wf: &'a lightlane::Waveform, key: &str) -> Option<&'a str> {
-    wf.meta.extra.get(key).map(String::as_str)
-}
-
-fn config_for(args: &AnalyzeArgs, wf: &lightlane::Waveform) -> anyhow::Result<AnalysisConfig> {
-    let modulation: Modulation = match args.modulation.as_deref().or(hint(wf, "modulation")) {
-        Some(m) => m.parse()?,
-        None => Modulation::Pam4,
-    };
-    let baud = match args.baud {
-        Some(b) => Some(b),
-        None => hint(wf, "baud").and_then(|b| b.parse::<f64>().ok()),
-    };
-    let mut config = match modulation {
-        Modulation::Pam4 => AnalysisConfig::pam4(0.0),
-        Modulation::Nrz => AnalysisConfig::nrz(0.0),
-    };
-    config.baud = baud;
-    if let Some(p) = args.pattern.as_deref().or(hint(wf, "pattern")) {
-        config.pattern = p.to_string();
+/// Prints the presets (`--preset list`).
+fn print_presets() {
+    println!("{:<16} {:<26} {:>10} {:>8}  description", "preset", "clause", "baud(GBd)", "pattern");
+    for p in Preset::all() {
+        println!(
+            "{:<16} {:<26} {:>10.4} {:>8}  {}",
+            p.name,
+            p.clause,
+            p.config.baud.unwrap_or(0.0) / 1e9,
+            p.config.pattern,
+            p.description
+        );
     }
-    let chain = match &args.equalizer {
-        Some(spec) => spec.clone(),
-        None => {
-            if args.ffe_taps == 0 || args.ffe_taps > 1024 {
-                bail!("--ffe-taps {} is outside 1..=1024", args.ffe_taps);
-            }
-            format!("ffe:{}:{}", args.ffe_taps, if args.ffe_sps == 2 { "t2" } else { "t" })
-        }
-    };
-    config.equalizer = chain.parse()?;
-    config.ffe.reference_tap = None;
-    config.precoding = args.precoding;
-    config.clock = parse_clock(&args.cdr)?;
-    Ok(config)
 }
 
-/// Runs one capture; returns the report and the decided symbols.
-fn analyze_one(args: &AnalyzeArgs, path: &Path, backend: Backend) -> anyhow::Result<Report> {
-    let opts = ReadOptions {
-        fs: args.fs,
-        channel: args.channel,
-        segment: args.segment,
-        ..Default::default()
-    };
-    let wf = read_capture(path, &opts)?;
-    let config = config_for(args, &wf)?;
-    Ok(analyze(&wf, &config, backend)?)
+/// Creates OUT and checks that a file can be written there (fatal otherwise).
+fn prepare_out(out: &Path) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("output folder {} exists and is not a folder", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
+    let probe = out.join(".lightlane-write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("output folder {} is not writable", out.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes summary.csv, report.json and index.html for `outcomes` into `out`.
+pub fn write_outputs(out: &Path, outcomes: &[Outcome], settings: &Settings) -> anyhow::Result<()> {
+    write_file(&out.join("summary.csv"), summary::summary_csv(outcomes).as_bytes())?;
+    let report = summary::batch_report(outcomes, settings)?;
+    let mut json = serde_json::to_string_pretty(&report)?;
+    json.push('\n');
+    write_file(&out.join("report.json"), json.as_bytes())?;
+    let images: Vec<Vec<html::Image>> = outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(a) => html::report_images(&a.report, o.job.path.parent().unwrap_or(Path::new("."))),
+            Err(_) => Vec::new(),
+        })
+        .collect();
+    let page = html::render(&report, outcomes, &images, out);
+    write_file(&out.join("index.html"), page.as_bytes())?;
+    Ok(())
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let backend: Backend = args.backend.parse()?;
-    let paths: Vec<PathBuf> = if args.paths.is_empty() {
-        let demo = crate::demo::demo_capture()?;
-        eprintln!("no capture given: analysing the built-in demo capture {}", demo.display());
-        vec![demo]
-    } else {
-        args.paths.clone()
-    };
-    if let Some(p) = &args.pattern {
-        // Fail fast on a bad pattern name or file, before reading any capture.
-        lightlane::pattern::Pattern::parse(p)?;
+    if args.preset.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("list")) {
+        print_presets();
+        return Ok(ExitCode::SUCCESS);
     }
-    let mut reports = Vec::new();
-    let mut failures = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
-        match analyze_one(args, path, backend) {
-            Ok(report) => {
-                for w in &report.warnings {
-                    eprintln!("warning: {}: {w}", path.display());
-                }
-                if let Some(out) = &args.symbols_out {
-                    let target = numbered(out, i, paths.len());
-                    lightlane::io::npy::write(&target, &report_decisions(&report))
-                        .with_context(|| format!("writing {}", target.display()))?;
-                }
-                reports.push(report);
-            }
-            Err(e) => failures.push((path.display().to_string(), format!("{e:#}"))),
+    let backend: Backend = args.backend.parse()?;
+    let settings = Settings::from_args(args)?;
+    if args.jobs == Some(0) {
+        bail!("--jobs 0: need at least one worker");
+    }
+    let (paths, out) = if args.paths.is_empty() {
+        let campaign = crate::demo::demo_campaign()?;
+        let out = args.out.clone().unwrap_or_else(|| std::env::temp_dir().join("lightlane-demo-report"));
+        eprintln!("no capture given: analysing the demo campaign {}", campaign.display());
+        (vec![campaign], Some(out))
+    } else {
+        (args.paths.clone(), args.out.clone())
+    };
+    if let Some(out) = &out {
+        prepare_out(out)?;
+    }
+    let jobs = batch::discover(&paths, out.as_deref())?;
+    let opts = RunOptions {
+        read: ReadOptions {
+            fs: args.fs,
+            channel: args.channel,
+            segment: args.segment,
+            ..Default::default()
+        },
+        backend,
+        jobs: args.jobs.unwrap_or(0),
+        progress: jobs.len() > 1,
+    };
+    let outcomes = batch::run_batch(&jobs, &settings, &opts)?;
+    let reports: Vec<&Report> = outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|a| &a.report)).collect();
+    for r in &reports {
+        for w in &r.warnings {
+            eprintln!("warning: {}: {w}", r.file);
+        }
+    }
+    if let Some(target) = &args.symbols_out {
+        for (i, r) in reports.iter().enumerate() {
+            let target = numbered(target, i, reports.len());
+            lightlane::io::npy::write(&target, &r.decisions).with_context(|| format!("writing {}", target.display()))?;
         }
     }
     print_table(&reports);
-    for (file, err) in &failures {
-        eprintln!("error: {file}: {err}");
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    if failed > 0 {
+        eprintln!("{failed} of {} captures could not be analysed:", outcomes.len());
+        for o in &outcomes {
+            if let Err(e) = &o.result {
+                eprintln!("  {}: {e}", o.job.name);
+            }
+        }
     }
     if let Some(json) = &args.json {
         let text = serde_json::to_string_pretty(&reports)?;
-        std::fs::write(json, text).with_context(|| format!("writing {}", json.display()))?;
+        write_file(json, text.as_bytes())?;
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    if let Some(out) = &out {
+        write_outputs(out, &outcomes, &settings)?;
+        println!("report: {} (summary.csv, report.json beside it; {})", out.join("index.html").display(), settings.describe());
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
@@ -182,11 +207,7 @@ fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
     path.with_file_name(format!("{stem}_{i}.npy"))
 }
 
-fn report_decisions(report: &Report) -> Vec<u8> {
-    report.decisions.clone()
-}
-
-fn print_table(reports: &[Report]) {
+fn print_table(reports: &[&Report]) {
     if reports.is_empty() {
         return;
     }

@@ -1,9 +1,13 @@
 //! `lightlane`: analyse serial-link captures from the command line.
 
 mod analyze_cmd;
+mod batch;
 mod demo;
 mod fec_cmd;
+mod html;
 mod info_cmd;
+mod settings;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,8 +23,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Analyse captures (the built-in demo capture when no path is given).
-    Analyze(analyze_cmd::AnalyzeArgs),
+    /// Analyse captures and folders of captures (the demo campaign when no path is given).
+    /// Exit status: 0 all analysed, 2 some captures failed, 1 fatal error.
+    Analyze(Box<analyze_cmd::AnalyzeArgs>),
     /// Reed–Solomon KP4/KR4 encoding and decoding of raw symbol files.
     Fec(fec_cmd::FecArgs),
     /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).
@@ -28,7 +33,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors are fatal errors: exit 1 (help and --version exit 0).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
     let result = match &cli.command {
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Fec(args) => fec_cmd::run(args).map(|()| ExitCode::SUCCESS),
@@ -38,7 +50,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }

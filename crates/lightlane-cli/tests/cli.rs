@@ -26,14 +26,15 @@ fn demo() -> String {
 }
 
 #[test]
-fn demo_runs_with_no_arguments_and_writes_json_and_symbols() {
+fn single_capture_writes_json_and_symbols() {
     let d = tmpdir("demo");
     let json = d.join("r.json");
     let syms = d.join("s.npy");
-    let o = run(&["analyze", "--json", json.to_str().unwrap(), "--symbols-out", syms.to_str().unwrap()]);
+    let o = run(&["analyze", &demo(), "--json", json.to_str().unwrap(), "--symbols-out", syms.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("demo_pam4.bin") && out.to_lowercase().contains("prbs13q"), "{out}");
+    assert!(!out.contains("report:"), "no --out: no report folder");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let r = &v[0];
     for key in ["file", "modulation", "baud", "samples_per_ui", "pattern", "bits", "bit_errors", "ber", "symbols", "symbol_errors", "ser", "ffe_taps", "fec", "equalizer", "baud_estimated", "stages"] {
@@ -54,7 +55,7 @@ fn explicit_options_override_file_hints() {
     assert!(o.status.success(), "{}", stderr(&o));
     // Wrong pattern for the capture: a sync failure with a non-zero exit, not BER 0.5.
     let o = run(&["analyze", &demo(), "--pattern", "prbs31"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a capture that fails exits 2");
     assert!(stderr(&o).contains("did not sync"), "{}", stderr(&o));
 }
 

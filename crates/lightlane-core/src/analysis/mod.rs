@@ -14,9 +14,11 @@
 pub mod chain;
 mod config;
 mod pipeline;
+pub mod preset;
 mod report;
 
 pub use chain::{EqStage, EqualizerChain, FfeMethod};
 pub use config::{AnalysisConfig, ClockRecovery};
 pub use pipeline::{analyze, analyze_with};
+pub use preset::{LimitCheck, LimitReport, Limits, Measured, OpticalPmd, Preset, Verdict};
 pub use report::{Report, StageErrors};

@@ -1,0 +1,321 @@
+//! `lightlane analyze DIR --out OUT` end to end on the demo campaign (testdata/campaign).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lightlane"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lightlane-batch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn campaign() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/campaign").to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Parses summary.csv (no quoted commas in the campaign except error texts, handled here).
+fn parse_csv(s: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in s.split("\r\n").filter(|l| !l.is_empty()) {
+        let mut cells = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => cells.push(std::mem::take(&mut cur)),
+                _ => cur.push(c),
+            }
+        }
+        cells.push(cur);
+        rows.push(cells);
+    }
+    rows
+}
+
+/// A small HTML parser: checks that every non-void element is closed in order and counts
+/// elements by name and by `class`/`id`.
+struct Html {
+    tags: HashMap<String, usize>,
+    ids: Vec<String>,
+    classes: HashMap<String, usize>,
+}
+
+fn parse_html(s: &str) -> Html {
+    const VOID: &[&str] = &["meta", "img", "br", "hr", "input", "link", "line", "circle", "rect"];
+    let mut stack: Vec<String> = Vec::new();
+    let mut tags = HashMap::new();
+    let mut ids = Vec::new();
+    let mut classes = HashMap::new();
+    let mut rest = s;
+    let mut in_script = false;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        if in_script {
+            let end = rest.find("</script>").expect("script closed");
+            rest = &rest[end..];
+            in_script = false;
+        }
+        let close = rest.find('>').expect("tag closed");
+        let tag = &rest[1..close];
+        rest = &rest[close + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack.pop().unwrap_or_else(|| panic!("</{name}> without an open element"));
+            assert_eq!(open, name, "mismatched </{name}>, open <{open}>");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let name: String = tag.split(|c: char| c.is_whitespace() || c == '/').next().unwrap().to_ascii_lowercase();
+        *tags.entry(name.clone()).or_insert(0) += 1;
+        for (attr, sink) in [("id=\"", 0), ("class=\"", 1)] {
+            if let Some(p) = tag.find(attr) {
+                let v = &tag[p + attr.len()..];
+                let v = &v[..v.find('"').unwrap()];
+                if sink == 0 {
+                    ids.push(v.to_string());
+                } else {
+                    for c in v.split_whitespace() {
+                        *classes.entry(c.to_string()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let void = VOID.contains(&name.as_str()) && (self_closing || name != "rect" && name != "circle" && name != "line");
+        if name == "script" {
+            in_script = true;
+        }
+        if !void && !self_closing {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    Html { tags, ids, classes }
+}
+
+#[test]
+fn demo_campaign_end_to_end() {
+    let out = tmpdir("demo");
+    // No path: the demo campaign, into --out.
+    let o = run(&["analyze", "--out", out.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "one corrupt capture → exit 2: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("lane5_corrupt.bin"), "failure listed: {err}");
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("report: ") && stdout.contains("index.html"), "{stdout}");
+
+    // summary.csv: stable header, one row per capture sorted by file, corrupt file as error.
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let rows = parse_csv(&csv);
+    assert_eq!(rows[0].join(","), "file,status,verdict,format,modulation,baud_gbd,fs_gsa_s,samples_per_ui,pattern,equalizer,bits,bit_errors,ber,ber_ci95_low,ber_ci95_high,ser,resyncs,ppm_offset,tie_rms_ps,ffe_mse_db,fec_codewords,fec_uncorrectable,fec_max_symbol_errors,fec_cer,post_fec_ber,tdecq_db,error");
+    let files: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(files, ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16", "lane4_low_swing.f32", "lane5_corrupt.bin"]);
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    for r in &rows[1..] {
+        assert_eq!(r.len(), rows[0].len(), "{r:?}");
+    }
+    let by_file: HashMap<&str, &Vec<String>> = rows[1..].iter().map(|r| (r[0].as_str(), r)).collect();
+    let bad = by_file["lane5_corrupt.bin"];
+    assert_eq!(bad[col("status")], "error");
+    assert!(!bad[col("error")].is_empty() && bad[col("ber")].is_empty());
+    let formats: Vec<&str> = ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16"].iter().map(|f| by_file[f][col("format")].as_str()).collect();
+    assert_eq!(formats, ["keysight-bin", "lecroy-trc", "mat", "raw+json"]);
+    for f in &files[..5] {
+        let r = by_file[f];
+        assert_eq!(r[col("status")], "ok", "{f}: {}", r[col("error")]);
+        assert_eq!(r[col("verdict")], "not_checked", "no preset, no limits");
+        let ber: f64 = r[col("ber")].parse().unwrap();
+        assert!(ber < 1e-2, "{f}: BER {ber}");
+        assert!(r[col("bits")].parse::<u64>().unwrap() > 10_000);
+        assert_eq!(r[col("tdecq_db")], "", "no eye stage: empty cell");
+    }
+    assert_eq!(by_file["lane3_nrz.i16"][col("modulation")], "nrz");
+    assert_eq!(by_file["lane3_nrz.i16"][col("pattern")], "PRBS31");
+    assert_eq!(by_file["lane0_nominal.bin"][col("baud_gbd")].len(), "53.125000".len());
+    // The noisy lane really is worse than the nominal one.
+    let ber = |f: &str| by_file[f][col("ber")].parse::<f64>().unwrap();
+    assert!(ber("lane1_noisy.trc") > ber("lane0_nominal.bin"));
+
+    // report.json: all reports, the failure, effective config, tool version.
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["tool"], "lightlane");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["total"], 6);
+    assert_eq!(v["analysed"].as_array().unwrap().len(), 5);
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["file"], "lane5_corrupt.bin");
+    assert!(!failures[0]["error"].as_str().unwrap().is_empty());
+    assert!(v["effective_config"]["equalizer"].is_object());
+    for a in v["analysed"].as_array().unwrap() {
+        assert!(a["config"]["pattern"].is_string() && a["report"]["fec"]["histogram"].is_array(), "{a}");
+        assert_eq!(a["file"], a["report"]["file"]);
+    }
+
+    // index.html: well formed, one row per capture, a section and FEC histogram per analysed one.
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let h = parse_html(&page);
+    assert!(h.ids.contains(&"summary".to_string()) && h.ids.contains(&"failures".to_string()));
+    // Header, one row per capture, then per analysed capture 7 key/value rows + its warnings.
+    let kv_rows: usize = v["analysed"].as_array().unwrap().iter().map(|a| 7 + a["report"]["warnings"].as_array().unwrap().len()).sum();
+    assert_eq!(h.tags["tr"], 1 + 6 + kv_rows, "{:?}", h.tags);
+    assert_eq!(h.classes["cap"], 5);
+    assert_eq!(h.classes["failure"], 1);
+    assert_eq!(h.classes["hist"], 5);
+    assert_eq!(h.classes["sortable"], 1);
+    assert!(!page.contains("src=\"http") && !page.contains("<link"), "self-contained");
+    assert!(page.contains("lane5_corrupt.bin</b>"));
+}
+
+#[test]
+fn summary_is_byte_identical_across_runs_and_thread_counts() {
+    let a = tmpdir("rep1");
+    let b = tmpdir("rep2");
+    let oa = run(&["analyze", &campaign(), "--out", a.to_str().unwrap(), "--jobs", "1"]);
+    let ob = run(&["analyze", &campaign(), "--out", b.to_str().unwrap(), "--jobs", "2"]);
+    assert_eq!(oa.status.code(), Some(2), "{}", text(&oa.stderr));
+    assert_eq!(ob.status.code(), Some(2), "{}", text(&ob.stderr));
+    let ca = std::fs::read(a.join("summary.csv")).unwrap();
+    let cb = std::fs::read(b.join("summary.csv")).unwrap();
+    assert!(ca.len() > 500);
+    assert_eq!(text(&ca), text(&cb));
+    assert_eq!(std::fs::read(a.join("report.json")).unwrap(), std::fs::read(b.join("report.json")).unwrap());
+}
+
+#[test]
+fn presets_config_and_limits() {
+    let o = run(&["analyze", "--preset", "list"]);
+    assert!(o.status.success());
+    let list = text(&o.stdout);
+    for p in ["100GBASE-DR", "100GBASE-FR1", "100GBASE-LR1", "400GBASE-DR4", "800GBASE-DR8", "200GBASE-DR1", "800GBASE-DR4", "100GAUI-1-C2M"] {
+        assert!(list.contains(p), "{p} missing from {list}");
+    }
+    // A config file with limits: the nominal lane passes 2.4e-4, the noisy one fails it.
+    let d = tmpdir("cfg");
+    let cfg = d.join("c.toml");
+    std::fs::write(&cfg, "training_symbols = 8192\n[limits]\nmax_pre_fec_ber = 2.4e-4\n").unwrap();
+    let out = d.join("out");
+    let lane0 = format!("{}/lane0_nominal.bin", campaign());
+    let lane1 = format!("{}/lane1_noisy.trc", campaign());
+    let o = run(&["analyze", &lane0, &lane1, "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let a = v["analysed"].as_array().unwrap();
+    assert_eq!(a[0]["config"]["training_symbols"], 8192);
+    assert_eq!(a[0]["limits"]["verdict"], "pass", "{}", a[0]["report"]["ber"]);
+    assert_eq!(a[1]["limits"]["verdict"], "fail", "{}", a[1]["report"]["ber"]);
+    assert_eq!(v["limits"]["max_pre_fec_ber"], 2.4e-4);
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("row-pass") && page.contains("row-fail"));
+
+    // A preset: its rate/pattern/receiver are recorded as the effective config.
+    let out2 = d.join("out2");
+    let o = run(&["analyze", &lane0, "--preset", "400gbase-dr4", "--equalizer", "bt4,ffe:15", "--out", out2.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0) | Some(2)), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["preset"]["name"], "400GBASE-DR4");
+    assert_eq!(v["effective_config"]["pattern"], "prbs13q");
+    assert_eq!(v["effective_config"]["baud"], 53.125e9);
+    assert_eq!(v["effective_config"]["equalizer"]["stages"].as_array().unwrap().len(), 2, "flag overrides preset");
+    assert_eq!(v["limits"]["max_tdecq_db"], 3.4);
+}
+
+#[test]
+fn fatal_errors_exit_1_with_clear_messages() {
+    let d = tmpdir("fatal");
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.md"), "nothing here").unwrap();
+    let file = d.join("plain.txt");
+    std::fs::write(&file, "x").unwrap();
+    let under_file = file.join("out");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![empty.display().to_string(), "--out".into(), d.join("o1").display().to_string()], "no captures found"),
+        (vec![d.join("nope").display().to_string(), "--out".into(), d.join("o2").display().to_string()], "nope"),
+        (vec![campaign(), "--out".into(), under_file.display().to_string()], "cannot create output folder"),
+        (vec![campaign(), "--out".into(), file.display().to_string()], "not a folder"),
+        (vec![campaign(), "--jobs".into(), "many".into()], "invalid value"),
+        (vec![campaign(), "--preset".into(), "100GBASE-ZZ".into()], "unknown preset"),
+        (vec![campaign(), "--config".into(), d.join("missing.toml").display().to_string()], "missing.toml"),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["analyze".to_string()];
+        full.extend(args.iter().cloned());
+        let o = bin().args(&full).output().unwrap();
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{args:?}: expected '{needle}' in {err}");
+    }
+    // A folder that cannot be read (only meaningful when not running as root).
+    let locked = d.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read_dir(&locked).is_err() {
+            let o = run(&["analyze", locked.to_str().unwrap(), "--out", d.join("o3").to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(1));
+            assert!(text(&o.stderr).contains("cannot read folder"), "{}", text(&o.stderr));
+        } else {
+            eprintln!("skipping the unreadable-folder case: running with permission to read any folder (root)");
+        }
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+    })
+}
+
+/// Renders index.html in headless Chromium (skips when Chromium is absent, as in CI).
+#[test]
+fn index_renders_in_headless_chromium() {
+    let Some(chrome) = chromium() else {
+        eprintln!("skipping: no chromium on PATH");
+        return;
+    };
+    let out = tmpdir("chromium");
+    let lane0 = format!("{}/lane0_nominal.bin", campaign());
+    let o = run(&["analyze", &lane0, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let shot = out.join("shot.png");
+    let url = format!("file://{}", out.join("index.html").display());
+    let status = Command::new(&chrome)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1600"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    assert!(shot.is_file(), "no screenshot: {}", text(&status.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 10_000, "screenshot suspiciously small ({} bytes)", png.len());
+    let dom = Command::new(&chrome).args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"]).arg(&url).output().unwrap();
+    let dom = text(&dom.stdout);
+    assert!(dom.contains("id=\"summary\"") && dom.contains("lane0_nominal.bin"), "DOM: {}", &dom[..dom.len().min(500)]);
+}
