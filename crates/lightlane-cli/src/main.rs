@@ -4,6 +4,7 @@ mod analyze_cmd;
 mod demo;
 mod fec_cmd;
 mod info_cmd;
+mod simulate_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ enum Command {
     Fec(fec_cmd::FecArgs),
     /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).
     Info(info_cmd::InfoArgs),
+    /// Simulate an optical IM/DD link described in TOML and write the capture.
+    Simulate(simulate_cmd::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Fec(args) => fec_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Info(args) => info_cmd::run(args),
+        Command::Simulate(args) => simulate_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fec;
 pub mod filter;
 pub mod modulation;
+pub mod optical;
 pub mod pattern;
 pub mod sim;
 pub mod stats;
