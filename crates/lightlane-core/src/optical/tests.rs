@@ -184,3 +184,36 @@ proptest! {
         prop_assert!((m_out / (m_in * fiber.power_transmission()) - 1.0).abs() < 2e-3, "{} {}", m_out, m_in);
     }
 }
+
+/// Throughput check (run with `--ignored --nocapture`; numbers depend on the machine's load).
+#[test]
+#[ignore]
+fn emulation_throughput_1m_samples() {
+    let fs = 256e9;
+    let n = 1 << 20;
+    let w = Waveform::new(random_power(n, 5), fs).unwrap();
+    for (dl, lambda) in [(-0.93, 1304.5), (-40.0, 1295.0), (340.0, 1550.0)] {
+        let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
+        let em = FiberEmulator::new(fs, &fiber, &EmulationOptions { chirp: Chirp::transient(-0.5), ..Default::default() }).unwrap();
+        let mut out = vec![0f32; n];
+        let mut scratch = EmulatorScratch::default();
+        em.process(&w.samples, &mut out, &mut scratch).unwrap();
+        let reps = 5;
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            em.process(&w.samples, &mut out, &mut scratch).unwrap();
+        }
+        let serial = (reps * n) as f64 / t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(em.emulate(&w).unwrap());
+        }
+        let parallel = (reps * n) as f64 / t.elapsed().as_secs_f64();
+        eprintln!(
+            "D·L {dl} ps/nm: edge {} samples, serial {:.1} MSa/s, parallel {:.1} MSa/s",
+            em.edge_samples(),
+            serial / 1e6,
+            parallel / 1e6
+        );
+    }
+}
