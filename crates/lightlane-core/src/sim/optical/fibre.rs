@@ -287,7 +287,7 @@ impl Fiber {
     pub fn fading_notches_hz(&self, alpha: f64, f_max_hz: f64) -> Vec<f64> {
         let a = self.phase_coefficient_s2();
         let mut out = Vec::new();
-        if a == 0.0 || !(f_max_hz > 0.0) {
+        if a == 0.0 || f_max_hz.is_nan() || f_max_hz <= 0.0 {
             return out;
         }
         let th_max = a * f_max_hz * f_max_hz; // signed

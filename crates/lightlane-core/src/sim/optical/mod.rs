@@ -415,10 +415,7 @@ impl OpticalLink {
                 }
             });
         }
-        let raw = match self.scope.adc_bits {
-            Some(bits) => Some(quantise(&mut samples, bits, self.scope.adc_range)),
-            None => None,
-        };
+        let raw = self.scope.adc_bits.map(|bits| quantise(&mut samples, bits, self.scope.adc_range));
 
         let mut waveform = Waveform::new(samples, self.scope.fs)?;
         waveform.raw = raw;
