@@ -28,7 +28,7 @@
 //! use lightlane_core::Modulation;
 //! let mut link = OpticalLink::new(Modulation::Pam4, 26.5625e9, 128e9).unwrap();
 //! link.fiber = Some(Fiber::smf(2.0, 1310.0).unwrap());
-//! let symbols: Vec<u8> = (0..2000u32).map(|k| ((k * 7 + k / 3) % 4) as u8).collect();
+//! let symbols: Vec<u8> = (0..2000u32).map(|k| (k * 7 % 4) as u8).collect(); // equiprobable
 //! let capture = link.run(&symbols).unwrap();
 //! assert_eq!(capture.waveform.meta.vertical_unit, "W");
 //! let mean = capture.waveform.samples.iter().map(|&v| v as f64).sum::<f64>() / capture.waveform.len() as f64;
