@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// Largest one-sided impulse-response reach (samples) of a spectral filter; bounds FFT sizes.
 pub const MAX_FILTER_REACH: usize = 1 << 20;
 /// Relative impulse-response energy allowed outside the reach of a filter.
-const REACH_ENERGY_TOL: f64 = 1e-11;
+const REACH_ENERGY_TOL: f64 = 1e-9;
 /// Power floor of the chirp phase `ln P`, as a fraction of the mean power.
 pub const CHIRP_POWER_FLOOR: f64 = 1e-3;
 
