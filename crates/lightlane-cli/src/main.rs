@@ -8,6 +8,7 @@ mod html;
 mod info_cmd;
 mod settings;
 mod summary;
+mod simulate_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Fec(fec_cmd::FecArgs),
     /// Show what capture files hold (format, samples, sample rate, scale, segments, fields).
     Info(info_cmd::InfoArgs),
+    /// Simulate an optical IM/DD link described in TOML and write the capture.
+    Simulate(simulate_cmd::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Fec(args) => fec_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Info(args) => info_cmd::run(args),
+        Command::Simulate(args) => simulate_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

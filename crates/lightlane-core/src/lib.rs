@@ -16,6 +16,7 @@ pub mod fec;
 pub mod filter;
 pub mod jitter;
 pub mod modulation;
+pub mod optical;
 pub mod pattern;
 pub mod sim;
 pub mod stats;

@@ -38,6 +38,7 @@ mod channel;
 mod fir;
 mod jitter;
 mod noise;
+pub mod optical;
 mod tx;
 
 pub use channel::{
