@@ -57,6 +57,9 @@ pub struct AnalyzeArgs {
     /// Write the decided symbols (uint8) as .npy (FILE_N.npy for the N-th capture when several).
     #[arg(long, value_name = "FILE.npy")]
     pub symbols_out: Option<PathBuf>,
+    /// Analyse chunk by chunk with bounded memory (automatic for binary captures above 1 GiB).
+    #[arg(long)]
+    pub stream: bool,
 }
 
 fn parse_clock(spec: &str) -> anyhow::Result<ClockRecovery> {
@@ -119,6 +122,9 @@ fn config_for(args: &AnalyzeArgs, wf: &lightlane::Waveform) -> anyhow::Result<An
 
 /// Runs one capture; returns the report and the decided symbols.
 fn analyze_one(args: &AnalyzeArgs, path: &Path, backend: Backend) -> anyhow::Result<Report> {
+    if crate::analyze_stream::should_stream(args.stream, path)? {
+        return crate::analyze_stream::analyze_streamed(args, path, backend, config_for);
+    }
     let opts = ReadOptions {
         fs: args.fs,
         channel: args.channel,

@@ -15,8 +15,10 @@ pub mod chain;
 mod config;
 mod pipeline;
 mod report;
+mod stream;
 
 pub use chain::{EqStage, EqualizerChain, FfeMethod};
 pub use config::{AnalysisConfig, ClockRecovery};
 pub use pipeline::analyze;
 pub use report::{Report, StageErrors};
+pub use stream::{analyze_stream, ChunkSource, IterSource, SliceSource, StreamOptions};
