@@ -444,9 +444,6 @@ impl StreamChecker {
             return Ok(());
         }
         let r = self.checker.check_aligned(&batch, &local)?;
-        if std::env::var("LL_DEBUG").is_ok() {
-            eprintln!("batch at {g} n={n}: symbols {} errors {} resyncs {} skipped {} lost {} first {}", r.symbols, r.bit_errors, r.resyncs, r.skipped_symbols, r.sync_lost, r.first_synced_symbol);
-        }
         self.symbols += r.symbols;
         self.symbol_errors += r.symbol_errors;
         self.bit_errors += r.bit_errors;
