@@ -733,7 +733,7 @@ pub fn channel_from_response(freqs: &[f64], h: &[C64], dt: f64) -> Result<lightl
         ));
     }
     let total: f64 = r.samples.iter().map(|v| v * v).sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err(IoError::bad_at("channel", "transfer function", "0", "the response is zero"));
     }
     let mut acc = 0.0;
