@@ -80,6 +80,9 @@ pub struct AnalyzeArgs {
     /// Write the decided symbols (uint8) as .npy (FILE_N.npy for the N-th capture when several).
     #[arg(long, value_name = "FILE.npy")]
     pub symbols_out: Option<PathBuf>,
+    /// Analyse chunk by chunk with bounded memory (automatic for binary captures above 1 GiB).
+    #[arg(long)]
+    pub stream: bool,
 }
 
 /// Prints the presets (`--preset list`).
@@ -164,7 +167,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         backend,
         jobs: args.jobs.unwrap_or(0),
         progress: jobs.len() > 1,
+        stream: args.stream,
     };
+    if args.stream && args.symbols_out.is_some() {
+        bail!("--symbols-out is not available for a streamed analysis (the decisions of a large capture are not kept); analyse without --stream");
+    }
     let outcomes = batch::run_batch(&jobs, &settings, &opts)?;
     let reports: Vec<&Report> = outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|a| &a.report)).collect();
     for r in &reports {

@@ -145,6 +145,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Show the progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Analyse every capture chunk by chunk with bounded memory (`--stream`; captures above
+    /// [`crate::analyze_stream::STREAM_THRESHOLD_BYTES`] always are).
+    pub stream: bool,
 }
 
 /// The TDECQ, VEC, ER and OMA the report carries (added by the eye stage when present), read
@@ -168,9 +171,16 @@ pub fn measured(report: &Report) -> Measured {
 
 fn analyse_one(job: &Job, settings: &Settings, opts: &RunOptions) -> anyhow::Result<Analysed> {
     let format = lightlane::io::detect_format(&job.path)?;
-    let wf = lightlane::io::read_capture(&job.path, &opts.read)?;
-    let config = settings.resolve(Some(&wf))?;
-    let mut report = analyze(&wf, &config, opts.backend)?;
+    let (config, mut report) = if crate::analyze_stream::should_stream(opts.stream, &job.path)? {
+        crate::analyze_stream::analyze_streamed(&job.path, &opts.read, opts.backend, |header| {
+            settings.resolve(Some(header))
+        })?
+    } else {
+        let wf = lightlane::io::read_capture(&job.path, &opts.read)?;
+        let config = settings.resolve(Some(&wf))?;
+        let report = analyze(&wf, &config, opts.backend)?;
+        (config, report)
+    };
     report.file = job.name.clone();
     let limits = settings.limits.check(&measured(&report));
     Ok(Analysed {

@@ -1,6 +1,7 @@
 //! `lightlane`: analyse serial-link captures from the command line.
 
 mod analyze_cmd;
+mod analyze_stream;
 mod batch;
 mod demo;
 mod fec_cmd;

@@ -142,3 +142,22 @@ fn equalizer_chains_run_on_the_demo() {
         }
     }
 }
+
+#[test]
+fn stream_flag_gives_the_whole_file_result_on_the_demo() {
+    let d = tmpdir("stream");
+    let (a, b) = (d.join("whole.json"), d.join("stream.json"));
+    let o = run(&["analyze", &demo(), "--json", a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["analyze", &demo(), "--stream", "--json", b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let (w, s) = (read(&a), read(&b));
+    let (w, s) = (&w[0], &s[0]);
+    // The demo fits in one block: the streamed analysis is the whole-file analysis.
+    assert_eq!(w["bits"], s["bits"], "{w}\n{s}");
+    assert_eq!(w["bit_errors"], s["bit_errors"], "{w}\n{s}");
+    assert_eq!(w["pattern"], s["pattern"]);
+    let o = run(&["analyze", &demo(), "--stream", "--symbols-out", d.join("x.npy").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("symbols-out"), "{}", stderr(&o));
+}

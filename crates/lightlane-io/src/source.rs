@@ -3,15 +3,23 @@
 //! Every reader goes through [`Input`]: a header length is always checked against
 //! [`Input::len`] before a buffer of that size is made, so no input can make a reader allocate
 //! more than the file holds.
+//!
+//! Files are memory-mapped when the platform allows it (fallback: positional reads), so the
+//! data section of a capture is decoded straight from the page cache without an intermediate
+//! copy ([`Input::view`]). As with any mapping, a file truncated by another process while it is
+//! being read is outside what a reader can guard against (the OS may deliver SIGBUS); lengths
+//! are still checked against the size seen at open.
 
 use crate::{IoError, Result};
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 enum Src<'a> {
     File(File),
     FileRef(&'a File),
     Bytes(&'a [u8]),
+    Map(Arc<memmap2::Mmap>),
 }
 
 /// The bytes of one capture (or of a window into one, such as a `.npz` member).
@@ -32,9 +40,23 @@ impl Input<'static> {
     /// Opens `path` for positional reads.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| IoError::open(path, e))?;
-        let len = file.metadata().map_err(|e| IoError::open(path, e))?.len();
+        let meta = file.metadata().map_err(|e| IoError::open(path, e))?;
+        let len = meta.len();
+        // Map regular, non-empty files; anything else (pipes, devices, a platform that refuses
+        // the mapping) is read with positional reads.
+        let mapped = if meta.is_file() && len > 0 && usize::try_from(len).is_ok() {
+            // SAFETY: the mapping is read-only and every access is bounds-checked against the
+            // length seen here; the file being modified underneath is the documented caveat.
+            unsafe { memmap2::Mmap::map(&file) }.ok().filter(|m| m.len() as u64 == len)
+        } else {
+            None
+        };
+        let src = match mapped {
+            Some(m) => Src::Map(Arc::new(m)),
+            None => Src::File(file),
+        };
         Ok(Input {
-            src: Src::File(file),
+            src,
             base: 0,
             len,
             name: path.display().to_string(),
@@ -87,6 +109,11 @@ impl<'a> Input<'a> {
                 buf.copy_from_slice(&b[s..s + buf.len()]);
                 Ok(())
             }
+            Src::Map(m) => {
+                let s = at as usize;
+                buf.copy_from_slice(&m[s..s + buf.len()]);
+                Ok(())
+            }
             Src::File(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os { path: self.name.clone(), source: e }),
             Src::FileRef(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os { path: self.name.clone(), source: e }),
         }
@@ -112,6 +139,7 @@ impl<'a> Input<'a> {
             Src::File(f) => Src::FileRef(f),
             Src::FileRef(f) => Src::FileRef(f),
             Src::Bytes(b) => Src::Bytes(b),
+            Src::Map(m) => Src::Map(Arc::clone(m)),
         };
         Ok(Input {
             src,
@@ -119,6 +147,44 @@ impl<'a> Input<'a> {
             len,
             name: self.name.clone(),
         })
+    }
+
+    /// The `len` bytes at `offset` without copying, when the input is in memory or mapped
+    /// (`Ok(None)` for inputs read with positional reads); the range is checked first.
+    pub fn view(&self, offset: u64, len: u64, what: &'static str) -> Result<Option<&[u8]>> {
+        self.check(offset, len, what)?;
+        let s = (self.base + offset) as usize;
+        let e = s + len as usize;
+        Ok(match &self.src {
+            Src::Bytes(b) => Some(&b[s..e]),
+            Src::Map(m) => Some(&m[s..e]),
+            Src::File(_) | Src::FileRef(_) => None,
+        })
+    }
+
+    /// True when the input is a memory-mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.src, Src::Map(_))
+    }
+
+    /// Tells the OS that the bytes at `offset..offset + len` will not be needed again, so the
+    /// resident pages of a mapped file can be dropped (bounded resident memory while streaming
+    /// a file larger than RAM). A no-op for other inputs and platforms.
+    pub fn release(&self, offset: u64, len: u64) {
+        #[cfg(unix)]
+        if let Src::Map(m) = &self.src {
+            const PAGE: u64 = 4096;
+            let start = (self.base + offset).div_ceil(PAGE) * PAGE;
+            let end = ((self.base + offset).saturating_add(len).min(m.len() as u64) / PAGE) * PAGE;
+            if end > start {
+                // SAFETY: a read-only shared file mapping: MADV_DONTNEED only drops resident
+                // pages, which are read again from the file on the next access; no slice into
+                // the mapping is invalidated.
+                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start as usize, (end - start) as usize) };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (offset, len);
     }
 
     /// The whole input as one buffer (for text formats).

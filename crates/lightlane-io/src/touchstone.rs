@@ -692,6 +692,91 @@ pub fn pulse_response_detailed(freqs: &[f64], h: &[C64], baud: f64, samples_per_
     })
 }
 
+/// Which transfer function of a Touchstone file a simulated channel uses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelPath {
+    /// Differential `SDD(out, inp)` (mixed-mode ports, 1-based) with the pairs given as
+    /// `(positive, negative)` 1-based ports, e.g. `[(1, 3), (2, 4)]` and SDD21 = `out 2, inp 1`.
+    Differential { pairs: Vec<(usize, usize)>, out: usize, inp: usize },
+    /// Single-ended `S(out, inp)`, 1-based (S21 = `out 2, inp 1`).
+    Single { out: usize, inp: usize },
+}
+
+impl ChannelPath {
+    /// SDD21 with the usual 4-port through numbering: pair `(1, 3)` in, `(2, 4)` out (ports
+    /// 1→2 and 3→4 are the two lines).
+    pub fn sdd21_odd_even() -> Self {
+        ChannelPath::Differential { pairs: vec![(1, 3), (2, 4)], out: 2, inp: 1 }
+    }
+}
+
+/// Most taps kept for a simulated channel (the simulator's own limit).
+const MAX_CHANNEL_TAPS: usize = lightlane_core::sim::MAX_IMPULSE_TAPS;
+
+/// Energy fraction of the impulse response kept when the tail is trimmed.
+const CHANNEL_ENERGY_KEPT: f64 = 1.0 - 1e-9;
+
+/// A simulator channel ([`lightlane_core::sim::Channel::Impulse`]) with the causal impulse
+/// response of `h(freqs)` at sample interval `dt` (use the simulation's fine grid,
+/// `1 / (oversampling · baud)`, or its sample rate). The tail after
+/// `1 − 1e-9` of the energy is trimmed. Errors as [`impulse_response`], and a response whose
+/// inverse FFT put more than 1 % of its energy at negative times (not causal, or a frequency
+/// step too coarse for the channel) is rejected.
+pub fn channel_from_response(freqs: &[f64], h: &[C64], dt: f64) -> Result<lightlane_core::sim::Channel> {
+    let r = impulse_response(freqs, h, dt)?;
+    if r.noncausal_energy > 0.01 {
+        return Err(IoError::bad_at(
+            "channel",
+            "noncausal energy",
+            r.noncausal_energy,
+            "more than 1 % of the response lies at negative times (non-causal data or too coarse a frequency step)",
+        ));
+    }
+    let total: f64 = r.samples.iter().map(|v| v * v).sum();
+    if total.is_nan() || total <= 0.0 {
+        return Err(IoError::bad_at("channel", "transfer function", "0", "the response is zero"));
+    }
+    let mut acc = 0.0;
+    let mut end = r.samples.len();
+    for (i, v) in r.samples.iter().enumerate() {
+        acc += v * v;
+        if acc >= CHANNEL_ENERGY_KEPT * total {
+            end = i + 1;
+            break;
+        }
+    }
+    let taps = r.samples[..end.min(MAX_CHANNEL_TAPS)].to_vec();
+    Ok(lightlane_core::sim::Channel::Impulse { dt, taps })
+}
+
+impl Touchstone {
+    /// The transfer function `path` selects, one value per frequency.
+    pub fn transfer(&self, path: &ChannelPath) -> Result<Vec<C64>> {
+        match path {
+            ChannelPath::Differential { pairs, out, inp } => {
+                let mm = self.mixed_mode(pairs)?;
+                if !(1..=mm.pairs).contains(out) || !(1..=mm.pairs).contains(inp) {
+                    return Err(IoError::bad_at("channel", "mixed-mode port", format!("SDD{out}{inp}"), format!("ports are 1..={}", mm.pairs)));
+                }
+                Ok(mm.sdd(*out, *inp))
+            }
+            ChannelPath::Single { out, inp } => {
+                if !(1..=self.ports).contains(out) || !(1..=self.ports).contains(inp) {
+                    return Err(IoError::bad_at("channel", "port", format!("S{out}{inp}"), format!("ports are 1..={}", self.ports)));
+                }
+                Ok(self.sij(*out, *inp))
+            }
+        }
+    }
+
+    /// The simulator channel of `path` at sample interval `dt` (see [`channel_from_response`]):
+    /// `ts.to_channel(&ChannelPath::sdd21_odd_even(), 1.0 / (32.0 * baud))` for a
+    /// [`lightlane_core::sim::LinkModel`] with the default 32 points per UI.
+    pub fn to_channel(&self, path: &ChannelPath, dt: f64) -> Result<lightlane_core::sim::Channel> {
+        channel_from_response(&self.freqs, &self.transfer(path)?, dt)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,11 @@ mod config;
 mod pipeline;
 pub mod preset;
 mod report;
+mod stream;
 
 pub use chain::{EqStage, EqualizerChain, FfeMethod};
 pub use config::{AnalysisConfig, ClockRecovery};
 pub use pipeline::{analyze, analyze_with};
 pub use preset::{LimitCheck, LimitReport, Limits, Measured, OpticalPmd, Preset, Verdict};
 pub use report::{Report, StageErrors};
+pub use stream::{analyze_stream, ChunkSource, IterSource, SliceSource, StreamOptions};

@@ -323,14 +323,14 @@ pub fn analyze_with(
 
 /// `target` moved so that element `k` is the level `y[k]` should reproduce (`y[k]` estimates
 /// `target[k + delay]`), clamped at the ends.
-fn shifted_levels(target: &[f32], delay: isize, n: usize) -> Vec<f32> {
+pub(super) fn shifted_levels(target: &[f32], delay: isize, n: usize) -> Vec<f32> {
     (0..n)
         .map(|k| target[(k as isize + delay).clamp(0, target.len() as isize - 1) as usize])
         .collect()
 }
 
 /// Counts symbol and bit errors of `decided` against `expected` (same indexing).
-fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform) -> StageErrors {
+pub(super) fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform) -> StageErrors {
     let mapping = if t.binary_mapping { BitMapping::Binary } else { BitMapping::Gray };
     let mut symbol_errors = 0u64;
     let mut bit_errors = 0u64;
@@ -354,7 +354,7 @@ fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: 
 
 /// The precoded transmit symbols for the expected data, choosing the precoder's unknown initial
 /// state as the one that best matches the raw decisions.
-fn best_precoded(expected: &[u8], raw: &[u8], m: Modulation) -> Vec<u8> {
+pub(super) fn best_precoded(expected: &[u8], raw: &[u8], m: Modulation) -> Vec<u8> {
     let probe = expected.len().min(4096);
     let mut best = (u64::MAX, Vec::new());
     for init in 0..m.levels() as u8 {
@@ -373,7 +373,7 @@ fn best_precoded(expected: &[u8], raw: &[u8], m: Modulation) -> Vec<u8> {
 /// The MMSE solution shrinks the output towards zero by about 1/(1 + 1/SNR); fixed thresholds
 /// at the ideal levels would then be biased. Measuring the conditional means on the training
 /// span removes that bias (the usual "unbiased MMSE" receiver).
-fn unbiased_slicer(y: &[f32], tx: &[u8], delay: isize, guard: usize, ntrain: usize, m: Modulation) -> Result<Slicer> {
+pub(super) fn unbiased_slicer(y: &[f32], tx: &[u8], delay: isize, guard: usize, ntrain: usize, m: Modulation) -> Result<Slicer> {
     let mut sums = vec![0f64; m.levels()];
     let mut counts = vec![0u64; m.levels()];
     let end = ntrain.min(y.len()).saturating_sub(guard);
