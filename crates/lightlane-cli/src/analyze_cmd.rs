@@ -54,6 +54,10 @@ pub struct AnalyzeArgs {
     /// Write the per-capture reports as a JSON array.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the eye diagram and bathtub plots as `<capture stem>_eye.png` and
+    /// `<capture stem>_bathtub.png` into DIR (created if missing); the report records the paths.
+    #[arg(long, value_name = "DIR")]
+    pub eye_png: Option<PathBuf>,
     /// Write the decided symbols (uint8) as .npy (FILE_N.npy for the N-th capture when several).
     #[arg(long, value_name = "FILE.npy")]
     pub symbols_out: Option<PathBuf>,
@@ -114,6 +118,11 @@ fn config_for(args: &AnalyzeArgs, wf: &lightlane::Waveform) -> anyhow::Result<An
     config.ffe.reference_tap = None;
     config.precoding = args.precoding;
     config.clock = parse_clock(&args.cdr)?;
+    if args.eye_png.is_some() {
+        if let Some(eye) = config.eye.as_mut() {
+            eye.render_png = true;
+        }
+    }
     Ok(config)
 }
 
@@ -147,7 +156,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut failures = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         match analyze_one(args, path, backend) {
-            Ok(report) => {
+            Ok(mut report) => {
+                if let Some(dir) = &args.eye_png {
+                    write_eye_pngs(dir, path, &mut report)?;
+                }
                 for w in &report.warnings {
                     eprintln!("warning: {}: {w}", path.display());
                 }
@@ -170,6 +182,26 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(json, text).with_context(|| format!("writing {}", json.display()))?;
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Writes the report's eye pictures into `dir` and records their paths in the report.
+fn write_eye_pngs(dir: &Path, capture: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let Some(eye) = report.eye.as_mut() else {
+        report.warnings.push("no eye diagram to write (eye analysis skipped)".into());
+        return Ok(());
+    };
+    let Some(pictures) = eye.pictures.take() else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stem = capture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "capture".into());
+    let eye_path = dir.join(format!("{stem}_eye.png"));
+    let tub_path = dir.join(format!("{stem}_bathtub.png"));
+    std::fs::write(&eye_path, &pictures.eye).with_context(|| format!("writing {}", eye_path.display()))?;
+    std::fs::write(&tub_path, &pictures.bathtub).with_context(|| format!("writing {}", tub_path.display()))?;
+    eye.eye_png = Some(eye_path.display().to_string());
+    eye.bathtub_png = Some(tub_path.display().to_string());
+    Ok(())
 }
 
 fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {

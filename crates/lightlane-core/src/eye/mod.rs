@@ -50,7 +50,7 @@ pub use diagram::{find_levels, EyeConfig, EyeDiagram};
 pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS};
 pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
 pub use render::{render_bathtub_png, render_eye_png, viridis};
-pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, EyeSignal};
+pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, within_capture, EyeSignal};
 pub use tdecq::{reference_noise_autocorrelation, tdecq, tdecq_waveform, SerCombine, TapBounds, TdecqConfig, TdecqResult};
 
 use crate::{Modulation, Result};

@@ -28,7 +28,7 @@ impl EyeSignal {
 
     /// From a signal resampled at `S` samples per UI whose sample `k·S` is the centre of symbol
     /// `k` (the layout of [`crate::timing::resample_at`] and the pipeline): drops the first
-    /// `S/2` samples so centres land at 0.5 UI.
+    /// `S/2` samples so centres land at 0.5 UI. Symbol `k` of the result is symbol `k + 1` of `x`.
     pub fn from_centred(x: &[f32], samples_per_ui: usize) -> Result<Self> {
         check_sps(samples_per_ui)?;
         let half = samples_per_ui / 2;
@@ -55,6 +55,14 @@ impl EyeSignal {
     }
 }
 
+/// The prefix of `positions` (symbol centres, capture samples) whose whole UI lies inside a
+/// capture of `len` samples: the resampler clamps beyond the ends, which would draw flat lines
+/// through the eye.
+pub fn within_capture(positions: &[f64], samples_per_ui: f64, len: usize) -> &[f64] {
+    let last = len as f64 - 2.0 - samples_per_ui;
+    &positions[..positions.partition_point(|&p| p <= last)]
+}
+
 fn check_sps(s: usize) -> Result<()> {
     if s < 2 || s % 2 != 0 || s > 256 {
         return Err(Error::invalid("samples_per_ui", s, "the eye needs an even number of samples per UI in 2..=256"));
@@ -78,6 +86,7 @@ pub fn eye_signal_from_waveform(
     waveform.validate()?;
     let clock = recover_clock(&waveform.samples, waveform.fs(), baud, modulation, cdr)?;
     let settled = &clock.symbol_positions[clock.settled_from.min(clock.symbol_positions.len())..];
+    let settled = within_capture(settled, waveform.fs() / clock.baud, waveform.samples.len());
     let x = resample_at(&waveform.samples, settled, samples_per_ui);
     let mut sig = EyeSignal::from_centred(&x, samples_per_ui)?;
     sig.baud = Some(clock.baud);

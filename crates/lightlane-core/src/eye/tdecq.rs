@@ -59,8 +59,13 @@ pub struct TdecqConfig {
     pub main_tap_positions: Vec<usize>,
     /// Sum of the FFE coefficients: 1 (121.8.5.4).
     pub tap_sum: f64,
-    /// Optional bounds on the taps (802.3dj); `None`: only the main tap must be the largest.
+    /// Optional bounds on the taps (802.3dj); `None`: the main tap must be the largest and at
+    /// least `main_tap_min`.
     pub tap_bounds: Option<TapBounds>,
+    /// Smallest main tap when `tap_bounds` is `None`: 0.5 · tap_sum. Not a standard value (the
+    /// 802.3cd constraint text was not available, standards.md §7): it keeps the optimizer from
+    /// the degenerate averaging FFE that parks a closed eye between the thresholds.
+    pub main_tap_min: f64,
     /// Histogram width, UI: 0.04.
     pub histogram_width_ui: f64,
     /// Histogram centres, UI: 0.45 and 0.55 (relative to the UI whose centre is 0.5).
@@ -87,6 +92,7 @@ impl Default for TdecqConfig {
             main_tap_positions: vec![1, 2],
             tap_sum: 1.0,
             tap_bounds: None,
+            main_tap_min: 0.5,
             histogram_width_ui: 0.04,
             histogram_centres_ui: (0.45, 0.55),
             target_ser: 4.8e-4,
@@ -315,7 +321,7 @@ impl Problem {
             return false;
         }
         match &self.cfg.tap_bounds {
-            None => w.iter().enumerate().all(|(i, v)| i == main || v.abs() <= wm),
+            None => wm >= self.cfg.main_tap_min * self.cfg.tap_sum && w.iter().enumerate().all(|(i, v)| i == main || v.abs() <= wm),
             Some(b) => {
                 if wm < b.main.0 || wm > b.main.1 {
                     return false;
