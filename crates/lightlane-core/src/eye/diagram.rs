@@ -1,6 +1,9 @@
 //! The eye diagram of one signal: its histogram, the N levels of the modulation and the N−1
 //! decision thresholds between them.
 
+// The negated comparisons are deliberate: NaN must fail them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use super::{EyeGeometry, EyeHistogram, EyeSignal};
 use crate::timing::cluster_levels;
 use crate::{Error, Modulation, Result};
@@ -56,7 +59,7 @@ pub fn find_levels(centres: &[f32], modulation: Modulation) -> Result<(Vec<f64>,
     let c = cluster_levels(centres, n)?;
     let spread = c.means[n - 1] - c.means[0];
     let scale = c.means.iter().fold(0f64, |a, v| a.max(v.abs()));
-    if !(spread > 1e-9 * scale.max(1e-30)) || c.counts.iter().any(|&k| k == 0) {
+    if !(spread > 1e-9 * scale.max(1e-30)) || c.counts.contains(&0) {
         return Err(Error::Unusable { stage: "eye levels", reason: format!("the signal does not show {n} distinct levels (single level or no modulation)") });
     }
     for w in c.means.windows(2) {

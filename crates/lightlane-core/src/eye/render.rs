@@ -194,7 +194,7 @@ fn display_unit(unit: &str, full_scale: f64) -> (f64, String) {
     match unit {
         "W" => (1e3, "mW".into()),
         "V" if full_scale < 1.0 => (1e3, "mV".into()),
-        u if u.is_empty() => (1.0, "V".into()),
+        "" => (1.0, "V".into()),
         u => (1.0, u.to_string()),
     }
 }

@@ -64,7 +64,7 @@ pub fn within_capture(positions: &[f64], samples_per_ui: f64, len: usize) -> &[f
 }
 
 fn check_sps(s: usize) -> Result<()> {
-    if s < 2 || s % 2 != 0 || s > 256 {
+    if s < 2 || !s.is_multiple_of(2) || s > 256 {
         return Err(Error::invalid("samples_per_ui", s, "the eye needs an even number of samples per UI in 2..=256"));
     }
     Ok(())

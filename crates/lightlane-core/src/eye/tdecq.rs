@@ -12,6 +12,9 @@
 //!    (Eq. 121-4…121-8; max of left and right) stays at the target 4.8e-4 is found by bisection.
 //! 5. TDECQ = 10·log10(OMA_outer / (6·Q_t·√(σ_G² + σ_S²))), Q_t = Q⁻¹(SER_target/1.5).
 
+// The negated comparisons are deliberate: NaN must fail them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use super::metrics::{crossings, oma_outer_from_runs, region};
 use super::EyeSignal;
 use crate::stats::{q_function, q_inverse};
