@@ -77,6 +77,10 @@ pub struct AnalyzeArgs {
     /// Write the per-capture reports as a JSON array.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the eye diagram and bathtub plots as `<capture stem>_eye.png` and
+    /// `<capture stem>_bathtub.png` into DIR (created if missing); the report records the paths.
+    #[arg(long, value_name = "DIR")]
+    pub eye_png: Option<PathBuf>,
     /// Write the decided symbols (uint8) as .npy (FILE_N.npy for the N-th capture when several).
     #[arg(long, value_name = "FILE.npy")]
     pub symbols_out: Option<PathBuf>,
@@ -126,7 +130,8 @@ pub fn write_outputs(out: &Path, outcomes: &[Outcome], settings: &Settings) -> a
     let images: Vec<Vec<html::Image>> = outcomes
         .iter()
         .map(|o| match &o.result {
-            Ok(a) => html::report_images(&a.report, o.job.path.parent().unwrap_or(Path::new("."))),
+            // Relative PNG paths in a report are relative to OUT (see batch::write_eye_pngs).
+            Ok(a) => html::report_images(&a.report, out),
             Err(_) => Vec::new(),
         })
         .collect();
@@ -168,6 +173,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs.unwrap_or(0),
         progress: jobs.len() > 1,
         stream: args.stream,
+        // Eye and bathtub PNGs: where --eye-png says, else beside the batch report.
+        eye_png: args.eye_png.clone().or_else(|| out.as_ref().map(|o| o.join("eyes"))),
+        out: out.clone(),
     };
     if args.stream && args.symbols_out.is_some() {
         bail!("--symbols-out is not available for a streamed analysis (the decisions of a large capture are not kept); analyse without --stream");
@@ -206,6 +214,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
+/// Writes the report's eye pictures into `dir` and records their paths in the report.
 fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
     if n == 1 {
         return path.to_path_buf();

@@ -148,6 +148,11 @@ pub struct RunOptions {
     /// Analyse every capture chunk by chunk with bounded memory (`--stream`; captures above
     /// [`crate::analyze_stream::STREAM_THRESHOLD_BYTES`] always are).
     pub stream: bool,
+    /// Folder for each capture's eye and bathtub PNGs (`--eye-png`, or OUT/eyes).
+    pub eye_png: Option<PathBuf>,
+    /// The batch output folder: PNG paths under it are recorded relative to it, so report.json
+    /// does not depend on where OUT is.
+    pub out: Option<PathBuf>,
 }
 
 /// The TDECQ, VEC, ER and OMA the report carries (added by the eye stage when present), read
@@ -177,10 +182,18 @@ fn analyse_one(job: &Job, settings: &Settings, opts: &RunOptions) -> anyhow::Res
         })?
     } else {
         let wf = lightlane::io::read_capture(&job.path, &opts.read)?;
-        let config = settings.resolve(Some(&wf))?;
+        let mut config = settings.resolve(Some(&wf))?;
+        if opts.eye_png.is_some() {
+            if let Some(eye) = config.eye.as_mut() {
+                eye.render_png = true;
+            }
+        }
         let report = analyze(&wf, &config, opts.backend)?;
         (config, report)
     };
+    if let Some(dir) = &opts.eye_png {
+        write_eye_pngs(dir, &job.name, opts.out.as_deref(), &mut report)?;
+    }
     report.file = job.name.clone();
     let limits = settings.limits.check(&measured(&report));
     Ok(Analysed {
@@ -238,6 +251,39 @@ pub fn run_batch(jobs: &[Job], settings: &Settings, opts: &RunOptions) -> anyhow
     });
     bar.finish_and_clear();
     Ok(outcomes)
+}
+
+
+/// Writes the eye and bathtub PNGs the analysis rendered into `dir` and records their
+/// (absolute) paths in the report.
+fn write_eye_pngs(dir: &Path, name: &str, out: Option<&Path>, report: &mut Report) -> anyhow::Result<()> {
+    let Some(eye) = report.eye.as_mut() else {
+        report.warnings.push("no eye diagram to write (eye analysis skipped)".into());
+        return Ok(());
+    };
+    let Some(pictures) = eye.pictures.take() else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+    // One file per capture even when names repeat across folders: the capture's relative
+    // name with path separators and dots made safe.
+    let stem: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let eye_path = dir.join(format!("{stem}_eye.png"));
+    let tub_path = dir.join(format!("{stem}_bathtub.png"));
+    std::fs::write(&eye_path, &pictures.eye).with_context(|| format!("writing {}", eye_path.display()))?;
+    std::fs::write(&tub_path, &pictures.bathtub).with_context(|| format!("writing {}", tub_path.display()))?;
+    let out = out.and_then(|o| o.canonicalize().ok());
+    let shown = |p: &Path| match out.as_deref().and_then(|o| p.strip_prefix(o).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => p.display().to_string(),
+    };
+    eye.eye_png = Some(shown(&eye_path));
+    eye.bathtub_png = Some(shown(&tub_path));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod backend;
 pub mod eq;
 pub mod error;
+pub mod eye;
 pub mod fec;
 pub mod filter;
 pub mod jitter;

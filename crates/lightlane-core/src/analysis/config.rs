@@ -36,6 +36,8 @@ pub struct AnalysisConfig {
     pub sync: SyncConfig,
     /// FEC codeword statistics over the measured errors (`None` to skip).
     pub fec: Option<FecStatsConfig>,
+    /// Eye diagram, eye/level metrics and TDECQ (`None` to skip).
+    pub eye: Option<crate::eye::EyeAnalysisConfig>,
 }
 
 impl Default for AnalysisConfig {
@@ -68,6 +70,7 @@ impl AnalysisConfig {
                 code: RsCode::Kp4,
                 ..FecStatsConfig::default()
             }),
+            eye: Some(crate::eye::EyeAnalysisConfig::default()),
         }
     }
 

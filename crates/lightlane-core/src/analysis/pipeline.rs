@@ -103,6 +103,8 @@ pub fn analyze_with(
         samples_per_symbol: sps,
         ..config.ffe.clone()
     };
+    // Symbol centres (fractional capture indices) and the first settled one, for the eye.
+    let mut eye_clock: Option<(Vec<f64>, usize)> = None;
     let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
         ClockRecovery::Fixed => {
             let phase = recover_phase(&samples, spu, m, &config.phase)?;
@@ -115,6 +117,7 @@ pub fn analyze_with(
         }
         ClockRecovery::Cdr(cdr) => match recover_clock(&samples, fs, nominal_baud, m, cdr) {
             Ok(rc) => {
+                eye_clock = Some((rc.symbol_positions.clone(), rc.settled_from));
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
                 (rc.resample(&samples, sps), rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
             }
@@ -284,6 +287,20 @@ pub fn analyze_with(
         });
     }
 
+    let eye = match &config.eye {
+        Some(ec) => {
+            let (positions, settled) = eye_clock.unwrap_or_else(|| ((0..nsym).map(|k| (phase_ui + k as f64) * spu).collect(), 0));
+            match eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    warnings.push(format!("eye analysis skipped: {e}"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+
     Ok(Report {
         file: waveform.meta.source.clone().unwrap_or_else(|| "array".into()),
         modulation: m,
@@ -316,9 +333,48 @@ pub fn analyze_with(
         levels: clusters.means.clone(),
         stages,
         fec,
+        eye,
         warnings,
         decisions,
     })
+}
+
+/// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
+/// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
+/// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
+#[allow(clippy::too_many_arguments)]
+fn eye_stage(
+    waveform: &Waveform,
+    positions: &[f64],
+    settled: usize,
+    symbols: &[u8],
+    baud: f64,
+    m: Modulation,
+    tie_rms_s: Option<f64>,
+    config: &crate::eye::EyeAnalysisConfig,
+) -> Result<crate::eye::EyeReport> {
+    use crate::eye::{eye_report, EyeSignal};
+    let s = config.eye.samples_per_ui;
+    let fs = waveform.fs();
+    let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
+    let settled = settled.min(n.saturating_sub(1));
+    let on_clock = |x: &[f32]| -> Result<EyeSignal> {
+        let y = crate::timing::resample_at(x, &positions[settled..n], s);
+        let mut sig = EyeSignal::from_centred(&y, s)?;
+        sig.baud = Some(baud);
+        sig.unit = waveform.meta.vertical_unit.clone();
+        Ok(sig)
+    };
+    let raw = on_clock(&waveform.samples)?;
+    let tdecq_sig = match (&config.tdecq, m) {
+        (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => {
+            Some(on_clock(&bessel_thomson_filter(&waveform.samples, fs, t.reference_f3db_per_baud * baud, 4)?)?)
+        }
+        _ => None,
+    };
+    // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
+    let syms = &symbols[(settled + 1).min(n)..n];
+    eye_report(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config)
 }
 
 /// `target` moved so that element `k` is the level `y[k]` should reproduce (`y[k]` estimates

@@ -76,6 +76,9 @@ pub struct Report {
     pub stages: Vec<StageErrors>,
     /// FEC codeword statistics of the measured errors.
     pub fec: Option<CodewordStatistics>,
+    /// Eye diagram metrics and TDECQ (`None` when skipped or when the eye could not be built;
+    /// a warning says why).
+    pub eye: Option<crate::eye::EyeReport>,
     /// Things the user should know (e.g. very short capture).
     pub warnings: Vec<String>,
     /// The decided symbols after the equalizer (not serialized; `--symbols-out` writes them).

@@ -763,6 +763,9 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &Analysis
         Clock::Cdr(_) => (first_pos.unwrap_or(0.0) / spu).fract(),
     };
     Ok(Report {
+        // The eye and TDECQ of a streamed capture are not computed (the whole-file analysis
+        // gives them); the streamed report carries the link figures only.
+        eye: None,
         file,
         modulation: m,
         baud,

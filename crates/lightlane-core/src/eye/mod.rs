@@ -1,0 +1,230 @@
+//! Eye diagrams and the standard eye, level and transmitter metrics.
+//!
+//! - [`EyeHistogram`]: the canonical 2-D eye histogram (`EYE_HIST_SPEC.md`; the GPU kernel
+//!   implements the same integer algorithm), naive reference + fast multi-core path, mergeable
+//!   across chunks and captures.
+//! - [`EyeSignal`], [`eye_signal_from_waveform`], [`apply_ffe_oversampled`]: the raw capture on
+//!   its recovered clock at S samples/UI (centres at 0.5 UI), and the equalized eye.
+//! - [`EyeDiagram`]: histogram + the N levels and N−1 thresholds (PAM-N aware), auto range.
+//! - [`eye_metrics`]: levels/σ, RLM (Annex 120D and Clause 94), eye height/width per sub-eye at
+//!   a BER (measured and extrapolated), eye skew, VEC (802.3ck Annex 120G), SNDR (Annex 120D),
+//!   OMA_outer and outer ER (121.8.4).
+//! - [`tdecq()`]: TDECQ/TECQ (802.3 121.8.5; the 802.3dj variant by [`TdecqConfig::ieee_8023dj`]).
+//! - [`horizontal_bathtubs`], [`vertical_bathtubs`], [`ber_contours`]: bathtubs and contours.
+//! - [`render_eye_png`], [`render_bathtub_png`]: pictures.
+//!
+//! ```
+//! use lightlane_core::eye::{eye_metrics, EyeConfig, EyeDiagram, EyeMetricsConfig, EyeSignal};
+//! use lightlane_core::Modulation;
+//! // An ideal NRZ signal at 8 samples/UI with linear edges, centres at 0.5 UI.
+//! let bits = [0u8, 1, 1, 0, 1, 0, 0, 1].repeat(50);
+//! let mut y = Vec::new();
+//! for w in bits.windows(2) {
+//!     let (a, b) = (w[0] as f32 * 2.0 - 1.0, w[1] as f32 * 2.0 - 1.0);
+//!     for i in 0..8 {
+//!         // Flat until 0.75 UI, then a ramp to the next symbol over the boundary.
+//!         let t = i as f32 / 8.0;
+//!         y.push(if t < 0.75 { a } else { a + (b - a) * (t - 0.75) * 2.0 });
+//!     }
+//! }
+//! let sig = EyeSignal::new(y, 8).unwrap();
+//! let eye = EyeDiagram::build(&sig, Modulation::Nrz, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
+//! let m = eye_metrics(&sig, &eye, &EyeMetricsConfig::default()).unwrap();
+//! assert!((m.eye_heights[0] - 2.0).abs() < 1e-6);
+//! ```
+
+mod bathtub;
+mod diagram;
+mod histogram;
+mod metrics;
+mod render;
+mod signal;
+mod tdecq;
+
+#[cfg(test)]
+mod tests;
+
+
+pub use bathtub::{ber_contours, horizontal_bathtubs, vertical_bathtubs, Bathtub, BerContour};
+pub use diagram::{find_levels, EyeConfig, EyeDiagram};
+pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS};
+pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
+pub use render::{render_bathtub_png, render_eye_png, viridis};
+pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, within_capture, EyeSignal};
+pub use tdecq::{reference_noise_autocorrelation, tdecq, tdecq_waveform, SerCombine, TapBounds, TdecqConfig, TdecqResult};
+
+use crate::{Modulation, Result};
+use serde::{Deserialize, Serialize};
+
+/// What the analysis pipeline does for the eye.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EyeAnalysisConfig {
+    /// Histogram binning and resampling.
+    pub eye: EyeConfig,
+    /// Metric parameters.
+    pub metrics: EyeMetricsConfig,
+    /// TDECQ parameters (PAM4 only); `None` skips TDECQ.
+    pub tdecq: Option<TdecqConfig>,
+    /// The capture is back-to-back (no test fibre): the TDECQ algorithm's result is TECQ
+    /// (standards.md §4.3) and is reported as `tecq_db` as well.
+    pub back_to_back: bool,
+    /// Render the eye and bathtub PNGs into the report (not serialized; the CLI writes them).
+    pub render_png: bool,
+    /// Points per bathtub curve.
+    pub bathtub_points: usize,
+}
+
+impl Default for EyeAnalysisConfig {
+    fn default() -> Self {
+        EyeAnalysisConfig {
+            eye: EyeConfig::default(),
+            metrics: EyeMetricsConfig::default(),
+            tdecq: Some(TdecqConfig::default()),
+            back_to_back: false,
+            render_png: false,
+            bathtub_points: 101,
+        }
+    }
+}
+
+/// Jitter figures of the report. `tie_rms` comes from clock recovery; the rest is filled by the
+/// jitter decomposition module when wired in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EyeJitter {
+    /// RMS TIE of the data edges against the recovered clock, s.
+    pub tie_rms: Option<f64>,
+    /// Random jitter, rms, s.
+    pub rj_rms: Option<f64>,
+    /// Deterministic jitter (dual-Dirac), peak-to-peak, s.
+    pub dj_pp: Option<f64>,
+    /// Total jitter at the target BER, s.
+    pub tj: Option<f64>,
+}
+
+/// PNG pictures of the eye (not serialized).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EyePictures {
+    /// The eye diagram.
+    pub eye: Vec<u8>,
+    /// The bathtub curves.
+    pub bathtub: Vec<u8>,
+}
+
+/// The `eye` object of the JSON report. `None` marks a value the signal leaves undefined (a
+/// warning in `warnings` says why); no field is ever NaN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EyeReport {
+    /// Level means at the sampling instant, ascending (capture units).
+    pub levels: Vec<f64>,
+    /// σ of each level at the sampling instant.
+    pub level_sigma: Vec<f64>,
+    /// RLM, Annex 120D.3.1.2 (PAM4).
+    pub rlm: Option<f64>,
+    /// RLM, Clause 94 form (PAM4).
+    pub rlm_cl94: Option<f64>,
+    /// Eye height per sub-eye at `target_ber`, extrapolated (802.3ck Annex 120G).
+    pub eye_heights: Vec<f64>,
+    /// Eye height per sub-eye measured from the samples.
+    pub eye_heights_measured: Vec<f64>,
+    /// Eye width per sub-eye at `target_ber`, dual-Dirac extrapolated, UI.
+    pub eye_widths: Vec<Option<f64>>,
+    /// Eye width per sub-eye measured, UI.
+    pub eye_widths_measured: Vec<Option<f64>>,
+    /// Sub-eye centre offsets, UI.
+    pub eye_skew_ui: Vec<Option<f64>>,
+    /// BER of eye heights and widths.
+    pub target_ber: f64,
+    /// Vertical eye closure, dB (Annex 120G).
+    pub vec_db: Option<f64>,
+    /// SNDR, dB (Annex 120D.3.1.6).
+    pub sndr_db: Option<f64>,
+    /// Outer OMA (121.8.4), capture units.
+    pub oma_outer: Option<f64>,
+    /// Outer extinction ratio, dB (optical only).
+    pub er_db: Option<f64>,
+    /// TDECQ, dB (121.8.5; PAM4).
+    pub tdecq_db: Option<f64>,
+    /// TECQ, dB (back-to-back captures).
+    pub tecq_db: Option<f64>,
+    /// Reference FFE taps chosen by TDECQ.
+    pub tdecq_taps: Option<Vec<f64>>,
+    /// Jitter.
+    pub jitter: EyeJitter,
+    /// Eye PNG written for this capture.
+    pub eye_png: Option<String>,
+    /// Bathtub PNG written for this capture.
+    pub bathtub_png: Option<String>,
+    /// Degenerate cases and other notes.
+    pub warnings: Vec<String>,
+    /// Rendered pictures when `render_png` was set.
+    #[serde(skip)]
+    pub pictures: Option<EyePictures>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// Everything eye-related for one signal already on its recovered clock: the diagram, the
+/// metrics, TDECQ on `tdecq_signal` (the reference-receiver-filtered signal on the same clock,
+/// when given; `symbols`: the known level of each symbol, see [`tdecq()`]), the pictures.
+pub fn eye_report(
+    signal: &EyeSignal,
+    tdecq_signal: Option<&EyeSignal>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    tie_rms: Option<f64>,
+    config: &EyeAnalysisConfig,
+) -> Result<EyeReport> {
+    let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
+    let eye = EyeDiagram::build(signal, modulation, &eye_cfg)?;
+    let m = eye_metrics(signal, &eye, &config.metrics)?;
+    let mut warnings = eye.warnings.clone();
+    warnings.extend(m.warnings.iter().cloned());
+    let (mut tdecq_db, mut taps) = (None, None);
+    if let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) {
+        match tdecq(tdecq_signal.unwrap_or(signal), symbols, tc) {
+            Ok(r) => {
+                tdecq_db = finite(r.tdecq_db);
+                taps = Some(r.taps);
+            }
+            Err(e) => warnings.push(format!("TDECQ: {e}")),
+        }
+    }
+    let pictures = if config.render_png {
+        let contours = ber_contours(&eye, config.metrics.target_ber);
+        let h = horizontal_bathtubs(&m, signal.symbols(), config.bathtub_points);
+        let v = vertical_bathtubs(signal, &eye, &config.metrics, config.bathtub_points);
+        Some(EyePictures {
+            eye: render_eye_png(&eye, &contours)?,
+            bathtub: render_bathtub_png(&h, &v, &signal.unit, config.metrics.target_ber.min(1e-12))?,
+        })
+    } else {
+        None
+    };
+    Ok(EyeReport {
+        levels: m.levels.clone(),
+        level_sigma: m.level_sigma.clone(),
+        rlm: m.rlm.and_then(finite),
+        rlm_cl94: m.rlm_cl94.and_then(finite),
+        eye_heights: m.eye_heights.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect(),
+        eye_heights_measured: m.eye_heights_measured.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect(),
+        eye_widths: m.eye_widths.iter().map(|v| v.and_then(finite)).collect(),
+        eye_widths_measured: m.eye_widths_measured.iter().map(|v| v.and_then(finite)).collect(),
+        eye_skew_ui: m.eye_skew_ui.iter().map(|v| v.and_then(finite)).collect(),
+        target_ber: config.metrics.target_ber,
+        vec_db: m.vec_db.and_then(finite),
+        sndr_db: m.sndr_db.and_then(finite),
+        oma_outer: finite(m.oma_outer),
+        er_db: m.er_db.and_then(finite),
+        tdecq_db,
+        tecq_db: if config.back_to_back { tdecq_db } else { None },
+        tdecq_taps: taps,
+        jitter: EyeJitter { tie_rms: tie_rms.and_then(finite), ..EyeJitter::default() },
+        eye_png: None,
+        bathtub_png: None,
+        warnings,
+        pictures,
+    })
+}
