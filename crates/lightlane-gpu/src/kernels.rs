@@ -133,7 +133,7 @@ impl GpuContext {
         pass.dispatch_workgroups(grid.0, grid.1, 1);
     }
 
-    fn elems_per_binding(&self, elem: u64) -> usize {
+    pub(crate) fn elems_per_binding(&self, elem: u64) -> usize {
         // Leave headroom so pooled power-of-two classes stay within max_buffer_size.
         let max = self.max_binding().min(self.limits().max_buffer_size / 2).max(4096);
         (max / elem) as usize

@@ -383,3 +383,89 @@ fn block_parallel_dfe_matches_cpu_blocks_exactly() {
     let long = Dfe::new(vec![0.05; 12], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
     assert!(ctx.dfe_detect_blocks(&long, &[0.0; 64], 16, 4).is_err());
 }
+
+/// Per-output check of a GPU resampling against the CPU with [`lightlane_gpu::resample_tolerance`];
+/// `pos(m)` and `reach(m)` give each output's input position and distance from its anchor.
+fn assert_resample_close(gpu: &[f32], cpu: &[f32], x: &[f32], pos: impl Fn(usize) -> f64, reach: impl Fn(usize) -> f64, what: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+    let last = x.len() as i64 - 1;
+    for m in 0..gpu.len() {
+        let i = pos(m).clamp(0.0, last as f64).floor() as i64;
+        let mag = (i - 2..=i + 3).map(|k| x[k.clamp(0, last) as usize].abs()).fold(0f32, f32::max);
+        let tol = lightlane_gpu::resample_tolerance(mag, reach(m));
+        let d = (gpu[m] as f64 - cpu[m] as f64).abs();
+        assert!(d <= tol, "{what}: output {m} at {}: gpu {} cpu {} (|d| {d:e} > tol {tol:e})", pos(m), gpu[m], cpu[m]);
+    }
+}
+
+#[test]
+fn resample_fixed_clock_matches_cpu() {
+    use lightlane_core::timing::{resample, ResampleGrid};
+    let Some(ctx) = common::own_ctx() else { return };
+    let mut r = rng(20);
+    let x = noise(&mut r, 60_001, 0.8);
+    for (chunk, spu, phase, sps) in [(None, 256.0 / 53.125, 0.3, 2usize), (Some(16 * 1024), 4.8187, 0.0, 1), (Some(8 * 1024), 2.0, 1.75, 8), (None, 0.9, 0.5, 64)] {
+        ctx.set_max_chunk_bytes(chunk);
+        let grid = ResampleGrid { samples_per_ui: spu, phase_ui: phase, sps_out: sps };
+        let cpu = resample(&x, &grid).unwrap();
+        let gpu = ctx.resample(&x, &grid).unwrap();
+        assert!(cpu.len() > 1000);
+        let step = spu / sps as f64;
+        let span = lightlane_gpu::RESAMPLE_ANCHOR_SPAN;
+        assert_resample_close(&gpu, &cpu, &x, |m| (phase * spu) + m as f64 * step, |m| (m % span) as f64 * step, &format!("grid {grid:?} chunk {chunk:?}"));
+    }
+    ctx.set_max_chunk_bytes(None);
+    // Bad grids are errors, as on the CPU; tiny inputs give what the CPU gives.
+    let g = ResampleGrid { samples_per_ui: 2.0, phase_ui: 0.0, sps_out: 2 };
+    assert!(ctx.resample(&x, &ResampleGrid { sps_out: 0, ..g }).is_err());
+    assert!(ctx.resample(&x, &ResampleGrid { samples_per_ui: f64::NAN, ..g }).is_err());
+    assert!(ctx.resample(&x, &ResampleGrid { phase_ui: -1.0, ..g }).is_err());
+    assert_eq!(ctx.resample(&x[..1], &g).unwrap(), resample(&x[..1], &g).unwrap());
+    assert_eq!(ctx.resample(&x[..2], &g).unwrap(), resample(&x[..2], &g).unwrap());
+}
+
+#[test]
+fn resample_at_recovered_positions_matches_cpu() {
+    use lightlane_core::timing::resample_at;
+    let Some(ctx) = common::own_ctx() else { return };
+    let mut r = rng(21);
+    let x = noise(&mut r, 40_000, 1.5);
+    // A wandering clock: 4.8 samples/UI with jitter, starting before the capture and running
+    // past its end (both ends clamp).
+    let mut p = -3.7f64;
+    let positions: Vec<f64> = (0..8_400)
+        .map(|_| {
+            let v = p;
+            p += 4.8 + (r.random::<f64>() - 0.5) * 0.2;
+            v
+        })
+        .collect();
+    assert!(*positions.last().unwrap() > x.len() as f64);
+    for (chunk, sps) in [(None, 1usize), (Some(16 * 1024), 2), (Some(4096), 4), (None, 7)] {
+        ctx.set_max_chunk_bytes(chunk);
+        let cpu = resample_at(&x, &positions, sps);
+        let gpu = ctx.resample_at(&x, &positions, sps).unwrap();
+        let np = positions.len();
+        let step = |k: usize| if k + 1 < np { positions[k + 1] - positions[k] } else { positions[k] - positions[k - 1] } / sps as f64;
+        assert_resample_close(
+            &gpu,
+            &cpu,
+            &x,
+            |m| positions[m / sps] + (m % sps) as f64 * step(m / sps),
+            |m| (m % sps) as f64 * step(m / sps).abs(),
+            &format!("sps {sps} chunk {chunk:?}"),
+        );
+        if sps == 1 {
+            // At the symbol positions themselves the fraction is the CPU's: bit-identical
+            // except for FMA contraction, far inside the tolerance; check a tight bound too.
+            for (g, c) in gpu.iter().zip(&cpu) {
+                assert!((g - c).abs() <= 1e-5 * (1.0 + c.abs()), "{g} vs {c}");
+            }
+        }
+    }
+    ctx.set_max_chunk_bytes(None);
+    assert!(ctx.resample_at(&x, &[1.0, f64::NAN], 2).is_err());
+    assert!(ctx.resample_at(&[], &positions, 2).unwrap().is_empty());
+    assert!(ctx.resample_at(&x, &positions, 0).unwrap().is_empty());
+    assert_eq!(ctx.resample_at(&x, &[5.5], 3).unwrap(), resample_at(&x, &[5.5], 3));
+}
