@@ -11,6 +11,7 @@
 //! | [`GpuContext::slice_count`], [`GpuContext::ffe_slice_count`] | `modulation::Slicer` + `pattern::count::count_errors` |
 //! | [`GpuContext::eye_histogram`] | [`reference::eye_histogram`] (= `lightlane_core::eye`) |
 //! | [`GpuContext::resample`], [`GpuContext::resample_at`] | `timing::resample`, `timing::resample_at` |
+//! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod context;
 pub mod engine;
 pub mod kernels;
+pub mod mlse;
 pub mod pool;
 pub mod reference;
 pub mod resample;
@@ -32,6 +34,7 @@ pub mod stream;
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
 pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
+pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
 pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;

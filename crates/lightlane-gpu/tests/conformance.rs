@@ -469,3 +469,61 @@ fn resample_at_recovered_positions_matches_cpu() {
     assert!(ctx.resample_at(&x, &positions, 0).unwrap().is_empty());
     assert_eq!(ctx.resample_at(&x, &[5.5], 3).unwrap(), resample_at(&x, &[5.5], 3));
 }
+
+#[test]
+fn block_parallel_mlse_matches_cpu_blocks_exactly() {
+    use lightlane_core::eq::{detect_blocks, Mlse};
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(30);
+    let n = 30_001;
+    let pam4 = Modulation::Pam4;
+    let nrz = Modulation::Nrz;
+    let sym4: Vec<u8> = (0..n).map(|_| r.random_range(0..4u8)).collect();
+    let sym2: Vec<u8> = (0..n).map(|_| r.random_range(0..2u8)).collect();
+    // 1 + αD (and 1 + αD + βD²) channels with noise large enough for error events.
+    let chan = |m: Modulation, s: &[u8], h: &[f32], r: &mut ChaCha8Rng, sigma: f32| -> Vec<f32> {
+        (0..s.len())
+            .map(|k| h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>() + (r.random::<f32>() - 0.5) * sigma)
+            .collect()
+    };
+    let y4 = chan(pam4, &sym4, &[1.0, 0.5], &mut r, 0.9);
+    let y4b = chan(pam4, &sym4, &[1.0, 0.4, 0.2], &mut r, 0.7);
+    let y2 = chan(nrz, &sym2, &[1.0, 0.6], &mut r, 2.6);
+    let y2b = chan(nrz, &sym2, &[1.0, 0.5, 0.3], &mut r, 2.4);
+    let weighted = Mlse::fit_table_with_noise(&y4, &sym4, 1, pam4).unwrap();
+    let cases: Vec<(&str, Mlse, &[f32], &[u8])> = vec![
+        ("pam4 4 states", Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap(), &y4, &sym4),
+        ("pam4 4 states short traceback", Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap().with_traceback(300, 20).unwrap(), &y4, &sym4),
+        ("pam4 4 states weighted", weighted, &y4, &sym4),
+        ("pam4 16 states", Mlse::new(pam4, &[1.0, 0.4, 0.2], &pam4.level_set()).unwrap(), &y4b, &sym4),
+        ("nrz 2 states", Mlse::new(nrz, &[1.0, 0.6], &nrz.level_set()).unwrap(), &y2, &sym2),
+        ("nrz 4 states", Mlse::new(nrz, &[1.0, 0.5, 0.3], &nrz.level_set()).unwrap(), &y2b, &sym2),
+    ];
+    for (what, mlse, y, sym) in &cases {
+        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (512, 100)] {
+            let want = detect_blocks(y, block, warmup, |b| mlse.detect(b)).unwrap();
+            let got = ctx.mlse_detect_blocks(mlse, y, block, warmup).unwrap();
+            assert_eq!(got.len(), want.len());
+            let bad: Vec<usize> = (0..got.len()).filter(|&k| got[k] != want[k]).collect();
+            assert!(bad.is_empty(), "{what}: block {block}, warmup {warmup}: {} mismatches, first at {:?}", bad.len(), &bad[..bad.len().min(8)]);
+        }
+        // The sequential run differs from the block run only near block boundaries.
+        let seq = mlse.detect(y);
+        let errs = seq.iter().zip(sym.iter()).filter(|(a, b)| a != b).count();
+        assert!(errs > 0, "{what}: noise must cause decision errors");
+        let got = ctx.mlse_detect_blocks(mlse, y, 4096, 256).unwrap();
+        for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
+            if a != b {
+                let dist = (k % 4096).min(4096 - k % 4096);
+                assert!(dist <= 256, "{what}: mismatch at {k} is past the warm-up around its block boundary");
+            }
+        }
+    }
+    let m = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap();
+    assert!(ctx.mlse_detect_blocks(&m, &y4, 6, 0).is_err());
+    assert!(ctx.mlse_detect_blocks(&m, &y4, 0, 0).is_err());
+    assert!(ctx.mlse_detect_blocks(&m, &[], 4096, 0).unwrap().is_empty());
+    // Tracebacks beyond the per-invocation loop budget are refused, not answered wrongly.
+    let long = m.clone().with_traceback(lightlane_gpu::GPU_MLSE_MAX_TRACEBACK, 1).unwrap();
+    assert!(ctx.mlse_detect_blocks(&long, &y4, 4096, 0).is_err());
+}
