@@ -228,3 +228,31 @@ pub fn fused_pass(ctx: &GpuContext, ffe: &Ffe, x: &[f32], expected: &[u8], geom:
     ctx.wait()?;
     Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
 }
+
+/// Fixed-clock Keys cubic resampling of `x` on `grid` (upload of `x`, compute = mean of `reps`
+/// dispatches, readback of the whole output). Returns the phase times and the outputs per run.
+pub fn resample(ctx: &GpuContext, x: &[f32], grid: &lightlane_core::timing::ResampleGrid, reps: usize) -> Result<(PhaseTimes, usize)> {
+    ctx.bench_resample(x, grid, reps)
+}
+
+/// Seconds of one whole [`GpuContext::mlse_detect_blocks`] call (upload, the segmented
+/// dispatches, readback of the decisions), the mean of `reps` calls.
+pub fn mlse_blocks(ctx: &GpuContext, mlse: &lightlane_core::eq::Mlse, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+    ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
+    let t = Instant::now();
+    for _ in 0..reps.max(1) {
+        ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
+    }
+    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+}
+
+/// Seconds of one whole [`GpuContext::dfe_detect_blocks`] call (upload, the segmented
+/// dispatches, readback of the decisions), the mean of `reps` calls.
+pub fn dfe_blocks(ctx: &GpuContext, dfe: &lightlane_core::eq::Dfe, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+    ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    let t = Instant::now();
+    for _ in 0..reps.max(1) {
+        ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    }
+    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+}

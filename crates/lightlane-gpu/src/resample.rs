@@ -89,6 +89,54 @@ impl GpuContext {
         self.resample_anchors(x, &anchors, span, n)
     }
 
+    /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
+    /// `reps` back-to-back dispatches, readback of the output. Returns the phase times and the
+    /// number of outputs.
+    pub(crate) fn bench_resample(&self, x: &[f32], grid: &ResampleGrid, reps: usize) -> Result<(crate::bench::PhaseTimes, usize)> {
+        use std::time::Instant;
+        let n = grid.output_len(x.len());
+        if n == 0 || x.len() > self.elems_per_binding(4) || x.len() > i32::MAX as usize {
+            return Err(gpu_err("resample bench input empty or larger than one binding"));
+        }
+        let step = grid.samples_per_ui / grid.sps_out.max(1) as f64;
+        let start = grid.phase_ui * grid.samples_per_ui;
+        let span = RESAMPLE_ANCHOR_SPAN;
+        let anchors: Vec<Anchor> = (0..n.div_ceil(span)).map(|a| Anchor::new(start + (a * span) as f64 * step, step)).collect();
+        let t = Instant::now();
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
+        let ab = self.upload(Role::Input, bytemuck::cast_slice(&anchors))?;
+        self.wait()?;
+        let upload_s = t.elapsed().as_secs_f64();
+        let ob = self.buffer(Role::Output, n as u64 * 4)?;
+        let grid_wg = self.grid((n as u32).div_ceil(WG));
+        let p = Params {
+            n: n as u32,
+            per_anchor: span as u32,
+            x0: 0,
+            last: (x.len() - 1) as u32,
+            wg_x: grid_wg.0,
+            _p: [0; 3],
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
+        self.wait()?;
+        let t = Instant::now();
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            for _ in 0..reps.max(1) {
+                self.dispatch(&pipe, &bind, grid_wg, &mut enc);
+            }
+            self.queue.submit([enc.finish()]);
+        })?;
+        self.wait()?;
+        let compute_s = t.elapsed().as_secs_f64() / reps.max(1) as f64;
+        let t = Instant::now();
+        self.read_back(ob.buffer(), n as u64 * 4)?;
+        let readback_s = t.elapsed().as_secs_f64();
+        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s }, n))
+    }
+
     /// [`lightlane_core::timing::resample_at`] on the GPU: `sps_out` points per UI between the
     /// recovered symbol positions, `positions.len() · sps_out` outputs (none when `x` is
     /// empty or `sps_out` is 0), within [`resample_tolerance`] of the CPU per output.
