@@ -30,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = GpuContext::shared()?;
     let a = ctx.adapter();
     println!("adapter: {} ({}, {}, driver {}), timestamps: {}", a.name, a.backend, a.device_type, a.driver, a.timestamps);
-    println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, host wall clock\n");
+    let clock = if bench::has_timestamps(ctx) { "GPU timestamp queries" } else { "host wall clock (no TIMESTAMP_QUERY)" };
+    println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, timed by {clock}\n");
     println!("| {:<28} | {:>10} | {:>9} | {:>16} | {:>9} | {:<16} | {:<5} |", "kernel", "size", "H2D GB/s", "compute", "readback ms", "target (H200)", "");
     println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);

@@ -120,21 +120,11 @@ impl GpuContext {
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
         let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
-        self.wait()?;
-        let t = Instant::now();
-        self.scoped(|| {
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            for _ in 0..reps.max(1) {
-                self.dispatch(&pipe, &bind, grid_wg, &mut enc);
-            }
-            self.queue.submit([enc.finish()]);
-        })?;
-        self.wait()?;
-        let compute_s = t.elapsed().as_secs_f64() / reps.max(1) as f64;
+        let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid_wg, reps)?;
         let t = Instant::now();
         self.read_back(ob.buffer(), n as u64 * 4)?;
         let readback_s = t.elapsed().as_secs_f64();
-        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s }, n))
+        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s, device_timed }, n))
     }
 
     /// [`lightlane_core::timing::resample_at`] on the GPU: `sps_out` points per UI between the
