@@ -11,6 +11,7 @@
 //! | [`GpuContext::slice_count`], [`GpuContext::ffe_slice_count`] | `modulation::Slicer` + `pattern::count::count_errors` |
 //! | [`GpuContext::eye_histogram`] | [`reference::eye_histogram`] (= `lightlane_core::eye`) |
 //! | [`GpuContext::resample`], [`GpuContext::resample_at`] | `timing::resample`, `timing::resample_at` |
+//! | [`GpuContext::dfe_detect_blocks`] | `eq::detect_blocks` with `eq::Dfe::detect` |
 //! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
 //!

@@ -58,8 +58,9 @@ impl GpuContext {
     /// `Mlse::detect` lie within `warmup` symbols of a block boundary (see
     /// `lightlane_core::eq::block`).
     ///
-    /// Errors: `block` not a positive multiple of 4; the input (or the survivor scratch,
-    /// 4 bytes per window symbol) larger than one binding.
+    /// Errors: `block` not a positive multiple of 4; traceback `block + depth` above
+    /// [`GPU_MLSE_MAX_TRACEBACK`]; the input (or the survivor scratch, 4 bytes per window
+    /// symbol) larger than one binding.
     pub fn mlse_detect_blocks(&self, mlse: &Mlse, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
         if block == 0 || !block.is_multiple_of(4) {
             return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
