@@ -52,6 +52,24 @@ fn gpu(c: &mut Criterion) {
     let batch: Vec<u16> = cw.iter().copied().cycle().take(words * code.n()).collect();
     phases(c, "gpu_kp4_syndromes", (words * code.n()) as u64, &|| bench::rs_syndromes(ctx, code, &batch, 1).expect("rs"));
 
+    let rgrid = lightlane::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
+    let nout = rgrid.output_len(n) as u64;
+    phases(c, "gpu_resample_cubic", nout, &|| bench::resample(ctx, &x, &rgrid, 1).expect("resample").0);
+    let nd = (n / 4).max(1 << 16);
+    let y: Vec<f32> = x[..nd.min(n)].iter().map(|v| v * 1.5).collect();
+    let mut gd = c.benchmark_group("gpu_block_detectors");
+    gd.throughput(Throughput::Elements(y.len() as u64));
+    gd.sample_size(10);
+    let mlse = lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.5], &Modulation::Pam4.level_set()).unwrap();
+    gd.bench_function("mlse_pam4_4state", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| Duration::from_secs_f64(bench::mlse_blocks(ctx, &mlse, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, 1).unwrap())).sum())
+    });
+    let dfe = lightlane::eq::Dfe::new((0..32).map(|i| 0.1 / (1 + i) as f32).collect(), Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
+    gd.bench_function("dfe_pam4_32taps", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| Duration::from_secs_f64(bench::dfe_blocks(ctx, &dfe, &y, lightlane::gpu::GPU_DFE_BLOCK, 256, 1).unwrap())).sum())
+    });
+    gd.finish();
+
     let mut g2 = c.benchmark_group("gpu_h2d_ring");
     g2.throughput(Throughput::Bytes((n * 4) as u64));
     g2.sample_size(10);

@@ -30,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = GpuContext::shared()?;
     let a = ctx.adapter();
     println!("adapter: {} ({}, {}, driver {}), timestamps: {}", a.name, a.backend, a.device_type, a.driver, a.timestamps);
-    println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, host wall clock\n");
+    let clock = if bench::has_timestamps(ctx) { "GPU timestamp queries" } else { "host wall clock (no TIMESTAMP_QUERY)" };
+    println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, timed by {clock}\n");
     println!("| {:<28} | {:>10} | {:>9} | {:>16} | {:>9} | {:<16} | {:<5} |", "kernel", "size", "H2D GB/s", "compute", "readback ms", "target (H200)", "");
     println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -74,6 +75,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = bench::fused_pass(ctx, &ffe, &x, &expected, &g, reps)?;
     let r = n as f64 / s / 1e9;
     row("fused FFE>slice>count>eye", &format!("{n}"), None, format!("{r:.4} GSa/s"), None, ">= 100 GSa/s", Some(r >= 100.0));
+
+    // Resampler (Keys cubic, 2 points/UI at 4.8 samples/UI) and the block-parallel detectors
+    // (no issue-7 targets: rates for the record; detectors timed per whole call).
+    let rgrid = lightlane::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
+    let (t, nout) = bench::resample(ctx, &x, &rgrid, reps)?;
+    let r = nout as f64 / t.compute_s / 1e9;
+    row("resample cubic 4.8->2 /UI", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), "-", None);
+    let nd = (n / 4).clamp(1 << 16, 1 << 24);
+    let y: Vec<f32> = (0..nd).map(|_| rng.random::<f32>() * 3.0 - 1.5).collect();
+    let mlse = lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.5], &Modulation::Pam4.level_set())?;
+    let s = bench::mlse_blocks(ctx, &mlse, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, reps.min(3))?;
+    let r = nd as f64 / s / 1e9;
+    row("MLSE PAM4 4-state blocks", &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
+    let mlse16 = lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.4, 0.2], &Modulation::Pam4.level_set())?;
+    let s = bench::mlse_blocks(ctx, &mlse16, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, reps.min(3))?;
+    let r = nd as f64 / s / 1e9;
+    row("MLSE PAM4 16-state blocks", &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
+    for nt in [3usize, 32] {
+        let dfe = lightlane::eq::Dfe::new((0..nt).map(|i| 0.1 / (1 + i) as f32).collect(), Modulation::Pam4.level_set(), Modulation::Pam4)?;
+        let s = bench::dfe_blocks(ctx, &dfe, &y, lightlane::gpu::GPU_DFE_BLOCK, 256, reps.min(3))?;
+        let r = nd as f64 / s / 1e9;
+        row(&format!("DFE PAM4 {nt} taps blocks"), &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
+    }
 
     // End to end: simulated PAM4 capture -> report, CPU engine vs GPU engine.
     let model = LinkModel::demo_pam4();

@@ -6,6 +6,11 @@
 //   z = p - fb[d[k-1]]  (if k-1 is inside the run),  d[k] = #{j : z >= t_j}
 // with fb[(i-1)*M + s] = b[i] * alpha(s) precomputed on the host. Decisions are written packed
 // 4 per u32 (B is a multiple of 4, so blocks own whole words).
+// The run is split into segments of `seg_len` symbols, one dispatch each (the decision history
+// lives in `scratch`, so nothing else carries over): Mesa's llvmpipe (lavapipe) stops every loop
+// of a shader invocation after 65535 iterations in total (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS,
+// shared by all loops), which a whole block with many taps exceeded — the cause of the
+// divergence seen with 12 and 32 taps.
 
 struct Params {
     n: u32,
@@ -16,6 +21,10 @@ struct Params {
     nthr: u32,
     blocks: u32,
     wg_x: u32,
+    seg_begin: u32,  // first run index (k - lo) of this dispatch
+    seg_len: u32,
+    _p0: u32,
+    _p1: u32,
     thr: vec4<f32>,  // up to 3 thresholds (PAM4)
 }
 
@@ -23,8 +32,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> fb: array<f32>;      // ntaps * M
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
-// Per-block decision history: block b's run uses scratch[b*(B+W) ..]. (A private
-// array<u32, 32> ring indexed dynamically miscompiled on lavapipe for 32 taps.)
+// Per-block decision history: block b's run uses scratch[b*(B+W) ..].
 @group(0) @binding(4) var<storage, read_write> scratch: array<u32>;
 
 @compute @workgroup_size(64)
@@ -40,8 +48,19 @@ fn dfe_blocks(@builtin(global_invocation_id) gid: vec3<u32>) {
         lo = start - p.warmup;
     }
     let h0 = b * (p.block + p.warmup);   // scratch index of the run's first decision
+    let k0 = lo + p.seg_begin;
+    if (k0 >= end) {
+        return;
+    }
+    let k1 = min(k0 + p.seg_len, end);
+    // A packed word split by the segment start: its earlier decisions from the history.
     var word = 0u;
-    for (var k = lo; k < end; k = k + 1u) {
+    if (k0 > start) {
+        for (var k = k0 & ~3u; k < k0; k = k + 1u) {
+            word = word | (scratch[h0 + k - lo] << ((k & 3u) * 8u));
+        }
+    }
+    for (var k = k0; k < k1; k = k + 1u) {
         let run = k - lo;   // decisions available before k
         var acc = y[k];
         for (var i = 2u; i <= p.ntaps; i = i + 1u) {

@@ -1,7 +1,9 @@
 //! Phase-timed kernel runs for the benchmarks (criterion bench `gpu` and the `gpu_bench`
-//! runner): upload, compute and readback are timed apart, each ended by waiting for the device
-//! (host wall clock around submit + wait; compute is the mean of `reps` back-to-back
-//! dispatches on device-resident buffers).
+//! runner): upload, compute and readback are timed apart, each ended by waiting for the device.
+//! Compute is the mean of `reps` back-to-back dispatches on device-resident buffers, timed by
+//! GPU timestamp queries when the adapter has `TIMESTAMP_QUERY` (see
+//! [`PhaseTimes::device_timed`]), else by the host wall clock around submit + wait; upload and
+//! readback are host wall clock.
 
 use crate::context::{GpuContext, WORKGROUP};
 use crate::kernels::{EyeParams, FirParams, RsParams};
@@ -24,6 +26,75 @@ pub struct PhaseTimes {
     pub compute_s: f64,
     /// Device → host copy of the (small) result.
     pub readback_s: f64,
+    /// Whether `compute_s` comes from GPU timestamp queries (the adapter has
+    /// `TIMESTAMP_QUERY`) rather than the host clock around submit + wait.
+    pub device_timed: bool,
+}
+
+/// Whether the context's device can time compute passes with timestamp queries.
+pub fn has_timestamps(ctx: &GpuContext) -> bool {
+    ctx.adapter().timestamps
+}
+
+/// `reps` back-to-back dispatches of `pipe`; returns seconds per dispatch and whether they are
+/// device time. With `TIMESTAMP_QUERY` the first pass writes a timestamp at its beginning and
+/// the last at its end, and the difference (× the queue's timestamp period) is the device's
+/// compute time; without it, or when the timestamps read back unusable (zero or reversed), the
+/// host wall clock around submit + wait.
+pub(crate) fn timed_dispatches(
+    ctx: &GpuContext,
+    pipe: &wgpu::ComputePipeline,
+    bind: &wgpu::BindGroup,
+    grid: (u32, u32),
+    reps: usize,
+) -> Result<(f64, bool)> {
+    let reps = reps.max(1);
+    ctx.wait()?;
+    if has_timestamps(ctx) {
+        let qs = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("lightlane bench timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("lightlane timestamp resolve"),
+            size: 256,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        submit(ctx, |enc| {
+            for i in 0..reps {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    // Only the first and the last pass carry timestamp writes.
+                    timestamp_writes: (i == 0 || i + 1 == reps).then_some(wgpu::ComputePassTimestampWrites {
+                        query_set: &qs,
+                        beginning_of_pass_write_index: (i == 0).then_some(0),
+                        end_of_pass_write_index: (i + 1 == reps).then_some(1),
+                    }),
+                });
+                pass.set_pipeline(pipe);
+                pass.set_bind_group(0, bind, &[]);
+                pass.dispatch_workgroups(grid.0, grid.1, 1);
+            }
+            enc.resolve_query_set(&qs, 0..2, &resolve, 0);
+        })?;
+        let b = ctx.read_back(&resolve, 16)?;
+        let t: &[u64] = bytemuck::cast_slice(&b[..16]);
+        let period_ns = ctx.queue.get_timestamp_period() as f64;
+        if t[0] != 0 && t[1] > t[0] && period_ns > 0.0 {
+            return Ok(((t[1] - t[0]) as f64 * period_ns * 1e-9 / reps as f64, true));
+        }
+    }
+    let ((), s) = time(|| {
+        submit(ctx, |enc| {
+            for _ in 0..reps {
+                ctx.dispatch(pipe, bind, grid, enc);
+            }
+        })?;
+        ctx.wait()
+    })?;
+    Ok((s / reps as f64, false))
 }
 
 fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
@@ -66,20 +137,14 @@ pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<Pha
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
     let pipe = ctx.pipeline("fir", shaders::FIR, "fir_tiled")?;
     let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, tb.buffer()), (2, xb.buffer()), (3, yb.buffer())]);
-    let ((), comp) = time(|| {
-        submit(ctx, |enc| {
-            for _ in 0..reps.max(1) {
-                ctx.dispatch(&pipe, &bind, grid, enc);
-            }
-        })?;
-        ctx.wait()
-    })?;
+    let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     // The FFE's result stays on the device in the pipeline; read back 1 MiB as the sample.
     let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
     Ok(PhaseTimes {
         upload_s: up,
-        compute_s: comp / reps.max(1) as f64,
+        compute_s: comp,
         readback_s: rb,
+        device_timed,
     })
 }
 
@@ -113,19 +178,13 @@ pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Resu
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
     let pipe = ctx.pipeline("eye", shaders::EYE, if private { "eye_private" } else { "eye_global" })?;
     let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, yb.buffer()), (2, hb.buffer())]);
-    let ((), comp) = time(|| {
-        submit(ctx, |enc| {
-            for _ in 0..reps.max(1) {
-                ctx.dispatch(&pipe, &bind, grid, enc);
-            }
-        })?;
-        ctx.wait()
-    })?;
+    let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     let (_, rb) = time(|| ctx.read_back(hb.buffer(), bins as u64 * 4))?;
     Ok(PhaseTimes {
         upload_s: up,
-        compute_s: comp / reps.max(1) as f64,
+        compute_s: comp,
         readback_s: rb,
+        device_timed,
     })
 }
 
@@ -154,19 +213,13 @@ pub fn rs_syndromes(ctx: &GpuContext, code: RsCode, words: &[u16], reps: usize) 
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
     let pipe = ctx.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
     let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())]);
-    let ((), comp) = time(|| {
-        submit(ctx, |enc| {
-            for _ in 0..reps.max(1) {
-                ctx.dispatch(&pipe, &bind, grid, enc);
-            }
-        })?;
-        ctx.wait()
-    })?;
+    let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     let (_, rb) = time(|| ctx.read_back(ob.buffer(), (count * two_t * 4) as u64))?;
     Ok(PhaseTimes {
         upload_s: up,
-        compute_s: comp / reps.max(1) as f64,
+        compute_s: comp,
         readback_s: rb,
+        device_timed,
     })
 }
 
@@ -226,5 +279,33 @@ pub fn fused_pass(ctx: &GpuContext, ffe: &Ffe, x: &[f32], expected: &[u8], geom:
         submit(ctx, |enc| ctx.dispatch(&epipe, &ebind, egrid, enc))?;
     }
     ctx.wait()?;
+    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+}
+
+/// Fixed-clock Keys cubic resampling of `x` on `grid` (upload of `x`, compute = mean of `reps`
+/// dispatches, readback of the whole output). Returns the phase times and the outputs per run.
+pub fn resample(ctx: &GpuContext, x: &[f32], grid: &lightlane_core::timing::ResampleGrid, reps: usize) -> Result<(PhaseTimes, usize)> {
+    ctx.bench_resample(x, grid, reps)
+}
+
+/// Seconds of one whole [`GpuContext::mlse_detect_blocks`] call (upload, the segmented
+/// dispatches, readback of the decisions), the mean of `reps` calls.
+pub fn mlse_blocks(ctx: &GpuContext, mlse: &lightlane_core::eq::Mlse, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+    ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
+    let t = Instant::now();
+    for _ in 0..reps.max(1) {
+        ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
+    }
+    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+}
+
+/// Seconds of one whole [`GpuContext::dfe_detect_blocks`] call (upload, the segmented
+/// dispatches, readback of the decisions), the mean of `reps` calls.
+pub fn dfe_blocks(ctx: &GpuContext, dfe: &lightlane_core::eq::Dfe, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+    ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    let t = Instant::now();
+    for _ in 0..reps.max(1) {
+        ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    }
     Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
 }

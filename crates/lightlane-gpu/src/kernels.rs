@@ -99,14 +99,21 @@ struct DfeParams {
     nthr: u32,
     blocks: u32,
     wg_x: u32,
+    seg_begin: u32,
+    seg_len: u32,
+    _p: [u32; 2],
     thr: [f32; 4],
 }
 
 /// Default symbols per block of [`GpuContext::dfe_detect_blocks`] (smaller than the CPU's
 /// 65536: a GPU needs thousands of blocks in flight).
 pub const GPU_DFE_BLOCK: usize = 4096;
-/// Most feedback taps [`GpuContext::dfe_detect_blocks`] accepts (the conformance-tested range).
-pub const GPU_DFE_MAX_TAPS: usize = 3;
+/// Most feedback taps [`GpuContext::dfe_detect_blocks`] accepts (every `Dfe`, 1..=32 taps;
+/// conformance-tested up to 32).
+pub const GPU_DFE_MAX_TAPS: usize = 32;
+/// Run symbols per DFE dispatch: at most ~35 loop iterations per symbol (32 taps) keeps each
+/// invocation under lavapipe's 65535 loop iterations (see dfe.wgsl).
+const DFE_SEGMENT: usize = 1024;
 
 /// Result of [`GpuContext::slice_count`]: error counts and the symbol-error positions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -133,7 +140,7 @@ impl GpuContext {
         pass.dispatch_workgroups(grid.0, grid.1, 1);
     }
 
-    fn elems_per_binding(&self, elem: u64) -> usize {
+    pub(crate) fn elems_per_binding(&self, elem: u64) -> usize {
         // Leave headroom so pooled power-of-two classes stay within max_buffer_size.
         let max = self.max_binding().min(self.limits().max_buffer_size / 2).max(4096);
         (max / elem) as usize
@@ -574,9 +581,9 @@ impl GpuContext {
     /// the same floating-point operations in the same order). `block` must be a positive
     /// multiple of 4; at most 3 thresholds (NRZ, PAM4). The whole input must fit one binding.
     ///
-    /// Limited to [`GPU_DFE_MAX_TAPS`] feedback taps: with 12 and 32 PAM4 taps the kernel's
-    /// decisions diverged from the CPU's on lavapipe (cause not yet found), so longer DFEs are
-    /// refused rather than answered wrongly.
+    /// Up to [`GPU_DFE_MAX_TAPS`] feedback taps (every `Dfe`). The run of each block is split
+    /// into dispatches of 1024 symbols: lavapipe silently stops a shader's loops after 65535
+    /// iterations in total, which made long DFEs diverge before.
     pub fn dfe_detect_blocks(&self, dfe: &Dfe, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
         if block == 0 || !block.is_multiple_of(4) {
             return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
@@ -612,23 +619,33 @@ impl GpuContext {
             nthr: thr.len() as u32,
             blocks,
             wg_x: grid.0,
+            seg_begin: 0,
+            seg_len: DFE_SEGMENT as u32,
+            _p: [0; 2],
             thr: thr4,
         };
         let pipe = self.pipeline("dfe", shaders::DFE, "dfe_blocks")?;
         let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
         let fbb = self.upload(Role::Input, bytemuck::cast_slice(&fb))?;
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let words = n.div_ceil(4) as u64 * 4;
         let ob = self.buffer(Role::Output, words)?;
-        let scratch_bytes = blocks as u64 * (block + warmup.min(n)) as u64 * 4;
+        let run_max = block + warmup.min(n);
+        let scratch_bytes = blocks as u64 * run_max as u64 * 4;
         let sb = self.buffer(Role::Output, scratch_bytes)?;
+        let mut uniforms = Vec::new();
+        for s in 0..run_max.min(n).div_ceil(DFE_SEGMENT) {
+            let ps = DfeParams { seg_begin: (s * DFE_SEGMENT) as u32, ..p };
+            uniforms.push(self.upload(Role::Uniform, bytemuck::bytes_of(&ps))?);
+        }
         self.scoped(|| {
-            let bind = self.bind(
-                &pipe,
-                &[(0, ub.buffer()), (1, yb.buffer()), (2, fbb.buffer()), (3, ob.buffer()), (4, sb.buffer())],
-            );
             let mut enc = self.device.create_command_encoder(&Default::default());
-            self.dispatch(&pipe, &bind, grid, &mut enc);
+            for ub in &uniforms {
+                let bind = self.bind(
+                    &pipe,
+                    &[(0, ub.buffer()), (1, yb.buffer()), (2, fbb.buffer()), (3, ob.buffer()), (4, sb.buffer())],
+                );
+                self.dispatch(&pipe, &bind, grid, &mut enc);
+            }
             self.queue.submit([enc.finish()]);
         })?;
         let mut d = self.read_back(ob.buffer(), words)?;

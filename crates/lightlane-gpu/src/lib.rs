@@ -10,6 +10,9 @@
 //! | [`GpuContext::fir`], [`GpuContext::ffe_equalize`], [`GpuContext::fir_valid`] | `eq::Ffe::equalize`, `filter::Fir::process_valid` |
 //! | [`GpuContext::slice_count`], [`GpuContext::ffe_slice_count`] | `modulation::Slicer` + `pattern::count::count_errors` |
 //! | [`GpuContext::eye_histogram`] | [`reference::eye_histogram`] (= `lightlane_core::eye`) |
+//! | [`GpuContext::resample`], [`GpuContext::resample_at`] | `timing::resample`, `timing::resample_at` |
+//! | [`GpuContext::dfe_detect_blocks`] | `eq::detect_blocks` with `eq::Dfe::detect` |
+//! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
@@ -22,15 +25,19 @@ pub mod bench;
 pub mod context;
 pub mod engine;
 pub mod kernels;
+pub mod mlse;
 pub mod pool;
 pub mod reference;
+pub mod resample;
 pub mod shaders;
 pub mod stream;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
 pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
+pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
+pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;
 
 /// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).

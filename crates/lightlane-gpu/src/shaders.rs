@@ -14,6 +14,12 @@ pub const RS_SYNDROMES: &str = include_str!("../shaders/rs_syndromes.wgsl");
 /// Block-parallel DFE (`dfe_blocks`).
 pub const DFE: &str = include_str!("../shaders/dfe.wgsl");
 
+/// Keys cubic resampling on a fixed grid or at recovered symbol positions (`resample_cubic`).
+pub const RESAMPLE: &str = include_str!("../shaders/resample.wgsl");
+
+/// Block-parallel Viterbi MLSE (`mlse_blocks`).
+pub const MLSE: &str = include_str!("../shaders/mlse.wgsl");
+
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[
     ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),
@@ -22,4 +28,6 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
     ("eye.wgsl", EYE, &["eye_private", "eye_global"]),
     ("rs_syndromes.wgsl", RS_SYNDROMES, &["syndromes"]),
     ("dfe.wgsl", DFE, &["dfe_blocks"]),
+    ("resample.wgsl", RESAMPLE, &["resample_cubic"]),
+    ("mlse.wgsl", MLSE, &["mlse_blocks"]),
 ];

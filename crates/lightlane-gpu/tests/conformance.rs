@@ -346,6 +346,10 @@ fn block_parallel_dfe_matches_cpu_blocks_exactly() {
         (Modulation::Nrz, vec![0.4f32]),
         (Modulation::Nrz, vec![0.3f32, 0.1, -0.05]),
         (Modulation::Pam4, vec![0.2f32, 0.1]),
+        // Long DFEs (diverged on lavapipe before the segmented dispatch).
+        (Modulation::Pam4, (0..12).map(|i| 0.2 / (1 + i) as f32 * if i % 2 == 0 { 1.0 } else { -1.0 }).collect()),
+        (Modulation::Pam4, (0..32).map(|i| 0.15 / (1 + i) as f32 * if i % 3 == 0 { -1.0 } else { 1.0 }).collect()),
+        (Modulation::Nrz, (0..32).map(|i| 0.2 / (1 + i) as f32).collect()),
     ] {
         let n = 50_001;
         let sym: Vec<u8> = (0..n).map(|_| r.random_range(0..m.levels() as u8)).collect();
@@ -362,7 +366,7 @@ fn block_parallel_dfe_matches_cpu_blocks_exactly() {
             })
             .collect();
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).unwrap();
-        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (4, 3)] {
+        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (4, 3), (8192, 1500), (4000, 5)] {
             let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
             let got = ctx.dfe_detect_blocks(&dfe, &y, block, warmup).unwrap();
             assert_eq!(got, want, "{m:?} {} taps, block {block}, warmup {warmup}", taps.len());
@@ -379,7 +383,149 @@ fn block_parallel_dfe_matches_cpu_blocks_exactly() {
         }
     }
     assert!(ctx.dfe_detect_blocks(&Dfe::new(vec![0.1], Modulation::Nrz.level_set(), Modulation::Nrz).unwrap(), &[0.0; 8], 6, 0).is_err());
-    // Longer DFEs are refused (see GPU_DFE_MAX_TAPS), not answered wrongly.
-    let long = Dfe::new(vec![0.05; 12], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
-    assert!(ctx.dfe_detect_blocks(&long, &[0.0; 64], 16, 4).is_err());
+    assert_eq!(lightlane_gpu::GPU_DFE_MAX_TAPS, 32);
+}
+
+/// Per-output check of a GPU resampling against the CPU with [`lightlane_gpu::resample_tolerance`];
+/// `pos(m)` and `reach(m)` give each output's input position and distance from its anchor.
+fn assert_resample_close(gpu: &[f32], cpu: &[f32], x: &[f32], pos: impl Fn(usize) -> f64, reach: impl Fn(usize) -> f64, what: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+    let last = x.len() as i64 - 1;
+    for m in 0..gpu.len() {
+        let i = pos(m).clamp(0.0, last as f64).floor() as i64;
+        let mag = (i - 2..=i + 3).map(|k| x[k.clamp(0, last) as usize].abs()).fold(0f32, f32::max);
+        let tol = lightlane_gpu::resample_tolerance(mag, reach(m));
+        let d = (gpu[m] as f64 - cpu[m] as f64).abs();
+        assert!(d <= tol, "{what}: output {m} at {}: gpu {} cpu {} (|d| {d:e} > tol {tol:e})", pos(m), gpu[m], cpu[m]);
+    }
+}
+
+#[test]
+fn resample_fixed_clock_matches_cpu() {
+    use lightlane_core::timing::{resample, ResampleGrid};
+    let Some(ctx) = common::own_ctx() else { return };
+    let mut r = rng(20);
+    let x = noise(&mut r, 60_001, 0.8);
+    for (chunk, spu, phase, sps) in [(None, 256.0 / 53.125, 0.3, 2usize), (Some(16 * 1024), 4.8187, 0.0, 1), (Some(8 * 1024), 2.0, 1.75, 8), (None, 0.9, 0.5, 64)] {
+        ctx.set_max_chunk_bytes(chunk);
+        let grid = ResampleGrid { samples_per_ui: spu, phase_ui: phase, sps_out: sps };
+        let cpu = resample(&x, &grid).unwrap();
+        let gpu = ctx.resample(&x, &grid).unwrap();
+        assert!(cpu.len() > 1000);
+        let step = spu / sps as f64;
+        let span = lightlane_gpu::RESAMPLE_ANCHOR_SPAN;
+        assert_resample_close(&gpu, &cpu, &x, |m| (phase * spu) + m as f64 * step, |m| (m % span) as f64 * step, &format!("grid {grid:?} chunk {chunk:?}"));
+    }
+    ctx.set_max_chunk_bytes(None);
+    // Bad grids are errors, as on the CPU; tiny inputs give what the CPU gives.
+    let g = ResampleGrid { samples_per_ui: 2.0, phase_ui: 0.0, sps_out: 2 };
+    assert!(ctx.resample(&x, &ResampleGrid { sps_out: 0, ..g }).is_err());
+    assert!(ctx.resample(&x, &ResampleGrid { samples_per_ui: f64::NAN, ..g }).is_err());
+    assert!(ctx.resample(&x, &ResampleGrid { phase_ui: -1.0, ..g }).is_err());
+    assert_eq!(ctx.resample(&x[..1], &g).unwrap(), resample(&x[..1], &g).unwrap());
+    assert_eq!(ctx.resample(&x[..2], &g).unwrap(), resample(&x[..2], &g).unwrap());
+}
+
+#[test]
+fn resample_at_recovered_positions_matches_cpu() {
+    use lightlane_core::timing::resample_at;
+    let Some(ctx) = common::own_ctx() else { return };
+    let mut r = rng(21);
+    let x = noise(&mut r, 40_000, 1.5);
+    // A wandering clock: 4.8 samples/UI with jitter, starting before the capture and running
+    // past its end (both ends clamp).
+    let mut p = -3.7f64;
+    let positions: Vec<f64> = (0..8_400)
+        .map(|_| {
+            let v = p;
+            p += 4.8 + (r.random::<f64>() - 0.5) * 0.2;
+            v
+        })
+        .collect();
+    assert!(*positions.last().unwrap() > x.len() as f64);
+    for (chunk, sps) in [(None, 1usize), (Some(16 * 1024), 2), (Some(4096), 4), (None, 7)] {
+        ctx.set_max_chunk_bytes(chunk);
+        let cpu = resample_at(&x, &positions, sps);
+        let gpu = ctx.resample_at(&x, &positions, sps).unwrap();
+        let np = positions.len();
+        let step = |k: usize| if k + 1 < np { positions[k + 1] - positions[k] } else { positions[k] - positions[k - 1] } / sps as f64;
+        assert_resample_close(
+            &gpu,
+            &cpu,
+            &x,
+            |m| positions[m / sps] + (m % sps) as f64 * step(m / sps),
+            |m| (m % sps) as f64 * step(m / sps).abs(),
+            &format!("sps {sps} chunk {chunk:?}"),
+        );
+        if sps == 1 {
+            // At the symbol positions themselves the fraction is the CPU's: bit-identical
+            // except for FMA contraction, far inside the tolerance; check a tight bound too.
+            for (g, c) in gpu.iter().zip(&cpu) {
+                assert!((g - c).abs() <= 1e-5 * (1.0 + c.abs()), "{g} vs {c}");
+            }
+        }
+    }
+    ctx.set_max_chunk_bytes(None);
+    assert!(ctx.resample_at(&x, &[1.0, f64::NAN], 2).is_err());
+    assert!(ctx.resample_at(&[], &positions, 2).unwrap().is_empty());
+    assert!(ctx.resample_at(&x, &positions, 0).unwrap().is_empty());
+    assert_eq!(ctx.resample_at(&x, &[5.5], 3).unwrap(), resample_at(&x, &[5.5], 3));
+}
+
+#[test]
+fn block_parallel_mlse_matches_cpu_blocks_exactly() {
+    use lightlane_core::eq::{detect_blocks, Mlse};
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(30);
+    let n = 30_001;
+    let pam4 = Modulation::Pam4;
+    let nrz = Modulation::Nrz;
+    let sym4: Vec<u8> = (0..n).map(|_| r.random_range(0..4u8)).collect();
+    let sym2: Vec<u8> = (0..n).map(|_| r.random_range(0..2u8)).collect();
+    // 1 + αD (and 1 + αD + βD²) channels with noise large enough for error events.
+    let chan = |m: Modulation, s: &[u8], h: &[f32], r: &mut ChaCha8Rng, sigma: f32| -> Vec<f32> {
+        (0..s.len())
+            .map(|k| h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>() + (r.random::<f32>() - 0.5) * sigma)
+            .collect()
+    };
+    let y4 = chan(pam4, &sym4, &[1.0, 0.5], &mut r, 0.9);
+    let y4b = chan(pam4, &sym4, &[1.0, 0.4, 0.2], &mut r, 0.7);
+    let y2 = chan(nrz, &sym2, &[1.0, 0.6], &mut r, 2.6);
+    let y2b = chan(nrz, &sym2, &[1.0, 0.5, 0.3], &mut r, 2.4);
+    let weighted = Mlse::fit_table_with_noise(&y4, &sym4, 1, pam4).unwrap();
+    let cases: Vec<(&str, Mlse, &[f32], &[u8])> = vec![
+        ("pam4 4 states", Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap(), &y4, &sym4),
+        ("pam4 4 states short traceback", Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap().with_traceback(300, 20).unwrap(), &y4, &sym4),
+        ("pam4 4 states weighted", weighted, &y4, &sym4),
+        ("pam4 16 states", Mlse::new(pam4, &[1.0, 0.4, 0.2], &pam4.level_set()).unwrap(), &y4b, &sym4),
+        ("nrz 2 states", Mlse::new(nrz, &[1.0, 0.6], &nrz.level_set()).unwrap(), &y2, &sym2),
+        ("nrz 4 states", Mlse::new(nrz, &[1.0, 0.5, 0.3], &nrz.level_set()).unwrap(), &y2b, &sym2),
+    ];
+    for (what, mlse, y, sym) in &cases {
+        for (block, warmup) in [(4096usize, 256usize), (1000, 0), (512, 100)] {
+            let want = detect_blocks(y, block, warmup, |b| mlse.detect(b)).unwrap();
+            let got = ctx.mlse_detect_blocks(mlse, y, block, warmup).unwrap();
+            assert_eq!(got.len(), want.len());
+            let bad: Vec<usize> = (0..got.len()).filter(|&k| got[k] != want[k]).collect();
+            assert!(bad.is_empty(), "{what}: block {block}, warmup {warmup}: {} mismatches, first at {:?}", bad.len(), &bad[..bad.len().min(8)]);
+        }
+        // The sequential run differs from the block run only near block boundaries.
+        let seq = mlse.detect(y);
+        let errs = seq.iter().zip(sym.iter()).filter(|(a, b)| a != b).count();
+        assert!(errs > 0, "{what}: noise must cause decision errors");
+        let got = ctx.mlse_detect_blocks(mlse, y, 4096, 256).unwrap();
+        for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
+            if a != b {
+                let dist = (k % 4096).min(4096 - k % 4096);
+                assert!(dist <= 256, "{what}: mismatch at {k} is past the warm-up around its block boundary");
+            }
+        }
+    }
+    let m = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).unwrap();
+    assert!(ctx.mlse_detect_blocks(&m, &y4, 6, 0).is_err());
+    assert!(ctx.mlse_detect_blocks(&m, &y4, 0, 0).is_err());
+    assert!(ctx.mlse_detect_blocks(&m, &[], 4096, 0).unwrap().is_empty());
+    // Tracebacks beyond the per-invocation loop budget are refused, not answered wrongly.
+    let long = m.clone().with_traceback(lightlane_gpu::GPU_MLSE_MAX_TRACEBACK, 1).unwrap();
+    assert!(ctx.mlse_detect_blocks(&long, &y4, 4096, 0).is_err());
 }

@@ -111,3 +111,24 @@ fn a_failing_gpu_stage_falls_back_under_auto_and_errors_under_gpu() {
     let e = analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&Broken { fallback: false })).unwrap_err();
     assert!(e.to_string().contains("device lost (simulated)"), "{e}");
 }
+
+#[test]
+fn bench_phases_use_device_timestamps_when_available() {
+    use lightlane_gpu::bench;
+    let Some(ctx) = common::ctx() else { return };
+    let x: Vec<f32> = (0..1 << 16).map(|i| ((i % 97) as f32 - 48.0) / 50.0).collect();
+    let taps = [0.1f32, 1.0, 0.1];
+    let t = bench::fir(ctx, &x, &taps, 3).unwrap();
+    assert!(t.compute_s.is_finite() && t.compute_s > 0.0 && t.upload_s > 0.0 && t.readback_s > 0.0, "{t:?}");
+    // Timestamps are used exactly when the adapter offers them (lavapipe does).
+    assert_eq!(t.device_timed, bench::has_timestamps(ctx), "{t:?}");
+    let grid = lightlane_core::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
+    let (t, n) = bench::resample(ctx, &x, &grid, 2).unwrap();
+    assert_eq!(n, grid.output_len(x.len()));
+    assert!(t.compute_s > 0.0 && t.device_timed == bench::has_timestamps(ctx), "{t:?}");
+    let m = lightlane_core::Modulation::Pam4;
+    let mlse = lightlane_core::eq::Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
+    assert!(bench::mlse_blocks(ctx, &mlse, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
+    let dfe = lightlane_core::eq::Dfe::new(vec![0.1; 8], m.level_set(), m).unwrap();
+    assert!(bench::dfe_blocks(ctx, &dfe, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
+}

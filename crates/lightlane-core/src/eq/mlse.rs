@@ -295,6 +295,17 @@ impl Mlse {
         &self.expected
     }
 
+    /// The traceback `(block, depth)` of [`Mlse::with_traceback`].
+    pub fn traceback(&self) -> (usize, usize) {
+        (self.block, self.depth)
+    }
+
+    /// The per-branch weights `(1/σ², ln σ²)` of the pattern-dependent metric, indexed like
+    /// [`Mlse::expected`]; empty for the Euclidean metric.
+    pub fn noise_weights(&self) -> &[(f32, f32)] {
+        &self.noise
+    }
+
     /// The per-branch noise standard deviations, if the detector uses the pattern-dependent
     /// metric.
     pub fn noise_sigma(&self) -> Option<Vec<f32>> {

@@ -1,0 +1,235 @@
+//! Keys cubic resampling on the GPU: a fixed clock (`timing::resample`) and the per-symbol
+//! positions of a recovered clock (`timing::resample_at`).
+//!
+//! The host turns the f64 positions into anchors (integer sample index, f32 fraction, f32
+//! step); the kernel interpolates `per_anchor` points from each. For a fixed clock an anchor
+//! starts every [`RESAMPLE_ANCHOR_SPAN`] outputs; for recovered positions every symbol is an
+//! anchor. The fraction of a point is `f + j·step` in f32, so it differs from the CPU's
+//! `(pos − ⌊pos⌋) as f32` by at most a few ulps of `1 + j·|step|` (see
+//! [`resample_tolerance`]).
+
+use crate::context::{gpu_err, GpuContext};
+use crate::pool::Role;
+use crate::shaders;
+use bytemuck::{Pod, Zeroable};
+use lightlane_core::timing::ResampleGrid;
+use lightlane_core::{Error, Result};
+
+/// Outputs per anchor of [`GpuContext::resample`] (fixed clock).
+pub const RESAMPLE_ANCHOR_SPAN: usize = 16;
+const WG: u32 = 256;
+/// Anchor positions are clamped to ±2^30 samples before the split (far outside any capture
+/// one binding can hold; such points clamp to the capture's ends anyway).
+const POS_LIMIT: f64 = 1_073_741_824.0;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    per_anchor: u32,
+    x0: u32,
+    last: u32,
+    wg_x: u32,
+    _p: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug)]
+struct Anchor {
+    i: i32,
+    f: f32,
+    step: f32,
+    _pad: f32,
+}
+
+impl Anchor {
+    fn new(pos: f64, step: f64) -> Anchor {
+        let pos = pos.clamp(-POS_LIMIT, POS_LIMIT);
+        let i = pos.floor();
+        Anchor {
+            i: i as i32,
+            f: (pos - i) as f32,
+            step: step as f32,
+            _pad: 0.0,
+        }
+    }
+}
+
+/// Bound on `|gpu − cpu|` for one output of the GPU resampler, given the four input samples
+/// around it (`mag` = their largest magnitude) and `reach = j·|step|` (distance in samples
+/// from the point's anchor): the fraction's f32 error (≤ 4ε·(2 + reach)) times the cubic's
+/// slope (≤ 25·mag), plus the f32 rounding of the polynomial in either evaluation order
+/// (≤ 64ε·mag).
+pub fn resample_tolerance(mag: f32, reach: f64) -> f64 {
+    let eps = f32::EPSILON as f64;
+    let dt = 4.0 * eps * (2.0 + reach);
+    mag as f64 * (25.0 * dt + 64.0 * eps) + 1e-30
+}
+
+impl GpuContext {
+    /// [`lightlane_core::timing::resample`] on the GPU: `x` resampled on a fixed clock, within
+    /// [`resample_tolerance`] of the CPU per output. Same checks as the CPU (positive
+    /// `samples_per_ui`, `sps_out` 1..=64, finite non-negative phase); `x` at most 2^31 − 1
+    /// samples. Streams in chunks that fit one binding.
+    pub fn resample(&self, x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
+        if !(grid.samples_per_ui.is_finite() && grid.samples_per_ui > 0.0) {
+            return Err(Error::invalid("samples_per_ui", grid.samples_per_ui, "must be positive"));
+        }
+        if grid.sps_out == 0 || grid.sps_out > 64 {
+            return Err(Error::invalid("sps_out", grid.sps_out, "must be 1..=64"));
+        }
+        if !(grid.phase_ui.is_finite() && grid.phase_ui >= 0.0) {
+            return Err(Error::invalid("phase_ui", grid.phase_ui, "must be finite and non-negative"));
+        }
+        let n = grid.output_len(x.len());
+        let step = grid.samples_per_ui / grid.sps_out as f64;
+        let start = grid.phase_ui * grid.samples_per_ui;
+        let span = RESAMPLE_ANCHOR_SPAN;
+        let anchors: Vec<Anchor> = (0..n.div_ceil(span)).map(|a| Anchor::new(start + (a * span) as f64 * step, step)).collect();
+        self.resample_anchors(x, &anchors, span, n)
+    }
+
+    /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
+    /// `reps` back-to-back dispatches, readback of the output. Returns the phase times and the
+    /// number of outputs.
+    pub(crate) fn bench_resample(&self, x: &[f32], grid: &ResampleGrid, reps: usize) -> Result<(crate::bench::PhaseTimes, usize)> {
+        use std::time::Instant;
+        let n = grid.output_len(x.len());
+        if n == 0 || x.len() > self.elems_per_binding(4) || x.len() > i32::MAX as usize {
+            return Err(gpu_err("resample bench input empty or larger than one binding"));
+        }
+        let step = grid.samples_per_ui / grid.sps_out.max(1) as f64;
+        let start = grid.phase_ui * grid.samples_per_ui;
+        let span = RESAMPLE_ANCHOR_SPAN;
+        let anchors: Vec<Anchor> = (0..n.div_ceil(span)).map(|a| Anchor::new(start + (a * span) as f64 * step, step)).collect();
+        let t = Instant::now();
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
+        let ab = self.upload(Role::Input, bytemuck::cast_slice(&anchors))?;
+        self.wait()?;
+        let upload_s = t.elapsed().as_secs_f64();
+        let ob = self.buffer(Role::Output, n as u64 * 4)?;
+        let grid_wg = self.grid((n as u32).div_ceil(WG));
+        let p = Params {
+            n: n as u32,
+            per_anchor: span as u32,
+            x0: 0,
+            last: (x.len() - 1) as u32,
+            wg_x: grid_wg.0,
+            _p: [0; 3],
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
+        let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid_wg, reps)?;
+        let t = Instant::now();
+        self.read_back(ob.buffer(), n as u64 * 4)?;
+        let readback_s = t.elapsed().as_secs_f64();
+        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s, device_timed }, n))
+    }
+
+    /// [`lightlane_core::timing::resample_at`] on the GPU: `sps_out` points per UI between the
+    /// recovered symbol positions, `positions.len() · sps_out` outputs (none when `x` is
+    /// empty or `sps_out` is 0), within [`resample_tolerance`] of the CPU per output.
+    /// Errors: a non-finite position, `x` longer than 2^31 − 1 samples, too many outputs for
+    /// one dispatch (2^32 − 1).
+    pub fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+        if x.is_empty() || sps_out == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(k) = positions.iter().position(|p| !p.is_finite()) {
+            return Err(Error::invalid("symbol position", positions[k], "must be finite"));
+        }
+        let n = positions
+            .len()
+            .checked_mul(sps_out)
+            .filter(|&n| n <= u32::MAX as usize)
+            .ok_or_else(|| Error::invalid("resample outputs", positions.len(), "too many for one GPU dispatch"))?;
+        let inv = 1.0 / sps_out as f64;
+        let np = positions.len();
+        let anchors: Vec<Anchor> = (0..np)
+            .map(|k| {
+                let p = positions[k];
+                let d = if k + 1 < np {
+                    positions[k + 1] - p
+                } else if np >= 2 {
+                    p - positions[k - 1]
+                } else {
+                    0.0
+                };
+                Anchor::new(p, d * inv)
+            })
+            .collect();
+        self.resample_anchors(x, &anchors, sps_out, n)
+    }
+
+    fn resample_anchors(&self, x: &[f32], anchors: &[Anchor], per: usize, n: usize) -> Result<Vec<f32>> {
+        let mut out = vec![0f32; n];
+        if n == 0 || x.is_empty() {
+            return Ok(out);
+        }
+        if x.len() > i32::MAX as usize {
+            return Err(Error::invalid("samples to resample", x.len(), "at most 2^31 - 1 on the GPU"));
+        }
+        let last = x.len() as i64 - 1;
+        let max_in = self.elems_per_binding(4).max(8);
+        let max_out = self.elems_per_binding(4).max(per);
+        let max_anchors = self.elems_per_binding(16).max(1);
+        let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
+        // Input sample range an anchor reads (with a margin for the f32 fraction).
+        let range = |a: &Anchor, pts: usize| -> (i64, i64) {
+            let far = a.f as f64 + pts.saturating_sub(1) as f64 * a.step as f64;
+            let lo = (a.f as f64).min(far).floor() as i64 + a.i as i64 - 2;
+            let hi = (a.f as f64).max(far).floor() as i64 + a.i as i64 + 3;
+            (lo.clamp(0, last), hi.clamp(0, last))
+        };
+        let mut a0 = 0;
+        while a0 < anchors.len() {
+            let pts = |a: usize| per.min(n - a * per);
+            let (mut lo, mut hi) = range(&anchors[a0], pts(a0));
+            let mut a1 = a0 + 1;
+            while a1 < anchors.len() && (a1 + 1 - a0) * per <= max_out && a1 + 1 - a0 <= max_anchors {
+                let (l, h) = range(&anchors[a1], pts(a1));
+                let (nl, nh) = (lo.min(l), hi.max(h));
+                if (nh - nl + 1) as usize > max_in {
+                    break;
+                }
+                (lo, hi) = (nl, nh);
+                a1 += 1;
+            }
+            if (hi - lo + 1) as usize > max_in {
+                return Err(gpu_err(format!("one resampling anchor spans {} input samples, more than one binding", hi - lo + 1)));
+            }
+            let o0 = a0 * per;
+            let o1 = (a1 * per).min(n);
+            let y = self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, o1 - o0)?;
+            out[o0..o1].copy_from_slice(&y);
+            a0 = a1;
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, n: usize) -> Result<Vec<f32>> {
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
+        let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
+        let ob = self.buffer(Role::Output, n as u64 * 4)?;
+        let grid = self.grid((n as u32).div_ceil(WG));
+        let p = Params {
+            n: n as u32,
+            per_anchor: per as u32,
+            x0,
+            last,
+            wg_x: grid.0,
+            _p: [0; 3],
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        self.scoped(|| {
+            let bind = self.bind(pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            self.dispatch(pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let b = self.read_back(ob.buffer(), n as u64 * 4)?;
+        Ok(bytemuck::cast_slice(&b[..n * 4]).to_vec())
+    }
+}
