@@ -105,6 +105,8 @@ pub fn analyze_with(
     };
     // Symbol centres (fractional capture indices) and the first settled one, for the eye.
     let mut eye_clock: Option<(Vec<f64>, usize)> = None;
+    // The recovered clock, for the jitter decomposition of the eye report.
+    let mut jitter_clock: Option<crate::timing::RecoveredClock> = None;
     let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
         ClockRecovery::Fixed => {
             let phase = recover_phase(&samples, spu, m, &config.phase)?;
@@ -118,6 +120,7 @@ pub fn analyze_with(
         ClockRecovery::Cdr(cdr) => match recover_clock(&samples, fs, nominal_baud, m, cdr) {
             Ok(rc) => {
                 eye_clock = Some((rc.symbol_positions.clone(), rc.settled_from));
+                jitter_clock = Some(rc.clone());
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
                 (rc.resample(&samples, sps), rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
             }
@@ -272,7 +275,13 @@ pub fn analyze_with(
         ));
     }
     let fec = match &config.fec {
-        Some(c) => Some(codeword_statistics(errors.error_bit_indices(), errors.bits, c)?),
+        // Error positions index the whole decided stream; after a slip the compared bits are
+        // fewer than the decided ones, so the codeword grid spans the decided stream.
+        Some(c) => Some(codeword_statistics(
+            errors.error_bit_indices(),
+            errors.bits.max(decisions.len() as u64 * m.bits_per_symbol() as u64),
+            c,
+        )?),
         None => None,
     };
     let mut stages = vec![pre_stage, ffe_stage];
@@ -291,7 +300,21 @@ pub fn analyze_with(
         Some(ec) => {
             let (positions, settled) = eye_clock.unwrap_or_else(|| ((0..nsym).map(|k| (phase_ui + k as f64) * spu).collect(), 0));
             match eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec) {
-                Ok(r) => Some(r),
+                Ok(mut r) => {
+                    // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges
+                    // against the recovered clock; the transmitted symbols classify the edges.
+                    if let Some(rc) = &jitter_clock {
+                        match crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default()) {
+                            Ok(j) => {
+                                r.jitter.rj_rms = j.rj_rms_s.filter(|v| v.is_finite());
+                                r.jitter.dj_pp = j.dj_pp_s.filter(|v| v.is_finite());
+                                r.jitter.tj = j.tj_s.filter(|v| v.is_finite());
+                            }
+                            Err(e) => warnings.push(format!("jitter decomposition skipped: {e}")),
+                        }
+                    }
+                    Some(r)
+                }
                 Err(e) => {
                     warnings.push(format!("eye analysis skipped: {e}"));
                     None
