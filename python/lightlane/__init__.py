@@ -3,6 +3,7 @@ analysis) with a Rust core.
 
 The submodules mirror the Rust crates one to one: :mod:`lightlane.io`, :mod:`lightlane.pattern`,
 :mod:`lightlane.modulation`, :mod:`lightlane.filter`, :mod:`lightlane.eq`,
+:mod:`lightlane.eye`,
 :mod:`lightlane.timing`, :mod:`lightlane.fec`, :mod:`lightlane.sim`; :func:`analyze` runs the
 main job, :mod:`lightlane.plot` draws, :mod:`lightlane.batch` runs many captures on Dask.
 
@@ -36,7 +37,7 @@ from .exceptions import (
     UnusableSignalError,
     ValueOutOfRangeError,
 )
-from . import io, pattern, modulation, filter, eq, timing, fec, sim, plot, batch
+from . import io, pattern, modulation, filter, eq, eye, timing, fec, sim, plot, batch
 from .analysis import Report, analyze
 from .io import Waveform, read_capture
 
@@ -52,6 +53,7 @@ __all__ = [
     "modulation",
     "filter",
     "eq",
+    "eye",
     "timing",
     "fec",
     "sim",

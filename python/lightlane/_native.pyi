@@ -29,6 +29,28 @@ def analyze(
     config_json: Optional[str],
 ) -> Tuple[str, npt.NDArray[np.uint8], str]: ...
 
+# eye.rs
+def eye_diagram(
+    samples: _F32,
+    fs: float,
+    baud: float,
+    modulation_name: str,
+    samples_per_ui: int,
+    span_ui: int,
+    time_bins: int,
+    amp_bins: int,
+    unit: Optional[str],
+    metrics_json: Optional[str],
+) -> Tuple[npt.NDArray[np.uint32], Tuple[float, float, float, float], str, str, bytes]: ...
+def tdecq(
+    samples: _F32,
+    fs: float,
+    baud: float,
+    variant: str,
+    config_json: Optional[str],
+    unit: Optional[str],
+) -> str: ...
+
 # eq.rs
 @final
 class Fir:

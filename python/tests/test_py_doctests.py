@@ -6,7 +6,7 @@ import doctest
 
 import pytest
 
-MODULES = ["lightlane", "lightlane.exceptions", "lightlane.io", "lightlane.filter", "lightlane.eq",
+MODULES = ["lightlane", "lightlane.exceptions", "lightlane.io", "lightlane.filter", "lightlane.eq", "lightlane.eye",
            "lightlane.fec", "lightlane.pattern", "lightlane.modulation", "lightlane.timing",
            "lightlane.sim", "lightlane.analysis", "lightlane.plot", "lightlane.batch"]
 

@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod convert;
 pub mod eq;
 pub mod errors;
+pub mod eye;
 pub mod fec;
 pub mod io;
 pub mod modulation;
@@ -40,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     analysis::register(m)?;
     eq::register(m)?;
+    eye::register(m)?;
     fec::register(m)?;
     io::register(m)?;
     modulation::register(m)?;
