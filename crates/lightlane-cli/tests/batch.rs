@@ -149,7 +149,13 @@ fn demo_campaign_end_to_end() {
         let ber: f64 = r[col("ber")].parse().unwrap();
         assert!(ber < 1e-2, "{f}: BER {ber}");
         assert!(r[col("bits")].parse::<u64>().unwrap() > 10_000);
-        assert_eq!(r[col("tdecq_db")], "", "no eye stage: empty cell");
+        // The eye stage reports TDECQ for PAM4 (802.3 clause 121.8.5); NRZ leaves the cell empty.
+        if r[col("modulation")] == "pam4" {
+            let t: f64 = r[col("tdecq_db")].parse().unwrap_or_else(|_| panic!("{f}: tdecq_db {:?}", r[col("tdecq_db")]));
+            assert!(t.is_finite() && (-0.5..20.0).contains(&t), "{f}: TDECQ {t}");
+        } else {
+            assert_eq!(r[col("tdecq_db")], "", "{f}: NRZ has no TDECQ");
+        }
     }
     assert_eq!(by_file["lane3_nrz.i16"][col("modulation")], "nrz");
     assert_eq!(by_file["lane3_nrz.i16"][col("pattern")], "PRBS31");
@@ -187,6 +193,17 @@ fn demo_campaign_end_to_end() {
     assert_eq!(h.classes["sortable"], 1);
     assert!(!page.contains("src=\"http") && !page.contains("<link"), "self-contained");
     assert!(page.contains("lane5_corrupt.bin</b>"));
+    // Eye and bathtub PNGs of every analysed capture in OUT/eyes, recorded relative to OUT
+    // and inlined in the page.
+    for a in v["analysed"].as_array().unwrap() {
+        for key in ["eye_png", "bathtub_png"] {
+            let rel = a["report"]["eye"][key].as_str().unwrap_or_else(|| panic!("{key} missing: {}", a["file"]));
+            assert!(rel.starts_with("eyes/"), "{rel}");
+            let png = std::fs::read(out.join(rel)).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{rel}");
+        }
+    }
+    assert_eq!(page.matches("src=\"data:image/png;base64,").count(), 2 * 5, "eye + bathtub per capture");
 }
 
 #[test]
