@@ -248,7 +248,9 @@ mod tests {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
         assert_eq!(v[0]["format"], "keysight-bin");
         assert_eq!(v[0]["waveforms"][0]["samples"], 4);
-        assert_eq!(v[0]["waveforms"][0]["sample_rate_hz"], 1e9);
+        // 1/dt of a 1 ns interval: 1e9 within rounding (JSON floats round-trip exactly).
+        let fs = v[0]["waveforms"][0]["sample_rate_hz"].as_f64().unwrap();
+        assert!((fs - 1e9).abs() < 1e-3, "{fs}");
         assert_eq!(v[0]["waveforms"][0]["peak_to_peak"], 2.0);
         assert_eq!(v[1]["waveforms"][0]["sample_rate_hz"], Value::Null);
         assert_eq!(v[1]["waveforms"][0]["raw_codes"], "int16");
