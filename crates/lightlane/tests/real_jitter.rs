@@ -3,37 +3,12 @@
 //! numbers must be plausible for the links and stable: the same on a rerun and similar on the
 //! two halves of each capture. Skips with a printed reason when the captures are absent.
 
-use lightlane::io::{read_capture, ReadOptions};
+mod common;
+use common::{captures, read};
+
 use lightlane::jitter::{analyze_jitter, JitterConfig, JitterReport};
 use lightlane::timing::{estimate_baud, recover_clock, CdrConfig, CdrKind};
-use lightlane::{Modulation, Waveform};
-use std::path::{Path, PathBuf};
-
-fn captures() -> Option<PathBuf> {
-    let p = match std::env::var_os("LIGHTLANE_CAPTURES") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures"),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: reference captures not found at {}", p.display());
-        None
-    }
-}
-
-fn read(dir: &Path, file: &str, metadata: &str) -> Option<Waveform> {
-    let path = dir.join("scopehal_ngscopeclient").join(file);
-    if !path.is_file() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    let options = ReadOptions {
-        metadata: Some(dir.join("scopehal_ngscopeclient").join(metadata)),
-        ..Default::default()
-    };
-    Some(read_capture(&path, &options).expect("capture reads"))
-}
+use lightlane::Modulation;
 
 /// Estimates the rate, recovers the clock, decides the bits at 0 V and decomposes the jitter.
 fn decompose(x: &[f32], fs: f64, nominal: f64, kind: CdrKind) -> JitterReport {

@@ -4,36 +4,11 @@
 //! descrambling, control-block types) for 10GBASE-R, 8b/10b code groups for PCIe Gen1.
 //! Skips with a printed reason when the captures are absent.
 
-use lightlane::io::{read_capture, ReadOptions};
+mod common;
+use common::{captures, read};
+
 use lightlane::timing::{estimate_baud, recover_clock, resample_at, CdrConfig, CdrKind, RecoveredClock};
 use lightlane::{Modulation, Waveform};
-use std::path::{Path, PathBuf};
-
-fn captures() -> Option<PathBuf> {
-    let p = match std::env::var_os("LIGHTLANE_CAPTURES") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures"),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: reference captures not found at {}", p.display());
-        None
-    }
-}
-
-fn read(dir: &Path, file: &str, metadata: &str) -> Option<Waveform> {
-    let path = dir.join("scopehal_ngscopeclient").join(file);
-    if !path.is_file() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    let options = ReadOptions {
-        metadata: Some(dir.join("scopehal_ngscopeclient").join(metadata)),
-        ..Default::default()
-    };
-    Some(read_capture(&path, &options).expect("capture reads"))
-}
 
 /// Bits decided at 0 V at every recovered symbol centre.
 fn decide(w: &Waveform, clock: &RecoveredClock) -> Vec<u8> {
