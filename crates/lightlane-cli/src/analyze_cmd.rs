@@ -104,14 +104,15 @@ fn print_presets() {
     }
 }
 
-/// Creates OUT and checks that a file can be written there (fatal otherwise).
-fn prepare_out(out: &Path) -> anyhow::Result<()> {
+/// Creates an output folder (`what`: how the message names it) and checks that a file can be
+/// written there, once before any capture is analysed (fatal otherwise).
+fn prepare_out(out: &Path, what: &str) -> anyhow::Result<()> {
     if out.exists() && !out.is_dir() {
-        bail!("output folder {} exists and is not a folder", out.display());
+        bail!("{what} {} exists and is not a folder", out.display());
     }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {what} {}", out.display()))?;
     let probe = out.join(".lightlane-write-test");
-    std::fs::write(&probe, b"").with_context(|| format!("output folder {} is not writable", out.display()))?;
+    std::fs::write(&probe, b"").with_context(|| format!("{what} {} is not writable", out.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -159,7 +160,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         (args.paths.clone(), args.out.clone())
     };
     if let Some(out) = &out {
-        prepare_out(out)?;
+        prepare_out(out, "output folder")?;
+    }
+    if let Some(eyes) = &args.eye_png {
+        prepare_out(eyes, "--eye-png folder")?;
     }
     let jobs = batch::discover(&paths, out.as_deref())?;
     let opts = RunOptions {

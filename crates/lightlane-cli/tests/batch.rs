@@ -273,6 +273,8 @@ fn fatal_errors_exit_1_with_clear_messages() {
         (vec![d.join("nope").display().to_string(), "--out".into(), d.join("o2").display().to_string()], "nope"),
         (vec![campaign(), "--out".into(), under_file.display().to_string()], "cannot create output folder"),
         (vec![campaign(), "--out".into(), file.display().to_string()], "not a folder"),
+        (vec![campaign(), "--eye-png".into(), file.display().to_string()], "--eye-png folder"),
+        (vec![campaign(), "--eye-png".into(), under_file.display().to_string()], "cannot create --eye-png folder"),
         (vec![campaign(), "--jobs".into(), "many".into()], "invalid value"),
         (vec![campaign(), "--preset".into(), "100GBASE-ZZ".into()], "unknown preset"),
         (vec![campaign(), "--config".into(), d.join("missing.toml").display().to_string()], "missing.toml"),

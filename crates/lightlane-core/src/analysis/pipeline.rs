@@ -196,46 +196,10 @@ pub fn analyze_with(
     let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
     let ntrain = config.training_symbols.min(nsym);
     let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
-    let (ffe, delay, mse) = match decision_stage {
-        Some(EqStage::Mlse { memory }) => {
-            let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], *memory, &ffe_cfg)?;
-            (t.ffe, t.delay, t.mse)
-        }
-        _ => {
-            let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], &ffe_cfg)?;
-            match ffe_method {
-                FfeMethod::Mmse => (t.ffe, t.delay, t.mse),
-                method => {
-                    let adaptation = match method {
-                        FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
-                        FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
-                        FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
-                        _ => Adaptation::Rls { lambda: 0.9995, delta: 0.01 },
-                    };
-                    let shifted = shifted_levels(&target, t.delay, nsym);
-                    let init = Ffe::identity(ffe_taps, sps, t.ffe.reference_tap())?;
-                    let cfg = AdaptiveConfig {
-                        adaptation,
-                        training_symbols: ntrain,
-                        ..AdaptiveConfig::default()
-                    };
-                    let r = adapt_ffe(&xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
-                    let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
-                    (r.ffe, t.delay, mse)
-                }
-            }
-        }
-    };
+    let TrainedFfe { ffe, delay, mse, .. } = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
     let y = crate::accel::ffe_equalize(accel, &ffe, &xn, &mut warnings)?;
-    // known[k]: the transmitted symbol that y[k] estimates.
-    let known: Vec<u8> = (0..nsym)
-        .map(|k| {
-            let j = (k as isize + delay).clamp(0, nsym as isize - 1) as usize;
-            tx_symbols[j]
-        })
-        .collect();
-
-    let guard = (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1);
+    let known = known_symbols(&tx_symbols, delay);
+    let guard = ffe_guard(ffe_taps, sps, delay, nsym);
     let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
     let ffe_decisions = slicer.slice_vec(&y[guard..nsym - guard]);
     let ffe_stage = stage_errors("ffe", &ffe_decisions, &known[guard..nsym - guard], m, &SymbolTransform::IDENTITY);
@@ -360,6 +324,68 @@ pub fn analyze_with(
         warnings,
         decisions,
     })
+}
+
+/// The FFE of an equalizer chain, trained on the first `ntrain` symbols.
+pub(crate) struct TrainedFfe {
+    pub ffe: Ffe,
+    /// Symbol delay: `y[k]` estimates the symbol `k + delay`.
+    pub delay: isize,
+    /// Mean squared error at the end of training.
+    pub mse: f64,
+    /// The taps came from an adaptive algorithm run over `xn` (not only the MMSE solve).
+    pub adapted: bool,
+}
+
+/// Trains the chain's FFE: towards the MLSE target when the decision stage is an MLSE, else the
+/// MMSE solve, refined by the chain's adaptive algorithm (LMS, NLMS, sign-sign, RLS) over `xn`
+/// when one is selected. `xn` holds `sps` samples per symbol, `target` the transmitted levels.
+/// Shared by the whole-capture and the streamed analysis.
+pub(crate) fn train_ffe_for_chain(
+    xn: &[f32],
+    sps: usize,
+    target: &[f32],
+    ntrain: usize,
+    decision_stage: Option<&EqStage>,
+    ffe_method: FfeMethod,
+    ffe_cfg: &FfeConfig,
+    m: Modulation,
+) -> Result<TrainedFfe> {
+    let nsym = target.len();
+    if let Some(EqStage::Mlse { memory }) = decision_stage {
+        let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], *memory, ffe_cfg)?;
+        return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false });
+    }
+    let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], ffe_cfg)?;
+    let adaptation = match ffe_method {
+        FfeMethod::Mmse => return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false }),
+        FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
+        FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
+        FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
+        _ => Adaptation::Rls { lambda: 0.9995, delta: 0.01 },
+    };
+    let shifted = shifted_levels(target, t.delay, nsym);
+    let init = Ffe::identity(ffe_cfg.n_taps, sps, t.ffe.reference_tap())?;
+    let cfg = AdaptiveConfig {
+        adaptation,
+        training_symbols: ntrain,
+        ..AdaptiveConfig::default()
+    };
+    let r = adapt_ffe(xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
+    let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
+    Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true })
+}
+
+/// `known[k]`: the transmitted symbol that the FFE output `y[k]` estimates (`delay` from
+/// training), clamped at the capture's ends.
+pub(crate) fn known_symbols(tx_symbols: &[u8], delay: isize) -> Vec<u8> {
+    let n = tx_symbols.len() as isize;
+    (0..n).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
+}
+
+/// Symbols at each end of the FFE output that its span and delay leave unsettled.
+pub(crate) fn ffe_guard(ffe_taps: usize, sps: usize, delay: isize, nsym: usize) -> usize {
+    (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1)
 }
 
 /// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture

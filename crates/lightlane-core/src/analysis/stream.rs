@@ -32,10 +32,10 @@
 //! - `Report::decisions` stays empty (the decisions of a long capture are not kept) and the
 //!   DFE error propagation is measured over the first block.
 
-use super::pipeline::{best_precoded, shifted_levels, unbiased_slicer};
+use super::pipeline::{best_precoded, ffe_guard, known_symbols, train_ffe_for_chain, unbiased_slicer, TrainedFfe};
 use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
 use crate::eq::{
-    adapt_ffe, ctle_auto_select, error_propagation, level_separation_score, train_ffe_and_target, Adaptation, AdaptiveConfig,
+    ctle_auto_select, error_propagation, level_separation_score,
     BesselThomsonFilter, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, Mlse,
 };
 use crate::fec::codeword_statistics;
@@ -891,41 +891,14 @@ impl Setup {
         let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
         let ntrain = config.training_symbols.min(nsym);
         let ffe_taps = ffe_cfg.n_taps;
-        let (ffe, delay, mse) = match decision_stage {
-            Some(EqStage::Mlse { memory }) => {
-                let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], *memory, ffe_cfg)?;
-                (t.ffe, t.delay, t.mse)
-            }
-            _ => {
-                let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], ffe_cfg)?;
-                match ffe_method {
-                    FfeMethod::Mmse => (t.ffe, t.delay, t.mse),
-                    method => {
-                        let adaptation = match method {
-                            FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
-                            FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
-                            FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
-                            _ => Adaptation::Rls { lambda: 0.9995, delta: 0.01 },
-                        };
-                        let shifted = shifted_levels(&target, t.delay, nsym);
-                        let init = Ffe::identity(ffe_taps, sps, t.ffe.reference_tap())?;
-                        let cfg = AdaptiveConfig { adaptation, training_symbols: ntrain, ..AdaptiveConfig::default() };
-                        let r = adapt_ffe(&xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
-                        let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
-                        outer_warnings.push("streamed analysis: the adaptive FFE adapted over the first block and was then frozen".into());
-                        (r.ffe, t.delay, mse)
-                    }
-                }
-            }
-        };
+        let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, ffe_cfg, m)?;
+        if trained.adapted {
+            outer_warnings.push("streamed analysis: the adaptive FFE adapted over the first block and was then frozen".into());
+        }
+        let TrainedFfe { ffe, delay, mse, .. } = trained;
         let y = ffe.equalize(&xn);
-        let known: Vec<u8> = (0..nsym)
-            .map(|k| {
-                let j = (k as isize + delay).clamp(0, nsym as isize - 1) as usize;
-                tx_symbols[j]
-            })
-            .collect();
-        let guard = (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1);
+        let known = known_symbols(&tx_symbols, delay);
+        let guard = ffe_guard(ffe_taps, sps, delay, nsym);
         let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
         let train_end = ntrain.min(nsym - guard);
         let (mut dfe_taps, mut dfe_error_propagation, mut mlse_target) = (None, None, None);
