@@ -331,11 +331,16 @@ impl GpuContext {
 
     /// Copies `size` bytes of `src` (COPY_SRC) into a pooled readback buffer and returns them.
     pub(crate) fn read_back(&self, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        self.read_back_at(src, 0, size)
+    }
+
+    /// Copies `size` bytes of `src` from byte `offset` (a multiple of 4) and returns them.
+    pub(crate) fn read_back_at(&self, src: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
         let size = size.div_ceil(4) * 4;
         let rb = self.buffer(Role::Readback, size)?;
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
-            enc.copy_buffer_to_buffer(src, 0, rb.buffer(), 0, size);
+            enc.copy_buffer_to_buffer(src, offset, rb.buffer(), 0, size);
             self.queue.submit([enc.finish()]);
         })?;
         self.map_read(rb.buffer(), size)

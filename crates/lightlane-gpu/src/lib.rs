@@ -22,6 +22,7 @@
 //! small, device lost, validation or out-of-memory errors captured from wgpu.
 
 pub mod bench;
+pub mod blocks;
 pub mod context;
 pub mod engine;
 pub mod kernels;
@@ -33,7 +34,7 @@ pub mod shaders;
 pub mod stream;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
-pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
+pub use engine::{analyze, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
