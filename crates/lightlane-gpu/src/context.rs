@@ -106,7 +106,16 @@ pub fn check_limits(limits: &wgpu::Limits) -> Result<()> {
     Ok(())
 }
 
+/// Devices opened by [`GpuContext::new`] in this process (see [`GpuContext::contexts_created`]).
+static CREATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl GpuContext {
+    /// How many contexts (adapter + device setups) this process has opened: a batch of
+    /// captures on the shared context opens one, however many files it analyses.
+    pub fn contexts_created() -> usize {
+        CREATED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Opens the adapter chosen by `options` and creates a device with all the limits the
     /// adapter offers (so bindings can be as large as the hardware allows).
     ///
@@ -152,6 +161,7 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| gpu_err(format!("adapter '{}': device creation failed: {e}", info.name)))?;
+        CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lost = Arc::new(Mutex::new(None));
         let lost2 = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {

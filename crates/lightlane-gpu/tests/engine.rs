@@ -240,3 +240,37 @@ fn bench_phases_use_device_timestamps_when_available() {
     let dfe = lightlane_core::eq::Dfe::new(vec![0.1; 8], m.level_set(), m).unwrap();
     assert!(bench::dfe_blocks(ctx, &dfe, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
 }
+
+#[test]
+fn a_batch_of_captures_shares_one_context_and_gives_the_cpu_results() {
+    let Some(_) = common::ctx() else { return };
+    let before = GpuContext::contexts_created();
+    let model = LinkModel::demo_pam4();
+    let cfg = AnalysisConfig::pam4(model.baud);
+    // Three "files" (different data), analysed from several threads at once as the CLI's
+    // batch does: one context serves them all.
+    let captures: Vec<_> = [("prbs13q", 12_000usize), ("prbs9q", 10_000), ("prbs13q", 16_000)]
+        .iter()
+        .map(|&(p, n)| (p, model.run(&Pattern::parse(p).unwrap().generate(Modulation::Pam4, n).unwrap()).unwrap()))
+        .collect();
+    std::thread::scope(|s| {
+        for (pattern, c) in &captures {
+            let cfg = AnalysisConfig { pattern: pattern.to_string(), ..cfg.clone() };
+            s.spawn(move || {
+                let cpu = analyze(&c.waveform, &cfg, Backend::Cpu).unwrap();
+                let gpu = analyze(&c.waveform, &cfg, Backend::Gpu).unwrap();
+                assert_same_report(&gpu, &cpu);
+            });
+        }
+    });
+    let ctx1 = match resolve(Backend::Gpu, 1).unwrap() {
+        Resolved::Gpu(c) => c,
+        r => panic!("{r:?}"),
+    };
+    let ctx2 = match resolve(Backend::Gpu, 1 << 30).unwrap() {
+        Resolved::Gpu(c) => c,
+        r => panic!("{r:?}"),
+    };
+    assert!(std::ptr::eq(ctx1, ctx2), "one shared context");
+    assert_eq!(GpuContext::contexts_created(), before, "no per-file adapter setup");
+}
