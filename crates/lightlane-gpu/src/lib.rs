@@ -16,7 +16,12 @@
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
-//! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine.
+//! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
+//! stays on the device ([`GpuEqualized`]): the training prefix, the FFE-stage error counts, the
+//! decisions of the slicer / block-parallel DFE / MLSE and the eye histogram come back, and the
+//! report equals the CPU engine's. Inputs beyond one binding stream through the
+//! [`StagingRing`] (the DFE and MLSE in chunks of whole blocks with the warm-up overlap across
+//! chunk borders, see [`blocks`]).
 //!
 //! Errors are `lightlane_core::Error::Unusable { stage: "gpu", .. }`: no adapter, limits too
 //! small, device lost, validation or out-of-memory errors captured from wgpu.
