@@ -10,7 +10,7 @@ use lightlane::fec::{ReedSolomon, RsCode};
 use lightlane::gpu::{bench, EyeGeometry, GpuContext};
 use lightlane::pattern::Pattern;
 use lightlane::sim::LinkModel;
-use lightlane::{Backend, Modulation};
+use lightlane::Modulation;
 use rand::{Rng, SeedableRng};
 
 fn row(kernel: &str, size: &str, up_gbs: Option<f64>, rate: String, rb_ms: Option<f64>, target: &str, ok: Option<bool>) {
@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lightlane::io::lecroy::write(&file, std::slice::from_ref(&cap.waveform))?;
     let mut cfg = AnalysisConfig::pam4(model.baud);
     cfg.equalizer = "ffe:15,dfe:1".parse()?;
-    let load = || lightlane::io::read_capture(&file, &Default::default());
+    let load = || lightlane::io::read_capture(&file, &Default::default()).map_err(|e| lightlane::Error::Unusable { stage: "read capture", reason: e.to_string() });
     let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
     let _ = std::fs::remove_file(&file);
     let e = e?;

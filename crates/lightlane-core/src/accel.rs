@@ -287,3 +287,95 @@ pub fn eye_histogram(
     }
     cpu_eye_histogram(geometry, y)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An engine whose signal works until the DFE, which fails.
+    struct FailsAtDfe {
+        fallback: bool,
+    }
+
+    struct Sig(HostEqualized);
+
+    impl Equalized for Sig {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn read(&self, r: Range<usize>) -> Result<Vec<f32>> {
+            self.0.read(r)
+        }
+        fn slice_count(&self, s: usize, e: &[u8], sl: &Slicer, m: Modulation, map: BitMapping) -> Result<ErrorCounts> {
+            self.0.slice_count(s, e, sl, m, map)
+        }
+        fn slice(&self, _: &Slicer) -> Result<Vec<u8>> {
+            // A wrong length: must be caught, not used.
+            Ok(vec![0; self.0.len() + 1])
+        }
+        fn dfe_detect(&self, _: &Dfe) -> Result<Vec<u8>> {
+            Err(crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() })
+        }
+        fn mlse_detect(&self, m: &Mlse) -> Result<Vec<u8>> {
+            self.0.mlse_detect(m)
+        }
+    }
+
+    impl Accelerator for FailsAtDfe {
+        fn name(&self) -> String {
+            "test engine".into()
+        }
+        fn fallback_allowed(&self) -> bool {
+            self.fallback
+        }
+        fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
+            Ok(ffe.equalize(x))
+        }
+        fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
+            Ok(Box::new(Sig(HostEqualized(ffe.equalize(x)))))
+        }
+    }
+
+    #[test]
+    fn a_failing_stage_falls_back_to_the_cpu_or_is_an_error() {
+        let m = Modulation::Pam4;
+        let x: Vec<f32> = (0..3000).map(|k| m.level(((k * 7 + k / 5) % 4) as u8) + 0.2 * ((k % 13) as f32 / 13.0 - 0.5)).collect();
+        let ffe = Ffe::new(vec![1.0, -0.1], 1, 0).unwrap();
+        let dfe = Dfe::new(vec![0.1], m.level_set(), m).unwrap();
+        let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+        let y = ffe.equalize(&x);
+        let mut w = Vec::new();
+        let engine = FailsAtDfe { fallback: true };
+        let mut s = EqualizedSignal::new(Some(&engine), &ffe, &x, &mut w).unwrap();
+        assert!(s.on_accelerator());
+        assert_eq!(s.read(5..9, &mut w).unwrap(), y[5..9].to_vec());
+        assert_eq!(s.dfe_detect(&dfe, &mut w).unwrap(), dfe.detect_parallel(&y));
+        assert!(!s.on_accelerator(), "the failed engine is dropped");
+        assert!(w.iter().any(|m| m.contains("device lost (test)") && m.contains("the CPU engine ran the DFE")), "{w:?}");
+        assert_eq!(s.slice(&slicer, &mut w).unwrap(), slicer.slice_vec(&y));
+        // Without fallback the engine's error is returned, and a malformed result is an error.
+        let strict = FailsAtDfe { fallback: false };
+        let mut w2 = Vec::new();
+        let mut s = EqualizedSignal::new(Some(&strict), &ffe, &x, &mut w2).unwrap();
+        let e = s.dfe_detect(&dfe, &mut w2).unwrap_err().to_string();
+        assert!(e.contains("device lost (test)"), "{e}");
+        let e = s.slice(&slicer, &mut w2).unwrap_err().to_string();
+        assert!(e.contains("malformed"), "{e}");
+        assert!(w2.is_empty());
+        // With fallback the malformed slicer result is replaced by the CPU's.
+        let mut w3 = Vec::new();
+        let mut s = EqualizedSignal::new(Some(&engine), &ffe, &x, &mut w3).unwrap();
+        assert_eq!(s.slice(&slicer, &mut w3).unwrap(), slicer.slice_vec(&y));
+        assert!(w3.iter().any(|m| m.contains("malformed")), "{w3:?}");
+    }
+
+    #[test]
+    fn host_slice_count_counts_symbols_and_gray_bits() {
+        let m = Modulation::Pam4;
+        let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+        let y = [-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0];
+        // Decisions 0,1,2,3 against 3,1,0,3: symbol errors at 0 (0↔3: Gray 00↔10, 1 bit) and 2 (2↔0: 11↔00, 2 bits).
+        let c = host_slice_count(&y, &[3, 1, 0, 3], &slicer, m, BitMapping::Gray);
+        assert_eq!(c, ErrorCounts { symbol_errors: 2, bit_errors: 3 });
+    }
+}
