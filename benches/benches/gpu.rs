@@ -1,7 +1,7 @@
 //! Criterion benches of the GPU engine: each kernel with upload, compute and readback timed
 //! apart (host wall clock around submit + wait; see `lightlane::gpu::bench`), the staging ring,
-//! the fused pass, and capture → report on the CPU vs the GPU engine. Skips (printing why)
-//! when no adapter is usable. Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
+//! the fused pass, and capture (in memory, and from a .trc file) → report on the CPU vs the GPU
+//! engine. Skips (printing why) when no adapter is usable. Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lightlane::analysis::AnalysisConfig;
@@ -92,6 +92,19 @@ fn gpu(c: &mut Criterion) {
     g3.bench_function("cpu", |b| b.iter(|| lightlane::analyze(&cap.waveform, &cfg, Backend::Cpu).unwrap()));
     g3.bench_function("gpu", |b| b.iter(|| lightlane::analyze(&cap.waveform, &cfg, Backend::Gpu).unwrap()));
     g3.finish();
+    // From the capture file (LeCroy .trc) to the report, ffe+dfe chain with the eye stage.
+    let file = std::env::temp_dir().join(format!("lightlane-gpu-criterion-{}.trc", std::process::id()));
+    lightlane::io::lecroy::write(&file, std::slice::from_ref(&cap.waveform)).unwrap();
+    let mut cfg_dfe = cfg.clone();
+    cfg_dfe.equalizer = "ffe:15,dfe:1".parse().unwrap();
+    let load = || lightlane::io::read_capture(&file, &Default::default()).unwrap();
+    let mut g4 = c.benchmark_group("capture_file_to_report");
+    g4.sample_size(10);
+    g4.throughput(Throughput::Elements(cap.waveform.len() as u64));
+    g4.bench_function("cpu", |b| b.iter(|| lightlane::analyze(&load(), &cfg_dfe, Backend::Cpu).unwrap()));
+    g4.bench_function("gpu", |b| b.iter(|| lightlane::analyze(&load(), &cfg_dfe, Backend::Gpu).unwrap()));
+    g4.finish();
+    let _ = std::fs::remove_file(&file);
 }
 
 criterion_group!(benches, gpu);

@@ -338,3 +338,26 @@ fn index_renders_in_headless_chromium() {
     let dom = text(&dom.stdout);
     assert!(dom.contains("id=\"summary\"") && dom.contains("lane0_nominal.bin"), "DOM: {}", &dom[..dom.len().min(500)]);
 }
+
+#[test]
+fn gpu_backend_batch_gives_the_cpu_results() {
+    // `analyze DIR --backend gpu` runs every capture on the one shared GPU context; the
+    // summary equals the CPU engine's. Needs an adapter (lavapipe in CI).
+    if let Err(e) = lightlane::gpu::GpuContext::shared() {
+        if std::env::var("LIGHTLANE_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+            panic!("LIGHTLANE_REQUIRE_GPU=1 but no GPU adapter is usable: {e}");
+        }
+        eprintln!("SKIPPED: no GPU adapter ({e})");
+        return;
+    }
+    let (cpu, gpu) = (tmpdir("engine-cpu"), tmpdir("engine-gpu"));
+    let c = run(&["analyze", &campaign(), "--out", cpu.to_str().unwrap(), "--backend", "cpu"]);
+    let g = run(&["analyze", &campaign(), "--out", gpu.to_str().unwrap(), "--backend", "gpu"]);
+    assert_eq!(c.status.code(), Some(2), "the corrupt capture fails: {}", text(&c.stderr));
+    assert_eq!(g.status.code(), c.status.code(), "{}", text(&g.stderr));
+    assert!(!text(&g.stderr).contains("GPU engine"), "no GPU failure or fallback: {}", text(&g.stderr));
+    let sc = std::fs::read_to_string(cpu.join("summary.csv")).unwrap();
+    let sg = std::fs::read_to_string(gpu.join("summary.csv")).unwrap();
+    assert!(sc.lines().count() == 7, "{sc}");
+    assert_eq!(sg, sc, "GPU summary differs from the CPU summary");
+}

@@ -113,6 +113,25 @@ fn slice_count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     flush(lid);
 }
 
+// slice_only: the decisions alone (Slicer::slice_vec), packed 4 per u32 (byte k&3 of word k>>2)
+// into `positions`, which serves as the output words. Invocation t packs symbols 4t .. 4t+3.
+@compute @workgroup_size(256)
+fn slice_only(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let t = (wid.x + wid.y * p.wg_x) * 256u + lid;
+    let k0 = t * 4u;
+    if (k0 >= p.n) {
+        return;
+    }
+    var w = 0u;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let k = k0 + r;
+        if (k < p.n) {
+            w = w | (decide(y[k]) << (8u * r));
+        }
+    }
+    positions[t] = w;
+}
+
 fn load_x(i: i32) -> f32 {
     if (i < 0 || u32(i) >= p.n_in) {
         return 0.0;

@@ -309,3 +309,68 @@ pub fn dfe_blocks(ctx: &GpuContext, dfe: &lightlane_core::eq::Dfe, y: &[f32], bl
     }
     Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
 }
+
+/// Capture-to-report timings of the CPU and the GPU engine on the same machine and capture
+/// (see [`end_to_end`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EndToEnd {
+    /// Seconds per capture on the CPU engine (load + analysis), mean of the repetitions.
+    pub cpu_s: f64,
+    /// Seconds per capture on the GPU engine (load + analysis), mean of the repetitions.
+    pub gpu_s: f64,
+    /// Seconds of the load alone (reading and decoding the capture), mean.
+    pub load_s: f64,
+    /// Samples of the capture.
+    pub samples: usize,
+    /// Whether both engines reported the same decisions and error counts.
+    pub agree: bool,
+}
+
+/// End to end, capture → report: `load` (e.g. reading a capture file) followed by the whole
+/// analysis, on the CPU engine and on the GPU engine of `ctx` (the pipeline's stages on the
+/// device), each the mean of `reps` runs after one untimed warm-up run (pipeline
+/// compilation, buffer pools).
+pub fn end_to_end(
+    ctx: &GpuContext,
+    load: &dyn Fn() -> Result<lightlane_core::Waveform>,
+    config: &lightlane_core::analysis::AnalysisConfig,
+    reps: usize,
+) -> Result<EndToEnd> {
+    use lightlane_core::analysis::analyze_with;
+    use lightlane_core::Backend;
+    let reps = reps.max(1);
+    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let wf = load()?;
+    let cpu_report = analyze_with(&wf, config, Backend::Cpu, None)?;
+    let gpu_report = analyze_with(&wf, config, Backend::Gpu, Some(&accel))?;
+    let agree = cpu_report.decisions == gpu_report.decisions
+        && cpu_report.bit_errors == gpu_report.bit_errors
+        && cpu_report.symbol_errors == gpu_report.symbol_errors
+        && cpu_report.stages == gpu_report.stages;
+    let (_, load_s) = time(|| {
+        for _ in 0..reps {
+            load()?;
+        }
+        Ok(())
+    })?;
+    let (_, cpu_s) = time(|| {
+        for _ in 0..reps {
+            analyze_with(&load()?, config, Backend::Cpu, None)?;
+        }
+        Ok(())
+    })?;
+    let (_, gpu_s) = time(|| {
+        for _ in 0..reps {
+            analyze_with(&load()?, config, Backend::Gpu, Some(&accel))?;
+        }
+        Ok(())
+    })?;
+    let r = reps as f64;
+    Ok(EndToEnd {
+        cpu_s: cpu_s / r,
+        gpu_s: gpu_s / r,
+        load_s: load_s / r,
+        samples: wf.len(),
+        agree,
+    })
+}

@@ -106,7 +106,16 @@ pub fn check_limits(limits: &wgpu::Limits) -> Result<()> {
     Ok(())
 }
 
+/// Devices opened by [`GpuContext::new`] in this process (see [`GpuContext::contexts_created`]).
+static CREATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl GpuContext {
+    /// How many contexts (adapter + device setups) this process has opened: a batch of
+    /// captures on the shared context opens one, however many files it analyses.
+    pub fn contexts_created() -> usize {
+        CREATED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Opens the adapter chosen by `options` and creates a device with all the limits the
     /// adapter offers (so bindings can be as large as the hardware allows).
     ///
@@ -152,6 +161,7 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| gpu_err(format!("adapter '{}': device creation failed: {e}", info.name)))?;
+        CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lost = Arc::new(Mutex::new(None));
         let lost2 = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
@@ -331,11 +341,16 @@ impl GpuContext {
 
     /// Copies `size` bytes of `src` (COPY_SRC) into a pooled readback buffer and returns them.
     pub(crate) fn read_back(&self, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        self.read_back_at(src, 0, size)
+    }
+
+    /// Copies `size` bytes of `src` from byte `offset` (a multiple of 4) and returns them.
+    pub(crate) fn read_back_at(&self, src: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
         let size = size.div_ceil(4) * 4;
         let rb = self.buffer(Role::Readback, size)?;
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
-            enc.copy_buffer_to_buffer(src, 0, rb.buffer(), 0, size);
+            enc.copy_buffer_to_buffer(src, offset, rb.buffer(), 0, size);
             self.queue.submit([enc.finish()]);
         })?;
         self.map_read(rb.buffer(), size)

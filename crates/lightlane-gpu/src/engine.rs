@@ -2,10 +2,16 @@
 //! the GPU engine plugged into the analysis pipeline through `lightlane_core::accel`.
 
 use crate::context::GpuContext;
-use lightlane_core::accel::Accelerator;
+use crate::kernels::GPU_DFE_MAX_TAPS;
+use crate::pool::Pooled;
+use lightlane_core::accel::{check_range, Accelerator, Equalized};
 use lightlane_core::analysis::{analyze_with, AnalysisConfig, Report};
-use lightlane_core::eq::Ffe;
-use lightlane_core::{Backend, Result, Waveform};
+use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
+use lightlane_core::eq::{Dfe, Ffe, Mlse};
+use lightlane_core::modulation::{BitMapping, Slicer};
+use lightlane_core::pattern::count::ErrorCounts;
+use lightlane_core::{Backend, Modulation, Result, Waveform};
+use std::ops::Range;
 
 /// Captures shorter than this (samples) run on the CPU under `Backend::Auto`: below it the
 /// transfers and launches cost more than the GPU saves.
@@ -72,6 +78,117 @@ impl Accelerator for GpuAccelerator<'_> {
 
     fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
         self.ctx.ffe_equalize(ffe, x)
+    }
+
+    /// The FFE output stays on the device when `x` fits one binding; a longer capture is
+    /// equalized in streamed chunks into host memory, and the stages after it stream too.
+    fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
+        let n = ffe.output_len(x.len());
+        let store = if x.len() <= self.ctx.elems_per_binding(4) {
+            Store::Device(self.ctx.ffe_resident(ffe, x)?)
+        } else {
+            Store::Host(self.ctx.ffe_equalize(ffe, x)?)
+        };
+        Ok(Box::new(GpuEqualized { ctx: self.ctx, n, store }))
+    }
+
+    fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
+        let geom = crate::EyeGeometry {
+            samples_per_ui: g.samples_per_ui,
+            span_ui: g.span_ui,
+            time_bins: g.time_bins,
+            amp_bins: g.amp_bins,
+            lo: g.lo,
+            hi: g.hi,
+        };
+        self.ctx.eye_histogram(y, &geom)
+    }
+}
+
+/// Where the GPU engine keeps an equalized signal.
+enum Store {
+    /// On the device (fits one binding).
+    Device(Pooled),
+    /// In host memory (longer than one binding; kernels stream it).
+    Host(Vec<f32>),
+}
+
+/// The GPU engine's [`Equalized`]: the FFE output on the device (or, beyond one binding, on
+/// the host and streamed); the slicer, counts and block detectors run on the GPU.
+pub struct GpuEqualized<'a> {
+    ctx: &'a GpuContext,
+    n: usize,
+    store: Store,
+}
+
+impl std::fmt::Debug for GpuEqualized<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let resident = matches!(self.store, Store::Device(_));
+        f.debug_struct("GpuEqualized").field("n", &self.n).field("resident", &resident).finish()
+    }
+}
+
+impl GpuEqualized<'_> {
+    /// Whether the signal lives on the device.
+    pub fn is_resident(&self) -> bool {
+        matches!(self.store, Store::Device(_))
+    }
+}
+
+impl Equalized for GpuEqualized<'_> {
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn read(&self, range: Range<usize>) -> Result<Vec<f32>> {
+        check_range(&range, self.n)?;
+        match &self.store {
+            Store::Host(y) => Ok(y[range].to_vec()),
+            Store::Device(_) if range.is_empty() => Ok(Vec::new()),
+            Store::Device(b) => {
+                let bytes = self.ctx.read_back_at(b.buffer(), range.start as u64 * 4, range.len() as u64 * 4)?;
+                Ok(bytemuck::cast_slice::<u8, f32>(&bytes)[..range.len()].to_vec())
+            }
+        }
+    }
+
+    fn slice_count(&self, start: usize, expected: &[u8], slicer: &Slicer, m: Modulation, mapping: BitMapping) -> Result<ErrorCounts> {
+        let range = start..start.saturating_add(expected.len());
+        check_range(&range, self.n)?;
+        Ok(match &self.store {
+            Store::Host(y) => self.ctx.slice_count(&y[range], expected, slicer, m, mapping, 0)?.counts,
+            Store::Device(b) => self.ctx.slice_count_resident(b, self.n, start, expected, slicer, m, mapping, 0)?.counts,
+        })
+    }
+
+    fn slice(&self, slicer: &Slicer) -> Result<Vec<u8>> {
+        match &self.store {
+            // Beyond one binding the decisions are a host pass (memory-bound, like the copy).
+            Store::Host(y) => Ok(slicer.slice_vec(y)),
+            Store::Device(b) => self.ctx.slice_resident(b, self.n, slicer),
+        }
+    }
+
+    fn dfe_detect(&self, dfe: &Dfe) -> Result<Vec<u8>> {
+        if dfe.taps().len() > GPU_DFE_MAX_TAPS || dfe.levels().len() > 4 {
+            // Outside the kernel's range: the CPU engine's detector on the signal.
+            return Ok(dfe.detect_parallel(&self.read(0..self.n)?));
+        }
+        match &self.store {
+            Store::Host(y) => self.ctx.dfe_detect_blocks(dfe, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => self.ctx.dfe_detect_resident(dfe, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP),
+        }
+    }
+
+    fn mlse_detect(&self, mlse: &Mlse) -> Result<Vec<u8>> {
+        let (tb, depth) = mlse.traceback();
+        if tb + depth > crate::GPU_MLSE_MAX_TRACEBACK || mlse.states() > 16 {
+            return Ok(mlse.detect_parallel(&self.read(0..self.n)?));
+        }
+        match &self.store {
+            Store::Host(y) => self.ctx.mlse_detect_blocks(mlse, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => self.ctx.mlse_detect_resident(mlse, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP),
+        }
     }
 }
 

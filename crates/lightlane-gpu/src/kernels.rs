@@ -3,6 +3,7 @@
 //! `lightlane_core` (or, for the eye histogram, [`crate::reference`]) that the conformance
 //! tests compare against.
 
+use crate::blocks::BlockRun;
 use crate::context::{gpu_err, GpuContext, WORKGROUP};
 use crate::pool::Role;
 use crate::stream::StagingRing;
@@ -130,6 +131,31 @@ fn u32_len(what: &'static str, n: usize) -> Result<u32> {
 }
 
 impl GpuContext {
+    /// The one dispatch sequence of every kernel: binds `bindings` (`(binding, whole buffer)`)
+    /// to group 0 of `pipeline`, records one dispatch of `grid` workgroups, submits, inside the
+    /// validation/OOM error scopes. Callers read results back with `read_back`.
+    pub(crate) fn dispatch_1d(&self, pipeline: &wgpu::ComputePipeline, bindings: &[(u32, &wgpu::Buffer)], grid: (u32, u32)) -> Result<()> {
+        self.dispatch_seq(pipeline, &[bindings], grid)
+    }
+
+    /// Like [`GpuContext::dispatch_1d`] for several dispatches of the same pipeline (one per
+    /// binding set, in order) in one submission: the segmented DFE/MLSE runs.
+    pub(crate) fn dispatch_seq(&self, pipeline: &wgpu::ComputePipeline, passes: &[&[(u32, &wgpu::Buffer)]], grid: (u32, u32)) -> Result<()> {
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            for bindings in passes {
+                self.record_1d(&mut enc, pipeline, bindings, grid);
+            }
+            self.queue.submit([enc.finish()]);
+        })
+    }
+
+    /// Records a bind + dispatch into `enc` (for staging-ring chunks, which submit themselves).
+    pub(crate) fn record_1d(&self, enc: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, bindings: &[(u32, &wgpu::Buffer)], grid: (u32, u32)) {
+        let bind = self.bind(pipeline, bindings);
+        self.dispatch(pipeline, &bind, grid, enc);
+    }
+
     pub(crate) fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: (u32, u32), enc: &mut wgpu::CommandEncoder) {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
@@ -173,13 +199,8 @@ impl GpuContext {
                 offset: offset as f32,
             };
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-            self.scoped(|| {
-                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())]);
-                let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
-                let mut enc = self.device.create_command_encoder(&Default::default());
-                self.dispatch(&pipe, &bind, self.grid(groups), &mut enc);
-                self.queue.submit([enc.finish()]);
-            })?;
+            let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
+            self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())], self.grid(groups))?;
             let bytes_out = self.read_back(outb.buffer(), len as u64 * 4)?;
             out[start..start + len].copy_from_slice(bytemuck::cast_slice(&bytes_out[..len * 4]));
             start += len;
@@ -223,6 +244,31 @@ impl GpuContext {
     }
 
     fn fir_chunk(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
+        let yb = self.fir_chunk_resident(x, taps, l, sps, base, n_out)?;
+        let bytes = self.read_back(yb.buffer(), n_out as u64 * 4)?;
+        Ok(bytemuck::cast_slice(&bytes[..n_out * 4]).to_vec())
+    }
+
+    /// The FFE of [`GpuContext::ffe_equalize`] left on the device: the pooled buffer holding
+    /// the `ffe.output_len(x.len())` outputs. `x` (and the output) must fit one binding.
+    pub(crate) fn ffe_resident(&self, ffe: &Ffe, x: &[f32]) -> Result<crate::pool::Pooled> {
+        let n_out = ffe.output_len(x.len());
+        if x.len() > self.elems_per_binding(4) || n_out > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("resident FFE: {} samples exceed one binding", x.len())));
+        }
+        let taps = ffe.taps();
+        if taps.is_empty() || taps.len() > MAX_TAPS {
+            return Err(Error::invalid("taps", taps.len(), format!("need 1..={MAX_TAPS} taps")));
+        }
+        let sps = ffe.samples_per_symbol();
+        if sps == 0 || sps > 64 {
+            return Err(Error::invalid("samples per symbol", sps, "need 1..=64"));
+        }
+        let tapb = self.upload(Role::Input, bytemuck::cast_slice(taps))?;
+        self.fir_chunk_resident(x, &tapb, taps.len(), sps, ffe.reference_tap(), n_out.max(1))
+    }
+
+    fn fir_chunk_resident(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<crate::pool::Pooled> {
         let xb = self.upload(Role::Input, bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }))?;
         let yb = self.buffer(Role::Output, n_out as u64 * 4)?;
         // Largest R ≤ 4 whose tile fits; none: the untiled kernel.
@@ -244,14 +290,8 @@ impl GpuContext {
             _pad: 0,
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-        self.scoped(|| {
-            let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, taps.buffer()), (2, xb.buffer()), (3, yb.buffer())]);
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            self.dispatch(&pipe, &bind, grid, &mut enc);
-            self.queue.submit([enc.finish()]);
-        })?;
-        let bytes = self.read_back(yb.buffer(), n_out as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&bytes[..n_out * 4]).to_vec())
+        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, taps.buffer()), (2, xb.buffer()), (3, yb.buffer())], grid)?;
+        Ok(yb)
     }
 
     /// The FFE of `lightlane_core::eq::Ffe::equalize` on the GPU: `y[k] = Σ_j w[j]·x[k·sps + c − j]`,
@@ -327,16 +367,99 @@ impl GpuContext {
             self.scoped(|| self.queue.write_buffer(exp_buf.buffer(), 0, &e))?;
             let grid = self.grid((len as u32).div_ceil(4).div_ceil(WORKGROUP));
             ring.push(bytemuck::cast_slice(&y[start..start + len]), |enc, data| {
-                let bind = self.bind(
+                self.record_1d(
+                    enc,
                     &pipe,
                     &[(0, ub.buffer()), (1, data), (2, exp_buf.buffer()), (3, counters.buffer()), (4, positions.buffer())],
+                    grid,
                 );
-                self.dispatch(&pipe, &bind, grid, enc);
             })?;
             start += len;
         }
         ring.finish()?;
         self.read_counts(&counters, &positions, cap)
+    }
+
+    /// [`GpuContext::slice_count`] of `y[start .. start + expected.len()]` where `y` is a
+    /// device buffer of `y_len` samples (`Role::Output`, e.g. [`GpuContext::ffe_resident`]'s):
+    /// the span is copied on the device, only the counts and positions come back.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn slice_count_resident(
+        &self,
+        y: &crate::pool::Pooled,
+        y_len: usize,
+        start: usize,
+        expected: &[u8],
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+    ) -> Result<SliceCount> {
+        let n = expected.len();
+        if start.checked_add(n).is_none_or(|e| e > y_len) {
+            return Err(Error::invalid("slice span", format!("{start}+{n}"), format!("must lie within the {y_len} samples")));
+        }
+        let (counters, positions) = self.count_buffers(cap)?;
+        if n == 0 {
+            return self.read_counts(&counters, &positions, cap);
+        }
+        let span = self.buffer(Role::Output, n as u64 * 4)?;
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(y.buffer(), start as u64 * 4, span.buffer(), 0, n as u64 * 4);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let eb = self.upload(Role::Input, expected)?;
+        let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
+        let p = SliceParams {
+            n: n as u32,
+            first: u32_len("symbol index", start)?,
+            wg_x: grid.0,
+            ..self.slice_params(slicer, modulation, mapping, cap)?
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
+        self.dispatch_1d(
+            &pipe,
+            &[(0, ub.buffer()), (1, span.buffer()), (2, eb.buffer()), (3, counters.buffer()), (4, positions.buffer())],
+            grid,
+        )?;
+        self.read_counts(&counters, &positions, cap)
+    }
+
+    /// `Slicer::slice_vec` of the first `n` samples of the device buffer `y`: the decisions
+    /// are packed on the device and one byte per symbol comes back.
+    pub(crate) fn slice_resident(&self, y: &crate::pool::Pooled, n: usize, slicer: &Slicer) -> Result<Vec<u8>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let words = n.div_ceil(4) as u64 * 4;
+        let ob = self.buffer(Role::Output, words)?;
+        let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
+        let p = SliceParams {
+            n: n as u32,
+            wg_x: grid.0,
+            ..self.slice_params(slicer, Modulation::Pam4, BitMapping::Gray, 0)?
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_only")?;
+        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, y.buffer()), (4, ob.buffer())], grid)?;
+        let mut d = self.read_back(ob.buffer(), words)?;
+        d.truncate(n);
+        Ok(d)
+    }
+
+    /// [`GpuContext::dfe_detect_blocks`] of the first `n` samples of the device buffer `y`
+    /// (no upload); inputs whose scratch exceeds one binding are read back and streamed.
+    pub(crate) fn dfe_detect_resident(&self, dfe: &Dfe, y: &crate::pool::Pooled, n: usize, block: usize, warmup: usize) -> Result<Vec<u8>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if block == 0 || !block.is_multiple_of(4) || dfe.taps().len() > GPU_DFE_MAX_TAPS || !dfe_fits(n, block, warmup, self.elems_per_binding(4)) {
+            let host = self.read_back(y.buffer(), n as u64 * 4)?;
+            return self.dfe_detect_blocks(dfe, &bytemuck::cast_slice::<u8, f32>(&host)[..n], block, warmup);
+        }
+        self.dfe_run(dfe, n, block, warmup)?.run(self, y)
     }
 
     fn count_buffers(&self, cap: usize) -> Result<(crate::pool::Pooled, crate::pool::Pooled)> {
@@ -426,22 +549,18 @@ impl GpuContext {
             ..self.slice_params(slicer, modulation, mapping, cap)?
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-        self.scoped(|| {
-            let bind = self.bind(
-                &pipe,
-                &[
-                    (0, ub.buffer()),
-                    (2, expected.buffer()),
-                    (3, counters.buffer()),
-                    (4, positions.buffer()),
-                    (5, taps.buffer()),
-                    (6, x.buffer()),
-                ],
-            );
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            self.dispatch(&pipe, &bind, grid, &mut enc);
-            self.queue.submit([enc.finish()]);
-        })
+        self.dispatch_1d(
+            &pipe,
+            &[
+                (0, ub.buffer()),
+                (2, expected.buffer()),
+                (3, counters.buffer()),
+                (4, positions.buffer()),
+                (5, taps.buffer()),
+                (6, x.buffer()),
+            ],
+            grid,
+        )
     }
 
     /// Eye histogram of `y` (the canonical algorithm of `EYE_HIST_SPEC`, identical counts to
@@ -504,8 +623,7 @@ impl GpuContext {
             };
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
             ring.push(bytemuck::cast_slice(&y[start..end]), |enc, data| {
-                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, data), (2, hb.buffer())]);
-                self.dispatch(&pipe, &bind, grid, enc);
+                self.record_1d(enc, &pipe, &[(0, ub.buffer()), (1, data), (2, hb.buffer())], grid);
             })?;
             uniforms.push(ub);
             if uniforms.len() > 4 {
@@ -561,12 +679,7 @@ impl GpuContext {
                 wg_x: grid.0,
             };
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-            self.scoped(|| {
-                let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())]);
-                let mut enc = self.device.create_command_encoder(&Default::default());
-                self.dispatch(&pipe, &bind, grid, &mut enc);
-                self.queue.submit([enc.finish()]);
-            })?;
+            self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())], grid)?;
             let b = self.read_back(ob.buffer(), (wn * two_t * 4) as u64)?;
             for (o, &s) in out[w0 * two_t..(w0 + wn) * two_t].iter_mut().zip(bytemuck::cast_slice::<u8, u32>(&b[..wn * two_t * 4])) {
                 *o = s as u16;
@@ -598,12 +711,25 @@ impl GpuContext {
         if n == 0 {
             return Ok(Vec::new());
         }
-        if n.saturating_add(n.div_ceil(block).saturating_mul(warmup.min(n))) > self.elems_per_binding(4) {
+        let limit = self.elems_per_binding(4);
+        if !dfe_fits(n, block, warmup, limit) {
+            return self.stream_blocks(y, block, warmup, 2, &|len| self.dfe_run(dfe, len, block, warmup));
+        }
+        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
+        self.dfe_run(dfe, n, block, warmup)?.run(self, &yb)
+    }
+
+    /// Prepares the DFE kernel for an input of `n` symbols (which must fit [`dfe_fits`]).
+    pub(crate) fn dfe_run(&self, dfe: &Dfe, n: usize, block: usize, warmup: usize) -> Result<BlockRun> {
+        if !dfe_fits(n, block, warmup, self.elems_per_binding(4)) {
             return Err(gpu_err(format!("DFE input of {n} samples (with warm-up history) exceeds one binding")));
         }
         let m = dfe.modulation();
         let levels = dfe.levels();
         let thr: Vec<f32> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        if thr.len() > 3 {
+            return Err(gpu_err(format!("GPU DFE supports NRZ and PAM4 (got {} levels); use the CPU engine", levels.len())));
+        }
         let alphabet = m.level_set();
         let fb: Vec<f32> = dfe.taps().iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
         let mut thr4 = [0f32; 4];
@@ -625,7 +751,6 @@ impl GpuContext {
             thr: thr4,
         };
         let pipe = self.pipeline("dfe", shaders::DFE, "dfe_blocks")?;
-        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
         let fbb = self.upload(Role::Input, bytemuck::cast_slice(&fb))?;
         let words = n.div_ceil(4) as u64 * 4;
         let ob = self.buffer(Role::Output, words)?;
@@ -637,19 +762,18 @@ impl GpuContext {
             let ps = DfeParams { seg_begin: (s * DFE_SEGMENT) as u32, ..p };
             uniforms.push(self.upload(Role::Uniform, bytemuck::bytes_of(&ps))?);
         }
-        self.scoped(|| {
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            for ub in &uniforms {
-                let bind = self.bind(
-                    &pipe,
-                    &[(0, ub.buffer()), (1, yb.buffer()), (2, fbb.buffer()), (3, ob.buffer()), (4, sb.buffer())],
-                );
-                self.dispatch(&pipe, &bind, grid, &mut enc);
-            }
-            self.queue.submit([enc.finish()]);
-        })?;
-        let mut d = self.read_back(ob.buffer(), words)?;
-        d.truncate(n);
-        Ok(d)
+        Ok(BlockRun {
+            pipe,
+            grid,
+            uniforms,
+            rest: vec![(2, fbb), (4, sb)],
+            out: ob,
+            n,
+        })
     }
+}
+
+/// Whether the DFE of `n` symbols (input plus warm-up history scratch) fits `limit` elements.
+pub(crate) fn dfe_fits(n: usize, block: usize, warmup: usize, limit: usize) -> bool {
+    n.saturating_add(n.div_ceil(block).saturating_mul(warmup.min(n))) <= limit
 }

@@ -16,12 +16,18 @@
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
-//! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine.
+//! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
+//! stays on the device ([`GpuEqualized`]): the training prefix, the FFE-stage error counts, the
+//! decisions of the slicer / block-parallel DFE / MLSE and the eye histogram come back, and the
+//! report equals the CPU engine's. Inputs beyond one binding stream through the
+//! [`StagingRing`] (the DFE and MLSE in chunks of whole blocks with the warm-up overlap across
+//! chunk borders, see [`blocks`]).
 //!
 //! Errors are `lightlane_core::Error::Unusable { stage: "gpu", .. }`: no adapter, limits too
 //! small, device lost, validation or out-of-memory errors captured from wgpu.
 
 pub mod bench;
+pub mod blocks;
 pub mod context;
 pub mod engine;
 pub mod kernels;
@@ -33,7 +39,7 @@ pub mod shaders;
 pub mod stream;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
-pub use engine::{analyze, resolve, GpuAccelerator, Resolved, AUTO_MIN_SAMPLES};
+pub use engine::{analyze, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;

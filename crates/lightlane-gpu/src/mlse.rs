@@ -1,6 +1,7 @@
 //! Block-parallel MLSE on the GPU: one invocation per block runs the whole Viterbi detector of
 //! `lightlane_core::eq::Mlse::detect` on the block's window with warm-up overlap on both sides.
 
+use crate::blocks::BlockRun;
 use crate::context::{gpu_err, GpuContext};
 use crate::pool::Role;
 use crate::shaders;
@@ -69,13 +70,41 @@ impl GpuContext {
         if n == 0 {
             return Ok(Vec::new());
         }
+        let (tb_block, tb_depth) = mlse.traceback();
+        if tb_block + tb_depth > GPU_MLSE_MAX_TRACEBACK {
+            return Err(gpu_err(format!(
+                "GPU MLSE supports traceback block + depth up to {GPU_MLSE_MAX_TRACEBACK} (got {tb_block} + {tb_depth}); use the CPU engine"
+            )));
+        }
+        if !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
+            return self.stream_blocks(y, block, warmup, 2, &|len| self.mlse_run(mlse, len, block, warmup));
+        }
+        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
+        self.mlse_run(mlse, n, block, warmup)?.run(self, &yb)
+    }
+
+    /// [`GpuContext::mlse_detect_blocks`] of the first `n` samples of the device buffer `y`
+    /// (no upload); inputs whose windows exceed one binding are read back and streamed.
+    pub(crate) fn mlse_detect_resident(&self, mlse: &Mlse, y: &crate::pool::Pooled, n: usize, block: usize, warmup: usize) -> Result<Vec<u8>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let (tb_block, tb_depth) = mlse.traceback();
+        if block == 0 || !block.is_multiple_of(4) || tb_block + tb_depth > GPU_MLSE_MAX_TRACEBACK || !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
+            let host = self.read_back(y.buffer(), n as u64 * 4)?;
+            return self.mlse_detect_blocks(mlse, &bytemuck::cast_slice::<u8, f32>(&host)[..n], block, warmup);
+        }
+        self.mlse_run(mlse, n, block, warmup)?.run(self, y)
+    }
+
+    /// Prepares the MLSE kernel for an input of `n` symbols (which must fit [`mlse_fits`]).
+    pub(crate) fn mlse_run(&self, mlse: &Mlse, n: usize, block: usize, warmup: usize) -> Result<BlockRun> {
+        if !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
+            return Err(gpu_err(format!("MLSE input of {n} samples (with warm-up windows) exceeds one binding")));
+        }
         let warmup = warmup.min(n);
         let blocks = n.div_ceil(block);
         let window = block.saturating_add(2 * warmup);
-        let limit = self.elems_per_binding(4);
-        if n > limit || blocks.saturating_mul(window) > limit {
-            return Err(gpu_err(format!("MLSE input of {n} samples (with warm-up windows) exceeds one binding")));
-        }
         let m = mlse.modulation().levels();
         let states = mlse.states();
         let expected = mlse.expected();
@@ -88,11 +117,6 @@ impl GpuContext {
             .collect();
         let (lo, hi) = clamp_range(expected);
         let (tb_block, tb_depth) = mlse.traceback();
-        if tb_block + tb_depth > GPU_MLSE_MAX_TRACEBACK {
-            return Err(gpu_err(format!(
-                "GPU MLSE supports traceback block + depth up to {GPU_MLSE_MAX_TRACEBACK} (got {tb_block} + {tb_depth}); use the CPU engine"
-            )));
-        }
         let blocks32 = u32::try_from(blocks).map_err(|_| Error::invalid("MLSE blocks", blocks, "too many for one dispatch"))?;
         let grid = self.grid(blocks32.div_ceil(64));
         let p = Params {
@@ -115,7 +139,6 @@ impl GpuContext {
         };
         debug_assert!(matches!(mlse.modulation(), Modulation::Pam4 | Modulation::Nrz) && states <= 16);
         let pipe = self.pipeline("mlse", shaders::MLSE, "mlse_blocks")?;
-        let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
         let tb = self.upload(Role::Input, bytemuck::cast_slice(&table))?;
         let words = n.div_ceil(4) as u64 * 4;
         let ob = self.buffer(Role::Output, words)?;
@@ -127,19 +150,19 @@ impl GpuContext {
             let ps = Params { seg_begin: (s * SEGMENT) as u32, ..p };
             uniforms.push(self.upload(Role::Uniform, bytemuck::bytes_of(&ps))?);
         }
-        self.scoped(|| {
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            for ub in &uniforms {
-                let bind = self.bind(
-                    &pipe,
-                    &[(0, ub.buffer()), (1, yb.buffer()), (2, tb.buffer()), (3, ob.buffer()), (4, sb.buffer()), (5, stb.buffer())],
-                );
-                self.dispatch(&pipe, &bind, grid, &mut enc);
-            }
-            self.queue.submit([enc.finish()]);
-        })?;
-        let mut d = self.read_back(ob.buffer(), words)?;
-        d.truncate(n);
-        Ok(d)
+        Ok(BlockRun {
+            pipe,
+            grid,
+            uniforms,
+            rest: vec![(2, tb), (4, sb), (5, stb)],
+            out: ob,
+            n,
+        })
     }
+}
+
+/// Whether the MLSE of `n` symbols (input and warm-up windows) fits `limit` elements.
+pub(crate) fn mlse_fits(n: usize, block: usize, warmup: usize, limit: usize) -> bool {
+    let warmup = warmup.min(n);
+    n <= limit && n.div_ceil(block).saturating_mul(block.saturating_add(2 * warmup)) <= limit
 }

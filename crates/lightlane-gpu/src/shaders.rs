@@ -4,7 +4,8 @@
 pub const CONVERT: &str = include_str!("../shaders/convert.wgsl");
 /// FIR / FFE (`fir_tiled`, `fir_direct`).
 pub const FIR: &str = include_str!("../shaders/fir.wgsl");
-/// Slicer + comparison + error counting (`slice_count`, fused `ffe_slice_count`).
+/// Slicer + comparison + error counting (`slice_count`, fused `ffe_slice_count`), and the
+/// decisions alone (`slice_only`).
 pub const SLICE_COUNT: &str = include_str!("../shaders/slice_count.wgsl");
 /// Eye histogram (`eye_private`, `eye_global`).
 pub const EYE: &str = include_str!("../shaders/eye.wgsl");
@@ -24,7 +25,7 @@ pub const MLSE: &str = include_str!("../shaders/mlse.wgsl");
 pub const ALL: &[(&str, &str, &[&str])] = &[
     ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),
     ("fir.wgsl", FIR, &["fir_tiled", "fir_direct"]),
-    ("slice_count.wgsl", SLICE_COUNT, &["slice_count", "ffe_slice_count"]),
+    ("slice_count.wgsl", SLICE_COUNT, &["slice_count", "ffe_slice_count", "slice_only"]),
     ("eye.wgsl", EYE, &["eye_private", "eye_global"]),
     ("rs_syndromes.wgsl", RS_SYNDROMES, &["syndromes"]),
     ("dfe.wgsl", DFE, &["dfe_blocks"]),

@@ -529,3 +529,117 @@ fn block_parallel_mlse_matches_cpu_blocks_exactly() {
     let long = m.clone().with_traceback(lightlane_gpu::GPU_MLSE_MAX_TRACEBACK, 1).unwrap();
     assert!(ctx.mlse_detect_blocks(&long, &y4, 4096, 0).is_err());
 }
+
+/// A noisy PAM4 1 + αD channel output and its symbols.
+fn isi_pam4(r: &mut ChaCha8Rng, n: usize, alpha: f32, sigma: f32) -> (Vec<f32>, Vec<u8>) {
+    let m = Modulation::Pam4;
+    let sym: Vec<u8> = (0..n).map(|_| r.random_range(0..4u8)).collect();
+    let y = (0..n)
+        .map(|k| m.level(sym[k]) + if k > 0 { alpha * m.level(sym[k - 1]) } else { 0.0 } + (r.random::<f32>() - 0.5) * sigma)
+        .collect();
+    (y, sym)
+}
+
+#[test]
+fn dfe_and_mlse_stream_beyond_one_binding() {
+    use lightlane_core::eq::{detect_blocks, Dfe, Mlse};
+    let Some(ctx) = common::own_ctx() else { return };
+    // 4 KiB bindings: 1024 samples, so 5000 symbols need several chunks through the ring.
+    ctx.set_max_chunk_bytes(Some(4096));
+    let mut r = rng(40);
+    let (y, sym) = isi_pam4(&mut r, 5000, 0.4, 1.6);
+    let m = Modulation::Pam4;
+    for taps in [vec![0.4f32], vec![0.3, -0.1, 0.05, 0.02, 0.01]] {
+        let dfe = Dfe::new(taps.clone(), m.level_set(), m).unwrap();
+        // (block, warmup): warm-up shorter than a block, and spanning two blocks of history.
+        for (block, warmup) in [(64usize, 16usize), (32, 40), (16, 0)] {
+            let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
+            let got = ctx.dfe_detect_blocks(&dfe, &y, block, warmup).unwrap();
+            assert_eq!(got, want, "DFE {} taps, block {block}, warmup {warmup}", taps.len());
+        }
+    }
+    let seq = Dfe::new(vec![0.4], m.level_set(), m).unwrap().detect(&y);
+    assert!(seq.iter().zip(&sym).any(|(a, b)| a != b), "noise must cause decision errors");
+    for (what, mlse) in [
+        ("4 states", Mlse::new(m, &[1.0, 0.4], &m.level_set()).unwrap()),
+        ("16 states", Mlse::new(m, &[1.0, 0.4, 0.1], &m.level_set()).unwrap()),
+    ] {
+        for (block, warmup) in [(64usize, 16usize), (32, 40)] {
+            let want = detect_blocks(&y, block, warmup, |b| mlse.detect(b)).unwrap();
+            let got = ctx.mlse_detect_blocks(&mlse, &y, block, warmup).unwrap();
+            assert_eq!(got, want, "MLSE {what}, block {block}, warmup {warmup}");
+        }
+    }
+    // A block that cannot fit one binding with its warm-up is a clear error, not a wrong answer.
+    let dfe = Dfe::new(vec![0.4], m.level_set(), m).unwrap();
+    let e = ctx.dfe_detect_blocks(&dfe, &y, 4096, 256).unwrap_err().to_string();
+    assert!(e.contains("does not fit one binding"), "{e}");
+}
+
+#[test]
+fn resident_equalized_signal_matches_the_cpu_engine() {
+    use lightlane_core::accel::{cpu_eye_histogram, host_slice_count, Accelerator};
+    use lightlane_core::eq::{Dfe, Mlse};
+    let Some(ctx) = common::ctx() else { return };
+    let gpu = lightlane_gpu::GpuAccelerator { ctx, fallback: false };
+    let mut r = rng(41);
+    let m = Modulation::Pam4;
+    let n = 20_000;
+    let (x, sym) = isi_pam4(&mut r, n, 0.3, 1.2);
+    let ffe = Ffe::new(vec![0.05, 1.0, -0.25, 0.04], 1, 1).unwrap();
+    let eq = gpu.equalize_resident(&ffe, &x).unwrap();
+    assert_eq!(eq.len(), ffe.output_len(n));
+    let y = eq.read(0..eq.len()).unwrap();
+    assert_fir_close(&y, &ffe.equalize(&x), &x, ffe.taps(), 1, 1, "resident FFE");
+    assert_eq!(eq.read(100..237).unwrap(), y[100..237].to_vec(), "a range reads the same samples");
+    assert!(eq.read(0..n + 1).is_err());
+    // Everything after the FFE is integer: identical to the CPU engine on the same y.
+    let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+    let expected = sym.clone();
+    for (start, len) in [(0usize, n), (7, 12_345), (n - 3, 3), (5, 0)] {
+        for mapping in [BitMapping::Gray, BitMapping::Binary] {
+            let got = eq.slice_count(start, &expected[start..start + len], &slicer, m, mapping).unwrap();
+            let want = host_slice_count(&y[start..start + len], &expected[start..start + len], &slicer, m, mapping);
+            assert_eq!(got, want, "slice_count {start}+{len} {mapping:?}");
+        }
+    }
+    assert!(eq.slice_count(0, &expected, &slicer, m, BitMapping::Gray).unwrap().symbol_errors > 0, "noise must cause errors");
+    assert!(eq.slice_count(n - 2, &expected[..3], &slicer, m, BitMapping::Gray).is_err());
+    assert_eq!(eq.slice(&slicer).unwrap(), slicer.slice_vec(&y));
+    let dfe = Dfe::new(vec![0.3, -0.05], m.level_set(), m).unwrap();
+    assert_eq!(eq.dfe_detect(&dfe).unwrap(), dfe.detect_parallel(&y));
+    let mlse = Mlse::new(m, &[1.0, 0.3], &m.level_set()).unwrap();
+    assert_eq!(eq.mlse_detect(&mlse).unwrap(), mlse.detect_parallel(&y));
+    // The eye histogram through the accelerator hook equals lightlane_core::eye's.
+    for g in [
+        lightlane_core::eye::EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -2.0, hi: 2.0 },
+        lightlane_core::eye::EyeGeometry { samples_per_ui: 4, span_ui: 1, time_bins: 256, amp_bins: 200, lo: -1.0, hi: 1.5 },
+    ] {
+        assert_eq!(gpu.eye_histogram(&g, &y).unwrap(), cpu_eye_histogram(&g, &y).unwrap(), "{g:?}");
+    }
+}
+
+#[test]
+fn equalized_signal_beyond_one_binding_streams() {
+    use lightlane_core::accel::Accelerator;
+    use lightlane_core::eq::{Dfe, Mlse};
+    let Some(ctx) = common::own_ctx() else { return };
+    // 256 KiB bindings (65536 samples): the capture below is kept on the host and every stage
+    // streams, with the pipeline's block size (8192 symbols, 256 warm-up).
+    ctx.set_max_chunk_bytes(Some(256 << 10));
+    let gpu = lightlane_gpu::GpuAccelerator { ctx: &ctx, fallback: false };
+    let mut r = rng(42);
+    let m = Modulation::Pam4;
+    let (x, sym) = isi_pam4(&mut r, 70_001, 0.35, 1.3);
+    let ffe = Ffe::new(vec![1.0, -0.2], 1, 0).unwrap();
+    let eq = gpu.equalize_resident(&ffe, &x).unwrap();
+    let y = eq.read(0..eq.len()).unwrap();
+    assert_fir_close(&y, &ffe.equalize(&x), &x, ffe.taps(), 1, 0, "streamed FFE");
+    let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+    let c = eq.slice_count(10, &sym[10..], &slicer, m, BitMapping::Gray).unwrap();
+    assert_eq!(c, lightlane_core::accel::host_slice_count(&y[10..], &sym[10..], &slicer, m, BitMapping::Gray));
+    let dfe = Dfe::new(vec![0.35], m.level_set(), m).unwrap();
+    assert_eq!(eq.dfe_detect(&dfe).unwrap(), dfe.detect_parallel(&y));
+    let mlse = Mlse::new(m, &[1.0, 0.15], &m.level_set()).unwrap();
+    assert_eq!(eq.mlse_detect(&mlse).unwrap(), mlse.detect_parallel(&y));
+}

@@ -197,12 +197,15 @@ pub fn analyze_with(
     let ntrain = config.training_symbols.min(nsym);
     let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
     let TrainedFfe { ffe, delay, mse, .. } = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
-    let y = crate::accel::ffe_equalize(accel, &ffe, &xn, &mut warnings)?;
+    // The FFE output stays on the accelerator when there is one: only the training prefix,
+    // the error counts and the decisions come back.
+    let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &ffe, &xn, &mut warnings)?;
+    let y = eq_signal.read(0..ntrain.min(eq_signal.len()), &mut warnings)?;
     let known = known_symbols(&tx_symbols, delay);
     let guard = ffe_guard(ffe_taps, sps, delay, nsym);
     let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
-    let ffe_decisions = slicer.slice_vec(&y[guard..nsym - guard]);
-    let ffe_stage = stage_errors("ffe", &ffe_decisions, &known[guard..nsym - guard], m, &SymbolTransform::IDENTITY);
+    let ffe_counts = eq_signal.slice_count(guard, &known[guard..nsym - guard], &slicer, m, BitMapping::Gray, &mut warnings)?;
+    let ffe_stage = stage_from_counts("ffe", (nsym - 2 * guard) as u64, ffe_counts, m);
 
     // Decision stage: slicer, DFE or MLSE, on all cores for long captures.
     let train_end = ntrain.min(nsym - guard);
@@ -212,7 +215,7 @@ pub fn analyze_with(
     let (stage_name, mut decisions_full) = match decision_stage {
         Some(EqStage::Dfe { taps }) => {
             let dfe = Dfe::train(&y[guard..train_end], &known[guard..train_end], *taps, m)?;
-            let d = dfe.detect_parallel(&y);
+            let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
             dfe_error_propagation = Some(error_propagation(&d[guard..nsym - guard], &known[guard..nsym - guard]));
             dfe_taps = Some(dfe.taps().to_vec());
             ("dfe", d)
@@ -220,9 +223,9 @@ pub fn analyze_with(
         Some(EqStage::Mlse { memory }) => {
             let (mlse, h) = Mlse::fit_linear(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
             mlse_target = Some(h);
-            ("mlse", mlse.detect_parallel(&y))
+            ("mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
         }
-        _ => ("slicer", slicer.slice_vec(&y)),
+        _ => ("slicer", eq_signal.slice(&slicer, &mut warnings)?),
     };
     // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
     // precoder state the first decision builds on.
@@ -263,7 +266,12 @@ pub fn analyze_with(
     let eye = match &config.eye {
         Some(ec) => {
             let (positions, settled) = eye_clock.unwrap_or_else(|| ((0..nsym).map(|k| (phase_ui + k as f64) * spu).collect(), 0));
-            match eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec) {
+            let eye_warnings = std::sync::Mutex::new(Vec::new());
+            let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
+            let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
+            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn);
+            warnings.extend(eye_warnings.into_inner().unwrap_or_default());
+            match result {
                 Ok(mut r) => {
                     // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges
                     // against the recovered clock; the transmitted symbols classify the edges.
@@ -401,8 +409,9 @@ fn eye_stage(
     m: Modulation,
     tie_rms_s: Option<f64>,
     config: &crate::eye::EyeAnalysisConfig,
+    histogram: Option<&crate::eye::HistogramFn<'_>>,
 ) -> Result<crate::eye::EyeReport> {
-    use crate::eye::{eye_report, EyeSignal};
+    use crate::eye::{eye_report_with, EyeSignal};
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
@@ -423,7 +432,20 @@ fn eye_stage(
     };
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     let syms = &symbols[(settled + 1).min(n)..n];
-    eye_report(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config)
+    eye_report_with(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram)
+}
+
+/// [`StageErrors`] of `symbols` compared symbols with `counts` errors.
+fn stage_from_counts(stage: &str, symbols: u64, counts: crate::pattern::count::ErrorCounts, m: Modulation) -> StageErrors {
+    let bits = symbols * m.bits_per_symbol() as u64;
+    StageErrors {
+        stage: stage.into(),
+        symbols,
+        symbol_errors: counts.symbol_errors,
+        ser: counts.symbol_errors as f64 / symbols.max(1) as f64,
+        bit_errors: counts.bit_errors,
+        ber: counts.bit_errors as f64 / bits.max(1) as f64,
+    }
 }
 
 /// `target` moved so that element `k` is the level `y[k]` should reproduce (`y[k]` estimates

@@ -9,6 +9,10 @@ use crate::timing::cluster_levels;
 use crate::{Error, Modulation, Result};
 use serde::{Deserialize, Serialize};
 
+/// An engine that counts an eye histogram: `(geometry, samples) → counts` equal to
+/// [`EyeHistogram::accumulate`] of the samples from phase 0 (see [`EyeDiagram::build_with`]).
+pub type HistogramFn<'a> = dyn Fn(&EyeGeometry, &[f32]) -> Result<Vec<u32>> + 'a;
+
 /// How the eye histogram is binned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -79,6 +83,13 @@ impl EyeDiagram {
     /// errors from [`EyeGeometry::validate`]. A clipped signal or a range that cuts off part of
     /// the data is flagged in `warnings`.
     pub fn build(signal: &EyeSignal, modulation: Modulation, config: &EyeConfig) -> Result<EyeDiagram> {
+        Self::build_with(signal, modulation, config, None)
+    }
+
+    /// [`build`](Self::build) with the histogram counted by `histogram` (an accelerator engine:
+    /// it gets the geometry and the samples and returns the `amp_bins · time_bins` counts of
+    /// [`EyeHistogram::accumulate`] from phase 0); `None` counts on the CPU.
+    pub fn build_with(signal: &EyeSignal, modulation: Modulation, config: &EyeConfig, histogram: Option<&HistogramFn<'_>>) -> Result<EyeDiagram> {
         crate::error::check_finite("eye signal", &signal.samples)?;
         let centres = signal.centres();
         let (levels, level_sigma) = find_levels(&centres, modulation)?;
@@ -113,8 +124,12 @@ impl EyeDiagram {
             lo,
             hi,
         };
-        let mut histogram = EyeHistogram::new(g)?;
-        histogram.accumulate(&signal.samples)?;
+        let mut histogram_out = EyeHistogram::new(g)?;
+        match histogram {
+            Some(f) => histogram_out.add_counts(&f(&g, &signal.samples)?, signal.samples.len())?,
+            None => histogram_out.accumulate(&signal.samples)?,
+        }
+        let histogram = histogram_out;
         let expected = signal.samples.len().saturating_sub(1) as u64 * g.columns_per_sample() as u64;
         let got = histogram.total();
         if got == 0 {

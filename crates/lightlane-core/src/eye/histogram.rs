@@ -223,6 +223,21 @@ impl EyeHistogram {
         Ok(())
     }
 
+    /// Adds `counts` computed elsewhere (an accelerator engine, e.g. the GPU) for the segments
+    /// of `samples` samples whose first has index [`phase`](Self::phase) modulo P, and advances
+    /// the phase as [`accumulate`](Self::accumulate) of those samples would. Errors:
+    /// `counts` not of `time_bins · amp_bins` entries.
+    pub fn add_counts(&mut self, counts: &[u32], samples: usize) -> Result<()> {
+        if counts.len() != self.counts.len() {
+            return Err(Error::LengthMismatch { what: "eye histogram counts", expected: self.counts.len(), got: counts.len() });
+        }
+        add_counts(&mut self.counts, counts);
+        if samples >= 2 {
+            self.phase = (self.phase + samples - 1) % self.geometry.period();
+        }
+        Ok(())
+    }
+
     /// [`accumulate`](Self::accumulate) on the calling thread only.
     pub fn accumulate_single_thread(&mut self, y: &[f32]) {
         if y.len() < 2 {

@@ -46,7 +46,7 @@ mod tests;
 
 
 pub use bathtub::{ber_contours, horizontal_bathtubs, vertical_bathtubs, Bathtub, BerContour};
-pub use diagram::{find_levels, EyeConfig, EyeDiagram};
+pub use diagram::{find_levels, EyeConfig, EyeDiagram, HistogramFn};
 pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS};
 pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
 pub use render::{render_bathtub_png, render_eye_png, viridis};
@@ -177,8 +177,22 @@ pub fn eye_report(
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
 ) -> Result<EyeReport> {
+    eye_report_with(signal, tdecq_signal, symbols, modulation, tie_rms, config, None)
+}
+
+/// [`eye_report`] with the eye histogram counted by an accelerator engine (see
+/// [`EyeDiagram::build_with`]); the report is the same.
+pub fn eye_report_with(
+    signal: &EyeSignal,
+    tdecq_signal: Option<&EyeSignal>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    tie_rms: Option<f64>,
+    config: &EyeAnalysisConfig,
+    histogram: Option<&HistogramFn<'_>>,
+) -> Result<EyeReport> {
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
-    let eye = EyeDiagram::build(signal, modulation, &eye_cfg)?;
+    let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
     let m = eye_metrics(signal, &eye, &config.metrics)?;
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
