@@ -39,8 +39,10 @@ def clock():
 
 def run_case(name: str, sps: int, args) -> tuple[bool, float]:
     with tempfile.TemporaryDirectory() as d:
-        cmd = ["cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "eye_throughput", "--",
-               "--symbols", str(args.symbols * 32 // sps), "--repeats", str(args.repeats), "--samples-per-ui", str(sps),
+        exe = ["cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "eye_throughput", "--"]
+        if args.binary:
+            exe = [args.binary]
+        cmd = [*exe, "--symbols", str(args.symbols * 32 // sps), "--repeats", str(args.repeats), "--samples-per-ui", str(sps),
                "--write-dir", d, "--skip-tdecq"]
         out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
         rows = {r["engine"]: r for r in (json.loads(l) for l in out.splitlines() if l.startswith("{"))}
@@ -86,6 +88,7 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=1 << 17, help="symbols at 32 samples/UI (scaled to keep the sample count)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-ratio", type=float, default=20.0)
+    ap.add_argument("--binary", help="an already built eye_throughput to run instead of `cargo run --release`")
     args = ap.parse_args()
     status = 0
     for name, sps in (("points (no interpolation)", 128), ("interp (4 columns per sample interval)", 32)):

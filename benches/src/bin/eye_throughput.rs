@@ -10,6 +10,10 @@
 //! - `fast-mt`: [`EyeHistogram::accumulate`] on all cores;
 //! - `tdecq-1M`: [`tdecq_waveform`] (BT4 + reference CDR + resampling + optimized TDECQ) of a
 //!   1 048 576-sample PAM4 capture at 4 samples/UI, and `tdecq-core` the TDECQ step alone.
+//! - `analyze-demo` / `analyze-demo-no-eye`: `analyze` (CPU backend) of the demo capture
+//!   `testdata/demo_pam4.bin` with and without the eye stage (`--analyze-only` runs just these);
+//!   `cpu_seconds` is the process's on-CPU time (all threads), `msa_per_cpu_s` the rate.
+//!
 //! Times: `seconds` is the best of R wall-clock runs; `cpu_seconds` the mean on-CPU time of the
 //! calling thread (Linux schedstat) over the R runs, the meaningful figure on a shared machine;
 //! `samples_per_s` uses the CPU time where available (single-thread cases), wall time otherwise.
@@ -28,6 +32,7 @@ fn main() {
     let mut write_dir: Option<std::path::PathBuf> = None;
     let mut skip_tdecq = false;
     let mut s = 32usize;
+    let mut analyze_only = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -37,9 +42,14 @@ fn main() {
             "--samples-per-ui" => { s = args[i + 1].parse().expect("--samples-per-ui takes an integer"); i += 1; }
             "--write-dir" => { write_dir = Some(args[i + 1].clone().into()); i += 1; }
             "--skip-tdecq" => skip_tdecq = true,
+            "--analyze-only" => analyze_only = true,
             a => panic!("unknown argument {a}"),
         }
         i += 1;
+    }
+    if analyze_only {
+        analyze_demo(repeats);
+        return;
     }
     let (_, y1) = isi_link(Modulation::Pam4, symbols, &[1.0, 0.3], 0.05, 7);
     let positions: Vec<f64> = (0..y1.len()).map(|k| k as f64).collect();
@@ -127,6 +137,60 @@ fn main() {
     });
     let t = t.unwrap_or(f64::NAN);
     println!("{{\"engine\": \"tdecq-core\", \"samples\": {}, \"cpu_seconds\": {t:.6e}}}", sig.samples.len());
+    analyze_demo(repeats.min(3));
+}
+
+/// `analyze` of the demo capture with and without the eye stage, process on-CPU time.
+fn analyze_demo(repeats: usize) {
+    use lightlane::analysis::{analyze, AnalysisConfig};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo_pam4.bin");
+    let wf = lightlane::io::read_capture(&path, &lightlane::io::ReadOptions::default()).expect("reads the demo capture");
+    let with_eye = AnalysisConfig::pam4(53.125e9);
+    let no_eye = AnalysisConfig { eye: None, ..with_eye.clone() };
+    for (name, cfg) in [("analyze-demo", &with_eye), ("analyze-demo-no-eye", &no_eye)] {
+        let mut report = None;
+        let (wall, cpu) = best_wall_and_process_cpu(repeats, || {
+            report = Some(analyze(&wf, cfg, lightlane::Backend::Cpu).expect("analyzes"));
+        });
+        let cpu = cpu.unwrap_or(wall);
+        let tdecq = report.as_ref().and_then(|r| r.eye.as_ref()).and_then(|e| e.tdecq_db);
+        println!(
+            "{{\"engine\": \"{name}\", \"samples\": {}, \"seconds\": {wall:.6e}, \"cpu_seconds\": {cpu:.6e}, \"msa_per_cpu_s\": {:.4}, \"tdecq_db\": {}}}",
+            wf.samples.len(),
+            wf.samples.len() as f64 / cpu / 1e6,
+            tdecq.map_or("null".into(), |v| format!("{v:.4}"))
+        );
+    }
+}
+
+/// On-CPU time of the whole process in seconds: the sum over its threads of
+/// `/proc/self/task/*/schedstat` (Linux); `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
+        total += s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9;
+    }
+    Some(total)
+}
+
+/// Best wall time and mean process on-CPU time over `repeats` calls of `f` (after a warm-up).
+/// Threads that ended between the readings drop out of the sum (rayon's pool persists).
+fn best_wall_and_process_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+    f();
+    let repeats = repeats.max(1);
+    let mut wall = f64::INFINITY;
+    let c0 = process_cpu_seconds();
+    for _ in 0..repeats {
+        let t = std::time::Instant::now();
+        f();
+        wall = wall.min(t.elapsed().as_secs_f64());
+    }
+    let cpu = match (c0, process_cpu_seconds()) {
+        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
+        _ => None,
+    };
+    (wall, cpu)
 }
 
 /// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`); `None`
