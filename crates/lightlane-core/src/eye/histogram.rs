@@ -295,9 +295,10 @@ fn quantize_block(y: &[f32], lo: f32, s256: f32, lim: f32, q: &mut [i32]) {
         #[allow(clippy::manual_clamp)] // NaN must go low, which `clamp` would not do
         let x = if x >= -lim { x } else { -lim };
         let x = if x <= 2.0 * lim { x } else { 2.0 * lim };
-        // |x| ≤ 2·1024·256 < 2³¹: the conversion cannot overflow (`as` would add saturation code
-        // that blocks vectorization).
-        let t = x as i32;
+        // SAFETY: x is finite (a NaN failed the first comparison) and |x| ≤ 2·1024·256 < 2³¹,
+        // so the conversion is exact truncation; `as` would add saturation/NaN code that keeps
+        // the loop from vectorizing.
+        let t: i32 = unsafe { x.to_int_unchecked() };
         *o = t - ((t as f32) > x) as i32;
     }
 }
@@ -357,7 +358,8 @@ fn accumulate_points(g: &EyeGeometry, y: &[f32], mut phase: usize, counts: &mut 
             #[allow(clippy::manual_clamp)]
             let x = if x >= -lim { x } else { -lim };
             let x = if x <= 2.0 * lim { x } else { 2.0 * lim };
-            let t = x as i32;
+            // SAFETY: as in `quantize_block` (finite, |x| < 2³¹).
+            let t: i32 = unsafe { x.to_int_unchecked() };
             let q = t - ((t as f32) > x) as i32;
             let at = ((q >> 8) as u32).wrapping_mul(b).wrapping_add(ph + i as u32);
             *o = if (q as u32) < a256 { at } else { u32::MAX };

@@ -296,6 +296,7 @@ impl Problem {
         let bins = self.cfg.amp_bins;
         let inv = 1.0 / self.step;
         let top = (bins - 1) as f64;
+        let mut bin = [0u32; BLOCK];
         let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let mut out: [SerTerms; 2] = [SerTerms(Vec::new()), SerTerms(Vec::new())];
         for side in 0..2 {
@@ -317,10 +318,19 @@ impl Problem {
                         *o += wt * x;
                     }
                 }
-                for &v in y.iter() {
+                for (b, &v) in bin.iter_mut().zip(y.iter()) {
                     // floor then clamp to [0, bins − 1] equals truncation of the clamped value.
-                    let b = ((v as f64 - self.lo) * inv).clamp(0.0, top) as usize;
-                    counts[b] += 1;
+                    // (Written so that a NaN from f32 overflow lands in bin 0, like `clamp`
+                    // followed by `as` would not guarantee.)
+                    let x = (v as f64 - self.lo) * inv;
+                    let x = if x > 0.0 { x } else { 0.0 };
+                    let x = if x < top { x } else { top };
+                    // SAFETY: x is in [0, bins − 1] (not NaN: that failed the first test), so
+                    // the conversion is exact truncation (no saturation code: vectorizes).
+                    *b = unsafe { x.to_int_unchecked::<u32>() };
+                }
+                for &b in &bin[..len] {
+                    counts[b as usize] += 1;
                 }
                 start += len;
             }
@@ -609,20 +619,20 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
                     cur = e;
                 }
             }
-            p.pattern_search(&mut w, &mut cur, main, base_step, if stride > 1 { 2e-3 } else { fine_step });
+            p.pattern_search(&mut w, &mut cur, main, base_step, if stride > 1 { 2e-3 * config.tap_sum.abs() } else { fine_step });
         }
         evaluations += p.evaluations;
         stage1.push((main, w, cur));
     }
 
-    // Stage 2 (all symbols, only when stage 1 was decimated): the positions within 0.1 dB of
-    // the best stage-1 score, refined from their stage-1 taps with fine steps.
+    // Stage 2 (all symbols, only when stage 1 was decimated): the positions within 0.02 dB of
+    // the best stage-1 score, refined from their stage-1 taps with the finer steps.
     let finals: Vec<(usize, Vec<f64>, Eval)> = if stride == 1 {
         stage1
     } else {
         let best = stage1.iter().map(|(_, _, e)| score(e)).fold(f64::NEG_INFINITY, f64::max);
         let keep = |e: &Eval| match e {
-            Ok((sg, _, _)) => best > 0.0 && *sg >= best * 10f64.powf(-0.01),
+            Ok((sg, _, _)) => best > 0.0 && *sg >= best * 10f64.powf(-0.002),
             Err(_) => best <= 0.0 && score(e) >= best,
         };
         let mut out = Vec::new();
@@ -633,7 +643,7 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
             let mut p = new_problem(build(main, 1, false));
             let mut cur = p.evaluate(&w);
             if config.optimize_ffe && nvar > 1 {
-                p.pattern_search(&mut w, &mut cur, main, 5e-3 * config.tap_sum.abs(), fine_step);
+                p.pattern_search(&mut w, &mut cur, main, 2e-3 * config.tap_sum.abs(), fine_step);
             }
             evaluations += p.evaluations;
             out.push((main, w, cur));

@@ -402,6 +402,7 @@ struct Bt4Step {
 }
 
 impl Bt4Step {
+    #[allow(clippy::needless_range_loop)]
     fn new() -> Self {
         let tau = 2.113_917_674_904 / (2.0 * std::f64::consts::PI * 0.5);
         let (a3, a2, a1, a0) = (10.0 / tau, 45.0 / tau.powi(2), 105.0 / tau.powi(3), 105.0 / tau.powi(4));
