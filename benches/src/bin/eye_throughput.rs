@@ -1,15 +1,22 @@
 //! Eye-histogram and TDECQ timings, one JSON line per case, for `benches/compare_numpy_hist.py`.
 //!
-//! Usage: `eye_throughput [--symbols N] [--repeats R] [--write-dir DIR] [--skip-tdecq]`.
+//! Usage: `eye_throughput [--symbols N] [--repeats R] [--samples-per-ui S] [--write-dir DIR] [--skip-tdecq]`.
 //! Signal: N seeded PAM4 symbols through `1 + 0.3·D` plus Gaussian noise (σ 0.05), resampled
-//! to 32 samples/UI (Keys cubic). Geometry: 2 UI, 256 × 256 bins (4 interpolated columns per
-//! sample interval), auto range. Cases:
+//! to S samples/UI (Keys cubic; default 32). Geometry: 2 UI, 256 × 256 bins, so
+//! `m = 256 / (2·S)` interpolated columns per sample interval (S = 32: 4, interpolating;
+//! S = 128: 1, each sample counted once, no interpolation), auto range. Cases:
 //! - `fast-1t`: [`EyeHistogram::accumulate_single_thread`] (one core);
 //! - `naive-1t`: the spec's literal loops (the reference);
 //! - `fast-mt`: [`EyeHistogram::accumulate`] on all cores;
 //! - `tdecq-1M`: [`tdecq_waveform`] (BT4 + reference CDR + resampling + optimized TDECQ) of a
 //!   1 048 576-sample PAM4 capture at 4 samples/UI, and `tdecq-core` the TDECQ step alone.
-//! Times are the best of R wall-clock runs (the machine is shared: best-of filters the noise).
+//! - `analyze-demo` / `analyze-demo-no-eye`: `analyze` (CPU backend) of the demo capture
+//!   `testdata/demo_pam4.bin` with and without the eye stage (`--analyze-only` runs just these);
+//!   `cpu_seconds` is the process's on-CPU time (all threads), `msa_per_cpu_s` the rate.
+//!
+//! Times: `seconds` is the best of R wall-clock runs; `cpu_seconds` the mean on-CPU time of the
+//! calling thread (Linux schedstat) over the R runs, the meaningful figure on a shared machine;
+//! `samples_per_s` uses the CPU time where available (single-thread cases), wall time otherwise.
 //! `--write-dir DIR` writes `y.f32` (the signal) and `counts.u32` (the histogram) and
 //! `geometry.json` so the script can run numpy.histogram2d on the same data and compare.
 
@@ -17,58 +24,68 @@ use lightlane::eye::{tdecq, tdecq_waveform, EyeGeometry, EyeHistogram, EyeSignal
 use lightlane::sim::LinkModel;
 use lightlane::timing::{resample_at, CdrConfig};
 use lightlane::Modulation;
-use lightlane_benches::{eq_data::isi_link, seconds_best_of};
+use lightlane_benches::eq_data::isi_link;
 
 fn main() {
     let mut symbols = 1usize << 17;
     let mut repeats = 7usize;
     let mut write_dir: Option<std::path::PathBuf> = None;
     let mut skip_tdecq = false;
+    let mut s = 32usize;
+    let mut analyze_only = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--symbols" => { symbols = args[i + 1].parse().expect("--symbols takes an integer"); i += 1; }
             "--repeats" => { repeats = args[i + 1].parse().expect("--repeats takes an integer"); i += 1; }
+            "--samples-per-ui" => { s = args[i + 1].parse().expect("--samples-per-ui takes an integer"); i += 1; }
             "--write-dir" => { write_dir = Some(args[i + 1].clone().into()); i += 1; }
             "--skip-tdecq" => skip_tdecq = true,
+            "--analyze-only" => analyze_only = true,
             a => panic!("unknown argument {a}"),
         }
         i += 1;
     }
+    if analyze_only {
+        analyze_demo(repeats);
+        return;
+    }
     let (_, y1) = isi_link(Modulation::Pam4, symbols, &[1.0, 0.3], 0.05, 7);
     let positions: Vec<f64> = (0..y1.len()).map(|k| k as f64).collect();
-    let s = 32;
     let y = resample_at(&y1, &positions, s);
     let (mn, mx) = y.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let pad = 0.05 * (mx - mn);
     let g = EyeGeometry { samples_per_ui: s, span_ui: 2, time_bins: 256, amp_bins: 256, lo: mn - pad, hi: mx + pad };
     let n = y.len();
-    let report = |engine: &str, secs: f64| {
+    let report = |engine: &str, (wall, cpu): (f64, Option<f64>)| {
+        let secs = cpu.unwrap_or(wall);
         println!(
-            "{{\"engine\": \"{engine}\", \"samples\": {n}, \"seconds\": {secs:.6e}, \"samples_per_s\": {:.6e}, \"points_per_s\": {:.6e}}}",
+            "{{\"engine\": \"{engine}\", \"samples\": {n}, \"samples_per_ui\": {s}, \"columns_per_sample\": {}, \"seconds\": {wall:.6e}, \"cpu_seconds\": {}, \"samples_per_s\": {:.6e}, \"points_per_s\": {:.6e}}}",
+            g.columns_per_sample(),
+            cpu.map_or("null".to_string(), |c| format!("{c:.6e}")),
             (n - 1) as f64 / secs,
             ((n - 1) * g.columns_per_sample()) as f64 / secs
         );
     };
     let mut h = EyeHistogram::new(g).unwrap();
-    let t = seconds_best_of(repeats, || {
+    let t = best_wall_and_cpu(repeats, || {
         h = EyeHistogram::new(g).unwrap();
         h.accumulate_single_thread(&y);
     });
     report("fast-1t", t);
     let mut naive = EyeHistogram::new(g).unwrap();
-    let t = seconds_best_of(repeats.min(3), || {
+    let t = best_wall_and_cpu(repeats.min(3), || {
         naive = EyeHistogram::new(g).unwrap();
         naive.accumulate_naive(&y);
     });
     assert_eq!(naive.counts(), h.counts(), "fast path differs from the reference");
     report("naive-1t", t);
-    let t = seconds_best_of(repeats, || {
+    let t = best_wall_and_cpu(repeats, || {
         let mut m = EyeHistogram::new(g).unwrap();
         m.accumulate(&y).unwrap();
     });
-    report("fast-mt", t);
+    report("fast-mt", (t.0, None));
     if let Some(dir) = &write_dir {
         std::fs::create_dir_all(dir).unwrap();
         let yb: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -101,12 +118,13 @@ fn main() {
     let wf = model.run(&syms).unwrap().waveform;
     let cfg = TdecqConfig::default();
     let mut result = None;
-    let t = seconds_best_of(repeats.min(3), || {
+    let (_, t) = best_wall_and_cpu(repeats.min(3), || {
         result = Some(tdecq_waveform(&wf, baud, &CdrConfig::default(), &cfg).unwrap());
     });
+    let t = t.unwrap_or(f64::NAN);
     let r = result.unwrap();
     println!(
-        "{{\"engine\": \"tdecq-1M\", \"samples\": {}, \"seconds\": {t:.6e}, \"tdecq_db\": {:.4}, \"evaluations\": {}}}",
+        "{{\"engine\": \"tdecq-1M\", \"samples\": {}, \"cpu_seconds\": {t:.6e}, \"tdecq_db\": {:.4}, \"evaluations\": {}}}",
         wf.samples.len(),
         r.tdecq_db,
         r.evaluations
@@ -114,8 +132,89 @@ fn main() {
     let filtered = lightlane::eq::bessel_thomson_filter(&wf.samples, wf.fs(), 0.5 * baud, 4).unwrap();
     let pos: Vec<f64> = (0..nsym - 2).map(|k| 4.0 * k as f64 + 2.0).collect();
     let sig = EyeSignal::from_centred(&resample_at(&filtered, &pos, 32), 32).unwrap();
-    let t = seconds_best_of(repeats.min(3), || {
+    let (_, t) = best_wall_and_cpu(repeats.min(3), || {
         tdecq(&sig, None, &cfg).unwrap();
     });
-    println!("{{\"engine\": \"tdecq-core\", \"samples\": {}, \"seconds\": {t:.6e}}}", sig.samples.len());
+    let t = t.unwrap_or(f64::NAN);
+    println!("{{\"engine\": \"tdecq-core\", \"samples\": {}, \"cpu_seconds\": {t:.6e}}}", sig.samples.len());
+    analyze_demo(repeats.min(3));
+}
+
+/// `analyze` of the demo capture with and without the eye stage, process on-CPU time.
+fn analyze_demo(repeats: usize) {
+    use lightlane::analysis::{analyze, AnalysisConfig};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo_pam4.bin");
+    let wf = lightlane::io::read_capture(&path, &lightlane::io::ReadOptions::default()).expect("reads the demo capture");
+    let with_eye = AnalysisConfig::pam4(53.125e9);
+    let no_eye = AnalysisConfig { eye: None, ..with_eye.clone() };
+    for (name, cfg) in [("analyze-demo", &with_eye), ("analyze-demo-no-eye", &no_eye)] {
+        let mut report = None;
+        let (wall, cpu) = best_wall_and_process_cpu(repeats, || {
+            report = Some(analyze(&wf, cfg, lightlane::Backend::Cpu).expect("analyzes"));
+        });
+        let cpu = cpu.unwrap_or(wall);
+        let tdecq = report.as_ref().and_then(|r| r.eye.as_ref()).and_then(|e| e.tdecq_db);
+        println!(
+            "{{\"engine\": \"{name}\", \"samples\": {}, \"seconds\": {wall:.6e}, \"cpu_seconds\": {cpu:.6e}, \"msa_per_cpu_s\": {:.4}, \"tdecq_db\": {}}}",
+            wf.samples.len(),
+            wf.samples.len() as f64 / cpu / 1e6,
+            tdecq.map_or("null".into(), |v| format!("{v:.4}"))
+        );
+    }
+}
+
+/// On-CPU time of the whole process in seconds: the sum over its threads of
+/// `/proc/self/task/*/schedstat` (Linux); `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
+        total += s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9;
+    }
+    Some(total)
+}
+
+/// Best wall time and mean process on-CPU time over `repeats` calls of `f` (after a warm-up).
+/// Threads that ended between the readings drop out of the sum (rayon's pool persists).
+fn best_wall_and_process_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+    f();
+    let repeats = repeats.max(1);
+    let mut wall = f64::INFINITY;
+    let c0 = process_cpu_seconds();
+    for _ in 0..repeats {
+        let t = std::time::Instant::now();
+        f();
+        wall = wall.min(t.elapsed().as_secs_f64());
+    }
+    let cpu = match (c0, process_cpu_seconds()) {
+        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
+        _ => None,
+    };
+    (wall, cpu)
+}
+
+/// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`); `None`
+/// elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+}
+
+/// Best wall time and mean on-CPU time of the calling thread over `repeats` calls of `f`
+/// (after one warm-up call).
+fn best_wall_and_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+    f();
+    let repeats = repeats.max(1);
+    let mut wall = f64::INFINITY;
+    let c0 = thread_cpu_seconds();
+    for _ in 0..repeats {
+        let t = std::time::Instant::now();
+        f();
+        wall = wall.min(t.elapsed().as_secs_f64());
+    }
+    let cpu = match (c0, thread_cpu_seconds()) {
+        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
+        _ => None,
+    };
+    (wall, cpu)
 }

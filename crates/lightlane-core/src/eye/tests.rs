@@ -302,3 +302,287 @@ fn equalized_eye_from_the_ffe() {
     }
     assert!(apply_ffe_oversampled(&y, s, &[1.0], 3, 0).is_err());
 }
+
+/// TDECQ of fixed signals with the constraint set of the original (pre-speed-up) optimizer
+/// (`main_tap_min` 0.5): the values it produced, which the faster search must reproduce within
+/// 0.01 dB.
+#[test]
+fn tdecq_speed_up_keeps_the_results() {
+    let legacy = TdecqConfig { main_tap_min: 0.5, main_tap_positions: vec![1, 2], ..TdecqConfig::default() };
+    let (noisy, _) = synth(&PAM4, 30_000, 16, 0.1, 2);
+    let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let s = sig.samples_per_ui;
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+    let isi = EyeSignal::new(y, s).unwrap();
+    let got = [
+        tdecq(&noisy, None, &legacy).unwrap().tdecq_db,
+        tdecq(&isi, Some(&syms), &legacy).unwrap().tdecq_db,
+        tdecq(&isi, None, &legacy).unwrap().tdecq_db,
+    ];
+    let before = [0.29414296283367547, 2.221608873145378, 8.289247528783903];
+    for (g, b) in got.iter().zip(before) {
+        assert!((g - b).abs() < 0.01, "now {got:?}, before {before:?}");
+    }
+}
+
+/// The two-stage search (stage 1 on every k-th symbol, stage 2 refining on all) ends within
+/// 0.01 dB of the search on all symbols throughout, with fewer full-length evaluations.
+#[test]
+fn tdecq_decimated_search_matches_the_full_search() {
+    let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let s = sig.samples_per_ui;
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+    let isi = EyeSignal::new(y, s).unwrap();
+    // (Without the symbols this closed eye is ill-posed for any local search: the sliced
+    // decisions steer the least-squares start, and which basin it lands in depends on the
+    // data subset; so both cases here know the symbols.)
+    let (noisy, _) = synth(&PAM4, 8_000, 16, 0.1, 2);
+    for (sig, known) in [(&isi, Some(syms.as_slice())), (&noisy, None)] {
+        let full = tdecq(sig, known, &TdecqConfig { search_symbols: 0, ..TdecqConfig::default() }).unwrap();
+        let fast = tdecq(sig, known, &TdecqConfig { search_symbols: 1000, ..TdecqConfig::default() }).unwrap();
+        println!("full {} ({} evals) decimated {} ({} evals)", full.tdecq_db, full.evaluations, fast.tdecq_db, fast.evaluations);
+        assert!((full.tdecq_db - fast.tdecq_db).abs() < 0.01, "full {full:?}\ndecimated {fast:?}");
+    }
+}
+
+/// 802.3dj's 1-tap DFE (0 ≤ b(1) ≤ 0.3, FFE taps summing to 1 + b(1)): on a `1 + 0.3·D`
+/// channel it cancels the post-cursor without the FFE's noise enhancement, so TDECQ drops.
+#[test]
+fn tdecq_dfe_lowers_tdecq_on_a_post_cursor_channel() {
+    let (sig, syms) = synth(&PAM4, 8_000, 16, 0.12, 13);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let s = sig.samples_per_ui;
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.3 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+    let ch = EyeSignal::new(y, s).unwrap();
+    let no_dfe = tdecq(&ch, Some(&syms), &TdecqConfig::default()).unwrap();
+    let dfe = tdecq(&ch, Some(&syms), &TdecqConfig { dfe_tap_max: 0.3, ..TdecqConfig::default() }).unwrap();
+    println!("no DFE {no_dfe:?}\nDFE {dfe:?}");
+    assert_eq!(no_dfe.dfe_tap, 0.0);
+    assert!(dfe.dfe_tap > 0.1 && dfe.dfe_tap <= 0.3, "{dfe:?}");
+    assert!((dfe.taps.iter().sum::<f64>() - (1.0 + dfe.dfe_tap)).abs() < 1e-9, "{dfe:?}");
+    assert!(dfe.tdecq_db < no_dfe.tdecq_db - 0.1, "DFE {} vs FFE only {}", dfe.tdecq_db, no_dfe.tdecq_db);
+    // The 802.3dj configuration carries the DFE; its result honours the draft bounds.
+    let dj = TdecqConfig::ieee_8023dj();
+    assert_eq!(dj.dfe_tap_max, 0.3);
+    let r = tdecq(&ch, Some(&syms), &dj).unwrap();
+    assert!(r.dfe_tap >= 0.0 && r.dfe_tap <= 0.3);
+    let wm = r.taps[r.main_tap];
+    assert!((0.8..=2.5).contains(&wm), "{r:?}");
+    assert!((r.taps.iter().sum::<f64>() - (1.0 + r.dfe_tap)).abs() < 1e-9);
+}
+
+/// The default reference equalizer follows 802.3 121.8.5.4 as amended: the largest-magnitude
+/// coefficient is tap 1, 2 or 3 and at least 0.8, the taps summing to 1.
+#[test]
+fn tdecq_default_taps_follow_the_standard_constraint() {
+    let cfg = TdecqConfig::default();
+    assert_eq!(cfg.main_tap_positions, vec![0, 1, 2]);
+    assert_eq!(cfg.main_tap_min, 0.8);
+    let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let s = sig.samples_per_ui;
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+    let r = tdecq(&EyeSignal::new(y, s).unwrap(), Some(&syms), &cfg).unwrap();
+    let wm = r.taps[r.main_tap];
+    assert!(r.main_tap <= 2 && wm >= 0.8 - 1e-12, "{r:?}");
+    assert!(r.taps.iter().all(|v| v.abs() <= wm), "{r:?}");
+    assert!((r.taps.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+}
+
+/// Step response of the BT4 reference receiver at f3dB = 0.5/UI with its DC group delay τ
+/// removed (as [`crate::eq::bessel_thomson_filter`] does), by RK4 on the controllable canonical
+/// form of H(p) = 105/(p⁴ + 10p³ + 45p² + 105p + 105), p = s·τ, τ = ω₀/(2π·f3dB): independent
+/// of the library's FIR design.
+struct Bt4Step {
+    dt: f64,
+    tau: f64,
+    v: Vec<f64>,
+}
+
+impl Bt4Step {
+    #[allow(clippy::needless_range_loop)]
+    fn new() -> Self {
+        let tau = 2.113_917_674_904 / (2.0 * std::f64::consts::PI * 0.5);
+        let (a3, a2, a1, a0) = (10.0 / tau, 45.0 / tau.powi(2), 105.0 / tau.powi(3), 105.0 / tau.powi(4));
+        let dt = 1.0 / 2048.0;
+        let f = |x: [f64; 4]| [x[1], x[2], x[3], -a0 * x[0] - a1 * x[1] - a2 * x[2] - a3 * x[3] + 1.0];
+        let mut x = [0f64; 4];
+        let mut v = Vec::new();
+        let add = |x: [f64; 4], k: [f64; 4], h: f64| [x[0] + h * k[0], x[1] + h * k[1], x[2] + h * k[2], x[3] + h * k[3]];
+        for _ in 0..(24.0 / dt) as usize {
+            v.push(a0 * x[0]);
+            let k1 = f(x);
+            let k2 = f(add(x, k1, 0.5 * dt));
+            let k3 = f(add(x, k2, 0.5 * dt));
+            let k4 = f(add(x, k3, dt));
+            for i in 0..4 {
+                x[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+            }
+        }
+        Bt4Step { dt, tau, v }
+    }
+
+    /// Step response at `t` UI (the step at t = 0, group delay removed).
+    fn at(&self, t: f64) -> f64 {
+        let u = (t + self.tau) / self.dt;
+        if u <= 0.0 {
+            return 0.0;
+        }
+        let i = u.floor() as usize;
+        if i + 1 >= self.v.len() {
+            return 1.0;
+        }
+        let f = u - i as f64;
+        self.v[i] * (1.0 - f) + self.v[i + 1] * f
+    }
+
+    /// Normalised noise autocorrelation at lags of whole UI, from the impulse response (the
+    /// derivative of the step response) in the time domain.
+    fn noise_autocorrelation(&self, lags: usize) -> Vec<f64> {
+        let h: Vec<f64> = self.v.windows(2).map(|w| w[1] - w[0]).collect();
+        let per_ui = (1.0 / self.dt).round() as usize;
+        let r = |d: usize| -> f64 { h.iter().zip(h.iter().skip(d * per_ui)).map(|(a, b)| a * b).sum() };
+        let r0 = r(0);
+        (0..lags).map(|d| r(d) / r0).collect()
+    }
+}
+
+/// Issue 5's question: an ideal (noise-free, rectangular-pulse) PAM4 capture gets a small
+/// positive TDECQ through the BT4 reference receiver — right or a bug? The BT4 at 0.5·baud
+/// leaves ISI at the 0.45/0.55 UI windows that the 5-tap FFE (main tap ≥ 0.8) removes only
+/// partly, and the FFE enhances noise (C_eq > 1); both cost margin. Here the TDECQ of the taps
+/// the library chose is recomputed independently: the BT4 pulse by RK4 integration (not the
+/// library's FIR), the eye centre as the mean middle-threshold crossing over all 7-symbol
+/// contexts, the exact ISI distribution of i.i.d. symbols by enumeration of the equalized
+/// cursors (not a histogram of a finite pattern), C_eq from the time-domain autocorrelation
+/// (not the library's frequency-domain one), and the SER/σ_G search of 121.8.5.3 written out.
+/// The two agree within 0.03 dB (histogram binning and the finite pattern), so the value is the
+/// method's, not a bug; the test also checks that no nearby feasible tap set does better.
+#[test]
+fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
+    const S: usize = 32;
+    let levels = [-3.0f64, -1.0, 1.0, 3.0];
+    let nsym = 40_000;
+    let mut lcg = 99u64;
+    let mut syms: Vec<u8> = (0..nsym)
+        .map(|_| {
+            lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (lcg >> 62) as u8
+        })
+        .collect();
+    for start in (100..nsym - 20).step_by(2000) {
+        syms[start..start + 8].iter_mut().for_each(|v| *v = 3);
+        syms[start + 8..start + 15].iter_mut().for_each(|v| *v = 0);
+    }
+    let x: Vec<f32> = syms.iter().flat_map(|&a| std::iter::repeat_n(levels[a as usize] as f32, S)).collect();
+    let y = crate::eq::bessel_thomson_filter(&x, S as f64, 0.5, 4).unwrap();
+    let sig = EyeSignal::new(y, S).unwrap();
+    let r = tdecq(&sig, Some(&syms), &TdecqConfig::default()).unwrap();
+    println!("library: {r:?}");
+
+    // Sample n is at time n/S UI; symbol j's rectangle spans [j − o, j + 1 − o), o = 1/(2S).
+    let bt = Bt4Step::new();
+    let o = 0.5 / S as f64;
+    let p = |t: f64| bt.at(t + o) - bt.at(t + o - 1.0);
+    let th = [r.thresholds[0], r.thresholds[1], r.thresholds[2]];
+    // Mean crossing time of the middle threshold (relative to the nearest UI boundary) over
+    // every context a_{−3..3} whose a_0 → a_1 transition crosses it.
+    let (mut sum, mut count) = (0.0, 0usize);
+    for ctx in 0..4usize.pow(7) {
+        let a: Vec<f64> = (0..7).map(|j| levels[(ctx >> (2 * j)) & 3]).collect(); // a[j] = a_{j−3}
+        if (a[3] < th[1]) == (a[4] < th[1]) {
+            continue;
+        }
+        let v = |t: f64| (0..7).map(|j| a[j] * p(t - (j as f64 - 3.0))).sum::<f64>() - th[1];
+        let (mut lo, mut hi) = (0.5, 1.5);
+        let up = v(lo) < 0.0;
+        for _ in 0..50 {
+            let mid = 0.5 * (lo + hi);
+            if (v(mid) < 0.0) == up {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        sum += 0.5 * (lo + hi) - 1.0;
+        count += 1;
+    }
+    let shift = sum / count as f64;
+    // The window sample phases (the library's rule: samples within ±0.02 UI of 0.45/0.55 UI
+    // after the shift), the equalized cursors g(d) = Σ_t w_t p(d + main − t + φ).
+    let phases = |c: f64| -> Vec<f64> {
+        (-(S as isize)..2 * S as isize).map(|i| i as f64 / S as f64).filter(|&f| (f - c - shift).abs() <= 0.02 + 1e-9).collect()
+    };
+    let ser_terms = |w: &[f64], main: usize, c: f64| -> Vec<(f64, f64)> {
+        // The exact distribution of the equalized sample, merged on a 1e-5 grid (far finer
+        // than σ_G ≈ 0.3) to keep the SER sums short.
+        let mut pmf: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        let ph = phases(c);
+        for &phi in &ph {
+            let g: Vec<f64> = (-6..=6).map(|d| w.iter().enumerate().map(|(t, wt)| wt * p(d as f64 + main as f64 - t as f64 + phi)).sum()).collect();
+            let sig_cur: Vec<usize> = (0..g.len()).filter(|&i| g[i].abs() > 2e-4).collect();
+            let l = sig_cur.len();
+            assert!(l <= 10, "cursors {g:?}");
+            let prob = 1.0 / (ph.len() as f64 * 4f64.powi(l as i32));
+            for combo in 0..4usize.pow(l as u32) {
+                let yv: f64 = sig_cur.iter().enumerate().map(|(q, &i)| g[i] * levels[(combo >> (2 * q)) & 3]).sum();
+                *pmf.entry((yv * 1e5).round() as i64).or_insert(0.0) += prob;
+            }
+        }
+        let mut terms = Vec::new();
+        for (&k, &prob) in &pmf {
+            let yv = k as f64 * 1e-5;
+            let reg = th.iter().filter(|&&t| yv >= t).count();
+            if reg > 0 {
+                terms.push((yv - th[reg - 1], prob));
+            }
+            if reg < 3 {
+                terms.push((th[reg] - yv, prob));
+            }
+        }
+        terms
+    };
+    let autocorr = bt.noise_autocorrelation(5);
+    let lib_autocorr = reference_noise_autocorrelation(0.5, 5);
+    for (a, b) in autocorr.iter().zip(&lib_autocorr) {
+        assert!((a - b).abs() < 2e-3, "autocorrelation {autocorr:?} vs {lib_autocorr:?}");
+    }
+    let q_t = q_inverse(4.8e-4 / 1.5);
+    let independent_tdecq = |w: &[f64], main: usize| -> f64 {
+        let (l, rr) = (ser_terms(w, main, 0.45), ser_terms(w, main, 0.55));
+        let ser = |t: &[(f64, f64)], s: f64| t.iter().map(|&(d, pr)| pr * crate::stats::q_function(d / s)).sum::<f64>();
+        let (mut a, mut b) = (1e-6f64.ln(), 10f64.ln());
+        for _ in 0..60 {
+            let mid = 0.5 * (a + b);
+            if ser(&l, mid.exp()).max(ser(&rr, mid.exp())) > 4.8e-4 {
+                b = mid;
+            } else {
+                a = mid;
+            }
+        }
+        let c_eq: f64 = w.iter().enumerate().map(|(k, x)| w.iter().enumerate().map(|(m, y)| x * y * autocorr[k.abs_diff(m)]).sum::<f64>()).sum::<f64>().sqrt();
+        let sigma_g = a.exp() / c_eq;
+        10.0 * (r.oma_outer / (6.0 * q_t) / sigma_g).log10()
+    };
+    let expected = independent_tdecq(&r.taps, r.main_tap);
+    println!("independent: {expected:.4} dB (library {:.4} dB, C_eq {:.4}, taps {:?})", r.tdecq_db, r.c_eq, r.taps);
+    assert!((r.tdecq_db - expected).abs() < 0.03, "library {} vs independent {expected}", r.tdecq_db);
+    assert!(expected > 0.05 && expected < 1.0, "{expected}");
+    // No nearby feasible tap set (moves of ±0.01 on a free tap, the main tap compensating) is
+    // better by more than 0.01 dB: the optimizer found the optimum.
+    let identity: Vec<f64> = (0..5).map(|i| if i == r.main_tap { 1.0 } else { 0.0 }).collect();
+    assert!(independent_tdecq(&identity, r.main_tap) > expected - 0.01);
+    for i in (0..5).filter(|&i| i != r.main_tap) {
+        for d in [0.01, -0.01] {
+            let mut w = r.taps.clone();
+            w[i] += d;
+            w[r.main_tap] -= d;
+            if w[r.main_tap] >= 0.8 && w.iter().all(|v| v.abs() <= w[r.main_tap]) {
+                let t = independent_tdecq(&w, r.main_tap);
+                assert!(t > expected - 0.01, "taps {w:?} give {t} < {expected}");
+            }
+        }
+    }
+}
