@@ -217,3 +217,72 @@ fn emulation_throughput_1m_samples() {
         );
     }
 }
+
+/// TDECQ (802.3 121.8.5, 5-tap reference FFE, BT4 at 0.5 × baud) of a raw capture.
+fn tdecq_db(w: &Waveform, baud: f64) -> f64 {
+    let cfg = crate::eye::TdecqConfig {
+        samples_per_ui: 16,
+        ..crate::eye::TdecqConfig::default()
+    };
+    crate::eye::tdecq_waveform(w, baud, &crate::timing::CdrConfig::default(), &cfg)
+        .unwrap()
+        .tdecq_db
+}
+
+/// A 26.5625 GBd PAM4 EML-like transmitter: 4.5 dB ER, 0.6 × baud BT4 bandwidth, RIN −140 dB/Hz,
+/// a noiseless ideal receiver in W and a scope at 8 samples/UI. Back-to-back TDECQ is 1–2 dB.
+fn tdecq_link(alpha: f64) -> OpticalLink {
+    let baud = 26.5625e9;
+    let mut link = OpticalLink::new(Modulation::Pam4, baud, 8.0 * baud).unwrap();
+    link.tx.power = OpticalPower::AverageDbm(0.0);
+    link.tx.extinction_ratio_db = 4.5;
+    link.tx.bandwidth = Channel::BesselThomson {
+        f3db_hz: 0.6 * baud,
+        order: 4,
+    };
+    link.tx.rin_db_per_hz = Some(-140.0);
+    link.tx.chirp = Chirp::transient(alpha);
+    link
+}
+
+/// TDECQ through dispersion: rises monotonically with |D·L| (0 → corner → 2 × corner), is even in
+/// the sign of D·L without chirp (the real field makes ±D conjugate), and "simulate with the
+/// fibre" agrees with "emulate the fibre on the back-to-back capture" at both corners of a
+/// 10 km CWDM-1271-like PMD (802.3 121.8.5: TDECQ at the test fibre's min and max dispersion).
+#[test]
+fn tdecq_rises_with_dispersion_and_emulation_matches_simulation() {
+    let baud = 26.5625e9;
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let b2b = tdecq_link(0.0);
+    let cap = b2b.run(&symbols).unwrap();
+    let t0 = tdecq_db(&cap.waveform, baud);
+    assert!((0.8..2.5).contains(&t0), "back-to-back TDECQ {t0} dB");
+    // 100GBASE-LR1-like corners (10 km, 1264.5..1277.5 nm): about −59 and −21 ps/nm.
+    let corners = crate::sim::optical::dispersion_corners(1264.5, 1277.5, 10.0, 1300.0, 1324.0, 0.093).unwrap();
+    let lambda = 1271.0;
+    let at = |dl: f64, w: &Waveform, alpha: f64| -> f64 {
+        let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
+        tdecq_db(&emulate_fiber(w, &fiber, Chirp::transient(alpha)).unwrap(), baud)
+    };
+    let c = corners.min_ps_per_nm;
+    let (t1, t2) = (at(c, &cap.waveform, 0.0), at(2.0 * c, &cap.waveform, 0.0));
+    assert!(t0 < t1 && t1 < t2, "TDECQ must rise with |D·L|: {t0} {t1} {t2}");
+    eprintln!("TDECQ at 0, corner, 2 × corner ({c:.1} ps/nm): {t0:.3} {t1:.3} {t2:.3} dB");
+    assert!(t2 - t0 > 0.15, "2 × corner must cost noticeably: {t0} → {t2}");
+    let (u1, u2) = (at(-c, &cap.waveform, 0.0), at(-2.0 * c, &cap.waveform, 0.0));
+    assert!((u1 - t1).abs() < 0.05 && (u2 - t2).abs() < 0.05, "α = 0 must be even in D: {t1} {u1}, {t2} {u2}");
+    // Simulate through the fibre vs emulate on the back-to-back capture, at both corners.
+    for dl in [corners.min_ps_per_nm, corners.max_ps_per_nm] {
+        let mut link = b2b.clone();
+        link.fiber = Some(Fiber::with_accumulated_dispersion(dl, lambda).unwrap());
+        let direct = tdecq_db(&link.run(&symbols).unwrap().waveform, baud);
+        let emulated = at(dl, &cap.waveform, 0.0);
+        eprintln!("D·L {dl:.1} ps/nm: simulated {direct:.3} dB, emulated {emulated:.3} dB");
+        assert!((direct - emulated).abs() < 0.2, "D·L {dl}: simulated {direct} dB, emulated {emulated} dB");
+    }
+    // With chirp α < 0 (EML-like) positive dispersion first compresses then fades: the two signs differ.
+    let chirped = tdecq_link(-0.8).run(&symbols).unwrap();
+    let (neg, pos) = (at(2.0 * c, &chirped.waveform, -0.8), at(-2.0 * c, &chirped.waveform, -0.8));
+    eprintln!("α = −0.8 at ±2 × corner: {neg:.3} {pos:.3} dB");
+    assert!((neg - pos).abs() > 0.05, "chirp must break the ±D symmetry: {neg} {pos}");
+}
