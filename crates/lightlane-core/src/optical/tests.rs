@@ -286,3 +286,55 @@ fn tdecq_rises_with_dispersion_and_emulation_matches_simulation() {
     eprintln!("α = −0.8 at ±2 × corner: {neg:.3} {pos:.3} dB");
     assert!((neg - pos).abs() > 0.05, "chirp must break the ±D symmetry: {neg} {pos}");
 }
+
+/// The analysis reports TDECQ per dispersion corner (emulated on the capture); the plain
+/// `tdecq_db` stays the back-to-back value.
+#[test]
+fn analysis_reports_tdecq_per_dispersion_corner() {
+    use crate::analysis::{analyze, Preset};
+    let preset = Preset::named("400GBASE-DR4").unwrap();
+    let pmd = preset.optical.clone().unwrap();
+    let baud = preset.config.baud.unwrap();
+    let mut link = tdecq_link(0.0);
+    link.baud = baud;
+    link.scope.fs = 4.0 * baud;
+    link.tx.bandwidth = Channel::BesselThomson {
+        f3db_hz: 0.6 * baud,
+        order: 4,
+    };
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let cap = link.run(&symbols).unwrap();
+    let eye_cfg = preset.config.eye.clone().unwrap();
+    assert_eq!(eye_cfg.dispersion_corners_ps_per_nm, vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]);
+    assert_eq!(eye_cfg.corner_wavelength_nm, 1311.0);
+    let r = analyze(&cap.waveform, &preset.config, crate::Backend::Cpu).unwrap();
+    let eye = r.eye.unwrap();
+    let b2b = eye.tdecq_db.unwrap();
+    assert!((0.5..3.0).contains(&b2b), "{b2b}");
+    assert_eq!(eye.tdecq_corners.len(), 2);
+    for (c, want) in eye.tdecq_corners.iter().zip([pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]) {
+        assert_eq!(c.dispersion_ps_per_nm, want);
+        assert_eq!(c.pass, None);
+        // Under 1 ps/nm at 53 GBd the fibre barely matters without chirp.
+        let t = c.tdecq_db.unwrap();
+        assert!((t - b2b).abs() < 0.1, "{want} ps/nm: {t} vs back-to-back {b2b}");
+    }
+    // Without corners the back-to-back value is the same; at 0 ps/nm the corner equals it, and a
+    // long fibre's corner is worse.
+    let mut config = preset.config.clone();
+    config.eye.as_mut().unwrap().dispersion_corners_ps_per_nm = vec![0.0, -120.0];
+    let r2 = analyze(&cap.waveform, &config, crate::Backend::Cpu).unwrap().eye.unwrap();
+    assert_eq!(r2.tdecq_db, Some(b2b));
+    assert_eq!(r2.tdecq_corners[0].tdecq_db, Some(b2b));
+    match r2.tdecq_corners[1].tdecq_db {
+        Some(t) => assert!(t > b2b + 1.0, "{t}"),
+        None => assert!(r2.warnings.iter().any(|w| w.contains("TDECQ at -120 ps/nm")), "{:?}", r2.warnings),
+    }
+    // A capture that is not optical power (zero mean): corners skipped with a warning.
+    let mut electrical = cap.waveform.clone();
+    let mean = electrical.samples.iter().map(|&v| v as f64).sum::<f64>() / electrical.len() as f64;
+    electrical.samples.iter_mut().for_each(|v| *v -= mean as f32 * 1.5);
+    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu).unwrap().eye.unwrap();
+    assert!(r3.tdecq_corners.is_empty());
+    assert!(r3.warnings.iter().any(|w| w.contains("skipped") && w.contains("mean power")), "{:?}", r3.warnings);
+}
