@@ -232,14 +232,15 @@ fn print_table(reports: &[&Report]) {
         return;
     }
     println!(
-        "{:<32} {:>5} {:>9} {:>7} {:>8} {:>11} {:>10} {:>10} {:>10} {:>9}",
-        "file", "mod", "baud(GBd)", "spui", "pattern", "bits", "errors", "BER", "SER", "FEC CER"
+        "{:<32} {:>5} {:>9} {:>7} {:>8} {:>11} {:>10} {:>10} {:>10} {:>9} {:>10}",
+        "file", "mod", "baud(GBd)", "spui", "pattern", "bits", "errors", "BER", "SER", "FEC CER", "TDECQ(dB)"
     );
     for r in reports {
         let name = Path::new(&r.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| r.file.clone());
         let cer = r.fec.as_ref().map(|f| format!("{:.2e}", f.cer)).unwrap_or_else(|| "-".into());
+        let tdecq = r.eye.as_ref().and_then(|e| e.tdecq_db).map(|t| format!("{t:.3}")).unwrap_or_else(|| "-".into());
         println!(
-            "{:<32} {:>5} {:>9.4} {:>7.3} {:>8} {:>11} {:>10} {:>10.3e} {:>10.3e} {:>9}",
+            "{:<32} {:>5} {:>9.4} {:>7.3} {:>8} {:>11} {:>10} {:>10.3e} {:>10.3e} {:>9} {:>10}",
             truncate(&name, 32),
             r.modulation.name(),
             r.baud / 1e9,
@@ -249,8 +250,19 @@ fn print_table(reports: &[&Report]) {
             r.bit_errors,
             r.ber,
             r.ser,
-            cer
+            cer,
+            tdecq
         );
+        // TDECQ at each test-fibre dispersion corner (802.3 121.8.5), with the limit verdict.
+        for c in r.eye.iter().flat_map(|e| &e.tdecq_corners) {
+            let value = c.tdecq_db.map_or_else(|| "undefined".to_string(), |t| format!("{t:.3} dB"));
+            let verdict = match c.pass {
+                Some(true) => " (pass)",
+                Some(false) => " (fail)",
+                None => "",
+            };
+            println!("    TDECQ at {:+.3} ps/nm: {value}{verdict}", c.dispersion_ps_per_nm);
+        }
     }
 }
 

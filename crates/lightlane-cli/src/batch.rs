@@ -160,9 +160,10 @@ pub struct RunOptions {
 pub fn measured(report: &Report) -> Measured {
     let v = serde_json::to_value(report).unwrap_or_default();
     let num = |ptrs: &[&str]| ptrs.iter().find_map(|p| v.pointer(p).and_then(serde_json::Value::as_f64));
+    // The worst dispersion corner; a corner where TDECQ is undefined (null) is infinitely bad.
     let worst_corner = v.pointer("/eye/tdecq_corners").and_then(|c| c.as_array()).and_then(|a| {
         a.iter()
-            .filter_map(|c| c.get("tdecq_db").and_then(serde_json::Value::as_f64))
+            .map(|c| c.get("tdecq_db").and_then(serde_json::Value::as_f64).unwrap_or(f64::INFINITY))
             .reduce(f64::max)
     });
     Measured {
@@ -195,6 +196,7 @@ fn analyse_one(job: &Job, settings: &Settings, opts: &RunOptions) -> anyhow::Res
         write_eye_pngs(dir, &job.name, opts.out.as_deref(), &mut report)?;
     }
     report.file = job.name.clone();
+    mark_corners(&mut report, settings.limits.max_tdecq_db);
     let limits = settings.limits.check(&measured(&report));
     Ok(Analysed {
         format: format.name().to_string(),
@@ -202,6 +204,33 @@ fn analyse_one(job: &Job, settings: &Settings, opts: &RunOptions) -> anyhow::Res
         report,
         limits,
     })
+}
+
+/// Fills each TDECQ dispersion corner's `pass` against the TDECQ limit (an undefined TDECQ
+/// fails); leaves them unchecked without a limit.
+pub fn mark_corners(report: &mut Report, max_tdecq_db: Option<f64>) {
+    let (Some(eye), Some(max)) = (report.eye.as_mut(), max_tdecq_db) else {
+        return;
+    };
+    for c in &mut eye.tdecq_corners {
+        c.pass = Some(c.tdecq_db.is_some_and(|t| t <= max));
+    }
+}
+
+/// `D:TDECQ` per dispersion corner (ps/nm and dB, 3 decimals, `undefined` where TDECQ is),
+/// `;`-separated; empty without corners.
+pub fn corners_text(report: &Report) -> String {
+    let Some(eye) = &report.eye else {
+        return String::new();
+    };
+    eye.tdecq_corners
+        .iter()
+        .map(|c| match c.tdecq_db {
+            Some(t) => format!("{:.3}:{t:.3}", c.dispersion_ps_per_nm),
+            None => format!("{:.3}:undefined", c.dispersion_ps_per_nm),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {

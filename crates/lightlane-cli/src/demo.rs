@@ -1,5 +1,6 @@
 //! The built-in demo campaign that `lightlane analyze` runs when no path is given: simulated
-//! lanes in several vendor formats (see `lightlane_examples::write_campaign`), embedded in the
+//! lanes in several vendor formats (see `lightlane_examples::write_campaign`) and two optical
+//! lanes (`lightlane simulate` of `examples/links/campaign_dr4_*.toml`), embedded in the
 //! binary so an installed `lightlane` can run it anywhere.
 
 use anyhow::Context;
@@ -16,6 +17,9 @@ const CAMPAIGN: &[(&str, &[u8])] = &[
     ("lane4_low_swing.f32", include_bytes!("../../../testdata/campaign/lane4_low_swing.f32")),
     ("lane4_low_swing.json", include_bytes!("../../../testdata/campaign/lane4_low_swing.json")),
     ("lane5_corrupt.bin", include_bytes!("../../../testdata/campaign/lane5_corrupt.bin")),
+    // Optical lanes, written by `lightlane simulate examples/links/campaign_dr4_*.toml`.
+    ("opt0_dr4_good.bin", include_bytes!("../../../testdata/campaign/opt0_dr4_good.bin")),
+    ("opt1_dr4_slow.trc", include_bytes!("../../../testdata/campaign/opt1_dr4_slow.trc")),
 ];
 
 /// Folder of the demo campaign: the repository's testdata/campaign when it matches the embedded

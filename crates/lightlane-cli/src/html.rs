@@ -2,7 +2,7 @@
 //! sortable summary table coloured against the limits, the failures, and a section per capture
 //! with its FEC codeword-error histogram (inline SVG) and its eye/bathtub images.
 
-use crate::batch::{measured, Outcome};
+use crate::batch::{corners_text, measured, Outcome};
 use crate::summary::{fixed, sci, BatchReport};
 use lightlane::analysis::{LimitReport, Report};
 use std::fmt::Write as _;
@@ -259,6 +259,7 @@ pub fn render(report: &BatchReport<'_>, outcomes: &[Outcome], images: &[Vec<Imag
     let heads = [
         ("file", "t"), ("verdict", "t"), ("format", "t"), ("mod", "t"), ("baud (GBd)", ""), ("pattern", "t"), ("equalizer", "t"),
         ("bits", ""), ("BER", ""), ("SER", ""), ("TIE rms (ps)", ""), ("FEC CER", ""), ("max sym err/CW", ""), ("TDECQ (dB)", ""),
+        ("TDECQ per corner (ps/nm: dB)", "t"),
     ];
     for (h, c) in heads {
         let _ = write!(s, "<th class=\"{c}\">{}</th>", esc(h));
@@ -289,6 +290,17 @@ pub fn render(report: &BatchReport<'_>, outcomes: &[Outcome], images: &[Vec<Imag
                 let mx = fec.map(|f| f.max_symbol_errors.to_string()).unwrap_or_default();
                 s.push_str(&cell(&mx, &mx, ""));
                 s.push_str(&cell(&fixed(m.tdecq_db, 2), &fixed(m.tdecq_db, 6), check_class(&a.limits, "tdecq_db")));
+                let corners = r.eye.as_ref().map(|e| e.tdecq_corners.as_slice()).unwrap_or_default();
+                let text = corners
+                    .iter()
+                    .map(|c| format!("{:.2}: {}", c.dispersion_ps_per_nm, c.tdecq_db.map_or("undefined".into(), |t| format!("{t:.2}"))))
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                let class = match corners.iter().map(|c| c.pass).collect::<Option<Vec<bool>>>() {
+                    Some(p) if !p.is_empty() => if p.iter().all(|&x| x) { "t pass" } else { "t fail" },
+                    _ => "t",
+                };
+                s.push_str(&cell(&text, &corners_text(r), class));
                 s.push_str("</tr>\n");
             }
             Err(_) => {

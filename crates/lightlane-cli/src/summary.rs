@@ -25,10 +25,12 @@
 //! | ffe_mse_db | FFE mean-square error, dB | 3 decimals |
 //! | fec_codewords, fec_uncorrectable, fec_max_symbol_errors | FEC codeword statistics | integer |
 //! | fec_cer, post_fec_ber | codeword error ratio, post-FEC BER | `%.6e` |
-//! | tdecq_db | TDECQ (worst corner) when the report has it | 3 decimals |
+//! | tdecq_db | TDECQ (worst dispersion corner, else back-to-back) when the report has it | 3 decimals |
+//! | tdecq_b2b_db | TDECQ of the capture as it is (back-to-back) | 3 decimals |
+//! | tdecq_corners | `D:TDECQ` per dispersion corner (ps/nm:dB, `undefined` where TDECQ is), `;`-separated | 3 decimals |
 //! | error | why the capture failed (empty when ok) | text |
 
-use crate::batch::{measured, Outcome};
+use crate::batch::{corners_text, measured, Outcome};
 use crate::settings::Settings;
 use lightlane::analysis::{AnalysisConfig, Limits};
 use serde::Serialize;
@@ -61,6 +63,8 @@ pub const COLUMNS: &[&str] = &[
     "fec_cer",
     "post_fec_ber",
     "tdecq_db",
+    "tdecq_b2b_db",
+    "tdecq_corners",
     "error",
 ];
 
@@ -128,6 +132,8 @@ pub fn row(o: &Outcome) -> Vec<String> {
                 sci(fec.map(|f| f.cer)),
                 sci(fec.map(|f| f.post_fec_ber)),
                 fixed(m.tdecq_db, 3),
+                fixed(r.eye.as_ref().and_then(|e| e.tdecq_db), 3),
+                corners_text(r),
             ];
             for (i, v) in values.into_iter().enumerate() {
                 cells[i + 1] = v;

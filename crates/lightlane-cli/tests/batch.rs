@@ -129,9 +129,12 @@ fn demo_campaign_end_to_end() {
     // summary.csv: stable header, one row per capture sorted by file, corrupt file as error.
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let rows = parse_csv(&csv);
-    assert_eq!(rows[0].join(","), "file,status,verdict,format,modulation,baud_gbd,fs_gsa_s,samples_per_ui,pattern,equalizer,bits,bit_errors,ber,ber_ci95_low,ber_ci95_high,ser,resyncs,ppm_offset,tie_rms_ps,ffe_mse_db,fec_codewords,fec_uncorrectable,fec_max_symbol_errors,fec_cer,post_fec_ber,tdecq_db,error");
+    assert_eq!(rows[0].join(","), "file,status,verdict,format,modulation,baud_gbd,fs_gsa_s,samples_per_ui,pattern,equalizer,bits,bit_errors,ber,ber_ci95_low,ber_ci95_high,ser,resyncs,ppm_offset,tie_rms_ps,ffe_mse_db,fec_codewords,fec_uncorrectable,fec_max_symbol_errors,fec_cer,post_fec_ber,tdecq_db,tdecq_b2b_db,tdecq_corners,error");
     let files: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(files, ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16", "lane4_low_swing.f32", "lane5_corrupt.bin"]);
+    assert_eq!(
+        files,
+        ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16", "lane4_low_swing.f32", "lane5_corrupt.bin", "opt0_dr4_good.bin", "opt1_dr4_slow.trc"]
+    );
     let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
     for r in &rows[1..] {
         assert_eq!(r.len(), rows[0].len(), "{r:?}");
@@ -142,7 +145,7 @@ fn demo_campaign_end_to_end() {
     assert!(!bad[col("error")].is_empty() && bad[col("ber")].is_empty());
     let formats: Vec<&str> = ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16"].iter().map(|f| by_file[f][col("format")].as_str()).collect();
     assert_eq!(formats, ["keysight-bin", "lecroy-trc", "mat", "raw+json"]);
-    for f in &files[..5] {
+    for f in files.iter().filter(|f| **f != "lane5_corrupt.bin") {
         let r = by_file[f];
         assert_eq!(r[col("status")], "ok", "{f}: {}", r[col("error")]);
         assert_eq!(r[col("verdict")], "not_checked", "no preset, no limits");
@@ -168,8 +171,8 @@ fn demo_campaign_end_to_end() {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(v["tool"], "lightlane");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(v["total"], 6);
-    assert_eq!(v["analysed"].as_array().unwrap().len(), 5);
+    assert_eq!(v["total"], 8);
+    assert_eq!(v["analysed"].as_array().unwrap().len(), 7);
     let failures = v["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0]["file"], "lane5_corrupt.bin");
@@ -186,10 +189,10 @@ fn demo_campaign_end_to_end() {
     assert!(h.ids.contains(&"summary".to_string()) && h.ids.contains(&"failures".to_string()));
     // Header, one row per capture, then per analysed capture 7 key/value rows + its warnings.
     let kv_rows: usize = v["analysed"].as_array().unwrap().iter().map(|a| 7 + a["report"]["warnings"].as_array().unwrap().len()).sum();
-    assert_eq!(h.tags["tr"], 1 + 6 + kv_rows, "{:?}", h.tags);
-    assert_eq!(h.classes["cap"], 5);
+    assert_eq!(h.tags["tr"], 1 + 8 + kv_rows, "{:?}", h.tags);
+    assert_eq!(h.classes["cap"], 7);
     assert_eq!(h.classes["failure"], 1);
-    assert_eq!(h.classes["hist"], 5);
+    assert_eq!(h.classes["hist"], 7);
     assert_eq!(h.classes["sortable"], 1);
     assert!(!page.contains("src=\"http") && !page.contains("<link"), "self-contained");
     assert!(page.contains("lane5_corrupt.bin</b>"));
@@ -203,7 +206,7 @@ fn demo_campaign_end_to_end() {
             assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{rel}");
         }
     }
-    assert_eq!(page.matches("src=\"data:image/png;base64,").count(), 2 * 5, "eye + bathtub per capture");
+    assert_eq!(page.matches("src=\"data:image/png;base64,").count(), 2 * 7, "eye + bathtub per capture");
 }
 
 #[test]
@@ -358,6 +361,91 @@ fn gpu_backend_batch_gives_the_cpu_results() {
     assert!(!text(&g.stderr).contains("GPU engine"), "no GPU failure or fallback: {}", text(&g.stderr));
     let sc = std::fs::read_to_string(cpu.join("summary.csv")).unwrap();
     let sg = std::fs::read_to_string(gpu.join("summary.csv")).unwrap();
-    assert!(sc.lines().count() == 7, "{sc}");
+    assert!(sc.lines().count() == 9, "{sc}");
     assert_eq!(sg, sc, "GPU summary differs from the CPU summary");
+}
+
+/// The optical lanes of the campaign under `--preset 400GBASE-DR4`: TDECQ back-to-back and at
+/// both dispersion corners of the PMD (802.3 121.8.5, fibre emulated on the capture) in the
+/// terminal table, report.json, summary.csv and index.html; the limit check takes the worst
+/// corner.
+#[test]
+fn optical_lanes_report_tdecq_at_both_dispersion_corners() {
+    let d = tmpdir("optical");
+    let lanes = [format!("{}/opt0_dr4_good.bin", campaign()), format!("{}/opt1_dr4_slow.trc", campaign())];
+    // The slow lane's transmitter chirp (α = −2, see its link file) for the corner emulation.
+    let cfg = d.join("chirp.toml");
+    std::fs::write(&cfg, "[eye.corner_emulation.chirp]\nalpha = -2.0\n").unwrap();
+    let out = d.join("out");
+    let o = run(&["analyze", &lanes[0], &lanes[1], "--preset", "400GBASE-DR4", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(stdout.contains("TDECQ at -0.927 ps/nm: ") && stdout.contains("TDECQ at +0.789 ps/nm: "), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let a = v["analysed"].as_array().unwrap();
+    assert_eq!(a.len(), 2);
+    let mut slow = (0.0, 0.0);
+    for (lane, (lo, hi)) in a.iter().zip([(0.5, 2.0), (1.8, 3.4)]) {
+        let eye = &lane["report"]["eye"];
+        let b2b = eye["tdecq_db"].as_f64().unwrap();
+        assert!((lo..hi).contains(&b2b), "{}: back-to-back TDECQ {b2b}", lane["file"]);
+        let corners = eye["tdecq_corners"].as_array().unwrap();
+        assert_eq!(corners.len(), 2);
+        let d: Vec<f64> = corners.iter().map(|c| c["dispersion_ps_per_nm"].as_f64().unwrap()).collect();
+        assert!((d[0] + 0.927).abs() < 0.005 && (d[1] - 0.789).abs() < 0.005, "{d:?}");
+        let t: Vec<f64> = corners.iter().map(|c| c["tdecq_db"].as_f64().unwrap()).collect();
+        for (c, &ti) in corners.iter().zip(&t) {
+            assert_eq!(c["pass"], ti <= 3.4, "{c}");
+        }
+        let worst = t[0].max(t[1]);
+        let check = lane["limits"]["checks"].as_array().unwrap().iter().find(|c| c["quantity"] == "tdecq_db").unwrap().clone();
+        assert_eq!(check["value"].as_f64().unwrap(), worst, "the limit check takes the worst corner");
+        assert!((worst - b2b).abs() < 0.3, "{}: {t:?} vs {b2b}", lane["file"]);
+        slow = (b2b, worst);
+    }
+    // With α = −2 the two signs of dispersion differ (one compresses, one fades).
+    let t: Vec<f64> = a[1]["report"]["eye"]["tdecq_corners"].as_array().unwrap().iter().map(|c| c["tdecq_db"].as_f64().unwrap()).collect();
+    assert!((t[0] - t[1]).abs() > 0.02, "{t:?}");
+    // summary.csv: worst corner, back-to-back and the corner list; index.html shows the corners.
+    let rows = parse_csv(&std::fs::read_to_string(out.join("summary.csv")).unwrap());
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let r = &rows[2];
+    assert_eq!(r[col("tdecq_db")], format!("{:.3}", slow.1));
+    assert_eq!(r[col("tdecq_b2b_db")], format!("{:.3}", slow.0));
+    assert_eq!(r[col("tdecq_corners")], format!("-0.927:{:.3};0.789:{:.3}", t[0], t[1]));
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("TDECQ per corner") && page.contains(&format!("-0.93: {:.2}", t[0])), "corners in the page");
+    parse_html(&page);
+
+    // A limit between back-to-back and the worst corner fails the lane: the worst corner counts.
+    let (b2b, worst) = slow;
+    assert!(worst > b2b, "{slow:?}");
+    std::fs::write(&cfg, format!("[eye.corner_emulation.chirp]\nalpha = -2.0\n[limits]\nmax_tdecq_db = {}\n", 0.5 * (b2b + worst))).unwrap();
+    let out2 = d.join("out2");
+    let o = run(&["analyze", &lanes[1], "--preset", "400GBASE-DR4", "--config", cfg.to_str().unwrap(), "--out", out2.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["analysed"][0]["limits"]["verdict"], "fail");
+    assert!(text(&o.stdout).contains("(fail)") && text(&o.stdout).contains("(pass)"), "{}", text(&o.stdout));
+}
+
+/// The optical lanes are what `lightlane simulate` makes of their link files.
+#[test]
+fn optical_lanes_match_their_link_files() {
+    let d = tmpdir("optical-prov");
+    let links = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/links");
+    for (toml, lane) in [("campaign_dr4_good.toml", "opt0_dr4_good.bin"), ("campaign_dr4_slow.toml", "opt1_dr4_slow.trc")] {
+        let fresh = d.join(lane);
+        let o = run(&["simulate", &format!("{links}/{toml}"), "-o", fresh.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let committed = std::fs::read(format!("{}/{lane}", campaign())).unwrap();
+        let new = std::fs::read(&fresh).unwrap();
+        assert_eq!(committed.len(), new.len(), "{lane}: regenerate with lightlane simulate examples/links/{toml} -o testdata/campaign/{lane}");
+        // Samples agree to float rounding (another CPU may round differently).
+        let a = lightlane::io::read_capture(std::path::Path::new(&format!("{}/{lane}", campaign())), &Default::default()).unwrap();
+        let b = lightlane::io::read_capture(&fresh, &Default::default()).unwrap();
+        let peak = a.samples.iter().fold(0f32, |m, &v| m.max(v.abs()));
+        let off = a.samples.iter().zip(&b.samples).filter(|(x, y)| (**x - **y).abs() > 1e-3 * peak).count();
+        assert_eq!(off, 0, "{lane}: {off} samples differ");
+    }
 }

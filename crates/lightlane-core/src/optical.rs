@@ -32,14 +32,16 @@
 //! fading `|cos θ − α sin θ|` drops below `−max_inverse_gain_db` anywhere in the band (restoring it
 //! would amplify noise beyond that bound).
 
-use crate::sim::optical::field::{impulse_reach, power_to_field, window_size, SpectralFilter};
+use crate::sim::optical::field::{bin_frequency, impulse_reach, power_to_field, window_size};
 use crate::sim::optical::{Chirp, Fiber, SPEED_OF_LIGHT};
+use crate::timing::realfft::RealFft;
 use crate::{Error, Result, Waveform};
 use rayon::prelude::*;
-use rustfft::num_complex::Complex64;
-use rustfft::FftPlanner;
+use rustfft::num_complex::{Complex32, Complex64};
+use rustfft::{Fft, FftPlanner};
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
-use std::f64::consts::PI;
+use std::f64::consts::{PI, TAU};
 
 /// Options of [`FiberEmulator`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -68,23 +70,40 @@ impl Default for EmulationOptions {
 }
 
 /// A planned fibre emulation for captures at one sample rate (plan once, process many).
+///
+/// Block-wise overlap-save in single precision (the capture is f32; the FFT error, about 1e-6
+/// of the signal, is far below a scope's noise): FFT size `n` (a power of two, at least
+/// `8·reach` and 2¹⁴), `n − 2·reach` output samples per block. A chirp-free capture has a real
+/// field, so its forward transform is a real FFT of half the cost.
 pub struct FiberEmulator {
     fs: f64,
     net_dispersion_ps_per_nm: f64,
     chirp: Chirp,
     transmission: f64,
     margin: usize,
-    n: usize,
-    filter: Option<SpectralFilter>,
-    scratch_len: usize,
+    pub(crate) n: usize,
+    /// `exp(jθ(f))/n` on the n-point grid; `None` when the net dispersion is zero.
+    filter: Option<Filter32>,
+}
+
+/// The dispersion filter in f32: the response with the inverse FFT's 1/n, both complex
+/// transforms, and the real forward transform for chirp-free captures.
+struct Filter32 {
+    h: Vec<Complex32>,
+    fwd: Arc<dyn Fft<f32>>,
+    inv: Arc<dyn Fft<f32>>,
+    real: RealFft<f32>,
 }
 
 /// Caller-owned buffers of [`FiberEmulator::process`].
 #[derive(Default)]
 pub struct EmulatorScratch {
     p: Vec<f64>,
-    field: Vec<Complex64>,
-    fft: Vec<Complex64>,
+    field: Vec<Complex32>,
+    fft: Vec<Complex32>,
+    real: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    real_scratch: Vec<Complex32>,
 }
 
 impl FiberEmulator {
@@ -147,10 +166,22 @@ impl FiberEmulator {
             let probe = window_size(spread, 1 << 12)?.max(4 * (spread + 1024).next_power_of_two());
             let margin = impulse_reach(probe, fs, &resp).min(probe / 4) + 1;
             let n = window_size(margin, 1 << 14)?;
-            let mut planner = FftPlanner::new();
-            (margin, Some(SpectralFilter::new(n, fs, &resp, &mut planner)), n)
+            let scale = 1.0 / n as f64;
+            let h = (0..n)
+                .map(|k| {
+                    let v = resp(bin_frequency(k, n, fs)) * scale;
+                    Complex32::new(v.re as f32, v.im as f32)
+                })
+                .collect();
+            let mut planner = FftPlanner::<f32>::new();
+            let filter = Filter32 {
+                h,
+                fwd: planner.plan_fft_forward(n),
+                inv: planner.plan_fft_inverse(n),
+                real: RealFft::new(n),
+            };
+            (margin, Some(filter), n)
         };
-        let scratch_len = filter.as_ref().map_or(0, |f| f.scratch_len());
         Ok(FiberEmulator {
             fs,
             net_dispersion_ps_per_nm: fiber.accumulated_dispersion_ps_per_nm() - cap,
@@ -159,7 +190,6 @@ impl FiberEmulator {
             margin,
             n,
             filter,
-            scratch_len,
         })
     }
 
@@ -260,19 +290,87 @@ impl FiberEmulator {
             return;
         };
         let n = self.n;
-        let len = input.len() as i64;
-        s.p.resize(n, 0.0);
-        s.field.resize(n, Complex64::default());
-        s.fft.resize(self.scratch_len, Complex64::default());
+        let len = input.len();
         let start = o0 as i64 - self.margin as i64;
-        for (t, p) in s.p.iter_mut().enumerate() {
-            *p = input[mirror(start + t as i64, len)] as f64;
+        // The window's input: a plain copy inside the capture, mirrored across its ends.
+        let window = |t: usize| -> f32 {
+            let i = start + t as i64;
+            if i >= 0 && (i as usize) < len {
+                input[i as usize]
+            } else {
+                input[mirror(i, len as i64)]
+            }
+        };
+        let interior = start >= 0 && start as usize + n <= len;
+        s.field.resize(n, Complex32::default());
+        s.fft.resize(filter.fwd.get_inplace_scratch_len().max(filter.inv.get_inplace_scratch_len()), Complex32::default());
+        if self.chirp.is_none() {
+            // Real field √P: real forward FFT, then the full spectrum H·X with X[n−k] = X[k]*.
+            s.real.resize(n, 0.0);
+            if interior {
+                let src = &input[start as usize..start as usize + n];
+                for (r, &v) in s.real.iter_mut().zip(src) {
+                    *r = v.max(0.0).sqrt();
+                }
+            } else {
+                for (t, r) in s.real.iter_mut().enumerate() {
+                    *r = window(t).max(0.0).sqrt();
+                }
+            }
+            s.spectrum.resize(filter.real.spectrum_len(), Complex32::default());
+            filter.real.forward(&s.real, &mut s.spectrum, &mut s.real_scratch);
+            let half = n / 2;
+            s.field[0] = s.spectrum[0] * filter.h[0];
+            s.field[half] = s.spectrum[half] * filter.h[half];
+            for k in 1..half {
+                let x = s.spectrum[k];
+                s.field[k] = x * filter.h[k];
+                s.field[n - k] = x.conj() * filter.h[n - k];
+            }
+        } else {
+            s.p.resize(n, 0.0);
+            if interior {
+                for (p, &v) in s.p.iter_mut().zip(&input[start as usize..start as usize + n]) {
+                    *p = v as f64;
+                }
+            } else {
+                for (t, p) in s.p.iter_mut().enumerate() {
+                    *p = window(t) as f64;
+                }
+            }
+            power_to_field32(&s.p, &self.chirp, p_mean, 1.0 / self.fs, &mut s.field);
+            filter.fwd.process_with_scratch(&mut s.field, &mut s.fft);
+            for (b, h) in s.field.iter_mut().zip(&filter.h) {
+                *b *= h;
+            }
         }
-        power_to_field(&s.p, &self.chirp, p_mean, 1.0 / self.fs, &mut s.field);
-        filter.apply(&mut s.field, &mut s.fft);
+        filter.inv.process_with_scratch(&mut s.field, &mut s.fft);
+        let tr = self.transmission as f32;
         for (o, e) in out.iter_mut().zip(&s.field[self.margin..]) {
-            *o = (e.norm_sqr() * self.transmission) as f32;
+            *o = e.norm_sqr() * tr;
         }
+    }
+}
+
+/// [`power_to_field`] into single-precision samples, in the emulator's precision: `ln(P/P̄)`
+/// instead of `ln P` (a constant phase, which detection cannot see) and the logarithm and the
+/// sine/cosine in f32 (the phase reduced to ±π in f64 first, so its error stays ~1e-7 rad).
+fn power_to_field32(p: &[f64], chirp: &Chirp, p_mean: f64, dt: f64, out: &mut [Complex32]) {
+    let inv_mean = 1.0 / p_mean;
+    let floor = crate::sim::optical::CHIRP_POWER_FLOOR as f32;
+    let half_alpha = 0.5 * chirp.alpha;
+    let k_dt = chirp.adiabatic_k_per_w_s * dt;
+    let mut integral = 0.0;
+    for (o, &v) in out.iter_mut().zip(p) {
+        integral += k_dt * (v - p_mean);
+        let ln_rel = ((v * inv_mean) as f32).max(floor).ln();
+        let mut phase = half_alpha * (ln_rel as f64 + integral);
+        if phase.abs() > PI {
+            phase -= (phase / TAU).round() * TAU;
+        }
+        let (sin, cos) = (phase as f32).sin_cos();
+        let r = (v.max(0.0) as f32).sqrt();
+        *o = Complex32::new(r * cos, r * sin);
     }
 }
 

@@ -432,7 +432,52 @@ fn eye_stage(
     };
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     let syms = &symbols[(settled + 1).min(n)..n];
-    eye_report_with(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram)
+    let mut report = eye_report_with(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram)?;
+    if config.dispersion_corners_ps_per_nm.is_empty() {
+        return Ok(report);
+    }
+    let Some(tc) = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4) else {
+        report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
+        return Ok(report);
+    };
+    // Each corner: emulate the test fibre on the capture (the fibre's mean group delay is not
+    // modelled, so the recovered clock still applies), then the reference receiver and TDECQ.
+    for &dl in &config.dispersion_corners_ps_per_nm {
+        let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
+            .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
+            .and_then(|em| em.emulate(waveform));
+        let emulated = match emulated {
+            Ok(w) => w,
+            Err(e) => {
+                // Not an optical power capture (or an impossible corner): no corner values.
+                report.warnings.push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
+                continue;
+            }
+        };
+        let f3db = tc.reference_f3db_per_baud * baud;
+        let filtered = if f3db < 0.5 * fs {
+            bessel_thomson_filter(&emulated.samples, fs, f3db, 4)?
+        } else {
+            emulated.samples
+        };
+        let tdecq_db = match crate::eye::tdecq(&on_clock(&filtered)?, Some(syms), tc) {
+            Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
+            Ok(r) => {
+                report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
+                None
+            }
+            Err(e) => {
+                report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
+                None
+            }
+        };
+        report.tdecq_corners.push(crate::eye::TdecqCorner {
+            dispersion_ps_per_nm: dl,
+            tdecq_db,
+            pass: None,
+        });
+    }
+    Ok(report)
 }
 
 /// [`StageErrors`] of `symbols` compared symbols with `counts` errors.

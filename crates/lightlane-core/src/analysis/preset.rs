@@ -320,6 +320,14 @@ fn optical(s: OpticalSpec) -> Preset {
     config.pattern = s.pattern.into();
     config.equalizer = chain(s.equalizer);
     config.fec = kp4(s.interleave);
+    let pmd = OpticalPmd::new(s.wavelength_nm.0, s.wavelength_nm.1, s.reach_m, FibreDispersionModel::default())
+        .expect("preset optics are valid");
+    if let Some(eye) = config.eye.as_mut() {
+        // TDECQ at the test fibre's minimum and maximum dispersion (802.3 121.8.5), emulated on
+        // the (back-to-back) capture at the centre of the wavelength range.
+        eye.dispersion_corners_ps_per_nm = vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm];
+        eye.corner_wavelength_nm = 0.5 * (s.wavelength_nm.0 + s.wavelength_nm.1);
+    }
     Preset {
         name: s.name.into(),
         description: s.description.into(),
@@ -330,10 +338,7 @@ fn optical(s: OpticalSpec) -> Preset {
             max_tdecq_db: Some(s.tdecq_db),
             ..Limits::default()
         },
-        optical: Some(
-            OpticalPmd::new(s.wavelength_nm.0, s.wavelength_nm.1, s.reach_m, FibreDispersionModel::default())
-                .expect("preset optics are valid"),
-        ),
+        optical: Some(pmd),
     }
 }
 

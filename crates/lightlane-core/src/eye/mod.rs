@@ -73,6 +73,18 @@ pub struct EyeAnalysisConfig {
     pub render_png: bool,
     /// Points per bathtub curve.
     pub bathtub_points: usize,
+    /// Accumulated test-fibre dispersions (ps/nm) at which TDECQ is also measured, by emulating
+    /// the fibre on the capture ([`crate::optical::FiberEmulator`]) as scope software does
+    /// (IEEE 802.3 121.8.5 / 124.8.5: TDECQ at the PMD's minimum and maximum dispersion, from
+    /// one back-to-back capture). Empty (default): none. Optical presets fill in their
+    /// [`crate::analysis::OpticalPmd`] corners. The capture must be optical power (positive mean).
+    pub dispersion_corners_ps_per_nm: Vec<f64>,
+    /// Carrier wavelength of the corner emulation, nm (default 1310; presets: the centre of
+    /// the PMD's wavelength range).
+    pub corner_wavelength_nm: f64,
+    /// Emulation options of the corners: the transmitter's chirp and the dispersion already in
+    /// the capture (default: chirp-free, back-to-back).
+    pub corner_emulation: crate::optical::EmulationOptions,
 }
 
 impl Default for EyeAnalysisConfig {
@@ -84,6 +96,9 @@ impl Default for EyeAnalysisConfig {
             back_to_back: false,
             render_png: false,
             bathtub_points: 101,
+            dispersion_corners_ps_per_nm: Vec::new(),
+            corner_wavelength_nm: 1310.0,
+            corner_emulation: crate::optical::EmulationOptions::default(),
         }
     }
 }
@@ -100,6 +115,19 @@ pub struct EyeJitter {
     pub dj_pp: Option<f64>,
     /// Total jitter at the target BER, s.
     pub tj: Option<f64>,
+}
+
+/// TDECQ at one test-fibre dispersion corner (IEEE 802.3 121.8.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TdecqCorner {
+    /// Accumulated dispersion emulated on the capture, ps/nm.
+    pub dispersion_ps_per_nm: f64,
+    /// TDECQ, dB; `None` when undefined there (a warning in the report says why).
+    pub tdecq_db: Option<f64>,
+    /// Within the TDECQ limit; `None` when not checked (no limit known to the analysis; the
+    /// CLI fills it from its limits) or undefined (`tdecq_db` is `None`: a fail in the limit
+    /// check).
+    pub pass: Option<bool>,
 }
 
 /// PNG pictures of the eye (not serialized).
@@ -149,6 +177,10 @@ pub struct EyeReport {
     pub tecq_db: Option<f64>,
     /// Reference FFE taps chosen by TDECQ.
     pub tdecq_taps: Option<Vec<f64>>,
+    /// TDECQ at each test-fibre dispersion corner
+    /// ([`EyeAnalysisConfig::dispersion_corners_ps_per_nm`]), in that order; empty when none
+    /// were asked for.
+    pub tdecq_corners: Vec<TdecqCorner>,
     /// Jitter.
     pub jitter: EyeJitter,
     /// Eye PNG written for this capture.
@@ -235,6 +267,7 @@ pub fn eye_report_with(
         tdecq_db,
         tecq_db: if config.back_to_back { tdecq_db } else { None },
         tdecq_taps: taps,
+        tdecq_corners: Vec::new(),
         jitter: EyeJitter { tie_rms: tie_rms.and_then(finite), ..EyeJitter::default() },
         eye_png: None,
         bathtub_png: None,

@@ -185,35 +185,177 @@ proptest! {
     }
 }
 
-/// Throughput check (run with `--ignored --nocapture`; numbers depend on the machine's load).
+/// CPU time of the calling thread (Linux `CLOCK_THREAD_CPUTIME_ID`), so that other processes on
+/// a shared machine do not count; wall-clock time elsewhere.
+fn thread_cpu_seconds() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        #[repr(C)]
+        struct Timespec {
+            tv_sec: i64,
+            tv_nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+        }
+        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec to a valid pointer.
+        if unsafe { clock_gettime(3, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+}
+
+/// Throughput check (run with `--ignored --nocapture`): single-thread `process` rate in MSa/s of
+/// thread CPU time, with and without chirp, at three dispersions.
 #[test]
 #[ignore]
 fn emulation_throughput_1m_samples() {
     let fs = 256e9;
     let n = 1 << 20;
     let w = Waveform::new(random_power(n, 5), fs).unwrap();
-    for (dl, lambda) in [(-0.93, 1304.5), (-40.0, 1295.0), (340.0, 1550.0)] {
-        let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
-        let em = FiberEmulator::new(fs, &fiber, &EmulationOptions { chirp: Chirp::transient(-0.5), ..Default::default() }).unwrap();
-        let mut out = vec![0f32; n];
-        let mut scratch = EmulatorScratch::default();
-        em.process(&w.samples, &mut out, &mut scratch).unwrap();
-        let reps = 5;
-        let t = std::time::Instant::now();
-        for _ in 0..reps {
+    for alpha in [0.0, -0.5] {
+        for (dl, lambda) in [(-0.93, 1304.5), (-40.0, 1295.0), (340.0, 1550.0)] {
+            let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
+            let em = FiberEmulator::new(fs, &fiber, &EmulationOptions { chirp: Chirp::transient(alpha), ..Default::default() }).unwrap();
+            let mut out = vec![0f32; n];
+            let mut scratch = EmulatorScratch::default();
             em.process(&w.samples, &mut out, &mut scratch).unwrap();
+            let reps = 5;
+            let c0 = thread_cpu_seconds();
+            for _ in 0..reps {
+                em.process(&w.samples, &mut out, &mut scratch).unwrap();
+            }
+            let cpu = thread_cpu_seconds() - c0;
+            eprintln!(
+                "alpha {alpha} D·L {dl} ps/nm: edge {} samples, FFT {}, single thread {:.1} MSa/s (thread CPU time)",
+                em.edge_samples(),
+                em.n,
+                (reps * n) as f64 / cpu / 1e6
+            );
         }
-        let serial = (reps * n) as f64 / t.elapsed().as_secs_f64();
-        let t = std::time::Instant::now();
-        for _ in 0..reps {
-            std::hint::black_box(em.emulate(&w).unwrap());
-        }
-        let parallel = (reps * n) as f64 / t.elapsed().as_secs_f64();
-        eprintln!(
-            "D·L {dl} ps/nm: edge {} samples, serial {:.1} MSa/s, parallel {:.1} MSa/s",
-            em.edge_samples(),
-            serial / 1e6,
-            parallel / 1e6
-        );
     }
+}
+
+/// TDECQ (802.3 121.8.5, 5-tap reference FFE, BT4 at 0.5 × baud) of a raw capture.
+fn tdecq_db(w: &Waveform, baud: f64) -> f64 {
+    let cfg = crate::eye::TdecqConfig {
+        samples_per_ui: 16,
+        ..crate::eye::TdecqConfig::default()
+    };
+    crate::eye::tdecq_waveform(w, baud, &crate::timing::CdrConfig::default(), &cfg)
+        .unwrap()
+        .tdecq_db
+}
+
+/// A 26.5625 GBd PAM4 EML-like transmitter: 4.5 dB ER, 0.6 × baud BT4 bandwidth, RIN −140 dB/Hz,
+/// a noiseless ideal receiver in W and a scope at 8 samples/UI. Back-to-back TDECQ is 1–2 dB.
+fn tdecq_link(alpha: f64) -> OpticalLink {
+    let baud = 26.5625e9;
+    let mut link = OpticalLink::new(Modulation::Pam4, baud, 8.0 * baud).unwrap();
+    link.tx.power = OpticalPower::AverageDbm(0.0);
+    link.tx.extinction_ratio_db = 4.5;
+    link.tx.bandwidth = Channel::BesselThomson {
+        f3db_hz: 0.6 * baud,
+        order: 4,
+    };
+    link.tx.rin_db_per_hz = Some(-140.0);
+    link.tx.chirp = Chirp::transient(alpha);
+    link
+}
+
+/// TDECQ through dispersion: rises monotonically with |D·L| (0 → corner → 2 × corner), is even in
+/// the sign of D·L without chirp (the real field makes ±D conjugate), and "simulate with the
+/// fibre" agrees with "emulate the fibre on the back-to-back capture" at both corners of a
+/// 10 km CWDM-1271-like PMD (802.3 121.8.5: TDECQ at the test fibre's min and max dispersion).
+#[test]
+fn tdecq_rises_with_dispersion_and_emulation_matches_simulation() {
+    let baud = 26.5625e9;
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let b2b = tdecq_link(0.0);
+    let cap = b2b.run(&symbols).unwrap();
+    let t0 = tdecq_db(&cap.waveform, baud);
+    assert!((0.8..2.5).contains(&t0), "back-to-back TDECQ {t0} dB");
+    // 100GBASE-LR1-like corners (10 km, 1264.5..1277.5 nm): about −59 and −21 ps/nm.
+    let corners = crate::sim::optical::dispersion_corners(1264.5, 1277.5, 10.0, 1300.0, 1324.0, 0.093).unwrap();
+    let lambda = 1271.0;
+    let at = |dl: f64, w: &Waveform, alpha: f64| -> f64 {
+        let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
+        tdecq_db(&emulate_fiber(w, &fiber, Chirp::transient(alpha)).unwrap(), baud)
+    };
+    let c = corners.min_ps_per_nm;
+    let (t1, t2) = (at(c, &cap.waveform, 0.0), at(2.0 * c, &cap.waveform, 0.0));
+    assert!(t0 < t1 && t1 < t2, "TDECQ must rise with |D·L|: {t0} {t1} {t2}");
+    eprintln!("TDECQ at 0, corner, 2 × corner ({c:.1} ps/nm): {t0:.3} {t1:.3} {t2:.3} dB");
+    assert!(t2 - t0 > 0.15, "2 × corner must cost noticeably: {t0} → {t2}");
+    let (u1, u2) = (at(-c, &cap.waveform, 0.0), at(-2.0 * c, &cap.waveform, 0.0));
+    assert!((u1 - t1).abs() < 0.05 && (u2 - t2).abs() < 0.05, "α = 0 must be even in D: {t1} {u1}, {t2} {u2}");
+    // Simulate through the fibre vs emulate on the back-to-back capture, at both corners.
+    for dl in [corners.min_ps_per_nm, corners.max_ps_per_nm] {
+        let mut link = b2b.clone();
+        link.fiber = Some(Fiber::with_accumulated_dispersion(dl, lambda).unwrap());
+        let direct = tdecq_db(&link.run(&symbols).unwrap().waveform, baud);
+        let emulated = at(dl, &cap.waveform, 0.0);
+        eprintln!("D·L {dl:.1} ps/nm: simulated {direct:.3} dB, emulated {emulated:.3} dB");
+        assert!((direct - emulated).abs() < 0.2, "D·L {dl}: simulated {direct} dB, emulated {emulated} dB");
+    }
+    // With chirp α < 0 (EML-like) positive dispersion first compresses then fades: the two signs differ.
+    let chirped = tdecq_link(-0.8).run(&symbols).unwrap();
+    let (neg, pos) = (at(2.0 * c, &chirped.waveform, -0.8), at(-2.0 * c, &chirped.waveform, -0.8));
+    eprintln!("α = −0.8 at ±2 × corner: {neg:.3} {pos:.3} dB");
+    assert!((neg - pos).abs() > 0.05, "chirp must break the ±D symmetry: {neg} {pos}");
+}
+
+/// The analysis reports TDECQ per dispersion corner (emulated on the capture); the plain
+/// `tdecq_db` stays the back-to-back value.
+#[test]
+fn analysis_reports_tdecq_per_dispersion_corner() {
+    use crate::analysis::{analyze, Preset};
+    let preset = Preset::named("400GBASE-DR4").unwrap();
+    let pmd = preset.optical.clone().unwrap();
+    let baud = preset.config.baud.unwrap();
+    let mut link = tdecq_link(0.0);
+    link.baud = baud;
+    link.scope.fs = 4.0 * baud;
+    link.tx.bandwidth = Channel::BesselThomson {
+        f3db_hz: 0.6 * baud,
+        order: 4,
+    };
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let cap = link.run(&symbols).unwrap();
+    let eye_cfg = preset.config.eye.clone().unwrap();
+    assert_eq!(eye_cfg.dispersion_corners_ps_per_nm, vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]);
+    assert_eq!(eye_cfg.corner_wavelength_nm, 1311.0);
+    let r = analyze(&cap.waveform, &preset.config, crate::Backend::Cpu).unwrap();
+    let eye = r.eye.unwrap();
+    let b2b = eye.tdecq_db.unwrap();
+    assert!((0.5..3.0).contains(&b2b), "{b2b}");
+    assert_eq!(eye.tdecq_corners.len(), 2);
+    for (c, want) in eye.tdecq_corners.iter().zip([pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]) {
+        assert_eq!(c.dispersion_ps_per_nm, want);
+        assert_eq!(c.pass, None);
+        // Under 1 ps/nm at 53 GBd the fibre barely matters without chirp.
+        let t = c.tdecq_db.unwrap();
+        assert!((t - b2b).abs() < 0.1, "{want} ps/nm: {t} vs back-to-back {b2b}");
+    }
+    // Without corners the back-to-back value is the same; at 0 ps/nm the corner equals it, and a
+    // long fibre's corner is worse.
+    let mut config = preset.config.clone();
+    config.eye.as_mut().unwrap().dispersion_corners_ps_per_nm = vec![0.0, -120.0];
+    let r2 = analyze(&cap.waveform, &config, crate::Backend::Cpu).unwrap().eye.unwrap();
+    assert_eq!(r2.tdecq_db, Some(b2b));
+    assert_eq!(r2.tdecq_corners[0].tdecq_db, Some(b2b));
+    match r2.tdecq_corners[1].tdecq_db {
+        Some(t) => assert!(t > b2b + 1.0, "{t}"),
+        None => assert!(r2.warnings.iter().any(|w| w.contains("TDECQ at -120 ps/nm")), "{:?}", r2.warnings),
+    }
+    // A capture that is not optical power (zero mean): corners skipped with a warning.
+    let mut electrical = cap.waveform.clone();
+    let mean = electrical.samples.iter().map(|&v| v as f64).sum::<f64>() / electrical.len() as f64;
+    electrical.samples.iter_mut().for_each(|v| *v -= mean as f32 * 1.5);
+    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu).unwrap().eye.unwrap();
+    assert!(r3.tdecq_corners.is_empty());
+    assert!(r3.warnings.iter().any(|w| w.contains("skipped") && w.contains("mean power")), "{:?}", r3.warnings);
 }

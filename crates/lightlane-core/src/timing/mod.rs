@@ -41,7 +41,7 @@ mod edges;
 mod interp;
 mod phase;
 mod polyphase;
-mod realfft;
+pub(crate) mod realfft;
 mod resample_fft;
 mod simd;
 mod tie;

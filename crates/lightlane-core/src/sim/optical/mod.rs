@@ -50,7 +50,7 @@ pub use receiver::{mcintyre_excess_noise, OpticalReceiver, RxOutput, Scope, ELEM
 pub use transmitter::{dbm_to_w, w_to_dbm, OpticalPower, OpticalTransmitter, TxPowerLevels};
 
 use super::noise::GaussianStream;
-use super::{Jitter, LinkModel, Noise, SymbolTiming, MAX_OUTPUT_SAMPLES, MAX_SAMPLES_PER_UI};
+use super::{Jitter, LinkModel, Noise, SymbolTiming, MAX_SAMPLES_PER_UI};
 use crate::waveform::{RawCodes, WaveformMeta};
 use crate::{Error, Modulation, Result, Waveform};
 use field::{impulse_reach, power_to_field, window_size, SpectralFilter};
@@ -214,14 +214,10 @@ impl OpticalLink {
         self.drive_model(fs_int, self.first_symbol_ui / self.baud).validate()
     }
 
-    /// Number of scope samples for `n_symbols`: `floor(n · fs / baud)`.
+    /// Number of scope samples for `n_symbols`: `floor(n · fs / baud)`, with the size guard of
+    /// [`LinkModel::output_len`] (the same rule as the electrical simulator).
     pub fn output_len(&self, n_symbols: usize) -> Result<usize> {
-        let exact = n_symbols as f64 * self.scope.fs / self.baud;
-        let len = (exact * (1.0 + 1e-12)).floor();
-        if len.is_nan() || len > MAX_OUTPUT_SAMPLES as f64 {
-            return Err(Error::invalid("symbols", format!("{n_symbols} symbols"), format!("{len:.0} samples, above {MAX_OUTPUT_SAMPLES}")));
-        }
-        Ok(len as usize)
+        self.drive_model(self.scope.fs, self.first_symbol_ui / self.baud).output_len(n_symbols)
     }
 
     /// Simulates the link for `symbols` (values `0..=modulation.max_symbol()`); the pattern

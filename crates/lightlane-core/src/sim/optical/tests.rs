@@ -250,3 +250,16 @@ fn jitter_ground_truth_maps_to_the_pattern_symbols() {
     assert!(cap.symbol_times.edge_jitter_ui.iter().any(|&j| j != 0.0));
     assert_eq!(cap.waveform.len(), 511 * 4);
 }
+
+#[test]
+fn output_len_is_the_link_models_rule_and_guard() {
+    let baud = 26.5625e9;
+    let link = OpticalLink::new(Modulation::Pam4, baud, 2.5 * baud).unwrap();
+    let model = LinkModel::new(Modulation::Pam4, baud, 2.5 * baud).unwrap();
+    for n in [0usize, 1, 3, 1000, 8191] {
+        assert_eq!(link.output_len(n).unwrap(), model.output_len(n).unwrap(), "{n}");
+    }
+    assert_eq!(link.output_len(3).unwrap(), 7);
+    let huge = crate::sim::MAX_OUTPUT_SAMPLES;
+    assert!(matches!(link.output_len(huge), Err(Error::InvalidParameter { name: "symbols", .. })));
+}
