@@ -264,22 +264,33 @@ fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64) -> Opti
     if ticks.iter().any(|&(lo, hi)| lo >= hi) || edge_range.iter().any(|&(lo, hi)| lo > hi) {
         return None;
     }
+    // Each block copies its kept part into its place in the output, in parallel.
     let n_ticks: usize = ticks.iter().map(|&(lo, hi)| hi - lo).sum();
     let n_edges = edge_range[nb - 1].1;
     let mut out = PllTrack {
-        clock: Vec::with_capacity(n_ticks),
-        tie: Vec::with_capacity(n_edges),
-        edge_ui: Vec::with_capacity(n_edges),
+        clock: vec![0f64; n_ticks],
+        tie: vec![0f64; n_edges],
+        edge_ui: vec![0usize; n_edges],
         j0: 0,
     };
-    for (b, t) in tracks.iter().enumerate() {
-        let (lo, hi) = ticks[b];
-        let offset = out.clock.len();
-        out.clock.extend_from_slice(&t.clock[lo..hi]);
-        let (e_lo, e_hi) = (edge_range[b].0 - t.j0, edge_range[b].1 - t.j0);
-        out.tie.extend_from_slice(&t.tie[e_lo..e_hi]);
-        out.edge_ui.extend(t.edge_ui[e_lo..e_hi].iter().map(|&u| u - lo + offset));
+    let mut jobs = Vec::with_capacity(nb);
+    let (mut clock, mut tie, mut edge_ui) = (&mut out.clock[..], &mut out.tie[..], &mut out.edge_ui[..]);
+    let mut offset = 0;
+    for (t, (&(lo, hi), &(e_lo, e_hi))) in tracks.iter().zip(ticks.iter().zip(&edge_range)) {
+        let (c, c_rest) = std::mem::take(&mut clock).split_at_mut(hi - lo);
+        let (e, e_rest) = std::mem::take(&mut tie).split_at_mut(e_hi - e_lo);
+        let (u, u_rest) = std::mem::take(&mut edge_ui).split_at_mut(e_hi - e_lo);
+        (clock, tie, edge_ui) = (c_rest, e_rest, u_rest);
+        jobs.push((t, lo, hi, e_lo - t.j0, e_hi - t.j0, offset, c, e, u));
+        offset += hi - lo;
     }
+    jobs.into_par_iter().for_each(|(t, lo, hi, e_lo, e_hi, offset, c, e, u)| {
+        c.copy_from_slice(&t.clock[lo..hi]);
+        e.copy_from_slice(&t.tie[e_lo..e_hi]);
+        for (u, &v) in u.iter_mut().zip(&t.edge_ui[e_lo..e_hi]) {
+            *u = v - lo + offset;
+        }
+    });
     Some(out)
 }
 
@@ -305,10 +316,15 @@ pub(super) fn stitch_centres(parts: Vec<Vec<f64>>, blocks: Blocks, spu: f64, tol
     if ranges.iter().any(|&(lo, hi)| lo >= hi) {
         return None;
     }
-    let mut out = Vec::with_capacity(ranges.iter().map(|&(lo, hi)| hi - lo).sum());
+    let mut out = vec![0f64; ranges.iter().map(|&(lo, hi)| hi - lo).sum()];
+    let mut rest = &mut out[..];
+    let mut jobs = Vec::with_capacity(nb);
     for (p, &(lo, hi)) in parts.iter().zip(&ranges) {
-        out.extend_from_slice(&p[lo..hi]);
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(hi - lo);
+        rest = tail;
+        jobs.push((head, &p[lo..hi]));
     }
+    jobs.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src));
     Some(out)
 }
 

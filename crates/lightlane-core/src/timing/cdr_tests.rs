@@ -335,35 +335,64 @@ fn thread_cpu() -> f64 {
     s.split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9
 }
 
-/// Stage timings of `recover_clock` on one thread (on-CPU time): run with
-/// `cargo test -p lightlane-core --lib profile_cdr_stages -- --ignored --nocapture`.
+/// On-CPU rates of `recover_clock` (every loop, default blocks) on one thread, and on a pool of
+/// two with each worker's on-CPU time, whose maximum is the critical path on an idle machine
+/// (the projected speed-up is the one-thread time over it): run with
+/// `cargo test -p lightlane-core --lib profile_cdr -- --ignored --nocapture`
+/// (`LIGHTLANE_CDR_SYMBOLS` sets the symbols, 2²⁰ by default).
 #[test]
 #[ignore]
 fn profile_cdr_stages() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let n: usize = std::env::var("LIGHTLANE_CDR_SYMBOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     for (m, baud, fs) in [(Modulation::Nrz, 10.3125e9, 40e9), (Modulation::Pam4, 26.5625e9, 80e9)] {
-        let link = simulate(m, baud * (1.0 + 50e-6), fs, 1 << 20, Jitter::none(), 30.0);
+        let link = simulate(m, baud * (1.0 + 50e-6), fs, n, Jitter::none(), 30.0);
         let x = &link.cap.waveform.samples;
-        pool.install(|| {
-            let t = thread_cpu();
-            crate::error::check_finite("x", x).unwrap();
-            let t1 = thread_cpu();
+        let (edge_cpu, n_edges) = one.install(|| {
             let levels = super::edges::Levels::estimate(x, m, 0.1).unwrap();
-            let t2 = thread_cpu();
+            let t = thread_cpu();
             let edges = super::edges::data_edges_parallel(x, &levels, m, fs / baud);
-            let t3 = thread_cpu();
-            let r = recover_clock(x, fs, baud, m, &CdrConfig::default()).unwrap();
-            let t4 = thread_cpu();
-            eprintln!(
-                "{} {} samples {} edges: finite {:.1} ms, levels {:.1} ms, edges {:.1} ms, total {:.1} ms ({:.1} MS/s)",
-                m.name(), x.len(), edges.len(), (t1 - t) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, (t4 - t3) * 1e3, x.len() as f64 / (t4 - t3) / 1e6
-            );
-            for kind in [CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 }, CdrKind::Gardner { bandwidth_fraction: 2e-3 }, CdrKind::BangBang { gain: 2e-3 }] {
-                let t = thread_cpu();
-                recover_clock(x, fs, baud, m, &CdrConfig { kind, ..Default::default() }).unwrap();
-                eprintln!("  {}: {:.1} ms", kind.name(), (thread_cpu() - t) * 1e3);
-            }
-            drop(r);
+            (thread_cpu() - t, edges.len())
         });
+        eprintln!("{} {} samples, {} symbols, {n_edges} edges: phase detector {:.1} ms on one thread", m.name(), x.len(), n, edge_cpu * 1e3);
+        for kind in [
+            CdrKind::reference_pll(4e6),
+            CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 },
+            CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 },
+            CdrKind::Gardner { bandwidth_fraction: 2e-3 },
+            CdrKind::BangBang { gain: 2e-3 },
+        ] {
+            let cfg = CdrConfig { kind, ..Default::default() };
+            let run = || drop(recover_clock(x, fs, baud, m, &cfg).unwrap());
+            let reps = 3;
+            one.install(run);
+            let t1 = one.install(|| {
+                let t = thread_cpu();
+                (0..reps).for_each(|_| run());
+                (thread_cpu() - t) / reps as f64
+            });
+            two.install(run);
+            let before = two.broadcast(|_| thread_cpu());
+            let wall = std::time::Instant::now();
+            two.install(|| (0..reps).for_each(|_| run()));
+            let wall = wall.elapsed().as_secs_f64() / reps as f64;
+            let after = two.broadcast(|_| thread_cpu());
+            let per: Vec<f64> = after.iter().zip(&before).map(|(a, b)| (a - b) / reps as f64).collect();
+            let crit = per.iter().cloned().fold(0.0, f64::max);
+            let total: f64 = per.iter().sum();
+            eprintln!(
+                "  {:<16} 1 thread {:6.1} ms on-CPU ({:5.1} MS/s); 2 threads: on-CPU {:6.1} + {:6.1} ms (work x{:.2}), projected speed-up {:.2}, wall {:6.1} ms",
+                kind.name(),
+                t1 * 1e3,
+                x.len() as f64 / t1 / 1e6,
+                per[0] * 1e3,
+                per[1] * 1e3,
+                total / t1,
+                t1 / crit,
+                wall * 1e3
+            );
+        }
     }
 }
+
