@@ -750,7 +750,9 @@ impl<'a> Detector<'a> {
     /// `reference` symbol centres (after the first tenth, where a loop may still be settling).
     fn calibrate(&self, x: &[f32], reference: &[f64], spu: f64) -> f64 {
         let last = (x.len() - 2) as f64;
-        let inside: Vec<f64> = reference.iter().copied().filter(|&p| p >= 1.0 && p <= last).collect();
+        // The reference centres ascend: those inside the capture are one range of them.
+        let lo = reference.partition_point(|&p| p < 1.0);
+        let inside = &reference[lo..lo + reference[lo..].partition_point(|&p| p <= last)];
         let start = inside.len() / 10;
         let used = &inside[start..(start + TED_CALIBRATION_SYMBOLS).min(inside.len())];
         let mean_at = |offset_ui: f64| {
