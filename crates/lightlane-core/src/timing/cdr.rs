@@ -270,6 +270,13 @@ impl RecoveredClock {
 /// and its offset from `baud` come out in the result. For a rate known only roughly, estimate it
 /// first with [`estimate_baud`](super::estimate_baud).
 ///
+/// Runs on the rayon pool: the phase detector, the statistics and, on captures of at least two
+/// [`CdrConfig::block_symbols`] blocks, the loop itself (overlapping blocks with a warm-up of
+/// [`WARMUP_TIME_CONSTANTS`](super::WARMUP_TIME_CONSTANTS) loop time constants, equal to the
+/// sequential loop within [`LINEAR_TOLERANCE_UI`] / [`BANG_BANG_TOLERANCE_STEPS`]; `block_symbols:
+/// 0` runs the loop sequentially, the naive reference). The result does not depend on the number
+/// of threads.
+///
 /// Errors: [`Error::InvalidParameter`] for a non-finite or non-positive `fs`/`baud`, fewer than
 /// 2 samples per UI, or a bad `config`; [`Error::InputTooShort`] below [`MIN_CDR_SYMBOLS`] UI;
 /// [`Error::NonFinite`] for NaN/Inf samples; [`Error::Unusable`] (stage "timing") for a constant

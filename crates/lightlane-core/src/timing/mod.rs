@@ -11,6 +11,8 @@
 //!    detector and a first- or second-order loop with a given corner, 4 MHz by default), or a
 //!    Mueller-Müller, Gardner or bang-bang loop ([`CdrKind`]); the result carries the recovered
 //!    rate, its ppm offset and the recovered-clock TIE of every data edge ([`RecoveredClock`]).
+//!    Long captures run block-parallel ([`CdrConfig::block_symbols`]), within a stated and
+//!    tested bound of the sequential loop.
 //! 3. [`resample_at`]: N samples per UI at those positions (Keys cubic), or
 //!    [`PolyphaseResampler`] (windowed sinc) for more accuracy, or [`resample_fft`] for a plain
 //!    rate change (the method of `scipy.signal.resample`).
