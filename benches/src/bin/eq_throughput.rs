@@ -1,13 +1,16 @@
 //! Equalizer throughput in mega-symbols per second, one JSON line per case.
 //!
-//! Usage: `eq_throughput [--symbols N] [--repeats R] [--threads 1,2]`.
+//! Usage: `eq_throughput [--symbols N] [--repeats R] [--threads 1,2] [--cases SUBSTRING]`
+//! (`--cases cdr` runs only the clock-recovery cases).
 //! Single-thread cases: LMS/NLMS/sign-sign LMS FFE (15 T-spaced taps, trained on every symbol,
 //! `adapt_ffe_into` with reused buffers),
 //! RLS (15 taps, N/16 symbols), DFE (PAM4 1/2/3/4/8 taps, NRZ 1 tap), MLSE (PAM4 4 and 16
 //! states, NRZ 2 states), each DFE/MLSE case sequential (the reference) and interleaved
 //! (`detect_interleaved_with`, default block and warm-up, one thread) with the number of
 //! decisions where the two differ. Block-parallel DFE (2 taps), MLSE (4 and 16 states) and the
-//! reference-PLL clock recovery (`recover_clock` on simulated NRZ and PAM4 captures of N symbols)
+//! clock recovery (`recover_clock` with its default blocks on simulated NRZ and PAM4 captures of
+//! N symbols: the reference PLL, and `cdr-*-{pll2,mm,gardner,bang-bang}` for the order-2 PLL and
+//! the Mueller-Müller, Gardner and bang-bang loops)
 //! run on a rayon pool of each listed size; `speedup` is the wall-time ratio to the first pool
 //! size, `*_per_cpu_s` the rate per second of CPU time of the whole process. Single-thread cases
 //! report `msym_per_cpu_s`, the rate per second of on-CPU time of the thread (Linux); both stay
@@ -17,7 +20,7 @@
 use lightlane::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane::eq::{adapt_ffe_into, Adaptation, AdaptiveConfig, Dfe, Ffe, Mlse};
 use lightlane::sim::{Channel, LinkModel};
-use lightlane::timing::{recover_clock, CdrConfig};
+use lightlane::timing::{recover_clock, CdrConfig, CdrKind};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
 use std::hint::black_box;
@@ -26,12 +29,14 @@ fn main() {
     let mut symbols = 1usize << 22;
     let mut repeats = 5usize;
     let mut threads = vec![1usize, 2];
+    let mut cases = String::new();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let value = it.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
         match a.as_str() {
             "--symbols" => symbols = value.parse().unwrap_or_else(|_| usage("--symbols takes an integer")),
+            "--cases" => cases = value.clone(),
             "--repeats" => repeats = value.parse().unwrap_or_else(|_| usage("--repeats takes an integer")),
             "--threads" => {
                 threads = value
@@ -46,6 +51,7 @@ fn main() {
         usage("--symbols ≥ 1024, --repeats ≥ 1, thread counts ≥ 1");
     }
     let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let wanted = |case: &str| case.contains(cases.as_str());
     let report = |case: &str, n: usize, secs: f64, extra: &str| {
         println!(
             "{{\"case\":\"{case}\",\"symbols\":{n},\"seconds\":{secs:.6},\"msym_per_s\":{:.1}{extra}}}",
@@ -68,6 +74,9 @@ fn main() {
         ("sign-sign-lms-ffe-15", Adaptation::SignSignLms { mu: 1e-4 }, symbols),
         ("rls-ffe-15", Adaptation::Rls { lambda: 0.9999, delta: 1e-2 }, symbols / 16),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let cfg = AdaptiveConfig {
             adaptation: rule,
             training_symbols: n,
@@ -103,10 +112,13 @@ fn main() {
         let mut h = vec![1.0f32];
         h.extend(&taps);
         let (_, y) = isi_link(m, symbols, &h, 0.05, 2);
+        let name = format!("dfe-{}-{}tap", m.name(), taps.len());
+        if !wanted(&name) {
+            continue;
+        }
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).expect("valid DFE");
         let mut seq = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || dfe.detect_into(black_box(&y), &mut seq).expect("sized"));
-        let name = format!("dfe-{}-{}tap", m.name(), taps.len());
         report(&name, symbols, secs, &cpu_extra(symbols, cpu));
         let mut inter = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || {
@@ -120,9 +132,12 @@ fn main() {
     for (m, target) in mlse_cases {
         let (_, y) = isi_link(m, symbols, &target, 0.05, 3);
         let mlse = Mlse::new(m, &target, &m.level_set()).expect("valid MLSE");
+        let name = format!("mlse-{}-{}states", m.name(), mlse.states());
+        if !wanted(&name) {
+            continue;
+        }
         let mut seq = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || mlse.detect_into(black_box(&y), &mut seq).expect("sized"));
-        let name = format!("mlse-{}-{}states", m.name(), mlse.states());
         report(&name, symbols, secs, &cpu_extra(symbols, cpu));
         let mut inter = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || {
@@ -139,21 +154,42 @@ fn main() {
     let dfe = Dfe::new(vec![0.5, 0.2], pam4.level_set(), pam4).expect("valid DFE");
     let mlse4 = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).expect("valid MLSE");
     let mlse16 = Mlse::new(pam4, &[1.0, 0.5, 0.2], &pam4.level_set()).expect("valid MLSE");
-    let cdr_cases = cdr_captures(symbols);
-    let names = ["dfe-pam4-2tap-parallel", "mlse-pam4-4states-parallel", "mlse-pam4-16states-parallel", "cdr-nrz-parallel", "cdr-pam4-parallel"];
-    let mut base = [None::<f64>; 5];
+    let cdr_cases = if wanted("cdr") || cases.is_empty() { cdr_captures(symbols) } else { Vec::new() };
+    let kinds = [
+        ("", CdrKind::reference_pll(4e6)),
+        ("-pll2", CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 }),
+        ("-mm", CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 }),
+        ("-gardner", CdrKind::Gardner { bandwidth_fraction: 2e-3 }),
+        ("-bang-bang", CdrKind::BangBang { gain: 2e-3 }),
+    ];
+    let mut names: Vec<String> = ["dfe-pam4-2tap-parallel", "mlse-pam4-4states-parallel", "mlse-pam4-16states-parallel"].map(String::from).to_vec();
+    for (c, (_, _, _, m)) in cdr_cases.iter().enumerate() {
+        for (suffix, _) in &kinds {
+            names.push(format!("cdr-{}{suffix}-parallel#{c}", m.name()));
+        }
+    }
+    let mut base = vec![None::<f64>; names.len()];
     for &t in &threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
-        for (i, name) in names.iter().enumerate() {
-            let (units, unit_name) = if i < 3 { (symbols, "msym") } else { (cdr_cases[i - 3].0.len(), "msample") };
-            let run = || match i {
-                0 => black_box(dfe.detect_parallel(&y)).len(),
-                1 => black_box(mlse4.detect_parallel(&y)).len(),
-                2 => black_box(mlse16.detect_parallel(&y)).len(),
-                _ => {
-                    let (x, fs, baud, m) = &cdr_cases[i - 3];
-                    black_box(recover_clock(x, *fs, *baud, *m, &CdrConfig::default()).expect("clock")).symbol_positions.len()
+        for (i, full_name) in names.iter().enumerate() {
+            let name = full_name.split('#').next().unwrap_or(full_name);
+            if !wanted(name) {
+                continue;
+            }
+            let cdr = i.checked_sub(3).map(|j| (&cdr_cases[j / kinds.len()], kinds[j % kinds.len()].1));
+            let (units, unit_name) = match cdr {
+                None => (symbols, "msym"),
+                Some((c, _)) => (c.0.len(), "msample"),
+            };
+            let run = || match (i, cdr) {
+                (0, _) => black_box(dfe.detect_parallel(&y)).len(),
+                (1, _) => black_box(mlse4.detect_parallel(&y)).len(),
+                (2, _) => black_box(mlse16.detect_parallel(&y)).len(),
+                (_, Some(((x, fs, baud, m), kind))) => {
+                    let cfg = CdrConfig { kind, ..Default::default() };
+                    black_box(recover_clock(x, *fs, *baud, *m, &cfg).expect("clock")).symbol_positions.len()
                 }
+                _ => 0,
             };
             let (secs, cpu) = pool.install(|| best_wall_and_process_cpu(repeats, || {
                 run();

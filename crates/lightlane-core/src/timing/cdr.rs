@@ -5,10 +5,12 @@
 //! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
 //! time-interval error (TIE) of every data edge against the recovered clock.
 
+use super::cdr_block::{note_block_run, par_check_finite, par_circular_mean, par_slope, par_sum, stitch_centres, Blocks, PllLoop, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
 use super::edges::{data_edges_parallel, Levels};
 use super::interp::cubic_at;
 use super::tie::{circular_mean, wrap};
 use crate::{Error, Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
@@ -191,15 +193,23 @@ pub struct CdrConfig {
     /// spacing between adjacent levels (0..=0.45): crossings count only once the signal leaves
     /// the band, so noise on a slow edge does not make several edges.
     pub hysteresis_fraction: f64,
+    /// Block parallelism: UI per block of a capture whose loop runs block-parallel on the rayon
+    /// pool (each block with a warm-up of 16 loop time constants, blocks at least four warm-ups
+    /// long; see [`LINEAR_TOLERANCE_UI`] for how far the result may differ from the sequential
+    /// loop). Captures shorter than two blocks, and `0`, run the loop sequentially (the naive
+    /// reference). The result does not depend on the number of threads.
+    pub block_symbols: usize,
 }
 
 impl Default for CdrConfig {
-    /// The 802.3 reference CDR (first order, 4 MHz), one sample per UI, hysteresis 0.1.
+    /// The 802.3 reference CDR (first order, 4 MHz), one sample per UI, hysteresis 0.1,
+    /// blocks of [`DEFAULT_CDR_BLOCK`] UI.
     fn default() -> Self {
         CdrConfig {
             kind: CdrKind::reference_pll(4e6),
             samples_per_ui_out: 1,
             hysteresis_fraction: 0.1,
+            block_symbols: DEFAULT_CDR_BLOCK,
         }
     }
 }
@@ -260,6 +270,13 @@ impl RecoveredClock {
 /// and its offset from `baud` come out in the result. For a rate known only roughly, estimate it
 /// first with [`estimate_baud`](super::estimate_baud).
 ///
+/// Runs on the rayon pool: the phase detector, the statistics and, on captures of at least two
+/// [`CdrConfig::block_symbols`] blocks, the loop itself (overlapping blocks with a warm-up of
+/// [`WARMUP_TIME_CONSTANTS`](super::WARMUP_TIME_CONSTANTS) loop time constants, equal to the
+/// sequential loop within [`LINEAR_TOLERANCE_UI`] / [`BANG_BANG_TOLERANCE_STEPS`]; `block_symbols:
+/// 0` runs the loop sequentially, the naive reference). The result does not depend on the number
+/// of threads.
+///
 /// Errors: [`Error::InvalidParameter`] for a non-finite or non-positive `fs`/`baud`, fewer than
 /// 2 samples per UI, or a bad `config`; [`Error::InputTooShort`] below [`MIN_CDR_SYMBOLS`] UI;
 /// [`Error::NonFinite`] for NaN/Inf samples; [`Error::Unusable`] (stage "timing") for a constant
@@ -305,10 +322,10 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
             got: n_sym,
         });
     }
-    crate::error::check_finite("capture", x)?;
+    par_check_finite("capture", x)?;
     let levels = Levels::estimate(x, modulation, config.hysteresis_fraction)?;
-    // The phase detector (every sample) runs block-parallel; the loop filter below is
-    // sequential over the UIs (a few operations each).
+    // The phase detector (every sample) runs block-parallel and exact; the loops below run on
+    // overlapping blocks of `config.block_symbols` UI (see `cdr_block`).
     let edges = data_edges_parallel(x, &levels, modulation, spu);
     if edges.len() < MIN_CDR_EDGES {
         return Err(Error::Unusable {
@@ -326,16 +343,16 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
     let settle = config.kind.settle_symbols(baud).min(n_sym / 2);
     let (centres, mut tie, edge_ui) = match config.kind {
         CdrKind::ReferencePll { corner_hz, order, damping } => {
-            reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping)
+            reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping, config.block_symbols)
         }
         kind => {
             // The detector's gain is measured around symbol centres from a reference PLL (robust
             // to a frequency offset and wander), then the loop runs on its own from the nominal
             // rate and the initial edge phase.
-            let (pll_centres, pll_tie, _) = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707);
-            let (pll_shift, _) = circular_mean(pll_tie.iter().copied(), spu);
-            let reference: Vec<f64> = pll_centres.iter().map(|c| c + pll_shift).collect();
-            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference)?;
+            let (pll_centres, pll_tie, _) = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707, config.block_symbols);
+            let (pll_shift, _) = par_circular_mean(&pll_tie, spu);
+            let reference: Vec<f64> = pll_centres.par_iter().map(|c| c + pll_shift).collect();
+            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference, config.block_symbols)?;
             let (tie, edge_ui) = tie_against_centres(&edges, &centres);
             (centres, tie, edge_ui)
         }
@@ -344,7 +361,7 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
     // Statistics over the settled edges.
     let settled_edge = edge_ui.partition_point(|&k| k < settle);
     let settled_edges = if edges.len() - settled_edge >= MIN_CDR_EDGES { settled_edge } else { 0 };
-    let (mean_tie, concentration) = circular_mean(tie[settled_edges..].iter().copied(), spu);
+    let (mean_tie, concentration) = par_circular_mean(&tie[settled_edges..], spu);
     if concentration < MIN_EDGE_CONCENTRATION {
         return Err(Error::Unusable {
             stage: "timing",
@@ -353,28 +370,27 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
             ),
         });
     }
-    for t in tie.iter_mut() {
-        *t = wrap(*t - mean_tie, spu);
-    }
-    let rms = (tie[settled_edges..].iter().map(|t| t * t).sum::<f64>() / (tie.len() - settled_edges) as f64).sqrt();
+    tie.par_iter_mut().for_each(|t| *t = wrap(*t - mean_tie, spu));
+    let [sum_sq] = par_sum(&tie[settled_edges..], |_, t| [t * t]);
+    let rms = (sum_sq / (tie.len() - settled_edges) as f64).sqrt();
 
     // Symbol centres: the reference PLL's are half a UI after its clock edges, shifted by the
     // mean TIE (the UI centre sits half a UI from the mean crossing, as in TDECQ).
     let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) { mean_tie } else { 0.0 };
+    // The centres from the first one at or after sample 0 up to the first one past the last
+    // sample, less any before sample 0 in between.
     let last = (x.len() - 1) as f64;
-    let mut first_kept = None;
-    let mut positions = Vec::with_capacity(centres.len());
-    for (k, &c) in centres.iter().enumerate() {
-        let p = c + shift;
-        if p < 0.0 {
-            continue;
-        }
-        if p > last {
-            break;
-        }
-        first_kept.get_or_insert(k);
-        positions.push(p);
-    }
+    let first_kept = centres.iter().position(|&c| c + shift >= 0.0);
+    let from = first_kept.unwrap_or(centres.len());
+    let to = from + first_where(&centres[from..], |c| c + shift > last);
+    let first_kept = first_kept.filter(|_| to > from);
+    let kept = &centres[from..to];
+    // The centres ascend, so none is dropped in between; the filter is for the general case.
+    let positions: Vec<f64> = if kept.par_iter().any(|&c| c + shift < 0.0) {
+        kept.iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect()
+    } else {
+        kept.par_iter().map(|&c| c + shift).collect()
+    };
     if positions.len() < MIN_CDR_SYMBOLS / 2 {
         return Err(Error::InputTooShort {
             what: "recovered symbols inside the capture",
@@ -383,7 +399,7 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
         });
     }
     let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(positions.len() - MIN_CDR_SYMBOLS / 2);
-    let spu_rec = slope(&positions[settled_from..]);
+    let spu_rec = par_slope(&positions[settled_from..]);
     let baud_rec = fs / spu_rec;
     Ok(RecoveredClock {
         baud: baud_rec,
@@ -391,13 +407,24 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
         symbol_positions: positions,
         settled_from,
         edge_positions: edges,
-        tie_s: tie.iter().map(|&t| (t / fs) as f32).collect(),
+        tie_s: tie.par_iter().map(|&t| (t / fs) as f32).collect(),
         tie_rms_s: rms / fs,
     })
 }
 
-/// Least-squares slope of `p[k]` over `k`.
-fn slope(p: &[f64]) -> f64 {
+/// Index of the first element of `v` where `f` holds (`v.len()` if none), searched in parallel
+/// chunks (rayon's per-element `position_first` costs about 20 ns an element).
+fn first_where(v: &[f64], f: impl Fn(f64) -> bool + Sync) -> usize {
+    const CHUNK: usize = 1 << 14;
+    match v.par_chunks(CHUNK).position_first(|c| c.iter().any(|&x| f(x))) {
+        Some(c) => c * CHUNK + v[c * CHUNK..].iter().position(|&x| f(x)).unwrap_or(0),
+        None => v.len(),
+    }
+}
+
+/// Least-squares slope of `p[k]` over `k` (the naive reference of `par_slope`).
+#[cfg(test)]
+pub(super) fn slope(p: &[f64]) -> f64 {
     let n = p.len() as f64;
     let kc = 0.5 * (n - 1.0);
     let mean = p.iter().sum::<f64>() / n;
@@ -412,7 +439,8 @@ fn slope(p: &[f64]) -> f64 {
 
 /// The reference PLL. Returns the symbol centres before the mean-TIE shift (midway between
 /// consecutive clock edges), the raw TIE of every edge (samples, against the clock edge of its UI
-/// before that edge's correction) and the UI index of every edge.
+/// before that edge's correction) and the UI index of every edge. Runs on blocks of `block` UI
+/// (see `cdr_block`) where the capture is long enough, else sequentially.
 #[allow(clippy::too_many_arguments)]
 fn reference_pll(
     len: usize,
@@ -423,56 +451,61 @@ fn reference_pll(
     corner_hz: f64,
     order: u8,
     damping: f64,
+    block: usize,
 ) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
     let t_ui = 1.0 / baud;
     // Per-UI gains: order 1 is the exact step-invariant discretisation of ω_c/(s + ω_c) with the
     // held input; order 2 the forward-Euler PI loop (ω_n·T ≤ 0.16 by the corner limit).
-    let alpha = 1.0 - (-2.0 * PI * corner_hz * t_ui).exp();
     let wn = CdrKind::natural_frequency(corner_hz, damping);
-    let (a1, a2) = (2.0 * damping * wn * t_ui, (wn * t_ui).powi(2));
+    let pll = PllLoop {
+        spu,
+        alpha: 1.0 - (-2.0 * PI * corner_hz * t_ui).exp(),
+        a1: 2.0 * damping * wn * t_ui,
+        a2: (wn * t_ui).powi(2),
+        order,
+    };
     let c_start = theta0 - spu;
     let end = (len - 1) as f64 + spu;
-    let mut clock = Vec::with_capacity((len as f64 / spu) as usize + 4);
-    let mut tie = Vec::with_capacity(edges.len());
-    let mut edge_ui = Vec::with_capacity(edges.len());
-    let (mut phi, mut nu, mut held) = (0f64, 0f64, 0f64);
-    let mut j = 0usize;
-    let mut k = 0usize;
-    loop {
-        let c = c_start + k as f64 * spu + phi;
-        clock.push(c);
-        if c > end {
-            break;
-        }
-        let upper = c + 0.5 * (spu + nu);
-        let (mut sum, mut count) = (0f64, 0usize);
-        while j < edges.len() && edges[j] < upper {
-            let err = edges[j] - c;
-            tie.push(err);
-            edge_ui.push(k);
-            sum += err;
-            count += 1;
-            j += 1;
-        }
-        if count > 0 {
-            held = phi + sum / count as f64;
-        }
-        let e = held - phi;
-        if order == 1 {
-            phi += alpha * e;
-        } else {
-            phi += nu + a1 * e;
-            nu += a2 * e;
-        }
-        k += 1;
-    }
-    let centres = clock.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-    (centres, tie, edge_ui)
+    let n_ui = (len as f64 / spu) as usize;
+    let blocked = Blocks::new(n_ui, block, pll.time_constant()).and_then(|b| {
+        let track = pll.run_blocks(edges, c_start, end, b);
+        note_block_run(track.is_some());
+        track
+    });
+    let track = blocked.unwrap_or_else(|| pll.run(edges, 0, c_start, end));
+    let centres = track.clock.par_windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    (centres, track.tie, track.edge_ui)
 }
 
 /// Raw TIE (samples) of every edge against the nearest clock edge, the clock edges lying midway
-/// between consecutive symbol centres; and the UI index of every edge.
-fn tie_against_centres(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
+/// between consecutive symbol centres; and the UI index of every edge. In parallel chunks of
+/// edges, each starting its search at the last clock edge before its first edge: the same
+/// result as the sequential sweep ([`tie_against_centres_seq`], tested).
+pub(super) fn tie_against_centres(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    const CHUNK: usize = 1 << 14;
+    let clock: Vec<f64> = centres.par_windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    if clock.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let mut tie = vec![0f64; edges.len()];
+    let mut ui = vec![0usize; edges.len()];
+    tie.par_chunks_mut(CHUNK).zip(ui.par_chunks_mut(CHUNK)).enumerate().for_each(|(c, (tie, ui))| {
+        let part = &edges[c * CHUNK..c * CHUNK + tie.len()];
+        let mut k = if c == 0 { 0 } else { clock.partition_point(|&t| t < part[0]).saturating_sub(1) };
+        for ((&e, t), u) in part.iter().zip(tie.iter_mut()).zip(ui.iter_mut()) {
+            while k + 1 < clock.len() && (clock[k + 1] - e).abs() <= (clock[k] - e).abs() {
+                k += 1;
+            }
+            *t = e - clock[k];
+            *u = k + 1;
+        }
+    });
+    (tie, ui)
+}
+
+/// The sequential sweep of [`tie_against_centres`] (its naive reference).
+#[cfg(test)]
+pub(super) fn tie_against_centres_seq(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let clock: Vec<f64> = centres.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
     let mut tie = Vec::with_capacity(edges.len());
     let mut ui = Vec::with_capacity(edges.len());
@@ -490,15 +523,17 @@ fn tie_against_centres(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>)
     (tie, ui)
 }
 
-/// Symbol-synchronous loops (Mueller-Müller, Gardner, bang-bang): symbol centres.
-fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: &[f64]) -> Result<Vec<f64>> {
+/// Symbol-synchronous loops (Mueller-Müller, Gardner, bang-bang): symbol centres. Runs on
+/// blocks of `block` UI (see `cdr_block`; each block starts from the `reference` centres and
+/// their local rate) where the capture is long enough, else sequentially.
+#[allow(clippy::too_many_arguments)]
+fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: &[f64], block: usize) -> Result<Vec<f64>> {
     let detector = Detector::new(levels, kind);
     // First symbol centre half a UI after the initial edge phase, inside the capture.
     let mut pos0 = (theta0 + 0.5 * spu).rem_euclid(spu);
     if pos0 < 1.0 {
         pos0 += spu;
     }
-    let last = (x.len() - 2) as f64;
     let (kp, ki, kd) = match kind {
         CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => {
             let kd = detector.calibrate(x, reference, spu);
@@ -521,28 +556,108 @@ fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, re
         _ => (0.0, 0.0, 1.0),
     };
     let gain = if let CdrKind::BangBang { gain } = kind { gain } else { 0.0 };
-    let mut centres = Vec::with_capacity((x.len() as f64 / spu) as usize + 2);
-    let mut pos = pos0;
-    let mut nu = 0f64;
-    let mut prev: Option<Sample> = None;
-    while pos <= last {
-        centres.push(pos);
-        let cur = detector.sample(x, pos);
-        if let Some(p) = prev {
-            let raw = detector.raw(x, &p, &cur);
-            match kind {
-                CdrKind::BangBang { .. } => pos -= gain * raw * spu,
-                _ => {
-                    let late_ui = (raw / kd).clamp(-0.5, 0.5);
-                    pos -= kp * late_ui * spu;
-                    nu -= ki * late_ui * spu;
+    let ted = TedLoop {
+        detector,
+        spu,
+        kp,
+        ki,
+        kd,
+        gain,
+        last: (x.len() - 2) as f64,
+    };
+    // Time constant: the slow mode of the ζ = 1/√2 loop decays at kp/2 per UI; a bang-bang loop
+    // pulls in at `gain` UI per decision.
+    let (tau, tol) = match kind {
+        CdrKind::BangBang { gain } => (1.0 / gain, BANG_BANG_TOLERANCE_STEPS * gain * spu),
+        _ => (2.0 / kp, LINEAR_TOLERANCE_UI * spu),
+    };
+    let n_ui = (x.len() as f64 / spu) as usize;
+    if let Some(blocks) = Blocks::new(n_ui, block, tau).filter(|_| reference.len() >= 2) {
+        let past = RUN_PAST_UI as f64 * spu;
+        let parts: Vec<Vec<f64>> = (0..blocks.count)
+            .into_par_iter()
+            .map(|b| {
+                let stop = if b + 1 == blocks.count { f64::INFINITY } else { blocks.start(b + 1, spu) + past };
+                if b == 0 {
+                    return ted.run(x, pos0, 0.0, stop);
                 }
-            }
+                // Start at the reference centre at the warm-up's start, at the reference's
+                // rate over the next 1024 UI.
+                let w = blocks.start(b, spu) - blocks.warmup as f64 * spu;
+                let r = reference.partition_point(|&c| c < w).min(reference.len() - 2);
+                let l = 1024.min(reference.len() - 1 - r);
+                let nu = (reference[r + l] - reference[r]) / l as f64 - spu;
+                ted.run(x, reference[r].max(1.0), nu, stop)
+            })
+            .collect();
+        let stitched = stitch_centres(parts, blocks, spu, tol);
+        note_block_run(stitched.is_some());
+        if let Some(centres) = stitched {
+            return Ok(centres);
         }
-        prev = Some(cur);
-        pos += spu + nu;
     }
-    Ok(centres)
+    Ok(ted.run(x, pos0, 0.0, f64::INFINITY))
+}
+
+/// A Mueller-Müller, Gardner or bang-bang loop with its gains.
+struct TedLoop<'a> {
+    detector: Detector<'a>,
+    spu: f64,
+    /// Proportional and integral gains per UI of lateness, and the detector gain per UI.
+    kp: f64,
+    ki: f64,
+    kd: f64,
+    /// Bang-bang phase step, UI.
+    gain: f64,
+    /// Last position the detector may sample.
+    last: f64,
+}
+
+impl TedLoop<'_> {
+    /// Symbol centres from `pos` (frequency offset `nu` samples per UI) while they stay at or
+    /// before `stop` and inside the capture.
+    fn run(&self, x: &[f32], mut pos: f64, mut nu: f64, stop: f64) -> Vec<f64> {
+        match self.detector.kind {
+            CdrKind::MuellerMuller { .. } => self.run_kind::<0>(x, &mut pos, &mut nu, stop),
+            CdrKind::Gardner { .. } => self.run_kind::<1>(x, &mut pos, &mut nu, stop),
+            _ => self.run_kind::<2>(x, &mut pos, &mut nu, stop),
+        }
+    }
+
+    /// [`TedLoop::run`] for one detector (0 Mueller-Müller, 1 Gardner, 2 bang-bang), so the
+    /// per-UI loop does not dispatch.
+    fn run_kind<const K: u8>(&self, x: &[f32], pos: &mut f64, nu: &mut f64, stop: f64) -> Vec<f64> {
+        let spu = self.spu;
+        let limit = self.last.min(stop);
+        let mut centres = Vec::with_capacity(((limit - *pos) / spu).clamp(0.0, 1e9) as usize + 2);
+        let d = &self.detector;
+        let (kp, ki, inv_kd, step) = (self.kp * spu, self.ki * spu, 1.0 / self.kd, self.gain * spu);
+        if *pos > limit {
+            return centres;
+        }
+        centres.push(*pos);
+        let mut prev = d.sample(x, *pos);
+        *pos += spu + *nu;
+        while *pos <= limit {
+            centres.push(*pos);
+            let cur = d.sample(x, *pos);
+            let raw = match K {
+                0 => d.mueller_muller(&prev, &cur),
+                1 => d.gardner(x, &prev, &cur),
+                _ => d.bang_bang(x, &prev, &cur),
+            };
+            if K == 2 {
+                *pos -= step * raw;
+            } else {
+                let late_ui = (raw * inv_kd).clamp(-0.5, 0.5);
+                *pos -= kp * late_ui;
+                *nu -= ki * late_ui;
+            }
+            prev = cur;
+            *pos += spu + *nu;
+        }
+        centres
+    }
 }
 
 /// A symbol-centre sample and its decision.
@@ -593,35 +708,48 @@ impl<'a> Detector<'a> {
     #[inline]
     fn raw(&self, x: &[f32], prev: &Sample, cur: &Sample) -> f64 {
         match self.kind {
-            CdrKind::MuellerMuller { .. } => {
-                let (a_prev, a_cur) = (self.centred[prev.symbol], self.centred[cur.symbol]);
-                ((cur.y * a_prev - prev.y * a_cur) / self.power) as f64
-            }
-            CdrKind::Gardner { .. } => {
-                let mid = cubic_at(x, 0.5 * (prev.pos + cur.pos)) - self.mid;
-                ((cur.y - prev.y) * mid / self.power) as f64
-            }
-            CdrKind::BangBang { .. } => {
-                let (a, b) = (prev.symbol, cur.symbol);
-                if a == b {
-                    return 0.0;
-                }
-                // Only transitions symmetric about one threshold cross it mid-UI.
-                if !(a + b).is_multiple_of(2) {
-                    let j = (a + b) / 2;
-                    let edge = cubic_at(x, 0.5 * (prev.pos + cur.pos));
-                    let above = edge > self.levels.thresholds[j];
-                    let rising = b > a;
-                    if above == rising {
-                        1.0
-                    } else {
-                        -1.0
-                    }
-                } else {
-                    0.0
-                }
-            }
+            CdrKind::MuellerMuller { .. } => self.mueller_muller(prev, cur),
+            CdrKind::Gardner { .. } => self.gardner(x, prev, cur),
+            CdrKind::BangBang { .. } => self.bang_bang(x, prev, cur),
             CdrKind::ReferencePll { .. } => 0.0,
+        }
+    }
+
+    /// `(y_k·â_{k−1} − y_{k−1}·â_k) / P`.
+    #[inline(always)]
+    fn mueller_muller(&self, prev: &Sample, cur: &Sample) -> f64 {
+        let (a_prev, a_cur) = (self.centred[prev.symbol], self.centred[cur.symbol]);
+        ((cur.y * a_prev - prev.y * a_cur) / self.power) as f64
+    }
+
+    /// `(y_k − y_{k−1})·y_{k−½} / P`.
+    #[inline(always)]
+    fn gardner(&self, x: &[f32], prev: &Sample, cur: &Sample) -> f64 {
+        let mid = cubic_at(x, 0.5 * (prev.pos + cur.pos)) - self.mid;
+        ((cur.y - prev.y) * mid / self.power) as f64
+    }
+
+    /// ±1 when the sample between two different decisions that cross one threshold mid-UI says
+    /// late / early, else 0.
+    #[inline(always)]
+    fn bang_bang(&self, x: &[f32], prev: &Sample, cur: &Sample) -> f64 {
+        let (a, b) = (prev.symbol, cur.symbol);
+        if a == b {
+            return 0.0;
+        }
+        // Only transitions symmetric about one threshold cross it mid-UI.
+        if !(a + b).is_multiple_of(2) {
+            let j = (a + b) / 2;
+            let edge = cubic_at(x, 0.5 * (prev.pos + cur.pos));
+            let above = edge > self.levels.thresholds[j];
+            let rising = b > a;
+            if above == rising {
+                1.0
+            } else {
+                -1.0
+            }
+        } else {
+            0.0
         }
     }
 
@@ -629,7 +757,9 @@ impl<'a> Detector<'a> {
     /// `reference` symbol centres (after the first tenth, where a loop may still be settling).
     fn calibrate(&self, x: &[f32], reference: &[f64], spu: f64) -> f64 {
         let last = (x.len() - 2) as f64;
-        let inside: Vec<f64> = reference.iter().copied().filter(|&p| p >= 1.0 && p <= last).collect();
+        // The reference centres ascend: those inside the capture are one range of them.
+        let lo = reference.partition_point(|&p| p < 1.0);
+        let inside = &reference[lo..lo + reference[lo..].partition_point(|&p| p <= last)];
         let start = inside.len() / 10;
         let used = &inside[start..(start + TED_CALIBRATION_SYMBOLS).min(inside.len())];
         let mean_at = |offset_ui: f64| {

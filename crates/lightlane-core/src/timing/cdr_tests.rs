@@ -239,10 +239,160 @@ fn config_round_trips_through_json() {
         kind: CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.9 },
         samples_per_ui_out: 2,
         hysteresis_fraction: 0.12,
+        block_symbols: 5000,
     };
     let s = serde_json::to_string(&cfg).unwrap();
     assert_eq!(serde_json::from_str::<CdrConfig>(&s).unwrap(), cfg);
     let d: CdrConfig = serde_json::from_str("{}").unwrap();
     assert_eq!(d, CdrConfig::default());
+}
+
+
+/// Runs `recover_clock` with blocks of `block` UI; returns the clock and how many block runs
+/// (reference PLL and timing-error-detector loop) were stitched / fell back on this thread.
+fn recover_blocked(x: &[f32], fs: f64, baud: f64, m: Modulation, kind: CdrKind, block: usize) -> (RecoveredClock, (usize, usize)) {
+    super::cdr_block::BLOCK_RUNS.with(|c| c.set((0, 0)));
+    let clock = recover_clock(x, fs, baud, m, &CdrConfig { kind, block_symbols: block, ..Default::default() }).unwrap();
+    (clock, super::cdr_block::BLOCK_RUNS.with(|c| c.get()))
+}
+
+#[test]
+fn block_parallel_loops_match_the_sequential_loops() {
+    // Noisy NRZ (+150 ppm) and PAM4 (−100 ppm), both with RJ and 0.2 UI of SJ at 1 MHz, and
+    // blocks of 10 000 UI (raised to four warm-ups where a loop is slow): every loop's clock
+    // equals the sequential loop's within the stated tolerance, the same edges in the same UIs.
+    let jitter = Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.2, sj_frequency_hz: 1e6 };
+    let cases = [
+        (Modulation::Nrz, 10.3125e9, 150.0, 40e9, 150_000, 22.0, 2e-3),
+        (Modulation::Pam4, 26.5625e9, -100.0, 93e9, 120_000, 32.0, 5e-3),
+    ];
+    for (m, nominal, ppm, fs, n, snr, bw) in cases {
+        let link = simulate(m, nominal * (1.0 + ppm * 1e-6), fs, n, jitter, snr);
+        let x = &link.cap.waveform.samples;
+        let spu = fs / nominal;
+        for kind in [
+            CdrKind::reference_pll(4e6),
+            CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 },
+            CdrKind::MuellerMuller { bandwidth_fraction: bw },
+            CdrKind::Gardner { bandwidth_fraction: bw },
+            CdrKind::BangBang { gain: 2e-3 },
+        ] {
+            let seq = recover_clock(x, fs, nominal, m, &CdrConfig { kind, block_symbols: 0, ..Default::default() }).unwrap();
+            let (par, (stitched, fell_back)) = recover_blocked(x, fs, nominal, m, kind, 10_000);
+            let runs = match kind {
+                // 16 time constants of the order-2 loop at 26.5625 GBd are 49 000 UI: four
+                // warm-ups per block leave fewer than two blocks, so it runs sequentially.
+                CdrKind::ReferencePll { order: 2, .. } if m == Modulation::Pam4 => 0,
+                CdrKind::ReferencePll { .. } => 1,
+                _ => 2,
+            };
+            assert_eq!((stitched, fell_back), (runs, 0), "{} {}: the block path must run", m.name(), kind.name());
+            // The stated bound, UI: twice the handover tolerance for the linear loops, the
+            // hunting range for bang-bang.
+            let tol = match kind {
+                CdrKind::BangBang { gain } => 0.5 * super::BANG_BANG_TOLERANCE_STEPS * gain,
+                _ => super::LINEAR_TOLERANCE_UI,
+            };
+            assert_eq!(par.symbol_positions.len(), seq.symbol_positions.len(), "{}", kind.name());
+            assert_eq!(par.edge_positions, seq.edge_positions);
+            assert_eq!(par.settled_from, seq.settled_from);
+            assert_eq!(par.settled_edge_index(), seq.settled_edge_index());
+            let worst = par.symbol_positions.iter().zip(&seq.symbol_positions).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / spu;
+            let worst_tie = par.tie_s.iter().zip(&seq.tie_s).map(|(a, b)| (a - b).abs() as f64).fold(0.0, f64::max) * nominal;
+            eprintln!(
+                "{} {}: worst centre difference {worst:.2e} UI, TIE {worst_tie:.2e} UI, ppm {:.4} vs {:.4}, TIE rms {:.4} vs {:.4} ps",
+                m.name(),
+                kind.name(),
+                par.ppm_offset,
+                seq.ppm_offset,
+                par.tie_rms_s * 1e12,
+                seq.tie_rms_s * 1e12
+            );
+            assert!(worst <= 2.0 * tol, "{} {}: {worst} UI", m.name(), kind.name());
+            // The TIE also carries the difference of the mean TIE removed (f32 storage: 1e-7 UI).
+            assert!(worst_tie <= 4.0 * tol + 1e-6, "{} {}: TIE {worst_tie} UI", m.name(), kind.name());
+            assert!((par.ppm_offset - seq.ppm_offset).abs() < 0.2, "{}", kind.name());
+            assert!((par.tie_rms_s / seq.tie_rms_s - 1.0).abs() < 1e-2, "{}", kind.name());
+            let (errors, compared, _) = link.check(&par, m);
+            assert!(compared > n / 2 && (errors as f64) < 1e-3 * compared as f64, "{}: {errors}/{compared}", kind.name());
+        }
+        // The result does not depend on the number of threads.
+        let cfg = CdrConfig { kind: CdrKind::MuellerMuller { bandwidth_fraction: bw }, block_symbols: 10_000, ..Default::default() };
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| recover_clock(x, fs, nominal, m, &cfg).unwrap());
+        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| recover_clock(x, fs, nominal, m, &cfg).unwrap());
+        assert_eq!(one, three);
+        // The parallel TIE search equals the sequential sweep.
+        assert_eq!(
+            super::cdr::tie_against_centres_seq(&one.edge_positions, &one.symbol_positions),
+            super::cdr::tie_against_centres(&one.edge_positions, &one.symbol_positions)
+        );
+    }
+}
+
+/// On-CPU time of the calling thread, seconds (Linux).
+fn thread_cpu() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    s.split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9
+}
+
+/// On-CPU rates of `recover_clock` (every loop, default blocks) on one thread, and on a pool of
+/// two with each worker's on-CPU time, whose maximum is the critical path on an idle machine
+/// (the projected speed-up is the one-thread time over it): run with
+/// `cargo test -p lightlane-core --lib profile_cdr -- --ignored --nocapture`
+/// (`LIGHTLANE_CDR_SYMBOLS` sets the symbols, 2²⁰ by default).
+#[test]
+#[ignore]
+fn profile_cdr_stages() {
+    let n: usize = std::env::var("LIGHTLANE_CDR_SYMBOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for (m, baud, fs) in [(Modulation::Nrz, 10.3125e9, 40e9), (Modulation::Pam4, 26.5625e9, 80e9)] {
+        let link = simulate(m, baud * (1.0 + 50e-6), fs, n, Jitter::none(), 30.0);
+        let x = &link.cap.waveform.samples;
+        let (edge_cpu, n_edges) = one.install(|| {
+            let levels = super::edges::Levels::estimate(x, m, 0.1).unwrap();
+            let t = thread_cpu();
+            let edges = super::edges::data_edges_parallel(x, &levels, m, fs / baud);
+            (thread_cpu() - t, edges.len())
+        });
+        eprintln!("{} {} samples, {} symbols, {n_edges} edges: phase detector {:.1} ms on one thread", m.name(), x.len(), n, edge_cpu * 1e3);
+        for kind in [
+            CdrKind::reference_pll(4e6),
+            CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 },
+            CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 },
+            CdrKind::Gardner { bandwidth_fraction: 2e-3 },
+            CdrKind::BangBang { gain: 2e-3 },
+        ] {
+            let cfg = CdrConfig { kind, ..Default::default() };
+            let run = || drop(recover_clock(x, fs, baud, m, &cfg).unwrap());
+            let reps = 3;
+            one.install(run);
+            let t1 = one.install(|| {
+                let t = thread_cpu();
+                (0..reps).for_each(|_| run());
+                (thread_cpu() - t) / reps as f64
+            });
+            two.install(run);
+            let before = two.broadcast(|_| thread_cpu());
+            let wall = std::time::Instant::now();
+            two.install(|| (0..reps).for_each(|_| run()));
+            let wall = wall.elapsed().as_secs_f64() / reps as f64;
+            let after = two.broadcast(|_| thread_cpu());
+            let per: Vec<f64> = after.iter().zip(&before).map(|(a, b)| (a - b) / reps as f64).collect();
+            let crit = per.iter().cloned().fold(0.0, f64::max);
+            let total: f64 = per.iter().sum();
+            eprintln!(
+                "  {:<16} 1 thread {:6.1} ms on-CPU ({:5.1} MS/s); 2 threads: on-CPU {:6.1} + {:6.1} ms (work x{:.2}), projected speed-up {:.2}, wall {:6.1} ms",
+                kind.name(),
+                t1 * 1e3,
+                x.len() as f64 / t1 / 1e6,
+                per[0] * 1e3,
+                per[1] * 1e3,
+                total / t1,
+                t1 / crit,
+                wall * 1e3
+            );
+        }
+    }
 }
 

@@ -29,7 +29,12 @@ impl Levels {
     /// Clusters a strided subset of `x` into the modulation's levels. Errors: a constant capture
     /// or levels that collapse ([`Error::Unusable`], stage "timing").
     pub fn estimate(x: &[f32], modulation: Modulation, hysteresis_fraction: f64) -> Result<Levels> {
-        let (lo, hi) = x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        use rayon::prelude::*;
+        // min/max ignore NaN and are exact in any order, so the parallel fold is deterministic.
+        let (lo, hi) = x
+            .par_chunks(1 << 16)
+            .map(|c| c.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v))))
+            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |(a, b), (c, d)| (a.min(c), b.max(d)));
         if x.is_empty() || lo >= hi {
             return Err(Error::Unusable {
                 stage: "timing",
@@ -303,7 +308,8 @@ pub(crate) fn data_edges_blocks(x: &[f32], levels: &Levels, modulation: Modulati
         }
     }
     if levels.thresholds.len() > 1 {
-        edges.sort_by(|a, b| a.total_cmp(b));
+        // A total order on the values: the same result as the sequential `sort_by`.
+        edges.par_sort_unstable_by(|a, b| a.total_cmp(b));
     }
     edges
 }

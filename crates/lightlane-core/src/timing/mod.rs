@@ -11,6 +11,8 @@
 //!    detector and a first- or second-order loop with a given corner, 4 MHz by default), or a
 //!    Mueller-Müller, Gardner or bang-bang loop ([`CdrKind`]); the result carries the recovered
 //!    rate, its ppm offset and the recovered-clock TIE of every data edge ([`RecoveredClock`]).
+//!    Long captures run block-parallel ([`CdrConfig::block_symbols`]), within a stated and
+//!    tested bound of the sequential loop.
 //! 3. [`resample_at`]: N samples per UI at those positions (Keys cubic), or
 //!    [`PolyphaseResampler`] (windowed sinc) for more accuracy, or [`resample_fft`] for a plain
 //!    rate change (the method of `scipy.signal.resample`).
@@ -37,6 +39,7 @@
 
 mod baud;
 mod cdr;
+mod cdr_block;
 mod edges;
 mod interp;
 mod phase;
@@ -51,6 +54,7 @@ mod cdr_tests;
 
 pub use baud::{estimate_baud, BaudEstimate, MIN_BAUD_SAMPLES, MIN_LINE_SNR_DB, MIN_TRANSITIONS, NOMINAL_WINDOW};
 pub use cdr::{recover_clock, CdrConfig, CdrKind, RecoveredClock, MIN_CDR_EDGES, MIN_CDR_SYMBOLS, MIN_EDGE_CONCENTRATION};
+pub use cdr_block::{BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, WARMUP_TIME_CONSTANTS};
 pub use interp::{cubic_at, resample, resample_at, resample_at_into, ResampleGrid};
 pub use phase::{cluster_levels, recover_phase, LevelClusters, PhaseConfig, SamplingPhase};
 pub use polyphase::{PolyphaseConfig, PolyphaseResampler};
