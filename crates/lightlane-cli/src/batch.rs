@@ -177,6 +177,9 @@ pub fn measured(report: &Report) -> Measured {
 
 fn analyse_one(job: &Job, settings: &Settings, opts: &RunOptions) -> anyhow::Result<Analysed> {
     let format = lightlane::io::detect_format(&job.path)?;
+    // The capture's own settings file, when it has one, layers over the batch's.
+    let own = settings.for_capture(&job.path)?;
+    let settings = own.as_ref().unwrap_or(settings);
     let (config, mut report) = if crate::analyze_stream::should_stream(opts.stream, &job.path)? {
         crate::analyze_stream::analyze_streamed(&job.path, &opts.read, opts.backend, |header| {
             settings.resolve(Some(header))

@@ -19,7 +19,9 @@ const CAMPAIGN: &[(&str, &[u8])] = &[
     ("lane5_corrupt.bin", include_bytes!("../../../testdata/campaign/lane5_corrupt.bin")),
     // Optical lanes, written by `lightlane simulate examples/links/campaign_dr4_*.toml`.
     ("opt0_dr4_good.bin", include_bytes!("../../../testdata/campaign/opt0_dr4_good.bin")),
+    ("opt0_dr4_good.lightlane.toml", include_bytes!("../../../testdata/campaign/opt0_dr4_good.lightlane.toml")),
     ("opt1_dr4_slow.trc", include_bytes!("../../../testdata/campaign/opt1_dr4_slow.trc")),
+    ("opt1_dr4_slow.lightlane.toml", include_bytes!("../../../testdata/campaign/opt1_dr4_slow.lightlane.toml")),
 ];
 
 /// Folder of the demo campaign: the repository's testdata/campaign when it matches the embedded

@@ -15,6 +15,12 @@
 //! [limits]
 //! max_pre_fec_ber = 1e-4
 //! ```
+//!
+//! A capture may carry its own settings in a file beside it named after it with the extension
+//! replaced by `.lightlane.toml` (`opt1_dr4_slow.trc` → `opt1_dr4_slow.lightlane.toml`), in the
+//! same format: it layers over the `--config` file for that capture only (its `preset` applies
+//! when no `--preset` flag is given; its `[limits]` over the others), and the flags still win.
+//! A campaign folder can so mix lanes of different PMDs in one run.
 
 use crate::analyze_cmd::AnalyzeArgs;
 use anyhow::{anyhow, bail, Context};
@@ -39,6 +45,20 @@ pub struct Settings {
     /// Pass/fail limits: the preset's, then the config file's `[limits]`.
     pub limits: Limits,
     flags: Flags,
+    /// `--preset` as given (it wins over any config file's `preset`).
+    flag_preset: Option<String>,
+    /// The config file's `preset` and `[limits]`, kept to layer a capture's own settings file.
+    file_preset: Option<String>,
+    file_limits: Option<Value>,
+}
+
+/// Suffix of a capture's own settings file (replacing the capture's extension).
+pub const CAPTURE_SETTINGS_SUFFIX: &str = ".lightlane.toml";
+
+/// The settings file of `capture` (it may not exist).
+pub fn capture_settings_path(capture: &Path) -> PathBuf {
+    let stem = capture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    capture.with_file_name(format!("{stem}{CAPTURE_SETTINGS_SUFFIX}"))
 }
 
 /// The command-line flags that override a configuration.
@@ -94,6 +114,23 @@ fn merge(base: &mut Value, over: &Value) {
 /// A config file split into its parts: preset name, `[limits]` table, AnalysisConfig fields.
 type ConfigParts = (Option<String>, Option<Value>, serde_json::Map<String, Value>);
 
+/// The preset (`--preset` wins over a config file's) and the limits: the preset's, then each
+/// `[limits]` table in order.
+fn layer_preset_and_limits(flag: Option<&str>, file: Option<&str>, tables: &[Option<&Value>]) -> anyhow::Result<(Option<Preset>, Limits)> {
+    let preset = match flag.or(file) {
+        Some(name) => Some(Preset::named(name)?),
+        None => None,
+    };
+    let mut limits = preset.as_ref().map(|p| p.limits.clone()).unwrap_or_default();
+    for l in tables.iter().flatten() {
+        let mut v = serde_json::to_value(&limits)?;
+        merge(&mut v, l);
+        limits = serde_json::from_value(v).context("config [limits]")?;
+    }
+    limits.validate()?;
+    Ok((preset, limits))
+}
+
 /// Reads and checks a TOML config file.
 fn read_config_file(path: &Path) -> anyhow::Result<ConfigParts> {
     let meta = std::fs::metadata(path).with_context(|| format!("reading config {}", path.display()))?;
@@ -144,18 +181,7 @@ impl Settings {
             Some(p) => read_config_file(p)?,
             None => (None, None, serde_json::Map::new()),
         };
-        let preset_name = args.preset.clone().or(file_preset);
-        let preset = match preset_name {
-            Some(name) => Some(Preset::named(&name)?),
-            None => None,
-        };
-        let mut limits = preset.as_ref().map(|p| p.limits.clone()).unwrap_or_default();
-        if let Some(l) = file_limits {
-            let mut v = serde_json::to_value(&limits)?;
-            merge(&mut v, &l);
-            limits = serde_json::from_value(v).context("config [limits]")?;
-        }
-        limits.validate()?;
+        let (preset, limits) = layer_preset_and_limits(args.preset.as_deref(), file_preset.as_deref(), &[file_limits.as_ref()])?;
         if let Some(p) = &args.pattern {
             // Fail fast on a bad pattern name or file, before reading any capture.
             lightlane::pattern::Pattern::parse(p)?;
@@ -189,6 +215,9 @@ impl Settings {
             file_fields,
             limits,
             flags,
+            flag_preset: args.preset.clone(),
+            file_preset,
+            file_limits,
         };
         // Check the layering once without a capture, so a bad config fails before any work.
         let base = s.resolve(None)?;
@@ -196,6 +225,39 @@ impl Settings {
             base.validate()?;
         }
         Ok(s)
+    }
+
+    /// The settings for one capture: these, with the capture's own settings file
+    /// ([`capture_settings_path`]) layered over the config file when it exists (`None` when
+    /// it does not). Errors name the settings file.
+    pub fn for_capture(&self, capture: &Path) -> anyhow::Result<Option<Settings>> {
+        let path = capture_settings_path(capture);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let (own_preset, own_limits, own_fields) = read_config_file(&path)?;
+        let file_preset = own_preset.or_else(|| self.file_preset.clone());
+        let (preset, limits) = layer_preset_and_limits(
+            self.flag_preset.as_deref(),
+            file_preset.as_deref(),
+            &[self.file_limits.as_ref(), own_limits.as_ref()],
+        )
+        .with_context(|| format!("settings {}", path.display()))?;
+        let mut fields = Value::Object(self.file_fields.clone());
+        merge(&mut fields, &Value::Object(own_fields));
+        let Value::Object(file_fields) = fields else { unreachable!("merging maps gives a map") };
+        let s = Settings {
+            preset,
+            config_file: Some(path.clone()),
+            file_fields,
+            limits,
+            flags: self.flags.clone(),
+            flag_preset: self.flag_preset.clone(),
+            file_preset,
+            file_limits: self.file_limits.clone(),
+        };
+        s.resolve(None).with_context(|| format!("settings {}", path.display()))?;
+        Ok(Some(s))
     }
 
     /// The configuration for `wf` (or, with `None`, without file hints).

@@ -148,7 +148,15 @@ fn demo_campaign_end_to_end() {
     for f in files.iter().filter(|f| **f != "lane5_corrupt.bin") {
         let r = by_file[f];
         assert_eq!(r[col("status")], "ok", "{f}: {}", r[col("error")]);
-        assert_eq!(r[col("verdict")], "not_checked", "no preset, no limits");
+        if f.starts_with("opt") {
+            // The optical lanes carry their own settings file (preset 400GBASE-DR4): TDECQ at
+            // both dispersion corners of the PMD, checked against its limits.
+            assert_eq!(r[col("verdict")], "pass", "{f}: {}", r[col("error")]);
+            assert_eq!(r[col("tdecq_corners")].split(';').count(), 2, "{f}: {:?}", r[col("tdecq_corners")]);
+        } else {
+            assert_eq!(r[col("verdict")], "not_checked", "no preset, no limits");
+            assert_eq!(r[col("tdecq_corners")], "", "{f}: corners only for optical presets");
+        }
         let ber: f64 = r[col("ber")].parse().unwrap();
         assert!(ber < 1e-2, "{f}: BER {ber}");
         assert!(r[col("bits")].parse::<u64>().unwrap() > 10_000);
@@ -448,4 +456,40 @@ fn optical_lanes_match_their_link_files() {
         let off = a.samples.iter().zip(&b.samples).filter(|(x, y)| (**x - **y).abs() > 1e-3 * peak).count();
         assert_eq!(off, 0, "{lane}: {off} samples differ");
     }
+}
+
+/// A capture's own settings file (`NAME.lightlane.toml`) layers over `--config` for that capture
+/// only; `--preset` still wins; a broken one fails that capture alone with the file's name.
+#[test]
+fn capture_settings_files_layer_per_capture() {
+    let d = tmpdir("own-settings");
+    let src = campaign();
+    for f in ["lane0_nominal.bin", "opt0_dr4_good.bin", "opt0_dr4_good.lightlane.toml", "lane3_nrz.i16", "lane3_nrz.json"] {
+        std::fs::copy(format!("{src}/{f}"), d.join(f)).unwrap();
+    }
+    // lane0 gets its own limits (an impossible TDECQ limit: it must fail); lane3's file is broken.
+    std::fs::write(d.join("lane0_nominal.lightlane.toml"), "[limits]\nmax_tdecq_db = -100.0\n").unwrap();
+    std::fs::write(d.join("lane3_nrz.lightlane.toml"), "equalizer = \"ffe:15,zzz\"\n").unwrap();
+    let out = d.join("out");
+    let o = run(&["analyze", d.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["total"], 3, "settings files are not captures");
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["file"], "lane3_nrz.i16");
+    assert!(failures[0]["error"].as_str().unwrap().contains("lane3_nrz.lightlane.toml"), "{}", failures[0]);
+    let by = |name: &str| v["analysed"].as_array().unwrap().iter().find(|a| a["file"] == name).unwrap().clone();
+    assert_eq!(by("lane0_nominal.bin")["limits"]["verdict"], "fail");
+    let opt = by("opt0_dr4_good.bin");
+    assert_eq!(opt["limits"]["verdict"], "pass");
+    assert_eq!(opt["report"]["eye"]["tdecq_corners"].as_array().unwrap().len(), 2);
+    assert_eq!(opt["config"]["fec"]["interleave"], 2, "400GBASE-DR4 interleaves 2 codewords");
+    // --preset wins over the capture's own preset: 100GBASE-DR (one codeword, no interleave).
+    let out2 = d.join("out2");
+    let opt_path = d.join("opt0_dr4_good.bin");
+    let o = run(&["analyze", opt_path.to_str().unwrap(), "--preset", "100GBASE-DR", "--pattern", "prbs13q", "--out", out2.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v2["analysed"][0]["config"]["fec"]["interleave"], 1, "{}", v2["analysed"][0]["config"]);
 }
