@@ -195,8 +195,14 @@ fn demo_campaign_end_to_end() {
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     let h = parse_html(&page);
     assert!(h.ids.contains(&"summary".to_string()) && h.ids.contains(&"failures".to_string()));
-    // Header, one row per capture, then per analysed capture 7 key/value rows + its warnings.
-    let kv_rows: usize = v["analysed"].as_array().unwrap().iter().map(|a| 7 + a["report"]["warnings"].as_array().unwrap().len()).sum();
+    // Header, one row per capture, then per analysed capture 7 key/value rows, one per limit
+    // check (the optical lanes' preset) and its warnings.
+    let kv_rows: usize = v["analysed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| 7 + a["limits"]["checks"].as_array().map_or(0, Vec::len) + a["report"]["warnings"].as_array().unwrap().len())
+        .sum();
     assert_eq!(h.tags["tr"], 1 + 8 + kv_rows, "{:?}", h.tags);
     assert_eq!(h.classes["cap"], 7);
     assert_eq!(h.classes["failure"], 1);
