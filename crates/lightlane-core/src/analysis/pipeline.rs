@@ -417,7 +417,7 @@ fn eye_stage(
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
     let settled = settled.min(n.saturating_sub(1));
     let on_clock = |x: &[f32]| -> Result<EyeSignal> {
-        let y = crate::timing::resample_at(x, &positions[settled..n], s);
+        let y = crate::timing::resample_at_parallel(x, &positions[settled..n], s);
         let mut sig = EyeSignal::from_centred(&y, s)?;
         sig.baud = Some(baud);
         sig.unit = waveform.meta.vertical_unit.clone();

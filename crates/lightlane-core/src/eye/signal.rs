@@ -1,7 +1,7 @@
 //! Putting a capture on the eye's time grid: S samples per UI on the recovered clock, the
 //! symbol sampling instant at 0.5 UI of each period.
 
-use crate::timing::{recover_clock, resample_at, CdrConfig};
+use crate::timing::{recover_clock, resample_at_parallel, CdrConfig};
 use crate::{Error, Modulation, Result, Waveform};
 
 /// A signal on the recovered clock at `samples_per_ui` samples per UI, aligned so that sample
@@ -87,7 +87,7 @@ pub fn eye_signal_from_waveform(
     let clock = recover_clock(&waveform.samples, waveform.fs(), baud, modulation, cdr)?;
     let settled = &clock.symbol_positions[clock.settled_from.min(clock.symbol_positions.len())..];
     let settled = within_capture(settled, waveform.fs() / clock.baud, waveform.samples.len());
-    let x = resample_at(&waveform.samples, settled, samples_per_ui);
+    let x = resample_at_parallel(&waveform.samples, settled, samples_per_ui);
     let mut sig = EyeSignal::from_centred(&x, samples_per_ui)?;
     sig.baud = Some(clock.baud);
     sig.unit = waveform.meta.vertical_unit.clone();

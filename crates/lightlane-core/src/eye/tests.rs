@@ -586,3 +586,36 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
         }
     }
 }
+
+/// The block-parallel resampler is bit-identical to the serial one, for lengths around its
+/// block boundaries (the last UI of each block takes its step from the next block).
+#[test]
+fn resample_at_parallel_is_bit_identical_to_resample_at() {
+    use crate::timing::{resample_at, resample_at_parallel};
+    let x: Vec<f32> = (0..80_000).map(|i| ((i as f32) * 0.37).sin() + 0.1 * ((i as f32) * 0.011).cos()).collect();
+    for n in [1usize, 2, 8191, 8192, 8193, 16_385, 19_000] {
+        let pos: Vec<f64> = (0..n).map(|k| 3.0 + 3.9 * k as f64 + 0.3 * (k as f64 * 0.01).sin()).collect();
+        for sps in [1usize, 2, 32] {
+            let a = resample_at(&x, &pos, sps);
+            let b = resample_at_parallel(&x, &pos, sps);
+            assert_eq!(a.len(), b.len());
+            let diff = a.iter().zip(&b).position(|(u, v)| u.to_bits() != v.to_bits());
+            assert!(diff.is_none(), "n {n} sps {sps}: first difference at {diff:?}");
+        }
+    }
+}
+
+/// The tap search runs its main-tap positions, stage-2 refinements and the two windows on the
+/// thread pool: the result is the same on 1 and on 2 threads (long enough for the two-stage
+/// search and the parallel windows).
+#[test]
+fn tdecq_is_the_same_on_one_and_two_threads() {
+    let (sig, _) = synth(&PAM4, 80_000, 8, 0.06, 21);
+    let cfg = TdecqConfig { search_symbols: 8_000, ..TdecqConfig::default() };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| tdecq(&sig, None, &cfg).unwrap())
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two);
+}

@@ -178,6 +178,37 @@ pub fn resample_at_into(x: &[f32], positions: &[f64], sps_out: usize, out: &mut 
     Ok(())
 }
 
+/// [`resample_at`] on the thread pool: the positions are cut into blocks, each block's last
+/// UI taking its step from the next block's first position exactly as the serial loop does,
+/// so the result is bit-identical to [`resample_at`] for any number of threads.
+pub fn resample_at_parallel(x: &[f32], positions: &[f64], sps_out: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 8192;
+    if x.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![0f32; positions.len() * sps_out];
+    if sps_out == 0 {
+        return out;
+    }
+    out.par_chunks_mut(BLOCK * sps_out).enumerate().for_each(|(b, o)| {
+        let k0 = b * BLOCK;
+        let k1 = (k0 + BLOCK).min(positions.len());
+        // One position beyond the block (when there is one) gives its last UI's step; the final
+        // block takes one position before it along, for the serial loop's backward difference.
+        if k1 < positions.len() {
+            super::simd::cubic_ui(x, &positions[k0..=k1], sps_out, o);
+        } else if k0 > 0 {
+            let mut tmp = vec![0f32; (k1 - k0 + 1) * sps_out];
+            super::simd::cubic_ui(x, &positions[k0 - 1..k1], sps_out, &mut tmp);
+            o.copy_from_slice(&tmp[sps_out..]);
+        } else {
+            super::simd::cubic_ui(x, &positions[k0..k1], sps_out, o);
+        }
+    });
+    out
+}
+
 /// The loop of [`resample_at_into`] for a non-empty `x` and an `out` of
 /// `positions.len() · sps_out` samples; inlined into each instruction-set version.
 #[inline(always)]
