@@ -349,6 +349,7 @@ pub(crate) struct TrainedFfe {
 /// MMSE solve, refined by the chain's adaptive algorithm (LMS, NLMS, sign-sign, RLS) over `xn`
 /// when one is selected. `xn` holds `sps` samples per symbol, `target` the transmitted levels.
 /// Shared by the whole-capture and the streamed analysis.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn train_ffe_for_chain(
     xn: &[f32],
     sps: usize,

@@ -433,7 +433,7 @@ impl Problem {
                         continue;
                     }
                     let e = self.evaluate(&cand);
-                    if score(&e) > score(cur) * (1.0 + 1e-9) + 1e-300 {
+                    if is_gain(score(&e), score(cur)) {
                         *w = cand;
                         *cur = e;
                         improved = true;
@@ -633,6 +633,13 @@ fn root_bisect(ser: impl Fn(f64) -> f64, target: f64, mut a: f64, mut b: f64) ->
         }
     }
     a
+}
+
+/// Whether a pattern-search step gains: a strict relative improvement of the score. Scores of
+/// failing eyes are negative, so an equal score must not count (the search would step back and
+/// forth for ever, as it once did on a closed eye).
+pub(super) fn is_gain(new: f64, old: f64) -> bool {
+    new > old + 1e-9 * old.abs() + 1e-300
 }
 
 /// Objective ordering: feasible σ_G (larger is better) beats any failing eye; among failing

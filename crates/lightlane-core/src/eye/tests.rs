@@ -619,3 +619,15 @@ fn tdecq_is_the_same_on_one_and_two_threads() {
     let (one, two) = (run(1), run(2));
     assert_eq!(one, two);
 }
+
+/// The pattern search's step rule: equal scores never gain, for failing (negative) scores as
+/// well as passing ones, so the search ends.
+#[test]
+fn tdecq_search_step_needs_a_strict_gain() {
+    use super::tdecq::is_gain;
+    for old in [-0.3, -1e-6, 0.0, 1e-6, 0.02, 5.0] {
+        assert!(!is_gain(old, old), "{old}");
+        assert!(!is_gain(old - 1e-3, old), "{old}");
+        assert!(is_gain(old + 1e-3, old), "{old}");
+    }
+}
