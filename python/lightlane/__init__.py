@@ -17,7 +17,26 @@ main job, :mod:`lightlane.plot` draws, :mod:`lightlane.batch` runs many captures
 
 from . import _native
 from . import exceptions
-from .exceptions import *  # noqa: F401,F403  (every class is listed in exceptions.__all__)
+from .exceptions import (
+    CaptureFileError,
+    CorruptFileError,
+    FormatError,
+    IllegalSymbolError,
+    InputTooShortError,
+    InternalError,
+    InvalidParameterError,
+    LengthMismatchError,
+    LightlaneError,
+    NoSuchItemError,
+    NonFiniteError,
+    PatternSyncError,
+    TruncatedFileError,
+    UnknownFormatError,
+    UnknownPatternError,
+    UnsupportedFormatError,
+    UnusableSignalError,
+    ValueOutOfRangeError,
+)
 from . import io, pattern, modulation, filter, eq, eye, timing, fec, sim, plot, batch
 from .analysis import Report, analyze
 from .io import Waveform, read_capture
@@ -42,5 +61,22 @@ __all__ = [
     "batch",
     "exceptions",
     "__version__",
+    "LightlaneError",
+    "InvalidParameterError",
+    "InputTooShortError",
+    "NonFiniteError",
+    "LengthMismatchError",
+    "UnknownPatternError",
+    "IllegalSymbolError",
+    "ValueOutOfRangeError",
+    "PatternSyncError",
+    "UnusableSignalError",
+    "CaptureFileError",
+    "FormatError",
+    "UnknownFormatError",
+    "CorruptFileError",
+    "TruncatedFileError",
+    "UnsupportedFormatError",
+    "NoSuchItemError",
+    "InternalError",
 ]
-__all__ += exceptions.__all__
