@@ -185,60 +185,6 @@ proptest! {
     }
 }
 
-/// CPU time of the calling thread (Linux `CLOCK_THREAD_CPUTIME_ID`), so that other processes on
-/// a shared machine do not count; wall-clock time elsewhere.
-fn thread_cpu_seconds() -> f64 {
-    #[cfg(target_os = "linux")]
-    {
-        #[repr(C)]
-        struct Timespec {
-            tv_sec: i64,
-            tv_nsec: i64,
-        }
-        extern "C" {
-            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-        }
-        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: clock_gettime writes one timespec to a valid pointer.
-        if unsafe { clock_gettime(3, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-    }
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
-}
-
-/// Throughput check (run with `--ignored --nocapture`): single-thread `process` rate in MSa/s of
-/// thread CPU time, with and without chirp, at three dispersions.
-#[test]
-#[ignore]
-fn emulation_throughput_1m_samples() {
-    let fs = 256e9;
-    let n = 1 << 20;
-    let w = Waveform::new(random_power(n, 5), fs).unwrap();
-    for alpha in [0.0, -0.5] {
-        for (dl, lambda) in [(-0.93, 1304.5), (-40.0, 1295.0), (340.0, 1550.0)] {
-            let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
-            let em = FiberEmulator::new(fs, &fiber, &EmulationOptions { chirp: Chirp::transient(alpha), ..Default::default() }).unwrap();
-            let mut out = vec![0f32; n];
-            let mut scratch = EmulatorScratch::default();
-            em.process(&w.samples, &mut out, &mut scratch).unwrap();
-            let reps = 5;
-            let c0 = thread_cpu_seconds();
-            for _ in 0..reps {
-                em.process(&w.samples, &mut out, &mut scratch).unwrap();
-            }
-            let cpu = thread_cpu_seconds() - c0;
-            eprintln!(
-                "alpha {alpha} D·L {dl} ps/nm: edge {} samples, FFT {}, single thread {:.1} MSa/s (thread CPU time)",
-                em.edge_samples(),
-                em.n,
-                (reps * n) as f64 / cpu / 1e6
-            );
-        }
-    }
-}
-
 /// TDECQ (802.3 121.8.5, 5-tap reference FFE, BT4 at 0.5 × baud) of a raw capture.
 fn tdecq_db(w: &Waveform, baud: f64) -> f64 {
     let cfg = crate::eye::TdecqConfig {
