@@ -11,8 +11,13 @@
 //! clock recovery (`recover_clock` with its default blocks on simulated NRZ and PAM4 captures of
 //! N symbols: the reference PLL, and `cdr-*-{pll2,mm,gardner,bang-bang}` for the order-2 PLL and
 //! the Mueller-Müller, Gardner and bang-bang loops)
-//! run on a rayon pool of each listed size; `speedup` is the wall-time ratio to the first pool
-//! size, `*_per_cpu_s` the rate per second of CPU time of the whole process. Single-thread cases
+//! run on a rayon pool of each listed size, interleaved: each round runs the case once on every
+//! pool and then an ideal block-parallel control (a recursive filter over independent blocks of
+//! the same number of samples, no overlap, no serial part) once on every pool, so a passing
+//! disturbance hits all pool sizes alike. `speedup` is the best-wall-time ratio to the first pool
+//! size, `control_speedup` the same ratio for the control (what this machine gives a perfectly
+//! parallel loop in the same rounds), `efficiency_vs_control` their quotient, `*_per_cpu_s` the
+//! rate per second of CPU time of the whole process. Single-thread cases
 //! report `msym_per_cpu_s`, the rate per second of on-CPU time of the thread (Linux); both stay
 //! meaningful when other jobs share the cores.
 //! Inputs: seeded PAM4/NRZ symbols through a short ISI channel with Gaussian noise.
@@ -23,32 +28,22 @@ use lightlane::sim::{Channel, LinkModel};
 use lightlane::timing::{recover_clock, CdrConfig, CdrKind};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
+use lightlane_benches::harness::{interleaved_scaling, time_thread, Args};
 use std::hint::black_box;
 
 fn main() {
-    let mut symbols = 1usize << 22;
-    let mut repeats = 5usize;
-    let mut threads = vec![1usize, 2];
-    let mut cases = String::new();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
-        match a.as_str() {
-            "--symbols" => symbols = value.parse().unwrap_or_else(|_| usage("--symbols takes an integer")),
-            "--cases" => cases = value.clone(),
-            "--repeats" => repeats = value.parse().unwrap_or_else(|_| usage("--repeats takes an integer")),
-            "--threads" => {
-                threads = value
-                    .split(',')
-                    .map(|t| t.trim().parse().unwrap_or_else(|_| usage("--threads takes a comma list of integers")))
-                    .collect()
-            }
-            _ => usage(&format!("unknown argument {a}")),
-        }
-    }
+    let args = Args::parse(
+        "eq_throughput",
+        "[--symbols N] [--repeats R] [--threads 1,2] [--cases SUBSTRING]",
+        &["--symbols", "--repeats", "--threads", "--cases"],
+        &[],
+    );
+    let symbols: usize = args.get("--symbols", 1 << 22);
+    let repeats: usize = args.get("--repeats", 5);
+    let threads: Vec<usize> = args.list("--threads", vec![1, 2]);
+    let cases = args.string("--cases").unwrap_or_default();
     if symbols < 1024 || repeats == 0 || threads.is_empty() || threads.contains(&0) {
-        usage("--symbols ≥ 1024, --repeats ≥ 1, thread counts ≥ 1");
+        args.fail("--symbols ≥ 1024, --repeats ≥ 1, thread counts ≥ 1");
     }
     let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
     let wanted = |case: &str| case.contains(cases.as_str());
@@ -168,39 +163,41 @@ fn main() {
             names.push(format!("cdr-{}{suffix}-parallel#{c}", m.name()));
         }
     }
-    let mut base = vec![None::<f64>; names.len()];
-    for &t in &threads {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
-        for (i, full_name) in names.iter().enumerate() {
-            let name = full_name.split('#').next().unwrap_or(full_name);
-            if !wanted(name) {
-                continue;
+    let pools: Vec<rayon::ThreadPool> =
+        threads.iter().map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool")).collect();
+    for (i, full_name) in names.iter().enumerate() {
+        let name = full_name.split('#').next().unwrap_or(full_name);
+        if !wanted(name) {
+            continue;
+        }
+        let cdr = i.checked_sub(3).map(|j| (&cdr_cases[j / kinds.len()], kinds[j % kinds.len()].1));
+        let (units, unit_name) = match cdr {
+            None => (symbols, "msym"),
+            Some((c, _)) => (c.0.len(), "msample"),
+        };
+        let run = || match (i, cdr) {
+            (0, _) => black_box(dfe.detect_parallel(&y)).len(),
+            (1, _) => black_box(mlse4.detect_parallel(&y)).len(),
+            (2, _) => black_box(mlse16.detect_parallel(&y)).len(),
+            (_, Some(((x, fs, baud, m), kind))) => {
+                let cfg = CdrConfig { kind, ..Default::default() };
+                black_box(recover_clock(x, *fs, *baud, *m, &cfg).expect("clock")).symbol_positions.len()
             }
-            let cdr = i.checked_sub(3).map(|j| (&cdr_cases[j / kinds.len()], kinds[j % kinds.len()].1));
-            let (units, unit_name) = match cdr {
-                None => (symbols, "msym"),
-                Some((c, _)) => (c.0.len(), "msample"),
-            };
-            let run = || match (i, cdr) {
-                (0, _) => black_box(dfe.detect_parallel(&y)).len(),
-                (1, _) => black_box(mlse4.detect_parallel(&y)).len(),
-                (2, _) => black_box(mlse16.detect_parallel(&y)).len(),
-                (_, Some(((x, fs, baud, m), kind))) => {
-                    let cfg = CdrConfig { kind, ..Default::default() };
-                    black_box(recover_clock(x, *fs, *baud, *m, &cfg).expect("clock")).symbol_positions.len()
-                }
-                _ => 0,
-            };
-            let (secs, cpu) = pool.install(|| best_wall_and_process_cpu(repeats, || {
-                run();
-            }));
-            let b = *base[i].get_or_insert(secs);
-            let cpu = cpu.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
+            _ => 0,
+        };
+        let timings = interleaved_scaling(&pools, repeats, units, || {
+            run();
+        });
+        let (base, base_control) = (timings[0].0.wall, timings[0].1);
+        for (&t, (timing, control)) in threads.iter().zip(&timings) {
+            let secs = timing.wall;
+            let cpu = timing.cpu_mean.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
+            let (speedup, control_speedup) = (base / secs, base_control / control);
             println!(
-                "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{:.2}{cpu}}}",
+                "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{speedup:.2},\"control_speedup\":{control_speedup:.2},\"efficiency_vs_control\":{:.2}{cpu}}}",
                 units as f64 / 1e6,
                 units as f64 / secs / 1e6,
-                b / secs
+                speedup / control_speedup
             );
         }
     }
@@ -227,54 +224,9 @@ fn cdr_captures(symbols: usize) -> Vec<(Vec<f32>, f64, f64, Modulation)> {
         .collect()
 }
 
-/// On-CPU time of the whole process in seconds: the sum over its threads of
-/// `/proc/self/task/*/schedstat` (Linux); `None` elsewhere.
-fn process_cpu_seconds() -> Option<f64> {
-    let mut total = 0.0;
-    for entry in std::fs::read_dir("/proc/self/task").ok()? {
-        let s = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
-        total += s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9;
-    }
-    Some(total)
-}
-
-/// Best wall time and mean process on-CPU time of `repeats` calls of `f` (after one warm-up).
-fn best_wall_and_process_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
-    timed(repeats, process_cpu_seconds, f)
-}
-
-/// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`), so that
-/// single-thread rates stay meaningful on a machine shared with other jobs; `None` elsewhere.
-fn thread_cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
-}
-
-/// Best wall time and mean on-CPU time of `repeats` calls of `f` (after one warm-up call).
-/// The CPU time is the mean, not the best: on some kernels schedstat advances in scheduler
-/// ticks (4 ms), and the best of several tick-quantised readings is biased low.
+/// Best wall time and mean on-CPU time of the calling thread over `repeats` calls of `f`
+/// (after one warm-up call).
 fn best_wall_and_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
-    timed(repeats, thread_cpu_seconds, f)
-}
-
-fn timed(repeats: usize, clock: fn() -> Option<f64>, mut f: impl FnMut()) -> (f64, Option<f64>) {
-    f();
-    let repeats = repeats.max(1);
-    let mut wall = f64::INFINITY;
-    let c0 = clock();
-    for _ in 0..repeats {
-        let t = std::time::Instant::now();
-        f();
-        wall = wall.min(t.elapsed().as_secs_f64());
-    }
-    let cpu = match (c0, clock()) {
-        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
-        _ => None,
-    };
-    (wall, cpu)
-}
-
-fn usage(msg: &str) -> ! {
-    eprintln!("eq_throughput: {msg}\nusage: eq_throughput [--symbols N] [--repeats R] [--threads 1,2]");
-    std::process::exit(2)
+    let t = time_thread(repeats, f);
+    (t.wall, t.cpu_mean)
 }

@@ -27,27 +27,23 @@ use lightlane::sim::LinkModel;
 use lightlane::timing::{resample_at, CdrConfig};
 use lightlane::Modulation;
 use lightlane_benches::eq_data::isi_link;
+use lightlane_benches::harness::{time_process, time_thread, write_f32, Args};
 
 fn main() {
-    let mut symbols = 1usize << 17;
-    let mut repeats = 7usize;
-    let mut write_dir: Option<std::path::PathBuf> = None;
-    let mut skip_tdecq = false;
-    let mut s = 32usize;
-    let mut analyze_only = false;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--symbols" => { symbols = args[i + 1].parse().expect("--symbols takes an integer"); i += 1; }
-            "--repeats" => { repeats = args[i + 1].parse().expect("--repeats takes an integer"); i += 1; }
-            "--samples-per-ui" => { s = args[i + 1].parse().expect("--samples-per-ui takes an integer"); i += 1; }
-            "--write-dir" => { write_dir = Some(args[i + 1].clone().into()); i += 1; }
-            "--skip-tdecq" => skip_tdecq = true,
-            "--analyze-only" => analyze_only = true,
-            a => panic!("unknown argument {a}"),
-        }
-        i += 1;
+    let args = Args::parse(
+        "eye_throughput",
+        "[--symbols N] [--repeats R] [--samples-per-ui S] [--write-dir DIR] [--skip-tdecq] [--analyze-only]",
+        &["--symbols", "--repeats", "--samples-per-ui", "--write-dir"],
+        &["--skip-tdecq", "--analyze-only"],
+    );
+    let symbols: usize = args.get("--symbols", 1 << 17);
+    let repeats: usize = args.get("--repeats", 7);
+    let s: usize = args.get("--samples-per-ui", 32);
+    let write_dir = args.string("--write-dir").map(std::path::PathBuf::from);
+    let skip_tdecq = args.flag("--skip-tdecq");
+    let analyze_only = args.flag("--analyze-only");
+    if symbols < 16 || repeats == 0 || s < 2 {
+        args.fail("--symbols ≥ 16, --repeats ≥ 1, --samples-per-ui ≥ 2");
     }
     if analyze_only {
         analyze_demo(repeats);
@@ -90,8 +86,7 @@ fn main() {
     report("fast-mt", (t.0, None));
     if let Some(dir) = &write_dir {
         std::fs::create_dir_all(dir).unwrap();
-        let yb: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(dir.join("y.f32"), yb).unwrap();
+        write_f32("eye_throughput", &dir.join("y.f32"), &y);
         let cb: Vec<u8> = h.counts().iter().flat_map(|v| v.to_le_bytes()).collect();
         std::fs::write(dir.join("counts.u32"), cb).unwrap();
         std::fs::write(
@@ -176,58 +171,15 @@ fn analyze_demo(repeats: usize) {
     }
 }
 
-/// On-CPU time of the whole process in seconds: the sum over its threads of
-/// `/proc/self/task/*/schedstat` (Linux); `None` elsewhere.
-fn process_cpu_seconds() -> Option<f64> {
-    let mut total = 0.0;
-    for entry in std::fs::read_dir("/proc/self/task").ok()? {
-        let s = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
-        total += s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9;
-    }
-    Some(total)
-}
-
 /// Best wall time and mean process on-CPU time over `repeats` calls of `f` (after a warm-up).
-/// Threads that ended between the readings drop out of the sum (rayon's pool persists).
-fn best_wall_and_process_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
-    f();
-    let repeats = repeats.max(1);
-    let mut wall = f64::INFINITY;
-    let c0 = process_cpu_seconds();
-    for _ in 0..repeats {
-        let t = std::time::Instant::now();
-        f();
-        wall = wall.min(t.elapsed().as_secs_f64());
-    }
-    let cpu = match (c0, process_cpu_seconds()) {
-        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
-        _ => None,
-    };
-    (wall, cpu)
-}
-
-/// On-CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`); `None`
-/// elsewhere.
-fn thread_cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+fn best_wall_and_process_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    let t = time_process(repeats, f);
+    (t.wall, t.cpu_mean)
 }
 
 /// Best wall time and mean on-CPU time of the calling thread over `repeats` calls of `f`
 /// (after one warm-up call).
-fn best_wall_and_cpu(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
-    f();
-    let repeats = repeats.max(1);
-    let mut wall = f64::INFINITY;
-    let c0 = thread_cpu_seconds();
-    for _ in 0..repeats {
-        let t = std::time::Instant::now();
-        f();
-        wall = wall.min(t.elapsed().as_secs_f64());
-    }
-    let cpu = match (c0, thread_cpu_seconds()) {
-        (Some(a), Some(b)) => Some((b - a) / repeats as f64),
-        _ => None,
-    };
-    (wall, cpu)
+fn best_wall_and_cpu(repeats: usize, f: impl FnMut()) -> (f64, Option<f64>) {
+    let t = time_thread(repeats, f);
+    (t.wall, t.cpu_mean)
 }

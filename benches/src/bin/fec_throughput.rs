@@ -12,9 +12,13 @@
 
 use lightlane::fec::{DecodeOutcome, DecodeScratch, ReedSolomon, RsCode, SimdLevel};
 use lightlane_benches::fec_data::corrupted_codewords;
+use lightlane_benches::harness::{thread_cpu_seconds, Args};
 use std::time::Instant;
 
-struct Args {
+const USAGE: &str = "[--code kp4|kr4] [--ber 2.4e-4] [--codewords 20000] [--reps 5] [--seed 1] [--fast-only] [--write-words FILE]";
+
+/// The run's settings from the command line.
+struct Settings {
     code: RsCode,
     ber: f64,
     codewords: usize,
@@ -24,50 +28,25 @@ struct Args {
     fast_only: bool,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args { code: RsCode::Kp4, ber: 2.4e-4, codewords: 20_000, reps: 5, seed: 1, write_words: None, fast_only: false };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
-        match k.as_str() {
-            "--code" => a.code = v()?.parse().map_err(|e| format!("{e}"))?,
-            "--ber" => a.ber = v()?.parse().map_err(|e| format!("--ber: {e}"))?,
-            "--codewords" => a.codewords = v()?.parse().map_err(|e| format!("--codewords: {e}"))?,
-            "--reps" => a.reps = v()?.parse().map_err(|e| format!("--reps: {e}"))?,
-            "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--write-words" => a.write_words = Some(v()?),
-            "--fast-only" => a.fast_only = true,
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
+fn parse() -> Settings {
+    let args = Args::parse("fec_throughput", USAGE, &["--code", "--ber", "--codewords", "--reps", "--seed", "--write-words"], &["--fast-only"]);
+    let code = match args.string("--code") {
+        None => RsCode::Kp4,
+        Some(c) => c.parse().unwrap_or_else(|e| args.fail(&format!("{e}"))),
+    };
+    let a = Settings {
+        code,
+        ber: args.get("--ber", 2.4e-4),
+        codewords: args.get("--codewords", 20_000),
+        reps: args.get("--reps", 5),
+        seed: args.get("--seed", 1),
+        write_words: args.string("--write-words"),
+        fast_only: args.flag("--fast-only"),
+    };
     if !(0.0..0.5).contains(&a.ber) || a.codewords == 0 || a.reps == 0 {
-        return Err("need 0 <= ber < 0.5, codewords > 0, reps > 0".into());
+        args.fail("need 0 <= ber < 0.5, codewords > 0, reps > 0");
     }
-    Ok(a)
-}
-
-/// CPU time of the calling thread (Linux `CLOCK_THREAD_CPUTIME_ID`), so that time the
-/// scheduler gives to other processes on a shared machine is not counted. Elsewhere: `None`.
-#[cfg(target_os = "linux")]
-fn thread_cpu_seconds() -> Option<f64> {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec to a valid pointer.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_seconds() -> Option<f64> {
-    None
+    a
 }
 
 /// Best-of-`reps` (wall seconds, thread-CPU seconds) for decoding a fresh copy of `words`.
@@ -101,13 +80,7 @@ fn entry(engine: &str, threads: usize, wall: f64, cpu: Option<f64>, payload_bits
 }
 
 fn main() {
-    let a = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("fec_throughput: {e}");
-            std::process::exit(2);
-        }
-    };
+    let a = parse();
     let code = a.code;
     let n = code.n();
     let (words, _clean, injected_bits) = corrupted_codewords(code, a.codewords, a.ber, a.seed);

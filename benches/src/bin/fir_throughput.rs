@@ -12,69 +12,43 @@
 
 use lightlane::eq::Ffe;
 use lightlane::filter::{Fir, FirEngine};
-use lightlane_benches::{random_signal, seconds_best_of};
+use lightlane_benches::harness::{time_with, write_f32, Args};
+use lightlane_benches::random_signal;
+
+const USAGE: &str = "[--samples N] [--repeats R] [--taps 5,15,31] [--write-dir DIR]";
 
 fn main() {
-    let mut samples = 1usize << 20;
-    let mut repeats = 15usize;
-    let mut taps_list = vec![5usize, 15, 31];
-    let mut write_dir: Option<std::path::PathBuf> = None;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| usage(&format!("{a} needs a value")));
-        match a.as_str() {
-            "--samples" => {
-                samples = value
-                    .parse()
-                    .unwrap_or_else(|_| usage("--samples takes an integer"))
-            }
-            "--repeats" => {
-                repeats = value
-                    .parse()
-                    .unwrap_or_else(|_| usage("--repeats takes an integer"))
-            }
-            "--taps" => {
-                taps_list = value
-                    .split(',')
-                    .map(|t| {
-                        t.trim()
-                            .parse()
-                            .unwrap_or_else(|_| usage("--taps takes a comma list of integers"))
-                    })
-                    .collect()
-            }
-            "--write-dir" => write_dir = Some(value.into()),
-            _ => usage(&format!("unknown argument {a}")),
-        }
-    }
+    let args = Args::parse("fir_throughput", USAGE, &["--samples", "--repeats", "--taps", "--write-dir"], &[]);
+    let samples: usize = args.get("--samples", 1 << 20);
+    let repeats: usize = args.get("--repeats", 15);
+    let taps_list: Vec<usize> = args.list("--taps", vec![5, 15, 31]);
+    let write_dir = args.string("--write-dir").map(std::path::PathBuf::from);
     if samples == 0 || repeats == 0 {
-        usage("--samples and --repeats must be positive");
+        args.fail("--samples and --repeats must be positive");
     }
     let x = random_signal(samples, 1);
     if let Some(dir) = &write_dir {
-        write_f32(&dir.join("x.f32"), &x);
+        write_f32("fir_throughput", &dir.join("x.f32"), &x);
     }
     for &taps in &taps_list {
         if taps == 0 || taps > lightlane::filter::MAX_FIR_TAPS {
-            usage(&format!(
+            args.fail(&format!(
                 "taps must be 1..={}",
                 lightlane::filter::MAX_FIR_TAPS
             ));
         }
         let h = random_signal(taps, 2);
         if let Some(dir) = &write_dir {
-            write_f32(&dir.join(format!("h{taps}.f32")), &h);
-            let best = Fir::new(&h).unwrap_or_else(|e| usage(&e.to_string()));
+            write_f32("fir_throughput", &dir.join(format!("h{taps}.f32")), &h);
+            let best = Fir::new(&h).unwrap_or_else(|e| args.fail(&e.to_string()));
             write_f32(
+                "fir_throughput",
                 &dir.join(format!("y{taps}.f32")),
                 &best.process_valid_vec(&x),
             );
         }
         for engine in FirEngine::available() {
-            let fir = Fir::with_engine(&h, engine).unwrap_or_else(|e| usage(&e.to_string()));
+            let fir = Fir::with_engine(&h, engine).unwrap_or_else(|e| args.fail(&e.to_string()));
             let mut y = vec![0.0f32; fir.valid_len(x.len())];
             // The naive f64 reference is ~100x slower; fewer repeats keep the run short.
             let r = if engine == FirEngine::Naive {
@@ -82,13 +56,13 @@ fn main() {
             } else {
                 repeats
             };
-            let secs = seconds_best_of(r, || fir.process_valid(&x, &mut y).expect("sized output"));
+            let secs = wall_best_of(r, || fir.process_valid(&x, &mut y).expect("sized output"));
             report(engine.name(), taps, samples, secs);
         }
         let reference_tap = taps / 4;
-        let ffe = Ffe::new(h.clone(), 1, reference_tap).unwrap_or_else(|e| usage(&e.to_string()));
+        let ffe = Ffe::new(h.clone(), 1, reference_tap).unwrap_or_else(|e| args.fail(&e.to_string()));
         let mut y = vec![0.0f32; x.len()];
-        let secs = seconds_best_of(repeats, || {
+        let secs = wall_best_of(repeats, || {
             ffe.equalize_into(&x, &mut y).expect("sized output")
         });
         report("ffe", taps, samples, secs);
@@ -102,15 +76,7 @@ fn report(engine: &str, taps: usize, samples: usize, secs: f64) {
     );
 }
 
-fn write_f32(path: &std::path::Path, data: &[f32]) {
-    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    if let Err(e) = std::fs::write(path, bytes) {
-        eprintln!("fir_throughput: cannot write {}: {e}", path.display());
-        std::process::exit(1);
-    }
-}
-
-fn usage(msg: &str) -> ! {
-    eprintln!("fir_throughput: {msg}\nusage: fir_throughput [--samples N] [--repeats R] [--taps 5,15,31] [--write-dir DIR]");
-    std::process::exit(2);
+/// Best wall time of `repeats` calls of `f` (after one warm-up call).
+fn wall_best_of(repeats: usize, f: impl FnMut()) -> f64 {
+    time_with(|| None, repeats, f).wall
 }

@@ -9,20 +9,15 @@
 
 use lightlane::optical::{EmulationOptions, EmulatorScratch, FiberEmulator};
 use lightlane::sim::optical::{Chirp, Fiber};
+use lightlane_benches::harness::{time_thread, Args};
 use rand::{Rng, SeedableRng};
 
 fn main() {
-    let mut n = 1usize << 20;
-    let mut repeats = 5usize;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--samples" => { n = args[i + 1].parse().expect("--samples takes an integer"); i += 1; }
-            "--repeats" => { repeats = args[i + 1].parse().expect("--repeats takes an integer"); i += 1; }
-            a => panic!("unknown argument {a}"),
-        }
-        i += 1;
+    let args = Args::parse("optical_throughput", "[--samples N] [--repeats R]", &["--samples", "--repeats"], &[]);
+    let n: usize = args.get("--samples", 1 << 20);
+    let repeats: usize = args.get("--repeats", 5);
+    if n < 2 || repeats == 0 {
+        args.fail("--samples must be at least 2 and --repeats positive");
     }
     let fs = 256e9;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -40,13 +35,7 @@ fn main() {
             let fiber = Fiber::with_accumulated_dispersion(dl, lambda).expect("valid fibre");
             let options = EmulationOptions { chirp: Chirp::transient(alpha), ..Default::default() };
             let em = FiberEmulator::new(fs, &fiber, &options).expect("plannable");
-            em.process(&samples, &mut out, &mut scratch).expect("emulates");
-            let mut best = f64::INFINITY;
-            for _ in 0..repeats {
-                let c0 = thread_cpu_seconds();
-                em.process(&samples, &mut out, &mut scratch).expect("emulates");
-                best = best.min(thread_cpu_seconds() - c0);
-            }
+            let best = time_thread(repeats, || em.process(&samples, &mut out, &mut scratch).expect("emulates")).cpu_or_wall();
             println!(
                 "{{\"case\":\"{name}\",\"alpha\":{alpha},\"dispersion_ps_per_nm\":{dl},\"samples\":{n},\"edge_samples\":{},\"cpu_seconds\":{best:.6},\"msa_per_s\":{:.2}}}",
                 em.edge_samples(),
@@ -54,26 +43,4 @@ fn main() {
             );
         }
     }
-}
-
-/// CPU time of the calling thread (Linux `CLOCK_THREAD_CPUTIME_ID`); wall-clock elsewhere.
-fn thread_cpu_seconds() -> f64 {
-    #[cfg(target_os = "linux")]
-    {
-        #[repr(C)]
-        struct Timespec {
-            tv_sec: i64,
-            tv_nsec: i64,
-        }
-        extern "C" {
-            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-        }
-        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: clock_gettime writes one timespec to a valid pointer.
-        if unsafe { clock_gettime(3, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-    }
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
 }

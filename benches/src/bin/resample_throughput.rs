@@ -14,42 +14,28 @@
 //! little-endian f32) so the script can check scipy's result against lightlane's.
 
 use lightlane::timing::{resample_at_into, FftResampleScratch, FftResampler, PolyphaseConfig, PolyphaseResampler};
+use lightlane_benches::harness::{time_thread, write_f32, Args};
 use lightlane_benches::random_signal;
 
+const USAGE: &str = "[--samples N] [--outputs M1,M2] [--repeats R] [--engines fft,polyphase,cubic] [--write-dir DIR]";
+
 fn main() {
-    let mut samples = 1usize << 20;
-    let mut outputs = vec![819_200usize, 1_310_720];
-    let mut repeats = 11usize;
-    let mut write_dir: Option<std::path::PathBuf> = None;
-    let mut engines = vec!["fft".to_string(), "polyphase".to_string(), "cubic".to_string()];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
-        match a.as_str() {
-            "--samples" => samples = value.parse().unwrap_or_else(|_| usage("--samples takes an integer")),
-            "--repeats" => repeats = value.parse().unwrap_or_else(|_| usage("--repeats takes an integer")),
-            "--outputs" => {
-                outputs = value
-                    .split(',')
-                    .map(|t| t.trim().parse().unwrap_or_else(|_| usage("--outputs takes a comma list of integers")))
-                    .collect()
-            }
-            "--write-dir" => write_dir = Some(value.into()),
-            "--engines" => engines = value.split(',').map(|e| e.trim().to_string()).collect(),
-            _ => usage(&format!("unknown argument {a}")),
-        }
-    }
+    let args = Args::parse("resample_throughput", USAGE, &["--samples", "--outputs", "--repeats", "--engines", "--write-dir"], &[]);
+    let samples: usize = args.get("--samples", 1 << 20);
+    let outputs: Vec<usize> = args.list("--outputs", vec![819_200, 1_310_720]);
+    let repeats: usize = args.get("--repeats", 11);
+    let engines: Vec<String> = args.list("--engines", ["fft", "polyphase", "cubic"].map(String::from).to_vec());
+    let write_dir = args.string("--write-dir").map(std::path::PathBuf::from);
     if samples < 2 || repeats == 0 || outputs.iter().any(|&m| m < 2) {
-        usage("--samples, --outputs must be at least 2 and --repeats positive");
+        args.fail("--samples, --outputs must be at least 2 and --repeats positive");
     }
     let x = random_signal(samples, 1);
     if let Some(dir) = &write_dir {
-        write_f32(&dir.join("x.f32"), &x);
+        write_f32("resample_throughput", &dir.join("x.f32"), &x);
     }
     let poly = PolyphaseResampler::new(&PolyphaseConfig::default()).expect("default design");
     for &m in &outputs {
-        let r = FftResampler::new(samples, m).unwrap_or_else(|e| usage(&e.to_string()));
+        let r = FftResampler::new(samples, m).unwrap_or_else(|e| args.fail(&e.to_string()));
         let mut y = vec![0f32; m];
         let mut scratch = FftResampleScratch::default();
         let run = |e: &str| engines.iter().any(|x| x == e);
@@ -57,7 +43,7 @@ fn main() {
             let secs = best_of(repeats, || r.process(&x, &mut y, &mut scratch).expect("sized buffers"));
             report("fft", samples, m, secs);
             if let Some(dir) = &write_dir {
-                write_f32(&dir.join(format!("y{m}.f32")), &y);
+                write_f32("resample_throughput", &dir.join(format!("y{m}.f32")), &y);
             }
         }
         let positions: Vec<f64> = (0..m).map(|k| k as f64 * samples as f64 / m as f64).collect();
@@ -74,44 +60,9 @@ fn main() {
 
 /// Best (cpu, wall) seconds of `repeats` calls of `f` after one warm-up call; cpu is the thread
 /// CPU time where available, else the wall time.
-fn best_of(repeats: usize, mut f: impl FnMut()) -> (f64, f64) {
-    f();
-    let (mut cpu, mut wall) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..repeats.max(1) {
-        let c0 = thread_cpu_seconds();
-        let t0 = std::time::Instant::now();
-        f();
-        let w = t0.elapsed().as_secs_f64();
-        wall = wall.min(w);
-        cpu = cpu.min(match (c0, thread_cpu_seconds()) {
-            (Some(a), Some(b)) => b - a,
-            _ => w,
-        });
-    }
-    (cpu, wall)
-}
-
-/// CPU time of the calling thread (Linux `CLOCK_THREAD_CPUTIME_ID`). Elsewhere: `None`.
-#[cfg(target_os = "linux")]
-fn thread_cpu_seconds() -> Option<f64> {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec to a valid pointer.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_seconds() -> Option<f64> {
-    None
+fn best_of(repeats: usize, f: impl FnMut()) -> (f64, f64) {
+    let t = time_thread(repeats, f);
+    (t.cpu_or_wall(), t.wall)
 }
 
 fn report(engine: &str, n_in: usize, n_out: usize, (cpu, wall): (f64, f64)) {
@@ -119,17 +70,4 @@ fn report(engine: &str, n_in: usize, n_out: usize, (cpu, wall): (f64, f64)) {
         "{{\"engine\":\"{engine}\",\"n_in\":{n_in},\"n_out\":{n_out},\"cpu_seconds\":{cpu:.9},\"wall_seconds\":{wall:.9},\"samples_per_s\":{:.1}}}",
         n_in as f64 / cpu
     );
-}
-
-fn write_f32(path: &std::path::Path, data: &[f32]) {
-    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    if let Err(e) = std::fs::write(path, bytes) {
-        eprintln!("resample_throughput: cannot write {}: {e}", path.display());
-        std::process::exit(1);
-    }
-}
-
-fn usage(msg: &str) -> ! {
-    eprintln!("resample_throughput: {msg}\nusage: resample_throughput [--samples N] [--outputs M1,M2] [--repeats R] [--engines fft,polyphase,cubic] [--write-dir DIR]");
-    std::process::exit(2);
 }
