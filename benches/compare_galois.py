@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from benchkit import run_bench
 
 import numpy as np  # noqa: E402
 
@@ -38,13 +36,9 @@ PAYLOAD_BITS = K * 10
 
 
 def run_rust(codewords: int, ber: float, words_file: Path, reps: int) -> dict:
-    cmd = [
-        "cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "fec_throughput", "--",
-        "--code", "kp4", "--ber", str(ber), "--codewords", str(codewords), "--reps", str(reps),
-        "--write-words", str(words_file),
-    ]
-    out = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    rows = run_bench("fec_throughput", ["--code", "kp4", "--ber", ber, "--codewords", codewords, "--reps", reps,
+                                        "--write-words", words_file])
+    return rows[-1]
 
 
 def run_galois(words: np.ndarray) -> tuple[float, float, np.ndarray]:

@@ -15,49 +15,23 @@ the script re-runs itself with `.venv/bin/python`. To create one:
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-# numpy.convolve is single-threaded; keep any BLAS it touches on one thread too.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+from benchkit import best_of, require, run_bench
 
-ROOT = Path(__file__).resolve().parent.parent
-
-try:
-    import numpy as np
-except ImportError:
-    venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-        os.execv(str(venv_python), [str(venv_python), *sys.argv])
-    sys.exit(
-        "compare_numpy.py needs numpy. Create a venv with:\n"
-        f"  cd {ROOT} && python3 -m venv .venv && .venv/bin/pip install numpy"
-    )
+require("compare_numpy.py", ["numpy"], "numpy")
+import numpy as np  # noqa: E402
 
 
 def run_lightlane(samples: int, repeats: int, taps: list[int], data_dir: Path) -> list[dict]:
-    cmd = [
-        "cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "fir_throughput", "--",
-        "--samples", str(samples), "--repeats", str(repeats),
-        "--taps", ",".join(map(str, taps)), "--write-dir", str(data_dir),
-    ]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return run_bench("fir_throughput", ["--samples", samples, "--repeats", repeats,
+                                        "--taps", ",".join(map(str, taps)), "--write-dir", data_dir])
 
 
 def time_numpy(x: np.ndarray, h: np.ndarray, repeats: int) -> float:
-    np.convolve(x, h, "valid")  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        np.convolve(x, h, "valid")
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(lambda: np.convolve(x, h, "valid"), repeats)
 
 
 def main() -> int:

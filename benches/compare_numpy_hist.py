@@ -18,34 +18,20 @@ prints input samples/s and the ratio. Exits 1 when a ratio is below --min-ratio 
 numpy: the running interpreter's, or `.venv/bin/python` of the repository (python3 -m venv .venv
 && .venv/bin/pip install numpy).
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, sys, tempfile, time
 from pathlib import Path
 
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
-ROOT = Path(__file__).resolve().parent.parent
-try:
-    import numpy as np
-except ImportError:
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-        os.execv(str(venv), [str(venv), *sys.argv])
-    sys.exit("compare_numpy_hist.py needs numpy (python3 -m venv .venv && .venv/bin/pip install numpy)")
+from benchkit import best_of, require, run_bench
 
-
-def clock():
-    return time.thread_time()
+require("compare_numpy_hist.py", ["numpy"], "numpy")
+import numpy as np  # noqa: E402
 
 
 def run_case(name: str, sps: int, args) -> tuple[bool, float]:
     with tempfile.TemporaryDirectory() as d:
-        exe = ["cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "eye_throughput", "--"]
-        if args.binary:
-            exe = [args.binary]
-        cmd = [*exe, "--symbols", str(args.symbols * 32 // sps), "--repeats", str(args.repeats), "--samples-per-ui", str(sps),
-               "--write-dir", d, "--skip-tdecq"]
-        out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-        rows = {r["engine"]: r for r in (json.loads(l) for l in out.splitlines() if l.startswith("{"))}
+        out = run_bench("eye_throughput", ["--symbols", args.symbols * 32 // sps, "--repeats", args.repeats,
+                                           "--samples-per-ui", sps, "--write-dir", d, "--skip-tdecq"], args.binary)
+        rows = {r["engine"]: r for r in out}
         y = np.fromfile(Path(d) / "y.f32", dtype="<f4")
         ours = np.fromfile(Path(d) / "counts.u32", dtype="<u4")
         g = json.loads((Path(d) / "geometry.json").read_text())
@@ -59,12 +45,8 @@ def run_case(name: str, sps: int, args) -> tuple[bool, float]:
     cols = (cols + 0.5).ravel().astype(np.float64)
     vals = vals.ravel().astype(np.float64)
     rng = [[0, b], [g["lo"], g["hi"]]]
-    np.histogram2d(cols[:1000], vals[:1000], bins=[b, a], range=rng)
-    best = float("inf")
-    for _ in range(args.repeats):
-        t = clock()
-        h, _, _ = np.histogram2d(cols, vals, bins=[b, a], range=rng)
-        best = min(best, clock() - t)
+    best = best_of(lambda: np.histogram2d(cols, vals, bins=[b, a], range=rng), args.repeats, time.thread_time)
+    h, _, _ = np.histogram2d(cols, vals, bins=[b, a], range=rng)
     theirs = h.T.astype(np.int64).ravel()  # rows = amplitude, as lightlane
     diff = np.abs(theirs - ours.astype(np.int64)).sum() / 2
     total = ours.sum()

@@ -22,51 +22,27 @@ numpy/scipy come from the running interpreter; if they are missing and the repos
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+from benchkit import best_of, require, run_bench
 
-ROOT = Path(__file__).resolve().parent.parent
-
-try:
-    import numpy as np
-    import scipy
-    import scipy.signal
-except ImportError:
-    venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-        os.execv(str(venv_python), [str(venv_python), *sys.argv])
-    sys.exit(
-        "compare_scipy_resample.py needs numpy and scipy. Create a venv with:\n"
-        f"  cd {ROOT} && python3 -m venv .venv && .venv/bin/pip install numpy scipy"
-    )
+require("compare_scipy_resample.py", ["numpy", "scipy", "scipy.signal"], "numpy scipy")
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import scipy.signal  # noqa: E402
 
 
 def run_lightlane(samples: int, outputs: list[int], repeats: int, data_dir: Path) -> list[dict]:
-    cmd = [
-        "cargo", "run", "--quiet", "--release", "-p", "lightlane-benches", "--bin", "resample_throughput", "--",
-        "--samples", str(samples), "--outputs", ",".join(map(str, outputs)),
-        "--repeats", str(repeats), "--write-dir", str(data_dir),
-    ]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return run_bench("resample_throughput", ["--samples", samples, "--outputs", ",".join(map(str, outputs)),
+                                             "--repeats", repeats, "--write-dir", data_dir])
 
 
 def time_scipy(x: np.ndarray, m: int, repeats: int) -> float:
     """Best thread CPU time (as the Rust side measures) of scipy.signal.resample(x, m)."""
-    scipy.signal.resample(x, m)  # warm-up (plan caches)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.thread_time()
-        scipy.signal.resample(x, m)
-        best = min(best, time.thread_time() - t)
-    return best
+    return best_of(lambda: scipy.signal.resample(x, m), repeats, time.thread_time)
 
 
 def main() -> int:
