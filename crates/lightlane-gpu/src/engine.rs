@@ -103,6 +103,11 @@ impl Accelerator for GpuAccelerator<'_> {
         };
         self.ctx.eye_histogram(y, &geom)
     }
+
+    /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
+    fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+        self.ctx.resample_at(x, positions, sps_out)
+    }
 }
 
 /// Where the GPU engine keeps an equalized signal.
