@@ -374,3 +374,142 @@ pub fn end_to_end(
         agree,
     })
 }
+
+/// CPU time of this process so far (all threads, user + system), in seconds, from
+/// `/proc/self/stat` (clock ticks of 10 ms); `None` where that file does not exist. On-CPU
+/// time is what a shared machine can measure honestly: wall clock counts other jobs' time.
+pub fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// One row of [`stages`]: a pipeline stage on the CPU engine and (where the GPU engine runs
+/// it) on the GPU engine, each the mean of the repetitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTiming {
+    /// What ran.
+    pub stage: String,
+    /// Wall seconds on the CPU engine.
+    pub cpu_wall_s: f64,
+    /// On-CPU seconds of the process (all threads) on the CPU engine, if measurable.
+    pub cpu_on_cpu_s: Option<f64>,
+    /// Wall seconds on the GPU engine (`None`: the stage stays on the CPU).
+    pub gpu_wall_s: Option<f64>,
+}
+
+fn timed<T>(reps: usize, f: &mut dyn FnMut() -> Result<T>) -> Result<(f64, Option<f64>)> {
+    let reps = reps.max(1);
+    let c0 = process_cpu_s();
+    let t = Instant::now();
+    for _ in 0..reps {
+        f()?;
+    }
+    let wall = t.elapsed().as_secs_f64() / reps as f64;
+    let cpu = match (c0, process_cpu_s()) {
+        (Some(a), Some(b)) => Some((b - a) / reps as f64),
+        _ => None,
+    };
+    Ok((wall, cpu))
+}
+
+/// Per-stage timings of the analysis of `wf` with `config` (fixed baud and CDR clock
+/// recovery expected, as in the end-to-end bench): clock recovery, the reference-receiver
+/// (BT4) filter, resampling onto the recovered clock for the FFE and for the eye
+/// (`config.eye`'s points per UI, the raw and the BT4 signal), the eye histogram of the
+/// resampled raw signal, TDECQ (without the known symbols), and the whole analysis; CPU engine vs GPU engine where the GPU engine
+/// runs the stage. Each after one untimed run, mean of `reps`.
+pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlane_core::analysis::AnalysisConfig, reps: usize) -> Result<Vec<StageTiming>> {
+    use lightlane_core::analysis::{analyze_with, ClockRecovery};
+    use lightlane_core::timing::{recover_clock, resample_at_parallel, CdrConfig};
+    use lightlane_core::{Backend, Error};
+    let baud = config.baud.ok_or_else(|| Error::invalid("baud", "none", "the stage bench needs a fixed baud"))?;
+    let cdr = match &config.clock {
+        ClockRecovery::Cdr(c) => c.clone(),
+        _ => CdrConfig::default(),
+    };
+    let fs = wf.fs();
+    let x = &wf.samples;
+    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let mut rows = Vec::new();
+    let mut row = |stage: &str, cpu: &mut dyn FnMut() -> Result<()>, gpu: Option<&mut dyn FnMut() -> Result<()>>| -> Result<()> {
+        cpu()?;
+        let (cpu_wall_s, cpu_on_cpu_s) = timed(reps, cpu)?;
+        let gpu_wall_s = match gpu {
+            Some(g) => {
+                g()?;
+                Some(timed(reps, g)?.0)
+            }
+            None => None,
+        };
+        rows.push(StageTiming { stage: stage.into(), cpu_wall_s, cpu_on_cpu_s, gpu_wall_s });
+        Ok(())
+    };
+    // As the pipeline: the recovered clock, or an ideal one at the given baud when the CDR
+    // fails on a closed raw eye.
+    let spu = fs / baud;
+    let positions = match recover_clock(x, fs, baud, config.modulation, &cdr) {
+        Ok(rc) => {
+            row("clock recovery (CDR)", &mut || recover_clock(x, fs, baud, config.modulation, &cdr).map(|_| ()), None)?;
+            rc.symbol_positions
+        }
+        Err(_) => {
+            let phase = lightlane_core::timing::recover_phase(x, spu, config.modulation, &config.phase)?.phase_ui;
+            row("sampling phase (CDR failed: ideal clock)", &mut || lightlane_core::timing::recover_phase(x, spu, config.modulation, &config.phase).map(|_| ()), None)?;
+            (0..(x.len() as f64 / spu - phase - 1.0).max(0.0) as usize).map(|k| (phase + k as f64) * spu).collect()
+        }
+    };
+    let pos = &positions;
+    let f3db = config.eye.as_ref().and_then(|e| e.tdecq.as_ref()).map(|t| t.reference_f3db_per_baud).unwrap_or(0.5) * baud;
+    let bt4 = lightlane_core::eq::bessel_thomson_filter(x, fs, f3db, 4)?;
+    row("BT4 reference filter", &mut || lightlane_core::eq::bessel_thomson_filter(x, fs, f3db, 4).map(|_| ()), None)?;
+    let sps = config.equalizer.ffe().map(|f| f.1).unwrap_or(1);
+    row(
+        &format!("resample to clock, {sps}/UI"),
+        &mut || {
+            resample_at_parallel(x, pos, sps);
+            Ok(())
+        },
+        Some(&mut || ctx.resample_at(x, pos, sps).map(|_| ())),
+    )?;
+    let s = config.eye.as_ref().map(|e| e.eye.samples_per_ui).unwrap_or(32);
+    for (name, sig) in [("raw", x.as_slice()), ("BT4", bt4.as_slice())] {
+        row(
+            &format!("resample to clock, eye {s}/UI ({name})"),
+            &mut || {
+                resample_at_parallel(sig, pos, s);
+                Ok(())
+            },
+            Some(&mut || ctx.resample_at(sig, pos, s).map(|_| ())),
+        )?;
+    }
+    let y = resample_at_parallel(x, pos, s);
+    let (lo, hi) = y.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let g = lightlane_core::eye::EyeGeometry {
+        samples_per_ui: s,
+        span_ui: 2,
+        time_bins: 2 * s * (256 / (2 * s)).max(1),
+        amp_bins: 256,
+        lo,
+        hi: hi + (hi - lo) * 1e-3,
+    };
+    row(
+        "eye histogram (raw)",
+        &mut || lightlane_core::accel::cpu_eye_histogram(&g, &y).map(|_| ()),
+        Some(&mut || lightlane_core::accel::Accelerator::eye_histogram(&accel, &g, &y).map(|_| ())),
+    )?;
+    if let Some(tc) = config.eye.as_ref().and_then(|e| e.tdecq.as_ref()) {
+        let mut sig = lightlane_core::eye::EyeSignal::from_centred(&resample_at_parallel(&bt4, pos, s), s)?;
+        sig.baud = Some(baud);
+        row("TDECQ (BT4 eye, pattern search)", &mut || lightlane_core::eye::tdecq(&sig, None, tc).map(|_| ()), None)?;
+    }
+    row(
+        "whole analysis",
+        &mut || analyze_with(wf, config, Backend::Cpu, None).map(|_| ()),
+        Some(&mut || analyze_with(wf, config, Backend::Gpu, Some(&accel)).map(|_| ())),
+    )?;
+    Ok(rows)
+}
