@@ -202,8 +202,7 @@ impl GpuContext {
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
             let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
             self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())], self.grid(groups))?;
-            let bytes_out = self.read_back(outb.buffer(), len as u64 * 4)?;
-            out[start..start + len].copy_from_slice(bytemuck::cast_slice(&bytes_out[..len * 4]));
+            self.read_back_into(outb.buffer(), 0, bytemuck::cast_slice_mut(&mut out[start..start + len]))?;
             start += len;
         }
         Ok(out)
@@ -237,17 +236,11 @@ impl GpuContext {
             let s1 = ((kb - 1) * sps + base + 1).min(x.len()).max(s0);
             let xs = &x[s0..s1];
             let local_base = centre_lo - s0;
-            let y = self.fir_chunk(xs, &tapb, l, sps, local_base, kb - ka)?;
-            out[ka..kb].copy_from_slice(&y);
+            let yb = self.fir_chunk_resident(xs, &tapb, l, sps, local_base, kb - ka)?;
+            self.read_back_into(yb.buffer(), 0, bytemuck::cast_slice_mut(&mut out[ka..kb]))?;
             ka = kb;
         }
         Ok(out)
-    }
-
-    fn fir_chunk(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
-        let yb = self.fir_chunk_resident(x, taps, l, sps, base, n_out)?;
-        let bytes = self.read_back(yb.buffer(), n_out as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&bytes[..n_out * 4]).to_vec())
     }
 
     /// The FFE of [`GpuContext::ffe_equalize`] left on the device: the pooled buffer holding

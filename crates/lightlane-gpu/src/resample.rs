@@ -201,15 +201,16 @@ impl GpuContext {
             }
             let o0 = a0 * per;
             let o1 = (a1 * per).min(n);
-            let y = self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, o1 - o0)?;
-            out[o0..o1].copy_from_slice(&y);
+            self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, &mut out[o0..o1])?;
             a0 = a1;
         }
         Ok(out)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, n: usize) -> Result<Vec<f32>> {
+    /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the outputs).
+    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, out: &mut [f32]) -> Result<()> {
+        let n = out.len();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
         let ob = self.buffer(Role::Output, n as u64 * 4)?;
@@ -229,7 +230,6 @@ impl GpuContext {
             self.dispatch(pipe, &bind, grid, &mut enc);
             self.queue.submit([enc.finish()]);
         })?;
-        let b = self.read_back(ob.buffer(), n as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&b[..n * 4]).to_vec())
+        self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))
     }
 }

@@ -100,6 +100,19 @@ fn fir_exact_arithmetic_is_bit_identical() {
 }
 
 #[test]
+fn large_readbacks_copy_out_on_several_threads_bit_exactly() {
+    // 1.25 M outputs (5 MB, above the parallel-copy threshold) of an exact FIR: the readback
+    // straight into the output, split across threads, must give the CPU's bits everywhere
+    // (a misplaced piece or an uncopied tail would show).
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(30);
+    let x: Vec<f32> = (0..1_250_003).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let taps = [0.25f32, 1.0, -0.5];
+    let gpu = ctx.fir_valid(&x, &taps).unwrap();
+    assert_eq!(gpu, Fir::new(&taps).unwrap().process_valid_vec(&x));
+}
+
+#[test]
 fn fir_streams_in_chunks() {
     let Some(ctx) = common::own_ctx() else { return };
     ctx.set_max_chunk_bytes(Some(16 * 1024));
