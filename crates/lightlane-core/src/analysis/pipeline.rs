@@ -402,6 +402,9 @@ pub(crate) fn ffe_guard(ffe_taps: usize, sps: usize, delay: isize, nsym: usize) 
     (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1)
 }
 
+/// Resampling onto symbol positions (`resample_at`'s arguments), on the accelerator or the CPU.
+type ResampleFn<'a> = dyn Fn(&[f32], &[f64], usize) -> Result<Vec<f32>> + 'a;
+
 /// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
 /// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
 /// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
@@ -416,7 +419,7 @@ fn eye_stage(
     tie_rms_s: Option<f64>,
     config: &crate::eye::EyeAnalysisConfig,
     histogram: Option<&crate::eye::HistogramFn<'_>>,
-    resample: &dyn Fn(&[f32], &[f64], usize) -> Result<Vec<f32>>,
+    resample: &ResampleFn<'_>,
 ) -> Result<crate::eye::EyeReport> {
     use crate::eye::{eye_report_with, EyeSignal};
     let s = config.eye.samples_per_ui;
