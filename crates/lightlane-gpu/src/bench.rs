@@ -418,7 +418,8 @@ fn timed<T>(reps: usize, f: &mut dyn FnMut() -> Result<T>) -> Result<(f64, Optio
 
 /// Per-stage timings of the analysis of `wf` with `config` (fixed baud and CDR clock
 /// recovery expected, as in the end-to-end bench): clock recovery, the reference-receiver
-/// (BT4) filter, resampling onto the recovered clock for the FFE and for the eye
+/// (BT4) filter, resampling onto the recovered clock for the FFE, level clustering and pattern
+/// alignment of the symbol centres, resampling for the eye
 /// (`config.eye`'s points per UI, the raw and the BT4 signal), the eye histogram of the
 /// resampled raw signal, TDECQ (without the known symbols), and the whole analysis; CPU engine vs GPU engine where the GPU engine
 /// runs the stage. Each after one untimed run, mean of `reps`.
@@ -475,6 +476,26 @@ pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlan
         },
         Some(&mut || ctx.resample_at(x, pos, sps).map(|_| ())),
     )?;
+    // The host stages between the clock and the FFE: levels of the symbol centres, then the
+    // pattern alignment of the raw decisions.
+    let centres = resample_at_parallel(x, pos, 1);
+    let m = config.modulation;
+    let clusters = lightlane_core::timing::cluster_levels(&centres, m.levels())?;
+    row("level clustering (symbol centres)", &mut || lightlane_core::timing::cluster_levels(&centres, m.levels()).map(|_| ()), None)?;
+    let means: Vec<f32> = clusters.means.iter().map(|&v| v as f32).collect();
+    let decisions = lightlane_core::modulation::Slicer::for_levels(&means)?.slice_vec(&centres);
+    let checker = lightlane_core::pattern::PatternChecker::new(&lightlane_core::pattern::Pattern::parse(&config.pattern)?, m, config.sync.clone())?;
+    let pattern = lightlane_core::pattern::Pattern::parse(&config.pattern)?;
+    let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
+    let centres_n: Vec<f32> = centres.iter().map(|&v| ((v as f64 - lo) * 2.0 / (hi - lo) - 1.0) as f32).collect();
+    // As the pipeline: the hard decisions, else (a closed raw eye) the soft correlation.
+    let align = || -> Result<()> {
+        if checker.align(&decisions).is_err() {
+            lightlane_core::pattern::align_soft(&checker, &pattern, &centres_n)?;
+        }
+        Ok(())
+    };
+    row("pattern alignment (hard, else soft)", &mut || align(), None)?;
     let s = config.eye.as_ref().map(|e| e.eye.samples_per_ui).unwrap_or(32);
     for (name, sig) in [("raw", x.as_slice()), ("BT4", bt4.as_slice())] {
         row(
