@@ -226,6 +226,25 @@ fn gpu_engine_report_matches_cpu_engine() {
     }
 }
 
+#[test]
+fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
+    // An open eye: the CDR locks, so the FFE input is resampled onto the recovered clock
+    // (through the engine), as are the eye's raw and reference-receiver signals.
+    let Some(ctx) = common::ctx() else { return };
+    let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
+    let capture = model.run(&symbols).unwrap();
+    let cfg = AnalysisConfig::pam4(26.5625e9);
+    let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
+    assert!(cpu.ppm_offset.is_some(), "the CDR recovered the clock: {:?}", cpu.warnings);
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+    let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
+    let resamplings = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "resample_at").count();
+    assert_eq!(resamplings, 3, "FFE input, raw eye and BT4 eye resampled by the engine");
+    assert_same_report(&gpu, &cpu);
+    assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
+}
+
 /// An accelerator whose FFE always fails.
 struct Broken {
     fallback: bool,
