@@ -19,7 +19,10 @@
 //! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
 //! stays on the device ([`GpuEqualized`]): the training prefix, the FFE-stage error counts, the
 //! decisions of the slicer / block-parallel DFE / MLSE and the eye histogram come back, and the
-//! report equals the CPU engine's. Inputs beyond one binding stream through the
+//! decisions and error counts equal the CPU engine's. Resampling onto the recovered clock (the
+//! FFE input, the eye's raw and reference-receiver signals) runs on the device too, within
+//! [`resample_tolerance`] of the CPU per point, so the report's floats (taps, eye metrics,
+//! TDECQ) agree with the CPU engine's to f32 rounding. Inputs beyond one binding stream through the
 //! [`StagingRing`] (the DFE and MLSE in chunks of whole blocks with the warm-up overlap across
 //! chunk borders, see [`blocks`]).
 //!
