@@ -329,7 +329,7 @@ impl GpuContext {
     /// `min(y.len(), expected.len())` symbols; returns the counts and up to `cap` symbol-error
     /// positions. Same decisions as `Slicer::slice`, same counts as
     /// `lightlane_core::pattern::count::count_errors`. Streams `y` through the staging ring into
-    /// the device-resident implementation ([`GpuContext::record_slice_count`]), chunk by chunk.
+    /// the device-resident implementation (`record_slice_count`), chunk by chunk.
     pub fn slice_count(
         &self,
         y: &[f32],
