@@ -14,6 +14,7 @@
 //! | [`GpuContext::dfe_detect_blocks`] | `eq::detect_blocks` with `eq::Dfe::detect` |
 //! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
+//! | [`GpuContext::weighted_histogram`] | [`weighted_histogram_reference`] (TDECQ's evaluation, 121.8.5) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
 //! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
@@ -40,6 +41,7 @@ pub mod reference;
 pub mod resample;
 pub mod shaders;
 pub mod stream;
+pub mod weighted;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
 pub use engine::{analyze, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
@@ -48,6 +50,7 @@ pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
 pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;
+pub use weighted::{weighted_histogram_reference, WeightedHistogram, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS};
 
 /// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
 pub fn bytes_of_f32(x: &[f32]) -> &[u8] {

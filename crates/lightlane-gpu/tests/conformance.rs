@@ -656,3 +656,88 @@ fn equalized_signal_beyond_one_binding_streams() {
     let mlse = Mlse::new(m, &[1.0, 0.15], &m.level_set()).unwrap();
     assert_eq!(eq.mlse_detect(&mlse).unwrap(), mlse.detect_parallel(&y));
 }
+
+/// TDECQ-like columns: one shared array of a noisy 4-level signal, column t starting `t·no`
+/// samples later (the shifted symbol columns of `eye::tdecq`), `n` rows each.
+fn tdecq_columns(r: &mut ChaCha8Rng, n: usize, ncols: usize, no: usize) -> (Vec<f32>, Vec<usize>) {
+    let data: Vec<f32> = (0..n + ncols * no).map(|_| (r.random_range(0..4u8) as f32 - 1.5) / 1.5 + 0.08 * (r.random::<f32>() - 0.5)).collect();
+    let offsets = (0..ncols).map(|t| (ncols - 1 - t) * no).collect();
+    (data, offsets)
+}
+
+#[test]
+fn weighted_histogram_is_exact_on_exact_arithmetic() {
+    // Dyadic samples, weights and bin edges: every product, sum and bin coordinate is exact in
+    // f32 and f64, so the GPU must give the oracle's counts bit for bit (a wrong column,
+    // offset or row index cannot hide).
+    use lightlane_gpu::weighted_histogram_reference as oracle;
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(50);
+    let n = 150_001;
+    let data: Vec<f32> = (0..n + 40).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let offsets = [3usize, 0, 17, 40, 9];
+    let w = [0.25f32, 1.0, -0.125, 0.0625, -0.5];
+    let (lo, step, bins) = (-16.0, 1.0 / 32.0, 1024);
+    let plan = ctx.weighted_histogram(&data, &offsets, n, lo, step, bins).unwrap();
+    let want = oracle(&data, &offsets, n, &w, lo, step, bins).unwrap();
+    assert!(want.iter().filter(|&&c| c > 0).count() > 100, "the test histogram must spread over many bins");
+    assert_eq!(plan.counts(&w).unwrap(), want);
+    // The plan is reusable: other weights on the same resident columns.
+    let w2 = [0.0f32, 0.5, 0.5, -0.25, 0.125];
+    assert_eq!(plan.counts(&w2).unwrap(), oracle(&data, &offsets, n, &w2, lo, step, bins).unwrap());
+    // Clamping at both ends: a narrow range puts most samples in the end bins.
+    let narrow = ctx.weighted_histogram(&data, &offsets, n, -0.5, 1.0 / 64.0, 64).unwrap();
+    assert_eq!(narrow.counts(&w).unwrap(), oracle(&data, &offsets, n, &w, -0.5, 1.0 / 64.0, 64).unwrap());
+}
+
+#[test]
+fn weighted_histogram_matches_the_oracle_up_to_samples_on_bin_edges() {
+    // TDECQ's shape: 5 taps + a DFE-like column over 400 k rows, 1024 bins over 3× the span.
+    // The GPU bins in f32 (the oracle in f64) and may fuse multiply-adds: a count may move to
+    // the neighbouring bin only for a sample whose bin coordinate lies within the rounding of
+    // an edge; the test counts those samples and bounds the difference by them.
+    use lightlane_gpu::weighted_histogram_reference as oracle;
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(51);
+    let (n, ncols, no) = (400_000usize, 6usize, 2usize);
+    let (data, offsets) = tdecq_columns(&mut r, n, ncols, no);
+    let (mn, mx) = data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = (mx - mn) as f64;
+    let (lo, step, bins) = (mn as f64 - span, 3.0 * span / 1024.0, 1024);
+    let plan = ctx.weighted_histogram(&data, &offsets, n, lo, step, bins).unwrap();
+    for w in [[0.0f32, 0.0, 1.0, 0.0, 0.0, 0.0], [0.03, -0.12, 1.2, -0.15, 0.04, 0.1]] {
+        let got = plan.counts(&w).unwrap();
+        let want = oracle(&data, &offsets, n, &w, lo, step, bins).unwrap();
+        let eps = f32::EPSILON as f64;
+        let near = (0..n)
+            .filter(|&i| {
+                let terms: Vec<f64> = (0..ncols).map(|t| (w[t] * data[offsets[t] + i]) as f64).collect();
+                let y: f64 = terms.iter().sum();
+                let x = (y - lo) / step;
+                let delta = (ncols + 4) as f64 * eps * (terms.iter().map(|v| v.abs()).sum::<f64>() + lo.abs()) / step + 4.0 * eps * x.abs();
+                (x - x.round()).abs() <= delta
+            })
+            .count();
+        let l1: u64 = got.iter().zip(&want).map(|(&a, &b)| (a as i64 - b as i64).unsigned_abs()).sum();
+        assert_eq!(got.iter().map(|&c| c as u64).sum::<u64>(), n as u64, "every row counted once");
+        eprintln!("weights {w:?}: {l1} counts differ, {near} of {n} samples within rounding of a bin edge");
+        assert!(l1 <= 2 * near as u64, "weights {w:?}: {l1} counts moved, only {near} samples lie on a bin edge");
+        assert!(near < n / 100, "the edge allowance must stay small ({near} of {n})");
+    }
+}
+
+#[test]
+fn weighted_histogram_bad_input_is_an_error() {
+    let Some(ctx) = common::ctx() else { return };
+    let data = vec![0.5f32; 100];
+    assert!(ctx.weighted_histogram(&data, &[], 10, 0.0, 0.1, 16).is_err(), "no columns");
+    assert!(ctx.weighted_histogram(&data, &[0; 65], 10, 0.0, 0.1, 16).is_err(), "too many columns");
+    assert!(ctx.weighted_histogram(&data, &[0, 95], 10, 0.0, 0.1, 16).is_err(), "a column beyond the data");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.0, 16).is_err(), "zero bin width");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, f64::NAN, 0.1, 16).is_err(), "NaN lo");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.1, 5000).is_err(), "too many bins");
+    let plan = ctx.weighted_histogram(&data, &[0, 1], 10, 0.0, 0.1, 16).unwrap();
+    assert!(plan.counts(&[1.0]).is_err(), "one weight per column");
+    assert!(plan.counts(&[1.0, f32::NAN]).is_err(), "NaN weight");
+    assert_eq!(ctx.weighted_histogram(&data, &[0], 0, 0.0, 0.1, 4).unwrap().counts(&[1.0]).unwrap(), vec![0; 4], "no rows");
+}
