@@ -1,7 +1,9 @@
 // Weighted column sum binned into a 1-D histogram: the inner loop of the TDECQ optimizer
 // (lightlane_core::eye::tdecq, IEEE 802.3 121.8.5). Row i of the equalized window is
 //   y[i] = w[0]·c_0[i] + w[1]·c_1[i] + … (f32, columns in order; c_t[i] = data[offs[t] + i])
-// and falls in bin trunc(clamp((y − lo)·inv, 0, bins − 1)) (a NaN in bin 0). Each workgroup
+// and falls in bin trunc(clamp((y − lo)·inv, 0, bins − 1)) evaluated in f64 as the CPU does (a
+// NaN in bin 0): the f32 estimate of that coordinate is within one bin (the host checks the
+// range), and `edges[b]`, the smallest f32 whose f64 coordinate reaches b, settles it. Each workgroup
 // counts into a private histogram and adds it to the global one at the end; each invocation
 // handles `rows_per_thread` rows, 256 apart (coalesced), so its loops stay far below lavapipe's
 // 65535 iterations.
@@ -22,6 +24,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> offs: array<u32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(5) var<storage, read> edges: array<f32>;
 
 var<workgroup> local_hist: array<atomic<u32>, 4096>;
 
@@ -41,10 +44,16 @@ fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
                 y = y + w[t] * data[offs[t] + i];
             }
             var x = (y - p.lo) * p.inv;
-            // NaN fails the first test and lands in bin 0.
+            // NaN fails the first test and lands in bin 0 (and fails every edge test below).
             x = select(0.0, x, x > 0.0);
             x = select(p.top, x, x < p.top);
-            atomicAdd(&local_hist[u32(x)], 1u);
+            var b = u32(x);
+            if (b + 1u < p.bins && y >= edges[b + 1u]) {
+                b = b + 1u;
+            } else if (b > 0u && !(y >= edges[b])) {
+                b = b - 1u;
+            }
+            atomicAdd(&local_hist[b], 1u);
         }
     }
     workgroupBarrier();

@@ -693,9 +693,9 @@ fn weighted_histogram_is_exact_on_exact_arithmetic() {
 #[test]
 fn weighted_histogram_matches_the_oracle_up_to_samples_on_bin_edges() {
     // TDECQ's shape: 5 taps + a DFE-like column over 400 k rows, 1024 bins over 3× the span.
-    // The GPU bins in f32 (the oracle in f64) and may fuse multiply-adds: a count may move to
-    // the neighbouring bin only for a sample whose bin coordinate lies within the rounding of
-    // an edge; the test counts those samples and bounds the difference by them.
+    // The GPU bins exactly as the oracle for the same sum, but may fuse multiply-adds: a count
+    // may move to the neighbouring bin only for a sample whose bin coordinate lies within the
+    // rounding of an edge; the test counts those samples and bounds the difference by them.
     use lightlane_gpu::weighted_histogram_reference as oracle;
     let Some(ctx) = common::ctx() else { return };
     let mut r = rng(51);
@@ -723,6 +723,10 @@ fn weighted_histogram_matches_the_oracle_up_to_samples_on_bin_edges() {
         eprintln!("weights {w:?}: {l1} counts differ, {near} of {n} samples within rounding of a bin edge");
         assert!(l1 <= 2 * near as u64, "weights {w:?}: {l1} counts moved, only {near} samples lie on a bin edge");
         assert!(near < n / 100, "the edge allowance must stay small ({near} of {n})");
+        if w.iter().filter(|&&v| v != 0.0).count() == 1 && w.contains(&1.0) {
+            // One unit weight: y is exact, so only the binning could differ, and it must not.
+            assert_eq!(got, want, "identity weights: the GPU bins as the CPU does");
+        }
     }
 }
 
@@ -736,6 +740,7 @@ fn weighted_histogram_bad_input_is_an_error() {
     assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.0, 16).is_err(), "zero bin width");
     assert!(ctx.weighted_histogram(&data, &[0], 10, f64::NAN, 0.1, 16).is_err(), "NaN lo");
     assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.1, 5000).is_err(), "too many bins");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 1000.0, 1e-4, 16).is_err(), "bins too narrow for the f32 estimate");
     let plan = ctx.weighted_histogram(&data, &[0, 1], 10, 0.0, 0.1, 16).unwrap();
     assert!(plan.counts(&[1.0]).is_err(), "one weight per column");
     assert!(plan.counts(&[1.0, f32::NAN]).is_err(), "NaN weight");
