@@ -421,7 +421,8 @@ fn timed<T>(reps: usize, f: &mut dyn FnMut() -> Result<T>) -> Result<(f64, Optio
 /// (BT4) filter, resampling onto the recovered clock for the FFE, level clustering and pattern
 /// alignment of the symbol centres, resampling for the eye
 /// (`config.eye`'s points per UI, the raw and the BT4 signal), the eye histogram of the
-/// resampled raw signal, TDECQ (without the known symbols), and the whole analysis; CPU engine vs GPU engine where the GPU engine
+/// resampled raw signal, TDECQ (without the known symbols) and one TDECQ-shaped evaluation
+/// ([`GpuContext::weighted_histogram`] vs its naive CPU oracle), and the whole analysis; CPU engine vs GPU engine where the GPU engine
 /// runs the stage. Each after one untimed run, mean of `reps`.
 pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlane_core::analysis::AnalysisConfig, reps: usize) -> Result<Vec<StageTiming>> {
     use lightlane_core::analysis::{analyze_with, ClockRecovery};
@@ -525,7 +526,24 @@ pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlan
     if let Some(tc) = config.eye.as_ref().and_then(|e| e.tdecq.as_ref()) {
         let mut sig = lightlane_core::eye::EyeSignal::from_centred(&resample_at_parallel(&bt4, pos, s), s)?;
         sig.baud = Some(baud);
-        row("TDECQ (BT4 eye, pattern search)", &mut || lightlane_core::eye::tdecq(&sig, None, tc).map(|_| ()), None)?;
+        let evals = lightlane_core::eye::tdecq(&sig, None, tc)?.evaluations;
+        row(&format!("TDECQ (BT4 eye, {evals} evaluations)"), &mut || lightlane_core::eye::tdecq(&sig, None, tc).map(|_| ()), None)?;
+        // One evaluation of TDECQ's search on all symbols: 5 tap columns, 2 samples per symbol
+        // of the 0.04 UI window, 1024 bins (the naive CPU oracle vs the GPU kernel; the
+        // evaluation is not wired into TDECQ yet).
+        let no = 2;
+        let data: Vec<f32> = (0..pos.len().saturating_sub(8)).flat_map(|k| [y[k * s + s / 2], y[k * s + s / 2 + 1]]).collect();
+        let rows = data.len().saturating_sub(5 * no);
+        let offsets: Vec<usize> = (0..5).map(|t| (4 - t) * no).collect();
+        let w = [0.02f32, -0.1, 1.0, -0.1, 0.02];
+        let span = (hi - lo) as f64;
+        let (hlo, hstep) = (lo as f64 - span, 3.0 * span.max(1e-30) / 1024.0);
+        let plan = ctx.weighted_histogram(&data, &offsets, rows, hlo, hstep, 1024)?;
+        row(
+            &format!("TDECQ evaluation: 5 cols x {rows} rows"),
+            &mut || crate::weighted_histogram_reference(&data, &offsets, rows, &w, hlo, hstep, 1024).map(|_| ()),
+            Some(&mut || plan.counts(&w).map(|_| ())),
+        )?;
     }
     row(
         "whole analysis",
