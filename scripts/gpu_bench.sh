@@ -6,6 +6,7 @@
 # Vulkan loader: if the machine lacks libvulkan, put the loader .debs in .gl/ (see
 # /work/.library/device/README.md: `apt-get download libvulkan1 ...` into .gl) and carry .gl;
 # run.sh unpacks them. Sizes: LIGHTLANE_BENCH_SAMPLES (default 2^26), LIGHTLANE_BENCH_REPS.
+# LIGHTLANE_CRITERION=1 (here and for run.sh) adds the criterion bench of every kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.gpu-bundle
@@ -31,8 +32,11 @@ cp "$dir/gpu_bench" "$out/"
 # Per-stage table (CPU engine vs GPU engine, stage by stage) of the end-to-end capture.
 cargo build --profile "$profile" -p lightlane-gpu --example gpu_stages
 cp "$dir/examples/gpu_stages" "$out/"
-cargo bench --profile "$profile" -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
-  | python3 -c '
+# The criterion bench (17 MB) only when asked for (LIGHTLANE_CRITERION=1 here and in run.sh):
+# the bundle must fit the GPU machine's 64 MiB transfer limit.
+if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
+  cargo bench --profile "$profile" -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
+    | python3 -c '
 import json, sys, shutil
 for line in sys.stdin:
     try: m = json.loads(line)
@@ -40,6 +44,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu":
         shutil.copy(m["executable"], sys.argv[1] + "/bench_gpu"); print("bundled criterion bench gpu")
 ' "$out"
+fi
 # Strip debug info: the bundle must fit the GPU machine's 64 MiB transfer limit.
 for f in "$out"/*; do strip --strip-debug "$f" 2>/dev/null || true; done
 cp scripts/gpu_bench_run.sh "$out/run.sh"

@@ -30,6 +30,11 @@ echo "== results"
 echo "== stages (end-to-end capture, CPU engine vs GPU engine)"
 "$here/gpu_stages" || rc=1
 if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
-  "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+  if [ -x "$here/bench_gpu" ]; then
+    "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+  else
+    echo "LIGHTLANE_CRITERION=1 but the bundle has no bench_gpu (build it with LIGHTLANE_CRITERION=1 bash scripts/gpu_bench.sh)" >&2
+    rc=1
+  fi
 fi
 exit $rc
