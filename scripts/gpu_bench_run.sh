@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runner of the GPU bundle built by scripts/gpu_bench.sh (copied there as run.sh). Needs no
 # Rust toolchain. Runs the conformance tests on the machine's GPU (failing if there is no
-# adapter), then prints ONE table: kernel rates vs the issue-7 targets.
+# adapter), then prints ONE table: kernel rates vs the issue-7 targets, and the per-stage table
+# of the end-to-end capture (CPU engine vs GPU engine).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,7 +27,14 @@ for t in "$here"/test_*; do
 done
 echo "== results"
 "$here/gpu_bench" || rc=1
+echo "== stages (end-to-end capture, CPU engine vs GPU engine)"
+"$here/gpu_stages" || rc=1
 if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
-  "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+  if [ -x "$here/bench_gpu" ]; then
+    "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+  else
+    echo "LIGHTLANE_CRITERION=1 but the bundle has no bench_gpu (build it with LIGHTLANE_CRITERION=1 bash scripts/gpu_bench.sh)" >&2
+    rc=1
+  fi
 fi
 exit $rc

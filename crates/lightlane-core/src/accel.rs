@@ -39,6 +39,40 @@ pub trait Accelerator: Sync {
     fn eye_histogram(&self, geometry: &EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
         cpu_eye_histogram(geometry, y)
     }
+
+    /// [`crate::timing::resample_at`] of `x`: `sps_out` Keys-cubic points per UI between the
+    /// recovered symbol `positions` (`positions.len() · sps_out` outputs, none when `x` is
+    /// empty). The pipeline resamples onto the recovered clock through this: the FFE input and
+    /// the eye's raw and reference-receiver signals. Floats may differ from the CPU by the
+    /// engine's interpolation rounding (the GPU engine: `lightlane_gpu::resample_tolerance`).
+    /// Default: the CPU ([`crate::timing::resample_at_parallel`], bit-identical to the serial one).
+    fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+        Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
+    }
+}
+
+/// Resamples onto a recovered clock on `accel` when given ([`Accelerator::resample_at`]), else
+/// on the CPU ([`crate::timing::resample_at_parallel`]); an accelerator failure or a result of
+/// the wrong length falls back to the CPU with the reason pushed to `warnings` (or is the
+/// error when fallback is not allowed), as in [`ffe_equalize`].
+pub fn resample_at(
+    accel: Option<&dyn Accelerator>,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Vec<f32>> {
+    if let Some(a) = accel {
+        let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
+        let reason = match a.resample_at(x, positions, sps_out) {
+            Ok(y) if y.len() == want => return Ok(y),
+            Ok(y) => format!("{} returned {} resampled points, expected {want}", a.name(), y.len()),
+            Err(e) => format!("{} failed ({e})", a.name()),
+        };
+        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+        fail(a, reason, "the resampling", &mut w)?;
+    }
+    Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
 }
 
 /// [`EyeHistogram::accumulate`] of `y` from phase 0, as counts.
@@ -367,6 +401,55 @@ mod tests {
         let mut s = EqualizedSignal::new(Some(&engine), &ffe, &x, &mut w3).unwrap();
         assert_eq!(s.slice(&slicer, &mut w3).unwrap(), slicer.slice_vec(&y));
         assert!(w3.iter().any(|m| m.contains("malformed")), "{w3:?}");
+    }
+
+    /// An engine whose resampler returns one point too many, or fails.
+    struct BadResampler {
+        fails: bool,
+        fallback: bool,
+    }
+
+    impl Accelerator for BadResampler {
+        fn name(&self) -> String {
+            "test engine".into()
+        }
+        fn fallback_allowed(&self) -> bool {
+            self.fallback
+        }
+        fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
+            Ok(ffe.equalize(x))
+        }
+        fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+            if self.fails {
+                return Err(crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() });
+            }
+            let mut y = crate::timing::resample_at(x, positions, sps_out);
+            y.push(0.0);
+            Ok(y)
+        }
+    }
+
+    #[test]
+    fn resampling_uses_the_engine_and_falls_back_to_the_cpu_or_is_an_error() {
+        let x: Vec<f32> = (0..400).map(|k| ((k * 37) % 11) as f32 - 5.0).collect();
+        let positions: Vec<f64> = (0..80).map(|k| 1.3 + 4.71 * k as f64).collect();
+        let cpu = crate::timing::resample_at(&x, &positions, 3);
+        // No engine and the default method: the CPU's points, bit for bit.
+        let w = std::sync::Mutex::new(Vec::new());
+        assert_eq!(resample_at(None, &x, &positions, 3, &w).unwrap(), cpu);
+        assert_eq!(resample_at(Some(&FailsAtDfe { fallback: false }), &x, &positions, 3, &w).unwrap(), cpu);
+        assert!(w.lock().unwrap().is_empty());
+        for fails in [false, true] {
+            let w = std::sync::Mutex::new(Vec::new());
+            let y = resample_at(Some(&BadResampler { fails, fallback: true }), &x, &positions, 3, &w).unwrap();
+            assert_eq!(y, cpu, "the CPU's points replace the engine's");
+            let w = w.into_inner().unwrap();
+            let why = if fails { "device lost (test)" } else { "returned 241 resampled points, expected 240" };
+            assert!(w.len() == 1 && w[0].contains(why) && w[0].contains("the CPU engine ran the resampling"), "{w:?}");
+            let w = std::sync::Mutex::new(Vec::new());
+            let e = resample_at(Some(&BadResampler { fails, fallback: false }), &x, &positions, 3, &w).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
     }
 
     #[test]

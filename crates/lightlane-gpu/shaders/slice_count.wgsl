@@ -22,7 +22,7 @@ struct Params {
     n_in: u32,       // fused kernel only
     sps: u32,        // fused kernel only
     base: u32,       // fused kernel only
-    _pad: u32,
+    y0: u32,         // slice_count: index in y of symbol 0
     thr: array<vec4<f32>, 4>,
 }
 
@@ -102,7 +102,7 @@ fn slice_count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         for (var r = 0u; r < 4u; r = r + 1u) {
             let k = k0 + r;
             if (k < p.n) {
-                c = c + account(k, y[k], word);
+                c = c + account(k, y[p.y0 + k], word);
             }
         }
     }

@@ -346,18 +346,39 @@ impl GpuContext {
 
     /// Copies `size` bytes of `src` from byte `offset` (a multiple of 4) and returns them.
     pub(crate) fn read_back_at(&self, src: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
-        let size = size.div_ceil(4) * 4;
+        let mut out = vec![0u8; size as usize];
+        self.read_back_into(src, offset, &mut out)?;
+        Ok(out)
+    }
+
+    /// Copies `dst.len()` bytes of `src` from byte `offset` (a multiple of 4) straight into
+    /// `dst` (no intermediate vector).
+    pub(crate) fn read_back_into(&self, src: &wgpu::Buffer, offset: u64, dst: &mut [u8]) -> Result<()> {
+        if dst.is_empty() {
+            return Ok(());
+        }
+        let size = (dst.len() as u64).div_ceil(4) * 4;
         let rb = self.buffer(Role::Readback, size)?;
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
             enc.copy_buffer_to_buffer(src, offset, rb.buffer(), 0, size);
             self.queue.submit([enc.finish()]);
         })?;
-        self.map_read(rb.buffer(), size)
+        self.map_read_into(rb.buffer(), dst)
     }
 
     /// Maps a MAP_READ buffer, copies `size` bytes out and unmaps it.
     pub(crate) fn map_read(&self, buf: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; size as usize];
+        self.map_read_into(buf, &mut out)?;
+        Ok(out)
+    }
+
+    /// Maps a MAP_READ buffer, copies its first `dst.len()` bytes into `dst` and unmaps it.
+    /// Large reads copy out of the mapping on several threads: one thread's copy bounds the
+    /// readback rate (DESIGN.md: 1.2–1.7 GB/s device → host, copy included).
+    pub(crate) fn map_read_into(&self, buf: &wgpu::Buffer, dst: &mut [u8]) -> Result<()> {
+        let size = (dst.len() as u64).div_ceil(4) * 4;
         let (tx, rx) = std::sync::mpsc::channel();
         buf.slice(0..size).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
@@ -370,16 +391,14 @@ impl GpuContext {
             Ok(Err(e)) => return Err(gpu_err(format!("readback mapping failed: {e}"))),
             Err(_) => return Err(gpu_err("readback mapping never completed")),
         }
-        let out = {
-            let view = buf
-                .slice(0..size)
-                .get_mapped_range()
-                .map_err(|e| gpu_err(format!("readback mapping failed: {e}")));
-            view.map(|v| v.to_vec())
-        };
+        let copied = buf
+            .slice(0..size)
+            .get_mapped_range()
+            .map(|view| parallel_copy(&view[..dst.len()], dst))
+            .map_err(|e| gpu_err(format!("readback mapping failed: {e}")));
         buf.unmap();
         self.check_alive()?;
-        out
+        copied
     }
 
     /// Uploads `data` into a pooled buffer of `role`, padded to 4 bytes.
@@ -404,5 +423,38 @@ impl GpuContext {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
         self.check_alive()
+    }
+}
+
+/// Bytes from which [`parallel_copy`] uses several threads.
+const PARALLEL_COPY: usize = 4 << 20;
+
+/// `dst.copy_from_slice(src)`, on up to 8 threads for large copies.
+pub(crate) fn parallel_copy(src: &[u8], dst: &mut [u8]) {
+    if src.len() < PARALLEL_COPY {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let per = src.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (a, b) in src.chunks(per).zip(dst.chunks_mut(per)) {
+            s.spawn(move || b.copy_from_slice(a));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parallel_copy;
+
+    #[test]
+    fn parallel_copy_copies_every_byte() {
+        for n in [0usize, 17, (4 << 20) - 1, (4 << 20) + 13, 9 << 20] {
+            let src: Vec<u8> = (0..n).map(|i| (i * 31 + i / 257) as u8).collect();
+            let mut dst = vec![0xAAu8; n];
+            parallel_copy(&src, &mut dst);
+            assert!(dst == src, "{n} bytes");
+        }
     }
 }

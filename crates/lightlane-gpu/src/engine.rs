@@ -103,6 +103,11 @@ impl Accelerator for GpuAccelerator<'_> {
         };
         self.ctx.eye_histogram(y, &geom)
     }
+
+    /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
+    fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+        self.ctx.resample_at(x, positions, sps_out)
+    }
 }
 
 /// Where the GPU engine keeps an equalized signal.
@@ -146,8 +151,9 @@ impl Equalized for GpuEqualized<'_> {
             Store::Host(y) => Ok(y[range].to_vec()),
             Store::Device(_) if range.is_empty() => Ok(Vec::new()),
             Store::Device(b) => {
-                let bytes = self.ctx.read_back_at(b.buffer(), range.start as u64 * 4, range.len() as u64 * 4)?;
-                Ok(bytemuck::cast_slice::<u8, f32>(&bytes)[..range.len()].to_vec())
+                let mut y = vec![0f32; range.len()];
+                self.ctx.read_back_into(b.buffer(), range.start as u64 * 4, bytemuck::cast_slice_mut(&mut y))?;
+                Ok(y)
             }
         }
     }

@@ -59,7 +59,8 @@ pub(crate) struct SliceParams {
     n_in: u32,
     sps: u32,
     base: u32,
-    _pad: u32,
+    /// Index in `y` of the first symbol (the `slice_count` kernel).
+    y0: u32,
     thr: [f32; 16],
 }
 
@@ -201,8 +202,7 @@ impl GpuContext {
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
             let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
             self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())], self.grid(groups))?;
-            let bytes_out = self.read_back(outb.buffer(), len as u64 * 4)?;
-            out[start..start + len].copy_from_slice(bytemuck::cast_slice(&bytes_out[..len * 4]));
+            self.read_back_into(outb.buffer(), 0, bytemuck::cast_slice_mut(&mut out[start..start + len]))?;
             start += len;
         }
         Ok(out)
@@ -236,17 +236,11 @@ impl GpuContext {
             let s1 = ((kb - 1) * sps + base + 1).min(x.len()).max(s0);
             let xs = &x[s0..s1];
             let local_base = centre_lo - s0;
-            let y = self.fir_chunk(xs, &tapb, l, sps, local_base, kb - ka)?;
-            out[ka..kb].copy_from_slice(&y);
+            let yb = self.fir_chunk_resident(xs, &tapb, l, sps, local_base, kb - ka)?;
+            self.read_back_into(yb.buffer(), 0, bytemuck::cast_slice_mut(&mut out[ka..kb]))?;
             ka = kb;
         }
         Ok(out)
-    }
-
-    fn fir_chunk(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
-        let yb = self.fir_chunk_resident(x, taps, l, sps, base, n_out)?;
-        let bytes = self.read_back(yb.buffer(), n_out as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&bytes[..n_out * 4]).to_vec())
     }
 
     /// The FFE of [`GpuContext::ffe_equalize`] left on the device: the pooled buffer holding
@@ -326,7 +320,7 @@ impl GpuContext {
             n_in: 0,
             sps: 1,
             base: 0,
-            _pad: 0,
+            y0: 0,
             thr,
         })
     }
@@ -334,7 +328,8 @@ impl GpuContext {
     /// Slicer + comparison with `expected` + error counting, fused, over
     /// `min(y.len(), expected.len())` symbols; returns the counts and up to `cap` symbol-error
     /// positions. Same decisions as `Slicer::slice`, same counts as
-    /// `lightlane_core::pattern::count::count_errors`. Streams through the staging ring.
+    /// `lightlane_core::pattern::count::count_errors`. Streams `y` through the staging ring into
+    /// the device-resident implementation (`record_slice_count`), chunk by chunk.
     pub fn slice_count(
         &self,
         y: &[f32],
@@ -346,7 +341,6 @@ impl GpuContext {
     ) -> Result<SliceCount> {
         let n = y.len().min(expected.len());
         let base = self.slice_params(slicer, modulation, mapping, cap)?;
-        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
         let (counters, positions) = self.count_buffers(cap)?;
         // Chunks: 4 bytes of y per symbol; chunk starts stay multiples of 4 symbols.
         let chunk = (self.elems_per_binding(4).min(1 << 24) / 4 * 4).max(4);
@@ -355,25 +349,16 @@ impl GpuContext {
         let mut start = 0;
         while start < n {
             let len = chunk.min(n - start);
-            let p = SliceParams {
-                n: len as u32,
-                first: u32_len("symbol index", start)?,
-                wg_x: self.grid((len as u32).div_ceil(4).div_ceil(WORKGROUP)).0,
-                ..base
-            };
-            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
             let mut e = expected[start..start + len].to_vec();
             e.resize(len.div_ceil(4) * 4, 0);
+            // Ordered before the ring's submission of this chunk (and after the previous one's).
             self.scoped(|| self.queue.write_buffer(exp_buf.buffer(), 0, &e))?;
-            let grid = self.grid((len as u32).div_ceil(4).div_ceil(WORKGROUP));
+            let mut recorded = Ok(None);
             ring.push(bytemuck::cast_slice(&y[start..start + len]), |enc, data| {
-                self.record_1d(
-                    enc,
-                    &pipe,
-                    &[(0, ub.buffer()), (1, data), (2, exp_buf.buffer()), (3, counters.buffer()), (4, positions.buffer())],
-                    grid,
-                );
+                recorded = self.record_slice_count(enc, data, 0, len, start, exp_buf.buffer(), &base, &counters, &positions).map(Some);
             })?;
+            // The chunk's uniform lives until its submission (done by `push`).
+            drop(recorded?);
             start += len;
         }
         ring.finish()?;
@@ -382,7 +367,7 @@ impl GpuContext {
 
     /// [`GpuContext::slice_count`] of `y[start .. start + expected.len()]` where `y` is a
     /// device buffer of `y_len` samples (`Role::Output`, e.g. [`GpuContext::ffe_resident`]'s):
-    /// the span is copied on the device, only the counts and positions come back.
+    /// the kernel reads the span in place, only the counts and positions come back.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn slice_count_resident(
         &self,
@@ -399,32 +384,54 @@ impl GpuContext {
         if start.checked_add(n).is_none_or(|e| e > y_len) {
             return Err(Error::invalid("slice span", format!("{start}+{n}"), format!("must lie within the {y_len} samples")));
         }
+        let base = self.slice_params(slicer, modulation, mapping, cap)?;
         let (counters, positions) = self.count_buffers(cap)?;
         if n == 0 {
             return self.read_counts(&counters, &positions, cap);
         }
-        let span = self.buffer(Role::Output, n as u64 * 4)?;
+        let eb = self.upload(Role::Input, expected)?;
+        let mut recorded = Ok(None);
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
-            enc.copy_buffer_to_buffer(y.buffer(), start as u64 * 4, span.buffer(), 0, n as u64 * 4);
-            self.queue.submit([enc.finish()]);
+            recorded = self.record_slice_count(&mut enc, y.buffer(), start, n, start, eb.buffer(), &base, &counters, &positions).map(Some);
+            if recorded.is_ok() {
+                self.queue.submit([enc.finish()]);
+            }
         })?;
-        let eb = self.upload(Role::Input, expected)?;
+        drop(recorded?);
+        self.read_counts(&counters, &positions, cap)
+    }
+
+    /// The one implementation of the fused slicer + comparison + count: records into `enc` the
+    /// kernel over `y[y0 .. y0 + n]` of the device buffer `y` against `expected` (packed, its
+    /// byte 0 compared with `y[y0]`), adding into `counters` and appending symbol-error
+    /// positions numbered from `first`. Returns the parameter buffer, which must live until
+    /// `enc` is submitted.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_slice_count(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        y: &wgpu::Buffer,
+        y0: usize,
+        n: usize,
+        first: usize,
+        expected: &wgpu::Buffer,
+        base: &SliceParams,
+        counters: &crate::pool::Pooled,
+        positions: &crate::pool::Pooled,
+    ) -> Result<crate::pool::Pooled> {
         let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
         let p = SliceParams {
             n: n as u32,
-            first: u32_len("symbol index", start)?,
+            first: u32_len("symbol index", first)?,
             wg_x: grid.0,
-            ..self.slice_params(slicer, modulation, mapping, cap)?
+            y0: u32_len("slice span start", y0)?,
+            ..*base
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
-        self.dispatch_1d(
-            &pipe,
-            &[(0, ub.buffer()), (1, span.buffer()), (2, eb.buffer()), (3, counters.buffer()), (4, positions.buffer())],
-            grid,
-        )?;
-        self.read_counts(&counters, &positions, cap)
+        self.record_1d(enc, &pipe, &[(0, ub.buffer()), (1, y), (2, expected), (3, counters.buffer()), (4, positions.buffer())], grid);
+        Ok(ub)
     }
 
     /// `Slicer::slice_vec` of the first `n` samples of the device buffer `y`: the decisions

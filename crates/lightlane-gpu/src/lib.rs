@@ -14,12 +14,16 @@
 //! | [`GpuContext::dfe_detect_blocks`] | `eq::detect_blocks` with `eq::Dfe::detect` |
 //! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
+//! | [`GpuContext::weighted_histogram`] | [`weighted_histogram_reference`] (TDECQ's evaluation, 121.8.5) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
 //! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
 //! stays on the device ([`GpuEqualized`]): the training prefix, the FFE-stage error counts, the
 //! decisions of the slicer / block-parallel DFE / MLSE and the eye histogram come back, and the
-//! report equals the CPU engine's. Inputs beyond one binding stream through the
+//! decisions and error counts equal the CPU engine's. Resampling onto the recovered clock (the
+//! FFE input, the eye's raw and reference-receiver signals) runs on the device too, within
+//! [`resample_tolerance`] of the CPU per point, so the report's floats (taps, eye metrics,
+//! TDECQ) agree with the CPU engine's to f32 rounding. Inputs beyond one binding stream through the
 //! [`StagingRing`] (the DFE and MLSE in chunks of whole blocks with the warm-up overlap across
 //! chunk borders, see [`blocks`]).
 //!
@@ -37,6 +41,7 @@ pub mod reference;
 pub mod resample;
 pub mod shaders;
 pub mod stream;
+pub mod weighted;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
 pub use engine::{analyze, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
@@ -45,6 +50,7 @@ pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
 pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;
+pub use weighted::{weighted_histogram_reference, WeightedHistogram, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS};
 
 /// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
 pub fn bytes_of_f32(x: &[f32]) -> &[u8] {

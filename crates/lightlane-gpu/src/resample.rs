@@ -18,8 +18,8 @@ use lightlane_core::{Error, Result};
 /// Outputs per anchor of [`GpuContext::resample`] (fixed clock).
 pub const RESAMPLE_ANCHOR_SPAN: usize = 16;
 const WG: u32 = 256;
-/// Anchor positions are clamped to ±2^30 samples before the split (far outside any capture
-/// one binding can hold; such points clamp to the capture's ends anyway).
+/// Anchor positions are clamped to ±2^30 samples before the split; inputs are at most 2^30
+/// samples long, so such points clamp to the capture's ends anyway.
 const POS_LIMIT: f64 = 1_073_741_824.0;
 
 #[repr(C)]
@@ -69,7 +69,7 @@ pub fn resample_tolerance(mag: f32, reach: f64) -> f64 {
 impl GpuContext {
     /// [`lightlane_core::timing::resample`] on the GPU: `x` resampled on a fixed clock, within
     /// [`resample_tolerance`] of the CPU per output. Same checks as the CPU (positive
-    /// `samples_per_ui`, `sps_out` 1..=64, finite non-negative phase); `x` at most 2^31 − 1
+    /// `samples_per_ui`, `sps_out` 1..=64, finite non-negative phase); `x` at most 2^30
     /// samples. Streams in chunks that fit one binding.
     pub fn resample(&self, x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
         if !(grid.samples_per_ui.is_finite() && grid.samples_per_ui > 0.0) {
@@ -130,7 +130,7 @@ impl GpuContext {
     /// [`lightlane_core::timing::resample_at`] on the GPU: `sps_out` points per UI between the
     /// recovered symbol positions, `positions.len() · sps_out` outputs (none when `x` is
     /// empty or `sps_out` is 0), within [`resample_tolerance`] of the CPU per output.
-    /// Errors: a non-finite position, `x` longer than 2^31 − 1 samples, too many outputs for
+    /// Errors: a non-finite position, `x` longer than 2^30 samples, too many outputs for
     /// one dispatch (2^32 − 1).
     pub fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         if x.is_empty() || sps_out == 0 {
@@ -167,8 +167,9 @@ impl GpuContext {
         if n == 0 || x.is_empty() {
             return Ok(out);
         }
-        if x.len() > i32::MAX as usize {
-            return Err(Error::invalid("samples to resample", x.len(), "at most 2^31 - 1 on the GPU"));
+        // Anchors clamp to ±POS_LIMIT, which must lie beyond the capture's ends.
+        if x.len() > POS_LIMIT as usize {
+            return Err(Error::invalid("samples to resample", x.len(), "at most 2^30 on the GPU"));
         }
         let last = x.len() as i64 - 1;
         let max_in = self.elems_per_binding(4).max(8);
@@ -201,15 +202,16 @@ impl GpuContext {
             }
             let o0 = a0 * per;
             let o1 = (a1 * per).min(n);
-            let y = self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, o1 - o0)?;
-            out[o0..o1].copy_from_slice(&y);
+            self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, &mut out[o0..o1])?;
             a0 = a1;
         }
         Ok(out)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, n: usize) -> Result<Vec<f32>> {
+    /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the outputs).
+    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, out: &mut [f32]) -> Result<()> {
+        let n = out.len();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
         let ob = self.buffer(Role::Output, n as u64 * 4)?;
@@ -229,7 +231,6 @@ impl GpuContext {
             self.dispatch(pipe, &bind, grid, &mut enc);
             self.queue.submit([enc.finish()]);
         })?;
-        let b = self.read_back(ob.buffer(), n as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&b[..n * 4]).to_vec())
+        self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))
     }
 }

@@ -21,6 +21,9 @@ pub const RESAMPLE: &str = include_str!("../shaders/resample.wgsl");
 /// Block-parallel Viterbi MLSE (`mlse_blocks`).
 pub const MLSE: &str = include_str!("../shaders/mlse.wgsl");
 
+/// Weighted column sum → 1-D histogram, the TDECQ optimizer's evaluation (`weighted_histogram`).
+pub const WEIGHTED_HISTOGRAM: &str = include_str!("../shaders/weighted_histogram.wgsl");
+
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[
     ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),
@@ -31,4 +34,5 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
     ("dfe.wgsl", DFE, &["dfe_blocks"]),
     ("resample.wgsl", RESAMPLE, &["resample_cubic"]),
     ("mlse.wgsl", MLSE, &["mlse_blocks"]),
+    ("weighted_histogram.wgsl", WEIGHTED_HISTOGRAM, &["weighted_histogram"]),
 ];

@@ -100,6 +100,19 @@ fn fir_exact_arithmetic_is_bit_identical() {
 }
 
 #[test]
+fn large_readbacks_copy_out_on_several_threads_bit_exactly() {
+    // 1.25 M outputs (5 MB, above the parallel-copy threshold) of an exact FIR: the readback
+    // straight into the output, split across threads, must give the CPU's bits everywhere
+    // (a misplaced piece or an uncopied tail would show).
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(30);
+    let x: Vec<f32> = (0..1_250_003).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let taps = [0.25f32, 1.0, -0.5];
+    let gpu = ctx.fir_valid(&x, &taps).unwrap();
+    assert_eq!(gpu, Fir::new(&taps).unwrap().process_valid_vec(&x));
+}
+
+#[test]
 fn fir_streams_in_chunks() {
     let Some(ctx) = common::own_ctx() else { return };
     ctx.set_max_chunk_bytes(Some(16 * 1024));
@@ -642,4 +655,94 @@ fn equalized_signal_beyond_one_binding_streams() {
     assert_eq!(eq.dfe_detect(&dfe).unwrap(), dfe.detect_parallel(&y));
     let mlse = Mlse::new(m, &[1.0, 0.15], &m.level_set()).unwrap();
     assert_eq!(eq.mlse_detect(&mlse).unwrap(), mlse.detect_parallel(&y));
+}
+
+/// TDECQ-like columns: one shared array of a noisy 4-level signal, column t starting `t·no`
+/// samples later (the shifted symbol columns of `eye::tdecq`), `n` rows each.
+fn tdecq_columns(r: &mut ChaCha8Rng, n: usize, ncols: usize, no: usize) -> (Vec<f32>, Vec<usize>) {
+    let data: Vec<f32> = (0..n + ncols * no).map(|_| (r.random_range(0..4u8) as f32 - 1.5) / 1.5 + 0.08 * (r.random::<f32>() - 0.5)).collect();
+    let offsets = (0..ncols).map(|t| (ncols - 1 - t) * no).collect();
+    (data, offsets)
+}
+
+#[test]
+fn weighted_histogram_is_exact_on_exact_arithmetic() {
+    // Dyadic samples, weights and bin edges: every product, sum and bin coordinate is exact in
+    // f32 and f64, so the GPU must give the oracle's counts bit for bit (a wrong column,
+    // offset or row index cannot hide).
+    use lightlane_gpu::weighted_histogram_reference as oracle;
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(50);
+    let n = 150_001;
+    let data: Vec<f32> = (0..n + 40).map(|_| r.random_range(-64i32..=64) as f32 / 16.0).collect();
+    let offsets = [3usize, 0, 17, 40, 9];
+    let w = [0.25f32, 1.0, -0.125, 0.0625, -0.5];
+    let (lo, step, bins) = (-16.0, 1.0 / 32.0, 1024);
+    let plan = ctx.weighted_histogram(&data, &offsets, n, lo, step, bins).unwrap();
+    let want = oracle(&data, &offsets, n, &w, lo, step, bins).unwrap();
+    assert!(want.iter().filter(|&&c| c > 0).count() > 100, "the test histogram must spread over many bins");
+    assert_eq!(plan.counts(&w).unwrap(), want);
+    // The plan is reusable: other weights on the same resident columns.
+    let w2 = [0.0f32, 0.5, 0.5, -0.25, 0.125];
+    assert_eq!(plan.counts(&w2).unwrap(), oracle(&data, &offsets, n, &w2, lo, step, bins).unwrap());
+    // Clamping at both ends: a narrow range puts most samples in the end bins.
+    let narrow = ctx.weighted_histogram(&data, &offsets, n, -0.5, 1.0 / 64.0, 64).unwrap();
+    assert_eq!(narrow.counts(&w).unwrap(), oracle(&data, &offsets, n, &w, -0.5, 1.0 / 64.0, 64).unwrap());
+}
+
+#[test]
+fn weighted_histogram_matches_the_oracle_up_to_samples_on_bin_edges() {
+    // TDECQ's shape: 5 taps + a DFE-like column over 400 k rows, 1024 bins over 3× the span.
+    // The GPU bins exactly as the oracle for the same sum, but may fuse multiply-adds: a count
+    // may move to the neighbouring bin only for a sample whose bin coordinate lies within the
+    // rounding of an edge; the test counts those samples and bounds the difference by them.
+    use lightlane_gpu::weighted_histogram_reference as oracle;
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(51);
+    let (n, ncols, no) = (400_000usize, 6usize, 2usize);
+    let (data, offsets) = tdecq_columns(&mut r, n, ncols, no);
+    let (mn, mx) = data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = (mx - mn) as f64;
+    let (lo, step, bins) = (mn as f64 - span, 3.0 * span / 1024.0, 1024);
+    let plan = ctx.weighted_histogram(&data, &offsets, n, lo, step, bins).unwrap();
+    for w in [[0.0f32, 0.0, 1.0, 0.0, 0.0, 0.0], [0.03, -0.12, 1.2, -0.15, 0.04, 0.1]] {
+        let got = plan.counts(&w).unwrap();
+        let want = oracle(&data, &offsets, n, &w, lo, step, bins).unwrap();
+        let eps = f32::EPSILON as f64;
+        let near = (0..n)
+            .filter(|&i| {
+                let terms: Vec<f64> = (0..ncols).map(|t| (w[t] * data[offsets[t] + i]) as f64).collect();
+                let y: f64 = terms.iter().sum();
+                let x = (y - lo) / step;
+                let delta = (ncols + 4) as f64 * eps * (terms.iter().map(|v| v.abs()).sum::<f64>() + lo.abs()) / step + 4.0 * eps * x.abs();
+                (x - x.round()).abs() <= delta
+            })
+            .count();
+        let l1: u64 = got.iter().zip(&want).map(|(&a, &b)| (a as i64 - b as i64).unsigned_abs()).sum();
+        assert_eq!(got.iter().map(|&c| c as u64).sum::<u64>(), n as u64, "every row counted once");
+        eprintln!("weights {w:?}: {l1} counts differ, {near} of {n} samples within rounding of a bin edge");
+        assert!(l1 <= 2 * near as u64, "weights {w:?}: {l1} counts moved, only {near} samples lie on a bin edge");
+        assert!(near < n / 100, "the edge allowance must stay small ({near} of {n})");
+        if w.iter().filter(|&&v| v != 0.0).count() == 1 && w.contains(&1.0) {
+            // One unit weight: y is exact, so only the binning could differ, and it must not.
+            assert_eq!(got, want, "identity weights: the GPU bins as the CPU does");
+        }
+    }
+}
+
+#[test]
+fn weighted_histogram_bad_input_is_an_error() {
+    let Some(ctx) = common::ctx() else { return };
+    let data = vec![0.5f32; 100];
+    assert!(ctx.weighted_histogram(&data, &[], 10, 0.0, 0.1, 16).is_err(), "no columns");
+    assert!(ctx.weighted_histogram(&data, &[0; 65], 10, 0.0, 0.1, 16).is_err(), "too many columns");
+    assert!(ctx.weighted_histogram(&data, &[0, 95], 10, 0.0, 0.1, 16).is_err(), "a column beyond the data");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.0, 16).is_err(), "zero bin width");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, f64::NAN, 0.1, 16).is_err(), "NaN lo");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 0.0, 0.1, 5000).is_err(), "too many bins");
+    assert!(ctx.weighted_histogram(&data, &[0], 10, 1000.0, 1e-4, 16).is_err(), "bins too narrow for the f32 estimate");
+    let plan = ctx.weighted_histogram(&data, &[0, 1], 10, 0.0, 0.1, 16).unwrap();
+    assert!(plan.counts(&[1.0]).is_err(), "one weight per column");
+    assert!(plan.counts(&[1.0, f32::NAN]).is_err(), "NaN weight");
+    assert_eq!(ctx.weighted_histogram(&data, &[0], 0, 0.0, 0.1, 4).unwrap().counts(&[1.0]).unwrap(), vec![0; 4], "no rows");
 }

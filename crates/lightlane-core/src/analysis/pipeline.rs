@@ -122,7 +122,11 @@ pub fn analyze_with(
                 eye_clock = Some((rc.symbol_positions.clone(), rc.settled_from));
                 jitter_clock = Some(rc.clone());
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
-                (rc.resample(&samples, sps), rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
+                // On the accelerator when there is one (bit-identical to `rc.resample` on the CPU).
+                let rs_warnings = std::sync::Mutex::new(Vec::new());
+                let x = crate::accel::resample_at(accel, &samples, &rc.symbol_positions, sps, &rs_warnings)?;
+                warnings.extend(rs_warnings.into_inner().unwrap_or_default());
+                (x, rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
             }
             // The raw edges of a closed eye (heavy ISI) can defeat an edge-based CDR; with a
             // known rate an ideal clock is the next best thing, and the report says so.
@@ -269,7 +273,8 @@ pub fn analyze_with(
             let eye_warnings = std::sync::Mutex::new(Vec::new());
             let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
             let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
-            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn);
+            let resample = |x: &[f32], p: &[f64], s: usize| crate::accel::resample_at(accel, x, p, s, &eye_warnings);
+            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
@@ -397,6 +402,9 @@ pub(crate) fn ffe_guard(ffe_taps: usize, sps: usize, delay: isize, nsym: usize) 
     (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1)
 }
 
+/// Resampling onto symbol positions (`resample_at`'s arguments), on the accelerator or the CPU.
+type ResampleFn<'a> = dyn Fn(&[f32], &[f64], usize) -> Result<Vec<f32>> + 'a;
+
 /// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
 /// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
 /// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
@@ -411,6 +419,7 @@ fn eye_stage(
     tie_rms_s: Option<f64>,
     config: &crate::eye::EyeAnalysisConfig,
     histogram: Option<&crate::eye::HistogramFn<'_>>,
+    resample: &ResampleFn<'_>,
 ) -> Result<crate::eye::EyeReport> {
     use crate::eye::{eye_report_with, EyeSignal};
     let s = config.eye.samples_per_ui;
@@ -418,7 +427,7 @@ fn eye_stage(
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
     let settled = settled.min(n.saturating_sub(1));
     let on_clock = |x: &[f32]| -> Result<EyeSignal> {
-        let y = crate::timing::resample_at_parallel(x, &positions[settled..n], s);
+        let y = resample(x, &positions[settled..n], s)?;
         let mut sig = EyeSignal::from_centred(&y, s)?;
         sig.baud = Some(baud);
         sig.unit = waveform.meta.vertical_unit.clone();

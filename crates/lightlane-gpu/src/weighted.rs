@@ -1,0 +1,234 @@
+//! Weighted histograms of device-resident columns: the evaluation inside TDECQ's equalizer
+//! search (`lightlane_core::eye::tdecq`, IEEE 802.3 121.8.5), where each candidate tap vector
+//! `w` equalizes the histogram windows, `y[i] = Σ_t w[t]·c_t[i]`, and only the histogram of `y`
+//! matters. The columns are uploaded once ([`GpuContext::weighted_histogram`]); an evaluation
+//! ([`WeightedHistogram::counts`]) uploads the weights and reads back `bins` counts.
+//!
+//! The sums are f32 in column order, as on the CPU; the binning gives the CPU's f64 bin for the
+//! same `y` exactly (a table of bin edges as f32 thresholds settles the f32 estimate). A GPU
+//! may fuse the multiply-adds of the sum, so a sample within a few ulps of a bin edge may still
+//! land in the neighbouring bin: [`weighted_histogram_reference`] is the CPU oracle, and the
+//! conformance test bounds the difference by the samples that lie that close to an edge.
+
+use crate::context::{gpu_err, GpuContext, WORKGROUP};
+use crate::pool::{Pooled, Role};
+use crate::shaders;
+use bytemuck::{Pod, Zeroable};
+use lightlane_core::{Error, Result};
+
+/// Most columns of a [`WeightedHistogram`].
+pub const WEIGHTED_MAX_COLUMNS: usize = 64;
+/// Most bins of a [`WeightedHistogram`] (the kernel's workgroup histogram).
+pub const WEIGHTED_MAX_BINS: usize = 4096;
+/// Rows per invocation (each invocation's loops: 16 × columns iterations).
+const ROWS_PER_THREAD: u32 = 16;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    ncols: u32,
+    bins: u32,
+    rows_per_thread: u32,
+    lo: f32,
+    inv: f32,
+    top: f32,
+    wg_x: u32,
+}
+
+/// Columns on the device for repeated weighted histograms (see the module docs). Made by
+/// [`GpuContext::weighted_histogram`].
+pub struct WeightedHistogram<'c> {
+    ctx: &'c GpuContext,
+    data: Pooled,
+    offsets: Pooled,
+    edges: Pooled,
+    n: usize,
+    ncols: usize,
+    bins: usize,
+    params: Params,
+    grid: (u32, u32),
+}
+
+impl std::fmt::Debug for WeightedHistogram<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeightedHistogram").field("rows", &self.n).field("columns", &self.ncols).field("bins", &self.bins).finish()
+    }
+}
+
+/// Checks the shape shared by the GPU plan and the reference; returns the column count.
+fn check(data: &[f32], offsets: &[usize], n: usize, step: f64, lo: f64, bins: usize) -> Result<usize> {
+    if offsets.is_empty() || offsets.len() > WEIGHTED_MAX_COLUMNS {
+        return Err(Error::invalid("columns", offsets.len(), format!("need 1..={WEIGHTED_MAX_COLUMNS}")));
+    }
+    if bins == 0 || bins > WEIGHTED_MAX_BINS {
+        return Err(Error::invalid("bins", bins, format!("need 1..={WEIGHTED_MAX_BINS}")));
+    }
+    if !(step.is_finite() && step > 0.0 && lo.is_finite()) {
+        return Err(Error::invalid("histogram bins", format!("lo {lo}, step {step}"), "need a finite lo and a positive finite step"));
+    }
+    // The kernel's f32 estimate of the bin must be within one bin of the f64 one.
+    if (lo.abs() + (lo + bins as f64 * step).abs()) / step > 1e6 {
+        return Err(Error::invalid("histogram bins", format!("lo {lo}, step {step}"), "bins narrower than 1e-6 of the range's magnitude"));
+    }
+    if let Some(&o) = offsets.iter().find(|&&o| o.checked_add(n).is_none_or(|e| e > data.len())) {
+        return Err(Error::invalid("column offset", o, format!("column of {n} rows must lie within the {} samples", data.len())));
+    }
+    Ok(offsets.len())
+}
+
+/// The CPU oracle: the counts of `y[i] = w[0]·c_0[i] + w[1]·c_1[i] + …` (f32, columns in
+/// order, `c_t[i] = data[offsets[t] + i]`), binned as TDECQ does: bin
+/// `trunc(clamp((y − lo) / step, 0, bins − 1))` computed in f64, NaN in bin 0.
+pub fn weighted_histogram_reference(data: &[f32], offsets: &[usize], n: usize, w: &[f32], lo: f64, step: f64, bins: usize) -> Result<Vec<u32>> {
+    let ncols = check(data, offsets, n, step, lo, bins)?;
+    if w.len() != ncols {
+        return Err(Error::LengthMismatch { what: "weights (one per column)", expected: ncols, got: w.len() });
+    }
+    let inv = 1.0 / step;
+    let top = (bins - 1) as f64;
+    let mut h = vec![0u32; bins];
+    for i in 0..n {
+        let mut y = w[0] * data[offsets[0] + i];
+        for t in 1..ncols {
+            y += w[t] * data[offsets[t] + i];
+        }
+        let x = (y as f64 - lo) * inv;
+        let x = if x > 0.0 { x } else { 0.0 };
+        let x = if x < top { x } else { top };
+        h[x as usize] += 1;
+    }
+    Ok(h)
+}
+
+/// The bin of `y` as the CPU's TDECQ computes it: `trunc(clamp((y − lo)·(1/step), 0, bins − 1))`
+/// in f64, NaN in bin 0.
+fn cpu_bin(y: f32, lo: f64, inv: f64, top: f64) -> usize {
+    let x = (y as f64 - lo) * inv;
+    let x = if x > 0.0 { x } else { 0.0 };
+    let x = if x < top { x } else { top };
+    x as usize
+}
+
+/// `edges[b]` (b in 1..bins; `edges[0]` unused): the smallest f32 `y` with
+/// `cpu_bin(y) ≥ b` (+∞ when no finite value reaches it). `cpu_bin` is non-decreasing in `y`, so
+/// a binary search over the f32 values in order finds it.
+fn bin_edges(lo: f64, step: f64, bins: usize) -> Vec<f32> {
+    let (inv, top) = (1.0 / step, (bins - 1) as f64);
+    // f32 values in increasing order ↔ integer keys (−∞ … +∞ without NaNs).
+    // Key k ≥ 0: the non-negative float with bits k; k < 0: the negative float of magnitude
+    // bits −k − 1 (so −0.0 is −1 and −∞ is −0x7f80_0001).
+    let from_key = |k: i64| -> f32 {
+        if k >= 0 {
+            f32::from_bits(k as u32)
+        } else {
+            f32::from_bits((-(k + 1)) as u32 | 0x8000_0000)
+        }
+    };
+    let (kmin, kmax) = (-(0x7f80_0000i64) - 1, 0x7f80_0000i64);
+    let mut edges = vec![f32::NEG_INFINITY; bins.max(1)];
+    for (b, e) in edges.iter_mut().enumerate().skip(1) {
+        // Smallest key whose value reaches bin b; kmax (+∞) reaches the top bin.
+        let (mut a, mut z) = (kmin, kmax);
+        while a < z {
+            let mid = a + (z - a) / 2;
+            if cpu_bin(from_key(mid), lo, inv, top) >= b {
+                z = mid;
+            } else {
+                a = mid + 1;
+            }
+        }
+        *e = from_key(a);
+    }
+    edges
+}
+
+impl GpuContext {
+    /// Uploads the columns `c_t = data[offsets[t] .. offsets[t] + n]` (they may overlap in
+    /// `data`, as TDECQ's shifted symbol columns do) for histograms of `bins` bins of width
+    /// `step` from `lo`. Errors: 0 or more than [`WEIGHTED_MAX_COLUMNS`] columns, 0 or more
+    /// than [`WEIGHTED_MAX_BINS`] bins, a non-finite `lo` or non-positive `step`, a column
+    /// beyond `data`, `data` larger than one binding or rows beyond 2^32 − 1.
+    pub fn weighted_histogram(&self, data: &[f32], offsets: &[usize], n: usize, lo: f64, step: f64, bins: usize) -> Result<WeightedHistogram<'_>> {
+        let ncols = check(data, offsets, n, step, lo, bins)?;
+        if data.len() > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("weighted histogram: {} samples exceed one binding", data.len())));
+        }
+        let n32 = u32::try_from(n).map_err(|_| Error::invalid("rows", n, "at most 2^32 - 1 on the GPU"))?;
+        let offs: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
+        let data_b = self.upload(Role::Input, bytemuck::cast_slice(if data.is_empty() { &[0f32][..] } else { data }))?;
+        let offs_b = self.upload(Role::Input, bytemuck::cast_slice(&offs))?;
+        let grid = self.grid(n32.div_ceil(WORKGROUP * ROWS_PER_THREAD));
+        let params = Params {
+            n: n32,
+            ncols: ncols as u32,
+            bins: bins as u32,
+            rows_per_thread: ROWS_PER_THREAD,
+            lo: lo as f32,
+            inv: (1.0 / step) as f32,
+            top: (bins - 1) as f32,
+            wg_x: grid.0,
+        };
+        let edges = bin_edges(lo, step, bins);
+        let edges_b = self.upload(Role::Input, bytemuck::cast_slice(&edges))?;
+        Ok(WeightedHistogram { ctx: self, data: data_b, offsets: offs_b, edges: edges_b, n, ncols, bins, params, grid })
+    }
+}
+
+impl WeightedHistogram<'_> {
+    /// Rows per histogram.
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    /// The `bins` counts of `y = Σ_t w[t]·c_t` (one weight per column); within the bin-edge
+    /// rounding of [`weighted_histogram_reference`] (see the module docs).
+    pub fn counts(&self, w: &[f32]) -> Result<Vec<u32>> {
+        if w.len() != self.ncols {
+            return Err(Error::LengthMismatch { what: "weights (one per column)", expected: self.ncols, got: w.len() });
+        }
+        lightlane_core::error::check_finite("weights", w)?;
+        let ctx = self.ctx;
+        let mut h = vec![0u32; self.bins];
+        if self.n == 0 {
+            return Ok(h);
+        }
+        let wb = ctx.upload(Role::Input, bytemuck::cast_slice(w))?;
+        let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&self.params))?;
+        let hb = ctx.buffer(Role::Output, self.bins as u64 * 4)?;
+        let pipe = ctx.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
+        ctx.scoped(|| {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(hb.buffer(), 0, None);
+            ctx.record_1d(
+                &mut enc,
+                &pipe,
+                &[(0, ub.buffer()), (1, self.data.buffer()), (2, self.offsets.buffer()), (3, wb.buffer()), (4, hb.buffer()), (5, self.edges.buffer())],
+                self.grid,
+            );
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        ctx.read_back_into(hb.buffer(), 0, bytemuck::cast_slice_mut(&mut h))?;
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bin_edges, cpu_bin};
+
+    #[test]
+    fn bin_edges_are_the_first_f32_of_each_cpu_bin() {
+        // Steps that are not powers of two, so f64 rounding decides the samples at the edges.
+        for (lo, step, bins) in [(-3.0f64, 0.0078125 * 3.0 / 1.7, 1024usize), (0.1, 1e-3, 300), (-1e-3, 7e-7, 64)] {
+            let (inv, top) = (1.0 / step, (bins - 1) as f64);
+            let e = bin_edges(lo, step, bins);
+            for (b, &t) in e.iter().enumerate().skip(1) {
+                assert!(t.is_finite(), "edge {b}");
+                assert!(cpu_bin(t, lo, inv, top) >= b, "edge {b}: {t} is in bin {}", cpu_bin(t, lo, inv, top));
+                let below = f32::from_bits(if t > 0.0 { t.to_bits() - 1 } else if t == 0.0 { 0x8000_0001 } else { t.to_bits() + 1 });
+                assert!(cpu_bin(below, lo, inv, top) < b, "edge {b}: {below} just below {t} already reaches it");
+            }
+        }
+    }
+}
