@@ -83,7 +83,12 @@ fn non_integer_samples_per_ui_band_limited_link() {
     let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
     let report = analyze(&capture.waveform, &AnalysisConfig::pam4(model.baud), Backend::Cpu).unwrap();
-    assert!((report.samples_per_ui - model.fs / model.baud).abs() < 1e-9);
+    // The reference CDR recovers the clock of this ISI-heavy eye (no ideal-clock fallback),
+    // at the simulated rate.
+    assert!(report.warnings.iter().all(|w| !w.contains("clock recovery failed")), "{:?}", report.warnings);
+    let ppm = report.ppm_offset.expect("recovered clock");
+    assert!(ppm.abs() < 5.0, "{ppm} ppm");
+    assert!((report.samples_per_ui / (model.fs / model.baud) - 1.0).abs() < 5e-6, "{}", report.samples_per_ui);
     assert!(report.samples_per_ui.fract() > 0.1);
     assert!(report.ber < 1e-3, "{report:?}");
     assert!(report.symbols > 16_000);
