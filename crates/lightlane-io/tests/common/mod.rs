@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 /// `../shared/captures` beside the repository (or `$LIGHTLANE_CAPTURES`), or `None` with a
 /// printed reason.
+#[allow(unused_imports)] // not every test binary that includes this module reads the captures
 pub use lightlane_testdata::captures;
 
 /// A fresh temporary folder for one test.
