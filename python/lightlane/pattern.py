@@ -60,9 +60,7 @@ class Pattern:
         """Syncs ``decisions`` to the pattern (robust to inversion, MSB/LSB swap, high SER) and
         counts errors. Keyword arguments override ``SyncConfig`` fields (e.g.
         ``max_error_positions=0``)."""
-        cfg = json.loads(_native.default_sync_config())
-        cfg.update(sync)
-        js = self._inner.check(np.asarray(decisions, dtype=np.uint8), modulation, json.dumps(cfg))
+        js = self._inner.check(np.asarray(decisions, dtype=np.uint8), modulation, json.dumps(sync))
         return ErrorReport._from_json(js)  # type: ignore[return-value]
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, Iterator, NamedTuple, Optional
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -39,7 +39,53 @@ __all__ = [
 ]
 
 
-class LinkModel:
+class _FieldRecord:
+    """Fields of a Rust configuration struct as attributes (its JSON form; nested fields are
+    plain dicts). Reading or setting an unknown field raises ``AttributeError``; values set are
+    stored in their JSON-ready form (numpy arrays/scalars and parts as lists, numbers, dicts)
+    and checked by the subclass's ``validate`` and when the object is used."""
+
+    _fields: Dict[str, Any]
+
+    @classmethod
+    def _from(cls, fields: Dict[str, Any]) -> Any:
+        record = cls.__new__(cls)
+        object.__setattr__(record, "_fields", fields)
+        return record
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The fields as a new dict (the JSON form of the Rust struct)."""
+        return copy.deepcopy(self._fields)
+
+    def __getattr__(self, name: str) -> Any:
+        fields = self.__dict__.get("_fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._fields:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+        self._fields[name] = _plain(value)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._fields))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._fields == self._fields  # type: ignore[attr-defined]
+
+    def _repr_parts(self) -> List[str]:
+        """The items ``__repr__`` shows: every field by default."""
+        return [f"{k}={v!r}" for k, v in self._fields.items()]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(self._repr_parts())})"
+
+
+class LinkModel(_FieldRecord):
     """Parameters of a simulated link; every field of ``lightlane_core::sim::LinkModel`` is an
     attribute (``modulation``, ``baud``, ``fs``, ``amplitude``, ``offset``, ``tx_ffe``,
     ``tx_ffe_main``, ``channel``, ``noise``, ``jitter``, ``oversampling``,
@@ -59,12 +105,6 @@ class LinkModel:
         object.__setattr__(self, "_fields", json.loads(_native.sim_model("new", modulation, baud, fs)))
 
     @classmethod
-    def _from(cls, fields: Dict[str, Any]) -> "LinkModel":
-        m = cls.__new__(cls)
-        object.__setattr__(m, "_fields", fields)
-        return m
-
-    @classmethod
     def demo_pam4(cls) -> "LinkModel":
         """100G/lane PAM4 demo link: 53.125 GBd at 256 GSa/s, ISI channel + Bessel-Thomson,
         SNR 26.5 dB, RJ 0.01 UI, SJ 0.05 UI (closed eye before equalization)."""
@@ -80,31 +120,6 @@ class LinkModel:
         """A model from its dict form (checked)."""
         return cls._from(json.loads(_native.sim_validate(json.dumps(fields))))
 
-    def to_dict(self) -> Dict[str, Any]:
-        """The fields as a new dict (the JSON form of the Rust struct)."""
-        return copy.deepcopy(self._fields)
-
-    def __getattr__(self, name: str) -> Any:
-        fields = self.__dict__.get("_fields", {})
-        if name in fields:
-            return fields[name]
-        raise AttributeError(f"LinkModel has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in self._fields:
-            raise AttributeError(f"LinkModel has no field {name!r}")
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-        self._fields[name] = value
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._fields))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._fields)
-
     def validate(self) -> None:
         """Checks every field; raises an :class:`~lightlane.InvalidParameterError` naming the bad one."""
         _native.sim_validate(json.dumps(self._fields))
@@ -116,9 +131,9 @@ class LinkModel:
         t["edge_jitter_ui"] = jitter
         return SimCapture(Waveform._from_parts(parts), t, float(noise), float(signal))
 
-    def __repr__(self) -> str:
+    def _repr_parts(self) -> List[str]:
         f = self._fields
-        return f"LinkModel({f['modulation']!r}, baud={f['baud']:.6g}, fs={f['fs']:.6g}, channel={f['channel']!r}, noise={f['noise']!r})"
+        return [repr(f["modulation"]), f"baud={f['baud']:.6g}", f"fs={f['fs']:.6g}", f"channel={f['channel']!r}", f"noise={f['noise']!r}"]
 
 
 class SimCapture:
@@ -137,8 +152,8 @@ class SimCapture:
 
 
 def _plain(value: Any) -> Any:
-    """numpy arrays/scalars and optical part objects as their JSON-ready Python form."""
-    if isinstance(value, _OpticalPart):
+    """numpy arrays/scalars and field records (optical parts) as their JSON-ready Python form."""
+    if isinstance(value, _FieldRecord):
         return value.to_dict()
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -151,18 +166,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _OpticalPart:
-    """Fields of one optical part as attributes (the JSON form of the Rust struct; nested
-    fields are plain dicts). Setting an unknown field raises ``AttributeError``; values are
-    checked by :meth:`validate` and when the part is used."""
+class _OpticalPart(_FieldRecord):
+    """One optical part (``_kind``: "tx", "fiber", "rx" or "link"), checked by the core's
+    optical validation."""
 
     _kind = ""
 
-    @classmethod
-    def _from(cls, fields: Dict[str, Any]) -> Any:
-        part = cls.__new__(cls)
-        object.__setattr__(part, "_fields", fields)
-        return part
+    def __init__(self, **fields: Any) -> None:
+        """The part's defaults (``lightlane_core``'s ``Default``) with ``fields`` over them."""
+        base = json.loads(_native.optical_default(self._kind, "pam4", 0.0, 0.0))
+        base.update(fields)
+        self._set_checked(base)
+
+    def _set_checked(self, fields: Dict[str, Any]) -> None:
+        object.__setattr__(self, "_fields", type(self)._checked(fields)._fields)
 
     @classmethod
     def _checked(cls, fields: Dict[str, Any]) -> Any:
@@ -173,34 +190,9 @@ class _OpticalPart:
         """The part from its dict form (checked; missing fields take their defaults)."""
         return cls._checked(dict(fields))
 
-    def to_dict(self) -> Dict[str, Any]:
-        """The fields as a new dict (the JSON form of the Rust struct)."""
-        return copy.deepcopy(self._fields)
-
     def validate(self) -> None:
         """Checks every field; raises an :class:`~lightlane.InvalidParameterError` naming the bad one."""
         _native.optical_validate(self._kind, json.dumps(self._fields))
-
-    def __getattr__(self, name: str) -> Any:
-        fields = self.__dict__.get("_fields", {})
-        if name in fields:
-            return fields[name]
-        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in self._fields:
-            raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-        self._fields[name] = _plain(value)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._fields))
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields == self._fields  # type: ignore[attr-defined]
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self._fields.items())
-        return f"{type(self).__name__}({inner})"
 
 
 class OpticalTransmitter(_OpticalPart):
@@ -224,11 +216,6 @@ class OpticalTransmitter(_OpticalPart):
 
     _kind = "tx"
 
-    def __init__(self, **fields: Any) -> None:
-        base = json.loads(_native.optical_default("tx", "pam4", 0.0, 0.0))
-        base.update(fields)
-        object.__setattr__(self, "_fields", type(self)._checked(base)._fields)
-
 
 class OpticalReceiver(_OpticalPart):
     """Photodiode and TIA of an optical link (``lightlane_core::sim::optical::OpticalReceiver``).
@@ -244,11 +231,6 @@ class OpticalReceiver(_OpticalPart):
     """
 
     _kind = "rx"
-
-    def __init__(self, **fields: Any) -> None:
-        base = json.loads(_native.optical_default("rx", "pam4", 0.0, 0.0))
-        base.update(fields)
-        object.__setattr__(self, "_fields", type(self)._checked(base)._fields)
 
 
 class Fiber(_OpticalPart):
@@ -279,7 +261,7 @@ class Fiber(_OpticalPart):
     def __init__(self, length_km: float, wavelength_nm: float, **fields: Any) -> None:
         base: Dict[str, Any] = {"length_km": length_km, "wavelength_nm": wavelength_nm}
         base.update(fields)
-        object.__setattr__(self, "_fields", type(self)._checked(base)._fields)
+        self._set_checked(base)
 
     @classmethod
     def with_accumulated_dispersion(cls, ps_per_nm: float, wavelength_nm: float) -> "Fiber":
@@ -372,7 +354,7 @@ class OpticalLink(_OpticalPart):
             if part is not None:
                 base[name] = part
         base.update(fields)
-        object.__setattr__(self, "_fields", type(self)._checked(base)._fields)
+        self._set_checked(base)
 
     def run(self, symbols: Any) -> OpticalCapture:
         """Simulates the scope capture of ``symbols`` (uint8, 0..M-1; the pattern repeats, so
@@ -382,9 +364,9 @@ class OpticalLink(_OpticalPart):
         d["symbol_times"]["edge_jitter_ui"] = jitter
         return OpticalCapture(Waveform._from_parts(parts), d)
 
-    def __repr__(self) -> str:
+    def _repr_parts(self) -> List[str]:
         f = self._fields
-        return f"OpticalLink({f['modulation']!r}, baud={f['baud']:.6g}, fs={f['scope']['fs']:.6g}, fiber={f['fiber']!r})"
+        return [repr(f["modulation"]), f"baud={f['baud']:.6g}", f"fs={f['scope']['fs']:.6g}", f"fiber={f['fiber']!r}"]
 
 
 def emulate_fiber(

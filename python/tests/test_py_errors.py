@@ -3,6 +3,7 @@ as pyo3's PanicException."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -86,3 +87,33 @@ def test_gil_is_released(ll) -> None:
     assert res.corrected.min() == 1
     inside = [x for x in ticks if start < x < end]
     assert len(inside) >= 3, (len(inside), end - start)
+
+
+def test_keyword_options_go_over_the_defaults_and_misspelt_ones_fail(ll) -> None:
+    """Every binding turns keyword options into its configuration the same way
+    (``convert::options_over``): given fields over the defaults, an unknown field is an error
+    naming it instead of being ignored."""
+    from lightlane import _native
+
+    # Partial options keep the other defaults (SyncConfig, EmulationOptions have many fields).
+    p = ll.pattern.Pattern("prbs13q")
+    sym = p.generate(20_000, modulation="pam4")
+    assert p.check(sym, max_error_positions=0).bit_errors == 0
+    link = ll.sim.OpticalLink("pam4", baud=26.5625e9, fs=128e9)
+    w = link.run(p.generate(2000)).waveform
+    fiber = json.dumps(ll.sim.Fiber.with_accumulated_dispersion(-40.0, 1271.0).to_dict())
+    meta = json.dumps(w.meta)
+    empty = _native.optical_emulate(w.samples, w.fs, w.t0, meta, fiber, "{}")
+    full = ll.sim.emulate_fiber(w, dispersion_ps_per_nm=-40.0, wavelength_nm=1271.0)
+    np.testing.assert_array_equal(ll.io.Waveform._from_parts(empty).samples, full.samples)
+    # A misspelt option names itself, wherever it is given.
+    cases = [
+        lambda: p.check(sym, max_error_position=0),
+        lambda: ll.eye.tdecq(w, baud=26.5625e9, config={"n_tap": 5}),
+        lambda: ll.analyze(np.zeros(10, np.float32), fs=1e9, config={"training_symbol": 10}),
+        lambda: _native.optical_emulate(w.samples, w.fs, w.t0, meta, fiber, '{"max_inverse_gain": 3}'),
+        lambda: ll.timing.recover_phase(w.samples, samples_per_ui=4.8, no_such_option=1),
+    ]
+    for case in cases:
+        with pytest.raises(ll.InvalidParameterError, match="field = [a-z_]+: unknown; expected one of: "):
+            case()

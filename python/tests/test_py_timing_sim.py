@@ -63,3 +63,35 @@ def test_resample_fft_matches_scipy(ll) -> None:
     np.testing.assert_allclose(y[300:-300], want[300:-300], atol=2e-3 * np.abs(want).max())
     with pytest.raises(ll.InputTooShortError):
         ll.timing.resample_fft(np.zeros(0, np.float32), 2.0)
+
+
+def test_link_model_and_optical_parts_share_the_field_record(ll) -> None:
+    """LinkModel and the optical parts are one field record: the same attribute, numpy, equality
+    and repr behaviour, with each class's own name in messages and its own summary repr."""
+    records = [
+        ll.sim.LinkModel("pam4", baud=10e9, fs=40e9),
+        ll.sim.OpticalTransmitter(),
+        ll.sim.OpticalReceiver(),
+        ll.sim.Fiber(2.0, 1310.0),
+        ll.sim.OpticalLink("pam4", baud=26.5625e9, fs=128e9),
+    ]
+    for r in records:
+        name = type(r).__name__
+        with pytest.raises(AttributeError, match=f"{name} has no field 'no_such_field'"):
+            r.no_such_field = 1
+        with pytest.raises(AttributeError, match=f"{name} has no field 'no_such_field'"):
+            r.no_such_field  # noqa: B018
+        assert list(r) == list(r.to_dict()) and set(r.to_dict()) <= set(dir(r))
+        assert r == type(r)._from(r.to_dict()) and r != r.to_dict()
+        assert repr(r).startswith(f"{name}(")
+        field = next(iter(r))
+        other = type(r)._from(r.to_dict())
+        setattr(other, field, None)
+        assert other != r and r.to_dict()[field] is not None
+    m = records[0]
+    m.tx_ffe = np.array([0.1, 0.8, 0.1])  # numpy stored as plain JSON values
+    m.amplitude = np.float32(0.25)
+    assert m.tx_ffe == [0.1, 0.8, 0.1] and type(m.tx_ffe[0]) is float and type(m.amplitude) is float
+    assert repr(m).startswith("LinkModel('pam4', baud=1e+10, fs=4e+10, channel=")
+    assert repr(records[4]).startswith("OpticalLink('pam4', baud=2.65625e+10, fs=1.28e+11, fiber=None")
+    assert repr(records[3]).startswith("Fiber(length_km=2.0, ")

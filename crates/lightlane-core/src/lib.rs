@@ -20,6 +20,7 @@ pub mod modulation;
 pub mod optical;
 pub mod pattern;
 pub mod sim;
+mod simd;
 pub mod stats;
 pub mod timing;
 pub mod waveform;

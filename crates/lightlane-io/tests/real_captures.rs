@@ -217,8 +217,7 @@ fn keysight_logic_buffer_and_infiniium() {
 #[test]
 fn ngscopeclient_densev1() {
     let Some(c) = common::captures() else { return };
-    let d = c.join("scopehal_ngscopeclient");
-    let p = d.join("10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
+    let p = c.join(lightlane_testdata::NRZ_10GBASE_R);
     assert_eq!(lightlane_io::detect_format(&p).unwrap(), Format::DenseV1);
     let w = read_capture(&p, &ReadOptions::default()).unwrap();
     assert_eq!(w.len(), 200003);
@@ -227,7 +226,7 @@ fn ngscopeclient_densev1() {
     assert_eq!(w.meta.channel.as_deref(), Some("ch3"));
     let (p5, p95) = (percentile(&w.samples, 0.05), percentile(&w.samples, 0.95));
     assert!((p5 + 0.0815).abs() < 0.0005 && (p95 - 0.0794).abs() < 0.0005, "{p5} {p95}");
-    let p = d.join("PCIe_waveform_1_channel_1.densev1.f32le.bin");
+    let p = c.join(lightlane_testdata::PCIE);
     let w = read_capture(&p, &ReadOptions::default()).unwrap();
     assert_eq!(w.len(), 800003);
     assert_eq!(w.dt, 25e-12);
@@ -246,8 +245,7 @@ fn ngscopeclient_densev1() {
 #[test]
 fn mat_pam4_experiment() {
     let Some(c) = common::captures() else { return };
-    let d = c.join("pam4_pon_experiment");
-    let p = d.join("rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat");
+    let p = c.join(lightlane_testdata::PAM4_PON_RXONLY);
     let arrays = lightlane_io::mat::read_arrays(&lightlane_io::Input::open(&p).unwrap()).unwrap();
     let names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, vec!["dataIn", "txSymbols", "rxSamples"]);
@@ -267,7 +265,7 @@ fn mat_pam4_experiment() {
     assert_eq!(w.meta.channel.as_deref(), Some("rxSamples"));
     assert_eq!(w.len(), 65536);
     // Compressed (miCOMPRESSED) file.
-    let p = d.join("E2E_-18.5dBm_test1.mat");
+    let p = c.join("pam4_pon_experiment/E2E_-18.5dBm_test1.mat");
     let arrays = lightlane_io::mat::read_arrays(&lightlane_io::Input::open(&p).unwrap()).unwrap();
     let get = |n: &str| arrays.iter().find(|a| a.name == n).unwrap();
     assert_eq!(get("dataIn").class, lightlane_io::mat::MatClass::Int64);

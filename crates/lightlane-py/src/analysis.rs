@@ -2,13 +2,13 @@
 //! an array, configured exactly as `lightlane analyze` configures it, so that Python and the
 //! CLI give the same report for the same file and options.
 
-use crate::convert::{from_json_over, modulation, slice_of, to_json};
+use crate::convert::{F32In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, Fallible};
 use lightlane_core::analysis::{analyze as run_analysis, AnalysisConfig, ClockRecovery};
 use lightlane_core::timing::{CdrConfig, CdrKind};
 use lightlane_core::{Backend, Modulation, Waveform};
 use lightlane_io::ReadOptions;
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
@@ -66,10 +66,7 @@ pub fn config_for(o: &Options, wf: &Waveform) -> Fallible<AnalysisConfig> {
     config.ffe.reference_tap = None;
     config.precoding = o.precoding;
     config.clock = parse_clock(&o.cdr)?;
-    if let Some(extra) = &o.config_json {
-        config = from_json_over("analysis config", &config, extra)?;
-    }
-    Ok(config)
+    options_over("analysis config", config, o.config_json.as_deref())
 }
 
 /// Runs the analysis: (report JSON, decided symbols, effective configuration JSON).
@@ -80,7 +77,7 @@ pub fn config_for(o: &Options, wf: &Waveform) -> Fallible<AnalysisConfig> {
 pub fn analyze<'py>(
     py: Python<'py>,
     path: Option<PathBuf>,
-    samples: Option<PyArrayLike1<'py, f32, AllowTypeChange>>,
+    samples: Option<F32In<'py>>,
     fs: Option<f64>,
     channel: Option<usize>,
     segment: Option<usize>,

@@ -1,15 +1,13 @@
 //! `lightlane.filter` and `lightlane.eq`: FIR, FFE (fixed, MMSE-trained, adaptive), CTLE, DFE,
 //! MLSE. Thin wrappers over `lightlane_core::{filter, eq}`.
 
-use crate::convert::{from_json, modulation, slice_of, to_json};
+use crate::convert::{F32In, F64In, U8In, from_json, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, Fallible};
 use lightlane_core::eq::{self, AdaptiveConfig, FfeConfig};
 use lightlane_core::filter;
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-type F32In<'py> = PyArrayLike1<'py, f32, AllowTypeChange>;
-type U8In<'py> = PyArrayLike1<'py, u8, AllowTypeChange>;
 
 /// Fills a float32 output: the caller's `out` (C-contiguous float32 of length `len`, written
 /// in place, no allocation) or a new array. `f` runs with the GIL released.
@@ -155,7 +153,7 @@ impl Ffe {
 pub fn ffe_train_mmse(py: Python<'_>, x: F32In<'_>, target: F32In<'_>, config_json: &str) -> PyResult<(Ffe, String)> {
     let (x, target) = (slice_of(&x), slice_of(&target));
     compute(py, || {
-        let cfg: FfeConfig = from_json("FFE config", config_json)?;
+        let cfg = options_over("FFE config", FfeConfig::default(), Some(config_json))?;
         let t = eq::Ffe::train_mmse(&x, &target, &cfg)?;
         Ok((Ffe { inner: t.ffe.clone() }, to_json(&t)?))
     })
@@ -177,7 +175,7 @@ pub fn adapt_ffe<'py>(
     let targets = targets.as_ref().map(|t| slice_of(t));
     let levels = slice_of(&levels);
     let (ffe, out, json) = compute(py, || {
-        let cfg: AdaptiveConfig = from_json("adaptive FFE config", config_json)?;
+        let cfg = options_over("adaptive FFE config", AdaptiveConfig::default(), Some(config_json))?;
         let r = eq::adapt_ffe(&x, samples_per_symbol, targets.as_deref(), &init.inner, &levels, &cfg)?;
         let json = serde_json::json!({
             "mse_trace": r.mse_trace,
@@ -233,7 +231,7 @@ impl Ctle {
 
     /// (real, imaginary) parts of H(f) at each frequency; `realised` uses the discrete filter.
     #[pyo3(signature = (f_hz, *, realised=false))]
-    fn response<'py>(&self, py: Python<'py>, f_hz: PyArrayLike1<'py, f64, AllowTypeChange>, realised: bool) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
+    fn response<'py>(&self, py: Python<'py>, f_hz: F64In<'py>, realised: bool) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>) {
         let f = slice_of(&f_hz);
         let (mut re, mut im) = (Vec::with_capacity(f.len()), Vec::with_capacity(f.len()));
         for &x in f.iter() {

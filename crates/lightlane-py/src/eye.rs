@@ -1,7 +1,7 @@
 //! `lightlane.eye`: eye diagrams (histogram image, levels, thresholds, metrics, PNG) and TDECQ
 //! (IEEE 802.3 Clause 121.8.5) of a raw capture, wrapping `lightlane_core::eye`.
 
-use crate::convert::{from_json_over, modulation, slice_of, to_json};
+use crate::convert::{F32In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid};
 use lightlane_core::eye::{
     ber_contours, eye_metrics, eye_signal_from_waveform, render_eye_png, tdecq_waveform, EyeConfig, EyeDiagram, EyeMetricsConfig, TdecqConfig,
@@ -9,7 +9,7 @@ use lightlane_core::eye::{
 use lightlane_core::timing::CdrConfig;
 use lightlane_core::Waveform;
 use numpy::ndarray::Array2;
-use numpy::{AllowTypeChange, IntoPyArray, PyArray2, PyArrayLike1};
+use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -30,7 +30,7 @@ fn waveform(samples: &[f32], fs: f64, unit: Option<String>) -> crate::errors::Fa
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn eye_diagram<'py>(
     py: Python<'py>,
-    samples: PyArrayLike1<'py, f32, AllowTypeChange>,
+    samples: F32In<'py>,
     fs: f64,
     baud: f64,
     modulation_name: &str,
@@ -44,10 +44,7 @@ pub fn eye_diagram<'py>(
     let s = slice_of(&samples);
     let (counts, shape, extent, diagram, metrics, png) = compute(py, || {
         let m = modulation(modulation_name)?;
-        let mcfg = match &metrics_json {
-            Some(t) => from_json_over("eye metrics config", &EyeMetricsConfig::default(), t)?,
-            None => EyeMetricsConfig::default(),
-        };
+        let mcfg = options_over("eye metrics config", EyeMetricsConfig::default(), metrics_json.as_deref())?;
         if !(baud.is_finite() && baud > 0.0) {
             return Err(invalid("baud", baud, "must be a positive baud rate"));
         }
@@ -84,7 +81,7 @@ pub fn eye_diagram<'py>(
 #[pyo3(signature = (samples, fs, baud, variant, config_json, unit))]
 pub fn tdecq<'py>(
     py: Python<'py>,
-    samples: PyArrayLike1<'py, f32, AllowTypeChange>,
+    samples: F32In<'py>,
     fs: f64,
     baud: f64,
     variant: &str,
@@ -98,10 +95,7 @@ pub fn tdecq<'py>(
             "802.3dj" => TdecqConfig::ieee_8023dj(),
             v => return Err(invalid("variant", v, "expected \"802.3cd\", \"802.3bs\" or \"802.3dj\"")),
         };
-        let cfg = match &config_json {
-            Some(t) => from_json_over("TDECQ config", &base, t)?,
-            None => base,
-        };
+        let cfg = options_over("TDECQ config", base, config_json.as_deref())?;
         if !(baud.is_finite() && baud > 0.0) {
             return Err(invalid("baud", baud, "must be a positive baud rate"));
         }

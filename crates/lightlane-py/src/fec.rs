@@ -1,11 +1,11 @@
 //! `lightlane.fec`: RS(544,514) "KP4" / RS(528,514) "KR4" (IEEE 802.3 Clause 91/119) encode and
 //! decode over 2-D uint16 arrays, and codeword statistics of measured bit errors.
 
-use crate::convert::{from_json_over, slice_of, to_json};
+use crate::convert::{ArrayIn, options_over, slice_of, to_json};
 use crate::errors::{compute, with_gil};
 use lightlane_core::fec::{self, DecodeOutcome, FecStatsConfig, RandomErrorModel, RsCode};
 use numpy::ndarray::Array2;
-use numpy::{AllowTypeChange, IntoPyArray, PyArray1, PyArray2, PyArrayLike1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use std::borrow::Cow;
 
@@ -112,8 +112,8 @@ impl ReedSolomon {
     fn decode_erasures<'py>(
         &self,
         py: Python<'py>,
-        codeword: PyArrayLike1<'py, u16, AllowTypeChange>,
-        erasures: PyArrayLike1<'py, u64, AllowTypeChange>,
+        codeword: ArrayIn<'py, u16>,
+        erasures: ArrayIn<'py, u64>,
     ) -> PyResult<(Bound<'py, PyArray1<u16>>, u16, bool)> {
         let cw = slice_of(&codeword);
         let er: Vec<usize> = slice_of(&erasures).iter().map(|&e| usize::try_from(e).unwrap_or(usize::MAX)).collect();
@@ -127,7 +127,7 @@ impl ReedSolomon {
     }
 
     /// Syndromes S_0 … S_{2t-1} of one received word.
-    fn syndromes<'py>(&self, py: Python<'py>, codeword: PyArrayLike1<'py, u16, AllowTypeChange>) -> PyResult<Bound<'py, PyArray1<u16>>> {
+    fn syndromes<'py>(&self, py: Python<'py>, codeword: ArrayIn<'py, u16>) -> PyResult<Bound<'py, PyArray1<u16>>> {
         let cw = slice_of(&codeword);
         let rs = &self.inner;
         let two_t = rs.code().parity_len();
@@ -142,10 +142,10 @@ impl ReedSolomon {
 
 /// Codeword statistics of measured bit errors (ascending bit indices), as JSON.
 #[pyfunction]
-pub fn codeword_statistics(py: Python<'_>, error_bits: PyArrayLike1<'_, u64, AllowTypeChange>, total_bits: u64, config_json: &str) -> PyResult<String> {
+pub fn codeword_statistics(py: Python<'_>, error_bits: ArrayIn<'_, u64>, total_bits: u64, config_json: &str) -> PyResult<String> {
     let bits = slice_of(&error_bits);
     compute(py, || {
-        let cfg: FecStatsConfig = from_json_over("FEC statistics config", &FecStatsConfig::default(), config_json)?;
+        let cfg: FecStatsConfig = options_over("FEC statistics config", FecStatsConfig::default(), Some(config_json))?;
         to_json(&fec::codeword_statistics(bits.iter().copied(), total_bits, &cfg)?)
     })
 }

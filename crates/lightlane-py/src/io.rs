@@ -2,12 +2,12 @@
 //! densev1) and writers. Waveforms cross the boundary as (samples, dt, t0, meta JSON, raw codes);
 //! the samples move into numpy without a copy.
 
-use crate::convert::{from_json, slice_of};
+use crate::convert::{F32In, F64In, from_json, slice_of};
 use crate::errors::{compute, invalid, with_gil, Fallible};
 use lightlane_core::waveform::{RawCodes, WaveformMeta};
 use lightlane_core::Waveform;
 use lightlane_io::ReadOptions;
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1, PyReadonlyArray1};
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
@@ -102,7 +102,7 @@ pub fn write_npy(py: Python<'_>, path: PathBuf, data: &Bound<'_, PyAny>) -> PyRe
 pub fn write_raw(
     py: Python<'_>,
     path: PathBuf,
-    samples: PyArrayLike1<'_, f32, AllowTypeChange>,
+    samples: F32In<'_>,
     fs: f64,
     t0: f64,
     meta_json: &str,
@@ -121,7 +121,7 @@ pub fn write_raw(
 
 /// Writes waveforms (samples, fs, t0, meta JSON) as a LeCroy `.trc` or Keysight `.bin` file.
 #[pyfunction]
-pub fn write_scope(py: Python<'_>, format: &str, path: PathBuf, waveforms: Vec<(PyArrayLike1<'_, f32, AllowTypeChange>, f64, f64, String)>) -> PyResult<()> {
+pub fn write_scope(py: Python<'_>, format: &str, path: PathBuf, waveforms: Vec<(F32In<'_>, f64, f64, String)>) -> PyResult<()> {
     let items: Vec<(Vec<f32>, f64, f64, String)> = waveforms.iter().map(|(s, fs, t0, m)| (slice_of(s).into_owned(), *fs, *t0, m.clone())).collect();
     compute(py, || {
         let wfs = items.iter().map(|(s, fs, t0, m)| waveform_from(s, *fs, *t0, m)).collect::<Fallible<Vec<_>>>()?;
@@ -135,7 +135,7 @@ pub fn write_scope(py: Python<'_>, format: &str, path: PathBuf, waveforms: Vec<(
 
 /// Writes named float32 arrays as `.npz`.
 #[pyfunction]
-pub fn write_npz(py: Python<'_>, path: PathBuf, arrays: Vec<(String, PyArrayLike1<'_, f32, AllowTypeChange>)>) -> PyResult<()> {
+pub fn write_npz(py: Python<'_>, path: PathBuf, arrays: Vec<(String, F32In<'_>)>) -> PyResult<()> {
     let owned: Vec<(String, Vec<f32>)> = arrays.iter().map(|(n, a)| (n.clone(), slice_of(a).into_owned())).collect();
     compute(py, || {
         let refs: Vec<(&str, &[f32])> = owned.iter().map(|(n, a)| (n.as_str(), a.as_slice())).collect();
@@ -145,7 +145,7 @@ pub fn write_npz(py: Python<'_>, path: PathBuf, arrays: Vec<(String, PyArrayLike
 
 /// Writes named float64 arrays as a MATLAB level-5 `.mat` file.
 #[pyfunction]
-pub fn write_mat(py: Python<'_>, path: PathBuf, arrays: Vec<(String, PyArrayLike1<'_, f64, AllowTypeChange>)>, compress: bool) -> PyResult<()> {
+pub fn write_mat(py: Python<'_>, path: PathBuf, arrays: Vec<(String, F64In<'_>)>, compress: bool) -> PyResult<()> {
     let owned: Vec<(String, Vec<f64>)> = arrays.iter().map(|(n, a)| (n.clone(), slice_of(a).into_owned())).collect();
     compute(py, || {
         let refs: Vec<(&str, &[f64])> = owned.iter().map(|(n, a)| (n.as_str(), a.as_slice())).collect();

@@ -1,13 +1,11 @@
 //! `lightlane.modulation`: NRZ/PAM4 mapping, Gray coding, 1/(1+D) precoding, slicing.
 
-use crate::convert::{modulation, slice_of};
+use crate::convert::{F32In, U8In, modulation, slice_of};
 use crate::errors::{compute, invalid, with_gil, Fallible};
 use lightlane_core::modulation::{self as md, BitMapping};
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 
-type U8In<'py> = PyArrayLike1<'py, u8, AllowTypeChange>;
-type F32In<'py> = PyArrayLike1<'py, f32, AllowTypeChange>;
 
 fn mapping(name: &str) -> Fallible<BitMapping> {
     match name.to_ascii_lowercase().as_str() {

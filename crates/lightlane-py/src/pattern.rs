@@ -1,13 +1,12 @@
 //! `lightlane.pattern`: PRBS/PRBSnQ/SSPRQ/user patterns, sync and error counting.
 
-use crate::convert::{from_json, modulation, slice_of, to_json};
+use crate::convert::{U8In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, with_gil};
 use lightlane_core::modulation::BitMapping;
 use lightlane_core::pattern::{self as pt, PatternChecker, SyncConfig};
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 
-type U8In<'py> = PyArrayLike1<'py, u8, AllowTypeChange>;
 
 /// Most symbols one `generate` call returns (1 GiB of uint8).
 pub const MAX_GENERATE: usize = 1 << 30;
@@ -61,7 +60,7 @@ impl Pattern {
         let d = slice_of(&decisions);
         let p = &self.inner;
         compute(py, || {
-            let sync: SyncConfig = from_json("sync config", sync_json)?;
+            let sync = options_over("sync config", SyncConfig::default(), Some(sync_json))?;
             let checker = PatternChecker::new(p, modulation(modulation_name)?, sync)?;
             to_json(&checker.check(&d)?)
         })
@@ -85,16 +84,9 @@ pub fn count_errors(py: Python<'_>, decisions: U8In<'_>, expected: U8In<'_>, mod
     })
 }
 
-/// The default sync configuration, as JSON.
-#[pyfunction]
-pub fn default_sync_config(py: Python<'_>) -> PyResult<String> {
-    with_gil(py, || to_json(&SyncConfig::default()))
-}
-
 /// Registers this file's items.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
     m.add_function(wrap_pyfunction!(count_errors, m)?)?;
-    m.add_function(wrap_pyfunction!(default_sync_config, m)?)?;
     Ok(())
 }

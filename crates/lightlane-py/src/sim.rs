@@ -1,7 +1,7 @@
 //! `lightlane.sim`: simulated captures with known ground truth (`LinkModel`), and the optical
 //! IM/DD link (`OpticalLink` and its parts) with dispersion emulation on captures.
 
-use crate::convert::{from_json, slice_of, to_json};
+use crate::convert::{F32In, U8In, from_json, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, with_gil};
 use crate::io::{waveform_parts, WaveformParts};
 use lightlane_core::analysis::Preset;
@@ -10,7 +10,7 @@ use lightlane_core::sim::optical::{Fiber, OpticalLink, OpticalReceiver, OpticalT
 use lightlane_core::sim::LinkModel;
 use lightlane_core::waveform::WaveformMeta;
 use lightlane_core::{Modulation, Waveform};
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 
 /// Most scope samples one simulation from Python may produce (2 GiB of float32).
@@ -48,7 +48,7 @@ pub fn sim_validate(py: Python<'_>, model_json: &str) -> PyResult<String> {
 pub fn sim_run<'py>(
     py: Python<'py>,
     model_json: &str,
-    symbols: PyArrayLike1<'py, u8, AllowTypeChange>,
+    symbols: U8In<'py>,
 ) -> PyResult<(WaveformParts<'py>, String, Bound<'py, PyArray1<f32>>, f64, f64)> {
     let symbols = slice_of(&symbols);
     let (cap, timing) = compute(py, || {
@@ -137,7 +137,7 @@ pub fn optical_fiber_info(py: Python<'_>, fiber_json: &str) -> PyResult<(f64, f6
 pub fn optical_run<'py>(
     py: Python<'py>,
     link_json: &str,
-    symbols: PyArrayLike1<'py, u8, AllowTypeChange>,
+    symbols: U8In<'py>,
 ) -> PyResult<(WaveformParts<'py>, String, Bound<'py, PyArray1<f32>>)> {
     let symbols = slice_of(&symbols);
     let (cap, info) = compute(py, || {
@@ -175,7 +175,7 @@ pub fn optical_run<'py>(
 #[pyo3(signature = (samples, fs, t0, meta_json, fiber_json, options_json))]
 pub fn optical_emulate<'py>(
     py: Python<'py>,
-    samples: PyArrayLike1<'py, f32, AllowTypeChange>,
+    samples: F32In<'py>,
     fs: f64,
     t0: f64,
     meta_json: &str,
@@ -185,7 +185,7 @@ pub fn optical_emulate<'py>(
     let s = slice_of(&samples);
     let out = compute(py, || {
         let fiber: Fiber = from_json("fibre", fiber_json)?;
-        let options: EmulationOptions = from_json("emulation options", options_json)?;
+        let options = options_over("emulation options", EmulationOptions::default(), Some(options_json))?;
         if !t0.is_finite() {
             return Err(invalid("t0", t0, "must be finite"));
         }

@@ -1,14 +1,12 @@
 //! `lightlane.timing`: baud estimation, clock recovery (802.3 reference CDR, Mueller-Müller,
 //! Gardner, bang-bang), sampling phase, resampling.
 
-use crate::convert::{modulation, slice_of, to_json};
+use crate::convert::{F32In, F64In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, with_gil};
 use lightlane_core::timing::{self as tm, CdrConfig, PhaseConfig};
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 
-type F32In<'py> = PyArrayLike1<'py, f32, AllowTypeChange>;
-type F64In<'py> = PyArrayLike1<'py, f64, AllowTypeChange>;
 
 /// Spectral baud estimate, as JSON.
 #[pyfunction]
@@ -31,7 +29,7 @@ pub fn recover_clock<'py>(
 ) -> PyResult<(String, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f32>>)> {
     let x = slice_of(&x);
     let (json, sym, edges, tie) = compute(py, || {
-        let cfg: CdrConfig = crate::convert::from_json_over("CDR config", &CdrConfig::default(), config_json)?;
+        let cfg: CdrConfig = options_over("CDR config", CdrConfig::default(), Some(config_json))?;
         let r = tm::recover_clock(&x, fs, baud, modulation(modulation_name)?, &cfg)?;
         let json = serde_json::json!({
             "baud": r.baud,
@@ -80,7 +78,7 @@ pub fn resample_fft<'py>(py: Python<'py>, x: F32In<'py>, ratio: f64) -> PyResult
 pub fn recover_phase(py: Python<'_>, x: F32In<'_>, samples_per_ui: f64, modulation_name: &str, config_json: &str) -> PyResult<String> {
     let x = slice_of(&x);
     compute(py, || {
-        let cfg: PhaseConfig = crate::convert::from_json_over("phase config", &PhaseConfig::default(), config_json)?;
+        let cfg: PhaseConfig = options_over("phase config", PhaseConfig::default(), Some(config_json))?;
         to_json(&tm::recover_phase(&x, samples_per_ui, modulation(modulation_name)?, &cfg)?)
     })
 }

@@ -14,7 +14,7 @@ use lightlane::modulation::gray_encode;
 use lightlane::timing::{resample_at, CdrConfig};
 use lightlane::{Modulation, Waveform};
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
+use lightlane_testdata::{capture, NRZ_10GBASE_R, PAM4_PON_RXONLY};
 
 fn write_pngs(name: &str, sig: &EyeSignal, eye: &EyeDiagram) {
     let Ok(dir) = std::env::var("LIGHTLANE_EYE_PNG_DIR") else { return };
@@ -29,11 +29,8 @@ fn write_pngs(name: &str, sig: &EyeSignal, eye: &EyeDiagram) {
 
 #[test]
 fn nrz_10gbase_r_eye_is_sane_and_stable() {
-    let path = format!("{CAPTURES}/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
-    let Ok(bytes) = std::fs::read(&path) else {
-        println!("skipped: capture not found at {path}");
-        return;
-    };
+    let Some(path) = capture(NRZ_10GBASE_R) else { return };
+    let bytes = std::fs::read(&path).unwrap();
     let samples: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let wf = Waveform::new(samples, 40e9).unwrap();
     let run = || {
@@ -62,12 +59,8 @@ fn nrz_10gbase_r_eye_is_sane_and_stable() {
 
 #[test]
 fn pam4_pon_eye_and_tdecq_are_sane_and_stable() {
-    let path = format!("{CAPTURES}/pam4_pon_experiment/rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat");
-    if !std::path::Path::new(&path).exists() {
-        println!("skipped: capture not found at {path}");
-        return;
-    }
-    let arrays = read_arrays(&Input::open(std::path::Path::new(&path)).unwrap()).unwrap();
+    let Some(path) = capture(PAM4_PON_RXONLY) else { return };
+    let arrays = read_arrays(&Input::open(&path).unwrap()).unwrap();
     let get = |name: &str| arrays.iter().find(|a| a.name == name).unwrap().real.clone();
     let (data_in, rx) = (get("dataIn"), get("rxSamples"));
     let symbols: Vec<u8> = data_in.iter().map(|&v| gray_encode((v as u8) >> 1, v as u8 & 1)).collect();

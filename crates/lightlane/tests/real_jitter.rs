@@ -4,7 +4,7 @@
 //! two halves of each capture. Skips with a printed reason when the captures are absent.
 
 mod common;
-use common::{captures, read};
+use common::{read, NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA, PCIE, PCIE_METADATA};
 
 use lightlane::jitter::{analyze_jitter, JitterConfig, JitterReport};
 use lightlane::timing::{estimate_baud, recover_clock, CdrConfig, CdrKind};
@@ -72,16 +72,14 @@ fn check(name: &str, x: &[f32], fs: f64, nominal: f64, kind: CdrKind, tj_max_ui:
 
 #[test]
 fn ten_gbase_r_jitter_is_plausible_and_stable() {
-    let Some(dir) = captures() else { return };
-    let Some(w) = read(&dir, "10GBASE-R_waveform_1_channel_3.densev1.f32le.bin", "10GBASE-R_scope_1_metadata.yml") else { return };
+    let Some(w) = read(NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA) else { return };
     // The link decodes without error (real_timing.rs), so its eye is open: TJ(1e-12) below 1 UI.
     check("10GBASE-R", &w.samples, w.fs(), 10.3125e9, CdrKind::reference_pll(4e6), 1.0);
 }
 
 #[test]
 fn pcie_gen1_jitter_is_plausible_and_stable() {
-    let Some(dir) = captures() else { return };
-    let Some(w) = read(&dir, "PCIe_waveform_1_channel_1.densev1.f32le.bin", "PCIe_scope_1_metadata.yml") else { return };
+    let Some(w) = read(PCIE, PCIE_METADATA) else { return };
     // PCIe Gen1 measures jitter behind a 1.5 MHz CDR; its TX budget is well under 0.5 UI.
     check("PCIe Gen1", &w.samples, w.fs(), 2.5e9, CdrKind::reference_pll(1.5e6), 0.6);
 }

@@ -17,10 +17,6 @@ use lightlane::io::Input;
 use lightlane::modulation::{bit_errors_between, gray_encode, BitMapping, Slicer};
 use lightlane::Modulation;
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/captures/pam4_pon_experiment/rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat"
-);
 const TRAIN: usize = 12_000;
 const GUARD: usize = 40;
 const N_TAPS: usize = 41;
@@ -34,12 +30,8 @@ struct Capture {
 }
 
 fn load() -> Option<Capture> {
-    let path = std::path::Path::new(PATH);
-    if !path.exists() {
-        println!("skipped: capture not found at {PATH}");
-        return None;
-    }
-    let arrays = read_arrays(&Input::open(path).expect("open capture")).expect("read MAT arrays");
+    let path = lightlane_testdata::capture(lightlane_testdata::PAM4_PON_RXONLY)?;
+    let arrays = read_arrays(&Input::open(&path).expect("open capture")).expect("read MAT arrays");
     let get = |name: &str| arrays.iter().find(|a| a.name == name).unwrap_or_else(|| panic!("no {name}")).real.clone();
     let (data_in, tx, rx) = (get("dataIn"), get("txSymbols"), get("rxSamples"));
     assert_eq!((data_in.len(), tx.len(), rx.len()), (32768, 32768, 65536));

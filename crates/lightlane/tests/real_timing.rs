@@ -5,7 +5,7 @@
 //! Skips with a printed reason when the captures are absent.
 
 mod common;
-use common::{captures, read};
+use common::{read, NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA, PCIE, PCIE_METADATA};
 
 use lightlane::timing::{estimate_baud, recover_clock, resample_at, CdrConfig, CdrKind, RecoveredClock, BANG_BANG_TOLERANCE_STEPS, LINEAR_TOLERANCE_UI};
 use lightlane::{Modulation, Waveform};
@@ -82,8 +82,7 @@ fn blocks_66b(bits: &[u8]) -> BlockStats {
 
 #[test]
 fn ten_gbase_r_blind_rate_reference_pll_and_sync_headers() {
-    let Some(dir) = captures() else { return };
-    let Some(w) = read(&dir, "10GBASE-R_waveform_1_channel_3.densev1.f32le.bin", "10GBASE-R_scope_1_metadata.yml") else { return };
+    let Some(w) = read(NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA) else { return };
     let fs = w.fs();
     assert!((fs - 40e9).abs() < 1.0);
     let nominal = 10.3125e9;
@@ -280,8 +279,7 @@ fn code_table_is_complete() {
 
 #[test]
 fn pcie_gen1_reference_pll_and_8b10b_code_groups() {
-    let Some(dir) = captures() else { return };
-    let Some(w) = read(&dir, "PCIe_waveform_1_channel_1.densev1.f32le.bin", "PCIe_scope_1_metadata.yml") else { return };
+    let Some(w) = read(PCIE, PCIE_METADATA) else { return };
     let fs = w.fs();
     let nominal = 2.5e9;
     let est = estimate_baud(&w.samples, fs, None, Modulation::Nrz).unwrap();

@@ -5,6 +5,7 @@ use crate::eq::{
 };
 use crate::fec::codeword_statistics;
 use crate::modulation::{bit_errors_between, decode_precoded, precode, BitMapping, Slicer};
+use crate::pattern::count::count_errors;
 use crate::pattern::soft::MAX_SOFT_PERIOD;
 use crate::pattern::{align_soft, Pattern, PatternChecker, SymbolTransform};
 use crate::timing::{cluster_levels, estimate_baud, recover_clock, recover_phase, resample, ResampleGrid};
@@ -208,11 +209,18 @@ pub fn analyze_with(
     let known = known_symbols(&tx_symbols, delay);
     let guard = ffe_guard(ffe_taps, sps, delay, nsym);
     let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
-    let ffe_counts = eq_signal.slice_count(guard, &known[guard..nsym - guard], &slicer, m, BitMapping::Gray, &mut warnings)?;
+    let train_end = ntrain.min(nsym - guard);
+    let ffe_counts = match decision_stage {
+        Some(EqStage::Mlse { memory }) => {
+            let dfe = partial_response_dfe(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
+            let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
+            count_errors(&d[guard..nsym - guard], &known[guard..nsym - guard], m, BitMapping::Gray)
+        }
+        _ => eq_signal.slice_count(guard, &known[guard..nsym - guard], &slicer, m, BitMapping::Gray, &mut warnings)?,
+    };
     let ffe_stage = stage_from_counts("ffe", (nsym - 2 * guard) as u64, ffe_counts, m);
 
     // Decision stage: slicer, DFE or MLSE, on all cores for long captures.
-    let train_end = ntrain.min(nsym - guard);
     let mut dfe_taps = None;
     let mut dfe_error_propagation = None;
     let mut mlse_target = None;
@@ -395,6 +403,17 @@ pub(crate) fn train_ffe_for_chain(
 pub(crate) fn known_symbols(tx_symbols: &[u8], delay: isize) -> Vec<u8> {
     let n = tx_symbols.len() as isize;
     (0..n).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
+}
+
+/// The symbol-by-symbol detector of an MLSE chain's `ffe` stage. There the FFE is trained for
+/// the partial-response target `1 + αD (+ βD²)` that the MLSE expects, so a plain slicer on its
+/// output would count the target's own ISI as errors. This DFE feeds the target's post-cursors
+/// back instead (`memory` taps, the same least-squares model `y ≈ Σ h[i]·α(s[k−i]) + c` that
+/// [`Mlse::fit_linear`] fits for the MLSE), fitted on the training span of the FFE output `y`
+/// against the aligned `known` symbols: the stage then reports what the FFE delivers to a
+/// symbol-by-symbol receiver, comparable to the `dfe` stage of an `ffe,dfe:N` chain.
+pub(crate) fn partial_response_dfe(y: &[f32], known: &[u8], memory: usize, m: Modulation) -> Result<Dfe> {
+    Dfe::train(y, known, memory, m)
 }
 
 /// Symbols at each end of the FFE output that its span and delay leave unsettled.

@@ -4,10 +4,17 @@ use crate::pattern::SymbolTransform;
 use crate::Modulation;
 use serde::{Deserialize, Serialize};
 
-/// Error figures of one stage of the receiver.
+/// Error figures of one stage of the receiver: the symbols that stage's output would decide,
+/// counted against the pattern (Gray bit mapping).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageErrors {
-    /// Stage name (`pre_eq`, `ffe`).
+    /// Stage name: `pre_eq` (slicer on the unequalized, normalised symbol centres), `ffe` (the
+    /// FFE output decided symbol by symbol), then `dfe` or `mlse` when the chain ends in one.
+    /// In an MLSE chain (`ffe:N,mlse:M`) the FFE is trained for the partial-response target
+    /// `1 + αD (+ βD²)` of `Report::mlse_target`, which a plain slicer cannot decide; there the
+    /// `ffe` figure feeds the target's post-cursors back (a DFE whose `M` taps are the target's,
+    /// fitted like the MLSE's linear model), so it is comparable to the `dfe` figure of an
+    /// `ffe:N,dfe:M` chain and shows what the MLSE gains over symbol-by-symbol decisions.
     pub stage: String,
     pub symbols: u64,
     pub symbol_errors: u64,
@@ -72,7 +79,8 @@ pub struct Report {
     pub ffe_mse_db: f64,
     /// Level means at the slicer input before equalization (capture units).
     pub levels: Vec<f64>,
-    /// Per-stage error figures, receiver order.
+    /// Per-stage error figures, receiver order (see [`StageErrors::stage`]; the `ffe` figure of
+    /// an MLSE chain is its output decided with the target's post-cursors fed back).
     pub stages: Vec<StageErrors>,
     /// FEC codeword statistics of the measured errors.
     pub fec: Option<CodewordStatistics>,

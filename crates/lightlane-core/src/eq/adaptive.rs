@@ -455,7 +455,7 @@ impl Run<'_> {
         }
         let end = range.end;
         #[cfg(target_arch = "x86_64")]
-        if L <= 64 && std::arch::is_x86_feature_detected!("avx2") {
+        if L <= 64 && crate::simd::avx2() {
             // SAFETY: AVX2 is present; the windows `k·sps + c .. + L` of the outputs `k` in
             // `range` lie inside `xp` (sized for the last output); L is a multiple of 8, ≤ 64.
             unsafe { lms_avx2::phase::<L>(self.xp, self.sps, self.c, a, range, output, trace, &err, &mut sum) };

@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn interleaved_dfe_equals_the_block_runner_exactly() {
-        println!("AVX2 lane kernel in use: {}", avx2());
+        println!("AVX2 lane kernel in use: {}", crate::simd::avx2());
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for m in [Modulation::Pam4, Modulation::Nrz] {
             for nt in [1usize, 2, 3, 4, 8, 32] {
@@ -406,13 +406,6 @@ mod tests {
         let want = detect_blocks(&y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| four.detect(b)).unwrap();
         assert_eq!(four.detect_interleaved(&y), want);
         assert_eq!(four.detect_parallel(&y), want);
-    }
-
-    fn avx2() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        return std::arch::is_x86_feature_detected!("avx2");
-        #[cfg(not(target_arch = "x86_64"))]
-        false
     }
 
     #[test]

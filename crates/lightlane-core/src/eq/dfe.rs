@@ -464,7 +464,7 @@ impl super::block::LaneDetector for Dfe {
     fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
         debug_assert!(count <= DFE_LANES && skip + keep <= len && out.len() == count * keep);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::simd::avx2() {
             let dec = &mut scratch.bytes;
             dec.clear();
             dec.resize(len * DFE_LANES, 0);

@@ -504,7 +504,7 @@ impl super::block::LaneDetector for Mlse {
     fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
         debug_assert!(count <= MLSE_LANES && skip + keep <= len && out.len() == count * keep);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::simd::avx2() {
             let a = (y, stride, count, len, skip, keep);
             match (self.modulation == Modulation::Pam4, self.memory, self.noise.is_empty()) {
                 (true, 1, true) => self.run_4state_lanes::<false>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),

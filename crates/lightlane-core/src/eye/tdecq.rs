@@ -474,7 +474,7 @@ const PARALLEL_ROWS: usize = 65_536;
 /// AVX2 (no FMA: the same roundings as the portable build) when the CPU has it.
 fn side_terms(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f64, bins: usize, th: &[f64; 3]) -> SerTerms {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::simd::avx2() {
         // SAFETY: the CPU supports AVX2 (checked above); the body is safe code.
         return unsafe { side_terms_avx2(inp, wf, counts, lo, step, bins, th) };
     }

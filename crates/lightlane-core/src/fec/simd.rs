@@ -45,7 +45,7 @@ impl SimdLevel {
     pub fn is_available(self) -> bool {
         match self {
             SimdLevel::Scalar => true,
-            SimdLevel::Avx2 => avx2_available(),
+            SimdLevel::Avx2 => crate::simd::avx2(),
         }
     }
 
@@ -62,7 +62,7 @@ impl SimdLevel {
     pub(crate) fn mul_const_slice(self, t: &NibbleTables, data: &mut [u16]) {
         match self {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if avx2_available() => {
+            SimdLevel::Avx2 if crate::simd::avx2() => {
                 // SAFETY: AVX2 presence was checked at run time just above.
                 unsafe { x86::mul_const_slice_avx2(t, data) }
             }
@@ -76,7 +76,7 @@ impl SimdLevel {
         assert!(count <= SLICE && cws.len() == count * n && out.len() >= n);
         match self {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if avx2_available() => {
+            SimdLevel::Avx2 if crate::simd::avx2() => {
                 // SAFETY: AVX2 checked; lengths asserted above.
                 unsafe { x86::slice_block_avx2(cws, n, count, out) }
             }
@@ -90,7 +90,7 @@ impl SimdLevel {
         assert!(k < SLICE / BLOCK && lo.len() >= syn.len() && hi.len() >= syn.len());
         match self {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if avx2_available() => {
+            SimdLevel::Avx2 if crate::simd::avx2() => {
                 // SAFETY: AVX2 checked; lengths asserted above.
                 unsafe { x86::unslice_group_avx2(syn, k, lo, hi) }
             }
@@ -111,7 +111,7 @@ impl SimdLevel {
     pub(crate) fn syndromes_sliced(self, symbols: &[Sliced], out: &mut [Sliced]) {
         match self {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if avx2_available() => {
+            SimdLevel::Avx2 if crate::simd::avx2() => {
                 // SAFETY: AVX2 checked.
                 unsafe { x86::syndromes_sliced_avx2(symbols, out) }
             }
@@ -134,23 +134,13 @@ impl SimdLevel {
         assert!(init_hi.len() == terms && step.len() >= terms);
         match self {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if avx2_available() => {
+            SimdLevel::Avx2 if crate::simd::avx2() => {
                 // SAFETY: AVX2 checked; lengths asserted above.
                 unsafe { x86::chien_block_avx2(step, init_lo, init_hi, roots) }
             }
             _ => chien_block_scalar(step, init_lo, init_hi, roots),
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx2_available() -> bool {
-    std::is_x86_feature_detected!("avx2")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2_available() -> bool {
-    false
 }
 
 fn mul_const_slice_scalar(t: &NibbleTables, data: &mut [u16]) {
@@ -240,17 +230,7 @@ mod x86 {
             let x = _mm256_loadu_si256(ch.as_ptr() as *const __m256i);
             // Nibble indices sit in the low byte of each u16 lane; the high byte of each index
             // is 0, which looks up c·0 = 0, so the lookups fill the low bytes only.
-            let n0 = _mm256_and_si256(x, low4);
-            let n1 = _mm256_and_si256(_mm256_srli_epi16(x, 4), low4);
-            let n2 = _mm256_srli_epi16(x, 8);
-            let lo = _mm256_xor_si256(
-                _mm256_xor_si256(_mm256_shuffle_epi8(tb.l[0], n0), _mm256_shuffle_epi8(tb.l[1], n1)),
-                _mm256_shuffle_epi8(tb.l[2], n2),
-            );
-            let hi = _mm256_xor_si256(
-                _mm256_xor_si256(_mm256_shuffle_epi8(tb.h[0], n0), _mm256_shuffle_epi8(tb.h[1], n1)),
-                _mm256_shuffle_epi8(tb.h[2], n2),
-            );
+            let (lo, hi) = mul_planar(&tb, x, _mm256_srli_epi16(x, 8), low4);
             let r = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8));
             _mm256_storeu_si256(ch.as_mut_ptr() as *mut __m256i, r);
         }

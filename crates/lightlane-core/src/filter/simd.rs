@@ -1,4 +1,4 @@
-//! FIR kernels per engine and the one place that asks the CPU which engines it can run.
+//! FIR kernels per engine (which of them the CPU can run: [`crate::simd`]).
 //!
 //! Every kernel computes the "valid" correlation `y[i] = Σ_j g[j] · x[i + j]` with `g` the
 //! *reversed* taps (so that it equals `numpy.convolve(x, h, "valid")`), for
@@ -17,35 +17,7 @@
 //!
 //! Architecture-specific code lives in this file only.
 
-/// Which SIMD engines this CPU can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CpuFeatures {
-    /// AVX2 and FMA.
-    pub avx2_fma: bool,
-    /// AVX-512 F (with AVX2 and FMA, which every AVX-512 CPU has).
-    pub avx512: bool,
-}
-
-/// Runtime CPU feature detection: the only call of `is_x86_feature_detected!` in the crate
-/// (the standard library caches the answer).
-pub(crate) fn cpu_features() -> CpuFeatures {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma");
-        CpuFeatures {
-            avx2_fma,
-            avx512: avx2_fma && std::arch::is_x86_feature_detected!("avx512f"),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        CpuFeatures {
-            avx2_fma: false,
-            avx512: false,
-        }
-    }
-}
+pub(crate) use crate::simd::cpu_features;
 
 /// Outputs per block of the portable kernel.
 const SCALAR_BLOCK: usize = 16;
@@ -84,13 +56,18 @@ pub(crate) fn correlate_valid_scalar(x: &[f32], g: &[f32], y: &mut [f32]) {
     }
 }
 
-/// AVX2/FMA kernel; panics (like the other kernels) if the lengths do not fit, and falls back to
-/// the portable kernel if the CPU lacks AVX2/FMA (callers check availability first).
-pub(crate) fn correlate_valid_avx2_fma(x: &[f32], g: &[f32], y: &mut [f32]) {
+/// The lengths every kernel needs (a programmer-contract check: the planners size the buffers).
+fn assert_valid_lengths(x: &[f32], g: &[f32], y: &[f32]) {
     assert!(
         !g.is_empty() && x.len() + 1 == y.len() + g.len(),
         "FIR kernel: x.len() must be y.len() + taps - 1"
     );
+}
+
+/// AVX2/FMA kernel; panics (like the other kernels) if the lengths do not fit, and falls back to
+/// the portable kernel if the CPU lacks AVX2/FMA (callers check availability first).
+pub(crate) fn correlate_valid_avx2_fma(x: &[f32], g: &[f32], y: &mut [f32]) {
+    assert_valid_lengths(x, g, y);
     #[cfg(target_arch = "x86_64")]
     if cpu_features().avx2_fma {
         // SAFETY: the CPU supports AVX2 and FMA (checked above), and the lengths were asserted.
@@ -103,10 +80,7 @@ pub(crate) fn correlate_valid_avx2_fma(x: &[f32], g: &[f32], y: &mut [f32]) {
 /// AVX-512 kernel; panics if the lengths do not fit, and falls back to the portable kernel if the
 /// CPU lacks AVX-512 (callers check availability first).
 pub(crate) fn correlate_valid_avx512(x: &[f32], g: &[f32], y: &mut [f32]) {
-    assert!(
-        !g.is_empty() && x.len() + 1 == y.len() + g.len(),
-        "FIR kernel: x.len() must be y.len() + taps - 1"
-    );
+    assert_valid_lengths(x, g, y);
     #[cfg(target_arch = "x86_64")]
     if cpu_features().avx512 {
         // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked above), and the lengths were asserted.

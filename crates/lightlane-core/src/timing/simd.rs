@@ -62,10 +62,7 @@ pub(crate) fn inverse_split_f32(bins: &Bins<'_, f32>, twiddles: &[Complex32], wo
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2_fma() -> bool {
-    // The standard library caches the answer.
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
+use crate::simd::avx2_fma;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {

@@ -3,22 +3,12 @@
 #![allow(dead_code)]
 
 use lightlane_core::Waveform;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `../shared/captures` beside the repository (or `$LIGHTLANE_CAPTURES`), or `None` with a
 /// printed reason.
-pub fn captures() -> Option<PathBuf> {
-    let p = match std::env::var_os("LIGHTLANE_CAPTURES") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures"),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: reference captures not found at {}", p.display());
-        None
-    }
-}
+#[allow(unused_imports)] // not every test binary that includes this module reads the captures
+pub use lightlane_testdata::captures;
 
 /// A fresh temporary folder for one test.
 pub fn tmpdir(tag: &str) -> PathBuf {

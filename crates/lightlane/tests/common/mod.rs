@@ -6,31 +6,14 @@
 
 use lightlane::io::{read_capture, ReadOptions};
 use lightlane::Waveform;
-use std::path::{Path, PathBuf};
+pub use lightlane_testdata::{NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA, PCIE, PCIE_METADATA};
 
-pub fn captures() -> Option<PathBuf> {
-    let p = match std::env::var_os("LIGHTLANE_CAPTURES") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures"),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: reference captures not found at {}", p.display());
-        None
-    }
-}
-
-pub fn read(dir: &Path, file: &str, metadata: &str) -> Option<Waveform> {
-    let path = dir.join("scopehal_ngscopeclient").join(file);
-    if !path.is_file() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    let options = ReadOptions {
-        metadata: Some(dir.join("scopehal_ngscopeclient").join(metadata)),
-        ..Default::default()
-    };
+/// The ngscopeclient capture `file` (relative to the captures folder) read with its scope
+/// metadata file `metadata`, or `None` after printing why the test skips.
+pub fn read(file: &str, metadata: &str) -> Option<Waveform> {
+    let dir = lightlane_testdata::captures()?;
+    let path = lightlane_testdata::file_in(&dir, file)?;
+    let options = ReadOptions { metadata: Some(dir.join(metadata)), ..Default::default() };
     Some(read_capture(&path, &options).expect("capture reads"))
 }
 
