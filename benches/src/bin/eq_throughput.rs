@@ -149,7 +149,8 @@ fn main() {
     let dfe = Dfe::new(vec![0.5, 0.2], pam4.level_set(), pam4).expect("valid DFE");
     let mlse4 = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).expect("valid MLSE");
     let mlse16 = Mlse::new(pam4, &[1.0, 0.5, 0.2], &pam4.level_set()).expect("valid MLSE");
-    let cdr_cases = if wanted("cdr") || cases.is_empty() { cdr_captures(symbols) } else { Vec::new() };
+    // The captures are built when any clock-recovery case can match (`--cases cdr-nrz-mm` as well as `cdr`).
+    let cdr_cases = if wanted("cdr") || cases.contains("cdr") { cdr_captures(symbols) } else { Vec::new() };
     let kinds = [
         ("", CdrKind::reference_pll(4e6)),
         ("-pll2", CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 }),
