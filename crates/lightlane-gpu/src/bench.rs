@@ -485,8 +485,8 @@ pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlan
     row("level clustering (symbol centres)", &mut || lightlane_core::timing::cluster_levels(&centres, m.levels()).map(|_| ()), None)?;
     let means: Vec<f32> = clusters.means.iter().map(|&v| v as f32).collect();
     let decisions = lightlane_core::modulation::Slicer::for_levels(&means)?.slice_vec(&centres);
-    let checker = lightlane_core::pattern::PatternChecker::new(&lightlane_core::pattern::Pattern::parse(&config.pattern)?, m, config.sync.clone())?;
     let pattern = lightlane_core::pattern::Pattern::parse(&config.pattern)?;
+    let checker = lightlane_core::pattern::PatternChecker::new(&pattern, m, config.sync.clone())?;
     let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
     let centres_n: Vec<f32> = centres.iter().map(|&v| ((v as f64 - lo) * 2.0 / (hi - lo) - 1.0) as f32).collect();
     // As the pipeline: the hard decisions, else (a closed raw eye) the soft correlation.
