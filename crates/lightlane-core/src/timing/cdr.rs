@@ -5,7 +5,7 @@
 //! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
 //! time-interval error (TIE) of every data edge against the recovered clock.
 
-use super::cdr_block::{note_block_run, par_check_finite, par_circular_mean, par_slope, par_sum, stitch_centres, Blocks, PllLoop, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
+use super::cdr_block::{note_block_run, par_check_finite, par_circular_mean, stitch_centres, Blocks, PllClock, PllLoop, SUM_CHUNK, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
 use super::edges::{data_edges_parallel, Levels};
 use super::interp::cubic_at;
 use super::tie::{circular_mean, wrap};
@@ -356,25 +356,28 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
     let theta0 = theta0.rem_euclid(spu);
 
     let settle = config.kind.settle_symbols(baud).min(n_sym / 2);
-    let (centres, mut tie, edge_ui) = match config.kind {
+    let (centres, tie, settled_edge) = match config.kind {
         CdrKind::ReferencePll { corner_hz, order, damping } => {
-            reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping, config.block_symbols)
+            let pll = reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping, config.block_symbols, settle);
+            (pll.centres, pll.tie, pll.settled_edge)
         }
         kind => {
             // The detector's gain is measured around symbol centres from a reference PLL (robust
             // to a frequency offset and wander), then the loop runs on its own from the nominal
             // rate and the initial edge phase.
-            let (pll_centres, pll_tie, _) = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707, config.block_symbols);
-            let (pll_shift, _) = par_circular_mean(&pll_tie, spu);
-            let reference: Vec<f64> = pll_centres.par_iter().map(|c| c + pll_shift).collect();
-            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference, config.block_symbols)?;
-            let (tie, edge_ui) = tie_against_centres(&edges, &centres);
-            (centres, tie, edge_ui)
+            let mut reference = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707, config.block_symbols, 0);
+            let (pll_shift, _) = par_circular_mean(&reference.tie, spu);
+            drop(std::mem::take(&mut reference.tie));
+            reference.centres.par_iter_mut().for_each(|c| *c += pll_shift);
+            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference.centres, config.block_symbols)?;
+            drop(reference);
+            let tie = tie_against_centres(&edges, &centres);
+            let settled_edge = first_edge_of_ui(&edges, &centres, settle);
+            (centres, tie, settled_edge)
         }
     };
 
     // Statistics over the settled edges.
-    let settled_edge = edge_ui.partition_point(|&k| k < settle);
     let settled_edges = if edges.len() - settled_edge >= MIN_CDR_EDGES { settled_edge } else { 0 };
     let (mean_tie, concentration) = par_circular_mean(&tie[settled_edges..], spu);
     let needed = min_edge_concentration(tie.len() - settled_edges);
@@ -386,27 +389,47 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
             ),
         });
     }
-    tie.par_iter_mut().for_each(|t| *t = wrap(*t - mean_tie, spu));
-    let [sum_sq] = par_sum(&tie[settled_edges..], |_, t| [t * t]);
-    let rms = (sum_sq / (tie.len() - settled_edges) as f64).sqrt();
+    let (tie_s, sum_sq) = centred_tie(&tie, mean_tie, spu, fs, settled_edges);
+    drop(tie);
+    let rms = (sum_sq / (tie_s.len() - settled_edges) as f64).sqrt();
 
     // Symbol centres: the reference PLL's are half a UI after its clock edges, shifted by the
     // mean TIE (the UI centre sits half a UI from the mean crossing, as in TDECQ).
     let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) { mean_tie } else { 0.0 };
     // The centres from the first one at or after sample 0 up to the first one past the last
-    // sample, less any before sample 0 in between.
+    // sample; the loops' centres ascend, checked (else the general filter below).
     let last = (x.len() - 1) as f64;
-    let first_kept = centres.iter().position(|&c| c + shift >= 0.0);
-    let from = first_kept.unwrap_or(centres.len());
-    let to = from + first_where(&centres[from..], |c| c + shift > last);
-    let first_kept = first_kept.filter(|_| to > from);
-    let kept = &centres[from..to];
-    // The centres ascend, so none is dropped in between; the filter is for the general case.
-    let positions: Vec<f64> = if kept.par_iter().any(|&c| c + shift < 0.0) {
-        kept.iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect()
+    let from = centres.iter().position(|&c| c + shift >= 0.0).unwrap_or(centres.len());
+    let (positions, first_kept) = if ascending(&centres[from..]) {
+        let to = from + centres[from..].partition_point(|&c| c + shift <= last);
+        let mut positions = centres;
+        positions.truncate(to);
+        positions.drain(..from);
+        (positions, (to > from).then_some(from))
     } else {
-        kept.par_iter().map(|&c| c + shift).collect()
+        let to = from + first_where(&centres[from..], |c| c + shift > last);
+        let kept: Vec<f64> = centres[from..to].iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect();
+        // Already shifted: the pass below adds nothing.
+        return finish(kept, (to > from).then_some(from), 0.0, settle, fs, baud, edges, tie_s, rms);
     };
+    finish(positions, first_kept, shift, settle, fs, baud, edges, tie_s, rms)
+}
+
+/// The end of [`recover_clock`]: `positions` (the kept centres, `shift` still to add; the first
+/// at centre index `first_kept`) become the symbol positions, whose settled part gives the
+/// recovered rate.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    mut positions: Vec<f64>,
+    first_kept: Option<usize>,
+    shift: f64,
+    settle: usize,
+    fs: f64,
+    baud: f64,
+    edges: Vec<f64>,
+    tie_s: Vec<f32>,
+    rms: f64,
+) -> Result<RecoveredClock> {
     if positions.len() < MIN_CDR_SYMBOLS / 2 {
         return Err(Error::InputTooShort {
             what: "recovered symbols inside the capture",
@@ -415,7 +438,7 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
         });
     }
     let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(positions.len() - MIN_CDR_SYMBOLS / 2);
-    let spu_rec = par_slope(&positions[settled_from..]);
+    let spu_rec = shift_and_slope(&mut positions, shift, settled_from);
     let baud_rec = fs / spu_rec;
     Ok(RecoveredClock {
         baud: baud_rec,
@@ -423,9 +446,76 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
         symbol_positions: positions,
         settled_from,
         edge_positions: edges,
-        tie_s: tie.par_iter().map(|&t| (t / fs) as f32).collect(),
+        tie_s,
         tie_rms_s: rms / fs,
     })
+}
+
+/// Whether `v` never descends, checked in parallel chunks (each with its successor's first
+/// element).
+fn ascending(v: &[f64]) -> bool {
+    const CHUNK: usize = 1 << 16;
+    v.par_chunks(CHUNK).enumerate().all(|(c, chunk)| {
+        let next = v.get((c + 1) * CHUNK).copied().unwrap_or(f64::INFINITY);
+        chunk.windows(2).all(|w| w[0] <= w[1]) && chunk[chunk.len() - 1] <= next
+    })
+}
+
+/// Adds `shift` to every element of `p` and returns the least-squares slope of `p[k]` over
+/// `k ≥ from` — one pass, the sums taken in fixed chunks ([`SUM_CHUNK`]) added in order, so the
+/// result does not depend on the number of threads. Σ(k − k̄)² has its closed form; the
+/// cross sum is taken against the first value, which leaves it unchanged (Σ(k − k̄) = 0) and
+/// keeps its terms small.
+pub(super) fn shift_and_slope(p: &mut [f64], shift: f64, from: usize) -> f64 {
+    let n = p.len().saturating_sub(from);
+    if n < 2 {
+        p.par_iter_mut().for_each(|v| *v += shift);
+        return f64::NAN;
+    }
+    let kc = 0.5 * (n - 1) as f64;
+    let p0 = p[from];
+    let parts: Vec<f64> = p
+        .par_chunks_mut(SUM_CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut sxy = 0.0;
+            for (i, v) in chunk.iter_mut().enumerate() {
+                let k = c * SUM_CHUNK + i;
+                if k >= from {
+                    sxy += ((k - from) as f64 - kc) * (*v - p0);
+                }
+                *v += shift;
+            }
+            sxy
+        })
+        .collect();
+    let sxy: f64 = parts.iter().sum();
+    let nf = n as f64;
+    sxy / (nf * (nf * nf - 1.0) / 12.0)
+}
+
+/// The TIE of every edge with `mean` removed, wrapped into ±½ UI, in seconds (f32), and the sum
+/// of squares (samples²) of the wrapped TIE from edge `settled` on: one parallel pass, summed in
+/// fixed chunks in order.
+fn centred_tie(tie: &[f64], mean: f64, spu: f64, fs: f64, settled: usize) -> (Vec<f32>, f64) {
+    let mut out = vec![0f32; tie.len()];
+    let parts: Vec<f64> = out
+        .par_chunks_mut(SUM_CHUNK)
+        .zip(tie.par_chunks(SUM_CHUNK))
+        .enumerate()
+        .map(|(c, (out, tie))| {
+            let mut sum_sq = 0.0;
+            for (i, (o, &t)) in out.iter_mut().zip(tie).enumerate() {
+                let w = wrap(t - mean, spu);
+                if c * SUM_CHUNK + i >= settled {
+                    sum_sq += w * w;
+                }
+                *o = (w / fs) as f32;
+            }
+            sum_sq
+        })
+        .collect();
+    (out, parts.iter().sum())
 }
 
 /// Index of the first element of `v` where `f` holds (`v.len()` if none), searched in parallel
@@ -438,7 +528,7 @@ fn first_where(v: &[f64], f: impl Fn(f64) -> bool + Sync) -> usize {
     }
 }
 
-/// Least-squares slope of `p[k]` over `k` (the naive reference of `par_slope`).
+/// Least-squares slope of `p[k]` over `k` (the naive reference of `shift_and_slope`).
 #[cfg(test)]
 pub(super) fn slope(p: &[f64]) -> f64 {
     let n = p.len() as f64;
@@ -453,10 +543,10 @@ pub(super) fn slope(p: &[f64]) -> f64 {
     sxy / sxx
 }
 
-/// The reference PLL. Returns the symbol centres before the mean-TIE shift (midway between
-/// consecutive clock edges), the raw TIE of every edge (samples, against the clock edge of its UI
-/// before that edge's correction) and the UI index of every edge. Runs on blocks of `block` UI
-/// (see `cdr_block`) where the capture is long enough, else sequentially.
+/// The reference PLL: the symbol centres before the mean-TIE shift (midway between consecutive
+/// clock edges), the raw TIE of every edge (samples, against the clock edge of its UI before
+/// that edge's correction) and the first edge of a UI at or after `settle`. Runs on blocks of
+/// `block` UI (see `cdr_block`) where the capture is long enough, else sequentially.
 #[allow(clippy::too_many_arguments)]
 fn reference_pll(
     len: usize,
@@ -468,7 +558,8 @@ fn reference_pll(
     order: u8,
     damping: f64,
     block: usize,
-) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    settle: usize,
+) -> PllClock {
     let t_ui = 1.0 / baud;
     // Per-UI gains: order 1 is the exact step-invariant discretisation of ω_c/(s + ω_c) with the
     // held input; order 2 the forward-Euler PI loop (ω_n·T ≤ 0.16 by the corner limit).
@@ -484,42 +575,74 @@ fn reference_pll(
     let end = (len - 1) as f64 + spu;
     let n_ui = (len as f64 / spu) as usize;
     let blocked = Blocks::new(n_ui, block, pll.time_constant()).and_then(|b| {
-        let track = pll.run_blocks(edges, c_start, end, b);
-        note_block_run(track.is_some());
-        track
+        let clock = pll.run_blocks(edges, c_start, end, b, settle);
+        note_block_run(clock.is_some());
+        clock
     });
-    let track = blocked.unwrap_or_else(|| pll.run(edges, 0, c_start, end));
-    let centres = track.clock.par_windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-    (centres, track.tie, track.edge_ui)
+    blocked.unwrap_or_else(|| pll.run(edges, 0, c_start, end).into_clock(settle))
+}
+
+/// Clock edge `k`: midway between symbol centres `k` and `k + 1`.
+#[inline]
+fn clock_edge(centres: &[f64], k: usize) -> f64 {
+    0.5 * (centres[k] + centres[k + 1])
 }
 
 /// Raw TIE (samples) of every edge against the nearest clock edge, the clock edges lying midway
-/// between consecutive symbol centres; and the UI index of every edge. In parallel chunks of
-/// edges, each starting its search at the last clock edge before its first edge: the same
-/// result as the sequential sweep ([`tie_against_centres_seq`], tested).
-pub(super) fn tie_against_centres(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
+/// between consecutive symbol centres (edge `j` goes to clock edge `k`, the UI `k + 1`). In
+/// parallel chunks of edges, each starting its search at the last clock edge before its first
+/// edge: the same result as the sequential sweep ([`tie_against_centres_seq`], tested).
+pub(super) fn tie_against_centres(edges: &[f64], centres: &[f64]) -> Vec<f64> {
     const CHUNK: usize = 1 << 14;
-    let clock: Vec<f64> = centres.par_windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-    if clock.is_empty() {
-        return (Vec::new(), Vec::new());
+    let n_clock = centres.len().saturating_sub(1);
+    if n_clock == 0 {
+        return Vec::new();
     }
     let mut tie = vec![0f64; edges.len()];
-    let mut ui = vec![0usize; edges.len()];
-    tie.par_chunks_mut(CHUNK).zip(ui.par_chunks_mut(CHUNK)).enumerate().for_each(|(c, (tie, ui))| {
+    tie.par_chunks_mut(CHUNK).enumerate().for_each(|(c, tie)| {
         let part = &edges[c * CHUNK..c * CHUNK + tie.len()];
-        let mut k = if c == 0 { 0 } else { clock.partition_point(|&t| t < part[0]).saturating_sub(1) };
-        for ((&e, t), u) in part.iter().zip(tie.iter_mut()).zip(ui.iter_mut()) {
-            while k + 1 < clock.len() && (clock[k + 1] - e).abs() <= (clock[k] - e).abs() {
+        let mut k = if c == 0 { 0 } else { first_clock_at_or_after(centres, part[0]).saturating_sub(1) };
+        for (&e, t) in part.iter().zip(tie.iter_mut()) {
+            while k + 1 < n_clock && (clock_edge(centres, k + 1) - e).abs() <= (clock_edge(centres, k) - e).abs() {
                 k += 1;
             }
-            *t = e - clock[k];
-            *u = k + 1;
+            *t = e - clock_edge(centres, k);
         }
     });
-    (tie, ui)
+    tie
 }
 
-/// The sequential sweep of [`tie_against_centres`] (its naive reference).
+/// Index of the first clock edge (see [`clock_edge`]) at or after `t`, by bisection.
+fn first_clock_at_or_after(centres: &[f64], t: f64) -> usize {
+    let (mut lo, mut hi) = (0, centres.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if clock_edge(centres, mid) < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Index of the first edge that [`tie_against_centres`] gives to a UI at or after `ui` (clock
+/// edge `ui − 1` or later), by bisection over the edges: the sweep's rule (on to the next clock
+/// edge when it is at least as near) is monotone in the edge position for ascending centres.
+pub(super) fn first_edge_of_ui(edges: &[f64], centres: &[f64], ui: usize) -> usize {
+    let n_clock = centres.len().saturating_sub(1);
+    if ui <= 1 || n_clock == 0 {
+        return 0;
+    }
+    if ui - 1 >= n_clock {
+        return edges.len();
+    }
+    let (a, b) = (clock_edge(centres, ui - 2), clock_edge(centres, ui - 1));
+    edges.partition_point(|&e| (b - e).abs() > (a - e).abs())
+}
+
+/// The sequential sweep of [`tie_against_centres`] (its naive reference), with the UI of every
+/// edge.
 #[cfg(test)]
 pub(super) fn tie_against_centres_seq(edges: &[f64], centres: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let clock: Vec<f64> = centres.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();

@@ -192,9 +192,9 @@ impl PllLoop {
     }
 
     /// The loop on `blocks` of the capture in parallel, stitched; the sequential run is
-    /// `self.run(edges, 0, base, end)`. `None` when a handover fails the tolerance (the caller
-    /// then runs sequentially).
-    pub fn run_blocks(&self, edges: &[f64], base: f64, end: f64, blocks: Blocks) -> Option<PllTrack> {
+    /// `self.run(edges, 0, base, end).into_clock(settle)`. `None` when a handover fails the
+    /// tolerance (the caller then runs sequentially).
+    pub fn run_blocks(&self, edges: &[f64], base: f64, end: f64, blocks: Blocks, settle: usize) -> Option<PllClock> {
         let spu = self.spu;
         let past = RUN_PAST_UI as f64 * spu;
         let tracks: Vec<PllTrack> = (0..blocks.count)
@@ -212,7 +212,7 @@ impl PllLoop {
                 self.run(edges, j0, start, stop)
             })
             .collect();
-        stitch_pll(tracks, blocks, spu, LINEAR_TOLERANCE_UI * spu)
+        stitch_pll(tracks, blocks, spu, LINEAR_TOLERANCE_UI * spu, settle)
     }
 }
 
@@ -247,7 +247,34 @@ pub(super) fn nearest(v: &[f64], t: f64) -> Option<usize> {
     }
 }
 
-fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64) -> Option<PllTrack> {
+/// The reference PLL over the whole capture, as [`recover_clock`](super::recover_clock) uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PllClock {
+    /// Symbol centres: midway between consecutive clock ticks (one fewer than the ticks).
+    pub centres: Vec<f64>,
+    /// Raw TIE of every edge, samples, against the tick of its UI.
+    pub tie: Vec<f64>,
+    /// Index of the first edge given to a tick at or after the `settle`-th.
+    pub settled_edge: usize,
+}
+
+impl PllTrack {
+    /// The whole-capture result of one sequential run (`j0` = 0): the ticks turned into centres
+    /// in place.
+    pub fn into_clock(self, settle: usize) -> PllClock {
+        let PllTrack { mut clock, tie, edge_ui, .. } = self;
+        for k in 1..clock.len() {
+            clock[k - 1] = 0.5 * (clock[k - 1] + clock[k]);
+        }
+        clock.pop();
+        PllClock { centres: clock, tie, settled_edge: edge_ui.partition_point(|&k| k < settle) }
+    }
+}
+
+/// Stitches the blocks' tracks (see the module docs) straight into centres and TIE: each block
+/// writes its kept part into place in parallel, the centre after a block's last kept tick taking
+/// the next block's first kept tick, exactly as [`PllTrack::into_clock`] of the stitched ticks.
+fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64, settle: usize) -> Option<PllClock> {
     let nb = tracks.len();
     // Kept tick ranges and edge ranges (global indices) of each block.
     let mut ticks = vec![(0usize, 0usize); nb];
@@ -264,34 +291,38 @@ fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64) -> Opti
     if ticks.iter().any(|&(lo, hi)| lo >= hi) || edge_range.iter().any(|&(lo, hi)| lo > hi) {
         return None;
     }
-    // Each block copies its kept part into its place in the output, in parallel.
     let n_ticks: usize = ticks.iter().map(|&(lo, hi)| hi - lo).sum();
     let n_edges = edge_range[nb - 1].1;
-    let mut out = PllTrack {
-        clock: vec![0f64; n_ticks],
-        tie: vec![0f64; n_edges],
-        edge_ui: vec![0usize; n_edges],
-        j0: 0,
-    };
+    let mut centres = vec![0f64; n_ticks - 1];
+    let mut tie = vec![0f64; n_edges];
+    let mut settled_edge = n_edges;
     let mut jobs = Vec::with_capacity(nb);
-    let (mut clock, mut tie, mut edge_ui) = (&mut out.clock[..], &mut out.tie[..], &mut out.edge_ui[..]);
+    let (mut c_rest, mut e_rest) = (&mut centres[..], &mut tie[..]);
     let mut offset = 0;
-    for (t, (&(lo, hi), &(e_lo, e_hi))) in tracks.iter().zip(ticks.iter().zip(&edge_range)) {
-        let (c, c_rest) = std::mem::take(&mut clock).split_at_mut(hi - lo);
-        let (e, e_rest) = std::mem::take(&mut tie).split_at_mut(e_hi - e_lo);
-        let (u, u_rest) = std::mem::take(&mut edge_ui).split_at_mut(e_hi - e_lo);
-        (clock, tie, edge_ui) = (c_rest, e_rest, u_rest);
-        jobs.push((t, lo, hi, e_lo - t.j0, e_hi - t.j0, offset, c, e, u));
+    for (b, (t, (&(lo, hi), &(e_lo, e_hi)))) in tracks.iter().zip(ticks.iter().zip(&edge_range)).enumerate() {
+        let next = tracks.get(b + 1).map(|n| n.clock[ticks[b + 1].0]);
+        let kept = if next.is_some() { hi - lo } else { hi - lo - 1 };
+        let (c, rest) = std::mem::take(&mut c_rest).split_at_mut(kept);
+        c_rest = rest;
+        let (e, rest) = std::mem::take(&mut e_rest).split_at_mut(e_hi - e_lo);
+        e_rest = rest;
+        let (e_lo, e_hi) = (e_lo - t.j0, e_hi - t.j0);
+        // Edge UIs map to global ticks as `u − lo + offset`.
+        if settled_edge == n_edges && settle < offset + (hi - lo) {
+            let local = (settle + lo).saturating_sub(offset);
+            settled_edge = t.j0 + e_lo + t.edge_ui[e_lo..e_hi].partition_point(|&u| u < local);
+        }
+        jobs.push((&t.clock[lo..hi], next, c, &t.tie[e_lo..e_hi], e));
         offset += hi - lo;
     }
-    jobs.into_par_iter().for_each(|(t, lo, hi, e_lo, e_hi, offset, c, e, u)| {
-        c.copy_from_slice(&t.clock[lo..hi]);
-        e.copy_from_slice(&t.tie[e_lo..e_hi]);
-        for (u, &v) in u.iter_mut().zip(&t.edge_ui[e_lo..e_hi]) {
-            *u = v - lo + offset;
+    jobs.into_par_iter().for_each(|(clock, next, c, src, e)| {
+        for (k, out) in c.iter_mut().enumerate() {
+            let after = clock.get(k + 1).copied().or(next).unwrap_or(clock[k]);
+            *out = 0.5 * (clock[k] + after);
         }
+        e.copy_from_slice(src);
     });
-    Some(out)
+    Some(PllClock { centres, tie, settled_edge })
 }
 
 /// Cut between two blocks' symbol centres at the part boundary `s`: where `prev` ends
@@ -370,19 +401,6 @@ pub(super) fn par_circular_mean(values: &[f64], period: f64) -> (f64, f64) {
     (s.atan2(c) / w, c.hypot(s))
 }
 
-/// Least-squares slope of `p[k]` over `k`, summed with [`par_sum`].
-pub(super) fn par_slope(p: &[f64]) -> f64 {
-    let n = p.len() as f64;
-    let kc = 0.5 * (n - 1.0);
-    let [sum] = par_sum(p, |_, &v| [v]);
-    let mean = sum / n;
-    let [sxy, sxx] = par_sum(p, |k, &v| {
-        let d = k as f64 - kc;
-        [d * (v - mean), d * d]
-    });
-    sxy / sxx
-}
-
 /// First non-finite value of `x`, checked in parallel chunks.
 pub(super) fn par_check_finite(what: &'static str, x: &[f32]) -> crate::Result<()> {
     const CHUNK: usize = 1 << 16;
@@ -433,23 +451,37 @@ mod tests {
             let p = pll(order);
             let e = edges(300_000, p.spu, 120.0, 0.15, order as u64);
             let end = e.last().unwrap() + 2.0 * p.spu;
-            let seq = p.run(&e, 0, 0.3 * p.spu - p.spu, end);
+            let track = p.run(&e, 0, 0.3 * p.spu - p.spu, end);
             let blocks = Blocks::new(300_000, 10_000, p.time_constant()).unwrap();
             assert!(blocks.count >= 2 && blocks.warmup as f64 >= 16.0 * p.time_constant());
-            let par = p.run_blocks(&e, 0.3 * p.spu - p.spu, end, blocks).expect("every handover within the tolerance");
-            assert_eq!(par.clock.len(), seq.clock.len());
-            assert_eq!(par.edge_ui, seq.edge_ui);
-            let worst = par.clock.iter().zip(&seq.clock).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
-            let worst_tie = par.tie.iter().zip(&seq.tie).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
-            eprintln!("order {order}: {} blocks of {} UI (warm-up {}), worst tick difference {worst:.2e} UI, TIE {worst_tie:.2e} UI", blocks.count, blocks.block, blocks.warmup);
-            assert!(worst <= 2.0 * LINEAR_TOLERANCE_UI && worst_tie <= 2.0 * LINEAR_TOLERANCE_UI);
-            // Block 0 is the sequential run itself, up to its cut.
-            let first_cut = blocks.block as f64 * p.spu;
-            let exact = seq.clock.partition_point(|&c| c < first_cut);
-            assert_eq!(par.clock[..exact], seq.clock[..exact]);
+            // The settled edge is found in whichever block holds the settle tick.
+            for settle in [0, 5_000, 10_007, 123_456, 299_990, 400_000] {
+                let seq = track.clone().into_clock(settle);
+                let par = p.run_blocks(&e, 0.3 * p.spu - p.spu, end, blocks, settle).expect("every handover within the tolerance");
+                assert_eq!(par.settled_edge, seq.settled_edge, "order {order}, settle {settle}");
+                assert_eq!(par.centres.len(), seq.centres.len());
+                assert_eq!(par.tie.len(), seq.tie.len());
+                // Each edge against the tick of the same UI (another UI would be a whole UI off).
+                let worst = par.centres.iter().zip(&seq.centres).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
+                let worst_tie = par.tie.iter().zip(&seq.tie).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
+                assert!(worst <= 2.0 * LINEAR_TOLERANCE_UI && worst_tie <= 2.0 * LINEAR_TOLERANCE_UI, "{worst} {worst_tie}");
+                if settle == 0 {
+                    eprintln!("order {order}: {} blocks of {} UI (warm-up {}), worst centre difference {worst:.2e} UI, TIE {worst_tie:.2e} UI", blocks.count, blocks.block, blocks.warmup);
+                    assert_eq!(par.settled_edge, 0);
+                    // Block 0 is the sequential run itself, up to its cut.
+                    let first_cut = blocks.block as f64 * p.spu;
+                    let exact = seq.centres.partition_point(|&c| c < first_cut) - 1;
+                    assert_eq!(par.centres[..exact], seq.centres[..exact]);
+                }
+            }
+            // The centres are the midpoints of the sequential ticks.
+            let seq = track.clone().into_clock(0);
+            assert_eq!(seq.centres.len() + 1, track.clock.len());
+            assert_eq!(seq.centres[7], 0.5 * (track.clock[7] + track.clock[8]));
+            assert_eq!(track.clone().into_clock(usize::MAX).settled_edge, track.tie.len());
             // A warm-up far too short fails the handover check (so the caller runs sequentially).
             let short = Blocks { warmup: 8, ..blocks };
-            assert!(p.run_blocks(&e, 0.3 * p.spu - p.spu, end, short).is_none(), "order {order}");
+            assert!(p.run_blocks(&e, 0.3 * p.spu - p.spu, end, short, 0).is_none(), "order {order}");
         }
     }
 
@@ -480,8 +512,20 @@ mod tests {
         let (m, r) = par_circular_mean(&v, 3.7);
         let (m0, r0) = circular_mean(v.iter().copied(), 3.7);
         assert!((m - m0).abs() < 1e-9 && (r - r0).abs() < 1e-9);
-        let s = par_slope(&v);
-        assert!((s - super::super::cdr::slope(&v)).abs() < 1e-12, "{s}");
+        // One pass: the shift goes on every element, the slope from `from` on.
+        for from in [0, 1, 16_384, 99_000] {
+            let mut w = v.clone();
+            let s = super::super::cdr::shift_and_slope(&mut w, -2.5, from);
+            let want = super::super::cdr::slope(&v[from..]);
+            assert!((s - want).abs() < 1e-12 * want.abs(), "from {from}: {s} vs {want}");
+            assert!(w.iter().zip(&v).all(|(a, b)| *a == b - 2.5));
+        }
+        // Positions of a long capture (4e6 UI at 3.9 samples per UI, 37 ppm fast): the slope
+        // within 1e-13 of the true one.
+        let truth = 3.9 * (1.0 + 37e-6);
+        let mut long: Vec<f64> = (0..4_000_000).map(|k| 1.0 + truth * k as f64).collect();
+        let s = super::super::cdr::shift_and_slope(&mut long, 0.0, 5);
+        assert!((s / truth - 1.0).abs() < 1e-13, "{s} vs {truth}");
         let mut x = vec![0.5f32; 300_000];
         assert!(par_check_finite("x", &x).is_ok());
         x[200_001] = f32::NAN;

@@ -322,10 +322,13 @@ fn block_parallel_loops_match_the_sequential_loops() {
         let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| recover_clock(x, fs, nominal, m, &cfg).unwrap());
         assert_eq!(one, three);
         // The parallel TIE search equals the sequential sweep.
-        assert_eq!(
-            super::cdr::tie_against_centres_seq(&one.edge_positions, &one.symbol_positions),
-            super::cdr::tie_against_centres(&one.edge_positions, &one.symbol_positions)
-        );
+        let (tie, ui) = super::cdr::tie_against_centres_seq(&one.edge_positions, &one.symbol_positions);
+        assert_eq!(tie, super::cdr::tie_against_centres(&one.edge_positions, &one.symbol_positions));
+        // The settled edge by bisection is the sweep's first edge of that UI.
+        for settle in [0, 1, 2, 3, 777, 5_000, ui[ui.len() / 2], one.symbol_positions.len() - 2, one.symbol_positions.len() + 9] {
+            let want = ui.partition_point(|&k| k < settle);
+            assert_eq!(super::cdr::first_edge_of_ui(&one.edge_positions, &one.symbol_positions, settle), want, "settle {settle}");
+        }
     }
 }
 

@@ -66,6 +66,30 @@ impl Levels {
     }
 }
 
+/// The linear estimate of a crossing of `threshold` between `x[s]` and `x[s+1]` (fractional
+/// sample index in `[s, s+1]`): where a PAM4 edge's symmetry is judged, before
+/// [`refine_crossing`] times the edges that are kept.
+#[inline]
+fn linear_crossing(x: &[f32], s: usize, threshold: f32) -> f64 {
+    let (p1, p2) = (x[s] as f64, x[(s + 1).min(x.len() - 1)] as f64);
+    let denom = p2 - p1;
+    s as f64 + if denom != 0.0 { ((threshold as f64 - p1) / denom).clamp(0.0, 1.0) } else { 0.5 }
+}
+
+/// Whether the crossing of threshold `j` near `t` is a data edge: always for NRZ; for PAM4 when
+/// the decisions half a UI either side are symmetric about threshold `j` (see the module docs).
+#[inline]
+fn keep_edge(x: &[f32], levels: &Levels, modulation: Modulation, j: usize, t: f64, half_ui: f64) -> bool {
+    match modulation {
+        Modulation::Nrz => true,
+        Modulation::Pam4 => {
+            let a = levels.decide(cubic_at(x, t - half_ui));
+            let b = levels.decide(cubic_at(x, t + half_ui));
+            a != b && a + b == 2 * j + 1
+        }
+    }
+}
+
 /// Time (fractional sample index in `[s, s+1]`) where the Keys cubic through `x` crosses
 /// `threshold`, given `x[s]` and `x[s+1]` on opposite sides (or on it): Newton steps from the
 /// linear estimate, kept only when they stay in the interval and improve on it.
@@ -166,17 +190,8 @@ pub(crate) fn data_edges(x: &[f32], levels: &Levels, modulation: Modulation, sam
                 if s + 1 > i {
                     continue;
                 }
-                let t = refine_crossing(x, s, th);
-                let keep = match modulation {
-                    Modulation::Nrz => true,
-                    Modulation::Pam4 => {
-                        let a = levels.decide(cubic_at(x, t - half_ui));
-                        let b = levels.decide(cubic_at(x, t + half_ui));
-                        a != b && a + b == 2 * j + 1
-                    }
-                };
-                if keep {
-                    edges.push(t);
+                if keep_edge(x, levels, modulation, j, linear_crossing(x, s, th), half_ui) {
+                    edges.push(refine_crossing(x, s, th));
                 }
             }
         }
@@ -191,44 +206,34 @@ pub(crate) fn data_edges(x: &[f32], levels: &Levels, modulation: Modulation, sam
 /// Samples per block of [`data_edges_parallel`].
 pub(crate) const EDGE_BLOCK: usize = 1 << 16;
 
-/// The hysteresis comparator of one threshold in [`data_edges`]: side of the band (0 unknown,
-/// −1 low, +1 high) and the last samples at or below / at or above the threshold.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Comparator {
-    state: i8,
-    last_le: usize,
-    last_ge: usize,
+/// Side of the hysteresis band (0 unknown, −1 low, +1 high) after the samples `x[range]`,
+/// entering them at `state`: the last out-of-band sample decides, so the block is searched
+/// backwards and the search usually stops within a few samples.
+fn state_after(state: i8, x: &[f32], range: std::ops::Range<usize>, lo: f32, hi: f32) -> i8 {
+    match x[range].iter().rev().find(|&&v| v > hi || v < lo) {
+        Some(&v) => if v > hi { 1 } else { -1 },
+        None => state,
+    }
 }
 
-impl Comparator {
-    const START: Comparator = Comparator { state: 0, last_le: 0, last_ge: 0 };
-
-    /// The comparator after the samples `x[range]`, from `self` before them. Only the last
-    /// out-of-band sample and the last samples on either side of the threshold matter, so the
-    /// block is searched backwards and the search usually stops within a few samples.
-    fn after(self, x: &[f32], range: std::ops::Range<usize>, th: f32, lo: f32, hi: f32) -> Comparator {
-        let (mut state, mut le, mut ge) = (None, None, None);
-        for i in range.rev() {
-            let v = x[i];
-            if state.is_none() && (v > hi || v < lo) {
-                state = Some(if v > hi { 1 } else { -1 });
-            }
-            if le.is_none() && v <= th {
-                le = Some(i);
-            }
-            if ge.is_none() && v >= th {
-                ge = Some(i);
-            }
-            if state.is_some() && le.is_some() && ge.is_some() {
-                break;
-            }
-        }
-        Comparator {
-            state: state.unwrap_or(self.state),
-            last_le: le.unwrap_or(self.last_le),
-            last_ge: ge.unwrap_or(self.last_ge),
-        }
+/// First index in `from..end` where `f` holds (`end` if none): eight samples at a time, the
+/// test folded without branches so it vectorises, then the exact index.
+#[inline]
+fn find_first(x: &[f32], from: usize, end: usize, f: impl Fn(f32) -> bool) -> usize {
+    let mut i = from;
+    while i + 8 <= end && !x[i..i + 8].iter().fold(false, |a, &v| a | f(v)) {
+        i += 8;
     }
+    while i < end && !f(x[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Last index before `i` where `f` holds, or 0 if none (the comparator's initial value).
+#[inline]
+fn last_before(x: &[f32], i: usize, f: impl Fn(f32) -> bool) -> usize {
+    x[..i].iter().rposition(|&v| f(v)).unwrap_or(0)
 }
 
 /// [`data_edges`] with the comparator scan (the phase detector, the part of clock recovery that
@@ -249,69 +254,106 @@ pub(crate) fn data_edges_blocks(x: &[f32], levels: &Levels, modulation: Modulati
     let h = levels.hysteresis;
     let half_ui = 0.5 * samples_per_ui;
     let range = |b: usize| b * block..((b + 1) * block).min(n);
-    let mut edges = Vec::new();
+    // Per threshold, the edges of each block (ascending within a threshold).
+    let mut lists: Vec<Vec<Vec<f64>>> = Vec::with_capacity(levels.thresholds.len());
     for (j, &th) in levels.thresholds.iter().enumerate() {
         let (lo, hi) = (th - h, th + h);
         let mut entry = Vec::with_capacity(blocks);
-        let mut c = Comparator::START;
+        let mut state = 0i8;
         for b in 0..blocks {
-            entry.push(c);
-            c = c.after(x, range(b), th, lo, hi);
+            entry.push(state);
+            state = state_after(state, x, range(b), lo, hi);
         }
+        // Each block jumps from one state change to the next (the only samples where the
+        // sequential comparator can see a crossing) and finds the last sample on the far side
+        // of the threshold by a backward search: the sequential scan's `last_le` / `last_ge`.
         let parts: Vec<Vec<f64>> = (0..blocks)
             .into_par_iter()
             .map(|b| {
                 let mut part = Vec::new();
-                let mut c = entry[b];
-                for i in range(b) {
-                    let v = x[i];
-                    if v <= th {
-                        c.last_le = i;
-                    }
-                    if v >= th {
-                        c.last_ge = i;
-                    }
-                    let crossing = if v > hi {
-                        let rising = c.state == -1;
-                        c.state = 1;
-                        rising.then_some(c.last_le)
-                    } else if v < lo {
-                        let falling = c.state == 1;
-                        c.state = -1;
-                        falling.then_some(c.last_ge)
-                    } else {
-                        None
+                let mut state = entry[b];
+                let (mut i, end) = (range(b).start, range(b).end);
+                while i < end {
+                    i = match state {
+                        -1 => find_first(x, i, end, |v| v > hi),
+                        1 => find_first(x, i, end, |v| v < lo),
+                        _ => find_first(x, i, end, |v| (v > hi) | (v < lo)),
                     };
-                    if let Some(s) = crossing {
-                        if s + 1 > i {
-                            continue;
-                        }
-                        let t = refine_crossing(x, s, th);
-                        let keep = match modulation {
-                            Modulation::Nrz => true,
-                            Modulation::Pam4 => {
-                                let a = levels.decide(cubic_at(x, t - half_ui));
-                                let b = levels.decide(cubic_at(x, t + half_ui));
-                                a != b && a + b == 2 * j + 1
-                            }
-                        };
-                        if keep {
-                            part.push(t);
+                    if i == end {
+                        break;
+                    }
+                    let rising = x[i] > hi;
+                    let crossing = state == if rising { -1 } else { 1 };
+                    state = if rising { 1 } else { -1 };
+                    if crossing {
+                        let s = if rising { last_before(x, i, |v| v <= th) } else { last_before(x, i, |v| v >= th) };
+                        if s < i && keep_edge(x, levels, modulation, j, linear_crossing(x, s, th), half_ui) {
+                            part.push(refine_crossing(x, s, th));
                         }
                     }
+                    i += 1;
                 }
                 part
             })
             .collect();
-        for part in parts {
-            edges.extend(part);
+        lists.push(parts);
+    }
+    let flat: Vec<Vec<f64>> = lists.into_iter().map(concat_parallel).collect();
+    match <[Vec<f64>; 1]>::try_from(flat) {
+        Ok([one]) => one,
+        // Several thresholds: merged in value order (the sequential `sort_by` of `total_cmp`).
+        Err(flat) => merge_sorted(&flat, blocks.max(1), block as f64),
+    }
+}
+
+/// The parts laid end to end, copied in parallel.
+fn concat_parallel(parts: Vec<Vec<f64>>) -> Vec<f64> {
+    use rayon::prelude::*;
+    let mut out = vec![0f64; parts.iter().map(Vec::len).sum()];
+    let mut rest = &mut out[..];
+    let mut jobs = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(p.len());
+        rest = tail;
+        jobs.push((head, p));
+    }
+    jobs.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src));
+    out
+}
+
+/// Merges ascending `lists` into one ascending list (ordered by `total_cmp`, so exactly what
+/// sorting their concatenation gives), in parallel over `segments` value ranges of `width`
+/// (the last one open-ended): each range's pieces of the lists merged into its place.
+fn merge_sorted(lists: &[Vec<f64>], segments: usize, width: f64) -> Vec<f64> {
+    use rayon::prelude::*;
+    // Start of every range in every list.
+    let bound = |b: usize, l: &Vec<f64>| if b == 0 { 0 } else if b >= segments { l.len() } else { l.partition_point(|&v| v < b as f64 * width) };
+    let starts: Vec<Vec<usize>> = (0..=segments).map(|b| lists.iter().map(|l| bound(b, l)).collect()).collect();
+    let mut out = vec![0f64; lists.iter().map(Vec::len).sum()];
+    let mut rest = &mut out[..];
+    let mut jobs = Vec::with_capacity(segments);
+    for b in 0..segments {
+        let pieces: Vec<&[f64]> = lists.iter().enumerate().map(|(t, l)| &l[starts[b][t]..starts[b + 1][t]]).collect();
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(pieces.iter().map(|p| p.len()).sum());
+        rest = tail;
+        jobs.push((head, pieces));
+    }
+    jobs.into_par_iter().for_each(|(dst, mut pieces)| {
+        for d in dst.iter_mut() {
+            // The smallest head (the earliest list on a tie: equal under `total_cmp` is equal).
+            let mut best = usize::MAX;
+            for (t, p) in pieces.iter().enumerate() {
+                if let Some(v) = p.first() {
+                    if best == usize::MAX || v.total_cmp(&pieces[best][0]).is_lt() {
+                        best = t;
+                    }
+                }
+            }
+            *d = pieces[best][0];
+            pieces[best] = &pieces[best][1..];
         }
-    }
-    if levels.thresholds.len() > 1 {
-        // A total order on the values: the same result as the sequential `sort_by`.
-        edges.par_sort_unstable_by(|a, b| a.total_cmp(b));
-    }
-    edges
+    });
+    out
 }
 
 #[cfg(test)]
@@ -420,5 +462,25 @@ mod tests {
         }
         let levels = Levels { means: vec![-1.0, 1.0], thresholds: vec![0.0], hysteresis: 0.1 };
         assert!(data_edges_blocks(&[], &levels, Modulation::Nrz, 4.0, 16).is_empty());
+    }
+
+    #[test]
+    fn parallel_merge_equals_sorting_the_concatenation() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (lists_n, len, segments, width) in [(3usize, 5_000usize, 37usize, 100.0), (2, 10, 1, 1.0), (3, 0, 4, 10.0), (4, 3_000, 1000, 0.5)] {
+            // Values on a coarse grid, so the lists share values, some lists empty or short.
+            let lists: Vec<Vec<f64>> = (0..lists_n)
+                .map(|t| {
+                    let mut l: Vec<f64> = (0..len / (t + 1)).map(|_| rng.random_range(0..4000u32) as f64 * 0.25).collect();
+                    l.sort_by(f64::total_cmp);
+                    l
+                })
+                .collect();
+            let mut want: Vec<f64> = lists.concat();
+            want.sort_by(f64::total_cmp);
+            assert_eq!(merge_sorted(&lists, segments, width), want, "{lists_n} lists, {segments} segments of {width}");
+        }
+        assert_eq!(concat_parallel(vec![vec![1.0, 2.0], vec![], vec![3.0]]), vec![1.0, 2.0, 3.0]);
     }
 }
