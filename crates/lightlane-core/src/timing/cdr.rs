@@ -634,7 +634,7 @@ pub(super) fn first_edge_of_ui(edges: &[f64], centres: &[f64], ui: usize) -> usi
     if ui <= 1 || n_clock == 0 {
         return 0;
     }
-    if ui - 1 >= n_clock {
+    if ui > n_clock {
         return edges.len();
     }
     let (a, b) = (clock_edge(centres, ui - 2), clock_edge(centres, ui - 1));
