@@ -9,7 +9,7 @@
 //! implements what it accelerates. [`EqualizedSignal`] wraps it all with the fallback rule.
 
 use crate::eq::{Dfe, Ffe, Mlse};
-use crate::eye::{EyeGeometry, EyeHistogram};
+use crate::eye::{EyeGeometry, EyeHistogram, TdecqBins, TdecqEngine, TdecqHistograms, TdecqWindow};
 use crate::modulation::{bit_errors_between, BitMapping, Slicer};
 use crate::pattern::count::ErrorCounts;
 use crate::{Modulation, Result};
@@ -48,6 +48,50 @@ pub trait Accelerator: Sync {
     /// Default: the CPU ([`crate::timing::resample_at_parallel`], bit-identical to the serial one).
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
+    }
+
+    /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
+    /// `windows`' columns kept on the engine: planned once per window set, then one
+    /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
+    /// ([`crate::eye::tdecq_window_counts_reference`]). `Ok(None)`: the engine does not take
+    /// these windows (the CPU evaluates them). Default: `Ok(None)`.
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        let _ = (windows, bins);
+        Ok(None)
+    }
+}
+
+/// TDECQ's histogram evaluations on an [`Accelerator`] with the pipeline's failure rule: a
+/// failing plan or evaluation falls back to the CPU with the reason pushed to `warnings` once
+/// (later plans then stay on the CPU), or is the error when fallback is not allowed.
+pub struct AccelTdecq<'a> {
+    accel: &'a dyn Accelerator,
+    warnings: &'a std::sync::Mutex<Vec<String>>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> AccelTdecq<'a> {
+    /// TDECQ's evaluations on `accel`, warnings to `warnings`.
+    pub fn new(accel: &'a dyn Accelerator, warnings: &'a std::sync::Mutex<Vec<String>>) -> Self {
+        AccelTdecq { accel, warnings, failed: false.into() }
+    }
+}
+
+impl TdecqEngine for AccelTdecq<'_> {
+    fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
+        if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        self.accel.tdecq_histograms(windows, bins)
+    }
+
+    fn failed(&self, error: crate::Error) -> Result<()> {
+        let reason = format!("{} failed ({error})", self.accel.name());
+        if self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) && self.accel.fallback_allowed() {
+            return Ok(()); // already reported
+        }
+        let mut w = self.warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+        fail(self.accel, reason, "TDECQ's histogram evaluations", &mut w)
     }
 }
 

@@ -8,6 +8,7 @@ use lightlane_core::accel::{check_range, Accelerator, Equalized};
 use lightlane_core::analysis::{analyze_with, AnalysisConfig, Report};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
+use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
 use lightlane_core::modulation::{BitMapping, Slicer};
 use lightlane_core::pattern::count::ErrorCounts;
 use lightlane_core::{Backend, Modulation, Result, Waveform};
@@ -107,6 +108,18 @@ impl Accelerator for GpuAccelerator<'_> {
     /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         self.ctx.resample_at(x, positions, sps_out)
+    }
+
+    /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
+    /// dispatch; counts exact). Windows beyond the kernel's columns or bins, or larger than
+    /// one binding, stay on the CPU (`Ok(None)`).
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        let ncols = windows.first().map_or(0, |w| w.offsets.len());
+        let data: usize = windows.iter().map(|w| w.data.len()).sum();
+        if ncols == 0 || ncols > crate::WEIGHTED_MAX_COLUMNS || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS || data > self.ctx.elems_per_binding(4) {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(self.ctx.weighted_histograms(windows, bins)?)))
     }
 }
 

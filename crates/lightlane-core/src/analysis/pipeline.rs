@@ -282,7 +282,10 @@ pub fn analyze_with(
             let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
             let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
             let resample = |x: &[f32], p: &[f64], s: usize| crate::accel::resample_at(accel, x, p, s, &eye_warnings);
-            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample);
+            let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
+            let engine = tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine);
+            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample, engine);
+            drop(tdecq_engine);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
@@ -300,6 +303,8 @@ pub fn analyze_with(
                     }
                     Some(r)
                 }
+                // An accelerator failure that may not fall back (`Backend::Gpu`) is the error.
+                Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
                 Err(e) => {
                     warnings.push(format!("eye analysis skipped: {e}"));
                     None
@@ -439,8 +444,9 @@ fn eye_stage(
     config: &crate::eye::EyeAnalysisConfig,
     histogram: Option<&crate::eye::HistogramFn<'_>>,
     resample: &ResampleFn<'_>,
+    tdecq_engine: Option<&dyn crate::eye::TdecqEngine>,
 ) -> Result<crate::eye::EyeReport> {
-    use crate::eye::{eye_report_with, EyeSignal};
+    use crate::eye::{eye_report_on, EyeSignal};
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
@@ -461,7 +467,7 @@ fn eye_stage(
     };
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     let syms = &symbols[(settled + 1).min(n)..n];
-    let mut report = eye_report_with(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram)?;
+    let mut report = eye_report_on(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram, tdecq_engine)?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
     }
@@ -489,12 +495,13 @@ fn eye_stage(
         } else {
             emulated.samples
         };
-        let tdecq_db = match crate::eye::tdecq(&on_clock(&filtered)?, Some(syms), tc) {
+        let tdecq_db = match crate::eye::tdecq_with(&on_clock(&filtered)?, Some(syms), tc, tdecq_engine) {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {
                 report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
                 None
             }
+            Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
             Err(e) => {
                 report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
                 None
