@@ -226,12 +226,14 @@ pub fn eye_report_with(
     config: &EyeAnalysisConfig,
     histogram: Option<&HistogramFn<'_>>,
 ) -> Result<EyeReport> {
-    eye_report_on(signal, tdecq_signal, symbols, modulation, tie_rms, config, histogram, None)
+    eye_report_on(signal, tdecq_signal, symbols, modulation, tie_rms, config, histogram, None, &|_| {})
 }
 
 /// [`eye_report_with`] with TDECQ's histogram evaluations on `tdecq_engine` as well
 /// ([`tdecq_with`]); the report is the same. An engine error that its failure rule does not
 /// turn into a fallback (`Error::Unusable { stage: "gpu", .. }`) is returned, not a warning.
+/// `mark` is called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures"
+/// (the pipeline's stage marks, `crate::analysis::StageMark`).
 #[allow(clippy::too_many_arguments)]
 pub fn eye_report_on(
     signal: &EyeSignal,
@@ -242,10 +244,13 @@ pub fn eye_report_on(
     config: &EyeAnalysisConfig,
     histogram: Option<&HistogramFn<'_>>,
     tdecq_engine: Option<&dyn TdecqEngine>,
+    mark: &dyn Fn(&'static str),
 ) -> Result<EyeReport> {
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
     let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
+    mark("eye histogram");
     let m = eye_metrics(signal, &eye, &config.metrics)?;
+    mark("eye metrics");
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
@@ -258,6 +263,7 @@ pub fn eye_report_on(
             Err(e @ crate::Error::Unusable { stage: "gpu", .. }) => return Err(e),
             Err(e) => warnings.push(format!("TDECQ: {e}")),
         }
+        mark("TDECQ");
     }
     let pictures = if config.render_png {
         let contours = ber_contours(&eye, config.metrics.target_ber);
@@ -270,6 +276,7 @@ pub fn eye_report_on(
     } else {
         None
     };
+    mark("eye pictures");
     Ok(EyeReport {
         levels: m.levels.clone(),
         level_sigma: m.level_sigma.clone(),
