@@ -635,6 +635,39 @@ mod tests {
     }
 
     #[test]
+    fn the_streamed_analysis_runs_on_the_engine_and_falls_back_once_or_fails() {
+        use crate::analysis::{analyze_stream, analyze_stream_with, AnalysisConfig, SliceSource, StreamOptions};
+        use crate::Backend;
+        let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 160_000).unwrap();
+        let wf = crate::sim::LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
+        let mut cfg = AnalysisConfig::pam4(53.125e9);
+        cfg.equalizer = "ffe:15,dfe:2".parse().unwrap();
+        cfg.training_symbols = 8_192;
+        let opts = StreamOptions { block_samples: 1 << 16, overlap_ui: 2048, check_batch_symbols: 10_000, ..Default::default() };
+        let run = |engine: Option<&TestEngine>, backend| {
+            let mut src = SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim");
+            analyze_stream_with(&mut src, &cfg, backend, &opts, engine.map(|e| e as &dyn Accelerator))
+        };
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let counts = |r: &crate::analysis::Report| (r.symbols, r.symbol_errors, r.bit_errors, r.stages.clone(), r.fec.clone());
+        // Every block's FFE, slicer and DFE on the engine: the CPU's counts.
+        let ok = TestEngine::new(false, &[], &[]);
+        let r = run(Some(&ok), Backend::Gpu).unwrap();
+        assert_eq!(counts(&r), counts(&cpu));
+        assert!(ok.called("resident") >= 6 && ok.called("slice") >= 3 && ok.called("dfe") >= 3, "several blocks: {:?}", ok.calls.lock().unwrap());
+        // A failing DFE under fallback: the same counts, one warning, the engine left after it.
+        let failing = TestEngine::new(true, &["dfe"], &[]);
+        let r = run(Some(&failing), Backend::Auto).unwrap();
+        assert_eq!(counts(&r), counts(&cpu));
+        assert_eq!(failing.called("dfe"), 1, "later blocks run on the CPU");
+        assert_eq!(r.warnings.len(), cpu.warnings.len() + 1, "{:?}", r.warnings);
+        assert!(r.warnings.iter().any(|w| w.contains("device lost (test)") && w.contains("the CPU engine ran the DFE")), "{:?}", r.warnings);
+        // Without fallback the engine's error is the analysis' error.
+        let e = run(Some(&TestEngine::new(false, &["dfe"], &[])), Backend::Gpu).unwrap_err().to_string();
+        assert!(e.contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
     fn host_slice_count_counts_symbols_and_gray_bits() {
         let m = Modulation::Pam4;
         let slicer = Slicer::for_levels(&m.level_set()).unwrap();

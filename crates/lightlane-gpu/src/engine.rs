@@ -5,7 +5,7 @@ use crate::context::GpuContext;
 use crate::kernels::GPU_DFE_MAX_TAPS;
 use crate::pool::Pooled;
 use lightlane_core::accel::{check_range, Accelerator, Equalized};
-use lightlane_core::analysis::{analyze_with, AnalysisConfig, Report};
+use lightlane_core::analysis::{analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
 use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
@@ -229,6 +229,27 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
                 fallback: backend != Backend::Gpu,
             };
             analyze_with(waveform, config, backend, Some(&accel))
+        }
+    }
+}
+
+/// `lightlane_core::analysis::analyze_stream` with the engine `backend` resolves to: the FFE
+/// and the detectors of every block on the GPU ([`analyze_stream_with`]). A streamed capture
+/// is long by nature, so `Auto` takes the GPU whenever a real one exists ([`resolve`] as for
+/// a capture of unbounded length). Under `Auto`, GPU errors fall back to the CPU engine with
+/// the reason in `Report::warnings`; under `Gpu` they are returned.
+pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &AnalysisConfig, backend: Backend, options: &StreamOptions) -> Result<Report> {
+    match resolve(backend, usize::MAX)? {
+        Resolved::Cpu { reason } => {
+            let mut r = analyze_stream_with(source, config, Backend::Cpu, options, None)?;
+            if let Some(reason) = reason {
+                r.warnings.push(reason);
+            }
+            Ok(r)
+        }
+        Resolved::Gpu(ctx) => {
+            let accel = GpuAccelerator { ctx, fallback: backend != Backend::Gpu };
+            analyze_stream_with(source, config, backend, options, Some(&accel))
         }
     }
 }

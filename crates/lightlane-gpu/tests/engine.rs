@@ -403,3 +403,43 @@ fn tdecq_on_the_gpu_equals_the_cpu_on_a_simulated_capture() {
     let dj = lightlane_core::eye::TdecqConfig { search_symbols: 4096, ..lightlane_core::eye::TdecqConfig::ieee_8023dj() };
     assert_gpu_tdecq_is_the_cpus(&sig, None, &dj, "simulated PAM4, 802.3dj TDECQ (15 taps + DFE)");
 }
+
+#[test]
+fn streamed_analysis_on_the_gpu_gives_the_cpu_counts() {
+    // The demo link (errors after the FFE; noisier for the MLSE chain so its stages count
+    // errors too), 200 k symbols streamed in blocks of 2^17 samples (≈ 8 blocks): every
+    // block's FFE, the `ffe` stage's detector and the decision stage run on the GPU, and the
+    // counts, stages and FEC statistics equal the CPU engine's exactly.
+    use lightlane_core::analysis::{analyze_stream, analyze_stream_with, SliceSource, StreamOptions};
+    let Some(ctx) = common::ctx() else { return };
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 200_000).unwrap();
+    let clean = LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
+    let noisy = {
+        let mut model = LinkModel::demo_pam4();
+        model.noise = lightlane_core::sim::Noise::SnrDb(23.0);
+        model.run(&symbols).unwrap().waveform
+    };
+    let opts = StreamOptions { block_samples: 1 << 17, overlap_ui: 4096, check_batch_symbols: 20_000, ..Default::default() };
+    for (chain, wf, ffe_stage, detector) in [("ffe:15", &clean, "slice", "slice"), ("ffe:15,dfe:2", &clean, "slice", "dfe"), ("ffe:15,mlse:1", &noisy, "dfe", "mlse")] {
+        let mut cfg = AnalysisConfig::pam4(53.125e9);
+        cfg.equalizer = chain.parse().unwrap();
+        cfg.training_symbols = 16_384;
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let gpu = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&spy)).unwrap();
+        assert!(cpu.bit_errors > 5 && cpu.symbols > 150_000, "{chain}: errors to compare ({} in {})", cpu.bit_errors, cpu.symbols);
+        assert_eq!((gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors), (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors), "{chain}");
+        assert_eq!(gpu.stages, cpu.stages, "{chain}: per-stage errors");
+        assert_eq!(gpu.fec, cpu.fec, "{chain}: FEC statistics");
+        assert_eq!((&gpu.ffe_taps, &gpu.dfe_taps, &gpu.levels), (&cpu.ffe_taps, &cpu.dfe_taps, &cpu.levels), "{chain}: trained on the host");
+        assert_eq!(gpu.warnings, cpu.warnings, "{chain}: no fallback");
+        let blocks = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "equalize_resident").count();
+        assert!(blocks >= 6, "{chain}: {blocks} resident FFE outputs (one per block, and the detectors' inputs)");
+        for stage in ["read", ffe_stage, detector] {
+            assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
+        }
+        // Through the facade entry point as well.
+        let via = lightlane_gpu::analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts).unwrap();
+        assert_eq!(via.stages, cpu.stages, "{chain}");
+    }
+}
