@@ -432,6 +432,9 @@ pub struct StageTiming {
     pub gpu_host_on_cpu_s: Option<f64>,
 }
 
+/// One stage of a marked run: (stage, wall seconds, (on-CPU, host threads' on-CPU) seconds).
+type StageRow = (&'static str, f64, Option<(f64, f64)>);
+
 /// Per-stage (wall, (on-CPU, host threads' on-CPU)) seconds of one analysis, in mark order,
 /// with "whole analysis" last.
 fn marked_run(
@@ -439,7 +442,7 @@ fn marked_run(
     config: &lightlane_core::analysis::AnalysisConfig,
     backend: lightlane_core::Backend,
     accel: Option<&dyn lightlane_core::accel::Accelerator>,
-) -> Result<Vec<(&'static str, f64, Option<(f64, f64)>)>> {
+) -> Result<Vec<StageRow>> {
     let now = || (Instant::now(), thread_cpu_split_s());
     let start = now();
     let last = std::cell::Cell::new(start);
@@ -463,10 +466,10 @@ fn marked_run(
 }
 
 /// Mean per-stage timings of `reps` runs (after one untimed run).
-fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<(&'static str, f64, Option<(f64, f64)>)>>) -> Result<Vec<(&'static str, f64, Option<(f64, f64)>)>> {
+fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> Result<Vec<StageRow>> {
     run()?;
     let reps = reps.max(1);
-    let mut sum: Vec<(&'static str, f64, Option<(f64, f64)>)> = Vec::new();
+    let mut sum: Vec<StageRow> = Vec::new();
     for _ in 0..reps {
         for (stage, wall, cpu) in run()? {
             match sum.iter_mut().find(|r| r.0 == stage) {

@@ -308,7 +308,6 @@ pub fn analyze_marked(
             let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
             let engine = tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine);
             let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample, engine, mark);
-            drop(tdecq_engine);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {

@@ -282,8 +282,8 @@ pub fn tdecq_window_counts_reference(window: &TdecqWindow<'_>, w: &[f32], bins: 
     let top = (bins.bins - 1) as f64;
     for i in 0..window.rows {
         let mut y = w[0] * window.data[window.offsets[0] + i];
-        for t in 1..w.len() {
-            y += w[t] * window.data[window.offsets[t] + i];
+        for (&wt, &o) in w.iter().zip(window.offsets).skip(1) {
+            y += wt * window.data[o + i];
         }
         let x = (y as f64 - bins.lo) * inv;
         let x = if x > 0.0 { x } else { 0.0 };
@@ -321,6 +321,10 @@ struct Problem<'e> {
     /// The error that stops TDECQ (an engine failure without fallback).
     error: Option<Error>,
 }
+
+/// One main position's search: (main tap, variables, score, evaluations, the error that stops
+/// TDECQ).
+type SearchOutcome = (usize, Vec<f64>, Eval, usize, Option<Error>);
 
 /// One evaluation: σ_G (at the FFE input), C_eq, (SER_left, SER_right); or the SER at σ → 0
 /// when the eye misses the target even without noise.
@@ -969,7 +973,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     // Stage 1 (on every `stride`-th symbol): per main position, the identity taps, the
     // least-squares start, the pattern search.
     // The positions are independent: they run on the thread pool, collected in their order.
-    let search1 = |main: usize| -> (usize, Vec<f64>, Eval, usize, Option<Error>) {
+    let search1 = |main: usize| -> SearchOutcome {
         let mut p = new_problem(windows(main, stride));
         let mut w = vec![0f64; nvar];
         w[main] = config.tap_sum;
@@ -1035,7 +1039,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             Err(_) => best <= 0.0 && score(e) >= best,
         };
         let kept: Vec<(usize, Vec<f64>)> = stage1.into_iter().filter(|(_, _, e1)| keep(e1)).map(|(m, w, _)| (m, w)).collect();
-        let refined: Vec<(usize, Vec<f64>, Eval, usize, Option<Error>)> = kept
+        let refined: Vec<SearchOutcome> = kept
             .into_par_iter()
             .map(|(main, mut w)| {
                 let mut p = new_problem(windows(main, 1));
