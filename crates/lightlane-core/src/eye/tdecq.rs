@@ -37,7 +37,7 @@ pub enum SerCombine {
 }
 
 /// Reference-FFE tap bounds relative to the main tap (the 802.3dj draft bounds, standards.md
-/// §4.2 step 4, [U]): each pair is (min, max) of w(n)/w(main) … except `main`, which bounds the
+/// §4.2 step 4, \[U\]): each pair is (min, max) of w(n)/w(main) … except `main`, which bounds the
 /// main tap itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TapBounds {
@@ -130,7 +130,7 @@ impl Default for TdecqConfig {
 }
 
 impl TdecqConfig {
-    /// The 802.3dj 200G/λ variant as far as the drafts are known (standards.md §4.2, [U]):
+    /// The 802.3dj 200G/λ variant as far as the drafts are known (standards.md §4.2, \[U\]):
     /// 15 taps with up to 3 pre-cursors, the draft tap bounds (main tap 0.8…2.5), target SER
     /// 9.6e-3, and the 1-tap DFE of D2.0 with 0 ≤ b(1) ≤ 0.3 (FFE taps summing to 1 + b(1)).
     pub fn ieee_8023dj() -> Self {
@@ -362,7 +362,7 @@ impl SerTerms {
     }
 }
 
-/// Normalised autocorrelation R[d] (d in UI) of white noise shaped by the BT4 reference
+/// Normalised autocorrelation `R[d]` (d in UI) of white noise shaped by the BT4 reference
 /// receiver at `f3db_per_baud`, used for C_eq² = Σ_k Σ_l w_k w_l R[k−l] (Eq. 121-9).
 pub fn reference_noise_autocorrelation(f3db_per_baud: f64, lags: usize) -> Vec<f64> {
     const W0: f64 = 2.113_917_674_904;
