@@ -1,9 +1,9 @@
 //! The streaming branch of `lightlane analyze`: captures above [`STREAM_THRESHOLD_BYTES`] (or
 //! any with `--stream`) are analysed chunk by chunk with bounded memory
-//! ([`lightlane::analysis::analyze_stream`] over [`lightlane::io::open_stream_with`]).
+//! ([`lightlane::analyze_stream`] over [`lightlane::io::open_stream_with`]).
 
 use anyhow::{bail, Context};
-use lightlane::analysis::{analyze_stream, AnalysisConfig, Report, StreamOptions};
+use lightlane::analysis::{AnalysisConfig, Report, StreamOptions};
 use lightlane::io::{detect_format, open_stream_with, ReadOptions};
 use lightlane::{Backend, Waveform};
 use std::path::Path;
@@ -50,6 +50,7 @@ pub fn analyze_streamed(
         meta: stream.meta().clone(),
     };
     let config = config_for(&header)?;
-    let report = analyze_stream(&mut stream, &config, backend, &StreamOptions::default())?;
+    // On the engine `backend` selects (the GPU engine runs each block's FFE and detectors).
+    let report = lightlane::analyze_stream(&mut stream, &config, backend, &StreamOptions::default())?;
     Ok((config, report))
 }

@@ -9,7 +9,7 @@
 //! implements what it accelerates. [`EqualizedSignal`] wraps it all with the fallback rule.
 
 use crate::eq::{Dfe, Ffe, Mlse};
-use crate::eye::{EyeGeometry, EyeHistogram};
+use crate::eye::{EyeGeometry, EyeHistogram, TdecqBins, TdecqEngine, TdecqHistograms, TdecqWindow};
 use crate::modulation::{bit_errors_between, BitMapping, Slicer};
 use crate::pattern::count::ErrorCounts;
 use crate::{Modulation, Result};
@@ -48,6 +48,50 @@ pub trait Accelerator: Sync {
     /// Default: the CPU ([`crate::timing::resample_at_parallel`], bit-identical to the serial one).
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
+    }
+
+    /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
+    /// `windows`' columns kept on the engine: planned once per window set, then one
+    /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
+    /// ([`crate::eye::tdecq_window_counts_reference`]). `Ok(None)`: the engine does not take
+    /// these windows (the CPU evaluates them). Default: `Ok(None)`.
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        let _ = (windows, bins);
+        Ok(None)
+    }
+}
+
+/// TDECQ's histogram evaluations on an [`Accelerator`] with the pipeline's failure rule: a
+/// failing plan or evaluation falls back to the CPU with the reason pushed to `warnings` once
+/// (later plans then stay on the CPU), or is the error when fallback is not allowed.
+pub struct AccelTdecq<'a> {
+    accel: &'a dyn Accelerator,
+    warnings: &'a std::sync::Mutex<Vec<String>>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> AccelTdecq<'a> {
+    /// TDECQ's evaluations on `accel`, warnings to `warnings`.
+    pub fn new(accel: &'a dyn Accelerator, warnings: &'a std::sync::Mutex<Vec<String>>) -> Self {
+        AccelTdecq { accel, warnings, failed: false.into() }
+    }
+}
+
+impl TdecqEngine for AccelTdecq<'_> {
+    fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
+        if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        self.accel.tdecq_histograms(windows, bins)
+    }
+
+    fn failed(&self, error: crate::Error) -> Result<()> {
+        let reason = format!("{} failed ({error})", self.accel.name());
+        if self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) && self.accel.fallback_allowed() {
+            return Ok(()); // already reported
+        }
+        let mut w = self.warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+        fail(self.accel, reason, "TDECQ's histogram evaluations", &mut w)
     }
 }
 
@@ -325,37 +369,115 @@ pub fn eye_histogram(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
-    /// An engine whose signal works until the DFE, which fails.
-    struct FailsAtDfe {
-        fallback: bool,
+    fn lost() -> crate::Error {
+        crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() }
     }
 
-    struct Sig(HostEqualized);
+    /// One configurable test engine: every stage gives the CPU engine's result, except the
+    /// stages named in `fail` (an error: "device lost (test)") and in `malformed` (a result of
+    /// the wrong length, or a miscount); each call is recorded by stage name.
+    #[derive(Default)]
+    struct TestEngine {
+        fallback: bool,
+        fail: &'static [&'static str],
+        malformed: &'static [&'static str],
+        calls: Mutex<Vec<&'static str>>,
+    }
 
-    impl Equalized for Sig {
+    impl TestEngine {
+        fn new(fallback: bool, fail: &'static [&'static str], malformed: &'static [&'static str]) -> Self {
+            TestEngine { fallback, fail, malformed, calls: Mutex::new(Vec::new()) }
+        }
+        /// Records the call; `Err` when `stage` is to fail, else whether to malform it.
+        fn call(&self, stage: &'static str) -> Result<bool> {
+            self.calls.lock().unwrap().push(stage);
+            if self.fail.contains(&stage) {
+                return Err(lost());
+            }
+            Ok(self.malformed.contains(&stage))
+        }
+        fn called(&self, stage: &str) -> usize {
+            self.calls.lock().unwrap().iter().filter(|&&c| c == stage).count()
+        }
+    }
+
+    struct TestSignal<'a> {
+        y: HostEqualized,
+        engine: &'a TestEngine,
+    }
+
+    impl Equalized for TestSignal<'_> {
         fn len(&self) -> usize {
-            self.0.len()
+            self.y.len()
         }
         fn read(&self, r: Range<usize>) -> Result<Vec<f32>> {
-            self.0.read(r)
+            let bad = self.engine.call("read")?;
+            let mut v = self.y.read(r)?;
+            if bad {
+                v.push(0.0);
+            }
+            Ok(v)
         }
         fn slice_count(&self, s: usize, e: &[u8], sl: &Slicer, m: Modulation, map: BitMapping) -> Result<ErrorCounts> {
-            self.0.slice_count(s, e, sl, m, map)
+            let bad = self.engine.call("slice_count")?;
+            let mut c = self.y.slice_count(s, e, sl, m, map)?;
+            if bad {
+                c.symbol_errors = e.len() as u64 + 1;
+            }
+            Ok(c)
         }
-        fn slice(&self, _: &Slicer) -> Result<Vec<u8>> {
-            // A wrong length: must be caught, not used.
-            Ok(vec![0; self.0.len() + 1])
+        fn slice(&self, sl: &Slicer) -> Result<Vec<u8>> {
+            let bad = self.engine.call("slice")?;
+            let mut d = self.y.slice(sl)?;
+            if bad {
+                d.push(0);
+            }
+            Ok(d)
         }
-        fn dfe_detect(&self, _: &Dfe) -> Result<Vec<u8>> {
-            Err(crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() })
+        fn dfe_detect(&self, dfe: &Dfe) -> Result<Vec<u8>> {
+            let bad = self.engine.call("dfe")?;
+            let mut d = self.y.dfe_detect(dfe)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
         }
         fn mlse_detect(&self, m: &Mlse) -> Result<Vec<u8>> {
-            self.0.mlse_detect(m)
+            let bad = self.engine.call("mlse")?;
+            let mut d = self.y.mlse_detect(m)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
         }
     }
 
-    impl Accelerator for FailsAtDfe {
+    /// The test engine's TDECQ evaluations: the naive reference on copies of the windows.
+    struct TestHistograms<'a> {
+        windows: Vec<(Vec<f32>, Vec<usize>, usize)>,
+        bins: TdecqBins,
+        engine: &'a TestEngine,
+    }
+
+    impl TdecqHistograms for TestHistograms<'_> {
+        fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
+            let bad = self.engine.call("tdecq_counts")?;
+            counts.fill(0);
+            let b = self.bins.bins;
+            for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
+                let win = TdecqWindow { data, offsets, rows: *rows };
+                crate::eye::tdecq_window_counts_reference(&win, w, &self.bins, &mut counts[h * b..(h + 1) * b])?;
+            }
+            if bad {
+                counts[0] += 1;
+            }
+            Ok(())
+        }
+    }
+
+    impl Accelerator for TestEngine {
         fn name(&self) -> String {
             "test engine".into()
         }
@@ -363,10 +485,41 @@ mod tests {
             self.fallback
         }
         fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
-            Ok(ffe.equalize(x))
+            let bad = self.call("ffe")?;
+            let mut y = ffe.equalize(x);
+            if bad {
+                y.pop();
+            }
+            Ok(y)
         }
         fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
-            Ok(Box::new(Sig(HostEqualized(ffe.equalize(x)))))
+            let bad = self.call("resident")?;
+            let mut y = ffe.equalize(x);
+            if bad {
+                y.pop();
+            }
+            Ok(Box::new(TestSignal { y: HostEqualized(y), engine: self }))
+        }
+        fn eye_histogram(&self, geometry: &EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
+            let bad = self.call("eye_histogram")?;
+            let mut h = cpu_eye_histogram(geometry, y)?;
+            if bad {
+                h.pop();
+            }
+            Ok(h)
+        }
+        fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+            let bad = self.call("resample")?;
+            let mut y = crate::timing::resample_at(x, positions, sps_out);
+            if bad {
+                y.push(0.0);
+            }
+            Ok(y)
+        }
+        fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+            self.call("tdecq_plan")?;
+            let windows = windows.iter().map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows)).collect();
+            Ok(Some(Box::new(TestHistograms { windows, bins: *bins, engine: self })))
         }
     }
 
@@ -379,7 +532,8 @@ mod tests {
         let slicer = Slicer::for_levels(&m.level_set()).unwrap();
         let y = ffe.equalize(&x);
         let mut w = Vec::new();
-        let engine = FailsAtDfe { fallback: true };
+        // The DFE fails, the slicer returns one decision too many.
+        let engine = TestEngine::new(true, &["dfe"], &["slice"]);
         let mut s = EqualizedSignal::new(Some(&engine), &ffe, &x, &mut w).unwrap();
         assert!(s.on_accelerator());
         assert_eq!(s.read(5..9, &mut w).unwrap(), y[5..9].to_vec());
@@ -387,8 +541,9 @@ mod tests {
         assert!(!s.on_accelerator(), "the failed engine is dropped");
         assert!(w.iter().any(|m| m.contains("device lost (test)") && m.contains("the CPU engine ran the DFE")), "{w:?}");
         assert_eq!(s.slice(&slicer, &mut w).unwrap(), slicer.slice_vec(&y));
+        assert_eq!(engine.called("slice"), 0, "after the fallback the engine is not asked again");
         // Without fallback the engine's error is returned, and a malformed result is an error.
-        let strict = FailsAtDfe { fallback: false };
+        let strict = TestEngine::new(false, &["dfe"], &["slice"]);
         let mut w2 = Vec::new();
         let mut s = EqualizedSignal::new(Some(&strict), &ffe, &x, &mut w2).unwrap();
         let e = s.dfe_detect(&dfe, &mut w2).unwrap_err().to_string();
@@ -401,32 +556,14 @@ mod tests {
         let mut s = EqualizedSignal::new(Some(&engine), &ffe, &x, &mut w3).unwrap();
         assert_eq!(s.slice(&slicer, &mut w3).unwrap(), slicer.slice_vec(&y));
         assert!(w3.iter().any(|m| m.contains("malformed")), "{w3:?}");
-    }
-
-    /// An engine whose resampler returns one point too many, or fails.
-    struct BadResampler {
-        fails: bool,
-        fallback: bool,
-    }
-
-    impl Accelerator for BadResampler {
-        fn name(&self) -> String {
-            "test engine".into()
-        }
-        fn fallback_allowed(&self) -> bool {
-            self.fallback
-        }
-        fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
-            Ok(ffe.equalize(x))
-        }
-        fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
-            if self.fails {
-                return Err(crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() });
-            }
-            let mut y = crate::timing::resample_at(x, positions, sps_out);
-            y.push(0.0);
-            Ok(y)
-        }
+        // A resident signal of the wrong length is not used; the FFE's failure falls back too.
+        let mut w4 = Vec::new();
+        let short = TestEngine::new(true, &[], &["resident"]);
+        assert!(!EqualizedSignal::new(Some(&short), &ffe, &x, &mut w4).unwrap().on_accelerator());
+        assert!(w4.iter().any(|m| m.contains("FFE outputs")), "{w4:?}");
+        let mut w5 = Vec::new();
+        assert_eq!(ffe_equalize(Some(&TestEngine::new(true, &["ffe"], &[])), &ffe, &x, &mut w5).unwrap(), y);
+        assert!(ffe_equalize(Some(&TestEngine::new(false, &["ffe"], &[])), &ffe, &x, &mut w5).is_err());
     }
 
     #[test]
@@ -434,22 +571,100 @@ mod tests {
         let x: Vec<f32> = (0..400).map(|k| ((k * 37) % 11) as f32 - 5.0).collect();
         let positions: Vec<f64> = (0..80).map(|k| 1.3 + 4.71 * k as f64).collect();
         let cpu = crate::timing::resample_at(&x, &positions, 3);
-        // No engine and the default method: the CPU's points, bit for bit.
+        // No engine and a working one: the CPU's points, bit for bit.
         let w = std::sync::Mutex::new(Vec::new());
         assert_eq!(resample_at(None, &x, &positions, 3, &w).unwrap(), cpu);
-        assert_eq!(resample_at(Some(&FailsAtDfe { fallback: false }), &x, &positions, 3, &w).unwrap(), cpu);
+        let ok = TestEngine::new(false, &[], &[]);
+        assert_eq!(resample_at(Some(&ok), &x, &positions, 3, &w).unwrap(), cpu);
+        assert_eq!(ok.called("resample"), 1);
         assert!(w.lock().unwrap().is_empty());
-        for fails in [false, true] {
+        for (fail, malformed, why) in [(&["resample"][..], &[][..], "device lost (test)"), (&[], &["resample"], "returned 241 resampled points, expected 240")] {
             let w = std::sync::Mutex::new(Vec::new());
-            let y = resample_at(Some(&BadResampler { fails, fallback: true }), &x, &positions, 3, &w).unwrap();
+            let y = resample_at(Some(&TestEngine::new(true, fail, malformed)), &x, &positions, 3, &w).unwrap();
             assert_eq!(y, cpu, "the CPU's points replace the engine's");
             let w = w.into_inner().unwrap();
-            let why = if fails { "device lost (test)" } else { "returned 241 resampled points, expected 240" };
             assert!(w.len() == 1 && w[0].contains(why) && w[0].contains("the CPU engine ran the resampling"), "{w:?}");
             let w = std::sync::Mutex::new(Vec::new());
-            let e = resample_at(Some(&BadResampler { fails, fallback: false }), &x, &positions, 3, &w).unwrap_err().to_string();
+            let e = resample_at(Some(&TestEngine::new(false, fail, malformed)), &x, &positions, 3, &w).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         }
+    }
+
+    /// A PAM4 capture with the eye and TDECQ on (the pipeline's defaults).
+    fn pam4_capture() -> (crate::Waveform, crate::analysis::AnalysisConfig) {
+        let baud = 26.5625e9;
+        let model = crate::sim::LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
+        let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+        (model.run(&symbols).unwrap().waveform, crate::analysis::AnalysisConfig::pam4(baud))
+    }
+
+    #[test]
+    fn the_pipeline_runs_tdecq_on_the_engine_and_falls_back_or_fails_as_the_backend_says() {
+        use crate::analysis::{analyze, analyze_marked};
+        use crate::Backend;
+        let (wf, cfg) = pam4_capture();
+        assert!(cfg.eye.as_ref().is_some_and(|e| e.tdecq.is_some()), "TDECQ is on");
+        let cpu = analyze(&wf, &cfg, Backend::Cpu).unwrap();
+        let cpu_tdecq = cpu.eye.as_ref().and_then(|e| e.tdecq_db).expect("the CPU measured TDECQ");
+        // A working engine: every evaluation through the hook, the CPU's report exactly, and
+        // every stage marked in order.
+        let engine = TestEngine::new(false, &[], &[]);
+        let marks = Mutex::new(Vec::new());
+        let r = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&engine), &|s| marks.lock().unwrap().push(s)).unwrap();
+        assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.calls.lock().unwrap());
+        assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
+        assert_eq!(r.warnings, cpu.warnings);
+        let marks = marks.into_inner().unwrap();
+        let want = ["front end", "clock recovery", "levels and alignment", "equalization and decisions", "FEC", "eye resampling", "eye histogram", "eye metrics", "TDECQ"];
+        assert_eq!(&marks[..want.len()], &want, "{marks:?}");
+        // Failing evaluations under fallback: the same TDECQ, one warning.
+        for (fail, malformed) in [(&["tdecq_counts"][..], &[][..]), (&["tdecq_plan"], &[]), (&[], &["tdecq_counts"])] {
+            let engine = TestEngine::new(true, fail, malformed);
+            let r = analyze_marked(&wf, &cfg, Backend::Auto, Some(&engine), &|_| {}).unwrap();
+            assert_eq!(r.eye.as_ref().and_then(|e| e.tdecq_db), Some(cpu_tdecq), "{fail:?} {malformed:?}");
+            let w: Vec<_> = r.warnings.iter().filter(|w| w.contains("TDECQ's histogram evaluations")).collect();
+            assert_eq!(w.len(), 1, "one fallback warning: {:?}", r.warnings);
+            // Without fallback (`--backend gpu`) the analysis fails with the engine's error.
+            let strict = TestEngine::new(false, fail, malformed);
+            let e = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&strict), &|_| {}).unwrap_err().to_string();
+            assert!(e.contains("device lost (test)") || e.contains("malformed"), "{e}");
+        }
+        // A strict eye-histogram failure is an error too (no longer a skipped eye).
+        let e = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["eye_histogram"], &[])), &|_| {}).unwrap_err();
+        assert!(e.to_string().contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn the_streamed_analysis_runs_on_the_engine_and_falls_back_once_or_fails() {
+        use crate::analysis::{analyze_stream, analyze_stream_with, AnalysisConfig, SliceSource, StreamOptions};
+        use crate::Backend;
+        let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 160_000).unwrap();
+        let wf = crate::sim::LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
+        let mut cfg = AnalysisConfig::pam4(53.125e9);
+        cfg.equalizer = "ffe:15,dfe:2".parse().unwrap();
+        cfg.training_symbols = 8_192;
+        let opts = StreamOptions { block_samples: 1 << 16, overlap_ui: 2048, check_batch_symbols: 10_000, ..Default::default() };
+        let run = |engine: Option<&TestEngine>, backend| {
+            let mut src = SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim");
+            analyze_stream_with(&mut src, &cfg, backend, &opts, engine.map(|e| e as &dyn Accelerator))
+        };
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let counts = |r: &crate::analysis::Report| (r.symbols, r.symbol_errors, r.bit_errors, r.stages.clone(), r.fec.clone());
+        // Every block's FFE, slicer and DFE on the engine: the CPU's counts.
+        let ok = TestEngine::new(false, &[], &[]);
+        let r = run(Some(&ok), Backend::Gpu).unwrap();
+        assert_eq!(counts(&r), counts(&cpu));
+        assert!(ok.called("resident") >= 6 && ok.called("slice") >= 3 && ok.called("dfe") >= 3, "several blocks: {:?}", ok.calls.lock().unwrap());
+        // A failing DFE under fallback: the same counts, one warning, the engine left after it.
+        let failing = TestEngine::new(true, &["dfe"], &[]);
+        let r = run(Some(&failing), Backend::Auto).unwrap();
+        assert_eq!(counts(&r), counts(&cpu));
+        assert_eq!(failing.called("dfe"), 1, "later blocks run on the CPU");
+        assert_eq!(r.warnings.len(), cpu.warnings.len() + 1, "{:?}", r.warnings);
+        assert!(r.warnings.iter().any(|w| w.contains("device lost (test)") && w.contains("the CPU engine ran the DFE")), "{:?}", r.warnings);
+        // Without fallback the engine's error is the analysis' error.
+        let e = run(Some(&TestEngine::new(false, &["dfe"], &[])), Backend::Gpu).unwrap_err().to_string();
+        assert!(e.contains("device lost (test)"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //     a = q_k + floor_div((q_{k+1} - q_k) * j, m);  r = a >> 8;  if 0 <= r < A: hist[r*B + c0 + j] += 1
 //
 // eye_private: each workgroup accumulates into a private histogram in workgroup memory
-// (A*B <= PRIV_BINS) and adds its non-zero bins to the global one at the end.
+// (A*B <= PRIV_BINS) and adds its non-zero bins to the global one at the end
+// (private_histogram.wgsl, prepended by shaders.rs).
 // eye_global: global atomics; each thread walks SEGS consecutive segments (tiling) so a
 // workgroup's writes stay within a few columns.
 
@@ -24,13 +25,9 @@ struct Params {
     _p1: u32,
 }
 
-const PRIV_BINS: u32 = 4096u;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
-
-var<workgroup> priv_hist: array<atomic<u32>, PRIV_BINS>;
 
 fn quant(v: f32) -> i32 {
     let lim = f32(p.bins_a * 256u);
@@ -75,10 +72,7 @@ fn segment(k: u32, use_priv: bool) {
 @compute @workgroup_size(256)
 fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let bins = p.bins_a * p.bins_t;
-    for (var i = lid; i < bins; i = i + 256u) {
-        atomicStore(&priv_hist[i], 0u);
-    }
-    workgroupBarrier();
+    priv_clear(lid, bins);
     let wg = wid.x + wid.y * p.wg_x;
     let first = wg * 256u * p.segs;
     // Interleaved within the workgroup's range: neighbouring threads take neighbouring segments.
@@ -88,13 +82,7 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
             segment(k, true);
         }
     }
-    workgroupBarrier();
-    for (var i = lid; i < bins; i = i + 256u) {
-        let v = atomicLoad(&priv_hist[i]);
-        if (v != 0u) {
-            atomicAdd(&hist[i], v);
-        }
-    }
+    priv_flush(lid, bins);
 }
 
 @compute @workgroup_size(256)

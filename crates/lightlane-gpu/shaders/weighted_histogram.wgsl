@@ -1,22 +1,30 @@
-// Weighted column sum binned into a 1-D histogram: the inner loop of the TDECQ optimizer
-// (lightlane_core::eye::tdecq, IEEE 802.3 121.8.5). Row i of the equalized window is
-//   y[i] = w[0]·c_0[i] + w[1]·c_1[i] + … (f32, columns in order; c_t[i] = data[offs[t] + i])
+// Weighted column sums binned into 1-D histograms: the inner loop of the TDECQ optimizer
+// (lightlane_core::eye::tdecq, IEEE 802.3 121.8.5), for several windows at once (TDECQ's two
+// vertical histograms). Row i of window h is
+//   y = w[0]·c_0[i] + w[1]·c_1[i] + … (f32, columns in order; c_t[i] = data[offs[h·ncols + t] + i])
 // and falls in bin trunc(clamp((y − lo)·inv, 0, bins − 1)) evaluated in f64 as the CPU does (a
-// NaN in bin 0): the f32 estimate of that coordinate is within one bin (the host checks the
-// range), and `edges[b]`, the smallest f32 whose f64 coordinate reaches b, settles it. Each workgroup
-// counts into a private histogram and adds it to the global one at the end; each invocation
-// handles `rows_per_thread` rows, 256 apart (coalesced), so its loops stay far below lavapipe's
-// 65535 iterations.
+// NaN in bin 0) of window h's histogram (hist[h·bins ..]): the f32 estimate of that coordinate
+// is within one bin (the host checks the range), and `edges[b]`, the smallest f32 whose f64
+// coordinate reaches b, settles it. Each product passes through `exact` (an XOR with the
+// uniform 0 `p.zero`), which a compiler cannot see through: it cannot contract the product and
+// the sum into a fused multiply-add, so the sums round as the CPU's do and the counts are
+// exact. Rows of every window are laid out window after window, `stride` apart (≥ the longest
+// window); each invocation handles `rows_per_thread` of them, 256 apart (coalesced), so its
+// loops stay far below lavapipe's 65535 iterations. Private histogram: private_histogram.wgsl.
 
 struct Params {
-    n: u32,               // rows
+    stride: u32,          // row slots per window (the longest window's rows)
     ncols: u32,           // columns (1..=64)
-    bins: u32,            // 1..=4096
+    bins: u32,            // bins per window; windows·bins ≤ PRIV_BINS
     rows_per_thread: u32,
     lo: f32,
     inv: f32,             // 1 / bin width
     top: f32,             // bins − 1
     wg_x: u32,
+    windows: u32,
+    zero: u32,            // 0 (opaque to the compiler: see `exact`)
+    _p0: u32,
+    _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,23 +33,28 @@ struct Params {
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read> edges: array<f32>;
+@group(0) @binding(6) var<storage, read> rows: array<u32>;
 
-var<workgroup> local_hist: array<atomic<u32>, 4096>;
+// `v`, but not foldable into a fused multiply-add with the sum it enters.
+fn exact(v: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(v) ^ p.zero);
+}
 
 @compute @workgroup_size(256)
 fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    for (var b = lid; b < p.bins; b = b + 256u) {
-        atomicStore(&local_hist[b], 0u);
-    }
-    workgroupBarrier();
+    let total_bins = p.windows * p.bins;
+    priv_clear(lid, total_bins);
     let g = wid.x + wid.y * p.wg_x;
     let base = g * 256u * p.rows_per_thread;
     for (var r = 0u; r < p.rows_per_thread; r = r + 1u) {
-        let i = base + r * 256u + lid;
-        if (i < p.n) {
-            var y = w[0] * data[offs[0] + i];
+        let slot = base + r * 256u + lid;
+        let h = slot / p.stride;
+        let i = slot - h * p.stride;
+        if (h < p.windows && i < rows[h]) {
+            let o = h * p.ncols;
+            var y = exact(w[0] * data[offs[o] + i]);
             for (var t = 1u; t < p.ncols; t = t + 1u) {
-                y = y + w[t] * data[offs[t] + i];
+                y = y + exact(w[t] * data[offs[o + t] + i]);
             }
             var x = (y - p.lo) * p.inv;
             // NaN fails the first test and lands in bin 0 (and fails every edge test below).
@@ -53,14 +66,8 @@ fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
             } else if (b > 0u && !(y >= edges[b])) {
                 b = b - 1u;
             }
-            atomicAdd(&local_hist[b], 1u);
+            atomicAdd(&priv_hist[h * p.bins + b], 1u);
         }
     }
-    workgroupBarrier();
-    for (var b = lid; b < p.bins; b = b + 256u) {
-        let c = atomicLoad(&local_hist[b]);
-        if (c != 0u) {
-            atomicAdd(&hist[b], c);
-        }
-    }
+    priv_flush(lid, total_bins);
 }

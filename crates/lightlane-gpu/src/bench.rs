@@ -387,168 +387,131 @@ pub fn process_cpu_s() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// One row of [`stages`]: a pipeline stage on the CPU engine and (where the GPU engine runs
-/// it) on the GPU engine, each the mean of the repetitions.
+/// On-CPU seconds of this process so far from the per-thread scheduler statistics
+/// (`/proc/self/task/*/schedstat`, nanoseconds): all threads, and the host part: the main
+/// thread and the threads named `rayon*` (the analysis' thread pool; the `gpu_stages` example
+/// names the global pool's threads so). The rest are the Vulkan driver's threads, on lavapipe
+/// the "device" that runs the kernels. `None` where those files do not exist. Threads that
+/// ended are not counted (the pool and the driver's workers live on).
+pub fn thread_cpu_split_s() -> Option<(f64, f64)> {
+    let pid = std::process::id().to_string();
+    let (mut all, mut host) = (0u64, 0u64);
+    for t in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Some(ns) = std::fs::read_to_string(t.path().join("schedstat")).ok().and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok()) else {
+            continue;
+        };
+        let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        all += ns;
+        if t.file_name().to_str() == Some(pid.as_str()) || name.starts_with("rayon") {
+            host += ns;
+        }
+    }
+    Some((all as f64 * 1e-9, host as f64 * 1e-9))
+}
+
+/// One row of [`stages`]: a stage of the real pipeline (its [`StageMark`] name, or "whole
+/// analysis") on the CPU engine and on the GPU engine, each the mean of the repetitions.
+///
+/// [`StageMark`]: lightlane_core::analysis::StageMark
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageTiming {
-    /// What ran.
+    /// The stage.
     pub stage: String,
     /// Wall seconds on the CPU engine.
     pub cpu_wall_s: f64,
     /// On-CPU seconds of the process (all threads) on the CPU engine, if measurable.
     pub cpu_on_cpu_s: Option<f64>,
-    /// Wall seconds on the GPU engine (`None`: the stage stays on the CPU).
+    /// Wall seconds on the GPU engine (`None`: the GPU engine's run did not reach the stage).
     pub gpu_wall_s: Option<f64>,
+    /// On-CPU seconds of the process on the GPU engine, if measurable (on lavapipe this
+    /// includes the driver's threads that run the kernels).
+    pub gpu_on_cpu_s: Option<f64>,
+    /// On-CPU seconds on the GPU engine of the host threads (main and `rayon*`, see
+    /// [`thread_cpu_split_s`]; on lavapipe the rest is the driver running the kernels), if
+    /// measurable.
+    pub gpu_host_on_cpu_s: Option<f64>,
 }
 
-fn timed<T>(reps: usize, f: &mut dyn FnMut() -> Result<T>) -> Result<(f64, Option<f64>)> {
-    let reps = reps.max(1);
-    let c0 = process_cpu_s();
-    let t = Instant::now();
-    for _ in 0..reps {
-        f()?;
-    }
-    let wall = t.elapsed().as_secs_f64() / reps as f64;
-    let cpu = match (c0, process_cpu_s()) {
-        (Some(a), Some(b)) => Some((b - a) / reps as f64),
-        _ => None,
-    };
-    Ok((wall, cpu))
-}
+/// One stage of a marked run: (stage, wall seconds, (on-CPU, host threads' on-CPU) seconds).
+type StageRow = (&'static str, f64, Option<(f64, f64)>);
 
-/// Per-stage timings of the analysis of `wf` with `config` (fixed baud and CDR clock
-/// recovery expected, as in the end-to-end bench): clock recovery, the reference-receiver
-/// (BT4) filter, resampling onto the recovered clock for the FFE, level clustering and pattern
-/// alignment of the symbol centres, resampling for the eye
-/// (`config.eye`'s points per UI, the raw and the BT4 signal), the eye histogram of the
-/// resampled raw signal, TDECQ (without the known symbols) and one TDECQ-shaped evaluation
-/// ([`GpuContext::weighted_histogram`] vs its naive CPU oracle), and the whole analysis; CPU engine vs GPU engine where the GPU engine
-/// runs the stage. Each after one untimed run, mean of `reps`.
-pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlane_core::analysis::AnalysisConfig, reps: usize) -> Result<Vec<StageTiming>> {
-    use lightlane_core::analysis::{analyze_with, ClockRecovery};
-    use lightlane_core::timing::{recover_clock, resample_at_parallel, CdrConfig};
-    use lightlane_core::{Backend, Error};
-    let baud = config.baud.ok_or_else(|| Error::invalid("baud", "none", "the stage bench needs a fixed baud"))?;
-    let cdr = match &config.clock {
-        ClockRecovery::Cdr(c) => c.clone(),
-        _ => CdrConfig::default(),
-    };
-    let fs = wf.fs();
-    let x = &wf.samples;
-    let accel = crate::GpuAccelerator { ctx, fallback: false };
-    let mut rows = Vec::new();
-    let mut row = |stage: &str, cpu: &mut dyn FnMut() -> Result<()>, gpu: Option<&mut dyn FnMut() -> Result<()>>| -> Result<()> {
-        cpu()?;
-        let (cpu_wall_s, cpu_on_cpu_s) = timed(reps, cpu)?;
-        let gpu_wall_s = match gpu {
-            Some(g) => {
-                g()?;
-                Some(timed(reps, g)?.0)
-            }
-            None => None,
+/// Per-stage (wall, (on-CPU, host threads' on-CPU)) seconds of one analysis, in mark order,
+/// with "whole analysis" last.
+fn marked_run(
+    wf: &lightlane_core::Waveform,
+    config: &lightlane_core::analysis::AnalysisConfig,
+    backend: lightlane_core::Backend,
+    accel: Option<&dyn lightlane_core::accel::Accelerator>,
+) -> Result<Vec<StageRow>> {
+    let now = || (Instant::now(), thread_cpu_split_s());
+    let start = now();
+    let last = std::cell::Cell::new(start);
+    let rows = std::cell::RefCell::new(Vec::new());
+    let delta = |a: (Instant, Option<(f64, f64)>), b: (Instant, Option<(f64, f64)>)| {
+        let cpu = match (a.1, b.1) {
+            (Some((a0, a1)), Some((b0, b1))) => Some((b0 - a0, b1 - a1)),
+            _ => None,
         };
-        rows.push(StageTiming { stage: stage.into(), cpu_wall_s, cpu_on_cpu_s, gpu_wall_s });
-        Ok(())
+        (b.0.duration_since(a.0).as_secs_f64(), cpu)
     };
-    // As the pipeline: the recovered clock, or an ideal one at the given baud when the CDR
-    // fails on a closed raw eye.
-    let spu = fs / baud;
-    let positions = match recover_clock(x, fs, baud, config.modulation, &cdr) {
-        Ok(rc) => {
-            row("clock recovery (CDR)", &mut || recover_clock(x, fs, baud, config.modulation, &cdr).map(|_| ()), None)?;
-            rc.symbol_positions
-        }
-        Err(_) => {
-            let phase = lightlane_core::timing::recover_phase(x, spu, config.modulation, &config.phase)?.phase_ui;
-            row("sampling phase (CDR failed: ideal clock)", &mut || lightlane_core::timing::recover_phase(x, spu, config.modulation, &config.phase).map(|_| ()), None)?;
-            (0..(x.len() as f64 / spu - phase - 1.0).max(0.0) as usize).map(|k| (phase + k as f64) * spu).collect()
-        }
-    };
-    let pos = &positions;
-    let f3db = config.eye.as_ref().and_then(|e| e.tdecq.as_ref()).map(|t| t.reference_f3db_per_baud).unwrap_or(0.5) * baud;
-    let bt4 = lightlane_core::eq::bessel_thomson_filter(x, fs, f3db, 4)?;
-    row("BT4 reference filter", &mut || lightlane_core::eq::bessel_thomson_filter(x, fs, f3db, 4).map(|_| ()), None)?;
-    let sps = config.equalizer.ffe().map(|f| f.1).unwrap_or(1);
-    row(
-        &format!("resample to clock, {sps}/UI"),
-        &mut || {
-            resample_at_parallel(x, pos, sps);
-            Ok(())
-        },
-        Some(&mut || ctx.resample_at(x, pos, sps).map(|_| ())),
-    )?;
-    // The host stages between the clock and the FFE: levels of the symbol centres, then the
-    // pattern alignment of the raw decisions.
-    let centres = resample_at_parallel(x, pos, 1);
-    let m = config.modulation;
-    let clusters = lightlane_core::timing::cluster_levels(&centres, m.levels())?;
-    row("level clustering (symbol centres)", &mut || lightlane_core::timing::cluster_levels(&centres, m.levels()).map(|_| ()), None)?;
-    let means: Vec<f32> = clusters.means.iter().map(|&v| v as f32).collect();
-    let decisions = lightlane_core::modulation::Slicer::for_levels(&means)?.slice_vec(&centres);
-    let pattern = lightlane_core::pattern::Pattern::parse(&config.pattern)?;
-    let checker = lightlane_core::pattern::PatternChecker::new(&pattern, m, config.sync.clone())?;
-    let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
-    let centres_n: Vec<f32> = centres.iter().map(|&v| ((v as f64 - lo) * 2.0 / (hi - lo) - 1.0) as f32).collect();
-    // As the pipeline: the hard decisions, else (a closed raw eye) the soft correlation.
-    let align = || -> Result<()> {
-        if checker.align(&decisions).is_err() {
-            lightlane_core::pattern::align_soft(&checker, &pattern, &centres_n)?;
-        }
-        Ok(())
-    };
-    row("pattern alignment (hard, else soft)", &mut || align(), None)?;
-    let s = config.eye.as_ref().map(|e| e.eye.samples_per_ui).unwrap_or(32);
-    for (name, sig) in [("raw", x.as_slice()), ("BT4", bt4.as_slice())] {
-        row(
-            &format!("resample to clock, eye {s}/UI ({name})"),
-            &mut || {
-                resample_at_parallel(sig, pos, s);
-                Ok(())
-            },
-            Some(&mut || ctx.resample_at(sig, pos, s).map(|_| ())),
-        )?;
-    }
-    let y = resample_at_parallel(x, pos, s);
-    let (lo, hi) = y.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let g = lightlane_core::eye::EyeGeometry {
-        samples_per_ui: s,
-        span_ui: 2,
-        time_bins: 2 * s * (256 / (2 * s)).max(1),
-        amp_bins: 256,
-        lo,
-        hi: hi + (hi - lo) * 1e-3,
-    };
-    row(
-        "eye histogram (raw)",
-        &mut || lightlane_core::accel::cpu_eye_histogram(&g, &y).map(|_| ()),
-        Some(&mut || lightlane_core::accel::Accelerator::eye_histogram(&accel, &g, &y).map(|_| ())),
-    )?;
-    if let Some(tc) = config.eye.as_ref().and_then(|e| e.tdecq.as_ref()) {
-        let mut sig = lightlane_core::eye::EyeSignal::from_centred(&resample_at_parallel(&bt4, pos, s), s)?;
-        sig.baud = Some(baud);
-        let evals = lightlane_core::eye::tdecq(&sig, None, tc)?.evaluations;
-        row(&format!("TDECQ (BT4 eye, {evals} evaluations)"), &mut || lightlane_core::eye::tdecq(&sig, None, tc).map(|_| ()), None)?;
-        // One evaluation of TDECQ's search on all symbols: 5 tap columns, 2 samples per symbol
-        // of the 0.04 UI window, 1024 bins (the naive CPU oracle vs the GPU kernel; the
-        // evaluation is not wired into TDECQ yet).
-        let no = 2;
-        let data: Vec<f32> = (0..pos.len().saturating_sub(8)).flat_map(|k| [y[k * s + s / 2], y[k * s + s / 2 + 1]]).collect();
-        let rows = data.len().saturating_sub(5 * no);
-        let offsets: Vec<usize> = (0..5).map(|t| (4 - t) * no).collect();
-        let w = [0.02f32, -0.1, 1.0, -0.1, 0.02];
-        let span = (hi - lo) as f64;
-        let (hlo, hstep) = (lo as f64 - span, 3.0 * span.max(1e-30) / 1024.0);
-        let plan = ctx.weighted_histogram(&data, &offsets, rows, hlo, hstep, 1024)?;
-        row(
-            &format!("TDECQ evaluation: 5 cols x {rows} rows"),
-            &mut || crate::weighted_histogram_reference(&data, &offsets, rows, &w, hlo, hstep, 1024).map(|_| ()),
-            Some(&mut || plan.counts(&w).map(|_| ())),
-        )?;
-    }
-    row(
-        "whole analysis",
-        &mut || analyze_with(wf, config, Backend::Cpu, None).map(|_| ()),
-        Some(&mut || analyze_with(wf, config, Backend::Gpu, Some(&accel)).map(|_| ())),
-    )?;
+    lightlane_core::analysis::analyze_marked(wf, config, backend, accel, &|stage| {
+        let t = now();
+        let (wall, cpu) = delta(last.replace(t), t);
+        rows.borrow_mut().push((stage, wall, cpu));
+    })?;
+    let mut rows = rows.into_inner();
+    let (wall, cpu) = delta(start, now());
+    rows.push(("whole analysis", wall, cpu));
     Ok(rows)
+}
+
+/// Mean per-stage timings of `reps` runs (after one untimed run).
+fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> Result<Vec<StageRow>> {
+    run()?;
+    let reps = reps.max(1);
+    let mut sum: Vec<StageRow> = Vec::new();
+    for _ in 0..reps {
+        for (stage, wall, cpu) in run()? {
+            match sum.iter_mut().find(|r| r.0 == stage) {
+                Some(r) => {
+                    r.1 += wall;
+                    r.2 = match (r.2, cpu) {
+                        (Some(a), Some(b)) => Some((a.0 + b.0, a.1 + b.1)),
+                        _ => None,
+                    };
+                }
+                None => sum.push((stage, wall, cpu)),
+            }
+        }
+    }
+    let r = reps as f64;
+    Ok(sum.into_iter().map(|(s, w, c)| (s, w / r, c.map(|(a, b)| (a / r, b / r)))).collect())
+}
+
+/// Per-stage timings of the real analysis pipeline on `wf` with `config`, CPU engine vs GPU
+/// engine (`Backend::Gpu` on `ctx`), through the pipeline's stage marks
+/// ([`lightlane_core::analysis::analyze_marked`]): the front end, clock recovery (with the
+/// resampling), levels and alignment, equalization and decisions, FEC, the eye's resampling,
+/// histogram and metrics, TDECQ, the pictures, the dispersion corners, jitter, and the whole
+/// analysis. Each the mean of `reps` runs after one untimed run; on-CPU time from the
+/// per-thread scheduler statistics ([`thread_cpu_split_s`]).
+pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlane_core::analysis::AnalysisConfig, reps: usize) -> Result<Vec<StageTiming>> {
+    use lightlane_core::Backend;
+    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let cpu = mean_stages(reps, &mut || marked_run(wf, config, Backend::Cpu, None))?;
+    let gpu = mean_stages(reps, &mut || marked_run(wf, config, Backend::Gpu, Some(&accel)))?;
+    Ok(cpu
+        .iter()
+        .map(|&(stage, wall, c)| {
+            let g = gpu.iter().find(|r| r.0 == stage);
+            StageTiming {
+                stage: stage.into(),
+                cpu_wall_s: wall,
+                cpu_on_cpu_s: c.map(|v| v.0),
+                gpu_wall_s: g.map(|r| r.1),
+                gpu_on_cpu_s: g.and_then(|r| r.2).map(|v| v.0),
+                gpu_host_on_cpu_s: g.and_then(|r| r.2).map(|v| v.1),
+            }
+        })
+        .collect())
 }

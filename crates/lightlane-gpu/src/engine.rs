@@ -5,9 +5,10 @@ use crate::context::GpuContext;
 use crate::kernels::GPU_DFE_MAX_TAPS;
 use crate::pool::Pooled;
 use lightlane_core::accel::{check_range, Accelerator, Equalized};
-use lightlane_core::analysis::{analyze_with, AnalysisConfig, Report};
+use lightlane_core::analysis::{analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
+use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
 use lightlane_core::modulation::{BitMapping, Slicer};
 use lightlane_core::pattern::count::ErrorCounts;
 use lightlane_core::{Backend, Modulation, Result, Waveform};
@@ -107,6 +108,18 @@ impl Accelerator for GpuAccelerator<'_> {
     /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         self.ctx.resample_at(x, positions, sps_out)
+    }
+
+    /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
+    /// dispatch; counts exact). Windows beyond the kernel's columns or bins, or larger than
+    /// one binding, stay on the CPU (`Ok(None)`).
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        let ncols = windows.first().map_or(0, |w| w.offsets.len());
+        let data: usize = windows.iter().map(|w| w.data.len()).sum();
+        if ncols == 0 || ncols > crate::WEIGHTED_MAX_COLUMNS || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS || data > self.ctx.elems_per_binding(4) {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(self.ctx.weighted_histograms(windows, bins)?)))
     }
 }
 
@@ -216,6 +229,27 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
                 fallback: backend != Backend::Gpu,
             };
             analyze_with(waveform, config, backend, Some(&accel))
+        }
+    }
+}
+
+/// `lightlane_core::analysis::analyze_stream` with the engine `backend` resolves to: the FFE
+/// and the detectors of every block on the GPU ([`analyze_stream_with`]). A streamed capture
+/// is long by nature, so `Auto` takes the GPU whenever a real one exists ([`resolve`] as for
+/// a capture of unbounded length). Under `Auto`, GPU errors fall back to the CPU engine with
+/// the reason in `Report::warnings`; under `Gpu` they are returned.
+pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &AnalysisConfig, backend: Backend, options: &StreamOptions) -> Result<Report> {
+    match resolve(backend, usize::MAX)? {
+        Resolved::Cpu { reason } => {
+            let mut r = analyze_stream_with(source, config, Backend::Cpu, options, None)?;
+            if let Some(reason) = reason {
+                r.warnings.push(reason);
+            }
+            Ok(r)
+        }
+        Resolved::Gpu(ctx) => {
+            let accel = GpuAccelerator { ctx, fallback: backend != Backend::Gpu };
+            analyze_stream_with(source, config, backend, options, Some(&accel))
         }
     }
 }

@@ -20,7 +20,7 @@ use lightlane_core::{Error, Modulation, Result};
 pub const MAX_TAPS: usize = 1024;
 /// Samples staged per FIR workgroup tile (must match `TILE` in fir.wgsl).
 const FIR_TILE: u32 = 6144;
-/// Bins of the per-workgroup eye histogram (must match `PRIV_BINS` in eye.wgsl).
+/// Bins of the per-workgroup eye histogram (must match `PRIV_BINS` in private_histogram.wgsl).
 pub const EYE_PRIVATE_BINS: usize = 4096;
 
 #[repr(C)]

@@ -14,13 +14,16 @@
 //! | [`GpuContext::dfe_detect_blocks`] | `eq::detect_blocks` with `eq::Dfe::detect` |
 //! | [`GpuContext::mlse_detect_blocks`] | `eq::detect_blocks` with `eq::Mlse::detect` |
 //! | [`GpuContext::rs_syndromes`] | `fec::ReedSolomon::syndromes` (IEEE 802.3 Cl. 91/119) |
-//! | [`GpuContext::weighted_histogram`] | [`weighted_histogram_reference`] (TDECQ's evaluation, 121.8.5) |
+//! | [`GpuContext::weighted_histogram`], [`GpuContext::weighted_histograms`] | [`weighted_histogram_reference`] (TDECQ's evaluation, 121.8.5; exact counts) |
 //!
 //! [`GpuAccelerator`] plugs the engine into the analysis pipeline, and [`analyze`] resolves
 //! `Backend::{Cpu, Gpu, Auto}` with fallback to the CPU engine. In the pipeline the FFE output
 //! stays on the device ([`GpuEqualized`]): the training prefix, the FFE-stage error counts, the
 //! decisions of the slicer / block-parallel DFE / MLSE and the eye histogram come back, and the
-//! decisions and error counts equal the CPU engine's. Resampling onto the recovered clock (the
+//! decisions and error counts equal the CPU engine's. TDECQ's reference-FFE search evaluates
+//! its candidates on the device (`Accelerator::tdecq_histograms`: both windows resident, one
+//! dispatch per candidate, counts exact, so the search and its result are the CPU's), and the
+//! streamed analysis ([`analyze_stream`]) runs each block's FFE and detectors on the device. Resampling onto the recovered clock (the
 //! FFE input, the eye's raw and reference-receiver signals) runs on the device too, within
 //! [`resample_tolerance`] of the CPU per point, so the report's floats (taps, eye metrics,
 //! TDECQ) agree with the CPU engine's to f32 rounding. Inputs beyond one binding stream through the
@@ -44,7 +47,7 @@ pub mod stream;
 pub mod weighted;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
-pub use engine::{analyze, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
+pub use engine::{analyze, analyze_stream, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;

@@ -7,8 +7,12 @@ pub const FIR: &str = include_str!("../shaders/fir.wgsl");
 /// Slicer + comparison + error counting (`slice_count`, fused `ffe_slice_count`), and the
 /// decisions alone (`slice_only`).
 pub const SLICE_COUNT: &str = include_str!("../shaders/slice_count.wgsl");
-/// Eye histogram (`eye_private`, `eye_global`).
-pub const EYE: &str = include_str!("../shaders/eye.wgsl");
+/// The workgroup-private histogram helpers (`priv_clear`, `priv_flush`) that the histogram
+/// kernels share: WGSL has no include, so their sources are this file followed by theirs.
+pub const PRIVATE_HISTOGRAM: &str = include_str!("../shaders/private_histogram.wgsl");
+
+/// Eye histogram (`eye_private`, `eye_global`), after [`PRIVATE_HISTOGRAM`].
+pub const EYE: &str = concat!(include_str!("../shaders/private_histogram.wgsl"), include_str!("../shaders/eye.wgsl"));
 /// RS syndromes over GF(2^10) (`syndromes`).
 pub const RS_SYNDROMES: &str = include_str!("../shaders/rs_syndromes.wgsl");
 
@@ -21,8 +25,10 @@ pub const RESAMPLE: &str = include_str!("../shaders/resample.wgsl");
 /// Block-parallel Viterbi MLSE (`mlse_blocks`).
 pub const MLSE: &str = include_str!("../shaders/mlse.wgsl");
 
-/// Weighted column sum → 1-D histogram, the TDECQ optimizer's evaluation (`weighted_histogram`).
-pub const WEIGHTED_HISTOGRAM: &str = include_str!("../shaders/weighted_histogram.wgsl");
+/// Weighted column sums → 1-D histograms of several windows, the TDECQ optimizer's evaluation
+/// (`weighted_histogram`), after [`PRIVATE_HISTOGRAM`].
+pub const WEIGHTED_HISTOGRAM: &str =
+    concat!(include_str!("../shaders/private_histogram.wgsl"), include_str!("../shaders/weighted_histogram.wgsl"));
 
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[

@@ -1,24 +1,30 @@
 //! Weighted histograms of device-resident columns: the evaluation inside TDECQ's equalizer
 //! search (`lightlane_core::eye::tdecq`, IEEE 802.3 121.8.5), where each candidate tap vector
-//! `w` equalizes the histogram windows, `y[i] = Σ_t w[t]·c_t[i]`, and only the histogram of `y`
-//! matters. The columns are uploaded once ([`GpuContext::weighted_histogram`]); an evaluation
-//! ([`WeightedHistogram::counts`]) uploads the weights and reads back `bins` counts.
+//! `w` equalizes the histogram windows, `y[i] = Σ_t w[t]·c_t[i]`, and only the histograms of
+//! `y` matter. The columns of every window are uploaded once
+//! ([`GpuContext::weighted_histograms`], one window: [`GpuContext::weighted_histogram`]); an
+//! evaluation ([`WeightedHistogram::counts`]) uploads the weights and reads back the counts of
+//! every window from one dispatch. [`GpuAccelerator`](crate::GpuAccelerator) plans TDECQ's two
+//! windows through it (`Accelerator::tdecq_histograms`).
 //!
-//! The sums are f32 in column order, as on the CPU; the binning gives the CPU's f64 bin for the
-//! same `y` exactly (a table of bin edges as f32 thresholds settles the f32 estimate). A GPU
-//! may fuse the multiply-adds of the sum, so a sample within a few ulps of a bin edge may still
-//! land in the neighbouring bin: [`weighted_histogram_reference`] is the CPU oracle, and the
-//! conformance test bounds the difference by the samples that lie that close to an edge.
+//! The counts are exact: the sums are f32 in column order with every product rounded on its own
+//! (the kernel keeps the compiler from fusing multiply-adds), as on the CPU, and the binning
+//! gives the CPU's f64 bin for the same `y` (a table of bin edges as f32 thresholds settles the
+//! f32 estimate). [`weighted_histogram_reference`] is the CPU oracle. (One caveat: Vulkan lets
+//! a device flush f32 subnormals; a product below 1.2e-38 in magnitude could then differ by
+//! that much, which moves a count only for a sum within 1e-38 of a bin edge.)
 
 use crate::context::{gpu_err, GpuContext, WORKGROUP};
 use crate::pool::{Pooled, Role};
 use crate::shaders;
 use bytemuck::{Pod, Zeroable};
+use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
 use lightlane_core::{Error, Result};
 
 /// Most columns of a [`WeightedHistogram`].
 pub const WEIGHTED_MAX_COLUMNS: usize = 64;
-/// Most bins of a [`WeightedHistogram`] (the kernel's workgroup histogram).
+/// Most bins of a [`WeightedHistogram`], all windows together (the kernel's workgroup
+/// histogram).
 pub const WEIGHTED_MAX_BINS: usize = 4096;
 /// Rows per invocation (each invocation's loops: 16 × columns iterations).
 const ROWS_PER_THREAD: u32 = 16;
@@ -26,7 +32,7 @@ const ROWS_PER_THREAD: u32 = 16;
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct Params {
-    n: u32,
+    stride: u32,
     ncols: u32,
     bins: u32,
     rows_per_thread: u32,
@@ -34,16 +40,21 @@ struct Params {
     inv: f32,
     top: f32,
     wg_x: u32,
+    windows: u32,
+    zero: u32,
+    _p0: u32,
+    _p1: u32,
 }
 
-/// Columns on the device for repeated weighted histograms (see the module docs). Made by
-/// [`GpuContext::weighted_histogram`].
+/// Columns of one or more windows on the device for repeated weighted histograms (see the
+/// module docs). Made by [`GpuContext::weighted_histograms`].
 pub struct WeightedHistogram<'c> {
     ctx: &'c GpuContext,
     data: Pooled,
     offsets: Pooled,
+    rows: Pooled,
     edges: Pooled,
-    n: usize,
+    n: Vec<usize>,
     ncols: usize,
     bins: usize,
     params: Params,
@@ -146,21 +157,56 @@ fn bin_edges(lo: f64, step: f64, bins: usize) -> Vec<f32> {
 impl GpuContext {
     /// Uploads the columns `c_t = data[offsets[t] .. offsets[t] + n]` (they may overlap in
     /// `data`, as TDECQ's shifted symbol columns do) for histograms of `bins` bins of width
-    /// `step` from `lo`. Errors: 0 or more than [`WEIGHTED_MAX_COLUMNS`] columns, 0 or more
-    /// than [`WEIGHTED_MAX_BINS`] bins, a non-finite `lo` or non-positive `step`, a column
-    /// beyond `data`, `data` larger than one binding or rows beyond 2^32 − 1.
+    /// `step` from `lo`: [`GpuContext::weighted_histograms`] of one window.
     pub fn weighted_histogram(&self, data: &[f32], offsets: &[usize], n: usize, lo: f64, step: f64, bins: usize) -> Result<WeightedHistogram<'_>> {
-        let ncols = check(data, offsets, n, step, lo, bins)?;
-        if data.len() > self.elems_per_binding(4) {
-            return Err(gpu_err(format!("weighted histogram: {} samples exceed one binding", data.len())));
+        self.weighted_histograms(&[TdecqWindow { data, offsets, rows: n }], &TdecqBins { lo, step, bins })
+    }
+
+    /// Uploads the columns of every window (each with the same number of columns, one per
+    /// weight) for histograms binned by `bins`, one per window, evaluated together. Errors: no
+    /// window, windows with different column counts, 0 or more than [`WEIGHTED_MAX_COLUMNS`]
+    /// columns, 0 bins or more than [`WEIGHTED_MAX_BINS`] over all windows, a non-finite `lo`
+    /// or non-positive `step`, a column beyond its data, the data larger than one binding or
+    /// rows beyond 2^32 − 1 in all.
+    pub fn weighted_histograms(&self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<WeightedHistogram<'_>> {
+        let TdecqBins { lo, step, bins } = *bins;
+        let Some(first) = windows.first() else {
+            return Err(Error::invalid("windows", 0, "need at least one"));
+        };
+        let mut ncols = 0;
+        for w in windows {
+            ncols = check(w.data, w.offsets, w.rows, step, lo, bins)?;
+            if ncols != first.offsets.len() {
+                return Err(Error::invalid("columns", ncols, format!("every window needs {} (one per weight)", first.offsets.len())));
+            }
         }
-        let n32 = u32::try_from(n).map_err(|_| Error::invalid("rows", n, "at most 2^32 - 1 on the GPU"))?;
-        let offs: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
-        let data_b = self.upload(Role::Input, bytemuck::cast_slice(if data.is_empty() { &[0f32][..] } else { data }))?;
+        if windows.len() * bins > WEIGHTED_MAX_BINS {
+            return Err(Error::invalid("bins", windows.len() * bins, format!("at most {WEIGHTED_MAX_BINS} over all windows")));
+        }
+        let total: usize = windows.iter().map(|w| w.data.len()).sum();
+        if total > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("weighted histogram: {total} samples exceed one binding")));
+        }
+        let stride = windows.iter().map(|w| w.rows).max().unwrap_or(0);
+        let slots = u32::try_from(stride.saturating_mul(windows.len())).map_err(|_| Error::invalid("rows", stride, "at most 2^32 - 1 over all windows on the GPU"))?;
+        // One data array (window after window); the offsets shifted to each window's start.
+        let mut data = Vec::with_capacity(total.max(1));
+        let mut offs = Vec::with_capacity(windows.len() * ncols);
+        for w in windows {
+            let base = data.len();
+            offs.extend(w.offsets.iter().map(|&o| (base + o) as u32));
+            data.extend_from_slice(w.data);
+        }
+        if data.is_empty() {
+            data.push(0.0);
+        }
+        let rows: Vec<u32> = windows.iter().map(|w| w.rows as u32).collect();
+        let data_b = self.upload(Role::Input, bytemuck::cast_slice(&data))?;
         let offs_b = self.upload(Role::Input, bytemuck::cast_slice(&offs))?;
-        let grid = self.grid(n32.div_ceil(WORKGROUP * ROWS_PER_THREAD));
+        let rows_b = self.upload(Role::Input, bytemuck::cast_slice(&rows))?;
+        let grid = self.grid(slots.div_ceil(WORKGROUP * ROWS_PER_THREAD));
         let params = Params {
-            n: n32,
+            stride: stride.max(1) as u32,
             ncols: ncols as u32,
             bins: bins as u32,
             rows_per_thread: ROWS_PER_THREAD,
@@ -168,34 +214,65 @@ impl GpuContext {
             inv: (1.0 / step) as f32,
             top: (bins - 1) as f32,
             wg_x: grid.0,
+            windows: windows.len() as u32,
+            zero: 0,
+            _p0: 0,
+            _p1: 0,
         };
         let edges = bin_edges(lo, step, bins);
         let edges_b = self.upload(Role::Input, bytemuck::cast_slice(&edges))?;
-        Ok(WeightedHistogram { ctx: self, data: data_b, offsets: offs_b, edges: edges_b, n, ncols, bins, params, grid })
+        Ok(WeightedHistogram {
+            ctx: self,
+            data: data_b,
+            offsets: offs_b,
+            rows: rows_b,
+            edges: edges_b,
+            n: windows.iter().map(|w| w.rows).collect(),
+            ncols,
+            bins,
+            params,
+            grid,
+        })
     }
 }
 
 impl WeightedHistogram<'_> {
-    /// Rows per histogram.
+    /// Rows of the first window.
     pub fn rows(&self) -> usize {
-        self.n
+        self.n[0]
     }
 
-    /// The `bins` counts of `y = Σ_t w[t]·c_t` (one weight per column); within the bin-edge
-    /// rounding of [`weighted_histogram_reference`] (see the module docs).
+    /// Number of windows.
+    pub fn windows(&self) -> usize {
+        self.n.len()
+    }
+
+    /// The counts of `y = Σ_t w[t]·c_t` (one weight per column) of every window, window after
+    /// window (`windows() · bins`): exactly [`weighted_histogram_reference`]'s.
     pub fn counts(&self, w: &[f32]) -> Result<Vec<u32>> {
+        let mut h = vec![0u32; self.n.len() * self.bins];
+        self.counts_into(w, &mut h)?;
+        Ok(h)
+    }
+
+    /// [`WeightedHistogram::counts`] into `counts` (`windows() · bins` long).
+    pub fn counts_into(&self, w: &[f32], counts: &mut [u32]) -> Result<()> {
         if w.len() != self.ncols {
             return Err(Error::LengthMismatch { what: "weights (one per column)", expected: self.ncols, got: w.len() });
         }
+        let total_bins = self.n.len() * self.bins;
+        if counts.len() != total_bins {
+            return Err(Error::LengthMismatch { what: "weighted histogram counts", expected: total_bins, got: counts.len() });
+        }
         lightlane_core::error::check_finite("weights", w)?;
         let ctx = self.ctx;
-        let mut h = vec![0u32; self.bins];
-        if self.n == 0 {
-            return Ok(h);
+        if self.n.iter().all(|&n| n == 0) {
+            counts.fill(0);
+            return Ok(());
         }
         let wb = ctx.upload(Role::Input, bytemuck::cast_slice(w))?;
         let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&self.params))?;
-        let hb = ctx.buffer(Role::Output, self.bins as u64 * 4)?;
+        let hb = ctx.buffer(Role::Output, total_bins as u64 * 4)?;
         let pipe = ctx.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
@@ -203,13 +280,28 @@ impl WeightedHistogram<'_> {
             ctx.record_1d(
                 &mut enc,
                 &pipe,
-                &[(0, ub.buffer()), (1, self.data.buffer()), (2, self.offsets.buffer()), (3, wb.buffer()), (4, hb.buffer()), (5, self.edges.buffer())],
+                &[
+                    (0, ub.buffer()),
+                    (1, self.data.buffer()),
+                    (2, self.offsets.buffer()),
+                    (3, wb.buffer()),
+                    (4, hb.buffer()),
+                    (5, self.edges.buffer()),
+                    (6, self.rows.buffer()),
+                ],
                 self.grid,
             );
             ctx.queue.submit([enc.finish()]);
         })?;
-        ctx.read_back_into(hb.buffer(), 0, bytemuck::cast_slice_mut(&mut h))?;
-        Ok(h)
+        ctx.read_back_into(hb.buffer(), 0, bytemuck::cast_slice_mut(counts))
+    }
+}
+
+/// [`TdecqHistograms`] on the GPU engine: TDECQ's windows resident in one
+/// [`WeightedHistogram`].
+impl TdecqHistograms for WeightedHistogram<'_> {
+    fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
+        self.counts_into(w, counts)
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 use lightlane_core::accel::{Accelerator, Equalized};
 use lightlane_core::analysis::{analyze as analyze_cpu, AnalysisConfig, Report};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
+use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
 use lightlane_core::modulation::{BitMapping, Slicer};
 use lightlane_core::pattern::count::ErrorCounts;
 use lightlane_core::pattern::Pattern;
@@ -134,6 +135,10 @@ impl Accelerator for Spy<'_> {
         self.calls.add("resample_at");
         self.gpu.resample_at(x, positions, sps_out)
     }
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        self.calls.add("tdecq_histograms");
+        self.gpu.tdecq_histograms(windows, bins)
+    }
 }
 
 fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
@@ -218,7 +223,7 @@ fn gpu_engine_report_matches_cpu_engine() {
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in ["resample_at", "equalize_resident", "read", ffe_stage, detector, "eye_histogram"] {
+        for stage in ["resample_at", "equalize_resident", "read", ffe_stage, detector, "eye_histogram", "tdecq_histograms"] {
             assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
         assert!(!spy.calls.has("ffe_equalize"), "{chain}: the FFE output came back whole");
@@ -335,4 +340,106 @@ fn a_batch_of_captures_shares_one_context_and_gives_the_cpu_results() {
     };
     assert!(std::ptr::eq(ctx1, ctx2), "one shared context");
     assert_eq!(GpuContext::contexts_created(), before, "no per-file adapter setup");
+}
+
+/// The TDECQ signal of `wf` as the CPU pipeline makes it: the clock recovered from the raw
+/// capture by the pipeline's CDR, the BT4 reference receiver at half the baud resampled onto it
+/// at 32 samples per UI.
+fn tdecq_signal(wf: &lightlane_core::Waveform, baud: f64) -> lightlane_core::eye::EyeSignal {
+    use lightlane_core::analysis::ClockRecovery;
+    let fs = wf.fs();
+    let ClockRecovery::Cdr(cdr) = AnalysisConfig::pam4(baud).clock else { panic!("the PAM4 preset recovers the clock") };
+    let rc = lightlane_core::timing::recover_clock(&wf.samples, fs, baud, Modulation::Pam4, &cdr).unwrap();
+    let filtered = lightlane_core::eq::bessel_thomson_filter(&wf.samples, fs, 0.5 * baud, 4).unwrap();
+    let n = lightlane_core::eye::within_capture(&rc.symbol_positions, fs / baud, wf.len()).len();
+    let y = lightlane_core::timing::resample_at_parallel(&filtered, &rc.symbol_positions[rc.settled_from..n], 32);
+    lightlane_core::eye::EyeSignal::from_centred(&y, 32).unwrap()
+}
+
+/// TDECQ on the GPU engine equals the CPU's: the evaluations' counts are exact, so the
+/// optimizer takes the same path (the same number of evaluations) to the same taps.
+fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: Option<&[u8]>, cfg: &lightlane_core::eye::TdecqConfig, what: &str) {
+    use lightlane_core::eye::{tdecq, tdecq_with};
+    let Some(ctx) = common::ctx() else { return };
+    let cpu = tdecq(sig, symbols, cfg).unwrap();
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+    let warnings = std::sync::Mutex::new(Vec::new());
+    let engine = lightlane_core::accel::AccelTdecq::new(&spy, &warnings);
+    let gpu = tdecq_with(sig, symbols, cfg, Some(&engine)).unwrap();
+    assert!(spy.calls.has("tdecq_histograms"), "{what}: TDECQ's evaluations did not run on the GPU engine");
+    assert!(warnings.lock().unwrap().is_empty(), "{what}: {:?}", warnings.lock().unwrap());
+    eprintln!("{what}: TDECQ {:.6} dB (GPU {:.6}), {} evaluations, taps {:?}", cpu.tdecq_db, gpu.tdecq_db, cpu.evaluations, cpu.taps);
+    let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
+    assert_eq!(gpu.evaluations, cpu.evaluations, "{what}: the same search path");
+    assert_eq!((gpu.main_tap, gpu.taps.len()), (cpu.main_tap, cpu.taps.len()), "{what}");
+    assert!(rel(gpu.tdecq_db, cpu.tdecq_db) <= 1e-9 && rel(gpu.c_eq, cpu.c_eq) <= 1e-9, "{what}: GPU {gpu:?} CPU {cpu:?}");
+    for (g, c) in gpu.taps.iter().zip(&cpu.taps) {
+        assert!(rel(*g, *c) <= 1e-9 || (g - c).abs() <= 1e-12, "{what}: taps GPU {:?} CPU {:?}", gpu.taps, cpu.taps);
+    }
+}
+
+#[test]
+fn tdecq_on_the_gpu_equals_the_cpu_on_the_demo_capture() {
+    // testdata/demo_pam4.bin: 53.125 GBd PAM4 at 256 GSa/s through a long lossy channel, raw
+    // int16 codes (a closed, ISI-heavy eye: the optimizer works hard).
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo_pam4.bin")).expect("demo capture in the repository");
+    let x: Vec<f32> = bytes.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) * 0.000_538_804_1).collect();
+    let wf = lightlane_core::Waveform::new(x, 256e9).unwrap();
+    let sig = tdecq_signal(&wf, 53.125e9);
+    assert_gpu_tdecq_is_the_cpus(&sig, None, &lightlane_core::eye::TdecqConfig::default(), "demo capture");
+}
+
+#[test]
+fn tdecq_on_the_gpu_equals_the_cpu_on_a_simulated_capture() {
+    // A seeded simulated PAM4 link (the demo link model, PRBS13Q), with the known symbols; a
+    // small search subset runs both stages (decimated windows, then all symbols), and the
+    // 802.3dj variant adds the DFE column and 15 taps.
+    let model = LinkModel::demo_pam4();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 3 * 8191).unwrap();
+    let capture = model.run(&symbols).unwrap();
+    let sig = tdecq_signal(&capture.waveform, model.baud);
+    let cfg = lightlane_core::eye::TdecqConfig { search_symbols: 4096, ..Default::default() };
+    assert_gpu_tdecq_is_the_cpus(&sig, None, &cfg, "simulated PAM4, default TDECQ");
+    let dj = lightlane_core::eye::TdecqConfig { search_symbols: 4096, ..lightlane_core::eye::TdecqConfig::ieee_8023dj() };
+    assert_gpu_tdecq_is_the_cpus(&sig, None, &dj, "simulated PAM4, 802.3dj TDECQ (15 taps + DFE)");
+}
+
+#[test]
+fn streamed_analysis_on_the_gpu_gives_the_cpu_counts() {
+    // The demo link (errors after the FFE; noisier for the MLSE chain so its stages count
+    // errors too), 200 k symbols streamed in blocks of 2^17 samples (≈ 8 blocks): every
+    // block's FFE, the `ffe` stage's detector and the decision stage run on the GPU, and the
+    // counts, stages and FEC statistics equal the CPU engine's exactly.
+    use lightlane_core::analysis::{analyze_stream, analyze_stream_with, SliceSource, StreamOptions};
+    let Some(ctx) = common::ctx() else { return };
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 200_000).unwrap();
+    let clean = LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
+    let noisy = {
+        let mut model = LinkModel::demo_pam4();
+        model.noise = lightlane_core::sim::Noise::SnrDb(23.0);
+        model.run(&symbols).unwrap().waveform
+    };
+    let opts = StreamOptions { block_samples: 1 << 17, overlap_ui: 4096, check_batch_symbols: 20_000, ..Default::default() };
+    for (chain, wf, ffe_stage, detector) in [("ffe:15", &clean, "slice", "slice"), ("ffe:15,dfe:2", &clean, "slice", "dfe"), ("ffe:15,mlse:1", &noisy, "dfe", "mlse")] {
+        let mut cfg = AnalysisConfig::pam4(53.125e9);
+        cfg.equalizer = chain.parse().unwrap();
+        cfg.training_symbols = 16_384;
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let gpu = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&spy)).unwrap();
+        assert!(cpu.bit_errors > 5 && cpu.symbols > 150_000, "{chain}: errors to compare ({} in {})", cpu.bit_errors, cpu.symbols);
+        assert_eq!((gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors), (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors), "{chain}");
+        assert_eq!(gpu.stages, cpu.stages, "{chain}: per-stage errors");
+        assert_eq!(gpu.fec, cpu.fec, "{chain}: FEC statistics");
+        assert_eq!((&gpu.ffe_taps, &gpu.dfe_taps, &gpu.levels), (&cpu.ffe_taps, &cpu.dfe_taps, &cpu.levels), "{chain}: trained on the host");
+        assert_eq!(gpu.warnings, cpu.warnings, "{chain}: no fallback");
+        let blocks = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "equalize_resident").count();
+        assert!(blocks >= 6, "{chain}: {blocks} resident FFE outputs (one per block, and the detectors' inputs)");
+        for stage in ["read", ffe_stage, detector] {
+            assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
+        }
+        // Through the facade entry point as well.
+        let via = lightlane_gpu::analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts).unwrap();
+        assert_eq!(via.stages, cpu.stages, "{chain}");
+    }
 }

@@ -47,6 +47,31 @@ pub fn analyze(waveform: &Waveform, config: &analysis::AnalysisConfig, backend: 
     }
 }
 
+/// Analyses a capture delivered in chunks ([`analysis::analyze_stream`]) on the engine `backend`
+/// selects, as [`analyze`] does: with the GPU engine, the FFE and the detectors of every block
+/// run on the device (`gpu::analyze_stream`); the decisions and counts are the CPU engine's.
+pub fn analyze_stream<S: analysis::ChunkSource + ?Sized>(
+    source: &mut S,
+    config: &analysis::AnalysisConfig,
+    backend: Backend,
+    options: &analysis::StreamOptions,
+) -> Result<analysis::Report> {
+    #[cfg(feature = "gpu")]
+    {
+        lightlane_gpu::analyze_stream(source, config, backend, options)
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        match backend {
+            Backend::Gpu => Err(Error::Unusable {
+                stage: "gpu",
+                reason: "this build of lightlane has no GPU engine (feature \"gpu\" off)".into(),
+            }),
+            _ => analysis::analyze_stream(source, config, Backend::Cpu, options),
+        }
+    }
+}
+
 /// The types most programs need.
 pub mod prelude {
     pub use crate::analyze;

@@ -41,6 +41,24 @@ pub fn analyze_with(
     backend: Backend,
     accel: Option<&dyn crate::accel::Accelerator>,
 ) -> Result<Report> {
+    analyze_marked(waveform, config, backend, accel, &|_| {})
+}
+
+/// Called by [`analyze_marked`] as each stage of the pipeline ends, with the stage's name:
+/// "front end" (BT4 / CTLE), "clock recovery" (with the resampling onto the clock), "levels and
+/// alignment", "equalization and decisions", "FEC", then, with the eye on, "eye resampling",
+/// "eye histogram", "eye metrics", "TDECQ" (PAM4), "eye pictures", "TDECQ corners", "jitter".
+/// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
+pub type StageMark<'a> = dyn Fn(&'static str) + 'a;
+
+/// [`analyze_with`] with `mark` called at the end of each stage ([`StageMark`]).
+pub fn analyze_marked(
+    waveform: &Waveform,
+    config: &AnalysisConfig,
+    backend: Backend,
+    accel: Option<&dyn crate::accel::Accelerator>,
+    mark: &StageMark<'_>,
+) -> Result<Report> {
     if backend == Backend::Gpu && accel.is_none() {
         return Err(Error::Unusable {
             stage: "gpu",
@@ -97,6 +115,7 @@ pub fn analyze_with(
         }
     }
 
+    mark("front end");
     // Timing: recover the clock (or the phase of an ideal one), resample to the FFE's spacing.
     let (ffe_taps, sps, ffe_method) = config.equalizer.ffe().unwrap_or((1, 1, FfeMethod::Mmse));
     let ffe_cfg = FfeConfig {
@@ -144,6 +163,7 @@ pub fn analyze_with(
             Err(e) => return Err(e),
         },
     };
+    mark("clock recovery");
     let nsym = x.len() / sps;
     let min_symbols = 64 * m.levels();
     if nsym < min_symbols {
@@ -191,6 +211,7 @@ pub fn analyze_with(
     };
     let expected = checker.expected(&alignment, 0..nsym);
     let pre_stage = stage_errors("pre_eq", &pre_data, &expected, m, &alignment.transform);
+    mark("levels and alignment");
 
     // FFE towards the levels actually transmitted (or towards the MLSE target).
     let tx_symbols = if config.precoding {
@@ -253,6 +274,7 @@ pub fn analyze_with(
             errors.symbols
         ));
     }
+    mark("equalization and decisions");
     let fec = match &config.fec {
         // Error positions index the whole decided stream; after a slip the compared bits are
         // fewer than the decided ones, so the codeword grid spans the decided stream.
@@ -263,6 +285,7 @@ pub fn analyze_with(
         )?),
         None => None,
     };
+    mark("FEC");
     let mut stages = vec![pre_stage, ffe_stage];
     if stage_name != "slicer" {
         stages.push(StageErrors {
@@ -282,7 +305,9 @@ pub fn analyze_with(
             let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
             let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
             let resample = |x: &[f32], p: &[f64], s: usize| crate::accel::resample_at(accel, x, p, s, &eye_warnings);
-            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample);
+            let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
+            let engine = tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine);
+            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample, engine, mark);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
@@ -297,9 +322,12 @@ pub fn analyze_with(
                             }
                             Err(e) => warnings.push(format!("jitter decomposition skipped: {e}")),
                         }
+                        mark("jitter");
                     }
                     Some(r)
                 }
+                // An accelerator failure that may not fall back (`Backend::Gpu`) is the error.
+                Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
                 Err(e) => {
                     warnings.push(format!("eye analysis skipped: {e}"));
                     None
@@ -439,8 +467,10 @@ fn eye_stage(
     config: &crate::eye::EyeAnalysisConfig,
     histogram: Option<&crate::eye::HistogramFn<'_>>,
     resample: &ResampleFn<'_>,
+    tdecq_engine: Option<&dyn crate::eye::TdecqEngine>,
+    mark: &StageMark<'_>,
 ) -> Result<crate::eye::EyeReport> {
-    use crate::eye::{eye_report_with, EyeSignal};
+    use crate::eye::{eye_report_on, EyeSignal};
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
@@ -460,8 +490,9 @@ fn eye_stage(
         _ => None,
     };
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
+    mark("eye resampling");
     let syms = &symbols[(settled + 1).min(n)..n];
-    let mut report = eye_report_with(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram)?;
+    let mut report = eye_report_on(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram, tdecq_engine, mark)?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
     }
@@ -489,12 +520,13 @@ fn eye_stage(
         } else {
             emulated.samples
         };
-        let tdecq_db = match crate::eye::tdecq(&on_clock(&filtered)?, Some(syms), tc) {
+        let tdecq_db = match crate::eye::tdecq_with(&on_clock(&filtered)?, Some(syms), tc, tdecq_engine) {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {
                 report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
                 None
             }
+            Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
             Err(e) => {
                 report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
                 None
@@ -506,6 +538,7 @@ fn eye_stage(
             pass: None,
         });
     }
+    mark("TDECQ corners");
     Ok(report)
 }
 

@@ -510,7 +510,27 @@ enum Decider {
 /// assert!(report.symbols > 39_000);
 /// ```
 pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &AnalysisConfig, backend: Backend, options: &StreamOptions) -> Result<Report> {
-    let _engine = backend; // Only the CPU engine exists; Auto resolves to it.
+    // Core alone has only the CPU engine: every backend runs on it here (the GPU engine comes in
+    // through `analyze_stream_with`, which `lightlane::analyze_stream` calls).
+    analyze_stream_with(source, config, backend, options, None)
+}
+
+/// [`analyze_stream`] with an accelerator engine ([`crate::accel`]): per block, the FFE, the
+/// `ffe` stage's slicer (or, in an MLSE chain, its partial-response DFE) and the decision
+/// stage's slicer / block-parallel DFE / MLSE run on `accel`; the error counting stays on the
+/// host (it holds back the last `guard` symbols of each block, see the module docs). The
+/// decisions and counts equal the CPU engine's. A failing accelerator operation falls back
+/// to the CPU with a warning (once: later blocks then run on the CPU), or is the error when
+/// the accelerator does not allow fallback (`Backend::Gpu`).
+pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
+    source: &mut S,
+    config: &AnalysisConfig,
+    backend: Backend,
+    options: &StreamOptions,
+    accel: Option<&dyn crate::accel::Accelerator>,
+) -> Result<Report> {
+    let _engine = backend; // The engine is `accel` (when given) or the CPU.
+    let mut accel = accel;
     config.validate()?;
     options.validate()?;
     let fs = source.fs();
@@ -702,10 +722,14 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &Analysis
                 setup = Some(s);
             }
             let s = setup.as_ref().ok_or_else(|| Error::Unusable { stage: "stream", reason: "no setup".into() })?;
-            sym.push(s, &checker, &xr, final_block, history, options.check_batch_symbols)?;
+            let before = warnings.len();
+            sym.push(s, &checker, &xr, final_block, history, options.check_batch_symbols, accel, &mut warnings)?;
+            if warnings.len() > before {
+                accel = None; // the accelerator fell back: the CPU runs the remaining blocks
+            }
         } else if final_block {
             match setup.as_ref() {
-                Some(s) => sym.push(s, &checker, &[], true, history, options.check_batch_symbols)?,
+                Some(s) => sym.push(s, &checker, &[], true, history, options.check_batch_symbols, accel, &mut warnings)?,
                 None => return Err(Error::InputTooShort { what: "capture (symbols)", needed: 64 * m.levels(), got: 0 }),
             }
         }
@@ -982,7 +1006,19 @@ struct SymbolPipe {
 }
 
 impl SymbolPipe {
-    fn push(&mut self, s: &Setup, checker: &PatternChecker, xr: &[f32], last: bool, history: usize, batch: usize) -> Result<()> {
+    /// Runs the FFE and the detectors on `accel` when given (see [`analyze_stream_with`]).
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        s: &Setup,
+        checker: &PatternChecker,
+        xr: &[f32],
+        last: bool,
+        history: usize,
+        batch: usize,
+        accel: Option<&dyn crate::accel::Accelerator>,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
         let m = checker.modulation();
         let sps = s.ffe.samples_per_symbol();
         if self.sc.is_none() {
@@ -1012,21 +1048,32 @@ impl SymbolPipe {
 
         // FFE over the buffered input; keep outputs whose tap window is complete.
         let n = self.xs.len() / sps;
-        let y = s.ffe.equalize(&self.xs);
         let (lo, hi) = s.ffe.interior(self.xs.len());
         let hi_valid = if last { n } else { hi };
         let from = (self.y_next - self.xs_start) as usize;
+        // The slicer's decisions of the new outputs: the `ffe` stage's (outside an MLSE chain),
+        // and the decision stage's of a slicer chain.
+        let mut sliced: Vec<u8> = Vec::new();
         if hi_valid > from {
-            let new_y = &y[from..hi_valid];
+            // The FFE output of the buffered input, on the accelerator when there is one.
+            let mut eq = crate::accel::EqualizedSignal::new(accel, &s.ffe, &self.xs, warnings)?;
+            let new_y = eq.read(from..hi_valid, warnings)?;
+            let new_y = new_y.as_slice();
             // FFE stage errors against the transmitted symbols, for k in guard..nsym-guard.
             let dec = match &s.ffe_stage_dfe {
-                None => s.slicer.slice_vec(new_y),
+                None => {
+                    let mut d = eq.slice(&s.slicer, warnings)?;
+                    d.truncate(hi_valid);
+                    d.drain(..from);
+                    sliced.clone_from(&d);
+                    d
+                }
                 Some(dfe) => {
                     // Restart the DFE on the last outputs of the previous block: its feedback
                     // state is the last decisions, which a warm-up this long reproduces.
                     let h = self.ffe_stage_history.len();
                     self.ffe_stage_history.extend_from_slice(new_y);
-                    let d = dfe.detect_parallel(&self.ffe_stage_history);
+                    let d = on_engine(accel, &self.ffe_stage_history, warnings, |e, w| e.dfe_detect(dfe, w))?;
                     let keep = self.ffe_stage_history.len().saturating_sub(FFE_STAGE_DFE_WARMUP);
                     self.ffe_stage_history.drain(..keep);
                     d[h..].to_vec()
@@ -1072,11 +1119,16 @@ impl SymbolPipe {
                 Decider::Slicer => {
                     let from = (self.d_next - self.ys_start) as usize;
                     let mut v = vec![0u8; from];
-                    v.extend(s.slicer.slice_vec(&self.ys[from..]));
+                    if sliced.len() == self.ys.len() - from {
+                        // The `ffe` stage's decisions are the slicer's of the same outputs.
+                        v.extend_from_slice(&sliced);
+                    } else {
+                        v.extend(s.slicer.slice_vec(&self.ys[from..]));
+                    }
                     v
                 }
-                Decider::Dfe(d) => d.detect_parallel(&self.ys),
-                Decider::Mlse(ml) => ml.detect_parallel(&self.ys),
+                Decider::Dfe(d) => on_engine(accel, &self.ys, warnings, |e, w| e.dfe_detect(d, w))?,
+                Decider::Mlse(ml) => on_engine(accel, &self.ys, warnings, |e, w| e.mlse_detect(ml, w))?,
             };
             let from = (self.d_next - self.ys_start) as usize;
             let to = (d_end - self.ys_start) as usize;
@@ -1116,6 +1168,20 @@ impl SymbolPipe {
             None => Ok(()),
         }
     }
+}
+
+/// Runs `op` (a detector) on the signal `y` held by `accel` when given (uploaded as is: the
+/// identity FFE, exact on every engine), else on the host; failures fall back as in
+/// [`crate::accel::EqualizedSignal`].
+fn on_engine(
+    accel: Option<&dyn crate::accel::Accelerator>,
+    y: &[f32],
+    warnings: &mut Vec<String>,
+    op: impl FnOnce(&mut crate::accel::EqualizedSignal<'_>, &mut Vec<String>) -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    let identity = Ffe::identity(1, 1, 0)?;
+    let mut sig = crate::accel::EqualizedSignal::new(accel, &identity, y, warnings)?;
+    op(&mut sig, warnings)
 }
 
 #[cfg(test)]

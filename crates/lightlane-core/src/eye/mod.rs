@@ -51,7 +51,10 @@ pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAM
 pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
 pub use render::{render_bathtub_png, render_eye_png, viridis};
 pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, within_capture, EyeSignal};
-pub use tdecq::{reference_noise_autocorrelation, tdecq, tdecq_waveform, SerCombine, TapBounds, TdecqConfig, TdecqResult};
+pub use tdecq::{
+    reference_noise_autocorrelation, tdecq, tdecq_waveform, tdecq_window_counts_reference, tdecq_with, SerCombine, TapBounds, TdecqBins, TdecqConfig,
+    TdecqEngine, TdecqHistograms, TdecqResult, TdecqWindow,
+};
 
 use crate::{Modulation, Result};
 use serde::{Deserialize, Serialize};
@@ -223,20 +226,44 @@ pub fn eye_report_with(
     config: &EyeAnalysisConfig,
     histogram: Option<&HistogramFn<'_>>,
 ) -> Result<EyeReport> {
+    eye_report_on(signal, tdecq_signal, symbols, modulation, tie_rms, config, histogram, None, &|_| {})
+}
+
+/// [`eye_report_with`] with TDECQ's histogram evaluations on `tdecq_engine` as well
+/// ([`tdecq_with`]); the report is the same. An engine error that its failure rule does not
+/// turn into a fallback (`Error::Unusable { stage: "gpu", .. }`) is returned, not a warning.
+/// `mark` is called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures"
+/// (the pipeline's stage marks, `crate::analysis::StageMark`).
+#[allow(clippy::too_many_arguments)]
+pub fn eye_report_on(
+    signal: &EyeSignal,
+    tdecq_signal: Option<&EyeSignal>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    tie_rms: Option<f64>,
+    config: &EyeAnalysisConfig,
+    histogram: Option<&HistogramFn<'_>>,
+    tdecq_engine: Option<&dyn TdecqEngine>,
+    mark: &dyn Fn(&'static str),
+) -> Result<EyeReport> {
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
     let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
+    mark("eye histogram");
     let m = eye_metrics(signal, &eye, &config.metrics)?;
+    mark("eye metrics");
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
     if let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) {
-        match tdecq(tdecq_signal.unwrap_or(signal), symbols, tc) {
+        match tdecq_with(tdecq_signal.unwrap_or(signal), symbols, tc, tdecq_engine) {
             Ok(r) => {
                 tdecq_db = finite(r.tdecq_db);
                 taps = Some(r.taps);
             }
+            Err(e @ crate::Error::Unusable { stage: "gpu", .. }) => return Err(e),
             Err(e) => warnings.push(format!("TDECQ: {e}")),
         }
+        mark("TDECQ");
     }
     let pictures = if config.render_png {
         let contours = ber_contours(&eye, config.metrics.target_ber);
@@ -249,6 +276,7 @@ pub fn eye_report_with(
     } else {
         None
     };
+    mark("eye pictures");
     Ok(EyeReport {
         levels: m.levels.clone(),
         level_sigma: m.level_sigma.clone(),

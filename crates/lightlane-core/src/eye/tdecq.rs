@@ -37,7 +37,7 @@ pub enum SerCombine {
 }
 
 /// Reference-FFE tap bounds relative to the main tap (the 802.3dj draft bounds, standards.md
-/// §4.2 step 4, [U]): each pair is (min, max) of w(n)/w(main) … except `main`, which bounds the
+/// §4.2 step 4, \[U\]): each pair is (min, max) of w(n)/w(main) … except `main`, which bounds the
 /// main tap itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TapBounds {
@@ -130,7 +130,7 @@ impl Default for TdecqConfig {
 }
 
 impl TdecqConfig {
-    /// The 802.3dj 200G/λ variant as far as the drafts are known (standards.md §4.2, [U]):
+    /// The 802.3dj 200G/λ variant as far as the drafts are known (standards.md §4.2, \[U\]):
     /// 15 taps with up to 3 pre-cursors, the draft tap bounds (main tap 0.8…2.5), target SER
     /// 9.6e-3, and the 1-tap DFE of D2.0 with 0 ≤ b(1) ≤ 0.3 (FFE taps summing to 1 + b(1)).
     pub fn ieee_8023dj() -> Self {
@@ -217,13 +217,89 @@ pub struct TdecqResult {
     pub evaluations: usize,
 }
 
+/// The input columns of one of TDECQ's vertical histogram windows (121.8.5.3): column `t` is
+/// `data[offsets[t] .. offsets[t] + rows]` (columns may overlap in `data`), and a candidate
+/// variable vector `w` equalizes row `i` to `y[i] = w[0]·c_0[i] + w[1]·c_1[i] + …` (f32, in
+/// column order).
+#[derive(Debug, Clone, Copy)]
+pub struct TdecqWindow<'a> {
+    /// The samples the columns index.
+    pub data: &'a [f32],
+    /// Start of each column in `data`, one per variable.
+    pub offsets: &'a [usize],
+    /// Rows of every column.
+    pub rows: usize,
+}
+
+/// The binning of TDECQ's vertical histograms: `bins` bins of width `step` from `lo`; `y`
+/// falls in bin `trunc(clamp((y − lo)·(1/step), 0, bins − 1))`, computed in f64 (NaN: bin 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TdecqBins {
+    /// Lower edge of bin 0.
+    pub lo: f64,
+    /// Bin width.
+    pub step: f64,
+    /// Number of bins.
+    pub bins: usize,
+}
+
+/// TDECQ's histogram evaluations planned on an engine (the optimizer's inner loop, 121.8.5):
+/// the windows' columns stay where the engine keeps them, each call equalizes every window
+/// with one candidate and bins it.
+pub trait TdecqHistograms {
+    /// The counts of every window for the variables `w` (one per column), window after window:
+    /// `counts[h·bins + b]`. They must equal [`tdecq_window_counts_reference`] exactly (the
+    /// optimizer's path depends on every count).
+    fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()>;
+}
+
+/// An engine that takes TDECQ's histogram evaluations ([`tdecq_with`]), and its failure rule.
+pub trait TdecqEngine: Sync {
+    /// Plans the evaluations of `windows` binned by `bins` (once per window set; a search
+    /// then calls [`TdecqHistograms::counts`] per candidate). `Ok(None)`: the engine does not
+    /// take these windows and the CPU evaluates them.
+    fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>>;
+
+    /// Called with the error of a failed plan or evaluation, or a malformed result. `Ok(())`:
+    /// the search continues on the CPU (the same counts, so the same result); `Err`: TDECQ
+    /// stops with that error.
+    fn failed(&self, error: Error) -> Result<()>;
+}
+
+/// The naive reference of TDECQ's histogram evaluation: adds the counts of `window` equalized
+/// with `w` to `counts` (`bins.bins` long), as [`TdecqHistograms::counts`] must give them.
+pub fn tdecq_window_counts_reference(window: &TdecqWindow<'_>, w: &[f32], bins: &TdecqBins, counts: &mut [u32]) -> Result<()> {
+    if w.len() != window.offsets.len() || w.is_empty() {
+        return Err(Error::LengthMismatch { what: "TDECQ weights (one per column)", expected: window.offsets.len(), got: w.len() });
+    }
+    if counts.len() != bins.bins || bins.bins == 0 {
+        return Err(Error::LengthMismatch { what: "TDECQ histogram bins", expected: bins.bins, got: counts.len() });
+    }
+    if let Some(&o) = window.offsets.iter().find(|&&o| o.checked_add(window.rows).is_none_or(|e| e > window.data.len())) {
+        return Err(Error::invalid("column offset", o, format!("column of {} rows must lie within the {} samples", window.rows, window.data.len())));
+    }
+    let inv = 1.0 / bins.step;
+    let top = (bins.bins - 1) as f64;
+    for i in 0..window.rows {
+        let mut y = w[0] * window.data[window.offsets[0] + i];
+        for (&wt, &o) in w.iter().zip(window.offsets).skip(1) {
+            y += wt * window.data[o + i];
+        }
+        let x = (y as f64 - bins.lo) * inv;
+        let x = if x > 0.0 { x } else { 0.0 };
+        let x = if x < top { x } else { top };
+        counts[x as usize] += 1;
+    }
+    Ok(())
+}
+
 /// The optimized-equalizer TDECQ problem of one signal, planned once.
 ///
 /// The variables are `w = [FFE taps…, b(1)]` (the DFE coefficient last, 0 without a DFE). The
 /// equalized histogram sample is linear in them: `y = Σ_t w_t·x_t + b(1)·(−L_prev)`, so the
 /// inputs are stored as one column per variable and every evaluation is a few multiply-adds
 /// per sample, done in L1-sized blocks straight into the histogram.
-struct Problem {
+struct Problem<'e> {
     /// Per histogram (left, right), per variable: the input samples, contiguous.
     inputs: [Cols; 2],
     lo: f64,
@@ -236,7 +312,19 @@ struct Problem {
     /// Scratch: the counts of each histogram (per side, so both sides can run in parallel),
     /// four interleaved sub-histograms of `amp_bins` each.
     counts: [Vec<u32>; 2],
+    /// The engine's failure rule, when an engine planned the evaluations.
+    engine: Option<&'e dyn TdecqEngine>,
+    /// The evaluations planned on the engine (`None`: the CPU evaluates).
+    dev: Option<Box<dyn TdecqHistograms + 'e>>,
+    /// Scratch of the engine's counts: both windows, `amp_bins` each.
+    dev_counts: Vec<u32>,
+    /// The error that stops TDECQ (an engine failure without fallback).
+    error: Option<Error>,
 }
+
+/// One main position's search: (main tap, variables, score, evaluations, the error that stops
+/// TDECQ).
+type SearchOutcome = (usize, Vec<f64>, Eval, usize, Option<Error>);
 
 /// One evaluation: σ_G (at the FFE input), C_eq, (SER_left, SER_right); or the SER at σ → 0
 /// when the eye misses the target even without noise.
@@ -274,7 +362,7 @@ impl SerTerms {
     }
 }
 
-/// Normalised autocorrelation R[d] (d in UI) of white noise shaped by the BT4 reference
+/// Normalised autocorrelation `R[d]` (d in UI) of white noise shaped by the BT4 reference
 /// receiver at `f3db_per_baud`, used for C_eq² = Σ_k Σ_l w_k w_l R[k−l] (Eq. 121-9).
 pub fn reference_noise_autocorrelation(f3db_per_baud: f64, lags: usize) -> Vec<f64> {
     const W0: f64 = 2.113_917_674_904;
@@ -297,7 +385,61 @@ pub fn reference_noise_autocorrelation(f3db_per_baud: f64, lags: usize) -> Vec<f
     r
 }
 
-impl Problem {
+impl<'e> Problem<'e> {
+    /// Plans the evaluations on `engine` (when given); a failed plan goes to its failure rule.
+    fn plan_on(&mut self, engine: Option<&'e dyn TdecqEngine>) {
+        let Some(engine) = engine else { return };
+        self.engine = Some(engine);
+        let [a, b] = &self.inputs;
+        let windows = [a.window(), b.window()];
+        let bins = TdecqBins { lo: self.lo, step: self.step, bins: self.cfg.amp_bins };
+        match engine.plan(&windows, &bins) {
+            Ok(Some(d)) => {
+                self.dev = Some(d);
+                self.dev_counts = vec![0; 2 * bins.bins];
+            }
+            Ok(None) => {}
+            Err(e) => self.engine_failed(e),
+        }
+    }
+
+    /// An engine failure: the evaluations continue on the CPU; the engine's rule decides
+    /// whether TDECQ then stops with an error.
+    fn engine_failed(&mut self, e: Error) {
+        self.dev = None;
+        if let Some(engine) = self.engine {
+            if let Err(stop) = engine.failed(e) {
+                self.error.get_or_insert(stop);
+            }
+        }
+    }
+
+    /// Both windows' SER terms from the engine, or `None` (after the failure rule) when it fails.
+    fn engine_terms(&mut self, wf: &[f32]) -> Option<[SerTerms; 2]> {
+        let dev = self.dev.as_mut()?;
+        let bins = self.cfg.amp_bins;
+        let outcome = dev.counts(wf, &mut self.dev_counts).and_then(|()| {
+            // Every row counted exactly once, or the result is malformed.
+            let [a, b] = &self.inputs;
+            let (ca, cb) = self.dev_counts.split_at(bins);
+            if ca.iter().map(|&c| c as u64).sum::<u64>() != a.n as u64 || cb.iter().map(|&c| c as u64).sum::<u64>() != b.n as u64 {
+                return Err(Error::Unusable { stage: "tdecq", reason: "the engine's histograms do not count every row once (malformed result)".into() });
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => {
+                let (lo, step, th) = (self.lo, self.step, &self.thresholds);
+                let (ca, cb) = self.dev_counts.split_at(bins);
+                Some([terms_from_counts(ca, 1, self.inputs[0].n, lo, step, th), terms_from_counts(cb, 1, self.inputs[1].n, lo, step, th)])
+            }
+            Err(e) => {
+                self.engine_failed(e);
+                None
+            }
+        }
+    }
+
     fn c_eq(&self, w: &[f64]) -> f64 {
         let nt = self.cfg.ffe_taps;
         let w = &w[..nt];
@@ -312,8 +454,12 @@ impl Problem {
 
     /// Equalizes both windows with `w` and histograms them into SER terms (Eq. 121-4…121-8:
     /// each bin is charged the crossing of the thresholds bounding its own decision region).
+    /// On the engine when one planned them (the same counts), else on the CPU.
     fn ser_terms(&mut self, w: &[f64]) -> [SerTerms; 2] {
         let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        if let Some(t) = self.engine_terms(&wf) {
+            return t;
+        }
         let (lo, step, bins, th) = (self.lo, self.step, self.cfg.amp_bins, self.thresholds);
         let [c0, c1] = &mut self.counts;
         let [i0, i1] = &self.inputs;
@@ -462,6 +608,10 @@ impl Cols {
     fn col(&self, t: usize) -> &[f32] {
         &self.data[self.offs[t]..self.offs[t] + self.n]
     }
+
+    fn window(&self) -> TdecqWindow<'_> {
+        TdecqWindow { data: &self.data, offsets: &self.offs, rows: self.n }
+    }
 }
 
 /// Rows (per window) from which [`Problem::ser_terms`] runs the two windows on two threads.
@@ -538,10 +688,17 @@ fn side_terms_body(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f6
         }
         start += len;
     }
+    terms_from_counts(counts, 4, n, lo, step, th)
+}
+
+/// The sorted SER terms of a histogram of `n` rows: `counts` holds `lanes` interleaved
+/// sub-histograms (bin `i`'s count is the sum of `counts[lanes·i ..][..lanes]`) of bins of
+/// width `step` from `lo`, charged against the thresholds `th` (Eq. 121-4…121-8).
+fn terms_from_counts(counts: &[u32], lanes: usize, n: usize, lo: f64, step: f64, th: &[f64; 3]) -> SerTerms {
     let norm = 1.0 / n.max(1) as f64;
     let mut terms = Vec::new();
-    for (i, c4) in counts.chunks_exact(4).enumerate() {
-        let c = c4[0] + c4[1] + c4[2] + c4[3];
+    for (i, cl) in counts.chunks_exact(lanes).enumerate() {
+        let c: u32 = cl.iter().sum();
         if c == 0 {
             continue;
         }
@@ -666,6 +823,16 @@ fn score(e: &Eval) -> f64 {
 /// SER even without added noise at the best FFE (TDECQ undefined: the transmitter fails);
 /// [`Error::InvalidParameter`] for a bad configuration.
 pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -> Result<TdecqResult> {
+    tdecq_with(signal, symbols, config, None)
+}
+
+/// [`tdecq()`] with the optimizer's histogram evaluations on `engine` when given (an
+/// accelerator, see [`crate::accel::AccelTdecq`]): each tap-search problem plans its two
+/// windows there once and evaluates every candidate through it. The engine's counts equal the
+/// CPU's ([`TdecqHistograms::counts`]), so the search takes the same path and the result is the
+/// CPU's. A failure goes to [`TdecqEngine::failed`]: the search continues on the CPU, or stops
+/// with the error that rule returns.
+pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig, engine: Option<&dyn TdecqEngine>) -> Result<TdecqResult> {
     config.validate()?;
     crate::error::check_finite("TDECQ signal", &signal.samples)?;
     let s = signal.samples_per_ui;
@@ -780,7 +947,8 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
         };
         [window(&idx[0]), window(&idx[1])]
     };
-    let new_problem = |inputs: [Cols; 2]| Problem {
+    let new_problem = |inputs: [Cols; 2]| {
+        let mut p = Problem {
         inputs,
         lo,
         step,
@@ -790,6 +958,13 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
         cfg: config.clone(),
         evaluations: 0,
         counts: [vec![0; 4 * config.amp_bins], vec![0; 4 * config.amp_bins]],
+        engine: None,
+        dev: None,
+        dev_counts: Vec::new(),
+        error: None,
+    };
+        p.plan_on(engine);
+        p
     };
     let stride = if config.search_symbols > 0 && rows_all > 2 * config.search_symbols { rows_all.div_ceil(config.search_symbols) } else { 1 };
     let base_step = 0.05 * config.tap_sum.abs();
@@ -798,7 +973,7 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
     // Stage 1 (on every `stride`-th symbol): per main position, the identity taps, the
     // least-squares start, the pattern search.
     // The positions are independent: they run on the thread pool, collected in their order.
-    let search1 = |main: usize| -> (usize, Vec<f64>, Eval, usize) {
+    let search1 = |main: usize| -> SearchOutcome {
         let mut p = new_problem(windows(main, stride));
         let mut w = vec![0f64; nvar];
         w[main] = config.tap_sum;
@@ -831,20 +1006,27 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
             }
             p.pattern_search(&mut w, &mut cur, main, base_step, if stride > 1 { 2e-3 * config.tap_sum.abs() } else { fine_step });
         }
-        (main, w, cur, p.evaluations)
+        (main, w, cur, p.evaluations, p.error.take())
     };
     let mut evaluations = 0;
+    let mut stop: Option<Error> = None;
     let stage1: Vec<(usize, Vec<f64>, Eval)> = config
         .main_tap_positions
         .par_iter()
         .map(|&m| search1(m))
         .collect::<Vec<_>>()
         .into_iter()
-        .map(|(m, w, e, n)| {
+        .map(|(m, w, e, n, err)| {
             evaluations += n;
+            if let Some(err) = err {
+                stop.get_or_insert(err);
+            }
             (m, w, e)
         })
         .collect();
+    if let Some(e) = stop.take() {
+        return Err(e);
+    }
 
     // Stage 2 (all symbols, only when stage 1 was decimated): the positions within 0.02 dB of
     // the best stage-1 score, refined from their stage-1 taps with the finer steps.
@@ -857,7 +1039,7 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
             Err(_) => best <= 0.0 && score(e) >= best,
         };
         let kept: Vec<(usize, Vec<f64>)> = stage1.into_iter().filter(|(_, _, e1)| keep(e1)).map(|(m, w, _)| (m, w)).collect();
-        let refined: Vec<(usize, Vec<f64>, Eval, usize)> = kept
+        let refined: Vec<SearchOutcome> = kept
             .into_par_iter()
             .map(|(main, mut w)| {
                 let mut p = new_problem(windows(main, 1));
@@ -865,17 +1047,23 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
                 if config.optimize_ffe && nvar > 1 {
                     p.pattern_search(&mut w, &mut cur, main, 2e-3 * config.tap_sum.abs(), fine_step);
                 }
-                (main, w, cur, p.evaluations)
+                (main, w, cur, p.evaluations, p.error.take())
             })
             .collect();
         refined
             .into_iter()
-            .map(|(m, w, e, n)| {
+            .map(|(m, w, e, n, err)| {
                 evaluations += n;
+                if let Some(err) = err {
+                    stop.get_or_insert(err);
+                }
                 (m, w, e)
             })
             .collect()
     };
+    if let Some(e) = stop {
+        return Err(e);
+    }
 
     let mut best: Option<(f64, TdecqResult)> = None;
     let mut last_err = 0.0;
@@ -1024,5 +1212,141 @@ mod root_tests {
                 assert!(calls.get() <= 20, "case {case}: {} SER evaluations (the bisection: 36)", calls.get());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// A test engine: evaluates with the naive reference (so its counts are the CPU's), counts
+    /// its plans and evaluations, and fails (or returns one count too many) at a chosen one.
+    #[derive(Default)]
+    struct Double {
+        decline: bool,
+        fail_at: Option<usize>,
+        malformed: bool,
+        fallback: bool,
+        plans: AtomicUsize,
+        calls: AtomicUsize,
+        failures: Mutex<Vec<String>>,
+    }
+
+    struct DoubleHist<'s> {
+        windows: Vec<(Vec<f32>, Vec<usize>, usize)>,
+        bins: TdecqBins,
+        engine: &'s Double,
+    }
+
+    impl TdecqHistograms for DoubleHist<'_> {
+        fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
+            let k = self.engine.calls.fetch_add(1, Ordering::SeqCst);
+            if self.engine.fail_at == Some(k) {
+                return Err(Error::Unusable { stage: "gpu", reason: "device lost (test)".into() });
+            }
+            counts.fill(0);
+            let b = self.bins.bins;
+            for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
+                let win = TdecqWindow { data, offsets, rows: *rows };
+                tdecq_window_counts_reference(&win, w, &self.bins, &mut counts[h * b..(h + 1) * b])?;
+            }
+            if self.engine.malformed && k == 3 {
+                counts[0] += 1;
+            }
+            Ok(())
+        }
+    }
+
+    impl TdecqEngine for Double {
+        fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
+            self.plans.fetch_add(1, Ordering::SeqCst);
+            if self.decline {
+                return Ok(None);
+            }
+            let windows = windows.iter().map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows)).collect();
+            Ok(Some(Box::new(DoubleHist { windows, bins: *bins, engine: self })))
+        }
+        fn failed(&self, error: Error) -> Result<()> {
+            self.failures.lock().unwrap().push(error.to_string());
+            if self.fallback {
+                Ok(())
+            } else {
+                Err(error)
+            }
+        }
+    }
+
+    /// A PAM4 eye closed by ISI (`y_k = x_k + 0.45·x_{k−1}`) and its symbols.
+    fn isi_eye() -> (EyeSignal, Vec<u8>) {
+        let (sig, syms) = crate::eye::tests::synth(&[-3.0, -1.0, 1.0, 3.0], 6_000, 16, 0.05, 21);
+        let s = sig.samples_per_ui;
+        let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+        (EyeSignal::new(y, s).unwrap(), syms.iter().map(|&v| v as u8).collect())
+    }
+
+    #[test]
+    fn the_engine_evaluates_every_candidate_and_gives_the_cpu_result() {
+        let (sig, syms) = isi_eye();
+        // A small search subset: stage 1 on decimated windows, stage 2 refined on all symbols.
+        let cfg = TdecqConfig { search_symbols: 1_000, ..TdecqConfig::default() };
+        let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
+        assert!(cpu.c_eq > 1.0 && cpu.evaluations > 50, "the search moved: {cpu:?}");
+        let engine = Double { fallback: true, ..Double::default() };
+        let dev = tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap();
+        assert_eq!(dev, cpu, "exact counts: the same search path, bit for bit");
+        assert_eq!(engine.calls.load(Ordering::SeqCst), cpu.evaluations, "every evaluation ran on the engine");
+        assert!(engine.plans.load(Ordering::SeqCst) > cfg.main_tap_positions.len(), "stage 1 and stage 2 problems planned");
+        assert!(engine.failures.lock().unwrap().is_empty());
+        // An engine that declines the windows leaves them to the CPU.
+        let declines = Double { decline: true, ..Double::default() };
+        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&declines)).unwrap(), cpu);
+        assert_eq!(declines.calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_failing_engine_falls_back_to_the_cpu_or_stops_tdecq() {
+        let (sig, syms) = isi_eye();
+        let cfg = TdecqConfig::default();
+        let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
+        // Fallback: the failed evaluation and the rest of that problem's run on the CPU.
+        let engine = Double { fail_at: Some(5), fallback: true, ..Double::default() };
+        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
+        let f = engine.failures.lock().unwrap().clone();
+        assert!(f.len() == 1 && f[0].contains("device lost (test)"), "{f:?}");
+        assert!(engine.calls.load(Ordering::SeqCst) < cpu.evaluations, "the failed engine was dropped");
+        // A malformed result (a row counted twice) is a failure too.
+        let engine = Double { malformed: true, fallback: true, ..Double::default() };
+        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
+        let f = engine.failures.lock().unwrap().clone();
+        assert!(f.len() == 1 && f[0].contains("malformed"), "{f:?}");
+        // Without fallback the engine's error is TDECQ's.
+        let strict = Double { fail_at: Some(5), ..Double::default() };
+        let e = tdecq_with(&sig, Some(&syms), &cfg, Some(&strict)).unwrap_err().to_string();
+        assert!(e.contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn the_fast_histogram_equals_the_naive_reference() {
+        // `side_terms`' blocked, four-lane histogram against `tdecq_window_counts_reference`,
+        // on overlapping shifted columns with values on and near bin edges.
+        let bins = TdecqBins { lo: -2.0, step: 3.0 / 1024.0 * 1.37, bins: 1024 };
+        let data: Vec<f32> = (0..9_000).map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3).collect();
+        let cols = Cols { data: data.clone(), offs: vec![8, 6, 4, 2, 0], n: 8_990 };
+        let w = [0.05f32, -0.2, 1.1, -0.15, 0.2];
+        let mut fast = vec![0u32; 4 * bins.bins];
+        let th = [-0.5, 0.0, 0.5];
+        let _ = side_terms(&cols, &w, &mut fast, bins.lo, bins.step, bins.bins, &th);
+        let fast: Vec<u32> = fast.chunks_exact(4).map(|c| c.iter().sum()).collect();
+        let mut naive = vec![0u32; bins.bins];
+        tdecq_window_counts_reference(&cols.window(), &w, &bins, &mut naive).unwrap();
+        assert!(naive.iter().filter(|&&c| c > 0).count() > 200, "spread over many bins");
+        assert_eq!(fast, naive);
+        // Bad shapes are typed errors.
+        assert!(tdecq_window_counts_reference(&cols.window(), &w[..4], &bins, &mut naive).is_err());
+        assert!(tdecq_window_counts_reference(&cols.window(), &w, &bins, &mut naive[..10]).is_err());
+        let far = TdecqWindow { data: &data, offsets: &[8, 20], rows: 8_990 };
+        assert!(tdecq_window_counts_reference(&far, &w[..2], &bins, &mut naive).is_err());
     }
 }

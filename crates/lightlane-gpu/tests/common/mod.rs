@@ -1,4 +1,5 @@
-//! Shared test helpers: the GPU context or a printed skip.
+//! Shared test helpers: the GPU context or a printed skip; the real captures through
+//! `lightlane-testdata` (skipped with a printed reason where absent).
 #![allow(dead_code)]
 
 use lightlane_gpu::{GpuContext, GpuOptions};
@@ -29,27 +30,16 @@ pub fn own_ctx() -> Option<GpuContext> {
     Some(GpuContext::new(&GpuOptions::from_env()).expect("second context on a working adapter"))
 }
 
-/// Path of a file under the shared captures folder, or `None` (printed) when absent.
-pub fn capture(rel: &str) -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures")).join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: capture {} not found (shared captures folder absent)", p.display());
-        None
-    }
-}
-
 /// A real capture: the 10GBASE-R NRZ link (LeCroy SDA 816Zi, 40 GS/s), float32 LE volts.
 pub fn real_nrz() -> Option<Vec<f32>> {
-    let p = capture("scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin")?;
+    let p = lightlane_testdata::capture(lightlane_testdata::NRZ_10GBASE_R)?;
     let b = std::fs::read(p).ok()?;
     Some(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 /// Real int16 ADC codes (Tektronix WFM#003 analog_waveform, expected raw values, .npy).
 pub fn real_i16_codes() -> Option<Vec<i16>> {
-    let p = capture("tek_wfm/analog_waveform.expected_raw_int16.npy")?;
+    let p = lightlane_testdata::capture("tek_wfm/analog_waveform.expected_raw_int16.npy")?;
     let b = std::fs::read(p).ok()?;
     assert_eq!(&b[..6], b"\x93NUMPY", "npy magic");
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
