@@ -289,7 +289,7 @@ impl Dfe {
     ///
     /// Errors: `taps` as [`Dfe::new`]; fewer than `8·(N + 2) + N` pairs; a symbol out of range;
     /// a non-finite sample; a symbol absent from the training span, or measured levels that do
-    /// not ascend ([`Error::Unusable`]: the feedback taps do not describe this signal).
+    /// not ascend ([`Error::Unusable`]: the signal does not follow the symbols).
     pub fn with_measured_levels(taps: Vec<f32>, y: &[f32], known_symbols: &[u8], modulation: Modulation) -> Result<Dfe> {
         let nt = taps.len();
         if nt == 0 || nt > MAX_DFE_TAPS {
@@ -329,7 +329,7 @@ impl Dfe {
         if levels.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::Unusable {
                 stage: "DFE training",
-                reason: format!("measured levels {levels:?} do not ascend: the feedback taps do not describe this signal"),
+                reason: format!("measured levels {levels:?} do not ascend: the signal does not follow the symbols"),
             });
         }
         Dfe::new(taps, levels, modulation)
@@ -685,6 +685,36 @@ mod tests {
             assert!((a - (0.8 * b + 0.1)).abs() < 2e-3, "{:?}", dfe.levels());
         }
         assert_eq!(dfe.detect(&x)[3..], s[3..]);
+    }
+
+    #[test]
+    fn measured_levels_follow_the_signal_under_given_taps() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 20_000, 16);
+        let h = [0.8f32, 0.4, -0.15];
+        let mut x = channel(m, &s, &h, 0.02, 17);
+        // A compressed top level (IM/DD optics): the measured level follows it.
+        for (v, &sym) in x.iter_mut().zip(&s) {
+            *v += if sym == 3 { 0.1 - 0.05 } else { 0.1 };
+        }
+        let dfe = Dfe::with_measured_levels(h[1..].to_vec(), &x, &s, m).unwrap();
+        assert_eq!(dfe.taps(), &h[1..]);
+        for (sym, (&got, &a)) in dfe.levels().iter().zip(&m.level_set()).enumerate() {
+            let want = 0.8 * a + 0.1 - if sym == 3 { 0.05 } else { 0.0 };
+            assert!((got - want).abs() < 2e-3, "{:?}", dfe.levels());
+        }
+        assert_eq!(dfe.detect(&x)[2..], s[2..]);
+        // A signal that does not follow the symbols (inverted): the levels cannot be ordered.
+        let inverted: Vec<f32> = x.iter().map(|v| -v).collect();
+        assert!(matches!(Dfe::with_measured_levels(h[1..].to_vec(), &inverted, &s, m), Err(Error::Unusable { .. })));
+        // A symbol that never occurs has no level.
+        let no_top: Vec<u8> = s.iter().map(|&v| v.min(2)).collect();
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &no_top, m), Err(Error::Unusable { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![], &x, &s, m), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x[..20], &s, m), Err(Error::InputTooShort { .. })));
+        let mut bad = s.clone();
+        bad[5] = 7;
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &bad, m), Err(Error::ValueOutOfRange { index: 5, .. })));
     }
 
     #[test]
