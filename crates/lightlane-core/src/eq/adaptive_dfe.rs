@@ -298,6 +298,23 @@ mod tests {
         let _ = a;
     }
 
+    /// Throughput on one thread (run with `--ignored --nocapture`; `LIGHTLANE_DFE_SYMBOLS`
+    /// sets the length): 15 T-spaced taps, 1 feedback tap, every rule, trained on 64k symbols
+    /// then decision-directed.
+    #[test]
+    #[ignore]
+    fn profile_adapt_ffe_dfe() {
+        let n: usize = std::env::var("LIGHTLANE_DFE_SYMBOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+        let (a, x) = link(n, &[1.0, 0.5], 0.05, 9);
+        for rule in [Adaptation::Lms { mu: 1e-3 }, Adaptation::Nlms { mu: 0.05 }, Adaptation::SignSignLms { mu: 1e-4 }, Adaptation::Rls { lambda: 0.9995, delta: 0.01 }] {
+            let cfg = AdaptiveConfig { adaptation: rule, training_symbols: 65_536, ..Default::default() };
+            let t = std::time::Instant::now();
+            let r = adapt_ffe_dfe(&x, 1, Some(&a), &Ffe::identity(15, 1, 0).unwrap(), &[0.0], &Modulation::Pam4.level_set(), &cfg).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            println!("{rule:?}: {n} symbols in {s:.3} s = {:.1} Msym/s (feedback {:?})", n as f64 / s / 1e6, r.feedback);
+        }
+    }
+
     #[test]
     fn bad_inputs_are_named_errors() {
         let (a, x) = link(2000, &[1.0, 0.5], 0.05, 4);
