@@ -1281,6 +1281,48 @@ mod tests {
     }
 
     #[test]
+    fn chain_detectors_fit_once_and_decide_as_the_separate_trainers() {
+        // The MLSE chain's `ffe`-stage DFE and its MLSE come from one linear fit: the same
+        // detectors, hence the same decisions, as the two separate fits (Dfe::train,
+        // Mlse::fit_linear) the pipeline ran before. The DFE chain's DFE uses the feedback taps
+        // trained with the FFE.
+        use super::super::pipeline::{chain_detectors, ChainDetectors, TrainedFfe};
+        use crate::eq::{Dfe, Ffe, Mlse};
+        let m = Modulation::Pam4;
+        let s = Pattern::parse("prbs15").unwrap().generate(m, 30_000).unwrap();
+        let mut state = 1u32;
+        let y: Vec<f32> = (0..s.len())
+            .map(|k| {
+                // Deterministic noise: a small LCG, uniform ±0.25.
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                0.9 * m.level(s[k]) + if k > 0 { 0.45 * m.level(s[k - 1]) } else { 0.0 } + 0.5 * noise
+            })
+            .collect();
+        let trained = TrainedFfe { ffe: Ffe::identity(1, 1, 0).unwrap(), delay: 0, mse: 0.0, adapted: false, feedback: vec![0.5] };
+        let Ok(ChainDetectors::Mlse { ffe_stage, mlse, target }) = chain_detectors(&y, &s, &trained, Some(&EqStage::Mlse { memory: 1 }), m) else {
+            panic!("an MLSE chain gives the MLSE detectors");
+        };
+        let dfe_alone = Dfe::train(&y, &s, 1, m).unwrap();
+        let (mlse_alone, target_alone) = Mlse::fit_linear(&y, &s, 1, m).unwrap();
+        assert_eq!(ffe_stage, dfe_alone);
+        assert_eq!(mlse, mlse_alone);
+        assert_eq!(target, target_alone);
+        let (d, v) = (ffe_stage.detect(&y), mlse.detect(&y));
+        assert_eq!(d, dfe_alone.detect(&y));
+        assert_eq!(v, mlse_alone.detect(&y));
+        // (Bounded noise favours symbol decisions: the DFE is error-free here, the MLSE is not;
+        // the MLSE's gain on Gaussian noise is tested in tests/analysis.rs.)
+        let errors = |x: &[u8]| x.iter().zip(&s).filter(|(a, b)| a != b).count();
+        assert!(errors(&v) < s.len() / 100 && errors(&d) < s.len() / 100, "MLSE {} / DFE {} symbol errors", errors(&v), errors(&d));
+        let Ok(ChainDetectors::Dfe(dfe)) = chain_detectors(&y, &s, &trained, Some(&EqStage::Dfe { taps: 1 }), m) else {
+            panic!("a DFE chain gives its DFE");
+        };
+        assert_eq!(dfe.taps(), &[0.5]);
+        assert!(matches!(chain_detectors(&y, &s, &trained, None, m), Ok(ChainDetectors::Slicer)));
+    }
+
+    #[test]
     fn bad_options_and_source_errors_are_typed() {
         let wf = capture(20_000, 0.0);
         let c = config(true, "ffe:15");
