@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = [
+# The one list of the exception classes: lightlane/__init__.py re-exports it (a tuple, so that
+# the package's `__all__ += (...)` builds a new one instead of extending this).
+__all__: tuple[str, ...] = (
     "LightlaneError",
     "InvalidParameterError",
     "InputTooShortError",
@@ -37,7 +39,7 @@ __all__ = [
     "UnsupportedFormatError",
     "NoSuchItemError",
     "InternalError",
-]
+)
 
 
 #: Every field name an error variant carries.

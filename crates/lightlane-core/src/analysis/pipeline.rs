@@ -1,7 +1,7 @@
 use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
 use crate::eq::{
-    adapt_ffe, bessel_thomson_filter, ctle_auto_select, error_propagation, level_separation_score, train_ffe_and_target, Adaptation,
-    AdaptiveConfig, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, Mlse,
+    adapt_ffe, adapt_ffe_dfe, bessel_thomson_filter, ctle_auto_select, error_propagation, level_separation_score, train_ffe_and_target,
+    Adaptation, AdaptiveConfig, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, LinearIsiModel, Mlse,
 };
 use crate::fec::codeword_statistics;
 use crate::modulation::{bit_errors_between, decode_precoded, precode, BitMapping, Slicer};
@@ -222,44 +222,43 @@ pub fn analyze_marked(
     let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
     let ntrain = config.training_symbols.min(nsym);
     let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
-    let TrainedFfe { ffe, delay, mse, .. } = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
+    let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
     // The FFE output stays on the accelerator when there is one: only the training prefix,
     // the error counts and the decisions come back.
-    let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &ffe, &xn, &mut warnings)?;
+    let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &trained.ffe, &xn, &mut warnings)?;
     let y = eq_signal.read(0..ntrain.min(eq_signal.len()), &mut warnings)?;
-    let known = known_symbols(&tx_symbols, delay);
-    let guard = ffe_guard(ffe_taps, sps, delay, nsym);
-    let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
+    let known = known_symbols(&tx_symbols, trained.delay);
+    let guard = ffe_guard(ffe_taps, sps, trained.delay, nsym);
+    let slicer = unbiased_slicer(&y, &tx_symbols, trained.delay, guard, ntrain, m)?;
     let train_end = ntrain.min(nsym - guard);
-    let ffe_counts = match decision_stage {
-        Some(EqStage::Mlse { memory }) => {
-            let dfe = partial_response_dfe(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
-            let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            count_errors(&d[guard..nsym - guard], &known[guard..nsym - guard], m, BitMapping::Gray)
-        }
-        _ => eq_signal.slice_count(guard, &known[guard..nsym - guard], &slicer, m, BitMapping::Gray, &mut warnings)?,
-    };
-    let ffe_stage = stage_from_counts("ffe", (nsym - 2 * guard) as u64, ffe_counts, m);
+    let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
+    let span = guard..nsym - guard;
 
-    // Decision stage: slicer, DFE or MLSE, on all cores for long captures.
+    // The `ffe` stage (see `ChainDetectors`), then the decision stage: slicer, DFE or MLSE, on
+    // all cores for long captures.
     let mut dfe_taps = None;
     let mut dfe_error_propagation = None;
     let mut mlse_target = None;
-    let (stage_name, mut decisions_full) = match decision_stage {
-        Some(EqStage::Dfe { taps }) => {
-            let dfe = Dfe::train(&y[guard..train_end], &known[guard..train_end], *taps, m)?;
+    let (ffe_counts, stage_name, mut decisions_full) = match detectors {
+        ChainDetectors::Slicer => {
+            let counts = eq_signal.slice_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
+            (counts, "slicer", eq_signal.slice(&slicer, &mut warnings)?)
+        }
+        ChainDetectors::Dfe(dfe) => {
             let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            dfe_error_propagation = Some(error_propagation(&d[guard..nsym - guard], &known[guard..nsym - guard]));
+            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
             dfe_taps = Some(dfe.taps().to_vec());
-            ("dfe", d)
+            (counts, "dfe", d)
         }
-        Some(EqStage::Mlse { memory }) => {
-            let (mlse, h) = Mlse::fit_linear(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
-            mlse_target = Some(h);
-            ("mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
+        ChainDetectors::Mlse { ffe_stage, mlse, target } => {
+            let d = eq_signal.dfe_detect(&ffe_stage, &mut warnings)?;
+            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            mlse_target = Some(target);
+            (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
         }
-        _ => ("slicer", eq_signal.slice(&slicer, &mut warnings)?),
     };
+    let ffe_stage = stage_from_counts("ffe", span.len() as u64, ffe_counts, m);
     // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
     // precoder state the first decision builds on.
     let mut decisions = decisions_full.drain(guard - 1..nsym - guard).collect::<Vec<u8>>();
@@ -362,10 +361,10 @@ pub fn analyze_marked(
         symbol_errors: errors.symbol_errors,
         ser: errors.ser,
         resyncs: errors.resyncs,
-        ffe_taps: ffe.taps().to_vec(),
-        ffe_reference_tap: ffe.reference_tap(),
+        ffe_taps: trained.ffe.taps().to_vec(),
+        ffe_reference_tap: trained.ffe.reference_tap(),
         ffe_samples_per_symbol: sps,
-        ffe_mse_db: 10.0 * mse.max(1e-30).log10(),
+        ffe_mse_db: 10.0 * trained.mse.max(1e-30).log10(),
         levels: clusters.means.clone(),
         stages,
         fec,
@@ -380,16 +379,31 @@ pub(crate) struct TrainedFfe {
     pub ffe: Ffe,
     /// Symbol delay: `y[k]` estimates the symbol `k + delay`.
     pub delay: isize,
-    /// Mean squared error at the end of training.
+    /// Mean squared error at the end of training (against the target, after the feedback).
     pub mse: f64,
     /// The taps came from an adaptive algorithm run over `xn` (not only the MMSE solve).
     pub adapted: bool,
+    /// The feedback taps trained with the FFE of an `ffe,dfe:N` chain (`N` of them: the
+    /// post-cursors of the MMSE-DFE target, or the adapted feedback taps); empty otherwise.
+    pub feedback: Vec<f32>,
 }
 
-/// Trains the chain's FFE: towards the MLSE target when the decision stage is an MLSE, else the
-/// MMSE solve, refined by the chain's adaptive algorithm (LMS, NLMS, sign-sign, RLS) over `xn`
-/// when one is selected. `xn` holds `sps` samples per symbol, `target` the transmitted levels.
-/// Shared by the whole-capture and the streamed analysis.
+/// Trains the chain's FFE (`xn`: `sps` samples per symbol, `target`: the transmitted levels):
+///
+/// - `…,mlse:M`: towards the MMSE partial-response target `1 + g1·D (+ g2·D²)` estimated jointly
+///   with the taps ([`train_ffe_and_target`], memory `M`).
+/// - `…,dfe:N`, MMSE: the MMSE-DFE, the same joint solve with memory `N`; the target is monic
+///   (`y[k] ≈ a[k+d] + Σ g_i·a[k+d−i]`), so its post-cursors `g_1..g_N` are the DFE's feedback
+///   taps in output units ([`TrainedFfe::feedback`]).
+/// - `…,dfe:N` with an adaptive method (LMS, NLMS, sign-sign, RLS): FFE and feedback adapted
+///   jointly from an identity FFE and zero feedback ([`adapt_ffe_dfe`], the DFE-LMS of SerDes
+///   receivers, whose fixed point is the MMSE-DFE): on the known symbols (fed back too) over the
+///   training span, then decision-directed with the decisions fed back.
+/// - no decision stage: the MMSE solve towards a flat response, or the adaptive algorithm from
+///   an identity FFE ([`adapt_ffe`]).
+///
+/// The delay is the plain MMSE solve's (main cursor on the reference tap). Shared by the
+/// whole-capture and the streamed analysis.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn train_ffe_for_chain(
     xn: &[f32],
@@ -402,13 +416,19 @@ pub(crate) fn train_ffe_for_chain(
     m: Modulation,
 ) -> Result<TrainedFfe> {
     let nsym = target.len();
-    if let Some(EqStage::Mlse { memory }) = decision_stage {
-        let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], *memory, ffe_cfg)?;
-        return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false });
+    let (memory, dfe_taps) = match decision_stage {
+        Some(EqStage::Mlse { memory }) => (*memory, None),
+        Some(EqStage::Dfe { taps }) => (*taps, Some(*taps)),
+        _ => (0, None),
+    };
+    if memory > 0 && (ffe_method == FfeMethod::Mmse || dfe_taps.is_none()) {
+        let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], memory, ffe_cfg)?;
+        let feedback = if dfe_taps.is_some() { t.target[1..].to_vec() } else { Vec::new() };
+        return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false, feedback });
     }
     let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], ffe_cfg)?;
     let adaptation = match ffe_method {
-        FfeMethod::Mmse => return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false }),
+        FfeMethod::Mmse => return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false, feedback: Vec::new() }),
         FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
         FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
         FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
@@ -421,9 +441,14 @@ pub(crate) fn train_ffe_for_chain(
         training_symbols: ntrain,
         ..AdaptiveConfig::default()
     };
+    if let Some(n) = dfe_taps {
+        let r = adapt_ffe_dfe(xn, sps, Some(&shifted), &init, &vec![0.0; n], &m.level_set(), &cfg)?;
+        let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
+        return Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true, feedback: r.feedback });
+    }
     let r = adapt_ffe(xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
     let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
-    Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true })
+    Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true, feedback: Vec::new() })
 }
 
 /// `known[k]`: the transmitted symbol that the FFE output `y[k]` estimates (`delay` from
@@ -433,15 +458,41 @@ pub(crate) fn known_symbols(tx_symbols: &[u8], delay: isize) -> Vec<u8> {
     (0..n).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
 }
 
-/// The symbol-by-symbol detector of an MLSE chain's `ffe` stage. There the FFE is trained for
-/// the partial-response target `1 + αD (+ βD²)` that the MLSE expects, so a plain slicer on its
-/// output would count the target's own ISI as errors. This DFE feeds the target's post-cursors
-/// back instead (`memory` taps, the same least-squares model `y ≈ Σ h[i]·α(s[k−i]) + c` that
-/// [`Mlse::fit_linear`] fits for the MLSE), fitted on the training span of the FFE output `y`
-/// against the aligned `known` symbols: the stage then reports what the FFE delivers to a
-/// symbol-by-symbol receiver, comparable to the `dfe` stage of an `ffe,dfe:N` chain.
-pub(crate) fn partial_response_dfe(y: &[f32], known: &[u8], memory: usize, m: Modulation) -> Result<Dfe> {
-    Dfe::train(y, known, memory, m)
+/// The detectors of a chain's `ffe` stage and decision stage, fitted on the training span of
+/// the FFE output. With a decision stage the FFE is trained for a target with post-cursor ISI
+/// (see [`train_ffe_for_chain`]), so its `ffe` stage feeds the target's post-cursors back with
+/// the receiver's own decisions (a DFE) instead of slicing ISI as errors:
+pub(crate) enum ChainDetectors {
+    /// No decision stage: the FFE was trained towards a flat response; the unbiased slicer
+    /// decides both the `ffe` stage and the final decisions.
+    Slicer,
+    /// `ffe,dfe:N`: the MMSE-DFE's feedback taps (trained with the FFE) with slicer levels
+    /// measured on the training span ([`Dfe::with_measured_levels`]). The `ffe` stage's
+    /// detector is this same DFE (the FFE's target *is* the DFE's), so the two stages decide
+    /// alike; the `dfe` stage is counted against the pattern and adds the error-propagation
+    /// statistics.
+    Dfe(Dfe),
+    /// `ffe,mlse:M`: one linear ISI fit `y ≈ Σ h[i]·α(s[k−i]) + c` ([`LinearIsiModel`]) gives
+    /// both the `ffe` stage's DFE (`M` taps, [`Dfe::from_model`]) and the Viterbi detector
+    /// ([`Mlse::from_model`]); `target` is the fit's `[1, h1/h0, …]`.
+    Mlse { ffe_stage: Dfe, mlse: Mlse, target: Vec<f32> },
+}
+
+/// Fits the [`ChainDetectors`] on the training span `y` of the FFE output and the aligned
+/// `known` symbols; `trained` is the chain's FFE ([`train_ffe_for_chain`]).
+pub(crate) fn chain_detectors(y: &[f32], known: &[u8], trained: &TrainedFfe, decision_stage: Option<&EqStage>, m: Modulation) -> Result<ChainDetectors> {
+    match decision_stage {
+        Some(EqStage::Dfe { .. }) => Ok(ChainDetectors::Dfe(Dfe::with_measured_levels(trained.feedback.clone(), y, known, m)?)),
+        Some(EqStage::Mlse { memory }) => {
+            let fit = LinearIsiModel::fit(y, known, *memory, m)?;
+            Ok(ChainDetectors::Mlse {
+                ffe_stage: Dfe::from_model(&fit)?,
+                mlse: Mlse::from_model(&fit)?,
+                target: fit.target(),
+            })
+        }
+        _ => Ok(ChainDetectors::Slicer),
+    }
 }
 
 /// Symbols at each end of the FFE output that its span and delay leave unsettled.

@@ -10,11 +10,18 @@ use serde::{Deserialize, Serialize};
 pub struct StageErrors {
     /// Stage name: `pre_eq` (slicer on the unequalized, normalised symbol centres), `ffe` (the
     /// FFE output decided symbol by symbol), then `dfe` or `mlse` when the chain ends in one.
-    /// In an MLSE chain (`ffe:N,mlse:M`) the FFE is trained for the partial-response target
-    /// `1 + αD (+ βD²)` of `Report::mlse_target`, which a plain slicer cannot decide; there the
-    /// `ffe` figure feeds the target's post-cursors back (a DFE whose `M` taps are the target's,
-    /// fitted like the MLSE's linear model), so it is comparable to the `dfe` figure of an
-    /// `ffe:N,dfe:M` chain and shows what the MLSE gains over symbol-by-symbol decisions.
+    /// With a decision stage the FFE is trained for a target with post-cursor ISI, which a
+    /// plain slicer cannot decide, so the `ffe` figure feeds the target's post-cursors back
+    /// with the receiver's own decisions (a DFE):
+    /// - `ffe:N,dfe:M`: the FFE is the MMSE-DFE's, trained jointly with its `M` feedback taps
+    ///   (or adapted jointly with them); its target *is* the DFE, so the `ffe` and `dfe`
+    ///   figures come from the same detector (the `ffe` figure counted against the aligned
+    ///   symbols, the `dfe` figure against the pattern, with [`Report::dfe_error_propagation`]).
+    /// - `ffe:N,mlse:M`: the FFE is trained for the partial-response target `1 + αD (+ βD²)` of
+    ///   [`Report::mlse_target`]; one linear fit of the FFE output gives both the `ffe`
+    ///   figure's DFE (`M` taps) and the MLSE, so the `ffe` figure is the `dfe` figure of an
+    ///   `ffe:N,dfe:M` chain (within the statistics) and the `mlse` figure shows what the MLSE
+    ///   gains over symbol-by-symbol decisions.
     pub stage: String,
     pub symbols: u64,
     pub symbol_errors: u64,
@@ -41,11 +48,13 @@ pub struct Report {
     pub equalizer: String,
     /// CTLE DC gain used (chosen by SNR unless given), dB.
     pub ctle_gdc_db: Option<f64>,
-    /// DFE feedback taps (normalised to the main cursor), when a DFE ran.
+    /// DFE feedback taps, when a DFE ran: output units per nominal level, i.e. relative to the
+    /// unit main cursor of the FFE's monic MMSE-DFE target (its post-cursors; the adapted taps
+    /// with an adaptive FFE method). The slicer levels are measured on the training symbols.
     pub dfe_taps: Option<Vec<f32>>,
     /// DFE error propagation against the known symbols, when a DFE ran.
     pub dfe_error_propagation: Option<ErrorPropagation>,
-    /// MLSE channel model (main cursor first), when an MLSE ran.
+    /// MLSE channel model normalised to a unit main cursor (`[1, α(, β)]`), when an MLSE ran.
     pub mlse_target: Option<Vec<f32>>,
     /// Sample rate of the capture, Sa/s.
     pub fs: f64,
@@ -75,12 +84,14 @@ pub struct Report {
     pub ffe_reference_tap: usize,
     /// Samples per symbol at the FFE input (1 = T-spaced).
     pub ffe_samples_per_symbol: usize,
-    /// Mean-square error of the FFE output against the ideal levels (training set), dB.
+    /// Mean-square error of the FFE output against the ideal levels (training set), dB; with a
+    /// decision stage against the FFE's training target (for a DFE: after the feedback).
     pub ffe_mse_db: f64,
     /// Level means at the slicer input before equalization (capture units).
     pub levels: Vec<f64>,
-    /// Per-stage error figures, receiver order (see [`StageErrors::stage`]; the `ffe` figure of
-    /// an MLSE chain is its output decided with the target's post-cursors fed back).
+    /// Per-stage error figures, receiver order (see [`StageErrors::stage`]; with a DFE or MLSE
+    /// stage the `ffe` figure is the FFE output decided with its target's post-cursors fed
+    /// back).
     pub stages: Vec<StageErrors>,
     /// FEC codeword statistics of the measured errors.
     pub fec: Option<CodewordStatistics>,

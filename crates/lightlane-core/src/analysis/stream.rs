@@ -32,7 +32,7 @@
 //! - `Report::decisions` stays empty (the decisions of a long capture are not kept) and the
 //!   DFE error propagation is measured over the first block.
 
-use super::pipeline::{best_precoded, ffe_guard, known_symbols, partial_response_dfe, train_ffe_for_chain, unbiased_slicer, TrainedFfe};
+use super::pipeline::{best_precoded, chain_detectors, ffe_guard, known_symbols, train_ffe_for_chain, unbiased_slicer, ChainDetectors, TrainedFfe};
 use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
 use crate::eq::{
     ctle_auto_select, error_propagation, level_separation_score,
@@ -846,8 +846,8 @@ struct Setup {
     mse: f64,
     guard: usize,
     slicer: Slicer,
-    /// The `ffe` stage's detector of an MLSE chain (the target's post-cursors fed back, see
-    /// [`partial_response_dfe`]); `None`: the slicer.
+    /// The `ffe` stage's detector of a chain with a decision stage (the FFE target's
+    /// post-cursors fed back, see [`ChainDetectors`]); `None`: the slicer.
     ffe_stage_dfe: Option<Dfe>,
     decider: Decider,
     levels: Vec<f64>,
@@ -927,28 +927,29 @@ impl Setup {
         if trained.adapted {
             outer_warnings.push("streamed analysis: the adaptive FFE adapted over the first block and was then frozen".into());
         }
-        let TrainedFfe { ffe, delay, mse, .. } = trained;
-        let y = ffe.equalize(&xn);
+        let y = trained.ffe.equalize(&xn);
+        let delay = trained.delay;
         let known = known_symbols(&tx_symbols, delay);
         let guard = ffe_guard(ffe_taps, sps, delay, nsym);
         let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
         let train_end = ntrain.min(nsym - guard);
+        let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
+        let TrainedFfe { ffe, mse, .. } = trained;
         let (mut dfe_taps, mut dfe_error_propagation, mut mlse_target, mut ffe_stage_dfe) = (None, None, None, None);
-        let decider = match decision_stage {
-            Some(EqStage::Dfe { taps }) => {
-                let dfe = Dfe::train(&y[guard..train_end], &known[guard..train_end], *taps, m)?;
+        let decider = match detectors {
+            ChainDetectors::Dfe(dfe) => {
                 let d = dfe.detect_parallel(&y);
                 dfe_error_propagation = Some(error_propagation(&d[guard..nsym - guard], &known[guard..nsym - guard]));
                 dfe_taps = Some(dfe.taps().to_vec());
+                ffe_stage_dfe = Some(dfe.clone());
                 Decider::Dfe(dfe)
             }
-            Some(EqStage::Mlse { memory }) => {
-                ffe_stage_dfe = Some(partial_response_dfe(&y[guard..train_end], &known[guard..train_end], *memory, m)?);
-                let (mlse, h) = Mlse::fit_linear(&y[guard..train_end], &known[guard..train_end], *memory, m)?;
-                mlse_target = Some(h);
+            ChainDetectors::Mlse { ffe_stage, mlse, target } => {
+                ffe_stage_dfe = Some(ffe_stage);
+                mlse_target = Some(target);
                 Decider::Mlse(mlse)
             }
-            _ => Decider::Slicer,
+            ChainDetectors::Slicer => Decider::Slicer,
         };
         Ok(Setup {
             scale,
@@ -1244,7 +1245,15 @@ mod tests {
             model.noise = crate::sim::Noise::SnrDb(23.0);
             model.run(&Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 150_000).unwrap()).unwrap().waveform
         };
-        for (fixed, chain, wf) in [(true, "ffe:15", &wf), (false, "ffe:15", &wf), (true, "ffe:15,mlse:1", &noisy)] {
+        // The DFE chains (MMSE-DFE, and FFE + feedback adapted jointly over the one block) run
+        // on the noisier capture too.
+        for (fixed, chain, wf) in [
+            (true, "ffe:15", &wf),
+            (false, "ffe:15", &wf),
+            (true, "ffe:15,mlse:1", &noisy),
+            (true, "ffe:15,dfe:2", &noisy),
+            (true, "ffe:15:lms,dfe:1", &noisy),
+        ] {
             let c = config(fixed, chain);
             let whole = analyze(wf, &c, Backend::Auto).unwrap();
             let s = stream(wf, &c, &StreamOptions { block_samples: wf.len() + 1, ..Default::default() }, 100_003);
@@ -1263,6 +1272,10 @@ mod tests {
             for (a, b) in s.ffe_taps.iter().zip(&whole.ffe_taps) {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
             }
+            assert_eq!(s.dfe_taps, whole.dfe_taps, "{chain}");
+            assert_eq!(s.dfe_error_propagation, whole.dfe_error_propagation, "{chain}");
+            assert_eq!(s.mlse_target, whole.mlse_target, "{chain}");
+            assert_eq!(whole.dfe_taps.is_some(), chain.contains("dfe"), "{chain}");
             assert_eq!(s.fec.as_ref().map(|f| f.codewords), whole.fec.as_ref().map(|f| f.codewords));
             assert_eq!(s.fec.as_ref().map(|f| f.histogram.clone()), whole.fec.as_ref().map(|f| f.histogram.clone()));
             assert!(s.decisions.is_empty());
@@ -1289,9 +1302,19 @@ mod tests {
         // error count stays within 20 % or 8.
         let locked = capture(300_000, 0.0);
         let offset = cdr_capture(300_000);
+        // The MMSE-DFE leaves only a couple of errors on the demo link: 3 dB more noise.
+        let noisy = {
+            let mut model = LinkModel::demo_pam4();
+            model.noise = crate::sim::Noise::SnrDb(24.0);
+            model.run(&Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 300_000).unwrap()).unwrap().waveform
+        };
 
         for (fixed, chain) in [(true, "ffe:15"), (false, "ffe:15"), (true, "ffe:15,dfe:1"), (false, "ffe:15,mlse:1")] {
-            let wf = if fixed { &locked } else { &offset };
+            let wf = match (fixed, chain.contains("dfe")) {
+                (true, true) => &noisy,
+                (true, false) => &locked,
+                (false, _) => &offset,
+            };
             let c = config(fixed, chain);
             let whole = analyze(wf, &c, Backend::Auto).unwrap();
             let s = stream(wf, &c, &small_blocks(), 65_536);
@@ -1315,12 +1338,54 @@ mod tests {
             assert_eq!(s.stages.len(), whole.stages.len(), "{what}");
             let pre = (s.stages[0].ser, whole.stages[0].ser);
             assert!((pre.0 - pre.1).abs() <= 0.1 * pre.1 + 1e-4, "{what}: pre-EQ SER {pre:?}");
-            if chain.contains("mlse") {
+            if chain.contains("mlse") || chain.contains("dfe") {
                 // The `ffe` stage's DFE restarts per block from the previous block's outputs.
                 let ffe = (s.stages[1].bit_errors, whole.stages[1].bit_errors);
                 assert!(ffe.0.abs_diff(ffe.1) <= (ffe.1 / 5).max(8), "{what}: ffe stage bit errors {ffe:?}");
             }
         }
+    }
+
+    #[test]
+    fn chain_detectors_fit_once_and_decide_as_the_separate_trainers() {
+        // The MLSE chain's `ffe`-stage DFE and its MLSE come from one linear fit: the same
+        // detectors, hence the same decisions, as the two separate fits (Dfe::train,
+        // Mlse::fit_linear) the pipeline ran before. The DFE chain's DFE uses the feedback taps
+        // trained with the FFE.
+        use super::super::pipeline::{chain_detectors, ChainDetectors, TrainedFfe};
+        use crate::eq::{Dfe, Ffe, Mlse};
+        let m = Modulation::Pam4;
+        let s = Pattern::parse("prbs15").unwrap().generate(m, 30_000).unwrap();
+        let mut state = 1u32;
+        let y: Vec<f32> = (0..s.len())
+            .map(|k| {
+                // Deterministic noise: a small LCG, uniform ±0.25.
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                0.9 * m.level(s[k]) + if k > 0 { 0.45 * m.level(s[k - 1]) } else { 0.0 } + 0.5 * noise
+            })
+            .collect();
+        let trained = TrainedFfe { ffe: Ffe::identity(1, 1, 0).unwrap(), delay: 0, mse: 0.0, adapted: false, feedback: vec![0.5] };
+        let Ok(ChainDetectors::Mlse { ffe_stage, mlse, target }) = chain_detectors(&y, &s, &trained, Some(&EqStage::Mlse { memory: 1 }), m) else {
+            panic!("an MLSE chain gives the MLSE detectors");
+        };
+        let dfe_alone = Dfe::train(&y, &s, 1, m).unwrap();
+        let (mlse_alone, target_alone) = Mlse::fit_linear(&y, &s, 1, m).unwrap();
+        assert_eq!(ffe_stage, dfe_alone);
+        assert_eq!(mlse, mlse_alone);
+        assert_eq!(target, target_alone);
+        let (d, v) = (ffe_stage.detect(&y), mlse.detect(&y));
+        assert_eq!(d, dfe_alone.detect(&y));
+        assert_eq!(v, mlse_alone.detect(&y));
+        // (Bounded noise favours symbol decisions: the DFE is error-free here, the MLSE is not;
+        // the MLSE's gain on Gaussian noise is tested in tests/analysis.rs.)
+        let errors = |x: &[u8]| x.iter().zip(&s).filter(|(a, b)| a != b).count();
+        assert!(errors(&v) < s.len() / 100 && errors(&d) < s.len() / 100, "MLSE {} / DFE {} symbol errors", errors(&v), errors(&d));
+        let Ok(ChainDetectors::Dfe(dfe)) = chain_detectors(&y, &s, &trained, Some(&EqStage::Dfe { taps: 1 }), m) else {
+            panic!("a DFE chain gives its DFE");
+        };
+        assert_eq!(dfe.taps(), &[0.5]);
+        assert!(matches!(chain_detectors(&y, &s, &trained, None, m), Ok(ChainDetectors::Slicer)));
     }
 
     #[test]

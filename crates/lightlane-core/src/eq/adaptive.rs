@@ -61,7 +61,7 @@ pub enum Adaptation {
 }
 
 impl Adaptation {
-    fn validate(&self, n_taps: usize) -> Result<()> {
+    pub(super) fn validate(&self, n_taps: usize) -> Result<()> {
         let positive = |name: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -158,13 +158,13 @@ pub struct AdaptResult {
 }
 
 /// Nearest-level slicer with precomputed thresholds.
-struct LevelSlicer {
+pub(super) struct LevelSlicer {
     levels: Vec<f32>,
     thresholds: Vec<f32>,
 }
 
 impl LevelSlicer {
-    fn new(levels: &[f32]) -> Result<LevelSlicer> {
+    pub(super) fn new(levels: &[f32]) -> Result<LevelSlicer> {
         if levels.len() < 2 || levels.len() > 16 {
             return Err(Error::invalid("slicer levels", levels.len(), "need 2..=16 levels"));
         }
@@ -183,7 +183,7 @@ impl LevelSlicer {
     }
 
     #[inline]
-    fn nearest(&self, y: f32) -> f32 {
+    pub(super) fn nearest(&self, y: f32) -> f32 {
         let mut i = 0usize;
         for &t in &self.thresholds {
             i += (y >= t) as usize;
@@ -299,13 +299,7 @@ pub fn adapt_ffe_into(
     // taps reversed; `lanes` (a multiple of 8) ≥ L, the extra leading lanes carry zero taps.
     let c = init.reference_tap();
     let lanes = l.next_multiple_of(8);
-    let pad0 = lanes - 1;
-    let xp_len = pad0 + (n_out - 1) * sps + c + 1;
-    let copy = x.len().min(xp_len - pad0);
-    scratch.clear();
-    scratch.resize(pad0, 0.0);
-    scratch.extend_from_slice(&x[..copy]);
-    scratch.resize(xp_len, 0.0);
+    pad_input(x, sps, c, lanes, n_out, scratch);
     let xp = &scratch[..];
     // Window of output k starts at k·sps + c (in xp) and spans `lanes` samples; the last L of
     // them are the real tap window.
@@ -353,6 +347,19 @@ pub fn adapt_ffe_into(
         training_mse,
         trained_symbols: n_train,
     })
+}
+
+/// The padded input of the adapters: `lanes − 1` zeros, then `x` up to the last sample output
+/// `n_out − 1` reads (zeros past the end), so that the tap window of output `k` is
+/// `scratch[k·sps + c..][..lanes]` (taps reversed).
+pub(super) fn pad_input(x: &[f32], sps: usize, c: usize, lanes: usize, n_out: usize, scratch: &mut Vec<f32>) {
+    let pad0 = lanes - 1;
+    let xp_len = pad0 + (n_out - 1) * sps + c + 1;
+    let copy = x.len().min(xp_len - pad0);
+    scratch.clear();
+    scratch.resize(pad0, 0.0);
+    scratch.extend_from_slice(&x[..copy]);
+    scratch.resize(xp_len, 0.0);
 }
 
 /// The loops of [`adapt_ffe`] over the padded input.
@@ -663,7 +670,7 @@ impl Adapter for Engine {
 }
 
 /// Decimated mean-squared-error trace.
-struct Trace {
+pub(super) struct Trace {
     every: usize,
     sum: f64,
     count: usize,
@@ -671,12 +678,12 @@ struct Trace {
 }
 
 impl Trace {
-    fn new(every: usize) -> Trace {
+    pub(super) fn new(every: usize) -> Trace {
         Trace { every, sum: 0.0, count: 0, points: Vec::new() }
     }
 
     #[inline]
-    fn push(&mut self, e: f32) {
+    pub(super) fn push(&mut self, e: f32) {
         self.sum += (e as f64) * (e as f64);
         self.count += 1;
         if self.count == self.every {
@@ -686,7 +693,7 @@ impl Trace {
         }
     }
 
-    fn finish(mut self) -> Vec<f64> {
+    pub(super) fn finish(mut self) -> Vec<f64> {
         if self.count > 0 {
             self.points.push(self.sum / self.count as f64);
         }
@@ -696,14 +703,14 @@ impl Trace {
 
 /// State of one adaptation rule. Taps are kept reversed over `lanes` (a multiple of 8) with
 /// `dummy` leading zero lanes that are never updated.
-enum Engine {
+pub(super) enum Engine {
     Lms { w: Vec<f32>, mu: f32, dummy: usize },
     Nlms { w: Vec<f32>, mu: f32, dummy: usize },
     SignSign { w: Vec<f32>, mu: f32, dummy: usize },
     Rls(Box<RlsState>),
 }
 
-struct RlsState {
+pub(super) struct RlsState {
     w: Vec<f64>,
     p: Vec<f64>,
     lambda: f64,
@@ -714,7 +721,7 @@ struct RlsState {
 }
 
 impl Engine {
-    fn new(rule: Adaptation, wr: &[f32], dummy: usize) -> Engine {
+    pub(super) fn new(rule: Adaptation, wr: &[f32], dummy: usize) -> Engine {
         match rule {
             Adaptation::Lms { mu } => Engine::Lms { w: wr.to_vec(), mu: mu as f32, dummy },
             Adaptation::Nlms { mu } => Engine::Nlms { w: wr.to_vec(), mu: mu as f32, dummy },
@@ -739,7 +746,7 @@ impl Engine {
     }
 
     #[inline]
-    fn output(&self, u: &[f32]) -> f32 {
+    pub(super) fn output(&self, u: &[f32]) -> f32 {
         match self {
             Engine::Lms { w, .. } | Engine::Nlms { w, .. } | Engine::SignSign { w, .. } => dot8(w, u),
             Engine::Rls(s) => s
@@ -752,7 +759,7 @@ impl Engine {
     }
 
     #[inline]
-    fn update(&mut self, u: &[f32], e: f32) {
+    pub(super) fn update(&mut self, u: &[f32], e: f32) {
         match self {
             Engine::Lms { w, mu, dummy } => {
                 let g = *mu * e;
@@ -779,7 +786,7 @@ impl Engine {
     }
 
     /// Taps in [`Ffe`] order (`w[j]` multiplies `x[k·sps + c − j]`).
-    fn taps(&self) -> Vec<f32> {
+    pub(super) fn taps(&self) -> Vec<f32> {
         match self {
             Engine::Lms { w, .. } | Engine::Nlms { w, .. } | Engine::SignSign { w, .. } => {
                 w.iter().rev().copied().collect()

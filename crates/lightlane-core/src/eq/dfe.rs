@@ -22,7 +22,7 @@
 //! `p = y[k] − b[2]α(d[k−2]) − … − b[N]α(d[k−N])` (in that order), `z = p − b[1]α(d[k−1])`,
 //! `d[k] = #{j : z ≥ t_j}`.
 
-use super::lsq::LeastSquares;
+use super::linear_model::LinearIsiModel;
 use crate::{Error, Modulation, Result};
 use serde::{Deserialize, Serialize};
 
@@ -259,31 +259,79 @@ impl Dfe {
                 got: n,
             });
         }
-        check_symbols("DFE training symbols", &known_symbols[..n], modulation)?;
-        crate::error::check_finite("DFE training input", &y_ffe[..n])?;
-        let alphabet = modulation.level_set();
-        let mut ls = LeastSquares::new(n_taps + 2);
-        let mut u = vec![0.0f64; n_taps + 2];
-        for k in n_taps..n {
-            for i in 0..=n_taps {
-                u[i] = alphabet[known_symbols[k - i] as usize] as f64;
-            }
-            u[n_taps + 1] = 1.0;
-            ls.add(&u, y_ffe[k] as f64);
+        let names = super::linear_model::FitNames {
+            min_symbols: needed + n_taps,
+            symbols: "DFE training symbols",
+            input: "DFE training input",
+            stage: "DFE training",
+        };
+        Dfe::from_model(&LinearIsiModel::fit_named(y_ffe, known_symbols, n_taps, modulation, &names)?)
+    }
+
+    /// The DFE of a fitted linear ISI model: feedback taps `h[1..]`, slicer levels `h[0]·α + c`
+    /// (what [`Dfe::train`] returns for the same training data).
+    ///
+    /// Errors as [`Dfe::new`]: levels that collapse in f32 (a main cursor negligible against
+    /// the offset).
+    pub fn from_model(model: &LinearIsiModel) -> Result<Dfe> {
+        let taps = model.cursors()[1..].iter().map(|&v| v as f32).collect();
+        Dfe::new(taps, model.levels(), model.modulation())
+    }
+
+    /// The DFE with the given feedback taps `b[1..=N]` (for example the post-cursors of a
+    /// jointly trained MMSE-DFE target, [`train_ffe_and_target`](super::train_ffe_and_target))
+    /// and slicer levels measured on training data: `levels[s]` is the mean of
+    /// `z[k] = y[k] − Σ_i b[i]·α(s[k−i])` over the training symbols `k ≥ N` with `s[k] = s`
+    /// (`known_symbols` aligned with `y`; the common length is used). The MMSE solution shrinks
+    /// the main cursor below 1 (the MMSE bias); the measured levels place the thresholds for
+    /// the actual output (the unbiased MMSE-DFE), and follow level-dependent (nonlinear)
+    /// spacing too.
+    ///
+    /// Errors: `taps` as [`Dfe::new`]; fewer than `8·(N + 2) + N` pairs; a symbol out of range;
+    /// a non-finite sample; a symbol absent from the training span, or measured levels that do
+    /// not ascend ([`Error::Unusable`]: the signal does not follow the symbols).
+    pub fn with_measured_levels(taps: Vec<f32>, y: &[f32], known_symbols: &[u8], modulation: Modulation) -> Result<Dfe> {
+        let nt = taps.len();
+        if nt == 0 || nt > MAX_DFE_TAPS {
+            return Err(Error::invalid("DFE taps", nt, format!("need 1..={MAX_DFE_TAPS} taps")));
         }
-        let (h, _) = ls.solve(1e-9).map_err(|e| match e {
-            Error::Unusable { reason, .. } => Error::Unusable { stage: "DFE training", reason },
-            other => other,
-        })?;
-        let rms = (y_ffe[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
-        if h[0].is_nan() || h[0] <= 1e-6 * rms {
-            return Err(Error::Unusable {
-                stage: "DFE training",
-                reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", h[0]),
+        crate::error::check_finite("DFE taps", &taps)?;
+        let n = y.len().min(known_symbols.len());
+        let needed = 8 * (nt + 2) + nt;
+        if n < needed {
+            return Err(Error::InputTooShort {
+                what: "DFE training symbols",
+                needed,
+                got: n,
             });
         }
-        let levels = alphabet.iter().map(|&a| (h[0] * a as f64 + h[n_taps + 1]) as f32).collect();
-        let taps = h[1..=n_taps].iter().map(|&v| v as f32).collect();
+        check_symbols("DFE training symbols", &known_symbols[..n], modulation)?;
+        crate::error::check_finite("DFE training input", &y[..n])?;
+        let alphabet = modulation.level_set();
+        let m = modulation.levels();
+        let (mut sums, mut counts) = (vec![0.0f64; m], vec![0u64; m]);
+        for k in nt..n {
+            let mut z = y[k] as f64;
+            for (i, &b) in taps.iter().enumerate() {
+                z -= b as f64 * alphabet[known_symbols[k - 1 - i] as usize] as f64;
+            }
+            let s = known_symbols[k] as usize;
+            sums[s] += z;
+            counts[s] += 1;
+        }
+        if let Some(s) = counts.iter().position(|&c| c == 0) {
+            return Err(Error::Unusable {
+                stage: "DFE training",
+                reason: format!("symbol {s} does not occur in the training span: its slicer level is unknown"),
+            });
+        }
+        let levels: Vec<f32> = sums.iter().zip(&counts).map(|(&s, &c)| (s / c as f64) as f32).collect();
+        if levels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::Unusable {
+                stage: "DFE training",
+                reason: format!("measured levels {levels:?} do not ascend: the signal does not follow the symbols"),
+            });
+        }
         Dfe::new(taps, levels, modulation)
     }
 
@@ -637,6 +685,36 @@ mod tests {
             assert!((a - (0.8 * b + 0.1)).abs() < 2e-3, "{:?}", dfe.levels());
         }
         assert_eq!(dfe.detect(&x)[3..], s[3..]);
+    }
+
+    #[test]
+    fn measured_levels_follow_the_signal_under_given_taps() {
+        let m = Modulation::Pam4;
+        let s = random_symbols(m, 20_000, 16);
+        let h = [0.8f32, 0.4, -0.15];
+        let mut x = channel(m, &s, &h, 0.02, 17);
+        // A compressed top level (IM/DD optics): the measured level follows it.
+        for (v, &sym) in x.iter_mut().zip(&s) {
+            *v += if sym == 3 { 0.1 - 0.05 } else { 0.1 };
+        }
+        let dfe = Dfe::with_measured_levels(h[1..].to_vec(), &x, &s, m).unwrap();
+        assert_eq!(dfe.taps(), &h[1..]);
+        for (sym, (&got, &a)) in dfe.levels().iter().zip(&m.level_set()).enumerate() {
+            let want = 0.8 * a + 0.1 - if sym == 3 { 0.05 } else { 0.0 };
+            assert!((got - want).abs() < 2e-3, "{:?}", dfe.levels());
+        }
+        assert_eq!(dfe.detect(&x)[2..], s[2..]);
+        // A signal that does not follow the symbols (inverted): the levels cannot be ordered.
+        let inverted: Vec<f32> = x.iter().map(|v| -v).collect();
+        assert!(matches!(Dfe::with_measured_levels(h[1..].to_vec(), &inverted, &s, m), Err(Error::Unusable { .. })));
+        // A symbol that never occurs has no level.
+        let no_top: Vec<u8> = s.iter().map(|&v| v.min(2)).collect();
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &no_top, m), Err(Error::Unusable { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![], &x, &s, m), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x[..20], &s, m), Err(Error::InputTooShort { .. })));
+        let mut bad = s.clone();
+        bad[5] = 7;
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &bad, m), Err(Error::ValueOutOfRange { index: 5, .. })));
     }
 
     #[test]

@@ -38,7 +38,7 @@
 //! assert_eq!(mlse.detect(&y), vec![3, 0, 2, 1]);
 //! ```
 
-use super::lsq::LeastSquares;
+use super::linear_model::LinearIsiModel;
 use crate::{Error, Modulation, Result};
 
 /// Largest channel memory (symbols of ISI) an [`Mlse`] handles.
@@ -213,11 +213,35 @@ impl Mlse {
     /// Errors: memory outside 1..=2, fewer than 64 symbols, a symbol out of range, a non-finite
     /// sample, a fit without a positive main cursor ([`Error::Unusable`]).
     pub fn fit_linear(y: &[f32], known_symbols: &[u8], memory: usize, modulation: Modulation) -> Result<(Mlse, Vec<f32>)> {
-        let (h, c) = fit_linear_model(y, known_symbols, memory, modulation)?;
-        let alphabet = modulation.level_set();
-        let levels: Vec<f32> = alphabet.iter().map(|&a| (h[0] * a as f64 + c) as f32).collect();
+        if !(1..=MAX_MLSE_MEMORY).contains(&memory) {
+            return Err(Error::invalid("MLSE memory", memory, "must be 1 or 2"));
+        }
+        let names = super::linear_model::FitNames {
+            min_symbols: 64,
+            symbols: "MLSE training symbols",
+            input: "MLSE training input",
+            stage: "MLSE training",
+        };
+        let model = LinearIsiModel::fit_named(y, known_symbols, memory, modulation, &names)?;
+        Ok((Mlse::from_model(&model)?, model.target()))
+    }
+
+    /// The detector of a fitted linear ISI model: expected output
+    /// `h[0]·α(s) + c + Σ_{i≥1} h[i]·α(s[k−i])` (what [`Mlse::fit_linear`] returns for the same
+    /// training data). The model's [`LinearIsiModel::target`] is the estimated `1 + αD` target.
+    ///
+    /// Errors: a model memory other than 1 or 2 ([`Error::InvalidParameter`]), as
+    /// [`Mlse::from_table`].
+    pub fn from_model(model: &LinearIsiModel) -> Result<Mlse> {
+        let memory = model.memory();
+        if !(1..=MAX_MLSE_MEMORY).contains(&memory) {
+            return Err(Error::invalid("MLSE memory", memory, "must be 1 or 2"));
+        }
+        let h = model.cursors();
+        let levels = model.levels();
+        let alphabet = model.modulation().level_set();
         // Offset c belongs to the main cursor's levels only; the ISI terms act on α(s).
-        let m = modulation.levels();
+        let m = model.modulation().levels();
         let states = m.pow(memory as u32);
         let mut table = vec![0.0f32; states * m];
         for p in 0..states {
@@ -231,8 +255,7 @@ impl Mlse {
                 table[p * m + s] = v as f32;
             }
         }
-        let target = h.iter().map(|&v| (v / h[0]) as f32).collect();
-        Ok((Mlse::from_table(modulation, memory, table)?, target))
+        Mlse::from_table(model.modulation(), memory, table)
     }
 
     /// The table of conditional means: `expected[p·M + s]` = mean of `y[k]` over training
@@ -951,53 +974,6 @@ fn argmin(v: &[f32]) -> usize {
         }
     }
     best
-}
-
-/// `y[k] ≈ Σ_{i=0..m} h[i]·α(s[k−i]) + c` by least squares; returns `(h, c)`.
-fn fit_linear_model(y: &[f32], known: &[u8], memory: usize, modulation: Modulation) -> Result<(Vec<f64>, f64)> {
-    if !(1..=MAX_MLSE_MEMORY).contains(&memory) {
-        return Err(Error::invalid("MLSE memory", memory, "must be 1 or 2"));
-    }
-    let n = y.len().min(known.len());
-    if n < 64 {
-        return Err(Error::InputTooShort {
-            what: "MLSE training symbols",
-            needed: 64,
-            got: n,
-        });
-    }
-    let max = modulation.max_symbol();
-    if let Some(index) = known[..n].iter().position(|&s| s > max) {
-        return Err(Error::ValueOutOfRange {
-            what: "MLSE training symbols",
-            index,
-            value: known[index] as u64,
-            max: max as u64,
-        });
-    }
-    crate::error::check_finite("MLSE training input", &y[..n])?;
-    let alphabet = modulation.level_set();
-    let mut ls = LeastSquares::new(memory + 2);
-    let mut u = vec![0.0f64; memory + 2];
-    for k in memory..n {
-        for i in 0..=memory {
-            u[i] = alphabet[known[k - i] as usize] as f64;
-        }
-        u[memory + 1] = 1.0;
-        ls.add(&u, y[k] as f64);
-    }
-    let (w, _) = ls.solve(1e-9).map_err(|e| match e {
-        Error::Unusable { reason, .. } => Error::Unusable { stage: "MLSE training", reason },
-        other => other,
-    })?;
-    let rms = (y[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
-    if w[0].is_nan() || w[0] <= 1e-6 * rms {
-        return Err(Error::Unusable {
-            stage: "MLSE training",
-            reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", w[0]),
-        });
-    }
-    Ok((w[..=memory].to_vec(), w[memory + 1]))
 }
 
 /// The textbook Viterbi algorithm (the oracle of the fast detectors): f64 metrics without
