@@ -1022,6 +1022,7 @@ impl SymbolPipe {
     ) -> Result<()> {
         let m = checker.modulation();
         let sps = s.ffe.samples_per_symbol();
+        let warned = warnings.len();
         if self.sc.is_none() {
             self.sc = Some(StreamChecker::new(checker.clone(), batch));
             self.tx = Some(TxGen { next: 0, prev: 0, precode_init: s.precode_init, buf: Vec::new() });
@@ -1107,6 +1108,10 @@ impl SymbolPipe {
         let drop = ((keep_from - self.xs_start) as usize * sps).min(self.xs.len());
         self.xs.drain(..drop);
         self.xs_start = keep_from;
+
+        // A fallback in this block's FFE or `ffe` stage: the CPU runs the rest of it too (and,
+        // by the caller, the remaining blocks).
+        let accel = if warnings.len() > warned { None } else { accel };
 
         // Decisions.
         let ys_end = self.ys_start + self.ys.len() as u64;
