@@ -175,23 +175,43 @@ pub fn time_process(repeats: usize, f: impl FnMut()) -> Timing {
     time_with(process_cpu_seconds, repeats, f)
 }
 
+/// One pool size's result of [`interleaved_scaling`].
+#[derive(Debug, Clone, Copy)]
+pub struct Scaling {
+    /// The workload's timing.
+    pub timing: Timing,
+    /// Best wall time of the [`ideal_parallel_control`] (compute-bound) in the same rounds.
+    pub control: f64,
+    /// Best wall time of the [`streaming_parallel_control`] (memory-bound) in the same rounds.
+    pub stream_control: f64,
+}
+
 /// Thread scaling of `f` over `pools`, measured so that a passing disturbance hits every pool
 /// size alike: after one warm-up call on each pool, `repeats` rounds each run `f` once on every
-/// pool in turn, and then the [`ideal_parallel_control`] once on every pool. Returns, per pool,
-/// the timing of `f` and the best wall time of the control.
-pub fn interleaved_scaling(pools: &[ThreadPool], repeats: usize, control_len: usize, mut f: impl FnMut() + Send) -> Vec<(Timing, f64)> {
+/// pool in turn, and then the two controls ([`ideal_parallel_control`], compute-bound, and
+/// [`streaming_parallel_control`], memory-bound, each over `control_len` samples) once on every
+/// pool.
+pub fn interleaved_scaling(pools: &[ThreadPool], repeats: usize, control_len: usize, mut f: impl FnMut() + Send) -> Vec<Scaling> {
     let control_input: Vec<f32> = (0..control_len).map(|k| ((k as f32) * 0.618).sin()).collect();
+    let mut stream_out = vec![0f32; control_len];
     let control = |pool: &ThreadPool| -> f64 {
         let t0 = Instant::now();
         std::hint::black_box(pool.install(|| ideal_parallel_control(&control_input)));
         t0.elapsed().as_secs_f64()
     };
+    let mut stream = |pool: &ThreadPool| -> f64 {
+        let t0 = Instant::now();
+        pool.install(|| streaming_parallel_control(&control_input, &mut stream_out));
+        std::hint::black_box(&stream_out);
+        t0.elapsed().as_secs_f64()
+    };
     for p in pools {
         p.install(&mut f);
         control(p);
+        stream(p);
     }
     let n = pools.len();
-    let (mut wall, mut cpu_best, mut cpu_sum, mut ctl) = (vec![f64::INFINITY; n], vec![f64::INFINITY; n], vec![0.0; n], vec![f64::INFINITY; n]);
+    let (mut wall, mut cpu_best, mut cpu_sum, mut ctl, mut st) = (vec![f64::INFINITY; n], vec![f64::INFINITY; n], vec![0.0; n], vec![f64::INFINITY; n], vec![f64::INFINITY; n]);
     let mut known = true;
     for _ in 0..repeats.max(1) {
         for (i, p) in pools.iter().enumerate() {
@@ -209,18 +229,31 @@ pub fn interleaved_scaling(pools: &[ThreadPool], repeats: usize, control_len: us
         }
         for (i, p) in pools.iter().enumerate() {
             ctl[i] = ctl[i].min(control(p));
+            st[i] = st[i].min(stream(p));
         }
     }
     (0..n)
-        .map(|i| {
-            let t = Timing {
+        .map(|i| Scaling {
+            timing: Timing {
                 wall: wall[i],
                 cpu_best: known.then_some(cpu_best[i]),
                 cpu_mean: known.then_some(cpu_sum[i] / repeats.max(1) as f64),
-            };
-            (t, ctl[i])
+            },
+            control: ctl[i],
+            stream_control: st[i],
         })
         .collect()
+}
+
+/// The memory-bound block-parallel workload: one streaming pass `out = 0.5·x + 1` over
+/// independent 2^16-sample blocks, the shape of the passes over a whole capture (finite check,
+/// level search, comparator scan) whose speed is the memory system's, not the cores'.
+pub fn streaming_parallel_control(x: &[f32], out: &mut [f32]) {
+    out.par_chunks_mut(1 << 16).zip(x.par_chunks(1 << 16)).for_each(|(o, x)| {
+        for (o, &v) in o.iter_mut().zip(x) {
+            *o = 0.5 * v + 1.0;
+        }
+    });
 }
 
 /// The ideal block-parallel workload: a first-order recursive filter (a serial dependency on
@@ -278,5 +311,8 @@ mod tests {
         let b = two.install(|| ideal_parallel_control(&x));
         assert!(a.is_finite() && a != 0.0);
         assert!((a - b).abs() <= 1e-9 * a.abs());
+        let mut out = vec![0f32; x.len()];
+        two.install(|| streaming_parallel_control(&x, &mut out));
+        assert!(out.iter().zip(&x).all(|(o, v)| *o == 0.5 * v + 1.0));
     }
 }

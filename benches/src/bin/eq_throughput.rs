@@ -16,7 +16,9 @@
 //! the same number of samples, no overlap, no serial part) once on every pool, so a passing
 //! disturbance hits all pool sizes alike. `speedup` is the best-wall-time ratio to the first pool
 //! size, `control_speedup` the same ratio for the control (what this machine gives a perfectly
-//! parallel loop in the same rounds), `efficiency_vs_control` their quotient, `*_per_cpu_s` the
+//! parallel loop in the same rounds), `efficiency_vs_control` their quotient,
+//! `stream_control_speedup` the ratio for a memory-bound control (one streaming pass over the
+//! same number of samples: what the memory system gives the passes over a whole capture), `*_per_cpu_s` the
 //! rate per second of CPU time of the whole process. Single-thread cases
 //! report `msym_per_cpu_s`, the rate per second of on-CPU time of the thread (Linux); both stay
 //! meaningful when other jobs share the cores.
@@ -189,13 +191,14 @@ fn main() {
         let timings = interleaved_scaling(&pools, repeats, units, || {
             run();
         });
-        let (base, base_control) = (timings[0].0.wall, timings[0].1);
-        for (&t, (timing, control)) in threads.iter().zip(&timings) {
-            let secs = timing.wall;
-            let cpu = timing.cpu_mean.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
-            let (speedup, control_speedup) = (base / secs, base_control / control);
+        let base = timings[0];
+        for (&t, sc) in threads.iter().zip(&timings) {
+            let secs = sc.timing.wall;
+            let cpu = sc.timing.cpu_mean.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
+            let speedup = base.timing.wall / secs;
+            let (control_speedup, stream_speedup) = (base.control / sc.control, base.stream_control / sc.stream_control);
             println!(
-                "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{speedup:.2},\"control_speedup\":{control_speedup:.2},\"efficiency_vs_control\":{:.2}{cpu}}}",
+                "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{speedup:.2},\"control_speedup\":{control_speedup:.2},\"efficiency_vs_control\":{:.2},\"stream_control_speedup\":{stream_speedup:.2}{cpu}}}",
                 units as f64 / 1e6,
                 units as f64 / secs / 1e6,
                 speedup / control_speedup
