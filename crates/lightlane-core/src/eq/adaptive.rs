@@ -236,20 +236,18 @@ pub fn adapt_ffe(
     })
 }
 
-/// [`adapt_ffe`] writing the outputs into `output` (length `x.len() / sps`, else
-/// [`Error::LengthMismatch`]) and keeping its padded copy of the input in `scratch` (grown as
-/// needed, reusable across calls): no allocation proportional to the input.
-#[allow(clippy::too_many_arguments)]
-pub fn adapt_ffe_into(
+/// The checks shared by [`adapt_ffe_into`] and [`adapt_ffe_dfe`](super::adapt_ffe_dfe): `init`
+/// at `sps` samples per UI, the adaptation's parameters, targets unless decision-directed,
+/// finite input and targets, at least one output. Returns the slicer and the number of
+/// outputs (`x.len() / sps`).
+pub(super) fn validate_adaptation(
     x: &[f32],
     sps: usize,
     targets: Option<&[f32]>,
     init: &Ffe,
     slicer_levels: &[f32],
     cfg: &AdaptiveConfig,
-    output: &mut [f32],
-    scratch: &mut Vec<f32>,
-) -> Result<AdaptSummary> {
+) -> Result<(LevelSlicer, usize)> {
     if sps != init.samples_per_symbol() {
         return Err(Error::invalid(
             "samples_per_symbol",
@@ -285,6 +283,25 @@ pub fn adapt_ffe_into(
             got: x.len(),
         });
     }
+    Ok((slicer, n_out))
+}
+
+/// [`adapt_ffe`] writing the outputs into `output` (length `x.len() / sps`, else
+/// [`Error::LengthMismatch`]) and keeping its padded copy of the input in `scratch` (grown as
+/// needed, reusable across calls): no allocation proportional to the input.
+#[allow(clippy::too_many_arguments)]
+pub fn adapt_ffe_into(
+    x: &[f32],
+    sps: usize,
+    targets: Option<&[f32]>,
+    init: &Ffe,
+    slicer_levels: &[f32],
+    cfg: &AdaptiveConfig,
+    output: &mut [f32],
+    scratch: &mut Vec<f32>,
+) -> Result<AdaptSummary> {
+    let (slicer, n_out) = validate_adaptation(x, sps, targets, init, slicer_levels, cfg)?;
+    let l = init.taps().len();
     if output.len() != n_out {
         return Err(Error::LengthMismatch {
             what: "adaptive FFE output (input length / samples_per_symbol)",

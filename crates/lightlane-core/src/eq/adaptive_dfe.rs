@@ -17,7 +17,7 @@
 //! that the DFE removes for free (noise enhancement); decision-directed adaptation on the FFE
 //! output without feedback would even slice the post-cursor ISI as errors.
 
-use super::adaptive::{pad_input, AdaptiveConfig, Engine, LevelSlicer, Trace, MAX_PASSES};
+use super::adaptive::{pad_input, validate_adaptation, AdaptiveConfig, Engine, Trace};
 use super::dfe::MAX_DFE_TAPS;
 use super::ffe::Ffe;
 use crate::{Error, Result};
@@ -59,46 +59,13 @@ pub fn adapt_ffe_dfe(
     slicer_levels: &[f32],
     cfg: &AdaptiveConfig,
 ) -> Result<AdaptDfeResult> {
-    if sps != init.samples_per_symbol() {
-        return Err(Error::invalid(
-            "samples_per_symbol",
-            sps,
-            format!("the initial FFE has {} samples per symbol", init.samples_per_symbol()),
-        ));
-    }
     let nfb = init_feedback.len();
     if nfb == 0 || nfb > MAX_DFE_TAPS {
         return Err(Error::invalid("DFE feedback taps", nfb, format!("need 1..={MAX_DFE_TAPS} taps")));
     }
     crate::error::check_finite("DFE feedback taps", init_feedback)?;
+    let (slicer, n_out) = validate_adaptation(x, sps, targets, init, slicer_levels, cfg)?;
     let l = init.taps().len();
-    cfg.adaptation.validate(l)?;
-    if cfg.passes == 0 || cfg.passes > MAX_PASSES {
-        return Err(Error::invalid("adaptation passes", cfg.passes, format!("must be 1..={MAX_PASSES}")));
-    }
-    if cfg.trace_decimation == 0 {
-        return Err(Error::invalid("trace_decimation", 0, "must be at least 1"));
-    }
-    if targets.is_none() && !cfg.decision_directed {
-        return Err(Error::invalid(
-            "decision_directed",
-            false,
-            "without targets only decision-directed adaptation is possible",
-        ));
-    }
-    let slicer = LevelSlicer::new(slicer_levels)?;
-    crate::error::check_finite("adaptive FFE input", x)?;
-    if let Some(t) = targets {
-        crate::error::check_finite("adaptive FFE targets", t)?;
-    }
-    let n_out = x.len() / sps;
-    if n_out == 0 {
-        return Err(Error::InputTooShort {
-            what: "adaptive FFE input (samples)",
-            needed: sps,
-            got: x.len(),
-        });
-    }
     let n_train = targets.map_or(0, |t| t.len().min(cfg.training_symbols).min(n_out));
     let targets = targets.unwrap_or(&[]);
 
