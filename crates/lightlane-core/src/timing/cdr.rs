@@ -5,7 +5,7 @@
 //! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
 //! time-interval error (TIE) of every data edge against the recovered clock.
 
-use super::cdr_block::{note_block_run, par_check_finite, par_circular_mean, stitch_centres, Blocks, PllClock, PllLoop, SUM_CHUNK, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
+use super::cdr_block::{note_block_run, par_circular_mean, stitch_centres, Blocks, PllClock, PllLoop, SUM_CHUNK, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
 use super::edges::{data_edges_parallel, Levels};
 use super::interp::cubic_at;
 use super::tie::{circular_mean, wrap};
@@ -337,8 +337,7 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
             got: n_sym,
         });
     }
-    par_check_finite("capture", x)?;
-    let levels = Levels::estimate(x, modulation, config.hysteresis_fraction)?;
+    let levels = Levels::estimate_finite(x, modulation, config.hysteresis_fraction, "capture")?;
     // The phase detector (every sample) runs block-parallel and exact; the loops below run on
     // overlapping blocks of `config.block_symbols` UI (see `cdr_block`).
     let edges = data_edges_parallel(x, &levels, modulation, spu);

@@ -231,6 +231,11 @@ fn bad_inputs_give_typed_errors() {
     let mut bad = x.clone();
     bad[10] = f32::INFINITY;
     assert!(matches!(recover_clock(&bad, fs, 10e9, Modulation::Nrz, &cfg), Err(Error::NonFinite { index: 10, .. })));
+    // The first non-finite sample is named, whichever kind, in any chunk of the range pass.
+    bad[10] = 0.0;
+    bad[70_000] = f32::NEG_INFINITY;
+    bad[90_001] = f32::NAN;
+    assert!(matches!(recover_clock(&bad, fs, 10e9, Modulation::Nrz, &cfg), Err(Error::NonFinite { what: "capture", index: 70_000, .. })));
 }
 
 #[test]

@@ -29,12 +29,25 @@ impl Levels {
     /// Clusters a strided subset of `x` into the modulation's levels. Errors: a constant capture
     /// or levels that collapse ([`Error::Unusable`], stage "timing").
     pub fn estimate(x: &[f32], modulation: Modulation, hysteresis_fraction: f64) -> Result<Levels> {
+        Self::estimate_with(x, modulation, hysteresis_fraction, None)
+    }
+
+    /// [`Levels::estimate`] that first rejects a non-finite sample ([`Error::NonFinite`] naming
+    /// `what` and the first such index), checked in the same pass over `x` as the range.
+    pub fn estimate_finite(x: &[f32], modulation: Modulation, hysteresis_fraction: f64, what: &'static str) -> Result<Levels> {
+        Self::estimate_with(x, modulation, hysteresis_fraction, Some(what))
+    }
+
+    fn estimate_with(x: &[f32], modulation: Modulation, hysteresis_fraction: f64, finite: Option<&'static str>) -> Result<Levels> {
         use rayon::prelude::*;
         // min/max ignore NaN and are exact in any order, so the parallel fold is deterministic.
-        let (lo, hi) = x
+        let (lo, hi, bad) = x
             .par_chunks(1 << 16)
-            .map(|c| c.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v))))
-            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |(a, b), (c, d)| (a.min(c), b.max(d)));
+            .map(|c| c.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite())))
+            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, p), (c, d, q)| (a.min(c), b.max(d), p | q));
+        if let (Some(what), true) = (finite, bad) {
+            super::cdr_block::par_check_finite(what, x)?;
+        }
         if x.is_empty() || lo >= hi {
             return Err(Error::Unusable {
                 stage: "timing",
@@ -96,9 +109,14 @@ fn keep_edge(x: &[f32], levels: &Levels, modulation: Modulation, j: usize, t: f6
 #[inline]
 fn refine_crossing(x: &[f32], s: usize, threshold: f32) -> f64 {
     let n = x.len();
-    let at = |k: isize| x[k.clamp(0, n as isize - 1) as usize] as f64;
-    let si = s as isize;
-    let (p0, p1, p2, p3) = (at(si - 1), at(si), at(si + 1), at(si + 2));
+    let (p0, p1, p2, p3) = if s >= 1 && s + 2 < n {
+        let w = &x[s - 1..s + 3];
+        (w[0] as f64, w[1] as f64, w[2] as f64, w[3] as f64)
+    } else {
+        let at = |k: isize| x[k.clamp(0, n as isize - 1) as usize] as f64;
+        let si = s as isize;
+        (at(si - 1), at(si), at(si + 1), at(si + 2))
+    };
     let th = threshold as f64;
     let denom = p2 - p1;
     let lin = if denom != 0.0 { ((th - p1) / denom).clamp(0.0, 1.0) } else { 0.5 };
@@ -254,49 +272,66 @@ pub(crate) fn data_edges_blocks(x: &[f32], levels: &Levels, modulation: Modulati
     let h = levels.hysteresis;
     let half_ui = 0.5 * samples_per_ui;
     let range = |b: usize| b * block..((b + 1) * block).min(n);
-    // Per threshold, the edges of each block (ascending within a threshold).
-    let mut lists: Vec<Vec<Vec<f64>>> = Vec::with_capacity(levels.thresholds.len());
+    let nt = levels.thresholds.len();
+    // The comparator state entering every block, per threshold (`entry[b·nt + j]`).
+    let mut entry = vec![0i8; blocks * nt];
     for (j, &th) in levels.thresholds.iter().enumerate() {
         let (lo, hi) = (th - h, th + h);
-        let mut entry = Vec::with_capacity(blocks);
         let mut state = 0i8;
         for b in 0..blocks {
-            entry.push(state);
+            entry[b * nt + j] = state;
             state = state_after(state, x, range(b), lo, hi);
         }
-        // Each block jumps from one state change to the next (the only samples where the
-        // sequential comparator can see a crossing) and finds the last sample on the far side
-        // of the threshold by a backward search: the sequential scan's `last_le` / `last_ge`.
-        let parts: Vec<Vec<f64>> = (0..blocks)
-            .into_par_iter()
-            .map(|b| {
-                let mut part = Vec::new();
-                let mut state = entry[b];
-                let (mut i, end) = (range(b).start, range(b).end);
-                while i < end {
-                    i = match state {
-                        -1 => find_first(x, i, end, |v| v > hi),
-                        1 => find_first(x, i, end, |v| v < lo),
-                        _ => find_first(x, i, end, |v| (v > hi) | (v < lo)),
-                    };
-                    if i == end {
-                        break;
-                    }
-                    let rising = x[i] > hi;
-                    let crossing = state == if rising { -1 } else { 1 };
-                    state = if rising { 1 } else { -1 };
-                    if crossing {
-                        let s = if rising { last_before(x, i, |v| v <= th) } else { last_before(x, i, |v| v >= th) };
-                        if s < i && keep_edge(x, levels, modulation, j, linear_crossing(x, s, th), half_ui) {
-                            part.push(refine_crossing(x, s, th));
+    }
+    // Each block scans its samples once per threshold while they sit in cache (one pass over
+    // the capture from memory for every threshold together). The scan jumps from one state
+    // change to the next (the only samples where the sequential comparator can see a crossing)
+    // and finds the last sample on the far side of the threshold by a backward search: the
+    // sequential scan's `last_le` / `last_ge`.
+    let parts: Vec<Vec<Vec<f64>>> = (0..blocks)
+        .into_par_iter()
+        .map(|b| {
+            let (start, end) = (range(b).start, range(b).end);
+            levels
+                .thresholds
+                .iter()
+                .enumerate()
+                .map(|(j, &th)| {
+                    let (lo, hi) = (th - h, th + h);
+                    let mut part = Vec::new();
+                    let mut state = entry[b * nt + j];
+                    let mut i = start;
+                    while i < end {
+                        i = match state {
+                            -1 => find_first(x, i, end, |v| v > hi),
+                            1 => find_first(x, i, end, |v| v < lo),
+                            _ => find_first(x, i, end, |v| (v > hi) | (v < lo)),
+                        };
+                        if i == end {
+                            break;
                         }
+                        let rising = x[i] > hi;
+                        let crossing = state == if rising { -1 } else { 1 };
+                        state = if rising { 1 } else { -1 };
+                        if crossing {
+                            let s = if rising { last_before(x, i, |v| v <= th) } else { last_before(x, i, |v| v >= th) };
+                            if s < i && keep_edge(x, levels, modulation, j, linear_crossing(x, s, th), half_ui) {
+                                part.push(refine_crossing(x, s, th));
+                            }
+                        }
+                        i += 1;
                     }
-                    i += 1;
-                }
-                part
-            })
-            .collect();
-        lists.push(parts);
+                    part
+                })
+                .collect()
+        })
+        .collect();
+    // Per threshold, the edges of each block (ascending within a threshold).
+    let mut lists: Vec<Vec<Vec<f64>>> = (0..nt).map(|_| Vec::with_capacity(blocks)).collect();
+    for block_parts in parts {
+        for (list, part) in lists.iter_mut().zip(block_parts) {
+            list.push(part);
+        }
     }
     let flat: Vec<Vec<f64>> = lists.into_iter().map(concat_parallel).collect();
     match <[Vec<f64>; 1]>::try_from(flat) {
