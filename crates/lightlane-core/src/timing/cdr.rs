@@ -395,49 +395,53 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
     // Symbol centres: the reference PLL's are half a UI after its clock edges, shifted by the
     // mean TIE (the UI centre sits half a UI from the mean crossing, as in TDECQ).
     let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) { mean_tie } else { 0.0 };
-    // The centres from the first one at or after sample 0 up to the first one past the last
-    // sample; the loops' centres ascend, checked (else the general filter below).
-    let last = (x.len() - 1) as f64;
+    let kept = kept_centres(centres, shift, (x.len() - 1) as f64, false);
+    finish(kept, settle, fs, baud, edges, tie_s, rms)
+}
+
+/// The symbol centres that become the symbol positions, before the pass of [`finish`] that
+/// drops `skip` leading values and adds `shift` to the rest.
+#[derive(Debug)]
+struct KeptCentres {
+    centres: Vec<f64>,
+    skip: usize,
+    /// Index among all the loop's centres of the first kept one.
+    first_kept: Option<usize>,
+    shift: f64,
+}
+
+/// The centres from the first one at or after sample 0 (after `shift`) up to the first one past
+/// `last`. The loops' centres ascend, which is checked: then only the ends are cut (no pass
+/// over the values). Otherwise, or with `general`, every value is filtered.
+fn kept_centres(centres: Vec<f64>, shift: f64, last: f64, general: bool) -> KeptCentres {
     let from = centres.iter().position(|&c| c + shift >= 0.0).unwrap_or(centres.len());
-    let (positions, first_kept) = if ascending(&centres[from..]) {
+    if !general && ascending(&centres[from..]) {
         let to = from + centres[from..].partition_point(|&c| c + shift <= last);
-        let mut positions = centres;
-        positions.truncate(to);
-        positions.drain(..from);
-        (positions, (to > from).then_some(from))
+        let mut centres = centres;
+        centres.truncate(to);
+        KeptCentres { centres, skip: from, first_kept: (to > from).then_some(from), shift }
     } else {
         let to = from + first_where(&centres[from..], |c| c + shift > last);
         let kept: Vec<f64> = centres[from..to].iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect();
-        // Already shifted: the pass below adds nothing.
-        return finish(kept, (to > from).then_some(from), 0.0, settle, fs, baud, edges, tie_s, rms);
-    };
-    finish(positions, first_kept, shift, settle, fs, baud, edges, tie_s, rms)
+        // Already shifted and in place: the pass in `finish` moves and adds nothing.
+        KeptCentres { centres: kept, skip: 0, first_kept: (to > from).then_some(from), shift: 0.0 }
+    }
 }
 
-/// The end of [`recover_clock`]: `positions` (the kept centres, `shift` still to add; the first
-/// at centre index `first_kept`) become the symbol positions, whose settled part gives the
-/// recovered rate.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    mut positions: Vec<f64>,
-    first_kept: Option<usize>,
-    shift: f64,
-    settle: usize,
-    fs: f64,
-    baud: f64,
-    edges: Vec<f64>,
-    tie_s: Vec<f32>,
-    rms: f64,
-) -> Result<RecoveredClock> {
-    if positions.len() < MIN_CDR_SYMBOLS / 2 {
+/// The end of [`recover_clock`]: the kept centres become the symbol positions, whose settled
+/// part gives the recovered rate.
+fn finish(kept: KeptCentres, settle: usize, fs: f64, baud: f64, edges: Vec<f64>, tie_s: Vec<f32>, rms: f64) -> Result<RecoveredClock> {
+    let KeptCentres { centres: mut positions, skip, first_kept, shift } = kept;
+    let kept = positions.len().saturating_sub(skip);
+    if kept < MIN_CDR_SYMBOLS / 2 {
         return Err(Error::InputTooShort {
             what: "recovered symbols inside the capture",
             needed: MIN_CDR_SYMBOLS / 2,
-            got: positions.len(),
+            got: kept,
         });
     }
-    let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(positions.len() - MIN_CDR_SYMBOLS / 2);
-    let spu_rec = shift_and_slope(&mut positions, shift, settled_from);
+    let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(kept - MIN_CDR_SYMBOLS / 2);
+    let spu_rec = shift_and_slope(&mut positions, skip, shift, settled_from);
     let baud_rec = fs / spu_rec;
     Ok(RecoveredClock {
         baud: baud_rec,
@@ -460,34 +464,64 @@ fn ascending(v: &[f64]) -> bool {
     })
 }
 
-/// Adds `shift` to every element of `p` and returns the least-squares slope of `p[k]` over
-/// `k ≥ from` — one pass, the sums taken in fixed chunks ([`SUM_CHUNK`]) added in order, so the
-/// result does not depend on the number of threads. Σ(k − k̄)² has its closed form; the
-/// cross sum is taken against the first value, which leaves it unchanged (Σ(k − k̄) = 0) and
-/// keeps its terms small.
-pub(super) fn shift_and_slope(p: &mut [f64], shift: f64, from: usize) -> f64 {
-    let n = p.len().saturating_sub(from);
-    if n < 2 {
-        p.par_iter_mut().for_each(|v| *v += shift);
-        return f64::NAN;
+/// Drops the first `skip` elements of `p`, adds `shift` to the rest and returns the
+/// least-squares slope of the result's `p[k]` over `k ≥ from` — one parallel pass (no serial
+/// move of the whole vector for the dropped head), the sums taken in fixed chunks
+/// ([`SUM_CHUNK`]) of the result added in order, so the result does not depend on the number of
+/// threads. Σ(k − k̄)² has its closed form; the cross sum is taken against the first value,
+/// which leaves it unchanged (Σ(k − k̄) = 0) and keeps its terms small. NaN when fewer than two
+/// elements from `from` on.
+pub(super) fn shift_and_slope(p: &mut Vec<f64>, skip: usize, shift: f64, from: usize) -> f64 {
+    let len = p.len().saturating_sub(skip);
+    if skip >= SUM_CHUNK {
+        // Not the recovered clock's case (the head is the centres before sample 0): a plain move.
+        p.drain(..skip);
+        return shift_and_slope(p, 0, shift, from);
     }
-    let kc = 0.5 * (n - 1) as f64;
-    let p0 = p[from];
-    let parts: Vec<f64> = p
+    // Chunk c of the result is written over p[c·C..end_c] from p[c·C + skip..end_c + skip]: the
+    // part of its source inside its own chunk moves down as a memmove would; the last `skip`
+    // values lie past its end, in the next chunk, which another thread may already be
+    // overwriting, so they are read out first.
+    let heads: Vec<f64> = if skip == 0 {
+        Vec::new()
+    } else {
+        (0..len.div_ceil(SUM_CHUNK)).flat_map(|c| {
+            let end = ((c + 1) * SUM_CHUNK).min(len);
+            p[end..end + skip].iter().copied()
+        }).collect()
+    };
+    let n = len.saturating_sub(from);
+    let kc = 0.5 * n.saturating_sub(1) as f64;
+    let p0 = p.get(from + skip).copied().unwrap_or(0.0);
+    let parts: Vec<f64> = p[..len]
         .par_chunks_mut(SUM_CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
+            let m = chunk.len();
+            let head = &heads[c * skip..(c + 1) * skip];
             let mut sxy = 0.0;
-            for (i, v) in chunk.iter_mut().enumerate() {
+            let mut put = |chunk: &mut [f64], i: usize, v: f64| {
+                chunk[i] = v + shift;
                 let k = c * SUM_CHUNK + i;
                 if k >= from {
-                    sxy += ((k - from) as f64 - kc) * (*v - p0);
+                    sxy += ((k - from) as f64 - kc) * (v - p0);
                 }
-                *v += shift;
+            };
+            let own = m.saturating_sub(skip);
+            for i in 0..own {
+                let v = chunk[i + skip];
+                put(chunk, i, v);
+            }
+            for i in own..m {
+                put(chunk, i, head[i + skip - m]);
             }
             sxy
         })
         .collect();
+    p.truncate(len);
+    if n < 2 {
+        return f64::NAN;
+    }
     let sxy: f64 = parts.iter().sum();
     let nf = n as f64;
     sxy / (nf * (nf * nf - 1.0) / 12.0)
@@ -915,5 +949,49 @@ impl<'a> Detector<'a> {
         }
         let d = TED_CALIBRATION_OFFSET_UI;
         (mean_at(d) - mean_at(-d)) / (2.0 * d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The symbol positions [`finish`] makes of `kept`, by its own pass.
+    fn positions(kept: KeptCentres) -> (Vec<f64>, Option<usize>) {
+        let first = kept.first_kept;
+        let KeptCentres { mut centres, skip, shift, .. } = kept;
+        shift_and_slope(&mut centres, skip, shift, 0);
+        (centres, first)
+    }
+
+    #[test]
+    fn kept_centres_cut_the_ends_or_filter_every_value() {
+        // Ascending centres from before sample 0 to past the last sample, at 3.3 samples per UI;
+        // heads of 0 to 40 000 centres before sample 0 (across a sum chunk).
+        let last = 200_000.0;
+        for head in [0usize, 1, 7, 20_000, 40_000] {
+            let centres: Vec<f64> = (0..70_000).map(|k| (k as f64 - head as f64) * 3.3 + 0.4).collect();
+            for shift in [0.0, -0.5, 0.25] {
+                let want: Vec<f64> = centres.iter().map(|&c| c + shift).filter(|&p| (0.0..=last).contains(&p)).collect();
+                let want_first = centres.iter().position(|&c| c + shift >= 0.0);
+                let fast = kept_centres(centres.clone(), shift, last, false);
+                assert_eq!(fast.skip, want_first.unwrap(), "head {head}: only the ends are cut");
+                let general = kept_centres(centres.clone(), shift, last, true);
+                assert_eq!(general.skip, 0);
+                for (name, got) in [("fast", positions(fast)), ("general", positions(general))] {
+                    assert_eq!(got.0, want, "{name} head {head} shift {shift}");
+                    assert_eq!(got.1, want_first, "{name} head {head} shift {shift}");
+                }
+            }
+        }
+        // Not ascending (a loop that stepped back): the general filter is taken and keeps every
+        // in-range value up to the first one past the end, in order.
+        let centres = vec![-2.0, 1.0, 4.0, 3.5, -0.5, 7.0, 12.0, 9.0];
+        let kept = kept_centres(centres, 0.5, 10.0, false);
+        assert_eq!(kept.skip, 0);
+        assert_eq!(positions(kept), (vec![1.5, 4.5, 4.0, 0.0, 7.5], Some(1)));
+        // Nothing inside the capture.
+        let kept = kept_centres(vec![-3.0, -2.0], 0.0, 10.0, false);
+        assert_eq!((kept.centres.len() - kept.skip, kept.first_kept), (0, None));
     }
 }

@@ -512,19 +512,27 @@ mod tests {
         let (m, r) = par_circular_mean(&v, 3.7);
         let (m0, r0) = circular_mean(v.iter().copied(), 3.7);
         assert!((m - m0).abs() < 1e-9 && (r - r0).abs() < 1e-9);
-        // One pass: the shift goes on every element, the slope from `from` on.
-        for from in [0, 1, 16_384, 99_000] {
-            let mut w = v.clone();
-            let s = super::super::cdr::shift_and_slope(&mut w, -2.5, from);
-            let want = super::super::cdr::slope(&v[from..]);
-            assert!((s - want).abs() < 1e-12 * want.abs(), "from {from}: {s} vs {want}");
-            assert!(w.iter().zip(&v).all(|(a, b)| *a == b - 2.5));
+        // One pass: the head of `skip` elements dropped, the shift on every element left, the
+        // slope from `from` on — against dropping, adding and fitting separately, for heads
+        // within one chunk, of a whole chunk and longer, and results ending mid-chunk.
+        for skip in [0, 1, 3, SUM_CHUNK - 1, SUM_CHUNK, SUM_CHUNK + 2] {
+            for from in [0, 1, 16_384, 83_000] {
+                let mut w = v.clone();
+                let s = super::super::cdr::shift_and_slope(&mut w, skip, -2.5, from);
+                let want = super::super::cdr::slope(&v[skip + from..]);
+                assert!((s - want).abs() < 1e-12 * want.abs(), "skip {skip} from {from}: {s} vs {want}");
+                assert_eq!(w.len(), v.len() - skip);
+                assert!(w.iter().zip(&v[skip..]).all(|(a, b)| *a == b - 2.5), "skip {skip} from {from}");
+            }
         }
+        let mut short = vec![1.0, 2.0, 3.0];
+        assert!(super::super::cdr::shift_and_slope(&mut short, 2, 1.0, 0).is_nan());
+        assert_eq!(short, vec![4.0]);
         // Positions of a long capture (4e6 UI at 3.9 samples per UI, 37 ppm fast): the slope
         // within 1e-13 of the true one.
         let truth = 3.9 * (1.0 + 37e-6);
         let mut long: Vec<f64> = (0..4_000_000).map(|k| 1.0 + truth * k as f64).collect();
-        let s = super::super::cdr::shift_and_slope(&mut long, 0.0, 5);
+        let s = super::super::cdr::shift_and_slope(&mut long, 0, 0.0, 5);
         assert!((s / truth - 1.0).abs() < 1e-13, "{s} vs {truth}");
         let mut x = vec![0.5f32; 300_000];
         assert!(par_check_finite("x", &x).is_ok());
