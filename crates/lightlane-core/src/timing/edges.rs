@@ -41,10 +41,20 @@ impl Levels {
     fn estimate_with(x: &[f32], modulation: Modulation, hysteresis_fraction: f64, finite: Option<&'static str>) -> Result<Levels> {
         use rayon::prelude::*;
         // min/max ignore NaN and are exact in any order, so the parallel fold is deterministic.
-        let (lo, hi, bad) = x
-            .par_chunks(1 << 16)
-            .map(|c| c.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite())))
-            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, p), (c, d, q)| (a.min(c), b.max(d), p | q));
+        // The same pass picks the clustering's strided subset (every `stride`-th sample from 0),
+        // each chunk its own part while the chunk is in cache.
+        const CHUNK: usize = 1 << 16;
+        let stride = x.len().div_ceil(CLUSTER_SAMPLES).max(1);
+        let parts: Vec<(f32, f32, bool, Vec<f32>)> = x
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let (lo, hi, bad) = chunk.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite()));
+                let first = (c * CHUNK).next_multiple_of(stride) - c * CHUNK;
+                (lo, hi, bad, chunk.iter().skip(first).step_by(stride).copied().collect())
+            })
+            .collect();
+        let (lo, hi, bad) = parts.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, p), (c, d, q, _)| (a.min(*c), b.max(*d), p | q));
         if let (Some(what), true) = (finite, bad) {
             super::cdr_block::par_check_finite(what, x)?;
         }
@@ -54,8 +64,8 @@ impl Levels {
                 reason: format!("the capture is constant ({lo} V): there are no transitions to recover a clock from"),
             });
         }
-        let stride = x.len().div_ceil(CLUSTER_SAMPLES).max(1);
-        let sub: Vec<f32> = x.iter().step_by(stride).copied().collect();
+        let sub: Vec<f32> = parts.into_iter().flat_map(|p| p.3).collect();
+        debug_assert_eq!(sub.len(), x.len().div_ceil(stride));
         let clusters = cluster_levels(&sub, modulation.levels())?;
         let means: Vec<f32> = clusters.means.iter().map(|&m| m as f32).collect();
         let spacing = means.windows(2).map(|w| w[1] - w[0]).fold(f32::INFINITY, f32::min);
@@ -456,6 +466,27 @@ mod tests {
         assert_eq!(kept, vec![0, 1, 2, 3, 4, 7, 10, 11], "{e:?}");
         for &t in &e {
             assert!((t - (8.0 * (t / 8.0).floor() + 7.0)).abs() < 1e-9, "{t}");
+        }
+    }
+
+    #[test]
+    fn levels_cluster_the_strided_subset_of_the_whole_capture() {
+        // The range pass gathers the clustering's subset chunk by chunk: the same samples as
+        // striding over the whole capture (strides 1, 11 and 31; chunk edges off the stride).
+        let mut s = 9u64;
+        for n in [20_000usize, 65_536 * 5 + 123, 1_000_003] {
+            let x: Vec<f32> = (0..n)
+                .map(|_| {
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    [-3.0f32, -1.0, 1.0, 3.0][(s >> 62) as usize] + ((s >> 20) & 0xffff) as f32 / 65_536.0 - 0.5
+                })
+                .collect();
+            let stride = n.div_ceil(CLUSTER_SAMPLES);
+            let sub: Vec<f32> = x.iter().step_by(stride).copied().collect();
+            let want = cluster_levels(&sub, 4).unwrap();
+            let got = Levels::estimate(&x, Modulation::Pam4, 0.1).unwrap();
+            let want_means: Vec<f32> = want.means.iter().map(|&m| m as f32).collect();
+            assert_eq!(got.means, want_means, "n {n} stride {stride}");
         }
     }
 

@@ -62,7 +62,11 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         });
     }
     let mut sorted: Vec<f32> = x.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
+    // Values equal under `total_cmp` are the same bits, so an unstable sort gives the same order.
+    {
+        use rayon::slice::ParallelSliceMut;
+        sorted.par_sort_unstable_by(|a, b| a.total_cmp(b));
+    }
     let n = sorted.len();
     let mut means: Vec<f64> = (0..levels)
         .map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64)
