@@ -86,6 +86,8 @@ impl ErrorReport {
 
 pub(crate) struct PrbsSync {
     pub lfsr: Lfsr,
+    /// 64 clocks at a time, for the acquisition's seed search.
+    pub word: super::prbs::LfsrWord,
     pub seed: u64,
     pub index: StateIndex,
 }
@@ -403,7 +405,7 @@ impl PatternChecker {
                     Arc::<[u8]>::from(v)
                 });
                 let index = StateIndex::new(&lfsr, *seed);
-                (stored, Some(Arc::new(PrbsSync { lfsr, seed: *seed, index })), None)
+                (stored, Some(Arc::new(PrbsSync { word: lfsr.word_table(), lfsr, seed: *seed, index })), None)
             }
             PatternKind::Ssprq => {
                 let s: Arc<[u8]> = ssprq_symbols().into();

@@ -26,6 +26,36 @@ pub struct Lfsr {
     charpoly: u64,
 }
 
+/// 64 clocks of an [`Lfsr`] at once ([`Lfsr::word_table`]): the raw output word and the
+/// register after 64 clocks are linear over GF(2) in the register, so the XOR of one table entry
+/// per register byte gives both — the same bits as [`Lfsr::next_bits`] with `k = 64`, in a few
+/// lookups where that steps by the polynomial's smallest exponent (one bit for PRBS13).
+#[derive(Debug, Clone)]
+pub struct LfsrWord {
+    /// Per register byte: (raw output word, register after 64 clocks) of that byte alone.
+    tables: Vec<[(u64, u64); 256]>,
+    output_inverted: bool,
+}
+
+impl LfsrWord {
+    /// [`Lfsr::next_bits`]`(state, 64)`.
+    #[inline]
+    pub fn next64(&self, state: &mut u64) -> u64 {
+        let (mut out, mut next) = (0u64, 0u64);
+        for (b, t) in self.tables.iter().enumerate() {
+            let (o, n) = t[((*state >> (8 * b)) & 0xff) as usize];
+            out ^= o;
+            next ^= n;
+        }
+        *state = next;
+        if self.output_inverted {
+            !out
+        } else {
+            out
+        }
+    }
+}
+
 impl Lfsr {
     /// LFSR for the polynomial `1 + Σ x^e` (give the exponents other than 0, any order).
     ///
@@ -114,6 +144,23 @@ impl Lfsr {
         } else {
             out
         }
+    }
+
+    /// Byte tables for [`LfsrWord::next64`]: 64 output bits in `⌈order / 8⌉` lookups.
+    pub fn word_table(&self) -> LfsrWord {
+        let bytes = self.order.div_ceil(8) as usize;
+        let tables = (0..bytes)
+            .map(|b| {
+                let mut t = [(0u64, 0u64); 256];
+                for (v, e) in t.iter_mut().enumerate() {
+                    let mut s = ((v as u64) << (8 * b)) & self.state_mask();
+                    let out = self.next_raw_bits(&mut s, 64);
+                    *e = (out, s);
+                }
+                t
+            })
+            .collect();
+        LfsrWord { tables, output_inverted: self.output_inverted }
     }
 
     /// Raw register bits (no output inversion) for a jump: `k ≤ 64` next feedback bits.
@@ -323,6 +370,29 @@ mod tests {
                 assert_ne!(l.jump_polynomial(p / q), 1, "PRBS{} q={q}", spec.order);
             }
         }
+    }
+
+    #[test]
+    fn word_tables_equal_sixty_four_clocks() {
+        let mut r = 0x9e37_79b9_7f4a_7c15u64;
+        for spec in all() {
+            let l = spec.lfsr();
+            let w = l.word_table();
+            for _ in 0..200 {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let mut a = (r >> 17) & l.state_mask();
+                let mut b = a;
+                for _ in 0..3 {
+                    assert_eq!(w.next64(&mut a), l.next_bits(&mut b, 64), "PRBS{}", spec.order);
+                    assert_eq!(a, b, "PRBS{}", spec.order);
+                }
+            }
+        }
+        // The inverted-output generator (802.3 PRBS31) as well.
+        let l = Lfsr::new(&[31, 28], true);
+        let (mut a, mut b) = (0x1234_5678u64, 0x1234_5678u64);
+        assert_eq!(l.word_table().next64(&mut a), l.next_bits(&mut b, 64));
+        assert_eq!(a, b);
     }
 
     #[test]

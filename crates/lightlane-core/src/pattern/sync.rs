@@ -339,7 +339,7 @@ impl PatternChecker {
                     let mut pos = r0 + n;
                     while checked < v_bits {
                         let k = (v_bits - checked).min(64) as u32;
-                        let g = lfsr.next_bits(&mut s, k);
+                        let g = if k == 64 { prbs.word.next64(&mut s) } else { lfsr.next_bits(&mut s, k) };
                         errors += (g ^ bits.get(pos, k)).count_ones() as u64;
                         checked += k as usize;
                         pos += k as usize;

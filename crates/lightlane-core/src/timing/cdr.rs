@@ -367,8 +367,10 @@ pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, conf
             let mut reference = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707, config.block_symbols, 0);
             let (pll_shift, _) = par_circular_mean(&reference.tie, spu);
             drop(std::mem::take(&mut reference.tie));
-            reference.centres.par_iter_mut().for_each(|c| *c += pll_shift);
-            let centres = ted_loop(x, &levels, spu, theta0, kind, &reference.centres, config.block_symbols)?;
+            // The loop reads a few reference centres (block starts, the calibration span): the
+            // mean-TIE shift goes on those as they are read, not on the whole array.
+            let shifted = Shifted { v: &reference.centres, by: pll_shift };
+            let centres = ted_loop(x, &levels, spu, theta0, kind, shifted, config.block_symbols)?;
             drop(reference);
             let tie = tie_against_centres(&edges, &centres);
             let settled_edge = first_edge_of_ui(&edges, &centres, settle);
@@ -695,11 +697,34 @@ pub(super) fn tie_against_centres_seq(edges: &[f64], centres: &[f64]) -> (Vec<f6
     (tie, ui)
 }
 
+/// Ascending values `v` read as `v[k] + by` (each value shifted as it is read, the same float
+/// as shifting the array first).
+#[derive(Clone, Copy)]
+struct Shifted<'a> {
+    v: &'a [f64],
+    by: f64,
+}
+
+impl Shifted<'_> {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    fn get(&self, k: usize) -> f64 {
+        self.v[k] + self.by
+    }
+
+    /// First index whose shifted value fails `pred` (the values ascend).
+    fn partition_point(&self, pred: impl Fn(f64) -> bool) -> usize {
+        self.v.partition_point(|&c| pred(c + self.by))
+    }
+}
+
 /// Symbol-synchronous loops (Mueller-Müller, Gardner, bang-bang): symbol centres. Runs on
 /// blocks of `block` UI (see `cdr_block`; each block starts from the `reference` centres and
 /// their local rate) where the capture is long enough, else sequentially.
 #[allow(clippy::too_many_arguments)]
-fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: &[f64], block: usize) -> Result<Vec<f64>> {
+fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: Shifted<'_>, block: usize) -> Result<Vec<f64>> {
     let detector = Detector::new(levels, kind);
     // First symbol centre half a UI after the initial edge phase, inside the capture.
     let mut pos0 = (theta0 + 0.5 * spu).rem_euclid(spu);
@@ -756,10 +781,10 @@ fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, re
                 // Start at the reference centre at the warm-up's start, at the reference's
                 // rate over the next 1024 UI.
                 let w = blocks.start(b, spu) - blocks.warmup as f64 * spu;
-                let r = reference.partition_point(|&c| c < w).min(reference.len() - 2);
+                let r = reference.partition_point(|c| c < w).min(reference.len() - 2);
                 let l = 1024.min(reference.len() - 1 - r);
-                let nu = (reference[r + l] - reference[r]) / l as f64 - spu;
-                ted.run(x, reference[r].max(1.0), nu, stop)
+                let nu = (reference.get(r + l) - reference.get(r)) / l as f64 - spu;
+                ted.run(x, reference.get(r).max(1.0), nu, stop)
             })
             .collect();
         let stitched = stitch_centres(parts, blocks, spu, tol);
@@ -927,18 +952,18 @@ impl<'a> Detector<'a> {
 
     /// Mean detector output per UI of lateness, measured at offsets either side of the
     /// `reference` symbol centres (after the first tenth, where a loop may still be settling).
-    fn calibrate(&self, x: &[f32], reference: &[f64], spu: f64) -> f64 {
+    fn calibrate(&self, x: &[f32], reference: Shifted<'_>, spu: f64) -> f64 {
         let last = (x.len() - 2) as f64;
         // The reference centres ascend: those inside the capture are one range of them.
-        let lo = reference.partition_point(|&p| p < 1.0);
-        let inside = &reference[lo..lo + reference[lo..].partition_point(|&p| p <= last)];
-        let start = inside.len() / 10;
-        let used = &inside[start..(start + TED_CALIBRATION_SYMBOLS).min(inside.len())];
+        let lo = reference.partition_point(|p| p < 1.0);
+        let hi = reference.partition_point(|p| p <= last).max(lo);
+        let start = (hi - lo) / 10;
+        let used = (lo + start)..(lo + start + TED_CALIBRATION_SYMBOLS).min(hi);
         let mean_at = |offset_ui: f64| {
             let mut acc = 0f64;
-            let mut prev = self.sample(x, used[0] + offset_ui * spu);
-            for &p in &used[1..] {
-                let cur = self.sample(x, p + offset_ui * spu);
+            let mut prev = self.sample(x, reference.get(used.start) + offset_ui * spu);
+            for k in used.start + 1..used.end {
+                let cur = self.sample(x, reference.get(k) + offset_ui * spu);
                 acc += self.raw(x, &prev, &cur);
                 prev = cur;
             }
