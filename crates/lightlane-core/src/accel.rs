@@ -153,6 +153,31 @@ pub trait Equalized {
 
     /// [`Mlse::detect_parallel`] of `y`.
     fn mlse_detect(&self, mlse: &Mlse) -> Result<Vec<u8>>;
+
+    /// [`Dfe::detect_parallel`] of `prefix` followed by `y[range]`: a detector restarted on
+    /// host-held history (a streamed block's earlier outputs) over outputs that stay where the
+    /// engine keeps them (no second upload of the block). `prefix.len() + range.len()`
+    /// decisions. Default: reads `y[range]` and detects on the host.
+    fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        Ok(dfe.detect_parallel(&joined(prefix, self.read(range)?)))
+    }
+
+    /// [`Mlse::detect_parallel`] of `prefix` followed by `y[range]` (see
+    /// [`Equalized::dfe_detect_after`]). Default: reads `y[range]` and detects on the host.
+    fn mlse_detect_after(&self, mlse: &Mlse, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        Ok(mlse.detect_parallel(&joined(prefix, self.read(range)?)))
+    }
+}
+
+/// `prefix` followed by `rest`, in one vector.
+pub fn joined(prefix: &[f32], rest: Vec<f32>) -> Vec<f32> {
+    if prefix.is_empty() {
+        return rest;
+    }
+    let mut v = Vec::with_capacity(prefix.len() + rest.len());
+    v.extend_from_slice(prefix);
+    v.extend_from_slice(&rest);
+    v
 }
 
 /// An equalized signal in host memory: the CPU engine (the reference of every [`Equalized`]).
@@ -343,6 +368,22 @@ impl<'a> EqualizedSignal<'a> {
         let n = self.len();
         self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect(mlse))
     }
+
+    /// [`Equalized::dfe_detect_after`]: the DFE over `prefix` then `y[range]`, reading the
+    /// resident outputs (no second upload).
+    pub fn dfe_detect_after(&mut self, dfe: &Dfe, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
+        check_range(&range, self.len())?;
+        let n = prefix.len() + range.len();
+        self.run("the DFE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.dfe_detect_after(dfe, prefix, range.clone()))
+    }
+
+    /// [`Equalized::mlse_detect_after`]: the MLSE over `prefix` then `y[range]`, reading the
+    /// resident outputs (no second upload).
+    pub fn mlse_detect_after(&mut self, mlse: &Mlse, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
+        check_range(&range, self.len())?;
+        let n = prefix.len() + range.len();
+        self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect_after(mlse, prefix, range.clone()))
+    }
 }
 
 /// The eye histogram of `y` on `accel` when given, else on the CPU; failures fall back as in
@@ -452,6 +493,22 @@ mod tests {
             }
             Ok(d)
         }
+        fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
+            let bad = self.engine.call("dfe")?;
+            let mut d = self.y.dfe_detect_after(dfe, prefix, r)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
+        }
+        fn mlse_detect_after(&self, m: &Mlse, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
+            let bad = self.engine.call("mlse")?;
+            let mut d = self.y.mlse_detect_after(m, prefix, r)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
+        }
     }
 
     /// The test engine's TDECQ evaluations: the naive reference on copies of the windows.
@@ -493,6 +550,10 @@ mod tests {
             Ok(y)
         }
         fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
+            if ffe.taps() == [1.0] {
+                // An upload of a signal the engine computed already (the identity FFE).
+                self.calls.lock().unwrap().push("identity upload");
+            }
             let bad = self.call("resident")?;
             let mut y = ffe.equalize(x);
             if bad {
@@ -656,6 +717,22 @@ mod tests {
         let r = run(Some(&ok), Backend::Gpu).unwrap();
         assert_eq!(counts(&r), counts(&cpu));
         assert!(ok.called("resident") >= 6 && ok.called("dfe") >= 6, "several blocks: {:?}", ok.calls.lock().unwrap());
+        // One upload per block: both DFEs read the block's resident FFE output.
+        assert_eq!(ok.called("identity upload"), 0, "{:?}", ok.calls.lock().unwrap());
+        assert_eq!(ok.called("dfe"), 2 * ok.called("resident"), "{:?}", ok.calls.lock().unwrap());
+        // The slicer and MLSE chains: one upload per block too, the same counts as the CPU,
+        // and the slicer chain's `ffe`-stage errors counted by the engine.
+        for (chain, detector) in [("ffe:15", "slice_count"), ("ffe:15,mlse:1", "mlse")] {
+            let mut cfg = cfg.clone();
+            cfg.equalizer = chain.parse().unwrap();
+            let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+            let e = TestEngine::new(false, &[], &[]);
+            let r = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&e)).unwrap();
+            assert_eq!(counts(&r), counts(&cpu), "{chain}");
+            assert!(r.stages.iter().any(|s| s.symbols > 100_000), "{chain}: {:?}", r.stages);
+            assert_eq!(e.called("identity upload"), 0, "{chain}: {:?}", e.calls.lock().unwrap());
+            assert!(e.called(detector) >= e.called("resident") - 1 && e.called("resident") >= 6, "{chain}: {:?}", e.calls.lock().unwrap());
+        }
         // A failing DFE under fallback: the same counts, one warning, the engine left after it.
         let failing = TestEngine::new(true, &["dfe"], &[]);
         let r = run(Some(&failing), Backend::Auto).unwrap();
