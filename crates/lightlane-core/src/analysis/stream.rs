@@ -517,9 +517,13 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &Analysis
 
 /// [`analyze_stream`] with an accelerator engine ([`crate::accel`]): per block, the FFE, the
 /// `ffe` stage's slicer (or, in an MLSE chain, its partial-response DFE) and the decision
-/// stage's slicer / block-parallel DFE / MLSE run on `accel`; the error counting stays on the
-/// host (it holds back the last `guard` symbols of each block, see the module docs). The
-/// decisions and counts equal the CPU engine's. A failing accelerator operation falls back
+/// stage's slicer / block-parallel DFE / MLSE run on `accel`, all reading the block's FFE
+/// output where `accel` keeps it (one upload per block; the detectors' history from earlier
+/// blocks joins it there, [`crate::accel::Equalized::dfe_detect_after`]). A slicer chain's
+/// `ffe`-stage errors are counted there too ([`crate::accel::Equalized::slice_count`]), except
+/// the last `guard` symbols of each block, which the host holds back (the end drops them, see
+/// the module docs); the final stage's decisions come back for the pattern checker and FEC.
+/// The decisions and counts equal the CPU engine's. A failing accelerator operation falls back
 /// to the CPU with a warning (once: later blocks then run on the CPU), or is the error when
 /// the accelerator does not allow fallback (`Backend::Gpu`).
 pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
