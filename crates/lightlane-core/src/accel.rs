@@ -153,6 +153,31 @@ pub trait Equalized {
 
     /// [`Mlse::detect_parallel`] of `y`.
     fn mlse_detect(&self, mlse: &Mlse) -> Result<Vec<u8>>;
+
+    /// [`Dfe::detect_parallel`] of `prefix` followed by `y[range]`: a detector restarted on
+    /// host-held history (a streamed block's earlier outputs) over outputs that stay where the
+    /// engine keeps them (no second upload of the block). `prefix.len() + range.len()`
+    /// decisions. Default: reads `y[range]` and detects on the host.
+    fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        Ok(dfe.detect_parallel(&joined(prefix, self.read(range)?)))
+    }
+
+    /// [`Mlse::detect_parallel`] of `prefix` followed by `y[range]` (see
+    /// [`Equalized::dfe_detect_after`]). Default: reads `y[range]` and detects on the host.
+    fn mlse_detect_after(&self, mlse: &Mlse, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        Ok(mlse.detect_parallel(&joined(prefix, self.read(range)?)))
+    }
+}
+
+/// `prefix` followed by `rest`, in one vector.
+pub fn joined(prefix: &[f32], rest: Vec<f32>) -> Vec<f32> {
+    if prefix.is_empty() {
+        return rest;
+    }
+    let mut v = Vec::with_capacity(prefix.len() + rest.len());
+    v.extend_from_slice(prefix);
+    v.extend_from_slice(&rest);
+    v
 }
 
 /// An equalized signal in host memory: the CPU engine (the reference of every [`Equalized`]).
@@ -343,6 +368,22 @@ impl<'a> EqualizedSignal<'a> {
         let n = self.len();
         self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect(mlse))
     }
+
+    /// [`Equalized::dfe_detect_after`]: the DFE over `prefix` then `y[range]`, reading the
+    /// resident outputs (no second upload).
+    pub fn dfe_detect_after(&mut self, dfe: &Dfe, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
+        check_range(&range, self.len())?;
+        let n = prefix.len() + range.len();
+        self.run("the DFE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.dfe_detect_after(dfe, prefix, range.clone()))
+    }
+
+    /// [`Equalized::mlse_detect_after`]: the MLSE over `prefix` then `y[range]`, reading the
+    /// resident outputs (no second upload).
+    pub fn mlse_detect_after(&mut self, mlse: &Mlse, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
+        check_range(&range, self.len())?;
+        let n = prefix.len() + range.len();
+        self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect_after(mlse, prefix, range.clone()))
+    }
 }
 
 /// The eye histogram of `y` on `accel` when given, else on the CPU; failures fall back as in
@@ -366,40 +407,144 @@ pub fn eye_histogram(
     cpu_eye_histogram(geometry, y)
 }
 
+/// Shared pieces of the test doubles of accelerator hooks (this module's `TestEngine`, the
+/// TDECQ engine double in `eye::tdecq`).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::Result;
+    use std::sync::Mutex;
+
+    /// The error a scripted failure returns.
+    pub(crate) fn lost() -> crate::Error {
+        crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() }
+    }
+
+    /// When a scripted stage misbehaves: at every call, or at its `n`-th call (from 0).
+    #[derive(Debug, Clone, Copy)]
+    enum When {
+        Always,
+        At(usize),
+    }
+
+    /// A failure-injection script for test doubles: each call is recorded by stage name;
+    /// the stages scripted to fail return "device lost (test)", the ones scripted malformed
+    /// tell the double to return a malformed result (wrong length, a miscount).
+    #[derive(Debug, Default)]
+    pub(crate) struct FailureScript {
+        fail: Vec<(&'static str, When)>,
+        malformed: Vec<(&'static str, When)>,
+        calls: Mutex<Vec<&'static str>>,
+    }
+
+    impl FailureScript {
+        /// No failures.
+        pub(crate) fn new() -> Self {
+            Self::default()
+        }
+
+        /// Every call of each of `stages` fails.
+        pub(crate) fn failing(mut self, stages: &[&'static str]) -> Self {
+            self.fail.extend(stages.iter().map(|&s| (s, When::Always)));
+            self
+        }
+
+        /// Every call of each of `stages` is malformed.
+        pub(crate) fn malformed(mut self, stages: &[&'static str]) -> Self {
+            self.malformed.extend(stages.iter().map(|&s| (s, When::Always)));
+            self
+        }
+
+        /// The `n`-th call (from 0) of `stage` fails.
+        pub(crate) fn fail_at(mut self, stage: &'static str, n: usize) -> Self {
+            self.fail.push((stage, When::At(n)));
+            self
+        }
+
+        /// The `n`-th call (from 0) of `stage` is malformed.
+        pub(crate) fn malformed_at(mut self, stage: &'static str, n: usize) -> Self {
+            self.malformed.push((stage, When::At(n)));
+            self
+        }
+
+        /// Records a call of `stage` without scripting it.
+        pub(crate) fn record(&self, stage: &'static str) {
+            self.calls.lock().unwrap().push(stage);
+        }
+
+        /// Records a call of `stage`: `Err` when it is to fail, else whether to malform it.
+        pub(crate) fn call(&self, stage: &'static str) -> Result<bool> {
+            let k = {
+                let mut c = self.calls.lock().unwrap();
+                let k = c.iter().filter(|&&x| x == stage).count();
+                c.push(stage);
+                k
+            };
+            let hits = |list: &[(&'static str, When)]| {
+                list.iter().any(|&(s, w)| {
+                    s == stage
+                        && match w {
+                            When::Always => true,
+                            When::At(n) => n == k,
+                        }
+                })
+            };
+            if hits(&self.fail) {
+                return Err(lost());
+            }
+            Ok(hits(&self.malformed))
+        }
+
+        /// Calls of `stage` so far.
+        pub(crate) fn called(&self, stage: &str) -> usize {
+            self.calls.lock().unwrap().iter().filter(|&&c| c == stage).count()
+        }
+
+        /// Every call so far, in order.
+        pub(crate) fn log(&self) -> Vec<&'static str> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn the_script_fails_and_malforms_the_calls_it_names() {
+        let s = FailureScript::new().failing(&["a"]).fail_at("b", 1).malformed_at("b", 2).malformed(&["c"]);
+        assert!(s.call("a").is_err() && s.call("a").is_err());
+        assert!(!s.call("b").unwrap());
+        assert!(s.call("b").unwrap_err().to_string().contains("device lost (test)"));
+        assert!(s.call("b").unwrap());
+        assert!(!s.call("b").unwrap());
+        assert!(s.call("c").unwrap() && s.call("c").unwrap());
+        assert!(!s.call("d").unwrap());
+        assert_eq!((s.called("a"), s.called("b"), s.called("d")), (2, 4, 1));
+        assert_eq!(s.log().len(), 9);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn lost() -> crate::Error {
-        crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() }
-    }
+    use test_support::FailureScript;
 
     /// One configurable test engine: every stage gives the CPU engine's result, except the
     /// stages named in `fail` (an error: "device lost (test)") and in `malformed` (a result of
     /// the wrong length, or a miscount); each call is recorded by stage name.
-    #[derive(Default)]
     struct TestEngine {
         fallback: bool,
-        fail: &'static [&'static str],
-        malformed: &'static [&'static str],
-        calls: Mutex<Vec<&'static str>>,
+        script: FailureScript,
     }
 
     impl TestEngine {
         fn new(fallback: bool, fail: &'static [&'static str], malformed: &'static [&'static str]) -> Self {
-            TestEngine { fallback, fail, malformed, calls: Mutex::new(Vec::new()) }
+            TestEngine { fallback, script: FailureScript::new().failing(fail).malformed(malformed) }
         }
         /// Records the call; `Err` when `stage` is to fail, else whether to malform it.
         fn call(&self, stage: &'static str) -> Result<bool> {
-            self.calls.lock().unwrap().push(stage);
-            if self.fail.contains(&stage) {
-                return Err(lost());
-            }
-            Ok(self.malformed.contains(&stage))
+            self.script.call(stage)
         }
         fn called(&self, stage: &str) -> usize {
-            self.calls.lock().unwrap().iter().filter(|&&c| c == stage).count()
+            self.script.called(stage)
         }
     }
 
@@ -452,6 +597,22 @@ mod tests {
             }
             Ok(d)
         }
+        fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
+            let bad = self.engine.call("dfe")?;
+            let mut d = self.y.dfe_detect_after(dfe, prefix, r)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
+        }
+        fn mlse_detect_after(&self, m: &Mlse, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
+            let bad = self.engine.call("mlse")?;
+            let mut d = self.y.mlse_detect_after(m, prefix, r)?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
+        }
     }
 
     /// The test engine's TDECQ evaluations: the naive reference on copies of the windows.
@@ -493,6 +654,10 @@ mod tests {
             Ok(y)
         }
         fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
+            if ffe.taps() == [1.0] {
+                // An upload of a signal the engine computed already (the identity FFE).
+                self.script.record("identity upload");
+            }
             let bad = self.call("resident")?;
             let mut y = ffe.equalize(x);
             if bad {
@@ -611,7 +776,7 @@ mod tests {
         let engine = TestEngine::new(false, &[], &[]);
         let marks = Mutex::new(Vec::new());
         let r = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&engine), &|s| marks.lock().unwrap().push(s)).unwrap();
-        assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.calls.lock().unwrap());
+        assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.script.log());
         assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
         assert_eq!(r.warnings, cpu.warnings);
         let marks = marks.into_inner().unwrap();
@@ -655,7 +820,23 @@ mod tests {
         let ok = TestEngine::new(false, &[], &[]);
         let r = run(Some(&ok), Backend::Gpu).unwrap();
         assert_eq!(counts(&r), counts(&cpu));
-        assert!(ok.called("resident") >= 6 && ok.called("dfe") >= 6, "several blocks: {:?}", ok.calls.lock().unwrap());
+        assert!(ok.called("resident") >= 6 && ok.called("dfe") >= 6, "several blocks: {:?}", ok.script.log());
+        // One upload per block: both DFEs read the block's resident FFE output.
+        assert_eq!(ok.called("identity upload"), 0, "{:?}", ok.script.log());
+        assert_eq!(ok.called("dfe"), 2 * ok.called("resident"), "{:?}", ok.script.log());
+        // The slicer and MLSE chains: one upload per block too, the same counts as the CPU,
+        // and the slicer chain's `ffe`-stage errors counted by the engine.
+        for (chain, detector) in [("ffe:15", "slice_count"), ("ffe:15,mlse:1", "mlse")] {
+            let mut cfg = cfg.clone();
+            cfg.equalizer = chain.parse().unwrap();
+            let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+            let e = TestEngine::new(false, &[], &[]);
+            let r = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&e)).unwrap();
+            assert_eq!(counts(&r), counts(&cpu), "{chain}");
+            assert!(r.stages.iter().any(|s| s.symbols > 100_000), "{chain}: {:?}", r.stages);
+            assert_eq!(e.called("identity upload"), 0, "{chain}: {:?}", e.script.log());
+            assert!(e.called(detector) >= e.called("resident") - 1 && e.called("resident") >= 6, "{chain}: {:?}", e.script.log());
+        }
         // A failing DFE under fallback: the same counts, one warning, the engine left after it.
         let failing = TestEngine::new(true, &["dfe"], &[]);
         let r = run(Some(&failing), Backend::Auto).unwrap();

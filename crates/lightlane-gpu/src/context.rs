@@ -417,6 +417,28 @@ impl GpuContext {
         Ok(buf)
     }
 
+    /// A device buffer holding `prefix` followed by `y[range]` of the device buffer `y`:
+    /// `prefix` is uploaded (small: a detector's history), `y[range]` copied on the device.
+    /// Returns the buffer and its length in samples.
+    pub(crate) fn join_resident(&self, prefix: &[f32], y: &Pooled, range: std::ops::Range<usize>) -> Result<(Pooled, usize)> {
+        let n = prefix.len() + range.len();
+        if n > self.elems_per_binding(4) {
+            return Err(gpu_err(format!("joined detector input: {n} samples exceed one binding")));
+        }
+        let buf = self.buffer(Role::Output, n.max(1) as u64 * 4)?;
+        self.scoped(|| {
+            if !prefix.is_empty() {
+                self.queue.write_buffer(buf.buffer(), 0, bytemuck::cast_slice(prefix));
+            }
+            if !range.is_empty() {
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                enc.copy_buffer_to_buffer(y.buffer(), range.start as u64 * 4, buf.buffer(), prefix.len() as u64 * 4, range.len() as u64 * 4);
+                self.queue.submit([enc.finish()]);
+            }
+        })?;
+        Ok((buf, n))
+    }
+
     /// Waits for all submitted work.
     pub(crate) fn wait(&self) -> Result<()> {
         self.device

@@ -209,6 +209,39 @@ impl Equalized for GpuEqualized<'_> {
             Store::Device(b) => self.ctx.mlse_detect_resident(mlse, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP),
         }
     }
+
+    /// The DFE over `prefix` then `y[range]`: on the device the two are joined by a small
+    /// upload of `prefix` and a device-side copy of `y[range]` (no second upload of the block).
+    fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        check_range(&range, self.n)?;
+        if dfe.taps().len() > GPU_DFE_MAX_TAPS || dfe.levels().len() > 4 {
+            return Ok(dfe.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?)));
+        }
+        match &self.store {
+            Store::Host(y) => self.ctx.dfe_detect_blocks(dfe, &lightlane_core::accel::joined(prefix, y[range].to_vec()), DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => {
+                let (joined, n) = self.ctx.join_resident(prefix, b, range)?;
+                self.ctx.dfe_detect_resident(dfe, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
+            }
+        }
+    }
+
+    /// The MLSE over `prefix` then `y[range]`, joined on the device as in
+    /// [`GpuEqualized::dfe_detect_after`].
+    fn mlse_detect_after(&self, mlse: &Mlse, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
+        check_range(&range, self.n)?;
+        let (tb, depth) = mlse.traceback();
+        if tb + depth > crate::GPU_MLSE_MAX_TRACEBACK || mlse.states() > 16 {
+            return Ok(mlse.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?)));
+        }
+        match &self.store {
+            Store::Host(y) => self.ctx.mlse_detect_blocks(mlse, &lightlane_core::accel::joined(prefix, y[range].to_vec()), DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => {
+                let (joined, n) = self.ctx.join_resident(prefix, b, range)?;
+                self.ctx.mlse_detect_resident(mlse, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
+            }
+        }
+    }
 }
 
 /// `lightlane_core::analysis::analyze` with the engine `backend` resolves to ([`resolve`]).

@@ -517,9 +517,13 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &Analysis
 
 /// [`analyze_stream`] with an accelerator engine ([`crate::accel`]): per block, the FFE, the
 /// `ffe` stage's slicer (or, in an MLSE chain, its partial-response DFE) and the decision
-/// stage's slicer / block-parallel DFE / MLSE run on `accel`; the error counting stays on the
-/// host (it holds back the last `guard` symbols of each block, see the module docs). The
-/// decisions and counts equal the CPU engine's. A failing accelerator operation falls back
+/// stage's slicer / block-parallel DFE / MLSE run on `accel`, all reading the block's FFE
+/// output where `accel` keeps it (one upload per block; the detectors' history from earlier
+/// blocks joins it there, [`crate::accel::Equalized::dfe_detect_after`]). A slicer chain's
+/// `ffe`-stage errors are counted there too ([`crate::accel::Equalized::slice_count`]), except
+/// the last `guard` symbols of each block, which the host holds back (the end drops them, see
+/// the module docs); the final stage's decisions come back for the pattern checker and FEC.
+/// The decisions and counts equal the CPU engine's. A failing accelerator operation falls back
 /// to the CPU with a warning (once: later blocks then run on the CPU), or is the error when
 /// the accelerator does not allow fallback (`Backend::Gpu`).
 pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
@@ -1053,43 +1057,47 @@ impl SymbolPipe {
         let (lo, hi) = s.ffe.interior(self.xs.len());
         let hi_valid = if last { n } else { hi };
         let from = (self.y_next - self.xs_start) as usize;
-        // The slicer's decisions of the new outputs: the `ffe` stage's (outside an MLSE chain),
-        // and the decision stage's of a slicer chain.
-        let mut sliced: Vec<u8> = Vec::new();
+        // The FFE output of the buffered input, on the accelerator when there is one: kept
+        // (resident) for this block's detectors, which read it there (no second upload).
+        let mut eq = None;
         if hi_valid > from {
-            // The FFE output of the buffered input, on the accelerator when there is one.
-            let mut eq = crate::accel::EqualizedSignal::new(accel, &s.ffe, &self.xs, warnings)?;
-            let new_y = eq.read(from..hi_valid, warnings)?;
+            let mut e = crate::accel::EqualizedSignal::new(accel, &s.ffe, &self.xs, warnings)?;
+            let new_y = e.read(from..hi_valid, warnings)?;
             let new_y = new_y.as_slice();
-            // FFE stage errors against the transmitted symbols, for k in guard..nsym-guard.
-            let dec = match &s.ffe_stage_dfe {
+            let tx_from = (self.y_next as i64 + s.delay as i64).max(0) as u64;
+            let txg = self.tx.as_mut().ok_or(Error::Unusable { stage: "stream", reason: "no tx generator".into() })?;
+            let known = txg.get(checker, &s.alignment, m, tx_from, new_y.len())?;
+            let skip = if self.y_next as i64 + (s.delay as i64) < 0 { (-(self.y_next as i64 + s.delay as i64)) as usize } else { 0 };
+            // FFE stage errors against the transmitted symbols, for k in guard..nsym-guard: the
+            // outputs i0.. of this block count, all but the last `guard` of them at once.
+            let i0 = skip.max((s.guard as u64).saturating_sub(self.y_next) as usize).min(new_y.len());
+            let (dec, tail_from) = match &s.ffe_stage_dfe {
                 None => {
-                    let mut d = eq.slice(&s.slicer, warnings)?;
-                    d.truncate(hi_valid);
-                    d.drain(..from);
-                    sliced.clone_from(&d);
-                    d
+                    // The slicer's counts of the outputs no later block can drop, where the
+                    // signal lives (on the device: only the counts come back).
+                    let direct = (new_y.len() - i0).saturating_sub(s.guard);
+                    if direct > 0 {
+                        let c = e.slice_count(from + i0, &known[i0 - skip..i0 - skip + direct], &s.slicer, m, BitMapping::Gray, warnings)?;
+                        self.ffe_stage.symbols += direct as u64;
+                        self.ffe_stage.symbol_errors += c.symbol_errors;
+                        self.ffe_stage.bit_errors += c.bit_errors;
+                    }
+                    let t = i0 + direct;
+                    (new_y[t..].iter().map(|&v| s.slicer.decide(v)).collect::<Vec<u8>>(), t)
                 }
                 Some(dfe) => {
                     // Restart the DFE on the last outputs of the previous block: its feedback
                     // state is the last decisions, which a warm-up this long reproduces.
                     let h = self.ffe_stage_history.len();
+                    let d = e.dfe_detect_after(dfe, &self.ffe_stage_history, from..hi_valid, warnings)?;
                     self.ffe_stage_history.extend_from_slice(new_y);
-                    let d = on_engine(accel, &self.ffe_stage_history, warnings, |e, w| e.dfe_detect(dfe, w))?;
                     let keep = self.ffe_stage_history.len().saturating_sub(FFE_STAGE_DFE_WARMUP);
                     self.ffe_stage_history.drain(..keep);
-                    d[h..].to_vec()
+                    (d[h + i0..].to_vec(), i0)
                 }
             };
-            let tx_from = (self.y_next as i64 + s.delay as i64).max(0) as u64;
-            let txg = self.tx.as_mut().ok_or(Error::Unusable { stage: "stream", reason: "no tx generator".into() })?;
-            let known = txg.get(checker, &s.alignment, m, tx_from, new_y.len())?;
-            let skip = if self.y_next as i64 + (s.delay as i64) < 0 { (-(self.y_next as i64 + s.delay as i64)) as usize } else { 0 };
-            for (i, &d) in dec.iter().enumerate() {
-                let k = self.y_next + i as u64;
-                if k < s.guard as u64 || i < skip {
-                    continue;
-                }
+            for (j, &d) in dec.iter().enumerate() {
+                let i = tail_from + j;
                 let e = known[i - skip];
                 let (se, be) = if d != e { (1, bit_errors_between(d, e, m, BitMapping::Gray) as u64) } else { (0, 0) };
                 self.ffe_tail.push_back((se, be));
@@ -1102,18 +1110,15 @@ impl SymbolPipe {
             }
             self.ys.extend_from_slice(new_y);
             self.y_next = self.xs_start + hi_valid as u64;
+            eq = Some((e, from..hi_valid));
         }
-        // Drop FFE input no longer needed (keep the tap history of the next output).
-        let keep_from = self.y_next.saturating_sub(lo as u64).max(self.xs_start);
-        let drop = ((keep_from - self.xs_start) as usize * sps).min(self.xs.len());
-        self.xs.drain(..drop);
-        self.xs_start = keep_from;
 
-        // A fallback in this block's FFE or `ffe` stage: the CPU runs the rest of it too (and,
-        // by the caller, the remaining blocks).
+        // A fallback in this block's FFE or `ffe` stage: the CPU runs the rest of it too (the
+        // resident signal has dropped the accelerator; by the caller, the remaining blocks).
         let accel = if warnings.len() > warned { None } else { accel };
 
-        // Decisions.
+        // Decisions. The new outputs are the resident signal's `range`; the ones before them
+        // (the detector's history) are on the host.
         let ys_end = self.ys_start + self.ys.len() as u64;
         let ahead = match s.decider {
             Decider::Mlse(_) if !last => history as u64,
@@ -1121,20 +1126,25 @@ impl SymbolPipe {
         };
         let d_end = ys_end.saturating_sub(ahead);
         if d_end > self.d_next {
-            let all = match &s.decider {
-                Decider::Slicer => {
-                    let from = (self.d_next - self.ys_start) as usize;
+            let from = (self.d_next - self.ys_start) as usize;
+            let old = self.ys.len() - eq.as_ref().map_or(0, |(_, r)| r.len());
+            let all = match (&s.decider, eq.as_mut()) {
+                (Decider::Slicer, Some((e, r))) if from >= old => {
+                    // Only new outputs to decide: the slicer's decisions of the resident ones.
                     let mut v = vec![0u8; from];
-                    if sliced.len() == self.ys.len() - from {
-                        // The `ffe` stage's decisions are the slicer's of the same outputs.
-                        v.extend_from_slice(&sliced);
-                    } else {
-                        v.extend(s.slicer.slice_vec(&self.ys[from..]));
-                    }
+                    let d = e.slice(&s.slicer, warnings)?;
+                    v.extend_from_slice(&d[r.start + (from - old)..r.end]);
                     v
                 }
-                Decider::Dfe(d) => on_engine(accel, &self.ys, warnings, |e, w| e.dfe_detect(d, w))?,
-                Decider::Mlse(ml) => on_engine(accel, &self.ys, warnings, |e, w| e.mlse_detect(ml, w))?,
+                (Decider::Slicer, _) => {
+                    let mut v = vec![0u8; from];
+                    v.extend(s.slicer.slice_vec(&self.ys[from..]));
+                    v
+                }
+                (Decider::Dfe(d), Some((e, r))) => e.dfe_detect_after(d, &self.ys[..old], r.clone(), warnings)?,
+                (Decider::Mlse(ml), Some((e, r))) => e.mlse_detect_after(ml, &self.ys[..old], r.clone(), warnings)?,
+                (Decider::Dfe(d), None) => on_engine(accel, &self.ys, warnings, |e, w| e.dfe_detect(d, w))?,
+                (Decider::Mlse(ml), None) => on_engine(accel, &self.ys, warnings, |e, w| e.mlse_detect(ml, w))?,
             };
             let from = (self.d_next - self.ys_start) as usize;
             let to = (d_end - self.ys_start) as usize;
@@ -1165,6 +1175,12 @@ impl SymbolPipe {
             self.ys.drain(..(keep_from - self.ys_start) as usize);
             self.ys_start = keep_from;
         }
+        drop(eq);
+        // Drop FFE input no longer needed (keep the tap history of the next output).
+        let keep_from = self.y_next.saturating_sub(lo as u64).max(self.xs_start);
+        let drop = ((keep_from - self.xs_start) as usize * sps).min(self.xs.len());
+        self.xs.drain(..drop);
+        self.xs_start = keep_from;
         Ok(())
     }
 

@@ -1218,19 +1218,17 @@ mod root_tests {
 #[cfg(test)]
 mod engine_tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::accel::test_support::FailureScript;
     use std::sync::Mutex;
 
-    /// A test engine: evaluates with the naive reference (so its counts are the CPU's), counts
-    /// its plans and evaluations, and fails (or returns one count too many) at a chosen one.
+    /// A test engine: evaluates with the naive reference (so its counts are the CPU's), records
+    /// its plans ("plan") and evaluations ("counts"), and fails (or returns one count too many)
+    /// where its [`FailureScript`] says.
     #[derive(Default)]
     struct Double {
         decline: bool,
-        fail_at: Option<usize>,
-        malformed: bool,
         fallback: bool,
-        plans: AtomicUsize,
-        calls: AtomicUsize,
+        script: FailureScript,
         failures: Mutex<Vec<String>>,
     }
 
@@ -1242,17 +1240,14 @@ mod engine_tests {
 
     impl TdecqHistograms for DoubleHist<'_> {
         fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
-            let k = self.engine.calls.fetch_add(1, Ordering::SeqCst);
-            if self.engine.fail_at == Some(k) {
-                return Err(Error::Unusable { stage: "gpu", reason: "device lost (test)".into() });
-            }
+            let bad = self.engine.script.call("counts")?;
             counts.fill(0);
             let b = self.bins.bins;
             for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
                 let win = TdecqWindow { data, offsets, rows: *rows };
                 tdecq_window_counts_reference(&win, w, &self.bins, &mut counts[h * b..(h + 1) * b])?;
             }
-            if self.engine.malformed && k == 3 {
+            if bad {
                 counts[0] += 1;
             }
             Ok(())
@@ -1261,7 +1256,7 @@ mod engine_tests {
 
     impl TdecqEngine for Double {
         fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
-            self.plans.fetch_add(1, Ordering::SeqCst);
+            self.script.call("plan")?;
             if self.decline {
                 return Ok(None);
             }
@@ -1296,13 +1291,13 @@ mod engine_tests {
         let engine = Double { fallback: true, ..Double::default() };
         let dev = tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap();
         assert_eq!(dev, cpu, "exact counts: the same search path, bit for bit");
-        assert_eq!(engine.calls.load(Ordering::SeqCst), cpu.evaluations, "every evaluation ran on the engine");
-        assert!(engine.plans.load(Ordering::SeqCst) > cfg.main_tap_positions.len(), "stage 1 and stage 2 problems planned");
+        assert_eq!(engine.script.called("counts"), cpu.evaluations, "every evaluation ran on the engine");
+        assert!(engine.script.called("plan") > cfg.main_tap_positions.len(), "stage 1 and stage 2 problems planned");
         assert!(engine.failures.lock().unwrap().is_empty());
         // An engine that declines the windows leaves them to the CPU.
         let declines = Double { decline: true, ..Double::default() };
         assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&declines)).unwrap(), cpu);
-        assert_eq!(declines.calls.load(Ordering::SeqCst), 0);
+        assert_eq!(declines.script.called("counts"), 0);
     }
 
     #[test]
@@ -1311,18 +1306,18 @@ mod engine_tests {
         let cfg = TdecqConfig::default();
         let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
         // Fallback: the failed evaluation and the rest of that problem's run on the CPU.
-        let engine = Double { fail_at: Some(5), fallback: true, ..Double::default() };
+        let engine = Double { script: FailureScript::new().fail_at("counts", 5), fallback: true, ..Double::default() };
         assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
         let f = engine.failures.lock().unwrap().clone();
         assert!(f.len() == 1 && f[0].contains("device lost (test)"), "{f:?}");
-        assert!(engine.calls.load(Ordering::SeqCst) < cpu.evaluations, "the failed engine was dropped");
+        assert!(engine.script.called("counts") < cpu.evaluations, "the failed engine was dropped");
         // A malformed result (a row counted twice) is a failure too.
-        let engine = Double { malformed: true, fallback: true, ..Double::default() };
+        let engine = Double { script: FailureScript::new().malformed_at("counts", 3), fallback: true, ..Double::default() };
         assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
         let f = engine.failures.lock().unwrap().clone();
         assert!(f.len() == 1 && f[0].contains("malformed"), "{f:?}");
         // Without fallback the engine's error is TDECQ's.
-        let strict = Double { fail_at: Some(5), ..Double::default() };
+        let strict = Double { script: FailureScript::new().fail_at("counts", 5), ..Double::default() };
         let e = tdecq_with(&sig, Some(&syms), &cfg, Some(&strict)).unwrap_err().to_string();
         assert!(e.contains("device lost (test)"), "{e}");
     }
