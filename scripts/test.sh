@@ -30,10 +30,14 @@ cargo test --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc
 
 echo "== python cross-checks"
-cargo build -q -p lightlane-cli --profile test-bin
-export LIGHTLANE_BIN="$root/target/test-bin/lightlane"
-# The Python package: one optimised wheel (same profile as the CLI, so lightlane-core is
-# compiled once for both), installed into .venv; pytest and stubtest then use the installed copy.
+# The CLI: the binary `cargo test --workspace --all-targets` built above (test profile,
+# opt-level 2) for the CLI's own tests. A separate optimised build of it compiled the whole
+# dependency tree (wgpu included) once more, and, with other features unified than the wheel's
+# (`-p lightlane-cli` vs `-p lightlane-py`), lightlane-core a third time.
+export LIGHTLANE_BIN="$root/target/debug/lightlane"
+if [ ! -x "$LIGHTLANE_BIN" ]; then echo "missing $LIGHTLANE_BIN (built by cargo test --workspace --all-targets)" >&2; exit 1; fi
+# The Python package: one optimised wheel, installed into .venv; pytest and stubtest then use
+# the installed copy.
 rm -f target/wheels/lightlane-*.whl
 (cd python && "$root/.venv/bin/maturin" build --profile test-bin --out "$root/target/wheels" >/dev/null)
 .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/lightlane-*.whl

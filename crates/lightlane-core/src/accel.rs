@@ -765,7 +765,7 @@ mod tests {
 
     #[test]
     fn the_pipeline_runs_tdecq_on_the_engine_and_falls_back_or_fails_as_the_backend_says() {
-        use crate::analysis::{analyze, analyze_marked};
+        use crate::analysis::{analyze, analyze_using, analyze_with, AnalysisHooks};
         use crate::Backend;
         let (wf, cfg) = pam4_capture();
         assert!(cfg.eye.as_ref().is_some_and(|e| e.tdecq.is_some()), "TDECQ is on");
@@ -775,7 +775,8 @@ mod tests {
         // every stage marked in order.
         let engine = TestEngine::new(false, &[], &[]);
         let marks = Mutex::new(Vec::new());
-        let r = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&engine), &|s| marks.lock().unwrap().push(s)).unwrap();
+        let mark = |s: &'static str| marks.lock().unwrap().push(s);
+        let r = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&engine), mark: Some(&mark) }).unwrap();
         assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.script.log());
         assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
         assert_eq!(r.warnings, cpu.warnings);
@@ -785,17 +786,17 @@ mod tests {
         // Failing evaluations under fallback: the same TDECQ, one warning.
         for (fail, malformed) in [(&["tdecq_counts"][..], &[][..]), (&["tdecq_plan"], &[]), (&[], &["tdecq_counts"])] {
             let engine = TestEngine::new(true, fail, malformed);
-            let r = analyze_marked(&wf, &cfg, Backend::Auto, Some(&engine), &|_| {}).unwrap();
+            let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&engine)).unwrap();
             assert_eq!(r.eye.as_ref().and_then(|e| e.tdecq_db), Some(cpu_tdecq), "{fail:?} {malformed:?}");
             let w: Vec<_> = r.warnings.iter().filter(|w| w.contains("TDECQ's histogram evaluations")).collect();
             assert_eq!(w.len(), 1, "one fallback warning: {:?}", r.warnings);
             // Without fallback (`--backend gpu`) the analysis fails with the engine's error.
             let strict = TestEngine::new(false, fail, malformed);
-            let e = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&strict), &|_| {}).unwrap_err().to_string();
+            let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&strict)).unwrap_err().to_string();
             assert!(e.contains("device lost (test)") || e.contains("malformed"), "{e}");
         }
         // A strict eye-histogram failure is an error too (no longer a skipped eye).
-        let e = analyze_marked(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["eye_histogram"], &[])), &|_| {}).unwrap_err();
+        let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["eye_histogram"], &[]))).unwrap_err();
         assert!(e.to_string().contains("device lost (test)"), "{e}");
     }
 

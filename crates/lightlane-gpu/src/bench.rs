@@ -454,11 +454,12 @@ fn marked_run(
         };
         (b.0.duration_since(a.0).as_secs_f64(), cpu)
     };
-    lightlane_core::analysis::analyze_marked(wf, config, backend, accel, &|stage| {
+    let mark = |stage: &'static str| {
         let t = now();
         let (wall, cpu) = delta(last.replace(t), t);
         rows.borrow_mut().push((stage, wall, cpu));
-    })?;
+    };
+    lightlane_core::analysis::analyze_using(wf, config, backend, &lightlane_core::analysis::AnalysisHooks { accel, mark: Some(&mark) })?;
     let mut rows = rows.into_inner();
     let (wall, cpu) = delta(start, now());
     rows.push(("whole analysis", wall, cpu));
@@ -490,7 +491,7 @@ fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> R
 
 /// Per-stage timings of the real analysis pipeline on `wf` with `config`, CPU engine vs GPU
 /// engine (`Backend::Gpu` on `ctx`), through the pipeline's stage marks
-/// ([`lightlane_core::analysis::analyze_marked`]): the front end, clock recovery (with the
+/// ([`lightlane_core::analysis::AnalysisHooks::mark`]): the front end, clock recovery (with the
 /// resampling), levels and alignment, equalization and decisions, FEC, the eye's resampling,
 /// histogram and metrics, TDECQ, the pictures, the dispersion corners, jitter, and the whole
 /// analysis. Each the mean of `reps` runs after one untimed run; on-CPU time from the

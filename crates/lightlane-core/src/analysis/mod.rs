@@ -20,7 +20,7 @@ mod stream;
 
 pub use chain::{EqStage, EqualizerChain, FfeMethod};
 pub use config::{AnalysisConfig, ClockRecovery};
-pub use pipeline::{analyze, analyze_marked, analyze_with, StageMark};
+pub use pipeline::{analyze, analyze_using, analyze_with, AnalysisHooks, StageMark};
 pub use preset::{LimitCheck, LimitReport, Limits, Measured, OpticalPmd, Preset, Verdict};
 pub use report::{Report, StageErrors};
 pub use stream::{analyze_stream, analyze_stream_with, ChunkSource, IterSource, SliceSource, StreamOptions};

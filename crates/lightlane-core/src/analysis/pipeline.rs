@@ -29,36 +29,55 @@ use crate::{Backend, Error, Modulation, Result, Waveform};
 /// assert_eq!(report.bit_errors, 0);
 /// ```
 pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -> Result<Report> {
-    analyze_with(waveform, config, backend, None)
+    analyze_using(waveform, config, backend, &AnalysisHooks::default())
 }
 
-/// [`analyze`] with an accelerator engine for the stages it implements ([`crate::accel`]).
-/// Core alone has no GPU engine: `Backend::Gpu` without `accel` is an error (use
-/// `lightlane::analyze`, which supplies the GPU engine).
+/// [`analyze`] with an accelerator engine for the stages it implements ([`crate::accel`]):
+/// [`analyze_using`] with only [`AnalysisHooks::accel`] set. Core alone has no GPU engine:
+/// `Backend::Gpu` without `accel` is an error (use `lightlane::analyze`, which supplies the GPU
+/// engine).
 pub fn analyze_with(
     waveform: &Waveform,
     config: &AnalysisConfig,
     backend: Backend,
     accel: Option<&dyn crate::accel::Accelerator>,
 ) -> Result<Report> {
-    analyze_marked(waveform, config, backend, accel, &|_| {})
+    analyze_using(waveform, config, backend, &AnalysisHooks { accel, mark: None })
 }
 
-/// Called by [`analyze_marked`] as each stage of the pipeline ends, with the stage's name:
+/// Called by [`analyze_using`] as each stage of the pipeline ends, with the stage's name:
 /// "front end" (BT4 / CTLE), "clock recovery" (with the resampling onto the clock), "levels and
 /// alignment", "equalization and decisions", "FEC", then, with the eye on, "eye resampling",
 /// "eye histogram", "eye metrics", "TDECQ" (PAM4), "eye pictures", "TDECQ corners", "jitter".
 /// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
 pub type StageMark<'a> = dyn Fn(&'static str) + 'a;
 
-/// [`analyze_with`] with `mark` called at the end of each stage ([`StageMark`]).
-pub fn analyze_marked(
-    waveform: &Waveform,
-    config: &AnalysisConfig,
-    backend: Backend,
-    accel: Option<&dyn crate::accel::Accelerator>,
-    mark: &StageMark<'_>,
-) -> Result<Report> {
+/// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
+/// engine, no stage marks. None of them changes the report.
+#[derive(Clone, Copy, Default)]
+pub struct AnalysisHooks<'a> {
+    /// Accelerator engine for the stages it implements ([`crate::accel`]); required by
+    /// `Backend::Gpu`.
+    pub accel: Option<&'a dyn crate::accel::Accelerator>,
+    /// Called at the end of each stage ([`StageMark`]).
+    pub mark: Option<&'a StageMark<'a>>,
+}
+
+impl std::fmt::Debug for AnalysisHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalysisHooks").field("accel", &self.accel.is_some()).field("mark", &self.mark.is_some()).finish()
+    }
+}
+
+/// [`analyze`] with the accelerator engine and stage marks of `hooks` ([`AnalysisHooks`]).
+pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Backend, hooks: &AnalysisHooks<'_>) -> Result<Report> {
+    let accel = hooks.accel;
+    let mark = |stage: &'static str| {
+        if let Some(m) = hooks.mark {
+            m(stage)
+        }
+    };
+    let mark: &StageMark<'_> = &mark;
     if backend == Backend::Gpu && accel.is_none() {
         return Err(Error::Unusable {
             stage: "gpu",
@@ -305,8 +324,12 @@ pub fn analyze_marked(
             let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
             let resample = |x: &[f32], p: &[f64], s: usize| crate::accel::resample_at(accel, x, p, s, &eye_warnings);
             let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
-            let engine = tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine);
-            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, hist_fn, &resample, engine, mark);
+            let engines = crate::eye::EyeEngines {
+                histogram: hist_fn,
+                tdecq: tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine),
+                mark: Some(mark),
+            };
+            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, &resample, &engines);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
@@ -516,12 +539,16 @@ fn eye_stage(
     m: Modulation,
     tie_rms_s: Option<f64>,
     config: &crate::eye::EyeAnalysisConfig,
-    histogram: Option<&crate::eye::HistogramFn<'_>>,
     resample: &ResampleFn<'_>,
-    tdecq_engine: Option<&dyn crate::eye::TdecqEngine>,
-    mark: &StageMark<'_>,
+    engines: &crate::eye::EyeEngines<'_>,
 ) -> Result<crate::eye::EyeReport> {
-    use crate::eye::{eye_report_on, EyeSignal};
+    use crate::eye::{eye_report_using, EyeSignal};
+    let mark = |stage: &'static str| {
+        if let Some(m) = engines.mark {
+            m(stage)
+        }
+    };
+    let tdecq_engine = engines.tdecq;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
@@ -543,7 +570,7 @@ fn eye_stage(
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     mark("eye resampling");
     let syms = &symbols[(settled + 1).min(n)..n];
-    let mut report = eye_report_on(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, histogram, tdecq_engine, mark)?;
+    let mut report = eye_report_using(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, engines)?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
     }

@@ -204,6 +204,7 @@ fn finite(v: f64) -> Option<f64> {
 /// Everything eye-related for one signal already on its recovered clock: the diagram, the
 /// metrics, TDECQ on `tdecq_signal` (the reference-receiver-filtered signal on the same clock,
 /// when given; `symbols`: the known level of each symbol, see [`tdecq()`]), the pictures.
+/// Everything runs on the CPU; [`eye_report_using`] takes accelerator engines and stage marks.
 pub fn eye_report(
     signal: &EyeSignal,
     tdecq_signal: Option<&EyeSignal>,
@@ -212,40 +213,52 @@ pub fn eye_report(
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
 ) -> Result<EyeReport> {
-    eye_report_with(signal, tdecq_signal, symbols, modulation, tie_rms, config, None)
+    eye_report_using(signal, tdecq_signal, symbols, modulation, tie_rms, config, &EyeEngines::default())
 }
 
-/// [`eye_report`] with the eye histogram counted by an accelerator engine (see
-/// [`EyeDiagram::build_with`]); the report is the same.
-pub fn eye_report_with(
+/// The optional engines and hooks of [`eye_report_using`]; the default (all `None`) is the CPU
+/// with no marks, which is [`eye_report`]. None of them changes the report.
+#[derive(Clone, Copy, Default)]
+pub struct EyeEngines<'a> {
+    /// Counts the eye histogram (an accelerator engine, see [`EyeDiagram::build_with`]).
+    pub histogram: Option<&'a HistogramFn<'a>>,
+    /// Runs TDECQ's histogram evaluations ([`tdecq_with`]).
+    pub tdecq: Option<&'a dyn TdecqEngine>,
+    /// Called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures" (the
+    /// pipeline's stage marks, `crate::analysis::StageMark`).
+    pub mark: Option<&'a dyn Fn(&'static str)>,
+}
+
+impl std::fmt::Debug for EyeEngines<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EyeEngines")
+            .field("histogram", &self.histogram.is_some())
+            .field("tdecq", &self.tdecq.is_some())
+            .field("mark", &self.mark.is_some())
+            .finish()
+    }
+}
+
+/// [`eye_report`] with the eye histogram and TDECQ's histogram evaluations on the given
+/// `engines` and their stage marks; the report is the same. An engine error that its failure
+/// rule does not turn into a fallback (`Error::Unusable { stage: "gpu", .. }`) is returned,
+/// not a warning.
+pub fn eye_report_using(
     signal: &EyeSignal,
     tdecq_signal: Option<&EyeSignal>,
     symbols: Option<&[u8]>,
     modulation: Modulation,
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
-    histogram: Option<&HistogramFn<'_>>,
+    engines: &EyeEngines<'_>,
 ) -> Result<EyeReport> {
-    eye_report_on(signal, tdecq_signal, symbols, modulation, tie_rms, config, histogram, None, &|_| {})
-}
-
-/// [`eye_report_with`] with TDECQ's histogram evaluations on `tdecq_engine` as well
-/// ([`tdecq_with`]); the report is the same. An engine error that its failure rule does not
-/// turn into a fallback (`Error::Unusable { stage: "gpu", .. }`) is returned, not a warning.
-/// `mark` is called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures"
-/// (the pipeline's stage marks, `crate::analysis::StageMark`).
-#[allow(clippy::too_many_arguments)]
-pub fn eye_report_on(
-    signal: &EyeSignal,
-    tdecq_signal: Option<&EyeSignal>,
-    symbols: Option<&[u8]>,
-    modulation: Modulation,
-    tie_rms: Option<f64>,
-    config: &EyeAnalysisConfig,
-    histogram: Option<&HistogramFn<'_>>,
-    tdecq_engine: Option<&dyn TdecqEngine>,
-    mark: &dyn Fn(&'static str),
-) -> Result<EyeReport> {
+    let mark = |stage: &'static str| {
+        if let Some(m) = engines.mark {
+            m(stage)
+        }
+    };
+    let histogram = engines.histogram;
+    let tdecq_engine = engines.tdecq;
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
     let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
     mark("eye histogram");

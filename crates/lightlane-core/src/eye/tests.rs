@@ -631,3 +631,31 @@ fn tdecq_search_step_needs_a_strict_gain() {
         assert!(is_gain(old + 1e-3, old), "{old}");
     }
 }
+
+#[test]
+fn eye_engines_are_used_and_change_nothing() {
+    // A histogram engine (the naive CPU count) and a stage mark: each is called, the report
+    // equals eye_report's, and the marks come in order.
+    let (sig, _) = synth(&PAM4, 3000, 16, 0.05, 21);
+    let cfg = EyeAnalysisConfig::default();
+    assert!(cfg.tdecq.is_some());
+    let plain = eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let hist = |g: &EyeGeometry, y: &[f32]| -> crate::Result<Vec<u32>> {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut h = EyeHistogram::new(*g)?;
+        h.accumulate_naive(y);
+        Ok(h.counts().to_vec())
+    };
+    let marks = std::sync::Mutex::new(Vec::new());
+    let mark = |s: &'static str| marks.lock().unwrap().push(s);
+    let engines = EyeEngines { histogram: Some(&hist), tdecq: None, mark: Some(&mark) };
+    let r = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
+    assert_eq!(calls.into_inner(), 1);
+    assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::to_value(&plain).unwrap());
+    assert_eq!(marks.into_inner().unwrap(), ["eye histogram", "eye metrics", "TDECQ", "eye pictures"]);
+    // A failing engine is the report's error (the CPU does not quietly take over here).
+    let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> { Err(crate::Error::invalid("engine", 0, "test failure")) };
+    let e = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &EyeEngines { histogram: Some(&failing), ..EyeEngines::default() });
+    assert!(e.unwrap_err().to_string().contains("test failure"));
+}
