@@ -391,14 +391,13 @@ pub(super) fn par_circular_mean(values: &[f64], period: f64) -> (f64, f64) {
     if values.is_empty() {
         return (0.0, 0.0);
     }
-    let w = 2.0 * std::f64::consts::PI / period;
     let [c, s] = par_sum(values, |_, &v| {
-        let (s, c) = (w * v).sin_cos();
+        let (s, c) = super::tie::sin_cos_turns(v / period);
         [c, s]
     });
     let n = values.len() as f64;
     let (c, s) = (c / n, s / n);
-    (s.atan2(c) / w, c.hypot(s))
+    (s.atan2(c) / (2.0 * std::f64::consts::PI) * period, c.hypot(s))
 }
 
 /// First non-finite value of `x`, checked in parallel chunks.

