@@ -553,6 +553,18 @@ mod tests {
         engine: &'a TestEngine,
     }
 
+    impl TestSignal<'_> {
+        /// A detector call through the script: one decision short when it is malformed.
+        fn detect(&self, stage: &'static str, run: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+            let bad = self.engine.call(stage)?;
+            let mut d = run()?;
+            if bad {
+                d.pop();
+            }
+            Ok(d)
+        }
+    }
+
     impl Equalized for TestSignal<'_> {
         fn len(&self) -> usize {
             self.y.len()
@@ -582,36 +594,16 @@ mod tests {
             Ok(d)
         }
         fn dfe_detect(&self, dfe: &Dfe) -> Result<Vec<u8>> {
-            let bad = self.engine.call("dfe")?;
-            let mut d = self.y.dfe_detect(dfe)?;
-            if bad {
-                d.pop();
-            }
-            Ok(d)
+            self.detect("dfe", || self.y.dfe_detect(dfe))
         }
         fn mlse_detect(&self, m: &Mlse) -> Result<Vec<u8>> {
-            let bad = self.engine.call("mlse")?;
-            let mut d = self.y.mlse_detect(m)?;
-            if bad {
-                d.pop();
-            }
-            Ok(d)
+            self.detect("mlse", || self.y.mlse_detect(m))
         }
         fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
-            let bad = self.engine.call("dfe")?;
-            let mut d = self.y.dfe_detect_after(dfe, prefix, r)?;
-            if bad {
-                d.pop();
-            }
-            Ok(d)
+            self.detect("dfe", || self.y.dfe_detect_after(dfe, prefix, r))
         }
         fn mlse_detect_after(&self, m: &Mlse, prefix: &[f32], r: Range<usize>) -> Result<Vec<u8>> {
-            let bad = self.engine.call("mlse")?;
-            let mut d = self.y.mlse_detect_after(m, prefix, r)?;
-            if bad {
-                d.pop();
-            }
-            Ok(d)
+            self.detect("mlse", || self.y.mlse_detect_after(m, prefix, r))
         }
     }
 

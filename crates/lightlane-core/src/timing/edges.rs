@@ -98,7 +98,7 @@ fn range_and_finite(x: &[f32]) -> (f32, f32, bool) {
     let mut step = |k: usize, v: f32| {
         lo[k] = if v < lo[k] { v } else { lo[k] };
         hi[k] = if v > hi[k] { v } else { hi[k] };
-        bad[k] |= !(v.abs() <= f32::MAX) as u32;
+        bad[k] |= (!v.is_finite()) as u32;
     };
     let mut chunks = x.chunks_exact(L);
     for c in &mut chunks {
