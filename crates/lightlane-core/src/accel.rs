@@ -11,7 +11,7 @@
 use crate::eq::{Dfe, Ffe, Mlse};
 use crate::eye::{EyeGeometry, EyeHistogram, TdecqBins, TdecqEngine, TdecqHistograms, TdecqWindow};
 use crate::modulation::{bit_errors_between, BitMapping, Slicer};
-use crate::pattern::count::ErrorCounts;
+use crate::pattern::count::{count_errors, ErrorCounts};
 use crate::{Modulation, Result};
 use std::ops::Range;
 
@@ -349,6 +349,30 @@ impl<'a> EqualizedSignal<'a> {
             |c: &ErrorCounts| c.symbol_errors <= n && c.bit_errors <= n * m.bits_per_symbol() as u64,
             |e| e.slice_count(start, expected, slicer, m, mapping),
         )
+    }
+
+    /// [`Equalized::slice`] of the whole signal and [`Equalized::slice_count`] of
+    /// `y[start .. start + expected.len()]` against `expected`, as one call. On the accelerator
+    /// both run there (the counts where the signal lives); on the host the slicer runs once and
+    /// the counts come from its decisions ([`count_errors`] of the same decisions, so the same
+    /// counts as [`host_slice_count`]).
+    pub fn slice_and_count(
+        &mut self,
+        start: usize,
+        expected: &[u8],
+        slicer: &Slicer,
+        m: Modulation,
+        mapping: BitMapping,
+        warnings: &mut Vec<String>,
+    ) -> Result<(ErrorCounts, Vec<u8>)> {
+        if self.dev.is_some() {
+            let counts = self.slice_count(start, expected, slicer, m, mapping, warnings)?;
+            return Ok((counts, self.slice(slicer, warnings)?));
+        }
+        let range = start..start.saturating_add(expected.len());
+        check_range(&range, self.len())?;
+        let decisions = self.slice(slicer, warnings)?;
+        Ok((count_errors(&decisions[range], expected, m, mapping), decisions))
     }
 
     /// [`Equalized::slice`].
@@ -840,6 +864,40 @@ mod tests {
         // Without fallback the engine's error is the analysis' error.
         let e = run(Some(&TestEngine::new(false, &["dfe"], &[])), Backend::Gpu).unwrap_err().to_string();
         assert!(e.contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn slice_and_count_gives_the_separate_calls_results_on_host_and_engine() {
+        let m = Modulation::Pam4;
+        let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+        let ffe = Ffe::new(vec![0.1, 1.0, -0.2], 1, 1).unwrap();
+        let mut s = 7u64;
+        let mut rnd = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let x: Vec<f32> = (0..5_003).map(|_| (rnd() % 4) as f32 * (2.0 / 3.0) - 1.0 + ((rnd() % 1000) as f32 - 500.0) * 6e-4).collect();
+        let expected: Vec<u8> = (0..4_000).map(|_| (rnd() % 4) as u8).collect();
+        let y = ffe.equalize(&x);
+        let want_d = slicer.slice_vec(&y);
+        for start in [0usize, 17, y.len() - expected.len()] {
+            let want_c = host_slice_count(&y[start..start + expected.len()], &expected, &slicer, m, BitMapping::Gray);
+            assert!(want_c.symbol_errors > 100, "random expectations miss often: {want_c:?}");
+            // The host: one slicer pass, the counts from its decisions.
+            let mut w = Vec::new();
+            let mut host = EqualizedSignal::new(None, &ffe, &x, &mut w).unwrap();
+            assert_eq!(host.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w).unwrap(), (want_c, want_d.clone()));
+            // An engine: both on the engine (the counts where the signal lives).
+            let e = TestEngine::new(false, &[], &[]);
+            let mut dev = EqualizedSignal::new(Some(&e), &ffe, &x, &mut w).unwrap();
+            assert_eq!(dev.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w).unwrap(), (want_c, want_d.clone()));
+            assert_eq!((e.called("slice_count"), e.called("slice")), (1, 1));
+            assert!(w.is_empty(), "{w:?}");
+        }
+        // A range past the end is an error, not a panic.
+        let mut w = Vec::new();
+        let mut host = EqualizedSignal::new(None, &ffe, &x, &mut w).unwrap();
+        assert!(host.slice_and_count(y.len() - 10, &expected, &slicer, m, BitMapping::Gray, &mut w).is_err());
     }
 
     #[test]

@@ -260,8 +260,8 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     let mut mlse_target = None;
     let (ffe_counts, stage_name, mut decisions_full) = match detectors {
         ChainDetectors::Slicer => {
-            let counts = eq_signal.slice_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
-            (counts, "slicer", eq_signal.slice(&slicer, &mut warnings)?)
+            let (counts, d) = eq_signal.slice_and_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
+            (counts, "slicer", d)
         }
         ChainDetectors::Dfe(dfe) => {
             let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;

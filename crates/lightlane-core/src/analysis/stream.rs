@@ -1060,6 +1060,9 @@ impl SymbolPipe {
         // The FFE output of the buffered input, on the accelerator when there is one: kept
         // (resident) for this block's detectors, which read it there (no second upload).
         let mut eq = None;
+        // The slicer's decisions of the whole resident signal when the `ffe` stage already
+        // made them (a slicer chain on the host: one slicer pass for both stages).
+        let mut sliced: Option<Vec<u8>> = None;
         if hi_valid > from {
             let mut e = crate::accel::EqualizedSignal::new(accel, &s.ffe, &self.xs, warnings)?;
             let new_y = e.read(from..hi_valid, warnings)?;
@@ -1077,7 +1080,14 @@ impl SymbolPipe {
                     // signal lives (on the device: only the counts come back).
                     let direct = (new_y.len() - i0).saturating_sub(s.guard);
                     if direct > 0 {
-                        let c = e.slice_count(from + i0, &known[i0 - skip..i0 - skip + direct], &s.slicer, m, BitMapping::Gray, warnings)?;
+                        let expected = &known[i0 - skip..i0 - skip + direct];
+                        let c = if matches!(s.decider, Decider::Slicer) && !e.on_accelerator() {
+                            let (c, d) = e.slice_and_count(from + i0, expected, &s.slicer, m, BitMapping::Gray, warnings)?;
+                            sliced = Some(d);
+                            c
+                        } else {
+                            e.slice_count(from + i0, expected, &s.slicer, m, BitMapping::Gray, warnings)?
+                        };
                         self.ffe_stage.symbols += direct as u64;
                         self.ffe_stage.symbol_errors += c.symbol_errors;
                         self.ffe_stage.bit_errors += c.bit_errors;
@@ -1132,7 +1142,10 @@ impl SymbolPipe {
                 (Decider::Slicer, Some((e, r))) if from >= old => {
                     // Only new outputs to decide: the slicer's decisions of the resident ones.
                     let mut v = vec![0u8; from];
-                    let d = e.slice(&s.slicer, warnings)?;
+                    let d = match sliced.take() {
+                        Some(d) => d,
+                        None => e.slice(&s.slicer, warnings)?,
+                    };
                     v.extend_from_slice(&d[r.start + (from - old)..r.end]);
                     v
                 }
