@@ -50,7 +50,65 @@ pub struct LevelClusters {
 
 /// Clusters `x` into `levels` amplitude groups (Lloyd iterations started at the quantiles that
 /// equiprobable symbols would have).
+///
+/// The values are sorted, so every cluster is a contiguous run, found by bisection, and its
+/// sums run over the run in order: the same sums, means and result as the element-by-element
+/// walk of [`cluster_levels_reference`] (no per-element cluster search or indexed updates). An
+/// iteration whose runs equal the previous one's would repeat its sums exactly, so the loop
+/// stops there without the pass. Input with NaN takes the reference path.
 pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
+    check_cluster_input(x, levels)?;
+    if x.iter().any(|v| v.is_nan()) {
+        return cluster_levels_reference(x, levels);
+    }
+    let mut sorted: Vec<f32> = x.to_vec();
+    // Values equal under `total_cmp` are the same bits, so an unstable sort gives the same order.
+    {
+        use rayon::slice::ParallelSliceMut;
+        sorted.par_sort_unstable_by(|a, b| a.total_cmp(b));
+    }
+    let n = sorted.len();
+    let mut means: Vec<f64> = (0..levels).map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64).collect();
+    let mut sums = vec![0f64; levels];
+    let mut sq = vec![0f64; levels];
+    let mut counts = vec![0u64; levels];
+    let mut runs = vec![0usize; levels + 1];
+    let mut previous: Option<Vec<usize>> = None;
+    for _ in 0..12 {
+        let thresholds: Vec<f64> = means.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        // Cluster c holds sorted[runs[c]..runs[c + 1]]: the reference's walk moves on from
+        // cluster c at the first value at or above threshold c (values ascend, no NaN).
+        runs[levels] = n;
+        for c in 1..levels {
+            let from = runs[c - 1];
+            // Negated `>=`, not `<`: a NaN threshold (infinite input) moves on nowhere, as in the walk.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            let below = |&v: &f32| !((v as f64) >= thresholds[c - 1]);
+            runs[c] = from + sorted[from..].partition_point(below);
+        }
+        if previous.as_deref() == Some(&runs[..]) {
+            break;
+        }
+        for c in 0..levels {
+            let (mut s1, mut s2) = (0f64, 0f64);
+            for &v in &sorted[runs[c]..runs[c + 1]] {
+                let v = v as f64;
+                s1 += v;
+                s2 += v * v;
+            }
+            sums[c] = s1;
+            sq[c] = s2;
+            counts[c] = (runs[c + 1] - runs[c]) as u64;
+        }
+        previous = Some(runs.clone());
+        if !update_means(&mut means, &sums, &counts) {
+            break;
+        }
+    }
+    Ok(finish_clusters(means, &sums, &sq, counts))
+}
+
+fn check_cluster_input(x: &[f32], levels: usize) -> Result<()> {
     if levels < 2 {
         return Err(Error::invalid("levels", levels, "need at least two levels"));
     }
@@ -61,6 +119,53 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
             got: x.len(),
         });
     }
+    Ok(())
+}
+
+/// The means of the clusters with members; whether any moved by more than 1e-9 (relative).
+fn update_means(means: &mut [f64], sums: &[f64], counts: &[u64]) -> bool {
+    let mut changed = false;
+    for i in 0..means.len() {
+        if counts[i] > 0 {
+            let m = sums[i] / counts[i] as f64;
+            changed |= (m - means[i]).abs() > 1e-9 * (1.0 + m.abs());
+            means[i] = m;
+        }
+    }
+    changed
+}
+
+fn finish_clusters(means: Vec<f64>, sums: &[f64], sq: &[f64], counts: Vec<u64>) -> LevelClusters {
+    let levels = means.len();
+    let total: f64 = counts.iter().sum::<u64>() as f64;
+    let grand = sums.iter().sum::<f64>() / total;
+    let mut within = 0.0;
+    let mut between = 0.0;
+    let mut sigmas = vec![0.0; levels];
+    for i in 0..levels {
+        if counts[i] == 0 {
+            continue;
+        }
+        let c = counts[i] as f64;
+        let var = (sq[i] / c - means[i] * means[i]).max(0.0);
+        sigmas[i] = var.sqrt();
+        within += var * c;
+        between += (means[i] - grand).powi(2) * c;
+    }
+    let separation = if within > 0.0 {
+        between / within
+    } else if between > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    LevelClusters { means, sigmas, counts, separation }
+}
+
+/// The element-by-element Lloyd iterations over the sorted values: the reference of
+/// [`cluster_levels`] (and its path for input with NaN).
+pub(crate) fn cluster_levels_reference(x: &[f32], levels: usize) -> Result<LevelClusters> {
+    check_cluster_input(x, levels)?;
     let mut sorted: Vec<f32> = x.to_vec();
     // Values equal under `total_cmp` are the same bits, so an unstable sort gives the same order.
     {
@@ -90,46 +195,11 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
             sq[c] += v * v;
             counts[c] += 1;
         }
-        let mut changed = false;
-        for i in 0..levels {
-            if counts[i] > 0 {
-                let m = sums[i] / counts[i] as f64;
-                changed |= (m - means[i]).abs() > 1e-9 * (1.0 + m.abs());
-                means[i] = m;
-            }
-        }
-        if !changed {
+        if !update_means(&mut means, &sums, &counts) {
             break;
         }
     }
-    let total: f64 = counts.iter().sum::<u64>() as f64;
-    let grand = sums.iter().sum::<f64>() / total;
-    let mut within = 0.0;
-    let mut between = 0.0;
-    let mut sigmas = vec![0.0; levels];
-    for i in 0..levels {
-        if counts[i] == 0 {
-            continue;
-        }
-        let c = counts[i] as f64;
-        let var = (sq[i] / c - means[i] * means[i]).max(0.0);
-        sigmas[i] = var.sqrt();
-        within += var * c;
-        between += (means[i] - grand).powi(2) * c;
-    }
-    let separation = if within > 0.0 {
-        between / within
-    } else if between > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    };
-    Ok(LevelClusters {
-        means,
-        sigmas,
-        counts,
-        separation,
-    })
+    Ok(finish_clusters(means, &sums, &sq, counts))
 }
 
 /// Index at the centre of the (circular) run of candidates that tie for the best score, so a
@@ -273,6 +343,58 @@ mod tests {
         assert!(matches!(recover_phase(&x, 1.5, Modulation::Pam4, &PhaseConfig::default()), Err(Error::InvalidParameter { .. })));
         assert!(matches!(recover_phase(&x[..100], 4.0, Modulation::Pam4, &PhaseConfig::default()), Err(Error::InputTooShort { .. })));
         assert!(recover_phase(&x, 4.0, Modulation::Pam4, &PhaseConfig::default()).is_err());
+    }
+
+    /// Random values: Gaussian clusters around `levels` levels with `spread`, plus extremes.
+    fn noisy_levels(n: usize, levels: usize, spread: f32, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        (0..n)
+            .map(|_| {
+                let l = ((next() * levels as f32) as usize).min(levels - 1) as f32;
+                let g = (0..4).map(|_| next()).sum::<f32>() - 2.0;
+                l + spread * g
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clusters_equal_the_element_by_element_reference() {
+        let mut cases: Vec<(Vec<f32>, usize)> = Vec::new();
+        for (seed, (levels, spread)) in [(2usize, 0.1f32), (4, 0.05), (4, 0.3), (4, 0.6), (8, 0.2), (3, 1.5)].into_iter().enumerate() {
+            for n in [32usize * levels, 1000, 65_537] {
+                cases.push((noisy_levels(n, levels, spread, seed as u64 + n as u64), levels));
+            }
+        }
+        // Unequal clusters, a constant run, infinities, and all-equal input.
+        let mut skewed = noisy_levels(20_000, 4, 0.05, 9);
+        skewed.iter_mut().take(15_000).for_each(|v| *v = v.min(0.2));
+        cases.push((skewed, 4));
+        let mut inf = noisy_levels(5_000, 4, 0.1, 10);
+        inf[7] = f32::INFINITY;
+        inf[99] = f32::NEG_INFINITY;
+        cases.push((inf, 4));
+        cases.push((vec![0.25; 400], 4));
+        // +∞ and −∞ in one cluster: an infinite or NaN mean, so NaN thresholds.
+        let mut both = noisy_levels(3_000, 2, 0.1, 12);
+        both[1] = f32::INFINITY;
+        both[2] = f32::NEG_INFINITY;
+        both.extend([f32::INFINITY; 40]);
+        cases.push((both, 2));
+        for (x, levels) in &cases {
+            let (a, b) = (cluster_levels(x, *levels).unwrap(), cluster_levels_reference(x, *levels).unwrap());
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!((bits(&a.means), bits(&a.sigmas), &a.counts), (bits(&b.means), bits(&b.sigmas), &b.counts), "{} values, {levels} levels", x.len());
+            assert_eq!(a.separation.to_bits(), b.separation.to_bits());
+        }
+        // NaN takes the reference path (same result, no panic).
+        let mut nan = noisy_levels(1_000, 4, 0.1, 11);
+        nan[5] = f32::NAN;
+        assert_eq!(format!("{:?}", cluster_levels(&nan, 4)), format!("{:?}", cluster_levels_reference(&nan, 4)));
+        assert!(cluster_levels(&[1.0; 10], 4).is_err() && cluster_levels(&[1.0; 100], 1).is_err());
     }
 
     #[test]
