@@ -142,10 +142,9 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         samples_per_symbol: sps,
         ..config.ffe.clone()
     };
-    // Symbol centres (fractional capture indices) and the first settled one, for the eye.
-    let mut eye_clock: Option<(Vec<f64>, usize)> = None;
-    // The recovered clock, for the jitter decomposition of the eye report.
-    let mut jitter_clock: Option<crate::timing::RecoveredClock> = None;
+    // The recovered clock: its symbol centres (fractional capture indices) and first settled
+    // one place the eye, its edges give the jitter decomposition of the eye report.
+    let mut recovered: Option<crate::timing::RecoveredClock> = None;
     let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
         ClockRecovery::Fixed => {
             let phase = recover_phase(&samples, spu, m, &config.phase)?;
@@ -158,14 +157,14 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         }
         ClockRecovery::Cdr(cdr) => match recover_clock(&samples, fs, nominal_baud, m, cdr) {
             Ok(rc) => {
-                eye_clock = Some((rc.symbol_positions.clone(), rc.settled_from));
-                jitter_clock = Some(rc.clone());
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
                 // On the accelerator when there is one (bit-identical to `rc.resample` on the CPU).
                 let rs_warnings = std::sync::Mutex::new(Vec::new());
                 let x = crate::accel::resample_at(accel, &samples, &rc.symbol_positions, sps, &rs_warnings)?;
                 warnings.extend(rs_warnings.into_inner().unwrap_or_default());
-                (x, rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract())
+                let timing = (rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract());
+                recovered = Some(rc);
+                (x, timing.0, timing.1, timing.2, timing.3)
             }
             // The raw edges of a closed eye (heavy ISI) can defeat an edge-based CDR; with a
             // known rate an ideal clock is the next best thing, and the report says so.
@@ -318,7 +317,14 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
 
     let eye = match &config.eye {
         Some(ec) => {
-            let (positions, settled) = eye_clock.unwrap_or_else(|| ((0..nsym).map(|k| (phase_ui + k as f64) * spu).collect(), 0));
+            let ideal: Vec<f64>;
+            let (positions, settled): (&[f64], usize) = match &recovered {
+                Some(rc) => (&rc.symbol_positions, rc.settled_from),
+                None => {
+                    ideal = (0..nsym).map(|k| (phase_ui + k as f64) * spu).collect();
+                    (&ideal, 0)
+                }
+            };
             let eye_warnings = std::sync::Mutex::new(Vec::new());
             let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
             let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
@@ -329,13 +335,13 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
                 tdecq: tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine),
                 mark: Some(mark),
             };
-            let result = eye_stage(waveform, &positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, &resample, &engines);
+            let result = eye_stage(waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, &resample, &engines);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
                     // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges
                     // against the recovered clock; the transmitted symbols classify the edges.
-                    if let Some(rc) = &jitter_clock {
+                    if let Some(rc) = &recovered {
                         match crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default()) {
                             Ok(j) => {
                                 r.jitter.rj_rms = j.rj_rms_s.filter(|v| v.is_finite());
