@@ -205,7 +205,10 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     }
     let scale = 2.0 / (hi - lo);
     let offset = -(hi + lo) / (hi - lo);
-    let xn: Vec<f32> = x.iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
+    let xn: Vec<f32> = {
+        use rayon::prelude::*;
+        x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect()
+    };
     let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
     let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
     let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {

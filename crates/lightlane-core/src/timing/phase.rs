@@ -53,7 +53,8 @@ pub struct LevelClusters {
 ///
 /// The values are sorted, so every cluster is a contiguous run, found by bisection, and its
 /// sums run over the run in order: the same sums, means and result as the element-by-element
-/// walk of [`cluster_levels_reference`] (no per-element cluster search or indexed updates). An
+/// walk of [`cluster_levels_reference`] (no per-element cluster search or indexed updates; the
+/// clusters summed in parallel). An
 /// iteration whose runs equal the previous one's would repeat its sums exactly, so the loop
 /// stops there without the pass. Input with NaN takes the reference path.
 pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
@@ -89,15 +90,24 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         if previous.as_deref() == Some(&runs[..]) {
             break;
         }
+        // Each cluster's sums in order, the clusters on the pool.
+        let run_sums: Vec<(f64, f64)> = {
+            use rayon::prelude::*;
+            (0..levels)
+                .into_par_iter()
+                .map(|c| {
+                    let (mut s1, mut s2) = (0f64, 0f64);
+                    for &v in &sorted[runs[c]..runs[c + 1]] {
+                        let v = v as f64;
+                        s1 += v;
+                        s2 += v * v;
+                    }
+                    (s1, s2)
+                })
+                .collect()
+        };
         for c in 0..levels {
-            let (mut s1, mut s2) = (0f64, 0f64);
-            for &v in &sorted[runs[c]..runs[c + 1]] {
-                let v = v as f64;
-                s1 += v;
-                s2 += v * v;
-            }
-            sums[c] = s1;
-            sq[c] = s2;
+            (sums[c], sq[c]) = run_sums[c];
             counts[c] = (runs[c + 1] - runs[c]) as u64;
         }
         previous = Some(runs.clone());
