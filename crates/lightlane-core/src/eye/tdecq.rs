@@ -934,11 +934,19 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             // the shared array of symbols nt + main − (nt − 1) … from (nt − 1 − t)·no on.
             let first = (nt + main) as isize - (nt as isize - 1);
             let syms = nsym - 2 * nt + nt - 1;
-            let mut data = Vec::with_capacity(syms * no + if dfe { n } else { 0 });
-            for kb in 0..syms as isize {
-                let b = (first + kb) * s as isize;
-                data.extend(offs.iter().map(|&i| sample(b + i)));
-            }
+            // Gathered on the thread pool in blocks of symbols (each row written once: the
+            // same array as the serial gather).
+            const GATHER_SYMS: usize = 4096;
+            let mut data = vec![0f32; syms * no];
+            data.par_chunks_mut(GATHER_SYMS * no).enumerate().for_each(|(c, d)| {
+                for (r, row) in d.chunks_exact_mut(no).enumerate() {
+                    let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
+                    for (o, &i) in row.iter_mut().zip(offs) {
+                        *o = sample(b + i);
+                    }
+                }
+            });
+            data.reserve(if dfe { n } else { 0 });
             let mut offs_v: Vec<usize> = (0..nt).map(|t| (nt - 1 - t) * no).collect();
             if dfe {
                 offs_v.push(data.len());
