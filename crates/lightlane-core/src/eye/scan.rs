@@ -88,52 +88,31 @@ unsafe fn scan_chunk_avx2<const SUM: bool>(x: &[f32]) -> Part {
 /// loops, so they vectorize.
 #[inline(always)]
 fn scan_chunk_body<const SUM: bool>(x: &[f32]) -> Part {
-    let mut mn = [f32::INFINITY; LANES];
-    let mut mx = [f32::NEG_INFINITY; LANES];
-    let mut bad = [0u32; LANES];
-    let mut sm = [0f64; LANES];
+    let (mut mn, mut mx, mut bad, mut sm) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES], [0u32; LANES], [0f64; LANES]);
+    let mut step = |k: usize, v: f32| {
+        mn[k] = if v < mn[k] { v } else { mn[k] };
+        mx[k] = if v > mx[k] { v } else { mx[k] };
+        bad[k] |= (!v.is_finite()) as u32;
+        if SUM {
+            sm[k] += v as f64;
+        }
+    };
     let mut blocks = x.chunks_exact(LANES);
     for b in &mut blocks {
-        for j in 0..LANES {
-            let v = b[j];
-            mn[j] = if v < mn[j] { v } else { mn[j] };
-            mx[j] = if v > mx[j] { v } else { mx[j] };
-            bad[j] += !(v.abs() < f32::INFINITY) as u32;
-            if SUM {
-                sm[j] += v as f64;
-            }
+        for (k, &v) in b.iter().enumerate() {
+            step(k, v);
         }
     }
-    for (j, &v) in blocks.remainder().iter().enumerate() {
-        mn[j] = if v < mn[j] { v } else { mn[j] };
-        mx[j] = if v > mx[j] { v } else { mx[j] };
-        bad[j] += !(v.abs() < f32::INFINITY) as u32;
-        if SUM {
-            sm[j] += v as f64;
-        }
+    for (k, &v) in blocks.remainder().iter().enumerate() {
+        step(k, v);
     }
     let min = mn.iter().fold(f32::INFINITY, |a, &v| if v < a { v } else { a });
     let max = mx.iter().fold(f32::NEG_INFINITY, |a, &v| if v > a { v } else { a });
     let finite = bad.iter().all(|&c| c == 0);
-    let (mut at_min, mut at_max) = (0usize, 0usize);
-    if finite {
-        // u32 lanes: a chunk holds far fewer than 2³² samples.
-        let mut cmn = [0u32; LANES];
-        let mut cmx = [0u32; LANES];
-        let mut blocks = x.chunks_exact(LANES);
-        for b in &mut blocks {
-            for j in 0..LANES {
-                cmn[j] += (b[j] == min) as u32;
-                cmx[j] += (b[j] == max) as u32;
-            }
-        }
-        for &v in blocks.remainder() {
-            at_min += (v == min) as usize;
-            at_max += (v == max) as usize;
-        }
-        at_min += cmn.iter().map(|&c| c as usize).sum::<usize>();
-        at_max += cmx.iter().map(|&c| c as usize).sum::<usize>();
-    }
+    // Second look at the (cache-resident) chunk: compare-and-add count loops. Wrapping adds
+    // (a chunk is far below 2³² samples) so that builds with overflow checks vectorize too.
+    let count = |e: f32| x.iter().fold(0u32, |a, &v| a.wrapping_add((v == e) as u32)) as usize;
+    let (at_min, at_max) = if finite { (count(min), count(max)) } else { (0, 0) };
     Part { finite, min, max, at_min, at_max, sum: sm.iter().sum() }
 }
 
