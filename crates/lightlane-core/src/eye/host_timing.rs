@@ -4,13 +4,19 @@
 //!
 //! Runs the CPU engine's analysis of the end-to-end bench's capture (demo PAM4 link, PRBS13Q,
 //! `ffe:15,dfe:1`, eye and TDECQ on) and prints each stage's wall and process on-CPU seconds
-//! (all threads, from `/proc/self/task/*/schedstat`).
+//! (all threads, from `/proc/self/task/*/schedstat`) and the calling thread's on-CPU seconds:
+//! the calling thread is not a pool thread (it sleeps while the pool runs its parallel
+//! parts), so its time is the stage's serial work, what bounds the stage on many cores.
 
 use crate::analysis::{analyze_using, AnalysisConfig, AnalysisHooks};
 use crate::pattern::Pattern;
 use crate::sim::LinkModel;
 use crate::{Backend, Modulation};
 use std::time::Instant;
+
+fn thread_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok().and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0) as f64 * 1e-9
+}
 
 fn process_cpu_s() -> f64 {
     let mut ns = 0u64;
@@ -38,16 +44,16 @@ fn eye_stage_timings() {
     println!("{} samples, {nsym} symbols, {} rayon threads", cap.waveform.len(), rayon::current_num_threads());
     for rep in 0..reps {
         let rows = std::cell::RefCell::new(Vec::new());
-        let last = std::cell::Cell::new((Instant::now(), process_cpu_s()));
+        let last = std::cell::Cell::new((Instant::now(), process_cpu_s(), thread_cpu_s()));
         let mark = |stage: &'static str| {
-            let now = (Instant::now(), process_cpu_s());
-            let (t0, c0) = last.replace(now);
-            rows.borrow_mut().push((stage, now.0.duration_since(t0).as_secs_f64(), now.1 - c0));
+            let now = (Instant::now(), process_cpu_s(), thread_cpu_s());
+            let (t0, c0, s0) = last.replace(now);
+            rows.borrow_mut().push((stage, now.0.duration_since(t0).as_secs_f64(), now.1 - c0, now.2 - s0));
         };
         let report = analyze_using(&cap.waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark) }).unwrap();
-        println!("rep {rep}: | stage | wall s | on-CPU s |");
-        for (s, w, c) in rows.into_inner() {
-            println!("| {s:<28} | {w:>8.4} | {c:>8.4} |");
+        println!("rep {rep}: | stage | wall s | on-CPU s | serial (calling thread) on-CPU s |");
+        for (s, w, c, m) in rows.into_inner() {
+            println!("| {s:<28} | {w:>8.4} | {c:>8.4} | {m:>8.4} |");
         }
         let eye = report.eye.as_ref();
         println!("TDECQ dB: {:?}", eye.and_then(|e| e.tdecq_db));
