@@ -564,7 +564,7 @@ fn eye_stage(
     let settled = settled.min(n.saturating_sub(1));
     let on_clock = |x: &[f32]| -> Result<EyeSignal> {
         let y = resample(x, &positions[settled..n], s)?;
-        let mut sig = EyeSignal::from_centred(&y, s)?;
+        let mut sig = EyeSignal::from_centred_vec(y, s)?;
         sig.baud = Some(baud);
         sig.unit = waveform.meta.vertical_unit.clone();
         Ok(sig)

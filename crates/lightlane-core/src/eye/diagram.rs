@@ -5,7 +5,6 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use super::{EyeGeometry, EyeHistogram, EyeSignal};
-use crate::timing::cluster_levels;
 use crate::{Error, Modulation, Result};
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +59,7 @@ pub struct EyeDiagram {
 /// metric relies on: at least two distinct levels.
 pub fn find_levels(centres: &[f32], modulation: Modulation) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = modulation.levels();
-    let c = cluster_levels(centres, n)?;
+    let c = super::scan::cluster_levels_par(centres, n)?;
     let spread = c.means[n - 1] - c.means[0];
     let scale = c.means.iter().fold(0f64, |a, v| a.max(v.abs()));
     if !(spread > 1e-9 * scale.max(1e-30)) || c.counts.contains(&0) {
@@ -90,9 +89,12 @@ impl EyeDiagram {
     /// it gets the geometry and the samples and returns the `amp_bins · time_bins` counts of
     /// [`EyeHistogram::accumulate`] from phase 0); `None` counts on the CPU.
     pub fn build_with(signal: &EyeSignal, modulation: Modulation, config: &EyeConfig, histogram: Option<&HistogramFn<'_>>) -> Result<EyeDiagram> {
-        crate::error::check_finite("eye signal", &signal.samples)?;
-        let centres = signal.centres();
-        let (levels, level_sigma) = find_levels(&centres, modulation)?;
+        // One parallel pass: finiteness, extremes, their counts and the symbol centres.
+        let scan = super::scan::scan_signal(signal, false);
+        if !scan.finite {
+            crate::error::check_finite("eye signal", &signal.samples)?;
+        }
+        let (levels, level_sigma) = find_levels(&scan.centres, modulation)?;
         let thresholds: Vec<f64> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         let mut warnings = Vec::new();
         for i in 0..levels.len() - 1 {
@@ -100,11 +102,11 @@ impl EyeDiagram {
                 warnings.push(format!("levels {i} and {} overlap (spacing below 2·(σ₁ + σ₂)): the eye is closed", i + 1));
             }
         }
-        let (mn, mx) = signal.samples.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let (mn, mx) = (scan.min, scan.max);
         // Clipping: a noticeable share of samples pinned at the extremes.
-        let pinned = |e: f32| signal.samples.iter().filter(|&&v| v == e).count() as f64 / signal.samples.len() as f64;
-        for (name, e) in [("top", mx), ("bottom", mn)] {
-            let f = pinned(e);
+        let pinned = |count: usize| count as f64 / signal.samples.len() as f64;
+        for (name, e, count) in [("top", mx, scan.at_max), ("bottom", mn, scan.at_min)] {
+            let f = pinned(count);
             if f > 0.005 {
                 warnings.push(format!("signal looks clipped at the {name} ({:.2} % of samples at {e})", 100.0 * f));
             }

@@ -38,9 +38,12 @@ mod diagram;
 mod histogram;
 mod metrics;
 mod render;
+mod scan;
 mod signal;
 mod tdecq;
 
+#[cfg(test)]
+mod host_timing;
 #[cfg(test)]
 mod tests;
 

@@ -38,6 +38,19 @@ impl EyeSignal {
         EyeSignal::new(x[half..].to_vec(), samples_per_ui)
     }
 
+    /// [`from_centred`](Self::from_centred) taking ownership of `x`: the first `S/2` samples
+    /// are dropped in place (one `memmove`, no second buffer of the signal's size). The same
+    /// samples and errors as `from_centred(&x, samples_per_ui)`.
+    pub fn from_centred_vec(mut x: Vec<f32>, samples_per_ui: usize) -> Result<Self> {
+        check_sps(samples_per_ui)?;
+        let half = samples_per_ui / 2;
+        if x.len() < half + 2 * samples_per_ui {
+            return Err(Error::InputTooShort { what: "eye signal (samples)", needed: half + 2 * samples_per_ui, got: x.len() });
+        }
+        x.drain(..half);
+        EyeSignal::new(x, samples_per_ui)
+    }
+
     /// Number of whole symbols.
     pub fn symbols(&self) -> usize {
         self.samples.len() / self.samples_per_ui
@@ -88,7 +101,7 @@ pub fn eye_signal_from_waveform(
     let settled = &clock.symbol_positions[clock.settled_from.min(clock.symbol_positions.len())..];
     let settled = within_capture(settled, waveform.fs() / clock.baud, waveform.samples.len());
     let x = resample_at_parallel(&waveform.samples, settled, samples_per_ui);
-    let mut sig = EyeSignal::from_centred(&x, samples_per_ui)?;
+    let mut sig = EyeSignal::from_centred_vec(x, samples_per_ui)?;
     sig.baud = Some(clock.baud);
     sig.unit = waveform.meta.vertical_unit.clone();
     Ok(sig)

@@ -17,7 +17,7 @@
 // The negated comparisons are deliberate: NaN must fail them.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use super::metrics::{crossings, oma_outer_from_runs, region};
+use super::metrics::{oma_outer_from_runs, region};
 use super::EyeSignal;
 use crate::stats::{q_function, q_inverse};
 use crate::{Error, Result};
@@ -834,15 +834,19 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
 /// with the error that rule returns.
 pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig, engine: Option<&dyn TdecqEngine>) -> Result<TdecqResult> {
     config.validate()?;
-    crate::error::check_finite("TDECQ signal", &signal.samples)?;
+    // One parallel pass: finiteness, extremes, Σx (P_ave) and the symbol centres.
+    let scan = super::scan::scan_signal(signal, true);
+    if !scan.finite {
+        crate::error::check_finite("TDECQ signal", &signal.samples)?;
+    }
     let s = signal.samples_per_ui;
     let nsym = signal.symbols();
     let nt = config.ffe_taps;
     if nsym < 64 + nt {
         return Err(Error::InputTooShort { what: "TDECQ signal (symbols)", needed: 64 + nt, got: nsym });
     }
-    let centres = signal.centres();
-    let (levels, _) = super::find_levels(&centres, crate::Modulation::Pam4)?;
+    let centres = &scan.centres;
+    let (levels, _) = super::find_levels(centres, crate::Modulation::Pam4)?;
     let th0: Vec<f64> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
     let decisions: Vec<usize> = match symbols {
         Some(sy) => {
@@ -856,7 +860,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
         }
         None => centres.iter().map(|&x| region(x as f64, &th0)).collect(),
     };
-    let p_ave = signal.samples.iter().map(|&x| x as f64).sum::<f64>() / signal.samples.len() as f64;
+    let p_ave = scan.sum / signal.samples.len() as f64;
     let (p0, p3) = oma_outer_from_runs(signal, &decisions, 4).unwrap_or((levels[0], levels[3]));
     let oma = p3 - p0;
     if !(oma > 0.0) {
@@ -865,7 +869,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let thresholds = [p_ave - oma / 3.0, p_ave, p_ave + oma / 3.0];
     let ideal = [p_ave - oma / 2.0, p_ave - oma / 6.0, p_ave + oma / 6.0, p_ave + oma / 2.0];
     // The UI centre: mean crossing time of the middle threshold (0 when none cross).
-    let cross = crossings(signal, p_ave);
+    let cross = super::scan::crossings_par(signal, p_ave);
     let shift = if cross.is_empty() { 0.0 } else { cross.iter().sum::<f64>() / cross.len() as f64 };
     let half = 0.5 * config.histogram_width_ui;
     let pick = |c: f64| -> Vec<isize> {
@@ -877,7 +881,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             v
         }
     };
-    let (mn, mx) = signal.samples.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (mn, mx) = (scan.min, scan.max);
     let span = (mx - mn) as f64;
     let lo = mn as f64 - span;
     let step = 3.0 * span.max(1e-30) / config.amp_bins as f64;
@@ -930,11 +934,19 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             // the shared array of symbols nt + main − (nt − 1) … from (nt − 1 − t)·no on.
             let first = (nt + main) as isize - (nt as isize - 1);
             let syms = nsym - 2 * nt + nt - 1;
-            let mut data = Vec::with_capacity(syms * no + if dfe { n } else { 0 });
-            for kb in 0..syms as isize {
-                let b = (first + kb) * s as isize;
-                data.extend(offs.iter().map(|&i| sample(b + i)));
-            }
+            // Gathered on the thread pool in blocks of symbols (each row written once: the
+            // same array as the serial gather).
+            const GATHER_SYMS: usize = 4096;
+            let mut data = vec![0f32; syms * no];
+            data.par_chunks_mut(GATHER_SYMS * no).enumerate().for_each(|(c, d)| {
+                for (r, row) in d.chunks_exact_mut(no).enumerate() {
+                    let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
+                    for (o, &i) in row.iter_mut().zip(offs) {
+                        *o = sample(b + i);
+                    }
+                }
+            });
+            data.reserve(if dfe { n } else { 0 });
             let mut offs_v: Vec<usize> = (0..nt).map(|t| (nt - 1 - t) * no).collect();
             if dfe {
                 offs_v.push(data.len());
