@@ -59,7 +59,7 @@ pub struct EyeDiagram {
 /// metric relies on: at least two distinct levels.
 pub fn find_levels(centres: &[f32], modulation: Modulation) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = modulation.levels();
-    let c = super::scan::cluster_levels_par(centres, n)?;
+    let c = crate::timing::cluster_levels(centres, n)?;
     let spread = c.means[n - 1] - c.means[0];
     let scale = c.means.iter().fold(0f64, |a, v| a.max(v.abs()));
     if !(spread > 1e-9 * scale.max(1e-30)) || c.counts.contains(&0) {

@@ -221,90 +221,6 @@ pub(crate) fn crossings_par(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
     out
 }
 
-/// [`crate::timing::cluster_levels`] with each Lloyd pass's cluster sums on the thread pool:
-/// the sorted samples split into contiguous clusters at the thresholds (binary search instead
-/// of the serial walk), each cluster summed in the serial order on its own task. Bit-identical
-/// to `cluster_levels` (the reference, tested); inputs with NaN take the serial path.
-pub(crate) fn cluster_levels_par(x: &[f32], levels: usize) -> crate::Result<crate::timing::LevelClusters> {
-    if levels < 2 || x.len() < levels * 8 {
-        return crate::timing::cluster_levels(x, levels);
-    }
-    let mut sorted: Vec<f32> = x.to_vec();
-    sorted.par_sort_unstable_by(|a, b| a.total_cmp(b));
-    let n = sorted.len();
-    // NaN sorts to an end, where the serial walk's comparisons are not monotone.
-    if sorted[0].is_nan() || sorted[n - 1].is_nan() {
-        return crate::timing::cluster_levels(x, levels);
-    }
-    let mut means: Vec<f64> = (0..levels).map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64).collect();
-    let mut sums = vec![0f64; levels];
-    let mut sq = vec![0f64; levels];
-    let mut counts = vec![0u64; levels];
-    let mut bounds = vec![0usize; levels + 1];
-    for _ in 0..12 {
-        let thresholds: Vec<f64> = means.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-        // The serial walk leaves cluster c at the first sample (after cluster c − 1 ends)
-        // with v >= thresholds[c].
-        bounds[0] = 0;
-        for c in 0..levels - 1 {
-            let t = thresholds[c];
-            let first = sorted.partition_point(|&v| !(v as f64 >= t));
-            bounds[c + 1] = first.max(bounds[c]);
-        }
-        bounds[levels] = n;
-        let runs: Vec<(f64, f64)> = (0..levels)
-            .into_par_iter()
-            .map(|c| {
-                let (mut a, mut b) = (0f64, 0f64);
-                for &v in &sorted[bounds[c]..bounds[c + 1]] {
-                    let v = v as f64;
-                    a += v;
-                    b += v * v;
-                }
-                (a, b)
-            })
-            .collect();
-        for c in 0..levels {
-            (sums[c], sq[c]) = runs[c];
-            counts[c] = (bounds[c + 1] - bounds[c]) as u64;
-        }
-        let mut changed = false;
-        for i in 0..levels {
-            if counts[i] > 0 {
-                let m = sums[i] / counts[i] as f64;
-                changed |= (m - means[i]).abs() > 1e-9 * (1.0 + m.abs());
-                means[i] = m;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let total: f64 = counts.iter().sum::<u64>() as f64;
-    let grand = sums.iter().sum::<f64>() / total;
-    let mut within = 0.0;
-    let mut between = 0.0;
-    let mut sigmas = vec![0.0; levels];
-    for i in 0..levels {
-        if counts[i] == 0 {
-            continue;
-        }
-        let c = counts[i] as f64;
-        let var = (sq[i] / c - means[i] * means[i]).max(0.0);
-        sigmas[i] = var.sqrt();
-        within += var * c;
-        between += (means[i] - grand).powi(2) * c;
-    }
-    let separation = if within > 0.0 {
-        between / within
-    } else if between > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    };
-    Ok(crate::timing::LevelClusters { means, sigmas, counts, separation })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_clustering_equals_cluster_levels() {
+    fn eye_level_clustering_is_the_reference_on_any_thread_count() {
         let [p1, p2] = pools();
         let bits = |c: &crate::timing::LevelClusters| {
             (c.means.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), c.sigmas.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), c.counts.clone(), c.separation.to_bits())
@@ -440,9 +356,9 @@ mod tests {
         for (i, &(n, levels)) in [(31usize, 4usize), (32, 4), (1000, 2), (100_000, 4), (333_333, 4), (50_000, 8)].iter().enumerate() {
             for clip in [false, true] {
                 let sig = signal(n, 2, 40 + i as u64, clip);
-                let want = crate::timing::cluster_levels(&sig.samples, levels);
-                let a = p1.install(|| cluster_levels_par(&sig.samples, levels));
-                let b = p2.install(|| cluster_levels_par(&sig.samples, levels));
+                let want = crate::timing::cluster_levels_reference(&sig.samples, levels);
+                let a = p1.install(|| crate::timing::cluster_levels(&sig.samples, levels));
+                let b = p2.install(|| crate::timing::cluster_levels(&sig.samples, levels));
                 match (want, a, b) {
                     (Ok(w), Ok(a), Ok(b)) => {
                         assert_eq!(bits(&a), bits(&w), "n {n} levels {levels}");
@@ -455,9 +371,9 @@ mod tests {
         }
         // A constant input (every sample in one cluster) and one with NaN (serial path).
         let flat = vec![0.25f32; 4096];
-        assert_eq!(bits(&cluster_levels_par(&flat, 4).unwrap()), bits(&crate::timing::cluster_levels(&flat, 4).unwrap()));
+        assert_eq!(bits(&crate::timing::cluster_levels(&flat, 4).unwrap()), bits(&crate::timing::cluster_levels_reference(&flat, 4).unwrap()));
         let mut nan = signal(4096, 2, 9, false).samples;
         nan[7] = f32::NAN;
-        assert_eq!(format!("{:?}", cluster_levels_par(&nan, 4)), format!("{:?}", crate::timing::cluster_levels(&nan, 4)));
+        assert_eq!(format!("{:?}", crate::timing::cluster_levels(&nan, 4)), format!("{:?}", crate::timing::cluster_levels_reference(&nan, 4)));
     }
 }

@@ -57,6 +57,8 @@ pub use cdr::{recover_clock, CdrConfig, CdrKind, RecoveredClock, MIN_CDR_EDGES, 
 pub use cdr_block::{BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, WARMUP_TIME_CONSTANTS};
 pub use interp::{cubic_at, resample, resample_at, resample_at_into, resample_at_parallel, ResampleGrid};
 pub use phase::{cluster_levels, recover_phase, LevelClusters, PhaseConfig, SamplingPhase};
+#[cfg(test)]
+pub(crate) use phase::cluster_levels_reference;
 pub use polyphase::{PolyphaseConfig, PolyphaseResampler};
 pub use resample_fft::{resample_fft, FftResampleScratch, FftResampler, MAX_FFT_RESAMPLE_LEN, MAX_FFT_RESAMPLE_RATIO};
 pub use tie::{fit_tone, Tone};
