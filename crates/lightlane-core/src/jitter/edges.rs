@@ -3,6 +3,7 @@
 
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One data edge: its time-interval error against the recovered clock, where it lies in the
@@ -70,9 +71,10 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
     let n_edges = clock.edge_positions.len().min(clock.tie_s.len());
     let mut edges = Vec::with_capacity(n_edges.saturating_sub(first));
     let mut rejected = 0usize;
-    for i in first..n_edges {
-        let e = clock.edge_positions[i];
-        let k = positions.partition_point(|&p| p < e);
+    // The symbol boundary of every edge (a binary search each), on the rayon pool.
+    let edge_positions = &clock.edge_positions[first.min(n_edges)..n_edges];
+    let boundary: Vec<usize> = edge_positions.par_iter().with_min_len(4096).map(|&e| positions.partition_point(|&p| p < e)).collect();
+    for (i, &k) in (first..n_edges).zip(&boundary) {
         if k == 0 || k >= positions.len() {
             rejected += 1;
             continue;

@@ -60,3 +60,4 @@ pub use phase::{cluster_levels, recover_phase, LevelClusters, PhaseConfig, Sampl
 pub use polyphase::{PolyphaseConfig, PolyphaseResampler};
 pub use resample_fft::{resample_fft, FftResampleScratch, FftResampler, MAX_FFT_RESAMPLE_LEN, MAX_FFT_RESAMPLE_RATIO};
 pub use tie::{fit_tone, Tone};
+pub(crate) use tie::solve3;
