@@ -284,6 +284,37 @@ pub(crate) fn crossings(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
     crossing_pass(signal, &[threshold]).0.pop().unwrap_or_default()
 }
 
+/// Samples per block of threshold masks in [`crossing_pass`].
+const MASK_BLOCK: usize = 2048;
+
+/// `out[i]` = bit j set where `x[i] − ts[j] < 0` (in f32, the crossing test of
+/// [`crossings_reference`]); `ts.len() ≤ 64`. Unrolled for one to three thresholds (NRZ,
+/// PAM4) so that it vectorizes.
+fn threshold_masks(x: &[f32], ts: &[f32], out: &mut [u64]) {
+    let below = |v: f32, t: f32| ((v - t) < 0.0) as u64;
+    match *ts {
+        [a] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a)),
+        [a, b] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1),
+        [a, b, c] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1 | below(v, c) << 2),
+        _ => out.iter_mut().zip(x).for_each(|(o, &v)| *o = ts.iter().enumerate().fold(0u64, |m, (j, &t)| m | below(v, t) << j)),
+    }
+}
+
+/// Sum of `x` in f64 over 8 interleaved lanes (lane `i mod 8`), combined in lane order.
+fn sum_f64(x: &[f32]) -> f64 {
+    let mut lanes = [0f64; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v as f64;
+        }
+    }
+    for (l, &v) in lanes.iter_mut().zip(it.remainder()) {
+        *l += v as f64;
+    }
+    lanes.iter().sum()
+}
+
 /// Naive reference of [`crossings`] (the serial scan and full sort it replaces).
 #[cfg(test)]
 pub(crate) fn crossings_reference(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
@@ -327,39 +358,35 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
         .map(|c| {
             let (k0, k1) = (c * CHUNK_SAMPLES, ((c + 1) * CHUNK_SAMPLES).min(pairs));
             let mut out = vec![Vec::new(); nt];
-            let mut sum = 0f64;
-            let mask = |v: f32, w: usize| {
-                let mut m = 0u64;
-                for (j, &t) in ts.iter().enumerate().skip(64 * w).take(64) {
-                    m |= (((v - t) < 0.0) as u64) << (j - 64 * w);
-                }
-                m
-            };
+            let mut masks = vec![0u64; MASK_BLOCK + 1];
             for w in 0..words {
-                let mut prev = mask(x[k0], w);
-                for k in k0..k1 {
-                    if w == 0 {
-                        sum += x[k] as f64;
-                    }
-                    let next = mask(x[k + 1], w);
-                    let mut diff = prev ^ next;
-                    while diff != 0 {
-                        let j = 64 * w + diff.trailing_zeros() as usize;
-                        diff &= diff - 1;
-                        let t = ts[j];
-                        let (a, b) = (x[k] - t, x[k + 1] - t);
-                        let frac = a as f64 / (a as f64 - b as f64);
-                        let time_ui = (k as f64 + frac) / s;
-                        let mut e = time_ui - time_ui.round();
-                        if e >= 0.5 {
-                            e -= 1.0;
+                let tw = &ts[64 * w..(64 * w + 64).min(nt)];
+                let mut k = k0;
+                while k < k1 {
+                    let e = (k + MASK_BLOCK).min(k1);
+                    let masks = &mut masks[..e - k + 1];
+                    threshold_masks(&x[k..=e], tw, masks);
+                    for (i, m) in masks.windows(2).enumerate() {
+                        let mut diff = m[0] ^ m[1];
+                        while diff != 0 {
+                            let j = 64 * w + diff.trailing_zeros() as usize;
+                            diff &= diff - 1;
+                            let kk = k + i;
+                            let t = ts[j];
+                            let (a, b) = (x[kk] - t, x[kk + 1] - t);
+                            let frac = a as f64 / (a as f64 - b as f64);
+                            let time_ui = (kk as f64 + frac) / s;
+                            let mut e = time_ui - time_ui.round();
+                            if e >= 0.5 {
+                                e -= 1.0;
+                            }
+                            out[j].push(e);
                         }
-                        out[j].push(e);
                     }
-                    prev = next;
+                    k = e;
                 }
             }
-            (out, sum)
+            (out, sum_f64(&x[k0..k1]))
         })
         .collect();
     let sum = parts.iter().map(|p| p.1).sum::<f64>() + x[pairs] as f64;
@@ -374,10 +401,37 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
         .collect();
     drop(parts);
     for v in &mut all {
-        // total_cmp: equal means bit-identical, so any sort gives `sort_by`'s order.
-        v.par_sort_unstable_by(f64::total_cmp);
+        sort_total(v);
     }
     (all, sum)
+}
+
+/// Sorts `v` ascending by `f64::total_cmp`, exactly as `sort_by(f64::total_cmp)` (equal under
+/// `total_cmp` means bit-identical, so stability does not matter): the values map to unsigned
+/// keys whose integer order is `total_cmp`'s ([`total_key`]), which sort in parallel without a
+/// comparator call, and map back.
+pub(crate) fn sort_total(v: &mut [f64]) {
+    let mut keys: Vec<u64> = v.par_iter().with_min_len(CHUNK_SAMPLES).map(|&x| total_key(x)).collect();
+    keys.par_sort_unstable();
+    v.par_iter_mut().zip(keys.par_iter()).with_min_len(CHUNK_SAMPLES).for_each(|(x, &k)| *x = from_total_key(k));
+}
+
+/// Unsigned key of `x` whose order is `f64::total_cmp`'s: negative values (sign bit set) have
+/// every bit flipped, the others only the sign bit.
+#[inline]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// Inverse of [`total_key`].
+#[inline]
+fn from_total_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// Computes every metric of `eye` (built from `signal`).
@@ -692,22 +746,22 @@ pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post:
         .into_par_iter()
         .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
             let xu = x[u];
-            for (l, cl) in c.iter_mut().enumerate() {
-                *cl += xu * x[u + l];
+            for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
+                *cl += xu * xv;
             }
             c
         })
         .collect();
-    // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and Σ y_k.
+    // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and
+    // Σ y_k; accumulated in window order (index nt − 1 − i), the window being x[k − post..=k + pre].
     let row_parts: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
         .clone()
         .into_par_iter()
         .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
             let yk = y[k] as f64;
-            for i in 0..nt {
-                let xi = x[k + pre - i];
-                b[i] += xi * yk;
-                sx[i] += xi;
+            for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
+                *bj += xv * yk;
+                *sj += xv;
             }
             sy += yk;
             (b, sx, sy)
@@ -722,8 +776,8 @@ pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post:
     let (mut bsum, mut sx, mut sy) = (vec![0f64; nt], vec![0f64; nt], 0f64);
     for (b, s, yy) in &row_parts {
         for i in 0..nt {
-            bsum[i] += b[i];
-            sx[i] += s[i];
+            bsum[i] += b[nt - 1 - i];
+            sx[i] += s[nt - 1 - i];
         }
         sy += yy;
     }
@@ -748,19 +802,16 @@ pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post:
     a[nt * dim + nt] = rows.len() as f64;
     b[nt] = sy;
     let p = Cholesky::factor(&a, dim).ok()?.solve(&b).ok()?;
+    // The taps in window order: x[k − post + jj] multiplies tap nt − 1 − jj.
+    let p_window: Vec<f64> = p[..nt].iter().rev().copied().collect();
     let se_parts: Vec<f64> = rows
         .clone()
         .into_par_iter()
-        .fold_chunks(CHUNK_SYMBOLS, || (0f64, vec![0f64; dim]), |(se, mut row), k| {
-            for j in 0..nt {
-                row[j] = x[k + pre - j];
-            }
-            row[nt] = 1.0;
-            let fit: f64 = row.iter().zip(&p).map(|(r, w)| r * w).sum();
+        .fold_chunks(CHUNK_SYMBOLS, || 0f64, |se, k| {
+            let fit = dot4(&x[k - post..=k + pre], &p_window) + p[nt];
             let e = centres[k] as f64 - fit;
-            (se + e * e, row)
+            se + e * e
         })
-        .map(|(se, _)| se)
         .collect();
     let se: f64 = se_parts.iter().sum();
     let var = se / rows.len() as f64;
@@ -812,6 +863,22 @@ pub(crate) fn sndr_reference(centres: &[f32], symbols: &[usize], m: Modulation, 
     let pmax = p[..nt].iter().fold(0f64, |a, v| a.max(v.abs()));
     let r = 10.0 * (pmax * pmax / var.max(1e-300)).log10();
     r.is_finite().then_some(r.min(200.0))
+}
+
+/// Dot product of equal-length `a` and `b` over 4 interleaved lanes.
+fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let mut l = [0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (u, v) in ca.zip(cb) {
+        for i in 0..4 {
+            l[i] += u[i] * v[i];
+        }
+    }
+    for (i, (u, v)) in ra.iter().zip(rb).enumerate() {
+        l[i] += u * v;
+    }
+    (l[0] + l[1]) + (l[2] + l[3])
 }
 
 /// (P0, P3) per 802.3 121.8.4: means over the central 2 UI of runs of ≥ 6 bottom and ≥ 7 top
@@ -966,6 +1033,19 @@ mod fast_path_tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sort_total_equals_sort_by_total_cmp_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 5e-324, -5e-324, f64::MAX, f64::MIN];
+        for n in [0usize, 1, 2, 13, CHUNK_SAMPLES + 3, 3 * CHUNK_SAMPLES] {
+            let mut v: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { specials[i / 97 % specials.len()] } else { rng.random::<f64>() - 0.5 }).collect();
+            let mut r = v.clone();
+            r.sort_by(f64::total_cmp);
+            sort_total(&mut v);
+            assert_eq!(bits(&v), bits(&r), "{n} values");
         }
     }
 
