@@ -62,8 +62,43 @@ pub(crate) fn fft_len(n: usize) -> usize {
 }
 
 /// Values of the edges `(ui[i], v[i])` (ascending `ui`) linearly interpolated onto every UI from
-/// `ui[0]` to `ui[last]`.
+/// `ui[0]` to `ui[last]`. The segments between edges fill disjoint ranges of the grid, in
+/// parallel by fixed chunks of segments (each value is computed as in the serial loop).
 pub(crate) fn to_uniform_grid(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    if ui.is_empty() {
+        return;
+    }
+    out.resize(ui[ui.len() - 1] - ui[0] + 1, 0.0);
+    out[0] = v[0];
+    // Segment i (1..ui.len()) fills the gap = ui[i] − ui[i−1] grid points after ui[i−1].
+    let segments = ui.len() - 1;
+    let mut jobs = Vec::with_capacity(segments.div_ceil(CHUNK));
+    let mut rest = &mut out[1..];
+    let mut first = 1;
+    while first <= segments {
+        let last = (first + CHUNK - 1).min(segments);
+        let (dst, tail) = rest.split_at_mut(ui[last] - ui[first - 1]);
+        jobs.push((first, last, dst));
+        rest = tail;
+        first = last + 1;
+    }
+    jobs.into_par_iter().for_each(|(first, last, dst)| {
+        let mut o = 0;
+        for i in first..=last {
+            let gap = ui[i] - ui[i - 1];
+            let (a, b) = (v[i - 1], v[i]);
+            for s in 1..=gap {
+                dst[o] = a + (b - a) * s as f64 / gap as f64;
+                o += 1;
+            }
+        }
+    });
+}
+
+/// Naive reference of [`to_uniform_grid`] (the serial loop).
+#[cfg(test)]
+pub(crate) fn to_uniform_grid_reference(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
     out.clear();
     if ui.is_empty() {
         return;
@@ -248,7 +283,7 @@ pub(crate) fn find_tones_reference(
     false_alarm: f64,
 ) -> (Vec<PeriodicTone>, Option<f64>) {
     let mut grid = Vec::new();
-    to_uniform_grid(ui, residual, &mut grid);
+    to_uniform_grid_reference(ui, residual, &mut grid);
     let m = grid.len();
     if max_tones == 0 || m < 4 * FLOOR_BLOCK {
         return (Vec::new(), None);

@@ -717,3 +717,49 @@ fn jitter_fast_paths_on_a_real_10gbase_r_capture() {
     };
     assert_eq!(run(1), run(2));
 }
+
+#[test]
+fn boundaries_equal_partition_point_whatever_the_order() {
+    let mut s = 77u64;
+    let mut u = move || (lcg(&mut s) % 10_000) as f64 * 0.37;
+    for (np, ne) in [(0usize, 5usize), (1, 1), (100, 20_000), (50_000, 30_000), (30_000, 8192), (30_000, 8193)] {
+        let mut positions: Vec<f64> = (0..np).map(|_| u()).collect();
+        positions.sort_by(f64::total_cmp);
+        // Ascending edges (some equal to positions, some repeated), then shuffled runs, then NaN.
+        let mut edges: Vec<f64> = (0..ne).map(|_| u()).collect();
+        edges.sort_by(f64::total_cmp);
+        if np > 0 && ne > 10 {
+            edges[3] = positions[np / 2];
+            edges[4] = edges[3];
+            edges.swap(ne / 2, ne - 2);
+            edges[ne - 1] = f64::NAN;
+        }
+        let reference: Vec<usize> = edges.iter().map(|&e| positions.partition_point(|&p| p < e)).collect();
+        assert_eq!(edges::boundaries(&positions, &edges), reference, "{np} positions, {ne} edges");
+        // Positions out of order: the binary search's answer, whatever it is.
+        if np > 2 {
+            positions.swap(0, np - 1);
+            let reference: Vec<usize> = edges.iter().map(|&e| positions.partition_point(|&p| p < e)).collect();
+            assert_eq!(edges::boundaries(&positions, &edges), reference, "unsorted, {np} positions");
+        }
+    }
+}
+
+#[test]
+fn uniform_grid_equals_the_serial_loop_bit_for_bit() {
+    let mut s = 5u64;
+    // Edge counts around the chunk of segments (8192 + 1 edges per chunk boundary).
+    for n in [0usize, 1, 2, 8192, 8193, 8194, 3 * 8192 + 7] {
+        let mut ui = Vec::with_capacity(n);
+        let mut u = 2usize;
+        for _ in 0..n {
+            u += 1 + (lcg(&mut s) % 4) as usize;
+            ui.push(u);
+        }
+        let v: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 100_000) as f64 * 1e-3 - 50.0).collect();
+        let (mut fast, mut reference) = (vec![1.0], vec![2.0]);
+        periodic::to_uniform_grid(&ui, &v, &mut fast);
+        periodic::to_uniform_grid_reference(&ui, &v, &mut reference);
+        assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "{n} edges");
+    }
+}
