@@ -677,7 +677,7 @@ fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
 
 #[test]
 fn jitter_results_do_not_depend_on_the_thread_count() {
-    let (clock, decided) = clock_and_decisions(Modulation::Pam4, 40_000, Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.05, sj_frequency_hz: 20e6, ..Jitter::none() }, 8);
+    let (clock, decided) = clock_and_decisions(Modulation::Pam4, 40_000, Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.05, sj_frequency_hz: 20e6 }, 8);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| analyze_jitter(&clock, &decided, Modulation::Pam4, &JitterConfig::default()).unwrap())
