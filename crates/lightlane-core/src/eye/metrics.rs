@@ -5,7 +5,15 @@ use super::{EyeDiagram, EyeSignal};
 use crate::eq::lsq::Cholesky;
 use crate::stats::{q_function, q_inverse};
 use crate::{Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Symbols per chunk of the parallel passes over the eye signal. Fixed, so that every sum is
+/// combined in the same order whatever the thread count (the results do not depend on it).
+const CHUNK_SYMBOLS: usize = 4096;
+/// Samples per chunk of the parallel passes over the raw samples (crossings, P_ave); fixed, as
+/// [`CHUNK_SYMBOLS`].
+const CHUNK_SAMPLES: usize = 1 << 17;
 
 /// Parameters of the eye metrics; defaults are the standards' values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,9 +105,110 @@ pub(crate) fn region(v: f64, thresholds: &[f64]) -> usize {
 /// Samples of `signal` whose time lies within `half_window_ui` of a symbol centre.
 pub(crate) fn window_samples(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64) -> Vec<f32> {
     let s = signal.samples_per_ui;
-    let idx: Vec<usize> = (0..s).filter(|&i| ((i as f64 / s as f64) - centre_ui).abs() <= half_window_ui + 1e-9).collect();
-    let idx = if idx.is_empty() { vec![s / 2] } else { idx };
+    let idx = window_indices(s, centre_ui, half_window_ui);
     signal.samples.chunks_exact(s).flat_map(|c| idx.iter().map(move |&i| c[i])).collect()
+}
+
+/// Indices within a UI of `s` samples whose time lies within `half_window_ui` of `centre_ui`
+/// (the centre sample when none does).
+fn window_indices(s: usize, centre_ui: f64, half_window_ui: f64) -> Vec<usize> {
+    let idx: Vec<usize> = (0..s).filter(|&i| ((i as f64 / s as f64) - centre_ui).abs() <= half_window_ui + 1e-9).collect();
+    if idx.is_empty() {
+        vec![s / 2]
+    } else {
+        idx
+    }
+}
+
+/// The level groups of the eye-height window ([`window_samples`] split at `thresholds` as by
+/// [`split_levels`]), kept per fixed chunk of symbols: `parts[c][g]` holds, in signal order,
+/// chunk `c`'s samples of level `g` (concatenating the chunks gives `split_levels`' groups).
+/// One parallel pass; the moments and quantiles are read without concatenating or sorting.
+pub(crate) struct LevelParts {
+    parts: Vec<Vec<Vec<f64>>>,
+    counts: Vec<usize>,
+}
+
+impl LevelParts {
+    /// Splits the window samples of `signal` (see [`window_samples`]) at `thresholds`.
+    pub(crate) fn new(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64, thresholds: &[f64]) -> Self {
+        let s = signal.samples_per_ui;
+        let idx = window_indices(s, centre_ui, half_window_ui);
+        let groups = thresholds.len() + 1;
+        let whole = signal.symbols() * s;
+        let parts: Vec<Vec<Vec<f64>>> = signal.samples[..whole]
+            .par_chunks(CHUNK_SYMBOLS * s)
+            .map(|c| {
+                let mut g = vec![Vec::with_capacity(c.len() / s * idx.len() / groups + 16); groups];
+                for sym in c.chunks_exact(s) {
+                    for &i in &idx {
+                        let v = sym[i] as f64;
+                        g[region(v, thresholds)].push(v);
+                    }
+                }
+                g
+            })
+            .collect();
+        let counts = (0..groups).map(|g| parts.iter().map(|p| p[g].len()).sum()).collect();
+        LevelParts { parts, counts }
+    }
+
+    /// Samples of level `g`.
+    pub(crate) fn len(&self, g: usize) -> usize {
+        self.counts[g]
+    }
+
+    /// (mean, σ) of level `g` as [`mean_std`] of its group (NaN when empty); the sums run per
+    /// chunk and are combined in chunk order (so they differ from `mean_std`'s in the last
+    /// bits only, and not with the thread count).
+    pub(crate) fn mean_std(&self, g: usize) -> (f64, f64) {
+        let n = self.counts[g];
+        if n == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let sums: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().sum::<f64>()).collect();
+        let m = sums.iter().sum::<f64>() / n as f64;
+        let sq: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().map(|x| (x - m) * (x - m)).sum::<f64>()).collect();
+        let var = sq.iter().sum::<f64>() / n as f64;
+        (m, var.sqrt())
+    }
+
+    /// [`quantile`] of level `g`'s group at `p` (as if sorted by `total_cmp`): exact, by
+    /// selection (reorders the chunks' samples; `g` must not be empty).
+    pub(crate) fn quantile(&mut self, g: usize, p: f64) -> f64 {
+        let n = self.counts[g];
+        let k = ((p * n as f64).floor() as usize).min(n - 1);
+        let mut parts: Vec<&mut Vec<f64>> = self.parts.iter_mut().map(|p| &mut p[g]).collect();
+        select_kth(&mut parts, n, k)
+    }
+}
+
+/// The `k`-th smallest (0-based, by `total_cmp`) of the union of `parts` (`n` values in all):
+/// each part keeps its `k + 1` smallest (or, for `k` in the upper half, its `n − k` largest),
+/// which must contain the answer, by selection in parallel; one more selection on their union.
+fn select_kth(parts: &mut [&mut Vec<f64>], n: usize, k: usize) -> f64 {
+    let low = k < n / 2;
+    let keep = if low { k + 1 } else { n - k };
+    let mut union: Vec<f64> = parts
+        .par_iter_mut()
+        .map(|p| {
+            let len = p.len();
+            if keep >= len {
+                return p.to_vec();
+            }
+            if low {
+                p.select_nth_unstable_by(keep - 1, f64::total_cmp);
+                p[..keep].to_vec()
+            } else {
+                p.select_nth_unstable_by(len - keep, f64::total_cmp);
+                p[len - keep..].to_vec()
+            }
+        })
+        .flatten_iter()
+        .collect();
+    let u = union.len();
+    let at = if low { k } else { u - (n - k) };
+    *union.select_nth_unstable_by(at, f64::total_cmp).1
 }
 
 /// Per-level sample groups of `x` split at `thresholds`.
@@ -120,7 +229,9 @@ pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-/// Quantile of sorted `v` at probability `p` (nearest rank).
+/// Quantile of sorted `v` at probability `p` (nearest rank): the reference of
+/// [`LevelParts::quantile`].
+#[cfg(test)]
 pub(crate) fn quantile(v: &[f64], p: f64) -> f64 {
     let i = ((p * v.len() as f64).floor() as usize).min(v.len() - 1);
     v[i]
@@ -170,6 +281,43 @@ pub(crate) fn tail_fit(v: &[f64], upper: bool) -> (f64, f64) {
 /// Threshold crossings of `signal` at `threshold`, as offsets from the nearest UI boundary
 /// (linear interpolation between samples), sorted.
 pub(crate) fn crossings(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
+    crossing_pass(signal, &[threshold]).0.pop().unwrap_or_default()
+}
+
+/// Samples per block of threshold masks in [`crossing_pass`].
+const MASK_BLOCK: usize = 2048;
+
+/// `out[i]` = bit j set where `x[i] − ts[j] < 0` (in f32, the crossing test of
+/// [`crossings_reference`]); `ts.len() ≤ 64`. Unrolled for one to three thresholds (NRZ,
+/// PAM4) so that it vectorizes.
+fn threshold_masks(x: &[f32], ts: &[f32], out: &mut [u64]) {
+    let below = |v: f32, t: f32| ((v - t) < 0.0) as u64;
+    match *ts {
+        [a] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a)),
+        [a, b] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1),
+        [a, b, c] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1 | below(v, c) << 2),
+        _ => out.iter_mut().zip(x).for_each(|(o, &v)| *o = ts.iter().enumerate().fold(0u64, |m, (j, &t)| m | below(v, t) << j)),
+    }
+}
+
+/// Sum of `x` in f64 over 8 interleaved lanes (lane `i mod 8`), combined in lane order.
+fn sum_f64(x: &[f32]) -> f64 {
+    let mut lanes = [0f64; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v as f64;
+        }
+    }
+    for (l, &v) in lanes.iter_mut().zip(it.remainder()) {
+        *l += v as f64;
+    }
+    lanes.iter().sum()
+}
+
+/// Naive reference of [`crossings`] (the serial scan and full sort it replaces).
+#[cfg(test)]
+pub(crate) fn crossings_reference(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
     let s = signal.samples_per_ui as f64;
     let t = threshold as f32;
     let mut out = Vec::new();
@@ -189,8 +337,248 @@ pub(crate) fn crossings(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
     out
 }
 
+/// The crossings of every threshold (each as [`crossings`]: sorted offsets, the same values)
+/// and the sum of all samples in f64 (for P_ave), in one parallel pass over fixed chunks of
+/// sample pairs; the per-chunk crossing lists are joined in order and sorted in parallel.
+pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<f64>>, f64) {
+    let x = &signal.samples;
+    let s = signal.samples_per_ui as f64;
+    let nt = thresholds.len();
+    if x.is_empty() {
+        return (vec![Vec::new(); nt], 0.0);
+    }
+    let pairs = x.len() - 1;
+    let ts: Vec<f32> = thresholds.iter().map(|&t| t as f32).collect();
+    // Bit j of the mask: sample − t_j < 0 (the reference's test, in f32); up to 64 thresholds
+    // per mask word.
+    let words = nt.div_ceil(64).max(1);
+    let chunks = pairs.div_ceil(CHUNK_SAMPLES);
+    let parts: Vec<(Vec<Vec<f64>>, f64)> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let (k0, k1) = (c * CHUNK_SAMPLES, ((c + 1) * CHUNK_SAMPLES).min(pairs));
+            let mut out = vec![Vec::new(); nt];
+            let mut masks = vec![0u64; MASK_BLOCK + 1];
+            for w in 0..words {
+                let tw = &ts[64 * w..(64 * w + 64).min(nt)];
+                let mut k = k0;
+                while k < k1 {
+                    let e = (k + MASK_BLOCK).min(k1);
+                    let masks = &mut masks[..e - k + 1];
+                    threshold_masks(&x[k..=e], tw, masks);
+                    for (i, m) in masks.windows(2).enumerate() {
+                        let mut diff = m[0] ^ m[1];
+                        while diff != 0 {
+                            let j = 64 * w + diff.trailing_zeros() as usize;
+                            diff &= diff - 1;
+                            let kk = k + i;
+                            let t = ts[j];
+                            let (a, b) = (x[kk] - t, x[kk + 1] - t);
+                            let frac = a as f64 / (a as f64 - b as f64);
+                            let time_ui = (kk as f64 + frac) / s;
+                            let mut e = time_ui - time_ui.round();
+                            if e >= 0.5 {
+                                e -= 1.0;
+                            }
+                            out[j].push(e);
+                        }
+                    }
+                    k = e;
+                }
+            }
+            (out, sum_f64(&x[k0..k1]))
+        })
+        .collect();
+    let sum = parts.iter().map(|p| p.1).sum::<f64>() + x[pairs] as f64;
+    let mut all: Vec<Vec<f64>> = (0..nt)
+        .map(|j| {
+            let mut v = Vec::with_capacity(parts.iter().map(|p| p.0[j].len()).sum());
+            for p in &parts {
+                v.extend_from_slice(&p.0[j]);
+            }
+            v
+        })
+        .collect();
+    drop(parts);
+    for v in &mut all {
+        sort_total(v);
+    }
+    (all, sum)
+}
+
+/// Sorts `v` ascending by `f64::total_cmp`, exactly as `sort_by(f64::total_cmp)` (equal under
+/// `total_cmp` means bit-identical, so stability does not matter): the values map to unsigned
+/// keys whose integer order is `total_cmp`'s ([`total_key`]), which sort in parallel without a
+/// comparator call, and map back.
+pub(crate) fn sort_total(v: &mut [f64]) {
+    let mut keys: Vec<u64> = v.par_iter().with_min_len(CHUNK_SAMPLES).map(|&x| total_key(x)).collect();
+    keys.par_sort_unstable();
+    v.par_iter_mut().zip(keys.par_iter()).with_min_len(CHUNK_SAMPLES).for_each(|(x, &k)| *x = from_total_key(k));
+}
+
+/// Unsigned key of `x` whose order is `f64::total_cmp`'s: negative values (sign bit set) have
+/// every bit flipped, the others only the sign bit.
+#[inline]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// Inverse of [`total_key`].
+#[inline]
+fn from_total_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 /// Computes every metric of `eye` (built from `signal`).
+///
+/// Every pass over the samples runs on the rayon pool in fixed chunks combined in order, so
+/// the result does not depend on the thread count; it equals the serial definition exactly
+/// except for the last bits of the sums (level means/σ, SNDR's normal equations, P_ave).
 pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
+    if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
+        return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
+    }
+    let m = eye.modulation;
+    let nl = m.levels();
+    let th = &eye.thresholds;
+    let mut warnings = Vec::new();
+    let v = &eye.levels;
+    let (rlm, rlm_cl94) = if nl == 4 {
+        let mid = 0.5 * (v[0] + v[3]);
+        let es1 = (v[1] - mid) / (v[0] - mid);
+        let es2 = (v[2] - mid) / (v[3] - mid);
+        let r = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
+        let c94 = 3.0 * (v[1] - v[0]).min(v[2] - v[1]).min(v[3] - v[2]) / (v[3] - v[0]);
+        (Some(r), Some(c94))
+    } else {
+        (None, None)
+    };
+
+    // Vertical: level distributions over T_s ± T_O.
+    let q = q_inverse(config.target_ber);
+    let mut groups = LevelParts::new(signal, 0.5, config.eh_window_ui, th);
+    let fits: Vec<(f64, f64)> = (0..th.len() + 1).map(|g| groups.mean_std(g)).collect();
+    let mut eye_heights = Vec::new();
+    let mut eye_heights_measured = Vec::new();
+    let mut vec_db: Option<f64> = Some(f64::NEG_INFINITY);
+    for i in 0..nl - 1 {
+        let (n_lo, n_hi) = (groups.len(i), groups.len(i + 1));
+        if n_lo == 0 || n_hi == 0 {
+            eye_heights.push(0.0);
+            eye_heights_measured.push(0.0);
+            vec_db = None;
+            warnings.push(format!("sub-eye {i}: a level has no samples in the eye-height window"));
+            continue;
+        }
+        let (ml, sl) = fits[i];
+        let (mh, sh) = fits[i + 1];
+        let eh = (mh - q * sh) - (ml + q * sl);
+        let p = config.target_ber.max(1.0 / n_lo.min(n_hi) as f64);
+        let ehm = groups.quantile(i + 1, p) - groups.quantile(i, 1.0 - p);
+        eye_heights.push(eh);
+        eye_heights_measured.push(ehm);
+        vec_db = match vec_db {
+            Some(best) if eh > 0.0 => Some(best.max(20.0 * ((mh - ml) / eh).log10())),
+            _ => None,
+        };
+    }
+    if vec_db.is_none() {
+        warnings.push("an eye is closed at the target BER: VEC undefined".into());
+    }
+
+    // Horizontal: crossings of each threshold.
+    let nui = signal.symbols().max(1) as f64;
+    let mut eye_widths = Vec::new();
+    let mut eye_widths_measured = Vec::new();
+    let mut centres = Vec::new();
+    let mut crossing_stats = Vec::new();
+    let (all_offsets, sample_sum) = crossing_pass(signal, th);
+    for (i, offsets) in all_offsets.into_iter().enumerate() {
+        let density = offsets.len() as f64 / nui;
+        if offsets.len() < 2 {
+            warnings.push(format!("sub-eye {i}: no transitions across the threshold; eye width undefined"));
+            eye_widths.push(None);
+            eye_widths_measured.push(None);
+            centres.push(None);
+            crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: (0.0, 0.0), right_boundary_fit: (0.0, 0.0) });
+            continue;
+        }
+        let left = tail_fit(&offsets, true);
+        let right = tail_fit(&offsets, false);
+        let qh = q_inverse((config.target_ber / density.min(1.0)).min(0.49));
+        let l_edge = left.0 + qh * left.1;
+        let r_edge = 1.0 + right.0 - qh * right.1;
+        let w = r_edge - l_edge;
+        let wm = 1.0 + offsets[0] - offsets[offsets.len() - 1];
+        eye_widths.push(Some(w));
+        eye_widths_measured.push(Some(wm));
+        centres.push(Some(0.5 * (l_edge + r_edge)));
+        crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: left, right_boundary_fit: right });
+    }
+    let known: Vec<f64> = centres.iter().flatten().copied().collect();
+    let mean_c = known.iter().sum::<f64>() / known.len().max(1) as f64;
+    let eye_skew_ui = centres.iter().map(|c| c.map(|c| c - mean_c)).collect();
+
+    // SNDR from a linear fit of the centre samples to the decided symbols.
+    let s = signal.samples_per_ui;
+    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
+    let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
+    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
+    if sndr_db.is_none() {
+        warnings.push("SNDR undefined (too few symbols or singular fit)".into());
+    }
+
+    // OMA_outer, P_ave, outer ER.
+    let p_ave = sample_sum / signal.samples.len().max(1) as f64;
+    let oma = oma_outer_from_runs(signal, &decisions, nl);
+    let (p0, p3) = match oma {
+        Some(v) => v,
+        None => {
+            if nl == 4 {
+                warnings.push("no runs of 7 top / 6 bottom symbols: OMA_outer from the outer level means".into());
+            }
+            (v[0], v[nl - 1])
+        }
+    };
+    let er_db = if signal.is_optical() {
+        if p0 > 0.0 {
+            Some(10.0 * (p3 / p0).log10())
+        } else {
+            warnings.push("outer ER undefined: P0 ≤ 0".into());
+            None
+        }
+    } else {
+        None
+    };
+    Ok(EyeMetrics {
+        levels: eye.levels.clone(),
+        level_sigma: eye.level_sigma.clone(),
+        rlm,
+        rlm_cl94,
+        eye_heights,
+        eye_heights_measured,
+        eye_widths,
+        eye_widths_measured,
+        eye_skew_ui,
+        vec_db,
+        sndr_db,
+        oma_outer: p3 - p0,
+        er_db,
+        p_ave,
+        crossings: crossing_stats,
+        warnings,
+    })
+}
+
+/// Naive reference of [`eye_metrics`]: the serial passes, full sorts and serial normal
+/// equations it replaces.
+#[cfg(test)]
+pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
     if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
         return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
     }
@@ -253,7 +641,7 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
     let mut centres = Vec::new();
     let mut crossing_stats = Vec::new();
     for (i, &t) in th.iter().enumerate() {
-        let offsets = crossings(signal, t);
+        let offsets = crossings_reference(signal, t);
         let density = offsets.len() as f64 / nui;
         if offsets.len() < 2 {
             warnings.push(format!("sub-eye {i}: no transitions across the threshold; eye width undefined"));
@@ -282,7 +670,7 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
     // SNDR from a linear fit of the centre samples to the decided symbols.
     let centre = signal.centres();
     let decisions: Vec<usize> = centre.iter().map(|&x| region(x as f64, th)).collect();
-    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
+    let sndr_db = sndr_reference(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
     if sndr_db.is_none() {
         warnings.push("SNDR undefined (too few symbols or singular fit)".into());
     }
@@ -330,8 +718,111 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
 }
 
 /// SNDR (Annex 120D.3.1.6 form): least-squares pulse response over `pre + 1 + post` symbols
-/// plus an offset, `p_max` its largest magnitude, σ_e the rms residual.
+/// plus an offset, `p_max` its largest magnitude, σ_e the rms residual. `None` with too few
+/// symbols (fewer than 20 per fitted tap), a singular fit, or a symbol outside `m`'s alphabet.
+///
+/// The normal equations are built from lag sums: entry (i, j) of the Gram matrix is
+/// `Σ_u x_u·x_{u+i−j}` over a window that slides with `i`, i.e. one sum per lag over the common
+/// core plus a few end terms (`pre + 1 + post` multiply-adds per symbol instead of their
+/// square); the sums run on the rayon pool in fixed chunks combined in order (the result does
+/// not depend on the thread count, and differs from the serial sums in the last bits only).
 pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
+    let nt = pre + 1 + post;
+    let n = centres.len().min(symbols.len());
+    if n < nt * 20 {
+        return None;
+    }
+    let lv: Vec<f64> = m.level_set().iter().map(|&x| x as f64).collect();
+    if symbols[..n].par_iter().any(|&s| s >= lv.len()) {
+        return None;
+    }
+    let dim = nt + 1;
+    let x: Vec<f64> = symbols[..n].par_iter().map(|&s| lv[s]).collect();
+    let y = &centres[..n];
+    let rows = post..n - pre;
+    // Lag sums over the core u ∈ [pre + post, n − nt], which every (i, j) window contains.
+    let (core0, core1) = (pre + post, n - nt + 1);
+    let lag_parts: Vec<Vec<f64>> = (core0..core1)
+        .into_par_iter()
+        .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
+            let xu = x[u];
+            for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
+                *cl += xu * xv;
+            }
+            c
+        })
+        .collect();
+    // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and
+    // Σ y_k; accumulated in window order (index nt − 1 − i), the window being x[k − post..=k + pre].
+    let row_parts: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
+        .clone()
+        .into_par_iter()
+        .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
+            let yk = y[k] as f64;
+            for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
+                *bj += xv * yk;
+                *sj += xv;
+            }
+            sy += yk;
+            (b, sx, sy)
+        })
+        .collect();
+    let mut lag = vec![0f64; nt];
+    for c in &lag_parts {
+        for (a, v) in lag.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let (mut bsum, mut sx, mut sy) = (vec![0f64; nt], vec![0f64; nt], 0f64);
+    for (b, s, yy) in &row_parts {
+        for i in 0..nt {
+            bsum[i] += b[nt - 1 - i];
+            sx[i] += s[nt - 1 - i];
+        }
+        sy += yy;
+    }
+    let mut a = vec![0f64; dim * dim];
+    let mut b = vec![0f64; dim];
+    for i in 0..nt {
+        for j in 0..=i {
+            let l = i - j;
+            // The window of (i, j): u = k + pre − i for k in rows, i.e. u ∈ [pre + post − i, n − 1 − i].
+            let mut v = lag[l];
+            for u in (pre + post - i)..core0 {
+                v += x[u] * x[u + l];
+            }
+            for u in core1..(n - i) {
+                v += x[u] * x[u + l];
+            }
+            a[i * dim + j] = v;
+        }
+        a[nt * dim + i] = sx[i];
+        b[i] = bsum[i];
+    }
+    a[nt * dim + nt] = rows.len() as f64;
+    b[nt] = sy;
+    let p = Cholesky::factor(&a, dim).ok()?.solve(&b).ok()?;
+    // The taps in window order: x[k − post + jj] multiplies tap nt − 1 − jj.
+    let p_window: Vec<f64> = p[..nt].iter().rev().copied().collect();
+    let se_parts: Vec<f64> = rows
+        .clone()
+        .into_par_iter()
+        .fold_chunks(CHUNK_SYMBOLS, || 0f64, |se, k| {
+            let fit = dot4(&x[k - post..=k + pre], &p_window) + p[nt];
+            let e = centres[k] as f64 - fit;
+            se + e * e
+        })
+        .collect();
+    let se: f64 = se_parts.iter().sum();
+    let var = se / rows.len() as f64;
+    let pmax = p[..nt].iter().fold(0f64, |a, v| a.max(v.abs()));
+    let r = 10.0 * (pmax * pmax / var.max(1e-300)).log10();
+    r.is_finite().then_some(r.min(200.0))
+}
+
+/// Naive reference of [`sndr`]: the serial normal equations (dim² multiply-adds per symbol).
+#[cfg(test)]
+pub(crate) fn sndr_reference(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
     let nt = pre + 1 + post;
     let n = centres.len().min(symbols.len());
     if n < nt * 20 {
@@ -372,6 +863,22 @@ pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post:
     let pmax = p[..nt].iter().fold(0f64, |a, v| a.max(v.abs()));
     let r = 10.0 * (pmax * pmax / var.max(1e-300)).log10();
     r.is_finite().then_some(r.min(200.0))
+}
+
+/// Dot product of equal-length `a` and `b` over 4 interleaved lanes.
+fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let mut l = [0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (u, v) in ca.zip(cb) {
+        for i in 0..4 {
+            l[i] += u[i] * v[i];
+        }
+    }
+    for (i, (u, v)) in ra.iter().zip(rb).enumerate() {
+        l[i] += u * v;
+    }
+    (l[0] + l[1]) + (l[2] + l[3])
 }
 
 /// (P0, P3) per 802.3 121.8.4: means over the central 2 UI of runs of ≥ 6 bottom and ≥ 7 top
@@ -419,4 +926,268 @@ pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usiz
 pub(crate) fn vertical_ber(v: f64, lower: (f64, f64), upper: (f64, f64), w_lower: f64, w_upper: f64) -> f64 {
     let t = |x: f64, s: f64| if s > 0.0 { q_function(x / s) } else if x > 0.0 { 0.0 } else { 1.0 };
     w_lower * t(v - lower.0, lower.1) + w_upper * t(upper.0 - v, upper.1)
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    //! The parallel passes of [`eye_metrics`] against their naive references: bit-exact where
+    //! the arithmetic is the same (crossings, quantiles, counts, decisions), within a tolerance
+    //! scaled to the size where only the summation order changed (means, σ, SNDR, P_ave); and
+    //! identical results on 1-, 2- and 3-thread pools.
+    use super::*;
+    use crate::eye::EyeConfig;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A PAM-`levels` eye signal: random symbols, raised-cosine-like transitions over the UI
+    /// boundary, Gaussian-ish noise of `noise` rms.
+    fn random_eye(symbols: usize, s: usize, levels: usize, noise: f32, seed: u64) -> EyeSignal {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let lv: Vec<f32> = (0..levels).map(|i| -1.0 + 2.0 * i as f32 / (levels - 1) as f32).collect();
+        let syms: Vec<usize> = (0..symbols + 1).map(|_| rng.random_range(0..levels)).collect();
+        let mut y = Vec::with_capacity(symbols * s);
+        for k in 0..symbols {
+            let (a, b) = (lv[syms[k]], lv[syms[k + 1]]);
+            for i in 0..s {
+                let t = i as f32 / s as f32;
+                let ramp = if t < 0.7 { 0.0 } else { (t - 0.7) / 0.6 };
+                let v = a + (b - a) * ramp.min(1.0) * 0.5;
+                let n: f32 = (0..4).map(|_| rng.random::<f32>() - 0.5).sum::<f32>() * noise;
+                y.push(v + n);
+            }
+        }
+        EyeSignal::new(y, s).unwrap()
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn crossing_pass_equals_the_serial_scan_bit_for_bit() {
+        // Sizes around the chunk of sample pairs, and tiny ones.
+        let sizes = [1usize, 2, 3, 17, CHUNK_SAMPLES - 1, CHUNK_SAMPLES, CHUNK_SAMPLES + 1, CHUNK_SAMPLES + 2, 2 * CHUNK_SAMPLES + 1, 3 * CHUNK_SAMPLES + 37];
+        for (t, &n) in sizes.iter().enumerate() {
+            let sig = random_eye(n.div_ceil(8), 8, 4, 0.05, 100 + t as u64);
+            let mut samples = sig.samples.clone();
+            samples.truncate(n);
+            // Samples exactly on a threshold take the reference's `< 0` side.
+            if n > 10 {
+                samples[5] = 0.0;
+                samples[6] = 0.0;
+            }
+            let sig = EyeSignal::new(samples, 8).unwrap();
+            let th = [-2.0 / 3.0, 0.0, 2.0 / 3.0, 0.1, 5.0];
+            let (all, sum) = crossing_pass(&sig, &th);
+            let mut total = 0;
+            for (j, &t) in th.iter().enumerate() {
+                let r = crossings_reference(&sig, t);
+                assert_eq!(bits(&all[j]), bits(&r), "size {n}, threshold {t}");
+                assert_eq!(bits(&crossings(&sig, t)), bits(&r));
+                total += r.len();
+            }
+            assert!(n < 1000 || total > n / 100, "the test signal must cross its thresholds ({total})");
+            let serial: f64 = sig.samples.iter().map(|&x| x as f64).sum();
+            assert!((sum - serial).abs() <= 1e-12 * sig.samples.len().max(1) as f64, "size {n}: {sum} vs {serial}");
+        }
+    }
+
+    #[test]
+    fn crossing_pass_handles_more_than_64_thresholds() {
+        let sig = random_eye(3000, 8, 4, 0.05, 7);
+        let th: Vec<f64> = (0..130).map(|i| -1.2 + 2.4 * i as f64 / 129.0).collect();
+        let (all, _) = crossing_pass(&sig, &th);
+        for (j, &t) in th.iter().enumerate() {
+            assert_eq!(bits(&all[j]), bits(&crossings_reference(&sig, t)), "threshold {j}");
+        }
+    }
+
+    #[test]
+    fn level_parts_give_the_sorted_groups_statistics() {
+        let s = 8;
+        for (t, &nsym) in [1usize, 5, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS, CHUNK_SYMBOLS + 1, 3 * CHUNK_SYMBOLS + 11].iter().enumerate() {
+            let sig = random_eye(nsym, s, 4, 0.3, 200 + t as u64);
+            let th = [-2.0 / 3.0, 0.0, 2.0 / 3.0];
+            for half in [0.05, 0.2, 0.0] {
+                let mut groups = split_levels(&window_samples(&sig, 0.5, half), &th);
+                for g in &mut groups {
+                    g.sort_by(f64::total_cmp);
+                }
+                let mut parts = LevelParts::new(&sig, 0.5, half, &th);
+                for (g, v) in groups.iter().enumerate() {
+                    assert_eq!(parts.len(g), v.len());
+                    if v.is_empty() {
+                        assert!(parts.mean_std(g).0.is_nan());
+                        continue;
+                    }
+                    let (m, sd) = parts.mean_std(g);
+                    let (rm, rsd) = mean_std(v);
+                    let tol = 1e-14 * v.len() as f64;
+                    assert!((m - rm).abs() <= tol && (sd - rsd).abs() <= tol, "{nsym} symbols, level {g}: ({m}, {sd}) vs ({rm}, {rsd})");
+                    for p in [0.0, 1e-12, 1e-5, 1.0 / v.len() as f64, 0.1, 0.4999, 0.5, 0.5001, 0.9, 1.0 - 1e-5, 1.0 - 1e-12, 1.0] {
+                        assert_eq!(parts.quantile(g, p).to_bits(), quantile(v, p).to_bits(), "{nsym} symbols, level {g}, p {p}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sort_total_equals_sort_by_total_cmp_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 5e-324, -5e-324, f64::MAX, f64::MIN];
+        for n in [0usize, 1, 2, 13, CHUNK_SAMPLES + 3, 3 * CHUNK_SAMPLES] {
+            let mut v: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { specials[i / 97 % specials.len()] } else { rng.random::<f64>() - 0.5 }).collect();
+            let mut r = v.clone();
+            r.sort_by(f64::total_cmp);
+            sort_total(&mut v);
+            assert_eq!(bits(&v), bits(&r), "{n} values");
+        }
+    }
+
+    #[test]
+    fn select_kth_is_exact_with_ties_and_uneven_parts() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for trial in 0..40 {
+            let nparts = 1 + trial % 7;
+            let mut parts: Vec<Vec<f64>> = (0..nparts).map(|_| (0..rng.random_range(0..50)).map(|_| (rng.random_range(0..9) as f64) * 0.5 - 1.0).collect()).collect();
+            let mut all: Vec<f64> = parts.iter().flatten().copied().collect();
+            if all.is_empty() {
+                continue;
+            }
+            all.sort_by(f64::total_cmp);
+            for k in 0..all.len() {
+                let mut refs: Vec<&mut Vec<f64>> = parts.iter_mut().collect();
+                assert_eq!(select_kth(&mut refs, all.len(), k).to_bits(), all[k].to_bits(), "trial {trial}, k {k}");
+            }
+        }
+    }
+
+    /// A PAM4 symbol stream through a short ISI channel plus noise, as (centres, symbols).
+    fn isi_centres(n: usize, seed: u64, noise: f64) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let lv = [-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0];
+        let h = [0.05, -0.1, 1.0, 0.3, -0.08, 0.02];
+        let syms: Vec<usize> = (0..n).map(|_| rng.random_range(0..4)).collect();
+        let y = (0..n)
+            .map(|k| {
+                let isi: f64 = h.iter().enumerate().map(|(j, &hj)| hj * lv[syms[(k + j).saturating_sub(2).min(n - 1)]]).sum();
+                (isi + 0.1 + noise * (rng.random::<f64>() - 0.5)) as f32
+            })
+            .collect();
+        (y, syms)
+    }
+
+    #[test]
+    fn sndr_from_lag_sums_matches_the_serial_normal_equations() {
+        for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 7)] {
+            let nt = pre + 1 + post;
+            for &n in &[nt * 20, nt * 20 + 1, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS + pre + post, 3 * CHUNK_SYMBOLS + 5] {
+                let (y, syms) = isi_centres(n, (n * 31 + pre) as u64, 0.2);
+                let fast = sndr(&y, &syms, Modulation::Pam4, pre, post).unwrap();
+                let reference = sndr_reference(&y, &syms, Modulation::Pam4, pre, post).unwrap();
+                assert!(close(fast, reference, 1e-13 * n as f64), "pre {pre} post {post} n {n}: {fast} vs {reference}");
+            }
+            let (y, syms) = isi_centres(nt * 20 - 1, 1, 0.2);
+            assert_eq!(sndr(&y, &syms, Modulation::Pam4, pre, post), None);
+        }
+    }
+
+    #[test]
+    fn sndr_rejects_a_symbol_outside_the_alphabet() {
+        let (y, mut syms) = isi_centres(2000, 5, 0.2);
+        assert!(sndr(&y, &syms, Modulation::Pam4, 2, 3).is_some());
+        syms[1500] = 4;
+        assert_eq!(sndr(&y, &syms, Modulation::Pam4, 2, 3), None);
+        // NRZ takes 0 and 1 only.
+        let nrz: Vec<usize> = syms.iter().map(|&s| s % 2).collect();
+        assert!(sndr(&y, &nrz, Modulation::Nrz, 2, 3).is_some());
+    }
+
+    /// Everything but the summation-order fields exactly; those within `rel`.
+    fn assert_metrics_match(fast: &EyeMetrics, reference: &EyeMetrics, rel: f64, what: &str) {
+        let opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => close(a, b, rel),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        assert_eq!(fast.levels, reference.levels, "{what}");
+        assert_eq!(fast.level_sigma, reference.level_sigma, "{what}");
+        assert_eq!((fast.rlm, fast.rlm_cl94), (reference.rlm, reference.rlm_cl94), "{what}");
+        assert_eq!(fast.eye_heights.len(), reference.eye_heights.len());
+        for (a, b) in fast.eye_heights.iter().zip(&reference.eye_heights) {
+            assert!(close(*a, *b, rel), "{what}: eye height {a} vs {b}");
+        }
+        assert_eq!(bits(&fast.eye_heights_measured), bits(&reference.eye_heights_measured), "{what}");
+        assert_eq!(fast.eye_widths, reference.eye_widths, "{what}");
+        assert_eq!(fast.eye_widths_measured, reference.eye_widths_measured, "{what}");
+        assert_eq!(fast.eye_skew_ui, reference.eye_skew_ui, "{what}");
+        assert!(opt(fast.vec_db, reference.vec_db), "{what}: VEC {:?} vs {:?}", fast.vec_db, reference.vec_db);
+        assert!(opt(fast.sndr_db, reference.sndr_db), "{what}: SNDR {:?} vs {:?}", fast.sndr_db, reference.sndr_db);
+        assert_eq!(fast.oma_outer.to_bits(), reference.oma_outer.to_bits(), "{what}");
+        assert_eq!(fast.er_db, reference.er_db, "{what}");
+        assert!(close(fast.p_ave, reference.p_ave, rel) || (fast.p_ave - reference.p_ave).abs() < 1e-15, "{what}: P_ave {} vs {}", fast.p_ave, reference.p_ave);
+        assert_eq!(fast.crossings.len(), reference.crossings.len());
+        for (a, b) in fast.crossings.iter().zip(&reference.crossings) {
+            assert_eq!(bits(&a.offsets), bits(&b.offsets), "{what}");
+            assert_eq!(a, b, "{what}");
+        }
+        assert_eq!(fast.warnings, reference.warnings, "{what}");
+    }
+
+    #[test]
+    fn eye_metrics_equal_the_naive_reference_on_random_eyes() {
+        let cases = [(Modulation::Pam4, 2usize, 3 * CHUNK_SYMBOLS + 3, 0.15f32), (Modulation::Pam4, 16, CHUNK_SYMBOLS + 1, 0.6), (Modulation::Nrz, 8, 2 * CHUNK_SYMBOLS, 0.2), (Modulation::Pam4, 32, 700, 0.1)];
+        for (t, &(m, s, nsym, noise)) in cases.iter().enumerate() {
+            let sig = random_eye(nsym, s, m.levels(), noise, 300 + t as u64);
+            let eye = EyeDiagram::build(&sig, m, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap();
+            let cfg = EyeMetricsConfig::default();
+            let fast = eye_metrics(&sig, &eye, &cfg).unwrap();
+            let reference = eye_metrics_reference(&sig, &eye, &cfg).unwrap();
+            assert!(fast.sndr_db.is_some() && fast.crossings.iter().all(|c| c.count > 10), "case {t}: a degenerate test eye");
+            assert_metrics_match(&fast, &reference, 1e-14 * (nsym * s) as f64, &format!("case {t}"));
+        }
+    }
+
+    #[test]
+    fn eye_metrics_do_not_depend_on_the_thread_count() {
+        let sig = random_eye(2 * CHUNK_SYMBOLS + 77, 8, 4, 0.2, 9);
+        let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
+        let cfg = EyeMetricsConfig::default();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| eye_metrics(&sig, &eye, &cfg).unwrap())
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            let other = run(threads);
+            assert_eq!(one, other, "{threads} threads");
+            assert_eq!(format!("{one:?}"), format!("{other:?}"), "{threads} threads (bit for bit)");
+        }
+    }
+
+    #[test]
+    fn eye_metrics_equal_the_reference_on_a_real_10gbase_r_capture() {
+        // Real 10GBASE-R NRZ (LeCroy SDA 816Zi, 40 GS/s float32 volts, no header); see
+        // shared/captures/MANIFEST.md.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
+        let Ok(bytes) = std::fs::read(path) else {
+            println!("skipped: capture not found at {path}");
+            return;
+        };
+        let x: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let wf = crate::Waveform::new(x, 40e9).unwrap();
+        for s in [32usize, 8] {
+            let sig = crate::eye::eye_signal_from_waveform(&wf, 10.3125e9, Modulation::Nrz, s, &crate::timing::CdrConfig::default()).unwrap();
+            let eye = EyeDiagram::build(&sig, Modulation::Nrz, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap();
+            let cfg = EyeMetricsConfig::default();
+            let fast = eye_metrics(&sig, &eye, &cfg).unwrap();
+            let reference = eye_metrics_reference(&sig, &eye, &cfg).unwrap();
+            assert!(fast.crossings[0].count > 10_000, "{}", fast.crossings[0].count);
+            assert_metrics_match(&fast, &reference, 1e-14 * sig.samples.len() as f64, &format!("10GBASE-R at {s} samples/UI"));
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One data edge: its time-interval error against the recovered clock, where it lies in the
@@ -70,9 +71,10 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
     let n_edges = clock.edge_positions.len().min(clock.tie_s.len());
     let mut edges = Vec::with_capacity(n_edges.saturating_sub(first));
     let mut rejected = 0usize;
-    for i in first..n_edges {
-        let e = clock.edge_positions[i];
-        let k = positions.partition_point(|&p| p < e);
+    // The symbol boundary of every edge: `positions.partition_point(|&p| p < e)`, on the rayon pool.
+    let edge_positions = &clock.edge_positions[first.min(n_edges)..n_edges];
+    let boundary = boundaries(positions, edge_positions);
+    for (i, &k) in (first..n_edges).zip(&boundary) {
         if k == 0 || k >= positions.len() {
             rejected += 1;
             continue;
@@ -104,4 +106,38 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
         rejected,
         ui_s: 1.0 / clock.baud,
     })
+}
+
+/// Edges per chunk of [`boundaries`].
+const BOUNDARY_CHUNK: usize = 8192;
+
+/// `positions.partition_point(|&p| p < e)` for every `e` of `edges`. With ascending
+/// `positions` (a recovered clock's) each chunk of edges binary-searches its first edge and
+/// walks forward from there while the edges ascend (the same index: the count of positions
+/// below `e`); an edge below its predecessor, or positions out of order, take the binary search.
+pub(crate) fn boundaries(positions: &[f64], edges: &[f64]) -> Vec<usize> {
+    let sorted = positions.par_windows(2).with_min_len(BOUNDARY_CHUNK).all(|w| w[0] <= w[1]);
+    let search = |e: f64| positions.partition_point(|&p| p < e);
+    edges
+        .par_chunks(BOUNDARY_CHUNK)
+        .flat_map_iter(|c| {
+            let mut out = Vec::with_capacity(c.len());
+            let mut prev: Option<(f64, usize)> = None;
+            for &e in c {
+                let k = match prev {
+                    // p < e is monotone in e for sorted positions: start from the previous count.
+                    Some((pe, mut k)) if sorted && pe <= e => {
+                        while k < positions.len() && positions[k] < e {
+                            k += 1;
+                        }
+                        k
+                    }
+                    _ => search(e),
+                };
+                out.push(k);
+                prev = Some((e, k));
+            }
+            out
+        })
+        .collect()
 }

@@ -12,7 +12,9 @@
 //! edges themselves ([`fit_tone`](crate::timing::fit_tone)), one tone after another with the
 //! fitted ones subtracted.
 
-use crate::timing::fit_tone;
+use crate::timing::solve3;
+use crate::timing::Tone;
+use rayon::prelude::*;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ const FLOOR_BLOCK: usize = 64;
 const FIRST_BIN: usize = 3;
 /// Two tones closer than this many bins count as one.
 const MIN_SEPARATION_BINS: usize = 3;
+/// Edges (or grid points) per chunk of the parallel passes; fixed, so the sums are combined in
+/// the same order whatever the thread count.
+const CHUNK: usize = 8192;
 
 /// A periodic-jitter tone found in the TIE.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,8 +62,43 @@ pub(crate) fn fft_len(n: usize) -> usize {
 }
 
 /// Values of the edges `(ui[i], v[i])` (ascending `ui`) linearly interpolated onto every UI from
-/// `ui[0]` to `ui[last]`.
+/// `ui[0]` to `ui[last]`. The segments between edges fill disjoint ranges of the grid, in
+/// parallel by fixed chunks of segments (each value is computed as in the serial loop).
 pub(crate) fn to_uniform_grid(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    if ui.is_empty() {
+        return;
+    }
+    out.resize(ui[ui.len() - 1] - ui[0] + 1, 0.0);
+    out[0] = v[0];
+    // Segment i (1..ui.len()) fills the gap = ui[i] − ui[i−1] grid points after ui[i−1].
+    let segments = ui.len() - 1;
+    let mut jobs = Vec::with_capacity(segments.div_ceil(CHUNK));
+    let mut rest = &mut out[1..];
+    let mut first = 1;
+    while first <= segments {
+        let last = (first + CHUNK - 1).min(segments);
+        let (dst, tail) = rest.split_at_mut(ui[last] - ui[first - 1]);
+        jobs.push((first, last, dst));
+        rest = tail;
+        first = last + 1;
+    }
+    jobs.into_par_iter().for_each(|(first, last, dst)| {
+        let mut o = 0;
+        for i in first..=last {
+            let gap = ui[i] - ui[i - 1];
+            let (a, b) = (v[i - 1], v[i]);
+            for s in 1..=gap {
+                dst[o] = a + (b - a) * s as f64 / gap as f64;
+                o += 1;
+            }
+        }
+    });
+}
+
+/// Naive reference of [`to_uniform_grid`] (the serial loop).
+#[cfg(test)]
+pub(crate) fn to_uniform_grid_reference(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
     out.clear();
     if ui.is_empty() {
         return;
@@ -87,6 +127,163 @@ pub(crate) fn find_tones(
 ) -> (Vec<PeriodicTone>, Option<f64>) {
     let mut grid = Vec::new();
     to_uniform_grid(ui, residual, &mut grid);
+    let m = grid.len();
+    if max_tones == 0 || m < 4 * FLOOR_BLOCK {
+        return (Vec::new(), None);
+    }
+    let n = fft_len(m);
+    let mean = grid.iter().sum::<f64>() / m as f64;
+    let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
+    grid.par_iter()
+        .enumerate()
+        .with_min_len(CHUNK)
+        .map(|(i, &v)| {
+            let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
+            Complex::new((v - mean) * w, 0.0)
+        })
+        .collect_into_vec(&mut buf);
+    buf.resize(n, Complex::new(0.0, 0.0));
+    drop(grid);
+    planner.plan_fft_forward(n).process(&mut buf);
+    let half = n / 2;
+    let power: Vec<f64> = buf[..half].iter().map(|c| c.norm_sqr()).collect();
+    drop(buf);
+    let bin_hz = 1.0 / (n as f64 * ui_s);
+
+    // Noise floor per block.
+    let blocks = half.div_ceil(FLOOR_BLOCK);
+    let mut scratch = Vec::with_capacity(FLOOR_BLOCK);
+    let floor: Vec<f64> = (0..blocks)
+        .map(|b| {
+            scratch.clear();
+            scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
+            let mid = scratch.len() / 2;
+            let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
+            *med / std::f64::consts::LN_2
+        })
+        .collect();
+    let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
+    let factor = (searched as f64 / false_alarm).ln().max(1.0);
+    let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
+        .filter_map(|k| {
+            let p = power[k];
+            let fl = floor[k / FLOOR_BLOCK];
+            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
+        })
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut chosen: Vec<(usize, f64)> = Vec::new();
+    for (k, ratio) in peaks {
+        if chosen.len() >= max_tones {
+            break;
+        }
+        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
+            chosen.push((k, ratio));
+        }
+    }
+    let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
+    let mut tones = Vec::with_capacity(chosen.len());
+    let mut sin_cos = Vec::new();
+    for (k, ratio) in chosen {
+        let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
+        let denom = a - 2.0 * b + c;
+        let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+        let freq_hz = (k as f64 + delta) * bin_hz;
+        let Some(tone) = fit_and_remove_tone(&times, residual, freq_hz, &mut sin_cos) else {
+            continue;
+        };
+        tones.push(PeriodicTone {
+            freq_hz,
+            amplitude_s: tone.amplitude,
+            snr_db: 10.0 * ratio.log10(),
+        });
+    }
+    (tones, Some(bin_hz))
+}
+
+/// [`fit_tone`](crate::timing::fit_tone) of `residual` at `freq_hz` and the subtraction of the
+/// fitted sinusoid from `residual`, sharing one `sin_cos` per edge (`sin_cos`: scratch), both on
+/// the rayon pool: the normal equations are summed per fixed chunk and combined in order (the
+/// fit differs from `fit_tone`'s in the last bits only, and not with the thread count); the
+/// subtraction is `find_tones_reference`'s, element by element. `None` where `fit_tone` fails
+/// (too few or non-finite points, a bad frequency, singular equations); `residual` is then
+/// unchanged.
+fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_cos: &mut Vec<(f64, f64)>) -> Option<Tone> {
+    if times.len() != residual.len() || times.len() < 4 || !(freq_hz.is_finite() && freq_hz > 0.0) {
+        return None;
+    }
+    let w = 2.0 * PI * freq_hz;
+    sin_cos.resize(times.len(), (0.0, 0.0));
+    type Sums = ([[f64; 3]; 3], [f64; 3], bool);
+    let parts: Vec<Sums> = sin_cos
+        .par_chunks_mut(CHUNK)
+        .zip(times.par_chunks(CHUNK))
+        .zip(residual.par_chunks(CHUNK))
+        .map(|((sc, ts), vs)| {
+            let mut a = [[0f64; 3]; 3];
+            let mut r = [0f64; 3];
+            let mut finite = true;
+            for ((o, &t), &v) in sc.iter_mut().zip(ts).zip(vs) {
+                finite &= t.is_finite() && v.is_finite();
+                let (s, c) = (w * t).sin_cos();
+                *o = (s, c);
+                let basis = [1.0, c, s];
+                for i in 0..3 {
+                    r[i] += basis[i] * v;
+                    for j in 0..3 {
+                        a[i][j] += basis[i] * basis[j];
+                    }
+                }
+            }
+            (a, r, finite)
+        })
+        .collect();
+    let mut a = [[0f64; 3]; 3];
+    let mut r = [0f64; 3];
+    for (pa, pr, finite) in &parts {
+        if !finite {
+            return None;
+        }
+        for i in 0..3 {
+            r[i] += pr[i];
+            for j in 0..3 {
+                a[i][j] += pa[i][j];
+            }
+        }
+    }
+    let coef = solve3(a, r)?;
+    let (c, s) = (coef[1], coef[2]);
+    let tone = Tone {
+        amplitude: c.hypot(s),
+        phase_rad: c.atan2(s),
+        offset: coef[0],
+    };
+    let (ca, sa) = (tone.amplitude * tone.phase_rad.cos(), tone.amplitude * tone.phase_rad.sin());
+    residual.par_chunks_mut(CHUNK).zip(sin_cos.par_chunks(CHUNK)).for_each(|(rs, sc)| {
+        for (r, &(s, c)) in rs.iter_mut().zip(sc) {
+            *r -= tone.offset + ca * s + sa * c;
+        }
+    });
+    Some(tone)
+}
+
+/// Naive reference of [`find_tones`] (serial window, `fit_tone` and subtraction with a
+/// second `sin_cos` per edge).
+///
+/// Tones in `residual` (TIE in seconds at the edges `ui`, ascending UI indices, mean removed),
+/// strongest first; `residual` comes back with the fitted tones subtracted. `ui_s` is the unit
+/// interval. Returns the tones and the frequency resolution (bin width, Hz).
+#[cfg(test)]
+pub(crate) fn find_tones_reference(
+    planner: &mut FftPlanner<f64>,
+    ui: &[usize],
+    residual: &mut [f64],
+    ui_s: f64,
+    max_tones: usize,
+    false_alarm: f64,
+) -> (Vec<PeriodicTone>, Option<f64>) {
+    let mut grid = Vec::new();
+    to_uniform_grid_reference(ui, residual, &mut grid);
     let m = grid.len();
     if max_tones == 0 || m < 4 * FLOOR_BLOCK {
         return (Vec::new(), None);
@@ -144,7 +341,7 @@ pub(crate) fn find_tones(
         let denom = a - 2.0 * b + c;
         let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
         let freq_hz = (k as f64 + delta) * bin_hz;
-        let Ok(tone) = fit_tone(&times, residual, freq_hz) else {
+        let Ok(tone) = crate::timing::fit_tone(&times, residual, freq_hz) else {
             continue;
         };
         let w = 2.0 * PI * freq_hz;

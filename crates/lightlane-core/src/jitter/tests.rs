@@ -562,3 +562,204 @@ fn throughput() {
     let rep = rep.unwrap();
     eprintln!("RJ {:?} DJ {:?} TJ {:?} (s), tones {:?}", rep.rj_rms_s, rep.dj_pp_s, rep.tj_s, rep.pj);
 }
+
+// ---- The parallel fast paths against their naive references ----
+
+/// Naive reference of [`edges_from_clock`]: a binary search per edge inside the serial loop.
+fn edges_from_clock_reference(clock: &crate::timing::RecoveredClock, symbols: &[u8], modulation: Modulation) -> (Vec<JitterEdge>, usize) {
+    let positions = &clock.symbol_positions[..symbols.len().min(clock.symbol_positions.len())];
+    let first = clock.settled_edge_index();
+    let n_edges = clock.edge_positions.len().min(clock.tie_s.len());
+    let (mut edges, mut rejected) = (Vec::new(), 0usize);
+    for i in first..n_edges {
+        let e = clock.edge_positions[i];
+        let k = positions.partition_point(|&p| p < e);
+        if k == 0 || k >= positions.len() {
+            rejected += 1;
+            continue;
+        }
+        let (from, to) = (symbols[k - 1], symbols[k]);
+        let valid = from != to && (modulation == Modulation::Nrz || (from + to) % 2 == 1);
+        let tie = clock.tie_s[i] as f64;
+        if !valid || !tie.is_finite() || edges.last().is_some_and(|p: &JitterEdge| p.ui_index == k) {
+            rejected += 1;
+            continue;
+        }
+        edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
+    }
+    (edges, rejected)
+}
+
+/// A simulated capture's recovered clock and decisions (as `run`, without the analysis).
+fn clock_and_decisions(m: Modulation, n: usize, jitter: Jitter, seed: u64) -> (crate::timing::RecoveredClock, Vec<u8>) {
+    let (baud, fs) = (10e9, 40e9);
+    let mut model = LinkModel::new(m, baud, fs).unwrap();
+    model.channel = Channel::BesselThomson { f3db_hz: 0.75 * baud, order: 4 };
+    model.jitter = jitter;
+    let cap = model.run(&random_symbols(n, m, seed)).unwrap();
+    let x = &cap.waveform.samples;
+    let clock = recover_clock(x, fs, baud, m, &CdrConfig::default()).unwrap();
+    let c = clock.resample(x, 1);
+    let levels = crate::timing::cluster_levels(&c, m.levels()).unwrap();
+    let th: Vec<f32> = levels.means.windows(2).map(|w| (0.5 * (w[0] + w[1])) as f32).collect();
+    let decided = c.iter().map(|&v| th.iter().filter(|&&t| v >= t).count() as u8).collect();
+    (clock, decided)
+}
+
+#[test]
+fn edges_from_clock_equals_the_serial_search() {
+    for (m, n) in [(Modulation::Nrz, 30_000), (Modulation::Pam4, 20_000), (Modulation::Nrz, 300)] {
+        let (clock, decided) = clock_and_decisions(m, n, Jitter { rj_rms_ui: 0.02, ..Jitter::none() }, 5);
+        let fast = edges_from_clock(&clock, &decided, m).unwrap();
+        let (edges, rejected) = edges_from_clock_reference(&clock, &decided, m);
+        assert!(edges.len() > n / 10, "{m:?}: {} edges", edges.len());
+        assert_eq!((fast.edges, fast.rejected), (edges, rejected), "{m:?} {n}");
+        // Fewer decisions than symbol positions: edges beyond them are rejected alike.
+        let short = &decided[..decided.len() / 2];
+        let (edges, rejected) = edges_from_clock_reference(&clock, short, m);
+        match edges_from_clock(&clock, short, m) {
+            Ok(fast) => assert_eq!((fast.edges, fast.rejected), (edges, rejected)),
+            Err(e) => assert!(edges.is_empty(), "{e}"),
+        }
+    }
+}
+
+/// Edges at a random ~40 % of `n` UIs carrying two tones plus noise, mean removed.
+fn toned_residual(n: usize, ui_s: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
+    let mut s = seed;
+    let ui: Vec<usize> = (0..n).filter(|_| lcg(&mut s) % 5 < 2).collect();
+    let g = gaussians(ui.len(), seed + 1);
+    let mut v: Vec<f64> = ui
+        .iter()
+        .zip(&g)
+        .map(|(&u, &z)| {
+            let t = u as f64 * ui_s;
+            2e-13 * (2.0 * std::f64::consts::PI * 3.1e6 * t).sin() + 1e-13 * (2.0 * std::f64::consts::PI * 41.7e6 * t + 0.3).cos() + 2e-13 * z
+        })
+        .collect();
+    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    v.iter_mut().for_each(|x| *x -= mean);
+    (ui, v)
+}
+
+fn assert_tones_match(ui: &[usize], residual: &[f64], ui_s: f64, what: &str) {
+    let (mut fast_res, mut ref_res) = (residual.to_vec(), residual.to_vec());
+    let (fast, fres) = periodic::find_tones(&mut FftPlanner::new(), ui, &mut fast_res, ui_s, 8, 1e-3);
+    let (reference, rres) = periodic::find_tones_reference(&mut FftPlanner::new(), ui, &mut ref_res, ui_s, 8, 1e-3);
+    assert_eq!(fres.map(f64::to_bits), rres.map(f64::to_bits), "{what}");
+    assert_eq!(fast.len(), reference.len(), "{what}");
+    let tol = 1e-13 * ui.len() as f64;
+    for (a, b) in fast.iter().zip(&reference) {
+        // The spectrum is bit-identical, so are the frequencies and SNRs; the fit's sums differ
+        // in order only.
+        assert_eq!((a.freq_hz.to_bits(), a.snr_db.to_bits()), (b.freq_hz.to_bits(), b.snr_db.to_bits()), "{what}");
+        assert!((a.amplitude_s - b.amplitude_s).abs() <= tol * b.amplitude_s.abs(), "{what}: {} vs {}", a.amplitude_s, b.amplitude_s);
+    }
+    let scale = residual.iter().fold(0f64, |m, v| m.max(v.abs()));
+    for (a, b) in fast_res.iter().zip(&ref_res) {
+        assert!((a - b).abs() <= tol * scale, "{what}: residual {a} vs {b}");
+    }
+}
+
+#[test]
+fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
+    let ui_s = 1e-10;
+    // Edge counts around the parallel chunk (8192), and larger.
+    for (t, n) in [700usize, 20_470, 20_480, 20_482, 61_447, 200_000].into_iter().enumerate() {
+        let (ui, v) = toned_residual(n, ui_s, 40 + t as u64);
+        assert_tones_match(&ui, &v, ui_s, &format!("{n} UIs"));
+    }
+    // The synthetic tones are found (so the comparison covers fits and subtractions).
+    let (ui, mut v) = toned_residual(200_000, ui_s, 45);
+    let (tones, _) = periodic::find_tones(&mut FftPlanner::new(), &ui, &mut v, ui_s, 8, 1e-3);
+    assert!(tones.iter().any(|t| (t.freq_hz - 3.1e6).abs() < 2e4) && tones.iter().any(|t| (t.freq_hz - 41.7e6).abs() < 2e4), "{tones:?}");
+}
+
+#[test]
+fn jitter_results_do_not_depend_on_the_thread_count() {
+    let (clock, decided) = clock_and_decisions(Modulation::Pam4, 40_000, Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.05, sj_frequency_hz: 20e6 }, 8);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| analyze_jitter(&clock, &decided, Modulation::Pam4, &JitterConfig::default()).unwrap())
+    };
+    let one = run(1);
+    assert!(!one.pj.is_empty(), "the tone is found: {:?}", one.pj);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(format!("{one:?}"), format!("{other:?}"), "{threads} threads");
+    }
+}
+
+#[test]
+fn jitter_fast_paths_on_a_real_10gbase_r_capture() {
+    // Real 10GBASE-R NRZ (LeCroy SDA 816Zi, 40 GS/s float32 volts, no header); see
+    // shared/captures/MANIFEST.md.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
+    let Ok(bytes) = std::fs::read(path) else {
+        println!("skipped: capture not found at {path}");
+        return;
+    };
+    let x: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let m = Modulation::Nrz;
+    let clock = recover_clock(&x, 40e9, 10.3125e9, m, &CdrConfig::default()).unwrap();
+    let decided: Vec<u8> = clock.resample(&x, 1).iter().map(|&v| (v >= 0.0) as u8).collect();
+    let fast = edges_from_clock(&clock, &decided, m).unwrap();
+    let (edges, rejected) = edges_from_clock_reference(&clock, &decided, m);
+    assert!(edges.len() > 10_000, "{} edges", edges.len());
+    assert_eq!((&fast.edges, fast.rejected), (&edges, rejected));
+    let ui: Vec<usize> = edges.iter().map(|e| e.ui_index).collect();
+    let mean = edges.iter().map(|e| e.tie_s).sum::<f64>() / edges.len() as f64;
+    let tie: Vec<f64> = edges.iter().map(|e| e.tie_s - mean).collect();
+    assert_tones_match(&ui, &tie, fast.ui_s, "10GBASE-R TIE");
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| format!("{:?}", analyze_jitter(&clock, &decided, m, &JitterConfig::default()).unwrap()))
+    };
+    assert_eq!(run(1), run(2));
+}
+
+#[test]
+fn boundaries_equal_partition_point_whatever_the_order() {
+    let mut s = 77u64;
+    let mut u = move || (lcg(&mut s) % 10_000) as f64 * 0.37;
+    for (np, ne) in [(0usize, 5usize), (1, 1), (100, 20_000), (50_000, 30_000), (30_000, 8192), (30_000, 8193)] {
+        let mut positions: Vec<f64> = (0..np).map(|_| u()).collect();
+        positions.sort_by(f64::total_cmp);
+        // Ascending edges (some equal to positions, some repeated), then shuffled runs, then NaN.
+        let mut edges: Vec<f64> = (0..ne).map(|_| u()).collect();
+        edges.sort_by(f64::total_cmp);
+        if np > 0 && ne > 10 {
+            edges[3] = positions[np / 2];
+            edges[4] = edges[3];
+            edges.swap(ne / 2, ne - 2);
+            edges[ne - 1] = f64::NAN;
+        }
+        let reference: Vec<usize> = edges.iter().map(|&e| positions.partition_point(|&p| p < e)).collect();
+        assert_eq!(edges::boundaries(&positions, &edges), reference, "{np} positions, {ne} edges");
+        // Positions out of order: the binary search's answer, whatever it is.
+        if np > 2 {
+            positions.swap(0, np - 1);
+            let reference: Vec<usize> = edges.iter().map(|&e| positions.partition_point(|&p| p < e)).collect();
+            assert_eq!(edges::boundaries(&positions, &edges), reference, "unsorted, {np} positions");
+        }
+    }
+}
+
+#[test]
+fn uniform_grid_equals_the_serial_loop_bit_for_bit() {
+    let mut s = 5u64;
+    // Edge counts around the chunk of segments (8192 + 1 edges per chunk boundary).
+    for n in [0usize, 1, 2, 8192, 8193, 8194, 3 * 8192 + 7] {
+        let mut ui = Vec::with_capacity(n);
+        let mut u = 2usize;
+        for _ in 0..n {
+            u += 1 + (lcg(&mut s) % 4) as usize;
+            ui.push(u);
+        }
+        let v: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 100_000) as f64 * 1e-3 - 50.0).collect();
+        let (mut fast, mut reference) = (vec![1.0], vec![2.0]);
+        periodic::to_uniform_grid(&ui, &v, &mut fast);
+        periodic::to_uniform_grid_reference(&ui, &v, &mut reference);
+        assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "{n} edges");
+    }
+}

@@ -77,7 +77,7 @@ pub fn fit_tone(times_s: &[f64], values: &[f64], frequency_hz: f64) -> Result<To
 }
 
 /// Gaussian elimination with partial pivoting; `None` when singular.
-fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
+pub(crate) fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
     let scale = a.iter().flatten().fold(0f64, |m, v| m.max(v.abs()));
     for col in 0..3 {
         let piv = (col..3).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
