@@ -1,7 +1,7 @@
 //! One parallel pass over an eye signal for what the eye histogram and TDECQ need before their
 //! real work: whether every sample is finite, the extremes and how many samples sit on them
-//! (clipping), the sample sum (P_ave), and the symbol-centre samples; and the threshold
-//! crossings on the thread pool.
+//! (clipping), the sample sum (P_ave), and the symbol-centre samples. (The threshold crossings'
+//! parallel pass is [`super::metrics::crossings`]; its thread-count tests live here too.)
 //!
 //! The signal is cut into chunks of a fixed size ([`SCAN_CHUNK`] samples, rounded to whole
 //! UIs) and the chunks' results are combined in chunk order, so every result is the same for
@@ -185,42 +185,6 @@ pub(crate) fn scan_signal_reference(signal: &EyeSignal) -> Option<(f32, f32, usi
     Some((mn, mx, at(mn), at(mx), sum, signal.centres()))
 }
 
-/// [`super::metrics::crossings`] on the thread pool: the same crossings (computed per chunk of
-/// sample pairs, concatenated in order) in the same sorted order (values equal under
-/// `total_cmp` have the same bits, so an unstable parallel sort gives the stable sort's
-/// result). Bit-identical for any number of threads.
-pub(crate) fn crossings_par(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
-    let x = &signal.samples;
-    let pairs = x.len().saturating_sub(1);
-    let s = signal.samples_per_ui as f64;
-    let t = threshold as f32;
-    let chunks = pairs.div_ceil(SCAN_CHUNK);
-    let parts: Vec<Vec<f64>> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let k0 = c * SCAN_CHUNK;
-            let k1 = (k0 + SCAN_CHUNK).min(pairs);
-            let mut out = Vec::new();
-            for (j, w) in x[k0..=k1].windows(2).enumerate() {
-                let (a, b) = (w[0] - t, w[1] - t);
-                if (a < 0.0) != (b < 0.0) {
-                    let frac = a as f64 / (a as f64 - b as f64);
-                    let time_ui = ((k0 + j) as f64 + frac) / s;
-                    let mut e = time_ui - time_ui.round();
-                    if e >= 0.5 {
-                        e -= 1.0;
-                    }
-                    out.push(e);
-                }
-            }
-            out
-        })
-        .collect();
-    let mut out = parts.concat();
-    out.par_sort_unstable_by(f64::total_cmp);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,9 +258,9 @@ mod tests {
         for (i, &(n, s)) in [(0usize, 4usize), (2, 4), (SCAN_CHUNK, 32), (SCAN_CHUNK + 1, 32), (SCAN_CHUNK + 2, 32), (4 * SCAN_CHUNK + 77, 6)].iter().enumerate() {
             let sig = signal(n, s, 100 + i as u64, i % 2 == 0);
             for th in [0.0, 0.5, -1.0] {
-                let want = super::super::metrics::crossings(&sig, th);
-                let a = p1.install(|| crossings_par(&sig, th));
-                let b = p2.install(|| crossings_par(&sig, th));
+                let want = super::super::metrics::crossings_reference(&sig, th);
+                let a = p1.install(|| super::super::metrics::crossings(&sig, th));
+                let b = p2.install(|| super::super::metrics::crossings(&sig, th));
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&a), bits(&want), "n {n} s {s} th {th}");
                 assert_eq!(bits(&b), bits(&want), "n {n} s {s} th {th}");
@@ -328,9 +292,9 @@ mod tests {
         let abs: f64 = sig.samples.iter().map(|&v| (v as f64).abs()).sum();
         assert!((a.sum - sum).abs() <= 2.0 * sig.samples.len() as f64 * f64::EPSILON * abs);
         let th = sum / sig.samples.len() as f64;
-        let want = super::super::metrics::crossings(&sig, th);
+        let want = super::super::metrics::crossings_reference(&sig, th);
         assert!(want.len() > 20_000, "{} crossings", want.len());
-        let got = p2.install(|| crossings_par(&sig, th));
+        let got = p2.install(|| super::super::metrics::crossings(&sig, th));
         assert!(got.iter().map(|v| v.to_bits()).eq(want.iter().map(|v| v.to_bits())));
     }
 

@@ -869,7 +869,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let thresholds = [p_ave - oma / 3.0, p_ave, p_ave + oma / 3.0];
     let ideal = [p_ave - oma / 2.0, p_ave - oma / 6.0, p_ave + oma / 6.0, p_ave + oma / 2.0];
     // The UI centre: mean crossing time of the middle threshold (0 when none cross).
-    let cross = super::scan::crossings_par(signal, p_ave);
+    let cross = super::metrics::crossings(signal, p_ave);
     let shift = if cross.is_empty() { 0.0 } else { cross.iter().sum::<f64>() / cross.len() as f64 };
     let half = 0.5 * config.histogram_width_ui;
     let pick = |c: f64| -> Vec<isize> {
