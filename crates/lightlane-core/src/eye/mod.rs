@@ -43,10 +43,7 @@ mod signal;
 mod tdecq;
 
 #[cfg(test)]
-mod host_timing;
-#[cfg(test)]
 mod tests;
-
 
 pub use bathtub::{ber_contours, horizontal_bathtubs, vertical_bathtubs, Bathtub, BerContour};
 pub use diagram::{find_levels, EyeConfig, EyeDiagram, HistogramFn};
