@@ -22,6 +22,11 @@ pub(crate) trait SplitFloat: FftNum + Float + FloatConst {
     fn inverse_split_fast(_bins: &Bins<'_, Self>, _twiddles: &[Complex<Self>], _work: &mut [Complex<Self>], _m: usize, _factor: Self) -> usize {
         1
     }
+    /// Fused forward-then-inverse split (see [`through_pair`]) of leading pairs; returns the
+    /// first pair not handled.
+    fn through_split_fast(_from: &Packed<'_, Self>, _twiddles: &[Complex<Self>], _work: &mut [Complex<Self>], _m: usize, _factor: Self) -> usize {
+        1
+    }
 }
 
 impl SplitFloat for f64 {}
@@ -32,6 +37,9 @@ impl SplitFloat for f32 {
     }
     fn inverse_split_fast(bins: &Bins<'_, f32>, twiddles: &[Complex<f32>], work: &mut [Complex<f32>], m: usize, factor: f32) -> usize {
         super::simd::inverse_split_f32(bins, twiddles, work, m, factor)
+    }
+    fn through_split_fast(from: &Packed<'_, f32>, twiddles: &[Complex<f32>], work: &mut [Complex<f32>], m: usize, factor: f32) -> usize {
+        super::simd::through_split_f32(from, twiddles, work, m, factor)
     }
 }
 
@@ -52,6 +60,70 @@ impl<T: FftNum + Float> Bins<'_, T> {
             Some((f, g)) if f == k => self.bins[k] * g,
             _ => self.bins[k],
         }
+    }
+}
+
+/// The spectrum of an even-length real input, held as its packed complex FFT `z` (length `m`,
+/// the output of [`RealFft::forward_packed`]) and read one bin at a time, cut to the bins below
+/// `keep` with bin `fix.0` multiplied by `fix.1`: the spectrum a resampler hands to the inverse
+/// transform, never stored.
+pub(crate) struct Packed<'a, T> {
+    pub z: &'a [Complex<T>],
+    /// `e^{−j2πk/2m}` for `k = 0..m`.
+    pub twiddles: &'a [Complex<T>],
+    pub keep: usize,
+    pub fix: Option<(usize, T)>,
+}
+
+impl<T: FftNum + Float> Packed<'_, T> {
+    /// Length of the packed FFT (half the real length).
+    #[inline(always)]
+    pub fn m(&self) -> usize {
+        self.z.len()
+    }
+
+    /// Bin `k` (`0 ≤ k ≤ m`) of the real input's spectrum, without the cut:
+    /// `X[k] = E + W^k·O` with `E = (Z[k] + Z*[m−k])/2`, `O = (Z[k] − Z*[m−k])/(2j)`, which holds
+    /// on both sides of `m/2` (see [`forward_pair`]).
+    #[inline(always)]
+    pub fn bin(&self, k: usize) -> Complex<T> {
+        let m = self.m();
+        if k == 0 || k == m {
+            let z0 = self.z[0];
+            return Complex::new(if k == 0 { z0.re + z0.im } else { z0.re - z0.im }, T::zero());
+        }
+        let half = T::from_f64(0.5).expect("0.5 fits");
+        let a = self.z[k];
+        let b = self.z[m - k].conj();
+        let even = (a + b) * half;
+        let d = (a - b) * half;
+        even + self.twiddles[k] * Complex::new(d.im, -d.re)
+    }
+
+    /// Bin `k` of the cut spectrum: zero from `keep` on, the gain applied at `fix.0`.
+    #[inline(always)]
+    pub fn get(&self, k: usize) -> Complex<T> {
+        if k >= self.keep {
+            return Complex::new(T::zero(), T::zero());
+        }
+        match self.fix {
+            Some((f, g)) if f == k => self.bin(k) * g,
+            _ => self.bin(k),
+        }
+    }
+}
+
+/// Inverse split of pair `k` (as [`inverse_pair`]) with the spectrum read from the forward
+/// transform's packed FFT: one pass from one packed FFT to the other, no spectrum in between.
+#[inline(always)]
+pub(crate) fn through_pair<T: FftNum + Float>(from: &Packed<'_, T>, twiddles: &[Complex<T>], work: &mut [Complex<T>], m: usize, k: usize, factor: T) {
+    let a = from.get(k);
+    let b = from.get(m - k).conj();
+    let even = (a + b) * factor;
+    let odd = (a - b) * factor * twiddles[k].conj();
+    work[k] = Complex::new(even.re - odd.im, even.im + odd.re);
+    if m - k != k {
+        work[m - k] = Complex::new(even.re + odd.im, odd.re - even.im);
     }
 }
 
@@ -203,6 +275,50 @@ impl<T: SplitFloat> RealFft<T> {
         }
     }
 
+    /// Whether the packed path ([`forward_packed`](Self::forward_packed),
+    /// [`inverse_through`](Self::inverse_through)) applies: an even length.
+    pub fn is_packed(&self) -> bool {
+        self.n.is_multiple_of(2) && self.n > 0
+    }
+
+    /// Scratch the packed path's transforms need besides their own buffers.
+    pub fn inner_scratch_len(&self) -> usize {
+        self.forward
+            .get_inplace_scratch_len()
+            .max(self.inverse.get_inplace_scratch_len())
+            .max(self.inverse.get_outofplace_scratch_len())
+    }
+
+    /// The packed FFT `Z` (length n/2) of `input` (even length n): `Z = FFT(x[2r] + j·x[2r+1])`,
+    /// from which [`Packed::bin`] reads the spectrum.
+    pub fn forward_packed(&self, input: &[T], z: &mut [Complex<T>], fft_scratch: &mut [Complex<T>]) {
+        debug_assert!(self.is_packed() && input.len() == self.n && z.len() == self.n / 2);
+        z.copy_from_slice(as_complex(input));
+        self.forward.process_with_scratch(z, fft_scratch);
+    }
+
+    /// `e^{−j2πk/n}` for `k = 0..n/2` (even n; empty for odd n): the twiddles [`Packed`] reads
+    /// this transform's spectrum with.
+    pub fn twiddles(&self) -> &[Complex<T>] {
+        &self.twiddles
+    }
+
+    /// Inverse transform (even length n) of the cut spectrum `from` reads, into `output`
+    /// (length n) scaled by `scale / n`: [`inverse_from`](Self::inverse_from) without the
+    /// spectrum ever stored. `work` holds n/2 elements.
+    pub fn inverse_through(&self, from: &Packed<'_, T>, output: &mut [T], scale: T, work: &mut [Complex<T>], fft_scratch: &mut [Complex<T>]) {
+        debug_assert!(self.is_packed() && output.len() == self.n && work.len() == self.n / 2);
+        let m = self.n / 2;
+        let factor = T::from_f64(0.5).expect("0.5 fits") * scale / T::from_usize(m).expect("length fits");
+        let (y0, ym) = (from.get(0).re, from.get(m).re);
+        work[0] = Complex::new((y0 + ym) * factor, (y0 - ym) * factor);
+        let first = T::through_split_fast(from, &self.twiddles, work, m, factor);
+        for k in first..=m / 2 {
+            through_pair(from, &self.twiddles, work, m, k, factor);
+        }
+        self.inverse.process_outofplace_with_scratch(work, as_complex_mut(output), fft_scratch);
+    }
+
     /// Inverse transform of `input` (length n/2+1) into `output` (length n), scaled by `scale / n`
     /// instead of `1 / n`.
     #[cfg(test)]
@@ -308,6 +424,45 @@ mod tests {
             plan.inverse_scaled(&s2, &mut y, 1.0, &mut scratch);
             for (t, (a, b)) in y.iter().zip(&want).enumerate() {
                 assert!((a - b).abs() < 1e-12 * n as f64, "n={n} t={t}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_through_matches_stored_spectrum_for_every_cut_and_weight() {
+        // The fused pass (vector blocks and portable pairs) against forward_bins + inverse_from
+        // on the same input, for cuts and weighted bins anywhere, including inside blocks.
+        let mut state = 5u64;
+        let mut rnd = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) as f32 - 0.5
+        };
+        for (n_in, n_out) in [(256usize, 256usize), (256, 200), (200, 256), (130, 514), (514, 130), (96, 98)] {
+            let x: Vec<f32> = (0..n_in).map(|_| rnd()).collect();
+            let (fwd, inv) = (RealFft::<f32>::new(n_in), RealFft::<f32>::new(n_out));
+            let spectrum_len = fwd.spectrum_len().min(inv.spectrum_len());
+            let mut z = vec![Complex::new(0f32, 0.0); n_in / 2];
+            let mut fft_scratch = vec![Complex::new(0f32, 0.0); fwd.inner_scratch_len().max(inv.inner_scratch_len())];
+            fwd.forward_packed(&x, &mut z, &mut fft_scratch);
+            let mut scratch = Vec::new();
+            for keep in [spectrum_len, spectrum_len - 1, spectrum_len / 2, 23, 9, 1] {
+                let mut bins = vec![Complex::new(0f32, 0.0); keep];
+                fwd.forward_bins(&x, &mut bins, &mut scratch);
+                for fix in [None, Some((keep - 1, 0.5f32)), Some((keep / 2, 2.0)), Some((7.min(keep - 1), 3.0))] {
+                    let from = Packed {
+                        z: &z,
+                        twiddles: fwd.twiddles(),
+                        keep,
+                        fix,
+                    };
+                    let (mut a, mut b) = (vec![0f32; n_out], vec![0f32; n_out]);
+                    let mut work = vec![Complex::new(0f32, 0.0); n_out / 2];
+                    inv.inverse_through(&from, &mut a, 1.5, &mut work, &mut fft_scratch);
+                    inv.inverse_from(&bins, fix, &mut b, 1.5, &mut scratch);
+                    for (t, (p, q)) in a.iter().zip(&b).enumerate() {
+                        assert!((p - q).abs() < 1e-6, "{n_in}->{n_out} keep={keep} fix={fix:?} t={t}: {p} vs {q}");
+                    }
+                }
             }
         }
     }

@@ -5,6 +5,9 @@
 //!   vector path cannot take whole (the limit of the kept bins or the bin with a gain falls inside
 //!   them) go through the portable pair functions. The real-FFT and resampler tests compare both
 //!   paths with naive DFTs.
+//! - The fused kernel of the FFT resampler (`through_split`): the forward split, the cut of the
+//!   spectrum and the inverse split in one pass from one packed FFT to the other, on the same
+//!   four-bin vectors.
 //! - The cubic interpolation loop compiled a second time for AVX2/FMA (the same source, inlined
 //!   into a `#[target_feature]` function), and the polyphase loop with its dot product in 256-bit
 //!   FMA vectors (8 taps per vector; the table tests compare it with the naive windowed sinc).
@@ -12,7 +15,7 @@
 //! CPUs without AVX2/FMA run the portable code for everything.
 
 use super::polyphase::PolyphaseResampler;
-use super::realfft::{forward_pair, inverse_pair, Bins};
+use super::realfft::{forward_pair, inverse_pair, through_pair, Bins, Packed};
 use rustfft::num_complex::Complex32;
 
 /// Cubic interpolation at `sps_out` points per UI (see `interp::cubic_ui_loop`).
@@ -61,12 +64,26 @@ pub(crate) fn inverse_split_f32(bins: &Bins<'_, f32>, twiddles: &[Complex32], wo
     1
 }
 
+/// Fused forward-then-inverse split of pairs `k = 1..` in blocks of four; returns the first pair
+/// not handled.
+pub(crate) fn through_split_f32(from: &Packed<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above); the kernel stores only to
+        // `k..k+4` and `m−k−3..=m−k` with `2k + 6 < m` inside `work` (length m), and loads the
+        // packed FFT and its twiddles only at bins `1..mf` it checks against `mf = from.z.len()`.
+        return unsafe { x86::through_split(from, twiddles, work, m, factor) };
+    }
+    let _ = (from, twiddles, work, m, factor);
+    1
+}
+
 #[cfg(target_arch = "x86_64")]
 use crate::simd::avx2_fma;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{forward_pair, inverse_pair, Bins, Complex32, PolyphaseResampler};
+    use super::{forward_pair, inverse_pair, through_pair, Bins, Complex32, Packed, PolyphaseResampler};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -218,6 +235,71 @@ mod x86 {
             let j_odd = _mm256_xor_ps(swap(odd), real_sign);
             store(work, k, _mm256_add_ps(even, j_odd));
             // Z[m−k] = (E − jO)*
+            let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, j_odd), imag_sign);
+            store(work, hi, reverse(mirrored));
+            k += 4;
+        }
+        k
+    }
+
+    /// Bins `j..j+4` (`1 ≤ j`, `j + 3 < mf`) of the spectrum held as the packed FFT `z`
+    /// (length `mf`): [`Packed::bin`] four at a time.
+    #[inline(always)]
+    unsafe fn packed_bins(z: &[Complex32], twiddles: &[Complex32], mf: usize, j: usize) -> __m256 {
+        let half = _mm256_set1_ps(0.5);
+        let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
+        let a = load(z, j);
+        let b = _mm256_xor_ps(reverse(load(z, mf - j - 3)), imag_sign);
+        let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
+        let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
+        let odd = _mm256_xor_ps(swap(d), imag_sign);
+        let t = load(twiddles, j);
+        let wo = _mm256_fmaddsub_ps(_mm256_moveldup_ps(t), odd, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd)));
+        _mm256_add_ps(even, wo)
+    }
+
+    /// # Safety
+    /// AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn through_split(from: &Packed<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
+        let mf = from.z.len();
+        assert!(work.len() >= m && twiddles.len() >= m && from.twiddles.len() >= mf);
+        let keep = from.keep;
+        let half = _mm256_set1_ps(factor);
+        let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
+        let real_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(1 << 31));
+        if matches!(from.fix, Some((f, _)) if f < mf && f < m) {
+            // A weighted bin the blocks could reach: all pairs to the portable path. (The
+            // resampler's weighted bin is a Nyquist bin, the input's (mf) or the output's (m),
+            // which no block reaches.)
+            return 1;
+        }
+        // Bins j..j+4 read whole from the packed FFT: inside 1..mf and below the cut.
+        let whole = |j: usize| j >= 1 && j + 4 <= keep && j + 3 < mf;
+        let mut k = 1;
+        while 2 * k + 6 < m {
+            let hi = m - k - 3;
+            let hi_zero = hi >= keep;
+            if !whole(k) || !(hi_zero || whole(hi)) {
+                for j in k..k + 4 {
+                    through_pair(from, twiddles, work, m, j, factor);
+                }
+                k += 4;
+                continue;
+            }
+            let a = packed_bins(from.z, from.twiddles, mf, k);
+            let b = if hi_zero {
+                _mm256_setzero_ps()
+            } else {
+                _mm256_xor_ps(reverse(packed_bins(from.z, from.twiddles, mf, hi)), imag_sign)
+            };
+            let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
+            let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
+            // O = d · conj(W^k)
+            let t = load(twiddles, k);
+            let odd = _mm256_fmsubadd_ps(_mm256_moveldup_ps(t), d, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)));
+            let j_odd = _mm256_xor_ps(swap(odd), real_sign);
+            store(work, k, _mm256_add_ps(even, j_odd));
             let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, j_odd), imag_sign);
             store(work, hi, reverse(mirrored));
             k += 4;
