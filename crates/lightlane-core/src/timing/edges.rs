@@ -56,7 +56,7 @@ impl Levels {
             .collect();
         let (lo, hi, bad) = parts.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, p), (c, d, q, _)| (a.min(*c), b.max(*d), p | q));
         if let (Some(what), true) = (finite, bad) {
-            super::cdr_block::par_check_finite(what, x)?;
+            crate::error::check_finite(what, x)?;
         }
         if x.is_empty() || lo >= hi {
             return Err(Error::Unusable {
