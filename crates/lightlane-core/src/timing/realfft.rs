@@ -22,8 +22,8 @@ pub(crate) trait SplitFloat: FftNum + Float + FloatConst {
     fn inverse_split_fast(_bins: &Bins<'_, Self>, _twiddles: &[Complex<Self>], _work: &mut [Complex<Self>], _m: usize, _factor: Self) -> usize {
         1
     }
-    /// Fused forward-then-inverse split (see [`through_pair`]) of leading pairs; returns the
-    /// first pair not handled.
+    /// Inverse split of leading pairs with the spectrum read from a [`Packed`] FFT (the forward
+    /// split fused in); returns the first pair not handled.
     fn through_split_fast(_from: &Packed<'_, Self>, _twiddles: &[Complex<Self>], _work: &mut [Complex<Self>], _m: usize, _factor: Self) -> usize {
         1
     }
@@ -43,6 +43,12 @@ impl SplitFloat for f32 {
     }
 }
 
+/// A half spectrum the inverse split reads bin by bin.
+pub(crate) trait HalfSpectrum<T> {
+    /// Bin `k`.
+    fn get(&self, k: usize) -> Complex<T>;
+}
+
 /// A half spectrum given by its first `bins.len()` bins (higher bins zero), with bin `fix.0`
 /// multiplied by `fix.1`.
 pub(crate) struct Bins<'a, T> {
@@ -50,9 +56,9 @@ pub(crate) struct Bins<'a, T> {
     pub fix: Option<(usize, T)>,
 }
 
-impl<T: FftNum + Float> Bins<'_, T> {
+impl<T: FftNum + Float> HalfSpectrum<T> for Bins<'_, T> {
     #[inline(always)]
-    pub fn get(&self, k: usize) -> Complex<T> {
+    fn get(&self, k: usize) -> Complex<T> {
         if k >= self.bins.len() {
             return Complex::new(T::zero(), T::zero());
         }
@@ -100,9 +106,12 @@ impl<T: FftNum + Float> Packed<'_, T> {
         even + self.twiddles[k] * Complex::new(d.im, -d.re)
     }
 
+}
+
+impl<T: FftNum + Float> HalfSpectrum<T> for Packed<'_, T> {
     /// Bin `k` of the cut spectrum: zero from `keep` on, the gain applied at `fix.0`.
     #[inline(always)]
-    pub fn get(&self, k: usize) -> Complex<T> {
+    fn get(&self, k: usize) -> Complex<T> {
         if k >= self.keep {
             return Complex::new(T::zero(), T::zero());
         }
@@ -110,20 +119,6 @@ impl<T: FftNum + Float> Packed<'_, T> {
             Some((f, g)) if f == k => self.bin(k) * g,
             _ => self.bin(k),
         }
-    }
-}
-
-/// Inverse split of pair `k` (as [`inverse_pair`]) with the spectrum read from the forward
-/// transform's packed FFT: one pass from one packed FFT to the other, no spectrum in between.
-#[inline(always)]
-pub(crate) fn through_pair<T: FftNum + Float>(from: &Packed<'_, T>, twiddles: &[Complex<T>], work: &mut [Complex<T>], m: usize, k: usize, factor: T) {
-    let a = from.get(k);
-    let b = from.get(m - k).conj();
-    let even = (a + b) * factor;
-    let odd = (a - b) * factor * twiddles[k].conj();
-    work[k] = Complex::new(even.re - odd.im, even.im + odd.re);
-    if m - k != k {
-        work[m - k] = Complex::new(even.re + odd.im, odd.re - even.im);
     }
 }
 
@@ -150,7 +145,7 @@ pub(crate) fn forward_pair<T: FftNum + Float>(work: &[Complex<T>], twiddles: &[C
 /// `Z[m−k] = (E − jO)*` with `E = (Y[k] + Y*[m−k])·f`, `O = (Y[k] − Y*[m−k])·W^{−k}·f`, where
 /// `f` (`factor`) is ½ times the output scale.
 #[inline(always)]
-pub(crate) fn inverse_pair<T: FftNum + Float>(bins: &Bins<'_, T>, twiddles: &[Complex<T>], work: &mut [Complex<T>], m: usize, k: usize, factor: T) {
+pub(crate) fn inverse_pair<T: FftNum + Float>(bins: &impl HalfSpectrum<T>, twiddles: &[Complex<T>], work: &mut [Complex<T>], m: usize, k: usize, factor: T) {
     let half = factor;
     let a = bins.get(k);
     let b = bins.get(m - k).conj();
@@ -308,14 +303,24 @@ impl<T: SplitFloat> RealFft<T> {
     /// spectrum ever stored. `work` holds n/2 elements.
     pub fn inverse_through(&self, from: &Packed<'_, T>, output: &mut [T], scale: T, work: &mut [Complex<T>], fft_scratch: &mut [Complex<T>]) {
         debug_assert!(self.is_packed() && output.len() == self.n && work.len() == self.n / 2);
+        self.inverse_even(from, |work, factor| T::through_split_fast(from, &self.twiddles, work, self.n / 2, factor), output, scale, work, fft_scratch);
+    }
+
+    /// The even-length inverse: the packed spectrum `Z` of `spectrum` by the inverse split (the
+    /// leading pairs by `fast`, which gets `work` and the factor and returns the first pair it
+    /// left), then one complex FFT of n/2 points straight into `output`.
+    fn inverse_even<S: HalfSpectrum<T>>(&self, spectrum: &S, fast: impl FnOnce(&mut [Complex<T>], T) -> usize, output: &mut [T], scale: T, work: &mut [Complex<T>], fft_scratch: &mut [Complex<T>]) {
         let m = self.n / 2;
+        // The output scale folds into the split: factor = ½ · scale / m.
         let factor = T::from_f64(0.5).expect("0.5 fits") * scale / T::from_usize(m).expect("length fits");
-        let (y0, ym) = (from.get(0).re, from.get(m).re);
+        // Bin 0 and bin m (DC and Nyquist) are real.
+        let (y0, ym) = (spectrum.get(0).re, spectrum.get(m).re);
         work[0] = Complex::new((y0 + ym) * factor, (y0 - ym) * factor);
-        let first = T::through_split_fast(from, &self.twiddles, work, m, factor);
+        let first = fast(work, factor);
         for k in first..=m / 2 {
-            through_pair(from, &self.twiddles, work, m, k, factor);
+            inverse_pair(spectrum, &self.twiddles, work, m, k, factor);
         }
+        // Straight into the caller's buffer: sample pairs are the real and imaginary parts.
         self.inverse.process_outofplace_with_scratch(work, as_complex_mut(output), fft_scratch);
     }
 
@@ -340,17 +345,7 @@ impl<T: SplitFloat> RealFft<T> {
         };
         if self.n.is_multiple_of(2) {
             let m = self.n / 2;
-            // The output scale folds into the split: factor = ½ · scale / m.
-            let factor = T::from_f64(0.5).expect("0.5 fits") * scale / T::from_usize(m).expect("length fits");
-            // Bin 0 and bin m (DC and Nyquist) are real.
-            let (y0, ym) = (bins.get(0).re, bins.get(m).re);
-            work[0] = Complex::new((y0 + ym) * factor, (y0 - ym) * factor);
-            let first = T::inverse_split_fast(&bins, &self.twiddles, work, m, factor);
-            for k in first..=m / 2 {
-                inverse_pair(&bins, &self.twiddles, work, m, k, factor);
-            }
-            // Straight into the caller's buffer: sample pairs are the real and imaginary parts.
-            self.inverse.process_outofplace_with_scratch(work, as_complex_mut(output), fft_scratch);
+            self.inverse_even(&bins, |work, factor| T::inverse_split_fast(&bins, &self.twiddles, work, m, factor), output, scale, work, fft_scratch);
         } else {
             let n = self.n;
             work[0] = Complex::new(bins.get(0).re, T::zero());

@@ -15,7 +15,7 @@
 //! CPUs without AVX2/FMA run the portable code for everything.
 
 use super::polyphase::PolyphaseResampler;
-use super::realfft::{forward_pair, inverse_pair, through_pair, Bins, Packed};
+use super::realfft::{forward_pair, inverse_pair, Bins, Packed};
 use rustfft::num_complex::Complex32;
 
 /// Cubic interpolation at `sps_out` points per UI (see `interp::cubic_ui_loop`).
@@ -83,7 +83,7 @@ use crate::simd::avx2_fma;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{forward_pair, inverse_pair, through_pair, Bins, Complex32, Packed, PolyphaseResampler};
+    use super::{forward_pair, inverse_pair, Bins, Complex32, Packed, PolyphaseResampler};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -165,7 +165,6 @@ mod x86 {
     pub(super) unsafe fn forward_split(work: &[Complex32], twiddles: &[Complex32], out: &mut [Complex32], m: usize) -> usize {
         assert!(work.len() >= m && twiddles.len() >= m);
         let limit = out.len();
-        let half = _mm256_set1_ps(0.5);
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN)); // −0.0 in the imaginary lanes
         let mut k = 1;
         while 2 * k + 6 < m {
@@ -183,14 +182,7 @@ mod x86 {
                 k += 4;
                 continue;
             }
-            let a = load(work, k);
-            let b = _mm256_xor_ps(reverse(load(work, hi)), imag_sign);
-            let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
-            let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
-            // O = (d.im, −d.re)
-            let odd = _mm256_xor_ps(swap(d), imag_sign);
-            let t = load(twiddles, k);
-            let wo = _mm256_fmaddsub_ps(_mm256_moveldup_ps(t), odd, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd)));
+            let (even, wo) = split_parts(work, twiddles, m, k);
             store(out, k, _mm256_add_ps(even, wo));
             if hi_store {
                 let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, wo), imag_sign);
@@ -201,6 +193,26 @@ mod x86 {
         k
     }
 
+    /// The inverse split (see `inverse_pair`) of the four pairs `k..k+4` given their spectrum
+    /// bins `a = Y[k..k+4]` and `b = Y*[m−k..]` (in `k` order), the factor `half` and the
+    /// twiddles `t = W^{k..k+4}`: stores `Z[k..k+4]` and, reversed, `Z[hi..hi+4]`
+    /// (`hi = m − k − 3`).
+    #[inline(always)]
+    unsafe fn inverse_block(a: __m256, b: __m256, half: __m256, t: __m256, work: &mut [Complex32], k: usize, hi: usize) {
+        let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
+        let real_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(1 << 31));
+        let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
+        let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
+        // O = d · conj(W^k)
+        let odd = _mm256_fmsubadd_ps(_mm256_moveldup_ps(t), d, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)));
+        // jO = (−O.im, O.re)
+        let j_odd = _mm256_xor_ps(swap(odd), real_sign);
+        store(work, k, _mm256_add_ps(even, j_odd));
+        // Z[m−k] = (E − jO)*
+        let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, j_odd), imag_sign);
+        store(work, hi, reverse(mirrored));
+    }
+
     /// # Safety
     /// AVX2 and FMA; `work` and `twiddles` hold at least `m` elements.
     #[target_feature(enable = "avx2,fma")]
@@ -209,7 +221,6 @@ mod x86 {
         let valid = bins.bins.len();
         let half = _mm256_set1_ps(factor);
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
-        let real_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(1 << 31));
         let fix_in = |lo: usize| matches!(bins.fix, Some((f, _)) if f >= lo && f < lo + 4);
         let mut k = 1;
         while 2 * k + 6 < m {
@@ -226,35 +237,33 @@ mod x86 {
             }
             let a = load(bins.bins, k);
             let b = if hi_zero { _mm256_setzero_ps() } else { _mm256_xor_ps(reverse(load(bins.bins, hi)), imag_sign) };
-            let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
-            let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
-            // O = d · conj(W^k)
-            let t = load(twiddles, k);
-            let odd = _mm256_fmsubadd_ps(_mm256_moveldup_ps(t), d, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)));
-            // jO = (−O.im, O.re)
-            let j_odd = _mm256_xor_ps(swap(odd), real_sign);
-            store(work, k, _mm256_add_ps(even, j_odd));
-            // Z[m−k] = (E − jO)*
-            let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, j_odd), imag_sign);
-            store(work, hi, reverse(mirrored));
+            inverse_block(a, b, half, load(twiddles, k), work, k, hi);
             k += 4;
         }
         k
     }
 
-    /// Bins `j..j+4` (`1 ≤ j`, `j + 3 < mf`) of the spectrum held as the packed FFT `z`
-    /// (length `mf`): [`Packed::bin`] four at a time.
+    /// The two halves of bins `j..j+4` (`1 ≤ j`, `j + 3 < mf`) of the spectrum held as the
+    /// packed FFT `z` (length `mf`): `E` and `W^j·O` (see `forward_pair`), so that
+    /// `X[j] = E + W^j·O` and `X[mf−j] = (E − W^j·O)*`.
     #[inline(always)]
-    unsafe fn packed_bins(z: &[Complex32], twiddles: &[Complex32], mf: usize, j: usize) -> __m256 {
+    unsafe fn split_parts(z: &[Complex32], twiddles: &[Complex32], mf: usize, j: usize) -> (__m256, __m256) {
         let half = _mm256_set1_ps(0.5);
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
         let a = load(z, j);
         let b = _mm256_xor_ps(reverse(load(z, mf - j - 3)), imag_sign);
         let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
         let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
+        // O = (d.im, −d.re)
         let odd = _mm256_xor_ps(swap(d), imag_sign);
         let t = load(twiddles, j);
-        let wo = _mm256_fmaddsub_ps(_mm256_moveldup_ps(t), odd, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd)));
+        (even, _mm256_fmaddsub_ps(_mm256_moveldup_ps(t), odd, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd))))
+    }
+
+    /// Bins `j..j+4` of the spectrum held as the packed FFT `z`: [`Packed::bin`] four at a time.
+    #[inline(always)]
+    unsafe fn packed_bins(z: &[Complex32], twiddles: &[Complex32], mf: usize, j: usize) -> __m256 {
+        let (even, wo) = split_parts(z, twiddles, mf, j);
         _mm256_add_ps(even, wo)
     }
 
@@ -267,7 +276,6 @@ mod x86 {
         let keep = from.keep;
         let half = _mm256_set1_ps(factor);
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
-        let real_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(1 << 31));
         if matches!(from.fix, Some((f, _)) if f < mf && f < m) {
             // A weighted bin the blocks could reach: all pairs to the portable path. (The
             // resampler's weighted bin is a Nyquist bin, the input's (mf) or the output's (m),
@@ -282,7 +290,7 @@ mod x86 {
             let hi_zero = hi >= keep;
             if !whole(k) || !(hi_zero || whole(hi)) {
                 for j in k..k + 4 {
-                    through_pair(from, twiddles, work, m, j, factor);
+                    inverse_pair(from, twiddles, work, m, j, factor);
                 }
                 k += 4;
                 continue;
@@ -293,15 +301,7 @@ mod x86 {
             } else {
                 _mm256_xor_ps(reverse(packed_bins(from.z, from.twiddles, mf, hi)), imag_sign)
             };
-            let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
-            let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
-            // O = d · conj(W^k)
-            let t = load(twiddles, k);
-            let odd = _mm256_fmsubadd_ps(_mm256_moveldup_ps(t), d, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)));
-            let j_odd = _mm256_xor_ps(swap(odd), real_sign);
-            store(work, k, _mm256_add_ps(even, j_odd));
-            let mirrored = _mm256_xor_ps(_mm256_sub_ps(even, j_odd), imag_sign);
-            store(work, hi, reverse(mirrored));
+            inverse_block(a, b, half, load(twiddles, k), work, k, hi);
             k += 4;
         }
         k
