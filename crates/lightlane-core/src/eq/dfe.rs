@@ -593,25 +593,9 @@ mod tests {
     use super::*;
     use crate::eq::{Ffe, FfeConfig};
     use proptest::prelude::*;
+    use crate::eq::test_util::{channel, random_symbols};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Normal};
-
-    fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
-    }
-
-    fn channel(m: Modulation, s: &[u8], h: &[f32], sigma: f32, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let noise = Normal::new(0.0f32, sigma).unwrap();
-        (0..s.len())
-            .map(|k| {
-                h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
-            .collect()
-    }
 
     #[test]
     fn fast_detector_is_bit_exact_with_the_direct_form() {

@@ -1041,31 +1041,11 @@ pub fn sequence_metric(mlse: &Mlse, y: &[f32], symbols: &[u8]) -> f64 {
 mod tests {
     use super::*;
     use crate::eq::dfe::Dfe;
+    use crate::eq::test_util::{channel, random_symbols};
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
-
-    fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
-    }
-
-    fn channel(m: Modulation, s: &[u8], h: &[f32], sigma: f64, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let noise = Normal::new(0.0, sigma).unwrap();
-        (0..s.len())
-            .map(|k| {
-                let v: f64 = h
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k)
-                    .map(|(i, &hv)| hv as f64 * m.level(s[k - i]) as f64)
-                    .sum();
-                (v + noise.sample(&mut rng)) as f32
-            })
-            .collect()
-    }
 
     fn ser(a: &[u8], b: &[u8]) -> f64 {
         a.iter().zip(b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64
