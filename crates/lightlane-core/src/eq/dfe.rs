@@ -352,23 +352,13 @@ impl Dfe {
 
     /// Decisions for `y` (allocating wrapper of [`Dfe::detect_into`]).
     pub fn detect(&self, y: &[f32]) -> Vec<u8> {
-        let mut out = vec![0u8; y.len()];
-        self.run(y, &mut out);
-        out
+        super::block::LaneDetector::detect_all(self, y)
     }
 
     /// Decisions for `y` into `out`; [`Error::LengthMismatch`] unless the lengths agree.
     /// NaN decides as the lowest symbol.
     pub fn detect_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
-        if out.len() != y.len() {
-            return Err(Error::LengthMismatch {
-                what: "DFE decisions",
-                expected: y.len(),
-                got: out.len(),
-            });
-        }
-        self.run(y, out);
-        Ok(())
+        super::block::LaneDetector::detect_all_into(self, y, out)
     }
 
     /// Decisions and their [`ErrorPropagation`] against `truth` (aligned with `y`), with bursts
@@ -541,6 +531,8 @@ impl super::block::LaneDetector for Dfe {
     fn detect_window(&self, y: &[f32], out: &mut [u8]) {
         self.run(y, out);
     }
+
+    const DECISIONS: &'static str = "DFE decisions";
 }
 
 /// Copies lane `j`'s decisions `[skip, skip + keep)` from the lane-major `dec`
@@ -786,7 +778,7 @@ mod tests {
         let s = random_symbols(m, 500, 20);
         assert!(matches!(Dfe::train(&[0.5; 500], &s, 1, m), Err(Error::Unusable { .. })));
         let dfe = Dfe::new(vec![0.2], m.level_set(), m).unwrap();
-        assert!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]).is_err());
+        assert!(matches!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]), Err(Error::LengthMismatch { what: "DFE decisions", expected: 3, got: 2 })));
         assert!(dfe.detect_adaptive(&[0.0; 3], None, &DfeAdaptation { mu_taps: -1.0, mu_levels: 0.0 }).is_err());
         let json = serde_json::to_string(&dfe).unwrap();
         assert_eq!(serde_json::from_str::<Dfe>(&json).unwrap(), dfe);
