@@ -4,7 +4,9 @@
 //! Bessel-Thomson channel at 0.6 × baud, 25 dB SNR, RJ 0.01 UI and SJ 0.05 UI at 20 MHz; clock
 //! recovered with the 802.3 reference PLL and bits decided at the recovered centres (setup, not
 //! timed). Timed: pairing the edges with the decisions (`edges_from_clock`) and the whole
-//! decomposition (`JitterAnalyzer::analyze`: DDJ by history, tail fits, PJ spectrum).
+//! decomposition (`JitterAnalyzer::analyze`: DDJ by history, tail fits, PJ spectrum), and the
+//! same with a new analyzer per call (`analyze_fresh`, as `analyze_jitter` does; the PJ
+//! spectrum's FFT plan comes from the process-wide plan cache either way).
 //! Besides criterion's wall-clock numbers, the on-CPU rate (thread CPU time from
 //! /proc/thread-self/schedstat, insensitive to other processes sharing the cores) is printed.
 //! Quick run: `cargo bench -p lightlane-benches --bench jitter -- --warm-up-time 1 --measurement-time 3`.
@@ -64,6 +66,14 @@ fn jitter(c: &mut Criterion) {
             report.tj_s.unwrap_or(f64::NAN) * BAUD,
             report.pj.len()
         );
+        // A new analyzer per decomposition (what `analyze_jitter` does on every call).
+        let t0 = thread_cpu_ns().unwrap_or(0);
+        for _ in 0..reps {
+            let fresh = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
+            black_box(fresh.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report"));
+        }
+        let dt = (thread_cpu_ns().unwrap_or(t0) - t0) as f64 * 1e-9 / reps as f64;
+        eprintln!("jitter/analyze_fresh: {:.1} ms on-CPU per decomposition with a new analyzer each (thread CPU time)", dt * 1e3);
     }
 
     let mut group = c.benchmark_group("jitter");
@@ -74,6 +84,12 @@ fn jitter(c: &mut Criterion) {
     });
     group.bench_function("analyze", |b| {
         b.iter(|| analyzer.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report"))
+    });
+    group.bench_function("analyze_fresh", |b| {
+        b.iter(|| {
+            let fresh = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
+            fresh.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report")
+        })
     });
     group.finish();
 }

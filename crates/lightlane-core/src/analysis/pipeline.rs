@@ -97,18 +97,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         Some(b) => (b, false),
         None => (estimate_baud(&waveform.samples, fs, None, m)?.baud, true),
     };
-    let spu = fs / nominal_baud;
-    if spu < 2.0 - 1e-9 {
-        return Err(Error::invalid(
-            "baud",
-            nominal_baud,
-            format!(
-                "above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)",
-                fs / 2.0,
-                spu
-            ),
-        ));
-    }
+    let spu = samples_per_ui(fs, nominal_baud)?;
 
     // Analog stages of the receiver chain act on the waveform itself.
     let mut samples = std::borrow::Cow::Borrowed(waveform.samples.as_slice());
@@ -119,14 +108,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
                 samples = bessel_thomson_filter(&samples, fs, f3db_baud * nominal_baud, 4)?.into();
             }
             EqStage::Ctle { gdc_db } => {
-                let base = CtleConfig::ieee_8023ck(nominal_baud);
-                let cfg = match gdc_db {
-                    Some(g) => CtleConfig { gdc_db: *g, ..base },
-                    None => {
-                        let score = level_separation_score(m, spu);
-                        ctle_auto_select(&samples, fs, nominal_baud, &base, &CtleConfig::ieee_8023ck_gdc_sweep(), score)?.0
-                    }
-                };
+                let cfg = ctle_config(*gdc_db, &samples, fs, nominal_baud, m)?;
                 ctle_gdc_db = Some(cfg.gdc_db);
                 samples = Ctle::new(cfg, fs)?.apply(&samples).into();
             }
@@ -182,55 +164,9 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         },
     };
     mark("clock recovery");
-    let nsym = x.len() / sps;
-    let min_symbols = 64 * m.levels();
-    if nsym < min_symbols {
-        return Err(Error::InputTooShort {
-            what: "capture (symbols)",
-            needed: min_symbols,
-            got: nsym,
-        });
-    }
-    let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
-
-    // Levels of the unequalized signal; normalise so the outer levels sit at ±1.
-    let clusters = cluster_levels(&centres, m.levels())?;
-    let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
-    let spread = hi - lo;
-    if spread.is_nan() || spread <= 1e-12 * (1.0 + hi.abs() + lo.abs()) {
-        return Err(Error::Unusable {
-            stage: "levels",
-            reason: "the capture has a single level (no modulation)".into(),
-        });
-    }
-    let scale = 2.0 / (hi - lo);
-    let offset = -(hi + lo) / (hi - lo);
-    let xn: Vec<f32> = {
-        use rayon::prelude::*;
-        x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect()
-    };
-    let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
-    let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
-    let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
-        stage: "levels",
-        reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
-    })?;
-    let pre_raw = pre_slicer.slice_vec(&centres_n);
-    let mut pre_data = pre_raw.clone();
-    if config.precoding {
-        decode_precoded(&mut pre_data, m, 0);
-    }
-
-    // Align the (possibly error-ridden) raw decisions to the pattern.
-    let alignment = match checker.align(&pre_data) {
-        Ok(a) => a,
-        // A closed raw eye: fall back to correlating the soft samples with the pattern.
-        Err(hard) if !config.precoding && checker.period() <= MAX_SOFT_PERIOD => {
-            align_soft(&checker, &pattern, &centres_n).map_err(|_| hard)?.alignment
-        }
-        Err(e) => return Err(e),
-    };
-    let expected = checker.expected(&alignment, 0..nsym);
+    // Levels of the unequalized signal, normalised so the outer levels sit at ±1; the raw
+    // decisions aligned to the pattern.
+    let RawDecisions { nsym, levels, xn, pre_raw, pre_data, alignment, expected, .. } = raw_decisions(&x, sps, config, &checker, &pattern)?;
     let pre_stage = stage_errors("pre_eq", &pre_data, &expected, m, &alignment.transform);
     mark("levels and alignment");
 
@@ -397,7 +333,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         ffe_reference_tap: trained.ffe.reference_tap(),
         ffe_samples_per_symbol: sps,
         ffe_mse_db: 10.0 * trained.mse.max(1e-30).log10(),
-        levels: clusters.means.clone(),
+        levels,
         stages,
         fec,
         eye,
@@ -712,4 +648,108 @@ pub(super) fn unbiased_slicer(y: &[f32], tx: &[u8], delay: isize, guard: usize, 
         .map(|s| if counts[s] > 0 { (sums[s] / counts[s] as f64) as f32 } else { ideal[s] })
         .collect();
     Slicer::for_levels(&means).or_else(|_| Slicer::for_levels(&ideal))
+}
+
+/// Samples per UI of a capture at `fs` for a symbol rate of `nominal_baud`; an error below 2
+/// (a rate above fs/2).
+pub(super) fn samples_per_ui(fs: f64, nominal_baud: f64) -> Result<f64> {
+    let spu = fs / nominal_baud;
+    if spu < 2.0 - 1e-9 {
+        return Err(Error::invalid(
+            "baud",
+            nominal_baud,
+            format!("above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)", fs / 2.0, spu),
+        ));
+    }
+    Ok(spu)
+}
+
+/// The CTLE of an `EqStage::Ctle` stage: the 802.3ck reference CTLE (Annex 120G) at
+/// `nominal_baud` with the given DC gain, or with the gain of its sweep that best separates
+/// the levels of `x` (sampled at `fs`) when none is given.
+pub(super) fn ctle_config(gdc_db: Option<f64>, x: &[f32], fs: f64, nominal_baud: f64, m: Modulation) -> Result<CtleConfig> {
+    let base = CtleConfig::ieee_8023ck(nominal_baud);
+    Ok(match gdc_db {
+        Some(g) => CtleConfig { gdc_db: g, ..base },
+        None => {
+            let score = level_separation_score(m, fs / nominal_baud);
+            ctle_auto_select(x, fs, nominal_baud, &base, &CtleConfig::ieee_8023ck_gdc_sweep(), score)?.0
+        }
+    })
+}
+
+/// The raw (unequalized) decisions of [`raw_decisions`] and what they came from.
+pub(super) struct RawDecisions {
+    /// Whole symbols in the signal.
+    pub(super) nsym: usize,
+    /// Level means of the symbol centres, ascending (capture units).
+    pub(super) levels: Vec<f64>,
+    /// Normalisation `x·scale + offset`, which puts the outer levels at ±1.
+    pub(super) scale: f64,
+    /// See `scale`.
+    pub(super) offset: f64,
+    /// The normalised signal.
+    pub(super) xn: Vec<f32>,
+    /// Slicer at the normalised level means.
+    pub(super) pre_slicer: Slicer,
+    /// Its decisions on the normalised symbol centres.
+    pub(super) pre_raw: Vec<u8>,
+    /// `pre_raw`, precoding decoded when the configuration has it.
+    pub(super) pre_data: Vec<u8>,
+    /// `pre_data` aligned to the pattern.
+    pub(super) alignment: crate::pattern::Alignment,
+    /// The pattern's symbols at the `nsym` symbols under `alignment`.
+    pub(super) expected: Vec<u8>,
+}
+
+/// Levels of the symbol centres of `x` (`sps` samples per symbol), the signal normalised so the
+/// outer levels sit at ±1, the raw slicer decisions on it and their alignment to the pattern
+/// (by correlating the soft samples when the hard decisions do not align: a closed raw eye).
+/// Errors: fewer than 64 symbols per level, a single level, levels that do not separate, no
+/// alignment.
+pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, checker: &PatternChecker, pattern: &Pattern) -> Result<RawDecisions> {
+    use rayon::prelude::*;
+    let m = config.modulation;
+    let nsym = x.len() / sps;
+    let min_symbols = 64 * m.levels();
+    if nsym < min_symbols {
+        return Err(Error::InputTooShort {
+            what: "capture (symbols)",
+            needed: min_symbols,
+            got: nsym,
+        });
+    }
+    let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
+    let clusters = cluster_levels(&centres, m.levels())?;
+    let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
+    let spread = hi - lo;
+    if spread.is_nan() || spread <= 1e-12 * (1.0 + hi.abs() + lo.abs()) {
+        return Err(Error::Unusable {
+            stage: "levels",
+            reason: "the capture has a single level (no modulation)".into(),
+        });
+    }
+    let scale = 2.0 / (hi - lo);
+    let offset = -(hi + lo) / (hi - lo);
+    let xn: Vec<f32> = x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
+    let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
+    let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
+    let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
+        stage: "levels",
+        reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
+    })?;
+    let pre_raw = pre_slicer.slice_vec(&centres_n);
+    let mut pre_data = pre_raw.clone();
+    if config.precoding {
+        decode_precoded(&mut pre_data, m, 0);
+    }
+    // Align the (possibly error-ridden) raw decisions to the pattern.
+    let alignment = match checker.align(&pre_data) {
+        Ok(a) => a,
+        // A closed raw eye: fall back to correlating the soft samples with the pattern.
+        Err(hard) if !config.precoding && checker.period() <= MAX_SOFT_PERIOD => align_soft(checker, pattern, &centres_n).map_err(|_| hard)?.alignment,
+        Err(e) => return Err(e),
+    };
+    let expected = checker.expected(&alignment, 0..nsym);
+    Ok(RawDecisions { nsym, levels: clusters.means, scale, offset, xn, pre_slicer, pre_raw, pre_data, alignment, expected })
 }

@@ -32,18 +32,17 @@
 //! - `Report::decisions` stays empty (the decisions of a long capture are not kept) and the
 //!   DFE error propagation is measured over the first block.
 
-use super::pipeline::{best_precoded, chain_detectors, ffe_guard, known_symbols, train_ffe_for_chain, unbiased_slicer, ChainDetectors, TrainedFfe};
-use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
-use crate::eq::{
-    ctle_auto_select, error_propagation, level_separation_score,
-    BesselThomsonFilter, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, Mlse,
+use super::pipeline::{
+    best_precoded, chain_detectors, ctle_config, ffe_guard, known_symbols, raw_decisions, samples_per_ui, train_ffe_for_chain, unbiased_slicer, ChainDetectors,
+    RawDecisions, TrainedFfe,
 };
+use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
+use crate::eq::{error_propagation, BesselThomsonFilter, Ctle, Dfe, Ffe, FfeConfig, Mlse};
 use crate::fec::codeword_statistics;
 use crate::modulation::{bit_errors_between, precode, BitMapping, Slicer};
-use crate::pattern::soft::MAX_SOFT_PERIOD;
-use crate::pattern::{align_soft, Alignment, ErrorPosition, Pattern, PatternChecker};
+use crate::pattern::{Alignment, ErrorPosition, Pattern, PatternChecker};
 use crate::stats::clopper_pearson;
-use crate::timing::{cluster_levels, estimate_baud, recover_clock, recover_phase, resample_at};
+use crate::timing::{estimate_baud, recover_clock, recover_phase, resample_at};
 use crate::{Backend, Error, Modulation, Result};
 use std::collections::VecDeque;
 
@@ -555,14 +554,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
         Some(b) => (b, false),
         None => (estimate_baud(&block, fs, None, m)?.baud, true),
     };
-    let spu = fs / nominal_baud;
-    if spu < 2.0 - 1e-9 {
-        return Err(Error::invalid(
-            "baud",
-            nominal_baud,
-            format!("above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)", fs / 2.0, spu),
-        ));
-    }
+    let spu = samples_per_ui(fs, nominal_baud)?;
     let (ffe_taps, sps, ffe_method) = config.equalizer.ffe().unwrap_or((1, 1, FfeMethod::Mmse));
     let history = options.decision_history;
     // The first block holds the training span, the sync search and the margins.
@@ -587,14 +579,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
                     analog.push(Box::new(move |v: &[f32]| f.apply(v)));
                 }
                 EqStage::Ctle { gdc_db } => {
-                    let base = CtleConfig::ieee_8023ck(nominal_baud);
-                    let cfg = match gdc_db {
-                        Some(g) => CtleConfig { gdc_db: *g, ..base },
-                        None => {
-                            let score = level_separation_score(m, spu);
-                            ctle_auto_select(&x, fs, nominal_baud, &base, &CtleConfig::ieee_8023ck_gdc_sweep(), score)?.0
-                        }
-                    };
+                    let cfg = ctle_config(*gdc_db, &x, fs, nominal_baud, m)?;
                     ctle_gdc_db = Some(cfg.gdc_db);
                     let c = Ctle::new(cfg, fs)?;
                     analog_half += c.n_taps() / 2 + 1;
@@ -876,40 +861,7 @@ impl Setup {
         outer_warnings: &mut Vec<String>,
     ) -> Result<Setup> {
         let warnings = Vec::new();
-        let nsym = x.len() / sps;
-        let min_symbols = 64 * m.levels();
-        if nsym < min_symbols {
-            return Err(Error::InputTooShort { what: "capture (symbols)", needed: min_symbols, got: nsym });
-        }
-        let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
-        let clusters = cluster_levels(&centres, m.levels())?;
-        let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
-        let spread = hi - lo;
-        if spread.is_nan() || spread <= 1e-12 * (1.0 + hi.abs() + lo.abs()) {
-            return Err(Error::Unusable { stage: "levels", reason: "the capture has a single level (no modulation)".into() });
-        }
-        let scale = 2.0 / (hi - lo);
-        let offset = -(hi + lo) / (hi - lo);
-        let xn: Vec<f32> = x.iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
-        let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
-        let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
-        let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
-            stage: "levels",
-            reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
-        })?;
-        let pre_raw = pre_slicer.slice_vec(&centres_n);
-        let mut pre_data = pre_raw.clone();
-        if config.precoding {
-            crate::modulation::decode_precoded(&mut pre_data, m, 0);
-        }
-        let alignment = match checker.align(&pre_data) {
-            Ok(a) => a,
-            Err(hard) if !config.precoding && checker.period() <= MAX_SOFT_PERIOD => {
-                align_soft(checker, pattern, &centres_n).map_err(|_| hard)?.alignment
-            }
-            Err(e) => return Err(e),
-        };
-        let expected = checker.expected(&alignment, 0..nsym);
+        let RawDecisions { nsym, levels, scale, offset, xn, pre_slicer, pre_raw, alignment, expected, .. } = raw_decisions(x, sps, config, checker, pattern)?;
         let (tx_symbols, precode_init) = if config.precoding {
             let tx = best_precoded(&expected, &pre_raw, m);
             // The initial state best_precoded chose: the one that reproduces tx[0].
@@ -968,7 +920,7 @@ impl Setup {
             slicer,
             ffe_stage_dfe,
             decider,
-            levels: clusters.means.clone(),
+            levels,
             dfe_taps,
             dfe_error_propagation,
             mlse_target,

@@ -84,6 +84,29 @@ pub(crate) trait LaneDetector: Sync {
     fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut LaneScratch);
     /// The sequential detector on one window.
     fn detect_window(&self, y: &[f32], out: &mut [u8]);
+    /// What the decisions are called in errors ("DFE decisions").
+    const DECISIONS: &'static str;
+
+    /// The sequential detector on all of `y`, one decision per value (the detectors' `detect`).
+    fn detect_all(&self, y: &[f32]) -> Vec<u8> {
+        let mut out = vec![0u8; y.len()];
+        self.detect_window(y, &mut out);
+        out
+    }
+
+    /// [`LaneDetector::detect_all`] into `out` (the detectors' `detect_into`);
+    /// [`Error::LengthMismatch`] unless the lengths agree.
+    fn detect_all_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
+        if out.len() != y.len() {
+            return Err(Error::LengthMismatch {
+                what: Self::DECISIONS,
+                expected: y.len(),
+                got: out.len(),
+            });
+        }
+        self.detect_window(y, out);
+        Ok(())
+    }
 }
 
 /// One unit of work of [`run_lanes`]: a lone block, or `count` consecutive full-window blocks.

@@ -352,23 +352,13 @@ impl Dfe {
 
     /// Decisions for `y` (allocating wrapper of [`Dfe::detect_into`]).
     pub fn detect(&self, y: &[f32]) -> Vec<u8> {
-        let mut out = vec![0u8; y.len()];
-        self.run(y, &mut out);
-        out
+        super::block::LaneDetector::detect_all(self, y)
     }
 
     /// Decisions for `y` into `out`; [`Error::LengthMismatch`] unless the lengths agree.
     /// NaN decides as the lowest symbol.
     pub fn detect_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
-        if out.len() != y.len() {
-            return Err(Error::LengthMismatch {
-                what: "DFE decisions",
-                expected: y.len(),
-                got: out.len(),
-            });
-        }
-        self.run(y, out);
-        Ok(())
+        super::block::LaneDetector::detect_all_into(self, y, out)
     }
 
     /// Decisions and their [`ErrorPropagation`] against `truth` (aligned with `y`), with bursts
@@ -541,6 +531,8 @@ impl super::block::LaneDetector for Dfe {
     fn detect_window(&self, y: &[f32], out: &mut [u8]) {
         self.run(y, out);
     }
+
+    const DECISIONS: &'static str = "DFE decisions";
 }
 
 /// Copies lane `j`'s decisions `[skip, skip + keep)` from the lane-major `dec`
@@ -593,25 +585,9 @@ mod tests {
     use super::*;
     use crate::eq::{Ffe, FfeConfig};
     use proptest::prelude::*;
+    use crate::eq::test_util::{channel, random_symbols};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Normal};
-
-    fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
-    }
-
-    fn channel(m: Modulation, s: &[u8], h: &[f32], sigma: f32, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let noise = Normal::new(0.0f32, sigma).unwrap();
-        (0..s.len())
-            .map(|k| {
-                h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
-            .collect()
-    }
 
     #[test]
     fn fast_detector_is_bit_exact_with_the_direct_form() {
@@ -802,7 +778,7 @@ mod tests {
         let s = random_symbols(m, 500, 20);
         assert!(matches!(Dfe::train(&[0.5; 500], &s, 1, m), Err(Error::Unusable { .. })));
         let dfe = Dfe::new(vec![0.2], m.level_set(), m).unwrap();
-        assert!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]).is_err());
+        assert!(matches!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]), Err(Error::LengthMismatch { what: "DFE decisions", expected: 3, got: 2 })));
         assert!(dfe.detect_adaptive(&[0.0; 3], None, &DfeAdaptation { mu_taps: -1.0, mu_levels: 0.0 }).is_err());
         let json = serde_json::to_string(&dfe).unwrap();
         assert_eq!(serde_json::from_str::<Dfe>(&json).unwrap(), dfe);

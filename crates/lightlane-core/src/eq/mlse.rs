@@ -348,22 +348,12 @@ impl Mlse {
     /// expected outputs are clamped to that bound (NaN to the upper one), so outliers and
     /// non-finite samples cost a decision or two but never disturb the path metrics.
     pub fn detect(&self, y: &[f32]) -> Vec<u8> {
-        let mut out = vec![0u8; y.len()];
-        self.run(y, &mut out);
-        out
+        super::block::LaneDetector::detect_all(self, y)
     }
 
     /// Decisions for `y` into `out`; [`Error::LengthMismatch`] unless the lengths agree.
     pub fn detect_into(&self, y: &[f32], out: &mut [u8]) -> Result<()> {
-        if out.len() != y.len() {
-            return Err(Error::LengthMismatch {
-                what: "MLSE decisions",
-                expected: y.len(),
-                got: out.len(),
-            });
-        }
-        self.run(y, out);
-        Ok(())
+        super::block::LaneDetector::detect_all_into(self, y, out)
     }
 
     fn run(&self, y: &[f32], out: &mut [u8]) {
@@ -565,6 +555,8 @@ impl super::block::LaneDetector for Mlse {
     fn detect_window(&self, y: &[f32], out: &mut [u8]) {
         self.run(y, out);
     }
+
+    const DECISIONS: &'static str = "MLSE decisions";
 }
 
 impl Mlse {
@@ -1041,31 +1033,11 @@ pub fn sequence_metric(mlse: &Mlse, y: &[f32], symbols: &[u8]) -> f64 {
 mod tests {
     use super::*;
     use crate::eq::dfe::Dfe;
+    use crate::eq::test_util::{channel, random_symbols};
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
-
-    fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
-    }
-
-    fn channel(m: Modulation, s: &[u8], h: &[f32], sigma: f64, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let noise = Normal::new(0.0, sigma).unwrap();
-        (0..s.len())
-            .map(|k| {
-                let v: f64 = h
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k)
-                    .map(|(i, &hv)| hv as f64 * m.level(s[k - i]) as f64)
-                    .sum();
-                (v + noise.sample(&mut rng)) as f32
-            })
-            .collect()
-    }
 
     fn ser(a: &[u8], b: &[u8]) -> f64 {
         a.iter().zip(b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64
@@ -1322,7 +1294,7 @@ mod tests {
         assert!(Mlse::from_table(m, 3, vec![0.0; 256]).is_err());
         let mlse = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
         assert!(mlse.clone().with_traceback(0, 10).is_err());
-        assert!(mlse.detect_into(&[0.0; 4], &mut [0u8; 3]).is_err());
+        assert!(matches!(mlse.detect_into(&[0.0; 4], &mut [0u8; 3]), Err(Error::LengthMismatch { what: "MLSE decisions", expected: 4, got: 3 })));
         assert!(mlse.detect(&[]).is_empty());
         assert_eq!(mlse.detect(&[f32::NAN, 1.0]).len(), 2);
         assert!(matches!(Mlse::fit_linear(&[0.0; 10], &[0; 10], 1, m), Err(Error::InputTooShort { .. })));

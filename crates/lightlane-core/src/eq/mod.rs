@@ -32,6 +32,8 @@ pub mod reference_rx;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 pub mod target;
+#[cfg(test)]
+mod test_util;
 
 pub use adaptive::{adapt_ffe, adapt_ffe_into, AdaptResult, AdaptSummary, Adaptation, AdaptiveConfig};
 pub use adaptive_dfe::{adapt_ffe_dfe, AdaptDfeResult};

@@ -440,24 +440,11 @@ fn from_total_key(k: u64) -> f64 {
 /// the result does not depend on the thread count; it equals the serial definition exactly
 /// except for the last bits of the sums (level means/σ, SNDR's normal equations, P_ave).
 pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
-    if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
-        return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
-    }
+    check_target_ber(config)?;
     let m = eye.modulation;
     let nl = m.levels();
     let th = &eye.thresholds;
     let mut warnings = Vec::new();
-    let v = &eye.levels;
-    let (rlm, rlm_cl94) = if nl == 4 {
-        let mid = 0.5 * (v[0] + v[3]);
-        let es1 = (v[1] - mid) / (v[0] - mid);
-        let es2 = (v[2] - mid) / (v[3] - mid);
-        let r = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
-        let c94 = 3.0 * (v[1] - v[0]).min(v[2] - v[1]).min(v[3] - v[2]) / (v[3] - v[0]);
-        (Some(r), Some(c94))
-    } else {
-        (None, None)
-    };
 
     // Vertical: level distributions over T_s ± T_O.
     let q = q_inverse(config.target_ber);
@@ -487,18 +474,77 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
             _ => None,
         };
     }
+
+    // Horizontal: crossings of each threshold (and the sample sum for P_ave, in the same pass).
+    let (offsets, sample_sum) = crossing_pass(signal, th);
+
+    // SNDR from a linear fit of the centre samples to the decided symbols.
+    let s = signal.samples_per_ui;
+    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
+    let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
+    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
+
+    let p_ave = sample_sum / signal.samples.len().max(1) as f64;
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
+    Ok(assemble(signal, eye, config, measured, warnings))
+}
+
+/// Rejects a `target_ber` outside (0, 0.5).
+fn check_target_ber(config: &EyeMetricsConfig) -> Result<()> {
+    if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
+        return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
+    }
+    Ok(())
+}
+
+/// What [`eye_metrics`] and `eye_metrics_reference` each compute their own way (the fast
+/// passes and their naive references), handed to [`assemble`] for the metrics derived from it.
+struct Measured {
+    /// Extrapolated eye height of each sub-eye.
+    eye_heights: Vec<f64>,
+    /// Measured eye height of each sub-eye.
+    eye_heights_measured: Vec<f64>,
+    /// VEC, `None` when an eye is closed or a level group empty.
+    vec_db: Option<f64>,
+    /// Sorted crossing offsets at each threshold.
+    offsets: Vec<Vec<f64>>,
+    /// The decided symbol of each UI (at its centre sample).
+    decisions: Vec<usize>,
+    /// SNDR, dB.
+    sndr_db: Option<f64>,
+    /// Mean of the samples.
+    p_ave: f64,
+}
+
+/// The shared tail of [`eye_metrics`] and its reference: RLM (Annex 120D.3.1.2, Clause 94) from
+/// the diagram's levels, eye widths and skew from the crossing offsets (dual-Dirac tails),
+/// OMA_outer and outer ER (121.8.4), the warnings that go with them (after the vertical ones
+/// already in `warnings`) and the [`EyeMetrics`] itself.
+fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, measured: Measured, mut warnings: Vec<String>) -> EyeMetrics {
+    let Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave } = measured;
+    let nl = eye.modulation.levels();
+    let v = &eye.levels;
+    let (rlm, rlm_cl94) = if nl == 4 {
+        let mid = 0.5 * (v[0] + v[3]);
+        let es1 = (v[1] - mid) / (v[0] - mid);
+        let es2 = (v[2] - mid) / (v[3] - mid);
+        let r = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
+        let c94 = 3.0 * (v[1] - v[0]).min(v[2] - v[1]).min(v[3] - v[2]) / (v[3] - v[0]);
+        (Some(r), Some(c94))
+    } else {
+        (None, None)
+    };
     if vec_db.is_none() {
         warnings.push("an eye is closed at the target BER: VEC undefined".into());
     }
 
-    // Horizontal: crossings of each threshold.
+    // Horizontal: eye width and skew from each threshold's crossings.
     let nui = signal.symbols().max(1) as f64;
     let mut eye_widths = Vec::new();
     let mut eye_widths_measured = Vec::new();
     let mut centres = Vec::new();
     let mut crossing_stats = Vec::new();
-    let (all_offsets, sample_sum) = crossing_pass(signal, th);
-    for (i, offsets) in all_offsets.into_iter().enumerate() {
+    for (i, offsets) in offsets.into_iter().enumerate() {
         let density = offsets.len() as f64 / nui;
         if offsets.len() < 2 {
             warnings.push(format!("sub-eye {i}: no transitions across the threshold; eye width undefined"));
@@ -524,17 +570,11 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
     let mean_c = known.iter().sum::<f64>() / known.len().max(1) as f64;
     let eye_skew_ui = centres.iter().map(|c| c.map(|c| c - mean_c)).collect();
 
-    // SNDR from a linear fit of the centre samples to the decided symbols.
-    let s = signal.samples_per_ui;
-    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
-    let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
-    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
     if sndr_db.is_none() {
         warnings.push("SNDR undefined (too few symbols or singular fit)".into());
     }
 
-    // OMA_outer, P_ave, outer ER.
-    let p_ave = sample_sum / signal.samples.len().max(1) as f64;
+    // OMA_outer, outer ER.
     let oma = oma_outer_from_runs(signal, &decisions, nl);
     let (p0, p3) = match oma {
         Some(v) => v,
@@ -555,7 +595,7 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
     } else {
         None
     };
-    Ok(EyeMetrics {
+    EyeMetrics {
         levels: eye.levels.clone(),
         level_sigma: eye.level_sigma.clone(),
         rlm,
@@ -572,31 +612,20 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
         p_ave,
         crossings: crossing_stats,
         warnings,
-    })
+    }
 }
 
 /// Naive reference of [`eye_metrics`]: the serial passes, full sorts and serial normal
-/// equations it replaces.
+/// equations it replaces (eye heights from sorted level groups, crossings from the serial
+/// scan, SNDR from the serial normal equations, P_ave from a serial sum); what follows from
+/// those is [`assemble`], shared with the fast path.
 #[cfg(test)]
 pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
-    if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
-        return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
-    }
+    check_target_ber(config)?;
     let m = eye.modulation;
     let nl = m.levels();
     let th = &eye.thresholds;
     let mut warnings = Vec::new();
-    let v = &eye.levels;
-    let (rlm, rlm_cl94) = if nl == 4 {
-        let mid = 0.5 * (v[0] + v[3]);
-        let es1 = (v[1] - mid) / (v[0] - mid);
-        let es2 = (v[2] - mid) / (v[3] - mid);
-        let r = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
-        let c94 = 3.0 * (v[1] - v[0]).min(v[2] - v[1]).min(v[3] - v[2]) / (v[3] - v[0]);
-        (Some(r), Some(c94))
-    } else {
-        (None, None)
-    };
 
     // Vertical: level distributions over T_s ± T_O.
     let q = q_inverse(config.target_ber);
@@ -630,91 +659,18 @@ pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config
             _ => None,
         };
     }
-    if vec_db.is_none() {
-        warnings.push("an eye is closed at the target BER: VEC undefined".into());
-    }
 
     // Horizontal: crossings of each threshold.
-    let nui = signal.symbols().max(1) as f64;
-    let mut eye_widths = Vec::new();
-    let mut eye_widths_measured = Vec::new();
-    let mut centres = Vec::new();
-    let mut crossing_stats = Vec::new();
-    for (i, &t) in th.iter().enumerate() {
-        let offsets = crossings_reference(signal, t);
-        let density = offsets.len() as f64 / nui;
-        if offsets.len() < 2 {
-            warnings.push(format!("sub-eye {i}: no transitions across the threshold; eye width undefined"));
-            eye_widths.push(None);
-            eye_widths_measured.push(None);
-            centres.push(None);
-            crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: (0.0, 0.0), right_boundary_fit: (0.0, 0.0) });
-            continue;
-        }
-        let left = tail_fit(&offsets, true);
-        let right = tail_fit(&offsets, false);
-        let qh = q_inverse((config.target_ber / density.min(1.0)).min(0.49));
-        let l_edge = left.0 + qh * left.1;
-        let r_edge = 1.0 + right.0 - qh * right.1;
-        let w = r_edge - l_edge;
-        let wm = 1.0 + offsets[0] - offsets[offsets.len() - 1];
-        eye_widths.push(Some(w));
-        eye_widths_measured.push(Some(wm));
-        centres.push(Some(0.5 * (l_edge + r_edge)));
-        crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: left, right_boundary_fit: right });
-    }
-    let known: Vec<f64> = centres.iter().flatten().copied().collect();
-    let mean_c = known.iter().sum::<f64>() / known.len().max(1) as f64;
-    let eye_skew_ui = centres.iter().map(|c| c.map(|c| c - mean_c)).collect();
+    let offsets = th.iter().map(|&t| crossings_reference(signal, t)).collect();
 
     // SNDR from a linear fit of the centre samples to the decided symbols.
     let centre = signal.centres();
     let decisions: Vec<usize> = centre.iter().map(|&x| region(x as f64, th)).collect();
     let sndr_db = sndr_reference(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
-    if sndr_db.is_none() {
-        warnings.push("SNDR undefined (too few symbols or singular fit)".into());
-    }
 
-    // OMA_outer, P_ave, outer ER.
     let p_ave = signal.samples.iter().map(|&x| x as f64).sum::<f64>() / signal.samples.len().max(1) as f64;
-    let oma = oma_outer_from_runs(signal, &decisions, nl);
-    let (p0, p3) = match oma {
-        Some(v) => v,
-        None => {
-            if nl == 4 {
-                warnings.push("no runs of 7 top / 6 bottom symbols: OMA_outer from the outer level means".into());
-            }
-            (v[0], v[nl - 1])
-        }
-    };
-    let er_db = if signal.is_optical() {
-        if p0 > 0.0 {
-            Some(10.0 * (p3 / p0).log10())
-        } else {
-            warnings.push("outer ER undefined: P0 ≤ 0".into());
-            None
-        }
-    } else {
-        None
-    };
-    Ok(EyeMetrics {
-        levels: eye.levels.clone(),
-        level_sigma: eye.level_sigma.clone(),
-        rlm,
-        rlm_cl94,
-        eye_heights,
-        eye_heights_measured,
-        eye_widths,
-        eye_widths_measured,
-        eye_skew_ui,
-        vec_db,
-        sndr_db,
-        oma_outer: p3 - p0,
-        er_db,
-        p_ave,
-        crossings: crossing_stats,
-        warnings,
-    })
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
+    Ok(assemble(signal, eye, config, measured, warnings))
 }
 
 /// SNDR (Annex 120D.3.1.6 form): least-squares pulse response over `pre + 1 + post` symbols

@@ -63,9 +63,7 @@ pub use tails::{DualDiracFit, TailFit};
 use crate::stats::q_inverse;
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
-use rustfft::FftPlanner;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 
 /// Fewest edges [`JitterAnalyzer::analyze`] works on.
 pub const MIN_JITTER_EDGES: usize = 64;
@@ -345,7 +343,6 @@ pub struct JitterAnalyzer {
     modulation: Modulation,
     config: JitterConfig,
     context: DdjContext,
-    planner: Mutex<FftPlanner<f64>>,
 }
 
 impl JitterAnalyzer {
@@ -356,7 +353,6 @@ impl JitterAnalyzer {
             modulation,
             config: config.clone(),
             context: config.context(modulation),
-            planner: Mutex::new(FftPlanner::new()),
         })
     }
 
@@ -495,8 +491,7 @@ impl JitterAnalyzer {
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
         let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
         let (pj, pj_resolution_hz) = if residual.len() >= MIN_JITTER_EDGES && span_ok {
-            let mut planner = self.planner.lock().unwrap_or_else(|p| p.into_inner());
-            periodic::find_tones(&mut planner, &res_ui, &mut residual, ui_s, cfg.max_tones, cfg.tone_false_alarm)
+            periodic::find_tones(&res_ui, &mut residual, ui_s, cfg.max_tones, cfg.tone_false_alarm)
         } else {
             (Vec::new(), None)
         };

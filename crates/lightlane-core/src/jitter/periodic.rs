@@ -12,13 +12,14 @@
 //! edges themselves ([`fit_tone`](crate::timing::fit_tone)), one tone after another with the
 //! fitted ones subtracted.
 
-use crate::timing::solve3;
 use crate::timing::Tone;
+use crate::timing::{add_tone_point, solve3};
 use rayon::prelude::*;
 use rustfft::num_complex::Complex;
-use rustfft::FftPlanner;
+use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
+use std::sync::{Arc, Mutex};
 
 /// Bins per block of the running noise-floor median.
 const FLOOR_BLOCK: usize = 64;
@@ -29,6 +30,66 @@ const MIN_SEPARATION_BINS: usize = 3;
 /// Edges (or grid points) per chunk of the parallel passes; fixed, so the sums are combined in
 /// the same order whatever the thread count.
 const CHUNK: usize = 8192;
+
+/// Most FFT lengths whose plans the process-wide cache ([`forward_plan`]) keeps.
+const PLAN_CACHE_LENGTHS: usize = 4;
+/// Most points of all plans the process-wide cache keeps together (a plan holds about 16
+/// bytes of twiddles per point, so at most about 128 MiB); a longer plan is made for its call
+/// only.
+const PLAN_CACHE_POINTS: usize = 1 << 23;
+
+/// Forward FFT plans by length, least recently used first, within a number of lengths and a
+/// total of points. A cached plan is the one `FftPlanner` makes again for its length, so the
+/// results do not depend on the cache.
+pub(crate) struct PlanCache {
+    plans: Vec<(usize, Arc<dyn Fft<f64>>)>,
+    max_lengths: usize,
+    max_points: usize,
+}
+
+impl PlanCache {
+    /// An empty cache of at most `max_lengths` lengths and `max_points` points in all.
+    pub(crate) const fn new(max_lengths: usize, max_points: usize) -> Self {
+        PlanCache { plans: Vec::new(), max_lengths, max_points }
+    }
+
+    /// The forward plan of length `n`: the cached one (now the most recently used), or a new
+    /// one, kept (dropping the least recently used beyond the limits) unless `n` alone exceeds
+    /// `max_points` or `max_lengths` is 0.
+    pub(crate) fn forward(&mut self, n: usize) -> Arc<dyn Fft<f64>> {
+        if let Some(i) = self.plans.iter().position(|&(len, _)| len == n) {
+            let entry = self.plans.remove(i);
+            let plan = Arc::clone(&entry.1);
+            self.plans.push(entry);
+            return plan;
+        }
+        let plan = FftPlanner::new().plan_fft_forward(n);
+        if n <= self.max_points && self.max_lengths > 0 {
+            while self.plans.len() >= self.max_lengths || self.plans.iter().map(|&(len, _)| len).sum::<usize>() + n > self.max_points {
+                self.plans.remove(0);
+            }
+            self.plans.push((n, Arc::clone(&plan)));
+        }
+        plan
+    }
+
+    /// The cached lengths, least recently used first.
+    #[cfg(test)]
+    pub(crate) fn lengths(&self) -> Vec<usize> {
+        self.plans.iter().map(|&(len, _)| len).collect()
+    }
+}
+
+/// The process-wide plans of the TIE spectra, kept across analyses (and
+/// [`JitterAnalyzer`](super::JitterAnalyzer)s, which [`analyze_jitter`](super::analyze_jitter)
+/// makes afresh on every call).
+static PLANS: Mutex<PlanCache> = Mutex::new(PlanCache::new(PLAN_CACHE_LENGTHS, PLAN_CACHE_POINTS));
+
+/// The forward FFT plan of length `n` from the process-wide cache ([`PlanCache::forward`]);
+/// the lock is held to look up or plan, not while the plan runs.
+pub(crate) fn forward_plan(n: usize) -> Arc<dyn Fft<f64>> {
+    PLANS.lock().unwrap_or_else(|p| p.into_inner()).forward(n)
+}
 
 /// A periodic-jitter tone found in the TIE.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -118,7 +179,6 @@ pub(crate) fn to_uniform_grid_reference(ui: &[usize], v: &[f64], out: &mut Vec<f
 /// strongest first; `residual` comes back with the fitted tones subtracted. `ui_s` is the unit
 /// interval. Returns the tones and the frequency resolution (bin width, Hz).
 pub(crate) fn find_tones(
-    planner: &mut FftPlanner<f64>,
     ui: &[usize],
     residual: &mut [f64],
     ui_s: f64,
@@ -144,11 +204,35 @@ pub(crate) fn find_tones(
         .collect_into_vec(&mut buf);
     buf.resize(n, Complex::new(0.0, 0.0));
     drop(grid);
-    planner.plan_fft_forward(n).process(&mut buf);
-    let half = n / 2;
+    let (power, chosen) = spectral_peaks(&*forward_plan(n), buf, max_tones, false_alarm);
+    let bin_hz = 1.0 / (n as f64 * ui_s);
+    let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
+    let mut tones = Vec::with_capacity(chosen.len());
+    let mut sin_cos = Vec::new();
+    for (k, ratio) in chosen {
+        let freq_hz = peak_frequency(&power, k, bin_hz);
+        let Some(tone) = fit_and_remove_tone(&times, residual, freq_hz, &mut sin_cos) else {
+            continue;
+        };
+        tones.push(PeriodicTone {
+            freq_hz,
+            amplitude_s: tone.amplitude,
+            snr_db: 10.0 * ratio.log10(),
+        });
+    }
+    (tones, Some(bin_hz))
+}
+
+/// The one-sided power spectrum of `buf` (the windowed, zero-padded grid, transformed in place
+/// by `fft`, then dropped) and its tones: the bins from [`FIRST_BIN`] that are local maxima
+/// above `ln(searched bins / false_alarm)` times the noise floor of their [`FLOOR_BLOCK`]-bin
+/// block (the block median / ln 2), strongest first, at least [`MIN_SEPARATION_BINS`] apart,
+/// at most `max_tones`: `(bin, power / floor)`. Shared by [`find_tones`] and its reference.
+fn spectral_peaks(fft: &dyn Fft<f64>, mut buf: Vec<Complex<f64>>, max_tones: usize, false_alarm: f64) -> (Vec<f64>, Vec<(usize, f64)>) {
+    fft.process(&mut buf);
+    let half = buf.len() / 2;
     let power: Vec<f64> = buf[..half].iter().map(|c| c.norm_sqr()).collect();
     drop(buf);
-    let bin_hz = 1.0 / (n as f64 * ui_s);
 
     // Noise floor per block.
     let blocks = half.div_ceil(FLOOR_BLOCK);
@@ -181,24 +265,16 @@ pub(crate) fn find_tones(
             chosen.push((k, ratio));
         }
     }
-    let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
-    let mut tones = Vec::with_capacity(chosen.len());
-    let mut sin_cos = Vec::new();
-    for (k, ratio) in chosen {
-        let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
-        let denom = a - 2.0 * b + c;
-        let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
-        let freq_hz = (k as f64 + delta) * bin_hz;
-        let Some(tone) = fit_and_remove_tone(&times, residual, freq_hz, &mut sin_cos) else {
-            continue;
-        };
-        tones.push(PeriodicTone {
-            freq_hz,
-            amplitude_s: tone.amplitude,
-            snr_db: 10.0 * ratio.log10(),
-        });
-    }
-    (tones, Some(bin_hz))
+    (power, chosen)
+}
+
+/// Frequency of the peak at bin `k` (0 < k < `power.len()` − 1), refined by the vertex of the
+/// parabola through the log powers of bins k − 1, k, k + 1 (at most half a bin away).
+fn peak_frequency(power: &[f64], k: usize, bin_hz: f64) -> f64 {
+    let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
+    let denom = a - 2.0 * b + c;
+    let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+    (k as f64 + delta) * bin_hz
 }
 
 /// [`fit_tone`](crate::timing::fit_tone) of `residual` at `freq_hz` and the subtraction of the
@@ -225,15 +301,8 @@ fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_co
             let mut finite = true;
             for ((o, &t), &v) in sc.iter_mut().zip(ts).zip(vs) {
                 finite &= t.is_finite() && v.is_finite();
-                let (s, c) = (w * t).sin_cos();
-                *o = (s, c);
-                let basis = [1.0, c, s];
-                for i in 0..3 {
-                    r[i] += basis[i] * v;
-                    for j in 0..3 {
-                        a[i][j] += basis[i] * basis[j];
-                    }
-                }
+                *o = (w * t).sin_cos();
+                add_tone_point(&mut a, &mut r, *o, v);
             }
             (a, r, finite)
         })
@@ -275,7 +344,6 @@ fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_co
 /// interval. Returns the tones and the frequency resolution (bin width, Hz).
 #[cfg(test)]
 pub(crate) fn find_tones_reference(
-    planner: &mut FftPlanner<f64>,
     ui: &[usize],
     residual: &mut [f64],
     ui_s: f64,
@@ -297,50 +365,12 @@ pub(crate) fn find_tones_reference(
     }));
     buf.resize(n, Complex::new(0.0, 0.0));
     drop(grid);
-    planner.plan_fft_forward(n).process(&mut buf);
-    let half = n / 2;
-    let power: Vec<f64> = buf[..half].iter().map(|c| c.norm_sqr()).collect();
-    drop(buf);
+    let (power, chosen) = spectral_peaks(&*FftPlanner::new().plan_fft_forward(n), buf, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
-
-    // Noise floor per block.
-    let blocks = half.div_ceil(FLOOR_BLOCK);
-    let mut scratch = Vec::with_capacity(FLOOR_BLOCK);
-    let floor: Vec<f64> = (0..blocks)
-        .map(|b| {
-            scratch.clear();
-            scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
-            let mid = scratch.len() / 2;
-            let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
-            *med / std::f64::consts::LN_2
-        })
-        .collect();
-    let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
-    let factor = (searched as f64 / false_alarm).ln().max(1.0);
-    let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
-        .filter_map(|k| {
-            let p = power[k];
-            let fl = floor[k / FLOOR_BLOCK];
-            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
-        })
-        .collect();
-    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut chosen: Vec<(usize, f64)> = Vec::new();
-    for (k, ratio) in peaks {
-        if chosen.len() >= max_tones {
-            break;
-        }
-        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
-            chosen.push((k, ratio));
-        }
-    }
     let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
     let mut tones = Vec::with_capacity(chosen.len());
     for (k, ratio) in chosen {
-        let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
-        let denom = a - 2.0 * b + c;
-        let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
-        let freq_hz = (k as f64 + delta) * bin_hz;
+        let freq_hz = peak_frequency(&power, k, bin_hz);
         let Ok(tone) = crate::timing::fit_tone(&times, residual, freq_hz) else {
             continue;
         };

@@ -644,8 +644,8 @@ fn toned_residual(n: usize, ui_s: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
 
 fn assert_tones_match(ui: &[usize], residual: &[f64], ui_s: f64, what: &str) {
     let (mut fast_res, mut ref_res) = (residual.to_vec(), residual.to_vec());
-    let (fast, fres) = periodic::find_tones(&mut FftPlanner::new(), ui, &mut fast_res, ui_s, 8, 1e-3);
-    let (reference, rres) = periodic::find_tones_reference(&mut FftPlanner::new(), ui, &mut ref_res, ui_s, 8, 1e-3);
+    let (fast, fres) = periodic::find_tones(ui, &mut fast_res, ui_s, 8, 1e-3);
+    let (reference, rres) = periodic::find_tones_reference(ui, &mut ref_res, ui_s, 8, 1e-3);
     assert_eq!(fres.map(f64::to_bits), rres.map(f64::to_bits), "{what}");
     assert_eq!(fast.len(), reference.len(), "{what}");
     let tol = 1e-13 * ui.len() as f64;
@@ -671,7 +671,7 @@ fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
     }
     // The synthetic tones are found (so the comparison covers fits and subtractions).
     let (ui, mut v) = toned_residual(200_000, ui_s, 45);
-    let (tones, _) = periodic::find_tones(&mut FftPlanner::new(), &ui, &mut v, ui_s, 8, 1e-3);
+    let (tones, _) = periodic::find_tones(&ui, &mut v, ui_s, 8, 1e-3);
     assert!(tones.iter().any(|t| (t.freq_hz - 3.1e6).abs() < 2e4) && tones.iter().any(|t| (t.freq_hz - 41.7e6).abs() < 2e4), "{tones:?}");
 }
 
@@ -762,4 +762,57 @@ fn uniform_grid_equals_the_serial_loop_bit_for_bit() {
         periodic::to_uniform_grid_reference(&ui, &v, &mut reference);
         assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "{n} edges");
     }
+}
+
+#[test]
+fn the_plan_cache_reuses_plans_within_its_limits() {
+    use rustfft::num_complex::Complex;
+    use std::sync::Arc;
+    let mut cache = periodic::PlanCache::new(3, 1000);
+    let first = cache.forward(100);
+    assert!(Arc::ptr_eq(&first, &cache.forward(100)), "a second request reuses the plan");
+    cache.forward(200);
+    cache.forward(300);
+    assert_eq!(cache.lengths(), [100, 200, 300]);
+    cache.forward(100);
+    assert_eq!(cache.lengths(), [200, 300, 100], "a hit becomes the most recently used");
+    cache.forward(50);
+    assert_eq!(cache.lengths(), [300, 100, 50], "a fourth length drops the least recently used");
+    cache.forward(600);
+    assert_eq!(cache.lengths(), [100, 50, 600], "the point budget drops the least recently used");
+    cache.forward(2000);
+    assert_eq!(cache.lengths(), [100, 50, 600], "a plan longer than the budget is not kept");
+    assert!(Arc::ptr_eq(&first, &cache.forward(100)));
+    // A kept plan transforms exactly as a fresh one (and as the process-wide cache's).
+    for n in [100usize, 600, 2000, 4096] {
+        let x: Vec<Complex<f64>> = gaussians(2 * n, n as u64).chunks_exact(2).map(|c| Complex::new(c[0], c[1])).collect();
+        let run = |plan: Arc<dyn rustfft::Fft<f64>>| {
+            let mut y = x.clone();
+            plan.process(&mut y);
+            y.iter().flat_map(|c| [c.re.to_bits(), c.im.to_bits()]).collect::<Vec<u64>>()
+        };
+        let fresh = run(rustfft::FftPlanner::new().plan_fft_forward(n));
+        assert_eq!(run(cache.forward(n)), fresh, "length {n}");
+        assert_eq!(run(cache.forward(n)), fresh, "length {n}, again");
+        assert_eq!(run(periodic::forward_plan(n)), fresh, "length {n}, process-wide");
+        assert_eq!(run(periodic::forward_plan(n)), fresh, "length {n}, process-wide again");
+    }
+}
+
+#[test]
+fn repeated_jitter_analyses_are_bit_identical() {
+    // The second analysis plans nothing (the spectrum's plan is cached across analyzers) and
+    // must give the same report, bit for bit.
+    let (clock, decided) = clock_and_decisions(Modulation::Pam4, 30_000, Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.04, sj_frequency_hz: 30e6 }, 12);
+    let first = analyze_jitter(&clock, &decided, Modulation::Pam4, &JitterConfig::default()).unwrap();
+    assert!(!first.pj.is_empty(), "the tone is found: {:?}", first.pj);
+    for _ in 0..2 {
+        let again = analyze_jitter(&clock, &decided, Modulation::Pam4, &JitterConfig::default()).unwrap();
+        assert_eq!(format!("{first:?}"), format!("{again:?}"));
+    }
+    let analyzer = JitterAnalyzer::new(Modulation::Pam4, &JitterConfig::default()).unwrap();
+    let timed = edges_from_clock(&clock, &decided, Modulation::Pam4).unwrap();
+    let mut third = analyzer.analyze(&timed.edges, &decided, timed.ui_s).unwrap();
+    third.edges.rejected = timed.rejected;
+    assert_eq!(format!("{first:?}"), format!("{third:?}"));
 }

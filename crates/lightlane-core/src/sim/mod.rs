@@ -331,22 +331,7 @@ impl LinkModel {
     /// [`Error::Unusable`] for `Noise::SnrDb` on a signal with zero variance.
     pub fn run(&self, symbols: &[u8]) -> Result<SimCapture> {
         self.validate()?;
-        if symbols.is_empty() {
-            return Err(Error::InputTooShort {
-                what: "symbols",
-                needed: 1,
-                got: 0,
-            });
-        }
-        let max = self.modulation.max_symbol();
-        if let Some(index) = symbols.iter().position(|&s| s > max) {
-            return Err(Error::ValueOutOfRange {
-                what: "symbols",
-                index,
-                value: symbols[index] as u64,
-                max: max as u64,
-            });
-        }
+        check_symbols(symbols, self.modulation)?;
         let n_out = self.output_len(symbols.len())?;
         let design = self.channel.design(self.baud, self.oversampling)?;
         let engine = FirEngine::new(&design.fir.taps);
@@ -413,19 +398,7 @@ impl LinkModel {
         let variance = (sum_sq / n_out as f64 - mean * mean).max(0.0);
         let signal_rms = variance.sqrt();
 
-        let noise_rms = match self.noise {
-            Noise::None => 0.0,
-            Noise::Rms(s) => s,
-            Noise::SnrDb(db) => {
-                if variance <= 0.0 {
-                    return Err(Error::Unusable {
-                        stage: "simulation noise",
-                        reason: "the noise-free signal has zero variance, so an SNR does not define the noise; use Noise::Rms".into(),
-                    });
-                }
-                (variance / 10f64.powf(db / 10.0)).sqrt()
-            }
-        };
+        let noise_rms = self.noise.rms_for_variance(variance, "simulation noise", "the noise-free signal")?;
         if noise_rms > 0.0 {
             let seed = self.seed;
             samples
@@ -473,6 +446,28 @@ struct BlockScratch {
 /// Catmull-Rom (Keys, a = −½) cubic through `p[0..4]` at `p[1] + t·(p[2] − p[1])`-relative
 /// position `t ∈ [0, 1)`; written in differences to `p[1]` so a constant is reproduced exactly.
 #[inline]
+/// Checks the symbols given to a simulator: [`Error::InputTooShort`] for none,
+/// [`Error::ValueOutOfRange`] for one outside `modulation`'s alphabet.
+pub(crate) fn check_symbols(symbols: &[u8], modulation: Modulation) -> Result<()> {
+    if symbols.is_empty() {
+        return Err(Error::InputTooShort {
+            what: "symbols",
+            needed: 1,
+            got: 0,
+        });
+    }
+    let max = modulation.max_symbol();
+    if let Some(index) = symbols.iter().position(|&s| s > max) {
+        return Err(Error::ValueOutOfRange {
+            what: "symbols",
+            index,
+            value: symbols[index] as u64,
+            max: max as u64,
+        });
+    }
+    Ok(())
+}
+
 fn catmull_rom(p: &[f64], t: f64) -> f64 {
     let d0 = p[0] - p[1];
     let d2 = p[2] - p[1];

@@ -44,6 +44,25 @@ impl Noise {
             }
         }
     }
+
+    /// Noise rms for a noise-free signal of `variance` (about its mean): 0, the given rms, or
+    /// `sqrt(variance / 10^(SNR/10))`. [`Error::Unusable`] at `stage` for an SNR on a signal
+    /// of zero variance (`signal` names it in the reason).
+    pub(crate) fn rms_for_variance(&self, variance: f64, stage: &'static str, signal: &str) -> Result<f64> {
+        Ok(match *self {
+            Noise::None => 0.0,
+            Noise::Rms(s) => s,
+            Noise::SnrDb(db) => {
+                if variance <= 0.0 {
+                    return Err(Error::Unusable {
+                        stage,
+                        reason: format!("{signal} has zero variance, so an SNR does not define the noise; use Noise::Rms"),
+                    });
+                }
+                (variance / 10f64.powf(db / 10.0)).sqrt()
+            }
+        })
+    }
 }
 
 /// Standard normal deviates from ChaCha8 by Box-Muller, two deviates per pair of `u64`s, so the

@@ -62,4 +62,4 @@ pub(crate) use phase::cluster_levels_reference;
 pub use polyphase::{PolyphaseConfig, PolyphaseResampler};
 pub use resample_fft::{resample_fft, FftResampleScratch, FftResampler, MAX_FFT_RESAMPLE_LEN, MAX_FFT_RESAMPLE_RATIO};
 pub use tie::{fit_tone, Tone};
-pub(crate) use tie::solve3;
+pub(crate) use tie::{add_tone_point, solve3};

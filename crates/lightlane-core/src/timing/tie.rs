@@ -54,14 +54,7 @@ pub fn fit_tone(times_s: &[f64], values: &[f64], frequency_hz: f64) -> Result<To
     let mut r = [0f64; 3];
     let w = 2.0 * PI * frequency_hz;
     for (&t, &v) in times_s.iter().zip(values) {
-        let (s, c) = (w * t).sin_cos();
-        let basis = [1.0, c, s];
-        for i in 0..3 {
-            r[i] += basis[i] * v;
-            for j in 0..3 {
-                a[i][j] += basis[i] * basis[j];
-            }
-        }
+        add_tone_point(&mut a, &mut r, (w * t).sin_cos(), v);
     }
     let coef = solve3(a, r).ok_or_else(|| Error::Unusable {
         stage: "tone fit",
@@ -74,6 +67,21 @@ pub fn fit_tone(times_s: &[f64], values: &[f64], frequency_hz: f64) -> Result<To
         phase_rad: c.atan2(s),
         offset: coef[0],
     })
+}
+
+/// Adds one point to the normal equations `a`·x = `r` of [`fit_tone`]'s basis (1, cos, sin):
+/// `sin_cos` = (sin ωt, cos ωt) at the point's time, `v` its value. Shared by `fit_tone` and
+/// the parallel tone fit of the jitter decomposition, so both sum the same terms per point.
+#[inline]
+pub(crate) fn add_tone_point(a: &mut [[f64; 3]; 3], r: &mut [f64; 3], sin_cos: (f64, f64), v: f64) {
+    let (s, c) = sin_cos;
+    let basis = [1.0, c, s];
+    for i in 0..3 {
+        r[i] += basis[i] * v;
+        for j in 0..3 {
+            a[i][j] += basis[i] * basis[j];
+        }
+    }
 }
 
 /// Gaussian elimination with partial pivoting; `None` when singular.

@@ -228,22 +228,7 @@ impl OpticalLink {
     /// [`Error::Unusable`] for `Noise::SnrDb` on a constant waveform.
     pub fn run(&self, symbols: &[u8]) -> Result<OpticalCapture> {
         self.validate()?;
-        if symbols.is_empty() {
-            return Err(Error::InputTooShort {
-                what: "symbols",
-                needed: 1,
-                got: 0,
-            });
-        }
-        let max = self.modulation.max_symbol();
-        if let Some(index) = symbols.iter().position(|&s| s > max) {
-            return Err(Error::ValueOutOfRange {
-                what: "symbols",
-                index,
-                value: symbols[index] as u64,
-                max: max as u64,
-            });
-        }
+        super::check_symbols(symbols, self.modulation)?;
         let n_out = self.output_len(symbols.len())?;
         if n_out == 0 {
             return Err(Error::InputTooShort {
@@ -388,19 +373,7 @@ impl OpticalLink {
 
         let mean = sum / n_out as f64;
         let variance = (sum_sq / n_out as f64 - mean * mean).max(0.0);
-        let scope_noise_rms = match self.scope.noise {
-            Noise::None => 0.0,
-            Noise::Rms(s) => s,
-            Noise::SnrDb(db) => {
-                if variance <= 0.0 {
-                    return Err(Error::Unusable {
-                        stage: "optical simulation scope noise",
-                        reason: "the received waveform has zero variance, so an SNR does not define the noise; use Noise::Rms".into(),
-                    });
-                }
-                (variance / 10f64.powf(db / 10.0)).sqrt()
-            }
-        };
+        let scope_noise_rms = self.scope.noise.rms_for_variance(variance, "optical simulation scope noise", "the received waveform")?;
         if scope_noise_rms > 0.0 {
             const BLOCK: usize = 1 << 16;
             samples.par_chunks_mut(BLOCK).enumerate().for_each_init(Vec::new, |z, (b, out)| {
