@@ -63,9 +63,13 @@ def main() -> int:
         best_rows: dict[tuple[str, int], dict] = {}
         scipy_rate: dict[int, float] = {}
         mismatches: list[str] = []
+        round_ratios: dict[int, list[float]] = {m: [] for m in outputs}
         for rnd in range(max(1, args.rounds)):
+            fft_this_round: dict[int, float] = {}
             for r in run_lightlane(args.samples, outputs, args.repeats, data_dir):
                 key = (r["engine"], r["n_out"])
+                if r["engine"] == "fft":
+                    fft_this_round[r["n_out"]] = r["samples_per_s"]
                 if key not in best_rows or r["samples_per_s"] > best_rows[key]["samples_per_s"]:
                     best_rows[key] = r
             x = np.fromfile(data_dir / "x.f32", dtype="<f4")
@@ -79,7 +83,10 @@ def main() -> int:
                     err = float(np.max(np.abs(y_sp.astype(np.float64) - y_rust)))
                     if y_sp.shape != y_rust.shape or err > tol:
                         mismatches.append(f"{len(x)}->{m}: max |scipy - lightlane| = {err:.3g} > {tol:.3g}")
-                scipy_rate[m] = max(scipy_rate.get(m, 0.0), len(x) / time_scipy(x, m, args.repeats))
+                rate = len(x) / time_scipy(x, m, args.repeats)
+                scipy_rate[m] = max(scipy_rate.get(m, 0.0), rate)
+                if m in fft_this_round:
+                    round_ratios[m].append(fft_this_round[m] / rate)
         rows = [best_rows[(e, m)] for m in outputs for e in ("fft", "polyphase", "cubic") if (e, m) in best_rows]
 
     print(f"Resampling float32, {args.samples} input samples, one thread, best of {args.repeats} x {args.rounds} rounds"
@@ -96,6 +103,14 @@ def main() -> int:
             print(json.dumps(r))
     print("(fft is scipy.signal.resample's algorithm and output; polyphase/cubic interpolate the same"
           " rate change at arbitrary positions, which is what the clock recovery needs)")
+
+    # Each round is a fresh lightlane process (its own buffers, so its own luck with the caches)
+    # beside scipy timed right after it: the spread of these ratios is this machine's noise.
+    for m, rs in round_ratios.items():
+        if rs:
+            rs = sorted(rs)
+            print(f"{args.samples}->{m}: FFT ratio per round min {rs[0]:.1f}x, median {rs[len(rs) // 2]:.1f}x, "
+                  f"max {rs[-1]:.1f}x over {len(rs)} rounds")
 
     status = 0
     for mm in mismatches:
