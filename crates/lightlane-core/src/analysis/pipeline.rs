@@ -127,16 +127,18 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     // The recovered clock: its symbol centres (fractional capture indices) and first settled
     // one place the eye, its edges give the jitter decomposition of the eye report.
     let mut recovered: Option<crate::timing::RecoveredClock> = None;
+    // An ideal clock at the nominal rate, on the phase the capture's levels give.
+    let ideal_clock = || -> Result<_> {
+        let phase = recover_phase(&samples, spu, m, &config.phase)?;
+        let grid = ResampleGrid {
+            samples_per_ui: spu,
+            phase_ui: phase.phase_ui,
+            sps_out: sps,
+        };
+        Ok((resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui))
+    };
     let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
-        ClockRecovery::Fixed => {
-            let phase = recover_phase(&samples, spu, m, &config.phase)?;
-            let grid = ResampleGrid {
-                samples_per_ui: spu,
-                phase_ui: phase.phase_ui,
-                sps_out: sps,
-            };
-            (resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui)
-        }
+        ClockRecovery::Fixed => ideal_clock()?,
         ClockRecovery::Cdr(cdr) => match recover_clock(&samples, fs, nominal_baud, m, cdr) {
             Ok(rc) => {
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
@@ -152,13 +154,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
             // known rate an ideal clock is the next best thing, and the report says so.
             Err(Error::Unusable { reason, .. }) if config.baud.is_some() => {
                 warnings.push(format!("clock recovery failed ({reason}); used an ideal clock at the given baud"));
-                let phase = recover_phase(&samples, spu, m, &config.phase)?;
-                let grid = ResampleGrid {
-                    samples_per_ui: spu,
-                    phase_ui: phase.phase_ui,
-                    sps_out: sps,
-                };
-                (resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui)
+                ideal_clock()?
             }
             Err(e) => return Err(e),
         },
