@@ -5,9 +5,11 @@
 //! [`CdrConfig::block_symbols`](super::CdrConfig::block_symbols), `spu` the nominal samples per
 //! UI). Its loop starts `W` UI earlier (the warm-up) from a phase estimated from the data edges
 //! there (reference PLL) or from the reference symbol centres (timing-error-detector loops), and
-//! runs a few dozen UI past the end of its part. The blocks are cut where two neighbours agree:
-//! at the first tick of block `b + 1` inside its part, and at the tick of block `b` nearest to it,
-//! once both runs have given the same data edges to the ticks before the cut.
+//! runs past the end of its part (a few dozen UI; the first-order reference PLL
+//! [`PLL_PAST_TIME_CONSTANTS`] time constants). The blocks are cut where two neighbours agree: at
+//! the first tick of block `b + 1` inside its part where the tick of block `b` nearest to it lies
+//! within the tolerance (the first-order PLL tries ticks at doubling distances once the first 32
+//! fail), once both runs have given the same data edges to the ticks before the cut.
 //!
 //! **Bound.** The reference PLL and the Mueller-Müller and Gardner loops are linear in the
 //! clock phase once locked: two runs over the same data edges (samples) differ by a transient
@@ -39,9 +41,20 @@ pub const LINEAR_TOLERANCE_UI: f64 = 1e-6;
 /// within that range (at most 12 steps measured on noisy NRZ and PAM4 with SJ), like the
 /// sequential loop's own response to a perturbation of one sample.
 pub const BANG_BANG_TOLERANCE_STEPS: f64 = 32.0;
-/// UI each block runs past the end of its part, room to find a cut where the runs agree.
+/// UI each block runs past the end of its part, room to find a cut where the runs agree (the
+/// first-order reference PLL runs at least [`PLL_PAST_TIME_CONSTANTS`] time constants past).
 pub(super) const RUN_PAST_UI: usize = 64;
-/// Ticks after the first one of a part at which a cut is tried.
+/// Time constants the first-order reference PLL's blocks run past the end of their part (about
+/// 13 % of a default block at 53.125 GBd and 4 MHz). Where the data edges spread over much of
+/// the UI (closed PAM4 eyes), an edge near the ±½ UI boundary can go to different UIs in two
+/// runs a hair apart, which moves them apart again by up to about α UI; the more they differ,
+/// the more often this happens, so they merge more slowly than the loop's own decay. On the
+/// demo PAM4 link (`LinkModel::demo_pam4`, 3.5 M UI, 14 blocks) the slowest cut came 8–9 time
+/// constants after its block's start; 16 leave room. Where no tick within them agrees, the
+/// recovery runs sequentially, as before.
+pub(super) const PLL_PAST_TIME_CONSTANTS: f64 = 16.0;
+/// Consecutive ticks from the first one of a part at which a cut is tried; beyond them the
+/// reference PLL tries ticks at doubling distances up to the end of the previous run.
 const CUT_ATTEMPTS: usize = 32;
 /// Edges whose circular mean gives a block's starting phase.
 const PHASE_EDGES: usize = 64;
@@ -196,7 +209,10 @@ impl PllLoop {
     /// tolerance (the caller then runs sequentially).
     pub fn run_blocks(&self, edges: &[f64], base: f64, end: f64, blocks: Blocks, settle: usize) -> Option<PllClock> {
         let spu = self.spu;
-        let past = RUN_PAST_UI as f64 * spu;
+        // The first-order loop scans for its cut (see `pll_cut`), so it runs further past.
+        let scan = self.order == 1;
+        let past_ui = if scan { (RUN_PAST_UI as f64).max(PLL_PAST_TIME_CONSTANTS * self.time_constant()) } else { RUN_PAST_UI as f64 };
+        let past = past_ui * spu;
         let tracks: Vec<PllTrack> = (0..blocks.count)
             .into_par_iter()
             .map(|b| {
@@ -212,19 +228,33 @@ impl PllLoop {
                 self.run(edges, j0, start, stop)
             })
             .collect();
-        stitch_pll(tracks, blocks, spu, LINEAR_TOLERANCE_UI * spu, settle)
+        stitch_pll(tracks, blocks, spu, LINEAR_TOLERANCE_UI * spu, settle, scan)
     }
 }
 
 /// Cut between `prev` and `next` at the part boundary `s` (see the module docs): the tick
 /// indices `(m, i)` where `prev` ends (exclusive) and `next` starts, and the index of the first
 /// edge after the cut.
-fn pll_cut(prev: &PllTrack, next: &PllTrack, s: f64, tol: f64) -> Option<(usize, usize, usize)> {
+///
+/// With `scan` (the first-order loop) a tick outside the tolerance does not end the search:
+/// the loop's only state is its phase (the held input is the same in both runs once they give
+/// the edges to the same UIs), so the two runs' difference decays by `1 − α` every UI without
+/// changing sign, and once within the tolerance it stays there. The search goes on at doubling
+/// distances to the end of the previous run. The second-order loop's difference can cross zero
+/// while its frequency still differs, so there only the first ticks count.
+fn pll_cut(prev: &PllTrack, next: &PllTrack, s: f64, tol: f64, scan: bool) -> Option<(usize, usize, usize)> {
     let first = next.clock.partition_point(|&c| c < s);
-    for i in first..(first + CUT_ATTEMPTS).min(next.clock.len()) {
+    let prev_end = *prev.clock.last()?;
+    // Ticks first, first + 1, …, first + 31, then first + 64, + 128, … while inside prev's run.
+    let further = std::iter::successors(Some(2 * CUT_ATTEMPTS), |&d| d.checked_mul(2)).filter(|_| scan);
+    let candidates = (0..CUT_ATTEMPTS).chain(further);
+    for i in candidates.map(|d| first + d).take_while(|&i| i < next.clock.len() && next.clock[i] < prev_end) {
         let t = next.clock[i];
         let m = nearest(&prev.clock, t)?;
         if (prev.clock[m] - t).abs() > tol {
+            if scan {
+                continue;
+            }
             return None;
         }
         let je_prev = prev.j0 + prev.edge_ui.partition_point(|&u| u < m);
@@ -274,7 +304,7 @@ impl PllTrack {
 /// Stitches the blocks' tracks (see the module docs) straight into centres and TIE: each block
 /// writes its kept part into place in parallel, the centre after a block's last kept tick taking
 /// the next block's first kept tick, exactly as [`PllTrack::into_clock`] of the stitched ticks.
-fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64, settle: usize) -> Option<PllClock> {
+fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64, settle: usize, scan: bool) -> Option<PllClock> {
     let nb = tracks.len();
     // Kept tick ranges and edge ranges (global indices) of each block.
     let mut ticks = vec![(0usize, 0usize); nb];
@@ -282,7 +312,7 @@ fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64, settle:
     ticks[nb - 1].1 = tracks[nb - 1].clock.len();
     edge_range[nb - 1].1 = tracks[nb - 1].j0 + tracks[nb - 1].tie.len();
     for b in 1..nb {
-        let (m, i, je) = pll_cut(&tracks[b - 1], &tracks[b], blocks.start(b, spu), tol)?;
+        let (m, i, je) = pll_cut(&tracks[b - 1], &tracks[b], blocks.start(b, spu), tol, scan)?;
         ticks[b - 1].1 = m;
         ticks[b].0 = i;
         edge_range[b - 1].1 = je;

@@ -239,6 +239,29 @@ fn bad_inputs_give_typed_errors() {
 }
 
 #[test]
+fn reference_pll_blocks_stitch_on_a_closed_isi_pam4_eye() {
+    // The demo link's ISI spreads the PAM4 data edges over much of the UI, so some
+    // edges lie near the ±½ UI boundary where two runs a hair apart give them to different UIs:
+    // each such event moves the runs apart again by about α UI, which then decays with the loop.
+    // The handover must still find a cut where the neighbouring runs agree (not fall back to the
+    // sequential run), and the result stays within the stated bound of the sequential loop.
+    let model = LinkModel::demo_pam4();
+    let (baud, fs, n) = (model.baud, model.fs, 400_000);
+    let symbols = random_symbols(n, Modulation::Pam4, 23);
+    let cap = model.run(&symbols).unwrap();
+    let x = &cap.waveform.samples;
+    let kind = CdrKind::reference_pll(4e6);
+    let seq = recover_clock(x, fs, baud, Modulation::Pam4, &CdrConfig { kind, block_symbols: 0, ..Default::default() }).unwrap();
+    let (par, (stitched, fell_back)) = recover_blocked(x, fs, baud, Modulation::Pam4, kind, 60_000);
+    assert_eq!((stitched, fell_back), (1, 0), "the block path must stitch");
+    let spu = fs / baud;
+    assert_eq!(par.symbol_positions.len(), seq.symbol_positions.len());
+    assert_eq!(par.edge_positions, seq.edge_positions);
+    let worst = par.symbol_positions.iter().zip(&seq.symbol_positions).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / spu;
+    assert!(worst <= 2.0 * super::LINEAR_TOLERANCE_UI, "{worst} UI");
+}
+
+#[test]
 fn config_round_trips_through_json() {
     let cfg = CdrConfig {
         kind: CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.9 },
