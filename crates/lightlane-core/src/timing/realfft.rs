@@ -250,8 +250,7 @@ impl<T: SplitFloat> RealFft<T> {
         }
         if self.n.is_multiple_of(2) {
             let m = self.n / 2;
-            work.copy_from_slice(as_complex(input));
-            self.forward.process_with_scratch(work, fft_scratch);
+            self.forward_packed(input, work, fft_scratch);
             let z0 = work[0];
             output[0] = Complex::new(z0.re + z0.im, T::zero());
             if m < limit {
