@@ -242,9 +242,10 @@ pub(crate) fn quantile(v: &[f64], p: f64) -> f64 {
 /// `[max(5/n, 1e-7), 0.05]` are used; fewer than 8 such points fall back to mean/σ.
 pub(crate) fn tail_fit(v: &[f64], upper: bool) -> (f64, f64) {
     let n = v.len();
-    let (m, s) = mean_std(v);
+    // Mean and σ only where the fit falls back to them (two passes over all of `v`).
+    let fallback = || mean_std(v);
     if n < 200 {
-        return (m, s);
+        return fallback();
     }
     let p_lo = (5.0 / n as f64).max(1e-7);
     let (mut sz, mut sx, mut szz, mut szx, mut k) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -264,16 +265,16 @@ pub(crate) fn tail_fit(v: &[f64], upper: bool) -> (f64, f64) {
         r += step;
     }
     if k < 8.0 {
-        return (m, s);
+        return fallback();
     }
     let den = k * szz - sz * sz;
     if den.abs() < 1e-30 {
-        return (m, s);
+        return fallback();
     }
     let sigma = (k * szx - sz * sx) / den;
     let mu = (sx - sigma * sz) / k;
     if !(sigma.is_finite() && sigma >= 0.0) {
-        return (m, s);
+        return fallback();
     }
     (if upper { mu } else { -mu }, sigma)
 }
@@ -391,6 +392,7 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
         .collect();
     let sum = parts.iter().map(|p| p.1).sum::<f64>() + x[pairs] as f64;
     let mut all: Vec<Vec<f64>> = (0..nt)
+        .into_par_iter()
         .map(|j| {
             let mut v = Vec::with_capacity(parts.iter().map(|p| p.0[j].len()).sum());
             for p in &parts {
@@ -839,11 +841,87 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
 
 /// (P0, P3) per 802.3 121.8.4: means over the central 2 UI of runs of ≥ 6 bottom and ≥ 7 top
 /// symbols; `None` when either kind of run is missing (or for NRZ, which has no such rule).
+///
+/// The runs are found on the thread pool (fixed chunks of decisions; a chunk owns the runs that
+/// start in it and follows them past its end), and the few qualifying runs' samples are summed
+/// here in run order: bit-identical to the serial scan ([`oma_outer_from_runs_reference`]).
 pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
+    const RUN_CHUNK: usize = 1 << 16;
     if levels != 4 {
         return None;
     }
+    let n = decisions.len();
+    // Per chunk, in order: (which, first symbol, run length) of the qualifying runs.
+    let runs: Vec<Vec<(usize, usize, usize)>> = (0..n.div_ceil(RUN_CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (c0, c1) = (c * RUN_CHUNK, ((c + 1) * RUN_CHUNK).min(n));
+            let mut k = c0;
+            // The run in progress at c0 belongs to the chunk it started in.
+            if k > 0 {
+                while k < c1 && decisions[k] == decisions[c0 - 1] {
+                    k += 1;
+                }
+            }
+            let mut found = Vec::new();
+            while k < c1 {
+                let d = decisions[k];
+                let mut e = k + 1;
+                while e < n && decisions[e] == d {
+                    e += 1;
+                }
+                if let Some(w) = outer_run(d, e - k, levels) {
+                    found.push((w, k, e - k));
+                }
+                k = e;
+            }
+            found
+        })
+        .collect();
+    let mut sums = [(0f64, 0usize); 2];
+    for &(w, k, len) in runs.iter().flatten() {
+        add_run_centre(signal, k, len, &mut sums[w]);
+    }
+    outer_means(&sums)
+}
+
+/// Which outer level a run of `len` decisions `d` measures: 0 for ≥ 6 bottom symbols, 1 for
+/// ≥ 7 top symbols (802.3 121.8.4), else `None`.
+fn outer_run(d: usize, len: usize, levels: usize) -> Option<usize> {
+    if d == 0 && len >= 6 {
+        Some(0)
+    } else if d == levels - 1 && len >= 7 {
+        Some(1)
+    } else {
+        None
+    }
+}
+
+/// Adds the samples of the central 2 UI of the run of `len` symbols from symbol `k` to `sum`.
+fn add_run_centre(signal: &EyeSignal, k: usize, len: usize, sum: &mut (f64, usize)) {
     let s = signal.samples_per_ui;
+    // Symbol j spans samples [j·S, (j+1)·S); the run's centre is at (k + len/2)·S.
+    let mid = (2 * k + len) * s / 2;
+    let (a, b) = (mid - s, (mid + s).min(signal.samples.len()));
+    for &x in &signal.samples[a..b] {
+        sum.0 += x as f64;
+        sum.1 += 1;
+    }
+}
+
+fn outer_means(sums: &[(f64, usize); 2]) -> Option<(f64, f64)> {
+    if sums[0].1 == 0 || sums[1].1 == 0 {
+        return None;
+    }
+    Some((sums[0].0 / sums[0].1 as f64, sums[1].0 / sums[1].1 as f64))
+}
+
+/// The serial scan of [`oma_outer_from_runs`] (its reference).
+#[cfg(test)]
+pub(crate) fn oma_outer_from_runs_reference(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
+    if levels != 4 {
+        return None;
+    }
     let mut sums = [(0f64, 0usize); 2];
     let mut k = 0;
     while k < decisions.len() {
@@ -852,29 +930,12 @@ pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usiz
         while e < decisions.len() && decisions[e] == d {
             e += 1;
         }
-        let len = e - k;
-        let which = if d == 0 && len >= 6 {
-            Some(0)
-        } else if d == levels - 1 && len >= 7 {
-            Some(1)
-        } else {
-            None
-        };
-        if let Some(w) = which {
-            // Symbol j spans samples [j·S, (j+1)·S); the run's centre is at (k + len/2)·S.
-            let mid = (2 * k + len) * s / 2;
-            let (a, b) = (mid - s, (mid + s).min(signal.samples.len()));
-            for &x in &signal.samples[a..b] {
-                sums[w].0 += x as f64;
-                sums[w].1 += 1;
-            }
+        if let Some(w) = outer_run(d, e - k, levels) {
+            add_run_centre(signal, k, e - k, &mut sums[w]);
         }
         k = e;
     }
-    if sums[0].1 == 0 || sums[1].1 == 0 {
-        return None;
-    }
-    Some((sums[0].0 / sums[0].1 as f64, sums[1].0 / sums[1].1 as f64))
+    outer_means(&sums)
 }
 
 /// Gaussian tail BER of a sub-eye at amplitude `v` between two levels (μ, σ) each carrying
@@ -950,6 +1011,48 @@ mod fast_path_tests {
             let serial: f64 = sig.samples.iter().map(|&x| x as f64).sum();
             assert!((sum - serial).abs() <= 1e-12 * sig.samples.len().max(1) as f64, "size {n}: {sum} vs {serial}");
         }
+    }
+
+    #[test]
+    fn outer_runs_equal_the_serial_scan_bit_for_bit() {
+        const C: usize = 1 << 16; // the run scan's chunk
+        let s = 4;
+        for (t, &n) in [1usize, 13, C - 1, C, C + 1, 2 * C + 3, 3 * C + 37].iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(300 + t as u64);
+            // Runs of 1..=12 symbols, so runs of ≥ 6 zeros and ≥ 7 threes are common and many
+            // cross a chunk boundary.
+            let mut d = Vec::with_capacity(n);
+            while d.len() < n {
+                let (v, len) = (rng.random_range(0..4usize), rng.random_range(1..=12usize));
+                d.extend(std::iter::repeat_n(v, len.min(n - d.len())));
+            }
+            // Runs ending exactly at, and starting exactly at, the first chunk boundary.
+            if n > C + 20 {
+                d[C - 8..C].fill(0);
+                d[C] = 1;
+                d[C + 1..C + 9].fill(3);
+                d[C + 9] = 2;
+            }
+            // A bottom run across the second boundary (3 symbols before it, 8 after) and a top
+            // run across the third (4 before, 4 after): each counts once, whole.
+            if n > 3 * C + 20 {
+                d[2 * C - 4] = 2;
+                d[2 * C - 3..2 * C + 8].fill(0);
+                d[2 * C + 8] = 1;
+                d[3 * C - 5] = 1;
+                d[3 * C - 4..3 * C + 4].fill(3);
+                d[3 * C + 4] = 2;
+            }
+            let samples: Vec<f32> = (0..n * s).map(|_| rng.random::<f32>() - 0.5).collect();
+            let sig = EyeSignal::new(samples, s).unwrap();
+            let (fast, reference) = (oma_outer_from_runs(&sig, &d, 4), oma_outer_from_runs_reference(&sig, &d, 4));
+            assert_eq!(fast.map(|(a, b)| (a.to_bits(), b.to_bits())), reference.map(|(a, b)| (a.to_bits(), b.to_bits())), "{n} decisions");
+            assert!(n < 1000 || reference.is_some(), "the test must have outer runs");
+        }
+        // NRZ has no such rule; decisions without top runs give None.
+        let sig = EyeSignal::new(vec![0.0; 400], 4).unwrap();
+        assert_eq!(oma_outer_from_runs(&sig, &[0; 100], 2), None);
+        assert_eq!(oma_outer_from_runs(&sig, &[0; 100], 4), None);
     }
 
     #[test]

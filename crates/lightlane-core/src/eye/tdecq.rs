@@ -853,12 +853,12 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             if sy.len() < nsym {
                 return Err(Error::LengthMismatch { what: "TDECQ symbols", expected: nsym, got: sy.len() });
             }
-            if let Some(i) = sy.iter().position(|&v| v > 3) {
+            if let Some(i) = sy.par_iter().with_min_len(1 << 16).position_first(|&v| v > 3) {
                 return Err(Error::ValueOutOfRange { what: "TDECQ symbols", index: i, value: sy[i] as u64, max: 3 });
             }
-            sy[..nsym].iter().map(|&v| v as usize).collect()
+            sy[..nsym].par_iter().with_min_len(1 << 16).map(|&v| v as usize).collect()
         }
-        None => centres.iter().map(|&x| region(x as f64, &th0)).collect(),
+        None => centres.par_iter().with_min_len(1 << 16).map(|&x| region(x as f64, &th0)).collect(),
     };
     let p_ave = scan.sum / signal.samples.len() as f64;
     let (p0, p3) = oma_outer_from_runs(signal, &decisions, 4).unwrap_or((levels[0], levels[3]));
@@ -949,11 +949,10 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             data.reserve(if dfe { n } else { 0 });
             let mut offs_v: Vec<usize> = (0..nt).map(|t| (nt - 1 - t) * no).collect();
             if dfe {
+                // Row r holds symbol k = nt + r / no: −ideal of the decision before it (written
+                // in place on the thread pool, the serial loop's values).
                 offs_v.push(data.len());
-                for k in nt..nsym - nt {
-                    let v = -ideal[decisions[k - 1]] as f32;
-                    data.extend(offs.iter().map(|_| v));
-                }
+                data.par_extend((0..(nsym - 2 * nt) * no).into_par_iter().with_min_len(1 << 16).map(|r| -ideal[decisions[nt + r / no - 1]] as f32));
             }
             Cols { data, offs: offs_v, n }
         };
