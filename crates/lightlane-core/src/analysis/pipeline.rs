@@ -506,7 +506,7 @@ fn eye_stage(
         (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => {
             let filtered = bessel_thomson_filter(&waveform.samples, fs, t.reference_f3db_per_baud * baud, 4)?;
             let sig = on_clock(&filtered)?;
-            free_in_background(filtered);
+            crate::par::free_in_background(filtered);
             Some(sig)
         }
         _ => None,
@@ -515,9 +515,9 @@ fn eye_stage(
     mark("eye resampling");
     let syms = &symbols[(settled + 1).min(n)..n];
     let report = eye_report_using(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, engines);
-    free_in_background(raw.samples);
+    crate::par::free_in_background(raw.samples);
     if let Some(t) = tdecq_sig {
-        free_in_background(t.samples);
+        crate::par::free_in_background(t.samples);
     }
     let mut report = report?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
@@ -544,15 +544,15 @@ fn eye_stage(
         let f3db = tc.reference_f3db_per_baud * baud;
         let filtered = if f3db < 0.5 * fs {
             let f = bessel_thomson_filter(&emulated.samples, fs, f3db, 4)?;
-            free_in_background(emulated.samples);
+            crate::par::free_in_background(emulated.samples);
             f
         } else {
             emulated.samples
         };
         let sig = on_clock(&filtered)?;
-        free_in_background(filtered);
+        crate::par::free_in_background(filtered);
         let corner = crate::eye::tdecq_with(&sig, Some(syms), tc, tdecq_engine);
-        free_in_background(sig.samples);
+        crate::par::free_in_background(sig.samples);
         let tdecq_db = match corner {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {
@@ -573,16 +573,6 @@ fn eye_stage(
     }
     mark("TDECQ corners");
     Ok(report)
-}
-
-/// Drops `v` on the thread pool when it is large (≥ 1 MiB), else here. Returning the pages of a
-/// capture-sized buffer to the kernel takes ~35 ms per 445 MB eye signal, serial work of the
-/// calling thread that nothing after the drop waits for. The pool picks the task up between its
-/// parallel jobs (on a busy pool, after them).
-fn free_in_background<T: Send + 'static>(v: Vec<T>) {
-    if v.capacity() * std::mem::size_of::<T>() >= 1 << 20 {
-        rayon::spawn(move || drop(v));
-    }
 }
 
 /// [`StageErrors`] of `symbols` compared symbols with `counts` errors.

@@ -60,10 +60,8 @@ impl BesselThomsonFilter {
         }
         let w0 = bessel_thomson_omega0(order);
         let tau = w0 / (2.0 * std::f64::consts::PI * f3db_hz);
-        let resp = move |f: f64| {
-            bessel_thomson_response(order, f / f3db_hz)
-                * Complex64::from_polar(1.0, 2.0 * std::f64::consts::PI * f * tau)
-        };
+        let bt = crate::sim::bessel_thomson_response_fn(order);
+        let resp = move |f: f64| bt(f / f3db_hz) * Complex64::from_polar(1.0, 2.0 * std::f64::consts::PI * f * tau);
         // The delay-compensated impulse response dies out within a few group delays.
         let fir = AnalogFir::design(&resp, fs, 12.0 * tau + 4.0 / f3db_hz)?;
         Ok(BesselThomsonFilter {

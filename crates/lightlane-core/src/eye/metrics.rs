@@ -578,6 +578,7 @@ fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, mea
 
     // OMA_outer, outer ER.
     let oma = oma_outer_from_runs(signal, &decisions, nl);
+    crate::par::free_in_background(decisions);
     let (p0, p3) = match oma {
         Some(v) => v,
         None => {
@@ -842,17 +843,18 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
 /// (P0, P3) per 802.3 121.8.4: means over the central 2 UI of runs of ≥ 6 bottom and ≥ 7 top
 /// symbols; `None` when either kind of run is missing (or for NRZ, which has no such rule).
 ///
-/// The runs are found on the thread pool (fixed chunks of decisions; a chunk owns the runs that
-/// start in it and follows them past its end), and the few qualifying runs' samples are summed
-/// here in run order: bit-identical to the serial scan ([`oma_outer_from_runs_reference`]).
+/// Each qualifying run's central samples are summed on their own, and the run sums added in
+/// run order. The runs and their sums are found on the thread pool (fixed chunks of decisions;
+/// a chunk owns the runs that start in it and follows them past its end): bit-identical to the
+/// serial scan ([`oma_outer_from_runs_reference`]) whatever the thread count.
 pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
     const RUN_CHUNK: usize = 1 << 16;
     if levels != 4 {
         return None;
     }
     let n = decisions.len();
-    // Per chunk, in order: (which, first symbol, run length) of the qualifying runs.
-    let runs: Vec<Vec<(usize, usize, usize)>> = (0..n.div_ceil(RUN_CHUNK))
+    // Per chunk, in order: (which, (sum, samples)) of the qualifying runs.
+    let runs: Vec<Vec<(usize, (f64, usize))>> = (0..n.div_ceil(RUN_CHUNK))
         .into_par_iter()
         .map(|c| {
             let (c0, c1) = (c * RUN_CHUNK, ((c + 1) * RUN_CHUNK).min(n));
@@ -871,7 +873,7 @@ pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usiz
                     e += 1;
                 }
                 if let Some(w) = outer_run(d, e - k, levels) {
-                    found.push((w, k, e - k));
+                    found.push((w, run_centre_sum(signal, k, e - k)));
                 }
                 k = e;
             }
@@ -879,8 +881,9 @@ pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usiz
         })
         .collect();
     let mut sums = [(0f64, 0usize); 2];
-    for &(w, k, len) in runs.iter().flatten() {
-        add_run_centre(signal, k, len, &mut sums[w]);
+    for &(w, (sum, count)) in runs.iter().flatten() {
+        sums[w].0 += sum;
+        sums[w].1 += count;
     }
     outer_means(&sums)
 }
@@ -897,16 +900,13 @@ fn outer_run(d: usize, len: usize, levels: usize) -> Option<usize> {
     }
 }
 
-/// Adds the samples of the central 2 UI of the run of `len` symbols from symbol `k` to `sum`.
-fn add_run_centre(signal: &EyeSignal, k: usize, len: usize, sum: &mut (f64, usize)) {
+/// Sum and number of the samples of the central 2 UI of the run of `len` symbols from symbol `k`.
+fn run_centre_sum(signal: &EyeSignal, k: usize, len: usize) -> (f64, usize) {
     let s = signal.samples_per_ui;
     // Symbol j spans samples [j·S, (j+1)·S); the run's centre is at (k + len/2)·S.
     let mid = (2 * k + len) * s / 2;
     let (a, b) = (mid - s, (mid + s).min(signal.samples.len()));
-    for &x in &signal.samples[a..b] {
-        sum.0 += x as f64;
-        sum.1 += 1;
-    }
+    (signal.samples[a..b].iter().map(|&x| x as f64).sum(), b - a)
 }
 
 fn outer_means(sums: &[(f64, usize); 2]) -> Option<(f64, f64)> {
@@ -931,7 +931,9 @@ pub(crate) fn oma_outer_from_runs_reference(signal: &EyeSignal, decisions: &[usi
             e += 1;
         }
         if let Some(w) = outer_run(d, e - k, levels) {
-            add_run_centre(signal, k, e - k, &mut sums[w]);
+            let (sum, count) = run_centre_sum(signal, k, e - k);
+            sums[w].0 += sum;
+            sums[w].1 += count;
         }
         k = e;
     }

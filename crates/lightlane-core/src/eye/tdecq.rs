@@ -1103,6 +1103,7 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             Err(s0) => last_err = s0,
         }
     }
+    crate::par::free_in_background(decisions);
     match best {
         Some((_, mut r)) => {
             r.evaluations = evaluations;

@@ -356,9 +356,15 @@ pub fn bessel_thomson_omega0(order: usize) -> f64 {
 /// Bessel-Thomson response of order `order` at `x = f / f3dB`, with its true delay:
 /// `H = a₀ / Σ a_k p^k`, `p = j ω₀ x`. The group delay at DC is `ω₀ / (2π f3dB)`.
 pub fn bessel_thomson_response(order: usize, x: f64) -> Complex64 {
+    bessel_thomson_response_fn(order)(x)
+}
+
+/// [`bessel_thomson_response`] of order `order` as a function of `x`, with the coefficients and
+/// ω₀ (a 200-step bisection) computed once: for evaluating the response on a grid.
+pub(crate) fn bessel_thomson_response_fn(order: usize) -> impl Fn(f64) -> Complex64 + Send + Sync {
     let c = bessel_thomson_coefficients(order);
     let w0 = bessel_thomson_omega0(order);
-    Complex64::new(c[0], 0.0) / bessel_poly(&c, Complex64::new(0.0, w0 * x))
+    move |x| Complex64::new(c[0], 0.0) / bessel_poly(&c, Complex64::new(0.0, w0 * x))
 }
 
 /// Raised-cosine taper from 0.8 to 1.0 of the grid's Nyquist frequency, so the sampled response

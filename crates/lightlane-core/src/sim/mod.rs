@@ -41,6 +41,7 @@ mod noise;
 pub mod optical;
 mod tx;
 
+pub(crate) use channel::bessel_thomson_response_fn;
 pub use channel::{
     bessel_thomson_coefficients, bessel_thomson_omega0, bessel_thomson_response, gaussian_response, Channel,
     MAX_CASCADE_STAGES, MAX_IMPULSE_TAPS, MAX_SYMBOL_FIR_TAPS,
