@@ -376,11 +376,15 @@ pub fn decode(input: &Input<'_>, layout: &Layout) -> Result<(Vec<f32>, Option<Ra
     let mut codes = new_codes(layout, n);
     let total = n * size;
     if let Some(bytes) = input.view(layout.offset, total as u64, "sample data")? {
-        // Chunked so that values and codes of one step stay in cache together.
+        // Chunked so that values and codes of one step stay in cache together; the chunks
+        // convert on the thread pool (element by element the serial conversion).
+        use rayon::prelude::*;
         let step = CHUNK_BYTES / size;
-        for (i, (b, d)) in bytes.chunks(step * size).zip(out.chunks_mut(step)).enumerate() {
-            let k = d.len();
-            convert(b, layout, d, codes.slice(i * step..i * step + k));
+        let chunks = out.par_chunks_mut(step).zip(bytes.par_chunks(step * size));
+        match &mut codes {
+            Codes::None => chunks.for_each(|(d, b)| convert(b, layout, d, CodesMut::None)),
+            Codes::I8(c) => chunks.zip(c.par_chunks_mut(step)).for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I8(c))),
+            Codes::I16(c) => chunks.zip(c.par_chunks_mut(step)).for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I16(c))),
         }
         return Ok((out, finish_codes(codes, layout)));
     }
@@ -691,6 +695,32 @@ mod tests {
                         (other, e) => panic!("{e:?}: unexpected codes {:?}", other.map(|_| ())),
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn decode_over_many_chunks_matches_the_naive_decoder() {
+        // A mapped input of several CHUNK_BYTES plus a ragged tail: the chunks convert on the
+        // pool, each element (and code) as the serial decoder does.
+        let n_bytes = 3 * CHUNK_BYTES + 2 * 1234 + 8;
+        let bytes: Vec<u8> = (0..n_bytes + 3).map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8).collect();
+        let input = Input::from_bytes("t", &bytes);
+        for elem in [Elem::I8, Elem::U8, Elem::I16, Elem::F32, Elem::F64] {
+            let n = n_bytes / elem.size();
+            let l = Layout { offset: 3, count: n as u64, elem, big_endian: false, gain: 3.0517578125e-5 * 1.1, value_offset: -0.0123 };
+            let (v, raw) = decode(&input, &l).unwrap();
+            let b = &bytes[3..3 + n * elem.size()];
+            let mut want = vec![0f32; n];
+            convert_naive(b, &l, &mut want);
+            assert!(v.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())), "{elem:?}");
+            match raw {
+                Some(RawCodes::I16 { codes, .. }) if elem == Elem::I16 => {
+                    assert!(codes.iter().enumerate().all(|(i, &c)| c == i16::from_le_bytes([b[2 * i], b[2 * i + 1]])))
+                }
+                Some(RawCodes::I16 { codes, .. }) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i16)),
+                Some(RawCodes::I8 { codes, .. }) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i8)),
+                None => assert!(!elem.keeps_codes()),
             }
         }
     }
