@@ -7,8 +7,11 @@
 //! (which runs the same host code) keeps. The CPU half of `lightlane-gpu`'s `gpu_stages`
 //! example, without a GPU.
 //!
-//! Usage: `cpu_stages [--samples N] [--repeats R] [--threads T]` (default 2^24 samples, 3
-//! repeats, the machine's cores); prints the median of each stage over the repeats.
+//! Usage: `cpu_stages [--samples N] [--repeats R] [--threads T] [--file]` (default 2^24
+//! samples, 3 repeats, the machine's cores); prints the median of each stage over the repeats.
+//! With `--file` the capture is written once as a LeCroy `.trc` (i16 codes, as a scope saves
+//! it) and every repeat starts by reading it: the "read capture" stage, as in `gpu_bench`'s
+//! end-to-end file-to-report case.
 
 use lightlane::analysis::{analyze_using, AnalysisConfig, AnalysisHooks};
 use lightlane::pattern::Pattern;
@@ -26,7 +29,7 @@ fn now() -> Clocks {
 }
 
 fn main() {
-    let args = Args::parse("cpu_stages", "[--samples N] [--repeats R] [--threads T]", &["--samples", "--repeats", "--threads"], &[]);
+    let args = Args::parse("cpu_stages", "[--samples N] [--repeats R] [--threads T] [--file]", &["--samples", "--repeats", "--threads"], &["--file"]);
     let n: usize = args.get("--samples", 1 << 24);
     let repeats: usize = args.get("--repeats", 3usize).max(1);
     let threads: usize = args.get("--threads", 0usize);
@@ -37,6 +40,10 @@ fn main() {
     let nsym = ((n as f64 * model.baud / model.fs) as usize).clamp(2 * 8191, 1 << 23);
     let symbols = Pattern::parse("prbs13q").and_then(|p| p.generate(Modulation::Pam4, nsym)).unwrap_or_else(|e| args.fail(&e.to_string()));
     let cap = model.run(&symbols).unwrap_or_else(|e| args.fail(&e.to_string()));
+    let file = args.flag("--file").then(|| std::env::temp_dir().join(format!("lightlane-cpu-stages-{}.trc", std::process::id())));
+    if let Some(f) = &file {
+        lightlane::io::lecroy::write(f, std::slice::from_ref(&cap.waveform)).unwrap_or_else(|e| args.fail(&e.to_string()));
+    }
     let mut cfg = AnalysisConfig::pam4(model.baud);
     cfg.equalizer = "ffe:15,dfe:1".parse().unwrap_or_else(|e: lightlane::Error| args.fail(&e.to_string()));
     // Per stage, per repeat: the clocks' differences since the previous mark.
@@ -56,10 +63,22 @@ fn main() {
                 None => rows.push((stage, vec![d])),
             }
         };
-        match analyze_using(&cap.waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark) }) {
+        let loaded;
+        let waveform = match &file {
+            Some(f) => {
+                loaded = lightlane::io::read_capture(f, &Default::default()).unwrap_or_else(|e| args.fail(&e.to_string()));
+                mark("read capture");
+                &loaded
+            }
+            None => &cap.waveform,
+        };
+        match analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark) }) {
             Ok(rep) => eprintln!("repeat {r}: {:.3} s, {} symbols, BER {:.3e}", start.elapsed().as_secs_f64(), rep.symbols, rep.ber),
             Err(e) => args.fail(&e.to_string()),
         }
+    }
+    if let Some(f) = &file {
+        let _ = std::fs::remove_file(f);
     }
     println!("CPU engine stages, {} samples ({nsym} symbols), {} threads, median of {repeats}", cap.waveform.len(), rayon::current_num_threads());
     println!("| {:<28} | {:>8} | {:>10} | {:>8} | {:>10} |", "stage", "wall s", "on-CPU s", "cores", "serial s");
