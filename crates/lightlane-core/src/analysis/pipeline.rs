@@ -674,6 +674,10 @@ pub(super) fn ctle_config(gdc_db: Option<f64>, x: &[f32], fs: f64, nominal_baud:
     })
 }
 
+/// Symbols per task of the per-symbol passes of [`raw_decisions`] and the equalization stage
+/// (pure maps and integer counts: any split gives the same result).
+const SYMBOL_BLOCK: usize = 1 << 16;
+
 /// The raw (unequalized) decisions of [`raw_decisions`] and what they came from.
 pub(super) struct RawDecisions {
     /// Whole symbols in the signal.
@@ -715,7 +719,9 @@ pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, chec
             got: nsym,
         });
     }
-    let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
+    // The long per-symbol passes (millions of symbols) run on the pool; each output element
+    // depends on its input alone, so the results are those of the element-by-element loops.
+    let centres: Vec<f32> = x[..nsym * sps].par_chunks_exact(sps).with_min_len(SYMBOL_BLOCK).map(|c| c[0]).collect();
     let clusters = cluster_levels(&centres, m.levels())?;
     let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
     let spread = hi - lo;
@@ -728,14 +734,16 @@ pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, chec
     let scale = 2.0 / (hi - lo);
     let offset = -(hi + lo) / (hi - lo);
     let xn: Vec<f32> = x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
-    let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
+    // The same expression on the same samples as `xn`'s: centres_n[k] == xn[k * sps].
+    let centres_n: Vec<f32> = centres.par_iter().with_min_len(SYMBOL_BLOCK).map(|&v| (v as f64 * scale + offset) as f32).collect();
     let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
     let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
         stage: "levels",
         reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
     })?;
-    let pre_raw = pre_slicer.slice_vec(&centres_n);
-    let mut pre_data = pre_raw.clone();
+    let pre_raw = pre_slicer.slice_vec_parallel(&centres_n);
+    let mut pre_data = vec![0u8; nsym];
+    pre_data.par_chunks_mut(SYMBOL_BLOCK).zip(pre_raw.par_chunks(SYMBOL_BLOCK)).for_each(|(d, s)| d.copy_from_slice(s));
     if config.precoding {
         decode_precoded(&mut pre_data, m, 0);
     }
