@@ -291,7 +291,8 @@ impl Slicer {
 
     fn slice_vec_in_blocks(&self, input: &[f32], block: usize) -> Vec<u8> {
         use rayon::prelude::*;
-        let mut out = vec![0u8; input.len()];
+        // Zeroed on the pool (a `vec!` the heap cannot serve from fresh pages is a memset here).
+        let mut out: Vec<u8> = (0..input.len()).into_par_iter().with_min_len(block).map(|_| 0).collect();
         out.par_chunks_mut(block).zip(input.par_chunks(block)).for_each(|(o, x)| self.slice(x, o));
         out
     }

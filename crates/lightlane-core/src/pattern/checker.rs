@@ -555,7 +555,8 @@ impl PatternChecker {
 
     fn expected_in_blocks(&self, alignment: &Alignment, range: Range<usize>, block: usize) -> Vec<u8> {
         use rayon::prelude::*;
-        let mut out = vec![0u8; range.len()];
+        // Zeroed on the pool (a `vec!` the heap cannot serve from fresh pages is a memset here).
+        let mut out: Vec<u8> = range.clone().into_par_iter().with_min_len(block).map(|_| 0).collect();
         out.par_chunks_mut(block).enumerate().for_each(|(b, o)| self.expected_into(alignment, (range.start + b * block) as u64, o));
         out
     }
