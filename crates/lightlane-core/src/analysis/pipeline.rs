@@ -198,14 +198,14 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         }
         ChainDetectors::Dfe(dfe) => {
             let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
             dfe_taps = Some(dfe.taps().to_vec());
             (counts, "dfe", d)
         }
         ChainDetectors::Mlse { ffe_stage, mlse, target } => {
             let d = eq_signal.dfe_detect(&ffe_stage, &mut warnings)?;
-            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             mlse_target = Some(target);
             (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
         }
@@ -618,6 +618,21 @@ fn stage_errors_in_blocks(stage: &str, decided: &[u8], expected: &[u8], m: Modul
     }
 }
 
+/// [`count_errors`] on the pool in blocks of `block` symbols, the integer counts added: the
+/// same counts for any split.
+fn count_errors_in_blocks(decisions: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping, block: usize) -> crate::pattern::count::ErrorCounts {
+    use rayon::prelude::*;
+    let n = decisions.len().min(expected.len());
+    decisions[..n]
+        .par_chunks(block)
+        .zip(expected[..n].par_chunks(block))
+        .map(|(d, e)| count_errors(d, e, m, mapping))
+        .reduce(Default::default, |mut a, b| {
+            a += b;
+            a
+        })
+}
+
 /// The decisions over `span` of the detector output `full` (precoding decoded when `precoded`
 /// names the modulation, with the symbol before the span as the precoder state): the same as
 /// draining `full[span.start − 1..span.end]`, decoding from state 0 and dropping the first
@@ -829,6 +844,21 @@ mod tests {
                     for got in [stage_errors_in_blocks("s", d, &expected, m, &t, BLOCK), stage_errors("s", d, &expected, m, &t)] {
                         assert_eq!((got.symbol_errors, got.bit_errors, got.symbols), (want.0, want.1, n as u64), "n = {n}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blockwise_error_counts_equal_the_naive_count() {
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        for n in LENGTHS {
+            let expected = symbols(n, &mut r);
+            let decided: Vec<u8> = expected.iter().map(|&e| if r.random_bool(0.3) { r.random_range(0..4u8) } else { e }).collect();
+            for mapping in [BitMapping::Gray, BitMapping::Binary] {
+                for m in [Modulation::Pam4, Modulation::Nrz] {
+                    let want = crate::pattern::count::count_errors_naive(&decided, &expected[..n.saturating_sub(1)], m, mapping);
+                    assert_eq!(count_errors_in_blocks(&decided, &expected[..n.saturating_sub(1)], m, mapping, BLOCK), want, "n = {n}");
                 }
             }
         }
