@@ -167,12 +167,11 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     mark("levels and alignment");
 
     // FFE towards the levels actually transmitted (or towards the MLSE target).
-    let tx_symbols = if config.precoding {
-        best_precoded(&expected, &pre_raw, m)
-    } else {
-        expected.clone()
+    let tx_symbols = if config.precoding { best_precoded(&expected, &pre_raw, m) } else { expected };
+    let target: Vec<f32> = {
+        use rayon::prelude::*;
+        tx_symbols.par_iter().with_min_len(SYMBOL_BLOCK).map(|&s| m.level(s)).collect()
     };
-    let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
     let ntrain = config.training_symbols.min(nsym);
     let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
     let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
@@ -192,21 +191,21 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     let mut dfe_taps = None;
     let mut dfe_error_propagation = None;
     let mut mlse_target = None;
-    let (ffe_counts, stage_name, mut decisions_full) = match detectors {
+    let (ffe_counts, stage_name, decisions_full) = match detectors {
         ChainDetectors::Slicer => {
             let (counts, d) = eq_signal.slice_and_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
             (counts, "slicer", d)
         }
         ChainDetectors::Dfe(dfe) => {
             let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
             dfe_taps = Some(dfe.taps().to_vec());
             (counts, "dfe", d)
         }
         ChainDetectors::Mlse { ffe_stage, mlse, target } => {
             let d = eq_signal.dfe_detect(&ffe_stage, &mut warnings)?;
-            let counts = count_errors(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray);
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             mlse_target = Some(target);
             (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
         }
@@ -214,11 +213,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     let ffe_stage = stage_from_counts("ffe", span.len() as u64, ffe_counts, m);
     // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
     // precoder state the first decision builds on.
-    let mut decisions = decisions_full.drain(guard - 1..nsym - guard).collect::<Vec<u8>>();
-    if config.precoding {
-        decode_precoded(&mut decisions, m, 0);
-    }
-    decisions.remove(0);
+    let decisions = span_decisions(&decisions_full, span.clone(), config.precoding.then_some(m));
     let errors = checker.check(&decisions)?;
     if errors.symbols < 10_000 {
         warnings.push(format!(
@@ -417,9 +412,12 @@ pub(crate) fn train_ffe_for_chain(
 
 /// `known[k]`: the transmitted symbol that the FFE output `y[k]` estimates (`delay` from
 /// training), clamped at the capture's ends.
+///
+/// On the pool in blocks for long captures (each symbol is a pure function of its index).
 pub(crate) fn known_symbols(tx_symbols: &[u8], delay: isize) -> Vec<u8> {
+    use rayon::prelude::*;
     let n = tx_symbols.len() as isize;
-    (0..n).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
+    (0..n).into_par_iter().with_min_len(SYMBOL_BLOCK).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
 }
 
 /// The detectors of a chain's `ffe` stage and decision stage, fitted on the training span of
@@ -597,16 +595,31 @@ pub(super) fn shifted_levels(target: &[f32], delay: isize, n: usize) -> Vec<f32>
 }
 
 /// Counts symbol and bit errors of `decided` against `expected` (same indexing).
+///
+/// Counted on the pool in blocks of [`SYMBOL_BLOCK`] symbols; the counts are integers, so the
+/// totals are the serial loop's for any split.
 pub(super) fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform) -> StageErrors {
+    stage_errors_in_blocks(stage, decided, expected, m, t, SYMBOL_BLOCK)
+}
+
+fn stage_errors_in_blocks(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform, block: usize) -> StageErrors {
+    use rayon::prelude::*;
     let mapping = if t.binary_mapping { BitMapping::Binary } else { BitMapping::Gray };
-    let mut symbol_errors = 0u64;
-    let mut bit_errors = 0u64;
-    for (&d, &e) in decided.iter().zip(expected) {
-        if d != e {
-            symbol_errors += 1;
-            bit_errors += bit_errors_between(d, e, m, mapping) as u64;
-        }
-    }
+    let len = decided.len().min(expected.len());
+    let (symbol_errors, bit_errors) = decided[..len]
+        .par_chunks(block)
+        .zip(expected[..len].par_chunks(block))
+        .map(|(d, e)| {
+            let (mut symbols, mut bits) = (0u64, 0u64);
+            for (&d, &e) in d.iter().zip(e) {
+                if d != e {
+                    symbols += 1;
+                    bits += bit_errors_between(d, e, m, mapping) as u64;
+                }
+            }
+            (symbols, bits)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let symbols = decided.len().min(expected.len()) as u64;
     let bits = symbols * m.bits_per_symbol() as u64;
     StageErrors {
@@ -616,6 +629,38 @@ pub(super) fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modu
         ser: symbol_errors as f64 / symbols.max(1) as f64,
         bit_errors,
         ber: bit_errors as f64 / bits.max(1) as f64,
+    }
+}
+
+/// [`count_errors`] on the pool in blocks of `block` symbols, the integer counts added: the
+/// same counts for any split.
+fn count_errors_in_blocks(decisions: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping, block: usize) -> crate::pattern::count::ErrorCounts {
+    use rayon::prelude::*;
+    let n = decisions.len().min(expected.len());
+    decisions[..n]
+        .par_chunks(block)
+        .zip(expected[..n].par_chunks(block))
+        .map(|(d, e)| count_errors(d, e, m, mapping))
+        .reduce(Default::default, |mut a, b| {
+            a += b;
+            a
+        })
+}
+
+/// The decisions over `span` of the detector output `full` (precoding decoded when `precoded`
+/// names the modulation, with the symbol before the span as the precoder state): the same as
+/// draining `full[span.start − 1..span.end]`, decoding from state 0 and dropping the first
+/// symbol, computed per symbol on the pool (each output depends on two inputs).
+/// `span.start ≥ 1` (the FFE guard), `span.end ≤ full.len()`.
+fn span_decisions(full: &[u8], span: std::ops::Range<usize>, precoded: Option<Modulation>) -> Vec<u8> {
+    use rayon::prelude::*;
+    let out = full[span.clone()].par_iter().with_min_len(SYMBOL_BLOCK);
+    match precoded {
+        None => out.copied().collect(),
+        Some(m) => {
+            let levels = m.levels() as u8;
+            out.zip(full[span.start - 1..span.end - 1].par_iter()).map(|(&d, &prev)| (d % levels + prev % levels) % levels).collect()
+        }
     }
 }
 
@@ -688,6 +733,10 @@ pub(super) fn ctle_config(gdc_db: Option<f64>, x: &[f32], fs: f64, nominal_baud:
     })
 }
 
+/// Symbols per task of the per-symbol passes of [`raw_decisions`] and the equalization stage
+/// (pure maps and integer counts: any split gives the same result).
+const SYMBOL_BLOCK: usize = 1 << 16;
+
 /// The raw (unequalized) decisions of [`raw_decisions`] and what they came from.
 pub(super) struct RawDecisions {
     /// Whole symbols in the signal.
@@ -729,7 +778,9 @@ pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, chec
             got: nsym,
         });
     }
-    let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
+    // The long per-symbol passes (millions of symbols) run on the pool; each output element
+    // depends on its input alone, so the results are those of the element-by-element loops.
+    let centres: Vec<f32> = x[..nsym * sps].par_chunks_exact(sps).with_min_len(SYMBOL_BLOCK).map(|c| c[0]).collect();
     let clusters = cluster_levels(&centres, m.levels())?;
     let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
     let spread = hi - lo;
@@ -742,14 +793,15 @@ pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, chec
     let scale = 2.0 / (hi - lo);
     let offset = -(hi + lo) / (hi - lo);
     let xn: Vec<f32> = x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
-    let centres_n: Vec<f32> = xn.iter().step_by(sps).take(nsym).copied().collect();
+    // The same expression on the same samples as `xn`'s: centres_n[k] == xn[k * sps].
+    let centres_n: Vec<f32> = centres.par_iter().with_min_len(SYMBOL_BLOCK).map(|&v| (v as f64 * scale + offset) as f32).collect();
     let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
     let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
         stage: "levels",
         reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
     })?;
-    let pre_raw = pre_slicer.slice_vec(&centres_n);
-    let mut pre_data = pre_raw.clone();
+    let pre_raw = pre_slicer.slice_vec_parallel(&centres_n);
+    let mut pre_data: Vec<u8> = pre_raw.par_iter().with_min_len(SYMBOL_BLOCK).copied().collect();
     if config.precoding {
         decode_precoded(&mut pre_data, m, 0);
     }
@@ -762,4 +814,139 @@ pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, chec
     };
     let expected = checker.expected(&alignment, 0..nsym);
     Ok(RawDecisions { nsym, levels: clusters.means, scale, offset, xn, pre_slicer, pre_raw, pre_data, alignment, expected })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    const BLOCK: usize = 64;
+    /// Below one block, exactly one, one more, several with a ragged last one.
+    const LENGTHS: [usize; 6] = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 5 * BLOCK + 17];
+
+    fn symbols(n: usize, r: &mut ChaCha8Rng) -> Vec<u8> {
+        (0..n).map(|_| r.random_range(0..4u8)).collect()
+    }
+
+    /// The symbol-by-symbol count [`stage_errors`] replaced.
+    fn stage_errors_serial(decided: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping) -> (u64, u64) {
+        let (mut symbol_errors, mut bit_errors) = (0u64, 0u64);
+        for (&d, &e) in decided.iter().zip(expected) {
+            if d != e {
+                symbol_errors += 1;
+                bit_errors += bit_errors_between(d, e, m, mapping) as u64;
+            }
+        }
+        (symbol_errors, bit_errors)
+    }
+
+    #[test]
+    fn blockwise_stage_errors_equal_the_serial_count() {
+        let mut r = ChaCha8Rng::seed_from_u64(3);
+        let m = Modulation::Pam4;
+        for n in LENGTHS {
+            let expected = symbols(n, &mut r);
+            let decided: Vec<u8> = expected.iter().map(|&e| if r.random_bool(0.2) { r.random_range(0..4u8) } else { e }).collect();
+            for binary_mapping in [false, true] {
+                let t = SymbolTransform { binary_mapping, ..Default::default() };
+                let mapping = if binary_mapping { BitMapping::Binary } else { BitMapping::Gray };
+                // Equal lengths and a longer `decided` (the common length counts).
+                for d in [&decided[..], &[&decided[..], &[1, 2, 3][..]].concat()[..]] {
+                    let want = stage_errors_serial(d, &expected, m, mapping);
+                    for got in [stage_errors_in_blocks("s", d, &expected, m, &t, BLOCK), stage_errors("s", d, &expected, m, &t)] {
+                        assert_eq!((got.symbol_errors, got.bit_errors, got.symbols), (want.0, want.1, n as u64), "n = {n}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blockwise_error_counts_equal_the_naive_count() {
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        for n in LENGTHS {
+            let expected = symbols(n, &mut r);
+            let decided: Vec<u8> = expected.iter().map(|&e| if r.random_bool(0.3) { r.random_range(0..4u8) } else { e }).collect();
+            for mapping in [BitMapping::Gray, BitMapping::Binary] {
+                for m in [Modulation::Pam4, Modulation::Nrz] {
+                    let want = crate::pattern::count::count_errors_naive(&decided, &expected[..n.saturating_sub(1)], m, mapping);
+                    assert_eq!(count_errors_in_blocks(&decided, &expected[..n.saturating_sub(1)], m, mapping, BLOCK), want, "n = {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn span_decisions_equal_drain_decode_and_drop() {
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        for n in LENGTHS.map(|n| n + 3) {
+            let full = symbols(n, &mut r);
+            for (start, end) in [(1, n), (1, 1), (2, n - 1), (n / 2, n / 2 + 1)] {
+                for precoded in [None, Some(Modulation::Pam4), Some(Modulation::Nrz)] {
+                    let mut want: Vec<u8> = full[start - 1..end].to_vec();
+                    if let Some(m) = precoded {
+                        decode_precoded(&mut want, m, 0);
+                    }
+                    want.remove(0);
+                    assert_eq!(span_decisions(&full, start..end, precoded), want, "n = {n}, {start}..{end}, {precoded:?}");
+                }
+            }
+        }
+    }
+
+    /// `raw_decisions` against its serial form (strided gathers, `slice_vec`, a clone, the
+    /// reference clustering) on PAM4 captures of the pattern around the symbol block size,
+    /// with an open eye (hard alignment) and a closed one (soft alignment).
+    #[test]
+    fn raw_decisions_equal_the_serial_passes() {
+        let mut config = AnalysisConfig::pam4(1.0);
+        config.pattern = "prbs13q".into();
+        let m = config.modulation;
+        let pattern = Pattern::parse(&config.pattern).unwrap();
+        let checker = PatternChecker::new(&pattern, m, config.sync.clone()).unwrap();
+        let sps = 2;
+        for nsym in [SYMBOL_BLOCK - 1, SYMBOL_BLOCK, SYMBOL_BLOCK + 1, 2 * SYMBOL_BLOCK + 321] {
+            let syms = pattern.generate(m, nsym + 2).unwrap();
+            for isi in [0.0f32, 0.9] {
+                // Symbol centres on even samples, an odd tail sample, a level offset and scale.
+                let mut s = nsym as u64;
+                let x: Vec<f32> = (0..nsym * sps + 1)
+                    .map(|i| {
+                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        let k = i / sps;
+                        let v = m.level(syms[k]) + isi * m.level(syms[k + 1]) + 0.05 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5);
+                        0.2 + 0.01 * v
+                    })
+                    .collect();
+                let got = raw_decisions(&x, sps, &config, &checker, &pattern).unwrap();
+                let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
+                let clusters = crate::timing::cluster_levels_reference(&centres, m.levels()).unwrap();
+                assert_eq!(got.levels.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), clusters.means.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                let centres_n: Vec<f32> = got.xn.iter().step_by(sps).take(nsym).copied().collect();
+                let pre_raw = got.pre_slicer.slice_vec(&centres_n);
+                assert_eq!((got.nsym, &got.pre_raw, &got.pre_data), (nsym, &pre_raw, &pre_raw), "nsym = {nsym}, isi = {isi}");
+                let mut expected = vec![0u8; nsym];
+                checker.expected_into(&got.alignment, 0, &mut expected);
+                assert_eq!(got.expected, expected);
+                // The alignment is the true one: decisions of an open eye match it exactly.
+                if isi == 0.0 {
+                    assert_eq!(got.pre_raw, expected, "nsym = {nsym}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_symbols_follow_the_delay_with_clamped_ends() {
+        let mut r = ChaCha8Rng::seed_from_u64(7);
+        for n in LENGTHS {
+            let tx = symbols(n, &mut r);
+            for delay in [-5isize, 0, 3, n as isize + 2] {
+                let want: Vec<u8> = (0..n as isize).map(|k| tx[(k + delay).clamp(0, n as isize - 1) as usize]).collect();
+                assert_eq!(known_symbols(&tx, delay), want, "n = {n}, delay = {delay}");
+            }
+        }
+    }
 }

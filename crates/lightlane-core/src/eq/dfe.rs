@@ -143,13 +143,34 @@ pub fn error_propagation(decisions: &[u8], truth: &[u8]) -> ErrorPropagation {
 /// Error statistics of `decisions` against `truth` over their common length (see
 /// [`ErrorPropagation`]); errors at most `max_gap` correct symbols apart belong to one burst
 /// (for an N-tap DFE, `max_gap = N − 1` groups everything one wrong feedback can cause).
+///
+/// The error positions are found on the thread pool in blocks of [`ERROR_SCAN_BLOCK`] symbols
+/// (concatenated in order); the bursts and transition counts follow from the positions alone,
+/// so the statistics are those of the symbol-by-symbol walk (`error_propagation_serial` in the
+/// tests) for any thread count, with the serial work proportional to the errors.
 pub fn error_propagation_with_gap(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
+    error_propagation_in_blocks(decisions, truth, max_gap, ERROR_SCAN_BLOCK)
+}
+
+/// Symbols per task of the error scan of [`error_propagation_with_gap`].
+pub const ERROR_SCAN_BLOCK: usize = 1 << 16;
+
+fn error_propagation_in_blocks(decisions: &[u8], truth: &[u8], max_gap: usize, block: usize) -> ErrorPropagation {
+    use rayon::prelude::*;
     let n = decisions.len().min(truth.len());
+    let (decisions, truth) = (&decisions[..n], &truth[..n]);
+    let positions: Vec<usize> = decisions
+        .par_chunks(block)
+        .zip(truth.par_chunks(block))
+        .enumerate()
+        .flat_map_iter(|(b, (d, t))| {
+            // Equal blocks (nearly all of them) cost one comparison of the two slices.
+            let found: Vec<usize> = if d == t { Vec::new() } else { (0..d.len()).filter(|&j| d[j] != t[j]).map(|j| b * block + j).collect() };
+            found
+        })
+        .collect();
     let mut hist: Vec<u64> = Vec::new();
-    let (mut errors, mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64, 0u64);
-    let (mut ee, mut e_prev, mut ce, mut c_prev) = (0u64, 0u64, 0u64, 0u64);
-    // Current burst: first and last error index.
-    let mut open: Option<(usize, usize)> = None;
+    let (mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64);
     let mut close = |first: usize, last: usize, hist: &mut Vec<u64>| {
         let len = (last - first + 1) as u64;
         let bin = (len as usize).min(MAX_BURST_BIN) - 1;
@@ -161,34 +182,33 @@ pub fn error_propagation_with_gap(decisions: &[u8], truth: &[u8], max_gap: usize
         len_sum += len;
         max_len = max_len.max(len);
     };
-    let mut prev_err = false;
-    for k in 0..n {
-        let err = decisions[k] != truth[k];
-        if k > 0 {
-            if prev_err {
-                e_prev += 1;
-                ee += err as u64;
-            } else {
-                c_prev += 1;
-                ce += err as u64;
+    // Current burst: first and last error index.
+    let mut open: Option<(usize, usize)> = None;
+    for &k in &positions {
+        open = match open {
+            Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
+            Some((first, last)) => {
+                close(first, last, &mut hist);
+                Some((k, k))
             }
-        }
-        if err {
-            errors += 1;
-            open = match open {
-                Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
-                Some((first, last)) => {
-                    close(first, last, &mut hist);
-                    Some((k, k))
-                }
-                None => Some((k, k)),
-            };
-        }
-        prev_err = err;
+            None => Some((k, k)),
+        };
     }
     if let Some((first, last)) = open {
         close(first, last, &mut hist);
     }
+    // Transitions k−1 → k for k in 1..n: from an error at every error but one at n − 1, from a
+    // correct symbol at the rest; error→error at adjacent positions, correct→error at the other
+    // errors but one at 0.
+    let errors = positions.len() as u64;
+    let is_error = |k: usize| positions.binary_search(&k).is_ok() as u64;
+    let (ee, e_prev, ce, c_prev) = if n == 0 {
+        (0, 0, 0, 0)
+    } else {
+        let ee = positions.windows(2).filter(|w| w[1] == w[0] + 1).count() as u64;
+        let e_prev = errors - is_error(n - 1);
+        (ee, e_prev, errors - is_error(0) - ee, (n as u64 - 1) - e_prev)
+    };
     let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
     ErrorPropagation {
         symbols: n as u64,
@@ -782,6 +802,96 @@ mod tests {
         assert!(dfe.detect_adaptive(&[0.0; 3], None, &DfeAdaptation { mu_taps: -1.0, mu_levels: 0.0 }).is_err());
         let json = serde_json::to_string(&dfe).unwrap();
         assert_eq!(serde_json::from_str::<Dfe>(&json).unwrap(), dfe);
+    }
+
+
+    /// The symbol-by-symbol walk [`error_propagation_with_gap`] replaced: its reference.
+    fn error_propagation_serial(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
+        let n = decisions.len().min(truth.len());
+        let mut hist: Vec<u64> = Vec::new();
+        let (mut errors, mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64, 0u64);
+        let (mut ee, mut e_prev, mut ce, mut c_prev) = (0u64, 0u64, 0u64, 0u64);
+        // Current burst: first and last error index.
+        let mut open: Option<(usize, usize)> = None;
+        let mut close = |first: usize, last: usize, hist: &mut Vec<u64>| {
+            let len = (last - first + 1) as u64;
+            let bin = (len as usize).min(MAX_BURST_BIN) - 1;
+            if hist.len() <= bin {
+                hist.resize(bin + 1, 0);
+            }
+            hist[bin] += 1;
+            bursts += 1;
+            len_sum += len;
+            max_len = max_len.max(len);
+        };
+        let mut prev_err = false;
+        for k in 0..n {
+            let err = decisions[k] != truth[k];
+            if k > 0 {
+                if prev_err {
+                    e_prev += 1;
+                    ee += err as u64;
+                } else {
+                    c_prev += 1;
+                    ce += err as u64;
+                }
+            }
+            if err {
+                errors += 1;
+                open = match open {
+                    Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
+                    Some((first, last)) => {
+                        close(first, last, &mut hist);
+                        Some((k, k))
+                    }
+                    None => Some((k, k)),
+                };
+            }
+            prev_err = err;
+        }
+        if let Some((first, last)) = open {
+            close(first, last, &mut hist);
+        }
+        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        ErrorPropagation {
+            symbols: n as u64,
+            errors,
+            bursts,
+            burst_length_histogram: hist,
+            mean_burst_length: ratio(len_sum, bursts),
+            max_burst_length: max_len,
+            mean_errors_per_burst: ratio(errors, bursts),
+            p_error_given_previous_error: ratio(ee, e_prev),
+            p_error_given_previous_correct: ratio(ce, c_prev),
+            max_gap: max_gap as u64,
+        }
+    }
+
+    /// Block-parallel statistics equal the walk's: errors at block edges, bursts across them,
+    /// error-free input, all-error input, and lengths around the block size.
+    #[test]
+    fn blockwise_error_propagation_equals_the_walk() {
+        let block = 64;
+        let mut r = ChaCha8Rng::seed_from_u64(17);
+        let bits = |s: &ErrorPropagation| format!("{s:?}");
+        for n in [0, 1, 2, block - 1, block, block + 1, 7 * block + 5] {
+            let truth: Vec<u8> = (0..n).map(|_| r.random_range(0..4u8)).collect();
+            let mut patterns: Vec<Vec<bool>> = vec![vec![false; n], vec![true; n]];
+            patterns.push((0..n).map(|_| r.random_bool(0.05)).collect());
+            patterns.push((0..n).map(|_| r.random_bool(0.6)).collect());
+            // Errors on both sides of every block edge, and at the ends.
+            patterns.push((0..n).map(|k| k % block == 0 || k % block == block - 1 || k + 1 == n).collect());
+            for errs in &patterns {
+                let dec: Vec<u8> = truth.iter().zip(errs).map(|(&t, &e)| if e { (t + 1 + (t % 2)) % 4 } else { t }).collect();
+                for gap in [0, 1, 3, block] {
+                    let want = error_propagation_serial(&dec, &truth, gap);
+                    assert_eq!(bits(&error_propagation_in_blocks(&dec, &truth, gap, block)), bits(&want), "n = {n}, gap = {gap}");
+                    assert_eq!(bits(&error_propagation_with_gap(&dec, &truth, gap)), bits(&want));
+                }
+            }
+            // Unequal lengths: the common prefix.
+            assert_eq!(bits(&error_propagation_in_blocks(&truth, &truth[..n / 2], 0, block)), bits(&error_propagation_serial(&truth, &truth[..n / 2], 0)));
+        }
     }
 
     proptest! {

@@ -118,6 +118,9 @@ impl Cholesky {
     }
 }
 
+/// Row groups of [`LeastSquares::from_rows`]: tasks per accumulation.
+pub(crate) const ROW_GROUPS: usize = 4;
+
 /// Incremental normal equations of a small least-squares fit `min_w Σ (wᵀu − t)²`, in f64
 /// (for the DFE and partial-response target fits; the FFE trainer has its own parallel one).
 #[derive(Debug, Clone)]
@@ -157,6 +160,66 @@ impl LeastSquares {
         self.count += 1;
     }
 
+    /// The normal equations of `count` equations at once, equation `e` written by
+    /// `row(e, u)` (which fills `u` and returns `t`): the same accumulator, bit for bit, as
+    /// [`LeastSquares::add`] of the equations in order, with the work on the thread pool.
+    ///
+    /// Why bit for bit: every entry of `R`, `p` and `tᵀt` is still one sum over the equations
+    /// in order; the tasks split the entries (rows of `R` in [`ROW_GROUPS`] groups of about
+    /// equal size, independent of the thread count), not the equations. Each task regenerates
+    /// the equations it reads, so `row` must be cheap next to the `n²/2` products per equation
+    /// it saves (a gather of tap and target values).
+    pub(crate) fn from_rows(n: usize, count: usize, row: impl Fn(usize, &mut [f64]) -> f64 + Sync) -> LeastSquares {
+        use rayon::prelude::*;
+        // Row groups with about equal entry counts (row i holds n − i entries of R and p[i]).
+        let total: usize = (0..n).map(|i| n - i + 1).sum();
+        let mut bounds = vec![0usize];
+        let mut filled = 0;
+        for i in 0..n {
+            filled += n - i + 1;
+            if filled * ROW_GROUPS >= total * bounds.len() && i + 1 < n {
+                bounds.push(i + 1);
+            }
+        }
+        bounds.push(n);
+        bounds.dedup();
+        let groups: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        let parts: Vec<(Vec<f64>, Vec<f64>, f64)> = groups
+            .par_iter()
+            .map(|&(i0, i1)| {
+                let mut r = vec![0.0; (i1 - i0) * n];
+                let mut p = vec![0.0; i1 - i0];
+                let mut tt = 0.0;
+                let mut u = vec![0.0; n];
+                for e in 0..count {
+                    let t = row(e, &mut u);
+                    for i in i0..i1 {
+                        let ui = u[i];
+                        let r_row = &mut r[(i - i0) * n..(i - i0 + 1) * n];
+                        for (rij, &uj) in r_row[i..].iter_mut().zip(&u[i..]) {
+                            *rij += ui * uj;
+                        }
+                        p[i - i0] += ui * t;
+                    }
+                    if i0 == 0 {
+                        tt += t * t;
+                    }
+                }
+                (r, p, tt)
+            })
+            .collect();
+        let mut ls = LeastSquares::new(n);
+        for (&(i0, i1), (r, p, tt)) in groups.iter().zip(parts) {
+            ls.r[i0 * n..i1 * n].copy_from_slice(&r);
+            ls.p[i0..i1].copy_from_slice(&p);
+            if i0 == 0 {
+                ls.tt = tt;
+            }
+        }
+        ls.count = count as u64;
+        ls
+    }
+
     /// The least-squares solution with relative ridge `ridge · trace / n` on the diagonal, and
     /// its mean squared residual (without the ridge term).
     pub(crate) fn solve(&self, ridge: f64) -> Result<(Vec<f64>, f64)> {
@@ -187,6 +250,28 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Accumulating by row groups on the pool gives the sums of adding the equations one by
+    /// one, bit for bit, for sizes around the group layout and for no equations at all.
+    #[test]
+    fn row_group_accumulation_equals_adding_in_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(41);
+        for n in [1usize, 2, 3, ROW_GROUPS, ROW_GROUPS + 1, 16, 23] {
+            for count in [0usize, 1, 7, 1000] {
+                let eqs: Vec<(Vec<f64>, f64)> = (0..count).map(|_| ((0..n).map(|_| rng.random_range(-1.0..1.0)).collect(), rng.random_range(-3.0..3.0))).collect();
+                let mut want = LeastSquares::new(n);
+                for (u, t) in &eqs {
+                    want.add(u, *t);
+                }
+                let got = LeastSquares::from_rows(n, count, |e, u| {
+                    u.copy_from_slice(&eqs[e].0);
+                    eqs[e].1
+                });
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!((bits(&got.r), bits(&got.p), got.tt.to_bits(), got.count), (bits(&want.r), bits(&want.p), want.tt.to_bits(), want.count), "n = {n}, count = {count}");
+            }
+        }
+    }
 
     /// Reference solver: Gaussian elimination with partial pivoting.
     fn gauss_solve(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {

@@ -107,9 +107,9 @@ pub fn train_ffe_and_target(x: &[f32], known_levels: &[f32], memory: usize, cfg:
         });
     }
     // Unknowns v = [w; g1..gm]; equation wᵀu[k] − Σ g_i a[k+d−i] ≈ a[k+d].
-    let mut ls = LeastSquares::new(unknowns);
-    let mut v = vec![0.0f64; unknowns];
-    for k in k0..k1 {
+    // On the pool, the same sums as adding the symbols' equations in order.
+    let ls = LeastSquares::from_rows(unknowns, n_symbols, |e, v| {
+        let k = k0 + e;
         let centre = k * sps + c;
         for j in 0..l {
             v[j] = x[centre - j] as f64;
@@ -118,8 +118,8 @@ pub fn train_ffe_and_target(x: &[f32], known_levels: &[f32], memory: usize, cfg:
         for i in 1..=memory {
             v[l + i - 1] = -(known_levels[t - i] as f64);
         }
-        ls.add(&v, known_levels[t] as f64);
-    }
+        known_levels[t] as f64
+    });
     // Ridge as in Ffe::train_mmse: `ridge · trace / unknowns` on every diagonal entry.
     let (sol, _) = ls.solve(cfg.ridge).map_err(|e| match e {
         Error::Unusable { reason, .. } => Error::Unusable { stage: "FFE+target training", reason },

@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex};
 /// PRBS orders up to this keep one period of symbols in memory (PRBS23 on PAM4: 8 MiB);
 /// longer ones (PRBS31) are generated word-parallel from the LFSR state.
 const MAX_STORED_ORDER: u32 = 23;
+/// Symbols per task of [`PatternChecker::expected`].
+pub const EXPECTED_BLOCK: usize = 1 << 16;
 
 /// A symbol that was received in error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,9 +544,20 @@ impl PatternChecker {
     /// Expected symbols for decision indices `range`, in the received domain (transform
     /// applied), directly comparable with the decisions. Any range from 0 up, also past the end
     /// of the decisions.
+    ///
+    /// Long ranges (a capture's millions of symbols) are filled in blocks of
+    /// [`EXPECTED_BLOCK`] symbols on the thread pool, each from its own start
+    /// ([`PatternChecker::expected_into`] at any start continues the same sequence), so the
+    /// result is the one fill's for any thread count.
     pub fn expected(&self, alignment: &Alignment, range: Range<usize>) -> Vec<u8> {
-        let mut out = vec![0u8; range.len()];
-        self.expected_into(alignment, range.start as u64, &mut out);
+        self.expected_in_blocks(alignment, range, EXPECTED_BLOCK)
+    }
+
+    fn expected_in_blocks(&self, alignment: &Alignment, range: Range<usize>, block: usize) -> Vec<u8> {
+        use rayon::prelude::*;
+        // Zeroed on the pool (a `vec!` the heap cannot serve from fresh pages is a memset here).
+        let mut out: Vec<u8> = range.clone().into_par_iter().with_min_len(block).map(|_| 0).collect();
+        out.par_chunks_mut(block).enumerate().for_each(|(b, o)| self.expected_into(alignment, (range.start + b * block) as u64, o));
         out
     }
 
@@ -826,6 +839,27 @@ pub(crate) fn best_prefix(masks: &[u8], allowance: f64) -> usize {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    /// Block-wise expected symbols equal one fill from the start, for LFSR and stored patterns,
+    /// every transform, starts past the period, and block layouts around the range length.
+    #[test]
+    fn blockwise_expected_equals_one_fill() {
+        let block = 100;
+        for (name, m) in [("prbs9q", Modulation::Pam4), ("prbs9", Modulation::Nrz), ("ssprq", Modulation::Pam4), ("prbs13q", Modulation::Pam4)] {
+            let pattern = crate::pattern::Pattern::parse(name).unwrap();
+            let checker = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
+            let period = checker.period();
+            for (ti, transform) in SymbolTransform::candidates(m, true, true, true, true).into_iter().enumerate() {
+                let alignment = Alignment { transform, position: (37 * ti as u64 + 5) % period, period, sync_index: 0, validation_bits: 0, validation_bit_errors: 0 };
+                for (start, len) in [(0, 0), (3, 1), (0, block - 1), (0, block), (7, block + 1), (period as usize - 50, 5 * block + 33)] {
+                    let mut want = vec![0u8; len];
+                    checker.expected_into(&alignment, start as u64, &mut want);
+                    assert_eq!(checker.expected_in_blocks(&alignment, start..start + len, block), want, "{name} {transform:?} start {start} len {len}");
+                    assert_eq!(checker.expected(&alignment, start..start + len), want);
+                }
+            }
+        }
+    }
 
     /// The FFT match counts equal brute-force counting, in both layouts and for every transform.
     #[test]

@@ -229,6 +229,72 @@ impl PackedBits {
     }
 }
 
+/// A seed of the LFSR acquisition, tested against every transform's packed bits.
+enum SeedFit {
+    /// Fewer than `n + min_validate_bits` bits from the seed on.
+    TooShort,
+    /// The transform, error count and state of the best fit within the error limit over
+    /// `v_bits` validation bits, if any.
+    Tried { best: Option<(usize, u64, u64)>, v_bits: usize },
+}
+
+/// What testing one seed needs: the generator, the received bits of the chunk under each
+/// transform, and the limits.
+struct SeedProbe<'a> {
+    lfsr: &'a super::prbs::Lfsr,
+    word: &'a super::prbs::LfsrWord,
+    packed: &'a [PackedBits],
+    n: usize,
+    inv_out: u64,
+    total_bits: usize,
+    cfg: &'a SyncConfig,
+}
+
+impl SeedProbe<'_> {
+    /// The fit of the seed at bit `r0` of the chunk: the register is the `n` bits there, and
+    /// the generator run on from it is compared with the following bits.
+    fn fit(&self, r0: usize) -> SeedFit {
+        let (n, cfg) = (self.n, self.cfg);
+        if r0 + n + cfg.min_validate_bits > self.total_bits {
+            return SeedFit::TooShort;
+        }
+        let v_bits = cfg.validate_bits.min(self.total_bits - r0 - n);
+        let limit = (cfg.align_max_ber * v_bits as f64).floor() as u64;
+        let mut best: Option<(usize, u64, u64)> = None; // (transform, errors, state)
+        for (ti, bits) in self.packed.iter().enumerate() {
+            let state = bits.get(r0, n as u32) ^ self.inv_out;
+            if state == 0 {
+                continue;
+            }
+            let mut s = state;
+            let mut errors = 0u64;
+            let mut checked = 0usize;
+            let mut pos = r0 + n;
+            while checked < v_bits {
+                let k = (v_bits - checked).min(64) as u32;
+                let g = if k == 64 { self.word.next64(&mut s) } else { self.lfsr.next_bits(&mut s, k) };
+                errors += (g ^ bits.get(pos, k)).count_ones() as u64;
+                checked += k as usize;
+                pos += k as usize;
+                // A wrong seed disagrees on half the bits; stop as soon as it cannot pass,
+                // and early when the first word already looks random.
+                if errors > limit || (checked == 64 && errors > 24) {
+                    break;
+                }
+            }
+            if errors <= limit && checked >= v_bits && best.is_none_or(|(_, e, _)| errors < e) {
+                best = Some((ti, errors, state));
+            }
+        }
+        SeedFit::Tried { best, v_bits }
+    }
+}
+
+/// Seeds tried before the first batch of a whole chunk (a clean capture syncs on its first).
+const FIRST_SEEDS: usize = 64;
+/// Seeds per task of the acquisition's batches.
+const SEED_TASK: usize = 256;
+
 /// An accepted acquisition candidate.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Found {
@@ -301,71 +367,63 @@ impl PatternChecker {
                 },
             })
         };
+        // Every seed's fit is a pure function of the seed, so the fits are computed on the pool
+        // (a batch of seeds at a time) and then walked in seed order by the sequential rules
+        // below: the same sync point as testing the seeds one by one, for any thread count.
         let mut chunk_start = from;
         while chunk_start < to {
             let chunk_end = (chunk_start + SEED_CHUNK).min(to);
             let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
-            let packed: Vec<PackedBits> = transforms
-                .iter()
-                .map(|t| {
-                    let inv = t.inverse_lut(m);
-                    let mut bits = [0u8; 4];
-                    for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
-                        *b = match m {
-                            Modulation::Nrz => inv[d],
-                            Modulation::Pam4 => gray_to_binary(inv[d]),
-                        };
-                    }
-                    PackedBits::new(window, &bits, m)
-                })
-                .collect();
+            let packed: Vec<PackedBits> = {
+                use rayon::prelude::*;
+                transforms
+                    .par_iter()
+                    .map(|t| {
+                        let inv = t.inverse_lut(m);
+                        let mut bits = [0u8; 4];
+                        for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
+                            *b = match m {
+                                Modulation::Nrz => inv[d],
+                                Modulation::Pam4 => gray_to_binary(inv[d]),
+                            };
+                        }
+                        PackedBits::new(window, &bits, m)
+                    })
+                    .collect()
+            };
             let total_bits = window.len() * bps;
-            for i in chunk_start..chunk_end {
-                let r0 = (i - chunk_start) * bps;
-                if r0 + n + cfg.min_validate_bits > total_bits {
-                    return None; // later seeds have even less data behind them
-                }
-                let v_bits = cfg.validate_bits.min(total_bits - r0 - n);
-                let limit = (cfg.align_max_ber * v_bits as f64).floor() as u64;
-                let mut best: Option<(usize, u64, u64)> = None; // (transform, errors, state)
-                for (ti, bits) in packed.iter().enumerate() {
-                    let state = bits.get(r0, n as u32) ^ inv_out;
-                    if state == 0 {
-                        continue;
+            let probe = SeedProbe { lfsr, word: &prbs.word, packed: &packed, n, inv_out, total_bits, cfg };
+            // A clean capture syncs on its first seed: try a few before a whole chunk.
+            let mut batch_start = chunk_start;
+            let mut batch = if chunk_start == from { FIRST_SEEDS } else { SEED_CHUNK };
+            while batch_start < chunk_end {
+                let batch_end = (batch_start + batch).min(chunk_end);
+                batch = SEED_CHUNK;
+                let fits: Vec<SeedFit> = {
+                    use rayon::prelude::*;
+                    (batch_start..batch_end).into_par_iter().with_min_len(SEED_TASK).map(|i| probe.fit((i - chunk_start) * bps)).collect()
+                };
+                for (i, fit) in (batch_start..batch_end).zip(fits) {
+                    let (best, v_bits) = match fit {
+                        SeedFit::TooShort => return None, // later seeds have even less data behind them
+                        SeedFit::Tried { best, v_bits } => (best, v_bits),
+                    };
+                    if i >= marginal_deadline {
+                        return marginal;
                     }
-                    let mut s = state;
-                    let mut errors = 0u64;
-                    let mut checked = 0usize;
-                    let mut pos = r0 + n;
-                    while checked < v_bits {
-                        let k = (v_bits - checked).min(64) as u32;
-                        let g = if k == 64 { prbs.word.next64(&mut s) } else { lfsr.next_bits(&mut s, k) };
-                        errors += (g ^ bits.get(pos, k)).count_ones() as u64;
-                        checked += k as usize;
-                        pos += k as usize;
-                        // A wrong seed disagrees on half the bits; stop as soon as it cannot pass,
-                        // and early when the first word already looks random.
-                        if errors > limit || (checked == 64 && errors > 24) {
-                            break;
+                    if let Some((ti, errors, state)) = best {
+                        let limit = (cfg.align_max_ber * v_bits as f64).floor() as u64;
+                        if errors * 4 <= limit {
+                            return build(i, ti, errors, state, v_bits);
+                        }
+                        let ber = errors as f64 / v_bits as f64;
+                        if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
+                            marginal = build(i, ti, errors, state, v_bits);
+                            marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
                         }
                     }
-                    if errors <= limit && checked >= v_bits && best.is_none_or(|(_, e, _)| errors < e) {
-                        best = Some((ti, errors, state));
-                    }
                 }
-                if i >= marginal_deadline {
-                    return marginal;
-                }
-                if let Some((ti, errors, state)) = best {
-                    if errors * 4 <= limit {
-                        return build(i, ti, errors, state, v_bits);
-                    }
-                    let ber = errors as f64 / v_bits as f64;
-                    if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
-                        marginal = build(i, ti, errors, state, v_bits);
-                        marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
-                    }
-                }
+                batch_start = batch_end;
             }
             chunk_start = chunk_end;
         }
@@ -507,6 +565,119 @@ impl PatternChecker {
     }
 }
 
+/// The seed-by-seed acquisition that [`PatternChecker::acquire`] replaced for PRBS patterns:
+/// the reference its parallel seed search must reproduce.
+#[cfg(test)]
+impl PatternChecker {
+    pub(super) fn acquire_lfsr_serial(&self, decisions: &[u8], from: usize, to: usize, transforms: &[SymbolTransform]) -> Option<Found> {
+        let prbs = self.prbs_state()?;
+        let lfsr = &prbs.lfsr;
+        let m = self.modulation();
+        let bps = m.bits_per_symbol();
+        let cfg = self.config();
+        let n = lfsr.order() as usize;
+        let mask = lfsr.state_mask();
+        let inv_out = if lfsr.output_inverted() { mask } else { 0 };
+        let tail_symbols = (n + cfg.validate_bits).div_ceil(bps) + 1;
+        let to = to.min(decisions.len());
+        // A marginal fit (e.g. a Gray stream read as binary: 25 % BER on every seed) must not
+        // win over the true transform whose first seed happened to hold an error. Accept a
+        // clean fit at once; otherwise keep the best fit over a further span of seeds.
+        let mut marginal: Option<Found> = None;
+        let mut marginal_deadline = usize::MAX;
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| -> Option<Found> {
+            // The seed state precedes received bit R; find its clock t in the pattern.
+            let t = prbs.index.position(state)?;
+            let pb = lfsr.period();
+            let r_global = ((i * bps + n) as u64) % pb;
+            let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
+            let position = match m {
+                Modulation::Nrz => u,
+                Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
+            };
+            Some(Found {
+                alignment: Alignment {
+                    transform: transforms[ti],
+                    position,
+                    period: self.period(),
+                    sync_index: i as u64,
+                    validation_bits: v_bits as u64,
+                    validation_bit_errors: errors,
+                },
+            })
+        };
+        let mut chunk_start = from;
+        while chunk_start < to {
+            let chunk_end = (chunk_start + SEED_CHUNK).min(to);
+            let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
+            let packed: Vec<PackedBits> = transforms
+                .iter()
+                .map(|t| {
+                    let inv = t.inverse_lut(m);
+                    let mut bits = [0u8; 4];
+                    for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
+                        *b = match m {
+                            Modulation::Nrz => inv[d],
+                            Modulation::Pam4 => gray_to_binary(inv[d]),
+                        };
+                    }
+                    PackedBits::new(window, &bits, m)
+                })
+                .collect();
+            let total_bits = window.len() * bps;
+            for i in chunk_start..chunk_end {
+                let r0 = (i - chunk_start) * bps;
+                if r0 + n + cfg.min_validate_bits > total_bits {
+                    return None; // later seeds have even less data behind them
+                }
+                let v_bits = cfg.validate_bits.min(total_bits - r0 - n);
+                let limit = (cfg.align_max_ber * v_bits as f64).floor() as u64;
+                let mut best: Option<(usize, u64, u64)> = None; // (transform, errors, state)
+                for (ti, bits) in packed.iter().enumerate() {
+                    let state = bits.get(r0, n as u32) ^ inv_out;
+                    if state == 0 {
+                        continue;
+                    }
+                    let mut s = state;
+                    let mut errors = 0u64;
+                    let mut checked = 0usize;
+                    let mut pos = r0 + n;
+                    while checked < v_bits {
+                        let k = (v_bits - checked).min(64) as u32;
+                        let g = if k == 64 { prbs.word.next64(&mut s) } else { lfsr.next_bits(&mut s, k) };
+                        errors += (g ^ bits.get(pos, k)).count_ones() as u64;
+                        checked += k as usize;
+                        pos += k as usize;
+                        // A wrong seed disagrees on half the bits; stop as soon as it cannot pass,
+                        // and early when the first word already looks random.
+                        if errors > limit || (checked == 64 && errors > 24) {
+                            break;
+                        }
+                    }
+                    if errors <= limit && checked >= v_bits && best.is_none_or(|(_, e, _)| errors < e) {
+                        best = Some((ti, errors, state));
+                    }
+                }
+                if i >= marginal_deadline {
+                    return marginal;
+                }
+                if let Some((ti, errors, state)) = best {
+                    if errors * 4 <= limit {
+                        return build(i, ti, errors, state, v_bits);
+                    }
+                    let ber = errors as f64 / v_bits as f64;
+                    if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
+                        marginal = build(i, ti, errors, state, v_bits);
+                        marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
+                    }
+                }
+            }
+            chunk_start = chunk_end;
+        }
+        marginal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +694,47 @@ mod tests {
                     .fold(0u64, |a, &b| (a << 1) | b as u64)
                     << (r + k as usize).saturating_sub(600);
                 assert_eq!(p.get(r, k), want, "r={r} k={k}");
+            }
+        }
+    }
+
+    /// The parallel seed search finds what the seed-by-seed walk finds: clean and noisy
+    /// decisions (first seeds, a marginal fit held over the span, the sync point past the first
+    /// batch and past chunk edges), random data (no fit), a tail too short to validate, and
+    /// every transform.
+    #[test]
+    fn parallel_acquisition_equals_the_serial_walk() {
+        use rand::{Rng, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for (name, m) in [("prbs13q", Modulation::Pam4), ("prbs9", Modulation::Nrz), ("prbs9q", Modulation::Pam4)] {
+            let pattern = super::super::Pattern::parse(name).unwrap();
+            let checker = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
+            let levels = m.levels() as u8;
+            let clean = pattern.generate(m, 3 * SEED_CHUNK + 700).unwrap();
+            let transforms = checker.config().transforms(m);
+            let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+            for t in &transforms {
+                let mut d = clean.clone();
+                t.apply_in_place(m, &mut d);
+                cases.push((format!("clean {t:?}"), d));
+            }
+            // Symbol error ratios from clean to hopeless; random data; a garbled prefix that
+            // pushes the sync point past the first batch and past the first chunk.
+            for ser in [0.002, 0.02, 0.06, 0.12, 0.3] {
+                cases.push((format!("ser {ser}"), clean.iter().map(|&s| if r.random_bool(ser) { r.random_range(0..levels) } else { s }).collect()));
+            }
+            cases.push(("random".into(), (0..clean.len()).map(|_| r.random_range(0..levels)).collect()));
+            for garbled in [FIRST_SEEDS + 3, SEED_CHUNK - 10, SEED_CHUNK + 5] {
+                let mut d = clean.clone();
+                d[..garbled].iter_mut().for_each(|s| *s = r.random_range(0..levels));
+                cases.push((format!("garbled to {garbled}"), d));
+            }
+            for (what, d) in &cases {
+                for (from, to) in [(0, d.len()), (0, SEED_CHUNK + 1), (FIRST_SEEDS - 1, 2 * SEED_CHUNK), (d.len() - 900, d.len()), (d.len() - 10, d.len())] {
+                    let got = checker.acquire(d, from, to, &transforms).map(|f| f.alignment);
+                    let want = checker.acquire_lfsr_serial(d, from, to, &transforms).map(|f| f.alignment);
+                    assert_eq!(got, want, "{name} {what} {from}..{to}");
+                }
             }
         }
     }

@@ -57,18 +57,18 @@ pub struct LevelClusters {
 /// clusters summed in parallel). An
 /// iteration whose runs equal the previous one's would repeat its sums exactly, so the loop
 /// stops there without the pass. Input with NaN takes the reference path.
+///
+/// Long inputs (at least [`PARALLEL_SORT_VALUES`]) are copied and sorted entirely on the thread
+/// pool ([`sorted_by_total_order`]); the sorted order is unique, so the result does not depend
+/// on how or where they are sorted.
 pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
     check_cluster_input(x, levels)?;
-    if x.iter().any(|v| v.is_nan()) {
+    let sorted = sorted_by_total_order(x, PARALLEL_SORT_VALUES);
+    let n = sorted.len();
+    // `total_cmp` puts NaN (of either sign) at the ends, so these two tell whether there is any.
+    if sorted[0].is_nan() || sorted[n - 1].is_nan() {
         return cluster_levels_reference(x, levels);
     }
-    let mut sorted: Vec<f32> = x.to_vec();
-    // Values equal under `total_cmp` are the same bits, so an unstable sort gives the same order.
-    {
-        use rayon::slice::ParallelSliceMut;
-        sorted.par_sort_unstable_by(|a, b| a.total_cmp(b));
-    }
-    let n = sorted.len();
     let mut means: Vec<f64> = (0..levels).map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64).collect();
     let mut sums = vec![0f64; levels];
     let mut sq = vec![0f64; levels];
@@ -115,7 +115,117 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
             break;
         }
     }
+    if n >= PARALLEL_SORT_VALUES {
+        free_on_pool(sorted);
+    }
     Ok(finish_clusters(means, &sums, &sq, counts))
+}
+
+/// Frees a large buffer on the pool, where unmapping its pages (about a millisecond per tens
+/// of MB) overlaps with the caller's next work instead of adding to its serial time.
+fn free_on_pool<T: Send + 'static>(buffer: T) {
+    rayon::spawn(move || drop(buffer));
+}
+
+/// Values from which [`cluster_levels`] sorts with [`sample_sort_total_order`] on the pool
+/// instead of rayon's quicksort, which partitions the whole slice on the calling thread before
+/// it splits (and whose merge sort does twice the work).
+const PARALLEL_SORT_VALUES: usize = 1 << 20;
+
+/// `x` sorted ascending under [`f32::total_cmp`]: below `parallel_from` values by rayon's
+/// quicksort, from there on by [`sample_sort_total_order`]. Values equal under `total_cmp` have
+/// the same bits, so every sort gives the same vector.
+fn sorted_by_total_order(x: &[f32], parallel_from: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    if x.len() < parallel_from {
+        let mut sorted = x.to_vec();
+        sorted.par_sort_unstable_by(|a, b| a.total_cmp(b));
+        return sorted;
+    }
+    sample_sort_total_order(x, SORT_BLOCK)
+}
+
+/// Buckets of [`sample_sort_total_order`] (fixed: the work split does not follow the thread
+/// count, and the result does not depend on it anyway).
+const SORT_BUCKETS: usize = 64;
+/// Sample keys per bucket from which the splitters are picked.
+const SORT_OVERSAMPLE: usize = 16;
+/// Values per classification task of [`sample_sort_total_order`].
+const SORT_BLOCK: usize = 1 << 16;
+
+/// The key of `v` whose unsigned order is [`f32::total_cmp`]'s (the integer map `total_cmp`
+/// compares by, offset to unsigned).
+#[inline]
+fn total_order_key(v: f32) -> u32 {
+    let b = v.to_bits();
+    b ^ ((((b as i32) >> 31) as u32) >> 1) ^ 0x8000_0000
+}
+
+/// Inverse of [`total_order_key`].
+#[inline]
+fn from_total_order_key(k: u32) -> f32 {
+    let b = k ^ 0x8000_0000;
+    f32::from_bits(b ^ ((((b as i32) >> 31) as u32) >> 1))
+}
+
+/// Sorts `x` under [`f32::total_cmp`] entirely on the pool: splitters from a sorted sample of
+/// the keys cut the key range into [`SORT_BUCKETS`] buckets; blocks of `block` values are
+/// classified and grouped by bucket in parallel; each bucket gathers its pieces (in block
+/// order) and is sorted by its own task. The calling thread only sorts the sample and lays out
+/// the buckets. The sorted order is unique, so this is the serial sort's vector.
+fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let n = x.len();
+    let sample_len = (SORT_BUCKETS * SORT_OVERSAMPLE).min(n);
+    let mut sample: Vec<u32> = (0..sample_len).map(|i| total_order_key(x[i * n / sample_len.max(1)])).collect();
+    sample.sort_unstable();
+    let splitters: Vec<u32> = (1..SORT_BUCKETS).filter_map(|b| sample.get(b * SORT_OVERSAMPLE).copied()).collect();
+    let buckets = splitters.len() + 1;
+    // Per block: its keys grouped by bucket (a counting sort by bucket) and the group sizes.
+    let grouped: Vec<(Vec<u32>, Vec<usize>)> = x
+        .par_chunks(block)
+        .map(|c| {
+            let mut counts = vec![0usize; buckets];
+            let ids: Vec<u8> = c
+                .iter()
+                .map(|&v| {
+                    let id = splitters.partition_point(|&s| s <= total_order_key(v));
+                    counts[id] += 1;
+                    id as u8
+                })
+                .collect();
+            let mut next: Vec<usize> = counts.iter().scan(0, |acc, &c| Some(std::mem::replace(acc, *acc + c))).collect();
+            let mut keys = vec![0u32; c.len()];
+            for (&v, &id) in c.iter().zip(&ids) {
+                keys[next[id as usize]] = total_order_key(v);
+                next[id as usize] += 1;
+            }
+            (keys, counts)
+        })
+        .collect();
+    // Disjoint output slices, one per bucket, then every bucket filled and sorted on the pool.
+    // Zeroed on the pool: a calloc the heap cannot serve from fresh pages is a 14 MB memset.
+    let mut sorted: Vec<u32> = (0..n).into_par_iter().with_min_len(block).map(|_| 0).collect();
+    let mut slots: Vec<(usize, &mut [u32])> = Vec::with_capacity(buckets);
+    let mut rest: &mut [u32] = &mut sorted;
+    for b in 0..buckets {
+        let size: usize = grouped.iter().map(|(_, counts)| counts[b]).sum();
+        let (slot, tail) = rest.split_at_mut(size);
+        slots.push((b, slot));
+        rest = tail;
+    }
+    slots.into_par_iter().for_each(|(b, slot)| {
+        let mut at = 0;
+        for (keys, counts) in &grouped {
+            let from: usize = counts[..b].iter().sum();
+            slot[at..at + counts[b]].copy_from_slice(&keys[from..from + counts[b]]);
+            at += counts[b];
+        }
+        slot.sort_unstable();
+    });
+    let values = sorted.par_iter().with_min_len(block).map(|&k| from_total_order_key(k)).collect();
+    free_on_pool((sorted, grouped));
+    values
 }
 
 fn check_cluster_input(x: &[f32], levels: usize) -> Result<()> {
@@ -405,6 +515,52 @@ mod tests {
         nan[5] = f32::NAN;
         assert_eq!(format!("{:?}", cluster_levels(&nan, 4)), format!("{:?}", cluster_levels_reference(&nan, 4)));
         assert!(cluster_levels(&[1.0; 10], 4).is_err() && cluster_levels(&[1.0; 100], 1).is_err());
+    }
+
+    #[test]
+    fn parallel_sort_equals_the_serial_sort_around_its_threshold() {
+        let from = 4096;
+        let mut x = noisy_levels(3 * from + 77, 4, 0.3, 21);
+        // Ties, signed zeros, infinities and NaN of both signs.
+        x[10] = -0.0;
+        x[11] = 0.0;
+        x[12] = f32::INFINITY;
+        x[13] = f32::NEG_INFINITY;
+        x[14] = f32::NAN;
+        x[15] = -f32::NAN;
+        x[16] = x[17];
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in [0, 1, from - 1, from, from + 1, 3 * from + 77] {
+            let mut want = x[..n].to_vec();
+            want.sort_by(|a, b| a.total_cmp(b));
+            assert_eq!(bits(&sorted_by_total_order(&x[..n], from)), bits(&want), "n = {n}");
+            // The sample sort itself at every size, with blocks of 1000 (a ragged last one).
+            assert_eq!(bits(&sample_sort_total_order(&x[..n], 1000)), bits(&want), "n = {n}");
+        }
+        // Heavy ties (fewer distinct values than buckets; one value filling most buckets),
+        // and keys that round-trip.
+        let ties: Vec<f32> = (0..20_000).map(|k| [0.5f32, -0.25, 0.5, 0.5, 1.0][k % 5]).collect();
+        let mut want = ties.clone();
+        want.sort_by(|a, b| a.total_cmp(b));
+        assert_eq!(bits(&sample_sort_total_order(&ties, 1000)), bits(&want));
+        for v in [0.0f32, -0.0, 1.5, -1.5, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE, -f32::MAX] {
+            assert_eq!(from_total_order_key(total_order_key(v)).to_bits(), v.to_bits());
+            for w in [0.0f32, -0.0, 2.0, -3.0, f32::NAN, -f32::NAN, f32::INFINITY] {
+                assert_eq!(total_order_key(v).cmp(&total_order_key(w)), v.total_cmp(&w), "{v} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_inputs_cluster_as_the_reference() {
+        // Above the parallel-sort threshold, with a NaN (reference path) and without.
+        let mut x = noisy_levels(PARALLEL_SORT_VALUES + 1234, 4, 0.2, 33);
+        let (a, b) = (cluster_levels(&x, 4).unwrap(), cluster_levels_reference(&x, 4).unwrap());
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!((bits(&a.means), bits(&a.sigmas), &a.counts), (bits(&b.means), bits(&b.sigmas), &b.counts));
+        assert_eq!(a.separation.to_bits(), b.separation.to_bits());
+        x[PARALLEL_SORT_VALUES / 2] = -f32::NAN;
+        assert_eq!(format!("{:?}", cluster_levels(&x, 4)), format!("{:?}", cluster_levels_reference(&x, 4)));
     }
 
     #[test]
