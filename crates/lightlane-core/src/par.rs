@@ -1,11 +1,16 @@
 //! Small helpers for keeping serial work off the calling thread.
 
-/// Drops `v` on the thread pool when it is large (≥ 1 MiB), else here. Returning the pages of a
-/// capture-sized buffer to the kernel is serial work of the calling thread (~35 ms for a
-/// 445 MB eye signal, ~5 ms for 3.5 M decisions as `usize`) that nothing after the drop waits
-/// for. The pool picks the task up between its parallel jobs.
+/// Drops `x` on the thread pool. Returning the pages of a large buffer to the kernel (about a
+/// millisecond per tens of MB) is serial work of the calling thread that nothing after the drop
+/// waits for; on the pool it overlaps with the caller's next work.
+pub(crate) fn free_on_pool<T: Send + 'static>(x: T) {
+    rayon::spawn(move || drop(x));
+}
+
+/// [`free_on_pool`] for a vector of at least 1 MiB; a smaller one is dropped here (~35 ms for
+/// a 445 MB eye signal, ~5 ms for 3.5 M decisions as `usize`; a task costs a few µs).
 pub(crate) fn free_in_background<T: Send + 'static>(v: Vec<T>) {
     if v.capacity() * std::mem::size_of::<T>() >= 1 << 20 {
-        rayon::spawn(move || drop(v));
+        free_on_pool(v);
     }
 }

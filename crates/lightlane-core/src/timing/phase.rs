@@ -116,15 +116,9 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         }
     }
     if n >= PARALLEL_SORT_VALUES {
-        free_on_pool(sorted);
+        crate::par::free_on_pool(sorted);
     }
     Ok(finish_clusters(means, &sums, &sq, counts))
-}
-
-/// Frees a large buffer on the pool, where unmapping its pages (about a millisecond per tens
-/// of MB) overlaps with the caller's next work instead of adding to its serial time.
-fn free_on_pool<T: Send + 'static>(buffer: T) {
-    rayon::spawn(move || drop(buffer));
 }
 
 /// Values from which [`cluster_levels`] sorts with [`sample_sort_total_order`] on the pool
@@ -224,7 +218,7 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
         slot.sort_unstable();
     });
     let values = sorted.par_iter().with_min_len(block).map(|&k| from_total_order_key(k)).collect();
-    free_on_pool((sorted, grouped));
+    crate::par::free_on_pool((sorted, grouped));
     values
 }
 
