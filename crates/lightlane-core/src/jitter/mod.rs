@@ -50,6 +50,7 @@
 
 mod ddj;
 mod edges;
+mod four_step;
 mod periodic;
 mod tails;
 
