@@ -64,6 +64,7 @@ pub use tails::{DualDiracFit, TailFit};
 use crate::stats::q_inverse;
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Fewest edges [`JitterAnalyzer::analyze`] works on.
@@ -383,7 +384,10 @@ impl JitterAnalyzer {
                 got: edges.len(),
             });
         }
-        for (i, e) in edges.iter().enumerate() {
+        // The first bad edge, exactly: the first chunk holding one is found on the pool, then
+        // searched in order.
+        let check = |i: usize| -> Result<()> {
+            let e = &edges[i];
             if !e.tie_s.is_finite() {
                 return Err(Error::NonFinite {
                     what: "edge TIE",
@@ -402,8 +406,12 @@ impl JitterAnalyzer {
             if i > 0 && e.ui_index <= edges[i - 1].ui_index {
                 return Err(Error::invalid("edges", format!("ui_index {} at edge {i}", e.ui_index), "must be strictly ascending"));
             }
+            Ok(())
+        };
+        if let Some(i) = first_index_where(edges.len(), |i| check(i).is_err()) {
+            check(i)?;
         }
-        if let Some(index) = symbols.iter().position(|&s| s as usize >= levels) {
+        if let Some(index) = first_index_where(symbols.len(), |i| symbols[i] as usize >= levels) {
             return Err(Error::ValueOutOfRange {
                 what: "decided symbols",
                 index,
@@ -419,22 +427,24 @@ impl JitterAnalyzer {
             ));
         }
 
-        // 1. TIE, mean removed.
+        // 1. TIE, mean removed (sums in fixed chunks on the pool, added in order).
         let n = edges.len();
-        let mean = edges.iter().map(|e| e.tie_s).sum::<f64>() / n as f64;
-        let tie: Vec<f64> = edges.iter().map(|e| e.tie_s - mean).collect();
-        let tie_rms_s = (tie.iter().map(|t| t * t).sum::<f64>() / n as f64).sqrt();
-        let rising = edges.iter().filter(|e| e.rising()).count();
+        let mean = chunked_sum(edges, |e| e.tie_s) / n as f64;
+        let mut tie = Vec::new();
+        edges.par_iter().with_min_len(EDGE_CHUNK).map(|e| e.tie_s - mean).collect_into_vec(&mut tie);
+        let tie_rms_s = (chunked_sum(&tie, |t| t * t) / n as f64).sqrt();
+        let rising = edges.par_iter().with_min_len(EDGE_CHUNK).filter(|e| e.rising()).count();
 
         // 2. DDJ, DCD, ISI.
         let groups = ddj::group(edges, &tie, symbols, levels, &self.context);
         let min = cfg.min_context_edges;
-        let used_groups: Vec<usize> = (0..groups.count.len()).filter(|&g| groups.mean(g, min).is_some()).collect();
+        let means: Vec<Option<f64>> = (0..groups.count.len()).map(|g| groups.mean(g, min)).collect();
+        let used_groups: Vec<usize> = (0..groups.count.len()).filter(|&g| means[g].is_some()).collect();
         let pp = |vals: &mut dyn Iterator<Item = f64>| {
             let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             (lo <= hi).then_some(hi - lo)
         };
-        let ddj_pp_s = pp(&mut used_groups.iter().filter_map(|&g| groups.mean(g, min)));
+        let ddj_pp_s = pp(&mut used_groups.iter().filter_map(|&g| means[g]));
         let dcd_s = self.dcd(edges, &tie);
         let polarity_mean = |r: bool| {
             let (s, c) = used_groups
@@ -446,17 +456,15 @@ impl JitterAnalyzer {
         let (mean_r, mean_f) = (polarity_mean(true), polarity_mean(false));
         let isi_pp_s = pp(&mut used_groups.iter().filter_map(|&g| {
             let pm = if groups.rising[g] { mean_r } else { mean_f }?;
-            Some(groups.mean(g, min)? - pm)
+            Some(means[g]? - pm)
         }));
 
-        // TIE minus DDJ, on the edges whose context has a mean.
-        let (mut res_ui, mut residual) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (i, e) in edges.iter().enumerate() {
-            if let Some(d) = groups.key[i].and_then(|g| groups.mean(g, min)) {
-                res_ui.push(e.ui_index);
-                residual.push(tie[i] - d);
-            }
-        }
+        // TIE minus DDJ, on the edges whose context has a mean (in edge order).
+        let (res_ui, mut residual): (Vec<usize>, Vec<f64>) = (0..n)
+            .into_par_iter()
+            .with_min_len(EDGE_CHUNK)
+            .filter_map(|i| Some((edges[i].ui_index, tie[i] - groups.key[i].and_then(|g| means[g])?)))
+            .unzip();
         let edges_in_contexts = residual.len();
         let counts = EdgeCounts {
             used: n,
@@ -469,25 +477,10 @@ impl JitterAnalyzer {
         };
         drop(groups);
 
-        // 4. Dual-Dirac fits, on copies (the fit reorders its input).
-        let mut scratch = tie.clone();
-        let tail_fit = tails::dual_dirac_fit(
-            &mut scratch,
-            cfg.tail_probability_min,
-            cfg.tail_probability_max,
-            cfg.min_tail_edges,
-            cfg.tail_amplitude,
-        );
-        scratch.clear();
-        scratch.extend_from_slice(&residual);
-        let tail_fit_without_ddj = tails::dual_dirac_fit(
-            &mut scratch,
-            cfg.tail_probability_min,
-            cfg.tail_probability_max,
-            cfg.min_tail_edges,
-            cfg.tail_amplitude,
-        );
-        drop(scratch);
+        // 4. Dual-Dirac fits of the TIE and of the TIE minus DDJ, side by side.
+        let fit = |v: &[f64]| tails::dual_dirac_fit(v, cfg.tail_probability_min, cfg.tail_probability_max, cfg.min_tail_edges, cfg.tail_amplitude);
+        let (tail_fit, tail_fit_without_ddj) = rayon::join(|| fit(&tie), || fit(&residual));
+        drop(tie);
 
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
         let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
@@ -497,8 +490,8 @@ impl JitterAnalyzer {
             (Vec::new(), None)
         };
         let rj_residual_rms_s = (residual.len() >= MIN_JITTER_EDGES).then(|| {
-            let m = residual.iter().sum::<f64>() / residual.len() as f64;
-            (residual.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / residual.len() as f64).sqrt()
+            let m = chunked_sum(&residual, |&r| r) / residual.len() as f64;
+            (chunked_sum(&residual, |&r| (r - m) * (r - m)) / residual.len() as f64).sqrt()
         });
 
         // 5. TJ.
@@ -529,25 +522,61 @@ impl JitterAnalyzer {
 
     /// Mean TIE of rising minus falling edges (NRZ), or of 0→3 minus 3→0 (PAM4); `None` when
     /// either side has fewer than `min_context_edges` edges.
+    /// Sums per fixed chunk of [`EDGE_CHUNK`] edges on the pool, added in order (the serial
+    /// loop's sums for up to one chunk).
     fn dcd(&self, edges: &[JitterEdge], tie: &[f64]) -> Option<f64> {
-        let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
         let top = (self.modulation.levels() - 1) as u8;
-        for (e, &t) in edges.iter().zip(tie) {
-            let (r, f) = match self.modulation {
-                Modulation::Nrz => (e.rising(), !e.rising()),
-                Modulation::Pam4 => (e.from == 0 && e.to == top, e.from == top && e.to == 0),
-            };
-            if r {
-                sr += t;
-                nr += 1;
-            } else if f {
-                sf += t;
-                nf += 1;
-            }
+        let modulation = self.modulation;
+        let parts: Vec<(f64, usize, f64, usize)> = edges
+            .par_chunks(EDGE_CHUNK)
+            .zip(tie.par_chunks(EDGE_CHUNK))
+            .map(|(es, ts)| {
+                let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
+                for (e, &t) in es.iter().zip(ts) {
+                    let (r, f) = match modulation {
+                        Modulation::Nrz => (e.rising(), !e.rising()),
+                        Modulation::Pam4 => (e.from == 0 && e.to == top, e.from == top && e.to == 0),
+                    };
+                    if r {
+                        sr += t;
+                        nr += 1;
+                    } else if f {
+                        sf += t;
+                        nf += 1;
+                    }
+                }
+                (sr, nr, sf, nf)
+            })
+            .collect();
+        let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
+        for (a, b, c, d) in parts {
+            sr += a;
+            nr += b;
+            sf += c;
+            nf += d;
         }
         let min = self.config.min_context_edges;
         (nr >= min && nf >= min).then(|| sr / nr as f64 - sf / nf as f64)
     }
+}
+
+/// Edges (or values) per chunk of the parallel passes of [`JitterAnalyzer::analyze`]; fixed, so
+/// sums are added in the same order whatever the thread count.
+const EDGE_CHUNK: usize = 1 << 14;
+
+/// `Σ f(v[i])` in fixed chunks of [`EDGE_CHUNK`] on the pool, the chunk sums added in order:
+/// the serial sum for up to one chunk, otherwise within rounding of it, and the same value
+/// whatever the thread count.
+fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
+    let parts: Vec<f64> = v.par_chunks(EDGE_CHUNK).map(|c| c.iter().map(&f).sum::<f64>()).collect();
+    parts.iter().sum()
+}
+
+/// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding
+/// one is found on the pool, then searched in order, so the index is the serial search's.
+fn first_index_where(n: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
+    let c = (0..n.div_ceil(EDGE_CHUNK)).into_par_iter().position_first(|c| (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(n)).any(&bad))?;
+    (c * EDGE_CHUNK..n).find(|&i| bad(i))
 }
 
 fn fit_is_finite(f: &DualDiracFit) -> bool {

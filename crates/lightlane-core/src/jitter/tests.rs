@@ -868,3 +868,219 @@ fn repeated_jitter_analyses_are_bit_identical() {
     third.edges.rejected = timed.rejected;
     assert_eq!(format!("{first:?}"), format!("{third:?}"));
 }
+
+#[test]
+fn parallel_tail_extremes_equal_a_full_sort() {
+    use super::tails::tail_extremes_reference;
+    let mut s = 19u64;
+    // Sizes across the parallel threshold (65_536) and the filter chunk (16_384), ragged last
+    // chunks; values with many ties, ±0 and a few NaN/±inf (total order).
+    for n in [1000usize, 65_535, 65_536, 65_537, 3 * 16_384 + 4 * 16_384 + 5, 300_001] {
+        let mut v: Vec<f64> = (0..n).map(|_| ((lcg(&mut s) % 2001) as f64 - 1000.0) * 0.25).collect();
+        v[n / 3] = -0.0;
+        v[n / 5] = 0.0;
+        v[n / 7] = f64::INFINITY;
+        v[n / 11] = f64::NEG_INFINITY;
+        v[n / 13] = f64::NAN;
+        let typical = (0.01 * n as f64).ceil() as usize + 2;
+        for m in [0usize, 1, 2, typical, n / 9, n / 8, n / 2, n, n + 3] {
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+            let (low, high) = tail_extremes(&v, m);
+            let (rl, rh) = tail_extremes_reference(&v, m);
+            assert_eq!((bits(&low), bits(&high)), (bits(&rl), bits(&rh)), "{n} values, m = {m}");
+        }
+    }
+    // A sample that misleads the thresholds (every sampled point extreme): the fallback still
+    // gives the exact tails.
+    let n = 200_000;
+    let stride = n / 4096;
+    let mut v: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 100_000) as f64).collect();
+    for i in 0..4096 {
+        v[i * stride] = if i % 2 == 0 { -1e9 } else { 1e9 };
+    }
+    for m in [100usize, 2047, 2048, 2049, 5000] {
+        assert_eq!(tail_extremes(&v, m), tail_extremes_reference(&v, m), "misleading sample, m = {m}");
+    }
+}
+
+#[test]
+fn ddj_groups_equal_the_serial_loop() {
+    // Edge counts across the sum chunk (65_536 edges; 4·contexts for large history windows),
+    // NRZ/PAM4 history contexts and a pattern period.
+    for (m, n, context) in [
+        (Modulation::Nrz, 5_000usize, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Nrz, 65_536, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Nrz, 65_537, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Pam4, 200_003, DdjContext::History { preceding: 2, following: 1 }),
+        (Modulation::Pam4, 300_000, DdjContext::History { preceding: 6, following: 1 }),
+        (Modulation::Nrz, 150_001, DdjContext::PatternPeriod { period: 8191, offset: 17 }),
+    ] {
+        let symbols = random_symbols(3 * n + 10, m, n as u64);
+        let mut s = 3u64;
+        let edges: Vec<JitterEdge> = (1..symbols.len())
+            .filter(|&k| symbols[k] != symbols[k - 1])
+            .take(n)
+            .map(|k| JitterEdge { ui_index: k, tie_s: ((lcg(&mut s) % 1000) as f64 - 500.0) * 1e-15, from: symbols[k - 1], to: symbols[k] })
+            .collect();
+        let tie: Vec<f64> = edges.iter().map(|e| e.tie_s).collect();
+        let fast = ddj::group(&edges, &tie, &symbols, m.levels(), &context);
+        let reference = ddj::group_reference(&edges, &tie, &symbols, m.levels(), &context);
+        let what = format!("{m:?} {n} {context:?}");
+        assert_eq!(fast.key, reference.key, "{what}");
+        assert_eq!(fast.count, reference.count, "{what}");
+        assert_eq!(fast.rising, reference.rising, "{what}");
+        let scale: f64 = 500e-15 * n as f64;
+        for (a, b) in fast.sum.iter().zip(&reference.sum) {
+            if edges.len() <= 65_536 {
+                assert_eq!(a.to_bits(), b.to_bits(), "{what}: one chunk is the serial sum");
+            }
+            assert!((a - b).abs() <= 1e-15 * scale, "{what}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn the_first_bad_edge_is_reported_at_every_chunk_position() {
+    // Errors placed either side of the parallel chunk (16_384 edges) and at the end; with
+    // several bad edges the first is reported, with its own kind.
+    let an = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap();
+    let (edges, symbols) = synthetic(&gaussians(50_000, 4).iter().map(|z| 0.01 * z).collect::<Vec<_>>(), 1e-10);
+    let index_of = |r: Result<JitterReport>| match r {
+        Err(Error::NonFinite { index, .. }) => ("non-finite", index),
+        Err(Error::ValueOutOfRange { index, what, .. }) => (what, index),
+        Err(Error::InvalidParameter { value, .. }) => ("order", value.split(' ').last().unwrap().parse().unwrap()),
+        other => panic!("{:?}", other.map(|_| ())),
+    };
+    for i in [1usize, 16_383, 16_384, 16_385, 32_768, 49_999] {
+        let mut bad = edges.clone();
+        bad[i].tie_s = f64::INFINITY;
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("non-finite", i));
+        // A later out-of-order edge and an earlier bad transition: the earlier one wins.
+        let mut bad = edges.clone();
+        bad[i].to = 7;
+        if i + 1 < bad.len() {
+            bad[i + 1].ui_index = bad[i].ui_index;
+        }
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("edge transition symbols", i));
+        let mut bad = edges.clone();
+        bad[i].ui_index = bad[i - 1].ui_index;
+        if i + 1 < bad.len() {
+            bad[i + 1].tie_s = f64::NAN;
+        }
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("order", i));
+        let mut bad_symbols = symbols.clone();
+        bad_symbols[2 * i] = 2;
+        bad_symbols[2 * i + 1] = 5;
+        assert_eq!(index_of(an.analyze(&edges, &bad_symbols, 1e-10)), ("decided symbols", 2 * i));
+    }
+}
+
+/// Edges at random UIs over `n` UIs with two tones, a DCD-like polarity offset and RJ.
+fn long_toned_edges(n: usize, ui_s: f64, seed: u64) -> (Vec<JitterEdge>, Vec<u8>) {
+    let symbols = random_symbols(n, Modulation::Nrz, seed);
+    let g = gaussians(n, seed + 1);
+    let edges = (1..n)
+        .filter(|&k| symbols[k] != symbols[k - 1])
+        .map(|k| {
+            let t = k as f64 * ui_s;
+            let v = 0.03 * (2.0 * std::f64::consts::PI * 7.31e6 * t).sin() + 0.01 * (2.0 * std::f64::consts::PI * 95.7e6 * t + 0.3).sin() + 0.01 * g[k];
+            let from = symbols[k - 1];
+            JitterEdge { ui_index: k, tie_s: (v + if from == 0 { 0.004 } else { -0.004 }) * ui_s, from, to: symbols[k] }
+        })
+        .collect();
+    (edges, symbols)
+}
+
+#[test]
+fn long_analyses_do_not_depend_on_the_thread_count() {
+    // 600_000 UIs: several chunks of every edge pass, the four-step FFT, the parallel tails.
+    let ui_s = 1e-10;
+    let (edges, symbols) = long_toned_edges(600_000, ui_s, 31);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap().analyze(&edges, &symbols, ui_s).unwrap())
+    };
+    let one = run(1);
+    assert_eq!(one.pj.len(), 2, "{:?}", one.pj);
+    assert!(one.tail_fit.is_some() && one.dcd_s.is_some());
+    assert_eq!(format!("{one:?}"), format!("{:?}", run(3)));
+}
+
+#[test]
+fn chunked_sums_and_searches_equal_the_serial_ones() {
+    let mut s = 8u64;
+    for n in [0usize, 1, 16_383, 16_384, 16_385, 5 * 16_384 + 9] {
+        let v: Vec<f64> = (0..n).map(|_| ((lcg(&mut s) % 10_000) as f64 - 5000.0) * 1e-3).collect();
+        let fast = super::chunked_sum(&v, |&x| x);
+        let serial = v.iter().sum::<f64>();
+        if n <= 16_384 {
+            assert_eq!(fast.to_bits(), serial.to_bits(), "{n}");
+        }
+        assert!((fast - serial).abs() <= 1e-15 * 5.0 * n as f64, "{n}: {fast} vs {serial}");
+        for at in [0usize, 16_383, 16_384, 16_385, n.saturating_sub(1)] {
+            let bad = |i: usize| i >= at && i < n && v[i] >= v[at.min(n.saturating_sub(1))];
+            assert_eq!(super::first_index_where(n, bad), (0..n).position(bad), "{n} at {at}");
+        }
+    }
+}
+
+/// Naive reference of `edges::pair_edges` (the serial loop of `edges_from_clock`).
+fn pair_edges_reference(boundary: &[usize], tie: &[f32], symbols: &[u8], used: usize, modulation: Modulation) -> (Vec<JitterEdge>, usize) {
+    let (mut edges, mut rejected) = (Vec::new(), 0usize);
+    for (&k, &t) in boundary.iter().zip(tie) {
+        if k == 0 || k >= used {
+            rejected += 1;
+            continue;
+        }
+        let (from, to) = (symbols[k - 1], symbols[k]);
+        let valid = from != to && (modulation == Modulation::Nrz || (from + to) % 2 == 1);
+        let tie = t as f64;
+        if !valid || !tie.is_finite() || edges.last().is_some_and(|p: &JitterEdge| p.ui_index == k) {
+            rejected += 1;
+            continue;
+        }
+        edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
+    }
+    (edges, rejected)
+}
+
+#[test]
+fn edge_pairing_equals_the_serial_loop_across_chunks() {
+    // Boundaries with glitches (repeats, also straddling the 16_384-edge chunks and across a
+    // chunk with no candidate), out-of-range and invalid transitions, non-finite TIE.
+    const C: usize = 1 << 14;
+    for m in [Modulation::Nrz, Modulation::Pam4] {
+        let symbols = random_symbols(400_000, m, 9);
+        let used = symbols.len() - 5;
+        let mut s = 1u64;
+        for n in [0usize, 10, C - 1, C, C + 1, 5 * C + 77] {
+            let mut k = 0usize;
+            let mut boundary: Vec<usize> = (0..n)
+                .map(|_| {
+                    if lcg(&mut s) % 4 != 0 {
+                        k += 1 + (lcg(&mut s) % 3) as usize;
+                    }
+                    k
+                })
+                .collect();
+            let mut tie: Vec<f32> = (0..n).map(|_| (lcg(&mut s) % 1000) as f32 * 1e-15).collect();
+            if n > 2 * C + 10 {
+                // A repeat straddling the first chunk boundary; a whole chunk rejected (out of
+                // range), then a repeat of the last candidate before it.
+                boundary[C] = boundary[C - 1];
+                tie[C - 1] = 1e-13;
+                let last = boundary[2 * C - 1];
+                for b in &mut boundary[2 * C..3 * C] {
+                    *b = used + 3;
+                }
+                boundary[3 * C] = last;
+                tie[3 * C + 1] = f32::NAN;
+            }
+            let fast = edges::pair_edges(&boundary, &tie, &symbols, used, m);
+            let reference = pair_edges_reference(&boundary, &tie, &symbols, used, m);
+            assert_eq!(fast, reference, "{m:?} {n}");
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            assert_eq!(one.install(|| edges::pair_edges(&boundary, &tie, &symbols, used, m)), reference, "{m:?} {n}, 1 thread");
+        }
+    }
+}
