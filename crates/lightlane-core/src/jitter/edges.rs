@@ -173,26 +173,25 @@ const BOUNDARY_CHUNK: usize = 8192;
 pub(crate) fn boundaries(positions: &[f64], edges: &[f64]) -> Vec<usize> {
     let sorted = positions.par_windows(2).with_min_len(BOUNDARY_CHUNK).all(|w| w[0] <= w[1]);
     let search = |e: f64| positions.partition_point(|&p| p < e);
-    edges
-        .par_chunks(BOUNDARY_CHUNK)
-        .flat_map_iter(|c| {
-            let mut out = Vec::with_capacity(c.len());
-            let mut prev: Option<(f64, usize)> = None;
-            for &e in c {
-                let k = match prev {
-                    // p < e is monotone in e for sorted positions: start from the previous count.
-                    Some((pe, mut k)) if sorted && pe <= e => {
-                        while k < positions.len() && positions[k] < e {
-                            k += 1;
-                        }
-                        k
+    // Each chunk writes its own slice of the output (a zeroed allocation: no serial fill or
+    // concatenation on the calling thread).
+    let mut out = vec![0usize; edges.len()];
+    out.par_chunks_mut(BOUNDARY_CHUNK).zip(edges.par_chunks(BOUNDARY_CHUNK)).for_each(|(out, c)| {
+        let mut prev: Option<(f64, usize)> = None;
+        for (o, &e) in out.iter_mut().zip(c) {
+            let k = match prev {
+                // p < e is monotone in e for sorted positions: start from the previous count.
+                Some((pe, mut k)) if sorted && pe <= e => {
+                    while k < positions.len() && positions[k] < e {
+                        k += 1;
                     }
-                    _ => search(e),
-                };
-                out.push(k);
-                prev = Some((e, k));
-            }
-            out
-        })
-        .collect()
+                    k
+                }
+                _ => search(e),
+            };
+            *o = k;
+            prev = Some((e, k));
+        }
+    });
+    out
 }

@@ -112,8 +112,11 @@ impl FourStepFft {
     pub(crate) fn process(&self, data: &mut Vec<C64>, work: &mut Vec<C64>) {
         let (n1, n2) = (self.n1, self.n2);
         assert_eq!(data.len(), n1 * n2, "four-step FFT input length");
-        work.clear();
-        work.resize(n1 * n2, C64::default());
+        if work.len() != n1 * n2 {
+            // Written on the pool (a serial fill would fault the pages in on the calling thread).
+            work.clear();
+            work.par_extend(rayon::iter::repeat_n(C64::default(), n1 * n2));
+        }
         // x[j1·n2 + j2]: column j2 → row j2 of `work`, transformed over j1, twiddled by j2·k1.
         columns_to_rows(data, n1, n2, work, Some(&*self.fft1), Some(&self.twiddles));
         // Column k1 of `work` (n2 × n1) → row k1 of `data`, transformed over j2:

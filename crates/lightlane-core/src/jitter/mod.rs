@@ -460,11 +460,7 @@ impl JitterAnalyzer {
         }));
 
         // TIE minus DDJ, on the edges whose context has a mean (in edge order).
-        let (res_ui, mut residual): (Vec<usize>, Vec<f64>) = (0..n)
-            .into_par_iter()
-            .with_min_len(EDGE_CHUNK)
-            .filter_map(|i| Some((edges[i].ui_index, tie[i] - groups.key[i].and_then(|g| means[g])?)))
-            .unzip();
+        let (res_ui, mut residual) = residual_of_contexts(edges, &tie, &groups.key, &means);
         let edges_in_contexts = residual.len();
         let counts = EdgeCounts {
             used: n,
@@ -570,6 +566,35 @@ const EDGE_CHUNK: usize = 1 << 14;
 fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
     let parts: Vec<f64> = v.par_chunks(EDGE_CHUNK).map(|c| c.iter().map(&f).sum::<f64>()).collect();
     parts.iter().sum()
+}
+
+/// The edges whose context has a mean (`means[key[i]]`) in edge order: their `ui_index` and
+/// `tie[i]` minus that mean. Each fixed chunk of [`EDGE_CHUNK`] edges filters on the pool;
+/// the kept counts give every chunk its place, and both outputs are written on the pool (no
+/// serial concatenation).
+fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>], means: &[Option<f64>]) -> (Vec<usize>, Vec<f64>) {
+    let parts: Vec<Vec<(usize, f64)>> = (0..edges.len().div_ceil(EDGE_CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(edges.len()))
+                .filter_map(|i| Some((edges[i].ui_index, tie[i] - key[i].and_then(|g| means[g])?)))
+                .collect()
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(parts.len());
+    let mut total = 0;
+    for p in &parts {
+        offsets.push(total);
+        total += p.len();
+    }
+    let at = |j: usize| {
+        let p = offsets.partition_point(|&o| o <= j) - 1;
+        parts[p][j - offsets[p]]
+    };
+    let (mut ui, mut residual) = (Vec::new(), Vec::new());
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).0).collect_into_vec(&mut ui);
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).1).collect_into_vec(&mut residual);
+    (ui, residual)
 }
 
 /// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding

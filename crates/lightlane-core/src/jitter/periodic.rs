@@ -135,7 +135,9 @@ pub(crate) fn to_uniform_grid(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
     if ui.is_empty() {
         return;
     }
-    out.resize(ui[ui.len() - 1] - ui[0] + 1, 0.0);
+    // A fresh zeroed allocation (untouched pages, faulted in by the writes on the pool), not a
+    // serial fill on the calling thread.
+    *out = vec![0.0; ui[ui.len() - 1] - ui[0] + 1];
     out[0] = v[0];
     // Segment i (1..ui.len()) fills the gap = ui[i] − ui[i−1] grid points after ui[i−1].
     let segments = ui.len() - 1;

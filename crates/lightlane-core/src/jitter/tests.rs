@@ -234,19 +234,19 @@ fn dual_dirac_jitter_is_separated_exactly() {
     let (d, sigma, n) = (0.06, 0.01, 400_000);
     let g = gaussians(n, 3);
     let mut s = 9u64;
-    let mut tie: Vec<f64> = g.iter().map(|z| sigma * z + if lcg(&mut s) & 1 == 1 { 0.5 * d } else { -0.5 * d }).collect();
-    let fit = dual_dirac_fit(&mut tie, 1e-5, 1e-2, 20, Some(0.5)).unwrap();
+    let tie: Vec<f64> = g.iter().map(|z| sigma * z + if lcg(&mut s) & 1 == 1 { 0.5 * d } else { -0.5 * d }).collect();
+    let fit = dual_dirac_fit(&tie, 1e-5, 1e-2, 20, Some(0.5)).unwrap();
     eprintln!("dual-Dirac: {fit:?}");
     assert!((fit.dj_pp_s / d - 1.0).abs() < 0.05 && (fit.rj_rms_s / sigma - 1.0).abs() < 0.05, "{fit:?}");
     // The plain Q-scale fit (ρ = 1) of pure Gaussian jitter gives σ and no DJ.
-    let mut gauss: Vec<f64> = g.iter().map(|z| sigma * z).collect();
-    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, Some(1.0)).unwrap();
+    let gauss: Vec<f64> = g.iter().map(|z| sigma * z).collect();
+    let fit = dual_dirac_fit(&gauss, 1e-5, 1e-2, 20, Some(1.0)).unwrap();
     assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.03 && fit.dj_pp_s < 0.05 * sigma, "{fit:?}");
     // A fitted ρ lands between the two and keeps RJ within 25 %.
-    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, None).unwrap();
+    let fit = dual_dirac_fit(&gauss, 1e-5, 1e-2, 20, None).unwrap();
     assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.25, "{fit:?}");
     // Too few edges for any tail range.
-    assert!(dual_dirac_fit(&mut gauss[..100], 1e-5, 1e-2, 20, None).is_none());
+    assert!(dual_dirac_fit(&gauss[..100], 1e-5, 1e-2, 20, None).is_none());
 }
 
 #[test]
@@ -451,8 +451,8 @@ proptest! {
     fn tail_extremes_match_a_full_sort(v in prop::collection::vec(-1e3f64..1e3, 0..400), m in 0usize..250) {
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
-        let mut work = v.clone();
-        let (low, high) = tail_extremes(&mut work, m);
+        let work = v.clone();
+        let (low, high) = tail_extremes(&work, m);
         let m = m.min(v.len());
         prop_assert_eq!(&low[..], &sorted[..m]);
         prop_assert_eq!(&high[..], &sorted[v.len() - m..]);
@@ -948,7 +948,7 @@ fn the_first_bad_edge_is_reported_at_every_chunk_position() {
     let index_of = |r: Result<JitterReport>| match r {
         Err(Error::NonFinite { index, .. }) => ("non-finite", index),
         Err(Error::ValueOutOfRange { index, what, .. }) => (what, index),
-        Err(Error::InvalidParameter { value, .. }) => ("order", value.split(' ').last().unwrap().parse().unwrap()),
+        Err(Error::InvalidParameter { value, .. }) => ("order", value.split(' ').next_back().unwrap().parse().unwrap()),
         other => panic!("{:?}", other.map(|_| ())),
     };
     for i in [1usize, 16_383, 16_384, 16_385, 32_768, 49_999] {
@@ -1057,7 +1057,7 @@ fn edge_pairing_equals_the_serial_loop_across_chunks() {
             let mut k = 0usize;
             let mut boundary: Vec<usize> = (0..n)
                 .map(|_| {
-                    if lcg(&mut s) % 4 != 0 {
+                    if !lcg(&mut s).is_multiple_of(4) {
                         k += 1 + (lcg(&mut s) % 3) as usize;
                     }
                     k
@@ -1082,5 +1082,28 @@ fn edge_pairing_equals_the_serial_loop_across_chunks() {
             let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
             assert_eq!(one.install(|| edges::pair_edges(&boundary, &tie, &symbols, used, m)), reference, "{m:?} {n}, 1 thread");
         }
+    }
+}
+
+#[test]
+fn residuals_of_contexts_keep_the_serial_order() {
+    // Keys with and without a context, contexts with and without a mean; edge counts across
+    // the 16_384-edge chunk, with whole chunks that keep nothing.
+    let mut s = 4u64;
+    for n in [0usize, 5, 16_383, 16_384, 16_385, 4 * 16_384 + 3] {
+        let edges: Vec<JitterEdge> = (0..n).map(|i| JitterEdge { ui_index: 3 * i + 1, tie_s: 0.0, from: 0, to: 1 }).collect();
+        let tie: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 1000) as f64 * 1e-3).collect();
+        let means: Vec<Option<f64>> = (0..16).map(|g| (g % 3 != 0).then_some(g as f64 * 0.1)).collect();
+        let key: Vec<Option<usize>> = (0..n)
+            .map(|i| if (16_384..2 * 16_384).contains(&i) { None } else { (!lcg(&mut s).is_multiple_of(5)).then(|| (lcg(&mut s) % 16) as usize) })
+            .collect();
+        let (mut ui, mut residual) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let Some(d) = key[i].and_then(|g| means[g]) {
+                ui.push(edges[i].ui_index);
+                residual.push(tie[i] - d);
+            }
+        }
+        assert_eq!(super::residual_of_contexts(&edges, &tie, &key, &means), (ui, residual), "{n}");
     }
 }
