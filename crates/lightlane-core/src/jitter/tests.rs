@@ -745,9 +745,11 @@ fn jitter_results_do_not_depend_on_the_thread_count() {
 #[test]
 fn jitter_fast_paths_on_a_real_10gbase_r_capture() {
     // Real 10GBASE-R NRZ (LeCroy SDA 816Zi, 40 GS/s float32 volts, no header); see
-    // shared/captures/MANIFEST.md.
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
-    let Ok(bytes) = std::fs::read(path) else {
+    // shared/captures/MANIFEST.md. `$LIGHTLANE_CAPTURES` overrides the folder, as for the
+    // workspace's other real-capture tests.
+    let dir = std::env::var("LIGHTLANE_CAPTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures").to_string());
+    let path = format!("{dir}/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
+    let Ok(bytes) = std::fs::read(&path) else {
         println!("skipped: capture not found at {path}");
         return;
     };
