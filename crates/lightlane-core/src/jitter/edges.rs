@@ -73,6 +73,7 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
     let edge_positions = &clock.edge_positions[first.min(n_edges)..n_edges];
     let boundary = boundaries(positions, edge_positions);
     let (edges, rejected) = pair_edges(&boundary, &clock.tie_s[first.min(n_edges)..n_edges], symbols, positions.len(), modulation);
+    super::free_on_pool(boundary);
     if edges.is_empty() {
         return Err(Error::Unusable {
             stage: "jitter",
@@ -160,6 +161,7 @@ pub(crate) fn pair_edges(boundary: &[usize], tie: &[f32], symbols: &[u8], symbol
             parts[p].edges[skip[p] + j - offsets[p]]
         })
         .collect_into_vec(&mut edges);
+    super::free_on_pool((parts, skip, offsets));
     (edges, rejected)
 }
 

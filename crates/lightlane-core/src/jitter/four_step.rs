@@ -179,28 +179,30 @@ pub(crate) fn real_power_spectrum(n: usize, x: impl Fn(usize) -> f64 + Sync) -> 
         (0..n).into_par_iter().with_min_len(CHUNK).map(|i| C64::new(x(i), 0.0)).collect_into_vec(&mut data);
         fft.process(&mut data, &mut work);
         data[..half].par_iter().with_min_len(CHUNK).map(|c| c.norm_sqr()).collect_into_vec(&mut power);
+        super::free_on_pool((data, work));
         return power;
     }
     let fft = FourStepFft::new(half);
     let mut z = Vec::new();
     (0..half).into_par_iter().with_min_len(CHUNK).map(|r| C64::new(x(2 * r), x(2 * r + 1))).collect_into_vec(&mut z);
     fft.process(&mut z, &mut work);
-    drop(work);
+    super::free_on_pool(work);
     // X[k] = E[k] + e^{−2πik/n}·O[k], E = (Z[k] + Z*[N−k])/2, O = (Z[k] − Z*[N−k])/2i.
     let split = Twiddles::new(n);
-    let z = &z;
+    let packed = &z;
     (0..half)
         .into_par_iter()
         .with_min_len(CHUNK)
         .map(|k| {
-            let a = z[k];
-            let b = z[(half - k) % half].conj();
+            let a = packed[k];
+            let b = packed[(half - k) % half].conj();
             let e = (a + b) * 0.5;
             let d = (a - b) * 0.5;
             let o = C64::new(d.im, -d.re);
             (e + split.get(k) * o).norm_sqr()
         })
         .collect_into_vec(&mut power);
+    super::free_on_pool(z);
     power
 }
 

@@ -471,12 +471,12 @@ impl JitterAnalyzer {
             contexts_used: used_groups.len(),
             edges_in_contexts,
         };
-        drop(groups);
+        free_on_pool(groups);
 
         // 4. Dual-Dirac fits of the TIE and of the TIE minus DDJ, side by side.
         let fit = |v: &[f64]| tails::dual_dirac_fit(v, cfg.tail_probability_min, cfg.tail_probability_max, cfg.min_tail_edges, cfg.tail_amplitude);
         let (tail_fit, tail_fit_without_ddj) = rayon::join(|| fit(&tie), || fit(&residual));
-        drop(tie);
+        free_on_pool(tie);
 
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
         let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
@@ -489,6 +489,7 @@ impl JitterAnalyzer {
             let m = chunked_sum(&residual, |&r| r) / residual.len() as f64;
             (chunked_sum(&residual, |&r| (r - m) * (r - m)) / residual.len() as f64).sqrt()
         });
+        free_on_pool((res_ui, residual));
 
         // 5. TJ.
         let q = cfg.q_ber();
@@ -595,6 +596,13 @@ fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>]
     (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).0).collect_into_vec(&mut ui);
     (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).1).collect_into_vec(&mut residual);
     (ui, residual)
+}
+
+/// Frees `buffer` on the rayon pool: handing the pages of a buffer of many megabytes back to the
+/// kernel takes milliseconds that would otherwise be serial time of the calling thread. The
+/// memory is released a little later; no result depends on it.
+pub(crate) fn free_on_pool<T: Send + 'static>(buffer: T) {
+    rayon::spawn(move || drop(buffer));
 }
 
 /// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding

@@ -220,7 +220,7 @@ pub(crate) fn find_tones(
         buf[..n / 2].par_iter().with_min_len(CHUNK).map(|c| c.norm_sqr()).collect_into_vec(&mut power);
         power
     };
-    drop(grid);
+    super::free_on_pool(grid);
     let chosen = spectral_peaks(&power, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
     let mut times = Vec::new();
@@ -238,6 +238,7 @@ pub(crate) fn find_tones(
             snr_db: 10.0 * ratio.log10(),
         });
     }
+    super::free_on_pool((power, times, sin_cos));
     (tones, Some(bin_hz))
 }
 
@@ -358,7 +359,10 @@ fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_co
         return None;
     }
     let w = 2.0 * PI * freq_hz;
-    sin_cos.resize(times.len(), (0.0, 0.0));
+    if sin_cos.len() != times.len() {
+        // Zeroed pages, faulted in by the writes on the pool (not a serial fill).
+        *sin_cos = vec![(0.0, 0.0); times.len()];
+    }
     type Sums = ([[f64; 3]; 3], [f64; 3], bool);
     let parts: Vec<Sums> = sin_cos
         .par_chunks_mut(CHUNK)
