@@ -55,7 +55,7 @@ pub struct TimedEdges {
 /// [`Error::Unusable`] (stage "jitter") when no edge is left.
 pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modulation) -> Result<TimedEdges> {
     let levels = modulation.levels();
-    if let Some(index) = symbols.iter().position(|&s| s as usize >= levels) {
+    if let Some(index) = super::first_index_where(symbols.len(), |i| symbols[i] as usize >= levels) {
         return Err(Error::ValueOutOfRange {
             what: "decided symbols",
             index,
