@@ -438,13 +438,13 @@ impl JitterAnalyzer {
         // 2. DDJ, DCD, ISI.
         let groups = ddj::group(edges, &tie, symbols, levels, &self.context);
         let min = cfg.min_context_edges;
-        let means: Vec<Option<f64>> = (0..groups.count.len()).map(|g| groups.mean(g, min)).collect();
-        let used_groups: Vec<usize> = (0..groups.count.len()).filter(|&g| means[g].is_some()).collect();
+        // (A pattern period may have millions of contexts: these passes run on the pool too.)
+        let used_groups: Vec<usize> = (0..groups.count.len()).into_par_iter().with_min_len(EDGE_CHUNK).filter(|&g| groups.mean(g, min).is_some()).collect();
         let pp = |vals: &mut dyn Iterator<Item = f64>| {
             let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             (lo <= hi).then_some(hi - lo)
         };
-        let ddj_pp_s = pp(&mut used_groups.iter().filter_map(|&g| means[g]));
+        let ddj_pp_s = pp(&mut used_groups.iter().filter_map(|&g| groups.mean(g, min)));
         let dcd_s = self.dcd(edges, &tie);
         let polarity_mean = |r: bool| {
             let (s, c) = used_groups
@@ -456,18 +456,18 @@ impl JitterAnalyzer {
         let (mean_r, mean_f) = (polarity_mean(true), polarity_mean(false));
         let isi_pp_s = pp(&mut used_groups.iter().filter_map(|&g| {
             let pm = if groups.rising[g] { mean_r } else { mean_f }?;
-            Some(means[g]? - pm)
+            Some(groups.mean(g, min)? - pm)
         }));
 
         // TIE minus DDJ, on the edges whose context has a mean (in edge order).
-        let (res_ui, mut residual) = residual_of_contexts(edges, &tie, &groups.key, &means);
+        let (res_ui, mut residual) = residual_of_contexts(edges, &tie, &groups.key, |g| groups.mean(g, min));
         let edges_in_contexts = residual.len();
         let counts = EdgeCounts {
             used: n,
             rejected: 0,
             rising,
             falling: n - rising,
-            contexts: groups.count.iter().filter(|&&c| c > 0).count(),
+            contexts: groups.count.par_iter().with_min_len(EDGE_CHUNK).filter(|&&c| c > 0).count(),
             contexts_used: used_groups.len(),
             edges_in_contexts,
         };
@@ -569,16 +569,16 @@ fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
     parts.iter().sum()
 }
 
-/// The edges whose context has a mean (`means[key[i]]`) in edge order: their `ui_index` and
+/// The edges whose context has a mean (`mean(key[i])`) in edge order: their `ui_index` and
 /// `tie[i]` minus that mean. Each fixed chunk of [`EDGE_CHUNK`] edges filters on the pool;
 /// the kept counts give every chunk its place, and both outputs are written on the pool (no
 /// serial concatenation).
-fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>], means: &[Option<f64>]) -> (Vec<usize>, Vec<f64>) {
+fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>], mean: impl Fn(usize) -> Option<f64> + Sync) -> (Vec<usize>, Vec<f64>) {
     let parts: Vec<Vec<(usize, f64)>> = (0..edges.len().div_ceil(EDGE_CHUNK))
         .into_par_iter()
         .map(|c| {
             (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(edges.len()))
-                .filter_map(|i| Some((edges[i].ui_index, tie[i] - key[i].and_then(|g| means[g])?)))
+                .filter_map(|i| Some((edges[i].ui_index, tie[i] - key[i].and_then(&mean)?)))
                 .collect()
         })
         .collect();

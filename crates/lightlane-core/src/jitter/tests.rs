@@ -1106,6 +1106,6 @@ fn residuals_of_contexts_keep_the_serial_order() {
                 residual.push(tie[i] - d);
             }
         }
-        assert_eq!(super::residual_of_contexts(&edges, &tie, &key, &means), (ui, residual), "{n}");
+        assert_eq!(super::residual_of_contexts(&edges, &tie, &key, |g| means[g]), (ui, residual), "{n}");
     }
 }
