@@ -28,6 +28,12 @@
 //!    minus DDJ and PJ.
 //! 5. `tj_s` = DJ + 2·Q_BER·RJ; [`JitterReport::bathtub`].
 //!
+//! Every pass over the edges, the TIE grid and its spectrum runs on the rayon pool in fixed
+//! chunks whose results are combined in order, so a report does not depend on the thread count;
+//! sums over more than one chunk differ from a serial loop's in the last bits only. Long PJ
+//! grids (FFT lengths from 2^16) are transformed by a four-step FFT on the pool instead of one
+//! rustfft plan (equal to rounding).
+//!
 //! ```
 //! use lightlane_core::jitter::{analyze_jitter, JitterConfig};
 //! use lightlane_core::sim::{Channel, Jitter, LinkModel};
