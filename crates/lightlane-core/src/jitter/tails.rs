@@ -125,7 +125,7 @@ pub(crate) fn tail_extremes(v: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// The serial selection of [`tail_extremes`] (reorders `v`): O(n) `select_nth_unstable`
 /// instead of a full sort.
-fn tail_extremes_serial(v: &mut [f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn tail_extremes_serial(v: &mut [f64], m: usize) -> (Vec<f64>, Vec<f64>) {
     let n = v.len();
     let m = m.min(n);
     if m == 0 {

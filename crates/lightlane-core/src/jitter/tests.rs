@@ -890,6 +890,9 @@ fn parallel_tail_extremes_equal_a_full_sort() {
             let (low, high) = tail_extremes(&v, m);
             let (rl, rh) = tail_extremes_reference(&v, m);
             assert_eq!((bits(&low), bits(&high)), (bits(&rl), bits(&rh)), "{n} values, m = {m}");
+            // And the serial selection (the code before the parallel path) agrees.
+            let (sl, sh) = super::tails::tail_extremes_serial(&mut v.clone(), m);
+            assert_eq!((bits(&sl), bits(&sh)), (bits(&rl), bits(&rh)), "{n} values, m = {m}, serial");
         }
     }
     // A sample that misleads the thresholds (every sampled point extreme): the fallback still
