@@ -55,7 +55,7 @@ pub struct TimedEdges {
 /// [`Error::Unusable`] (stage "jitter") when no edge is left.
 pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modulation) -> Result<TimedEdges> {
     let levels = modulation.levels();
-    if let Some(index) = symbols.iter().position(|&s| s as usize >= levels) {
+    if let Some(index) = super::first_index_where(symbols.len(), |i| symbols[i] as usize >= levels) {
         return Err(Error::ValueOutOfRange {
             what: "decided symbols",
             index,
@@ -69,29 +69,11 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
     let positions = &clock.symbol_positions[..symbols.len().min(clock.symbol_positions.len())];
     let first = clock.settled_edge_index();
     let n_edges = clock.edge_positions.len().min(clock.tie_s.len());
-    let mut edges = Vec::with_capacity(n_edges.saturating_sub(first));
-    let mut rejected = 0usize;
     // The symbol boundary of every edge: `positions.partition_point(|&p| p < e)`, on the rayon pool.
     let edge_positions = &clock.edge_positions[first.min(n_edges)..n_edges];
     let boundary = boundaries(positions, edge_positions);
-    for (i, &k) in (first..n_edges).zip(&boundary) {
-        if k == 0 || k >= positions.len() {
-            rejected += 1;
-            continue;
-        }
-        let (from, to) = (symbols[k - 1], symbols[k]);
-        let valid = from != to && (modulation == Modulation::Nrz || (from + to) % 2 == 1);
-        let tie = clock.tie_s[i] as f64;
-        if !valid || !tie.is_finite() {
-            rejected += 1;
-            continue;
-        }
-        if edges.last().is_some_and(|p: &JitterEdge| p.ui_index == k) {
-            rejected += 1;
-            continue;
-        }
-        edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
-    }
+    let (edges, rejected) = pair_edges(&boundary, &clock.tie_s[first.min(n_edges)..n_edges], symbols, positions.len(), modulation);
+    super::free_on_pool(boundary);
     if edges.is_empty() {
         return Err(Error::Unusable {
             stage: "jitter",
@@ -108,6 +90,81 @@ pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modu
     })
 }
 
+/// Edges per chunk of [`pair_edges`].
+const PAIR_CHUNK: usize = 1 << 14;
+
+/// One chunk of [`pair_edges`]: the edges it accepts on its own, its rejections, and the
+/// symbol boundaries of its first and last candidates (edges that pass every test but the
+/// glitch test).
+struct PairedChunk {
+    edges: Vec<JitterEdge>,
+    rejected: usize,
+    first: Option<usize>,
+    last: Option<usize>,
+}
+
+/// The pairing loop of [`edges_from_clock`]: edge `i` at symbol boundary `boundary[i]` with
+/// TIE `tie[i]` is kept when the boundary lies inside the `symbols_used` decisions, the
+/// transition is valid, the TIE finite, and it is not a glitch (the last kept edge at the same
+/// boundary). The last kept edge's boundary is always the last candidate's (a candidate is
+/// dropped only for sharing it), so each fixed chunk decides alone except for its first
+/// candidate, checked against the previous chunks' last one when the chunks are joined in
+/// order: the serial loop's edges and count, whatever the thread count.
+pub(crate) fn pair_edges(boundary: &[usize], tie: &[f32], symbols: &[u8], symbols_used: usize, modulation: Modulation) -> (Vec<JitterEdge>, usize) {
+    let parts: Vec<PairedChunk> = boundary
+        .par_chunks(PAIR_CHUNK)
+        .zip(tie.par_chunks(PAIR_CHUNK))
+        .map(|(ks, ts)| {
+            let mut part = PairedChunk { edges: Vec::with_capacity(ks.len()), rejected: 0, first: None, last: None };
+            for (&k, &t) in ks.iter().zip(ts) {
+                if k == 0 || k >= symbols_used {
+                    part.rejected += 1;
+                    continue;
+                }
+                let (from, to) = (symbols[k - 1], symbols[k]);
+                let valid = from != to && (modulation == Modulation::Nrz || (from + to) % 2 == 1);
+                let tie = t as f64;
+                if !valid || !tie.is_finite() {
+                    part.rejected += 1;
+                    continue;
+                }
+                part.first.get_or_insert(k);
+                if part.last.replace(k) == Some(k) {
+                    part.rejected += 1;
+                    continue;
+                }
+                part.edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
+            }
+            part
+        })
+        .collect();
+    // The chunks' first edges that repeat the previous chunk's last candidate are glitches.
+    let mut skip = Vec::with_capacity(parts.len());
+    let mut offsets = Vec::with_capacity(parts.len() + 1);
+    let (mut total, mut rejected, mut last) = (0usize, 0usize, None);
+    for part in &parts {
+        let s = usize::from(part.first.is_some() && part.first == last);
+        skip.push(s);
+        offsets.push(total);
+        total += part.edges.len() - s;
+        rejected += part.rejected + s;
+        if part.last.is_some() {
+            last = part.last;
+        }
+    }
+    let mut edges = Vec::new();
+    (0..total)
+        .into_par_iter()
+        .with_min_len(PAIR_CHUNK)
+        .map(|j| {
+            let p = offsets.partition_point(|&o| o <= j) - 1;
+            parts[p].edges[skip[p] + j - offsets[p]]
+        })
+        .collect_into_vec(&mut edges);
+    super::free_on_pool((parts, skip, offsets));
+    (edges, rejected)
+}
+
 /// Edges per chunk of [`boundaries`].
 const BOUNDARY_CHUNK: usize = 8192;
 
@@ -118,26 +175,25 @@ const BOUNDARY_CHUNK: usize = 8192;
 pub(crate) fn boundaries(positions: &[f64], edges: &[f64]) -> Vec<usize> {
     let sorted = positions.par_windows(2).with_min_len(BOUNDARY_CHUNK).all(|w| w[0] <= w[1]);
     let search = |e: f64| positions.partition_point(|&p| p < e);
-    edges
-        .par_chunks(BOUNDARY_CHUNK)
-        .flat_map_iter(|c| {
-            let mut out = Vec::with_capacity(c.len());
-            let mut prev: Option<(f64, usize)> = None;
-            for &e in c {
-                let k = match prev {
-                    // p < e is monotone in e for sorted positions: start from the previous count.
-                    Some((pe, mut k)) if sorted && pe <= e => {
-                        while k < positions.len() && positions[k] < e {
-                            k += 1;
-                        }
-                        k
+    // Each chunk writes its own slice of the output (a zeroed allocation: no serial fill or
+    // concatenation on the calling thread).
+    let mut out = vec![0usize; edges.len()];
+    out.par_chunks_mut(BOUNDARY_CHUNK).zip(edges.par_chunks(BOUNDARY_CHUNK)).for_each(|(out, c)| {
+        let mut prev: Option<(f64, usize)> = None;
+        for (o, &e) in out.iter_mut().zip(c) {
+            let k = match prev {
+                // p < e is monotone in e for sorted positions: start from the previous count.
+                Some((pe, mut k)) if sorted && pe <= e => {
+                    while k < positions.len() && positions[k] < e {
+                        k += 1;
                     }
-                    _ => search(e),
-                };
-                out.push(k);
-                prev = Some((e, k));
-            }
-            out
-        })
-        .collect()
+                    k
+                }
+                _ => search(e),
+            };
+            *o = k;
+            prev = Some((e, k));
+        }
+    });
+    out
 }

@@ -28,6 +28,12 @@
 //!    minus DDJ and PJ.
 //! 5. `tj_s` = DJ + 2·Q_BER·RJ; [`JitterReport::bathtub`].
 //!
+//! Every pass over the edges, the TIE grid and its spectrum runs on the rayon pool in fixed
+//! chunks whose results are combined in order, so a report does not depend on the thread count;
+//! sums over more than one chunk differ from a serial loop's in the last bits only. Long PJ
+//! grids (FFT lengths from 2^16) are transformed by a four-step FFT on the pool instead of one
+//! rustfft plan (equal to rounding).
+//!
 //! ```
 //! use lightlane_core::jitter::{analyze_jitter, JitterConfig};
 //! use lightlane_core::sim::{Channel, Jitter, LinkModel};
@@ -50,6 +56,7 @@
 
 mod ddj;
 mod edges;
+mod four_step;
 mod periodic;
 mod tails;
 
@@ -63,6 +70,7 @@ pub use tails::{DualDiracFit, TailFit};
 use crate::stats::q_inverse;
 use crate::timing::RecoveredClock;
 use crate::{Error, Modulation, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Fewest edges [`JitterAnalyzer::analyze`] works on.
@@ -382,7 +390,10 @@ impl JitterAnalyzer {
                 got: edges.len(),
             });
         }
-        for (i, e) in edges.iter().enumerate() {
+        // The first bad edge, exactly: the first chunk holding one is found on the pool, then
+        // searched in order.
+        let check = |i: usize| -> Result<()> {
+            let e = &edges[i];
             if !e.tie_s.is_finite() {
                 return Err(Error::NonFinite {
                     what: "edge TIE",
@@ -401,8 +412,12 @@ impl JitterAnalyzer {
             if i > 0 && e.ui_index <= edges[i - 1].ui_index {
                 return Err(Error::invalid("edges", format!("ui_index {} at edge {i}", e.ui_index), "must be strictly ascending"));
             }
+            Ok(())
+        };
+        if let Some(i) = first_index_where(edges.len(), |i| check(i).is_err()) {
+            check(i)?;
         }
-        if let Some(index) = symbols.iter().position(|&s| s as usize >= levels) {
+        if let Some(index) = first_index_where(symbols.len(), |i| symbols[i] as usize >= levels) {
             return Err(Error::ValueOutOfRange {
                 what: "decided symbols",
                 index,
@@ -418,17 +433,19 @@ impl JitterAnalyzer {
             ));
         }
 
-        // 1. TIE, mean removed.
+        // 1. TIE, mean removed (sums in fixed chunks on the pool, added in order).
         let n = edges.len();
-        let mean = edges.iter().map(|e| e.tie_s).sum::<f64>() / n as f64;
-        let tie: Vec<f64> = edges.iter().map(|e| e.tie_s - mean).collect();
-        let tie_rms_s = (tie.iter().map(|t| t * t).sum::<f64>() / n as f64).sqrt();
-        let rising = edges.iter().filter(|e| e.rising()).count();
+        let mean = chunked_sum(edges, |e| e.tie_s) / n as f64;
+        let mut tie = Vec::new();
+        edges.par_iter().with_min_len(EDGE_CHUNK).map(|e| e.tie_s - mean).collect_into_vec(&mut tie);
+        let tie_rms_s = (chunked_sum(&tie, |t| t * t) / n as f64).sqrt();
+        let rising = edges.par_iter().with_min_len(EDGE_CHUNK).filter(|e| e.rising()).count();
 
         // 2. DDJ, DCD, ISI.
         let groups = ddj::group(edges, &tie, symbols, levels, &self.context);
         let min = cfg.min_context_edges;
-        let used_groups: Vec<usize> = (0..groups.count.len()).filter(|&g| groups.mean(g, min).is_some()).collect();
+        // (A pattern period may have millions of contexts: these passes run on the pool too.)
+        let used_groups: Vec<usize> = (0..groups.count.len()).into_par_iter().with_min_len(EDGE_CHUNK).filter(|&g| groups.mean(g, min).is_some()).collect();
         let pp = |vals: &mut dyn Iterator<Item = f64>| {
             let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             (lo <= hi).then_some(hi - lo)
@@ -448,45 +465,24 @@ impl JitterAnalyzer {
             Some(groups.mean(g, min)? - pm)
         }));
 
-        // TIE minus DDJ, on the edges whose context has a mean.
-        let (mut res_ui, mut residual) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (i, e) in edges.iter().enumerate() {
-            if let Some(d) = groups.key[i].and_then(|g| groups.mean(g, min)) {
-                res_ui.push(e.ui_index);
-                residual.push(tie[i] - d);
-            }
-        }
+        // TIE minus DDJ, on the edges whose context has a mean (in edge order).
+        let (res_ui, mut residual) = residual_of_contexts(edges, &tie, &groups.key, |g| groups.mean(g, min));
         let edges_in_contexts = residual.len();
         let counts = EdgeCounts {
             used: n,
             rejected: 0,
             rising,
             falling: n - rising,
-            contexts: groups.count.iter().filter(|&&c| c > 0).count(),
+            contexts: groups.count.par_iter().with_min_len(EDGE_CHUNK).filter(|&&c| c > 0).count(),
             contexts_used: used_groups.len(),
             edges_in_contexts,
         };
-        drop(groups);
+        free_on_pool(groups);
 
-        // 4. Dual-Dirac fits, on copies (the fit reorders its input).
-        let mut scratch = tie.clone();
-        let tail_fit = tails::dual_dirac_fit(
-            &mut scratch,
-            cfg.tail_probability_min,
-            cfg.tail_probability_max,
-            cfg.min_tail_edges,
-            cfg.tail_amplitude,
-        );
-        scratch.clear();
-        scratch.extend_from_slice(&residual);
-        let tail_fit_without_ddj = tails::dual_dirac_fit(
-            &mut scratch,
-            cfg.tail_probability_min,
-            cfg.tail_probability_max,
-            cfg.min_tail_edges,
-            cfg.tail_amplitude,
-        );
-        drop(scratch);
+        // 4. Dual-Dirac fits of the TIE and of the TIE minus DDJ, side by side.
+        let fit = |v: &[f64]| tails::dual_dirac_fit(v, cfg.tail_probability_min, cfg.tail_probability_max, cfg.min_tail_edges, cfg.tail_amplitude);
+        let (tail_fit, tail_fit_without_ddj) = rayon::join(|| fit(&tie), || fit(&residual));
+        free_on_pool(tie);
 
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
         let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
@@ -496,9 +492,10 @@ impl JitterAnalyzer {
             (Vec::new(), None)
         };
         let rj_residual_rms_s = (residual.len() >= MIN_JITTER_EDGES).then(|| {
-            let m = residual.iter().sum::<f64>() / residual.len() as f64;
-            (residual.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / residual.len() as f64).sqrt()
+            let m = chunked_sum(&residual, |&r| r) / residual.len() as f64;
+            (chunked_sum(&residual, |&r| (r - m) * (r - m)) / residual.len() as f64).sqrt()
         });
+        free_on_pool((res_ui, residual));
 
         // 5. TJ.
         let q = cfg.q_ber();
@@ -528,25 +525,97 @@ impl JitterAnalyzer {
 
     /// Mean TIE of rising minus falling edges (NRZ), or of 0→3 minus 3→0 (PAM4); `None` when
     /// either side has fewer than `min_context_edges` edges.
+    /// Sums per fixed chunk of [`EDGE_CHUNK`] edges on the pool, added in order (the serial
+    /// loop's sums for up to one chunk).
     fn dcd(&self, edges: &[JitterEdge], tie: &[f64]) -> Option<f64> {
-        let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
         let top = (self.modulation.levels() - 1) as u8;
-        for (e, &t) in edges.iter().zip(tie) {
-            let (r, f) = match self.modulation {
-                Modulation::Nrz => (e.rising(), !e.rising()),
-                Modulation::Pam4 => (e.from == 0 && e.to == top, e.from == top && e.to == 0),
-            };
-            if r {
-                sr += t;
-                nr += 1;
-            } else if f {
-                sf += t;
-                nf += 1;
-            }
+        let modulation = self.modulation;
+        let parts: Vec<(f64, usize, f64, usize)> = edges
+            .par_chunks(EDGE_CHUNK)
+            .zip(tie.par_chunks(EDGE_CHUNK))
+            .map(|(es, ts)| {
+                let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
+                for (e, &t) in es.iter().zip(ts) {
+                    let (r, f) = match modulation {
+                        Modulation::Nrz => (e.rising(), !e.rising()),
+                        Modulation::Pam4 => (e.from == 0 && e.to == top, e.from == top && e.to == 0),
+                    };
+                    if r {
+                        sr += t;
+                        nr += 1;
+                    } else if f {
+                        sf += t;
+                        nf += 1;
+                    }
+                }
+                (sr, nr, sf, nf)
+            })
+            .collect();
+        let (mut sr, mut nr, mut sf, mut nf) = (0.0, 0usize, 0.0, 0usize);
+        for (a, b, c, d) in parts {
+            sr += a;
+            nr += b;
+            sf += c;
+            nf += d;
         }
         let min = self.config.min_context_edges;
         (nr >= min && nf >= min).then(|| sr / nr as f64 - sf / nf as f64)
     }
+}
+
+/// Edges (or values) per chunk of the parallel passes of [`JitterAnalyzer::analyze`]; fixed, so
+/// sums are added in the same order whatever the thread count.
+const EDGE_CHUNK: usize = 1 << 14;
+
+/// `Σ f(v[i])` in fixed chunks of [`EDGE_CHUNK`] on the pool, the chunk sums added in order:
+/// the serial sum for up to one chunk, otherwise within rounding of it, and the same value
+/// whatever the thread count.
+fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
+    let parts: Vec<f64> = v.par_chunks(EDGE_CHUNK).map(|c| c.iter().map(&f).sum::<f64>()).collect();
+    parts.iter().sum()
+}
+
+/// The edges whose context has a mean (`mean(key[i])`) in edge order: their `ui_index` and
+/// `tie[i]` minus that mean. Each fixed chunk of [`EDGE_CHUNK`] edges filters on the pool;
+/// the kept counts give every chunk its place, and both outputs are written on the pool (no
+/// serial concatenation).
+fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>], mean: impl Fn(usize) -> Option<f64> + Sync) -> (Vec<usize>, Vec<f64>) {
+    let parts: Vec<Vec<(usize, f64)>> = (0..edges.len().div_ceil(EDGE_CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(edges.len()))
+                .filter_map(|i| Some((edges[i].ui_index, tie[i] - key[i].and_then(&mean)?)))
+                .collect()
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(parts.len());
+    let mut total = 0;
+    for p in &parts {
+        offsets.push(total);
+        total += p.len();
+    }
+    let at = |j: usize| {
+        let p = offsets.partition_point(|&o| o <= j) - 1;
+        parts[p][j - offsets[p]]
+    };
+    let (mut ui, mut residual) = (Vec::new(), Vec::new());
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).0).collect_into_vec(&mut ui);
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).1).collect_into_vec(&mut residual);
+    (ui, residual)
+}
+
+/// Frees `buffer` on the rayon pool: handing the pages of a buffer of many megabytes back to the
+/// kernel takes milliseconds that would otherwise be serial time of the calling thread. The
+/// memory is released a little later; no result depends on it.
+pub(crate) fn free_on_pool<T: Send + 'static>(buffer: T) {
+    rayon::spawn(move || drop(buffer));
+}
+
+/// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding
+/// one is found on the pool, then searched in order, so the index is the serial search's.
+fn first_index_where(n: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
+    let c = (0..n.div_ceil(EDGE_CHUNK)).into_par_iter().position_first(|c| (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(n)).any(&bad))?;
+    (c * EDGE_CHUNK..n).find(|&i| bad(i))
 }
 
 fn fit_is_finite(f: &DualDiracFit) -> bool {

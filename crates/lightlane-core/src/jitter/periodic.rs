@@ -12,6 +12,7 @@
 //! edges themselves ([`fit_tone`](crate::timing::fit_tone)), one tone after another with the
 //! fitted ones subtracted.
 
+use super::four_step;
 use crate::timing::Tone;
 use crate::timing::{add_tone_point, solve3};
 use rayon::prelude::*;
@@ -30,6 +31,10 @@ const MIN_SEPARATION_BINS: usize = 3;
 /// Edges (or grid points) per chunk of the parallel passes; fixed, so the sums are combined in
 /// the same order whatever the thread count.
 const CHUNK: usize = 8192;
+/// FFT lengths from which the spectrum is the four-step FFT on the pool
+/// ([`four_step::real_power_spectrum`]); shorter ones use rustfft's plan (cached), bit for bit
+/// the reference's.
+pub(crate) const FOUR_STEP_MIN_LEN: usize = 1 << 16;
 
 /// Most FFT lengths whose plans the process-wide cache ([`forward_plan`]) keeps.
 const PLAN_CACHE_LENGTHS: usize = 4;
@@ -130,7 +135,9 @@ pub(crate) fn to_uniform_grid(ui: &[usize], v: &[f64], out: &mut Vec<f64>) {
     if ui.is_empty() {
         return;
     }
-    out.resize(ui[ui.len() - 1] - ui[0] + 1, 0.0);
+    // A fresh zeroed allocation (untouched pages, faulted in by the writes on the pool), not a
+    // serial fill on the calling thread.
+    *out = vec![0.0; ui[ui.len() - 1] - ui[0] + 1];
     out[0] = v[0];
     // Segment i (1..ui.len()) fills the gap = ui[i] − ui[i−1] grid points after ui[i−1].
     let segments = ui.len() - 1;
@@ -192,21 +199,32 @@ pub(crate) fn find_tones(
         return (Vec::new(), None);
     }
     let n = fft_len(m);
-    let mean = grid.iter().sum::<f64>() / m as f64;
-    let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
-    grid.par_iter()
-        .enumerate()
-        .with_min_len(CHUNK)
-        .map(|(i, &v)| {
-            let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
-            Complex::new((v - mean) * w, 0.0)
-        })
-        .collect_into_vec(&mut buf);
-    buf.resize(n, Complex::new(0.0, 0.0));
-    drop(grid);
-    let (power, chosen) = spectral_peaks(&*forward_plan(n), buf, max_tones, false_alarm);
+    let hann = |i: usize| 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
+    let power = if n >= FOUR_STEP_MIN_LEN {
+        // The spectrum on the pool (the four-step FFT, no n-point plan); the mean is summed in
+        // fixed chunks, so it (and the spectrum) differ from the reference's in the last bits.
+        let mean = chunked_sum(&grid) / m as f64;
+        let grid = &grid;
+        four_step::real_power_spectrum(n, |i| if i < m { (grid[i] - mean) * hann(i) } else { 0.0 })
+    } else {
+        let mean = grid.iter().sum::<f64>() / m as f64;
+        let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
+        grid.par_iter()
+            .enumerate()
+            .with_min_len(CHUNK)
+            .map(|(i, &v)| Complex::new((v - mean) * hann(i), 0.0))
+            .collect_into_vec(&mut buf);
+        buf.resize(n, Complex::new(0.0, 0.0));
+        forward_plan(n).process(&mut buf);
+        let mut power = Vec::new();
+        buf[..n / 2].par_iter().with_min_len(CHUNK).map(|c| c.norm_sqr()).collect_into_vec(&mut power);
+        power
+    };
+    super::free_on_pool(grid);
+    let chosen = spectral_peaks(&power, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
-    let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
+    let mut times = Vec::new();
+    ui.par_iter().with_min_len(CHUNK).map(|&u| u as f64 * ui_s).collect_into_vec(&mut times);
     let mut tones = Vec::with_capacity(chosen.len());
     let mut sin_cos = Vec::new();
     for (k, ratio) in chosen {
@@ -220,30 +238,84 @@ pub(crate) fn find_tones(
             snr_db: 10.0 * ratio.log10(),
         });
     }
+    super::free_on_pool((power, times, sin_cos));
     (tones, Some(bin_hz))
 }
 
-/// The one-sided power spectrum of `buf` (the windowed, zero-padded grid, transformed in place
-/// by `fft`, then dropped) and its tones: the bins from [`FIRST_BIN`] that are local maxima
-/// above `ln(searched bins / false_alarm)` times the noise floor of their [`FLOOR_BLOCK`]-bin
-/// block (the block median / ln 2), strongest first, at least [`MIN_SEPARATION_BINS`] apart,
-/// at most `max_tones`: `(bin, power / floor)`. Shared by [`find_tones`] and its reference.
-fn spectral_peaks(fft: &dyn Fft<f64>, mut buf: Vec<Complex<f64>>, max_tones: usize, false_alarm: f64) -> (Vec<f64>, Vec<(usize, f64)>) {
-    fft.process(&mut buf);
-    let half = buf.len() / 2;
-    let power: Vec<f64> = buf[..half].iter().map(|c| c.norm_sqr()).collect();
-    drop(buf);
-
-    // Noise floor per block.
+/// The tones of the one-sided power spectrum `power` (bins 0..n/2 of the windowed,
+/// zero-padded grid's FFT): the bins from [`FIRST_BIN`] that are local maxima above
+/// `ln(searched bins / false_alarm)` times the noise floor of their [`FLOOR_BLOCK`]-bin block
+/// (the block median / ln 2), strongest first (equal ratios in ascending bin order), at least
+/// [`MIN_SEPARATION_BINS`] apart, at most `max_tones`: `(bin, power / floor)`.
+///
+/// The block medians and the peak filter run on the pool in fixed chunks of blocks and bins,
+/// the candidates collected in bin order, so the result is `spectral_peaks_reference`'s
+/// exactly (each block's median is an order statistic, each candidate a pointwise test).
+pub(crate) fn spectral_peaks(power: &[f64], max_tones: usize, false_alarm: f64) -> Vec<(usize, f64)> {
+    let half = power.len();
+    if half < 3 {
+        return Vec::new();
+    }
     let blocks = half.div_ceil(FLOOR_BLOCK);
-    let mut scratch = Vec::with_capacity(FLOOR_BLOCK);
+    let mut floor = Vec::new();
+    (0..blocks)
+        .into_par_iter()
+        .with_min_len(CHUNK / FLOOR_BLOCK)
+        .map_init(
+            || Vec::with_capacity(FLOOR_BLOCK),
+            |scratch: &mut Vec<f64>, b| {
+                scratch.clear();
+                scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
+                let mid = scratch.len() / 2;
+                let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
+                *med / std::f64::consts::LN_2
+            },
+        )
+        .collect_into_vec(&mut floor);
+    let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
+    let factor = (searched as f64 / false_alarm).ln().max(1.0);
+    let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .filter_map(|k| {
+            let p = power[k];
+            let fl = floor[k / FLOOR_BLOCK];
+            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
+        })
+        .collect();
+    // Stable: equal ratios stay in bin order.
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    choose_separated(peaks, max_tones)
+}
+
+/// The strongest of `peaks` (sorted strongest first) at least [`MIN_SEPARATION_BINS`] apart,
+/// at most `max_tones`.
+fn choose_separated(peaks: Vec<(usize, f64)>, max_tones: usize) -> Vec<(usize, f64)> {
+    let mut chosen: Vec<(usize, f64)> = Vec::new();
+    for (k, ratio) in peaks {
+        if chosen.len() >= max_tones {
+            break;
+        }
+        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
+            chosen.push((k, ratio));
+        }
+    }
+    chosen
+}
+
+/// Naive reference of [`spectral_peaks`] (the serial passes).
+#[cfg(test)]
+pub(crate) fn spectral_peaks_reference(power: &[f64], max_tones: usize, false_alarm: f64) -> Vec<(usize, f64)> {
+    let half = power.len();
+    if half < 3 {
+        return Vec::new();
+    }
+    let blocks = half.div_ceil(FLOOR_BLOCK);
     let floor: Vec<f64> = (0..blocks)
         .map(|b| {
-            scratch.clear();
-            scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
-            let mid = scratch.len() / 2;
-            let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
-            *med / std::f64::consts::LN_2
+            let mut block = power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)].to_vec();
+            block.sort_by(f64::total_cmp);
+            block[block.len() / 2] / std::f64::consts::LN_2
         })
         .collect();
     let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
@@ -256,16 +328,14 @@ fn spectral_peaks(fft: &dyn Fft<f64>, mut buf: Vec<Complex<f64>>, max_tones: usi
         })
         .collect();
     peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut chosen: Vec<(usize, f64)> = Vec::new();
-    for (k, ratio) in peaks {
-        if chosen.len() >= max_tones {
-            break;
-        }
-        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
-            chosen.push((k, ratio));
-        }
-    }
-    (power, chosen)
+    choose_separated(peaks, max_tones)
+}
+
+/// Sum of `v` in fixed chunks of [`CHUNK`] on the pool, the chunk sums added in order: the
+/// serial sum for up to one chunk, and the same value whatever the thread count.
+pub(crate) fn chunked_sum(v: &[f64]) -> f64 {
+    let parts: Vec<f64> = v.par_chunks(CHUNK).map(|c| c.iter().sum::<f64>()).collect();
+    parts.iter().sum()
 }
 
 /// Frequency of the peak at bin `k` (0 < k < `power.len()` − 1), refined by the vertex of the
@@ -289,7 +359,10 @@ fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_co
         return None;
     }
     let w = 2.0 * PI * freq_hz;
-    sin_cos.resize(times.len(), (0.0, 0.0));
+    if sin_cos.len() != times.len() {
+        // Zeroed pages, faulted in by the writes on the pool (not a serial fill).
+        *sin_cos = vec![(0.0, 0.0); times.len()];
+    }
     type Sums = ([[f64; 3]; 3], [f64; 3], bool);
     let parts: Vec<Sums> = sin_cos
         .par_chunks_mut(CHUNK)
@@ -365,7 +438,10 @@ pub(crate) fn find_tones_reference(
     }));
     buf.resize(n, Complex::new(0.0, 0.0));
     drop(grid);
-    let (power, chosen) = spectral_peaks(&*FftPlanner::new().plan_fft_forward(n), buf, max_tones, false_alarm);
+    FftPlanner::new().plan_fft_forward(n).process(&mut buf);
+    let power: Vec<f64> = buf[..n / 2].iter().map(|c| c.norm_sqr()).collect();
+    drop(buf);
+    let chosen = spectral_peaks_reference(&power, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
     let times: Vec<f64> = ui.iter().map(|&u| u as f64 * ui_s).collect();
     let mut tones = Vec::with_capacity(chosen.len());

@@ -54,9 +54,78 @@ pub struct DualDiracFit {
     pub dj_pp_s: f64,
 }
 
-/// The `m` smallest and `m` largest values of `v`, each sorted ascending (reorders `v`). The
-/// fast path of the tail quantiles: O(n) selection instead of a full sort.
-pub(crate) fn tail_extremes(v: &mut [f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+/// Values from which [`tail_extremes`] selects on the pool.
+const PARALLEL_MIN: usize = 1 << 16;
+/// Values per chunk of the parallel candidate filter.
+const CHUNK: usize = 1 << 14;
+/// Points of the strided sample that sets the candidate thresholds.
+const SAMPLE: usize = 4096;
+
+/// The `m` smallest and `m` largest values of `v` (in `f64::total_cmp` order), each sorted
+/// ascending: the tail quantiles without a full sort.
+///
+/// From [`PARALLEL_MIN`] values (and `m` below 1/8 of them) the selection runs on the pool: a
+/// strided sample of [`SAMPLE`] values gives a threshold on each side a few standard errors
+/// beyond the sample's `m/n` quantile; the values at or beyond each threshold are filtered in
+/// fixed chunks (in order), and when each side holds at least `m` of them they contain the `m`
+/// most extreme values (all values beyond the threshold are in), so a selection and sort of the
+/// small candidate sets gives exactly the vectors of a full sort (`tail_extremes_reference`). Otherwise (an
+/// unlucky sample: too few candidates) it falls back to the serial selection on a copy.
+pub(crate) fn tail_extremes(v: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+    use rayon::prelude::*;
+    use std::cmp::Ordering;
+    let n = v.len();
+    let m = m.min(n);
+    if m == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    if n < PARALLEL_MIN || 8 * m >= n {
+        return tail_extremes_serial(&mut v.to_vec(), m);
+    }
+    let stride = n / SAMPLE;
+    let mut sample: Vec<f64> = (0..SAMPLE).map(|i| v[i * stride]).collect();
+    sample.sort_unstable_by(f64::total_cmp);
+    // Expected sample count below the m-th value, plus 4 standard deviations and a floor.
+    let expected = m as f64 / n as f64 * SAMPLE as f64;
+    let rank = ((expected + 4.0 * expected.sqrt() + 8.0).ceil() as usize).min(SAMPLE - 1);
+    let (lo, hi) = (sample[rank], sample[SAMPLE - 1 - rank]);
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = v
+        .par_chunks(CHUNK)
+        .map(|c| {
+            let low = c.iter().copied().filter(|x| x.total_cmp(&lo) != Ordering::Greater).collect();
+            let high = c.iter().copied().filter(|x| x.total_cmp(&hi) != Ordering::Less).collect();
+            (low, high)
+        })
+        .collect();
+    let (n_low, n_high) = parts.iter().fold((0, 0), |(a, b), (l, h)| (a + l.len(), b + h.len()));
+    if n_low < m || n_high < m {
+        return tail_extremes_serial(&mut v.to_vec(), m);
+    }
+    let (mut low, mut high) = (Vec::with_capacity(n_low), Vec::with_capacity(n_high));
+    for (l, h) in &parts {
+        low.extend_from_slice(l);
+        high.extend_from_slice(h);
+    }
+    drop(parts);
+    rayon::join(
+        || {
+            low.select_nth_unstable_by(m - 1, f64::total_cmp);
+            low.truncate(m);
+            low.sort_unstable_by(f64::total_cmp);
+        },
+        || {
+            let r = high.len();
+            high.select_nth_unstable_by(r - m, f64::total_cmp);
+            high.drain(..r - m);
+            high.sort_unstable_by(f64::total_cmp);
+        },
+    );
+    (low, high)
+}
+
+/// The serial selection of [`tail_extremes`] (reorders `v`): O(n) `select_nth_unstable`
+/// instead of a full sort.
+pub(crate) fn tail_extremes_serial(v: &mut [f64], m: usize) -> (Vec<f64>, Vec<f64>) {
     let n = v.len();
     let m = m.min(n);
     if m == 0 {
@@ -75,6 +144,15 @@ pub(crate) fn tail_extremes(v: &mut [f64], m: usize) -> (Vec<f64>, Vec<f64>) {
     low.sort_unstable_by(f64::total_cmp);
     high.sort_unstable_by(f64::total_cmp);
     (low, high)
+}
+
+/// Naive reference of [`tail_extremes`]: a full sort.
+#[cfg(test)]
+pub(crate) fn tail_extremes_reference(v: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let m = m.min(v.len());
+    (sorted[..m].to_vec(), sorted[v.len() - m..].to_vec())
 }
 
 /// Empirical quantile of a tail: `ordered[j]` is the j-th most extreme value of `n`
@@ -157,11 +235,11 @@ fn fit_tail(p: &[f64], depth: &[f64], amplitude: Option<f64>) -> (f64, f64, f64,
     (mu, sigma, rho.min(1.0), (ss / p.len() as f64).sqrt())
 }
 
-/// Dual-Dirac fit of `values` (TIE in seconds, mean already removed; reordered in place) over
+/// Dual-Dirac fit of `values` (TIE in seconds, mean already removed) over
 /// tail probabilities `[max(p_min, min_tail_edges/n), p_max]`. `None` when the data do not
 /// reach a useful range (the lower bound would exceed a third of the upper).
 pub(crate) fn dual_dirac_fit(
-    values: &mut [f64],
+    values: &[f64],
     p_min: f64,
     p_max: f64,
     min_tail_edges: usize,

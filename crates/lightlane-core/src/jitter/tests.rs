@@ -234,19 +234,19 @@ fn dual_dirac_jitter_is_separated_exactly() {
     let (d, sigma, n) = (0.06, 0.01, 400_000);
     let g = gaussians(n, 3);
     let mut s = 9u64;
-    let mut tie: Vec<f64> = g.iter().map(|z| sigma * z + if lcg(&mut s) & 1 == 1 { 0.5 * d } else { -0.5 * d }).collect();
-    let fit = dual_dirac_fit(&mut tie, 1e-5, 1e-2, 20, Some(0.5)).unwrap();
+    let tie: Vec<f64> = g.iter().map(|z| sigma * z + if lcg(&mut s) & 1 == 1 { 0.5 * d } else { -0.5 * d }).collect();
+    let fit = dual_dirac_fit(&tie, 1e-5, 1e-2, 20, Some(0.5)).unwrap();
     eprintln!("dual-Dirac: {fit:?}");
     assert!((fit.dj_pp_s / d - 1.0).abs() < 0.05 && (fit.rj_rms_s / sigma - 1.0).abs() < 0.05, "{fit:?}");
     // The plain Q-scale fit (ρ = 1) of pure Gaussian jitter gives σ and no DJ.
-    let mut gauss: Vec<f64> = g.iter().map(|z| sigma * z).collect();
-    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, Some(1.0)).unwrap();
+    let gauss: Vec<f64> = g.iter().map(|z| sigma * z).collect();
+    let fit = dual_dirac_fit(&gauss, 1e-5, 1e-2, 20, Some(1.0)).unwrap();
     assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.03 && fit.dj_pp_s < 0.05 * sigma, "{fit:?}");
     // A fitted ρ lands between the two and keeps RJ within 25 %.
-    let fit = dual_dirac_fit(&mut gauss, 1e-5, 1e-2, 20, None).unwrap();
+    let fit = dual_dirac_fit(&gauss, 1e-5, 1e-2, 20, None).unwrap();
     assert!((fit.rj_rms_s / sigma - 1.0).abs() < 0.25, "{fit:?}");
     // Too few edges for any tail range.
-    assert!(dual_dirac_fit(&mut gauss[..100], 1e-5, 1e-2, 20, None).is_none());
+    assert!(dual_dirac_fit(&gauss[..100], 1e-5, 1e-2, 20, None).is_none());
 }
 
 #[test]
@@ -451,8 +451,8 @@ proptest! {
     fn tail_extremes_match_a_full_sort(v in prop::collection::vec(-1e3f64..1e3, 0..400), m in 0usize..250) {
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
-        let mut work = v.clone();
-        let (low, high) = tail_extremes(&mut work, m);
+        let work = v.clone();
+        let (low, high) = tail_extremes(&work, m);
         let m = m.min(v.len());
         prop_assert_eq!(&low[..], &sorted[..m]);
         prop_assert_eq!(&high[..], &sorted[v.len() - m..]);
@@ -642,17 +642,27 @@ fn toned_residual(n: usize, ui_s: f64, seed: u64) -> (Vec<usize>, Vec<f64>) {
     (ui, v)
 }
 
+/// `find_tones` equals its serial reference: bit for bit in frequency and SNR while the spectrum
+/// is rustfft's (below `FOUR_STEP_MIN_LEN`), within 1e-9 relative on the four-step spectrum
+/// (which differs from rustfft's in the last bits); amplitudes and residuals within rounding of
+/// the fit's sums (and of the frequency).
 fn assert_tones_match(ui: &[usize], residual: &[f64], ui_s: f64, what: &str) {
     let (mut fast_res, mut ref_res) = (residual.to_vec(), residual.to_vec());
     let (fast, fres) = periodic::find_tones(ui, &mut fast_res, ui_s, 8, 1e-3);
     let (reference, rres) = periodic::find_tones_reference(ui, &mut ref_res, ui_s, 8, 1e-3);
     assert_eq!(fres.map(f64::to_bits), rres.map(f64::to_bits), "{what}");
-    assert_eq!(fast.len(), reference.len(), "{what}");
-    let tol = 1e-13 * ui.len() as f64;
+    assert_eq!(fast.len(), reference.len(), "{what}: {fast:?} vs {reference:?}");
+    let four_step = periodic::fft_len(ui[ui.len() - 1] - ui[0] + 1) >= periodic::FOUR_STEP_MIN_LEN;
+    let tol = if four_step { 1e-9 } else { 1e-13 * ui.len() as f64 };
     for (a, b) in fast.iter().zip(&reference) {
-        // The spectrum is bit-identical, so are the frequencies and SNRs; the fit's sums differ
-        // in order only.
-        assert_eq!((a.freq_hz.to_bits(), a.snr_db.to_bits()), (b.freq_hz.to_bits(), b.snr_db.to_bits()), "{what}");
+        if four_step {
+            assert!((a.freq_hz - b.freq_hz).abs() <= 1e-9 * b.freq_hz, "{what}: {a:?} vs {b:?}");
+            assert!((a.snr_db - b.snr_db).abs() <= 1e-9 * b.snr_db.abs(), "{what}: {a:?} vs {b:?}");
+        } else {
+            // The spectrum is bit-identical, so are the frequencies and SNRs; the fit's sums
+            // differ in order only.
+            assert_eq!((a.freq_hz.to_bits(), a.snr_db.to_bits()), (b.freq_hz.to_bits(), b.snr_db.to_bits()), "{what}");
+        }
         assert!((a.amplitude_s - b.amplitude_s).abs() <= tol * b.amplitude_s.abs(), "{what}: {} vs {}", a.amplitude_s, b.amplitude_s);
     }
     let scale = residual.iter().fold(0f64, |m, v| m.max(v.abs()));
@@ -664,8 +674,9 @@ fn assert_tones_match(ui: &[usize], residual: &[f64], ui_s: f64, what: &str) {
 #[test]
 fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
     let ui_s = 1e-10;
-    // Edge counts around the parallel chunk (8192), and larger.
-    for (t, n) in [700usize, 20_470, 20_480, 20_482, 61_447, 200_000].into_iter().enumerate() {
+    // Edge counts around the parallel chunk (8192), grids either side of the four-step FFT's
+    // threshold (65_536 points), and larger.
+    for (t, n) in [700usize, 20_470, 20_480, 20_482, 61_447, 65_536, 65_537, 200_000].into_iter().enumerate() {
         let (ui, v) = toned_residual(n, ui_s, 40 + t as u64);
         assert_tones_match(&ui, &v, ui_s, &format!("{n} UIs"));
     }
@@ -673,6 +684,47 @@ fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
     let (ui, mut v) = toned_residual(200_000, ui_s, 45);
     let (tones, _) = periodic::find_tones(&ui, &mut v, ui_s, 8, 1e-3);
     assert!(tones.iter().any(|t| (t.freq_hz - 3.1e6).abs() < 2e4) && tones.iter().any(|t| (t.freq_hz - 41.7e6).abs() < 2e4), "{tones:?}");
+}
+
+#[test]
+fn tones_of_a_long_grid_match_the_full_rustfft_spectrum() {
+    // A grid past 2^21 UIs (the four-step FFT, its spectrum's length 2^a·3^b·5^c with odd
+    // factors): the tone list equals the reference's and the two tones are found.
+    let ui_s = 1e-10;
+    let (ui, v) = toned_residual(2_300_000, ui_s, 61);
+    let n = periodic::fft_len(ui[ui.len() - 1] - ui[0] + 1);
+    assert!(n >= 1 << 21 && !n.is_power_of_two(), "{n}");
+    assert_tones_match(&ui, &v, ui_s, "2.3 M UIs");
+    let (tones, _) = periodic::find_tones(&ui, &mut v.clone(), ui_s, 8, 1e-3);
+    assert!(tones.iter().any(|t| (t.freq_hz - 3.1e6).abs() < 2e3) && tones.iter().any(|t| (t.freq_hz - 41.7e6).abs() < 2e3), "{tones:?}");
+}
+
+#[test]
+fn spectral_peaks_equal_the_serial_passes() {
+    // Noise with planted peaks, ties (equal ratios, flat tops) and zero blocks, at lengths
+    // around the block (64) and the parallel chunk (8192).
+    let mut s = 11u64;
+    for half in [3usize, 64, 65, 8191, 8192, 8193, 3 * 8192 + 67, 100_000] {
+        let mut p: Vec<f64> = (0..half).map(|_| (lcg(&mut s) % 1000) as f64 * 1e-3).collect();
+        for j in 0..half / 97 {
+            let k = 5 + (lcg(&mut s) as usize % (half - 7).max(1));
+            p[k] = 1e3 * (1 + j % 3) as f64;
+            if j % 5 == 0 {
+                p[k + 1] = p[k];
+            }
+        }
+        if half > 200 {
+            p[128..192].iter_mut().for_each(|v| *v = 0.0);
+        }
+        for max_tones in [0usize, 1, 8, 1024] {
+            let fast = periodic::spectral_peaks(&p, max_tones, 1e-3);
+            let reference = periodic::spectral_peaks_reference(&p, max_tones, 1e-3);
+            assert_eq!(fast, reference, "{half} bins, {max_tones} tones");
+            if half > 1000 && max_tones > 8 {
+                assert!(fast.len() > 8, "{half}: {fast:?}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -693,9 +745,11 @@ fn jitter_results_do_not_depend_on_the_thread_count() {
 #[test]
 fn jitter_fast_paths_on_a_real_10gbase_r_capture() {
     // Real 10GBASE-R NRZ (LeCroy SDA 816Zi, 40 GS/s float32 volts, no header); see
-    // shared/captures/MANIFEST.md.
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
-    let Ok(bytes) = std::fs::read(path) else {
+    // shared/captures/MANIFEST.md. `$LIGHTLANE_CAPTURES` overrides the folder, as for the
+    // workspace's other real-capture tests.
+    let dir = std::env::var("LIGHTLANE_CAPTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures").to_string());
+    let path = format!("{dir}/scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin");
+    let Ok(bytes) = std::fs::read(&path) else {
         println!("skipped: capture not found at {path}");
         return;
     };
@@ -815,4 +869,246 @@ fn repeated_jitter_analyses_are_bit_identical() {
     let mut third = analyzer.analyze(&timed.edges, &decided, timed.ui_s).unwrap();
     third.edges.rejected = timed.rejected;
     assert_eq!(format!("{first:?}"), format!("{third:?}"));
+}
+
+#[test]
+fn parallel_tail_extremes_equal_a_full_sort() {
+    use super::tails::tail_extremes_reference;
+    let mut s = 19u64;
+    // Sizes across the parallel threshold (65_536) and the filter chunk (16_384), ragged last
+    // chunks; values with many ties, ±0 and a few NaN/±inf (total order).
+    for n in [1000usize, 65_535, 65_536, 65_537, 3 * 16_384 + 4 * 16_384 + 5, 300_001] {
+        let mut v: Vec<f64> = (0..n).map(|_| ((lcg(&mut s) % 2001) as f64 - 1000.0) * 0.25).collect();
+        v[n / 3] = -0.0;
+        v[n / 5] = 0.0;
+        v[n / 7] = f64::INFINITY;
+        v[n / 11] = f64::NEG_INFINITY;
+        v[n / 13] = f64::NAN;
+        let typical = (0.01 * n as f64).ceil() as usize + 2;
+        for m in [0usize, 1, 2, typical, n / 9, n / 8, n / 2, n, n + 3] {
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+            let (low, high) = tail_extremes(&v, m);
+            let (rl, rh) = tail_extremes_reference(&v, m);
+            assert_eq!((bits(&low), bits(&high)), (bits(&rl), bits(&rh)), "{n} values, m = {m}");
+            // And the serial selection (the code before the parallel path) agrees.
+            let (sl, sh) = super::tails::tail_extremes_serial(&mut v.clone(), m);
+            assert_eq!((bits(&sl), bits(&sh)), (bits(&rl), bits(&rh)), "{n} values, m = {m}, serial");
+        }
+    }
+    // A sample that misleads the thresholds (every sampled point extreme): the fallback still
+    // gives the exact tails.
+    let n = 200_000;
+    let stride = n / 4096;
+    let mut v: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 100_000) as f64).collect();
+    for i in 0..4096 {
+        v[i * stride] = if i % 2 == 0 { -1e9 } else { 1e9 };
+    }
+    for m in [100usize, 2047, 2048, 2049, 5000] {
+        assert_eq!(tail_extremes(&v, m), tail_extremes_reference(&v, m), "misleading sample, m = {m}");
+    }
+}
+
+#[test]
+fn ddj_groups_equal_the_serial_loop() {
+    // Edge counts across the sum chunk (65_536 edges; 4·contexts for large history windows),
+    // NRZ/PAM4 history contexts and a pattern period.
+    for (m, n, context) in [
+        (Modulation::Nrz, 5_000usize, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Nrz, 65_536, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Nrz, 65_537, DdjContext::History { preceding: 5, following: 1 }),
+        (Modulation::Pam4, 200_003, DdjContext::History { preceding: 2, following: 1 }),
+        (Modulation::Pam4, 300_000, DdjContext::History { preceding: 6, following: 1 }),
+        (Modulation::Nrz, 150_001, DdjContext::PatternPeriod { period: 8191, offset: 17 }),
+    ] {
+        let symbols = random_symbols(3 * n + 10, m, n as u64);
+        let mut s = 3u64;
+        let edges: Vec<JitterEdge> = (1..symbols.len())
+            .filter(|&k| symbols[k] != symbols[k - 1])
+            .take(n)
+            .map(|k| JitterEdge { ui_index: k, tie_s: ((lcg(&mut s) % 1000) as f64 - 500.0) * 1e-15, from: symbols[k - 1], to: symbols[k] })
+            .collect();
+        let tie: Vec<f64> = edges.iter().map(|e| e.tie_s).collect();
+        let fast = ddj::group(&edges, &tie, &symbols, m.levels(), &context);
+        let reference = ddj::group_reference(&edges, &tie, &symbols, m.levels(), &context);
+        let what = format!("{m:?} {n} {context:?}");
+        assert_eq!(fast.key, reference.key, "{what}");
+        assert_eq!(fast.count, reference.count, "{what}");
+        assert_eq!(fast.rising, reference.rising, "{what}");
+        let scale: f64 = 500e-15 * n as f64;
+        for (a, b) in fast.sum.iter().zip(&reference.sum) {
+            if edges.len() <= 65_536 {
+                assert_eq!(a.to_bits(), b.to_bits(), "{what}: one chunk is the serial sum");
+            }
+            assert!((a - b).abs() <= 1e-15 * scale, "{what}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn the_first_bad_edge_is_reported_at_every_chunk_position() {
+    // Errors placed either side of the parallel chunk (16_384 edges) and at the end; with
+    // several bad edges the first is reported, with its own kind.
+    let an = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap();
+    let (edges, symbols) = synthetic(&gaussians(50_000, 4).iter().map(|z| 0.01 * z).collect::<Vec<_>>(), 1e-10);
+    let index_of = |r: Result<JitterReport>| match r {
+        Err(Error::NonFinite { index, .. }) => ("non-finite", index),
+        Err(Error::ValueOutOfRange { index, what, .. }) => (what, index),
+        Err(Error::InvalidParameter { value, .. }) => ("order", value.split(' ').next_back().unwrap().parse().unwrap()),
+        other => panic!("{:?}", other.map(|_| ())),
+    };
+    for i in [1usize, 16_383, 16_384, 16_385, 32_768, 49_999] {
+        let mut bad = edges.clone();
+        bad[i].tie_s = f64::INFINITY;
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("non-finite", i));
+        // A later out-of-order edge and an earlier bad transition: the earlier one wins.
+        let mut bad = edges.clone();
+        bad[i].to = 7;
+        if i + 1 < bad.len() {
+            bad[i + 1].ui_index = bad[i].ui_index;
+        }
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("edge transition symbols", i));
+        let mut bad = edges.clone();
+        bad[i].ui_index = bad[i - 1].ui_index;
+        if i + 1 < bad.len() {
+            bad[i + 1].tie_s = f64::NAN;
+        }
+        assert_eq!(index_of(an.analyze(&bad, &symbols, 1e-10)), ("order", i));
+        let mut bad_symbols = symbols.clone();
+        bad_symbols[2 * i] = 2;
+        bad_symbols[2 * i + 1] = 5;
+        assert_eq!(index_of(an.analyze(&edges, &bad_symbols, 1e-10)), ("decided symbols", 2 * i));
+    }
+}
+
+/// Edges at random UIs over `n` UIs with two tones, a DCD-like polarity offset and RJ.
+fn long_toned_edges(n: usize, ui_s: f64, seed: u64) -> (Vec<JitterEdge>, Vec<u8>) {
+    let symbols = random_symbols(n, Modulation::Nrz, seed);
+    let g = gaussians(n, seed + 1);
+    let edges = (1..n)
+        .filter(|&k| symbols[k] != symbols[k - 1])
+        .map(|k| {
+            let t = k as f64 * ui_s;
+            let v = 0.03 * (2.0 * std::f64::consts::PI * 7.31e6 * t).sin() + 0.01 * (2.0 * std::f64::consts::PI * 95.7e6 * t + 0.3).sin() + 0.01 * g[k];
+            let from = symbols[k - 1];
+            JitterEdge { ui_index: k, tie_s: (v + if from == 0 { 0.004 } else { -0.004 }) * ui_s, from, to: symbols[k] }
+        })
+        .collect();
+    (edges, symbols)
+}
+
+#[test]
+fn long_analyses_do_not_depend_on_the_thread_count() {
+    // 600_000 UIs: several chunks of every edge pass, the four-step FFT, the parallel tails.
+    let ui_s = 1e-10;
+    let (edges, symbols) = long_toned_edges(600_000, ui_s, 31);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).unwrap().analyze(&edges, &symbols, ui_s).unwrap())
+    };
+    let one = run(1);
+    assert_eq!(one.pj.len(), 2, "{:?}", one.pj);
+    assert!(one.tail_fit.is_some() && one.dcd_s.is_some());
+    assert_eq!(format!("{one:?}"), format!("{:?}", run(3)));
+}
+
+#[test]
+fn chunked_sums_and_searches_equal_the_serial_ones() {
+    let mut s = 8u64;
+    for n in [0usize, 1, 16_383, 16_384, 16_385, 5 * 16_384 + 9] {
+        let v: Vec<f64> = (0..n).map(|_| ((lcg(&mut s) % 10_000) as f64 - 5000.0) * 1e-3).collect();
+        let fast = super::chunked_sum(&v, |&x| x);
+        let serial = v.iter().sum::<f64>();
+        if n <= 16_384 {
+            assert_eq!(fast.to_bits(), serial.to_bits(), "{n}");
+        }
+        assert!((fast - serial).abs() <= 1e-15 * 5.0 * n as f64, "{n}: {fast} vs {serial}");
+        for at in [0usize, 16_383, 16_384, 16_385, n.saturating_sub(1)] {
+            let bad = |i: usize| i >= at && i < n && v[i] >= v[at.min(n.saturating_sub(1))];
+            assert_eq!(super::first_index_where(n, bad), (0..n).position(bad), "{n} at {at}");
+        }
+    }
+}
+
+/// Naive reference of `edges::pair_edges` (the serial loop of `edges_from_clock`).
+fn pair_edges_reference(boundary: &[usize], tie: &[f32], symbols: &[u8], used: usize, modulation: Modulation) -> (Vec<JitterEdge>, usize) {
+    let (mut edges, mut rejected) = (Vec::new(), 0usize);
+    for (&k, &t) in boundary.iter().zip(tie) {
+        if k == 0 || k >= used {
+            rejected += 1;
+            continue;
+        }
+        let (from, to) = (symbols[k - 1], symbols[k]);
+        let valid = from != to && (modulation == Modulation::Nrz || (from + to) % 2 == 1);
+        let tie = t as f64;
+        if !valid || !tie.is_finite() || edges.last().is_some_and(|p: &JitterEdge| p.ui_index == k) {
+            rejected += 1;
+            continue;
+        }
+        edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
+    }
+    (edges, rejected)
+}
+
+#[test]
+fn edge_pairing_equals_the_serial_loop_across_chunks() {
+    // Boundaries with glitches (repeats, also straddling the 16_384-edge chunks and across a
+    // chunk with no candidate), out-of-range and invalid transitions, non-finite TIE.
+    const C: usize = 1 << 14;
+    for m in [Modulation::Nrz, Modulation::Pam4] {
+        let symbols = random_symbols(400_000, m, 9);
+        let used = symbols.len() - 5;
+        let mut s = 1u64;
+        for n in [0usize, 10, C - 1, C, C + 1, 5 * C + 77] {
+            let mut k = 0usize;
+            let mut boundary: Vec<usize> = (0..n)
+                .map(|_| {
+                    if !lcg(&mut s).is_multiple_of(4) {
+                        k += 1 + (lcg(&mut s) % 3) as usize;
+                    }
+                    k
+                })
+                .collect();
+            let mut tie: Vec<f32> = (0..n).map(|_| (lcg(&mut s) % 1000) as f32 * 1e-15).collect();
+            if n > 2 * C + 10 {
+                // A repeat straddling the first chunk boundary; a whole chunk rejected (out of
+                // range), then a repeat of the last candidate before it.
+                boundary[C] = boundary[C - 1];
+                tie[C - 1] = 1e-13;
+                let last = boundary[2 * C - 1];
+                for b in &mut boundary[2 * C..3 * C] {
+                    *b = used + 3;
+                }
+                boundary[3 * C] = last;
+                tie[3 * C + 1] = f32::NAN;
+            }
+            let fast = edges::pair_edges(&boundary, &tie, &symbols, used, m);
+            let reference = pair_edges_reference(&boundary, &tie, &symbols, used, m);
+            assert_eq!(fast, reference, "{m:?} {n}");
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            assert_eq!(one.install(|| edges::pair_edges(&boundary, &tie, &symbols, used, m)), reference, "{m:?} {n}, 1 thread");
+        }
+    }
+}
+
+#[test]
+fn residuals_of_contexts_keep_the_serial_order() {
+    // Keys with and without a context, contexts with and without a mean; edge counts across
+    // the 16_384-edge chunk, with whole chunks that keep nothing.
+    let mut s = 4u64;
+    for n in [0usize, 5, 16_383, 16_384, 16_385, 4 * 16_384 + 3] {
+        let edges: Vec<JitterEdge> = (0..n).map(|i| JitterEdge { ui_index: 3 * i + 1, tie_s: 0.0, from: 0, to: 1 }).collect();
+        let tie: Vec<f64> = (0..n).map(|_| (lcg(&mut s) % 1000) as f64 * 1e-3).collect();
+        let means: Vec<Option<f64>> = (0..16).map(|g| (g % 3 != 0).then_some(g as f64 * 0.1)).collect();
+        let key: Vec<Option<usize>> = (0..n)
+            .map(|i| if (16_384..2 * 16_384).contains(&i) { None } else { (!lcg(&mut s).is_multiple_of(5)).then(|| (lcg(&mut s) % 16) as usize) })
+            .collect();
+        let (mut ui, mut residual) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let Some(d) = key[i].and_then(|g| means[g]) {
+                ui.push(edges[i].ui_index);
+                residual.push(tie[i] - d);
+            }
+        }
+        assert_eq!(super::residual_of_contexts(&edges, &tie, &key, |g| means[g]), (ui, residual), "{n}");
+    }
 }
