@@ -604,12 +604,7 @@ fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>]
     (ui, residual)
 }
 
-/// Frees `buffer` on the rayon pool: handing the pages of a buffer of many megabytes back to the
-/// kernel takes milliseconds that would otherwise be serial time of the calling thread. The
-/// memory is released a little later; no result depends on it.
-pub(crate) fn free_on_pool<T: Send + 'static>(buffer: T) {
-    rayon::spawn(move || drop(buffer));
-}
+pub(crate) use crate::par::free_on_pool;
 
 /// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding
 /// one is found on the pool, then searched in order, so the index is the serial search's.
