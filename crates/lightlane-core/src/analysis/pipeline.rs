@@ -4,7 +4,7 @@ use crate::eq::{
     Adaptation, AdaptiveConfig, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, LinearIsiModel, Mlse,
 };
 use crate::fec::codeword_statistics;
-use crate::modulation::{bit_errors_between, decode_precoded, precode, BitMapping, Slicer};
+use crate::modulation::{decode_precoded, precode, BitMapping, Slicer};
 use crate::pattern::count::count_errors;
 use crate::pattern::soft::MAX_SOFT_PERIOD;
 use crate::pattern::{align_soft, Pattern, PatternChecker, SymbolTransform};
@@ -610,14 +610,8 @@ fn stage_errors_in_blocks(stage: &str, decided: &[u8], expected: &[u8], m: Modul
         .par_chunks(block)
         .zip(expected[..len].par_chunks(block))
         .map(|(d, e)| {
-            let (mut symbols, mut bits) = (0u64, 0u64);
-            for (&d, &e) in d.iter().zip(e) {
-                if d != e {
-                    symbols += 1;
-                    bits += bit_errors_between(d, e, m, mapping) as u64;
-                }
-            }
-            (symbols, bits)
+            let c = crate::pattern::count::count_errors(d, e, m, mapping);
+            (c.symbol_errors, c.bit_errors)
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let symbols = decided.len().min(expected.len()) as u64;
@@ -832,14 +826,8 @@ mod tests {
 
     /// The symbol-by-symbol count [`stage_errors`] replaced.
     fn stage_errors_serial(decided: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping) -> (u64, u64) {
-        let (mut symbol_errors, mut bit_errors) = (0u64, 0u64);
-        for (&d, &e) in decided.iter().zip(expected) {
-            if d != e {
-                symbol_errors += 1;
-                bit_errors += bit_errors_between(d, e, m, mapping) as u64;
-            }
-        }
-        (symbol_errors, bit_errors)
+        let c = crate::pattern::count::count_errors_naive(decided, expected, m, mapping);
+        (c.symbol_errors, c.bit_errors)
     }
 
     #[test]

@@ -169,58 +169,76 @@ fn error_propagation_in_blocks(decisions: &[u8], truth: &[u8], max_gap: usize, b
             found
         })
         .collect();
-    let mut hist: Vec<u64> = Vec::new();
-    let (mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64);
-    let mut close = |first: usize, last: usize, hist: &mut Vec<u64>| {
-        let len = (last - first + 1) as u64;
-        let bin = (len as usize).min(MAX_BURST_BIN) - 1;
-        if hist.len() <= bin {
-            hist.resize(bin + 1, 0);
-        }
-        hist[bin] += 1;
-        bursts += 1;
-        len_sum += len;
-        max_len = max_len.max(len);
-    };
+    let mut bursts = Bursts::default();
     // Current burst: first and last error index.
     let mut open: Option<(usize, usize)> = None;
     for &k in &positions {
         open = match open {
             Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
             Some((first, last)) => {
-                close(first, last, &mut hist);
+                bursts.close(first, last);
                 Some((k, k))
             }
             None => Some((k, k)),
         };
     }
     if let Some((first, last)) = open {
-        close(first, last, &mut hist);
+        bursts.close(first, last);
     }
     // Transitions k−1 → k for k in 1..n: from an error at every error but one at n − 1, from a
     // correct symbol at the rest; error→error at adjacent positions, correct→error at the other
     // errors but one at 0.
     let errors = positions.len() as u64;
     let is_error = |k: usize| positions.binary_search(&k).is_ok() as u64;
-    let (ee, e_prev, ce, c_prev) = if n == 0 {
-        (0, 0, 0, 0)
+    let transitions = if n == 0 {
+        [0; 4]
     } else {
         let ee = positions.windows(2).filter(|w| w[1] == w[0] + 1).count() as u64;
         let e_prev = errors - is_error(n - 1);
-        (ee, e_prev, errors - is_error(0) - ee, (n as u64 - 1) - e_prev)
+        [ee, e_prev, errors - is_error(0) - ee, (n as u64 - 1) - e_prev]
     };
-    let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
-    ErrorPropagation {
-        symbols: n as u64,
-        errors,
-        bursts,
-        burst_length_histogram: hist,
-        mean_burst_length: ratio(len_sum, bursts),
-        max_burst_length: max_len,
-        mean_errors_per_burst: ratio(errors, bursts),
-        p_error_given_previous_error: ratio(ee, e_prev),
-        p_error_given_previous_correct: ratio(ce, c_prev),
-        max_gap: max_gap as u64,
+    bursts.report(n, errors, transitions, max_gap)
+}
+
+/// The burst statistics of [`ErrorPropagation`], one burst closed at a time.
+#[derive(Default)]
+struct Bursts {
+    hist: Vec<u64>,
+    count: u64,
+    max_len: u64,
+    len_sum: u64,
+}
+
+impl Bursts {
+    /// Closes the burst of errors `first..=last`.
+    fn close(&mut self, first: usize, last: usize) {
+        let len = (last - first + 1) as u64;
+        let bin = (len as usize).min(MAX_BURST_BIN) - 1;
+        if self.hist.len() <= bin {
+            self.hist.resize(bin + 1, 0);
+        }
+        self.hist[bin] += 1;
+        self.count += 1;
+        self.len_sum += len;
+        self.max_len = self.max_len.max(len);
+    }
+
+    /// The statistics of `n` symbols with `errors` errors, these bursts and the transitions
+    /// `[error→error, from an error, correct→error, from a correct symbol]`.
+    fn report(self, n: usize, errors: u64, [ee, e_prev, ce, c_prev]: [u64; 4], max_gap: usize) -> ErrorPropagation {
+        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        ErrorPropagation {
+            symbols: n as u64,
+            errors,
+            bursts: self.count,
+            burst_length_histogram: self.hist,
+            mean_burst_length: ratio(self.len_sum, self.count),
+            max_burst_length: self.max_len,
+            mean_errors_per_burst: ratio(errors, self.count),
+            p_error_given_previous_error: ratio(ee, e_prev),
+            p_error_given_previous_correct: ratio(ce, c_prev),
+            max_gap: max_gap as u64,
+        }
     }
 }
 
@@ -808,22 +826,11 @@ mod tests {
     /// The symbol-by-symbol walk [`error_propagation_with_gap`] replaced: its reference.
     fn error_propagation_serial(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
         let n = decisions.len().min(truth.len());
-        let mut hist: Vec<u64> = Vec::new();
-        let (mut errors, mut bursts, mut max_len, mut len_sum) = (0u64, 0u64, 0u64, 0u64);
+        let mut bursts = Bursts::default();
+        let mut errors = 0u64;
         let (mut ee, mut e_prev, mut ce, mut c_prev) = (0u64, 0u64, 0u64, 0u64);
         // Current burst: first and last error index.
         let mut open: Option<(usize, usize)> = None;
-        let mut close = |first: usize, last: usize, hist: &mut Vec<u64>| {
-            let len = (last - first + 1) as u64;
-            let bin = (len as usize).min(MAX_BURST_BIN) - 1;
-            if hist.len() <= bin {
-                hist.resize(bin + 1, 0);
-            }
-            hist[bin] += 1;
-            bursts += 1;
-            len_sum += len;
-            max_len = max_len.max(len);
-        };
         let mut prev_err = false;
         for k in 0..n {
             let err = decisions[k] != truth[k];
@@ -841,7 +848,7 @@ mod tests {
                 open = match open {
                     Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
                     Some((first, last)) => {
-                        close(first, last, &mut hist);
+                        bursts.close(first, last);
                         Some((k, k))
                     }
                     None => Some((k, k)),
@@ -850,21 +857,9 @@ mod tests {
             prev_err = err;
         }
         if let Some((first, last)) = open {
-            close(first, last, &mut hist);
+            bursts.close(first, last);
         }
-        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
-        ErrorPropagation {
-            symbols: n as u64,
-            errors,
-            bursts,
-            burst_length_histogram: hist,
-            mean_burst_length: ratio(len_sum, bursts),
-            max_burst_length: max_len,
-            mean_errors_per_burst: ratio(errors, bursts),
-            p_error_given_previous_error: ratio(ee, e_prev),
-            p_error_given_previous_correct: ratio(ce, c_prev),
-            max_gap: max_gap as u64,
-        }
+        bursts.report(n, errors, [ee, e_prev, ce, c_prev], max_gap)
     }
 
     /// Block-parallel statistics equal the walk's: errors at block edges, bursts across them,

@@ -277,15 +277,19 @@ pub(crate) fn spectral_peaks(power: &[f64], max_tones: usize, false_alarm: f64) 
     let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
         .into_par_iter()
         .with_min_len(CHUNK)
-        .filter_map(|k| {
-            let p = power[k];
-            let fl = floor[k / FLOOR_BLOCK];
-            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
-        })
+        .filter_map(|k| tone_candidate(power, &floor, factor, k))
         .collect();
     // Stable: equal ratios stay in bin order.
     peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
     choose_separated(peaks, max_tones)
+}
+
+/// `(k, power / floor)` when bin `k` is a local maximum above `factor` times its block's noise
+/// floor.
+fn tone_candidate(power: &[f64], floor: &[f64], factor: f64, k: usize) -> Option<(usize, f64)> {
+    let p = power[k];
+    let fl = floor[k / FLOOR_BLOCK];
+    (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
 }
 
 /// The strongest of `peaks` (sorted strongest first) at least [`MIN_SEPARATION_BINS`] apart,
@@ -321,11 +325,7 @@ pub(crate) fn spectral_peaks_reference(power: &[f64], max_tones: usize, false_al
     let searched = half.saturating_sub(FIRST_BIN + 1).max(1);
     let factor = (searched as f64 / false_alarm).ln().max(1.0);
     let mut peaks: Vec<(usize, f64)> = (FIRST_BIN..half - 1)
-        .filter_map(|k| {
-            let p = power[k];
-            let fl = floor[k / FLOOR_BLOCK];
-            (p > factor * fl && p >= power[k - 1] && p > power[k + 1] && fl > 0.0).then_some((k, p / fl))
-        })
+        .filter_map(|k| tone_candidate(power, &floor, factor, k))
         .collect();
     peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
     choose_separated(peaks, max_tones)

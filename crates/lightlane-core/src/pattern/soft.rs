@@ -9,7 +9,7 @@
 use super::{Alignment, PatternChecker, SymbolTransform};
 use crate::{Error, Result};
 use rustfft::num_complex::Complex;
-use rustfft::FftPlanner;
+use rustfft::{Fft, FftPlanner};
 
 /// Longest pattern period aligned by correlation (2^22 symbols: every stored-period pattern up
 /// to PRBS21; PRBS23/31 and their Q forms sync from decisions only).
@@ -62,7 +62,28 @@ pub struct SoftAlignment {
 /// Errors: [`Error::PatternSyncFailed`] when no lag stands out of the correlation floor,
 /// [`Error::InvalidParameter`] when the pattern is longer than [`MAX_SOFT_PERIOD`].
 pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32]) -> Result<SoftAlignment> {
+    let p = check_soft_input(checker, x)?;
     let m = checker.modulation();
+    // Fold the samples onto one period (zero-mean), so every lag of a capture longer than the
+    // period contributes.
+    let folded = fold_zero_mean(x, p, MEAN_BLOCK);
+    let canonical = pattern.generate(m, p)?;
+    // The two plans (a prime period's Rader plans take a millisecond each) built side by side;
+    // a planner's choice depends on the length and direction only.
+    let (fwd, inv) = rayon::join(|| FftPlanner::<f64>::new().plan_fft_forward(p), || FftPlanner::<f64>::new().plan_fft_inverse(p));
+    let folded = FoldedSpectrum::new(&folded, &*fwd);
+    let transforms = soft_transforms(checker);
+    // Each transform's correlation on the pool (the FFT plans are shared); the best is then
+    // chosen in the transforms' order, as one loop over them would.
+    let peaks: Vec<Option<(f64, usize, f64)>> = {
+        use rayon::prelude::*;
+        transforms.par_iter().map(|&t| folded.peak(&canonical, t, m, &*fwd, &*inv)).collect()
+    };
+    choose_alignment(checker, transforms.into_iter().zip(peaks), x.len(), p)
+}
+
+/// The period, after the checks of [`align_soft`]'s input (pattern period, length of `x`).
+fn check_soft_input(checker: &PatternChecker, x: &[f32]) -> Result<usize> {
     let period = checker.period();
     if period > MAX_SOFT_PERIOD {
         return Err(Error::invalid(
@@ -71,7 +92,6 @@ pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32])
             format!("period {period} is too long for soft alignment (max {MAX_SOFT_PERIOD})"),
         ));
     }
-    let p = period as usize;
     if x.len() < 64 {
         return Err(Error::InputTooShort {
             what: "symbols for soft alignment",
@@ -79,56 +99,72 @@ pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32])
             got: x.len(),
         });
     }
-    // Fold the samples onto one period (zero-mean), so every lag of a capture longer than the
-    // period contributes.
-    let folded = fold_zero_mean(x, p, MEAN_BLOCK);
-    let canonical = pattern.generate(m, p)?;
-    // The two plans (a prime period's Rader plans take a millisecond each) built side by side;
-    // a planner's choice depends on the length and direction only.
-    let (fwd, inv) = rayon::join(|| FftPlanner::<f64>::new().plan_fft_forward(p), || FftPlanner::<f64>::new().plan_fft_inverse(p));
-    let mut fx: Vec<Complex<f64>> = folded.iter().map(|&v| Complex::new(v, 0.0)).collect();
-    fwd.process(&mut fx);
-    let x_energy: f64 = folded.iter().map(|v| v * v).sum();
+    Ok(period as usize)
+}
 
+/// The transforms [`align_soft`] searches: inversion is a sign of the correlation, the other
+/// flags are searched explicitly.
+fn soft_transforms(checker: &PatternChecker) -> Vec<SymbolTransform> {
     let cfg = checker.config();
-    // Inversion is a sign of the correlation; search the other flags explicitly.
-    let transforms = SymbolTransform::candidates(m, false, cfg.allow_data_inversion, cfg.allow_msb_lsb_swap, cfg.allow_binary_mapping);
-    // Each transform's correlation on the pool (the FFT plans are shared); the best is then
-    // chosen in the transforms' order, as one loop over them would.
-    let peaks: Vec<Option<(f64, usize, f64)>> = {
-        use rayon::prelude::*;
-        transforms
-            .par_iter()
-            .map(|&t| {
-                let mut received = canonical.clone();
-                t.apply_in_place(m, &mut received);
-                let levels: Vec<f64> = received.iter().map(|&s| m.level(s) as f64).collect();
-                let rmean = levels.iter().sum::<f64>() / p as f64;
-                let mut fr: Vec<Complex<f64>> = levels.iter().map(|&v| Complex::new(v - rmean, 0.0)).collect();
-                let r_energy: f64 = fr.iter().map(|c| c.re * c.re).sum();
-                if r_energy == 0.0 || x_energy == 0.0 {
-                    return None;
-                }
-                fwd.process(&mut fr);
-                // c[lag] = Σ_j X[j] r[(lag + j) mod P]  ⇔  C = conj(FX) · FR.
-                let mut c: Vec<Complex<f64>> = fx.iter().zip(&fr).map(|(a, b)| a.conj() * b).collect();
-                inv.process(&mut c);
-                let norm = 1.0 / (p as f64 * (x_energy * r_energy).sqrt());
-                let (lag, val) = c
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (i, v.re * norm))
-                    .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-                    .expect("non-empty period");
-                let floor = (c.iter().map(|v| (v.re * norm).powi(2)).sum::<f64>() / p as f64).sqrt();
-                Some((val, lag, floor))
-            })
-            .collect()
-    };
+    SymbolTransform::candidates(checker.modulation(), false, cfg.allow_data_inversion, cfg.allow_msb_lsb_swap, cfg.allow_binary_mapping)
+}
+
+/// The folded samples' spectrum and energy.
+struct FoldedSpectrum {
+    fx: Vec<Complex<f64>>,
+    energy: f64,
+}
+
+impl FoldedSpectrum {
+    fn new(folded: &[f64], fwd: &dyn Fft<f64>) -> Self {
+        let mut fx: Vec<Complex<f64>> = folded.iter().map(|&v| Complex::new(v, 0.0)).collect();
+        fwd.process(&mut fx);
+        FoldedSpectrum { fx, energy: folded.iter().map(|v| v * v).sum() }
+    }
+
+    /// The normalised circular correlation of the folded samples with the pattern under
+    /// `transform`: its strongest lag `(value, lag, rms floor)`, `None` when either side has
+    /// no variation.
+    fn peak(&self, canonical: &[u8], transform: SymbolTransform, m: crate::Modulation, fwd: &dyn Fft<f64>, inv: &dyn Fft<f64>) -> Option<(f64, usize, f64)> {
+        let p = canonical.len();
+        let mut received = canonical.to_vec();
+        transform.apply_in_place(m, &mut received);
+        let levels: Vec<f64> = received.iter().map(|&s| m.level(s) as f64).collect();
+        let rmean = levels.iter().sum::<f64>() / p as f64;
+        let mut fr: Vec<Complex<f64>> = levels.iter().map(|&v| Complex::new(v - rmean, 0.0)).collect();
+        let r_energy: f64 = fr.iter().map(|c| c.re * c.re).sum();
+        if r_energy == 0.0 || self.energy == 0.0 {
+            return None;
+        }
+        fwd.process(&mut fr);
+        // c[lag] = Σ_j X[j] r[(lag + j) mod P]  ⇔  C = conj(FX) · FR.
+        let mut c: Vec<Complex<f64>> = self.fx.iter().zip(&fr).map(|(a, b)| a.conj() * b).collect();
+        inv.process(&mut c);
+        let norm = 1.0 / (p as f64 * (self.energy * r_energy).sqrt());
+        let (lag, val) = c
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, v.re * norm))
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .expect("non-empty period");
+        let floor = (c.iter().map(|v| (v.re * norm).powi(2)).sum::<f64>() / p as f64).sqrt();
+        Some((val, lag, floor))
+    }
+}
+
+/// The alignment of the strongest peak over the transforms, in their order (a later one only
+/// when strictly stronger), or [`Error::PatternSyncFailed`] when none stands out of the floor.
+fn choose_alignment(
+    checker: &PatternChecker,
+    peaks: impl IntoIterator<Item = (SymbolTransform, Option<(f64, usize, f64)>)>,
+    n: usize,
+    p: usize,
+) -> Result<SoftAlignment> {
+    let m = checker.modulation();
     let mut best: Option<(f64, usize, SymbolTransform, f64)> = None;
-    for (t, peak) in transforms.into_iter().zip(peaks) {
+    for (t, peak) in peaks {
         let Some((val, lag, floor)) = peak else { continue };
-        if val < 0.0 && !cfg.allow_inversion {
+        if val < 0.0 && !checker.config().allow_inversion {
             continue;
         }
         if best.as_ref().is_none_or(|b| val.abs() > b.0.abs()) {
@@ -143,7 +179,7 @@ pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32])
     })?;
     let peak_to_floor = val.abs() / floor.max(1e-300);
     // Independent lags give a floor of 1/sqrt(N); a real peak stands many times above it.
-    let n_eff = x.len().min(p) as f64;
+    let n_eff = n.min(p) as f64;
     if val.abs() < 6.0 / n_eff.sqrt() || peak_to_floor < 6.0 {
         return Err(Error::PatternSyncFailed {
             pattern: checker.pattern_name().to_string(),
@@ -158,7 +194,7 @@ pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32])
         alignment: Alignment {
             transform: transform.normalized(m),
             position: lag as u64,
-            period,
+            period: checker.period(),
             sync_index: 0,
             validation_bits: 0,
             validation_bit_errors: 0,
@@ -186,103 +222,16 @@ mod tests {
     /// The serial [`align_soft`] (one pass for the mean, one for the fold, the transforms one
     /// after another): the reference of the parallel one.
     fn align_soft_serial(checker: &PatternChecker, pattern: &crate::pattern::Pattern, x: &[f32]) -> Result<SoftAlignment> {
+        let p = check_soft_input(checker, x)?;
         let m = checker.modulation();
-        let period = checker.period();
-        if period > MAX_SOFT_PERIOD {
-            return Err(Error::invalid(
-                "pattern",
-                checker.pattern_name(),
-                format!("period {period} is too long for soft alignment (max {MAX_SOFT_PERIOD})"),
-            ));
-        }
-        let p = period as usize;
-        if x.len() < 64 {
-            return Err(Error::InputTooShort {
-                what: "symbols for soft alignment",
-                needed: 64,
-                got: x.len(),
-            });
-        }
-        // Fold the samples onto one period (zero-mean), so every lag of a capture longer than the
-        // period contributes.
-        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
-        let mut folded = vec![0f64; p];
-        for (k, &v) in x.iter().enumerate() {
-            folded[k % p] += v as f64 - mean;
-        }
+        let (_, folded) = fold_zero_mean_serial(x, p);
         let canonical = pattern.generate(m, p)?;
         let mut planner = FftPlanner::<f64>::new();
         let fwd = planner.plan_fft_forward(p);
         let inv = planner.plan_fft_inverse(p);
-        let mut fx: Vec<Complex<f64>> = folded.iter().map(|&v| Complex::new(v, 0.0)).collect();
-        fwd.process(&mut fx);
-        let x_energy: f64 = folded.iter().map(|v| v * v).sum();
-
-        let cfg = checker.config();
-        // Inversion is a sign of the correlation; search the other flags explicitly.
-        let transforms = SymbolTransform::candidates(m, false, cfg.allow_data_inversion, cfg.allow_msb_lsb_swap, cfg.allow_binary_mapping);
-        let mut best: Option<(f64, usize, SymbolTransform, f64)> = None;
-        let mut received = vec![0u8; p];
-        for t in transforms {
-            received.copy_from_slice(&canonical);
-            t.apply_in_place(m, &mut received);
-            let levels: Vec<f64> = received.iter().map(|&s| m.level(s) as f64).collect();
-            let rmean = levels.iter().sum::<f64>() / p as f64;
-            let mut fr: Vec<Complex<f64>> = levels.iter().map(|&v| Complex::new(v - rmean, 0.0)).collect();
-            let r_energy: f64 = fr.iter().map(|c| c.re * c.re).sum();
-            if r_energy == 0.0 || x_energy == 0.0 {
-                continue;
-            }
-            fwd.process(&mut fr);
-            // c[lag] = Σ_j X[j] r[(lag + j) mod P]  ⇔  C = conj(FX) · FR.
-            let mut c: Vec<Complex<f64>> = fx.iter().zip(&fr).map(|(a, b)| a.conj() * b).collect();
-            inv.process(&mut c);
-            let norm = 1.0 / (p as f64 * (x_energy * r_energy).sqrt());
-            let (lag, val) = c
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i, v.re * norm))
-                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-                .expect("non-empty period");
-            let floor = (c.iter().map(|v| (v.re * norm).powi(2)).sum::<f64>() / p as f64).sqrt();
-            if val < 0.0 && !cfg.allow_inversion {
-                continue;
-            }
-            if best.as_ref().is_none_or(|b| val.abs() > b.0.abs()) {
-                let mut t = t;
-                t.inverted = val < 0.0;
-                best = Some((val, lag, t, floor));
-            }
-        }
-        let (val, lag, transform, floor) = best.ok_or_else(|| Error::PatternSyncFailed {
-            pattern: checker.pattern_name().to_string(),
-            reason: "the signal or the pattern has no variation".into(),
-        })?;
-        let peak_to_floor = val.abs() / floor.max(1e-300);
-        // Independent lags give a floor of 1/sqrt(N); a real peak stands many times above it.
-        let n_eff = x.len().min(p) as f64;
-        if val.abs() < 6.0 / n_eff.sqrt() || peak_to_floor < 6.0 {
-            return Err(Error::PatternSyncFailed {
-                pattern: checker.pattern_name().to_string(),
-                reason: format!(
-                    "no correlation peak with the pattern (peak {:.3}, {:.1}× the floor)",
-                    val.abs(),
-                    peak_to_floor
-                ),
-            });
-        }
-        Ok(SoftAlignment {
-            alignment: Alignment {
-                transform: transform.normalized(m),
-                position: lag as u64,
-                period,
-                sync_index: 0,
-                validation_bits: 0,
-                validation_bit_errors: 0,
-            },
-            peak: val.abs(),
-            peak_to_floor,
-        })
+        let folded = FoldedSpectrum::new(&folded, &*fwd);
+        let peaks: Vec<_> = soft_transforms(checker).into_iter().map(|t| (t, folded.peak(&canonical, t, m, &*fwd, &*inv))).collect();
+        choose_alignment(checker, peaks, x.len(), p)
     }
 
     /// Symbol-rate samples of `pattern` from symbol `start`, under `transform`, through an ISI

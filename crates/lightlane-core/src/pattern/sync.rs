@@ -330,6 +330,34 @@ impl PatternChecker {
         }
     }
 
+    /// The alignment of a PRBS fit at seed symbol `i` under `transform` whose LFSR state
+    /// before the seed's received bits is `state` (`errors` in `v_bits` validation bits).
+    fn lfsr_found(&self, i: usize, transform: SymbolTransform, errors: u64, state: u64, v_bits: usize) -> Option<Found> {
+        let prbs = self.prbs_state()?;
+        let lfsr = &prbs.lfsr;
+        let m = self.modulation();
+        let (bps, n) = (m.bits_per_symbol(), lfsr.order() as usize);
+        // The seed state precedes received bit R; find its clock t in the pattern.
+        let t = prbs.index.position(state)?;
+        let pb = lfsr.period();
+        let r_global = ((i * bps + n) as u64) % pb;
+        let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
+        let position = match m {
+            Modulation::Nrz => u,
+            Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
+        };
+        Some(Found {
+            alignment: Alignment {
+                transform,
+                position,
+                period: self.period(),
+                sync_index: i as u64,
+                validation_bits: v_bits as u64,
+                validation_bit_errors: errors,
+            },
+        })
+    }
+
     fn acquire_lfsr(&self, decisions: &[u8], from: usize, to: usize, transforms: &[SymbolTransform]) -> Option<Found> {
         let prbs = self.prbs_state()?;
         let lfsr = &prbs.lfsr;
@@ -346,27 +374,7 @@ impl PatternChecker {
         // clean fit at once; otherwise keep the best fit over a further span of seeds.
         let mut marginal: Option<Found> = None;
         let mut marginal_deadline = usize::MAX;
-        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| -> Option<Found> {
-            // The seed state precedes received bit R; find its clock t in the pattern.
-            let t = prbs.index.position(state)?;
-            let pb = lfsr.period();
-            let r_global = ((i * bps + n) as u64) % pb;
-            let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
-            let position = match m {
-                Modulation::Nrz => u,
-                Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
-            };
-            Some(Found {
-                alignment: Alignment {
-                    transform: transforms[ti],
-                    position,
-                    period: self.period(),
-                    sync_index: i as u64,
-                    validation_bits: v_bits as u64,
-                    validation_bit_errors: errors,
-                },
-            })
-        };
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| self.lfsr_found(i, transforms[ti], errors, state, v_bits);
         // Every seed's fit is a pure function of the seed, so the fits are computed on the pool
         // (a batch of seeds at a time) and then walked in seed order by the sequential rules
         // below: the same sync point as testing the seeds one by one, for any thread count.
@@ -585,27 +593,7 @@ impl PatternChecker {
         // clean fit at once; otherwise keep the best fit over a further span of seeds.
         let mut marginal: Option<Found> = None;
         let mut marginal_deadline = usize::MAX;
-        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| -> Option<Found> {
-            // The seed state precedes received bit R; find its clock t in the pattern.
-            let t = prbs.index.position(state)?;
-            let pb = lfsr.period();
-            let r_global = ((i * bps + n) as u64) % pb;
-            let u = (t + pb - r_global) % pb; // pattern bit of decisions[0]
-            let position = match m {
-                Modulation::Nrz => u,
-                Modulation::Pam4 => ((u as u128 * pb.div_ceil(2) as u128) % pb as u128) as u64,
-            };
-            Some(Found {
-                alignment: Alignment {
-                    transform: transforms[ti],
-                    position,
-                    period: self.period(),
-                    sync_index: i as u64,
-                    validation_bits: v_bits as u64,
-                    validation_bit_errors: errors,
-                },
-            })
-        };
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| self.lfsr_found(i, transforms[ti], errors, state, v_bits);
         let mut chunk_start = from;
         while chunk_start < to {
             let chunk_end = (chunk_start + SEED_CHUNK).min(to);
