@@ -234,6 +234,12 @@ impl GpuContext {
         self.chunk_cap.store(v, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,
+    /// ready to fill).
+    pub fn idle_staging_buffers(&self) -> usize {
+        self.pools.idle_staging()
+    }
+
     /// The wgpu device (for callers that add their own kernels).
     pub fn device(&self) -> &wgpu::Device {
         &self.device

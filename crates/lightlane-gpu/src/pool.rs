@@ -34,11 +34,16 @@ const KEEP_PER_CLASS: usize = 4;
 /// Smallest size class in bytes.
 const MIN_CLASS: u64 = 256;
 
-/// Free lists of buffers keyed by role and power-of-two size class.
+/// Free lists of buffers keyed by role and power-of-two size class, and the staging ring's
+/// mapped staging buffers by size.
 #[derive(Debug, Default)]
 pub struct BufferPools {
     free: Mutex<HashMap<(Role, u64), Vec<wgpu::Buffer>>>,
+    staging: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
 }
+
+/// Most bytes of idle staging buffers kept for reuse (host-visible memory).
+const STAGING_KEEP_BYTES: u64 = 512 << 20;
 
 /// Size class of a request: the next power of two ≥ `size` (at least 256 bytes).
 pub fn size_class(size: u64) -> u64 {
@@ -69,6 +74,30 @@ impl BufferPools {
     /// Number of idle buffers held (all roles).
     pub fn idle(&self) -> usize {
         self.free.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
+    }
+
+    /// An idle staging buffer (MAP_WRITE | COPY_SRC, mapped for writing) of exactly `size`
+    /// bytes, when one is kept.
+    pub(crate) fn take_staging(&self, size: u64) -> Option<wgpu::Buffer> {
+        self.staging.lock().ok().and_then(|mut f| f.get_mut(&size).and_then(|v| v.pop()))
+    }
+
+    /// Keeps `buffer`, a staging buffer that is mapped for writing, for
+    /// [`take_staging`](Self::take_staging), within [`KEEP_PER_CLASS`] per size and
+    /// [`STAGING_KEEP_BYTES`] in all (else it is dropped).
+    pub(crate) fn put_staging(&self, buffer: wgpu::Buffer) {
+        if let Ok(mut f) = self.staging.lock() {
+            let held: u64 = f.values().flatten().map(|b| b.size()).sum();
+            let list = f.entry(buffer.size()).or_default();
+            if list.len() < KEEP_PER_CLASS && held + buffer.size() <= STAGING_KEEP_BYTES {
+                list.push(buffer);
+            }
+        }
+    }
+
+    /// Number of idle staging buffers held.
+    pub fn idle_staging(&self) -> usize {
+        self.staging.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
     }
 }
 

@@ -19,6 +19,8 @@ struct Slot {
     device: Pooled,
     /// Completion of the slot's pending `map_async`, when one is outstanding.
     mapping: Option<mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>>,
+    /// Whether `staging` is mapped for writing now (it goes back to the context's pool only then).
+    mapped: bool,
 }
 
 /// A ring of staging + device buffer pairs (see the module docs).
@@ -33,24 +35,32 @@ pub struct StagingRing<'a> {
 const PARALLEL_FILL: usize = 4 << 20;
 
 impl<'a> StagingRing<'a> {
-    /// A ring of `slots` pairs of `slot_bytes` each (rounded up to 4 bytes).
+    /// A ring of `slots` pairs of `slot_bytes` each (rounded up to 4 bytes). The staging
+    /// buffers come from the context's pool when it holds mapped ones of this size, and go back
+    /// there (mapped) when the ring is dropped: a new staging buffer is mapped at creation,
+    /// which makes wgpu zero its whole size on the host (a 64 MiB slot costs tens of
+    /// milliseconds of the calling thread, every call).
     pub fn new(ctx: &'a GpuContext, slot_bytes: u64, slots: usize) -> Result<Self> {
         let slot_bytes = slot_bytes.div_ceil(4).max(1) * 4;
         let slots = (0..slots.max(1))
             .map(|_| {
                 let device = ctx.buffer(Role::Input, slot_bytes)?;
-                let staging = ctx.scoped(|| {
-                    ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some("lightlane staging"),
-                        size: slot_bytes,
-                        usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-                        mapped_at_creation: true,
-                    })
-                })?;
+                let staging = match ctx.pools.take_staging(slot_bytes) {
+                    Some(b) => b,
+                    None => ctx.scoped(|| {
+                        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some("lightlane staging"),
+                            size: slot_bytes,
+                            usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                            mapped_at_creation: true,
+                        })
+                    })?,
+                };
                 Ok(Slot {
                     staging,
                     device,
                     mapping: None,
+                    mapped: true,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -80,6 +90,7 @@ impl<'a> StagingRing<'a> {
         let slot = &mut self.slots[idx];
         if let Some(rx) = slot.mapping.take() {
             wait_mapped(ctx, &rx)?;
+            slot.mapped = true;
         }
         let len = (data.len() as u64).div_ceil(4) * 4;
         if len > 0 {
@@ -109,6 +120,7 @@ impl<'a> StagingRing<'a> {
             }
         }
         slot.staging.unmap();
+        slot.mapped = false;
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             if len > 0 {
@@ -134,9 +146,25 @@ impl<'a> StagingRing<'a> {
         for slot in &mut self.slots {
             if let Some(rx) = slot.mapping.take() {
                 wait_mapped(self.ctx, &rx)?;
+                slot.mapped = true;
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for StagingRing<'_> {
+    /// Returns the staging buffers that are mapped (after waiting for pending re-mappings) to
+    /// the context's pool; a failed wait (a lost device) drops them instead.
+    fn drop(&mut self) {
+        for mut slot in self.slots.drain(..) {
+            if let Some(rx) = slot.mapping.take() {
+                slot.mapped = wait_mapped(self.ctx, &rx).is_ok();
+            }
+            if slot.mapped {
+                self.ctx.pools.put_staging(slot.staging);
+            }
+        }
     }
 }
 
