@@ -170,20 +170,8 @@ fn error_propagation_in_blocks(decisions: &[u8], truth: &[u8], max_gap: usize, b
         })
         .collect();
     let mut bursts = Bursts::default();
-    // Current burst: first and last error index.
-    let mut open: Option<(usize, usize)> = None;
     for &k in &positions {
-        open = match open {
-            Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
-            Some((first, last)) => {
-                bursts.close(first, last);
-                Some((k, k))
-            }
-            None => Some((k, k)),
-        };
-    }
-    if let Some((first, last)) = open {
-        bursts.close(first, last);
+        bursts.error_at(k, max_gap);
     }
     // Transitions k−1 → k for k in 1..n: from an error at every error but one at n − 1, from a
     // correct symbol at the rest; error→error at adjacent positions, correct→error at the other
@@ -207,9 +195,24 @@ struct Bursts {
     count: u64,
     max_len: u64,
     len_sum: u64,
+    /// The burst in progress: its first and last error index.
+    open: Option<(usize, usize)>,
 }
 
 impl Bursts {
+    /// An error at symbol `k` (ascending): it extends the open burst when at most `max_gap`
+    /// correct symbols lie between, else it closes that burst and opens one.
+    fn error_at(&mut self, k: usize, max_gap: usize) {
+        self.open = match self.open {
+            Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
+            Some((first, last)) => {
+                self.close(first, last);
+                Some((k, k))
+            }
+            None => Some((k, k)),
+        };
+    }
+
     /// Closes the burst of errors `first..=last`.
     fn close(&mut self, first: usize, last: usize) {
         let len = (last - first + 1) as u64;
@@ -225,7 +228,10 @@ impl Bursts {
 
     /// The statistics of `n` symbols with `errors` errors, these bursts and the transitions
     /// `[error→error, from an error, correct→error, from a correct symbol]`.
-    fn report(self, n: usize, errors: u64, [ee, e_prev, ce, c_prev]: [u64; 4], max_gap: usize) -> ErrorPropagation {
+    fn report(mut self, n: usize, errors: u64, [ee, e_prev, ce, c_prev]: [u64; 4], max_gap: usize) -> ErrorPropagation {
+        if let Some((first, last)) = self.open.take() {
+            self.close(first, last);
+        }
         let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
         ErrorPropagation {
             symbols: n as u64,
@@ -829,8 +835,6 @@ mod tests {
         let mut bursts = Bursts::default();
         let mut errors = 0u64;
         let (mut ee, mut e_prev, mut ce, mut c_prev) = (0u64, 0u64, 0u64, 0u64);
-        // Current burst: first and last error index.
-        let mut open: Option<(usize, usize)> = None;
         let mut prev_err = false;
         for k in 0..n {
             let err = decisions[k] != truth[k];
@@ -845,19 +849,9 @@ mod tests {
             }
             if err {
                 errors += 1;
-                open = match open {
-                    Some((first, last)) if k - last - 1 <= max_gap => Some((first, k)),
-                    Some((first, last)) => {
-                        bursts.close(first, last);
-                        Some((k, k))
-                    }
-                    None => Some((k, k)),
-                };
+                bursts.error_at(k, max_gap);
             }
             prev_err = err;
-        }
-        if let Some((first, last)) = open {
-            bursts.close(first, last);
         }
         bursts.report(n, errors, [ee, e_prev, ce, c_prev], max_gap)
     }

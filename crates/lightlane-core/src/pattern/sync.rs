@@ -384,20 +384,7 @@ impl PatternChecker {
             let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
             let packed: Vec<PackedBits> = {
                 use rayon::prelude::*;
-                transforms
-                    .par_iter()
-                    .map(|t| {
-                        let inv = t.inverse_lut(m);
-                        let mut bits = [0u8; 4];
-                        for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
-                            *b = match m {
-                                Modulation::Nrz => inv[d],
-                                Modulation::Pam4 => gray_to_binary(inv[d]),
-                            };
-                        }
-                        PackedBits::new(window, &bits, m)
-                    })
-                    .collect()
+                transforms.par_iter().map(|t| transform_bits(window, t, m)).collect()
             };
             let total_bits = window.len() * bps;
             let probe = SeedProbe { lfsr, word: &prbs.word, packed: &packed, n, inv_out, total_bits, cfg };
@@ -573,6 +560,20 @@ impl PatternChecker {
     }
 }
 
+/// The pattern bits `window` carries under `transform`: each decision mapped back through the
+/// transform (and from Gray for PAM4), packed for the seed fits.
+fn transform_bits(window: &[u8], transform: &SymbolTransform, m: Modulation) -> PackedBits {
+    let inv = transform.inverse_lut(m);
+    let mut bits = [0u8; 4];
+    for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
+        *b = match m {
+            Modulation::Nrz => inv[d],
+            Modulation::Pam4 => gray_to_binary(inv[d]),
+        };
+    }
+    PackedBits::new(window, &bits, m)
+}
+
 /// The seed-by-seed acquisition that [`PatternChecker::acquire`] replaced for PRBS patterns:
 /// the reference its parallel seed search must reproduce.
 #[cfg(test)]
@@ -598,20 +599,7 @@ impl PatternChecker {
         while chunk_start < to {
             let chunk_end = (chunk_start + SEED_CHUNK).min(to);
             let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
-            let packed: Vec<PackedBits> = transforms
-                .iter()
-                .map(|t| {
-                    let inv = t.inverse_lut(m);
-                    let mut bits = [0u8; 4];
-                    for (d, b) in bits.iter_mut().enumerate().take(m.levels()) {
-                        *b = match m {
-                            Modulation::Nrz => inv[d],
-                            Modulation::Pam4 => gray_to_binary(inv[d]),
-                        };
-                    }
-                    PackedBits::new(window, &bits, m)
-                })
-                .collect();
+            let packed: Vec<PackedBits> = transforms.iter().map(|t| transform_bits(window, t, m)).collect();
             let total_bits = window.len() * bps;
             for i in chunk_start..chunk_end {
                 let r0 = (i - chunk_start) * bps;
