@@ -13,25 +13,53 @@ use lightlane::sim::LinkModel;
 use lightlane::Modulation;
 use rand::{Rng, SeedableRng};
 
-fn row(kernel: &str, size: &str, up_gbs: Option<f64>, rate: String, rb_ms: Option<f64>, target: &str, ok: Option<bool>) {
+fn row(
+    kernel: &str,
+    size: &str,
+    up_gbs: Option<f64>,
+    rate: String,
+    rb_ms: Option<f64>,
+    target: &str,
+    ok: Option<bool>,
+) {
     let f = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
     let verdict = match ok {
         Some(true) => "MET",
         Some(false) => "below",
         None => "-",
     };
-    println!("| {kernel:<28} | {size:>10} | {:>9} | {rate:>16} | {:>9} | {target:<16} | {verdict:<5} |", f(up_gbs, 2), f(rb_ms, 3));
+    println!(
+        "| {kernel:<28} | {size:>10} | {:>9} | {rate:>16} | {:>9} | {target:<16} | {verdict:<5} |",
+        f(up_gbs, 2),
+        f(rb_ms, 3)
+    );
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 26);
-    let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1 << 26);
+    let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let ctx = GpuContext::shared()?;
     let a = ctx.adapter();
-    println!("adapter: {} ({}, {}, driver {}), timestamps: {}", a.name, a.backend, a.device_type, a.driver, a.timestamps);
-    let clock = if bench::has_timestamps(ctx) { "GPU timestamp queries" } else { "host wall clock (no TIMESTAMP_QUERY)" };
+    println!(
+        "adapter: {} ({}, {}, driver {}), timestamps: {}",
+        a.name, a.backend, a.device_type, a.driver, a.timestamps
+    );
+    let clock = if bench::has_timestamps(ctx) {
+        "GPU timestamp queries"
+    } else {
+        "host wall clock (no TIMESTAMP_QUERY)"
+    };
     println!("samples per run: {n}, compute = mean of {reps} back-to-back dispatches, timed by {clock}\n");
-    println!("| {:<28} | {:>10} | {:>9} | {:>16} | {:>9} | {:<16} | {:<5} |", "kernel", "size", "H2D GB/s", "compute", "readback ms", "target (H200)", "");
+    println!(
+        "| {:<28} | {:>10} | {:>9} | {:>16} | {:>9} | {:<16} | {:<5} |",
+        "kernel", "size", "H2D GB/s", "compute", "readback ms", "target (H200)", ""
+    );
     println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
@@ -40,21 +68,81 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
     let t = bench::fir(ctx, &x, &taps, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("FFE 15 taps", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 250 GSa/s", Some(r >= 250.0));
+    row(
+        "FFE 15 taps",
+        &format!("{n}"),
+        Some(gb(n * 4, t.upload_s)),
+        format!("{r:.4} GSa/s"),
+        Some(t.readback_s * 1e3),
+        ">= 250 GSa/s",
+        Some(r >= 250.0),
+    );
 
-    let g = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 };
+    let g = EyeGeometry {
+        samples_per_ui: 8,
+        span_ui: 2,
+        time_bins: 64,
+        amp_bins: 64,
+        lo: -1.5,
+        hi: 1.5,
+    };
     let t = bench::eye(ctx, &x, &g, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("eye 64x64 (private)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
-    let g2 = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 256, amp_bins: 256, lo: -1.5, hi: 1.5 };
+    row(
+        "eye 64x64 (private)",
+        &format!("{n}"),
+        Some(gb(n * 4, t.upload_s)),
+        format!("{r:.4} GSa/s"),
+        Some(t.readback_s * 1e3),
+        ">= 200 GSa/s",
+        Some(r >= 200.0),
+    );
+    let g2 = EyeGeometry {
+        samples_per_ui: 8,
+        span_ui: 2,
+        time_bins: 256,
+        amp_bins: 256,
+        lo: -1.5,
+        hi: 1.5,
+    };
     let t = bench::eye(ctx, &x, &g2, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row("eye 256x256 (global)", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), ">= 200 GSa/s", Some(r >= 200.0));
+    row(
+        "eye 256x256 (phase tiles)",
+        &format!("{n}"),
+        Some(gb(n * 4, t.upload_s)),
+        format!("{r:.4} GSa/s"),
+        Some(t.readback_s * 1e3),
+        ">= 200 GSa/s",
+        Some(r >= 200.0),
+    );
+    // The analysis's eye: 32 samples/UI over 2 UI, 256 x 256 bins (m = 4, 4 phases a tile).
+    let g3 = EyeGeometry {
+        samples_per_ui: 32,
+        span_ui: 2,
+        time_bins: 256,
+        amp_bins: 256,
+        lo: -1.5,
+        hi: 1.5,
+    };
+    let t = bench::eye(ctx, &x, &g3, reps)?;
+    let r = n as f64 / t.compute_s / 1e9;
+    row(
+        "eye 256x256 32/UI (analysis)",
+        &format!("{n}"),
+        Some(gb(n * 4, t.upload_s)),
+        format!("{r:.4} GSa/s"),
+        Some(t.readback_s * 1e3),
+        ">= 200 GSa/s",
+        Some(r >= 200.0),
+    );
 
     let code = RsCode::Kp4;
     let words = (n / 4 / code.n()).max(2);
     let rs = ReedSolomon::new(code);
-    let msg: Vec<u16> = (0..code.k()).map(|_| rng.random_range(0..1024u16)).collect();
+    let msg: Vec<u16> = (0..code.k())
+        .map(|_| rng.random_range(0..1024u16))
+        .collect();
     let cw = rs.encode_vec(&msg)?;
     let mut batch: Vec<u16> = Vec::with_capacity(words * code.n());
     for _ in 0..words {
@@ -62,40 +150,130 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = bench::rs_syndromes(ctx, code, &batch, reps)?;
     let r = (words * code.n() * 10) as f64 / t.compute_s / 1e9;
-    row("KP4 syndromes", &format!("{words} cw"), Some(gb(batch.len() * 2, t.upload_s)), format!("{r:.4} Gb/s"), Some(t.readback_s * 1e3), ">= 100 Gb/s", Some(r >= 100.0));
+    row(
+        "KP4 syndromes",
+        &format!("{words} cw"),
+        Some(gb(batch.len() * 2, t.upload_s)),
+        format!("{r:.4} Gb/s"),
+        Some(t.readback_s * 1e3),
+        ">= 100 Gb/s",
+        Some(r >= 100.0),
+    );
 
     let bytes: &[u8] = bytemuck_cast(&x);
     let chunk = (64usize << 20).min(bytes.len());
     let bw = bench::h2d(ctx, bytes, chunk)? / 1e9;
-    row("H2D staging ring", &format!("{} MiB", bytes.len() >> 20), Some(bw), format!("{bw:.3} GB/s"), None, ">= 20 GB/s", Some(bw >= 20.0));
+    row(
+        "H2D staging ring",
+        &format!("{} MiB", bytes.len() >> 20),
+        Some(bw),
+        format!("{bw:.3} GB/s"),
+        None,
+        ">= 20 GB/s",
+        Some(bw >= 20.0),
+    );
 
     let ffe = Ffe::new(taps.clone(), 1, 7)?;
     let expected: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
     let s = bench::fused_pass(ctx, &ffe, &x, &expected, &g, reps)?;
     let r = n as f64 / s / 1e9;
-    row("fused FFE>slice>count>eye", &format!("{n}"), None, format!("{r:.4} GSa/s"), None, ">= 100 GSa/s", Some(r >= 100.0));
+    row(
+        "fused FFE>slice>count>eye",
+        &format!("{n}"),
+        None,
+        format!("{r:.4} GSa/s"),
+        None,
+        ">= 100 GSa/s",
+        Some(r >= 100.0),
+    );
 
     // Resampler (Keys cubic, 2 points/UI at 4.8 samples/UI) and the block-parallel detectors
     // (no issue-7 targets: rates for the record; detectors timed per whole call).
-    let rgrid = lightlane::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
+    let rgrid = lightlane::timing::ResampleGrid {
+        samples_per_ui: 4.8,
+        phase_ui: 0.3,
+        sps_out: 2,
+    };
     let (t, nout) = bench::resample(ctx, &x, &rgrid, reps)?;
     let r = nout as f64 / t.compute_s / 1e9;
-    row("resample cubic 4.8->2 /UI", &format!("{n}"), Some(gb(n * 4, t.upload_s)), format!("{r:.4} GSa/s"), Some(t.readback_s * 1e3), "-", None);
+    row(
+        "resample cubic 4.8->2 /UI",
+        &format!("{n}"),
+        Some(gb(n * 4, t.upload_s)),
+        format!("{r:.4} GSa/s"),
+        Some(t.readback_s * 1e3),
+        "-",
+        None,
+    );
     let nd = (n / 4).clamp(1 << 16, 1 << 24);
     let y: Vec<f32> = (0..nd).map(|_| rng.random::<f32>() * 3.0 - 1.5).collect();
-    let mlse = lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.5], &Modulation::Pam4.level_set())?;
-    let s = bench::mlse_blocks(ctx, &mlse, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, reps.min(3))?;
+    let mlse =
+        lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.5], &Modulation::Pam4.level_set())?;
+    let s = bench::mlse_blocks(
+        ctx,
+        &mlse,
+        &y,
+        lightlane::gpu::GPU_MLSE_BLOCK,
+        256,
+        reps.min(3),
+    )?;
     let r = nd as f64 / s / 1e9;
-    row("MLSE PAM4 4-state blocks", &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
-    let mlse16 = lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.4, 0.2], &Modulation::Pam4.level_set())?;
-    let s = bench::mlse_blocks(ctx, &mlse16, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, reps.min(3))?;
+    row(
+        "MLSE PAM4 4-state blocks",
+        &format!("{nd}"),
+        None,
+        format!("{r:.4} GSym/s"),
+        None,
+        "- (whole call)",
+        None,
+    );
+    let mlse16 = lightlane::eq::Mlse::new(
+        Modulation::Pam4,
+        &[1.0, 0.4, 0.2],
+        &Modulation::Pam4.level_set(),
+    )?;
+    let s = bench::mlse_blocks(
+        ctx,
+        &mlse16,
+        &y,
+        lightlane::gpu::GPU_MLSE_BLOCK,
+        256,
+        reps.min(3),
+    )?;
     let r = nd as f64 / s / 1e9;
-    row("MLSE PAM4 16-state blocks", &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
+    row(
+        "MLSE PAM4 16-state blocks",
+        &format!("{nd}"),
+        None,
+        format!("{r:.4} GSym/s"),
+        None,
+        "- (whole call)",
+        None,
+    );
     for nt in [3usize, 32] {
-        let dfe = lightlane::eq::Dfe::new((0..nt).map(|i| 0.1 / (1 + i) as f32).collect(), Modulation::Pam4.level_set(), Modulation::Pam4)?;
-        let s = bench::dfe_blocks(ctx, &dfe, &y, lightlane::gpu::GPU_DFE_BLOCK, 256, reps.min(3))?;
+        let dfe = lightlane::eq::Dfe::new(
+            (0..nt).map(|i| 0.1 / (1 + i) as f32).collect(),
+            Modulation::Pam4.level_set(),
+            Modulation::Pam4,
+        )?;
+        let s = bench::dfe_blocks(
+            ctx,
+            &dfe,
+            &y,
+            lightlane::gpu::GPU_DFE_BLOCK,
+            256,
+            reps.min(3),
+        )?;
         let r = nd as f64 / s / 1e9;
-        row(&format!("DFE PAM4 {nt} taps blocks"), &format!("{nd}"), None, format!("{r:.4} GSym/s"), None, "- (whole call)", None);
+        row(
+            &format!("DFE PAM4 {nt} taps blocks"),
+            &format!("{nd}"),
+            None,
+            format!("{r:.4} GSym/s"),
+            None,
+            "- (whole call)",
+            None,
+        );
     }
 
     // End to end: a PAM4 capture file (LeCroy .trc) -> report, CPU engine vs GPU engine on
@@ -109,7 +287,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lightlane::io::lecroy::write(&file, std::slice::from_ref(&cap.waveform))?;
     let mut cfg = AnalysisConfig::pam4(model.baud);
     cfg.equalizer = "ffe:15,dfe:1".parse()?;
-    let load = || lightlane::io::read_capture(&file, &Default::default()).map_err(|e| lightlane::Error::Unusable { stage: "read capture", reason: e.to_string() });
+    let load = || {
+        lightlane::io::read_capture(&file, &Default::default()).map_err(|e| {
+            lightlane::Error::Unusable {
+                stage: "read capture",
+                reason: e.to_string(),
+            }
+        })
+    };
     let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
     let _ = std::fs::remove_file(&file);
     let e = e?;

@@ -4,11 +4,20 @@
 //   segment k (k = 0..n-2), column base c0 = ((k0 + k) % P) * m, for j in 0..m:
 //     a = q_k + floor_div((q_{k+1} - q_k) * j, m);  r = a >> 8;  if 0 <= r < A: hist[r*B + c0 + j] += 1
 //
+// floor_div(d*j, m) is stepped without a division per column: d = q*m + rem (0 <= rem < m), so
+// floor(d*j/m) = q*j + floor(rem*j/m), whose second term grows by one each time rem*j passes
+// a multiple of m.
+//
 // eye_private: each workgroup accumulates into a private histogram in workgroup memory
 // (A*B <= PRIV_BINS) and adds its non-zero bins to the global one at the end
-// (private_histogram.wgsl, prepended by shaders.rs).
-// eye_global: global atomics; each thread walks SEGS consecutive segments (tiling) so a
-// workgroup's writes stay within a few columns.
+// (private_histogram.wgsl, prepended by shaders.rs). The host gives each workgroup enough
+// segments (SEGS*256) that the end-of-workgroup flush stays small beside the counting.
+// eye_tiled: larger histograms whose columns of PH sample phases fit PRIV_BINS (A*m*PH <=
+// PRIV_BINS): workgroup (tile, chunk) counts the segments of phases tile*PH .. +PH in the
+// periods of its chunk into a private A x (PH*m) histogram, then adds it to its columns of
+// the global one. Workgroups of one chunk are adjacent, so they read the chunk from L2.
+// eye_global: global atomics (histograms too large for either); each thread walks SEGS
+// consecutive segments so a workgroup's writes stay within a few columns.
 
 struct Params {
     n: u32,          // samples in this chunk (segments = n - 1)
@@ -20,9 +29,9 @@ struct Params {
     lo: f32,
     s256: f32,
     wg_x: u32,
-    segs: u32,       // segments per thread
-    _p0: u32,
-    _p1: u32,
+    segs: u32,       // segments per thread (eye_private, eye_global)
+    tile_phases: u32,   // PH (eye_tiled)
+    chunk_periods: u32, // periods per workgroup (eye_tiled)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -48,23 +57,32 @@ fn floor_div(a: i32, b: i32) -> i32 {
     return q;
 }
 
-// Visits the bins of segment k; `priv` selects the workgroup histogram.
-fn segment(k: u32, use_priv: bool) {
+// Visits the bins of segment k: bin = row * stride + col + j, into the workgroup histogram
+// (use_priv) or the global one.
+fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
     let qa = quant(y[k]);
     let qb = quant(y[k + 1u]);
-    let d = qb - qa;
-    let c0 = ((p.k0 + k) % p.period) * p.m;
     let mi = i32(p.m);
+    let q = floor_div(qb - qa, mi);
+    let rem = (qb - qa) - q * mi;
+    var a = qa;
+    var acc = 0;
     for (var j = 0u; j < p.m; j = j + 1u) {
-        let a = qa + floor_div(d * i32(j), mi);
         let r = a >> 8u;
         if (r >= 0 && r < i32(p.bins_a)) {
-            let bin = u32(r) * p.bins_t + c0 + j;
+            let bin = u32(r) * stride + col + j;
             if (use_priv) {
                 atomicAdd(&priv_hist[bin], 1u);
             } else {
                 atomicAdd(&hist[bin], 1u);
             }
+        }
+        // a = qa + floor_div((qb - qa) * (j + 1), m)
+        a = a + q;
+        acc = acc + rem;
+        if (acc >= mi) {
+            acc = acc - mi;
+            a = a + 1;
         }
     }
 }
@@ -79,7 +97,7 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var s = 0u; s < p.segs; s = s + 1u) {
         let k = first + s * 256u + lid;
         if (k + 1u < p.n) {
-            segment(k, true);
+            segment(k, p.bins_t, ((p.k0 + k) % p.period) * p.m, true);
         }
     }
     priv_flush(lid, bins);
@@ -92,7 +110,39 @@ fn eye_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     for (var s = 0u; s < p.segs; s = s + 1u) {
         let k = first + s * 256u + lid;
         if (k + 1u < p.n) {
-            segment(k, false);
+            segment(k, p.bins_t, ((p.k0 + k) % p.period) * p.m, false);
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let ph_n = p.tile_phases;
+    let tiles = (p.period + ph_n - 1u) / ph_n;
+    let wg = wid.x + wid.y * p.wg_x;
+    let tile = wg % tiles;
+    let chunk = wg / tiles;
+    let ph0 = tile * ph_n;
+    let nph = min(ph_n, p.period - ph0);
+    let width = ph_n * p.m;
+    let bins = p.bins_a * width;
+    priv_clear(lid, bins);
+    // Segment k has phase (k0 + k) % P; item i is phase ph0 + i % nph of period
+    // chunk*chunk_periods + i / nph, counted from the period holding sample 0.
+    let items = p.chunk_periods * nph;
+    let first = chunk * p.chunk_periods;
+    for (var i = lid; i < items; i = i + 256u) {
+        let g = (first + i / nph) * p.period + ph0 + i % nph;
+        if (g >= p.k0 && g - p.k0 + 1u < p.n) {
+            segment(g - p.k0, width, (i % nph) * p.m, true);
+        }
+    }
+    // Local bin r * width + c is global bin r * B + ph0 * m + c.
+    workgroupBarrier();
+    for (var b = lid; b < bins; b = b + 256u) {
+        let c = atomicLoad(&priv_hist[b]);
+        if (c != 0u) {
+            atomicAdd(&hist[(b / width) * p.bins_t + ph0 * p.m + b % width], c);
         }
     }
 }

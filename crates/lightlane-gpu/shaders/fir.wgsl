@@ -7,6 +7,9 @@
 // (256*R - 1)*sps + L samples, is staged once in workgroup memory (coalesced loads) so each
 // input sample is read from device memory once per workgroup instead of L times.
 // fir_direct: no staging, for spans larger than the tile.
+// fir_unrolled: sps = 1, the unrolled four-outputs-per-invocation FFE of ffe_window.wgsl
+// (prepended by shaders.rs; the host sets FW_TAPS = ntaps, FW_BASE = base), vec4 loads and a
+// vec4 store: the last vec4 may write up to three outputs past n_out into the buffer's padding.
 
 struct Params {
     n_in: u32,
@@ -25,6 +28,9 @@ const TILE: u32 = 6144u;
 @group(0) @binding(1) var<storage, read> taps: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+// x and y as vec4s (fir_unrolled; the same buffers as bindings 2 and 3).
+@group(0) @binding(4) var<storage, read> xv: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> yv: array<vec4<f32>>;
 
 var<workgroup> tile: array<f32, TILE>;
 
@@ -74,4 +80,13 @@ fn fir_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc = acc + taps[j] * load_x(centre - i32(j));
     }
     y[k] = acc;
+}
+
+@compute @workgroup_size(256)
+fn fir_unrolled(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let t = gid.x + gid.y * p.wg_x * 256u;
+    if (t * 4u >= p.n_out) {
+        return;
+    }
+    yv[t] = ffe4(t, p.n_in);
 }

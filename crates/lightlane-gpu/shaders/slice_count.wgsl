@@ -5,10 +5,13 @@
 // (byte k&3 of word k>>2). Both are masked to the modulation's bit width (1 for NRZ, 3 for
 // PAM4); bit errors are popcount(x) (binary mapping) or popcount(x ^ (x >> 1)) (Gray) of
 // x = d ^ e. Counts are reduced per workgroup, then added to 64-bit counters (lo/hi u32 with
-// carry). Symbol-error positions (index + `first`) are appended, unordered, up to `cap`.
+// carry). Symbol-error positions (index + `first`) are appended, unordered, up to `cap`, into
+// slots each workgroup reserves with one global atomic.
 //
 // slice_count: y given. ffe_slice_count: y[k] = sum_j w[j] x[k*sps + base - j] computed in place
-// (zero outside x), so the equalized signal never exists in memory (the fused pass).
+// (zero outside x), so the equalized signal never exists in memory (the fused pass);
+// ffe_slice_count_unrolled: the same for sps = 1 with the unrolled FFE of ffe_window.wgsl
+// (prepended by shaders.rs).
 
 struct Params {
     n: u32,          // symbols
@@ -34,9 +37,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> positions: array<u32>;
 @group(0) @binding(5) var<storage, read> taps: array<f32>;
 @group(0) @binding(6) var<storage, read> x: array<f32>;
+// x as vec4s (the unrolled fused kernel; the same buffer as binding 6).
+@group(0) @binding(7) var<storage, read> xv: array<vec4<f32>>;
 
 var<workgroup> wg_sym: atomic<u32>;
 var<workgroup> wg_bit: atomic<u32>;
+// First slot of `positions` reserved for this workgroup's error positions (cap: none).
+var<workgroup> wg_slot: u32;
 
 fn decide(v: f32) -> u32 {
     var d = 0u;
@@ -46,23 +53,26 @@ fn decide(v: f32) -> u32 {
     return d;
 }
 
-fn account(k: u32, v: f32, word: u32) -> vec2<u32> {
-    let d = decide(v) & p.mask;
-    let e = extractBits(word, (k & 3u) * 8u, 8u) & p.mask;
-    var xd = d ^ e;
-    if (p.gray == 1u) {
-        xd = xd ^ (xd >> 1u);
-    }
-    if (d != e) {
-        let slot = atomicAdd(&counters[4], 1u);
-        if (slot < p.cap) {
-            positions[slot] = p.first + k;
-        } else {
-            atomicSub(&counters[4], 1u);
+// Symbols k0 .. k0+3 (those < n) with values v and expected bytes `word`: (mask of the
+// symbol errors, bit errors).
+fn judge4(k0: u32, v: vec4<f32>, word: u32) -> vec2<u32> {
+    var mask = 0u;
+    var bits = 0u;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        if (k0 + r < p.n) {
+            let d = decide(v[r]) & p.mask;
+            let e = extractBits(word, r * 8u, 8u) & p.mask;
+            var xd = d ^ e;
+            if (p.gray == 1u) {
+                xd = xd ^ (xd >> 1u);
+            }
+            if (d != e) {
+                mask = mask | (1u << r);
+                bits = bits + countOneBits(xd);
+            }
         }
-        return vec2<u32>(1u, countOneBits(xd));
     }
-    return vec2<u32>(0u, 0u);
+    return vec2<u32>(mask, bits);
 }
 
 fn add64(lo: u32, v: u32) {
@@ -75,14 +85,6 @@ fn add64(lo: u32, v: u32) {
     }
 }
 
-fn flush(lid: u32) {
-    workgroupBarrier();
-    if (lid == 0u) {
-        add64(0u, atomicLoad(&wg_sym));
-        add64(2u, atomicLoad(&wg_bit));
-    }
-}
-
 fn init(lid: u32) {
     if (lid == 0u) {
         atomicStore(&wg_sym, 0u);
@@ -91,26 +93,60 @@ fn init(lid: u32) {
     workgroupBarrier();
 }
 
+// Adds the invocation's result `res` (judge4 of symbols k0 ..) to the workgroup's counts, the
+// workgroup's to the global counters, and writes the symbol-error positions. One global
+// atomic per workgroup reserves the workgroup's position slots (none once `cap` slots are
+// taken), so a capture full of errors does not serialize on one counter. counters[4] may pass
+// `cap` (the host reads min(counters[4], cap)). Contains barriers: call from uniform control flow.
+fn finish(lid: u32, k0: u32, res: vec2<u32>) {
+    let nerr = countOneBits(res.x);
+    var local = 0u;
+    if (nerr != 0u) {
+        local = atomicAdd(&wg_sym, nerr);
+        atomicAdd(&wg_bit, res.y);
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+        let total = atomicLoad(&wg_sym);
+        add64(0u, total);
+        add64(2u, atomicLoad(&wg_bit));
+        var slot = p.cap;
+        if (total != 0u && atomicLoad(&counters[4]) < p.cap) {
+            slot = atomicAdd(&counters[4], total);
+        }
+        wg_slot = slot;
+    }
+    workgroupBarrier();
+    let base = wg_slot;
+    if (nerr != 0u && base < p.cap) {
+        var s = base + local;
+        for (var r = 0u; r < 4u; r = r + 1u) {
+            if ((res.x & (1u << r)) != 0u) {
+                if (s < p.cap) {
+                    positions[s] = p.first + k0 + r;
+                }
+                s = s + 1u;
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(256)
 fn slice_count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     init(lid);
     let t = (wid.x + wid.y * p.wg_x) * 256u + lid;
     let k0 = t * 4u;
-    var c = vec2<u32>(0u, 0u);
+    var res = vec2<u32>(0u, 0u);
     if (k0 < p.n) {
-        let word = expected[t];
+        var v = vec4<f32>(0.0);
         for (var r = 0u; r < 4u; r = r + 1u) {
-            let k = k0 + r;
-            if (k < p.n) {
-                c = c + account(k, y[p.y0 + k], word);
+            if (k0 + r < p.n) {
+                v[r] = y[p.y0 + k0 + r];
             }
         }
+        res = judge4(k0, v, expected[t]);
     }
-    if (c.x != 0u) {
-        atomicAdd(&wg_sym, c.x);
-        atomicAdd(&wg_bit, c.y);
-    }
-    flush(lid);
+    finish(lid, k0, res);
 }
 
 // slice_only: the decisions alone (Slicer::slice_vec), packed 4 per u32 (byte k&3 of word k>>2)
@@ -144,24 +180,34 @@ fn ffe_slice_count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     init(lid);
     let t = (wid.x + wid.y * p.wg_x) * 256u + lid;
     let k0 = t * 4u;
-    var c = vec2<u32>(0u, 0u);
+    var res = vec2<u32>(0u, 0u);
     if (k0 < p.n) {
-        let word = expected[t];
+        var v = vec4<f32>(0.0);
         for (var r = 0u; r < 4u; r = r + 1u) {
-            let k = k0 + r;
-            if (k < p.n) {
-                let centre = i32(k * p.sps + p.base);
+            if (k0 + r < p.n) {
+                let centre = i32((k0 + r) * p.sps + p.base);
                 var acc = 0.0;
                 for (var j = 0u; j < p.ntaps; j = j + 1u) {
                     acc = acc + taps[j] * load_x(centre - i32(j));
                 }
-                c = c + account(k, acc, word);
+                v[r] = acc;
             }
         }
+        res = judge4(k0, v, expected[t]);
     }
-    if (c.x != 0u) {
-        atomicAdd(&wg_sym, c.x);
-        atomicAdd(&wg_bit, c.y);
+    finish(lid, k0, res);
+}
+
+// The fused pass with the unrolled symbol-spaced FFE of ffe_window.wgsl (sps = 1; the host
+// sets FW_TAPS = ntaps and FW_BASE = base).
+@compute @workgroup_size(256)
+fn ffe_slice_count_unrolled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    init(lid);
+    let t = (wid.x + wid.y * p.wg_x) * 256u + lid;
+    let k0 = t * 4u;
+    var res = vec2<u32>(0u, 0u);
+    if (k0 < p.n) {
+        res = judge4(k0, ffe4(t, p.n_in), expected[t]);
     }
-    flush(lid);
+    finish(lid, k0, res);
 }

@@ -5,8 +5,8 @@
 //! [`PhaseTimes::device_timed`]), else by the host wall clock around submit + wait; upload and
 //! readback are host wall clock.
 
-use crate::context::{GpuContext, WORKGROUP};
-use crate::kernels::{EyeParams, FirParams, RsParams};
+use crate::context::GpuContext;
+use crate::kernels::RsParams;
 use crate::pool::Role;
 use crate::reference::EyeGeometry;
 use crate::shaders;
@@ -48,9 +48,21 @@ pub(crate) fn timed_dispatches(
     grid: (u32, u32),
     reps: usize,
 ) -> Result<(f64, bool)> {
+    timed_sequence(ctx, &[(pipe, bind, grid)], reps)
+}
+
+/// Seconds per repetition of the dispatches `seq` (in order), `reps` repetitions back to back
+/// in one submission: by GPU timestamps around the whole run where the adapter has them (then
+/// `true`), else by the host clock around submit and wait.
+pub(crate) fn timed_sequence(
+    ctx: &GpuContext,
+    seq: &[(&wgpu::ComputePipeline, &wgpu::BindGroup, (u32, u32))],
+    reps: usize,
+) -> Result<(f64, bool)> {
     let reps = reps.max(1);
+    let passes = reps * seq.len();
     ctx.wait()?;
-    if has_timestamps(ctx) {
+    if has_timestamps(ctx) && passes > 0 {
         let qs = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("lightlane bench timestamps"),
             ty: wgpu::QueryType::Timestamp,
@@ -63,15 +75,18 @@ pub(crate) fn timed_dispatches(
             mapped_at_creation: false,
         });
         submit(ctx, |enc| {
-            for i in 0..reps {
+            for i in 0..passes {
+                let (pipe, bind, grid) = seq[i % seq.len()];
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: None,
                     // Only the first and the last pass carry timestamp writes.
-                    timestamp_writes: (i == 0 || i + 1 == reps).then_some(wgpu::ComputePassTimestampWrites {
-                        query_set: &qs,
-                        beginning_of_pass_write_index: (i == 0).then_some(0),
-                        end_of_pass_write_index: (i + 1 == reps).then_some(1),
-                    }),
+                    timestamp_writes: (i == 0 || i + 1 == passes).then_some(
+                        wgpu::ComputePassTimestampWrites {
+                            query_set: &qs,
+                            beginning_of_pass_write_index: (i == 0).then_some(0),
+                            end_of_pass_write_index: (i + 1 == passes).then_some(1),
+                        },
+                    ),
                 });
                 pass.set_pipeline(pipe);
                 pass.set_bind_group(0, bind, &[]);
@@ -88,7 +103,8 @@ pub(crate) fn timed_dispatches(
     }
     let ((), s) = time(|| {
         submit(ctx, |enc| {
-            for _ in 0..reps {
+            for i in 0..passes {
+                let (pipe, bind, grid) = seq[i % seq.len()];
                 ctx.dispatch(pipe, bind, grid, enc);
             }
         })?;
@@ -122,21 +138,14 @@ pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<Pha
     })?;
     let tb = ctx.upload(Role::Input, bytemuck::cast_slice(taps))?;
     let yb = ctx.buffer(Role::Output, n as u64 * 4)?;
-    let r = 4u32;
-    let grid = ctx.grid((n as u32).div_ceil(WORKGROUP * r));
-    let p = FirParams {
-        n_in: n as u32,
-        n_out: n as u32,
-        sps: 1,
-        base: (l / 2) as u32,
-        ntaps: l as u32,
-        per_thread: r,
-        wg_x: grid.0,
-        _pad: 0,
-    };
-    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-    let pipe = ctx.pipeline("fir", shaders::FIR, "fir_tiled")?;
-    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, tb.buffer()), (2, xb.buffer()), (3, yb.buffer())]);
+    // The kernel the engine picks for a symbol-spaced FFE of these taps (reference tap L/2).
+    let plan = ctx.fir_plan(n, n, l, 1, l / 2)?;
+    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
+    let bind = ctx.bind(
+        &plan.pipeline,
+        &plan.bindings(ub.buffer(), tb.buffer(), xb.buffer(), yb.buffer()),
+    );
+    let (pipe, grid) = (plan.pipeline, plan.grid);
     let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     // The FFE's result stays on the device in the pipeline; read back 1 MiB as the sample.
     let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
@@ -158,26 +167,12 @@ pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Resu
         Ok(b)
     })?;
     let hb = ctx.buffer(Role::Output, bins as u64 * 4)?;
-    let private = bins <= crate::kernels::EYE_PRIVATE_BINS;
-    let segs = if private { 16 } else { 4 };
-    let grid = ctx.grid(((n - 1) as u32).div_ceil(WORKGROUP * segs));
-    let p = EyeParams {
-        n: n as u32,
-        k0: 0,
-        period: geom.period() as u32,
-        m: geom.columns_per_sample() as u32,
-        bins_t: geom.time_bins as u32,
-        bins_a: geom.amp_bins as u32,
-        lo: geom.lo,
-        s256: geom.s256(),
-        wg_x: grid.0,
-        segs,
-        _p0: 0,
-        _p1: 0,
-    };
+    let (pipe, grid, p) = ctx.eye_plan(n, 0, geom)?;
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-    let pipe = ctx.pipeline("eye", shaders::EYE, if private { "eye_private" } else { "eye_global" })?;
-    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, yb.buffer()), (2, hb.buffer())]);
+    let bind = ctx.bind(
+        &pipe,
+        &[(0, ub.buffer()), (1, yb.buffer()), (2, hb.buffer())],
+    );
     let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     let (_, rb) = time(|| ctx.read_back(hb.buffer(), bins as u64 * 4))?;
     Ok(PhaseTimes {
@@ -189,12 +184,21 @@ pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Resu
 }
 
 /// RS syndromes of `words` (a multiple of n symbols).
-pub fn rs_syndromes(ctx: &GpuContext, code: RsCode, words: &[u16], reps: usize) -> Result<PhaseTimes> {
+pub fn rs_syndromes(
+    ctx: &GpuContext,
+    code: RsCode,
+    words: &[u16],
+    reps: usize,
+) -> Result<PhaseTimes> {
     let n = code.n();
     let count = words.len() / n;
     let two_t = code.parity_len();
-    let log: Vec<u32> = (0..1024u16).map(|a| gf::log(a).unwrap_or(0) as u32).collect();
-    let exp: Vec<u32> = (0..2048usize).map(|e| gf::exp(e % gf::GROUP_ORDER) as u32).collect();
+    let log: Vec<u32> = (0..1024u16)
+        .map(|a| gf::log(a).unwrap_or(0) as u32)
+        .collect();
+    let exp: Vec<u32> = (0..2048usize)
+        .map(|e| gf::exp(e % gf::GROUP_ORDER) as u32)
+        .collect();
     let lb = ctx.upload(Role::Input, bytemuck::cast_slice(&log))?;
     let eb = ctx.upload(Role::Input, bytemuck::cast_slice(&exp))?;
     let (sb, up) = time(|| {
@@ -212,7 +216,16 @@ pub fn rs_syndromes(ctx: &GpuContext, code: RsCode, words: &[u16], reps: usize) 
     };
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
     let pipe = ctx.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
-    let bind = ctx.bind(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())]);
+    let bind = ctx.bind(
+        &pipe,
+        &[
+            (0, ub.buffer()),
+            (1, sb.buffer()),
+            (2, lb.buffer()),
+            (3, eb.buffer()),
+            (4, ob.buffer()),
+        ],
+    );
     let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     let (_, rb) = time(|| ctx.read_back(ob.buffer(), (count * two_t * 4) as u64))?;
     Ok(PhaseTimes {
@@ -242,7 +255,14 @@ pub fn h2d(ctx: &GpuContext, data: &[u8], chunk_bytes: usize) -> Result<f64> {
 /// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
 /// pass (mean of `reps`).
 #[allow(clippy::too_many_arguments)]
-pub fn fused_pass(ctx: &GpuContext, ffe: &Ffe, x: &[f32], expected: &[u8], geom: &EyeGeometry, reps: usize) -> Result<f64> {
+pub fn fused_pass(
+    ctx: &GpuContext,
+    ffe: &Ffe,
+    x: &[f32],
+    expected: &[u8],
+    geom: &EyeGeometry,
+    reps: usize,
+) -> Result<f64> {
     let n = ffe.output_len(x.len()).min(expected.len());
     let slicer = Slicer::for_levels(&Modulation::Pam4.level_set())?;
     let xb = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
@@ -252,45 +272,62 @@ pub fn fused_pass(ctx: &GpuContext, ffe: &Ffe, x: &[f32], expected: &[u8], geom:
     let positions = ctx.buffer(Role::Output, 4096)?;
     let bins = geom.bins()?;
     let hb = ctx.buffer(Role::Output, bins as u64 * 4)?;
-    let private = bins <= crate::kernels::EYE_PRIVATE_BINS;
-    let segs = if private { 16 } else { 4 };
-    let egrid = ctx.grid(((x.len() - 1) as u32).div_ceil(WORKGROUP * segs));
-    let ep = EyeParams {
-        n: x.len() as u32,
-        k0: 0,
-        period: geom.period() as u32,
-        m: geom.columns_per_sample() as u32,
-        bins_t: geom.time_bins as u32,
-        bins_a: geom.amp_bins as u32,
-        lo: geom.lo,
-        s256: geom.s256(),
-        wg_x: egrid.0,
-        segs,
-        _p0: 0,
-        _p1: 0,
-    };
+    let (epipe, egrid, ep) = ctx.eye_plan(x.len(), 0, geom)?;
     let eub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&ep))?;
-    let epipe = ctx.pipeline("eye", shaders::EYE, if private { "eye_private" } else { "eye_global" })?;
-    let ebind = ctx.bind(&epipe, &[(0, eub.buffer()), (1, xb.buffer()), (2, hb.buffer())]);
-    ctx.wait()?;
-    let t = Instant::now();
-    for _ in 0..reps.max(1) {
-        ctx.ffe_slice_count_resident(ffe, &xb, x.len(), &tb, &eb, n, &slicer, Modulation::Pam4, BitMapping::Gray, 1024, &counters, &positions)?;
-        submit(ctx, |enc| ctx.dispatch(&epipe, &ebind, egrid, enc))?;
-    }
-    ctx.wait()?;
-    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+    let ebind = ctx.bind(
+        &epipe,
+        &[(0, eub.buffer()), (1, xb.buffer()), (2, hb.buffer())],
+    );
+    let (fpipe, fgrid, fp, x_binding) = ctx.ffe_slice_count_plan(
+        ffe,
+        x.len(),
+        n,
+        &slicer,
+        Modulation::Pam4,
+        BitMapping::Gray,
+        1024,
+    )?;
+    let fub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&fp))?;
+    let fbind = ctx.bind(
+        &fpipe,
+        &[
+            (0, fub.buffer()),
+            (2, eb.buffer()),
+            (3, counters.buffer()),
+            (4, positions.buffer()),
+            (5, tb.buffer()),
+            (x_binding, xb.buffer()),
+        ],
+    );
+    let (s, _) = timed_sequence(
+        ctx,
+        &[(&fpipe, &fbind, fgrid), (&epipe, &ebind, egrid)],
+        reps,
+    )?;
+    Ok(s)
 }
 
 /// Fixed-clock Keys cubic resampling of `x` on `grid` (upload of `x`, compute = mean of `reps`
 /// dispatches, readback of the whole output). Returns the phase times and the outputs per run.
-pub fn resample(ctx: &GpuContext, x: &[f32], grid: &lightlane_core::timing::ResampleGrid, reps: usize) -> Result<(PhaseTimes, usize)> {
+pub fn resample(
+    ctx: &GpuContext,
+    x: &[f32],
+    grid: &lightlane_core::timing::ResampleGrid,
+    reps: usize,
+) -> Result<(PhaseTimes, usize)> {
     ctx.bench_resample(x, grid, reps)
 }
 
 /// Seconds of one whole [`GpuContext::mlse_detect_blocks`] call (upload, the segmented
 /// dispatches, readback of the decisions), the mean of `reps` calls.
-pub fn mlse_blocks(ctx: &GpuContext, mlse: &lightlane_core::eq::Mlse, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+pub fn mlse_blocks(
+    ctx: &GpuContext,
+    mlse: &lightlane_core::eq::Mlse,
+    y: &[f32],
+    block: usize,
+    warmup: usize,
+    reps: usize,
+) -> Result<f64> {
     ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
     let t = Instant::now();
     for _ in 0..reps.max(1) {
@@ -301,7 +338,14 @@ pub fn mlse_blocks(ctx: &GpuContext, mlse: &lightlane_core::eq::Mlse, y: &[f32],
 
 /// Seconds of one whole [`GpuContext::dfe_detect_blocks`] call (upload, the segmented
 /// dispatches, readback of the decisions), the mean of `reps` calls.
-pub fn dfe_blocks(ctx: &GpuContext, dfe: &lightlane_core::eq::Dfe, y: &[f32], block: usize, warmup: usize, reps: usize) -> Result<f64> {
+pub fn dfe_blocks(
+    ctx: &GpuContext,
+    dfe: &lightlane_core::eq::Dfe,
+    y: &[f32],
+    block: usize,
+    warmup: usize,
+    reps: usize,
+) -> Result<f64> {
     ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
     let t = Instant::now();
     for _ in 0..reps.max(1) {
@@ -339,7 +383,10 @@ pub fn end_to_end(
     use lightlane_core::analysis::analyze_with;
     use lightlane_core::Backend;
     let reps = reps.max(1);
-    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let accel = crate::GpuAccelerator {
+        ctx,
+        fallback: false,
+    };
     let wf = load()?;
     let cpu_report = analyze_with(&wf, config, Backend::Cpu, None)?;
     let gpu_report = analyze_with(&wf, config, Backend::Gpu, Some(&accel))?;
@@ -397,7 +444,10 @@ pub fn thread_cpu_split_s() -> Option<(f64, f64)> {
     let pid = std::process::id().to_string();
     let (mut all, mut host) = (0u64, 0u64);
     for t in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Some(ns) = std::fs::read_to_string(t.path().join("schedstat")).ok().and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok()) else {
+        let Some(ns) = std::fs::read_to_string(t.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        else {
             continue;
         };
         let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
@@ -459,7 +509,15 @@ fn marked_run(
         let (wall, cpu) = delta(last.replace(t), t);
         rows.borrow_mut().push((stage, wall, cpu));
     };
-    lightlane_core::analysis::analyze_using(wf, config, backend, &lightlane_core::analysis::AnalysisHooks { accel, mark: Some(&mark) })?;
+    lightlane_core::analysis::analyze_using(
+        wf,
+        config,
+        backend,
+        &lightlane_core::analysis::AnalysisHooks {
+            accel,
+            mark: Some(&mark),
+        },
+    )?;
     let mut rows = rows.into_inner();
     let (wall, cpu) = delta(start, now());
     rows.push(("whole analysis", wall, cpu));
@@ -467,7 +525,10 @@ fn marked_run(
 }
 
 /// Mean per-stage timings of `reps` runs (after one untimed run).
-fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> Result<Vec<StageRow>> {
+fn mean_stages(
+    reps: usize,
+    run: &mut dyn FnMut() -> Result<Vec<StageRow>>,
+) -> Result<Vec<StageRow>> {
     run()?;
     let reps = reps.max(1);
     let mut sum: Vec<StageRow> = Vec::new();
@@ -486,7 +547,10 @@ fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> R
         }
     }
     let r = reps as f64;
-    Ok(sum.into_iter().map(|(s, w, c)| (s, w / r, c.map(|(a, b)| (a / r, b / r)))).collect())
+    Ok(sum
+        .into_iter()
+        .map(|(s, w, c)| (s, w / r, c.map(|(a, b)| (a / r, b / r))))
+        .collect())
 }
 
 /// Per-stage timings of the real analysis pipeline on `wf` with `config`, CPU engine vs GPU
@@ -496,11 +560,21 @@ fn mean_stages(reps: usize, run: &mut dyn FnMut() -> Result<Vec<StageRow>>) -> R
 /// histogram and metrics, TDECQ, the pictures, the dispersion corners, jitter, and the whole
 /// analysis. Each the mean of `reps` runs after one untimed run; on-CPU time from the
 /// per-thread scheduler statistics ([`thread_cpu_split_s`]).
-pub fn stages(ctx: &GpuContext, wf: &lightlane_core::Waveform, config: &lightlane_core::analysis::AnalysisConfig, reps: usize) -> Result<Vec<StageTiming>> {
+pub fn stages(
+    ctx: &GpuContext,
+    wf: &lightlane_core::Waveform,
+    config: &lightlane_core::analysis::AnalysisConfig,
+    reps: usize,
+) -> Result<Vec<StageTiming>> {
     use lightlane_core::Backend;
-    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let accel = crate::GpuAccelerator {
+        ctx,
+        fallback: false,
+    };
     let cpu = mean_stages(reps, &mut || marked_run(wf, config, Backend::Cpu, None))?;
-    let gpu = mean_stages(reps, &mut || marked_run(wf, config, Backend::Gpu, Some(&accel)))?;
+    let gpu = mean_stages(reps, &mut || {
+        marked_run(wf, config, Backend::Gpu, Some(&accel))
+    })?;
     Ok(cpu
         .iter()
         .map(|&(stage, wall, c)| {

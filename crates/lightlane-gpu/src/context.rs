@@ -28,7 +28,9 @@ impl GpuOptions {
     /// Options from the environment ([`ADAPTER_ENV`]).
     pub fn from_env() -> Self {
         GpuOptions {
-            adapter: std::env::var(ADAPTER_ENV).ok().filter(|s| !s.trim().is_empty()),
+            adapter: std::env::var(ADAPTER_ENV)
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
         }
     }
 }
@@ -67,14 +69,17 @@ pub struct GpuContext {
     features: wgpu::Features,
     lost: Arc<Mutex<Option<String>>>,
     uncaptured: Arc<Mutex<Option<String>>>,
-    pipelines: Mutex<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<(&'static str, &'static str, u64), wgpu::ComputePipeline>>,
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuContext").field("adapter", &self.info.name).field("backend", &self.info.backend).finish()
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish()
     }
 }
 
@@ -92,15 +97,37 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
 /// storage bindings). `Err` names the first limit that is too small.
 pub fn check_limits(limits: &wgpu::Limits) -> Result<()> {
     let checks: [(&str, u64, u64); 5] = [
-        ("max_compute_workgroup_storage_size", limits.max_compute_workgroup_storage_size as u64, MIN_WORKGROUP_STORAGE as u64),
-        ("max_compute_invocations_per_workgroup", limits.max_compute_invocations_per_workgroup as u64, WORKGROUP as u64),
-        ("max_compute_workgroup_size_x", limits.max_compute_workgroup_size_x as u64, WORKGROUP as u64),
-        ("max_storage_buffer_binding_size", limits.max_storage_buffer_binding_size, MIN_STORAGE_BINDING),
-        ("max_storage_buffers_per_shader_stage", limits.max_storage_buffers_per_shader_stage as u64, 6),
+        (
+            "max_compute_workgroup_storage_size",
+            limits.max_compute_workgroup_storage_size as u64,
+            MIN_WORKGROUP_STORAGE as u64,
+        ),
+        (
+            "max_compute_invocations_per_workgroup",
+            limits.max_compute_invocations_per_workgroup as u64,
+            WORKGROUP as u64,
+        ),
+        (
+            "max_compute_workgroup_size_x",
+            limits.max_compute_workgroup_size_x as u64,
+            WORKGROUP as u64,
+        ),
+        (
+            "max_storage_buffer_binding_size",
+            limits.max_storage_buffer_binding_size,
+            MIN_STORAGE_BINDING,
+        ),
+        (
+            "max_storage_buffers_per_shader_stage",
+            limits.max_storage_buffers_per_shader_stage as u64,
+            6,
+        ),
     ];
     for (name, have, need) in checks {
         if have < need {
-            return Err(gpu_err(format!("adapter limit {name} = {have} is below the {need} the kernels need")));
+            return Err(gpu_err(format!(
+                "adapter limit {name} = {have} is below the {need} the kernels need"
+            )));
         }
     }
     Ok(())
@@ -132,7 +159,10 @@ impl GpuContext {
         let mut candidates: Vec<wgpu::Adapter> = match &options.adapter {
             Some(want) => {
                 let w = want.to_ascii_lowercase();
-                adapters.into_iter().filter(|a| a.get_info().name.to_ascii_lowercase().contains(&w)).collect()
+                adapters
+                    .into_iter()
+                    .filter(|a| a.get_info().name.to_ascii_lowercase().contains(&w))
+                    .collect()
             }
             None => adapters,
         };
@@ -160,7 +190,12 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| gpu_err(format!("adapter '{}': device creation failed: {e}", info.name)))?;
+        .map_err(|e| {
+            gpu_err(format!(
+                "adapter '{}': device creation failed: {e}",
+                info.name
+            ))
+        })?;
         CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lost = Arc::new(Mutex::new(None));
         let lost2 = lost.clone();
@@ -194,7 +229,9 @@ impl GpuContext {
     /// error of the first attempt is returned to every later caller without retrying.
     pub fn shared() -> Result<&'static GpuContext> {
         static CTX: OnceLock<std::result::Result<GpuContext, String>> = OnceLock::new();
-        match CTX.get_or_init(|| GpuContext::new(&GpuOptions::from_env()).map_err(|e| e.to_string())) {
+        match CTX
+            .get_or_init(|| GpuContext::new(&GpuOptions::from_env()).map_err(|e| e.to_string()))
+        {
             Ok(c) => Ok(c),
             Err(e) => Err(gpu_err(e.clone())),
         }
@@ -219,7 +256,10 @@ impl GpuContext {
     /// Largest storage binding in bytes used for one chunk of a streamed input: the adapter's
     /// binding and buffer limits, or the cap set with [`GpuContext::set_max_chunk_bytes`].
     pub fn max_binding(&self) -> u64 {
-        let hw = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        let hw = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
         match self.chunk_cap.load(std::sync::atomic::Ordering::Relaxed) {
             0 => hw,
             cap => cap.min(hw),
@@ -231,7 +271,8 @@ impl GpuContext {
     /// raised to 4 KiB.
     pub fn set_max_chunk_bytes(&self, bytes: Option<u64>) {
         let v = bytes.map(|b| b.max(4096)).unwrap_or(0);
-        self.chunk_cap.store(v, std::sync::atomic::Ordering::Relaxed);
+        self.chunk_cap
+            .store(v, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,
@@ -264,26 +305,66 @@ impl GpuContext {
 
     /// The compute pipeline of `entry` in the shader `source` (named `module`), compiled once
     /// per context and cached.
-    pub(crate) fn pipeline(&self, module: &'static str, source: &'static str, entry: &'static str) -> Result<wgpu::ComputePipeline> {
-        let mut cache = self.pipelines.lock().map_err(|_| gpu_err("pipeline cache poisoned"))?;
-        if let Some(p) = cache.get(&(module, entry)) {
+    pub(crate) fn pipeline(
+        &self,
+        module: &'static str,
+        source: &'static str,
+        entry: &'static str,
+    ) -> Result<wgpu::ComputePipeline> {
+        self.pipeline_keyed(module, entry, 0, || source.into())
+    }
+
+    /// The pipeline of `entry` in `source` (which starts with [`shaders::FFE_WINDOW`]) with the
+    /// unrolled FFE's constants set to `taps` taps and reference tap `base`, compiled once per
+    /// `(taps, base)`; `None` where [`shaders::with_ffe_window`] has no such variant.
+    pub(crate) fn pipeline_ffe(
+        &self,
+        module: &'static str,
+        source: &'static str,
+        entry: &'static str,
+        taps: usize,
+        base: usize,
+    ) -> Result<Option<wgpu::ComputePipeline>> {
+        let Some(src) = crate::shaders::with_ffe_window(source, taps, base) else {
+            return Ok(None);
+        };
+        let variant = 1 + ((taps as u64) << 32 | base as u64);
+        self.pipeline_keyed(module, entry, variant, || src.into())
+            .map(Some)
+    }
+
+    fn pipeline_keyed(
+        &self,
+        module: &'static str,
+        entry: &'static str,
+        variant: u64,
+        source: impl FnOnce() -> std::borrow::Cow<'static, str>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| gpu_err("pipeline cache poisoned"))?;
+        if let Some(p) = cache.get(&(module, entry, variant)) {
             return Ok(p.clone());
         }
         let p = self.scoped(|| {
-            let sm = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(module),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: &sm,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
+            let sm = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(module),
+                    source: wgpu::ShaderSource::Wgsl(source()),
+                });
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: None,
+                    module: &sm,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
         })?;
-        cache.insert((module, entry), p.clone());
+        cache.insert((module, entry, variant), p.clone());
         Ok(p)
     }
 
@@ -319,7 +400,11 @@ impl GpuContext {
     }
 
     /// Bind group for `pipeline` group 0 from `(binding, buffer)` pairs (whole buffers).
-    pub(crate) fn bind(&self, pipeline: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+    pub(crate) fn bind(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        entries: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
         let layout = pipeline.get_bind_group_layout(0);
         let e: Vec<wgpu::BindGroupEntry> = entries
             .iter()
@@ -337,12 +422,7 @@ impl GpuContext {
 
     /// Workgroup grid for `groups` workgroups: `(x, y)` with x ≤ the per-dimension limit.
     pub(crate) fn grid(&self, groups: u32) -> (u32, u32) {
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        if groups <= max {
-            (groups.max(1), 1)
-        } else {
-            (max, groups.div_ceil(max))
-        }
+        grid_shape(groups, self.limits.max_compute_workgroups_per_dimension)
     }
 
     /// Copies `size` bytes of `src` (COPY_SRC) into a pooled readback buffer and returns them.
@@ -351,7 +431,12 @@ impl GpuContext {
     }
 
     /// Copies `size` bytes of `src` from byte `offset` (a multiple of 4) and returns them.
-    pub(crate) fn read_back_at(&self, src: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_back_at(
+        &self,
+        src: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>> {
         let mut out = vec![0u8; size as usize];
         self.read_back_into(src, offset, &mut out)?;
         Ok(out)
@@ -359,7 +444,12 @@ impl GpuContext {
 
     /// Copies `dst.len()` bytes of `src` from byte `offset` (a multiple of 4) straight into
     /// `dst` (no intermediate vector).
-    pub(crate) fn read_back_into(&self, src: &wgpu::Buffer, offset: u64, dst: &mut [u8]) -> Result<()> {
+    pub(crate) fn read_back_into(
+        &self,
+        src: &wgpu::Buffer,
+        offset: u64,
+        dst: &mut [u8],
+    ) -> Result<()> {
         if dst.is_empty() {
             return Ok(());
         }
@@ -426,19 +516,33 @@ impl GpuContext {
     /// A device buffer holding `prefix` followed by `y[range]` of the device buffer `y`:
     /// `prefix` is uploaded (small: a detector's history), `y[range]` copied on the device.
     /// Returns the buffer and its length in samples.
-    pub(crate) fn join_resident(&self, prefix: &[f32], y: &Pooled, range: std::ops::Range<usize>) -> Result<(Pooled, usize)> {
+    pub(crate) fn join_resident(
+        &self,
+        prefix: &[f32],
+        y: &Pooled,
+        range: std::ops::Range<usize>,
+    ) -> Result<(Pooled, usize)> {
         let n = prefix.len() + range.len();
         if n > self.elems_per_binding(4) {
-            return Err(gpu_err(format!("joined detector input: {n} samples exceed one binding")));
+            return Err(gpu_err(format!(
+                "joined detector input: {n} samples exceed one binding"
+            )));
         }
         let buf = self.buffer(Role::Output, n.max(1) as u64 * 4)?;
         self.scoped(|| {
             if !prefix.is_empty() {
-                self.queue.write_buffer(buf.buffer(), 0, bytemuck::cast_slice(prefix));
+                self.queue
+                    .write_buffer(buf.buffer(), 0, bytemuck::cast_slice(prefix));
             }
             if !range.is_empty() {
                 let mut enc = self.device.create_command_encoder(&Default::default());
-                enc.copy_buffer_to_buffer(y.buffer(), range.start as u64 * 4, buf.buffer(), prefix.len() as u64 * 4, range.len() as u64 * 4);
+                enc.copy_buffer_to_buffer(
+                    y.buffer(),
+                    range.start as u64 * 4,
+                    buf.buffer(),
+                    prefix.len() as u64 * 4,
+                    range.len() as u64 * 4,
+                );
                 self.queue.submit([enc.finish()]);
             }
         })?;
@@ -463,7 +567,10 @@ pub(crate) fn parallel_copy(src: &[u8], dst: &mut [u8]) {
         dst.copy_from_slice(src);
         return;
     }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
     let per = src.len().div_ceil(threads);
     std::thread::scope(|s| {
         for (a, b) in src.chunks(per).zip(dst.chunks_mut(per)) {
@@ -472,9 +579,51 @@ pub(crate) fn parallel_copy(src: &[u8], dst: &mut [u8]) {
     });
 }
 
+/// Workgroup grid `(x, y)` covering `groups` workgroups with `x ≤ max`: the fewest rows, then
+/// the narrowest row, so at most `y − 1` surplus workgroups (a full-width last row would waste
+/// up to a whole row: 65 535 idle workgroups for 65 536). Kernels skip the surplus.
+pub(crate) fn grid_shape(groups: u32, max: u32) -> (u32, u32) {
+    let max = max.max(1);
+    if groups <= max {
+        (groups.max(1), 1)
+    } else {
+        let y = groups.div_ceil(max);
+        (groups.div_ceil(y), y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parallel_copy;
+    use super::{grid_shape, parallel_copy};
+
+    #[test]
+    fn grid_covers_the_groups_with_less_than_a_row_of_surplus() {
+        for max in [1u32, 7, 256, 65_535] {
+            for groups in [
+                0u32,
+                1,
+                2,
+                max - 1,
+                max,
+                max + 1,
+                2 * max,
+                2 * max + 1,
+                65_536,
+                1 << 20,
+                3_000_001,
+            ] {
+                let (x, y) = grid_shape(groups, max);
+                assert!(x >= 1 && x <= max, "x {x} for {groups} groups, max {max}");
+                let total = x as u64 * y as u64;
+                assert!(total >= groups.max(1) as u64, "{x}x{y} < {groups}");
+                assert!(
+                    total - (groups.max(1) as u64) < y as u64,
+                    "{x}x{y} wastes a row for {groups}"
+                );
+            }
+        }
+        assert_eq!(grid_shape(65_536, 65_535), (32_768, 2));
+    }
 
     #[test]
     fn parallel_copy_copies_every_byte() {

@@ -22,6 +22,8 @@ pub const MAX_TAPS: usize = 1024;
 const FIR_TILE: u32 = 6144;
 /// Bins of the per-workgroup eye histogram (must match `PRIV_BINS` in private_histogram.wgsl).
 pub const EYE_PRIVATE_BINS: usize = 4096;
+/// Workgroups an eye-histogram dispatch of the privatized kernels aims at.
+pub const EYE_WORKGROUPS: u32 = 2048;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -43,6 +45,28 @@ pub(crate) struct FirParams {
     pub(crate) per_thread: u32,
     pub(crate) wg_x: u32,
     pub(crate) _pad: u32,
+}
+
+/// A FIR dispatch chosen by [`GpuContext::fir_plan`].
+pub(crate) struct FirPlan {
+    pub pipeline: wgpu::ComputePipeline,
+    pub grid: (u32, u32),
+    pub params: FirParams,
+    /// `fir_unrolled`: input and output bound as vec4s (bindings 4, 5), else as f32s (2, 3).
+    pub vec4: bool,
+}
+
+impl FirPlan {
+    pub fn bindings<'a>(
+        &self,
+        params: &'a wgpu::Buffer,
+        taps: &'a wgpu::Buffer,
+        x: &'a wgpu::Buffer,
+        y: &'a wgpu::Buffer,
+    ) -> [(u32, &'a wgpu::Buffer); 4] {
+        let (xb, yb) = if self.vec4 { (4, 5) } else { (2, 3) };
+        [(0, params), (1, taps), (xb, x), (yb, y)]
+    }
 }
 
 #[repr(C)]
@@ -77,8 +101,8 @@ pub(crate) struct EyeParams {
     pub(crate) s256: f32,
     pub(crate) wg_x: u32,
     pub(crate) segs: u32,
-    pub(crate) _p0: u32,
-    pub(crate) _p1: u32,
+    pub(crate) tile_phases: u32,
+    pub(crate) chunk_periods: u32,
 }
 
 #[repr(C)]
@@ -128,20 +152,31 @@ pub struct SliceCount {
 }
 
 fn u32_len(what: &'static str, n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::invalid(what, n, "too long for one GPU dispatch (max 2^32 - 1)"))
+    u32::try_from(n)
+        .map_err(|_| Error::invalid(what, n, "too long for one GPU dispatch (max 2^32 - 1)"))
 }
 
 impl GpuContext {
     /// The one dispatch sequence of every kernel: binds `bindings` (`(binding, whole buffer)`)
     /// to group 0 of `pipeline`, records one dispatch of `grid` workgroups, submits, inside the
     /// validation/OOM error scopes. Callers read results back with `read_back`.
-    pub(crate) fn dispatch_1d(&self, pipeline: &wgpu::ComputePipeline, bindings: &[(u32, &wgpu::Buffer)], grid: (u32, u32)) -> Result<()> {
+    pub(crate) fn dispatch_1d(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        bindings: &[(u32, &wgpu::Buffer)],
+        grid: (u32, u32),
+    ) -> Result<()> {
         self.dispatch_seq(pipeline, &[bindings], grid)
     }
 
     /// Like [`GpuContext::dispatch_1d`] for several dispatches of the same pipeline (one per
     /// binding set, in order) in one submission: the segmented DFE/MLSE runs.
-    pub(crate) fn dispatch_seq(&self, pipeline: &wgpu::ComputePipeline, passes: &[&[(u32, &wgpu::Buffer)]], grid: (u32, u32)) -> Result<()> {
+    pub(crate) fn dispatch_seq(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        passes: &[&[(u32, &wgpu::Buffer)]],
+        grid: (u32, u32),
+    ) -> Result<()> {
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
             for bindings in passes {
@@ -152,12 +187,24 @@ impl GpuContext {
     }
 
     /// Records a bind + dispatch into `enc` (for staging-ring chunks, which submit themselves).
-    pub(crate) fn record_1d(&self, enc: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, bindings: &[(u32, &wgpu::Buffer)], grid: (u32, u32)) {
+    pub(crate) fn record_1d(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        bindings: &[(u32, &wgpu::Buffer)],
+        grid: (u32, u32),
+    ) {
         let bind = self.bind(pipeline, bindings);
         self.dispatch(pipeline, &bind, grid, enc);
     }
 
-    pub(crate) fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind: &wgpu::BindGroup, grid: (u32, u32), enc: &mut wgpu::CommandEncoder) {
+    pub(crate) fn dispatch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        bind: &wgpu::BindGroup,
+        grid: (u32, u32),
+        enc: &mut wgpu::CommandEncoder,
+    ) {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
             timestamp_writes: None,
@@ -169,19 +216,47 @@ impl GpuContext {
 
     pub(crate) fn elems_per_binding(&self, elem: u64) -> usize {
         // Leave headroom so pooled power-of-two classes stay within max_buffer_size.
-        let max = self.max_binding().min(self.limits().max_buffer_size / 2).max(4096);
+        let max = self
+            .max_binding()
+            .min(self.limits().max_buffer_size / 2)
+            .max(4096);
         (max / elem) as usize
     }
 
     /// Raw ADC codes to volts (`code · gain + offset`, in f32) on the GPU. Uploads the codes
     /// (1 or 2 bytes per sample instead of 4) in chunks that fit one binding.
     pub fn codes_to_volts(&self, raw: &RawCodes) -> Result<Vec<f32>> {
-        let (bytes, width, gain, offset, entry): (&[u8], usize, f64, f64, &'static str) = match raw {
-            RawCodes::I8 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 1, *gain, *offset, "codes_i8"),
-            RawCodes::I16 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 2, *gain, *offset, "codes_i16"),
+        let (bytes, width, gain, offset, entry): (&[u8], usize, f64, f64, &'static str) = match raw
+        {
+            RawCodes::I8 {
+                codes,
+                gain,
+                offset,
+            } => (
+                bytemuck::cast_slice(codes.as_slice()),
+                1,
+                *gain,
+                *offset,
+                "codes_i8",
+            ),
+            RawCodes::I16 {
+                codes,
+                gain,
+                offset,
+            } => (
+                bytemuck::cast_slice(codes.as_slice()),
+                2,
+                *gain,
+                *offset,
+                "codes_i16",
+            ),
         };
         if !(gain.is_finite() && offset.is_finite()) {
-            return Err(Error::invalid("raw code gain/offset", format!("{gain}/{offset}"), "must be finite"));
+            return Err(Error::invalid(
+                "raw code gain/offset",
+                format!("{gain}/{offset}"),
+                "must be finite",
+            ));
         }
         let n = bytes.len() / width;
         let mut out = vec![0f32; n];
@@ -201,8 +276,16 @@ impl GpuContext {
             };
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
             let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
-            self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())], self.grid(groups))?;
-            self.read_back_into(outb.buffer(), 0, bytemuck::cast_slice_mut(&mut out[start..start + len]))?;
+            self.dispatch_1d(
+                &pipe,
+                &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())],
+                self.grid(groups),
+            )?;
+            self.read_back_into(
+                outb.buffer(),
+                0,
+                bytemuck::cast_slice_mut(&mut out[start..start + len]),
+            )?;
             start += len;
         }
         Ok(out)
@@ -211,9 +294,20 @@ impl GpuContext {
     /// General FIR: `y[k] = Σ_j taps[j] · x[k·sps + base − j]` for `k < n_out`, zero outside `x`.
     /// Streams `x` in chunks when it exceeds one binding. Checks: 1 ≤ taps ≤ [`MAX_TAPS`],
     /// finite taps, `sps ≥ 1`.
-    pub fn fir(&self, x: &[f32], taps: &[f32], sps: usize, base: usize, n_out: usize) -> Result<Vec<f32>> {
+    pub fn fir(
+        &self,
+        x: &[f32],
+        taps: &[f32],
+        sps: usize,
+        base: usize,
+        n_out: usize,
+    ) -> Result<Vec<f32>> {
         if taps.is_empty() || taps.len() > MAX_TAPS {
-            return Err(Error::invalid("taps", taps.len(), format!("need 1..={MAX_TAPS} taps")));
+            return Err(Error::invalid(
+                "taps",
+                taps.len(),
+                format!("need 1..={MAX_TAPS} taps"),
+            ));
         }
         lightlane_core::error::check_finite("FIR taps", taps)?;
         if sps == 0 || sps > 64 {
@@ -248,11 +342,18 @@ impl GpuContext {
     pub(crate) fn ffe_resident(&self, ffe: &Ffe, x: &[f32]) -> Result<crate::pool::Pooled> {
         let n_out = ffe.output_len(x.len());
         if x.len() > self.elems_per_binding(4) || n_out > self.elems_per_binding(4) {
-            return Err(gpu_err(format!("resident FFE: {} samples exceed one binding", x.len())));
+            return Err(gpu_err(format!(
+                "resident FFE: {} samples exceed one binding",
+                x.len()
+            )));
         }
         let taps = ffe.taps();
         if taps.is_empty() || taps.len() > MAX_TAPS {
-            return Err(Error::invalid("taps", taps.len(), format!("need 1..={MAX_TAPS} taps")));
+            return Err(Error::invalid(
+                "taps",
+                taps.len(),
+                format!("need 1..={MAX_TAPS} taps"),
+            ));
         }
         let sps = ffe.samples_per_symbol();
         if sps == 0 || sps > 64 {
@@ -262,36 +363,107 @@ impl GpuContext {
         self.fir_chunk_resident(x, &tapb, taps.len(), sps, ffe.reference_tap(), n_out.max(1))
     }
 
-    fn fir_chunk_resident(&self, x: &[f32], taps: &crate::pool::Pooled, l: usize, sps: usize, base: usize, n_out: usize) -> Result<crate::pool::Pooled> {
-        let xb = self.upload(Role::Input, bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }))?;
+    fn fir_chunk_resident(
+        &self,
+        x: &[f32],
+        taps: &crate::pool::Pooled,
+        l: usize,
+        sps: usize,
+        base: usize,
+        n_out: usize,
+    ) -> Result<crate::pool::Pooled> {
+        let xb = self.upload(
+            Role::Input,
+            bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }),
+        )?;
         let yb = self.buffer(Role::Output, n_out as u64 * 4)?;
-        // Largest R ≤ 4 whose tile fits; none: the untiled kernel.
-        let per_thread = (1..=4u32).rev().find(|&r| ((WORKGROUP * r - 1) as usize) * sps + l <= FIR_TILE as usize);
-        let (entry, groups) = match per_thread {
-            Some(r) => ("fir_tiled", u32_len("FIR output", n_out)?.div_ceil(WORKGROUP * r)),
-            None => ("fir_direct", u32_len("FIR output", n_out)?.div_ceil(WORKGROUP)),
+        let plan = self.fir_plan(x.len(), n_out, l, sps, base)?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
+        self.dispatch_1d(
+            &plan.pipeline,
+            &plan.bindings(ub.buffer(), taps.buffer(), xb.buffer(), yb.buffer()),
+            plan.grid,
+        )?;
+        Ok(yb)
+    }
+
+    /// The kernel, grid and parameters of a FIR over `n_in` samples (a buffer holding at least
+    /// one) to `n_out` outputs: symbol-spaced FIRs of up to
+    /// [`shaders::FFE_UNROLLED_MAX_TAPS`] taps with `base < l` take `fir_unrolled` (four
+    /// outputs per invocation, vec4 views of the 16-byte padded pooled buffers); others the
+    /// tiled kernel with the largest R ≤ 4 whose tile fits, or else the untiled one.
+    pub(crate) fn fir_plan(
+        &self,
+        n_in: usize,
+        n_out: usize,
+        l: usize,
+        sps: usize,
+        base: usize,
+    ) -> Result<FirPlan> {
+        let unrolled = match sps {
+            1 => self.pipeline_ffe("fir", shaders::FIR, "fir_unrolled", l, base)?,
+            _ => None,
         };
-        let pipe = self.pipeline("fir", shaders::FIR, entry)?;
+        let vec4 = unrolled.is_some();
+        let (pipeline, per_thread, groups) = match unrolled {
+            Some(p) => (
+                p,
+                4,
+                u32_len("FIR output", n_out)?
+                    .div_ceil(4)
+                    .div_ceil(WORKGROUP),
+            ),
+            None => {
+                let per_thread = (1..=4u32)
+                    .rev()
+                    .find(|&r| ((WORKGROUP * r - 1) as usize) * sps + l <= FIR_TILE as usize);
+                let (entry, groups) = match per_thread {
+                    Some(r) => (
+                        "fir_tiled",
+                        u32_len("FIR output", n_out)?.div_ceil(WORKGROUP * r),
+                    ),
+                    None => (
+                        "fir_direct",
+                        u32_len("FIR output", n_out)?.div_ceil(WORKGROUP),
+                    ),
+                };
+                (
+                    self.pipeline("fir", shaders::FIR, entry)?,
+                    per_thread.unwrap_or(1),
+                    groups,
+                )
+            }
+        };
         let grid = self.grid(groups);
         let params = FirParams {
-            n_in: u32_len("FIR input", x.len())?,
-            n_out: n_out as u32,
-            sps: sps as u32,
+            // fir_unrolled reads the buffer's first sample even for an empty input (a zero).
+            n_in: u32_len("FIR input", if vec4 { n_in.max(1) } else { n_in })?,
+            n_out: u32_len("FIR output", n_out)?,
+            sps: u32_len("samples per symbol", sps)?,
             base: u32_len("FIR base", base)?,
             ntaps: l as u32,
-            per_thread: per_thread.unwrap_or(1),
+            per_thread,
             wg_x: grid.0,
             _pad: 0,
         };
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, taps.buffer()), (2, xb.buffer()), (3, yb.buffer())], grid)?;
-        Ok(yb)
+        Ok(FirPlan {
+            pipeline,
+            grid,
+            params,
+            vec4,
+        })
     }
 
     /// The FFE of `lightlane_core::eq::Ffe::equalize` on the GPU: `y[k] = Σ_j w[j]·x[k·sps + c − j]`,
     /// `x.len() / sps` outputs.
     pub fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> Result<Vec<f32>> {
-        self.fir(x, ffe.taps(), ffe.samples_per_symbol(), ffe.reference_tap(), ffe.output_len(x.len()))
+        self.fir(
+            x,
+            ffe.taps(),
+            ffe.samples_per_symbol(),
+            ffe.reference_tap(),
+            ffe.output_len(x.len()),
+        )
     }
 
     /// 'Valid' convolution of `lightlane_core::filter::Fir::process_valid`:
@@ -301,7 +473,13 @@ impl GpuContext {
         self.fir(x, taps, 1, taps.len().saturating_sub(1), n_out)
     }
 
-    fn slice_params(&self, slicer: &Slicer, modulation: Modulation, mapping: BitMapping, cap: usize) -> Result<SliceParams> {
+    fn slice_params(
+        &self,
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+    ) -> Result<SliceParams> {
         let t = slicer.thresholds();
         if t.len() > 15 {
             return Err(Error::invalid("thresholds", t.len(), "at most 15"));
@@ -355,7 +533,19 @@ impl GpuContext {
             self.scoped(|| self.queue.write_buffer(exp_buf.buffer(), 0, &e))?;
             let mut recorded = Ok(None);
             ring.push(bytemuck::cast_slice(&y[start..start + len]), |enc, data| {
-                recorded = self.record_slice_count(enc, data, 0, len, start, exp_buf.buffer(), &base, &counters, &positions).map(Some);
+                recorded = self
+                    .record_slice_count(
+                        enc,
+                        data,
+                        0,
+                        len,
+                        start,
+                        exp_buf.buffer(),
+                        &base,
+                        &counters,
+                        &positions,
+                    )
+                    .map(Some);
             })?;
             // The chunk's uniform lives until its submission (done by `push`).
             drop(recorded?);
@@ -382,7 +572,11 @@ impl GpuContext {
     ) -> Result<SliceCount> {
         let n = expected.len();
         if start.checked_add(n).is_none_or(|e| e > y_len) {
-            return Err(Error::invalid("slice span", format!("{start}+{n}"), format!("must lie within the {y_len} samples")));
+            return Err(Error::invalid(
+                "slice span",
+                format!("{start}+{n}"),
+                format!("must lie within the {y_len} samples"),
+            ));
         }
         let base = self.slice_params(slicer, modulation, mapping, cap)?;
         let (counters, positions) = self.count_buffers(cap)?;
@@ -393,7 +587,19 @@ impl GpuContext {
         let mut recorded = Ok(None);
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
-            recorded = self.record_slice_count(&mut enc, y.buffer(), start, n, start, eb.buffer(), &base, &counters, &positions).map(Some);
+            recorded = self
+                .record_slice_count(
+                    &mut enc,
+                    y.buffer(),
+                    start,
+                    n,
+                    start,
+                    eb.buffer(),
+                    &base,
+                    &counters,
+                    &positions,
+                )
+                .map(Some);
             if recorded.is_ok() {
                 self.queue.submit([enc.finish()]);
             }
@@ -430,13 +636,29 @@ impl GpuContext {
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
-        self.record_1d(enc, &pipe, &[(0, ub.buffer()), (1, y), (2, expected), (3, counters.buffer()), (4, positions.buffer())], grid);
+        self.record_1d(
+            enc,
+            &pipe,
+            &[
+                (0, ub.buffer()),
+                (1, y),
+                (2, expected),
+                (3, counters.buffer()),
+                (4, positions.buffer()),
+            ],
+            grid,
+        );
         Ok(ub)
     }
 
     /// `Slicer::slice_vec` of the first `n` samples of the device buffer `y`: the decisions
     /// are packed on the device and one byte per symbol comes back.
-    pub(crate) fn slice_resident(&self, y: &crate::pool::Pooled, n: usize, slicer: &Slicer) -> Result<Vec<u8>> {
+    pub(crate) fn slice_resident(
+        &self,
+        y: &crate::pool::Pooled,
+        n: usize,
+        slicer: &Slicer,
+    ) -> Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
         }
@@ -450,7 +672,11 @@ impl GpuContext {
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_only")?;
-        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, y.buffer()), (4, ob.buffer())], grid)?;
+        self.dispatch_1d(
+            &pipe,
+            &[(0, ub.buffer()), (1, y.buffer()), (4, ob.buffer())],
+            grid,
+        )?;
         let mut d = self.read_back(ob.buffer(), words)?;
         d.truncate(n);
         Ok(d)
@@ -458,13 +684,29 @@ impl GpuContext {
 
     /// [`GpuContext::dfe_detect_blocks`] of the first `n` samples of the device buffer `y`
     /// (no upload); inputs whose scratch exceeds one binding are read back and streamed.
-    pub(crate) fn dfe_detect_resident(&self, dfe: &Dfe, y: &crate::pool::Pooled, n: usize, block: usize, warmup: usize) -> Result<Vec<u8>> {
+    pub(crate) fn dfe_detect_resident(
+        &self,
+        dfe: &Dfe,
+        y: &crate::pool::Pooled,
+        n: usize,
+        block: usize,
+        warmup: usize,
+    ) -> Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
         }
-        if block == 0 || !block.is_multiple_of(4) || dfe.taps().len() > GPU_DFE_MAX_TAPS || !dfe_fits(n, block, warmup, self.elems_per_binding(4)) {
+        if block == 0
+            || !block.is_multiple_of(4)
+            || dfe.taps().len() > GPU_DFE_MAX_TAPS
+            || !dfe_fits(n, block, warmup, self.elems_per_binding(4))
+        {
             let host = self.read_back(y.buffer(), n as u64 * 4)?;
-            return self.dfe_detect_blocks(dfe, &bytemuck::cast_slice::<u8, f32>(&host)[..n], block, warmup);
+            return self.dfe_detect_blocks(
+                dfe,
+                &bytemuck::cast_slice::<u8, f32>(&host)[..n],
+                block,
+                warmup,
+            );
         }
         self.dfe_run(dfe, n, block, warmup)?.run(self, y)
     }
@@ -480,7 +722,12 @@ impl GpuContext {
         Ok((counters, positions))
     }
 
-    fn read_counts(&self, counters: &crate::pool::Pooled, positions: &crate::pool::Pooled, cap: usize) -> Result<SliceCount> {
+    fn read_counts(
+        &self,
+        counters: &crate::pool::Pooled,
+        positions: &crate::pool::Pooled,
+        cap: usize,
+    ) -> Result<SliceCount> {
         let c = self.read_back(counters.buffer(), 20)?;
         let w: &[u32] = bytemuck::cast_slice(&c[..20]);
         let counts = ErrorCounts {
@@ -491,10 +738,16 @@ impl GpuContext {
         let mut pos = Vec::new();
         if npos > 0 {
             let b = self.read_back(positions.buffer(), npos as u64 * 4)?;
-            pos = bytemuck::cast_slice::<u8, u32>(&b[..npos * 4]).iter().map(|&p| p as u64).collect();
+            pos = bytemuck::cast_slice::<u8, u32>(&b[..npos * 4])
+                .iter()
+                .map(|&p| p as u64)
+                .collect();
             pos.sort_unstable();
         }
-        Ok(SliceCount { counts, positions: pos })
+        Ok(SliceCount {
+            counts,
+            positions: pos,
+        })
     }
 
     /// The fused pass FFE → slicer → comparison → counting: the equalized signal is computed
@@ -514,15 +767,41 @@ impl GpuContext {
     ) -> Result<SliceCount> {
         let n = ffe.output_len(x.len()).min(expected.len());
         if x.len() > self.elems_per_binding(4) {
-            return Err(gpu_err(format!("fused pass: {} samples exceed one binding", x.len())));
+            return Err(gpu_err(format!(
+                "fused pass: {} samples exceed one binding",
+                x.len()
+            )));
         }
         let (xb, tb, eb) = (
-            self.upload(Role::Input, bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }))?,
+            self.upload(
+                Role::Input,
+                bytemuck::cast_slice(if x.is_empty() { &[0f32][..] } else { x }),
+            )?,
             self.upload(Role::Input, bytemuck::cast_slice(ffe.taps()))?,
-            self.upload(Role::Input, if expected.is_empty() { &[0u8][..] } else { &expected[..n.max(1).min(expected.len())] })?,
+            self.upload(
+                Role::Input,
+                if expected.is_empty() {
+                    &[0u8][..]
+                } else {
+                    &expected[..n.max(1).min(expected.len())]
+                },
+            )?,
         );
         let (counters, positions) = self.count_buffers(cap)?;
-        self.ffe_slice_count_resident(ffe, &xb, x.len(), &tb, &eb, n, slicer, modulation, mapping, cap, &counters, &positions)?;
+        self.ffe_slice_count_resident(
+            ffe,
+            &xb,
+            x.len(),
+            &tb,
+            &eb,
+            n,
+            slicer,
+            modulation,
+            mapping,
+            cap,
+            &counters,
+            &positions,
+        )?;
         self.read_counts(&counters, &positions, cap)
     }
 
@@ -543,18 +822,8 @@ impl GpuContext {
         counters: &crate::pool::Pooled,
         positions: &crate::pool::Pooled,
     ) -> Result<()> {
-        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "ffe_slice_count")?;
-        let groups = u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP);
-        let grid = self.grid(groups);
-        let p = SliceParams {
-            n: n as u32,
-            wg_x: grid.0,
-            ntaps: ffe.taps().len() as u32,
-            n_in: u32_len("samples", n_in)?,
-            sps: ffe.samples_per_symbol() as u32,
-            base: ffe.reference_tap() as u32,
-            ..self.slice_params(slicer, modulation, mapping, cap)?
-        };
+        let (pipe, grid, p, x_binding) =
+            self.ffe_slice_count_plan(ffe, n_in, n, slicer, modulation, mapping, cap)?;
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         self.dispatch_1d(
             &pipe,
@@ -564,10 +833,112 @@ impl GpuContext {
                 (3, counters.buffer()),
                 (4, positions.buffer()),
                 (5, taps.buffer()),
-                (6, x.buffer()),
+                (x_binding, x.buffer()),
             ],
             grid,
         )
+    }
+
+    /// The fused kernel, grid, parameters and the binding of x for [`Self::ffe_slice_count_resident`]:
+    /// symbol-spaced FFEs of up to [`shaders::FFE_UNROLLED_MAX_TAPS`] taps take the unrolled
+    /// kernel, which reads x as vec4s (binding 7); others the generic one (binding 6).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ffe_slice_count_plan(
+        &self,
+        ffe: &Ffe,
+        n_in: usize,
+        n: usize,
+        slicer: &Slicer,
+        modulation: Modulation,
+        mapping: BitMapping,
+        cap: usize,
+    ) -> Result<(wgpu::ComputePipeline, (u32, u32), SliceParams, u32)> {
+        let unrolled = match ffe.samples_per_symbol() {
+            1 => self.pipeline_ffe(
+                "slice_count",
+                shaders::SLICE_COUNT,
+                "ffe_slice_count_unrolled",
+                ffe.taps().len(),
+                ffe.reference_tap(),
+            )?,
+            _ => None,
+        };
+        let (pipe, x_binding) = match unrolled {
+            Some(p) => (p, 7),
+            None => (
+                self.pipeline("slice_count", shaders::SLICE_COUNT, "ffe_slice_count")?,
+                6,
+            ),
+        };
+        let groups = u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP);
+        let grid = self.grid(groups);
+        let p = SliceParams {
+            n: n as u32,
+            wg_x: grid.0,
+            ntaps: ffe.taps().len() as u32,
+            // The buffer holds at least one sample (a zero for an empty input).
+            n_in: u32_len("samples", n_in.max(1))?,
+            sps: ffe.samples_per_symbol() as u32,
+            base: ffe.reference_tap() as u32,
+            ..self.slice_params(slicer, modulation, mapping, cap)?
+        };
+        Ok((pipe, grid, p, x_binding))
+    }
+
+    /// The eye-histogram kernel, grid and parameters for `n` samples (2 ≤ n < 2^32) whose first
+    /// has stream index `k0`: `eye_private` when the histogram fits a workgroup
+    /// ([`EYE_PRIVATE_BINS`]), `eye_tiled` when one phase's columns do, else `eye_global`. The
+    /// privatized kernels get about [`EYE_WORKGROUPS`] workgroups, however long the input, so
+    /// each workgroup's flush of its private bins stays small beside its counting.
+    pub(crate) fn eye_plan(
+        &self,
+        n: usize,
+        k0: u64,
+        geom: &EyeGeometry,
+    ) -> Result<(wgpu::ComputePipeline, (u32, u32), EyeParams)> {
+        let bins = geom.bins()?;
+        let n32 = u32_len("eye samples", n)?;
+        let segments = n32.saturating_sub(1).max(1);
+        let period = geom.period() as u32;
+        let m = geom.columns_per_sample() as u32;
+        let phase_bins = geom.amp_bins as u64 * m as u64;
+        let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= EYE_PRIVATE_BINS {
+            let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16);
+            (
+                "eye_private",
+                segments.div_ceil(WORKGROUP * segs),
+                segs,
+                0,
+                0,
+            )
+        } else if phase_bins <= EYE_PRIVATE_BINS as u64 {
+            let ph = ((EYE_PRIVATE_BINS as u64 / phase_bins) as u32).clamp(1, period);
+            let tiles = period.div_ceil(ph);
+            // Periods holding the segments' stream indices k0 % P .. k0 % P + n − 2.
+            let periods = ((k0 % period as u64) as u32 + segments - 1) / period + 1;
+            let chunks = EYE_WORKGROUPS.div_ceil(tiles).clamp(1, periods);
+            let cp = periods.div_ceil(chunks);
+            ("eye_tiled", tiles * periods.div_ceil(cp), 0, ph, cp)
+        } else {
+            ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0)
+        };
+        let pipe = self.pipeline("eye", shaders::EYE, entry)?;
+        let grid = self.grid(groups);
+        let p = EyeParams {
+            n: n32,
+            k0: (k0 % period as u64) as u32,
+            period,
+            m,
+            bins_t: geom.time_bins as u32,
+            bins_a: geom.amp_bins as u32,
+            lo: geom.lo,
+            s256: geom.s256(),
+            wg_x: grid.0,
+            segs,
+            tile_phases,
+            chunk_periods,
+        };
+        Ok((pipe, grid, p))
     }
 
     /// Eye histogram of `y` (the canonical algorithm of `EYE_HIST_SPEC`, identical counts to
@@ -582,7 +953,13 @@ impl GpuContext {
     /// Adds the histogram of `y` to `hist`; `k0` is the index of `y[0]` in the whole stream
     /// (only `k0 % P` matters), so consecutive pieces that each start with the previous
     /// piece's last sample add up to the histogram of the whole.
-    pub fn eye_histogram_accumulate(&self, y: &[f32], k0: u64, geom: &EyeGeometry, hist: &mut [u32]) -> Result<()> {
+    pub fn eye_histogram_accumulate(
+        &self,
+        y: &[f32],
+        k0: u64,
+        geom: &EyeGeometry,
+        hist: &mut [u32],
+    ) -> Result<()> {
         let bins = geom.bins()?;
         if hist.len() != bins {
             return Err(Error::LengthMismatch {
@@ -594,11 +971,6 @@ impl GpuContext {
         if y.len() < 2 {
             return Ok(());
         }
-        let period = geom.period() as u64;
-        let private = bins <= EYE_PRIVATE_BINS;
-        let entry = if private { "eye_private" } else { "eye_global" };
-        let segs: u32 = if private { 16 } else { 4 };
-        let pipe = self.pipeline("eye", shaders::EYE, entry)?;
         let hb = self.buffer(Role::Output, bins as u64 * 4)?;
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
@@ -612,25 +984,15 @@ impl GpuContext {
         while start + 1 < y.len() {
             let end = (start + chunk).min(y.len());
             let len = end - start;
-            let groups = ((len - 1) as u32).div_ceil(WORKGROUP * segs);
-            let grid = self.grid(groups);
-            let p = EyeParams {
-                n: len as u32,
-                k0: ((k0 + start as u64) % period) as u32,
-                period: period as u32,
-                m: geom.columns_per_sample() as u32,
-                bins_t: geom.time_bins as u32,
-                bins_a: geom.amp_bins as u32,
-                lo: geom.lo,
-                s256: geom.s256(),
-                wg_x: grid.0,
-                segs,
-                _p0: 0,
-                _p1: 0,
-            };
+            let (pipe, grid, p) = self.eye_plan(len, k0 + start as u64, geom)?;
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
             ring.push(bytemuck::cast_slice(&y[start..end]), |enc, data| {
-                self.record_1d(enc, &pipe, &[(0, ub.buffer()), (1, data), (2, hb.buffer())], grid);
+                self.record_1d(
+                    enc,
+                    &pipe,
+                    &[(0, ub.buffer()), (1, data), (2, hb.buffer())],
+                    grid,
+                );
             })?;
             uniforms.push(ub);
             if uniforms.len() > 4 {
@@ -641,7 +1003,10 @@ impl GpuContext {
         }
         ring.finish()?;
         let bytes = self.read_back(hb.buffer(), bins as u64 * 4)?;
-        for (h, &v) in hist.iter_mut().zip(bytemuck::cast_slice::<u8, u32>(&bytes[..bins * 4])) {
+        for (h, &v) in hist
+            .iter_mut()
+            .zip(bytemuck::cast_slice::<u8, u32>(&bytes[..bins * 4]))
+        {
             *h = h.wrapping_add(v);
         }
         Ok(())
@@ -666,8 +1031,12 @@ impl GpuContext {
         if count == 0 {
             return Ok(out);
         }
-        let log: Vec<u32> = (0..1024u16).map(|a| gf::log(a).unwrap_or(0) as u32).collect();
-        let exp: Vec<u32> = (0..2048usize).map(|e| gf::exp(e % gf::GROUP_ORDER) as u32).collect();
+        let log: Vec<u32> = (0..1024u16)
+            .map(|a| gf::log(a).unwrap_or(0) as u32)
+            .collect();
+        let exp: Vec<u32> = (0..2048usize)
+            .map(|e| gf::exp(e % gf::GROUP_ORDER) as u32)
+            .collect();
         let lb = self.upload(Role::Input, bytemuck::cast_slice(&log))?;
         let eb = self.upload(Role::Input, bytemuck::cast_slice(&exp))?;
         let pipe = self.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
@@ -676,7 +1045,10 @@ impl GpuContext {
         let mut w0 = 0;
         while w0 < count {
             let wn = per_chunk.min(count - w0);
-            let sb = self.upload(Role::Input, bytemuck::cast_slice(&words[w0 * n..(w0 + wn) * n]))?;
+            let sb = self.upload(
+                Role::Input,
+                bytemuck::cast_slice(&words[w0 * n..(w0 + wn) * n]),
+            )?;
             let ob = self.buffer(Role::Output, (wn * two_t * 4) as u64)?;
             let grid = self.grid(u32_len("rs words", wn)?.div_ceil(2));
             let p = RsParams {
@@ -686,9 +1058,22 @@ impl GpuContext {
                 wg_x: grid.0,
             };
             let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-            self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, sb.buffer()), (2, lb.buffer()), (3, eb.buffer()), (4, ob.buffer())], grid)?;
+            self.dispatch_1d(
+                &pipe,
+                &[
+                    (0, ub.buffer()),
+                    (1, sb.buffer()),
+                    (2, lb.buffer()),
+                    (3, eb.buffer()),
+                    (4, ob.buffer()),
+                ],
+                grid,
+            )?;
             let b = self.read_back(ob.buffer(), (wn * two_t * 4) as u64)?;
-            for (o, &s) in out[w0 * two_t..(w0 + wn) * two_t].iter_mut().zip(bytemuck::cast_slice::<u8, u32>(&b[..wn * two_t * 4])) {
+            for (o, &s) in out[w0 * two_t..(w0 + wn) * two_t]
+                .iter_mut()
+                .zip(bytemuck::cast_slice::<u8, u32>(&b[..wn * two_t * 4]))
+            {
                 *o = s as u16;
             }
             w0 += wn;
@@ -704,9 +1089,19 @@ impl GpuContext {
     /// Up to [`GPU_DFE_MAX_TAPS`] feedback taps (every `Dfe`). The run of each block is split
     /// into dispatches of 1024 symbols: lavapipe silently stops a shader's loops after 65535
     /// iterations in total, which made long DFEs diverge before.
-    pub fn dfe_detect_blocks(&self, dfe: &Dfe, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
+    pub fn dfe_detect_blocks(
+        &self,
+        dfe: &Dfe,
+        y: &[f32],
+        block: usize,
+        warmup: usize,
+    ) -> Result<Vec<u8>> {
         if block == 0 || !block.is_multiple_of(4) {
-            return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
+            return Err(Error::invalid(
+                "block",
+                block,
+                "must be a positive multiple of 4",
+            ));
         }
         if dfe.taps().len() > GPU_DFE_MAX_TAPS {
             return Err(gpu_err(format!(
@@ -720,25 +1115,42 @@ impl GpuContext {
         }
         let limit = self.elems_per_binding(4);
         if !dfe_fits(n, block, warmup, limit) {
-            return self.stream_blocks(y, block, warmup, 2, &|len| self.dfe_run(dfe, len, block, warmup));
+            return self.stream_blocks(y, block, warmup, 2, &|len| {
+                self.dfe_run(dfe, len, block, warmup)
+            });
         }
         let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
         self.dfe_run(dfe, n, block, warmup)?.run(self, &yb)
     }
 
     /// Prepares the DFE kernel for an input of `n` symbols (which must fit [`dfe_fits`]).
-    pub(crate) fn dfe_run(&self, dfe: &Dfe, n: usize, block: usize, warmup: usize) -> Result<BlockRun> {
+    pub(crate) fn dfe_run(
+        &self,
+        dfe: &Dfe,
+        n: usize,
+        block: usize,
+        warmup: usize,
+    ) -> Result<BlockRun> {
         if !dfe_fits(n, block, warmup, self.elems_per_binding(4)) {
-            return Err(gpu_err(format!("DFE input of {n} samples (with warm-up history) exceeds one binding")));
+            return Err(gpu_err(format!(
+                "DFE input of {n} samples (with warm-up history) exceeds one binding"
+            )));
         }
         let m = dfe.modulation();
         let levels = dfe.levels();
         let thr: Vec<f32> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         if thr.len() > 3 {
-            return Err(gpu_err(format!("GPU DFE supports NRZ and PAM4 (got {} levels); use the CPU engine", levels.len())));
+            return Err(gpu_err(format!(
+                "GPU DFE supports NRZ and PAM4 (got {} levels); use the CPU engine",
+                levels.len()
+            )));
         }
         let alphabet = m.level_set();
-        let fb: Vec<f32> = dfe.taps().iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
+        let fb: Vec<f32> = dfe
+            .taps()
+            .iter()
+            .flat_map(|&b| alphabet.iter().map(move |&a| b * a))
+            .collect();
         let mut thr4 = [0f32; 4];
         thr4[..thr.len()].copy_from_slice(&thr);
         let blocks = u32_len("DFE blocks", n.div_ceil(block))?;
@@ -766,7 +1178,10 @@ impl GpuContext {
         let sb = self.buffer(Role::Output, scratch_bytes)?;
         let mut uniforms = Vec::new();
         for s in 0..run_max.min(n).div_ceil(DFE_SEGMENT) {
-            let ps = DfeParams { seg_begin: (s * DFE_SEGMENT) as u32, ..p };
+            let ps = DfeParams {
+                seg_begin: (s * DFE_SEGMENT) as u32,
+                ..p
+            };
             uniforms.push(self.upload(Role::Uniform, bytemuck::bytes_of(&ps))?);
         }
         Ok(BlockRun {

@@ -73,35 +73,54 @@ impl GpuContext {
     /// samples. Streams in chunks that fit one binding.
     pub fn resample(&self, x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
         if !(grid.samples_per_ui.is_finite() && grid.samples_per_ui > 0.0) {
-            return Err(Error::invalid("samples_per_ui", grid.samples_per_ui, "must be positive"));
+            return Err(Error::invalid(
+                "samples_per_ui",
+                grid.samples_per_ui,
+                "must be positive",
+            ));
         }
         if grid.sps_out == 0 || grid.sps_out > 64 {
             return Err(Error::invalid("sps_out", grid.sps_out, "must be 1..=64"));
         }
         if !(grid.phase_ui.is_finite() && grid.phase_ui >= 0.0) {
-            return Err(Error::invalid("phase_ui", grid.phase_ui, "must be finite and non-negative"));
+            return Err(Error::invalid(
+                "phase_ui",
+                grid.phase_ui,
+                "must be finite and non-negative",
+            ));
         }
         let n = grid.output_len(x.len());
         let step = grid.samples_per_ui / grid.sps_out as f64;
         let start = grid.phase_ui * grid.samples_per_ui;
         let span = RESAMPLE_ANCHOR_SPAN;
-        let anchors: Vec<Anchor> = (0..n.div_ceil(span)).map(|a| Anchor::new(start + (a * span) as f64 * step, step)).collect();
+        let anchors: Vec<Anchor> = (0..n.div_ceil(span))
+            .map(|a| Anchor::new(start + (a * span) as f64 * step, step))
+            .collect();
         self.resample_anchors(x, &anchors, span, n)
     }
 
     /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
     /// `reps` back-to-back dispatches, readback of the output. Returns the phase times and the
     /// number of outputs.
-    pub(crate) fn bench_resample(&self, x: &[f32], grid: &ResampleGrid, reps: usize) -> Result<(crate::bench::PhaseTimes, usize)> {
+    pub(crate) fn bench_resample(
+        &self,
+        x: &[f32],
+        grid: &ResampleGrid,
+        reps: usize,
+    ) -> Result<(crate::bench::PhaseTimes, usize)> {
         use std::time::Instant;
         let n = grid.output_len(x.len());
         if n == 0 || x.len() > self.elems_per_binding(4) || x.len() > i32::MAX as usize {
-            return Err(gpu_err("resample bench input empty or larger than one binding"));
+            return Err(gpu_err(
+                "resample bench input empty or larger than one binding",
+            ));
         }
         let step = grid.samples_per_ui / grid.sps_out.max(1) as f64;
         let start = grid.phase_ui * grid.samples_per_ui;
         let span = RESAMPLE_ANCHOR_SPAN;
-        let anchors: Vec<Anchor> = (0..n.div_ceil(span)).map(|a| Anchor::new(start + (a * span) as f64 * step, step)).collect();
+        let anchors: Vec<Anchor> = (0..n.div_ceil(span))
+            .map(|a| Anchor::new(start + (a * span) as f64 * step, step))
+            .collect();
         let t = Instant::now();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(&anchors))?;
@@ -119,12 +138,29 @@ impl GpuContext {
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
-        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
-        let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid_wg, reps)?;
+        let bind = self.bind(
+            &pipe,
+            &[
+                (0, ub.buffer()),
+                (1, ab.buffer()),
+                (2, xb.buffer()),
+                (3, ob.buffer()),
+            ],
+        );
+        let (compute_s, device_timed) =
+            crate::bench::timed_dispatches(self, &pipe, &bind, grid_wg, reps)?;
         let t = Instant::now();
         self.read_back(ob.buffer(), n as u64 * 4)?;
         let readback_s = t.elapsed().as_secs_f64();
-        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s, device_timed }, n))
+        Ok((
+            crate::bench::PhaseTimes {
+                upload_s,
+                compute_s,
+                readback_s,
+                device_timed,
+            },
+            n,
+        ))
     }
 
     /// [`lightlane_core::timing::resample_at`] on the GPU: `sps_out` points per UI between the
@@ -137,13 +173,23 @@ impl GpuContext {
             return Ok(Vec::new());
         }
         if let Some(k) = positions.iter().position(|p| !p.is_finite()) {
-            return Err(Error::invalid("symbol position", positions[k], "must be finite"));
+            return Err(Error::invalid(
+                "symbol position",
+                positions[k],
+                "must be finite",
+            ));
         }
         let n = positions
             .len()
             .checked_mul(sps_out)
             .filter(|&n| n <= u32::MAX as usize)
-            .ok_or_else(|| Error::invalid("resample outputs", positions.len(), "too many for one GPU dispatch"))?;
+            .ok_or_else(|| {
+                Error::invalid(
+                    "resample outputs",
+                    positions.len(),
+                    "too many for one GPU dispatch",
+                )
+            })?;
         let inv = 1.0 / sps_out as f64;
         let np = positions.len();
         let anchors: Vec<Anchor> = (0..np)
@@ -162,14 +208,24 @@ impl GpuContext {
         self.resample_anchors(x, &anchors, sps_out, n)
     }
 
-    fn resample_anchors(&self, x: &[f32], anchors: &[Anchor], per: usize, n: usize) -> Result<Vec<f32>> {
+    fn resample_anchors(
+        &self,
+        x: &[f32],
+        anchors: &[Anchor],
+        per: usize,
+        n: usize,
+    ) -> Result<Vec<f32>> {
         let mut out = vec![0f32; n];
         if n == 0 || x.is_empty() {
             return Ok(out);
         }
         // Anchors clamp to ±POS_LIMIT, which must lie beyond the capture's ends.
         if x.len() > POS_LIMIT as usize {
-            return Err(Error::invalid("samples to resample", x.len(), "at most 2^30 on the GPU"));
+            return Err(Error::invalid(
+                "samples to resample",
+                x.len(),
+                "at most 2^30 on the GPU",
+            ));
         }
         let last = x.len() as i64 - 1;
         let max_in = self.elems_per_binding(4).max(8);
@@ -188,7 +244,8 @@ impl GpuContext {
             let pts = |a: usize| per.min(n - a * per);
             let (mut lo, mut hi) = range(&anchors[a0], pts(a0));
             let mut a1 = a0 + 1;
-            while a1 < anchors.len() && (a1 + 1 - a0) * per <= max_out && a1 + 1 - a0 <= max_anchors {
+            while a1 < anchors.len() && (a1 + 1 - a0) * per <= max_out && a1 + 1 - a0 <= max_anchors
+            {
                 let (l, h) = range(&anchors[a1], pts(a1));
                 let (nl, nh) = (lo.min(l), hi.max(h));
                 if (nh - nl + 1) as usize > max_in {
@@ -198,11 +255,22 @@ impl GpuContext {
                 a1 += 1;
             }
             if (hi - lo + 1) as usize > max_in {
-                return Err(gpu_err(format!("one resampling anchor spans {} input samples, more than one binding", hi - lo + 1)));
+                return Err(gpu_err(format!(
+                    "one resampling anchor spans {} input samples, more than one binding",
+                    hi - lo + 1
+                )));
             }
             let o0 = a0 * per;
             let o1 = (a1 * per).min(n);
-            self.resample_chunk(&pipe, &x[lo as usize..=hi as usize], lo as u32, last as u32, &anchors[a0..a1], per, &mut out[o0..o1])?;
+            self.resample_chunk(
+                &pipe,
+                &x[lo as usize..=hi as usize],
+                lo as u32,
+                last as u32,
+                &anchors[a0..a1],
+                per,
+                &mut out[o0..o1],
+            )?;
             a0 = a1;
         }
         Ok(out)
@@ -210,7 +278,16 @@ impl GpuContext {
 
     #[allow(clippy::too_many_arguments)]
     /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the outputs).
-    fn resample_chunk(&self, pipe: &wgpu::ComputePipeline, xs: &[f32], x0: u32, last: u32, anchors: &[Anchor], per: usize, out: &mut [f32]) -> Result<()> {
+    fn resample_chunk(
+        &self,
+        pipe: &wgpu::ComputePipeline,
+        xs: &[f32],
+        x0: u32,
+        last: u32,
+        anchors: &[Anchor],
+        per: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
         let n = out.len();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
@@ -226,7 +303,15 @@ impl GpuContext {
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         self.scoped(|| {
-            let bind = self.bind(pipe, &[(0, ub.buffer()), (1, ab.buffer()), (2, xb.buffer()), (3, ob.buffer())]);
+            let bind = self.bind(
+                pipe,
+                &[
+                    (0, ub.buffer()),
+                    (1, ab.buffer()),
+                    (2, xb.buffer()),
+                    (3, ob.buffer()),
+                ],
+            );
             let mut enc = self.device.create_command_encoder(&Default::default());
             self.dispatch(pipe, &bind, grid, &mut enc);
             self.queue.submit([enc.finish()]);

@@ -6,9 +6,14 @@ use lightlane_gpu::shaders;
 #[test]
 fn every_shader_parses_and_validates() {
     for (name, src, entries) in shaders::ALL {
-        let module = naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
-        v.validate(&module).unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+        let module = naga::front::wgsl::parse_str(src)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        let mut v = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        v.validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
         for entry in *entries {
             let ep = module
                 .entry_points
@@ -16,9 +21,17 @@ fn every_shader_parses_and_validates() {
                 .find(|ep| ep.name == *entry)
                 .unwrap_or_else(|| panic!("{name}: no entry point {entry}"));
             assert_eq!(ep.stage, naga::ShaderStage::Compute, "{name}::{entry}");
-            assert_eq!(ep.workgroup_size[1..], [1, 1], "{name}::{entry}: 1-D workgroups");
+            assert_eq!(
+                ep.workgroup_size[1..],
+                [1, 1],
+                "{name}::{entry}: 1-D workgroups"
+            );
         }
-        assert_eq!(module.entry_points.len(), entries.len(), "{name}: an entry point is not dispatched by the host");
+        assert_eq!(
+            module.entry_points.len(),
+            entries.len(),
+            "{name}: an entry point is not dispatched by the host"
+        );
     }
 }
 
@@ -35,9 +48,15 @@ fn workgroup_memory_fits_lavapipe() {
             .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
             .map(|(_, g)| layouter[g.ty].size)
             .sum();
-        assert!(bytes <= 32 * 1024, "{name}: {bytes} bytes of workgroup memory");
+        assert!(
+            bytes <= 32 * 1024,
+            "{name}: {bytes} bytes of workgroup memory"
+        );
         // check_limits demands MIN_WORKGROUP_STORAGE of the adapter: every shader must fit it.
-        assert!(bytes <= lightlane_gpu::context::MIN_WORKGROUP_STORAGE, "{name}: {bytes} bytes");
+        assert!(
+            bytes <= lightlane_gpu::context::MIN_WORKGROUP_STORAGE,
+            "{name}: {bytes} bytes"
+        );
     }
 }
 
@@ -46,4 +65,42 @@ fn a_broken_shader_fails_validation() {
     // The test above can fail: a type error must be caught.
     let bad = "@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }";
     assert!(naga::front::wgsl::parse_str(bad).is_err());
+}
+
+#[test]
+fn every_unrolled_ffe_variant_validates() {
+    // The host writes the tap count and reference tap into FFE_WINDOW's constants; every
+    // variant it can ask for must be valid WGSL, and the window must change with them.
+    let validate = |name: &str, src: &str| {
+        let module = naga::front::wgsl::parse_str(src)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        let mut v = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        v.validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+    };
+    for taps in 1..=shaders::FFE_UNROLLED_MAX_TAPS {
+        for base in [0, taps / 2, taps - 1] {
+            for (name, src) in [("fir", shaders::FIR), ("slice_count", shaders::SLICE_COUNT)] {
+                let v = shaders::with_ffe_window(src, taps, base)
+                    .unwrap_or_else(|| panic!("{name} {taps}/{base}"));
+                assert!(
+                    v.contains(&format!("const FW_TAPS: u32 = {taps}u;"))
+                        && v.contains(&format!("const FW_BASE: i32 = {base};"))
+                );
+                validate(&format!("{name} taps {taps} base {base}"), &v);
+            }
+        }
+    }
+    assert!(shaders::with_ffe_window(shaders::FIR, 0, 0).is_none());
+    assert!(shaders::with_ffe_window(shaders::FIR, 5, 5).is_none());
+    assert!(
+        shaders::with_ffe_window(shaders::FIR, shaders::FFE_UNROLLED_MAX_TAPS + 1, 0).is_none()
+    );
+    assert!(
+        shaders::with_ffe_window(shaders::EYE, 5, 2).is_none(),
+        "a source without the window"
+    );
 }

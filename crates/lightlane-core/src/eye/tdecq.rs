@@ -154,36 +154,78 @@ impl TdecqConfig {
         if self.ffe_taps == 0 || self.ffe_taps > 64 {
             return Err(Error::invalid("ffe_taps", self.ffe_taps, "must be 1..=64"));
         }
-        if self.main_tap_positions.is_empty() || self.main_tap_positions.iter().any(|&p| p >= self.ffe_taps) {
-            return Err(Error::invalid("main_tap_positions", format!("{:?}", self.main_tap_positions), "each must index a tap"));
+        if self.main_tap_positions.is_empty()
+            || self.main_tap_positions.iter().any(|&p| p >= self.ffe_taps)
+        {
+            return Err(Error::invalid(
+                "main_tap_positions",
+                format!("{:?}", self.main_tap_positions),
+                "each must index a tap",
+            ));
         }
         if !(self.target_ser > 0.0 && self.target_ser < 0.5) {
-            return Err(Error::invalid("target_ser", self.target_ser, "must be in (0, 0.5)"));
+            return Err(Error::invalid(
+                "target_ser",
+                self.target_ser,
+                "must be in (0, 0.5)",
+            ));
         }
         if !(self.histogram_width_ui > 0.0 && self.histogram_width_ui < 0.5) {
-            return Err(Error::invalid("histogram_width_ui", self.histogram_width_ui, "must be in (0, 0.5)"));
+            return Err(Error::invalid(
+                "histogram_width_ui",
+                self.histogram_width_ui,
+                "must be in (0, 0.5)",
+            ));
         }
         let (a, b) = self.histogram_centres_ui;
         if !(a > 0.0 && a < 1.0 && b > 0.0 && b < 1.0) {
-            return Err(Error::invalid("histogram_centres_ui", format!("({a}, {b})"), "must lie inside the UI"));
+            return Err(Error::invalid(
+                "histogram_centres_ui",
+                format!("({a}, {b})"),
+                "must lie inside the UI",
+            ));
         }
         if !(self.scope_noise_sigma >= 0.0 && self.scope_noise_sigma.is_finite()) {
-            return Err(Error::invalid("scope_noise_sigma", self.scope_noise_sigma, "must be ≥ 0"));
+            return Err(Error::invalid(
+                "scope_noise_sigma",
+                self.scope_noise_sigma,
+                "must be ≥ 0",
+            ));
         }
         if !(16..=65536).contains(&self.amp_bins) {
-            return Err(Error::invalid("amp_bins", self.amp_bins, "must be 16..=65536"));
+            return Err(Error::invalid(
+                "amp_bins",
+                self.amp_bins,
+                "must be 16..=65536",
+            ));
         }
         if !(self.reference_f3db_per_baud > 0.0 && self.reference_f3db_per_baud.is_finite()) {
-            return Err(Error::invalid("reference_f3db_per_baud", self.reference_f3db_per_baud, "must be positive"));
+            return Err(Error::invalid(
+                "reference_f3db_per_baud",
+                self.reference_f3db_per_baud,
+                "must be positive",
+            ));
         }
         if !(self.dfe_tap_max >= 0.0 && self.dfe_tap_max <= 1.0) {
-            return Err(Error::invalid("dfe_tap_max", self.dfe_tap_max, "must be in [0, 1]"));
+            return Err(Error::invalid(
+                "dfe_tap_max",
+                self.dfe_tap_max,
+                "must be in [0, 1]",
+            ));
         }
         if !(self.main_tap_min.is_finite()) {
-            return Err(Error::invalid("main_tap_min", self.main_tap_min, "must be finite"));
+            return Err(Error::invalid(
+                "main_tap_min",
+                self.main_tap_min,
+                "must be finite",
+            ));
         }
         if !(self.tap_sum.is_finite() && self.tap_sum != 0.0) {
-            return Err(Error::invalid("tap_sum", self.tap_sum, "must be finite and non-zero"));
+            return Err(Error::invalid(
+                "tap_sum",
+                self.tap_sum,
+                "must be finite and non-zero",
+            ));
         }
         Ok(())
     }
@@ -258,7 +300,11 @@ pub trait TdecqEngine: Sync {
     /// Plans the evaluations of `windows` binned by `bins` (once per window set; a search
     /// then calls [`TdecqHistograms::counts`] per candidate). `Ok(None)`: the engine does not
     /// take these windows and the CPU evaluates them.
-    fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>>;
+    fn plan<'s>(
+        &'s self,
+        windows: &[TdecqWindow<'_>],
+        bins: &TdecqBins,
+    ) -> Result<Option<Box<dyn TdecqHistograms + 's>>>;
 
     /// Called with the error of a failed plan or evaluation, or a malformed result. `Ok(())`:
     /// the search continues on the CPU (the same counts, so the same result); `Err`: TDECQ
@@ -268,15 +314,39 @@ pub trait TdecqEngine: Sync {
 
 /// The naive reference of TDECQ's histogram evaluation: adds the counts of `window` equalized
 /// with `w` to `counts` (`bins.bins` long), as [`TdecqHistograms::counts`] must give them.
-pub fn tdecq_window_counts_reference(window: &TdecqWindow<'_>, w: &[f32], bins: &TdecqBins, counts: &mut [u32]) -> Result<()> {
+pub fn tdecq_window_counts_reference(
+    window: &TdecqWindow<'_>,
+    w: &[f32],
+    bins: &TdecqBins,
+    counts: &mut [u32],
+) -> Result<()> {
     if w.len() != window.offsets.len() || w.is_empty() {
-        return Err(Error::LengthMismatch { what: "TDECQ weights (one per column)", expected: window.offsets.len(), got: w.len() });
+        return Err(Error::LengthMismatch {
+            what: "TDECQ weights (one per column)",
+            expected: window.offsets.len(),
+            got: w.len(),
+        });
     }
     if counts.len() != bins.bins || bins.bins == 0 {
-        return Err(Error::LengthMismatch { what: "TDECQ histogram bins", expected: bins.bins, got: counts.len() });
+        return Err(Error::LengthMismatch {
+            what: "TDECQ histogram bins",
+            expected: bins.bins,
+            got: counts.len(),
+        });
     }
-    if let Some(&o) = window.offsets.iter().find(|&&o| o.checked_add(window.rows).is_none_or(|e| e > window.data.len())) {
-        return Err(Error::invalid("column offset", o, format!("column of {} rows must lie within the {} samples", window.rows, window.data.len())));
+    if let Some(&o) = window.offsets.iter().find(|&&o| {
+        o.checked_add(window.rows)
+            .is_none_or(|e| e > window.data.len())
+    }) {
+        return Err(Error::invalid(
+            "column offset",
+            o,
+            format!(
+                "column of {} rows must lie within the {} samples",
+                window.rows,
+                window.data.len()
+            ),
+        ));
     }
     let inv = 1.0 / bins.step;
     let top = (bins.bins - 1) as f64;
@@ -340,7 +410,9 @@ impl SerTerms {
     /// SER(σ) ≤ 2·Q(d_min/σ) ≤ target for σ ≤ d_min/Q⁻¹(target/2) (1 % margin for the erfc
     /// approximation); checked, `a0` otherwise. Skips the stretch where the SER underflows.
     fn lower_bound(&self, target: f64, a0: f64, b0: f64) -> f64 {
-        let Some(&(d_min, _)) = self.0.first() else { return a0 };
+        let Some(&(d_min, _)) = self.0.first() else {
+            return a0;
+        };
         let u = (d_min / (1.01 * q_inverse(0.5 * target))).ln();
         if u > a0 && u < b0 && self.ser(u.exp()) <= target {
             u
@@ -392,7 +464,11 @@ impl<'e> Problem<'e> {
         self.engine = Some(engine);
         let [a, b] = &self.inputs;
         let windows = [a.window(), b.window()];
-        let bins = TdecqBins { lo: self.lo, step: self.step, bins: self.cfg.amp_bins };
+        let bins = TdecqBins {
+            lo: self.lo,
+            step: self.step,
+            bins: self.cfg.amp_bins,
+        };
         match engine.plan(&windows, &bins) {
             Ok(Some(d)) => {
                 self.dev = Some(d);
@@ -422,8 +498,15 @@ impl<'e> Problem<'e> {
             // Every row counted exactly once, or the result is malformed.
             let [a, b] = &self.inputs;
             let (ca, cb) = self.dev_counts.split_at(bins);
-            if ca.iter().map(|&c| c as u64).sum::<u64>() != a.n as u64 || cb.iter().map(|&c| c as u64).sum::<u64>() != b.n as u64 {
-                return Err(Error::Unusable { stage: "tdecq", reason: "the engine's histograms do not count every row once (malformed result)".into() });
+            if ca.iter().map(|&c| c as u64).sum::<u64>() != a.n as u64
+                || cb.iter().map(|&c| c as u64).sum::<u64>() != b.n as u64
+            {
+                return Err(Error::Unusable {
+                    stage: "tdecq",
+                    reason:
+                        "the engine's histograms do not count every row once (malformed result)"
+                            .into(),
+                });
             }
             Ok(())
         });
@@ -431,7 +514,10 @@ impl<'e> Problem<'e> {
             Ok(()) => {
                 let (lo, step, th) = (self.lo, self.step, &self.thresholds);
                 let (ca, cb) = self.dev_counts.split_at(bins);
-                Some([terms_from_counts(ca, 1, self.inputs[0].n, lo, step, th), terms_from_counts(cb, 1, self.inputs[1].n, lo, step, th)])
+                Some([
+                    terms_from_counts(ca, 1, self.inputs[0].n, lo, step, th),
+                    terms_from_counts(cb, 1, self.inputs[1].n, lo, step, th),
+                ])
             }
             Err(e) => {
                 self.engine_failed(e);
@@ -466,10 +552,16 @@ impl<'e> Problem<'e> {
         // Both windows at once on the thread pool when they are long enough to pay for it
         // (each side is independent and deterministic: the result does not depend on it).
         if i0.n >= PARALLEL_ROWS {
-            let (a, b) = rayon::join(|| side_terms(i0, &wf, c0, lo, step, bins, &th), || side_terms(i1, &wf, c1, lo, step, bins, &th));
+            let (a, b) = rayon::join(
+                || side_terms(i0, &wf, c0, lo, step, bins, &th),
+                || side_terms(i1, &wf, c1, lo, step, bins, &th),
+            );
             [a, b]
         } else {
-            [side_terms(i0, &wf, c0, lo, step, bins, &th), side_terms(i1, &wf, c1, lo, step, bins, &th)]
+            [
+                side_terms(i0, &wf, c0, lo, step, bins, &th),
+                side_terms(i1, &wf, c1, lo, step, bins, &th),
+            ]
         }
     }
 
@@ -512,8 +604,14 @@ impl<'e> Problem<'e> {
             }
             SerCombine::Mean => {
                 // The mean of the two meets the target wherever both do.
-                let a = h[0].lower_bound(target, a0, b0).min(h[1].lower_bound(target, a0, b0));
-                let a = if self.combined_ser(&h, a.exp()).0 <= target { a } else { a0 };
+                let a = h[0]
+                    .lower_bound(target, a0, b0)
+                    .min(h[1].lower_bound(target, a0, b0));
+                let a = if self.combined_ser(&h, a.exp()).0 <= target {
+                    a
+                } else {
+                    a0
+                };
                 log_sigma_root(|s| self.combined_ser(&h, s).0, target, a, b0)
             }
         };
@@ -534,7 +632,12 @@ impl<'e> Problem<'e> {
             return false;
         }
         match &self.cfg.tap_bounds {
-            None => wm >= self.cfg.main_tap_min * self.cfg.tap_sum && w.iter().enumerate().all(|(i, v)| i == main || v.abs() <= wm),
+            None => {
+                wm >= self.cfg.main_tap_min * self.cfg.tap_sum
+                    && w.iter()
+                        .enumerate()
+                        .all(|(i, v)| i == main || v.abs() <= wm)
+            }
             Some(b) => {
                 if wm < b.main.0 || wm > b.main.1 {
                     return false;
@@ -562,9 +665,17 @@ impl<'e> Problem<'e> {
     /// Pattern search from `w` (score `cur`): each free variable moves by ±step with the main
     /// tap compensating (an FFE tap: −step, keeping Σw = tap_sum + b; the DFE coefficient b:
     /// +step); the step shrinks by 0.4 when no move improves, down to `step_min`.
-    fn pattern_search(&mut self, w: &mut Vec<f64>, cur: &mut Eval, main: usize, mut stepsz: f64, step_min: f64) {
+    fn pattern_search(
+        &mut self,
+        w: &mut Vec<f64>,
+        cur: &mut Eval,
+        main: usize,
+        mut stepsz: f64,
+        step_min: f64,
+    ) {
         let nt = self.cfg.ffe_taps;
-        let mut free: Vec<(usize, f64)> = (0..nt).filter(|&i| i != main).map(|i| (i, -1.0)).collect();
+        let mut free: Vec<(usize, f64)> =
+            (0..nt).filter(|&i| i != main).map(|i| (i, -1.0)).collect();
         if self.cfg.dfe_tap_max > 0.0 {
             free.push((nt, 1.0));
         }
@@ -610,7 +721,11 @@ impl Cols {
     }
 
     fn window(&self) -> TdecqWindow<'_> {
-        TdecqWindow { data: &self.data, offsets: &self.offs, rows: self.n }
+        TdecqWindow {
+            data: &self.data,
+            offsets: &self.offs,
+            rows: self.n,
+        }
     }
 }
 
@@ -622,7 +737,15 @@ const PARALLEL_ROWS: usize = 65_536;
 /// width `step` from `lo`), then turns the
 /// histogram into sorted SER terms against the thresholds `th`.
 /// AVX2 (no FMA: the same roundings as the portable build) when the CPU has it.
-fn side_terms(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f64, bins: usize, th: &[f64; 3]) -> SerTerms {
+fn side_terms(
+    inp: &Cols,
+    wf: &[f32],
+    counts: &mut [u32],
+    lo: f64,
+    step: f64,
+    bins: usize,
+    th: &[f64; 3],
+) -> SerTerms {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::avx2() {
         // SAFETY: the CPU supports AVX2 (checked above); the body is safe code.
@@ -637,12 +760,28 @@ fn side_terms(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f64, bi
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn side_terms_avx2(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f64, bins: usize, th: &[f64; 3]) -> SerTerms {
+unsafe fn side_terms_avx2(
+    inp: &Cols,
+    wf: &[f32],
+    counts: &mut [u32],
+    lo: f64,
+    step: f64,
+    bins: usize,
+    th: &[f64; 3],
+) -> SerTerms {
     side_terms_body(inp, wf, counts, lo, step, bins, th)
 }
 
 #[inline(always)]
-fn side_terms_body(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f64, bins: usize, th: &[f64; 3]) -> SerTerms {
+fn side_terms_body(
+    inp: &Cols,
+    wf: &[f32],
+    counts: &mut [u32],
+    lo: f64,
+    step: f64,
+    bins: usize,
+    th: &[f64; 3],
+) -> SerTerms {
     const BLOCK: usize = 1024;
     let inv = 1.0 / step;
     let top = (bins - 1) as f64;
@@ -694,7 +833,14 @@ fn side_terms_body(inp: &Cols, wf: &[f32], counts: &mut [u32], lo: f64, step: f6
 /// The sorted SER terms of a histogram of `n` rows: `counts` holds `lanes` interleaved
 /// sub-histograms (bin `i`'s count is the sum of `counts[lanes·i ..][..lanes]`) of bins of
 /// width `step` from `lo`, charged against the thresholds `th` (Eq. 121-4…121-8).
-fn terms_from_counts(counts: &[u32], lanes: usize, n: usize, lo: f64, step: f64, th: &[f64; 3]) -> SerTerms {
+fn terms_from_counts(
+    counts: &[u32],
+    lanes: usize,
+    n: usize,
+    lo: f64,
+    step: f64,
+    th: &[f64; 3],
+) -> SerTerms {
     let norm = 1.0 / n.max(1) as f64;
     let mut terms = Vec::new();
     for (i, cl) in counts.chunks_exact(lanes).enumerate() {
@@ -747,7 +893,11 @@ fn log_sigma_root(ser: impl Fn(f64) -> f64, target: f64, mut a: f64, mut b: f64)
         } else {
             let (va, vb) = ((-2.0 * a).exp(), (-2.0 * b).exp());
             let v = va - ga * (vb - va) / (gb - ga);
-            let u = if v > 0.0 { -0.5 * v.ln() } else { 0.5 * (a + b) };
+            let u = if v > 0.0 {
+                -0.5 * v.ln()
+            } else {
+                0.5 * (a + b)
+            };
             if u.is_finite() {
                 u.clamp(a + 0.25 * ROOT_TOL, b - 0.25 * ROOT_TOL)
             } else {
@@ -822,7 +972,11 @@ fn score(e: &Eval) -> f64 {
 /// Errors: [`Error::Unusable`] when the signal has no four levels or the eye misses the target
 /// SER even without added noise at the best FFE (TDECQ undefined: the transmitter fails);
 /// [`Error::InvalidParameter`] for a bad configuration.
-pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -> Result<TdecqResult> {
+pub fn tdecq(
+    signal: &EyeSignal,
+    symbols: Option<&[u8]>,
+    config: &TdecqConfig,
+) -> Result<TdecqResult> {
     tdecq_with(signal, symbols, config, None)
 }
 
@@ -832,7 +986,12 @@ pub fn tdecq(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig) -
 /// CPU's ([`TdecqHistograms::counts`]), so the search takes the same path and the result is the
 /// CPU's. A failure goes to [`TdecqEngine::failed`]: the search continues on the CPU, or stops
 /// with the error that rule returns.
-pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConfig, engine: Option<&dyn TdecqEngine>) -> Result<TdecqResult> {
+pub fn tdecq_with(
+    signal: &EyeSignal,
+    symbols: Option<&[u8]>,
+    config: &TdecqConfig,
+    engine: Option<&dyn TdecqEngine>,
+) -> Result<TdecqResult> {
     config.validate()?;
     // One parallel pass: finiteness, extremes, Σx (P_ave) and the symbol centres.
     let scan = super::scan::scan_signal(signal, true);
@@ -843,7 +1002,11 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let nsym = signal.symbols();
     let nt = config.ffe_taps;
     if nsym < 64 + nt {
-        return Err(Error::InputTooShort { what: "TDECQ signal (symbols)", needed: 64 + nt, got: nsym });
+        return Err(Error::InputTooShort {
+            what: "TDECQ signal (symbols)",
+            needed: 64 + nt,
+            got: nsym,
+        });
     }
     let centres = &scan.centres;
     let (levels, _) = super::find_levels(centres, crate::Modulation::Pam4)?;
@@ -851,30 +1014,65 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let decisions: Vec<usize> = match symbols {
         Some(sy) => {
             if sy.len() < nsym {
-                return Err(Error::LengthMismatch { what: "TDECQ symbols", expected: nsym, got: sy.len() });
+                return Err(Error::LengthMismatch {
+                    what: "TDECQ symbols",
+                    expected: nsym,
+                    got: sy.len(),
+                });
             }
-            if let Some(i) = sy.par_iter().with_min_len(1 << 16).position_first(|&v| v > 3) {
-                return Err(Error::ValueOutOfRange { what: "TDECQ symbols", index: i, value: sy[i] as u64, max: 3 });
+            if let Some(i) = sy
+                .par_iter()
+                .with_min_len(1 << 16)
+                .position_first(|&v| v > 3)
+            {
+                return Err(Error::ValueOutOfRange {
+                    what: "TDECQ symbols",
+                    index: i,
+                    value: sy[i] as u64,
+                    max: 3,
+                });
             }
-            sy[..nsym].par_iter().with_min_len(1 << 16).map(|&v| v as usize).collect()
+            sy[..nsym]
+                .par_iter()
+                .with_min_len(1 << 16)
+                .map(|&v| v as usize)
+                .collect()
         }
-        None => centres.par_iter().with_min_len(1 << 16).map(|&x| region(x as f64, &th0)).collect(),
+        None => centres
+            .par_iter()
+            .with_min_len(1 << 16)
+            .map(|&x| region(x as f64, &th0))
+            .collect(),
     };
     let p_ave = scan.sum / signal.samples.len() as f64;
     let (p0, p3) = oma_outer_from_runs(signal, &decisions, 4).unwrap_or((levels[0], levels[3]));
     let oma = p3 - p0;
     if !(oma > 0.0) {
-        return Err(Error::Unusable { stage: "tdecq", reason: format!("OMA_outer = {oma} is not positive") });
+        return Err(Error::Unusable {
+            stage: "tdecq",
+            reason: format!("OMA_outer = {oma} is not positive"),
+        });
     }
     let thresholds = [p_ave - oma / 3.0, p_ave, p_ave + oma / 3.0];
-    let ideal = [p_ave - oma / 2.0, p_ave - oma / 6.0, p_ave + oma / 6.0, p_ave + oma / 2.0];
+    let ideal = [
+        p_ave - oma / 2.0,
+        p_ave - oma / 6.0,
+        p_ave + oma / 6.0,
+        p_ave + oma / 2.0,
+    ];
     // The UI centre: mean crossing time of the middle threshold (0 when none cross).
     let cross = super::metrics::crossings(signal, p_ave);
-    let shift = if cross.is_empty() { 0.0 } else { cross.iter().sum::<f64>() / cross.len() as f64 };
+    let shift = if cross.is_empty() {
+        0.0
+    } else {
+        cross.iter().sum::<f64>() / cross.len() as f64
+    };
     let half = 0.5 * config.histogram_width_ui;
     let pick = |c: f64| -> Vec<isize> {
         let c = c + shift;
-        let v: Vec<isize> = (-(s as isize)..2 * s as isize).filter(|&i| ((i as f64 / s as f64) - c).abs() <= half + 1e-9).collect();
+        let v: Vec<isize> = (-(s as isize)..2 * s as isize)
+            .filter(|&i| ((i as f64 / s as f64) - c).abs() <= half + 1e-9)
+            .collect();
         if v.is_empty() {
             vec![(c * s as f64).round() as isize]
         } else {
@@ -890,7 +1088,10 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let autocorr = reference_noise_autocorrelation(config.reference_f3db_per_baud, nt);
     let dfe = config.dfe_tap_max > 0.0;
     let nvar = nt + dfe as usize;
-    let idx = [pick(config.histogram_centres_ui.0), pick(config.histogram_centres_ui.1)];
+    let idx = [
+        pick(config.histogram_centres_ui.0),
+        pick(config.histogram_centres_ui.1),
+    ];
     let rows_all = nsym.saturating_sub(2 * nt);
     let sample = |j: isize| signal.samples[j.clamp(0, signal.samples.len() as isize - 1) as usize];
 
@@ -928,7 +1129,11 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             if stride > 1 {
                 let cols = make_cols(main, stride, offs);
                 let offs_v = (0..cols.len()).map(|t| t * n).collect();
-                return Cols { data: cols.concat(), offs: offs_v, n };
+                return Cols {
+                    data: cols.concat(),
+                    offs: offs_v,
+                    n,
+                };
             }
             // Row r = (k − nt)·no + j holds symbol k; column t needs symbol k + main − t, i.e.
             // the shared array of symbols nt + main − (nt − 1) … from (nt − 1 − t)·no on.
@@ -938,46 +1143,61 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             // same array as the serial gather).
             const GATHER_SYMS: usize = 4096;
             let mut data = vec![0f32; syms * no];
-            data.par_chunks_mut(GATHER_SYMS * no).enumerate().for_each(|(c, d)| {
-                for (r, row) in d.chunks_exact_mut(no).enumerate() {
-                    let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
-                    for (o, &i) in row.iter_mut().zip(offs) {
-                        *o = sample(b + i);
+            data.par_chunks_mut(GATHER_SYMS * no)
+                .enumerate()
+                .for_each(|(c, d)| {
+                    for (r, row) in d.chunks_exact_mut(no).enumerate() {
+                        let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
+                        for (o, &i) in row.iter_mut().zip(offs) {
+                            *o = sample(b + i);
+                        }
                     }
-                }
-            });
+                });
             data.reserve(if dfe { n } else { 0 });
             let mut offs_v: Vec<usize> = (0..nt).map(|t| (nt - 1 - t) * no).collect();
             if dfe {
                 // Row r holds symbol k = nt + r / no: −ideal of the decision before it (written
                 // in place on the thread pool, the serial loop's values).
                 offs_v.push(data.len());
-                data.par_extend((0..(nsym - 2 * nt) * no).into_par_iter().with_min_len(1 << 16).map(|r| -ideal[decisions[nt + r / no - 1]] as f32));
+                data.par_extend(
+                    (0..(nsym - 2 * nt) * no)
+                        .into_par_iter()
+                        .with_min_len(1 << 16)
+                        .map(|r| -ideal[decisions[nt + r / no - 1]] as f32),
+                );
             }
-            Cols { data, offs: offs_v, n }
+            Cols {
+                data,
+                offs: offs_v,
+                n,
+            }
         };
         [window(&idx[0]), window(&idx[1])]
     };
     let new_problem = |inputs: [Cols; 2]| {
         let mut p = Problem {
-        inputs,
-        lo,
-        step,
-        thresholds,
-        autocorr: autocorr.clone(),
-        sigma_ideal_scale: sigma_ideal,
-        cfg: config.clone(),
-        evaluations: 0,
-        counts: [vec![0; 4 * config.amp_bins], vec![0; 4 * config.amp_bins]],
-        engine: None,
-        dev: None,
-        dev_counts: Vec::new(),
-        error: None,
-    };
+            inputs,
+            lo,
+            step,
+            thresholds,
+            autocorr: autocorr.clone(),
+            sigma_ideal_scale: sigma_ideal,
+            cfg: config.clone(),
+            evaluations: 0,
+            counts: [vec![0; 4 * config.amp_bins], vec![0; 4 * config.amp_bins]],
+            engine: None,
+            dev: None,
+            dev_counts: Vec::new(),
+            error: None,
+        };
         p.plan_on(engine);
         p
     };
-    let stride = if config.search_symbols > 0 && rows_all > 2 * config.search_symbols { rows_all.div_ceil(config.search_symbols) } else { 1 };
+    let stride = if config.search_symbols > 0 && rows_all > 2 * config.search_symbols {
+        rows_all.div_ceil(config.search_symbols)
+    } else {
+        1
+    };
     let base_step = 0.05 * config.tap_sum.abs();
     let fine_step = 2e-4;
 
@@ -994,10 +1214,23 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
             // tap-sum constraint (the TDECQ surface is flat far from the optimum when the eye
             // is closed; this start puts the search in the right basin).
             let centre_cols = make_cols(main, stride, &[(s / 2) as isize]);
-            let known: Option<Vec<usize>> = symbols.map(|_| (nt..nsym - nt).step_by(stride).map(|k| decisions[k]).collect());
+            let known: Option<Vec<usize>> = symbols.map(|_| {
+                (nt..nsym - nt)
+                    .step_by(stride)
+                    .map(|k| decisions[k])
+                    .collect()
+            });
             let mut ls = w.clone();
             for _ in 0..8 {
-                match constrained_ls(&centre_cols, &ls, nt, &thresholds, &ideal, known.as_deref(), config.tap_sum) {
+                match constrained_ls(
+                    &centre_cols,
+                    &ls,
+                    nt,
+                    &thresholds,
+                    &ideal,
+                    known.as_deref(),
+                    config.tap_sum,
+                ) {
                     Some(next) => ls = next,
                     None => break,
                 }
@@ -1015,7 +1248,17 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
                     cur = e;
                 }
             }
-            p.pattern_search(&mut w, &mut cur, main, base_step, if stride > 1 { 2e-3 * config.tap_sum.abs() } else { fine_step });
+            p.pattern_search(
+                &mut w,
+                &mut cur,
+                main,
+                base_step,
+                if stride > 1 {
+                    2e-3 * config.tap_sum.abs()
+                } else {
+                    fine_step
+                },
+            );
         }
         (main, w, cur, p.evaluations, p.error.take())
     };
@@ -1044,19 +1287,32 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     let finals: Vec<(usize, Vec<f64>, Eval)> = if stride == 1 {
         stage1
     } else {
-        let best = stage1.iter().map(|(_, _, e)| score(e)).fold(f64::NEG_INFINITY, f64::max);
+        let best = stage1
+            .iter()
+            .map(|(_, _, e)| score(e))
+            .fold(f64::NEG_INFINITY, f64::max);
         let keep = |e: &Eval| match e {
             Ok((sg, _, _)) => best > 0.0 && *sg >= best * 10f64.powf(-0.002),
             Err(_) => best <= 0.0 && score(e) >= best,
         };
-        let kept: Vec<(usize, Vec<f64>)> = stage1.into_iter().filter(|(_, _, e1)| keep(e1)).map(|(m, w, _)| (m, w)).collect();
+        let kept: Vec<(usize, Vec<f64>)> = stage1
+            .into_iter()
+            .filter(|(_, _, e1)| keep(e1))
+            .map(|(m, w, _)| (m, w))
+            .collect();
         let refined: Vec<SearchOutcome> = kept
             .into_par_iter()
             .map(|(main, mut w)| {
                 let mut p = new_problem(windows(main, 1));
                 let mut cur = p.evaluate(&w);
                 if config.optimize_ffe && nvar > 1 {
-                    p.pattern_search(&mut w, &mut cur, main, 2e-3 * config.tap_sum.abs(), fine_step);
+                    p.pattern_search(
+                        &mut w,
+                        &mut cur,
+                        main,
+                        2e-3 * config.tap_sum.abs(),
+                        fine_step,
+                    );
                 }
                 (main, w, cur, p.evaluations, p.error.take())
             })
@@ -1081,7 +1337,9 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
     for (main, w, cur) in finals {
         match cur {
             Ok((sigma_g, c_eq, ser)) => {
-                let total = (sigma_g * sigma_g + config.scope_noise_sigma * config.scope_noise_sigma).sqrt();
+                let total = (sigma_g * sigma_g
+                    + config.scope_noise_sigma * config.scope_noise_sigma)
+                    .sqrt();
                 let tdecq_db = 10.0 * (sigma_ideal / total).log10();
                 let r = TdecqResult {
                     tdecq_db,
@@ -1121,7 +1379,12 @@ pub fn tdecq_with(signal: &EyeSignal, symbols: Option<&[u8]>, config: &TdecqConf
 
 /// TDECQ of a raw PAM4 capture: the BT4 reference receiver at `reference_f3db_per_baud · baud`,
 /// the 802.3 reference CDR, resampling to `samples_per_ui`, then [`tdecq`].
-pub fn tdecq_waveform(waveform: &crate::Waveform, baud: f64, cdr: &crate::timing::CdrConfig, config: &TdecqConfig) -> Result<TdecqResult> {
+pub fn tdecq_waveform(
+    waveform: &crate::Waveform,
+    baud: f64,
+    cdr: &crate::timing::CdrConfig,
+    config: &TdecqConfig,
+) -> Result<TdecqResult> {
     config.validate()?;
     waveform.validate()?;
     let fs = waveform.fs();
@@ -1131,8 +1394,17 @@ pub fn tdecq_waveform(waveform: &crate::Waveform, baud: f64, cdr: &crate::timing
     } else {
         waveform.samples.clone()
     };
-    let wf = crate::Waveform { samples: filtered, ..waveform.clone() };
-    let sig = super::eye_signal_from_waveform(&wf, baud, crate::Modulation::Pam4, config.samples_per_ui, cdr)?;
+    let wf = crate::Waveform {
+        samples: filtered,
+        ..waveform.clone()
+    };
+    let sig = super::eye_signal_from_waveform(
+        &wf,
+        baud,
+        crate::Modulation::Pam4,
+        config.samples_per_ui,
+        cdr,
+    )?;
     tdecq(&sig, None, config)
 }
 
@@ -1141,7 +1413,15 @@ pub fn tdecq_waveform(waveform: &crate::Waveform, baud: f64, cdr: &crate::timing
 /// Σ(y − ideal level)² subject to Σ(FFE taps) − b(1) = `tap_sum` (the first `nt` columns are
 /// FFE inputs, a further one the DFE's; Lagrange multiplier on the normal equations).
 #[allow(clippy::too_many_arguments)]
-fn constrained_ls(cols: &[Vec<f32>], w: &[f64], nt: usize, thresholds: &[f64; 3], ideal: &[f64; 4], known: Option<&[usize]>, tap_sum: f64) -> Option<Vec<f64>> {
+fn constrained_ls(
+    cols: &[Vec<f32>],
+    w: &[f64],
+    nt: usize,
+    thresholds: &[f64; 3],
+    ideal: &[f64; 4],
+    known: Option<&[usize]>,
+    tap_sum: f64,
+) -> Option<Vec<f64>> {
     let nv = cols.len();
     let n = cols[0].len();
     let mut a = vec![0f64; nv * nv];
@@ -1183,7 +1463,9 @@ mod root_tests {
         let th = [-1.0 / 3.0, 0.0, 1.0 / 3.0];
         let mut st = 7u64;
         let mut rnd = move || {
-            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            st = st
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (st >> 11) as f64 / (1u64 << 53) as f64
         };
         for case in 0..40 {
@@ -1219,9 +1501,19 @@ mod root_tests {
                     b,
                 );
                 let slow = root_bisect(|s| t.ser(s), target, a, b);
-                assert!((fast - slow).abs() < 3e-10, "case {case} target {target}: fast {fast} bisection {slow}");
-                assert!(t.ser(fast.exp()) <= target, "case {case}: the root must meet the target");
-                assert!(calls.get() <= 20, "case {case}: {} SER evaluations (the bisection: 36)", calls.get());
+                assert!(
+                    (fast - slow).abs() < 3e-10,
+                    "case {case} target {target}: fast {fast} bisection {slow}"
+                );
+                assert!(
+                    t.ser(fast.exp()) <= target,
+                    "case {case}: the root must meet the target"
+                );
+                assert!(
+                    calls.get() <= 20,
+                    "case {case}: {} SER evaluations (the bisection: 36)",
+                    calls.get()
+                );
             }
         }
     }
@@ -1256,8 +1548,17 @@ mod engine_tests {
             counts.fill(0);
             let b = self.bins.bins;
             for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
-                let win = TdecqWindow { data, offsets, rows: *rows };
-                tdecq_window_counts_reference(&win, w, &self.bins, &mut counts[h * b..(h + 1) * b])?;
+                let win = TdecqWindow {
+                    data,
+                    offsets,
+                    rows: *rows,
+                };
+                tdecq_window_counts_reference(
+                    &win,
+                    w,
+                    &self.bins,
+                    &mut counts[h * b..(h + 1) * b],
+                )?;
             }
             if bad {
                 counts[0] += 1;
@@ -1267,13 +1568,24 @@ mod engine_tests {
     }
 
     impl TdecqEngine for Double {
-        fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
+        fn plan<'s>(
+            &'s self,
+            windows: &[TdecqWindow<'_>],
+            bins: &TdecqBins,
+        ) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
             self.script.call("plan")?;
             if self.decline {
                 return Ok(None);
             }
-            let windows = windows.iter().map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows)).collect();
-            Ok(Some(Box::new(DoubleHist { windows, bins: *bins, engine: self })))
+            let windows = windows
+                .iter()
+                .map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows))
+                .collect();
+            Ok(Some(Box::new(DoubleHist {
+                windows,
+                bins: *bins,
+                engine: self,
+            })))
         }
         fn failed(&self, error: Error) -> Result<()> {
             self.failures.lock().unwrap().push(error.to_string());
@@ -1289,26 +1601,53 @@ mod engine_tests {
     fn isi_eye() -> (EyeSignal, Vec<u8>) {
         let (sig, syms) = crate::eye::tests::synth(&[-3.0, -1.0, 1.0, 3.0], 6_000, 16, 0.05, 21);
         let s = sig.samples_per_ui;
-        let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
-        (EyeSignal::new(y, s).unwrap(), syms.iter().map(|&v| v as u8).collect())
+        let y: Vec<f32> = (0..sig.samples.len())
+            .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
+            .collect();
+        (
+            EyeSignal::new(y, s).unwrap(),
+            syms.iter().map(|&v| v as u8).collect(),
+        )
     }
 
     #[test]
     fn the_engine_evaluates_every_candidate_and_gives_the_cpu_result() {
         let (sig, syms) = isi_eye();
         // A small search subset: stage 1 on decimated windows, stage 2 refined on all symbols.
-        let cfg = TdecqConfig { search_symbols: 1_000, ..TdecqConfig::default() };
+        let cfg = TdecqConfig {
+            search_symbols: 1_000,
+            ..TdecqConfig::default()
+        };
         let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
-        assert!(cpu.c_eq > 1.0 && cpu.evaluations > 50, "the search moved: {cpu:?}");
-        let engine = Double { fallback: true, ..Double::default() };
+        assert!(
+            cpu.c_eq > 1.0 && cpu.evaluations > 50,
+            "the search moved: {cpu:?}"
+        );
+        let engine = Double {
+            fallback: true,
+            ..Double::default()
+        };
         let dev = tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap();
         assert_eq!(dev, cpu, "exact counts: the same search path, bit for bit");
-        assert_eq!(engine.script.called("counts"), cpu.evaluations, "every evaluation ran on the engine");
-        assert!(engine.script.called("plan") > cfg.main_tap_positions.len(), "stage 1 and stage 2 problems planned");
+        assert_eq!(
+            engine.script.called("counts"),
+            cpu.evaluations,
+            "every evaluation ran on the engine"
+        );
+        assert!(
+            engine.script.called("plan") > cfg.main_tap_positions.len(),
+            "stage 1 and stage 2 problems planned"
+        );
         assert!(engine.failures.lock().unwrap().is_empty());
         // An engine that declines the windows leaves them to the CPU.
-        let declines = Double { decline: true, ..Double::default() };
-        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&declines)).unwrap(), cpu);
+        let declines = Double {
+            decline: true,
+            ..Double::default()
+        };
+        assert_eq!(
+            tdecq_with(&sig, Some(&syms), &cfg, Some(&declines)).unwrap(),
+            cpu
+        );
         assert_eq!(declines.script.called("counts"), 0);
     }
 
@@ -1318,19 +1657,41 @@ mod engine_tests {
         let cfg = TdecqConfig::default();
         let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
         // Fallback: the failed evaluation and the rest of that problem's run on the CPU.
-        let engine = Double { script: FailureScript::new().fail_at("counts", 5), fallback: true, ..Double::default() };
-        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
+        let engine = Double {
+            script: FailureScript::new().fail_at("counts", 5),
+            fallback: true,
+            ..Double::default()
+        };
+        assert_eq!(
+            tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(),
+            cpu
+        );
         let f = engine.failures.lock().unwrap().clone();
         assert!(f.len() == 1 && f[0].contains("device lost (test)"), "{f:?}");
-        assert!(engine.script.called("counts") < cpu.evaluations, "the failed engine was dropped");
+        assert!(
+            engine.script.called("counts") < cpu.evaluations,
+            "the failed engine was dropped"
+        );
         // A malformed result (a row counted twice) is a failure too.
-        let engine = Double { script: FailureScript::new().malformed_at("counts", 3), fallback: true, ..Double::default() };
-        assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
+        let engine = Double {
+            script: FailureScript::new().malformed_at("counts", 3),
+            fallback: true,
+            ..Double::default()
+        };
+        assert_eq!(
+            tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(),
+            cpu
+        );
         let f = engine.failures.lock().unwrap().clone();
         assert!(f.len() == 1 && f[0].contains("malformed"), "{f:?}");
         // Without fallback the engine's error is TDECQ's.
-        let strict = Double { script: FailureScript::new().fail_at("counts", 5), ..Double::default() };
-        let e = tdecq_with(&sig, Some(&syms), &cfg, Some(&strict)).unwrap_err().to_string();
+        let strict = Double {
+            script: FailureScript::new().fail_at("counts", 5),
+            ..Double::default()
+        };
+        let e = tdecq_with(&sig, Some(&syms), &cfg, Some(&strict))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("device lost (test)"), "{e}");
     }
 
@@ -1338,9 +1699,19 @@ mod engine_tests {
     fn the_fast_histogram_equals_the_naive_reference() {
         // `side_terms`' blocked, four-lane histogram against `tdecq_window_counts_reference`,
         // on overlapping shifted columns with values on and near bin edges.
-        let bins = TdecqBins { lo: -2.0, step: 3.0 / 1024.0 * 1.37, bins: 1024 };
-        let data: Vec<f32> = (0..9_000).map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3).collect();
-        let cols = Cols { data: data.clone(), offs: vec![8, 6, 4, 2, 0], n: 8_990 };
+        let bins = TdecqBins {
+            lo: -2.0,
+            step: 3.0 / 1024.0 * 1.37,
+            bins: 1024,
+        };
+        let data: Vec<f32> = (0..9_000)
+            .map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3)
+            .collect();
+        let cols = Cols {
+            data: data.clone(),
+            offs: vec![8, 6, 4, 2, 0],
+            n: 8_990,
+        };
         let w = [0.05f32, -0.2, 1.1, -0.15, 0.2];
         let mut fast = vec![0u32; 4 * bins.bins];
         let th = [-0.5, 0.0, 0.5];
@@ -1348,12 +1719,21 @@ mod engine_tests {
         let fast: Vec<u32> = fast.chunks_exact(4).map(|c| c.iter().sum()).collect();
         let mut naive = vec![0u32; bins.bins];
         tdecq_window_counts_reference(&cols.window(), &w, &bins, &mut naive).unwrap();
-        assert!(naive.iter().filter(|&&c| c > 0).count() > 200, "spread over many bins");
+        assert!(
+            naive.iter().filter(|&&c| c > 0).count() > 200,
+            "spread over many bins"
+        );
         assert_eq!(fast, naive);
         // Bad shapes are typed errors.
         assert!(tdecq_window_counts_reference(&cols.window(), &w[..4], &bins, &mut naive).is_err());
-        assert!(tdecq_window_counts_reference(&cols.window(), &w, &bins, &mut naive[..10]).is_err());
-        let far = TdecqWindow { data: &data, offsets: &[8, 20], rows: 8_990 };
+        assert!(
+            tdecq_window_counts_reference(&cols.window(), &w, &bins, &mut naive[..10]).is_err()
+        );
+        let far = TdecqWindow {
+            data: &data,
+            offsets: &[8, 20],
+            rows: 8_990,
+        };
         assert!(tdecq_window_counts_reference(&far, &w[..2], &bins, &mut naive).is_err());
     }
 }
