@@ -57,14 +57,26 @@ fn floor_div(a: i32, b: i32) -> i32 {
     return q;
 }
 
+// (floor_div(d, m), d - m * floor_div(d, m)): a shift and a mask when m is a power of two
+// (the usual eye), else a division.
+fn div_m(d: i32) -> vec2<i32> {
+    let mi = i32(p.m);
+    if ((p.m & (p.m - 1u)) == 0u) {
+        return vec2<i32>(d >> firstTrailingBit(p.m), d & (mi - 1));
+    }
+    let q = floor_div(d, mi);
+    return vec2<i32>(q, d - q * mi);
+}
+
 // Visits the bins of segment k: bin = row * stride + col + j, into the workgroup histogram
 // (use_priv) or the global one.
 fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
     let qa = quant(y[k]);
     let qb = quant(y[k + 1u]);
     let mi = i32(p.m);
-    let q = floor_div(qb - qa, mi);
-    let rem = (qb - qa) - q * mi;
+    let qr = div_m(qb - qa);
+    let q = qr.x;
+    let rem = qr.y;
     var a = qa;
     var acc = 0;
     for (var j = 0u; j < p.m; j = j + 1u) {
@@ -94,10 +106,17 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let wg = wid.x + wid.y * p.wg_x;
     let first = wg * 256u * p.segs;
     // Interleaved within the workgroup's range: neighbouring threads take neighbouring segments.
+    // The phase (k0 + k) % P advances by 256 % P a step (no division per segment).
+    let step = 256u % p.period;
+    var ph = (p.k0 + first + lid) % p.period;
     for (var s = 0u; s < p.segs; s = s + 1u) {
         let k = first + s * 256u + lid;
         if (k + 1u < p.n) {
-            segment(k, p.bins_t, ((p.k0 + k) % p.period) * p.m, true);
+            segment(k, p.bins_t, ph * p.m, true);
+        }
+        ph = ph + step;
+        if (ph >= p.period) {
+            ph = ph - p.period;
         }
     }
     priv_flush(lid, bins);
@@ -129,12 +148,23 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     priv_clear(lid, bins);
     // Segment k has phase (k0 + k) % P; item i is phase ph0 + i % nph of period
     // chunk*chunk_periods + i / nph, counted from the period holding sample 0.
+    // (q, rr) = (i / nph, i % nph), stepped without a division per item.
     let items = p.chunk_periods * nph;
     let first = chunk * p.chunk_periods;
+    let step_q = 256u / nph;
+    let step_r = 256u % nph;
+    var q = lid / nph;
+    var rr = lid % nph;
     for (var i = lid; i < items; i = i + 256u) {
-        let g = (first + i / nph) * p.period + ph0 + i % nph;
+        let g = (first + q) * p.period + ph0 + rr;
         if (g >= p.k0 && g - p.k0 + 1u < p.n) {
-            segment(g - p.k0, width, (i % nph) * p.m, true);
+            segment(g - p.k0, width, rr * p.m, true);
+        }
+        q = q + step_q;
+        rr = rr + step_r;
+        if (rr >= nph) {
+            rr = rr - nph;
+            q = q + 1u;
         }
     }
     // Local bin r * width + c is global bin r * B + ph0 * m + c.

@@ -3,8 +3,8 @@
 /// Raw ADC codes → volts (`codes_i8`, `codes_i16`).
 pub const CONVERT: &str = include_str!("../shaders/convert.wgsl");
 /// The unrolled symbol-spaced FFE (`ffe4`) that [`FIR`] and [`SLICE_COUNT`] share: WGSL has no
-/// include, so their sources are this file followed by theirs. Its tap count and reference tap
-/// are constants: [`with_ffe_window`] writes them per FFE.
+/// include, so their sources are this file followed by theirs. `ffe4` is generated per tap
+/// count and reference tap ([`ffe4_source`]; [`with_ffe_window`] puts it in a source).
 pub const FFE_WINDOW: &str = include_str!("../shaders/ffe_window.wgsl");
 /// FIR / FFE (`fir_tiled`, `fir_direct`, `fir_unrolled`), after [`FFE_WINDOW`].
 pub const FIR: &str = concat!(
@@ -22,25 +22,73 @@ pub const SLICE_COUNT: &str = concat!(
 /// registers; longer FFEs use the tiled kernel).
 pub const FFE_UNROLLED_MAX_TAPS: usize = 32;
 
-/// `source` (one that starts with [`FFE_WINDOW`]) with the unrolled FFE's constants set to
-/// `taps` taps and reference tap `base` (`base < taps ≤ FFE_UNROLLED_MAX_TAPS`, else `None`).
+/// `source` (one that starts with [`FFE_WINDOW`]) with its `ffe4` replaced by
+/// [`ffe4_source`]`(taps, base)`; `None` where that has no variant or `source` lacks the window.
 pub fn with_ffe_window(source: &str, taps: usize, base: usize) -> Option<String> {
+    let body = ffe4_source(taps, base)?;
+    if !source.starts_with(FFE_WINDOW) {
+        return None;
+    }
+    let begin = source.find(FFE4_BEGIN)?;
+    let start = begin + source[begin..].find('\n')? + 1;
+    let end = start + source[start..].find(FFE4_END)?;
+    Some(format!("{}{}{}", &source[..start], body, &source[end..]))
+}
+
+const FFE4_BEGIN: &str = "// BEGIN ffe4";
+const FFE4_END: &str = "// END ffe4";
+
+/// The WGSL function `fn ffe4(t: u32, n_in: u32) -> vec4<f32>` of [`FFE_WINDOW`] for `taps`
+/// taps and reference tap `base` (`base < taps ≤ FFE_UNROLLED_MAX_TAPS`, else `None`):
+/// straight-line code, the weights and the input window in named registers, outputs
+/// `y[4t + r] = Σ_j w[j]·x[4t + r + base − j]` accumulated in tap order from 0.0.
+pub fn ffe4_source(taps: usize, base: usize) -> Option<String> {
+    use std::fmt::Write;
     if taps == 0 || taps > FFE_UNROLLED_MAX_TAPS || base >= taps {
         return None;
     }
-    let (t, b) = ("const FW_TAPS: u32 = 15u;", "const FW_BASE: i32 = 7;");
-    if !source.starts_with(FFE_WINDOW)
-        || source.matches(t).count() != 1
-        || source.matches(b).count() != 1
-    {
-        return None;
+    let l = taps as i64;
+    // The window's first sample is x[4t + off]: vec4 t + v0, element rem.
+    let off = base as i64 - l + 1;
+    let rem = off.rem_euclid(4);
+    let v0 = (off - rem) / 4;
+    let nv = (rem + l + 6) / 4;
+    let mut s = String::new();
+    let _ = writeln!(s, "fn ffe4(t: u32, n_in: u32) -> vec4<f32> {{");
+    for j in 0..l {
+        let _ = writeln!(s, "    let w{j} = taps[{j}u];");
     }
-    Some(
-        source
-            .replacen(t, &format!("const FW_TAPS: u32 = {taps}u;"), 1)
-            .replacen(b, &format!("const FW_BASE: i32 = {base};"), 1),
-    )
+    let _ = writeln!(s, "    let v0 = i32(t) + ({v0});");
+    for i in 0..nv {
+        let _ = writeln!(s, "    var x{i}: vec4<f32>;");
+    }
+    let _ = writeln!(s, "    if (v0 >= 0 && v0 + {nv} <= i32(n_in / 4u)) {{");
+    for i in 0..nv {
+        let _ = writeln!(s, "        x{i} = xv[u32(v0) + {i}u];");
+    }
+    let _ = writeln!(s, "    }} else {{");
+    let _ = writeln!(s, "        let last = i32((n_in + 3u) / 4u) - 1;");
+    for i in 0..nv {
+        let _ = writeln!(s, "        x{i} = fw_edge(v0 + {i}, last, n_in);");
+    }
+    let _ = writeln!(s, "    }}");
+    for r in 0..4 {
+        let _ = writeln!(s, "    var a{r} = 0.0;");
+        for j in 0..l {
+            let k = rem + r + l - 1 - j;
+            let _ = writeln!(
+                s,
+                "    a{r} = a{r} + w{j} * x{}.{};",
+                k / 4,
+                ["x", "y", "z", "w"][(k % 4) as usize]
+            );
+        }
+    }
+    let _ = writeln!(s, "    return vec4<f32>(a0, a1, a2, a3);");
+    let _ = writeln!(s, "}}");
+    Some(s)
 }
+
 /// The workgroup-private histogram helpers (`priv_clear`, `priv_flush`) that the histogram
 /// kernels share: WGSL has no include, so their sources are this file followed by theirs.
 pub const PRIVATE_HISTOGRAM: &str = include_str!("../shaders/private_histogram.wgsl");

@@ -573,6 +573,45 @@ fn eye_histogram_chunks_and_accumulates() {
 }
 
 #[test]
+fn eye_kernels_step_phases_across_long_inputs() {
+    // Long enough that each phase-tile workgroup walks several rounds of 256 items, so the
+    // stepped (period, phase) counters wrap (3 phases a tile do not divide 256), from a
+    // stream offset that is not a period boundary.
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(33);
+    let y = noise(&mut r, 1_200_001, 1.1);
+    // And the workgroup-private kernel with a period (7) whose phase step 256 % 7 = 4 wraps
+    // to non-zero phases.
+    for g in [
+        EyeGeometry {
+            samples_per_ui: 5,
+            span_ui: 2,
+            time_bins: 60,
+            amp_bins: 200,
+            lo: -1.0,
+            hi: 1.0,
+        },
+        EyeGeometry {
+            samples_per_ui: 7,
+            span_ui: 1,
+            time_bins: 14,
+            amp_bins: 100,
+            lo: -1.0,
+            hi: 1.0,
+        },
+    ] {
+        let want = reference::eye_histogram(&y, &g).unwrap();
+        assert_eq!(ctx.eye_histogram(&y, &g).unwrap(), want, "{g:?}");
+        let mut h = vec![0u32; want.len()];
+        ctx.eye_histogram_accumulate(&y[..333_337], 0, &g, &mut h)
+            .unwrap();
+        ctx.eye_histogram_accumulate(&y[333_336..], 333_336, &g, &mut h)
+            .unwrap();
+        assert_eq!(h, want, "accumulated {g:?}");
+    }
+}
+
+#[test]
 fn eye_histogram_of_real_capture() {
     let Some(ctx) = common::ctx() else { return };
     let Some(x) = common::real_nrz() else { return };

@@ -87,9 +87,10 @@ fn every_unrolled_ffe_variant_validates() {
                 let v = shaders::with_ffe_window(src, taps, base)
                     .unwrap_or_else(|| panic!("{name} {taps}/{base}"));
                 assert!(
-                    v.contains(&format!("const FW_TAPS: u32 = {taps}u;"))
-                        && v.contains(&format!("const FW_BASE: i32 = {base};"))
+                    v.contains(&shaders::ffe4_source(taps, base).unwrap()),
+                    "{name} {taps}/{base}"
                 );
+                assert_eq!(v.matches("fn ffe4(").count(), 1, "{name} {taps}/{base}");
                 validate(&format!("{name} taps {taps} base {base}"), &v);
             }
         }

@@ -117,9 +117,11 @@ impl std::str::FromStr for EqualizerChain {
                             "nlms" => training = FfeMethod::Nlms,
                             "ss" | "sslms" => training = FfeMethod::SignSign,
                             "rls" => training = FfeMethod::Rls,
-                            other => return Err(bad(format!(
+                            other => {
+                                return Err(bad(format!(
                                 "unknown ffe option '{other}' (t, t2, mmse, lms, nlms, ss, rls)"
-                            ))),
+                            )))
+                            }
                         }
                     }
                     EqStage::Ffe {
