@@ -8,18 +8,12 @@
 // floor(d*j/m) = q*j + floor(rem*j/m), whose second term grows by one each time rem*j passes
 // a multiple of m.
 //
-// The privatized kernels (eye_private, eye_tiled) count into a workgroup histogram of 16-bit
-// counts, two bins a u32 word (bin b: word b >> 1, the low half for even b), so one atomic adds
-// both columns of a pair when a segment's line stays in one row across them (most do: a row
-// is 1/A of the range, a column pair 2/m of a sample interval). The host bounds the segments
-// a workgroup counts so that no count passes 65 535 (each segment adds at most one to a bin).
-//
 // eye_private: each workgroup accumulates into a private histogram in workgroup memory
-// (A*B <= EYE_BINS) and adds its non-zero bins to the global one at the end. The host gives
-// each workgroup enough segments (SEGS*256) that the end-of-workgroup flush stays small beside
-// the counting.
-// eye_tiled: larger histograms whose columns of PH sample phases fit EYE_BINS (A*m*PH <=
-// EYE_BINS): workgroup (tile, chunk) counts the segments of phases tile*PH .. +PH in the
+// (A*B <= PRIV_BINS) and adds its non-zero bins to the global one at the end
+// (private_histogram.wgsl, prepended by shaders.rs). The host gives each workgroup enough
+// segments (SEGS*256) that the end-of-workgroup flush stays small beside the counting.
+// eye_tiled: larger histograms whose columns of PH sample phases fit PRIV_BINS (A*m*PH <=
+// PRIV_BINS): workgroup (tile, chunk) counts the segments of phases tile*PH .. +PH in the
 // periods of its chunk into a private A x (PH*m) histogram, then adds it to its columns of
 // the global one. Workgroups of one chunk are adjacent, so they read the chunk from L2.
 // eye_global: global atomics (histograms too large for either); each thread walks SEGS
@@ -43,18 +37,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
-
-// The workgroup histogram: EYE_BINS 16-bit counts in EYE_BINS / 2 words.
-const EYE_BINS: u32 = 8192u;
-var<workgroup> eye_priv: array<atomic<u32>, 4096>;
-
-// Clears the words of bins 0..bins.
-fn eye_clear(lid: u32, bins: u32) {
-    for (var w = lid; w < (bins + 1u) / 2u; w = w + 256u) {
-        atomicStore(&eye_priv[w], 0u);
-    }
-    workgroupBarrier();
-}
 
 fn quant(v: f32) -> i32 {
     let lim = f32(p.bins_a * 256u);
@@ -86,22 +68,30 @@ fn div_m(d: i32) -> vec2<i32> {
     return vec2<i32>(q, d - q * mi);
 }
 
-// Visits the bins of segment k in the global histogram: bin = row * B + col + j.
-fn segment_global(k: u32, col: u32) {
+// Visits the bins of segment k: bin = row * stride + col + j, into the workgroup histogram
+// (use_priv) or the global one.
+fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
     let qa = quant(y[k]);
     let qb = quant(y[k + 1u]);
     let mi = i32(p.m);
     let qr = div_m(qb - qa);
+    let q = qr.x;
+    let rem = qr.y;
     var a = qa;
     var acc = 0;
     for (var j = 0u; j < p.m; j = j + 1u) {
         let r = a >> 8u;
         if (r >= 0 && r < i32(p.bins_a)) {
-            atomicAdd(&hist[u32(r) * p.bins_t + col + j], 1u);
+            let bin = u32(r) * stride + col + j;
+            if (use_priv) {
+                atomicAdd(&priv_hist[bin], 1u);
+            } else {
+                atomicAdd(&hist[bin], 1u);
+            }
         }
         // a = qa + floor_div((qb - qa) * (j + 1), m)
-        a = a + qr.x;
-        acc = acc + qr.y;
+        a = a + q;
+        acc = acc + rem;
         if (acc >= mi) {
             acc = acc - mi;
             a = a + 1;
@@ -109,56 +99,10 @@ fn segment_global(k: u32, col: u32) {
     }
 }
 
-// Visits the bins of segment k in the workgroup histogram: bin = row * stride + col + j; an
-// even bin whose right neighbour (column j + 1) is in the same row takes both in one atomic.
-fn segment_priv(k: u32, stride: u32, col: u32) {
-    let qa = quant(y[k]);
-    let qb = quant(y[k + 1u]);
-    let mi = i32(p.m);
-    let qr = div_m(qb - qa);
-    var a = qa;
-    var acc = 0;
-    var j = 0u;
-    loop {
-        if (j >= p.m) {
-            break;
-        }
-        let r = a >> 8u;
-        // Row of column j + 1.
-        var a1 = a + qr.x;
-        var acc1 = acc + qr.y;
-        if (acc1 >= mi) {
-            acc1 = acc1 - mi;
-            a1 = a1 + 1;
-        }
-        var step = 1u;
-        if (r >= 0 && r < i32(p.bins_a)) {
-            let bin = u32(r) * stride + col + j;
-            if ((bin & 1u) == 0u && j + 1u < p.m && (a1 >> 8u) == r) {
-                atomicAdd(&eye_priv[bin >> 1u], 0x10001u);
-                step = 2u;
-            } else {
-                atomicAdd(&eye_priv[bin >> 1u], 1u << ((bin & 1u) * 16u));
-            }
-        }
-        a = a1;
-        acc = acc1;
-        if (step == 2u) {
-            a = a + qr.x;
-            acc = acc + qr.y;
-            if (acc >= mi) {
-                acc = acc - mi;
-                a = a + 1;
-            }
-        }
-        j = j + step;
-    }
-}
-
 @compute @workgroup_size(256)
 fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let bins = p.bins_a * p.bins_t;
-    eye_clear(lid, bins);
+    priv_clear(lid, bins);
     let wg = wid.x + wid.y * p.wg_x;
     let first = wg * 256u * p.segs;
     // Interleaved within the workgroup's range: neighbouring threads take neighbouring segments.
@@ -168,24 +112,14 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var s = 0u; s < p.segs; s = s + 1u) {
         let k = first + s * 256u + lid;
         if (k + 1u < p.n) {
-            segment_priv(k, p.bins_t, ph * p.m);
+            segment(k, p.bins_t, ph * p.m, true);
         }
         ph = ph + step;
         if (ph >= p.period) {
             ph = ph - p.period;
         }
     }
-    // Both halves of each word to their global bins.
-    workgroupBarrier();
-    for (var w = lid; w < (bins + 1u) / 2u; w = w + 256u) {
-        let c = atomicLoad(&eye_priv[w]);
-        if ((c & 0xffffu) != 0u) {
-            atomicAdd(&hist[2u * w], c & 0xffffu);
-        }
-        if ((c >> 16u) != 0u) {
-            atomicAdd(&hist[2u * w + 1u], c >> 16u);
-        }
-    }
+    priv_flush(lid, bins);
 }
 
 @compute @workgroup_size(256)
@@ -195,7 +129,7 @@ fn eye_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     for (var s = 0u; s < p.segs; s = s + 1u) {
         let k = first + s * 256u + lid;
         if (k + 1u < p.n) {
-            segment_global(k, ((p.k0 + k) % p.period) * p.m);
+            segment(k, p.bins_t, ((p.k0 + k) % p.period) * p.m, false);
         }
     }
 }
@@ -211,7 +145,7 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let nph = min(ph_n, p.period - ph0);
     let width = ph_n * p.m;
     let bins = p.bins_a * width;
-    eye_clear(lid, bins);
+    priv_clear(lid, bins);
     // Segment k has phase (k0 + k) % P; item i is phase ph0 + i % nph of period
     // chunk*chunk_periods + i / nph, counted from the period holding sample 0.
     // (q, rr) = (i / nph, i % nph), stepped without a division per item.
@@ -224,7 +158,7 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     for (var i = lid; i < items; i = i + 256u) {
         let g = (first + q) * p.period + ph0 + rr;
         if (g >= p.k0 && g - p.k0 + 1u < p.n) {
-            segment_priv(g - p.k0, width, rr * p.m);
+            segment(g - p.k0, width, rr * p.m, true);
         }
         q = q + step_q;
         rr = rr + step_r;
@@ -235,14 +169,10 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     }
     // Local bin r * width + c is global bin r * B + ph0 * m + c.
     workgroupBarrier();
-    for (var w = lid; w < (bins + 1u) / 2u; w = w + 256u) {
-        let c = atomicLoad(&eye_priv[w]);
-        for (var h = 0u; h < 2u; h = h + 1u) {
-            let v = (c >> (16u * h)) & 0xffffu;
-            if (v != 0u) {
-                let b = 2u * w + h;
-                atomicAdd(&hist[(b / width) * p.bins_t + ph0 * p.m + b % width], v);
-            }
+    for (var b = lid; b < bins; b = b + 256u) {
+        let c = atomicLoad(&priv_hist[b]);
+        if (c != 0u) {
+            atomicAdd(&hist[(b / width) * p.bins_t + ph0 * p.m + b % width], c);
         }
     }
 }

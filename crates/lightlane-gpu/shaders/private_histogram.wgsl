@@ -1,5 +1,5 @@
-// Workgroup-private histogram of u32 counts for weighted_histogram.wgsl: shaders.rs prepends
-// this file to it (WGSL has no include). (eye.wgsl packs 16-bit counts in its own.)
+// Workgroup-private histogram, shared by the histogram kernels (eye.wgsl,
+// weighted_histogram.wgsl): shaders.rs prepends this file to theirs (WGSL has no include).
 // A workgroup of 256 invocations clears `priv_hist[0..bins]`, counts into it with
 // `atomicAdd(&priv_hist[b], 1u)`, and adds its non-zero bins to the including shader's global
 // `hist: array<atomic<u32>>` at the end. Both helpers contain a workgroup barrier: call them

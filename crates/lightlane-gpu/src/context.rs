@@ -72,8 +72,6 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<(&'static str, &'static str, u64), wgpu::ComputePipeline>>,
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
-    /// Workgroups the privatized eye kernels aim at (0: the default).
-    eye_workgroups: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -224,7 +222,6 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             pools: Arc::new(BufferPools::default()),
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
-            eye_workgroups: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -276,26 +273,6 @@ impl GpuContext {
         let v = bytes.map(|b| b.max(4096)).unwrap_or(0);
         self.chunk_cap
             .store(v, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Sets the workgroups an eye-histogram dispatch of the privatized kernels aims at
-    /// (`None`: [`crate::kernels::EYE_WORKGROUPS`]; values below 1 are raised to 1). Fewer
-    /// workgroups count more segments each, up to the 16-bit bound of their private counts:
-    /// tests use 1 to reach that bound on small inputs.
-    pub fn set_eye_workgroups(&self, workgroups: Option<u32>) {
-        let v = workgroups.map(|w| w.max(1)).unwrap_or(0);
-        self.eye_workgroups
-            .store(v, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub(crate) fn eye_workgroups(&self) -> u32 {
-        match self
-            .eye_workgroups
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            0 => crate::kernels::EYE_WORKGROUPS,
-            w => w,
-        }
     }
 
     /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,

@@ -21,10 +21,7 @@ pub const MAX_TAPS: usize = 1024;
 /// Samples staged per FIR workgroup tile (must match `TILE` in fir.wgsl).
 const FIR_TILE: u32 = 6144;
 /// Bins of the per-workgroup eye histogram (must match `PRIV_BINS` in private_histogram.wgsl).
-pub const EYE_PRIVATE_BINS: usize = 8192;
-/// Most segments one workgroup of the privatized eye kernels counts: each adds at most one to a
-/// bin, and the workgroup's counts are 16-bit.
-const EYE_MAX_WG_SEGMENTS: u32 = 65_535;
+pub const EYE_PRIVATE_BINS: usize = 4096;
 /// Workgroups an eye-histogram dispatch of the privatized kernels aims at.
 pub const EYE_WORKGROUPS: u32 = 2048;
 
@@ -891,8 +888,7 @@ impl GpuContext {
     /// The eye-histogram kernel, grid and parameters for `n` samples (2 ≤ n < 2^32) whose first
     /// has stream index `k0`: `eye_private` when the histogram fits a workgroup
     /// ([`EYE_PRIVATE_BINS`]), `eye_tiled` when one phase's columns do, else `eye_global`. The
-    /// privatized kernels get about [`EYE_WORKGROUPS`] workgroups (or [`GpuContext::set_eye_workgroups`]),
-    /// however long the input (up to 65 535 segments each: their counts are 16-bit), so
+    /// privatized kernels get about [`EYE_WORKGROUPS`] workgroups, however long the input, so
     /// each workgroup's flush of its private bins stays small beside its counting.
     pub(crate) fn eye_plan(
         &self,
@@ -907,9 +903,7 @@ impl GpuContext {
         let m = geom.columns_per_sample() as u32;
         let phase_bins = geom.amp_bins as u64 * m as u64;
         let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= EYE_PRIVATE_BINS {
-            let segs = segments
-                .div_ceil(WORKGROUP * self.eye_workgroups())
-                .clamp(16, EYE_MAX_WG_SEGMENTS / WORKGROUP);
+            let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16);
             (
                 "eye_private",
                 segments.div_ceil(WORKGROUP * segs),
@@ -922,9 +916,8 @@ impl GpuContext {
             let tiles = period.div_ceil(ph);
             // Periods holding the segments' stream indices k0 % P .. k0 % P + n − 2.
             let periods = ((k0 % period as u64) as u32 + segments - 1) / period + 1;
-            let chunks = self.eye_workgroups().div_ceil(tiles).clamp(1, periods);
-            // A bin counts at most one segment of its phase per period.
-            let cp = periods.div_ceil(chunks).min(EYE_MAX_WG_SEGMENTS);
+            let chunks = EYE_WORKGROUPS.div_ceil(tiles).clamp(1, periods);
+            let cp = periods.div_ceil(chunks);
             ("eye_tiled", tiles * periods.div_ceil(cp), 0, ph, cp)
         } else {
             ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0)

@@ -89,13 +89,15 @@ pub fn ffe4_source(taps: usize, base: usize) -> Option<String> {
     Some(s)
 }
 
-/// The workgroup-private histogram helpers (`priv_clear`, `priv_flush`) of the weighted
-/// histogram: WGSL has no include, so its source is this file followed by its own.
+/// The workgroup-private histogram helpers (`priv_clear`, `priv_flush`) that the histogram
+/// kernels share: WGSL has no include, so their sources are this file followed by theirs.
 pub const PRIVATE_HISTOGRAM: &str = include_str!("../shaders/private_histogram.wgsl");
 
-/// Eye histogram (`eye_private`, `eye_tiled`, `eye_global`); its workgroup histogram packs
-/// two 16-bit counts a word (its own, not [`PRIVATE_HISTOGRAM`]'s).
-pub const EYE: &str = include_str!("../shaders/eye.wgsl");
+/// Eye histogram (`eye_private`, `eye_tiled`, `eye_global`), after [`PRIVATE_HISTOGRAM`].
+pub const EYE: &str = concat!(
+    include_str!("../shaders/private_histogram.wgsl"),
+    include_str!("../shaders/eye.wgsl")
+);
 /// RS syndromes over GF(2^10) (`syndromes`).
 pub const RS_SYNDROMES: &str = include_str!("../shaders/rs_syndromes.wgsl");
 
