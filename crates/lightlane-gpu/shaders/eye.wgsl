@@ -68,36 +68,43 @@ fn div_m(d: i32) -> vec2<i32> {
     return vec2<i32>(q, d - q * mi);
 }
 
-// Visits the bins of segment k: bin = row * stride + col + j, into the workgroup histogram
-// (use_priv) or the global one.
+// Counts column c at quantized level a (row a >> 8, if inside) into the workgroup histogram
+// (use_priv) or the global one: bin = row * stride + c.
+fn eye_bin(a: i32, stride: u32, c: u32, use_priv: bool) {
+    let r = a >> 8u;
+    if (r >= 0 && r < i32(p.bins_a)) {
+        let bin = u32(r) * stride + c;
+        if (use_priv) {
+            atomicAdd(&priv_hist[bin], 1u);
+        } else {
+            atomicAdd(&hist[bin], 1u);
+        }
+    }
+}
+
+// Visits the bins of segment k: bin = row * stride + col + j. This is the form for any m;
+// shaders.rs `eye_segment_source` writes straight-line code for a fixed m (no loop, which wgpu
+// would bound with a counter), used when the histogram's m is 1..=EYE_SEGMENT_MAX_M.
+// BEGIN segment
 fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
     let qa = quant(y[k]);
     let qb = quant(y[k + 1u]);
     let mi = i32(p.m);
     let qr = div_m(qb - qa);
-    let q = qr.x;
-    let rem = qr.y;
     var a = qa;
     var acc = 0;
     for (var j = 0u; j < p.m; j = j + 1u) {
-        let r = a >> 8u;
-        if (r >= 0 && r < i32(p.bins_a)) {
-            let bin = u32(r) * stride + col + j;
-            if (use_priv) {
-                atomicAdd(&priv_hist[bin], 1u);
-            } else {
-                atomicAdd(&hist[bin], 1u);
-            }
-        }
+        eye_bin(a, stride, col + j, use_priv);
         // a = qa + floor_div((qb - qa) * (j + 1), m)
-        a = a + q;
-        acc = acc + rem;
+        a = a + qr.x;
+        acc = acc + qr.y;
         if (acc >= mi) {
             acc = acc - mi;
             a = a + 1;
         }
     }
 }
+// END segment
 
 @compute @workgroup_size(256)
 fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

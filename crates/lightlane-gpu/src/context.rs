@@ -333,6 +333,24 @@ impl GpuContext {
             .map(Some)
     }
 
+    /// The eye-histogram pipeline of `entry` for `m` columns per sample interval: the
+    /// straight-line `segment` of [`crate::shaders::eye_segment_source`] where m has one,
+    /// compiled once per m, else the loop form.
+    pub(crate) fn pipeline_eye(
+        &self,
+        entry: &'static str,
+        m: usize,
+    ) -> Result<wgpu::ComputePipeline> {
+        if m == 0 || m > crate::shaders::EYE_SEGMENT_MAX_M {
+            return self.pipeline("eye", crate::shaders::EYE, entry);
+        }
+        self.pipeline_keyed("eye", entry, m as u64, || {
+            crate::shaders::with_eye_segment(m)
+                .unwrap_or_else(|| crate::shaders::EYE.into())
+                .into()
+        })
+    }
+
     fn pipeline_keyed(
         &self,
         module: &'static str,

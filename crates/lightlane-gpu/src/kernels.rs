@@ -922,7 +922,7 @@ impl GpuContext {
         } else {
             ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0)
         };
-        let pipe = self.pipeline("eye", shaders::EYE, entry)?;
+        let pipe = self.pipeline_eye(entry, m as usize)?;
         let grid = self.grid(groups);
         let p = EyeParams {
             n: n32,

@@ -29,10 +29,7 @@ pub fn with_ffe_window(source: &str, taps: usize, base: usize) -> Option<String>
     if !source.starts_with(FFE_WINDOW) {
         return None;
     }
-    let begin = source.find(FFE4_BEGIN)?;
-    let start = begin + source[begin..].find('\n')? + 1;
-    let end = start + source[start..].find(FFE4_END)?;
-    Some(format!("{}{}{}", &source[..start], body, &source[end..]))
+    replace_region(source, FFE4_BEGIN, FFE4_END, &body)
 }
 
 const FFE4_BEGIN: &str = "// BEGIN ffe4";
@@ -116,6 +113,66 @@ pub const WEIGHTED_HISTOGRAM: &str = concat!(
     include_str!("../shaders/private_histogram.wgsl"),
     include_str!("../shaders/weighted_histogram.wgsl")
 );
+
+/// Column counts per sample interval that [`eye_segment_source`] writes straight-line code for.
+pub const EYE_SEGMENT_MAX_M: usize = 32;
+
+/// [`EYE`] with its `segment` replaced by [`eye_segment_source`]`(m)`; `None` where that has
+/// no variant.
+pub fn with_eye_segment(m: usize) -> Option<String> {
+    let body = eye_segment_source(m)?;
+    replace_region(EYE, "// BEGIN segment", "// END segment", &body)
+}
+
+/// The source between the line starting `begin` and the line `end` replaced by `body`.
+fn replace_region(source: &str, begin: &str, end: &str, body: &str) -> Option<String> {
+    let b = source.find(begin)?;
+    let start = b + source[b..].find('\n')? + 1;
+    let stop = start + source[start..].find(end)?;
+    Some(format!("{}{}{}", &source[..start], body, &source[stop..]))
+}
+
+/// The WGSL function `fn segment(k: u32, stride: u32, col: u32, use_priv: bool)` of [`EYE`]
+/// for a fixed `m` (1 ≤ m ≤ [`EYE_SEGMENT_MAX_M`], else `None`): straight-line code over the
+/// m columns, stepping `a = qa + floor_div((qb − qa)·j, m)` as the loop form does, with a
+/// shift and a mask for the division when m is a power of two.
+pub fn eye_segment_source(m: usize) -> Option<String> {
+    use std::fmt::Write;
+    if m == 0 || m > EYE_SEGMENT_MAX_M {
+        return None;
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {{"
+    );
+    let _ = writeln!(s, "    let qa = quant(y[k]);");
+    let _ = writeln!(s, "    let d = quant(y[k + 1u]) - qa;");
+    if m.is_power_of_two() {
+        let _ = writeln!(s, "    let q = d >> {}u;", m.trailing_zeros());
+        let _ = writeln!(s, "    let rem = d & {};", m - 1);
+    } else {
+        let _ = writeln!(s, "    let q = floor_div(d, {m});");
+        let _ = writeln!(s, "    let rem = d - q * {m};");
+    }
+    let _ = writeln!(s, "    var a = qa;");
+    let _ = writeln!(s, "    var acc = 0;");
+    for j in 0..m {
+        let _ = writeln!(s, "    eye_bin(a, stride, col + {j}u, use_priv);");
+        if j + 1 < m {
+            let _ = writeln!(s, "    a = a + q;");
+            if m > 1 {
+                let _ = writeln!(s, "    acc = acc + rem;");
+                let _ = writeln!(s, "    if (acc >= {m}) {{");
+                let _ = writeln!(s, "        acc = acc - {m};");
+                let _ = writeln!(s, "        a = a + 1;");
+                let _ = writeln!(s, "    }}");
+            }
+        }
+    }
+    let _ = writeln!(s, "}}");
+    Some(s)
+}
 
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[

@@ -105,3 +105,35 @@ fn every_unrolled_ffe_variant_validates() {
         "a source without the window"
     );
 }
+
+#[test]
+fn every_straight_line_eye_segment_validates() {
+    let validate = |name: &str, src: &str| {
+        let module = naga::front::wgsl::parse_str(src)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        let mut v = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        v.validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+    };
+    for m in 1..=shaders::EYE_SEGMENT_MAX_M {
+        let body = shaders::eye_segment_source(m).unwrap();
+        assert!(
+            !body.contains("for (") && !body.contains("loop") && !body.contains("while"),
+            "m {m}"
+        );
+        assert_eq!(
+            body.matches("eye_bin(").count(),
+            m,
+            "m {m}: one count per column"
+        );
+        let v = shaders::with_eye_segment(m).unwrap();
+        assert!(v.contains(&body));
+        assert_eq!(v.matches("fn segment(").count(), 1, "m {m}");
+        validate(&format!("eye m {m}"), &v);
+    }
+    assert!(shaders::eye_segment_source(0).is_none());
+    assert!(shaders::eye_segment_source(shaders::EYE_SEGMENT_MAX_M + 1).is_none());
+}
