@@ -69,15 +69,39 @@ fn div_m(d: i32) -> vec2<i32> {
 }
 
 // Counts column c at quantized level a (row a >> 8, if inside) into the workgroup histogram
-// (use_priv) or the global one: bin = row * stride + c.
+// (use_priv; rows of `stride` columns, swizzled) or the global one (bin = row * B + c).
 fn eye_bin(a: i32, stride: u32, c: u32, use_priv: bool) {
     let r = a >> 8u;
     if (r >= 0 && r < i32(p.bins_a)) {
-        let bin = u32(r) * stride + c;
         if (use_priv) {
-            atomicAdd(&priv_hist[bin], 1u);
+            atomicAdd(&priv_hist[u32(r) * stride + swizzle(u32(r), c, stride)], 1u);
         } else {
-            atomicAdd(&hist[bin], 1u);
+            atomicAdd(&hist[u32(r) * p.bins_t + c], 1u);
+        }
+    }
+}
+
+// Position of column c in row r of a workgroup histogram with `stride` columns a row: when
+// stride is a power of two, c XOR (r mod stride), a permutation of each row that spreads the
+// rows' same columns over the memory banks (without it, the threads of a phase tile, which
+// share their columns, hit the same few banks: 16-way conflicts at 16 columns a row).
+// Its own inverse.
+fn swizzle(r: u32, c: u32, stride: u32) -> u32 {
+    if ((stride & (stride - 1u)) == 0u) {
+        return c ^ (r & (stride - 1u));
+    }
+    return c;
+}
+
+// Adds the workgroup histogram (rows of `stride` columns, swizzled) to the global one at
+// column offset `col0`: local column c of row r is global bin r * B + col0 + c.
+fn eye_flush(lid: u32, bins: u32, stride: u32, col0: u32) {
+    workgroupBarrier();
+    for (var b = lid; b < bins; b = b + 256u) {
+        let v = atomicLoad(&priv_hist[b]);
+        if (v != 0u) {
+            let r = b / stride;
+            atomicAdd(&hist[r * p.bins_t + col0 + swizzle(r, b % stride, stride)], v);
         }
     }
 }
@@ -126,7 +150,7 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
             ph = ph - p.period;
         }
     }
-    priv_flush(lid, bins);
+    eye_flush(lid, bins, p.bins_t, 0u);
 }
 
 @compute @workgroup_size(256)
@@ -174,12 +198,6 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
             q = q + 1u;
         }
     }
-    // Local bin r * width + c is global bin r * B + ph0 * m + c.
-    workgroupBarrier();
-    for (var b = lid; b < bins; b = b + 256u) {
-        let c = atomicLoad(&priv_hist[b]);
-        if (c != 0u) {
-            atomicAdd(&hist[(b / width) * p.bins_t + ph0 * p.m + b % width], c);
-        }
-    }
+    // Local column c of row r is global bin r * B + ph0 * m + c.
+    eye_flush(lid, bins, width, ph0 * p.m);
 }
