@@ -61,47 +61,6 @@ pub fn resolve(backend: Backend, samples: usize) -> Result<Resolved> {
     }
 }
 
-/// Where a stage whose result must come back to the host runs best.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    /// On the GPU: its transfers take less time than the host's threads take for the work.
-    Device,
-    /// On the host's threads.
-    Host,
-}
-
-/// Host → device rate of an upload through `queue.write_buffer`, bytes/s (measured on the
-/// H200: 3.4–4.6 GB/s in `gpu_bench`'s upload column).
-pub const UPLOAD_BYTES_PER_S: f64 = 4.0e9;
-/// Device → host rate of a large readback including the copy out of the mapping, bytes/s
-/// (measured on the H200: 112 MB of resampler output in 51–61 ms, 1.8–2.2 GB/s).
-pub const READBACK_BYTES_PER_S: f64 = 2.0e9;
-/// Keys-cubic outputs one host thread makes per second (measured on the H200's host: the CPU
-/// engine's eye resampling, 223 M outputs in 3.5–4.2 s on-CPU, 53–64 M/s).
-pub const HOST_RESAMPLE_PER_THREAD: f64 = 5.5e7;
-
-/// Where resampling `inputs` samples onto `symbols` positions (`outputs` values) runs best
-/// with `threads` host threads, when the outputs must come back: the device's cost is the
-/// upload of the samples (f32) and positions (f64) plus the readback of the outputs (the
-/// kernel itself is far faster than either), the host's the outputs spread over its threads.
-/// On the H200 machine (16 threads) the 32-per-UI eye signal comes out 0.23 s on the host
-/// against 0.45 s through the device; with 2 threads the device wins.
-pub fn resample_placement(
-    inputs: usize,
-    symbols: usize,
-    outputs: usize,
-    threads: usize,
-) -> Placement {
-    let device = (inputs as f64 * 4.0 + symbols as f64 * 8.0) / UPLOAD_BYTES_PER_S
-        + outputs as f64 * 4.0 / READBACK_BYTES_PER_S;
-    let host = outputs as f64 / (threads.max(1) as f64 * HOST_RESAMPLE_PER_THREAD);
-    if host < device {
-        Placement::Host
-    } else {
-        Placement::Device
-    }
-}
-
 /// The GPU engine as a pipeline [`Accelerator`].
 #[derive(Debug, Clone, Copy)]
 pub struct GpuAccelerator<'a> {
@@ -152,23 +111,9 @@ impl Accelerator for GpuAccelerator<'_> {
         self.ctx.eye_histogram(y, &geom)
     }
 
-    /// [`GpuContext::resample_at`] (within [`crate::resample_tolerance`] of the CPU per point)
-    /// where [`resample_placement`] expects the device to be faster with this host's threads,
-    /// else the CPU engine's resampler: the result comes back to the host either way, and
-    /// bringing back a 32-per-UI eye signal costs more than a many-core host takes to make it.
+    /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
-        let outputs = positions.len().saturating_mul(sps_out);
-        match resample_placement(
-            x.len(),
-            positions.len(),
-            outputs,
-            rayon::current_num_threads(),
-        ) {
-            Placement::Device => self.ctx.resample_at(x, positions, sps_out),
-            Placement::Host => Ok(lightlane_core::timing::resample_at_parallel(
-                x, positions, sps_out,
-            )),
-        }
+        self.ctx.resample_at(x, positions, sps_out)
     }
 
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
@@ -414,31 +359,5 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(
             };
             analyze_stream_with(source, config, backend, options, Some(&accel))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{resample_placement, Placement};
-
-    #[test]
-    fn resampling_goes_where_the_measured_rates_say_it_is_faster() {
-        // The H200 runs' two resampling calls at 16.8 M samples, 3.48 M symbols: the FFE input
-        // (2 per UI) and the eye (two signals of 32 per UI); measured on 16 threads: host 0.05
-        // and 0.25 s, device 0.17 and 0.48 s.
-        let (n, sym) = (16_777_216, 3_481_600);
-        for outputs in [2 * sym, 64 * sym] {
-            assert_eq!(
-                resample_placement(n, sym, outputs, 16),
-                Placement::Host,
-                "{outputs}"
-            );
-            // Two host threads make the eye 8x slower: the device is cheaper.
-            assert_eq!(resample_placement(n, sym, 64 * sym, 2), Placement::Device);
-        }
-        // Few outputs from a long input: the upload dominates, the host wins even alone.
-        assert_eq!(resample_placement(n, 1000, 2000, 1), Placement::Host);
-        // No threads reported counts as one; nothing to do costs nothing either way.
-        assert_eq!(resample_placement(0, 0, 0, 0), Placement::Device);
     }
 }
