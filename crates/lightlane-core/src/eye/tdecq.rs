@@ -732,10 +732,17 @@ impl Cols {
 /// Rows (per window) from which [`Problem::ser_terms`] runs the two windows on two threads.
 const PARALLEL_ROWS: usize = 65_536;
 
+/// Rows one task of [`side_terms`] histograms: a window longer than two of them is split
+/// over the thread pool (per-task histograms summed: integer counts, so the split does not
+/// change them). Before the split, each candidate's evaluation ran on two threads at most
+/// (one per window), which on a 16-core host left most of them idle through TDECQ.
+const SIDE_CHUNK_ROWS: usize = 65_536;
+
 /// One window of [`Problem::ser_terms`]: equalizes the columns `inp` with `wf` in L1-sized
 /// blocks straight into `counts` (`4·bins`: four interleaved sub-histograms of `bins` bins of
 /// width `step` from `lo`), then turns the
-/// histogram into sorted SER terms against the thresholds `th`.
+/// histogram into sorted SER terms against the thresholds `th`. Rows are split into
+/// [`SIDE_CHUNK_ROWS`] tasks on the thread pool when there are more than two of them.
 /// AVX2 (no FMA: the same roundings as the portable build) when the CPU has it.
 fn side_terms(
     inp: &Cols,
@@ -746,52 +753,88 @@ fn side_terms(
     bins: usize,
     th: &[f64; 3],
 ) -> SerTerms {
+    let n = inp.n;
+    counts.iter_mut().for_each(|c| *c = 0);
+    if n > 2 * SIDE_CHUNK_ROWS {
+        let len = counts.len();
+        let sum = (0..n.div_ceil(SIDE_CHUNK_ROWS))
+            .into_par_iter()
+            .fold(
+                || vec![0u32; len],
+                |mut acc, c| {
+                    let rows = c * SIDE_CHUNK_ROWS..((c + 1) * SIDE_CHUNK_ROWS).min(n);
+                    count_rows(inp, wf, &mut acc, lo, step, bins, rows);
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0u32; len],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        counts.copy_from_slice(&sum);
+    } else {
+        count_rows(inp, wf, counts, lo, step, bins, 0..n);
+    }
+    terms_from_counts(counts, 4, n, lo, step, th)
+}
+
+/// Adds the equalized rows `rows` of `inp` to `counts` ([`side_terms`]' histogram).
+fn count_rows(
+    inp: &Cols,
+    wf: &[f32],
+    counts: &mut [u32],
+    lo: f64,
+    step: f64,
+    bins: usize,
+    rows: std::ops::Range<usize>,
+) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::avx2() {
         // SAFETY: the CPU supports AVX2 (checked above); the body is safe code.
-        return unsafe { side_terms_avx2(inp, wf, counts, lo, step, bins, th) };
+        return unsafe { count_rows_avx2(inp, wf, counts, lo, step, bins, rows) };
     }
-    side_terms_body(inp, wf, counts, lo, step, bins, th)
+    count_rows_body(inp, wf, counts, lo, step, bins, rows)
 }
 
-/// [`side_terms_body`] compiled for AVX2.
+/// [`count_rows_body`] compiled for AVX2.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn side_terms_avx2(
+unsafe fn count_rows_avx2(
     inp: &Cols,
     wf: &[f32],
     counts: &mut [u32],
     lo: f64,
     step: f64,
     bins: usize,
-    th: &[f64; 3],
-) -> SerTerms {
-    side_terms_body(inp, wf, counts, lo, step, bins, th)
+    rows: std::ops::Range<usize>,
+) {
+    count_rows_body(inp, wf, counts, lo, step, bins, rows)
 }
 
 #[inline(always)]
-fn side_terms_body(
+fn count_rows_body(
     inp: &Cols,
     wf: &[f32],
     counts: &mut [u32],
     lo: f64,
     step: f64,
     bins: usize,
-    th: &[f64; 3],
-) -> SerTerms {
+    rows: std::ops::Range<usize>,
+) {
     const BLOCK: usize = 1024;
     let inv = 1.0 / step;
     let top = (bins - 1) as f64;
     let mut bin = [0u32; BLOCK];
-    counts.iter_mut().for_each(|c| *c = 0);
-    let n = inp.n;
     let mut y = [0f32; BLOCK];
-    let mut start = 0;
-    while start < n {
-        let len = BLOCK.min(n - start);
+    let mut start = rows.start;
+    while start < rows.end {
+        let len = BLOCK.min(rows.end - start);
         let y = &mut y[..len];
         let w0 = wf[0];
         for (o, &x) in y.iter_mut().zip(&inp.col(0)[start..start + len]) {
@@ -827,7 +870,6 @@ fn side_terms_body(
         }
         start += len;
     }
-    terms_from_counts(counts, 4, n, lo, step, th)
 }
 
 /// The sorted SER terms of a histogram of `n` rows: `counts` holds `lanes` interleaved
@@ -1724,6 +1766,31 @@ mod engine_tests {
             "spread over many bins"
         );
         assert_eq!(fast, naive);
+        // A window long enough to be split over the pool (rows not a multiple of the task
+        // size): the same counts as the naive reference, and the same terms as one pass.
+        let long: Vec<f32> = (0..3 * SIDE_CHUNK_ROWS + 5_021)
+            .map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3)
+            .collect();
+        let lc = Cols {
+            data: long,
+            offs: vec![8, 6, 4, 2, 0],
+            n: 3 * SIDE_CHUNK_ROWS + 5_011,
+        };
+        let mut split = vec![0u32; 4 * bins.bins];
+        let t_split = side_terms(&lc, &w, &mut split, bins.lo, bins.step, bins.bins, &th);
+        let mut one = vec![0u32; 4 * bins.bins];
+        count_rows(&lc, &w, &mut one, bins.lo, bins.step, bins.bins, 0..lc.n);
+        let t_one = terms_from_counts(&one, 4, lc.n, bins.lo, bins.step, &th);
+        let merged = |c: &[u32]| {
+            c.chunks_exact(4)
+                .map(|c| c.iter().sum())
+                .collect::<Vec<u32>>()
+        };
+        assert_eq!(merged(&split), merged(&one));
+        let mut naive_long = vec![0u32; bins.bins];
+        tdecq_window_counts_reference(&lc.window(), &w, &bins, &mut naive_long).unwrap();
+        assert_eq!(merged(&split), naive_long);
+        assert_eq!(t_split.0, t_one.0);
         // Bad shapes are typed errors.
         assert!(tdecq_window_counts_reference(&cols.window(), &w[..4], &bins, &mut naive).is_err());
         assert!(
