@@ -32,8 +32,9 @@ cp "$dir/gpu_bench" "$out/"
 # Per-stage table (CPU engine vs GPU engine, stage by stage) of the end-to-end capture.
 cargo build --profile "$profile" -p lightlane-gpu --example gpu_stages
 cp "$dir/examples/gpu_stages" "$out/"
-# The criterion bench (17 MB) only when asked for (LIGHTLANE_CRITERION=1 here and in run.sh):
-# the bundle must fit the GPU machine's 64 MiB transfer limit.
+# The criterion bench only when asked for (LIGHTLANE_CRITERION=1 here and in run.sh): it adds
+# about a minute of device time. With symbols stripped the bundle, criterion included, fits the
+# GPU machine's 64 MiB transfer limit beside the working tree.
 if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
   cargo bench --profile "$profile" -p lightlane-benches --bench gpu --no-run --message-format=json 2>/dev/null \
     | python3 -c '
@@ -45,8 +46,9 @@ for line in sys.stdin:
         shutil.copy(m["executable"], sys.argv[1] + "/bench_gpu"); print("bundled criterion bench gpu")
 ' "$out"
 fi
-# Strip debug info: the bundle must fit the GPU machine's 64 MiB transfer limit.
-for f in "$out"/*; do strip --strip-debug "$f" 2>/dev/null || true; done
+# Strip symbols and debug info: the bundle must fit the GPU machine's 64 MiB transfer limit
+# (panic messages still name their file and line).
+for f in "$out"/*; do strip --strip-all "$f" 2>/dev/null || true; done
 cp scripts/gpu_bench_run.sh "$out/run.sh"
 chmod +x "$out"/*
 du -sh "$out"
