@@ -24,19 +24,8 @@ fn adaptive(c: &mut Criterion) {
     for (name, rule, n) in [
         ("lms", Adaptation::Lms { mu: 1e-3 }, SYMBOLS),
         ("nlms", Adaptation::Nlms { mu: 1e-2 }, SYMBOLS),
-        (
-            "sign-sign-lms",
-            Adaptation::SignSignLms { mu: 1e-4 },
-            SYMBOLS,
-        ),
-        (
-            "rls",
-            Adaptation::Rls {
-                lambda: 0.9999,
-                delta: 1e-2,
-            },
-            SYMBOLS / 16,
-        ),
+        ("sign-sign-lms", Adaptation::SignSignLms { mu: 1e-4 }, SYMBOLS),
+        ("rls", Adaptation::Rls { lambda: 0.9999, delta: 1e-2 }, SYMBOLS / 16),
     ] {
         let cfg = AdaptiveConfig {
             adaptation: rule,
@@ -50,17 +39,8 @@ fn adaptive(c: &mut Criterion) {
         let mut scratch = Vec::new();
         group.bench_with_input(BenchmarkId::new(name, 15), &x[..n], |b, x| {
             b.iter(|| {
-                adapt_ffe_into(
-                    black_box(x),
-                    1,
-                    Some(&targets[..n]),
-                    &init,
-                    &m.level_set(),
-                    &cfg,
-                    &mut out,
-                    &mut scratch,
-                )
-                .expect("adapts")
+                adapt_ffe_into(black_box(x), 1, Some(&targets[..n]), &init, &m.level_set(), &cfg, &mut out, &mut scratch)
+                    .expect("adapts")
             })
         });
     }
@@ -75,10 +55,7 @@ fn dfe(c: &mut Criterion) {
         (Modulation::Pam4, vec![0.5, 0.2]),
         (Modulation::Pam4, vec![0.5, 0.2, 0.1]),
         (Modulation::Pam4, vec![0.5, 0.2, 0.1, 0.05]),
-        (
-            Modulation::Pam4,
-            vec![0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.01],
-        ),
+        (Modulation::Pam4, vec![0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.01]),
         (Modulation::Nrz, vec![0.5]),
     ] {
         let mut h = vec![1.0f32];
@@ -86,26 +63,12 @@ fn dfe(c: &mut Criterion) {
         let (_, y) = isi_link(m, SYMBOLS, &h, 0.05, 2);
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).expect("valid DFE");
         let mut out = vec![0u8; SYMBOLS];
-        group.bench_with_input(
-            BenchmarkId::new(format!("{}-sequential", m.name()), taps.len()),
-            &y,
-            |b, y| b.iter(|| dfe.detect_into(black_box(y), &mut out).expect("sized")),
-        );
-        group.bench_with_input(
-            BenchmarkId::new(format!("{}-interleaved", m.name()), taps.len()),
-            &y,
-            |b, y| {
-                b.iter(|| {
-                    dfe.detect_interleaved_with(
-                        black_box(y),
-                        &mut out,
-                        DEFAULT_BLOCK,
-                        DEFAULT_WARMUP,
-                    )
-                    .expect("sized")
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new(format!("{}-sequential", m.name()), taps.len()), &y, |b, y| {
+            b.iter(|| dfe.detect_into(black_box(y), &mut out).expect("sized"))
+        });
+        group.bench_with_input(BenchmarkId::new(format!("{}-interleaved", m.name()), taps.len()), &y, |b, y| {
+            b.iter(|| dfe.detect_interleaved_with(black_box(y), &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized"))
+        });
     }
     group.finish();
 }
@@ -122,26 +85,12 @@ fn mlse(c: &mut Criterion) {
         let mlse = Mlse::new(m, &target, &m.level_set()).expect("valid MLSE");
         let mut out = vec![0u8; SYMBOLS];
         let id = format!("{}-{}states", m.name(), mlse.states());
-        group.bench_with_input(
-            BenchmarkId::new(format!("{id}-sequential"), SYMBOLS),
-            &y,
-            |b, y| b.iter(|| mlse.detect_into(black_box(y), &mut out).expect("sized")),
-        );
-        group.bench_with_input(
-            BenchmarkId::new(format!("{id}-interleaved"), SYMBOLS),
-            &y,
-            |b, y| {
-                b.iter(|| {
-                    mlse.detect_interleaved_with(
-                        black_box(y),
-                        &mut out,
-                        DEFAULT_BLOCK,
-                        DEFAULT_WARMUP,
-                    )
-                    .expect("sized")
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new(format!("{id}-sequential"), SYMBOLS), &y, |b, y| {
+            b.iter(|| mlse.detect_into(black_box(y), &mut out).expect("sized"))
+        });
+        group.bench_with_input(BenchmarkId::new(format!("{id}-interleaved"), SYMBOLS), &y, |b, y| {
+            b.iter(|| mlse.detect_interleaved_with(black_box(y), &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized"))
+        });
     }
     group.finish();
 }
@@ -155,10 +104,7 @@ fn block_parallel(c: &mut Criterion) {
     let mut group = c.benchmark_group("block_parallel");
     group.throughput(Throughput::Elements(n as u64));
     for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
         group.bench_with_input(BenchmarkId::new("dfe-1tap", threads), &y, |b, y| {
             b.iter(|| pool.install(|| dfe.detect_parallel(black_box(y))))
         });

@@ -15,19 +15,8 @@ fn signal(symbols: usize) -> Vec<f32> {
 
 fn eye_histogram(c: &mut Criterion) {
     let y = signal(1 << 15);
-    let (mn, mx) = y
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let g = EyeGeometry {
-        samples_per_ui: 32,
-        span_ui: 2,
-        time_bins: 256,
-        amp_bins: 256,
-        lo: mn - 0.1,
-        hi: mx + 0.1,
-    };
+    let (mn, mx) = y.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let g = EyeGeometry { samples_per_ui: 32, span_ui: 2, time_bins: 256, amp_bins: 256, lo: mn - 0.1, hi: mx + 0.1 };
     let mut group = c.benchmark_group("eye_histogram_256x256");
     group.throughput(Throughput::Elements(y.len() as u64));
     group.bench_with_input(BenchmarkId::new("cpu-scalar-1t", y.len()), &y, |b, y| {
@@ -60,9 +49,7 @@ fn tdecq_bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("tdecq");
     group.sample_size(10);
     group.throughput(Throughput::Elements(sig.samples.len() as u64));
-    group.bench_function(BenchmarkId::new("cpu", sig.samples.len()), |b| {
-        b.iter(|| tdecq(&sig, None, &TdecqConfig::default()).unwrap())
-    });
+    group.bench_function(BenchmarkId::new("cpu", sig.samples.len()), |b| b.iter(|| tdecq(&sig, None, &TdecqConfig::default()).unwrap()));
     group.finish();
 }
 

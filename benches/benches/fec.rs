@@ -20,17 +20,12 @@ fn decode(c: &mut Criterion) {
                 let mut buf = words.clone();
                 let mut outs = vec![DecodeOutcome::Clean; count];
                 let name = format!("cpu-{}", format!("{level:?}").to_lowercase());
-                g.bench_with_input(
-                    BenchmarkId::new(name, format!("ber{ber:e}")),
-                    &words,
-                    |b, w| {
-                        b.iter(|| {
-                            buf.copy_from_slice(w);
-                            rs.decode_batch_serial(&mut buf, &mut outs, &mut scratch)
-                                .expect("valid");
-                        })
-                    },
-                );
+                g.bench_with_input(BenchmarkId::new(name, format!("ber{ber:e}")), &words, |b, w| {
+                    b.iter(|| {
+                        buf.copy_from_slice(w);
+                        rs.decode_batch_serial(&mut buf, &mut outs, &mut scratch).expect("valid");
+                    })
+                });
             }
         }
         g.finish();
@@ -43,9 +38,7 @@ fn encode(c: &mut Criterion) {
     let msg: Vec<u16> = (0..514).map(|i| (i * 37 % 1024) as u16).collect();
     let mut cw = vec![0u16; 544];
     g.throughput(Throughput::Bits(5140));
-    g.bench_function("cpu-scalar", |b| {
-        b.iter(|| rs.encode(&msg, &mut cw).expect("valid"))
-    });
+    g.bench_function("cpu-scalar", |b| b.iter(|| rs.encode(&msg, &mut cw).expect("valid")));
     g.finish();
 }
 

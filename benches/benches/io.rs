@@ -25,19 +25,12 @@ fn setup() -> (PathBuf, PathBuf) {
     if std::fs::metadata(&raw).map(|m| m.len()).unwrap_or(0) != 2 * SAMPLES as u64 {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&raw).unwrap());
         for i in 0..SAMPLES {
-            f.write_all(&(((i * 7919) % 4001) as i16 - 2000).to_le_bytes())
-                .unwrap();
+            f.write_all(&(((i * 7919) % 4001) as i16 - 2000).to_le_bytes()).unwrap();
         }
-        std::fs::write(
-            dir.join("capture_i16.json"),
-            r#"{"fs": 256e9, "dtype": "i16", "scale": 1e-4}"#,
-        )
-        .unwrap();
+        std::fs::write(dir.join("capture_i16.json"), r#"{"fs": 256e9, "dtype": "i16", "scale": 1e-4}"#).unwrap();
     }
     if !npy.exists() {
-        let v: Vec<f32> = (0..SAMPLES)
-            .map(|i| (((i * 7919) % 4001) as f32 - 2000.0) * 1e-4)
-            .collect();
+        let v: Vec<f32> = (0..SAMPLES).map(|i| (((i * 7919) % 4001) as f32 - 2000.0) * 1e-4).collect();
         lightlane::io::npy::write(&npy, &v).unwrap();
     }
     (raw, npy)
@@ -57,21 +50,13 @@ fn plain_read(p: &Path, buf: &mut [u8]) -> u64 {
 
 fn bench(c: &mut Criterion) {
     let (raw, npy) = setup();
-    let opts = ReadOptions {
-        fs: Some(256e9),
-        ..Default::default()
-    };
+    let opts = ReadOptions { fs: Some(256e9), ..Default::default() };
     let mut g = c.benchmark_group("io");
     g.sample_size(10);
-    for (name, path, bytes) in [
-        ("i16-raw", &raw, 2 * SAMPLES as u64),
-        ("f32-npy", &npy, 4 * SAMPLES as u64),
-    ] {
+    for (name, path, bytes) in [("i16-raw", &raw, 2 * SAMPLES as u64), ("f32-npy", &npy, 4 * SAMPLES as u64)] {
         g.throughput(Throughput::Bytes(bytes));
         let mut buf = vec![0u8; 2 << 20];
-        g.bench_function(BenchmarkId::new("plain-read", name), |b| {
-            b.iter(|| plain_read(path, &mut buf))
-        });
+        g.bench_function(BenchmarkId::new("plain-read", name), |b| b.iter(|| plain_read(path, &mut buf)));
         g.bench_function(BenchmarkId::new("stream", name), |b| {
             b.iter(|| {
                 let mut s = open_stream_with(path, &opts, CHUNK).unwrap();
@@ -83,9 +68,7 @@ fn bench(c: &mut Criterion) {
                 acc
             })
         });
-        g.bench_function(BenchmarkId::new("read_capture", name), |b| {
-            b.iter(|| read_capture(path, &opts).unwrap().len())
-        });
+        g.bench_function(BenchmarkId::new("read_capture", name), |b| b.iter(|| read_capture(path, &opts).unwrap().len()));
     }
     g.finish();
 }

@@ -26,42 +26,22 @@ const BAUD: f64 = 10.3125e9;
 
 /// On-CPU time of this thread, nanoseconds (None where /proc is unavailable).
 fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 fn jitter(c: &mut Criterion) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
     let (clock, decided) = pool.install(|| {
         let mut model = LinkModel::new(Modulation::Nrz, BAUD, FS).expect("valid model");
-        model.channel = Channel::BesselThomson {
-            f3db_hz: 0.6 * BAUD,
-            order: 4,
-        };
+        model.channel = Channel::BesselThomson { f3db_hz: 0.6 * BAUD, order: 4 };
         model.noise = Noise::SnrDb(25.0);
         model.oversampling = 8;
-        model.jitter = Jitter {
-            rj_rms_ui: 0.01,
-            sj_amplitude_ui: 0.05,
-            sj_frequency_hz: 20e6,
-        };
+        model.jitter = Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.05, sj_frequency_hz: 20e6 };
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let bits: Vec<u8> = (0..SYMBOLS).map(|_| rng.random_range(0..2u8)).collect();
         let x = model.run(&bits).expect("simulation").waveform.samples;
-        let clock =
-            recover_clock(&x, FS, BAUD, Modulation::Nrz, &CdrConfig::default()).expect("clock");
-        let decided: Vec<u8> = clock
-            .resample(&x, 1)
-            .iter()
-            .map(|&v| (v > 0.0) as u8)
-            .collect();
+        let clock = recover_clock(&x, FS, BAUD, Modulation::Nrz, &CdrConfig::default()).expect("clock");
+        let decided: Vec<u8> = clock.resample(&x, 1).iter().map(|&v| (v > 0.0) as u8).collect();
         (clock, decided)
     });
     let timed = edges_from_clock(&clock, &decided, Modulation::Nrz).expect("edges");
@@ -69,17 +49,11 @@ fn jitter(c: &mut Criterion) {
     let n_edges = timed.edges.len();
 
     // On-CPU rate, measured on this thread.
-    let report = analyzer
-        .analyze(&timed.edges, &decided, timed.ui_s)
-        .expect("report");
+    let report = analyzer.analyze(&timed.edges, &decided, timed.ui_s).expect("report");
     if let Some(t0) = thread_cpu_ns() {
         let reps = 5;
         for _ in 0..reps {
-            black_box(
-                analyzer
-                    .analyze(black_box(&timed.edges), &decided, timed.ui_s)
-                    .expect("report"),
-            );
+            black_box(analyzer.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report"));
         }
         let dt = (thread_cpu_ns().unwrap_or(t0) - t0) as f64 * 1e-9 / reps as f64;
         eprintln!(
@@ -95,13 +69,8 @@ fn jitter(c: &mut Criterion) {
         // A new analyzer per decomposition (what `analyze_jitter` does on every call).
         let t0 = thread_cpu_ns().unwrap_or(0);
         for _ in 0..reps {
-            let fresh =
-                JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
-            black_box(
-                fresh
-                    .analyze(black_box(&timed.edges), &decided, timed.ui_s)
-                    .expect("report"),
-            );
+            let fresh = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
+            black_box(fresh.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report"));
         }
         let dt = (thread_cpu_ns().unwrap_or(t0) - t0) as f64 * 1e-9 / reps as f64;
         eprintln!("jitter/analyze_fresh: {:.1} ms on-CPU per decomposition with a new analyzer each (thread CPU time)", dt * 1e3);
@@ -114,19 +83,12 @@ fn jitter(c: &mut Criterion) {
         b.iter(|| edges_from_clock(black_box(&clock), &decided, Modulation::Nrz).expect("edges"))
     });
     group.bench_function("analyze", |b| {
-        b.iter(|| {
-            analyzer
-                .analyze(black_box(&timed.edges), &decided, timed.ui_s)
-                .expect("report")
-        })
+        b.iter(|| analyzer.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report"))
     });
     group.bench_function("analyze_fresh", |b| {
         b.iter(|| {
-            let fresh =
-                JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
-            fresh
-                .analyze(black_box(&timed.edges), &decided, timed.ui_s)
-                .expect("report")
+            let fresh = JitterAnalyzer::new(Modulation::Nrz, &JitterConfig::default()).expect("config");
+            fresh.analyze(black_box(&timed.edges), &decided, timed.ui_s).expect("report")
         })
     });
     group.finish();

@@ -27,29 +27,21 @@ fn bench_emulation(c: &mut Criterion) {
     let mut group = c.benchmark_group("optical_emulation");
     group.sample_size(10);
     group.throughput(Throughput::Elements(n as u64));
-    for (name, dl, lambda) in [
-        ("dr4_min_-0.93psnm", -0.93, 1304.5),
-        ("lr_-40psnm", -40.0, 1295.0),
-        ("c_band_340psnm", 340.0, 1550.0),
-    ] {
+    for (name, dl, lambda) in [("dr4_min_-0.93psnm", -0.93, 1304.5), ("lr_-40psnm", -40.0, 1295.0), ("c_band_340psnm", 340.0, 1550.0)] {
         let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
         let options = EmulationOptions {
             chirp: Chirp::transient(-0.5),
             ..Default::default()
         };
         let em = FiberEmulator::new(fs, &fiber, &options).unwrap();
-        group.bench_with_input(
-            BenchmarkId::new(format!("cpu-parallel/{name}"), n),
-            &w,
-            |b, w| b.iter(|| em.emulate(w).unwrap()),
-        );
+        group.bench_with_input(BenchmarkId::new(format!("cpu-parallel/{name}"), n), &w, |b, w| {
+            b.iter(|| em.emulate(w).unwrap())
+        });
         let mut out = vec![0f32; n];
         let mut scratch = EmulatorScratch::default();
-        group.bench_with_input(
-            BenchmarkId::new(format!("cpu-serial/{name}"), n),
-            &w,
-            |b, w| b.iter(|| em.process(&w.samples, &mut out, &mut scratch).unwrap()),
-        );
+        group.bench_with_input(BenchmarkId::new(format!("cpu-serial/{name}"), n), &w, |b, w| {
+            b.iter(|| em.process(&w.samples, &mut out, &mut scratch).unwrap())
+        });
     }
     group.finish();
 }

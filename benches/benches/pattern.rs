@@ -18,31 +18,19 @@ use std::hint::black_box;
 const SYMBOLS: usize = 1 << 20;
 
 fn received(pattern: &str, m: Modulation, symbol_error_ratio: f64) -> (Vec<u8>, Vec<u8>) {
-    let expected = Pattern::parse(pattern)
-        .unwrap()
-        .generate(m, SYMBOLS)
-        .unwrap();
+    let expected = Pattern::parse(pattern).unwrap().generate(m, SYMBOLS).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let levels = m.levels() as u8;
     let decisions = expected
         .iter()
-        .map(|&s| {
-            if rng.random_bool(symbol_error_ratio) {
-                (s + 1) % levels
-            } else {
-                s
-            }
-        })
+        .map(|&s| if rng.random_bool(symbol_error_ratio) { (s + 1) % levels } else { s })
         .collect();
     (decisions, expected)
 }
 
 fn count(c: &mut Criterion) {
     let mut g = c.benchmark_group("pattern/count");
-    for (label, m, pattern) in [
-        ("pam4-gray", Modulation::Pam4, "prbs13q"),
-        ("nrz", Modulation::Nrz, "prbs31"),
-    ] {
+    for (label, m, pattern) in [("pam4-gray", Modulation::Pam4, "prbs13q"), ("nrz", Modulation::Nrz, "prbs31")] {
         let (d, e) = received(pattern, m, 1e-3);
         g.throughput(Throughput::Elements((SYMBOLS * m.bits_per_symbol()) as u64));
         g.bench_with_input(BenchmarkId::new("naive", label), &(&d, &e), |b, (d, e)| {
@@ -58,20 +46,11 @@ fn count(c: &mut Criterion) {
 fn check(c: &mut Criterion) {
     let mut g = c.benchmark_group("pattern/check");
     g.sample_size(10);
-    for (pattern, m) in [
-        ("prbs13q", Modulation::Pam4),
-        ("prbs31q", Modulation::Pam4),
-        ("ssprq", Modulation::Pam4),
-        ("prbs31", Modulation::Nrz),
-    ] {
+    for (pattern, m) in [("prbs13q", Modulation::Pam4), ("prbs31q", Modulation::Pam4), ("ssprq", Modulation::Pam4), ("prbs31", Modulation::Nrz)] {
         let (d, _) = received(pattern, m, 1e-4);
-        let checker =
-            PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default())
-                .unwrap();
+        let checker = PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default()).unwrap();
         g.throughput(Throughput::Elements((SYMBOLS * m.bits_per_symbol()) as u64));
-        g.bench_with_input(BenchmarkId::new("check", pattern), &d, |b, d| {
-            b.iter(|| checker.check(black_box(d)).unwrap())
-        });
+        g.bench_with_input(BenchmarkId::new("check", pattern), &d, |b, d| b.iter(|| checker.check(black_box(d)).unwrap()));
     }
     g.finish();
 }
@@ -79,18 +58,10 @@ fn check(c: &mut Criterion) {
 fn align(c: &mut Criterion) {
     let mut g = c.benchmark_group("pattern/align");
     g.sample_size(10);
-    for (pattern, m) in [
-        ("prbs13q", Modulation::Pam4),
-        ("prbs31q", Modulation::Pam4),
-        ("ssprq", Modulation::Pam4),
-    ] {
+    for (pattern, m) in [("prbs13q", Modulation::Pam4), ("prbs31q", Modulation::Pam4), ("ssprq", Modulation::Pam4)] {
         let (d, _) = received(pattern, m, 1e-4);
-        let checker =
-            PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default())
-                .unwrap();
-        g.bench_with_input(BenchmarkId::new("align", pattern), &d, |b, d| {
-            b.iter(|| checker.align(black_box(d)).unwrap())
-        });
+        let checker = PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default()).unwrap();
+        g.bench_with_input(BenchmarkId::new("align", pattern), &d, |b, d| b.iter(|| checker.align(black_box(d)).unwrap()));
     }
     g.finish();
 }
@@ -99,9 +70,7 @@ fn expected(c: &mut Criterion) {
     let mut g = c.benchmark_group("pattern/expected");
     for pattern in ["prbs13q", "prbs31q"] {
         let m = Modulation::Pam4;
-        let checker =
-            PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default())
-                .unwrap();
+        let checker = PatternChecker::new(&Pattern::parse(pattern).unwrap(), m, SyncConfig::default()).unwrap();
         let d = Pattern::parse(pattern).unwrap().generate(m, 8192).unwrap();
         let a = checker.align(&d).unwrap();
         let mut out = vec![0u8; SYMBOLS];

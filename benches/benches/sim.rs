@@ -12,16 +12,11 @@ fn symbols(n: usize, levels: u8) -> Vec<u8> {
 fn bench_sim(c: &mut Criterion) {
     let mut group = c.benchmark_group("sim");
     group.sample_size(10);
-    for (name, model) in [
-        ("demo_pam4", LinkModel::demo_pam4()),
-        ("demo_nrz", LinkModel::demo_nrz()),
-    ] {
+    for (name, model) in [("demo_pam4", LinkModel::demo_pam4()), ("demo_nrz", LinkModel::demo_nrz())] {
         let n = 100_000;
         let syms = symbols(n, model.modulation.levels() as u8);
         group.throughput(Throughput::Elements(model.output_len(n).unwrap() as u64));
-        group.bench_with_input(BenchmarkId::new(name, n), &syms, |b, s| {
-            b.iter(|| model.run(s).unwrap())
-        });
+        group.bench_with_input(BenchmarkId::new(name, n), &syms, |b, s| b.iter(|| model.run(s).unwrap()));
     }
     group.finish();
 }

@@ -10,8 +10,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lightlane::sim::{Channel, LinkModel, Noise};
 use lightlane::timing::{
-    estimate_baud, recover_clock, resample_at_into, CdrConfig, CdrKind, FftResampleScratch,
-    FftResampler, PolyphaseConfig, PolyphaseResampler,
+    estimate_baud, recover_clock, resample_at_into, CdrConfig, CdrKind, FftResampleScratch, FftResampler, PolyphaseConfig,
+    PolyphaseResampler,
 };
 use lightlane::Modulation;
 use rand::{Rng, SeedableRng};
@@ -24,10 +24,7 @@ const BAUD: f64 = 10.3125e9;
 
 fn capture() -> Vec<f32> {
     let mut model = LinkModel::new(Modulation::Nrz, BAUD * (1.0 + 40e-6), FS).expect("valid model");
-    model.channel = Channel::BesselThomson {
-        f3db_hz: 0.6 * BAUD,
-        order: 4,
-    };
+    model.channel = Channel::BesselThomson { f3db_hz: 0.6 * BAUD, order: 4 };
     model.noise = Noise::SnrDb(25.0);
     model.oversampling = 8;
     let n_sym = (SAMPLES as f64 * BAUD / FS) as usize + 256;
@@ -41,10 +38,7 @@ fn capture() -> Vec<f32> {
 
 fn timing(c: &mut Criterion) {
     // Run on one thread, as the throughput targets are per core.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
     let x = pool.install(capture);
 
     let mut group = c.benchmark_group("timing");
@@ -54,27 +48,16 @@ fn timing(c: &mut Criterion) {
     });
     for kind in [
         CdrKind::reference_pll(4e6),
-        CdrKind::ReferencePll {
-            corner_hz: 4e6,
-            order: 2,
-            damping: 0.707,
-        },
-        CdrKind::MuellerMuller {
-            bandwidth_fraction: 2e-3,
-        },
-        CdrKind::Gardner {
-            bandwidth_fraction: 2e-3,
-        },
+        CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 },
+        CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 },
+        CdrKind::Gardner { bandwidth_fraction: 2e-3 },
         CdrKind::BangBang { gain: 2e-3 },
     ] {
         let name = match kind {
             CdrKind::ReferencePll { order: 2, .. } => "reference-pll-2".to_string(),
             k => k.name().to_string(),
         };
-        let cfg = CdrConfig {
-            kind,
-            ..Default::default()
-        };
+        let cfg = CdrConfig { kind, ..Default::default() };
         group.bench_function(BenchmarkId::new("recover_clock", name), |b| {
             b.iter(|| recover_clock(black_box(&x), FS, BAUD, Modulation::Nrz, &cfg).expect("clock"))
         });
@@ -84,15 +67,9 @@ fn timing(c: &mut Criterion) {
     let fft = FftResampler::new(x.len(), n_out).expect("plan");
     let mut y = vec![0f32; n_out];
     let mut scratch = FftResampleScratch::default();
-    group.bench_function(
-        BenchmarkId::new("resample_fft", format!("{}->{n_out}", x.len())),
-        |b| {
-            b.iter(|| {
-                fft.process(black_box(&x), &mut y, &mut scratch)
-                    .expect("sized")
-            })
-        },
-    );
+    group.bench_function(BenchmarkId::new("resample_fft", format!("{}->{n_out}", x.len())), |b| {
+        b.iter(|| fft.process(black_box(&x), &mut y, &mut scratch).expect("sized"))
+    });
     group.finish();
 
     let clock = recover_clock(&x, FS, BAUD, Modulation::Nrz, &CdrConfig::default()).expect("clock");
@@ -103,22 +80,11 @@ fn timing(c: &mut Criterion) {
     group.throughput(Throughput::Elements(out.len() as u64));
     let poly = PolyphaseResampler::new(&PolyphaseConfig::default()).expect("design");
     group.bench_function("polyphase-16", |b| {
-        b.iter(|| {
-            poly.process_ui(black_box(&x), positions, sps, &mut out)
-                .expect("sized")
-        })
+        b.iter(|| poly.process_ui(black_box(&x), positions, sps, &mut out).expect("sized"))
     });
-    let poly32 = PolyphaseResampler::new(&PolyphaseConfig {
-        taps: 32,
-        ..Default::default()
-    })
-    .expect("design");
+    let poly32 = PolyphaseResampler::new(&PolyphaseConfig { taps: 32, ..Default::default() }).expect("design");
     group.bench_function("polyphase-32", |b| {
-        b.iter(|| {
-            poly32
-                .process_ui(black_box(&x), positions, sps, &mut out)
-                .expect("sized")
-        })
+        b.iter(|| poly32.process_ui(black_box(&x), positions, sps, &mut out).expect("sized"))
     });
     group.bench_function("cubic", |b| {
         b.iter(|| resample_at_into(black_box(&x), positions, sps, &mut out).expect("sized"))

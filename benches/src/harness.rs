@@ -20,12 +20,7 @@ pub struct Args {
 
 impl Args {
     /// Parses `std::env::args()`. `options` take a value, `switches` do not (names with `--`).
-    pub fn parse(
-        bin: &'static str,
-        usage: &'static str,
-        options: &[&str],
-        switches: &[&str],
-    ) -> Self {
+    pub fn parse(bin: &'static str, usage: &'static str, options: &[&str], switches: &[&str]) -> Self {
         Self::from_iter(bin, usage, options, switches, std::env::args().skip(1))
     }
 
@@ -37,12 +32,7 @@ impl Args {
         switches: &[&str],
         args: impl IntoIterator<Item = String>,
     ) -> Self {
-        let mut parsed = Self {
-            bin,
-            usage,
-            values: Vec::new(),
-            switches: Vec::new(),
-        };
+        let mut parsed = Self { bin, usage, values: Vec::new(), switches: Vec::new() };
         let mut it = args.into_iter();
         while let Some(a) = it.next() {
             if a == "--help" || a == "-h" {
@@ -52,9 +42,7 @@ impl Args {
             if switches.contains(&a.as_str()) {
                 parsed.switches.push(a);
             } else if options.contains(&a.as_str()) {
-                let v = it
-                    .next()
-                    .unwrap_or_else(|| parsed.fail(&format!("{a} needs a value")));
+                let v = it.next().unwrap_or_else(|| parsed.fail(&format!("{a} needs a value")));
                 parsed.values.push((a, v));
             } else {
                 parsed.fail(&format!("unknown argument {a}"));
@@ -65,20 +53,14 @@ impl Args {
 
     /// The last value given for `name`, if any.
     pub fn string(&self, name: &str) -> Option<String> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+        self.values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// The value of `name` parsed as `T`, or `default` when absent.
     pub fn get<T: FromStr>(&self, name: &str, default: T) -> T {
         match self.string(name) {
             None => default,
-            Some(v) => v
-                .parse()
-                .unwrap_or_else(|_| self.fail(&format!("{name} cannot take {v:?}"))),
+            Some(v) => v.parse().unwrap_or_else(|_| self.fail(&format!("{name} cannot take {v:?}"))),
         }
     }
 
@@ -88,11 +70,7 @@ impl Args {
             None => default,
             Some(v) => v
                 .split(',')
-                .map(|t| {
-                    t.trim().parse().unwrap_or_else(|_| {
-                        self.fail(&format!("{name} takes a comma list, not {v:?}"))
-                    })
-                })
+                .map(|t| t.trim().parse().unwrap_or_else(|_| self.fail(&format!("{name} takes a comma list, not {v:?}"))))
                 .collect(),
         }
     }
@@ -122,10 +100,7 @@ pub fn thread_cpu_seconds() -> Option<f64> {
         fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
     }
     const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec to a valid pointer.
     let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
@@ -187,11 +162,7 @@ pub fn time_with(clock: fn() -> Option<f64>, repeats: usize, mut f: impl FnMut()
             _ => known = false,
         }
     }
-    Timing {
-        wall,
-        cpu_best: known.then_some(best),
-        cpu_mean: known.then_some(sum / repeats as f64),
-    }
+    Timing { wall, cpu_best: known.then_some(best), cpu_mean: known.then_some(sum / repeats as f64) }
 }
 
 /// [`time_with`] on the calling thread's CPU clock (single-thread work).
@@ -220,15 +191,8 @@ pub struct Scaling {
 /// pool in turn, and then the two controls ([`ideal_parallel_control`], compute-bound, and
 /// [`streaming_parallel_control`], memory-bound, each over `control_len` samples) once on every
 /// pool.
-pub fn interleaved_scaling(
-    pools: &[ThreadPool],
-    repeats: usize,
-    control_len: usize,
-    mut f: impl FnMut() + Send,
-) -> Vec<Scaling> {
-    let control_input: Vec<f32> = (0..control_len)
-        .map(|k| ((k as f32) * 0.618).sin())
-        .collect();
+pub fn interleaved_scaling(pools: &[ThreadPool], repeats: usize, control_len: usize, mut f: impl FnMut() + Send) -> Vec<Scaling> {
+    let control_input: Vec<f32> = (0..control_len).map(|k| ((k as f32) * 0.618).sin()).collect();
     let mut stream_out = vec![0f32; control_len];
     let control = |pool: &ThreadPool| -> f64 {
         let t0 = Instant::now();
@@ -247,13 +211,7 @@ pub fn interleaved_scaling(
         stream(p);
     }
     let n = pools.len();
-    let (mut wall, mut cpu_best, mut cpu_sum, mut ctl, mut st) = (
-        vec![f64::INFINITY; n],
-        vec![f64::INFINITY; n],
-        vec![0.0; n],
-        vec![f64::INFINITY; n],
-        vec![f64::INFINITY; n],
-    );
+    let (mut wall, mut cpu_best, mut cpu_sum, mut ctl, mut st) = (vec![f64::INFINITY; n], vec![f64::INFINITY; n], vec![0.0; n], vec![f64::INFINITY; n], vec![f64::INFINITY; n]);
     let mut known = true;
     for _ in 0..repeats.max(1) {
         for (i, p) in pools.iter().enumerate() {
@@ -291,13 +249,11 @@ pub fn interleaved_scaling(
 /// independent 2^16-sample blocks, the shape of the passes over a whole capture (finite check,
 /// level search, comparator scan) whose speed is the memory system's, not the cores'.
 pub fn streaming_parallel_control(x: &[f32], out: &mut [f32]) {
-    out.par_chunks_mut(1 << 16)
-        .zip(x.par_chunks(1 << 16))
-        .for_each(|(o, x)| {
-            for (o, &v) in o.iter_mut().zip(x) {
-                *o = 0.5 * v + 1.0;
-            }
-        });
+    out.par_chunks_mut(1 << 16).zip(x.par_chunks(1 << 16)).for_each(|(o, x)| {
+        for (o, &v) in o.iter_mut().zip(x) {
+            *o = 0.5 * v + 1.0;
+        }
+    });
 }
 
 /// The ideal block-parallel workload: a first-order recursive filter (a serial dependency on
@@ -332,13 +288,7 @@ mod tests {
     use super::*;
 
     fn args(v: &[&str]) -> Args {
-        Args::from_iter(
-            "t",
-            "",
-            &["--n", "--list"],
-            &["--fast"],
-            v.iter().map(|s| s.to_string()),
-        )
+        Args::from_iter("t", "", &["--n", "--list"], &["--fast"], v.iter().map(|s| s.to_string()))
     }
 
     #[test]
@@ -354,17 +304,9 @@ mod tests {
 
     #[test]
     fn control_is_deterministic_across_pools() {
-        let x: Vec<f32> = (0..300_000)
-            .map(|k| ((k % 97) as f32 - 48.0) / 48.0)
-            .collect();
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap();
-        let two = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let x: Vec<f32> = (0..300_000).map(|k| ((k % 97) as f32 - 48.0) / 48.0).collect();
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let a = one.install(|| ideal_parallel_control(&x));
         let b = two.install(|| ideal_parallel_control(&x));
         assert!(a.is_finite() && a != 0.0);

@@ -19,12 +19,7 @@ pub mod fec_data {
 
     /// `count` random codewords (laid end to end) with independent bit errors at `ber` in
     /// their 10-bit symbols. Returns (received words, clean words, number of bit errors).
-    pub fn corrupted_codewords(
-        code: RsCode,
-        count: usize,
-        ber: f64,
-        seed: u64,
-    ) -> (Vec<u16>, Vec<u16>, u64) {
+    pub fn corrupted_codewords(code: RsCode, count: usize, ber: f64, seed: u64) -> (Vec<u16>, Vec<u16>, u64) {
         let rs = ReedSolomon::new(code);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = code.n();
@@ -65,17 +60,9 @@ pub mod eq_data {
     /// `n` random symbols of `modulation` through the symbol-spaced channel `h` (main cursor
     /// `h[0]`) plus Gaussian noise of standard deviation `sigma` (Box-Muller on the seeded
     /// generator). Returns (symbols, received values).
-    pub fn isi_link(
-        modulation: Modulation,
-        n: usize,
-        h: &[f32],
-        sigma: f32,
-        seed: u64,
-    ) -> (Vec<u8>, Vec<f32>) {
+    pub fn isi_link(modulation: Modulation, n: usize, h: &[f32], sigma: f32, seed: u64) -> (Vec<u8>, Vec<f32>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let symbols: Vec<u8> = (0..n)
-            .map(|_| rng.random_range(0..=modulation.max_symbol()))
-            .collect();
+        let symbols: Vec<u8> = (0..n).map(|_| rng.random_range(0..=modulation.max_symbol())).collect();
         let mut y = vec![0.0f32; n];
         for (k, out) in y.iter_mut().enumerate() {
             let mut v = 0.0f32;

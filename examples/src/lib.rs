@@ -13,24 +13,12 @@ pub fn demo_capture() -> Result<Waveform, lightlane::Error> {
     let mut wf = model.run(&symbols)?.waveform;
     let peak = wf.samples.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
     // Round the gain so the sidecar's text form is exact.
-    let gain = format!("{:.6e}", peak / 2000.0)
-        .parse::<f64>()
-        .expect("float text");
-    let codes: Vec<i16> = wf
-        .samples
-        .iter()
-        .map(|&v| (v as f64 / gain).round() as i16)
-        .collect();
+    let gain = format!("{:.6e}", peak / 2000.0).parse::<f64>().expect("float text");
+    let codes: Vec<i16> = wf.samples.iter().map(|&v| (v as f64 / gain).round() as i16).collect();
     wf.samples = codes.iter().map(|&c| (c as f64 * gain) as f32).collect();
-    wf.raw = Some(RawCodes::I16 {
-        codes,
-        gain,
-        offset: 0.0,
-    });
+    wf.raw = Some(RawCodes::I16 { codes, gain, offset: 0.0 });
     wf.meta.channel = Some("C1".into());
-    wf.meta
-        .extra
-        .insert("baud".into(), format!("{:e}", model.baud));
+    wf.meta.extra.insert("baud".into(), format!("{:e}", model.baud));
     wf.meta.extra.insert("modulation".into(), "pam4".into());
     wf.meta.extra.insert("pattern".into(), "prbs13q".into());
     Ok(wf)
@@ -39,20 +27,10 @@ pub fn demo_capture() -> Result<Waveform, lightlane::Error> {
 /// Quantises `wf` to i16 codes spanning about ±2000 codes (12 bits used), like a scope's ADC.
 fn quantise_i16(wf: &mut Waveform) {
     let peak = wf.samples.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
-    let gain = format!("{:.6e}", peak.max(1e-9) / 2000.0)
-        .parse::<f64>()
-        .expect("float text");
-    let codes: Vec<i16> = wf
-        .samples
-        .iter()
-        .map(|&v| (v as f64 / gain).round() as i16)
-        .collect();
+    let gain = format!("{:.6e}", peak.max(1e-9) / 2000.0).parse::<f64>().expect("float text");
+    let codes: Vec<i16> = wf.samples.iter().map(|&v| (v as f64 / gain).round() as i16).collect();
     wf.samples = codes.iter().map(|&c| (c as f64 * gain) as f32).collect();
-    wf.raw = Some(RawCodes::I16 {
-        codes,
-        gain,
-        offset: 0.0,
-    });
+    wf.raw = Some(RawCodes::I16 { codes, gain, offset: 0.0 });
 }
 
 fn pam4_capture(model: &LinkModel, periods: usize) -> Result<Waveform, lightlane::Error> {
@@ -81,14 +59,8 @@ pub fn write_campaign(dir: &std::path::Path) -> Result<Vec<String>, Box<dyn std:
     // Mild ISI (open raw eye) so the edge-based reference CDR locks on every lane.
     let mut base = LinkModel::demo_pam4();
     base.channel = Channel::Cascade(vec![
-        Channel::SymbolFir {
-            taps: vec![0.05, 1.0, 0.3, 0.1],
-            main: 1,
-        },
-        Channel::BesselThomson {
-            f3db_hz: 0.5 * base.baud,
-            order: 4,
-        },
+        Channel::SymbolFir { taps: vec![0.05, 1.0, 0.3, 0.1], main: 1 },
+        Channel::BesselThomson { f3db_hz: 0.5 * base.baud, order: 4 },
     ]);
     base.noise = Noise::SnrDb(28.0);
 
@@ -109,22 +81,12 @@ pub fn write_campaign(dir: &std::path::Path) -> Result<Vec<String>, Box<dyn std:
     let mut m2 = base.clone();
     m2.seed = 0x5eed_0103;
     m2.channel = Channel::Cascade(vec![
-        Channel::SymbolFir {
-            taps: vec![0.1, 1.0, 0.45, 0.2, 0.05],
-            main: 1,
-        },
-        Channel::BesselThomson {
-            f3db_hz: 0.4 * base.baud,
-            order: 4,
-        },
+        Channel::SymbolFir { taps: vec![0.1, 1.0, 0.45, 0.2, 0.05], main: 1 },
+        Channel::BesselThomson { f3db_hz: 0.4 * base.baud, order: 4 },
     ]);
     let wf2 = pam4_capture(&m2, 1)?;
     let x: Vec<f64> = wf2.samples.iter().map(|&v| v as f64).collect();
-    lightlane::io::mat::write(
-        &dir.join("lane2_long_channel.mat"),
-        &[("fs", &[wf2.fs()]), ("x", &x)],
-        true,
-    )?;
+    lightlane::io::mat::write(&dir.join("lane2_long_channel.mat"), &[("fs", &[wf2.fs()]), ("x", &x)], true)?;
     names.push("lane2_long_channel.mat".to_string());
 
     let mut m3 = LinkModel::demo_nrz();
@@ -133,9 +95,7 @@ pub fn write_campaign(dir: &std::path::Path) -> Result<Vec<String>, Box<dyn std:
     let mut wf3 = m3.run(&prbs31)?.waveform;
     quantise_i16(&mut wf3);
     wf3.meta.channel = Some("C2".into());
-    wf3.meta
-        .extra
-        .insert("baud".into(), format!("{:e}", m3.baud));
+    wf3.meta.extra.insert("baud".into(), format!("{:e}", m3.baud));
     wf3.meta.extra.insert("modulation".into(), "nrz".into());
     wf3.meta.extra.insert("pattern".into(), "prbs31".into());
     lightlane::io::raw::write(&dir.join("lane3_nrz.i16"), &wf3)?;
@@ -146,16 +106,11 @@ pub fn write_campaign(dir: &std::path::Path) -> Result<Vec<String>, Box<dyn std:
     m4.amplitude *= 0.25;
     m4.noise = Noise::SnrDb(24.0);
     let mut wf4 = pam4_capture(&m4, 1)?;
-    wf4.meta
-        .extra
-        .insert("baud".into(), format!("{:e}", m4.baud));
+    wf4.meta.extra.insert("baud".into(), format!("{:e}", m4.baud));
     wf4.meta.extra.insert("modulation".into(), "pam4".into());
     wf4.meta.extra.insert("pattern".into(), "prbs13q".into());
     lightlane::io::raw::write(&dir.join("lane4_low_swing.f32"), &wf4)?;
-    names.extend([
-        "lane4_low_swing.f32".to_string(),
-        "lane4_low_swing.json".to_string(),
-    ]);
+    names.extend(["lane4_low_swing.f32".to_string(), "lane4_low_swing.json".to_string()]);
 
     let full = std::fs::read(dir.join("lane0_nominal.bin"))?;
     std::fs::write(dir.join("lane5_corrupt.bin"), &full[..full.len() * 3 / 5])?;

@@ -25,48 +25,27 @@ use std::time::Instant;
 type Clocks = [f64; 3];
 
 fn now() -> Clocks {
-    [
-        0.0,
-        process_cpu_seconds().unwrap_or(0.0),
-        thread_cpu_seconds().unwrap_or(0.0),
-    ]
+    [0.0, process_cpu_seconds().unwrap_or(0.0), thread_cpu_seconds().unwrap_or(0.0)]
 }
 
 fn main() {
-    let args = Args::parse(
-        "cpu_stages",
-        "[--samples N] [--repeats R] [--threads T] [--file]",
-        &["--samples", "--repeats", "--threads"],
-        &["--file"],
-    );
+    let args = Args::parse("cpu_stages", "[--samples N] [--repeats R] [--threads T] [--file]", &["--samples", "--repeats", "--threads"], &["--file"]);
     let n: usize = args.get("--samples", 1 << 24);
     let repeats: usize = args.get("--repeats", 3usize).max(1);
     let threads: usize = args.get("--threads", 0usize);
-    if let Err(e) = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-    {
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
         args.fail(&e.to_string());
     }
     let model = LinkModel::demo_pam4();
     let nsym = ((n as f64 * model.baud / model.fs) as usize).clamp(2 * 8191, 1 << 23);
-    let symbols = Pattern::parse("prbs13q")
-        .and_then(|p| p.generate(Modulation::Pam4, nsym))
-        .unwrap_or_else(|e| args.fail(&e.to_string()));
-    let cap = model
-        .run(&symbols)
-        .unwrap_or_else(|e| args.fail(&e.to_string()));
-    let file = args.flag("--file").then(|| {
-        std::env::temp_dir().join(format!("lightlane-cpu-stages-{}.trc", std::process::id()))
-    });
+    let symbols = Pattern::parse("prbs13q").and_then(|p| p.generate(Modulation::Pam4, nsym)).unwrap_or_else(|e| args.fail(&e.to_string()));
+    let cap = model.run(&symbols).unwrap_or_else(|e| args.fail(&e.to_string()));
+    let file = args.flag("--file").then(|| std::env::temp_dir().join(format!("lightlane-cpu-stages-{}.trc", std::process::id())));
     if let Some(f) = &file {
-        lightlane::io::lecroy::write(f, std::slice::from_ref(&cap.waveform))
-            .unwrap_or_else(|e| args.fail(&e.to_string()));
+        lightlane::io::lecroy::write(f, std::slice::from_ref(&cap.waveform)).unwrap_or_else(|e| args.fail(&e.to_string()));
     }
     let mut cfg = AnalysisConfig::pam4(model.baud);
-    cfg.equalizer = "ffe:15,dfe:1"
-        .parse()
-        .unwrap_or_else(|e: lightlane::Error| args.fail(&e.to_string()));
+    cfg.equalizer = "ffe:15,dfe:1".parse().unwrap_or_else(|e: lightlane::Error| args.fail(&e.to_string()));
     // Per stage, per repeat: the clocks' differences since the previous mark.
     let rows: Mutex<Vec<(&'static str, Vec<Clocks>)>> = Mutex::new(Vec::new());
     for r in 0..repeats {
@@ -87,43 +66,22 @@ fn main() {
         let loaded;
         let waveform = match &file {
             Some(f) => {
-                loaded = lightlane::io::read_capture(f, &Default::default())
-                    .unwrap_or_else(|e| args.fail(&e.to_string()));
+                loaded = lightlane::io::read_capture(f, &Default::default()).unwrap_or_else(|e| args.fail(&e.to_string()));
                 mark("read capture");
                 &loaded
             }
             None => &cap.waveform,
         };
-        match analyze_using(
-            waveform,
-            &cfg,
-            Backend::Cpu,
-            &AnalysisHooks {
-                accel: None,
-                mark: Some(&mark),
-            },
-        ) {
-            Ok(rep) => eprintln!(
-                "repeat {r}: {:.3} s, {} symbols, BER {:.3e}",
-                start.elapsed().as_secs_f64(),
-                rep.symbols,
-                rep.ber
-            ),
+        match analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark) }) {
+            Ok(rep) => eprintln!("repeat {r}: {:.3} s, {} symbols, BER {:.3e}", start.elapsed().as_secs_f64(), rep.symbols, rep.ber),
             Err(e) => args.fail(&e.to_string()),
         }
     }
     if let Some(f) = &file {
         let _ = std::fs::remove_file(f);
     }
-    println!(
-        "CPU engine stages, {} samples ({nsym} symbols), {} threads, median of {repeats}",
-        cap.waveform.len(),
-        rayon::current_num_threads()
-    );
-    println!(
-        "| {:<28} | {:>8} | {:>10} | {:>8} | {:>10} |",
-        "stage", "wall s", "on-CPU s", "cores", "serial s"
-    );
+    println!("CPU engine stages, {} samples ({nsym} symbols), {} threads, median of {repeats}", cap.waveform.len(), rayon::current_num_threads());
+    println!("| {:<28} | {:>8} | {:>10} | {:>8} | {:>10} |", "stage", "wall s", "on-CPU s", "cores", "serial s");
     println!("|---|---|---|---|---|");
     let med = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -133,20 +91,7 @@ fn main() {
     for (stage, v) in rows.into_inner().unwrap_or_else(|p| p.into_inner()) {
         let m: Clocks = std::array::from_fn(|i| med(v.iter().map(|d| d[i]).collect()));
         (0..3).for_each(|i| total[i] += m[i]);
-        println!(
-            "| {stage:<28} | {:>8.4} | {:>10.4} | {:>8.2} | {:>10.4} |",
-            m[0],
-            m[1],
-            m[1] / m[0].max(1e-9),
-            m[2]
-        );
+        println!("| {stage:<28} | {:>8.4} | {:>10.4} | {:>8.2} | {:>10.4} |", m[0], m[1], m[1] / m[0].max(1e-9), m[2]);
     }
-    println!(
-        "| {:<28} | {:>8.4} | {:>10.4} | {:>8.2} | {:>10.4} |",
-        "sum of stages",
-        total[0],
-        total[1],
-        total[1] / total[0].max(1e-9),
-        total[2]
-    );
+    println!("| {:<28} | {:>8.4} | {:>10.4} | {:>8.2} | {:>10.4} |", "sum of stages", total[0], total[1], total[1] / total[0].max(1e-9), total[2]);
 }

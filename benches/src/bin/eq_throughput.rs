@@ -47,10 +47,7 @@ fn main() {
     if symbols < 1024 || repeats == 0 || threads.is_empty() || threads.contains(&0) {
         args.fail("--symbols ≥ 1024, --repeats ≥ 1, thread counts ≥ 1");
     }
-    let single = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("pool");
+    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
     let wanted = |case: &str| case.contains(cases.as_str());
     let report = |case: &str, n: usize, secs: f64, extra: &str| {
         println!(
@@ -60,10 +57,7 @@ fn main() {
     };
     // Single-thread cases also report the rate per second of on-CPU time.
     let cpu_extra = |n: usize, cpu: Option<f64>| match cpu {
-        Some(c) if c > 0.0 => format!(
-            ",\"cpu_seconds\":{c:.6},\"msym_per_cpu_s\":{:.1}",
-            n as f64 / c / 1e6
-        ),
+        Some(c) if c > 0.0 => format!(",\"cpu_seconds\":{c:.6},\"msym_per_cpu_s\":{:.1}", n as f64 / c / 1e6),
         _ => String::new(),
     };
 
@@ -74,19 +68,8 @@ fn main() {
     for (name, rule, n) in [
         ("lms-ffe-15", Adaptation::Lms { mu: 1e-3 }, symbols),
         ("nlms-ffe-15", Adaptation::Nlms { mu: 1e-2 }, symbols),
-        (
-            "sign-sign-lms-ffe-15",
-            Adaptation::SignSignLms { mu: 1e-4 },
-            symbols,
-        ),
-        (
-            "rls-ffe-15",
-            Adaptation::Rls {
-                lambda: 0.9999,
-                delta: 1e-2,
-            },
-            symbols / 16,
-        ),
+        ("sign-sign-lms-ffe-15", Adaptation::SignSignLms { mu: 1e-4 }, symbols),
+        ("rls-ffe-15", Adaptation::Rls { lambda: 0.9999, delta: 1e-2 }, symbols / 16),
     ] {
         if !wanted(name) {
             continue;
@@ -103,17 +86,8 @@ fn main() {
         let (secs, cpu) = single.install(|| {
             best_wall_and_cpu(repeats, || {
                 black_box(
-                    adapt_ffe_into(
-                        &x[..n],
-                        1,
-                        Some(&targets[..n]),
-                        &init,
-                        &pam4.level_set(),
-                        &cfg,
-                        &mut out,
-                        &mut scratch,
-                    )
-                    .expect("adapts"),
+                    adapt_ffe_into(&x[..n], 1, Some(&targets[..n]), &init, &pam4.level_set(), &cfg, &mut out, &mut scratch)
+                        .expect("adapts"),
                 );
             })
         });
@@ -141,32 +115,17 @@ fn main() {
         }
         let dfe = Dfe::new(taps.clone(), m.level_set(), m).expect("valid DFE");
         let mut seq = vec![0u8; symbols];
-        let (secs, cpu) = best_wall_and_cpu(repeats, || {
-            dfe.detect_into(black_box(&y), &mut seq).expect("sized")
-        });
+        let (secs, cpu) = best_wall_and_cpu(repeats, || dfe.detect_into(black_box(&y), &mut seq).expect("sized"));
         report(&name, symbols, secs, &cpu_extra(symbols, cpu));
         let mut inter = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || {
-            dfe.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP)
-                .expect("sized")
+            dfe.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized")
         });
         let diff = seq.iter().zip(&inter).filter(|(a, b)| a != b).count();
-        report(
-            &format!("{name}-interleaved"),
-            symbols,
-            secs,
-            &format!(
-                ",\"differs_from_sequential\":{diff}{}",
-                cpu_extra(symbols, cpu)
-            ),
-        );
+        report(&format!("{name}-interleaved"), symbols, secs, &format!(",\"differs_from_sequential\":{diff}{}", cpu_extra(symbols, cpu)));
     }
 
-    let mlse_cases = [
-        (pam4, vec![1.0f32, 0.5]),
-        (pam4, vec![1.0, 0.5, 0.2]),
-        (Modulation::Nrz, vec![1.0, 0.5]),
-    ];
+    let mlse_cases = [(pam4, vec![1.0f32, 0.5]), (pam4, vec![1.0, 0.5, 0.2]), (Modulation::Nrz, vec![1.0, 0.5])];
     for (m, target) in mlse_cases {
         let (_, y) = isi_link(m, symbols, &target, 0.05, 3);
         let mlse = Mlse::new(m, &target, &m.level_set()).expect("valid MLSE");
@@ -175,25 +134,14 @@ fn main() {
             continue;
         }
         let mut seq = vec![0u8; symbols];
-        let (secs, cpu) = best_wall_and_cpu(repeats, || {
-            mlse.detect_into(black_box(&y), &mut seq).expect("sized")
-        });
+        let (secs, cpu) = best_wall_and_cpu(repeats, || mlse.detect_into(black_box(&y), &mut seq).expect("sized"));
         report(&name, symbols, secs, &cpu_extra(symbols, cpu));
         let mut inter = vec![0u8; symbols];
         let (secs, cpu) = best_wall_and_cpu(repeats, || {
-            mlse.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP)
-                .expect("sized")
+            mlse.detect_interleaved_with(black_box(&y), &mut inter, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("sized")
         });
         let diff = seq.iter().zip(&inter).filter(|(a, b)| a != b).count();
-        report(
-            &format!("{name}-interleaved"),
-            symbols,
-            secs,
-            &format!(
-                ",\"differs_from_sequential\":{diff}{}",
-                cpu_extra(symbols, cpu)
-            ),
-        );
+        report(&format!("{name}-interleaved"), symbols, secs, &format!(",\"differs_from_sequential\":{diff}{}", cpu_extra(symbols, cpu)));
     }
 
     // Block-parallel runs on pools of each size: wall rate, speedup over the first pool size,
@@ -204,64 +152,28 @@ fn main() {
     let mlse4 = Mlse::new(pam4, &[1.0, 0.5], &pam4.level_set()).expect("valid MLSE");
     let mlse16 = Mlse::new(pam4, &[1.0, 0.5, 0.2], &pam4.level_set()).expect("valid MLSE");
     // The captures are built when any clock-recovery case can match (`--cases cdr-nrz-mm` as well as `cdr`).
-    let cdr_cases = if wanted("cdr") || cases.contains("cdr") {
-        cdr_captures(symbols)
-    } else {
-        Vec::new()
-    };
+    let cdr_cases = if wanted("cdr") || cases.contains("cdr") { cdr_captures(symbols) } else { Vec::new() };
     let kinds = [
         ("", CdrKind::reference_pll(4e6)),
-        (
-            "-pll2",
-            CdrKind::ReferencePll {
-                corner_hz: 4e6,
-                order: 2,
-                damping: 0.707,
-            },
-        ),
-        (
-            "-mm",
-            CdrKind::MuellerMuller {
-                bandwidth_fraction: 2e-3,
-            },
-        ),
-        (
-            "-gardner",
-            CdrKind::Gardner {
-                bandwidth_fraction: 2e-3,
-            },
-        ),
+        ("-pll2", CdrKind::ReferencePll { corner_hz: 4e6, order: 2, damping: 0.707 }),
+        ("-mm", CdrKind::MuellerMuller { bandwidth_fraction: 2e-3 }),
+        ("-gardner", CdrKind::Gardner { bandwidth_fraction: 2e-3 }),
         ("-bang-bang", CdrKind::BangBang { gain: 2e-3 }),
     ];
-    let mut names: Vec<String> = [
-        "dfe-pam4-2tap-parallel",
-        "mlse-pam4-4states-parallel",
-        "mlse-pam4-16states-parallel",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut names: Vec<String> = ["dfe-pam4-2tap-parallel", "mlse-pam4-4states-parallel", "mlse-pam4-16states-parallel"].map(String::from).to_vec();
     for (c, (_, _, _, m)) in cdr_cases.iter().enumerate() {
         for (suffix, _) in &kinds {
             names.push(format!("cdr-{}{suffix}-parallel#{c}", m.name()));
         }
     }
-    let pools: Vec<rayon::ThreadPool> = threads
-        .iter()
-        .map(|&t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .expect("pool")
-        })
-        .collect();
+    let pools: Vec<rayon::ThreadPool> =
+        threads.iter().map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool")).collect();
     for (i, full_name) in names.iter().enumerate() {
         let name = full_name.split('#').next().unwrap_or(full_name);
         if !wanted(name) {
             continue;
         }
-        let cdr = i
-            .checked_sub(3)
-            .map(|j| (&cdr_cases[j / kinds.len()], kinds[j % kinds.len()].1));
+        let cdr = i.checked_sub(3).map(|j| (&cdr_cases[j / kinds.len()], kinds[j % kinds.len()].1));
         let (units, unit_name) = match cdr {
             None => (symbols, "msym"),
             Some((c, _)) => (c.0.len(), "msample"),
@@ -271,13 +183,8 @@ fn main() {
             (1, _) => black_box(mlse4.detect_parallel(&y)).len(),
             (2, _) => black_box(mlse16.detect_parallel(&y)).len(),
             (_, Some(((x, fs, baud, m), kind))) => {
-                let cfg = CdrConfig {
-                    kind,
-                    ..Default::default()
-                };
-                black_box(recover_clock(x, *fs, *baud, *m, &cfg).expect("clock"))
-                    .symbol_positions
-                    .len()
+                let cfg = CdrConfig { kind, ..Default::default() };
+                black_box(recover_clock(x, *fs, *baud, *m, &cfg).expect("clock")).symbol_positions.len()
             }
             _ => 0,
         };
@@ -287,17 +194,9 @@ fn main() {
         let base = timings[0];
         for (&t, sc) in threads.iter().zip(&timings) {
             let secs = sc.timing.wall;
-            let cpu = sc.timing.cpu_mean.map_or(String::new(), |c| {
-                format!(
-                    ",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}",
-                    units as f64 / c / 1e6
-                )
-            });
+            let cpu = sc.timing.cpu_mean.map_or(String::new(), |c| format!(",\"cpu_seconds\":{c:.6},\"{unit_name}_per_cpu_s\":{:.1}", units as f64 / c / 1e6));
             let speedup = base.timing.wall / secs;
-            let (control_speedup, stream_speedup) = (
-                base.control / sc.control,
-                base.stream_control / sc.stream_control,
-            );
+            let (control_speedup, stream_speedup) = (base.control / sc.control, base.stream_control / sc.stream_control);
             println!(
                 "{{\"case\":\"{name}\",\"{unit_name}\":{:.3},\"seconds\":{secs:.6},\"{unit_name}_per_s\":{:.1},\"threads\":{t},\"speedup\":{speedup:.2},\"control_speedup\":{control_speedup:.2},\"efficiency_vs_control\":{:.2},\"stream_control_speedup\":{stream_speedup:.2}{cpu}}}",
                 units as f64 / 1e6,
@@ -314,29 +213,19 @@ fn main() {
 fn cdr_captures(symbols: usize) -> Vec<(Vec<f32>, f64, f64, Modulation)> {
     let mut s = 1u64;
     let mut next = move || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (s >> 60) as u8
     };
-    [
-        (Modulation::Nrz, 10.3125e9, 40e9),
-        (Modulation::Pam4, 26.5625e9, 80e9),
-    ]
-    .into_iter()
-    .map(|(m, baud, fs)| {
-        let mut model = LinkModel::new(m, baud * (1.0 + 50e-6), fs).expect("valid link");
-        model.channel = Channel::BesselThomson {
-            f3db_hz: 0.7 * baud,
-            order: 4,
-        };
-        let bits: Vec<u8> = (0..symbols * m.bits_per_symbol())
-            .map(|_| next() & 1)
-            .collect();
-        let cap = model.run(&bits).expect("simulates");
-        (cap.waveform.samples, fs, baud, m)
-    })
-    .collect()
+    [(Modulation::Nrz, 10.3125e9, 40e9), (Modulation::Pam4, 26.5625e9, 80e9)]
+        .into_iter()
+        .map(|(m, baud, fs)| {
+            let mut model = LinkModel::new(m, baud * (1.0 + 50e-6), fs).expect("valid link");
+            model.channel = Channel::BesselThomson { f3db_hz: 0.7 * baud, order: 4 };
+            let bits: Vec<u8> = (0..symbols * m.bits_per_symbol()).map(|_| next() & 1).collect();
+            let cap = model.run(&bits).expect("simulates");
+            (cap.waveform.samples, fs, baud, m)
+        })
+        .collect()
 }
 
 /// Best wall time and mean on-CPU time of the calling thread over `repeats` calls of `f`

@@ -52,20 +52,9 @@ fn main() {
     let (_, y1) = isi_link(Modulation::Pam4, symbols, &[1.0, 0.3], 0.05, 7);
     let positions: Vec<f64> = (0..y1.len()).map(|k| k as f64).collect();
     let y = resample_at(&y1, &positions, s);
-    let (mn, mx) = y
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (mn, mx) = y.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let pad = 0.05 * (mx - mn);
-    let g = EyeGeometry {
-        samples_per_ui: s,
-        span_ui: 2,
-        time_bins: 256,
-        amp_bins: 256,
-        lo: mn - pad,
-        hi: mx + pad,
-    };
+    let g = EyeGeometry { samples_per_ui: s, span_ui: 2, time_bins: 256, amp_bins: 256, lo: mn - pad, hi: mx + pad };
     let n = y.len();
     let report = |engine: &str, (wall, cpu): (f64, Option<f64>)| {
         let secs = cpu.unwrap_or(wall);
@@ -88,11 +77,7 @@ fn main() {
         naive = EyeHistogram::new(g).unwrap();
         naive.accumulate_naive(&y);
     });
-    assert_eq!(
-        naive.counts(),
-        h.counts(),
-        "fast path differs from the reference"
-    );
+    assert_eq!(naive.counts(), h.counts(), "fast path differs from the reference");
     report("naive-1t", t);
     let t = best_wall_and_cpu(repeats, || {
         let mut m = EyeHistogram::new(g).unwrap();
@@ -123,9 +108,7 @@ fn main() {
     let mut st = 12345u64;
     let syms: Vec<u8> = (0..nsym)
         .map(|_| {
-            st = st
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (st >> 62) as u8
         })
         .collect();
@@ -134,10 +117,7 @@ fn main() {
     // On rayon pools of 1 and 2 threads: best wall time and mean process on-CPU time (all
     // threads); with 1 thread the on-CPU time is the single-thread cost.
     for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut result = None;
         let (wall, cpu) = pool.install(|| {
             best_wall_and_process_cpu(repeats.min(3), || {
@@ -153,15 +133,11 @@ fn main() {
             r.evaluations
         );
     }
-    let filtered =
-        lightlane::eq::bessel_thomson_filter(&wf.samples, wf.fs(), 0.5 * baud, 4).unwrap();
+    let filtered = lightlane::eq::bessel_thomson_filter(&wf.samples, wf.fs(), 0.5 * baud, 4).unwrap();
     let pos: Vec<f64> = (0..nsym - 2).map(|k| 4.0 * k as f64 + 2.0).collect();
     let sig = EyeSignal::from_centred(&resample_at(&filtered, &pos, 32), 32).unwrap();
     // On a 1-thread pool: the TDECQ step's single-thread on-CPU time (process, all threads).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let (wall, t) = pool.install(|| {
         best_wall_and_process_cpu(repeats.min(3), || {
             tdecq(&sig, None, &cfg).unwrap();
@@ -176,26 +152,16 @@ fn main() {
 fn analyze_demo(repeats: usize) {
     use lightlane::analysis::{analyze, AnalysisConfig};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo_pam4.bin");
-    let wf = lightlane::io::read_capture(&path, &lightlane::io::ReadOptions::default())
-        .expect("reads the demo capture");
+    let wf = lightlane::io::read_capture(&path, &lightlane::io::ReadOptions::default()).expect("reads the demo capture");
     let with_eye = AnalysisConfig::pam4(53.125e9);
-    let no_eye = AnalysisConfig {
-        eye: None,
-        ..with_eye.clone()
-    };
-    for (name, cfg) in [
-        ("analyze-demo", &with_eye),
-        ("analyze-demo-no-eye", &no_eye),
-    ] {
+    let no_eye = AnalysisConfig { eye: None, ..with_eye.clone() };
+    for (name, cfg) in [("analyze-demo", &with_eye), ("analyze-demo-no-eye", &no_eye)] {
         let mut report = None;
         let (wall, cpu) = best_wall_and_process_cpu(repeats, || {
             report = Some(analyze(&wf, cfg, lightlane::Backend::Cpu).expect("analyzes"));
         });
         let cpu = cpu.unwrap_or(wall);
-        let tdecq = report
-            .as_ref()
-            .and_then(|r| r.eye.as_ref())
-            .and_then(|e| e.tdecq_db);
+        let tdecq = report.as_ref().and_then(|r| r.eye.as_ref()).and_then(|e| e.tdecq_db);
         println!(
             "{{\"engine\": \"{name}\", \"samples\": {}, \"seconds\": {wall:.6e}, \"cpu_seconds\": {cpu:.6e}, \"msa_per_cpu_s\": {:.4}, \"tdecq_db\": {}}}",
             wf.samples.len(),

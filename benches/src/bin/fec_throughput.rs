@@ -29,19 +29,7 @@ struct Settings {
 }
 
 fn parse() -> Settings {
-    let args = Args::parse(
-        "fec_throughput",
-        USAGE,
-        &[
-            "--code",
-            "--ber",
-            "--codewords",
-            "--reps",
-            "--seed",
-            "--write-words",
-        ],
-        &["--fast-only"],
-    );
+    let args = Args::parse("fec_throughput", USAGE, &["--code", "--ber", "--codewords", "--reps", "--seed", "--write-words"], &["--fast-only"]);
     let code = match args.string("--code") {
         None => RsCode::Kp4,
         Some(c) => c.parse().unwrap_or_else(|e| args.fail(&format!("{e}"))),
@@ -80,14 +68,7 @@ fn time_best(words: &[u16], reps: usize, mut run: impl FnMut(&mut [u16])) -> (f6
     (wall, cpu)
 }
 
-fn entry(
-    engine: &str,
-    threads: usize,
-    wall: f64,
-    cpu: Option<f64>,
-    payload_bits: f64,
-    count: usize,
-) -> String {
+fn entry(engine: &str, threads: usize, wall: f64, cpu: Option<f64>, payload_bits: f64, count: usize) -> String {
     // Single-thread rates use thread CPU time; multi-thread rates use wall time.
     let t = cpu.unwrap_or(wall);
     let cpu_json = cpu.map_or("null".to_string(), |c| format!("{c:.6}"));
@@ -120,49 +101,23 @@ fn main() {
         let rs = ReedSolomon::with_simd(code, level).expect("available level");
         let mut scratch = DecodeScratch::new(code);
         let (w, c) = time_best(&words, a.reps, |buf| {
-            rs.decode_batch_serial(buf, &mut outs, &mut scratch)
-                .expect("valid words")
+            rs.decode_batch_serial(buf, &mut outs, &mut scratch).expect("valid words")
         });
-        results.push(entry(
-            &format!("{level:?}"),
-            1,
-            w,
-            Some(c),
-            payload_bits,
-            a.codewords,
-        ));
+        results.push(entry(&format!("{level:?}"), 1, w, Some(c), payload_bits, a.codewords));
     }
     let rs = ReedSolomon::new(code);
     let threads = rayon::current_num_threads();
-    let (w, _) = time_best(&words, a.reps, |buf| {
-        rs.decode_batch(buf, &mut outs).expect("valid words")
-    });
-    results.push(entry(
-        &format!("{:?}", rs.simd_level()),
-        threads,
-        w,
-        None,
-        payload_bits,
-        a.codewords,
-    ));
+    let (w, _) = time_best(&words, a.reps, |buf| rs.decode_batch(buf, &mut outs).expect("valid words"));
+    results.push(entry(&format!("{:?}", rs.simd_level()), threads, w, None, payload_bits, a.codewords));
     // Single-codeword API (scalar split-table syndromes), one core.
-    let (w, c) = if a.fast_only {
-        (f64::NAN, f64::NAN)
-    } else {
+    let (w, c) = if a.fast_only { (f64::NAN, f64::NAN) } else {
         time_best(&words, a.reps.min(2), |buf| {
-            for cw in buf.chunks_mut(n) {
-                rs.decode(cw, &[]).expect("valid word");
-            }
-        })
+        for cw in buf.chunks_mut(n) {
+            rs.decode(cw, &[]).expect("valid word");
+        }
+    })
     };
-    results.push(entry(
-        "single-codeword-api",
-        1,
-        w,
-        Some(c),
-        payload_bits,
-        a.codewords,
-    ));
+    results.push(entry("single-codeword-api", 1, w, Some(c), payload_bits, a.codewords));
     let hist = outs.iter().fold([0u64; 3], |mut h, o| {
         match o {
             DecodeOutcome::Clean => h[0] += 1,

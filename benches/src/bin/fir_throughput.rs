@@ -18,12 +18,7 @@ use lightlane_benches::random_signal;
 const USAGE: &str = "[--samples N] [--repeats R] [--taps 5,15,31] [--write-dir DIR]";
 
 fn main() {
-    let args = Args::parse(
-        "fir_throughput",
-        USAGE,
-        &["--samples", "--repeats", "--taps", "--write-dir"],
-        &[],
-    );
+    let args = Args::parse("fir_throughput", USAGE, &["--samples", "--repeats", "--taps", "--write-dir"], &[]);
     let samples: usize = args.get("--samples", 1 << 20);
     let repeats: usize = args.get("--repeats", 15);
     let taps_list: Vec<usize> = args.list("--taps", vec![5, 15, 31]);
@@ -65,8 +60,7 @@ fn main() {
             report(engine.name(), taps, samples, secs);
         }
         let reference_tap = taps / 4;
-        let ffe =
-            Ffe::new(h.clone(), 1, reference_tap).unwrap_or_else(|e| args.fail(&e.to_string()));
+        let ffe = Ffe::new(h.clone(), 1, reference_tap).unwrap_or_else(|e| args.fail(&e.to_string()));
         let mut y = vec![0.0f32; x.len()];
         let secs = wall_best_of(repeats, || {
             ffe.equalize_into(&x, &mut y).expect("sized output")

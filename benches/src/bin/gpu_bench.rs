@@ -78,64 +78,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(r >= 250.0),
     );
 
-    let g = EyeGeometry {
-        samples_per_ui: 8,
+    // Eye histograms over 2 UI from -1.5 to 1.5: the workgroup-private kernel (64 x 64), phase
+    // tiles with 16 columns a sample interval, and the analysis's eye (32 samples/UI, m = 4).
+    let eye_geom = |samples_per_ui: usize, bins: usize| EyeGeometry {
+        samples_per_ui,
         span_ui: 2,
-        time_bins: 64,
-        amp_bins: 64,
+        time_bins: bins,
+        amp_bins: bins,
         lo: -1.5,
         hi: 1.5,
     };
-    let t = bench::eye(ctx, &x, &g, reps)?;
-    let r = n as f64 / t.compute_s / 1e9;
-    row(
-        "eye 64x64 (private)",
-        &format!("{n}"),
-        Some(gb(n * 4, t.upload_s)),
-        format!("{r:.4} GSa/s"),
-        Some(t.readback_s * 1e3),
-        ">= 200 GSa/s",
-        Some(r >= 200.0),
-    );
-    let g2 = EyeGeometry {
-        samples_per_ui: 8,
-        span_ui: 2,
-        time_bins: 256,
-        amp_bins: 256,
-        lo: -1.5,
-        hi: 1.5,
-    };
-    let t = bench::eye(ctx, &x, &g2, reps)?;
-    let r = n as f64 / t.compute_s / 1e9;
-    row(
-        "eye 256x256 (phase tiles)",
-        &format!("{n}"),
-        Some(gb(n * 4, t.upload_s)),
-        format!("{r:.4} GSa/s"),
-        Some(t.readback_s * 1e3),
-        ">= 200 GSa/s",
-        Some(r >= 200.0),
-    );
-    // The analysis's eye: 32 samples/UI over 2 UI, 256 x 256 bins (m = 4, 4 phases a tile).
-    let g3 = EyeGeometry {
-        samples_per_ui: 32,
-        span_ui: 2,
-        time_bins: 256,
-        amp_bins: 256,
-        lo: -1.5,
-        hi: 1.5,
-    };
-    let t = bench::eye(ctx, &x, &g3, reps)?;
-    let r = n as f64 / t.compute_s / 1e9;
-    row(
-        "eye 256x256 32/UI (analysis)",
-        &format!("{n}"),
-        Some(gb(n * 4, t.upload_s)),
-        format!("{r:.4} GSa/s"),
-        Some(t.readback_s * 1e3),
-        ">= 200 GSa/s",
-        Some(r >= 200.0),
-    );
+    let g = eye_geom(8, 64);
+    for (label, geom) in [
+        ("eye 64x64 (private)", g),
+        ("eye 256x256 (phase tiles)", eye_geom(8, 256)),
+        ("eye 256x256 32/UI (analysis)", eye_geom(32, 256)),
+    ] {
+        let t = bench::eye(ctx, &x, &geom, reps)?;
+        let r = n as f64 / t.compute_s / 1e9;
+        row(
+            label,
+            &format!("{n}"),
+            Some(gb(n * 4, t.upload_s)),
+            format!("{r:.4} GSa/s"),
+            Some(t.readback_s * 1e3),
+            ">= 200 GSa/s",
+            Some(r >= 200.0),
+        );
+    }
 
     let code = RsCode::Kp4;
     let words = (n / 4 / code.n()).max(2);

@@ -74,81 +74,41 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mib: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(1024);
-    let dir = args
-        .get(2)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("lightlane-io-throughput"));
+    let dir = args.get(2).map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("lightlane-io-throughput"));
     std::fs::create_dir_all(&dir).unwrap();
     let bytes = mib << 20;
     let mut cases = Vec::new();
 
     // Raw int16 codes + sidecar (codes → volts, codes kept).
     let p = dir.join("cap_i16.bin");
-    write_stream(&p, &[], bytes / 2, |i, b| {
-        b.extend_from_slice(&code(i).to_le_bytes())
-    });
+    write_stream(&p, &[], bytes / 2, |i, b| b.extend_from_slice(&code(i).to_le_bytes()));
     let s = dir.join("cap_i16.json");
-    std::fs::write(
-        &s,
-        r#"{"fs": 256e9, "dtype": "i16", "scale": 3.0517578125e-5, "offset": 0.01}"#,
-    )
-    .unwrap();
-    cases.push(Case {
-        name: "raw i16 + sidecar",
-        path: p,
-        side: Some(s),
-        opts: ReadOptions::default(),
-    });
+    std::fs::write(&s, r#"{"fs": 256e9, "dtype": "i16", "scale": 3.0517578125e-5, "offset": 0.01}"#).unwrap();
+    cases.push(Case { name: "raw i16 + sidecar", path: p, side: Some(s), opts: ReadOptions::default() });
 
     // Raw float32 + sidecar.
     let p = dir.join("cap_f32.bin");
-    write_stream(&p, &[], bytes / 4, |i, b| {
-        b.extend_from_slice(&(code(i) as f32 * 1e-4).to_le_bytes())
-    });
+    write_stream(&p, &[], bytes / 4, |i, b| b.extend_from_slice(&(code(i) as f32 * 1e-4).to_le_bytes()));
     let s = dir.join("cap_f32.json");
     std::fs::write(&s, r#"{"fs": 256e9, "dtype": "f32"}"#).unwrap();
-    cases.push(Case {
-        name: "raw f32 + sidecar",
-        path: p,
-        side: Some(s),
-        opts: ReadOptions::default(),
-    });
+    cases.push(Case { name: "raw f32 + sidecar", path: p, side: Some(s), opts: ReadOptions::default() });
 
     // NumPy float32.
     let p = dir.join("cap_f32.npy");
-    write_stream(&p, &npy_header(bytes / 4), bytes / 4, |i, b| {
-        b.extend_from_slice(&(code(i) as f32 * 1e-4).to_le_bytes())
-    });
-    cases.push(Case {
-        name: "npy f32",
-        path: p,
-        side: None,
-        opts: ReadOptions {
-            fs: Some(256e9),
-            ..Default::default()
-        },
-    });
+    write_stream(&p, &npy_header(bytes / 4), bytes / 4, |i, b| b.extend_from_slice(&(code(i) as f32 * 1e-4).to_le_bytes()));
+    cases.push(Case { name: "npy f32", path: p, side: None, opts: ReadOptions { fs: Some(256e9), ..Default::default() } });
 
     // Keysight AG10 float32 (the writer builds the file in memory: bounded to < 2 GiB by the format).
     let p = dir.join("cap.bin");
     {
         let n = (bytes / 4).min((i32::MAX as usize - 4096) / 4);
-        let wf =
-            Waveform::new((0..n).map(|i| code(i) as f32 * 1e-4).collect(), 1.0 / 256e9).unwrap();
+        let wf = Waveform::new((0..n).map(|i| code(i) as f32 * 1e-4).collect(), 1.0 / 256e9).unwrap();
         lightlane::io::keysight::write(&p, &[wf]).unwrap();
     }
-    cases.push(Case {
-        name: "keysight bin f32",
-        path: p,
-        side: None,
-        opts: ReadOptions::default(),
-    });
+    cases.push(Case { name: "keysight bin f32", path: p, side: None, opts: ReadOptions::default() });
 
     println!("{mib} MiB per file, page cache warm, best of 3; ratio = std::fs::read time / reader time (1.0 = as fast as a plain read)");
-    println!(
-        "{:<20} {:>10} {:>12} {:>12} {:>12} {:>10} {:>10}",
-        "format", "MiB", "fs::read s", "whole s", "stream s", "whole/rd", "stream/rd"
-    );
+    println!("{:<20} {:>10} {:>12} {:>12} {:>12} {:>10} {:>10}", "format", "MiB", "fs::read s", "whole s", "stream s", "whole/rd", "stream/rd");
     for c in &cases {
         let len = std::fs::metadata(&c.path).unwrap().len();
         let _ = std::fs::read(&c.path).unwrap(); // warm the page cache

@@ -13,12 +13,7 @@ use lightlane_benches::harness::{time_thread, Args};
 use rand::{Rng, SeedableRng};
 
 fn main() {
-    let args = Args::parse(
-        "optical_throughput",
-        "[--samples N] [--repeats R]",
-        &["--samples", "--repeats"],
-        &[],
-    );
+    let args = Args::parse("optical_throughput", "[--samples N] [--repeats R]", &["--samples", "--repeats"], &[]);
     let n: usize = args.get("--samples", 1 << 20);
     let repeats: usize = args.get("--repeats", 5);
     if n < 2 || repeats == 0 {
@@ -36,22 +31,11 @@ fn main() {
     let mut out = vec![0f32; n];
     let mut scratch = EmulatorScratch::default();
     for alpha in [0.0, -0.5] {
-        for (name, dl, lambda) in [
-            ("dr4_min", -0.93, 1304.5),
-            ("lr_corner", -40.0, 1295.0),
-            ("c_band_20km", 340.0, 1550.0),
-        ] {
+        for (name, dl, lambda) in [("dr4_min", -0.93, 1304.5), ("lr_corner", -40.0, 1295.0), ("c_band_20km", 340.0, 1550.0)] {
             let fiber = Fiber::with_accumulated_dispersion(dl, lambda).expect("valid fibre");
-            let options = EmulationOptions {
-                chirp: Chirp::transient(alpha),
-                ..Default::default()
-            };
+            let options = EmulationOptions { chirp: Chirp::transient(alpha), ..Default::default() };
             let em = FiberEmulator::new(fs, &fiber, &options).expect("plannable");
-            let best = time_thread(repeats, || {
-                em.process(&samples, &mut out, &mut scratch)
-                    .expect("emulates")
-            })
-            .cpu_or_wall();
+            let best = time_thread(repeats, || em.process(&samples, &mut out, &mut scratch).expect("emulates")).cpu_or_wall();
             println!(
                 "{{\"case\":\"{name}\",\"alpha\":{alpha},\"dispersion_ps_per_nm\":{dl},\"samples\":{n},\"edge_samples\":{},\"cpu_seconds\":{best:.6},\"msa_per_s\":{:.2}}}",
                 em.edge_samples(),

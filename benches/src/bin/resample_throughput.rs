@@ -13,34 +13,18 @@
 //! time beside it; samples/s counts input samples, as the script's scipy timing does. `--write-dir DIR` writes `DIR/x.f32` and the FFT output `DIR/y{M}.f32` (raw
 //! little-endian f32) so the script can check scipy's result against lightlane's.
 
-use lightlane::timing::{
-    resample_at_into, FftResampleScratch, FftResampler, PolyphaseConfig, PolyphaseResampler,
-};
+use lightlane::timing::{resample_at_into, FftResampleScratch, FftResampler, PolyphaseConfig, PolyphaseResampler};
 use lightlane_benches::harness::{time_thread, write_f32, Args};
 use lightlane_benches::random_signal;
 
 const USAGE: &str = "[--samples N] [--outputs M1,M2] [--repeats R] [--engines fft,polyphase,cubic] [--write-dir DIR]";
 
 fn main() {
-    let args = Args::parse(
-        "resample_throughput",
-        USAGE,
-        &[
-            "--samples",
-            "--outputs",
-            "--repeats",
-            "--engines",
-            "--write-dir",
-        ],
-        &[],
-    );
+    let args = Args::parse("resample_throughput", USAGE, &["--samples", "--outputs", "--repeats", "--engines", "--write-dir"], &[]);
     let samples: usize = args.get("--samples", 1 << 20);
     let outputs: Vec<usize> = args.list("--outputs", vec![819_200, 1_310_720]);
     let repeats: usize = args.get("--repeats", 11);
-    let engines: Vec<String> = args.list(
-        "--engines",
-        ["fft", "polyphase", "cubic"].map(String::from).to_vec(),
-    );
+    let engines: Vec<String> = args.list("--engines", ["fft", "polyphase", "cubic"].map(String::from).to_vec());
     let write_dir = args.string("--write-dir").map(std::path::PathBuf::from);
     if samples < 2 || repeats == 0 || outputs.iter().any(|&m| m < 2) {
         args.fail("--samples, --outputs must be at least 2 and --repeats positive");
@@ -56,27 +40,19 @@ fn main() {
         let mut scratch = FftResampleScratch::default();
         let run = |e: &str| engines.iter().any(|x| x == e);
         if run("fft") {
-            let secs = best_of(repeats, || {
-                r.process(&x, &mut y, &mut scratch).expect("sized buffers")
-            });
+            let secs = best_of(repeats, || r.process(&x, &mut y, &mut scratch).expect("sized buffers"));
             report("fft", samples, m, secs);
             if let Some(dir) = &write_dir {
                 write_f32("resample_throughput", &dir.join(format!("y{m}.f32")), &y);
             }
         }
-        let positions: Vec<f64> = (0..m)
-            .map(|k| k as f64 * samples as f64 / m as f64)
-            .collect();
+        let positions: Vec<f64> = (0..m).map(|k| k as f64 * samples as f64 / m as f64).collect();
         if run("polyphase") {
-            let secs = best_of(repeats, || {
-                poly.process(&x, &positions, &mut y).expect("sized buffers")
-            });
+            let secs = best_of(repeats, || poly.process(&x, &positions, &mut y).expect("sized buffers"));
             report("polyphase", samples, m, secs);
         }
         if run("cubic") {
-            let secs = best_of(repeats, || {
-                resample_at_into(&x, &positions, 1, &mut y).expect("sized buffers")
-            });
+            let secs = best_of(repeats, || resample_at_into(&x, &positions, 1, &mut y).expect("sized buffers"));
             report("cubic", samples, m, secs);
         }
     }

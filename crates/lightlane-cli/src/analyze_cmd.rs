@@ -91,10 +91,7 @@ pub struct AnalyzeArgs {
 
 /// Prints the presets (`--preset list`).
 fn print_presets() {
-    println!(
-        "{:<16} {:<26} {:>10} {:>8}  description",
-        "preset", "clause", "baud(GBd)", "pattern"
-    );
+    println!("{:<16} {:<26} {:>10} {:>8}  description", "preset", "clause", "baud(GBd)", "pattern");
     for p in Preset::all() {
         println!(
             "{:<16} {:<26} {:>10.4} {:>8}  {}",
@@ -113,11 +110,9 @@ fn prepare_out(out: &Path, what: &str) -> anyhow::Result<()> {
     if out.exists() && !out.is_dir() {
         bail!("{what} {} exists and is not a folder", out.display());
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create {what} {}", out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {what} {}", out.display()))?;
     let probe = out.join(".lightlane-write-test");
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("{what} {} is not writable", out.display()))?;
+    std::fs::write(&probe, b"").with_context(|| format!("{what} {} is not writable", out.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -128,10 +123,7 @@ fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 
 /// Writes summary.csv, report.json and index.html for `outcomes` into `out`.
 pub fn write_outputs(out: &Path, outcomes: &[Outcome], settings: &Settings) -> anyhow::Result<()> {
-    write_file(
-        &out.join("summary.csv"),
-        summary::summary_csv(outcomes).as_bytes(),
-    )?;
+    write_file(&out.join("summary.csv"), summary::summary_csv(outcomes).as_bytes())?;
     let report = summary::batch_report(outcomes, settings)?;
     let mut json = serde_json::to_string_pretty(&report)?;
     json.push('\n');
@@ -150,11 +142,7 @@ pub fn write_outputs(out: &Path, outcomes: &[Outcome], settings: &Settings) -> a
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    if args
-        .preset
-        .as_deref()
-        .is_some_and(|p| p.eq_ignore_ascii_case("list"))
-    {
+    if args.preset.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("list")) {
         print_presets();
         return Ok(ExitCode::SUCCESS);
     }
@@ -165,14 +153,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let (paths, out) = if args.paths.is_empty() {
         let campaign = crate::demo::demo_campaign()?;
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("lightlane-demo-report"));
-        eprintln!(
-            "no capture given: analysing the demo campaign {}",
-            campaign.display()
-        );
+        let out = args.out.clone().unwrap_or_else(|| std::env::temp_dir().join("lightlane-demo-report"));
+        eprintln!("no capture given: analysing the demo campaign {}", campaign.display());
         (vec![campaign], Some(out))
     } else {
         (args.paths.clone(), args.out.clone())
@@ -196,20 +178,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         progress: jobs.len() > 1,
         stream: args.stream,
         // Eye and bathtub PNGs: where --eye-png says, else beside the batch report.
-        eye_png: args
-            .eye_png
-            .clone()
-            .or_else(|| out.as_ref().map(|o| o.join("eyes"))),
+        eye_png: args.eye_png.clone().or_else(|| out.as_ref().map(|o| o.join("eyes"))),
         out: out.clone(),
     };
     if args.stream && args.symbols_out.is_some() {
         bail!("--symbols-out is not available for a streamed analysis (the decisions of a large capture are not kept); analyse without --stream");
     }
     let outcomes = batch::run_batch(&jobs, &settings, &opts)?;
-    let reports: Vec<&Report> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok().map(|a| &a.report))
-        .collect();
+    let reports: Vec<&Report> = outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|a| &a.report)).collect();
     for r in &reports {
         for w in &r.warnings {
             eprintln!("warning: {}: {w}", r.file);
@@ -218,17 +194,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(target) = &args.symbols_out {
         for (i, r) in reports.iter().enumerate() {
             let target = numbered(target, i, reports.len());
-            lightlane::io::npy::write(&target, &r.decisions)
-                .with_context(|| format!("writing {}", target.display()))?;
+            lightlane::io::npy::write(&target, &r.decisions).with_context(|| format!("writing {}", target.display()))?;
         }
     }
     print_table(&reports);
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if failed > 0 {
-        eprintln!(
-            "{failed} of {} captures could not be analysed:",
-            outcomes.len()
-        );
+        eprintln!("{failed} of {} captures could not be analysed:", outcomes.len());
         for o in &outcomes {
             if let Err(e) = &o.result {
                 eprintln!("  {}: {e}", o.job.name);
@@ -241,17 +213,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = &out {
         write_outputs(out, &outcomes, &settings)?;
-        println!(
-            "report: {} (summary.csv, report.json beside it; {})",
-            out.join("index.html").display(),
-            settings.describe()
-        );
+        println!("report: {} (summary.csv, report.json beside it; {})", out.join("index.html").display(), settings.describe());
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// Writes the report's eye pictures into `dir` and records their paths in the report.
@@ -259,10 +223,7 @@ fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
     if n == 1 {
         return path.to_path_buf();
     }
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!("{stem}_{i}.npy"))
 }
 
@@ -272,34 +233,12 @@ fn print_table(reports: &[&Report]) {
     }
     println!(
         "{:<32} {:>5} {:>9} {:>7} {:>8} {:>11} {:>10} {:>10} {:>10} {:>9} {:>10}",
-        "file",
-        "mod",
-        "baud(GBd)",
-        "spui",
-        "pattern",
-        "bits",
-        "errors",
-        "BER",
-        "SER",
-        "FEC CER",
-        "TDECQ(dB)"
+        "file", "mod", "baud(GBd)", "spui", "pattern", "bits", "errors", "BER", "SER", "FEC CER", "TDECQ(dB)"
     );
     for r in reports {
-        let name = Path::new(&r.file)
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| r.file.clone());
-        let cer = r
-            .fec
-            .as_ref()
-            .map(|f| format!("{:.2e}", f.cer))
-            .unwrap_or_else(|| "-".into());
-        let tdecq = r
-            .eye
-            .as_ref()
-            .and_then(|e| e.tdecq_db)
-            .map(|t| format!("{t:.3}"))
-            .unwrap_or_else(|| "-".into());
+        let name = Path::new(&r.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| r.file.clone());
+        let cer = r.fec.as_ref().map(|f| format!("{:.2e}", f.cer)).unwrap_or_else(|| "-".into());
+        let tdecq = r.eye.as_ref().and_then(|e| e.tdecq_db).map(|t| format!("{t:.3}")).unwrap_or_else(|| "-".into());
         println!(
             "{:<32} {:>5} {:>9.4} {:>7.3} {:>8} {:>11} {:>10} {:>10.3e} {:>10.3e} {:>9} {:>10}",
             truncate(&name, 32),
@@ -316,18 +255,13 @@ fn print_table(reports: &[&Report]) {
         );
         // TDECQ at each test-fibre dispersion corner (802.3 121.8.5), with the limit verdict.
         for c in r.eye.iter().flat_map(|e| &e.tdecq_corners) {
-            let value = c
-                .tdecq_db
-                .map_or_else(|| "undefined".to_string(), |t| format!("{t:.3} dB"));
+            let value = c.tdecq_db.map_or_else(|| "undefined".to_string(), |t| format!("{t:.3} dB"));
             let verdict = match c.pass {
                 Some(true) => " (pass)",
                 Some(false) => " (fail)",
                 None => "",
             };
-            println!(
-                "    TDECQ at {:+.3} ps/nm: {value}{verdict}",
-                c.dispersion_ps_per_nm
-            );
+            println!("    TDECQ at {:+.3} ps/nm: {value}{verdict}", c.dispersion_ps_per_nm);
         }
     }
 }
@@ -336,14 +270,7 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(n - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
         format!("…{tail}")
     }
 }

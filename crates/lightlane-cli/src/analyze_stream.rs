@@ -20,15 +20,11 @@ pub fn should_stream(force: bool, path: &Path) -> anyhow::Result<bool> {
     if force {
         return Ok(true);
     }
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
+    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if size <= STREAM_THRESHOLD_BYTES {
         return Ok(false);
     }
-    Ok(detect_format(path)
-        .map(|f| f.is_fixed_layout())
-        .unwrap_or(false))
+    Ok(detect_format(path).map(|f| f.is_fixed_layout()).unwrap_or(false))
 }
 
 /// Analyses one capture streamed from disk; `config_for` builds the configuration from the
@@ -55,7 +51,6 @@ pub fn analyze_streamed(
     };
     let config = config_for(&header)?;
     // On the engine `backend` selects (the GPU engine runs each block's FFE and detectors).
-    let report =
-        lightlane::analyze_stream(&mut stream, &config, backend, &StreamOptions::default())?;
+    let report = lightlane::analyze_stream(&mut stream, &config, backend, &StreamOptions::default())?;
     Ok((config, report))
 }

@@ -16,9 +16,7 @@ use std::time::Duration;
 
 /// File extensions analysed when found in a folder (content detection adds files with known
 /// magic bytes or a JSON sidecar whatever their name).
-pub const CAPTURE_EXTENSIONS: &[&str] = &[
-    "bin", "wfm", "trc", "npy", "npz", "mat", "csv", "dat", "raw",
-];
+pub const CAPTURE_EXTENSIONS: &[&str] = &["bin", "wfm", "trc", "npy", "npz", "mat", "csv", "dat", "raw"];
 /// Deepest folder nesting scanned below a given folder.
 const MAX_DEPTH: usize = 16;
 
@@ -33,26 +31,15 @@ pub struct Job {
 }
 
 fn is_side_file(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    matches!(
-        ext.as_str(),
-        "json" | "yml" | "yaml" | "md" | "toml" | "html" | "png" | "svg" | "txt"
-    )
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    matches!(ext.as_str(), "json" | "yml" | "yaml" | "md" | "toml" | "html" | "png" | "svg" | "txt")
 }
 
 fn looks_like_capture(path: &Path) -> bool {
     if is_side_file(path) {
         return false;
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if CAPTURE_EXTENSIONS.contains(&ext.as_str()) || raw::sidecar_path(path).is_some() {
         return true;
     }
@@ -63,15 +50,8 @@ fn looks_like_capture(path: &Path) -> bool {
     matches!(detect_bytes(&head[..n]), Some(f) if f != Format::Csv && f != Format::Touchstone)
 }
 
-fn scan(
-    dir: &Path,
-    root: &Path,
-    skip: Option<&Path>,
-    depth: usize,
-    out: &mut Vec<Job>,
-) -> anyhow::Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+fn scan(dir: &Path, root: &Path, skip: Option<&Path>, depth: usize, out: &mut Vec<Job>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot read folder {}", dir.display()))?;
         let path = entry.path();
@@ -79,16 +59,8 @@ fn scan(
         if hidden || skip.is_some_and(|s| same_file(&path, s)) {
             continue;
         }
-        let ty = entry
-            .file_type()
-            .with_context(|| format!("cannot stat {}", path.display()))?;
-        let ty = if ty.is_symlink() {
-            std::fs::metadata(&path)
-                .map(|m| m.file_type())
-                .unwrap_or(ty)
-        } else {
-            ty
-        };
+        let ty = entry.file_type().with_context(|| format!("cannot stat {}", path.display()))?;
+        let ty = if ty.is_symlink() { std::fs::metadata(&path).map(|m| m.file_type()).unwrap_or(ty) } else { ty };
         if ty.is_dir() {
             if depth < MAX_DEPTH {
                 scan(&path, root, skip, depth + 1, out)?;
@@ -118,8 +90,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 pub fn discover(paths: &[PathBuf], skip: Option<&Path>) -> anyhow::Result<Vec<Job>> {
     let mut jobs = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p)
-            .with_context(|| format!("{}: no such file or folder", p.display()))?;
+        let meta = std::fs::metadata(p).with_context(|| format!("{}: no such file or folder", p.display()))?;
         if meta.is_dir() {
             let before = jobs.len();
             scan(p, p, skip, 0, &mut jobs)?;
@@ -188,23 +159,13 @@ pub struct RunOptions {
 /// from its JSON form so this code does not depend on which stages ran.
 pub fn measured(report: &Report) -> Measured {
     let v = serde_json::to_value(report).unwrap_or_default();
-    let num = |ptrs: &[&str]| {
-        ptrs.iter()
-            .find_map(|p| v.pointer(p).and_then(serde_json::Value::as_f64))
-    };
+    let num = |ptrs: &[&str]| ptrs.iter().find_map(|p| v.pointer(p).and_then(serde_json::Value::as_f64));
     // The worst dispersion corner; a corner where TDECQ is undefined (null) is infinitely bad.
-    let worst_corner = v
-        .pointer("/eye/tdecq_corners")
-        .and_then(|c| c.as_array())
-        .and_then(|a| {
-            a.iter()
-                .map(|c| {
-                    c.get("tdecq_db")
-                        .and_then(serde_json::Value::as_f64)
-                        .unwrap_or(f64::INFINITY)
-                })
-                .reduce(f64::max)
-        });
+    let worst_corner = v.pointer("/eye/tdecq_corners").and_then(|c| c.as_array()).and_then(|a| {
+        a.iter()
+            .map(|c| c.get("tdecq_db").and_then(serde_json::Value::as_f64).unwrap_or(f64::INFINITY))
+            .reduce(f64::max)
+    });
     Measured {
         pre_fec_ber: Some(report.ber),
         tdecq_db: worst_corner.or_else(|| num(&["/eye/tdecq_db", "/tdecq_db"])),
@@ -287,11 +248,7 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 
 /// Analyses every job on `opts.jobs` threads; one capture's error (or internal panic) never
 /// stops the others. Outcomes come back in job order.
-pub fn run_batch(
-    jobs: &[Job],
-    settings: &Settings,
-    opts: &RunOptions,
-) -> anyhow::Result<Vec<Outcome>> {
+pub fn run_batch(jobs: &[Job], settings: &Settings, opts: &RunOptions) -> anyhow::Result<Vec<Outcome>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs)
         .build()
@@ -299,10 +256,8 @@ pub fn run_batch(
     let bar = if opts.progress && std::io::stderr().is_terminal() {
         let b = ProgressBar::new(jobs.len() as u64);
         b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} captures, ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} captures, ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b.enable_steady_tick(Duration::from_millis(200));
         b
@@ -312,9 +267,7 @@ pub fn run_batch(
     let outcomes = pool.install(|| {
         jobs.par_iter()
             .map(|job| {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    analyse_one(job, settings, opts)
-                }));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse_one(job, settings, opts)));
                 let result = match result {
                     Ok(Ok(a)) => Ok(Box::new(a)),
                     Ok(Err(e)) => Err(format!("{e:#}")),
@@ -324,10 +277,7 @@ pub fn run_batch(
                     bar.suspend(|| eprintln!("error: {}: {e}", job.name));
                 }
                 bar.inc(1);
-                Outcome {
-                    job: job.clone(),
-                    result,
-                }
+                Outcome { job: job.clone(), result }
             })
             .collect::<Vec<_>>()
     });
@@ -335,45 +285,29 @@ pub fn run_batch(
     Ok(outcomes)
 }
 
+
 /// Writes the eye and bathtub PNGs the analysis rendered into `dir` and records their
 /// (absolute) paths in the report.
-fn write_eye_pngs(
-    dir: &Path,
-    name: &str,
-    out: Option<&Path>,
-    report: &mut Report,
-) -> anyhow::Result<()> {
+fn write_eye_pngs(dir: &Path, name: &str, out: Option<&Path>, report: &mut Report) -> anyhow::Result<()> {
     let Some(eye) = report.eye.as_mut() else {
-        report
-            .warnings
-            .push("no eye diagram to write (eye analysis skipped)".into());
+        report.warnings.push("no eye diagram to write (eye analysis skipped)".into());
         return Ok(());
     };
     let Some(pictures) = eye.pictures.take() else {
         return Ok(());
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("resolving {}", dir.display()))?;
+    let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
     // One file per capture even when names repeat across folders: the capture's relative
     // name with path separators and dots made safe.
     let stem: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     let eye_path = dir.join(format!("{stem}_eye.png"));
     let tub_path = dir.join(format!("{stem}_bathtub.png"));
-    std::fs::write(&eye_path, &pictures.eye)
-        .with_context(|| format!("writing {}", eye_path.display()))?;
-    std::fs::write(&tub_path, &pictures.bathtub)
-        .with_context(|| format!("writing {}", tub_path.display()))?;
+    std::fs::write(&eye_path, &pictures.eye).with_context(|| format!("writing {}", eye_path.display()))?;
+    std::fs::write(&tub_path, &pictures.bathtub).with_context(|| format!("writing {}", tub_path.display()))?;
     let out = out.and_then(|o| o.canonicalize().ok());
     let shown = |p: &Path| match out.as_deref().and_then(|o| p.strip_prefix(o).ok()) {
         Some(rel) => rel.display().to_string(),
@@ -395,16 +329,7 @@ mod tests {
         std::fs::create_dir_all(d.join("sub/deeper")).unwrap();
         std::fs::create_dir_all(d.join("out")).unwrap();
         std::fs::create_dir_all(d.join(".hidden")).unwrap();
-        for f in [
-            "b.npy",
-            "sub/a.bin",
-            "sub/deeper/c.trc",
-            "notes.md",
-            "b.json",
-            "out/x.npy",
-            ".hidden/y.npy",
-            "noext",
-        ] {
+        for f in ["b.npy", "sub/a.bin", "sub/deeper/c.trc", "notes.md", "b.json", "out/x.npy", ".hidden/y.npy", "noext"] {
             std::fs::write(d.join(f), b"x").unwrap();
         }
         // Content detection: an extension-less file with the .npy magic is a capture.
@@ -415,9 +340,7 @@ mod tests {
         std::fs::create_dir_all(d.join("empty")).unwrap();
         let e = discover(&[d.join("empty")], None).unwrap_err().to_string();
         assert!(e.contains("no captures found"), "{e}");
-        let e = discover(&[d.join("missing")], None)
-            .unwrap_err()
-            .to_string();
+        let e = discover(&[d.join("missing")], None).unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
     }
 }

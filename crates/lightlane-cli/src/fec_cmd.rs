@@ -88,18 +88,14 @@ pub fn run(args: &FecArgs) -> Result<()> {
             summary.uncorrectable
         );
     } else {
-        println!(
-            "{}: {} {} codewords encoded",
-            summary.output, summary.codewords, summary.code
-        );
+        println!("{}: {} {} codewords encoded", summary.output, summary.codewords, summary.code);
     }
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&summary)?;
         if path.as_os_str() == "-" {
             println!("{text}");
         } else {
-            std::fs::write(path, text + "\n")
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(())
@@ -112,10 +108,7 @@ fn process(a: &FecFileArgs, decode: bool) -> Result<Summary> {
     let what = if decode { "codeword" } else { "message" };
     let name = a.input.display().to_string();
     let file = File::open(&a.input).with_context(|| format!("cannot open {name}"))?;
-    let size = file
-        .metadata()
-        .with_context(|| format!("cannot stat {name}"))?
-        .len();
+    let size = file.metadata().with_context(|| format!("cannot stat {name}"))?.len();
     let record_bytes = 2 * in_len as u64;
     if size == 0 {
         bail!("{name}: file is empty; expected {what}s of {in_len} u16 symbols ({record_bytes} bytes each)");
@@ -154,13 +147,10 @@ fn process(a: &FecFileArgs, decode: bool) -> Result<Summary> {
         while done < records {
             let count = (records - done).min(CHUNK_RECORDS as u64) as usize;
             let buf = &mut bytes[..count * record_bytes as usize];
-            reader.read_exact(buf).with_context(|| {
-                format!("{name}: read failed at byte offset {}", done * record_bytes)
-            })?;
-            let symbols: Vec<u16> = buf
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                .collect();
+            reader
+                .read_exact(buf)
+                .with_context(|| format!("{name}: read failed at byte offset {}", done * record_bytes))?;
+            let symbols: Vec<u16> = buf.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
             if let Some(i) = symbols.iter().position(|&v| v >= 1024) {
                 let sym = done * in_len as u64 + i as u64;
                 bail!(
@@ -175,8 +165,7 @@ fn process(a: &FecFileArgs, decode: bool) -> Result<Summary> {
             let words = if decode {
                 let mut words = symbols;
                 let mut outs = vec![DecodeOutcome::Clean; count];
-                rs.decode_batch(&mut words, &mut outs)
-                    .with_context(|| format!("{name}: decoding failed"))?;
+                rs.decode_batch(&mut words, &mut outs).with_context(|| format!("{name}: decoding failed"))?;
                 for (i, o) in outs.iter().enumerate() {
                     match o {
                         DecodeOutcome::Clean => summary.clean += 1,
@@ -203,21 +192,16 @@ fn process(a: &FecFileArgs, decode: bool) -> Result<Summary> {
                 words
             };
             let out_bytes: Vec<u8> = words.iter().flat_map(|v| v.to_le_bytes()).collect();
-            writer
-                .write_all(&out_bytes)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            writer.write_all(&out_bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
             done += count as u64;
         }
-        writer
-            .flush()
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        writer.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(summary)
     })();
     match result {
         Ok(summary) => {
-            std::fs::rename(&tmp, &a.output).with_context(|| {
-                format!("cannot move {} to {}", tmp.display(), a.output.display())
-            })?;
+            std::fs::rename(&tmp, &a.output)
+                .with_context(|| format!("cannot move {} to {}", tmp.display(), a.output.display()))?;
             Ok(summary)
         }
         Err(e) => {
@@ -229,10 +213,7 @@ fn process(a: &FecFileArgs, decode: bool) -> Result<Summary> {
 
 /// `OUTPUT.partial` in the output's folder, so the final rename stays on one file system.
 fn temp_path(output: &Path) -> PathBuf {
-    let mut name = output
-        .file_name()
-        .map(|s| s.to_os_string())
-        .unwrap_or_else(|| "fec-output".into());
+    let mut name = output.file_name().map(|s| s.to_os_string()).unwrap_or_else(|| "fec-output".into());
     name.push(".partial");
     output.with_file_name(name)
 }

@@ -57,9 +57,7 @@ pub fn base64(data: &[u8]) -> String {
 /// Image paths a report carries: every string value ending in `.png` (any depth), labelled by
 /// its key. Relative paths are taken relative to `base`. Sorted by label for a stable page.
 pub fn report_images(report: &Report, base: &Path) -> Vec<Image> {
-    serde_json::to_value(report)
-        .map(|v| images_in(&v, base))
-        .unwrap_or_default()
+    serde_json::to_value(report).map(|v| images_in(&v, base)).unwrap_or_default()
 }
 
 /// [`report_images`] on a report's JSON form.
@@ -70,20 +68,12 @@ pub fn images_in(value: &serde_json::Value, base: &Path) -> Vec<Image> {
                 let p = Path::new(s);
                 out.push(Image {
                     label: key.to_string(),
-                    path: if p.is_absolute() {
-                        p.to_path_buf()
-                    } else {
-                        base.join(p)
-                    },
+                    path: if p.is_absolute() { p.to_path_buf() } else { base.join(p) },
                 });
             }
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    let label = if key.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{key}.{k}")
-                    };
+                    let label = if key.is_empty() { k.clone() } else { format!("{key}.{k}") };
                     walk(x, &label, base, out);
                 }
             }
@@ -138,24 +128,14 @@ pub fn fec_histogram_svg(hist: &[u64], predicted: &[f64], codewords: u64) -> Str
     );
     for d in 0..=(decades as i32) {
         let yy = y(10f64.powi(d));
-        let _ = write!(
-            s,
-            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end">1e{d}</text>"##,
-            w - 10.0,
-            left - 4.0,
-            yy + 3.0
-        );
+        let _ = write!(s, r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end">1e{d}</text>"##, w - 10.0, left - 4.0, yy + 3.0);
     }
     for (k, &c) in hist.iter().enumerate() {
         let x = left + k as f64 * bw;
         let yy = y(c as f64);
         let last = k + 1 == hist.len();
         let colour = if last { "#c0392b" } else { "#2e86c1" };
-        let label = if last {
-            format!(">{}", k - 1)
-        } else {
-            k.to_string()
-        };
+        let label = if last { format!(">{}", k - 1) } else { k.to_string() };
         let _ = write!(
             s,
             r#"<rect class="bar" x="{:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="{colour}"><title>{} symbol errors: {c} codewords</title></rect>"#,
@@ -165,23 +145,12 @@ pub fn fec_histogram_svg(hist: &[u64], predicted: &[f64], codewords: u64) -> Str
             esc(&label)
         );
         if n <= 40 || k % 2 == 0 || last {
-            let _ = write!(
-                s,
-                r#"<text x="{:.1}" y="{}" font-size="9" text-anchor="middle">{}</text>"#,
-                x + bw / 2.0,
-                h - bottom + 12.0,
-                esc(&label)
-            );
+            let _ = write!(s, r#"<text x="{:.1}" y="{}" font-size="9" text-anchor="middle">{}</text>"#, x + bw / 2.0, h - bottom + 12.0, esc(&label));
         }
         if let Some(p) = predicted.get(k) {
             let e = p * codewords as f64;
             if e >= 1.0 {
-                let _ = write!(
-                    s,
-                    r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#f39c12"><title>independent errors: {e:.3} codewords</title></circle>"##,
-                    x + bw / 2.0,
-                    y(e)
-                );
+                let _ = write!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#f39c12"><title>independent errors: {e:.3} codewords</title></circle>"##, x + bw / 2.0, y(e));
             }
         }
     }
@@ -233,11 +202,7 @@ fn check_class(limits: &LimitReport, quantity: &str) -> &'static str {
 }
 
 fn cell(text: &str, sort: &str, class: &str) -> String {
-    format!(
-        r#"<td class="{class}" data-v="{}">{}</td>"#,
-        esc(sort),
-        esc(text)
-    )
+    format!(r#"<td class="{class}" data-v="{}">{}</td>"#, esc(sort), esc(text))
 }
 
 fn anchor(i: usize) -> String {
@@ -245,12 +210,7 @@ fn anchor(i: usize) -> String {
 }
 
 /// The page for a batch. `images[i]`: the images of `outcomes[i]` (the eye stage's PNGs).
-pub fn render(
-    report: &BatchReport<'_>,
-    outcomes: &[Outcome],
-    images: &[Vec<Image>],
-    page_dir: &Path,
-) -> String {
+pub fn render(report: &BatchReport<'_>, outcomes: &[Outcome], images: &[Vec<Image>], page_dir: &Path) -> String {
     let mut s = String::new();
     let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
     let failed = outcomes.len() - ok;
@@ -260,13 +220,7 @@ pub fn render(
     let _ = write!(s, "<h1>lightlane batch report</h1>\n<p class=\"meta\" id=\"overview\">lightlane {} · {} captures: {} analysed ({} pass, {} fail the limits), {} could not be analysed", esc(report.version), outcomes.len(), ok, passed, limit_fail, failed);
     match report.preset {
         Some(p) => {
-            let _ = write!(
-                s,
-                " · preset <b>{}</b> ({}, {})",
-                esc(&p.name),
-                esc(&p.clause),
-                esc(&p.description)
-            );
+            let _ = write!(s, " · preset <b>{}</b> ({}, {})", esc(&p.name), esc(&p.clause), esc(&p.description));
         }
         None => s.push_str(" · no preset"),
     }
@@ -291,15 +245,7 @@ pub fn render(
     if let Some(v) = l.min_oma_outer_dbm {
         lim.push(format!("OMAouter ≥ {v} dBm"));
     }
-    let _ = writeln!(
-        s,
-        "<p class=\"meta\" id=\"limits\">Limits: {}</p>",
-        if lim.is_empty() {
-            "none".to_string()
-        } else {
-            esc(&lim.join(", "))
-        }
-    );
+    let _ = writeln!(s, "<p class=\"meta\" id=\"limits\">Limits: {}</p>", if lim.is_empty() { "none".to_string() } else { esc(&lim.join(", ")) });
     if let Some(o) = report.preset.and_then(|p| p.optical.as_ref()) {
         let _ = writeln!(
             s,
@@ -311,20 +257,8 @@ pub fn render(
     // Summary table.
     s.push_str("<h2>Summary</h2>\n<table class=\"sortable\" id=\"summary\"><thead><tr>");
     let heads = [
-        ("file", "t"),
-        ("verdict", "t"),
-        ("format", "t"),
-        ("mod", "t"),
-        ("baud (GBd)", ""),
-        ("pattern", "t"),
-        ("equalizer", "t"),
-        ("bits", ""),
-        ("BER", ""),
-        ("SER", ""),
-        ("TIE rms (ps)", ""),
-        ("FEC CER", ""),
-        ("max sym err/CW", ""),
-        ("TDECQ (dB)", ""),
+        ("file", "t"), ("verdict", "t"), ("format", "t"), ("mod", "t"), ("baud (GBd)", ""), ("pattern", "t"), ("equalizer", "t"),
+        ("bits", ""), ("BER", ""), ("SER", ""), ("TIE rms (ps)", ""), ("FEC CER", ""), ("max sym err/CW", ""), ("TDECQ (dB)", ""),
         ("TDECQ per corner (ps/nm: dB)", "t"),
     ];
     for (h, c) in heads {
@@ -339,84 +273,38 @@ pub fn render(
                 let v = a.limits.verdict.name();
                 let m = measured(r);
                 let fec = r.fec.as_ref();
-                let _ = write!(
-                    s,
-                    "<tr class=\"row-{v}\"><td class=\"t\" data-v=\"{}\">{link}</td>",
-                    esc(&o.job.name)
-                );
+                let _ = write!(s, "<tr class=\"row-{v}\"><td class=\"t\" data-v=\"{}\">{link}</td>", esc(&o.job.name));
                 s.push_str(&cell(v, v, &format!("t {v}")));
                 s.push_str(&cell(&a.format, &a.format, "t"));
                 s.push_str(&cell(r.modulation.name(), r.modulation.name(), "t"));
-                s.push_str(&cell(
-                    &fixed(Some(r.baud / 1e9), 4),
-                    &format!("{}", r.baud),
-                    "",
-                ));
+                s.push_str(&cell(&fixed(Some(r.baud / 1e9), 4), &format!("{}", r.baud), ""));
                 s.push_str(&cell(&r.pattern, &r.pattern, "t"));
                 s.push_str(&cell(&r.equalizer, &r.equalizer, "t"));
                 s.push_str(&cell(&r.bits.to_string(), &r.bits.to_string(), ""));
-                s.push_str(&cell(
-                    &format!("{:.3e}", r.ber),
-                    &sci(Some(r.ber)),
-                    check_class(&a.limits, "pre_fec_ber"),
-                ));
+                s.push_str(&cell(&format!("{:.3e}", r.ber), &sci(Some(r.ber)), check_class(&a.limits, "pre_fec_ber")));
                 s.push_str(&cell(&format!("{:.3e}", r.ser), &sci(Some(r.ser)), ""));
                 let tie = r.tie_rms_s.map(|t| t * 1e12);
                 s.push_str(&cell(&fixed(tie, 3), &fixed(tie, 6), ""));
                 let cer = fec.map(|f| f.cer);
-                s.push_str(&cell(
-                    &cer.map(|c| format!("{c:.2e}")).unwrap_or_default(),
-                    &sci(cer),
-                    "",
-                ));
-                let mx = fec
-                    .map(|f| f.max_symbol_errors.to_string())
-                    .unwrap_or_default();
+                s.push_str(&cell(&cer.map(|c| format!("{c:.2e}")).unwrap_or_default(), &sci(cer), ""));
+                let mx = fec.map(|f| f.max_symbol_errors.to_string()).unwrap_or_default();
                 s.push_str(&cell(&mx, &mx, ""));
-                s.push_str(&cell(
-                    &fixed(m.tdecq_db, 2),
-                    &fixed(m.tdecq_db, 6),
-                    check_class(&a.limits, "tdecq_db"),
-                ));
-                let corners = r
-                    .eye
-                    .as_ref()
-                    .map(|e| e.tdecq_corners.as_slice())
-                    .unwrap_or_default();
+                s.push_str(&cell(&fixed(m.tdecq_db, 2), &fixed(m.tdecq_db, 6), check_class(&a.limits, "tdecq_db")));
+                let corners = r.eye.as_ref().map(|e| e.tdecq_corners.as_slice()).unwrap_or_default();
                 let text = corners
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "{:.2}: {}",
-                            c.dispersion_ps_per_nm,
-                            c.tdecq_db.map_or("undefined".into(), |t| format!("{t:.2}"))
-                        )
-                    })
+                    .map(|c| format!("{:.2}: {}", c.dispersion_ps_per_nm, c.tdecq_db.map_or("undefined".into(), |t| format!("{t:.2}"))))
                     .collect::<Vec<_>>()
                     .join(" · ");
-                let class = match corners
-                    .iter()
-                    .map(|c| c.pass)
-                    .collect::<Option<Vec<bool>>>()
-                {
-                    Some(p) if !p.is_empty() => {
-                        if p.iter().all(|&x| x) {
-                            "t pass"
-                        } else {
-                            "t fail"
-                        }
-                    }
+                let class = match corners.iter().map(|c| c.pass).collect::<Option<Vec<bool>>>() {
+                    Some(p) if !p.is_empty() => if p.iter().all(|&x| x) { "t pass" } else { "t fail" },
                     _ => "t",
                 };
                 s.push_str(&cell(&text, &corners_text(r), class));
                 s.push_str("</tr>\n");
             }
             Err(_) => {
-                let _ = write!(
-                    s,
-                    "<tr class=\"row-error\"><td class=\"t\" data-v=\"{}\">{link}</td>",
-                    esc(&o.job.name)
-                );
+                let _ = write!(s, "<tr class=\"row-error\"><td class=\"t\" data-v=\"{}\">{link}</td>", esc(&o.job.name));
                 s.push_str(&cell("error", "error", "t error"));
                 for _ in 2..heads.len() {
                     s.push_str("<td data-v=\"\"></td>");
@@ -435,13 +323,7 @@ pub fn render(
         s.push_str("<ul id=\"failures\">\n");
         for (i, o) in outcomes.iter().enumerate() {
             if let Err(e) = &o.result {
-                let _ = writeln!(
-                    s,
-                    "<li class=\"failure\" id=\"{}\"><b>{}</b>: <code>{}</code></li>",
-                    anchor(i),
-                    esc(&o.job.name),
-                    esc(e)
-                );
+                let _ = writeln!(s, "<li class=\"failure\" id=\"{}\"><b>{}</b>: <code>{}</code></li>", anchor(i), esc(&o.job.name), esc(e));
             }
         }
         s.push_str("</ul>\n");
@@ -452,66 +334,20 @@ pub fn render(
     for (i, o) in outcomes.iter().enumerate() {
         let Ok(a) = &o.result else { continue };
         let r = &a.report;
-        let _ = writeln!(
-            s,
-            "<section class=\"cap\" id=\"{}\"><h3>{} <span class=\"{}\">{}</span></h3>",
-            anchor(i),
-            esc(&o.job.name),
-            a.limits.verdict.name(),
-            a.limits.verdict.name()
-        );
+        let _ = writeln!(s, "<section class=\"cap\" id=\"{}\"><h3>{} <span class=\"{}\">{}</span></h3>", anchor(i), esc(&o.job.name), a.limits.verdict.name(), a.limits.verdict.name());
         s.push_str("<table class=\"kv\">");
         let mut kv = |k: &str, v: String| {
-            let _ = write!(
-                s,
-                "<tr><th class=\"t\">{}</th><td>{}</td></tr>",
-                esc(k),
-                esc(&v)
-            );
+            let _ = write!(s, "<tr><th class=\"t\">{}</th><td>{}</td></tr>", esc(k), esc(&v));
         };
         kv("format", a.format.clone());
-        kv(
-            "modulation / pattern",
-            format!("{} / {}", r.modulation.name(), r.pattern),
-        );
-        kv(
-            "baud",
-            format!(
-                "{:.6} GBd{}",
-                r.baud / 1e9,
-                r.ppm_offset
-                    .map(|p| format!(" ({p:+.2} ppm)"))
-                    .unwrap_or_default()
-            ),
-        );
-        kv(
-            "sample rate",
-            format!(
-                "{:.3} GSa/s ({:.3} samples/UI)",
-                r.fs / 1e9,
-                r.samples_per_ui
-            ),
-        );
+        kv("modulation / pattern", format!("{} / {}", r.modulation.name(), r.pattern));
+        kv("baud", format!("{:.6} GBd{}", r.baud / 1e9, r.ppm_offset.map(|p| format!(" ({p:+.2} ppm)")).unwrap_or_default()));
+        kv("sample rate", format!("{:.3} GSa/s ({:.3} samples/UI)", r.fs / 1e9, r.samples_per_ui));
         kv("equalizer", r.equalizer.clone());
-        kv(
-            "BER (95 % CI)",
-            format!(
-                "{:.3e} ({:.2e} … {:.2e}), {} errors in {} bits",
-                r.ber, r.ber_ci95.0, r.ber_ci95.1, r.bit_errors, r.bits
-            ),
-        );
+        kv("BER (95 % CI)", format!("{:.3e} ({:.2e} … {:.2e}), {} errors in {} bits", r.ber, r.ber_ci95.0, r.ber_ci95.1, r.bit_errors, r.bits));
         kv("SER", format!("{:.3e}", r.ser));
         for c in &a.limits.checks {
-            kv(
-                &format!("limit {}", c.quantity),
-                format!(
-                    "{:.3e} {} {:.3e}: {}",
-                    c.value,
-                    if c.kind == "max" { "≤" } else { "≥" },
-                    c.limit,
-                    if c.pass { "pass" } else { "FAIL" }
-                ),
-            );
+            kv(&format!("limit {}", c.quantity), format!("{:.3e} {} {:.3e}: {}", c.value, if c.kind == "max" { "≤" } else { "≥" }, c.limit, if c.pass { "pass" } else { "FAIL" }));
         }
         for w in &r.warnings {
             kv("warning", w.clone());
@@ -523,31 +359,16 @@ pub fn render(
                 "<p class=\"meta\">FEC {:?} ×{}: {} codewords, {} uncorrectable (CER {:.3e}), post-FEC BER {:.3e}</p>",
                 f.code, f.interleave, f.codewords, f.uncorrectable, f.cer, f.post_fec_ber
             );
-            s.push_str(&fec_histogram_svg(
-                &f.histogram,
-                &f.predicted_histogram_random,
-                f.codewords,
-            ));
+            s.push_str(&fec_histogram_svg(&f.histogram, &f.predicted_histogram_random, f.codewords));
             s.push('\n');
         }
         for img in images.get(i).map(Vec::as_slice).unwrap_or(&[]) {
             match image_src(&img.path, page_dir) {
                 Some(src) => {
-                    let _ = writeln!(
-                        s,
-                        "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
-                        esc(&src),
-                        esc(&img.label),
-                        esc(&img.label)
-                    );
+                    let _ = writeln!(s, "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>", esc(&src), esc(&img.label), esc(&img.label));
                 }
                 None => {
-                    let _ = writeln!(
-                        s,
-                        "<p class=\"meta\">{}: {} (missing)</p>",
-                        esc(&img.label),
-                        esc(&img.path.display().to_string())
-                    );
+                    let _ = writeln!(s, "<p class=\"meta\">{}: {} (missing)</p>", esc(&img.label), esc(&img.path.display().to_string()));
                 }
             }
         }
@@ -563,25 +384,14 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }
 
     #[test]
     fn escaping_covers_markup() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
     }
 
     #[test]
@@ -599,11 +409,7 @@ mod tests {
             for &b in data {
                 c ^= b as u32;
                 for _ in 0..8 {
-                    c = if c & 1 != 0 {
-                        0xedb8_8320 ^ (c >> 1)
-                    } else {
-                        c >> 1
-                    };
+                    c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
                 }
             }
             !c
@@ -660,62 +466,30 @@ mod tests {
             args: crate::analyze_cmd::AnalyzeArgs,
         }
         let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
-        let symbols = Pattern::parse("prbs13q")
-            .unwrap()
-            .generate(Modulation::Pam4, 8191)
-            .unwrap();
+        let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
         let capture = model.run(&symbols).unwrap();
         let config = AnalysisConfig::pam4(26.5625e9);
         let report = analyze(&capture.waveform, &config, Backend::Auto).unwrap();
-        let limits = Limits {
-            max_pre_fec_ber: Some(2.4e-4),
-            ..Limits::default()
-        }
-        .check(&Measured {
-            pre_fec_ber: Some(report.ber),
-            ..Measured::default()
-        });
+        let limits = Limits { max_pre_fec_ber: Some(2.4e-4), ..Limits::default() }.check(&Measured { pre_fec_ber: Some(report.ber), ..Measured::default() });
         let outcomes = vec![
             Outcome {
-                job: Job {
-                    name: "sim<1>.bin".into(),
-                    path: "sim.bin".into(),
-                },
-                result: Ok(Box::new(Analysed {
-                    format: "keysight-bin".into(),
-                    config,
-                    report,
-                    limits,
-                })),
+                job: Job { name: "sim<1>.bin".into(), path: "sim.bin".into() },
+                result: Ok(Box::new(Analysed { format: "keysight-bin".into(), config, report, limits })),
             },
             Outcome {
-                job: Job {
-                    name: "broken.bin".into(),
-                    path: "broken.bin".into(),
-                },
+                job: Job { name: "broken.bin".into(), path: "broken.bin".into() },
                 result: Err("truncated & bad".into()),
             },
         ];
-        let settings =
-            crate::settings::Settings::from_args(&Wrap::try_parse_from(["x"]).unwrap().args)
-                .unwrap();
+        let settings = crate::settings::Settings::from_args(&Wrap::try_parse_from(["x"]).unwrap().args).unwrap();
         let report = crate::summary::batch_report(&outcomes, &settings).unwrap();
         let d = std::env::temp_dir().join(format!("lightlane-page-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         let png = tiny_png();
         std::fs::write(d.join("eye.png"), &png).unwrap();
-        let images = vec![
-            vec![Image {
-                label: "eye.png".into(),
-                path: d.join("eye.png"),
-            }],
-            vec![],
-        ];
+        let images = vec![vec![Image { label: "eye.png".into(), path: d.join("eye.png") }], vec![]];
         let page = render(&report, &outcomes, &images, &d);
-        let img = format!(
-            "<img src=\"data:image/png;base64,{}\" alt=\"eye.png\">",
-            base64(&png)
-        );
+        let img = format!("<img src=\"data:image/png;base64,{}\" alt=\"eye.png\">", base64(&png));
         assert!(page.contains(&img), "{page}");
         assert!(page.contains("sim&lt;1&gt;.bin") && !page.contains("sim<1>"));
         assert!(page.contains("truncated &amp; bad"));

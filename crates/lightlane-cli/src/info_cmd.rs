@@ -33,17 +33,7 @@ fn si(v: f64, unit: &str) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v} {unit}");
     }
-    const P: [(f64, &str); 9] = [
-        (1e12, "T"),
-        (1e9, "G"),
-        (1e6, "M"),
-        (1e3, "k"),
-        (1.0, ""),
-        (1e-3, "m"),
-        (1e-6, "µ"),
-        (1e-9, "n"),
-        (1e-12, "p"),
-    ];
+    const P: [(f64, &str); 9] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")];
     for (scale, prefix) in P {
         if v.abs() >= scale * 0.999_999 {
             return format!("{} {prefix}{unit}", trim(v / scale));
@@ -128,11 +118,7 @@ fn describe_capture(path: &std::path::Path, args: &InfoArgs) -> Result<Value> {
             })
         })
         .collect();
-    let segments = channels
-        .iter()
-        .map(|c| cap.segments_of(c).len())
-        .max()
-        .unwrap_or(0);
+    let segments = channels.iter().map(|c| cap.segments_of(c).len()).max().unwrap_or(0);
     Ok(json!({
         "file": path.display().to_string(),
         "format": cap.format.name(),
@@ -168,40 +154,18 @@ fn print_text(v: &Value) {
     let mut printed_fields = false;
     for w in &wf {
         let ch = w["channel"].as_str().unwrap_or("(unnamed)");
-        let seg = w["segment"]
-            .as_u64()
-            .map(|s| format!(" segment {s}"))
-            .unwrap_or_default();
+        let seg = w["segment"].as_u64().map(|s| format!(" segment {s}")).unwrap_or_default();
         let unit = w["vertical_unit"].as_str().unwrap_or("V");
         let rate = match w["sample_rate_hz"].as_f64() {
-            Some(fs) => format!(
-                "{}Sa/s (dt {})",
-                si(fs, "").trim_end(),
-                si(w["dt_s"].as_f64().unwrap_or(0.0), "s")
-            ),
+            Some(fs) => format!("{}Sa/s (dt {})", si(fs, "").trim_end(), si(w["dt_s"].as_f64().unwrap_or(0.0), "s")),
             None => "sample rate not in file (pass --fs)".into(),
         };
-        let scale = match (
-            w["raw_codes"].as_str(),
-            w["vertical_gain"].as_f64(),
-            w["vertical_offset"].as_f64(),
-        ) {
-            (Some(t), Some(g), Some(o)) => {
-                format!(", {t} codes × {} + {}", si(g, unit), si(o, unit))
-            }
+        let scale = match (w["raw_codes"].as_str(), w["vertical_gain"].as_f64(), w["vertical_offset"].as_f64()) {
+            (Some(t), Some(g), Some(o)) => format!(", {t} codes × {} + {}", si(g, unit), si(o, unit)),
             _ => String::new(),
         };
-        let range = match (
-            w["min"].as_f64(),
-            w["max"].as_f64(),
-            w["peak_to_peak"].as_f64(),
-        ) {
-            (Some(a), Some(b), Some(p)) => format!(
-                ", {} .. {} (pk-pk {})",
-                si(a, unit),
-                si(b, unit),
-                si(p, unit)
-            ),
+        let range = match (w["min"].as_f64(), w["max"].as_f64(), w["peak_to_peak"].as_f64()) {
+            (Some(a), Some(b), Some(p)) => format!(", {} .. {} (pk-pk {})", si(a, unit), si(b, unit), si(p, unit)),
             _ => String::new(),
         };
         println!(
@@ -211,10 +175,7 @@ fn print_text(v: &Value) {
         );
         if !printed_fields {
             if let Some(f) = w["fields"].as_object() {
-                let text: Vec<String> = f
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                    .collect();
+                let text: Vec<String> = f.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
                 println!("    {}", text.join(", "));
             }
             printed_fields = true;
@@ -249,11 +210,7 @@ pub fn run(args: &InfoArgs) -> Result<ExitCode> {
             std::fs::write(dest, text).with_context(|| format!("writing {}", dest.display()))?;
         }
     }
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 #[cfg(test)]

@@ -57,10 +57,7 @@ pub const CAPTURE_SETTINGS_SUFFIX: &str = ".lightlane.toml";
 
 /// The settings file of `capture` (it may not exist).
 pub fn capture_settings_path(capture: &Path) -> PathBuf {
-    let stem = capture
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = capture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     capture.with_file_name(format!("{stem}{CAPTURE_SETTINGS_SUFFIX}"))
 }
 
@@ -78,46 +75,23 @@ struct Flags {
 /// Parses `--cdr`: `pll[:CORNER_MHZ[:ORDER]]`, `mm`, `gardner`, `bangbang` or `none`.
 pub fn parse_clock(spec: &str) -> anyhow::Result<ClockRecovery> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let bad = || {
-        anyhow!("--cdr {spec}: expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none")
-    };
+    let bad = || anyhow!("--cdr {spec}: expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none");
     let kind = match parts.as_slice() {
         ["none"] => return Ok(ClockRecovery::Fixed),
         ["pll", rest @ ..] => {
-            let corner_mhz: f64 = rest
-                .first()
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| bad())?
-                .unwrap_or(4.0);
-            let order: u8 = rest
-                .get(1)
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| bad())?
-                .unwrap_or(1);
+            let corner_mhz: f64 = rest.first().map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(4.0);
+            let order: u8 = rest.get(1).map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(1);
             if rest.len() > 2 || !(corner_mhz.is_finite() && corner_mhz > 0.0) {
                 return Err(bad());
             }
-            CdrKind::ReferencePll {
-                corner_hz: corner_mhz * 1e6,
-                order,
-                damping: 0.707,
-            }
+            CdrKind::ReferencePll { corner_hz: corner_mhz * 1e6, order, damping: 0.707 }
         }
-        ["mm"] => CdrKind::MuellerMuller {
-            bandwidth_fraction: 1e-3,
-        },
-        ["gardner"] => CdrKind::Gardner {
-            bandwidth_fraction: 1e-3,
-        },
+        ["mm"] => CdrKind::MuellerMuller { bandwidth_fraction: 1e-3 },
+        ["gardner"] => CdrKind::Gardner { bandwidth_fraction: 1e-3 },
         ["bangbang"] => CdrKind::BangBang { gain: 1e-3 },
         _ => return Err(bad()),
     };
-    Ok(ClockRecovery::Cdr(CdrConfig {
-        kind,
-        ..CdrConfig::default()
-    }))
+    Ok(ClockRecovery::Cdr(CdrConfig { kind, ..CdrConfig::default() }))
 }
 
 /// Deep merge: tables merge key by key, anything else replaces.
@@ -138,27 +112,16 @@ fn merge(base: &mut Value, over: &Value) {
 }
 
 /// A config file split into its parts: preset name, `[limits]` table, AnalysisConfig fields.
-type ConfigParts = (
-    Option<String>,
-    Option<Value>,
-    serde_json::Map<String, Value>,
-);
+type ConfigParts = (Option<String>, Option<Value>, serde_json::Map<String, Value>);
 
 /// The preset (`--preset` wins over a config file's) and the limits: the preset's, then each
 /// `[limits]` table in order.
-fn layer_preset_and_limits(
-    flag: Option<&str>,
-    file: Option<&str>,
-    tables: &[Option<&Value>],
-) -> anyhow::Result<(Option<Preset>, Limits)> {
+fn layer_preset_and_limits(flag: Option<&str>, file: Option<&str>, tables: &[Option<&Value>]) -> anyhow::Result<(Option<Preset>, Limits)> {
     let preset = match flag.or(file) {
         Some(name) => Some(Preset::named(name)?),
         None => None,
     };
-    let mut limits = preset
-        .as_ref()
-        .map(|p| p.limits.clone())
-        .unwrap_or_default();
+    let mut limits = preset.as_ref().map(|p| p.limits.clone()).unwrap_or_default();
     for l in tables.iter().flatten() {
         let mut v = serde_json::to_value(&limits)?;
         merge(&mut v, l);
@@ -170,19 +133,12 @@ fn layer_preset_and_limits(
 
 /// Reads and checks a TOML config file.
 fn read_config_file(path: &Path) -> anyhow::Result<ConfigParts> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("reading config {}", path.display()))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("reading config {}", path.display()))?;
     if meta.len() > MAX_CONFIG_BYTES {
-        bail!(
-            "config {}: {} bytes is too large for a config file (at most {MAX_CONFIG_BYTES})",
-            path.display(),
-            meta.len()
-        );
+        bail!("config {}: {} bytes is too large for a config file (at most {MAX_CONFIG_BYTES})", path.display(), meta.len());
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config {}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("config {}: not valid TOML", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| format!("config {}: not valid TOML", path.display()))?;
     let mut fields = match serde_json::to_value(&table)? {
         Value::Object(m) => m,
         _ => unreachable!("a TOML document is a table"),
@@ -190,21 +146,15 @@ fn read_config_file(path: &Path) -> anyhow::Result<ConfigParts> {
     let preset = match fields.remove("preset") {
         None => None,
         Some(Value::String(s)) => Some(s),
-        Some(other) => bail!(
-            "config {}: preset must be a string, got {other}",
-            path.display()
-        ),
+        Some(other) => bail!("config {}: preset must be a string, got {other}", path.display()),
     };
     let limits = fields.remove("limits");
     if let Some(Value::String(spec)) = fields.get("equalizer") {
-        let chain: EqualizerChain = spec
-            .parse()
-            .with_context(|| format!("config {}", path.display()))?;
+        let chain: EqualizerChain = spec.parse().with_context(|| format!("config {}", path.display()))?;
         fields.insert("equalizer".into(), serde_json::to_value(chain)?);
     }
     if let Some(Value::String(spec)) = fields.get("clock") {
-        let clock =
-            parse_clock(spec).with_context(|| format!("config {}: clock", path.display()))?;
+        let clock = parse_clock(spec).with_context(|| format!("config {}: clock", path.display()))?;
         fields.insert("clock".into(), serde_json::to_value(clock)?);
     }
     let known = match serde_json::to_value(AnalysisConfig::default())? {
@@ -231,11 +181,7 @@ impl Settings {
             Some(p) => read_config_file(p)?,
             None => (None, None, serde_json::Map::new()),
         };
-        let (preset, limits) = layer_preset_and_limits(
-            args.preset.as_deref(),
-            file_preset.as_deref(),
-            &[file_limits.as_ref()],
-        )?;
+        let (preset, limits) = layer_preset_and_limits(args.preset.as_deref(), file_preset.as_deref(), &[file_limits.as_ref()])?;
         if let Some(p) = &args.pattern {
             // Fail fast on a bad pattern name or file, before reading any capture.
             lightlane::pattern::Pattern::parse(p)?;
@@ -299,9 +245,7 @@ impl Settings {
         .with_context(|| format!("settings {}", path.display()))?;
         let mut fields = Value::Object(self.file_fields.clone());
         merge(&mut fields, &Value::Object(own_fields));
-        let Value::Object(file_fields) = fields else {
-            unreachable!("merging maps gives a map")
-        };
+        let Value::Object(file_fields) = fields else { unreachable!("merging maps gives a map") };
         let s = Settings {
             preset,
             config_file: Some(path.clone()),
@@ -312,8 +256,7 @@ impl Settings {
             file_preset,
             file_limits: self.file_limits.clone(),
         };
-        s.resolve(None)
-            .with_context(|| format!("settings {}", path.display()))?;
+        s.resolve(None).with_context(|| format!("settings {}", path.display()))?;
         Ok(Some(s))
     }
 
@@ -347,13 +290,7 @@ impl Settings {
             let mut v = serde_json::to_value(&config)?;
             merge(&mut v, &Value::Object(self.file_fields.clone()));
             config = serde_json::from_value(v).with_context(|| {
-                format!(
-                    "config {}",
-                    self.config_file
-                        .as_deref()
-                        .unwrap_or(Path::new("?"))
-                        .display()
-                )
+                format!("config {}", self.config_file.as_deref().unwrap_or(Path::new("?")).display())
             })?;
         }
         if let Some(m) = self.flags.modulation {
@@ -430,26 +367,13 @@ mod tests {
         assert_eq!(s.preset.as_ref().unwrap().name, "100GBASE-DR");
         assert_eq!(c.baud, Some(53.125e9)); // preset
         assert_eq!(c.pattern, "ssprq"); // preset
-        assert_eq!(
-            c.equalizer.to_string(),
-            "bt4,ffe:9".parse::<EqualizerChain>().unwrap().to_string()
-        ); // config
+        assert_eq!(c.equalizer.to_string(), "bt4,ffe:9".parse::<EqualizerChain>().unwrap().to_string()); // config
         assert_eq!(c.training_symbols, 4096);
         assert_eq!(c.fec.as_ref().unwrap().interleave, 2); // nested merge keeps the code
         assert_eq!(s.limits.max_pre_fec_ber, Some(1e-4));
         assert_eq!(s.limits.max_tdecq_db, Some(3.4)); // preset limit kept
-                                                      // Flags beat both, and --preset beats the file's preset.
-        let s = Settings::from_args(&args(&[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--preset",
-            "400GBASE-DR4",
-            "--ffe-taps",
-            "7",
-            "--baud",
-            "26.5625e9",
-        ]))
-        .unwrap();
+        // Flags beat both, and --preset beats the file's preset.
+        let s = Settings::from_args(&args(&["--config", cfg.to_str().unwrap(), "--preset", "400GBASE-DR4", "--ffe-taps", "7", "--baud", "26.5625e9"])).unwrap();
         let c = s.resolve(None).unwrap();
         assert_eq!(s.preset.as_ref().unwrap().name, "400GBASE-DR4");
         assert_eq!(c.pattern, "prbs13q");
@@ -465,38 +389,20 @@ mod tests {
         wf.meta.extra.insert("modulation".into(), "nrz".into());
         let s = Settings::from_args(&args(&[])).unwrap();
         let c = s.resolve(Some(&wf)).unwrap();
-        assert_eq!(
-            (c.modulation, c.baud, c.pattern.as_str()),
-            (Modulation::Nrz, Some(25e9), "prbs9")
-        );
+        assert_eq!((c.modulation, c.baud, c.pattern.as_str()), (Modulation::Nrz, Some(25e9), "prbs9"));
         let s = Settings::from_args(&args(&["--preset", "100gbase-fr1"])).unwrap();
         let c = s.resolve(Some(&wf)).unwrap();
-        assert_eq!(
-            (c.modulation, c.baud, c.pattern.as_str()),
-            (Modulation::Pam4, Some(53.125e9), "ssprq")
-        );
+        assert_eq!((c.modulation, c.baud, c.pattern.as_str()), (Modulation::Pam4, Some(53.125e9), "ssprq"));
     }
 
     #[test]
     fn bad_configs_are_clear_errors() {
         let cases = [
-            (
-                "typo.toml",
-                "trainig_symbols = 5\n",
-                "unknown key 'trainig_symbols'",
-            ),
+            ("typo.toml", "trainig_symbols = 5\n", "unknown key 'trainig_symbols'"),
             ("syntax.toml", "baud = = 3\n", "not valid TOML"),
             ("chain.toml", "equalizer = \"ffe:x\"\n", "tap count"),
-            (
-                "preset.toml",
-                "preset = \"100GBASE-ZZ\"\n",
-                "unknown preset",
-            ),
-            (
-                "limit.toml",
-                "[limits]\nmax_pre_fec_ber = 0.9\n",
-                "max_pre_fec_ber",
-            ),
+            ("preset.toml", "preset = \"100GBASE-ZZ\"\n", "unknown preset"),
+            ("limit.toml", "[limits]\nmax_pre_fec_ber = 0.9\n", "max_pre_fec_ber"),
             ("type.toml", "training_symbols = \"many\"\n", "config"),
             ("baud.toml", "baud = -1.0\n", "baud"),
         ];

@@ -68,11 +68,7 @@ fn format_of(path: &Path, forced: Option<OutputFormat>) -> Result<OutputFormat> 
     if let Some(f) = forced {
         return Ok(f);
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
     Ok(match ext.as_str() {
         "bin" => OutputFormat::Keysight,
         "trc" => OutputFormat::Lecroy,
@@ -93,17 +89,11 @@ fn parse(text: &str, origin: &Path) -> Result<LinkFile> {
 /// Runs `lightlane simulate`.
 pub fn run(args: &SimulateArgs) -> Result<()> {
     let format = format_of(&args.output, args.format)?;
-    let meta = std::fs::metadata(&args.link)
-        .with_context(|| format!("reading {}", args.link.display()))?;
+    let meta = std::fs::metadata(&args.link).with_context(|| format!("reading {}", args.link.display()))?;
     if meta.len() > 1 << 20 {
-        bail!(
-            "{} is {} bytes; a link description is at most 1 MiB",
-            args.link.display(),
-            meta.len()
-        );
+        bail!("{} is {} bytes; a link description is at most 1 MiB", args.link.display(), meta.len());
     }
-    let text = std::fs::read_to_string(&args.link)
-        .with_context(|| format!("reading {}", args.link.display()))?;
+    let text = std::fs::read_to_string(&args.link).with_context(|| format!("reading {}", args.link.display()))?;
     let mut file = parse(&text, &args.link)?;
     if let Some(seed) = args.seed {
         file.link.seed = seed;
@@ -112,9 +102,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let pattern = Pattern::parse(&file.pattern.name)?;
     let n = match file.pattern.symbols {
         Some(n) => n,
-        None => usize::try_from(pattern.period_symbols(modulation))
-            .unwrap_or(usize::MAX)
-            .min(DEFAULT_SYMBOLS),
+        None => usize::try_from(pattern.period_symbols(modulation)).unwrap_or(usize::MAX).min(DEFAULT_SYMBOLS),
     };
     if n == 0 || n > MAX_SYMBOLS {
         bail!("pattern.symbols = {n}: must be within 1..={MAX_SYMBOLS}");
@@ -123,9 +111,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let capture = file.link.run(&symbols)?;
     let mut wf = capture.waveform;
     wf.meta.source = Some(format!("lightlane simulate {}", args.link.display()));
-    wf.meta
-        .extra
-        .insert("pattern".into(), pattern.name().to_string());
+    wf.meta.extra.insert("pattern".into(), pattern.name().to_string());
     match format {
         OutputFormat::Keysight => io::keysight::write(&args.output, std::slice::from_ref(&wf))?,
         OutputFormat::Lecroy => io::lecroy::write(&args.output, std::slice::from_ref(&wf))?,
@@ -165,17 +151,11 @@ mod tests {
             }
             let text = std::fs::read_to_string(&path).unwrap();
             let file = parse(&text, &path).unwrap();
-            file.link
-                .validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            file.link.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             Pattern::parse(&file.pattern.name).unwrap();
             seen += 1;
         }
-        assert!(
-            seen >= 2,
-            "expected example link files in {}",
-            examples().display()
-        );
+        assert!(seen >= 2, "expected example link files in {}", examples().display());
     }
 
     #[test]

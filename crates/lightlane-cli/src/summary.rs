@@ -128,8 +128,7 @@ pub fn row(o: &Outcome) -> Vec<String> {
                 fixed(Some(r.ffe_mse_db), 3),
                 fec.map(|f| f.codewords.to_string()).unwrap_or_default(),
                 fec.map(|f| f.uncorrectable.to_string()).unwrap_or_default(),
-                fec.map(|f| f.max_symbol_errors.to_string())
-                    .unwrap_or_default(),
+                fec.map(|f| f.max_symbol_errors.to_string()).unwrap_or_default(),
                 sci(fec.map(|f| f.cer)),
                 sci(fec.map(|f| f.post_fec_ber)),
                 fixed(m.tdecq_db, 3),
@@ -208,10 +207,7 @@ pub struct BatchReport<'a> {
 }
 
 /// Builds report.json for `outcomes`.
-pub fn batch_report<'a>(
-    outcomes: &'a [Outcome],
-    settings: &'a Settings,
-) -> anyhow::Result<BatchReport<'a>> {
+pub fn batch_report<'a>(outcomes: &'a [Outcome], settings: &'a Settings) -> anyhow::Result<BatchReport<'a>> {
     let mut analysed = Vec::new();
     let mut failures = Vec::new();
     for o in outcomes {
@@ -235,10 +231,7 @@ pub fn batch_report<'a>(
         tool: "lightlane",
         version: env!("CARGO_PKG_VERSION"),
         preset: settings.preset.as_ref(),
-        config_file: settings
-            .config_file
-            .as_ref()
-            .map(|p| p.display().to_string()),
+        config_file: settings.config_file.as_ref().map(|p| p.display().to_string()),
         effective_config: settings.resolve(None)?,
         limits: &settings.limits,
         total: outcomes.len(),

@@ -55,11 +55,7 @@ pub trait Accelerator: Sync {
     /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
     /// ([`crate::eye::tdecq_window_counts_reference`]). `Ok(None)`: the engine does not take
     /// these windows (the CPU evaluates them). Default: `Ok(None)`.
-    fn tdecq_histograms<'a>(
-        &'a self,
-        windows: &[TdecqWindow<'_>],
-        bins: &TdecqBins,
-    ) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let _ = (windows, bins);
         Ok(None)
     }
@@ -77,20 +73,12 @@ pub struct AccelTdecq<'a> {
 impl<'a> AccelTdecq<'a> {
     /// TDECQ's evaluations on `accel`, warnings to `warnings`.
     pub fn new(accel: &'a dyn Accelerator, warnings: &'a std::sync::Mutex<Vec<String>>) -> Self {
-        AccelTdecq {
-            accel,
-            warnings,
-            failed: false.into(),
-        }
+        AccelTdecq { accel, warnings, failed: false.into() }
     }
 }
 
 impl TdecqEngine for AccelTdecq<'_> {
-    fn plan<'s>(
-        &'s self,
-        windows: &[TdecqWindow<'_>],
-        bins: &TdecqBins,
-    ) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
+    fn plan<'s>(&'s self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 's>>> {
         if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(None);
         }
@@ -99,15 +87,10 @@ impl TdecqEngine for AccelTdecq<'_> {
 
     fn failed(&self, error: crate::Error) -> Result<()> {
         let reason = format!("{} failed ({error})", self.accel.name());
-        if self.failed.swap(true, std::sync::atomic::Ordering::Relaxed)
-            && self.accel.fallback_allowed()
-        {
+        if self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) && self.accel.fallback_allowed() {
             return Ok(()); // already reported
         }
-        let mut w = self.warnings.lock().map_err(|_| crate::Error::Unusable {
-            stage: "gpu",
-            reason: "warnings lock poisoned".into(),
-        })?;
+        let mut w = self.warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
         fail(self.accel, reason, "TDECQ's histogram evaluations", &mut w)
     }
 }
@@ -124,24 +107,13 @@ pub fn resample_at(
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Vec<f32>> {
     if let Some(a) = accel {
-        let want = if x.is_empty() {
-            0
-        } else {
-            positions.len().saturating_mul(sps_out)
-        };
+        let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
         let reason = match a.resample_at(x, positions, sps_out) {
             Ok(y) if y.len() == want => return Ok(y),
-            Ok(y) => format!(
-                "{} returned {} resampled points, expected {want}",
-                a.name(),
-                y.len()
-            ),
+            Ok(y) => format!("{} returned {} resampled points, expected {want}", a.name(), y.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
         };
-        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable {
-            stage: "gpu",
-            reason: "warnings lock poisoned".into(),
-        })?;
+        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
         fail(a, reason, "the resampling", &mut w)?;
     }
     Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
@@ -171,14 +143,7 @@ pub trait Equalized {
     /// Symbol and bit errors of `slicer`'s decisions on `y[start .. start + expected.len()]`
     /// against `expected` (bits by `mapping`): the counts of comparing
     /// [`Slicer::slice_vec`] with `expected` symbol by symbol.
-    fn slice_count(
-        &self,
-        start: usize,
-        expected: &[u8],
-        slicer: &Slicer,
-        m: Modulation,
-        mapping: BitMapping,
-    ) -> Result<ErrorCounts>;
+    fn slice_count(&self, start: usize, expected: &[u8], slicer: &Slicer, m: Modulation, mapping: BitMapping) -> Result<ErrorCounts>;
 
     /// [`Slicer::slice_vec`] of `y`.
     fn slice(&self, slicer: &Slicer) -> Result<Vec<u8>>;
@@ -199,12 +164,7 @@ pub trait Equalized {
 
     /// [`Mlse::detect_parallel`] of `prefix` followed by `y[range]` (see
     /// [`Equalized::dfe_detect_after`]). Default: reads `y[range]` and detects on the host.
-    fn mlse_detect_after(
-        &self,
-        mlse: &Mlse,
-        prefix: &[f32],
-        range: Range<usize>,
-    ) -> Result<Vec<u8>> {
+    fn mlse_detect_after(&self, mlse: &Mlse, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
         Ok(mlse.detect_parallel(&joined(prefix, self.read(range)?)))
     }
 }
@@ -225,13 +185,7 @@ pub fn joined(prefix: &[f32], rest: Vec<f32>) -> Vec<f32> {
 pub struct HostEqualized(pub Vec<f32>);
 
 /// Counts of [`Equalized::slice_count`] on the host (the naive reference).
-pub fn host_slice_count(
-    y: &[f32],
-    expected: &[u8],
-    slicer: &Slicer,
-    m: Modulation,
-    mapping: BitMapping,
-) -> ErrorCounts {
+pub fn host_slice_count(y: &[f32], expected: &[u8], slicer: &Slicer, m: Modulation, mapping: BitMapping) -> ErrorCounts {
     let mut c = ErrorCounts::default();
     for (&v, &e) in y.iter().zip(expected) {
         let d = slicer.decide(v);
@@ -253,23 +207,10 @@ impl Equalized for HostEqualized {
         Ok(self.0[range].to_vec())
     }
 
-    fn slice_count(
-        &self,
-        start: usize,
-        expected: &[u8],
-        slicer: &Slicer,
-        m: Modulation,
-        mapping: BitMapping,
-    ) -> Result<ErrorCounts> {
+    fn slice_count(&self, start: usize, expected: &[u8], slicer: &Slicer, m: Modulation, mapping: BitMapping) -> Result<ErrorCounts> {
         let range = start..start.saturating_add(expected.len());
         check_range(&range, self.0.len())?;
-        Ok(host_slice_count(
-            &self.0[range],
-            expected,
-            slicer,
-            m,
-            mapping,
-        ))
+        Ok(host_slice_count(&self.0[range], expected, slicer, m, mapping))
     }
 
     fn slice(&self, slicer: &Slicer) -> Result<Vec<u8>> {
@@ -288,55 +229,31 @@ impl Equalized for HostEqualized {
 /// `Err` unless `range` lies within `0..len`.
 pub fn check_range(range: &Range<usize>, len: usize) -> Result<()> {
     if range.start > range.end || range.end > len {
-        return Err(crate::Error::invalid(
-            "range",
-            format!("{range:?}"),
-            format!("must lie within 0..{len}"),
-        ));
+        return Err(crate::Error::invalid("range", format!("{range:?}"), format!("must lie within 0..{len}")));
     }
     Ok(())
 }
 
 /// Runs the FFE on `accel` when given, else on the CPU; an accelerator failure falls back to
 /// the CPU with the reason pushed to `warnings` (or is returned when fallback is not allowed).
-pub fn ffe_equalize(
-    accel: Option<&dyn Accelerator>,
-    ffe: &Ffe,
-    x: &[f32],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<f32>> {
+pub fn ffe_equalize(accel: Option<&dyn Accelerator>, ffe: &Ffe, x: &[f32], warnings: &mut Vec<String>) -> Result<Vec<f32>> {
     if let Some(a) = accel {
         match a.ffe_equalize(ffe, x) {
             Ok(y) if y.len() == ffe.output_len(x.len()) => return Ok(y),
             Ok(y) => {
-                let reason = format!(
-                    "{} returned {} FFE outputs, expected {}",
-                    a.name(),
-                    y.len(),
-                    ffe.output_len(x.len())
-                );
+                let reason = format!("{} returned {} FFE outputs, expected {}", a.name(), y.len(), ffe.output_len(x.len()));
                 fail(a, reason, "the FFE", warnings)?;
             }
-            Err(e) => {
-                fail(a, format!("{} failed ({e})", a.name()), "the FFE", warnings).map_err(|_| e)?
-            }
+            Err(e) => fail(a, format!("{} failed ({e})", a.name()), "the FFE", warnings).map_err(|_| e)?,
         }
     }
     Ok(ffe.equalize(x))
 }
 
 /// `Err` when `a` may not fall back; else the warning is recorded.
-fn fail(
-    a: &dyn Accelerator,
-    reason: String,
-    stage: &str,
-    warnings: &mut Vec<String>,
-) -> Result<()> {
+fn fail(a: &dyn Accelerator, reason: String, stage: &str, warnings: &mut Vec<String>) -> Result<()> {
     if !a.fallback_allowed() {
-        return Err(crate::Error::Unusable {
-            stage: "gpu",
-            reason,
-        });
+        return Err(crate::Error::Unusable { stage: "gpu", reason });
     }
     warnings.push(format!("{reason}; the CPU engine ran {stage}"));
     Ok(())
@@ -356,35 +273,14 @@ pub struct EqualizedSignal<'a> {
 
 impl<'a> EqualizedSignal<'a> {
     /// Equalizes `x` with `ffe` on `accel` (kept resident there) or on the CPU.
-    pub fn new(
-        accel: Option<&'a dyn Accelerator>,
-        ffe: &'a Ffe,
-        x: &'a [f32],
-        warnings: &mut Vec<String>,
-    ) -> Result<Self> {
-        let mut s = EqualizedSignal {
-            accel,
-            dev: None,
-            host: None,
-            ffe,
-            x,
-        };
+    pub fn new(accel: Option<&'a dyn Accelerator>, ffe: &'a Ffe, x: &'a [f32], warnings: &mut Vec<String>) -> Result<Self> {
+        let mut s = EqualizedSignal { accel, dev: None, host: None, ffe, x };
         if let Some(a) = accel {
             let want = ffe.output_len(x.len());
             match a.equalize_resident(ffe, x) {
                 Ok(d) if d.len() == want => s.dev = Some(d),
-                Ok(d) => fail(
-                    a,
-                    format!(
-                        "{} returned {} FFE outputs, expected {want}",
-                        a.name(),
-                        d.len()
-                    ),
-                    "the FFE",
-                    warnings,
-                )?,
-                Err(e) => fail(a, format!("{} failed ({e})", a.name()), "the FFE", warnings)
-                    .map_err(|_| e)?,
+                Ok(d) => fail(a, format!("{} returned {} FFE outputs, expected {want}", a.name(), d.len()), "the FFE", warnings)?,
+                Err(e) => fail(a, format!("{} failed ({e})", a.name()), "the FFE", warnings).map_err(|_| e)?,
             }
         }
         Ok(s)
@@ -407,8 +303,7 @@ impl<'a> EqualizedSignal<'a> {
 
     fn host(&mut self) -> &HostEqualized {
         let (ffe, x) = (self.ffe, self.x);
-        self.host
-            .get_or_insert_with(|| HostEqualized(ffe.equalize(x)))
+        self.host.get_or_insert_with(|| HostEqualized(ffe.equalize(x)))
     }
 
     /// Runs `op` on the accelerator's signal when present (accepting the result if `ok` holds),
@@ -423,15 +318,8 @@ impl<'a> EqualizedSignal<'a> {
         if let (Some(d), Some(a)) = (self.dev.as_deref(), self.accel) {
             match op(d) {
                 Ok(v) if ok(&v) => return Ok(v),
-                Ok(_) => fail(
-                    a,
-                    format!("{} returned a malformed result for {stage}", a.name()),
-                    stage,
-                    warnings,
-                )?,
-                Err(e) => {
-                    fail(a, format!("{} failed ({e})", a.name()), stage, warnings).map_err(|_| e)?
-                }
+                Ok(_) => fail(a, format!("{} returned a malformed result for {stage}", a.name()), stage, warnings)?,
+                Err(e) => fail(a, format!("{} failed ({e})", a.name()), stage, warnings).map_err(|_| e)?,
             }
             self.dev = None;
         }
@@ -441,12 +329,7 @@ impl<'a> EqualizedSignal<'a> {
     /// `y[range]` on the host.
     pub fn read(&mut self, range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<f32>> {
         let n = range.len();
-        self.run(
-            "the readback",
-            warnings,
-            |v: &Vec<f32>| v.len() == n,
-            |e| e.read(range.clone()),
-        )
+        self.run("the readback", warnings, |v: &Vec<f32>| v.len() == n, |e| e.read(range.clone()))
     }
 
     /// [`Equalized::slice_count`].
@@ -463,9 +346,7 @@ impl<'a> EqualizedSignal<'a> {
         self.run(
             "the error count",
             warnings,
-            |c: &ErrorCounts| {
-                c.symbol_errors <= n && c.bit_errors <= n * m.bits_per_symbol() as u64
-            },
+            |c: &ErrorCounts| c.symbol_errors <= n && c.bit_errors <= n * m.bits_per_symbol() as u64,
             |e| e.slice_count(start, expected, slicer, m, mapping),
         )
     }
@@ -491,81 +372,41 @@ impl<'a> EqualizedSignal<'a> {
         let range = start..start.saturating_add(expected.len());
         check_range(&range, self.len())?;
         let decisions = self.slice(slicer, warnings)?;
-        Ok((
-            count_errors(&decisions[range], expected, m, mapping),
-            decisions,
-        ))
+        Ok((count_errors(&decisions[range], expected, m, mapping), decisions))
     }
 
     /// [`Equalized::slice`].
     pub fn slice(&mut self, slicer: &Slicer, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
         let n = self.len();
-        self.run(
-            "the slicer",
-            warnings,
-            |d: &Vec<u8>| d.len() == n,
-            |e| e.slice(slicer),
-        )
+        self.run("the slicer", warnings, |d: &Vec<u8>| d.len() == n, |e| e.slice(slicer))
     }
 
     /// [`Equalized::dfe_detect`].
     pub fn dfe_detect(&mut self, dfe: &Dfe, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
         let n = self.len();
-        self.run(
-            "the DFE",
-            warnings,
-            |d: &Vec<u8>| d.len() == n,
-            |e| e.dfe_detect(dfe),
-        )
+        self.run("the DFE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.dfe_detect(dfe))
     }
 
     /// [`Equalized::mlse_detect`].
     pub fn mlse_detect(&mut self, mlse: &Mlse, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
         let n = self.len();
-        self.run(
-            "the MLSE",
-            warnings,
-            |d: &Vec<u8>| d.len() == n,
-            |e| e.mlse_detect(mlse),
-        )
+        self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect(mlse))
     }
 
     /// [`Equalized::dfe_detect_after`]: the DFE over `prefix` then `y[range]`, reading the
     /// resident outputs (no second upload).
-    pub fn dfe_detect_after(
-        &mut self,
-        dfe: &Dfe,
-        prefix: &[f32],
-        range: Range<usize>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<u8>> {
+    pub fn dfe_detect_after(&mut self, dfe: &Dfe, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
         check_range(&range, self.len())?;
         let n = prefix.len() + range.len();
-        self.run(
-            "the DFE",
-            warnings,
-            |d: &Vec<u8>| d.len() == n,
-            |e| e.dfe_detect_after(dfe, prefix, range.clone()),
-        )
+        self.run("the DFE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.dfe_detect_after(dfe, prefix, range.clone()))
     }
 
     /// [`Equalized::mlse_detect_after`]: the MLSE over `prefix` then `y[range]`, reading the
     /// resident outputs (no second upload).
-    pub fn mlse_detect_after(
-        &mut self,
-        mlse: &Mlse,
-        prefix: &[f32],
-        range: Range<usize>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<u8>> {
+    pub fn mlse_detect_after(&mut self, mlse: &Mlse, prefix: &[f32], range: Range<usize>, warnings: &mut Vec<String>) -> Result<Vec<u8>> {
         check_range(&range, self.len())?;
         let n = prefix.len() + range.len();
-        self.run(
-            "the MLSE",
-            warnings,
-            |d: &Vec<u8>| d.len() == n,
-            |e| e.mlse_detect_after(mlse, prefix, range.clone()),
-        )
+        self.run("the MLSE", warnings, |d: &Vec<u8>| d.len() == n, |e| e.mlse_detect_after(mlse, prefix, range.clone()))
     }
 }
 
@@ -581,17 +422,10 @@ pub fn eye_histogram(
         let want = geometry.time_bins * geometry.amp_bins;
         let reason = match a.eye_histogram(geometry, y) {
             Ok(c) if c.len() == want => return Ok(c),
-            Ok(c) => format!(
-                "{} returned {} eye histogram bins, expected {want}",
-                a.name(),
-                c.len()
-            ),
+            Ok(c) => format!("{} returned {} eye histogram bins, expected {want}", a.name(), c.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
         };
-        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable {
-            stage: "gpu",
-            reason: "warnings lock poisoned".into(),
-        })?;
+        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
         fail(a, reason, "the eye histogram", &mut w)?;
     }
     cpu_eye_histogram(geometry, y)
@@ -606,10 +440,7 @@ pub(crate) mod test_support {
 
     /// The error a scripted failure returns.
     pub(crate) fn lost() -> crate::Error {
-        crate::Error::Unusable {
-            stage: "gpu",
-            reason: "device lost (test)".into(),
-        }
+        crate::Error::Unusable { stage: "gpu", reason: "device lost (test)".into() }
     }
 
     /// When a scripted stage misbehaves: at every call, or at its `n`-th call (from 0).
@@ -643,8 +474,7 @@ pub(crate) mod test_support {
 
         /// Every call of each of `stages` is malformed.
         pub(crate) fn malformed(mut self, stages: &[&'static str]) -> Self {
-            self.malformed
-                .extend(stages.iter().map(|&s| (s, When::Always)));
+            self.malformed.extend(stages.iter().map(|&s| (s, When::Always)));
             self
         }
 
@@ -690,12 +520,7 @@ pub(crate) mod test_support {
 
         /// Calls of `stage` so far.
         pub(crate) fn called(&self, stage: &str) -> usize {
-            self.calls
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|&&c| c == stage)
-                .count()
+            self.calls.lock().unwrap().iter().filter(|&&c| c == stage).count()
         }
 
         /// Every call so far, in order.
@@ -706,18 +531,10 @@ pub(crate) mod test_support {
 
     #[test]
     fn the_script_fails_and_malforms_the_calls_it_names() {
-        let s = FailureScript::new()
-            .failing(&["a"])
-            .fail_at("b", 1)
-            .malformed_at("b", 2)
-            .malformed(&["c"]);
+        let s = FailureScript::new().failing(&["a"]).fail_at("b", 1).malformed_at("b", 2).malformed(&["c"]);
         assert!(s.call("a").is_err() && s.call("a").is_err());
         assert!(!s.call("b").unwrap());
-        assert!(s
-            .call("b")
-            .unwrap_err()
-            .to_string()
-            .contains("device lost (test)"));
+        assert!(s.call("b").unwrap_err().to_string().contains("device lost (test)"));
         assert!(s.call("b").unwrap());
         assert!(!s.call("b").unwrap());
         assert!(s.call("c").unwrap() && s.call("c").unwrap());
@@ -743,15 +560,8 @@ mod tests {
     }
 
     impl TestEngine {
-        fn new(
-            fallback: bool,
-            fail: &'static [&'static str],
-            malformed: &'static [&'static str],
-        ) -> Self {
-            TestEngine {
-                fallback,
-                script: FailureScript::new().failing(fail).malformed(malformed),
-            }
+        fn new(fallback: bool, fail: &'static [&'static str], malformed: &'static [&'static str]) -> Self {
+            TestEngine { fallback, script: FailureScript::new().failing(fail).malformed(malformed) }
         }
         /// Records the call; `Err` when `stage` is to fail, else whether to malform it.
         fn call(&self, stage: &'static str) -> Result<bool> {
@@ -769,11 +579,7 @@ mod tests {
 
     impl TestSignal<'_> {
         /// A detector call through the script: one decision short when it is malformed.
-        fn detect(
-            &self,
-            stage: &'static str,
-            run: impl FnOnce() -> Result<Vec<u8>>,
-        ) -> Result<Vec<u8>> {
+        fn detect(&self, stage: &'static str, run: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
             let bad = self.engine.call(stage)?;
             let mut d = run()?;
             if bad {
@@ -795,14 +601,7 @@ mod tests {
             }
             Ok(v)
         }
-        fn slice_count(
-            &self,
-            s: usize,
-            e: &[u8],
-            sl: &Slicer,
-            m: Modulation,
-            map: BitMapping,
-        ) -> Result<ErrorCounts> {
+        fn slice_count(&self, s: usize, e: &[u8], sl: &Slicer, m: Modulation, map: BitMapping) -> Result<ErrorCounts> {
             let bad = self.engine.call("slice_count")?;
             let mut c = self.y.slice_count(s, e, sl, m, map)?;
             if bad {
@@ -845,17 +644,8 @@ mod tests {
             counts.fill(0);
             let b = self.bins.bins;
             for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
-                let win = TdecqWindow {
-                    data,
-                    offsets,
-                    rows: *rows,
-                };
-                crate::eye::tdecq_window_counts_reference(
-                    &win,
-                    w,
-                    &self.bins,
-                    &mut counts[h * b..(h + 1) * b],
-                )?;
+                let win = TdecqWindow { data, offsets, rows: *rows };
+                crate::eye::tdecq_window_counts_reference(&win, w, &self.bins, &mut counts[h * b..(h + 1) * b])?;
             }
             if bad {
                 counts[0] += 1;
@@ -879,11 +669,7 @@ mod tests {
             }
             Ok(y)
         }
-        fn equalize_resident<'a>(
-            &'a self,
-            ffe: &Ffe,
-            x: &[f32],
-        ) -> Result<Box<dyn Equalized + 'a>> {
+        fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> Result<Box<dyn Equalized + 'a>> {
             if ffe.taps() == [1.0] {
                 // An upload of a signal the engine computed already (the identity FFE).
                 self.script.record("identity upload");
@@ -893,10 +679,7 @@ mod tests {
             if bad {
                 y.pop();
             }
-            Ok(Box::new(TestSignal {
-                y: HostEqualized(y),
-                engine: self,
-            }))
+            Ok(Box::new(TestSignal { y: HostEqualized(y), engine: self }))
         }
         fn eye_histogram(&self, geometry: &EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
             let bad = self.call("eye_histogram")?;
@@ -914,30 +697,17 @@ mod tests {
             }
             Ok(y)
         }
-        fn tdecq_histograms<'a>(
-            &'a self,
-            windows: &[TdecqWindow<'_>],
-            bins: &TdecqBins,
-        ) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+        fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
             self.call("tdecq_plan")?;
-            let windows = windows
-                .iter()
-                .map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows))
-                .collect();
-            Ok(Some(Box::new(TestHistograms {
-                windows,
-                bins: *bins,
-                engine: self,
-            })))
+            let windows = windows.iter().map(|w| (w.data.to_vec(), w.offsets.to_vec(), w.rows)).collect();
+            Ok(Some(Box::new(TestHistograms { windows, bins: *bins, engine: self })))
         }
     }
 
     #[test]
     fn a_failing_stage_falls_back_to_the_cpu_or_is_an_error() {
         let m = Modulation::Pam4;
-        let x: Vec<f32> = (0..3000)
-            .map(|k| m.level(((k * 7 + k / 5) % 4) as u8) + 0.2 * ((k % 13) as f32 / 13.0 - 0.5))
-            .collect();
+        let x: Vec<f32> = (0..3000).map(|k| m.level(((k * 7 + k / 5) % 4) as u8) + 0.2 * ((k % 13) as f32 / 13.0 - 0.5)).collect();
         let ffe = Ffe::new(vec![1.0, -0.1], 1, 0).unwrap();
         let dfe = Dfe::new(vec![0.1], m.level_set(), m).unwrap();
         let slicer = Slicer::for_levels(&m.level_set()).unwrap();
@@ -950,18 +720,9 @@ mod tests {
         assert_eq!(s.read(5..9, &mut w).unwrap(), y[5..9].to_vec());
         assert_eq!(s.dfe_detect(&dfe, &mut w).unwrap(), dfe.detect_parallel(&y));
         assert!(!s.on_accelerator(), "the failed engine is dropped");
-        assert!(
-            w.iter()
-                .any(|m| m.contains("device lost (test)")
-                    && m.contains("the CPU engine ran the DFE")),
-            "{w:?}"
-        );
+        assert!(w.iter().any(|m| m.contains("device lost (test)") && m.contains("the CPU engine ran the DFE")), "{w:?}");
         assert_eq!(s.slice(&slicer, &mut w).unwrap(), slicer.slice_vec(&y));
-        assert_eq!(
-            engine.called("slice"),
-            0,
-            "after the fallback the engine is not asked again"
-        );
+        assert_eq!(engine.called("slice"), 0, "after the fallback the engine is not asked again");
         // Without fallback the engine's error is returned, and a malformed result is an error.
         let strict = TestEngine::new(false, &["dfe"], &["slice"]);
         let mut w2 = Vec::new();
@@ -979,28 +740,11 @@ mod tests {
         // A resident signal of the wrong length is not used; the FFE's failure falls back too.
         let mut w4 = Vec::new();
         let short = TestEngine::new(true, &[], &["resident"]);
-        assert!(!EqualizedSignal::new(Some(&short), &ffe, &x, &mut w4)
-            .unwrap()
-            .on_accelerator());
+        assert!(!EqualizedSignal::new(Some(&short), &ffe, &x, &mut w4).unwrap().on_accelerator());
         assert!(w4.iter().any(|m| m.contains("FFE outputs")), "{w4:?}");
         let mut w5 = Vec::new();
-        assert_eq!(
-            ffe_equalize(
-                Some(&TestEngine::new(true, &["ffe"], &[])),
-                &ffe,
-                &x,
-                &mut w5
-            )
-            .unwrap(),
-            y
-        );
-        assert!(ffe_equalize(
-            Some(&TestEngine::new(false, &["ffe"], &[])),
-            &ffe,
-            &x,
-            &mut w5
-        )
-        .is_err());
+        assert_eq!(ffe_equalize(Some(&TestEngine::new(true, &["ffe"], &[])), &ffe, &x, &mut w5).unwrap(), y);
+        assert!(ffe_equalize(Some(&TestEngine::new(false, &["ffe"], &[])), &ffe, &x, &mut w5).is_err());
     }
 
     #[test]
@@ -1015,41 +759,14 @@ mod tests {
         assert_eq!(resample_at(Some(&ok), &x, &positions, 3, &w).unwrap(), cpu);
         assert_eq!(ok.called("resample"), 1);
         assert!(w.lock().unwrap().is_empty());
-        for (fail, malformed, why) in [
-            (&["resample"][..], &[][..], "device lost (test)"),
-            (
-                &[],
-                &["resample"],
-                "returned 241 resampled points, expected 240",
-            ),
-        ] {
+        for (fail, malformed, why) in [(&["resample"][..], &[][..], "device lost (test)"), (&[], &["resample"], "returned 241 resampled points, expected 240")] {
             let w = std::sync::Mutex::new(Vec::new());
-            let y = resample_at(
-                Some(&TestEngine::new(true, fail, malformed)),
-                &x,
-                &positions,
-                3,
-                &w,
-            )
-            .unwrap();
+            let y = resample_at(Some(&TestEngine::new(true, fail, malformed)), &x, &positions, 3, &w).unwrap();
             assert_eq!(y, cpu, "the CPU's points replace the engine's");
             let w = w.into_inner().unwrap();
-            assert!(
-                w.len() == 1
-                    && w[0].contains(why)
-                    && w[0].contains("the CPU engine ran the resampling"),
-                "{w:?}"
-            );
+            assert!(w.len() == 1 && w[0].contains(why) && w[0].contains("the CPU engine ran the resampling"), "{w:?}");
             let w = std::sync::Mutex::new(Vec::new());
-            let e = resample_at(
-                Some(&TestEngine::new(false, fail, malformed)),
-                &x,
-                &positions,
-                3,
-                &w,
-            )
-            .unwrap_err()
-            .to_string();
+            let e = resample_at(Some(&TestEngine::new(false, fail, malformed)), &x, &positions, 3, &w).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         }
     }
@@ -1058,14 +775,8 @@ mod tests {
     fn pam4_capture() -> (crate::Waveform, crate::analysis::AnalysisConfig) {
         let baud = 26.5625e9;
         let model = crate::sim::LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
-        let symbols = crate::pattern::Pattern::parse("prbs13q")
-            .unwrap()
-            .generate(Modulation::Pam4, 8191)
-            .unwrap();
-        (
-            model.run(&symbols).unwrap().waveform,
-            crate::analysis::AnalysisConfig::pam4(baud),
-        )
+        let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+        (model.run(&symbols).unwrap().waveform, crate::analysis::AnalysisConfig::pam4(baud))
     }
 
     #[test]
@@ -1073,199 +784,75 @@ mod tests {
         use crate::analysis::{analyze, analyze_using, analyze_with, AnalysisHooks};
         use crate::Backend;
         let (wf, cfg) = pam4_capture();
-        assert!(
-            cfg.eye.as_ref().is_some_and(|e| e.tdecq.is_some()),
-            "TDECQ is on"
-        );
+        assert!(cfg.eye.as_ref().is_some_and(|e| e.tdecq.is_some()), "TDECQ is on");
         let cpu = analyze(&wf, &cfg, Backend::Cpu).unwrap();
-        let cpu_tdecq = cpu
-            .eye
-            .as_ref()
-            .and_then(|e| e.tdecq_db)
-            .expect("the CPU measured TDECQ");
+        let cpu_tdecq = cpu.eye.as_ref().and_then(|e| e.tdecq_db).expect("the CPU measured TDECQ");
         // A working engine: every evaluation through the hook, the CPU's report exactly, and
         // every stage marked in order.
         let engine = TestEngine::new(false, &[], &[]);
         let marks = Mutex::new(Vec::new());
         let mark = |s: &'static str| marks.lock().unwrap().push(s);
-        let r = analyze_using(
-            &wf,
-            &cfg,
-            Backend::Gpu,
-            &AnalysisHooks {
-                accel: Some(&engine),
-                mark: Some(&mark),
-            },
-        )
-        .unwrap();
-        assert!(
-            engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20,
-            "{:?}",
-            engine.script.log()
-        );
-        assert_eq!(
-            serde_json::to_value(&r.eye).unwrap(),
-            serde_json::to_value(&cpu.eye).unwrap()
-        );
+        let r = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&engine), mark: Some(&mark) }).unwrap();
+        assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.script.log());
+        assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
         assert_eq!(r.warnings, cpu.warnings);
         let marks = marks.into_inner().unwrap();
-        let want = [
-            "front end",
-            "clock recovery",
-            "levels and alignment",
-            "equalization and decisions",
-            "FEC",
-            "eye resampling",
-            "eye histogram",
-            "eye metrics",
-            "TDECQ",
-        ];
+        let want = ["front end", "clock recovery", "levels and alignment", "equalization and decisions", "FEC", "eye resampling", "eye histogram", "eye metrics", "TDECQ"];
         assert_eq!(&marks[..want.len()], &want, "{marks:?}");
         // Failing evaluations under fallback: the same TDECQ, one warning.
-        for (fail, malformed) in [
-            (&["tdecq_counts"][..], &[][..]),
-            (&["tdecq_plan"], &[]),
-            (&[], &["tdecq_counts"]),
-        ] {
+        for (fail, malformed) in [(&["tdecq_counts"][..], &[][..]), (&["tdecq_plan"], &[]), (&[], &["tdecq_counts"])] {
             let engine = TestEngine::new(true, fail, malformed);
             let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&engine)).unwrap();
-            assert_eq!(
-                r.eye.as_ref().and_then(|e| e.tdecq_db),
-                Some(cpu_tdecq),
-                "{fail:?} {malformed:?}"
-            );
-            let w: Vec<_> = r
-                .warnings
-                .iter()
-                .filter(|w| w.contains("TDECQ's histogram evaluations"))
-                .collect();
+            assert_eq!(r.eye.as_ref().and_then(|e| e.tdecq_db), Some(cpu_tdecq), "{fail:?} {malformed:?}");
+            let w: Vec<_> = r.warnings.iter().filter(|w| w.contains("TDECQ's histogram evaluations")).collect();
             assert_eq!(w.len(), 1, "one fallback warning: {:?}", r.warnings);
             // Without fallback (`--backend gpu`) the analysis fails with the engine's error.
             let strict = TestEngine::new(false, fail, malformed);
-            let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&strict))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains("device lost (test)") || e.contains("malformed"),
-                "{e}"
-            );
+            let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&strict)).unwrap_err().to_string();
+            assert!(e.contains("device lost (test)") || e.contains("malformed"), "{e}");
         }
         // A strict eye-histogram failure is an error too (no longer a skipped eye).
-        let e = analyze_with(
-            &wf,
-            &cfg,
-            Backend::Gpu,
-            Some(&TestEngine::new(false, &["eye_histogram"], &[])),
-        )
-        .unwrap_err();
+        let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["eye_histogram"], &[]))).unwrap_err();
         assert!(e.to_string().contains("device lost (test)"), "{e}");
     }
 
     #[test]
     fn the_streamed_analysis_runs_on_the_engine_and_falls_back_once_or_fails() {
-        use crate::analysis::{
-            analyze_stream, analyze_stream_with, AnalysisConfig, SliceSource, StreamOptions,
-        };
+        use crate::analysis::{analyze_stream, analyze_stream_with, AnalysisConfig, SliceSource, StreamOptions};
         use crate::Backend;
-        let symbols = crate::pattern::Pattern::parse("prbs13q")
-            .unwrap()
-            .generate(Modulation::Pam4, 160_000)
-            .unwrap();
-        let wf = crate::sim::LinkModel::demo_pam4()
-            .run(&symbols)
-            .unwrap()
-            .waveform;
+        let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 160_000).unwrap();
+        let wf = crate::sim::LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
         let mut cfg = AnalysisConfig::pam4(53.125e9);
         cfg.equalizer = "ffe:15,dfe:2".parse().unwrap();
         cfg.training_symbols = 8_192;
-        let opts = StreamOptions {
-            block_samples: 1 << 16,
-            overlap_ui: 2048,
-            check_batch_symbols: 10_000,
-            ..Default::default()
-        };
+        let opts = StreamOptions { block_samples: 1 << 16, overlap_ui: 2048, check_batch_symbols: 10_000, ..Default::default() };
         let run = |engine: Option<&TestEngine>, backend| {
             let mut src = SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim");
-            analyze_stream_with(
-                &mut src,
-                &cfg,
-                backend,
-                &opts,
-                engine.map(|e| e as &dyn Accelerator),
-            )
+            analyze_stream_with(&mut src, &cfg, backend, &opts, engine.map(|e| e as &dyn Accelerator))
         };
-        let cpu = analyze_stream(
-            &mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"),
-            &cfg,
-            Backend::Cpu,
-            &opts,
-        )
-        .unwrap();
-        let counts = |r: &crate::analysis::Report| {
-            (
-                r.symbols,
-                r.symbol_errors,
-                r.bit_errors,
-                r.stages.clone(),
-                r.fec.clone(),
-            )
-        };
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let counts = |r: &crate::analysis::Report| (r.symbols, r.symbol_errors, r.bit_errors, r.stages.clone(), r.fec.clone());
         // Every block's FFE, `ffe`-stage detector (the DFE chain's: its target fed back) and
         // decision DFE on the engine: the CPU's counts.
         let ok = TestEngine::new(false, &[], &[]);
         let r = run(Some(&ok), Backend::Gpu).unwrap();
         assert_eq!(counts(&r), counts(&cpu));
-        assert!(
-            ok.called("resident") >= 6 && ok.called("dfe") >= 6,
-            "several blocks: {:?}",
-            ok.script.log()
-        );
+        assert!(ok.called("resident") >= 6 && ok.called("dfe") >= 6, "several blocks: {:?}", ok.script.log());
         // One upload per block: both DFEs read the block's resident FFE output.
         assert_eq!(ok.called("identity upload"), 0, "{:?}", ok.script.log());
-        assert_eq!(
-            ok.called("dfe"),
-            2 * ok.called("resident"),
-            "{:?}",
-            ok.script.log()
-        );
+        assert_eq!(ok.called("dfe"), 2 * ok.called("resident"), "{:?}", ok.script.log());
         // The slicer and MLSE chains: one upload per block too, the same counts as the CPU,
         // and the slicer chain's `ffe`-stage errors counted by the engine.
         for (chain, detector) in [("ffe:15", "slice_count"), ("ffe:15,mlse:1", "mlse")] {
             let mut cfg = cfg.clone();
             cfg.equalizer = chain.parse().unwrap();
-            let cpu = analyze_stream(
-                &mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"),
-                &cfg,
-                Backend::Cpu,
-                &opts,
-            )
-            .unwrap();
+            let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
             let e = TestEngine::new(false, &[], &[]);
-            let r = analyze_stream_with(
-                &mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"),
-                &cfg,
-                Backend::Gpu,
-                &opts,
-                Some(&e),
-            )
-            .unwrap();
+            let r = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 30_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&e)).unwrap();
             assert_eq!(counts(&r), counts(&cpu), "{chain}");
-            assert!(
-                r.stages.iter().any(|s| s.symbols > 100_000),
-                "{chain}: {:?}",
-                r.stages
-            );
-            assert_eq!(
-                e.called("identity upload"),
-                0,
-                "{chain}: {:?}",
-                e.script.log()
-            );
-            assert!(
-                e.called(detector) >= e.called("resident") - 1 && e.called("resident") >= 6,
-                "{chain}: {:?}",
-                e.script.log()
-            );
+            assert!(r.stages.iter().any(|s| s.symbols > 100_000), "{chain}: {:?}", r.stages);
+            assert_eq!(e.called("identity upload"), 0, "{chain}: {:?}", e.script.log());
+            assert!(e.called(detector) >= e.called("resident") - 1 && e.called("resident") >= 6, "{chain}: {:?}", e.script.log());
         }
         // A failing DFE under fallback: the same counts, one warning, the engine left after it.
         let failing = TestEngine::new(true, &["dfe"], &[]);
@@ -1273,18 +860,9 @@ mod tests {
         assert_eq!(counts(&r), counts(&cpu));
         assert_eq!(failing.called("dfe"), 1, "later blocks run on the CPU");
         assert_eq!(r.warnings.len(), cpu.warnings.len() + 1, "{:?}", r.warnings);
-        assert!(
-            r.warnings
-                .iter()
-                .any(|w| w.contains("device lost (test)")
-                    && w.contains("the CPU engine ran the DFE")),
-            "{:?}",
-            r.warnings
-        );
+        assert!(r.warnings.iter().any(|w| w.contains("device lost (test)") && w.contains("the CPU engine ran the DFE")), "{:?}", r.warnings);
         // Without fallback the engine's error is the analysis' error.
-        let e = run(Some(&TestEngine::new(false, &["dfe"], &[])), Backend::Gpu)
-            .unwrap_err()
-            .to_string();
+        let e = run(Some(&TestEngine::new(false, &["dfe"], &[])), Backend::Gpu).unwrap_err().to_string();
         assert!(e.contains("device lost (test)"), "{e}");
     }
 
@@ -1295,63 +873,31 @@ mod tests {
         let ffe = Ffe::new(vec![0.1, 1.0, -0.2], 1, 1).unwrap();
         let mut s = 7u64;
         let mut rnd = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 33) as u32
         };
-        let x: Vec<f32> = (0..5_003)
-            .map(|_| {
-                (rnd() % 4) as f32 * (2.0 / 3.0) - 1.0 + ((rnd() % 1000) as f32 - 500.0) * 6e-4
-            })
-            .collect();
+        let x: Vec<f32> = (0..5_003).map(|_| (rnd() % 4) as f32 * (2.0 / 3.0) - 1.0 + ((rnd() % 1000) as f32 - 500.0) * 6e-4).collect();
         let expected: Vec<u8> = (0..4_000).map(|_| (rnd() % 4) as u8).collect();
         let y = ffe.equalize(&x);
         let want_d = slicer.slice_vec(&y);
         for start in [0usize, 17, y.len() - expected.len()] {
-            let want_c = host_slice_count(
-                &y[start..start + expected.len()],
-                &expected,
-                &slicer,
-                m,
-                BitMapping::Gray,
-            );
-            assert!(
-                want_c.symbol_errors > 100,
-                "random expectations miss often: {want_c:?}"
-            );
+            let want_c = host_slice_count(&y[start..start + expected.len()], &expected, &slicer, m, BitMapping::Gray);
+            assert!(want_c.symbol_errors > 100, "random expectations miss often: {want_c:?}");
             // The host: one slicer pass, the counts from its decisions.
             let mut w = Vec::new();
             let mut host = EqualizedSignal::new(None, &ffe, &x, &mut w).unwrap();
-            assert_eq!(
-                host.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w)
-                    .unwrap(),
-                (want_c, want_d.clone())
-            );
+            assert_eq!(host.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w).unwrap(), (want_c, want_d.clone()));
             // An engine: both on the engine (the counts where the signal lives).
             let e = TestEngine::new(false, &[], &[]);
             let mut dev = EqualizedSignal::new(Some(&e), &ffe, &x, &mut w).unwrap();
-            assert_eq!(
-                dev.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w)
-                    .unwrap(),
-                (want_c, want_d.clone())
-            );
+            assert_eq!(dev.slice_and_count(start, &expected, &slicer, m, BitMapping::Gray, &mut w).unwrap(), (want_c, want_d.clone()));
             assert_eq!((e.called("slice_count"), e.called("slice")), (1, 1));
             assert!(w.is_empty(), "{w:?}");
         }
         // A range past the end is an error, not a panic.
         let mut w = Vec::new();
         let mut host = EqualizedSignal::new(None, &ffe, &x, &mut w).unwrap();
-        assert!(host
-            .slice_and_count(
-                y.len() - 10,
-                &expected,
-                &slicer,
-                m,
-                BitMapping::Gray,
-                &mut w
-            )
-            .is_err());
+        assert!(host.slice_and_count(y.len() - 10, &expected, &slicer, m, BitMapping::Gray, &mut w).is_err());
     }
 
     #[test]
@@ -1361,12 +907,6 @@ mod tests {
         let y = [-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0];
         // Decisions 0,1,2,3 against 3,1,0,3: symbol errors at 0 (0↔3: Gray 00↔10, 1 bit) and 2 (2↔0: 11↔00, 2 bits).
         let c = host_slice_count(&y, &[3, 1, 0, 3], &slicer, m, BitMapping::Gray);
-        assert_eq!(
-            c,
-            ErrorCounts {
-                symbol_errors: 2,
-                bit_errors: 3
-            }
-        );
+        assert_eq!(c, ErrorCounts { symbol_errors: 2, bit_errors: 3 });
     }
 }

@@ -28,11 +28,7 @@ impl std::str::FromStr for Backend {
             "cpu" => Ok(Backend::Cpu),
             "auto" => Ok(Backend::Auto),
             "gpu" => Ok(Backend::Gpu),
-            _ => Err(crate::Error::invalid(
-                "backend",
-                s,
-                "expected 'cpu', 'gpu' or 'auto'",
-            )),
+            _ => Err(crate::Error::invalid("backend", s, "expected 'cpu', 'gpu' or 'auto'")),
         }
     }
 }

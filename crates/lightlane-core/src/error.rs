@@ -37,9 +37,7 @@ pub enum Error {
     #[error("unknown pattern '{name}' (known: {known})")]
     UnknownPattern { name: String, known: String },
     /// A user pattern (symbols from a file or string) holds a value that is not a symbol.
-    #[error(
-        "pattern {origin}: illegal symbol '{value}' at position {position} (allowed: 0..={max})"
-    )]
+    #[error("pattern {origin}: illegal symbol '{value}' at position {position} (allowed: 0..={max})")]
     IllegalSymbol {
         origin: String,
         position: usize,
@@ -74,11 +72,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Shorthand for [`Error::InvalidParameter`].
-    pub fn invalid(
-        name: &'static str,
-        value: impl std::fmt::Display,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub fn invalid(name: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
         Error::InvalidParameter {
             name,
             value: value.to_string(),
@@ -97,22 +91,14 @@ pub fn check_finite(what: &'static str, data: &[f32]) -> Result<()> {
     const PAR_BLOCK: usize = 1 << 16;
     let all_finite = |b: &[f32]| b.iter().fold(true, |ok, v| ok & v.is_finite());
     let bad = if data.len() >= 4 * PAR_BLOCK {
-        data.par_chunks(PAR_BLOCK)
-            .position_first(|b| !all_finite(b))
-            .map(|c| c * PAR_BLOCK)
+        data.par_chunks(PAR_BLOCK).position_first(|b| !all_finite(b)).map(|c| c * PAR_BLOCK)
     } else {
-        data.chunks(BLOCK)
-            .position(|b| !all_finite(b))
-            .map(|c| c * BLOCK)
+        data.chunks(BLOCK).position(|b| !all_finite(b)).map(|c| c * BLOCK)
     };
     let Some(start) = bad else {
         return Ok(());
     };
-    match data[start..]
-        .iter()
-        .position(|v| !v.is_finite())
-        .map(|i| i + start)
-    {
+    match data[start..].iter().position(|v| !v.is_finite()).map(|i| i + start) {
         Some(index) => Err(Error::NonFinite {
             what,
             index,
@@ -133,25 +119,14 @@ mod tests {
         for n in [1usize, 5, 1023, 1024, 1025, 5000, 300_000, 1 << 20] {
             let mut x = vec![0.5f32; n];
             assert!(check_finite("x", &x).is_ok());
-            for first in [
-                0,
-                n / 2,
-                n.saturating_sub(1),
-                1023.min(n - 1),
-                65_535.min(n - 1),
-                65_536.min(n - 1),
-            ] {
+            for first in [0, n / 2, n.saturating_sub(1), 1023.min(n - 1), 65_535.min(n - 1), 65_536.min(n - 1)] {
                 x.fill(0.5);
                 x[first] = f32::NAN;
                 if first + 70_000 < n {
                     x[first + 70_000] = f32::INFINITY;
                 }
                 match check_finite("x", &x) {
-                    Err(Error::NonFinite {
-                        what: "x",
-                        index,
-                        value,
-                    }) => {
+                    Err(Error::NonFinite { what: "x", index, value }) => {
                         assert_eq!(index, first, "n={n}");
                         assert!(value.is_nan());
                     }
@@ -160,9 +135,7 @@ mod tests {
             }
             x.fill(0.5);
             x[n - 1] = f32::NEG_INFINITY;
-            assert!(
-                matches!(check_finite("x", &x), Err(Error::NonFinite { index, value, .. }) if index == n - 1 && value == f64::NEG_INFINITY)
-            );
+            assert!(matches!(check_finite("x", &x), Err(Error::NonFinite { index, value, .. }) if index == n - 1 && value == f64::NEG_INFINITY));
         }
         assert!(check_finite("x", &[]).is_ok());
     }

@@ -233,11 +233,7 @@ impl Slicer {
     /// Slicer with thresholds halfway between adjacent (ascending) levels.
     pub fn for_levels(levels: &[f32]) -> Result<Self> {
         if levels.len() < 2 {
-            return Err(Error::invalid(
-                "levels",
-                levels.len(),
-                "need at least two levels",
-            ));
+            return Err(Error::invalid("levels", levels.len(), "need at least two levels"));
         }
         Slicer::new(levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect())
     }
@@ -296,14 +292,8 @@ impl Slicer {
     fn slice_vec_in_blocks(&self, input: &[f32], block: usize) -> Vec<u8> {
         use rayon::prelude::*;
         // Zeroed on the pool (a `vec!` the heap cannot serve from fresh pages is a memset here).
-        let mut out: Vec<u8> = (0..input.len())
-            .into_par_iter()
-            .with_min_len(block)
-            .map(|_| 0)
-            .collect();
-        out.par_chunks_mut(block)
-            .zip(input.par_chunks(block))
-            .for_each(|(o, x)| self.slice(x, o));
+        let mut out: Vec<u8> = (0..input.len()).into_par_iter().with_min_len(block).map(|_| 0).collect();
+        out.par_chunks_mut(block).zip(input.par_chunks(block)).for_each(|(o, x)| self.slice(x, o));
         out
     }
 }
@@ -324,10 +314,7 @@ mod tests {
         // Below one block, exactly one, one more, several with a ragged last block; the
         // samples sweep across every threshold, including exact threshold values.
         for n in [0, 1, block - 1, block, block + 1, 5 * block + 17] {
-            let x: Vec<f32> = (0..n)
-                .map(|k| -1.3 + 2.6 * ((k * 37) % 101) as f32 / 100.0)
-                .chain(s.thresholds().iter().copied())
-                .collect();
+            let x: Vec<f32> = (0..n).map(|k| -1.3 + 2.6 * ((k * 37) % 101) as f32 / 100.0).chain(s.thresholds().iter().copied()).collect();
             let want = s.slice_vec(&x);
             assert_eq!(s.slice_vec_in_blocks(&x, block), want, "n = {n}");
             assert_eq!(s.slice_vec_parallel(&x), want, "n = {n}");
@@ -345,19 +332,10 @@ mod tests {
     #[test]
     fn adjacent_gray_levels_differ_by_one_bit() {
         for s in 0..3u8 {
-            assert_eq!(
-                bit_errors_between(s, s + 1, Modulation::Pam4, BitMapping::Gray),
-                1
-            );
+            assert_eq!(bit_errors_between(s, s + 1, Modulation::Pam4, BitMapping::Gray), 1);
         }
-        assert_eq!(
-            bit_errors_between(0, 3, Modulation::Pam4, BitMapping::Gray),
-            1
-        );
-        assert_eq!(
-            bit_errors_between(0, 2, Modulation::Pam4, BitMapping::Gray),
-            2
-        );
+        assert_eq!(bit_errors_between(0, 3, Modulation::Pam4, BitMapping::Gray), 1);
+        assert_eq!(bit_errors_between(0, 2, Modulation::Pam4, BitMapping::Gray), 2);
     }
 
     #[test]

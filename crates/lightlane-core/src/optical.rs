@@ -39,9 +39,9 @@ use crate::{Error, Result, Waveform};
 use rayon::prelude::*;
 use rustfft::num_complex::{Complex32, Complex64};
 use rustfft::{Fft, FftPlanner};
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::{PI, TAU};
-use std::sync::Arc;
 
 /// Options of [`FiberEmulator`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -116,36 +116,20 @@ impl FiberEmulator {
     /// than `max_inverse_gain_db`.
     pub fn new(fs: f64, fiber: &Fiber, options: &EmulationOptions) -> Result<FiberEmulator> {
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                fs,
-                "sample rate must be positive and finite",
-            ));
+            return Err(Error::invalid("fs", fs, "sample rate must be positive and finite"));
         }
         fiber.validate()?;
         options.chirp.validate()?;
         let cap = options.capture_dispersion_ps_per_nm;
         if !(cap.is_finite() && cap.abs() <= 1e6) {
-            return Err(Error::invalid(
-                "capture_dispersion_ps_per_nm",
-                cap,
-                "must be finite, within ±10⁶ ps/nm",
-            ));
+            return Err(Error::invalid("capture_dispersion_ps_per_nm", cap, "must be finite, within ±10⁶ ps/nm"));
         }
         if !(options.max_inverse_gain_db.is_finite() && options.max_inverse_gain_db >= 0.0) {
-            return Err(Error::invalid(
-                "max_inverse_gain_db",
-                options.max_inverse_gain_db,
-                "must be finite and ≥ 0 dB",
-            ));
+            return Err(Error::invalid("max_inverse_gain_db", options.max_inverse_gain_db, "must be finite and ≥ 0 dB"));
         }
         let band = options.band_hz.unwrap_or(0.5 * fs);
         if !(band.is_finite() && band > 0.0) {
-            return Err(Error::invalid(
-                "band_hz",
-                band,
-                "must be a positive finite frequency",
-            ));
+            return Err(Error::invalid("band_hz", band, "must be a positive finite frequency"));
         }
         let lambda = fiber.wavelength_nm * 1e-9;
         let coeff = |ps_per_nm: f64| PI * ps_per_nm * 1e-3 * lambda * lambda / SPEED_OF_LIGHT;
@@ -232,12 +216,7 @@ impl FiberEmulator {
     ///
     /// Errors: [`Error::LengthMismatch`], [`Error::InputTooShort`] below 2 samples,
     /// [`Error::NonFinite`], and [`Error::Unusable`] when the mean power is not positive.
-    pub fn process(
-        &self,
-        input: &[f32],
-        output: &mut [f32],
-        scratch: &mut EmulatorScratch,
-    ) -> Result<()> {
+    pub fn process(&self, input: &[f32], output: &mut [f32], scratch: &mut EmulatorScratch) -> Result<()> {
         let p_mean = self.check(input, output)?;
         for (b, out) in output.chunks_mut(self.block_len()).enumerate() {
             self.block(input, b * self.block_len(), out, p_mean, scratch);
@@ -260,11 +239,9 @@ impl FiberEmulator {
         let mut out = vec![0f32; waveform.len()];
         let p_mean = self.check(&waveform.samples, &out)?;
         let bl = self.block_len();
-        out.par_chunks_mut(bl)
-            .enumerate()
-            .for_each_init(EmulatorScratch::default, |s, (b, o)| {
-                self.block(&waveform.samples, b * bl, o, p_mean, s)
-            });
+        out.par_chunks_mut(bl).enumerate().for_each_init(EmulatorScratch::default, |s, (b, o)| {
+            self.block(&waveform.samples, b * bl, o, p_mean, s)
+        });
         let mut w = Waveform {
             samples: out,
             dt: waveform.dt,
@@ -272,10 +249,9 @@ impl FiberEmulator {
             raw: None,
             meta: waveform.meta.clone(),
         };
-        w.meta.extra.insert(
-            "emulated_dispersion_ps_per_nm".into(),
-            self.net_dispersion_ps_per_nm.to_string(),
-        );
+        w.meta
+            .extra
+            .insert("emulated_dispersion_ps_per_nm".into(), self.net_dispersion_ps_per_nm.to_string());
         Ok(w)
     }
 
@@ -305,14 +281,7 @@ impl FiberEmulator {
         Ok(mean)
     }
 
-    fn block(
-        &self,
-        input: &[f32],
-        o0: usize,
-        out: &mut [f32],
-        p_mean: f64,
-        s: &mut EmulatorScratch,
-    ) {
+    fn block(&self, input: &[f32], o0: usize, out: &mut [f32], p_mean: f64, s: &mut EmulatorScratch) {
         let Some(filter) = &self.filter else {
             for (o, &v) in out.iter_mut().zip(&input[o0..]) {
                 let p = (v as f64).max(0.0);
@@ -334,13 +303,7 @@ impl FiberEmulator {
         };
         let interior = start >= 0 && start as usize + n <= len;
         s.field.resize(n, Complex32::default());
-        s.fft.resize(
-            filter
-                .fwd
-                .get_inplace_scratch_len()
-                .max(filter.inv.get_inplace_scratch_len()),
-            Complex32::default(),
-        );
+        s.fft.resize(filter.fwd.get_inplace_scratch_len().max(filter.inv.get_inplace_scratch_len()), Complex32::default());
         if self.chirp.is_none() {
             // Real field √P: real forward FFT, then the full spectrum H·X with X[n−k] = X[k]*.
             s.real.resize(n, 0.0);
@@ -354,11 +317,8 @@ impl FiberEmulator {
                     *r = window(t).max(0.0).sqrt();
                 }
             }
-            s.spectrum
-                .resize(filter.real.spectrum_len(), Complex32::default());
-            filter
-                .real
-                .forward(&s.real, &mut s.spectrum, &mut s.real_scratch);
+            s.spectrum.resize(filter.real.spectrum_len(), Complex32::default());
+            filter.real.forward(&s.real, &mut s.spectrum, &mut s.real_scratch);
             let half = n / 2;
             s.field[0] = s.spectrum[0] * filter.h[0];
             s.field[half] = s.spectrum[half] * filter.h[half];
@@ -370,10 +330,7 @@ impl FiberEmulator {
         } else {
             s.p.resize(n, 0.0);
             if interior {
-                for (p, &v) in
-                    s.p.iter_mut()
-                        .zip(&input[start as usize..start as usize + n])
-                {
+                for (p, &v) in s.p.iter_mut().zip(&input[start as usize..start as usize + n]) {
                     *p = v as f64;
                 }
             } else {
@@ -456,9 +413,7 @@ pub fn emulate_fiber_naive(waveform: &Waveform, fiber: &Fiber, chirp: Chirp) -> 
     let a = PI * fiber.accumulated_dispersion_ps_per_nm() * 1e-3 * lambda * lambda / SPEED_OF_LIGHT;
     // Mirror-extend by n/2 on each side (capture in the middle), then circular filtering.
     let pad = n / 2;
-    let ext: Vec<f64> = (0..n + 2 * pad)
-        .map(|t| p[mirror(t as i64 - pad as i64, n as i64)])
-        .collect();
+    let ext: Vec<f64> = (0..n + 2 * pad).map(|t| p[mirror(t as i64 - pad as i64, n as i64)]).collect();
     let m = ext.len();
     let mut field = vec![Complex64::default(); m];
     power_to_field(&ext, &chirp, p_mean, 1.0 / fs, &mut field);
@@ -470,10 +425,7 @@ pub fn emulate_fiber_naive(waveform: &Waveform, fiber: &Fiber, chirp: Chirp) -> 
     }
     planner.plan_fft_inverse(m).process(&mut field);
     let tr = fiber.power_transmission();
-    let samples = field[pad..pad + n]
-        .iter()
-        .map(|e| (e.norm_sqr() * tr) as f32)
-        .collect();
+    let samples = field[pad..pad + n].iter().map(|e| (e.norm_sqr() * tr) as f32).collect();
     let mut w = Waveform::new(samples, fs)?;
     w.t0 = waveform.t0;
     w.meta = waveform.meta.clone();

@@ -16,10 +16,7 @@ pub(crate) struct CpuFeatures {
 /// The FIR engines' view: AVX2+FMA and AVX-512F.
 pub(crate) fn cpu_features() -> CpuFeatures {
     let avx2_fma = avx2_fma();
-    CpuFeatures {
-        avx2_fma,
-        avx512: avx2_fma && avx512f(),
-    }
+    CpuFeatures { avx2_fma, avx512: avx2_fma && avx512f() }
 }
 
 /// AVX2 (256-bit integer and float vectors).
@@ -35,8 +32,7 @@ pub(crate) fn avx2() -> bool {
 #[inline]
 pub(crate) fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
-    return std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma");
+    return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     #[cfg(not(target_arch = "x86_64"))]
     false
 }
@@ -58,18 +54,12 @@ mod tests {
     fn features_agree_with_the_standard_library_and_nest() {
         let f = cpu_features();
         assert_eq!(f.avx2_fma, avx2_fma());
-        assert!(
-            !f.avx512 || f.avx2_fma,
-            "an AVX-512 engine implies the AVX2/FMA one"
-        );
+        assert!(!f.avx512 || f.avx2_fma, "an AVX-512 engine implies the AVX2/FMA one");
         assert!(!avx2_fma() || avx2(), "FMA engines need AVX2");
         #[cfg(target_arch = "x86_64")]
         {
             assert_eq!(avx2(), std::arch::is_x86_feature_detected!("avx2"));
-            assert_eq!(
-                f.avx512,
-                f.avx2_fma && std::arch::is_x86_feature_detected!("avx512f")
-            );
+            assert_eq!(f.avx512, f.avx2_fma && std::arch::is_x86_feature_detected!("avx512f"));
         }
     }
 }

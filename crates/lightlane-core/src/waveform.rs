@@ -8,16 +8,8 @@ use std::collections::BTreeMap;
 /// (`volts = code * gain + offset`), so an accelerator can upload codes instead of floats.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawCodes {
-    I8 {
-        codes: Vec<i8>,
-        gain: f64,
-        offset: f64,
-    },
-    I16 {
-        codes: Vec<i16>,
-        gain: f64,
-        offset: f64,
-    },
+    I8 { codes: Vec<i8>, gain: f64, offset: f64 },
+    I16 { codes: Vec<i16>, gain: f64, offset: f64 },
 }
 
 /// Descriptive fields carried from the capture file into the report.
@@ -59,11 +51,7 @@ impl Waveform {
     /// ```
     pub fn new(samples: Vec<f32>, fs: f64) -> Result<Self> {
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                fs,
-                "sample rate must be a positive finite number of Hz",
-            ));
+            return Err(Error::invalid("fs", fs, "sample rate must be a positive finite number of Hz"));
         }
         crate::error::check_finite("waveform samples", &samples)?;
         Ok(Waveform {
@@ -96,11 +84,7 @@ impl Waveform {
     /// Checks the invariants a file reader may have skipped (finite positive `dt`, finite samples).
     pub fn validate(&self) -> Result<()> {
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(Error::invalid(
-                "dt",
-                self.dt,
-                "sample interval must be positive and finite",
-            ));
+            return Err(Error::invalid("dt", self.dt, "sample interval must be positive and finite"));
         }
         crate::error::check_finite("waveform samples", &self.samples)
     }

@@ -74,9 +74,7 @@ fn adjacent_errors(v: &mut [u8], m: Modulation, fraction: f64, seed: u64) -> usi
 
 #[test]
 fn golden_prbs9q_equals_802_3dj_example() {
-    let Some(text) = shared("reference/calc/prbs9q.txt") else {
-        return;
-    };
+    let Some(text) = shared("reference/calc/prbs9q.txt") else { return };
     let reference: Vec<u8> = text
         .split('"')
         .skip(1)
@@ -89,26 +87,20 @@ fn golden_prbs9q_equals_802_3dj_example() {
 
 #[test]
 fn golden_prbs13q_equals_capture_rotated_by_1727() {
-    let Some(text) = shared("captures/patterns/PRBS13Q_graycoded_bitpairs.txt") else {
-        return;
-    };
+    let Some(text) = shared("captures/patterns/PRBS13Q_graycoded_bitpairs.txt") else { return };
     let bits = digits(&text);
     assert_eq!(bits.len(), 16_382);
     // The file holds level bits (already Gray-coded): level = 2·b0 + b1.
     let file: Vec<u8> = bits.chunks_exact(2).map(|b| 2 * b[0] + b[1]).collect();
     let ours = p("prbs13q").generate(PAM4, 8191).unwrap();
     // Our symbol k (lane-0 seed of Table 94-11, output = fb) is the file's symbol k + 1727.
-    let rotations: Vec<usize> = (0..8191)
-        .filter(|&r| (0..8191).all(|k| ours[k] == file[(k + r) % 8191]))
-        .collect();
+    let rotations: Vec<usize> = (0..8191).filter(|&r| (0..8191).all(|k| ours[k] == file[(k + r) % 8191])).collect();
     assert_eq!(rotations, vec![1727]);
 }
 
 #[test]
 fn golden_ssprq_equals_ieee_order_capture() {
-    let Some(text) = shared("captures/patterns/SSPRQ_levels_ieee_order.txt") else {
-        return;
-    };
+    let Some(text) = shared("captures/patterns/SSPRQ_levels_ieee_order.txt") else { return };
     let file = digits(&text);
     assert_eq!(file.len(), 65_535);
     let ours = p("ssprq").generate(PAM4, 65_535).unwrap();
@@ -166,11 +158,7 @@ fn prbs_period_recurrence_and_balance() {
             for &e in exps {
                 x ^= bits[t - e];
             }
-            let want = if inverted_output {
-                (exps.len() as u8 + 1) % 2
-            } else {
-                0
-            };
+            let want = if inverted_output { (exps.len() as u8 + 1) % 2 } else { 0 };
             assert_eq!(x, want, "{name} t={t}");
         }
         if n <= 23 {
@@ -180,11 +168,7 @@ fn prbs_period_recurrence_and_balance() {
         }
         // PAM4: Gray pairs of the same bit stream, MSB first.
         let syms = pattern.generate(PAM4, 500).unwrap();
-        assert_eq!(
-            symbols_to_bits(&syms, PAM4, BitMapping::Gray),
-            bits[..1000].to_vec(),
-            "{name} pam4"
-        );
+        assert_eq!(symbols_to_bits(&syms, PAM4, BitMapping::Gray), bits[..1000].to_vec(), "{name} pam4");
     }
     // PRBS31 (Fig. 49-9: fb = S30 ⊕ S27, output NOT fb) from the all-ones seed: fb stays 0
     // until the zeros shifted in reach S27 (28 clocks), so the output is 28 ones, then a 0.
@@ -197,27 +181,17 @@ fn prbs_period_recurrence_and_balance() {
 
 #[test]
 fn user_pattern_from_file_and_text() {
-    let path =
-        std::env::temp_dir().join(format!("lightlane_user_pattern_{}.txt", std::process::id()));
+    let path = std::env::temp_dir().join(format!("lightlane_user_pattern_{}.txt", std::process::id()));
     std::fs::write(&path, "# my pattern\n0 1 2 3\n3,3,0\n012 # tail\n").unwrap();
     let pattern = Pattern::parse(&format!("FILE:{}", path.display())).unwrap();
     assert_eq!(pattern.period_symbols(PAM4), 10);
-    assert_eq!(
-        pattern.generate(PAM4, 12).unwrap(),
-        vec![0, 1, 2, 3, 3, 3, 0, 0, 1, 2, 0, 1]
-    );
+    assert_eq!(pattern.generate(PAM4, 12).unwrap(), vec![0, 1, 2, 3, 3, 3, 0, 0, 1, 2, 0, 1]);
     std::fs::write(&path, "0 1 2\n3 9 0\n").unwrap();
     let err = Pattern::parse(&format!("file:{}", path.display())).unwrap_err();
-    assert!(
-        matches!(err, Error::IllegalSymbol { position: 4, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::IllegalSymbol { position: 4, .. }), "{err}");
     assert!(err.to_string().contains("'9'"));
     std::fs::remove_file(&path).ok();
-    assert!(matches!(
-        Pattern::from_text("t", "0 1 x"),
-        Err(Error::IllegalSymbol { position: 2, .. })
-    ));
+    assert!(matches!(Pattern::from_text("t", "0 1 x"), Err(Error::IllegalSymbol { position: 2, .. })));
     assert!(Pattern::from_text("t", "  # nothing\n").is_err());
 }
 
@@ -246,35 +220,20 @@ fn clean_streams_sync_at_any_offset() {
             assert_eq!(a.position, offset as u64, "{name}");
             assert_eq!(a.transform, SymbolTransform::IDENTITY, "{name}");
             let rep = c.check(&rx).unwrap();
-            assert_eq!(
-                (rep.symbols, rep.bit_errors, rep.resyncs),
-                (len as u64, 0, 0),
-                "{name}"
-            );
+            assert_eq!((rep.symbols, rep.bit_errors, rep.resyncs), (len as u64, 0, 0), "{name}");
             assert_eq!(c.expected(&a, 0..len), rx, "{name}");
         }
     }
     // PRBS31Q far into the 2^31 − 1 period (position from the discrete logarithm).
     let c = checker("prbs31q", PAM4);
     let offset = 1_234_567_891u64;
-    let probe = Pattern::parse("prbs31q")
-        .unwrap()
-        .generate(PAM4, 16)
-        .unwrap();
-    let a0 = c
-        .align(&stream("prbs31q", PAM4, 0, 4000, SymbolTransform::IDENTITY))
-        .unwrap();
+    let probe = Pattern::parse("prbs31q").unwrap().generate(PAM4, 16).unwrap();
+    let a0 = c.align(&stream("prbs31q", PAM4, 0, 4000, SymbolTransform::IDENTITY)).unwrap();
     assert_eq!(a0.position, 0);
-    let far = lightlane_core::pattern::Alignment {
-        position: offset,
-        ..a0
-    };
+    let far = lightlane_core::pattern::Alignment { position: offset, ..a0 };
     let rx = c.expected(&far, 0..4000);
     assert_eq!(c.align(&rx).unwrap().position, offset);
-    let wrapped = lightlane_core::pattern::Alignment {
-        position: c.period() - 8,
-        ..a0
-    };
+    let wrapped = lightlane_core::pattern::Alignment { position: c.period() - 8, ..a0 };
     assert_eq!(&c.expected(&wrapped, 0..24)[8..], &probe[..]);
 }
 
@@ -296,33 +255,17 @@ fn every_transform_is_detected() {
         }
     }
     let c = checker("prbs7", NRZ);
-    let inv = SymbolTransform {
-        inverted: true,
-        ..SymbolTransform::IDENTITY
-    };
+    let inv = SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY };
     let a = c.align(&stream("prbs7", NRZ, 50, 3000, inv)).unwrap();
     assert!(a.transform.inverted);
     // With detection switched off, an inverted stream does not sync.
-    let strict = SyncConfig {
-        allow_inversion: false,
-        allow_data_inversion: false,
-        ..SyncConfig::default()
-    };
+    let strict = SyncConfig { allow_inversion: false, allow_data_inversion: false, ..SyncConfig::default() };
     let c = PatternChecker::new(&p("prbs7"), NRZ, strict).unwrap();
-    assert!(matches!(
-        c.align(&stream("prbs7", NRZ, 50, 3000, inv)),
-        Err(Error::PatternSyncFailed { .. })
-    ));
+    assert!(matches!(c.align(&stream("prbs7", NRZ, 50, 3000, inv)), Err(Error::PatternSyncFailed { .. })));
 }
 
 /// Exact counts and positions for injected errors (masks computed independently).
-fn check_injected(
-    name: &str,
-    m: Modulation,
-    t: SymbolTransform,
-    len: usize,
-    errors: &[(usize, u8)],
-) {
+fn check_injected(name: &str, m: Modulation, t: SymbolTransform, len: usize, errors: &[(usize, u8)]) {
     let c = checker(name, m);
     let clean = stream(name, m, 777, len, t);
     let mut rx = clean.clone();
@@ -348,19 +291,12 @@ fn check_injected(
     assert_eq!(rep.symbol_errors, errors.len() as u64, "{name}");
     assert_eq!(rep.bit_errors, want_bits, "{name}");
     assert_eq!(rep.symbols, len as u64);
-    let got: Vec<(u64, u8)> = rep
-        .error_positions
-        .iter()
-        .map(|e| (e.symbol_index, e.bit_mask))
-        .collect();
+    let got: Vec<(u64, u8)> = rep.error_positions.iter().map(|e| (e.symbol_index, e.bit_mask)).collect();
     assert_eq!(got, want, "{name}");
     // Bit indices agree with a bit-level comparison of the decided streams.
     let rb = symbols_to_bits(&rx, m, mapping);
     let cb = symbols_to_bits(&clean, m, mapping);
-    let diff: Vec<u64> = (0..rb.len())
-        .filter(|&k| rb[k] != cb[k])
-        .map(|k| k as u64)
-        .collect();
+    let diff: Vec<u64> = (0..rb.len()).filter(|&k| rb[k] != cb[k]).map(|k| k as u64).collect();
     assert_eq!(rep.error_bit_indices().collect::<Vec<_>>(), diff);
     let (lo, hi) = rep.ber_ci95;
     assert!(lo <= rep.ber && rep.ber <= hi && hi > 0.0);
@@ -368,65 +304,18 @@ fn check_injected(
 
 #[test]
 fn injected_errors_are_counted_exactly() {
-    let errs: Vec<(usize, u8)> = vec![
-        (0, 0),
-        (1, 1),
-        (17, 2),
-        (4096, 0),
-        (9000, 1),
-        (9001, 2),
-        (19_999, 0),
-    ];
+    let errs: Vec<(usize, u8)> = vec![(0, 0), (1, 1), (17, 2), (4096, 0), (9000, 1), (9001, 2), (19_999, 0)];
     check_injected("prbs13q", PAM4, SymbolTransform::IDENTITY, 20_000, &errs);
-    check_injected(
-        "ssprq",
-        PAM4,
-        SymbolTransform {
-            inverted: true,
-            ..SymbolTransform::IDENTITY
-        },
-        20_000,
-        &errs,
-    );
-    check_injected(
-        "prbs31q",
-        PAM4,
-        SymbolTransform {
-            binary_mapping: true,
-            ..SymbolTransform::IDENTITY
-        },
-        20_000,
-        &errs,
-    );
-    check_injected(
-        "prbs31q",
-        PAM4,
-        SymbolTransform {
-            msb_lsb_swapped: true,
-            ..SymbolTransform::IDENTITY
-        },
-        20_000,
-        &errs,
-    );
+    check_injected("ssprq", PAM4, SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY }, 20_000, &errs);
+    check_injected("prbs31q", PAM4, SymbolTransform { binary_mapping: true, ..SymbolTransform::IDENTITY }, 20_000, &errs);
+    check_injected("prbs31q", PAM4, SymbolTransform { msb_lsb_swapped: true, ..SymbolTransform::IDENTITY }, 20_000, &errs);
     check_injected("prbs7", NRZ, SymbolTransform::IDENTITY, 20_000, &errs);
-    check_injected(
-        "prbs31",
-        NRZ,
-        SymbolTransform {
-            inverted: true,
-            ..SymbolTransform::IDENTITY
-        },
-        20_000,
-        &errs,
-    );
+    check_injected("prbs31", NRZ, SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY }, 20_000, &errs);
 }
 
 #[test]
 fn error_positions_are_capped() {
-    let cfg = SyncConfig {
-        max_error_positions: 5,
-        ..SyncConfig::default()
-    };
+    let cfg = SyncConfig { max_error_positions: 5, ..SyncConfig::default() };
     let c = PatternChecker::new(&p("prbs13q"), PAM4, cfg).unwrap();
     let mut rx = stream("prbs13q", PAM4, 0, 10_000, SymbolTransform::IDENTITY);
     for i in (100..10_000).step_by(500) {
@@ -441,13 +330,7 @@ fn error_positions_are_capped() {
 
 #[test]
 fn slips_resync_with_few_errors() {
-    for (name, m) in [
-        ("prbs31q", PAM4),
-        ("ssprq", PAM4),
-        ("prbs13q", PAM4),
-        ("prbs7", NRZ),
-        ("prbs31", NRZ),
-    ] {
+    for (name, m) in [("prbs31q", PAM4), ("ssprq", PAM4), ("prbs13q", PAM4), ("prbs7", NRZ), ("prbs31", NRZ)] {
         let c = checker(name, m);
         let n = 60_000;
         // Deleted symbol.
@@ -455,11 +338,7 @@ fn slips_resync_with_few_errors() {
         rx.remove(25_000);
         let rep = c.check(&rx).unwrap();
         assert_eq!(rep.resyncs, 1, "{name} deletion");
-        assert!(
-            rep.bit_errors <= 2,
-            "{name} deletion: {} bit errors",
-            rep.bit_errors
-        );
+        assert!(rep.bit_errors <= 2, "{name} deletion: {} bit errors", rep.bit_errors);
         assert_eq!(rep.symbols + rep.skipped_symbols, (n - 1) as u64);
         assert!(rep.skipped_symbols == 0 && !rep.sync_lost, "{name}");
         // Inserted (repeated) symbol.
@@ -473,10 +352,7 @@ fn slips_resync_with_few_errors() {
         rx.drain(30_000..35_000);
         let rep = c.check(&rx).unwrap();
         assert_eq!(rep.resyncs, 1, "{name} big slip");
-        assert!(
-            rep.bit_errors <= 2 && rep.skipped_symbols == 0,
-            "{name} big slip: {rep:?}"
-        );
+        assert!(rep.bit_errors <= 2 && rep.skipped_symbols == 0, "{name} big slip: {rep:?}");
     }
 }
 
@@ -495,22 +371,14 @@ fn garbage_segments_and_bursts() {
         let want = lightlane_core::pattern::count_errors_naive(&rx, &clean, m, BitMapping::Gray);
         let rep = c.check(&rx).unwrap();
         assert_eq!(rep.resyncs, 0, "{name}");
-        assert_eq!(
-            (rep.symbol_errors, rep.bit_errors),
-            (want.symbol_errors, want.bit_errors),
-            "{name}"
-        );
+        assert_eq!((rep.symbol_errors, rep.bit_errors), (want.symbol_errors, want.bit_errors), "{name}");
         // Inserted garbage: 4000 random symbols, then the pattern continues where it left off.
         let mut rx = clean.clone();
         let junk: Vec<u8> = (0..4000).map(|_| r.random_range(0..levels)).collect();
         rx.splice(20_000..20_000, junk);
         let rep = c.check(&rx).unwrap();
         assert_eq!(rep.resyncs, 1, "{name}");
-        assert!(
-            rep.skipped_symbols >= 3_900 && rep.skipped_symbols <= 4_100,
-            "{name}: {}",
-            rep.skipped_symbols
-        );
+        assert!(rep.skipped_symbols >= 3_900 && rep.skipped_symbols <= 4_100, "{name}: {}", rep.skipped_symbols);
         assert!(rep.bit_errors < 200, "{name}: {}", rep.bit_errors);
         // Garbage to the end: sync lost, the good part counted.
         let mut rx = clean.clone();
@@ -519,35 +387,16 @@ fn garbage_segments_and_bursts() {
         }
         let rep = c.check(&rx).unwrap();
         assert!(rep.sync_lost, "{name}");
-        assert!(
-            (29_000..=30_100).contains(&rep.symbols),
-            "{name}: {}",
-            rep.symbols
-        );
+        assert!((29_000..=30_100).contains(&rep.symbols), "{name}: {}", rep.symbols);
         assert!(rep.bit_errors < 100, "{name}: {}", rep.bit_errors);
     }
 }
 
 #[test]
 fn high_symbol_error_ratio_still_aligns() {
-    for (name, m, ser) in [
-        ("prbs13q", PAM4, 0.15),
-        ("prbs31q", PAM4, 0.2),
-        ("ssprq", PAM4, 0.2),
-        ("prbs7", NRZ, 0.1),
-        ("prbs23", PAM4, 0.15),
-    ] {
+    for (name, m, ser) in [("prbs13q", PAM4, 0.15), ("prbs31q", PAM4, 0.2), ("ssprq", PAM4, 0.2), ("prbs7", NRZ, 0.1), ("prbs23", PAM4, 0.15)] {
         let c = checker(name, m);
-        let mut rx = stream(
-            name,
-            m,
-            4321,
-            40_000,
-            SymbolTransform {
-                inverted: true,
-                ..SymbolTransform::IDENTITY
-            },
-        );
+        let mut rx = stream(name, m, 4321, 40_000, SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY });
         let injected = adjacent_errors(&mut rx, m, ser, 11);
         let a = c.align(&rx).unwrap();
         assert_eq!(a.position, 4321 % c.period(), "{name}");
@@ -562,21 +411,10 @@ fn high_symbol_error_ratio_still_aligns() {
 #[test]
 fn random_data_never_syncs() {
     let mut r = rng(3);
-    for (name, m) in [
-        ("prbs13q", PAM4),
-        ("prbs31q", PAM4),
-        ("ssprq", PAM4),
-        ("prbs7", NRZ),
-        ("prbs31", NRZ),
-    ] {
+    for (name, m) in [("prbs13q", PAM4), ("prbs31q", PAM4), ("ssprq", PAM4), ("prbs7", NRZ), ("prbs31", NRZ)] {
         let c = checker(name, m);
-        let rx: Vec<u8> = (0..20_000)
-            .map(|_| r.random_range(0..m.levels() as u8))
-            .collect();
-        assert!(
-            matches!(c.check(&rx), Err(Error::PatternSyncFailed { .. })),
-            "{name}"
-        );
+        let rx: Vec<u8> = (0..20_000).map(|_| r.random_range(0..m.levels() as u8)).collect();
+        assert!(matches!(c.check(&rx), Err(Error::PatternSyncFailed { .. })), "{name}");
     }
     let user = Pattern::from_text("u", "0 1 2 3 3 1 0 2 2 1").unwrap();
     let c = PatternChecker::new(&user, PAM4, SyncConfig::default()).unwrap();
@@ -595,28 +433,16 @@ fn bad_inputs_are_typed_errors() {
     assert!(matches!(c.check(&[]), Err(Error::InputTooShort { .. })));
     let mut rx = stream("prbs31q", PAM4, 0, 5000, SymbolTransform::IDENTITY);
     rx[10] = 4;
-    assert!(matches!(
-        c.check(&rx),
-        Err(Error::ValueOutOfRange {
-            index: 10,
-            value: 4,
-            ..
-        })
-    ));
+    assert!(matches!(c.check(&rx), Err(Error::ValueOutOfRange { index: 10, value: 4, .. })));
     assert!(PatternChecker::new(&p("ssprq"), NRZ, SyncConfig::default()).is_err());
-    let bad = SyncConfig {
-        resync_ber_threshold: 0.7,
-        ..SyncConfig::default()
-    };
+    let bad = SyncConfig { resync_ber_threshold: 0.7, ..SyncConfig::default() };
     assert!(PatternChecker::new(&p("prbs7"), NRZ, bad).is_err());
 }
 
 #[test]
 fn report_serializes() {
     let c = checker("prbs9q", PAM4);
-    let rep = c
-        .check(&stream("prbs9q", PAM4, 3, 3000, SymbolTransform::IDENTITY))
-        .unwrap();
+    let rep = c.check(&stream("prbs9q", PAM4, 3, 3000, SymbolTransform::IDENTITY)).unwrap();
     let json = serde_json::to_string(&rep).unwrap();
     assert!(json.contains("\"pattern\":\"PRBS9Q\"") && json.contains("\"modulation\":\"pam4\""));
     let back: lightlane_core::pattern::ErrorReport = serde_json::from_str(&json).unwrap();
@@ -644,10 +470,7 @@ fn long_user_pattern_with_errors_aligns() {
     let symbols: Vec<u8> = (0..30_000).map(|_| r.random_range(0..4)).collect();
     let user = Pattern::from_symbols("random-user", symbols).unwrap();
     let c = PatternChecker::new(&user, PAM4, SyncConfig::default()).unwrap();
-    let inv = SymbolTransform {
-        inverted: true,
-        ..SymbolTransform::IDENTITY
-    };
+    let inv = SymbolTransform { inverted: true, ..SymbolTransform::IDENTITY };
     let mut rx = user.generate(PAM4, 12_345 + 50_000).unwrap();
     rx.drain(..12_345);
     inv.apply_in_place(PAM4, &mut rx);

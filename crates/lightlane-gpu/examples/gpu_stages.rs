@@ -12,19 +12,10 @@ use lightlane_core::Modulation;
 use lightlane_gpu::{bench, GpuContext};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1 << 24);
-    let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-        .min(3);
+    let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 24);
+    let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).min(3);
     // Named pool threads: the table splits the host's on-CPU time from the driver's threads.
-    rayon::ThreadPoolBuilder::new()
-        .thread_name(|i| format!("rayon-{i}"))
-        .build_global()?;
+    rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rayon-{i}")).build_global()?;
     let ctx = GpuContext::shared()?;
     let model = LinkModel::demo_pam4();
     let nsym = ((n as f64 * model.baud / model.fs) as usize).clamp(2 * 8191, 1 << 23);
@@ -37,28 +28,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nstages on '{}', {} samples ({nsym} symbols), mean of {reps}; CPU engine threads: {}",
         ctx.adapter().name,
         cap.waveform.len(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     println!(
         "| {:<28} | {:>10} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
-        "stage",
-        "CPU wall s",
-        "CPU on-CPU s",
-        "GPU wall s",
-        "GPU on-CPU s",
-        "GPU host CPU s",
-        "CPU/GPU"
+        "stage", "CPU wall s", "CPU on-CPU s", "GPU wall s", "GPU on-CPU s", "GPU host CPU s", "CPU/GPU"
     );
     println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
     let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
     for r in rows {
-        let ratio = r
-            .gpu_wall_s
-            .filter(|&g| g > 0.0)
-            .map(|g| format!("{:.2}x", r.cpu_wall_s / g))
-            .unwrap_or_else(|| "-".into());
+        let ratio = r.gpu_wall_s.filter(|&g| g > 0.0).map(|g| format!("{:.2}x", r.cpu_wall_s / g)).unwrap_or_else(|| "-".into());
         println!(
             "| {:<28} | {:>10.4} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
             r.stage,

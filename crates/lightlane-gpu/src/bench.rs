@@ -278,7 +278,7 @@ pub fn fused_pass(
         &epipe,
         &[(0, eub.buffer()), (1, xb.buffer()), (2, hb.buffer())],
     );
-    let (fpipe, fgrid, fp, x_binding) = ctx.ffe_slice_count_plan(
+    let fplan = ctx.ffe_slice_count_plan(
         ffe,
         x.len(),
         n,
@@ -287,21 +287,24 @@ pub fn fused_pass(
         BitMapping::Gray,
         1024,
     )?;
-    let fub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&fp))?;
+    let fub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&fplan.params))?;
     let fbind = ctx.bind(
-        &fpipe,
-        &[
-            (0, fub.buffer()),
-            (2, eb.buffer()),
-            (3, counters.buffer()),
-            (4, positions.buffer()),
-            (5, tb.buffer()),
-            (x_binding, xb.buffer()),
-        ],
+        &fplan.pipeline,
+        &fplan.bindings(
+            fub.buffer(),
+            eb.buffer(),
+            counters.buffer(),
+            positions.buffer(),
+            tb.buffer(),
+            xb.buffer(),
+        ),
     );
     let (s, _) = timed_sequence(
         ctx,
-        &[(&fpipe, &fbind, fgrid), (&epipe, &ebind, egrid)],
+        &[
+            (&fplan.pipeline, &fbind, fplan.grid),
+            (&epipe, &ebind, egrid),
+        ],
         reps,
     )?;
     Ok(s)

@@ -34,15 +34,9 @@ impl BlockRun {
     }
 
     /// Records the segmented dispatches over `data` (the input, at its start) into `enc`.
-    pub(crate) fn record(
-        &self,
-        ctx: &GpuContext,
-        enc: &mut wgpu::CommandEncoder,
-        data: &wgpu::Buffer,
-    ) {
+    pub(crate) fn record(&self, ctx: &GpuContext, enc: &mut wgpu::CommandEncoder, data: &wgpu::Buffer) {
         for ub in &self.uniforms {
-            let mut b: Vec<(u32, &wgpu::Buffer)> =
-                vec![(0, ub.buffer()), (1, data), (3, self.out.buffer())];
+            let mut b: Vec<(u32, &wgpu::Buffer)> = vec![(0, ub.buffer()), (1, data), (3, self.out.buffer())];
             b.extend(self.rest.iter().map(|(i, p)| (*i, p.buffer())));
             ctx.record_1d(enc, &self.pipe, &b, self.grid);
         }
@@ -118,15 +112,14 @@ impl GpuContext {
         let mut ring = StagingRing::new(self, (max_len * 4) as u64, slots.max(2))?;
         let mut out = vec![0u8; n];
         let mut pending: VecDeque<(Pooled, u64, BlockChunk)> = VecDeque::new();
-        let drain =
-            |pending: &mut VecDeque<(Pooled, u64, BlockChunk)>, out: &mut [u8]| -> Result<()> {
-                if let Some((rb, bytes, c)) = pending.pop_front() {
-                    let d = self.map_read(rb.buffer(), bytes)?;
-                    let skip = c.c0 - c.s;
-                    out[c.c0..c.c1].copy_from_slice(&d[skip..skip + (c.c1 - c.c0)]);
-                }
-                Ok(())
-            };
+        let drain = |pending: &mut VecDeque<(Pooled, u64, BlockChunk)>, out: &mut [u8]| -> Result<()> {
+            if let Some((rb, bytes, c)) = pending.pop_front() {
+                let d = self.map_read(rb.buffer(), bytes)?;
+                let skip = c.c0 - c.s;
+                out[c.c0..c.c1].copy_from_slice(&d[skip..skip + (c.c1 - c.c0)]);
+            }
+            Ok(())
+        };
         for c in chunks {
             let run = prepare(c.e - c.s)?;
             let bytes = run.out_bytes();
@@ -154,13 +147,7 @@ mod tests {
 
     #[test]
     fn chunks_cover_every_symbol_once_with_aligned_history() {
-        for &(n, block, warmup, per) in &[
-            (1000usize, 64usize, 16usize, 3usize),
-            (1000, 64, 100, 2),
-            (64, 64, 16, 1),
-            (65, 8, 0, 5),
-            (8192 * 3 + 5, 8192, 256, 1),
-        ] {
+        for &(n, block, warmup, per) in &[(1000usize, 64usize, 16usize, 3usize), (1000, 64, 100, 2), (64, 64, 16, 1), (65, 8, 0, 5), (8192 * 3 + 5, 8192, 256, 1)] {
             let ch = block_chunks(n, block, warmup, per);
             let mut next = 0;
             for c in &ch {

@@ -5,9 +5,7 @@ use crate::context::GpuContext;
 use crate::kernels::GPU_DFE_MAX_TAPS;
 use crate::pool::Pooled;
 use lightlane_core::accel::{check_range, Accelerator, Equalized};
-use lightlane_core::analysis::{
-    analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions,
-};
+use lightlane_core::analysis::{analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
 use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
@@ -92,11 +90,7 @@ impl Accelerator for GpuAccelerator<'_> {
         } else {
             Store::Host(self.ctx.ffe_equalize(ffe, x)?)
         };
-        Ok(Box::new(GpuEqualized {
-            ctx: self.ctx,
-            n,
-            store,
-        }))
+        Ok(Box::new(GpuEqualized { ctx: self.ctx, n, store }))
     }
 
     fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
@@ -119,18 +113,10 @@ impl Accelerator for GpuAccelerator<'_> {
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
     /// dispatch; counts exact). Windows beyond the kernel's columns or bins, or larger than
     /// one binding, stay on the CPU (`Ok(None)`).
-    fn tdecq_histograms<'a>(
-        &'a self,
-        windows: &[TdecqWindow<'_>],
-        bins: &TdecqBins,
-    ) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let ncols = windows.first().map_or(0, |w| w.offsets.len());
         let data: usize = windows.iter().map(|w| w.data.len()).sum();
-        if ncols == 0
-            || ncols > crate::WEIGHTED_MAX_COLUMNS
-            || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS
-            || data > self.ctx.elems_per_binding(4)
-        {
+        if ncols == 0 || ncols > crate::WEIGHTED_MAX_COLUMNS || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS || data > self.ctx.elems_per_binding(4) {
             return Ok(None);
         }
         Ok(Some(Box::new(self.ctx.weighted_histograms(windows, bins)?)))
@@ -156,10 +142,7 @@ pub struct GpuEqualized<'a> {
 impl std::fmt::Debug for GpuEqualized<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let resident = matches!(self.store, Store::Device(_));
-        f.debug_struct("GpuEqualized")
-            .field("n", &self.n)
-            .field("resident", &resident)
-            .finish()
+        f.debug_struct("GpuEqualized").field("n", &self.n).field("resident", &resident).finish()
     }
 }
 
@@ -182,37 +165,18 @@ impl Equalized for GpuEqualized<'_> {
             Store::Device(_) if range.is_empty() => Ok(Vec::new()),
             Store::Device(b) => {
                 let mut y = vec![0f32; range.len()];
-                self.ctx.read_back_into(
-                    b.buffer(),
-                    range.start as u64 * 4,
-                    bytemuck::cast_slice_mut(&mut y),
-                )?;
+                self.ctx.read_back_into(b.buffer(), range.start as u64 * 4, bytemuck::cast_slice_mut(&mut y))?;
                 Ok(y)
             }
         }
     }
 
-    fn slice_count(
-        &self,
-        start: usize,
-        expected: &[u8],
-        slicer: &Slicer,
-        m: Modulation,
-        mapping: BitMapping,
-    ) -> Result<ErrorCounts> {
+    fn slice_count(&self, start: usize, expected: &[u8], slicer: &Slicer, m: Modulation, mapping: BitMapping) -> Result<ErrorCounts> {
         let range = start..start.saturating_add(expected.len());
         check_range(&range, self.n)?;
         Ok(match &self.store {
-            Store::Host(y) => {
-                self.ctx
-                    .slice_count(&y[range], expected, slicer, m, mapping, 0)?
-                    .counts
-            }
-            Store::Device(b) => {
-                self.ctx
-                    .slice_count_resident(b, self.n, start, expected, slicer, m, mapping, 0)?
-                    .counts
-            }
+            Store::Host(y) => self.ctx.slice_count(&y[range], expected, slicer, m, mapping, 0)?.counts,
+            Store::Device(b) => self.ctx.slice_count_resident(b, self.n, start, expected, slicer, m, mapping, 0)?.counts,
         })
     }
 
@@ -230,13 +194,8 @@ impl Equalized for GpuEqualized<'_> {
             return Ok(dfe.detect_parallel(&self.read(0..self.n)?));
         }
         match &self.store {
-            Store::Host(y) => self
-                .ctx
-                .dfe_detect_blocks(dfe, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
-            Store::Device(b) => {
-                self.ctx
-                    .dfe_detect_resident(dfe, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP)
-            }
+            Store::Host(y) => self.ctx.dfe_detect_blocks(dfe, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => self.ctx.dfe_detect_resident(dfe, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP),
         }
     }
 
@@ -246,13 +205,8 @@ impl Equalized for GpuEqualized<'_> {
             return Ok(mlse.detect_parallel(&self.read(0..self.n)?));
         }
         match &self.store {
-            Store::Host(y) => self
-                .ctx
-                .mlse_detect_blocks(mlse, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
-            Store::Device(b) => {
-                self.ctx
-                    .mlse_detect_resident(mlse, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP)
-            }
+            Store::Host(y) => self.ctx.mlse_detect_blocks(mlse, y, DEFAULT_BLOCK, DEFAULT_WARMUP),
+            Store::Device(b) => self.ctx.mlse_detect_resident(mlse, b, self.n, DEFAULT_BLOCK, DEFAULT_WARMUP),
         }
     }
 
@@ -261,51 +215,30 @@ impl Equalized for GpuEqualized<'_> {
     fn dfe_detect_after(&self, dfe: &Dfe, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
         check_range(&range, self.n)?;
         if dfe.taps().len() > GPU_DFE_MAX_TAPS || dfe.levels().len() > 4 {
-            return Ok(
-                dfe.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?))
-            );
+            return Ok(dfe.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?)));
         }
         match &self.store {
-            Store::Host(y) => self.ctx.dfe_detect_blocks(
-                dfe,
-                &lightlane_core::accel::joined(prefix, y[range].to_vec()),
-                DEFAULT_BLOCK,
-                DEFAULT_WARMUP,
-            ),
+            Store::Host(y) => self.ctx.dfe_detect_blocks(dfe, &lightlane_core::accel::joined(prefix, y[range].to_vec()), DEFAULT_BLOCK, DEFAULT_WARMUP),
             Store::Device(b) => {
                 let (joined, n) = self.ctx.join_resident(prefix, b, range)?;
-                self.ctx
-                    .dfe_detect_resident(dfe, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
+                self.ctx.dfe_detect_resident(dfe, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
             }
         }
     }
 
     /// The MLSE over `prefix` then `y[range]`, joined on the device as in
     /// [`GpuEqualized::dfe_detect_after`].
-    fn mlse_detect_after(
-        &self,
-        mlse: &Mlse,
-        prefix: &[f32],
-        range: Range<usize>,
-    ) -> Result<Vec<u8>> {
+    fn mlse_detect_after(&self, mlse: &Mlse, prefix: &[f32], range: Range<usize>) -> Result<Vec<u8>> {
         check_range(&range, self.n)?;
         let (tb, depth) = mlse.traceback();
         if tb + depth > crate::GPU_MLSE_MAX_TRACEBACK || mlse.states() > 16 {
-            return Ok(
-                mlse.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?))
-            );
+            return Ok(mlse.detect_parallel(&lightlane_core::accel::joined(prefix, self.read(range)?)));
         }
         match &self.store {
-            Store::Host(y) => self.ctx.mlse_detect_blocks(
-                mlse,
-                &lightlane_core::accel::joined(prefix, y[range].to_vec()),
-                DEFAULT_BLOCK,
-                DEFAULT_WARMUP,
-            ),
+            Store::Host(y) => self.ctx.mlse_detect_blocks(mlse, &lightlane_core::accel::joined(prefix, y[range].to_vec()), DEFAULT_BLOCK, DEFAULT_WARMUP),
             Store::Device(b) => {
                 let (joined, n) = self.ctx.join_resident(prefix, b, range)?;
-                self.ctx
-                    .mlse_detect_resident(mlse, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
+                self.ctx.mlse_detect_resident(mlse, &joined, n, DEFAULT_BLOCK, DEFAULT_WARMUP)
             }
         }
     }
@@ -338,12 +271,7 @@ pub fn analyze(waveform: &Waveform, config: &AnalysisConfig, backend: Backend) -
 /// is long by nature, so `Auto` takes the GPU whenever a real one exists ([`resolve`] as for
 /// a capture of unbounded length). Under `Auto`, GPU errors fall back to the CPU engine with
 /// the reason in `Report::warnings`; under `Gpu` they are returned.
-pub fn analyze_stream<S: ChunkSource + ?Sized>(
-    source: &mut S,
-    config: &AnalysisConfig,
-    backend: Backend,
-    options: &StreamOptions,
-) -> Result<Report> {
+pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &AnalysisConfig, backend: Backend, options: &StreamOptions) -> Result<Report> {
     match resolve(backend, usize::MAX)? {
         Resolved::Cpu { reason } => {
             let mut r = analyze_stream_with(source, config, Backend::Cpu, options, None)?;
@@ -353,10 +281,7 @@ pub fn analyze_stream<S: ChunkSource + ?Sized>(
             Ok(r)
         }
         Resolved::Gpu(ctx) => {
-            let accel = GpuAccelerator {
-                ctx,
-                fallback: backend != Backend::Gpu,
-            };
+            let accel = GpuAccelerator { ctx, fallback: backend != Backend::Gpu };
             analyze_stream_with(source, config, backend, options, Some(&accel))
         }
     }

@@ -25,6 +25,36 @@ pub const EYE_PRIVATE_BINS: usize = 4096;
 /// Workgroups an eye-histogram dispatch of the privatized kernels aims at.
 pub const EYE_WORKGROUPS: u32 = 2048;
 
+/// The fused FFE → slice → count dispatch chosen by [`GpuContext::ffe_slice_count_plan`].
+pub(crate) struct FusedPlan {
+    pub pipeline: wgpu::ComputePipeline,
+    pub grid: (u32, u32),
+    pub params: SliceParams,
+    /// Binding of x: 7 (as vec4s, the unrolled kernel) or 6 (as f32s).
+    x_binding: u32,
+}
+
+impl FusedPlan {
+    pub fn bindings<'a>(
+        &self,
+        params: &'a wgpu::Buffer,
+        expected: &'a wgpu::Buffer,
+        counters: &'a wgpu::Buffer,
+        positions: &'a wgpu::Buffer,
+        taps: &'a wgpu::Buffer,
+        x: &'a wgpu::Buffer,
+    ) -> [(u32, &'a wgpu::Buffer); 6] {
+        [
+            (0, params),
+            (2, expected),
+            (3, counters),
+            (4, positions),
+            (5, taps),
+            (self.x_binding, x),
+        ]
+    }
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct ConvertParams {
@@ -822,24 +852,20 @@ impl GpuContext {
         counters: &crate::pool::Pooled,
         positions: &crate::pool::Pooled,
     ) -> Result<()> {
-        let (pipe, grid, p, x_binding) =
-            self.ffe_slice_count_plan(ffe, n_in, n, slicer, modulation, mapping, cap)?;
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-        self.dispatch_1d(
-            &pipe,
-            &[
-                (0, ub.buffer()),
-                (2, expected.buffer()),
-                (3, counters.buffer()),
-                (4, positions.buffer()),
-                (5, taps.buffer()),
-                (x_binding, x.buffer()),
-            ],
-            grid,
-        )
+        let plan = self.ffe_slice_count_plan(ffe, n_in, n, slicer, modulation, mapping, cap)?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
+        let bindings = plan.bindings(
+            ub.buffer(),
+            expected.buffer(),
+            counters.buffer(),
+            positions.buffer(),
+            taps.buffer(),
+            x.buffer(),
+        );
+        self.dispatch_1d(&plan.pipeline, &bindings, plan.grid)
     }
 
-    /// The fused kernel, grid, parameters and the binding of x for [`Self::ffe_slice_count_resident`]:
+    /// The fused kernel, grid and parameters for [`Self::ffe_slice_count_resident`]:
     /// symbol-spaced FFEs of up to [`shaders::FFE_UNROLLED_MAX_TAPS`] taps take the unrolled
     /// kernel, which reads x as vec4s (binding 7); others the generic one (binding 6).
     #[allow(clippy::too_many_arguments)]
@@ -852,7 +878,7 @@ impl GpuContext {
         modulation: Modulation,
         mapping: BitMapping,
         cap: usize,
-    ) -> Result<(wgpu::ComputePipeline, (u32, u32), SliceParams, u32)> {
+    ) -> Result<FusedPlan> {
         let unrolled = match ffe.samples_per_symbol() {
             1 => self.pipeline_ffe(
                 "slice_count",
@@ -863,7 +889,7 @@ impl GpuContext {
             )?,
             _ => None,
         };
-        let (pipe, x_binding) = match unrolled {
+        let (pipeline, x_binding) = match unrolled {
             Some(p) => (p, 7),
             None => (
                 self.pipeline("slice_count", shaders::SLICE_COUNT, "ffe_slice_count")?,
@@ -882,7 +908,12 @@ impl GpuContext {
             base: ffe.reference_tap() as u32,
             ..self.slice_params(slicer, modulation, mapping, cap)?
         };
-        Ok((pipe, grid, p, x_binding))
+        Ok(FusedPlan {
+            pipeline,
+            grid,
+            params: p,
+            x_binding,
+        })
     }
 
     /// The eye-histogram kernel, grid and parameters for `n` samples (2 ≤ n < 2^32) whose first

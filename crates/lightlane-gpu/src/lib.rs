@@ -47,17 +47,13 @@ pub mod stream;
 pub mod weighted;
 
 pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV};
-pub use engine::{
-    analyze, analyze_stream, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES,
-};
+pub use engine::{analyze, analyze_stream, resolve, GpuAccelerator, GpuEqualized, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
 pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;
-pub use weighted::{
-    weighted_histogram_reference, WeightedHistogram, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS,
-};
+pub use weighted::{weighted_histogram_reference, WeightedHistogram, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS};
 
 /// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
 pub fn bytes_of_f32(x: &[f32]) -> &[u8] {

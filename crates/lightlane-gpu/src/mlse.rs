@@ -62,19 +62,9 @@ impl GpuContext {
     /// Errors: `block` not a positive multiple of 4; traceback `block + depth` above
     /// [`GPU_MLSE_MAX_TRACEBACK`]; the input (or the survivor scratch, 4 bytes per window
     /// symbol) larger than one binding.
-    pub fn mlse_detect_blocks(
-        &self,
-        mlse: &Mlse,
-        y: &[f32],
-        block: usize,
-        warmup: usize,
-    ) -> Result<Vec<u8>> {
+    pub fn mlse_detect_blocks(&self, mlse: &Mlse, y: &[f32], block: usize, warmup: usize) -> Result<Vec<u8>> {
         if block == 0 || !block.is_multiple_of(4) {
-            return Err(Error::invalid(
-                "block",
-                block,
-                "must be a positive multiple of 4",
-            ));
+            return Err(Error::invalid("block", block, "must be a positive multiple of 4"));
         }
         let n = y.len();
         if n == 0 {
@@ -87,9 +77,7 @@ impl GpuContext {
             )));
         }
         if !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
-            return self.stream_blocks(y, block, warmup, 2, &|len| {
-                self.mlse_run(mlse, len, block, warmup)
-            });
+            return self.stream_blocks(y, block, warmup, 2, &|len| self.mlse_run(mlse, len, block, warmup));
         }
         let yb = self.upload(Role::Input, bytemuck::cast_slice(y))?;
         self.mlse_run(mlse, n, block, warmup)?.run(self, &yb)
@@ -97,46 +85,22 @@ impl GpuContext {
 
     /// [`GpuContext::mlse_detect_blocks`] of the first `n` samples of the device buffer `y`
     /// (no upload); inputs whose windows exceed one binding are read back and streamed.
-    pub(crate) fn mlse_detect_resident(
-        &self,
-        mlse: &Mlse,
-        y: &crate::pool::Pooled,
-        n: usize,
-        block: usize,
-        warmup: usize,
-    ) -> Result<Vec<u8>> {
+    pub(crate) fn mlse_detect_resident(&self, mlse: &Mlse, y: &crate::pool::Pooled, n: usize, block: usize, warmup: usize) -> Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
         }
         let (tb_block, tb_depth) = mlse.traceback();
-        if block == 0
-            || !block.is_multiple_of(4)
-            || tb_block + tb_depth > GPU_MLSE_MAX_TRACEBACK
-            || !mlse_fits(n, block, warmup, self.elems_per_binding(4))
-        {
+        if block == 0 || !block.is_multiple_of(4) || tb_block + tb_depth > GPU_MLSE_MAX_TRACEBACK || !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
             let host = self.read_back(y.buffer(), n as u64 * 4)?;
-            return self.mlse_detect_blocks(
-                mlse,
-                &bytemuck::cast_slice::<u8, f32>(&host)[..n],
-                block,
-                warmup,
-            );
+            return self.mlse_detect_blocks(mlse, &bytemuck::cast_slice::<u8, f32>(&host)[..n], block, warmup);
         }
         self.mlse_run(mlse, n, block, warmup)?.run(self, y)
     }
 
     /// Prepares the MLSE kernel for an input of `n` symbols (which must fit [`mlse_fits`]).
-    pub(crate) fn mlse_run(
-        &self,
-        mlse: &Mlse,
-        n: usize,
-        block: usize,
-        warmup: usize,
-    ) -> Result<BlockRun> {
+    pub(crate) fn mlse_run(&self, mlse: &Mlse, n: usize, block: usize, warmup: usize) -> Result<BlockRun> {
         if !mlse_fits(n, block, warmup, self.elems_per_binding(4)) {
-            return Err(gpu_err(format!(
-                "MLSE input of {n} samples (with warm-up windows) exceeds one binding"
-            )));
+            return Err(gpu_err(format!("MLSE input of {n} samples (with warm-up windows) exceeds one binding")));
         }
         let warmup = warmup.min(n);
         let blocks = n.div_ceil(block);
@@ -153,8 +117,7 @@ impl GpuContext {
             .collect();
         let (lo, hi) = clamp_range(expected);
         let (tb_block, tb_depth) = mlse.traceback();
-        let blocks32 = u32::try_from(blocks)
-            .map_err(|_| Error::invalid("MLSE blocks", blocks, "too many for one dispatch"))?;
+        let blocks32 = u32::try_from(blocks).map_err(|_| Error::invalid("MLSE blocks", blocks, "too many for one dispatch"))?;
         let grid = self.grid(blocks32.div_ceil(64));
         let p = Params {
             n: n as u32,
@@ -174,9 +137,7 @@ impl GpuContext {
             seg_begin: 0,
             seg_len: SEGMENT as u32,
         };
-        debug_assert!(
-            matches!(mlse.modulation(), Modulation::Pam4 | Modulation::Nrz) && states <= 16
-        );
+        debug_assert!(matches!(mlse.modulation(), Modulation::Pam4 | Modulation::Nrz) && states <= 16);
         let pipe = self.pipeline("mlse", shaders::MLSE, "mlse_blocks")?;
         let tb = self.upload(Role::Input, bytemuck::cast_slice(&table))?;
         let words = n.div_ceil(4) as u64 * 4;
@@ -186,10 +147,7 @@ impl GpuContext {
         let segments = window.min(n).div_ceil(SEGMENT);
         let mut uniforms = Vec::with_capacity(segments);
         for s in 0..segments {
-            let ps = Params {
-                seg_begin: (s * SEGMENT) as u32,
-                ..p
-            };
+            let ps = Params { seg_begin: (s * SEGMENT) as u32, ..p };
             uniforms.push(self.upload(Role::Uniform, bytemuck::bytes_of(&ps))?);
         }
         Ok(BlockRun {
@@ -206,8 +164,5 @@ impl GpuContext {
 /// Whether the MLSE of `n` symbols (input and warm-up windows) fits `limit` elements.
 pub(crate) fn mlse_fits(n: usize, block: usize, warmup: usize, limit: usize) -> bool {
     let warmup = warmup.min(n);
-    n <= limit
-        && n.div_ceil(block)
-            .saturating_mul(block.saturating_add(2 * warmup))
-            <= limit
+    n <= limit && n.div_ceil(block).saturating_mul(block.saturating_add(2 * warmup)) <= limit
 }

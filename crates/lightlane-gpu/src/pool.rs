@@ -52,18 +52,9 @@ pub fn size_class(size: u64) -> u64 {
 
 impl BufferPools {
     /// A buffer of at least `size` bytes for `role`, from the pool or newly created.
-    pub(crate) fn acquire(
-        self: &Arc<Self>,
-        device: &wgpu::Device,
-        role: Role,
-        size: u64,
-    ) -> Pooled {
+    pub(crate) fn acquire(self: &Arc<Self>, device: &wgpu::Device, role: Role, size: u64) -> Pooled {
         let class = size_class(size);
-        let reused = self
-            .free
-            .lock()
-            .ok()
-            .and_then(|mut f| f.get_mut(&(role, class)).and_then(|v| v.pop()));
+        let reused = self.free.lock().ok().and_then(|mut f| f.get_mut(&(role, class)).and_then(|v| v.pop()));
         let buffer = reused.unwrap_or_else(|| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("lightlane pooled"),
@@ -82,19 +73,13 @@ impl BufferPools {
 
     /// Number of idle buffers held (all roles).
     pub fn idle(&self) -> usize {
-        self.free
-            .lock()
-            .map(|f| f.values().map(Vec::len).sum())
-            .unwrap_or(0)
+        self.free.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
     }
 
     /// An idle staging buffer (MAP_WRITE | COPY_SRC, mapped for writing) of exactly `size`
     /// bytes, when one is kept.
     pub(crate) fn take_staging(&self, size: u64) -> Option<wgpu::Buffer> {
-        self.staging
-            .lock()
-            .ok()
-            .and_then(|mut f| f.get_mut(&size).and_then(|v| v.pop()))
+        self.staging.lock().ok().and_then(|mut f| f.get_mut(&size).and_then(|v| v.pop()))
     }
 
     /// Keeps `buffer`, a staging buffer that is mapped for writing, for
@@ -112,10 +97,7 @@ impl BufferPools {
 
     /// Number of idle staging buffers held.
     pub fn idle_staging(&self) -> usize {
-        self.staging
-            .lock()
-            .map(|f| f.values().map(Vec::len).sum())
-            .unwrap_or(0)
+        self.staging.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
     }
 }
 

@@ -28,12 +28,7 @@ pub struct EyeGeometry {
 impl EyeGeometry {
     /// Checks the geometry; returns the number of bins A·B.
     pub fn bins(&self) -> Result<usize> {
-        let (s, u, b, a) = (
-            self.samples_per_ui,
-            self.span_ui,
-            self.time_bins,
-            self.amp_bins,
-        );
+        let (s, u, b, a) = (self.samples_per_ui, self.span_ui, self.time_bins, self.amp_bins);
         if s == 0 || s > 4096 {
             return Err(Error::invalid("samples_per_ui", s, "need 1..=4096"));
         }
@@ -50,16 +45,8 @@ impl EyeGeometry {
         if a == 0 || a > 1024 {
             return Err(Error::invalid("amp_bins", a, "need 1..=1024"));
         }
-        if !(self.lo.is_finite()
-            && self.hi.is_finite()
-            && self.hi > self.lo
-            && (self.hi - self.lo).is_finite())
-        {
-            return Err(Error::invalid(
-                "amplitude range",
-                format!("[{}, {})", self.lo, self.hi),
-                "need finite lo < hi",
-            ));
+        if !(self.lo.is_finite() && self.hi.is_finite() && self.hi > self.lo && (self.hi - self.lo).is_finite()) {
+            return Err(Error::invalid("amplitude range", format!("[{}, {})", self.lo, self.hi), "need finite lo < hi"));
         }
         Ok(a * b)
     }
@@ -98,12 +85,7 @@ pub fn eye_histogram(y: &[f32], geom: &EyeGeometry) -> Result<Vec<u32>> {
 }
 
 /// Adds the histogram of `y` (whose first sample has stream index `k0`) to `hist`.
-pub fn eye_histogram_accumulate(
-    y: &[f32],
-    k0: u64,
-    geom: &EyeGeometry,
-    hist: &mut [u32],
-) -> Result<()> {
+pub fn eye_histogram_accumulate(y: &[f32], k0: u64, geom: &EyeGeometry, hist: &mut [u32]) -> Result<()> {
     let bins = geom.bins()?;
     if hist.len() != bins {
         return Err(Error::LengthMismatch {

@@ -80,17 +80,9 @@ impl<'a> StagingRing<'a> {
     /// Uploads `data` (at most `slot_bytes`) into the next slot and submits the copy and the
     /// commands `record` encodes, which get the slot's device buffer (the chunk sits at its
     /// start; bytes past `data.len()` are stale).
-    pub fn push(
-        &mut self,
-        data: &[u8],
-        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer),
-    ) -> Result<()> {
+    pub fn push(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer)) -> Result<()> {
         if data.len() as u64 > self.slot_bytes {
-            return Err(gpu_err(format!(
-                "chunk of {} bytes exceeds the ring's {} bytes",
-                data.len(),
-                self.slot_bytes
-            )));
+            return Err(gpu_err(format!("chunk of {} bytes exceeds the ring's {} bytes", data.len(), self.slot_bytes)));
         }
         let ctx = self.ctx;
         let idx = self.next;
@@ -109,10 +101,7 @@ impl<'a> StagingRing<'a> {
                 .map_err(|e| gpu_err(format!("staging buffer not mapped: {e}")))?;
             let mut dst = view.slice(..data.len());
             if data.len() >= PARALLEL_FILL {
-                let threads = std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-                    .min(8);
+                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
                 let per = data.len().div_ceil(threads);
                 std::thread::scope(|s| {
                     let mut rest = dst;
@@ -142,11 +131,9 @@ impl<'a> StagingRing<'a> {
         })?;
         // Re-map for the next use; completes once this submission is done with the buffer.
         let (tx, rx) = mpsc::channel();
-        slot.staging
-            .slice(..)
-            .map_async(wgpu::MapMode::Write, move |r| {
-                let _ = tx.send(r);
-            });
+        slot.staging.slice(..).map_async(wgpu::MapMode::Write, move |r| {
+            let _ = tx.send(r);
+        });
         slot.mapping = Some(rx);
         // Let wgpu make progress on earlier submissions without blocking.
         let _ = ctx.device.poll(wgpu::PollType::Poll);
@@ -190,17 +177,12 @@ struct SendWriteOnly<'a>(wgpu::WriteOnly<'a, [u8]>);
 // sized `T` (an artefact of the impl's implicit `Sized` bound), not by design for slices.
 unsafe impl Send for SendWriteOnly<'_> {}
 
-fn wait_mapped(
-    ctx: &GpuContext,
-    rx: &mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
-) -> Result<()> {
+fn wait_mapped(ctx: &GpuContext, rx: &mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>) -> Result<()> {
     loop {
         match rx.try_recv() {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => return Err(gpu_err(format!("staging buffer mapping failed: {e}"))),
-            Err(mpsc::TryRecvError::Disconnected) => {
-                return Err(gpu_err("staging buffer mapping was dropped"))
-            }
+            Err(mpsc::TryRecvError::Disconnected) => return Err(gpu_err("staging buffer mapping was dropped")),
             Err(mpsc::TryRecvError::Empty) => {
                 ctx.device
                     .poll(wgpu::PollType::wait_indefinitely())

@@ -63,64 +63,27 @@ pub struct WeightedHistogram<'c> {
 
 impl std::fmt::Debug for WeightedHistogram<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WeightedHistogram")
-            .field("rows", &self.n)
-            .field("columns", &self.ncols)
-            .field("bins", &self.bins)
-            .finish()
+        f.debug_struct("WeightedHistogram").field("rows", &self.n).field("columns", &self.ncols).field("bins", &self.bins).finish()
     }
 }
 
 /// Checks the shape shared by the GPU plan and the reference; returns the column count.
-fn check(
-    data: &[f32],
-    offsets: &[usize],
-    n: usize,
-    step: f64,
-    lo: f64,
-    bins: usize,
-) -> Result<usize> {
+fn check(data: &[f32], offsets: &[usize], n: usize, step: f64, lo: f64, bins: usize) -> Result<usize> {
     if offsets.is_empty() || offsets.len() > WEIGHTED_MAX_COLUMNS {
-        return Err(Error::invalid(
-            "columns",
-            offsets.len(),
-            format!("need 1..={WEIGHTED_MAX_COLUMNS}"),
-        ));
+        return Err(Error::invalid("columns", offsets.len(), format!("need 1..={WEIGHTED_MAX_COLUMNS}")));
     }
     if bins == 0 || bins > WEIGHTED_MAX_BINS {
-        return Err(Error::invalid(
-            "bins",
-            bins,
-            format!("need 1..={WEIGHTED_MAX_BINS}"),
-        ));
+        return Err(Error::invalid("bins", bins, format!("need 1..={WEIGHTED_MAX_BINS}")));
     }
     if !(step.is_finite() && step > 0.0 && lo.is_finite()) {
-        return Err(Error::invalid(
-            "histogram bins",
-            format!("lo {lo}, step {step}"),
-            "need a finite lo and a positive finite step",
-        ));
+        return Err(Error::invalid("histogram bins", format!("lo {lo}, step {step}"), "need a finite lo and a positive finite step"));
     }
     // The kernel's f32 estimate of the bin must be within one bin of the f64 one.
     if (lo.abs() + (lo + bins as f64 * step).abs()) / step > 1e6 {
-        return Err(Error::invalid(
-            "histogram bins",
-            format!("lo {lo}, step {step}"),
-            "bins narrower than 1e-6 of the range's magnitude",
-        ));
+        return Err(Error::invalid("histogram bins", format!("lo {lo}, step {step}"), "bins narrower than 1e-6 of the range's magnitude"));
     }
-    if let Some(&o) = offsets
-        .iter()
-        .find(|&&o| o.checked_add(n).is_none_or(|e| e > data.len()))
-    {
-        return Err(Error::invalid(
-            "column offset",
-            o,
-            format!(
-                "column of {n} rows must lie within the {} samples",
-                data.len()
-            ),
-        ));
+    if let Some(&o) = offsets.iter().find(|&&o| o.checked_add(n).is_none_or(|e| e > data.len())) {
+        return Err(Error::invalid("column offset", o, format!("column of {n} rows must lie within the {} samples", data.len())));
     }
     Ok(offsets.len())
 }
@@ -128,22 +91,10 @@ fn check(
 /// The CPU oracle: the counts of `y[i] = w[0]·c_0[i] + w[1]·c_1[i] + …` (f32, columns in
 /// order, `c_t[i] = data[offsets[t] + i]`), binned as TDECQ does: bin
 /// `trunc(clamp((y − lo) / step, 0, bins − 1))` computed in f64, NaN in bin 0.
-pub fn weighted_histogram_reference(
-    data: &[f32],
-    offsets: &[usize],
-    n: usize,
-    w: &[f32],
-    lo: f64,
-    step: f64,
-    bins: usize,
-) -> Result<Vec<u32>> {
+pub fn weighted_histogram_reference(data: &[f32], offsets: &[usize], n: usize, w: &[f32], lo: f64, step: f64, bins: usize) -> Result<Vec<u32>> {
     let ncols = check(data, offsets, n, step, lo, bins)?;
     if w.len() != ncols {
-        return Err(Error::LengthMismatch {
-            what: "weights (one per column)",
-            expected: ncols,
-            got: w.len(),
-        });
+        return Err(Error::LengthMismatch { what: "weights (one per column)", expected: ncols, got: w.len() });
     }
     let inv = 1.0 / step;
     let top = (bins - 1) as f64;
@@ -207,23 +158,8 @@ impl GpuContext {
     /// Uploads the columns `c_t = data[offsets[t] .. offsets[t] + n]` (they may overlap in
     /// `data`, as TDECQ's shifted symbol columns do) for histograms of `bins` bins of width
     /// `step` from `lo`: [`GpuContext::weighted_histograms`] of one window.
-    pub fn weighted_histogram(
-        &self,
-        data: &[f32],
-        offsets: &[usize],
-        n: usize,
-        lo: f64,
-        step: f64,
-        bins: usize,
-    ) -> Result<WeightedHistogram<'_>> {
-        self.weighted_histograms(
-            &[TdecqWindow {
-                data,
-                offsets,
-                rows: n,
-            }],
-            &TdecqBins { lo, step, bins },
-        )
+    pub fn weighted_histogram(&self, data: &[f32], offsets: &[usize], n: usize, lo: f64, step: f64, bins: usize) -> Result<WeightedHistogram<'_>> {
+        self.weighted_histograms(&[TdecqWindow { data, offsets, rows: n }], &TdecqBins { lo, step, bins })
     }
 
     /// Uploads the columns of every window (each with the same number of columns, one per
@@ -232,11 +168,7 @@ impl GpuContext {
     /// columns, 0 bins or more than [`WEIGHTED_MAX_BINS`] over all windows, a non-finite `lo`
     /// or non-positive `step`, a column beyond its data, the data larger than one binding or
     /// rows beyond 2^32 − 1 in all.
-    pub fn weighted_histograms(
-        &self,
-        windows: &[TdecqWindow<'_>],
-        bins: &TdecqBins,
-    ) -> Result<WeightedHistogram<'_>> {
+    pub fn weighted_histograms(&self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<WeightedHistogram<'_>> {
         let TdecqBins { lo, step, bins } = *bins;
         let Some(first) = windows.first() else {
             return Err(Error::invalid("windows", 0, "need at least one"));
@@ -245,37 +177,18 @@ impl GpuContext {
         for w in windows {
             ncols = check(w.data, w.offsets, w.rows, step, lo, bins)?;
             if ncols != first.offsets.len() {
-                return Err(Error::invalid(
-                    "columns",
-                    ncols,
-                    format!(
-                        "every window needs {} (one per weight)",
-                        first.offsets.len()
-                    ),
-                ));
+                return Err(Error::invalid("columns", ncols, format!("every window needs {} (one per weight)", first.offsets.len())));
             }
         }
         if windows.len() * bins > WEIGHTED_MAX_BINS {
-            return Err(Error::invalid(
-                "bins",
-                windows.len() * bins,
-                format!("at most {WEIGHTED_MAX_BINS} over all windows"),
-            ));
+            return Err(Error::invalid("bins", windows.len() * bins, format!("at most {WEIGHTED_MAX_BINS} over all windows")));
         }
         let total: usize = windows.iter().map(|w| w.data.len()).sum();
         if total > self.elems_per_binding(4) {
-            return Err(gpu_err(format!(
-                "weighted histogram: {total} samples exceed one binding"
-            )));
+            return Err(gpu_err(format!("weighted histogram: {total} samples exceed one binding")));
         }
         let stride = windows.iter().map(|w| w.rows).max().unwrap_or(0);
-        let slots = u32::try_from(stride.saturating_mul(windows.len())).map_err(|_| {
-            Error::invalid(
-                "rows",
-                stride,
-                "at most 2^32 - 1 over all windows on the GPU",
-            )
-        })?;
+        let slots = u32::try_from(stride.saturating_mul(windows.len())).map_err(|_| Error::invalid("rows", stride, "at most 2^32 - 1 over all windows on the GPU"))?;
         // One data array (window after window); the offsets shifted to each window's start.
         let mut data = Vec::with_capacity(total.max(1));
         let mut offs = Vec::with_capacity(windows.len() * ncols);
@@ -345,19 +258,11 @@ impl WeightedHistogram<'_> {
     /// [`WeightedHistogram::counts`] into `counts` (`windows() · bins` long).
     pub fn counts_into(&self, w: &[f32], counts: &mut [u32]) -> Result<()> {
         if w.len() != self.ncols {
-            return Err(Error::LengthMismatch {
-                what: "weights (one per column)",
-                expected: self.ncols,
-                got: w.len(),
-            });
+            return Err(Error::LengthMismatch { what: "weights (one per column)", expected: self.ncols, got: w.len() });
         }
         let total_bins = self.n.len() * self.bins;
         if counts.len() != total_bins {
-            return Err(Error::LengthMismatch {
-                what: "weighted histogram counts",
-                expected: total_bins,
-                got: counts.len(),
-            });
+            return Err(Error::LengthMismatch { what: "weighted histogram counts", expected: total_bins, got: counts.len() });
         }
         lightlane_core::error::check_finite("weights", w)?;
         let ctx = self.ctx;
@@ -368,11 +273,7 @@ impl WeightedHistogram<'_> {
         let wb = ctx.upload(Role::Input, bytemuck::cast_slice(w))?;
         let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&self.params))?;
         let hb = ctx.buffer(Role::Output, total_bins as u64 * 4)?;
-        let pipe = ctx.pipeline(
-            "weighted_histogram",
-            shaders::WEIGHTED_HISTOGRAM,
-            "weighted_histogram",
-        )?;
+        let pipe = ctx.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             enc.clear_buffer(hb.buffer(), 0, None);
@@ -411,31 +312,14 @@ mod tests {
     #[test]
     fn bin_edges_are_the_first_f32_of_each_cpu_bin() {
         // Steps that are not powers of two, so f64 rounding decides the samples at the edges.
-        for (lo, step, bins) in [
-            (-3.0f64, 0.0078125 * 3.0 / 1.7, 1024usize),
-            (0.1, 1e-3, 300),
-            (-1e-3, 7e-7, 64),
-        ] {
+        for (lo, step, bins) in [(-3.0f64, 0.0078125 * 3.0 / 1.7, 1024usize), (0.1, 1e-3, 300), (-1e-3, 7e-7, 64)] {
             let (inv, top) = (1.0 / step, (bins - 1) as f64);
             let e = bin_edges(lo, step, bins);
             for (b, &t) in e.iter().enumerate().skip(1) {
                 assert!(t.is_finite(), "edge {b}");
-                assert!(
-                    cpu_bin(t, lo, inv, top) >= b,
-                    "edge {b}: {t} is in bin {}",
-                    cpu_bin(t, lo, inv, top)
-                );
-                let below = f32::from_bits(if t > 0.0 {
-                    t.to_bits() - 1
-                } else if t == 0.0 {
-                    0x8000_0001
-                } else {
-                    t.to_bits() + 1
-                });
-                assert!(
-                    cpu_bin(below, lo, inv, top) < b,
-                    "edge {b}: {below} just below {t} already reaches it"
-                );
+                assert!(cpu_bin(t, lo, inv, top) >= b, "edge {b}: {t} is in bin {}", cpu_bin(t, lo, inv, top));
+                let below = f32::from_bits(if t > 0.0 { t.to_bits() - 1 } else if t == 0.0 { 0x8000_0001 } else { t.to_bits() + 1 });
+                assert!(cpu_bin(below, lo, inv, top) < b, "edge {b}: {below} just below {t} already reaches it");
             }
         }
     }

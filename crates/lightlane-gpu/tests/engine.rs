@@ -11,9 +11,7 @@ use lightlane_core::pattern::count::ErrorCounts;
 use lightlane_core::pattern::Pattern;
 use lightlane_core::sim::LinkModel;
 use lightlane_core::{Backend, Modulation};
-use lightlane_gpu::{
-    analyze, check_limits, resolve, GpuAccelerator, GpuContext, GpuOptions, Resolved,
-};
+use lightlane_gpu::{analyze, check_limits, resolve, GpuAccelerator, GpuContext, GpuOptions, Resolved};
 
 #[test]
 fn backend_parses_gpu() {
@@ -51,30 +49,16 @@ fn limits_below_the_kernels_needs_are_rejected() {
 
 #[test]
 fn cpu_and_small_auto_resolve_to_cpu_without_touching_the_gpu() {
-    assert!(matches!(
-        resolve(Backend::Cpu, 1 << 30).unwrap(),
-        Resolved::Cpu { reason: None }
-    ));
-    assert!(matches!(
-        resolve(Backend::Auto, 1000).unwrap(),
-        Resolved::Cpu { reason: None }
-    ));
+    assert!(matches!(resolve(Backend::Cpu, 1 << 30).unwrap(), Resolved::Cpu { reason: None }));
+    assert!(matches!(resolve(Backend::Auto, 1000).unwrap(), Resolved::Cpu { reason: None }));
 }
 
 #[test]
 fn core_alone_refuses_backend_gpu() {
     let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 8191)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
-    let e = analyze_cpu(
-        &capture.waveform,
-        &AnalysisConfig::pam4(26.5625e9),
-        Backend::Gpu,
-    )
-    .unwrap_err();
+    let e = analyze_cpu(&capture.waveform, &AnalysisConfig::pam4(26.5625e9), Backend::Gpu).unwrap_err();
     assert!(e.to_string().contains("gpu"), "{e}");
 }
 
@@ -110,14 +94,7 @@ impl Equalized for SpyEq<'_> {
         self.calls.add("read");
         self.inner.read(r)
     }
-    fn slice_count(
-        &self,
-        start: usize,
-        e: &[u8],
-        s: &Slicer,
-        m: Modulation,
-        map: BitMapping,
-    ) -> lightlane_core::Result<ErrorCounts> {
+    fn slice_count(&self, start: usize, e: &[u8], s: &Slicer, m: Modulation, map: BitMapping) -> lightlane_core::Result<ErrorCounts> {
         self.calls.add("slice_count");
         self.inner.slice_count(start, e, s, m, map)
     }
@@ -133,21 +110,11 @@ impl Equalized for SpyEq<'_> {
         self.calls.add("mlse");
         self.inner.mlse_detect(m)
     }
-    fn dfe_detect_after(
-        &self,
-        d: &Dfe,
-        prefix: &[f32],
-        r: std::ops::Range<usize>,
-    ) -> lightlane_core::Result<Vec<u8>> {
+    fn dfe_detect_after(&self, d: &Dfe, prefix: &[f32], r: std::ops::Range<usize>) -> lightlane_core::Result<Vec<u8>> {
         self.calls.add("dfe");
         self.inner.dfe_detect_after(d, prefix, r)
     }
-    fn mlse_detect_after(
-        &self,
-        m: &Mlse,
-        prefix: &[f32],
-        r: std::ops::Range<usize>,
-    ) -> lightlane_core::Result<Vec<u8>> {
+    fn mlse_detect_after(&self, m: &Mlse, prefix: &[f32], r: std::ops::Range<usize>) -> lightlane_core::Result<Vec<u8>> {
         self.calls.add("mlse");
         self.inner.mlse_detect_after(m, prefix, r)
     }
@@ -164,42 +131,22 @@ impl Accelerator for Spy<'_> {
         self.calls.add("ffe_equalize");
         self.gpu.ffe_equalize(ffe, x)
     }
-    fn equalize_resident<'a>(
-        &'a self,
-        ffe: &Ffe,
-        x: &[f32],
-    ) -> lightlane_core::Result<Box<dyn Equalized + 'a>> {
+    fn equalize_resident<'a>(&'a self, ffe: &Ffe, x: &[f32]) -> lightlane_core::Result<Box<dyn Equalized + 'a>> {
         if ffe.taps() == [1.0] {
             self.calls.add("identity upload");
         }
         self.calls.add("equalize_resident");
-        Ok(Box::new(SpyEq {
-            inner: self.gpu.equalize_resident(ffe, x)?,
-            calls: &self.calls,
-        }))
+        Ok(Box::new(SpyEq { inner: self.gpu.equalize_resident(ffe, x)?, calls: &self.calls }))
     }
-    fn eye_histogram(
-        &self,
-        g: &lightlane_core::eye::EyeGeometry,
-        y: &[f32],
-    ) -> lightlane_core::Result<Vec<u32>> {
+    fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, y: &[f32]) -> lightlane_core::Result<Vec<u32>> {
         self.calls.add("eye_histogram");
         self.gpu.eye_histogram(g, y)
     }
-    fn resample_at(
-        &self,
-        x: &[f32],
-        positions: &[f64],
-        sps_out: usize,
-    ) -> lightlane_core::Result<Vec<f32>> {
+    fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> lightlane_core::Result<Vec<f32>> {
         self.calls.add("resample_at");
         self.gpu.resample_at(x, positions, sps_out)
     }
-    fn tdecq_histograms<'a>(
-        &'a self,
-        windows: &[TdecqWindow<'_>],
-        bins: &TdecqBins,
-    ) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
+    fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         self.calls.add("tdecq_histograms");
         self.gpu.tdecq_histograms(windows, bins)
     }
@@ -208,10 +155,7 @@ impl Accelerator for Spy<'_> {
 fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: length");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * (1.0 + y.abs()),
-            "{what}[{i}]: gpu {x} cpu {y}"
-        );
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: gpu {x} cpu {y}");
     }
 }
 
@@ -221,41 +165,20 @@ fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
 /// strings) panics.
 fn max_rel_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> (f64, String) {
     use serde_json::Value as V;
-    let worst = |v: Vec<(f64, String)>| {
-        v.into_iter()
-            .fold((0.0, String::new()), |m, d| if d.0 > m.0 { d } else { m })
-    };
+    let worst = |v: Vec<(f64, String)>| v.into_iter().fold((0.0, String::new()), |m, d| if d.0 > m.0 { d } else { m });
     match (a, b) {
         (V::Number(x), V::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            let d = if x == y {
-                0.0
-            } else {
-                (x - y).abs() / (x.abs() + y.abs()).max(1e-3)
-            };
+            let d = if x == y { 0.0 } else { (x - y).abs() / (x.abs() + y.abs()).max(1e-3) };
             (d, format!("{path} (gpu {x}, cpu {y})"))
         }
         (V::Array(x), V::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{path}: lengths");
-            worst(
-                x.iter()
-                    .zip(y)
-                    .enumerate()
-                    .map(|(i, (p, q))| max_rel_diff(p, q, &format!("{path}[{i}]")))
-                    .collect(),
-            )
+            worst(x.iter().zip(y).enumerate().map(|(i, (p, q))| max_rel_diff(p, q, &format!("{path}[{i}]"))).collect())
         }
         (V::Object(x), V::Object(y)) => {
-            assert_eq!(
-                x.keys().collect::<Vec<_>>(),
-                y.keys().collect::<Vec<_>>(),
-                "{path}: keys"
-            );
-            worst(
-                x.iter()
-                    .map(|(k, p)| max_rel_diff(p, &y[k], &format!("{path}.{k}")))
-                    .collect(),
-            )
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{path}: keys");
+            worst(x.iter().map(|(k, p)| max_rel_diff(p, &y[k], &format!("{path}.{k}"))).collect())
         }
         _ => {
             assert_eq!(a, b, "{path}");
@@ -275,105 +198,47 @@ const EYE_REL_TOL: f64 = 1e-4;
 /// target, levels, eye metrics, TDECQ) within the f32 rounding of the GPU resampler and FFE.
 fn assert_same_report(gpu: &Report, cpu: &Report) {
     assert_eq!(gpu.decisions, cpu.decisions, "decisions");
-    assert_eq!(
-        (gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors),
-        (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors)
-    );
+    assert_eq!((gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors), (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors));
     assert_eq!(gpu.stages, cpu.stages, "per-stage errors");
     assert_eq!(gpu.fec, cpu.fec, "FEC codeword statistics");
-    close(
-        &gpu.ffe_taps,
-        &cpu.ffe_taps,
-        1e-4,
-        "FFE taps (trained on the resampled signal)",
-    );
+    close(&gpu.ffe_taps, &cpu.ffe_taps, 1e-4, "FFE taps (trained on the resampled signal)");
     assert_eq!(gpu.eye.is_some(), cpu.eye.is_some(), "eye report present");
-    let (d, at) = max_rel_diff(
-        &serde_json::to_value(&gpu.eye).unwrap(),
-        &serde_json::to_value(&cpu.eye).unwrap(),
-        "eye",
-    );
+    let (d, at) = max_rel_diff(&serde_json::to_value(&gpu.eye).unwrap(), &serde_json::to_value(&cpu.eye).unwrap(), "eye");
     eprintln!("eye report: largest relative difference GPU vs CPU {d:.3e} at {at}");
-    assert!(
-        d <= EYE_REL_TOL,
-        "eye report differs by {d:.3e} (relative) from the CPU engine's at {at}"
-    );
+    assert!(d <= EYE_REL_TOL, "eye report differs by {d:.3e} (relative) from the CPU engine's at {at}");
     assert_eq!(gpu.dfe_taps.is_some(), cpu.dfe_taps.is_some());
     if let (Some(g), Some(c)) = (&gpu.dfe_taps, &cpu.dfe_taps) {
         close(g, c, 1e-4, "dfe taps");
     }
     // Compared as text: a chain without errors has NaN ratios (NaN ≠ NaN).
-    assert_eq!(
-        format!("{:?}", gpu.dfe_error_propagation),
-        format!("{:?}", cpu.dfe_error_propagation)
-    );
+    assert_eq!(format!("{:?}", gpu.dfe_error_propagation), format!("{:?}", cpu.dfe_error_propagation));
     if let (Some(g), Some(c)) = (&gpu.mlse_target, &cpu.mlse_target) {
         close(g, c, 1e-4, "mlse target");
     }
-    assert_eq!(
-        gpu.warnings, cpu.warnings,
-        "warnings (no fallback happened)"
-    );
+    assert_eq!(gpu.warnings, cpu.warnings, "warnings (no fallback happened)");
 }
 
 #[test]
 fn gpu_engine_report_matches_cpu_engine() {
     let Some(ctx) = common::ctx() else { return };
     let model = LinkModel::demo_pam4();
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 2 * 8191)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
     // The `ffe` stage counts with the slicer, except in an MLSE chain, where it decides with the
     // partial-response target fed back (a DFE on the device).
-    for (chain, ffe_stage, detector) in [
-        ("ffe:15", "slice_count", "slice"),
-        ("ffe:15,dfe:2", "dfe", "dfe"),
-        ("ffe:15,mlse:1", "dfe", "mlse"),
-    ] {
+    for (chain, ffe_stage, detector) in [("ffe:15", "slice_count", "slice"), ("ffe:15,dfe:2", "dfe", "dfe"), ("ffe:15,mlse:1", "dfe", "mlse")] {
         let mut cfg = AnalysisConfig::pam4(model.baud);
         cfg.equalizer = chain.parse().unwrap();
         assert!(cfg.eye.is_some(), "the eye stage is on");
         let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
-        let spy = Spy {
-            gpu: GpuAccelerator {
-                ctx,
-                fallback: false,
-            },
-            calls: Calls::default(),
-        };
-        let gpu = lightlane_core::analysis::analyze_with(
-            &capture.waveform,
-            &cfg,
-            Backend::Gpu,
-            Some(&spy),
-        )
-        .unwrap();
-        assert!(
-            cpu.eye.is_some(),
-            "{chain}: the CPU eye ran: {:?}",
-            cpu.warnings
-        );
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
+        assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in [
-            "resample_at",
-            "equalize_resident",
-            "read",
-            ffe_stage,
-            detector,
-            "eye_histogram",
-            "tdecq_histograms",
-        ] {
-            assert!(
-                spy.calls.has(stage),
-                "{chain}: the GPU engine did not run {stage}"
-            );
+        for stage in ["resample_at", "equalize_resident", "read", ffe_stage, detector, "eye_histogram", "tdecq_histograms"] {
+            assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
-        assert!(
-            !spy.calls.has("ffe_equalize"),
-            "{chain}: the FFE output came back whole"
-        );
+        assert!(!spy.calls.has("ffe_equalize"), "{chain}: the FFE output came back whole");
         // Through the facade entry point as well (Backend::Gpu resolves to this engine).
         let via = lightlane_gpu::analyze(&capture.waveform, &cfg, Backend::Gpu).unwrap();
         assert_eq!(via.decisions, cpu.decisions, "{chain}");
@@ -386,45 +251,17 @@ fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
     // (through the engine), as are the eye's raw and reference-receiver signals.
     let Some(ctx) = common::ctx() else { return };
     let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 2 * 8191)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
     let cfg = AnalysisConfig::pam4(26.5625e9);
     let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
-    assert!(
-        cpu.ppm_offset.is_some(),
-        "the CDR recovered the clock: {:?}",
-        cpu.warnings
-    );
-    let spy = Spy {
-        gpu: GpuAccelerator {
-            ctx,
-            fallback: false,
-        },
-        calls: Calls::default(),
-    };
-    let gpu =
-        lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy))
-            .unwrap();
-    let resamplings = spy
-        .calls
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|&&c| c == "resample_at")
-        .count();
-    assert_eq!(
-        resamplings, 3,
-        "FFE input, raw eye and BT4 eye resampled by the engine"
-    );
+    assert!(cpu.ppm_offset.is_some(), "the CDR recovered the clock: {:?}", cpu.warnings);
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+    let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
+    let resamplings = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "resample_at").count();
+    assert_eq!(resamplings, 3, "FFE input, raw eye and BT4 eye resampled by the engine");
     assert_same_report(&gpu, &cpu);
-    assert_eq!(
-        gpu.ppm_offset, cpu.ppm_offset,
-        "the clock itself is recovered on the host"
-    );
+    assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
 }
 
 /// An accelerator whose FFE always fails.
@@ -439,11 +276,7 @@ impl lightlane_core::accel::Accelerator for Broken {
     fn fallback_allowed(&self) -> bool {
         self.fallback
     }
-    fn ffe_equalize(
-        &self,
-        _: &lightlane_core::eq::Ffe,
-        _: &[f32],
-    ) -> lightlane_core::Result<Vec<f32>> {
+    fn ffe_equalize(&self, _: &lightlane_core::eq::Ffe, _: &[f32]) -> lightlane_core::Result<Vec<f32>> {
         Err(lightlane_core::Error::Unusable {
             stage: "gpu",
             reason: "device lost (simulated)".into(),
@@ -455,35 +288,14 @@ impl lightlane_core::accel::Accelerator for Broken {
 fn a_failing_gpu_stage_falls_back_under_auto_and_errors_under_gpu() {
     use lightlane_core::analysis::analyze_with;
     let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 8191)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
     let cfg = AnalysisConfig::pam4(26.5625e9);
     let cpu = analyze_cpu(&capture.waveform, &cfg, Backend::Cpu).unwrap();
-    let auto = analyze_with(
-        &capture.waveform,
-        &cfg,
-        Backend::Auto,
-        Some(&Broken { fallback: true }),
-    )
-    .unwrap();
+    let auto = analyze_with(&capture.waveform, &cfg, Backend::Auto, Some(&Broken { fallback: true })).unwrap();
     assert_eq!(auto.decisions, cpu.decisions);
-    assert!(
-        auto.warnings
-            .iter()
-            .any(|w| w.contains("device lost (simulated)") && w.contains("CPU engine")),
-        "{:?}",
-        auto.warnings
-    );
-    let e = analyze_with(
-        &capture.waveform,
-        &cfg,
-        Backend::Gpu,
-        Some(&Broken { fallback: false }),
-    )
-    .unwrap_err();
+    assert!(auto.warnings.iter().any(|w| w.contains("device lost (simulated)") && w.contains("CPU engine")), "{:?}", auto.warnings);
+    let e = analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&Broken { fallback: false })).unwrap_err();
     assert!(e.to_string().contains("device lost (simulated)"), "{e}");
 }
 
@@ -491,28 +303,16 @@ fn a_failing_gpu_stage_falls_back_under_auto_and_errors_under_gpu() {
 fn bench_phases_use_device_timestamps_when_available() {
     use lightlane_gpu::bench;
     let Some(ctx) = common::ctx() else { return };
-    let x: Vec<f32> = (0..1 << 16)
-        .map(|i| ((i % 97) as f32 - 48.0) / 50.0)
-        .collect();
+    let x: Vec<f32> = (0..1 << 16).map(|i| ((i % 97) as f32 - 48.0) / 50.0).collect();
     let taps = [0.1f32, 1.0, 0.1];
     let t = bench::fir(ctx, &x, &taps, 3).unwrap();
-    assert!(
-        t.compute_s.is_finite() && t.compute_s > 0.0 && t.upload_s > 0.0 && t.readback_s > 0.0,
-        "{t:?}"
-    );
+    assert!(t.compute_s.is_finite() && t.compute_s > 0.0 && t.upload_s > 0.0 && t.readback_s > 0.0, "{t:?}");
     // Timestamps are used exactly when the adapter offers them (lavapipe does).
     assert_eq!(t.device_timed, bench::has_timestamps(ctx), "{t:?}");
-    let grid = lightlane_core::timing::ResampleGrid {
-        samples_per_ui: 4.8,
-        phase_ui: 0.3,
-        sps_out: 2,
-    };
+    let grid = lightlane_core::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
     let (t, n) = bench::resample(ctx, &x, &grid, 2).unwrap();
     assert_eq!(n, grid.output_len(x.len()));
-    assert!(
-        t.compute_s > 0.0 && t.device_timed == bench::has_timestamps(ctx),
-        "{t:?}"
-    );
+    assert!(t.compute_s > 0.0 && t.device_timed == bench::has_timestamps(ctx), "{t:?}");
     let m = lightlane_core::Modulation::Pam4;
     let mlse = lightlane_core::eq::Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
     assert!(bench::mlse_blocks(ctx, &mlse, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
@@ -528,32 +328,13 @@ fn a_batch_of_captures_shares_one_context_and_gives_the_cpu_results() {
     let cfg = AnalysisConfig::pam4(model.baud);
     // Three "files" (different data), analysed from several threads at once as the CLI's
     // batch does: one context serves them all.
-    let captures: Vec<_> = [
-        ("prbs13q", 12_000usize),
-        ("prbs9q", 10_000),
-        ("prbs13q", 16_000),
-    ]
-    .iter()
-    .map(|&(p, n)| {
-        (
-            p,
-            model
-                .run(
-                    &Pattern::parse(p)
-                        .unwrap()
-                        .generate(Modulation::Pam4, n)
-                        .unwrap(),
-                )
-                .unwrap(),
-        )
-    })
-    .collect();
+    let captures: Vec<_> = [("prbs13q", 12_000usize), ("prbs9q", 10_000), ("prbs13q", 16_000)]
+        .iter()
+        .map(|&(p, n)| (p, model.run(&Pattern::parse(p).unwrap().generate(Modulation::Pam4, n).unwrap()).unwrap()))
+        .collect();
     std::thread::scope(|s| {
         for (pattern, c) in &captures {
-            let cfg = AnalysisConfig {
-                pattern: pattern.to_string(),
-                ..cfg.clone()
-            };
+            let cfg = AnalysisConfig { pattern: pattern.to_string(), ..cfg.clone() };
             s.spawn(move || {
                 let cpu = analyze(&c.waveform, &cfg, Backend::Cpu).unwrap();
                 let gpu = analyze(&c.waveform, &cfg, Backend::Gpu).unwrap();
@@ -570,11 +351,7 @@ fn a_batch_of_captures_shares_one_context_and_gives_the_cpu_results() {
         r => panic!("{r:?}"),
     };
     assert!(std::ptr::eq(ctx1, ctx2), "one shared context");
-    assert_eq!(
-        GpuContext::contexts_created(),
-        before,
-        "no per-file adapter setup"
-    );
+    assert_eq!(GpuContext::contexts_created(), before, "no per-file adapter setup");
 }
 
 /// The TDECQ signal of `wf` as the CPU pipeline makes it: the clock recovered from the raw
@@ -583,77 +360,33 @@ fn a_batch_of_captures_shares_one_context_and_gives_the_cpu_results() {
 fn tdecq_signal(wf: &lightlane_core::Waveform, baud: f64) -> lightlane_core::eye::EyeSignal {
     use lightlane_core::analysis::ClockRecovery;
     let fs = wf.fs();
-    let ClockRecovery::Cdr(cdr) = AnalysisConfig::pam4(baud).clock else {
-        panic!("the PAM4 preset recovers the clock")
-    };
-    let rc = lightlane_core::timing::recover_clock(&wf.samples, fs, baud, Modulation::Pam4, &cdr)
-        .unwrap();
-    let filtered =
-        lightlane_core::eq::bessel_thomson_filter(&wf.samples, fs, 0.5 * baud, 4).unwrap();
+    let ClockRecovery::Cdr(cdr) = AnalysisConfig::pam4(baud).clock else { panic!("the PAM4 preset recovers the clock") };
+    let rc = lightlane_core::timing::recover_clock(&wf.samples, fs, baud, Modulation::Pam4, &cdr).unwrap();
+    let filtered = lightlane_core::eq::bessel_thomson_filter(&wf.samples, fs, 0.5 * baud, 4).unwrap();
     let n = lightlane_core::eye::within_capture(&rc.symbol_positions, fs / baud, wf.len()).len();
-    let y = lightlane_core::timing::resample_at_parallel(
-        &filtered,
-        &rc.symbol_positions[rc.settled_from..n],
-        32,
-    );
+    let y = lightlane_core::timing::resample_at_parallel(&filtered, &rc.symbol_positions[rc.settled_from..n], 32);
     lightlane_core::eye::EyeSignal::from_centred(&y, 32).unwrap()
 }
 
 /// TDECQ on the GPU engine equals the CPU's: the evaluations' counts are exact, so the
 /// optimizer takes the same path (the same number of evaluations) to the same taps.
-fn assert_gpu_tdecq_is_the_cpus(
-    sig: &lightlane_core::eye::EyeSignal,
-    symbols: Option<&[u8]>,
-    cfg: &lightlane_core::eye::TdecqConfig,
-    what: &str,
-) {
+fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: Option<&[u8]>, cfg: &lightlane_core::eye::TdecqConfig, what: &str) {
     use lightlane_core::eye::{tdecq, tdecq_with};
     let Some(ctx) = common::ctx() else { return };
     let cpu = tdecq(sig, symbols, cfg).unwrap();
-    let spy = Spy {
-        gpu: GpuAccelerator {
-            ctx,
-            fallback: false,
-        },
-        calls: Calls::default(),
-    };
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
     let warnings = std::sync::Mutex::new(Vec::new());
     let engine = lightlane_core::accel::AccelTdecq::new(&spy, &warnings);
     let gpu = tdecq_with(sig, symbols, cfg, Some(&engine)).unwrap();
-    assert!(
-        spy.calls.has("tdecq_histograms"),
-        "{what}: TDECQ's evaluations did not run on the GPU engine"
-    );
-    assert!(
-        warnings.lock().unwrap().is_empty(),
-        "{what}: {:?}",
-        warnings.lock().unwrap()
-    );
-    eprintln!(
-        "{what}: TDECQ {:.6} dB (GPU {:.6}), {} evaluations, taps {:?}",
-        cpu.tdecq_db, gpu.tdecq_db, cpu.evaluations, cpu.taps
-    );
+    assert!(spy.calls.has("tdecq_histograms"), "{what}: TDECQ's evaluations did not run on the GPU engine");
+    assert!(warnings.lock().unwrap().is_empty(), "{what}: {:?}", warnings.lock().unwrap());
+    eprintln!("{what}: TDECQ {:.6} dB (GPU {:.6}), {} evaluations, taps {:?}", cpu.tdecq_db, gpu.tdecq_db, cpu.evaluations, cpu.taps);
     let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
-    assert_eq!(
-        gpu.evaluations, cpu.evaluations,
-        "{what}: the same search path"
-    );
-    assert_eq!(
-        (gpu.main_tap, gpu.taps.len()),
-        (cpu.main_tap, cpu.taps.len()),
-        "{what}"
-    );
-    assert!(
-        rel(gpu.tdecq_db, cpu.tdecq_db) <= 1e-9 && rel(gpu.c_eq, cpu.c_eq) <= 1e-9,
-        "{what}: GPU {gpu:?} CPU {cpu:?}"
-    );
+    assert_eq!(gpu.evaluations, cpu.evaluations, "{what}: the same search path");
+    assert_eq!((gpu.main_tap, gpu.taps.len()), (cpu.main_tap, cpu.taps.len()), "{what}");
+    assert!(rel(gpu.tdecq_db, cpu.tdecq_db) <= 1e-9 && rel(gpu.c_eq, cpu.c_eq) <= 1e-9, "{what}: GPU {gpu:?} CPU {cpu:?}");
     for (g, c) in gpu.taps.iter().zip(&cpu.taps) {
-        assert!(
-            rel(*g, *c) <= 1e-9 || (g - c).abs() <= 1e-12,
-            "{what}: taps GPU {:?} CPU {:?}",
-            gpu.taps,
-            cpu.taps
-        );
+        assert!(rel(*g, *c) <= 1e-9 || (g - c).abs() <= 1e-12, "{what}: taps GPU {:?} CPU {:?}", gpu.taps, cpu.taps);
     }
 }
 
@@ -661,23 +394,11 @@ fn assert_gpu_tdecq_is_the_cpus(
 fn tdecq_on_the_gpu_equals_the_cpu_on_the_demo_capture() {
     // testdata/demo_pam4.bin: 53.125 GBd PAM4 at 256 GSa/s through a long lossy channel, raw
     // int16 codes (a closed, ISI-heavy eye: the optimizer works hard).
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/demo_pam4.bin"
-    ))
-    .expect("demo capture in the repository");
-    let x: Vec<f32> = bytes
-        .chunks_exact(2)
-        .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) * 0.000_538_804_1)
-        .collect();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo_pam4.bin")).expect("demo capture in the repository");
+    let x: Vec<f32> = bytes.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) * 0.000_538_804_1).collect();
     let wf = lightlane_core::Waveform::new(x, 256e9).unwrap();
     let sig = tdecq_signal(&wf, 53.125e9);
-    assert_gpu_tdecq_is_the_cpus(
-        &sig,
-        None,
-        &lightlane_core::eye::TdecqConfig::default(),
-        "demo capture",
-    );
+    assert_gpu_tdecq_is_the_cpus(&sig, None, &lightlane_core::eye::TdecqConfig::default(), "demo capture");
 }
 
 #[test]
@@ -686,27 +407,13 @@ fn tdecq_on_the_gpu_equals_the_cpu_on_a_simulated_capture() {
     // small search subset runs both stages (decimated windows, then all symbols), and the
     // 802.3dj variant adds the DFE column and 15 taps.
     let model = LinkModel::demo_pam4();
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 3 * 8191)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 3 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
     let sig = tdecq_signal(&capture.waveform, model.baud);
-    let cfg = lightlane_core::eye::TdecqConfig {
-        search_symbols: 4096,
-        ..Default::default()
-    };
+    let cfg = lightlane_core::eye::TdecqConfig { search_symbols: 4096, ..Default::default() };
     assert_gpu_tdecq_is_the_cpus(&sig, None, &cfg, "simulated PAM4, default TDECQ");
-    let dj = lightlane_core::eye::TdecqConfig {
-        search_symbols: 4096,
-        ..lightlane_core::eye::TdecqConfig::ieee_8023dj()
-    };
-    assert_gpu_tdecq_is_the_cpus(
-        &sig,
-        None,
-        &dj,
-        "simulated PAM4, 802.3dj TDECQ (15 taps + DFE)",
-    );
+    let dj = lightlane_core::eye::TdecqConfig { search_symbols: 4096, ..lightlane_core::eye::TdecqConfig::ieee_8023dj() };
+    assert_gpu_tdecq_is_the_cpus(&sig, None, &dj, "simulated PAM4, 802.3dj TDECQ (15 taps + DFE)");
 }
 
 #[test]
@@ -715,105 +422,37 @@ fn streamed_analysis_on_the_gpu_gives_the_cpu_counts() {
     // errors too), 200 k symbols streamed in blocks of 2^17 samples (≈ 8 blocks): every
     // block's FFE, the `ffe` stage's detector and the decision stage run on the GPU, and the
     // counts, stages and FEC statistics equal the CPU engine's exactly.
-    use lightlane_core::analysis::{
-        analyze_stream, analyze_stream_with, SliceSource, StreamOptions,
-    };
+    use lightlane_core::analysis::{analyze_stream, analyze_stream_with, SliceSource, StreamOptions};
     let Some(ctx) = common::ctx() else { return };
-    let symbols = Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 200_000)
-        .unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 200_000).unwrap();
     let clean = LinkModel::demo_pam4().run(&symbols).unwrap().waveform;
     let noisy = {
         let mut model = LinkModel::demo_pam4();
         model.noise = lightlane_core::sim::Noise::SnrDb(23.0);
         model.run(&symbols).unwrap().waveform
     };
-    let opts = StreamOptions {
-        block_samples: 1 << 17,
-        overlap_ui: 4096,
-        check_batch_symbols: 20_000,
-        ..Default::default()
-    };
-    for (chain, wf, ffe_stage, detector) in [
-        ("ffe:15", &clean, "slice_count", "slice"),
-        ("ffe:15,dfe:2", &noisy, "dfe", "dfe"),
-        ("ffe:15,mlse:1", &noisy, "dfe", "mlse"),
-    ] {
+    let opts = StreamOptions { block_samples: 1 << 17, overlap_ui: 4096, check_batch_symbols: 20_000, ..Default::default() };
+    for (chain, wf, ffe_stage, detector) in [("ffe:15", &clean, "slice_count", "slice"), ("ffe:15,dfe:2", &noisy, "dfe", "dfe"), ("ffe:15,mlse:1", &noisy, "dfe", "mlse")] {
         let mut cfg = AnalysisConfig::pam4(53.125e9);
         cfg.equalizer = chain.parse().unwrap();
         cfg.training_symbols = 16_384;
-        let cpu = analyze_stream(
-            &mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"),
-            &cfg,
-            Backend::Cpu,
-            &opts,
-        )
-        .unwrap();
-        let spy = Spy {
-            gpu: GpuAccelerator {
-                ctx,
-                fallback: false,
-            },
-            calls: Calls::default(),
-        };
-        let gpu = analyze_stream_with(
-            &mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"),
-            &cfg,
-            Backend::Gpu,
-            &opts,
-            Some(&spy),
-        )
-        .unwrap();
-        assert!(
-            cpu.bit_errors > 5 && cpu.symbols > 150_000,
-            "{chain}: errors to compare ({} in {})",
-            cpu.bit_errors,
-            cpu.symbols
-        );
-        assert_eq!(
-            (gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors),
-            (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors),
-            "{chain}"
-        );
+        let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let gpu = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&spy)).unwrap();
+        assert!(cpu.bit_errors > 5 && cpu.symbols > 150_000, "{chain}: errors to compare ({} in {})", cpu.bit_errors, cpu.symbols);
+        assert_eq!((gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors), (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors), "{chain}");
         assert_eq!(gpu.stages, cpu.stages, "{chain}: per-stage errors");
         assert_eq!(gpu.fec, cpu.fec, "{chain}: FEC statistics");
-        assert_eq!(
-            (&gpu.ffe_taps, &gpu.dfe_taps, &gpu.levels),
-            (&cpu.ffe_taps, &cpu.dfe_taps, &cpu.levels),
-            "{chain}: trained on the host"
-        );
+        assert_eq!((&gpu.ffe_taps, &gpu.dfe_taps, &gpu.levels), (&cpu.ffe_taps, &cpu.dfe_taps, &cpu.levels), "{chain}: trained on the host");
         assert_eq!(gpu.warnings, cpu.warnings, "{chain}: no fallback");
-        let blocks = spy
-            .calls
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|&&c| c == "equalize_resident")
-            .count();
-        assert!(
-            blocks >= 6,
-            "{chain}: {blocks} resident FFE outputs (one per block)"
-        );
-        assert!(
-            !spy.calls.has("identity upload"),
-            "{chain}: the detectors read the resident FFE output (no second upload)"
-        );
+        let blocks = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "equalize_resident").count();
+        assert!(blocks >= 6, "{chain}: {blocks} resident FFE outputs (one per block)");
+        assert!(!spy.calls.has("identity upload"), "{chain}: the detectors read the resident FFE output (no second upload)");
         for stage in ["read", ffe_stage, detector] {
-            assert!(
-                spy.calls.has(stage),
-                "{chain}: the GPU engine did not run {stage}"
-            );
+            assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
         // Through the facade entry point as well.
-        let via = lightlane_gpu::analyze_stream(
-            &mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"),
-            &cfg,
-            Backend::Gpu,
-            &opts,
-        )
-        .unwrap();
+        let via = lightlane_gpu::analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts).unwrap();
         assert_eq!(via.stages, cpu.stages, "{chain}");
     }
 }

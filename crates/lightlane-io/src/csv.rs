@@ -45,11 +45,7 @@ fn split(line: &str, delim: Option<char>) -> Vec<&str> {
 }
 
 fn shape(fields: &[&str]) -> (usize, usize) {
-    let k = fields
-        .iter()
-        .rev()
-        .take_while(|s| is_num(s).is_some())
-        .count();
+    let k = fields.iter().rev().take_while(|s| is_num(s).is_some()).count();
     (fields.len(), k)
 }
 
@@ -59,15 +55,8 @@ pub fn sniff(head: &[u8]) -> bool {
         return false;
     }
     let text = String::from_utf8_lossy(head);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(64)
-        .collect();
-    let numeric = lines
-        .iter()
-        .filter(|l| shape(&split(l, Some(','))).1 >= 1 || shape(&split(l, None)).1 >= 1)
-        .count();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(64).collect();
+    let numeric = lines.iter().filter(|l| shape(&split(l, Some(','))).1 >= 1 || shape(&split(l, None)).1 >= 1).count();
     lines.len() >= 2 && numeric * 2 >= lines.len()
 }
 
@@ -103,21 +92,13 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         }
     }
     // Rows that are numbers only win over rows with labels when there are at least two.
-    let pure = hist
-        .iter()
-        .filter(|(s, &c)| s.0 == s.1 && c >= 2)
-        .max_by_key(|(s, &c)| (c, s.1));
+    let pure = hist.iter().filter(|(s, &c)| s.0 == s.1 && c >= 2).max_by_key(|(s, &c)| (c, s.1));
     let (&data_shape, _) = pure
         .or_else(|| hist.iter().max_by_key(|(s, &c)| (c, s.1)))
         .ok_or_else(|| IoError::missing(name, "data", "no numeric rows in the CSV file"))?;
     let ncols = data_shape.1;
     if ncols > MAX_COLUMNS {
-        return Err(IoError::unsupported(
-            name,
-            "columns",
-            ncols,
-            format!("at most {MAX_COLUMNS} value columns"),
-        ));
+        return Err(IoError::unsupported(name, "columns", ncols, format!("at most {MAX_COLUMNS} value columns")));
     }
     // Pass 2: columns and header.
     let mut cols: Vec<Vec<f64>> = vec![Vec::new(); ncols];
@@ -129,9 +110,7 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         while i + 1 < fields.len() && header.len() < MAX_HEADER {
             let (k, v) = (fields[i].trim_matches('"'), fields[i + 1].trim_matches('"'));
             if !k.is_empty() && is_num(k).is_none() && !v.is_empty() {
-                header
-                    .entry(k.chars().take(64).collect())
-                    .or_insert_with(|| v.chars().take(120).collect());
+                header.entry(k.chars().take(64).collect()).or_insert_with(|| v.chars().take(120).collect());
             }
             i += 2;
         }
@@ -148,34 +127,17 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
             }
             add_pairs(&f[..n - ncols], &mut header);
         } else {
-            let first = f
-                .first()
-                .map(|s| s.trim_matches('"').to_ascii_lowercase())
-                .unwrap_or_default();
+            let first = f.first().map(|s| s.trim_matches('"').to_ascii_lowercase()).unwrap_or_default();
             if !seen_data && first == "x-axis" && f.len() == ncols {
                 // Keysight InfiniiVision: "x-axis,1,2" names the channels.
-                names = Some(
-                    f.iter()
-                        .map(|s| s.trim_matches('"').chars().take(64).collect())
-                        .collect(),
-                );
+                names = Some(f.iter().map(|s| s.trim_matches('"').chars().take(64).collect()).collect());
             } else if !seen_data && (first == "second" || first == "s") && f.len() == ncols {
                 // ...and "second,Volt,Volt" gives the units.
                 if let Some(u) = f.get(1) {
                     units = Some(u.trim_matches('"').to_string());
                 }
-            } else if !seen_data
-                && s.1 == 0
-                && f.len() >= ncols
-                && ncols >= 1
-                && f.len() <= ncols + 3
-            {
-                names = Some(
-                    f[f.len() - ncols..]
-                        .iter()
-                        .map(|s| s.trim_matches('"').chars().take(64).collect())
-                        .collect(),
-                );
+            } else if !seen_data && s.1 == 0 && f.len() >= ncols && ncols >= 1 && f.len() <= ncols + 3 {
+                names = Some(f[f.len() - ncols..].iter().map(|s| s.trim_matches('"').chars().take(64).collect()).collect());
             }
             add_pairs(&f, &mut header);
         }
@@ -186,11 +148,7 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         .as_ref()
         .map(|v| {
             let s = v[0].to_ascii_lowercase();
-            s.contains("time")
-                || s.contains("x-axis")
-                || s == "t"
-                || s.starts_with("t (")
-                || s.contains("second")
+            s.contains("time") || s.contains("x-axis") || s == "t" || s.starts_with("t (") || s.contains("second")
         })
         .unwrap_or(false);
     let col0_increasing = n >= 2 && {
@@ -200,13 +158,7 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
     let has_time = ncols >= 2 && (name_says_time || col0_increasing);
     let unit = header_value(&header, &["Vertical Units", "YUnits", "Y Units"])
         .or(units.as_deref())
-        .map(|u| {
-            if u.eq_ignore_ascii_case("volt") || u.eq_ignore_ascii_case("volts") {
-                "V".to_string()
-            } else {
-                u.to_string()
-            }
-        })
+        .map(|u| if u.eq_ignore_ascii_case("volt") || u.eq_ignore_ascii_case("volts") { "V".to_string() } else { u.to_string() })
         .unwrap_or_else(|| "V".into());
     // Segment boundaries.
     let mut bounds: Vec<(usize, usize)> = Vec::new();
@@ -227,44 +179,18 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
             }
             bounds.push((start, n));
             if bounds.len() > 1 && bounds.iter().any(|&(a, b)| b - a < 2) {
-                return Err(IoError::bad_at(
-                    name,
-                    "time",
-                    bounds.len(),
-                    "the time column steps back every row or two: not a time column",
-                ));
+                return Err(IoError::bad_at(name, "time", bounds.len(), "the time column steps back every row or two: not a time column"));
             }
         }
         _ => bounds.push((0, n)),
     }
     // Sample interval from the header, for value-only files and one-sample segments.
-    let header_dt = header_value(
-        &header,
-        &[
-            "Sample Interval",
-            "XInc",
-            "Increment",
-            "x increment",
-            "Horizontal Increment",
-        ],
-    )
-    .and_then(|v| {
-        v.split_whitespace()
-            .next()
-            .and_then(|t| t.parse::<f64>().ok())
-    });
+    let header_dt = header_value(&header, &["Sample Interval", "XInc", "Increment", "x increment", "Horizontal Increment"])
+        .and_then(|v| v.split_whitespace().next().and_then(|t| t.parse::<f64>().ok()));
     let header_t0 = header_value(&header, &["XOrg", "Start", "x origin", "Horizontal Offset"])
-        .and_then(|v| {
-            v.split_whitespace()
-                .next()
-                .and_then(|t| t.parse::<f64>().ok())
-        })
+        .and_then(|v| v.split_whitespace().next().and_then(|t| t.parse::<f64>().ok()))
         .unwrap_or(0.0);
-    let value_cols: Vec<usize> = if has_time {
-        (1..ncols).collect()
-    } else {
-        (0..ncols).collect()
-    };
+    let value_cols: Vec<usize> = if has_time { (1..ncols).collect() } else { (0..ncols).collect() };
     let mut out = Vec::with_capacity(value_cols.len() * bounds.len());
     for (si, &(a, b)) in bounds.iter().enumerate() {
         let m = b - a;
@@ -273,42 +199,25 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
             if m >= 2 {
                 let dt = (t[m - 1] - t[0]) / (m - 1) as f64;
                 if !(dt.is_finite() && dt > 0.0) {
-                    return Err(IoError::bad_at(
-                        name,
-                        "time",
-                        dt,
-                        "sample interval from the time column must be positive",
-                    ));
+                    return Err(IoError::bad_at(name, "time", dt, "sample interval from the time column must be positive"));
                 }
                 let tol = 0.2 * dt;
                 if let Some(i) = t.iter().enumerate().position(|(i, &ti)| {
                     let err = (ti - (t[0] + i as f64 * dt)).abs();
                     err.is_nan() || err > tol
                 }) {
-                    return Err(IoError::bad_at(
-                        name,
-                        "time",
-                        t[i],
-                        format!("row {} is off the uniform grid of {dt:e} s", a + i),
-                    ));
+                    return Err(IoError::bad_at(name, "time", t[i], format!("row {} is off the uniform grid of {dt:e} s", a + i)));
                 }
                 (dt, t[0])
             } else {
-                (
-                    header_dt.unwrap_or(f64::NAN),
-                    t.first().copied().unwrap_or(0.0),
-                )
+                (header_dt.unwrap_or(f64::NAN), t.first().copied().unwrap_or(0.0))
             }
         } else {
             match (header_dt, fs) {
                 (Some(dt), _) => (dt, header_t0),
                 (None, Some(fs)) => (1.0 / fs, 0.0),
                 (None, None) => {
-                    return Err(IoError::missing(
-                        name,
-                        "fs",
-                        "the CSV file has no time column and no sample interval: pass fs",
-                    ));
+                    return Err(IoError::missing(name, "fs", "the CSV file has no time column and no sample interval: pass fs"));
                 }
             }
         };
@@ -316,11 +225,7 @@ pub fn parse(name: &str, text: &str, fs: Option<f64>) -> Result<Vec<Waveform>> {
         for &c in &value_cols {
             let samples: Vec<f32> = cols[c][a..b].iter().map(|&v| v as f32).collect();
             // The header goes with the first segment only (read_capture fills the rest in).
-            let mut extra = if si == 0 {
-                header.clone()
-            } else {
-                BTreeMap::new()
-            };
+            let mut extra = if si == 0 { header.clone() } else { BTreeMap::new() };
             extra.insert("format".into(), "csv".into());
             if !has_time && header_dt.is_none() {
                 extra.insert("fs_source".into(), "options".into());
@@ -377,10 +282,7 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].samples, vec![0.01, 0.02, 0.03, 0.04]);
         assert!((w[0].t0 + 2e-9).abs() < 1e-21);
-        assert_eq!(
-            w[0].meta.extra.get("Record Length").map(String::as_str),
-            Some("4.000000e+00")
-        );
+        assert_eq!(w[0].meta.extra.get("Record Length").map(String::as_str), Some("4.000000e+00"));
     }
 
     #[test]
@@ -405,32 +307,17 @@ mod tests {
         let w = parse("t", t, None).unwrap();
         assert_eq!(w.len(), 2);
         assert_eq!(w[1].samples, vec![4.0, 5.0, 6.0]);
-        assert_eq!(
-            w[1].meta.extra.get("segment").map(String::as_str),
-            Some("1")
-        );
+        assert_eq!(w[1].meta.extra.get("segment").map(String::as_str), Some("1"));
     }
 
     #[test]
     fn bad_timing_is_typed() {
-        assert!(matches!(
-            parse("t", "0.1\n0.2\n0.3\n", None),
-            Err(IoError::MissingField { field: "fs", .. })
-        ));
-        assert_eq!(
-            parse("t", "0.1\n0.2\n0.3\n", Some(1e9)).unwrap()[0].dt,
-            1e-9
-        );
+        assert!(matches!(parse("t", "0.1\n0.2\n0.3\n", None), Err(IoError::MissingField { field: "fs", .. })));
+        assert_eq!(parse("t", "0.1\n0.2\n0.3\n", Some(1e9)).unwrap()[0].dt, 1e-9);
         // Non-uniform time column.
-        assert!(matches!(
-            parse("t", "time,v\n0,1\n1,2\n2,3\n3.5,4\n4,5\n", None),
-            Err(IoError::BadField { field: "time", .. })
-        ));
+        assert!(matches!(parse("t", "time,v\n0,1\n1,2\n2,3\n3.5,4\n4,5\n", None), Err(IoError::BadField { field: "time", .. })));
         // Zero sample interval in the header.
-        assert!(matches!(
-            parse("t", "XInc,0\nData,\n1\n2\n3\n", None),
-            Err(IoError::BadField { .. })
-        ));
+        assert!(matches!(parse("t", "XInc,0\nData,\n1\n2\n3\n", None), Err(IoError::BadField { .. })));
         assert!(parse("t", "hello\nworld\n", None).is_err());
         assert!(parse("t", "", None).is_err());
     }

@@ -83,31 +83,15 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Yaml> {
         }
         let indent = line.len() - line.trim_start_matches(' ').len();
         let body = line.trim();
-        let (key, value) = body.split_once(':').ok_or_else(|| {
-            IoError::bad_at(
-                name,
-                "metadata line",
-                ln + 1,
-                format!("expected 'key: value', got '{}'", truncate(body)),
-            )
-        })?;
-        let key = key
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_string();
-        let value = value
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_string();
+        let (key, value) = body
+            .split_once(':')
+            .ok_or_else(|| IoError::bad_at(name, "metadata line", ln + 1, format!("expected 'key: value', got '{}'", truncate(body))))?;
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
         if let Some((pi, pk)) = pending.take() {
             if indent > pi {
                 if stack.len() > 64 {
-                    return Err(IoError::bad_at(
-                        name,
-                        "metadata nesting",
-                        stack.len(),
-                        "too deep",
-                    ));
+                    return Err(IoError::bad_at(name, "metadata nesting", stack.len(), "too deep"));
                 }
                 stack.push(Frame {
                     indent: Some(indent),
@@ -118,25 +102,13 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Yaml> {
                 top.entries.push((pk, Yaml::Map(Vec::new())));
             }
         }
-        while stack.len() > 1
-            && stack
-                .last()
-                .and_then(|f| f.indent)
-                .is_some_and(|i| indent < i)
-        {
+        while stack.len() > 1 && stack.last().and_then(|f| f.indent).is_some_and(|i| indent < i) {
             close(&mut stack);
         }
         let top = stack.last_mut().expect("root frame stays");
         match top.indent {
             None => top.indent = Some(indent),
-            Some(i) if i != indent => {
-                return Err(IoError::bad_at(
-                    name,
-                    "metadata indentation",
-                    ln + 1,
-                    "inconsistent nesting",
-                ))
-            }
+            Some(i) if i != indent => return Err(IoError::bad_at(name, "metadata indentation", ln + 1, "inconsistent nesting")),
             _ => {}
         }
         if value.is_empty() {
@@ -153,9 +125,7 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Yaml> {
     while stack.len() > 1 {
         close(&mut stack);
     }
-    Ok(Yaml::Map(
-        stack.pop().map(|f| f.entries).unwrap_or_default(),
-    ))
+    Ok(Yaml::Map(stack.pop().map(|f| f.entries).unwrap_or_default()))
 }
 
 fn truncate(s: &str) -> String {
@@ -168,17 +138,10 @@ pub fn ids_from_path(path: &Path) -> (Option<u64>, Option<u64>, u64) {
     let text = path.to_string_lossy().replace('\\', "/");
     let num_after = |pat: &str| -> Option<u64> {
         let i = text.rfind(pat)? + pat.len();
-        let digits: String = text[i..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
+        let digits: String = text[i..].chars().take_while(|c| c.is_ascii_digit()).collect();
         digits.parse().ok()
     };
-    (
-        num_after("waveform_"),
-        num_after("channel_"),
-        num_after("_stream").unwrap_or(0),
-    )
+    (num_after("waveform_"), num_after("channel_"), num_after("_stream").unwrap_or(0))
 }
 
 /// The metadata file of a densev1 data file, if one can be found.
@@ -200,14 +163,7 @@ pub fn find_metadata(data: &Path) -> Option<PathBuf> {
     let fname = data.file_name()?.to_string_lossy().to_string();
     let prefix = &fname[..fname.find("waveform_")?];
     let mut best: Option<PathBuf> = None;
-    for e in std::fs::read_dir(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    })
-    .ok()?
-    .flatten()
-    {
+    for e in std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }).ok()?.flatten() {
         let n = e.file_name().to_string_lossy().to_string();
         if n.ends_with("metadata.yml") && n.starts_with(prefix) {
             let rest = &n[prefix.len()..];
@@ -225,19 +181,9 @@ pub fn find_metadata(data: &Path) -> Option<PathBuf> {
 /// Describes a densev1 data file from its metadata text. `ids` selects the waveform id,
 /// channel index and stream (from [`ids_from_path`]); when the metadata holds exactly one
 /// channel, it is used whatever the ids.
-pub fn describe(
-    data: &Input<'_>,
-    meta_name: &str,
-    meta_text: &str,
-    ids: (Option<u64>, Option<u64>, u64),
-) -> Result<Described> {
+pub fn describe(data: &Input<'_>, meta_name: &str, meta_text: &str, ids: (Option<u64>, Option<u64>, u64)) -> Result<Described> {
     if meta_text.len() > 1 << 20 {
-        return Err(IoError::bad_at(
-            meta_name,
-            "metadata size",
-            meta_text.len(),
-            "larger than 1 MiB",
-        ));
+        return Err(IoError::bad_at(meta_name, "metadata size", meta_text.len(), "larger than 1 MiB"));
     }
     let y = parse_yaml(meta_name, meta_text)?;
     let wfms = y
@@ -245,21 +191,11 @@ pub fn describe(
         .ok_or_else(|| IoError::missing(meta_name, "waveforms", "not a scopehal metadata file"))?;
     let mut all = Vec::new();
     for (wname, w) in wfms.entries() {
-        let id = w
-            .get("id")
-            .and_then(Yaml::text)
-            .and_then(|t| t.parse::<u64>().ok());
+        let id = w.get("id").and_then(Yaml::text).and_then(|t| t.parse::<u64>().ok());
         if let Some(chs) = w.get("channels") {
             for (cname, c) in chs.entries() {
-                let idx = c
-                    .get("index")
-                    .and_then(Yaml::text)
-                    .and_then(|t| t.parse::<u64>().ok());
-                let stream = c
-                    .get("stream")
-                    .and_then(Yaml::text)
-                    .and_then(|t| t.parse::<u64>().ok())
-                    .unwrap_or(0);
+                let idx = c.get("index").and_then(Yaml::text).and_then(|t| t.parse::<u64>().ok());
+                let stream = c.get("stream").and_then(Yaml::text).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
                 all.push((wname.clone(), id, w, cname.clone(), idx, stream, c));
             }
         }
@@ -267,11 +203,7 @@ pub fn describe(
     let (wid, cidx, cstream) = ids;
     let matching: Vec<_> = all
         .iter()
-        .filter(|(_, id, _, _, idx, stream, _)| {
-            wid.is_none_or(|w| *id == Some(w))
-                && cidx.is_none_or(|c| *idx == Some(c))
-                && *stream == cstream
-        })
+        .filter(|(_, id, _, _, idx, stream, _)| wid.is_none_or(|w| *id == Some(w)) && cidx.is_none_or(|c| *idx == Some(c)) && *stream == cstream)
         .collect();
     let chosen = match (matching.len(), all.len()) {
         (1, _) => matching[0],
@@ -281,83 +213,47 @@ pub fn describe(
                 path: meta_name.into(),
                 what: "waveform/channel",
                 requested: format!("waveform {wid:?} channel {cidx:?} stream {cstream}"),
-                available: all
-                    .iter()
-                    .map(|a| format!("{}/{}", a.0, a.3))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: all.iter().map(|a| format!("{}/{}", a.0, a.3)).collect::<Vec<_>>().join(", "),
             })
         }
-        (n, _) => return Err(IoError::bad_at(
-            meta_name,
-            "channel",
-            n,
-            "several channels match the data file's name; pass the metadata's channel explicitly",
-        )),
+        (n, _) => {
+            return Err(IoError::bad_at(meta_name, "channel", n, "several channels match the data file's name; pass the metadata's channel explicitly"))
+        }
     };
     let (wname, id, w, cname, idx, stream, c) = chosen;
     let num = |node: &Yaml, key: &'static str| -> Result<f64> {
         node.get(key)
             .and_then(Yaml::text)
-            .ok_or_else(|| {
-                IoError::missing(meta_name, key, format!("channel {cname} has no {key}"))
-            })?
+            .ok_or_else(|| IoError::missing(meta_name, key, format!("channel {cname} has no {key}")))?
             .parse::<f64>()
-            .map_err(|_| {
-                IoError::bad_at(
-                    meta_name,
-                    key,
-                    node.get(key).and_then(Yaml::text).unwrap_or(""),
-                    "not a number",
-                )
-            })
+            .map_err(|_| IoError::bad_at(meta_name, key, node.get(key).and_then(Yaml::text).unwrap_or(""), "not a number"))
     };
     let format = c.get("format").and_then(Yaml::text).unwrap_or("densev1");
     if format != "densev1" {
-        return Err(IoError::unsupported(
-            meta_name,
-            "format",
-            format,
-            "only the densev1 layout is read",
-        ));
+        return Err(IoError::unsupported(meta_name, "format", format, "only the densev1 layout is read"));
     }
     let timescale = num(c, "timescale")?;
-    let trigphase = c
-        .get("trigphase")
-        .map(|_| num(c, "trigphase"))
-        .transpose()?
-        .unwrap_or(0.0);
+    let trigphase = c.get("trigphase").map(|_| num(c, "trigphase")).transpose()?.unwrap_or(0.0);
     let dt = timescale / 1e15;
     let t0 = trigphase / 1e15;
     crate::layout::check_timing(meta_name, dt, t0)?;
     if !data.len().is_multiple_of(4) {
-        return Err(IoError::bad_at(
-            data.name(),
-            "length",
-            data.len(),
-            "densev1 data is float32: not a multiple of 4 bytes",
-        ));
+        return Err(IoError::bad_at(data.name(), "length", data.len(), "densev1 data is float32: not a multiple of 4 bytes"));
     }
     let mut meta = WaveformMeta {
         source: None,
-        channel: Some(
-            idx.map(|i| format!("ch{i}"))
-                .unwrap_or_else(|| cname.clone()),
-        ),
+        channel: Some(idx.map(|i| format!("ch{i}")).unwrap_or_else(|| cname.clone())),
         vertical_unit: "V".into(),
         extra: Default::default(),
     };
-    meta.extra
-        .insert("format".into(), "ngscopeclient-densev1".into());
+    meta.extra.insert("format".into(), "ngscopeclient-densev1".into());
     meta.extra.insert("waveform".into(), wname.clone());
     if let Some(id) = id {
         meta.extra.insert("waveform_id".into(), id.to_string());
     }
     meta.extra.insert("stream".into(), stream.to_string());
-    meta.extra
-        .insert("timescale_fs".into(), format!("{timescale}"));
-    meta.extra
-        .insert("trigphase_fs".into(), format!("{trigphase}"));
+    meta.extra.insert("timescale_fs".into(), format!("{timescale}"));
+    meta.extra.insert("trigphase_fs".into(), format!("{trigphase}"));
     for key in ["timestamp", "time_fsec"] {
         if let Some(v) = w.get(key).and_then(Yaml::text) {
             meta.extra.insert(key.into(), v.into());
@@ -380,16 +276,9 @@ pub fn describe(
 
 /// Reads the metadata file (at most 1 MiB).
 pub fn read_metadata_text(path: &Path) -> Result<String> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| IoError::open(path, e))?
-        .len();
+    let len = std::fs::metadata(path).map_err(|e| IoError::open(path, e))?.len();
     if len > 1 << 20 {
-        return Err(IoError::bad(
-            path,
-            "metadata size",
-            len,
-            "larger than 1 MiB",
-        ));
+        return Err(IoError::bad(path, "metadata size", len, "larger than 1 MiB"));
     }
     std::fs::read_to_string(path).map_err(|e| IoError::open(path, e))
 }
@@ -400,21 +289,12 @@ pub fn describe_path(data: &Path, metadata: Option<&Path>) -> Result<(Input<'sta
     let meta_path = match metadata {
         Some(m) => m.to_path_buf(),
         None => find_metadata(data).ok_or_else(|| {
-            IoError::missing(
-                &data.display().to_string(),
-                "metadata",
-                "densev1 data needs its scope_N_metadata.yml (ReadOptions::metadata)",
-            )
+            IoError::missing(&data.display().to_string(), "metadata", "densev1 data needs its scope_N_metadata.yml (ReadOptions::metadata)")
         })?,
     };
     let text = read_metadata_text(&meta_path)?;
     let input = Input::open(data)?;
-    let d = describe(
-        &input,
-        &meta_path.display().to_string(),
-        &text,
-        ids_from_path(data),
-    )?;
+    let d = describe(&input, &meta_path.display().to_string(), &text, ids_from_path(data))?;
     Ok((input, d))
 }
 
@@ -440,26 +320,14 @@ mod tests {
         let ch = w1.get("channels").unwrap().get("ch3s0").unwrap();
         assert_eq!(ch.get("trigphase").unwrap().text(), Some("11336"));
         let w2 = y.get("waveforms").unwrap().get("wfm2").unwrap();
-        assert_eq!(
-            w2.get("channels")
-                .unwrap()
-                .get("ch3s0")
-                .unwrap()
-                .get("timescale")
-                .unwrap()
-                .text(),
-            Some("50000")
-        );
+        assert_eq!(w2.get("channels").unwrap().get("ch3s0").unwrap().get("timescale").unwrap().text(), Some("50000"));
         assert!(parse_yaml("m", "a: 1\n  b: 2\n").is_err());
         assert!(parse_yaml("m", "just text\n").is_err());
     }
 
     #[test]
     fn picks_waveform_by_id_and_converts_fs() {
-        let bytes: Vec<u8> = [0.5f32, -0.25]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
+        let bytes: Vec<u8> = [0.5f32, -0.25].iter().flat_map(|v| v.to_le_bytes()).collect();
         let input = Input::from_bytes("x", &bytes);
         let d = describe(&input, "m", META, (Some(2), Some(3), 0)).unwrap();
         assert_eq!(d.dt, 50000e-15);
@@ -467,45 +335,21 @@ mod tests {
         assert_eq!(d.layout.count, 2);
         let d = describe(&input, "m", META, (Some(1), Some(3), 0)).unwrap();
         assert_eq!(d.dt, 25e-12);
-        assert!(matches!(
-            describe(&input, "m", META, (Some(9), Some(3), 0)),
-            Err(IoError::NoSuchItem { .. })
-        ));
+        assert!(matches!(describe(&input, "m", META, (Some(9), Some(3), 0)), Err(IoError::NoSuchItem { .. })));
         let zero = META.replace("25000", "0");
-        assert!(matches!(
-            describe(&input, "m", &zero, (Some(1), Some(3), 0)),
-            Err(IoError::BadField { .. })
-        ));
+        assert!(matches!(describe(&input, "m", &zero, (Some(1), Some(3), 0)), Err(IoError::BadField { .. })));
         let neg = META.replace("25000", "-5");
         assert!(describe(&input, "m", &neg, (Some(1), Some(3), 0)).is_err());
         let sparse = META.replace("densev1", "sparsev1");
-        assert!(matches!(
-            describe(&input, "m", &sparse, (Some(1), Some(3), 0)),
-            Err(IoError::Unsupported { .. })
-        ));
+        assert!(matches!(describe(&input, "m", &sparse, (Some(1), Some(3), 0)), Err(IoError::Unsupported { .. })));
         let odd = Input::from_bytes("x", &bytes[..7]);
-        assert!(matches!(
-            describe(&odd, "m", META, (Some(1), Some(3), 0)),
-            Err(IoError::BadField {
-                field: "length",
-                ..
-            })
-        ));
+        assert!(matches!(describe(&odd, "m", META, (Some(1), Some(3), 0)), Err(IoError::BadField { field: "length", .. })));
     }
 
     #[test]
     fn ids_from_names() {
-        assert_eq!(
-            ids_from_path(Path::new("s/scope_1_waveforms/waveform_12/channel_3.bin")),
-            (Some(12), Some(3), 0)
-        );
-        assert_eq!(
-            ids_from_path(Path::new("10G_waveform_1_channel_3.densev1.f32le.bin")),
-            (Some(1), Some(3), 0)
-        );
-        assert_eq!(
-            ids_from_path(Path::new("waveform_2/channel_1_stream1.bin")),
-            (Some(2), Some(1), 1)
-        );
+        assert_eq!(ids_from_path(Path::new("s/scope_1_waveforms/waveform_12/channel_3.bin")), (Some(12), Some(3), 0));
+        assert_eq!(ids_from_path(Path::new("10G_waveform_1_channel_3.densev1.f32le.bin")), (Some(1), Some(3), 0));
+        assert_eq!(ids_from_path(Path::new("waveform_2/channel_1_stream1.bin")), (Some(2), Some(1), 1));
     }
 }

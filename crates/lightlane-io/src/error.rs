@@ -71,12 +71,7 @@ impl IoError {
         }
     }
 
-    pub(crate) fn bad(
-        path: &std::path::Path,
-        field: &'static str,
-        value: impl std::fmt::Display,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn bad(path: &std::path::Path, field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
         IoError::BadField {
             path: path.display().to_string(),
             field,
@@ -96,12 +91,7 @@ impl IoError {
         }
     }
 
-    pub(crate) fn bad_at(
-        path: &str,
-        field: &'static str,
-        value: impl std::fmt::Display,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn bad_at(path: &str, field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
         IoError::BadField {
             path: path.to_string(),
             field,
@@ -110,12 +100,7 @@ impl IoError {
         }
     }
 
-    pub(crate) fn unsupported(
-        path: &str,
-        field: &'static str,
-        value: impl std::fmt::Display,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn unsupported(path: &str, field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
         IoError::Unsupported {
             path: path.to_string(),
             field,

@@ -82,18 +82,11 @@ fn unit_name(code: i32) -> &'static str {
 /// Parses the file header and every waveform and buffer header; returns the version, the
 /// headers and, per buffer, its type and layout.
 #[allow(clippy::type_complexity)]
-pub fn read_headers(
-    input: &Input<'_>,
-) -> Result<(String, Vec<(WaveformHeader, Vec<(i16, Layout)>)>)> {
+pub fn read_headers(input: &Input<'_>) -> Result<(String, Vec<(WaveformHeader, Vec<(i16, Layout)>)>)> {
     let name = input.name();
     let fh = input.read_vec(0, 12, "Keysight file header")?;
     if !sniff(&fh) {
-        return Err(IoError::bad_at(
-            name,
-            "cookie",
-            String::from_utf8_lossy(&fh[..4]),
-            "not a Keysight/Agilent .bin file (expected AGnn)",
-        ));
+        return Err(IoError::bad_at(name, "cookie", String::from_utf8_lossy(&fh[..4]), "not a Keysight/Agilent .bin file (expected AGnn)"));
     }
     let version = String::from_utf8_lossy(&fh[2..4]).to_string();
     let f = Fields::new(&fh, false);
@@ -116,12 +109,7 @@ pub fn read_headers(
         let hs = input.read_vec(pos, 4, "waveform header")?;
         let size = i32::from_le_bytes([hs[0], hs[1], hs[2], hs[3]]);
         if size < MIN_WFM_HEADER as i32 {
-            return Err(IoError::bad_at(
-                name,
-                "waveform header size",
-                size,
-                format!("at least {MIN_WFM_HEADER} bytes"),
-            ));
+            return Err(IoError::bad_at(name, "waveform header size", size, format!("at least {MIN_WFM_HEADER} bytes")));
         }
         let hb = input.read_vec(pos, size as u64, "waveform header")?;
         let f = Fields::new(&hb, false);
@@ -142,24 +130,11 @@ pub fn read_headers(
             time: f.text(72, 16),
             frame: f.text(88, 24),
             label: f.text(112, 16),
-            time_tag: if size as usize >= 136 {
-                f.f64(128)
-            } else {
-                0.0
-            },
-            segment_index: if size as usize >= WFM_HEADER {
-                f.u32(136)
-            } else {
-                0
-            },
+            time_tag: if size as usize >= 136 { f.f64(128) } else { 0.0 },
+            segment_index: if size as usize >= WFM_HEADER { f.u32(136) } else { 0 },
         };
         if h.buffers < 0 || h.points < 0 {
-            return Err(IoError::bad_at(
-                name,
-                "buffers/points",
-                format!("{}/{}", h.buffers, h.points),
-                "negative",
-            ));
+            return Err(IoError::bad_at(name, "buffers/points", format!("{}/{}", h.buffers, h.points), "negative"));
         }
         pos += size as u64;
         let mut bufs = Vec::new();
@@ -171,12 +146,7 @@ pub fn read_headers(
             let bpp = f.i16(6);
             let bsize = f.i32(8);
             if dsize < DATA_HEADER as i32 || bsize < 0 {
-                return Err(IoError::bad_at(
-                    name,
-                    "data header",
-                    format!("size {dsize}, buffer {bsize}"),
-                    "sizes must be >= 12 and >= 0",
-                ));
+                return Err(IoError::bad_at(name, "data header", format!("size {dsize}, buffer {bsize}"), "sizes must be >= 12 and >= 0"));
             }
             let data = pos + dsize as u64;
             input.check(data, bsize as u64, "waveform buffer")?;
@@ -195,12 +165,7 @@ pub fn read_headers(
             };
             let count = (h.points as u64).min(bsize as u64 / elem.size() as u64);
             if count < h.points as u64 {
-                return Err(IoError::bad_at(
-                    name,
-                    "buffer size",
-                    bsize,
-                    format!("{} points of {} bytes do not fit", h.points, elem.size()),
-                ));
+                return Err(IoError::bad_at(name, "buffer size", bsize, format!("{} points of {} bytes do not fit", h.points, elem.size())));
             }
             bufs.push((
                 btype,
@@ -250,10 +215,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
             extra.insert("instrument".into(), h.frame.clone());
             extra.insert("count".into(), h.count.to_string());
             extra.insert("x_display_range".into(), format!("{:e}", h.x_display_range));
-            extra.insert(
-                "x_display_origin".into(),
-                format!("{:e}", h.x_display_origin),
-            );
+            extra.insert("x_display_origin".into(), format!("{:e}", h.x_display_origin));
             if h.segment_index > 0 {
                 extra.insert("segment".into(), h.segment_index.to_string());
                 extra.insert("time_tag".into(), format!("{:e}", h.time_tag));
@@ -269,11 +231,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
                 t0: h.x_origin,
                 meta: WaveformMeta {
                     source: None,
-                    channel: Some(if h.label.is_empty() {
-                        format!("waveform {}", i + 1)
-                    } else {
-                        h.label.clone()
-                    }),
+                    channel: Some(if h.label.is_empty() { format!("waveform {}", i + 1) } else { h.label.clone() }),
                     vertical_unit: if unit.is_empty() { "V".into() } else { unit },
                     extra,
                 },
@@ -292,12 +250,7 @@ pub fn write(path: &Path, waveforms: &[Waveform]) -> Result<()> {
     out.extend_from_slice(&(waveforms.len() as i32).to_le_bytes());
     for (i, w) in waveforms.iter().enumerate() {
         if w.len() > i32::MAX as usize / 4 {
-            return Err(IoError::bad_at(
-                &name,
-                "points",
-                w.len(),
-                "too many for a .bin file",
-            ));
+            return Err(IoError::bad_at(&name, "points", w.len(), "too many for a .bin file"));
         }
         let mut h = vec![0u8; WFM_HEADER];
         let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| h[at..at + b.len()].copy_from_slice(b);
@@ -321,19 +274,10 @@ pub fn write(path: &Path, waveforms: &[Waveform]) -> Result<()> {
         };
         put(&mut h, 52, &yu.to_le_bytes());
         put(&mut h, 88, b"lightlane");
-        let label = w
-            .meta
-            .channel
-            .clone()
-            .unwrap_or_else(|| format!("{}", i + 1));
+        let label = w.meta.channel.clone().unwrap_or_else(|| format!("{}", i + 1));
         let lb = label.as_bytes();
         put(&mut h, 112, &lb[..lb.len().min(15)]);
-        let seg = w
-            .meta
-            .extra
-            .get("segment")
-            .and_then(|s| s.parse::<u32>().ok())
-            .unwrap_or(0);
+        let seg = w.meta.extra.get("segment").and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
         put(&mut h, 136, &seg.to_le_bytes());
         out.extend_from_slice(&h);
         out.extend_from_slice(&(DATA_HEADER as i32).to_le_bytes());
@@ -345,12 +289,7 @@ pub fn write(path: &Path, waveforms: &[Waveform]) -> Result<()> {
         }
     }
     if out.len() > i32::MAX as usize {
-        return Err(IoError::bad_at(
-            &name,
-            "file size",
-            out.len(),
-            "larger than a .bin file can describe (2 GiB)",
-        ));
+        return Err(IoError::bad_at(&name, "file size", out.len(), "larger than a .bin file can describe (2 GiB)"));
     }
     let size = (out.len() as i32).to_le_bytes();
     out[4..8].copy_from_slice(&size);

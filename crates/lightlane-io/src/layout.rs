@@ -93,30 +93,15 @@ impl Layout {
 
     /// Checks that the block lies inside `input` and that the scale is usable.
     pub fn check(&self, input: &Input<'_>, what: &'static str) -> Result<()> {
-        let n = self.bytes().ok_or_else(|| {
-            IoError::bad_at(
-                input.name(),
-                "sample count",
-                self.count,
-                "byte size overflows",
-            )
-        })?;
+        let n = self
+            .bytes()
+            .ok_or_else(|| IoError::bad_at(input.name(), "sample count", self.count, "byte size overflows"))?;
         input.check(self.offset, n, what)?;
         if !(self.gain.is_finite() && self.gain != 0.0) {
-            return Err(IoError::bad_at(
-                input.name(),
-                "vertical gain",
-                self.gain,
-                "must be finite and non-zero",
-            ));
+            return Err(IoError::bad_at(input.name(), "vertical gain", self.gain, "must be finite and non-zero"));
         }
         if !self.value_offset.is_finite() {
-            return Err(IoError::bad_at(
-                input.name(),
-                "vertical offset",
-                self.value_offset,
-                "must be finite",
-            ));
+            return Err(IoError::bad_at(input.name(), "vertical offset", self.value_offset, "must be finite"));
         }
         Ok(())
     }
@@ -145,20 +130,10 @@ impl Described {
 
 pub(crate) fn check_timing(name: &str, dt: f64, t0: f64) -> Result<()> {
     if !(dt.is_finite() && dt > 0.0) {
-        return Err(IoError::bad_at(
-            name,
-            "sample interval",
-            dt,
-            "must be a positive finite number of seconds",
-        ));
+        return Err(IoError::bad_at(name, "sample interval", dt, "must be a positive finite number of seconds"));
     }
     if !t0.is_finite() {
-        return Err(IoError::bad_at(
-            name,
-            "t0",
-            t0,
-            "time of the first sample must be finite",
-        ));
+        return Err(IoError::bad_at(name, "t0", t0, "time of the first sample must be finite"));
     }
     Ok(())
 }
@@ -293,11 +268,7 @@ fn convert(bytes: &[u8], layout: &Layout, dst: &mut [f32], codes: CodesMut<'_>) 
                 CodesMut::I16(c) => Some(c),
                 _ => None,
             };
-            for (i, (b, d)) in bytes
-                .chunks(2 * BLOCK)
-                .zip(dst.chunks_mut(BLOCK))
-                .enumerate()
-            {
+            for (i, (b, d)) in bytes.chunks(2 * BLOCK).zip(dst.chunks_mut(BLOCK)).enumerate() {
                 let blk = &mut block[..d.len()];
                 load16(b, blk, big);
                 scale_i16(blk, d, g, o);
@@ -389,16 +360,8 @@ fn finish_codes(codes: Codes, layout: &Layout) -> Option<RawCodes> {
     let (gain, offset) = (layout.gain, layout.value_offset);
     match codes {
         Codes::None => None,
-        Codes::I8(codes) => Some(RawCodes::I8 {
-            codes,
-            gain,
-            offset,
-        }),
-        Codes::I16(codes) => Some(RawCodes::I16 {
-            codes,
-            gain,
-            offset,
-        }),
+        Codes::I8(codes) => Some(RawCodes::I8 { codes, gain, offset }),
+        Codes::I16(codes) => Some(RawCodes::I16 { codes, gain, offset }),
     }
 }
 
@@ -420,12 +383,8 @@ pub fn decode(input: &Input<'_>, layout: &Layout) -> Result<(Vec<f32>, Option<Ra
         let chunks = out.par_chunks_mut(step).zip(bytes.par_chunks(step * size));
         match &mut codes {
             Codes::None => chunks.for_each(|(d, b)| convert(b, layout, d, CodesMut::None)),
-            Codes::I8(c) => chunks
-                .zip(c.par_chunks_mut(step))
-                .for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I8(c))),
-            Codes::I16(c) => chunks
-                .zip(c.par_chunks_mut(step))
-                .for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I16(c))),
+            Codes::I8(c) => chunks.zip(c.par_chunks_mut(step)).for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I8(c))),
+            Codes::I16(c) => chunks.zip(c.par_chunks_mut(step)).for_each(|((d, b), c)| convert(b, layout, d, CodesMut::I16(c))),
         }
         return Ok((out, finish_codes(codes, layout)));
     }
@@ -447,11 +406,9 @@ pub fn load(input: &Input<'_>, d: Described) -> Result<Waveform> {
     d.check(input)?;
     let (samples, raw) = decode(input, &d.layout)?;
     if d.layout.may_be_non_finite() {
-        lightlane_core::error::check_finite("waveform samples", &samples).map_err(|e| {
-            IoError::Invalid {
-                path: input.name().to_string(),
-                source: e,
-            }
+        lightlane_core::error::check_finite("waveform samples", &samples).map_err(|e| IoError::Invalid {
+            path: input.name().to_string(),
+            source: e,
         })?;
     }
     Ok(Waveform {
@@ -577,15 +534,10 @@ impl SampleStream {
             if self.buf.len() < k * size {
                 self.buf.resize(k * size, 0);
             }
-            self.input
-                .read_at(at, &mut self.buf[..k * size], "sample data")?;
+            self.input.read_at(at, &mut self.buf[..k * size], "sample data")?;
             convert(&self.buf[..k * size], l, dst, codes_dst);
         }
-        let bad = if l.may_be_non_finite() {
-            out[start..].iter().position(|v| !v.is_finite())
-        } else {
-            None
-        };
+        let bad = if l.may_be_non_finite() { out[start..].iter().position(|v| !v.is_finite()) } else { None };
         if let Some(i) = bad {
             return Err(IoError::Invalid {
                 path: self.input.name().to_string(),
@@ -617,11 +569,7 @@ impl lightlane_core::analysis::ChunkSource for SampleStream {
     }
 
     fn name(&self) -> String {
-        self.described
-            .meta
-            .source
-            .clone()
-            .unwrap_or_else(|| self.input.name().to_string())
+        self.described.meta.source.clone().unwrap_or_else(|| self.input.name().to_string())
     }
 
     fn next_chunk(&mut self, out: &mut Vec<f32>) -> lightlane_core::Result<usize> {
@@ -679,16 +627,7 @@ mod tests {
     fn decode_every_type_against_naive() {
         let bytes: Vec<u8> = (0..66u32).map(|i| (i * 37 + 11) as u8).collect();
         let input = Input::from_bytes("t", &bytes);
-        for elem in [
-            Elem::I8,
-            Elem::U8,
-            Elem::I16,
-            Elem::U16,
-            Elem::I32,
-            Elem::U32,
-            Elem::F32,
-            Elem::F64,
-        ] {
+        for elem in [Elem::I8, Elem::U8, Elem::I16, Elem::U16, Elem::I32, Elem::U32, Elem::F32, Elem::F64] {
             for big in [false, true] {
                 let n = 64 / elem.size() as u64;
                 let l = layout(elem, n, big);
@@ -711,10 +650,7 @@ mod tests {
                         Elem::F64 => f64::from_le_bytes(b[..8].try_into().unwrap()),
                     };
                     let want = (c * 0.5 + 1.0) as f32;
-                    assert!(
-                        got == want || (got.is_nan() && want.is_nan()),
-                        "{elem:?} {big} {i}: {got} vs {want}"
-                    );
+                    assert!(got == want || (got.is_nan() && want.is_nan()), "{elem:?} {big} {i}: {got} vs {want}");
                 }
                 assert_eq!(raw.is_some(), elem.keeps_codes());
             }
@@ -726,30 +662,12 @@ mod tests {
         // Several blocks plus a ragged tail, from an odd (unaligned) byte offset, with scales
         // whose f32 rounding differs between f64 and f32 arithmetic.
         let n = 3 * BLOCK + 37;
-        let bytes: Vec<u8> = (0..8 * n + 1)
-            .map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
-            .collect();
+        let bytes: Vec<u8> = (0..8 * n + 1).map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8).collect();
         let src = &bytes[1..];
-        for elem in [
-            Elem::I8,
-            Elem::U8,
-            Elem::I16,
-            Elem::U16,
-            Elem::I32,
-            Elem::U32,
-            Elem::F32,
-            Elem::F64,
-        ] {
+        for elem in [Elem::I8, Elem::U8, Elem::I16, Elem::U16, Elem::I32, Elem::U32, Elem::F32, Elem::F64] {
             for big in [false, true] {
                 for (gain, off) in [(1.0, 0.0), (3.0517578125e-5 * 1.1, -0.0123), (0.1, 7.0)] {
-                    let l = Layout {
-                        offset: 0,
-                        count: n as u64,
-                        elem,
-                        big_endian: big,
-                        gain,
-                        value_offset: off,
-                    };
+                    let l = Layout { offset: 0, count: n as u64, elem, big_endian: big, gain, value_offset: off };
                     let b = &src[..n * elem.size()];
                     let mut want = vec![0f32; n];
                     convert_naive(b, &l, &mut want);
@@ -758,8 +676,7 @@ mod tests {
                     convert(b, &l, &mut got, codes.slice(0..n));
                     for i in 0..n {
                         assert!(
-                            got[i].to_bits() == want[i].to_bits()
-                                || (got[i].is_nan() && want[i].is_nan()),
+                            got[i].to_bits() == want[i].to_bits() || (got[i].is_nan() && want[i].is_nan()),
                             "{elem:?} big={big} gain={gain} i={i}: {} vs {}",
                             got[i],
                             want[i]
@@ -769,22 +686,11 @@ mod tests {
                         (Some(RawCodes::I16 { codes, .. }), Elem::I16) => {
                             for (i, c) in codes.iter().enumerate() {
                                 let a = [b[2 * i], b[2 * i + 1]];
-                                assert_eq!(
-                                    *c,
-                                    if big {
-                                        i16::from_be_bytes(a)
-                                    } else {
-                                        i16::from_le_bytes(a)
-                                    }
-                                );
+                                assert_eq!(*c, if big { i16::from_be_bytes(a) } else { i16::from_le_bytes(a) });
                             }
                         }
-                        (Some(RawCodes::I16 { codes, .. }), Elem::U8) => {
-                            assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i16))
-                        }
-                        (Some(RawCodes::I8 { codes, .. }), Elem::I8) => {
-                            assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i8))
-                        }
+                        (Some(RawCodes::I16 { codes, .. }), Elem::U8) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i16)),
+                        (Some(RawCodes::I8 { codes, .. }), Elem::I8) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i8)),
                         (None, e) => assert!(!e.keeps_codes()),
                         (other, e) => panic!("{e:?}: unexpected codes {:?}", other.map(|_| ())),
                     }
@@ -798,43 +704,22 @@ mod tests {
         // A mapped input of several CHUNK_BYTES plus a ragged tail: the chunks convert on the
         // pool, each element (and code) as the serial decoder does.
         let n_bytes = 3 * CHUNK_BYTES + 2 * 1234 + 8;
-        let bytes: Vec<u8> = (0..n_bytes + 3)
-            .map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
-            .collect();
+        let bytes: Vec<u8> = (0..n_bytes + 3).map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8).collect();
         let input = Input::from_bytes("t", &bytes);
         for elem in [Elem::I8, Elem::U8, Elem::I16, Elem::F32, Elem::F64] {
             let n = n_bytes / elem.size();
-            let l = Layout {
-                offset: 3,
-                count: n as u64,
-                elem,
-                big_endian: false,
-                gain: 3.0517578125e-5 * 1.1,
-                value_offset: -0.0123,
-            };
+            let l = Layout { offset: 3, count: n as u64, elem, big_endian: false, gain: 3.0517578125e-5 * 1.1, value_offset: -0.0123 };
             let (v, raw) = decode(&input, &l).unwrap();
             let b = &bytes[3..3 + n * elem.size()];
             let mut want = vec![0f32; n];
             convert_naive(b, &l, &mut want);
-            assert!(
-                v.iter()
-                    .zip(&want)
-                    .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())),
-                "{elem:?}"
-            );
+            assert!(v.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())), "{elem:?}");
             match raw {
                 Some(RawCodes::I16 { codes, .. }) if elem == Elem::I16 => {
-                    assert!(codes
-                        .iter()
-                        .enumerate()
-                        .all(|(i, &c)| c == i16::from_le_bytes([b[2 * i], b[2 * i + 1]])))
+                    assert!(codes.iter().enumerate().all(|(i, &c)| c == i16::from_le_bytes([b[2 * i], b[2 * i + 1]])))
                 }
-                Some(RawCodes::I16 { codes, .. }) => {
-                    assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i16))
-                }
-                Some(RawCodes::I8 { codes, .. }) => {
-                    assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i8))
-                }
+                Some(RawCodes::I16 { codes, .. }) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i16)),
+                Some(RawCodes::I8 { codes, .. }) => assert!(codes.iter().zip(b).all(|(&c, &x)| c == x as i8)),
                 None => assert!(!elem.keeps_codes()),
             }
         }
@@ -884,21 +769,12 @@ mod tests {
         let bytes = [0u8; 16];
         let input = Input::from_bytes("t", &bytes);
         let mut l = layout(Elem::I16, u64::MAX / 2, false);
-        assert!(matches!(
-            decode(&input, &l),
-            Err(IoError::BadField { .. }) | Err(IoError::Truncated { .. })
-        ));
+        assert!(matches!(decode(&input, &l), Err(IoError::BadField { .. }) | Err(IoError::Truncated { .. })));
         l.count = 8;
         assert!(matches!(decode(&input, &l), Err(IoError::Truncated { .. })));
         l.count = 7;
         l.gain = 0.0;
-        assert!(matches!(
-            decode(&input, &l),
-            Err(IoError::BadField {
-                field: "vertical gain",
-                ..
-            })
-        ));
+        assert!(matches!(decode(&input, &l), Err(IoError::BadField { field: "vertical gain", .. })));
         assert!(check_timing("t", 0.0, 0.0).is_err());
         assert!(check_timing("t", -1e-9, 0.0).is_err());
         assert!(check_timing("t", f64::NAN, 0.0).is_err());

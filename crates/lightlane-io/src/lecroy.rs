@@ -38,11 +38,7 @@ pub struct TriggerTime {
 impl TriggerTime {
     /// ISO-8601 text with microseconds, e.g. `2022-10-13T16:29:38.475715`.
     pub fn iso(&self) -> String {
-        let s = if self.seconds.is_finite() {
-            self.seconds.clamp(0.0, 60.0)
-        } else {
-            0.0
-        };
+        let s = if self.seconds.is_finite() { self.seconds.clamp(0.0, 60.0) } else { 0.0 };
         let whole = s.trunc() as u32;
         let micros = ((s - s.trunc()) * 1e6) as u32;
         format!(
@@ -159,34 +155,21 @@ impl Wavedesc {
             "centered RIS",
             "peak detect",
         ];
-        T.get(self.record_type.max(0) as usize)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| format!("code {}", self.record_type))
+        T.get(self.record_type.max(0) as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("code {}", self.record_type))
     }
 
     /// File offset of the data array.
     pub fn data_offset(&self) -> u64 {
         self.offset
-            + [
-                self.wave_descriptor,
-                self.user_text,
-                self.res_desc1,
-                self.trig_time_array,
-                self.ris_time_array,
-                self.res_array1,
-            ]
-            .iter()
-            .map(|&v| v.max(0) as u64)
-            .sum::<u64>()
+            + [self.wave_descriptor, self.user_text, self.res_desc1, self.trig_time_array, self.ris_time_array, self.res_array1]
+                .iter()
+                .map(|&v| v.max(0) as u64)
+                .sum::<u64>()
     }
 
     /// File offset of the trigger time array.
     pub fn trigtime_offset(&self) -> u64 {
-        self.offset
-            + [self.wave_descriptor, self.user_text, self.res_desc1]
-                .iter()
-                .map(|&v| v.max(0) as u64)
-                .sum::<u64>()
+        self.offset + [self.wave_descriptor, self.user_text, self.res_desc1].iter().map(|&v| v.max(0) as u64).sum::<u64>()
     }
 }
 
@@ -195,21 +178,12 @@ fn find_wavedesc(input: &Input<'_>) -> Result<u64> {
     head.windows(8)
         .position(|w| w == b"WAVEDESC")
         .map(|p| p as u64)
-        .ok_or_else(|| {
-            IoError::bad_at(
-                input.name(),
-                "WAVEDESC",
-                "(absent)",
-                "not a LeCroy .trc file: no WAVEDESC block near the start",
-            )
-        })
+        .ok_or_else(|| IoError::bad_at(input.name(), "WAVEDESC", "(absent)", "not a LeCroy .trc file: no WAVEDESC block near the start"))
 }
 
 /// True when the first bytes look like a LeCroy trace.
 pub fn sniff(head: &[u8]) -> bool {
-    head.windows(8)
-        .take(SEARCH as usize)
-        .any(|w| w == b"WAVEDESC")
+    head.windows(8).take(SEARCH as usize).any(|w| w == b"WAVEDESC")
 }
 
 /// Parses the `WAVEDESC` block of `input` (the data need not be present).
@@ -220,14 +194,7 @@ pub fn read_wavedesc(input: &Input<'_>) -> Result<Wavedesc> {
     let big = match order {
         0 => true,
         1 => false,
-        o => {
-            return Err(IoError::bad_at(
-                input.name(),
-                "COMM_ORDER",
-                o,
-                "expected 0 (big-endian) or 1 (little-endian)",
-            ))
-        }
+        o => return Err(IoError::bad_at(input.name(), "COMM_ORDER", o, "expected 0 (big-endian) or 1 (little-endian)")),
     };
     let f = Fields::new(&b, big);
     let w = Wavedesc {
@@ -290,20 +257,10 @@ pub fn read_wavedesc(input: &Input<'_>) -> Result<Wavedesc> {
     };
     let name = input.name();
     if !w.template_name.starts_with("LECROY_2") {
-        return Err(IoError::unsupported(
-            name,
-            "TEMPLATE_NAME",
-            &w.template_name,
-            "only the LECROY_2_x templates are read",
-        ));
+        return Err(IoError::unsupported(name, "TEMPLATE_NAME", &w.template_name, "only the LECROY_2_x templates are read"));
     }
     if w.wave_descriptor < WAVEDESC_LEN as i32 {
-        return Err(IoError::bad_at(
-            name,
-            "WAVE_DESCRIPTOR",
-            w.wave_descriptor,
-            "shorter than the 346-byte LECROY_2_3 block",
-        ));
+        return Err(IoError::bad_at(name, "WAVE_DESCRIPTOR", w.wave_descriptor, "shorter than the 346-byte LECROY_2_3 block"));
     }
     for (field, v) in [
         ("USER_TEXT", w.user_text),
@@ -316,12 +273,7 @@ pub fn read_wavedesc(input: &Input<'_>) -> Result<Wavedesc> {
         ("SUBARRAY_COUNT", w.subarray_count),
     ] {
         if v < 0 {
-            return Err(IoError::bad_at(
-                name,
-                field,
-                v,
-                "a length or count cannot be negative",
-            ));
+            return Err(IoError::bad_at(name, field, v, "a length or count cannot be negative"));
         }
     }
     Ok(w)
@@ -339,14 +291,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     let elem = match w.comm_type {
         0 => Elem::I8,
         1 => Elem::I16,
-        c => {
-            return Err(IoError::unsupported(
-                name,
-                "COMM_TYPE",
-                c,
-                "expected 0 (byte) or 1 (word)",
-            ))
-        }
+        c => return Err(IoError::unsupported(name, "COMM_TYPE", c, "expected 0 (byte) or 1 (word)")),
     };
     let count = w.wave_array_count as u64;
     let bytes = count * elem.size() as u64;
@@ -362,26 +307,13 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     input.check(data, bytes, "LeCroy data array")?;
     let segs = w.segments();
     if !count.is_multiple_of(segs) {
-        return Err(IoError::bad_at(
-            name,
-            "SUBARRAY_COUNT",
-            segs,
-            format!("does not divide WAVE_ARRAY_COUNT = {count}"),
-        ));
+        return Err(IoError::bad_at(name, "SUBARRAY_COUNT", segs, format!("does not divide WAVE_ARRAY_COUNT = {count}")));
     }
     let per = count / segs;
     // Every segment must be backed by file bytes (its samples and trigger time), so a header
     // cannot make the reader build more waveforms than the file holds.
     if segs > 1 && (per == 0 || segs > input.len() / 16) {
-        return Err(IoError::bad_at(
-            name,
-            "SUBARRAY_COUNT",
-            segs,
-            format!(
-                "{count} points in a {}-byte file cannot hold that many segments",
-                input.len()
-            ),
-        ));
+        return Err(IoError::bad_at(name, "SUBARRAY_COUNT", segs, format!("{count} points in a {}-byte file cannot hold that many segments", input.len())));
     }
     let dt = w.horiz_interval as f64;
     crate::layout::check_timing(name, dt, w.horiz_offset)?;
@@ -390,9 +322,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     if segs > 1 && w.trig_time_array as u64 >= 16 * segs {
         let t = input.read_vec(w.trigtime_offset(), 16 * segs, "LeCroy TRIGTIME array")?;
         let f = Fields::new(&t, !w.little_endian());
-        trig = (0..segs as usize)
-            .map(|i| (f.f64(16 * i), f.f64(16 * i + 8)))
-            .collect();
+        trig = (0..segs as usize).map(|i| (f.f64(16 * i), f.f64(16 * i + 8))).collect();
     }
     let mut common = BTreeMap::new();
     common.insert("format".to_string(), "lecroy-trc".to_string());
@@ -426,11 +356,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     for s in 0..segs {
         // Segment 0 carries the instrument fields; later segments only their own (read_capture
         // fills the rest in), so per-segment metadata stays small.
-        let mut extra = if s == 0 {
-            common.clone()
-        } else {
-            segment_fields(&common)
-        };
+        let mut extra = if s == 0 { common.clone() } else { segment_fields(&common) };
         let mut t0 = w.horiz_offset;
         if segs > 1 {
             extra.insert("segment".into(), s.to_string());
@@ -465,11 +391,7 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
 
 /// The fields every segment keeps.
 pub(crate) fn segment_fields(common: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    common
-        .iter()
-        .filter(|(k, _)| k.as_str() == "format" || k.as_str() == "segments")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    common.iter().filter(|(k, _)| k.as_str() == "format" || k.as_str() == "segments").map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// Writes waveforms as a LeCroy `LECROY_2_3` word (int16) trace, one segment per waveform
@@ -478,17 +400,10 @@ pub(crate) fn segment_fields(common: &BTreeMap<String, String>) -> BTreeMap<Stri
 /// otherwise with a gain that spans the data.
 pub fn write(path: &std::path::Path, waveforms: &[lightlane_core::Waveform]) -> Result<()> {
     let name = path.display().to_string();
-    let first = waveforms
-        .first()
-        .ok_or_else(|| IoError::missing(&name, "waveforms", "nothing to write"))?;
+    let first = waveforms.first().ok_or_else(|| IoError::missing(&name, "waveforms", "nothing to write"))?;
     let n = first.len();
     if waveforms.iter().any(|w| w.len() != n || w.dt != first.dt) {
-        return Err(IoError::bad_at(
-            &name,
-            "waveforms",
-            waveforms.len(),
-            "segments must share length and dt",
-        ));
+        return Err(IoError::bad_at(&name, "waveforms", waveforms.len(), "segments must share length and dt"));
     }
     let (gain, offset) = match &first.raw {
         Some(lightlane_core::waveform::RawCodes::I16 { gain, offset, .. }) => (*gain, *offset),
@@ -496,14 +411,8 @@ pub fn write(path: &std::path::Path, waveforms: &[lightlane_core::Waveform]) -> 
             let (lo, hi) = waveforms
                 .iter()
                 .flat_map(|w| w.samples.iter())
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                    (a.min(v), b.max(v))
-                });
-            let (lo, hi) = if lo.is_finite() {
-                (lo as f64, hi as f64)
-            } else {
-                (0.0, 0.0)
-            };
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let (lo, hi) = if lo.is_finite() { (lo as f64, hi as f64) } else { (0.0, 0.0) };
             let mid = 0.5 * (lo + hi);
             let g = ((hi - lo) / 65000.0).max(1e-12);
             (g, mid)
@@ -537,16 +446,7 @@ pub fn write(path: &std::path::Path, waveforms: &[lightlane_core::Waveform]) -> 
     put(&mut d, 174, &(segs as i16).to_le_bytes());
     put(&mut d, 176, &(first.dt as f32).to_le_bytes());
     put(&mut d, 180, &first.t0.to_le_bytes());
-    put(
-        &mut d,
-        196,
-        first
-            .meta
-            .vertical_unit
-            .as_bytes()
-            .get(..first.meta.vertical_unit.len().min(47))
-            .unwrap_or(b"V"),
-    );
+    put(&mut d, 196, first.meta.vertical_unit.as_bytes().get(..first.meta.vertical_unit.len().min(47)).unwrap_or(b"V"));
     put(&mut d, 244, b"S");
     put(&mut d, 328, &1f32.to_le_bytes());
     put(&mut d, 336, &1f32.to_le_bytes());

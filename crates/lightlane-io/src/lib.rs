@@ -120,12 +120,7 @@ impl Format {
     pub fn is_fixed_layout(self) -> bool {
         matches!(
             self,
-            Format::Npy
-                | Format::RawWithSidecar
-                | Format::LeCroy
-                | Format::Tektronix
-                | Format::Keysight
-                | Format::DenseV1
+            Format::Npy | Format::RawWithSidecar | Format::LeCroy | Format::Tektronix | Format::Keysight | Format::DenseV1
         )
     }
 }
@@ -172,11 +167,7 @@ pub fn detect_format(path: &Path) -> Result<Format> {
     if let Some(f) = by_content {
         return Ok(f);
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let by_ext = match ext.as_str() {
         "npy" => Some(Format::Npy),
         "npz" => Some(Format::Npz),
@@ -207,19 +198,11 @@ fn label(meta: &WaveformMeta) -> String {
 }
 
 fn is_auxiliary(meta: &WaveformMeta) -> bool {
-    matches!(
-        meta.extra.get("kind").map(String::as_str),
-        Some("logic" | "counts" | "time")
-    )
+    matches!(meta.extra.get("kind").map(String::as_str), Some("logic" | "counts" | "time"))
 }
 
 /// Index of the waveform `options` selects among `items` (meta, sample count).
-fn select_index(
-    name: &str,
-    format: Format,
-    items: &[(&WaveformMeta, u64)],
-    options: &ReadOptions,
-) -> Result<usize> {
+fn select_index(name: &str, format: Format, items: &[(&WaveformMeta, u64)], options: &ReadOptions) -> Result<usize> {
     let mut channels: Vec<String> = Vec::new();
     for (m, _) in items {
         let l = label(m);
@@ -228,46 +211,23 @@ fn select_index(
         }
     }
     if items.is_empty() {
-        return Err(IoError::missing(
-            name,
-            "waveforms",
-            "the file holds no waveform",
-        ));
+        return Err(IoError::missing(name, "waveforms", "the file holds no waveform"));
     }
-    let available = || {
-        channels
-            .iter()
-            .map(|c| {
-                if c.is_empty() {
-                    "(unnamed)".to_string()
-                } else {
-                    c.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let available = || channels.iter().map(|c| if c.is_empty() { "(unnamed)".to_string() } else { c.clone() }).collect::<Vec<_>>().join(", ");
     let chan = if let Some(want) = &options.channel_name {
-        channels
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(want))
-            .cloned()
-            .ok_or_else(|| IoError::NoSuchItem {
-                path: name.into(),
-                what: "channel",
-                requested: want.clone(),
-                available: available(),
-            })?
+        channels.iter().find(|c| c.eq_ignore_ascii_case(want)).cloned().ok_or_else(|| IoError::NoSuchItem {
+            path: name.into(),
+            what: "channel",
+            requested: want.clone(),
+            available: available(),
+        })?
     } else if let Some(i) = options.channel {
-        channels
-            .get(i)
-            .cloned()
-            .ok_or_else(|| IoError::NoSuchItem {
-                path: name.into(),
-                what: "channel",
-                requested: i.to_string(),
-                available: available(),
-            })?
+        channels.get(i).cloned().ok_or_else(|| IoError::NoSuchItem {
+            path: name.into(),
+            what: "channel",
+            requested: i.to_string(),
+            available: available(),
+        })?
     } else if matches!(format, Format::Mat | Format::Npz) {
         // Variables: the longest one is the capture (the first of equals).
         let mut best = 0;
@@ -278,25 +238,16 @@ fn select_index(
         }
         label(items[best].0)
     } else {
-        items
-            .iter()
-            .find(|(m, _)| !is_auxiliary(m))
-            .map(|(m, _)| label(m))
-            .unwrap_or_else(|| label(items[0].0))
+        items.iter().find(|(m, _)| !is_auxiliary(m)).map(|(m, _)| label(m)).unwrap_or_else(|| label(items[0].0))
     };
-    let of_channel: Vec<usize> = (0..items.len())
-        .filter(|&i| label(items[i].0) == chan)
-        .collect();
+    let of_channel: Vec<usize> = (0..items.len()).filter(|&i| label(items[i].0) == chan).collect();
     let seg = options.segment.unwrap_or(0);
-    of_channel
-        .get(seg)
-        .copied()
-        .ok_or_else(|| IoError::NoSuchItem {
-            path: name.into(),
-            what: "segment",
-            requested: seg.to_string(),
-            available: format!("{} segment(s) of channel {chan}", of_channel.len()),
-        })
+    of_channel.get(seg).copied().ok_or_else(|| IoError::NoSuchItem {
+        path: name.into(),
+        what: "segment",
+        requested: seg.to_string(),
+        available: format!("{} segment(s) of channel {chan}", of_channel.len()),
+    })
 }
 
 impl Capture {
@@ -314,24 +265,13 @@ impl Capture {
 
     /// The waveforms of one channel (its segments), in order.
     pub fn segments_of(&self, channel: &str) -> Vec<&Waveform> {
-        self.waveforms
-            .iter()
-            .filter(|w| label(&w.meta) == channel)
-            .collect()
+        self.waveforms.iter().filter(|w| label(&w.meta) == channel).collect()
     }
 
     /// Index in [`Capture::waveforms`] of the waveform `options` selects.
     pub fn select(&self, options: &ReadOptions) -> Result<usize> {
-        let items: Vec<(&WaveformMeta, u64)> = self
-            .waveforms
-            .iter()
-            .map(|w| (&w.meta, w.len() as u64))
-            .collect();
-        let name = self
-            .waveforms
-            .first()
-            .and_then(|w| w.meta.source.clone())
-            .unwrap_or_default();
+        let items: Vec<(&WaveformMeta, u64)> = self.waveforms.iter().map(|w| (&w.meta, w.len() as u64)).collect();
+        let name = self.waveforms.first().and_then(|w| w.meta.source.clone()).unwrap_or_default();
         select_index(&name, self.format, &items, options)
     }
 }
@@ -345,18 +285,11 @@ fn need_fs(name: &str, options: &ReadOptions, what: &str) -> Result<f64> {
 }
 
 fn load_all(input: &Input<'_>, described: Vec<Described>) -> Result<Vec<Waveform>> {
-    described
-        .into_iter()
-        .map(|d| layout::load(input, d))
-        .collect()
+    described.into_iter().map(|d| layout::load(input, d)).collect()
 }
 
 /// Describes the fixed-layout formats without reading samples.
-fn describe_fixed(
-    path: &Path,
-    format: Format,
-    options: &ReadOptions,
-) -> Result<(Input<'static>, Vec<Described>)> {
+fn describe_fixed(path: &Path, format: Format, options: &ReadOptions) -> Result<(Input<'static>, Vec<Described>)> {
     let name = path.display().to_string();
     Ok(match format {
         Format::LeCroy => {
@@ -391,12 +324,7 @@ fn describe_fixed(
             (i, vec![d])
         }
         other => {
-            return Err(IoError::unsupported(
-                &name,
-                "format",
-                other.name(),
-                "not a fixed-layout format (stream CSV/MAT/NPZ by reading them whole)",
-            ))
+            return Err(IoError::unsupported(&name, "format", other.name(), "not a fixed-layout format (stream CSV/MAT/NPZ by reading them whole)"))
         }
     })
 }
@@ -454,9 +382,7 @@ fn read_npz(input: &Input<'_>, options: &ReadOptions) -> Result<Vec<Waveform>> {
         }
     }
     if out.is_empty() {
-        return Err(first_err.unwrap_or_else(|| {
-            IoError::missing(&name, "arrays", "the .npz archive holds no 1-D array")
-        }));
+        return Err(first_err.unwrap_or_else(|| IoError::missing(&name, "arrays", "the .npz archive holds no 1-D array")));
     }
     let fs = match (file_fs, options.fs, options.force_fs) {
         (_, Some(fs), true) | (None, Some(fs), _) => fs,
@@ -464,12 +390,7 @@ fn read_npz(input: &Input<'_>, options: &ReadOptions) -> Result<Vec<Waveform>> {
         (None, None, _) => need_fs(&name, options, ".npz")?,
     };
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(IoError::bad_at(
-            &name,
-            "fs",
-            fs,
-            "sample rate must be positive",
-        ));
+        return Err(IoError::bad_at(&name, "fs", fs, "sample rate must be positive"));
     }
     let from_options = file_fs.is_none() || options.force_fs;
     for w in &mut out {
@@ -482,10 +403,7 @@ fn read_npz(input: &Input<'_>, options: &ReadOptions) -> Result<Vec<Waveform>> {
 }
 
 fn is_fs_name(n: &str) -> bool {
-    matches!(
-        n,
-        "fs" | "Fs" | "FS" | "fsamp" | "SampleRate" | "sample_rate"
-    )
+    matches!(n, "fs" | "Fs" | "FS" | "fsamp" | "SampleRate" | "sample_rate")
 }
 
 /// Reads every waveform of an in-memory capture of the given format (the formats that need a
@@ -524,20 +442,10 @@ pub fn read_input(input: &Input<'_>, format: Format, options: &ReadOptions) -> R
             csv::parse(&name, &String::from_utf8_lossy(&bytes), options.fs)?
         }
         Format::Touchstone => {
-            return Err(IoError::unsupported(
-                &name,
-                "format",
-                "touchstone",
-                "a Touchstone file is a channel, not a capture: use touchstone::read",
-            ))
+            return Err(IoError::unsupported(&name, "format", "touchstone", "a Touchstone file is a channel, not a capture: use touchstone::read"))
         }
         Format::RawWithSidecar | Format::DenseV1 => {
-            return Err(IoError::unsupported(
-                &name,
-                "format",
-                format.name(),
-                "needs its side file: read it from a path",
-            ))
+            return Err(IoError::unsupported(&name, "format", format.name(), "needs its side file: read it from a path"))
         }
     };
     Ok(Capture { format, waveforms })
@@ -545,11 +453,10 @@ pub fn read_input(input: &Input<'_>, format: Format, options: &ReadOptions) -> R
 
 /// Reads an in-memory capture, detecting the format from its content.
 pub fn read_bytes(name: &str, bytes: &[u8], options: &ReadOptions) -> Result<Capture> {
-    let format =
-        detect_bytes(&bytes[..bytes.len().min(4096)]).ok_or_else(|| IoError::UnknownFormat {
-            path: name.into(),
-            reason: "no known magic bytes or text layout".into(),
-        })?;
+    let format = detect_bytes(&bytes[..bytes.len().min(4096)]).ok_or_else(|| IoError::UnknownFormat {
+        path: name.into(),
+        reason: "no known magic bytes or text layout".into(),
+    })?;
     read_input(&Input::from_bytes(name, bytes), format, options)
 }
 
@@ -593,25 +500,13 @@ pub fn read_capture(path: &Path, options: &ReadOptions) -> Result<Waveform> {
     let i = select_index(
         &path.display().to_string(),
         cap.format,
-        &cap.waveforms
-            .iter()
-            .map(|w| (&w.meta, w.len() as u64))
-            .collect::<Vec<_>>(),
+        &cap.waveforms.iter().map(|w| (&w.meta, w.len() as u64)).collect::<Vec<_>>(),
         options,
     )?;
     // Later segments carry only their own fields: complete them from the channel's first.
-    let first = cap
-        .waveforms
-        .iter()
-        .position(|w| label(&w.meta) == label(&cap.waveforms[i].meta))
-        .unwrap_or(i);
+    let first = cap.waveforms.iter().position(|w| label(&w.meta) == label(&cap.waveforms[i].meta)).unwrap_or(i);
     let inherited: Vec<(String, String)> = if first != i {
-        cap.waveforms[first]
-            .meta
-            .extra
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        cap.waveforms[first].meta.extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     } else {
         Vec::new()
     };
@@ -630,20 +525,13 @@ pub fn open_stream(path: &Path) -> Result<SampleStream> {
 }
 
 /// [`open_stream`] for the channel/segment `options` selects, `chunk_samples` per chunk.
-pub fn open_stream_with(
-    path: &Path,
-    options: &ReadOptions,
-    chunk_samples: usize,
-) -> Result<SampleStream> {
+pub fn open_stream_with(path: &Path, options: &ReadOptions, chunk_samples: usize) -> Result<SampleStream> {
     let format = detect_format(path)?;
     let (input, mut described) = describe_fixed(path, format, options)?;
     let i = select_index(
         &path.display().to_string(),
         format,
-        &described
-            .iter()
-            .map(|d| (&d.meta, d.layout.count))
-            .collect::<Vec<_>>(),
+        &described.iter().map(|d| (&d.meta, d.layout.count)).collect::<Vec<_>>(),
         options,
     )?;
     let mut d = described.swap_remove(i);

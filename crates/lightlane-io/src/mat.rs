@@ -124,19 +124,13 @@ impl MatArray {
 
     /// The dimensions as `1x65536`.
     pub fn dims_text(&self) -> String {
-        self.dims
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x")
+        self.dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
     }
 }
 
 /// True when the first bytes are a level-5 MAT header.
 pub fn sniff(head: &[u8]) -> bool {
-    head.len() >= 128
-        && head.starts_with(b"MATLAB 5.0 MAT-file")
-        && (&head[126..128] == b"IM" || &head[126..128] == b"MI")
+    head.len() >= 128 && head.starts_with(b"MATLAB 5.0 MAT-file") && (&head[126..128] == b"IM" || &head[126..128] == b"MI")
 }
 
 struct Reader<'b> {
@@ -147,34 +141,20 @@ struct Reader<'b> {
 impl Reader<'_> {
     fn u32(&self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
-        if self.big {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        }
+        if self.big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
     }
 
     /// One element of `buf` at `pos`: (type, data, position of the next element).
     fn element<'a>(&self, buf: &'a [u8], pos: usize) -> Result<(u32, &'a [u8], usize)> {
-        let tag = buf.get(pos..pos + 8).ok_or_else(|| {
-            IoError::truncated(
-                self.name,
-                "MAT element tag",
-                (pos + 8) as u64,
-                buf.len() as u64,
-            )
-        })?;
+        let tag = buf
+            .get(pos..pos + 8)
+            .ok_or_else(|| IoError::truncated(self.name, "MAT element tag", (pos + 8) as u64, buf.len() as u64))?;
         let t = self.u32(&tag[..4]);
         let small = t >> 16;
         if small != 0 {
             // Small data element: type and size in the first word, data in the second.
             if small > 4 {
-                return Err(IoError::bad_at(
-                    self.name,
-                    "small element size",
-                    small,
-                    "at most 4 bytes",
-                ));
+                return Err(IoError::bad_at(self.name, "small element size", small, "at most 4 bytes"));
             }
             return Ok((t & 0xffff, &tag[4..4 + small as usize], pos + 8));
         }
@@ -183,19 +163,8 @@ impl Reader<'_> {
         let end = start
             .checked_add(n)
             .filter(|&e| e <= buf.len())
-            .ok_or_else(|| {
-                IoError::truncated(
-                    self.name,
-                    "MAT element",
-                    (start as u64).saturating_add(n as u64),
-                    buf.len() as u64,
-                )
-            })?;
-        let next = if t == MI_COMPRESSED {
-            end
-        } else {
-            end.div_ceil(8) * 8
-        };
+            .ok_or_else(|| IoError::truncated(self.name, "MAT element", (start as u64).saturating_add(n as u64), buf.len() as u64))?;
+        let next = if t == MI_COMPRESSED { end } else { end.div_ceil(8) * 8 };
         Ok((t, &buf[start..end], next))
     }
 
@@ -205,14 +174,7 @@ impl Reader<'_> {
             MI_INT16 | MI_UINT16 => 2,
             MI_INT32 | MI_UINT32 | MI_SINGLE => 4,
             MI_DOUBLE | MI_INT64 | MI_UINT64 => 8,
-            t => {
-                return Err(IoError::unsupported(
-                    self.name,
-                    "MAT data type",
-                    t,
-                    "not a numeric storage type",
-                ))
-            }
+            t => return Err(IoError::unsupported(self.name, "MAT data type", t, "not a numeric storage type")),
         };
         if data.len() / size != expect {
             return Err(IoError::bad_at(
@@ -229,11 +191,7 @@ impl Reader<'_> {
                     .map(|c| {
                         let mut a = [0u8; $n];
                         a.copy_from_slice(c);
-                        (if big {
-                            <$t>::from_be_bytes(a)
-                        } else {
-                            <$t>::from_le_bytes(a)
-                        }) as f64
+                        (if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }) as f64
                     })
                     .collect()
             };
@@ -259,12 +217,7 @@ impl Reader<'_> {
         }
         let (t, flags, p) = self.element(body, 0)?;
         if t != MI_UINT32 || flags.len() < 8 {
-            return Err(IoError::bad_at(
-                self.name,
-                "array flags",
-                t,
-                "expected an miUINT32 of 8 bytes",
-            ));
+            return Err(IoError::bad_at(self.name, "array flags", t, "expected an miUINT32 of 8 bytes"));
         }
         let f = self.u32(&flags[..4]);
         let class_code = (f & 0xff) as u8;
@@ -275,12 +228,7 @@ impl Reader<'_> {
         };
         let (t, dimb, p) = self.element(body, p)?;
         if t != MI_INT32 || dimb.len() < 8 || dimb.len() % 4 != 0 {
-            return Err(IoError::bad_at(
-                self.name,
-                "dimensions",
-                t,
-                "expected an miINT32 with at least 2 entries",
-            ));
+            return Err(IoError::bad_at(self.name, "dimensions", t, "expected an miINT32 with at least 2 entries"));
         }
         let mut dims = Vec::with_capacity(dimb.len() / 4);
         let mut count: usize = 1;
@@ -290,23 +238,13 @@ impl Reader<'_> {
                 return Err(IoError::bad_at(self.name, "dimension", d, "negative"));
             }
             dims.push(d as usize);
-            count = count.checked_mul(d as usize).ok_or_else(|| {
-                IoError::bad_at(
-                    self.name,
-                    "dimensions",
-                    format!("{dims:?}"),
-                    "element count overflows",
-                )
-            })?;
+            count = count
+                .checked_mul(d as usize)
+                .ok_or_else(|| IoError::bad_at(self.name, "dimensions", format!("{dims:?}"), "element count overflows"))?;
         }
         let (t, nameb, p) = self.element(body, p)?;
         if t != MI_INT8 && t != MI_UTF8 && t != MI_UINT8 {
-            return Err(IoError::bad_at(
-                self.name,
-                "array name",
-                t,
-                "expected miINT8 text",
-            ));
+            return Err(IoError::bad_at(self.name, "array name", t, "expected miINT8 text"));
         }
         let name: String = String::from_utf8_lossy(nameb).chars().take(256).collect();
         let (t, data, p) = self.element(body, p)?;
@@ -333,20 +271,10 @@ pub fn read_arrays(input: &Input<'_>) -> Result<Vec<MatArray>> {
     let name = input.name();
     let head = input.read_vec(0, 128, "MAT header")?;
     if head.starts_with(b"MATLAB 7.3 MAT-file") {
-        return Err(IoError::unsupported(
-            name,
-            "MAT version",
-            "7.3",
-            "v7.3 files are HDF5; save with -v7 or read them with an HDF5 library",
-        ));
+        return Err(IoError::unsupported(name, "MAT version", "7.3", "v7.3 files are HDF5; save with -v7 or read them with an HDF5 library"));
     }
     if !sniff(&head) {
-        return Err(IoError::bad_at(
-            name,
-            "MAT header",
-            "",
-            "not a MATLAB level-5 MAT-file",
-        ));
+        return Err(IoError::bad_at(name, "MAT header", "", "not a MATLAB level-5 MAT-file"));
     }
     let r = Reader {
         name,
@@ -375,15 +303,12 @@ pub fn read_arrays(input: &Input<'_>) -> Result<Vec<MatArray>> {
             }
             MI_COMPRESSED => {
                 let z = input.read_vec(pos + 8, n, "MAT compressed element")?;
-                let limit = (n.saturating_mul(MAX_INFLATE_RATIO) + 1024)
-                    .min(budget.saturating_sub(inflated_total) + 1024);
+                let limit = (n.saturating_mul(MAX_INFLATE_RATIO) + 1024).min(budget.saturating_sub(inflated_total) + 1024);
                 let mut plain = Vec::new();
                 flate2::read::ZlibDecoder::new(&z[..])
                     .take(limit)
                     .read_to_end(&mut plain)
-                    .map_err(|e| {
-                        IoError::bad_at(name, "miCOMPRESSED", e, "zlib stream is corrupt")
-                    })?;
+                    .map_err(|e| IoError::bad_at(name, "miCOMPRESSED", e, "zlib stream is corrupt"))?;
                 inflated_total += plain.len() as u64;
                 let mut p = 0;
                 while p + 8 <= plain.len() {
@@ -416,9 +341,7 @@ pub fn file_dt(arrays: &[MatArray]) -> Option<f64> {
             .map(|a| a.real[0])
             .filter(|v| v.is_finite() && *v > 0.0)
     };
-    scalar(&FS_NAMES)
-        .map(|fs| 1.0 / fs)
-        .or_else(|| scalar(&DT_NAMES))
+    scalar(&FS_NAMES).map(|fs| 1.0 / fs).or_else(|| scalar(&DT_NAMES))
 }
 
 /// The real numeric vectors of a MAT file as waveforms at interval `dt`, one per variable,
@@ -488,10 +411,7 @@ pub fn write(path: &std::path::Path, arrays: &[(&str, &[f64])], compress: bool) 
             m.resize(m.len().div_ceil(8) * 8, 0);
         };
         sub(&mut m, MI_UINT32, &[6, 0, 0, 0, 0, 0, 0, 0]);
-        let dims: Vec<u8> = [1i32, data.len() as i32]
-            .iter()
-            .flat_map(|d| d.to_le_bytes())
-            .collect();
+        let dims: Vec<u8> = [1i32, data.len() as i32].iter().flat_map(|d| d.to_le_bytes()).collect();
         sub(&mut m, MI_INT32, &dims);
         sub(&mut m, MI_INT8, name.as_bytes());
         let d: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -530,12 +450,7 @@ mod tests {
         for compress in [false, true] {
             let p = tmp(&format!("a{compress}.mat"));
             let x: Vec<f64> = (0..100).map(|i| (i as f64 * 0.1).sin()).collect();
-            write(
-                &p,
-                &[("fs", &[2e9]), ("rx", &x), ("odd", &[1.0, 2.0, 3.0])],
-                compress,
-            )
-            .unwrap();
+            write(&p, &[("fs", &[2e9]), ("rx", &x), ("odd", &[1.0, 2.0, 3.0])], compress).unwrap();
             let a = read_arrays(&Input::open(&p).unwrap()).unwrap();
             assert_eq!(a.len(), 3);
             assert_eq!(a[1].name, "rx");
@@ -559,25 +474,16 @@ mod tests {
         // Element length far beyond the file.
         let mut b = full.clone();
         b[132..136].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            read_arrays(&Input::from_bytes("t", &b)),
-            Err(IoError::Truncated { .. })
-        ));
+        assert!(matches!(read_arrays(&Input::from_bytes("t", &b)), Err(IoError::Truncated { .. })));
         // Dimensions that do not match the data.
         let mut b = full.clone();
         b[128 + 8 + 16 + 8 + 4..128 + 8 + 16 + 8 + 8].copy_from_slice(&1000i32.to_le_bytes());
-        assert!(matches!(
-            read_arrays(&Input::from_bytes("t", &b)),
-            Err(IoError::BadField { .. })
-        ));
+        assert!(matches!(read_arrays(&Input::from_bytes("t", &b)), Err(IoError::BadField { .. })));
         // Unknown storage type.
         let mut b = full.clone();
         let at = full.len() - 32 - 8;
         b[at..at + 4].copy_from_slice(&11u32.to_le_bytes());
-        assert!(matches!(
-            read_arrays(&Input::from_bytes("t", &b)),
-            Err(IoError::Unsupported { .. })
-        ));
+        assert!(matches!(read_arrays(&Input::from_bytes("t", &b)), Err(IoError::Unsupported { .. })));
         // Corrupt zlib stream.
         write(&p, &[("rx", &[1.0, 2.0, 3.0, 4.0])], true).unwrap();
         let mut z = std::fs::read(&p).unwrap();

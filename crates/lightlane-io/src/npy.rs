@@ -140,72 +140,39 @@ pub fn read_header(input: &Input<'_>) -> Result<Header> {
         1 => (u16::from_le_bytes([head[8], head[9]]) as u64, 10u64),
         2 | 3 => {
             if head.len() < 12 {
-                return Err(IoError::truncated(
-                    name,
-                    "npy header length",
-                    12,
-                    input.len(),
-                ));
+                return Err(IoError::truncated(name, "npy header length", 12, input.len()));
             }
-            (
-                u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
-                12u64,
-            )
+            (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64, 12u64)
         }
-        v => {
-            return Err(IoError::bad_at(
-                name,
-                "version",
-                v,
-                "supported .npy versions are 1, 2 and 3",
-            ))
-        }
+        v => return Err(IoError::bad_at(name, "version", v, "supported .npy versions are 1, 2 and 3")),
     };
     if hlen > 1 << 20 {
-        return Err(IoError::bad_at(
-            name,
-            "header_len",
-            hlen,
-            "header larger than 1 MiB",
-        ));
+        return Err(IoError::bad_at(name, "header_len", hlen, "header larger than 1 MiB"));
     }
     let bytes = input.read_vec(start, hlen, "npy header")?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| IoError::bad_at(name, "header", "(binary)", "header is not text"))?;
-    let descr = dict_value(text, "descr")
-        .ok_or_else(|| IoError::missing(name, "descr", "the .npy header has no 'descr' entry"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| IoError::bad_at(name, "header", "(binary)", "header is not text"))?;
+    let descr = dict_value(text, "descr").ok_or_else(|| IoError::missing(name, "descr", "the .npy header has no 'descr' entry"))?;
     let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
     let (big_endian, code) = match descr.as_bytes().first() {
         Some(b'<') | Some(b'|') | Some(b'=') => (false, &descr[1..]),
         Some(b'>') => (true, &descr[1..]),
         _ => (false, descr),
     };
-    let dtype = dtype_of(code).ok_or_else(|| {
-        IoError::bad_at(
-            name,
-            "descr",
-            descr,
-            "supported dtypes: f4, f8, i1, u1, i2, u2, i4",
-        )
-    })?;
-    let shape_text = dict_value(text, "shape")
-        .ok_or_else(|| IoError::missing(name, "shape", "the .npy header has no 'shape' entry"))?;
+    let dtype = dtype_of(code).ok_or_else(|| IoError::bad_at(name, "descr", descr, "supported dtypes: f4, f8, i1, u1, i2, u2, i4"))?;
+    let shape_text = dict_value(text, "shape").ok_or_else(|| IoError::missing(name, "shape", "the .npy header has no 'shape' entry"))?;
     let inner = shape_text.trim().trim_start_matches('(');
     let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
     let mut shape = Vec::new();
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        shape.push(part.trim_end_matches('L').parse::<u64>().map_err(|_| {
-            IoError::bad_at(name, "shape", shape_text.trim(), "not a tuple of integers")
-        })?);
+        shape.push(
+            part.trim_end_matches('L')
+                .parse::<u64>()
+                .map_err(|_| IoError::bad_at(name, "shape", shape_text.trim(), "not a tuple of integers"))?,
+        );
     }
     let non_unit = shape.iter().filter(|&&d| d != 1).count();
     if shape.len() > 1 && non_unit > 1 {
-        return Err(IoError::bad_at(
-            name,
-            "shape",
-            format!("{shape:?}"),
-            "expected a 1-D array (or a single row/column)",
-        ));
+        return Err(IoError::bad_at(name, "shape", format!("{shape:?}"), "expected a 1-D array (or a single row/column)"));
     }
     Ok(Header {
         dtype,
@@ -219,10 +186,7 @@ pub fn read_header(input: &Input<'_>) -> Result<Header> {
 fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let pat1 = format!("'{key}'");
     let pat2 = format!("\"{key}\"");
-    let at = text
-        .find(&pat1)
-        .map(|i| i + pat1.len())
-        .or_else(|| text.find(&pat2).map(|i| i + pat2.len()))?;
+    let at = text.find(&pat1).map(|i| i + pat1.len()).or_else(|| text.find(&pat2).map(|i| i + pat2.len()))?;
     let rest = text[at..].trim_start().strip_prefix(':')?;
     let mut depth = 0i32;
     for (i, c) in rest.char_indices() {
@@ -239,14 +203,7 @@ fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// Reads the header and data of a `.npy` file.
 fn layout_of(input: &Input<'_>, header: &Header) -> Result<Layout> {
     let name = input.name();
-    let n = header.len().ok_or_else(|| {
-        IoError::bad_at(
-            name,
-            "shape",
-            format!("{:?}", header.shape),
-            "element count overflows",
-        )
-    })?;
+    let n = header.len().ok_or_else(|| IoError::bad_at(name, "shape", format!("{:?}", header.shape), "element count overflows"))?;
     let elem = match header.dtype {
         Dtype::F32 => Elem::F32,
         Dtype::F64 => Elem::F64,
@@ -259,14 +216,7 @@ fn layout_of(input: &Input<'_>, header: &Header) -> Result<Layout> {
     let need = n
         .checked_mul(header.dtype.size() as u64)
         .and_then(|b| b.checked_add(header.data_offset))
-        .ok_or_else(|| {
-            IoError::bad_at(
-                name,
-                "shape",
-                format!("{:?}", header.shape),
-                "byte size overflows",
-            )
-        })?;
+        .ok_or_else(|| IoError::bad_at(name, "shape", format!("{:?}", header.shape), "byte size overflows"))?;
     if need > input.len() {
         return Err(IoError::truncated(name, "npy data", need, input.len()));
     }
@@ -284,11 +234,7 @@ fn layout_of(input: &Input<'_>, header: &Header) -> Result<Layout> {
 pub fn read_input(input: &Input<'_>) -> Result<(Header, Data)> {
     let header = read_header(input)?;
     let layout = layout_of(input, &header)?;
-    let raw = input.read_vec(
-        layout.offset,
-        layout.count * header.dtype.size() as u64,
-        "npy data",
-    )?;
+    let raw = input.read_vec(layout.offset, layout.count * header.dtype.size() as u64, "npy data")?;
     let be = header.big_endian;
     macro_rules! conv {
         ($t:ty, $n:expr) => {
@@ -296,11 +242,7 @@ pub fn read_input(input: &Input<'_>) -> Result<(Header, Data)> {
                 .map(|c| {
                     let mut a = [0u8; $n];
                     a.copy_from_slice(c);
-                    if be {
-                        <$t>::from_be_bytes(a)
-                    } else {
-                        <$t>::from_le_bytes(a)
-                    }
+                    if be { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }
                 })
                 .collect()
         };
@@ -327,12 +269,7 @@ pub fn describe(input: &Input<'_>, fs: f64) -> Result<Described> {
     let header = read_header(input)?;
     let layout = layout_of(input, &header)?;
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(IoError::bad_at(
-            input.name(),
-            "fs",
-            fs,
-            "sample rate must be positive",
-        ));
+        return Err(IoError::bad_at(input.name(), "fs", fs, "sample rate must be positive"));
     }
     let mut meta = WaveformMeta {
         vertical_unit: "V".into(),
@@ -474,10 +411,7 @@ mod tests {
         assert!(read(&p).is_err());
         let p2 = tmp("nan.npy");
         write(&p2, &[1.0f32, f32::NAN]).unwrap();
-        assert!(matches!(
-            read_waveform(&p2, 1e9),
-            Err(IoError::Invalid { .. })
-        ));
+        assert!(matches!(read_waveform(&p2, 1e9), Err(IoError::Invalid { .. })));
         let p3 = tmp("2d.npy");
         let mut b = Vec::new();
         let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
@@ -487,9 +421,6 @@ mod tests {
         b.extend_from_slice(h.as_bytes());
         b.extend_from_slice(&[0u8; 16]);
         std::fs::write(&p3, b).unwrap();
-        assert!(matches!(
-            read(&p3),
-            Err(IoError::BadField { field: "shape", .. })
-        ));
+        assert!(matches!(read(&p3), Err(IoError::BadField { field: "shape", .. })));
     }
 }

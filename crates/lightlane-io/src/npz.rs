@@ -47,32 +47,17 @@ pub fn members(input: &Input<'_>) -> Result<Vec<Member>> {
     let eocd = (0..=tail.len() - 22)
         .rev()
         .find(|&i| tail[i..i + 4] == *b"PK\x05\x06")
-        .ok_or_else(|| {
-            IoError::bad_at(
-                name,
-                "zip end record",
-                "",
-                "not found: not a zip/npz file or truncated",
-            )
-        })?;
+        .ok_or_else(|| IoError::bad_at(name, "zip end record", "", "not found: not a zip/npz file or truncated"))?;
     let f = Fields::new(&tail[eocd..], false);
     let mut entries = f.u16(10) as u64;
     let mut cd_size = f.u32(12) as u64;
     let mut cd_off = f.u32(16) as u64;
-    if (entries == 0xffff || cd_off == 0xffff_ffff || cd_size == 0xffff_ffff)
-        && eocd >= 20
-        && tail[eocd - 20..eocd - 16] == *b"PK\x06\x07"
-    {
+    if (entries == 0xffff || cd_off == 0xffff_ffff || cd_size == 0xffff_ffff) && eocd >= 20 && tail[eocd - 20..eocd - 16] == *b"PK\x06\x07" {
         // zip64: locator → zip64 end record.
         let z64 = Fields::new(&tail[eocd - 20..eocd], false).u64(8);
         let r = input.read_vec(z64, 56, "zip64 end record")?;
         if r[..4] != *b"PK\x06\x06" {
-            return Err(IoError::bad_at(
-                name,
-                "zip64 end record",
-                z64,
-                "bad signature",
-            ));
+            return Err(IoError::bad_at(name, "zip64 end record", z64, "bad signature"));
         }
         let f = Fields::new(&r, false);
         entries = f.u64(32);
@@ -83,21 +68,11 @@ pub fn members(input: &Input<'_>) -> Result<Vec<Member>> {
     let mut out = Vec::new();
     let mut p = 0usize;
     for _ in 0..entries {
-        let h = cd.get(p..p + 46).ok_or_else(|| {
-            IoError::truncated(
-                name,
-                "zip central directory entry",
-                (p + 46) as u64,
-                cd.len() as u64,
-            )
-        })?;
+        let h = cd
+            .get(p..p + 46)
+            .ok_or_else(|| IoError::truncated(name, "zip central directory entry", (p + 46) as u64, cd.len() as u64))?;
         if h[..4] != *b"PK\x01\x02" {
-            return Err(IoError::bad_at(
-                name,
-                "zip central directory",
-                p,
-                "bad entry signature",
-            ));
+            return Err(IoError::bad_at(name, "zip central directory", p, "bad entry signature"));
         }
         let f = Fields::new(h, false);
         let method = f.u16(10);
@@ -105,14 +80,9 @@ pub fn members(input: &Input<'_>) -> Result<Vec<Member>> {
         let mut size = f.u32(24) as u64;
         let (nl, el, cl) = (f.u16(28) as usize, f.u16(30) as usize, f.u16(32) as usize);
         let mut local_offset = f.u32(42) as u64;
-        let rest = cd.get(p + 46..p + 46 + nl + el).ok_or_else(|| {
-            IoError::truncated(
-                name,
-                "zip entry name",
-                (p + 46 + nl + el) as u64,
-                cd.len() as u64,
-            )
-        })?;
+        let rest = cd
+            .get(p + 46..p + 46 + nl + el)
+            .ok_or_else(|| IoError::truncated(name, "zip entry name", (p + 46 + nl + el) as u64, cd.len() as u64))?;
         let fname = String::from_utf8_lossy(&rest[..nl]).to_string();
         // zip64 extra field: the 0xffffffff fields, in order size, compressed, offset.
         let mut e = &rest[nl..];
@@ -162,12 +132,7 @@ pub fn member_data<'a>(input: &'a Input<'_>, m: &Member) -> Result<MemberData<'a
     let name = input.name();
     let lh = input.read_vec(m.local_offset, 30, "zip local header")?;
     if lh[..4] != *b"PK\x03\x04" {
-        return Err(IoError::bad_at(
-            name,
-            "zip local header",
-            m.local_offset,
-            "bad signature",
-        ));
+        return Err(IoError::bad_at(name, "zip local header", m.local_offset, "bad signature"));
     }
     let f = Fields::new(&lh, false);
     let data = m.local_offset + 30 + f.u16(26) as u64 + f.u16(28) as u64;
@@ -175,57 +140,26 @@ pub fn member_data<'a>(input: &'a Input<'_>, m: &Member) -> Result<MemberData<'a
     match m.method {
         0 => {
             if m.size != m.compressed {
-                return Err(IoError::bad_at(
-                    name,
-                    "zip member size",
-                    m.size,
-                    "stored member sizes differ",
-                ));
+                return Err(IoError::bad_at(name, "zip member size", m.size, "stored member sizes differ"));
             }
-            Ok(MemberData::Stored(input.slice(
-                data,
-                m.size,
-                "zip member data",
-            )?))
+            Ok(MemberData::Stored(input.slice(data, m.size, "zip member data")?))
         }
         8 => {
             if m.size > m.compressed.saturating_mul(MAX_INFLATE_RATIO) + 1024 {
-                return Err(IoError::bad_at(
-                    name,
-                    "zip member size",
-                    m.size,
-                    "larger than deflate can produce from the compressed bytes",
-                ));
+                return Err(IoError::bad_at(name, "zip member size", m.size, "larger than deflate can produce from the compressed bytes"));
             }
             let z = input.read_vec(data, m.compressed, "zip member data")?;
             let mut out = Vec::new();
             flate2::read::DeflateDecoder::new(&z[..])
                 .take(m.size)
                 .read_to_end(&mut out)
-                .map_err(|e| {
-                    IoError::bad_at(
-                        name,
-                        "deflate stream",
-                        e,
-                        format!("member {} is corrupt", m.name),
-                    )
-                })?;
+                .map_err(|e| IoError::bad_at(name, "deflate stream", e, format!("member {} is corrupt", m.name)))?;
             if out.len() as u64 != m.size {
-                return Err(IoError::truncated(
-                    name,
-                    "deflated zip member",
-                    m.size,
-                    out.len() as u64,
-                ));
+                return Err(IoError::truncated(name, "deflated zip member", m.size, out.len() as u64));
             }
             Ok(MemberData::Inflated(out))
         }
-        other => Err(IoError::unsupported(
-            name,
-            "zip compression method",
-            other,
-            "only stored (0) and deflate (8)",
-        )),
+        other => Err(IoError::unsupported(name, "zip compression method", other, "only stored (0) and deflate (8)")),
     }
 }
 
@@ -279,11 +213,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -309,10 +239,7 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m[1].array_name(), "rx");
         match member_data(&input, &m[1]).unwrap() {
-            MemberData::Stored(i) => assert_eq!(
-                crate::npy::read_input(&i).unwrap().1,
-                crate::npy::Data::F32(vec![0.5, -0.5, 0.25])
-            ),
+            MemberData::Stored(i) => assert_eq!(crate::npy::read_input(&i).unwrap().1, crate::npy::Data::F32(vec![0.5, -0.5, 0.25])),
             MemberData::Inflated(_) => panic!("stored"),
         }
         // Rewrite member 0 as deflated by hand.

@@ -86,14 +86,7 @@ fn element_of(path: &Path, dtype: &str) -> Result<Elem> {
         "f64" | "float64" => Elem::F64,
         "i8" | "int8" => Elem::I8,
         "i16" | "int16" => Elem::I16,
-        other => {
-            return Err(IoError::bad(
-                path,
-                "dtype",
-                other,
-                "expected f32, f64, i8 or i16",
-            ))
-        }
+        other => return Err(IoError::bad(path, "dtype", other, "expected f32, f64, i8 or i16")),
     })
 }
 
@@ -104,16 +97,9 @@ pub fn read_sidecar(data: &Path) -> Result<(PathBuf, Sidecar)> {
         field: "sidecar",
         hint: "raw data needs FILE.json beside it with at least fs and dtype".into(),
     })?;
-    let len = std::fs::metadata(&side_path)
-        .map_err(|e| IoError::open(&side_path, e))?
-        .len();
+    let len = std::fs::metadata(&side_path).map_err(|e| IoError::open(&side_path, e))?.len();
     if len > 1 << 20 {
-        return Err(IoError::bad(
-            &side_path,
-            "sidecar size",
-            len,
-            "a sidecar larger than 1 MiB is not a sidecar",
-        ));
+        return Err(IoError::bad(&side_path, "sidecar size", len, "a sidecar larger than 1 MiB is not a sidecar"));
     }
     let text = std::fs::read_to_string(&side_path).map_err(|e| IoError::open(&side_path, e))?;
     let side = parse_sidecar(&side_path, &text)?;
@@ -122,35 +108,15 @@ pub fn read_sidecar(data: &Path) -> Result<(PathBuf, Sidecar)> {
 
 /// Parses and checks sidecar text (`side_path` names it in errors).
 pub fn parse_sidecar(side_path: &Path, text: &str) -> Result<Sidecar> {
-    let side: Sidecar = serde_json::from_str(text)
-        .map_err(|e| IoError::bad(side_path, "json", e, "sidecar is not valid"))?;
+    let side: Sidecar = serde_json::from_str(text).map_err(|e| IoError::bad(side_path, "json", e, "sidecar is not valid"))?;
     if !(side.fs.is_finite() && side.fs > 0.0) {
-        return Err(IoError::bad(
-            side_path,
-            "fs",
-            side.fs,
-            "sample rate must be positive",
-        ));
+        return Err(IoError::bad(side_path, "fs", side.fs, "sample rate must be positive"));
     }
-    if !(side.scale.is_finite()
-        && side.scale != 0.0
-        && side.offset.is_finite()
-        && side.t0.is_finite())
-    {
-        return Err(IoError::bad(
-            side_path,
-            "scale",
-            side.scale,
-            "scale/offset/t0 must be finite, scale non-zero",
-        ));
+    if !(side.scale.is_finite() && side.scale != 0.0 && side.offset.is_finite() && side.t0.is_finite()) {
+        return Err(IoError::bad(side_path, "scale", side.scale, "scale/offset/t0 must be finite, scale non-zero"));
     }
     if !matches!(side.byte_order.as_str(), "little" | "big") {
-        return Err(IoError::bad(
-            side_path,
-            "byte_order",
-            &side.byte_order,
-            "expected little or big",
-        ));
+        return Err(IoError::bad(side_path, "byte_order", &side.byte_order, "expected little or big"));
     }
     if let Some(b) = side.baud {
         if !(b.is_finite() && b > 0.0) {
@@ -167,21 +133,11 @@ pub fn describe(data: &Input<'_>, side_path: &Path, side: &Sidecar) -> Result<De
     let size = elem.size() as u64;
     let file_len = data.len();
     if side.header_bytes > file_len {
-        return Err(IoError::truncated(
-            data.name(),
-            "header_bytes",
-            side.header_bytes,
-            file_len,
-        ));
+        return Err(IoError::truncated(data.name(), "header_bytes", side.header_bytes, file_len));
     }
     let body = file_len - side.header_bytes;
     if !body.is_multiple_of(size) {
-        return Err(IoError::bad_at(
-            data.name(),
-            "length",
-            body,
-            format!("not a multiple of the {}-byte sample size", size),
-        ));
+        return Err(IoError::bad_at(data.name(), "length", body, format!("not a multiple of the {}-byte sample size", size)));
     }
     let mut meta = WaveformMeta {
         source: None,
@@ -225,32 +181,13 @@ pub fn read(data: &Path) -> Result<Waveform> {
 /// Writes `wf` as raw samples plus sidecar: i16 codes when the waveform carries them, else f32.
 pub fn write(data: &Path, wf: &Waveform) -> Result<()> {
     let (dtype, scale, offset, bytes): (&str, f64, f64, Vec<u8>) = match &wf.raw {
-        Some(RawCodes::I16 {
-            codes,
-            gain,
-            offset,
-        }) if codes.len() == wf.len() => (
-            "i16",
-            *gain,
-            *offset,
-            codes.iter().flat_map(|c| c.to_le_bytes()).collect(),
-        ),
-        Some(RawCodes::I8 {
-            codes,
-            gain,
-            offset,
-        }) if codes.len() == wf.len() => (
-            "i8",
-            *gain,
-            *offset,
-            codes.iter().map(|&c| c as u8).collect(),
-        ),
-        _ => (
-            "f32",
-            1.0,
-            0.0,
-            wf.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ),
+        Some(RawCodes::I16 { codes, gain, offset }) if codes.len() == wf.len() => {
+            ("i16", *gain, *offset, codes.iter().flat_map(|c| c.to_le_bytes()).collect())
+        }
+        Some(RawCodes::I8 { codes, gain, offset }) if codes.len() == wf.len() => {
+            ("i8", *gain, *offset, codes.iter().map(|&c| c as u8).collect())
+        }
+        _ => ("f32", 1.0, 0.0, wf.samples.iter().flat_map(|v| v.to_le_bytes()).collect()),
     };
     std::fs::write(data, bytes).map_err(|e| IoError::open(data, e))?;
     let side = Sidecar {
@@ -293,11 +230,7 @@ mod tests {
         assert!((back.fs() - 80e9).abs() < 1.0);
         assert_eq!(back.t0, 1e-9);
 
-        wf.raw = Some(RawCodes::I16 {
-            codes: vec![100, -200, 400],
-            gain: 2.5e-3,
-            offset: 0.0,
-        });
+        wf.raw = Some(RawCodes::I16 { codes: vec![100, -200, 400], gain: 2.5e-3, offset: 0.0 });
         write(&d.join("b.bin"), &wf).unwrap();
         let back = read(&d.join("b.bin")).unwrap();
         assert_eq!(back.samples, vec![0.25, -0.5, 1.0]);
@@ -310,37 +243,15 @@ mod tests {
         let d = dir();
         std::fs::write(d.join("c.bin"), [0u8; 6]).unwrap();
         std::fs::write(d.join("c.json"), r#"{"fs": -1, "dtype": "f32"}"#).unwrap();
-        assert!(matches!(
-            read(&d.join("c.bin")),
-            Err(IoError::BadField { field: "fs", .. })
-        ));
+        assert!(matches!(read(&d.join("c.bin")), Err(IoError::BadField { field: "fs", .. })));
         std::fs::write(d.join("c.json"), r#"{"fs": 1e9, "dtype": "f32"}"#).unwrap();
-        assert!(matches!(
-            read(&d.join("c.bin")),
-            Err(IoError::BadField {
-                field: "length",
-                ..
-            })
-        ));
+        assert!(matches!(read(&d.join("c.bin")), Err(IoError::BadField { field: "length", .. })));
         std::fs::write(d.join("c.json"), r#"{"fs": 1e9, "dtype": "u64"}"#).unwrap();
-        assert!(matches!(
-            read(&d.join("c.bin")),
-            Err(IoError::BadField { field: "dtype", .. })
-        ));
+        assert!(matches!(read(&d.join("c.bin")), Err(IoError::BadField { field: "dtype", .. })));
         std::fs::write(d.join("c.json"), r#"{"fs": 1e9}"#).unwrap();
-        assert!(matches!(
-            read(&d.join("c.bin")),
-            Err(IoError::BadField { field: "json", .. })
-        ));
-        std::fs::write(
-            d.join("c.json"),
-            r#"{"fs": 1e9, "dtype": "i16", "header_bytes": 99}"#,
-        )
-        .unwrap();
-        assert!(matches!(
-            read(&d.join("c.bin")),
-            Err(IoError::Truncated { .. })
-        ));
+        assert!(matches!(read(&d.join("c.bin")), Err(IoError::BadField { field: "json", .. })));
+        std::fs::write(d.join("c.json"), r#"{"fs": 1e9, "dtype": "i16", "header_bytes": 99}"#).unwrap();
+        assert!(matches!(read(&d.join("c.bin")), Err(IoError::Truncated { .. })));
         assert!(read(&d.join("missing.bin")).is_err());
     }
 }

@@ -32,11 +32,7 @@ pub struct Input<'a> {
 
 impl std::fmt::Debug for Input<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Input")
-            .field("name", &self.name)
-            .field("base", &self.base)
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("Input").field("name", &self.name).field("base", &self.base).field("len", &self.len).finish()
     }
 }
 
@@ -51,9 +47,7 @@ impl Input<'static> {
         let mapped = if meta.is_file() && len > 0 && usize::try_from(len).is_ok() {
             // SAFETY: the mapping is read-only and every access is bounds-checked against the
             // length seen here; the file being modified underneath is the documented caveat.
-            unsafe { memmap2::Mmap::map(&file) }
-                .ok()
-                .filter(|m| m.len() as u64 == len)
+            unsafe { memmap2::Mmap::map(&file) }.ok().filter(|m| m.len() as u64 == len)
         } else {
             None
         };
@@ -100,12 +94,7 @@ impl<'a> Input<'a> {
     pub fn check(&self, offset: u64, len: u64, what: &'static str) -> Result<()> {
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
-            _ => Err(IoError::truncated(
-                &self.name,
-                what,
-                offset.saturating_add(len),
-                self.len,
-            )),
+            _ => Err(IoError::truncated(&self.name, what, offset.saturating_add(len), self.len)),
         }
     }
 
@@ -125,14 +114,8 @@ impl<'a> Input<'a> {
                 buf.copy_from_slice(&m[s..s + buf.len()]);
                 Ok(())
             }
-            Src::File(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os {
-                path: self.name.clone(),
-                source: e,
-            }),
-            Src::FileRef(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os {
-                path: self.name.clone(),
-                source: e,
-            }),
+            Src::File(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os { path: self.name.clone(), source: e }),
+            Src::FileRef(f) => read_file_at(f, at, buf).map_err(|e| IoError::Os { path: self.name.clone(), source: e }),
         }
     }
 
@@ -197,13 +180,7 @@ impl<'a> Input<'a> {
                 // SAFETY: a read-only shared file mapping: MADV_DONTNEED only drops resident
                 // pages, which are read again from the file on the next access; no slice into
                 // the mapping is invalidated.
-                let _ = unsafe {
-                    m.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        start as usize,
-                        (end - start) as usize,
-                    )
-                };
+                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start as usize, (end - start) as usize) };
             }
         }
         #[cfg(not(unix))]
@@ -267,22 +244,14 @@ impl<'b> Fields<'b> {
     }
     pub fn i16(&self, at: usize) -> i16 {
         let a = self.arr::<2>(at);
-        if self.big {
-            i16::from_be_bytes(a)
-        } else {
-            i16::from_le_bytes(a)
-        }
+        if self.big { i16::from_be_bytes(a) } else { i16::from_le_bytes(a) }
     }
     pub fn u16(&self, at: usize) -> u16 {
         self.i16(at) as u16
     }
     pub fn i32(&self, at: usize) -> i32 {
         let a = self.arr::<4>(at);
-        if self.big {
-            i32::from_be_bytes(a)
-        } else {
-            i32::from_le_bytes(a)
-        }
+        if self.big { i32::from_be_bytes(a) } else { i32::from_le_bytes(a) }
     }
     pub fn u32(&self, at: usize) -> u32 {
         self.i32(at) as u32
@@ -292,11 +261,7 @@ impl<'b> Fields<'b> {
     }
     pub fn f64(&self, at: usize) -> f64 {
         let a = self.arr::<8>(at);
-        if self.big {
-            f64::from_be_bytes(a)
-        } else {
-            f64::from_le_bytes(a)
-        }
+        if self.big { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }
     }
     pub fn u64(&self, at: usize) -> u64 {
         self.f64(at).to_bits()
@@ -307,13 +272,7 @@ impl<'b> Fields<'b> {
         let s = self.bytes.get(at..end).unwrap_or(&[]);
         let s = &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())];
         s.iter()
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '?'
-                }
-            })
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
             .collect::<String>()
             .trim()
             .to_string()

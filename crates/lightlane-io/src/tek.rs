@@ -81,8 +81,7 @@ pub struct WfmHeader {
 impl WfmHeader {
     /// Data points per frame (pre/post-charge excluded).
     pub fn points(&self) -> u64 {
-        (self.postcharge_start.saturating_sub(self.data_start) / self.bytes_per_point.max(1) as u32)
-            as u64
+        (self.postcharge_start.saturating_sub(self.data_start) / self.bytes_per_point.max(1) as u32) as u64
     }
 
     /// Element type of the curve data.
@@ -102,40 +101,22 @@ impl WfmHeader {
 
 /// True when the first bytes look like a Tektronix WFM file.
 pub fn sniff(head: &[u8]) -> bool {
-    head.len() >= 10
-        && (head[..2] == [0x0f, 0x0f] || head[..2] == [0xf0, 0xf0])
-        && &head[2..9] == b":WFM#00"
+    head.len() >= 10 && (head[..2] == [0x0f, 0x0f] || head[..2] == [0xf0, 0xf0]) && &head[2..9] == b":WFM#00"
 }
 
 /// Parses the header of a WFM file.
 pub fn read_header(input: &Input<'_>) -> Result<WfmHeader> {
     let name = input.name();
-    let b = input.read_vec(
-        0,
-        838.min(input.len()).max(10.min(input.len())),
-        "WFM header",
-    )?;
+    let b = input.read_vec(0, 838.min(input.len()).max(10.min(input.len())), "WFM header")?;
     if !sniff(&b) {
-        return Err(IoError::bad_at(
-            name,
-            "byte order / version",
-            "",
-            "not a Tektronix WFM file",
-        ));
+        return Err(IoError::bad_at(name, "byte order / version", "", "not a Tektronix WFM file"));
     }
     let big = b[0] == 0xf0;
     let version = match &b[2..10] {
         b":WFM#001" => 1u8,
         b":WFM#002" => 2,
         b":WFM#003" => 3,
-        v => {
-            return Err(IoError::unsupported(
-                name,
-                "version",
-                String::from_utf8_lossy(v),
-                "expected :WFM#001, #002 or #003",
-            ))
-        }
+        v => return Err(IoError::unsupported(name, "version", String::from_utf8_lossy(v), "expected :WFM#001, #002 or #003")),
     };
     // Offsets of the version-dependent blocks.
     let exp1 = if version == 1 { 166 } else { 168 };
@@ -148,12 +129,7 @@ pub fn read_header(input: &Input<'_>) -> Result<WfmHeader> {
     let curve = upd + 24;
     let end = curve + 30;
     if b.len() < end {
-        return Err(IoError::truncated(
-            name,
-            "WFM header",
-            end as u64,
-            input.len(),
-        ));
+        return Err(IoError::truncated(name, "WFM header", end as u64, input.len()));
     }
     let f = Fields::new(&b, big);
     let h = WfmHeader {
@@ -187,12 +163,7 @@ pub fn read_header(input: &Input<'_>) -> Result<WfmHeader> {
         header_len: end as u64,
     };
     if f.i32(16) < 0 {
-        return Err(IoError::bad_at(
-            name,
-            "curve buffer offset",
-            f.i32(16),
-            "negative",
-        ));
+        return Err(IoError::bad_at(name, "curve buffer offset", f.i32(16), "negative"));
     }
     Ok(h)
 }
@@ -202,59 +173,28 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     let h = read_header(input)?;
     let name = input.name();
     if h.data_type != 2 {
-        return Err(IoError::unsupported(
-            name,
-            "record type",
-            h.data_type,
-            "only YT vector waveforms (type 2) are read",
-        ));
+        return Err(IoError::unsupported(name, "record type", h.data_type, "only YT vector waveforms (type 2) are read"));
     }
     if h.base_type != 0 {
-        return Err(IoError::unsupported(
-            name,
-            "time base",
-            h.base_type,
-            "only time-domain records (base 0) are read",
-        ));
+        return Err(IoError::unsupported(name, "time base", h.base_type, "only time-domain records (base 0) are read"));
     }
-    let elem = h.elem().ok_or_else(|| {
-        IoError::unsupported(
-            name,
-            "curve format",
-            h.format,
-            "supported: int8/16/32, uint8/32, fp32, fp64",
-        )
-    })?;
+    let elem = h
+        .elem()
+        .ok_or_else(|| IoError::unsupported(name, "curve format", h.format, "supported: int8/16/32, uint8/32, fp32, fp64"))?;
     if h.bytes_per_point as usize != elem.size() {
-        return Err(IoError::bad_at(
-            name,
-            "bytes per point",
-            h.bytes_per_point,
-            format!("format {} stores {}-byte points", elem.name(), elem.size()),
-        ));
+        return Err(IoError::bad_at(name, "bytes per point", h.bytes_per_point, format!("format {} stores {}-byte points", elem.name(), elem.size())));
     }
     let bpp = elem.size() as u32;
-    if !(h.precharge_start <= h.data_start
-        && h.data_start <= h.postcharge_start
-        && h.postcharge_start <= h.postcharge_stop)
-    {
+    if !(h.precharge_start <= h.data_start && h.data_start <= h.postcharge_start && h.postcharge_start <= h.postcharge_stop) {
         return Err(IoError::bad_at(
             name,
             "curve offsets",
-            format!(
-                "{}/{}/{}/{}",
-                h.precharge_start, h.data_start, h.postcharge_start, h.postcharge_stop
-            ),
+            format!("{}/{}/{}/{}", h.precharge_start, h.data_start, h.postcharge_start, h.postcharge_stop),
             "precharge start <= data start <= postcharge start <= postcharge stop",
         ));
     }
     if h.data_start % bpp != 0 || h.postcharge_start % bpp != 0 || h.postcharge_stop % bpp != 0 {
-        return Err(IoError::bad_at(
-            name,
-            "curve offsets",
-            h.data_start,
-            "not a multiple of the point size",
-        ));
+        return Err(IoError::bad_at(name, "curve offsets", h.data_start, "not a multiple of the point size"));
     }
     let stride = h.postcharge_stop as u64;
     let total = h
@@ -263,28 +203,16 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
         .ok_or_else(|| IoError::bad_at(name, "frames", h.frames, "curve buffer size overflows"))?;
     let tables = (h.frames - 1) * 54;
     if h.curve_offset < h.header_len + tables {
-        return Err(IoError::bad_at(
-            name,
-            "curve buffer offset",
-            h.curve_offset,
-            format!("inside the header ({} bytes)", h.header_len + tables),
-        ));
+        return Err(IoError::bad_at(name, "curve buffer offset", h.curve_offset, format!("inside the header ({} bytes)", h.header_len + tables)));
     }
     input.check(h.curve_offset, total, "WFM curve buffer")?;
     crate::layout::check_timing(name, h.hscale, h.hstart)?;
     // Trigger timing of frames 2..N.
     let mut frame_times = vec![(h.tt_offset, h.frac_sec, h.gmt_sec)];
     if h.frames > 1 {
-        let t = input.read_vec(
-            h.header_len,
-            24 * (h.frames - 1),
-            "FastFrame update specifications",
-        )?;
+        let t = input.read_vec(h.header_len, 24 * (h.frames - 1), "FastFrame update specifications")?;
         let f = Fields::new(&t, h.big_endian);
-        frame_times.extend(
-            (0..(h.frames - 1) as usize)
-                .map(|i| (f.f64(24 * i + 4), f.f64(24 * i + 12), f.i32(24 * i + 20))),
-        );
+        frame_times.extend((0..(h.frames - 1) as usize).map(|i| (f.f64(24 * i + 4), f.f64(24 * i + 12), f.i32(24 * i + 20))));
     }
     let mut common = BTreeMap::new();
     common.insert("format".to_string(), "tek-wfm".to_string());
@@ -293,29 +221,15 @@ pub fn describe(input: &Input<'_>) -> Result<Vec<Described>> {
     common.insert("vertical_offset".into(), format!("{:e}", h.voffset));
     common.insert("horizontal_units".into(), h.hunits.clone());
     common.insert("data_type".into(), elem.name().into());
-    common.insert(
-        "precharge_points".into(),
-        ((h.data_start - h.precharge_start) / bpp).to_string(),
-    );
-    common.insert(
-        "postcharge_points".into(),
-        ((h.postcharge_stop - h.postcharge_start) / bpp).to_string(),
-    );
+    common.insert("precharge_points".into(), ((h.data_start - h.precharge_start) / bpp).to_string());
+    common.insert("postcharge_points".into(), ((h.postcharge_stop - h.postcharge_start) / bpp).to_string());
     if h.frames > 1 {
         common.insert("segments".into(), h.frames.to_string());
     }
-    let unit = if h.vunits.is_empty() {
-        "V".to_string()
-    } else {
-        h.vunits.clone()
-    };
+    let unit = if h.vunits.is_empty() { "V".to_string() } else { h.vunits.clone() };
     let mut out = Vec::with_capacity(h.frames as usize);
     for (i, &(tt, frac, gmt)) in frame_times.iter().enumerate() {
-        let mut extra = if i == 0 {
-            common.clone()
-        } else {
-            crate::lecroy::segment_fields(&common)
-        };
+        let mut extra = if i == 0 { common.clone() } else { crate::lecroy::segment_fields(&common) };
         if h.frames > 1 {
             extra.insert("segment".into(), i.to_string());
         }

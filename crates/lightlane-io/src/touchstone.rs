@@ -76,10 +76,7 @@ impl Touchstone {
     /// S(i, j) at frequency index `k`, with 1-based port numbers as written in data sheets.
     /// Panics if a port number is 0 or above `ports` (a programmer error).
     pub fn s_at(&self, k: usize, i: usize, j: usize) -> C64 {
-        assert!(
-            (1..=self.ports).contains(&i) && (1..=self.ports).contains(&j),
-            "port out of range"
-        );
+        assert!((1..=self.ports).contains(&i) && (1..=self.ports).contains(&j), "port out of range");
         let n = self.ports;
         self.s[k * n * n + (i - 1) * n + (j - 1)]
     }
@@ -99,23 +96,13 @@ impl Touchstone {
         for &(p, q) in pairs {
             for x in [p, q] {
                 if x == 0 || x > n || seen[x - 1] {
-                    return Err(IoError::bad_at(
-                        "mixed_mode",
-                        "port map",
-                        format!("{pairs:?}"),
-                        format!("each of ports 1..={n} exactly once"),
-                    ));
+                    return Err(IoError::bad_at("mixed_mode", "port map", format!("{pairs:?}"), format!("each of ports 1..={n} exactly once")));
                 }
                 seen[x - 1] = true;
             }
         }
         if seen.iter().any(|&s| !s) {
-            return Err(IoError::bad_at(
-                "mixed_mode",
-                "port map",
-                format!("{pairs:?}"),
-                format!("each of ports 1..={n} exactly once"),
-            ));
+            return Err(IoError::bad_at("mixed_mode", "port map", format!("{pairs:?}"), format!("each of ports 1..={n} exactly once")));
         }
         let np = pairs.len();
         let m2 = 2 * np;
@@ -166,15 +153,10 @@ pub struct MixedMode {
 impl MixedMode {
     fn get(&self, row: usize, col: usize) -> Vec<C64> {
         let m = 2 * self.pairs;
-        (0..self.freqs.len())
-            .map(|k| self.s[k * m * m + row * m + col])
-            .collect()
+        (0..self.freqs.len()).map(|k| self.s[k * m * m + row * m + col]).collect()
     }
     fn check(&self, out: usize, inp: usize) {
-        assert!(
-            (1..=self.pairs).contains(&out) && (1..=self.pairs).contains(&inp),
-            "mixed-mode port out of range"
-        );
+        assert!((1..=self.pairs).contains(&out) && (1..=self.pairs).contains(&inp), "mixed-mode port out of range");
     }
     /// SDD(out, in) over frequency, 1-based mixed-mode ports (SDD21 = `sdd(2, 1)`).
     pub fn sdd(&self, out: usize, inp: usize) -> Vec<C64> {
@@ -237,19 +219,10 @@ pub fn sniff(head: &[u8]) -> bool {
 pub fn read(path: &Path) -> Result<Touchstone> {
     let input = crate::source::Input::open(path)?;
     let bytes = input.read_all_bytes()?;
-    parse(
-        &path.display().to_string(),
-        &String::from_utf8_lossy(&bytes),
-        ports_from_extension(path),
-    )
+    parse(&path.display().to_string(), &String::from_utf8_lossy(&bytes), ports_from_extension(path))
 }
 
-fn bad(
-    name: &str,
-    field: &'static str,
-    v: impl std::fmt::Display,
-    why: impl Into<String>,
-) -> IoError {
+fn bad(name: &str, field: &'static str, v: impl std::fmt::Display, why: impl Into<String>) -> IoError {
     IoError::bad_at(name, field, v, why)
 }
 
@@ -289,9 +262,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
             continue;
         }
         if line.starts_with('[') {
-            let close = line
-                .find(']')
-                .ok_or_else(|| bad(name, "keyword", ln + 1, "missing ']'"))?;
+            let close = line.find(']').ok_or_else(|| bad(name, "keyword", ln + 1, "missing ']'"))?;
             let kw = line[1..close].trim().to_ascii_lowercase();
             let arg = line[close + 1..].trim();
             pending_ref = false;
@@ -304,30 +275,17 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                     order_21_12 = false;
                 }
                 "number of ports" => {
-                    nports = Some(
-                        arg.parse()
-                            .map_err(|_| bad(name, "number of ports", arg, "not an integer"))?,
-                    );
+                    nports = Some(arg.parse().map_err(|_| bad(name, "number of ports", arg, "not an integer"))?);
                 }
                 "two-port data order" => {
                     order_21_12 = match arg {
                         "21_12" => true,
                         "12_21" => false,
-                        _ => {
-                            return Err(bad(
-                                name,
-                                "two-port data order",
-                                arg,
-                                "expected 12_21 or 21_12",
-                            ))
-                        }
+                        _ => return Err(bad(name, "two-port data order", arg, "expected 12_21 or 21_12")),
                     }
                 }
                 "reference" => {
-                    let v: Vec<f64> = arg
-                        .split_whitespace()
-                        .filter_map(|t| t.parse().ok())
-                        .collect();
+                    let v: Vec<f64> = arg.split_whitespace().filter_map(|t| t.parse().ok()).collect();
                     refs = Some(v);
                     pending_ref = true;
                 }
@@ -336,24 +294,10 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                         "full" => 0,
                         "lower" => 1,
                         "upper" => 2,
-                        _ => {
-                            return Err(bad(
-                                name,
-                                "matrix format",
-                                arg,
-                                "expected Full, Lower or Upper",
-                            ))
-                        }
+                        _ => return Err(bad(name, "matrix format", arg, "expected Full, Lower or Upper")),
                     }
                 }
-                "mixed-mode order" => {
-                    return Err(IoError::unsupported(
-                        name,
-                        "mixed-mode order",
-                        arg,
-                        "files already in mixed mode are not read",
-                    ))
-                }
+                "mixed-mode order" => return Err(IoError::unsupported(name, "mixed-mode order", arg, "files already in mixed mode are not read")),
                 "network data" => in_data = true,
                 "noise data" | "end" => {
                     in_data = false;
@@ -373,11 +317,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                 continue; // only the first option line counts
             }
             seen_option = true;
-            let toks: Vec<String> = line
-                .trim_start_matches('#')
-                .split_whitespace()
-                .map(|t| t.to_ascii_uppercase())
-                .collect();
+            let toks: Vec<String> = line.trim_start_matches('#').split_whitespace().map(|t| t.to_ascii_uppercase()).collect();
             let mut i = 0;
             while i < toks.len() {
                 match toks[i].as_str() {
@@ -389,22 +329,12 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                     "S" => param = Parameter::S,
                     "Y" => param = Parameter::Y,
                     "Z" => param = Parameter::Z,
-                    "H" | "G" => {
-                        return Err(IoError::unsupported(
-                            name,
-                            "parameter",
-                            &toks[i],
-                            "H and G parameters are not read",
-                        ))
-                    }
+                    "H" | "G" => return Err(IoError::unsupported(name, "parameter", &toks[i], "H and G parameters are not read")),
                     "RI" => format = DataFormat::Ri,
                     "MA" => format = DataFormat::Ma,
                     "DB" => format = DataFormat::Db,
                     "R" => {
-                        let v = toks
-                            .get(i + 1)
-                            .and_then(|t| t.parse::<f64>().ok())
-                            .ok_or_else(|| bad(name, "R", line, "R needs a number"))?;
+                        let v = toks.get(i + 1).and_then(|t| t.parse::<f64>().ok()).ok_or_else(|| bad(name, "R", line, "R needs a number"))?;
                         r_ref = v;
                         i += 1;
                     }
@@ -419,10 +349,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
         }
         if pending_ref {
             // [Reference] values may continue on following lines.
-            let v: Vec<f64> = line
-                .split_whitespace()
-                .filter_map(|t| t.parse().ok())
-                .collect();
+            let v: Vec<f64> = line.split_whitespace().filter_map(|t| t.parse().ok()).collect();
             if let Some(r) = refs.as_mut() {
                 if r.len() < nports.unwrap_or(0) {
                     r.extend(v);
@@ -440,22 +367,14 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                 continue;
             }
         }
-        let n = nports.ok_or_else(|| {
-            IoError::missing(
-                name,
-                "ports",
-                "a version 1 file needs its port count from the .sNp extension",
-            )
-        })?;
+        let n = nports.ok_or_else(|| IoError::missing(name, "ports", "a version 1 file needs its port count from the .sNp extension"))?;
         if n == 0 || n > 256 {
             return Err(bad(name, "number of ports", n, "1..=256 supported"));
         }
         let per = if matrix == 0 { n * n } else { n * (n + 1) / 2 };
         let need = 1 + 2 * per;
         for t in line.split_whitespace() {
-            let v: f64 = t
-                .parse()
-                .map_err(|_| bad(name, "data", t, format!("line {} is not numbers", ln + 1)))?;
+            let v: f64 = t.parse().map_err(|_| bad(name, "data", t, format!("line {} is not numbers", ln + 1)))?;
             if tokens.is_empty() {
                 // A new point: a frequency not above the last one starts version 1 noise data.
                 let f = v * unit;
@@ -465,12 +384,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                             done = true;
                             break;
                         }
-                        return Err(bad(
-                            name,
-                            "frequency",
-                            f,
-                            format!("not increasing (previous {last})"),
-                        ));
+                        return Err(bad(name, "frequency", f, format!("not increasing (previous {last})")));
                     }
                 }
             }
@@ -489,46 +403,19 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
         }
     }
     if !tokens.is_empty() {
-        return Err(IoError::truncated(
-            name,
-            "last frequency point",
-            0,
-            tokens.len() as u64,
-        ));
+        return Err(IoError::truncated(name, "last frequency point", 0, tokens.len() as u64));
     }
-    let n = nports.ok_or_else(|| {
-        IoError::missing(
-            name,
-            "ports",
-            "no port count (extension .sNp or [Number of Ports])",
-        )
-    })?;
+    let n = nports.ok_or_else(|| IoError::missing(name, "ports", "no port count (extension .sNp or [Number of Ports])"))?;
     if freqs.is_empty() {
-        return Err(IoError::missing(
-            name,
-            "network data",
-            "no frequency points",
-        ));
+        return Err(IoError::missing(name, "network data", "no frequency points"));
     }
     let z0 = match refs {
         Some(r) if version == 2 && r.len() == n => r,
-        Some(r) if version == 2 && !r.is_empty() => {
-            return Err(bad(
-                name,
-                "reference",
-                format!("{r:?}"),
-                format!("{n} values expected"),
-            ))
-        }
+        Some(r) if version == 2 && !r.is_empty() => return Err(bad(name, "reference", format!("{r:?}"), format!("{n} values expected"))),
         _ => vec![r_ref; n],
     };
     if z0.iter().any(|&z| !(z.is_finite() && z > 0.0)) {
-        return Err(bad(
-            name,
-            "reference impedance",
-            format!("{z0:?}"),
-            "must be positive",
-        ));
+        return Err(bad(name, "reference impedance", format!("{z0:?}"), "must be positive"));
     }
     let to_c = |(a, b): (f64, f64)| -> C64 {
         match format {
@@ -544,11 +431,7 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
         let dst = &mut s[k * n * n..(k + 1) * n * n];
         if matrix == 0 {
             for (idx, &v) in src.iter().enumerate() {
-                let (i, j) = if n == 2 && order_21_12 {
-                    (idx % 2, idx / 2)
-                } else {
-                    (idx / n, idx % n)
-                };
+                let (i, j) = if n == 2 && order_21_12 { (idx % 2, idx / 2) } else { (idx / n, idx % n) };
                 dst[i * n + j] = to_c(v);
             }
         } else {
@@ -569,19 +452,9 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
             Parameter::S => {}
             Parameter::Z | Parameter::Y => {
                 // Version 1 stores Z and Y normalised to the reference; version 2 in ohms/siemens.
-                let norm: Vec<f64> = if version == 1 {
-                    vec![1.0; n]
-                } else {
-                    z0.iter().map(|z| z.sqrt()).collect()
-                };
+                let norm: Vec<f64> = if version == 1 { vec![1.0; n] } else { z0.iter().map(|z| z.sqrt()).collect() };
                 let one = C64::new(1.0, 0.0);
-                let eye = |idx: usize| {
-                    if idx / n == idx % n {
-                        one
-                    } else {
-                        C64::default()
-                    }
-                };
+                let eye = |idx: usize| if idx / n == idx % n { one } else { C64::default() };
                 let x: Vec<C64> = (0..n * n)
                     .map(|idx| {
                         let (i, j) = (idx / n, idx % n);
@@ -594,24 +467,11 @@ pub fn parse(name: &str, text: &str, ports: Option<usize>) -> Result<Touchstone>
                     .collect();
                 // Z: S = (z - I)(z + I)^-1; Y: S = (I - y)(I + y)^-1.
                 let (a, b): (Vec<C64>, Vec<C64>) = if param == Parameter::Z {
-                    (
-                        (0..n * n).map(|i| x[i] - eye(i)).collect(),
-                        (0..n * n).map(|i| x[i] + eye(i)).collect(),
-                    )
+                    ((0..n * n).map(|i| x[i] - eye(i)).collect(), (0..n * n).map(|i| x[i] + eye(i)).collect())
                 } else {
-                    (
-                        (0..n * n).map(|i| eye(i) - x[i]).collect(),
-                        (0..n * n).map(|i| x[i] + eye(i)).collect(),
-                    )
+                    ((0..n * n).map(|i| eye(i) - x[i]).collect(), (0..n * n).map(|i| x[i] + eye(i)).collect())
                 };
-                let converted = right_divide(&a, &b, n).ok_or_else(|| {
-                    bad(
-                        name,
-                        "data",
-                        freqs[k],
-                        "Z/Y matrix cannot be converted (singular)",
-                    )
-                })?;
+                let converted = right_divide(&a, &b, n).ok_or_else(|| bad(name, "data", freqs[k], "Z/Y matrix cannot be converted (singular)"))?;
                 dst.copy_from_slice(&converted);
             }
         }
@@ -635,8 +495,7 @@ fn right_divide(a_m: &[C64], b_m: &[C64], n: usize) -> Option<Vec<C64>> {
     let mut a = tr(b_m);
     let mut b = tr(a_m);
     for col in 0..n {
-        let piv = (col..n)
-            .max_by(|&r1, &r2| a[r1 * n + col].norm().total_cmp(&a[r2 * n + col].norm()))?;
+        let piv = (col..n).max_by(|&r1, &r2| a[r1 * n + col].norm().total_cmp(&a[r2 * n + col].norm()))?;
         if a[piv * n + col].norm() < 1e-300 {
             return None;
         }
@@ -726,21 +585,9 @@ fn resample(freqs: &[f64], h: &[C64], df: f64, half: usize) -> Vec<C64> {
                 return C64::default();
             }
             if f <= freqs[0] {
-                let ph = if freqs[0] > 0.0 {
-                    phase[0] * f / freqs[0]
-                } else {
-                    0.0
-                };
-                let m = if k == 0 {
-                    h[0].re.signum() * mag[0]
-                } else {
-                    mag[0]
-                };
-                return if k == 0 {
-                    C64::new(m, 0.0)
-                } else {
-                    C64::from_polar(m, ph)
-                };
+                let ph = if freqs[0] > 0.0 { phase[0] * f / freqs[0] } else { 0.0 };
+                let m = if k == 0 { h[0].re.signum() * mag[0] } else { mag[0] };
+                return if k == 0 { C64::new(m, 0.0) } else { C64::from_polar(m, ph) };
             }
             while j + 1 < freqs.len() && freqs[j + 1] < f {
                 j += 1;
@@ -748,53 +595,27 @@ fn resample(freqs: &[f64], h: &[C64], df: f64, half: usize) -> Vec<C64> {
             let (f0, f1) = (freqs[j], freqs[(j + 1).min(freqs.len() - 1)]);
             let w = if f1 > f0 { (f - f0) / (f1 - f0) } else { 0.0 };
             let jn = (j + 1).min(freqs.len() - 1);
-            C64::from_polar(
-                mag[j] + w * (mag[jn] - mag[j]),
-                phase[j] + w * (phase[jn] - phase[j]),
-            )
+            C64::from_polar(mag[j] + w * (mag[jn] - mag[j]), phase[j] + w * (phase[jn] - phase[j]))
         })
         .collect()
 }
 
 fn check_response_input(freqs: &[f64], h: &[C64]) -> Result<()> {
     if freqs.len() != h.len() || freqs.len() < 2 {
-        return Err(IoError::bad_at(
-            "response",
-            "frequencies",
-            freqs.len(),
-            format!("need >= 2 points and one value each ({} values)", h.len()),
-        ));
+        return Err(IoError::bad_at("response", "frequencies", freqs.len(), format!("need >= 2 points and one value each ({} values)", h.len())));
     }
-    if freqs[0] < 0.0
-        || freqs.windows(2).any(|w| w[1] <= w[0] || w[1].is_nan())
-        || freqs.iter().any(|f| !f.is_finite())
-    {
-        return Err(IoError::bad_at(
-            "response",
-            "frequencies",
-            freqs[0],
-            "must be finite, >= 0 and strictly increasing",
-        ));
+    if freqs[0] < 0.0 || freqs.windows(2).any(|w| w[1] <= w[0] || w[1].is_nan()) || freqs.iter().any(|f| !f.is_finite()) {
+        return Err(IoError::bad_at("response", "frequencies", freqs[0], "must be finite, >= 0 and strictly increasing"));
     }
     if h.iter().any(|c| !(c.re.is_finite() && c.im.is_finite())) {
-        return Err(IoError::bad_at(
-            "response",
-            "transfer function",
-            "NaN/Inf",
-            "values must be finite",
-        ));
+        return Err(IoError::bad_at("response", "transfer function", "NaN/Inf", "values must be finite"));
     }
     Ok(())
 }
 
 /// Spectrum `H(k·df)·W(k·df)` on an FFT grid at sample interval `dt`, inverse transformed:
 /// returns the real time response (scaled by `df`) and the grid size.
-fn time_response(
-    freqs: &[f64],
-    h: &[C64],
-    dt: f64,
-    weight: impl Fn(f64) -> C64,
-) -> Result<TimeResponse> {
+fn time_response(freqs: &[f64], h: &[C64], dt: f64, weight: impl Fn(f64) -> C64) -> Result<TimeResponse> {
     check_response_input(freqs, h)?;
     if !(dt.is_finite() && dt > 0.0) {
         return Err(IoError::bad_at("response", "dt", dt, "must be positive"));
@@ -804,12 +625,7 @@ fn time_response(
     let df_file = span / (freqs.len() - 1) as f64;
     let need = (fs / df_file).ceil();
     if !(need.is_finite() && need <= MAX_FFT as f64) {
-        return Err(IoError::bad_at(
-            "response",
-            "grid",
-            need,
-            format!("fs / frequency step needs more than {MAX_FFT} points"),
-        ));
+        return Err(IoError::bad_at("response", "grid", need, format!("fs / frequency step needs more than {MAX_FFT} points")));
     }
     let n = smooth_len(need as usize);
     let df = fs / n as f64;
@@ -855,47 +671,23 @@ pub fn impulse_response(freqs: &[f64], h: &[C64], dt: f64) -> Result<TimeRespons
 /// (`1/baud`) long starting at `t = 0`, sampled `samples_per_ui` times per UI. Computed exactly
 /// in the frequency domain (`H(f)·UI·sinc(f·UI)·e^{-jπf·UI}`), so the result does not depend on
 /// a time-domain integration step. Returns `(dt, samples)`; causal as in [`impulse_response`].
-pub fn pulse_response(
-    freqs: &[f64],
-    h: &[C64],
-    baud: f64,
-    samples_per_ui: usize,
-) -> Result<(f64, Vec<f64>)> {
+pub fn pulse_response(freqs: &[f64], h: &[C64], baud: f64, samples_per_ui: usize) -> Result<(f64, Vec<f64>)> {
     let r = pulse_response_detailed(freqs, h, baud, samples_per_ui)?;
     Ok((r.dt, r.samples))
 }
 
 /// [`pulse_response`] with the causality diagnostic.
-pub fn pulse_response_detailed(
-    freqs: &[f64],
-    h: &[C64],
-    baud: f64,
-    samples_per_ui: usize,
-) -> Result<TimeResponse> {
+pub fn pulse_response_detailed(freqs: &[f64], h: &[C64], baud: f64, samples_per_ui: usize) -> Result<TimeResponse> {
     if !(baud.is_finite() && baud > 0.0) {
-        return Err(IoError::bad_at(
-            "pulse_response",
-            "baud",
-            baud,
-            "must be positive",
-        ));
+        return Err(IoError::bad_at("pulse_response", "baud", baud, "must be positive"));
     }
     if samples_per_ui == 0 {
-        return Err(IoError::bad_at(
-            "pulse_response",
-            "samples_per_ui",
-            0,
-            "must be at least 1",
-        ));
+        return Err(IoError::bad_at("pulse_response", "samples_per_ui", 0, "must be at least 1"));
     }
     let ui = 1.0 / baud;
     time_response(freqs, h, ui / samples_per_ui as f64, |f| {
         let x = f * ui;
-        let sinc = if x == 0.0 {
-            1.0
-        } else {
-            (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
-        };
+        let sinc = if x == 0.0 { 1.0 } else { (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x) };
         C64::from_polar(ui * sinc, -std::f64::consts::PI * x)
     })
 }
@@ -905,11 +697,7 @@ pub fn pulse_response_detailed(
 pub enum ChannelPath {
     /// Differential `SDD(out, inp)` (mixed-mode ports, 1-based) with the pairs given as
     /// `(positive, negative)` 1-based ports, e.g. `[(1, 3), (2, 4)]` and SDD21 = `out 2, inp 1`.
-    Differential {
-        pairs: Vec<(usize, usize)>,
-        out: usize,
-        inp: usize,
-    },
+    Differential { pairs: Vec<(usize, usize)>, out: usize, inp: usize },
     /// Single-ended `S(out, inp)`, 1-based (S21 = `out 2, inp 1`).
     Single { out: usize, inp: usize },
 }
@@ -918,11 +706,7 @@ impl ChannelPath {
     /// SDD21 with the usual 4-port through numbering: pair `(1, 3)` in, `(2, 4)` out (ports
     /// 1→2 and 3→4 are the two lines).
     pub fn sdd21_odd_even() -> Self {
-        ChannelPath::Differential {
-            pairs: vec![(1, 3), (2, 4)],
-            out: 2,
-            inp: 1,
-        }
+        ChannelPath::Differential { pairs: vec![(1, 3), (2, 4)], out: 2, inp: 1 }
     }
 }
 
@@ -938,11 +722,7 @@ const CHANNEL_ENERGY_KEPT: f64 = 1.0 - 1e-9;
 /// `1 − 1e-9` of the energy is trimmed. Errors as [`impulse_response`], and a response whose
 /// inverse FFT put more than 1 % of its energy at negative times (not causal, or a frequency
 /// step too coarse for the channel) is rejected.
-pub fn channel_from_response(
-    freqs: &[f64],
-    h: &[C64],
-    dt: f64,
-) -> Result<lightlane_core::sim::Channel> {
+pub fn channel_from_response(freqs: &[f64], h: &[C64], dt: f64) -> Result<lightlane_core::sim::Channel> {
     let r = impulse_response(freqs, h, dt)?;
     if r.noncausal_energy > 0.01 {
         return Err(IoError::bad_at(
@@ -954,12 +734,7 @@ pub fn channel_from_response(
     }
     let total: f64 = r.samples.iter().map(|v| v * v).sum();
     if total.is_nan() || total <= 0.0 {
-        return Err(IoError::bad_at(
-            "channel",
-            "transfer function",
-            "0",
-            "the response is zero",
-        ));
+        return Err(IoError::bad_at("channel", "transfer function", "0", "the response is zero"));
     }
     let mut acc = 0.0;
     let mut end = r.samples.len();
@@ -981,23 +756,13 @@ impl Touchstone {
             ChannelPath::Differential { pairs, out, inp } => {
                 let mm = self.mixed_mode(pairs)?;
                 if !(1..=mm.pairs).contains(out) || !(1..=mm.pairs).contains(inp) {
-                    return Err(IoError::bad_at(
-                        "channel",
-                        "mixed-mode port",
-                        format!("SDD{out}{inp}"),
-                        format!("ports are 1..={}", mm.pairs),
-                    ));
+                    return Err(IoError::bad_at("channel", "mixed-mode port", format!("SDD{out}{inp}"), format!("ports are 1..={}", mm.pairs)));
                 }
                 Ok(mm.sdd(*out, *inp))
             }
             ChannelPath::Single { out, inp } => {
                 if !(1..=self.ports).contains(out) || !(1..=self.ports).contains(inp) {
-                    return Err(IoError::bad_at(
-                        "channel",
-                        "port",
-                        format!("S{out}{inp}"),
-                        format!("ports are 1..={}", self.ports),
-                    ));
+                    return Err(IoError::bad_at("channel", "port", format!("S{out}{inp}"), format!("ports are 1..={}", self.ports)));
                 }
                 Ok(self.sij(*out, *inp))
             }
@@ -1094,12 +859,7 @@ mod tests {
     fn corrupt_text_is_typed() {
         assert!(parse("t", "# GHz S RI R 50\n1 0.1 0.0 0.9\n", Some(2)).is_err());
         assert!(parse("t", "# GHz S XX R 50\n1 0 0 0 0 0 0 0 0\n", Some(2)).is_err());
-        assert!(parse(
-            "t",
-            "# GHz S RI R 50\n2 0 0 0 0 0 0 0 0\n1 0 0 0 0 0 0 0 0\n",
-            Some(4)
-        )
-        .is_err());
+        assert!(parse("t", "# GHz S RI R 50\n2 0 0 0 0 0 0 0 0\n1 0 0 0 0 0 0 0 0\n", Some(4)).is_err());
         assert!(parse("t", "# GHz S RI R 50\n1 0 0 0 0 0 0 0 0\n", None).is_err());
         assert!(parse("t", "# GHz H RI R 50\n1 0 0 0 0 0 0 0 0\n", Some(2)).is_err());
         assert!(parse("t", "# GHz S RI R -5\n1 0 0 0 0 0 0 0 0\n", Some(2)).is_err());
@@ -1112,21 +872,14 @@ mod tests {
         let fc = 5e9;
         let tau = 1.0 / (2.0 * std::f64::consts::PI * fc);
         let freqs: Vec<f64> = (0..=20000).map(|k| k as f64 * 10e6).collect();
-        let h: Vec<C64> = freqs
-            .iter()
-            .map(|&f| C64::new(1.0, 0.0) / C64::new(1.0, f / fc))
-            .collect();
+        let h: Vec<C64> = freqs.iter().map(|&f| C64::new(1.0, 0.0) / C64::new(1.0, f / fc)).collect();
         let baud = 25e9;
         let (dt, p) = pulse_response(&freqs, &h, baud, 16).unwrap();
         let ui = 1.0 / baud;
         assert!((dt - ui / 16.0).abs() < 1e-24);
         for (i, &v) in p.iter().enumerate().take(200) {
             let t = i as f64 * dt;
-            let want = if t < ui {
-                1.0 - (-t / tau).exp()
-            } else {
-                (1.0 - (-ui / tau).exp()) * (-(t - ui) / tau).exp()
-            };
+            let want = if t < ui { 1.0 - (-t / tau).exp() } else { (1.0 - (-ui / tau).exp()) * (-(t - ui) / tau).exp() };
             assert!((v - want).abs() < 0.02, "t = {t:e}: {v} vs {want}");
         }
         // Area of the pulse response is H(0)·UI.
@@ -1134,38 +887,16 @@ mod tests {
         assert!((area - ui).abs() < 1e-3 * ui);
         // A pure delay puts the pulse at the delay.
         let d = 1e-9;
-        let hd: Vec<C64> = freqs
-            .iter()
-            .map(|&f| {
-                C64::from_polar(1.0, -2.0 * std::f64::consts::PI * f * d) / C64::new(1.0, f / fc)
-            })
-            .collect();
+        let hd: Vec<C64> = freqs.iter().map(|&f| C64::from_polar(1.0, -2.0 * std::f64::consts::PI * f * d) / C64::new(1.0, f / fc)).collect();
         let (_, pd) = pulse_response(&freqs, &hd, baud, 16).unwrap();
-        let peak = pd
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap()
-            .0;
-        let ipeak = p
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap()
-            .0;
+        let peak = pd.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let ipeak = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         assert_eq!(peak - ipeak, (d / dt).round() as usize);
         // The impulse response of the delayed channel sums to H(0) and is causal.
         let ir = impulse_response(&freqs, &hd, dt).unwrap();
-        assert!(
-            (ir.samples.iter().sum::<f64>() - 1.0).abs() < 1e-3,
-            "{}",
-            ir.samples.iter().sum::<f64>()
-        );
+        assert!((ir.samples.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{}", ir.samples.iter().sum::<f64>());
         assert!(ir.noncausal_energy < 1e-3, "{}", ir.noncausal_energy);
-        let before: f64 = ir.samples[..(0.9 * d / dt) as usize]
-            .iter()
-            .map(|v| v.abs())
-            .sum();
+        let before: f64 = ir.samples[..(0.9 * d / dt) as usize].iter().map(|v| v.abs()).sum();
         assert!(before < 0.05, "{before}");
         assert!(pulse_response(&freqs, &h, 0.0, 16).is_err());
         assert!(pulse_response(&freqs[..1], &h[..1], baud, 16).is_err());

@@ -65,20 +65,7 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (r, (peak - base).max(0) as usize)
 }
 
-const INTERESTING: [u64; 12] = [
-    0,
-    1,
-    2,
-    0x7f,
-    0x80,
-    0xff,
-    0x7fff,
-    0xffff,
-    0x7fff_ffff,
-    0x8000_0000,
-    0xffff_ffff,
-    u64::MAX,
-];
+const INTERESTING: [u64; 12] = [0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, u64::MAX];
 
 fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
     let mut b = seed.to_vec();
@@ -89,11 +76,7 @@ fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
             continue;
         }
         // Most mutations hit the header, where the lengths and types are.
-        let hot = b.len().min(if rng.random_bool(0.8) {
-            1024
-        } else {
-            usize::MAX
-        });
+        let hot = b.len().min(if rng.random_bool(0.8) { 1024 } else { usize::MAX });
         let at = rng.random_range(0..hot);
         match rng.random_range(0..9) {
             0 => b[at] ^= 1 << rng.random_range(0..8),
@@ -104,16 +87,8 @@ fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
                 if rng.random_bool(0.2) {
                     v = seed.len() as u64 + rng.random_range(0..3) as u64 - 1;
                 }
-                let bytes = if rng.random_bool(0.5) {
-                    v.to_le_bytes()
-                } else {
-                    v.to_be_bytes()
-                };
-                let src = if rng.random_bool(0.5) {
-                    &bytes[..w]
-                } else {
-                    &bytes[8 - w..]
-                };
+                let bytes = if rng.random_bool(0.5) { v.to_le_bytes() } else { v.to_be_bytes() };
+                let src = if rng.random_bool(0.5) { &bytes[..w] } else { &bytes[8 - w..] };
                 let end = (at + w).min(b.len());
                 b[at..end].copy_from_slice(&src[..end - at]);
             }
@@ -150,25 +125,17 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], n: usize, seed: u64, read: &dyn Fn(&[u8])
     for i in 0..n {
         let s = &seeds[i % seeds.len()];
         let input = mutate(&mut rng, s);
-        let (r, peak) =
-            peak_of(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&input))));
+        let (r, peak) = peak_of(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&input))));
         if r.is_err() {
             let path = std::env::temp_dir().join(format!("lightlane-fuzz-crash-{name}-{i}.bin"));
             let _ = std::fs::write(&path, &input);
-            panic!(
-                "{name}: mutation {i} panicked; input saved to {}",
-                path.display()
-            );
+            panic!("{name}: mutation {i} panicked; input saved to {}", path.display());
         }
         // Values take up to 8 bytes per input byte (f32 volts + i16 codes per int8 code, f64 per
         // CSV digit pair), segment metadata up to ~40 (a segment needs >= 16 file bytes);
         // 1 MiB covers fixed-size buffers (chunked reads, headers).
         let bound = 64 * input.len() + (1 << 20);
-        assert!(
-            peak <= bound,
-            "{name}: mutation {i} of {} bytes allocated {peak} bytes",
-            input.len()
-        );
+        assert!(peak <= bound, "{name}: mutation {i} of {} bytes allocated {peak} bytes", input.len());
         if input.len() >= 4096 {
             worst = worst.max(peak as f64 / input.len() as f64);
         }
@@ -190,27 +157,13 @@ fn tmp_bytes(tag: &str, write: impl FnOnce(&std::path::Path)) -> Vec<u8> {
 const N: usize = 3000;
 
 fn any(bytes: &[u8]) {
-    let _ = read_bytes(
-        "fuzz",
-        bytes,
-        &ReadOptions {
-            fs: Some(1e9),
-            ..Default::default()
-        },
-    );
+    let _ = read_bytes("fuzz", bytes, &ReadOptions { fs: Some(1e9), ..Default::default() });
 }
 
 #[test]
 fn fuzz_lecroy() {
     let mut seeds = vec![tmp_bytes("a.trc", |p| {
-        lecroy::write(
-            p,
-            &[
-                common::coded_waveform(64, 1e-4, 0.1, 1e-9),
-                common::coded_waveform(64, 1e-4, 0.1, 1e-9),
-            ],
-        )
-        .unwrap()
+        lecroy::write(p, &[common::coded_waveform(64, 1e-4, 0.1, 1e-9), common::coded_waveform(64, 1e-4, 0.1, 1e-9)]).unwrap()
     })];
     seeds.extend(real("lecroy_trc/pulse_sequence.trc"));
     seeds.extend(real("lecroy_trc/header_only_truncated.trc"));
@@ -227,17 +180,7 @@ fn fuzz_lecroy() {
 #[test]
 fn fuzz_tek() {
     let mut seeds = vec![
-        common::tek_wfm(
-            3,
-            false,
-            &[vec![1, 2, 3], vec![4, 5, 6]],
-            2,
-            2,
-            1e-3,
-            0.0,
-            1e-10,
-            0.0,
-        ),
+        common::tek_wfm(3, false, &[vec![1, 2, 3], vec![4, 5, 6]], 2, 2, 1e-3, 0.0, 1e-10, 0.0),
         common::tek_wfm(1, true, &[vec![1, 2, 3, 4]], 0, 1, 1e-3, 0.5, 1e-10, -1e-9),
         common::tek_wfm(2, false, &[vec![9; 8]], 1, 0, 1e-3, 0.5, 1e-10, -1e-9),
     ];
@@ -249,14 +192,7 @@ fn fuzz_tek() {
 #[test]
 fn fuzz_keysight() {
     let mut seeds = vec![tmp_bytes("a.bin", |p| {
-        lightlane_io::keysight::write(
-            p,
-            &[
-                common::coded_waveform(32, 1e-3, 0.0, 1e-9),
-                common::coded_waveform(16, 1e-3, 0.0, 1e-9),
-            ],
-        )
-        .unwrap()
+        lightlane_io::keysight::write(p, &[common::coded_waveform(32, 1e-3, 0.0, 1e-9), common::coded_waveform(16, 1e-3, 0.0, 1e-9)]).unwrap()
     })];
     seeds.extend(real("keysight_bin/DSO81204B_points10.bin"));
     seeds.extend(real("keysight_bin/DSOX1102G_dual.bin"));
@@ -265,10 +201,7 @@ fn fuzz_keysight() {
 
 #[test]
 fn fuzz_csv() {
-    let seeds: Vec<Vec<u8>> = common::csv_samples()
-        .into_iter()
-        .map(|(_, t)| t.into_bytes())
-        .collect();
+    let seeds: Vec<Vec<u8>> = common::csv_samples().into_iter().map(|(_, t)| t.into_bytes()).collect();
     fuzz("csv", &seeds, N, 4, &|b| {
         let _ = lightlane_io::csv::parse("fuzz.csv", &String::from_utf8_lossy(b), Some(1e9));
     });
@@ -280,9 +213,7 @@ fn fuzz_npy_npz() {
         lightlane_io::npy::encode(&[1.0f32, 2.0, -3.0]),
         lightlane_io::npy::encode(&[1i16, -2, 300]),
         lightlane_io::npy::encode(&[1i8, -2, 3, 4]),
-        tmp_bytes("a.npz", |p| {
-            npz::write(p, &[("fs", &[1e9]), ("rx", &[0.5, 0.25, -1.0])]).unwrap()
-        }),
+        tmp_bytes("a.npz", |p| npz::write(p, &[("fs", &[1e9]), ("rx", &[0.5, 0.25, -1.0])]).unwrap()),
     ];
     fuzz("npy/npz", &seeds, N, 5, &any);
 }
@@ -291,12 +222,8 @@ fn fuzz_npy_npz() {
 fn fuzz_mat() {
     let x: Vec<f64> = (0..64).map(|i| (i as f64).sin()).collect();
     let mut seeds = vec![
-        tmp_bytes("a.mat", |p| {
-            mat::write(p, &[("fs", &[1e9]), ("rx", &x)], false).unwrap()
-        }),
-        tmp_bytes("b.mat", |p| {
-            mat::write(p, &[("rx", &x), ("y", &[1.0, 2.0])], true).unwrap()
-        }),
+        tmp_bytes("a.mat", |p| mat::write(p, &[("fs", &[1e9]), ("rx", &x)], false).unwrap()),
+        tmp_bytes("b.mat", |p| mat::write(p, &[("rx", &x), ("y", &[1.0, 2.0])], true).unwrap()),
     ];
     // The real files are large: a prefix keeps the header, the first elements and a cut.
     if let Some(b) = real("pam4_pon_experiment/E2E_-18.5dBm_test1.mat") {
@@ -313,9 +240,7 @@ const META: &str = "waveforms:\n    wfm1:\n        timestamp: 1617349731\n      
 
 #[test]
 fn fuzz_densev1() {
-    let data: Vec<u8> = (0..64)
-        .flat_map(|i| (i as f32 * 0.01).to_le_bytes())
-        .collect();
+    let data: Vec<u8> = (0..64).flat_map(|i| (i as f32 * 0.01).to_le_bytes()).collect();
     let mut seed = META.as_bytes().to_vec();
     seed.push(0); // separator between metadata and data in the fuzz input
     seed.extend_from_slice(&data);
@@ -351,8 +276,7 @@ fn fuzz_touchstone() {
 #[test]
 fn fuzz_raw_sidecar_and_detection() {
     // The sidecar JSON and the data bytes both mutate.
-    let side = br#"{"fs": 1e9, "dtype": "i16", "scale": 0.001, "offset": 0.1, "header_bytes": 4}"#
-        .to_vec();
+    let side = br#"{"fs": 1e9, "dtype": "i16", "scale": 0.001, "offset": 0.1, "header_bytes": 4}"#.to_vec();
     fuzz("raw sidecar", &[side], N / 3, 9, &|b| {
         let p = std::path::Path::new("fuzz.json");
         if let Ok(s) = lightlane_io::raw::parse_sidecar(p, &String::from_utf8_lossy(b)) {
@@ -364,21 +288,8 @@ fn fuzz_raw_sidecar_and_detection() {
         }
     });
     // Content detection over every kind of seed.
-    let mut seeds: Vec<Vec<u8>> = common::csv_samples()
-        .into_iter()
-        .map(|(_, t)| t.into_bytes())
-        .collect();
-    seeds.push(common::tek_wfm(
-        3,
-        false,
-        &[vec![1, 2, 3]],
-        0,
-        0,
-        1e-3,
-        0.0,
-        1e-10,
-        0.0,
-    ));
+    let mut seeds: Vec<Vec<u8>> = common::csv_samples().into_iter().map(|(_, t)| t.into_bytes()).collect();
+    seeds.push(common::tek_wfm(3, false, &[vec![1, 2, 3]], 0, 0, 1e-3, 0.0, 1e-10, 0.0));
     seeds.push(common::s4p_text(2).into_bytes());
     seeds.push(lightlane_io::npy::encode(&[1.0f64, 2.0]));
     fuzz("detect+read", &seeds, N / 3, 10, &any);
@@ -388,9 +299,7 @@ fn fuzz_raw_sidecar_and_detection() {
 #[test]
 #[ignore = "run by scripts/fuzz.sh to seed the cargo-fuzz corpora"]
 fn write_seed_corpus() {
-    let Some(root) = std::env::var_os("LIGHTLANE_FUZZ_SEEDS") else {
-        return;
-    };
+    let Some(root) = std::env::var_os("LIGHTLANE_FUZZ_SEEDS") else { return };
     let root = std::path::PathBuf::from(root);
     let put = |target: &str, name: &str, bytes: &[u8]| {
         let d = root.join(target);
@@ -398,72 +307,14 @@ fn write_seed_corpus() {
         std::fs::write(d.join(name), bytes).unwrap();
     };
     let x: Vec<f64> = (0..64).map(|i| (i as f64).sin()).collect();
-    put(
-        "lecroy",
-        "gen.trc",
-        &tmp_bytes("s.trc", |p| {
-            lecroy::write(
-                p,
-                &[
-                    common::coded_waveform(64, 1e-4, 0.1, 1e-9),
-                    common::coded_waveform(64, 1e-4, 0.1, 1e-9),
-                ],
-            )
-            .unwrap()
-        }),
-    );
-    put(
-        "tek",
-        "gen3.wfm",
-        &common::tek_wfm(
-            3,
-            false,
-            &[vec![1, 2, 3], vec![4, 5, 6]],
-            2,
-            2,
-            1e-3,
-            0.0,
-            1e-10,
-            0.0,
-        ),
-    );
-    put(
-        "tek",
-        "gen1be.wfm",
-        &common::tek_wfm(1, true, &[vec![1, 2, 3, 4]], 0, 1, 1e-3, 0.5, 1e-10, -1e-9),
-    );
-    put(
-        "keysight",
-        "gen.bin",
-        &tmp_bytes("s.bin", |p| {
-            lightlane_io::keysight::write(p, &[common::coded_waveform(32, 1e-3, 0.0, 1e-9)])
-                .unwrap()
-        }),
-    );
-    put(
-        "npy_npz",
-        "gen.npy",
-        &lightlane_io::npy::encode(&[1i16, -2, 300]),
-    );
-    put(
-        "npy_npz",
-        "gen.npz",
-        &tmp_bytes("s.npz", |p| {
-            npz::write(p, &[("fs", &[1e9]), ("rx", &[0.5, 0.25])]).unwrap()
-        }),
-    );
-    put(
-        "mat",
-        "plain.mat",
-        &tmp_bytes("s.mat", |p| {
-            mat::write(p, &[("fs", &[1e9]), ("rx", &x)], false).unwrap()
-        }),
-    );
-    put(
-        "mat",
-        "z.mat",
-        &tmp_bytes("z.mat", |p| mat::write(p, &[("rx", &x)], true).unwrap()),
-    );
+    put("lecroy", "gen.trc", &tmp_bytes("s.trc", |p| lecroy::write(p, &[common::coded_waveform(64, 1e-4, 0.1, 1e-9), common::coded_waveform(64, 1e-4, 0.1, 1e-9)]).unwrap()));
+    put("tek", "gen3.wfm", &common::tek_wfm(3, false, &[vec![1, 2, 3], vec![4, 5, 6]], 2, 2, 1e-3, 0.0, 1e-10, 0.0));
+    put("tek", "gen1be.wfm", &common::tek_wfm(1, true, &[vec![1, 2, 3, 4]], 0, 1, 1e-3, 0.5, 1e-10, -1e-9));
+    put("keysight", "gen.bin", &tmp_bytes("s.bin", |p| lightlane_io::keysight::write(p, &[common::coded_waveform(32, 1e-3, 0.0, 1e-9)]).unwrap()));
+    put("npy_npz", "gen.npy", &lightlane_io::npy::encode(&[1i16, -2, 300]));
+    put("npy_npz", "gen.npz", &tmp_bytes("s.npz", |p| npz::write(p, &[("fs", &[1e9]), ("rx", &[0.5, 0.25])]).unwrap()));
+    put("mat", "plain.mat", &tmp_bytes("s.mat", |p| mat::write(p, &[("fs", &[1e9]), ("rx", &x)], false).unwrap()));
+    put("mat", "z.mat", &tmp_bytes("z.mat", |p| mat::write(p, &[("rx", &x)], true).unwrap()));
     for (name, text) in common::csv_samples() {
         put("csv", name, text.as_bytes());
         put("detect", name, text.as_bytes());

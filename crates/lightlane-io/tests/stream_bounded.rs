@@ -45,8 +45,7 @@ fn two_hundred_megabytes_with_bounded_buffers() {
     let data = d.join("big.bin");
     let n: u64 = 100 << 20; // 100 Mi int16 samples = 200 MiB
     {
-        let mut f =
-            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&data).unwrap());
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&data).unwrap());
         let mut block = Vec::with_capacity(1 << 20);
         for start in (0..n).step_by(1 << 19) {
             block.clear();
@@ -56,11 +55,7 @@ fn two_hundred_megabytes_with_bounded_buffers() {
             f.write_all(&block).unwrap();
         }
     }
-    std::fs::write(
-        d.join("big.json"),
-        r#"{"fs": 256e9, "dtype": "i16", "scale": 1e-4, "offset": 0.0}"#,
-    )
-    .unwrap();
+    std::fs::write(d.join("big.json"), r#"{"fs": 256e9, "dtype": "i16", "scale": 1e-4, "offset": 0.0}"#).unwrap();
     let chunk = 1 << 20;
     let before = CURRENT.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
@@ -72,10 +67,7 @@ fn two_hundred_megabytes_with_bounded_buffers() {
         assert_eq!(c.first, count);
         // Spot-check one value per chunk against the generator.
         let k = (c.first * 7919) % c.samples.len() as u64;
-        assert_eq!(
-            c.samples[k as usize],
-            (code(c.first + k) as f64 * 1e-4) as f32
-        );
+        assert_eq!(c.samples[k as usize], (code(c.first + k) as f64 * 1e-4) as f32);
         count += c.samples.len() as u64;
         for &v in &c.samples {
             sum += v as f64;
@@ -86,17 +78,10 @@ fn two_hundred_megabytes_with_bounded_buffers() {
     let peak = (PEAK.load(Ordering::Relaxed) - before) as usize;
     std::fs::remove_file(&data).unwrap();
     assert_eq!(count, n);
-    assert!(
-        (lo + 0.2).abs() < 1e-6 && (hi - 0.2).abs() < 1e-6,
-        "{lo} {hi}"
-    );
+    assert!((lo + 0.2).abs() < 1e-6 && (hi - 0.2).abs() < 1e-6, "{lo} {hi}");
     assert!(sum.is_finite());
     // One chunk: 2 MiB of file bytes, 4 MiB of f32 and 2 MiB of codes, plus small change.
     let bound = chunk * (2 + 4 + 2) + (1 << 20);
-    eprintln!(
-        "streamed {} MiB with a peak of {:.1} MiB allocated",
-        (2 * n) >> 20,
-        peak as f64 / (1 << 20) as f64
-    );
+    eprintln!("streamed {} MiB with a peak of {:.1} MiB allocated", (2 * n) >> 20, peak as f64 / (1 << 20) as f64);
     assert!(peak <= bound, "peak {peak} > {bound}");
 }

@@ -21,13 +21,10 @@ fn dft_mag(x: &[f64], dt: f64, f: f64) -> f64 {
 #[test]
 fn vita_thru_pulse_response_has_the_files_insertion_loss() {
     let Some(c) = common::captures() else { return };
-    let ts =
-        touchstone::read(&c.join("touchstone/pychopmarg_vita68_kr4/example2_THRU.s4p")).unwrap();
+    let ts = touchstone::read(&c.join("touchstone/pychopmarg_vita68_kr4/example2_THRU.s4p")).unwrap();
     let baud = 25.78125e9;
     let dt = 1.0 / (32.0 * baud);
-    let Channel::Impulse { dt: got_dt, taps } =
-        ts.to_channel(&ChannelPath::sdd21_odd_even(), dt).unwrap()
-    else {
+    let Channel::Impulse { dt: got_dt, taps } = ts.to_channel(&ChannelPath::sdd21_odd_even(), dt).unwrap() else {
         panic!("an impulse channel")
     };
     assert_eq!(got_dt, dt);
@@ -46,32 +43,13 @@ fn vita_thru_pulse_response_has_the_files_insertion_loss() {
         let db = 20.0 * h.log10();
         let (_, file) = touchstone::at_frequency(&ts.freqs, &sdd21, f).unwrap();
         let file_db = touchstone::db(file);
-        assert!(
-            (db - file_db).abs() < 0.25,
-            "{f:e} Hz: pulse response {db:.2} dB vs file {file_db:.2} dB"
-        );
-        assert!(
-            (db - manifest_db).abs() < 0.3,
-            "{f:e} Hz: {db:.2} dB vs MANIFEST {manifest_db}"
-        );
+        assert!((db - file_db).abs() < 0.25, "{f:e} Hz: pulse response {db:.2} dB vs file {file_db:.2} dB");
+        assert!((db - manifest_db).abs() < 0.3, "{f:e} Hz: {db:.2} dB vs MANIFEST {manifest_db}");
     }
     // Single-ended S21 is a valid path too; bad ports are typed errors.
-    assert!(ts
-        .to_channel(&ChannelPath::Single { out: 2, inp: 1 }, dt)
-        .is_ok());
-    assert!(ts
-        .to_channel(&ChannelPath::Single { out: 5, inp: 1 }, dt)
-        .is_err());
-    assert!(ts
-        .to_channel(
-            &ChannelPath::Differential {
-                pairs: vec![(1, 3), (2, 4)],
-                out: 3,
-                inp: 1
-            },
-            dt
-        )
-        .is_err());
+    assert!(ts.to_channel(&ChannelPath::Single { out: 2, inp: 1 }, dt).is_ok());
+    assert!(ts.to_channel(&ChannelPath::Single { out: 5, inp: 1 }, dt).is_err());
+    assert!(ts.to_channel(&ChannelPath::Differential { pairs: vec![(1, 3), (2, 4)], out: 3, inp: 1 }, dt).is_err());
 }
 
 /// Eye height at the best sampling phase, as a fraction of the distance between the mean
@@ -80,8 +58,7 @@ fn vita_thru_pulse_response_has_the_files_insertion_loss() {
 fn eye_fraction(y: impl Fn(usize, usize) -> f64, bits: &[u8], n: usize, spu: usize) -> f64 {
     (0..spu)
         .map(|p| {
-            let (mut lo1, mut hi0, mut s1, mut s0, mut n1, mut n0) =
-                (f64::MAX, f64::MIN, 0.0, 0.0, 0.0, 0.0);
+            let (mut lo1, mut hi0, mut s1, mut s0, mut n1, mut n0) = (f64::MAX, f64::MIN, 0.0, 0.0, 0.0, 0.0);
             for k in 0..n {
                 let v = y(k, p);
                 if bits[k % bits.len()] == 1 {
@@ -96,11 +73,7 @@ fn eye_fraction(y: impl Fn(usize, usize) -> f64, bits: &[u8], n: usize, spu: usi
             }
             let den = s1 / n1 - s0 / n0;
             // A phase where the ones do not sit above the zeros on average is no eye.
-            if den > 0.0 {
-                (lo1 - hi0) / den
-            } else {
-                f64::MIN
-            }
+            if den > 0.0 { (lo1 - hi0) / den } else { f64::MIN }
         })
         .fold(f64::MIN, f64::max)
 }
@@ -108,34 +81,21 @@ fn eye_fraction(y: impl Fn(usize, usize) -> f64, bits: &[u8], n: usize, spu: usi
 #[test]
 fn simulation_through_strada_closes_the_eye_as_the_pulse_response_predicts() {
     let Some(c) = common::captures() else { return };
-    let ts =
-        touchstone::read(&c.join("touchstone/te_strada_whisper/DPO_4in_Meg7_THRU.s4p")).unwrap();
+    let ts = touchstone::read(&c.join("touchstone/te_strada_whisper/DPO_4in_Meg7_THRU.s4p")).unwrap();
     let baud = 25.78125e9;
     let spu = 8;
     // Ports 1→2 and 3→4 (MANIFEST): pairs (1,3) in, (2,4) out.
     let path = ChannelPath::sdd21_odd_even();
     let mut model = LinkModel::new(Modulation::Nrz, baud, spu as f64 * baud).unwrap();
-    model.channel = ts
-        .to_channel(&path, 1.0 / (model.oversampling as f64 * baud))
-        .unwrap();
-    let bits = Pattern::parse("prbs7")
-        .unwrap()
-        .generate(Modulation::Nrz, 127)
-        .unwrap();
+    model.channel = ts.to_channel(&path, 1.0 / (model.oversampling as f64 * baud)).unwrap();
+    let bits = Pattern::parse("prbs7").unwrap().generate(Modulation::Nrz, 127).unwrap();
     let n = 127 * 8;
     let sym: Vec<u8> = (0..n).map(|k| bits[k % 127]).collect();
     let cap = model.run(&sym).unwrap();
     let x = &cap.waveform.samples;
     // The simulator removes the channel delay; allow a UI either way for the sample grid.
     let simulated = (0..3)
-        .map(|d| {
-            eye_fraction(
-                |k, p| x.get((k + d) * spu + p).copied().unwrap_or(0.0) as f64,
-                &bits,
-                n - 4 * spu,
-                spu,
-            )
-        })
+        .map(|d| eye_fraction(|k, p| x.get((k + d) * spu + p).copied().unwrap_or(0.0) as f64, &bits, n - 4 * spu, spu))
         .fold(f64::MIN, f64::max);
 
     // Prediction: the periodic superposition of the Touchstone pulse response (levels ±1).
@@ -144,12 +104,7 @@ fn simulation_through_strada_closes_the_eye_as_the_pulse_response_predicts() {
     let level = |b: u8| if b == 1 { 1.0 } else { -1.0 };
     // Sample k·spu + p + d·spu of the superposition carries bit k at the main cursor when d is
     // the flight time in UI (the pulse peak), give or take one.
-    let peak = pulse
-        .iter()
-        .enumerate()
-        .fold((0, f64::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
-        .0
-        / spu;
+    let peak = pulse.iter().enumerate().fold((0, f64::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a }).0 / spu;
     let predicted = (peak.saturating_sub(1)..=peak + 1)
         .map(|d| {
             eye_fraction(
@@ -171,12 +126,6 @@ fn simulation_through_strada_closes_the_eye_as_the_pulse_response_predicts() {
         })
         .fold(f64::MIN, f64::max);
     // Without a channel the eye is fully open (fraction 1); −7 dB at Nyquist closes it partly.
-    assert!(
-        predicted > 0.1 && predicted < 0.9,
-        "predicted eye fraction {predicted}"
-    );
-    assert!(
-        (simulated - predicted).abs() < 0.05,
-        "simulated eye fraction {simulated:.3} vs predicted {predicted:.3}"
-    );
+    assert!(predicted > 0.1 && predicted < 0.9, "predicted eye fraction {predicted}");
+    assert!((simulated - predicted).abs() < 0.05, "simulated eye fraction {simulated:.3} vs predicted {predicted:.3}");
 }

@@ -2,7 +2,7 @@
 //! an array, configured exactly as `lightlane analyze` configures it, so that Python and the
 //! CLI give the same report for the same file and options.
 
-use crate::convert::{modulation, options_over, slice_of, to_json, F32In};
+use crate::convert::{F32In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, Fallible};
 use lightlane_core::analysis::{analyze as run_analysis, AnalysisConfig, ClockRecovery};
 use lightlane_core::timing::{CdrConfig, CdrKind};
@@ -16,50 +16,23 @@ use std::path::PathBuf;
 /// `bangbang` or `none`.
 pub fn parse_clock(spec: &str) -> Fallible<ClockRecovery> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let bad = || {
-        invalid(
-            "cdr",
-            spec,
-            "expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none",
-        )
-    };
+    let bad = || invalid("cdr", spec, "expected pll[:CORNER_MHZ[:ORDER]], mm, gardner, bangbang or none");
     let kind = match parts.as_slice() {
         ["none"] => return Ok(ClockRecovery::Fixed),
         ["pll", rest @ ..] => {
             if rest.len() > 2 {
                 return Err(bad());
             }
-            let corner_mhz: f64 = rest
-                .first()
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| bad())?
-                .unwrap_or(4.0);
-            let order: u8 = rest
-                .get(1)
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| bad())?
-                .unwrap_or(1);
-            CdrKind::ReferencePll {
-                corner_hz: corner_mhz * 1e6,
-                order,
-                damping: 0.707,
-            }
+            let corner_mhz: f64 = rest.first().map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(4.0);
+            let order: u8 = rest.get(1).map(|v| v.parse()).transpose().map_err(|_| bad())?.unwrap_or(1);
+            CdrKind::ReferencePll { corner_hz: corner_mhz * 1e6, order, damping: 0.707 }
         }
-        ["mm"] => CdrKind::MuellerMuller {
-            bandwidth_fraction: 1e-3,
-        },
-        ["gardner"] => CdrKind::Gardner {
-            bandwidth_fraction: 1e-3,
-        },
+        ["mm"] => CdrKind::MuellerMuller { bandwidth_fraction: 1e-3 },
+        ["gardner"] => CdrKind::Gardner { bandwidth_fraction: 1e-3 },
         ["bangbang"] => CdrKind::BangBang { gain: 1e-3 },
         _ => return Err(bad()),
     };
-    Ok(ClockRecovery::Cdr(CdrConfig {
-        kind,
-        ..CdrConfig::default()
-    }))
+    Ok(ClockRecovery::Cdr(CdrConfig { kind, ..CdrConfig::default() }))
 }
 
 /// The options of one analysis, as `lightlane analyze` takes them.
@@ -85,9 +58,7 @@ pub fn config_for(o: &Options, wf: &Waveform) -> Fallible<AnalysisConfig> {
         Modulation::Pam4 => AnalysisConfig::pam4(0.0),
         Modulation::Nrz => AnalysisConfig::nrz(0.0),
     };
-    config.baud = o
-        .baud
-        .or_else(|| hint("baud").and_then(|b| b.parse::<f64>().ok()));
+    config.baud = o.baud.or_else(|| hint("baud").and_then(|b| b.parse::<f64>().ok()));
     if let Some(p) = o.pattern.as_deref().or(hint("pattern")) {
         config.pattern = p.to_string();
     }
@@ -120,31 +91,16 @@ pub fn analyze<'py>(
     config_json: Option<String>,
 ) -> PyResult<(String, Bound<'py, PyArray1<u8>>, String)> {
     let samples = samples.as_ref().map(|s| slice_of(s));
-    let opts = Options {
-        modulation: modulation_name,
-        baud,
-        pattern,
-        equalizer,
-        cdr,
-        precoding,
-        config_json,
-    };
+    let opts = Options { modulation: modulation_name, baud, pattern, equalizer, cdr, precoding, config_json };
     let (report, decisions, config) = compute(py, || {
         let backend: Backend = backend.parse()?;
         let wf = match (&path, &samples) {
             (Some(p), None) => {
-                let ro = ReadOptions {
-                    fs,
-                    channel,
-                    segment,
-                    ..Default::default()
-                };
+                let ro = ReadOptions { fs, channel, segment, ..Default::default() };
                 lightlane_io::read_capture(p, &ro)?
             }
             (None, Some(s)) => {
-                let fs = fs.ok_or_else(|| {
-                    invalid("fs", "None", "the sample rate is required with an array")
-                })?;
+                let fs = fs.ok_or_else(|| invalid("fs", "None", "the sample rate is required with an array"))?;
                 let mut wf = Waveform::new(s.to_vec(), fs)?;
                 wf.meta.source = Some("array".into());
                 wf

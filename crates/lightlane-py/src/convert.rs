@@ -1,6 +1,6 @@
 //! Conversions between numpy/Python values and the Rust types of lightlane.
 
-use crate::errors::{invalid, Failure, Fallible};
+use crate::errors::{invalid, Fallible, Failure};
 use numpy::{AllowTypeChange, PyArrayLike1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -28,24 +28,12 @@ pub fn slice_of<'a, T: numpy::Element + Copy>(a: &'a PyReadonlyArray1<'_, T>) ->
 /// JSON text of a serializable value (the structured results cross the boundary as JSON, which
 /// is exactly what the CLI writes, so Python and CLI reports compare field for field).
 pub fn to_json<T: serde::Serialize>(v: &T) -> Fallible<String> {
-    serde_json::to_string(v).map_err(|e| {
-        Failure::Arg(
-            "InternalError",
-            format!("cannot serialize result: {e}"),
-            Value::Null,
-        )
-    })
+    serde_json::to_string(v).map_err(|e| Failure::Arg("InternalError", format!("cannot serialize result: {e}"), Value::Null))
 }
 
 /// Parses a JSON configuration given by the Python layer.
 pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Fallible<T> {
-    serde_json::from_str(text).map_err(|e| {
-        invalid(
-            what,
-            text.chars().take(200).collect::<String>(),
-            &format!("not a valid {what}: {e}"),
-        )
-    })
+    serde_json::from_str(text).map_err(|e| invalid(what, text.chars().take(200).collect::<String>(), &format!("not a valid {what}: {e}")))
 }
 
 /// A JSON value as a Python object (dicts, lists, str, int, float, bool, None).
@@ -64,10 +52,7 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
         }
         Value::String(s) => s.into_pyobject(py)?.into_any(),
         Value::Array(a) => {
-            let items = a
-                .iter()
-                .map(|x| json_to_py(py, x))
-                .collect::<PyResult<Vec<_>>>()?;
+            let items = a.iter().map(|x| json_to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(m) => {
@@ -91,41 +76,22 @@ pub fn modulation(name: &str) -> Fallible<lightlane_core::Modulation> {
 /// (also for configurations without `#[serde(default)]`); a field `base` does not have is an
 /// `InvalidParameterError` naming it (a misspelt option is not silently ignored); a non-object
 /// replaces `base` wholesale (and must then be a complete configuration).
-pub fn options_over<T: serde::Serialize + serde::de::DeserializeOwned>(
-    what: &str,
-    base: T,
-    options: Option<&str>,
-) -> Fallible<T> {
+pub fn options_over<T: serde::Serialize + serde::de::DeserializeOwned>(what: &str, base: T, options: Option<&str>) -> Fallible<T> {
     let Some(text) = options else { return Ok(base) };
-    let mut merged = serde_json::to_value(&base).map_err(|e| {
-        Failure::Arg(
-            "InternalError",
-            format!("cannot serialize default {what}: {e}"),
-            Value::Null,
-        )
-    })?;
+    let mut merged =
+        serde_json::to_value(&base).map_err(|e| Failure::Arg("InternalError", format!("cannot serialize default {what}: {e}"), Value::Null))?;
     let given: Value = from_json(what, text)?;
     match (&mut merged, given) {
         (Value::Object(b), Value::Object(g)) => {
             for (k, v) in g {
                 if !b.contains_key(&k) {
                     let known = b.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-                    return Err(invalid(
-                        &format!("{what} field"),
-                        &k,
-                        &format!("unknown; expected one of: {known}"),
-                    ));
+                    return Err(invalid(&format!("{what} field"), &k, &format!("unknown; expected one of: {known}")));
                 }
                 b.insert(k, v);
             }
         }
         (_, g) => merged = g,
     }
-    serde_json::from_value(merged).map_err(|e| {
-        invalid(
-            what,
-            text.chars().take(200).collect::<String>(),
-            &format!("not a valid {what}: {e}"),
-        )
-    })
+    serde_json::from_value(merged).map_err(|e| invalid(what, text.chars().take(200).collect::<String>(), &format!("not a valid {what}: {e}")))
 }

@@ -48,59 +48,31 @@ pub fn invalid(name: &str, value: impl std::fmt::Display, reason: &str) -> Failu
 /// Exception class name and attributes of a core error.
 fn core_class(e: &Error) -> (&'static str, Value) {
     match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            reason,
-        } => (
-            "InvalidParameterError",
-            json!({"name": name, "value": value, "reason": reason}),
-        ),
-        Error::InputTooShort { what, needed, got } => (
-            "InputTooShortError",
-            json!({"what": what, "needed": needed, "got": got}),
-        ),
-        Error::NonFinite { what, index, value } => (
-            "NonFiniteError",
-            json!({"what": what, "index": index, "value": value.to_string()}),
-        ),
-        Error::LengthMismatch {
-            what,
-            expected,
-            got,
-        } => (
-            "LengthMismatchError",
-            json!({"what": what, "expected": expected, "got": got}),
-        ),
-        Error::UnknownPattern { name, known } => {
-            ("UnknownPatternError", json!({"name": name, "known": known}))
+        Error::InvalidParameter { name, value, reason } => {
+            ("InvalidParameterError", json!({"name": name, "value": value, "reason": reason}))
         }
-        Error::IllegalSymbol {
-            origin,
-            position,
-            value,
-            max,
-        } => (
+        Error::InputTooShort { what, needed, got } => {
+            ("InputTooShortError", json!({"what": what, "needed": needed, "got": got}))
+        }
+        Error::NonFinite { what, index, value } => {
+            ("NonFiniteError", json!({"what": what, "index": index, "value": value.to_string()}))
+        }
+        Error::LengthMismatch { what, expected, got } => {
+            ("LengthMismatchError", json!({"what": what, "expected": expected, "got": got}))
+        }
+        Error::UnknownPattern { name, known } => ("UnknownPatternError", json!({"name": name, "known": known})),
+        Error::IllegalSymbol { origin, position, value, max } => (
             "IllegalSymbolError",
             json!({"origin": origin, "position": position, "value": value, "max": max}),
         ),
-        Error::PatternSyncFailed { pattern, reason } => (
-            "PatternSyncError",
-            json!({"pattern": pattern, "reason": reason}),
-        ),
-        Error::ValueOutOfRange {
-            what,
-            index,
-            value,
-            max,
-        } => (
+        Error::PatternSyncFailed { pattern, reason } => {
+            ("PatternSyncError", json!({"pattern": pattern, "reason": reason}))
+        }
+        Error::ValueOutOfRange { what, index, value, max } => (
             "ValueOutOfRangeError",
             json!({"what": what, "index": index, "value": value, "max": max}),
         ),
-        Error::Unusable { stage, reason } => (
-            "UnusableSignalError",
-            json!({"stage": stage, "reason": reason}),
-        ),
+        Error::Unusable { stage, reason } => ("UnusableSignalError", json!({"stage": stage, "reason": reason})),
         Error::Io { path, source } => (
             "CaptureFileError",
             json!({"path": path, "reason": source.to_string(), "errno": source.raw_os_error()}),
@@ -117,29 +89,15 @@ fn io_class(e: &IoError) -> (&'static str, Value) {
             "CaptureFileError",
             json!({"path": path, "reason": source.to_string(), "errno": source.raw_os_error()}),
         ),
-        IoError::UnknownFormat { path, reason } => (
-            "UnknownFormatError",
-            json!({"path": path, "reason": reason}),
-        ),
-        IoError::BadField {
-            path,
-            field,
-            value,
-            reason,
-        } => (
+        IoError::UnknownFormat { path, reason } => ("UnknownFormatError", json!({"path": path, "reason": reason})),
+        IoError::BadField { path, field, value, reason } => (
             "CorruptFileError",
             json!({"path": path, "field": field, "value": value, "reason": reason}),
         ),
-        IoError::MissingField { path, field, hint } => (
-            "CorruptFileError",
-            json!({"path": path, "field": field, "reason": hint}),
-        ),
-        IoError::Truncated {
-            path,
-            what,
-            expected,
-            got,
-        } => (
+        IoError::MissingField { path, field, hint } => {
+            ("CorruptFileError", json!({"path": path, "field": field, "reason": hint}))
+        }
+        IoError::Truncated { path, what, expected, got } => (
             "TruncatedFileError",
             json!({"path": path, "what": what, "expected": expected, "got": got}),
         ),
@@ -148,21 +106,11 @@ fn io_class(e: &IoError) -> (&'static str, Value) {
             attrs["path"] = json!(path);
             (class, attrs)
         }
-        IoError::NoSuchItem {
-            path,
-            what,
-            requested,
-            available,
-        } => (
+        IoError::NoSuchItem { path, what, requested, available } => (
             "NoSuchItemError",
             json!({"path": path, "what": what, "requested": requested, "available": available}),
         ),
-        IoError::Unsupported {
-            path,
-            field,
-            value,
-            reason,
-        } => (
+        IoError::Unsupported { path, field, value, reason } => (
             "UnsupportedFormatError",
             json!({"path": path, "field": field, "value": value, "reason": reason}),
         ),
@@ -185,9 +133,7 @@ fn make(py: Python<'_>, class: &str, message: String, attrs: &Value) -> PyErr {
     })();
     // Only when `lightlane.exceptions` itself cannot be imported (a broken install).
     built.unwrap_or_else(|e| {
-        pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "{message} (and lightlane.exceptions failed: {e})"
-        ))
+        pyo3::exceptions::PyRuntimeError::new_err(format!("{message} (and lightlane.exceptions failed: {e})"))
     })
 }
 
@@ -230,10 +176,7 @@ where
         Err(p) => Err(make(
             py,
             "InternalError",
-            format!(
-                "internal error in lightlane (please report): {}",
-                panic_message(p.as_ref())
-            ),
+            format!("internal error in lightlane (please report): {}", panic_message(p.as_ref())),
             &json!({}),
         )),
     }
@@ -250,10 +193,7 @@ where
         Err(p) => Err(make(
             py,
             "InternalError",
-            format!(
-                "internal error in lightlane (please report): {}",
-                panic_message(p.as_ref())
-            ),
+            format!("internal error in lightlane (please report): {}", panic_message(p.as_ref())),
             &json!({}),
         )),
     }

@@ -1,11 +1,10 @@
 //! `lightlane.eye`: eye diagrams (histogram image, levels, thresholds, metrics, PNG) and TDECQ
 //! (IEEE 802.3 Clause 121.8.5) of a raw capture, wrapping `lightlane_core::eye`.
 
-use crate::convert::{modulation, options_over, slice_of, to_json, F32In};
+use crate::convert::{F32In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid};
 use lightlane_core::eye::{
-    ber_contours, eye_metrics, eye_signal_from_waveform, render_eye_png, tdecq_waveform, EyeConfig,
-    EyeDiagram, EyeMetricsConfig, TdecqConfig,
+    ber_contours, eye_metrics, eye_signal_from_waveform, render_eye_png, tdecq_waveform, EyeConfig, EyeDiagram, EyeMetricsConfig, TdecqConfig,
 };
 use lightlane_core::timing::CdrConfig;
 use lightlane_core::Waveform;
@@ -41,33 +40,17 @@ pub fn eye_diagram<'py>(
     amp_bins: usize,
     unit: Option<String>,
     metrics_json: Option<String>,
-) -> PyResult<(
-    Bound<'py, PyArray2<u32>>,
-    (f64, f64, f64, f64),
-    String,
-    String,
-    Bound<'py, PyBytes>,
-)> {
+) -> PyResult<(Bound<'py, PyArray2<u32>>, (f64, f64, f64, f64), String, String, Bound<'py, PyBytes>)> {
     let s = slice_of(&samples);
     let (counts, shape, extent, diagram, metrics, png) = compute(py, || {
         let m = modulation(modulation_name)?;
-        let mcfg = options_over(
-            "eye metrics config",
-            EyeMetricsConfig::default(),
-            metrics_json.as_deref(),
-        )?;
+        let mcfg = options_over("eye metrics config", EyeMetricsConfig::default(), metrics_json.as_deref())?;
         if !(baud.is_finite() && baud > 0.0) {
             return Err(invalid("baud", baud, "must be a positive baud rate"));
         }
         let wf = waveform(&s, fs, unit)?;
         let sig = eye_signal_from_waveform(&wf, baud, m, samples_per_ui, &CdrConfig::default())?;
-        let cfg = EyeConfig {
-            samples_per_ui,
-            span_ui,
-            time_bins,
-            amp_bins,
-            ..EyeConfig::default()
-        };
+        let cfg = EyeConfig { samples_per_ui, span_ui, time_bins, amp_bins, ..EyeConfig::default() };
         let eye = EyeDiagram::build(&sig, m, &cfg)?;
         let metrics = eye_metrics(&sig, &eye, &mcfg)?;
         let g = *eye.histogram.geometry();
@@ -85,24 +68,10 @@ pub fn eye_diagram<'py>(
             "baud": sig.baud,
         });
         let extent = (0.0, span_ui as f64, g.lo as f64, g.hi as f64);
-        Ok((
-            eye.histogram.counts().to_vec(),
-            (g.amp_bins, g.time_bins),
-            extent,
-            to_json(&diagram)?,
-            to_json(&metrics)?,
-            png,
-        ))
+        Ok((eye.histogram.counts().to_vec(), (g.amp_bins, g.time_bins), extent, to_json(&diagram)?, to_json(&metrics)?, png))
     })?;
-    let arr = Array2::from_shape_vec(shape, counts)
-        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-    Ok((
-        arr.into_pyarray(py),
-        extent,
-        diagram,
-        metrics,
-        PyBytes::new(py, &png),
-    ))
+    let arr = Array2::from_shape_vec(shape, counts).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok((arr.into_pyarray(py), extent, diagram, metrics, PyBytes::new(py, &png)))
 }
 
 /// TDECQ of a raw PAM4 capture (802.3 121.8.5): BT4 reference receiver, reference CDR, FFE
@@ -124,13 +93,7 @@ pub fn tdecq<'py>(
         let base = match variant {
             "802.3cd" | "802.3bs" | "default" => TdecqConfig::default(),
             "802.3dj" => TdecqConfig::ieee_8023dj(),
-            v => {
-                return Err(invalid(
-                    "variant",
-                    v,
-                    "expected \"802.3cd\", \"802.3bs\" or \"802.3dj\"",
-                ))
-            }
+            v => return Err(invalid("variant", v, "expected \"802.3cd\", \"802.3bs\" or \"802.3dj\"")),
         };
         let cfg = options_over("TDECQ config", base, config_json.as_deref())?;
         if !(baud.is_finite() && baud > 0.0) {

@@ -1,7 +1,7 @@
 //! `lightlane.fec`: RS(544,514) "KP4" / RS(528,514) "KR4" (IEEE 802.3 Clause 91/119) encode and
 //! decode over 2-D uint16 arrays, and codeword statistics of measured bit errors.
 
-use crate::convert::{options_over, slice_of, to_json, ArrayIn};
+use crate::convert::{ArrayIn, options_over, slice_of, to_json};
 use crate::errors::{compute, with_gil};
 use lightlane_core::fec::{self, DecodeOutcome, FecStatsConfig, RandomErrorModel, RsCode};
 use numpy::ndarray::Array2;
@@ -16,19 +16,10 @@ fn rows<'a>(a: &'a PyReadonlyArray2<'_, u16>) -> Cow<'a, [u16]> {
     }
 }
 
-fn check_width(
-    what: &'static str,
-    a: &PyReadonlyArray2<'_, u16>,
-    expected: usize,
-) -> crate::errors::Fallible<usize> {
+fn check_width(what: &'static str, a: &PyReadonlyArray2<'_, u16>, expected: usize) -> crate::errors::Fallible<usize> {
     let shape = a.shape();
     if shape[1] != expected {
-        return Err(lightlane_core::Error::LengthMismatch {
-            what,
-            expected,
-            got: shape[1],
-        }
-        .into());
+        return Err(lightlane_core::Error::LengthMismatch { what, expected, got: shape[1] }.into());
     }
     Ok(shape[0])
 }
@@ -43,11 +34,7 @@ pub struct ReedSolomon {
 impl ReedSolomon {
     #[new]
     fn new(py: Python<'_>, code: &str) -> PyResult<Self> {
-        with_gil(py, || {
-            Ok(ReedSolomon {
-                inner: fec::ReedSolomon::new(code.parse::<RsCode>()?),
-            })
-        })
+        with_gil(py, || Ok(ReedSolomon { inner: fec::ReedSolomon::new(code.parse::<RsCode>()?) }))
     }
 
     #[getter]
@@ -81,11 +68,7 @@ impl ReedSolomon {
     }
 
     /// Systematic encoding of each row (k symbols) into an n-symbol codeword.
-    fn encode<'py>(
-        &self,
-        py: Python<'py>,
-        messages: PyReadonlyArray2<'py, u16>,
-    ) -> PyResult<Bound<'py, PyArray2<u16>>> {
+    fn encode<'py>(&self, py: Python<'py>, messages: PyReadonlyArray2<'py, u16>) -> PyResult<Bound<'py, PyArray2<u16>>> {
         let (k, n) = (self.k(), self.n());
         let rs = &self.inner;
         let m = with_gil(py, || check_width("rs message (columns)", &messages, k))?;
@@ -97,8 +80,7 @@ impl ReedSolomon {
             }
             Ok(out)
         })?;
-        let arr = Array2::from_shape_vec((m, n), out)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        let arr = Array2::from_shape_vec((m, n), out).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
         Ok(arr.into_pyarray(py))
     }
 
@@ -109,11 +91,7 @@ impl ReedSolomon {
         &self,
         py: Python<'py>,
         codewords: PyReadonlyArray2<'py, u16>,
-    ) -> PyResult<(
-        Bound<'py, PyArray2<u16>>,
-        Bound<'py, PyArray1<u16>>,
-        Bound<'py, PyArray1<bool>>,
-    )> {
+    ) -> PyResult<(Bound<'py, PyArray2<u16>>, Bound<'py, PyArray1<u16>>, Bound<'py, PyArray1<bool>>)> {
         let n = self.n();
         let rs = &self.inner;
         let m = with_gil(py, || check_width("rs codeword (columns)", &codewords, n))?;
@@ -126,13 +104,8 @@ impl ReedSolomon {
         })?;
         let counts: Vec<u16> = outcomes.iter().map(|o| o.corrected_symbols()).collect();
         let ok: Vec<bool> = outcomes.iter().map(|o| !o.is_uncorrectable()).collect();
-        let arr = Array2::from_shape_vec((m, n), words)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        Ok((
-            arr.into_pyarray(py),
-            PyArray1::from_vec(py, counts),
-            PyArray1::from_vec(py, ok),
-        ))
+        let arr = Array2::from_shape_vec((m, n), words).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        Ok((arr.into_pyarray(py), PyArray1::from_vec(py, counts), PyArray1::from_vec(py, ok)))
     }
 
     /// Decodes one word with erasures (indices of unreliable symbols): (word, corrected, ok).
@@ -143,29 +116,18 @@ impl ReedSolomon {
         erasures: ArrayIn<'py, u64>,
     ) -> PyResult<(Bound<'py, PyArray1<u16>>, u16, bool)> {
         let cw = slice_of(&codeword);
-        let er: Vec<usize> = slice_of(&erasures)
-            .iter()
-            .map(|&e| usize::try_from(e).unwrap_or(usize::MAX))
-            .collect();
+        let er: Vec<usize> = slice_of(&erasures).iter().map(|&e| usize::try_from(e).unwrap_or(usize::MAX)).collect();
         let rs = &self.inner;
         let (word, outcome) = compute(py, || {
             let mut w = cw.into_owned();
             let o = rs.decode(&mut w, &er)?;
             Ok((w, o))
         })?;
-        Ok((
-            PyArray1::from_vec(py, word),
-            outcome.corrected_symbols(),
-            !outcome.is_uncorrectable(),
-        ))
+        Ok((PyArray1::from_vec(py, word), outcome.corrected_symbols(), !outcome.is_uncorrectable()))
     }
 
     /// Syndromes S_0 … S_{2t-1} of one received word.
-    fn syndromes<'py>(
-        &self,
-        py: Python<'py>,
-        codeword: ArrayIn<'py, u16>,
-    ) -> PyResult<Bound<'py, PyArray1<u16>>> {
+    fn syndromes<'py>(&self, py: Python<'py>, codeword: ArrayIn<'py, u16>) -> PyResult<Bound<'py, PyArray1<u16>>> {
         let cw = slice_of(&codeword);
         let rs = &self.inner;
         let two_t = rs.code().parity_len();
@@ -180,44 +142,18 @@ impl ReedSolomon {
 
 /// Codeword statistics of measured bit errors (ascending bit indices), as JSON.
 #[pyfunction]
-pub fn codeword_statistics(
-    py: Python<'_>,
-    error_bits: ArrayIn<'_, u64>,
-    total_bits: u64,
-    config_json: &str,
-) -> PyResult<String> {
+pub fn codeword_statistics(py: Python<'_>, error_bits: ArrayIn<'_, u64>, total_bits: u64, config_json: &str) -> PyResult<String> {
     let bits = slice_of(&error_bits);
     compute(py, || {
-        let cfg: FecStatsConfig = options_over(
-            "FEC statistics config",
-            FecStatsConfig::default(),
-            Some(config_json),
-        )?;
-        to_json(&fec::codeword_statistics(
-            bits.iter().copied(),
-            total_bits,
-            &cfg,
-        )?)
+        let cfg: FecStatsConfig = options_over("FEC statistics config", FecStatsConfig::default(), Some(config_json))?;
+        to_json(&fec::codeword_statistics(bits.iter().copied(), total_bits, &cfg)?)
     })
 }
 
 /// Expected statistics under independent bit errors, as JSON.
 #[pyfunction]
-pub fn random_error_model(
-    py: Python<'_>,
-    code: &str,
-    ber: f64,
-    interleave: usize,
-    frame_bits: u32,
-) -> PyResult<String> {
-    with_gil(py, || {
-        to_json(&RandomErrorModel::new(
-            code.parse()?,
-            ber,
-            interleave,
-            frame_bits,
-        )?)
-    })
+pub fn random_error_model(py: Python<'_>, code: &str, ber: f64, interleave: usize, frame_bits: u32) -> PyResult<String> {
+    with_gil(py, || to_json(&RandomErrorModel::new(code.parse()?, ber, interleave, frame_bits)?))
 }
 
 /// Registers this file's items.

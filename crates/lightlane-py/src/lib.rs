@@ -32,9 +32,7 @@ use pyo3::prelude::*;
 /// Panics on purpose; for the test that a panic arrives as `lightlane.InternalError`.
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
-    errors::compute(py, || -> errors::Fallible<()> {
-        panic!("deliberate panic for the test suite")
-    })
+    errors::compute(py, || -> errors::Fallible<()> { panic!("deliberate panic for the test suite") })
 }
 
 /// The extension module.

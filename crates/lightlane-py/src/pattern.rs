@@ -1,11 +1,12 @@
 //! `lightlane.pattern`: PRBS/PRBSnQ/SSPRQ/user patterns, sync and error counting.
 
-use crate::convert::{modulation, options_over, slice_of, to_json, U8In};
+use crate::convert::{U8In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, with_gil};
 use lightlane_core::modulation::BitMapping;
 use lightlane_core::pattern::{self as pt, PatternChecker, SyncConfig};
 use numpy::PyArray1;
 use pyo3::prelude::*;
+
 
 /// Most symbols one `generate` call returns (1 GiB of uint8).
 pub const MAX_GENERATE: usize = 1 << 30;
@@ -20,21 +21,13 @@ pub struct Pattern {
 impl Pattern {
     #[new]
     fn new(py: Python<'_>, name: &str) -> PyResult<Self> {
-        with_gil(py, || {
-            Ok(Pattern {
-                inner: pt::Pattern::parse(name)?,
-            })
-        })
+        with_gil(py, || Ok(Pattern { inner: pt::Pattern::parse(name)? }))
     }
 
     #[staticmethod]
     fn from_symbols(py: Python<'_>, origin: &str, symbols: U8In<'_>) -> PyResult<Self> {
         let s = slice_of(&symbols).into_owned();
-        with_gil(py, || {
-            Ok(Pattern {
-                inner: pt::Pattern::from_symbols(origin, s)?,
-            })
-        })
+        with_gil(py, || Ok(Pattern { inner: pt::Pattern::from_symbols(origin, s)? }))
     }
 
     #[staticmethod]
@@ -48,17 +41,10 @@ impl Pattern {
     }
 
     fn period(&self, py: Python<'_>, modulation_name: &str) -> PyResult<u64> {
-        with_gil(py, || {
-            Ok(self.inner.period_symbols(modulation(modulation_name)?))
-        })
+        with_gil(py, || Ok(self.inner.period_symbols(modulation(modulation_name)?)))
     }
 
-    fn generate<'py>(
-        &self,
-        py: Python<'py>,
-        n: usize,
-        modulation_name: &str,
-    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    fn generate<'py>(&self, py: Python<'py>, n: usize, modulation_name: &str) -> PyResult<Bound<'py, PyArray1<u8>>> {
         let p = &self.inner;
         let v = compute(py, || {
             if n > MAX_GENERATE {
@@ -70,13 +56,7 @@ impl Pattern {
     }
 
     /// Syncs `decisions` to this pattern and counts errors; the error report as JSON.
-    fn check(
-        &self,
-        py: Python<'_>,
-        decisions: U8In<'_>,
-        modulation_name: &str,
-        sync_json: &str,
-    ) -> PyResult<String> {
+    fn check(&self, py: Python<'_>, decisions: U8In<'_>, modulation_name: &str, sync_json: &str) -> PyResult<String> {
         let d = slice_of(&decisions);
         let p = &self.inner;
         compute(py, || {
@@ -89,32 +69,16 @@ impl Pattern {
 
 /// Symbol and bit errors between two aligned symbol streams (common length).
 #[pyfunction]
-pub fn count_errors(
-    py: Python<'_>,
-    decisions: U8In<'_>,
-    expected: U8In<'_>,
-    modulation_name: &str,
-    binary: bool,
-) -> PyResult<(u64, u64)> {
+pub fn count_errors(py: Python<'_>, decisions: U8In<'_>, expected: U8In<'_>, modulation_name: &str, binary: bool) -> PyResult<(u64, u64)> {
     let (d, e) = (slice_of(&decisions), slice_of(&expected));
     compute(py, || {
         let m = modulation(modulation_name)?;
         for (what, s) in [("decisions", &d), ("expected", &e)] {
             if let Some(index) = s.iter().position(|&v| v > m.max_symbol()) {
-                return Err(lightlane_core::Error::ValueOutOfRange {
-                    what,
-                    index,
-                    value: s[index] as u64,
-                    max: m.max_symbol() as u64,
-                }
-                .into());
+                return Err(lightlane_core::Error::ValueOutOfRange { what, index, value: s[index] as u64, max: m.max_symbol() as u64 }.into());
             }
         }
-        let mapping = if binary {
-            BitMapping::Binary
-        } else {
-            BitMapping::Gray
-        };
+        let mapping = if binary { BitMapping::Binary } else { BitMapping::Gray };
         let c = pt::count_errors(&d, &e, m, mapping);
         Ok((c.symbol_errors, c.bit_errors))
     })

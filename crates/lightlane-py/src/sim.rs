@@ -1,7 +1,7 @@
 //! `lightlane.sim`: simulated captures with known ground truth (`LinkModel`), and the optical
 //! IM/DD link (`OpticalLink` and its parts) with dispersion emulation on captures.
 
-use crate::convert::{from_json, options_over, slice_of, to_json, F32In, U8In};
+use crate::convert::{F32In, U8In, from_json, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, with_gil};
 use crate::io::{waveform_parts, WaveformParts};
 use lightlane_core::analysis::Preset;
@@ -19,25 +19,13 @@ pub const MAX_PY_OUTPUT_SAMPLES: usize = 1 << 29;
 /// A link model preset (`demo_pam4`, `demo_nrz`) or `new` (ideal link), as JSON.
 #[pyfunction]
 #[pyo3(signature = (kind, modulation_name, baud, fs))]
-pub fn sim_model(
-    py: Python<'_>,
-    kind: &str,
-    modulation_name: &str,
-    baud: f64,
-    fs: f64,
-) -> PyResult<String> {
+pub fn sim_model(py: Python<'_>, kind: &str, modulation_name: &str, baud: f64, fs: f64) -> PyResult<String> {
     with_gil(py, || {
         let m = match kind {
             "demo_pam4" => LinkModel::demo_pam4(),
             "demo_nrz" => LinkModel::demo_nrz(),
             "new" => LinkModel::new(crate::convert::modulation(modulation_name)?, baud, fs)?,
-            _ => {
-                return Err(invalid(
-                    "kind",
-                    kind,
-                    "expected 'demo_pam4', 'demo_nrz' or 'new'",
-                ))
-            }
+            _ => return Err(invalid("kind", kind, "expected 'demo_pam4', 'demo_nrz' or 'new'")),
         };
         to_json(&m)
     })
@@ -61,24 +49,14 @@ pub fn sim_run<'py>(
     py: Python<'py>,
     model_json: &str,
     symbols: U8In<'py>,
-) -> PyResult<(
-    WaveformParts<'py>,
-    String,
-    Bound<'py, PyArray1<f32>>,
-    f64,
-    f64,
-)> {
+) -> PyResult<(WaveformParts<'py>, String, Bound<'py, PyArray1<f32>>, f64, f64)> {
     let symbols = slice_of(&symbols);
     let (cap, timing) = compute(py, || {
         let m: LinkModel = from_json("link model", model_json)?;
         m.validate()?;
         let n = m.output_len(symbols.len())?;
         if n > MAX_PY_OUTPUT_SAMPLES {
-            return Err(invalid(
-                "symbols",
-                symbols.len(),
-                &format!("the capture would hold {n} samples; at most 2**29 per call"),
-            ));
+            return Err(invalid("symbols", symbols.len(), &format!("the capture would hold {n} samples; at most 2**29 per call")));
         }
         let cap = m.run(&symbols)?;
         let t = &cap.symbol_times;
@@ -102,21 +80,11 @@ pub fn sim_run<'py>(
 /// `baud`, `fs`).
 #[pyfunction]
 #[pyo3(signature = (kind, modulation_name, baud, fs))]
-pub fn optical_default(
-    py: Python<'_>,
-    kind: &str,
-    modulation_name: &str,
-    baud: f64,
-    fs: f64,
-) -> PyResult<String> {
+pub fn optical_default(py: Python<'_>, kind: &str, modulation_name: &str, baud: f64, fs: f64) -> PyResult<String> {
     with_gil(py, || match kind {
         "tx" => to_json(&OpticalTransmitter::default()),
         "rx" => to_json(&OpticalReceiver::default()),
-        "link" => to_json(&OpticalLink::new(
-            crate::convert::modulation(modulation_name)?,
-            baud,
-            fs,
-        )?),
+        "link" => to_json(&OpticalLink::new(crate::convert::modulation(modulation_name)?, baud, fs)?),
         _ => Err(invalid("kind", kind, "expected 'tx', 'rx' or 'link'")),
     })
 }
@@ -129,11 +97,7 @@ pub fn optical_validate(py: Python<'_>, kind: &str, json: &str) -> PyResult<Stri
     with_gil(py, || match kind {
         "tx" => {
             let tx: OpticalTransmitter = from_json("optical transmitter", json)?;
-            let m = if tx.levels.as_ref().is_some_and(|l| l.len() == 2) {
-                Modulation::Nrz
-            } else {
-                Modulation::Pam4
-            };
+            let m = if tx.levels.as_ref().is_some_and(|l| l.len() == 2) { Modulation::Nrz } else { Modulation::Pam4 };
             tx.validate(m)?;
             to_json(&tx)
         }
@@ -152,11 +116,7 @@ pub fn optical_validate(py: Python<'_>, kind: &str, json: &str) -> PyResult<Stri
             l.validate()?;
             to_json(&l)
         }
-        _ => Err(invalid(
-            "kind",
-            kind,
-            "expected 'tx', 'rx', 'fiber' or 'link'",
-        )),
+        _ => Err(invalid("kind", kind, "expected 'tx', 'rx', 'fiber' or 'link'")),
     })
 }
 
@@ -166,11 +126,7 @@ pub fn optical_fiber_info(py: Python<'_>, fiber_json: &str) -> PyResult<(f64, f6
     with_gil(py, || {
         let f: Fiber = from_json("fibre", fiber_json)?;
         f.validate()?;
-        Ok((
-            f.accumulated_dispersion_ps_per_nm(),
-            f.power_transmission(),
-            f.beta2_s2_per_m(),
-        ))
+        Ok((f.accumulated_dispersion_ps_per_nm(), f.power_transmission(), f.beta2_s2_per_m()))
     })
 }
 
@@ -189,11 +145,7 @@ pub fn optical_run<'py>(
         link.validate()?;
         let n = link.output_len(symbols.len())?;
         if n > MAX_PY_OUTPUT_SAMPLES {
-            return Err(invalid(
-                "symbols",
-                symbols.len(),
-                &format!("the capture would hold {n} samples; at most 2**29 per call"),
-            ));
+            return Err(invalid("symbols", symbols.len(), &format!("the capture would hold {n} samples; at most 2**29 per call")));
         }
         let cap = link.run(&symbols)?;
         let t = &cap.symbol_times;
@@ -233,11 +185,7 @@ pub fn optical_emulate<'py>(
     let s = slice_of(&samples);
     let out = compute(py, || {
         let fiber: Fiber = from_json("fibre", fiber_json)?;
-        let options = options_over(
-            "emulation options",
-            EmulationOptions::default(),
-            Some(options_json),
-        )?;
+        let options = options_over("emulation options", EmulationOptions::default(), Some(options_json))?;
         if !t0.is_finite() {
             return Err(invalid("t0", t0, "must be finite"));
         }
@@ -256,19 +204,9 @@ pub fn optical_corners(py: Python<'_>, preset: &str) -> PyResult<(f64, f64, f64,
     with_gil(py, || {
         let p = Preset::named(preset)?;
         let Some(o) = p.optical else {
-            return Err(invalid(
-                "preset",
-                preset,
-                "is not an optical PMD (no dispersion corners)",
-            ));
+            return Err(invalid("preset", preset, "is not an optical PMD (no dispersion corners)"));
         };
-        Ok((
-            o.dispersion_min_ps_per_nm,
-            o.dispersion_max_ps_per_nm,
-            o.wavelength_min_nm,
-            o.wavelength_max_nm,
-            o.reach_m,
-        ))
+        Ok((o.dispersion_min_ps_per_nm, o.dispersion_max_ps_per_nm, o.wavelength_min_nm, o.wavelength_max_nm, o.reach_m))
     })
 }
 

@@ -19,8 +19,7 @@ pub const CAPTURES_ENV: &str = "LIGHTLANE_CAPTURES";
 
 /// The 10GBASE-R NRZ link (LeCroy SDA 816Zi, 40 GS/s, raw float32 LE volts), relative to the
 /// captures folder.
-pub const NRZ_10GBASE_R: &str =
-    "scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin";
+pub const NRZ_10GBASE_R: &str = "scopehal_ngscopeclient/10GBASE-R_waveform_1_channel_3.densev1.f32le.bin";
 
 /// ngscopeclient's scope metadata of [`NRZ_10GBASE_R`].
 pub const NRZ_10GBASE_R_METADATA: &str = "scopehal_ngscopeclient/10GBASE-R_scope_1_metadata.yml";
@@ -33,8 +32,7 @@ pub const PCIE_METADATA: &str = "scopehal_ngscopeclient/PCIe_scope_1_metadata.ym
 
 /// The 50 GBd PAM4 IM/DD experiment, rx-only set (MAT v5: `dataIn`, `txSymbols`, `rxSamples`
 /// at 2 samples per symbol, time-aligned).
-pub const PAM4_PON_RXONLY: &str =
-    "pam4_pon_experiment/rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat";
+pub const PAM4_PON_RXONLY: &str = "pam4_pon_experiment/rxonly_eq_-18.5dBm_txrxSamples_50GBaudPAM_4_rrc_0.1.mat";
 
 /// The default captures folder: `../shared/captures` beside the repository root.
 pub fn default_captures_dir() -> PathBuf {
@@ -44,11 +42,7 @@ pub fn default_captures_dir() -> PathBuf {
 /// The captures folder (`$LIGHTLANE_CAPTURES`, else [`default_captures_dir`]), or `None` after
 /// printing `skipped: reference captures not found at …`.
 pub fn captures() -> Option<PathBuf> {
-    captures_in(
-        std::env::var_os(CAPTURES_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(default_captures_dir),
-    )
+    captures_in(std::env::var_os(CAPTURES_ENV).map(PathBuf::from).unwrap_or_else(default_captures_dir))
 }
 
 /// `dir` when it is a folder, or `None` after printing why the caller skips.
@@ -98,27 +92,15 @@ mod tests {
     #[test]
     fn the_default_folder_is_beside_the_repository() {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        assert!(
-            repo.join("Cargo.toml").is_file() && repo.join("crates/lightlane-testdata").is_dir()
-        );
+        assert!(repo.join("Cargo.toml").is_file() && repo.join("crates/lightlane-testdata").is_dir());
         assert_eq!(default_captures_dir(), repo.join("../shared/captures"));
     }
 
     #[test]
     fn named_captures_exist_where_the_folder_does() {
         let Some(dir) = captures() else { return };
-        for rel in [
-            NRZ_10GBASE_R,
-            NRZ_10GBASE_R_METADATA,
-            PCIE,
-            PCIE_METADATA,
-            PAM4_PON_RXONLY,
-        ] {
-            assert!(
-                dir.join(rel).is_file(),
-                "{rel} missing from {}",
-                dir.display()
-            );
+        for rel in [NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA, PCIE, PCIE_METADATA, PAM4_PON_RXONLY] {
+            assert!(dir.join(rel).is_file(), "{rel} missing from {}", dir.display());
         }
     }
 }

@@ -20,21 +20,17 @@
 //! ```
 
 pub use lightlane_core::*;
+pub use lightlane_io as io;
 /// The GPU engine (feature `gpu`, on by default).
 #[cfg(feature = "gpu")]
 pub use lightlane_gpu as gpu;
-pub use lightlane_io as io;
 
 /// Analyses one capture on the engine `backend` selects: `Cpu`; `Gpu` (the wgpu engine; no
 /// usable adapter is an error); `Auto` (the GPU engine when a real GPU adapter exists and the
 /// capture has at least `gpu::AUTO_MIN_SAMPLES` samples, else the CPU engine). Under `Auto`
 /// every GPU failure falls back to the CPU engine with the reason in `Report::warnings`.
 /// Same report as [`analysis::analyze`] otherwise.
-pub fn analyze(
-    waveform: &Waveform,
-    config: &analysis::AnalysisConfig,
-    backend: Backend,
-) -> Result<analysis::Report> {
+pub fn analyze(waveform: &Waveform, config: &analysis::AnalysisConfig, backend: Backend) -> Result<analysis::Report> {
     #[cfg(feature = "gpu")]
     {
         lightlane_gpu::analyze(waveform, config, backend)

@@ -33,12 +33,7 @@ fn thread_cpu_s() -> f64 {
 }
 
 fn config_for(wf: &lightlane::Waveform) -> AnalysisConfig {
-    let m: Modulation = wf
-        .meta
-        .extra
-        .get("modulation")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(Modulation::Pam4);
+    let m: Modulation = wf.meta.extra.get("modulation").and_then(|m| m.parse().ok()).unwrap_or(Modulation::Pam4);
     let mut c = match m {
         Modulation::Pam4 => AnalysisConfig::pam4(0.0),
         Modulation::Nrz => AnalysisConfig::nrz(0.0),
@@ -51,11 +46,7 @@ fn config_for(wf: &lightlane::Waveform) -> AnalysisConfig {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let copies: usize = std::env::args()
-        .nth(1)
-        .map(|v| v.parse())
-        .transpose()?
-        .unwrap_or(4);
+    let copies: usize = std::env::args().nth(1).map(|v| v.parse()).transpose()?.unwrap_or(4);
     let root = std::env::temp_dir().join(format!("lightlane-throughput-{}", std::process::id()));
     let dir = root.join("captures");
     let _ = std::fs::remove_dir_all(&root);
@@ -66,15 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let bin = std::env::var_os("LIGHTLANE_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/lightlane")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/lightlane"));
     if !bin.is_file() {
-        return Err(format!(
-            "build the CLI first: cargo build --release -p lightlane-cli ({} missing)",
-            bin.display()
-        )
-        .into());
+        return Err(format!("build the CLI first: cargo build --release -p lightlane-cli ({} missing)", bin.display()).into());
     }
 
     // Stage rates, in process, one thread.
@@ -95,8 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu0 = thread_cpu_s();
         for f in &files {
             let t = Instant::now();
-            let wf =
-                lightlane::io::read_capture(f, &Default::default()).map_err(|e| e.to_string())?;
+            let wf = lightlane::io::read_capture(f, &Default::default()).map_err(|e| e.to_string())?;
             t_read += t.elapsed().as_secs_f64();
             let t = Instant::now();
             analyze(&wf, &config_for(&wf), Backend::Auto).map_err(|e| e.to_string())?;
@@ -122,9 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("| threads | wall s | speed-up | child CPU s | files/s (wall) | MSa/s (wall) | MSa/s per CPU-s | vs stages (CPU) |");
     println!("|---|---|---|---|---|---|---|---|");
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let mut counts = vec![1usize, 2];
     counts.extend([4usize, 8, 16].into_iter().filter(|&n| n <= cores));
     let mut first_wall = 0.0;
@@ -133,14 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu0 = children_cpu_s();
         let t = Instant::now();
         let o = Command::new(&bin)
-            .args([
-                "analyze",
-                dir.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--jobs",
-                &jobs.to_string(),
-            ])
+            .args(["analyze", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", &jobs.to_string()])
             .env("RAYON_NUM_THREADS", jobs.to_string())
             .output()?;
         let wall = t.elapsed().as_secs_f64();

@@ -6,10 +6,7 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("testdata/campaign"));
+    let out = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("testdata/campaign"));
     let names = lightlane_examples::write_campaign(&out)?;
     for n in &names {
         let len = std::fs::metadata(out.join(n))?.len();

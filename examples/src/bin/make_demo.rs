@@ -5,10 +5,7 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("testdata"));
+    let out = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("testdata"));
     let wf = lightlane_examples::demo_capture()?;
     std::fs::create_dir_all(&out)?;
     let path = out.join("demo_pam4.bin");

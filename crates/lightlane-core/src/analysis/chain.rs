@@ -29,11 +29,7 @@ pub enum EqStage {
     /// 4th-order Bessel-Thomson reference receiver at `f3db_baud` × baud (802.3 121.8.5.1: 0.5).
     Bt4 { f3db_baud: f64 },
     /// Feed-forward equalizer.
-    Ffe {
-        taps: usize,
-        samples_per_symbol: usize,
-        training: FfeMethod,
-    },
+    Ffe { taps: usize, samples_per_symbol: usize, training: FfeMethod },
     /// Decision-feedback equalizer with `taps` feedback taps.
     Dfe { taps: usize },
     /// Viterbi detector for a target with `memory` post-cursors (1: 1+αD, 4 PAM4 states; 2: 16).
@@ -53,13 +49,9 @@ impl Default for EqualizerChain {
 }
 
 fn num<T: std::str::FromStr>(spec: &str, field: &str, what: &'static str) -> Result<T> {
-    field.parse().map_err(|_| {
-        Error::invalid(
-            "equalizer",
-            spec,
-            format!("'{field}' is not a valid {what}"),
-        )
-    })
+    field
+        .parse()
+        .map_err(|_| Error::invalid("equalizer", spec, format!("'{field}' is not a valid {what}")))
 }
 
 impl std::str::FromStr for EqualizerChain {
@@ -80,9 +72,7 @@ impl std::str::FromStr for EqualizerChain {
             let stage = match name.as_str() {
                 "ctle" => match args.as_slice() {
                     [] => EqStage::Ctle { gdc_db: None },
-                    [g] => EqStage::Ctle {
-                        gdc_db: Some(num(spec, g, "DC gain in dB")?),
-                    },
+                    [g] => EqStage::Ctle { gdc_db: Some(num(spec, g, "DC gain in dB")?) },
                     _ => return Err(bad("ctle takes at most one argument (DC gain dB)".into())),
                 },
                 "bt4" => match args.as_slice() {
@@ -90,9 +80,7 @@ impl std::str::FromStr for EqualizerChain {
                     [f] => {
                         let f: f64 = num(spec, f, "bandwidth in units of the baud")?;
                         if !(f > 0.01 && f < 4.0) {
-                            return Err(bad(format!(
-                                "bt4 bandwidth {f} × baud is outside 0.01..4"
-                            )));
+                            return Err(bad(format!("bt4 bandwidth {f} × baud is outside 0.01..4")));
                         }
                         EqStage::Bt4 { f3db_baud: f }
                     }
@@ -117,18 +105,10 @@ impl std::str::FromStr for EqualizerChain {
                             "nlms" => training = FfeMethod::Nlms,
                             "ss" | "sslms" => training = FfeMethod::SignSign,
                             "rls" => training = FfeMethod::Rls,
-                            other => {
-                                return Err(bad(format!(
-                                "unknown ffe option '{other}' (t, t2, mmse, lms, nlms, ss, rls)"
-                            )))
-                            }
+                            other => return Err(bad(format!("unknown ffe option '{other}' (t, t2, mmse, lms, nlms, ss, rls)"))),
                         }
                     }
-                    EqStage::Ffe {
-                        taps,
-                        samples_per_symbol: sps,
-                        training,
-                    }
+                    EqStage::Ffe { taps, samples_per_symbol: sps, training }
                 }
                 "dfe" => {
                     let taps = match args.as_slice() {
@@ -145,24 +125,14 @@ impl std::str::FromStr for EqualizerChain {
                     let memory = match args.as_slice() {
                         [] => 1,
                         [t] => num(spec, t, "channel memory")?,
-                        _ => {
-                            return Err(bad(
-                                "mlse takes at most one argument (memory 1 or 2)".into()
-                            ))
-                        }
+                        _ => return Err(bad("mlse takes at most one argument (memory 1 or 2)".into())),
                     };
                     if !(1..=2).contains(&memory) {
-                        return Err(bad(format!(
-                            "mlse memory {memory} must be 1 (4 states) or 2 (16 states)"
-                        )));
+                        return Err(bad(format!("mlse memory {memory} must be 1 (4 states) or 2 (16 states)")));
                     }
                     EqStage::Mlse { memory }
                 }
-                other => {
-                    return Err(bad(format!(
-                        "unknown stage '{other}' (ctle, bt4, ffe, dfe, mlse)"
-                    )))
-                }
+                other => return Err(bad(format!("unknown stage '{other}' (ctle, bt4, ffe, dfe, mlse)"))),
             };
             stages.push(stage);
         }
@@ -200,11 +170,7 @@ impl EqualizerChain {
     /// The FFE stage, if any.
     pub fn ffe(&self) -> Option<(usize, usize, FfeMethod)> {
         self.stages.iter().find_map(|s| match s {
-            EqStage::Ffe {
-                taps,
-                samples_per_symbol,
-                training,
-            } => Some((*taps, *samples_per_symbol, *training)),
+            EqStage::Ffe { taps, samples_per_symbol, training } => Some((*taps, *samples_per_symbol, *training)),
             _ => None,
         })
     }
@@ -219,11 +185,7 @@ impl std::fmt::Display for EqualizerChain {
                 EqStage::Ctle { gdc_db: None } => "ctle".into(),
                 EqStage::Ctle { gdc_db: Some(g) } => format!("ctle:{g}"),
                 EqStage::Bt4 { f3db_baud } => format!("bt4:{f3db_baud}"),
-                EqStage::Ffe {
-                    taps,
-                    samples_per_symbol,
-                    training,
-                } => {
+                EqStage::Ffe { taps, samples_per_symbol, training } => {
                     let t = match training {
                         FfeMethod::Mmse => "mmse",
                         FfeMethod::Lms => "lms",
@@ -231,10 +193,7 @@ impl std::fmt::Display for EqualizerChain {
                         FfeMethod::SignSign => "ss",
                         FfeMethod::Rls => "rls",
                     };
-                    format!(
-                        "ffe:{taps}:{}:{t}",
-                        if *samples_per_symbol == 2 { "t2" } else { "t" }
-                    )
+                    format!("ffe:{taps}:{}:{t}", if *samples_per_symbol == 2 { "t2" } else { "t" })
                 }
                 EqStage::Dfe { taps } => format!("dfe:{taps}"),
                 EqStage::Mlse { memory } => format!("mlse:{memory}"),

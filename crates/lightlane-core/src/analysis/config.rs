@@ -1,8 +1,8 @@
 use super::EqualizerChain;
 use crate::eq::FfeConfig;
+use crate::timing::CdrConfig;
 use crate::fec::{FecStatsConfig, RsCode};
 use crate::pattern::SyncConfig;
-use crate::timing::CdrConfig;
 use crate::timing::PhaseConfig;
 use crate::{Error, Modulation, Result};
 use serde::{Deserialize, Serialize};
@@ -91,11 +91,7 @@ impl AnalysisConfig {
     pub fn validate(&self) -> Result<()> {
         if let Some(baud) = self.baud {
             if !(baud.is_finite() && baud > 0.0) {
-                return Err(Error::invalid(
-                    "baud",
-                    baud,
-                    "symbol rate must be a positive number of baud",
-                ));
+                return Err(Error::invalid("baud", baud, "symbol rate must be a positive number of baud"));
             }
             if !(1e3..=1e13).contains(&baud) {
                 return Err(Error::invalid("baud", baud, "outside 1 kBd .. 10 TBd"));
@@ -103,11 +99,7 @@ impl AnalysisConfig {
         }
         self.equalizer.validate()?;
         if self.training_symbols < 256 {
-            return Err(Error::invalid(
-                "training_symbols",
-                self.training_symbols,
-                "need at least 256 symbols to train the FFE",
-            ));
+            return Err(Error::invalid("training_symbols", self.training_symbols, "need at least 256 symbols to train the FFE"));
         }
         Ok(())
     }

@@ -23,6 +23,4 @@ pub use config::{AnalysisConfig, ClockRecovery};
 pub use pipeline::{analyze, analyze_using, analyze_with, AnalysisHooks, StageMark};
 pub use preset::{LimitCheck, LimitReport, Limits, Measured, OpticalPmd, Preset, Verdict};
 pub use report::{Report, StageErrors};
-pub use stream::{
-    analyze_stream, analyze_stream_with, ChunkSource, IterSource, SliceSource, StreamOptions,
-};
+pub use stream::{analyze_stream, analyze_stream_with, ChunkSource, IterSource, SliceSource, StreamOptions};

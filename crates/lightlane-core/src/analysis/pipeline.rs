@@ -1,17 +1,14 @@
 use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
 use crate::eq::{
-    adapt_ffe, adapt_ffe_dfe, bessel_thomson_filter, ctle_auto_select, error_propagation,
-    level_separation_score, train_ffe_and_target, Adaptation, AdaptiveConfig, Ctle, CtleConfig,
-    Dfe, Ffe, FfeConfig, LinearIsiModel, Mlse,
+    adapt_ffe, adapt_ffe_dfe, bessel_thomson_filter, ctle_auto_select, error_propagation, level_separation_score, train_ffe_and_target,
+    Adaptation, AdaptiveConfig, Ctle, CtleConfig, Dfe, Ffe, FfeConfig, LinearIsiModel, Mlse,
 };
 use crate::fec::codeword_statistics;
 use crate::modulation::{decode_precoded, precode, BitMapping, Slicer};
 use crate::pattern::count::count_errors;
 use crate::pattern::soft::MAX_SOFT_PERIOD;
 use crate::pattern::{align_soft, Pattern, PatternChecker, SymbolTransform};
-use crate::timing::{
-    cluster_levels, estimate_baud, recover_clock, recover_phase, resample, ResampleGrid,
-};
+use crate::timing::{cluster_levels, estimate_baud, recover_clock, recover_phase, resample, ResampleGrid};
 use crate::{Backend, Error, Modulation, Result, Waveform};
 
 /// Analyses one capture: sampling phase at the configured baud, MMSE FFE trained against the
@@ -45,12 +42,7 @@ pub fn analyze_with(
     backend: Backend,
     accel: Option<&dyn crate::accel::Accelerator>,
 ) -> Result<Report> {
-    analyze_using(
-        waveform,
-        config,
-        backend,
-        &AnalysisHooks { accel, mark: None },
-    )
+    analyze_using(waveform, config, backend, &AnalysisHooks { accel, mark: None })
 }
 
 /// Called by [`analyze_using`] as each stage of the pipeline ends, with the stage's name:
@@ -73,20 +65,12 @@ pub struct AnalysisHooks<'a> {
 
 impl std::fmt::Debug for AnalysisHooks<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnalysisHooks")
-            .field("accel", &self.accel.is_some())
-            .field("mark", &self.mark.is_some())
-            .finish()
+        f.debug_struct("AnalysisHooks").field("accel", &self.accel.is_some()).field("mark", &self.mark.is_some()).finish()
     }
 }
 
 /// [`analyze`] with the accelerator engine and stage marks of `hooks` ([`AnalysisHooks`]).
-pub fn analyze_using(
-    waveform: &Waveform,
-    config: &AnalysisConfig,
-    backend: Backend,
-    hooks: &AnalysisHooks<'_>,
-) -> Result<Report> {
+pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Backend, hooks: &AnalysisHooks<'_>) -> Result<Report> {
     let accel = hooks.accel;
     let mark = |stage: &'static str| {
         if let Some(m) = hooks.mark {
@@ -151,13 +135,7 @@ pub fn analyze_using(
             phase_ui: phase.phase_ui,
             sps_out: sps,
         };
-        Ok((
-            resample(&samples, &grid)?,
-            nominal_baud,
-            None,
-            None,
-            phase.phase_ui,
-        ))
+        Ok((resample(&samples, &grid)?, nominal_baud, None, None, phase.phase_ui))
     };
     let (x, baud, ppm_offset, tie_rms_s, phase_ui) = match &config.clock {
         ClockRecovery::Fixed => ideal_clock()?,
@@ -166,29 +144,16 @@ pub fn analyze_using(
                 let first = rc.symbol_positions.first().copied().unwrap_or(0.0);
                 // On the accelerator when there is one (bit-identical to `rc.resample` on the CPU).
                 let rs_warnings = std::sync::Mutex::new(Vec::new());
-                let x = crate::accel::resample_at(
-                    accel,
-                    &samples,
-                    &rc.symbol_positions,
-                    sps,
-                    &rs_warnings,
-                )?;
+                let x = crate::accel::resample_at(accel, &samples, &rc.symbol_positions, sps, &rs_warnings)?;
                 warnings.extend(rs_warnings.into_inner().unwrap_or_default());
-                let timing = (
-                    rc.baud,
-                    Some(rc.ppm_offset),
-                    Some(rc.tie_rms_s),
-                    (first / spu).fract(),
-                );
+                let timing = (rc.baud, Some(rc.ppm_offset), Some(rc.tie_rms_s), (first / spu).fract());
                 recovered = Some(rc);
                 (x, timing.0, timing.1, timing.2, timing.3)
             }
             // The raw edges of a closed eye (heavy ISI) can defeat an edge-based CDR; with a
             // known rate an ideal clock is the next best thing, and the report says so.
             Err(Error::Unusable { reason, .. }) if config.baud.is_some() => {
-                warnings.push(format!(
-                    "clock recovery failed ({reason}); used an ideal clock at the given baud"
-                ));
+                warnings.push(format!("clock recovery failed ({reason}); used an ideal clock at the given baud"));
                 ideal_clock()?
             }
             Err(e) => return Err(e),
@@ -197,65 +162,28 @@ pub fn analyze_using(
     mark("clock recovery");
     // Levels of the unequalized signal, normalised so the outer levels sit at ±1; the raw
     // decisions aligned to the pattern.
-    let RawDecisions {
-        nsym,
-        levels,
-        xn,
-        pre_raw,
-        pre_data,
-        alignment,
-        expected,
-        ..
-    } = raw_decisions(&x, sps, config, &checker, &pattern)?;
+    let RawDecisions { nsym, levels, xn, pre_raw, pre_data, alignment, expected, .. } = raw_decisions(&x, sps, config, &checker, &pattern)?;
     let pre_stage = stage_errors("pre_eq", &pre_data, &expected, m, &alignment.transform);
     mark("levels and alignment");
 
     // FFE towards the levels actually transmitted (or towards the MLSE target).
-    let tx_symbols = if config.precoding {
-        best_precoded(&expected, &pre_raw, m)
-    } else {
-        expected
-    };
+    let tx_symbols = if config.precoding { best_precoded(&expected, &pre_raw, m) } else { expected };
     let target: Vec<f32> = {
         use rayon::prelude::*;
-        tx_symbols
-            .par_iter()
-            .with_min_len(SYMBOL_BLOCK)
-            .map(|&s| m.level(s))
-            .collect()
+        tx_symbols.par_iter().with_min_len(SYMBOL_BLOCK).map(|&s| m.level(s)).collect()
     };
     let ntrain = config.training_symbols.min(nsym);
-    let decision_stage = config
-        .equalizer
-        .stages
-        .iter()
-        .find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
-    let trained = train_ffe_for_chain(
-        &xn,
-        sps,
-        &target,
-        ntrain,
-        decision_stage,
-        ffe_method,
-        &ffe_cfg,
-        m,
-    )?;
+    let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
+    let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
     // The FFE output stays on the accelerator when there is one: only the training prefix,
     // the error counts and the decisions come back.
-    let mut eq_signal =
-        crate::accel::EqualizedSignal::new(accel, &trained.ffe, &xn, &mut warnings)?;
+    let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &trained.ffe, &xn, &mut warnings)?;
     let y = eq_signal.read(0..ntrain.min(eq_signal.len()), &mut warnings)?;
     let known = known_symbols(&tx_symbols, trained.delay);
     let guard = ffe_guard(ffe_taps, sps, trained.delay, nsym);
     let slicer = unbiased_slicer(&y, &tx_symbols, trained.delay, guard, ntrain, m)?;
     let train_end = ntrain.min(nsym - guard);
-    let detectors = chain_detectors(
-        &y[guard..train_end],
-        &known[guard..train_end],
-        &trained,
-        decision_stage,
-        m,
-    )?;
+    let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
     let span = guard..nsym - guard;
 
     // The `ffe` stage (see `ChainDetectors`), then the decision stage: slicer, DFE or MLSE, on
@@ -265,42 +193,19 @@ pub fn analyze_using(
     let mut mlse_target = None;
     let (ffe_counts, stage_name, decisions_full) = match detectors {
         ChainDetectors::Slicer => {
-            let (counts, d) = eq_signal.slice_and_count(
-                guard,
-                &known[span.clone()],
-                &slicer,
-                m,
-                BitMapping::Gray,
-                &mut warnings,
-            )?;
+            let (counts, d) = eq_signal.slice_and_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
             (counts, "slicer", d)
         }
         ChainDetectors::Dfe(dfe) => {
             let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            let counts = count_errors_in_blocks(
-                &d[span.clone()],
-                &known[span.clone()],
-                m,
-                BitMapping::Gray,
-                SYMBOL_BLOCK,
-            );
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
             dfe_taps = Some(dfe.taps().to_vec());
             (counts, "dfe", d)
         }
-        ChainDetectors::Mlse {
-            ffe_stage,
-            mlse,
-            target,
-        } => {
+        ChainDetectors::Mlse { ffe_stage, mlse, target } => {
             let d = eq_signal.dfe_detect(&ffe_stage, &mut warnings)?;
-            let counts = count_errors_in_blocks(
-                &d[span.clone()],
-                &known[span.clone()],
-                m,
-                BitMapping::Gray,
-                SYMBOL_BLOCK,
-            );
+            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
             mlse_target = Some(target);
             (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
         }
@@ -322,9 +227,7 @@ pub fn analyze_using(
         // fewer than the decided ones, so the codeword grid spans the decided stream.
         Some(c) => Some(codeword_statistics(
             errors.error_bit_indices(),
-            errors
-                .bits
-                .max(decisions.len() as u64 * m.bits_per_symbol() as u64),
+            errors.bits.max(decisions.len() as u64 * m.bits_per_symbol() as u64),
             c,
         )?),
         None => None,
@@ -353,46 +256,23 @@ pub fn analyze_using(
                 }
             };
             let eye_warnings = std::sync::Mutex::new(Vec::new());
-            let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
-                crate::accel::eye_histogram(accel, g, y, &eye_warnings)
-            };
-            let hist_fn: Option<&crate::eye::HistogramFn<'_>> =
-                if accel.is_some() { Some(&hist) } else { None };
-            let resample = |x: &[f32], p: &[f64], s: usize| {
-                crate::accel::resample_at(accel, x, p, s, &eye_warnings)
-            };
+            let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| crate::accel::eye_histogram(accel, g, y, &eye_warnings);
+            let hist_fn: Option<&crate::eye::HistogramFn<'_>> = if accel.is_some() { Some(&hist) } else { None };
+            let resample = |x: &[f32], p: &[f64], s: usize| crate::accel::resample_at(accel, x, p, s, &eye_warnings);
             let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
             let engines = crate::eye::EyeEngines {
                 histogram: hist_fn,
-                tdecq: tdecq_engine
-                    .as_ref()
-                    .map(|e| e as &dyn crate::eye::TdecqEngine),
+                tdecq: tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine),
                 mark: Some(mark),
             };
-            let result = eye_stage(
-                waveform,
-                positions,
-                settled,
-                &tx_symbols,
-                baud,
-                m,
-                tie_rms_s,
-                ec,
-                &resample,
-                &engines,
-            );
+            let result = eye_stage(waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec, &resample, &engines);
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
             match result {
                 Ok(mut r) => {
                     // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges
                     // against the recovered clock; the transmitted symbols classify the edges.
                     if let Some(rc) = &recovered {
-                        match crate::jitter::analyze_jitter(
-                            rc,
-                            &tx_symbols,
-                            m,
-                            &crate::jitter::JitterConfig::default(),
-                        ) {
+                        match crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default()) {
                             Ok(j) => {
                                 r.jitter.rj_rms = j.rj_rms_s.filter(|v| v.is_finite());
                                 r.jitter.dj_pp = j.dj_pp_s.filter(|v| v.is_finite());
@@ -416,11 +296,7 @@ pub fn analyze_using(
     };
 
     Ok(Report {
-        file: waveform
-            .meta
-            .source
-            .clone()
-            .unwrap_or_else(|| "array".into()),
+        file: waveform.meta.source.clone().unwrap_or_else(|| "array".into()),
         modulation: m,
         baud,
         baud_estimated,
@@ -506,37 +382,16 @@ pub(crate) fn train_ffe_for_chain(
     };
     if memory > 0 && (ffe_method == FfeMethod::Mmse || dfe_taps.is_none()) {
         let t = train_ffe_and_target(&xn[..ntrain * sps], &target[..ntrain], memory, ffe_cfg)?;
-        let feedback = if dfe_taps.is_some() {
-            t.target[1..].to_vec()
-        } else {
-            Vec::new()
-        };
-        return Ok(TrainedFfe {
-            ffe: t.ffe,
-            delay: t.delay,
-            mse: t.mse,
-            adapted: false,
-            feedback,
-        });
+        let feedback = if dfe_taps.is_some() { t.target[1..].to_vec() } else { Vec::new() };
+        return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false, feedback });
     }
     let t = Ffe::train_mmse(&xn[..ntrain * sps], &target[..ntrain], ffe_cfg)?;
     let adaptation = match ffe_method {
-        FfeMethod::Mmse => {
-            return Ok(TrainedFfe {
-                ffe: t.ffe,
-                delay: t.delay,
-                mse: t.mse,
-                adapted: false,
-                feedback: Vec::new(),
-            })
-        }
+        FfeMethod::Mmse => return Ok(TrainedFfe { ffe: t.ffe, delay: t.delay, mse: t.mse, adapted: false, feedback: Vec::new() }),
         FfeMethod::Lms => Adaptation::Lms { mu: 1e-3 },
         FfeMethod::Nlms => Adaptation::Nlms { mu: 0.05 },
         FfeMethod::SignSign => Adaptation::SignSignLms { mu: 1e-4 },
-        _ => Adaptation::Rls {
-            lambda: 0.9995,
-            delta: 0.01,
-        },
+        _ => Adaptation::Rls { lambda: 0.9995, delta: 0.01 },
     };
     let shifted = shifted_levels(target, t.delay, nsym);
     let init = Ffe::identity(ffe_cfg.n_taps, sps, t.ffe.reference_tap())?;
@@ -546,33 +401,13 @@ pub(crate) fn train_ffe_for_chain(
         ..AdaptiveConfig::default()
     };
     if let Some(n) = dfe_taps {
-        let r = adapt_ffe_dfe(
-            xn,
-            sps,
-            Some(&shifted),
-            &init,
-            &vec![0.0; n],
-            &m.level_set(),
-            &cfg,
-        )?;
+        let r = adapt_ffe_dfe(xn, sps, Some(&shifted), &init, &vec![0.0; n], &m.level_set(), &cfg)?;
         let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
-        return Ok(TrainedFfe {
-            ffe: r.ffe,
-            delay: t.delay,
-            mse,
-            adapted: true,
-            feedback: r.feedback,
-        });
+        return Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true, feedback: r.feedback });
     }
     let r = adapt_ffe(xn, sps, Some(&shifted), &init, &m.level_set(), &cfg)?;
     let mse = r.mse_trace.last().copied().unwrap_or(t.mse);
-    Ok(TrainedFfe {
-        ffe: r.ffe,
-        delay: t.delay,
-        mse,
-        adapted: true,
-        feedback: Vec::new(),
-    })
+    Ok(TrainedFfe { ffe: r.ffe, delay: t.delay, mse, adapted: true, feedback: Vec::new() })
 }
 
 /// `known[k]`: the transmitted symbol that the FFE output `y[k]` estimates (`delay` from
@@ -582,11 +417,7 @@ pub(crate) fn train_ffe_for_chain(
 pub(crate) fn known_symbols(tx_symbols: &[u8], delay: isize) -> Vec<u8> {
     use rayon::prelude::*;
     let n = tx_symbols.len() as isize;
-    (0..n)
-        .into_par_iter()
-        .with_min_len(SYMBOL_BLOCK)
-        .map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize])
-        .collect()
+    (0..n).into_par_iter().with_min_len(SYMBOL_BLOCK).map(|k| tx_symbols[(k + delay).clamp(0, n - 1) as usize]).collect()
 }
 
 /// The detectors of a chain's `ffe` stage and decision stage, fitted on the training span of
@@ -606,29 +437,14 @@ pub(crate) enum ChainDetectors {
     /// `ffe,mlse:M`: one linear ISI fit `y ≈ Σ h[i]·α(s[k−i]) + c` ([`LinearIsiModel`]) gives
     /// both the `ffe` stage's DFE (`M` taps, [`Dfe::from_model`]) and the Viterbi detector
     /// ([`Mlse::from_model`]); `target` is the fit's `[1, h1/h0, …]`.
-    Mlse {
-        ffe_stage: Dfe,
-        mlse: Mlse,
-        target: Vec<f32>,
-    },
+    Mlse { ffe_stage: Dfe, mlse: Mlse, target: Vec<f32> },
 }
 
 /// Fits the [`ChainDetectors`] on the training span `y` of the FFE output and the aligned
 /// `known` symbols; `trained` is the chain's FFE ([`train_ffe_for_chain`]).
-pub(crate) fn chain_detectors(
-    y: &[f32],
-    known: &[u8],
-    trained: &TrainedFfe,
-    decision_stage: Option<&EqStage>,
-    m: Modulation,
-) -> Result<ChainDetectors> {
+pub(crate) fn chain_detectors(y: &[f32], known: &[u8], trained: &TrainedFfe, decision_stage: Option<&EqStage>, m: Modulation) -> Result<ChainDetectors> {
     match decision_stage {
-        Some(EqStage::Dfe { .. }) => Ok(ChainDetectors::Dfe(Dfe::with_measured_levels(
-            trained.feedback.clone(),
-            y,
-            known,
-            m,
-        )?)),
+        Some(EqStage::Dfe { .. }) => Ok(ChainDetectors::Dfe(Dfe::with_measured_levels(trained.feedback.clone(), y, known, m)?)),
         Some(EqStage::Mlse { memory }) => {
             let fit = LinearIsiModel::fit(y, known, *memory, m)?;
             Ok(ChainDetectors::Mlse {
@@ -643,9 +459,7 @@ pub(crate) fn chain_detectors(
 
 /// Symbols at each end of the FFE output that its span and delay leave unsettled.
 pub(crate) fn ffe_guard(ffe_taps: usize, sps: usize, delay: isize, nsym: usize) -> usize {
-    (ffe_taps / sps + delay.unsigned_abs() + 2)
-        .min(nsym / 4)
-        .max(1)
+    (ffe_taps / sps + delay.unsigned_abs() + 2).min(nsym / 4).max(1)
 }
 
 /// Resampling onto symbol positions (`resample_at`'s arguments), on the accelerator or the CPU.
@@ -676,9 +490,7 @@ fn eye_stage(
     let tdecq_engine = engines.tdecq;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
-    let n = crate::eye::within_capture(positions, fs / baud, waveform.len())
-        .len()
-        .min(symbols.len());
+    let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
     let settled = settled.min(n.saturating_sub(1));
     let on_clock = |x: &[f32]| -> Result<EyeSignal> {
         let y = resample(x, &positions[settled..n], s)?;
@@ -690,8 +502,7 @@ fn eye_stage(
     let raw = on_clock(&waveform.samples)?;
     let tdecq_sig = match (&config.tdecq, m) {
         (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => {
-            let filtered =
-                bessel_thomson_filter(&waveform.samples, fs, t.reference_f3db_per_baud * baud, 4)?;
+            let filtered = bessel_thomson_filter(&waveform.samples, fs, t.reference_f3db_per_baud * baud, 4)?;
             let sig = on_clock(&filtered)?;
             crate::par::free_in_background(filtered);
             Some(sig)
@@ -701,15 +512,7 @@ fn eye_stage(
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     mark("eye resampling");
     let syms = &symbols[(settled + 1).min(n)..n];
-    let report = eye_report_using(
-        &raw,
-        tdecq_sig.as_ref(),
-        Some(syms),
-        m,
-        tie_rms_s,
-        config,
-        engines,
-    );
+    let report = eye_report_using(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, engines);
     crate::par::free_in_background(raw.samples);
     if let Some(t) = tdecq_sig {
         crate::par::free_in_background(t.samples);
@@ -719,27 +522,20 @@ fn eye_stage(
         return Ok(report);
     }
     let Some(tc) = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4) else {
-        report.warnings.push(
-            "TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into(),
-        );
+        report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
         return Ok(report);
     };
     // Each corner: emulate the test fibre on the capture (the fibre's mean group delay is not
     // modelled, so the recovered clock still applies), then the reference receiver and TDECQ.
     for &dl in &config.dispersion_corners_ps_per_nm {
-        let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(
-            dl,
-            config.corner_wavelength_nm,
-        )
-        .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
-        .and_then(|em| em.emulate(waveform));
+        let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
+            .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
+            .and_then(|em| em.emulate(waveform));
         let emulated = match emulated {
             Ok(w) => w,
             Err(e) => {
                 // Not an optical power capture (or an impossible corner): no corner values.
-                report
-                    .warnings
-                    .push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
+                report.warnings.push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
                 continue;
             }
         };
@@ -758,9 +554,7 @@ fn eye_stage(
         let tdecq_db = match corner {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {
-                report
-                    .warnings
-                    .push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
+                report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
                 None
             }
             Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
@@ -780,12 +574,7 @@ fn eye_stage(
 }
 
 /// [`StageErrors`] of `symbols` compared symbols with `counts` errors.
-fn stage_from_counts(
-    stage: &str,
-    symbols: u64,
-    counts: crate::pattern::count::ErrorCounts,
-    m: Modulation,
-) -> StageErrors {
+fn stage_from_counts(stage: &str, symbols: u64, counts: crate::pattern::count::ErrorCounts, m: Modulation) -> StageErrors {
     let bits = symbols * m.bits_per_symbol() as u64;
     StageErrors {
         stage: stage.into(),
@@ -809,30 +598,13 @@ pub(super) fn shifted_levels(target: &[f32], delay: isize, n: usize) -> Vec<f32>
 ///
 /// Counted on the pool in blocks of [`SYMBOL_BLOCK`] symbols; the counts are integers, so the
 /// totals are the serial loop's for any split.
-pub(super) fn stage_errors(
-    stage: &str,
-    decided: &[u8],
-    expected: &[u8],
-    m: Modulation,
-    t: &SymbolTransform,
-) -> StageErrors {
+pub(super) fn stage_errors(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform) -> StageErrors {
     stage_errors_in_blocks(stage, decided, expected, m, t, SYMBOL_BLOCK)
 }
 
-fn stage_errors_in_blocks(
-    stage: &str,
-    decided: &[u8],
-    expected: &[u8],
-    m: Modulation,
-    t: &SymbolTransform,
-    block: usize,
-) -> StageErrors {
+fn stage_errors_in_blocks(stage: &str, decided: &[u8], expected: &[u8], m: Modulation, t: &SymbolTransform, block: usize) -> StageErrors {
     use rayon::prelude::*;
-    let mapping = if t.binary_mapping {
-        BitMapping::Binary
-    } else {
-        BitMapping::Gray
-    };
+    let mapping = if t.binary_mapping { BitMapping::Binary } else { BitMapping::Gray };
     let len = decided.len().min(expected.len());
     let (symbol_errors, bit_errors) = decided[..len]
         .par_chunks(block)
@@ -856,13 +628,7 @@ fn stage_errors_in_blocks(
 
 /// [`count_errors`] on the pool in blocks of `block` symbols, the integer counts added: the
 /// same counts for any split.
-fn count_errors_in_blocks(
-    decisions: &[u8],
-    expected: &[u8],
-    m: Modulation,
-    mapping: BitMapping,
-    block: usize,
-) -> crate::pattern::count::ErrorCounts {
+fn count_errors_in_blocks(decisions: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping, block: usize) -> crate::pattern::count::ErrorCounts {
     use rayon::prelude::*;
     let n = decisions.len().min(expected.len());
     decisions[..n]
@@ -880,20 +646,14 @@ fn count_errors_in_blocks(
 /// draining `full[span.start − 1..span.end]`, decoding from state 0 and dropping the first
 /// symbol, computed per symbol on the pool (each output depends on two inputs).
 /// `span.start ≥ 1` (the FFE guard), `span.end ≤ full.len()`.
-fn span_decisions(
-    full: &[u8],
-    span: std::ops::Range<usize>,
-    precoded: Option<Modulation>,
-) -> Vec<u8> {
+fn span_decisions(full: &[u8], span: std::ops::Range<usize>, precoded: Option<Modulation>) -> Vec<u8> {
     use rayon::prelude::*;
     let out = full[span.clone()].par_iter().with_min_len(SYMBOL_BLOCK);
     match precoded {
         None => out.copied().collect(),
         Some(m) => {
             let levels = m.levels() as u8;
-            out.zip(full[span.start - 1..span.end - 1].par_iter())
-                .map(|(&d, &prev)| (d % levels + prev % levels) % levels)
-                .collect()
+            out.zip(full[span.start - 1..span.end - 1].par_iter()).map(|(&d, &prev)| (d % levels + prev % levels) % levels).collect()
         }
     }
 }
@@ -906,11 +666,7 @@ pub(super) fn best_precoded(expected: &[u8], raw: &[u8], m: Modulation) -> Vec<u
     for init in 0..m.levels() as u8 {
         let mut p = expected.to_vec();
         precode(&mut p, m, init);
-        let mism = p[..probe]
-            .iter()
-            .zip(&raw[..probe])
-            .filter(|(a, b)| a != b)
-            .count() as u64;
+        let mism = p[..probe].iter().zip(&raw[..probe]).filter(|(a, b)| a != b).count() as u64;
         if mism < best.0 {
             best = (mism, p);
         }
@@ -923,14 +679,7 @@ pub(super) fn best_precoded(expected: &[u8], raw: &[u8], m: Modulation) -> Vec<u
 /// The MMSE solution shrinks the output towards zero by about 1/(1 + 1/SNR); fixed thresholds
 /// at the ideal levels would then be biased. Measuring the conditional means on the training
 /// span removes that bias (the usual "unbiased MMSE" receiver).
-pub(super) fn unbiased_slicer(
-    y: &[f32],
-    tx: &[u8],
-    delay: isize,
-    guard: usize,
-    ntrain: usize,
-    m: Modulation,
-) -> Result<Slicer> {
+pub(super) fn unbiased_slicer(y: &[f32], tx: &[u8], delay: isize, guard: usize, ntrain: usize, m: Modulation) -> Result<Slicer> {
     let mut sums = vec![0f64; m.levels()];
     let mut counts = vec![0u64; m.levels()];
     let end = ntrain.min(y.len()).saturating_sub(guard);
@@ -945,13 +694,7 @@ pub(super) fn unbiased_slicer(
     }
     let ideal = m.level_set();
     let means: Vec<f32> = (0..m.levels())
-        .map(|s| {
-            if counts[s] > 0 {
-                (sums[s] / counts[s] as f64) as f32
-            } else {
-                ideal[s]
-            }
-        })
+        .map(|s| if counts[s] > 0 { (sums[s] / counts[s] as f64) as f32 } else { ideal[s] })
         .collect();
     Slicer::for_levels(&means).or_else(|_| Slicer::for_levels(&ideal))
 }
@@ -964,11 +707,7 @@ pub(super) fn samples_per_ui(fs: f64, nominal_baud: f64) -> Result<f64> {
         return Err(Error::invalid(
             "baud",
             nominal_baud,
-            format!(
-                "above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)",
-                fs / 2.0,
-                spu
-            ),
+            format!("above fs/2 = {:.6e} (the capture has {:.3} samples per UI; at least 2 are needed)", fs / 2.0, spu),
         ));
     }
     Ok(spu)
@@ -977,27 +716,13 @@ pub(super) fn samples_per_ui(fs: f64, nominal_baud: f64) -> Result<f64> {
 /// The CTLE of an `EqStage::Ctle` stage: the 802.3ck reference CTLE (Annex 120G) at
 /// `nominal_baud` with the given DC gain, or with the gain of its sweep that best separates
 /// the levels of `x` (sampled at `fs`) when none is given.
-pub(super) fn ctle_config(
-    gdc_db: Option<f64>,
-    x: &[f32],
-    fs: f64,
-    nominal_baud: f64,
-    m: Modulation,
-) -> Result<CtleConfig> {
+pub(super) fn ctle_config(gdc_db: Option<f64>, x: &[f32], fs: f64, nominal_baud: f64, m: Modulation) -> Result<CtleConfig> {
     let base = CtleConfig::ieee_8023ck(nominal_baud);
     Ok(match gdc_db {
         Some(g) => CtleConfig { gdc_db: g, ..base },
         None => {
             let score = level_separation_score(m, fs / nominal_baud);
-            ctle_auto_select(
-                x,
-                fs,
-                nominal_baud,
-                &base,
-                &CtleConfig::ieee_8023ck_gdc_sweep(),
-                score,
-            )?
-            .0
+            ctle_auto_select(x, fs, nominal_baud, &base, &CtleConfig::ieee_8023ck_gdc_sweep(), score)?.0
         }
     })
 }
@@ -1035,13 +760,7 @@ pub(super) struct RawDecisions {
 /// (by correlating the soft samples when the hard decisions do not align: a closed raw eye).
 /// Errors: fewer than 64 symbols per level, a single level, levels that do not separate, no
 /// alignment.
-pub(super) fn raw_decisions(
-    x: &[f32],
-    sps: usize,
-    config: &AnalysisConfig,
-    checker: &PatternChecker,
-    pattern: &Pattern,
-) -> Result<RawDecisions> {
+pub(super) fn raw_decisions(x: &[f32], sps: usize, config: &AnalysisConfig, checker: &PatternChecker, pattern: &Pattern) -> Result<RawDecisions> {
     use rayon::prelude::*;
     let m = config.modulation;
     let nsym = x.len() / sps;
@@ -1055,11 +774,7 @@ pub(super) fn raw_decisions(
     }
     // The long per-symbol passes (millions of symbols) run on the pool; each output element
     // depends on its input alone, so the results are those of the element-by-element loops.
-    let centres: Vec<f32> = x[..nsym * sps]
-        .par_chunks_exact(sps)
-        .with_min_len(SYMBOL_BLOCK)
-        .map(|c| c[0])
-        .collect();
+    let centres: Vec<f32> = x[..nsym * sps].par_chunks_exact(sps).with_min_len(SYMBOL_BLOCK).map(|c| c[0]).collect();
     let clusters = cluster_levels(&centres, m.levels())?;
     let (lo, hi) = (clusters.means[0], clusters.means[m.levels() - 1]);
     let spread = hi - lo;
@@ -1071,35 +786,16 @@ pub(super) fn raw_decisions(
     }
     let scale = 2.0 / (hi - lo);
     let offset = -(hi + lo) / (hi - lo);
-    let xn: Vec<f32> = x
-        .par_iter()
-        .map(|&v| (v as f64 * scale + offset) as f32)
-        .collect();
+    let xn: Vec<f32> = x.par_iter().map(|&v| (v as f64 * scale + offset) as f32).collect();
     // The same expression on the same samples as `xn`'s: centres_n[k] == xn[k * sps].
-    let centres_n: Vec<f32> = centres
-        .par_iter()
-        .with_min_len(SYMBOL_BLOCK)
-        .map(|&v| (v as f64 * scale + offset) as f32)
-        .collect();
-    let norm_means: Vec<f32> = clusters
-        .means
-        .iter()
-        .map(|&v| (v * scale + offset) as f32)
-        .collect();
+    let centres_n: Vec<f32> = centres.par_iter().with_min_len(SYMBOL_BLOCK).map(|&v| (v as f64 * scale + offset) as f32).collect();
+    let norm_means: Vec<f32> = clusters.means.iter().map(|&v| (v * scale + offset) as f32).collect();
     let pre_slicer = Slicer::for_levels(&norm_means).map_err(|_| Error::Unusable {
         stage: "levels",
-        reason: format!(
-            "levels {:?} do not separate into {} distinct amplitudes",
-            clusters.means,
-            m.levels()
-        ),
+        reason: format!("levels {:?} do not separate into {} distinct amplitudes", clusters.means, m.levels()),
     })?;
     let pre_raw = pre_slicer.slice_vec_parallel(&centres_n);
-    let mut pre_data: Vec<u8> = pre_raw
-        .par_iter()
-        .with_min_len(SYMBOL_BLOCK)
-        .copied()
-        .collect();
+    let mut pre_data: Vec<u8> = pre_raw.par_iter().with_min_len(SYMBOL_BLOCK).copied().collect();
     if config.precoding {
         decode_precoded(&mut pre_data, m, 0);
     }
@@ -1107,26 +803,11 @@ pub(super) fn raw_decisions(
     let alignment = match checker.align(&pre_data) {
         Ok(a) => a,
         // A closed raw eye: fall back to correlating the soft samples with the pattern.
-        Err(hard) if !config.precoding && checker.period() <= MAX_SOFT_PERIOD => {
-            align_soft(checker, pattern, &centres_n)
-                .map_err(|_| hard)?
-                .alignment
-        }
+        Err(hard) if !config.precoding && checker.period() <= MAX_SOFT_PERIOD => align_soft(checker, pattern, &centres_n).map_err(|_| hard)?.alignment,
         Err(e) => return Err(e),
     };
     let expected = checker.expected(&alignment, 0..nsym);
-    Ok(RawDecisions {
-        nsym,
-        levels: clusters.means,
-        scale,
-        offset,
-        xn,
-        pre_slicer,
-        pre_raw,
-        pre_data,
-        alignment,
-        expected,
-    })
+    Ok(RawDecisions { nsym, levels: clusters.means, scale, offset, xn, pre_slicer, pre_raw, pre_data, alignment, expected })
 }
 
 #[cfg(test)]
@@ -1144,12 +825,7 @@ mod tests {
     }
 
     /// The symbol-by-symbol count [`stage_errors`] replaced.
-    fn stage_errors_serial(
-        decided: &[u8],
-        expected: &[u8],
-        m: Modulation,
-        mapping: BitMapping,
-    ) -> (u64, u64) {
+    fn stage_errors_serial(decided: &[u8], expected: &[u8], m: Modulation, mapping: BitMapping) -> (u64, u64) {
         let c = crate::pattern::count::count_errors_naive(decided, expected, m, mapping);
         (c.symbol_errors, c.bit_errors)
     }
@@ -1160,38 +836,15 @@ mod tests {
         let m = Modulation::Pam4;
         for n in LENGTHS {
             let expected = symbols(n, &mut r);
-            let decided: Vec<u8> = expected
-                .iter()
-                .map(|&e| {
-                    if r.random_bool(0.2) {
-                        r.random_range(0..4u8)
-                    } else {
-                        e
-                    }
-                })
-                .collect();
+            let decided: Vec<u8> = expected.iter().map(|&e| if r.random_bool(0.2) { r.random_range(0..4u8) } else { e }).collect();
             for binary_mapping in [false, true] {
-                let t = SymbolTransform {
-                    binary_mapping,
-                    ..Default::default()
-                };
-                let mapping = if binary_mapping {
-                    BitMapping::Binary
-                } else {
-                    BitMapping::Gray
-                };
+                let t = SymbolTransform { binary_mapping, ..Default::default() };
+                let mapping = if binary_mapping { BitMapping::Binary } else { BitMapping::Gray };
                 // Equal lengths and a longer `decided` (the common length counts).
                 for d in [&decided[..], &[&decided[..], &[1, 2, 3][..]].concat()[..]] {
                     let want = stage_errors_serial(d, &expected, m, mapping);
-                    for got in [
-                        stage_errors_in_blocks("s", d, &expected, m, &t, BLOCK),
-                        stage_errors("s", d, &expected, m, &t),
-                    ] {
-                        assert_eq!(
-                            (got.symbol_errors, got.bit_errors, got.symbols),
-                            (want.0, want.1, n as u64),
-                            "n = {n}"
-                        );
+                    for got in [stage_errors_in_blocks("s", d, &expected, m, &t, BLOCK), stage_errors("s", d, &expected, m, &t)] {
+                        assert_eq!((got.symbol_errors, got.bit_errors, got.symbols), (want.0, want.1, n as u64), "n = {n}");
                     }
                 }
             }
@@ -1203,35 +856,11 @@ mod tests {
         let mut r = ChaCha8Rng::seed_from_u64(9);
         for n in LENGTHS {
             let expected = symbols(n, &mut r);
-            let decided: Vec<u8> = expected
-                .iter()
-                .map(|&e| {
-                    if r.random_bool(0.3) {
-                        r.random_range(0..4u8)
-                    } else {
-                        e
-                    }
-                })
-                .collect();
+            let decided: Vec<u8> = expected.iter().map(|&e| if r.random_bool(0.3) { r.random_range(0..4u8) } else { e }).collect();
             for mapping in [BitMapping::Gray, BitMapping::Binary] {
                 for m in [Modulation::Pam4, Modulation::Nrz] {
-                    let want = crate::pattern::count::count_errors_naive(
-                        &decided,
-                        &expected[..n.saturating_sub(1)],
-                        m,
-                        mapping,
-                    );
-                    assert_eq!(
-                        count_errors_in_blocks(
-                            &decided,
-                            &expected[..n.saturating_sub(1)],
-                            m,
-                            mapping,
-                            BLOCK
-                        ),
-                        want,
-                        "n = {n}"
-                    );
+                    let want = crate::pattern::count::count_errors_naive(&decided, &expected[..n.saturating_sub(1)], m, mapping);
+                    assert_eq!(count_errors_in_blocks(&decided, &expected[..n.saturating_sub(1)], m, mapping, BLOCK), want, "n = {n}");
                 }
             }
         }
@@ -1249,11 +878,7 @@ mod tests {
                         decode_precoded(&mut want, m, 0);
                     }
                     want.remove(0);
-                    assert_eq!(
-                        span_decisions(&full, start..end, precoded),
-                        want,
-                        "n = {n}, {start}..{end}, {precoded:?}"
-                    );
+                    assert_eq!(span_decisions(&full, start..end, precoded), want, "n = {n}, {start}..{end}, {precoded:?}");
                 }
             }
         }
@@ -1270,47 +895,26 @@ mod tests {
         let pattern = Pattern::parse(&config.pattern).unwrap();
         let checker = PatternChecker::new(&pattern, m, config.sync.clone()).unwrap();
         let sps = 2;
-        for nsym in [
-            SYMBOL_BLOCK - 1,
-            SYMBOL_BLOCK,
-            SYMBOL_BLOCK + 1,
-            2 * SYMBOL_BLOCK + 321,
-        ] {
+        for nsym in [SYMBOL_BLOCK - 1, SYMBOL_BLOCK, SYMBOL_BLOCK + 1, 2 * SYMBOL_BLOCK + 321] {
             let syms = pattern.generate(m, nsym + 2).unwrap();
             for isi in [0.0f32, 0.9] {
                 // Symbol centres on even samples, an odd tail sample, a level offset and scale.
                 let mut s = nsym as u64;
                 let x: Vec<f32> = (0..nsym * sps + 1)
                     .map(|i| {
-                        s = s
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
+                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                         let k = i / sps;
-                        let v = m.level(syms[k])
-                            + isi * m.level(syms[k + 1])
-                            + 0.05 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5);
+                        let v = m.level(syms[k]) + isi * m.level(syms[k + 1]) + 0.05 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5);
                         0.2 + 0.01 * v
                     })
                     .collect();
                 let got = raw_decisions(&x, sps, &config, &checker, &pattern).unwrap();
                 let centres: Vec<f32> = x.iter().step_by(sps).take(nsym).copied().collect();
-                let clusters =
-                    crate::timing::cluster_levels_reference(&centres, m.levels()).unwrap();
-                assert_eq!(
-                    got.levels.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    clusters
-                        .means
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>()
-                );
+                let clusters = crate::timing::cluster_levels_reference(&centres, m.levels()).unwrap();
+                assert_eq!(got.levels.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), clusters.means.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
                 let centres_n: Vec<f32> = got.xn.iter().step_by(sps).take(nsym).copied().collect();
                 let pre_raw = got.pre_slicer.slice_vec(&centres_n);
-                assert_eq!(
-                    (got.nsym, &got.pre_raw, &got.pre_data),
-                    (nsym, &pre_raw, &pre_raw),
-                    "nsym = {nsym}, isi = {isi}"
-                );
+                assert_eq!((got.nsym, &got.pre_raw, &got.pre_data), (nsym, &pre_raw, &pre_raw), "nsym = {nsym}, isi = {isi}");
                 let mut expected = vec![0u8; nsym];
                 checker.expected_into(&got.alignment, 0, &mut expected);
                 assert_eq!(got.expected, expected);
@@ -1328,9 +932,7 @@ mod tests {
         for n in LENGTHS {
             let tx = symbols(n, &mut r);
             for delay in [-5isize, 0, 3, n as isize + 2] {
-                let want: Vec<u8> = (0..n as isize)
-                    .map(|k| tx[(k + delay).clamp(0, n as isize - 1) as usize])
-                    .collect();
+                let want: Vec<u8> = (0..n as isize).map(|k| tx[(k + delay).clamp(0, n as isize - 1) as usize]).collect();
                 assert_eq!(known_symbols(&tx, delay), want, "n = {n}, delay = {delay}");
             }
         }

@@ -122,12 +122,7 @@ impl Limits {
         let mut checks = Vec::new();
         let mut add = |quantity: &str, upper: bool, limit: Option<f64>, value: Option<f64>| {
             if let (Some(limit), Some(value)) = (limit, value) {
-                let pass = value.is_finite()
-                    && if upper {
-                        value <= limit
-                    } else {
-                        value >= limit
-                    };
+                let pass = value.is_finite() && if upper { value <= limit } else { value >= limit };
                 checks.push(LimitCheck {
                     quantity: quantity.into(),
                     kind: if upper { "max" } else { "min" }.into(),
@@ -137,26 +132,11 @@ impl Limits {
                 });
             }
         };
-        add(
-            "pre_fec_ber",
-            true,
-            self.max_pre_fec_ber,
-            measured.pre_fec_ber,
-        );
+        add("pre_fec_ber", true, self.max_pre_fec_ber, measured.pre_fec_ber);
         add("tdecq_db", true, self.max_tdecq_db, measured.tdecq_db);
         add("vec_db", true, self.max_vec_db, measured.vec_db);
-        add(
-            "outer_er_db",
-            false,
-            self.min_outer_er_db,
-            measured.outer_er_db,
-        );
-        add(
-            "oma_outer_dbm",
-            false,
-            self.min_oma_outer_dbm,
-            measured.oma_outer_dbm,
-        );
+        add("outer_er_db", false, self.min_outer_er_db, measured.outer_er_db);
+        add("oma_outer_dbm", false, self.min_oma_outer_dbm, measured.oma_outer_dbm);
         let verdict = if checks.is_empty() {
             Verdict::NotChecked
         } else if checks.iter().all(|c| c.pass) {
@@ -185,11 +165,7 @@ impl Limits {
         }
         if let Some(b) = self.max_pre_fec_ber {
             if !(0.0..=0.5).contains(&b) {
-                return Err(Error::invalid(
-                    "limits.max_pre_fec_ber",
-                    b,
-                    "a BER limit lies in 0 … 0.5",
-                ));
+                return Err(Error::invalid("limits.max_pre_fec_ber", b, "a BER limit lies in 0 … 0.5"));
             }
         }
         Ok(())
@@ -233,25 +209,11 @@ impl FibreDispersionModel {
 
     /// (minimum, maximum) chromatic dispersion in ps/nm of `length_m` of fibre over the
     /// wavelength range `lambda_min_nm … lambda_max_nm`.
-    pub fn dispersion_range_ps_per_nm(
-        &self,
-        length_m: f64,
-        lambda_min_nm: f64,
-        lambda_max_nm: f64,
-    ) -> Result<(f64, f64)> {
+    pub fn dispersion_range_ps_per_nm(&self, length_m: f64, lambda_min_nm: f64, lambda_max_nm: f64) -> Result<(f64, f64)> {
         if !(length_m.is_finite() && (0.0..=1e6).contains(&length_m)) {
-            return Err(Error::invalid(
-                "reach_m",
-                length_m,
-                "fibre length must lie in 0 … 1000 km",
-            ));
+            return Err(Error::invalid("reach_m", length_m, "fibre length must lie in 0 … 1000 km"));
         }
-        if !(lambda_min_nm.is_finite()
-            && lambda_max_nm.is_finite()
-            && 800.0 <= lambda_min_nm
-            && lambda_min_nm <= lambda_max_nm
-            && lambda_max_nm <= 1700.0)
-        {
+        if !(lambda_min_nm.is_finite() && lambda_max_nm.is_finite() && 800.0 <= lambda_min_nm && lambda_min_nm <= lambda_max_nm && lambda_max_nm <= 1700.0) {
             return Err(Error::invalid(
                 "wavelength_nm",
                 format!("{lambda_min_nm}..{lambda_max_nm}"),
@@ -259,16 +221,8 @@ impl FibreDispersionModel {
             ));
         }
         let km = length_m / 1000.0;
-        let d_min = Self::coefficient(
-            lambda_min_nm,
-            self.zero_dispersion_max_nm,
-            self.slope_at_max_zero_dispersion,
-        ) * km;
-        let d_max = Self::coefficient(
-            lambda_max_nm,
-            self.zero_dispersion_min_nm,
-            self.slope_at_min_zero_dispersion,
-        ) * km;
+        let d_min = Self::coefficient(lambda_min_nm, self.zero_dispersion_max_nm, self.slope_at_max_zero_dispersion) * km;
+        let d_max = Self::coefficient(lambda_max_nm, self.zero_dispersion_min_nm, self.slope_at_min_zero_dispersion) * km;
         Ok((d_min, d_max))
     }
 }
@@ -292,14 +246,8 @@ pub struct OpticalPmd {
 
 impl OpticalPmd {
     /// A PMD with its dispersion corners computed from the reach and wavelength range.
-    pub fn new(
-        wavelength_min_nm: f64,
-        wavelength_max_nm: f64,
-        reach_m: f64,
-        fibre: FibreDispersionModel,
-    ) -> Result<OpticalPmd> {
-        let (dmin, dmax) =
-            fibre.dispersion_range_ps_per_nm(reach_m, wavelength_min_nm, wavelength_max_nm)?;
+    pub fn new(wavelength_min_nm: f64, wavelength_max_nm: f64, reach_m: f64, fibre: FibreDispersionModel) -> Result<OpticalPmd> {
+        let (dmin, dmax) = fibre.dispersion_range_ps_per_nm(reach_m, wavelength_min_nm, wavelength_max_nm)?;
         Ok(OpticalPmd {
             wavelength_min_nm,
             wavelength_max_nm,
@@ -372,18 +320,12 @@ fn optical(s: OpticalSpec) -> Preset {
     config.pattern = s.pattern.into();
     config.equalizer = chain(s.equalizer);
     config.fec = kp4(s.interleave);
-    let pmd = OpticalPmd::new(
-        s.wavelength_nm.0,
-        s.wavelength_nm.1,
-        s.reach_m,
-        FibreDispersionModel::default(),
-    )
-    .expect("preset optics are valid");
+    let pmd = OpticalPmd::new(s.wavelength_nm.0, s.wavelength_nm.1, s.reach_m, FibreDispersionModel::default())
+        .expect("preset optics are valid");
     if let Some(eye) = config.eye.as_mut() {
         // TDECQ at the test fibre's minimum and maximum dispersion (802.3 121.8.5), emulated on
         // the (back-to-back) capture at the centre of the wavelength range.
-        eye.dispersion_corners_ps_per_nm =
-            vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm];
+        eye.dispersion_corners_ps_per_nm = vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm];
         eye.corner_wavelength_nm = 0.5 * (s.wavelength_nm.0 + s.wavelength_nm.1);
     }
     Preset {
@@ -452,8 +394,7 @@ impl Preset {
             optical(OpticalSpec {
                 name: "400GBASE-DR4",
                 clause: "IEEE 802.3bs Clause 124",
-                description:
-                    "4 × 100G/λ PAM4 over 500 m parallel SMF at 1310 nm (PRBS13Q, 802.3bs era)",
+                description: "4 × 100G/λ PAM4 over 500 m parallel SMF at 1310 nm (PRBS13Q, 802.3bs era)",
                 baud: BAUD_100G_LANE,
                 pattern: "prbs13q",
                 equalizer: "bt4,ffe:5",
@@ -529,16 +470,10 @@ impl Preset {
         let key = |s: &str| s.to_ascii_lowercase().replace('_', "-");
         let want = key(name.trim());
         let all = Preset::all();
-        let known = all
-            .iter()
-            .map(|p| p.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let known = all.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ");
         all.into_iter()
             .find(|p| key(&p.name) == want)
-            .ok_or_else(|| {
-                Error::invalid("preset", name, format!("unknown preset; known: {known}"))
-            })
+            .ok_or_else(|| Error::invalid("preset", name, format!("unknown preset; known: {known}")))
     }
 
     /// The modulation the preset analyses.
@@ -556,9 +491,7 @@ mod tests {
         let all = Preset::all();
         assert!(all.len() >= 8);
         for p in &all {
-            p.config
-                .validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            p.config.validate().unwrap_or_else(|e| panic!("{}: {e}", p.name));
             p.limits.validate().unwrap();
             assert!(p.limits.max_pre_fec_ber.is_some(), "{}", p.name);
             assert_eq!(Preset::named(&p.name.to_lowercase()).unwrap(), *p);
@@ -576,27 +509,13 @@ mod tests {
         let dr = Preset::named("100GBASE-DR").unwrap();
         assert_eq!(dr.config.baud, Some(53.125e9));
         assert_eq!(dr.config.pattern, "ssprq");
-        assert_eq!(
-            dr.config.equalizer.to_string(),
-            chain("bt4,ffe:5").to_string()
-        );
+        assert_eq!(dr.config.equalizer.to_string(), chain("bt4,ffe:5").to_string());
         assert_eq!(dr.limits.max_pre_fec_ber, Some(2.4e-4));
         let dj = Preset::named("200gbase_dr1").unwrap();
         assert_eq!(dj.config.baud, Some(113.4375e9));
         assert_eq!(dj.limits.max_pre_fec_ber, Some(4.8e-3));
-        assert_eq!(
-            Preset::named("800GBASE-DR8")
-                .unwrap()
-                .config
-                .fec
-                .unwrap()
-                .interleave,
-            4
-        );
-        assert_eq!(
-            Preset::named("400GBASE-DR4").unwrap().config.pattern,
-            "prbs13q"
-        );
+        assert_eq!(Preset::named("800GBASE-DR8").unwrap().config.fec.unwrap().interleave, 4);
+        assert_eq!(Preset::named("400GBASE-DR4").unwrap().config.pattern, "prbs13q");
         let lr = Preset::named("100GBASE-LR1").unwrap();
         assert_eq!(lr.limits.max_tdecq_db, Some(3.9));
         let c2m = Preset::named("100GAUI-1-C2M").unwrap();
@@ -608,32 +527,19 @@ mod tests {
     fn dispersion_corners_reproduce_the_dr4_example_and_scale_with_length() {
         // standards.md §4.2: DR4 500 m test fibre −0.93 … +0.8 ps/nm.
         let dr4 = Preset::named("400GBASE-DR4").unwrap().optical.unwrap();
-        assert!(
-            (dr4.dispersion_min_ps_per_nm - (-0.93)).abs() < 0.005,
-            "{}",
-            dr4.dispersion_min_ps_per_nm
-        );
-        assert!(
-            (dr4.dispersion_max_ps_per_nm - 0.80).abs() < 0.015,
-            "{}",
-            dr4.dispersion_max_ps_per_nm
-        );
+        assert!((dr4.dispersion_min_ps_per_nm - (-0.93)).abs() < 0.005, "{}", dr4.dispersion_min_ps_per_nm);
+        assert!((dr4.dispersion_max_ps_per_nm - 0.80).abs() < 0.015, "{}", dr4.dispersion_max_ps_per_nm);
         let fr1 = Preset::named("100GBASE-FR1").unwrap().optical.unwrap();
         let lr1 = Preset::named("100GBASE-LR1").unwrap().optical.unwrap();
         assert!((lr1.dispersion_min_ps_per_nm / fr1.dispersion_min_ps_per_nm - 5.0).abs() < 1e-9);
         // At 1271 nm both corners are negative (below the zero-dispersion wavelength).
-        assert!(
-            fr1.dispersion_min_ps_per_nm < fr1.dispersion_max_ps_per_nm
-                && fr1.dispersion_max_ps_per_nm < 0.0
-        );
+        assert!(fr1.dispersion_min_ps_per_nm < fr1.dispersion_max_ps_per_nm && fr1.dispersion_max_ps_per_nm < 0.0);
         // Zero at λ0.
         assert!(FibreDispersionModel::coefficient(1310.0, 1310.0, 0.092).abs() < 1e-12);
         let m = FibreDispersionModel::default();
         assert!(m.dispersion_range_ps_per_nm(-1.0, 1300.0, 1310.0).is_err());
         assert!(m.dispersion_range_ps_per_nm(500.0, 1320.0, 1310.0).is_err());
-        assert!(m
-            .dispersion_range_ps_per_nm(500.0, f64::NAN, 1310.0)
-            .is_err());
+        assert!(m.dispersion_range_ps_per_nm(500.0, f64::NAN, 1310.0).is_err());
     }
 
     #[test]
@@ -645,41 +551,20 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(l.check(&Measured::default()).verdict, Verdict::NotChecked);
-        let ok = Measured {
-            pre_fec_ber: Some(2.4e-4),
-            ..Measured::default()
-        };
+        let ok = Measured { pre_fec_ber: Some(2.4e-4), ..Measured::default() };
         assert_eq!(l.check(&ok).verdict, Verdict::Pass);
-        let bad = Measured {
-            pre_fec_ber: Some(2.41e-4),
-            ..Measured::default()
-        };
+        let bad = Measured { pre_fec_ber: Some(2.41e-4), ..Measured::default() };
         assert_eq!(l.check(&bad).verdict, Verdict::Fail);
-        let tdecq = Measured {
-            pre_fec_ber: Some(1e-6),
-            tdecq_db: Some(3.5),
-            ..Measured::default()
-        };
+        let tdecq = Measured { pre_fec_ber: Some(1e-6), tdecq_db: Some(3.5), ..Measured::default() };
         let r = l.check(&tdecq);
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.checks.len(), 2);
         assert!(r.checks[0].pass && !r.checks[1].pass);
-        let er = Measured {
-            outer_er_db: Some(3.0),
-            ..Measured::default()
-        };
+        let er = Measured { outer_er_db: Some(3.0), ..Measured::default() };
         assert_eq!(l.check(&er).verdict, Verdict::Fail);
-        let nan = Measured {
-            pre_fec_ber: Some(f64::NAN),
-            ..Measured::default()
-        };
+        let nan = Measured { pre_fec_ber: Some(f64::NAN), ..Measured::default() };
         assert_eq!(l.check(&nan).verdict, Verdict::Fail);
-        assert!(Limits {
-            max_pre_fec_ber: Some(f64::INFINITY),
-            ..Limits::default()
-        }
-        .validate()
-        .is_err());
+        assert!(Limits { max_pre_fec_ber: Some(f64::INFINITY), ..Limits::default() }.validate().is_err());
     }
 
     #[test]

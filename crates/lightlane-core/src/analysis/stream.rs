@@ -33,8 +33,8 @@
 //!   DFE error propagation is measured over the first block.
 
 use super::pipeline::{
-    best_precoded, chain_detectors, ctle_config, ffe_guard, known_symbols, raw_decisions,
-    samples_per_ui, train_ffe_for_chain, unbiased_slicer, ChainDetectors, RawDecisions, TrainedFfe,
+    best_precoded, chain_detectors, ctle_config, ffe_guard, known_symbols, raw_decisions, samples_per_ui, train_ffe_for_chain, unbiased_slicer, ChainDetectors,
+    RawDecisions, TrainedFfe,
 };
 use super::{AnalysisConfig, ClockRecovery, EqStage, FfeMethod, Report, StageErrors};
 use crate::eq::{error_propagation, BesselThomsonFilter, Ctle, Dfe, Ffe, FfeConfig, Mlse};
@@ -72,11 +72,7 @@ pub struct IterSource<I> {
 impl<I: Iterator<Item = Result<Vec<f32>>>> IterSource<I> {
     /// Chunks from `iter`, sampled at `fs`, reported as `name`.
     pub fn new(iter: I, fs: f64, name: impl Into<String>) -> Self {
-        IterSource {
-            iter,
-            fs,
-            name: name.into(),
-        }
+        IterSource { iter, fs, name: name.into() }
     }
 }
 
@@ -115,13 +111,7 @@ pub struct SliceSource<'a> {
 impl<'a> SliceSource<'a> {
     /// `samples` at `fs`, delivered `chunk` (≥ 1) samples at a time.
     pub fn new(samples: &'a [f32], fs: f64, chunk: usize, name: impl Into<String>) -> Self {
-        SliceSource {
-            samples,
-            pos: 0,
-            chunk: chunk.max(1),
-            fs,
-            name: name.into(),
-        }
+        SliceSource { samples, pos: 0, chunk: chunk.max(1), fs, name: name.into() }
     }
 }
 
@@ -171,32 +161,16 @@ impl Default for StreamOptions {
 impl StreamOptions {
     fn validate(&self) -> Result<()> {
         if self.block_samples < 1 << 12 {
-            return Err(Error::invalid(
-                "block_samples",
-                self.block_samples,
-                "at least 4096 samples per block",
-            ));
+            return Err(Error::invalid("block_samples", self.block_samples, "at least 4096 samples per block"));
         }
         if !(64..=1 << 24).contains(&self.overlap_ui) {
-            return Err(Error::invalid(
-                "overlap_ui",
-                self.overlap_ui,
-                "must be within 64..=16 Mi UI",
-            ));
+            return Err(Error::invalid("overlap_ui", self.overlap_ui, "must be within 64..=16 Mi UI"));
         }
         if self.check_batch_symbols == 0 || self.check_batch_symbols > 1 << 26 {
-            return Err(Error::invalid(
-                "check_batch_symbols",
-                self.check_batch_symbols,
-                "must be within 1..=64 Mi symbols",
-            ));
+            return Err(Error::invalid("check_batch_symbols", self.check_batch_symbols, "must be within 1..=64 Mi symbols"));
         }
         if !(16..=1 << 20).contains(&self.decision_history) {
-            return Err(Error::invalid(
-                "decision_history",
-                self.decision_history,
-                "must be within 16..=1 Mi symbols",
-            ));
+            return Err(Error::invalid("decision_history", self.decision_history, "must be within 16..=1 Mi symbols"));
         }
         Ok(())
     }
@@ -307,14 +281,7 @@ struct TxGen {
 
 impl TxGen {
     /// Transmitted symbols `from..from + n` (`from` never below the previous call's start).
-    fn get(
-        &mut self,
-        checker: &PatternChecker,
-        alignment: &Alignment,
-        m: Modulation,
-        from: u64,
-        n: usize,
-    ) -> Result<&[u8]> {
+    fn get(&mut self, checker: &PatternChecker, alignment: &Alignment, m: Modulation, from: u64, n: usize) -> Result<&[u8]> {
         match self.precode_init {
             None => {
                 self.buf.resize(n, 0);
@@ -326,11 +293,7 @@ impl TxGen {
                     self.prev = init;
                 }
                 if from < self.next {
-                    return Err(Error::invalid(
-                        "stream symbol index",
-                        from,
-                        "precoded symbols are generated in order",
-                    ));
+                    return Err(Error::invalid("stream symbol index", from, "precoded symbols are generated in order"));
                 }
                 // Advance over the gap, then generate the span.
                 let mut tmp = vec![0u8; 4096];
@@ -450,15 +413,13 @@ impl StreamChecker {
                 let mut c = Counts::default();
                 count_into(&mut c, &batch[..w], &exp, m, local.transform.bit_mapping());
                 let bad = w * bps >= self.checker.config().min_validate_bits
-                    && c.bit_errors as f64
-                        > self.checker.config().resync_ber_threshold * (w * bps) as f64;
+                    && c.bit_errors as f64 > self.checker.config().resync_ber_threshold * (w * bps) as f64;
                 if bad {
                     match self.checker.align(&batch) {
                         Ok(a) => {
                             self.resyncs += 1;
                             let p = self.checker.period() as i128;
-                            let position =
-                                (a.position as i128 - g as i128).rem_euclid(p.max(1)) as u64;
+                            let position = (a.position as i128 - g as i128).rem_euclid(p.max(1)) as u64;
                             self.global = Some(Alignment { position, ..a });
                             a
                         }
@@ -488,10 +449,7 @@ impl StreamChecker {
         self.resyncs += r.resyncs;
         for e in &r.error_positions {
             if self.positions.len() < self.cap {
-                self.positions.push(ErrorPosition {
-                    symbol_index: e.symbol_index + g,
-                    bit_mask: e.bit_mask,
-                });
+                self.positions.push(ErrorPosition { symbol_index: e.symbol_index + g, bit_mask: e.bit_mask });
             } else {
                 self.truncated = true;
             }
@@ -550,12 +508,7 @@ enum Decider {
 /// assert_eq!(report.bit_errors, 0);
 /// assert!(report.symbols > 39_000);
 /// ```
-pub fn analyze_stream<S: ChunkSource + ?Sized>(
-    source: &mut S,
-    config: &AnalysisConfig,
-    backend: Backend,
-    options: &StreamOptions,
-) -> Result<Report> {
+pub fn analyze_stream<S: ChunkSource + ?Sized>(source: &mut S, config: &AnalysisConfig, backend: Backend, options: &StreamOptions) -> Result<Report> {
     // Core alone has only the CPU engine: every backend runs on it here (the GPU engine comes in
     // through `analyze_stream_with`, which `lightlane::analyze_stream` calls).
     analyze_stream_with(source, config, backend, options, None)
@@ -585,24 +538,14 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
     options.validate()?;
     let fs = source.fs();
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(Error::invalid(
-            "fs",
-            fs,
-            "must be a positive finite sample rate",
-        ));
+        return Err(Error::invalid("fs", fs, "must be a positive finite sample rate"));
     }
     let file = source.name();
     let m = config.modulation;
     let pattern = Pattern::parse(&config.pattern)?;
     let checker = PatternChecker::new(&pattern, m, config.sync.clone())?;
     let mut warnings = Vec::new();
-    let mut feeder = Feeder {
-        src: source,
-        chunk: Vec::new(),
-        at: 0,
-        eof: false,
-        total: 0,
-    };
+    let mut feeder = Feeder { src: source, chunk: Vec::new(), at: 0, eof: false, total: 0 };
 
     // ---- First block: everything analyze() derives from the capture. ----
     let mut block: Vec<f32> = Vec::new();
@@ -615,11 +558,8 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
     let (ffe_taps, sps, ffe_method) = config.equalizer.ffe().unwrap_or((1, 1, FfeMethod::Mmse));
     let history = options.decision_history;
     // The first block holds the training span, the sync search and the margins.
-    let need_symbols =
-        config.training_symbols + config.sync.search_symbols + 4 * history + ffe_taps + 1024;
-    let first_len = options.block_samples.max(
-        (need_symbols as f64 * spu).ceil() as usize + 2 * options.overlap_ui * spu.ceil() as usize,
-    );
+    let need_symbols = config.training_symbols + config.sync.search_symbols + 4 * history + ffe_taps + 1024;
+    let first_len = options.block_samples.max((need_symbols as f64 * spu).ceil() as usize + 2 * options.overlap_ui * spu.ceil() as usize);
     if !eof {
         eof = feeder.fill(&mut block, first_len)?;
     }
@@ -664,35 +604,20 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
     // Timing on the first block.
     let filtered = run_analog(&block);
     let mut clock = match &config.clock {
-        ClockRecovery::Fixed => Clock::Fixed {
-            phase_ui: recover_phase(&filtered, spu, m, &config.phase)?.phase_ui,
-        },
+        ClockRecovery::Fixed => Clock::Fixed { phase_ui: recover_phase(&filtered, spu, m, &config.phase)?.phase_ui },
         ClockRecovery::Cdr(cdr) => match recover_clock(&filtered, fs, nominal_baud, m, cdr) {
             Ok(_) => Clock::Cdr(cdr.clone()),
             Err(Error::Unusable { reason, .. }) if config.baud.is_some() => {
-                warnings.push(format!(
-                    "clock recovery failed ({reason}); used an ideal clock at the given baud"
-                ));
-                Clock::Fixed {
-                    phase_ui: recover_phase(&filtered, spu, m, &config.phase)?.phase_ui,
-                }
+                warnings.push(format!("clock recovery failed ({reason}); used an ideal clock at the given baud"));
+                Clock::Fixed { phase_ui: recover_phase(&filtered, spu, m, &config.phase)?.phase_ui }
             }
             Err(e) => return Err(e),
         },
     };
     drop(filtered);
 
-    let ffe_cfg = FfeConfig {
-        n_taps: ffe_taps,
-        samples_per_symbol: sps,
-        ..config.ffe.clone()
-    };
-    let decision_stage = config
-        .equalizer
-        .stages
-        .iter()
-        .find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }))
-        .cloned();
+    let ffe_cfg = FfeConfig { n_taps: ffe_taps, samples_per_symbol: sps, ..config.ffe.clone() };
+    let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. })).cloned();
 
     // State carried across blocks.
     let mut b0: u64 = 0; // global index of block[0]
@@ -710,11 +635,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
         let x = run_analog(&block);
         let len = x.len();
         let b1 = b0 + len as u64;
-        let limit = if final_block {
-            f64::INFINITY
-        } else {
-            (b1 as f64) - tail as f64
-        };
+        let limit = if final_block { f64::INFINITY } else { (b1 as f64) - tail as f64 };
         // Global positions of the symbols to emit from this block (+ one past, for spacing).
         let mut pos: Vec<f64> = Vec::new();
         match &clock {
@@ -733,8 +654,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
             Clock::Cdr(cdr) => {
                 match recover_clock(&x, fs, nominal_baud, m, cdr) {
                     Ok(rc) => {
-                        let g: Vec<f64> =
-                            rc.symbol_positions.iter().map(|p| p + b0 as f64).collect();
+                        let g: Vec<f64> = rc.symbol_positions.iter().map(|p| p + b0 as f64).collect();
                         let from = g.partition_point(|&p| p <= last_pos + 0.5 * spu);
                         let to = g.partition_point(|&p| p <= limit);
                         if to > from {
@@ -787,57 +707,19 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
             last_pos = pos[n_new - 1];
             next_k += n_new as u64;
             if setup.is_none() {
-                let s = Setup::train(
-                    &xr,
-                    config,
-                    &checker,
-                    &pattern,
-                    m,
-                    sps,
-                    &ffe_cfg,
-                    ffe_method,
-                    decision_stage.as_ref(),
-                    &mut warnings,
-                )?;
+                let s = Setup::train(&xr, config, &checker, &pattern, m, sps, &ffe_cfg, ffe_method, decision_stage.as_ref(), &mut warnings)?;
                 setup = Some(s);
             }
-            let s = setup.as_ref().ok_or_else(|| Error::Unusable {
-                stage: "stream",
-                reason: "no setup".into(),
-            })?;
+            let s = setup.as_ref().ok_or_else(|| Error::Unusable { stage: "stream", reason: "no setup".into() })?;
             let before = warnings.len();
-            sym.push(
-                s,
-                &checker,
-                &xr,
-                final_block,
-                history,
-                options.check_batch_symbols,
-                accel,
-                &mut warnings,
-            )?;
+            sym.push(s, &checker, &xr, final_block, history, options.check_batch_symbols, accel, &mut warnings)?;
             if warnings.len() > before {
                 accel = None; // the accelerator fell back: the CPU runs the remaining blocks
             }
         } else if final_block {
             match setup.as_ref() {
-                Some(s) => sym.push(
-                    s,
-                    &checker,
-                    &[],
-                    true,
-                    history,
-                    options.check_batch_symbols,
-                    accel,
-                    &mut warnings,
-                )?,
-                None => {
-                    return Err(Error::InputTooShort {
-                        what: "capture (symbols)",
-                        needed: 64 * m.levels(),
-                        got: 0,
-                    })
-                }
+                Some(s) => sym.push(s, &checker, &[], true, history, options.check_batch_symbols, accel, &mut warnings)?,
+                None => return Err(Error::InputTooShort { what: "capture (symbols)", needed: 64 * m.levels(), got: 0 }),
             }
         }
         if final_block {
@@ -850,48 +732,27 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
         let before = block.len();
         eof = feeder.fill(&mut block, options.block_samples.max(before + 1))?;
         if block.len() == before && !eof {
-            return Err(Error::Unusable {
-                stage: "stream",
-                reason: "the source returned no samples before its end".into(),
-            });
+            return Err(Error::Unusable { stage: "stream", reason: "the source returned no samples before its end".into() });
         }
     }
 
-    let s = setup.ok_or(Error::InputTooShort {
-        what: "capture (symbols)",
-        needed: 64 * m.levels(),
-        got: 0,
-    })?;
+    let s = setup.ok_or(Error::InputTooShort { what: "capture (symbols)", needed: 64 * m.levels(), got: 0 })?;
     sym.checker_finish()?;
     if joins_off > 0 {
         warnings.push(format!("{joins_off} block join(s) with a symbol spacing more than 1/4 UI off nominal (clock recovery did not re-settle within the overlap)"));
     }
-    let sc = sym.sc.take().ok_or(Error::InputTooShort {
-        what: "decisions",
-        needed: 1,
-        got: 0,
-    })?;
-    let first = sc.first.clone().ok_or(Error::InputTooShort {
-        what: "decisions",
-        needed: sc.batch,
-        got: 0,
-    })?;
+    let sc = sym.sc.take().ok_or(Error::InputTooShort { what: "decisions", needed: 1, got: 0 })?;
+    let first = sc.first.clone().ok_or(Error::InputTooShort { what: "decisions", needed: sc.batch, got: 0 })?;
     let symbols = sc.symbols;
     let bits = symbols * m.bits_per_symbol() as u64;
     let ratio = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
     if symbols < 10_000 {
-        warnings.push(format!(
-            "only {symbols} symbols compared: the BER confidence interval is wide"
-        ));
+        warnings.push(format!("only {symbols} symbols compared: the BER confidence interval is wide"));
     }
     let fec = match &config.fec {
         // Error indices count every decision (also any skipped while out of sync), so the bit
         // stream is all decisions, not only the compared ones.
-        Some(c) => Some(codeword_statistics(
-            sc.error_bit_indices(),
-            bits.max(sc.start * m.bits_per_symbol() as u64),
-            c,
-        )?),
+        Some(c) => Some(codeword_statistics(sc.error_bit_indices(), bits.max(sc.start * m.bits_per_symbol() as u64), c)?),
         None => None,
     };
     let mut stages = vec![sym.pre.stage("pre_eq", m), sym.ffe_stage.stage("ffe", m)];
@@ -1000,18 +861,7 @@ impl Setup {
         outer_warnings: &mut Vec<String>,
     ) -> Result<Setup> {
         let warnings = Vec::new();
-        let RawDecisions {
-            nsym,
-            levels,
-            scale,
-            offset,
-            xn,
-            pre_slicer,
-            pre_raw,
-            alignment,
-            expected,
-            ..
-        } = raw_decisions(x, sps, config, checker, pattern)?;
+        let RawDecisions { nsym, levels, scale, offset, xn, pre_slicer, pre_raw, alignment, expected, .. } = raw_decisions(x, sps, config, checker, pattern)?;
         let (tx_symbols, precode_init) = if config.precoding {
             let tx = best_precoded(&expected, &pre_raw, m);
             // The initial state best_precoded chose: the one that reproduces tx[0].
@@ -1029,16 +879,7 @@ impl Setup {
         let target: Vec<f32> = tx_symbols.iter().map(|&s| m.level(s)).collect();
         let ntrain = config.training_symbols.min(nsym);
         let ffe_taps = ffe_cfg.n_taps;
-        let trained = train_ffe_for_chain(
-            &xn,
-            sps,
-            &target,
-            ntrain,
-            decision_stage,
-            ffe_method,
-            ffe_cfg,
-            m,
-        )?;
+        let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, ffe_cfg, m)?;
         if trained.adapted {
             outer_warnings.push("streamed analysis: the adaptive FFE adapted over the first block and was then frozen".into());
         }
@@ -1048,32 +889,18 @@ impl Setup {
         let guard = ffe_guard(ffe_taps, sps, delay, nsym);
         let slicer = unbiased_slicer(&y, &tx_symbols, delay, guard, ntrain, m)?;
         let train_end = ntrain.min(nsym - guard);
-        let detectors = chain_detectors(
-            &y[guard..train_end],
-            &known[guard..train_end],
-            &trained,
-            decision_stage,
-            m,
-        )?;
+        let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
         let TrainedFfe { ffe, mse, .. } = trained;
-        let (mut dfe_taps, mut dfe_error_propagation, mut mlse_target, mut ffe_stage_dfe) =
-            (None, None, None, None);
+        let (mut dfe_taps, mut dfe_error_propagation, mut mlse_target, mut ffe_stage_dfe) = (None, None, None, None);
         let decider = match detectors {
             ChainDetectors::Dfe(dfe) => {
                 let d = dfe.detect_parallel(&y);
-                dfe_error_propagation = Some(error_propagation(
-                    &d[guard..nsym - guard],
-                    &known[guard..nsym - guard],
-                ));
+                dfe_error_propagation = Some(error_propagation(&d[guard..nsym - guard], &known[guard..nsym - guard]));
                 dfe_taps = Some(dfe.taps().to_vec());
                 ffe_stage_dfe = Some(dfe.clone());
                 Decider::Dfe(dfe)
             }
-            ChainDetectors::Mlse {
-                ffe_stage,
-                mlse,
-                target,
-            } => {
+            ChainDetectors::Mlse { ffe_stage, mlse, target } => {
                 ffe_stage_dfe = Some(ffe_stage);
                 mlse_target = Some(target);
                 Decider::Mlse(mlse)
@@ -1154,22 +981,13 @@ impl SymbolPipe {
         let warned = warnings.len();
         if self.sc.is_none() {
             self.sc = Some(StreamChecker::new(checker.clone(), batch));
-            self.tx = Some(TxGen {
-                next: 0,
-                prev: 0,
-                precode_init: s.precode_init,
-                buf: Vec::new(),
-            });
+            self.tx = Some(TxGen { next: 0, prev: 0, precode_init: s.precode_init, buf: Vec::new() });
         }
         // Pre-EQ stage: slicer on the normalised symbol centres against the pattern.
         let n_new = xr.len() / sps;
         let base = self.n_in;
         let start = self.xs.len();
-        self.xs.extend(
-            xr[..n_new * sps]
-                .iter()
-                .map(|&v| (v as f64 * s.scale + s.offset) as f32),
-        );
+        self.xs.extend(xr[..n_new * sps].iter().map(|&v| (v as f64 * s.scale + s.offset) as f32));
         let centres: Vec<f32> = self.xs[start..].iter().step_by(sps).copied().collect();
         let mut pre = s.pre_slicer.slice_vec(&centres);
         if s.precode_init.is_some() {
@@ -1183,13 +1001,7 @@ impl SymbolPipe {
         }
         self.exp.resize(n_new, 0);
         checker.expected_into(&s.alignment, base, &mut self.exp);
-        count_into(
-            &mut self.pre,
-            &pre,
-            &self.exp,
-            m,
-            s.alignment.transform.bit_mapping(),
-        );
+        count_into(&mut self.pre, &pre, &self.exp, m, s.alignment.transform.bit_mapping());
         self.n_in += n_new as u64;
 
         // FFE over the buffered input; keep outputs whose tap window is complete.
@@ -1208,21 +1020,12 @@ impl SymbolPipe {
             let new_y = e.read(from..hi_valid, warnings)?;
             let new_y = new_y.as_slice();
             let tx_from = (self.y_next as i64 + s.delay as i64).max(0) as u64;
-            let txg = self.tx.as_mut().ok_or(Error::Unusable {
-                stage: "stream",
-                reason: "no tx generator".into(),
-            })?;
+            let txg = self.tx.as_mut().ok_or(Error::Unusable { stage: "stream", reason: "no tx generator".into() })?;
             let known = txg.get(checker, &s.alignment, m, tx_from, new_y.len())?;
-            let skip = if self.y_next as i64 + (s.delay as i64) < 0 {
-                (-(self.y_next as i64 + s.delay as i64)) as usize
-            } else {
-                0
-            };
+            let skip = if self.y_next as i64 + (s.delay as i64) < 0 { (-(self.y_next as i64 + s.delay as i64)) as usize } else { 0 };
             // FFE stage errors against the transmitted symbols, for k in guard..nsym-guard: the
             // outputs i0.. of this block count, all but the last `guard` of them at once.
-            let i0 = skip
-                .max((s.guard as u64).saturating_sub(self.y_next) as usize)
-                .min(new_y.len());
+            let i0 = skip.max((s.guard as u64).saturating_sub(self.y_next) as usize).min(new_y.len());
             let (dec, tail_from) = match &s.ffe_stage_dfe {
                 None => {
                     // The slicer's counts of the outputs no later block can drop, where the
@@ -1231,50 +1034,26 @@ impl SymbolPipe {
                     if direct > 0 {
                         let expected = &known[i0 - skip..i0 - skip + direct];
                         let c = if matches!(s.decider, Decider::Slicer) && !e.on_accelerator() {
-                            let (c, d) = e.slice_and_count(
-                                from + i0,
-                                expected,
-                                &s.slicer,
-                                m,
-                                BitMapping::Gray,
-                                warnings,
-                            )?;
+                            let (c, d) = e.slice_and_count(from + i0, expected, &s.slicer, m, BitMapping::Gray, warnings)?;
                             sliced = Some(d);
                             c
                         } else {
-                            e.slice_count(
-                                from + i0,
-                                expected,
-                                &s.slicer,
-                                m,
-                                BitMapping::Gray,
-                                warnings,
-                            )?
+                            e.slice_count(from + i0, expected, &s.slicer, m, BitMapping::Gray, warnings)?
                         };
                         self.ffe_stage.symbols += direct as u64;
                         self.ffe_stage.symbol_errors += c.symbol_errors;
                         self.ffe_stage.bit_errors += c.bit_errors;
                     }
                     let t = i0 + direct;
-                    (
-                        new_y[t..]
-                            .iter()
-                            .map(|&v| s.slicer.decide(v))
-                            .collect::<Vec<u8>>(),
-                        t,
-                    )
+                    (new_y[t..].iter().map(|&v| s.slicer.decide(v)).collect::<Vec<u8>>(), t)
                 }
                 Some(dfe) => {
                     // Restart the DFE on the last outputs of the previous block: its feedback
                     // state is the last decisions, which a warm-up this long reproduces.
                     let h = self.ffe_stage_history.len();
-                    let d =
-                        e.dfe_detect_after(dfe, &self.ffe_stage_history, from..hi_valid, warnings)?;
+                    let d = e.dfe_detect_after(dfe, &self.ffe_stage_history, from..hi_valid, warnings)?;
                     self.ffe_stage_history.extend_from_slice(new_y);
-                    let keep = self
-                        .ffe_stage_history
-                        .len()
-                        .saturating_sub(FFE_STAGE_DFE_WARMUP);
+                    let keep = self.ffe_stage_history.len().saturating_sub(FFE_STAGE_DFE_WARMUP);
                     self.ffe_stage_history.drain(..keep);
                     (d[h + i0..].to_vec(), i0)
                 }
@@ -1282,11 +1061,7 @@ impl SymbolPipe {
             for (j, &d) in dec.iter().enumerate() {
                 let i = tail_from + j;
                 let e = known[i - skip];
-                let (se, be) = if d != e {
-                    (1, bit_errors_between(d, e, m, BitMapping::Gray) as u64)
-                } else {
-                    (0, 0)
-                };
+                let (se, be) = if d != e { (1, bit_errors_between(d, e, m, BitMapping::Gray) as u64) } else { (0, 0) };
                 self.ffe_tail.push_back((se, be));
                 if self.ffe_tail.len() > s.guard {
                     let (se, be) = self.ffe_tail.pop_front().unwrap_or_default();
@@ -1331,18 +1106,10 @@ impl SymbolPipe {
                     v.extend(s.slicer.slice_vec(&self.ys[from..]));
                     v
                 }
-                (Decider::Dfe(d), Some((e, r))) => {
-                    e.dfe_detect_after(d, &self.ys[..old], r.clone(), warnings)?
-                }
-                (Decider::Mlse(ml), Some((e, r))) => {
-                    e.mlse_detect_after(ml, &self.ys[..old], r.clone(), warnings)?
-                }
-                (Decider::Dfe(d), None) => {
-                    on_engine(accel, &self.ys, warnings, |e, w| e.dfe_detect(d, w))?
-                }
-                (Decider::Mlse(ml), None) => {
-                    on_engine(accel, &self.ys, warnings, |e, w| e.mlse_detect(ml, w))?
-                }
+                (Decider::Dfe(d), Some((e, r))) => e.dfe_detect_after(d, &self.ys[..old], r.clone(), warnings)?,
+                (Decider::Mlse(ml), Some((e, r))) => e.mlse_detect_after(ml, &self.ys[..old], r.clone(), warnings)?,
+                (Decider::Dfe(d), None) => on_engine(accel, &self.ys, warnings, |e, w| e.dfe_detect(d, w))?,
+                (Decider::Mlse(ml), None) => on_engine(accel, &self.ys, warnings, |e, w| e.mlse_detect(ml, w))?,
             };
             let from = (self.d_next - self.ys_start) as usize;
             let to = (d_end - self.ys_start) as usize;
@@ -1358,11 +1125,7 @@ impl SymbolPipe {
                 if k + 1 == g {
                     continue; // the precoder state of the first kept decision
                 }
-                let v = if s.precode_init.is_some() {
-                    (d % m.levels() as u8 + prev % m.levels() as u8) % m.levels() as u8
-                } else {
-                    d
-                };
+                let v = if s.precode_init.is_some() { (d % m.levels() as u8 + prev % m.levels() as u8) % m.levels() as u8 } else { d };
                 self.held.push_back(v);
                 if self.held.len() > s.guard {
                     out.push(self.held.pop_front().unwrap_or_default());
@@ -1373,10 +1136,7 @@ impl SymbolPipe {
                 sc.push(&out)?;
             }
             // Keep `history` outputs before the next decision.
-            let keep_from = self
-                .d_next
-                .saturating_sub(history as u64)
-                .max(self.ys_start);
+            let keep_from = self.d_next.saturating_sub(history as u64).max(self.ys_start);
             self.ys.drain(..(keep_from - self.ys_start) as usize);
             self.ys_start = keep_from;
         }
@@ -1422,10 +1182,7 @@ mod tests {
     fn capture(n: usize, ppm: f64) -> Waveform {
         let mut model = LinkModel::demo_pam4();
         model.baud *= 1.0 + ppm * 1e-6;
-        let symbols = Pattern::parse("prbs13q")
-            .unwrap()
-            .generate(Modulation::Pam4, n)
-            .unwrap();
+        let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, n).unwrap();
         model.run(&symbols).unwrap().waveform
     }
 
@@ -1435,23 +1192,13 @@ mod tests {
         let baud = 53.125e9;
         let model = LinkModel {
             amplitude: 0.4,
-            channel: crate::sim::Channel::BesselThomson {
-                f3db_hz: 0.45 * baud,
-                order: 4,
-            },
+            channel: crate::sim::Channel::BesselThomson { f3db_hz: 0.45 * baud, order: 4 },
             noise: crate::sim::Noise::SnrDb(19.0),
-            jitter: crate::sim::Jitter {
-                rj_rms_ui: 0.01,
-                sj_amplitude_ui: 0.1,
-                sj_frequency_hz: 1e6,
-            },
+            jitter: crate::sim::Jitter { rj_rms_ui: 0.01, sj_amplitude_ui: 0.1, sj_frequency_hz: 1e6 },
             seed: 7,
             ..LinkModel::new(Modulation::Pam4, baud * (1.0 + 30e-6), 256e9).unwrap()
         };
-        let symbols = Pattern::parse("prbs13q")
-            .unwrap()
-            .generate(Modulation::Pam4, n)
-            .unwrap();
+        let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, n).unwrap();
         model.run(&symbols).unwrap().waveform
     }
 
@@ -1466,12 +1213,7 @@ mod tests {
     }
 
     fn small_blocks() -> StreamOptions {
-        StreamOptions {
-            block_samples: 1 << 17,
-            overlap_ui: 4096,
-            check_batch_symbols: 20_000,
-            ..Default::default()
-        }
+        StreamOptions { block_samples: 1 << 17, overlap_ui: 4096, check_batch_symbols: 20_000, ..Default::default() }
     }
 
     fn stream(wf: &Waveform, c: &AnalysisConfig, o: &StreamOptions, chunk: usize) -> Report {
@@ -1487,15 +1229,7 @@ mod tests {
         let noisy = {
             let mut model = LinkModel::demo_pam4();
             model.noise = crate::sim::Noise::SnrDb(23.0);
-            model
-                .run(
-                    &Pattern::parse("prbs13q")
-                        .unwrap()
-                        .generate(Modulation::Pam4, 150_000)
-                        .unwrap(),
-                )
-                .unwrap()
-                .waveform
+            model.run(&Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 150_000).unwrap()).unwrap().waveform
         };
         // The DFE chains (MMSE-DFE, and FFE + feedback adapted jointly over the one block) run
         // on the noisier capture too.
@@ -1508,30 +1242,14 @@ mod tests {
         ] {
             let c = config(fixed, chain);
             let whole = analyze(wf, &c, Backend::Auto).unwrap();
-            let s = stream(
-                wf,
-                &c,
-                &StreamOptions {
-                    block_samples: wf.len() + 1,
-                    ..Default::default()
-                },
-                100_003,
-            );
-            assert!(
-                whole.bit_errors > 5,
-                "{chain}: the capture must have errors for this test to mean something"
-            );
+            let s = stream(wf, &c, &StreamOptions { block_samples: wf.len() + 1, ..Default::default() }, 100_003);
+            assert!(whole.bit_errors > 5, "{chain}: the capture must have errors for this test to mean something");
             assert_eq!(s.symbols, whole.symbols, "fixed={fixed}");
             assert_eq!(s.bit_errors, whole.bit_errors, "fixed={fixed}");
             assert_eq!(s.symbol_errors, whole.symbol_errors);
             assert_eq!(s.stages.len(), whole.stages.len());
             for (a, b) in s.stages.iter().zip(&whole.stages) {
-                assert_eq!(
-                    (a.symbols, a.symbol_errors, a.bit_errors),
-                    (b.symbols, b.symbol_errors, b.bit_errors),
-                    "{}",
-                    a.stage
-                );
+                assert_eq!((a.symbols, a.symbol_errors, a.bit_errors), (b.symbols, b.symbol_errors, b.bit_errors), "{}", a.stage);
             }
             for (a, b) in s.levels.iter().zip(&whole.levels) {
                 // Same samples; the grid positions are computed in another order (≤ 1 ulp).
@@ -1541,20 +1259,11 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
             }
             assert_eq!(s.dfe_taps, whole.dfe_taps, "{chain}");
-            assert_eq!(
-                s.dfe_error_propagation, whole.dfe_error_propagation,
-                "{chain}"
-            );
+            assert_eq!(s.dfe_error_propagation, whole.dfe_error_propagation, "{chain}");
             assert_eq!(s.mlse_target, whole.mlse_target, "{chain}");
             assert_eq!(whole.dfe_taps.is_some(), chain.contains("dfe"), "{chain}");
-            assert_eq!(
-                s.fec.as_ref().map(|f| f.codewords),
-                whole.fec.as_ref().map(|f| f.codewords)
-            );
-            assert_eq!(
-                s.fec.as_ref().map(|f| f.histogram.clone()),
-                whole.fec.as_ref().map(|f| f.histogram.clone())
-            );
+            assert_eq!(s.fec.as_ref().map(|f| f.codewords), whole.fec.as_ref().map(|f| f.codewords));
+            assert_eq!(s.fec.as_ref().map(|f| f.histogram.clone()), whole.fec.as_ref().map(|f| f.histogram.clone()));
             assert!(s.decisions.is_empty());
         }
     }
@@ -1583,23 +1292,10 @@ mod tests {
         let noisy = {
             let mut model = LinkModel::demo_pam4();
             model.noise = crate::sim::Noise::SnrDb(24.0);
-            model
-                .run(
-                    &Pattern::parse("prbs13q")
-                        .unwrap()
-                        .generate(Modulation::Pam4, 300_000)
-                        .unwrap(),
-                )
-                .unwrap()
-                .waveform
+            model.run(&Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 300_000).unwrap()).unwrap().waveform
         };
 
-        for (fixed, chain) in [
-            (true, "ffe:15"),
-            (false, "ffe:15"),
-            (true, "ffe:15,dfe:1"),
-            (false, "ffe:15,mlse:1"),
-        ] {
+        for (fixed, chain) in [(true, "ffe:15"), (false, "ffe:15"), (true, "ffe:15,dfe:1"), (false, "ffe:15,mlse:1")] {
             let wf = match (fixed, chain.contains("dfe")) {
                 (true, true) => &noisy,
                 (true, false) => &locked,
@@ -1616,42 +1312,22 @@ mod tests {
             if fixed {
                 assert_eq!(s.symbols, whole.symbols, "{what}");
             } else {
-                assert!(
-                    (s.symbols as i64 - whole.symbols as i64).abs() <= 16,
-                    "{what}"
-                );
-                assert!(
-                    !s.warnings.iter().any(|w| w.contains("join")),
-                    "{what}: {:?}",
-                    s.warnings
-                );
+                assert!((s.symbols as i64 - whole.symbols as i64).abs() <= 16, "{what}");
+                assert!(!s.warnings.iter().any(|w| w.contains("join")), "{what}: {:?}", s.warnings);
                 let (a, b) = (s.ppm_offset.expect(&what), whole.ppm_offset.expect(&what));
-                assert!(
-                    (a - b).abs() < 2.0 && (a - 30.0).abs() < 5.0,
-                    "{what}: ppm {a} vs {b}"
-                );
+                assert!((a - b).abs() < 2.0 && (a - 30.0).abs() < 5.0, "{what}: ppm {a} vs {b}");
             }
             eprintln!("{what}; symbols {} vs {}", s.symbols, whole.symbols);
-            let tol = if fixed {
-                (whole.bit_errors / 10).max(5)
-            } else {
-                (whole.bit_errors / 5).max(8)
-            };
+            let tol = if fixed { (whole.bit_errors / 10).max(5) } else { (whole.bit_errors / 5).max(8) };
             assert!(s.bit_errors.abs_diff(whole.bit_errors) <= tol, "{what}");
             assert_eq!(s.resyncs, 0, "{what}");
             assert_eq!(s.stages.len(), whole.stages.len(), "{what}");
             let pre = (s.stages[0].ser, whole.stages[0].ser);
-            assert!(
-                (pre.0 - pre.1).abs() <= 0.1 * pre.1 + 1e-4,
-                "{what}: pre-EQ SER {pre:?}"
-            );
+            assert!((pre.0 - pre.1).abs() <= 0.1 * pre.1 + 1e-4, "{what}: pre-EQ SER {pre:?}");
             if chain.contains("mlse") || chain.contains("dfe") {
                 // The `ffe` stage's DFE restarts per block from the previous block's outputs.
                 let ffe = (s.stages[1].bit_errors, whole.stages[1].bit_errors);
-                assert!(
-                    ffe.0.abs_diff(ffe.1) <= (ffe.1 / 5).max(8),
-                    "{what}: ffe stage bit errors {ffe:?}"
-                );
+                assert!(ffe.0.abs_diff(ffe.1) <= (ffe.1 / 5).max(8), "{what}: ffe stage bit errors {ffe:?}");
             }
         }
     }
@@ -1665,34 +1341,18 @@ mod tests {
         use super::super::pipeline::{chain_detectors, ChainDetectors, TrainedFfe};
         use crate::eq::{Dfe, Ffe, Mlse};
         let m = Modulation::Pam4;
-        let s = Pattern::parse("prbs15")
-            .unwrap()
-            .generate(m, 30_000)
-            .unwrap();
+        let s = Pattern::parse("prbs15").unwrap().generate(m, 30_000).unwrap();
         let mut state = 1u32;
         let y: Vec<f32> = (0..s.len())
             .map(|k| {
                 // Deterministic noise: a small LCG, uniform ±0.25.
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                0.9 * m.level(s[k])
-                    + if k > 0 { 0.45 * m.level(s[k - 1]) } else { 0.0 }
-                    + 0.5 * noise
+                0.9 * m.level(s[k]) + if k > 0 { 0.45 * m.level(s[k - 1]) } else { 0.0 } + 0.5 * noise
             })
             .collect();
-        let trained = TrainedFfe {
-            ffe: Ffe::identity(1, 1, 0).unwrap(),
-            delay: 0,
-            mse: 0.0,
-            adapted: false,
-            feedback: vec![0.5],
-        };
-        let Ok(ChainDetectors::Mlse {
-            ffe_stage,
-            mlse,
-            target,
-        }) = chain_detectors(&y, &s, &trained, Some(&EqStage::Mlse { memory: 1 }), m)
-        else {
+        let trained = TrainedFfe { ffe: Ffe::identity(1, 1, 0).unwrap(), delay: 0, mse: 0.0, adapted: false, feedback: vec![0.5] };
+        let Ok(ChainDetectors::Mlse { ffe_stage, mlse, target }) = chain_detectors(&y, &s, &trained, Some(&EqStage::Mlse { memory: 1 }), m) else {
             panic!("an MLSE chain gives the MLSE detectors");
         };
         let dfe_alone = Dfe::train(&y, &s, 1, m).unwrap();
@@ -1706,22 +1366,12 @@ mod tests {
         // (Bounded noise favours symbol decisions: the DFE is error-free here, the MLSE is not;
         // the MLSE's gain on Gaussian noise is tested in tests/analysis.rs.)
         let errors = |x: &[u8]| x.iter().zip(&s).filter(|(a, b)| a != b).count();
-        assert!(
-            errors(&v) < s.len() / 100 && errors(&d) < s.len() / 100,
-            "MLSE {} / DFE {} symbol errors",
-            errors(&v),
-            errors(&d)
-        );
-        let Ok(ChainDetectors::Dfe(dfe)) =
-            chain_detectors(&y, &s, &trained, Some(&EqStage::Dfe { taps: 1 }), m)
-        else {
+        assert!(errors(&v) < s.len() / 100 && errors(&d) < s.len() / 100, "MLSE {} / DFE {} symbol errors", errors(&v), errors(&d));
+        let Ok(ChainDetectors::Dfe(dfe)) = chain_detectors(&y, &s, &trained, Some(&EqStage::Dfe { taps: 1 }), m) else {
             panic!("a DFE chain gives its DFE");
         };
         assert_eq!(dfe.taps(), &[0.5]);
-        assert!(matches!(
-            chain_detectors(&y, &s, &trained, None, m),
-            Ok(ChainDetectors::Slicer)
-        ));
+        assert!(matches!(chain_detectors(&y, &s, &trained, None, m), Ok(ChainDetectors::Slicer)));
     }
 
     #[test]
@@ -1729,32 +1379,11 @@ mod tests {
         let wf = capture(20_000, 0.0);
         let c = config(true, "ffe:15");
         let mut src = SliceSource::new(&wf.samples, wf.fs(), 4096, "a");
-        let o = StreamOptions {
-            block_samples: 10,
-            ..Default::default()
-        };
-        assert!(matches!(
-            analyze_stream(&mut src, &c, Backend::Auto, &o),
-            Err(Error::InvalidParameter {
-                name: "block_samples",
-                ..
-            })
-        ));
-        let chunks = vec![
-            Ok(wf.samples[..5000].to_vec()),
-            Err(Error::Unusable {
-                stage: "source",
-                reason: "disk".into(),
-            }),
-        ];
+        let o = StreamOptions { block_samples: 10, ..Default::default() };
+        assert!(matches!(analyze_stream(&mut src, &c, Backend::Auto, &o), Err(Error::InvalidParameter { name: "block_samples", .. })));
+        let chunks = vec![Ok(wf.samples[..5000].to_vec()), Err(Error::Unusable { stage: "source", reason: "disk".into() })];
         let mut src = IterSource::new(chunks.into_iter(), wf.fs(), "a");
-        assert!(matches!(
-            analyze_stream(&mut src, &c, Backend::Auto, &StreamOptions::default()),
-            Err(Error::Unusable {
-                stage: "source",
-                ..
-            })
-        ));
+        assert!(matches!(analyze_stream(&mut src, &c, Backend::Auto, &StreamOptions::default()), Err(Error::Unusable { stage: "source", .. })));
         let mut bad = wf.samples[..30_000].to_vec();
         bad[12_345] = f32::NAN;
         let mut src = SliceSource::new(&bad, wf.fs(), 4096, "a");
@@ -1763,9 +1392,6 @@ mod tests {
             Err(Error::NonFinite { index: 12_345, .. })
         ));
         let mut src = SliceSource::new(&[], wf.fs(), 4096, "a");
-        assert!(matches!(
-            analyze_stream(&mut src, &c, Backend::Auto, &StreamOptions::default()),
-            Err(Error::InputTooShort { .. }) | Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(analyze_stream(&mut src, &c, Backend::Auto, &StreamOptions::default()), Err(Error::InputTooShort { .. }) | Err(Error::Unusable { .. })));
     }
 }

@@ -70,9 +70,7 @@ impl Adaptation {
             }
         };
         match *self {
-            Adaptation::Lms { mu } | Adaptation::SignSignLms { mu } => {
-                positive("adaptation mu", mu)
-            }
+            Adaptation::Lms { mu } | Adaptation::SignSignLms { mu } => positive("adaptation mu", mu),
             Adaptation::Nlms { mu } => {
                 if mu.is_finite() && mu > 0.0 && mu < 2.0 {
                     Ok(())
@@ -168,11 +166,7 @@ pub(super) struct LevelSlicer {
 impl LevelSlicer {
     pub(super) fn new(levels: &[f32]) -> Result<LevelSlicer> {
         if levels.len() < 2 || levels.len() > 16 {
-            return Err(Error::invalid(
-                "slicer levels",
-                levels.len(),
-                "need 2..=16 levels",
-            ));
+            return Err(Error::invalid("slicer levels", levels.len(), "need 2..=16 levels"));
         }
         crate::error::check_finite("slicer levels", levels)?;
         if levels.windows(2).any(|w| w[0] >= w[1]) {
@@ -232,16 +226,7 @@ pub fn adapt_ffe(
     cfg: &AdaptiveConfig,
 ) -> Result<AdaptResult> {
     let mut output = vec![0.0f32; x.len() / sps.max(1)];
-    let s = adapt_ffe_into(
-        x,
-        sps,
-        targets,
-        init,
-        slicer_levels,
-        cfg,
-        &mut output,
-        &mut Vec::new(),
-    )?;
+    let s = adapt_ffe_into(x, sps, targets, init, slicer_levels, cfg, &mut output, &mut Vec::new())?;
     Ok(AdaptResult {
         ffe: s.ffe,
         output,
@@ -267,20 +252,13 @@ pub(super) fn validate_adaptation(
         return Err(Error::invalid(
             "samples_per_symbol",
             sps,
-            format!(
-                "the initial FFE has {} samples per symbol",
-                init.samples_per_symbol()
-            ),
+            format!("the initial FFE has {} samples per symbol", init.samples_per_symbol()),
         ));
     }
     let l = init.taps().len();
     cfg.adaptation.validate(l)?;
     if cfg.passes == 0 || cfg.passes > MAX_PASSES {
-        return Err(Error::invalid(
-            "adaptation passes",
-            cfg.passes,
-            format!("must be 1..={MAX_PASSES}"),
-        ));
+        return Err(Error::invalid("adaptation passes", cfg.passes, format!("must be 1..={MAX_PASSES}")));
     }
     if cfg.trace_decimation == 0 {
         return Err(Error::invalid("trace_decimation", 0, "must be at least 1"));
@@ -365,57 +343,19 @@ pub fn adapt_ffe_into(
     // LMS, the rule that must keep up with the line rate, runs on fixed-size tap arrays that
     // stay in registers; the other rules and long LMS equalizers on the general engine.
     let taps = match (cfg.adaptation, lanes) {
-        (Adaptation::Lms { mu }, 8) => run.drive_lms(
-            FixedLms::<8>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        (Adaptation::Lms { mu }, 16) => run.drive_lms(
-            FixedLms::<16>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        (Adaptation::Lms { mu }, 24) => run.drive_lms(
-            FixedLms::<24>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        (Adaptation::Lms { mu }, 32) => run.drive_lms(
-            FixedLms::<32>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        (Adaptation::Lms { mu }, 48) => run.drive_lms(
-            FixedLms::<48>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        (Adaptation::Lms { mu }, 64) => run.drive_lms(
-            FixedLms::<64>::new(&wr, dummy, mu),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
-        _ => run.drive(
-            Engine::new(cfg.adaptation, &wr, dummy),
-            output,
-            &mut trace,
-            &mut training_mse,
-        ),
+        (Adaptation::Lms { mu }, 8) => run.drive_lms(FixedLms::<8>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 16) => run.drive_lms(FixedLms::<16>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 24) => run.drive_lms(FixedLms::<24>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 32) => run.drive_lms(FixedLms::<32>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 48) => run.drive_lms(FixedLms::<48>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        (Adaptation::Lms { mu }, 64) => run.drive_lms(FixedLms::<64>::new(&wr, dummy, mu), output, &mut trace, &mut training_mse),
+        _ => run.drive(Engine::new(cfg.adaptation, &wr, dummy), output, &mut trace, &mut training_mse),
     };
     let taps: Vec<f32> = taps.into_iter().take(l).collect();
     if let Some(index) = taps.iter().position(|v| !v.is_finite()) {
         return Err(Error::Unusable {
             stage: "adaptive FFE",
-            reason: format!(
-                "tap {index} diverged to {}; lower the step size",
-                taps[index]
-            ),
+            reason: format!("tap {index} diverged to {}; lower the step size", taps[index]),
         });
     }
     Ok(AdaptSummary {
@@ -429,14 +369,7 @@ pub fn adapt_ffe_into(
 /// The padded input of the adapters: `lanes − 1` zeros, then `x` up to the last sample output
 /// `n_out − 1` reads (zeros past the end), so that the tap window of output `k` is
 /// `scratch[k·sps + c..][..lanes]` (taps reversed).
-pub(super) fn pad_input(
-    x: &[f32],
-    sps: usize,
-    c: usize,
-    lanes: usize,
-    n_out: usize,
-    scratch: &mut Vec<f32>,
-) {
+pub(super) fn pad_input(x: &[f32], sps: usize, c: usize, lanes: usize, n_out: usize, scratch: &mut Vec<f32>) {
     let pad0 = lanes - 1;
     let xp_len = pad0 + (n_out - 1) * sps + c + 1;
     let copy = x.len().min(xp_len - pad0);
@@ -464,21 +397,11 @@ impl Run<'_> {
     /// Training passes, then the decision-directed part; returns the taps in [`Ffe`] order
     /// (at least `L` of them). The adapter is taken by value so that its taps live in
     /// registers for the whole loop.
-    fn drive<A: Adapter>(
-        &self,
-        mut a: A,
-        output: &mut [f32],
-        trace: &mut Trace,
-        training_mse: &mut f64,
-    ) -> Vec<f32> {
+    fn drive<A: Adapter>(&self, mut a: A, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
         let (sps, c, lanes) = (self.sps, self.c, self.lanes);
         for _ in 0..self.passes {
             let mut sum = 0.0f64;
-            for (k, (out, &t)) in output[..self.n_train]
-                .iter_mut()
-                .zip(self.targets)
-                .enumerate()
-            {
+            for (k, (out, &t)) in output[..self.n_train].iter_mut().zip(self.targets).enumerate() {
                 let u = &self.xp[k * sps + c..k * sps + c + lanes];
                 let y = a.output(u);
                 let e = t - y;
@@ -490,12 +413,7 @@ impl Run<'_> {
             *training_mse = sum / self.n_train as f64;
         }
         if self.decision_directed {
-            for (k, out) in output
-                .iter_mut()
-                .enumerate()
-                .take(self.n_out)
-                .skip(self.n_train)
-            {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
                 let u = &self.xp[k * sps + c..k * sps + c + lanes];
                 let y = a.output(u);
                 let e = self.slicer.nearest(y) - y;
@@ -504,12 +422,7 @@ impl Run<'_> {
                 trace.push(e);
             }
         } else {
-            for (k, out) in output
-                .iter_mut()
-                .enumerate()
-                .take(self.n_out)
-                .skip(self.n_train)
-            {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
                 *out = a.output(&self.xp[k * sps + c..k * sps + c + lanes]);
             }
         }
@@ -524,33 +437,18 @@ impl Run<'_> {
     /// the error `e[k]` is. The loop-carried chain shrinks from dot product + error + update to
     /// error, one multiply and one add. The same LMS recursion as [`Run::drive`]; outputs and
     /// taps differ from it only by rounding (tested against the direct form in f64).
-    fn drive_lms<const L: usize>(
-        &self,
-        mut a: FixedLms<L>,
-        output: &mut [f32],
-        trace: &mut Trace,
-        training_mse: &mut f64,
-    ) -> Vec<f32> {
+    fn drive_lms<const L: usize>(&self, mut a: FixedLms<L>, output: &mut [f32], trace: &mut Trace, training_mse: &mut f64) -> Vec<f32> {
         debug_assert_eq!(self.lanes, L);
         for _ in 0..self.passes {
             let targets = self.targets;
-            let sum = self.lms_phase(&mut a, 0..self.n_train, output, trace, |k, y| {
-                targets[k] - y
-            });
+            let sum = self.lms_phase(&mut a, 0..self.n_train, output, trace, |k, y| targets[k] - y);
             *training_mse = sum / self.n_train as f64;
         }
         if self.decision_directed {
             let slicer = self.slicer;
-            self.lms_phase(&mut a, self.n_train..self.n_out, output, trace, |_, y| {
-                slicer.nearest(y) - y
-            });
+            self.lms_phase(&mut a, self.n_train..self.n_out, output, trace, |_, y| slicer.nearest(y) - y);
         } else {
-            for (k, out) in output
-                .iter_mut()
-                .enumerate()
-                .take(self.n_out)
-                .skip(self.n_train)
-            {
+            for (k, out) in output.iter_mut().enumerate().take(self.n_out).skip(self.n_train) {
                 *out = a.output(self.window::<L>(k));
             }
         }
@@ -584,11 +482,7 @@ impl Run<'_> {
         if L <= 64 && crate::simd::avx2() {
             // SAFETY: AVX2 is present; the windows `k·sps + c .. + L` of the outputs `k` in
             // `range` lie inside `xp` (sized for the last output); L is a multiple of 8, ≤ 64.
-            unsafe {
-                lms_avx2::phase::<L>(
-                    self.xp, self.sps, self.c, a, range, output, trace, &err, &mut sum,
-                )
-            };
+            unsafe { lms_avx2::phase::<L>(self.xp, self.sps, self.c, a, range, output, trace, &err, &mut sum) };
             return sum;
         }
         let mut y = a.output(self.window::<L>(range.start));
@@ -668,10 +562,7 @@ mod lms_avx2 {
             let at0 = range.start * sps + c;
             let mut acc = _mm256_mul_ps(w[0], _mm256_loadu_ps(p.add(at0)));
             for i in 1..v {
-                acc = _mm256_add_ps(
-                    acc,
-                    _mm256_mul_ps(w[i], _mm256_loadu_ps(p.add(at0 + 8 * i))),
-                );
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w[i], _mm256_loadu_ps(p.add(at0 + 8 * i))));
             }
             let mut y = hsum(acc);
             let mu = a.mu;
@@ -747,11 +638,7 @@ impl<const L: usize> FixedLms<L> {
         w.copy_from_slice(wr);
         let mut mask = [1.0f32; L];
         mask[..dummy].iter_mut().for_each(|m| *m = 0.0);
-        FixedLms {
-            w,
-            mask,
-            mu: mu as f32,
-        }
+        FixedLms { w, mask, mu: mu as f32 }
     }
 }
 
@@ -809,12 +696,7 @@ pub(super) struct Trace {
 
 impl Trace {
     pub(super) fn new(every: usize) -> Trace {
-        Trace {
-            every,
-            sum: 0.0,
-            count: 0,
-            points: Vec::new(),
-        }
+        Trace { every, sum: 0.0, count: 0, points: Vec::new() }
     }
 
     #[inline]
@@ -858,21 +740,9 @@ pub(super) struct RlsState {
 impl Engine {
     pub(super) fn new(rule: Adaptation, wr: &[f32], dummy: usize) -> Engine {
         match rule {
-            Adaptation::Lms { mu } => Engine::Lms {
-                w: wr.to_vec(),
-                mu: mu as f32,
-                dummy,
-            },
-            Adaptation::Nlms { mu } => Engine::Nlms {
-                w: wr.to_vec(),
-                mu: mu as f32,
-                dummy,
-            },
-            Adaptation::SignSignLms { mu } => Engine::SignSign {
-                w: wr.to_vec(),
-                mu: mu as f32,
-                dummy,
-            },
+            Adaptation::Lms { mu } => Engine::Lms { w: wr.to_vec(), mu: mu as f32, dummy },
+            Adaptation::Nlms { mu } => Engine::Nlms { w: wr.to_vec(), mu: mu as f32, dummy },
+            Adaptation::SignSignLms { mu } => Engine::SignSign { w: wr.to_vec(), mu: mu as f32, dummy },
             Adaptation::Rls { lambda, delta } => {
                 let n = wr.len() - dummy;
                 let mut p = vec![0.0f64; n * n];
@@ -895,15 +765,13 @@ impl Engine {
     #[inline]
     pub(super) fn output(&self, u: &[f32]) -> f32 {
         match self {
-            Engine::Lms { w, .. } | Engine::Nlms { w, .. } | Engine::SignSign { w, .. } => {
-                dot8(w, u)
-            }
-            Engine::Rls(s) => {
-                s.w.iter()
-                    .zip(&u[s.dummy..])
-                    .map(|(&a, &b)| a * b as f64)
-                    .sum::<f64>() as f32
-            }
+            Engine::Lms { w, .. } | Engine::Nlms { w, .. } | Engine::SignSign { w, .. } => dot8(w, u),
+            Engine::Rls(s) => s
+                .w
+                .iter()
+                .zip(&u[s.dummy..])
+                .map(|(&a, &b)| a * b as f64)
+                .sum::<f64>() as f32,
         }
     }
 
@@ -924,21 +792,9 @@ impl Engine {
                 }
             }
             Engine::SignSign { w, mu, dummy } => {
-                let g = if e > 0.0 {
-                    *mu
-                } else if e < 0.0 {
-                    -*mu
-                } else {
-                    0.0
-                };
+                let g = if e > 0.0 { *mu } else if e < 0.0 { -*mu } else { 0.0 };
                 for (wi, &ui) in w[*dummy..].iter_mut().zip(&u[*dummy..]) {
-                    let s = if ui > 0.0 {
-                        g
-                    } else if ui < 0.0 {
-                        -g
-                    } else {
-                        0.0
-                    };
+                    let s = if ui > 0.0 { g } else if ui < 0.0 { -g } else { 0.0 };
                     *wi += s;
                 }
             }
@@ -1012,12 +868,7 @@ mod tests {
         (0..levels.len())
             .map(|k| {
                 let hk = h(k);
-                let s: f32 = hk
-                    .iter()
-                    .enumerate()
-                    .filter(|&(m, _)| m <= k)
-                    .map(|(m, &v)| v * levels[k - m])
-                    .sum();
+                let s: f32 = hk.iter().enumerate().filter(|&(m, _)| m <= k).map(|(m, &v)| v * levels[k - m]).sum();
                 s + noise.sample(&mut rng)
             })
             .collect()
@@ -1032,13 +883,7 @@ mod tests {
 
     fn aligned(levels: &[f32], delay: isize) -> Vec<f32> {
         (0..levels.len() as isize)
-            .map(|k| {
-                levels
-                    .get((k + delay) as usize)
-                    .copied()
-                    .filter(|_| k + delay >= 0)
-                    .unwrap_or(0.0)
-            })
+            .map(|k| levels.get((k + delay) as usize).copied().filter(|_| k + delay >= 0).unwrap_or(0.0))
             .collect()
     }
 
@@ -1048,24 +893,13 @@ mod tests {
     }
 
     /// Direct-form reference LMS (f64, no padding tricks): the oracle for the fast loop.
-    fn reference_lms(
-        x: &[f32],
-        t: &[f32],
-        w0: &[f32],
-        c: usize,
-        mu: f64,
-        n_train: usize,
-    ) -> Vec<f64> {
+    fn reference_lms(x: &[f32], t: &[f32], w0: &[f32], c: usize, mu: f64, n_train: usize) -> Vec<f64> {
         let mut w: Vec<f64> = w0.iter().map(|&v| v as f64).collect();
         for (k, &tk) in t.iter().enumerate().take(n_train) {
             let u: Vec<f64> = (0..w.len())
                 .map(|j| {
                     let i = k as isize + c as isize - j as isize;
-                    if i >= 0 && (i as usize) < x.len() {
-                        x[i as usize] as f64
-                    } else {
-                        0.0
-                    }
+                    if i >= 0 && (i as usize) < x.len() { x[i as usize] as f64 } else { 0.0 }
                 })
                 .collect();
             let y: f64 = w.iter().zip(&u).map(|(a, b)| a * b).sum();
@@ -1094,11 +928,7 @@ mod tests {
             let r = adapt_ffe(&x, 1, Some(&t), &init, &Modulation::Pam4.level_set(), &cfg).unwrap();
             let want = reference_lms(&x, &t, init.taps(), c, 5e-3, 3000);
             for (a, b) in r.ffe.taps().iter().zip(&want) {
-                assert!(
-                    (*a as f64 - b).abs() < 1e-3,
-                    "L {l}: {:?} vs {want:?}",
-                    r.ffe.taps()
-                );
+                assert!((*a as f64 - b).abs() < 1e-3, "L {l}: {:?} vs {want:?}", r.ffe.taps());
             }
         }
     }
@@ -1108,38 +938,19 @@ mod tests {
         let n = 30_000;
         let (_, lv) = pam4(n, 3);
         let x = isi(&lv, |_| vec![0.2, 1.0, 0.45, 0.15], 0.05, 4);
-        let fcfg = FfeConfig {
-            n_taps: 15,
-            delay_search: 3,
-            ridge: 0.0,
-            ..Default::default()
-        };
+        let fcfg = FfeConfig { n_taps: 15, delay_search: 3, ridge: 0.0, ..Default::default() };
         let mmse = Ffe::train_mmse(&x, &lv, &fcfg).unwrap();
         let t = aligned(&lv, mmse.delay);
         let eval = 100..n - 100;
         let y_star = mmse.ffe.equalize(&x);
         let mse_star = mse(&y_star, &t, eval.clone());
-        let norm_star: f64 = mmse
-            .ffe
-            .taps()
-            .iter()
-            .map(|&v| (v as f64).powi(2))
-            .sum::<f64>()
-            .sqrt();
+        let norm_star: f64 = mmse.ffe.taps().iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
         let init = Ffe::identity(15, 1, mmse.ffe.reference_tap()).unwrap();
         for (rule, passes, mse_tol, tap_tol) in [
             (Adaptation::Lms { mu: 2e-3 }, 4, 0.03, 0.05),
             (Adaptation::Nlms { mu: 5e-3 }, 4, 0.03, 0.05),
             (Adaptation::SignSignLms { mu: 1e-4 }, 4, 0.10, 0.10),
-            (
-                Adaptation::Rls {
-                    lambda: 1.0,
-                    delta: 1e-3,
-                },
-                1,
-                0.002,
-                0.005,
-            ),
+            (Adaptation::Rls { lambda: 1.0, delta: 1e-3 }, 1, 0.002, 0.005),
         ] {
             let cfg = AdaptiveConfig {
                 adaptation: rule,
@@ -1159,16 +970,8 @@ mod tests {
                 .map(|(&a, &b)| ((a - b) as f64).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            assert!(
-                m < mse_star * (1.0 + mse_tol),
-                "{rule:?}: mse {m} vs MMSE {mse_star}"
-            );
-            assert!(
-                dist < tap_tol * norm_star,
-                "{rule:?}: taps {:?} vs {:?}",
-                r.ffe.taps(),
-                mmse.ffe.taps()
-            );
+            assert!(m < mse_star * (1.0 + mse_tol), "{rule:?}: mse {m} vs MMSE {mse_star}");
+            assert!(dist < tap_tol * norm_star, "{rule:?}: taps {:?} vs {:?}", r.ffe.taps(), mmse.ffe.taps());
             // The trace falls from the initial (identity) error to the MMSE floor (last 8 full
             // blocks averaged); RLS gets there within the first trace block.
             let first = r.mse_trace[0];
@@ -1176,10 +979,7 @@ mod tests {
             let last = tr.iter().sum::<f64>() / 8.0;
             println!("{rule:?}: mse {m:.5} (MMSE {mse_star:.5}), first trace block {first:.5}, last {last:.5}");
             if matches!(rule, Adaptation::Rls { .. }) {
-                assert!(
-                    r.mse_trace[1] < 1.3 * last && last < mse_star * 1.3,
-                    "{rule:?}: trace {first} → {last}"
-                );
+                assert!(r.mse_trace[1] < 1.3 * last && last < mse_star * 1.3, "{rule:?}: trace {first} → {last}");
             } else {
                 assert!(first > 2.0 * last, "{rule:?}: trace {first} → {last}");
             }
@@ -1192,13 +992,7 @@ mod tests {
         let train = 10_000;
         let (sym, lv) = pam4(n, 5);
         // The post-cursor drifts from 0.45 to 0.8 after training.
-        let post = |k: usize| {
-            if k < train {
-                0.45
-            } else {
-                0.45 + 0.35 * (k - train) as f32 / (n - train) as f32
-            }
-        };
+        let post = |k: usize| if k < train { 0.45 } else { 0.45 + 0.35 * (k - train) as f32 / (n - train) as f32 };
         let x = isi(&lv, |k| vec![1.0, post(k), 0.1], 0.02, 6);
         let t = aligned(&lv, 0);
         let init = Ffe::identity(11, 1, 0).unwrap();
@@ -1214,18 +1008,12 @@ mod tests {
         };
         let slicer = crate::modulation::Slicer::for_levels(&Modulation::Pam4.level_set()).unwrap();
         let errors = |r: &AdaptResult, range: std::ops::Range<usize>| {
-            range
-                .filter(|&k| slicer.decide(r.output[k]) != sym[k])
-                .count()
+            range.filter(|&k| slicer.decide(r.output[k]) != sym[k]).count()
         };
         let frozen = run(false);
         let tracking = run(true);
         let tail = n - 10_000..n;
-        assert!(
-            errors(&frozen, tail.clone()) > 200,
-            "frozen taps should fail: {}",
-            errors(&frozen, tail.clone())
-        );
+        assert!(errors(&frozen, tail.clone()) > 200, "frozen taps should fail: {}", errors(&frozen, tail.clone()));
         assert_eq!(errors(&tracking, train..n), 0);
         // The frozen result keeps the trained taps; the tracking one moved.
         assert_ne!(frozen.ffe.taps(), tracking.ffe.taps());
@@ -1245,9 +1033,7 @@ mod tests {
         assert_eq!(r.trained_symbols, 0);
         assert!(r.training_mse.is_nan());
         let slicer = crate::modulation::Slicer::for_levels(&Modulation::Pam4.level_set()).unwrap();
-        let errs = (n / 2..n)
-            .filter(|&k| slicer.decide(r.output[k]) != sym[k])
-            .count();
+        let errs = (n / 2..n).filter(|&k| slicer.decide(r.output[k]) != sym[k]).count();
         assert_eq!(errs, 0);
         let first = r.mse_trace[0];
         let last = *r.mse_trace.last().unwrap();
@@ -1278,12 +1064,7 @@ mod tests {
         };
         let r = adapt_ffe(&x, 2, Some(&t), &init, &Modulation::Pam4.level_set(), &cfg).unwrap();
         let slicer = crate::modulation::Slicer::for_levels(&Modulation::Pam4.level_set()).unwrap();
-        assert_eq!(
-            (5000..n)
-                .filter(|&k| slicer.decide(r.output[k]) != sym[k])
-                .count(),
-            0
-        );
+        assert_eq!((5000..n).filter(|&k| slicer.decide(r.output[k]) != sym[k]).count(), 0);
     }
 
     #[test]
@@ -1293,91 +1074,39 @@ mod tests {
         let x = vec![0.1f32; 100];
         let cfg = AdaptiveConfig::default();
         assert!(adapt_ffe(&x, 2, None, &init, &lv, &cfg).is_err());
-        let bad = |a: Adaptation| AdaptiveConfig {
-            adaptation: a,
-            ..Default::default()
-        };
+        let bad = |a: Adaptation| AdaptiveConfig { adaptation: a, ..Default::default() };
         assert!(adapt_ffe(&x, 1, None, &init, &lv, &bad(Adaptation::Lms { mu: -1.0 })).is_err());
         assert!(adapt_ffe(&x, 1, None, &init, &lv, &bad(Adaptation::Nlms { mu: 2.5 })).is_err());
-        assert!(adapt_ffe(
-            &x,
-            1,
-            None,
-            &init,
-            &lv,
-            &bad(Adaptation::Rls {
-                lambda: 1.5,
-                delta: 1.0
-            })
-        )
-        .is_err());
+        assert!(adapt_ffe(&x, 1, None, &init, &lv, &bad(Adaptation::Rls { lambda: 1.5, delta: 1.0 })).is_err());
         assert!(adapt_ffe(&x, 1, None, &init, &[1.0, 0.0], &cfg).is_err());
-        assert!(adapt_ffe(
-            &x,
-            1,
-            None,
-            &init,
-            &lv,
-            &AdaptiveConfig {
-                decision_directed: false,
-                ..Default::default()
-            }
-        )
-        .is_err());
+        assert!(adapt_ffe(&x, 1, None, &init, &lv, &AdaptiveConfig { decision_directed: false, ..Default::default() }).is_err());
         assert!(matches!(
             adapt_ffe(&[0.0, f32::NAN], 1, None, &init, &lv, &cfg),
             Err(Error::NonFinite { index: 1, .. })
         ));
+        assert!(matches!(adapt_ffe(&[], 1, None, &init, &lv, &cfg), Err(Error::InputTooShort { .. })));
         assert!(matches!(
-            adapt_ffe(&[], 1, None, &init, &lv, &cfg),
-            Err(Error::InputTooShort { .. })
-        ));
-        assert!(matches!(
-            adapt_ffe_into(
-                &x,
-                1,
-                None,
-                &init,
-                &lv,
-                &cfg,
-                &mut [0.0; 99],
-                &mut Vec::new()
-            ),
+            adapt_ffe_into(&x, 1, None, &init, &lv, &cfg, &mut [0.0; 99], &mut Vec::new()),
             Err(Error::LengthMismatch { .. })
         ));
         // The buffer-taking form gives the same result as the allocating one, scratch reused.
-        let t: Vec<f32> = (0..100)
-            .map(|k| if k % 3 == 0 { 1.0 } else { -1.0 / 3.0 })
-            .collect();
+        let t: Vec<f32> = (0..100).map(|k| if k % 3 == 0 { 1.0 } else { -1.0 / 3.0 }).collect();
         let a = adapt_ffe(&x, 1, Some(&t), &init, &lv, &cfg).unwrap();
         let mut out = vec![0.0; 100];
         let mut scratch = vec![5.0; 7];
         for _ in 0..2 {
-            let b =
-                adapt_ffe_into(&x, 1, Some(&t), &init, &lv, &cfg, &mut out, &mut scratch).unwrap();
+            let b = adapt_ffe_into(&x, 1, Some(&t), &init, &lv, &cfg, &mut out, &mut scratch).unwrap();
             assert_eq!((&b.ffe, &b.mse_trace), (&a.ffe, &a.mse_trace));
             assert_eq!(out, a.output);
         }
         // A step far too large diverges: a typed error, not NaN taps.
-        let big: Vec<f32> = (0..2000)
-            .map(|k| if k % 2 == 0 { 30.0 } else { -30.0 })
-            .collect();
+        let big: Vec<f32> = (0..2000).map(|k| if k % 2 == 0 { 30.0 } else { -30.0 }).collect();
         assert!(matches!(
-            adapt_ffe(
-                &big,
-                1,
-                None,
-                &init,
-                &lv,
-                &bad(Adaptation::Lms { mu: 10.0 })
-            ),
+            adapt_ffe(&big, 1, None, &init, &lv, &bad(Adaptation::Lms { mu: 10.0 })),
             Err(Error::Unusable { .. })
         ));
         let json = serde_json::to_string(&AdaptiveConfig::default()).unwrap();
         assert!(json.contains("\"rule\":\"lms\""), "{json}");
-        assert_eq!(
-            serde_json::from_str::<AdaptiveConfig>(&json).unwrap(),
-            AdaptiveConfig::default()
-        );
+        assert_eq!(serde_json::from_str::<AdaptiveConfig>(&json).unwrap(), AdaptiveConfig::default());
     }
 }

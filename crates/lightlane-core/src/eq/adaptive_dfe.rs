@@ -61,11 +61,7 @@ pub fn adapt_ffe_dfe(
 ) -> Result<AdaptDfeResult> {
     let nfb = init_feedback.len();
     if nfb == 0 || nfb > MAX_DFE_TAPS {
-        return Err(Error::invalid(
-            "DFE feedback taps",
-            nfb,
-            format!("need 1..={MAX_DFE_TAPS} taps"),
-        ));
+        return Err(Error::invalid("DFE feedback taps", nfb, format!("need 1..={MAX_DFE_TAPS} taps")));
     }
     crate::error::check_finite("DFE feedback taps", init_feedback)?;
     let (slicer, n_out) = validate_adaptation(x, sps, targets, init, slicer_levels, cfg)?;
@@ -158,55 +154,27 @@ mod tests {
     /// PAM4 through a T-spaced channel `h` (main cursor first) plus white noise.
     fn link(n: usize, h: &[f32], sigma: f32, seed: u64) -> (Vec<f32>, Vec<f32>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let a: Vec<f32> = (0..n)
-            .map(|_| Modulation::Pam4.level(rng.random_range(0..4u8)))
-            .collect();
+        let a: Vec<f32> = (0..n).map(|_| Modulation::Pam4.level(rng.random_range(0..4u8))).collect();
         let noise = Normal::new(0.0f32, sigma).unwrap();
         let x = (0..n)
-            .map(|k| {
-                h.iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k)
-                    .map(|(i, &v)| v * a[k - i])
-                    .sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
+            .map(|k| h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * a[k - i]).sum::<f32>() + noise.sample(&mut rng))
             .collect();
         (a, x)
     }
 
     fn aligned(a: &[f32], delay: isize) -> Vec<f32> {
-        (0..a.len() as isize)
-            .map(|k| a[(k + delay).clamp(0, a.len() as isize - 1) as usize])
-            .collect()
+        (0..a.len() as isize).map(|k| a[(k + delay).clamp(0, a.len() as isize - 1) as usize]).collect()
     }
 
     /// The DFE-LMS recursion written out in f64, one symbol at a time (the oracle).
-    fn naive_lms(
-        x: &[f32],
-        targets: &[f32],
-        l: usize,
-        c: usize,
-        nfb: usize,
-        mu: f64,
-    ) -> (Vec<f64>, Vec<f64>) {
+    fn naive_lms(x: &[f32], targets: &[f32], l: usize, c: usize, nfb: usize, mu: f64) -> (Vec<f64>, Vec<f64>) {
         let mut w = vec![0.0f64; l];
         w[c] = 1.0;
         let mut b = vec![0.0f64; nfb];
         for k in 0..targets.len() {
-            let u: Vec<f64> = (0..l)
-                .map(|j| {
-                    (k + c)
-                        .checked_sub(j)
-                        .and_then(|i| x.get(i))
-                        .map_or(0.0, |&v| v as f64)
-                })
-                .collect();
-            let fb: Vec<f64> = (1..=nfb)
-                .map(|i| if k >= i { targets[k - i] as f64 } else { 0.0 })
-                .collect();
-            let z = w.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>()
-                - b.iter().zip(&fb).map(|(a, b)| a * b).sum::<f64>();
+            let u: Vec<f64> = (0..l).map(|j| (k + c).checked_sub(j).and_then(|i| x.get(i)).map_or(0.0, |&v| v as f64)).collect();
+            let fb: Vec<f64> = (1..=nfb).map(|i| if k >= i { targets[k - i] as f64 } else { 0.0 }).collect();
+            let z = w.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() - b.iter().zip(&fb).map(|(a, b)| a * b).sum::<f64>();
             let e = targets[k] as f64 - z;
             for (wj, uj) in w.iter_mut().zip(&u) {
                 *wj += mu * e * uj;
@@ -223,30 +191,11 @@ mod tests {
         let (a, x) = link(6000, &[0.2, 1.0, 0.45, 0.1], 0.05, 1);
         let (l, c, nfb) = (11, 3, 2);
         let t = aligned(&a, -1);
-        let cfg = AdaptiveConfig {
-            adaptation: Adaptation::Lms { mu: 2e-3 },
-            training_symbols: 6000,
-            decision_directed: false,
-            ..Default::default()
-        };
-        let r = adapt_ffe_dfe(
-            &x,
-            1,
-            Some(&t),
-            &Ffe::identity(l, 1, c).unwrap(),
-            &[0.0; 2],
-            &Modulation::Pam4.level_set(),
-            &cfg,
-        )
-        .unwrap();
+        let cfg = AdaptiveConfig { adaptation: Adaptation::Lms { mu: 2e-3 }, training_symbols: 6000, decision_directed: false, ..Default::default() };
+        let r = adapt_ffe_dfe(&x, 1, Some(&t), &Ffe::identity(l, 1, c).unwrap(), &[0.0; 2], &Modulation::Pam4.level_set(), &cfg).unwrap();
         let (w, b) = naive_lms(&x, &t, l, c, nfb, 2e-3);
         for (got, want) in r.ffe.taps().iter().zip(&w).chain(r.feedback.iter().zip(&b)) {
-            assert!(
-                (*got as f64 - want).abs() < 2e-4,
-                "{:?} {:?} vs {w:?} {b:?}",
-                r.ffe.taps(),
-                r.feedback
-            );
+            assert!((*got as f64 - want).abs() < 2e-4, "{:?} {:?} vs {w:?} {b:?}", r.ffe.taps(), r.feedback);
         }
         assert_eq!(r.trained_symbols, 6000);
         assert!(r.feedback[0] > 0.2, "{:?}", r.feedback);
@@ -254,22 +203,12 @@ mod tests {
 
     /// Mean squared slicer error of an FFE + feedback over outputs `range` with the known
     /// levels `t` fed back.
-    fn mse_with_feedback(
-        ffe: &Ffe,
-        b: &[f32],
-        x: &[f32],
-        t: &[f32],
-        range: std::ops::Range<usize>,
-    ) -> f64 {
+    fn mse_with_feedback(ffe: &Ffe, b: &[f32], x: &[f32], t: &[f32], range: std::ops::Range<usize>) -> f64 {
         let y = ffe.equalize(x);
         let n = range.len() as f64;
         range
             .map(|k| {
-                let z = y[k] as f64
-                    - b.iter()
-                        .enumerate()
-                        .map(|(i, &bi)| bi as f64 * t[k - 1 - i] as f64)
-                        .sum::<f64>();
+                let z = y[k] as f64 - b.iter().enumerate().map(|(i, &bi)| bi as f64 * t[k - 1 - i] as f64).sum::<f64>();
                 (t[k] as f64 - z).powi(2)
             })
             .sum::<f64>()
@@ -283,96 +222,42 @@ mod tests {
         // its MSE (the FFE-versus-feedback direction converges at a rate ∝ the noise power, so
         // their taps stay a little off at this SNR while the MSE is already close).
         let (a, x) = link(40_000, &[0.15, 1.0, 0.5, 0.2], 0.06, 2);
-        let cfg_ffe = FfeConfig {
-            n_taps: 9,
-            reference_tap: Some(2),
-            delay_search: 2,
-            ..Default::default()
-        };
+        let cfg_ffe = FfeConfig { n_taps: 9, reference_tap: Some(2), delay_search: 2, ..Default::default() };
         let ntrain = 20_000;
         let joint = train_ffe_and_target(&x[..ntrain], &a[..ntrain], 2, &cfg_ffe).unwrap();
         let t = aligned(&a, joint.delay);
         let optimum = mse_with_feedback(&joint.ffe, &joint.target[1..], &x, &t, 100..ntrain);
         let flat = Ffe::train_mmse(&x[..ntrain], &a[..ntrain], &cfg_ffe).unwrap();
-        assert!(
-            flat.mse > 1.3 * optimum,
-            "the DFE must matter here: flat FFE {} vs MMSE-DFE {optimum}",
-            flat.mse
-        );
+        assert!(flat.mse > 1.3 * optimum, "the DFE must matter here: flat FFE {} vs MMSE-DFE {optimum}", flat.mse);
         for (rule, passes, tol) in [
-            (
-                Adaptation::Rls {
-                    lambda: 1.0,
-                    delta: 1e-2,
-                },
-                1,
-                0.01,
-            ),
+            (Adaptation::Rls { lambda: 1.0, delta: 1e-2 }, 1, 0.01),
             (Adaptation::Lms { mu: 2e-3 }, 4, 0.15),
             (Adaptation::Nlms { mu: 0.01 }, 4, 0.15),
             (Adaptation::SignSignLms { mu: 1e-4 }, 4, 0.3),
         ] {
-            let cfg = AdaptiveConfig {
-                adaptation: rule,
-                training_symbols: ntrain,
-                passes,
-                decision_directed: true,
-                ..Default::default()
-            };
-            let r = adapt_ffe_dfe(
-                &x,
-                1,
-                Some(&t),
-                &Ffe::identity(9, 1, 2).unwrap(),
-                &[0.0; 2],
-                &Modulation::Pam4.level_set(),
-                &cfg,
-            )
-            .unwrap();
+            let cfg = AdaptiveConfig { adaptation: rule, training_symbols: ntrain, passes, decision_directed: true, ..Default::default() };
+            let r = adapt_ffe_dfe(&x, 1, Some(&t), &Ffe::identity(9, 1, 2).unwrap(), &[0.0; 2], &Modulation::Pam4.level_set(), &cfg).unwrap();
             let mse = mse_with_feedback(&r.ffe, &r.feedback, &x, &t, 100..ntrain);
             eprintln!("{rule:?}: MSE {mse:.5} (MMSE-DFE {optimum:.5}, flat FFE {:.5}), feedback {:?} vs {:?}", flat.mse, r.feedback, joint.target);
-            assert!(
-                mse < (1.0 + tol) * optimum,
-                "{rule:?}: MSE {mse} vs MMSE-DFE {optimum}"
-            );
+            assert!(mse < (1.0 + tol) * optimum, "{rule:?}: MSE {mse} vs MMSE-DFE {optimum}");
             if let Adaptation::Rls { .. } = rule {
                 for (&b, &g) in r.feedback.iter().zip(&joint.target[1..]) {
-                    assert!(
-                        (b - g).abs() < 0.01,
-                        "RLS feedback {:?} vs MMSE-DFE target {:?}",
-                        r.feedback,
-                        joint.target
-                    );
+                    assert!((b - g).abs() < 0.01, "RLS feedback {:?} vs MMSE-DFE target {:?}", r.feedback, joint.target);
                 }
             }
             // The decision-directed part (decisions fed back) keeps the error near the
             // optimum; slicing without feedback would see the post-cursor ISI as error.
             let dd = r.mse_trace.last().copied().unwrap();
-            assert!(
-                dd < 2.0 * optimum,
-                "{rule:?}: decision-directed MSE {dd} vs MMSE-DFE {optimum}"
-            );
+            assert!(dd < 2.0 * optimum, "{rule:?}: decision-directed MSE {dd} vs MMSE-DFE {optimum}");
         }
     }
 
     #[test]
     fn blind_decision_directed_run_keeps_an_open_eye() {
         let (a, x) = link(20_000, &[1.0, 0.5], 0.05, 3);
-        let cfg = AdaptiveConfig {
-            adaptation: Adaptation::Lms { mu: 1e-3 },
-            ..Default::default()
-        };
+        let cfg = AdaptiveConfig { adaptation: Adaptation::Lms { mu: 1e-3 }, ..Default::default() };
         // Started at the channel's own solution (identity FFE, feedback 0.5), no targets.
-        let r = adapt_ffe_dfe(
-            &x,
-            1,
-            None,
-            &Ffe::identity(5, 1, 0).unwrap(),
-            &[0.5],
-            &Modulation::Pam4.level_set(),
-            &cfg,
-        )
-        .unwrap();
+        let r = adapt_ffe_dfe(&x, 1, None, &Ffe::identity(5, 1, 0).unwrap(), &[0.5], &Modulation::Pam4.level_set(), &cfg).unwrap();
         assert_eq!(r.trained_symbols, 0);
         assert!(r.training_mse.is_nan());
         assert!((r.feedback[0] - 0.5).abs() < 0.05, "{:?}", r.feedback);
@@ -386,42 +271,14 @@ mod tests {
     #[test]
     #[ignore]
     fn profile_adapt_ffe_dfe() {
-        let n: usize = std::env::var("LIGHTLANE_DFE_SYMBOLS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1 << 20);
+        let n: usize = std::env::var("LIGHTLANE_DFE_SYMBOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
         let (a, x) = link(n, &[1.0, 0.5], 0.05, 9);
-        for rule in [
-            Adaptation::Lms { mu: 1e-3 },
-            Adaptation::Nlms { mu: 0.05 },
-            Adaptation::SignSignLms { mu: 1e-4 },
-            Adaptation::Rls {
-                lambda: 0.9995,
-                delta: 0.01,
-            },
-        ] {
-            let cfg = AdaptiveConfig {
-                adaptation: rule,
-                training_symbols: 65_536,
-                ..Default::default()
-            };
+        for rule in [Adaptation::Lms { mu: 1e-3 }, Adaptation::Nlms { mu: 0.05 }, Adaptation::SignSignLms { mu: 1e-4 }, Adaptation::Rls { lambda: 0.9995, delta: 0.01 }] {
+            let cfg = AdaptiveConfig { adaptation: rule, training_symbols: 65_536, ..Default::default() };
             let t = std::time::Instant::now();
-            let r = adapt_ffe_dfe(
-                &x,
-                1,
-                Some(&a),
-                &Ffe::identity(15, 1, 0).unwrap(),
-                &[0.0],
-                &Modulation::Pam4.level_set(),
-                &cfg,
-            )
-            .unwrap();
+            let r = adapt_ffe_dfe(&x, 1, Some(&a), &Ffe::identity(15, 1, 0).unwrap(), &[0.0], &Modulation::Pam4.level_set(), &cfg).unwrap();
             let s = t.elapsed().as_secs_f64();
-            println!(
-                "{rule:?}: {n} symbols in {s:.3} s = {:.1} Msym/s (feedback {:?})",
-                n as f64 / s / 1e6,
-                r.feedback
-            );
+            println!("{rule:?}: {n} symbols in {s:.3} s = {:.1} Msym/s (feedback {:?})", n as f64 / s / 1e6, r.feedback);
         }
     }
 
@@ -431,48 +288,18 @@ mod tests {
         let init = Ffe::identity(5, 1, 0).unwrap();
         let lv = Modulation::Pam4.level_set();
         let cfg = AdaptiveConfig::default();
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 1, Some(&a), &init, &[], &lv, &cfg),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 1, Some(&a), &init, &[0.0; 33], &lv, &cfg),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 1, Some(&a), &init, &[f32::NAN], &lv, &cfg),
-            Err(Error::NonFinite { .. })
-        ));
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 2, Some(&a), &init, &[0.0], &lv, &cfg),
-            Err(Error::InvalidParameter { .. })
-        ));
-        let no_dd = AdaptiveConfig {
-            decision_directed: false,
-            ..Default::default()
-        };
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 1, None, &init, &[0.0], &lv, &no_dd),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            adapt_ffe_dfe(&[], 1, Some(&a), &init, &[0.0], &lv, &cfg),
-            Err(Error::InputTooShort { .. })
-        ));
+        assert!(matches!(adapt_ffe_dfe(&x, 1, Some(&a), &init, &[], &lv, &cfg), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(adapt_ffe_dfe(&x, 1, Some(&a), &init, &[0.0; 33], &lv, &cfg), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(adapt_ffe_dfe(&x, 1, Some(&a), &init, &[f32::NAN], &lv, &cfg), Err(Error::NonFinite { .. })));
+        assert!(matches!(adapt_ffe_dfe(&x, 2, Some(&a), &init, &[0.0], &lv, &cfg), Err(Error::InvalidParameter { .. })));
+        let no_dd = AdaptiveConfig { decision_directed: false, ..Default::default() };
+        assert!(matches!(adapt_ffe_dfe(&x, 1, None, &init, &[0.0], &lv, &no_dd), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(adapt_ffe_dfe(&[], 1, Some(&a), &init, &[0.0], &lv, &cfg), Err(Error::InputTooShort { .. })));
         let mut nan = x.clone();
         nan[3] = f32::INFINITY;
-        assert!(matches!(
-            adapt_ffe_dfe(&nan, 1, Some(&a), &init, &[0.0], &lv, &cfg),
-            Err(Error::NonFinite { .. })
-        ));
+        assert!(matches!(adapt_ffe_dfe(&nan, 1, Some(&a), &init, &[0.0], &lv, &cfg), Err(Error::NonFinite { .. })));
         // A step far too large diverges: a typed error, not NaN taps.
-        let wild = AdaptiveConfig {
-            adaptation: Adaptation::Lms { mu: 50.0 },
-            ..Default::default()
-        };
-        assert!(matches!(
-            adapt_ffe_dfe(&x, 1, Some(&a), &init, &[0.0], &lv, &wild),
-            Err(Error::Unusable { .. })
-        ));
+        let wild = AdaptiveConfig { adaptation: Adaptation::Lms { mu: 50.0 }, ..Default::default() };
+        assert!(matches!(adapt_ffe_dfe(&x, 1, Some(&a), &init, &[0.0], &lv, &wild), Err(Error::Unusable { .. })));
     }
 }

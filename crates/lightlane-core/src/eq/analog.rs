@@ -43,11 +43,7 @@ impl AnalogFir {
         duration_s: f64,
     ) -> Result<AnalogFir> {
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                fs,
-                "sample rate must be finite and > 0",
-            ));
+            return Err(Error::invalid("fs", fs, "sample rate must be finite and > 0"));
         }
         let want = (duration_s * fs).ceil();
         let peak = (0..=64)
@@ -69,35 +65,22 @@ impl AnalogFir {
         // Bessel-Thomson response costs ~0.1 µs a point; long spans have 2^16 points).
         let resp_at: Vec<Complex64> = {
             use rayon::prelude::*;
-            (0..n / 2 + 1)
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|k| resp(k as f64 * fs / n as f64))
-                .collect()
+            (0..n / 2 + 1).into_par_iter().with_min_len(4096).map(|k| resp(k as f64 * fs / n as f64)).collect()
         };
         let mut buf = vec![Complex64::new(0.0, 0.0); n];
         for (k, &h) in resp_at.iter().enumerate() {
             if !(h.re.is_finite() && h.im.is_finite()) {
                 return Err(Error::Unusable {
                     stage: "analog filter design",
-                    reason: format!(
-                        "the response is not finite at {:.6e} Hz",
-                        k as f64 * fs / n as f64
-                    ),
+                    reason: format!("the response is not finite at {:.6e} Hz", k as f64 * fs / n as f64),
                 });
             }
-            buf[k] = if k == n / 2 {
-                Complex64::new(h.re, 0.0)
-            } else {
-                h
-            };
+            buf[k] = if k == n / 2 { Complex64::new(h.re, 0.0) } else { h };
             if k > 0 && k < n / 2 {
                 buf[n - k] = h.conj();
             }
         }
-        FftPlanner::<f64>::new()
-            .plan_fft_inverse(n)
-            .process(&mut buf);
+        FftPlanner::<f64>::new().plan_fft_inverse(n).process(&mut buf);
         let taper_start = (3 * half) / 4;
         let mut taps = vec![0.0f64; 2 * half + 1];
         for (i, t) in taps.iter_mut().enumerate() {
@@ -151,12 +134,7 @@ impl AnalogFir {
     /// Filters `x` into `out` (same length). Samples before the start and after the end are
     /// taken equal to the first and last sample, so a constant input gives the DC gain times
     /// that constant everywhere. `scratch` is grown as needed and reusable.
-    pub(crate) fn apply_into(
-        &self,
-        x: &[f32],
-        out: &mut [f32],
-        scratch: &mut Vec<f32>,
-    ) -> Result<()> {
+    pub(crate) fn apply_into(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) -> Result<()> {
         if out.len() != x.len() {
             return Err(Error::LengthMismatch {
                 what: "analog filter output (same length as the input)",
@@ -202,9 +180,7 @@ impl AnalogFir {
         padded.extend_from_slice(x);
         padded.extend(std::iter::repeat_n(x[x.len() - 1], self.lead));
         let mut out = vec![0.0; x.len()];
-        self.fir
-            .process_valid_par(&padded, &mut out)
-            .expect("sized");
+        self.fir.process_valid_par(&padded, &mut out).expect("sized");
         out
     }
 
@@ -238,14 +214,8 @@ mod tests {
         // The impulse response of the causal pole peaks at t = 0, not before.
         let taps = a.taps();
         // (The sample at t = 0 sits on the step of the exponential and holds about half of it.)
-        let peak = (0..taps.len())
-            .max_by(|&i, &j| taps[i].total_cmp(&taps[j]))
-            .unwrap();
-        assert!(
-            peak == a.lead() || peak == a.lead() + 1,
-            "peak {peak}, lead {}",
-            a.lead()
-        );
+        let peak = (0..taps.len()).max_by(|&i, &j| taps[i].total_cmp(&taps[j])).unwrap();
+        assert!(peak == a.lead() || peak == a.lead() + 1, "peak {peak}, lead {}", a.lead());
         let pre: f64 = taps[..a.lead() - 2].iter().map(|&v| v as f64).sum();
         assert!(pre.abs() < 0.02, "pre-cursor area {pre}");
     }
@@ -260,28 +230,12 @@ mod tests {
         let resp = move |f: f64| Complex64::new(1.0, 0.0) / Complex64::new(1.0, f / fc);
         let a = AnalogFir::design(&resp, fs, 16.0 / (2.0 * std::f64::consts::PI * fc)).unwrap();
         let l = a.taps().len();
-        assert!(
-            a.lead() > 0 && a.lead() < l - 1,
-            "the test needs taps on both sides"
-        );
+        assert!(a.lead() > 0 && a.lead() < l - 1, "the test needs taps on both sides");
         let mut state = 17u64;
-        for n in [
-            1,
-            2,
-            l / 2,
-            l - 2,
-            l - 1,
-            l,
-            l + 1,
-            2 * l + 3,
-            5000,
-            300_001,
-        ] {
+        for n in [1, 2, l / 2, l - 2, l - 1, l, l + 1, 2 * l + 3, 5000, 300_001] {
             let x: Vec<f32> = (0..n)
                 .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
                 })
                 .collect();
@@ -289,10 +243,7 @@ mod tests {
             a.apply_into(&x, &mut out, &mut Vec::new()).unwrap();
             let want = a.apply_padded(&x);
             for (i, (p, q)) in out.iter().zip(&want).enumerate() {
-                assert!(
-                    p.to_bits() == q.to_bits(),
-                    "n={n} (l={l}) at {i}: {p} vs {q}"
-                );
+                assert!(p.to_bits() == q.to_bits(), "n={n} (l={l}) at {i}: {p} vs {q}");
             }
         }
     }

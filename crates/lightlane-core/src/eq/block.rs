@@ -46,23 +46,21 @@ where
     }
     let n = y.len();
     let mut out = vec![0u8; n];
-    out.par_chunks_mut(block)
-        .enumerate()
-        .try_for_each(|(b, owned)| {
-            let start = b * block;
-            let lo = start.saturating_sub(warmup);
-            let hi = (start + owned.len()).saturating_add(warmup).min(n);
-            let decisions = f(&y[lo..hi]);
-            if decisions.len() != hi - lo {
-                return Err(Error::LengthMismatch {
-                    what: "block detector decisions",
-                    expected: hi - lo,
-                    got: decisions.len(),
-                });
-            }
-            owned.copy_from_slice(&decisions[start - lo..start - lo + owned.len()]);
-            Ok(())
-        })?;
+    out.par_chunks_mut(block).enumerate().try_for_each(|(b, owned)| {
+        let start = b * block;
+        let lo = start.saturating_sub(warmup);
+        let hi = (start + owned.len()).saturating_add(warmup).min(n);
+        let decisions = f(&y[lo..hi]);
+        if decisions.len() != hi - lo {
+            return Err(Error::LengthMismatch {
+                what: "block detector decisions",
+                expected: hi - lo,
+                got: decisions.len(),
+            });
+        }
+        owned.copy_from_slice(&decisions[start - lo..start - lo + owned.len()]);
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -83,17 +81,7 @@ pub(crate) trait LaneDetector: Sync {
     /// `y[j·stride..j·stride + len]`; writes decisions `[skip, skip + keep)` of window `j` to
     /// `out[j·keep..(j + 1)·keep]`. Must equal the sequential detector on each window.
     #[allow(clippy::too_many_arguments)]
-    fn detect_group(
-        &self,
-        y: &[f32],
-        stride: usize,
-        count: usize,
-        len: usize,
-        skip: usize,
-        keep: usize,
-        out: &mut [u8],
-        scratch: &mut LaneScratch,
-    );
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut LaneScratch);
     /// The sequential detector on one window.
     fn detect_window(&self, y: &[f32], out: &mut [u8]);
     /// What the decisions are called in errors ("DFE decisions").
@@ -160,11 +148,7 @@ pub(crate) fn run_lanes<D: LaneDetector>(
     let len = lead.saturating_add(block).saturating_add(trail);
     let span_fits = D::LANES.saturating_mul(block).saturating_add(len) < i32::MAX as usize;
     let first_full = lead.div_ceil(block).min(blocks);
-    let end_full = if span_fits && n >= trail.saturating_add(block) {
-        ((n - trail) / block).max(first_full)
-    } else {
-        first_full
-    };
+    let end_full = if span_fits && n >= trail.saturating_add(block) { ((n - trail) / block).max(first_full) } else { first_full };
     let mut tasks: Vec<(Task, &mut [u8])> = Vec::new();
     let mut rest = out;
     fn take<'a>(rest: &mut &'a mut [u8], len: usize) -> &'a mut [u8] {
@@ -179,11 +163,7 @@ pub(crate) fn run_lanes<D: LaneDetector>(
     let mut b = first_full;
     while b < end_full {
         let count = D::LANES.min(end_full - b);
-        let task = if count == 1 {
-            Task::Single(b)
-        } else {
-            Task::Group(b, count)
-        };
+        let task = if count == 1 { Task::Single(b) } else { Task::Group(b, count) };
         tasks.push((task, take(&mut rest, count * block)));
         b += count;
     }
@@ -208,9 +188,7 @@ pub(crate) fn run_lanes<D: LaneDetector>(
         }
     };
     if parallel {
-        tasks
-            .into_par_iter()
-            .for_each_init(LaneScratch::default, run);
+        tasks.into_par_iter().for_each_init(LaneScratch::default, run);
     } else {
         let mut scratch = LaneScratch::default();
         tasks.into_iter().for_each(|t| run(&mut scratch, t));
@@ -225,8 +203,7 @@ impl Dfe {
     /// (see [`detect_blocks`] for the bound on differences from the sequential run).
     pub fn detect_parallel(&self, y: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; y.len()];
-        run_lanes(self, y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP, 0, true)
-            .expect("positive block, sized output");
+        run_lanes(self, y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP, 0, true).expect("positive block, sized output");
         out
     }
 
@@ -235,8 +212,7 @@ impl Dfe {
     /// without it). Equal to `detect_blocks(y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| self.detect(b))`.
     pub fn detect_interleaved(&self, y: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; y.len()];
-        self.detect_interleaved_with(y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP)
-            .expect("positive block, sized output");
+        self.detect_interleaved_with(y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("positive block, sized output");
         out
     }
 
@@ -244,13 +220,7 @@ impl Dfe {
     /// `detect_blocks(y, block, warmup, |b| self.detect(b))`.
     /// Errors: `block == 0` ([`Error::InvalidParameter`]), `out.len() != y.len()`
     /// ([`Error::LengthMismatch`]).
-    pub fn detect_interleaved_with(
-        &self,
-        y: &[f32],
-        out: &mut [u8],
-        block: usize,
-        warmup: usize,
-    ) -> Result<()> {
+    pub fn detect_interleaved_with(&self, y: &[f32], out: &mut [u8], block: usize, warmup: usize) -> Result<()> {
         run_lanes(self, y, out, block, warmup, 0, false)
     }
 }
@@ -281,8 +251,7 @@ impl Mlse {
     /// `detect_blocks(y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| self.detect(b))`.
     pub fn detect_interleaved(&self, y: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; y.len()];
-        self.detect_interleaved_with(y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP)
-            .expect("positive block, sized output");
+        self.detect_interleaved_with(y, &mut out, DEFAULT_BLOCK, DEFAULT_WARMUP).expect("positive block, sized output");
         out
     }
 
@@ -290,13 +259,7 @@ impl Mlse {
     /// `detect_blocks(y, block, warmup, |b| self.detect(b))`.
     /// Errors: `block == 0` ([`Error::InvalidParameter`]), `out.len() != y.len()`
     /// ([`Error::LengthMismatch`]).
-    pub fn detect_interleaved_with(
-        &self,
-        y: &[f32],
-        out: &mut [u8],
-        block: usize,
-        warmup: usize,
-    ) -> Result<()> {
+    pub fn detect_interleaved_with(&self, y: &[f32], out: &mut [u8], block: usize, warmup: usize) -> Result<()> {
         run_lanes(self, y, out, block, warmup, warmup, false)
     }
 }
@@ -315,37 +278,21 @@ mod tests {
         let s: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
         let noise = Normal::new(0.0f32, sigma).unwrap();
         let y = (0..n)
-            .map(|k| {
-                h.iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k)
-                    .map(|(i, &v)| v * m.level(s[k - i]))
-                    .sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
+            .map(|k| h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>() + noise.sample(&mut rng))
             .collect();
         (s, y)
     }
 
     /// Positions where `a` and `b` differ.
     fn mismatches(a: &[u8], b: &[u8]) -> Vec<usize> {
-        a.iter()
-            .zip(b)
-            .enumerate()
-            .filter(|(_, (x, y))| x != y)
-            .map(|(i, _)| i)
-            .collect()
+        a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i).collect()
     }
 
     #[test]
     fn block_dfe_equals_sequential_outside_the_bound() {
         let m = Modulation::Pam4;
         // Strong feedback and noise: plenty of error bursts, some across block boundaries.
-        for (h, sigma) in [
-            (vec![1.0f32, 0.7], 0.12),
-            (vec![1.0, 0.7, 0.2], 0.1),
-            (vec![1.0, 0.6, 0.25, 0.1, -0.05], 0.12),
-        ] {
+        for (h, sigma) in [(vec![1.0f32, 0.7], 0.12), (vec![1.0, 0.7, 0.2], 0.1), (vec![1.0, 0.6, 0.25, 0.1, -0.05], 0.12)] {
             let (s, y) = noisy_link(300_000, &h, sigma, 1);
             let dfe = Dfe::new(h[1..].to_vec(), m.level_set(), m).unwrap();
             let seq = dfe.detect(&y);
@@ -353,21 +300,12 @@ mod tests {
             assert!(errors > 300, "the test needs errors: {errors}");
             for (block, warmup) in [(1000usize, 32usize), (4096, 64), (777, 16)] {
                 let mut par = vec![0u8; y.len()];
-                dfe.detect_interleaved_with(&y, &mut par, block, warmup)
-                    .unwrap();
+                dfe.detect_interleaved_with(&y, &mut par, block, warmup).unwrap();
                 let diff = mismatches(&par, &seq);
                 for &i in &diff {
-                    assert!(
-                        i % block < warmup && i >= block,
-                        "{} taps, block {block} warmup {warmup}: mismatch at {i}",
-                        h.len() - 1
-                    );
+                    assert!(i % block < warmup && i >= block, "{} taps, block {block} warmup {warmup}: mismatch at {i}", h.len() - 1);
                 }
-                assert!(
-                    diff.len() <= errors / 50,
-                    "{} mismatches for {errors} errors",
-                    diff.len()
-                );
+                assert!(diff.len() <= errors / 50, "{} mismatches for {errors} errors", diff.len());
             }
         }
         let (_, y) = noisy_link(300_000, &[1.0, 0.7, 0.2], 0.1, 1);
@@ -379,10 +317,7 @@ mod tests {
         for i in mismatches(&par, &seq) {
             assert!(i % 1000 < 64, "mismatch at {i}");
         }
-        assert_eq!(
-            dfe.detect_parallel(&y),
-            detect_blocks(&y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| dfe.detect(b)).unwrap()
-        );
+        assert_eq!(dfe.detect_parallel(&y), detect_blocks(&y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| dfe.detect(b)).unwrap());
     }
 
     #[test]
@@ -395,10 +330,7 @@ mod tests {
             Mlse::from_table_with_noise(
                 m,
                 1,
-                Mlse::new(m, &[1.0, 0.5], &m.level_set())
-                    .unwrap()
-                    .expected()
-                    .to_vec(),
+                Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap().expected().to_vec(),
                 &(0..16).map(|i| 0.1 + 0.01 * i as f32).collect::<Vec<_>>(),
             )
             .unwrap(),
@@ -408,21 +340,13 @@ mod tests {
             assert!(errors > 300, "the test needs errors: {errors}");
             for (block, warmup) in [(1000usize, 64usize), (5000, 128)] {
                 let mut par = vec![0u8; y.len()];
-                mlse.detect_interleaved_with(&y, &mut par, block, warmup)
-                    .unwrap();
+                mlse.detect_interleaved_with(&y, &mut par, block, warmup).unwrap();
                 let diff = mismatches(&par, &seq);
                 for &i in &diff {
                     let r = i % block;
-                    assert!(
-                        r < warmup || block - r <= warmup,
-                        "block {block}: mismatch at {i}"
-                    );
+                    assert!(r < warmup || block - r <= warmup, "block {block}: mismatch at {i}");
                 }
-                assert!(
-                    diff.len() <= errors / 50,
-                    "{} mismatches for {errors} errors",
-                    diff.len()
-                );
+                assert!(diff.len() <= errors / 50, "{} mismatches for {errors} errors", diff.len());
             }
             assert_eq!(mlse.detect_parallel(&y[..1000]), mlse.detect(&y[..1000]));
             // The interleaved runs equal the generic block runner exactly, and so stay within
@@ -457,123 +381,47 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for m in [Modulation::Pam4, Modulation::Nrz] {
             for nt in [1usize, 2, 3, 4, 8, 32] {
-                let taps: Vec<f32> = (0..nt)
-                    .map(|i| rng.random_range(-0.6f32..0.6) / (1 + i) as f32)
-                    .collect();
+                let taps: Vec<f32> = (0..nt).map(|i| rng.random_range(-0.6f32..0.6) / (1 + i) as f32).collect();
                 let dfe = Dfe::new(taps, m.level_set(), m).unwrap();
                 // Lengths hitting: no full block, one group, a partial last group, clipped ends.
-                for (n, block, warmup) in [
-                    (50usize, 16usize, 8usize),
-                    (3000, 100, 40),
-                    (20_011, 500, 64),
-                    (9000, 64, 300),
-                    (70_000, 1000, 0),
-                ] {
+                for (n, block, warmup) in [(50usize, 16usize, 8usize), (3000, 100, 40), (20_011, 500, 64), (9000, 64, 300), (70_000, 1000, 0)] {
                     let y = rough_input(n, (n + nt) as u64);
                     let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
                     let mut got = vec![9u8; n];
-                    dfe.detect_interleaved_with(&y, &mut got, block, warmup)
-                        .unwrap();
-                    assert_eq!(
-                        got, want,
-                        "{m} {nt} taps, n {n} block {block} warmup {warmup}"
-                    );
+                    dfe.detect_interleaved_with(&y, &mut got, block, warmup).unwrap();
+                    assert_eq!(got, want, "{m} {nt} taps, n {n} block {block} warmup {warmup}");
                 }
             }
         }
         let y = rough_input(300_000, 3);
-        let dfe = Dfe::new(
-            vec![0.4, -0.1],
-            Modulation::Pam4.level_set(),
-            Modulation::Pam4,
-        )
-        .unwrap();
+        let dfe = Dfe::new(vec![0.4, -0.1], Modulation::Pam4.level_set(), Modulation::Pam4).unwrap();
         let want = detect_blocks(&y, DEFAULT_BLOCK, DEFAULT_WARMUP, |b| dfe.detect(b)).unwrap();
         assert_eq!(dfe.detect_interleaved(&y), want);
         assert_eq!(dfe.detect_parallel(&y), want);
-        assert!(matches!(
-            dfe.detect_interleaved_with(&y, &mut [0u8; 3], 10, 1),
-            Err(Error::LengthMismatch { .. })
-        ));
-        assert!(matches!(
-            dfe.detect_interleaved_with(&y, &mut vec![0u8; y.len()], 0, 1),
-            Err(Error::InvalidParameter { .. })
-        ));
+        assert!(matches!(dfe.detect_interleaved_with(&y, &mut [0u8; 3], 10, 1), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(dfe.detect_interleaved_with(&y, &mut vec![0u8; y.len()], 0, 1), Err(Error::InvalidParameter { .. })));
     }
 
     #[test]
     fn interleaved_mlse_equals_the_block_runner_exactly() {
         let m = Modulation::Pam4;
         let four = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
-        let weighted = Mlse::from_table_with_noise(
-            m,
-            1,
-            four.expected().to_vec(),
-            &(0..16).map(|i| 0.1 + 0.01 * i as f32).collect::<Vec<_>>(),
-        )
-        .unwrap();
+        let weighted = Mlse::from_table_with_noise(m, 1, four.expected().to_vec(), &(0..16).map(|i| 0.1 + 0.01 * i as f32).collect::<Vec<_>>()).unwrap();
         // A short traceback exercises the traceback points inside the windows.
-        let short_tb = Mlse::new(m, &[1.0, 0.4], &m.level_set())
-            .unwrap()
-            .with_traceback(300, 40)
-            .unwrap();
+        let short_tb = Mlse::new(m, &[1.0, 0.4], &m.level_set()).unwrap().with_traceback(300, 40).unwrap();
         let sixteen = Mlse::new(m, &[1.0, 0.5, 0.2], &m.level_set()).unwrap();
-        let sixteen_weighted = Mlse::from_table_with_noise(
-            m,
-            2,
-            sixteen.expected().to_vec(),
-            &(0..64).map(|i| 0.1 + 0.002 * i as f32).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let sixteen_short_tb = Mlse::new(m, &[1.0, 0.3, -0.1], &m.level_set())
-            .unwrap()
-            .with_traceback(200, 30)
-            .unwrap();
+        let sixteen_weighted = Mlse::from_table_with_noise(m, 2, sixteen.expected().to_vec(), &(0..64).map(|i| 0.1 + 0.002 * i as f32).collect::<Vec<_>>()).unwrap();
+        let sixteen_short_tb = Mlse::new(m, &[1.0, 0.3, -0.1], &m.level_set()).unwrap().with_traceback(200, 30).unwrap();
         let nrz = Mlse::new(Modulation::Nrz, &[1.0, 0.5], &Modulation::Nrz.level_set()).unwrap();
-        let nrz_mem2 = Mlse::new(
-            Modulation::Nrz,
-            &[1.0, 0.5, 0.2],
-            &Modulation::Nrz.level_set(),
-        )
-        .unwrap()
-        .with_traceback(300, 40)
-        .unwrap();
-        let nrz_weighted = Mlse::from_table_with_noise(
-            Modulation::Nrz,
-            1,
-            nrz.expected().to_vec(),
-            &[0.1, 0.2, 0.15, 0.12],
-        )
-        .unwrap();
-        for mlse in [
-            &four,
-            &weighted,
-            &short_tb,
-            &sixteen,
-            &sixteen_weighted,
-            &sixteen_short_tb,
-            &nrz,
-            &nrz_mem2,
-            &nrz_weighted,
-        ] {
-            for (n, block, warmup) in [
-                (50usize, 16usize, 8usize),
-                (5000, 200, 40),
-                (30_011, 1000, 64),
-                (20_000, 64, 300),
-                (40_000, 999, 0),
-            ] {
+        let nrz_mem2 = Mlse::new(Modulation::Nrz, &[1.0, 0.5, 0.2], &Modulation::Nrz.level_set()).unwrap().with_traceback(300, 40).unwrap();
+        let nrz_weighted = Mlse::from_table_with_noise(Modulation::Nrz, 1, nrz.expected().to_vec(), &[0.1, 0.2, 0.15, 0.12]).unwrap();
+        for mlse in [&four, &weighted, &short_tb, &sixteen, &sixteen_weighted, &sixteen_short_tb, &nrz, &nrz_mem2, &nrz_weighted] {
+            for (n, block, warmup) in [(50usize, 16usize, 8usize), (5000, 200, 40), (30_011, 1000, 64), (20_000, 64, 300), (40_000, 999, 0)] {
                 let y = rough_input(n, n as u64 + mlse.states() as u64);
                 let want = detect_blocks(&y, block, warmup, |b| mlse.detect(b)).unwrap();
                 let mut got = vec![9u8; n];
-                mlse.detect_interleaved_with(&y, &mut got, block, warmup)
-                    .unwrap();
-                assert_eq!(
-                    got,
-                    want,
-                    "{} states, n {n} block {block} warmup {warmup}",
-                    mlse.states()
-                );
+                mlse.detect_interleaved_with(&y, &mut got, block, warmup).unwrap();
+                assert_eq!(got, want, "{} states, n {n} block {block} warmup {warmup}", mlse.states());
                 assert_eq!(mlse.detect_parallel_with(&y, block, warmup).unwrap(), want);
             }
         }
@@ -590,20 +438,11 @@ mod tests {
         let ident = |b: &[f32]| b.iter().map(|&v| v as u8).collect::<Vec<u8>>();
         for block in 1..12 {
             for warmup in [0, 1, 3, 20] {
-                assert_eq!(
-                    detect_blocks(&y, block, warmup, ident).unwrap(),
-                    (0..10).collect::<Vec<u8>>()
-                );
+                assert_eq!(detect_blocks(&y, block, warmup, ident).unwrap(), (0..10).collect::<Vec<u8>>());
             }
         }
         assert!(detect_blocks(&[], 4, 2, ident).unwrap().is_empty());
-        assert!(matches!(
-            detect_blocks(&y, 0, 2, ident),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            detect_blocks(&y, 4, 2, |_| vec![0u8; 1]),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(detect_blocks(&y, 0, 2, ident), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(detect_blocks(&y, 4, 2, |_| vec![0u8; 1]), Err(Error::LengthMismatch { .. })));
     }
 }

@@ -143,11 +143,7 @@ impl Ctle {
     pub fn new(config: CtleConfig, fs: f64) -> Result<Ctle> {
         config.validate()?;
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                fs,
-                "sample rate must be finite and > 0",
-            ));
+            return Err(Error::invalid("fs", fs, "sample rate must be finite and > 0"));
         }
         // The slowest pole sets how long the impulse response lasts (e^-16 ≈ 1e-7 after 16 τ).
         let slowest = config.fp1_hz.min(config.fp2_hz).min(config.f_lf_hz);
@@ -221,11 +217,7 @@ pub fn ctle_auto_select(
         ));
     }
     if !(baud.is_finite() && baud > 0.0 && baud <= fs) {
-        return Err(Error::invalid(
-            "baud",
-            baud,
-            "must be finite, > 0 and at most fs",
-        ));
+        return Err(Error::invalid("baud", baud, "must be finite, > 0 and at most fs"));
     }
     crate::error::check_finite("CTLE input", x)?;
     let mut scores = Vec::with_capacity(gdc_sweep_db.len());
@@ -260,10 +252,7 @@ pub fn ctle_auto_select(
 /// `modulation` levels best and the score is `10·log10(between-level / within-level variance)`
 /// there (the SNR of the eye at its best phase, residual ISI counted as noise). Inputs too short
 /// or without levels score `−∞`. `samples_per_ui = fs / baud` must be at least 2.
-pub fn level_separation_score(
-    modulation: Modulation,
-    samples_per_ui: f64,
-) -> impl Fn(&[f32]) -> f64 {
+pub fn level_separation_score(modulation: Modulation, samples_per_ui: f64) -> impl Fn(&[f32]) -> f64 {
     let cfg = PhaseConfig::default();
     move |y: &[f32]| match recover_phase(y, samples_per_ui, modulation, &cfg) {
         Ok(p) if p.separation > 0.0 => 10.0 * p.separation.log10(),
@@ -299,15 +288,8 @@ mod tests {
         // Well above f_LF, the LF stage is flat at 0 dB; well below f_z the first stage is at
         // g_DC: the mid band sits at g_DC.
         let mid = cfg.response(40e9);
-        let stage1_at_mid = CtleConfig {
-            gdc2_db: 0.0,
-            ..cfg.clone()
-        }
-        .response(40e9);
-        assert!(
-            (db(mid) - db(stage1_at_mid)).abs() < 0.01,
-            "LF stage flat at 40 GHz"
-        );
+        let stage1_at_mid = CtleConfig { gdc2_db: 0.0, ..cfg.clone() }.response(40e9);
+        assert!((db(mid) - db(stage1_at_mid)).abs() < 0.01, "LF stage flat at 40 GHz");
         // LF stage alone: |(G2 + j)/(1 + j)| at f = f_LF.
         let lf_only = CtleConfig {
             gdc_db: 0.0,
@@ -321,18 +303,8 @@ mod tests {
         assert!((lf_only.response(1.328125e9).norm() - want).abs() < 1e-9);
         // With f_z = f_p1 far below f_p2, zero and pole cancel well above them and the gain is
         // 1/|1 + j f/f_p2|: -3.01 dB at f = f_p2.
-        let hf = CtleConfig {
-            gdc2_db: 0.0,
-            gdc_db: -60.0,
-            fz_hz: 1e9,
-            fp1_hz: 1e9,
-            ..cfg.clone()
-        };
-        assert!(
-            (db(hf.response(106.25e9)) + 3.0103).abs() < 0.01,
-            "{}",
-            db(hf.response(106.25e9))
-        );
+        let hf = CtleConfig { gdc2_db: 0.0, gdc_db: -60.0, fz_hz: 1e9, fp1_hz: 1e9, ..cfg.clone() };
+        assert!((db(hf.response(106.25e9)) + 3.0103).abs() < 0.01, "{}", db(hf.response(106.25e9)));
         // The zero: with poles far away, |G + j f/f_z| is √2·G at f = G·f_z.
         let zero_only = CtleConfig {
             gdc_db: -10.0,
@@ -348,42 +320,18 @@ mod tests {
         let peak = (1..200)
             .map(|i| db(cfg.response(i as f64 * 0.5e9)))
             .fold(f64::NEG_INFINITY, f64::max);
-        assert!(
-            peak - db(cfg.response(0.0)) > 9.0 && peak < 0.5,
-            "peak {peak}"
-        );
+        assert!(peak - db(cfg.response(0.0)) > 9.0 && peak < 0.5, "peak {peak}");
     }
 
     #[test]
     fn realised_filter_matches_the_formula() {
         for (cfg, fs) in [
-            (
-                CtleConfig {
-                    gdc_db: -8.0,
-                    gdc2_db: -2.0,
-                    ..CtleConfig::ieee_8023dj(106.25e9)
-                },
-                4.0 * 106.25e9,
-            ),
-            (
-                CtleConfig {
-                    gdc_db: -12.0,
-                    ..CtleConfig::ieee_8023ck(53.125e9)
-                },
-                256e9,
-            ),
-            (
-                CtleConfig {
-                    gdc_db: -4.0,
-                    ..CtleConfig::ieee_8023ck(26.5625e9)
-                },
-                2.0 * 26.5625e9,
-            ),
+            (CtleConfig { gdc_db: -8.0, gdc2_db: -2.0, ..CtleConfig::ieee_8023dj(106.25e9) }, 4.0 * 106.25e9),
+            (CtleConfig { gdc_db: -12.0, ..CtleConfig::ieee_8023ck(53.125e9) }, 256e9),
+            (CtleConfig { gdc_db: -4.0, ..CtleConfig::ieee_8023ck(26.5625e9) }, 2.0 * 26.5625e9),
         ] {
             let ctle = Ctle::new(cfg.clone(), fs).unwrap();
-            let peak = (0..100)
-                .map(|i| cfg.response(i as f64 * fs / 200.0).norm())
-                .fold(0.0, f64::max);
+            let peak = (0..100).map(|i| cfg.response(i as f64 * fs / 200.0).norm()).fold(0.0, f64::max);
             for i in 0..=90 {
                 let f = i as f64 / 100.0 * fs / 2.0;
                 let d = (ctle.realised_response(f) - cfg.response(f)).norm();
@@ -392,20 +340,13 @@ mod tests {
             // DC: a constant comes out scaled by the DC gain.
             let y = ctle.apply(&[1.0f32; 200]);
             let dc = cfg.response(0.0).re as f32;
-            assert!(
-                y.iter().all(|&v| (v - dc).abs() < 1e-4 * dc.max(1e-3)),
-                "{:?}",
-                &y[..4]
-            );
+            assert!(y.iter().all(|&v| (v - dc).abs() < 1e-4 * dc.max(1e-3)), "{:?}", &y[..4]);
         }
     }
 
     #[test]
     fn sinusoid_gain_is_the_response_magnitude() {
-        let cfg = CtleConfig {
-            gdc_db: -9.0,
-            ..CtleConfig::ieee_8023dj(53.125e9)
-        };
+        let cfg = CtleConfig { gdc_db: -9.0, ..CtleConfig::ieee_8023dj(53.125e9) };
         let fs = 4.0 * 53.125e9;
         let ctle = Ctle::new(cfg.clone(), fs).unwrap();
         let n = 1 << 14;
@@ -418,28 +359,15 @@ mod tests {
                 .collect();
             let y = ctle.apply(&x);
             let m = 3000..n - 3000;
-            let rms = |v: &[f32]| {
-                (v.iter().map(|&a| (a as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
-            };
+            let rms = |v: &[f32]| (v.iter().map(|&a| (a as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             let g = rms(&y[m.clone()]) / rms(&x[m]);
-            assert!(
-                (g / cfg.response(f).norm() - 1.0).abs() < 2e-3,
-                "f {f:e}: {g} vs {}",
-                cfg.response(f).norm()
-            );
+            assert!((g / cfg.response(f).norm() - 1.0).abs() < 2e-3, "f {f:e}: {g} vs {}", cfg.response(f).norm());
         }
     }
 
     /// Periodic PAM4 waveform at `sps` samples per UI through the frequency response `h`
     /// (circular, so no edge effects), plus white Gaussian noise.
-    fn periodic_link(
-        symbols: &[u8],
-        sps: usize,
-        fs: f64,
-        h: impl Fn(f64) -> Complex64,
-        sigma: f64,
-        seed: u64,
-    ) -> Vec<f32> {
+    fn periodic_link(symbols: &[u8], sps: usize, fs: f64, h: impl Fn(f64) -> Complex64, sigma: f64, seed: u64) -> Vec<f32> {
         let n = symbols.len() * sps;
         let mut buf: Vec<Complex64> = (0..n)
             .map(|i| Complex64::new(Modulation::Pam4.level(symbols[i / sps]) as f64, 0.0))
@@ -447,25 +375,14 @@ mod tests {
         let mut planner = FftPlanner::<f64>::new();
         planner.plan_fft_forward(n).process(&mut buf);
         for (k, v) in buf.iter_mut().enumerate() {
-            let f = if k <= n / 2 {
-                k as f64
-            } else {
-                k as f64 - n as f64
-            } * fs
-                / n as f64;
+            let f = if k <= n / 2 { k as f64 } else { k as f64 - n as f64 } * fs / n as f64;
             let hk = if f >= 0.0 { h(f) } else { h(-f).conj() };
-            *v *= if k == n / 2 {
-                Complex64::new(hk.re, 0.0)
-            } else {
-                hk
-            };
+            *v *= if k == n / 2 { Complex64::new(hk.re, 0.0) } else { hk };
         }
         planner.plan_fft_inverse(n).process(&mut buf);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let noise = Normal::new(0.0, sigma).unwrap();
-        buf.iter()
-            .map(|c| (c.re / n as f64 + noise.sample(&mut rng)) as f32)
-            .collect()
+        buf.iter().map(|c| (c.re / n as f64 + noise.sample(&mut rng)) as f32).collect()
     }
 
     #[test]
@@ -478,66 +395,34 @@ mod tests {
         let sps = 8;
         let fs = sps as f64 * baud;
         let base = CtleConfig::ieee_8023dj(baud);
-        let truth = CtleConfig {
-            gdc_db: -9.0,
-            ..base.clone()
-        };
+        let truth = CtleConfig { gdc_db: -9.0, ..base.clone() };
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let symbols: Vec<u8> = (0..4096).map(|_| rng.random_range(0..4u8)).collect();
         let t = truth.clone();
         let chan = move |f: f64| {
-            crate::sim::bessel_thomson_response(4, f / (1.5 * baud)) / t.response(f)
-                * t.response(0.0)
+            crate::sim::bessel_thomson_response(4, f / (1.5 * baud)) / t.response(f) * t.response(0.0)
         };
         let x = periodic_link(&symbols, sps, fs, chan, 0.01, 8);
         let score = level_separation_score(Modulation::Pam4, sps as f64);
-        let (chosen, scores) = ctle_auto_select(
-            &x,
-            fs,
-            baud,
-            &base,
-            &CtleConfig::ieee_8023dj_gdc_sweep(),
-            score,
-        )
-        .unwrap();
+        let (chosen, scores) =
+            ctle_auto_select(&x, fs, baud, &base, &CtleConfig::ieee_8023dj_gdc_sweep(), score).unwrap();
         assert_eq!(scores.len(), 16);
         assert_eq!(chosen.gdc_db, -9.0, "{scores:?}");
         // Clearly better than the unequalized and the over-equalized ends of the sweep.
         let s = |g: f64| scores.iter().find(|p| p.0 == g).unwrap().1;
-        assert!(
-            s(-9.0) > s(0.0) + 3.0 && s(-9.0) > s(-15.0) + 3.0,
-            "{scores:?}"
-        );
+        assert!(s(-9.0) > s(0.0) + 3.0 && s(-9.0) > s(-15.0) + 3.0, "{scores:?}");
     }
 
     #[test]
     fn bad_inputs_are_named_errors() {
         let base = CtleConfig::ieee_8023dj(53.125e9);
         assert!(matches!(
-            Ctle::new(
-                CtleConfig {
-                    fz_hz: 0.0,
-                    ..base.clone()
-                },
-                1e11
-            ),
-            Err(Error::InvalidParameter {
-                name: "CTLE fz_hz",
-                ..
-            })
+            Ctle::new(CtleConfig { fz_hz: 0.0, ..base.clone() }, 1e11),
+            Err(Error::InvalidParameter { name: "CTLE fz_hz", .. })
         ));
         assert!(matches!(
-            Ctle::new(
-                CtleConfig {
-                    gdc_db: f64::NAN,
-                    ..base.clone()
-                },
-                1e11
-            ),
-            Err(Error::InvalidParameter {
-                name: "CTLE gdc_db",
-                ..
-            })
+            Ctle::new(CtleConfig { gdc_db: f64::NAN, ..base.clone() }, 1e11),
+            Err(Error::InvalidParameter { name: "CTLE gdc_db", .. })
         ));
         assert!(Ctle::new(base.clone(), 0.0).is_err());
         let x = vec![0.0f32; 1000];
@@ -547,9 +432,7 @@ mod tests {
             Err(Error::Unusable { .. })
         ));
         assert!(matches!(
-            ctle_auto_select(&[0.0, f32::INFINITY], 2e11, 53.125e9, &base, &[0.0], |_| {
-                0.0
-            }),
+            ctle_auto_select(&[0.0, f32::INFINITY], 2e11, 53.125e9, &base, &[0.0], |_| 0.0),
             Err(Error::NonFinite { .. })
         ));
         let json = serde_json::to_string(&base).unwrap();

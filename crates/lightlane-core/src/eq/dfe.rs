@@ -148,23 +148,14 @@ pub fn error_propagation(decisions: &[u8], truth: &[u8]) -> ErrorPropagation {
 /// (concatenated in order); the bursts and transition counts follow from the positions alone,
 /// so the statistics are those of the symbol-by-symbol walk (`error_propagation_serial` in the
 /// tests) for any thread count, with the serial work proportional to the errors.
-pub fn error_propagation_with_gap(
-    decisions: &[u8],
-    truth: &[u8],
-    max_gap: usize,
-) -> ErrorPropagation {
+pub fn error_propagation_with_gap(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
     error_propagation_in_blocks(decisions, truth, max_gap, ERROR_SCAN_BLOCK)
 }
 
 /// Symbols per task of the error scan of [`error_propagation_with_gap`].
 pub const ERROR_SCAN_BLOCK: usize = 1 << 16;
 
-fn error_propagation_in_blocks(
-    decisions: &[u8],
-    truth: &[u8],
-    max_gap: usize,
-    block: usize,
-) -> ErrorPropagation {
+fn error_propagation_in_blocks(decisions: &[u8], truth: &[u8], max_gap: usize, block: usize) -> ErrorPropagation {
     use rayon::prelude::*;
     let n = decisions.len().min(truth.len());
     let (decisions, truth) = (&decisions[..n], &truth[..n]);
@@ -174,14 +165,7 @@ fn error_propagation_in_blocks(
         .enumerate()
         .flat_map_iter(|(b, (d, t))| {
             // Equal blocks (nearly all of them) cost one comparison of the two slices.
-            let found: Vec<usize> = if d == t {
-                Vec::new()
-            } else {
-                (0..d.len())
-                    .filter(|&j| d[j] != t[j])
-                    .map(|j| b * block + j)
-                    .collect()
-            };
+            let found: Vec<usize> = if d == t { Vec::new() } else { (0..d.len()).filter(|&j| d[j] != t[j]).map(|j| b * block + j).collect() };
             found
         })
         .collect();
@@ -199,12 +183,7 @@ fn error_propagation_in_blocks(
     } else {
         let ee = positions.windows(2).filter(|w| w[1] == w[0] + 1).count() as u64;
         let e_prev = errors - is_error(n - 1);
-        [
-            ee,
-            e_prev,
-            errors - is_error(0) - ee,
-            (n as u64 - 1) - e_prev,
-        ]
+        [ee, e_prev, errors - is_error(0) - ee, (n as u64 - 1) - e_prev]
     };
     bursts.report(n, errors, transitions, max_gap)
 }
@@ -249,23 +228,11 @@ impl Bursts {
 
     /// The statistics of `n` symbols with `errors` errors, these bursts and the transitions
     /// `[error→error, from an error, correct→error, from a correct symbol]`.
-    fn report(
-        mut self,
-        n: usize,
-        errors: u64,
-        [ee, e_prev, ce, c_prev]: [u64; 4],
-        max_gap: usize,
-    ) -> ErrorPropagation {
+    fn report(mut self, n: usize, errors: u64, [ee, e_prev, ce, c_prev]: [u64; 4], max_gap: usize) -> ErrorPropagation {
         if let Some((first, last)) = self.open.take() {
             self.close(first, last);
         }
-        let ratio = |a: u64, b: u64| {
-            if b == 0 {
-                f64::NAN
-            } else {
-                a as f64 / b as f64
-            }
-        };
+        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
         ErrorPropagation {
             symbols: n as u64,
             errors,
@@ -289,11 +256,7 @@ impl Dfe {
     /// non-finite values ([`Error::NonFinite`]).
     pub fn new(taps: Vec<f32>, levels: Vec<f32>, modulation: Modulation) -> Result<Dfe> {
         if taps.is_empty() || taps.len() > MAX_DFE_TAPS {
-            return Err(Error::invalid(
-                "DFE taps",
-                taps.len(),
-                format!("need 1..={MAX_DFE_TAPS} taps"),
-            ));
+            return Err(Error::invalid("DFE taps", taps.len(), format!("need 1..={MAX_DFE_TAPS} taps")));
         }
         if levels.len() != modulation.levels() {
             return Err(Error::invalid(
@@ -305,18 +268,11 @@ impl Dfe {
         crate::error::check_finite("DFE taps", &taps)?;
         crate::error::check_finite("DFE levels", &levels)?;
         if levels.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::invalid(
-                "DFE levels",
-                format!("{levels:?}"),
-                "must be strictly ascending",
-            ));
+            return Err(Error::invalid("DFE levels", format!("{levels:?}"), "must be strictly ascending"));
         }
         let thresholds = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         let alphabet = modulation.level_set();
-        let feedback = taps
-            .iter()
-            .flat_map(|&b| alphabet.iter().map(move |&a| b * a))
-            .collect();
+        let feedback = taps.iter().flat_map(|&b| alphabet.iter().map(move |&a| b * a)).collect();
         Ok(Dfe {
             taps,
             levels,
@@ -334,18 +290,9 @@ impl Dfe {
     /// Errors: `n_taps` outside 1..=32, fewer than `8·(n_taps + 2)` symbols, a symbol above the
     /// modulation's range ([`Error::ValueOutOfRange`]), a non-finite sample, or a fit whose main
     /// cursor is not positive ([`Error::Unusable`]).
-    pub fn train(
-        y_ffe: &[f32],
-        known_symbols: &[u8],
-        n_taps: usize,
-        modulation: Modulation,
-    ) -> Result<Dfe> {
+    pub fn train(y_ffe: &[f32], known_symbols: &[u8], n_taps: usize, modulation: Modulation) -> Result<Dfe> {
         if n_taps == 0 || n_taps > MAX_DFE_TAPS {
-            return Err(Error::invalid(
-                "DFE n_taps",
-                n_taps,
-                format!("must be 1..={MAX_DFE_TAPS}"),
-            ));
+            return Err(Error::invalid("DFE n_taps", n_taps, format!("must be 1..={MAX_DFE_TAPS}")));
         }
         let n = y_ffe.len().min(known_symbols.len());
         let needed = 8 * (n_taps + 2);
@@ -362,13 +309,7 @@ impl Dfe {
             input: "DFE training input",
             stage: "DFE training",
         };
-        Dfe::from_model(&LinearIsiModel::fit_named(
-            y_ffe,
-            known_symbols,
-            n_taps,
-            modulation,
-            &names,
-        )?)
+        Dfe::from_model(&LinearIsiModel::fit_named(y_ffe, known_symbols, n_taps, modulation, &names)?)
     }
 
     /// The DFE of a fitted linear ISI model: feedback taps `h[1..]`, slicer levels `h[0]·α + c`
@@ -393,19 +334,10 @@ impl Dfe {
     /// Errors: `taps` as [`Dfe::new`]; fewer than `8·(N + 2) + N` pairs; a symbol out of range;
     /// a non-finite sample; a symbol absent from the training span, or measured levels that do
     /// not ascend ([`Error::Unusable`]: the signal does not follow the symbols).
-    pub fn with_measured_levels(
-        taps: Vec<f32>,
-        y: &[f32],
-        known_symbols: &[u8],
-        modulation: Modulation,
-    ) -> Result<Dfe> {
+    pub fn with_measured_levels(taps: Vec<f32>, y: &[f32], known_symbols: &[u8], modulation: Modulation) -> Result<Dfe> {
         let nt = taps.len();
         if nt == 0 || nt > MAX_DFE_TAPS {
-            return Err(Error::invalid(
-                "DFE taps",
-                nt,
-                format!("need 1..={MAX_DFE_TAPS} taps"),
-            ));
+            return Err(Error::invalid("DFE taps", nt, format!("need 1..={MAX_DFE_TAPS} taps")));
         }
         crate::error::check_finite("DFE taps", &taps)?;
         let n = y.len().min(known_symbols.len());
@@ -434,16 +366,10 @@ impl Dfe {
         if let Some(s) = counts.iter().position(|&c| c == 0) {
             return Err(Error::Unusable {
                 stage: "DFE training",
-                reason: format!(
-                    "symbol {s} does not occur in the training span: its slicer level is unknown"
-                ),
+                reason: format!("symbol {s} does not occur in the training span: its slicer level is unknown"),
             });
         }
-        let levels: Vec<f32> = sums
-            .iter()
-            .zip(&counts)
-            .map(|(&s, &c)| (s / c as f64) as f32)
-            .collect();
+        let levels: Vec<f32> = sums.iter().zip(&counts).map(|(&s, &c)| (s / c as f64) as f32).collect();
         if levels.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::Unusable {
                 stage: "DFE training",
@@ -494,16 +420,8 @@ impl Dfe {
     ///
     /// Errors: step sizes not finite and ≥ 0 ([`Error::InvalidParameter`]), a symbol out of range
     /// in `known`, adapted levels that stop being ascending or finite ([`Error::Unusable`]).
-    pub fn detect_adaptive(
-        &self,
-        y: &[f32],
-        known: Option<&[u8]>,
-        adapt: &DfeAdaptation,
-    ) -> Result<(Vec<u8>, Dfe)> {
-        for (name, v) in [
-            ("DFE mu_taps", adapt.mu_taps),
-            ("DFE mu_levels", adapt.mu_levels),
-        ] {
+    pub fn detect_adaptive(&self, y: &[f32], known: Option<&[u8]>, adapt: &DfeAdaptation) -> Result<(Vec<u8>, Dfe)> {
+        for (name, v) in [("DFE mu_taps", adapt.mu_taps), ("DFE mu_levels", adapt.mu_levels)] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::invalid(name, v, "must be finite and ≥ 0"));
             }
@@ -583,10 +501,7 @@ impl Dfe {
         // The candidates do not depend on earlier decisions: compute them for a batch of
         // symbols first (a loop over time the compiler vectorizes), then select serially.
         let mut cand = [0u32; ONE_TAP_BATCH];
-        for (yc, oc) in y[head..]
-            .chunks(ONE_TAP_BATCH)
-            .zip(out[head..].chunks_mut(ONE_TAP_BATCH))
-        {
+        for (yc, oc) in y[head..].chunks(ONE_TAP_BATCH).zip(out[head..].chunks_mut(ONE_TAP_BATCH)) {
             for (c, &yk) in cand.iter_mut().zip(yc) {
                 *c = Self::candidates::<M>(yk, &f1, &t);
             }
@@ -628,17 +543,7 @@ impl Dfe {
 impl super::block::LaneDetector for Dfe {
     const LANES: usize = DFE_LANES;
 
-    fn detect_group(
-        &self,
-        y: &[f32],
-        stride: usize,
-        count: usize,
-        len: usize,
-        skip: usize,
-        keep: usize,
-        out: &mut [u8],
-        scratch: &mut super::block::LaneScratch,
-    ) {
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
         debug_assert!(count <= DFE_LANES && skip + keep <= len && out.len() == count * keep);
         #[cfg(target_arch = "x86_64")]
         if crate::simd::avx2() {
@@ -650,26 +555,8 @@ impl super::block::LaneDetector for Dfe {
             // `count` windows, which the caller guarantees lie inside `y`.
             unsafe {
                 match self.modulation {
-                    Modulation::Pam4 => super::simd::dfe_lanes_avx2::<4>(
-                        &self.taps,
-                        &alphabet,
-                        &self.thresholds,
-                        y,
-                        stride,
-                        count,
-                        len,
-                        dec,
-                    ),
-                    Modulation::Nrz => super::simd::dfe_lanes_avx2::<2>(
-                        &self.taps,
-                        &alphabet,
-                        &self.thresholds,
-                        y,
-                        stride,
-                        count,
-                        len,
-                        dec,
-                    ),
+                    Modulation::Pam4 => super::simd::dfe_lanes_avx2::<4>(&self.taps, &alphabet, &self.thresholds, y, stride, count, len, dec),
+                    Modulation::Nrz => super::simd::dfe_lanes_avx2::<2>(&self.taps, &alphabet, &self.thresholds, y, stride, count, len, dec),
                 }
             }
             deinterleave(dec, DFE_LANES, count, skip, keep, out);
@@ -694,14 +581,7 @@ impl super::block::LaneDetector for Dfe {
 
 /// Copies lane `j`'s decisions `[skip, skip + keep)` from the lane-major `dec`
 /// (`dec[t·lanes + j]`) to `out[j·keep..]`.
-pub(crate) fn deinterleave(
-    dec: &[u8],
-    lanes: usize,
-    count: usize,
-    skip: usize,
-    keep: usize,
-    out: &mut [u8],
-) {
+pub(crate) fn deinterleave(dec: &[u8], lanes: usize, count: usize, skip: usize, keep: usize, out: &mut [u8]) {
     let rows = &dec[skip * lanes..(skip + keep) * lanes];
     for (j, o) in out.chunks_exact_mut(keep).enumerate().take(count) {
         for (d, row) in o.iter_mut().zip(rows.chunks_exact(lanes)) {
@@ -739,11 +619,7 @@ fn reference_detect_into(dfe: &Dfe, y: &[f32], out: &mut [u8]) {
         for i in 2..=nt.min(k) {
             p -= dfe.feedback[(i - 1) * m + out[k - i] as usize];
         }
-        let z = if k >= 1 {
-            p - dfe.feedback[out[k - 1] as usize]
-        } else {
-            p
-        };
+        let z = if k >= 1 { p - dfe.feedback[out[k - 1] as usize] } else { p };
         out[k] = dfe.thresholds.iter().filter(|&&t| z >= t).count() as u8;
     }
 }
@@ -751,9 +627,9 @@ fn reference_detect_into(dfe: &Dfe, y: &[f32], out: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eq::test_util::{channel, random_symbols};
     use crate::eq::{Ffe, FfeConfig};
     use proptest::prelude::*;
+    use crate::eq::test_util::{channel, random_symbols};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -763,21 +639,13 @@ mod tests {
         for m in [Modulation::Nrz, Modulation::Pam4] {
             for nt in [1usize, 2, 3, 5, 8, 32] {
                 for trial in 0..3 {
-                    let taps: Vec<f32> = (0..nt)
-                        .map(|i| rng.random_range(-0.6f32..0.6) / (1 + i) as f32)
-                        .collect();
+                    let taps: Vec<f32> = (0..nt).map(|i| rng.random_range(-0.6f32..0.6) / (1 + i) as f32).collect();
                     let levels = m.level_set();
                     let dfe = Dfe::new(taps, levels, m).unwrap();
                     // Random inputs: many decisions disagree with any "truth", exercising every
                     // feedback combination.
-                    let y: Vec<f32> = (0..20_000)
-                        .map(|_| rng.random_range(-2.0f32..2.0))
-                        .collect();
-                    assert_eq!(
-                        dfe.detect(&y),
-                        reference_detect(&dfe, &y),
-                        "{m} {nt} taps, trial {trial}"
-                    );
+                    let y: Vec<f32> = (0..20_000).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+                    assert_eq!(dfe.detect(&y), reference_detect(&dfe, &y), "{m} {nt} taps, trial {trial}");
                 }
             }
         }
@@ -785,16 +653,7 @@ mod tests {
         for m in [Modulation::Nrz, Modulation::Pam4] {
             for nt in [1usize, 3] {
                 let dfe = Dfe::new(vec![0.3; nt], m.level_set(), m).unwrap();
-                let y = [
-                    0.5,
-                    f32::INFINITY,
-                    -0.2,
-                    f32::NAN,
-                    f32::NEG_INFINITY,
-                    0.9,
-                    0.1,
-                    -0.7,
-                ];
+                let y = [0.5, f32::INFINITY, -0.2, f32::NAN, f32::NEG_INFINITY, 0.9, 0.1, -0.7];
                 let d = dfe.detect(&y);
                 assert_eq!(d, reference_detect(&dfe, &y));
                 assert!(d.iter().all(|&s| s <= m.max_symbol()), "{m}: {d:?}");
@@ -818,23 +677,11 @@ mod tests {
         let s = random_symbols(m, n, 12);
         let x = channel(m, &s, &[1.0, 0.8], 0.064, 13);
         let lv = m.symbols_to_levels(&s);
-        let ffe = Ffe::train_mmse(
-            &x[..20_000],
-            &lv[..20_000],
-            &FfeConfig {
-                n_taps: 15,
-                reference_tap: Some(0),
-                delay_search: 0,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let ffe = Ffe::train_mmse(&x[..20_000], &lv[..20_000], &FfeConfig { n_taps: 15, reference_tap: Some(0), delay_search: 0, ..Default::default() }).unwrap();
         assert_eq!(ffe.delay, 0);
         let y_ffe = ffe.ffe.equalize(&x);
         let slicer = crate::modulation::Slicer::for_levels(&m.level_set()).unwrap();
-        let ffe_errors = (20_000..n)
-            .filter(|&k| slicer.decide(y_ffe[k]) != s[k])
-            .count();
+        let ffe_errors = (20_000..n).filter(|&k| slicer.decide(y_ffe[k]) != s[k]).count();
         let dfe = Dfe::train(&x[..20_000], &s[..20_000], 1, m).unwrap();
         assert!((dfe.taps()[0] - 0.8).abs() < 0.01, "{:?}", dfe.taps());
         let r = dfe.detect_with_stats(&x, &s);
@@ -879,30 +726,15 @@ mod tests {
         assert_eq!(dfe.detect(&x)[2..], s[2..]);
         // A signal that does not follow the symbols (inverted): the levels cannot be ordered.
         let inverted: Vec<f32> = x.iter().map(|v| -v).collect();
-        assert!(matches!(
-            Dfe::with_measured_levels(h[1..].to_vec(), &inverted, &s, m),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(Dfe::with_measured_levels(h[1..].to_vec(), &inverted, &s, m), Err(Error::Unusable { .. })));
         // A symbol that never occurs has no level.
         let no_top: Vec<u8> = s.iter().map(|&v| v.min(2)).collect();
-        assert!(matches!(
-            Dfe::with_measured_levels(vec![0.4], &x, &no_top, m),
-            Err(Error::Unusable { .. })
-        ));
-        assert!(matches!(
-            Dfe::with_measured_levels(vec![], &x, &s, m),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            Dfe::with_measured_levels(vec![0.4], &x[..20], &s, m),
-            Err(Error::InputTooShort { .. })
-        ));
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &no_top, m), Err(Error::Unusable { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![], &x, &s, m), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x[..20], &s, m), Err(Error::InputTooShort { .. })));
         let mut bad = s.clone();
         bad[5] = 7;
-        assert!(matches!(
-            Dfe::with_measured_levels(vec![0.4], &x, &bad, m),
-            Err(Error::ValueOutOfRange { index: 5, .. })
-        ));
+        assert!(matches!(Dfe::with_measured_levels(vec![0.4], &x, &bad, m), Err(Error::ValueOutOfRange { index: 5, .. })));
     }
 
     #[test]
@@ -913,20 +745,9 @@ mod tests {
         let start = Dfe::new(vec![0.0, 0.0], m.level_set(), m).unwrap();
         // Data-aided first 10k symbols, decision-directed after.
         let (dec, adapted) = start
-            .detect_adaptive(
-                &x,
-                Some(&s[..10_000]),
-                &DfeAdaptation {
-                    mu_taps: 2e-3,
-                    mu_levels: 1e-3,
-                },
-            )
+            .detect_adaptive(&x, Some(&s[..10_000]), &DfeAdaptation { mu_taps: 2e-3, mu_levels: 1e-3 })
             .unwrap();
-        assert!(
-            (adapted.taps()[0] - 0.3).abs() < 0.02 && (adapted.taps()[1] - 0.1).abs() < 0.02,
-            "{:?}",
-            adapted.taps()
-        );
+        assert!((adapted.taps()[0] - 0.3).abs() < 0.02 && (adapted.taps()[1] - 0.1).abs() < 0.02, "{:?}", adapted.taps());
         assert_eq!(dec[30_000..], s[30_000..]);
         assert_eq!(adapted.detect(&x)[2..], s[2..]);
     }
@@ -982,11 +803,7 @@ mod tests {
         let r = dfe.detect_with_stats(&x, &s);
         let ser = r.stats.errors as f64 / r.stats.symbols as f64;
         assert!(ser > 1e-3 && ser < 0.1, "ser {ser}");
-        assert!(
-            r.stats.p_error_given_previous_error > 3.0 * ser,
-            "{:?}",
-            r.stats
-        );
+        assert!(r.stats.p_error_given_previous_error > 3.0 * ser, "{:?}", r.stats);
         assert!(r.stats.mean_burst_length > 1.1, "{:?}", r.stats);
     }
 
@@ -997,54 +814,23 @@ mod tests {
         assert!(Dfe::new(vec![0.1; 33], m.level_set(), m).is_err());
         assert!(Dfe::new(vec![0.1], vec![0.0, 1.0], m).is_err());
         assert!(Dfe::new(vec![0.1], vec![0.0, 1.0, 0.5, 2.0], m).is_err());
-        assert!(matches!(
-            Dfe::new(vec![f32::NAN], m.level_set(), m),
-            Err(Error::NonFinite { .. })
-        ));
-        assert!(matches!(
-            Dfe::train(&[0.0; 10], &[0; 10], 1, m),
-            Err(Error::InputTooShort { .. })
-        ));
-        assert!(matches!(
-            Dfe::train(&[0.0; 100], &[5; 100], 1, m),
-            Err(Error::ValueOutOfRange { .. })
-        ));
+        assert!(matches!(Dfe::new(vec![f32::NAN], m.level_set(), m), Err(Error::NonFinite { .. })));
+        assert!(matches!(Dfe::train(&[0.0; 10], &[0; 10], 1, m), Err(Error::InputTooShort { .. })));
+        assert!(matches!(Dfe::train(&[0.0; 100], &[5; 100], 1, m), Err(Error::ValueOutOfRange { .. })));
         assert!(Dfe::train(&[0.0; 100], &[0; 100], 0, m).is_err());
         // A constant input does not follow the symbols.
         let s = random_symbols(m, 500, 20);
-        assert!(matches!(
-            Dfe::train(&[0.5; 500], &s, 1, m),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(Dfe::train(&[0.5; 500], &s, 1, m), Err(Error::Unusable { .. })));
         let dfe = Dfe::new(vec![0.2], m.level_set(), m).unwrap();
-        assert!(matches!(
-            dfe.detect_into(&[0.0; 3], &mut [0u8; 2]),
-            Err(Error::LengthMismatch {
-                what: "DFE decisions",
-                expected: 3,
-                got: 2
-            })
-        ));
-        assert!(dfe
-            .detect_adaptive(
-                &[0.0; 3],
-                None,
-                &DfeAdaptation {
-                    mu_taps: -1.0,
-                    mu_levels: 0.0
-                }
-            )
-            .is_err());
+        assert!(matches!(dfe.detect_into(&[0.0; 3], &mut [0u8; 2]), Err(Error::LengthMismatch { what: "DFE decisions", expected: 3, got: 2 })));
+        assert!(dfe.detect_adaptive(&[0.0; 3], None, &DfeAdaptation { mu_taps: -1.0, mu_levels: 0.0 }).is_err());
         let json = serde_json::to_string(&dfe).unwrap();
         assert_eq!(serde_json::from_str::<Dfe>(&json).unwrap(), dfe);
     }
 
+
     /// The symbol-by-symbol walk [`error_propagation_with_gap`] replaced: its reference.
-    fn error_propagation_serial(
-        decisions: &[u8],
-        truth: &[u8],
-        max_gap: usize,
-    ) -> ErrorPropagation {
+    fn error_propagation_serial(decisions: &[u8], truth: &[u8], max_gap: usize) -> ErrorPropagation {
         let n = decisions.len().min(truth.len());
         let mut bursts = Bursts::default();
         let mut errors = 0u64;
@@ -1083,40 +869,17 @@ mod tests {
             patterns.push((0..n).map(|_| r.random_bool(0.05)).collect());
             patterns.push((0..n).map(|_| r.random_bool(0.6)).collect());
             // Errors on both sides of every block edge, and at the ends.
-            patterns.push(
-                (0..n)
-                    .map(|k| k % block == 0 || k % block == block - 1 || k + 1 == n)
-                    .collect(),
-            );
+            patterns.push((0..n).map(|k| k % block == 0 || k % block == block - 1 || k + 1 == n).collect());
             for errs in &patterns {
-                let dec: Vec<u8> = truth
-                    .iter()
-                    .zip(errs)
-                    .map(|(&t, &e)| if e { (t + 1 + (t % 2)) % 4 } else { t })
-                    .collect();
+                let dec: Vec<u8> = truth.iter().zip(errs).map(|(&t, &e)| if e { (t + 1 + (t % 2)) % 4 } else { t }).collect();
                 for gap in [0, 1, 3, block] {
                     let want = error_propagation_serial(&dec, &truth, gap);
-                    assert_eq!(
-                        bits(&error_propagation_in_blocks(&dec, &truth, gap, block)),
-                        bits(&want),
-                        "n = {n}, gap = {gap}"
-                    );
-                    assert_eq!(
-                        bits(&error_propagation_with_gap(&dec, &truth, gap)),
-                        bits(&want)
-                    );
+                    assert_eq!(bits(&error_propagation_in_blocks(&dec, &truth, gap, block)), bits(&want), "n = {n}, gap = {gap}");
+                    assert_eq!(bits(&error_propagation_with_gap(&dec, &truth, gap)), bits(&want));
                 }
             }
             // Unequal lengths: the common prefix.
-            assert_eq!(
-                bits(&error_propagation_in_blocks(
-                    &truth,
-                    &truth[..n / 2],
-                    0,
-                    block
-                )),
-                bits(&error_propagation_serial(&truth, &truth[..n / 2], 0))
-            );
+            assert_eq!(bits(&error_propagation_in_blocks(&truth, &truth[..n / 2], 0, block)), bits(&error_propagation_serial(&truth, &truth[..n / 2], 0)));
         }
     }
 

@@ -45,18 +45,9 @@ impl LinearIsiModel {
     /// ([`Error::InputTooShort`]), a symbol above the modulation's range
     /// ([`Error::ValueOutOfRange`]), a non-finite sample, a singular fit or one whose main cursor
     /// is not positive ([`Error::Unusable`]).
-    pub fn fit(
-        y: &[f32],
-        known_symbols: &[u8],
-        memory: usize,
-        modulation: Modulation,
-    ) -> Result<LinearIsiModel> {
+    pub fn fit(y: &[f32], known_symbols: &[u8], memory: usize, modulation: Modulation) -> Result<LinearIsiModel> {
         if memory == 0 || memory > MAX_DFE_TAPS {
-            return Err(Error::invalid(
-                "linear ISI model memory",
-                memory,
-                format!("must be 1..={MAX_DFE_TAPS}"),
-            ));
+            return Err(Error::invalid("linear ISI model memory", memory, format!("must be 1..={MAX_DFE_TAPS}")));
         }
         let names = FitNames {
             min_symbols: 8 * (memory + 2) + memory,
@@ -69,13 +60,7 @@ impl LinearIsiModel {
 
     /// [`LinearIsiModel::fit`] with the caller's limits and error names; `memory` is checked by
     /// the caller.
-    pub(crate) fn fit_named(
-        y: &[f32],
-        known: &[u8],
-        memory: usize,
-        modulation: Modulation,
-        names: &FitNames,
-    ) -> Result<LinearIsiModel> {
+    pub(crate) fn fit_named(y: &[f32], known: &[u8], memory: usize, modulation: Modulation, names: &FitNames) -> Result<LinearIsiModel> {
         let n = y.len().min(known.len());
         if n < names.min_symbols {
             return Err(Error::InputTooShort {
@@ -105,20 +90,14 @@ impl LinearIsiModel {
             ls.add(&u, y[k] as f64);
         }
         let (w, _) = ls.solve(1e-9).map_err(|e| match e {
-            Error::Unusable { reason, .. } => Error::Unusable {
-                stage: names.stage,
-                reason,
-            },
+            Error::Unusable { reason, .. } => Error::Unusable { stage: names.stage, reason },
             other => other,
         })?;
         let rms = (y[..n].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64).sqrt();
         if w[0].is_nan() || w[0] <= 1e-6 * rms {
             return Err(Error::Unusable {
                 stage: names.stage,
-                reason: format!(
-                    "main cursor {:.3e} is not positive: the input does not follow the symbols",
-                    w[0]
-                ),
+                reason: format!("main cursor {:.3e} is not positive: the input does not follow the symbols", w[0]),
             });
         }
         Ok(LinearIsiModel {
@@ -166,10 +145,7 @@ impl LinearIsiModel {
     /// The target normalised to a unit main cursor, `[1, h1/h0, …]` (`[1, α]`: the `1 + αD`
     /// target of an MLSE).
     pub fn target(&self) -> Vec<f32> {
-        self.cursors
-            .iter()
-            .map(|&v| (v / self.cursors[0]) as f32)
-            .collect()
+        self.cursors.iter().map(|&v| (v / self.cursors[0]) as f32).collect()
     }
 }
 
@@ -187,15 +163,7 @@ mod tests {
         let s: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
         let noise = Normal::new(0.0f32, sigma).unwrap();
         let y = (0..n)
-            .map(|k| {
-                offset
-                    + h.iter()
-                        .enumerate()
-                        .filter(|&(i, _)| i <= k)
-                        .map(|(i, &v)| v * m.level(s[k - i]))
-                        .sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
+            .map(|k| offset + h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * m.level(s[k - i])).sum::<f32>() + noise.sample(&mut rng))
             .collect();
         (s, y)
     }
@@ -217,10 +185,7 @@ mod tests {
         // The detectors built from the model are the ones the separate trainers return.
         let dfe = Dfe::from_model(&fit).unwrap();
         assert_eq!(dfe, Dfe::train(&y, &s, 2, m).unwrap());
-        assert_eq!(
-            dfe.taps(),
-            &[fit.cursors()[1] as f32, fit.cursors()[2] as f32]
-        );
+        assert_eq!(dfe.taps(), &[fit.cursors()[1] as f32, fit.cursors()[2] as f32]);
         assert_eq!(dfe.levels(), fit.levels().as_slice());
         let (mlse, target) = Mlse::fit_linear(&y, &s, 2, m).unwrap();
         assert_eq!(Mlse::from_model(&fit).unwrap(), mlse);
@@ -228,49 +193,24 @@ mod tests {
         // Memory 3 is a DFE model only.
         let deep = LinearIsiModel::fit(&y, &s, 3, m).unwrap();
         assert!(Dfe::from_model(&deep).is_ok());
-        assert!(matches!(
-            Mlse::from_model(&deep),
-            Err(Error::InvalidParameter { .. })
-        ));
+        assert!(matches!(Mlse::from_model(&deep), Err(Error::InvalidParameter { .. })));
     }
 
     #[test]
     fn bad_inputs_are_named_errors() {
         let m = Modulation::Pam4;
         let (s, y) = link(2000, &[1.0, 0.5], 0.0, 0.05, 4);
-        assert!(matches!(
-            LinearIsiModel::fit(&y, &s, 0, m),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            LinearIsiModel::fit(&y, &s, 33, m),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            LinearIsiModel::fit(&y[..20], &s, 1, m),
-            Err(Error::InputTooShort {
-                needed: 25,
-                got: 20,
-                ..
-            })
-        ));
+        assert!(matches!(LinearIsiModel::fit(&y, &s, 0, m), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(LinearIsiModel::fit(&y, &s, 33, m), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(LinearIsiModel::fit(&y[..20], &s, 1, m), Err(Error::InputTooShort { needed: 25, got: 20, .. })));
         let mut bad = s.clone();
         bad[7] = 4;
-        assert!(matches!(
-            LinearIsiModel::fit(&y, &bad, 1, m),
-            Err(Error::ValueOutOfRange { index: 7, .. })
-        ));
+        assert!(matches!(LinearIsiModel::fit(&y, &bad, 1, m), Err(Error::ValueOutOfRange { index: 7, .. })));
         let mut nan = y.clone();
         nan[9] = f32::NAN;
-        assert!(matches!(
-            LinearIsiModel::fit(&nan, &s, 1, m),
-            Err(Error::NonFinite { .. })
-        ));
+        assert!(matches!(LinearIsiModel::fit(&nan, &s, 1, m), Err(Error::NonFinite { .. })));
         // A signal that does not follow the symbols (inverted) has no positive main cursor.
         let inverted: Vec<f32> = y.iter().map(|v| -v).collect();
-        assert!(matches!(
-            LinearIsiModel::fit(&inverted, &s, 1, m),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(LinearIsiModel::fit(&inverted, &s, 1, m), Err(Error::Unusable { .. })));
     }
 }

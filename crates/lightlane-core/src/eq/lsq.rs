@@ -169,11 +169,7 @@ impl LeastSquares {
     /// equal size, independent of the thread count), not the equations. Each task regenerates
     /// the equations it reads, so `row` must be cheap next to the `n²/2` products per equation
     /// it saves (a gather of tap and target values).
-    pub(crate) fn from_rows(
-        n: usize,
-        count: usize,
-        row: impl Fn(usize, &mut [f64]) -> f64 + Sync,
-    ) -> LeastSquares {
+    pub(crate) fn from_rows(n: usize, count: usize, row: impl Fn(usize, &mut [f64]) -> f64 + Sync) -> LeastSquares {
         use rayon::prelude::*;
         // Row groups with about equal entry counts (row i holds n − i entries of R and p[i]).
         let total: usize = (0..n).map(|i| n - i + 1).sum();
@@ -262,14 +258,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(41);
         for n in [1usize, 2, 3, ROW_GROUPS, ROW_GROUPS + 1, 16, 23] {
             for count in [0usize, 1, 7, 1000] {
-                let eqs: Vec<(Vec<f64>, f64)> = (0..count)
-                    .map(|_| {
-                        (
-                            (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
-                            rng.random_range(-3.0..3.0),
-                        )
-                    })
-                    .collect();
+                let eqs: Vec<(Vec<f64>, f64)> = (0..count).map(|_| ((0..n).map(|_| rng.random_range(-1.0..1.0)).collect(), rng.random_range(-3.0..3.0))).collect();
                 let mut want = LeastSquares::new(n);
                 for (u, t) in &eqs {
                     want.add(u, *t);
@@ -279,11 +268,7 @@ mod tests {
                     eqs[e].1
                 });
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    (bits(&got.r), bits(&got.p), got.tt.to_bits(), got.count),
-                    (bits(&want.r), bits(&want.p), want.tt.to_bits(), want.count),
-                    "n = {n}, count = {count}"
-                );
+                assert_eq!((bits(&got.r), bits(&got.p), got.tt.to_bits(), got.count), (bits(&want.r), bits(&want.p), want.tt.to_bits(), want.count), "n = {n}, count = {count}");
             }
         }
     }

@@ -82,22 +82,14 @@ impl Mlse {
         }
         let m = modulation.levels();
         if levels.len() != m {
-            return Err(Error::invalid(
-                "MLSE levels",
-                levels.len(),
-                format!("{modulation} needs {m} levels"),
-            ));
+            return Err(Error::invalid("MLSE levels", levels.len(), format!("{modulation} needs {m} levels")));
         }
         crate::error::check_finite("MLSE target", target)?;
         crate::error::check_finite("MLSE levels", levels)?;
         for i in 0..m {
             for j in 0..i {
                 if levels[i] == levels[j] {
-                    return Err(Error::invalid(
-                        "MLSE levels",
-                        format!("{levels:?}"),
-                        "levels must be distinct",
-                    ));
+                    return Err(Error::invalid("MLSE levels", format!("{levels:?}"), "levels must be distinct"));
                 }
             }
         }
@@ -137,11 +129,7 @@ impl Mlse {
         }
         crate::error::check_finite("MLSE table", &expected)?;
         if let Some(v) = expected.iter().find(|v| v.abs() > MAX_TABLE_MAGNITUDE) {
-            return Err(Error::invalid(
-                "MLSE table",
-                v,
-                format!("entries must be within ±{MAX_TABLE_MAGNITUDE:e}"),
-            ));
+            return Err(Error::invalid("MLSE table", v, format!("entries must be within ±{MAX_TABLE_MAGNITUDE:e}")));
         }
         Ok(Mlse {
             modulation,
@@ -159,12 +147,7 @@ impl Mlse {
     ///
     /// Errors as [`Mlse::from_table`], plus a `sigma` of the wrong size or not finite and > 0
     /// ([`Error::InvalidParameter`]).
-    pub fn from_table_with_noise(
-        modulation: Modulation,
-        memory: usize,
-        expected: Vec<f32>,
-        sigma: &[f32],
-    ) -> Result<Mlse> {
+    pub fn from_table_with_noise(modulation: Modulation, memory: usize, expected: Vec<f32>, sigma: &[f32]) -> Result<Mlse> {
         let mut mlse = Mlse::from_table(modulation, memory, expected)?;
         if sigma.len() != mlse.expected.len() {
             return Err(Error::invalid(
@@ -191,12 +174,7 @@ impl Mlse {
     /// than 16 times take the pooled standard deviation.
     ///
     /// Errors as [`Mlse::fit_linear`], and [`Error::Unusable`] for a noise-free training input.
-    pub fn fit_table_with_noise(
-        y: &[f32],
-        known_symbols: &[u8],
-        memory: usize,
-        modulation: Modulation,
-    ) -> Result<Mlse> {
+    pub fn fit_table_with_noise(y: &[f32], known_symbols: &[u8], memory: usize, modulation: Modulation) -> Result<Mlse> {
         let table = Mlse::fit_table(y, known_symbols, memory, modulation)?;
         let m = modulation.levels();
         let mut sq = vec![0.0f64; table.expected.len()];
@@ -217,11 +195,7 @@ impl Mlse {
         }
         let sigma: Vec<f32> = (0..sq.len())
             .map(|i| {
-                let s = if counts[i] >= 16 {
-                    (sq[i] / counts[i] as f64).sqrt()
-                } else {
-                    pooled
-                };
+                let s = if counts[i] >= 16 { (sq[i] / counts[i] as f64).sqrt() } else { pooled };
                 s.max(1e-3 * pooled) as f32
             })
             .collect();
@@ -238,12 +212,7 @@ impl Mlse {
     ///
     /// Errors: memory outside 1..=2, fewer than 64 symbols, a symbol out of range, a non-finite
     /// sample, a fit without a positive main cursor ([`Error::Unusable`]).
-    pub fn fit_linear(
-        y: &[f32],
-        known_symbols: &[u8],
-        memory: usize,
-        modulation: Modulation,
-    ) -> Result<(Mlse, Vec<f32>)> {
+    pub fn fit_linear(y: &[f32], known_symbols: &[u8], memory: usize, modulation: Modulation) -> Result<(Mlse, Vec<f32>)> {
         if !(1..=MAX_MLSE_MEMORY).contains(&memory) {
             return Err(Error::invalid("MLSE memory", memory, "must be 1 or 2"));
         }
@@ -294,12 +263,7 @@ impl Mlse {
     /// value ([`Mlse::fit_linear`]). Captures nonlinear ISI.
     ///
     /// Errors as [`Mlse::fit_linear`].
-    pub fn fit_table(
-        y: &[f32],
-        known_symbols: &[u8],
-        memory: usize,
-        modulation: Modulation,
-    ) -> Result<Mlse> {
+    pub fn fit_table(y: &[f32], known_symbols: &[u8], memory: usize, modulation: Modulation) -> Result<Mlse> {
         let (linear, _) = Mlse::fit_linear(y, known_symbols, memory, modulation)?;
         let m = modulation.levels();
         let states = m.pow(memory as u32);
@@ -312,13 +276,7 @@ impl Mlse {
             counts[idx] += 1;
         }
         let table = (0..states * m)
-            .map(|i| {
-                if counts[i] >= 4 {
-                    (sums[i] / counts[i] as f64) as f32
-                } else {
-                    linear.expected[i]
-                }
-            })
+            .map(|i| if counts[i] >= 4 { (sums[i] / counts[i] as f64) as f32 } else { linear.expected[i] })
             .collect();
         let mut mlse = Mlse::from_table(modulation, memory, table)?;
         mlse.block = linear.block;
@@ -330,16 +288,9 @@ impl Mlse {
     /// (symbols followed back before deciding); both 1..=2^20. A depth at least the input length
     /// gives the exact maximum-likelihood sequence.
     pub fn with_traceback(mut self, block: usize, depth: usize) -> Result<Mlse> {
-        for (name, v) in [
-            ("MLSE traceback block", block),
-            ("MLSE traceback depth", depth),
-        ] {
+        for (name, v) in [("MLSE traceback block", block), ("MLSE traceback depth", depth)] {
             if v == 0 || v > MAX_TRACEBACK {
-                return Err(Error::invalid(
-                    name,
-                    v,
-                    format!("must be 1..={MAX_TRACEBACK}"),
-                ));
+                return Err(Error::invalid(name, v, format!("must be 1..={MAX_TRACEBACK}")));
             }
         }
         self.block = block;
@@ -381,12 +332,7 @@ impl Mlse {
     /// The per-branch noise standard deviations, if the detector uses the pattern-dependent
     /// metric.
     pub fn noise_sigma(&self) -> Option<Vec<f32>> {
-        (!self.noise.is_empty()).then(|| {
-            self.noise
-                .iter()
-                .map(|&(w, _)| (1.0 / w as f64).sqrt() as f32)
-                .collect()
-        })
+        (!self.noise.is_empty()).then(|| self.noise.iter().map(|&(w, _)| (1.0 / w as f64).sqrt() as f32).collect())
     }
 
     /// The metric of one branch (`idx = p·M + s`) for observation `y`, in f64.
@@ -430,11 +376,7 @@ impl Mlse {
     /// The input range outside which values are clamped (see [`Mlse::detect`]).
     fn clamp_range(&self) -> (f32, f32) {
         let lo = self.expected.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = self
-            .expected
-            .iter()
-            .copied()
-            .fold(f32::NEG_INFINITY, f32::max);
+        let hi = self.expected.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let span = (hi - lo).max(1e-6 * (1.0 + hi.abs().max(lo.abs())));
         (lo - 4.0 * span, hi + 4.0 * span)
     }
@@ -446,13 +388,7 @@ impl Mlse {
         let mut v = Viterbi4::new(self, y, out);
         while v.k < v.y.len() {
             let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
-            acs4::<WEIGHTED>(
-                &trellis,
-                &mut v.pm,
-                &v.y[k..end],
-                &mut v.surv[slot..slot + end - k],
-                k,
-            );
+            acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
             v.advance(end);
         }
         v.finish();
@@ -460,13 +396,7 @@ impl Mlse {
 
     /// Two independent 4-state runs in lockstep, so that the two add-compare-select chains
     /// overlap in the CPU: each output equals `run_4state` on its own input, bit for bit.
-    fn run_4state_pair<const WEIGHTED: bool>(
-        &self,
-        ya: &[f32],
-        oa: &mut [u8],
-        yb: &[f32],
-        ob: &mut [u8],
-    ) {
+    fn run_4state_pair<const WEIGHTED: bool>(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
         let trellis = Trellis4::new(self);
         let mut a = Viterbi4::new(self, ya, oa);
         let mut b = Viterbi4::new(self, yb, ob);
@@ -486,13 +416,7 @@ impl Mlse {
         for v in [&mut a, &mut b] {
             while v.k < v.y.len() {
                 let (k, end, slot) = (v.k, v.run_end(), v.k % v.ring);
-                acs4::<WEIGHTED>(
-                    &trellis,
-                    &mut v.pm,
-                    &v.y[k..end],
-                    &mut v.surv[slot..slot + end - k],
-                    k,
-                );
+                acs4::<WEIGHTED>(&trellis, &mut v.pm, &v.y[k..end], &mut v.surv[slot..slot + end - k], k);
                 v.advance(end);
             }
             v.finish();
@@ -503,10 +427,7 @@ impl Mlse {
     /// the 4-state PAM4 detector interleaves the two runs for more throughput per core.
     pub(crate) fn detect_pair(&self, ya: &[f32], oa: &mut [u8], yb: &[f32], ob: &mut [u8]) {
         debug_assert!(oa.len() == ya.len() && ob.len() == yb.len());
-        if ya.is_empty()
-            || yb.is_empty()
-            || !(self.modulation == Modulation::Pam4 && self.memory == 1)
-        {
+        if ya.is_empty() || yb.is_empty() || !(self.modulation == Modulation::Pam4 && self.memory == 1) {
             self.run(ya, oa);
             self.run(yb, ob);
         } else if self.noise.is_empty() {
@@ -519,11 +440,7 @@ impl Mlse {
     /// Any other trellis (`M` levels, memory `MEM`, `M^MEM ≤ 16` states): per state, the `M`
     /// predecessors differ in their oldest symbol; survivors store that symbol, one byte per
     /// state and step. Same normalisation schedule and tie rule as the 4-state kernel.
-    fn run_generic<const M: usize, const MEM: usize, const WEIGHTED: bool>(
-        &self,
-        y: &[f32],
-        out: &mut [u8],
-    ) {
+    fn run_generic<const M: usize, const MEM: usize, const WEIGHTED: bool>(&self, y: &[f32], out: &mut [u8]) {
         let states = M.pow(MEM as u32);
         let stride = states / M; // weight of the oldest digit
         let (lo, hi) = self.clamp_range();
@@ -540,9 +457,7 @@ impl Mlse {
         let mut pm = [0.0f32; 16];
         let mut next = [0.0f32; 16];
         let mut decided = 0usize;
-        let prev = |surv: &[u8], t: usize, state: usize| {
-            state / M + surv[(t % ring) * states + state] as usize * stride
-        };
+        let prev = |surv: &[u8], t: usize, state: usize| state / M + surv[(t % ring) * states + state] as usize * stride;
         for (k, &raw) in y.iter().enumerate() {
             let yk = clamp_input(raw, lo, hi);
             let row = &mut surv[(k % ring) * states..(k % ring + 1) * states];
@@ -555,11 +470,7 @@ impl Mlse {
                     let p = base + j * stride;
                     let idx = p * M + s;
                     let d = yk - mu[idx];
-                    let c = if WEIGHTED {
-                        pm[p] + (d * d * wb[idx].0 + wb[idx].1)
-                    } else {
-                        pm[p] + d * d
-                    };
+                    let c = if WEIGHTED { pm[p] + (d * d * wb[idx].0 + wb[idx].1) } else { pm[p] + d * d };
                     let lt = c < best;
                     best = if lt { c } else { best };
                     arg = if lt { j as u8 } else { arg };
@@ -603,32 +514,14 @@ pub const MLSE_LANES: usize = 8;
 impl super::block::LaneDetector for Mlse {
     const LANES: usize = MLSE_LANES;
 
-    fn detect_group(
-        &self,
-        y: &[f32],
-        stride: usize,
-        count: usize,
-        len: usize,
-        skip: usize,
-        keep: usize,
-        out: &mut [u8],
-        scratch: &mut super::block::LaneScratch,
-    ) {
+    fn detect_group(&self, y: &[f32], stride: usize, count: usize, len: usize, skip: usize, keep: usize, out: &mut [u8], scratch: &mut super::block::LaneScratch) {
         debug_assert!(count <= MLSE_LANES && skip + keep <= len && out.len() == count * keep);
         #[cfg(target_arch = "x86_64")]
         if crate::simd::avx2() {
             let a = (y, stride, count, len, skip, keep);
-            match (
-                self.modulation == Modulation::Pam4,
-                self.memory,
-                self.noise.is_empty(),
-            ) {
-                (true, 1, true) => {
-                    self.run_4state_lanes::<false>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch)
-                }
-                (true, 1, false) => {
-                    self.run_4state_lanes::<true>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch)
-                }
+            match (self.modulation == Modulation::Pam4, self.memory, self.noise.is_empty()) {
+                (true, 1, true) => self.run_4state_lanes::<false>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
+                (true, 1, false) => self.run_4state_lanes::<true>(a.0, a.1, a.2, a.3, a.4, a.5, out, scratch),
                 (true, _, true) => self.run_generic_lanes::<4, 2, false>(a, out, scratch),
                 (true, _, false) => self.run_generic_lanes::<4, 2, true>(a, out, scratch),
                 (false, 1, true) => self.run_generic_lanes::<2, 1, false>(a, out, scratch),
@@ -686,11 +579,7 @@ impl Mlse {
         scratch: &mut super::block::LaneScratch,
     ) {
         const L: usize = MLSE_LANES;
-        assert!(
-            (1..=L).contains(&count)
-                && (count - 1) * stride + len <= y.len()
-                && L * stride + len < i32::MAX as usize
-        );
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
         let trellis = Trellis4::new(self);
         let ring_len = self.block + self.depth;
         let ring = ring_len.min(len).max(1);
@@ -713,15 +602,7 @@ impl Mlse {
             // SAFETY: AVX2 was detected by the caller; every lane reads `y[j·stride + k']` for
             // `k' < end ≤ len`, inside `y` (asserted above); the survivor rows are in `words`.
             unsafe {
-                super::simd::acs4_lanes_avx2::<WEIGHTED>(
-                    &trellis,
-                    &mut pm,
-                    y,
-                    &offsets,
-                    k,
-                    end,
-                    &mut words[slot * L..(slot + end - k) * L],
-                );
+                super::simd::acs4_lanes_avx2::<WEIGHTED>(&trellis, &mut pm, y, &offsets, k, end, &mut words[slot * L..(slot + end - k) * L]);
             }
             k = end;
             if k - decided == ring_len {
@@ -780,11 +661,7 @@ impl Mlse {
         scratch: &mut super::block::LaneScratch,
     ) {
         const L: usize = MLSE_LANES;
-        assert!(
-            (1..=L).contains(&count)
-                && (count - 1) * stride + len <= y.len()
-                && L * stride + len < i32::MAX as usize
-        );
+        assert!((1..=L).contains(&count) && (count - 1) * stride + len <= y.len() && L * stride + len < i32::MAX as usize);
         let states = M.pow(MEM as u32);
         let stride_state = states / M;
         let (lo, hi) = self.clamp_range();
@@ -819,19 +696,7 @@ impl Mlse {
             // SAFETY: AVX2 was detected by the caller; lanes read `y[j·stride + k']`,
             // `k' < end ≤ len`, inside `y` (asserted above); `surv` holds `ring` rows.
             unsafe {
-                super::simd::acs_lanes_avx2::<M, MEM, WEIGHTED>(
-                    &self.expected,
-                    &self.noise,
-                    lo,
-                    hi,
-                    &mut pm,
-                    y,
-                    &offsets,
-                    k,
-                    end,
-                    ring,
-                    surv,
-                );
+                super::simd::acs_lanes_avx2::<M, MEM, WEIGHTED>(&self.expected, &self.noise, lo, hi, &mut pm, y, &offsets, k, end, ring, surv);
             }
             k = end;
             if k - decided == ring_len {
@@ -916,9 +781,7 @@ impl<'a> Viterbi4<'a> {
     /// input or the end of the ring, whichever comes first.
     fn run_end(&self) -> usize {
         let slot = self.k % self.ring;
-        (self.decided + self.ring_len)
-            .min(self.y.len())
-            .min(self.k + self.ring - slot)
+        (self.decided + self.ring_len).min(self.y.len()).min(self.k + self.ring - slot)
     }
 
     fn back(&self, slot: usize) -> usize {
@@ -1023,13 +886,7 @@ fn prev4(word: u32, s: usize) -> usize {
 /// Forward 4-state add-compare-select over `y` (symbol `k0` first), one survivor word per
 /// symbol: the SSE2 kernel on x86_64, the portable one elsewhere (bit-identical).
 #[inline]
-fn acs4<const WEIGHTED: bool>(
-    t: &Trellis4,
-    pm: &mut [f32; 4],
-    y: &[f32],
-    surv: &mut [u32],
-    k0: usize,
-) {
+fn acs4<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     #[cfg(target_arch = "x86_64")]
     super::simd::acs4_sse2::<WEIGHTED>(t, pm, y, surv, k0);
     #[cfg(not(target_arch = "x86_64"))]
@@ -1058,24 +915,14 @@ fn acs4_pair<const WEIGHTED: bool>(
 /// the winners; the earlier state wins ties), the same operations as the SSE2 kernel.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[allow(clippy::needless_range_loop)] // [p][s] indexing mirrors the SSE2 lanes
-pub(crate) fn acs4_portable<const WEIGHTED: bool>(
-    t: &Trellis4,
-    pm: &mut [f32; 4],
-    y: &[f32],
-    surv: &mut [u32],
-    k0: usize,
-) {
+pub(crate) fn acs4_portable<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     for (i, (&raw, word)) in y.iter().zip(surv.iter_mut()).enumerate() {
         let yk = clamp_input(raw, t.lo, t.hi);
         let mut c = [[0.0f32; 4]; 4];
         for p in 0..4 {
             for s in 0..4 {
                 let d = yk - t.mu[p][s];
-                c[p][s] = if WEIGHTED {
-                    pm[p] + (d * d * t.w[p][s] + t.b[p][s])
-                } else {
-                    pm[p] + d * d
-                };
+                c[p][s] = if WEIGHTED { pm[p] + (d * d * t.w[p][s] + t.b[p][s]) } else { pm[p] + d * d };
             }
         }
         let mut best = [0.0f32; 4];
@@ -1202,9 +1049,7 @@ mod tests {
         let n = y.len();
         let mut best = f64::INFINITY;
         for code in 0..m.pow(n as u32) {
-            let s: Vec<u8> = (0..n)
-                .map(|i| ((code / m.pow(i as u32)) % m) as u8)
-                .collect();
+            let s: Vec<u8> = (0..n).map(|i| ((code / m.pow(i as u32)) % m) as u8).collect();
             best = best.min(sequence_metric(mlse, y, &s));
         }
         best
@@ -1220,34 +1065,20 @@ mod tests {
             (Modulation::Nrz, vec![1.0, -0.4, 0.7]),
         ] {
             let linear = Mlse::new(m, &target, &m.level_set()).unwrap();
-            let sigma: Vec<f32> = (0..linear.expected().len())
-                .map(|_| rng.random_range(0.2f32..1.0))
-                .collect();
-            let weighted = Mlse::from_table_with_noise(
-                m,
-                target.len() - 1,
-                linear.expected().to_vec(),
-                &sigma,
-            )
-            .unwrap();
+            let sigma: Vec<f32> = (0..linear.expected().len()).map(|_| rng.random_range(0.2f32..1.0)).collect();
+            let weighted = Mlse::from_table_with_noise(m, target.len() - 1, linear.expected().to_vec(), &sigma).unwrap();
             for mlse in [linear, weighted] {
-                for _ in 0..20 {
-                    let n = if m == Modulation::Pam4 { 6 } else { 10 };
-                    let y: Vec<f32> = (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect();
-                    let v = reference_viterbi(&mlse, &y);
-                    let got = sequence_metric(&mlse, &y, &v);
-                    let best = brute_force(&mlse, &y);
-                    assert!(
-                        (got - best).abs() <= 1e-9 * (1.0 + best.abs()),
-                        "{m} {target:?}: {got} vs {best}"
-                    );
-                    // The fast detector with unlimited depth also reaches the optimum.
-                    let fast = mlse.clone().with_traceback(1, 1000).unwrap().detect(&y);
-                    assert!(
-                        (sequence_metric(&mlse, &y, &fast) - best).abs()
-                            <= 1e-5 * (1.0 + best.abs())
-                    );
-                }
+            for _ in 0..20 {
+                let n = if m == Modulation::Pam4 { 6 } else { 10 };
+                let y: Vec<f32> = (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+                let v = reference_viterbi(&mlse, &y);
+                let got = sequence_metric(&mlse, &y, &v);
+                let best = brute_force(&mlse, &y);
+                assert!((got - best).abs() <= 1e-9 * (1.0 + best.abs()), "{m} {target:?}: {got} vs {best}");
+                // The fast detector with unlimited depth also reaches the optimum.
+                let fast = mlse.clone().with_traceback(1, 1000).unwrap().detect(&y);
+                assert!((sequence_metric(&mlse, &y, &fast) - best).abs() <= 1e-5 * (1.0 + best.abs()));
+            }
             }
         }
     }
@@ -1266,40 +1097,16 @@ mod tests {
             let y = channel(m, &s, &target, sigma, 33);
             let linear = Mlse::new(m, &target, &m.level_set()).unwrap();
             // The pattern-dependent metric with σ growing with the current level.
-            let sigma: Vec<f32> = (0..linear.expected().len())
-                .map(|i| 0.5 + (i % m.levels()) as f32 * 0.3)
-                .collect();
-            let weighted = Mlse::from_table_with_noise(
-                m,
-                target.len() - 1,
-                linear.expected().to_vec(),
-                &sigma,
-            )
-            .unwrap();
+            let sigma: Vec<f32> = (0..linear.expected().len()).map(|i| 0.5 + (i % m.levels()) as f32 * 0.3).collect();
+            let weighted = Mlse::from_table_with_noise(m, target.len() - 1, linear.expected().to_vec(), &sigma).unwrap();
             for mlse in [linear, weighted] {
                 let want = reference_viterbi(&mlse, &y);
                 // Default blocks, small blocks, and one traceback over everything.
-                for (block, depth) in [
-                    (DEFAULT_TRACEBACK_BLOCK, DEFAULT_TRACEBACK_DEPTH),
-                    (7, 64),
-                    (n, n),
-                ] {
-                    let got = mlse
-                        .clone()
-                        .with_traceback(block, depth)
-                        .unwrap()
-                        .detect(&y);
-                    assert_eq!(
-                        got,
-                        want,
-                        "{m} {target:?} block {block} depth {depth} weighted {}",
-                        mlse.noise_sigma().is_some()
-                    );
+                for (block, depth) in [(DEFAULT_TRACEBACK_BLOCK, DEFAULT_TRACEBACK_DEPTH), (7, 64), (n, n)] {
+                    let got = mlse.clone().with_traceback(block, depth).unwrap().detect(&y);
+                    assert_eq!(got, want, "{m} {target:?} block {block} depth {depth} weighted {}", mlse.noise_sigma().is_some());
                 }
-                assert!(
-                    ser(&want, &s) > 0.0,
-                    "{m} {target:?}: noise should cause some errors"
-                );
+                assert!(ser(&want, &s) > 0.0, "{m} {target:?}: noise should cause some errors");
             }
         }
     }
@@ -1337,10 +1144,7 @@ mod tests {
         let gain_db = crossing(&curves.1) - crossing(&curves.0);
         println!("1+0.5D PAM4 SER vs sigma {sigmas:?}\n  DFE  {:?}\n  MLSE {:?}\n  MLSE gain at SER {target_ser}: {gain_db:.2} dB", curves.0, curves.1);
         assert!(gain_db >= 0.5, "MLSE gain {gain_db:.2} dB");
-        assert!(
-            gain_db <= 2.0,
-            "MLSE gain {gain_db:.2} dB is more than theory allows"
-        );
+        assert!(gain_db <= 2.0, "MLSE gain {gain_db:.2} dB is more than theory allows");
         // At every noise level MLSE makes fewer errors.
         for (d, v) in curves.0.iter().zip(&curves.1) {
             assert!(v < d, "{curves:?}");
@@ -1359,15 +1163,8 @@ mod tests {
         assert_eq!(full.states(), 16);
         let short = Mlse::new(m, &h[..2], &m.level_set()).unwrap();
         let dfe = Dfe::new(vec![0.6, 0.3], m.level_set(), m).unwrap();
-        let (e16, e4, edfe) = (
-            ser(&full.detect(&y), &s),
-            ser(&short.detect(&y), &s),
-            ser(&dfe.detect(&y), &s),
-        );
-        assert!(
-            e16 < 0.5 * edfe && e16 < 0.1 * e4,
-            "16-state {e16}, 4-state {e4}, DFE {edfe}"
-        );
+        let (e16, e4, edfe) = (ser(&full.detect(&y), &s), ser(&short.detect(&y), &s), ser(&dfe.detect(&y), &s));
+        assert!(e16 < 0.5 * edfe && e16 < 0.1 * e4, "16-state {e16}, 4-state {e4}, DFE {edfe}");
         // Noise-free: exact.
         let clean = channel(m, &s[..5000], &h, 0.0, 0);
         assert_eq!(full.detect(&clean), s[..5000]);
@@ -1384,12 +1181,7 @@ mod tests {
         assert!((target[1] - 0.5).abs() < 0.01, "{target:?}");
         let table = Mlse::fit_table(&y, &s, 1, m).unwrap();
         for (a, b) in lin.expected().iter().zip(table.expected()) {
-            assert!(
-                (a - b).abs() < 0.01,
-                "{:?} vs {:?}",
-                lin.expected(),
-                table.expected()
-            );
+            assert!((a - b).abs() < 0.01, "{:?} vs {:?}", lin.expected(), table.expected());
         }
         assert_eq!(table.detect(&y), s);
         // A nonlinear channel (the top level compressed only after a high symbol) is captured
@@ -1397,13 +1189,7 @@ mod tests {
         let bent: Vec<f32> = y
             .iter()
             .enumerate()
-            .map(|(k, &v)| {
-                if k > 0 && s[k] == 3 && s[k - 1] == 3 {
-                    v - 0.3
-                } else {
-                    v
-                }
-            })
+            .map(|(k, &v)| if k > 0 && s[k] == 3 && s[k - 1] == 3 { v - 0.3 } else { v })
             .collect();
         let t2 = Mlse::fit_table(&bent, &s, 1, m).unwrap();
         let (l2, _) = Mlse::fit_linear(&bent, &s, 1, m).unwrap();
@@ -1419,8 +1205,7 @@ mod tests {
             let a1 = rng.random_range(-0.9f32..0.9);
             let linear = Mlse::new(m, &[1.0, a1], &m.level_set()).unwrap();
             let sigma: Vec<f32> = (0..16).map(|_| rng.random_range(0.05f32..0.5)).collect();
-            let weighted =
-                Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
+            let weighted = Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
             let mut y: Vec<f32> = (0..5000).map(|_| rng.random_range(-2.5f32..2.5)).collect();
             // Outliers and non-finite values exercise the clamp.
             y[10] = f32::NAN;
@@ -1453,18 +1238,10 @@ mod tests {
         let y = channel(m, &s, &[1.0, 0.5], 0.15, 47);
         let linear = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
         let sigma: Vec<f32> = (0..16).map(|i| 0.1 + 0.02 * (i % 4) as f32).collect();
-        let weighted =
-            Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
+        let weighted = Mlse::from_table_with_noise(m, 1, linear.expected().to_vec(), &sigma).unwrap();
         let sixteen = Mlse::new(m, &[1.0, 0.5, 0.1], &m.level_set()).unwrap();
         for mlse in [linear, weighted, sixteen] {
-            for (la, lb) in [
-                (5000usize, 3000usize),
-                (3000, 5000),
-                (4000, 4000),
-                (100, 9000),
-                (0, 50),
-                (1, 1),
-            ] {
+            for (la, lb) in [(5000usize, 3000usize), (3000, 5000), (4000, 4000), (100, 9000), (0, 50), (1, 1)] {
                 let (ya, yb) = (&y[..la], &y[la..la + lb]);
                 let (mut oa, mut ob) = (vec![9u8; la], vec![9u8; lb]);
                 mlse.detect_pair(ya, &mut oa, yb, &mut ob);
@@ -1498,20 +1275,11 @@ mod tests {
             let want = if i % 4 == 3 { 0.21 } else { 0.07 };
             assert!((sd - want).abs() < 0.15 * want, "branch {i}: σ {sd}");
         }
-        let (e_plain, e_weighted) = (
-            ser(&plain.detect(&y[train..]), &s[train..]),
-            ser(&weighted.detect(&y[train..]), &s[train..]),
-        );
-        assert!(
-            e_weighted < 0.7 * e_plain,
-            "weighted {e_weighted} vs Euclidean {e_plain}"
-        );
+        let (e_plain, e_weighted) = (ser(&plain.detect(&y[train..]), &s[train..]), ser(&weighted.detect(&y[train..]), &s[train..]));
+        assert!(e_weighted < 0.7 * e_plain, "weighted {e_weighted} vs Euclidean {e_plain}");
         assert!(Mlse::from_table_with_noise(m, 1, plain.expected().to_vec(), &[0.1; 15]).is_err());
         assert!(Mlse::from_table_with_noise(m, 1, plain.expected().to_vec(), &[0.0; 16]).is_err());
-        assert!(matches!(
-            Mlse::fit_table_with_noise(&clean[..1000], &s[..1000], 1, m),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(Mlse::fit_table_with_noise(&clean[..1000], &s[..1000], 1, m), Err(Error::Unusable { .. })));
     }
 
     #[test]
@@ -1521,32 +1289,16 @@ mod tests {
         assert!(Mlse::new(m, &[1.0, 0.1, 0.1, 0.1], &m.level_set()).is_err());
         assert!(Mlse::new(m, &[1.0, 0.5], &[0.0, 1.0]).is_err());
         assert!(Mlse::new(m, &[1.0, 0.5], &[0.0, 1.0, 1.0, 2.0]).is_err());
-        assert!(matches!(
-            Mlse::new(m, &[1.0, f32::NAN], &m.level_set()),
-            Err(Error::NonFinite { .. })
-        ));
+        assert!(matches!(Mlse::new(m, &[1.0, f32::NAN], &m.level_set()), Err(Error::NonFinite { .. })));
         assert!(Mlse::from_table(m, 1, vec![0.0; 15]).is_err());
         assert!(Mlse::from_table(m, 3, vec![0.0; 256]).is_err());
         let mlse = Mlse::new(m, &[1.0, 0.5], &m.level_set()).unwrap();
         assert!(mlse.clone().with_traceback(0, 10).is_err());
-        assert!(matches!(
-            mlse.detect_into(&[0.0; 4], &mut [0u8; 3]),
-            Err(Error::LengthMismatch {
-                what: "MLSE decisions",
-                expected: 4,
-                got: 3
-            })
-        ));
+        assert!(matches!(mlse.detect_into(&[0.0; 4], &mut [0u8; 3]), Err(Error::LengthMismatch { what: "MLSE decisions", expected: 4, got: 3 })));
         assert!(mlse.detect(&[]).is_empty());
         assert_eq!(mlse.detect(&[f32::NAN, 1.0]).len(), 2);
-        assert!(matches!(
-            Mlse::fit_linear(&[0.0; 10], &[0; 10], 1, m),
-            Err(Error::InputTooShort { .. })
-        ));
-        assert!(matches!(
-            Mlse::fit_table(&[0.0; 100], &[9; 100], 1, m),
-            Err(Error::ValueOutOfRange { .. })
-        ));
+        assert!(matches!(Mlse::fit_linear(&[0.0; 10], &[0; 10], 1, m), Err(Error::InputTooShort { .. })));
+        assert!(matches!(Mlse::fit_table(&[0.0; 100], &[9; 100], 1, m), Err(Error::ValueOutOfRange { .. })));
     }
 
     proptest! {

@@ -35,16 +35,12 @@ pub mod target;
 #[cfg(test)]
 mod test_util;
 
-pub use adaptive::{
-    adapt_ffe, adapt_ffe_into, AdaptResult, AdaptSummary, Adaptation, AdaptiveConfig,
-};
+pub use adaptive::{adapt_ffe, adapt_ffe_into, AdaptResult, AdaptSummary, Adaptation, AdaptiveConfig};
 pub use adaptive_dfe::{adapt_ffe_dfe, AdaptDfeResult};
 pub use block::detect_blocks;
 pub use ctle::{ctle_auto_select, level_separation_score, Ctle, CtleConfig};
-pub use dfe::{
-    error_propagation, error_propagation_with_gap, Dfe, DfeAdaptation, DfeResult, ErrorPropagation,
-};
 pub use ffe::{Ffe, FfeConfig, FfeTraining};
+pub use dfe::{error_propagation, error_propagation_with_gap, Dfe, DfeAdaptation, DfeResult, ErrorPropagation};
 pub use linear_model::LinearIsiModel;
 pub use mlse::Mlse;
 pub use reference_rx::{bessel_thomson_filter, BesselThomsonFilter};

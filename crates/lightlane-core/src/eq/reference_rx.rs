@@ -46,11 +46,7 @@ impl BesselThomsonFilter {
     /// not below `fs / 2`, `order` outside 1..=8.
     pub fn new(fs: f64, f3db_hz: f64, order: usize) -> Result<BesselThomsonFilter> {
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                fs,
-                "sample rate must be finite and > 0",
-            ));
+            return Err(Error::invalid("fs", fs, "sample rate must be finite and > 0"));
         }
         if !(f3db_hz.is_finite() && f3db_hz > 0.0 && f3db_hz < 0.5 * fs) {
             return Err(Error::invalid(
@@ -60,18 +56,12 @@ impl BesselThomsonFilter {
             ));
         }
         if !(1..=8).contains(&order) {
-            return Err(Error::invalid(
-                "Bessel-Thomson order",
-                order,
-                "must be 1..=8",
-            ));
+            return Err(Error::invalid("Bessel-Thomson order", order, "must be 1..=8"));
         }
         let w0 = bessel_thomson_omega0(order);
         let tau = w0 / (2.0 * std::f64::consts::PI * f3db_hz);
         let bt = crate::sim::bessel_thomson_response_fn(order);
-        let resp = move |f: f64| {
-            bt(f / f3db_hz) * Complex64::from_polar(1.0, 2.0 * std::f64::consts::PI * f * tau)
-        };
+        let resp = move |f: f64| bt(f / f3db_hz) * Complex64::from_polar(1.0, 2.0 * std::f64::consts::PI * f * tau);
         // The delay-compensated impulse response dies out within a few group delays.
         let fir = AnalogFir::design(&resp, fs, 12.0 * tau + 4.0 / f3db_hz)?;
         Ok(BesselThomsonFilter {
@@ -161,9 +151,7 @@ mod tests {
                 .map(|i| (2.0 * std::f64::consts::PI * 26.5625e9 * i as f64 / fs).sin() as f32)
                 .collect();
             let y = bt.apply(&x);
-            let rms = |v: &[f32]| {
-                (v.iter().map(|&a| (a as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
-            };
+            let rms = |v: &[f32]| (v.iter().map(|&a| (a as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             let g = 20.0 * (rms(&y[500..n - 500]) / rms(&x[500..n - 500])).log10();
             assert!((g + 3.01).abs() < 0.05, "sps {sps}: {g} dB");
         }
@@ -204,10 +192,7 @@ mod tests {
     fn bad_parameters_are_named_errors() {
         assert!(matches!(
             BesselThomsonFilter::new(100e9, 60e9, 4),
-            Err(Error::InvalidParameter {
-                name: "Bessel-Thomson f3db_hz",
-                ..
-            })
+            Err(Error::InvalidParameter { name: "Bessel-Thomson f3db_hz", .. })
         ));
         assert!(BesselThomsonFilter::new(100e9, 10e9, 0).is_err());
         assert!(BesselThomsonFilter::new(100e9, 10e9, 9).is_err());

@@ -67,20 +67,12 @@ fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) 
         let best = _mm_min_ps(b23, b01);
         // Predecessor per lane: l ? 2 + l23 : l01 (masks are 0 / −1), packed to one byte each.
         let zero = _mm_setzero_si128();
-        let (l01, l23, l) = (
-            _mm_castps_si128(l01),
-            _mm_castps_si128(l23),
-            _mm_castps_si128(l),
-        );
+        let (l01, l23, l) = (_mm_castps_si128(l01), _mm_castps_si128(l23), _mm_castps_si128(l));
         let a01 = _mm_sub_epi32(zero, l01);
         let a23 = _mm_sub_epi32(_mm_set1_epi32(2), l23);
         let pred = _mm_or_si128(_mm_and_si128(l, a23), _mm_andnot_si128(l, a01));
         let word = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(pred, pred), zero)) as u32;
-        let next = if normalise {
-            _mm_sub_ps(best, _mm_shuffle_ps(best, best, 0))
-        } else {
-            best
-        };
+        let next = if normalise { _mm_sub_ps(best, _mm_shuffle_ps(best, best, 0)) } else { best };
         (next, word)
     }
 }
@@ -89,13 +81,7 @@ fn step<const WEIGHTED: bool>(c: &Consts, m: __m128, raw: f32, normalise: bool) 
 /// path metric of each predecessor is broadcast, the tournament (0 vs 1, 2 vs 3, winners) uses
 /// `minps` with the same operand order as the portable comparisons, and the comparison masks
 /// become the predecessor of each state, one byte per state in the survivor word.
-pub(crate) fn acs4_sse2<const WEIGHTED: bool>(
-    t: &Trellis4,
-    pm: &mut [f32; 4],
-    y: &[f32],
-    surv: &mut [u32],
-    k0: usize,
-) {
+pub(crate) fn acs4_sse2<const WEIGHTED: bool>(t: &Trellis4, pm: &mut [f32; 4], y: &[f32], surv: &mut [u32], k0: usize) {
     let c = Consts::new(t);
     let every = super::mlse::NORMALISE_EVERY;
     // SAFETY: SSE2 is part of the x86_64 baseline; the load and store touch `pm` only.
@@ -124,12 +110,7 @@ pub(crate) fn acs4_pair_sse2<const WEIGHTED: bool>(
     debug_assert!(ya.len() == yb.len() && sa.len() == ya.len() && sb.len() == yb.len());
     // SAFETY: SSE2 is part of the x86_64 baseline; the loads and stores touch `pa`/`pb` only.
     let (mut ma, mut mb) = unsafe { (_mm_loadu_ps(pa.as_ptr()), _mm_loadu_ps(pb.as_ptr())) };
-    for (i, ((&ra, wa), (&rb, wb))) in ya
-        .iter()
-        .zip(sa.iter_mut())
-        .zip(yb.iter().zip(sb.iter_mut()))
-        .enumerate()
-    {
+    for (i, ((&ra, wa), (&rb, wb))) in ya.iter().zip(sa.iter_mut()).zip(yb.iter().zip(sb.iter_mut())).enumerate() {
         let normalise = (k0 + i) % every == every - 1;
         let (na, xa) = step::<WEIGHTED>(&c, ma, ra, normalise);
         let (nb, xb) = step::<WEIGHTED>(&c, mb, rb, normalise);
@@ -192,9 +173,7 @@ pub(crate) unsafe fn dfe_lanes_avx2<const M: usize>(
         let mut diff = [_mm256_setzero_ps(); 3];
         for j in 0..M - 1 {
             thr[j] = _mm256_set1_ps(thresholds[j]);
-            diff[j] = _mm256_set1_ps(f32::from_bits(
-                alphabet[j].to_bits() ^ alphabet[j + 1].to_bits(),
-            ));
+            diff[j] = _mm256_set1_ps(f32::from_bits(alphabet[j].to_bits() ^ alphabet[j + 1].to_bits()));
         }
         let l0 = _mm256_set1_ps(alphabet[0]);
         // α of the last DFE_RING decisions per lane, zero before the first.
@@ -207,8 +186,7 @@ pub(crate) unsafe fn dfe_lanes_avx2<const M: usize>(
             for v in 0..2 {
                 let mut p = _mm256_i32gather_ps::<4>(base.add(t), idx[v]);
                 for i in 2..=nt {
-                    let old =
-                        _mm256_loadu_ps(rp.add((t.wrapping_sub(i) & (DFE_RING - 1)) * L + 8 * v));
+                    let old = _mm256_loadu_ps(rp.add((t.wrapping_sub(i) & (DFE_RING - 1)) * L + 8 * v));
                     p = _mm256_sub_ps(p, _mm256_mul_ps(b[i - 1], old));
                 }
                 let z = _mm256_sub_ps(p, _mm256_mul_ps(b[0], prev[v]));
@@ -225,10 +203,7 @@ pub(crate) unsafe fn dfe_lanes_avx2<const M: usize>(
                 let w8 = _mm256_packus_epi16(w16, w16);
                 let lo = _mm256_cvtsi256_si32(w8) as u32 as u64;
                 let hi = _mm256_extract_epi32::<4>(w8) as u32 as u64;
-                std::ptr::write_unaligned(
-                    dec.as_mut_ptr().add(t * L + 8 * v) as *mut u64,
-                    lo | (hi << 32),
-                );
+                std::ptr::write_unaligned(dec.as_mut_ptr().add(t * L + 8 * v) as *mut u64, lo | (hi << 32));
             }
         }
     }
@@ -288,11 +263,7 @@ pub(crate) unsafe fn acs4_lanes_avx2<const WEIGHTED: bool>(
                 let cost = |p: usize| {
                     let d = _mm256_sub_ps(yc, mu[p][s]);
                     let dd = _mm256_mul_ps(d, d);
-                    let br = if WEIGHTED {
-                        _mm256_add_ps(_mm256_mul_ps(dd, w[p][s]), b[p][s])
-                    } else {
-                        dd
-                    };
+                    let br = if WEIGHTED { _mm256_add_ps(_mm256_mul_ps(dd, w[p][s]), b[p][s]) } else { dd };
                     _mm256_add_ps(m[p], br)
                 };
                 let (c0, c1, c2, c3) = (cost(0), cost(1), cost(2), cost(3));
@@ -305,10 +276,7 @@ pub(crate) unsafe fn acs4_lanes_avx2<const WEIGHTED: bool>(
                 let a01 = _mm256_sub_epi32(zero, _mm256_castps_si256(l01));
                 let a23 = _mm256_sub_epi32(two, _mm256_castps_si256(l23));
                 let pred = _mm256_or_si256(_mm256_and_si256(l, a23), _mm256_andnot_si256(l, a01));
-                word = _mm256_or_si256(
-                    word,
-                    _mm256_sll_epi32(pred, _mm_cvtsi32_si128(8 * s as i32)),
-                );
+                word = _mm256_or_si256(word, _mm256_sll_epi32(pred, _mm_cvtsi32_si128(8 * s as i32)));
             }
             if k % every == every - 1 {
                 let n0 = next[0];
@@ -395,11 +363,7 @@ pub(crate) unsafe fn acs_lanes_avx2<const M: usize, const MEM: usize, const WEIG
                     let i = p * M + s;
                     let d = _mm256_sub_ps(yc, muv[i]);
                     let dd = _mm256_mul_ps(d, d);
-                    let br = if WEIGHTED {
-                        _mm256_add_ps(_mm256_mul_ps(dd, wv[i]), bv[i])
-                    } else {
-                        dd
-                    };
+                    let br = if WEIGHTED { _mm256_add_ps(_mm256_mul_ps(dd, wv[i]), bv[i]) } else { dd };
                     let c = _mm256_add_ps(m[p], br);
                     let lt = _mm256_cmp_ps::<_CMP_LT_OQ>(c, best);
                     best = _mm256_blendv_ps(best, c, lt);

@@ -47,11 +47,7 @@ fn check_target(target: &[f32]) -> Result<()> {
     }
     crate::error::check_finite("FFE target", target)?;
     if target[0] == 0.0 {
-        return Err(Error::invalid(
-            "FFE target",
-            format!("{target:?}"),
-            "the main coefficient must not be 0",
-        ));
+        return Err(Error::invalid("FFE target", format!("{target:?}"), "the main coefficient must not be 0"));
     }
     Ok(())
 }
@@ -76,12 +72,7 @@ fn filtered(known_levels: &[f32], target: &[f32]) -> Vec<f32> {
 ///
 /// Errors: an empty or too long target, `target[0] = 0`, non-finite values, and every error of
 /// [`Ffe::train_mmse`].
-pub fn train_ffe_for_target(
-    x: &[f32],
-    known_levels: &[f32],
-    target: &[f32],
-    cfg: &FfeConfig,
-) -> Result<FfeTraining> {
+pub fn train_ffe_for_target(x: &[f32], known_levels: &[f32], target: &[f32], cfg: &FfeConfig) -> Result<FfeTraining> {
     check_target(target)?;
     crate::error::check_finite("FFE training target", known_levels)?;
     Ffe::train_mmse(x, &filtered(known_levels, target), cfg)
@@ -93,18 +84,9 @@ pub fn train_ffe_for_target(
 ///
 /// Errors: `memory` above [`MAX_TARGET_MEMORY`], too few training symbols, and every error of
 /// [`Ffe::train_mmse`].
-pub fn train_ffe_and_target(
-    x: &[f32],
-    known_levels: &[f32],
-    memory: usize,
-    cfg: &FfeConfig,
-) -> Result<TargetTraining> {
+pub fn train_ffe_and_target(x: &[f32], known_levels: &[f32], memory: usize, cfg: &FfeConfig) -> Result<TargetTraining> {
     if memory > MAX_TARGET_MEMORY {
-        return Err(Error::invalid(
-            "target memory",
-            memory,
-            format!("must be at most {MAX_TARGET_MEMORY}"),
-        ));
+        return Err(Error::invalid("target memory", memory, format!("must be at most {MAX_TARGET_MEMORY}")));
     }
     let plain = Ffe::train_mmse(x, known_levels, cfg)?;
     let delay = plain.delay;
@@ -114,9 +96,7 @@ pub fn train_ffe_and_target(
     let (lo, hi) = plain.ffe.interior(x.len());
     // Symbols with a full tap window and every target term a[k+d−i] (i = 0..=memory) present.
     let k0 = (lo as isize).max(memory as isize - delay).max(0) as usize;
-    let k1 = (hi as isize)
-        .min(known_levels.len() as isize - delay)
-        .max(0) as usize;
+    let k1 = (hi as isize).min(known_levels.len() as isize - delay).max(0) as usize;
     let n_symbols = k1.saturating_sub(k0);
     let unknowns = l + memory;
     if n_symbols < 2 * unknowns {
@@ -142,10 +122,7 @@ pub fn train_ffe_and_target(
     });
     // Ridge as in Ffe::train_mmse: `ridge · trace / unknowns` on every diagonal entry.
     let (sol, _) = ls.solve(cfg.ridge).map_err(|e| match e {
-        Error::Unusable { reason, .. } => Error::Unusable {
-            stage: "FFE+target training",
-            reason,
-        },
+        Error::Unusable { reason, .. } => Error::Unusable { stage: "FFE+target training", reason },
         other => other,
     })?;
     let ffe = Ffe::new(sol[..l].iter().map(|&v| v as f32).collect(), sps, c)?;
@@ -185,14 +162,7 @@ mod tests {
         let a = Modulation::Pam4.symbols_to_levels(&s);
         let noise = Normal::new(0.0f32, sigma).unwrap();
         let x = (0..n)
-            .map(|k| {
-                h.iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k)
-                    .map(|(i, &v)| v * a[k - i])
-                    .sum::<f32>()
-                    + noise.sample(&mut rng)
-            })
+            .map(|k| h.iter().enumerate().filter(|&(i, _)| i <= k).map(|(i, &v)| v * a[k - i]).sum::<f32>() + noise.sample(&mut rng))
             .collect();
         (s, a, x)
     }
@@ -201,16 +171,12 @@ mod tests {
     fn fixed_target_keeps_the_wanted_isi() {
         // Channel 1 + 0.5D + 0.2D² with a precursor; target 1 + 0.5D: the FFE removes the rest.
         let (_, a, x) = link(30_000, &[0.15, 1.0, 0.5, 0.2], 0.01, 1);
-        let cfg = FfeConfig {
-            n_taps: 21,
-            ..Default::default()
-        };
+        let cfg = FfeConfig { n_taps: 21, ..Default::default() };
         let tr = train_ffe_for_target(&x, &a, &[1.0, 0.5], &cfg).unwrap();
         assert!(tr.snr_db > 30.0, "{}", tr.snr_db);
         let y = tr.ffe.equalize(&x);
         let k = 1000;
-        let want =
-            a[(k as isize + tr.delay) as usize] + 0.5 * a[(k as isize + tr.delay - 1) as usize];
+        let want = a[(k as isize + tr.delay) as usize] + 0.5 * a[(k as isize + tr.delay - 1) as usize];
         assert!((y[k] - want).abs() < 0.05);
         assert!(train_ffe_for_target(&x, &a, &[0.0, 1.0], &cfg).is_err());
         assert!(train_ffe_for_target(&x, &a, &[], &cfg).is_err());
@@ -221,12 +187,7 @@ mod tests {
         // A pure 1 + 0.6D channel: the FFE+target optimum is w = identity, g1 = 0.6 (nothing
         // to equalize, no noise enhancement), where a plain FFE would have to invert 1 + 0.6D.
         let (_, a, x) = link(30_000, &[1.0, 0.6], 0.05, 2);
-        let cfg = FfeConfig {
-            n_taps: 11,
-            reference_tap: Some(2),
-            delay_search: 2,
-            ..Default::default()
-        };
+        let cfg = FfeConfig { n_taps: 11, reference_tap: Some(2), delay_search: 2, ..Default::default() };
         let tr = train_ffe_and_target(&x, &a, 1, &cfg).unwrap();
         assert_eq!(tr.target.len(), 2);
         assert!((tr.target[1] - 0.6).abs() < 0.01, "{:?}", tr.target);
@@ -237,20 +198,10 @@ mod tests {
         }
         // Its MSE is the noise floor; the plain MMSE FFE pays for inverting the channel.
         let plain = Ffe::train_mmse(&x, &a, &cfg).unwrap();
-        assert!(
-            tr.mse < 0.0027 && plain.mse > 1.3 * tr.mse,
-            "joint {} plain {}",
-            tr.mse,
-            plain.mse
-        );
+        assert!(tr.mse < 0.0027 && plain.mse > 1.3 * tr.mse, "joint {} plain {}", tr.mse, plain.mse);
         // Fixing the target at the estimate reproduces the joint solution.
         let fixed = train_ffe_for_target(&x, &a, &tr.target, &cfg).unwrap();
-        assert!(
-            (fixed.mse - tr.mse).abs() < 0.02 * tr.mse,
-            "{} vs {}",
-            fixed.mse,
-            tr.mse
-        );
+        assert!((fixed.mse - tr.mse).abs() < 0.02 * tr.mse, "{} vs {}", fixed.mse, tr.mse);
         // Memory 0 is the plain MMSE FFE.
         let zero = train_ffe_and_target(&x, &a, 0, &cfg).unwrap();
         assert_eq!(zero.target, vec![1.0]);

@@ -8,9 +8,7 @@ use rand_distr::{Distribution, Normal};
 /// `n` uniformly random symbols of `m`, seeded.
 pub(crate) fn random_symbols(m: Modulation, n: usize, seed: u64) -> Vec<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| rng.random_range(0..=m.max_symbol()))
-        .collect()
+    (0..n).map(|_| rng.random_range(0..=m.max_symbol())).collect()
 }
 
 /// Symbol-spaced received samples: the levels of `s` through the channel `h` (h[0] the main

@@ -1,9 +1,7 @@
 //! Bathtub curves (BER against sampling time or decision threshold) and BER contours of the
 //! eye, measured from the data and extrapolated (Gaussian levels, dual-Dirac crossing tails).
 
-use super::metrics::{
-    mean_std, region, split_levels, vertical_ber, window_samples, EyeMetrics, EyeMetricsConfig,
-};
+use super::metrics::{mean_std, region, split_levels, vertical_ber, window_samples, EyeMetrics, EyeMetricsConfig};
 use super::{EyeDiagram, EyeSignal};
 use crate::stats::{q_function, q_inverse};
 use serde::{Deserialize, Serialize};
@@ -26,11 +24,7 @@ impl Bathtub {
     /// interpolated on the log scale), or `None` when it never is.
     pub fn opening_at(&self, ber: f64) -> Option<f64> {
         let lb = ber.log10();
-        let l: Vec<f64> = self
-            .extrapolated
-            .iter()
-            .map(|&b| b.max(1e-300).log10())
-            .collect();
+        let l: Vec<f64> = self.extrapolated.iter().map(|&b| b.max(1e-300).log10()).collect();
         let inside: Vec<usize> = (0..l.len()).filter(|&i| l[i] <= lb).collect();
         let (&a, &b) = (inside.first()?, inside.last()?);
         let cross = |i: usize, j: usize| {
@@ -38,16 +32,8 @@ impl Bathtub {
             let t = (lb - l[i]) / (l[j] - l[i]);
             self.position[i] + t * (self.position[j] - self.position[i])
         };
-        let left = if a > 0 {
-            cross(a, a - 1)
-        } else {
-            self.position[a]
-        };
-        let right = if b + 1 < l.len() {
-            cross(b, b + 1)
-        } else {
-            self.position[b]
-        };
+        let left = if a > 0 { cross(a, a - 1) } else { self.position[a] };
+        let right = if b + 1 < l.len() { cross(b, b + 1) } else { self.position[b] };
         Some(right - left)
     }
 }
@@ -62,9 +48,7 @@ pub fn horizontal_bathtubs(metrics: &EyeMetrics, nui: usize, points: usize) -> V
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let position: Vec<f64> = (0..points)
-                .map(|k| k as f64 / (points - 1) as f64)
-                .collect();
+            let position: Vec<f64> = (0..points).map(|k| k as f64 / (points - 1) as f64).collect();
             let n = c.offsets.len();
             let (mut measured, mut extrapolated) = (Vec::new(), Vec::new());
             for &x in &position {
@@ -79,23 +63,10 @@ pub fn horizontal_bathtubs(metrics: &EyeMetrics, nui: usize, points: usize) -> V
                 measured.push((m > 0.0).then_some(m.min(1.0)));
                 let (ml, sl) = c.left_boundary_fit;
                 let (mr, sr) = c.right_boundary_fit;
-                let t = |z: f64, s: f64| {
-                    if s > 0.0 {
-                        q_function(z / s)
-                    } else if z > 0.0 {
-                        0.0
-                    } else {
-                        1.0
-                    }
-                };
+                let t = |z: f64, s: f64| if s > 0.0 { q_function(z / s) } else if z > 0.0 { 0.0 } else { 1.0 };
                 extrapolated.push((c.density * (t(x - ml, sl) + t(1.0 + mr - x, sr))).min(0.5));
             }
-            Bathtub {
-                sub_eye: i,
-                position,
-                measured,
-                extrapolated,
-            }
+            Bathtub { sub_eye: i, position, measured, extrapolated }
         })
         .collect()
 }
@@ -103,12 +74,7 @@ pub fn horizontal_bathtubs(metrics: &EyeMetrics, nui: usize, points: usize) -> V
 /// Vertical bathtubs at the sampling instant (T_s ± T_O window of `config`), one per sub-eye,
 /// over `points` thresholds from the lower to the upper level mean. Measured: share of window
 /// samples on the wrong side; extrapolated: Gaussian tails of the two levels.
-pub fn vertical_bathtubs(
-    signal: &EyeSignal,
-    eye: &EyeDiagram,
-    config: &EyeMetricsConfig,
-    points: usize,
-) -> Vec<Bathtub> {
+pub fn vertical_bathtubs(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, points: usize) -> Vec<Bathtub> {
     let points = points.max(3);
     let win = window_samples(signal, 0.5, config.eh_window_ui);
     let mut groups = split_levels(&win, &eye.thresholds);
@@ -120,9 +86,7 @@ pub fn vertical_bathtubs(
         .map(|i| {
             let (lo, hi) = (&groups[i], &groups[i + 1]);
             let (a, b) = (eye.levels[i], eye.levels[i + 1]);
-            let position: Vec<f64> = (0..points)
-                .map(|k| a + (b - a) * k as f64 / (points - 1) as f64)
-                .collect();
+            let position: Vec<f64> = (0..points).map(|k| a + (b - a) * k as f64 / (points - 1) as f64).collect();
             let (fl, fh) = (mean_std(lo), mean_std(hi));
             let (wl, wh) = (lo.len() as f64 / total, hi.len() as f64 / total);
             let mut measured = Vec::new();
@@ -132,19 +96,10 @@ pub fn vertical_bathtubs(
                 let below = hi.partition_point(|&x| x < v);
                 let m = (above + below) as f64 / total;
                 measured.push((m > 0.0).then_some(m));
-                let e = if lo.is_empty() || hi.is_empty() {
-                    0.5
-                } else {
-                    vertical_ber(v, fl, fh, wl, wh)
-                };
+                let e = if lo.is_empty() || hi.is_empty() { 0.5 } else { vertical_ber(v, fl, fh, wl, wh) };
                 extrapolated.push(e.min(0.5));
             }
-            Bathtub {
-                sub_eye: i,
-                position,
-                measured,
-                extrapolated,
-            }
+            Bathtub { sub_eye: i, position, measured, extrapolated }
         })
         .collect()
 }
@@ -173,13 +128,7 @@ pub fn ber_contours(eye: &EyeDiagram, ber: f64) -> Vec<BerContour> {
     let region_of: Vec<usize> = rows.iter().map(|&v| region(v, &eye.thresholds)).collect();
     let nsub = eye.thresholds.len();
     let mut out: Vec<BerContour> = (0..nsub)
-        .map(|i| BerContour {
-            ber,
-            sub_eye: i,
-            time_ui: Vec::new(),
-            extrapolated: Vec::new(),
-            measured: Vec::new(),
-        })
+        .map(|i| BerContour { ber, sub_eye: i, time_ui: Vec::new(), extrapolated: Vec::new(), measured: Vec::new() })
         .collect();
     for c in 0..g.time_bins {
         let t = g.column_time_ui(c) + 0.5 * g.span_ui as f64 / g.time_bins as f64;
@@ -197,9 +146,7 @@ pub fn ber_contours(eye: &EyeDiagram, ber: f64) -> Vec<BerContour> {
         }
         let stats: Vec<Option<(f64, f64, f64)>> = acc
             .iter()
-            .map(|&(n, s, s2)| {
-                (n > 0.0).then(|| (n, s / n, ((s2 / n) - (s / n) * (s / n)).max(0.0).sqrt()))
-            })
+            .map(|&(n, s, s2)| (n > 0.0).then(|| (n, s / n, ((s2 / n) - (s / n) * (s / n)).max(0.0).sqrt())))
             .collect();
         for i in 0..nsub {
             let o = &mut out[i];

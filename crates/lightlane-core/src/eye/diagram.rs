@@ -32,14 +32,7 @@ pub struct EyeConfig {
 
 impl Default for EyeConfig {
     fn default() -> Self {
-        EyeConfig {
-            samples_per_ui: 32,
-            span_ui: 2,
-            time_bins: 256,
-            amp_bins: 256,
-            range: None,
-            range_margin: 0.08,
-        }
+        EyeConfig { samples_per_ui: 32, span_ui: 2, time_bins: 256, amp_bins: 256, range: None, range_margin: 0.08 }
     }
 }
 
@@ -70,22 +63,11 @@ pub fn find_levels(centres: &[f32], modulation: Modulation) -> Result<(Vec<f64>,
     let spread = c.means[n - 1] - c.means[0];
     let scale = c.means.iter().fold(0f64, |a, v| a.max(v.abs()));
     if !(spread > 1e-9 * scale.max(1e-30)) || c.counts.contains(&0) {
-        return Err(Error::Unusable {
-            stage: "eye levels",
-            reason: format!(
-                "the signal does not show {n} distinct levels (single level or no modulation)"
-            ),
-        });
+        return Err(Error::Unusable { stage: "eye levels", reason: format!("the signal does not show {n} distinct levels (single level or no modulation)") });
     }
     for w in c.means.windows(2) {
         if !(w[1] - w[0] > 1e-6 * spread) {
-            return Err(Error::Unusable {
-                stage: "eye levels",
-                reason: format!(
-                    "levels {:?} do not separate into {n} distinct amplitudes",
-                    c.means
-                ),
-            });
+            return Err(Error::Unusable { stage: "eye levels", reason: format!("levels {:?} do not separate into {n} distinct amplitudes", c.means) });
         }
     }
     Ok((c.means, c.sigmas))
@@ -99,23 +81,14 @@ impl EyeDiagram {
     /// a range that excludes every sample; [`Error::NonFinite`] for NaN/∞ samples; geometry
     /// errors from [`EyeGeometry::validate`]. A clipped signal or a range that cuts off part of
     /// the data is flagged in `warnings`.
-    pub fn build(
-        signal: &EyeSignal,
-        modulation: Modulation,
-        config: &EyeConfig,
-    ) -> Result<EyeDiagram> {
+    pub fn build(signal: &EyeSignal, modulation: Modulation, config: &EyeConfig) -> Result<EyeDiagram> {
         Self::build_with(signal, modulation, config, None)
     }
 
     /// [`build`](Self::build) with the histogram counted by `histogram` (an accelerator engine:
     /// it gets the geometry and the samples and returns the `amp_bins · time_bins` counts of
     /// [`EyeHistogram::accumulate`] from phase 0); `None` counts on the CPU.
-    pub fn build_with(
-        signal: &EyeSignal,
-        modulation: Modulation,
-        config: &EyeConfig,
-        histogram: Option<&HistogramFn<'_>>,
-    ) -> Result<EyeDiagram> {
+    pub fn build_with(signal: &EyeSignal, modulation: Modulation, config: &EyeConfig, histogram: Option<&HistogramFn<'_>>) -> Result<EyeDiagram> {
         // One parallel pass: finiteness, extremes, their counts and the symbol centres.
         let scan = super::scan::scan_signal(signal, false);
         if !scan.finite {
@@ -126,10 +99,7 @@ impl EyeDiagram {
         let mut warnings = Vec::new();
         for i in 0..levels.len() - 1 {
             if levels[i + 1] - levels[i] < 2.0 * (level_sigma[i] + level_sigma[i + 1]) {
-                warnings.push(format!(
-                    "levels {i} and {} overlap (spacing below 2·(σ₁ + σ₂)): the eye is closed",
-                    i + 1
-                ));
+                warnings.push(format!("levels {i} and {} overlap (spacing below 2·(σ₁ + σ₂)): the eye is closed", i + 1));
             }
         }
         let (mn, mx) = (scan.min, scan.max);
@@ -138,10 +108,7 @@ impl EyeDiagram {
         for (name, e, count) in [("top", mx, scan.at_max), ("bottom", mn, scan.at_min)] {
             let f = pinned(count);
             if f > 0.005 {
-                warnings.push(format!(
-                    "signal looks clipped at the {name} ({:.2} % of samples at {e})",
-                    100.0 * f
-                ));
+                warnings.push(format!("signal looks clipped at the {name} ({:.2} % of samples at {e})", 100.0 * f));
             }
         }
         let (lo, hi) = match config.range {
@@ -165,16 +132,10 @@ impl EyeDiagram {
             None => histogram_out.accumulate(&signal.samples)?,
         }
         let histogram = histogram_out;
-        let expected =
-            signal.samples.len().saturating_sub(1) as u64 * g.columns_per_sample() as u64;
+        let expected = signal.samples.len().saturating_sub(1) as u64 * g.columns_per_sample() as u64;
         let got = histogram.total();
         if got == 0 {
-            return Err(Error::Unusable {
-                stage: "eye histogram",
-                reason: format!(
-                    "the amplitude range [{lo}, {hi}) excludes all of the data ({mn} … {mx})"
-                ),
-            });
+            return Err(Error::Unusable { stage: "eye histogram", reason: format!("the amplitude range [{lo}, {hi}) excludes all of the data ({mn} … {mx})") });
         }
         if (got as f64) < 0.999 * expected as f64 {
             warnings.push(format!(
@@ -182,14 +143,6 @@ impl EyeDiagram {
                 100.0 * (1.0 - got as f64 / expected as f64)
             ));
         }
-        Ok(EyeDiagram {
-            histogram,
-            modulation,
-            levels,
-            level_sigma,
-            thresholds,
-            unit: signal.unit.clone(),
-            warnings,
-        })
+        Ok(EyeDiagram { histogram, modulation, levels, level_sigma, thresholds, unit: signal.unit.clone(), warnings })
     }
 }

@@ -37,60 +37,31 @@ impl EyeGeometry {
     /// Checks the constraints of the spec.
     pub fn validate(&self) -> Result<()> {
         if self.samples_per_ui == 0 {
-            return Err(Error::invalid(
-                "samples_per_ui",
-                self.samples_per_ui,
-                "must be at least 1",
-            ));
+            return Err(Error::invalid("samples_per_ui", self.samples_per_ui, "must be at least 1"));
         }
         if !(self.span_ui == 1 || self.span_ui == 2) {
-            return Err(Error::invalid(
-                "span_ui",
-                self.span_ui,
-                "the eye spans 1 or 2 UI",
-            ));
+            return Err(Error::invalid("span_ui", self.span_ui, "the eye spans 1 or 2 UI"));
         }
         let p = self.period();
-        if self.time_bins == 0
-            || self.time_bins > MAX_TIME_BINS
-            || !self.time_bins.is_multiple_of(p)
-        {
+        if self.time_bins == 0 || self.time_bins > MAX_TIME_BINS || !self.time_bins.is_multiple_of(p) {
             return Err(Error::invalid(
                 "time_bins",
                 self.time_bins,
-                format!(
-                    "must be a multiple of samples_per_ui·span_ui = {p}, at most {MAX_TIME_BINS}"
-                ),
+                format!("must be a multiple of samples_per_ui·span_ui = {p}, at most {MAX_TIME_BINS}"),
             ));
         }
         if self.time_bins / p > MAX_COLUMNS_PER_SAMPLE {
-            return Err(Error::invalid(
-                "time_bins",
-                self.time_bins,
-                "more than 1024 columns per sample interval",
-            ));
+            return Err(Error::invalid("time_bins", self.time_bins, "more than 1024 columns per sample interval"));
         }
         if self.amp_bins == 0 || self.amp_bins > MAX_AMP_BINS {
-            return Err(Error::invalid(
-                "amp_bins",
-                self.amp_bins,
-                format!("must be within 1..={MAX_AMP_BINS}"),
-            ));
+            return Err(Error::invalid("amp_bins", self.amp_bins, format!("must be within 1..={MAX_AMP_BINS}")));
         }
         if !(self.lo.is_finite() && self.hi.is_finite() && self.hi > self.lo) {
-            return Err(Error::invalid(
-                "amplitude range",
-                format!("[{}, {})", self.lo, self.hi),
-                "need finite lo < hi",
-            ));
+            return Err(Error::invalid("amplitude range", format!("[{}, {})", self.lo, self.hi), "need finite lo < hi"));
         }
         let s256 = self.amp_scale();
         if !(s256.is_finite() && s256 > 0.0) {
-            return Err(Error::invalid(
-                "amplitude range",
-                format!("[{}, {})", self.lo, self.hi),
-                "too narrow or too wide for f32",
-            ));
+            return Err(Error::invalid("amplitude range", format!("[{}, {})", self.lo, self.hi), "too narrow or too wide for f32"));
         }
         Ok(())
     }
@@ -132,10 +103,7 @@ impl EyeGeometry {
 
     /// Column at time `t_ui` from the left edge (clamped).
     pub fn column_of(&self, t_ui: f64) -> usize {
-        ((t_ui / self.span_ui as f64 * self.time_bins as f64)
-            .round()
-            .max(0.0) as usize)
-            .min(self.time_bins - 1)
+        ((t_ui / self.span_ui as f64 * self.time_bins as f64).round().max(0.0) as usize).min(self.time_bins - 1)
     }
 
     /// Quantized amplitude `q` of one sample (the spec's float step).
@@ -261,11 +229,7 @@ impl EyeHistogram {
     /// `counts` not of `time_bins · amp_bins` entries.
     pub fn add_counts(&mut self, counts: &[u32], samples: usize) -> Result<()> {
         if counts.len() != self.counts.len() {
-            return Err(Error::LengthMismatch {
-                what: "eye histogram counts",
-                expected: self.counts.len(),
-                got: counts.len(),
-            });
+            return Err(Error::LengthMismatch { what: "eye histogram counts", expected: self.counts.len(), got: counts.len() });
         }
         add_counts(&mut self.counts, counts);
         if samples >= 2 {
@@ -310,11 +274,7 @@ impl EyeHistogram {
     /// Adds another histogram of the same geometry.
     pub fn merge(&mut self, other: &EyeHistogram) -> Result<()> {
         if other.geometry != self.geometry {
-            return Err(Error::invalid(
-                "eye histogram geometry",
-                format!("{:?}", other.geometry),
-                "differs from this histogram's",
-            ));
+            return Err(Error::invalid("eye histogram geometry", format!("{:?}", other.geometry), "differs from this histogram's"));
         }
         add_counts(&mut self.counts, &other.counts);
         Ok(())
@@ -324,12 +284,7 @@ impl EyeHistogram {
     pub fn column_profile(&self, cols: std::ops::Range<usize>) -> Vec<f64> {
         let b = self.geometry.time_bins;
         (0..self.geometry.amp_bins)
-            .map(|r| {
-                self.counts[r * b + cols.start..r * b + cols.end]
-                    .iter()
-                    .map(|&c| c as f64)
-                    .sum()
-            })
+            .map(|r| self.counts[r * b + cols.start..r * b + cols.end].iter().map(|&c| c as f64).sum())
             .collect()
     }
 }
@@ -421,9 +376,7 @@ fn accumulate_points(g: &EyeGeometry, y: &[f32], mut phase: usize, counts: &mut 
             // SAFETY: as in `quantize_block` (finite, |x| < 2³¹).
             let t: i32 = unsafe { x.to_int_unchecked() };
             let q = t - ((t as f32) > x) as i32;
-            let at = ((q >> 8) as u32)
-                .wrapping_mul(b)
-                .wrapping_add(ph + i as u32);
+            let at = ((q >> 8) as u32).wrapping_mul(b).wrapping_add(ph + i as u32);
             *o = if (q as u32) < a256 { at } else { u32::MAX };
         }
         for &i in &idx[..run] {
@@ -444,12 +397,7 @@ fn accumulate_points(g: &EyeGeometry, y: &[f32], mut phase: usize, counts: &mut 
 /// Counts the segments of the quantized block `q` for `m = M` (a power of two): point `j` of a
 /// segment is at `q0 + ((q1 − q0)·j >> log2 M)`. Returns the phase after the block.
 #[inline(always)]
-fn scatter_pow2<const M: usize>(
-    g: &EyeGeometry,
-    q: &[i32],
-    mut phase: usize,
-    counts: &mut [u32],
-) -> usize {
+fn scatter_pow2<const M: usize>(g: &EyeGeometry, q: &[i32], mut phase: usize, counts: &mut [u32]) -> usize {
     let (p, b, a) = (g.period(), g.time_bins, g.amp_bins as i32);
     let a256 = a * 256;
     let sh = M.trailing_zeros();
@@ -486,12 +434,7 @@ fn scatter_pow2<const M: usize>(
 /// [`scatter_pow2`] for any `m`: one division per segment, then an incremental quotient and
 /// remainder (exactly `floor_div((q1 − q0)·j, m)`).
 fn scatter_general(g: &EyeGeometry, q: &[i32], mut phase: usize, counts: &mut [u32]) -> usize {
-    let (p, m, b, a) = (
-        g.period(),
-        g.columns_per_sample(),
-        g.time_bins,
-        g.amp_bins as i32,
-    );
+    let (p, m, b, a) = (g.period(), g.columns_per_sample(), g.time_bins, g.amp_bins as i32);
     let a256 = a * 256;
     let mi = m as i32;
     for w in q.windows(2) {
@@ -530,24 +473,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn geom(s: usize, u: usize, mcols: usize, a: usize, lo: f32, hi: f32) -> EyeGeometry {
-        EyeGeometry {
-            samples_per_ui: s,
-            span_ui: u,
-            time_bins: s * u * mcols,
-            amp_bins: a,
-            lo,
-            hi,
-        }
+        EyeGeometry { samples_per_ui: s, span_ui: u, time_bins: s * u * mcols, amp_bins: a, lo, hi }
     }
 
     #[test]
     fn rejects_bad_geometry() {
         assert!(EyeHistogram::new(geom(4, 3, 2, 16, -1.0, 1.0)).is_err());
-        assert!(EyeHistogram::new(EyeGeometry {
-            time_bins: 10,
-            ..geom(4, 1, 2, 16, -1.0, 1.0)
-        })
-        .is_err());
+        assert!(EyeHistogram::new(EyeGeometry { time_bins: 10, ..geom(4, 1, 2, 16, -1.0, 1.0) }).is_err());
         assert!(EyeHistogram::new(geom(4, 1, 2, 2000, -1.0, 1.0)).is_err());
         assert!(EyeHistogram::new(geom(4, 1, 2, 16, 1.0, 1.0)).is_err());
         assert!(EyeHistogram::new(geom(4, 1, 2, 16, f32::NAN, 1.0)).is_err());
@@ -573,11 +505,7 @@ mod tests {
         // segment from NaN (= far below) to far above crosses the grid and is counted where
         // its interpolated points fall, as the spec says.
         let g = geom(2, 1, 2, 8, 0.0, 1.0);
-        for y in [
-            vec![f32::NAN, f32::NAN, f32::NAN],
-            vec![5.0, 5.0, 6.0],
-            vec![-3.0, f32::NAN, -1e30],
-        ] {
+        for y in [vec![f32::NAN, f32::NAN, f32::NAN], vec![5.0, 5.0, 6.0], vec![-3.0, f32::NAN, -1e30]] {
             let mut h = EyeHistogram::new(g).unwrap();
             h.accumulate_naive(&y);
             assert_eq!(h.total(), 0, "{y:?}");
@@ -598,9 +526,7 @@ mod tests {
         let mut s = 7u64;
         let y: Vec<f32> = (0..(PAR_CHUNK * 3 + 1234))
             .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.6 - 1.3
             })
             .collect();
@@ -627,9 +553,7 @@ mod tests {
         b.accumulate(&y[mid..]).unwrap();
         a.merge(&b).unwrap();
         assert_eq!(whole.counts(), a.counts());
-        assert!(a
-            .merge(&EyeHistogram::new(geom(8, 1, 4, 256, -1.2, 1.2)).unwrap())
-            .is_err());
+        assert!(a.merge(&EyeHistogram::new(geom(8, 1, 4, 256, -1.2, 1.2)).unwrap()).is_err());
     }
 
     proptest! {

@@ -33,12 +33,7 @@ pub struct EyeMetricsConfig {
 
 impl Default for EyeMetricsConfig {
     fn default() -> Self {
-        EyeMetricsConfig {
-            target_ber: 1e-5,
-            eh_window_ui: 0.05,
-            sndr_precursors: 2,
-            sndr_postcursors: 13,
-        }
+        EyeMetricsConfig { target_ber: 1e-5, eh_window_ui: 0.05, sndr_precursors: 2, sndr_postcursors: 13 }
     }
 }
 
@@ -111,19 +106,13 @@ pub(crate) fn region(v: f64, thresholds: &[f64]) -> usize {
 pub(crate) fn window_samples(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64) -> Vec<f32> {
     let s = signal.samples_per_ui;
     let idx = window_indices(s, centre_ui, half_window_ui);
-    signal
-        .samples
-        .chunks_exact(s)
-        .flat_map(|c| idx.iter().map(move |&i| c[i]))
-        .collect()
+    signal.samples.chunks_exact(s).flat_map(|c| idx.iter().map(move |&i| c[i])).collect()
 }
 
 /// Indices within a UI of `s` samples whose time lies within `half_window_ui` of `centre_ui`
 /// (the centre sample when none does).
 fn window_indices(s: usize, centre_ui: f64, half_window_ui: f64) -> Vec<usize> {
-    let idx: Vec<usize> = (0..s)
-        .filter(|&i| ((i as f64 / s as f64) - centre_ui).abs() <= half_window_ui + 1e-9)
-        .collect();
+    let idx: Vec<usize> = (0..s).filter(|&i| ((i as f64 / s as f64) - centre_ui).abs() <= half_window_ui + 1e-9).collect();
     if idx.is_empty() {
         vec![s / 2]
     } else {
@@ -142,12 +131,7 @@ pub(crate) struct LevelParts {
 
 impl LevelParts {
     /// Splits the window samples of `signal` (see [`window_samples`]) at `thresholds`.
-    pub(crate) fn new(
-        signal: &EyeSignal,
-        centre_ui: f64,
-        half_window_ui: f64,
-        thresholds: &[f64],
-    ) -> Self {
+    pub(crate) fn new(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64, thresholds: &[f64]) -> Self {
         let s = signal.samples_per_ui;
         let idx = window_indices(s, centre_ui, half_window_ui);
         let groups = thresholds.len() + 1;
@@ -165,9 +149,7 @@ impl LevelParts {
                 g
             })
             .collect();
-        let counts = (0..groups)
-            .map(|g| parts.iter().map(|p| p[g].len()).sum())
-            .collect();
+        let counts = (0..groups).map(|g| parts.iter().map(|p| p[g].len()).sum()).collect();
         LevelParts { parts, counts }
     }
 
@@ -184,17 +166,9 @@ impl LevelParts {
         if n == 0 {
             return (f64::NAN, f64::NAN);
         }
-        let sums: Vec<f64> = self
-            .parts
-            .par_iter()
-            .map(|p| p[g].iter().sum::<f64>())
-            .collect();
+        let sums: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().sum::<f64>()).collect();
         let m = sums.iter().sum::<f64>() / n as f64;
-        let sq: Vec<f64> = self
-            .parts
-            .par_iter()
-            .map(|p| p[g].iter().map(|x| (x - m) * (x - m)).sum::<f64>())
-            .collect();
+        let sq: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().map(|x| (x - m) * (x - m)).sum::<f64>()).collect();
         let var = sq.iter().sum::<f64>() / n as f64;
         (m, var.sqrt())
     }
@@ -308,10 +282,7 @@ pub(crate) fn tail_fit(v: &[f64], upper: bool) -> (f64, f64) {
 /// Threshold crossings of `signal` at `threshold`, as offsets from the nearest UI boundary
 /// (linear interpolation between samples), sorted.
 pub(crate) fn crossings(signal: &EyeSignal, threshold: f64) -> Vec<f64> {
-    crossing_pass(signal, &[threshold])
-        .0
-        .pop()
-        .unwrap_or_default()
+    crossing_pass(signal, &[threshold]).0.pop().unwrap_or_default()
 }
 
 /// Samples per block of threshold masks in [`crossing_pass`].
@@ -324,20 +295,9 @@ fn threshold_masks(x: &[f32], ts: &[f32], out: &mut [u64]) {
     let below = |v: f32, t: f32| ((v - t) < 0.0) as u64;
     match *ts {
         [a] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a)),
-        [a, b] => out
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1),
-        [a, b, c] => out
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1 | below(v, c) << 2),
-        _ => out.iter_mut().zip(x).for_each(|(o, &v)| {
-            *o = ts
-                .iter()
-                .enumerate()
-                .fold(0u64, |m, (j, &t)| m | below(v, t) << j)
-        }),
+        [a, b] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1),
+        [a, b, c] => out.iter_mut().zip(x).for_each(|(o, &v)| *o = below(v, a) | below(v, b) << 1 | below(v, c) << 2),
+        _ => out.iter_mut().zip(x).for_each(|(o, &v)| *o = ts.iter().enumerate().fold(0u64, |m, (j, &t)| m | below(v, t) << j)),
     }
 }
 
@@ -453,16 +413,9 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
 /// keys whose integer order is `total_cmp`'s ([`total_key`]), which sort in parallel without a
 /// comparator call, and map back.
 pub(crate) fn sort_total(v: &mut [f64]) {
-    let mut keys: Vec<u64> = v
-        .par_iter()
-        .with_min_len(CHUNK_SAMPLES)
-        .map(|&x| total_key(x))
-        .collect();
+    let mut keys: Vec<u64> = v.par_iter().with_min_len(CHUNK_SAMPLES).map(|&x| total_key(x)).collect();
     keys.par_sort_unstable();
-    v.par_iter_mut()
-        .zip(keys.par_iter())
-        .with_min_len(CHUNK_SAMPLES)
-        .for_each(|(x, &k)| *x = from_total_key(k));
+    v.par_iter_mut().zip(keys.par_iter()).with_min_len(CHUNK_SAMPLES).for_each(|(x, &k)| *x = from_total_key(k));
 }
 
 /// Unsigned key of `x` whose order is `f64::total_cmp`'s: negative values (sign bit set) have
@@ -488,11 +441,7 @@ fn from_total_key(k: u64) -> f64 {
 /// Every pass over the samples runs on the rayon pool in fixed chunks combined in order, so
 /// the result does not depend on the thread count; it equals the serial definition exactly
 /// except for the last bits of the sums (level means/σ, SNDR's normal equations, P_ave).
-pub fn eye_metrics(
-    signal: &EyeSignal,
-    eye: &EyeDiagram,
-    config: &EyeMetricsConfig,
-) -> Result<EyeMetrics> {
+pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
     check_target_ber(config)?;
     let m = eye.modulation;
     let nl = m.levels();
@@ -512,9 +461,7 @@ pub fn eye_metrics(
             eye_heights.push(0.0);
             eye_heights_measured.push(0.0);
             vec_db = None;
-            warnings.push(format!(
-                "sub-eye {i}: a level has no samples in the eye-height window"
-            ));
+            warnings.push(format!("sub-eye {i}: a level has no samples in the eye-height window"));
             continue;
         }
         let (ml, sl) = fits[i];
@@ -535,41 +482,19 @@ pub fn eye_metrics(
 
     // SNDR from a linear fit of the centre samples to the decided symbols.
     let s = signal.samples_per_ui;
-    let centre: Vec<f32> = signal
-        .samples
-        .par_chunks_exact(s)
-        .map(|c| c[s / 2])
-        .collect();
+    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
     let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
-    let sndr_db = sndr(
-        &centre,
-        &decisions,
-        m,
-        config.sndr_precursors,
-        config.sndr_postcursors,
-    );
+    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
 
     let p_ave = sample_sum / signal.samples.len().max(1) as f64;
-    let measured = Measured {
-        eye_heights,
-        eye_heights_measured,
-        vec_db,
-        offsets,
-        decisions,
-        sndr_db,
-        p_ave,
-    };
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
     Ok(assemble(signal, eye, config, measured, warnings))
 }
 
 /// Rejects a `target_ber` outside (0, 0.5).
 fn check_target_ber(config: &EyeMetricsConfig) -> Result<()> {
     if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
-        return Err(crate::Error::invalid(
-            "target_ber",
-            config.target_ber,
-            "must be in (0, 0.5)",
-        ));
+        return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
     }
     Ok(())
 }
@@ -597,32 +522,15 @@ struct Measured {
 /// the diagram's levels, eye widths and skew from the crossing offsets (dual-Dirac tails),
 /// OMA_outer and outer ER (121.8.4), the warnings that go with them (after the vertical ones
 /// already in `warnings`) and the [`EyeMetrics`] itself.
-fn assemble(
-    signal: &EyeSignal,
-    eye: &EyeDiagram,
-    config: &EyeMetricsConfig,
-    measured: Measured,
-    mut warnings: Vec<String>,
-) -> EyeMetrics {
-    let Measured {
-        eye_heights,
-        eye_heights_measured,
-        vec_db,
-        offsets,
-        decisions,
-        sndr_db,
-        p_ave,
-    } = measured;
+fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, measured: Measured, mut warnings: Vec<String>) -> EyeMetrics {
+    let Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave } = measured;
     let nl = eye.modulation.levels();
     let v = &eye.levels;
     let (rlm, rlm_cl94) = if nl == 4 {
         let mid = 0.5 * (v[0] + v[3]);
         let es1 = (v[1] - mid) / (v[0] - mid);
         let es2 = (v[2] - mid) / (v[3] - mid);
-        let r = (3.0 * es1)
-            .min(3.0 * es2)
-            .min(2.0 - 3.0 * es1)
-            .min(2.0 - 3.0 * es2);
+        let r = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
         let c94 = 3.0 * (v[1] - v[0]).min(v[2] - v[1]).min(v[3] - v[2]) / (v[3] - v[0]);
         (Some(r), Some(c94))
     } else {
@@ -641,19 +549,11 @@ fn assemble(
     for (i, offsets) in offsets.into_iter().enumerate() {
         let density = offsets.len() as f64 / nui;
         if offsets.len() < 2 {
-            warnings.push(format!(
-                "sub-eye {i}: no transitions across the threshold; eye width undefined"
-            ));
+            warnings.push(format!("sub-eye {i}: no transitions across the threshold; eye width undefined"));
             eye_widths.push(None);
             eye_widths_measured.push(None);
             centres.push(None);
-            crossing_stats.push(CrossingStats {
-                count: offsets.len(),
-                density,
-                offsets,
-                left_boundary_fit: (0.0, 0.0),
-                right_boundary_fit: (0.0, 0.0),
-            });
+            crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: (0.0, 0.0), right_boundary_fit: (0.0, 0.0) });
             continue;
         }
         let left = tail_fit(&offsets, true);
@@ -666,13 +566,7 @@ fn assemble(
         eye_widths.push(Some(w));
         eye_widths_measured.push(Some(wm));
         centres.push(Some(0.5 * (l_edge + r_edge)));
-        crossing_stats.push(CrossingStats {
-            count: offsets.len(),
-            density,
-            offsets,
-            left_boundary_fit: left,
-            right_boundary_fit: right,
-        });
+        crossing_stats.push(CrossingStats { count: offsets.len(), density, offsets, left_boundary_fit: left, right_boundary_fit: right });
     }
     let known: Vec<f64> = centres.iter().flatten().copied().collect();
     let mean_c = known.iter().sum::<f64>() / known.len().max(1) as f64;
@@ -689,10 +583,7 @@ fn assemble(
         Some(v) => v,
         None => {
             if nl == 4 {
-                warnings.push(
-                    "no runs of 7 top / 6 bottom symbols: OMA_outer from the outer level means"
-                        .into(),
-                );
+                warnings.push("no runs of 7 top / 6 bottom symbols: OMA_outer from the outer level means".into());
             }
             (v[0], v[nl - 1])
         }
@@ -732,11 +623,7 @@ fn assemble(
 /// scan, SNDR from the serial normal equations, P_ave from a serial sum); what follows from
 /// those is [`assemble`], shared with the fast path.
 #[cfg(test)]
-pub(crate) fn eye_metrics_reference(
-    signal: &EyeSignal,
-    eye: &EyeDiagram,
-    config: &EyeMetricsConfig,
-) -> Result<EyeMetrics> {
+pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig) -> Result<EyeMetrics> {
     check_target_ber(config)?;
     let m = eye.modulation;
     let nl = m.levels();
@@ -760,9 +647,7 @@ pub(crate) fn eye_metrics_reference(
             eye_heights.push(0.0);
             eye_heights_measured.push(0.0);
             vec_db = None;
-            warnings.push(format!(
-                "sub-eye {i}: a level has no samples in the eye-height window"
-            ));
+            warnings.push(format!("sub-eye {i}: a level has no samples in the eye-height window"));
             continue;
         }
         let (ml, sl) = fits[i];
@@ -784,25 +669,10 @@ pub(crate) fn eye_metrics_reference(
     // SNDR from a linear fit of the centre samples to the decided symbols.
     let centre = signal.centres();
     let decisions: Vec<usize> = centre.iter().map(|&x| region(x as f64, th)).collect();
-    let sndr_db = sndr_reference(
-        &centre,
-        &decisions,
-        m,
-        config.sndr_precursors,
-        config.sndr_postcursors,
-    );
+    let sndr_db = sndr_reference(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
 
-    let p_ave =
-        signal.samples.iter().map(|&x| x as f64).sum::<f64>() / signal.samples.len().max(1) as f64;
-    let measured = Measured {
-        eye_heights,
-        eye_heights_measured,
-        vec_db,
-        offsets,
-        decisions,
-        sndr_db,
-        p_ave,
-    };
+    let p_ave = signal.samples.iter().map(|&x| x as f64).sum::<f64>() / signal.samples.len().max(1) as f64;
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
     Ok(assemble(signal, eye, config, measured, warnings))
 }
 
@@ -815,13 +685,7 @@ pub(crate) fn eye_metrics_reference(
 /// core plus a few end terms (`pre + 1 + post` multiply-adds per symbol instead of their
 /// square); the sums run on the rayon pool in fixed chunks combined in order (the result does
 /// not depend on the thread count, and differs from the serial sums in the last bits only).
-pub fn sndr(
-    centres: &[f32],
-    symbols: &[usize],
-    m: Modulation,
-    pre: usize,
-    post: usize,
-) -> Option<f64> {
+pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
     let nt = pre + 1 + post;
     let n = centres.len().min(symbols.len());
     if n < nt * 20 {
@@ -839,36 +703,28 @@ pub fn sndr(
     let (core0, core1) = (pre + post, n - nt + 1);
     let lag_parts: Vec<Vec<f64>> = (core0..core1)
         .into_par_iter()
-        .fold_chunks(
-            CHUNK_SYMBOLS,
-            || vec![0f64; nt],
-            |mut c, u| {
-                let xu = x[u];
-                for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
-                    *cl += xu * xv;
-                }
-                c
-            },
-        )
+        .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
+            let xu = x[u];
+            for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
+                *cl += xu * xv;
+            }
+            c
+        })
         .collect();
     // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and
     // Σ y_k; accumulated in window order (index nt − 1 − i), the window being x[k − post..=k + pre].
     let row_parts: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
         .clone()
         .into_par_iter()
-        .fold_chunks(
-            CHUNK_SYMBOLS,
-            || (vec![0f64; nt], vec![0f64; nt], 0f64),
-            |(mut b, mut sx, mut sy), k| {
-                let yk = y[k] as f64;
-                for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
-                    *bj += xv * yk;
-                    *sj += xv;
-                }
-                sy += yk;
-                (b, sx, sy)
-            },
-        )
+        .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
+            let yk = y[k] as f64;
+            for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
+                *bj += xv * yk;
+                *sj += xv;
+            }
+            sy += yk;
+            (b, sx, sy)
+        })
         .collect();
     let mut lag = vec![0f64; nt];
     for c in &lag_parts {
@@ -910,15 +766,11 @@ pub fn sndr(
     let se_parts: Vec<f64> = rows
         .clone()
         .into_par_iter()
-        .fold_chunks(
-            CHUNK_SYMBOLS,
-            || 0f64,
-            |se, k| {
-                let fit = dot4(&x[k - post..=k + pre], &p_window) + p[nt];
-                let e = centres[k] as f64 - fit;
-                se + e * e
-            },
-        )
+        .fold_chunks(CHUNK_SYMBOLS, || 0f64, |se, k| {
+            let fit = dot4(&x[k - post..=k + pre], &p_window) + p[nt];
+            let e = centres[k] as f64 - fit;
+            se + e * e
+        })
         .collect();
     let se: f64 = se_parts.iter().sum();
     let var = se / rows.len() as f64;
@@ -929,13 +781,7 @@ pub fn sndr(
 
 /// Naive reference of [`sndr`]: the serial normal equations (dim² multiply-adds per symbol).
 #[cfg(test)]
-pub(crate) fn sndr_reference(
-    centres: &[f32],
-    symbols: &[usize],
-    m: Modulation,
-    pre: usize,
-    post: usize,
-) -> Option<f64> {
+pub(crate) fn sndr_reference(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
     let nt = pre + 1 + post;
     let n = centres.len().min(symbols.len());
     if n < nt * 20 {
@@ -1001,11 +847,7 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
 /// run order. The runs and their sums are found on the thread pool (fixed chunks of decisions;
 /// a chunk owns the runs that start in it and follows them past its end): bit-identical to the
 /// serial scan ([`oma_outer_from_runs_reference`]) whatever the thread count.
-pub fn oma_outer_from_runs(
-    signal: &EyeSignal,
-    decisions: &[usize],
-    levels: usize,
-) -> Option<(f64, f64)> {
+pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
     const RUN_CHUNK: usize = 1 << 16;
     if levels != 4 {
         return None;
@@ -1076,11 +918,7 @@ fn outer_means(sums: &[(f64, usize); 2]) -> Option<(f64, f64)> {
 
 /// The serial scan of [`oma_outer_from_runs`] (its reference).
 #[cfg(test)]
-pub(crate) fn oma_outer_from_runs_reference(
-    signal: &EyeSignal,
-    decisions: &[usize],
-    levels: usize,
-) -> Option<(f64, f64)> {
+pub(crate) fn oma_outer_from_runs_reference(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
     if levels != 4 {
         return None;
     }
@@ -1104,22 +942,8 @@ pub(crate) fn oma_outer_from_runs_reference(
 
 /// Gaussian tail BER of a sub-eye at amplitude `v` between two levels (μ, σ) each carrying
 /// probability `w`.
-pub(crate) fn vertical_ber(
-    v: f64,
-    lower: (f64, f64),
-    upper: (f64, f64),
-    w_lower: f64,
-    w_upper: f64,
-) -> f64 {
-    let t = |x: f64, s: f64| {
-        if s > 0.0 {
-            q_function(x / s)
-        } else if x > 0.0 {
-            0.0
-        } else {
-            1.0
-        }
-    };
+pub(crate) fn vertical_ber(v: f64, lower: (f64, f64), upper: (f64, f64), w_lower: f64, w_upper: f64) -> f64 {
+    let t = |x: f64, s: f64| if s > 0.0 { q_function(x / s) } else if x > 0.0 { 0.0 } else { 1.0 };
     w_lower * t(v - lower.0, lower.1) + w_upper * t(upper.0 - v, upper.1)
 }
 
@@ -1138,12 +962,8 @@ mod fast_path_tests {
     /// boundary, Gaussian-ish noise of `noise` rms.
     fn random_eye(symbols: usize, s: usize, levels: usize, noise: f32, seed: u64) -> EyeSignal {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let lv: Vec<f32> = (0..levels)
-            .map(|i| -1.0 + 2.0 * i as f32 / (levels - 1) as f32)
-            .collect();
-        let syms: Vec<usize> = (0..symbols + 1)
-            .map(|_| rng.random_range(0..levels))
-            .collect();
+        let lv: Vec<f32> = (0..levels).map(|i| -1.0 + 2.0 * i as f32 / (levels - 1) as f32).collect();
+        let syms: Vec<usize> = (0..symbols + 1).map(|_| rng.random_range(0..levels)).collect();
         let mut y = Vec::with_capacity(symbols * s);
         for k in 0..symbols {
             let (a, b) = (lv[syms[k]], lv[syms[k + 1]]);
@@ -1169,18 +989,7 @@ mod fast_path_tests {
     #[test]
     fn crossing_pass_equals_the_serial_scan_bit_for_bit() {
         // Sizes around the chunk of sample pairs, and tiny ones.
-        let sizes = [
-            1usize,
-            2,
-            3,
-            17,
-            CHUNK_SAMPLES - 1,
-            CHUNK_SAMPLES,
-            CHUNK_SAMPLES + 1,
-            CHUNK_SAMPLES + 2,
-            2 * CHUNK_SAMPLES + 1,
-            3 * CHUNK_SAMPLES + 37,
-        ];
+        let sizes = [1usize, 2, 3, 17, CHUNK_SAMPLES - 1, CHUNK_SAMPLES, CHUNK_SAMPLES + 1, CHUNK_SAMPLES + 2, 2 * CHUNK_SAMPLES + 1, 3 * CHUNK_SAMPLES + 37];
         for (t, &n) in sizes.iter().enumerate() {
             let sig = random_eye(n.div_ceil(8), 8, 4, 0.05, 100 + t as u64);
             let mut samples = sig.samples.clone();
@@ -1200,15 +1009,9 @@ mod fast_path_tests {
                 assert_eq!(bits(&crossings(&sig, t)), bits(&r));
                 total += r.len();
             }
-            assert!(
-                n < 1000 || total > n / 100,
-                "the test signal must cross its thresholds ({total})"
-            );
+            assert!(n < 1000 || total > n / 100, "the test signal must cross its thresholds ({total})");
             let serial: f64 = sig.samples.iter().map(|&x| x as f64).sum();
-            assert!(
-                (sum - serial).abs() <= 1e-12 * sig.samples.len().max(1) as f64,
-                "size {n}: {sum} vs {serial}"
-            );
+            assert!((sum - serial).abs() <= 1e-12 * sig.samples.len().max(1) as f64, "size {n}: {sum} vs {serial}");
         }
     }
 
@@ -1216,10 +1019,7 @@ mod fast_path_tests {
     fn outer_runs_equal_the_serial_scan_bit_for_bit() {
         const C: usize = 1 << 16; // the run scan's chunk
         let s = 4;
-        for (t, &n) in [1usize, 13, C - 1, C, C + 1, 2 * C + 3, 3 * C + 37]
-            .iter()
-            .enumerate()
-        {
+        for (t, &n) in [1usize, 13, C - 1, C, C + 1, 2 * C + 3, 3 * C + 37].iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(300 + t as u64);
             // Runs of 1..=12 symbols, so runs of ≥ 6 zeros and ≥ 7 threes are common and many
             // cross a chunk boundary.
@@ -1247,19 +1047,9 @@ mod fast_path_tests {
             }
             let samples: Vec<f32> = (0..n * s).map(|_| rng.random::<f32>() - 0.5).collect();
             let sig = EyeSignal::new(samples, s).unwrap();
-            let (fast, reference) = (
-                oma_outer_from_runs(&sig, &d, 4),
-                oma_outer_from_runs_reference(&sig, &d, 4),
-            );
-            assert_eq!(
-                fast.map(|(a, b)| (a.to_bits(), b.to_bits())),
-                reference.map(|(a, b)| (a.to_bits(), b.to_bits())),
-                "{n} decisions"
-            );
-            assert!(
-                n < 1000 || reference.is_some(),
-                "the test must have outer runs"
-            );
+            let (fast, reference) = (oma_outer_from_runs(&sig, &d, 4), oma_outer_from_runs_reference(&sig, &d, 4));
+            assert_eq!(fast.map(|(a, b)| (a.to_bits(), b.to_bits())), reference.map(|(a, b)| (a.to_bits(), b.to_bits())), "{n} decisions");
+            assert!(n < 1000 || reference.is_some(), "the test must have outer runs");
         }
         // NRZ has no such rule; decisions without top runs give None.
         let sig = EyeSignal::new(vec![0.0; 400], 4).unwrap();
@@ -1273,28 +1063,14 @@ mod fast_path_tests {
         let th: Vec<f64> = (0..130).map(|i| -1.2 + 2.4 * i as f64 / 129.0).collect();
         let (all, _) = crossing_pass(&sig, &th);
         for (j, &t) in th.iter().enumerate() {
-            assert_eq!(
-                bits(&all[j]),
-                bits(&crossings_reference(&sig, t)),
-                "threshold {j}"
-            );
+            assert_eq!(bits(&all[j]), bits(&crossings_reference(&sig, t)), "threshold {j}");
         }
     }
 
     #[test]
     fn level_parts_give_the_sorted_groups_statistics() {
         let s = 8;
-        for (t, &nsym) in [
-            1usize,
-            5,
-            CHUNK_SYMBOLS - 1,
-            CHUNK_SYMBOLS,
-            CHUNK_SYMBOLS + 1,
-            3 * CHUNK_SYMBOLS + 11,
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (t, &nsym) in [1usize, 5, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS, CHUNK_SYMBOLS + 1, 3 * CHUNK_SYMBOLS + 11].iter().enumerate() {
             let sig = random_eye(nsym, s, 4, 0.3, 200 + t as u64);
             let th = [-2.0 / 3.0, 0.0, 2.0 / 3.0];
             for half in [0.05, 0.2, 0.0] {
@@ -1312,29 +1088,9 @@ mod fast_path_tests {
                     let (m, sd) = parts.mean_std(g);
                     let (rm, rsd) = mean_std(v);
                     let tol = 1e-14 * v.len() as f64;
-                    assert!(
-                        (m - rm).abs() <= tol && (sd - rsd).abs() <= tol,
-                        "{nsym} symbols, level {g}: ({m}, {sd}) vs ({rm}, {rsd})"
-                    );
-                    for p in [
-                        0.0,
-                        1e-12,
-                        1e-5,
-                        1.0 / v.len() as f64,
-                        0.1,
-                        0.4999,
-                        0.5,
-                        0.5001,
-                        0.9,
-                        1.0 - 1e-5,
-                        1.0 - 1e-12,
-                        1.0,
-                    ] {
-                        assert_eq!(
-                            parts.quantile(g, p).to_bits(),
-                            quantile(v, p).to_bits(),
-                            "{nsym} symbols, level {g}, p {p}"
-                        );
+                    assert!((m - rm).abs() <= tol && (sd - rsd).abs() <= tol, "{nsym} symbols, level {g}: ({m}, {sd}) vs ({rm}, {rsd})");
+                    for p in [0.0, 1e-12, 1e-5, 1.0 / v.len() as f64, 0.1, 0.4999, 0.5, 0.5001, 0.9, 1.0 - 1e-5, 1.0 - 1e-12, 1.0] {
+                        assert_eq!(parts.quantile(g, p).to_bits(), quantile(v, p).to_bits(), "{nsym} symbols, level {g}, p {p}");
                     }
                 }
             }
@@ -1344,30 +1100,9 @@ mod fast_path_tests {
     #[test]
     fn sort_total_equals_sort_by_total_cmp_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let specials = [
-            0.0,
-            -0.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            -f64::NAN,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            -5e-324,
-            f64::MAX,
-            f64::MIN,
-        ];
+        let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 5e-324, -5e-324, f64::MAX, f64::MIN];
         for n in [0usize, 1, 2, 13, CHUNK_SAMPLES + 3, 3 * CHUNK_SAMPLES] {
-            let mut v: Vec<f64> = (0..n)
-                .map(|i| {
-                    if i % 97 == 0 {
-                        specials[i / 97 % specials.len()]
-                    } else {
-                        rng.random::<f64>() - 0.5
-                    }
-                })
-                .collect();
+            let mut v: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { specials[i / 97 % specials.len()] } else { rng.random::<f64>() - 0.5 }).collect();
             let mut r = v.clone();
             r.sort_by(f64::total_cmp);
             sort_total(&mut v);
@@ -1380,13 +1115,7 @@ mod fast_path_tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for trial in 0..40 {
             let nparts = 1 + trial % 7;
-            let mut parts: Vec<Vec<f64>> = (0..nparts)
-                .map(|_| {
-                    (0..rng.random_range(0..50))
-                        .map(|_| (rng.random_range(0..9) as f64) * 0.5 - 1.0)
-                        .collect()
-                })
-                .collect();
+            let mut parts: Vec<Vec<f64>> = (0..nparts).map(|_| (0..rng.random_range(0..50)).map(|_| (rng.random_range(0..9) as f64) * 0.5 - 1.0).collect()).collect();
             let mut all: Vec<f64> = parts.iter().flatten().copied().collect();
             if all.is_empty() {
                 continue;
@@ -1394,11 +1123,7 @@ mod fast_path_tests {
             all.sort_by(f64::total_cmp);
             for k in 0..all.len() {
                 let mut refs: Vec<&mut Vec<f64>> = parts.iter_mut().collect();
-                assert_eq!(
-                    select_kth(&mut refs, all.len(), k).to_bits(),
-                    all[k].to_bits(),
-                    "trial {trial}, k {k}"
-                );
+                assert_eq!(select_kth(&mut refs, all.len(), k).to_bits(), all[k].to_bits(), "trial {trial}, k {k}");
             }
         }
     }
@@ -1411,11 +1136,7 @@ mod fast_path_tests {
         let syms: Vec<usize> = (0..n).map(|_| rng.random_range(0..4)).collect();
         let y = (0..n)
             .map(|k| {
-                let isi: f64 = h
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &hj)| hj * lv[syms[(k + j).saturating_sub(2).min(n - 1)]])
-                    .sum();
+                let isi: f64 = h.iter().enumerate().map(|(j, &hj)| hj * lv[syms[(k + j).saturating_sub(2).min(n - 1)]]).sum();
                 (isi + 0.1 + noise * (rng.random::<f64>() - 0.5)) as f32
             })
             .collect();
@@ -1426,20 +1147,11 @@ mod fast_path_tests {
     fn sndr_from_lag_sums_matches_the_serial_normal_equations() {
         for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 7)] {
             let nt = pre + 1 + post;
-            for &n in &[
-                nt * 20,
-                nt * 20 + 1,
-                CHUNK_SYMBOLS - 1,
-                CHUNK_SYMBOLS + pre + post,
-                3 * CHUNK_SYMBOLS + 5,
-            ] {
+            for &n in &[nt * 20, nt * 20 + 1, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS + pre + post, 3 * CHUNK_SYMBOLS + 5] {
                 let (y, syms) = isi_centres(n, (n * 31 + pre) as u64, 0.2);
                 let fast = sndr(&y, &syms, Modulation::Pam4, pre, post).unwrap();
                 let reference = sndr_reference(&y, &syms, Modulation::Pam4, pre, post).unwrap();
-                assert!(
-                    close(fast, reference, 1e-13 * n as f64),
-                    "pre {pre} post {post} n {n}: {fast} vs {reference}"
-                );
+                assert!(close(fast, reference, 1e-13 * n as f64), "pre {pre} post {post} n {n}: {fast} vs {reference}");
             }
             let (y, syms) = isi_centres(nt * 20 - 1, 1, 0.2);
             assert_eq!(sndr(&y, &syms, Modulation::Pam4, pre, post), None);
@@ -1465,50 +1177,20 @@ mod fast_path_tests {
         };
         assert_eq!(fast.levels, reference.levels, "{what}");
         assert_eq!(fast.level_sigma, reference.level_sigma, "{what}");
-        assert_eq!(
-            (fast.rlm, fast.rlm_cl94),
-            (reference.rlm, reference.rlm_cl94),
-            "{what}"
-        );
+        assert_eq!((fast.rlm, fast.rlm_cl94), (reference.rlm, reference.rlm_cl94), "{what}");
         assert_eq!(fast.eye_heights.len(), reference.eye_heights.len());
         for (a, b) in fast.eye_heights.iter().zip(&reference.eye_heights) {
             assert!(close(*a, *b, rel), "{what}: eye height {a} vs {b}");
         }
-        assert_eq!(
-            bits(&fast.eye_heights_measured),
-            bits(&reference.eye_heights_measured),
-            "{what}"
-        );
+        assert_eq!(bits(&fast.eye_heights_measured), bits(&reference.eye_heights_measured), "{what}");
         assert_eq!(fast.eye_widths, reference.eye_widths, "{what}");
-        assert_eq!(
-            fast.eye_widths_measured, reference.eye_widths_measured,
-            "{what}"
-        );
+        assert_eq!(fast.eye_widths_measured, reference.eye_widths_measured, "{what}");
         assert_eq!(fast.eye_skew_ui, reference.eye_skew_ui, "{what}");
-        assert!(
-            opt(fast.vec_db, reference.vec_db),
-            "{what}: VEC {:?} vs {:?}",
-            fast.vec_db,
-            reference.vec_db
-        );
-        assert!(
-            opt(fast.sndr_db, reference.sndr_db),
-            "{what}: SNDR {:?} vs {:?}",
-            fast.sndr_db,
-            reference.sndr_db
-        );
-        assert_eq!(
-            fast.oma_outer.to_bits(),
-            reference.oma_outer.to_bits(),
-            "{what}"
-        );
+        assert!(opt(fast.vec_db, reference.vec_db), "{what}: VEC {:?} vs {:?}", fast.vec_db, reference.vec_db);
+        assert!(opt(fast.sndr_db, reference.sndr_db), "{what}: SNDR {:?} vs {:?}", fast.sndr_db, reference.sndr_db);
+        assert_eq!(fast.oma_outer.to_bits(), reference.oma_outer.to_bits(), "{what}");
         assert_eq!(fast.er_db, reference.er_db, "{what}");
-        assert!(
-            close(fast.p_ave, reference.p_ave, rel) || (fast.p_ave - reference.p_ave).abs() < 1e-15,
-            "{what}: P_ave {} vs {}",
-            fast.p_ave,
-            reference.p_ave
-        );
+        assert!(close(fast.p_ave, reference.p_ave, rel) || (fast.p_ave - reference.p_ave).abs() < 1e-15, "{what}: P_ave {} vs {}", fast.p_ave, reference.p_ave);
         assert_eq!(fast.crossings.len(), reference.crossings.len());
         for (a, b) in fast.crossings.iter().zip(&reference.crossings) {
             assert_eq!(bits(&a.offsets), bits(&b.offsets), "{what}");
@@ -1519,68 +1201,32 @@ mod fast_path_tests {
 
     #[test]
     fn eye_metrics_equal_the_naive_reference_on_random_eyes() {
-        let cases = [
-            (Modulation::Pam4, 2usize, 3 * CHUNK_SYMBOLS + 3, 0.15f32),
-            (Modulation::Pam4, 16, CHUNK_SYMBOLS + 1, 0.6),
-            (Modulation::Nrz, 8, 2 * CHUNK_SYMBOLS, 0.2),
-            (Modulation::Pam4, 32, 700, 0.1),
-        ];
+        let cases = [(Modulation::Pam4, 2usize, 3 * CHUNK_SYMBOLS + 3, 0.15f32), (Modulation::Pam4, 16, CHUNK_SYMBOLS + 1, 0.6), (Modulation::Nrz, 8, 2 * CHUNK_SYMBOLS, 0.2), (Modulation::Pam4, 32, 700, 0.1)];
         for (t, &(m, s, nsym, noise)) in cases.iter().enumerate() {
             let sig = random_eye(nsym, s, m.levels(), noise, 300 + t as u64);
-            let eye = EyeDiagram::build(
-                &sig,
-                m,
-                &EyeConfig {
-                    samples_per_ui: s,
-                    ..EyeConfig::default()
-                },
-            )
-            .unwrap();
+            let eye = EyeDiagram::build(&sig, m, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap();
             let cfg = EyeMetricsConfig::default();
             let fast = eye_metrics(&sig, &eye, &cfg).unwrap();
             let reference = eye_metrics_reference(&sig, &eye, &cfg).unwrap();
-            assert!(
-                fast.sndr_db.is_some() && fast.crossings.iter().all(|c| c.count > 10),
-                "case {t}: a degenerate test eye"
-            );
-            assert_metrics_match(
-                &fast,
-                &reference,
-                1e-14 * (nsym * s) as f64,
-                &format!("case {t}"),
-            );
+            assert!(fast.sndr_db.is_some() && fast.crossings.iter().all(|c| c.count > 10), "case {t}: a degenerate test eye");
+            assert_metrics_match(&fast, &reference, 1e-14 * (nsym * s) as f64, &format!("case {t}"));
         }
     }
 
     #[test]
     fn eye_metrics_do_not_depend_on_the_thread_count() {
         let sig = random_eye(2 * CHUNK_SYMBOLS + 77, 8, 4, 0.2, 9);
-        let eye = EyeDiagram::build(
-            &sig,
-            Modulation::Pam4,
-            &EyeConfig {
-                samples_per_ui: 8,
-                ..EyeConfig::default()
-            },
-        )
-        .unwrap();
+        let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
         let cfg = EyeMetricsConfig::default();
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| eye_metrics(&sig, &eye, &cfg).unwrap())
         };
         let one = run(1);
         for threads in [2, 3] {
             let other = run(threads);
             assert_eq!(one, other, "{threads} threads");
-            assert_eq!(
-                format!("{one:?}"),
-                format!("{other:?}"),
-                "{threads} threads (bit for bit)"
-            );
+            assert_eq!(format!("{one:?}"), format!("{other:?}"), "{threads} threads (bit for bit)");
         }
     }
 
@@ -1593,43 +1239,16 @@ mod fast_path_tests {
             println!("skipped: capture not found at {path}");
             return;
         };
-        let x: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let x: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         let wf = crate::Waveform::new(x, 40e9).unwrap();
         for s in [32usize, 8] {
-            let sig = crate::eye::eye_signal_from_waveform(
-                &wf,
-                10.3125e9,
-                Modulation::Nrz,
-                s,
-                &crate::timing::CdrConfig::default(),
-            )
-            .unwrap();
-            let eye = EyeDiagram::build(
-                &sig,
-                Modulation::Nrz,
-                &EyeConfig {
-                    samples_per_ui: s,
-                    ..EyeConfig::default()
-                },
-            )
-            .unwrap();
+            let sig = crate::eye::eye_signal_from_waveform(&wf, 10.3125e9, Modulation::Nrz, s, &crate::timing::CdrConfig::default()).unwrap();
+            let eye = EyeDiagram::build(&sig, Modulation::Nrz, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap();
             let cfg = EyeMetricsConfig::default();
             let fast = eye_metrics(&sig, &eye, &cfg).unwrap();
             let reference = eye_metrics_reference(&sig, &eye, &cfg).unwrap();
-            assert!(
-                fast.crossings[0].count > 10_000,
-                "{}",
-                fast.crossings[0].count
-            );
-            assert_metrics_match(
-                &fast,
-                &reference,
-                1e-14 * sig.samples.len() as f64,
-                &format!("10GBASE-R at {s} samples/UI"),
-            );
+            assert!(fast.crossings[0].count > 10_000, "{}", fast.crossings[0].count);
+            assert_metrics_match(&fast, &reference, 1e-14 * sig.samples.len() as f64, &format!("10GBASE-R at {s} samples/UI"));
         }
     }
 }

@@ -47,18 +47,13 @@ mod tests;
 
 pub use bathtub::{ber_contours, horizontal_bathtubs, vertical_bathtubs, Bathtub, BerContour};
 pub use diagram::{find_levels, EyeConfig, EyeDiagram, HistogramFn};
-pub use histogram::{
-    EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS,
-};
-pub use metrics::{
-    eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig,
-};
+pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS};
+pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
 pub use render::{render_bathtub_png, render_eye_png, viridis};
 pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, within_capture, EyeSignal};
 pub use tdecq::{
-    reference_noise_autocorrelation, tdecq, tdecq_waveform, tdecq_window_counts_reference,
-    tdecq_with, SerCombine, TapBounds, TdecqBins, TdecqConfig, TdecqEngine, TdecqHistograms,
-    TdecqResult, TdecqWindow,
+    reference_noise_autocorrelation, tdecq, tdecq_waveform, tdecq_window_counts_reference, tdecq_with, SerCombine, TapBounds, TdecqBins, TdecqConfig,
+    TdecqEngine, TdecqHistograms, TdecqResult, TdecqWindow,
 };
 
 use crate::{Modulation, Result};
@@ -218,15 +213,7 @@ pub fn eye_report(
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
 ) -> Result<EyeReport> {
-    eye_report_using(
-        signal,
-        tdecq_signal,
-        symbols,
-        modulation,
-        tie_rms,
-        config,
-        &EyeEngines::default(),
-    )
+    eye_report_using(signal, tdecq_signal, symbols, modulation, tie_rms, config, &EyeEngines::default())
 }
 
 /// The optional engines and hooks of [`eye_report_using`]; the default (all `None`) is the CPU
@@ -272,10 +259,7 @@ pub fn eye_report_using(
     };
     let histogram = engines.histogram;
     let tdecq_engine = engines.tdecq;
-    let eye_cfg = EyeConfig {
-        samples_per_ui: signal.samples_per_ui,
-        ..config.eye.clone()
-    };
+    let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
     let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
     mark("eye histogram");
     let m = eye_metrics(signal, &eye, &config.metrics)?;
@@ -300,12 +284,7 @@ pub fn eye_report_using(
         let v = vertical_bathtubs(signal, &eye, &config.metrics, config.bathtub_points);
         Some(EyePictures {
             eye: render_eye_png(&eye, &contours)?,
-            bathtub: render_bathtub_png(
-                &h,
-                &v,
-                &signal.unit,
-                config.metrics.target_ber.min(1e-12),
-            )?,
+            bathtub: render_bathtub_png(&h, &v, &signal.unit, config.metrics.target_ber.min(1e-12))?,
         })
     } else {
         None
@@ -316,22 +295,10 @@ pub fn eye_report_using(
         level_sigma: m.level_sigma.clone(),
         rlm: m.rlm.and_then(finite),
         rlm_cl94: m.rlm_cl94.and_then(finite),
-        eye_heights: m
-            .eye_heights
-            .iter()
-            .map(|&v| if v.is_finite() { v } else { 0.0 })
-            .collect(),
-        eye_heights_measured: m
-            .eye_heights_measured
-            .iter()
-            .map(|&v| if v.is_finite() { v } else { 0.0 })
-            .collect(),
+        eye_heights: m.eye_heights.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect(),
+        eye_heights_measured: m.eye_heights_measured.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect(),
         eye_widths: m.eye_widths.iter().map(|v| v.and_then(finite)).collect(),
-        eye_widths_measured: m
-            .eye_widths_measured
-            .iter()
-            .map(|v| v.and_then(finite))
-            .collect(),
+        eye_widths_measured: m.eye_widths_measured.iter().map(|v| v.and_then(finite)).collect(),
         eye_skew_ui: m.eye_skew_ui.iter().map(|v| v.and_then(finite)).collect(),
         target_ber: config.metrics.target_ber,
         vec_db: m.vec_db.and_then(finite),
@@ -342,10 +309,7 @@ pub fn eye_report_using(
         tecq_db: if config.back_to_back { tdecq_db } else { None },
         tdecq_taps: taps,
         tdecq_corners: Vec::new(),
-        jitter: EyeJitter {
-            tie_rms: tie_rms.and_then(finite),
-            ..EyeJitter::default()
-        },
+        jitter: EyeJitter { tie_rms: tie_rms.and_then(finite), ..EyeJitter::default() },
         eye_png: None,
         bathtub_png: None,
         warnings,

@@ -17,12 +17,7 @@ const GREY: [u8; 3] = [120, 120, 120];
 const BG: [u8; 3] = [16, 16, 24];
 const THRESHOLD: [u8; 3] = [255, 90, 70];
 const LEVEL: [u8; 3] = [120, 200, 255];
-const CURVES: [[u8; 3]; 4] = [
-    [253, 231, 37],
-    [53, 183, 121],
-    [49, 104, 142],
-    [230, 120, 200],
-];
+const CURVES: [[u8; 3]; 4] = [[253, 231, 37], [53, 183, 121], [49, 104, 142], [230, 120, 200]];
 
 impl Canvas {
     fn new(w: usize, h: usize, bg: [u8; 3]) -> Self {
@@ -56,11 +51,7 @@ impl Canvas {
         let n = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).clamp(1, 10_000);
         for k in 0..=n {
             let t = k as f64 / n as f64;
-            self.set(
-                (x0 + t * (x1 - x0)).round() as i64,
-                (y0 + t * (y1 - y0)).round() as i64,
-                c,
-            );
+            self.set((x0 + t * (x1 - x0)).round() as i64, (y0 + t * (y1 - y0)).round() as i64, c);
         }
     }
     fn text(&mut self, x: i64, y: i64, s: &str, c: [u8; 3], scale: i64) {
@@ -98,10 +89,7 @@ impl Canvas {
 }
 
 fn png_err(e: png::EncodingError) -> Error {
-    Error::Unusable {
-        stage: "png encoding",
-        reason: e.to_string(),
-    }
+    Error::Unusable { stage: "png encoding", reason: e.to_string() }
 }
 
 /// 5×7 glyphs (bit 4 = leftmost column); unknown characters render blank.
@@ -153,41 +141,13 @@ fn glyph(c: char) -> [u8; 7] {
 /// The viridis colormap (polynomial fit by Matt Zucker of matplotlib's table), `t` in [0, 1].
 pub fn viridis(t: f64) -> [u8; 3] {
     const C: [[f64; 3]; 7] = [
-        [
-            0.277_727_327_223_417_7,
-            0.005_407_344_544_966_578,
-            0.334_099_805_335_306_1,
-        ],
-        [
-            0.105_093_043_108_577_4,
-            1.404_613_529_898_575,
-            1.384_590_162_594_685,
-        ],
-        [
-            -0.330_861_828_725_556_3,
-            0.214_847_559_468_213,
-            0.095_095_163_028_236_59,
-        ],
-        [
-            -4.634_230_498_983_486,
-            -5.799_100_973_351_585,
-            -19.332_440_956_279_87,
-        ],
-        [
-            6.228_269_936_347_081,
-            14.179_933_366_805_09,
-            56.690_552_600_681_05,
-        ],
-        [
-            4.776_384_997_670_288,
-            -13.745_145_377_746_01,
-            -65.353_032_633_372_34,
-        ],
-        [
-            -5.435_455_855_934_631,
-            4.645_852_612_178_535,
-            26.312_435_249_583_2,
-        ],
+        [0.277_727_327_223_417_7, 0.005_407_344_544_966_578, 0.334_099_805_335_306_1],
+        [0.105_093_043_108_577_4, 1.404_613_529_898_575, 1.384_590_162_594_685],
+        [-0.330_861_828_725_556_3, 0.214_847_559_468_213, 0.095_095_163_028_236_59],
+        [-4.634_230_498_983_486, -5.799_100_973_351_585, -19.332_440_956_279_87],
+        [6.228_269_936_347_081, 14.179_933_366_805_09, 56.690_552_600_681_05],
+        [4.776_384_997_670_288, -13.745_145_377_746_01, -65.353_032_633_372_34],
+        [-5.435_455_855_934_631, 4.645_852_612_178_535, 26.312_435_249_583_2],
     ];
     let t = t.clamp(0.0, 1.0);
     let mut out = [0u8; 3];
@@ -206,11 +166,7 @@ fn ticks(a: f64, b: f64, n: usize) -> Vec<f64> {
     let span = (b - a).abs().max(1e-300);
     let raw = span / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|&s| s >= raw).unwrap_or(10.0 * mag);
     let mut v = (a / step).ceil() * step;
     let mut out = Vec::new();
     while v <= b + 1e-9 * span {
@@ -251,25 +207,14 @@ pub fn render_eye_png(eye: &EyeDiagram, contours: &[BerContour]) -> Result<Vec<u
     let (pw, ph) = (640usize, 420usize);
     let (ml, mr, mt, mb) = (84usize, 16usize, 24usize, 44usize);
     let mut cv = Canvas::new(pw + ml + mr, ph + mt + mb, [0, 0, 0]);
-    let maxc = eye
-        .histogram
-        .counts()
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let maxc = eye.histogram.counts().iter().copied().max().unwrap_or(0).max(1) as f64;
     let lmax = (1.0 + maxc).ln();
     for y in 0..ph {
         let r = ((ph - 1 - y) * g.amp_bins) / ph;
         for x in 0..pw {
             let c = (x * g.time_bins) / pw;
             let k = eye.histogram.count(r, c);
-            let col = if k == 0 {
-                BG
-            } else {
-                viridis((1.0 + k as f64).ln() / lmax)
-            };
+            let col = if k == 0 { BG } else { viridis((1.0 + k as f64).ln() / lmax) };
             cv.set((x + ml) as i64, (y + mt) as i64, col);
         }
     }
@@ -284,21 +229,10 @@ pub fn render_eye_png(eye: &EyeDiagram, contours: &[BerContour]) -> Result<Vec<u
         cv.hline(x0, x1, ypix(t).round() as i64, THRESHOLD, 4);
     }
     for u in 0..g.span_ui {
-        cv.vline(
-            xpix(u as f64 + 0.5).round() as i64,
-            mt as i64,
-            (mt + ph - 1) as i64,
-            GREY,
-            3,
-        );
+        cv.vline(xpix(u as f64 + 0.5).round() as i64, mt as i64, (mt + ph - 1) as i64, GREY, 3);
     }
     for c in contours {
-        let pts: Vec<(f64, Option<(f64, f64)>)> = c
-            .time_ui
-            .iter()
-            .copied()
-            .zip(c.extrapolated.iter().copied())
-            .collect();
+        let pts: Vec<(f64, Option<(f64, f64)>)> = c.time_ui.iter().copied().zip(c.extrapolated.iter().copied()).collect();
         for w in pts.windows(2) {
             if let (Some(a), Some(b)) = (w[0].1, w[1].1) {
                 cv.line(xpix(w[0].0), ypix(a.0), xpix(w[1].0), ypix(b.0), WHITE);
@@ -313,22 +247,10 @@ pub fn render_eye_png(eye: &EyeDiagram, contours: &[BerContour]) -> Result<Vec<u
         let x = xpix(t).round() as i64;
         cv.vline(x, (mt + ph) as i64, (mt + ph + 4) as i64, WHITE, 0);
         let s = fmt_tick(t);
-        cv.text(
-            x - Canvas::text_width(&s, 2) / 2,
-            (mt + ph + 8) as i64,
-            &s,
-            WHITE,
-            2,
-        );
+        cv.text(x - Canvas::text_width(&s, 2) / 2, (mt + ph + 8) as i64, &s, WHITE, 2);
     }
     let title = "UI";
-    cv.text(
-        (ml + pw) as i64 - Canvas::text_width(title, 2),
-        (mt + ph + 26) as i64,
-        title,
-        WHITE,
-        2,
-    );
+    cv.text((ml + pw) as i64 - Canvas::text_width(title, 2), (mt + ph + 26) as i64, title, WHITE, 2);
     let (scale, unit) = display_unit(&eye.unit, (hi - lo).abs().max(lo.abs()).max(hi.abs()));
     for v in ticks(lo * scale, hi * scale, 8) {
         let y = ypix(v / scale).round() as i64;
@@ -342,12 +264,7 @@ pub fn render_eye_png(eye: &EyeDiagram, contours: &[BerContour]) -> Result<Vec<u
 
 /// Renders horizontal (left panel; UI) and vertical (right panel; amplitude) bathtubs on a log
 /// BER axis: extrapolated curves as lines, measured points as dots, one colour per sub-eye.
-pub fn render_bathtub_png(
-    horizontal: &[Bathtub],
-    vertical: &[Bathtub],
-    unit: &str,
-    floor_ber: f64,
-) -> Result<Vec<u8>> {
+pub fn render_bathtub_png(horizontal: &[Bathtub], vertical: &[Bathtub], unit: &str, floor_ber: f64) -> Result<Vec<u8>> {
     let (pw, ph) = (400usize, 320usize);
     let (ml, mr, mt, mb, gap) = (70usize, 16usize, 24usize, 44usize, 80usize);
     let width = ml + pw + gap + pw + mr;
@@ -358,19 +275,9 @@ pub fn render_bathtub_png(
         let (a, b) = curves
             .iter()
             .flat_map(|c| c.position.iter().copied())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                (a.min(v), b.max(v))
-            });
-        let (a, b) = if a.is_finite() && b > a {
-            (a, b)
-        } else {
-            (0.0, 1.0)
-        };
-        let (scale, u) = if panel == 0 {
-            (1.0, "UI".to_string())
-        } else {
-            display_unit(unit, a.abs().max(b.abs()))
-        };
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (a, b) = if a.is_finite() && b > a { (a, b) } else { (0.0, 1.0) };
+        let (scale, u) = if panel == 0 { (1.0, "UI".to_string()) } else { display_unit(unit, a.abs().max(b.abs())) };
         let xp = |v: f64| ox + (v - a) / (b - a) * pw as f64;
         let yp = |ber: f64| mt as f64 + (ber.max(1e-300).log10().max(lmin) / lmin) * ph as f64;
         let (x0, x1) = (ox as i64, ox as i64 + pw as i64 - 1);
@@ -403,21 +310,9 @@ pub fn render_bathtub_png(
             let x = xp(t / scale).round() as i64;
             cv.vline(x, (mt + ph) as i64, (mt + ph + 4) as i64, WHITE, 0);
             let s = fmt_tick(t);
-            cv.text(
-                x - Canvas::text_width(&s, 2) / 2,
-                (mt + ph + 8) as i64,
-                &s,
-                WHITE,
-                2,
-            );
+            cv.text(x - Canvas::text_width(&s, 2) / 2, (mt + ph + 8) as i64, &s, WHITE, 2);
         }
-        cv.text(
-            x1 - Canvas::text_width(&u, 2),
-            (mt + ph + 26) as i64,
-            &u,
-            WHITE,
-            2,
-        );
+        cv.text(x1 - Canvas::text_width(&u, 2), (mt + ph + 26) as i64, &u, WHITE, 2);
         cv.text(x0 - 60, 4, "log BER", WHITE, 2);
     }
     cv.encode()
@@ -442,10 +337,7 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(
-            ticks(0.0, 2.0, 8),
-            vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
-        );
+        assert_eq!(ticks(0.0, 2.0, 8), vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]);
         assert_eq!(fmt_tick(-0.25), "-0.25");
     }
 }

@@ -88,12 +88,7 @@ unsafe fn scan_chunk_avx2<const SUM: bool>(x: &[f32]) -> Part {
 /// loops, so they vectorize.
 #[inline(always)]
 fn scan_chunk_body<const SUM: bool>(x: &[f32]) -> Part {
-    let (mut mn, mut mx, mut bad, mut sm) = (
-        [f32::INFINITY; LANES],
-        [f32::NEG_INFINITY; LANES],
-        [0u32; LANES],
-        [0f64; LANES],
-    );
+    let (mut mn, mut mx, mut bad, mut sm) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES], [0u32; LANES], [0f64; LANES]);
     let mut step = |k: usize, v: f32| {
         mn[k] = if v < mn[k] { v } else { mn[k] };
         mx[k] = if v > mx[k] { v } else { mx[k] };
@@ -111,29 +106,14 @@ fn scan_chunk_body<const SUM: bool>(x: &[f32]) -> Part {
     for (k, &v) in blocks.remainder().iter().enumerate() {
         step(k, v);
     }
-    let min = mn
-        .iter()
-        .fold(f32::INFINITY, |a, &v| if v < a { v } else { a });
-    let max = mx
-        .iter()
-        .fold(f32::NEG_INFINITY, |a, &v| if v > a { v } else { a });
+    let min = mn.iter().fold(f32::INFINITY, |a, &v| if v < a { v } else { a });
+    let max = mx.iter().fold(f32::NEG_INFINITY, |a, &v| if v > a { v } else { a });
     let finite = bad.iter().all(|&c| c == 0);
     // Second look at the (cache-resident) chunk: compare-and-add count loops. Wrapping adds
     // (a chunk is far below 2³² samples) so that builds with overflow checks vectorize too.
     let count = |e: f32| x.iter().fold(0u32, |a, &v| a.wrapping_add((v == e) as u32)) as usize;
-    let (at_min, at_max) = if finite {
-        (count(min), count(max))
-    } else {
-        (0, 0)
-    };
-    Part {
-        finite,
-        min,
-        max,
-        at_min,
-        at_max,
-        sum: sm.iter().sum(),
-    }
+    let (at_min, at_max) = if finite { (count(min), count(max)) } else { (0, 0) };
+    Part { finite, min, max, at_min, at_max, sum: sm.iter().sum() }
 }
 
 /// Scans `signal` in one parallel pass (see the module docs); `with_sum` also sums the samples.
@@ -145,9 +125,7 @@ pub(crate) fn scan_signal(signal: &EyeSignal, with_sum: bool) -> SignalScan {
     let mut centres = vec![0f32; signal.symbols()];
     let per = chunk / s;
     let parts: Vec<Part> = if centres.is_empty() {
-        x.par_chunks(chunk)
-            .map(|c| scan_chunk(c, with_sum))
-            .collect()
+        x.par_chunks(chunk).map(|c| scan_chunk(c, with_sum)).collect()
     } else {
         // Chunk c holds symbols c·per … (whole UIs: a chunk's centres are its own samples).
         let mut parts: Vec<Part> = x
@@ -196,18 +174,12 @@ pub(crate) fn scan_signal(signal: &EyeSignal, with_sum: bool) -> SignalScan {
 /// The serial passes [`scan_signal`] replaces (the reference): `None` when a sample is not
 /// finite, else (min, max, at_min, at_max, Σ x in order, centres).
 #[cfg(test)]
-pub(crate) fn scan_signal_reference(
-    signal: &EyeSignal,
-) -> Option<(f32, f32, usize, usize, f64, Vec<f32>)> {
+pub(crate) fn scan_signal_reference(signal: &EyeSignal) -> Option<(f32, f32, usize, usize, f64, Vec<f32>)> {
     let x = &signal.samples;
     if crate::error::check_finite("eye signal", x).is_err() {
         return None;
     }
-    let (mn, mx) = x
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (mn, mx) = x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let at = |e: f32| x.iter().filter(|&&v| v == e).count();
     let sum = x.iter().map(|&v| v as f64).sum::<f64>();
     Some((mn, mx, at(mn), at(mx), sum, signal.centres()))
@@ -240,32 +212,14 @@ mod tests {
     }
 
     fn pools() -> [rayon::ThreadPool; 2] {
-        [1, 2].map(|t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-        })
+        [1, 2].map(|t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap())
     }
 
     #[test]
     fn scan_equals_the_serial_folds_for_any_thread_count() {
         let [p1, p2] = pools();
         // Sizes around the chunk boundary (in whole UIs and not), a partial last UI, tiny ones.
-        for (i, &(n, s)) in [
-            (0usize, 4usize),
-            (1, 4),
-            (7, 2),
-            (SCAN_CHUNK - 1, 32),
-            (SCAN_CHUNK, 32),
-            (SCAN_CHUNK + 1, 32),
-            (3 * SCAN_CHUNK + 17, 6),
-            (5 * SCAN_CHUNK, 32),
-            (200_003, 8),
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, &(n, s)) in [(0usize, 4usize), (1, 4), (7, 2), (SCAN_CHUNK - 1, 32), (SCAN_CHUNK, 32), (SCAN_CHUNK + 1, 32), (3 * SCAN_CHUNK + 17, 6), (5 * SCAN_CHUNK, 32), (200_003, 8)].iter().enumerate() {
             for clip in [false, true] {
                 let sig = signal(n, s, 11 + i as u64, clip);
                 let a = p1.install(|| scan_signal(&sig, true));
@@ -273,24 +227,13 @@ mod tests {
                 assert_eq!(a, b, "n {n} s {s}: thread count changed the scan");
                 let (mn, mx, at_mn, at_mx, sum, centres) = scan_signal_reference(&sig).unwrap();
                 assert!(a.finite);
-                assert_eq!(
-                    (a.min, a.max, a.at_min, a.at_max),
-                    (mn, mx, at_mn, at_mx),
-                    "n {n} s {s} clip {clip}"
-                );
+                assert_eq!((a.min, a.max, a.at_min, a.at_max), (mn, mx, at_mn, at_mx), "n {n} s {s} clip {clip}");
                 assert_eq!(a.centres, centres, "n {n} s {s}");
                 let abs: f64 = sig.samples.iter().map(|&v| (v as f64).abs()).sum();
                 let tol = 2.0 * n as f64 * f64::EPSILON * abs;
-                assert!(
-                    (a.sum - sum).abs() <= tol,
-                    "n {n} s {s}: {} vs {sum} (tol {tol})",
-                    a.sum
-                );
+                assert!((a.sum - sum).abs() <= tol, "n {n} s {s}: {} vs {sum} (tol {tol})", a.sum);
                 if clip && n > 1000 {
-                    assert!(
-                        a.at_min > 10 && a.at_max > 10,
-                        "the clipped signal must pin samples"
-                    );
+                    assert!(a.at_min > 10 && a.at_max > 10, "the clipped signal must pin samples");
                 }
                 assert_eq!(scan_signal(&sig, false).sum, 0.0);
             }
@@ -312,17 +255,7 @@ mod tests {
     #[test]
     fn parallel_crossings_equal_the_serial_ones() {
         let [p1, p2] = pools();
-        for (i, &(n, s)) in [
-            (0usize, 4usize),
-            (2, 4),
-            (SCAN_CHUNK, 32),
-            (SCAN_CHUNK + 1, 32),
-            (SCAN_CHUNK + 2, 32),
-            (4 * SCAN_CHUNK + 77, 6),
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, &(n, s)) in [(0usize, 4usize), (2, 4), (SCAN_CHUNK, 32), (SCAN_CHUNK + 1, 32), (SCAN_CHUNK + 2, 32), (4 * SCAN_CHUNK + 77, 6)].iter().enumerate() {
             let sig = signal(n, s, 100 + i as u64, i % 2 == 0);
             for th in [0.0, 0.5, -1.0] {
                 let want = super::super::metrics::crossings_reference(&sig, th);
@@ -347,10 +280,7 @@ mod tests {
             println!("skipped: capture not found at {path}");
             return;
         };
-        let x: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let x: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         assert_eq!(x.len(), 200_003);
         let sig = EyeSignal::new(x, 4).unwrap();
         let [p1, p2] = pools();
@@ -365,26 +295,14 @@ mod tests {
         let want = super::super::metrics::crossings_reference(&sig, th);
         assert!(want.len() > 20_000, "{} crossings", want.len());
         let got = p2.install(|| super::super::metrics::crossings(&sig, th));
-        assert!(got
-            .iter()
-            .map(|v| v.to_bits())
-            .eq(want.iter().map(|v| v.to_bits())));
+        assert!(got.iter().map(|v| v.to_bits()).eq(want.iter().map(|v| v.to_bits())));
     }
 
     #[test]
     fn from_centred_vec_equals_from_centred() {
-        for (n, s) in [
-            (40usize, 8usize),
-            (41, 8),
-            (SCAN_CHUNK + 5, 32),
-            (20, 8),
-            (3, 2),
-        ] {
+        for (n, s) in [(40usize, 8usize), (41, 8), (SCAN_CHUNK + 5, 32), (20, 8), (3, 2)] {
             let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
-            match (
-                EyeSignal::from_centred(&x, s),
-                EyeSignal::from_centred_vec(x.clone(), s),
-            ) {
+            match (EyeSignal::from_centred(&x, s), EyeSignal::from_centred_vec(x.clone(), s)) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b),
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
                 (a, b) => panic!("n {n} s {s}: {a:?} vs {b:?}"),
@@ -397,24 +315,9 @@ mod tests {
     fn eye_level_clustering_is_the_reference_on_any_thread_count() {
         let [p1, p2] = pools();
         let bits = |c: &crate::timing::LevelClusters| {
-            (
-                c.means.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                c.sigmas.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                c.counts.clone(),
-                c.separation.to_bits(),
-            )
+            (c.means.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), c.sigmas.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), c.counts.clone(), c.separation.to_bits())
         };
-        for (i, &(n, levels)) in [
-            (31usize, 4usize),
-            (32, 4),
-            (1000, 2),
-            (100_000, 4),
-            (333_333, 4),
-            (50_000, 8),
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, &(n, levels)) in [(31usize, 4usize), (32, 4), (1000, 2), (100_000, 4), (333_333, 4), (50_000, 8)].iter().enumerate() {
             for clip in [false, true] {
                 let sig = signal(n, 2, 40 + i as u64, clip);
                 let want = crate::timing::cluster_levels_reference(&sig.samples, levels);
@@ -425,24 +328,16 @@ mod tests {
                         assert_eq!(bits(&a), bits(&w), "n {n} levels {levels}");
                         assert_eq!(bits(&b), bits(&w), "n {n} levels {levels}");
                     }
-                    (Err(w), Err(a), Err(b)) => {
-                        assert!(w.to_string() == a.to_string() && a.to_string() == b.to_string())
-                    }
+                    (Err(w), Err(a), Err(b)) => assert!(w.to_string() == a.to_string() && a.to_string() == b.to_string()),
                     (w, a, b) => panic!("n {n}: {w:?} / {a:?} / {b:?}"),
                 }
             }
         }
         // A constant input (every sample in one cluster) and one with NaN (serial path).
         let flat = vec![0.25f32; 4096];
-        assert_eq!(
-            bits(&crate::timing::cluster_levels(&flat, 4).unwrap()),
-            bits(&crate::timing::cluster_levels_reference(&flat, 4).unwrap())
-        );
+        assert_eq!(bits(&crate::timing::cluster_levels(&flat, 4).unwrap()), bits(&crate::timing::cluster_levels_reference(&flat, 4).unwrap()));
         let mut nan = signal(4096, 2, 9, false).samples;
         nan[7] = f32::NAN;
-        assert_eq!(
-            format!("{:?}", crate::timing::cluster_levels(&nan, 4)),
-            format!("{:?}", crate::timing::cluster_levels_reference(&nan, 4))
-        );
+        assert_eq!(format!("{:?}", crate::timing::cluster_levels(&nan, 4)), format!("{:?}", crate::timing::cluster_levels_reference(&nan, 4)));
     }
 }

@@ -23,12 +23,7 @@ impl EyeSignal {
     /// Wraps samples that are already aligned (symbol `k`'s centre at index `k·S + S/2`).
     pub fn new(samples: Vec<f32>, samples_per_ui: usize) -> Result<Self> {
         check_sps(samples_per_ui)?;
-        Ok(EyeSignal {
-            samples,
-            samples_per_ui,
-            baud: None,
-            unit: "V".into(),
-        })
+        Ok(EyeSignal { samples, samples_per_ui, baud: None, unit: "V".into() })
     }
 
     /// From a signal resampled at `S` samples per UI whose sample `k·S` is the centre of symbol
@@ -38,11 +33,7 @@ impl EyeSignal {
         check_sps(samples_per_ui)?;
         let half = samples_per_ui / 2;
         if x.len() < half + 2 * samples_per_ui {
-            return Err(Error::InputTooShort {
-                what: "eye signal (samples)",
-                needed: half + 2 * samples_per_ui,
-                got: x.len(),
-            });
+            return Err(Error::InputTooShort { what: "eye signal (samples)", needed: half + 2 * samples_per_ui, got: x.len() });
         }
         EyeSignal::new(x[half..].to_vec(), samples_per_ui)
     }
@@ -54,11 +45,7 @@ impl EyeSignal {
         check_sps(samples_per_ui)?;
         let half = samples_per_ui / 2;
         if x.len() < half + 2 * samples_per_ui {
-            return Err(Error::InputTooShort {
-                what: "eye signal (samples)",
-                needed: half + 2 * samples_per_ui,
-                got: x.len(),
-            });
+            return Err(Error::InputTooShort { what: "eye signal (samples)", needed: half + 2 * samples_per_ui, got: x.len() });
         }
         drop_front_parallel(&mut x, half);
         EyeSignal::new(x, samples_per_ui)
@@ -102,11 +89,7 @@ pub(crate) fn drop_front_parallel<T: Copy + Send + Sync>(x: &mut Vec<T>, k: usiz
         return;
     }
     // The first k elements of every block but the first: where the previous block's tail goes.
-    let heads: Vec<T> = x
-        .chunks(BLOCK)
-        .skip(1)
-        .flat_map(|c| c[..k.min(c.len())].iter().copied())
-        .collect();
+    let heads: Vec<T> = x.chunks(BLOCK).skip(1).flat_map(|c| c[..k.min(c.len())].iter().copied()).collect();
     let len = x.len();
     x.par_chunks_mut(BLOCK).enumerate().for_each(|(b, c)| {
         let n = c.len();
@@ -124,11 +107,7 @@ pub(crate) fn drop_front_parallel<T: Copy + Send + Sync>(x: &mut Vec<T>, k: usiz
 
 fn check_sps(s: usize) -> Result<()> {
     if s < 2 || !s.is_multiple_of(2) || s > 256 {
-        return Err(Error::invalid(
-            "samples_per_ui",
-            s,
-            "the eye needs an even number of samples per UI in 2..=256",
-        ));
+        return Err(Error::invalid("samples_per_ui", s, "the eye needs an even number of samples per UI in 2..=256"));
     }
     Ok(())
 }
@@ -162,35 +141,19 @@ pub fn eye_signal_from_waveform(
 /// samples per UI of `x` (laid out as for [`EyeSignal::from_centred`]); output sample `i` is
 /// `Σ_j taps[j] · x[i + (reference_tap − j)·S/taps_per_symbol]` (samples beyond the ends of `x` repeat
 /// the end samples), so sample `k·S` still is symbol `k`'s centre.
-pub fn apply_ffe_oversampled(
-    x: &[f32],
-    samples_per_ui: usize,
-    taps: &[f32],
-    taps_per_symbol: usize,
-    reference_tap: usize,
-) -> Result<Vec<f32>> {
+pub fn apply_ffe_oversampled(x: &[f32], samples_per_ui: usize, taps: &[f32], taps_per_symbol: usize, reference_tap: usize) -> Result<Vec<f32>> {
     if taps.is_empty() || reference_tap >= taps.len() {
-        return Err(Error::invalid(
-            "reference_tap",
-            reference_tap,
-            format!("must index one of {} taps", taps.len()),
-        ));
+        return Err(Error::invalid("reference_tap", reference_tap, format!("must index one of {} taps", taps.len())));
     }
     if taps_per_symbol == 0 || !samples_per_ui.is_multiple_of(taps_per_symbol) {
-        return Err(Error::invalid(
-            "taps_per_symbol",
-            taps_per_symbol,
-            format!("must divide samples_per_ui = {samples_per_ui}"),
-        ));
+        return Err(Error::invalid("taps_per_symbol", taps_per_symbol, format!("must divide samples_per_ui = {samples_per_ui}")));
     }
     let step = (samples_per_ui / taps_per_symbol) as isize;
     let n = x.len() as isize;
     if n == 0 {
         return Ok(Vec::new());
     }
-    let offsets: Vec<isize> = (0..taps.len())
-        .map(|j| (reference_tap as isize - j as isize) * step)
-        .collect();
+    let offsets: Vec<isize> = (0..taps.len()).map(|j| (reference_tap as isize - j as isize) * step).collect();
     let dmax = offsets.iter().copied().max().unwrap_or(0);
     let dmin = offsets.iter().copied().min().unwrap_or(0);
     let mut out = vec![0f32; x.len()];
@@ -220,20 +183,9 @@ mod tests {
         const B: usize = 1 << 20;
         // Below the parallel threshold, whole blocks, a last block shorter than k, one longer
         // than k, one exactly k, and k = 0, 1, typical half-UIs and the largest parallel k.
-        for len in [
-            100,
-            4 * B - 1,
-            4 * B,
-            4 * B + 1,
-            4 * B + 7,
-            5 * B + 16,
-            5 * B + 17,
-            6 * B + 300,
-        ] {
+        for len in [100, 4 * B - 1, 4 * B, 4 * B + 1, 4 * B + 7, 5 * B + 16, 5 * B + 17, 6 * B + 300] {
             for k in [0usize, 1, 3, 16, 128, B / 2, B / 2 + 1] {
-                let x: Vec<u32> = (0..len as u32)
-                    .map(|i| i.wrapping_mul(2654435761))
-                    .collect();
+                let x: Vec<u32> = (0..len as u32).map(|i| i.wrapping_mul(2654435761)).collect();
                 let mut want = x.clone();
                 want.drain(..k.min(len));
                 let mut got = x;

@@ -8,22 +8,12 @@ use rand_distr::{Distribution, Normal};
 
 /// PAM-N (levels given; random symbols plus long runs) at `s` samples/UI: flat at the level from 0.25 to 0.75 UI, linear ramps
 /// to the neighbours' midpoints at the UI boundaries; centres at 0.5 UI; Gaussian noise σ per sample.
-pub(super) fn synth(
-    levels: &[f32],
-    nsym: usize,
-    s: usize,
-    sigma: f32,
-    seed: u64,
-) -> (EyeSignal, Vec<usize>) {
+pub(super) fn synth(levels: &[f32], nsym: usize, s: usize, sigma: f32, seed: u64) -> (EyeSignal, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut lcg = seed
-        .wrapping_mul(2862933555777941757)
-        .wrapping_add(3037000493);
+    let mut lcg = seed.wrapping_mul(2862933555777941757).wrapping_add(3037000493);
     let syms: Vec<usize> = (0..nsym + 1)
         .map(|_| {
-            lcg = lcg
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((lcg >> 33) % levels.len() as u64) as usize
         })
         .collect();
@@ -50,13 +40,7 @@ pub(super) fn synth(
             } else {
                 a + (b - a) * (t - 0.75) * 2.0
             };
-            y.push(
-                v + if sigma > 0.0 {
-                    noise.sample(&mut rng)
-                } else {
-                    0.0
-                },
-            );
+            y.push(v + if sigma > 0.0 { noise.sample(&mut rng) } else { 0.0 });
         }
     }
     (EyeSignal::new(y, s).unwrap(), syms[..nsym].to_vec())
@@ -68,15 +52,7 @@ const PAM4: [f32; 4] = [-3.0, -1.0, 1.0, 3.0];
 fn ideal_pam4_with_gaussian_noise_gives_closed_form_eye_height_and_sndr() {
     let sigma = 0.1;
     let (sig, _) = synth(&PAM4, 40_000, 16, sigma as f32, 1);
-    let eye = EyeDiagram::build(
-        &sig,
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 16,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
+    let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 16, ..EyeConfig::default() }).unwrap();
     let cfg = EyeMetricsConfig::default();
     let m = eye_metrics(&sig, &eye, &cfg).unwrap();
     for (l, e) in m.levels.iter().zip(PAM4) {
@@ -88,19 +64,11 @@ fn ideal_pam4_with_gaussian_noise_gives_closed_form_eye_height_and_sndr() {
     // EH = spacing − 2·Q⁻¹(BER)·σ; σ estimated from ~120k samples per level: ±2 %.
     let eh = 2.0 - 2.0 * q_inverse(cfg.target_ber) * sigma;
     for h in &m.eye_heights {
-        assert!(
-            (h - eh).abs() < 0.02 * eh,
-            "eye heights {:?}, expected {eh}",
-            m.eye_heights
-        );
+        assert!((h - eh).abs() < 0.02 * eh, "eye heights {:?}, expected {eh}", m.eye_heights);
     }
     // SNDR = 20·log10(p_max/σ) with p_max = 3 (levels ±3, ±1 = 3 × {±1, ±1/3}).
     let sndr = 20.0 * (3.0 / sigma).log10();
-    assert!(
-        (m.sndr_db.unwrap() - sndr).abs() < 0.2,
-        "SNDR {:?} vs {sndr}",
-        m.sndr_db
-    );
+    assert!((m.sndr_db.unwrap() - sndr).abs() < 0.2, "SNDR {:?} vs {sndr}", m.sndr_db);
     assert!((m.rlm.unwrap() - 1.0).abs() < 0.01);
     assert!((m.oma_outer - 6.0).abs() < 0.02, "OMA {}", m.oma_outer);
     // VEC = 20·log10(spacing / EH).
@@ -118,15 +86,7 @@ fn ideal_pam4_with_gaussian_noise_gives_closed_form_eye_height_and_sndr() {
 fn synth_nrz_jitter(nsym: usize, s: usize, sigma_j: f64, seed: u64) -> EyeSignal {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = Normal::new(0.0, sigma_j).unwrap();
-    let bits: Vec<f64> = (0..nsym + 1)
-        .map(|_| {
-            if rand::Rng::random::<bool>(&mut rng) {
-                1.0
-            } else {
-                -1.0
-            }
-        })
-        .collect();
+    let bits: Vec<f64> = (0..nsym + 1).map(|_| if rand::Rng::random::<bool>(&mut rng) { 1.0 } else { -1.0 }).collect();
     let delta: Vec<f64> = (0..nsym + 1).map(|_| n.sample(&mut rng)).collect();
     let mut y = Vec::with_capacity(nsym * s);
     for k in 0..nsym {
@@ -150,15 +110,7 @@ fn nrz_eye_width_matches_gaussian_jitter() {
     // EW = 1 − 2·Q⁻¹(BER/ρ)·σ_j.
     let sigma_j = 0.02;
     let sig = synth_nrz_jitter(60_000, 16, sigma_j, 21);
-    let eye = EyeDiagram::build(
-        &sig,
-        Modulation::Nrz,
-        &EyeConfig {
-            samples_per_ui: 16,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
+    let eye = EyeDiagram::build(&sig, Modulation::Nrz, &EyeConfig { samples_per_ui: 16, ..EyeConfig::default() }).unwrap();
     let cfg = EyeMetricsConfig::default();
     let m = eye_metrics(&sig, &eye, &cfg).unwrap();
     let rho = m.crossings[0].density;
@@ -182,12 +134,7 @@ fn tdecq_of_ideal_pam4_with_noise_matches_closed_form() {
     let q_t = q_inverse(4.8e-4 / 1.5);
     let s_ideal = 6.0 / (6.0 * q_t);
     let expected = 10.0 * (s_ideal / (s_ideal * s_ideal - sigma * sigma).sqrt()).log10();
-    assert!(
-        (r.tdecq_db - expected).abs() < 0.1,
-        "TDECQ {} vs {expected} (taps {:?})",
-        r.tdecq_db,
-        r.taps
-    );
+    assert!((r.tdecq_db - expected).abs() < 0.1, "TDECQ {} vs {expected} (taps {:?})", r.tdecq_db, r.taps);
     assert!((q_t - 3.414).abs() < 0.01);
 }
 
@@ -205,46 +152,20 @@ fn tdecq_reference_ffe_opens_an_isi_closed_eye() {
     let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
     let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
     let s = sig.samples_per_ui;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let isi = EyeSignal::new(y, s).unwrap();
     // Each histogram bin is charged only for leaving its own decision region (Eq. 121-4…8), so
     // the closed eye is not an error at σ → 0 but a large penalty.
-    let plain = tdecq(
-        &isi,
-        Some(&syms),
-        &TdecqConfig {
-            optimize_ffe: false,
-            ..TdecqConfig::default()
-        },
-    )
-    .unwrap();
+    let plain = tdecq(&isi, Some(&syms), &TdecqConfig { optimize_ffe: false, ..TdecqConfig::default() }).unwrap();
     let eq = tdecq(&isi, Some(&syms), &TdecqConfig::default()).unwrap();
     // Without the symbols the runs of 121.8.4 are found on sliced (partly wrong) decisions, so
     // OMA_outer and the thresholds differ; the optimized FFE still beats no FFE.
-    let blind_plain = tdecq(
-        &isi,
-        None,
-        &TdecqConfig {
-            optimize_ffe: false,
-            ..TdecqConfig::default()
-        },
-    )
-    .unwrap();
+    let blind_plain = tdecq(&isi, None, &TdecqConfig { optimize_ffe: false, ..TdecqConfig::default() }).unwrap();
     let blind = tdecq(&isi, None, &TdecqConfig::default()).unwrap();
-    assert!(
-        blind.tdecq_db < blind_plain.tdecq_db - 0.5,
-        "blind {} vs {}",
-        blind.tdecq_db,
-        blind_plain.tdecq_db
-    );
+    assert!(blind.tdecq_db < blind_plain.tdecq_db - 0.5, "blind {} vs {}", blind.tdecq_db, blind_plain.tdecq_db);
     assert!(tdecq(&isi, Some(&syms[..10]), &TdecqConfig::default()).is_err());
     assert!(plain.tdecq_db > 5.0, "{plain:?}");
-    assert!(
-        eq.tdecq_db.is_finite() && eq.tdecq_db > 0.3 && eq.tdecq_db < plain.tdecq_db - 3.0,
-        "{eq:?}"
-    );
+    assert!(eq.tdecq_db.is_finite() && eq.tdecq_db > 0.3 && eq.tdecq_db < plain.tdecq_db - 3.0, "{eq:?}");
     assert!((eq.taps.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert!(eq.c_eq > 1.0);
 }
@@ -253,37 +174,18 @@ fn tdecq_reference_ffe_opens_an_isi_closed_eye() {
 fn level_compression_gives_the_right_rlm() {
     let lv = [-3.0f32, -1.2, 0.6, 3.0];
     let (sig, _) = synth(&lv, 20_000, 8, 0.02, 5);
-    let eye = EyeDiagram::build(
-        &sig,
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 8,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
+    let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
     let m = eye_metrics(&sig, &eye, &EyeMetricsConfig::default()).unwrap();
     // V_mid = 0: ES1 = 0.4, ES2 = 0.2 → R_LM = min(1.2, 0.6, 0.8, 1.4) = 0.6;
     // Clause 94: 3·min(1.8, 1.8, 2.4)/6 = 0.9.
     assert!((m.rlm.unwrap() - 0.6).abs() < 0.005, "{:?}", m.rlm);
-    assert!(
-        (m.rlm_cl94.unwrap() - 0.9).abs() < 0.005,
-        "{:?}",
-        m.rlm_cl94
-    );
+    assert!((m.rlm_cl94.unwrap() - 0.9).abs() < 0.005, "{:?}", m.rlm_cl94);
 }
 
 #[test]
 fn one_level_is_a_clear_error() {
     let sig = EyeSignal::new(vec![0.3; 4000], 8).unwrap();
-    let e = EyeDiagram::build(
-        &sig,
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 8,
-            ..EyeConfig::default()
-        },
-    );
+    let e = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() });
     assert!(matches!(e, Err(crate::Error::Unusable { .. })), "{e:?}");
     let mut noisy = vec![0f32; 4000];
     let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -292,25 +194,10 @@ fn one_level_is_a_clear_error() {
     // Pure noise has no separated levels: k-means still splits it; the report flags the
     // overlap and holds no NaN.
     let sig = EyeSignal::new(noisy, 8).unwrap();
-    let r = eye_report(
-        &sig,
-        None,
-        None,
-        Modulation::Pam4,
-        None,
-        &EyeAnalysisConfig::default(),
-    )
-    .unwrap();
+    let r = eye_report(&sig, None, None, Modulation::Pam4, None, &EyeAnalysisConfig::default()).unwrap();
     let js = serde_json::to_string(&r).unwrap();
-    assert!(
-        !js.contains("NaN") && !js.contains("nan") && !js.contains("inf"),
-        "{js}"
-    );
-    assert!(
-        r.warnings.iter().any(|w| w.contains("overlap")),
-        "{:?}",
-        r.warnings
-    );
+    assert!(!js.contains("NaN") && !js.contains("nan") && !js.contains("inf"), "{js}");
+    assert!(r.warnings.iter().any(|w| w.contains("overlap")), "{:?}", r.warnings);
 }
 
 #[test]
@@ -319,21 +206,9 @@ fn no_transitions_flags_the_eye_width() {
     let mut y = vec![-1.0f32; 4000];
     y[2000..].iter_mut().for_each(|v| *v = 1.0);
     let sig = EyeSignal::new(y, 8).unwrap();
-    let r = eye_report(
-        &sig,
-        None,
-        None,
-        Modulation::Nrz,
-        None,
-        &EyeAnalysisConfig::default(),
-    )
-    .unwrap();
+    let r = eye_report(&sig, None, None, Modulation::Nrz, None, &EyeAnalysisConfig::default()).unwrap();
     assert_eq!(r.eye_widths, vec![None]);
-    assert!(
-        r.warnings.iter().any(|w| w.contains("no transitions")),
-        "{:?}",
-        r.warnings
-    );
+    assert!(r.warnings.iter().any(|w| w.contains("no transitions")), "{:?}", r.warnings);
     let js = serde_json::to_string(&r).unwrap();
     assert!(!js.contains("NaN"));
 }
@@ -342,47 +217,19 @@ fn no_transitions_flags_the_eye_width() {
 fn clipped_signal_is_flagged() {
     let (mut sig, _) = synth(&PAM4, 5000, 8, 0.1, 6);
     sig.samples.iter_mut().for_each(|v| *v = v.min(2.9));
-    let eye = EyeDiagram::build(
-        &sig,
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 8,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
-    assert!(
-        eye.warnings
-            .iter()
-            .any(|w| w.contains("clipped at the top")),
-        "{:?}",
-        eye.warnings
-    );
+    let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
+    assert!(eye.warnings.iter().any(|w| w.contains("clipped at the top")), "{:?}", eye.warnings);
 }
 
 #[test]
 fn range_that_excludes_the_data_errors_or_warns() {
     let (sig, _) = synth(&PAM4, 2000, 8, 0.05, 7);
-    let cfg = EyeConfig {
-        samples_per_ui: 8,
-        range: Some((10.0, 11.0)),
-        ..EyeConfig::default()
-    };
+    let cfg = EyeConfig { samples_per_ui: 8, range: Some((10.0, 11.0)), ..EyeConfig::default() };
     let e = EyeDiagram::build(&sig, Modulation::Pam4, &cfg);
     assert!(matches!(e, Err(crate::Error::Unusable { .. })), "{e:?}");
-    let cfg = EyeConfig {
-        samples_per_ui: 8,
-        range: Some((-1.5, 4.0)),
-        ..EyeConfig::default()
-    };
+    let cfg = EyeConfig { samples_per_ui: 8, range: Some((-1.5, 4.0)), ..EyeConfig::default() };
     let eye = EyeDiagram::build(&sig, Modulation::Pam4, &cfg).unwrap();
-    assert!(
-        eye.warnings
-            .iter()
-            .any(|w| w.contains("outside the amplitude range")),
-        "{:?}",
-        eye.warnings
-    );
+    assert!(eye.warnings.iter().any(|w| w.contains("outside the amplitude range")), "{:?}", eye.warnings);
 }
 
 #[test]
@@ -390,14 +237,7 @@ fn nan_samples_are_rejected() {
     let (mut sig, _) = synth(&PAM4, 2000, 8, 0.05, 8);
     sig.samples[100] = f32::NAN;
     assert!(matches!(
-        EyeDiagram::build(
-            &sig,
-            Modulation::Pam4,
-            &EyeConfig {
-                samples_per_ui: 8,
-                ..EyeConfig::default()
-            }
-        ),
+        EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }),
         Err(crate::Error::NonFinite { index: 100, .. })
     ));
 }
@@ -406,15 +246,7 @@ fn nan_samples_are_rejected() {
 fn bathtubs_and_contours_agree_with_the_eye_height() {
     let sigma = 0.1;
     let (sig, _) = synth(&PAM4, 20_000, 16, sigma as f32, 10);
-    let eye = EyeDiagram::build(
-        &sig,
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 16,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
+    let eye = EyeDiagram::build(&sig, Modulation::Pam4, &EyeConfig { samples_per_ui: 16, ..EyeConfig::default() }).unwrap();
     let cfg = EyeMetricsConfig::default();
     let m = eye_metrics(&sig, &eye, &cfg).unwrap();
     let v = vertical_bathtubs(&sig, &eye, &cfg, 401);
@@ -423,20 +255,14 @@ fn bathtubs_and_contours_agree_with_the_eye_height() {
     // weights (~1/4 each) make it a little wider: between EH and EH + 2·σ.
     for (b, eh) in v.iter().zip(&m.eye_heights) {
         let o = b.opening_at(cfg.target_ber).unwrap();
-        assert!(
-            o > eh - 0.02 && o < eh + 2.0 * sigma,
-            "opening {o} vs EH {eh}"
-        );
+        assert!(o > eh - 0.02 && o < eh + 2.0 * sigma, "opening {o} vs EH {eh}");
         // Measured points far from the levels see no errors.
         assert_eq!(b.measured[200], None);
     }
     let h = horizontal_bathtubs(&m, sig.symbols(), 101);
     for b in &h {
         assert!(b.extrapolated[50] < 1e-12, "centre of the UI is open");
-        assert!(
-            b.extrapolated[0] > 0.01 && b.extrapolated[100] > 0.01,
-            "edges are closed"
-        );
+        assert!(b.extrapolated[0] > 0.01 && b.extrapolated[100] > 0.01, "edges are closed");
     }
     let c = ber_contours(&eye, cfg.target_ber);
     assert_eq!(c.len(), 3);
@@ -444,22 +270,14 @@ fn bathtubs_and_contours_agree_with_the_eye_height() {
     let col = eye.histogram.geometry().column_of(0.5);
     for (ci, eh) in c.iter().zip(&m.eye_heights) {
         let (lo, hi) = ci.extrapolated[col].unwrap();
-        assert!(
-            ((hi - lo) - eh).abs() < 0.1 * eh,
-            "contour {} vs {eh}",
-            hi - lo
-        );
+        assert!(((hi - lo) - eh).abs() < 0.1 * eh, "contour {} vs {eh}", hi - lo);
     }
 }
 
 #[test]
 fn pictures_are_valid_pngs() {
     let (sig, _) = synth(&PAM4, 3000, 16, 0.1, 11);
-    let cfg = EyeAnalysisConfig {
-        render_png: true,
-        tdecq: None,
-        ..EyeAnalysisConfig::default()
-    };
+    let cfg = EyeAnalysisConfig { render_png: true, tdecq: None, ..EyeAnalysisConfig::default() };
     let r = eye_report(&sig, None, None, Modulation::Pam4, Some(1e-12), &cfg).unwrap();
     let p = r.pictures.unwrap();
     for bytes in [&p.eye, &p.bathtub] {
@@ -476,19 +294,9 @@ fn equalized_eye_from_the_ffe() {
     // The same ISI as above, removed by the inverse FFE [1, −0.45, 0.2025] at T spacing.
     let (sig, _) = synth(&PAM4, 4000, 8, 0.0, 12);
     let s = 8;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let eq = apply_ffe_oversampled(&y, s, &[1.0, -0.45, 0.2025, -0.091125], 1, 0).unwrap();
-    let eye = EyeDiagram::build(
-        &EyeSignal::new(eq, s).unwrap(),
-        Modulation::Pam4,
-        &EyeConfig {
-            samples_per_ui: 8,
-            ..EyeConfig::default()
-        },
-    )
-    .unwrap();
+    let eye = EyeDiagram::build(&EyeSignal::new(eq, s).unwrap(), Modulation::Pam4, &EyeConfig { samples_per_ui: 8, ..EyeConfig::default() }).unwrap();
     for (l, e) in eye.levels.iter().zip(PAM4) {
         assert!((l - e as f64).abs() < 0.05, "{:?}", eye.levels);
     }
@@ -500,18 +308,12 @@ fn equalized_eye_from_the_ffe() {
 /// 0.01 dB.
 #[test]
 fn tdecq_speed_up_keeps_the_results() {
-    let legacy = TdecqConfig {
-        main_tap_min: 0.5,
-        main_tap_positions: vec![1, 2],
-        ..TdecqConfig::default()
-    };
+    let legacy = TdecqConfig { main_tap_min: 0.5, main_tap_positions: vec![1, 2], ..TdecqConfig::default() };
     let (noisy, _) = synth(&PAM4, 30_000, 16, 0.1, 2);
     let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
     let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
     let s = sig.samples_per_ui;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let isi = EyeSignal::new(y, s).unwrap();
     let got = [
         tdecq(&noisy, None, &legacy).unwrap().tdecq_db,
@@ -531,41 +333,17 @@ fn tdecq_decimated_search_matches_the_full_search() {
     let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
     let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
     let s = sig.samples_per_ui;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let isi = EyeSignal::new(y, s).unwrap();
     // (Without the symbols this closed eye is ill-posed for any local search: the sliced
     // decisions steer the least-squares start, and which basin it lands in depends on the
     // data subset; so both cases here know the symbols.)
     let (noisy, _) = synth(&PAM4, 8_000, 16, 0.1, 2);
     for (sig, known) in [(&isi, Some(syms.as_slice())), (&noisy, None)] {
-        let full = tdecq(
-            sig,
-            known,
-            &TdecqConfig {
-                search_symbols: 0,
-                ..TdecqConfig::default()
-            },
-        )
-        .unwrap();
-        let fast = tdecq(
-            sig,
-            known,
-            &TdecqConfig {
-                search_symbols: 1000,
-                ..TdecqConfig::default()
-            },
-        )
-        .unwrap();
-        println!(
-            "full {} ({} evals) decimated {} ({} evals)",
-            full.tdecq_db, full.evaluations, fast.tdecq_db, fast.evaluations
-        );
-        assert!(
-            (full.tdecq_db - fast.tdecq_db).abs() < 0.01,
-            "full {full:?}\ndecimated {fast:?}"
-        );
+        let full = tdecq(sig, known, &TdecqConfig { search_symbols: 0, ..TdecqConfig::default() }).unwrap();
+        let fast = tdecq(sig, known, &TdecqConfig { search_symbols: 1000, ..TdecqConfig::default() }).unwrap();
+        println!("full {} ({} evals) decimated {} ({} evals)", full.tdecq_db, full.evaluations, fast.tdecq_db, fast.evaluations);
+        assert!((full.tdecq_db - fast.tdecq_db).abs() < 0.01, "full {full:?}\ndecimated {fast:?}");
     }
 }
 
@@ -576,33 +354,15 @@ fn tdecq_dfe_lowers_tdecq_on_a_post_cursor_channel() {
     let (sig, syms) = synth(&PAM4, 8_000, 16, 0.12, 13);
     let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
     let s = sig.samples_per_ui;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.3 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.3 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let ch = EyeSignal::new(y, s).unwrap();
     let no_dfe = tdecq(&ch, Some(&syms), &TdecqConfig::default()).unwrap();
-    let dfe = tdecq(
-        &ch,
-        Some(&syms),
-        &TdecqConfig {
-            dfe_tap_max: 0.3,
-            ..TdecqConfig::default()
-        },
-    )
-    .unwrap();
+    let dfe = tdecq(&ch, Some(&syms), &TdecqConfig { dfe_tap_max: 0.3, ..TdecqConfig::default() }).unwrap();
     println!("no DFE {no_dfe:?}\nDFE {dfe:?}");
     assert_eq!(no_dfe.dfe_tap, 0.0);
     assert!(dfe.dfe_tap > 0.1 && dfe.dfe_tap <= 0.3, "{dfe:?}");
-    assert!(
-        (dfe.taps.iter().sum::<f64>() - (1.0 + dfe.dfe_tap)).abs() < 1e-9,
-        "{dfe:?}"
-    );
-    assert!(
-        dfe.tdecq_db < no_dfe.tdecq_db - 0.1,
-        "DFE {} vs FFE only {}",
-        dfe.tdecq_db,
-        no_dfe.tdecq_db
-    );
+    assert!((dfe.taps.iter().sum::<f64>() - (1.0 + dfe.dfe_tap)).abs() < 1e-9, "{dfe:?}");
+    assert!(dfe.tdecq_db < no_dfe.tdecq_db - 0.1, "DFE {} vs FFE only {}", dfe.tdecq_db, no_dfe.tdecq_db);
     // The 802.3dj configuration carries the DFE; its result honours the draft bounds.
     let dj = TdecqConfig::ieee_8023dj();
     assert_eq!(dj.dfe_tap_max, 0.3);
@@ -623,9 +383,7 @@ fn tdecq_default_taps_follow_the_standard_constraint() {
     let (sig, syms) = synth(&PAM4, 8_000, 16, 0.02, 4);
     let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
     let s = sig.samples_per_ui;
-    let y: Vec<f32> = (0..sig.samples.len())
-        .map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 })
-        .collect();
+    let y: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.45 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
     let r = tdecq(&EyeSignal::new(y, s).unwrap(), Some(&syms), &cfg).unwrap();
     let wm = r.taps[r.main_tap];
     assert!(r.main_tap <= 2 && wm >= 0.8 - 1e-12, "{r:?}");
@@ -647,31 +405,12 @@ impl Bt4Step {
     #[allow(clippy::needless_range_loop)]
     fn new() -> Self {
         let tau = 2.113_917_674_904 / (2.0 * std::f64::consts::PI * 0.5);
-        let (a3, a2, a1, a0) = (
-            10.0 / tau,
-            45.0 / tau.powi(2),
-            105.0 / tau.powi(3),
-            105.0 / tau.powi(4),
-        );
+        let (a3, a2, a1, a0) = (10.0 / tau, 45.0 / tau.powi(2), 105.0 / tau.powi(3), 105.0 / tau.powi(4));
         let dt = 1.0 / 2048.0;
-        let f = |x: [f64; 4]| {
-            [
-                x[1],
-                x[2],
-                x[3],
-                -a0 * x[0] - a1 * x[1] - a2 * x[2] - a3 * x[3] + 1.0,
-            ]
-        };
+        let f = |x: [f64; 4]| [x[1], x[2], x[3], -a0 * x[0] - a1 * x[1] - a2 * x[2] - a3 * x[3] + 1.0];
         let mut x = [0f64; 4];
         let mut v = Vec::new();
-        let add = |x: [f64; 4], k: [f64; 4], h: f64| {
-            [
-                x[0] + h * k[0],
-                x[1] + h * k[1],
-                x[2] + h * k[2],
-                x[3] + h * k[3],
-            ]
-        };
+        let add = |x: [f64; 4], k: [f64; 4], h: f64| [x[0] + h * k[0], x[1] + h * k[1], x[2] + h * k[2], x[3] + h * k[3]];
         for _ in 0..(24.0 / dt) as usize {
             v.push(a0 * x[0]);
             let k1 = f(x);
@@ -704,12 +443,7 @@ impl Bt4Step {
     fn noise_autocorrelation(&self, lags: usize) -> Vec<f64> {
         let h: Vec<f64> = self.v.windows(2).map(|w| w[1] - w[0]).collect();
         let per_ui = (1.0 / self.dt).round() as usize;
-        let r = |d: usize| -> f64 {
-            h.iter()
-                .zip(h.iter().skip(d * per_ui))
-                .map(|(a, b)| a * b)
-                .sum()
-        };
+        let r = |d: usize| -> f64 { h.iter().zip(h.iter().skip(d * per_ui)).map(|(a, b)| a * b).sum() };
         let r0 = r(0);
         (0..lags).map(|d| r(d) / r0).collect()
     }
@@ -734,9 +468,7 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
     let mut lcg = 99u64;
     let mut syms: Vec<u8> = (0..nsym)
         .map(|_| {
-            lcg = lcg
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (lcg >> 62) as u8
         })
         .collect();
@@ -744,10 +476,7 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
         syms[start..start + 8].iter_mut().for_each(|v| *v = 3);
         syms[start + 8..start + 15].iter_mut().for_each(|v| *v = 0);
     }
-    let x: Vec<f32> = syms
-        .iter()
-        .flat_map(|&a| std::iter::repeat_n(levels[a as usize] as f32, S))
-        .collect();
+    let x: Vec<f32> = syms.iter().flat_map(|&a| std::iter::repeat_n(levels[a as usize] as f32, S)).collect();
     let y = crate::eq::bessel_thomson_filter(&x, S as f64, 0.5, 4).unwrap();
     let sig = EyeSignal::new(y, S).unwrap();
     let r = tdecq(&sig, Some(&syms), &TdecqConfig::default()).unwrap();
@@ -784,10 +513,7 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
     // The window sample phases (the library's rule: samples within ±0.02 UI of 0.45/0.55 UI
     // after the shift), the equalized cursors g(d) = Σ_t w_t p(d + main − t + φ).
     let phases = |c: f64| -> Vec<f64> {
-        (-(S as isize)..2 * S as isize)
-            .map(|i| i as f64 / S as f64)
-            .filter(|&f| (f - c - shift).abs() <= 0.02 + 1e-9)
-            .collect()
+        (-(S as isize)..2 * S as isize).map(|i| i as f64 / S as f64).filter(|&f| (f - c - shift).abs() <= 0.02 + 1e-9).collect()
     };
     let ser_terms = |w: &[f64], main: usize, c: f64| -> Vec<(f64, f64)> {
         // The exact distribution of the equalized sample, merged on a 1e-5 grid (far finer
@@ -795,24 +521,13 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
         let mut pmf: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
         let ph = phases(c);
         for &phi in &ph {
-            let g: Vec<f64> = (-6..=6)
-                .map(|d| {
-                    w.iter()
-                        .enumerate()
-                        .map(|(t, wt)| wt * p(d as f64 + main as f64 - t as f64 + phi))
-                        .sum()
-                })
-                .collect();
+            let g: Vec<f64> = (-6..=6).map(|d| w.iter().enumerate().map(|(t, wt)| wt * p(d as f64 + main as f64 - t as f64 + phi)).sum()).collect();
             let sig_cur: Vec<usize> = (0..g.len()).filter(|&i| g[i].abs() > 2e-4).collect();
             let l = sig_cur.len();
             assert!(l <= 10, "cursors {g:?}");
             let prob = 1.0 / (ph.len() as f64 * 4f64.powi(l as i32));
             for combo in 0..4usize.pow(l as u32) {
-                let yv: f64 = sig_cur
-                    .iter()
-                    .enumerate()
-                    .map(|(q, &i)| g[i] * levels[(combo >> (2 * q)) & 3])
-                    .sum();
+                let yv: f64 = sig_cur.iter().enumerate().map(|(q, &i)| g[i] * levels[(combo >> (2 * q)) & 3]).sum();
                 *pmf.entry((yv * 1e5).round() as i64).or_insert(0.0) += prob;
             }
         }
@@ -832,19 +547,12 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
     let autocorr = bt.noise_autocorrelation(5);
     let lib_autocorr = reference_noise_autocorrelation(0.5, 5);
     for (a, b) in autocorr.iter().zip(&lib_autocorr) {
-        assert!(
-            (a - b).abs() < 2e-3,
-            "autocorrelation {autocorr:?} vs {lib_autocorr:?}"
-        );
+        assert!((a - b).abs() < 2e-3, "autocorrelation {autocorr:?} vs {lib_autocorr:?}");
     }
     let q_t = q_inverse(4.8e-4 / 1.5);
     let independent_tdecq = |w: &[f64], main: usize| -> f64 {
         let (l, rr) = (ser_terms(w, main, 0.45), ser_terms(w, main, 0.55));
-        let ser = |t: &[(f64, f64)], s: f64| {
-            t.iter()
-                .map(|&(d, pr)| pr * crate::stats::q_function(d / s))
-                .sum::<f64>()
-        };
+        let ser = |t: &[(f64, f64)], s: f64| t.iter().map(|&(d, pr)| pr * crate::stats::q_function(d / s)).sum::<f64>();
         let (mut a, mut b) = (1e-6f64.ln(), 10f64.ln());
         for _ in 0..60 {
             let mid = 0.5 * (a + b);
@@ -854,36 +562,17 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
                 a = mid;
             }
         }
-        let c_eq: f64 = w
-            .iter()
-            .enumerate()
-            .map(|(k, x)| {
-                w.iter()
-                    .enumerate()
-                    .map(|(m, y)| x * y * autocorr[k.abs_diff(m)])
-                    .sum::<f64>()
-            })
-            .sum::<f64>()
-            .sqrt();
+        let c_eq: f64 = w.iter().enumerate().map(|(k, x)| w.iter().enumerate().map(|(m, y)| x * y * autocorr[k.abs_diff(m)]).sum::<f64>()).sum::<f64>().sqrt();
         let sigma_g = a.exp() / c_eq;
         10.0 * (r.oma_outer / (6.0 * q_t) / sigma_g).log10()
     };
     let expected = independent_tdecq(&r.taps, r.main_tap);
-    println!(
-        "independent: {expected:.4} dB (library {:.4} dB, C_eq {:.4}, taps {:?})",
-        r.tdecq_db, r.c_eq, r.taps
-    );
-    assert!(
-        (r.tdecq_db - expected).abs() < 0.03,
-        "library {} vs independent {expected}",
-        r.tdecq_db
-    );
+    println!("independent: {expected:.4} dB (library {:.4} dB, C_eq {:.4}, taps {:?})", r.tdecq_db, r.c_eq, r.taps);
+    assert!((r.tdecq_db - expected).abs() < 0.03, "library {} vs independent {expected}", r.tdecq_db);
     assert!(expected > 0.05 && expected < 1.0, "{expected}");
     // No nearby feasible tap set (moves of ±0.01 on a free tap, the main tap compensating) is
     // better by more than 0.01 dB: the optimizer found the optimum.
-    let identity: Vec<f64> = (0..5)
-        .map(|i| if i == r.main_tap { 1.0 } else { 0.0 })
-        .collect();
+    let identity: Vec<f64> = (0..5).map(|i| if i == r.main_tap { 1.0 } else { 0.0 }).collect();
     assert!(independent_tdecq(&identity, r.main_tap) > expected - 0.01);
     for i in (0..5).filter(|&i| i != r.main_tap) {
         for d in [0.01, -0.01] {
@@ -903,25 +592,15 @@ fn tdecq_of_an_ideal_capture_through_bt4_matches_an_independent_computation() {
 #[test]
 fn resample_at_parallel_is_bit_identical_to_resample_at() {
     use crate::timing::{resample_at, resample_at_parallel};
-    let x: Vec<f32> = (0..80_000)
-        .map(|i| ((i as f32) * 0.37).sin() + 0.1 * ((i as f32) * 0.011).cos())
-        .collect();
+    let x: Vec<f32> = (0..80_000).map(|i| ((i as f32) * 0.37).sin() + 0.1 * ((i as f32) * 0.011).cos()).collect();
     for n in [1usize, 2, 8191, 8192, 8193, 16_385, 19_000] {
-        let pos: Vec<f64> = (0..n)
-            .map(|k| 3.0 + 3.9 * k as f64 + 0.3 * (k as f64 * 0.01).sin())
-            .collect();
+        let pos: Vec<f64> = (0..n).map(|k| 3.0 + 3.9 * k as f64 + 0.3 * (k as f64 * 0.01).sin()).collect();
         for sps in [1usize, 2, 32] {
             let a = resample_at(&x, &pos, sps);
             let b = resample_at_parallel(&x, &pos, sps);
             assert_eq!(a.len(), b.len());
-            let diff = a
-                .iter()
-                .zip(&b)
-                .position(|(u, v)| u.to_bits() != v.to_bits());
-            assert!(
-                diff.is_none(),
-                "n {n} sps {sps}: first difference at {diff:?}"
-            );
+            let diff = a.iter().zip(&b).position(|(u, v)| u.to_bits() != v.to_bits());
+            assert!(diff.is_none(), "n {n} sps {sps}: first difference at {diff:?}");
         }
     }
 }
@@ -932,15 +611,9 @@ fn resample_at_parallel_is_bit_identical_to_resample_at() {
 #[test]
 fn tdecq_is_the_same_on_one_and_two_threads() {
     let (sig, _) = synth(&PAM4, 80_000, 8, 0.06, 21);
-    let cfg = TdecqConfig {
-        search_symbols: 8_000,
-        ..TdecqConfig::default()
-    };
+    let cfg = TdecqConfig { search_symbols: 8_000, ..TdecqConfig::default() };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| tdecq(&sig, None, &cfg).unwrap())
     };
     let (one, two) = (run(1), run(2));
@@ -976,36 +649,13 @@ fn eye_engines_are_used_and_change_nothing() {
     };
     let marks = std::sync::Mutex::new(Vec::new());
     let mark = |s: &'static str| marks.lock().unwrap().push(s);
-    let engines = EyeEngines {
-        histogram: Some(&hist),
-        tdecq: None,
-        mark: Some(&mark),
-    };
+    let engines = EyeEngines { histogram: Some(&hist), tdecq: None, mark: Some(&mark) };
     let r = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
     assert_eq!(calls.into_inner(), 1);
-    assert_eq!(
-        serde_json::to_value(&r).unwrap(),
-        serde_json::to_value(&plain).unwrap()
-    );
-    assert_eq!(
-        marks.into_inner().unwrap(),
-        ["eye histogram", "eye metrics", "TDECQ", "eye pictures"]
-    );
+    assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::to_value(&plain).unwrap());
+    assert_eq!(marks.into_inner().unwrap(), ["eye histogram", "eye metrics", "TDECQ", "eye pictures"]);
     // A failing engine is the report's error (the CPU does not quietly take over here).
-    let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> {
-        Err(crate::Error::invalid("engine", 0, "test failure"))
-    };
-    let e = eye_report_using(
-        &sig,
-        None,
-        None,
-        Modulation::Pam4,
-        None,
-        &cfg,
-        &EyeEngines {
-            histogram: Some(&failing),
-            ..EyeEngines::default()
-        },
-    );
+    let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> { Err(crate::Error::invalid("engine", 0, "test failure")) };
+    let e = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &EyeEngines { histogram: Some(&failing), ..EyeEngines::default() });
     assert!(e.unwrap_err().to_string().contains("test failure"));
 }

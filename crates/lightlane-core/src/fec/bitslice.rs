@@ -178,9 +178,7 @@ mod tests {
         for c in [0usize, 1, 63, 64, 199, 255] {
             for (j, s) in syn.iter().enumerate() {
                 let want = if c < count {
-                    (0..n).fold(0u16, |acc, i| {
-                        acc ^ gf::mul(cws[c * n + i], gf::exp(j * (n - 1 - i)))
-                    })
+                    (0..n).fold(0u16, |acc, i| acc ^ gf::mul(cws[c * n + i], gf::exp(j * (n - 1 - i))))
                 } else {
                     0
                 };

@@ -208,11 +208,7 @@ impl NibbleTables {
     /// c·x computed the way the SIMD kernels do it (scalar model of one lane).
     #[inline(always)]
     pub fn apply(&self, x: u16) -> u16 {
-        let (n0, n1, n2) = (
-            (x & 15) as usize,
-            ((x >> 4) & 15) as usize,
-            (x >> 8) as usize & 3,
-        );
+        let (n0, n1, n2) = ((x & 15) as usize, ((x >> 4) & 15) as usize, (x >> 8) as usize & 3);
         let lo = self.lo[0][n0] ^ self.lo[1][n1] ^ self.lo[2][n2];
         let hi = self.hi[0][n0] ^ self.hi[1][n1] ^ self.hi[2][n2];
         lo as u16 | (hi as u16) << 8
@@ -227,11 +223,7 @@ impl NibbleTables {
 pub fn mul_const_slice(c: u16, data: &mut [u16]) -> crate::Result<()> {
     check_symbols("gf multiply input", data)?;
     if c as usize >= FIELD_SIZE {
-        return Err(crate::Error::invalid(
-            "gf constant",
-            c,
-            "must be below 1024",
-        ));
+        return Err(crate::Error::invalid("gf constant", c, "must be below 1024"));
     }
     super::simd::SimdLevel::detect().mul_const_slice(&NibbleTables::new(c), data);
     Ok(())
@@ -243,10 +235,7 @@ pub fn check_symbols(what: &'static str, data: &[u16]) -> crate::Result<()> {
     if data.iter().fold(0u16, |acc, &v| acc | v) < FIELD_SIZE as u16 {
         return Ok(());
     }
-    let index = data
-        .iter()
-        .position(|&v| v as usize >= FIELD_SIZE)
-        .unwrap_or(0);
+    let index = data.iter().position(|&v| v as usize >= FIELD_SIZE).unwrap_or(0);
     Err(crate::Error::ValueOutOfRange {
         what,
         index,
@@ -323,14 +312,7 @@ mod tests {
         let mut bad = data.clone();
         bad[123] = 1024;
         let err = mul_const_slice(3, &mut bad).unwrap_err();
-        assert!(matches!(
-            err,
-            crate::Error::ValueOutOfRange {
-                index: 123,
-                value: 1024,
-                ..
-            }
-        ));
+        assert!(matches!(err, crate::Error::ValueOutOfRange { index: 123, value: 1024, .. }));
         assert!(mul_const_slice(1024, &mut [1u16]).is_err());
     }
 }

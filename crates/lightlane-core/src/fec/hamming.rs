@@ -76,10 +76,7 @@ impl CheckColumns {
     fn new(columns: Vec<u8>) -> Self {
         let mut position = [0u8; 256];
         for (i, &c) in columns.iter().enumerate() {
-            debug_assert!(
-                c != 0 && position[c as usize] == 0,
-                "columns must be distinct and non-zero"
-            );
+            debug_assert!(c != 0 && position[c as usize] == 0, "columns must be distinct and non-zero");
             position[c as usize] = i as u8 + 1;
         }
         CheckColumns { columns, position }
@@ -87,9 +84,7 @@ impl CheckColumns {
 
     #[inline]
     fn syndrome(&self, bits: &[u8]) -> u8 {
-        bits.iter()
-            .zip(&self.columns)
-            .fold(0u8, |s, (&b, &c)| s ^ (c & 0u8.wrapping_sub(b & 1)))
+        bits.iter().zip(&self.columns).fold(0u8, |s, (&b, &c)| s ^ (c & 0u8.wrapping_sub(b & 1)))
     }
 
     /// Position whose column equals `s`, if any.
@@ -175,10 +170,7 @@ impl InnerFec {
             InnerCodeKind::ExtendedHamming => extended_columns(),
             InnerCodeKind::Clause177Draft => draft_columns(),
         };
-        InnerFec {
-            kind,
-            check: CheckColumns::new(cols),
-        }
+        InnerFec { kind, check: CheckColumns::new(cols) }
     }
 
     /// The code.
@@ -259,12 +251,7 @@ impl InnerFec {
     /// hard decision, decodes each with the hard decoder, and keeps the candidate codeword with
     /// the smallest Σ|L| over the bits where it differs from the hard decision. `out` gets the
     /// 128 decided bits. For the D0.1 code use [`InnerFec::decode_pam4`].
-    pub fn decode_chase(
-        &self,
-        llr: &[f32],
-        config: &ChaseConfig,
-        out: &mut [u8],
-    ) -> Result<InnerOutcome> {
+    pub fn decode_chase(&self, llr: &[f32], config: &ChaseConfig, out: &mut [u8]) -> Result<InnerOutcome> {
         if self.kind != InnerCodeKind::ExtendedHamming {
             return Err(Error::invalid(
                 "inner fec decoder",
@@ -276,11 +263,7 @@ impl InnerFec {
         check_len("inner fec output", out.len(), CODEWORD_BITS)?;
         check_chase(config)?;
         if let Some(i) = llr.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "inner fec llrs",
-                index: i,
-                value: llr[i] as f64,
-            });
+            return Err(Error::NonFinite { what: "inner fec llrs", index: i, value: llr[i] as f64 });
         }
         for (o, &l) in out.iter_mut().zip(llr) {
             *o = (l < 0.0) as u8;
@@ -289,20 +272,12 @@ impl InnerFec {
         for (r, &l) in rel.iter_mut().zip(llr) {
             *r = l.abs();
         }
-        Ok(self
-            .chase_core(out, &rel, CODEWORD_BITS, config.test_positions)
-            .0)
+        Ok(self.chase_core(out, &rel, CODEWORD_BITS, config.test_positions).0)
     }
 
     /// Chase search over `m` effective bits `hard` with reliabilities `rel`. Applies the best
     /// correction to `hard` and returns the outcome and the flipped effective positions.
-    fn chase_core(
-        &self,
-        hard: &mut [u8],
-        rel: &[f32],
-        m: usize,
-        tp: usize,
-    ) -> (InnerOutcome, [u8; 16], usize) {
+    fn chase_core(&self, hard: &mut [u8], rel: &[f32], m: usize, tp: usize) -> (InnerOutcome, [u8; 16], usize) {
         let s0 = self.check.syndrome(&hard[..m]);
         let mut flips = [0u8; 16];
         if s0 == 0 {
@@ -351,10 +326,7 @@ impl InnerFec {
                 }
             };
             if let Some(p) = extra {
-                let in_pattern = least[..nl]
-                    .iter()
-                    .position(|&q| q == p)
-                    .is_some_and(|b| (pattern >> b) & 1 == 1);
+                let in_pattern = least[..nl].iter().position(|&q| q == p).is_some_and(|b| (pattern >> b) & 1 == 1);
                 metric += if in_pattern { -rel[p] } else { rel[p] };
             }
             if best.is_none_or(|(m0, _, _)| metric < m0) {
@@ -386,11 +358,7 @@ impl InnerFec {
         for &p in &flips[..nf] {
             hard[p as usize] ^= 1;
         }
-        let outcome = if nf == 0 {
-            InnerOutcome::Clean
-        } else {
-            InnerOutcome::Corrected { bits: nf as u8 }
-        };
+        let outcome = if nf == 0 { InnerOutcome::Clean } else { InnerOutcome::Corrected { bits: nf as u8 } };
         (outcome, flips, nf)
     }
 
@@ -439,8 +407,7 @@ impl InnerFec {
                     hard[60 + r] = (l < 0.0) as u8;
                     rel[60 + r] = l.abs();
                 }
-                let (outcome, flips, nf) =
-                    self.chase_core(&mut hard, &rel, 68, config.test_positions);
+                let (outcome, flips, nf) = self.chase_core(&mut hard, &rel, 68, config.test_positions);
                 let mut level = best_level;
                 for &p in &flips[..nf] {
                     if (p as usize) < 60 {
@@ -463,33 +430,20 @@ fn check_len(what: &'static str, got: usize, expected: usize) -> Result<()> {
     if got == expected {
         Ok(())
     } else {
-        Err(Error::LengthMismatch {
-            what,
-            expected,
-            got,
-        })
+        Err(Error::LengthMismatch { what, expected, got })
     }
 }
 
 fn check_bits(what: &'static str, bits: &[u8]) -> Result<()> {
     match bits.iter().position(|&b| b > 1) {
         None => Ok(()),
-        Some(index) => Err(Error::ValueOutOfRange {
-            what,
-            index,
-            value: bits[index] as u64,
-            max: 1,
-        }),
+        Some(index) => Err(Error::ValueOutOfRange { what, index, value: bits[index] as u64, max: 1 }),
     }
 }
 
 fn check_chase(config: &ChaseConfig) -> Result<()> {
     if config.test_positions > 8 {
-        return Err(Error::invalid(
-            "chase test_positions",
-            config.test_positions,
-            "at most 8",
-        ));
+        return Err(Error::invalid("chase test_positions", config.test_positions, "at most 8"));
     }
     Ok(())
 }
@@ -497,28 +451,15 @@ fn check_chase(config: &ChaseConfig) -> Result<()> {
 /// Max-log per-bit LLRs of Gray-mapped PAM4 samples (802.3 120.5.7.1: level index
 /// 0,1,2,3 ↔ bits 00, 01, 11, 10, MSB first): L_b = (min_{b=1} (y−ℓ)² − min_{b=0} (y−ℓ)²)/(2σ²).
 /// `levels` are the four nominal (equalized) levels, ascending; `out` gets 2 LLRs per sample.
-pub fn pam4_bit_llrs(
-    samples: &[f32],
-    levels: &[f32; 4],
-    sigma: f32,
-    out: &mut [f32],
-) -> Result<()> {
+pub fn pam4_bit_llrs(samples: &[f32], levels: &[f32; 4], sigma: f32, out: &mut [f32]) -> Result<()> {
     check_len("pam4 llr output", out.len(), 2 * samples.len())?;
     crate::error::check_finite("pam4 samples", samples)?;
     crate::error::check_finite("pam4 levels", levels)?;
     if !(sigma > 0.0 && sigma.is_finite()) {
-        return Err(Error::invalid(
-            "noise sigma",
-            sigma,
-            "must be positive and finite",
-        ));
+        return Err(Error::invalid("noise sigma", sigma, "must be positive and finite"));
     }
     if levels.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::invalid(
-            "pam4 levels",
-            format!("{levels:?}"),
-            "must be strictly ascending",
-        ));
+        return Err(Error::invalid("pam4 levels", format!("{levels:?}"), "must be strictly ascending"));
     }
     let scale = 1.0 / (2.0 * sigma * sigma);
     for (&y, pair) in samples.iter().zip(out.chunks_exact_mut(2)) {
@@ -561,18 +502,13 @@ pub fn simulate_awgn(
         return Err(Error::invalid("snr_db", snr_db, "must be finite"));
     }
     if codewords == 0 || codewords > 1 << 26 {
-        return Err(Error::invalid(
-            "codewords",
-            codewords,
-            "expected 1 ..= 2^26",
-        ));
+        return Err(Error::invalid("codewords", codewords, "expected 1 ..= 2^26"));
     }
     let fec = InnerFec::new(kind);
     let levels = [-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0];
     let es = 5.0 / 9.0;
     let sigma = (es / 10f64.powf(snr_db / 10.0)).sqrt();
-    let normal =
-        Normal::new(0.0, sigma).map_err(|e| Error::invalid("noise sigma", sigma, e.to_string()))?;
+    let normal = Normal::new(0.0, sigma).map_err(|e| Error::invalid("noise sigma", sigma, e.to_string()))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (mut pre, mut hard_err, mut chase_err) = (0u64, 0u64, 0u64);
     let mut msg = [0u8; MESSAGE_BITS];
@@ -639,10 +575,10 @@ mod tests {
     /// P802.3dj D0.1 test vector (`tv1_tp4` in Omer-Sella/802.3 `ieeeConstants.py`) and its
     /// parity; standards.md §6.2 quotes the parity [0,1,0,1,0,0,0,1].
     const TV1: [u8; 120] = [
-        0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0,
-        1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0, 1, 1,
-        0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1,
-        1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0,
+        0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1,
+        1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1,
+        1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0,
+        0, 1, 0, 1, 1, 0, 0, 0, 0,
     ];
 
     /// First rows of D0.1 Table 177-1 (as bytes, bit j = column j), checking the polynomial
@@ -680,10 +616,7 @@ mod tests {
             for p in 0..128 {
                 let mut w = cw.clone();
                 w[p] ^= 1;
-                assert_eq!(
-                    fec.decode_hard(&mut w).unwrap(),
-                    InnerOutcome::Corrected { bits: 1 }
-                );
+                assert_eq!(fec.decode_hard(&mut w).unwrap(), InnerOutcome::Corrected { bits: 1 });
                 assert_eq!(w, cw);
             }
             let (a, b) = (rng.random_range(0..128), rng.random_range(0..127));
@@ -705,31 +638,20 @@ mod tests {
         let mut cw = vec![0u8; 128];
         fec.encode(&msg, &mut cw).unwrap();
         // Confident LLRs, two wrong but weak bits: hard decoding only detects, Chase fixes.
-        let mut llr: Vec<f32> = cw
-            .iter()
-            .map(|&b| if b == 0 { 8.0 } else { -8.0 })
-            .collect();
+        let mut llr: Vec<f32> = cw.iter().map(|&b| if b == 0 { 8.0 } else { -8.0 }).collect();
         llr[10] = if cw[10] == 0 { -0.3 } else { 0.3 };
         llr[90] = if cw[90] == 0 { -0.5 } else { 0.5 };
         let mut hard: Vec<u8> = llr.iter().map(|&l| (l < 0.0) as u8).collect();
         assert_eq!(fec.decode_hard(&mut hard).unwrap(), InnerOutcome::Detected);
         let mut out = vec![0u8; 128];
-        let got = fec
-            .decode_chase(&llr, &ChaseConfig::default(), &mut out)
-            .unwrap();
+        let got = fec.decode_chase(&llr, &ChaseConfig::default(), &mut out).unwrap();
         assert_eq!(got, InnerOutcome::Corrected { bits: 2 });
         assert_eq!(out, cw);
         // With zero test positions Chase is the hard decoder.
-        let got = fec
-            .decode_chase(&llr, &ChaseConfig { test_positions: 0 }, &mut out)
-            .unwrap();
+        let got = fec.decode_chase(&llr, &ChaseConfig { test_positions: 0 }, &mut out).unwrap();
         assert_eq!(got, InnerOutcome::Detected);
-        assert!(fec
-            .decode_chase(&llr[..5], &ChaseConfig::default(), &mut out)
-            .is_err());
-        assert!(fec
-            .decode_chase(&llr, &ChaseConfig { test_positions: 9 }, &mut out)
-            .is_err());
+        assert!(fec.decode_chase(&llr[..5], &ChaseConfig::default(), &mut out).is_err());
+        assert!(fec.decode_chase(&llr, &ChaseConfig { test_positions: 9 }, &mut out).is_err());
     }
 
     #[test]
@@ -748,20 +670,14 @@ mod tests {
     fn pam4_soft_decoding_corrects_single_symbol_errors() {
         let levels = [-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0];
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        for kind in [
-            InnerCodeKind::ExtendedHamming,
-            InnerCodeKind::Clause177Draft,
-        ] {
+        for kind in [InnerCodeKind::ExtendedHamming, InnerCodeKind::Clause177Draft] {
             let fec = InnerFec::new(kind);
             for trial in 0..64 {
                 let msg: Vec<u8> = (0..120).map(|_| rng.random_range(0..2)).collect();
                 let mut cw = vec![0u8; 128];
                 fec.encode(&msg, &mut cw).unwrap();
                 let mut y: Vec<f32> = (0..64)
-                    .map(|k| {
-                        levels[crate::modulation::gray_encode(cw[2 * k], cw[2 * k + 1]) as usize]
-                            + rng.random_range(-0.05..0.05)
-                    })
+                    .map(|k| levels[crate::modulation::gray_encode(cw[2 * k], cw[2 * k + 1]) as usize] + rng.random_range(-0.05..0.05))
                     .collect();
                 // Push symbol `trial` just across a threshold towards a neighbour.
                 let k = trial;
@@ -769,13 +685,8 @@ mod tests {
                 let nb = if l == 0 { 1 } else { l - 1 };
                 y[k] = levels[l] + 0.55 * (levels[nb] - levels[l]);
                 let mut out = vec![0u8; 128];
-                let got = fec
-                    .decode_pam4(&y, &levels, 0.15, &ChaseConfig::default(), &mut out)
-                    .unwrap();
-                assert!(
-                    matches!(got, InnerOutcome::Corrected { .. }),
-                    "{kind:?} {trial}"
-                );
+                let got = fec.decode_pam4(&y, &levels, 0.15, &ChaseConfig::default(), &mut out).unwrap();
+                assert!(matches!(got, InnerOutcome::Corrected { .. }), "{kind:?} {trial}");
                 assert_eq!(out, cw, "{kind:?} trial {trial}");
             }
         }
@@ -785,28 +696,11 @@ mod tests {
     /// decoding must cut the message BER by at least 5×.
     #[test]
     fn awgn_simulation_shows_coding_gain() {
-        let r = simulate_awgn(
-            InnerCodeKind::ExtendedHamming,
-            16.0,
-            4000,
-            &ChaseConfig::default(),
-            7,
-        )
-        .unwrap();
+        let r = simulate_awgn(InnerCodeKind::ExtendedHamming, 16.0, 4000, &ChaseConfig::default(), 7).unwrap();
         assert!(r.pre_fec_ber > 5e-4 && r.pre_fec_ber < 1e-2, "{r:?}");
         assert!(r.hard_ber < r.pre_fec_ber / 2.0, "{r:?}");
-        assert!(
-            r.chase_ber < r.pre_fec_ber / 5.0 && r.chase_ber <= r.hard_ber,
-            "{r:?}"
-        );
-        let d = simulate_awgn(
-            InnerCodeKind::Clause177Draft,
-            16.0,
-            4000,
-            &ChaseConfig::default(),
-            7,
-        )
-        .unwrap();
+        assert!(r.chase_ber < r.pre_fec_ber / 5.0 && r.chase_ber <= r.hard_ber, "{r:?}");
+        let d = simulate_awgn(InnerCodeKind::Clause177Draft, 16.0, 4000, &ChaseConfig::default(), 7).unwrap();
         assert!(d.chase_ber < d.pre_fec_ber / 5.0, "{d:?}");
         assert_eq!(snr_at_ber(&[(10.0, 1e-2), (12.0, 1e-4)], 1e-3), Some(11.0));
         assert_eq!(snr_at_ber(&[(10.0, 1e-2), (12.0, 1e-3)], 1e-5), None);
@@ -817,17 +711,13 @@ mod tests {
     #[test]
     #[ignore]
     fn inner_coding_gain_measurement() {
-        for kind in [
-            InnerCodeKind::ExtendedHamming,
-            InnerCodeKind::Clause177Draft,
-        ] {
+        for kind in [InnerCodeKind::ExtendedHamming, InnerCodeKind::Clause177Draft] {
             let mut pre = Vec::new();
             let mut hard = Vec::new();
             let mut chase = Vec::new();
             for i in 0..=16 {
                 let snr = 15.0 + 0.5 * i as f64;
-                let r =
-                    simulate_awgn(kind, snr, 400_000, &ChaseConfig::default(), 100 + i).unwrap();
+                let r = simulate_awgn(kind, snr, 400_000, &ChaseConfig::default(), 100 + i).unwrap();
                 println!("{kind:?} {r:?}");
                 pre.push((snr, r.pre_fec_ber));
                 hard.push((snr, r.hard_ber));

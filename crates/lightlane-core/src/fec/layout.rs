@@ -13,9 +13,7 @@
 
 use super::gf::check_symbols;
 use super::rs::{DecodeOutcome, ReedSolomon, RsCode};
-use crate::modulation::{
-    decode_precoded, gray_decode, gray_encode, precode, BitMapping, Modulation,
-};
+use crate::modulation::{decode_precoded, gray_decode, gray_encode, precode, BitMapping, Modulation};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -25,12 +23,7 @@ pub const SYMBOL_BITS: usize = 10;
 fn check_bits(what: &'static str, bits: &[u8]) -> Result<()> {
     match bits.iter().position(|&b| b > 1) {
         None => Ok(()),
-        Some(index) => Err(Error::ValueOutOfRange {
-            what,
-            index,
-            value: bits[index] as u64,
-            max: 1,
-        }),
+        Some(index) => Err(Error::ValueOutOfRange { what, index, value: bits[index] as u64, max: 1 }),
     }
 }
 
@@ -38,18 +31,11 @@ fn check_bits(what: &'static str, bits: &[u8]) -> Result<()> {
 /// symbols are written and must equal `bits.len() / 10` (trailing bits are not used).
 pub fn pack_symbols(bits: &[u8], out: &mut [u16]) -> Result<()> {
     if out.len() != bits.len() / SYMBOL_BITS {
-        return Err(Error::LengthMismatch {
-            what: "packed symbols",
-            expected: bits.len() / SYMBOL_BITS,
-            got: out.len(),
-        });
+        return Err(Error::LengthMismatch { what: "packed symbols", expected: bits.len() / SYMBOL_BITS, got: out.len() });
     }
     check_bits("fec bits", bits)?;
     for (o, chunk) in out.iter_mut().zip(bits.chunks_exact(SYMBOL_BITS)) {
-        *o = chunk
-            .iter()
-            .enumerate()
-            .fold(0u16, |acc, (i, &b)| acc | (b as u16) << i);
+        *o = chunk.iter().enumerate().fold(0u16, |acc, (i, &b)| acc | (b as u16) << i);
     }
     Ok(())
 }
@@ -64,11 +50,7 @@ pub fn pack_symbols_vec(bits: &[u8]) -> Result<Vec<u16>> {
 /// Inverse of [`pack_symbols`]: `out.len()` must be `10 · symbols.len()`.
 pub fn unpack_symbols(symbols: &[u16], out: &mut [u8]) -> Result<()> {
     if out.len() != symbols.len() * SYMBOL_BITS {
-        return Err(Error::LengthMismatch {
-            what: "unpacked bits",
-            expected: symbols.len() * SYMBOL_BITS,
-            got: out.len(),
-        });
+        return Err(Error::LengthMismatch { what: "unpacked bits", expected: symbols.len() * SYMBOL_BITS, got: out.len() });
     }
     check_symbols("fec symbols", symbols)?;
     for (&s, chunk) in symbols.iter().zip(out.chunks_exact_mut(SYMBOL_BITS)) {
@@ -102,19 +84,10 @@ pub struct Pam4BitMapping {
 /// precoding, then demaps. `out.len()` must be `2 · symbols.len()`.
 pub fn pam4_to_bits(symbols: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Result<()> {
     if out.len() != 2 * symbols.len() {
-        return Err(Error::LengthMismatch {
-            what: "pam4 bits",
-            expected: 2 * symbols.len(),
-            got: out.len(),
-        });
+        return Err(Error::LengthMismatch { what: "pam4 bits", expected: 2 * symbols.len(), got: out.len() });
     }
     if let Some(index) = symbols.iter().position(|&s| s > 3) {
-        return Err(Error::ValueOutOfRange {
-            what: "pam4 symbols",
-            index,
-            value: symbols[index] as u64,
-            max: 3,
-        });
+        return Err(Error::ValueOutOfRange { what: "pam4 symbols", index, value: symbols[index] as u64, max: 3 });
     }
     let decoded;
     let symbols = if map.precoding {
@@ -140,11 +113,7 @@ pub fn pam4_to_bits(symbols: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Res
 /// `bits.len()` must be even and `out.len() = bits.len() / 2`.
 pub fn bits_to_pam4(bits: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Result<()> {
     if !bits.len().is_multiple_of(2) || out.len() != bits.len() / 2 {
-        return Err(Error::LengthMismatch {
-            what: "pam4 symbols",
-            expected: bits.len() / 2,
-            got: out.len(),
-        });
+        return Err(Error::LengthMismatch { what: "pam4 symbols", expected: bits.len() / 2, got: out.len() });
     }
     check_bits("fec bits", bits)?;
     for (o, pair) in out.iter_mut().zip(bits.chunks_exact(2)) {
@@ -162,28 +131,15 @@ pub fn bits_to_pam4(bits: &[u8], map: &Pam4BitMapping, out: &mut [u8]) -> Result
 /// Positions (ascending bit indices of the FEC bit stream) where the received PAM4 symbols
 /// decode to different bits than the expected ones. With precoding, one wrong symbol gives
 /// errors in two consecutive decoded symbols, as in a real receiver.
-pub fn bit_error_positions(
-    received: &[u8],
-    expected: &[u8],
-    map: &Pam4BitMapping,
-) -> Result<Vec<u64>> {
+pub fn bit_error_positions(received: &[u8], expected: &[u8], map: &Pam4BitMapping) -> Result<Vec<u64>> {
     if received.len() != expected.len() {
-        return Err(Error::LengthMismatch {
-            what: "expected pam4 symbols",
-            expected: received.len(),
-            got: expected.len(),
-        });
+        return Err(Error::LengthMismatch { what: "expected pam4 symbols", expected: received.len(), got: expected.len() });
     }
     let mut a = vec![0u8; 2 * received.len()];
     let mut b = vec![0u8; 2 * received.len()];
     pam4_to_bits(received, map, &mut a)?;
     pam4_to_bits(expected, map, &mut b)?;
-    Ok(a.iter()
-        .zip(&b)
-        .enumerate()
-        .filter(|(_, (x, y))| x != y)
-        .map(|(i, _)| i as u64)
-        .collect())
+    Ok(a.iter().zip(&b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i as u64).collect())
 }
 
 /// Symbol-level codeword interleaving of `ways` codewords (1, 2 or 4) per group.
@@ -205,11 +161,7 @@ impl CodewordInterleaver {
     /// Interleaver for `ways` ∈ {1, 2, 4} codewords of `code`.
     pub fn new(code: RsCode, ways: usize) -> Result<Self> {
         if !matches!(ways, 1 | 2 | 4) {
-            return Err(Error::invalid(
-                "fec interleave",
-                ways,
-                "expected 1, 2 or 4 codewords",
-            ));
+            return Err(Error::invalid("fec interleave", ways, "expected 1, 2 or 4 codewords"));
         }
         Ok(CodewordInterleaver { code, ways })
     }
@@ -260,18 +212,10 @@ impl CodewordInterleaver {
     fn check(&self, a: usize, b: usize) -> Result<()> {
         let g = self.group_symbols();
         if a != g {
-            return Err(Error::LengthMismatch {
-                what: "interleave group",
-                expected: g,
-                got: a,
-            });
+            return Err(Error::LengthMismatch { what: "interleave group", expected: g, got: a });
         }
         if b != g {
-            return Err(Error::LengthMismatch {
-                what: "interleave output",
-                expected: g,
-                got: b,
-            });
+            return Err(Error::LengthMismatch { what: "interleave output", expected: g, got: b });
         }
         Ok(())
     }
@@ -292,19 +236,10 @@ pub struct CodewordAlignment {
 /// one group (ways · n · 10 bits) and keeps the one where most of the first `groups` groups
 /// decode. Fails with [`Error::Unusable`] unless more than half of them decode there, and with
 /// [`Error::InputTooShort`] when the stream does not hold `groups` groups after every offset.
-pub fn find_codeword_alignment(
-    bits: &[u8],
-    code: RsCode,
-    ways: usize,
-    groups: usize,
-) -> Result<CodewordAlignment> {
+pub fn find_codeword_alignment(bits: &[u8], code: RsCode, ways: usize, groups: usize) -> Result<CodewordAlignment> {
     let il = CodewordInterleaver::new(code, ways)?;
     if groups == 0 || groups > 64 {
-        return Err(Error::invalid(
-            "alignment groups",
-            groups,
-            "expected 1 ..= 64",
-        ));
+        return Err(Error::invalid("alignment groups", groups, "expected 1 ..= 64"));
     }
     check_bits("fec bits", bits)?;
     let gsym = il.group_symbols();
@@ -312,19 +247,11 @@ pub fn find_codeword_alignment(
     // Offsets 0 … gbits−1, each needs `groups` full groups.
     let needed = gbits - 1 + groups * gbits;
     if bits.len() < needed {
-        return Err(Error::InputTooShort {
-            what: "bit stream for codeword alignment",
-            needed,
-            got: bits.len(),
-        });
+        return Err(Error::InputTooShort { what: "bit stream for codeword alignment", needed, got: bits.len() });
     }
     let rs = ReedSolomon::new(code);
     let tested = groups * ways;
-    let mut best = CodewordAlignment {
-        bit_offset: 0,
-        decodable: 0,
-        tested,
-    };
+    let mut best = CodewordAlignment { bit_offset: 0, decodable: 0, tested };
     // One packing per bit phase; candidate symbol offsets then slice the packed stream.
     let sym_needed = gsym - 1 + groups * gsym;
     let mut packed = vec![0u16; sym_needed];
@@ -344,24 +271,12 @@ pub fn find_codeword_alignment(
                     il.deinterleave(&packed[start..start + gsym], &mut words[dst..dst + gsym])?;
                 }
             }
-            rs.decode_batch(
-                &mut words[..count * per_offset],
-                &mut outs[..count * tested],
-            )?;
+            rs.decode_batch(&mut words[..count * per_offset], &mut outs[..count * tested])?;
             for o in 0..count {
-                let ok = outs[o * tested..(o + 1) * tested]
-                    .iter()
-                    .filter(|x| !x.is_uncorrectable())
-                    .count();
+                let ok = outs[o * tested..(o + 1) * tested].iter().filter(|x| !x.is_uncorrectable()).count();
                 let bit_offset = (first + o) * SYMBOL_BITS + phase;
-                if ok > best.decodable
-                    || (ok == best.decodable && ok > 0 && bit_offset < best.bit_offset)
-                {
-                    best = CodewordAlignment {
-                        bit_offset,
-                        decodable: ok,
-                        tested,
-                    };
+                if ok > best.decodable || (ok == best.decodable && ok > 0 && bit_offset < best.bit_offset) {
+                    best = CodewordAlignment { bit_offset, decodable: ok, tested };
                 }
             }
         }
@@ -401,11 +316,7 @@ mod tests {
         let bits: Vec<u8> = (0..400).map(|_| rng.random_range(0..2)).collect();
         for precoding in [false, true] {
             for mapping in [BitMapping::Gray, BitMapping::Binary] {
-                let map = Pam4BitMapping {
-                    mapping,
-                    precoding,
-                    precoder_initial: 1,
-                };
+                let map = Pam4BitMapping { mapping, precoding, precoder_initial: 1 };
                 let mut sym = vec![0u8; 200];
                 bits_to_pam4(&bits, &map, &mut sym).unwrap();
                 let mut back = vec![0u8; 400];
@@ -428,12 +339,7 @@ mod tests {
         }
         // Gray: first bit is the MSB, 802.3 table 00→0, 01→1, 11→2, 10→3.
         let mut s = [0u8; 4];
-        bits_to_pam4(
-            &[0, 0, 0, 1, 1, 1, 1, 0],
-            &Pam4BitMapping::default(),
-            &mut s,
-        )
-        .unwrap();
+        bits_to_pam4(&[0, 0, 0, 1, 1, 1, 1, 0], &Pam4BitMapping::default(), &mut s).unwrap();
         assert_eq!(s, [0, 1, 2, 3]);
         assert!(pam4_to_bits(&[4], &Pam4BitMapping::default(), &mut [0u8; 2]).is_err());
     }
@@ -508,10 +414,7 @@ mod tests {
             assert_eq!(al.decodable, al.tested);
             // Random bits do not align.
             let noise: Vec<u8> = (0..bits.len()).map(|_| rng.random_range(0..2)).collect();
-            assert!(matches!(
-                find_codeword_alignment(&noise, code, ways, 2),
-                Err(Error::Unusable { .. })
-            ));
+            assert!(matches!(find_codeword_alignment(&noise, code, ways, 2), Err(Error::Unusable { .. })));
             assert!(matches!(
                 find_codeword_alignment(&bits[..gbits], code, ways, 2),
                 Err(Error::InputTooShort { .. })

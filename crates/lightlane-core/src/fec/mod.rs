@@ -30,6 +30,7 @@ pub use rs::{DecodeOutcome, DecodeScratch, ReedSolomon, RsCode};
 pub use simd::SimdLevel;
 pub use stats::{codeword_statistics, CodewordStatistics, FecStatsConfig, RandomErrorModel};
 
+
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Helpers shared by the FEC tests.

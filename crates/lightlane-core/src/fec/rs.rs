@@ -25,8 +25,8 @@
 //! The naive oracle is [`super::rs_reference`] (polynomial division, direct syndromes,
 //! Euclid/Sugiyama, full-field Chien, final syndrome check).
 
-use super::bitslice::{self, Sliced, SLICE};
 use super::gf::{self, check_symbols, ConstMul, NibbleTables, FIELD_SIZE, GROUP_ORDER};
+use super::bitslice::{self, Sliced, SLICE};
 use super::simd::{SimdLevel, BLOCK};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -189,11 +189,7 @@ impl ReedSolomon {
     /// Encoder/decoder with an explicit SIMD level (for conformance tests and benchmarks).
     pub fn with_simd(code: RsCode, level: SimdLevel) -> Result<Self> {
         if !level.is_available() {
-            return Err(Error::invalid(
-                "simd level",
-                format!("{level:?}"),
-                "not supported by this CPU",
-            ));
+            return Err(Error::invalid("simd level", format!("{level:?}"), "not supported by this CPU"));
         }
         Ok(Self::build(code, level))
     }
@@ -217,11 +213,7 @@ impl ReedSolomon {
             generator: g,
             syndrome_scalar: (0..two_t).map(|j| ConstMul::new(gf::exp(j))).collect(),
             chien_step: (1..=two_t)
-                .map(|k| {
-                    NibbleTables::new(gf::exp(
-                        (GROUP_ORDER - (BLOCK * k) % GROUP_ORDER) % GROUP_ORDER,
-                    ))
-                })
+                .map(|k| NibbleTables::new(gf::exp((GROUP_ORDER - (BLOCK * k) % GROUP_ORDER) % GROUP_ORDER)))
                 .collect(),
         }
     }
@@ -246,24 +238,13 @@ impl ReedSolomon {
     pub fn encode(&self, msg: &[u16], codeword: &mut [u16]) -> Result<()> {
         let (n, k, two_t) = (self.code.n(), self.code.k(), self.code.parity_len());
         if msg.len() != k {
-            return Err(Error::LengthMismatch {
-                what: "rs message",
-                expected: k,
-                got: msg.len(),
-            });
+            return Err(Error::LengthMismatch { what: "rs message", expected: k, got: msg.len() });
         }
         if codeword.len() != n {
-            return Err(Error::LengthMismatch {
-                what: "rs codeword",
-                expected: n,
-                got: codeword.len(),
-            });
+            return Err(Error::LengthMismatch { what: "rs codeword", expected: n, got: codeword.len() });
         }
         check_symbols("rs message", msg)?;
-        let glog: Vec<u16> = self.generator[..two_t]
-            .iter()
-            .map(|&c| gf::log(c).unwrap_or(u16::MAX))
-            .collect();
+        let glog: Vec<u16> = self.generator[..two_t].iter().map(|&c| gf::log(c).unwrap_or(u16::MAX)).collect();
         // rem[i] = coefficient of x^i of the running remainder.
         let mut rem = [0u16; MAX_PARITY];
         let rem = &mut rem[..two_t];
@@ -347,11 +328,7 @@ impl ReedSolomon {
                 });
             }
             if std::mem::replace(&mut seen[e], true) {
-                return Err(Error::invalid(
-                    "rs erasures",
-                    e,
-                    "erasure index listed twice",
-                ));
+                return Err(Error::invalid("rs erasures", e, "erasure index listed twice"));
             }
         }
         let mut s = [0u16; MAX_PARITY];
@@ -373,11 +350,7 @@ impl ReedSolomon {
     /// Decodes `codewords.len() / n` words laid end to end, in place, on all cores (rayon's
     /// current pool). `outcomes` gets one entry per word. Words are validated first (length
     /// a multiple of n, values < 1024); on error nothing is modified.
-    pub fn decode_batch(
-        &self,
-        codewords: &mut [u16],
-        outcomes: &mut [DecodeOutcome],
-    ) -> Result<()> {
+    pub fn decode_batch(&self, codewords: &mut [u16], outcomes: &mut [DecodeOutcome]) -> Result<()> {
         let n = self.code.n();
         self.check_batch(codewords, outcomes)?;
         codewords
@@ -402,10 +375,7 @@ impl ReedSolomon {
         if scratch.symbols.len() != n || scratch.syndromes.len() != self.code.parity_len() {
             *scratch = DecodeScratch::new(self.code);
         }
-        for (cws, outs) in codewords
-            .chunks_mut(n * SLICE)
-            .zip(outcomes.chunks_mut(SLICE))
-        {
+        for (cws, outs) in codewords.chunks_mut(n * SLICE).zip(outcomes.chunks_mut(SLICE)) {
             self.decode_block_unchecked(cws, outs, scratch);
         }
         Ok(())
@@ -433,12 +403,7 @@ impl ReedSolomon {
             .enumerate()
             .try_for_each(|(ci, ch)| {
                 check_symbols("rs codewords", ch).map_err(|e| match e {
-                    Error::ValueOutOfRange {
-                        what,
-                        index,
-                        value,
-                        max,
-                    } => Error::ValueOutOfRange {
+                    Error::ValueOutOfRange { what, index, value, max } => Error::ValueOutOfRange {
                         what,
                         index: ci * CHUNK + index,
                         value,
@@ -450,12 +415,7 @@ impl ReedSolomon {
     }
 
     /// Decodes up to [`SLICE`] (256) consecutive codewords; values must be `< 1024`.
-    fn decode_block_unchecked(
-        &self,
-        cws: &mut [u16],
-        outs: &mut [DecodeOutcome],
-        sc: &mut DecodeScratch,
-    ) {
+    fn decode_block_unchecked(&self, cws: &mut [u16], outs: &mut [DecodeOutcome], sc: &mut DecodeScratch) {
         let n = self.code.n();
         let two_t = self.code.parity_len();
         let m = outs.len();
@@ -608,12 +568,8 @@ impl ReedSolomon {
         }
         let blocks = n.div_ceil(BLOCK);
         let mut masks = [0u32; FIELD_SIZE / BLOCK];
-        self.level.chien_block(
-            &self.chien_step,
-            &mut il[..deg],
-            &mut ih[..deg],
-            &mut masks[..blocks],
-        );
+        self.level
+            .chien_block(&self.chien_step, &mut il[..deg], &mut ih[..deg], &mut masks[..blocks]);
         let mut found = 0usize;
         for (b, &m) in masks[..blocks].iter().enumerate() {
             let mut m = m;
@@ -724,13 +680,11 @@ mod tests {
 
     /// standards.md §1.1: g(x) of RS(544,514), ascending g0 … g30 (matches Table 119-3).
     const KP4_G: [u16; 31] = [
-        523, 834, 128, 158, 185, 127, 392, 193, 610, 788, 361, 883, 503, 942, 385, 495, 720, 94,
-        132, 593, 249, 282, 565, 108, 1, 552, 230, 187, 552, 575, 1,
+        523, 834, 128, 158, 185, 127, 392, 193, 610, 788, 361, 883, 503, 942, 385, 495, 720, 94, 132, 593, 249,
+        282, 565, 108, 1, 552, 230, 187, 552, 575, 1,
     ];
     /// standards.md §1.1: g(x) of RS(528,514), ascending g0 … g14.
-    const KR4_G: [u16; 15] = [
-        432, 290, 945, 265, 592, 391, 614, 900, 925, 656, 32, 701, 6, 904, 1,
-    ];
+    const KR4_G: [u16; 15] = [432, 290, 945, 265, 592, 391, 614, 900, 925, 656, 32, 701, 6, 904, 1];
 
     fn ramp_down() -> Vec<u16> {
         (510..=1023u16).rev().collect()
@@ -755,9 +709,7 @@ mod tests {
             (
                 RsCode::Kr4,
                 ramp_down(),
-                vec![
-                    451, 952, 674, 140, 539, 287, 460, 438, 559, 883, 542, 885, 930, 191,
-                ],
+                vec![451, 952, 674, 140, 539, 287, 460, 438, 559, 883, 542, 885, 930, 191],
             ),
             (
                 RsCode::Kr4,
@@ -766,27 +718,21 @@ mod tests {
                     m[513] = 0x100;
                     m
                 },
-                vec![
-                    1019, 521, 222, 72, 397, 726, 992, 600, 105, 61, 850, 645, 8, 780,
-                ],
+                vec![1019, 521, 222, 72, 397, 726, 992, 600, 105, 61, 850, 645, 8, 780],
             ),
             (
                 RsCode::Kp4,
                 ramp_down(),
                 vec![
-                    891, 340, 52, 854, 570, 330, 214, 373, 389, 815, 601, 552, 127, 992, 898, 522,
-                    193, 5, 813, 678, 205, 269, 401, 216, 742, 697, 415, 633, 799, 563,
+                    891, 340, 52, 854, 570, 330, 214, 373, 389, 815, 601, 552, 127, 992, 898, 522, 193, 5, 813, 678,
+                    205, 269, 401, 216, 742, 697, 415, 633, 799, 563,
                 ],
             ),
         ];
         for (code, msg, parity) in cases {
             let cw = ReedSolomon::new(code).encode_vec(&msg).unwrap();
             assert_eq!(&cw[code.k()..], &parity[..], "{code}");
-            assert_eq!(
-                reference::encode(code, &msg).unwrap(),
-                cw,
-                "{code} reference"
-            );
+            assert_eq!(reference::encode(code, &msg).unwrap(), cw, "{code} reference");
             assert!(reference::syndromes(code, &cw).iter().all(|&s| s == 0));
         }
     }
@@ -801,11 +747,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let to_vec = |x: &serde_json::Value| -> Vec<u16> {
-            x.as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e.as_u64().unwrap() as u16)
-                .collect()
+            x.as_array().unwrap().iter().map(|e| e.as_u64().unwrap() as u16).collect()
         };
         let mut g = to_vec(&v["generator_poly_coeffs_high_to_low_degree"]);
         g.reverse();
@@ -825,19 +767,13 @@ mod tests {
         let n_err = dt["errors_corrected"].as_u64().unwrap() as u16;
         let mut cw2 = cw.clone();
         let mut cw3 = cw.clone();
-        assert_eq!(
-            rs.decode(&mut cw, &[]).unwrap(),
-            DecodeOutcome::Corrected { symbols: n_err }
-        );
+        assert_eq!(rs.decode(&mut cw, &[]).unwrap(), DecodeOutcome::Corrected { symbols: n_err });
         assert_eq!(&cw[..514], &want[..]);
         let mut out = [DecodeOutcome::Clean];
         rs.decode_batch(&mut cw2, &mut out).unwrap();
         assert_eq!(out[0], DecodeOutcome::Corrected { symbols: n_err });
         assert_eq!(cw2, cw);
-        assert_eq!(
-            reference::decode(RsCode::Kp4, &mut cw3, &[]).unwrap(),
-            out[0]
-        );
+        assert_eq!(reference::decode(RsCode::Kp4, &mut cw3, &[]).unwrap(), out[0]);
         assert_eq!(cw3, cw);
     }
 
@@ -920,10 +856,7 @@ mod tests {
             assert!(want.iter().any(|o| o.is_uncorrectable()));
             for rs in all_decoders(code) {
                 let mut single = words.clone();
-                let got: Vec<DecodeOutcome> = single
-                    .chunks_mut(n)
-                    .map(|cw| rs.decode(cw, &[]).unwrap())
-                    .collect();
+                let got: Vec<DecodeOutcome> = single.chunks_mut(n).map(|cw| rs.decode(cw, &[]).unwrap()).collect();
                 assert_eq!(got, want, "{code} {:?} single", rs.simd_level());
                 assert_eq!(single, want_words);
                 let mut batch = words.clone();
@@ -933,8 +866,7 @@ mod tests {
                 assert_eq!(batch, want_words);
                 let mut serial = words.clone();
                 let mut scratch = DecodeScratch::new(code);
-                rs.decode_batch_serial(&mut serial, &mut outs, &mut scratch)
-                    .unwrap();
+                rs.decode_batch_serial(&mut serial, &mut outs, &mut scratch).unwrap();
                 assert_eq!(outs, want);
                 assert_eq!(serial, want_words);
             }
@@ -1013,39 +945,21 @@ mod tests {
     fn bad_input_is_an_error_not_a_panic() {
         let rs = ReedSolomon::new(RsCode::Kp4);
         let mut cw = vec![0u16; 544];
-        assert!(matches!(
-            rs.encode(&[0; 513], &mut cw),
-            Err(Error::LengthMismatch { .. })
-        ));
-        assert!(matches!(
-            rs.encode(&[0; 514], &mut cw[..543]),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(rs.encode(&[0; 513], &mut cw), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(rs.encode(&[0; 514], &mut cw[..543]), Err(Error::LengthMismatch { .. })));
         let mut msg = vec![0u16; 514];
         msg[9] = 1024;
-        assert!(matches!(
-            rs.encode(&msg, &mut cw),
-            Err(Error::ValueOutOfRange { index: 9, .. })
-        ));
-        assert!(matches!(
-            rs.decode(&mut cw[..100], &[]),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(rs.encode(&msg, &mut cw), Err(Error::ValueOutOfRange { index: 9, .. })));
+        assert!(matches!(rs.decode(&mut cw[..100], &[]), Err(Error::LengthMismatch { .. })));
         cw[500] = 0xFFFF;
-        assert!(matches!(
-            rs.decode(&mut cw, &[]),
-            Err(Error::ValueOutOfRange { index: 500, .. })
-        ));
+        assert!(matches!(rs.decode(&mut cw, &[]), Err(Error::ValueOutOfRange { index: 500, .. })));
         cw[500] = 0;
         assert!(rs.decode(&mut cw, &[544]).is_err());
         assert!(rs.decode(&mut cw, &[3, 3]).is_err());
         let many: Vec<usize> = (0..31).collect();
         assert_eq!(rs.decode(&mut cw, &many).unwrap(), DecodeOutcome::Clean);
         cw[0] = 5;
-        assert_eq!(
-            rs.decode(&mut cw, &many).unwrap(),
-            DecodeOutcome::Uncorrectable
-        );
+        assert_eq!(rs.decode(&mut cw, &many).unwrap(), DecodeOutcome::Uncorrectable);
         assert_eq!(cw[0], 5, "uncorrectable words are left unchanged");
         let mut two = vec![0u16; 544 * 2 + 1];
         let mut outs = [DecodeOutcome::Clean; 2];
@@ -1054,17 +968,7 @@ mod tests {
         assert!(rs.decode_batch(&mut two, &mut outs[..1]).is_err());
         two[544 + 7] = 2000;
         let err = rs.decode_batch(&mut two, &mut outs).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::ValueOutOfRange {
-                    index: 551,
-                    value: 2000,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, Error::ValueOutOfRange { index: 551, value: 2000, .. }), "{err}");
         assert!("kp5".parse::<RsCode>().is_err());
         assert_eq!("KR4".parse::<RsCode>().unwrap(), RsCode::Kr4);
     }
@@ -1078,10 +982,7 @@ mod tests {
             for p in 0..code.n() {
                 let mut w = clean.clone();
                 w[p] ^= 1 + (p as u16 % 1023);
-                assert_eq!(
-                    rs.decode(&mut w, &[]).unwrap(),
-                    DecodeOutcome::Corrected { symbols: 1 }
-                );
+                assert_eq!(rs.decode(&mut w, &[]).unwrap(), DecodeOutcome::Corrected { symbols: 1 });
                 assert_eq!(w, clean);
             }
             for start in [0, code.n() - code.t()] {
@@ -1091,9 +992,7 @@ mod tests {
                 }
                 assert_eq!(
                     rs.decode(&mut w, &[]).unwrap(),
-                    DecodeOutcome::Corrected {
-                        symbols: code.t() as u16
-                    }
+                    DecodeOutcome::Corrected { symbols: code.t() as u16 }
                 );
                 assert_eq!(w, clean);
             }

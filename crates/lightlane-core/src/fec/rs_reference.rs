@@ -80,11 +80,7 @@ pub fn generator(code: RsCode) -> Vec<u16> {
 pub fn encode(code: RsCode, msg: &[u16]) -> Result<Vec<u16>> {
     let (k, two_t) = (code.k(), code.parity_len());
     if msg.len() != k {
-        return Err(Error::LengthMismatch {
-            what: "rs message",
-            expected: k,
-            got: msg.len(),
-        });
+        return Err(Error::LengthMismatch { what: "rs message", expected: k, got: msg.len() });
     }
     gf::check_symbols("rs message", msg)?;
     // m(x)·x^{2t}, ascending: coefficient of x^{2t + k − 1 − i} is msg[i].
@@ -105,9 +101,9 @@ pub fn syndromes(code: RsCode, cw: &[u16]) -> Vec<u16> {
     let n = cw.len();
     (0..code.parity_len())
         .map(|j| {
-            cw.iter().enumerate().fold(0u16, |acc, (i, &r)| {
-                acc ^ gf::mul(r, gf::exp(j * (n - 1 - i)))
-            })
+            cw.iter()
+                .enumerate()
+                .fold(0u16, |acc, (i, &r)| acc ^ gf::mul(r, gf::exp(j * (n - 1 - i))))
         })
         .collect()
 }
@@ -118,11 +114,7 @@ pub fn syndromes(code: RsCode, cw: &[u16]) -> Vec<u16> {
 pub fn decode(code: RsCode, cw: &mut [u16], erasures: &[usize]) -> Result<DecodeOutcome> {
     let (n, two_t) = (code.n(), code.parity_len());
     if cw.len() != n {
-        return Err(Error::LengthMismatch {
-            what: "rs codeword",
-            expected: n,
-            got: cw.len(),
-        });
+        return Err(Error::LengthMismatch { what: "rs codeword", expected: n, got: cw.len() });
     }
     gf::check_symbols("rs codeword", cw)?;
     let mut sorted = erasures.to_vec();
@@ -131,11 +123,7 @@ pub fn decode(code: RsCode, cw: &mut [u16], erasures: &[usize]) -> Result<Decode
         return Err(Error::invalid("rs erasure index", e, "out of range"));
     }
     if sorted.windows(2).any(|w| w[0] == w[1]) {
-        return Err(Error::invalid(
-            "rs erasures",
-            format!("{erasures:?}"),
-            "repeated index",
-        ));
+        return Err(Error::invalid("rs erasures", format!("{erasures:?}"), "repeated index"));
     }
     let s = syndromes(code, cw);
     if s.iter().all(|&v| v == 0) {

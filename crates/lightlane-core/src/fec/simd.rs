@@ -86,13 +86,7 @@ impl SimdLevel {
 
     /// Un-slices the 32 lanes of group `k` (codewords 32k … 32k+31) of each bit-sliced
     /// syndrome: `lo[j][l]`/`hi[j][l]` are the low/high bytes of S_j of codeword 32k+l.
-    pub(crate) fn unslice_group(
-        self,
-        syn: &[Sliced],
-        k: usize,
-        lo: &mut [[u8; BLOCK]],
-        hi: &mut [[u8; BLOCK]],
-    ) {
+    pub(crate) fn unslice_group(self, syn: &[Sliced], k: usize, lo: &mut [[u8; BLOCK]], hi: &mut [[u8; BLOCK]]) {
         assert!(k < SLICE / BLOCK && lo.len() >= syn.len() && hi.len() >= syn.len());
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -211,27 +205,16 @@ mod x86 {
     /// c·x on byte-planar lanes: returns (low bytes, high bytes). High bytes must be 0..=3.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn mul_planar(
-        t: &Ymm6,
-        x_lo: __m256i,
-        x_hi: __m256i,
-        nib: __m256i,
-    ) -> (__m256i, __m256i) {
+    unsafe fn mul_planar(t: &Ymm6, x_lo: __m256i, x_hi: __m256i, nib: __m256i) -> (__m256i, __m256i) {
         let n0 = _mm256_and_si256(x_lo, nib);
         let n1 = _mm256_and_si256(_mm256_srli_epi16(x_lo, 4), nib);
         let n2 = x_hi;
         let lo = _mm256_xor_si256(
-            _mm256_xor_si256(
-                _mm256_shuffle_epi8(t.l[0], n0),
-                _mm256_shuffle_epi8(t.l[1], n1),
-            ),
+            _mm256_xor_si256(_mm256_shuffle_epi8(t.l[0], n0), _mm256_shuffle_epi8(t.l[1], n1)),
             _mm256_shuffle_epi8(t.l[2], n2),
         );
         let hi = _mm256_xor_si256(
-            _mm256_xor_si256(
-                _mm256_shuffle_epi8(t.h[0], n0),
-                _mm256_shuffle_epi8(t.h[1], n1),
-            ),
+            _mm256_xor_si256(_mm256_shuffle_epi8(t.h[0], n0), _mm256_shuffle_epi8(t.h[1], n1)),
             _mm256_shuffle_epi8(t.h[2], n2),
         );
         (lo, hi)
@@ -305,8 +288,7 @@ mod x86 {
     #[inline(always)]
     unsafe fn set_planes(out: &mut Sliced, k: usize, l: __m256i, h: __m256i) {
         // x86-64 is little endian: u32 k of a plane holds bits 32k … 32k+31.
-        let put =
-            |plane: &mut [u64; 4], m: i32| (plane.as_mut_ptr() as *mut u32).add(k).write(m as u32);
+        let put = |plane: &mut [u64; 4], m: i32| (plane.as_mut_ptr() as *mut u32).add(k).write(m as u32);
         let mut x = l;
         for b in (0..8).rev() {
             put(&mut out[b], _mm256_movemask_epi8(x));
@@ -322,8 +304,7 @@ mod x86 {
     unsafe fn get_planes(sym: &Sliced, k: usize) -> (__m256i, __m256i) {
         let get = |plane: &[u64; 4]| (plane.as_ptr() as *const u32).add(k).read() as i32;
         let spread = _mm256_setr_epi8(
-            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3,
-            3, 3, 3,
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
         );
         let select = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
         let bits = |m: i32, value: u8| {
@@ -358,11 +339,7 @@ mod x86 {
     /// `cws` (`n` symbols each): `lo`/`hi` hold the low/high bytes of symbol `i` of the 32
     /// codewords.
     #[inline(always)]
-    unsafe fn transpose_tiles(
-        cws: &[u16],
-        n: usize,
-        mut emit: impl FnMut(usize, __m256i, __m256i),
-    ) {
+    unsafe fn transpose_tiles(cws: &[u16], n: usize, mut emit: impl FnMut(usize, __m256i, __m256i)) {
         debug_assert!(cws.len() == BLOCK * n);
         let base = cws.as_ptr();
         let ff = _mm_set1_epi16(0x00FF);
@@ -405,11 +382,7 @@ mod x86 {
                 let l23 = _mm_packus_epi16(_mm_and_si128(t[2][s], ff), _mm_and_si128(t[3][s], ff));
                 let h01 = _mm_packus_epi16(_mm_srli_epi16(t[0][s], 8), _mm_srli_epi16(t[1][s], 8));
                 let h23 = _mm_packus_epi16(_mm_srli_epi16(t[2][s], 8), _mm_srli_epi16(t[3][s], 8));
-                emit(
-                    i0 + s,
-                    _mm256_set_m128i(l23, l01),
-                    _mm256_set_m128i(h23, h01),
-                );
+                emit(i0 + s, _mm256_set_m128i(l23, l01), _mm256_set_m128i(h23, h01));
             }
         }
     }
@@ -488,11 +461,7 @@ mod tests {
                     for j in 0..30 {
                         for l in 0..BLOCK {
                             let v = bitslice::lane_value(&syn[j], k * BLOCK + l);
-                            assert_eq!(
-                                (lo[j][l], hi[j][l]),
-                                (v as u8, (v >> 8) as u8),
-                                "{level:?}"
-                            );
+                            assert_eq!((lo[j][l], hi[j][l]), (v as u8, (v >> 8) as u8), "{level:?}");
                         }
                     }
                 }
@@ -530,9 +499,7 @@ mod tests {
             }
             let mut masks = [0u32; 3];
             level.chien_block(&step, &mut il, &mut ih, &mut masks);
-            let found: Vec<usize> = (0..96)
-                .filter(|&p| masks[p / 32] >> (p % 32) & 1 == 1)
-                .collect();
+            let found: Vec<usize> = (0..96).filter(|&p| masks[p / 32] >> (p % 32) & 1 == 1).collect();
             assert_eq!(found, roots.to_vec(), "{level:?}");
         }
     }

@@ -94,12 +94,7 @@ impl RandomErrorModel {
             }
         }
         let cer: f64 = pk[t + 1..].iter().sum();
-        let ser_out: f64 = pk
-            .iter()
-            .enumerate()
-            .skip(t + 1)
-            .map(|(k, p)| k as f64 / n as f64 * p)
-            .sum();
+        let ser_out: f64 = pk.iter().enumerate().skip(t + 1).map(|(k, p)| k as f64 / n as f64 * p).sum();
         let post_fec_ber = if ps > 0.0 { ser_out * ber / ps } else { 0.0 };
         let mut histogram = pk[..=t].to_vec();
         histogram.push(cer);
@@ -124,11 +119,7 @@ fn check_interleave(interleave: usize) -> Result<()> {
     if matches!(interleave, 1 | 2 | 4) {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "fec interleave",
-            interleave,
-            "expected 1, 2 or 4 codewords",
-        ))
+        Err(Error::invalid("fec interleave", interleave, "expected 1, 2 or 4 codewords"))
     }
 }
 
@@ -250,9 +241,7 @@ pub fn codeword_statistics(
                 return Err(Error::invalid(
                     "error bit index",
                     b,
-                    format!(
-                        "entry {idx} is not above the previous index {p}; indices must increase"
-                    ),
+                    format!("entry {idx} is not above the previous index {p}; indices must increase"),
                 ));
             }
         }
@@ -307,12 +296,7 @@ pub fn codeword_statistics(
         max_symbol_errors: max_sym,
         groups,
         failed_groups,
-        frame_loss_ratio: frame_loss(
-            failed_groups as f64 / groups as f64,
-            ways,
-            code,
-            config.frame_bits,
-        ),
+        frame_loss_ratio: frame_loss(failed_groups as f64 / groups as f64, ways, code, config.frame_bits),
         counted_bits,
         ignored_bit_errors: ignored,
         predicted_cer_random: model.cer,
@@ -339,24 +323,16 @@ mod tests {
         let m = RandomErrorModel::new(RsCode::Kp4, 2.4e-4, 1, FRAME_BITS_64B).unwrap();
         assert!(rel(m.symbol_error_probability, 2.397e-3) < 1e-3);
         assert!(rel(m.cer, 8.15e-13) < 5e-3, "cer {}", m.cer);
-        assert!(
-            rel(m.frame_loss_ratio, 9.22e-13) < 5e-3,
-            "{}",
-            m.frame_loss_ratio
-        );
+        assert!(rel(m.frame_loss_ratio, 9.22e-13) < 5e-3, "{}", m.frame_loss_ratio);
         assert!(rel(m.post_fec_ber, 2.4e-15) < 0.05, "{}", m.post_fec_ber);
-        let f2 = RandomErrorModel::new(RsCode::Kp4, 2.4e-4, 2, FRAME_BITS_64B)
-            .unwrap()
-            .frame_loss_ratio;
-        let f4 = RandomErrorModel::new(RsCode::Kp4, 2.4e-4, 4, FRAME_BITS_64B)
-            .unwrap()
-            .frame_loss_ratio;
+        let f2 = RandomErrorModel::new(RsCode::Kp4, 2.4e-4, 2, FRAME_BITS_64B).unwrap().frame_loss_ratio;
+        let f4 = RandomErrorModel::new(RsCode::Kp4, 2.4e-4, 4, FRAME_BITS_64B).unwrap().frame_loss_ratio;
         assert!(rel(f2, 1.74e-12) < 5e-3, "{f2}");
         assert!(rel(f4, 3.37e-12) < 5e-3, "{f4}");
         // Binomial table P(k) of standards.md §1.3 (3 significant digits, 2 for the tail).
         let table = [
-            0.271, 0.354, 0.231, 0.100, 3.26e-2, 8.47e-3, 1.83e-3, 3.38e-4, 5.4e-5, 7.8e-6, 1.0e-6,
-            1.2e-7, 1.2e-8, 1.2e-9, 1.1e-10, 9.5e-12, 7.5e-13,
+            0.271, 0.354, 0.231, 0.100, 3.26e-2, 8.47e-3, 1.83e-3, 3.38e-4, 5.4e-5, 7.8e-6, 1.0e-6, 1.2e-7, 1.2e-8,
+            1.2e-9, 1.1e-10, 9.5e-12, 7.5e-13,
         ];
         // The last entry is P(16) alone; the model's last bin is P(k > 15) = CER, slightly more.
         assert!(m.histogram[16] > table[16] && m.histogram[16] < 1.1 * table[16]);
@@ -378,11 +354,7 @@ mod tests {
 
     #[test]
     fn counts_symbols_per_codeword_with_checkerboard() {
-        let cfg = FecStatsConfig {
-            code: RsCode::Kp4,
-            interleave: 2,
-            ..Default::default()
-        };
+        let cfg = FecStatsConfig { code: RsCode::Kp4, interleave: 2, ..Default::default() };
         let group = 2 * 544 * 10;
         // Group 0: stream symbol 0 (cw A) with two bit errors, symbol 1 (cw B), symbol 16
         // (k = 1: swapped, so cw B). Group 1: stream symbols 0..16 (8 in A, 8 in B).
@@ -417,11 +389,7 @@ mod tests {
 
     #[test]
     fn offset_partial_groups_and_bad_input() {
-        let cfg = FecStatsConfig {
-            code: RsCode::Kr4,
-            bit_offset: 100,
-            ..Default::default()
-        };
+        let cfg = FecStatsConfig { code: RsCode::Kr4, bit_offset: 100, ..Default::default() };
         let st = codeword_statistics([5u64, 100, 5379, 5380, 5400], 5380 + 5000, &cfg).unwrap();
         assert_eq!((st.codewords, st.histogram[2], st.histogram[0]), (1, 1, 0));
         assert_eq!(st.ignored_bit_errors, 3);
@@ -430,26 +398,11 @@ mod tests {
             Err(Error::InvalidParameter { .. })
         ));
         assert!(codeword_statistics([9_999_999u64], 10_000, &cfg).is_err());
-        assert!(matches!(
-            codeword_statistics([], 5000, &cfg),
-            Err(Error::InputTooShort { .. })
-        ));
-        let bad = FecStatsConfig {
-            interleave: 3,
-            ..Default::default()
-        };
+        assert!(matches!(codeword_statistics([], 5000, &cfg), Err(Error::InputTooShort { .. })));
+        let bad = FecStatsConfig { interleave: 3, ..Default::default() };
         assert!(codeword_statistics([], 1 << 20, &bad).is_err());
         let json = serde_json::to_value(codeword_statistics([], 1 << 20, &cfg).unwrap()).unwrap();
-        for key in [
-            "code",
-            "interleave",
-            "codewords",
-            "histogram",
-            "uncorrectable",
-            "cer",
-            "post_fec_ber",
-            "predicted_cer_random",
-        ] {
+        for key in ["code", "interleave", "codewords", "histogram", "uncorrectable", "cer", "post_fec_ber", "predicted_cer_random"] {
             assert!(json.get(key).is_some(), "{key}");
         }
         assert_eq!(json["code"], "kr4");
@@ -473,8 +426,7 @@ mod tests {
                     let msg: Vec<u16> = (0..514).map(|_| rng.random_range(0..1024)).collect();
                     rs.encode(&msg, &mut cws[c * 528..(c + 1) * 528]).unwrap();
                 }
-                il.interleave(&cws, &mut stream[g * gsym..(g + 1) * gsym])
-                    .unwrap();
+                il.interleave(&cws, &mut stream[g * gsym..(g + 1) * gsym]).unwrap();
             }
             let total = (stream.len() * 10) as u64;
             // Bursty errors: per group a random number of bursts of 1..12 bits.
@@ -492,23 +444,15 @@ mod tests {
             for &b in &errs {
                 stream[(b / 10) as usize] ^= 1 << (b % 10);
             }
-            let st = codeword_statistics(
-                errs.iter().copied(),
-                total,
-                &FecStatsConfig {
-                    code,
-                    interleave: ways,
-                    ..Default::default()
-                },
-            )
+            let st = codeword_statistics(errs.iter().copied(), total, &FecStatsConfig {
+                code,
+                interleave: ways,
+                ..Default::default()
+            })
             .unwrap();
             let mut words = vec![0u16; stream.len()];
             for g in 0..groups {
-                il.deinterleave(
-                    &stream[g * gsym..(g + 1) * gsym],
-                    &mut words[g * gsym..(g + 1) * gsym],
-                )
-                .unwrap();
+                il.deinterleave(&stream[g * gsym..(g + 1) * gsym], &mut words[g * gsym..(g + 1) * gsym]).unwrap();
             }
             let mut outs = vec![DecodeOutcome::Clean; groups * ways];
             rs.decode_batch(&mut words, &mut outs).unwrap();

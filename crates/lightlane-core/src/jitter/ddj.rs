@@ -43,32 +43,18 @@ const SUM_CHUNK: usize = 1 << 16;
 /// the first edge seen). Keys, counts and polarities equal the serial loop's; a sum is the
 /// serial one when the edges fit one chunk, and otherwise differs in the last bits only (the
 /// same whatever the thread count).
-pub(crate) fn group(
-    edges: &[JitterEdge],
-    tie: &[f64],
-    symbols: &[u8],
-    levels: usize,
-    context: &DdjContext,
-) -> ContextMeans {
+pub(crate) fn group(edges: &[JitterEdge], tie: &[f64], symbols: &[u8], levels: usize, context: &DdjContext) -> ContextMeans {
     use rayon::prelude::*;
     let n_groups = context_count(levels, context);
     let mut key = Vec::new();
-    edges
-        .par_iter()
-        .with_min_len(KEY_CHUNK)
-        .map(|e| context_key(e, symbols, levels, context))
-        .collect_into_vec(&mut key);
+    edges.par_iter().with_min_len(KEY_CHUNK).map(|e| context_key(e, symbols, levels, context)).collect_into_vec(&mut key);
     let chunk = SUM_CHUNK.max(4 * n_groups);
     let mut parts: Vec<(Vec<f64>, Vec<usize>, Vec<bool>)> = key
         .par_chunks(chunk)
         .zip(tie.par_chunks(chunk))
         .zip(edges.par_chunks(chunk))
         .map(|((ks, ts), es)| {
-            let (mut sum, mut count, mut rising) = (
-                vec![0.0; n_groups],
-                vec![0usize; n_groups],
-                vec![false; n_groups],
-            );
+            let (mut sum, mut count, mut rising) = (vec![0.0; n_groups], vec![0usize; n_groups], vec![false; n_groups]);
             for ((k, &t), e) in ks.iter().zip(ts).zip(es) {
                 if let Some(g) = *k {
                     if count[g] == 0 {
@@ -84,11 +70,7 @@ pub(crate) fn group(
     let (sum, count, rising) = if parts.len() == 1 {
         parts.pop().unwrap_or_default()
     } else {
-        let (mut sum, mut count, mut rising) = (
-            vec![0.0; n_groups],
-            vec![0usize; n_groups],
-            vec![false; n_groups],
-        );
+        let (mut sum, mut count, mut rising) = (vec![0.0; n_groups], vec![0usize; n_groups], vec![false; n_groups]);
         for (ps, pc, pr) in &parts {
             for g in 0..n_groups {
                 if pc[g] > 0 {
@@ -102,12 +84,7 @@ pub(crate) fn group(
         }
         (sum, count, rising)
     };
-    ContextMeans {
-        key,
-        sum,
-        count,
-        rising,
-    }
+    ContextMeans { key, sum, count, rising }
 }
 
 /// Number of contexts of `context` (0 for an unrepresentable history window, which the
@@ -115,38 +92,21 @@ pub(crate) fn group(
 fn context_count(levels: usize, context: &DdjContext) -> usize {
     match *context {
         DdjContext::PatternPeriod { period, .. } => period,
-        DdjContext::History {
-            preceding,
-            following,
-        } => history_contexts(levels, preceding, following).unwrap_or(0),
+        DdjContext::History { preceding, following } => history_contexts(levels, preceding, following).unwrap_or(0),
     }
 }
 
 /// Context of edge `e`, `None` when its history window leaves the symbols.
 #[inline]
-fn context_key(
-    e: &JitterEdge,
-    symbols: &[u8],
-    levels: usize,
-    context: &DdjContext,
-) -> Option<usize> {
+fn context_key(e: &JitterEdge, symbols: &[u8], levels: usize, context: &DdjContext) -> Option<usize> {
     match *context {
-        DdjContext::PatternPeriod { period, offset } => {
-            Some((e.ui_index % period + offset % period) % period)
-        }
-        DdjContext::History {
-            preceding,
-            following,
-        } => {
+        DdjContext::PatternPeriod { period, offset } => Some((e.ui_index % period + offset % period) % period),
+        DdjContext::History { preceding, following } => {
             let k = e.ui_index;
             if k < preceding || k + following >= symbols.len() {
                 None
             } else {
-                Some(
-                    symbols[k - preceding..=k + following]
-                        .iter()
-                        .fold(0usize, |acc, &s| acc * levels + s as usize),
-                )
+                Some(symbols[k - preceding..=k + following].iter().fold(0usize, |acc, &s| acc * levels + s as usize))
             }
         }
     }
@@ -154,13 +114,7 @@ fn context_key(
 
 /// Naive reference of [`group`] (the serial loop).
 #[cfg(test)]
-pub(crate) fn group_reference(
-    edges: &[JitterEdge],
-    tie: &[f64],
-    symbols: &[u8],
-    levels: usize,
-    context: &DdjContext,
-) -> ContextMeans {
+pub(crate) fn group_reference(edges: &[JitterEdge], tie: &[f64], symbols: &[u8], levels: usize, context: &DdjContext) -> ContextMeans {
     let n_groups = context_count(levels, context);
     let mut out = ContextMeans {
         key: Vec::with_capacity(edges.len()),

@@ -53,14 +53,9 @@ pub struct TimedEdges {
 ///
 /// Errors: [`Error::ValueOutOfRange`] for a symbol outside the modulation's alphabet;
 /// [`Error::Unusable`] (stage "jitter") when no edge is left.
-pub fn edges_from_clock(
-    clock: &RecoveredClock,
-    symbols: &[u8],
-    modulation: Modulation,
-) -> Result<TimedEdges> {
+pub fn edges_from_clock(clock: &RecoveredClock, symbols: &[u8], modulation: Modulation) -> Result<TimedEdges> {
     let levels = modulation.levels();
-    if let Some(index) = super::first_index_where(symbols.len(), |i| symbols[i] as usize >= levels)
-    {
+    if let Some(index) = super::first_index_where(symbols.len(), |i| symbols[i] as usize >= levels) {
         return Err(Error::ValueOutOfRange {
             what: "decided symbols",
             index,
@@ -69,11 +64,7 @@ pub fn edges_from_clock(
         });
     }
     if !(clock.baud.is_finite() && clock.baud > 0.0) {
-        return Err(Error::invalid(
-            "clock.baud",
-            clock.baud,
-            "must be a positive finite symbol rate",
-        ));
+        return Err(Error::invalid("clock.baud", clock.baud, "must be a positive finite symbol rate"));
     }
     let positions = &clock.symbol_positions[..symbols.len().min(clock.symbol_positions.len())];
     let first = clock.settled_edge_index();
@@ -81,13 +72,7 @@ pub fn edges_from_clock(
     // The symbol boundary of every edge: `positions.partition_point(|&p| p < e)`, on the rayon pool.
     let edge_positions = &clock.edge_positions[first.min(n_edges)..n_edges];
     let boundary = boundaries(positions, edge_positions);
-    let (edges, rejected) = pair_edges(
-        &boundary,
-        &clock.tie_s[first.min(n_edges)..n_edges],
-        symbols,
-        positions.len(),
-        modulation,
-    );
+    let (edges, rejected) = pair_edges(&boundary, &clock.tie_s[first.min(n_edges)..n_edges], symbols, positions.len(), modulation);
     super::free_on_pool(boundary);
     if edges.is_empty() {
         return Err(Error::Unusable {
@@ -125,23 +110,12 @@ struct PairedChunk {
 /// dropped only for sharing it), so each fixed chunk decides alone except for its first
 /// candidate, checked against the previous chunks' last one when the chunks are joined in
 /// order: the serial loop's edges and count, whatever the thread count.
-pub(crate) fn pair_edges(
-    boundary: &[usize],
-    tie: &[f32],
-    symbols: &[u8],
-    symbols_used: usize,
-    modulation: Modulation,
-) -> (Vec<JitterEdge>, usize) {
+pub(crate) fn pair_edges(boundary: &[usize], tie: &[f32], symbols: &[u8], symbols_used: usize, modulation: Modulation) -> (Vec<JitterEdge>, usize) {
     let parts: Vec<PairedChunk> = boundary
         .par_chunks(PAIR_CHUNK)
         .zip(tie.par_chunks(PAIR_CHUNK))
         .map(|(ks, ts)| {
-            let mut part = PairedChunk {
-                edges: Vec::with_capacity(ks.len()),
-                rejected: 0,
-                first: None,
-                last: None,
-            };
+            let mut part = PairedChunk { edges: Vec::with_capacity(ks.len()), rejected: 0, first: None, last: None };
             for (&k, &t) in ks.iter().zip(ts) {
                 if k == 0 || k >= symbols_used {
                     part.rejected += 1;
@@ -159,12 +133,7 @@ pub(crate) fn pair_edges(
                     part.rejected += 1;
                     continue;
                 }
-                part.edges.push(JitterEdge {
-                    ui_index: k,
-                    tie_s: tie,
-                    from,
-                    to,
-                });
+                part.edges.push(JitterEdge { ui_index: k, tie_s: tie, from, to });
             }
             part
         })
@@ -204,32 +173,27 @@ const BOUNDARY_CHUNK: usize = 8192;
 /// walks forward from there while the edges ascend (the same index: the count of positions
 /// below `e`); an edge below its predecessor, or positions out of order, take the binary search.
 pub(crate) fn boundaries(positions: &[f64], edges: &[f64]) -> Vec<usize> {
-    let sorted = positions
-        .par_windows(2)
-        .with_min_len(BOUNDARY_CHUNK)
-        .all(|w| w[0] <= w[1]);
+    let sorted = positions.par_windows(2).with_min_len(BOUNDARY_CHUNK).all(|w| w[0] <= w[1]);
     let search = |e: f64| positions.partition_point(|&p| p < e);
     // Each chunk writes its own slice of the output (a zeroed allocation: no serial fill or
     // concatenation on the calling thread).
     let mut out = vec![0usize; edges.len()];
-    out.par_chunks_mut(BOUNDARY_CHUNK)
-        .zip(edges.par_chunks(BOUNDARY_CHUNK))
-        .for_each(|(out, c)| {
-            let mut prev: Option<(f64, usize)> = None;
-            for (o, &e) in out.iter_mut().zip(c) {
-                let k = match prev {
-                    // p < e is monotone in e for sorted positions: start from the previous count.
-                    Some((pe, mut k)) if sorted && pe <= e => {
-                        while k < positions.len() && positions[k] < e {
-                            k += 1;
-                        }
-                        k
+    out.par_chunks_mut(BOUNDARY_CHUNK).zip(edges.par_chunks(BOUNDARY_CHUNK)).for_each(|(out, c)| {
+        let mut prev: Option<(f64, usize)> = None;
+        for (o, &e) in out.iter_mut().zip(c) {
+            let k = match prev {
+                // p < e is monotone in e for sorted positions: start from the previous count.
+                Some((pe, mut k)) if sorted && pe <= e => {
+                    while k < positions.len() && positions[k] < e {
+                        k += 1;
                     }
-                    _ => search(e),
-                };
-                *o = k;
-                prev = Some((e, k));
-            }
-        });
+                    k
+                }
+                _ => search(e),
+            };
+            *o = k;
+            prev = Some((e, k));
+        }
+    });
     out
 }

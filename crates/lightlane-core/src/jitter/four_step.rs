@@ -132,42 +132,33 @@ impl FourStepFft {
 /// row-major); then each row is transformed by `fft` (length `rows`) when given, and its element
 /// `k` multiplied by `twiddles.get(c·k)` when given. In tasks of [`ROWS_PER_TASK`] destination rows; every row is computed alike whatever
 /// the thread count.
-fn columns_to_rows(
-    src: &[C64],
-    rows: usize,
-    cols: usize,
-    dst: &mut [C64],
-    fft: Option<&dyn Fft<f64>>,
-    twiddles: Option<&Twiddles>,
-) {
+fn columns_to_rows(src: &[C64], rows: usize, cols: usize, dst: &mut [C64], fft: Option<&dyn Fft<f64>>, twiddles: Option<&Twiddles>) {
     debug_assert_eq!(src.len(), rows * cols);
     debug_assert_eq!(dst.len(), rows * cols);
     let scratch_len = fft.map_or(0, |f| f.get_inplace_scratch_len());
-    dst.par_chunks_mut(rows * ROWS_PER_TASK)
-        .enumerate()
-        .for_each_init(
-            || vec![C64::default(); scratch_len],
-            |scratch, (task, out)| {
-                let c0 = task * ROWS_PER_TASK;
-                let nb = out.len() / rows;
-                for r in 0..rows {
-                    let seg = &src[r * cols + c0..r * cols + c0 + nb];
-                    for (i, &v) in seg.iter().enumerate() {
-                        out[i * rows + r] = v;
-                    }
+    dst.par_chunks_mut(rows * ROWS_PER_TASK).enumerate().for_each_init(
+        || vec![C64::default(); scratch_len],
+        |scratch, (task, out)| {
+            let c0 = task * ROWS_PER_TASK;
+            let nb = out.len() / rows;
+            for r in 0..rows {
+                let seg = &src[r * cols + c0..r * cols + c0 + nb];
+                for (i, &v) in seg.iter().enumerate() {
+                    out[i * rows + r] = v;
                 }
-                if let Some(fft) = fft {
-                    fft.process_with_scratch(out, scratch);
+            }
+            if let Some(fft) = fft {
+                fft.process_with_scratch(out, scratch);
+            }
+            let Some(twiddles) = twiddles else { return };
+            for (i, row) in out.chunks_exact_mut(rows).enumerate() {
+                let c = c0 + i;
+                for (k, v) in row.iter_mut().enumerate() {
+                    *v *= twiddles.get(c * k);
                 }
-                let Some(twiddles) = twiddles else { return };
-                for (i, row) in out.chunks_exact_mut(rows).enumerate() {
-                    let c = c0 + i;
-                    for (k, v) in row.iter_mut().enumerate() {
-                        *v *= twiddles.get(c * k);
-                    }
-                }
-            },
-        );
+            }
+        },
+    );
 }
 
 /// `|X[k]|²` for `k < n/2` (floor), where `X` is the DFT of the real sequence `x(0..n)`
@@ -185,27 +176,15 @@ pub(crate) fn real_power_spectrum(n: usize, x: impl Fn(usize) -> f64 + Sync) -> 
     if n % 2 == 1 {
         let fft = FourStepFft::new(n);
         let mut data = Vec::new();
-        (0..n)
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| C64::new(x(i), 0.0))
-            .collect_into_vec(&mut data);
+        (0..n).into_par_iter().with_min_len(CHUNK).map(|i| C64::new(x(i), 0.0)).collect_into_vec(&mut data);
         fft.process(&mut data, &mut work);
-        data[..half]
-            .par_iter()
-            .with_min_len(CHUNK)
-            .map(|c| c.norm_sqr())
-            .collect_into_vec(&mut power);
+        data[..half].par_iter().with_min_len(CHUNK).map(|c| c.norm_sqr()).collect_into_vec(&mut power);
         super::free_on_pool((data, work));
         return power;
     }
     let fft = FourStepFft::new(half);
     let mut z = Vec::new();
-    (0..half)
-        .into_par_iter()
-        .with_min_len(CHUNK)
-        .map(|r| C64::new(x(2 * r), x(2 * r + 1)))
-        .collect_into_vec(&mut z);
+    (0..half).into_par_iter().with_min_len(CHUNK).map(|r| C64::new(x(2 * r), x(2 * r + 1))).collect_into_vec(&mut z);
     fft.process(&mut z, &mut work);
     super::free_on_pool(work);
     // X[k] = E[k] + e^{−2πik/n}·O[k], E = (Z[k] + Z*[N−k])/2, O = (Z[k] − Z*[N−k])/2i.
@@ -240,9 +219,7 @@ mod tests {
     use super::*;
 
     fn lcg(s: &mut u64) -> f64 {
-        *s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     }
 
@@ -253,10 +230,7 @@ mod tests {
             for p in (0..len).step_by((len / 997).max(1)).chain([len - 1]) {
                 let (s, c) = (-2.0 * PI * p as f64 / len as f64).sin_cos();
                 let w = t.get(p);
-                assert!(
-                    (w.re - c).abs() <= 2e-15 && (w.im - s).abs() <= 2e-15,
-                    "{len} {p}: {w} vs {c} {s}"
-                );
+                assert!((w.re - c).abs() <= 2e-15 && (w.im - s).abs() <= 2e-15, "{len} {p}: {w} vs {c} {s}");
             }
         }
     }
@@ -264,22 +238,9 @@ mod tests {
     #[test]
     fn four_step_fft_equals_rustfft_full_plan() {
         // Balanced, lopsided and prime lengths, odd factors included.
-        for len in [
-            1usize,
-            2,
-            12,
-            97,
-            1024,
-            2 * 3 * 5 * 7 * 11,
-            3usize.pow(7) * 5,
-            5usize.pow(6) * 4,
-            65_536,
-            40_000,
-        ] {
+        for len in [1usize, 2, 12, 97, 1024, 2 * 3 * 5 * 7 * 11, 3usize.pow(7) * 5, 5usize.pow(6) * 4, 65_536, 40_000] {
             let mut s = len as u64;
-            let x: Vec<C64> = (0..len)
-                .map(|_| C64::new(lcg(&mut s), lcg(&mut s)))
-                .collect();
+            let x: Vec<C64> = (0..len).map(|_| C64::new(lcg(&mut s), lcg(&mut s))).collect();
             let mut fast = x.clone();
             FourStepFft::new(len).process(&mut fast, &mut Vec::new());
             let mut want = x;
@@ -295,30 +256,12 @@ mod tests {
     #[test]
     fn real_power_spectrum_equals_the_full_transform() {
         // Even and odd 5-smooth lengths (the PJ grid's), a prime, and tiny ones.
-        for n in [
-            1usize,
-            2,
-            3,
-            5,
-            64,
-            2 * 3usize.pow(9) * 5,
-            3usize.pow(10) * 5,
-            5usize.pow(7) * 2,
-            1 << 17,
-            17 * 3 * 1031,
-            65_537,
-        ] {
+        for n in [1usize, 2, 3, 5, 64, 2 * 3usize.pow(9) * 5, 3usize.pow(10) * 5, 5usize.pow(7) * 2, 1 << 17, 17 * 3 * 1031, 65_537] {
             let mut s = 7 + n as u64;
             let v: Vec<f64> = (0..n).map(|_| lcg(&mut s)).collect();
             // A tone on noise, with zero padding at the end as in the PJ search.
             let m = n - n / 7;
-            let x = |i: usize| {
-                if i < m {
-                    v[i] + (0.01 * i as f64).sin()
-                } else {
-                    0.0
-                }
-            };
+            let x = |i: usize| if i < m { v[i] + (0.01 * i as f64).sin() } else { 0.0 };
             let fast = real_power_spectrum(n, x);
             let want = real_power_spectrum_reference(n, x);
             assert_eq!(fast.len(), want.len());
@@ -336,14 +279,8 @@ mod tests {
         let mut s = 3u64;
         let v: Vec<f64> = (0..n).map(|_| lcg(&mut s)).collect();
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| real_power_spectrum(n, |i| v[i]))
-                .iter()
-                .map(|p| p.to_bits())
-                .collect::<Vec<u64>>()
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| real_power_spectrum(n, |i| v[i])).iter().map(|p| p.to_bits()).collect::<Vec<u64>>()
         };
         assert_eq!(run(1), run(3));
     }

@@ -112,14 +112,8 @@ impl DdjContext {
     /// 2 and 1 for PAM4 (256 contexts).
     pub fn history_for(modulation: Modulation) -> Self {
         match modulation {
-            Modulation::Nrz => DdjContext::History {
-                preceding: 5,
-                following: 1,
-            },
-            Modulation::Pam4 => DdjContext::History {
-                preceding: 2,
-                following: 1,
-            },
+            Modulation::Nrz => DdjContext::History { preceding: 5, following: 1 },
+            Modulation::Pam4 => DdjContext::History { preceding: 2, following: 1 },
         }
     }
 }
@@ -183,43 +177,21 @@ impl JitterConfig {
         if !(self.ber.is_finite() && self.ber > 0.0 && self.ber < 0.5) {
             return Err(Error::invalid("ber", self.ber, "must be within (0, 0.5)"));
         }
-        if !(self.transition_density.is_finite()
-            && self.transition_density > 0.0
-            && self.transition_density <= 1.0)
-        {
-            return Err(Error::invalid(
-                "transition_density",
-                self.transition_density,
-                "must be within (0, 1]",
-            ));
+        if !(self.transition_density.is_finite() && self.transition_density > 0.0 && self.transition_density <= 1.0) {
+            return Err(Error::invalid("transition_density", self.transition_density, "must be within (0, 1]"));
         }
         if self.ber / self.transition_density >= 0.5 {
-            return Err(Error::invalid(
-                "ber",
-                self.ber,
-                "BER / transition_density must be below 0.5",
-            ));
+            return Err(Error::invalid("ber", self.ber, "BER / transition_density must be below 0.5"));
         }
         match self.context(modulation) {
             DdjContext::PatternPeriod { period, .. } => {
                 if !(1..=MAX_PATTERN_PERIOD).contains(&period) {
-                    return Err(Error::invalid(
-                        "ddj_context.period",
-                        period,
-                        format!("must be within 1..={MAX_PATTERN_PERIOD}"),
-                    ));
+                    return Err(Error::invalid("ddj_context.period", period, format!("must be within 1..={MAX_PATTERN_PERIOD}")));
                 }
             }
-            DdjContext::History {
-                preceding,
-                following,
-            } => {
+            DdjContext::History { preceding, following } => {
                 if preceding == 0 {
-                    return Err(Error::invalid(
-                        "ddj_context.preceding",
-                        preceding,
-                        "must be at least 1",
-                    ));
+                    return Err(Error::invalid("ddj_context.preceding", preceding, "must be at least 1"));
                 }
                 if history_contexts_ok(modulation, preceding, following).is_none() {
                     return Err(Error::invalid(
@@ -248,10 +220,7 @@ impl JitterConfig {
                 return Err(Error::invalid(
                     "tail_amplitude",
                     rho,
-                    format!(
-                        "must be within (2·tail_probability_max, 1] = ({}, 1]",
-                        2.0 * hi
-                    ),
+                    format!("must be within (2·tail_probability_max, 1] = ({}, 1]", 2.0 * hi),
                 ));
             }
         }
@@ -259,29 +228,17 @@ impl JitterConfig {
             return Err(Error::invalid("min_tail_edges", 0, "must be at least 1"));
         }
         if self.max_tones > 1024 {
-            return Err(Error::invalid(
-                "max_tones",
-                self.max_tones,
-                "must be at most 1024",
-            ));
+            return Err(Error::invalid("max_tones", self.max_tones, "must be at most 1024"));
         }
-        if !(self.tone_false_alarm.is_finite()
-            && self.tone_false_alarm > 0.0
-            && self.tone_false_alarm < 1.0)
-        {
-            return Err(Error::invalid(
-                "tone_false_alarm",
-                self.tone_false_alarm,
-                "must be within (0, 1)",
-            ));
+        if !(self.tone_false_alarm.is_finite() && self.tone_false_alarm > 0.0 && self.tone_false_alarm < 1.0) {
+            return Err(Error::invalid("tone_false_alarm", self.tone_false_alarm, "must be within (0, 1)"));
         }
         Ok(())
     }
 
     /// The DDJ context in effect.
     pub fn context(&self, modulation: Modulation) -> DdjContext {
-        self.ddj_context
-            .unwrap_or_else(|| DdjContext::history_for(modulation))
+        self.ddj_context.unwrap_or_else(|| DdjContext::history_for(modulation))
     }
 
     /// `Q_BER = Q⁻¹(BER/ρ_T)`.
@@ -290,13 +247,8 @@ impl JitterConfig {
     }
 }
 
-fn history_contexts_ok(
-    modulation: Modulation,
-    preceding: usize,
-    following: usize,
-) -> Option<usize> {
-    ddj::history_contexts(modulation.levels(), preceding, following)
-        .filter(|&n| n <= MAX_HISTORY_CONTEXTS)
+fn history_contexts_ok(modulation: Modulation, preceding: usize, following: usize) -> Option<usize> {
+    ddj::history_contexts(modulation.levels(), preceding, following).filter(|&n| n <= MAX_HISTORY_CONTEXTS)
 }
 
 /// Edge counts behind a [`JitterReport`].
@@ -429,11 +381,7 @@ impl JitterAnalyzer {
         let cfg = &self.config;
         let levels = self.modulation.levels();
         if !(ui_s.is_finite() && ui_s > 0.0) {
-            return Err(Error::invalid(
-                "ui_s",
-                ui_s,
-                "must be a positive finite unit interval",
-            ));
+            return Err(Error::invalid("ui_s", ui_s, "must be a positive finite unit interval"));
         }
         if edges.len() < MIN_JITTER_EDGES {
             return Err(Error::InputTooShort {
@@ -462,11 +410,7 @@ impl JitterAnalyzer {
                 });
             }
             if i > 0 && e.ui_index <= edges[i - 1].ui_index {
-                return Err(Error::invalid(
-                    "edges",
-                    format!("ui_index {} at edge {i}", e.ui_index),
-                    "must be strictly ascending",
-                ));
+                return Err(Error::invalid("edges", format!("ui_index {} at edge {i}", e.ui_index), "must be strictly ascending"));
             }
             Ok(())
         };
@@ -481,9 +425,7 @@ impl JitterAnalyzer {
                 max: levels as u64 - 1,
             });
         }
-        if matches!(self.context, DdjContext::History { .. })
-            && edges[edges.len() - 1].ui_index >= symbols.len()
-        {
+        if matches!(self.context, DdjContext::History { .. }) && edges[edges.len() - 1].ui_index >= symbols.len() {
             return Err(Error::invalid(
                 "edges",
                 format!("ui_index {}", edges[edges.len() - 1].ui_index),
@@ -495,31 +437,17 @@ impl JitterAnalyzer {
         let n = edges.len();
         let mean = chunked_sum(edges, |e| e.tie_s) / n as f64;
         let mut tie = Vec::new();
-        edges
-            .par_iter()
-            .with_min_len(EDGE_CHUNK)
-            .map(|e| e.tie_s - mean)
-            .collect_into_vec(&mut tie);
+        edges.par_iter().with_min_len(EDGE_CHUNK).map(|e| e.tie_s - mean).collect_into_vec(&mut tie);
         let tie_rms_s = (chunked_sum(&tie, |t| t * t) / n as f64).sqrt();
-        let rising = edges
-            .par_iter()
-            .with_min_len(EDGE_CHUNK)
-            .filter(|e| e.rising())
-            .count();
+        let rising = edges.par_iter().with_min_len(EDGE_CHUNK).filter(|e| e.rising()).count();
 
         // 2. DDJ, DCD, ISI.
         let groups = ddj::group(edges, &tie, symbols, levels, &self.context);
         let min = cfg.min_context_edges;
         // (A pattern period may have millions of contexts: these passes run on the pool too.)
-        let used_groups: Vec<usize> = (0..groups.count.len())
-            .into_par_iter()
-            .with_min_len(EDGE_CHUNK)
-            .filter(|&g| groups.mean(g, min).is_some())
-            .collect();
+        let used_groups: Vec<usize> = (0..groups.count.len()).into_par_iter().with_min_len(EDGE_CHUNK).filter(|&g| groups.mean(g, min).is_some()).collect();
         let pp = |vals: &mut dyn Iterator<Item = f64>| {
-            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                (a.min(v), b.max(v))
-            });
+            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             (lo <= hi).then_some(hi - lo)
         };
         let ddj_pp_s = pp(&mut used_groups.iter().filter_map(|&g| groups.mean(g, min)));
@@ -528,9 +456,7 @@ impl JitterAnalyzer {
             let (s, c) = used_groups
                 .iter()
                 .filter(|&&g| groups.rising[g] == r)
-                .fold((0.0, 0usize), |(s, c), &g| {
-                    (s + groups.sum[g], c + groups.count[g])
-                });
+                .fold((0.0, 0usize), |(s, c), &g| (s + groups.sum[g], c + groups.count[g]));
             (c > 0).then(|| s / c as f64)
         };
         let (mean_r, mean_f) = (polarity_mean(true), polarity_mean(false));
@@ -540,51 +466,28 @@ impl JitterAnalyzer {
         }));
 
         // TIE minus DDJ, on the edges whose context has a mean (in edge order).
-        let (res_ui, mut residual) =
-            residual_of_contexts(edges, &tie, &groups.key, |g| groups.mean(g, min));
+        let (res_ui, mut residual) = residual_of_contexts(edges, &tie, &groups.key, |g| groups.mean(g, min));
         let edges_in_contexts = residual.len();
         let counts = EdgeCounts {
             used: n,
             rejected: 0,
             rising,
             falling: n - rising,
-            contexts: groups
-                .count
-                .par_iter()
-                .with_min_len(EDGE_CHUNK)
-                .filter(|&&c| c > 0)
-                .count(),
+            contexts: groups.count.par_iter().with_min_len(EDGE_CHUNK).filter(|&&c| c > 0).count(),
             contexts_used: used_groups.len(),
             edges_in_contexts,
         };
         free_on_pool(groups);
 
         // 4. Dual-Dirac fits of the TIE and of the TIE minus DDJ, side by side.
-        let fit = |v: &[f64]| {
-            tails::dual_dirac_fit(
-                v,
-                cfg.tail_probability_min,
-                cfg.tail_probability_max,
-                cfg.min_tail_edges,
-                cfg.tail_amplitude,
-            )
-        };
+        let fit = |v: &[f64]| tails::dual_dirac_fit(v, cfg.tail_probability_min, cfg.tail_probability_max, cfg.min_tail_edges, cfg.tail_amplitude);
         let (tail_fit, tail_fit_without_ddj) = rayon::join(|| fit(&tie), || fit(&residual));
         free_on_pool(tie);
 
         // 3. PJ on the TIE minus DDJ; the residual loses the fitted tones.
-        let span_ok = res_ui
-            .last()
-            .zip(res_ui.first())
-            .is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
+        let span_ok = res_ui.last().zip(res_ui.first()).is_some_and(|(l, f)| l - f < MAX_PJ_SPAN_UI);
         let (pj, pj_resolution_hz) = if residual.len() >= MIN_JITTER_EDGES && span_ok {
-            periodic::find_tones(
-                &res_ui,
-                &mut residual,
-                ui_s,
-                cfg.max_tones,
-                cfg.tone_false_alarm,
-            )
+            periodic::find_tones(&res_ui, &mut residual, ui_s, cfg.max_tones, cfg.tone_false_alarm)
         } else {
             (Vec::new(), None)
         };
@@ -611,12 +514,7 @@ impl JitterAnalyzer {
             ddj_pp_s: finite(ddj_pp_s),
             dcd_s: finite(dcd_s),
             isi_pp_s: finite(isi_pp_s),
-            pj: pj
-                .into_iter()
-                .filter(|t| {
-                    t.freq_hz.is_finite() && t.amplitude_s.is_finite() && t.snr_db.is_finite()
-                })
-                .collect(),
+            pj: pj.into_iter().filter(|t| t.freq_hz.is_finite() && t.amplitude_s.is_finite() && t.snr_db.is_finite()).collect(),
             pj_resolution_hz,
             rj_residual_rms_s: finite(rj_residual_rms_s),
             tail_fit: tail_fit.filter(fit_is_finite),
@@ -640,9 +538,7 @@ impl JitterAnalyzer {
                 for (e, &t) in es.iter().zip(ts) {
                     let (r, f) = match modulation {
                         Modulation::Nrz => (e.rising(), !e.rising()),
-                        Modulation::Pam4 => {
-                            (e.from == 0 && e.to == top, e.from == top && e.to == 0)
-                        }
+                        Modulation::Pam4 => (e.from == 0 && e.to == top, e.from == top && e.to == 0),
                     };
                     if r {
                         sr += t;
@@ -675,10 +571,7 @@ const EDGE_CHUNK: usize = 1 << 14;
 /// the serial sum for up to one chunk, otherwise within rounding of it, and the same value
 /// whatever the thread count.
 fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
-    let parts: Vec<f64> = v
-        .par_chunks(EDGE_CHUNK)
-        .map(|c| c.iter().map(&f).sum::<f64>())
-        .collect();
+    let parts: Vec<f64> = v.par_chunks(EDGE_CHUNK).map(|c| c.iter().map(&f).sum::<f64>()).collect();
     parts.iter().sum()
 }
 
@@ -686,12 +579,7 @@ fn chunked_sum<T: Sync>(v: &[T], f: impl Fn(&T) -> f64 + Sync) -> f64 {
 /// `tie[i]` minus that mean. Each fixed chunk of [`EDGE_CHUNK`] edges filters on the pool;
 /// the kept counts give every chunk its place, and both outputs are written on the pool (no
 /// serial concatenation).
-fn residual_of_contexts(
-    edges: &[JitterEdge],
-    tie: &[f64],
-    key: &[Option<usize>],
-    mean: impl Fn(usize) -> Option<f64> + Sync,
-) -> (Vec<usize>, Vec<f64>) {
+fn residual_of_contexts(edges: &[JitterEdge], tie: &[f64], key: &[Option<usize>], mean: impl Fn(usize) -> Option<f64> + Sync) -> (Vec<usize>, Vec<f64>) {
     let parts: Vec<Vec<(usize, f64)>> = (0..edges.len().div_ceil(EDGE_CHUNK))
         .into_par_iter()
         .map(|c| {
@@ -711,16 +599,8 @@ fn residual_of_contexts(
         parts[p][j - offsets[p]]
     };
     let (mut ui, mut residual) = (Vec::new(), Vec::new());
-    (0..total)
-        .into_par_iter()
-        .with_min_len(EDGE_CHUNK)
-        .map(|j| at(j).0)
-        .collect_into_vec(&mut ui);
-    (0..total)
-        .into_par_iter()
-        .with_min_len(EDGE_CHUNK)
-        .map(|j| at(j).1)
-        .collect_into_vec(&mut residual);
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).0).collect_into_vec(&mut ui);
+    (0..total).into_par_iter().with_min_len(EDGE_CHUNK).map(|j| at(j).1).collect_into_vec(&mut residual);
     (ui, residual)
 }
 
@@ -729,36 +609,20 @@ pub(crate) use crate::par::free_on_pool;
 /// The first `i < n` where `bad(i)` holds: the first chunk of [`EDGE_CHUNK`] indices holding
 /// one is found on the pool, then searched in order, so the index is the serial search's.
 fn first_index_where(n: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
-    let c = (0..n.div_ceil(EDGE_CHUNK))
-        .into_par_iter()
-        .position_first(|c| (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(n)).any(&bad))?;
+    let c = (0..n.div_ceil(EDGE_CHUNK)).into_par_iter().position_first(|c| (c * EDGE_CHUNK..((c + 1) * EDGE_CHUNK).min(n)).any(&bad))?;
     (c * EDGE_CHUNK..n).find(|&i| bad(i))
 }
 
 fn fit_is_finite(f: &DualDiracFit) -> bool {
-    [
-        f.rj_rms_s,
-        f.dj_pp_s,
-        f.left.mean_s,
-        f.left.sigma_s,
-        f.left.residual_s,
-        f.right.mean_s,
-        f.right.sigma_s,
-        f.right.residual_s,
-    ]
-    .iter()
-    .all(|v| v.is_finite())
+    [f.rj_rms_s, f.dj_pp_s, f.left.mean_s, f.left.sigma_s, f.left.residual_s, f.right.mean_s, f.right.sigma_s, f.right.residual_s]
+        .iter()
+        .all(|v| v.is_finite())
 }
 
 /// Jitter decomposition of a recovered clock: [`edges_from_clock`] then
 /// [`JitterAnalyzer::analyze`] (the report's `edges.rejected` counts the edges the pairing
 /// dropped). `symbols[k]` is the decision at `clock.symbol_positions[k]`.
-pub fn analyze_jitter(
-    clock: &RecoveredClock,
-    symbols: &[u8],
-    modulation: Modulation,
-    config: &JitterConfig,
-) -> Result<JitterReport> {
+pub fn analyze_jitter(clock: &RecoveredClock, symbols: &[u8], modulation: Modulation, config: &JitterConfig) -> Result<JitterReport> {
     let analyzer = JitterAnalyzer::new(modulation, config)?;
     let timed = edges_from_clock(clock, symbols, modulation)?;
     let mut report = analyzer.analyze(&timed.edges, symbols, timed.ui_s)?;

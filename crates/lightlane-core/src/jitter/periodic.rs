@@ -55,11 +55,7 @@ pub(crate) struct PlanCache {
 impl PlanCache {
     /// An empty cache of at most `max_lengths` lengths and `max_points` points in all.
     pub(crate) const fn new(max_lengths: usize, max_points: usize) -> Self {
-        PlanCache {
-            plans: Vec::new(),
-            max_lengths,
-            max_points,
-        }
+        PlanCache { plans: Vec::new(), max_lengths, max_points }
     }
 
     /// The forward plan of length `n`: the cached one (now the most recently used), or a new
@@ -74,9 +70,7 @@ impl PlanCache {
         }
         let plan = FftPlanner::new().plan_fft_forward(n);
         if n <= self.max_points && self.max_lengths > 0 {
-            while self.plans.len() >= self.max_lengths
-                || self.plans.iter().map(|&(len, _)| len).sum::<usize>() + n > self.max_points
-            {
+            while self.plans.len() >= self.max_lengths || self.plans.iter().map(|&(len, _)| len).sum::<usize>() + n > self.max_points {
                 self.plans.remove(0);
             }
             self.plans.push((n, Arc::clone(&plan)));
@@ -211,13 +205,7 @@ pub(crate) fn find_tones(
         // fixed chunks, so it (and the spectrum) differ from the reference's in the last bits.
         let mean = chunked_sum(&grid) / m as f64;
         let grid = &grid;
-        four_step::real_power_spectrum(n, |i| {
-            if i < m {
-                (grid[i] - mean) * hann(i)
-            } else {
-                0.0
-            }
-        })
+        four_step::real_power_spectrum(n, |i| if i < m { (grid[i] - mean) * hann(i) } else { 0.0 })
     } else {
         let mean = grid.iter().sum::<f64>() / m as f64;
         let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
@@ -229,21 +217,14 @@ pub(crate) fn find_tones(
         buf.resize(n, Complex::new(0.0, 0.0));
         forward_plan(n).process(&mut buf);
         let mut power = Vec::new();
-        buf[..n / 2]
-            .par_iter()
-            .with_min_len(CHUNK)
-            .map(|c| c.norm_sqr())
-            .collect_into_vec(&mut power);
+        buf[..n / 2].par_iter().with_min_len(CHUNK).map(|c| c.norm_sqr()).collect_into_vec(&mut power);
         power
     };
     super::free_on_pool(grid);
     let chosen = spectral_peaks(&power, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
     let mut times = Vec::new();
-    ui.par_iter()
-        .with_min_len(CHUNK)
-        .map(|&u| u as f64 * ui_s)
-        .collect_into_vec(&mut times);
+    ui.par_iter().with_min_len(CHUNK).map(|&u| u as f64 * ui_s).collect_into_vec(&mut times);
     let mut tones = Vec::with_capacity(chosen.len());
     let mut sin_cos = Vec::new();
     for (k, ratio) in chosen {
@@ -270,11 +251,7 @@ pub(crate) fn find_tones(
 /// The block medians and the peak filter run on the pool in fixed chunks of blocks and bins,
 /// the candidates collected in bin order, so the result is `spectral_peaks_reference`'s
 /// exactly (each block's median is an order statistic, each candidate a pointwise test).
-pub(crate) fn spectral_peaks(
-    power: &[f64],
-    max_tones: usize,
-    false_alarm: f64,
-) -> Vec<(usize, f64)> {
+pub(crate) fn spectral_peaks(power: &[f64], max_tones: usize, false_alarm: f64) -> Vec<(usize, f64)> {
     let half = power.len();
     if half < 3 {
         return Vec::new();
@@ -288,8 +265,7 @@ pub(crate) fn spectral_peaks(
             || Vec::with_capacity(FLOOR_BLOCK),
             |scratch: &mut Vec<f64>, b| {
                 scratch.clear();
-                scratch
-                    .extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
+                scratch.extend_from_slice(&power[b * FLOOR_BLOCK..((b + 1) * FLOOR_BLOCK).min(half)]);
                 let mid = scratch.len() / 2;
                 let (_, med, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
                 *med / std::f64::consts::LN_2
@@ -324,10 +300,7 @@ fn choose_separated(peaks: Vec<(usize, f64)>, max_tones: usize) -> Vec<(usize, f
         if chosen.len() >= max_tones {
             break;
         }
-        if chosen
-            .iter()
-            .all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS)
-        {
+        if chosen.iter().all(|&(c, _)| c.abs_diff(k) >= MIN_SEPARATION_BINS) {
             chosen.push((k, ratio));
         }
     }
@@ -336,11 +309,7 @@ fn choose_separated(peaks: Vec<(usize, f64)>, max_tones: usize) -> Vec<(usize, f
 
 /// Naive reference of [`spectral_peaks`] (the serial passes).
 #[cfg(test)]
-pub(crate) fn spectral_peaks_reference(
-    power: &[f64],
-    max_tones: usize,
-    false_alarm: f64,
-) -> Vec<(usize, f64)> {
+pub(crate) fn spectral_peaks_reference(power: &[f64], max_tones: usize, false_alarm: f64) -> Vec<(usize, f64)> {
     let half = power.len();
     if half < 3 {
         return Vec::new();
@@ -372,17 +341,9 @@ pub(crate) fn chunked_sum(v: &[f64]) -> f64 {
 /// Frequency of the peak at bin `k` (0 < k < `power.len()` − 1), refined by the vertex of the
 /// parabola through the log powers of bins k − 1, k, k + 1 (at most half a bin away).
 fn peak_frequency(power: &[f64], k: usize, bin_hz: f64) -> f64 {
-    let (a, b, c) = (
-        power[k - 1].max(1e-300).ln(),
-        power[k].max(1e-300).ln(),
-        power[k + 1].max(1e-300).ln(),
-    );
+    let (a, b, c) = (power[k - 1].max(1e-300).ln(), power[k].max(1e-300).ln(), power[k + 1].max(1e-300).ln());
     let denom = a - 2.0 * b + c;
-    let delta = if denom < 0.0 {
-        (0.5 * (a - c) / denom).clamp(-0.5, 0.5)
-    } else {
-        0.0
-    };
+    let delta = if denom < 0.0 { (0.5 * (a - c) / denom).clamp(-0.5, 0.5) } else { 0.0 };
     (k as f64 + delta) * bin_hz
 }
 
@@ -393,12 +354,7 @@ fn peak_frequency(power: &[f64], k: usize, bin_hz: f64) -> f64 {
 /// subtraction is `find_tones_reference`'s, element by element. `None` where `fit_tone` fails
 /// (too few or non-finite points, a bad frequency, singular equations); `residual` is then
 /// unchanged.
-fn fit_and_remove_tone(
-    times: &[f64],
-    residual: &mut [f64],
-    freq_hz: f64,
-    sin_cos: &mut Vec<(f64, f64)>,
-) -> Option<Tone> {
+fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_cos: &mut Vec<(f64, f64)>) -> Option<Tone> {
     if times.len() != residual.len() || times.len() < 4 || !(freq_hz.is_finite() && freq_hz > 0.0) {
         return None;
     }
@@ -444,18 +400,12 @@ fn fit_and_remove_tone(
         phase_rad: c.atan2(s),
         offset: coef[0],
     };
-    let (ca, sa) = (
-        tone.amplitude * tone.phase_rad.cos(),
-        tone.amplitude * tone.phase_rad.sin(),
-    );
-    residual
-        .par_chunks_mut(CHUNK)
-        .zip(sin_cos.par_chunks(CHUNK))
-        .for_each(|(rs, sc)| {
-            for (r, &(s, c)) in rs.iter_mut().zip(sc) {
-                *r -= tone.offset + ca * s + sa * c;
-            }
-        });
+    let (ca, sa) = (tone.amplitude * tone.phase_rad.cos(), tone.amplitude * tone.phase_rad.sin());
+    residual.par_chunks_mut(CHUNK).zip(sin_cos.par_chunks(CHUNK)).for_each(|(rs, sc)| {
+        for (r, &(s, c)) in rs.iter_mut().zip(sc) {
+            *r -= tone.offset + ca * s + sa * c;
+        }
+    });
     Some(tone)
 }
 
@@ -501,10 +451,7 @@ pub(crate) fn find_tones_reference(
             continue;
         };
         let w = 2.0 * PI * freq_hz;
-        let (ca, sa) = (
-            tone.amplitude * tone.phase_rad.cos(),
-            tone.amplitude * tone.phase_rad.sin(),
-        );
+        let (ca, sa) = (tone.amplitude * tone.phase_rad.cos(), tone.amplitude * tone.phase_rad.sin());
         for (r, &t) in residual.iter_mut().zip(&times) {
             let (s, c) = (w * t).sin_cos();
             *r -= tone.offset + ca * s + sa * c;

@@ -92,22 +92,12 @@ pub(crate) fn tail_extremes(v: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
     let parts: Vec<(Vec<f64>, Vec<f64>)> = v
         .par_chunks(CHUNK)
         .map(|c| {
-            let low = c
-                .iter()
-                .copied()
-                .filter(|x| x.total_cmp(&lo) != Ordering::Greater)
-                .collect();
-            let high = c
-                .iter()
-                .copied()
-                .filter(|x| x.total_cmp(&hi) != Ordering::Less)
-                .collect();
+            let low = c.iter().copied().filter(|x| x.total_cmp(&lo) != Ordering::Greater).collect();
+            let high = c.iter().copied().filter(|x| x.total_cmp(&hi) != Ordering::Less).collect();
             (low, high)
         })
         .collect();
-    let (n_low, n_high) = parts
-        .iter()
-        .fold((0, 0), |(a, b), (l, h)| (a + l.len(), b + h.len()));
+    let (n_low, n_high) = parts.iter().fold((0, 0), |(a, b), (l, h)| (a + l.len(), b + h.len()));
     if n_low < m || n_high < m {
         return tail_extremes_serial(&mut v.to_vec(), m);
     }
@@ -195,11 +185,7 @@ fn fit_tail(p: &[f64], depth: &[f64], amplitude: Option<f64>) -> (f64, f64, f64,
         }
         let sigma = if szz > 0.0 { (szd / szz).max(0.0) } else { 0.0 };
         let mu = md - sigma * mz;
-        let ss: f64 = z
-            .iter()
-            .zip(depth)
-            .map(|(zj, dj)| (dj - mu - sigma * zj).powi(2))
-            .sum();
+        let ss: f64 = z.iter().zip(depth).map(|(zj, dj)| (dj - mu - sigma * zj).powi(2)).sum();
         (ss, mu, sigma)
     };
     let p_max = p.iter().copied().fold(0.0, f64::max);
@@ -219,10 +205,7 @@ fn fit_tail(p: &[f64], depth: &[f64], amplitude: Option<f64>) -> (f64, f64, f64,
         }
     }
     // Golden-section refinement in ln ρ between the neighbours of the best grid point.
-    let (mut a, mut b) = (
-        at(best.1.saturating_sub(1)).ln(),
-        at((best.1 + 1).min(RHO_GRID - 1)).ln(),
-    );
+    let (mut a, mut b) = (at(best.1.saturating_sub(1)).ln(), at((best.1 + 1).min(RHO_GRID - 1)).ln());
     let g = 0.5 * (5f64.sqrt() - 1.0);
     let f = |u: f64| line(u.exp()).0;
     let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
@@ -275,14 +258,8 @@ pub(crate) fn dual_dirac_fit(
     let probs: Vec<f64> = (0..TAIL_POINTS)
         .map(|j| (p_lo.ln() + (p_max / p_lo).ln() * j as f64 / (TAIL_POINTS - 1) as f64).exp())
         .collect();
-    let left_depth: Vec<f64> = probs
-        .iter()
-        .map(|&p| -tail_quantile(|j| low[j], low.len(), n, p))
-        .collect();
-    let right_depth: Vec<f64> = probs
-        .iter()
-        .map(|&p| tail_quantile(|j| high[high.len() - 1 - j], high.len(), n, p))
-        .collect();
+    let left_depth: Vec<f64> = probs.iter().map(|&p| -tail_quantile(|j| low[j], low.len(), n, p)).collect();
+    let right_depth: Vec<f64> = probs.iter().map(|&p| tail_quantile(|j| high[high.len() - 1 - j], high.len(), n, p)).collect();
     let (ml, sl, rl, el) = fit_tail(&probs, &left_depth, amplitude);
     let (mr, sr, rr, er) = fit_tail(&probs, &right_depth, amplitude);
     let range = (p_lo, p_max);

@@ -29,22 +29,13 @@ fn block_emulation_matches_the_whole_capture_oracle() {
             alpha,
             adiabatic_k_per_w_s: kappa,
         };
-        let em = FiberEmulator::new(
-            fs,
-            &fiber,
-            &EmulationOptions {
-                chirp,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let em = FiberEmulator::new(fs, &fiber, &EmulationOptions { chirp, ..Default::default() }).unwrap();
         assert!(em.edge_samples() < 20_000, "{}", em.edge_samples());
         let fast = em.emulate(&capture).unwrap();
         let naive = emulate_fiber_naive(&capture, &fiber, chirp).unwrap();
         let mut scratch = EmulatorScratch::default();
         let mut serial = vec![0f32; capture.len()];
-        em.process(&capture.samples, &mut serial, &mut scratch)
-            .unwrap();
+        em.process(&capture.samples, &mut serial, &mut scratch).unwrap();
         assert_eq!(serial, fast.samples);
         let e = em.edge_samples();
         let worst = fast.samples[e..capture.len() - e]
@@ -55,17 +46,9 @@ fn block_emulation_matches_the_whole_capture_oracle() {
         // The adiabatic phase integral starts at each window, which only adds a constant phase.
         assert!(worst < 1e-4 * 1e-3, "D·L {dl}: worst {worst:e} W");
         // The fibre does something.
-        let change = fast
-            .samples
-            .iter()
-            .zip(&capture.samples)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let change = fast.samples.iter().zip(&capture.samples).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(change > 1e-6, "D·L {dl}: change {change}");
-        assert_eq!(
-            fast.meta.extra["emulated_dispersion_ps_per_nm"],
-            dl.to_string()
-        );
+        assert_eq!(fast.meta.extra["emulated_dispersion_ps_per_nm"], dl.to_string());
     }
 }
 
@@ -88,10 +71,7 @@ fn emulating_on_a_back_to_back_capture_matches_simulating_with_the_fibre() {
     };
     let mut with_fiber = b2b.clone();
     with_fiber.fiber = Some(fiber.clone());
-    let symbols = crate::pattern::Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 8191)
-        .unwrap();
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
     let cap = b2b.run(&symbols).unwrap();
     let direct = with_fiber.run(&symbols).unwrap();
     let emulated = emulate_fiber(&cap.waveform, &fiber, Chirp::transient(-0.8)).unwrap();
@@ -109,16 +89,8 @@ fn emulating_on_a_back_to_back_capture_matches_simulating_with_the_fibre() {
         .zip(&cap.waveform.samples[e..n - e])
         .map(|(a, b)| (*a as f64 - *b as f64 * fiber.power_transmission()).abs())
         .fold(0.0, f64::max);
-    assert!(
-        effect > 0.1 * oma_rx,
-        "the fibre must matter: {}",
-        effect / oma_rx
-    );
-    assert!(
-        worst < 0.02 * oma_rx,
-        "emulated vs simulated: {} of OMA",
-        worst / oma_rx
-    );
+    assert!(effect > 0.1 * oma_rx, "the fibre must matter: {}", effect / oma_rx);
+    assert!(worst < 0.02 * oma_rx, "emulated vs simulated: {} of OMA", worst / oma_rx);
     assert_eq!(emulated.meta.vertical_unit, "W");
     assert_eq!(emulated.len(), n);
 }
@@ -141,10 +113,7 @@ fn inverse_dispersion_is_refused_beyond_the_gain_bound() {
     };
     assert!(matches!(
         FiberEmulator::new(fs, &fiber, &bad),
-        Err(Error::InvalidParameter {
-            name: "capture_dispersion_ps_per_nm",
-            ..
-        })
+        Err(Error::InvalidParameter { name: "capture_dispersion_ps_per_nm", .. })
     ));
     // ... unless the band of interest stays below the first notch.
     let narrow = EmulationOptions {
@@ -159,27 +128,15 @@ fn bad_captures_are_typed_errors() {
     let fiber = Fiber::smf(2.0, 1310.0).unwrap();
     let mut w = Waveform::new(vec![1e-3; 100], 100e9).unwrap();
     w.samples[7] = f32::NAN;
-    assert!(matches!(
-        emulate_fiber(&w, &fiber, Chirp::default()),
-        Err(Error::NonFinite { index: 7, .. })
-    ));
+    assert!(matches!(emulate_fiber(&w, &fiber, Chirp::default()), Err(Error::NonFinite { index: 7, .. })));
     let w = Waveform::new(vec![-1e-3; 100], 100e9).unwrap();
-    assert!(matches!(
-        emulate_fiber(&w, &fiber, Chirp::default()),
-        Err(Error::Unusable { .. })
-    ));
+    assert!(matches!(emulate_fiber(&w, &fiber, Chirp::default()), Err(Error::Unusable { .. })));
     let w = Waveform::new(vec![1e-3], 100e9).unwrap();
-    assert!(matches!(
-        emulate_fiber(&w, &fiber, Chirp::default()),
-        Err(Error::InputTooShort { .. })
-    ));
+    assert!(matches!(emulate_fiber(&w, &fiber, Chirp::default()), Err(Error::InputTooShort { .. })));
     assert!(emulate_fiber(&w, &fiber, Chirp::transient(f64::NAN)).is_err());
     let em = FiberEmulator::new(50e9, &fiber, &EmulationOptions::default()).unwrap();
     let w = Waveform::new(vec![1e-3; 100], 100e9).unwrap();
-    assert!(matches!(
-        em.emulate(&w),
-        Err(Error::InvalidParameter { name: "fs", .. })
-    ));
+    assert!(matches!(em.emulate(&w), Err(Error::InvalidParameter { name: "fs", .. })));
 }
 
 #[test]
@@ -262,42 +219,25 @@ fn tdecq_link(alpha: f64) -> OpticalLink {
 #[test]
 fn tdecq_rises_with_dispersion_and_emulation_matches_simulation() {
     let baud = 26.5625e9;
-    let symbols = crate::pattern::Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 8191)
-        .unwrap();
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
     let b2b = tdecq_link(0.0);
     let cap = b2b.run(&symbols).unwrap();
     let t0 = tdecq_db(&cap.waveform, baud);
     assert!((0.8..2.5).contains(&t0), "back-to-back TDECQ {t0} dB");
     // 100GBASE-LR1-like corners (10 km, 1264.5..1277.5 nm): about −59 and −21 ps/nm.
-    let corners =
-        crate::sim::optical::dispersion_corners(1264.5, 1277.5, 10.0, 1300.0, 1324.0, 0.093)
-            .unwrap();
+    let corners = crate::sim::optical::dispersion_corners(1264.5, 1277.5, 10.0, 1300.0, 1324.0, 0.093).unwrap();
     let lambda = 1271.0;
     let at = |dl: f64, w: &Waveform, alpha: f64| -> f64 {
         let fiber = Fiber::with_accumulated_dispersion(dl, lambda).unwrap();
-        tdecq_db(
-            &emulate_fiber(w, &fiber, Chirp::transient(alpha)).unwrap(),
-            baud,
-        )
+        tdecq_db(&emulate_fiber(w, &fiber, Chirp::transient(alpha)).unwrap(), baud)
     };
     let c = corners.min_ps_per_nm;
     let (t1, t2) = (at(c, &cap.waveform, 0.0), at(2.0 * c, &cap.waveform, 0.0));
-    assert!(
-        t0 < t1 && t1 < t2,
-        "TDECQ must rise with |D·L|: {t0} {t1} {t2}"
-    );
+    assert!(t0 < t1 && t1 < t2, "TDECQ must rise with |D·L|: {t0} {t1} {t2}");
     eprintln!("TDECQ at 0, corner, 2 × corner ({c:.1} ps/nm): {t0:.3} {t1:.3} {t2:.3} dB");
-    assert!(
-        t2 - t0 > 0.15,
-        "2 × corner must cost noticeably: {t0} → {t2}"
-    );
+    assert!(t2 - t0 > 0.15, "2 × corner must cost noticeably: {t0} → {t2}");
     let (u1, u2) = (at(-c, &cap.waveform, 0.0), at(-2.0 * c, &cap.waveform, 0.0));
-    assert!(
-        (u1 - t1).abs() < 0.05 && (u2 - t2).abs() < 0.05,
-        "α = 0 must be even in D: {t1} {u1}, {t2} {u2}"
-    );
+    assert!((u1 - t1).abs() < 0.05 && (u2 - t2).abs() < 0.05, "α = 0 must be even in D: {t1} {u1}, {t2} {u2}");
     // Simulate through the fibre vs emulate on the back-to-back capture, at both corners.
     for dl in [corners.min_ps_per_nm, corners.max_ps_per_nm] {
         let mut link = b2b.clone();
@@ -305,22 +245,13 @@ fn tdecq_rises_with_dispersion_and_emulation_matches_simulation() {
         let direct = tdecq_db(&link.run(&symbols).unwrap().waveform, baud);
         let emulated = at(dl, &cap.waveform, 0.0);
         eprintln!("D·L {dl:.1} ps/nm: simulated {direct:.3} dB, emulated {emulated:.3} dB");
-        assert!(
-            (direct - emulated).abs() < 0.2,
-            "D·L {dl}: simulated {direct} dB, emulated {emulated} dB"
-        );
+        assert!((direct - emulated).abs() < 0.2, "D·L {dl}: simulated {direct} dB, emulated {emulated} dB");
     }
     // With chirp α < 0 (EML-like) positive dispersion first compresses then fades: the two signs differ.
     let chirped = tdecq_link(-0.8).run(&symbols).unwrap();
-    let (neg, pos) = (
-        at(2.0 * c, &chirped.waveform, -0.8),
-        at(-2.0 * c, &chirped.waveform, -0.8),
-    );
+    let (neg, pos) = (at(2.0 * c, &chirped.waveform, -0.8), at(-2.0 * c, &chirped.waveform, -0.8));
     eprintln!("α = −0.8 at ±2 × corner: {neg:.3} {pos:.3} dB");
-    assert!(
-        (neg - pos).abs() > 0.05,
-        "chirp must break the ±D symmetry: {neg} {pos}"
-    );
+    assert!((neg - pos).abs() > 0.05, "chirp must break the ±D symmetry: {neg} {pos}");
 }
 
 /// The analysis reports TDECQ per dispersion corner (emulated on the capture); the plain
@@ -338,73 +269,39 @@ fn analysis_reports_tdecq_per_dispersion_corner() {
         f3db_hz: 0.6 * baud,
         order: 4,
     };
-    let symbols = crate::pattern::Pattern::parse("prbs13q")
-        .unwrap()
-        .generate(Modulation::Pam4, 8191)
-        .unwrap();
+    let symbols = crate::pattern::Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
     let cap = link.run(&symbols).unwrap();
     let eye_cfg = preset.config.eye.clone().unwrap();
-    assert_eq!(
-        eye_cfg.dispersion_corners_ps_per_nm,
-        vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]
-    );
+    assert_eq!(eye_cfg.dispersion_corners_ps_per_nm, vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]);
     assert_eq!(eye_cfg.corner_wavelength_nm, 1311.0);
     let r = analyze(&cap.waveform, &preset.config, crate::Backend::Cpu).unwrap();
     let eye = r.eye.unwrap();
     let b2b = eye.tdecq_db.unwrap();
     assert!((0.5..3.0).contains(&b2b), "{b2b}");
     assert_eq!(eye.tdecq_corners.len(), 2);
-    for (c, want) in eye
-        .tdecq_corners
-        .iter()
-        .zip([pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm])
-    {
+    for (c, want) in eye.tdecq_corners.iter().zip([pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]) {
         assert_eq!(c.dispersion_ps_per_nm, want);
         assert_eq!(c.pass, None);
         // Under 1 ps/nm at 53 GBd the fibre barely matters without chirp.
         let t = c.tdecq_db.unwrap();
-        assert!(
-            (t - b2b).abs() < 0.1,
-            "{want} ps/nm: {t} vs back-to-back {b2b}"
-        );
+        assert!((t - b2b).abs() < 0.1, "{want} ps/nm: {t} vs back-to-back {b2b}");
     }
     // Without corners the back-to-back value is the same; at 0 ps/nm the corner equals it, and a
     // long fibre's corner is worse.
     let mut config = preset.config.clone();
     config.eye.as_mut().unwrap().dispersion_corners_ps_per_nm = vec![0.0, -120.0];
-    let r2 = analyze(&cap.waveform, &config, crate::Backend::Cpu)
-        .unwrap()
-        .eye
-        .unwrap();
+    let r2 = analyze(&cap.waveform, &config, crate::Backend::Cpu).unwrap().eye.unwrap();
     assert_eq!(r2.tdecq_db, Some(b2b));
     assert_eq!(r2.tdecq_corners[0].tdecq_db, Some(b2b));
     match r2.tdecq_corners[1].tdecq_db {
         Some(t) => assert!(t > b2b + 1.0, "{t}"),
-        None => assert!(
-            r2.warnings
-                .iter()
-                .any(|w| w.contains("TDECQ at -120 ps/nm")),
-            "{:?}",
-            r2.warnings
-        ),
+        None => assert!(r2.warnings.iter().any(|w| w.contains("TDECQ at -120 ps/nm")), "{:?}", r2.warnings),
     }
     // A capture that is not optical power (zero mean): corners skipped with a warning.
     let mut electrical = cap.waveform.clone();
     let mean = electrical.samples.iter().map(|&v| v as f64).sum::<f64>() / electrical.len() as f64;
-    electrical
-        .samples
-        .iter_mut()
-        .for_each(|v| *v -= mean as f32 * 1.5);
-    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu)
-        .unwrap()
-        .eye
-        .unwrap();
+    electrical.samples.iter_mut().for_each(|v| *v -= mean as f32 * 1.5);
+    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu).unwrap().eye.unwrap();
     assert!(r3.tdecq_corners.is_empty());
-    assert!(
-        r3.warnings
-            .iter()
-            .any(|w| w.contains("skipped") && w.contains("mean power")),
-        "{:?}",
-        r3.warnings
-    );
+    assert!(r3.warnings.iter().any(|w| w.contains("skipped") && w.contains("mean power")), "{:?}", r3.warnings);
 }

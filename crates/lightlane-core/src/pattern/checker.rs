@@ -137,11 +137,7 @@ impl Correlator {
     fn new(period: &[u8], modulation: Modulation, window: usize) -> Self {
         let p = period.len();
         let fold = window >= p;
-        let len = if fold {
-            p
-        } else {
-            (p + window - 1).next_power_of_two()
-        };
+        let len = if fold { p } else { (p + window - 1).next_power_of_two() };
         let mut planner = FftPlanner::new();
         let fwd = planner.plan_fft_forward(len);
         let inv = planner.plan_fft_inverse(len);
@@ -210,19 +206,15 @@ impl Correlator {
     }
 
     fn scratch_len(&self) -> usize {
-        self.fwd
-            .get_inplace_scratch_len()
-            .max(self.inv.get_inplace_scratch_len())
+        self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len())
     }
 
     fn forward(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
-        self.fwd
-            .process_with_scratch(buf, &mut scratch[..self.fwd.get_inplace_scratch_len()]);
+        self.fwd.process_with_scratch(buf, &mut scratch[..self.fwd.get_inplace_scratch_len()]);
     }
 
     fn inverse(&self, buf: &mut [Complex32], scratch: &mut [Complex32]) {
-        self.inv
-            .process_with_scratch(buf, &mut scratch[..self.inv.get_inplace_scratch_len()]);
+        self.inv.process_with_scratch(buf, &mut scratch[..self.inv.get_inplace_scratch_len()]);
     }
 
     /// Loads the channel spectra of a decision window into `ws.folds`. Channel v at q counts
@@ -261,12 +253,7 @@ impl Correlator {
     /// After [`Correlator::load_window`]: `ws.work[o]` holds `len ×` the number of symbols of
     /// the window that match the pattern from position o under `pair[0]` (real part) and
     /// `pair[1]` (imaginary part), for every o below the period.
-    pub(crate) fn correlate_pair(
-        &self,
-        pair: &[SymbolTransform],
-        modulation: Modulation,
-        ws: &mut CorrelationWorkspace,
-    ) {
+    pub(crate) fn correlate_pair(&self, pair: &[SymbolTransform], modulation: Modulation, ws: &mut CorrelationWorkspace) {
         self.cross_spectrum(&ws.folds, pair, modulation, &mut ws.work);
         self.inverse(&mut ws.work, &mut ws.scratch);
     }
@@ -364,15 +351,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(
-        &mut self,
-        start: usize,
-        dec: &[u8],
-        exp: &[u8],
-        c: ErrorCounts,
-        m: Modulation,
-        mapping: BitMapping,
-    ) {
+    fn add(&mut self, start: usize, dec: &[u8], exp: &[u8], c: ErrorCounts, m: Modulation, mapping: BitMapping) {
         self.symbols += dec.len() as u64;
         self.counts += c;
         if c.symbol_errors > 0 && self.positions.len() < self.cap {
@@ -428,16 +407,7 @@ impl PatternChecker {
                     Arc::<[u8]>::from(v)
                 });
                 let index = StateIndex::new(&lfsr, *seed);
-                (
-                    stored,
-                    Some(Arc::new(PrbsSync {
-                        word: lfsr.word_table(),
-                        lfsr,
-                        seed: *seed,
-                        index,
-                    })),
-                    None,
-                )
+                (stored, Some(Arc::new(PrbsSync { word: lfsr.word_table(), lfsr, seed: *seed, index })), None)
             }
             PatternKind::Ssprq => {
                 let s: Arc<[u8]> = ssprq_symbols().into();
@@ -527,13 +497,8 @@ impl PatternChecker {
     fn check_decisions(&self, decisions: &[u8]) -> Result<()> {
         let max = self.modulation.max_symbol();
         // OR-reduce in blocks (vectorizes); locate the offender only when there is one.
-        let clean = decisions
-            .chunks(4096)
-            .all(|c| c.iter().fold(0u8, |a, &d| a | d) & !max == 0);
-        if let Some(index) = (!clean)
-            .then(|| decisions.iter().position(|&d| d > max))
-            .flatten()
-        {
+        let clean = decisions.chunks(4096).all(|c| c.iter().fold(0u8, |a, &d| a | d) & !max == 0);
+        if let Some(index) = (!clean).then(|| decisions.iter().position(|&d| d > max)).flatten() {
             return Err(Error::ValueOutOfRange {
                 what: "decisions",
                 index,
@@ -588,23 +553,11 @@ impl PatternChecker {
         self.expected_in_blocks(alignment, range, EXPECTED_BLOCK)
     }
 
-    fn expected_in_blocks(
-        &self,
-        alignment: &Alignment,
-        range: Range<usize>,
-        block: usize,
-    ) -> Vec<u8> {
+    fn expected_in_blocks(&self, alignment: &Alignment, range: Range<usize>, block: usize) -> Vec<u8> {
         use rayon::prelude::*;
         // Zeroed on the pool (a `vec!` the heap cannot serve from fresh pages is a memset here).
-        let mut out: Vec<u8> = range
-            .clone()
-            .into_par_iter()
-            .with_min_len(block)
-            .map(|_| 0)
-            .collect();
-        out.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(b, o)| self.expected_into(alignment, (range.start + b * block) as u64, o));
+        let mut out: Vec<u8> = range.clone().into_par_iter().with_min_len(block).map(|_| 0).collect();
+        out.par_chunks_mut(block).enumerate().for_each(|(b, o)| self.expected_into(alignment, (range.start + b * block) as u64, o));
         out
     }
 
@@ -636,10 +589,7 @@ impl PatternChecker {
             return Err(Error::invalid(
                 "alignment.period",
                 alignment.period,
-                format!(
-                    "the alignment belongs to another pattern (period of {} is {})",
-                    self.name, self.period
-                ),
+                format!("the alignment belongs to another pattern (period of {} is {})", self.name, self.period),
             ));
         }
         let n = decisions.len();
@@ -653,12 +603,7 @@ impl PatternChecker {
         let window_bad = |range: Range<usize>, align: &Alignment, buf: &mut Vec<u8>| {
             buf.resize(range.len(), 0);
             self.expected_into(align, range.start as u64, buf);
-            let c = count_errors(
-                &decisions[range.clone()],
-                buf,
-                m,
-                align.transform.bit_mapping(),
-            );
+            let c = count_errors(&decisions[range.clone()], buf, m, align.transform.bit_mapping());
             c.bit_errors as f64 > thr * (range.len() * bps) as f64
         };
 
@@ -687,9 +632,7 @@ impl PatternChecker {
         // inside it can still be counted across the right switch point.
         let mut pending: Option<(Range<usize>, ErrorCounts, SymbolTransform)> = None;
         let mut pending_exp = vec![0u8; w];
-        let commit = |tally: &mut Tally,
-                      p: Option<(Range<usize>, ErrorCounts, SymbolTransform)>,
-                      exp: &[u8]| {
+        let commit = |tally: &mut Tally, p: Option<(Range<usize>, ErrorCounts, SymbolTransform)>, exp: &[u8]| {
             if let Some((r, pc, t)) = p {
                 let len = r.len();
                 tally.add(r.start, &decisions[r], &exp[..len], pc, m, t.bit_mapping());
@@ -704,8 +647,7 @@ impl PatternChecker {
             let dec = &decisions[pos..end];
             let c = count_errors(dec, exp, m, align.transform.bit_mapping());
             let bits = ((end - pos) * bps) as f64;
-            let bad = (end - pos) * bps >= self.config.min_validate_bits
-                && c.bit_errors as f64 > thr * bits;
+            let bad = (end - pos) * bps >= self.config.min_validate_bits && c.bit_errors as f64 > thr * bits;
             let recovery = if bad {
                 self.recover(decisions, pos, end, &align)
             } else {
@@ -724,10 +666,7 @@ impl PatternChecker {
                     pos = resume;
                     cursor = self.cursor(align.pattern_position(pos as u64));
                 }
-                Recovery::Resynced {
-                    alignment: new,
-                    resume,
-                } => {
+                Recovery::Resynced { alignment: new, resume } => {
                     let from = pending.take().map_or(pos, |(r, _, _)| r.start);
                     skipped += self.tally_split(decisions, from..resume, &align, &new, &mut tally);
                     align = new;
@@ -809,19 +748,12 @@ impl PatternChecker {
 
     /// Best slip `δ` (pattern symbols, |δ| ≤ max_slip, 0 first, smaller first on ties) for the
     /// decisions in `probe`, if it validates.
-    fn local_search(
-        &self,
-        decisions: &[u8],
-        probe: Range<usize>,
-        align: &Alignment,
-    ) -> Option<i64> {
+    fn local_search(&self, decisions: &[u8], probe: Range<usize>, align: &Alignment) -> Option<i64> {
         let m = self.modulation;
         let len = probe.len();
         let dm = (self.config.max_slip as u64).min(self.period.saturating_sub(1) / 2) as usize;
         let mut buf = vec![0u8; len + 2 * dm];
-        let start = align
-            .shifted(-(dm as i64))
-            .pattern_position(probe.start as u64);
+        let start = align.shifted(-(dm as i64)).pattern_position(probe.start as u64);
         self.fill_canonical(start, &mut buf);
         align.transform.apply_in_place(m, &mut buf);
         let dec = &decisions[probe];
@@ -829,11 +761,7 @@ impl PatternChecker {
         let limit = (self.config.align_max_ber * (len * m.bits_per_symbol()) as f64).floor() as u64;
         let mut best: Option<(i64, u64)> = None;
         for step in 0..=2 * dm as i64 {
-            let delta = if step % 2 == 1 {
-                (step + 1) / 2
-            } else {
-                -(step / 2)
-            };
+            let delta = if step % 2 == 1 { (step + 1) / 2 } else { -(step / 2) };
             let at = (dm as i64 + delta) as usize;
             let e = count_errors(dec, &buf[at..at + len], m, mapping).bit_errors;
             if best.is_none_or(|(_, be)| e < be) {
@@ -858,20 +786,12 @@ impl PatternChecker {
     /// Counts `region` across a change of alignment: the old alignment up to the point where
     /// it stops fitting, the new one from where it starts fitting, and, if these leave a gap
     /// (garbage between them), skips the gap. Returns the symbols skipped.
-    fn tally_split(
-        &self,
-        decisions: &[u8],
-        region: Range<usize>,
-        old: &Alignment,
-        new: &Alignment,
-        tally: &mut Tally,
-    ) -> u64 {
+    fn tally_split(&self, decisions: &[u8], region: Range<usize>, old: &Alignment, new: &Alignment, tally: &mut Tally) -> u64 {
         const MIN_GAP: usize = 16;
         if region.is_empty() {
             return 0;
         }
-        let per_symbol =
-            self.config.resync_ber_threshold * self.modulation.bits_per_symbol() as f64;
+        let per_symbol = self.config.resync_ber_threshold * self.modulation.bits_per_symbol() as f64;
         let mo = self.masks(decisions, region.clone(), old);
         let mn = self.masks(decisions, region.clone(), new);
         let s1 = best_prefix(&mo, per_symbol);
@@ -925,42 +845,16 @@ mod tests {
     #[test]
     fn blockwise_expected_equals_one_fill() {
         let block = 100;
-        for (name, m) in [
-            ("prbs9q", Modulation::Pam4),
-            ("prbs9", Modulation::Nrz),
-            ("ssprq", Modulation::Pam4),
-            ("prbs13q", Modulation::Pam4),
-        ] {
+        for (name, m) in [("prbs9q", Modulation::Pam4), ("prbs9", Modulation::Nrz), ("ssprq", Modulation::Pam4), ("prbs13q", Modulation::Pam4)] {
             let pattern = crate::pattern::Pattern::parse(name).unwrap();
             let checker = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
             let period = checker.period();
-            for (ti, transform) in SymbolTransform::candidates(m, true, true, true, true)
-                .into_iter()
-                .enumerate()
-            {
-                let alignment = Alignment {
-                    transform,
-                    position: (37 * ti as u64 + 5) % period,
-                    period,
-                    sync_index: 0,
-                    validation_bits: 0,
-                    validation_bit_errors: 0,
-                };
-                for (start, len) in [
-                    (0, 0),
-                    (3, 1),
-                    (0, block - 1),
-                    (0, block),
-                    (7, block + 1),
-                    (period as usize - 50, 5 * block + 33),
-                ] {
+            for (ti, transform) in SymbolTransform::candidates(m, true, true, true, true).into_iter().enumerate() {
+                let alignment = Alignment { transform, position: (37 * ti as u64 + 5) % period, period, sync_index: 0, validation_bits: 0, validation_bit_errors: 0 };
+                for (start, len) in [(0, 0), (3, 1), (0, block - 1), (0, block), (7, block + 1), (period as usize - 50, 5 * block + 33)] {
                     let mut want = vec![0u8; len];
                     checker.expected_into(&alignment, start as u64, &mut want);
-                    assert_eq!(
-                        checker.expected_in_blocks(&alignment, start..start + len, block),
-                        want,
-                        "{name} {transform:?} start {start} len {len}"
-                    );
+                    assert_eq!(checker.expected_in_blocks(&alignment, start..start + len, block), want, "{name} {transform:?} start {start} len {len}");
                     assert_eq!(checker.expected(&alignment, start..start + len), want);
                 }
             }
@@ -971,12 +865,7 @@ mod tests {
     #[test]
     fn correlation_equals_brute_force() {
         let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        for (m, p, window) in [
-            (Modulation::Pam4, 50, 300),
-            (Modulation::Pam4, 500, 200),
-            (Modulation::Nrz, 37, 100),
-            (Modulation::Nrz, 300, 120),
-        ] {
+        for (m, p, window) in [(Modulation::Pam4, 50, 300), (Modulation::Pam4, 500, 200), (Modulation::Nrz, 37, 100), (Modulation::Nrz, 300, 120)] {
             let levels = m.levels() as u8;
             let period: Vec<u8> = (0..p).map(|_| r.random_range(0..levels)).collect();
             let dec: Vec<u8> = (0..window).map(|_| r.random_range(0..levels)).collect();
@@ -989,15 +878,10 @@ mod tests {
                 for (k, t) in pair.iter().enumerate() {
                     let lut = t.lut(m);
                     for o in 0..p {
-                        let brute = (0..window)
-                            .filter(|&j| dec[j] == lut[period[(o + j) % p] as usize])
-                            .count();
+                        let brute = (0..window).filter(|&j| dec[j] == lut[period[(o + j) % p] as usize]).count();
                         let c = ws.work[o];
                         let fft = if k == 0 { c.re } else { c.im } / corr.len() as f32;
-                        assert!(
-                            (fft - brute as f32).abs() < 1e-2,
-                            "{m} p={p} {t:?} o={o}: {fft} vs {brute}"
-                        );
+                        assert!((fft - brute as f32).abs() < 1e-2, "{m} p={p} {t:?} o={o}: {fft} vs {brute}");
                     }
                 }
             }

@@ -42,12 +42,7 @@ pub fn error_mask(decision: u8, expected: u8, modulation: Modulation, mapping: B
 }
 
 /// Reference counter: symbol by symbol over the common length of the two slices.
-pub fn count_errors_naive(
-    decisions: &[u8],
-    expected: &[u8],
-    modulation: Modulation,
-    mapping: BitMapping,
-) -> ErrorCounts {
+pub fn count_errors_naive(decisions: &[u8], expected: &[u8], modulation: Modulation, mapping: BitMapping) -> ErrorCounts {
     let mut c = ErrorCounts::default();
     let m = modulation.max_symbol();
     for (&d, &e) in decisions.iter().zip(expected) {
@@ -123,28 +118,14 @@ fn count_words(d: &[u8], e: &[u8], modulation: Modulation, gray: bool) -> ErrorC
         total.bit_errors += sum_lanes(b0) + sum_lanes(b1) + sum_lanes(b2) + sum_lanes(b3);
         start = end;
     }
-    total += count_errors_naive(
-        &d[start..],
-        &e[start..],
-        modulation,
-        if gray {
-            BitMapping::Gray
-        } else {
-            BitMapping::Binary
-        },
-    );
+    total += count_errors_naive(&d[start..], &e[start..], modulation, if gray { BitMapping::Gray } else { BitMapping::Binary });
     total
 }
 
 /// Counts symbol and bit errors of `decisions` against `expected` over their common length
 /// (word-parallel; equal to [`count_errors_naive`]). Symbol values are masked to the
 /// modulation's bit width.
-pub fn count_errors(
-    decisions: &[u8],
-    expected: &[u8],
-    modulation: Modulation,
-    mapping: BitMapping,
-) -> ErrorCounts {
+pub fn count_errors(decisions: &[u8], expected: &[u8], modulation: Modulation, mapping: BitMapping) -> ErrorCounts {
     let n = decisions.len().min(expected.len());
     let (d, e) = (&decisions[..n], &expected[..n]);
     // Monomorphised per case so the inner loop has no data-dependent branches.
@@ -217,16 +198,7 @@ mod tests {
         let d = vec![0u8; 100_003];
         let e = vec![2u8; 100_003];
         let c = count_errors(&d, &e, Modulation::Pam4, BitMapping::Gray);
-        assert_eq!(
-            c,
-            ErrorCounts {
-                symbol_errors: 100_003,
-                bit_errors: 200_006
-            }
-        );
-        assert_eq!(
-            c,
-            count_errors_naive(&d, &e, Modulation::Pam4, BitMapping::Gray)
-        );
+        assert_eq!(c, ErrorCounts { symbol_errors: 100_003, bit_errors: 200_006 });
+        assert_eq!(c, count_errors_naive(&d, &e, Modulation::Pam4, BitMapping::Gray));
     }
 }

@@ -35,8 +35,8 @@ pub mod user;
 
 pub use checker::{ErrorPosition, ErrorReport, PatternChecker};
 pub use count::{count_errors, count_errors_naive, ErrorCounts};
-pub use soft::{align_soft, SoftAlignment};
 pub use sync::{Alignment, SyncConfig};
+pub use soft::{align_soft, SoftAlignment};
 pub use transform::SymbolTransform;
 
 use crate::modulation::Modulation;
@@ -46,8 +46,7 @@ use std::sync::Arc;
 
 /// Pattern names [`Pattern::parse`] accepts (plus `file:PATH`).
 pub const KNOWN_PATTERNS: [&str; 11] = [
-    "prbs7", "prbs9", "prbs11", "prbs13", "prbs15", "prbs23", "prbs31", "prbs9q", "prbs13q",
-    "prbs31q", "ssprq",
+    "prbs7", "prbs9", "prbs11", "prbs13", "prbs15", "prbs23", "prbs31", "prbs9q", "prbs13q", "prbs31q", "ssprq",
 ];
 
 /// A test pattern: what the transmitter sends, before any [`SymbolTransform`].
@@ -60,11 +59,7 @@ pub struct Pattern {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PatternKind {
     /// A PRBS from `seed` (register bits, bit i = S_i). `quaternary`: a PRBSnQ, PAM4 only.
-    Prbs {
-        spec: PrbsSpec,
-        seed: u64,
-        quaternary: bool,
-    },
+    Prbs { spec: PrbsSpec, seed: u64, quaternary: bool },
     /// SSPRQ, PAM4 only.
     Ssprq,
     /// Symbols repeated.
@@ -87,11 +82,7 @@ impl Pattern {
         }
         let lower = trimmed.to_ascii_lowercase();
         let all_ones = |s: PrbsSpec| (1u64 << s.order) - 1;
-        let prbs = |spec: PrbsSpec, quaternary: bool, seed: u64| PatternKind::Prbs {
-            spec,
-            seed,
-            quaternary,
-        };
+        let prbs = |spec: PrbsSpec, quaternary: bool, seed: u64| PatternKind::Prbs { spec, seed, quaternary };
         let kind = match lower.as_str() {
             "prbs7" => prbs(prbs::PRBS7, false, all_ones(prbs::PRBS7)),
             "prbs9" => prbs(prbs::PRBS9, false, all_ones(prbs::PRBS9)),
@@ -102,8 +93,7 @@ impl Pattern {
             "prbs31" => prbs(prbs::PRBS31, false, all_ones(prbs::PRBS31)),
             "prbs9q" => prbs(prbs::PRBS9, true, all_ones(prbs::PRBS9)),
             "prbs13q" => {
-                let seed = quaternary::seed_from_s0_first(quaternary::PRBS13Q_LANE_SEEDS[0])
-                    .expect("valid constant");
+                let seed = quaternary::seed_from_s0_first(quaternary::PRBS13Q_LANE_SEEDS[0]).expect("valid constant");
                 prbs(prbs::PRBS13, true, seed)
             }
             "prbs31q" => prbs(prbs::PRBS31, true, all_ones(prbs::PRBS31)),
@@ -125,20 +115,13 @@ impl Pattern {
     /// reports and errors. Empty or longer than [`user::MAX_USER_SYMBOLS`] is an error.
     pub fn from_symbols(origin: &str, symbols: Vec<u8>) -> Result<Pattern> {
         if symbols.is_empty() {
-            return Err(Error::invalid(
-                "user pattern",
-                origin,
-                "pattern has no symbols",
-            ));
+            return Err(Error::invalid("user pattern", origin, "pattern has no symbols"));
         }
         if symbols.len() > user::MAX_USER_SYMBOLS {
             return Err(Error::invalid(
                 "user pattern length",
                 symbols.len(),
-                format!(
-                    "user patterns are limited to {} symbols",
-                    user::MAX_USER_SYMBOLS
-                ),
+                format!("user patterns are limited to {} symbols", user::MAX_USER_SYMBOLS),
             ));
         }
         if let Some(position) = symbols.iter().position(|&s| s > 3) {
@@ -151,9 +134,7 @@ impl Pattern {
         }
         Ok(Pattern {
             name: origin.to_string(),
-            kind: PatternKind::User {
-                symbols: symbols.into(),
-            },
+            kind: PatternKind::User { symbols: symbols.into() },
         })
     }
 
@@ -175,28 +156,22 @@ impl Pattern {
     /// symbols must fit the alphabet).
     pub fn check_modulation(&self, modulation: Modulation) -> Result<()> {
         match (&self.kind, modulation) {
-            (
-                PatternKind::Prbs {
-                    quaternary: true, ..
-                },
-                Modulation::Nrz,
-            )
-            | (PatternKind::Ssprq, Modulation::Nrz) => Err(Error::invalid(
-                "modulation",
-                modulation,
-                format!("{} is a PAM4 pattern (IEEE 802.3 120.5.11.2)", self.name),
-            )),
-            (PatternKind::User { symbols }, m) => {
-                match symbols.iter().position(|&s| s > m.max_symbol()) {
-                    Some(position) => Err(Error::IllegalSymbol {
-                        origin: self.name.clone(),
-                        position,
-                        value: symbols[position].to_string(),
-                        max: m.max_symbol(),
-                    }),
-                    None => Ok(()),
-                }
+            (PatternKind::Prbs { quaternary: true, .. }, Modulation::Nrz) | (PatternKind::Ssprq, Modulation::Nrz) => {
+                Err(Error::invalid(
+                    "modulation",
+                    modulation,
+                    format!("{} is a PAM4 pattern (IEEE 802.3 120.5.11.2)", self.name),
+                ))
             }
+            (PatternKind::User { symbols }, m) => match symbols.iter().position(|&s| s > m.max_symbol()) {
+                Some(position) => Err(Error::IllegalSymbol {
+                    origin: self.name.clone(),
+                    position,
+                    value: symbols[position].to_string(),
+                    max: m.max_symbol(),
+                }),
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }
@@ -205,9 +180,7 @@ impl Pattern {
     /// spans two bit periods), 65 535 for SSPRQ, the length of a user pattern. 0 when the
     /// pattern does not exist on `modulation` (PRBSnQ, SSPRQ on NRZ).
     pub fn period_symbols(&self, modulation: Modulation) -> u64 {
-        if self.check_modulation(modulation).is_err()
-            && !matches!(self.kind, PatternKind::User { .. })
-        {
+        if self.check_modulation(modulation).is_err() && !matches!(self.kind, PatternKind::User { .. }) {
             return 0;
         }
         match &self.kind {
@@ -263,16 +236,11 @@ mod tests {
         match Pattern::parse("prbs8") {
             Err(Error::UnknownPattern { name, known }) => {
                 assert_eq!(name, "prbs8");
-                assert!(
-                    known.contains("prbs13q") && known.contains("ssprq") && known.contains("file:")
-                );
+                assert!(known.contains("prbs13q") && known.contains("ssprq") && known.contains("file:"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            Pattern::parse("file:/nonexistent/x.txt"),
-            Err(Error::Io { .. })
-        ));
+        assert!(matches!(Pattern::parse("file:/nonexistent/x.txt"), Err(Error::Io { .. })));
     }
 
     #[test]
@@ -285,21 +253,11 @@ mod tests {
         let u = Pattern::from_symbols("u", vec![0, 1, 3]).unwrap();
         assert!(matches!(
             u.generate(Modulation::Nrz, 4),
-            Err(Error::IllegalSymbol {
-                position: 2,
-                max: 1,
-                ..
-            })
+            Err(Error::IllegalSymbol { position: 2, max: 1, .. })
         ));
-        assert_eq!(
-            u.generate(Modulation::Pam4, 7).unwrap(),
-            vec![0, 1, 3, 0, 1, 3, 0]
-        );
+        assert_eq!(u.generate(Modulation::Pam4, 7).unwrap(), vec![0, 1, 3, 0, 1, 3, 0]);
         assert!(Pattern::from_symbols("e", vec![]).is_err());
-        assert!(matches!(
-            Pattern::from_symbols("b", vec![0, 4]),
-            Err(Error::IllegalSymbol { position: 1, .. })
-        ));
+        assert!(matches!(Pattern::from_symbols("b", vec![0, 4]), Err(Error::IllegalSymbol { position: 1, .. })));
     }
 
     #[test]

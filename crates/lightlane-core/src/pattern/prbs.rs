@@ -65,10 +65,7 @@ impl Lfsr {
         let mut e = exponents.to_vec();
         e.sort_unstable_by(|a, b| b.cmp(a));
         e.dedup();
-        assert!(
-            e.len() >= 2 && e.len() == exponents.len(),
-            "LFSR exponents must be distinct, at least two"
-        );
+        assert!(e.len() >= 2 && e.len() == exponents.len(), "LFSR exponents must be distinct, at least two");
         let order = e[0];
         assert!((2..=31).contains(&order), "LFSR order must be 2..=31");
         let step = *e.last().expect("non-empty");
@@ -163,10 +160,7 @@ impl Lfsr {
                 t
             })
             .collect();
-        LfsrWord {
-            tables,
-            output_inverted: self.output_inverted,
-        }
+        LfsrWord { tables, output_inverted: self.output_inverted }
     }
 
     /// Raw register bits (no output inversion) for a jump: `k ≤ 64` next feedback bits.
@@ -324,47 +318,19 @@ impl PrbsSpec {
 }
 
 /// PRBS7 x⁷ + x⁶ + 1.
-pub const PRBS7: PrbsSpec = PrbsSpec {
-    order: 7,
-    exponents: &[7, 6],
-    output_inverted: false,
-};
+pub const PRBS7: PrbsSpec = PrbsSpec { order: 7, exponents: &[7, 6], output_inverted: false };
 /// PRBS9 x⁹ + x⁵ + 1 (802.3 Table 68-6; reproduces the PRBS9Q example).
-pub const PRBS9: PrbsSpec = PrbsSpec {
-    order: 9,
-    exponents: &[9, 5],
-    output_inverted: false,
-};
+pub const PRBS9: PrbsSpec = PrbsSpec { order: 9, exponents: &[9, 5], output_inverted: false };
 /// PRBS11 x¹¹ + x⁹ + 1 (802.3 Eq. 72-1).
-pub const PRBS11: PrbsSpec = PrbsSpec {
-    order: 11,
-    exponents: &[11, 9],
-    output_inverted: false,
-};
+pub const PRBS11: PrbsSpec = PrbsSpec { order: 11, exponents: &[11, 9], output_inverted: false };
 /// PRBS13 1 + x + x² + x¹² + x¹³ (802.3 Eq. 94-3, Fig. 94-6; the PRBS13Q polynomial).
-pub const PRBS13: PrbsSpec = PrbsSpec {
-    order: 13,
-    exponents: &[13, 12, 2, 1],
-    output_inverted: false,
-};
+pub const PRBS13: PrbsSpec = PrbsSpec { order: 13, exponents: &[13, 12, 2, 1], output_inverted: false };
 /// PRBS15 x¹⁵ + x¹⁴ + 1.
-pub const PRBS15: PrbsSpec = PrbsSpec {
-    order: 15,
-    exponents: &[15, 14],
-    output_inverted: false,
-};
+pub const PRBS15: PrbsSpec = PrbsSpec { order: 15, exponents: &[15, 14], output_inverted: false };
 /// PRBS23 x²³ + x¹⁸ + 1.
-pub const PRBS23: PrbsSpec = PrbsSpec {
-    order: 23,
-    exponents: &[23, 18],
-    output_inverted: false,
-};
+pub const PRBS23: PrbsSpec = PrbsSpec { order: 23, exponents: &[23, 18], output_inverted: false };
 /// PRBS31 x³¹ + x²⁸ + 1 with the output inverter of 802.3 Fig. 49-9.
-pub const PRBS31: PrbsSpec = PrbsSpec {
-    order: 31,
-    exponents: &[31, 28],
-    output_inverted: true,
-};
+pub const PRBS31: PrbsSpec = PrbsSpec { order: 31, exponents: &[31, 28], output_inverted: true };
 
 #[cfg(test)]
 mod tests {
@@ -413,18 +379,11 @@ mod tests {
             let l = spec.lfsr();
             let w = l.word_table();
             for _ in 0..200 {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let mut a = (r >> 17) & l.state_mask();
                 let mut b = a;
                 for _ in 0..3 {
-                    assert_eq!(
-                        w.next64(&mut a),
-                        l.next_bits(&mut b, 64),
-                        "PRBS{}",
-                        spec.order
-                    );
+                    assert_eq!(w.next64(&mut a), l.next_bits(&mut b, 64), "PRBS{}", spec.order);
                     assert_eq!(a, b, "PRBS{}", spec.order);
                 }
             }

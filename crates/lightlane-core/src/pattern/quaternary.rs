@@ -89,12 +89,7 @@ pub(crate) fn word_to_symbols(word: u64, modulation: Modulation, out: &mut [u8])
 
 /// Fills `out` with the canonical symbols (Gray pairs on PAM4, bits on NRZ) of the LFSR output
 /// that starts at `state`, advancing `state` by `out.len() * bits_per_symbol` clocks.
-pub(crate) fn fill_lfsr_symbols(
-    lfsr: &Lfsr,
-    state: &mut u64,
-    modulation: Modulation,
-    out: &mut [u8],
-) {
+pub(crate) fn fill_lfsr_symbols(lfsr: &Lfsr, state: &mut u64, modulation: Modulation, out: &mut [u8]) {
     let per_word = 64 / modulation.bits_per_symbol();
     for chunk in out.chunks_mut(per_word) {
         let nbits = (chunk.len() * modulation.bits_per_symbol()) as u32;
@@ -104,12 +99,7 @@ pub(crate) fn fill_lfsr_symbols(
 }
 
 /// Table 94-11 PRBS13Q seeds per PMD lane, written S0…S12 (leftmost bit = S0).
-pub const PRBS13Q_LANE_SEEDS: [&str; 4] = [
-    "0000010101011",
-    "0011101000001",
-    "1001000101100",
-    "0100010000010",
-];
+pub const PRBS13Q_LANE_SEEDS: [&str; 4] = ["0000010101011", "0011101000001", "1001000101100", "0100010000010"];
 
 /// Register value (bit i = S_i) of a seed written S0 first, as in Table 94-11. `None` when the
 /// text holds anything but 0/1 or is longer than 63 bits.
@@ -132,11 +122,7 @@ pub fn seed_from_s0_first(text: &str) -> Option<u64> {
 pub const SSPRQ_LEN: usize = 65_535;
 
 /// The SSPRQ sections: PRBS31 seed (S30…S0, MSB → S30) and bit count (Table 120-2).
-const SSPRQ_SECTIONS: [(u64, usize); 3] = [
-    (0x0000_0002, 10_924),
-    (0x3401_3FF7, 10_922),
-    (0x0CCC_CCCC, 10_922),
-];
+const SSPRQ_SECTIONS: [(u64, usize); 3] = [(0x0000_0002, 10_924), (0x3401_3FF7, 10_922), (0x0CCC_CCCC, 10_922)];
 
 /// SSPRQ, IEEE 802.3 120.5.11.2.3 (construction of standards.md §3.3): the 32 768-bit sequence A
 /// from three PRBS31 sections (Fig. 49-9 generator, inverted output), bits `A, A, A[1:], A[:−1]`
@@ -156,10 +142,7 @@ pub fn ssprq_symbols() -> Vec<u8> {
     bits.extend_from_slice(&a);
     bits.extend_from_slice(&a[1..]);
     bits.extend_from_slice(&a[..a.len() - 1]);
-    let mut sym: Vec<u8> = bits
-        .chunks_exact(2)
-        .map(|p| crate::modulation::gray_encode(p[0], p[1]))
-        .collect();
+    let mut sym: Vec<u8> = bits.chunks_exact(2).map(|p| crate::modulation::gray_encode(p[0], p[1])).collect();
     for range in [16_384..32_768, 49_151..SSPRQ_LEN] {
         for s in &mut sym[range] {
             *s = 3 - *s;
@@ -180,10 +163,7 @@ mod tests {
         let bits: Vec<u8> = (0..64).map(|i| ((word >> (63 - i)) & 1) as u8).collect();
         let mut pam = [0u8; 32];
         word_to_symbols(word, Modulation::Pam4, &mut pam);
-        assert_eq!(
-            pam.to_vec(),
-            bits_to_symbols(&bits, Modulation::Pam4, BitMapping::Gray)
-        );
+        assert_eq!(pam.to_vec(), bits_to_symbols(&bits, Modulation::Pam4, BitMapping::Gray));
         let mut nrz = [0u8; 64];
         word_to_symbols(word, Modulation::Nrz, &mut nrz);
         assert_eq!(nrz.to_vec(), bits);

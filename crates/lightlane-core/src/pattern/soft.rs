@@ -30,26 +30,18 @@ const FOLD_RESIDUES: usize = 1 << 10;
 /// folded sums are the serial ones bit for bit.
 fn fold_zero_mean(x: &[f32], p: usize, block: usize) -> Vec<f64> {
     use rayon::prelude::*;
-    let sum: f64 = x
-        .par_chunks(block)
-        .map(|c| c.iter().map(|&v| v as f64).sum::<f64>())
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum();
+    let sum: f64 = x.par_chunks(block).map(|c| c.iter().map(|&v| v as f64).sum::<f64>()).collect::<Vec<f64>>().iter().sum();
     let mean = sum / x.len() as f64;
     let mut folded = vec![0f64; p];
-    folded
-        .par_chunks_mut(FOLD_RESIDUES)
-        .enumerate()
-        .for_each(|(b, f)| {
-            let j0 = b * FOLD_RESIDUES;
-            for row in x.chunks(p) {
-                let row = row.get(j0..).unwrap_or(&[]);
-                for (acc, &v) in f.iter_mut().zip(row) {
-                    *acc += v as f64 - mean;
-                }
+    folded.par_chunks_mut(FOLD_RESIDUES).enumerate().for_each(|(b, f)| {
+        let j0 = b * FOLD_RESIDUES;
+        for row in x.chunks(p) {
+            let row = row.get(j0..).unwrap_or(&[]);
+            for (acc, &v) in f.iter_mut().zip(row) {
+                *acc += v as f64 - mean;
             }
-        });
+        }
+    });
     folded
 }
 
@@ -69,11 +61,7 @@ pub struct SoftAlignment {
 ///
 /// Errors: [`Error::PatternSyncFailed`] when no lag stands out of the correlation floor,
 /// [`Error::InvalidParameter`] when the pattern is longer than [`MAX_SOFT_PERIOD`].
-pub fn align_soft(
-    checker: &PatternChecker,
-    pattern: &super::Pattern,
-    x: &[f32],
-) -> Result<SoftAlignment> {
+pub fn align_soft(checker: &PatternChecker, pattern: &super::Pattern, x: &[f32]) -> Result<SoftAlignment> {
     let p = check_soft_input(checker, x)?;
     let m = checker.modulation();
     // Fold the samples onto one period (zero-mean), so every lag of a capture longer than the
@@ -82,20 +70,14 @@ pub fn align_soft(
     let canonical = pattern.generate(m, p)?;
     // The two plans (a prime period's Rader plans take a millisecond each) built side by side;
     // a planner's choice depends on the length and direction only.
-    let (fwd, inv) = rayon::join(
-        || FftPlanner::<f64>::new().plan_fft_forward(p),
-        || FftPlanner::<f64>::new().plan_fft_inverse(p),
-    );
+    let (fwd, inv) = rayon::join(|| FftPlanner::<f64>::new().plan_fft_forward(p), || FftPlanner::<f64>::new().plan_fft_inverse(p));
     let folded = FoldedSpectrum::new(&folded, &*fwd);
     let transforms = soft_transforms(checker);
     // Each transform's correlation on the pool (the FFT plans are shared); the best is then
     // chosen in the transforms' order, as one loop over them would.
     let peaks: Vec<Option<(f64, usize, f64)>> = {
         use rayon::prelude::*;
-        transforms
-            .par_iter()
-            .map(|&t| folded.peak(&canonical, t, m, &*fwd, &*inv))
-            .collect()
+        transforms.par_iter().map(|&t| folded.peak(&canonical, t, m, &*fwd, &*inv)).collect()
     };
     choose_alignment(checker, transforms.into_iter().zip(peaks), x.len(), p)
 }
@@ -124,13 +106,7 @@ fn check_soft_input(checker: &PatternChecker, x: &[f32]) -> Result<usize> {
 /// flags are searched explicitly.
 fn soft_transforms(checker: &PatternChecker) -> Vec<SymbolTransform> {
     let cfg = checker.config();
-    SymbolTransform::candidates(
-        checker.modulation(),
-        false,
-        cfg.allow_data_inversion,
-        cfg.allow_msb_lsb_swap,
-        cfg.allow_binary_mapping,
-    )
+    SymbolTransform::candidates(checker.modulation(), false, cfg.allow_data_inversion, cfg.allow_msb_lsb_swap, cfg.allow_binary_mapping)
 }
 
 /// The folded samples' spectrum and energy.
@@ -143,32 +119,19 @@ impl FoldedSpectrum {
     fn new(folded: &[f64], fwd: &dyn Fft<f64>) -> Self {
         let mut fx: Vec<Complex<f64>> = folded.iter().map(|&v| Complex::new(v, 0.0)).collect();
         fwd.process(&mut fx);
-        FoldedSpectrum {
-            fx,
-            energy: folded.iter().map(|v| v * v).sum(),
-        }
+        FoldedSpectrum { fx, energy: folded.iter().map(|v| v * v).sum() }
     }
 
     /// The normalised circular correlation of the folded samples with the pattern under
     /// `transform`: its strongest lag `(value, lag, rms floor)`, `None` when either side has
     /// no variation.
-    fn peak(
-        &self,
-        canonical: &[u8],
-        transform: SymbolTransform,
-        m: crate::Modulation,
-        fwd: &dyn Fft<f64>,
-        inv: &dyn Fft<f64>,
-    ) -> Option<(f64, usize, f64)> {
+    fn peak(&self, canonical: &[u8], transform: SymbolTransform, m: crate::Modulation, fwd: &dyn Fft<f64>, inv: &dyn Fft<f64>) -> Option<(f64, usize, f64)> {
         let p = canonical.len();
         let mut received = canonical.to_vec();
         transform.apply_in_place(m, &mut received);
         let levels: Vec<f64> = received.iter().map(|&s| m.level(s) as f64).collect();
         let rmean = levels.iter().sum::<f64>() / p as f64;
-        let mut fr: Vec<Complex<f64>> = levels
-            .iter()
-            .map(|&v| Complex::new(v - rmean, 0.0))
-            .collect();
+        let mut fr: Vec<Complex<f64>> = levels.iter().map(|&v| Complex::new(v - rmean, 0.0)).collect();
         let r_energy: f64 = fr.iter().map(|c| c.re * c.re).sum();
         if r_energy == 0.0 || self.energy == 0.0 {
             return None;
@@ -200,9 +163,7 @@ fn choose_alignment(
     let m = checker.modulation();
     let mut best: Option<(f64, usize, SymbolTransform, f64)> = None;
     for (t, peak) in peaks {
-        let Some((val, lag, floor)) = peak else {
-            continue;
-        };
+        let Some((val, lag, floor)) = peak else { continue };
         if val < 0.0 && !checker.config().allow_inversion {
             continue;
         }
@@ -260,11 +221,7 @@ mod tests {
 
     /// The serial [`align_soft`] (one pass for the mean, one for the fold, the transforms one
     /// after another): the reference of the parallel one.
-    fn align_soft_serial(
-        checker: &PatternChecker,
-        pattern: &crate::pattern::Pattern,
-        x: &[f32],
-    ) -> Result<SoftAlignment> {
+    fn align_soft_serial(checker: &PatternChecker, pattern: &crate::pattern::Pattern, x: &[f32]) -> Result<SoftAlignment> {
         let p = check_soft_input(checker, x)?;
         let m = checker.modulation();
         let (_, folded) = fold_zero_mean_serial(x, p);
@@ -273,39 +230,22 @@ mod tests {
         let fwd = planner.plan_fft_forward(p);
         let inv = planner.plan_fft_inverse(p);
         let folded = FoldedSpectrum::new(&folded, &*fwd);
-        let peaks: Vec<_> = soft_transforms(checker)
-            .into_iter()
-            .map(|t| (t, folded.peak(&canonical, t, m, &*fwd, &*inv)))
-            .collect();
+        let peaks: Vec<_> = soft_transforms(checker).into_iter().map(|t| (t, folded.peak(&canonical, t, m, &*fwd, &*inv))).collect();
         choose_alignment(checker, peaks, x.len(), p)
     }
 
     /// Symbol-rate samples of `pattern` from symbol `start`, under `transform`, through an ISI
     /// channel with noise (a closed eye), at an arbitrary offset and scale.
-    fn isi_capture(
-        pattern: &crate::pattern::Pattern,
-        m: crate::Modulation,
-        start: usize,
-        n: usize,
-        transform: SymbolTransform,
-        seed: u64,
-    ) -> Vec<f32> {
+    fn isi_capture(pattern: &crate::pattern::Pattern, m: crate::Modulation, start: usize, n: usize, transform: SymbolTransform, seed: u64) -> Vec<f32> {
         let mut syms = pattern.generate(m, start + n).unwrap()[start..].to_vec();
         transform.apply_in_place(m, &mut syms);
         let h = [0.35f32, 1.0, 0.8, 0.45, 0.2];
         let mut s = seed;
         (0..n)
             .map(|k| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let noise = ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.6;
-                let isi: f32 = h
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i <= k + 1 && k + 1 - i < n)
-                    .map(|(i, &c)| c * m.level(syms[k + 1 - i]))
-                    .sum();
+                let isi: f32 = h.iter().enumerate().filter(|&(i, _)| i <= k + 1 && k + 1 - i < n).map(|(i, &c)| c * m.level(syms[k + 1 - i])).sum();
                 0.3 + 0.02 * (isi + noise)
             })
             .collect()
@@ -314,11 +254,7 @@ mod tests {
     #[test]
     fn soft_alignment_equals_the_serial_reference() {
         use crate::pattern::{Pattern, SyncConfig};
-        for (name, m) in [
-            ("prbs13q", crate::Modulation::Pam4),
-            ("prbs9", crate::Modulation::Nrz),
-            ("ssprq", crate::Modulation::Pam4),
-        ] {
+        for (name, m) in [("prbs13q", crate::Modulation::Pam4), ("prbs9", crate::Modulation::Nrz), ("ssprq", crate::Modulation::Pam4)] {
             let pattern = Pattern::parse(name).unwrap();
             let checker = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
             let transforms = SymbolTransform::candidates(m, true, true, true, true);
@@ -327,18 +263,10 @@ mod tests {
                 for n in [3000, 3 * MEAN_BLOCK / 2 + 11] {
                     let start = 1000 + 77 * i;
                     let x = isi_capture(&pattern, m, start, n, t, i as u64);
-                    let (got, want) = (
-                        align_soft(&checker, &pattern, &x).unwrap(),
-                        align_soft_serial(&checker, &pattern, &x).unwrap(),
-                    );
+                    let (got, want) = (align_soft(&checker, &pattern, &x).unwrap(), align_soft_serial(&checker, &pattern, &x).unwrap());
                     assert_eq!(got.alignment, want.alignment, "{name} {t:?} n = {n}");
                     // The mean's summation order is the only difference.
-                    assert!(
-                        (got.peak - want.peak).abs() <= 1e-9 * want.peak
-                            && (got.peak_to_floor - want.peak_to_floor).abs()
-                                <= 1e-9 * want.peak_to_floor,
-                        "{name}: {got:?} vs {want:?}"
-                    );
+                    assert!((got.peak - want.peak).abs() <= 1e-9 * want.peak && (got.peak_to_floor - want.peak_to_floor).abs() <= 1e-9 * want.peak_to_floor, "{name}: {got:?} vs {want:?}");
                     // And it is the right alignment: the expected symbols are the sent ones.
                     let mut sent = pattern.generate(m, start + n).unwrap()[start..].to_vec();
                     t.apply_in_place(m, &mut sent);
@@ -356,23 +284,14 @@ mod tests {
         let mut s = 7u64;
         let x: Vec<f32> = (0..20 * block + 13)
             .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 0.75 + (s >> 40) as f32 / (1u64 << 24) as f32
             })
             .collect();
         // Mean blocks: below one, exactly one, one more, ragged; periods shorter and longer than
         // a residue task, and longer than the input.
         for n in [64, block - 1, block, block + 1, 20 * block + 13] {
-            for p in [
-                1,
-                127,
-                FOLD_RESIDUES,
-                FOLD_RESIDUES + 3,
-                3 * FOLD_RESIDUES + 5,
-                n + 9,
-            ] {
+            for p in [1, 127, FOLD_RESIDUES, FOLD_RESIDUES + 3, 3 * FOLD_RESIDUES + 5, n + 9] {
                 let x = &x[..n];
                 let (mean, want) = fold_zero_mean_serial(x, p);
                 let got = fold_zero_mean(x, p, block);
@@ -382,19 +301,10 @@ mod tests {
                 // of its own adds (≤ count·ε·Σ|x − mean| each way).
                 let mean_tol = 2.0 * n as f64 * f64::EPSILON * mean;
                 for (j, (a, b)) in got.iter().zip(&want).enumerate() {
-                    let terms: Vec<f64> = x
-                        .iter()
-                        .skip(j)
-                        .step_by(p)
-                        .map(|&v| v as f64 - mean)
-                        .collect();
+                    let terms: Vec<f64> = x.iter().skip(j).step_by(p).map(|&v| v as f64 - mean).collect();
                     let count = terms.len() as f64;
-                    let tol = count * mean_tol
-                        + 2.0 * count * f64::EPSILON * terms.iter().map(|t| t.abs()).sum::<f64>();
-                    assert!(
-                        (a - b).abs() <= tol,
-                        "n = {n}, p = {p}, j = {j}: {a} vs {b}"
-                    );
+                    let tol = count * mean_tol + 2.0 * count * f64::EPSILON * terms.iter().map(|t| t.abs()).sum::<f64>();
+                    assert!((a - b).abs() <= tol, "n = {n}, p = {p}, j = {j}: {a} vs {b}");
                 }
                 // With the serial mean the fold is the serial one bit for bit.
                 let exact = fold_zero_mean(x, p, usize::MAX);
@@ -402,14 +312,7 @@ mod tests {
                 for (k, &v) in x.iter().enumerate() {
                     serial_mean_fold[k % p] += v as f64 - mean;
                 }
-                assert_eq!(
-                    exact.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    serial_mean_fold
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>(),
-                    "n = {n}, p = {p}"
-                );
+                assert_eq!(exact.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), serial_mean_fold.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "n = {n}, p = {p}");
             }
         }
     }

@@ -86,11 +86,7 @@ impl SyncConfig {
             if v.is_finite() && v > 0.0 && v < 0.5 {
                 Ok(())
             } else {
-                Err(Error::invalid(
-                    name,
-                    v,
-                    "must be in (0, 0.5): random data has a bit error ratio of 0.5",
-                ))
+                Err(Error::invalid(name, v, "must be in (0, 0.5): random data has a bit error ratio of 0.5"))
             }
         };
         ratio("align_max_ber", self.align_max_ber)?;
@@ -116,10 +112,7 @@ impl SyncConfig {
             return Err(Error::invalid(
                 "validate_bits",
                 self.validate_bits,
-                format!(
-                    "must be at least min_validate_bits = {}",
-                    self.min_validate_bits
-                ),
+                format!("must be at least min_validate_bits = {}", self.min_validate_bits),
             ));
         }
         if self.correlation_window > 1 << 22 {
@@ -130,11 +123,7 @@ impl SyncConfig {
             ));
         }
         if self.max_slip > 1 << 20 {
-            return Err(Error::invalid(
-                "max_slip",
-                self.max_slip,
-                "at most 2^20 symbols",
-            ));
+            return Err(Error::invalid("max_slip", self.max_slip, "at most 2^20 symbols"));
         }
         Ok(())
     }
@@ -235,11 +224,7 @@ impl PackedBits {
         let (w, o) = (r / 64, (r % 64) as u32);
         let hi = self.words.get(w).copied().unwrap_or(0);
         let lo = self.words.get(w + 1).copied().unwrap_or(0);
-        let v = if o == 0 {
-            hi
-        } else {
-            (hi << o) | (lo >> (64 - o))
-        };
+        let v = if o == 0 { hi } else { (hi << o) | (lo >> (64 - o)) };
         v >> (64 - k)
     }
 }
@@ -250,10 +235,7 @@ enum SeedFit {
     TooShort,
     /// The transform, error count and state of the best fit within the error limit over
     /// `v_bits` validation bits, if any.
-    Tried {
-        best: Option<(usize, u64, u64)>,
-        v_bits: usize,
-    },
+    Tried { best: Option<(usize, u64, u64)>, v_bits: usize },
 }
 
 /// What testing one seed needs: the generator, the received bits of the chunk under each
@@ -290,11 +272,7 @@ impl SeedProbe<'_> {
             let mut pos = r0 + n;
             while checked < v_bits {
                 let k = (v_bits - checked).min(64) as u32;
-                let g = if k == 64 {
-                    self.word.next64(&mut s)
-                } else {
-                    self.lfsr.next_bits(&mut s, k)
-                };
+                let g = if k == 64 { self.word.next64(&mut s) } else { self.lfsr.next_bits(&mut s, k) };
                 errors += (g ^ bits.get(pos, k)).count_ones() as u64;
                 checked += k as usize;
                 pos += k as usize;
@@ -354,14 +332,7 @@ impl PatternChecker {
 
     /// The alignment of a PRBS fit at seed symbol `i` under `transform` whose LFSR state
     /// before the seed's received bits is `state` (`errors` in `v_bits` validation bits).
-    fn lfsr_found(
-        &self,
-        i: usize,
-        transform: SymbolTransform,
-        errors: u64,
-        state: u64,
-        v_bits: usize,
-    ) -> Option<Found> {
+    fn lfsr_found(&self, i: usize, transform: SymbolTransform, errors: u64, state: u64, v_bits: usize) -> Option<Found> {
         let prbs = self.prbs_state()?;
         let lfsr = &prbs.lfsr;
         let m = self.modulation();
@@ -387,13 +358,7 @@ impl PatternChecker {
         })
     }
 
-    fn acquire_lfsr(
-        &self,
-        decisions: &[u8],
-        from: usize,
-        to: usize,
-        transforms: &[SymbolTransform],
-    ) -> Option<Found> {
+    fn acquire_lfsr(&self, decisions: &[u8], from: usize, to: usize, transforms: &[SymbolTransform]) -> Option<Found> {
         let prbs = self.prbs_state()?;
         let lfsr = &prbs.lfsr;
         let m = self.modulation();
@@ -409,9 +374,7 @@ impl PatternChecker {
         // clean fit at once; otherwise keep the best fit over a further span of seeds.
         let mut marginal: Option<Found> = None;
         let mut marginal_deadline = usize::MAX;
-        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| {
-            self.lfsr_found(i, transforms[ti], errors, state, v_bits)
-        };
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| self.lfsr_found(i, transforms[ti], errors, state, v_bits);
         // Every seed's fit is a pure function of the seed, so the fits are computed on the pool
         // (a batch of seeds at a time) and then walked in seed order by the sequential rules
         // below: the same sync point as testing the seeds one by one, for any thread count.
@@ -421,38 +384,19 @@ impl PatternChecker {
             let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
             let packed: Vec<PackedBits> = {
                 use rayon::prelude::*;
-                transforms
-                    .par_iter()
-                    .map(|t| transform_bits(window, t, m))
-                    .collect()
+                transforms.par_iter().map(|t| transform_bits(window, t, m)).collect()
             };
             let total_bits = window.len() * bps;
-            let probe = SeedProbe {
-                lfsr,
-                word: &prbs.word,
-                packed: &packed,
-                n,
-                inv_out,
-                total_bits,
-                cfg,
-            };
+            let probe = SeedProbe { lfsr, word: &prbs.word, packed: &packed, n, inv_out, total_bits, cfg };
             // A clean capture syncs on its first seed: try a few before a whole chunk.
             let mut batch_start = chunk_start;
-            let mut batch = if chunk_start == from {
-                FIRST_SEEDS
-            } else {
-                SEED_CHUNK
-            };
+            let mut batch = if chunk_start == from { FIRST_SEEDS } else { SEED_CHUNK };
             while batch_start < chunk_end {
                 let batch_end = (batch_start + batch).min(chunk_end);
                 batch = SEED_CHUNK;
                 let fits: Vec<SeedFit> = {
                     use rayon::prelude::*;
-                    (batch_start..batch_end)
-                        .into_par_iter()
-                        .with_min_len(SEED_TASK)
-                        .map(|i| probe.fit((i - chunk_start) * bps))
-                        .collect()
+                    (batch_start..batch_end).into_par_iter().with_min_len(SEED_TASK).map(|i| probe.fit((i - chunk_start) * bps)).collect()
                 };
                 for (i, fit) in (batch_start..batch_end).zip(fits) {
                     let (best, v_bits) = match fit {
@@ -468,10 +412,7 @@ impl PatternChecker {
                             return build(i, ti, errors, state, v_bits);
                         }
                         let ber = errors as f64 / v_bits as f64;
-                        if marginal
-                            .as_ref()
-                            .is_none_or(|f| ber < f.alignment.validation_ber())
-                        {
+                        if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
                             marginal = build(i, ti, errors, state, v_bits);
                             marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
                         }
@@ -559,9 +500,7 @@ impl PatternChecker {
                         expected.resize(span.len(), 0);
                         self.fill_canonical(best.0 as u64, &mut expected);
                         t.apply_in_place(m, &mut expected);
-                        if count_errors(span, &expected, m, t.bit_mapping()).bit_errors
-                            <= long_limit
-                        {
+                        if count_errors(span, &expected, m, t.bit_mapping()).bit_errors <= long_limit {
                             settled = Some(ti);
                             break 'pairs;
                         }
@@ -579,11 +518,7 @@ impl PatternChecker {
                         let t = transforms[ti];
                         self.fill_canonical(offsets[ti] as u64, &mut expected);
                         t.apply_in_place(m, &mut expected);
-                        (
-                            ti,
-                            e,
-                            count_errors(span, &expected, m, t.bit_mapping()).bit_errors,
-                        )
+                        (ti, e, count_errors(span, &expected, m, t.bit_mapping()).bit_errors)
                     })
                     .collect();
                 scored.sort_by_key(|&(ti, _, long)| (long, ti));
@@ -643,13 +578,7 @@ fn transform_bits(window: &[u8], transform: &SymbolTransform, m: Modulation) -> 
 /// the reference its parallel seed search must reproduce.
 #[cfg(test)]
 impl PatternChecker {
-    pub(super) fn acquire_lfsr_serial(
-        &self,
-        decisions: &[u8],
-        from: usize,
-        to: usize,
-        transforms: &[SymbolTransform],
-    ) -> Option<Found> {
+    pub(super) fn acquire_lfsr_serial(&self, decisions: &[u8], from: usize, to: usize, transforms: &[SymbolTransform]) -> Option<Found> {
         let prbs = self.prbs_state()?;
         let lfsr = &prbs.lfsr;
         let m = self.modulation();
@@ -665,17 +594,12 @@ impl PatternChecker {
         // clean fit at once; otherwise keep the best fit over a further span of seeds.
         let mut marginal: Option<Found> = None;
         let mut marginal_deadline = usize::MAX;
-        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| {
-            self.lfsr_found(i, transforms[ti], errors, state, v_bits)
-        };
+        let build = |i: usize, ti: usize, errors: u64, state: u64, v_bits: usize| self.lfsr_found(i, transforms[ti], errors, state, v_bits);
         let mut chunk_start = from;
         while chunk_start < to {
             let chunk_end = (chunk_start + SEED_CHUNK).min(to);
             let window = &decisions[chunk_start..(chunk_end + tail_symbols).min(decisions.len())];
-            let packed: Vec<PackedBits> = transforms
-                .iter()
-                .map(|t| transform_bits(window, t, m))
-                .collect();
+            let packed: Vec<PackedBits> = transforms.iter().map(|t| transform_bits(window, t, m)).collect();
             let total_bits = window.len() * bps;
             for i in chunk_start..chunk_end {
                 let r0 = (i - chunk_start) * bps;
@@ -696,11 +620,7 @@ impl PatternChecker {
                     let mut pos = r0 + n;
                     while checked < v_bits {
                         let k = (v_bits - checked).min(64) as u32;
-                        let g = if k == 64 {
-                            prbs.word.next64(&mut s)
-                        } else {
-                            lfsr.next_bits(&mut s, k)
-                        };
+                        let g = if k == 64 { prbs.word.next64(&mut s) } else { lfsr.next_bits(&mut s, k) };
                         errors += (g ^ bits.get(pos, k)).count_ones() as u64;
                         checked += k as usize;
                         pos += k as usize;
@@ -710,10 +630,7 @@ impl PatternChecker {
                             break;
                         }
                     }
-                    if errors <= limit
-                        && checked >= v_bits
-                        && best.is_none_or(|(_, e, _)| errors < e)
-                    {
+                    if errors <= limit && checked >= v_bits && best.is_none_or(|(_, e, _)| errors < e) {
                         best = Some((ti, errors, state));
                     }
                 }
@@ -725,10 +642,7 @@ impl PatternChecker {
                         return build(i, ti, errors, state, v_bits);
                     }
                     let ber = errors as f64 / v_bits as f64;
-                    if marginal
-                        .as_ref()
-                        .is_none_or(|f| ber < f.alignment.validation_ber())
-                    {
+                    if marginal.as_ref().is_none_or(|f| ber < f.alignment.validation_ber()) {
                         marginal = build(i, ti, errors, state, v_bits);
                         marginal_deadline = marginal_deadline.min(i + MARGINAL_SPAN);
                     }
@@ -768,11 +682,7 @@ mod tests {
     fn parallel_acquisition_equals_the_serial_walk() {
         use rand::{Rng, SeedableRng};
         let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for (name, m) in [
-            ("prbs13q", Modulation::Pam4),
-            ("prbs9", Modulation::Nrz),
-            ("prbs9q", Modulation::Pam4),
-        ] {
+        for (name, m) in [("prbs13q", Modulation::Pam4), ("prbs9", Modulation::Nrz), ("prbs9q", Modulation::Pam4)] {
             let pattern = super::super::Pattern::parse(name).unwrap();
             let checker = PatternChecker::new(&pattern, m, SyncConfig::default()).unwrap();
             let levels = m.levels() as u8;
@@ -787,47 +697,18 @@ mod tests {
             // Symbol error ratios from clean to hopeless; random data; a garbled prefix that
             // pushes the sync point past the first batch and past the first chunk.
             for ser in [0.002, 0.02, 0.06, 0.12, 0.3] {
-                cases.push((
-                    format!("ser {ser}"),
-                    clean
-                        .iter()
-                        .map(|&s| {
-                            if r.random_bool(ser) {
-                                r.random_range(0..levels)
-                            } else {
-                                s
-                            }
-                        })
-                        .collect(),
-                ));
+                cases.push((format!("ser {ser}"), clean.iter().map(|&s| if r.random_bool(ser) { r.random_range(0..levels) } else { s }).collect()));
             }
-            cases.push((
-                "random".into(),
-                (0..clean.len())
-                    .map(|_| r.random_range(0..levels))
-                    .collect(),
-            ));
+            cases.push(("random".into(), (0..clean.len()).map(|_| r.random_range(0..levels)).collect()));
             for garbled in [FIRST_SEEDS + 3, SEED_CHUNK - 10, SEED_CHUNK + 5] {
                 let mut d = clean.clone();
-                d[..garbled]
-                    .iter_mut()
-                    .for_each(|s| *s = r.random_range(0..levels));
+                d[..garbled].iter_mut().for_each(|s| *s = r.random_range(0..levels));
                 cases.push((format!("garbled to {garbled}"), d));
             }
             for (what, d) in &cases {
-                for (from, to) in [
-                    (0, d.len()),
-                    (0, SEED_CHUNK + 1),
-                    (FIRST_SEEDS - 1, 2 * SEED_CHUNK),
-                    (d.len() - 900, d.len()),
-                    (d.len() - 10, d.len()),
-                ] {
-                    let got = checker
-                        .acquire(d, from, to, &transforms)
-                        .map(|f| f.alignment);
-                    let want = checker
-                        .acquire_lfsr_serial(d, from, to, &transforms)
-                        .map(|f| f.alignment);
+                for (from, to) in [(0, d.len()), (0, SEED_CHUNK + 1), (FIRST_SEEDS - 1, 2 * SEED_CHUNK), (d.len() - 900, d.len()), (d.len() - 10, d.len())] {
+                    let got = checker.acquire(d, from, to, &transforms).map(|f| f.alignment);
+                    let want = checker.acquire_lfsr_serial(d, from, to, &transforms).map(|f| f.alignment);
                     assert_eq!(got, want, "{name} {what} {from}..{to}");
                 }
             }

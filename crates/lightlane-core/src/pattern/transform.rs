@@ -124,13 +124,7 @@ impl SymbolTransform {
         allow_binary_mapping: bool,
     ) -> Vec<SymbolTransform> {
         let pam4 = modulation == Modulation::Pam4;
-        let opts = |allowed: bool| {
-            if allowed {
-                vec![false, true]
-            } else {
-                vec![false]
-            }
-        };
+        let opts = |allowed: bool| if allowed { vec![false, true] } else { vec![false] };
         let mut out = Vec::new();
         for binary_mapping in opts(pam4 && allow_binary_mapping) {
             for msb_lsb_swapped in opts(pam4 && allow_msb_lsb_swap) {
@@ -142,10 +136,7 @@ impl SymbolTransform {
                             binary_mapping,
                             data_inverted,
                         };
-                        if !out
-                            .iter()
-                            .any(|o: &SymbolTransform| o.lut(modulation) == t.lut(modulation))
-                        {
+                        if !out.iter().any(|o: &SymbolTransform| o.lut(modulation) == t.lut(modulation)) {
                             out.push(t);
                         }
                     }
@@ -174,12 +165,7 @@ impl SymbolTransform {
     /// Transforms canonical symbols in place into the received domain (word-parallel).
     pub fn apply_in_place(&self, modulation: Modulation, symbols: &mut [u8]) {
         let a = self.affine(modulation);
-        if a == (Affine {
-            c: 0,
-            col0: 1,
-            col1: 2,
-        }) || (modulation == Modulation::Nrz && a.c == 0)
-        {
+        if a == (Affine { c: 0, col0: 1, col1: 2 }) || (modulation == Modulation::Nrz && a.c == 0) {
             return;
         }
         a.apply(symbols);
@@ -202,9 +188,7 @@ impl Affine {
         }
         for v in chunks.into_remainder() {
             let s = *v;
-            *v = self.c
-                ^ if s & 1 != 0 { self.col0 } else { 0 }
-                ^ if s & 2 != 0 { self.col1 } else { 0 };
+            *v = self.c ^ if s & 1 != 0 { self.col0 } else { 0 } ^ if s & 2 != 0 { self.col1 } else { 0 };
         }
     }
 }
@@ -228,16 +212,8 @@ mod tests {
         luts.dedup();
         assert_eq!(luts.len(), 12);
         // Binary mapping: level inversion and data inversion coincide.
-        let b = |i, d| SymbolTransform {
-            inverted: i,
-            binary_mapping: true,
-            data_inverted: d,
-            ..SymbolTransform::IDENTITY
-        };
-        assert_eq!(
-            b(true, false).lut(Modulation::Pam4),
-            b(false, true).lut(Modulation::Pam4)
-        );
+        let b = |i, d| SymbolTransform { inverted: i, binary_mapping: true, data_inverted: d, ..SymbolTransform::IDENTITY };
+        assert_eq!(b(true, false).lut(Modulation::Pam4), b(false, true).lut(Modulation::Pam4));
         let nrz = SymbolTransform::candidates(Modulation::Nrz, true, true, true, true);
         assert_eq!(nrz.len(), 2);
     }

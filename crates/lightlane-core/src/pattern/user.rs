@@ -82,35 +82,21 @@ mod tests {
     #[test]
     fn separators_comments_and_contiguous_digits() {
         let t = "\u{feff}# header\n0 1, 2;3\n0123 # trailing\n\n  3\t2\r\n";
-        assert_eq!(
-            parse_symbols("t", t).unwrap(),
-            vec![0, 1, 2, 3, 0, 1, 2, 3, 3, 2]
-        );
+        assert_eq!(parse_symbols("t", t).unwrap(), vec![0, 1, 2, 3, 0, 1, 2, 3, 3, 2]);
         assert!(parse_symbols("t", "# only a comment\n").unwrap().is_empty());
     }
 
     #[test]
     fn illegal_symbol_names_position_and_value() {
         match parse_symbols("f.txt", "0 1 2\n3 4 0") {
-            Err(Error::IllegalSymbol {
-                origin,
-                position,
-                value,
-                max,
-            }) => {
+            Err(Error::IllegalSymbol { origin, position, value, max }) => {
                 assert_eq!(origin, "f.txt");
                 assert_eq!(position, 4);
-                assert!(
-                    value.contains("'4'") && value.contains("line 2") && value.contains("column 3"),
-                    "{value}"
-                );
+                assert!(value.contains("'4'") && value.contains("line 2") && value.contains("column 3"), "{value}");
                 assert_eq!(max, 3);
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(
-            parse_symbols("x", "01-2"),
-            Err(Error::IllegalSymbol { position: 2, .. })
-        ));
+        assert!(matches!(parse_symbols("x", "01-2"), Err(Error::IllegalSymbol { position: 2, .. })));
     }
 }

@@ -119,19 +119,13 @@ impl Channel {
         let grid_rate = oversampling as f64 * baud;
         let check_f3db = |f3db: f64| -> Result<()> {
             if !(f3db.is_finite() && f3db > 0.0) {
-                return Err(Error::invalid(
-                    "channel.f3db_hz",
-                    f3db,
-                    "must be a positive finite frequency",
-                ));
+                return Err(Error::invalid("channel.f3db_hz", f3db, "must be a positive finite frequency"));
             }
             if f3db < MIN_F3DB_PER_BAUD * baud {
                 return Err(Error::invalid(
                     "channel.f3db_hz",
                     f3db,
-                    format!(
-                        "below {MIN_F3DB_PER_BAUD} × baud; the impulse response would be too long"
-                    ),
+                    format!("below {MIN_F3DB_PER_BAUD} × baud; the impulse response would be too long"),
                 ));
             }
             if f3db > MAX_F3DB_PER_GRID_RATE * grid_rate {
@@ -148,32 +142,16 @@ impl Channel {
         };
         let check_taps = |taps: &[f64], max: usize| -> Result<()> {
             if taps.is_empty() {
-                return Err(Error::invalid(
-                    "channel.taps",
-                    "[]",
-                    "need at least one tap",
-                ));
+                return Err(Error::invalid("channel.taps", "[]", "need at least one tap"));
             }
             if taps.len() > max {
-                return Err(Error::invalid(
-                    "channel.taps",
-                    format!("{} taps", taps.len()),
-                    format!("at most {max} taps"),
-                ));
+                return Err(Error::invalid("channel.taps", format!("{} taps", taps.len()), format!("at most {max} taps")));
             }
             if let Some(i) = taps.iter().position(|v| !v.is_finite()) {
-                return Err(Error::invalid(
-                    "channel.taps",
-                    taps[i],
-                    format!("tap {i} is not finite"),
-                ));
+                return Err(Error::invalid("channel.taps", taps[i], format!("tap {i} is not finite")));
             }
             if taps.iter().all(|&v| v == 0.0) {
-                return Err(Error::invalid(
-                    "channel.taps",
-                    "all zero",
-                    "the channel would pass no signal",
-                ));
+                return Err(Error::invalid("channel.taps", "all zero", "the channel would pass no signal"));
             }
             Ok(())
         };
@@ -185,10 +163,7 @@ impl Channel {
                     return Err(Error::invalid(
                         "channel.main",
                         main,
-                        format!(
-                            "main cursor index must be below the number of taps ({})",
-                            taps.len()
-                        ),
+                        format!("main cursor index must be below the number of taps ({})", taps.len()),
                     ));
                 }
                 Ok(())
@@ -196,21 +171,13 @@ impl Channel {
             Channel::Gaussian { f3db_hz } => check_f3db(*f3db_hz),
             Channel::BesselThomson { f3db_hz, order } => {
                 if !(1..=8).contains(order) {
-                    return Err(Error::invalid(
-                        "channel.order",
-                        order,
-                        "Bessel-Thomson order must be 1..=8",
-                    ));
+                    return Err(Error::invalid("channel.order", order, "Bessel-Thomson order must be 1..=8"));
                 }
                 check_f3db(*f3db_hz)
             }
             Channel::Impulse { dt, taps } => {
                 if !(dt.is_finite() && *dt > 0.0) {
-                    return Err(Error::invalid(
-                        "channel.dt",
-                        dt,
-                        "must be a positive finite interval in seconds",
-                    ));
+                    return Err(Error::invalid("channel.dt", dt, "must be a positive finite interval in seconds"));
                 }
                 check_taps(taps, MAX_IMPULSE_TAPS)?;
                 let dtf = 1.0 / grid_rate;
@@ -244,14 +211,10 @@ impl Channel {
             Channel::SymbolFir { taps, main } => taps
                 .iter()
                 .enumerate()
-                .map(|(k, &h)| {
-                    Complex64::from_polar(h, -2.0 * PI * f_hz * (k as f64 - *main as f64) / baud)
-                })
+                .map(|(k, &h)| Complex64::from_polar(h, -2.0 * PI * f_hz * (k as f64 - *main as f64) / baud))
                 .sum(),
             Channel::Gaussian { f3db_hz } => Complex64::new(gaussian_response(f_hz / f3db_hz), 0.0),
-            Channel::BesselThomson { f3db_hz, order } => {
-                bessel_thomson_response(*order, f_hz / f3db_hz)
-            }
+            Channel::BesselThomson { f3db_hz, order } => bessel_thomson_response(*order, f_hz / f3db_hz),
             Channel::Impulse { dt, taps } => {
                 if f_hz.abs() > 0.5 / dt {
                     Complex64::new(0.0, 0.0)
@@ -291,12 +254,8 @@ impl Channel {
             Channel::Gaussian { f3db_hz } => {
                 let f3 = *f3db_hz;
                 let sigma_t = (2f64.ln()).sqrt() / (2.0 * PI * f3);
-                let fir = design_from_response(
-                    &|f| Complex64::new(gaussian_response(f / f3), 0.0),
-                    dtf,
-                    16.0 * sigma_t,
-                )
-                .map_err(|why| Error::invalid("channel.f3db_hz", f3, why))?;
+                let fir = design_from_response(&|f| Complex64::new(gaussian_response(f / f3), 0.0), dtf, 16.0 * sigma_t)
+                    .map_err(|why| Error::invalid("channel.f3db_hz", f3, why))?;
                 ChannelDesign { fir, delay_s: 0.0 }
             }
             Channel::BesselThomson { f3db_hz, order } => {
@@ -306,8 +265,7 @@ impl Channel {
                 let tau = w0 / (2.0 * PI * f3);
                 let fir = design_from_response(
                     &|f| {
-                        Complex64::new(c[0], 0.0)
-                            / bessel_poly(&c, Complex64::new(0.0, w0 * f / f3))
+                        Complex64::new(c[0], 0.0) / bessel_poly(&c, Complex64::new(0.0, w0 * f / f3))
                             * Complex64::from_polar(1.0, 2.0 * PI * f * tau)
                     },
                     dtf,
@@ -352,9 +310,7 @@ impl Channel {
             return Err(Error::invalid(
                 "channel",
                 format!("{} fine-grid taps", design.fir.taps.len()),
-                format!(
-                    "the channel's impulse response exceeds {MAX_FINE_FIR_LEN} fine-grid cells"
-                ),
+                format!("the channel's impulse response exceeds {MAX_FINE_FIR_LEN} fine-grid cells"),
             ));
         }
         Ok(design)
@@ -377,10 +333,7 @@ pub fn bessel_thomson_coefficients(order: usize) -> Vec<f64> {
 }
 
 fn bessel_poly(coeffs: &[f64], p: Complex64) -> Complex64 {
-    coeffs
-        .iter()
-        .rev()
-        .fold(Complex64::new(0.0, 0.0), |acc, &a| acc * p + a)
+    coeffs.iter().rev().fold(Complex64::new(0.0, 0.0), |acc, &a| acc * p + a)
 }
 
 /// The normalisation ω₀ of the order-`n` Bessel-Thomson filter: `|a₀ / B_n(j ω₀)| = 1/√2`
@@ -428,11 +381,7 @@ fn nyquist_taper(x: f64) -> f64 {
 
 /// Fine-grid FIR of a response given in Hz, by sampling it on an FFT grid large enough that
 /// the impulse response has decayed to 1e-10 of its peak before wrapping around.
-fn design_from_response(
-    resp: &dyn Fn(f64) -> Complex64,
-    dtf: f64,
-    duration_hint_s: f64,
-) -> Result<FineFir, String> {
+fn design_from_response(resp: &dyn Fn(f64) -> Complex64, dtf: f64, duration_hint_s: f64) -> Result<FineFir, String> {
     let mut n = ((4.0 * duration_hint_s / dtf).ceil().max(256.0) as usize).next_power_of_two();
     let limit = 4 * MAX_FINE_FIR_LEN;
     let mut planner = FftPlanner::<f64>::new();
@@ -463,23 +412,13 @@ fn design_from_response(
         let peak = (-half..half).map(|m| at(m).abs()).fold(0.0, f64::max);
         let thr = 1e-10 * peak;
         let quarter = (n / 4) as isize;
-        let tail = (-half..-quarter)
-            .chain(quarter..half)
-            .map(|m| at(m).abs())
-            .fold(0.0, f64::max);
+        let tail = (-half..-quarter).chain(quarter..half).map(|m| at(m).abs()).fold(0.0, f64::max);
         if tail > thr {
             n *= 2;
             continue;
         }
-        let lo = (-half..half)
-            .find(|&m| at(m).abs() > thr)
-            .unwrap_or(0)
-            .min(0);
-        let hi = (-half..half)
-            .rev()
-            .find(|&m| at(m).abs() > thr)
-            .unwrap_or(0)
-            .max(0);
+        let lo = (-half..half).find(|&m| at(m).abs() > thr).unwrap_or(0).min(0);
+        let hi = (-half..half).rev().find(|&m| at(m).abs() > thr).unwrap_or(0).max(0);
         let taps: Vec<f64> = (lo..=hi).map(at).collect();
         return Ok(FineFir { taps, lead: -lo });
     }
@@ -565,11 +504,7 @@ fn resample_impulse(taps: &[f64], dt: f64, dtf: f64, advance_s: f64) -> FineFir 
             acc * gain
         })
         .collect();
-    FineFir {
-        taps: fine,
-        lead: -m_lo,
-    }
-    .trimmed()
+    FineFir { taps: fine, lead: -m_lo }.trimmed()
 }
 
 /// Centre (in cells, relative to the centre of the input pulse) of the full width at half
@@ -577,13 +512,10 @@ fn resample_impulse(taps: &[f64], dt: f64, dtf: f64, advance_s: f64) -> FineFir 
 fn pulse_fwhm_centre(fir: &FineFir, os: usize) -> f64 {
     let p = convolve_box(&fir.taps, os);
     // p[j] is output cell m = j − lead for an input pulse on cells [0, os).
-    let (jmax, _) = p.iter().enumerate().fold((0, 0.0f64), |(bi, bv), (i, &v)| {
-        if v.abs() > bv {
-            (i, v.abs())
-        } else {
-            (bi, bv)
-        }
-    });
+    let (jmax, _) = p
+        .iter()
+        .enumerate()
+        .fold((0, 0.0f64), |(bi, bv), (i, &v)| if v.abs() > bv { (i, v.abs()) } else { (bi, bv) });
     let sign = p[jmax].signum();
     let q: Vec<f64> = p.iter().map(|v| v * sign).collect();
     let half = 0.5 * q[jmax];
@@ -627,26 +559,16 @@ mod tests {
 
     #[test]
     fn bt4_coefficients_and_omega0_match_802_3() {
-        assert_eq!(
-            bessel_thomson_coefficients(4),
-            vec![105.0, 105.0, 45.0, 10.0, 1.0]
-        );
+        assert_eq!(bessel_thomson_coefficients(4), vec![105.0, 105.0, 45.0, 10.0, 1.0]);
         assert!((bessel_thomson_omega0(4) - 2.113_917_674_904).abs() < 1e-9);
         assert!((bessel_thomson_omega0(1) - 1.0).abs() < 1e-12);
         for n in 1..=8 {
             let h = bessel_thomson_response(n, 1.0);
-            assert!(
-                (db(h.norm()) + 3.0103).abs() < 1e-4,
-                "order {n}: {} dB",
-                db(h.norm())
-            );
+            assert!((db(h.norm()) + 3.0103).abs() < 1e-4, "order {n}: {} dB", db(h.norm()));
             // Group delay at DC = ω₀/(2π f3dB): phase slope at small x.
             let x = 1e-4;
             let slope = -bessel_thomson_response(n, x).arg() / (2.0 * PI * x);
-            assert!(
-                (slope - bessel_thomson_omega0(n) / (2.0 * PI)).abs() < 1e-6,
-                "order {n}"
-            );
+            assert!((slope - bessel_thomson_omega0(n) / (2.0 * PI)).abs() < 1e-6, "order {n}");
         }
         assert!((db(gaussian_response(1.0)) + 3.0103).abs() < 1e-4);
     }
@@ -656,54 +578,20 @@ mod tests {
     #[test]
     fn designed_filters_keep_their_response() {
         for (ch, f3) in [
-            (
-                Channel::BesselThomson {
-                    f3db_hz: 0.5 * BAUD,
-                    order: 4,
-                },
-                0.5 * BAUD,
-            ),
-            (
-                Channel::BesselThomson {
-                    f3db_hz: 0.75 * BAUD,
-                    order: 8,
-                },
-                0.75 * BAUD,
-            ),
-            (
-                Channel::BesselThomson {
-                    f3db_hz: 0.3 * BAUD,
-                    order: 1,
-                },
-                0.3 * BAUD,
-            ),
-            (
-                Channel::Gaussian {
-                    f3db_hz: 0.6 * BAUD,
-                },
-                0.6 * BAUD,
-            ),
+            (Channel::BesselThomson { f3db_hz: 0.5 * BAUD, order: 4 }, 0.5 * BAUD),
+            (Channel::BesselThomson { f3db_hz: 0.75 * BAUD, order: 8 }, 0.75 * BAUD),
+            (Channel::BesselThomson { f3db_hz: 0.3 * BAUD, order: 1 }, 0.3 * BAUD),
+            (Channel::Gaussian { f3db_hz: 0.6 * BAUD }, 0.6 * BAUD),
         ] {
             for os in [8usize, 32] {
                 ch.validate(BAUD, os).unwrap();
                 let d = ch.design(BAUD, os).unwrap();
                 let cells_per_hz = 1.0 / (BAUD * os as f64);
                 let h3 = d.fir.response(f3 * cells_per_hz);
-                assert!(
-                    (db(h3.norm()) + 3.0103).abs() < 1e-3,
-                    "{ch:?} os {os}: {} dB",
-                    db(h3.norm())
-                );
-                assert!(
-                    (d.fir.response(0.0).re - 1.0).abs() < 1e-8,
-                    "{ch:?} DC gain"
-                );
-                let exact =
-                    ch.response(f3, BAUD) * Complex64::from_polar(1.0, 2.0 * PI * f3 * d.delay_s);
-                assert!(
-                    (h3 - exact).norm() < 1e-6,
-                    "{ch:?} os {os}: {h3} vs {exact}"
-                );
+                assert!((db(h3.norm()) + 3.0103).abs() < 1e-3, "{ch:?} os {os}: {} dB", db(h3.norm()));
+                assert!((d.fir.response(0.0).re - 1.0).abs() < 1e-8, "{ch:?} DC gain");
+                let exact = ch.response(f3, BAUD) * Complex64::from_polar(1.0, 2.0 * PI * f3 * d.delay_s);
+                assert!((h3 - exact).norm() < 1e-6, "{ch:?} os {os}: {h3} vs {exact}");
             }
         }
     }
@@ -715,38 +603,19 @@ mod tests {
         let t = std::time::Instant::now();
         for os in [4usize, 32] {
             let grid = BAUD * os as f64;
-            for f3 in [
-                MIN_F3DB_PER_BAUD * BAUD * 1.0001,
-                MAX_F3DB_PER_GRID_RATE * grid * 0.9999,
-            ] {
+            for f3 in [MIN_F3DB_PER_BAUD * BAUD * 1.0001, MAX_F3DB_PER_GRID_RATE * grid * 0.9999] {
                 for ch in [
-                    Channel::BesselThomson {
-                        f3db_hz: f3,
-                        order: 1,
-                    },
-                    Channel::BesselThomson {
-                        f3db_hz: f3,
-                        order: 4,
-                    },
-                    Channel::BesselThomson {
-                        f3db_hz: f3,
-                        order: 8,
-                    },
+                    Channel::BesselThomson { f3db_hz: f3, order: 1 },
+                    Channel::BesselThomson { f3db_hz: f3, order: 4 },
+                    Channel::BesselThomson { f3db_hz: f3, order: 8 },
                     Channel::Gaussian { f3db_hz: f3 },
                 ] {
                     ch.validate(BAUD, os).unwrap();
                     match ch.design(BAUD, os) {
                         Ok(d) => {
                             let h3 = d.fir.response(f3 / grid);
-                            assert!(
-                                (db(h3.norm()) + 3.0103).abs() < 0.05,
-                                "{ch:?} os {os}: {} dB",
-                                db(h3.norm())
-                            );
-                            assert!(
-                                (d.fir.response(0.0).re - 1.0).abs() < 1e-6,
-                                "{ch:?} os {os}"
-                            );
+                            assert!((db(h3.norm()) + 3.0103).abs() < 0.05, "{ch:?} os {os}: {} dB", db(h3.norm()));
+                            assert!((d.fir.response(0.0).re - 1.0).abs() < 1e-6, "{ch:?} os {os}");
                         }
                         Err(Error::InvalidParameter { name, .. }) => {
                             assert_eq!(name, "channel.f3db_hz");
@@ -762,25 +631,16 @@ mod tests {
 
     #[test]
     fn bt_delay_is_reported() {
-        let ch = Channel::BesselThomson {
-            f3db_hz: 0.5 * BAUD,
-            order: 4,
-        };
+        let ch = Channel::BesselThomson { f3db_hz: 0.5 * BAUD, order: 4 };
         let d = ch.design(BAUD, 32).unwrap();
         assert!((d.delay_s - 2.113_917_674_904 / (2.0 * PI * 0.5 * BAUD)).abs() < 1e-18);
     }
 
     #[test]
     fn symbol_fir_design_is_exact() {
-        let ch = Channel::SymbolFir {
-            taps: vec![0.1, 1.0, -0.2],
-            main: 1,
-        };
+        let ch = Channel::SymbolFir { taps: vec![0.1, 1.0, -0.2], main: 1 };
         let d = ch.design(BAUD, 4).unwrap();
-        assert_eq!(
-            d.fir.taps,
-            vec![0.1, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, -0.2]
-        );
+        assert_eq!(d.fir.taps, vec![0.1, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, -0.2]);
         assert_eq!(d.fir.lead, 4);
     }
 
@@ -788,18 +648,12 @@ mod tests {
     fn impulse_single_tap_on_grid_is_identity() {
         let os = 16;
         let dtf = 1.0 / (BAUD * os as f64);
-        let ch = Channel::Impulse {
-            dt: dtf,
-            taps: vec![1.0],
-        };
+        let ch = Channel::Impulse { dt: dtf, taps: vec![1.0] };
         let d = ch.design(BAUD, os).unwrap();
         assert_eq!(d.fir, FineFir::identity());
         assert!(d.delay_s.abs() < 1e-6 * dtf);
         // Delayed by 5 samples: the delay is found and removed.
-        let ch = Channel::Impulse {
-            dt: dtf,
-            taps: vec![0.0, 0.0, 0.0, 0.0, 0.0, 2.0],
-        };
+        let ch = Channel::Impulse { dt: dtf, taps: vec![0.0, 0.0, 0.0, 0.0, 0.0, 2.0] };
         let d = ch.design(BAUD, os).unwrap();
         assert!((d.delay_s - 5.0 * dtf).abs() < 1e-6 * dtf);
         assert_eq!(d.fir.taps.len(), 1);
@@ -818,17 +672,12 @@ mod tests {
             let taps: Vec<f64> = (0..((2.0 * delay / dt) as usize))
                 .map(|n| {
                     let t = n as f64 * dt - delay;
-                    dt * (-(t * t) / (2.0 * sigma_t * sigma_t)).exp()
-                        / ((2.0 * PI).sqrt() * sigma_t)
+                    dt * (-(t * t) / (2.0 * sigma_t * sigma_t)).exp() / ((2.0 * PI).sqrt() * sigma_t)
                 })
                 .collect();
             let imp = Channel::Impulse { dt, taps }.design(BAUD, os).unwrap();
             let gauss = Channel::Gaussian { f3db_hz: f3 }.design(BAUD, os).unwrap();
-            assert!(
-                (imp.delay_s - delay).abs() < 1e-3 / BAUD,
-                "delay {} vs {delay}",
-                imp.delay_s
-            );
+            assert!((imp.delay_s - delay).abs() < 1e-3 / BAUD, "delay {} vs {delay}", imp.delay_s);
             for f in [0.0, 0.1, 0.25, 0.5, 1.0] {
                 let fc = f / os as f64;
                 let a = imp.fir.response(fc);
@@ -845,98 +694,25 @@ mod tests {
             other => panic!("expected InvalidParameter for {c:?}, got {other:?}"),
         };
         assert_eq!(name(Channel::Gaussian { f3db_hz: -1.0 }), "channel.f3db_hz");
-        assert_eq!(
-            name(Channel::Gaussian { f3db_hz: f64::NAN }),
-            "channel.f3db_hz"
-        );
-        assert_eq!(
-            name(Channel::Gaussian {
-                f3db_hz: 10.0 * BAUD
-            }),
-            "channel.f3db_hz"
-        );
-        assert_eq!(
-            name(Channel::Gaussian {
-                f3db_hz: 1e-6 * BAUD
-            }),
-            "channel.f3db_hz"
-        );
-        assert_eq!(
-            name(Channel::BesselThomson {
-                f3db_hz: BAUD,
-                order: 0
-            }),
-            "channel.order"
-        );
-        assert_eq!(
-            name(Channel::BesselThomson {
-                f3db_hz: BAUD,
-                order: 9
-            }),
-            "channel.order"
-        );
-        assert_eq!(
-            name(Channel::SymbolFir {
-                taps: vec![],
-                main: 0
-            }),
-            "channel.taps"
-        );
-        assert_eq!(
-            name(Channel::SymbolFir {
-                taps: vec![1.0, f64::INFINITY],
-                main: 0
-            }),
-            "channel.taps"
-        );
-        assert_eq!(
-            name(Channel::SymbolFir {
-                taps: vec![0.0, 0.0],
-                main: 0
-            }),
-            "channel.taps"
-        );
-        assert_eq!(
-            name(Channel::SymbolFir {
-                taps: vec![1.0],
-                main: 1
-            }),
-            "channel.main"
-        );
-        assert_eq!(
-            name(Channel::Impulse {
-                dt: 0.0,
-                taps: vec![1.0]
-            }),
-            "channel.dt"
-        );
-        assert_eq!(
-            name(Channel::Impulse {
-                dt: 1e-3,
-                taps: vec![1.0]
-            }),
-            "channel.dt"
-        );
+        assert_eq!(name(Channel::Gaussian { f3db_hz: f64::NAN }), "channel.f3db_hz");
+        assert_eq!(name(Channel::Gaussian { f3db_hz: 10.0 * BAUD }), "channel.f3db_hz");
+        assert_eq!(name(Channel::Gaussian { f3db_hz: 1e-6 * BAUD }), "channel.f3db_hz");
+        assert_eq!(name(Channel::BesselThomson { f3db_hz: BAUD, order: 0 }), "channel.order");
+        assert_eq!(name(Channel::BesselThomson { f3db_hz: BAUD, order: 9 }), "channel.order");
+        assert_eq!(name(Channel::SymbolFir { taps: vec![], main: 0 }), "channel.taps");
+        assert_eq!(name(Channel::SymbolFir { taps: vec![1.0, f64::INFINITY], main: 0 }), "channel.taps");
+        assert_eq!(name(Channel::SymbolFir { taps: vec![0.0, 0.0], main: 0 }), "channel.taps");
+        assert_eq!(name(Channel::SymbolFir { taps: vec![1.0], main: 1 }), "channel.main");
+        assert_eq!(name(Channel::Impulse { dt: 0.0, taps: vec![1.0] }), "channel.dt");
+        assert_eq!(name(Channel::Impulse { dt: 1e-3, taps: vec![1.0] }), "channel.dt");
         assert_eq!(name(Channel::Cascade(vec![Channel::Ideal; 17])), "channel");
         // Each stage alone fits the fine grid, the cascade does not: rejected by the design.
-        let long = Channel::SymbolFir {
-            taps: vec![0.5; MAX_SYMBOL_FIR_TAPS],
-            main: 0,
-        };
+        let long = Channel::SymbolFir { taps: vec![0.5; MAX_SYMBOL_FIR_TAPS], main: 0 };
         let cascade = Channel::Cascade(vec![long.clone(), long]);
         cascade.validate(BAUD, 256).unwrap();
-        assert!(matches!(
-            cascade.design(BAUD, 256),
-            Err(Error::InvalidParameter {
-                name: "channel",
-                ..
-            })
-        ));
+        assert!(matches!(cascade.design(BAUD, 256), Err(Error::InvalidParameter { name: "channel", .. })));
         assert_eq!(
-            name(Channel::Cascade(vec![
-                Channel::Ideal,
-                Channel::Gaussian { f3db_hz: 0.0 }
-            ])),
+            name(Channel::Cascade(vec![Channel::Ideal, Channel::Gaussian { f3db_hz: 0.0 }])),
             "channel.f3db_hz"
         );
     }

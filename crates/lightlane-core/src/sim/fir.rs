@@ -22,20 +22,14 @@ pub(crate) struct FineFir {
 impl FineFir {
     /// The unit impulse (no filtering).
     pub fn identity() -> Self {
-        FineFir {
-            taps: vec![1.0],
-            lead: 0,
-        }
+        FineFir { taps: vec![1.0], lead: 0 }
     }
 
     /// Removes exactly-zero taps at both ends (keeps at least one tap).
     pub fn trimmed(mut self) -> Self {
         let first = self.taps.iter().position(|&v| v != 0.0);
         match first {
-            None => FineFir {
-                taps: vec![0.0],
-                lead: 0,
-            },
+            None => FineFir { taps: vec![0.0], lead: 0 },
             Some(f) => {
                 let last = self.taps.iter().rposition(|&v| v != 0.0).unwrap_or(f);
                 self.taps.truncate(last + 1);
@@ -91,12 +85,7 @@ pub(crate) fn convolve_full(a: &[f64], b: &[f64]) -> Vec<f64> {
     let inv = planner.plan_fft_inverse(n);
     // Both real inputs in one complex FFT: A + jB, separated by conjugate symmetry.
     let mut buf: Vec<Complex64> = (0..n)
-        .map(|i| {
-            Complex64::new(
-                a.get(i).copied().unwrap_or(0.0),
-                b.get(i).copied().unwrap_or(0.0),
-            )
-        })
+        .map(|i| Complex64::new(a.get(i).copied().unwrap_or(0.0), b.get(i).copied().unwrap_or(0.0)))
         .collect();
     fwd.process(&mut buf);
     let mut prod = vec![Complex64::new(0.0, 0.0); n];
@@ -121,12 +110,7 @@ pub(crate) fn fir_valid_naive(taps: &[f64], x: &[f64]) -> Vec<f64> {
         return Vec::new();
     }
     (0..x.len() - len + 1)
-        .map(|j| {
-            taps.iter()
-                .enumerate()
-                .map(|(i, &h)| h * x[j + len - 1 - i])
-                .sum()
-        })
+        .map(|j| taps.iter().enumerate().map(|(i, &h)| h * x[j + len - 1 - i]).sum())
         .collect()
 }
 
@@ -143,10 +127,7 @@ pub(crate) struct OverlapSave {
 
 impl std::fmt::Debug for OverlapSave {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OverlapSave")
-            .field("n", &self.n)
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("OverlapSave").field("n", &self.n).field("len", &self.len).finish()
     }
 }
 
@@ -156,11 +137,7 @@ pub(crate) enum FirEngine {
     /// One tap of weight 1.
     Identity,
     /// Direct evaluation over the non-zero taps only.
-    Sparse {
-        len: usize,
-        index: Vec<usize>,
-        weight: Vec<f64>,
-    },
+    Sparse { len: usize, index: Vec<usize>, weight: Vec<f64> },
     /// FFT overlap-save, two real segments per complex FFT.
     Fft(OverlapSave),
 }
@@ -180,12 +157,7 @@ impl FirEngine {
             return FirEngine::Identity;
         }
         if nonzero <= SPARSE_MAX_NONZERO {
-            let (index, weight) = taps
-                .iter()
-                .enumerate()
-                .filter(|(_, &v)| v != 0.0)
-                .map(|(i, &v)| (i, v))
-                .unzip();
+            let (index, weight) = taps.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(i, &v)| (i, v)).unzip();
             return FirEngine::Sparse {
                 len: taps.len(),
                 index,
@@ -227,10 +199,7 @@ impl FirEngine {
     /// Requires `x.len() >= y.len() + len − 1` (a programmer contract inside the simulator).
     pub fn process(&self, x: &[f64], y: &mut [f64], scratch: &mut FirScratch) {
         let len = self.len();
-        assert!(
-            x.len() + 1 >= y.len() + len,
-            "FirEngine::process: input block too short"
-        );
+        assert!(x.len() + 1 >= y.len() + len, "FirEngine::process: input block too short");
         match self {
             FirEngine::Identity => y.copy_from_slice(&x[..y.len()]),
             FirEngine::Sparse { index, weight, .. } => {
@@ -252,10 +221,7 @@ impl OverlapSave {
         let (n, len) = (self.n, self.len);
         let seg = n - len + 1;
         scratch.buf.resize(n, Complex64::new(0.0, 0.0));
-        let scratch_len = self
-            .fwd
-            .get_inplace_scratch_len()
-            .max(self.inv.get_inplace_scratch_len());
+        let scratch_len = self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len());
         scratch.fft.resize(scratch_len, Complex64::new(0.0, 0.0));
         let total = y.len();
         let mut start = 0;
@@ -265,20 +231,14 @@ impl OverlapSave {
             let sample = |s: usize, t: usize| -> f64 { x.get(s + t).copied().unwrap_or(0.0) };
             for (t, c) in scratch.buf.iter_mut().enumerate() {
                 let re = sample(start, t);
-                let im = if b_start < total {
-                    sample(b_start, t)
-                } else {
-                    0.0
-                };
+                let im = if b_start < total { sample(b_start, t) } else { 0.0 };
                 *c = Complex64::new(re, im);
             }
-            self.fwd
-                .process_with_scratch(&mut scratch.buf, &mut scratch.fft);
+            self.fwd.process_with_scratch(&mut scratch.buf, &mut scratch.fft);
             for (c, h) in scratch.buf.iter_mut().zip(&self.h_freq) {
                 *c *= h;
             }
-            self.inv
-                .process_with_scratch(&mut scratch.buf, &mut scratch.fft);
+            self.inv.process_with_scratch(&mut scratch.buf, &mut scratch.fft);
             let valid = &scratch.buf[len - 1..];
             let a_end = (start + seg).min(total);
             for (o, c) in y[start..a_end].iter_mut().zip(valid) {
@@ -314,20 +274,14 @@ mod tests {
         engine.process(&x, &mut y, &mut FirScratch::default());
         let scale: f64 = taps.iter().map(|v| v.abs()).sum::<f64>().max(1e-300);
         for (j, (a, b)) in y.iter().zip(&reference).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-12 * scale * (taps.len() as f64).sqrt(),
-                "j={j}: {a} vs {b}"
-            );
+            assert!((a - b).abs() <= 1e-12 * scale * (taps.len() as f64).sqrt(), "j={j}: {a} vs {b}");
         }
     }
 
     #[test]
     fn engines_choose_expected_paths() {
         assert!(matches!(FirEngine::new(&[1.0]), FirEngine::Identity));
-        assert!(matches!(
-            FirEngine::new(&[0.5, 0.0, 0.0, 0.25]),
-            FirEngine::Sparse { .. }
-        ));
+        assert!(matches!(FirEngine::new(&[0.5, 0.0, 0.0, 0.25]), FirEngine::Sparse { .. }));
         assert!(matches!(FirEngine::new(&random(100, 1)), FirEngine::Fft(_)));
     }
 
@@ -356,34 +310,12 @@ mod tests {
 
     #[test]
     fn trimmed_and_cascade_keep_offsets() {
-        let f = FineFir {
-            taps: vec![0.0, 0.0, 2.0, 0.0, 3.0, 0.0],
-            lead: 1,
-        }
-        .trimmed();
-        assert_eq!(
-            f,
-            FineFir {
-                taps: vec![2.0, 0.0, 3.0],
-                lead: -1
-            }
-        );
+        let f = FineFir { taps: vec![0.0, 0.0, 2.0, 0.0, 3.0, 0.0], lead: 1 }.trimmed();
+        assert_eq!(f, FineFir { taps: vec![2.0, 0.0, 3.0], lead: -1 });
         // Delay by 1 then advance by 3: net advance by 2.
-        let d = FineFir {
-            taps: vec![0.0, 1.0],
-            lead: 0,
-        };
-        let a = FineFir {
-            taps: vec![1.0],
-            lead: 3,
-        };
-        assert_eq!(
-            d.cascade(&a),
-            FineFir {
-                taps: vec![1.0],
-                lead: 2
-            }
-        );
+        let d = FineFir { taps: vec![0.0, 1.0], lead: 0 };
+        let a = FineFir { taps: vec![1.0], lead: 3 };
+        assert_eq!(d.cascade(&a), FineFir { taps: vec![1.0], lead: 2 });
     }
 
     proptest! {

@@ -44,11 +44,7 @@ impl Jitter {
     /// Checks the ranges; errors name the field (`jitter.rj_rms_ui`, ...).
     pub fn validate(&self, baud: f64) -> Result<()> {
         if !(self.rj_rms_ui.is_finite() && (0.0..=0.5).contains(&self.rj_rms_ui)) {
-            return Err(Error::invalid(
-                "jitter.rj_rms_ui",
-                self.rj_rms_ui,
-                "must be finite, within 0..=0.5 UI",
-            ));
+            return Err(Error::invalid("jitter.rj_rms_ui", self.rj_rms_ui, "must be finite, within 0..=0.5 UI"));
         }
         if !(self.sj_amplitude_ui.is_finite() && (0.0..=1e4).contains(&self.sj_amplitude_ui)) {
             return Err(Error::invalid(
@@ -57,10 +53,7 @@ impl Jitter {
                 "must be finite, within 0..=10000 UI",
             ));
         }
-        if !(self.sj_frequency_hz.is_finite()
-            && self.sj_frequency_hz >= 0.0
-            && self.sj_frequency_hz <= 0.5 * baud)
-        {
+        if !(self.sj_frequency_hz.is_finite() && self.sj_frequency_hz >= 0.0 && self.sj_frequency_hz <= 0.5 * baud) {
             return Err(Error::invalid(
                 "jitter.sj_frequency_hz",
                 self.sj_frequency_hz,
@@ -100,24 +93,12 @@ impl EdgeTable {
     }
 
     /// Displaced edges `k_lo..=k_hi` (caller bounds the count).
-    pub fn generate(
-        jitter: &Jitter,
-        baud: f64,
-        first_symbol_time: f64,
-        seed: u64,
-        os: usize,
-        k_lo: i64,
-        k_hi: i64,
-    ) -> Self {
+    pub fn generate(jitter: &Jitter, baud: f64, first_symbol_time: f64, seed: u64, os: usize, k_lo: i64, k_hi: i64) -> Self {
         if jitter.is_none() || k_hi < k_lo {
             return EdgeTable::nominal(os);
         }
         let count = (k_hi - k_lo + 1) as usize;
-        let mut g = GaussianStream::new(
-            seed,
-            STREAM_JITTER,
-            (k_lo as i128 + EDGE_INDEX_BASE) as u128,
-        );
+        let mut g = GaussianStream::new(seed, STREAM_JITTER, (k_lo as i128 + EDGE_INDEX_BASE) as u128);
         let w = 2.0 * std::f64::consts::PI * jitter.sj_frequency_hz;
         let mut out = Vec::with_capacity(count);
         let mut prev_edge = f64::NEG_INFINITY;
@@ -192,11 +173,7 @@ mod tests {
             assert!((a.jitter_ui(k) as f64).abs() <= j.bound_ui() + 1.0);
         }
         // The deviate of edge k does not depend on where the table starts (small RJ: no clamps).
-        let small = Jitter {
-            rj_rms_ui: 0.05,
-            sj_amplitude_ui: 0.0,
-            ..j
-        };
+        let small = Jitter { rj_rms_ui: 0.05, sj_amplitude_ui: 0.0, ..j };
         let b = EdgeTable::generate(&small, 1e9, 0.3e-9, 5, 8, 50, 60);
         let c = EdgeTable::generate(&small, 1e9, 0.3e-9, 5, 8, -7, 60);
         for k in 50..=60 {
@@ -213,34 +190,10 @@ mod tests {
             Err(Error::InvalidParameter { name, .. }) => name,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            name(Jitter {
-                rj_rms_ui: -0.1,
-                ..Jitter::none()
-            }),
-            "jitter.rj_rms_ui"
-        );
-        assert_eq!(
-            name(Jitter {
-                rj_rms_ui: 0.6,
-                ..Jitter::none()
-            }),
-            "jitter.rj_rms_ui"
-        );
-        assert_eq!(
-            name(Jitter {
-                sj_amplitude_ui: f64::NAN,
-                ..Jitter::none()
-            }),
-            "jitter.sj_amplitude_ui"
-        );
-        assert_eq!(
-            name(Jitter {
-                sj_frequency_hz: 1e9,
-                ..Jitter::none()
-            }),
-            "jitter.sj_frequency_hz"
-        );
+        assert_eq!(name(Jitter { rj_rms_ui: -0.1, ..Jitter::none() }), "jitter.rj_rms_ui");
+        assert_eq!(name(Jitter { rj_rms_ui: 0.6, ..Jitter::none() }), "jitter.rj_rms_ui");
+        assert_eq!(name(Jitter { sj_amplitude_ui: f64::NAN, ..Jitter::none() }), "jitter.sj_amplitude_ui");
+        assert_eq!(name(Jitter { sj_frequency_hz: 1e9, ..Jitter::none() }), "jitter.sj_frequency_hz");
         assert!(Jitter::none().validate(1e9).is_ok());
         assert!(Jitter::none().is_none());
     }

@@ -43,8 +43,8 @@ mod tx;
 
 pub(crate) use channel::bessel_thomson_response_fn;
 pub use channel::{
-    bessel_thomson_coefficients, bessel_thomson_omega0, bessel_thomson_response, gaussian_response,
-    Channel, MAX_CASCADE_STAGES, MAX_IMPULSE_TAPS, MAX_SYMBOL_FIR_TAPS,
+    bessel_thomson_coefficients, bessel_thomson_omega0, bessel_thomson_response, gaussian_response, Channel,
+    MAX_CASCADE_STAGES, MAX_IMPULSE_TAPS, MAX_SYMBOL_FIR_TAPS,
 };
 pub use jitter::Jitter;
 pub use noise::Noise;
@@ -252,42 +252,23 @@ impl LinkModel {
     /// Checks every parameter; errors are [`Error::InvalidParameter`] naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(self.baud.is_finite() && self.baud > 0.0) {
-            return Err(Error::invalid(
-                "baud",
-                self.baud,
-                "must be a positive finite symbol rate",
-            ));
+            return Err(Error::invalid("baud", self.baud, "must be a positive finite symbol rate"));
         }
         if !(self.fs.is_finite() && self.fs > 0.0) {
-            return Err(Error::invalid(
-                "fs",
-                self.fs,
-                "must be a positive finite sample rate",
-            ));
+            return Err(Error::invalid("fs", self.fs, "must be a positive finite sample rate"));
         }
         if self.fs < self.baud {
             return Err(Error::invalid(
                 "fs",
                 self.fs,
-                format!(
-                    "must be at least the baud rate {} (one sample per UI)",
-                    self.baud
-                ),
+                format!("must be at least the baud rate {} (one sample per UI)", self.baud),
             ));
         }
         if self.fs / self.baud > MAX_SAMPLES_PER_UI {
-            return Err(Error::invalid(
-                "fs",
-                self.fs,
-                format!("more than {MAX_SAMPLES_PER_UI} samples per UI"),
-            ));
+            return Err(Error::invalid("fs", self.fs, format!("more than {MAX_SAMPLES_PER_UI} samples per UI")));
         }
         if !(self.amplitude.is_finite() && self.amplitude > 0.0) {
-            return Err(Error::invalid(
-                "amplitude",
-                self.amplitude,
-                "must be positive and finite",
-            ));
+            return Err(Error::invalid("amplitude", self.amplitude, "must be positive and finite"));
         }
         if !self.offset.is_finite() {
             return Err(Error::invalid("offset", self.offset, "must be finite"));
@@ -300,39 +281,22 @@ impl LinkModel {
             ));
         }
         if let Some(i) = self.tx_ffe.iter().position(|v| !v.is_finite()) {
-            return Err(Error::invalid(
-                "tx_ffe",
-                self.tx_ffe[i],
-                format!("tap {i} is not finite"),
-            ));
+            return Err(Error::invalid("tx_ffe", self.tx_ffe[i], format!("tap {i} is not finite")));
         }
         if self.tx_ffe.iter().all(|&v| v == 0.0) {
-            return Err(Error::invalid(
-                "tx_ffe",
-                "all zero",
-                "the transmitter would send nothing",
-            ));
+            return Err(Error::invalid("tx_ffe", "all zero", "the transmitter would send nothing"));
         }
         if self.tx_ffe_main >= self.tx_ffe.len() {
             return Err(Error::invalid(
                 "tx_ffe_main",
                 self.tx_ffe_main,
-                format!(
-                    "must be below the number of Tx FFE taps ({})",
-                    self.tx_ffe.len()
-                ),
+                format!("must be below the number of Tx FFE taps ({})", self.tx_ffe.len()),
             ));
         }
         if !(4..=256).contains(&self.oversampling) {
-            return Err(Error::invalid(
-                "oversampling",
-                self.oversampling,
-                "must be within 4..=256 points per UI",
-            ));
+            return Err(Error::invalid("oversampling", self.oversampling, "must be within 4..=256 points per UI"));
         }
-        if !(self.first_symbol_time.is_finite()
-            && (self.first_symbol_time * self.baud).abs() <= 1e6)
-        {
+        if !(self.first_symbol_time.is_finite() && (self.first_symbol_time * self.baud).abs() <= 1e6) {
             return Err(Error::invalid(
                 "first_symbol_time",
                 self.first_symbol_time,
@@ -394,22 +358,13 @@ impl LinkModel {
             let reach = self.jitter.bound_ui().ceil() as i64 + 3;
             let k_lo = (in_lo.div_euclid(os as i64) - reach).min(0);
             let k_hi = (in_hi.div_euclid(os as i64) + reach).max(symbols.len() as i64 + 1);
-            EdgeTable::generate(
-                &self.jitter,
-                self.baud,
-                self.first_symbol_time,
-                self.seed,
-                os,
-                k_lo,
-                k_hi,
-            )
+            EdgeTable::generate(&self.jitter, self.baud, self.first_symbol_time, self.seed, os, k_lo, k_hi)
         };
         let tx = TxLevels::new(self.modulation, symbols, &self.tx_ffe, self.tx_ffe_main);
 
         // Noise-free samples, block by block.
         let block_cells = BLOCK_CELLS.max(4 * fir_len as usize);
-        let block_samples =
-            ((block_cells as f64 / cells_per_sample).floor() as usize).clamp(1, 1 << 18);
+        let block_samples = ((block_cells as f64 / cells_per_sample).floor() as usize).clamp(1, 1 << 18);
         let mut samples = vec![0f32; n_out];
         let (amplitude, offset) = (self.amplitude, self.offset);
         let (sum, sum_sq) = samples
@@ -444,9 +399,7 @@ impl LinkModel {
         let variance = (sum_sq / n_out as f64 - mean * mean).max(0.0);
         let signal_rms = variance.sqrt();
 
-        let noise_rms =
-            self.noise
-                .rms_for_variance(variance, "simulation noise", "the noise-free signal")?;
+        let noise_rms = self.noise.rms_for_variance(variance, "simulation noise", "the noise-free signal")?;
         if noise_rms > 0.0 {
             let seed = self.seed;
             samples
@@ -458,9 +411,7 @@ impl LinkModel {
         let edge_jitter_ui = if self.jitter.is_none() {
             Vec::new()
         } else {
-            (0..=symbols.len() as i64)
-                .map(|k| edges.jitter_ui(k))
-                .collect()
+            (0..=symbols.len() as i64).map(|k| edges.jitter_ui(k)).collect()
         };
         let mut waveform = Waveform::new(samples, self.fs)?;
         waveform.meta = WaveformMeta {
@@ -468,18 +419,9 @@ impl LinkModel {
             vertical_unit: "V".into(),
             ..Default::default()
         };
-        waveform
-            .meta
-            .extra
-            .insert("modulation".into(), self.modulation.to_string());
-        waveform
-            .meta
-            .extra
-            .insert("baud".into(), self.baud.to_string());
-        waveform
-            .meta
-            .extra
-            .insert("seed".into(), self.seed.to_string());
+        waveform.meta.extra.insert("modulation".into(), self.modulation.to_string());
+        waveform.meta.extra.insert("baud".into(), self.baud.to_string());
+        waveform.meta.extra.insert("seed".into(), self.seed.to_string());
         Ok(SimCapture {
             waveform,
             symbol_times: SymbolTiming {

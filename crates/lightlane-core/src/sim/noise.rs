@@ -32,21 +32,13 @@ impl Noise {
             Noise::None => Ok(()),
             Noise::SnrDb(db) => {
                 if !db.is_finite() || !(-40.0..=300.0).contains(&db) {
-                    return Err(Error::invalid(
-                        "noise",
-                        format!("SnrDb({db})"),
-                        "SNR must be finite, within −40..=300 dB",
-                    ));
+                    return Err(Error::invalid("noise", format!("SnrDb({db})"), "SNR must be finite, within −40..=300 dB"));
                 }
                 Ok(())
             }
             Noise::Rms(s) => {
                 if !(s.is_finite() && s >= 0.0) {
-                    return Err(Error::invalid(
-                        "noise",
-                        format!("Rms({s})"),
-                        "noise rms must be finite and non-negative volts",
-                    ));
+                    return Err(Error::invalid("noise", format!("Rms({s})"), "noise rms must be finite and non-negative volts"));
                 }
                 Ok(())
             }
@@ -56,12 +48,7 @@ impl Noise {
     /// Noise rms for a noise-free signal of `variance` (about its mean): 0, the given rms, or
     /// `sqrt(variance / 10^(SNR/10))`. [`Error::Unusable`] at `stage` for an SNR on a signal
     /// of zero variance (`signal` names it in the reason).
-    pub(crate) fn rms_for_variance(
-        &self,
-        variance: f64,
-        stage: &'static str,
-        signal: &str,
-    ) -> Result<f64> {
+    pub(crate) fn rms_for_variance(&self, variance: f64, stage: &'static str, signal: &str) -> Result<f64> {
         Ok(match *self {
             Noise::None => 0.0,
             Noise::Rms(s) => s,

@@ -9,9 +9,7 @@ use std::f64::consts::PI;
 
 fn random_symbols(n: usize, m: Modulation, seed: u64) -> Vec<u8> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| rng.random_range(0..m.levels() as u8))
-        .collect()
+    (0..n).map(|_| rng.random_range(0..m.levels() as u8)).collect()
 }
 
 fn volts(model: &LinkModel, v: f64) -> f32 {
@@ -22,10 +20,7 @@ fn volts(model: &LinkModel, v: f64) -> f32 {
 /// overlap sum, direct convolution, cubic interpolation in the textbook form.
 fn reference_run(model: &LinkModel, symbols: &[u8]) -> Vec<f64> {
     let n_out = model.output_len(symbols.len()).unwrap();
-    let design = model
-        .channel
-        .design(model.baud, model.oversampling)
-        .unwrap();
+    let design = model.channel.design(model.baud, model.oversampling).unwrap();
     let os = model.oversampling;
     let osf = os as f64;
     let cps = osf * model.baud / model.fs;
@@ -81,11 +76,7 @@ fn ideal_channel_integer_sps_hits_levels_exactly() {
         assert!((cap.waveform.fs() - fs).abs() < 1e-3);
         for (k, &s) in symbols.iter().enumerate() {
             let i = 3 + 8 * k;
-            assert_eq!(
-                cap.waveform.samples[i],
-                volts(&model, m.level(s) as f64),
-                "symbol {k}"
-            );
+            assert_eq!(cap.waveform.samples[i], volts(&model, m.level(s) as f64), "symbol {k}");
         }
     }
 }
@@ -107,10 +98,7 @@ fn ideal_channel_fractional_sps_matches_levels_away_from_edges() {
         }
         let s = symbols[(k as i64).rem_euclid(n) as usize];
         let expect = model.amplitude * Modulation::Pam4.level(s) as f64;
-        assert!(
-            (v as f64 - expect).abs() <= 1e-5 * model.amplitude,
-            "i={i}: {v} vs {expect}"
-        );
+        assert!((v as f64 - expect).abs() <= 1e-5 * model.amplitude, "i={i}: {v} vs {expect}");
         checked += 1;
     }
     assert!(checked > cap.waveform.len() / 2);
@@ -122,10 +110,7 @@ fn symbol_fir_and_tx_ffe_equal_the_convolution_at_symbol_centres() {
     let mut model = LinkModel::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
     model.first_symbol_time = 1.0 / model.fs;
     let ch = [0.1, 1.0, -0.25, 0.05];
-    model.channel = Channel::SymbolFir {
-        taps: ch.to_vec(),
-        main: 1,
-    };
+    model.channel = Channel::SymbolFir { taps: ch.to_vec(), main: 1 };
     let ffe = [-0.1, 0.75, -0.15];
     model.tx_ffe = ffe.to_vec();
     model.tx_ffe_main = 1;
@@ -137,11 +122,7 @@ fn symbol_fir_and_tx_ffe_equal_the_convolution_at_symbol_centres() {
     for k in 0..n {
         let expect: f64 = (0..4).map(|i| ch[i] * tx(k - (i as i64 - 1))).sum();
         let got = cap.waveform.samples[1 + 4 * k as usize] as f64;
-        assert!(
-            (got - model.amplitude * expect).abs() < 1e-6,
-            "k={k}: {got} vs {}",
-            model.amplitude * expect
-        );
+        assert!((got - model.amplitude * expect).abs() < 1e-6, "k={k}: {got} vs {}", model.amplitude * expect);
     }
     assert_eq!(cap.symbol_times.channel_delay, 0.0);
 }
@@ -166,17 +147,9 @@ fn low_pass_channels_are_minus_3db_at_f3db_end_to_end() {
     };
     let ideal = fundamental(Channel::Ideal);
     for ch in [
-        Channel::BesselThomson {
-            f3db_hz: 0.5 * baud,
-            order: 4,
-        },
-        Channel::BesselThomson {
-            f3db_hz: 0.5 * baud,
-            order: 2,
-        },
-        Channel::Gaussian {
-            f3db_hz: 0.5 * baud,
-        },
+        Channel::BesselThomson { f3db_hz: 0.5 * baud, order: 4 },
+        Channel::BesselThomson { f3db_hz: 0.5 * baud, order: 2 },
+        Channel::Gaussian { f3db_hz: 0.5 * baud },
     ] {
         let db = 20.0 * (fundamental(ch.clone()) / ideal).log10();
         assert!((db + 3.0103).abs() < 0.02, "{ch:?}: {db} dB");
@@ -188,25 +161,17 @@ fn low_pass_channels_are_minus_3db_at_f3db_end_to_end() {
 fn bessel_thomson_delay_is_compensated() {
     let baud = 20e9;
     let mut model = LinkModel::new(Modulation::Nrz, baud, 64.0 * baud).unwrap();
-    model.channel = Channel::BesselThomson {
-        f3db_hz: 0.5 * baud,
-        order: 4,
-    };
+    model.channel = Channel::BesselThomson { f3db_hz: 0.5 * baud, order: 4 };
     let mut symbols = vec![0u8; 64];
     symbols[20] = 1;
     let cap = model.run(&symbols).unwrap();
     let s = &cap.waveform.samples;
-    let i = (1..s.len() - 1)
-        .max_by(|&a, &b| s[a].total_cmp(&s[b]))
-        .unwrap();
+    let i = (1..s.len() - 1).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap();
     let (a, b, c) = (s[i - 1] as f64, s[i] as f64, s[i + 1] as f64);
     let peak = i as f64 + 0.5 * (a - c) / (a - 2.0 * b + c);
     let t_peak = peak / model.fs;
     let off_ui = (t_peak - cap.symbol_times.nominal_centre(20)) * baud;
-    assert!(
-        off_ui.abs() < 0.05,
-        "pulse peak {off_ui} UI from the symbol centre"
-    );
+    assert!(off_ui.abs() < 0.05, "pulse peak {off_ui} UI from the symbol centre");
     assert!((cap.symbol_times.channel_delay * baud - 2.113_917_674_904 / PI).abs() < 1e-9);
 }
 
@@ -260,13 +225,7 @@ fn noise_rms_is_realised() {
     let noisy = model.run(&symbols).unwrap();
     assert_eq!(noisy.noise_rms, 0.01);
     let n = clean.waveform.len() as f64;
-    let diff: Vec<f64> = noisy
-        .waveform
-        .samples
-        .iter()
-        .zip(&clean.waveform.samples)
-        .map(|(a, b)| (*a - *b) as f64)
-        .collect();
+    let diff: Vec<f64> = noisy.waveform.samples.iter().zip(&clean.waveform.samples).map(|(a, b)| (*a - *b) as f64).collect();
     let mean = diff.iter().sum::<f64>() / n;
     let sd = (diff.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n).sqrt();
     // ~96k samples: relative standard error of σ̂ ≈ 0.23 %.
@@ -278,10 +237,7 @@ fn noise_rms_is_realised() {
 #[test]
 fn snr_is_realised_at_the_scope_samples() {
     let mut model = LinkModel::new(Modulation::Pam4, 53.125e9, 256e9).unwrap();
-    model.channel = Channel::BesselThomson {
-        f3db_hz: 0.5 * 53.125e9,
-        order: 4,
-    };
+    model.channel = Channel::BesselThomson { f3db_hz: 0.5 * 53.125e9, order: 4 };
     model.offset = 0.1;
     let symbols = random_symbols(20_000, Modulation::Pam4, 7);
     let clean = model.run(&symbols).unwrap();
@@ -291,14 +247,7 @@ fn snr_is_realised_at_the_scope_samples() {
     let n = c.len() as f64;
     let mean_c = c.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var_c = c.iter().map(|&v| (v as f64 - mean_c).powi(2)).sum::<f64>() / n;
-    let var_n = noisy
-        .waveform
-        .samples
-        .iter()
-        .zip(c)
-        .map(|(a, b)| ((*a - *b) as f64).powi(2))
-        .sum::<f64>()
-        / n;
+    let var_n = noisy.waveform.samples.iter().zip(c).map(|(a, b)| ((*a - *b) as f64).powi(2)).sum::<f64>() / n;
     let snr = 10.0 * (var_c / var_n).log10();
     assert!((snr - 20.0).abs() < 0.1, "realised SNR {snr} dB");
     assert!((noisy.signal_rms - var_c.sqrt()).abs() < 1e-6);
@@ -342,10 +291,7 @@ fn random_jitter_appears_at_the_crossings() {
     let rms = (xs.iter().map(|(_, d)| d * d).sum::<f64>() / xs.len() as f64).sqrt();
     assert!((rms / 0.03 - 1.0).abs() < 0.1, "crossing rms {rms} UI");
     // Each crossing sits where the ground truth says the edge is.
-    let worst = xs
-        .iter()
-        .map(|&(k, d)| (d - cap.symbol_times.edge_jitter(k)).abs())
-        .fold(0.0, f64::max);
+    let worst = xs.iter().map(|&(k, d)| (d - cap.symbol_times.edge_jitter(k)).abs()).fold(0.0, f64::max);
     assert!(worst < 0.005, "worst crossing vs ground truth {worst} UI");
     assert_eq!(cap.symbol_times.edge_jitter_ui.len(), symbols.len() + 1);
     // The ground-truth centre is the midpoint of the jittered edges.
@@ -387,9 +333,7 @@ fn sinusoidal_jitter_amplitude_is_recovered() {
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     let n = b.len();
     for col in 0..n {
-        let p = (col..n)
-            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-            .unwrap();
+        let p = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs())).unwrap();
         a.swap(col, p);
         b.swap(col, p);
         let pivot_row = a[col].clone();
@@ -420,13 +364,7 @@ fn same_seed_reproduces_and_other_seed_differs() {
     let mut other = model.clone();
     other.seed += 1;
     let c = other.run(&symbols).unwrap();
-    let differing = a
-        .waveform
-        .samples
-        .iter()
-        .zip(&c.waveform.samples)
-        .filter(|(x, y)| x != y)
-        .count();
+    let differing = a.waveform.samples.iter().zip(&c.waveform.samples).filter(|(x, y)| x != y).count();
     assert!(differing > a.waveform.len() * 9 / 10);
     assert_ne!(a.symbol_times.edge_jitter_ui, c.symbol_times.edge_jitter_ui);
 }
@@ -449,52 +387,16 @@ fn bad_parameters_are_rejected_naming_the_field() {
         ("tx_ffe_main", Box::new(|m| m.tx_ffe_main = 1)),
         ("oversampling", Box::new(|m| m.oversampling = 3)),
         ("oversampling", Box::new(|m| m.oversampling = 257)),
-        (
-            "first_symbol_time",
-            Box::new(|m| m.first_symbol_time = f64::NAN),
-        ),
+        ("first_symbol_time", Box::new(|m| m.first_symbol_time = f64::NAN)),
         ("first_symbol_time", Box::new(|m| m.first_symbol_time = 1.0)),
         ("noise", Box::new(|m| m.noise = Noise::Rms(-0.1))),
         ("noise", Box::new(|m| m.noise = Noise::SnrDb(f64::NAN))),
-        (
-            "jitter.rj_rms_ui",
-            Box::new(|m| m.jitter.rj_rms_ui = f64::INFINITY),
-        ),
-        (
-            "jitter.sj_amplitude_ui",
-            Box::new(|m| m.jitter.sj_amplitude_ui = -1.0),
-        ),
-        (
-            "jitter.sj_frequency_hz",
-            Box::new(|m| m.jitter.sj_frequency_hz = m.baud),
-        ),
-        (
-            "channel.f3db_hz",
-            Box::new(|m| {
-                m.channel = Channel::BesselThomson {
-                    f3db_hz: 0.0,
-                    order: 4,
-                }
-            }),
-        ),
-        (
-            "channel.order",
-            Box::new(|m| {
-                m.channel = Channel::BesselThomson {
-                    f3db_hz: 1e10,
-                    order: 12,
-                }
-            }),
-        ),
-        (
-            "channel.taps",
-            Box::new(|m| {
-                m.channel = Channel::Impulse {
-                    dt: 1e-12,
-                    taps: vec![],
-                }
-            }),
-        ),
+        ("jitter.rj_rms_ui", Box::new(|m| m.jitter.rj_rms_ui = f64::INFINITY)),
+        ("jitter.sj_amplitude_ui", Box::new(|m| m.jitter.sj_amplitude_ui = -1.0)),
+        ("jitter.sj_frequency_hz", Box::new(|m| m.jitter.sj_frequency_hz = m.baud)),
+        ("channel.f3db_hz", Box::new(|m| m.channel = Channel::BesselThomson { f3db_hz: 0.0, order: 4 })),
+        ("channel.order", Box::new(|m| m.channel = Channel::BesselThomson { f3db_hz: 1e10, order: 12 })),
+        ("channel.taps", Box::new(|m| m.channel = Channel::Impulse { dt: 1e-12, taps: vec![] })),
     ];
     let symbols = [0u8, 1, 2, 3];
     for (field, mutate) in cases {
@@ -513,17 +415,9 @@ fn bad_parameters_are_rejected_naming_the_field() {
 #[test]
 fn bad_symbols_are_rejected() {
     let model = LinkModel::new(Modulation::Nrz, 1e9, 4e9).unwrap();
-    assert!(matches!(
-        model.run(&[]),
-        Err(Error::InputTooShort {
-            what: "symbols",
-            ..
-        })
-    ));
+    assert!(matches!(model.run(&[]), Err(Error::InputTooShort { what: "symbols", .. })));
     match model.run(&[0, 1, 2]) {
-        Err(Error::ValueOutOfRange {
-            index, value, max, ..
-        }) => assert_eq!((index, value, max), (2, 2, 1)),
+        Err(Error::ValueOutOfRange { index, value, max, .. }) => assert_eq!((index, value, max), (2, 2, 1)),
         other => panic!("{other:?}"),
     }
 }
@@ -532,10 +426,7 @@ fn bad_symbols_are_rejected() {
 fn snr_on_a_constant_signal_is_an_error() {
     let mut model = LinkModel::new(Modulation::Nrz, 1e9, 4e9).unwrap();
     model.noise = Noise::SnrDb(20.0);
-    assert!(matches!(
-        model.run(&[1, 1, 1, 1]),
-        Err(Error::Unusable { .. })
-    ));
+    assert!(matches!(model.run(&[1, 1, 1, 1]), Err(Error::Unusable { .. })));
 }
 
 #[test]
@@ -550,20 +441,8 @@ fn oversized_output_is_rejected_before_allocating() {
     }
     assert!(start.elapsed().as_millis() < 200);
     assert!(model.output_len(usize::MAX).is_err());
-    assert_eq!(
-        LinkModel::new(Modulation::Nrz, 1e9, 4e9)
-            .unwrap()
-            .output_len(1000)
-            .unwrap(),
-        4000
-    );
-    assert_eq!(
-        LinkModel::new(Modulation::Pam4, 53.125e9, 256e9)
-            .unwrap()
-            .output_len(1000)
-            .unwrap(),
-        4818
-    );
+    assert_eq!(LinkModel::new(Modulation::Nrz, 1e9, 4e9).unwrap().output_len(1000).unwrap(), 4000);
+    assert_eq!(LinkModel::new(Modulation::Pam4, 53.125e9, 256e9).unwrap().output_len(1000).unwrap(), 4818);
 }
 
 #[test]
@@ -581,9 +460,7 @@ fn model_round_trips_through_json() {
 /// serde_json (without its `float_roundtrip` feature) may change the last bit of a float.
 fn assert_same_model(a: &LinkModel, b: &LinkModel) {
     let rel = |x: f64, y: f64| (x - y).abs() <= 1e-15 * x.abs().max(y.abs());
-    assert!(
-        rel(a.first_symbol_time, b.first_symbol_time) && rel(a.baud, b.baud) && rel(a.fs, b.fs)
-    );
+    assert!(rel(a.first_symbol_time, b.first_symbol_time) && rel(a.baud, b.baud) && rel(a.fs, b.fs));
     let mut a = a.clone();
     a.first_symbol_time = b.first_symbol_time;
     a.baud = b.baud;
@@ -595,22 +472,14 @@ fn assert_same_model(a: &LinkModel, b: &LinkModel) {
 fn sample_at(w: &Waveform, t: f64) -> f64 {
     let u = (t - w.t0) / w.dt;
     let i = u.floor() as usize;
-    let p: Vec<f64> = (0..4)
-        .map(|d| w.samples[(i + d).saturating_sub(1).min(w.len() - 1)] as f64)
-        .collect();
+    let p: Vec<f64> = (0..4).map(|d| w.samples[(i + d).saturating_sub(1).min(w.len() - 1)] as f64).collect();
     catmull_rom(&p, u - i as f64)
 }
 
 /// Symbol-rate samples at the nominal symbol centres → MMSE FFE (least squares, `pre` + 1 +
 /// `post` taps and a bias) → slicer. Returns (rms error / half eye spacing, slicer symbol errors,
 /// symbols checked).
-fn mmse_ffe_margin(
-    model: &LinkModel,
-    symbols: &[u8],
-    cap: &SimCapture,
-    pre: usize,
-    post: usize,
-) -> (f64, usize, usize) {
+fn mmse_ffe_margin(model: &LinkModel, symbols: &[u8], cap: &SimCapture, pre: usize, post: usize) -> (f64, usize, usize) {
     let m = model.modulation;
     let r: Vec<f64> = (0..symbols.len())
         .map(|k| sample_at(&cap.waveform, cap.symbol_times.nominal_centre(k)) - model.offset)
@@ -640,9 +509,7 @@ fn mmse_ffe_margin(
     for k in range {
         let y: f64 = row(k).iter().zip(&c).map(|(a, b)| a * b).sum();
         se += (y - target(k)).powi(2);
-        let decided = ((y / model.amplitude + 1.0) / 2.0 * (m.levels() - 1) as f64)
-            .round()
-            .clamp(0.0, (m.levels() - 1) as f64) as u8;
+        let decided = ((y / model.amplitude + 1.0) / 2.0 * (m.levels() - 1) as f64).round().clamp(0.0, (m.levels() - 1) as f64) as u8;
         errors += (decided != symbols[k]) as usize;
         count += 1;
     }
@@ -659,10 +526,7 @@ fn demo_links_have_the_documented_margin() {
     let (ratio, errors, count) = mmse_ffe_margin(&model, &symbols, &cap, 7, 13);
     let ser = 1.5 * crate::stats::q_function(1.0 / ratio);
     eprintln!("demo_pam4: σ_e/h = {ratio:.4}, Gaussian SER {ser:.2e}, counted {errors}/{count}");
-    assert!(
-        (2e-5..=5e-4).contains(&ser),
-        "demo_pam4 SER estimate {ser:.2e}"
-    );
+    assert!((2e-5..=5e-4).contains(&ser), "demo_pam4 SER estimate {ser:.2e}");
     assert!(errors < 20);
 
     let model = LinkModel::demo_nrz();
@@ -671,12 +535,11 @@ fn demo_links_have_the_documented_margin() {
     let (ratio, errors, count) = mmse_ffe_margin(&model, &symbols, &cap, 5, 10);
     let ber = crate::stats::q_function(1.0 / ratio);
     eprintln!("demo_nrz: σ_e/h = {ratio:.4}, Gaussian BER {ber:.2e}, counted {errors}/{count}");
-    assert!(
-        (1e-7..=1e-5).contains(&ber),
-        "demo_nrz BER estimate {ber:.2e}"
-    );
+    assert!((1e-7..=1e-5).contains(&ber), "demo_nrz BER estimate {ber:.2e}");
     assert!(errors < 10);
 }
+
+
 
 fn arb_channel() -> impl proptest::strategy::Strategy<Value = Channel> {
     use proptest::prelude::*;
@@ -688,16 +551,9 @@ fn arb_channel() -> impl proptest::strategy::Strategy<Value = Channel> {
             Channel::SymbolFir { taps, main }
         }),
         (0.2f64..2.0).prop_map(|r| Channel::Gaussian { f3db_hz: r * 1e10 }),
-        (0.2f64..2.0, 1usize..=8).prop_map(|(r, order)| Channel::BesselThomson {
-            f3db_hz: r * 1e10,
-            order
-        }),
-        (0.01f64..0.3, proptest::collection::vec(-0.2f64..1.0, 1..40)).prop_map(|(dt_ui, taps)| {
-            Channel::Impulse {
-                dt: dt_ui * 1e-10,
-                taps: taps.into_iter().chain([1.0]).collect(),
-            }
-        }),
+        (0.2f64..2.0, 1usize..=8).prop_map(|(r, order)| Channel::BesselThomson { f3db_hz: r * 1e10, order }),
+        (0.01f64..0.3, proptest::collection::vec(-0.2f64..1.0, 1..40))
+            .prop_map(|(dt_ui, taps)| Channel::Impulse { dt: dt_ui * 1e-10, taps: taps.into_iter().chain([1.0]).collect() }),
     ]
 }
 

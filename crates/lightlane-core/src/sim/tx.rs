@@ -17,9 +17,7 @@ pub(crate) struct TxLevels<'a> {
 impl<'a> TxLevels<'a> {
     /// `symbols` must be non-empty and within the alphabet; `main < ffe.len()`.
     pub fn new(modulation: Modulation, symbols: &'a [u8], ffe: &'a [f64], main: usize) -> Self {
-        let table = (0..modulation.levels() as u8)
-            .map(|s| modulation.level(s) as f64)
-            .collect();
+        let table = (0..modulation.levels() as u8).map(|s| modulation.level(s) as f64).collect();
         TxLevels {
             symbols,
             table,
@@ -123,11 +121,7 @@ mod tests {
         let edges = EdgeTable::nominal(4);
         let mut out = vec![0.0; 24];
         fill_cells(&tx, &edges, -4, &mut out);
-        let expect: Vec<f64> = (-4..20)
-            .map(|m: i64| {
-                Modulation::Pam4.level(symbols[(m.div_euclid(4)).rem_euclid(4) as usize]) as f64
-            })
-            .collect();
+        let expect: Vec<f64> = (-4..20).map(|m: i64| Modulation::Pam4.level(symbols[(m.div_euclid(4)).rem_euclid(4) as usize]) as f64).collect();
         assert_eq!(out, expect);
     }
 
@@ -136,13 +130,7 @@ mod tests {
         let symbols = [0u8, 1, 1, 0, 1];
         let ffe = [-0.1, 0.8, -0.1];
         let tx = TxLevels::new(Modulation::Nrz, &symbols, &ffe, 1);
-        let lv = |k: i64| {
-            if symbols[k.rem_euclid(5) as usize] == 1 {
-                1.0
-            } else {
-                -1.0
-            }
-        };
+        let lv = |k: i64| if symbols[k.rem_euclid(5) as usize] == 1 { 1.0 } else { -1.0 };
         for k in -7..12 {
             let expect = -0.1 * lv(k + 1) + 0.8 * lv(k) - 0.1 * lv(k - 1);
             assert!((tx.level(k) - expect).abs() < 1e-15);
@@ -154,10 +142,7 @@ mod tests {
         // NRZ 0,1 with jitter: the cell that contains the edge holds the exact area average.
         let symbols = [0u8, 1];
         let tx = TxLevels::new(Modulation::Nrz, &symbols, &[1.0], 0);
-        let jit = Jitter {
-            rj_rms_ui: 0.01,
-            ..Jitter::none()
-        };
+        let jit = Jitter { rj_rms_ui: 0.01, ..Jitter::none() };
         let edges = EdgeTable::generate(&jit, 1e9, 0.0, 1, 8, -4, 12);
         let p1 = edges.pos(1);
         let cell = p1.floor();

@@ -77,35 +77,19 @@ pub struct BaudEstimate {
 /// let est = estimate_baud(&cap.waveform.samples, 40e9, None, Modulation::Nrz).unwrap();
 /// assert!((est.baud / 10.3125e9 - 1.0).abs() < 20e-6);
 /// ```
-pub fn estimate_baud(
-    x: &[f32],
-    fs: f64,
-    nominal: Option<f64>,
-    modulation: Modulation,
-) -> Result<BaudEstimate> {
+pub fn estimate_baud(x: &[f32], fs: f64, nominal: Option<f64>, modulation: Modulation) -> Result<BaudEstimate> {
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(Error::invalid(
-            "fs",
-            fs,
-            "must be a positive finite sample rate",
-        ));
+        return Err(Error::invalid("fs", fs, "must be a positive finite sample rate"));
     }
     if let Some(nom) = nominal {
         if !(nom.is_finite() && nom > 0.0) {
-            return Err(Error::invalid(
-                "nominal baud",
-                nom,
-                "must be a positive finite symbol rate",
-            ));
+            return Err(Error::invalid("nominal baud", nom, "must be a positive finite symbol rate"));
         }
         if nom > 0.5 * fs * (1.0 + 1e-9) {
             return Err(Error::invalid(
                 "nominal baud",
                 nom,
-                format!(
-                    "above fs/2 = {} Bd: the capture has fewer than 2 samples per UI",
-                    0.5 * fs
-                ),
+                format!("above fs/2 = {} Bd: the capture has fewer than 2 samples per UI", 0.5 * fs),
             ));
         }
     }
@@ -127,15 +111,8 @@ pub fn estimate_baud(
     }
 
     // |Δx|², mean removed.
-    let mean = x
-        .windows(2)
-        .map(|w| (w[1] as f64 - w[0] as f64).powi(2))
-        .sum::<f64>()
-        / (x.len() - 1) as f64;
-    let y: Vec<f32> = x
-        .windows(2)
-        .map(|w| ((w[1] as f64 - w[0] as f64).powi(2) - mean) as f32)
-        .collect();
+    let mean = x.windows(2).map(|w| (w[1] as f64 - w[0] as f64).powi(2)).sum::<f64>() / (x.len() - 1) as f64;
+    let y: Vec<f32> = x.windows(2).map(|w| ((w[1] as f64 - w[0] as f64).powi(2) - mean) as f32).collect();
 
     let spec = CoarseSpectrum::new(&y, fs);
     let k_lo = spec.bin_at_or_above(fs / 64.0);
@@ -148,19 +125,13 @@ pub fn estimate_baud(
     let chosen = match nominal {
         None => {
             if !clear(p_global) {
-                return Err(no_line(
-                    snr_db(p_global),
-                    format!("{:.6e}..{:.6e} Hz", fs / 64.0, fs / 2.0),
-                ));
+                return Err(no_line(snr_db(p_global), format!("{:.6e}..{:.6e} Hz", fs / 64.0, fs / 2.0)));
             }
             k_global
         }
         Some(nom) => {
             let w_lo = spec.bin_at_or_above(nom * (1.0 - NOMINAL_WINDOW)).max(1);
-            let w_hi = spec
-                .bin_at_or_below(nom * (1.0 + NOMINAL_WINDOW))
-                .min(k_hi)
-                .max(w_lo);
+            let w_hi = spec.bin_at_or_below(nom * (1.0 + NOMINAL_WINDOW)).min(k_hi).max(w_lo);
             let (k_win, p_win) = spec.peak(w_lo, w_hi);
             // A line in the window that is a harmonic (2×, 3×, ...) of a much stronger line
             // elsewhere means the nominal is a multiple of the capture's rate.
@@ -185,14 +156,7 @@ pub fn estimate_baud(
                     ),
                 ));
             } else {
-                return Err(no_line(
-                    snr_db(p_win.max(p_global)),
-                    format!(
-                        "±1 % of {nom:.6e} Hz and {:.6e}..{:.6e} Hz",
-                        fs / 64.0,
-                        fs / 2.0
-                    ),
-                ));
+                return Err(no_line(snr_db(p_win.max(p_global)), format!("±1 % of {nom:.6e} Hz and {:.6e}..{:.6e} Hz", fs / 64.0, fs / 2.0)));
             }
         }
     };
@@ -233,12 +197,7 @@ fn coarse_plan(nc: usize) -> Arc<CoarsePlan> {
     static CACHE: OnceLock<Mutex<Vec<Arc<CoarsePlan>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
     // A poisoned lock only means another thread panicked while holding it; the plans are intact.
-    if let Some(p) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|p| p.nc == nc)
-    {
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|p| p.nc == nc) {
         return p.clone();
     }
     let nfft = (2 * nc).next_power_of_two();
@@ -246,9 +205,7 @@ fn coarse_plan(nc: usize) -> Arc<CoarsePlan> {
         nc,
         nfft,
         fft: RealFft::new(nfft),
-        window: (0..nc)
-            .map(|i| (0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / nc as f64).cos()) as f32)
-            .collect(),
+        window: (0..nc).map(|i| (0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / nc as f64).cos()) as f32).collect(),
     });
     let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
     if guard.len() >= COARSE_PLANS_KEPT {
@@ -338,11 +295,7 @@ impl CoarseSpectrum {
         };
         let (l, c, r) = (at(k as isize - 1), at(k as isize), at(k as isize + 1));
         let denom = l - 2.0 * c + r;
-        let delta = if denom < 0.0 {
-            (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
+        let delta = if denom < 0.0 { (0.5 * (l - r) / denom).clamp(-0.5, 0.5) } else { 0.0 };
         (k as f64 + delta) * self.bin_hz
     }
 }
@@ -378,10 +331,7 @@ fn refine_phase_slope(y: &[f32], fs: f64, f: f64, coarse_bin_hz: f64) -> f64 {
         phases[i] -= (d / (2.0 * PI)).round() * 2.0 * PI;
     }
     let m = segments as f64;
-    let (sx, sy) = (
-        centres.iter().sum::<f64>() / m,
-        phases.iter().sum::<f64>() / m,
-    );
+    let (sx, sy) = (centres.iter().sum::<f64>() / m, phases.iter().sum::<f64>() / m);
     let (mut sxx, mut sxy) = (0.0, 0.0);
     for (c, p) in centres.iter().zip(&phases) {
         sxx += (c - sx) * (c - sx);
@@ -405,9 +355,7 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 ((s >> 33) % m.levels() as u64) as u8
             })
             .collect()
@@ -415,21 +363,11 @@ mod tests {
 
     fn capture(m: Modulation, baud: f64, fs: f64, n: usize) -> Vec<f32> {
         let mut model = LinkModel::new(m, baud, fs).unwrap();
-        model.channel = Channel::BesselThomson {
-            f3db_hz: 0.6 * baud,
-            order: 4,
-        };
+        model.channel = Channel::BesselThomson { f3db_hz: 0.6 * baud, order: 4 };
         model.noise = Noise::SnrDb(25.0);
-        model.jitter = Jitter {
-            rj_rms_ui: 0.01,
-            ..Jitter::none()
-        };
+        model.jitter = Jitter { rj_rms_ui: 0.01, ..Jitter::none() };
         model.oversampling = 8;
-        model
-            .run(&random_symbols(n, m, 3))
-            .unwrap()
-            .waveform
-            .samples
+        model.run(&random_symbols(n, m, 3)).unwrap().waveform.samples
     }
 
     #[test]
@@ -440,17 +378,10 @@ mod tests {
         let blind = estimate_baud(&x, 40e9, None, Modulation::Nrz).unwrap();
         let ppm = (blind.baud / true_baud - 1.0) * 1e6;
         eprintln!("blind: {blind:?}, error {ppm:+.4} ppm");
-        assert!(
-            ppm.abs() < 1.0,
-            "blind estimate {} off by {ppm} ppm",
-            blind.baud
-        );
+        assert!(ppm.abs() < 1.0, "blind estimate {} off by {ppm} ppm", blind.baud);
         assert!(blind.line_snr_db > 40.0, "{blind:?}");
         let told = estimate_baud(&x, 40e9, Some(10.3125e9), Modulation::Nrz).unwrap();
-        assert!(
-            (told.ppm_from_nominal.unwrap() - 37.0).abs() < 1.0,
-            "{told:?}"
-        );
+        assert!((told.ppm_from_nominal.unwrap() - 37.0).abs() < 1.0, "{told:?}");
     }
 
     #[test]
@@ -470,11 +401,7 @@ mod tests {
         // next to the fundamental.
         let mut model = LinkModel::new(Modulation::Nrz, 1e9, 8.3e9).unwrap();
         model.oversampling = 16;
-        let x = model
-            .run(&random_symbols(30_000, Modulation::Nrz, 5))
-            .unwrap()
-            .waveform
-            .samples;
+        let x = model.run(&random_symbols(30_000, Modulation::Nrz, 5)).unwrap().waveform.samples;
         let est = estimate_baud(&x, 8.3e9, None, Modulation::Nrz).unwrap();
         assert!((est.baud / 1e9 - 1.0).abs() < 20e-6, "{est:?}");
     }
@@ -484,86 +411,39 @@ mod tests {
         let fs = 40e9;
         // Constant.
         let e = estimate_baud(&vec![0.25f32; 50_000], fs, None, Modulation::Nrz).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                Error::Unusable {
-                    stage: "timing",
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, Error::Unusable { stage: "timing", .. }), "{e}");
         // White noise: transitions everywhere but no line.
         let mut s = 11u64;
         let noise: Vec<f32> = (0..200_000)
             .map(|_| {
                 let mut acc = 0.0;
                 for _ in 0..4 {
-                    s = s
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     acc += (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
                 }
                 acc
             })
             .collect();
         let e = estimate_baud(&noise, fs, None, Modulation::Nrz).unwrap_err();
-        assert!(
-            matches!(&e, Error::Unusable { reason, .. } if reason.contains("no symbol-rate line")),
-            "{e}"
-        );
+        assert!(matches!(&e, Error::Unusable { reason, .. } if reason.contains("no symbol-rate line")), "{e}");
         // Too few transitions: a handful of slow steps.
-        let steps: Vec<f32> = (0..100_000)
-            .map(|i| if (i / 2000) % 2 == 0 { -0.3 } else { 0.3 })
-            .collect();
+        let steps: Vec<f32> = (0..100_000).map(|i| if (i / 2000) % 2 == 0 { -0.3 } else { 0.3 }).collect();
         let e = estimate_baud(&steps, fs, None, Modulation::Nrz).unwrap_err();
-        assert!(
-            matches!(&e, Error::Unusable { reason, .. } if reason.contains("transitions")),
-            "{e}"
-        );
+        assert!(matches!(&e, Error::Unusable { reason, .. } if reason.contains("transitions")), "{e}");
         // Nominal 10 % off: both rates named.
         let x = capture(Modulation::Nrz, 10e9, fs, 20_000);
         let e = estimate_baud(&x, fs, Some(11e9), Modulation::Nrz).unwrap_err();
         let msg = e.to_string();
-        assert!(
-            matches!(
-                e,
-                Error::InvalidParameter {
-                    name: "nominal baud",
-                    ..
-                }
-            ),
-            "{msg}"
-        );
-        assert!(
-            msg.contains("nominal 1.100000e10")
-                && (msg.contains("at 1.0000") || msg.contains("at 9.9999")),
-            "{msg}"
-        );
+        assert!(matches!(e, Error::InvalidParameter { name: "nominal baud", .. }), "{msg}");
+        assert!(msg.contains("nominal 1.100000e10") && (msg.contains("at 1.0000") || msg.contains("at 9.9999")), "{msg}");
         // Twice the true rate: the harmonic there is much weaker than the real line.
-        assert!(matches!(
-            estimate_baud(&x, fs, Some(20e9), Modulation::Nrz),
-            Err(Error::InvalidParameter { .. })
-        ));
+        assert!(matches!(estimate_baud(&x, fs, Some(20e9), Modulation::Nrz), Err(Error::InvalidParameter { .. })));
         // Parameters.
-        assert!(matches!(
-            estimate_baud(&x, f64::NAN, None, Modulation::Nrz),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            estimate_baud(&x, fs, Some(25e9), Modulation::Nrz),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            estimate_baud(&x[..500], fs, None, Modulation::Nrz),
-            Err(Error::InputTooShort { .. })
-        ));
+        assert!(matches!(estimate_baud(&x, f64::NAN, None, Modulation::Nrz), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(estimate_baud(&x, fs, Some(25e9), Modulation::Nrz), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(estimate_baud(&x[..500], fs, None, Modulation::Nrz), Err(Error::InputTooShort { .. })));
         let mut bad = x.clone();
         bad[7] = f32::NAN;
-        assert!(matches!(
-            estimate_baud(&bad, fs, None, Modulation::Nrz),
-            Err(Error::NonFinite { index: 7, .. })
-        ));
+        assert!(matches!(estimate_baud(&bad, fs, None, Modulation::Nrz), Err(Error::NonFinite { index: 7, .. })));
     }
 }

@@ -5,10 +5,7 @@
 //! [`resample_at`](super::resample_at) turns into N samples per UI for the equalizer, and the
 //! time-interval error (TIE) of every data edge against the recovered clock.
 
-use super::cdr_block::{
-    note_block_run, par_circular_mean, stitch_centres, Blocks, PllClock, PllLoop,
-    BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI, SUM_CHUNK,
-};
+use super::cdr_block::{note_block_run, par_circular_mean, stitch_centres, Blocks, PllClock, PllLoop, SUM_CHUNK, BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, RUN_PAST_UI};
 use super::edges::{data_edges_parallel, Levels};
 use super::interp::cubic_at;
 use super::tie::{circular_mean, wrap};
@@ -133,12 +130,7 @@ impl CdrKind {
     }
 
     fn pll_response(&self, f: f64) -> Option<(f64, f64)> {
-        let CdrKind::ReferencePll {
-            corner_hz,
-            order,
-            damping,
-        } = *self
-        else {
+        let CdrKind::ReferencePll { corner_hz, order, damping } = *self else {
             return None;
         };
         let w = 2.0 * PI * f;
@@ -157,11 +149,7 @@ impl CdrKind {
 
     fn validate(&self, baud: f64) -> Result<()> {
         match *self {
-            CdrKind::ReferencePll {
-                corner_hz,
-                order,
-                damping,
-            } => {
+            CdrKind::ReferencePll { corner_hz, order, damping } => {
                 if !(corner_hz.is_finite() && corner_hz > 0.0 && corner_hz <= baud / 20.0) {
                     return Err(Error::invalid(
                         "corner_hz",
@@ -170,31 +158,15 @@ impl CdrKind {
                     ));
                 }
                 if order != 1 && order != 2 {
-                    return Err(Error::invalid(
-                        "order",
-                        order,
-                        "the reference PLL has order 1 or 2",
-                    ));
+                    return Err(Error::invalid("order", order, "the reference PLL has order 1 or 2"));
                 }
                 if !(damping.is_finite() && (0.1..=10.0).contains(&damping)) {
-                    return Err(Error::invalid(
-                        "damping",
-                        damping,
-                        "must be within 0.1..=10",
-                    ));
+                    return Err(Error::invalid("damping", damping, "must be within 0.1..=10"));
                 }
             }
-            CdrKind::MuellerMuller { bandwidth_fraction }
-            | CdrKind::Gardner { bandwidth_fraction } => {
-                if !(bandwidth_fraction.is_finite()
-                    && bandwidth_fraction > 0.0
-                    && bandwidth_fraction <= 0.1)
-                {
-                    return Err(Error::invalid(
-                        "bandwidth_fraction",
-                        bandwidth_fraction,
-                        "must be within (0, 0.1]",
-                    ));
+            CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => {
+                if !(bandwidth_fraction.is_finite() && bandwidth_fraction > 0.0 && bandwidth_fraction <= 0.1) {
+                    return Err(Error::invalid("bandwidth_fraction", bandwidth_fraction, "must be within (0, 0.1]"));
                 }
             }
             CdrKind::BangBang { gain } => {
@@ -209,19 +181,14 @@ impl CdrKind {
     /// Symbols the loop needs to acquire (start-up transient excluded from the statistics).
     fn settle_symbols(&self, baud: f64) -> usize {
         let s = match *self {
-            CdrKind::ReferencePll {
-                corner_hz,
-                order,
-                damping,
-            } => {
+            CdrKind::ReferencePll { corner_hz, order, damping } => {
                 if order == 1 {
                     6.0 / (2.0 * PI * corner_hz) * baud
                 } else {
                     8.0 / (damping * Self::natural_frequency(corner_hz, damping)) * baud
                 }
             }
-            CdrKind::MuellerMuller { bandwidth_fraction }
-            | CdrKind::Gardner { bandwidth_fraction } => 8.0 / bandwidth_fraction,
+            CdrKind::MuellerMuller { bandwidth_fraction } | CdrKind::Gardner { bandwidth_fraction } => 8.0 / bandwidth_fraction,
             CdrKind::BangBang { gain } => 4.0 / gain,
         };
         s.ceil().min(1e15) as usize
@@ -267,20 +234,10 @@ impl CdrConfig {
     pub fn validate(&self, baud: f64) -> Result<()> {
         self.kind.validate(baud)?;
         if !(1..=64).contains(&self.samples_per_ui_out) {
-            return Err(Error::invalid(
-                "samples_per_ui_out",
-                self.samples_per_ui_out,
-                "must be 1..=64",
-            ));
+            return Err(Error::invalid("samples_per_ui_out", self.samples_per_ui_out, "must be 1..=64"));
         }
-        if !(self.hysteresis_fraction.is_finite()
-            && (0.0..=0.45).contains(&self.hysteresis_fraction))
-        {
-            return Err(Error::invalid(
-                "hysteresis_fraction",
-                self.hysteresis_fraction,
-                "must be within 0..=0.45",
-            ));
+        if !(self.hysteresis_fraction.is_finite() && (0.0..=0.45).contains(&self.hysteresis_fraction)) {
+            return Err(Error::invalid("hysteresis_fraction", self.hysteresis_fraction, "must be within 0..=0.45"));
         }
         Ok(())
     }
@@ -317,11 +274,7 @@ impl RecoveredClock {
 
     /// Index of the first settled data edge in `edge_positions` / `tie_s`.
     pub fn settled_edge_index(&self) -> usize {
-        let start = self
-            .symbol_positions
-            .get(self.settled_from)
-            .copied()
-            .unwrap_or(f64::INFINITY);
+        let start = self.symbol_positions.get(self.settled_from).copied().unwrap_or(f64::INFINITY);
         self.edge_positions.partition_point(|&e| e < start)
     }
 }
@@ -360,36 +313,19 @@ impl RecoveredClock {
 /// let symbols = clock.resample(&cap.waveform.samples, 1); // one sample per UI, at the centres
 /// assert!(symbols.len() > 49_000);
 /// ```
-pub fn recover_clock(
-    x: &[f32],
-    fs: f64,
-    baud: f64,
-    modulation: Modulation,
-    config: &CdrConfig,
-) -> Result<RecoveredClock> {
+pub fn recover_clock(x: &[f32], fs: f64, baud: f64, modulation: Modulation, config: &CdrConfig) -> Result<RecoveredClock> {
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(Error::invalid(
-            "fs",
-            fs,
-            "must be a positive finite sample rate",
-        ));
+        return Err(Error::invalid("fs", fs, "must be a positive finite sample rate"));
     }
     if !(baud.is_finite() && baud > 0.0) {
-        return Err(Error::invalid(
-            "baud",
-            baud,
-            "must be a positive finite symbol rate",
-        ));
+        return Err(Error::invalid("baud", baud, "must be a positive finite symbol rate"));
     }
     let spu = fs / baud;
     if spu < 2.0 - 1e-9 {
         return Err(Error::invalid(
             "baud",
             baud,
-            format!(
-                "above fs/2 = {} Bd: the capture has fewer than 2 samples per UI",
-                0.5 * fs
-            ),
+            format!("above fs/2 = {} Bd: the capture has fewer than 2 samples per UI", 0.5 * fs),
         ));
     }
     config.validate(baud)?;
@@ -420,49 +356,20 @@ pub fn recover_clock(
 
     let settle = config.kind.settle_symbols(baud).min(n_sym / 2);
     let (centres, tie, settled_edge) = match config.kind {
-        CdrKind::ReferencePll {
-            corner_hz,
-            order,
-            damping,
-        } => {
-            let pll = reference_pll(
-                x.len(),
-                &edges,
-                spu,
-                baud,
-                theta0,
-                corner_hz,
-                order,
-                damping,
-                config.block_symbols,
-                settle,
-            );
+        CdrKind::ReferencePll { corner_hz, order, damping } => {
+            let pll = reference_pll(x.len(), &edges, spu, baud, theta0, corner_hz, order, damping, config.block_symbols, settle);
             (pll.centres, pll.tie, pll.settled_edge)
         }
         kind => {
             // The detector's gain is measured around symbol centres from a reference PLL (robust
             // to a frequency offset and wander), then the loop runs on its own from the nominal
             // rate and the initial edge phase.
-            let mut reference = reference_pll(
-                x.len(),
-                &edges,
-                spu,
-                baud,
-                theta0,
-                baud * 4e-4,
-                1,
-                0.707,
-                config.block_symbols,
-                0,
-            );
+            let mut reference = reference_pll(x.len(), &edges, spu, baud, theta0, baud * 4e-4, 1, 0.707, config.block_symbols, 0);
             let (pll_shift, _) = par_circular_mean(&reference.tie, spu);
             drop(std::mem::take(&mut reference.tie));
             // The loop reads a few reference centres (block starts, the calibration span): the
             // mean-TIE shift goes on those as they are read, not on the whole array.
-            let shifted = Shifted {
-                v: &reference.centres,
-                by: pll_shift,
-            };
+            let shifted = Shifted { v: &reference.centres, by: pll_shift };
             let centres = ted_loop(x, &levels, spu, theta0, kind, shifted, config.block_symbols)?;
             drop(reference);
             let tie = tie_against_centres(&edges, &centres);
@@ -472,11 +379,7 @@ pub fn recover_clock(
     };
 
     // Statistics over the settled edges.
-    let settled_edges = if edges.len() - settled_edge >= MIN_CDR_EDGES {
-        settled_edge
-    } else {
-        0
-    };
+    let settled_edges = if edges.len() - settled_edge >= MIN_CDR_EDGES { settled_edge } else { 0 };
     let (mean_tie, concentration) = par_circular_mean(&tie[settled_edges..], spu);
     let needed = min_edge_concentration(tie.len() - settled_edges);
     if concentration < needed {
@@ -493,11 +396,7 @@ pub fn recover_clock(
 
     // Symbol centres: the reference PLL's are half a UI after its clock edges, shifted by the
     // mean TIE (the UI centre sits half a UI from the mean crossing, as in TDECQ).
-    let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) {
-        mean_tie
-    } else {
-        0.0
-    };
+    let shift = if matches!(config.kind, CdrKind::ReferencePll { .. }) { mean_tie } else { 0.0 };
     let kept = kept_centres(centres, shift, (x.len() - 1) as f64, false);
     finish(kept, settle, fs, baud, edges, tie_s, rms)
 }
@@ -517,54 +416,24 @@ struct KeptCentres {
 /// `last`. The loops' centres ascend, which is checked: then only the ends are cut (no pass
 /// over the values). Otherwise, or with `general`, every value is filtered.
 fn kept_centres(centres: Vec<f64>, shift: f64, last: f64, general: bool) -> KeptCentres {
-    let from = centres
-        .iter()
-        .position(|&c| c + shift >= 0.0)
-        .unwrap_or(centres.len());
+    let from = centres.iter().position(|&c| c + shift >= 0.0).unwrap_or(centres.len());
     if !general && ascending(&centres[from..]) {
         let to = from + centres[from..].partition_point(|&c| c + shift <= last);
         let mut centres = centres;
         centres.truncate(to);
-        KeptCentres {
-            centres,
-            skip: from,
-            first_kept: (to > from).then_some(from),
-            shift,
-        }
+        KeptCentres { centres, skip: from, first_kept: (to > from).then_some(from), shift }
     } else {
         let to = from + first_where(&centres[from..], |c| c + shift > last);
-        let kept: Vec<f64> = centres[from..to]
-            .iter()
-            .map(|&c| c + shift)
-            .filter(|&p| p >= 0.0)
-            .collect();
+        let kept: Vec<f64> = centres[from..to].iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect();
         // Already shifted and in place: the pass in `finish` moves and adds nothing.
-        KeptCentres {
-            centres: kept,
-            skip: 0,
-            first_kept: (to > from).then_some(from),
-            shift: 0.0,
-        }
+        KeptCentres { centres: kept, skip: 0, first_kept: (to > from).then_some(from), shift: 0.0 }
     }
 }
 
 /// The end of [`recover_clock`]: the kept centres become the symbol positions, whose settled
 /// part gives the recovered rate.
-fn finish(
-    kept: KeptCentres,
-    settle: usize,
-    fs: f64,
-    baud: f64,
-    edges: Vec<f64>,
-    tie_s: Vec<f32>,
-    rms: f64,
-) -> Result<RecoveredClock> {
-    let KeptCentres {
-        centres: mut positions,
-        skip,
-        first_kept,
-        shift,
-    } = kept;
+fn finish(kept: KeptCentres, settle: usize, fs: f64, baud: f64, edges: Vec<f64>, tie_s: Vec<f32>, rms: f64) -> Result<RecoveredClock> {
+    let KeptCentres { centres: mut positions, skip, first_kept, shift } = kept;
     let kept = positions.len().saturating_sub(skip);
     if kept < MIN_CDR_SYMBOLS / 2 {
         return Err(Error::InputTooShort {
@@ -573,9 +442,7 @@ fn finish(
             got: kept,
         });
     }
-    let settled_from = settle
-        .saturating_sub(first_kept.unwrap_or(0))
-        .min(kept - MIN_CDR_SYMBOLS / 2);
+    let settled_from = settle.saturating_sub(first_kept.unwrap_or(0)).min(kept - MIN_CDR_SYMBOLS / 2);
     let spu_rec = shift_and_slope(&mut positions, skip, shift, settled_from);
     let baud_rec = fs / spu_rec;
     Ok(RecoveredClock {
@@ -620,12 +487,10 @@ pub(super) fn shift_and_slope(p: &mut Vec<f64>, skip: usize, shift: f64, from: u
     let heads: Vec<f64> = if skip == 0 {
         Vec::new()
     } else {
-        (0..len.div_ceil(SUM_CHUNK))
-            .flat_map(|c| {
-                let end = ((c + 1) * SUM_CHUNK).min(len);
-                p[end..end + skip].iter().copied()
-            })
-            .collect()
+        (0..len.div_ceil(SUM_CHUNK)).flat_map(|c| {
+            let end = ((c + 1) * SUM_CHUNK).min(len);
+            p[end..end + skip].iter().copied()
+        }).collect()
     };
     let n = len.saturating_sub(from);
     let kc = 0.5 * n.saturating_sub(1) as f64;
@@ -692,10 +557,7 @@ fn centred_tie(tie: &[f64], mean: f64, spu: f64, fs: f64, settled: usize) -> (Ve
 /// chunks (rayon's per-element `position_first` costs about 20 ns an element).
 fn first_where(v: &[f64], f: impl Fn(f64) -> bool + Sync) -> usize {
     const CHUNK: usize = 1 << 14;
-    match v
-        .par_chunks(CHUNK)
-        .position_first(|c| c.iter().any(|&x| f(x)))
-    {
+    match v.par_chunks(CHUNK).position_first(|c| c.iter().any(|&x| f(x))) {
         Some(c) => c * CHUNK + v[c * CHUNK..].iter().position(|&x| f(x)).unwrap_or(0),
         None => v.len(),
     }
@@ -774,15 +636,9 @@ pub(super) fn tie_against_centres(edges: &[f64], centres: &[f64]) -> Vec<f64> {
     let mut tie = vec![0f64; edges.len()];
     tie.par_chunks_mut(CHUNK).enumerate().for_each(|(c, tie)| {
         let part = &edges[c * CHUNK..c * CHUNK + tie.len()];
-        let mut k = if c == 0 {
-            0
-        } else {
-            first_clock_at_or_after(centres, part[0]).saturating_sub(1)
-        };
+        let mut k = if c == 0 { 0 } else { first_clock_at_or_after(centres, part[0]).saturating_sub(1) };
         for (&e, t) in part.iter().zip(tie.iter_mut()) {
-            while k + 1 < n_clock
-                && (clock_edge(centres, k + 1) - e).abs() <= (clock_edge(centres, k) - e).abs()
-            {
+            while k + 1 < n_clock && (clock_edge(centres, k + 1) - e).abs() <= (clock_edge(centres, k) - e).abs() {
                 k += 1;
             }
             *t = e - clock_edge(centres, k);
@@ -868,15 +724,7 @@ impl Shifted<'_> {
 /// blocks of `block` UI (see `cdr_block`; each block starts from the `reference` centres and
 /// their local rate) where the capture is long enough, else sequentially.
 #[allow(clippy::too_many_arguments)]
-fn ted_loop(
-    x: &[f32],
-    levels: &Levels,
-    spu: f64,
-    theta0: f64,
-    kind: CdrKind,
-    reference: Shifted<'_>,
-    block: usize,
-) -> Result<Vec<f64>> {
+fn ted_loop(x: &[f32], levels: &Levels, spu: f64, theta0: f64, kind: CdrKind, reference: Shifted<'_>, block: usize) -> Result<Vec<f64>> {
     let detector = Detector::new(levels, kind);
     // First symbol centre half a UI after the initial edge phase, inside the capture.
     let mut pos0 = (theta0 + 0.5 * spu).rem_euclid(spu);
@@ -904,11 +752,7 @@ fn ted_loop(
         }
         _ => (0.0, 0.0, 1.0),
     };
-    let gain = if let CdrKind::BangBang { gain } = kind {
-        gain
-    } else {
-        0.0
-    };
+    let gain = if let CdrKind::BangBang { gain } = kind { gain } else { 0.0 };
     let ted = TedLoop {
         detector,
         spu,
@@ -930,20 +774,14 @@ fn ted_loop(
         let parts: Vec<Vec<f64>> = (0..blocks.count)
             .into_par_iter()
             .map(|b| {
-                let stop = if b + 1 == blocks.count {
-                    f64::INFINITY
-                } else {
-                    blocks.start(b + 1, spu) + past
-                };
+                let stop = if b + 1 == blocks.count { f64::INFINITY } else { blocks.start(b + 1, spu) + past };
                 if b == 0 {
                     return ted.run(x, pos0, 0.0, stop);
                 }
                 // Start at the reference centre at the warm-up's start, at the reference's
                 // rate over the next 1024 UI.
                 let w = blocks.start(b, spu) - blocks.warmup as f64 * spu;
-                let r = reference
-                    .partition_point(|c| c < w)
-                    .min(reference.len() - 2);
+                let r = reference.partition_point(|c| c < w).min(reference.len() - 2);
                 let l = 1024.min(reference.len() - 1 - r);
                 let nu = (reference.get(r + l) - reference.get(r)) / l as f64 - spu;
                 ted.run(x, reference.get(r).max(1.0), nu, stop)
@@ -1146,12 +984,7 @@ mod tests {
     /// The symbol positions [`finish`] makes of `kept`, by its own pass.
     fn positions(kept: KeptCentres) -> (Vec<f64>, Option<usize>) {
         let first = kept.first_kept;
-        let KeptCentres {
-            mut centres,
-            skip,
-            shift,
-            ..
-        } = kept;
+        let KeptCentres { mut centres, skip, shift, .. } = kept;
         shift_and_slope(&mut centres, skip, shift, 0);
         (centres, first)
     }
@@ -1162,22 +995,12 @@ mod tests {
         // heads of 0 to 40 000 centres before sample 0 (across a sum chunk).
         let last = 200_000.0;
         for head in [0usize, 1, 7, 20_000, 40_000] {
-            let centres: Vec<f64> = (0..70_000)
-                .map(|k| (k as f64 - head as f64) * 3.3 + 0.4)
-                .collect();
+            let centres: Vec<f64> = (0..70_000).map(|k| (k as f64 - head as f64) * 3.3 + 0.4).collect();
             for shift in [0.0, -0.5, 0.25] {
-                let want: Vec<f64> = centres
-                    .iter()
-                    .map(|&c| c + shift)
-                    .filter(|&p| (0.0..=last).contains(&p))
-                    .collect();
+                let want: Vec<f64> = centres.iter().map(|&c| c + shift).filter(|&p| (0.0..=last).contains(&p)).collect();
                 let want_first = centres.iter().position(|&c| c + shift >= 0.0);
                 let fast = kept_centres(centres.clone(), shift, last, false);
-                assert_eq!(
-                    fast.skip,
-                    want_first.unwrap(),
-                    "head {head}: only the ends are cut"
-                );
+                assert_eq!(fast.skip, want_first.unwrap(), "head {head}: only the ends are cut");
                 let general = kept_centres(centres.clone(), shift, last, true);
                 assert_eq!(general.skip, 0);
                 for (name, got) in [("fast", positions(fast)), ("general", positions(general))] {

@@ -74,11 +74,7 @@ pub(super) fn note_block_run(_stitched: bool) {
     #[cfg(test)]
     BLOCK_RUNS.with(|c| {
         let (ok, failed) = c.get();
-        c.set(if _stitched {
-            (ok + 1, failed)
-        } else {
-            (ok, failed + 1)
-        });
+        c.set(if _stitched { (ok + 1, failed) } else { (ok, failed + 1) });
     });
 }
 
@@ -105,11 +101,7 @@ impl Blocks {
         let warmup = warmup as usize;
         let block = block.max(4 * warmup);
         let count = n_ui.div_ceil(block);
-        (count >= 2).then_some(Blocks {
-            block,
-            warmup,
-            count,
-        })
+        (count >= 2).then_some(Blocks { block, warmup, count })
     }
 
     /// Start (sample position) of part `b`.
@@ -153,11 +145,7 @@ impl PllLoop {
             // Roots of s² + a1·s + a2 (per UI): the slower one's decay rate.
             let (b, c) = (self.a1, self.a2);
             let disc = b * b - 4.0 * c;
-            let rate = if disc <= 0.0 {
-                0.5 * b
-            } else {
-                0.5 * (b - disc.sqrt())
-            };
+            let rate = if disc <= 0.0 { 0.5 * b } else { 0.5 * (b - disc.sqrt()) };
             1.0 / rate
         }
     }
@@ -173,19 +161,11 @@ impl PllLoop {
         }
     }
 
-    fn run_order<const ORDER2: bool>(
-        &self,
-        edges: &[f64],
-        j0: usize,
-        base: f64,
-        stop: f64,
-    ) -> PllTrack {
+    fn run_order<const ORDER2: bool>(&self, edges: &[f64], j0: usize, base: f64, stop: f64) -> PllTrack {
         let spu = self.spu;
         let ticks = ((stop - base) / spu).max(0.0) as usize + 4;
         let mut clock = Vec::with_capacity(ticks);
-        let mut tie = Vec::with_capacity(
-            ((edges.len() - j0.min(edges.len())) as f64).min(ticks as f64) as usize,
-        );
+        let mut tie = Vec::with_capacity(((edges.len() - j0.min(edges.len())) as f64).min(ticks as f64) as usize);
         let mut edge_ui = Vec::with_capacity(tie.capacity());
         let (mut phi, mut nu, mut held) = (0f64, 0f64, 0f64);
         let mut j = j0;
@@ -221,51 +201,28 @@ impl PllLoop {
             }
             k += 1;
         }
-        PllTrack {
-            clock,
-            tie,
-            edge_ui,
-            j0,
-        }
+        PllTrack { clock, tie, edge_ui, j0 }
     }
 
     /// The loop on `blocks` of the capture in parallel, stitched; the sequential run is
     /// `self.run(edges, 0, base, end).into_clock(settle)`. `None` when a handover fails the
     /// tolerance (the caller then runs sequentially).
-    pub fn run_blocks(
-        &self,
-        edges: &[f64],
-        base: f64,
-        end: f64,
-        blocks: Blocks,
-        settle: usize,
-    ) -> Option<PllClock> {
+    pub fn run_blocks(&self, edges: &[f64], base: f64, end: f64, blocks: Blocks, settle: usize) -> Option<PllClock> {
         let spu = self.spu;
         // The first-order loop scans for its cut (see `pll_cut`), so it runs further past.
         let scan = self.order == 1;
-        let past_ui = if scan {
-            (RUN_PAST_UI as f64).max(PLL_PAST_TIME_CONSTANTS * self.time_constant())
-        } else {
-            RUN_PAST_UI as f64
-        };
+        let past_ui = if scan { (RUN_PAST_UI as f64).max(PLL_PAST_TIME_CONSTANTS * self.time_constant()) } else { RUN_PAST_UI as f64 };
         let past = past_ui * spu;
         let tracks: Vec<PllTrack> = (0..blocks.count)
             .into_par_iter()
             .map(|b| {
-                let stop = if b + 1 == blocks.count {
-                    end
-                } else {
-                    blocks.start(b + 1, spu) + past
-                };
+                let stop = if b + 1 == blocks.count { end } else { blocks.start(b + 1, spu) + past };
                 if b == 0 {
                     return self.run(edges, 0, base, stop);
                 }
                 let w = blocks.start(b, spu) - blocks.warmup as f64 * spu;
                 let j = edges.partition_point(|&e| e < w);
-                let (theta, _) = circular_mean(
-                    edges[j..(j + PHASE_EDGES).min(edges.len())].iter().copied(),
-                    spu,
-                );
+                let (theta, _) = circular_mean(edges[j..(j + PHASE_EDGES).min(edges.len())].iter().copied(), spu);
                 let start = w + (theta - w).rem_euclid(spu);
                 let j0 = edges.partition_point(|&e| e < start - 0.5 * spu);
                 self.run(edges, j0, start, stop)
@@ -285,23 +242,13 @@ impl PllLoop {
 /// changing sign, and once within the tolerance it stays there. The search goes on at doubling
 /// distances to the end of the previous run. The second-order loop's difference can cross zero
 /// while its frequency still differs, so there only the first ticks count.
-fn pll_cut(
-    prev: &PllTrack,
-    next: &PllTrack,
-    s: f64,
-    tol: f64,
-    scan: bool,
-) -> Option<(usize, usize, usize)> {
+fn pll_cut(prev: &PllTrack, next: &PllTrack, s: f64, tol: f64, scan: bool) -> Option<(usize, usize, usize)> {
     let first = next.clock.partition_point(|&c| c < s);
     let prev_end = *prev.clock.last()?;
     // Ticks first, first + 1, …, first + 31, then first + 64, + 128, … while inside prev's run.
-    let further =
-        std::iter::successors(Some(2 * CUT_ATTEMPTS), |&d| d.checked_mul(2)).filter(|_| scan);
+    let further = std::iter::successors(Some(2 * CUT_ATTEMPTS), |&d| d.checked_mul(2)).filter(|_| scan);
     let candidates = (0..CUT_ATTEMPTS).chain(further);
-    for i in candidates
-        .map(|d| first + d)
-        .take_while(|&i| i < next.clock.len() && next.clock[i] < prev_end)
-    {
+    for i in candidates.map(|d| first + d).take_while(|&i| i < next.clock.len() && next.clock[i] < prev_end) {
         let t = next.clock[i];
         let m = nearest(&prev.clock, t)?;
         if (prev.clock[m] - t).abs() > tol {
@@ -345,35 +292,19 @@ impl PllTrack {
     /// The whole-capture result of one sequential run (`j0` = 0): the ticks turned into centres
     /// in place.
     pub fn into_clock(self, settle: usize) -> PllClock {
-        let PllTrack {
-            mut clock,
-            tie,
-            edge_ui,
-            ..
-        } = self;
+        let PllTrack { mut clock, tie, edge_ui, .. } = self;
         for k in 1..clock.len() {
             clock[k - 1] = 0.5 * (clock[k - 1] + clock[k]);
         }
         clock.pop();
-        PllClock {
-            centres: clock,
-            tie,
-            settled_edge: edge_ui.partition_point(|&k| k < settle),
-        }
+        PllClock { centres: clock, tie, settled_edge: edge_ui.partition_point(|&k| k < settle) }
     }
 }
 
 /// Stitches the blocks' tracks (see the module docs) straight into centres and TIE: each block
 /// writes its kept part into place in parallel, the centre after a block's last kept tick taking
 /// the next block's first kept tick, exactly as [`PllTrack::into_clock`] of the stitched ticks.
-fn stitch_pll(
-    tracks: Vec<PllTrack>,
-    blocks: Blocks,
-    spu: f64,
-    tol: f64,
-    settle: usize,
-    scan: bool,
-) -> Option<PllClock> {
+fn stitch_pll(tracks: Vec<PllTrack>, blocks: Blocks, spu: f64, tol: f64, settle: usize, scan: bool) -> Option<PllClock> {
     let nb = tracks.len();
     // Kept tick ranges and edge ranges (global indices) of each block.
     let mut ticks = vec![(0usize, 0usize); nb];
@@ -398,9 +329,7 @@ fn stitch_pll(
     let mut jobs = Vec::with_capacity(nb);
     let (mut c_rest, mut e_rest) = (&mut centres[..], &mut tie[..]);
     let mut offset = 0;
-    for (b, (t, (&(lo, hi), &(e_lo, e_hi)))) in
-        tracks.iter().zip(ticks.iter().zip(&edge_range)).enumerate()
-    {
+    for (b, (t, (&(lo, hi), &(e_lo, e_hi)))) in tracks.iter().zip(ticks.iter().zip(&edge_range)).enumerate() {
         let next = tracks.get(b + 1).map(|n| n.clock[ticks[b + 1].0]);
         let kept = if next.is_some() { hi - lo } else { hi - lo - 1 };
         let (c, rest) = std::mem::take(&mut c_rest).split_at_mut(kept);
@@ -423,11 +352,7 @@ fn stitch_pll(
         }
         e.copy_from_slice(src);
     });
-    Some(PllClock {
-        centres,
-        tie,
-        settled_edge,
-    })
+    Some(PllClock { centres, tie, settled_edge })
 }
 
 /// Cut between two blocks' symbol centres at the part boundary `s`: where `prev` ends
@@ -440,12 +365,7 @@ pub(super) fn centre_cut(prev: &[f64], next: &[f64], s: f64, tol: f64) -> Option
 }
 
 /// Stitches blocks of symbol centres (see [`centre_cut`]).
-pub(super) fn stitch_centres(
-    parts: Vec<Vec<f64>>,
-    blocks: Blocks,
-    spu: f64,
-    tol: f64,
-) -> Option<Vec<f64>> {
+pub(super) fn stitch_centres(parts: Vec<Vec<f64>>, blocks: Blocks, spu: f64, tol: f64) -> Option<Vec<f64>> {
     let nb = parts.len();
     let mut ranges = vec![(0usize, 0usize); nb];
     ranges[nb - 1].1 = parts[nb - 1].len();
@@ -465,17 +385,13 @@ pub(super) fn stitch_centres(
         rest = tail;
         jobs.push((head, &p[lo..hi]));
     }
-    jobs.into_par_iter()
-        .for_each(|(dst, src)| dst.copy_from_slice(src));
+    jobs.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src));
     Some(out)
 }
 
 /// Sums `f(i, &v[i])` over `v` in fixed chunks on the rayon pool, adding the chunk sums in
 /// order, so the result does not depend on the number of threads.
-pub(super) fn par_sum<T: Sync, const N: usize>(
-    v: &[T],
-    f: impl Fn(usize, &T) -> [f64; N] + Sync,
-) -> [f64; N] {
+pub(super) fn par_sum<T: Sync, const N: usize>(v: &[T], f: impl Fn(usize, &T) -> [f64; N] + Sync) -> [f64; N] {
     let parts: Vec<[f64; N]> = v
         .par_chunks(SUM_CHUNK)
         .enumerate()
@@ -511,10 +427,7 @@ pub(super) fn par_circular_mean(values: &[f64], period: f64) -> (f64, f64) {
     });
     let n = values.len() as f64;
     let (c, s) = (c / n, s / n);
-    (
-        s.atan2(c) / (2.0 * std::f64::consts::PI) * period,
-        c.hypot(s),
-    )
+    (s.atan2(c) / (2.0 * std::f64::consts::PI) * period, c.hypot(s))
 }
 
 #[cfg(test)]
@@ -526,9 +439,7 @@ mod tests {
     fn edges(n_ui: usize, spu: f64, ppm: f64, sigma: f64, seed: u64) -> Vec<f64> {
         let mut s = seed;
         let mut uniform = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         };
         let mut out = Vec::new();
@@ -546,13 +457,7 @@ mod tests {
         // 4 MHz at 10.3125 GBd.
         let t = 1.0 / 10.3125e9;
         let wn = 2.0 * std::f64::consts::PI * 4e6 / 2.058;
-        PllLoop {
-            spu: 3.879,
-            alpha: 1.0 - (-2.0 * std::f64::consts::PI * 4e6 * t).exp(),
-            a1: 2.0 * 0.707 * wn * t,
-            a2: (wn * t).powi(2),
-            order,
-        }
+        PllLoop { spu: 3.879, alpha: 1.0 - (-2.0 * std::f64::consts::PI * 4e6 * t).exp(), a1: 2.0 * 0.707 * wn * t, a2: (wn * t).powi(2), order }
     }
 
     #[test]
@@ -567,34 +472,14 @@ mod tests {
             // The settled edge is found in whichever block holds the settle tick.
             for settle in [0, 5_000, 10_007, 123_456, 299_990, 400_000] {
                 let seq = track.clone().into_clock(settle);
-                let par = p
-                    .run_blocks(&e, 0.3 * p.spu - p.spu, end, blocks, settle)
-                    .expect("every handover within the tolerance");
-                assert_eq!(
-                    par.settled_edge, seq.settled_edge,
-                    "order {order}, settle {settle}"
-                );
+                let par = p.run_blocks(&e, 0.3 * p.spu - p.spu, end, blocks, settle).expect("every handover within the tolerance");
+                assert_eq!(par.settled_edge, seq.settled_edge, "order {order}, settle {settle}");
                 assert_eq!(par.centres.len(), seq.centres.len());
                 assert_eq!(par.tie.len(), seq.tie.len());
                 // Each edge against the tick of the same UI (another UI would be a whole UI off).
-                let worst = par
-                    .centres
-                    .iter()
-                    .zip(&seq.centres)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-                    / p.spu;
-                let worst_tie = par
-                    .tie
-                    .iter()
-                    .zip(&seq.tie)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-                    / p.spu;
-                assert!(
-                    worst <= 2.0 * LINEAR_TOLERANCE_UI && worst_tie <= 2.0 * LINEAR_TOLERANCE_UI,
-                    "{worst} {worst_tie}"
-                );
+                let worst = par.centres.iter().zip(&seq.centres).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
+                let worst_tie = par.tie.iter().zip(&seq.tie).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / p.spu;
+                assert!(worst <= 2.0 * LINEAR_TOLERANCE_UI && worst_tie <= 2.0 * LINEAR_TOLERANCE_UI, "{worst} {worst_tie}");
                 if settle == 0 {
                     eprintln!("order {order}: {} blocks of {} UI (warm-up {}), worst centre difference {worst:.2e} UI, TIE {worst_tie:.2e} UI", blocks.count, blocks.block, blocks.warmup);
                     assert_eq!(par.settled_edge, 0);
@@ -608,20 +493,10 @@ mod tests {
             let seq = track.clone().into_clock(0);
             assert_eq!(seq.centres.len() + 1, track.clock.len());
             assert_eq!(seq.centres[7], 0.5 * (track.clock[7] + track.clock[8]));
-            assert_eq!(
-                track.clone().into_clock(usize::MAX).settled_edge,
-                track.tie.len()
-            );
+            assert_eq!(track.clone().into_clock(usize::MAX).settled_edge, track.tie.len());
             // A warm-up far too short fails the handover check (so the caller runs sequentially).
-            let short = Blocks {
-                warmup: 8,
-                ..blocks
-            };
-            assert!(
-                p.run_blocks(&e, 0.3 * p.spu - p.spu, end, short, 0)
-                    .is_none(),
-                "order {order}"
-            );
+            let short = Blocks { warmup: 8, ..blocks };
+            assert!(p.run_blocks(&e, 0.3 * p.spu - p.spu, end, short, 0).is_none(), "order {order}");
         }
     }
 
@@ -636,21 +511,10 @@ mod tests {
         let next: Vec<f64> = (40..120).map(|k| k as f64 * 4.0 + 1e-9).collect();
         assert_eq!(centre_cut(&prev, &next, 200.0, 1e-6), Some((50, 10)));
         assert_eq!(centre_cut(&prev, &next, 200.0, 1e-12), None);
-        let blocks = Blocks {
-            block: 50,
-            warmup: 10,
-            count: 3,
-        };
-        let parts = vec![
-            prev[..60].to_vec(),
-            (40..120).map(|k| k as f64 * 4.0).collect(),
-            (90..130).map(|k| k as f64 * 4.0).collect(),
-        ];
+        let blocks = Blocks { block: 50, warmup: 10, count: 3 };
+        let parts = vec![prev[..60].to_vec(), (40..120).map(|k| k as f64 * 4.0).collect(), (90..130).map(|k| k as f64 * 4.0).collect()];
         let stitched = stitch_centres(parts, blocks, 4.0, 1e-9).unwrap();
-        assert_eq!(
-            stitched,
-            (0..130).map(|k| k as f64 * 4.0).collect::<Vec<_>>()
-        );
+        assert_eq!(stitched, (0..130).map(|k| k as f64 * 4.0).collect::<Vec<_>>());
         assert!(Blocks::new(1_000_000, 0, 100.0).is_none());
         assert!(Blocks::new(1_000, 100, 100.0).is_none());
         let b = Blocks::new(1_000_000, 1000, 100.0).unwrap();
@@ -659,9 +523,7 @@ mod tests {
 
     #[test]
     fn parallel_sums_match_the_sequential_ones() {
-        let v: Vec<f64> = (0..100_003)
-            .map(|i| 3.0 + 0.25 * i as f64 + 0.1 * ((i * 7919) % 13) as f64)
-            .collect();
+        let v: Vec<f64> = (0..100_003).map(|i| 3.0 + 0.25 * i as f64 + 0.1 * ((i * 7919) % 13) as f64).collect();
         let (m, r) = par_circular_mean(&v, 3.7);
         let (m0, r0) = circular_mean(v.iter().copied(), 3.7);
         assert!((m - m0).abs() < 1e-9 && (r - r0).abs() < 1e-9);
@@ -673,15 +535,9 @@ mod tests {
                 let mut w = v.clone();
                 let s = super::super::cdr::shift_and_slope(&mut w, skip, -2.5, from);
                 let want = super::super::cdr::slope(&v[skip + from..]);
-                assert!(
-                    (s - want).abs() < 1e-12 * want.abs(),
-                    "skip {skip} from {from}: {s} vs {want}"
-                );
+                assert!((s - want).abs() < 1e-12 * want.abs(), "skip {skip} from {from}: {s} vs {want}");
                 assert_eq!(w.len(), v.len() - skip);
-                assert!(
-                    w.iter().zip(&v[skip..]).all(|(a, b)| *a == b - 2.5),
-                    "skip {skip} from {from}"
-                );
+                assert!(w.iter().zip(&v[skip..]).all(|(a, b)| *a == b - 2.5), "skip {skip} from {from}");
             }
         }
         let mut short = vec![1.0, 2.0, 3.0];

@@ -34,21 +34,11 @@ impl Levels {
 
     /// [`Levels::estimate`] that first rejects a non-finite sample ([`Error::NonFinite`] naming
     /// `what` and the first such index), checked in the same pass over `x` as the range.
-    pub fn estimate_finite(
-        x: &[f32],
-        modulation: Modulation,
-        hysteresis_fraction: f64,
-        what: &'static str,
-    ) -> Result<Levels> {
+    pub fn estimate_finite(x: &[f32], modulation: Modulation, hysteresis_fraction: f64, what: &'static str) -> Result<Levels> {
         Self::estimate_with(x, modulation, hysteresis_fraction, Some(what))
     }
 
-    fn estimate_with(
-        x: &[f32],
-        modulation: Modulation,
-        hysteresis_fraction: f64,
-        finite: Option<&'static str>,
-    ) -> Result<Levels> {
+    fn estimate_with(x: &[f32], modulation: Modulation, hysteresis_fraction: f64, finite: Option<&'static str>) -> Result<Levels> {
         use rayon::prelude::*;
         // min/max ignore NaN and are exact in any order, so the parallel fold is deterministic.
         // The same pass picks the clustering's strided subset (every `stride`-th sample from 0),
@@ -61,18 +51,10 @@ impl Levels {
             .map(|(c, chunk)| {
                 let (lo, hi, bad) = range_and_finite(chunk);
                 let first = (c * CHUNK).next_multiple_of(stride) - c * CHUNK;
-                (
-                    lo,
-                    hi,
-                    bad,
-                    chunk.iter().skip(first).step_by(stride).copied().collect(),
-                )
+                (lo, hi, bad, chunk.iter().skip(first).step_by(stride).copied().collect())
             })
             .collect();
-        let (lo, hi, bad) = parts.iter().fold(
-            (f32::INFINITY, f32::NEG_INFINITY, false),
-            |(a, b, p), (c, d, q, _)| (a.min(*c), b.max(*d), p | q),
-        );
+        let (lo, hi, bad) = parts.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, p), (c, d, q, _)| (a.min(*c), b.max(*d), p | q));
         if let (Some(what), true) = (finite, bad) {
             crate::error::check_finite(what, x)?;
         }
@@ -86,17 +68,11 @@ impl Levels {
         debug_assert_eq!(sub.len(), x.len().div_ceil(stride));
         let clusters = cluster_levels(&sub, modulation.levels())?;
         let means: Vec<f32> = clusters.means.iter().map(|&m| m as f32).collect();
-        let spacing = means
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .fold(f32::INFINITY, f32::min);
+        let spacing = means.windows(2).map(|w| w[1] - w[0]).fold(f32::INFINITY, f32::min);
         if spacing.is_nan() || spacing <= 1e-6 * (hi - lo) {
             return Err(Error::Unusable {
                 stage: "timing",
-                reason: format!(
-                    "the capture does not separate into {} levels",
-                    modulation.levels()
-                ),
+                reason: format!("the capture does not separate into {} levels", modulation.levels()),
             });
         }
         Ok(Levels {
@@ -133,11 +109,7 @@ fn range_and_finite(x: &[f32]) -> (f32, f32, bool) {
     for (k, &v) in chunks.remainder().iter().enumerate() {
         step(k, v);
     }
-    (
-        lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
-        hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)),
-        bad.iter().any(|&b| b != 0),
-    )
+    (lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)), hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)), bad.iter().any(|&b| b != 0))
 }
 
 /// The linear estimate of a crossing of `threshold` between `x[s]` and `x[s+1]` (fractional
@@ -147,25 +119,13 @@ fn range_and_finite(x: &[f32]) -> (f32, f32, bool) {
 fn linear_crossing(x: &[f32], s: usize, threshold: f32) -> f64 {
     let (p1, p2) = (x[s] as f64, x[(s + 1).min(x.len() - 1)] as f64);
     let denom = p2 - p1;
-    s as f64
-        + if denom != 0.0 {
-            ((threshold as f64 - p1) / denom).clamp(0.0, 1.0)
-        } else {
-            0.5
-        }
+    s as f64 + if denom != 0.0 { ((threshold as f64 - p1) / denom).clamp(0.0, 1.0) } else { 0.5 }
 }
 
 /// Whether the crossing of threshold `j` near `t` is a data edge: always for NRZ; for PAM4 when
 /// the decisions half a UI either side are symmetric about threshold `j` (see the module docs).
 #[inline]
-fn keep_edge(
-    x: &[f32],
-    levels: &Levels,
-    modulation: Modulation,
-    j: usize,
-    t: f64,
-    half_ui: f64,
-) -> bool {
+fn keep_edge(x: &[f32], levels: &Levels, modulation: Modulation, j: usize, t: f64, half_ui: f64) -> bool {
     match modulation {
         Modulation::Nrz => true,
         Modulation::Pam4 => {
@@ -192,11 +152,7 @@ fn refine_crossing(x: &[f32], s: usize, threshold: f32) -> f64 {
     };
     let th = threshold as f64;
     let denom = p2 - p1;
-    let lin = if denom != 0.0 {
-        ((th - p1) / denom).clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
+    let lin = if denom != 0.0 { ((th - p1) / denom).clamp(0.0, 1.0) } else { 0.5 };
     // Catmull-Rom in differences to p1 (as the simulator's interpolation).
     let (d0, d2, d3) = (p0 - p1, p2 - p1, p3 - p1);
     let c1 = 0.5 * (d2 - d0);
@@ -253,12 +209,7 @@ pub(crate) fn count_transitions(x: &[f32], levels: &Levels) -> usize {
 /// places the symbol decisions half a UI either side of a PAM4 crossing.
 // The sequential reference of `data_edges_parallel` (tests compare the two).
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn data_edges(
-    x: &[f32],
-    levels: &Levels,
-    modulation: Modulation,
-    samples_per_ui: f64,
-) -> Vec<f64> {
+pub(crate) fn data_edges(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64) -> Vec<f64> {
     let h = levels.hysteresis;
     let mut edges = Vec::new();
     let half_ui = 0.5 * samples_per_ui;
@@ -311,13 +262,7 @@ pub(crate) const EDGE_BLOCK: usize = 1 << 16;
 /// backwards and the search usually stops within a few samples.
 fn state_after(state: i8, x: &[f32], range: std::ops::Range<usize>, lo: f32, hi: f32) -> i8 {
     match x[range].iter().rev().find(|&&v| v > hi || v < lo) {
-        Some(&v) => {
-            if v > hi {
-                1
-            } else {
-                -1
-            }
-        }
+        Some(&v) => if v > hi { 1 } else { -1 },
         None => state,
     }
 }
@@ -347,23 +292,12 @@ fn last_before(x: &[f32], i: usize, f: impl Fn(f32) -> bool) -> usize {
 /// equal to [`data_edges`]: the comparator state entering each block is found first by a short
 /// backward search per block and a sequential pass over the blocks, so every block scans from
 /// the state the sequential scan has there.
-pub(crate) fn data_edges_parallel(
-    x: &[f32],
-    levels: &Levels,
-    modulation: Modulation,
-    samples_per_ui: f64,
-) -> Vec<f64> {
+pub(crate) fn data_edges_parallel(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64) -> Vec<f64> {
     data_edges_blocks(x, levels, modulation, samples_per_ui, EDGE_BLOCK)
 }
 
 /// [`data_edges_parallel`] with a chosen block length (≥ 1).
-pub(crate) fn data_edges_blocks(
-    x: &[f32],
-    levels: &Levels,
-    modulation: Modulation,
-    samples_per_ui: f64,
-    block: usize,
-) -> Vec<f64> {
+pub(crate) fn data_edges_blocks(x: &[f32], levels: &Levels, modulation: Modulation, samples_per_ui: f64, block: usize) -> Vec<f64> {
     use rayon::prelude::*;
     let block = block.max(1);
     let n = x.len();
@@ -413,21 +347,8 @@ pub(crate) fn data_edges_blocks(
                         let crossing = state == if rising { -1 } else { 1 };
                         state = if rising { 1 } else { -1 };
                         if crossing {
-                            let s = if rising {
-                                last_before(x, i, |v| v <= th)
-                            } else {
-                                last_before(x, i, |v| v >= th)
-                            };
-                            if s < i
-                                && keep_edge(
-                                    x,
-                                    levels,
-                                    modulation,
-                                    j,
-                                    linear_crossing(x, s, th),
-                                    half_ui,
-                                )
-                            {
+                            let s = if rising { last_before(x, i, |v| v <= th) } else { last_before(x, i, |v| v >= th) };
+                            if s < i && keep_edge(x, levels, modulation, j, linear_crossing(x, s, th), half_ui) {
                                 part.push(refine_crossing(x, s, th));
                             }
                         }
@@ -464,8 +385,7 @@ fn concat_parallel(parts: Vec<Vec<f64>>) -> Vec<f64> {
         rest = tail;
         jobs.push((head, p));
     }
-    jobs.into_par_iter()
-        .for_each(|(dst, src)| dst.copy_from_slice(src));
+    jobs.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src));
     out
 }
 
@@ -475,29 +395,14 @@ fn concat_parallel(parts: Vec<Vec<f64>>) -> Vec<f64> {
 fn merge_sorted(lists: &[Vec<f64>], segments: usize, width: f64) -> Vec<f64> {
     use rayon::prelude::*;
     // Start of every range in every list.
-    let bound = |b: usize, l: &Vec<f64>| {
-        if b == 0 {
-            0
-        } else if b >= segments {
-            l.len()
-        } else {
-            l.partition_point(|&v| v < b as f64 * width)
-        }
-    };
-    let starts: Vec<Vec<usize>> = (0..=segments)
-        .map(|b| lists.iter().map(|l| bound(b, l)).collect())
-        .collect();
+    let bound = |b: usize, l: &Vec<f64>| if b == 0 { 0 } else if b >= segments { l.len() } else { l.partition_point(|&v| v < b as f64 * width) };
+    let starts: Vec<Vec<usize>> = (0..=segments).map(|b| lists.iter().map(|l| bound(b, l)).collect()).collect();
     let mut out = vec![0f64; lists.iter().map(Vec::len).sum()];
     let mut rest = &mut out[..];
     let mut jobs = Vec::with_capacity(segments);
     for b in 0..segments {
-        let pieces: Vec<&[f64]> = lists
-            .iter()
-            .enumerate()
-            .map(|(t, l)| &l[starts[b][t]..starts[b + 1][t]])
-            .collect();
-        let (head, tail) =
-            std::mem::take(&mut rest).split_at_mut(pieces.iter().map(|p| p.len()).sum());
+        let pieces: Vec<&[f64]> = lists.iter().enumerate().map(|(t, l)| &l[starts[b][t]..starts[b + 1][t]]).collect();
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(pieces.iter().map(|p| p.len()).sum());
         rest = tail;
         jobs.push((head, pieces));
     }
@@ -527,9 +432,7 @@ mod tests {
     fn nrz_edges_land_on_the_true_crossings() {
         // A sine crosses zero at known times; 7.3 samples per half period.
         let period = 14.6;
-        let x: Vec<f32> = (0..2000)
-            .map(|i| (2.0 * std::f64::consts::PI * i as f64 / period).sin() as f32)
-            .collect();
+        let x: Vec<f32> = (0..2000).map(|i| (2.0 * std::f64::consts::PI * i as f64 / period).sin() as f32).collect();
         let levels = Levels::estimate(&x, Modulation::Nrz, 0.1).unwrap();
         let e = data_edges(&x, &levels, Modulation::Nrz, period / 2.0);
         assert!(e.len() > 250);
@@ -538,11 +441,7 @@ mod tests {
             // Nearest exact crossing of the threshold by the sine.
             let phase = (th.asin() / (2.0 * std::f64::consts::PI)) * period;
             let k = ((t - phase) / (period / 2.0)).round();
-            let exact = if (k as i64) % 2 == 0 {
-                phase + k * period / 2.0
-            } else {
-                k * period / 2.0 - phase
-            };
+            let exact = if (k as i64) % 2 == 0 { phase + k * period / 2.0 } else { k * period / 2.0 - phase };
             assert!((t - exact).abs() < 0.01, "edge {t} vs {exact}");
         }
         assert_eq!(count_transitions(&x, &levels), e.len());
@@ -563,10 +462,7 @@ mod tests {
         // One rising edge where the signal leaves the band (after the last sample below 0) and
         // one falling edge.
         assert_eq!(e.len(), 2, "{e:?}");
-        assert!(
-            (e[0] - 149.01).abs() < 0.02 && (e[1] - 249.5).abs() < 0.01,
-            "{e:?}"
-        );
+        assert!((e[0] - 149.01).abs() < 0.02 && (e[1] - 249.5).abs() < 0.01, "{e:?}");
         assert_eq!(count_transitions(&x, &levels), 2);
     }
 
@@ -604,12 +500,8 @@ mod tests {
         for n in [20_000usize, 65_536 * 5 + 123, 1_000_003] {
             let x: Vec<f32> = (0..n)
                 .map(|_| {
-                    s = s
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    [-3.0f32, -1.0, 1.0, 3.0][(s >> 62) as usize]
-                        + ((s >> 20) & 0xffff) as f32 / 65_536.0
-                        - 0.5
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    [-3.0f32, -1.0, 1.0, 3.0][(s >> 62) as usize] + ((s >> 20) & 0xffff) as f32 / 65_536.0 - 0.5
                 })
                 .collect();
             let stride = n.div_ceil(CLUSTER_SAMPLES);
@@ -625,52 +517,33 @@ mod tests {
     fn range_and_finite_is_the_ignoring_nan_fold() {
         let mut s = 3u64;
         for n in [0usize, 1, 15, 16, 17, 1000] {
-            for special in [
-                None,
-                Some(f32::NAN),
-                Some(f32::INFINITY),
-                Some(f32::NEG_INFINITY),
-            ] {
+            for special in [None, Some(f32::NAN), Some(f32::INFINITY), Some(f32::NEG_INFINITY)] {
                 let mut x: Vec<f32> = (0..n)
                     .map(|_| {
-                        s = s
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
+                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                         (s >> 40) as f32 / 1e6 - 8.0
                     })
                     .collect();
                 if let (Some(v), true) = (special, n > 0) {
                     x[n / 2] = v;
                 }
-                let want = x.iter().fold(
-                    (f32::INFINITY, f32::NEG_INFINITY, false),
-                    |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite()),
-                );
+                let want = x.iter().fold((f32::INFINITY, f32::NEG_INFINITY, false), |(a, b, bad), &v| (a.min(v), b.max(v), bad | !v.is_finite()));
                 assert_eq!(range_and_finite(&x), want, "n {n} {special:?}");
             }
         }
-        assert_eq!(
-            range_and_finite(&[f32::NAN; 20]),
-            (f32::INFINITY, f32::NEG_INFINITY, true)
-        );
+        assert_eq!(range_and_finite(&[f32::NAN; 20]), (f32::INFINITY, f32::NEG_INFINITY, true));
     }
 
     #[test]
     fn constant_capture_is_unusable() {
-        assert!(matches!(
-            Levels::estimate(&[0.3; 100], Modulation::Nrz, 0.1),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(Levels::estimate(&[0.3; 100], Modulation::Nrz, 0.1), Err(Error::Unusable { .. })));
     }
 
     #[test]
     fn block_parallel_edges_equal_the_sequential_scan() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
-        for (m, lv) in [
-            (Modulation::Nrz, vec![-1.0f32, 1.0]),
-            (Modulation::Pam4, vec![-3.0, -1.0, 1.0, 3.0]),
-        ] {
+        for (m, lv) in [(Modulation::Nrz, vec![-1.0f32, 1.0]), (Modulation::Pam4, vec![-3.0, -1.0, 1.0, 3.0])] {
             // Random symbols at 3.7 samples per UI with noise, and long flat stretches right on
             // a threshold (inside the hysteresis band) that straddle block boundaries.
             let spu = 3.7;
@@ -693,19 +566,11 @@ mod tests {
             let want = data_edges(&x, &levels, m, spu);
             assert!(want.len() > 3000, "{m}: {} edges", want.len());
             for block in [1usize, 7, 100, 999, 4096, 100_000] {
-                assert_eq!(
-                    data_edges_blocks(&x, &levels, m, spu, block),
-                    want,
-                    "{m} block {block}"
-                );
+                assert_eq!(data_edges_blocks(&x, &levels, m, spu, block), want, "{m} block {block}");
             }
             assert_eq!(data_edges_parallel(&x, &levels, m, spu), want);
         }
-        let levels = Levels {
-            means: vec![-1.0, 1.0],
-            thresholds: vec![0.0],
-            hysteresis: 0.1,
-        };
+        let levels = Levels { means: vec![-1.0, 1.0], thresholds: vec![0.0], hysteresis: 0.1 };
         assert!(data_edges_blocks(&[], &levels, Modulation::Nrz, 4.0, 16).is_empty());
     }
 
@@ -713,33 +578,19 @@ mod tests {
     fn parallel_merge_equals_sorting_the_concatenation() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for (lists_n, len, segments, width) in [
-            (3usize, 5_000usize, 37usize, 100.0),
-            (2, 10, 1, 1.0),
-            (3, 0, 4, 10.0),
-            (4, 3_000, 1000, 0.5),
-        ] {
+        for (lists_n, len, segments, width) in [(3usize, 5_000usize, 37usize, 100.0), (2, 10, 1, 1.0), (3, 0, 4, 10.0), (4, 3_000, 1000, 0.5)] {
             // Values on a coarse grid, so the lists share values, some lists empty or short.
             let lists: Vec<Vec<f64>> = (0..lists_n)
                 .map(|t| {
-                    let mut l: Vec<f64> = (0..len / (t + 1))
-                        .map(|_| rng.random_range(0..4000u32) as f64 * 0.25)
-                        .collect();
+                    let mut l: Vec<f64> = (0..len / (t + 1)).map(|_| rng.random_range(0..4000u32) as f64 * 0.25).collect();
                     l.sort_by(f64::total_cmp);
                     l
                 })
                 .collect();
             let mut want: Vec<f64> = lists.concat();
             want.sort_by(f64::total_cmp);
-            assert_eq!(
-                merge_sorted(&lists, segments, width),
-                want,
-                "{lists_n} lists, {segments} segments of {width}"
-            );
+            assert_eq!(merge_sorted(&lists, segments, width), want, "{lists_n} lists, {segments} segments of {width}");
         }
-        assert_eq!(
-            concat_parallel(vec![vec![1.0, 2.0], vec![], vec![3.0]]),
-            vec![1.0, 2.0, 3.0]
-        );
+        assert_eq!(concat_parallel(vec![vec![1.0, 2.0], vec![], vec![3.0]]), vec![1.0, 2.0, 3.0]);
     }
 }

@@ -65,28 +65,18 @@ impl ResampleGrid {
 /// Resamples `x` on `grid`.
 pub fn resample(x: &[f32], grid: &ResampleGrid) -> Result<Vec<f32>> {
     if !(grid.samples_per_ui.is_finite() && grid.samples_per_ui > 0.0) {
-        return Err(Error::invalid(
-            "samples_per_ui",
-            grid.samples_per_ui,
-            "must be positive",
-        ));
+        return Err(Error::invalid("samples_per_ui", grid.samples_per_ui, "must be positive"));
     }
     if grid.sps_out == 0 || grid.sps_out > 64 {
         return Err(Error::invalid("sps_out", grid.sps_out, "must be 1..=64"));
     }
     if !(grid.phase_ui.is_finite() && grid.phase_ui >= 0.0) {
-        return Err(Error::invalid(
-            "phase_ui",
-            grid.phase_ui,
-            "must be finite and non-negative",
-        ));
+        return Err(Error::invalid("phase_ui", grid.phase_ui, "must be finite and non-negative"));
     }
     let n = grid.output_len(x.len());
     let step = grid.samples_per_ui / grid.sps_out as f64;
     let start = grid.phase_ui * grid.samples_per_ui;
-    Ok((0..n)
-        .map(|m| cubic_kernel(x, start + m as f64 * step))
-        .collect())
+    Ok((0..n).map(|m| cubic_kernel(x, start + m as f64 * step)).collect())
 }
 
 /// The input positions of a resampling at `sps_out` points per UI between consecutive symbol
@@ -168,12 +158,7 @@ pub fn resample_at(x: &[f32], positions: &[f64], sps_out: usize) -> Vec<f32> {
 }
 
 /// [`resample_at`] into a caller-owned buffer of `positions.len() · sps_out` samples.
-pub fn resample_at_into(
-    x: &[f32],
-    positions: &[f64],
-    sps_out: usize,
-    out: &mut [f32],
-) -> Result<()> {
+pub fn resample_at_into(x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) -> Result<()> {
     if x.is_empty() {
         return Err(Error::InputTooShort {
             what: "samples to resample",
@@ -206,23 +191,21 @@ pub fn resample_at_parallel(x: &[f32], positions: &[f64], sps_out: usize) -> Vec
     if sps_out == 0 {
         return out;
     }
-    out.par_chunks_mut(BLOCK * sps_out)
-        .enumerate()
-        .for_each(|(b, o)| {
-            let k0 = b * BLOCK;
-            let k1 = (k0 + BLOCK).min(positions.len());
-            // One position beyond the block (when there is one) gives its last UI's step; the final
-            // block takes one position before it along, for the serial loop's backward difference.
-            if k1 < positions.len() {
-                super::simd::cubic_ui(x, &positions[k0..=k1], sps_out, o);
-            } else if k0 > 0 {
-                let mut tmp = vec![0f32; (k1 - k0 + 1) * sps_out];
-                super::simd::cubic_ui(x, &positions[k0 - 1..k1], sps_out, &mut tmp);
-                o.copy_from_slice(&tmp[sps_out..]);
-            } else {
-                super::simd::cubic_ui(x, &positions[k0..k1], sps_out, o);
-            }
-        });
+    out.par_chunks_mut(BLOCK * sps_out).enumerate().for_each(|(b, o)| {
+        let k0 = b * BLOCK;
+        let k1 = (k0 + BLOCK).min(positions.len());
+        // One position beyond the block (when there is one) gives its last UI's step; the final
+        // block takes one position before it along, for the serial loop's backward difference.
+        if k1 < positions.len() {
+            super::simd::cubic_ui(x, &positions[k0..=k1], sps_out, o);
+        } else if k0 > 0 {
+            let mut tmp = vec![0f32; (k1 - k0 + 1) * sps_out];
+            super::simd::cubic_ui(x, &positions[k0 - 1..k1], sps_out, &mut tmp);
+            o.copy_from_slice(&tmp[sps_out..]);
+        } else {
+            super::simd::cubic_ui(x, &positions[k0..k1], sps_out, o);
+        }
+    });
     out
 }
 
@@ -251,9 +234,7 @@ mod tests {
         for i in 0..20 {
             assert_eq!(cubic_at(&x, i as f64), x[i]);
         }
-        let q: Vec<f32> = (0..20)
-            .map(|i| 0.5 * (i as f32).powi(2) - 2.0 * i as f32 + 1.0)
-            .collect();
+        let q: Vec<f32> = (0..20).map(|i| 0.5 * (i as f32).powi(2) - 2.0 * i as f32 + 1.0).collect();
         let v = cubic_at(&q, 7.25);
         let t = 7.25f32;
         assert!((v - (0.5 * t * t - 2.0 * t + 1.0)).abs() < 1e-4);
@@ -264,14 +245,8 @@ mod tests {
         // 4.8 samples per period of a sine: cubic interpolation error stays small.
         let fs = 256e9;
         let f = 26.5625e9 / 2.0;
-        let x: Vec<f32> = (0..4000)
-            .map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / fs).sin() as f32)
-            .collect();
-        let grid = ResampleGrid {
-            samples_per_ui: fs / 53.125e9,
-            phase_ui: 0.3,
-            sps_out: 2,
-        };
+        let x: Vec<f32> = (0..4000).map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / fs).sin() as f32).collect();
+        let grid = ResampleGrid { samples_per_ui: fs / 53.125e9, phase_ui: 0.3, sps_out: 2 };
         let y = resample(&x, &grid).unwrap();
         assert_eq!(y.len(), grid.output_len(x.len()));
         let spu = fs / 53.125e9;
@@ -290,34 +265,15 @@ mod tests {
         let y = resample_at(&x, &pos, 3);
         assert_eq!(y.len(), 12);
         // Symbol centres, the thirds between them, and the last UI extrapolated with its spacing.
-        let want = [
-            2.5,
-            2.5 + 2.75 / 3.0,
-            2.5 + 5.5 / 3.0,
-            5.25,
-            6.333333333333333,
-            7.416666666666667,
-            8.5,
-            9.333333333333334,
-            10.166666666666666,
-            11.0,
-            11.833333333333334,
-            12.666666666666666,
-        ];
+        let want = [2.5, 2.5 + 2.75 / 3.0, 2.5 + 5.5 / 3.0, 5.25, 6.333333333333333, 7.416666666666667, 8.5, 9.333333333333334, 10.166666666666666, 11.0, 11.833333333333334, 12.666666666666666];
         for (v, p) in y.iter().zip(want) {
             assert!((v - cubic_at(&x, p)).abs() < 1e-6);
         }
-        assert_eq!(
-            resample_at(&x, &pos, 1),
-            pos.iter().map(|&p| cubic_at(&x, p)).collect::<Vec<_>>()
-        );
+        assert_eq!(resample_at(&x, &pos, 1), pos.iter().map(|&p| cubic_at(&x, p)).collect::<Vec<_>>());
         assert!(resample_at(&[], &pos, 2).is_empty());
         let mut out = vec![0.0; 12];
         resample_at_into(&x, &pos, 3, &mut out).unwrap();
         assert_eq!(out, y);
-        assert!(matches!(
-            resample_at_into(&x, &pos, 2, &mut out),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(resample_at_into(&x, &pos, 2, &mut out), Err(Error::LengthMismatch { .. })));
     }
 }

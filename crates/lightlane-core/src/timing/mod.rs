@@ -52,25 +52,14 @@ mod tie;
 #[cfg(test)]
 mod cdr_tests;
 
-pub use baud::{
-    estimate_baud, BaudEstimate, MIN_BAUD_SAMPLES, MIN_LINE_SNR_DB, MIN_TRANSITIONS, NOMINAL_WINDOW,
-};
-pub use cdr::{
-    min_edge_concentration, recover_clock, CdrConfig, CdrKind, RecoveredClock, MIN_CDR_EDGES,
-    MIN_CDR_SYMBOLS, MIN_EDGE_CONCENTRATION,
-};
-pub use cdr_block::{
-    BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, WARMUP_TIME_CONSTANTS,
-};
-pub use interp::{
-    cubic_at, resample, resample_at, resample_at_into, resample_at_parallel, ResampleGrid,
-};
+pub use baud::{estimate_baud, BaudEstimate, MIN_BAUD_SAMPLES, MIN_LINE_SNR_DB, MIN_TRANSITIONS, NOMINAL_WINDOW};
+pub use cdr::{recover_clock, CdrConfig, CdrKind, RecoveredClock, MIN_CDR_EDGES, MIN_CDR_SYMBOLS, MIN_EDGE_CONCENTRATION, min_edge_concentration};
+pub use cdr_block::{BANG_BANG_TOLERANCE_STEPS, DEFAULT_CDR_BLOCK, LINEAR_TOLERANCE_UI, WARMUP_TIME_CONSTANTS};
+pub use interp::{cubic_at, resample, resample_at, resample_at_into, resample_at_parallel, ResampleGrid};
+pub use phase::{cluster_levels, recover_phase, LevelClusters, PhaseConfig, SamplingPhase};
 #[cfg(test)]
 pub(crate) use phase::cluster_levels_reference;
-pub use phase::{cluster_levels, recover_phase, LevelClusters, PhaseConfig, SamplingPhase};
 pub use polyphase::{PolyphaseConfig, PolyphaseResampler};
-pub use resample_fft::{
-    resample_fft, FftResampleScratch, FftResampler, MAX_FFT_RESAMPLE_LEN, MAX_FFT_RESAMPLE_RATIO,
-};
-pub(crate) use tie::{add_tone_point, solve3};
+pub use resample_fft::{resample_fft, FftResampleScratch, FftResampler, MAX_FFT_RESAMPLE_LEN, MAX_FFT_RESAMPLE_RATIO};
 pub use tie::{fit_tone, Tone};
+pub(crate) use tie::{add_tone_point, solve3};

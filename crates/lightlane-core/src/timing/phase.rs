@@ -69,9 +69,7 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
     if sorted[0].is_nan() || sorted[n - 1].is_nan() {
         return cluster_levels_reference(x, levels);
     }
-    let mut means: Vec<f64> = (0..levels)
-        .map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64)
-        .collect();
+    let mut means: Vec<f64> = (0..levels).map(|i| sorted[((2 * i + 1) * n / (2 * levels)).min(n - 1)] as f64).collect();
     let mut sums = vec![0f64; levels];
     let mut sq = vec![0f64; levels];
     let mut counts = vec![0u64; levels];
@@ -173,13 +171,9 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
     use rayon::prelude::*;
     let n = x.len();
     let sample_len = (SORT_BUCKETS * SORT_OVERSAMPLE).min(n);
-    let mut sample: Vec<u32> = (0..sample_len)
-        .map(|i| total_order_key(x[i * n / sample_len.max(1)]))
-        .collect();
+    let mut sample: Vec<u32> = (0..sample_len).map(|i| total_order_key(x[i * n / sample_len.max(1)])).collect();
     sample.sort_unstable();
-    let splitters: Vec<u32> = (1..SORT_BUCKETS)
-        .filter_map(|b| sample.get(b * SORT_OVERSAMPLE).copied())
-        .collect();
+    let splitters: Vec<u32> = (1..SORT_BUCKETS).filter_map(|b| sample.get(b * SORT_OVERSAMPLE).copied()).collect();
     let buckets = splitters.len() + 1;
     // Per block: its keys grouped by bucket (a counting sort by bucket) and the group sizes.
     let grouped: Vec<(Vec<u32>, Vec<usize>)> = x
@@ -194,10 +188,7 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
                     id as u8
                 })
                 .collect();
-            let mut next: Vec<usize> = counts
-                .iter()
-                .scan(0, |acc, &c| Some(std::mem::replace(acc, *acc + c)))
-                .collect();
+            let mut next: Vec<usize> = counts.iter().scan(0, |acc, &c| Some(std::mem::replace(acc, *acc + c))).collect();
             let mut keys = vec![0u32; c.len()];
             for (&v, &id) in c.iter().zip(&ids) {
                 keys[next[id as usize]] = total_order_key(v);
@@ -208,11 +199,7 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
         .collect();
     // Disjoint output slices, one per bucket, then every bucket filled and sorted on the pool.
     // Zeroed on the pool: a calloc the heap cannot serve from fresh pages is a 14 MB memset.
-    let mut sorted: Vec<u32> = (0..n)
-        .into_par_iter()
-        .with_min_len(block)
-        .map(|_| 0)
-        .collect();
+    let mut sorted: Vec<u32> = (0..n).into_par_iter().with_min_len(block).map(|_| 0).collect();
     let mut slots: Vec<(usize, &mut [u32])> = Vec::with_capacity(buckets);
     let mut rest: &mut [u32] = &mut sorted;
     for b in 0..buckets {
@@ -230,11 +217,7 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
         }
         slot.sort_unstable();
     });
-    let values = sorted
-        .par_iter()
-        .with_min_len(block)
-        .map(|&k| from_total_order_key(k))
-        .collect();
+    let values = sorted.par_iter().with_min_len(block).map(|&k| from_total_order_key(k)).collect();
     crate::par::free_on_pool((sorted, grouped));
     values
 }
@@ -290,12 +273,7 @@ fn finish_clusters(means: Vec<f64>, sums: &[f64], sq: &[f64], counts: Vec<u64>) 
     } else {
         0.0
     };
-    LevelClusters {
-        means,
-        sigmas,
-        counts,
-        separation,
-    }
+    LevelClusters { means, sigmas, counts, separation }
 }
 
 /// The element-by-element Lloyd iterations over the sorted values: the reference of
@@ -359,12 +337,7 @@ fn centre_of_best_run(scores: &[f64], best: f64) -> usize {
 /// Finds the sampling phase within the UI at which the `modulation` levels separate best.
 ///
 /// `samples_per_ui` = fs / baud must be at least 2 (baud ≤ fs/2).
-pub fn recover_phase(
-    x: &[f32],
-    samples_per_ui: f64,
-    modulation: Modulation,
-    config: &PhaseConfig,
-) -> Result<SamplingPhase> {
+pub fn recover_phase(x: &[f32], samples_per_ui: f64, modulation: Modulation, config: &PhaseConfig) -> Result<SamplingPhase> {
     if !(samples_per_ui.is_finite() && samples_per_ui >= 2.0 - 1e-9) {
         return Err(Error::invalid(
             "baud",
@@ -373,11 +346,7 @@ pub fn recover_phase(
         ));
     }
     if config.candidates < 4 || config.candidates > 4096 {
-        return Err(Error::invalid(
-            "candidates",
-            config.candidates,
-            "must be 4..=4096",
-        ));
+        return Err(Error::invalid("candidates", config.candidates, "must be 4..=4096"));
     }
     let nsym = ((x.len() as f64 - 2.0) / samples_per_ui).floor().max(0.0) as usize;
     let min_symbols = 64 * modulation.levels();
@@ -390,8 +359,7 @@ pub fn recover_phase(
     }
     let use_syms = nsym.min(config.max_symbols.max(min_symbols));
     let stride = (nsym / use_syms).max(1);
-    let integer_sps =
-        (samples_per_ui - samples_per_ui.round()).abs() < 1e-9 && config.snap_to_samples;
+    let integer_sps = (samples_per_ui - samples_per_ui.round()).abs() < 1e-9 && config.snap_to_samples;
     let ncand = if integer_sps {
         samples_per_ui.round() as usize
     } else {
@@ -444,9 +412,7 @@ mod tests {
         let mut state = 12345u64;
         let syms: Vec<u8> = (0..n)
             .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 (state >> 62) as u8
             })
             .collect();
@@ -457,11 +423,7 @@ mod tests {
                 let k = t.round();
                 let frac = t - k; // -0.5..0.5
                 let kk = (k as isize).clamp(0, n as isize - 1) as usize;
-                let next = if frac > 0.0 {
-                    (kk + 1).min(n - 1)
-                } else {
-                    kk.saturating_sub(1)
-                };
+                let next = if frac > 0.0 { (kk + 1).min(n - 1) } else { kk.saturating_sub(1) };
                 let a = Modulation::Pam4.level(syms[kk]);
                 let b = Modulation::Pam4.level(syms[next]);
                 // Raised-cosine edge over the outer 30 % of the UI.
@@ -477,9 +439,7 @@ mod tests {
         let sps = 256.0 / 53.125;
         let x = pam4_wave(sps, 0.37, 5000);
         let p = recover_phase(&x, sps, Modulation::Pam4, &PhaseConfig::default()).unwrap();
-        let err = (p.phase_ui - 0.37)
-            .abs()
-            .min(1.0 - (p.phase_ui - 0.37).abs());
+        let err = (p.phase_ui - 0.37).abs().min(1.0 - (p.phase_ui - 0.37).abs());
         assert!(err < 0.06, "phase {} vs 0.37", p.phase_ui);
     }
 
@@ -494,14 +454,8 @@ mod tests {
     #[test]
     fn rejects_undersampled_and_short() {
         let x = vec![0.0f32; 10000];
-        assert!(matches!(
-            recover_phase(&x, 1.5, Modulation::Pam4, &PhaseConfig::default()),
-            Err(Error::InvalidParameter { .. })
-        ));
-        assert!(matches!(
-            recover_phase(&x[..100], 4.0, Modulation::Pam4, &PhaseConfig::default()),
-            Err(Error::InputTooShort { .. })
-        ));
+        assert!(matches!(recover_phase(&x, 1.5, Modulation::Pam4, &PhaseConfig::default()), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(recover_phase(&x[..100], 4.0, Modulation::Pam4, &PhaseConfig::default()), Err(Error::InputTooShort { .. })));
         assert!(recover_phase(&x, 4.0, Modulation::Pam4, &PhaseConfig::default()).is_err());
     }
 
@@ -509,9 +463,7 @@ mod tests {
     fn noisy_levels(n: usize, levels: usize, spread: f32, seed: u64) -> Vec<f32> {
         let mut s = seed;
         let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 40) as f32 / (1u64 << 24) as f32
         };
         (0..n)
@@ -526,22 +478,9 @@ mod tests {
     #[test]
     fn clusters_equal_the_element_by_element_reference() {
         let mut cases: Vec<(Vec<f32>, usize)> = Vec::new();
-        for (seed, (levels, spread)) in [
-            (2usize, 0.1f32),
-            (4, 0.05),
-            (4, 0.3),
-            (4, 0.6),
-            (8, 0.2),
-            (3, 1.5),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (seed, (levels, spread)) in [(2usize, 0.1f32), (4, 0.05), (4, 0.3), (4, 0.6), (8, 0.2), (3, 1.5)].into_iter().enumerate() {
             for n in [32usize * levels, 1000, 65_537] {
-                cases.push((
-                    noisy_levels(n, levels, spread, seed as u64 + n as u64),
-                    levels,
-                ));
+                cases.push((noisy_levels(n, levels, spread, seed as u64 + n as u64), levels));
             }
         }
         // Unequal clusters, a constant run, infinities, and all-equal input.
@@ -560,26 +499,15 @@ mod tests {
         both.extend([f32::INFINITY; 40]);
         cases.push((both, 2));
         for (x, levels) in &cases {
-            let (a, b) = (
-                cluster_levels(x, *levels).unwrap(),
-                cluster_levels_reference(x, *levels).unwrap(),
-            );
+            let (a, b) = (cluster_levels(x, *levels).unwrap(), cluster_levels_reference(x, *levels).unwrap());
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                (bits(&a.means), bits(&a.sigmas), &a.counts),
-                (bits(&b.means), bits(&b.sigmas), &b.counts),
-                "{} values, {levels} levels",
-                x.len()
-            );
+            assert_eq!((bits(&a.means), bits(&a.sigmas), &a.counts), (bits(&b.means), bits(&b.sigmas), &b.counts), "{} values, {levels} levels", x.len());
             assert_eq!(a.separation.to_bits(), b.separation.to_bits());
         }
         // NaN takes the reference path (same result, no panic).
         let mut nan = noisy_levels(1_000, 4, 0.1, 11);
         nan[5] = f32::NAN;
-        assert_eq!(
-            format!("{:?}", cluster_levels(&nan, 4)),
-            format!("{:?}", cluster_levels_reference(&nan, 4))
-        );
+        assert_eq!(format!("{:?}", cluster_levels(&nan, 4)), format!("{:?}", cluster_levels_reference(&nan, 4)));
         assert!(cluster_levels(&[1.0; 10], 4).is_err() && cluster_levels(&[1.0; 100], 1).is_err());
     }
 
@@ -599,48 +527,20 @@ mod tests {
         for n in [0, 1, from - 1, from, from + 1, 3 * from + 77] {
             let mut want = x[..n].to_vec();
             want.sort_by(|a, b| a.total_cmp(b));
-            assert_eq!(
-                bits(&sorted_by_total_order(&x[..n], from)),
-                bits(&want),
-                "n = {n}"
-            );
+            assert_eq!(bits(&sorted_by_total_order(&x[..n], from)), bits(&want), "n = {n}");
             // The sample sort itself at every size, with blocks of 1000 (a ragged last one).
-            assert_eq!(
-                bits(&sample_sort_total_order(&x[..n], 1000)),
-                bits(&want),
-                "n = {n}"
-            );
+            assert_eq!(bits(&sample_sort_total_order(&x[..n], 1000)), bits(&want), "n = {n}");
         }
         // Heavy ties (fewer distinct values than buckets; one value filling most buckets),
         // and keys that round-trip.
-        let ties: Vec<f32> = (0..20_000)
-            .map(|k| [0.5f32, -0.25, 0.5, 0.5, 1.0][k % 5])
-            .collect();
+        let ties: Vec<f32> = (0..20_000).map(|k| [0.5f32, -0.25, 0.5, 0.5, 1.0][k % 5]).collect();
         let mut want = ties.clone();
         want.sort_by(|a, b| a.total_cmp(b));
         assert_eq!(bits(&sample_sort_total_order(&ties, 1000)), bits(&want));
-        for v in [
-            0.0f32,
-            -0.0,
-            1.5,
-            -1.5,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-            -f32::NAN,
-            f32::MIN_POSITIVE,
-            -f32::MAX,
-        ] {
-            assert_eq!(
-                from_total_order_key(total_order_key(v)).to_bits(),
-                v.to_bits()
-            );
+        for v in [0.0f32, -0.0, 1.5, -1.5, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE, -f32::MAX] {
+            assert_eq!(from_total_order_key(total_order_key(v)).to_bits(), v.to_bits());
             for w in [0.0f32, -0.0, 2.0, -3.0, f32::NAN, -f32::NAN, f32::INFINITY] {
-                assert_eq!(
-                    total_order_key(v).cmp(&total_order_key(w)),
-                    v.total_cmp(&w),
-                    "{v} vs {w}"
-                );
+                assert_eq!(total_order_key(v).cmp(&total_order_key(w)), v.total_cmp(&w), "{v} vs {w}");
             }
         }
     }
@@ -649,30 +549,17 @@ mod tests {
     fn long_inputs_cluster_as_the_reference() {
         // Above the parallel-sort threshold, with a NaN (reference path) and without.
         let mut x = noisy_levels(PARALLEL_SORT_VALUES + 1234, 4, 0.2, 33);
-        let (a, b) = (
-            cluster_levels(&x, 4).unwrap(),
-            cluster_levels_reference(&x, 4).unwrap(),
-        );
+        let (a, b) = (cluster_levels(&x, 4).unwrap(), cluster_levels_reference(&x, 4).unwrap());
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(
-            (bits(&a.means), bits(&a.sigmas), &a.counts),
-            (bits(&b.means), bits(&b.sigmas), &b.counts)
-        );
+        assert_eq!((bits(&a.means), bits(&a.sigmas), &a.counts), (bits(&b.means), bits(&b.sigmas), &b.counts));
         assert_eq!(a.separation.to_bits(), b.separation.to_bits());
         x[PARALLEL_SORT_VALUES / 2] = -f32::NAN;
-        assert_eq!(
-            format!("{:?}", cluster_levels(&x, 4)),
-            format!("{:?}", cluster_levels_reference(&x, 4))
-        );
+        assert_eq!(format!("{:?}", cluster_levels(&x, 4)), format!("{:?}", cluster_levels_reference(&x, 4)));
     }
 
     #[test]
     fn clusters_pam4_levels() {
-        let x: Vec<f32> = (0..4000)
-            .map(|i| {
-                Modulation::Pam4.level((i % 4) as u8) + 0.01 * ((i * 7919 % 13) as f32 - 6.0) / 6.0
-            })
-            .collect();
+        let x: Vec<f32> = (0..4000).map(|i| Modulation::Pam4.level((i % 4) as u8) + 0.01 * ((i * 7919 % 13) as f32 - 6.0) / 6.0).collect();
         let c = cluster_levels(&x, 4).unwrap();
         for (m, l) in c.means.iter().zip(Modulation::Pam4.level_set()) {
             assert!((m - l as f64).abs() < 0.01);

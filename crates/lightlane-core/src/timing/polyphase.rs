@@ -76,32 +76,16 @@ impl PolyphaseResampler {
     /// Builds the table; errors name the out-of-range field.
     pub fn new(config: &PolyphaseConfig) -> Result<Self> {
         if !(8..=64).contains(&config.taps) || !config.taps.is_multiple_of(8) {
-            return Err(Error::invalid(
-                "taps",
-                config.taps,
-                "must be a multiple of 8 within 8..=64",
-            ));
+            return Err(Error::invalid("taps", config.taps, "must be a multiple of 8 within 8..=64"));
         }
         if !(2..=4096).contains(&config.phases) {
-            return Err(Error::invalid(
-                "phases",
-                config.phases,
-                "must be within 2..=4096",
-            ));
+            return Err(Error::invalid("phases", config.phases, "must be within 2..=4096"));
         }
         if !(config.cutoff.is_finite() && config.cutoff > 0.0 && config.cutoff <= 1.0) {
-            return Err(Error::invalid(
-                "cutoff",
-                config.cutoff,
-                "must be within (0, 1] of the input Nyquist frequency",
-            ));
+            return Err(Error::invalid("cutoff", config.cutoff, "must be within (0, 1] of the input Nyquist frequency"));
         }
         if !(config.kaiser_beta.is_finite() && (0.0..=30.0).contains(&config.kaiser_beta)) {
-            return Err(Error::invalid(
-                "kaiser_beta",
-                config.kaiser_beta,
-                "must be within 0..=30",
-            ));
+            return Err(Error::invalid("kaiser_beta", config.kaiser_beta, "must be within 0..=30"));
         }
         let (taps, phases) = (config.taps, config.phases);
         let half = (taps / 2) as f64;
@@ -115,11 +99,7 @@ impl PolyphaseResampler {
                 // Tap t multiplies x[floor + t − half + 1]; its distance from the output point:
                 let d = t as f64 - half + 1.0 - frac;
                 let arg = std::f64::consts::PI * config.cutoff * d;
-                let sinc = if d.abs() < 1e-12 {
-                    1.0
-                } else {
-                    arg.sin() / arg
-                };
+                let sinc = if d.abs() < 1e-12 { 1.0 } else { arg.sin() / arg };
                 let u = d / half;
                 let w = if u.abs() >= 1.0 {
                     bessel_i0(0.0) / i0_beta
@@ -133,9 +113,7 @@ impl PolyphaseResampler {
                 *r = (v / sum) as f32;
             }
         }
-        let deltas = (0..phases * taps)
-            .map(|i| rows[i + taps] - rows[i])
-            .collect();
+        let deltas = (0..phases * taps).map(|i| rows[i + taps] - rows[i]).collect();
         Ok(PolyphaseResampler {
             config: config.clone(),
             rows,
@@ -165,11 +143,7 @@ impl PolyphaseResampler {
         let qf = (pos - i as f64) * phases as f64;
         let q = (qf as i64).min(phases - 1);
         let r = (qf - q as f64) as f32;
-        (
-            i - (self.config.taps / 2) as i64 + 1,
-            q as usize * self.config.taps,
-            r,
-        )
+        (i - (self.config.taps / 2) as i64 + 1, q as usize * self.config.taps, r)
     }
 
     /// The coefficient rows and their differences (see the fields), and the tap count.
@@ -201,12 +175,7 @@ impl PolyphaseResampler {
         let (base, offset, r) = self.locate(n, pos);
         if base >= 0 && base as usize + taps <= n {
             let base = base as usize;
-            dot_lerp(
-                &x[base..base + taps],
-                &self.rows[offset..offset + taps],
-                &self.deltas[offset..offset + taps],
-                r,
-            )
+            dot_lerp(&x[base..base + taps], &self.rows[offset..offset + taps], &self.deltas[offset..offset + taps], r)
         } else {
             self.edge_value(x, base, offset, r)
         }
@@ -270,13 +239,7 @@ impl PolyphaseResampler {
     /// Like [`resample_at`](super::resample_at) (`sps_out` points per UI between consecutive
     /// symbol positions) with this interpolator instead of the cubic; `out` holds
     /// `positions.len() · sps_out` samples.
-    pub fn process_ui(
-        &self,
-        x: &[f32],
-        positions: &[f64],
-        sps_out: usize,
-        out: &mut [f32],
-    ) -> Result<()> {
+    pub fn process_ui(&self, x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) -> Result<()> {
         Self::check(x, positions)?;
         if !(1..=64).contains(&sps_out) {
             return Err(Error::invalid("sps_out", sps_out, "must be 1..=64"));
@@ -306,21 +269,12 @@ impl PolyphaseResampler {
 #[inline(always)]
 fn dot_lerp(x: &[f32], row: &[f32], delta: &[f32], r: f32) -> f32 {
     let mut acc = [0f32; 8];
-    for ((xs, hs), ds) in x
-        .chunks_exact(8)
-        .zip(row.chunks_exact(8))
-        .zip(delta.chunks_exact(8))
-    {
+    for ((xs, hs), ds) in x.chunks_exact(8).zip(row.chunks_exact(8)).zip(delta.chunks_exact(8)) {
         for l in 0..8 {
             acc[l] += xs[l] * (hs[l] + r * ds[l]);
         }
     }
-    let a = [
-        acc[0] + acc[4],
-        acc[1] + acc[5],
-        acc[2] + acc[6],
-        acc[3] + acc[7],
-    ];
+    let a = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
     (a[0] + a[2]) + (a[1] + a[3])
 }
 
@@ -351,17 +305,9 @@ mod tests {
         for k in (i - half + 1)..=(i + half) {
             let d = k as f64 - pos;
             let arg = PI * c.cutoff * d;
-            let sinc = if d.abs() < 1e-12 {
-                1.0
-            } else {
-                arg.sin() / arg
-            };
+            let sinc = if d.abs() < 1e-12 { 1.0 } else { arg.sin() / arg };
             let u = d / half as f64;
-            let w = if u.abs() >= 1.0 {
-                1.0
-            } else {
-                bessel_i0(c.kaiser_beta * (1.0 - u * u).sqrt())
-            } / bessel_i0(c.kaiser_beta);
+            let w = if u.abs() >= 1.0 { 1.0 } else { bessel_i0(c.kaiser_beta * (1.0 - u * u).sqrt()) } / bessel_i0(c.kaiser_beta);
             num += x[k.clamp(0, x.len() as isize - 1) as usize] as f64 * sinc * w;
             den += sinc * w;
         }
@@ -372,10 +318,7 @@ mod tests {
     fn table_matches_naive_windowed_sinc() {
         let f = tones(0.3);
         let x: Vec<f32> = (0..400).map(|i| f(i as f64) as f32).collect();
-        let c = PolyphaseConfig {
-            phases: 4096,
-            ..Default::default()
-        };
+        let c = PolyphaseConfig { phases: 4096, ..Default::default() };
         let r = PolyphaseResampler::new(&c).unwrap();
         // Every position, the ends included (edge path), through the single-point kernel and the
         // vectorised loop.
@@ -387,11 +330,7 @@ mod tests {
             assert!((v as f64 - want).abs() < 2e-5, "p={p}");
         }
         // At integer positions with a full cut-off the table is the identity.
-        let r = PolyphaseResampler::new(&PolyphaseConfig {
-            cutoff: 1.0,
-            ..Default::default()
-        })
-        .unwrap();
+        let r = PolyphaseResampler::new(&PolyphaseConfig { cutoff: 1.0, ..Default::default() }).unwrap();
         for i in 10..30 {
             assert!((r.at(&x, i as f64) - x[i]).abs() < 1e-6);
         }
@@ -412,10 +351,7 @@ mod tests {
             e_cubic = e_cubic.max((cubic_at(&x, p) as f64 - f(p)).abs());
         }
         assert!(e_poly < 2e-3, "polyphase max error {e_poly}");
-        assert!(
-            e_cubic > 10.0 * e_poly,
-            "cubic {e_cubic} vs polyphase {e_poly}"
-        );
+        assert!(e_cubic > 10.0 * e_poly, "cubic {e_cubic} vs polyphase {e_poly}");
         // process_ui equals process at the expanded grid.
         let sym: Vec<f64> = (0..100).map(|k| 50.0 + 3.7 * k as f64).collect();
         let ui = r.process_ui_vec(&x, &sym, 2).unwrap();
@@ -429,57 +365,22 @@ mod tests {
     #[test]
     fn rejects_bad_design_and_input() {
         for c in [
-            PolyphaseConfig {
-                taps: 12,
-                ..Default::default()
-            },
-            PolyphaseConfig {
-                taps: 0,
-                ..Default::default()
-            },
-            PolyphaseConfig {
-                phases: 1,
-                ..Default::default()
-            },
-            PolyphaseConfig {
-                cutoff: 0.0,
-                ..Default::default()
-            },
-            PolyphaseConfig {
-                cutoff: f64::NAN,
-                ..Default::default()
-            },
-            PolyphaseConfig {
-                kaiser_beta: -1.0,
-                ..Default::default()
-            },
+            PolyphaseConfig { taps: 12, ..Default::default() },
+            PolyphaseConfig { taps: 0, ..Default::default() },
+            PolyphaseConfig { phases: 1, ..Default::default() },
+            PolyphaseConfig { cutoff: 0.0, ..Default::default() },
+            PolyphaseConfig { cutoff: f64::NAN, ..Default::default() },
+            PolyphaseConfig { kaiser_beta: -1.0, ..Default::default() },
         ] {
-            assert!(
-                matches!(
-                    PolyphaseResampler::new(&c),
-                    Err(Error::InvalidParameter { .. })
-                ),
-                "{c:?}"
-            );
+            assert!(matches!(PolyphaseResampler::new(&c), Err(Error::InvalidParameter { .. })), "{c:?}");
         }
         let r = PolyphaseResampler::new(&PolyphaseConfig::default()).unwrap();
-        assert!(matches!(
-            r.process_vec(&[], &[1.0]),
-            Err(Error::InputTooShort { .. })
-        ));
-        assert!(matches!(
-            r.process_vec(&[1.0; 4], &[f64::NAN]),
-            Err(Error::NonFinite { .. })
-        ));
-        assert!(matches!(
-            r.process(&[1.0; 4], &[1.0], &mut []),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(r.process_vec(&[], &[1.0]), Err(Error::InputTooShort { .. })));
+        assert!(matches!(r.process_vec(&[1.0; 4], &[f64::NAN]), Err(Error::NonFinite { .. })));
+        assert!(matches!(r.process(&[1.0; 4], &[1.0], &mut []), Err(Error::LengthMismatch { .. })));
         assert!(r.process_ui_vec(&[1.0; 4], &[1.0], 0).is_err());
         // Ends repeat the end samples: a constant stays constant everywhere.
-        let y = r
-            .process_vec(&[2.0; 5], &[0.0, 0.3, 4.0, 9.0, -3.0])
-            .unwrap();
+        let y = r.process_vec(&[2.0; 5], &[0.0, 0.3, 4.0, 9.0, -3.0]).unwrap();
         assert!(y.iter().all(|v| (v - 2.0).abs() < 1e-5), "{y:?}");
     }
 }

@@ -52,11 +52,7 @@ impl FftResampler {
     pub fn new(n_in: usize, n_out: usize) -> Result<Self> {
         for (name, n) in [("input length", n_in), ("output length", n_out)] {
             if n == 0 || n > MAX_FFT_RESAMPLE_LEN {
-                return Err(Error::invalid(
-                    name,
-                    n,
-                    format!("must be within 1..={MAX_FFT_RESAMPLE_LEN}"),
-                ));
+                return Err(Error::invalid(name, n, format!("must be within 1..={MAX_FFT_RESAMPLE_LEN}")));
             }
         }
         Ok(FftResampler {
@@ -79,12 +75,7 @@ impl FftResampler {
 
     /// Resamples `x` (length [`input_len`](Self::input_len)) into `out` (length
     /// [`output_len`](Self::output_len)).
-    pub fn process(
-        &self,
-        x: &[f32],
-        out: &mut [f32],
-        scratch: &mut FftResampleScratch,
-    ) -> Result<()> {
+    pub fn process(&self, x: &[f32], out: &mut [f32], scratch: &mut FftResampleScratch) -> Result<()> {
         if x.len() != self.n_in {
             return Err(Error::LengthMismatch {
                 what: "FFT resampler input",
@@ -111,8 +102,7 @@ impl FftResampler {
     /// lengths differ: doubled down, halved up) and the output scale `n_out/n_in`.
     fn cut(&self) -> (usize, Option<(usize, f32)>, f32) {
         let m = self.n_in.min(self.n_out);
-        let fix = (m.is_multiple_of(2) && self.n_in != self.n_out)
-            .then_some((m / 2, if self.n_out < self.n_in { 2.0 } else { 0.5 }));
+        let fix = (m.is_multiple_of(2) && self.n_in != self.n_out).then_some((m / 2, if self.n_out < self.n_in { 2.0 } else { 0.5 }));
         (m / 2 + 1, fix, self.n_out as f32 / self.n_in as f32)
     }
 
@@ -123,32 +113,23 @@ impl FftResampler {
         let zero = Complex32::new(0.0, 0.0);
         scratch.packed_in.resize(self.n_in / 2, zero);
         scratch.packed_out.resize(self.n_out / 2, zero);
-        scratch.fft.resize(
-            self.forward
-                .inner_scratch_len()
-                .max(self.inverse.inner_scratch_len()),
-            zero,
-        );
-        self.forward
-            .forward_packed(x, &mut scratch.packed_in, &mut scratch.fft);
+        scratch.fft.resize(self.forward.inner_scratch_len().max(self.inverse.inner_scratch_len()), zero);
+        self.forward.forward_packed(x, &mut scratch.packed_in, &mut scratch.fft);
         let from = Packed {
             z: &scratch.packed_in,
             twiddles: self.forward.twiddles(),
             keep,
             fix,
         };
-        self.inverse
-            .inverse_through(&from, out, scale, &mut scratch.packed_out, &mut scratch.fft);
+        self.inverse.inverse_through(&from, out, scale, &mut scratch.packed_out, &mut scratch.fft);
     }
 
     /// Any lengths: the kept half spectrum stored between the two transforms.
     fn process_stored(&self, x: &[f32], out: &mut [f32], scratch: &mut FftResampleScratch) {
         let (keep, fix, scale) = self.cut();
         scratch.spectrum.resize(keep, Complex32::new(0.0, 0.0));
-        self.forward
-            .forward_bins(x, &mut scratch.spectrum, &mut scratch.fft);
-        self.inverse
-            .inverse_from(&scratch.spectrum, fix, out, scale, &mut scratch.fft);
+        self.forward.forward_bins(x, &mut scratch.spectrum, &mut scratch.fft);
+        self.inverse.inverse_from(&scratch.spectrum, fix, out, scale, &mut scratch.fft);
     }
 
     /// Allocating convenience wrapper around [`FftResampler::process`].
@@ -175,11 +156,7 @@ pub fn resample_fft(x: &[f32], ratio: f64) -> Result<Vec<f32>> {
     }
     crate::error::check_finite("samples to resample", x)?;
     if !(ratio.is_finite() && ratio > 0.0 && ratio <= MAX_FFT_RESAMPLE_RATIO) {
-        return Err(Error::invalid(
-            "ratio",
-            ratio,
-            format!("must be finite, positive and at most {MAX_FFT_RESAMPLE_RATIO}"),
-        ));
+        return Err(Error::invalid("ratio", ratio, format!("must be finite, positive and at most {MAX_FFT_RESAMPLE_RATIO}")));
     }
     let n_out = (x.len() as f64 * ratio).round();
     if n_out < 1.0 || n_out > MAX_FFT_RESAMPLE_LEN as f64 {
@@ -233,41 +210,18 @@ mod tests {
     #[test]
     fn matches_naive_dft_oracle_for_every_parity() {
         let mut state = 99u64;
-        for &(n, n_out) in &[
-            (16usize, 24usize),
-            (24, 16),
-            (17, 24),
-            (24, 17),
-            (15, 21),
-            (21, 15),
-            (32, 32),
-            (40, 7),
-            (7, 40),
-            (100, 64),
-            (64, 100),
-            (1, 5),
-            (5, 1),
-            (2, 3),
-        ] {
+        for &(n, n_out) in &[(16usize, 24usize), (24, 16), (17, 24), (24, 17), (15, 21), (21, 15), (32, 32), (40, 7), (7, 40), (100, 64), (64, 100), (1, 5), (5, 1), (2, 3)] {
             let x: Vec<f32> = (0..n)
                 .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
                 })
                 .collect();
-            let got = FftResampler::new(n, n_out)
-                .unwrap()
-                .process_vec(&x)
-                .unwrap();
+            let got = FftResampler::new(n, n_out).unwrap().process_vec(&x).unwrap();
             let want = naive_resample(&x, n_out);
             assert_eq!(got.len(), n_out);
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (*a as f64 - b).abs() < 1e-5,
-                    "{n}->{n_out} at {i}: {a} vs {b}"
-                );
+                assert!((*a as f64 - b).abs() < 1e-5, "{n}->{n_out} at {i}: {a} vs {b}");
             }
         }
     }
@@ -276,9 +230,7 @@ mod tests {
         let mut state = seed;
         (0..n)
             .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
             .collect()
@@ -288,25 +240,7 @@ mod tests {
     fn packed_path_matches_naive_oracle_where_vector_blocks_run() {
         // Even lengths large enough for many four-bin blocks; the cut (keep) and the zero upper
         // bins fall inside blocks, on both sides of the mirror, down and up.
-        let cases = [
-            (256usize, 200usize),
-            (200, 256),
-            (1000, 782),
-            (782, 1000),
-            (512, 512),
-            (258, 130),
-            (130, 258),
-            (64, 1024),
-            (1024, 64),
-            (96, 94),
-            (94, 96),
-            (300, 298),
-            (298, 300),
-            (40, 58),
-            (200, 258),
-            (120, 202),
-            (400, 522),
-        ];
+        let cases = [(256usize, 200usize), (200, 256), (1000, 782), (782, 1000), (512, 512), (258, 130), (130, 258), (64, 1024), (1024, 64), (96, 94), (94, 96), (300, 298), (298, 300), (40, 58), (200, 258), (120, 202), (400, 522)];
         for (i, &(n, n_out)) in cases.iter().enumerate() {
             let x = lcg_signal(n, 11 + i as u64);
             let r = FftResampler::new(n, n_out).unwrap();
@@ -315,10 +249,7 @@ mod tests {
             let want = naive_resample(&x, n_out);
             let tol = 2e-6 * (n.max(n_out) as f64).sqrt();
             for (t, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (*a as f64 - b).abs() < tol,
-                    "{n}->{n_out} at {t}: {a} vs {b}"
-                );
+                assert!((*a as f64 - b).abs() < tol, "{n}->{n_out} at {t}: {a} vs {b}");
             }
         }
     }
@@ -328,30 +259,15 @@ mod tests {
         // The fused pass against the path that stores the spectrum (both checked against the
         // naive oracle on small sizes), at lengths the naive DFT is too slow for.
         let mut scratch = FftResampleScratch::default();
-        for (i, &(n, n_out)) in [
-            (1usize << 16, 51200usize),
-            (1 << 16, 81920),
-            (30000, 30002),
-            (48000, 44100),
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, &(n, n_out)) in [(1usize << 16, 51200usize), (1 << 16, 81920), (30000, 30002), (48000, 44100)].iter().enumerate() {
             let x = lcg_signal(n, 5 + i as u64);
             let r = FftResampler::new(n, n_out).unwrap();
             let (mut a, mut b) = (vec![0f32; n_out], vec![0f32; n_out]);
             r.process_packed(&x, &mut a, &mut scratch);
             r.process_stored(&x, &mut b, &mut scratch);
-            let worst = a
-                .iter()
-                .zip(&b)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0f32, f32::max);
+            let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
             assert!(worst < 2e-6, "{n}->{n_out}: paths differ by {worst}");
-            assert!(
-                a.iter().any(|&v| v.abs() > 0.1),
-                "{n}->{n_out}: output lost its signal"
-            );
+            assert!(a.iter().any(|&v| v.abs() > 0.1), "{n}->{n_out}: output lost its signal");
         }
     }
 
@@ -366,42 +282,21 @@ mod tests {
             let n_out = y.len();
             assert_eq!(n_out, (n as f64 * ratio).round() as usize);
             for (i, v) in y.iter().enumerate() {
-                assert!(
-                    (*v as f64 - f(i as f64 / n_out as f64)).abs() < 2e-5,
-                    "ratio {ratio} at {i}"
-                );
+                assert!((*v as f64 - f(i as f64 / n_out as f64)).abs() < 2e-5, "ratio {ratio} at {i}");
             }
         }
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!(
-            resample_fft(&[], 2.0),
-            Err(Error::InputTooShort { .. })
-        ));
-        assert!(matches!(
-            resample_fft(&[1.0, f32::NAN], 2.0),
-            Err(Error::NonFinite { .. })
-        ));
+        assert!(matches!(resample_fft(&[], 2.0), Err(Error::InputTooShort { .. })));
+        assert!(matches!(resample_fft(&[1.0, f32::NAN], 2.0), Err(Error::NonFinite { .. })));
         for r in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e6] {
-            assert!(
-                matches!(
-                    resample_fft(&[1.0; 8], r),
-                    Err(Error::InvalidParameter { .. })
-                ),
-                "{r}"
-            );
+            assert!(matches!(resample_fft(&[1.0; 8], r), Err(Error::InvalidParameter { .. })), "{r}");
         }
-        assert!(matches!(
-            resample_fft(&[1.0; 8], 0.01),
-            Err(Error::InvalidParameter { .. })
-        ));
+        assert!(matches!(resample_fft(&[1.0; 8], 0.01), Err(Error::InvalidParameter { .. })));
         let r = FftResampler::new(8, 4).unwrap();
-        assert!(matches!(
-            r.process(&[0.0; 7], &mut [0.0; 4], &mut Default::default()),
-            Err(Error::LengthMismatch { .. })
-        ));
+        assert!(matches!(r.process(&[0.0; 7], &mut [0.0; 4], &mut Default::default()), Err(Error::LengthMismatch { .. })));
         assert!(FftResampler::new(0, 4).is_err());
     }
 }

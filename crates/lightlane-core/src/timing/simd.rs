@@ -30,13 +30,7 @@ pub(crate) fn cubic_ui(x: &[f32], positions: &[f64], sps_out: usize, out: &mut [
 }
 
 /// Polyphase interpolation at `sps_out` points per UI (see `PolyphaseResampler::ui_loop`).
-pub(crate) fn polyphase_ui(
-    r: &PolyphaseResampler,
-    x: &[f32],
-    positions: &[f64],
-    sps_out: usize,
-    out: &mut [f32],
-) {
+pub(crate) fn polyphase_ui(r: &PolyphaseResampler, x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked above); the loop is safe code.
@@ -47,12 +41,7 @@ pub(crate) fn polyphase_ui(
 }
 
 /// Forward split of pairs `k = 1..` in blocks of four; returns the first pair not handled.
-pub(crate) fn forward_split_f32(
-    work: &[Complex32],
-    twiddles: &[Complex32],
-    out: &mut [Complex32],
-    m: usize,
-) -> usize {
+pub(crate) fn forward_split_f32(work: &[Complex32], twiddles: &[Complex32], out: &mut [Complex32], m: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked above); the kernel only touches indices
@@ -65,13 +54,7 @@ pub(crate) fn forward_split_f32(
 }
 
 /// Inverse split of pairs `k = 1..` in blocks of four; returns the first pair not handled.
-pub(crate) fn inverse_split_f32(
-    bins: &Bins<'_, f32>,
-    twiddles: &[Complex32],
-    work: &mut [Complex32],
-    m: usize,
-    factor: f32,
-) -> usize {
+pub(crate) fn inverse_split_f32(bins: &Bins<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         // SAFETY: as above; loads from `bins.bins` are checked against its length.
@@ -83,13 +66,7 @@ pub(crate) fn inverse_split_f32(
 
 /// Fused forward-then-inverse split of pairs `k = 1..` in blocks of four; returns the first pair
 /// not handled.
-pub(crate) fn through_split_f32(
-    from: &Packed<'_, f32>,
-    twiddles: &[Complex32],
-    work: &mut [Complex32],
-    m: usize,
-    factor: f32,
-) -> usize {
+pub(crate) fn through_split_f32(from: &Packed<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked above); the kernel stores only to
@@ -119,22 +96,11 @@ mod x86 {
     /// # Safety
     /// AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn polyphase_ui(
-        r: &PolyphaseResampler,
-        x: &[f32],
-        positions: &[f64],
-        sps_out: usize,
-        out: &mut [f32],
-    ) {
+    pub(super) unsafe fn polyphase_ui(r: &PolyphaseResampler, x: &[f32], positions: &[f64], sps_out: usize, out: &mut [f32]) {
         if sps_out == 1 {
             polyphase_run(r, x, positions.iter().copied(), out);
         } else {
-            polyphase_run(
-                r,
-                x,
-                crate::timing::interp::ui_positions(positions, sps_out),
-                out,
-            );
+            polyphase_run(r, x, crate::timing::interp::ui_positions(positions, sps_out), out);
         }
     }
 
@@ -142,12 +108,7 @@ mod x86 {
     /// AVX2 and FMA.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn polyphase_run(
-        r: &PolyphaseResampler,
-        x: &[f32],
-        positions: impl Iterator<Item = f64>,
-        out: &mut [f32],
-    ) {
+    unsafe fn polyphase_run(r: &PolyphaseResampler, x: &[f32], positions: impl Iterator<Item = f64>, out: &mut [f32]) {
         let n = x.len();
         let (rows, deltas, taps) = r.table();
         assert!(taps.is_multiple_of(8) && n > 0);
@@ -158,21 +119,13 @@ mod x86 {
                 continue;
             }
             let base = base as usize;
-            let (xs, hs, ds) = (
-                &x[base..base + taps],
-                &rows[offset..offset + taps],
-                &deltas[offset..offset + taps],
-            );
+            let (xs, hs, ds) = (&x[base..base + taps], &rows[offset..offset + taps], &deltas[offset..offset + taps]);
             let wv = _mm256_set1_ps(w);
             let mut acc = _mm256_setzero_ps();
             let mut c = 0;
             while c < taps {
                 // h = row + w·delta; acc += x·h (c + 8 ≤ taps = every slice's length).
-                let h = _mm256_fmadd_ps(
-                    wv,
-                    _mm256_loadu_ps(ds.as_ptr().add(c)),
-                    _mm256_loadu_ps(hs.as_ptr().add(c)),
-                );
+                let h = _mm256_fmadd_ps(wv, _mm256_loadu_ps(ds.as_ptr().add(c)), _mm256_loadu_ps(hs.as_ptr().add(c)));
                 acc = _mm256_fmadd_ps(_mm256_loadu_ps(xs.as_ptr().add(c)), h, acc);
                 c += 8;
             }
@@ -209,12 +162,7 @@ mod x86 {
     /// # Safety
     /// AVX2 and FMA; `work` and `twiddles` hold at least `m` elements.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn forward_split(
-        work: &[Complex32],
-        twiddles: &[Complex32],
-        out: &mut [Complex32],
-        m: usize,
-    ) -> usize {
+    pub(super) unsafe fn forward_split(work: &[Complex32], twiddles: &[Complex32], out: &mut [Complex32], m: usize) -> usize {
         assert!(work.len() >= m && twiddles.len() >= m);
         let limit = out.len();
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN)); // −0.0 in the imaginary lanes
@@ -250,25 +198,13 @@ mod x86 {
     /// twiddles `t = W^{k..k+4}`: stores `Z[k..k+4]` and, reversed, `Z[hi..hi+4]`
     /// (`hi = m − k − 3`).
     #[inline(always)]
-    unsafe fn inverse_block(
-        a: __m256,
-        b: __m256,
-        half: __m256,
-        t: __m256,
-        work: &mut [Complex32],
-        k: usize,
-        hi: usize,
-    ) {
+    unsafe fn inverse_block(a: __m256, b: __m256, half: __m256, t: __m256, work: &mut [Complex32], k: usize, hi: usize) {
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
         let real_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(1 << 31));
         let even = _mm256_mul_ps(_mm256_add_ps(a, b), half);
         let d = _mm256_mul_ps(_mm256_sub_ps(a, b), half);
         // O = d · conj(W^k)
-        let odd = _mm256_fmsubadd_ps(
-            _mm256_moveldup_ps(t),
-            d,
-            _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)),
-        );
+        let odd = _mm256_fmsubadd_ps(_mm256_moveldup_ps(t), d, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(d)));
         // jO = (−O.im, O.re)
         let j_odd = _mm256_xor_ps(swap(odd), real_sign);
         store(work, k, _mm256_add_ps(even, j_odd));
@@ -280,13 +216,7 @@ mod x86 {
     /// # Safety
     /// AVX2 and FMA; `work` and `twiddles` hold at least `m` elements.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn inverse_split(
-        bins: &Bins<'_, f32>,
-        twiddles: &[Complex32],
-        work: &mut [Complex32],
-        m: usize,
-        factor: f32,
-    ) -> usize {
+    pub(super) unsafe fn inverse_split(bins: &Bins<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
         assert!(work.len() >= m && twiddles.len() >= m);
         let valid = bins.bins.len();
         let half = _mm256_set1_ps(factor);
@@ -306,11 +236,7 @@ mod x86 {
                 continue;
             }
             let a = load(bins.bins, k);
-            let b = if hi_zero {
-                _mm256_setzero_ps()
-            } else {
-                _mm256_xor_ps(reverse(load(bins.bins, hi)), imag_sign)
-            };
+            let b = if hi_zero { _mm256_setzero_ps() } else { _mm256_xor_ps(reverse(load(bins.bins, hi)), imag_sign) };
             inverse_block(a, b, half, load(twiddles, k), work, k, hi);
             k += 4;
         }
@@ -321,12 +247,7 @@ mod x86 {
     /// packed FFT `z` (length `mf`): `E` and `W^j·O` (see `forward_pair`), so that
     /// `X[j] = E + W^j·O` and `X[mf−j] = (E − W^j·O)*`.
     #[inline(always)]
-    unsafe fn split_parts(
-        z: &[Complex32],
-        twiddles: &[Complex32],
-        mf: usize,
-        j: usize,
-    ) -> (__m256, __m256) {
+    unsafe fn split_parts(z: &[Complex32], twiddles: &[Complex32], mf: usize, j: usize) -> (__m256, __m256) {
         let half = _mm256_set1_ps(0.5);
         let imag_sign = _mm256_castsi256_ps(_mm256_set1_epi64x(i64::MIN));
         let a = load(z, j);
@@ -336,14 +257,7 @@ mod x86 {
         // O = (d.im, −d.re)
         let odd = _mm256_xor_ps(swap(d), imag_sign);
         let t = load(twiddles, j);
-        (
-            even,
-            _mm256_fmaddsub_ps(
-                _mm256_moveldup_ps(t),
-                odd,
-                _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd)),
-            ),
-        )
+        (even, _mm256_fmaddsub_ps(_mm256_moveldup_ps(t), odd, _mm256_mul_ps(_mm256_movehdup_ps(t), swap(odd))))
     }
 
     /// Bins `j..j+4` of the spectrum held as the packed FFT `z`: [`Packed::bin`] four at a time.
@@ -356,13 +270,7 @@ mod x86 {
     /// # Safety
     /// AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn through_split(
-        from: &Packed<'_, f32>,
-        twiddles: &[Complex32],
-        work: &mut [Complex32],
-        m: usize,
-        factor: f32,
-    ) -> usize {
+    pub(super) unsafe fn through_split(from: &Packed<'_, f32>, twiddles: &[Complex32], work: &mut [Complex32], m: usize, factor: f32) -> usize {
         let mf = from.z.len();
         assert!(work.len() >= m && twiddles.len() >= m && from.twiddles.len() >= mf);
         let keep = from.keep;
@@ -391,10 +299,7 @@ mod x86 {
             let b = if hi_zero {
                 _mm256_setzero_ps()
             } else {
-                _mm256_xor_ps(
-                    reverse(packed_bins(from.z, from.twiddles, mf, hi)),
-                    imag_sign,
-                )
+                _mm256_xor_ps(reverse(packed_bins(from.z, from.twiddles, mf, hi)), imag_sign)
             };
             inverse_block(a, b, half, load(twiddles, k), work, k, hi);
             k += 4;

@@ -39,21 +39,13 @@ pub fn fit_tone(times_s: &[f64], values: &[f64], frequency_hz: f64) -> Result<To
         });
     }
     if !(frequency_hz.is_finite() && frequency_hz > 0.0) {
-        return Err(Error::invalid(
-            "frequency_hz",
-            frequency_hz,
-            "must be finite and positive",
-        ));
+        return Err(Error::invalid("frequency_hz", frequency_hz, "must be finite and positive"));
     }
     if let Some(i) = times_s.iter().chain(values).position(|v| !v.is_finite()) {
         let (what, index, value) = if i < times_s.len() {
             ("tone fit times", i, times_s[i])
         } else {
-            (
-                "tone fit values",
-                i - times_s.len(),
-                values[i - times_s.len()],
-            )
+            ("tone fit values", i - times_s.len(), values[i - times_s.len()])
         };
         return Err(Error::NonFinite { what, index, value });
     }
@@ -66,10 +58,7 @@ pub fn fit_tone(times_s: &[f64], values: &[f64], frequency_hz: f64) -> Result<To
     }
     let coef = solve3(a, r).ok_or_else(|| Error::Unusable {
         stage: "tone fit",
-        reason: format!(
-            "the {} points do not resolve a tone at {frequency_hz} Hz",
-            times_s.len()
-        ),
+        reason: format!("the {} points do not resolve a tone at {frequency_hz} Hz", times_s.len()),
     })?;
     let (c, s) = (coef[1], coef[2]);
     // c·cos + s·sin = A·sin(wt + φ) with A sin φ = c, A cos φ = s.
@@ -149,22 +138,8 @@ pub(crate) fn sin_cos_turns(u: f64) -> (f64, f64) {
     let q = (4.0 * u).round();
     let x = 2.0 * PI * (u - 0.25 * q);
     let x2 = x * x;
-    let s = x
-        * (1.0
-            + x2 * (-1.0 / 6.0
-                + x2 * (1.0 / 120.0
-                    + x2 * (-1.0 / 5_040.0
-                        + x2 * (1.0 / 362_880.0
-                            + x2 * (-1.0 / 39_916_800.0
-                                + x2 * (1.0 / 6_227_020_800.0 - x2 / 1_307_674_368_000.0)))))));
-    let c = 1.0
-        + x2 * (-0.5
-            + x2 * (1.0 / 24.0
-                + x2 * (-1.0 / 720.0
-                    + x2 * (1.0 / 40_320.0
-                        + x2 * (-1.0 / 3_628_800.0
-                            + x2 * (1.0 / 479_001_600.0
-                                + x2 * (-1.0 / 87_178_291_200.0 + x2 / 20_922_789_888_000.0)))))));
+    let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5_040.0 + x2 * (1.0 / 362_880.0 + x2 * (-1.0 / 39_916_800.0 + x2 * (1.0 / 6_227_020_800.0 - x2 / 1_307_674_368_000.0)))))));
+    let c = 1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40_320.0 + x2 * (-1.0 / 3_628_800.0 + x2 * (1.0 / 479_001_600.0 + x2 * (-1.0 / 87_178_291_200.0 + x2 / 20_922_789_888_000.0)))))));
     match (q as i64).rem_euclid(4) {
         0 => (s, c),
         1 => (c, -s),
@@ -188,34 +163,17 @@ mod tests {
         // Quadrant edges, both signs, and random turns up to 1e3 (where the library's own
         // argument rounding, about 6e3·ε, sets the tolerance).
         let mut r = 7u64;
-        let mut us: Vec<f64> = (-16..=16)
-            .flat_map(|k| {
-                [
-                    k as f64 / 8.0,
-                    k as f64 / 8.0 + 1e-12,
-                    k as f64 / 8.0 - 1e-12,
-                ]
-            })
-            .collect();
+        let mut us: Vec<f64> = (-16..=16).flat_map(|k| [k as f64 / 8.0, k as f64 / 8.0 + 1e-12, k as f64 / 8.0 - 1e-12]).collect();
         us.extend((0..20_000).map(|i| {
-            r = r
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let f = (r >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            if i % 2 == 0 {
-                2.0 * f
-            } else {
-                2_000.0 * f
-            }
+            if i % 2 == 0 { 2.0 * f } else { 2_000.0 * f }
         }));
         for u in us {
             let (s, c) = sin_cos_turns(u);
             let (s0, c0) = (2.0 * PI * u).sin_cos();
             let tol = if u.abs() <= 1.0 { 2e-15 } else { 4e-12 };
-            assert!(
-                (s - s0).abs() <= tol && (c - c0).abs() <= tol,
-                "u {u}: ({s}, {c}) vs ({s0}, {c0})"
-            );
+            assert!((s - s0).abs() <= tol && (c - c0).abs() <= tol, "u {u}: ({s}, {c}) vs ({s0}, {c0})");
         }
     }
 
@@ -225,9 +183,7 @@ mod tests {
         let mut t = 0.0;
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         for _ in 0..5000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             t += 1e-10 * (1.0 + (s >> 62) as f64);
             ts.push(t);
             vs.push(0.2e-12 + 3e-12 * (2.0 * PI * 4e6 * t + 0.7).sin());
@@ -240,18 +196,12 @@ mod tests {
         assert!(fit_tone(&ts, &vs[1..], 4e6).is_err());
         assert!(fit_tone(&ts, &vs, 0.0).is_err());
         // All points at one instant cannot resolve a tone.
-        assert!(matches!(
-            fit_tone(&[1.0; 10], &[0.0; 10], 1.0),
-            Err(Error::Unusable { .. })
-        ));
+        assert!(matches!(fit_tone(&[1.0; 10], &[0.0; 10], 1.0), Err(Error::Unusable { .. })));
     }
 
     #[test]
     fn circular_statistics() {
-        let (m, r) = circular_mean(
-            [0.9, 1.1, -0.9, -1.1].into_iter().map(|v| v + 5.0 * 10.0),
-            10.0,
-        );
+        let (m, r) = circular_mean([0.9, 1.1, -0.9, -1.1].into_iter().map(|v| v + 5.0 * 10.0), 10.0);
         assert!((m - 0.0).abs() < 1e-9 && r > 0.75 && r < 0.85, "{m} {r}");
         let (m, r) = circular_mean([4.9, -4.9].into_iter(), 10.0);
         assert!((m.abs() - 5.0).abs() < 1e-9 && r > 0.99);

@@ -6,9 +6,7 @@ use lightlane_gpu::{GpuContext, GpuOptions};
 
 /// `LIGHTLANE_REQUIRE_GPU=1` turns a missing adapter into a failure (CI with lavapipe).
 pub fn require_gpu() -> bool {
-    std::env::var("LIGHTLANE_REQUIRE_GPU")
-        .map(|v| v == "1")
-        .unwrap_or(false)
+    std::env::var("LIGHTLANE_REQUIRE_GPU").map(|v| v == "1").unwrap_or(false)
 }
 
 /// The shared context, or `None` (after printing why) when no adapter is usable and the
@@ -36,11 +34,7 @@ pub fn own_ctx() -> Option<GpuContext> {
 pub fn real_nrz() -> Option<Vec<f32>> {
     let p = lightlane_testdata::capture(lightlane_testdata::NRZ_10GBASE_R)?;
     let b = std::fs::read(p).ok()?;
-    Some(
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    )
+    Some(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 /// Real int16 ADC codes (Tektronix WFM#003 analog_waveform, expected raw values, .npy).
@@ -50,14 +44,6 @@ pub fn real_i16_codes() -> Option<Vec<i16>> {
     assert_eq!(&b[..6], b"\x93NUMPY", "npy magic");
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
     let header = String::from_utf8_lossy(&b[10..10 + hlen]).to_string();
-    assert!(
-        header.contains("<i2"),
-        "expected little-endian int16, header {header}"
-    );
-    Some(
-        b[10 + hlen..]
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]))
-            .collect(),
-    )
+    assert!(header.contains("<i2"), "expected little-endian int16, header {header}");
+    Some(b[10 + hlen..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect())
 }

@@ -20,17 +20,7 @@ pub fn tmpdir(tag: &str) -> PathBuf {
 #[allow(clippy::too_many_arguments)]
 /// A Tektronix WFM file: `frames` frames of `codes` (int16), with `pre`/`post` charge points
 /// holding `i16::MIN`, scale `vscale`, offset `voffset`, `dt`, `t0`. Versions 1, 2, 3.
-pub fn tek_wfm(
-    version: u8,
-    big: bool,
-    frames: &[Vec<i16>],
-    pre: usize,
-    post: usize,
-    vscale: f64,
-    voffset: f64,
-    dt: f64,
-    t0: f64,
-) -> Vec<u8> {
+pub fn tek_wfm(version: u8, big: bool, frames: &[Vec<i16>], pre: usize, post: usize, vscale: f64, voffset: f64, dt: f64, t0: f64) -> Vec<u8> {
     let exp1 = if version == 1 { 166 } else { 168 };
     let uv = if version == 3 { 60 } else { 56 };
     let imp1 = exp1 + 2 * (100 + uv);
@@ -74,23 +64,12 @@ pub fn tek_wfm(
     put(&mut h, curve + 22, &(bytes_per_frame as u32).to_le_bytes());
     put(&mut h, curve + 26, &(bytes_per_frame as u32).to_le_bytes());
     for f in 1..nf {
-        put(
-            &mut h,
-            end + (f - 1) * 24 + 12,
-            &(0.25 * f as f64).to_le_bytes(),
-        );
+        put(&mut h, end + (f - 1) * 24 + 12, &(0.25 * f as f64).to_le_bytes());
     }
     let mut out = h;
     for fr in frames {
-        for c in std::iter::repeat_n(i16::MIN, pre)
-            .chain(fr.iter().copied())
-            .chain(std::iter::repeat_n(i16::MAX, post))
-        {
-            out.extend_from_slice(&if big {
-                c.to_be_bytes()
-            } else {
-                c.to_le_bytes()
-            });
+        for c in std::iter::repeat_n(i16::MIN, pre).chain(fr.iter().copied()).chain(std::iter::repeat_n(i16::MAX, post)) {
+            out.extend_from_slice(&if big { c.to_be_bytes() } else { c.to_le_bytes() });
         }
     }
     out
@@ -98,20 +77,11 @@ pub fn tek_wfm(
 
 /// A small waveform with raw i16 codes.
 pub fn coded_waveform(n: usize, gain: f64, offset: f64, dt: f64) -> Waveform {
-    let codes: Vec<i16> = (0..n)
-        .map(|i| ((i as f64 * 0.3).sin() * 20000.0) as i16)
-        .collect();
-    let samples = codes
-        .iter()
-        .map(|&c| (c as f64 * gain + offset) as f32)
-        .collect();
+    let codes: Vec<i16> = (0..n).map(|i| ((i as f64 * 0.3).sin() * 20000.0) as i16).collect();
+    let samples = codes.iter().map(|&c| (c as f64 * gain + offset) as f32).collect();
     let mut w = Waveform::new(samples, 1.0 / dt).unwrap();
     w.dt = dt;
-    w.raw = Some(lightlane_core::waveform::RawCodes::I16 {
-        codes,
-        gain,
-        offset,
-    });
+    w.raw = Some(lightlane_core::waveform::RawCodes::I16 { codes, gain, offset });
     w.meta.channel = Some("C2".into());
     w
 }
@@ -126,20 +96,11 @@ pub fn csv_samples() -> Vec<(&'static str, String)> {
             2 => "Trigger Point,3.200000e+01,Samples".to_string(),
             _ => ",,".to_string(),
         };
-        tek.push_str(&format!(
-            "{head},{:.6e},{:.5}\n",
-            (i as f64 - 32.0) * 1e-10,
-            (i as f64 * 0.4).sin()
-        ));
+        tek.push_str(&format!("{head},{:.6e},{:.5}\n", (i as f64 - 32.0) * 1e-10, (i as f64 * 0.4).sin()));
     }
     let mut ks = "x-axis,1,2\nsecond,Volt,Volt\n".to_string();
     for i in 0..64 {
-        ks.push_str(&format!(
-            "{:e},{:.4},{:.4}\n",
-            i as f64 * 5e-10,
-            (i as f64 * 0.2).cos(),
-            i % 3
-        ));
+        ks.push_str(&format!("{:e},{:.4},{:.4}\n", i as f64 * 5e-10, (i as f64 * 0.2).cos(), i % 3));
     }
     let mut lc = "LECROYWR6Zi,4321,Waveform\nSegments,2,SegmentSize,16\nSegment,TrigTime,TimeSinceSegment1\n#1,01-Jan-2020 00:00:00,0\n#2,01-Jan-2020 00:00:01,1\nTime,Ampl\n".to_string();
     for s in 0..2 {
@@ -159,11 +120,7 @@ pub fn s4p_text(n: usize) -> String {
             if i % 4 == 0 && i > 0 {
                 t.push('\n');
             }
-            t.push_str(&format!(
-                " {:.3} {:.2}",
-                -(k as f64) - i as f64,
-                (k * i) as f64 * 7.0 % 360.0 - 180.0
-            ));
+            t.push_str(&format!(" {:.3} {:.2}", -(k as f64) - i as f64, (k * i) as f64 * 7.0 % 360.0 - 180.0));
         }
         t.push('\n');
     }

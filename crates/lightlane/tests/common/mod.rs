@@ -13,9 +13,7 @@ pub use lightlane_testdata::{NRZ_10GBASE_R, NRZ_10GBASE_R_METADATA, PCIE, PCIE_M
 pub fn read(file: &str, metadata: &str) -> Option<Waveform> {
     let dir = lightlane_testdata::captures()?;
     let path = lightlane_testdata::file_in(&dir, file)?;
-    let options = ReadOptions {
-        metadata: Some(dir.join(metadata)),
-        ..Default::default()
-    };
+    let options = ReadOptions { metadata: Some(dir.join(metadata)), ..Default::default() };
     Some(read_capture(&path, &options).expect("capture reads"))
 }
+

@@ -51,11 +51,7 @@ impl Default for DispersionModel {
 }
 
 /// `D(λ) = S0/4 · (λ − λ0⁴/λ³)` in ps/(nm·km) (IEEE 802.3, e.g. Table 121-13 footnote), λ, λ0 in nm.
-pub fn smf_dispersion_ps_per_nm_km(
-    wavelength_nm: f64,
-    lambda0_nm: f64,
-    s0_ps_per_nm2_km: f64,
-) -> f64 {
+pub fn smf_dispersion_ps_per_nm_km(wavelength_nm: f64, lambda0_nm: f64, s0_ps_per_nm2_km: f64) -> f64 {
     let r = lambda0_nm / wavelength_nm;
     s0_ps_per_nm2_km / 4.0 * (wavelength_nm - lambda0_nm * r * r * r)
 }
@@ -116,44 +112,21 @@ pub fn dispersion_corners(
     check_wavelength("lambda_min_nm", lambda_min_nm)?;
     check_wavelength("lambda_max_nm", lambda_max_nm)?;
     if lambda_min_nm > lambda_max_nm {
-        return Err(Error::invalid(
-            "lambda_min_nm",
-            lambda_min_nm,
-            format!("above lambda_max_nm = {lambda_max_nm}"),
-        ));
+        return Err(Error::invalid("lambda_min_nm", lambda_min_nm, format!("above lambda_max_nm = {lambda_max_nm}")));
     }
     check_length(length_km)?;
-    for (name, v) in [
-        ("lambda0_min_nm", lambda0_min_nm),
-        ("lambda0_max_nm", lambda0_max_nm),
-    ] {
+    for (name, v) in [("lambda0_min_nm", lambda0_min_nm), ("lambda0_max_nm", lambda0_max_nm)] {
         if !(v.is_finite() && (1200.0..=1700.0).contains(&v)) {
-            return Err(Error::invalid(
-                name,
-                v,
-                "zero-dispersion wavelength must be within 1200..=1700 nm",
-            ));
+            return Err(Error::invalid(name, v, "zero-dispersion wavelength must be within 1200..=1700 nm"));
         }
     }
     if lambda0_min_nm > lambda0_max_nm {
-        return Err(Error::invalid(
-            "lambda0_min_nm",
-            lambda0_min_nm,
-            format!("above lambda0_max_nm = {lambda0_max_nm}"),
-        ));
+        return Err(Error::invalid("lambda0_min_nm", lambda0_min_nm, format!("above lambda0_max_nm = {lambda0_max_nm}")));
     }
     check_s0(s0_max_ps_per_nm2_km)?;
     Ok(DispersionCorners {
-        min_ps_per_nm: smf_dispersion_ps_per_nm_km(
-            lambda_min_nm,
-            lambda0_max_nm,
-            s0_max_ps_per_nm2_km,
-        ) * length_km,
-        max_ps_per_nm: smf_dispersion_ps_per_nm_km(
-            lambda_max_nm,
-            lambda0_min_nm,
-            s0_max_ps_per_nm2_km,
-        ) * length_km,
+        min_ps_per_nm: smf_dispersion_ps_per_nm_km(lambda_min_nm, lambda0_max_nm, s0_max_ps_per_nm2_km) * length_km,
+        max_ps_per_nm: smf_dispersion_ps_per_nm_km(lambda_max_nm, lambda0_min_nm, s0_max_ps_per_nm2_km) * length_km,
     })
 }
 
@@ -170,22 +143,14 @@ fn check_wavelength(name: &'static str, v: f64) -> Result<()> {
 
 fn check_length(v: f64) -> Result<()> {
     if !(v.is_finite() && (0.0..=MAX_LENGTH_KM).contains(&v)) {
-        return Err(Error::invalid(
-            "fiber.length_km",
-            v,
-            format!("fibre length must be within 0..={MAX_LENGTH_KM} km"),
-        ));
+        return Err(Error::invalid("fiber.length_km", v, format!("fibre length must be within 0..={MAX_LENGTH_KM} km")));
     }
     Ok(())
 }
 
 fn check_s0(v: f64) -> Result<()> {
     if !(v.is_finite() && v > 0.0 && v <= 1.0) {
-        return Err(Error::invalid(
-            "fiber.dispersion.s0_ps_per_nm2_km",
-            v,
-            "zero-dispersion slope must be within (0, 1] ps/(nm²·km)",
-        ));
+        return Err(Error::invalid("fiber.dispersion.s0_ps_per_nm2_km", v, "zero-dispersion slope must be within (0, 1] ps/(nm²·km)"));
     }
     Ok(())
 }
@@ -211,9 +176,7 @@ impl Fiber {
         let f = Fiber {
             length_km: 1.0,
             wavelength_nm,
-            dispersion: DispersionModel::Explicit {
-                ps_per_nm_km: ps_per_nm,
-            },
+            dispersion: DispersionModel::Explicit { ps_per_nm_km: ps_per_nm },
             attenuation_db_per_km: 0.0,
         };
         f.validate()?;
@@ -248,9 +211,7 @@ impl Fiber {
                 }
             }
         }
-        if !(self.attenuation_db_per_km.is_finite()
-            && (0.0..=100.0).contains(&self.attenuation_db_per_km))
-        {
+        if !(self.attenuation_db_per_km.is_finite() && (0.0..=100.0).contains(&self.attenuation_db_per_km)) {
             return Err(Error::invalid(
                 "fiber.attenuation_db_per_km",
                 self.attenuation_db_per_km,
@@ -382,13 +343,7 @@ mod tests {
         assert!(Fiber::smf(2.0, f64::NAN).is_err());
         let mut f = Fiber::smf(2.0, 1310.0).unwrap();
         f.attenuation_db_per_km = -0.1;
-        assert!(matches!(
-            f.validate(),
-            Err(Error::InvalidParameter {
-                name: "fiber.attenuation_db_per_km",
-                ..
-            })
-        ));
+        assert!(matches!(f.validate(), Err(Error::InvalidParameter { name: "fiber.attenuation_db_per_km", .. })));
         f.attenuation_db_per_km = 0.3;
         f.dispersion = DispersionModel::Smf {
             s0_ps_per_nm2_km: 0.0,

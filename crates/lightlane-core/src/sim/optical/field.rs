@@ -45,15 +45,9 @@ impl Chirp {
     /// Checks `|α| ≤ 20` and `0 ≤ κ ≤ 10¹⁶` 1/(W·s), finite.
     pub fn validate(&self) -> Result<()> {
         if !(self.alpha.is_finite() && self.alpha.abs() <= 20.0) {
-            return Err(Error::invalid(
-                "chirp.alpha",
-                self.alpha,
-                "Henry factor must be finite, within ±20",
-            ));
+            return Err(Error::invalid("chirp.alpha", self.alpha, "Henry factor must be finite, within ±20"));
         }
-        if !(self.adiabatic_k_per_w_s.is_finite()
-            && (0.0..=1e16).contains(&self.adiabatic_k_per_w_s))
-        {
+        if !(self.adiabatic_k_per_w_s.is_finite() && (0.0..=1e16).contains(&self.adiabatic_k_per_w_s)) {
             return Err(Error::invalid(
                 "chirp.adiabatic_k_per_w_s",
                 self.adiabatic_k_per_w_s,
@@ -72,13 +66,7 @@ impl Chirp {
 /// Field envelope (√W) of the power samples `p` (W) with `chirp`: `√max(P,0) · e^{jφ}`.
 /// `p_mean` is P̄ of the chirp model; `dt` the sample interval. The adiabatic phase integral
 /// starts at the first sample of `p` (a constant phase does not change detected power).
-pub(crate) fn power_to_field(
-    p: &[f64],
-    chirp: &Chirp,
-    p_mean: f64,
-    dt: f64,
-    out: &mut [Complex64],
-) {
+pub(crate) fn power_to_field(p: &[f64], chirp: &Chirp, p_mean: f64, dt: f64, out: &mut [Complex64]) {
     debug_assert_eq!(p.len(), out.len());
     if chirp.is_none() {
         for (o, &v) in out.iter_mut().zip(p) {
@@ -136,16 +124,9 @@ pub(crate) struct SpectralFilter {
 
 impl SpectralFilter {
     /// Samples `resp(f)` (f in Hz) on the `n`-point grid at `fs`, with the 1/n of the inverse FFT.
-    pub fn new(
-        n: usize,
-        fs: f64,
-        resp: &dyn Fn(f64) -> Complex64,
-        planner: &mut FftPlanner<f64>,
-    ) -> Self {
+    pub fn new(n: usize, fs: f64, resp: &dyn Fn(f64) -> Complex64, planner: &mut FftPlanner<f64>) -> Self {
         let scale = 1.0 / n as f64;
-        let h = (0..n)
-            .map(|k| resp(bin_frequency(k, n, fs)) * scale)
-            .collect();
+        let h = (0..n).map(|k| resp(bin_frequency(k, n, fs)) * scale).collect();
         SpectralFilter {
             h,
             fwd: planner.plan_fft_forward(n),
@@ -155,9 +136,7 @@ impl SpectralFilter {
 
     /// Scratch length of [`SpectralFilter::apply`].
     pub fn scratch_len(&self) -> usize {
-        self.fwd
-            .get_inplace_scratch_len()
-            .max(self.inv.get_inplace_scratch_len())
+        self.fwd.get_inplace_scratch_len().max(self.inv.get_inplace_scratch_len())
     }
 
     /// Circular filtering of `buf` (length n) in place.
@@ -177,15 +156,10 @@ pub(crate) fn window_size(margin: usize, min_valid: usize) -> Result<usize> {
         return Err(Error::invalid(
             "dispersion",
             format!("{margin} samples of impulse response"),
-            format!(
-                "more than {MAX_FILTER_REACH} samples; lower the sample rate or the dispersion"
-            ),
+            format!("more than {MAX_FILTER_REACH} samples; lower the sample rate or the dispersion"),
         ));
     }
-    Ok((8 * margin)
-        .max(2 * margin + min_valid)
-        .max(1 << 13)
-        .next_power_of_two())
+    Ok((8 * margin).max(2 * margin + min_valid).max(1 << 13).next_power_of_two())
 }
 
 #[cfg(test)]

@@ -35,15 +35,15 @@
 //! assert!((mean / capture.received_average_w - 1.0).abs() < 0.05);
 //! ```
 
-mod fibre;
 pub(crate) mod field;
+mod fibre;
 mod receiver;
 mod transmitter;
 
 pub use fibre::{
-    dispersion_corners, smf_dispersion_ps_per_nm_km, DispersionCorners, DispersionModel, Fiber,
-    FiberConfig, MAX_LENGTH_KM, MAX_WAVELENGTH_NM, MIN_WAVELENGTH_NM, SMF_ATTENUATION_DB_PER_KM,
-    SMF_LAMBDA0_NM, SMF_S0, SPEED_OF_LIGHT,
+    dispersion_corners, smf_dispersion_ps_per_nm_km, DispersionCorners, DispersionModel, Fiber, FiberConfig,
+    MAX_LENGTH_KM, MAX_WAVELENGTH_NM, MIN_WAVELENGTH_NM, SMF_ATTENUATION_DB_PER_KM, SMF_LAMBDA0_NM, SMF_S0,
+    SPEED_OF_LIGHT,
 };
 pub use field::{Chirp, CHIRP_POWER_FLOOR, MAX_FILTER_REACH};
 pub use receiver::{mcintyre_excess_noise, OpticalReceiver, RxOutput, Scope, ELEMENTARY_CHARGE};
@@ -192,55 +192,32 @@ impl OpticalLink {
     /// Checks every parameter; errors are [`Error::InvalidParameter`] naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(self.baud.is_finite() && self.baud > 0.0) {
-            return Err(Error::invalid(
-                "baud",
-                self.baud,
-                "must be a positive finite symbol rate",
-            ));
+            return Err(Error::invalid("baud", self.baud, "must be a positive finite symbol rate"));
         }
         self.scope.validate(self.baud)?;
-        if !(self.sim_samples_per_ui.is_finite()
-            && (2.0..=256.0).contains(&self.sim_samples_per_ui))
-        {
-            return Err(Error::invalid(
-                "sim_samples_per_ui",
-                self.sim_samples_per_ui,
-                "must be within 2..=256",
-            ));
+        if !(self.sim_samples_per_ui.is_finite() && (2.0..=256.0).contains(&self.sim_samples_per_ui)) {
+            return Err(Error::invalid("sim_samples_per_ui", self.sim_samples_per_ui, "must be within 2..=256"));
         }
         if !(self.first_symbol_ui.is_finite() && self.first_symbol_ui.abs() <= 1e6) {
-            return Err(Error::invalid(
-                "first_symbol_ui",
-                self.first_symbol_ui,
-                "must be finite, within ±10⁶ UI",
-            ));
+            return Err(Error::invalid("first_symbol_ui", self.first_symbol_ui, "must be finite, within ±10⁶ UI"));
         }
         let fs_int = self.upsampling() as f64 * self.scope.fs;
         if fs_int / self.baud > MAX_SAMPLES_PER_UI {
-            return Err(Error::invalid(
-                "scope.fs",
-                self.scope.fs,
-                format!("more than {MAX_SAMPLES_PER_UI} samples per UI"),
-            ));
+            return Err(Error::invalid("scope.fs", self.scope.fs, format!("more than {MAX_SAMPLES_PER_UI} samples per UI")));
         }
         self.tx.validate(self.modulation)?;
         if let Some(f) = &self.fiber {
             f.validate()?;
         }
         self.rx.validate()?;
-        self.rx
-            .bandwidth
-            .validate(self.baud, self.oversampling)
-            .map_err(rename_rx)?;
-        self.drive_model(fs_int, self.first_symbol_ui / self.baud)
-            .validate()
+        self.rx.bandwidth.validate(self.baud, self.oversampling).map_err(rename_rx)?;
+        self.drive_model(fs_int, self.first_symbol_ui / self.baud).validate()
     }
 
     /// Number of scope samples for `n_symbols`: `floor(n · fs / baud)`, with the size guard of
     /// [`LinkModel::output_len`] (the same rule as the electrical simulator).
     pub fn output_len(&self, n_symbols: usize) -> Result<usize> {
-        self.drive_model(self.scope.fs, self.first_symbol_ui / self.baud)
-            .output_len(n_symbols)
+        self.drive_model(self.scope.fs, self.first_symbol_ui / self.baud).output_len(n_symbols)
     }
 
     /// Simulates the link for `symbols` (values `0..=modulation.max_symbol()`); the pattern
@@ -265,39 +242,21 @@ impl OpticalLink {
         let sps = fs_int / self.baud;
 
         // Filters and their reach.
-        let fiber_coeff = self
-            .fiber
-            .as_ref()
-            .map_or(0.0, |f| f.phase_coefficient_s2());
+        let fiber_coeff = self.fiber.as_ref().map_or(0.0, |f| f.phase_coefficient_s2());
         let fiber_resp = move |f: f64| Complex64::from_polar(1.0, fiber_coeff * f * f);
-        let rx_delay = self
-            .rx
-            .bandwidth
-            .design(self.baud, self.oversampling)?
-            .delay_s;
+        let rx_delay = self.rx.bandwidth.design(self.baud, self.oversampling)?.delay_s;
         let rx_channel = self.rx.bandwidth.clone();
         let baud = self.baud;
-        let rx_resp = move |f: f64| {
-            rx_channel.response(f, baud) * Complex64::from_polar(1.0, 2.0 * PI * f * rx_delay)
-        };
+        let rx_resp = move |f: f64| rx_channel.response(f, baud) * Complex64::from_polar(1.0, 2.0 * PI * f * rx_delay);
         let rx_ideal = self.rx.bandwidth == super::Channel::Ideal;
-        let m_fib = if fiber_coeff == 0.0 {
-            0
-        } else {
-            probe_reach(fs_int, &fiber_resp)?
-        };
-        let m_rx = if rx_ideal {
-            0
-        } else {
-            probe_reach(fs_int, &rx_resp)?
-        };
+        let m_fib = if fiber_coeff == 0.0 { 0 } else { probe_reach(fs_int, &fiber_resp)? };
+        let m_rx = if rx_ideal { 0 } else { probe_reach(fs_int, &rx_resp)? };
         let margin = m_fib + m_rx + 2;
         let n = window_size(margin, 64 * up)?;
         let valid = n - 2 * margin;
         let block_out = (valid - 1) / up + 1;
         let mut planner = FftPlanner::new();
-        let fib_filter =
-            (fiber_coeff != 0.0).then(|| SpectralFilter::new(n, fs_int, &fiber_resp, &mut planner));
+        let fib_filter = (fiber_coeff != 0.0).then(|| SpectralFilter::new(n, fs_int, &fiber_resp, &mut planner));
         let rx_filter = (!rx_ideal).then(|| SpectralFilter::new(n, fs_int, &rx_resp, &mut planner));
         let scratch_len = fib_filter
             .iter()
@@ -319,9 +278,7 @@ impl OpticalLink {
         let j0 = ((p as f64 - 1.0) * sps).floor() as usize;
         let first_symbol_time = self.first_symbol_ui / self.baud;
         let fst_ext = first_symbol_time - p as f64 / self.baud + j0 as f64 / fs_int;
-        let ext: Vec<u8> = (0..n_ext)
-            .map(|k| symbols[(k + n_sym - p % n_sym) % n_sym])
-            .collect();
+        let ext: Vec<u8> = (0..n_ext).map(|k| symbols[(k + n_sym - p % n_sym) % n_sym]).collect();
         let drive = self.drive_model(fs_int, fst_ext).run(&ext)?;
         debug_assert!(j0 + (n_out - 1) * up + n <= drive.waveform.len());
         let drive_times = drive.symbol_times;
@@ -330,9 +287,10 @@ impl OpticalLink {
         let level_map = LevelMap::new(&self.tx, self.modulation);
         let tx_levels = self.tx.power_levels(self.modulation);
         let p_avg = tx_levels.average_w;
-        let rin_sigma = self.tx.rin_db_per_hz.map_or(0.0, |rin| {
-            (10f64.powf(rin / 10.0) * p_avg * p_avg * 0.5 * fs_int).sqrt()
-        });
+        let rin_sigma = self
+            .tx
+            .rin_db_per_hz
+            .map_or(0.0, |rin| (10f64.powf(rin / 10.0) * p_avg * p_avg * 0.5 * fs_int).sqrt());
         let transmission = self.fiber.as_ref().map_or(1.0, |f| f.power_transmission());
         let (r, m_gain, f_excess, i_dark) = (
             self.rx.responsivity_a_per_w,
@@ -340,11 +298,7 @@ impl OpticalLink {
             self.rx.excess_noise_factor,
             self.rx.dark_current_a,
         );
-        let shot_psd = if self.rx.shot_noise {
-            2.0 * ELEMENTARY_CHARGE * m_gain * m_gain * f_excess
-        } else {
-            0.0
-        };
+        let shot_psd = if self.rx.shot_noise { 2.0 * ELEMENTARY_CHARGE * m_gain * m_gain * f_excess } else { 0.0 };
         let i_th = self.rx.thermal_noise_pa_per_rthz * 1e-12;
         let thermal_var = i_th * i_th * 0.5 * fs_int;
         let half_band = 0.5 * fs_int;
@@ -392,8 +346,7 @@ impl OpticalLink {
                     let primary = r * *pt + i_dark;
                     let mut i = m_gain * primary;
                     if noisy {
-                        i +=
-                            (shot_psd * primary.max(0.0) * half_band + thermal_var).sqrt() * s.z[t];
+                        i += (shot_psd * primary.max(0.0) * half_band + thermal_var).sqrt() * s.z[t];
                     }
                     *pt = i;
                 }
@@ -420,28 +373,18 @@ impl OpticalLink {
 
         let mean = sum / n_out as f64;
         let variance = (sum_sq / n_out as f64 - mean * mean).max(0.0);
-        let scope_noise_rms = self.scope.noise.rms_for_variance(
-            variance,
-            "optical simulation scope noise",
-            "the received waveform",
-        )?;
+        let scope_noise_rms = self.scope.noise.rms_for_variance(variance, "optical simulation scope noise", "the received waveform")?;
         if scope_noise_rms > 0.0 {
             const BLOCK: usize = 1 << 16;
-            samples
-                .par_chunks_mut(BLOCK)
-                .enumerate()
-                .for_each_init(Vec::new, |z, (b, out)| {
-                    z.resize(out.len(), 0.0);
-                    gaussian_fill(seed, STREAM_SCOPE, b * BLOCK, z);
-                    for (o, &zv) in out.iter_mut().zip(z.iter()) {
-                        *o = (*o as f64 + scope_noise_rms * zv) as f32;
-                    }
-                });
+            samples.par_chunks_mut(BLOCK).enumerate().for_each_init(Vec::new, |z, (b, out)| {
+                z.resize(out.len(), 0.0);
+                gaussian_fill(seed, STREAM_SCOPE, b * BLOCK, z);
+                for (o, &zv) in out.iter_mut().zip(z.iter()) {
+                    *o = (*o as f64 + scope_noise_rms * zv) as f32;
+                }
+            });
         }
-        let raw = self
-            .scope
-            .adc_bits
-            .map(|bits| quantise(&mut samples, bits, self.scope.adc_range));
+        let raw = self.scope.adc_bits.map(|bits| quantise(&mut samples, bits, self.scope.adc_range));
 
         let mut waveform = Waveform::new(samples, self.scope.fs)?;
         waveform.raw = raw;
@@ -458,17 +401,10 @@ impl OpticalLink {
         if let Some(f) = &self.fiber {
             extra.insert("wavelength_nm".into(), f.wavelength_nm.to_string());
             extra.insert("fiber_length_km".into(), f.length_km.to_string());
-            extra.insert(
-                "dispersion_ps_per_nm".into(),
-                f.accumulated_dispersion_ps_per_nm().to_string(),
-            );
+            extra.insert("dispersion_ps_per_nm".into(), f.accumulated_dispersion_ps_per_nm().to_string());
         }
         let jit = &drive_times.edge_jitter_ui;
-        let edge_jitter_ui = if jit.is_empty() {
-            Vec::new()
-        } else {
-            jit[p..=p + n_sym].to_vec()
-        };
+        let edge_jitter_ui = if jit.is_empty() { Vec::new() } else { jit[p..=p + n_sym].to_vec() };
         Ok(OpticalCapture {
             waveform,
             symbol_times: SymbolTiming {
@@ -488,16 +424,8 @@ impl OpticalLink {
 
 fn rename_rx(e: Error) -> Error {
     match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            reason,
-        } => Error::InvalidParameter {
-            name: if name.starts_with("channel") {
-                "rx.bandwidth"
-            } else {
-                name
-            },
+        Error::InvalidParameter { name, value, reason } => Error::InvalidParameter {
+            name: if name.starts_with("channel") { "rx.bandwidth" } else { name },
             value,
             reason,
         },
@@ -554,9 +482,7 @@ fn quantise(samples: &mut [f32], bits: u32, range: Option<[f64; 2]>) -> RawCodes
     let [lo, hi] = range.unwrap_or_else(|| {
         let (mn, mx) = samples
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v as f64), b.max(v as f64))
-            });
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v as f64), b.max(v as f64)));
         let span = (mx - mn).max(mx.abs().max(1e-30) * 1e-6);
         [mn - 0.05 * span, mx + 0.05 * span]
     });

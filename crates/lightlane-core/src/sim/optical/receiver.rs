@@ -97,53 +97,24 @@ impl OpticalReceiver {
     pub fn validate(&self) -> Result<()> {
         let r = self.responsivity_a_per_w;
         if !(r.is_finite() && r > 0.0 && r <= 2.0) {
-            return Err(Error::invalid(
-                "rx.responsivity_a_per_w",
-                r,
-                "responsivity must be within (0, 2] A/W",
-            ));
+            return Err(Error::invalid("rx.responsivity_a_per_w", r, "responsivity must be within (0, 2] A/W"));
         }
         if !(self.apd_gain.is_finite() && (1.0..=1000.0).contains(&self.apd_gain)) {
-            return Err(Error::invalid(
-                "rx.apd_gain",
-                self.apd_gain,
-                "APD gain must be within 1..=1000",
-            ));
+            return Err(Error::invalid("rx.apd_gain", self.apd_gain, "APD gain must be within 1..=1000"));
         }
-        if !(self.excess_noise_factor.is_finite()
-            && (1.0..=1e4).contains(&self.excess_noise_factor))
-        {
-            return Err(Error::invalid(
-                "rx.excess_noise_factor",
-                self.excess_noise_factor,
-                "excess noise factor must be within 1..=10⁴",
-            ));
+        if !(self.excess_noise_factor.is_finite() && (1.0..=1e4).contains(&self.excess_noise_factor)) {
+            return Err(Error::invalid("rx.excess_noise_factor", self.excess_noise_factor, "excess noise factor must be within 1..=10⁴"));
         }
         if !(self.dark_current_a.is_finite() && (0.0..=1e-3).contains(&self.dark_current_a)) {
-            return Err(Error::invalid(
-                "rx.dark_current_a",
-                self.dark_current_a,
-                "dark current must be within 0..=1 mA",
-            ));
+            return Err(Error::invalid("rx.dark_current_a", self.dark_current_a, "dark current must be within 0..=1 mA"));
         }
         let th = self.thermal_noise_pa_per_rthz;
         if !(th.is_finite() && (0.0..=1e6).contains(&th)) {
-            return Err(Error::invalid(
-                "rx.thermal_noise_pa_per_rthz",
-                th,
-                "thermal noise must be within 0..=10⁶ pA/√Hz",
-            ));
+            return Err(Error::invalid("rx.thermal_noise_pa_per_rthz", th, "thermal noise must be within 0..=10⁶ pA/√Hz"));
         }
         if let RxOutput::Volts { transimpedance_ohm } = self.output {
-            if !(transimpedance_ohm.is_finite()
-                && transimpedance_ohm > 0.0
-                && transimpedance_ohm <= 1e9)
-            {
-                return Err(Error::invalid(
-                    "rx.output.transimpedance_ohm",
-                    transimpedance_ohm,
-                    "transimpedance must be within (0, 10⁹] Ω",
-                ));
+            if !(transimpedance_ohm.is_finite() && transimpedance_ohm > 0.0 && transimpedance_ohm <= 1e9) {
+                return Err(Error::invalid("rx.output.transimpedance_ohm", transimpedance_ohm, "transimpedance must be within (0, 10⁹] Ω"));
             }
         }
         Ok(())
@@ -191,31 +162,16 @@ impl Scope {
     /// Checks the scope for `baud`.
     pub fn validate(&self, baud: f64) -> Result<()> {
         if !(self.fs.is_finite() && self.fs >= 2.0 * baud) {
-            return Err(Error::invalid(
-                "scope.fs",
-                self.fs,
-                format!(
-                    "sample rate must be finite and at least 2 × baud = {}",
-                    2.0 * baud
-                ),
-            ));
+            return Err(Error::invalid("scope.fs", self.fs, format!("sample rate must be finite and at least 2 × baud = {}", 2.0 * baud)));
         }
         if let Some(b) = self.adc_bits {
             if !(1..=16).contains(&b) {
-                return Err(Error::invalid(
-                    "scope.adc_bits",
-                    b,
-                    "ADC resolution must be 1..=16 bits",
-                ));
+                return Err(Error::invalid("scope.adc_bits", b, "ADC resolution must be 1..=16 bits"));
             }
         }
         if let Some([lo, hi]) = self.adc_range {
             if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-                return Err(Error::invalid(
-                    "scope.adc_range",
-                    format!("[{lo}, {hi}]"),
-                    "need finite low < high",
-                ));
+                return Err(Error::invalid("scope.adc_range", format!("[{lo}, {hi}]"), "need finite low < high"));
             }
         }
         self.noise.validate()

@@ -139,20 +139,12 @@ impl OpticalTransmitter {
         match self.power {
             OpticalPower::AverageDbm(v) | OpticalPower::OmaDbm(v) => {
                 if !(v.is_finite() && (-60.0..=40.0).contains(&v)) {
-                    return Err(Error::invalid(
-                        "tx.power",
-                        v,
-                        "power in dBm must be within −60..=40",
-                    ));
+                    return Err(Error::invalid("tx.power", v, "power in dBm must be within −60..=40"));
                 }
             }
             OpticalPower::AverageMw(v) | OpticalPower::OmaMw(v) => {
                 if !(v.is_finite() && v > 0.0 && v <= 1e4) {
-                    return Err(Error::invalid(
-                        "tx.power",
-                        v,
-                        "power in mW must be positive, at most 10⁴",
-                    ));
+                    return Err(Error::invalid("tx.power", v, "power in mW must be positive, at most 10⁴"));
                 }
             }
         }
@@ -166,27 +158,15 @@ impl OpticalTransmitter {
                 ));
             }
             if levels[0] != 0.0 || levels[m - 1] != 1.0 {
-                return Err(Error::invalid(
-                    "tx.levels",
-                    format!("{levels:?}"),
-                    "the first level must be 0 and the last 1",
-                ));
+                return Err(Error::invalid("tx.levels", format!("{levels:?}"), "the first level must be 0 and the last 1"));
             }
             if levels.iter().any(|v| !v.is_finite()) || levels.windows(2).any(|w| w[1] <= w[0]) {
-                return Err(Error::invalid(
-                    "tx.levels",
-                    format!("{levels:?}"),
-                    "levels must be finite and strictly increasing",
-                ));
+                return Err(Error::invalid("tx.levels", format!("{levels:?}"), "levels must be finite and strictly increasing"));
             }
         }
         if let Some(rin) = self.rin_db_per_hz {
             if !(rin.is_finite() && (-200.0..=-60.0).contains(&rin)) {
-                return Err(Error::invalid(
-                    "tx.rin_db_per_hz",
-                    rin,
-                    "RIN must be within −200..=−60 dB/Hz",
-                ));
+                return Err(Error::invalid("tx.rin_db_per_hz", rin, "RIN must be within −200..=−60 dB/Hz"));
             }
         }
         self.chirp.validate()
@@ -281,10 +261,7 @@ mod tests {
         let mid = 0.5 * (levels[0] + levels[3]);
         let es1 = (levels[1] - mid) / (levels[0] - mid);
         let es2 = (levels[2] - mid) / (levels[3] - mid);
-        let rlm = (3.0 * es1)
-            .min(3.0 * es2)
-            .min(2.0 - 3.0 * es1)
-            .min(2.0 - 3.0 * es2);
+        let rlm = (3.0 * es1).min(3.0 * es2).min(2.0 - 3.0 * es1).min(2.0 - 3.0 * es2);
         assert!((rlm - 0.9).abs() < 1e-12);
         let tx = OpticalTransmitter {
             levels: Some(levels),
