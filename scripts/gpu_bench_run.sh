@@ -20,6 +20,8 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nv
 fi
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export LIGHTLANE_REQUIRE_GPU=1
+# Host facts that the readback rates depend on (page faults, transparent huge pages).
+echo "host: $(nproc) cores, kernel $(uname -r), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown), defrag $(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null || echo unknown)"
 rc=0
 for t in "$here"/test_*; do
   echo "== $(basename "$t")"

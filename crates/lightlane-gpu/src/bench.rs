@@ -251,6 +251,47 @@ pub fn h2d(ctx: &GpuContext, data: &[u8], chunk_bytes: usize) -> Result<f64> {
     Ok(data.len() as f64 / t.elapsed().as_secs_f64())
 }
 
+/// Device → host readback rates (bytes/s) of `n` floats from a device buffer, the pooled
+/// readback buffer warm, each the best of `reps`: into a fresh `vec![0f32; n]` (what a call
+/// returning a new vector pays: the copy takes the first-touch page faults), into a fresh
+/// vector with huge pages advised ([`crate::context::readback_vec`]), into a fresh vector
+/// faulted on the thread pool first (timed with the copy), and into memory already faulted
+/// (the copy alone).
+pub fn d2h(ctx: &GpuContext, n: usize, reps: usize) -> Result<[f64; 4]> {
+    use rayon::prelude::*;
+    let bytes = n as u64 * 4;
+    let src = ctx.buffer(Role::Output, bytes)?;
+    let mut warm = vec![1f32; n];
+    ctx.read_back_into(src.buffer(), 0, bytemuck::cast_slice_mut(&mut warm))?;
+    let mut best = [f64::INFINITY; 4];
+    for _ in 0..reps.max(1) {
+        for (i, b) in best.iter_mut().enumerate() {
+            let t = Instant::now();
+            let mut v = match i {
+                0 => vec![0f32; n],
+                1 => crate::context::readback_vec(n),
+                2 => {
+                    let mut v = vec![0f32; n];
+                    v.par_chunks_mut(1 << 18).for_each(|c| {
+                        for p in c.iter_mut().step_by(1024) {
+                            // SAFETY: a volatile write of a valid f32 into the vector.
+                            unsafe { std::ptr::write_volatile(p, 0.0) };
+                        }
+                    });
+                    v
+                }
+                _ => std::mem::take(&mut warm),
+            };
+            ctx.read_back_into(src.buffer(), 0, bytemuck::cast_slice_mut(&mut v))?;
+            *b = b.min(t.elapsed().as_secs_f64());
+            if i == 3 {
+                warm = v;
+            }
+        }
+    }
+    Ok(best.map(|s| bytes as f64 / s))
+}
+
 /// The fused pass over a device-resident capture: FFE → slicer → comparison → count in one
 /// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
 /// pass (mean of `reps`).
