@@ -7,7 +7,7 @@
 use lightlane::analysis::AnalysisConfig;
 use lightlane::eq::Ffe;
 use lightlane::fec::{ReedSolomon, RsCode};
-use lightlane::gpu::{bench, EyeGeometry, EyeLayout, GpuContext};
+use lightlane::gpu::{bench, EyeGeometry, GpuContext};
 use lightlane::pattern::Pattern;
 use lightlane::sim::LinkModel;
 use lightlane::Modulation;
@@ -94,16 +94,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("eye 256x256 (phase tiles)", eye_geom(8, 256)),
         ("eye 256x256 32/UI (analysis)", eye_geom(32, 256)),
     ] {
-      for layout in [EyeLayout::Swizzled, EyeLayout::Rotated] {
-        ctx.set_eye_layout(layout);
         let t = bench::eye(ctx, &x, &geom, reps)?;
         let r = n as f64 / t.compute_s / 1e9;
-        let label = match layout {
-            EyeLayout::Swizzled => label.to_string(),
-            EyeLayout::Rotated => format!("{label} rot"),
-        };
         row(
-            &label,
+            label,
             &format!("{n}"),
             Some(gb(n * 4, t.upload_s)),
             format!("{r:.4} GSa/s"),
@@ -111,9 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ">= 200 GSa/s",
             Some(r >= 200.0),
         );
-      }
     }
-    ctx.set_eye_layout(EyeLayout::default());
 
     let code = RsCode::Kp4;
     let words = (n / 4 / code.n()).max(2);
@@ -164,7 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         row(
             label,
-            &format!("{} MiB", nd2h * 4 >> 20),
+            &format!("{} MiB", (nd2h * 4) >> 20),
             None,
             format!("{:.3} GB/s", bw / 1e9),
             None,
@@ -175,12 +167,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ffe = Ffe::new(taps.clone(), 1, 7)?;
     let expected: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
-    for layout in [EyeLayout::Swizzled, EyeLayout::Rotated] {
-    ctx.set_eye_layout(layout);
     let s = bench::fused_pass(ctx, &ffe, &x, &expected, &g, reps)?;
     let r = n as f64 / s / 1e9;
     row(
-        if layout == EyeLayout::Rotated { "fused FFE>slice>count>eye rot" } else { "fused FFE>slice>count>eye" },
+        "fused FFE>slice>count>eye",
         &format!("{n}"),
         None,
         format!("{r:.4} GSa/s"),
@@ -188,8 +178,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ">= 100 GSa/s",
         Some(r >= 100.0),
     );
-    }
-    ctx.set_eye_layout(EyeLayout::default());
 
     // Resampler (Keys cubic, 2 points/UI at 4.8 samples/UI) and the block-parallel detectors
     // (no issue-7 targets: rates for the record; detectors timed per whole call).

@@ -81,35 +81,13 @@ fn eye_bin(a: i32, stride: u32, c: u32, use_priv: bool) {
     }
 }
 
-// Layout of the workgroup histograms. Swizzled (SWIZZLE, this file): rows permuted by
-// `swizzle`, segments count their columns in order. Rotated (shaders.rs
-// `with_eye_segment_rotated`: SWIZZLE false and a generated `segment` that starts at column
-// `rot`): rows in plain order, and each invocation of a subgroup starts its m columns at its own
-// rotation, so that at every step the subgroup's invocations count distinct columns, whose
-// banks differ when rows are a multiple of 32 words (and differ in all but the row's parity at
-// 16) whatever the rows: no bank conflicts from the data.
-const SWIZZLE: bool = true;
-
-// First column of the rotated layout's segments for this invocation (`rotation`); unused by
-// the swizzled layout.
-var<private> rot: u32;
-
-// Rotation of invocation `lid` whose neighbours take consecutive sample phases modulo `q`:
-// invocations of a subgroup (32 lanes) whose first columns phase * m fall in the same bank
-// (lanes 32/m apart, or q apart when q * m < 32) get distinct starts, (lane / min(q, 32/m)) % m.
-fn rotation(lid: u32, q: u32) -> u32 {
-    let m = max(p.m, 1u);
-    let w = max(32u / m, 1u);
-    return ((lid & 31u) / max(min(q, w), 1u)) % m;
-}
-
 // Position of column c in row r of a workgroup histogram with `stride` columns a row: when
 // stride is a power of two, c XOR (r mod stride), a permutation of each row that spreads the
 // rows' same columns over the memory banks (without it, the threads of a phase tile, which
 // share their columns, hit the same few banks: 16-way conflicts at 16 columns a row).
-// Its own inverse. The identity in the rotated layout.
+// Its own inverse.
 fn swizzle(r: u32, c: u32, stride: u32) -> u32 {
-    if (SWIZZLE && (stride & (stride - 1u)) == 0u) {
+    if ((stride & (stride - 1u)) == 0u) {
         return c ^ (r & (stride - 1u));
     }
     return c;
@@ -156,7 +134,6 @@ fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
 fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let bins = p.bins_a * p.bins_t;
     priv_clear(lid, bins);
-    rot = rotation(lid, p.period);
     let wg = wid.x + wid.y * p.wg_x;
     let first = wg * 256u * p.segs;
     // Interleaved within the workgroup's range: neighbouring threads take neighbouring segments.
@@ -200,7 +177,6 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let width = ph_n * p.m;
     let bins = p.bins_a * width;
     priv_clear(lid, bins);
-    rot = rotation(lid, nph);
     // Segment k has phase (k0 + k) % P; item i is phase ph0 + i % nph of period
     // chunk*chunk_periods + i / nph, counted from the period holding sample 0.
     // (q, rr) = (i / nph, i % nph), stepped without a division per item.

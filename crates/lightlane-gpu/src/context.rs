@@ -72,20 +72,6 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<(&'static str, &'static str, u64), wgpu::ComputePipeline>>,
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
-    eye_layout: std::sync::atomic::AtomicU8,
-}
-
-/// How the eye-histogram kernels lay out their workgroup histograms (eye.wgsl). Both give the
-/// canonical counts; they differ in how the counts of one step spread over the memory banks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EyeLayout {
-    /// Rows permuted (column XOR row), columns counted in order: spreads the banks at random.
-    #[default]
-    Swizzled,
-    /// Rows in order, each invocation starting its columns at its own rotation: the
-    /// invocations of a subgroup count distinct columns at each step (power-of-two m ≤ 32;
-    /// other m use the swizzled layout).
-    Rotated,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -236,7 +222,6 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             pools: Arc::new(BufferPools::default()),
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
-            eye_layout: std::sync::atomic::AtomicU8::new(0),
         })
     }
 
@@ -288,39 +273,6 @@ impl GpuContext {
         let v = bytes.map(|b| b.max(4096)).unwrap_or(0);
         self.chunk_cap
             .store(v, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Sets the eye-histogram kernels' workgroup layout (default [`EyeLayout::Swizzled`]).
-    pub fn set_eye_layout(&self, layout: EyeLayout) {
-        let v = match layout {
-            EyeLayout::Swizzled => 0,
-            EyeLayout::Rotated => 1,
-        };
-        self.eye_layout.store(v, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// The eye-histogram kernels' workgroup layout.
-    pub fn eye_layout(&self) -> EyeLayout {
-        match self.eye_layout.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => EyeLayout::Swizzled,
-            _ => EyeLayout::Rotated,
-        }
-    }
-
-    /// Bins of the eye kernels' workgroup histograms for `m` columns a sample interval: twice
-    /// [`crate::kernels::EYE_PRIVATE_BINS`] (32 KiB) in the rotated layout where the adapter
-    /// allows that much workgroup memory (phase tiles of 32 columns: a subgroup's rotated
-    /// columns then fall in distinct banks), else `EYE_PRIVATE_BINS`.
-    pub(crate) fn eye_private_bins(&self, m: usize) -> u32 {
-        let base = crate::kernels::EYE_PRIVATE_BINS as u32;
-        let rotated = self.eye_layout() == EyeLayout::Rotated
-            && m.is_power_of_two()
-            && m <= crate::shaders::EYE_SEGMENT_MAX_M;
-        if rotated && self.limits.max_compute_workgroup_storage_size >= 8 * base {
-            2 * base
-        } else {
-            base
-        }
     }
 
     /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,
@@ -391,21 +343,6 @@ impl GpuContext {
     ) -> Result<wgpu::ComputePipeline> {
         if m == 0 || m > crate::shaders::EYE_SEGMENT_MAX_M {
             return self.pipeline("eye", crate::shaders::EYE, entry);
-        }
-        let bins = self.eye_private_bins(m);
-        if bins != crate::kernels::EYE_PRIVATE_BINS as u32 {
-            return self.pipeline_keyed("eye", entry, ((bins as u64) << 32) | m as u64, || {
-                crate::shaders::with_eye_segment_rotated(m, bins)
-                    .unwrap_or_else(|| crate::shaders::EYE.into())
-                    .into()
-            });
-        }
-        if self.eye_layout() == EyeLayout::Rotated && m.is_power_of_two() {
-            return self.pipeline_keyed("eye", entry, (1 << 32) | m as u64, || {
-                crate::shaders::with_eye_segment_rotated(m, crate::kernels::EYE_PRIVATE_BINS as u32)
-                    .unwrap_or_else(|| crate::shaders::EYE.into())
-                    .into()
-            });
         }
         self.pipeline_keyed("eye", entry, m as u64, || {
             crate::shaders::with_eye_segment(m)
@@ -638,42 +575,6 @@ impl GpuContext {
         self.check_alive()
     }
 }
-
-/// Bytes from which [`readback_vec`] asks for transparent huge pages.
-const HUGE_ADVICE: usize = 4 << 20;
-
-/// `n` zeros for a large device → host copy to land in. The vector comes from `calloc` with its
-/// pages untouched, so the copy that fills it takes the page faults; on Linux the kernel is
-/// asked (`madvise(MADV_HUGEPAGE)`) to back it with 2 MiB pages: one fault per 2 MiB instead of
-/// one per 4 KiB, which bounded large readbacks at ~2 GB/s on the H200 machine (faulting fresh
-/// memory runs at 1–2 GB/s a thread, copying into faulted memory at 8+). Advice only: where
-/// transparent huge pages are off it is the same vector with small pages.
-pub(crate) fn readback_vec(n: usize) -> Vec<f32> {
-    let v = vec![0f32; n];
-    advise_huge_pages(bytemuck::cast_slice(&v));
-    v
-}
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(bytes: &[u8]) {
-    const HUGE: usize = 2 << 20;
-    if bytes.len() < HUGE_ADVICE {
-        return;
-    }
-    let first = bytes.as_ptr() as usize;
-    let start = first.next_multiple_of(HUGE);
-    let end = (first + bytes.len()) / HUGE * HUGE;
-    if end > start {
-        // SAFETY: [start, end) is page aligned and inside `bytes`' allocation; MADV_HUGEPAGE
-        // is advice on how to back the range and changes none of its contents.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_: &[u8]) {}
 
 /// Bytes from which [`parallel_copy`] uses several threads.
 const PARALLEL_COPY: usize = 4 << 20;

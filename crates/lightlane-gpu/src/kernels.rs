@@ -933,8 +933,7 @@ impl GpuContext {
         let period = geom.period() as u32;
         let m = geom.columns_per_sample() as u32;
         let phase_bins = geom.amp_bins as u64 * m as u64;
-        let priv_bins = self.eye_private_bins(m as usize);
-        let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= priv_bins as usize {
+        let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= EYE_PRIVATE_BINS {
             let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16);
             (
                 "eye_private",
@@ -943,8 +942,8 @@ impl GpuContext {
                 0,
                 0,
             )
-        } else if phase_bins <= priv_bins as u64 {
-            let ph = ((priv_bins as u64 / phase_bins) as u32).clamp(1, period);
+        } else if phase_bins <= EYE_PRIVATE_BINS as u64 {
+            let ph = ((EYE_PRIVATE_BINS as u64 / phase_bins) as u32).clamp(1, period);
             let tiles = period.div_ceil(ph);
             // Periods holding the segments' stream indices k0 % P .. k0 % P + n − 2.
             let periods = ((k0 % period as u64) as u32 + segments - 1) / period + 1;

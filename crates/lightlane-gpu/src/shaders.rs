@@ -124,50 +124,6 @@ pub fn with_eye_segment(m: usize) -> Option<String> {
     replace_region(EYE, "// BEGIN segment", "// END segment", &body)
 }
 
-/// [`EYE`] in the rotated layout (see eye.wgsl) with workgroup histograms of `priv_bins` bins
-/// (`PRIV_BINS`, 4096 in the file; 4 bytes each): no row swizzle, and the `segment` of
-/// [`eye_segment_rotated_source`]`(m)`; `None` where that has no variant.
-pub fn with_eye_segment_rotated(m: usize, priv_bins: u32) -> Option<String> {
-    let body = eye_segment_rotated_source(m)?;
-    let swizzled = "const SWIZZLE: bool = true;";
-    let bins = "const PRIV_BINS: u32 = 4096u;";
-    if !EYE.contains(swizzled) || !EYE.contains(bins) || priv_bins == 0 {
-        return None;
-    }
-    replace_region(EYE, "// BEGIN segment", "// END segment", &body).map(|s| {
-        s.replacen(swizzled, "const SWIZZLE: bool = false;", 1)
-            .replacen(bins, &format!("const PRIV_BINS: u32 = {priv_bins}u;"), 1)
-    })
-}
-
-/// The WGSL `segment` of the rotated layout for a power-of-two `m` ≤ [`EYE_SEGMENT_MAX_M`]
-/// (else `None`): straight-line code that counts the m columns from column `rot` on, wrapping
-/// (`j = (rot + i) mod m`), each at `a = qa + ((qb − qa)·j >> log2 m)`, the floor division of
-/// the canonical algorithm (an arithmetic shift).
-pub fn eye_segment_rotated_source(m: usize) -> Option<String> {
-    use std::fmt::Write;
-    if m == 0 || m > EYE_SEGMENT_MAX_M || !m.is_power_of_two() {
-        return None;
-    }
-    let mut s = String::new();
-    let _ = writeln!(s, "fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {{");
-    let _ = writeln!(s, "    let qa = quant(y[k]);");
-    let _ = writeln!(s, "    let d = quant(y[k + 1u]) - qa;");
-    let _ = writeln!(s, "    var j = rot;");
-    for i in 0..m {
-        let _ = writeln!(
-            s,
-            "    eye_bin(qa + ((d * i32(j)) >> {}u), stride, col + j, use_priv);",
-            m.trailing_zeros()
-        );
-        if i + 1 < m {
-            let _ = writeln!(s, "    j = (j + 1u) & {}u;", m - 1);
-        }
-    }
-    let _ = writeln!(s, "}}");
-    Some(s)
-}
-
 /// The source between the line starting `begin` and the line `end` replaced by `body`.
 fn replace_region(source: &str, begin: &str, end: &str, body: &str) -> Option<String> {
     let b = source.find(begin)?;

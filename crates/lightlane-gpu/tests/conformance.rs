@@ -612,47 +612,6 @@ fn eye_kernels_step_phases_across_long_inputs() {
 }
 
 #[test]
-fn rotated_eye_layout_gives_the_reference_counts() {
-    // Every geometry (private, tiled, global; m powers of two and not), whole, streamed in
-    // chunks and accumulated from a stream offset, in the rotated layout, on long enough input
-    // that the phase-tile workgroups walk several rounds.
-    let Some(ctx) = common::own_ctx() else { return };
-    ctx.set_eye_layout(lightlane_gpu::EyeLayout::Rotated);
-    assert_eq!(ctx.eye_layout(), lightlane_gpu::EyeLayout::Rotated);
-    let mut r = rng(34);
-    let mut y = noise(&mut r, 400_003, 1.5);
-    y[100] = f32::NAN;
-    y[200] = f32::INFINITY;
-    y[300] = -3.0e38;
-    let mut gs = geometries();
-    gs.push(EyeGeometry {
-        samples_per_ui: 32,
-        span_ui: 2,
-        time_bins: 64,
-        amp_bins: 64,
-        lo: -1.5,
-        hi: 1.5,
-    });
-    for g in gs {
-        let want = reference::eye_histogram(&y, &g).unwrap();
-        assert_eq!(ctx.eye_histogram(&y, &g).unwrap(), want, "{g:?}");
-        let mut h = vec![0u32; want.len()];
-        ctx.eye_histogram_accumulate(&y[..123_457], 0, &g, &mut h)
-            .unwrap();
-        ctx.eye_histogram_accumulate(&y[123_456..], 123_456, &g, &mut h)
-            .unwrap();
-        assert_eq!(h, want, "accumulated {g:?}");
-    }
-    ctx.set_max_chunk_bytes(Some(8 * 1024));
-    let g = geometries()[2];
-    assert_eq!(
-        ctx.eye_histogram(&y[..50_000], &g).unwrap(),
-        reference::eye_histogram(&y[..50_000], &g).unwrap(),
-        "streamed"
-    );
-}
-
-#[test]
 fn eye_histogram_of_real_capture() {
     let Some(ctx) = common::ctx() else { return };
     let Some(x) = common::real_nrz() else { return };

@@ -136,23 +136,4 @@ fn every_straight_line_eye_segment_validates() {
     }
     assert!(shaders::eye_segment_source(0).is_none());
     assert!(shaders::eye_segment_source(shaders::EYE_SEGMENT_MAX_M + 1).is_none());
-    // The rotated layout: power-of-two m only, no swizzle, columns from `rot`.
-    let mut m = 1;
-    while m <= shaders::EYE_SEGMENT_MAX_M {
-        let body = shaders::eye_segment_rotated_source(m).unwrap();
-        assert!(!body.contains("for (") && !body.contains("loop") && !body.contains("while"), "m {m}");
-        assert_eq!(body.matches("eye_bin(").count(), m, "m {m}: one count per column");
-        for bins in [4096, 8192] {
-            let v = shaders::with_eye_segment_rotated(m, bins).unwrap();
-            assert!(v.contains(&body) && v.contains("const SWIZZLE: bool = false;"), "m {m}");
-            assert!(!v.contains("const SWIZZLE: bool = true;"), "m {m}");
-            assert!(v.contains(&format!("const PRIV_BINS: u32 = {bins}u;")), "m {m}");
-            validate(&format!("rotated eye m {m}, {bins} bins"), &v);
-        }
-        m *= 2;
-    }
-    for m in [0, 3, 6, 12, shaders::EYE_SEGMENT_MAX_M * 2] {
-        assert!(shaders::eye_segment_rotated_source(m).is_none(), "m {m}");
-        assert!(shaders::with_eye_segment_rotated(m, 4096).is_none(), "m {m}");
-    }
 }
