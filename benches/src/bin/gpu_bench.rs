@@ -288,8 +288,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     };
     let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
+    // The same capture stage by stage (read back from the file: its int16 codes are the data
+    // the end-to-end run analyses, and TDECQ's search depends on the data).
+    let staged = load().and_then(|wf| bench::stages(ctx, &wf, &cfg, reps.min(3)));
     let _ = std::fs::remove_file(&file);
     let e = e?;
+    let staged = staged?;
     let speedup = e.cpu_s / e.gpu_s;
     row(
         "end-to-end file->report",
@@ -305,6 +309,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         e.cpu_s, e.gpu_s, e.load_s, e.agree
     );
     println!("CPU engine threads: {} (rayon)", rayon_threads());
+    println!("\nthe end-to-end capture, stage by stage (mean of {}):", reps.min(3));
+    print!("{}", bench::stages_table(&staged));
     Ok(())
 }
 

@@ -30,25 +30,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cap.waveform.len(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
-    println!(
-        "| {:<28} | {:>10} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
-        "stage", "CPU wall s", "CPU on-CPU s", "GPU wall s", "GPU on-CPU s", "GPU host CPU s", "CPU/GPU"
-    );
-    println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
-    let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
-    for r in rows {
-        let ratio = r.gpu_wall_s.filter(|&g| g > 0.0).map(|g| format!("{:.2}x", r.cpu_wall_s / g)).unwrap_or_else(|| "-".into());
-        println!(
-            "| {:<28} | {:>10.4} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
-            r.stage,
-            r.cpu_wall_s,
-            f(r.cpu_on_cpu_s),
-            f(r.gpu_wall_s),
-            f(r.gpu_on_cpu_s),
-            f(r.gpu_host_on_cpu_s),
-            ratio
-        );
-    }
-    println!("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels)");
+    print!("{}", bench::stages_table(&rows));
     Ok(())
 }

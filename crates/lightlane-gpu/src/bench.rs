@@ -659,3 +659,37 @@ pub fn stages(
         })
         .collect())
 }
+
+/// The [`stages`] rows as one markdown table (wall and on-CPU seconds of each engine, the
+/// GPU engine's host share, and the CPU/GPU wall ratio), with its footnote.
+pub fn stages_table(rows: &[StageTiming]) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| {:<28} | {:>10} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
+        "stage", "CPU wall s", "CPU on-CPU s", "GPU wall s", "GPU on-CPU s", "GPU host CPU s", "CPU/GPU"
+    );
+    let _ = writeln!(t, "|{}|", ["-"; 7].map(|_| "---").join("|"));
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+    for r in rows {
+        let ratio = r
+            .gpu_wall_s
+            .filter(|&g| g > 0.0)
+            .map(|g| format!("{:.2}x", r.cpu_wall_s / g))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            t,
+            "| {:<28} | {:>10.4} | {:>12} | {:>10} | {:>12} | {:>14} | {:>8} |",
+            r.stage,
+            r.cpu_wall_s,
+            f(r.cpu_on_cpu_s),
+            f(r.gpu_wall_s),
+            f(r.gpu_on_cpu_s),
+            f(r.gpu_host_on_cpu_s),
+            ratio
+        );
+    }
+    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels)\n");
+    t
+}
