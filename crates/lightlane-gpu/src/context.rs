@@ -72,7 +72,15 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<(&'static str, &'static str, u64), wgpu::ComputePipeline>>,
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
+    tdecq_min_rows: std::sync::atomic::AtomicU64,
 }
+
+/// Rows (both windows together) from which the GPU engine takes TDECQ's histogram evaluations
+/// (default of [`GpuContext::set_tdecq_min_rows`]). Each evaluation on the device is a
+/// round trip (weights up, dispatch, wait, counts back); the decimated search windows of the
+/// first stage (~130 k rows at the default 32 768 search symbols) evaluate faster on the
+/// CPU's cores, the all-symbol windows of the refinement (millions of rows) on the device.
+pub const TDECQ_GPU_MIN_ROWS: usize = 1 << 20;
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,6 +230,7 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             pools: Arc::new(BufferPools::default()),
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
+            tdecq_min_rows: std::sync::atomic::AtomicU64::new(TDECQ_GPU_MIN_ROWS as u64),
         })
     }
 
@@ -273,6 +282,21 @@ impl GpuContext {
         let v = bytes.map(|b| b.max(4096)).unwrap_or(0);
         self.chunk_cap
             .store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the rows (both windows together) from which the GPU engine takes TDECQ's
+    /// histogram evaluations; smaller windows stay on the CPU (`None`: [`TDECQ_GPU_MIN_ROWS`];
+    /// `Some(0)`: every window on the device).
+    pub fn set_tdecq_min_rows(&self, rows: Option<usize>) {
+        let v = rows.unwrap_or(TDECQ_GPU_MIN_ROWS) as u64;
+        self.tdecq_min_rows
+            .store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Rows from which the GPU engine takes TDECQ's histogram evaluations.
+    pub fn tdecq_min_rows(&self) -> usize {
+        self.tdecq_min_rows
+            .load(std::sync::atomic::Ordering::Relaxed) as usize
     }
 
     /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,

@@ -146,9 +146,13 @@ impl Accelerator for Spy<'_> {
         self.calls.add("resample_at");
         self.gpu.resample_at(x, positions, sps_out)
     }
+    /// Counted only when the engine takes the windows (evaluations on the device).
     fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
-        self.calls.add("tdecq_histograms");
-        self.gpu.tdecq_histograms(windows, bins)
+        let planned = self.gpu.tdecq_histograms(windows, bins)?;
+        if planned.is_some() {
+            self.calls.add("tdecq_histograms");
+        }
+        Ok(planned)
     }
 }
 
@@ -221,6 +225,8 @@ fn assert_same_report(gpu: &Report, cpu: &Report) {
 #[test]
 fn gpu_engine_report_matches_cpu_engine() {
     let Some(ctx) = common::ctx() else { return };
+    // TDECQ's small windows on the device too (this binary's tests all want that).
+    ctx.set_tdecq_min_rows(Some(0));
     let model = LinkModel::demo_pam4();
     let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
@@ -373,6 +379,8 @@ fn tdecq_signal(wf: &lightlane_core::Waveform, baud: f64) -> lightlane_core::eye
 fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: Option<&[u8]>, cfg: &lightlane_core::eye::TdecqConfig, what: &str) {
     use lightlane_core::eye::{tdecq, tdecq_with};
     let Some(ctx) = common::ctx() else { return };
+    // Every window on the device, however small (this binary's tests all want that).
+    ctx.set_tdecq_min_rows(Some(0));
     let cpu = tdecq(sig, symbols, cfg).unwrap();
     let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
     let warnings = std::sync::Mutex::new(Vec::new());
@@ -388,6 +396,29 @@ fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: O
     for (g, c) in gpu.taps.iter().zip(&cpu.taps) {
         assert!(rel(*g, *c) <= 1e-9 || (g - c).abs() <= 1e-12, "{what}: taps GPU {:?} CPU {:?}", gpu.taps, cpu.taps);
     }
+}
+
+#[test]
+fn small_tdecq_windows_stay_on_the_cpu() {
+    // By default the engine takes TDECQ's windows from TDECQ_GPU_MIN_ROWS rows (both windows
+    // together); below, `Ok(None)` keeps the evaluations on the CPU. `Some(0)` takes them all.
+    let Some(ctx) = common::own_ctx() else { return };
+    assert_eq!(ctx.tdecq_min_rows(), lightlane_gpu::TDECQ_GPU_MIN_ROWS);
+    let accel = GpuAccelerator { ctx: &ctx, fallback: false };
+    let half = lightlane_gpu::TDECQ_GPU_MIN_ROWS / 2;
+    let data: Vec<f32> = (0..half + 1).map(|i| (i % 97) as f32 * 0.01).collect();
+    let offsets = [0usize, 1];
+    let bins = TdecqBins { lo: -1.0, step: 0.01, bins: 512 };
+    let planned = |rows: usize| {
+        let w = [TdecqWindow { data: &data, offsets: &offsets, rows }, TdecqWindow { data: &data, offsets: &offsets, rows }];
+        accel.tdecq_histograms(&w, &bins).unwrap().is_some()
+    };
+    assert!(!planned(half - 1), "one row short of the threshold stays on the CPU");
+    assert!(planned(half), "the threshold goes to the device");
+    ctx.set_tdecq_min_rows(Some(0));
+    assert!(planned(1) && planned(half - 1), "Some(0): every window on the device");
+    ctx.set_tdecq_min_rows(None);
+    assert!(!planned(half - 1), "None restores the default");
 }
 
 #[test]
