@@ -143,6 +143,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(bw >= 20.0),
     );
 
+    // TDECQ's evaluation at the all-symbol refinement's size (4.2 M symbols x 2 offsets a
+    // window, 15 FFE taps + the DFE column): the round trip per candidate and the kernel.
+    let trows = (n / 8).max(1 << 16);
+    let (wall, device) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
+    row(
+        "TDECQ evaluation, 16 cols",
+        &format!("2x{trows}"),
+        None,
+        format!("{:.3} Grow/s", 2.0 * trows as f64 / device / 1e9),
+        Some(wall * 1e3),
+        "- (readback: wall ms/eval)",
+        None,
+    );
+
     // Device -> host (the analysis reads back its 32/UI eye signals, ~0.9 GB): into a new
     // vector as the engine does, with huge pages advised, faulted on the pool first, and into
     // memory already faulted.

@@ -317,6 +317,35 @@ fn huge_page_vec(n: usize) -> Vec<f32> {
     v
 }
 
+/// One TDECQ histogram evaluation of two windows of `rows` rows each over `ncols` shifted
+/// columns of one shared array (the all-symbol windows' layout, 1024 bins a window): returns
+/// `(wall seconds per WeightedHistogram::counts call, device seconds of its dispatch)`, the
+/// wall time the mean of `reps` calls (weights up, dispatch, counts back, each waited for).
+pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64)> {
+    use lightlane_core::eye::{TdecqBins, TdecqWindow};
+    let no = 2;
+    let data: Vec<f32> = (0..rows + ncols * no)
+        .map(|i| [-0.75f32, -0.25, 0.25, 0.75][(i * 7 + i / 13) % 4] + ((i * 31) % 97) as f32 * 1e-3)
+        .collect();
+    let offsets: Vec<usize> = (0..ncols).map(|t| t * no).collect();
+    let window = TdecqWindow { data: &data, offsets: &offsets, rows };
+    let plan = ctx.weighted_histograms(&[window, window], &TdecqBins { lo: -3.0, step: 6.0 / 1024.0, bins: 1024 })?;
+    let mut w = vec![0.01f32; ncols];
+    w[ncols / 2] = 1.0;
+    let mut counts = vec![0u32; 2 * 1024];
+    plan.counts_into(&w, &mut counts)?;
+    let reps = reps.max(1);
+    let t = Instant::now();
+    for i in 0..reps {
+        w[0] = 0.01 + i as f32 * 1e-4;
+        plan.counts_into(&w, &mut counts)?;
+    }
+    let wall = t.elapsed().as_secs_f64() / reps as f64;
+    let (pipe, bind, grid) = plan.dispatch_parts();
+    let (device, _) = timed_dispatches(ctx, pipe, bind, grid, reps)?;
+    Ok((wall, device))
+}
+
 /// The fused pass over a device-resident capture: FFE → slicer → comparison → count in one
 /// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
 /// pass (mean of `reps`).

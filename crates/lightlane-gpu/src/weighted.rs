@@ -50,14 +50,21 @@ struct Params {
 /// module docs). Made by [`GpuContext::weighted_histograms`].
 pub struct WeightedHistogram<'c> {
     ctx: &'c GpuContext,
-    data: Pooled,
-    offsets: Pooled,
-    rows: Pooled,
-    edges: Pooled,
+    // The plan's buffers and its one bind group: an evaluation writes the weights, records
+    // clear + dispatch + copy to `readback` in one submission and maps the counts.
+    _data: Pooled,
+    _offsets: Pooled,
+    _rows: Pooled,
+    _edges: Pooled,
+    _uniform: Pooled,
+    weights: Pooled,
+    hist: Pooled,
+    readback: Pooled,
+    pipe: wgpu::ComputePipeline,
+    bind: wgpu::BindGroup,
     n: Vec<usize>,
     ncols: usize,
     bins: usize,
-    params: Params,
     grid: (u32, u32),
 }
 
@@ -221,16 +228,41 @@ impl GpuContext {
         };
         let edges = bin_edges(lo, step, bins);
         let edges_b = self.upload(Role::Input, bytemuck::cast_slice(&edges))?;
+        let uniform = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+        let weights = self.buffer(Role::Input, ncols as u64 * 4)?;
+        let hist_bytes = (windows.len() * bins) as u64 * 4;
+        let hist = self.buffer(Role::Output, hist_bytes)?;
+        let readback = self.buffer(Role::Readback, hist_bytes)?;
+        let pipe = self.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
+        let bind = self.scoped(|| {
+            self.bind(
+                &pipe,
+                &[
+                    (0, uniform.buffer()),
+                    (1, data_b.buffer()),
+                    (2, offs_b.buffer()),
+                    (3, weights.buffer()),
+                    (4, hist.buffer()),
+                    (5, edges_b.buffer()),
+                    (6, rows_b.buffer()),
+                ],
+            )
+        })?;
         Ok(WeightedHistogram {
             ctx: self,
-            data: data_b,
-            offsets: offs_b,
-            rows: rows_b,
-            edges: edges_b,
+            _data: data_b,
+            _offsets: offs_b,
+            _rows: rows_b,
+            _edges: edges_b,
+            _uniform: uniform,
+            weights,
+            hist,
+            readback,
+            pipe,
+            bind,
             n: windows.iter().map(|w| w.rows).collect(),
             ncols,
             bins,
-            params,
             grid,
         })
     }
@@ -270,30 +302,23 @@ impl WeightedHistogram<'_> {
             counts.fill(0);
             return Ok(());
         }
-        let wb = ctx.upload(Role::Input, bytemuck::cast_slice(w))?;
-        let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&self.params))?;
-        let hb = ctx.buffer(Role::Output, total_bins as u64 * 4)?;
-        let pipe = ctx.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
+        let bytes = total_bins as u64 * 4;
         ctx.scoped(|| {
+            ctx.queue.write_buffer(self.weights.buffer(), 0, bytemuck::cast_slice(w));
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            enc.clear_buffer(hb.buffer(), 0, None);
-            ctx.record_1d(
-                &mut enc,
-                &pipe,
-                &[
-                    (0, ub.buffer()),
-                    (1, self.data.buffer()),
-                    (2, self.offsets.buffer()),
-                    (3, wb.buffer()),
-                    (4, hb.buffer()),
-                    (5, self.edges.buffer()),
-                    (6, self.rows.buffer()),
-                ],
-                self.grid,
-            );
+            enc.clear_buffer(self.hist.buffer(), 0, Some(bytes));
+            ctx.dispatch(&self.pipe, &self.bind, self.grid, &mut enc);
+            enc.copy_buffer_to_buffer(self.hist.buffer(), 0, self.readback.buffer(), 0, bytes);
             ctx.queue.submit([enc.finish()]);
         })?;
-        ctx.read_back_into(hb.buffer(), 0, bytemuck::cast_slice_mut(counts))
+        ctx.map_read_into(self.readback.buffer(), bytemuck::cast_slice_mut(counts))
+    }
+}
+
+impl WeightedHistogram<'_> {
+    /// The evaluation's pipeline, bind group and grid (for the benches' device timing).
+    pub(crate) fn dispatch_parts(&self) -> (&wgpu::ComputePipeline, &wgpu::BindGroup, (u32, u32)) {
+        (&self.pipe, &self.bind, self.grid)
     }
 }
 
