@@ -157,6 +157,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None,
     );
 
+    let [submit, readback, scopes] = bench::round_trips(ctx, 50)?;
+    println!(
+        "| round trip: empty submit+wait {:.3} ms, 8 KiB readback {:.3} ms, error scopes {:.3} ms |",
+        submit * 1e3,
+        readback * 1e3,
+        scopes * 1e3
+    );
+
     // Device -> host (the analysis reads back its 32/UI eye signals, ~0.9 GB): into a new
     // vector as the engine does, with huge pages advised, faulted on the pool first, and into
     // memory already faulted.

@@ -346,6 +346,32 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
     Ok((wall, device))
 }
 
+/// Host-side costs of one device round trip, mean seconds of `reps` each: `[an empty
+/// submission waited for, an 8 KiB readback (copy + map + copy out) of a device buffer, a pair
+/// of error scopes pushed and popped around nothing]`, the pieces of a TDECQ evaluation
+/// besides its kernel.
+pub fn round_trips(ctx: &GpuContext, reps: usize) -> Result<[f64; 3]> {
+    let reps = reps.max(1);
+    let src = ctx.buffer(Role::Output, 8192)?;
+    let mut out = vec![0u8; 8192];
+    ctx.read_back_into(src.buffer(), 0, &mut out)?;
+    let mean = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let t = Instant::now();
+        for _ in 0..reps {
+            f()?;
+        }
+        Ok(t.elapsed().as_secs_f64() / reps as f64)
+    };
+    let submit = mean(&mut || {
+        let enc = ctx.device.create_command_encoder(&Default::default());
+        ctx.queue.submit([enc.finish()]);
+        ctx.wait()
+    })?;
+    let readback = mean(&mut || ctx.read_back_into(src.buffer(), 0, &mut out))?;
+    let scopes = mean(&mut || ctx.scoped(|| ()))?;
+    Ok([submit, readback, scopes])
+}
+
 /// The fused pass over a device-resident capture: FFE → slicer → comparison → count in one
 /// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
 /// pass (mean of `reps`).
