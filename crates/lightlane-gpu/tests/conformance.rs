@@ -1334,6 +1334,33 @@ fn weighted_histogram_is_exact_on_exact_arithmetic() {
 }
 
 #[test]
+fn small_tdecq_windows_stay_on_the_cpu() {
+    // By default the engine takes TDECQ's windows from TDECQ_GPU_MIN_ROWS rows (both windows
+    // together); below, `Ok(None)` keeps the evaluations on the CPU. `Some(0)` takes them all.
+    // (In this binary, not the engine tests': its own context would race their check that a
+    // batch creates none.)
+    use lightlane_core::accel::Accelerator;
+    use lightlane_core::eye::{TdecqBins, TdecqWindow};
+    let Some(ctx) = common::own_ctx() else { return };
+    assert_eq!(ctx.tdecq_min_rows(), lightlane_gpu::TDECQ_GPU_MIN_ROWS);
+    let accel = lightlane_gpu::GpuAccelerator { ctx: &ctx, fallback: false };
+    let half = lightlane_gpu::TDECQ_GPU_MIN_ROWS / 2;
+    let data: Vec<f32> = (0..half + 1).map(|i| (i % 97) as f32 * 0.01).collect();
+    let offsets = [0usize, 1];
+    let bins = TdecqBins { lo: -1.0, step: 0.01, bins: 512 };
+    let planned = |rows: usize| {
+        let w = [TdecqWindow { data: &data, offsets: &offsets, rows }, TdecqWindow { data: &data, offsets: &offsets, rows }];
+        accel.tdecq_histograms(&w, &bins).unwrap().is_some()
+    };
+    assert!(!planned(half - 1), "one row short of the threshold stays on the CPU");
+    assert!(planned(half), "the threshold goes to the device");
+    ctx.set_tdecq_min_rows(Some(0));
+    assert!(planned(1) && planned(half - 1), "Some(0): every window on the device");
+    ctx.set_tdecq_min_rows(None);
+    assert!(!planned(half - 1), "None restores the default");
+}
+
+#[test]
 fn weighted_histogram_is_exact_on_tdecq_shaped_columns() {
     // TDECQ's shape: 5 taps + a DFE-like column over 400 k rows, 1024 bins over 3× the span,
     // inexact weights. The kernel rounds every product on its own (no fused multiply-add) and

@@ -399,29 +399,6 @@ fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: O
 }
 
 #[test]
-fn small_tdecq_windows_stay_on_the_cpu() {
-    // By default the engine takes TDECQ's windows from TDECQ_GPU_MIN_ROWS rows (both windows
-    // together); below, `Ok(None)` keeps the evaluations on the CPU. `Some(0)` takes them all.
-    let Some(ctx) = common::own_ctx() else { return };
-    assert_eq!(ctx.tdecq_min_rows(), lightlane_gpu::TDECQ_GPU_MIN_ROWS);
-    let accel = GpuAccelerator { ctx: &ctx, fallback: false };
-    let half = lightlane_gpu::TDECQ_GPU_MIN_ROWS / 2;
-    let data: Vec<f32> = (0..half + 1).map(|i| (i % 97) as f32 * 0.01).collect();
-    let offsets = [0usize, 1];
-    let bins = TdecqBins { lo: -1.0, step: 0.01, bins: 512 };
-    let planned = |rows: usize| {
-        let w = [TdecqWindow { data: &data, offsets: &offsets, rows }, TdecqWindow { data: &data, offsets: &offsets, rows }];
-        accel.tdecq_histograms(&w, &bins).unwrap().is_some()
-    };
-    assert!(!planned(half - 1), "one row short of the threshold stays on the CPU");
-    assert!(planned(half), "the threshold goes to the device");
-    ctx.set_tdecq_min_rows(Some(0));
-    assert!(planned(1) && planned(half - 1), "Some(0): every window on the device");
-    ctx.set_tdecq_min_rows(None);
-    assert!(!planned(half - 1), "None restores the default");
-}
-
-#[test]
 fn tdecq_on_the_gpu_equals_the_cpu_on_the_demo_capture() {
     // testdata/demo_pam4.bin: 53.125 GBd PAM4 at 256 GSa/s through a long lossy channel, raw
     // int16 codes (a closed, ISI-heavy eye: the optimizer works hard).
