@@ -171,6 +171,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scopes * 1e3
     );
 
+    // Host -> device one-shot uploads: the engine's write_buffer beside a staging ring.
+    let nup = (n * 4).min(256 << 20);
+    let [wb, staged] = bench::upload_paths(ctx, nup, 3)?;
+    for (label, bw) in [("H2D upload, write_buffer", wb), ("H2D upload, staged ring", staged)] {
+        row(
+            label,
+            &format!("{} MiB", nup >> 20),
+            Some(bw / 1e9),
+            format!("{:.3} GB/s", bw / 1e9),
+            None,
+            "-",
+            None,
+        );
+    }
+
     // Device -> host (the analysis reads back its 32/UI eye signals, ~0.9 GB): into a new
     // vector as the engine does, with huge pages advised, faulted on the pool first, and into
     // memory already faulted.

@@ -380,6 +380,29 @@ pub fn round_trips(ctx: &GpuContext, reps: usize) -> Result<[f64; 3]> {
     Ok([submit, readback, scopes])
 }
 
+/// Host → device rates (bytes/s) of `bytes` bytes into a pooled buffer, best of `reps` after
+/// one untimed call each: `[queue.write_buffer (the engine's upload), a staging ring of two
+/// 64 MiB slots filled on several threads (GpuContext::upload_staged)]`, each waited for.
+pub fn upload_paths(ctx: &GpuContext, bytes: usize, reps: usize) -> Result<[f64; 2]> {
+    let data: Vec<u8> = (0..bytes / 4 * 4).map(|i| (i * 131 + i / 4099) as u8).collect();
+    let mut best = [f64::INFINITY; 2];
+    for rep in 0..=reps.max(1) {
+        for (i, b) in best.iter_mut().enumerate() {
+            let t = Instant::now();
+            let buf = match i {
+                0 => ctx.upload(Role::Input, &data)?,
+                _ => ctx.upload_staged(Role::Input, &data, 64 << 20)?,
+            };
+            ctx.wait()?;
+            if rep > 0 {
+                *b = b.min(t.elapsed().as_secs_f64());
+            }
+            drop(buf);
+        }
+    }
+    Ok(best.map(|s| data.len() as f64 / s))
+}
+
 /// The fused pass over a device-resident capture: FFE → slicer → comparison → count in one
 /// kernel, then the eye histogram of the same samples, in one submission. Returns seconds per
 /// pass (mean of `reps`).

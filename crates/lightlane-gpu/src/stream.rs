@@ -81,6 +81,29 @@ impl<'a> StagingRing<'a> {
     /// commands `record` encodes, which get the slot's device buffer (the chunk sits at its
     /// start; bytes past `data.len()` are stale).
     pub fn push(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer)) -> Result<()> {
+        self.submit_chunk(data, |enc, staging, device, len| {
+            if len > 0 {
+                enc.copy_buffer_to_buffer(staging, 0, device, 0, len);
+            }
+            record(enc, device);
+        })
+    }
+
+    /// Uploads `data` (at most `slot_bytes`) straight into `dst` from byte `at` (a multiple of
+    /// 4; `dst` has COPY_DST): the staging buffer is copied there instead of into the slot's
+    /// device buffer. Bytes past `data.len()` up to the next multiple of 4 are stale.
+    pub fn push_to(&mut self, data: &[u8], dst: &wgpu::Buffer, at: u64) -> Result<()> {
+        self.submit_chunk(data, |enc, staging, _, len| {
+            if len > 0 {
+                enc.copy_buffer_to_buffer(staging, 0, dst, at, len);
+            }
+        })
+    }
+
+    /// Fills the next slot's staging buffer with `data` and submits what `record` encodes
+    /// (given the staging buffer, the slot's device buffer and the bytes filled, `data.len()`
+    /// rounded up to 4), then re-maps the staging buffer.
+    fn submit_chunk(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer, &wgpu::Buffer, u64)) -> Result<()> {
         if data.len() as u64 > self.slot_bytes {
             return Err(gpu_err(format!("chunk of {} bytes exceeds the ring's {} bytes", data.len(), self.slot_bytes)));
         }
@@ -123,10 +146,7 @@ impl<'a> StagingRing<'a> {
         slot.mapped = false;
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            if len > 0 {
-                enc.copy_buffer_to_buffer(&slot.staging, 0, slot.device.buffer(), 0, len);
-            }
-            record(&mut enc, slot.device.buffer());
+            record(&mut enc, &slot.staging, slot.device.buffer(), len);
             ctx.queue.submit([enc.finish()]);
         })?;
         // Re-map for the next use; completes once this submission is done with the buffer.
