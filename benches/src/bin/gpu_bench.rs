@@ -146,12 +146,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // TDECQ's evaluation at the all-symbol refinement's size (4.2 M symbols x 2 offsets a
     // window, 15 FFE taps + the DFE column): the round trip per candidate and the kernel.
     let trows = (n / 8).max(1 << 16);
-    let (wall, device, lone) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
+    let (wall, device, lone, parts) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
     println!(
-        "| TDECQ evaluation: wall {:.3} ms a candidate, kernel {:.3} ms back to back, {:.3} ms alone |",
+        "| TDECQ evaluation: wall {:.3} ms a candidate, kernel {:.3} ms back to back, {:.3} ms alone; parts submitted alone (wall ms): weights {:.3}, clear {:.3}, dispatch {:.3}, copy+map {:.3} |",
         wall * 1e3,
         device * 1e3,
-        lone * 1e3
+        lone * 1e3,
+        parts[0] * 1e3,
+        parts[1] * 1e3,
+        parts[2] * 1e3,
+        parts[3] * 1e3
     );
     row(
         "TDECQ evaluation, 16 cols",

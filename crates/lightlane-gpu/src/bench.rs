@@ -320,10 +320,10 @@ fn huge_page_vec(n: usize) -> Vec<f32> {
 /// One TDECQ histogram evaluation of two windows of `rows` rows each over `ncols` shifted
 /// columns of one shared array (the all-symbol windows' layout, 1024 bins a window): returns
 /// `(wall seconds per WeightedHistogram::counts call, device seconds of its dispatch back to
-/// back, device seconds of one dispatch alone after an idle millisecond)`, the wall time the
-/// mean of `reps` calls (weights up, dispatch, counts back, each waited for), the lone dispatch
-/// the median of 5.
-pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64, f64)> {
+/// back, device seconds of one dispatch alone after an idle millisecond, wall seconds of its
+/// parts each submitted alone: [weights written, histogram cleared, dispatch, copy + map])`,
+/// the wall times the mean of `reps` calls (each waited for), the lone dispatch the median of 5.
+pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64, f64, [f64; 4])> {
     use lightlane_core::eye::{TdecqBins, TdecqWindow};
     let no = 2;
     let data: Vec<f32> = (0..rows + ncols * no)
@@ -351,7 +351,8 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
         lone.push(timed_dispatches(ctx, pipe, bind, grid, 1)?.0);
     }
     lone.sort_by(f64::total_cmp);
-    Ok((wall, device, lone[2]))
+    let parts = plan.timed_parts(&w, reps)?;
+    Ok((wall, device, lone[2], parts))
 }
 
 /// Host-side costs of one device round trip, mean seconds of `reps` each: `[an empty

@@ -320,6 +320,38 @@ impl WeightedHistogram<'_> {
     pub(crate) fn dispatch_parts(&self) -> (&wgpu::ComputePipeline, &wgpu::BindGroup, (u32, u32)) {
         (&self.pipe, &self.bind, self.grid)
     }
+
+    /// Wall seconds (mean of `reps`) of parts of [`WeightedHistogram::counts_into`], each
+    /// submitted alone and waited for: `[weights written only, histogram cleared only, the
+    /// dispatch only, the copy to the readback buffer and its mapping only]` (for the benches:
+    /// which part of an evaluation's round trip costs what).
+    pub(crate) fn timed_parts(&self, w: &[f32], reps: usize) -> Result<[f64; 4]> {
+        let ctx = self.ctx;
+        let bytes = (self.n.len() * self.bins) as u64 * 4;
+        let mut counts = vec![0u32; self.n.len() * self.bins];
+        let mut out = [0f64; 4];
+        for (part, o) in out.iter_mut().enumerate() {
+            let t = std::time::Instant::now();
+            for _ in 0..reps.max(1) {
+                if part == 3 {
+                    ctx.read_back_into(self.hist.buffer(), 0, bytemuck::cast_slice_mut(&mut counts))?;
+                    continue;
+                }
+                ctx.scoped(|| {
+                    let mut enc = ctx.device.create_command_encoder(&Default::default());
+                    match part {
+                        0 => ctx.queue.write_buffer(self.weights.buffer(), 0, bytemuck::cast_slice(w)),
+                        1 => enc.clear_buffer(self.hist.buffer(), 0, Some(bytes)),
+                        _ => ctx.dispatch(&self.pipe, &self.bind, self.grid, &mut enc),
+                    }
+                    ctx.queue.submit([enc.finish()]);
+                })?;
+                ctx.wait()?;
+            }
+            *o = t.elapsed().as_secs_f64() / reps.max(1) as f64;
+        }
+        Ok(out)
+    }
 }
 
 /// [`TdecqHistograms`] on the GPU engine: TDECQ's windows resident in one
