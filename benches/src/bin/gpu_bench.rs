@@ -334,25 +334,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
     };
-    // Twice: TDECQ's windows on the device only from TDECQ_GPU_MIN_ROWS rows (the engine's
-    // default; the decimated search stays on the CPU), and every window on the device.
-    // Each with the capture stage by stage (read back from the file: its int16 codes are the
-    // data the end-to-end run analyses, and TDECQ's search depends on the data).
+    // Under each TDECQ placement (the default races the CPU on the large windows; then the
+    // large windows always on the device; then every window), each with the capture stage by
+    // stage (read back from the file: its int16 codes are the data the end-to-end run
+    // analyses, and TDECQ's search depends on the data).
+    use lightlane::gpu::TdecqPlacement;
     let policies = [
-        ("end-to-end file->report", None),
-        ("e2e, all TDECQ on device", Some(0)),
+        ("end-to-end file->report", TdecqPlacement::Raced),
+        ("e2e, TDECQ large on device", TdecqPlacement::Large),
+        ("e2e, all TDECQ on device", TdecqPlacement::Device),
     ];
     let mut runs = Vec::new();
-    for (label, min_rows) in policies {
-        ctx.set_tdecq_min_rows(min_rows);
+    for (label, placement) in policies {
+        ctx.set_tdecq_placement(placement);
         let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
         let staged = load().and_then(|wf| bench::stages(ctx, &wf, &cfg, reps.min(3)));
-        runs.push((label, min_rows, e, staged));
+        runs.push((label, placement, e, staged));
     }
-    ctx.set_tdecq_min_rows(None);
+    ctx.set_tdecq_placement(TdecqPlacement::default());
     let _ = std::fs::remove_file(&file);
     let mut tables = String::new();
-    for (label, min_rows, e, staged) in runs {
+    for (label, placement, e, staged) in runs {
         let (e, staged) = (e?, staged?);
         let speedup = e.cpu_s / e.gpu_s;
         row(
@@ -364,9 +366,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ">= 5x CPU",
             Some(speedup >= 5.0 && e.agree),
         );
-        let rows = min_rows.unwrap_or(lightlane::gpu::TDECQ_GPU_MIN_ROWS);
         tables.push_str(&format!(
-            "\n{label} (ffe:15,dfe:1, eye on; TDECQ windows on the device from {rows} rows): CPU {:.3} s, GPU {:.3} s per capture (load {:.3} s), {nsym} symbols, reports agree: {}\nthe capture stage by stage (mean of {}):\n{}",
+            "\n{label} (ffe:15,dfe:1, eye on; TDECQ placement {placement:?}): CPU {:.3} s, GPU {:.3} s per capture (load {:.3} s), {nsym} symbols, reports agree: {}\nthe capture stage by stage (mean of {}):\n{}",
             e.cpu_s,
             e.gpu_s,
             e.load_s,

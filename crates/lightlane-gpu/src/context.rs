@@ -72,15 +72,31 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<(&'static str, &'static str, u64), wgpu::ComputePipeline>>,
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
-    tdecq_min_rows: std::sync::atomic::AtomicU64,
+    tdecq_placement: std::sync::atomic::AtomicU8,
 }
 
-/// Rows (both windows together) from which the GPU engine takes TDECQ's histogram evaluations
-/// (default of [`GpuContext::set_tdecq_min_rows`]). Each evaluation on the device is a
-/// round trip (weights up, dispatch, wait, counts back); the decimated search windows of the
-/// first stage (~130 k rows at the default 32 768 search symbols) evaluate faster on the
-/// CPU's cores, the all-symbol windows of the refinement (millions of rows) on the device.
+/// Rows (both windows together) from which the GPU engine plans TDECQ's histogram windows on
+/// the device under [`TdecqPlacement::Raced`] and [`TdecqPlacement::Large`]. Each evaluation on
+/// the device is a round trip (weights up, dispatch, wait, counts back: 3.7 ms a candidate on
+/// the H200 machine for 2 × 8.4 M rows); the decimated search windows of the first stage
+/// (~130 k rows at the default 32 768 search symbols) evaluate faster on the CPU's cores.
 pub const TDECQ_GPU_MIN_ROWS: usize = 1 << 20;
+
+/// Where the GPU engine evaluates TDECQ's histogram windows (the reference-equalizer search,
+/// IEEE 802.3 121.8.5). The counts are the same everywhere, so the search and its result are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TdecqPlacement {
+    /// Windows of at least [`TDECQ_GPU_MIN_ROWS`] rows are planned on the device and race the
+    /// CPU (`lightlane_core::eye::TdecqHistograms::race`): after one warm-up evaluation, two
+    /// are timed on both, and the CPU takes the rest of the search when it was faster (a
+    /// many-core host), else the device keeps them.
+    #[default]
+    Raced,
+    /// Windows of at least [`TDECQ_GPU_MIN_ROWS`] rows on the device, every evaluation.
+    Large,
+    /// Every window on the device, every evaluation (the conformance tests' setting).
+    Device,
+}
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -230,7 +246,7 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             pools: Arc::new(BufferPools::default()),
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
-            tdecq_min_rows: std::sync::atomic::AtomicU64::new(TDECQ_GPU_MIN_ROWS as u64),
+            tdecq_placement: std::sync::atomic::AtomicU8::new(0),
         })
     }
 
@@ -284,19 +300,24 @@ impl GpuContext {
             .store(v, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Sets the rows (both windows together) from which the GPU engine takes TDECQ's
-    /// histogram evaluations; smaller windows stay on the CPU (`None`: [`TDECQ_GPU_MIN_ROWS`];
-    /// `Some(0)`: every window on the device).
-    pub fn set_tdecq_min_rows(&self, rows: Option<usize>) {
-        let v = rows.unwrap_or(TDECQ_GPU_MIN_ROWS) as u64;
-        self.tdecq_min_rows
+    /// Sets where the GPU engine evaluates TDECQ's windows (default [`TdecqPlacement::Raced`]).
+    pub fn set_tdecq_placement(&self, placement: TdecqPlacement) {
+        let v = match placement {
+            TdecqPlacement::Raced => 0,
+            TdecqPlacement::Large => 1,
+            TdecqPlacement::Device => 2,
+        };
+        self.tdecq_placement
             .store(v, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Rows from which the GPU engine takes TDECQ's histogram evaluations.
-    pub fn tdecq_min_rows(&self) -> usize {
-        self.tdecq_min_rows
-            .load(std::sync::atomic::Ordering::Relaxed) as usize
+    /// Where the GPU engine evaluates TDECQ's windows.
+    pub fn tdecq_placement(&self) -> TdecqPlacement {
+        match self.tdecq_placement.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => TdecqPlacement::Raced,
+            1 => TdecqPlacement::Large,
+            _ => TdecqPlacement::Device,
+        }
     }
 
     /// Idle staging buffers the context keeps for the next [`crate::StagingRing`] (mapped,

@@ -111,18 +111,22 @@ impl Accelerator for GpuAccelerator<'_> {
     }
 
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
-    /// dispatch; counts exact). Windows of fewer rows than [`GpuContext::tdecq_min_rows`]
-    /// (the decimated search: a device round trip per evaluation costs more than the CPU's
-    /// evaluation), beyond the kernel's columns or bins, or larger than one binding, stay on
-    /// the CPU (`Ok(None)`).
+    /// dispatch; counts exact), placed by [`GpuContext::tdecq_placement`]: windows of fewer
+    /// rows than [`crate::TDECQ_GPU_MIN_ROWS`] (the decimated search: a device round trip per
+    /// evaluation costs more than the CPU's evaluation) unless every window goes to the
+    /// device, and windows beyond the kernel's columns or bins or larger than one binding, stay
+    /// on the CPU (`Ok(None)`); under `Raced` the plan races the CPU.
     fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let ncols = windows.first().map_or(0, |w| w.offsets.len());
         let data: usize = windows.iter().map(|w| w.data.len()).sum();
         let rows: usize = windows.iter().map(|w| w.rows).sum();
-        if rows < self.ctx.tdecq_min_rows() || ncols == 0 || ncols > crate::WEIGHTED_MAX_COLUMNS || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS || data > self.ctx.elems_per_binding(4) {
+        let placement = self.ctx.tdecq_placement();
+        let min_rows = if placement == crate::TdecqPlacement::Device { 0 } else { crate::TDECQ_GPU_MIN_ROWS };
+        if rows < min_rows || ncols == 0 || ncols > crate::WEIGHTED_MAX_COLUMNS || windows.len() * bins.bins > crate::WEIGHTED_MAX_BINS || data > self.ctx.elems_per_binding(4) {
             return Ok(None);
         }
-        Ok(Some(Box::new(self.ctx.weighted_histograms(windows, bins)?)))
+        let plan = self.ctx.weighted_histograms(windows, bins)?;
+        Ok(Some(Box::new(plan.racing(placement == crate::TdecqPlacement::Raced))))
     }
 }
 

@@ -66,6 +66,7 @@ pub struct WeightedHistogram<'c> {
     ncols: usize,
     bins: usize,
     grid: (u32, u32),
+    race: bool,
 }
 
 impl std::fmt::Debug for WeightedHistogram<'_> {
@@ -264,6 +265,7 @@ impl GpuContext {
             ncols,
             bins,
             grid,
+            race: false,
         })
     }
 }
@@ -316,6 +318,13 @@ impl WeightedHistogram<'_> {
 }
 
 impl WeightedHistogram<'_> {
+    /// This plan, racing the CPU when used as TDECQ's evaluations (`race`; see
+    /// `lightlane_core::eye::TdecqHistograms::race`). Default: not racing.
+    pub fn racing(mut self, race: bool) -> Self {
+        self.race = race;
+        self
+    }
+
     /// The evaluation's pipeline, bind group and grid (for the benches' device timing).
     pub(crate) fn dispatch_parts(&self) -> (&wgpu::ComputePipeline, &wgpu::BindGroup, (u32, u32)) {
         (&self.pipe, &self.bind, self.grid)
@@ -359,6 +368,10 @@ impl WeightedHistogram<'_> {
 impl TdecqHistograms for WeightedHistogram<'_> {
     fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
         self.counts_into(w, counts)
+    }
+
+    fn race(&self) -> bool {
+        self.race
     }
 }
 

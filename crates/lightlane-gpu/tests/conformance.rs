@@ -1334,30 +1334,34 @@ fn weighted_histogram_is_exact_on_exact_arithmetic() {
 }
 
 #[test]
-fn small_tdecq_windows_stay_on_the_cpu() {
-    // By default the engine takes TDECQ's windows from TDECQ_GPU_MIN_ROWS rows (both windows
-    // together); below, `Ok(None)` keeps the evaluations on the CPU. `Some(0)` takes them all.
-    // (In this binary, not the engine tests': its own context would race their check that a
-    // batch creates none.)
+fn tdecq_windows_are_placed_by_the_context_setting() {
+    // Raced (the default) and Large: windows from TDECQ_GPU_MIN_ROWS rows (both windows
+    // together) on the device, smaller ones on the CPU (`Ok(None)`); the plan races the CPU
+    // only under Raced. Device: every window, not racing. (In this binary, not the engine
+    // tests': its own context would race their check that a batch creates none.)
     use lightlane_core::accel::Accelerator;
     use lightlane_core::eye::{TdecqBins, TdecqWindow};
+    use lightlane_gpu::TdecqPlacement;
     let Some(ctx) = common::own_ctx() else { return };
-    assert_eq!(ctx.tdecq_min_rows(), lightlane_gpu::TDECQ_GPU_MIN_ROWS);
+    assert_eq!(ctx.tdecq_placement(), TdecqPlacement::Raced);
     let accel = lightlane_gpu::GpuAccelerator { ctx: &ctx, fallback: false };
     let half = lightlane_gpu::TDECQ_GPU_MIN_ROWS / 2;
     let data: Vec<f32> = (0..half + 1).map(|i| (i % 97) as f32 * 0.01).collect();
     let offsets = [0usize, 1];
     let bins = TdecqBins { lo: -1.0, step: 0.01, bins: 512 };
+    // None: on the CPU; Some(race): on the device, racing or not.
     let planned = |rows: usize| {
         let w = [TdecqWindow { data: &data, offsets: &offsets, rows }, TdecqWindow { data: &data, offsets: &offsets, rows }];
-        accel.tdecq_histograms(&w, &bins).unwrap().is_some()
+        accel.tdecq_histograms(&w, &bins).unwrap().map(|p| p.race())
     };
-    assert!(!planned(half - 1), "one row short of the threshold stays on the CPU");
-    assert!(planned(half), "the threshold goes to the device");
-    ctx.set_tdecq_min_rows(Some(0));
-    assert!(planned(1) && planned(half - 1), "Some(0): every window on the device");
-    ctx.set_tdecq_min_rows(None);
-    assert!(!planned(half - 1), "None restores the default");
+    assert_eq!(planned(half - 1), None, "one row short of the threshold stays on the CPU");
+    assert_eq!(planned(half), Some(true), "the threshold goes to the device, racing the CPU");
+    ctx.set_tdecq_placement(TdecqPlacement::Large);
+    assert_eq!((planned(half - 1), planned(half)), (None, Some(false)), "Large");
+    ctx.set_tdecq_placement(TdecqPlacement::Device);
+    assert_eq!((planned(1), planned(half)), (Some(false), Some(false)), "Device: every window");
+    ctx.set_tdecq_placement(TdecqPlacement::Raced);
+    assert_eq!(planned(half - 1), None);
 }
 
 #[test]

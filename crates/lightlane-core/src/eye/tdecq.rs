@@ -293,7 +293,20 @@ pub trait TdecqHistograms {
     /// `counts[h·bins + b]`. They must equal [`tdecq_window_counts_reference`] exactly (the
     /// optimizer's path depends on every count).
     fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()>;
+
+    /// Whether the search may time this plan against the CPU and keep the faster: the
+    /// plan's 2nd to [`RACE_EVALUATIONS`]` + 1`-th evaluations are also evaluated on the CPU,
+    /// and when the CPU took less time in all, the rest of the problem's evaluations run on the
+    /// CPU (the counts are the same, so the search is too). Default `false`: every evaluation
+    /// on the engine.
+    fn race(&self) -> bool {
+        false
+    }
 }
+
+/// Evaluations of a racing plan ([`TdecqHistograms::race`]) timed on both the engine and the
+/// CPU, after one untimed engine evaluation (its first pays the engine's warm-up).
+pub const RACE_EVALUATIONS: usize = 2;
 
 /// An engine that takes TDECQ's histogram evaluations ([`tdecq_with`]), and its failure rule.
 pub trait TdecqEngine: Sync {
@@ -388,6 +401,10 @@ struct Problem<'e> {
     dev: Option<Box<dyn TdecqHistograms + 'e>>,
     /// Scratch of the engine's counts: both windows, `amp_bins` each.
     dev_counts: Vec<u32>,
+    /// Evaluations done on the engine, and the seconds the race's evaluations took on the
+    /// engine and on the CPU ([`TdecqHistograms::race`]).
+    dev_evaluations: usize,
+    race_s: [f64; 2],
     /// The error that stops TDECQ (an engine failure without fallback).
     error: Option<Error>,
 }
@@ -541,11 +558,32 @@ impl<'e> Problem<'e> {
     /// Equalizes both windows with `w` and histograms them into SER terms (Eq. 121-4…121-8:
     /// each bin is charged the crossing of the thresholds bounding its own decision region).
     /// On the engine when one planned them (the same counts), else on the CPU.
+    /// A racing plan ([`TdecqHistograms::race`]) also evaluates its 2nd to
+    /// `RACE_EVALUATIONS + 1`-th candidates on the CPU, and hands the rest to the CPU when that
+    /// was faster in all.
     fn ser_terms(&mut self, w: &[f64]) -> [SerTerms; 2] {
         let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        if let Some(t) = self.engine_terms(&wf) {
-            return t;
+        let racing = self.dev.as_ref().is_some_and(|d| d.race())
+            && (1..=RACE_EVALUATIONS).contains(&self.dev_evaluations);
+        let t = std::time::Instant::now();
+        if let Some(terms) = self.engine_terms(&wf) {
+            self.dev_evaluations += 1;
+            if racing {
+                self.race_s[0] += t.elapsed().as_secs_f64();
+                let t = std::time::Instant::now();
+                let _ = self.cpu_terms(&wf);
+                self.race_s[1] += t.elapsed().as_secs_f64();
+                if self.dev_evaluations == RACE_EVALUATIONS + 1 && self.race_s[1] < self.race_s[0] {
+                    self.dev = None;
+                }
+            }
+            return terms;
         }
+        self.cpu_terms(&wf)
+    }
+
+    /// [`Problem::ser_terms`] on the CPU.
+    fn cpu_terms(&mut self, wf: &[f32]) -> [SerTerms; 2] {
         let (lo, step, bins, th) = (self.lo, self.step, self.cfg.amp_bins, self.thresholds);
         let [c0, c1] = &mut self.counts;
         let [i0, i1] = &self.inputs;
@@ -553,14 +591,14 @@ impl<'e> Problem<'e> {
         // (each side is independent and deterministic: the result does not depend on it).
         if i0.n >= PARALLEL_ROWS {
             let (a, b) = rayon::join(
-                || side_terms(i0, &wf, c0, lo, step, bins, &th),
-                || side_terms(i1, &wf, c1, lo, step, bins, &th),
+                || side_terms(i0, wf, c0, lo, step, bins, &th),
+                || side_terms(i1, wf, c1, lo, step, bins, &th),
             );
             [a, b]
         } else {
             [
-                side_terms(i0, &wf, c0, lo, step, bins, &th),
-                side_terms(i1, &wf, c1, lo, step, bins, &th),
+                side_terms(i0, wf, c0, lo, step, bins, &th),
+                side_terms(i1, wf, c1, lo, step, bins, &th),
             ]
         }
     }
@@ -1230,6 +1268,8 @@ pub fn tdecq_with(
             engine: None,
             dev: None,
             dev_counts: Vec::new(),
+            dev_evaluations: 0,
+            race_s: [0.0; 2],
             error: None,
         };
         p.plan_on(engine);
@@ -1576,6 +1616,10 @@ mod engine_tests {
         fallback: bool,
         script: FailureScript,
         failures: Mutex<Vec<String>>,
+        /// Its plans race the CPU ([`TdecqHistograms::race`]).
+        race: bool,
+        /// Milliseconds each evaluation sleeps (a slow device round trip).
+        slow_ms: u64,
     }
 
     struct DoubleHist<'s> {
@@ -1585,8 +1629,13 @@ mod engine_tests {
     }
 
     impl TdecqHistograms for DoubleHist<'_> {
+        fn race(&self) -> bool {
+            self.engine.race
+        }
+
         fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
             let bad = self.engine.script.call("counts")?;
+            std::thread::sleep(std::time::Duration::from_millis(self.engine.slow_ms));
             counts.fill(0);
             let b = self.bins.bins;
             for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
@@ -1691,6 +1740,46 @@ mod engine_tests {
             cpu
         );
         assert_eq!(declines.script.called("counts"), 0);
+    }
+
+    #[test]
+    fn a_racing_plan_slower_than_the_cpu_hands_its_evaluations_to_the_cpu() {
+        let (sig, syms) = isi_eye();
+        let cfg = TdecqConfig {
+            search_symbols: 1_000,
+            ..TdecqConfig::default()
+        };
+        let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
+        // Each evaluation 20 ms on the engine, far beyond the CPU's: every plan keeps only its
+        // untimed first evaluation and the raced ones.
+        let slow = Double {
+            race: true,
+            slow_ms: 20,
+            ..Double::default()
+        };
+        assert_eq!(
+            tdecq_with(&sig, Some(&syms), &cfg, Some(&slow)).unwrap(),
+            cpu,
+            "the same counts on either side: the same search"
+        );
+        let plans = slow.script.called("plan");
+        assert!(plans > cfg.main_tap_positions.len(), "both stages planned");
+        assert!(
+            slow.script.called("counts") <= plans * (1 + RACE_EVALUATIONS),
+            "{} engine evaluations for {plans} plans",
+            slow.script.called("counts")
+        );
+        assert!(cpu.evaluations > plans * (1 + RACE_EVALUATIONS), "the CPU did the rest");
+        // The same engine without racing keeps every evaluation.
+        let kept = Double {
+            slow_ms: 1,
+            ..Double::default()
+        };
+        assert_eq!(
+            tdecq_with(&sig, Some(&syms), &cfg, Some(&kept)).unwrap(),
+            cpu
+        );
+        assert_eq!(kept.script.called("counts"), cpu.evaluations);
     }
 
     #[test]
