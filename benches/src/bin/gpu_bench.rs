@@ -35,6 +35,20 @@ fn row(
     );
 }
 
+/// A row of a phase-timed kernel run: upload rate of `up_bytes`, `rate` in `unit` (GSa/s,
+/// Gb/s), readback time, against `target` (in `unit`) when the issue sets one.
+fn timed_row(label: &str, size: &str, up_bytes: usize, t: &bench::PhaseTimes, rate: f64, unit: &str, target: Option<f64>) {
+    row(
+        label,
+        size,
+        Some(up_bytes as f64 / t.upload_s / 1e9),
+        format!("{rate:.4} {unit}"),
+        Some(t.readback_s * 1e3),
+        &target.map_or_else(|| "-".to_string(), |v| format!(">= {v} {unit}")),
+        target.map(|v| rate >= v),
+    );
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES")
         .ok()
@@ -63,20 +77,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|{}|", ["-"; 7].map(|_| "---").join("|"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
-    let gb = |bytes: usize, s: f64| bytes as f64 / s / 1e9;
 
     let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
     let t = bench::fir(ctx, &x, &taps, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
-    row(
-        "FFE 15 taps",
-        &format!("{n}"),
-        Some(gb(n * 4, t.upload_s)),
-        format!("{r:.4} GSa/s"),
-        Some(t.readback_s * 1e3),
-        ">= 250 GSa/s",
-        Some(r >= 250.0),
-    );
+    timed_row("FFE 15 taps", &format!("{n}"), n * 4, &t, r, "GSa/s", Some(250.0));
 
     // Eye histograms over 2 UI from -1.5 to 1.5: the workgroup-private kernel (64 x 64), phase
     // tiles with 16 columns a sample interval, and the analysis's eye (32 samples/UI, m = 4).
@@ -96,15 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let t = bench::eye(ctx, &x, &geom, reps)?;
         let r = n as f64 / t.compute_s / 1e9;
-        row(
-            label,
-            &format!("{n}"),
-            Some(gb(n * 4, t.upload_s)),
-            format!("{r:.4} GSa/s"),
-            Some(t.readback_s * 1e3),
-            ">= 200 GSa/s",
-            Some(r >= 200.0),
-        );
+        timed_row(label, &format!("{n}"), n * 4, &t, r, "GSa/s", Some(200.0));
     }
 
     let code = RsCode::Kp4;
@@ -120,15 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = bench::rs_syndromes(ctx, code, &batch, reps)?;
     let r = (words * code.n() * 10) as f64 / t.compute_s / 1e9;
-    row(
-        "KP4 syndromes",
-        &format!("{words} cw"),
-        Some(gb(batch.len() * 2, t.upload_s)),
-        format!("{r:.4} Gb/s"),
-        Some(t.readback_s * 1e3),
-        ">= 100 Gb/s",
-        Some(r >= 100.0),
-    );
+    timed_row("KP4 syndromes", &format!("{words} cw"), batch.len() * 2, &t, r, "Gb/s", Some(100.0));
 
     let bytes: &[u8] = bytemuck_cast(&x);
     let chunk = (64usize << 20).min(bytes.len());
@@ -235,84 +224,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (t, nout) = bench::resample(ctx, &x, &rgrid, reps)?;
     let r = nout as f64 / t.compute_s / 1e9;
-    row(
-        "resample cubic 4.8->2 /UI",
-        &format!("{n}"),
-        Some(gb(n * 4, t.upload_s)),
-        format!("{r:.4} GSa/s"),
-        Some(t.readback_s * 1e3),
-        "-",
-        None,
-    );
+    timed_row("resample cubic 4.8->2 /UI", &format!("{n}"), n * 4, &t, r, "GSa/s", None);
     let nd = (n / 4).clamp(1 << 16, 1 << 24);
     let y: Vec<f32> = (0..nd).map(|_| rng.random::<f32>() * 3.0 - 1.5).collect();
-    let mlse =
-        lightlane::eq::Mlse::new(Modulation::Pam4, &[1.0, 0.5], &Modulation::Pam4.level_set())?;
-    let s = bench::mlse_blocks(
-        ctx,
-        &mlse,
-        &y,
-        lightlane::gpu::GPU_MLSE_BLOCK,
-        256,
-        reps.min(3),
-    )?;
-    let r = nd as f64 / s / 1e9;
-    row(
-        "MLSE PAM4 4-state blocks",
-        &format!("{nd}"),
-        None,
-        format!("{r:.4} GSym/s"),
-        None,
-        "- (whole call)",
-        None,
-    );
-    let mlse16 = lightlane::eq::Mlse::new(
-        Modulation::Pam4,
-        &[1.0, 0.4, 0.2],
-        &Modulation::Pam4.level_set(),
-    )?;
-    let s = bench::mlse_blocks(
-        ctx,
-        &mlse16,
-        &y,
-        lightlane::gpu::GPU_MLSE_BLOCK,
-        256,
-        reps.min(3),
-    )?;
-    let r = nd as f64 / s / 1e9;
-    row(
-        "MLSE PAM4 16-state blocks",
-        &format!("{nd}"),
-        None,
-        format!("{r:.4} GSym/s"),
-        None,
-        "- (whole call)",
-        None,
-    );
+    let detector_row = |label: &str, s: f64| {
+        row(
+            label,
+            &format!("{nd}"),
+            None,
+            format!("{:.4} GSym/s", nd as f64 / s / 1e9),
+            None,
+            "- (whole call)",
+            None,
+        )
+    };
+    for (states, target) in [(4, &[1.0f32, 0.5][..]), (16, &[1.0, 0.4, 0.2])] {
+        let mlse = lightlane::eq::Mlse::new(Modulation::Pam4, target, &Modulation::Pam4.level_set())?;
+        let s = bench::mlse_blocks(ctx, &mlse, &y, lightlane::gpu::GPU_MLSE_BLOCK, 256, reps.min(3))?;
+        detector_row(&format!("MLSE PAM4 {states}-state blocks"), s);
+    }
     for nt in [3usize, 32] {
         let dfe = lightlane::eq::Dfe::new(
             (0..nt).map(|i| 0.1 / (1 + i) as f32).collect(),
             Modulation::Pam4.level_set(),
             Modulation::Pam4,
         )?;
-        let s = bench::dfe_blocks(
-            ctx,
-            &dfe,
-            &y,
-            lightlane::gpu::GPU_DFE_BLOCK,
-            256,
-            reps.min(3),
-        )?;
-        let r = nd as f64 / s / 1e9;
-        row(
-            &format!("DFE PAM4 {nt} taps blocks"),
-            &format!("{nd}"),
-            None,
-            format!("{r:.4} GSym/s"),
-            None,
-            "- (whole call)",
-            None,
-        );
+        let s = bench::dfe_blocks(ctx, &dfe, &y, lightlane::gpu::GPU_DFE_BLOCK, 256, reps.min(3))?;
+        detector_row(&format!("DFE PAM4 {nt} taps blocks"), s);
     }
 
     // End to end: a PAM4 capture file (LeCroy .trc) -> report, CPU engine vs GPU engine on

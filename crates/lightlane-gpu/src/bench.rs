@@ -6,13 +6,12 @@
 //! readback are host wall clock.
 
 use crate::context::GpuContext;
-use crate::kernels::RsParams;
 use crate::pool::Role;
 use crate::reference::EyeGeometry;
 use crate::shaders;
 use crate::stream::StagingRing;
 use lightlane_core::eq::Ffe;
-use lightlane_core::fec::{gf, RsCode};
+use lightlane_core::fec::RsCode;
 use lightlane_core::modulation::{BitMapping, Slicer};
 use lightlane_core::{Modulation, Result};
 use std::time::Instant;
@@ -193,39 +192,15 @@ pub fn rs_syndromes(
     let n = code.n();
     let count = words.len() / n;
     let two_t = code.parity_len();
-    let log: Vec<u32> = (0..1024u16)
-        .map(|a| gf::log(a).unwrap_or(0) as u32)
-        .collect();
-    let exp: Vec<u32> = (0..2048usize)
-        .map(|e| gf::exp(e % gf::GROUP_ORDER) as u32)
-        .collect();
-    let lb = ctx.upload(Role::Input, bytemuck::cast_slice(&log))?;
-    let eb = ctx.upload(Role::Input, bytemuck::cast_slice(&exp))?;
+    let tables = ctx.rs_tables()?;
     let (sb, up) = time(|| {
         let b = ctx.upload(Role::Input, bytemuck::cast_slice(words))?;
         ctx.wait()?;
         Ok(b)
     })?;
     let ob = ctx.buffer(Role::Output, (count * two_t * 4) as u64)?;
-    let grid = ctx.grid((count as u32).div_ceil(2));
-    let p = RsParams {
-        words: count as u32,
-        n: n as u32,
-        two_t: two_t as u32,
-        wg_x: grid.0,
-    };
-    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
     let pipe = ctx.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
-    let bind = ctx.bind(
-        &pipe,
-        &[
-            (0, ub.buffer()),
-            (1, sb.buffer()),
-            (2, lb.buffer()),
-            (3, eb.buffer()),
-            (4, ob.buffer()),
-        ],
-    );
+    let (_ub, bind, grid) = ctx.rs_pass(&pipe, &tables, &sb, &ob, count, n, two_t)?;
     let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
     let (_, rb) = time(|| ctx.read_back(ob.buffer(), (count * two_t * 4) as u64))?;
     Ok(PhaseTimes {
@@ -364,20 +339,13 @@ pub fn round_trips(ctx: &GpuContext, reps: usize) -> Result<[f64; 3]> {
     let src = ctx.buffer(Role::Output, 8192)?;
     let mut out = vec![0u8; 8192];
     ctx.read_back_into(src.buffer(), 0, &mut out)?;
-    let mean = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let t = Instant::now();
-        for _ in 0..reps {
-            f()?;
-        }
-        Ok(t.elapsed().as_secs_f64() / reps as f64)
-    };
-    let submit = mean(&mut || {
+    let submit = mean_seconds(reps, || {
         let enc = ctx.device.create_command_encoder(&Default::default());
         ctx.queue.submit([enc.finish()]);
         ctx.wait()
     })?;
-    let readback = mean(&mut || ctx.read_back_into(src.buffer(), 0, &mut out))?;
-    let scopes = mean(&mut || ctx.scoped(|| ()))?;
+    let readback = mean_seconds(reps, || ctx.read_back_into(src.buffer(), 0, &mut out))?;
+    let scopes = mean_seconds(reps, || ctx.scoped(|| ()))?;
     Ok([submit, readback, scopes])
 }
 
@@ -485,11 +453,7 @@ pub fn mlse_blocks(
     reps: usize,
 ) -> Result<f64> {
     ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
-    let t = Instant::now();
-    for _ in 0..reps.max(1) {
-        ctx.mlse_detect_blocks(mlse, y, block, warmup)?;
-    }
-    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+    mean_seconds(reps, || ctx.mlse_detect_blocks(mlse, y, block, warmup).map(drop))
 }
 
 /// Seconds of one whole [`GpuContext::dfe_detect_blocks`] call (upload, the segmented
@@ -503,11 +467,17 @@ pub fn dfe_blocks(
     reps: usize,
 ) -> Result<f64> {
     ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    mean_seconds(reps, || ctx.dfe_detect_blocks(dfe, y, block, warmup).map(drop))
+}
+
+/// Mean seconds of `reps` (at least 1) calls of `f`, back to back.
+fn mean_seconds(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let reps = reps.max(1);
     let t = Instant::now();
-    for _ in 0..reps.max(1) {
-        ctx.dfe_detect_blocks(dfe, y, block, warmup)?;
+    for _ in 0..reps {
+        f()?;
     }
-    Ok(t.elapsed().as_secs_f64() / reps.max(1) as f64)
+    Ok(t.elapsed().as_secs_f64() / reps as f64)
 }
 
 /// Capture-to-report timings of the CPU and the GPU engine on the same machine and capture

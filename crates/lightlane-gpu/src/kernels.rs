@@ -5,7 +5,7 @@
 
 use crate::blocks::BlockRun;
 use crate::context::{gpu_err, GpuContext, WORKGROUP};
-use crate::pool::Role;
+use crate::pool::{Pooled, Role};
 use crate::stream::StagingRing;
 use crate::{reference::EyeGeometry, shaders};
 use bytemuck::{Pod, Zeroable};
@@ -137,11 +137,11 @@ pub(crate) struct EyeParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct RsParams {
-    pub(crate) words: u32,
-    pub(crate) n: u32,
-    pub(crate) two_t: u32,
-    pub(crate) wg_x: u32,
+struct RsParams {
+    words: u32,
+    n: u32,
+    two_t: u32,
+    wg_x: u32,
 }
 
 #[repr(C)]
@@ -1062,14 +1062,7 @@ impl GpuContext {
         if count == 0 {
             return Ok(out);
         }
-        let log: Vec<u32> = (0..1024u16)
-            .map(|a| gf::log(a).unwrap_or(0) as u32)
-            .collect();
-        let exp: Vec<u32> = (0..2048usize)
-            .map(|e| gf::exp(e % gf::GROUP_ORDER) as u32)
-            .collect();
-        let lb = self.upload(Role::Input, bytemuck::cast_slice(&log))?;
-        let eb = self.upload(Role::Input, bytemuck::cast_slice(&exp))?;
+        let tables = self.rs_tables()?;
         let pipe = self.pipeline("rs_syndromes", shaders::RS_SYNDROMES, "syndromes")?;
         // Whole words per chunk (an even number keeps chunks u32-aligned).
         let per_chunk = ((self.elems_per_binding(2) / n) / 2 * 2).max(2);
@@ -1081,25 +1074,12 @@ impl GpuContext {
                 bytemuck::cast_slice(&words[w0 * n..(w0 + wn) * n]),
             )?;
             let ob = self.buffer(Role::Output, (wn * two_t * 4) as u64)?;
-            let grid = self.grid(u32_len("rs words", wn)?.div_ceil(2));
-            let p = RsParams {
-                words: wn as u32,
-                n: n as u32,
-                two_t: two_t as u32,
-                wg_x: grid.0,
-            };
-            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-            self.dispatch_1d(
-                &pipe,
-                &[
-                    (0, ub.buffer()),
-                    (1, sb.buffer()),
-                    (2, lb.buffer()),
-                    (3, eb.buffer()),
-                    (4, ob.buffer()),
-                ],
-                grid,
-            )?;
+            let (_ub, bind, grid) = self.rs_pass(&pipe, &tables, &sb, &ob, wn, n, two_t)?;
+            self.scoped(|| {
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                self.dispatch(&pipe, &bind, grid, &mut enc);
+                self.queue.submit([enc.finish()]);
+            })?;
             let b = self.read_back(ob.buffer(), (wn * two_t * 4) as u64)?;
             for (o, &s) in out[w0 * two_t..(w0 + wn) * two_t]
                 .iter_mut()
@@ -1110,6 +1090,58 @@ impl GpuContext {
             w0 += wn;
         }
         Ok(out)
+    }
+
+    /// The syndromes kernel's GF(2^10) tables on the device: (log of each symbol, 0 for 0;
+    /// α^e for e in 0..2048, so a sum of two logs needs no reduction).
+    pub(crate) fn rs_tables(&self) -> Result<(Pooled, Pooled)> {
+        let log: Vec<u32> = (0..1024u16)
+            .map(|a| gf::log(a).unwrap_or(0) as u32)
+            .collect();
+        let exp: Vec<u32> = (0..2048usize)
+            .map(|e| gf::exp(e % gf::GROUP_ORDER) as u32)
+            .collect();
+        Ok((
+            self.upload(Role::Input, bytemuck::cast_slice(&log))?,
+            self.upload(Role::Input, bytemuck::cast_slice(&exp))?,
+        ))
+    }
+
+    /// One syndromes pass of `pipe` over `wn` words of `n` symbols in `words` into `out`
+    /// (`two_t` u32 a word): its uniform buffer (keep it alive until the pass has run), bind
+    /// group and grid.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rs_pass(
+        &self,
+        pipe: &wgpu::ComputePipeline,
+        tables: &(Pooled, Pooled),
+        words: &Pooled,
+        out: &Pooled,
+        wn: usize,
+        n: usize,
+        two_t: usize,
+    ) -> Result<(Pooled, wgpu::BindGroup, (u32, u32))> {
+        let grid = self.grid(u32_len("rs words", wn)?.div_ceil(2));
+        let p = RsParams {
+            words: wn as u32,
+            n: n as u32,
+            two_t: two_t as u32,
+            wg_x: grid.0,
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let bind = self.scoped(|| {
+            self.bind(
+                pipe,
+                &[
+                    (0, ub.buffer()),
+                    (1, words.buffer()),
+                    (2, tables.0.buffer()),
+                    (3, tables.1.buffer()),
+                    (4, out.buffer()),
+                ],
+            )
+        })?;
+        Ok((ub, bind, grid))
     }
 
     /// Block-parallel DFE: decisions equal to

@@ -16,7 +16,9 @@ use std::sync::mpsc;
 
 struct Slot {
     staging: wgpu::Buffer,
-    device: Pooled,
+    /// The slot's device buffer, made on the first [`StagingRing::push`] through the slot
+    /// ([`StagingRing::push_to`] copies into the caller's buffer and needs none).
+    device: Option<Pooled>,
     /// Completion of the slot's pending `map_async`, when one is outstanding.
     mapping: Option<mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>>,
     /// Whether `staging` is mapped for writing now (it goes back to the context's pool only then).
@@ -44,7 +46,6 @@ impl<'a> StagingRing<'a> {
         let slot_bytes = slot_bytes.div_ceil(4).max(1) * 4;
         let slots = (0..slots.max(1))
             .map(|_| {
-                let device = ctx.buffer(Role::Input, slot_bytes)?;
                 let staging = match ctx.pools.take_staging(slot_bytes) {
                     Some(b) => b,
                     None => ctx.scoped(|| {
@@ -58,7 +59,7 @@ impl<'a> StagingRing<'a> {
                 };
                 Ok(Slot {
                     staging,
-                    device,
+                    device: None,
                     mapping: None,
                     mapped: true,
                 })
@@ -81,11 +82,16 @@ impl<'a> StagingRing<'a> {
     /// commands `record` encodes, which get the slot's device buffer (the chunk sits at its
     /// start; bytes past `data.len()` are stale).
     pub fn push(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer)) -> Result<()> {
-        self.submit_chunk(data, |enc, staging, device, len| {
+        let slot = &mut self.slots[self.next];
+        let device = match &slot.device {
+            Some(d) => d.buffer().clone(),
+            None => slot.device.insert(self.ctx.buffer(Role::Input, self.slot_bytes)?).buffer().clone(),
+        };
+        self.submit_chunk(data, |enc, staging, len| {
             if len > 0 {
-                enc.copy_buffer_to_buffer(staging, 0, device, 0, len);
+                enc.copy_buffer_to_buffer(staging, 0, &device, 0, len);
             }
-            record(enc, device);
+            record(enc, &device);
         })
     }
 
@@ -93,7 +99,7 @@ impl<'a> StagingRing<'a> {
     /// 4; `dst` has COPY_DST): the staging buffer is copied there instead of into the slot's
     /// device buffer. Bytes past `data.len()` up to the next multiple of 4 are stale.
     pub fn push_to(&mut self, data: &[u8], dst: &wgpu::Buffer, at: u64) -> Result<()> {
-        self.submit_chunk(data, |enc, staging, _, len| {
+        self.submit_chunk(data, |enc, staging, len| {
             if len > 0 {
                 enc.copy_buffer_to_buffer(staging, 0, dst, at, len);
             }
@@ -101,9 +107,9 @@ impl<'a> StagingRing<'a> {
     }
 
     /// Fills the next slot's staging buffer with `data` and submits what `record` encodes
-    /// (given the staging buffer, the slot's device buffer and the bytes filled, `data.len()`
-    /// rounded up to 4), then re-maps the staging buffer.
-    fn submit_chunk(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer, &wgpu::Buffer, u64)) -> Result<()> {
+    /// (given the staging buffer and the bytes filled, `data.len()` rounded up to 4), then
+    /// re-maps the staging buffer.
+    fn submit_chunk(&mut self, data: &[u8], record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer, u64)) -> Result<()> {
         if data.len() as u64 > self.slot_bytes {
             return Err(gpu_err(format!("chunk of {} bytes exceeds the ring's {} bytes", data.len(), self.slot_bytes)));
         }
@@ -146,7 +152,7 @@ impl<'a> StagingRing<'a> {
         slot.mapped = false;
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            record(&mut enc, &slot.staging, slot.device.buffer(), len);
+            record(&mut enc, &slot.staging, len);
             ctx.queue.submit([enc.finish()]);
         })?;
         // Re-map for the next use; completes once this submission is done with the buffer.

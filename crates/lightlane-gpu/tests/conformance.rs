@@ -26,6 +26,12 @@ fn noise(r: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
         .collect()
 }
 
+/// `n` multiples of `1/denom` in `[−64/denom, 64/denom]`: short sums of their products are
+/// exact in f32, so the GPU's and the CPU's FIR outputs must agree bit for bit.
+fn dyadic(r: &mut ChaCha8Rng, n: usize, denom: f32) -> Vec<f32> {
+    (0..n).map(|_| r.random_range(-64i32..=64) as f32 / denom).collect()
+}
+
 /// |gpu − cpu| ≤ 2·L·ε·Σ|w·x| per output (f32 summation error bound, either order).
 fn assert_fir_close(
     gpu: &[f32],
@@ -141,12 +147,8 @@ fn fir_exact_arithmetic_is_bit_identical() {
     // summation order gives the same bits; a wrong index or tap order cannot hide in a tolerance.
     let Some(ctx) = common::ctx() else { return };
     let mut r = rng(3);
-    let x: Vec<f32> = (0..20_011)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 16.0)
-        .collect();
-    let taps: Vec<f32> = (0..15)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 64.0)
-        .collect();
+    let x = dyadic(&mut r, 20_011, 16.0);
+    let taps = dyadic(&mut r, 15, 64.0);
     let cpu = Fir::new(&taps).unwrap().process_valid_vec(&x);
     let gpu = ctx.fir_valid(&x, &taps).unwrap();
     assert_eq!(gpu, cpu);
@@ -164,14 +166,10 @@ fn unrolled_ffe_is_bit_identical_for_every_tap_count_and_edge() {
     let mut r = rng(31);
     for l in (1..=lightlane_gpu::shaders::FFE_UNROLLED_MAX_TAPS).filter(|l| l % 3 != 2 || *l == 32)
     {
-        let taps: Vec<f32> = (0..l)
-            .map(|_| r.random_range(-64i32..=64) as f32 / 64.0)
-            .collect();
+        let taps = dyadic(&mut r, l, 64.0);
         for c in [0, l / 2, l - 1, (l + 1) / 3] {
             for n in [1usize, 2, 3, 5, 7 + l, 4 * l + 1, 1003] {
-                let x: Vec<f32> = (0..n)
-                    .map(|_| r.random_range(-64i32..=64) as f32 / 16.0)
-                    .collect();
+                let x = dyadic(&mut r, n, 16.0);
                 let ffe = Ffe::new(taps.clone(), 1, c.min(l - 1)).unwrap();
                 assert_eq!(
                     ctx.ffe_equalize(&ffe, &x).unwrap(),
@@ -248,9 +246,7 @@ fn large_readbacks_copy_out_on_several_threads_bit_exactly() {
     // (a misplaced piece or an uncopied tail would show).
     let Some(ctx) = common::ctx() else { return };
     let mut r = rng(30);
-    let x: Vec<f32> = (0..1_250_003)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 16.0)
-        .collect();
+    let x = dyadic(&mut r, 1_250_003, 16.0);
     let taps = [0.25f32, 1.0, -0.5];
     let gpu = ctx.fir_valid(&x, &taps).unwrap();
     assert_eq!(gpu, Fir::new(&taps).unwrap().process_valid_vec(&x));
@@ -261,12 +257,8 @@ fn fir_streams_in_chunks() {
     let Some(ctx) = common::own_ctx() else { return };
     ctx.set_max_chunk_bytes(Some(16 * 1024));
     let mut r = rng(4);
-    let x: Vec<f32> = (0..50_000)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 16.0)
-        .collect();
-    let taps: Vec<f32> = (0..31)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 64.0)
-        .collect();
+    let x = dyadic(&mut r, 50_000, 16.0);
+    let taps = dyadic(&mut r, 31, 64.0);
     for (sps, c) in [(1usize, 30usize), (2, 3)] {
         let ffe = Ffe::new(taps.clone(), sps, c).unwrap();
         assert_eq!(
@@ -1302,9 +1294,7 @@ fn weighted_histogram_is_exact_on_exact_arithmetic() {
     let Some(ctx) = common::ctx() else { return };
     let mut r = rng(50);
     let n = 150_001;
-    let data: Vec<f32> = (0..n + 40)
-        .map(|_| r.random_range(-64i32..=64) as f32 / 16.0)
-        .collect();
+    let data = dyadic(&mut r, n + 40, 16.0);
     let offsets = [3usize, 0, 17, 40, 9];
     let w = [0.25f32, 1.0, -0.125, 0.0625, -0.5];
     let (lo, step, bins) = (-16.0, 1.0 / 32.0, 1024);

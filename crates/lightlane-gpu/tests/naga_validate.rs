@@ -3,17 +3,23 @@
 
 use lightlane_gpu::shaders;
 
+/// `src` parsed and validated by naga (all checks), or a panic naming `name`.
+fn validate(name: &str, src: &str) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+    let mut v = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    );
+    v.validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+    module
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
     for (name, src, entries) in shaders::ALL {
-        let module = naga::front::wgsl::parse_str(src)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        v.validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
+        let module = validate(name, src);
         for entry in *entries {
             let ep = module
                 .entry_points
@@ -71,16 +77,6 @@ fn a_broken_shader_fails_validation() {
 fn every_unrolled_ffe_variant_validates() {
     // The host writes the tap count and reference tap into FFE_WINDOW's constants; every
     // variant it can ask for must be valid WGSL, and the window must change with them.
-    let validate = |name: &str, src: &str| {
-        let module = naga::front::wgsl::parse_str(src)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        v.validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
-    };
     for taps in 1..=shaders::FFE_UNROLLED_MAX_TAPS {
         for base in [0, taps / 2, taps - 1] {
             for (name, src) in [("fir", shaders::FIR), ("slice_count", shaders::SLICE_COUNT)] {
@@ -108,16 +104,6 @@ fn every_unrolled_ffe_variant_validates() {
 
 #[test]
 fn every_straight_line_eye_segment_validates() {
-    let validate = |name: &str, src: &str| {
-        let module = naga::front::wgsl::parse_str(src)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        v.validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: validation failed: {e:?}"));
-    };
     for m in 1..=shaders::EYE_SEGMENT_MAX_M {
         let body = shaders::eye_segment_source(m).unwrap();
         assert!(

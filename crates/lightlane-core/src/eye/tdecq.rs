@@ -1701,15 +1701,21 @@ mod engine_tests {
         )
     }
 
-    #[test]
-    fn the_engine_evaluates_every_candidate_and_gives_the_cpu_result() {
+    /// The ISI eye with a small search subset (stage 1 on decimated windows, stage 2 refined
+    /// on all symbols), and its TDECQ on the CPU.
+    fn two_stage_search() -> (EyeSignal, Vec<u8>, TdecqConfig, TdecqResult) {
         let (sig, syms) = isi_eye();
-        // A small search subset: stage 1 on decimated windows, stage 2 refined on all symbols.
         let cfg = TdecqConfig {
             search_symbols: 1_000,
             ..TdecqConfig::default()
         };
         let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
+        (sig, syms, cfg, cpu)
+    }
+
+    #[test]
+    fn the_engine_evaluates_every_candidate_and_gives_the_cpu_result() {
+        let (sig, syms, cfg, cpu) = two_stage_search();
         assert!(
             cpu.c_eq > 1.0 && cpu.evaluations > 50,
             "the search moved: {cpu:?}"
@@ -1744,12 +1750,7 @@ mod engine_tests {
 
     #[test]
     fn a_racing_plan_slower_than_the_cpu_hands_its_evaluations_to_the_cpu() {
-        let (sig, syms) = isi_eye();
-        let cfg = TdecqConfig {
-            search_symbols: 1_000,
-            ..TdecqConfig::default()
-        };
-        let cpu = tdecq(&sig, Some(&syms), &cfg).unwrap();
+        let (sig, syms, cfg, cpu) = two_stage_search();
         // Each evaluation 20 ms on the engine, far beyond the CPU's: every plan keeps only its
         // untimed first evaluation and the raced ones.
         let slow = Double {
