@@ -356,7 +356,7 @@ impl GpuContext {
         source: &'static str,
         entry: &'static str,
     ) -> Result<wgpu::ComputePipeline> {
-        self.pipeline_keyed(module, entry, 0, || source.into())
+        self.pipeline_keyed(module, entry, 0, || Some(source.into()))
     }
 
     /// The pipeline of `entry` in `source` (which starts with [`shaders::FFE_WINDOW`]) with the
@@ -370,12 +370,15 @@ impl GpuContext {
         taps: usize,
         base: usize,
     ) -> Result<Option<wgpu::ComputePipeline>> {
-        let Some(src) = crate::shaders::with_ffe_window(source, taps, base) else {
+        if !crate::shaders::has_ffe_window(source, taps, base) {
             return Ok(None);
-        };
+        }
+        // The source is written only when the variant is not cached yet.
         let variant = 1 + ((taps as u64) << 32 | base as u64);
-        self.pipeline_keyed(module, entry, variant, || src.into())
-            .map(Some)
+        self.pipeline_keyed(module, entry, variant, || {
+            crate::shaders::with_ffe_window(source, taps, base).map(Into::into)
+        })
+        .map(Some)
     }
 
     /// The eye-histogram pipeline of `entry` for `m` columns per sample interval: the
@@ -390,18 +393,21 @@ impl GpuContext {
             return self.pipeline("eye", crate::shaders::EYE, entry);
         }
         self.pipeline_keyed("eye", entry, m as u64, || {
-            crate::shaders::with_eye_segment(m)
-                .unwrap_or_else(|| crate::shaders::EYE.into())
-                .into()
+            Some(
+                crate::shaders::with_eye_segment(m)
+                    .map_or(crate::shaders::EYE.into(), Into::into),
+            )
         })
     }
 
+    /// The pipeline of `entry` cached under `(module, entry, variant)`; on a miss compiled from
+    /// `source()`, whose `None` (no such variant) is an error.
     fn pipeline_keyed(
         &self,
         module: &'static str,
         entry: &'static str,
         variant: u64,
-        source: impl FnOnce() -> std::borrow::Cow<'static, str>,
+        source: impl FnOnce() -> Option<std::borrow::Cow<'static, str>>,
     ) -> Result<wgpu::ComputePipeline> {
         let mut cache = self
             .pipelines
@@ -410,12 +416,15 @@ impl GpuContext {
         if let Some(p) = cache.get(&(module, entry, variant)) {
             return Ok(p.clone());
         }
+        let source = source().ok_or_else(|| {
+            gpu_err(format!("no {module} shader variant {variant:#x} for {entry}"))
+        })?;
         let p = self.scoped(|| {
             let sm = self
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(module),
-                    source: wgpu::ShaderSource::Wgsl(source()),
+                    source: wgpu::ShaderSource::Wgsl(source),
                 });
             self.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

@@ -25,11 +25,15 @@ pub const FFE_UNROLLED_MAX_TAPS: usize = 32;
 /// `source` (one that starts with [`FFE_WINDOW`]) with its `ffe4` replaced by
 /// [`ffe4_source`]`(taps, base)`; `None` where that has no variant or `source` lacks the window.
 pub fn with_ffe_window(source: &str, taps: usize, base: usize) -> Option<String> {
-    let body = ffe4_source(taps, base)?;
-    if !source.starts_with(FFE_WINDOW) {
+    if !has_ffe_window(source, taps, base) {
         return None;
     }
-    replace_region(source, FFE4_BEGIN, FFE4_END, &body)
+    replace_region(source, FFE4_BEGIN, FFE4_END, &ffe4_source(taps, base)?)
+}
+
+/// Whether [`with_ffe_window`]`(source, taps, base)` has a variant (without writing it).
+pub fn has_ffe_window(source: &str, taps: usize, base: usize) -> bool {
+    taps > 0 && taps <= FFE_UNROLLED_MAX_TAPS && base < taps && source.starts_with(FFE_WINDOW)
 }
 
 const FFE4_BEGIN: &str = "// BEGIN ffe4";
@@ -41,7 +45,7 @@ const FFE4_END: &str = "// END ffe4";
 /// `y[4t + r] = Σ_j w[j]·x[4t + r + base − j]` accumulated in tap order from 0.0.
 pub fn ffe4_source(taps: usize, base: usize) -> Option<String> {
     use std::fmt::Write;
-    if taps == 0 || taps > FFE_UNROLLED_MAX_TAPS || base >= taps {
+    if !has_ffe_window(FFE_WINDOW, taps, base) {
         return None;
     }
     let l = taps as i64;
