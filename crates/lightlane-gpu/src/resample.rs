@@ -67,6 +67,17 @@ pub fn resample_tolerance(mag: f32, reach: f64) -> f64 {
     mag as f64 * (25.0 * dt + 64.0 * eps) + 1e-30
 }
 
+/// The anchors of a fixed-clock grid's `n` outputs, one per [`RESAMPLE_ANCHOR_SPAN`] outputs
+/// (its first output's position and the step between outputs, in input samples).
+fn grid_anchors(grid: &ResampleGrid, n: usize) -> Vec<Anchor> {
+    let step = grid.samples_per_ui / grid.sps_out.max(1) as f64;
+    let start = grid.phase_ui * grid.samples_per_ui;
+    let span = RESAMPLE_ANCHOR_SPAN;
+    (0..n.div_ceil(span))
+        .map(|a| Anchor::new(start + (a * span) as f64 * step, step))
+        .collect()
+}
+
 impl GpuContext {
     /// [`lightlane_core::timing::resample`] on the GPU: `x` resampled on a fixed clock, within
     /// [`resample_tolerance`] of the CPU per output. Same checks as the CPU (positive
@@ -91,13 +102,7 @@ impl GpuContext {
             ));
         }
         let n = grid.output_len(x.len());
-        let step = grid.samples_per_ui / grid.sps_out as f64;
-        let start = grid.phase_ui * grid.samples_per_ui;
-        let span = RESAMPLE_ANCHOR_SPAN;
-        let anchors: Vec<Anchor> = (0..n.div_ceil(span))
-            .map(|a| Anchor::new(start + (a * span) as f64 * step, step))
-            .collect();
-        self.resample_anchors(x, &anchors, span, n)
+        self.resample_anchors(x, &grid_anchors(grid, n), RESAMPLE_ANCHOR_SPAN, n)
     }
 
     /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
@@ -116,12 +121,8 @@ impl GpuContext {
                 "resample bench input empty or larger than one binding",
             ));
         }
-        let step = grid.samples_per_ui / grid.sps_out.max(1) as f64;
-        let start = grid.phase_ui * grid.samples_per_ui;
         let span = RESAMPLE_ANCHOR_SPAN;
-        let anchors: Vec<Anchor> = (0..n.div_ceil(span))
-            .map(|a| Anchor::new(start + (a * span) as f64 * step, step))
-            .collect();
+        let anchors = grid_anchors(grid, n);
         let t = Instant::now();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(&anchors))?;
