@@ -50,6 +50,15 @@ pub trait Accelerator: Sync {
         Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
     }
 
+    /// [`Accelerator::resample_at`], the engine keeping a copy of the points where it computed
+    /// them (`Some`, of the returned points' length) for a later stage to read there: the
+    /// pipeline resamples the eye's raw signal through this and counts its histogram from the
+    /// kept copy ([`KeptSignal::eye_histogram`]) instead of uploading the host's again.
+    /// Default: [`Accelerator::resample_at`], nothing kept.
+    fn resample_kept<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Resampled<'a>> {
+        Ok((self.resample_at(x, positions, sps_out)?, None))
+    }
+
     /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
     /// `windows`' columns kept on the engine: planned once per window set, then one
     /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
@@ -59,6 +68,26 @@ pub trait Accelerator: Sync {
         let _ = (windows, bins);
         Ok(None)
     }
+}
+
+/// Resampled points on the host, and the engine's kept copy of them if it keeps one
+/// ([`Accelerator::resample_kept`]).
+pub type Resampled<'a> = (Vec<f32>, Option<Box<dyn KeptSignal + 'a>>);
+
+/// Points an engine resampled and kept where it computed them ([`Accelerator::resample_kept`]).
+pub trait KeptSignal: Send + Sync {
+    /// Number of points kept.
+    fn len(&self) -> usize;
+
+    /// Whether none are.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The eye histogram of the kept points `range` (within `0..len()`): the counts of
+    /// [`EyeHistogram::accumulate`] of that slice from phase 0, as
+    /// [`Accelerator::eye_histogram`] of the same points on the host.
+    fn eye_histogram(&self, geometry: &EyeGeometry, range: Range<usize>) -> Result<Vec<u32>>;
 }
 
 /// TDECQ's histogram evaluations on an [`Accelerator`] with the pipeline's failure rule: a
@@ -117,6 +146,33 @@ pub fn resample_at(
         fail(a, reason, "the resampling", &mut w)?;
     }
     Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
+}
+
+/// [`resample_at`] that keeps the points on `accel` too ([`Accelerator::resample_kept`]), with
+/// the same failure rule; a kept copy of the wrong length counts as a malformed result.
+pub fn resample_kept<'a>(
+    accel: Option<&'a dyn Accelerator>,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Resampled<'a>> {
+    if let Some(a) = accel {
+        let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
+        let reason = match a.resample_kept(x, positions, sps_out) {
+            Ok((y, kept)) if y.len() == want && kept.as_ref().is_none_or(|k| k.len() == want) => return Ok((y, kept)),
+            Ok((y, kept)) => format!(
+                "{} returned {} resampled points ({} kept), expected {want}",
+                a.name(),
+                y.len(),
+                kept.map_or(0, |k| k.len())
+            ),
+            Err(e) => format!("{} failed ({e})", a.name()),
+        };
+        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+        fail(a, reason, "the resampling", &mut w)?;
+    }
+    Ok((crate::timing::resample_at_parallel(x, positions, sps_out), None))
 }
 
 /// [`EyeHistogram::accumulate`] of `y` from phase 0, as counts.
@@ -411,16 +467,24 @@ impl<'a> EqualizedSignal<'a> {
 }
 
 /// The eye histogram of `y` on `accel` when given, else on the CPU; failures fall back as in
-/// [`ffe_equalize`]. Warnings go to `warnings` (behind a mutex: called from a `Fn` hook).
+/// [`ffe_equalize`]. `kept`: the engine's copy of `y` ([`KeptSignal`]) and where `y` lies in
+/// it, counted there instead of uploading `y`. Warnings go to `warnings` (behind a mutex:
+/// called from a `Fn` hook).
 pub fn eye_histogram(
     accel: Option<&dyn Accelerator>,
     geometry: &EyeGeometry,
     y: &[f32],
+    kept: Option<(&dyn KeptSignal, Range<usize>)>,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Vec<u32>> {
     if let Some(a) = accel {
         let want = geometry.time_bins * geometry.amp_bins;
-        let reason = match a.eye_histogram(geometry, y) {
+        let counts = match kept {
+            Some((k, range)) if range.len() == y.len() && range.end <= k.len() => k.eye_histogram(geometry, range),
+            Some((k, range)) => Err(crate::Error::invalid("kept eye points", format!("{range:?}"), format!("must lie within 0..{} and hold {} points", k.len(), y.len()))),
+            None => a.eye_histogram(geometry, y),
+        };
+        let reason = match counts {
             Ok(c) if c.len() == want => return Ok(c),
             Ok(c) => format!("{} returned {} eye histogram bins, expected {want}", a.name(), c.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
@@ -631,6 +695,26 @@ mod tests {
         }
     }
 
+    /// The test engine's kept resampled points: a host copy, counted on the CPU.
+    struct TestKept<'a> {
+        y: Vec<f32>,
+        engine: &'a TestEngine,
+    }
+
+    impl KeptSignal for TestKept<'_> {
+        fn len(&self) -> usize {
+            self.y.len()
+        }
+        fn eye_histogram(&self, geometry: &EyeGeometry, range: Range<usize>) -> Result<Vec<u32>> {
+            let bad = self.engine.call("kept_eye_histogram")?;
+            let mut h = cpu_eye_histogram(geometry, &self.y[range])?;
+            if bad {
+                h.pop();
+            }
+            Ok(h)
+        }
+    }
+
     /// The test engine's TDECQ evaluations: the naive reference on copies of the windows.
     struct TestHistograms<'a> {
         windows: Vec<(Vec<f32>, Vec<usize>, usize)>,
@@ -696,6 +780,15 @@ mod tests {
                 y.push(0.0);
             }
             Ok(y)
+        }
+        fn resample_kept<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Resampled<'a>> {
+            let bad = self.call("resample_kept")?;
+            let y = crate::timing::resample_at(x, positions, sps_out);
+            let mut kept = y.clone();
+            if bad {
+                kept.pop();
+            }
+            Ok((y, Some(Box::new(TestKept { y: kept, engine: self }))))
         }
         fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
             self.call("tdecq_plan")?;
@@ -812,8 +905,49 @@ mod tests {
             assert!(e.contains("device lost (test)") || e.contains("malformed"), "{e}");
         }
         // A strict eye-histogram failure is an error too (no longer a skipped eye).
-        let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["eye_histogram"], &[]))).unwrap_err();
+        let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["kept_eye_histogram"], &[]))).unwrap_err();
         assert!(e.to_string().contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn the_eye_histogram_counts_the_points_the_engine_kept_and_falls_back_or_fails() {
+        use crate::analysis::analyze_with;
+        use crate::Backend;
+        let (wf, mut cfg) = pam4_capture();
+        // The pictures are drawn from the histogram: the report's comparison covers its counts.
+        cfg.eye.as_mut().unwrap().render_png = true;
+        let cpu = analyze_with(&wf, &cfg, Backend::Cpu, None).unwrap();
+        assert!(cpu.eye.as_ref().is_some_and(|e| e.pictures.is_some()));
+        // The raw eye signal is resampled keeping its points on the engine, and its histogram
+        // is counted from them (not uploaded again): the CPU's report, pictures included.
+        let engine = TestEngine::new(false, &[], &[]);
+        let r = analyze_with(&wf, &cfg, Backend::Gpu, Some(&engine)).unwrap();
+        assert_eq!((engine.called("resample_kept"), engine.called("kept_eye_histogram"), engine.called("eye_histogram")), (1, 1, 0), "{:?}", engine.script.log());
+        assert!(r.eye == cpu.eye, "the eye report, pictures included, is the CPU's");
+        assert_eq!(r.warnings, cpu.warnings);
+        // A failing or malformed kept histogram, or a kept copy of the wrong length: under
+        // fallback the CPU's eye with one warning, else the engine's error.
+        for (fail, malformed, why, stage) in [
+            (&["kept_eye_histogram"][..], &[][..], "device lost (test)", "the eye histogram"),
+            (&[], &["kept_eye_histogram"], "eye histogram bins", "the eye histogram"),
+            (&["resample_kept"], &[], "device lost (test)", "the resampling"),
+            (&[], &["resample_kept"], "resampled points (", "the resampling"),
+        ] {
+            let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&TestEngine::new(true, fail, malformed))).unwrap();
+            assert!(r.eye == cpu.eye, "{fail:?} {malformed:?}");
+            let w: Vec<_> = r.warnings.iter().filter(|w| w.contains(why)).collect();
+            assert!(w.len() == 1 && w[0].contains(&format!("the CPU engine ran {stage}")), "{fail:?} {malformed:?}: {:?}", r.warnings);
+            let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, fail, malformed))).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        // A kept copy that does not hold the counted range is refused, not read out of bounds.
+        let engine = TestEngine::new(false, &[], &[]);
+        let kept = TestKept { y: vec![0.0; 10], engine: &engine };
+        let g = EyeGeometry { samples_per_ui: 4, span_ui: 2, time_bins: 8, amp_bins: 4, lo: -1.0, hi: 1.0 };
+        let w = Mutex::new(Vec::new());
+        let e = eye_histogram(Some(&engine), &g, &[0.0; 8], Some((&kept, 4..12)), &w).unwrap_err().to_string();
+        assert!(e.contains("kept eye points"), "{e}");
+        assert_eq!(eye_histogram(Some(&engine), &g, &[0.0; 8], Some((&kept, 2..10)), &w).unwrap().len(), 32);
     }
 
     #[test]

@@ -621,8 +621,9 @@ fn marked_run(
 ) -> Result<Vec<StageRow>> {
     let now = || (Instant::now(), thread_cpu_split_s());
     let start = now();
-    let last = std::cell::Cell::new(start);
-    let rows = std::cell::RefCell::new(Vec::new());
+    // The marks come from the analysis' threads (the jitter runs beside the eye).
+    let last = std::sync::Mutex::new(start);
+    let rows = std::sync::Mutex::new(Vec::new());
     let delta = |a: (Instant, Option<(f64, f64)>), b: (Instant, Option<(f64, f64)>)| {
         let cpu = match (a.1, b.1) {
             (Some((a0, a1)), Some((b0, b1))) => Some((b0 - a0, b1 - a1)),
@@ -632,8 +633,8 @@ fn marked_run(
     };
     let mark = |stage: &'static str| {
         let t = now();
-        let (wall, cpu) = delta(last.replace(t), t);
-        rows.borrow_mut().push((stage, wall, cpu));
+        let (wall, cpu) = delta(std::mem::replace(&mut *last.lock().unwrap_or_else(|p| p.into_inner()), t), t);
+        rows.lock().unwrap_or_else(|p| p.into_inner()).push((stage, wall, cpu));
     };
     lightlane_core::analysis::analyze_using(
         wf,
@@ -644,7 +645,7 @@ fn marked_run(
             mark: Some(&mark),
         },
     )?;
-    let mut rows = rows.into_inner();
+    let mut rows = rows.into_inner().unwrap_or_else(|p| p.into_inner());
     let (wall, cpu) = delta(start, now());
     rows.push(("whole analysis", wall, cpu));
     Ok(rows)

@@ -4,7 +4,7 @@
 use crate::context::GpuContext;
 use crate::kernels::GPU_DFE_MAX_TAPS;
 use crate::pool::Pooled;
-use lightlane_core::accel::{check_range, Accelerator, Equalized};
+use lightlane_core::accel::{check_range, Accelerator, Equalized, KeptSignal, Resampled};
 use lightlane_core::analysis::{analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
@@ -94,20 +94,20 @@ impl Accelerator for GpuAccelerator<'_> {
     }
 
     fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, y: &[f32]) -> Result<Vec<u32>> {
-        let geom = crate::EyeGeometry {
-            samples_per_ui: g.samples_per_ui,
-            span_ui: g.span_ui,
-            time_bins: g.time_bins,
-            amp_bins: g.amp_bins,
-            lo: g.lo,
-            hi: g.hi,
-        };
-        self.ctx.eye_histogram(y, &geom)
+        self.ctx.eye_histogram(y, &eye_geometry(g))
     }
 
     /// [`GpuContext::resample_at`]: within [`crate::resample_tolerance`] of the CPU per point.
     fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
         self.ctx.resample_at(x, positions, sps_out)
+    }
+
+    /// [`GpuContext::resample_at`], the points kept on the device ([`GpuKept`]) when they
+    /// were computed in one dispatch.
+    fn resample_kept<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Resampled<'a>> {
+        let (y, kept) = self.ctx.resample_at_kept(x, positions, sps_out, true)?;
+        let n = y.len();
+        Ok((y, kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>)))
     }
 
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
@@ -127,6 +127,36 @@ impl Accelerator for GpuAccelerator<'_> {
         }
         let plan = self.ctx.weighted_histograms(windows, bins)?;
         Ok(Some(Box::new(plan.racing(placement == crate::TdecqPlacement::Raced))))
+    }
+}
+
+/// Resampled points the GPU engine keeps on the device: the eye histogram counts them there.
+pub struct GpuKept<'a> {
+    ctx: &'a GpuContext,
+    buffer: Pooled,
+    n: usize,
+}
+
+impl KeptSignal for GpuKept<'_> {
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, range: Range<usize>) -> Result<Vec<u32>> {
+        check_range(&range, self.n)?;
+        self.ctx.eye_histogram_resident(&self.buffer, range, &eye_geometry(g))
+    }
+}
+
+/// The GPU crate's eye geometry of core's.
+fn eye_geometry(g: &lightlane_core::eye::EyeGeometry) -> crate::EyeGeometry {
+    crate::EyeGeometry {
+        samples_per_ui: g.samples_per_ui,
+        span_ui: g.span_ui,
+        time_bins: g.time_bins,
+        amp_bins: g.amp_bins,
+        lo: g.lo,
+        hi: g.hi,
     }
 }
 

@@ -1043,6 +1043,54 @@ impl GpuContext {
         Ok(())
     }
 
+    /// [`GpuContext::eye_histogram`] of the points `range` of the device buffer `y` (f32;
+    /// `range` within one binding), without an upload: one submission copies `range` to the
+    /// start of a buffer on the device (unless it starts there), clears the counts and runs
+    /// the kernel; the counts come back.
+    pub(crate) fn eye_histogram_resident(
+        &self,
+        y: &Pooled,
+        range: std::ops::Range<usize>,
+        geom: &EyeGeometry,
+    ) -> Result<Vec<u32>> {
+        let bins = geom.bins()?;
+        let n = range.len();
+        if range.start > range.end || range.end as u64 * 4 > y.buffer().size() {
+            return Err(Error::invalid(
+                "resident eye points",
+                format!("{range:?}"),
+                format!("must lie within the buffer's {} points", y.buffer().size() / 4),
+            ));
+        }
+        if n > self.elems_per_binding(4) {
+            return Err(gpu_err(format!(
+                "resident eye histogram of {n} points: more than one binding"
+            )));
+        }
+        if n < 2 {
+            return Ok(vec![0; bins]);
+        }
+        let moved = match range.start {
+            0 => None,
+            _ => Some(self.buffer(Role::Input, n as u64 * 4)?),
+        };
+        let data = moved.as_ref().unwrap_or(y).buffer();
+        let hb = self.buffer(Role::Output, bins as u64 * 4)?;
+        let (pipe, grid, p) = self.eye_plan(n, 0, geom)?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(hb.buffer(), 0, None);
+            if let Some(m) = &moved {
+                enc.copy_buffer_to_buffer(y.buffer(), range.start as u64 * 4, m.buffer(), 0, n as u64 * 4);
+            }
+            self.record_1d(&mut enc, &pipe, &[(0, ub.buffer()), (1, data), (2, hb.buffer())], grid);
+            self.queue.submit([enc.finish()]);
+        })?;
+        let bytes = self.read_back(hb.buffer(), bins as u64 * 4)?;
+        Ok(bytemuck::cast_slice::<u8, u32>(&bytes[..bins * 4]).to_vec())
+    }
+
     /// Syndromes of a batch of received words of `code` (`words.len()` a multiple of n),
     /// `2t` per word in word order, equal to `lightlane_core::fec::ReedSolomon::syndromes`.
     /// Errors: length not a multiple of n, a symbol ≥ 1024.

@@ -9,7 +9,7 @@
 //! [`resample_tolerance`]).
 
 use crate::context::{gpu_err, GpuContext};
-use crate::pool::Role;
+use crate::pool::{Pooled, Role};
 use crate::shaders;
 use bytemuck::{Pod, Zeroable};
 use lightlane_core::timing::ResampleGrid;
@@ -102,7 +102,7 @@ impl GpuContext {
             ));
         }
         let n = grid.output_len(x.len());
-        self.resample_anchors(x, &grid_anchors(grid, n), RESAMPLE_ANCHOR_SPAN, n)
+        Ok(self.resample_anchors(x, &grid_anchors(grid, n), RESAMPLE_ANCHOR_SPAN, n, false)?.0)
     }
 
     /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
@@ -171,8 +171,21 @@ impl GpuContext {
     /// Errors: a non-finite position, `x` longer than 2^30 samples, too many outputs for
     /// one dispatch (2^32 − 1).
     pub fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
+        Ok(self.resample_at_kept(x, positions, sps_out, false)?.0)
+    }
+
+    /// [`GpuContext::resample_at`] that, with `keep`, also returns the device buffer holding
+    /// the points (their first `len` elements) when they were computed in one dispatch (the
+    /// usual case: outputs within one binding); `None` otherwise.
+    pub(crate) fn resample_at_kept(
+        &self,
+        x: &[f32],
+        positions: &[f64],
+        sps_out: usize,
+        keep: bool,
+    ) -> Result<(Vec<f32>, Option<Pooled>)> {
         if x.is_empty() || sps_out == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         // The host's share of the call runs on the pool (on a many-core host it bounded the
         // call: ~0.1 s of one thread for 3.5 M positions).
@@ -210,19 +223,22 @@ impl GpuContext {
                 Anchor::new(p, d * inv)
             })
             .collect();
-        self.resample_anchors(x, &anchors, sps_out, n)
+        self.resample_anchors(x, &anchors, sps_out, n, keep)
     }
 
+    /// `n` outputs, `per` from each anchor; with `keep`, also the output buffer of a
+    /// single-dispatch run.
     fn resample_anchors(
         &self,
         x: &[f32],
         anchors: &[Anchor],
         per: usize,
         n: usize,
-    ) -> Result<Vec<f32>> {
+        keep: bool,
+    ) -> Result<(Vec<f32>, Option<Pooled>)> {
         let mut out = vec![0f32; n];
         if n == 0 || x.is_empty() {
-            return Ok(out);
+            return Ok((out, None));
         }
         // Anchors clamp to ±POS_LIMIT, which must lie beyond the capture's ends.
         if x.len() > POS_LIMIT as usize {
@@ -256,7 +272,7 @@ impl GpuContext {
             && anchors.len() <= max_anchors
             && ((hi_all - lo_all + 1) as usize) <= max_in
         {
-            self.resample_chunk(
+            let ob = self.resample_chunk(
                 &pipe,
                 &x[lo_all as usize..=hi_all as usize],
                 lo_all as u32,
@@ -265,7 +281,7 @@ impl GpuContext {
                 per,
                 &mut out,
             )?;
-            return Ok(out);
+            return Ok((out, keep.then_some(ob)));
         }
         let mut a0 = 0;
         while a0 < anchors.len() {
@@ -300,11 +316,12 @@ impl GpuContext {
             )?;
             a0 = a1;
         }
-        Ok(out)
+        Ok((out, None))
     }
 
     #[allow(clippy::too_many_arguments)]
-    /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the outputs).
+    /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the
+    /// outputs); returns the device buffer the outputs were read back from.
     fn resample_chunk(
         &self,
         pipe: &wgpu::ComputePipeline,
@@ -314,7 +331,7 @@ impl GpuContext {
         anchors: &[Anchor],
         per: usize,
         out: &mut [f32],
-    ) -> Result<()> {
+    ) -> Result<Pooled> {
         let n = out.len();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
@@ -343,6 +360,7 @@ impl GpuContext {
             self.dispatch(pipe, &bind, grid, &mut enc);
             self.queue.submit([enc.finish()]);
         })?;
-        self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))
+        self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))?;
+        Ok(ob)
     }
 }

@@ -984,6 +984,52 @@ fn resample_at_recovered_positions_matches_cpu() {
 }
 
 #[test]
+fn kept_resampled_points_give_the_eye_histogram_of_their_host_copy() {
+    use lightlane_core::accel::Accelerator;
+    let Some(ctx) = common::own_ctx() else { return };
+    let engine = lightlane_gpu::GpuAccelerator { ctx: &ctx, fallback: false };
+    let mut r = rng(23);
+    let x = noise(&mut r, 30_000, 1.2);
+    let mut p = 2.3f64;
+    let positions: Vec<f64> = (0..1_500)
+        .map(|_| {
+            let v = p;
+            p += 4.8 + (r.random::<f64>() - 0.5) * 0.3;
+            v
+        })
+        .collect();
+    for g in geometries().into_iter().filter(|g| [3, 8, 32].contains(&g.samples_per_ui)) {
+        let s = g.samples_per_ui;
+        let (y, kept) = engine.resample_kept(&x, &positions, s).unwrap();
+        assert_eq!(y, ctx.resample_at(&x, &positions, s).unwrap(), "the points are resample_at's");
+        let kept = kept.expect("one dispatch: the points are kept");
+        assert_eq!(kept.len(), y.len());
+        let core_g = lightlane_core::eye::EyeGeometry {
+            samples_per_ui: s,
+            span_ui: g.span_ui,
+            time_bins: g.time_bins,
+            amp_bins: g.amp_bins,
+            lo: g.lo,
+            hi: g.hi,
+        };
+        // From the start, from half a UI on (the pipeline's centred eye: a copy on the
+        // device) and an odd slice: the counts of the same points on the host, exactly.
+        for range in [0..y.len(), s / 2..y.len(), 3..y.len() - 5] {
+            let want = reference::eye_histogram(&y[range.clone()], &g).unwrap();
+            assert!(want.iter().any(|&c| c > 0));
+            assert_eq!(kept.eye_histogram(&core_g, range.clone()).unwrap(), want, "{g:?} {range:?}");
+        }
+        assert!(kept.eye_histogram(&core_g, y.len() - 1..y.len() + 1).is_err());
+        // Outputs beyond one dispatch are not kept (and still resampled).
+        ctx.set_max_chunk_bytes(Some(4096));
+        let (split, none) = engine.resample_kept(&x, &positions, s).unwrap();
+        assert!(none.is_none());
+        assert_eq!(split.len(), y.len());
+        ctx.set_max_chunk_bytes(None);
+    }
+}
+
+#[test]
 fn block_parallel_mlse_matches_cpu_blocks_exactly() {
     use lightlane_core::eq::{detect_blocks, Mlse};
     let Some(ctx) = common::ctx() else { return };
