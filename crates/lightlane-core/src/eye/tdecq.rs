@@ -294,18 +294,38 @@ pub trait TdecqHistograms {
     /// optimizer's path depends on every count).
     fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()>;
 
+    /// Candidates one [`TdecqHistograms::counts_batch`] may take. Above 1, the pattern search
+    /// evaluates up to this many of a sweep's next candidates in one call, speculatively: it
+    /// takes the first that improves, as the one-at-a-time search would, and drops the rest
+    /// (the same path and result, more counting). For an engine whose round trip costs more
+    /// than its counting. Default 1: one candidate a call.
+    fn batch(&self) -> usize {
+        1
+    }
+
+    /// The counts of every candidate of `ws` (each as in [`TdecqHistograms::counts`]), one
+    /// block of `counts.len() / ws.len()` after another. Default: one
+    /// [`TdecqHistograms::counts`] each.
+    fn counts_batch(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
+        let per = counts.len() / ws.len().max(1);
+        for (w, c) in ws.iter().zip(counts.chunks_exact_mut(per.max(1))) {
+            self.counts(w, c)?;
+        }
+        Ok(())
+    }
+
     /// Whether the search may time this plan against the CPU and keep the faster: the
-    /// plan's 2nd to [`RACE_EVALUATIONS`]` + 1`-th evaluations are also evaluated on the CPU,
-    /// and when the CPU took less time in all, the rest of the problem's evaluations run on the
-    /// CPU (the counts are the same, so the search is too). Default `false`: every evaluation
-    /// on the engine.
+    /// plan's 2nd to [`RACE_EVALUATIONS`]` + 1`-th calls are timed, and the first candidate of
+    /// each is also evaluated on the CPU; when the CPU took less time a candidate in all, the
+    /// rest of the problem's evaluations run on the CPU (the counts are the same, so the search
+    /// is too). Default `false`: every evaluation on the engine.
     fn race(&self) -> bool {
         false
     }
 }
 
-/// Evaluations of a racing plan ([`TdecqHistograms::race`]) timed on both the engine and the
-/// CPU, after one untimed engine evaluation (its first pays the engine's warm-up).
+/// Calls of a racing plan ([`TdecqHistograms::race`]) timed on both the engine and the CPU,
+/// after one untimed engine call (its first pays the engine's warm-up).
 pub const RACE_EVALUATIONS: usize = 2;
 
 /// An engine that takes TDECQ's histogram evaluations ([`tdecq_with`]), and its failure rule.
@@ -401,10 +421,14 @@ struct Problem<'e> {
     dev: Option<Box<dyn TdecqHistograms + 'e>>,
     /// Scratch of the engine's counts: both windows, `amp_bins` each.
     dev_counts: Vec<u32>,
-    /// Evaluations done on the engine, and the seconds the race's evaluations took on the
+    /// Calls of the engine's plan, and the seconds a candidate the race's calls took on the
     /// engine and on the CPU ([`TdecqHistograms::race`]).
     dev_evaluations: usize,
     race_s: [f64; 2],
+    /// Candidates the pattern search evaluates in its next batch (see
+    /// [`TdecqHistograms::batch`]): doubled after a batch without a gain, halved after one
+    /// with a gain, within `2..=batch()`.
+    batch: usize,
     /// The error that stops TDECQ (an engine failure without fallback).
     error: Option<Error>,
 }
@@ -507,34 +531,44 @@ impl<'e> Problem<'e> {
         }
     }
 
-    /// Both windows' SER terms from the engine, or `None` (after the failure rule) when it fails.
-    fn engine_terms(&mut self, wf: &[f32]) -> Option<[SerTerms; 2]> {
+    /// Both windows' SER terms of every candidate of `wfs` from the engine (in one call when
+    /// there are several), or `None` (after the failure rule) when it fails.
+    fn engine_terms(&mut self, wfs: &[Vec<f32>]) -> Option<Vec<[SerTerms; 2]>> {
         let dev = self.dev.as_mut()?;
         let bins = self.cfg.amp_bins;
-        let outcome = dev.counts(wf, &mut self.dev_counts).and_then(|()| {
+        self.dev_counts.resize(wfs.len() * 2 * bins, 0);
+        let called = match wfs {
+            [w] => dev.counts(w, &mut self.dev_counts),
+            _ => dev.counts_batch(&wfs.iter().map(|w| w.as_slice()).collect::<Vec<_>>(), &mut self.dev_counts),
+        };
+        let outcome = called.and_then(|()| {
             // Every row counted exactly once, or the result is malformed.
             let [a, b] = &self.inputs;
-            let (ca, cb) = self.dev_counts.split_at(bins);
-            if ca.iter().map(|&c| c as u64).sum::<u64>() != a.n as u64
-                || cb.iter().map(|&c| c as u64).sum::<u64>() != b.n as u64
-            {
-                return Err(Error::Unusable {
-                    stage: "tdecq",
-                    reason:
-                        "the engine's histograms do not count every row once (malformed result)"
-                            .into(),
-                });
+            let rows_counted = |c: &[u32]| c.iter().map(|&c| c as u64).sum::<u64>();
+            for pair in self.dev_counts.chunks_exact(2 * bins) {
+                let (ca, cb) = pair.split_at(bins);
+                if rows_counted(ca) != a.n as u64 || rows_counted(cb) != b.n as u64 {
+                    return Err(Error::Unusable {
+                        stage: "tdecq",
+                        reason: "the engine's histograms do not count every row once (malformed result)".into(),
+                    });
+                }
             }
             Ok(())
         });
         match outcome {
             Ok(()) => {
                 let (lo, step, th) = (self.lo, self.step, &self.thresholds);
-                let (ca, cb) = self.dev_counts.split_at(bins);
-                Some([
-                    terms_from_counts(ca, 1, self.inputs[0].n, lo, step, th),
-                    terms_from_counts(cb, 1, self.inputs[1].n, lo, step, th),
-                ])
+                let [a, b] = &self.inputs;
+                Some(
+                    self.dev_counts
+                        .chunks_exact(2 * bins)
+                        .map(|pair| {
+                            let (ca, cb) = pair.split_at(bins);
+                            [terms_from_counts(ca, 1, a.n, lo, step, th), terms_from_counts(cb, 1, b.n, lo, step, th)]
+                        })
+                        .collect(),
+                )
             }
             Err(e) => {
                 self.engine_failed(e);
@@ -558,20 +592,27 @@ impl<'e> Problem<'e> {
     /// Equalizes both windows with `w` and histograms them into SER terms (Eq. 121-4…121-8:
     /// each bin is charged the crossing of the thresholds bounding its own decision region).
     /// On the engine when one planned them (the same counts), else on the CPU.
-    /// A racing plan ([`TdecqHistograms::race`]) also evaluates its 2nd to
-    /// `RACE_EVALUATIONS + 1`-th candidates on the CPU, and hands the rest to the CPU when that
-    /// was faster in all.
     fn ser_terms(&mut self, w: &[f64]) -> [SerTerms; 2] {
-        let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let mut t = self.ser_terms_batch(std::slice::from_ref(&w.to_vec()));
+        t.swap_remove(0)
+    }
+
+    /// [`Problem::ser_terms`] of candidates `ws` (at least one): on the engine, all in one call;
+    /// on the CPU (no engine, or after it failed) only the first. So at least one, in order.
+    /// A racing plan ([`TdecqHistograms::race`]) also evaluates the first candidate of its
+    /// 2nd to `RACE_EVALUATIONS + 1`-th calls on the CPU, and hands the rest to the CPU when
+    /// that took less time a candidate in all.
+    fn ser_terms_batch(&mut self, ws: &[Vec<f64>]) -> Vec<[SerTerms; 2]> {
+        let wfs: Vec<Vec<f32>> = ws.iter().map(|w| w.iter().map(|&v| v as f32).collect()).collect();
         let racing = self.dev.as_ref().is_some_and(|d| d.race())
             && (1..=RACE_EVALUATIONS).contains(&self.dev_evaluations);
         let t = std::time::Instant::now();
-        if let Some(terms) = self.engine_terms(&wf) {
+        if let Some(terms) = self.engine_terms(&wfs) {
             self.dev_evaluations += 1;
             if racing {
-                self.race_s[0] += t.elapsed().as_secs_f64();
+                self.race_s[0] += t.elapsed().as_secs_f64() / wfs.len() as f64;
                 let t = std::time::Instant::now();
-                let _ = self.cpu_terms(&wf);
+                let _ = self.cpu_terms(&wfs[0]);
                 self.race_s[1] += t.elapsed().as_secs_f64();
                 if self.dev_evaluations == RACE_EVALUATIONS + 1 && self.race_s[1] < self.race_s[0] {
                     self.dev = None;
@@ -579,7 +620,15 @@ impl<'e> Problem<'e> {
             }
             return terms;
         }
-        self.cpu_terms(&wf)
+        vec![self.cpu_terms(&wfs[0])]
+    }
+
+    /// Candidates the next batch of the pattern search may hold: 1 on the CPU.
+    fn batch_size(&self) -> usize {
+        match &self.dev {
+            Some(d) if d.batch() > 1 => self.batch.clamp(2, d.batch()),
+            _ => 1,
+        }
     }
 
     /// [`Problem::ser_terms`] on the CPU.
@@ -616,6 +665,11 @@ impl<'e> Problem<'e> {
     fn evaluate(&mut self, w: &[f64]) -> Eval {
         self.evaluations += 1;
         let h = self.ser_terms(w);
+        self.eval_terms(w, h)
+    }
+
+    /// [`Problem::evaluate`] of `w` from its SER terms `h`.
+    fn eval_terms(&self, w: &[f64], h: [SerTerms; 2]) -> Eval {
         let c_eq = self.c_eq(w);
         let target = self.cfg.target_ser;
         let tiny = self.step * 1e-3;
@@ -702,7 +756,9 @@ impl<'e> Problem<'e> {
 
     /// Pattern search from `w` (score `cur`): each free variable moves by ±step with the main
     /// tap compensating (an FFE tap: −step, keeping Σw = tap_sum + b; the DFE coefficient b:
-    /// +step); the step shrinks by 0.4 when no move improves, down to `step_min`.
+    /// +step), the first move that improves is taken (the variable's other direction is then
+    /// skipped); the step shrinks by 0.4 when no move of a sweep improves, down to `step_min`.
+    /// On an engine that takes batches: [`Problem::pattern_search_batched`].
     fn pattern_search(
         &mut self,
         w: &mut Vec<f64>,
@@ -716,6 +772,9 @@ impl<'e> Problem<'e> {
             (0..nt).filter(|&i| i != main).map(|i| (i, -1.0)).collect();
         if self.cfg.dfe_tap_max > 0.0 {
             free.push((nt, 1.0));
+        }
+        if self.dev.as_ref().is_some_and(|d| d.batch() > 1) {
+            return self.pattern_search_batched(w, cur, main, stepsz, step_min, &free);
         }
         while stepsz > step_min {
             let mut improved = false;
@@ -735,6 +794,73 @@ impl<'e> Problem<'e> {
                         break;
                     }
                 }
+            }
+            if !improved {
+                stepsz *= 0.4;
+            }
+        }
+    }
+
+    /// [`Problem::pattern_search`] on an engine that takes batches ([`TdecqHistograms::batch`];
+    /// the one-at-a-time loop above is its reference): the sweep's next feasible candidates
+    /// from the current `w` go to the engine in one call and are scored in order up to the
+    /// first gain, so the path, the result and the evaluation count are the one-at-a-time
+    /// search's (the candidates after a gain are dropped unscored).
+    fn pattern_search_batched(
+        &mut self,
+        w: &mut Vec<f64>,
+        cur: &mut Eval,
+        main: usize,
+        mut stepsz: f64,
+        step_min: f64,
+        free: &[(usize, f64)],
+    ) {
+        // The moves of a sweep in order: (variable, compensation, direction).
+        let moves: Vec<(usize, f64, f64)> = free.iter().flat_map(|&(i, comp)| [(i, comp, 1.0), (i, comp, -1.0)]).collect();
+        while stepsz > step_min {
+            let mut improved = false;
+            let mut next = 0;
+            while next < moves.len() {
+                // The next feasible candidates from the current w, with their move's index.
+                let want = self.batch_size();
+                let mut batch: Vec<(usize, Vec<f64>)> = Vec::with_capacity(want);
+                let mut k = next;
+                while k < moves.len() && batch.len() < want {
+                    let (i, comp, dir) = moves[k];
+                    let mut cand = w.clone();
+                    cand[i] += dir * stepsz;
+                    cand[main] += comp * dir * stepsz;
+                    if self.feasible(&cand, main) {
+                        batch.push((k, cand));
+                    }
+                    k += 1;
+                }
+                if batch.is_empty() {
+                    break;
+                }
+                let terms = self.ser_terms_batch(&batch.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
+                let partial = terms.len() < batch.len();
+                next = k;
+                let mut gained = false;
+                for ((m, cand), h) in batch.into_iter().zip(terms) {
+                    self.evaluations += 1;
+                    let e = self.eval_terms(&cand, h);
+                    if is_gain(score(&e), score(cur)) {
+                        // Taken: the variable's other direction is skipped.
+                        let var = moves[m].0;
+                        next = (m + 1..moves.len()).find(|&n| moves[n].0 != var).unwrap_or(moves.len());
+                        *w = cand;
+                        *cur = e;
+                        improved = true;
+                        gained = true;
+                        break;
+                    }
+                    // Only some were scored (the CPU took over): go on after the last.
+                    if partial {
+                        next = m + 1;
+                    }
+                }
+                self.batch = if gained { self.batch / 2 } else { self.batch * 2 }.clamp(2, 64);
             }
             if !improved {
                 stepsz *= 0.4;
@@ -1270,6 +1396,7 @@ pub fn tdecq_with(
             dev_counts: Vec::new(),
             dev_evaluations: 0,
             race_s: [0.0; 2],
+            batch: 2,
             error: None,
         };
         p.plan_on(engine);
@@ -1618,8 +1745,10 @@ mod engine_tests {
         failures: Mutex<Vec<String>>,
         /// Its plans race the CPU ([`TdecqHistograms::race`]).
         race: bool,
-        /// Milliseconds each evaluation sleeps (a slow device round trip).
+        /// Milliseconds each call sleeps (a slow device round trip).
         slow_ms: u64,
+        /// Candidates a call may take ([`TdecqHistograms::batch`]; 0: the default).
+        batch: usize,
     }
 
     struct DoubleHist<'s> {
@@ -1628,14 +1757,8 @@ mod engine_tests {
         engine: &'s Double,
     }
 
-    impl TdecqHistograms for DoubleHist<'_> {
-        fn race(&self) -> bool {
-            self.engine.race
-        }
-
-        fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
-            let bad = self.engine.script.call("counts")?;
-            std::thread::sleep(std::time::Duration::from_millis(self.engine.slow_ms));
+    impl DoubleHist<'_> {
+        fn count(&self, w: &[f32], counts: &mut [u32], bad: bool) -> Result<()> {
             counts.fill(0);
             let b = self.bins.bins;
             for (h, (data, offsets, rows)) in self.windows.iter().enumerate() {
@@ -1653,6 +1776,35 @@ mod engine_tests {
             }
             if bad {
                 counts[0] += 1;
+            }
+            Ok(())
+        }
+    }
+
+    impl TdecqHistograms for DoubleHist<'_> {
+        fn race(&self) -> bool {
+            self.engine.race
+        }
+
+        fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
+            let bad = self.engine.script.call("counts")?;
+            std::thread::sleep(std::time::Duration::from_millis(self.engine.slow_ms));
+            self.count(w, counts, bad)
+        }
+
+        fn batch(&self) -> usize {
+            self.engine.batch.max(1)
+        }
+
+        /// One round trip ("batch") for all, each candidate recorded as "batched".
+        fn counts_batch(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
+            let bad = self.engine.script.call("batch")?;
+            std::thread::sleep(std::time::Duration::from_millis(self.engine.slow_ms));
+            assert!(ws.len() >= 2 && ws.len() <= self.batch(), "{} candidates", ws.len());
+            let per = counts.len() / ws.len();
+            for (w, c) in ws.iter().zip(counts.chunks_exact_mut(per)) {
+                self.engine.script.record("batched");
+                self.count(w, c, bad)?;
             }
             Ok(())
         }
@@ -1781,6 +1933,30 @@ mod engine_tests {
             cpu
         );
         assert_eq!(kept.script.called("counts"), cpu.evaluations);
+    }
+
+    #[test]
+    fn a_batching_engine_scores_speculative_batches_on_the_one_at_a_time_path() {
+        let (sig, syms, cfg, cpu) = two_stage_search();
+        let engine = Double { batch: 16, ..Double::default() };
+        let dev = tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap();
+        assert_eq!(dev, cpu, "the same path, result and evaluation count");
+        let (single, batches, batched) = (engine.script.called("counts"), engine.script.called("batch"), engine.script.called("batched"));
+        assert!(batches > 10, "the pattern search batched: {batches}");
+        assert!(single + batched > cpu.evaluations, "speculative candidates were counted too");
+        assert!(single + batches < cpu.evaluations, "fewer round trips than evaluations: {single} + {batches}");
+        // A batch that fails (fallback: the CPU scores from its first candidate on), a
+        // malformed batch, a racing slow engine: the same result.
+        for engine in [
+            Double { batch: 16, fallback: true, script: FailureScript::new().fail_at("batch", 3), ..Double::default() },
+            Double { batch: 16, fallback: true, script: FailureScript::new().malformed_at("batch", 5), ..Double::default() },
+            Double { batch: 8, race: true, slow_ms: 20, ..Double::default() },
+        ] {
+            assert_eq!(tdecq_with(&sig, Some(&syms), &cfg, Some(&engine)).unwrap(), cpu);
+        }
+        // Without fallback a failing batch stops TDECQ with its error.
+        let strict = Double { batch: 16, script: FailureScript::new().fail_at("batch", 3), ..Double::default() };
+        assert!(tdecq_with(&sig, Some(&syms), &cfg, Some(&strict)).unwrap_err().to_string().contains("device lost (test)"));
     }
 
     #[test]
