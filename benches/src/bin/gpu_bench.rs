@@ -135,10 +135,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // TDECQ's evaluation at the all-symbol refinement's size (4.2 M symbols x 2 offsets a
     // window, 15 FFE taps + the DFE column): the round trip per candidate and the kernel.
     let trows = (n / 8).max(1 << 16);
-    let (wall, device, lone, parts) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
+    let (wall, device, lone, parts, batched) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
     println!(
-        "| TDECQ evaluation: wall {:.3} ms a candidate, kernel {:.3} ms back to back, {:.3} ms alone; parts submitted alone (wall ms): weights {:.3}, clear {:.3}, dispatch {:.3}, copy+map {:.3} |",
+        "| TDECQ evaluation: wall {:.3} ms a candidate ({:.3} ms in batches of {}), kernel {:.3} ms back to back, {:.3} ms alone; parts submitted alone (wall ms): weights {:.3}, clear {:.3}, dispatch {:.3}, copy+map {:.3} |",
         wall * 1e3,
+        batched * 1e3,
+        lightlane::gpu::WEIGHTED_BATCH,
         device * 1e3,
         lone * 1e3,
         parts[0] * 1e3,
@@ -272,24 +274,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
     };
-    // Under each TDECQ placement (the default races the CPU on the large windows; then the
-    // large windows always on the device; then every window), each with the capture stage by
-    // stage (read back from the file: its int16 codes are the data the end-to-end run
+    // Under each TDECQ policy (the default races the CPU on the large windows, in batches of
+    // candidates on a GPU; then the same one candidate a round trip; then every window on the
+    // device), each with the capture stage by stage (read back from the file: its int16 codes are the data the end-to-end run
     // analyses, and TDECQ's search depends on the data).
     use lightlane::gpu::TdecqPlacement;
+    // (placement, candidates a TDECQ batch may hold: None by the adapter, 1 unbatched)
     let policies = [
-        ("end-to-end file->report", TdecqPlacement::Raced),
-        ("e2e, TDECQ large on device", TdecqPlacement::Large),
-        ("e2e, all TDECQ on device", TdecqPlacement::Device),
+        ("end-to-end file->report", TdecqPlacement::Raced, None),
+        ("e2e, TDECQ unbatched", TdecqPlacement::Raced, Some(1)),
+        ("e2e, all TDECQ on device", TdecqPlacement::Device, None),
     ];
     let mut runs = Vec::new();
-    for (label, placement) in policies {
+    for (label, placement, batch) in policies {
         ctx.set_tdecq_placement(placement);
+        ctx.set_tdecq_batch(batch);
         let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
         let staged = load().and_then(|wf| bench::stages(ctx, &wf, &cfg, reps.min(3)));
-        runs.push((label, placement, e, staged));
+        runs.push((label, (placement, ctx.tdecq_batch()), e, staged));
     }
     ctx.set_tdecq_placement(TdecqPlacement::default());
+    ctx.set_tdecq_batch(None);
     let _ = std::fs::remove_file(&file);
     let mut tables = String::new();
     for (label, placement, e, staged) in runs {
@@ -305,7 +310,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(speedup >= 5.0 && e.agree),
         );
         tables.push_str(&format!(
-            "\n{label} (ffe:15,dfe:1, eye on; TDECQ placement {placement:?}): CPU {:.3} s, GPU {:.3} s per capture (load {:.3} s), {nsym} symbols, reports agree: {}\nthe capture stage by stage (mean of {}):\n{}",
+            "\n{label} (ffe:15,dfe:1, eye on; TDECQ placement {:?}, batches of up to {}): CPU {:.3} s, GPU {:.3} s per capture (load {:.3} s), {nsym} symbols, reports agree: {}\nthe capture stage by stage (mean of {}):\n{}",
+            placement.0,
+            placement.1,
             e.cpu_s,
             e.gpu_s,
             e.load_s,

@@ -296,9 +296,10 @@ fn huge_page_vec(n: usize) -> Vec<f32> {
 /// columns of one shared array (the all-symbol windows' layout, 1024 bins a window): returns
 /// `(wall seconds per WeightedHistogram::counts call, device seconds of its dispatch back to
 /// back, device seconds of one dispatch alone after an idle millisecond, wall seconds of its
-/// parts each submitted alone: [weights written, histogram cleared, dispatch, copy + map])`,
-/// the wall times the mean of `reps` calls (each waited for), the lone dispatch the median of 5.
-pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64, f64, [f64; 4])> {
+/// parts each submitted alone: [weights written, histogram cleared, dispatch, copy + map],
+/// wall seconds a candidate in batches of [`crate::WEIGHTED_BATCH`])`, the wall times the mean
+/// of `reps` calls (each waited for), the lone dispatch the median of 5.
+pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64, f64, [f64; 4], f64)> {
     use lightlane_core::eye::{TdecqBins, TdecqWindow};
     let no = 2;
     let data: Vec<f32> = (0..rows + ncols * no)
@@ -306,7 +307,7 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
         .collect();
     let offsets: Vec<usize> = (0..ncols).map(|t| t * no).collect();
     let window = TdecqWindow { data: &data, offsets: &offsets, rows };
-    let plan = ctx.weighted_histograms(&[window, window], &TdecqBins { lo: -3.0, step: 6.0 / 1024.0, bins: 1024 })?;
+    let mut plan = ctx.weighted_histograms(&[window, window], &TdecqBins { lo: -3.0, step: 6.0 / 1024.0, bins: 1024 })?;
     let mut w = vec![0.01f32; ncols];
     w[ncols / 2] = 1.0;
     let mut counts = vec![0u32; 2 * 1024];
@@ -327,7 +328,13 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
     }
     lone.sort_by(f64::total_cmp);
     let parts = plan.timed_parts(&w, reps)?;
-    Ok((wall, device, lone[2], parts))
+    // A full batch of candidates (TDECQ's pattern search on a GPU): wall per candidate.
+    let cands: Vec<Vec<f32>> = (0..crate::WEIGHTED_BATCH).map(|k| w.iter().map(|&v| v + k as f32 * 1e-4).collect()).collect();
+    let ws: Vec<&[f32]> = cands.iter().map(|c| c.as_slice()).collect();
+    let mut batch_counts = vec![0u32; ws.len() * 2 * 1024];
+    plan.counts_batch_into(&ws, &mut batch_counts)?;
+    let batched = mean_seconds(reps, || plan.counts_batch_into(&ws, &mut batch_counts))? / ws.len() as f64;
+    Ok((wall, device, lone[2], parts, batched))
 }
 
 /// Host-side costs of one device round trip, mean seconds of `reps` each: `[an empty

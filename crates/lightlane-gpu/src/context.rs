@@ -73,6 +73,8 @@ pub struct GpuContext {
     pub(crate) pools: Arc<BufferPools>,
     chunk_cap: std::sync::atomic::AtomicU64,
     tdecq_placement: std::sync::atomic::AtomicU8,
+    /// Candidates a TDECQ batch may hold (0: by the adapter, [`GpuContext::tdecq_batch`]).
+    tdecq_batch: std::sync::atomic::AtomicUsize,
 }
 
 /// Rows (both windows together) from which the GPU engine plans TDECQ's histogram windows on
@@ -247,6 +249,7 @@ impl GpuContext {
             pools: Arc::new(BufferPools::default()),
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
             tdecq_placement: std::sync::atomic::AtomicU8::new(0),
+            tdecq_batch: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -317,6 +320,26 @@ impl GpuContext {
             0 => TdecqPlacement::Raced,
             1 => TdecqPlacement::Large,
             _ => TdecqPlacement::Device,
+        }
+    }
+
+    /// Sets the most candidates TDECQ's pattern search hands the GPU engine at once (clamped
+    /// to `1..=`[`crate::WEIGHTED_BATCH`]); `None`: by the adapter ([`GpuContext::tdecq_batch`]).
+    pub fn set_tdecq_batch(&self, candidates: Option<usize>) {
+        let v = candidates.map_or(0, |c| c.clamp(1, crate::WEIGHTED_BATCH));
+        self.tdecq_batch.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The most candidates a TDECQ evaluation batch holds on this context
+    /// (`lightlane_core::eye::TdecqHistograms::batch`). By default [`crate::WEIGHTED_BATCH`] on
+    /// a GPU, where a round trip costs several evaluations' counting (H200: 3.7 ms a round
+    /// trip against 0.43 ms of kernel), and 1 on a CPU driver (lavapipe), whose kernels cost
+    /// more than its round trips, so speculative candidates would only add counting.
+    pub fn tdecq_batch(&self) -> usize {
+        match self.tdecq_batch.load(std::sync::atomic::Ordering::Relaxed) {
+            0 if self.info.device_type == wgpu::DeviceType::Cpu => 1,
+            0 => crate::WEIGHTED_BATCH,
+            n => n,
         }
     }
 

@@ -53,7 +53,7 @@ pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
 pub use reference::EyeGeometry;
 pub use resample::{resample_tolerance, RESAMPLE_ANCHOR_SPAN};
 pub use stream::StagingRing;
-pub use weighted::{weighted_histogram_reference, WeightedHistogram, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS};
+pub use weighted::{weighted_histogram_reference, WeightedHistogram, WEIGHTED_BATCH, WEIGHTED_MAX_BINS, WEIGHTED_MAX_COLUMNS};
 
 /// The bytes of an `f32` slice (for benchmarks and callers that stream raw samples).
 pub fn bytes_of_f32(x: &[f32]) -> &[u8] {

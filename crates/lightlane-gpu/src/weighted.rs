@@ -28,6 +28,9 @@ pub const WEIGHTED_MAX_COLUMNS: usize = 64;
 pub const WEIGHTED_MAX_BINS: usize = 4096;
 /// Rows per invocation (each invocation's loops: 16 × columns iterations).
 const ROWS_PER_THREAD: u32 = 16;
+/// Most candidates of one [`WeightedHistogram::counts_batch_into`]: the batch TDECQ's pattern
+/// search may hand the GPU engine (`TdecqHistograms::batch`), one round trip for all.
+pub const WEIGHTED_BATCH: usize = 32;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -67,6 +70,20 @@ pub struct WeightedHistogram<'c> {
     bins: usize,
     grid: (u32, u32),
     race: bool,
+    /// The batch evaluations' buffers and bind groups, made at the first batch.
+    batch: Option<BatchParts>,
+}
+
+/// The buffers of [`WeightedHistogram::counts_batch_into`]: [`WEIGHTED_BATCH`] slots of
+/// weights and of counts (each slot at an offset the adapter's storage binding alignment
+/// allows) and one bind group per slot.
+struct BatchParts {
+    weights: Pooled,
+    hist: Pooled,
+    readback: Pooled,
+    binds: Vec<wgpu::BindGroup>,
+    /// Bytes from one slot to the next: weights, counts.
+    strides: (u64, u64),
 }
 
 impl std::fmt::Debug for WeightedHistogram<'_> {
@@ -266,6 +283,7 @@ impl GpuContext {
             bins,
             grid,
             race: false,
+            batch: None,
         })
     }
 }
@@ -318,6 +336,101 @@ impl WeightedHistogram<'_> {
 }
 
 impl WeightedHistogram<'_> {
+    /// [`WeightedHistogram::counts_into`] of every candidate of `ws` (1 to [`WEIGHTED_BATCH`],
+    /// one weight per column each), one block of `windows() · bins` counts after another: one
+    /// submission of one dispatch per candidate into its own counts, one readback for all.
+    pub fn counts_batch_into(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
+        if ws.is_empty() || ws.len() > WEIGHTED_BATCH {
+            return Err(Error::invalid("candidates", ws.len(), format!("1 to {WEIGHTED_BATCH} a batch")));
+        }
+        let total_bins = self.n.len() * self.bins;
+        if counts.len() != ws.len() * total_bins {
+            return Err(Error::LengthMismatch { what: "weighted histogram counts of a batch", expected: ws.len() * total_bins, got: counts.len() });
+        }
+        if let [w] = ws {
+            return self.counts_into(w, counts);
+        }
+        for w in ws {
+            if w.len() != self.ncols {
+                return Err(Error::LengthMismatch { what: "weights (one per column)", expected: self.ncols, got: w.len() });
+            }
+            lightlane_core::error::check_finite("weights", w)?;
+        }
+        if self.n.iter().all(|&n| n == 0) {
+            counts.fill(0);
+            return Ok(());
+        }
+        let ctx = self.ctx;
+        if self.batch.is_none() {
+            self.batch = Some(self.batch_parts()?);
+        }
+        let Some(b) = &self.batch else { unreachable!("made above") };
+        let (ws_stride, hs_stride) = b.strides;
+        let k = ws.len();
+        let mut packed = vec![0f32; k * (ws_stride / 4) as usize];
+        for (slot, w) in packed.chunks_exact_mut((ws_stride / 4) as usize).zip(ws) {
+            slot[..w.len()].copy_from_slice(w);
+        }
+        let bytes = k as u64 * hs_stride;
+        ctx.scoped(|| {
+            ctx.queue.write_buffer(b.weights.buffer(), 0, bytemuck::cast_slice(&packed));
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(b.hist.buffer(), 0, Some(bytes));
+            for bind in &b.binds[..k] {
+                ctx.dispatch(&self.pipe, bind, self.grid, &mut enc);
+            }
+            enc.copy_buffer_to_buffer(b.hist.buffer(), 0, b.readback.buffer(), 0, bytes);
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        let mut raw = vec![0u32; (bytes / 4) as usize];
+        ctx.map_read_into(b.readback.buffer(), bytemuck::cast_slice_mut(&mut raw))?;
+        for (c, slot) in counts.chunks_exact_mut(total_bins).zip(raw.chunks_exact((hs_stride / 4) as usize)) {
+            c.copy_from_slice(&slot[..total_bins]);
+        }
+        Ok(())
+    }
+
+    /// The batch evaluations' slots: the plan's bind group with the weights and the counts at
+    /// each slot's offset.
+    fn batch_parts(&self) -> Result<BatchParts> {
+        let ctx = self.ctx;
+        let align = u64::from(ctx.limits().min_storage_buffer_offset_alignment).max(4);
+        let total_bins = (self.n.len() * self.bins) as u64;
+        let strides = ((self.ncols as u64 * 4).next_multiple_of(align), (total_bins * 4).next_multiple_of(align));
+        let slots = WEIGHTED_BATCH as u64;
+        let weights = ctx.buffer(Role::Input, slots * strides.0)?;
+        let hist = ctx.buffer(Role::Output, slots * strides.1)?;
+        let readback = ctx.buffer(Role::Readback, slots * strides.1)?;
+        fn whole(binding: u32, buf: &Pooled) -> wgpu::BindGroupEntry<'_> {
+            wgpu::BindGroupEntry { binding, resource: buf.buffer().as_entire_binding() }
+        }
+        fn part(binding: u32, buf: &Pooled, offset: u64, size: u64) -> wgpu::BindGroupEntry<'_> {
+            let size = std::num::NonZeroU64::new(size);
+            wgpu::BindGroupEntry { binding, resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf.buffer(), offset, size }) }
+        }
+        let layout = self.pipe.get_bind_group_layout(0);
+        let binds = ctx.scoped(|| {
+            (0..slots)
+                .map(|k| {
+                    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &layout,
+                        entries: &[
+                            whole(0, &self._uniform),
+                            whole(1, &self._data),
+                            whole(2, &self._offsets),
+                            part(3, &weights, k * strides.0, self.ncols as u64 * 4),
+                            part(4, &hist, k * strides.1, total_bins * 4),
+                            whole(5, &self._edges),
+                            whole(6, &self._rows),
+                        ],
+                    })
+                })
+                .collect()
+        })?;
+        Ok(BatchParts { weights, hist, readback, binds, strides })
+    }
+
     /// This plan, racing the CPU when used as TDECQ's evaluations (`race`; see
     /// `lightlane_core::eye::TdecqHistograms::race`). Default: not racing.
     pub fn racing(mut self, race: bool) -> Self {
@@ -368,6 +481,15 @@ impl WeightedHistogram<'_> {
 impl TdecqHistograms for WeightedHistogram<'_> {
     fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> Result<()> {
         self.counts_into(w, counts)
+    }
+
+    /// [`GpuContext::tdecq_batch`].
+    fn batch(&self) -> usize {
+        self.ctx.tdecq_batch()
+    }
+
+    fn counts_batch(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
+        self.counts_batch_into(ws, counts)
     }
 
     fn race(&self) -> bool {

@@ -1398,6 +1398,18 @@ fn tdecq_windows_are_placed_by_the_context_setting() {
     assert_eq!((planned(1), planned(half)), (Some(false), Some(false)), "Device: every window");
     ctx.set_tdecq_placement(TdecqPlacement::Raced);
     assert_eq!(planned(half - 1), None);
+    // Candidates a batch may hold: by the adapter (1 on a CPU driver, whose kernels cost more
+    // than its round trips), or as set (within 1..=WEIGHTED_BATCH).
+    let batch = || {
+        let w = [TdecqWindow { data: &data, offsets: &offsets, rows: half }, TdecqWindow { data: &data, offsets: &offsets, rows: half }];
+        accel.tdecq_histograms(&w, &bins).unwrap().map(|p| p.batch())
+    };
+    let by_adapter = if ctx.adapter().device_type == "Cpu" { 1 } else { lightlane_gpu::WEIGHTED_BATCH };
+    assert_eq!((ctx.tdecq_batch(), batch()), (by_adapter, Some(by_adapter)));
+    for (set, got) in [(Some(8), 8), (Some(1000), lightlane_gpu::WEIGHTED_BATCH), (Some(0), 1), (None, by_adapter)] {
+        ctx.set_tdecq_batch(set);
+        assert_eq!(batch(), Some(got), "{set:?}");
+    }
 }
 
 #[test]
@@ -1514,6 +1526,48 @@ fn weighted_histograms_of_several_windows_are_each_windows_oracle() {
         plan.counts_into(&w, &mut out[..100]).is_err(),
         "short output"
     );
+}
+
+#[test]
+fn a_batch_of_candidates_gives_each_candidates_counts() {
+    // TDECQ's pattern search hands the plan several candidates at once (one submission, one
+    // readback): each candidate's block is its own evaluation's, exactly.
+    use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
+    use lightlane_gpu::WEIGHTED_BATCH;
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(53);
+    let (a, oa) = tdecq_columns(&mut r, 20_011, 5, 1);
+    let (b, ob) = tdecq_columns(&mut r, 9_000, 5, 1);
+    let bins = TdecqBins { lo: -2.7, step: 5.4 / 300.0, bins: 300 };
+    let wins = [TdecqWindow { data: &a, offsets: &oa, rows: 20_011 }, TdecqWindow { data: &b, offsets: &ob, rows: 9_000 }];
+    let mut plan = ctx.weighted_histograms(&wins, &bins).unwrap();
+    let by_adapter = if ctx.adapter().device_type == "Cpu" { 1 } else { WEIGHTED_BATCH };
+    assert_eq!(TdecqHistograms::batch(&plan), by_adapter);
+    let cands: Vec<Vec<f32>> = (0..WEIGHTED_BATCH)
+        .map(|k| (0..5).map(|t| if t == 2 { 1.0 } else { 0.02 * (k as f32 - 15.0) * (t as f32 - 2.0) / 4.0 }).collect())
+        .collect();
+    let single: Vec<Vec<u32>> = cands.iter().map(|w| plan.counts(w).unwrap()).collect();
+    assert!(single.windows(2).any(|p| p[0] != p[1]), "the candidates' counts differ");
+    for k in [2, 3, 17, WEIGHTED_BATCH] {
+        let ws: Vec<&[f32]> = cands[WEIGHTED_BATCH - k..].iter().map(|w| w.as_slice()).collect();
+        let mut got = vec![9u32; k * 600];
+        plan.counts_batch(&ws, &mut got).unwrap();
+        for (j, block) in got.chunks_exact(600).enumerate() {
+            assert_eq!(block, single[WEIGHTED_BATCH - k + j].as_slice(), "batch of {k}, candidate {j}");
+        }
+    }
+    // One candidate is a plain evaluation; bad batches are typed errors.
+    let mut one = vec![0u32; 600];
+    plan.counts_batch_into(&[&cands[4]], &mut one).unwrap();
+    assert_eq!(one, single[4]);
+    let ws: Vec<&[f32]> = cands.iter().map(|w| w.as_slice()).collect();
+    let too_many = [ws.clone(), vec![ws[0]]].concat();
+    assert!(plan.counts_batch_into(&too_many, &mut vec![0; (WEIGHTED_BATCH + 1) * 600]).is_err());
+    assert!(plan.counts_batch_into(&[], &mut []).is_err());
+    assert!(plan.counts_batch_into(&ws[..3], &mut vec![0; 2 * 600]).is_err(), "short output");
+    assert!(plan.counts_batch_into(&[&cands[0], &cands[1][..4]], &mut vec![0; 1200]).is_err(), "short weights");
+    let nan = [1.0f32, f32::NAN, 0.0, 0.0, 0.0];
+    assert!(plan.counts_batch_into(&[&cands[0], &nan], &mut vec![0; 1200]).is_err(), "a NaN weight");
 }
 
 #[test]

@@ -146,13 +146,56 @@ impl Accelerator for Spy<'_> {
         self.calls.add("resample_at");
         self.gpu.resample_at(x, positions, sps_out)
     }
+    fn resample_kept<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> lightlane_core::Result<lightlane_core::accel::Resampled<'a>> {
+        self.calls.add("resample_kept");
+        let (y, kept) = self.gpu.resample_kept(x, positions, sps_out)?;
+        Ok((y, kept.map(|inner| Box::new(SpyKept { inner, calls: &self.calls }) as Box<dyn lightlane_core::accel::KeptSignal + 'a>)))
+    }
     /// Counted only when the engine takes the windows (evaluations on the device).
     fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let planned = self.gpu.tdecq_histograms(windows, bins)?;
-        if planned.is_some() {
+        Ok(planned.map(|inner| {
             self.calls.add("tdecq_histograms");
-        }
-        Ok(planned)
+            Box::new(SpyPlan { inner, calls: &self.calls }) as Box<dyn TdecqHistograms + 'a>
+        }))
+    }
+}
+
+/// The GPU engine's kept resampled points, their histogram recorded.
+struct SpyKept<'a> {
+    inner: Box<dyn lightlane_core::accel::KeptSignal + 'a>,
+    calls: &'a Calls,
+}
+
+impl lightlane_core::accel::KeptSignal for SpyKept<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, range: std::ops::Range<usize>) -> lightlane_core::Result<Vec<u32>> {
+        self.calls.add("kept_eye_histogram");
+        self.inner.eye_histogram(g, range)
+    }
+}
+
+/// The GPU engine's TDECQ plan, its batches recorded.
+struct SpyPlan<'a> {
+    inner: Box<dyn TdecqHistograms + 'a>,
+    calls: &'a Calls,
+}
+
+impl TdecqHistograms for SpyPlan<'_> {
+    fn counts(&mut self, w: &[f32], counts: &mut [u32]) -> lightlane_core::Result<()> {
+        self.inner.counts(w, counts)
+    }
+    fn batch(&self) -> usize {
+        self.inner.batch()
+    }
+    fn counts_batch(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> lightlane_core::Result<()> {
+        self.calls.add("counts_batch");
+        self.inner.counts_batch(ws, counts)
+    }
+    fn race(&self) -> bool {
+        self.inner.race()
     }
 }
 
@@ -225,9 +268,10 @@ fn assert_same_report(gpu: &Report, cpu: &Report) {
 #[test]
 fn gpu_engine_report_matches_cpu_engine() {
     let Some(ctx) = common::ctx() else { return };
-    // TDECQ's small windows on the device too, every evaluation (this binary's tests all
-    // want that).
+    // TDECQ's small windows on the device too, every evaluation, in batches of candidates
+    // also on lavapipe (this binary's tests all want that).
     ctx.set_tdecq_placement(lightlane_gpu::TdecqPlacement::Device);
+    ctx.set_tdecq_batch(Some(lightlane_gpu::WEIGHTED_BATCH));
     let model = LinkModel::demo_pam4();
     let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
@@ -242,7 +286,7 @@ fn gpu_engine_report_matches_cpu_engine() {
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in ["resample_at", "equalize_resident", "read", ffe_stage, detector, "eye_histogram", "tdecq_histograms"] {
+        for stage in ["resample_at", "resample_kept", "equalize_resident", "read", ffe_stage, detector, "kept_eye_histogram", "tdecq_histograms", "counts_batch"] {
             assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
         assert!(!spy.calls.has("ffe_equalize"), "{chain}: the FFE output came back whole");
@@ -265,8 +309,10 @@ fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
     assert!(cpu.ppm_offset.is_some(), "the CDR recovered the clock: {:?}", cpu.warnings);
     let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
     let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
-    let resamplings = spy.calls.0.lock().unwrap().iter().filter(|&&c| c == "resample_at").count();
-    assert_eq!(resamplings, 3, "FFE input, raw eye and BT4 eye resampled by the engine");
+    let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
+    assert_eq!((calls("resample_at"), calls("resample_kept")), (2, 1), "FFE input and BT4 eye resampled by the engine, the raw eye too with its points kept there");
+    assert_eq!(calls("kept_eye_histogram"), 1, "the eye histogram counted from the kept points");
+    assert!(!spy.calls.has("eye_histogram"), "no upload of the eye signal");
     assert_same_report(&gpu, &cpu);
     assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
 }
@@ -380,15 +426,17 @@ fn tdecq_signal(wf: &lightlane_core::Waveform, baud: f64) -> lightlane_core::eye
 fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: Option<&[u8]>, cfg: &lightlane_core::eye::TdecqConfig, what: &str) {
     use lightlane_core::eye::{tdecq, tdecq_with};
     let Some(ctx) = common::ctx() else { return };
-    // Every window on the device, however small, every evaluation (this binary's tests all
-    // want that).
+    // Every window on the device, however small, every evaluation, in batches of candidates
+    // also on lavapipe (this binary's tests all want that).
     ctx.set_tdecq_placement(lightlane_gpu::TdecqPlacement::Device);
+    ctx.set_tdecq_batch(Some(lightlane_gpu::WEIGHTED_BATCH));
     let cpu = tdecq(sig, symbols, cfg).unwrap();
     let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
     let warnings = std::sync::Mutex::new(Vec::new());
     let engine = lightlane_core::accel::AccelTdecq::new(&spy, &warnings);
     let gpu = tdecq_with(sig, symbols, cfg, Some(&engine)).unwrap();
     assert!(spy.calls.has("tdecq_histograms"), "{what}: TDECQ's evaluations did not run on the GPU engine");
+    assert!(spy.calls.has("counts_batch"), "{what}: the pattern search handed the GPU engine batches");
     assert!(warnings.lock().unwrap().is_empty(), "{what}: {:?}", warnings.lock().unwrap());
     eprintln!("{what}: TDECQ {:.6} dB (GPU {:.6}), {} evaluations, taps {:?}", cpu.tdecq_db, gpu.tdecq_db, cpu.evaluations, cpu.taps);
     let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
