@@ -366,7 +366,7 @@ pub fn upload_paths(ctx: &GpuContext, bytes: usize, reps: usize) -> Result<[f64;
         for (i, b) in best.iter_mut().enumerate() {
             let t = Instant::now();
             let buf = match i {
-                0 => ctx.upload(Role::Input, &data)?,
+                0 => ctx.upload_written(Role::Input, &data)?,
                 _ => ctx.upload_staged(Role::Input, &data, 64 << 20)?,
             };
             ctx.wait()?;

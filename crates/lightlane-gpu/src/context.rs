@@ -75,7 +75,17 @@ pub struct GpuContext {
     tdecq_placement: std::sync::atomic::AtomicU8,
     /// Candidates a TDECQ batch may hold (0: by the adapter, [`GpuContext::tdecq_batch`]).
     tdecq_batch: std::sync::atomic::AtomicUsize,
+    /// Bytes from which one-shot uploads go through the staging ring (0: by the adapter,
+    /// `u64::MAX`: never; [`GpuContext::staged_upload_min`]).
+    staged_min: std::sync::atomic::AtomicU64,
 }
+
+/// Bytes from which [`GpuContext`]'s one-shot uploads go through a staging ring on a GPU
+/// (`queue.write_buffer` copies on one thread into fresh staging memory: 4.4–5.5 GB/s for
+/// 256 MiB on the H200 machine, where the ring streamed 26–28 GB/s).
+pub const STAGED_UPLOAD_MIN: u64 = 32 << 20;
+/// Chunk (slot) bytes of a staged one-shot upload.
+const STAGED_UPLOAD_CHUNK: u64 = 32 << 20;
 
 /// Rows (both windows together) from which the GPU engine plans TDECQ's histogram windows on
 /// the device under [`TdecqPlacement::Raced`] and [`TdecqPlacement::Large`]. Each evaluation on
@@ -250,6 +260,7 @@ impl GpuContext {
             chunk_cap: std::sync::atomic::AtomicU64::new(0),
             tdecq_placement: std::sync::atomic::AtomicU8::new(0),
             tdecq_batch: std::sync::atomic::AtomicUsize::new(0),
+            staged_min: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -339,6 +350,25 @@ impl GpuContext {
         match self.tdecq_batch.load(std::sync::atomic::Ordering::Relaxed) {
             0 if self.info.device_type == wgpu::DeviceType::Cpu => 1,
             0 => crate::WEIGHTED_BATCH,
+            n => n,
+        }
+    }
+
+    /// Sets the bytes from which one-shot uploads go through the staging ring (at least 4);
+    /// `Some(u64::MAX)`: never; `None`: by the adapter ([`GpuContext::staged_upload_min`]).
+    pub fn set_staged_upload_min(&self, bytes: Option<u64>) {
+        let v = bytes.map_or(0, |b| b.max(4));
+        self.staged_min.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Bytes from which one-shot uploads (a kernel's input: a capture to resample or equalize,
+    /// TDECQ's windows) go through the staging ring instead of `queue.write_buffer`: by default
+    /// [`STAGED_UPLOAD_MIN`] on a GPU and never on a CPU driver (lavapipe, where the ring's
+    /// extra copy made it slower: 2.3 against 3.4 GB/s for 64 MiB).
+    pub fn staged_upload_min(&self) -> u64 {
+        match self.staged_min.load(std::sync::atomic::Ordering::Relaxed) {
+            0 if self.info.device_type == wgpu::DeviceType::Cpu => u64::MAX,
+            0 => STAGED_UPLOAD_MIN,
             n => n,
         }
     }
@@ -592,11 +622,20 @@ impl GpuContext {
         copied
     }
 
-    /// Uploads `data` into a pooled buffer of `role`, padded to 4 bytes.
-    /// Through `queue.write_buffer` (4.4–5.5 GB/s for 256 MiB on the H200 machine, where the
-    /// staging ring ran at 26 GB/s; [`GpuContext::upload_staged`] is the ring's one-shot form,
-    /// measured beside this by `gpu_bench`).
+    /// Uploads `data` into a pooled buffer of `role`, padded to 4 bytes: through
+    /// `queue.write_buffer`, or from [`GpuContext::staged_upload_min`] bytes (a multiple of 4)
+    /// through [`GpuContext::upload_staged`] (the staging ring's one-shot form; `gpu_bench`
+    /// measures the two side by side).
     pub(crate) fn upload(&self, role: Role, data: &[u8]) -> Result<Pooled> {
+        if data.len() as u64 >= self.staged_upload_min() && data.len().is_multiple_of(4) {
+            let chunk = STAGED_UPLOAD_CHUNK.min(self.max_binding()).max(4) / 4 * 4;
+            return self.upload_staged(role, data, chunk);
+        }
+        self.upload_written(role, data)
+    }
+
+    /// [`GpuContext::upload`] through `queue.write_buffer` whatever the size.
+    pub(crate) fn upload_written(&self, role: Role, data: &[u8]) -> Result<Pooled> {
         let size = (data.len() as u64).div_ceil(4).max(1) * 4;
         let buf = self.buffer(role, size)?;
         self.scoped(|| {
@@ -764,6 +803,30 @@ mod tests {
         let data = words(64);
         assert!(ctx.upload_staged(Role::Output, &data[..7], 1 << 20).is_err(), "unaligned data");
         assert!(ctx.upload_staged(Role::Output, &data[..8], 6).is_err(), "unaligned chunk");
+    }
+
+    #[test]
+    fn one_shot_uploads_take_the_staging_ring_from_the_set_size() {
+        // A fresh context: by the adapter (never on a CPU driver), then from 4 KiB: a large
+        // aligned upload goes through the ring (its staging buffers then wait in the pool),
+        // an unaligned or small one through write_buffer; every byte lands either way.
+        let Ok(ctx) = GpuContext::new(&super::GpuOptions::from_env()) else {
+            assert!(std::env::var("LIGHTLANE_REQUIRE_GPU").ok().as_deref() != Some("1"), "no adapter");
+            return;
+        };
+        let by_adapter = if ctx.adapter().device_type == "Cpu" { u64::MAX } else { super::STAGED_UPLOAD_MIN };
+        assert_eq!(ctx.staged_upload_min(), by_adapter);
+        ctx.set_staged_upload_min(Some(4096));
+        assert_eq!(ctx.staged_upload_min(), 4096);
+        let data: Vec<u8> = (0..(3 << 20) + 12).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(ctx.idle_staging_buffers(), 0);
+        for (len, staged) in [(1000, false), (data.len() - 1, false), (data.len(), true)] {
+            let b = ctx.upload(Role::Output, &data[..len]).unwrap();
+            assert!(ctx.read_back(b.buffer(), len as u64).unwrap() == data[..len], "{len} bytes");
+            assert_eq!(ctx.idle_staging_buffers() > 0, staged, "{len} bytes");
+        }
+        ctx.set_staged_upload_min(None);
+        assert_eq!(ctx.staged_upload_min(), by_adapter);
     }
 
     #[test]

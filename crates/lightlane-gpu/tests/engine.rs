@@ -268,10 +268,12 @@ fn assert_same_report(gpu: &Report, cpu: &Report) {
 #[test]
 fn gpu_engine_report_matches_cpu_engine() {
     let Some(ctx) = common::ctx() else { return };
-    // TDECQ's small windows on the device too, every evaluation, in batches of candidates
-    // also on lavapipe (this binary's tests all want that).
+    // TDECQ's small windows on the device too, every evaluation, in batches of candidates,
+    // and uploads from 64 KiB through the staging ring, also on lavapipe (this binary's tests
+    // all want that).
     ctx.set_tdecq_placement(lightlane_gpu::TdecqPlacement::Device);
     ctx.set_tdecq_batch(Some(lightlane_gpu::WEIGHTED_BATCH));
+    ctx.set_staged_upload_min(Some(64 << 10));
     let model = LinkModel::demo_pam4();
     let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
     let capture = model.run(&symbols).unwrap();
@@ -426,10 +428,12 @@ fn tdecq_signal(wf: &lightlane_core::Waveform, baud: f64) -> lightlane_core::eye
 fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: Option<&[u8]>, cfg: &lightlane_core::eye::TdecqConfig, what: &str) {
     use lightlane_core::eye::{tdecq, tdecq_with};
     let Some(ctx) = common::ctx() else { return };
-    // Every window on the device, however small, every evaluation, in batches of candidates
-    // also on lavapipe (this binary's tests all want that).
+    // Every window on the device, however small, every evaluation, in batches of candidates,
+    // and uploads from 64 KiB through the staging ring, also on lavapipe (this binary's tests
+    // all want that).
     ctx.set_tdecq_placement(lightlane_gpu::TdecqPlacement::Device);
     ctx.set_tdecq_batch(Some(lightlane_gpu::WEIGHTED_BATCH));
+    ctx.set_staged_upload_min(Some(64 << 10));
     let cpu = tdecq(sig, symbols, cfg).unwrap();
     let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
     let warnings = std::sync::Mutex::new(Vec::new());
