@@ -756,5 +756,50 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
         );
     }
     t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels)\n");
+    if let Some((host, whole, bound)) = host_bound(rows) {
+        let _ = writeln!(
+            t,
+            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine",
+            HOST_ONLY_STAGES.join(", ")
+        );
+    }
     t
+}
+
+/// Stages of the pipeline that the GPU engine runs on the host alone (no kernel of its own).
+/// Clock recovery (its CDR) and equalization (the FFE's training) have host parts too.
+pub const HOST_ONLY_STAGES: [&str; 7] = ["front end", "levels and alignment", "FEC", "eye metrics", "eye pictures", "TDECQ corners", "jitter"];
+
+/// `(seconds of the host-only stages on the GPU engine, its whole analysis, the CPU engine's
+/// whole analysis over those host-only seconds)`: the most the GPU engine could gain with its
+/// other stages taking no time (Amdahl's bound). `None` without both whole-analysis rows.
+pub fn host_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
+    let whole = rows.iter().find(|r| r.stage == "whole analysis")?;
+    let gpu_whole = whole.gpu_wall_s?;
+    let host: f64 = rows.iter().filter(|r| HOST_ONLY_STAGES.contains(&r.stage.as_str())).filter_map(|r| r.gpu_wall_s).sum();
+    (host > 0.0).then(|| (host, gpu_whole, whole.cpu_wall_s / host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{host_bound, stages_table, StageTiming};
+
+    fn row(stage: &str, cpu: f64, gpu: Option<f64>) -> StageTiming {
+        StageTiming { stage: stage.into(), cpu_wall_s: cpu, cpu_on_cpu_s: None, gpu_wall_s: gpu, gpu_on_cpu_s: None, gpu_host_on_cpu_s: None }
+    }
+
+    #[test]
+    fn the_host_only_stages_bound_the_gpu_engines_gain() {
+        let rows = [
+            row("eye metrics", 0.1, Some(0.1)),
+            row("TDECQ", 0.3, Some(0.5)),
+            row("jitter", 0.12, Some(0.15)),
+            row("whole analysis", 1.4, Some(1.3)),
+        ];
+        let (host, whole, bound) = host_bound(&rows).unwrap();
+        assert!((host - 0.25).abs() < 1e-12 && whole == 1.3 && (bound - 5.6).abs() < 1e-9, "{host} {whole} {bound}");
+        assert!(stages_table(&rows).contains("at most 5.60x the CPU engine"));
+        assert!(host_bound(&rows[..3]).is_none(), "no whole-analysis row");
+        assert!(host_bound(&[row("TDECQ", 0.3, Some(0.5)), row("whole analysis", 1.0, Some(1.0))]).is_none(), "no host-only stage");
+    }
 }
