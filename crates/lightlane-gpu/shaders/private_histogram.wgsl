@@ -17,13 +17,13 @@ fn priv_clear(lid: u32, bins: u32) {
     workgroupBarrier();
 }
 
-// Adds the workgroup histogram's non-zero bins 0..bins to the global `hist`.
-fn priv_flush(lid: u32, bins: u32) {
+// Adds the workgroup histogram's non-zero bins 0..bins to the global `hist` from `base` on.
+fn priv_flush(lid: u32, bins: u32, base: u32) {
     workgroupBarrier();
     for (var b = lid; b < bins; b = b + 256u) {
         let c = atomicLoad(&priv_hist[b]);
         if (c != 0u) {
-            atomicAdd(&hist[b], c);
+            atomicAdd(&hist[base + b], c);
         }
     }
 }

@@ -11,6 +11,8 @@
 // exact. Rows of every window are laid out window after window, `stride` apart (≥ the longest
 // window); each invocation handles `rows_per_thread` of them, 256 apart (coalesced), so its
 // loops stay far below lavapipe's 65535 iterations. Private histogram: private_histogram.wgsl.
+// Several candidates in one dispatch: workgroup z evaluates candidate z, whose weights are
+// w[z·wstride ..] and whose counts go to hist[z·hstride ..] (one candidate: z = 0).
 
 struct Params {
     stride: u32,          // row slots per window (the longest window's rows)
@@ -23,8 +25,8 @@ struct Params {
     wg_x: u32,
     windows: u32,
     zero: u32,            // 0 (opaque to the compiler: see `exact`)
-    _p0: u32,
-    _p1: u32,
+    wstride: u32,         // weights from one candidate to the next (ncols)
+    hstride: u32,         // counts from one candidate to the next (windows·bins)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -43,6 +45,7 @@ fn exact(v: f32) -> f32 {
 @compute @workgroup_size(256)
 fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let total_bins = p.windows * p.bins;
+    let wb = wid.z * p.wstride;
     priv_clear(lid, total_bins);
     let g = wid.x + wid.y * p.wg_x;
     let base = g * 256u * p.rows_per_thread;
@@ -52,9 +55,9 @@ fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
         let i = slot - h * p.stride;
         if (h < p.windows && i < rows[h]) {
             let o = h * p.ncols;
-            var y = exact(w[0] * data[offs[o] + i]);
+            var y = exact(w[wb] * data[offs[o] + i]);
             for (var t = 1u; t < p.ncols; t = t + 1u) {
-                y = y + exact(w[t] * data[offs[o + t] + i]);
+                y = y + exact(w[wb + t] * data[offs[o + t] + i]);
             }
             var x = (y - p.lo) * p.inv;
             // NaN fails the first test and lands in bin 0 (and fails every edge test below).
@@ -69,5 +72,5 @@ fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
             atomicAdd(&priv_hist[h * p.bins + b], 1u);
         }
     }
-    priv_flush(lid, total_bins);
+    priv_flush(lid, total_bins, wid.z * p.hstride);
 }

@@ -45,8 +45,10 @@ struct Params {
     wg_x: u32,
     windows: u32,
     zero: u32,
-    _p0: u32,
-    _p1: u32,
+    /// Weights from one candidate of a batch to the next (ncols).
+    wstride: u32,
+    /// Counts from one candidate of a batch to the next (windows · bins).
+    hstride: u32,
 }
 
 /// Columns of one or more windows on the device for repeated weighted histograms (see the
@@ -74,16 +76,13 @@ pub struct WeightedHistogram<'c> {
     batch: Option<BatchParts>,
 }
 
-/// The buffers of [`WeightedHistogram::counts_batch_into`]: [`WEIGHTED_BATCH`] slots of
-/// weights and of counts (each slot at an offset the adapter's storage binding alignment
-/// allows) and one bind group per slot.
+/// The buffers of [`WeightedHistogram::counts_batch_into`]: the weights and the counts of
+/// [`WEIGHTED_BATCH`] candidates, one after another, and the plan's bind group over them.
 struct BatchParts {
     weights: Pooled,
     hist: Pooled,
     readback: Pooled,
-    binds: Vec<wgpu::BindGroup>,
-    /// Bytes from one slot to the next: weights, counts.
-    strides: (u64, u64),
+    bind: wgpu::BindGroup,
 }
 
 impl std::fmt::Debug for WeightedHistogram<'_> {
@@ -241,8 +240,8 @@ impl GpuContext {
             wg_x: grid.0,
             windows: windows.len() as u32,
             zero: 0,
-            _p0: 0,
-            _p1: 0,
+            wstride: ncols as u32,
+            hstride: (windows.len() * bins) as u32,
         };
         let edges = bin_edges(lo, step, bins);
         let edges_b = self.upload(Role::Input, bytemuck::cast_slice(&edges))?;
@@ -338,7 +337,7 @@ impl WeightedHistogram<'_> {
 impl WeightedHistogram<'_> {
     /// [`WeightedHistogram::counts_into`] of every candidate of `ws` (1 to [`WEIGHTED_BATCH`],
     /// one weight per column each), one block of `windows() · bins` counts after another: one
-    /// submission of one dispatch per candidate into its own counts, one readback for all.
+    /// dispatch whose z-th layer of workgroups evaluates candidate z, one readback for all.
     pub fn counts_batch_into(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
         if ws.is_empty() || ws.len() > WEIGHTED_BATCH {
             return Err(Error::invalid("candidates", ws.len(), format!("1 to {WEIGHTED_BATCH} a batch")));
@@ -365,70 +364,47 @@ impl WeightedHistogram<'_> {
             self.batch = Some(self.batch_parts()?);
         }
         let Some(b) = &self.batch else { unreachable!("made above") };
-        let (ws_stride, hs_stride) = b.strides;
-        let k = ws.len();
-        let mut packed = vec![0f32; k * (ws_stride / 4) as usize];
-        for (slot, w) in packed.chunks_exact_mut((ws_stride / 4) as usize).zip(ws) {
-            slot[..w.len()].copy_from_slice(w);
-        }
-        let bytes = k as u64 * hs_stride;
+        let packed: Vec<f32> = ws.iter().flat_map(|w| w.iter().copied()).collect();
+        let bytes = counts.len() as u64 * 4;
         ctx.scoped(|| {
             ctx.queue.write_buffer(b.weights.buffer(), 0, bytemuck::cast_slice(&packed));
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             enc.clear_buffer(b.hist.buffer(), 0, Some(bytes));
-            for bind in &b.binds[..k] {
-                ctx.dispatch(&self.pipe, bind, self.grid, &mut enc);
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("weighted_histogram batch"), timestamp_writes: None });
+                pass.set_pipeline(&self.pipe);
+                pass.set_bind_group(0, &b.bind, &[]);
+                pass.dispatch_workgroups(self.grid.0, self.grid.1, ws.len() as u32);
             }
             enc.copy_buffer_to_buffer(b.hist.buffer(), 0, b.readback.buffer(), 0, bytes);
             ctx.queue.submit([enc.finish()]);
         })?;
-        let mut raw = vec![0u32; (bytes / 4) as usize];
-        ctx.map_read_into(b.readback.buffer(), bytemuck::cast_slice_mut(&mut raw))?;
-        for (c, slot) in counts.chunks_exact_mut(total_bins).zip(raw.chunks_exact((hs_stride / 4) as usize)) {
-            c.copy_from_slice(&slot[..total_bins]);
-        }
-        Ok(())
+        ctx.map_read_into(b.readback.buffer(), bytemuck::cast_slice_mut(counts))
     }
 
-    /// The batch evaluations' slots: the plan's bind group with the weights and the counts at
-    /// each slot's offset.
+    /// The batch evaluations' buffers, bound with the plan's.
     fn batch_parts(&self) -> Result<BatchParts> {
         let ctx = self.ctx;
-        let align = u64::from(ctx.limits().min_storage_buffer_offset_alignment).max(4);
-        let total_bins = (self.n.len() * self.bins) as u64;
-        let strides = ((self.ncols as u64 * 4).next_multiple_of(align), (total_bins * 4).next_multiple_of(align));
         let slots = WEIGHTED_BATCH as u64;
-        let weights = ctx.buffer(Role::Input, slots * strides.0)?;
-        let hist = ctx.buffer(Role::Output, slots * strides.1)?;
-        let readback = ctx.buffer(Role::Readback, slots * strides.1)?;
-        fn whole(binding: u32, buf: &Pooled) -> wgpu::BindGroupEntry<'_> {
-            wgpu::BindGroupEntry { binding, resource: buf.buffer().as_entire_binding() }
-        }
-        fn part(binding: u32, buf: &Pooled, offset: u64, size: u64) -> wgpu::BindGroupEntry<'_> {
-            let size = std::num::NonZeroU64::new(size);
-            wgpu::BindGroupEntry { binding, resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf.buffer(), offset, size }) }
-        }
-        let layout = self.pipe.get_bind_group_layout(0);
-        let binds = ctx.scoped(|| {
-            (0..slots)
-                .map(|k| {
-                    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: None,
-                        layout: &layout,
-                        entries: &[
-                            whole(0, &self._uniform),
-                            whole(1, &self._data),
-                            whole(2, &self._offsets),
-                            part(3, &weights, k * strides.0, self.ncols as u64 * 4),
-                            part(4, &hist, k * strides.1, total_bins * 4),
-                            whole(5, &self._edges),
-                            whole(6, &self._rows),
-                        ],
-                    })
-                })
-                .collect()
+        let weights = ctx.buffer(Role::Input, slots * self.ncols as u64 * 4)?;
+        let hist_bytes = slots * (self.n.len() * self.bins) as u64 * 4;
+        let hist = ctx.buffer(Role::Output, hist_bytes)?;
+        let readback = ctx.buffer(Role::Readback, hist_bytes)?;
+        let bind = ctx.scoped(|| {
+            ctx.bind(
+                &self.pipe,
+                &[
+                    (0, self._uniform.buffer()),
+                    (1, self._data.buffer()),
+                    (2, self._offsets.buffer()),
+                    (3, weights.buffer()),
+                    (4, hist.buffer()),
+                    (5, self._edges.buffer()),
+                    (6, self._rows.buffer()),
+                ],
+            )
         })?;
-        Ok(BatchParts { weights, hist, readback, binds, strides })
+        Ok(BatchParts { weights, hist, readback, bind })
     }
 
     /// This plan, racing the CPU when used as TDECQ's evaluations (`race`; see
