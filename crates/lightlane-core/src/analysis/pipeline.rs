@@ -51,7 +51,9 @@ pub fn analyze_with(
 /// "eye histogram", "eye metrics", "TDECQ" (PAM4), "eye pictures", "TDECQ corners", "jitter".
 /// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
 /// The jitter decomposition runs beside the eye stages, so "jitter" times only the part of it
-/// that outlasted them.
+/// that outlasted them; likewise the reference receiver's eye signal is resampled beside the
+/// raw eye's histogram and metrics ("eye resampling" times the raw signal's, what outlasts
+/// them falls in "TDECQ").
 pub type StageMark<'a> = dyn Fn(&'static str) + Sync + 'a;
 
 /// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
@@ -483,7 +485,8 @@ impl EyeStage<'_> {
     ///
     /// The raw signal's points stay on the accelerator too ([`crate::accel::resample_kept`]) and
     /// its eye histogram is counted from them there; the reference receiver's filter runs on the
-    /// cores meanwhile.
+    /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
+    /// ([`crate::eye::eye_report_beside`]).
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -496,7 +499,7 @@ impl EyeStage<'_> {
         tie_rms_s: Option<f64>,
         config: &crate::eye::EyeAnalysisConfig,
     ) -> Result<crate::eye::EyeReport> {
-        use crate::eye::{eye_report_using, EyeSignal};
+        use crate::eye::{eye_report_beside, EyeSignal};
         let (accel, warnings, tdecq_engine, mark) = (self.accel, self.warnings, self.tdecq, self.mark);
         let s = config.eye.samples_per_ui;
         let fs = waveform.fs();
@@ -519,20 +522,22 @@ impl EyeStage<'_> {
         );
         let (raw, kept) = raw?;
         let raw = signal(raw)?;
-        let tdecq_sig = match filtered? {
-            Some(filtered) => {
-                let sig = on_clock(&filtered)?;
+        // The reference receiver's signal is resampled beside the raw eye's histogram and
+        // metrics (eye_report_beside).
+        let tdecq_maker = filtered?.map(|filtered| {
+            let on_clock = &on_clock;
+            move || {
+                let sig = on_clock(&filtered);
                 crate::par::free_in_background(filtered);
-                Some(sig)
+                sig
             }
-            None => None,
-        };
+        });
         // The kept points are the raw signal before from_centred dropped its first half UI; they
         // are released once the histogram is counted.
         let kept = std::sync::Mutex::new(kept);
-        let (raw_at, raw_len) = (raw.samples.as_ptr(), raw.samples.len());
+        let (raw_at, raw_len) = (raw.samples.as_ptr() as usize, raw.samples.len());
         let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
-            let k = if std::ptr::eq(y.as_ptr(), raw_at) && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
+            let k = if y.as_ptr() as usize == raw_at && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
             crate::accel::eye_histogram(accel, g, y, k.as_deref().map(|k| (k, s / 2..s / 2 + y.len())), warnings)
         };
         let engines = crate::eye::EyeEngines {
@@ -543,13 +548,13 @@ impl EyeStage<'_> {
         // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
         mark("eye resampling");
         let syms = &symbols[(settled + 1).min(n)..n];
-        let report = eye_report_using(&raw, tdecq_sig.as_ref(), Some(syms), m, tie_rms_s, config, &engines);
+        let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
         drop(kept);
         crate::par::free_in_background(raw.samples);
+        let (mut report, tdecq_sig) = report?;
         if let Some(t) = tdecq_sig {
             crate::par::free_in_background(t.samples);
         }
-        let mut report = report?;
         if config.dispersion_corners_ps_per_nm.is_empty() {
             return Ok(report);
         }

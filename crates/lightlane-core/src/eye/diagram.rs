@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// An engine that counts an eye histogram: `(geometry, samples) → counts` equal to
 /// [`EyeHistogram::accumulate`] of the samples from phase 0 (see [`EyeDiagram::build_with`]).
-pub type HistogramFn<'a> = dyn Fn(&EyeGeometry, &[f32]) -> Result<Vec<u32>> + 'a;
+pub type HistogramFn<'a> = dyn Fn(&EyeGeometry, &[f32]) -> Result<Vec<u32>> + Sync + 'a;
 
 /// How the eye histogram is binned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

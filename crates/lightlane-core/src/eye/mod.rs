@@ -226,7 +226,7 @@ pub struct EyeEngines<'a> {
     pub tdecq: Option<&'a dyn TdecqEngine>,
     /// Called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures" (the
     /// pipeline's stage marks, `crate::analysis::StageMark`).
-    pub mark: Option<&'a dyn Fn(&'static str)>,
+    pub mark: Option<&'a (dyn Fn(&'static str) + Sync)>,
 }
 
 impl std::fmt::Debug for EyeEngines<'_> {
@@ -252,18 +252,77 @@ pub fn eye_report_using(
     config: &EyeAnalysisConfig,
     engines: &EyeEngines<'_>,
 ) -> Result<EyeReport> {
+    let (eye, m) = diagram_and_metrics(signal, modulation, config, engines)?;
+    finish_report(signal, tdecq_signal, symbols, modulation, tie_rms, config, engines, eye, m)
+}
+
+/// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given) beside
+/// the diagram and the metrics (`rayon::join`): the pipeline resamples the reference
+/// receiver's signal there, so on an accelerator its transfers overlap the metrics' work on
+/// the cores. Returns the report and the signal made (for the caller to free). The diagram's
+/// or the metrics' error comes first, then the maker's.
+pub fn eye_report_beside<F>(
+    signal: &EyeSignal,
+    make_tdecq_signal: Option<F>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    tie_rms: Option<f64>,
+    config: &EyeAnalysisConfig,
+    engines: &EyeEngines<'_>,
+) -> Result<(EyeReport, Option<EyeSignal>)>
+where
+    F: FnOnce() -> Result<EyeSignal> + Send,
+{
+    // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
+    // worker blocked waiting for that thread could starve.
+    let (parts, made) = match make_tdecq_signal {
+        Some(make) => {
+            let (parts, made) = rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), make);
+            (parts, Some(made))
+        }
+        None => (diagram_and_metrics(signal, modulation, config, engines), None),
+    };
+    let (eye, m) = parts?;
+    let made = made.transpose()?;
+    let report = finish_report(signal, made.as_ref(), symbols, modulation, tie_rms, config, engines, eye, m)?;
+    Ok((report, made))
+}
+
+/// The eye diagram (histogram on `engines.histogram`) and the metrics of `signal`, marked.
+fn diagram_and_metrics(signal: &EyeSignal, modulation: Modulation, config: &EyeAnalysisConfig, engines: &EyeEngines<'_>) -> Result<(EyeDiagram, EyeMetrics)> {
     let mark = |stage: &'static str| {
         if let Some(m) = engines.mark {
             m(stage)
         }
     };
-    let histogram = engines.histogram;
-    let tdecq_engine = engines.tdecq;
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
-    let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, histogram)?;
+    let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, engines.histogram)?;
     mark("eye histogram");
     let m = eye_metrics(signal, &eye, &config.metrics)?;
     mark("eye metrics");
+    Ok((eye, m))
+}
+
+/// The rest of [`eye_report_using`] after [`diagram_and_metrics`]: TDECQ, the pictures, the
+/// report.
+#[allow(clippy::too_many_arguments)]
+fn finish_report(
+    signal: &EyeSignal,
+    tdecq_signal: Option<&EyeSignal>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    tie_rms: Option<f64>,
+    config: &EyeAnalysisConfig,
+    engines: &EyeEngines<'_>,
+    eye: EyeDiagram,
+    m: EyeMetrics,
+) -> Result<EyeReport> {
+    let mark = |stage: &'static str| {
+        if let Some(m) = engines.mark {
+            m(stage)
+        }
+    };
+    let tdecq_engine = engines.tdecq;
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
