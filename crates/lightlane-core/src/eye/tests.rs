@@ -659,3 +659,33 @@ fn eye_engines_are_used_and_change_nothing() {
     let e = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &EyeEngines { histogram: Some(&failing), ..EyeEngines::default() });
     assert!(e.unwrap_err().to_string().contains("test failure"));
 }
+
+#[test]
+fn a_tdecq_signal_made_beside_the_metrics_gives_the_same_report() {
+    // TDECQ on a second signal (the raw eye with ISI: a different TDECQ than the first's),
+    // made by a closure beside the diagram and the metrics: the report of eye_report with
+    // that signal, and the signal back; without a maker, eye_report without one. A failing
+    // maker is the report's error, after a failing diagram's.
+    let (sig, _) = synth(&PAM4, 3000, 16, 0.05, 21);
+    let s = sig.samples_per_ui;
+    let isi: Vec<f32> = (0..sig.samples.len()).map(|i| sig.samples[i] + 0.3 * if i >= s { sig.samples[i - s] } else { 0.0 }).collect();
+    let second = EyeSignal::new(isi, s).unwrap();
+    let cfg = EyeAnalysisConfig::default();
+    let want = eye_report(&sig, Some(&second), None, Modulation::Pam4, None, &cfg).unwrap();
+    assert_ne!(want.tdecq_db, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap().tdecq_db, "the second signal decides TDECQ");
+    let engines = EyeEngines::default();
+    let (got, made) = eye_report_beside(&sig, Some(|| Ok(second.clone())), None, Modulation::Pam4, None, &cfg, &engines).unwrap();
+    assert_eq!(got, want);
+    assert_eq!(made.map(|m| m.samples), Some(second.samples.clone()));
+    let none: Option<fn() -> crate::Result<EyeSignal>> = None;
+    let (alone, made) = eye_report_beside(&sig, none, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
+    assert_eq!(alone, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap());
+    assert!(made.is_none());
+    let failing_maker = || -> crate::Result<EyeSignal> { Err(crate::Error::invalid("maker", 0, "test failure")) };
+    let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
+    assert!(e.to_string().contains("maker"), "{e}");
+    let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> { Err(crate::Error::invalid("engine", 0, "diagram failure")) };
+    let engines = EyeEngines { histogram: Some(&failing), ..EyeEngines::default() };
+    let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
+    assert!(e.to_string().contains("diagram failure"), "{e}");
+}
