@@ -229,6 +229,15 @@ pub struct EyeEngines<'a> {
     pub mark: Option<&'a (dyn Fn(&'static str) + Sync)>,
 }
 
+impl EyeEngines<'_> {
+    /// Calls the stage mark, if any, with `stage`.
+    fn mark_stage(&self, stage: &'static str) {
+        if let Some(m) = self.mark {
+            m(stage)
+        }
+    }
+}
+
 impl std::fmt::Debug for EyeEngines<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EyeEngines")
@@ -290,11 +299,7 @@ where
 
 /// The eye diagram (histogram on `engines.histogram`) and the metrics of `signal`, marked.
 fn diagram_and_metrics(signal: &EyeSignal, modulation: Modulation, config: &EyeAnalysisConfig, engines: &EyeEngines<'_>) -> Result<(EyeDiagram, EyeMetrics)> {
-    let mark = |stage: &'static str| {
-        if let Some(m) = engines.mark {
-            m(stage)
-        }
-    };
+    let mark = |stage| engines.mark_stage(stage);
     let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
     let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, engines.histogram)?;
     mark("eye histogram");
@@ -317,11 +322,7 @@ fn finish_report(
     eye: EyeDiagram,
     m: EyeMetrics,
 ) -> Result<EyeReport> {
-    let mark = |stage: &'static str| {
-        if let Some(m) = engines.mark {
-            m(stage)
-        }
-    };
+    let mark = |stage| engines.mark_stage(stage);
     let tdecq_engine = engines.tdecq;
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
