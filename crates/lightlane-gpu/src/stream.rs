@@ -130,7 +130,7 @@ impl<'a> StagingRing<'a> {
                 .map_err(|e| gpu_err(format!("staging buffer not mapped: {e}")))?;
             let mut dst = view.slice(..data.len());
             if data.len() >= PARALLEL_FILL {
-                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+                let threads = crate::context::copy_threads();
                 let per = data.len().div_ceil(threads);
                 std::thread::scope(|s| {
                     let mut rest = dst;
