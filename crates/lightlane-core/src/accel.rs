@@ -135,17 +135,7 @@ pub fn resample_at(
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Vec<f32>> {
-    if let Some(a) = accel {
-        let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
-        let reason = match a.resample_at(x, positions, sps_out) {
-            Ok(y) if y.len() == want => return Ok(y),
-            Ok(y) => format!("{} returned {} resampled points, expected {want}", a.name(), y.len()),
-            Err(e) => format!("{} failed ({e})", a.name()),
-        };
-        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
-        fail(a, reason, "the resampling", &mut w)?;
-    }
-    Ok(crate::timing::resample_at_parallel(x, positions, sps_out))
+    Ok(resample_on(accel, x, positions, sps_out, warnings, |a| Ok((a.resample_at(x, positions, sps_out)?, None)))?.0)
 }
 
 /// [`resample_at`] that keeps the points on `accel` too ([`Accelerator::resample_kept`]), with
@@ -157,16 +147,24 @@ pub fn resample_kept<'a>(
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Resampled<'a>> {
+    resample_on(accel, x, positions, sps_out, warnings, |a| a.resample_kept(x, positions, sps_out))
+}
+
+/// The failure rule of [`resample_at`] and [`resample_kept`] around `call` on `accel`.
+fn resample_on<'a>(
+    accel: Option<&'a dyn Accelerator>,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+    call: impl FnOnce(&'a dyn Accelerator) -> Result<Resampled<'a>>,
+) -> Result<Resampled<'a>> {
     if let Some(a) = accel {
         let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
-        let reason = match a.resample_kept(x, positions, sps_out) {
+        let reason = match call(a) {
             Ok((y, kept)) if y.len() == want && kept.as_ref().is_none_or(|k| k.len() == want) => return Ok((y, kept)),
-            Ok((y, kept)) => format!(
-                "{} returned {} resampled points ({} kept), expected {want}",
-                a.name(),
-                y.len(),
-                kept.map_or(0, |k| k.len())
-            ),
+            Ok((y, None)) => format!("{} returned {} resampled points, expected {want}", a.name(), y.len()),
+            Ok((y, Some(k))) => format!("{} returned {} resampled points and kept {}, expected {want}", a.name(), y.len(), k.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
         };
         let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
@@ -931,7 +929,7 @@ mod tests {
             (&["kept_eye_histogram"][..], &[][..], "device lost (test)", "the eye histogram"),
             (&[], &["kept_eye_histogram"], "eye histogram bins", "the eye histogram"),
             (&["resample_kept"], &[], "device lost (test)", "the resampling"),
-            (&[], &["resample_kept"], "resampled points (", "the resampling"),
+            (&[], &["resample_kept"], "resampled points and kept", "the resampling"),
         ] {
             let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&TestEngine::new(true, fail, malformed))).unwrap();
             assert!(r.eye == cpu.eye, "{fail:?} {malformed:?}");

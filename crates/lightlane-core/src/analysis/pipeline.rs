@@ -272,7 +272,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
             // the two are independent, and while an accelerator runs the eye's kernels the
             // cores are free. Its stage mark then times only what the eye did not hide.
             let (result, jitter) = rayon::join(
-                || eye.run(waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
+                || eye_stage(&eye, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
                 || recovered.as_ref().map(|rc| crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default())),
             );
             warnings.extend(eye_warnings.into_inner().unwrap_or_default());
@@ -478,137 +478,136 @@ struct EyeStage<'a> {
     mark: &'a StageMark<'a>,
 }
 
-impl EyeStage<'_> {
-    /// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
-    /// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
-    /// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
-    ///
-    /// The raw signal's points stay on the accelerator too ([`crate::accel::resample_kept`]) and
-    /// its eye histogram is counted from them there; the reference receiver's filter runs on the
-    /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
-    /// ([`crate::eye::eye_report_beside`]).
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &self,
-        waveform: &Waveform,
-        positions: &[f64],
-        settled: usize,
-        symbols: &[u8],
-        baud: f64,
-        m: Modulation,
-        tie_rms_s: Option<f64>,
-        config: &crate::eye::EyeAnalysisConfig,
-    ) -> Result<crate::eye::EyeReport> {
-        use crate::eye::{eye_report_beside, EyeSignal};
-        let (accel, warnings, tdecq_engine, mark) = (self.accel, self.warnings, self.tdecq, self.mark);
-        let s = config.eye.samples_per_ui;
-        let fs = waveform.fs();
-        let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
-        let settled = settled.min(n.saturating_sub(1));
-        let signal = |y: Vec<f32>| -> Result<EyeSignal> {
-            let mut sig = EyeSignal::from_centred_vec(y, s)?;
-            sig.baud = Some(baud);
-            sig.unit = waveform.meta.vertical_unit.clone();
-            Ok(sig)
-        };
-        let on_clock = |x: &[f32]| signal(crate::accel::resample_at(accel, x, &positions[settled..n], s, warnings)?);
-        let reference_f3db = match (&config.tdecq, m) {
-            (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
-            _ => None,
-        };
-        let (raw, filtered) = rayon::join(
-            || crate::accel::resample_kept(accel, &waveform.samples, &positions[settled..n], s, warnings),
-            || reference_f3db.map(|f3db| bessel_thomson_filter(&waveform.samples, fs, f3db, 4)).transpose(),
-        );
-        let (raw, kept) = raw?;
-        let raw = signal(raw)?;
-        // The reference receiver's signal is resampled beside the raw eye's histogram and
-        // metrics (eye_report_beside).
-        let tdecq_maker = filtered?.map(|filtered| {
-            let on_clock = &on_clock;
-            move || {
-                let sig = on_clock(&filtered);
-                crate::par::free_in_background(filtered);
-                sig
-            }
-        });
-        // The kept points are the raw signal before from_centred dropped its first half UI; they
-        // are released once the histogram is counted.
-        let kept = std::sync::Mutex::new(kept);
-        let (raw_at, raw_len) = (raw.samples.as_ptr() as usize, raw.samples.len());
-        let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
-            let k = if y.as_ptr() as usize == raw_at && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
-            crate::accel::eye_histogram(accel, g, y, k.as_deref().map(|k| (k, s / 2..s / 2 + y.len())), warnings)
-        };
-        let engines = crate::eye::EyeEngines {
-            histogram: accel.map(|_| &hist as &crate::eye::HistogramFn<'_>),
-            tdecq: tdecq_engine,
-            mark: Some(mark),
-        };
-        // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
-        mark("eye resampling");
-        let syms = &symbols[(settled + 1).min(n)..n];
-        let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
-        drop(kept);
-        crate::par::free_in_background(raw.samples);
-        let (mut report, tdecq_sig) = report?;
-        if let Some(t) = tdecq_sig {
-            crate::par::free_in_background(t.samples);
-        }
-        if config.dispersion_corners_ps_per_nm.is_empty() {
-            return Ok(report);
-        }
-        let Some(tc) = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4) else {
-            report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
-            return Ok(report);
-        };
-        // Each corner: emulate the test fibre on the capture (the fibre's mean group delay is not
-        // modelled, so the recovered clock still applies), then the reference receiver and TDECQ.
-        for &dl in &config.dispersion_corners_ps_per_nm {
-            let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
-                .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
-                .and_then(|em| em.emulate(waveform));
-            let emulated = match emulated {
-                Ok(w) => w,
-                Err(e) => {
-                    // Not an optical power capture (or an impossible corner): no corner values.
-                    report.warnings.push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
-                    continue;
-                }
-            };
-            let f3db = tc.reference_f3db_per_baud * baud;
-            let filtered = if f3db < 0.5 * fs {
-                let f = bessel_thomson_filter(&emulated.samples, fs, f3db, 4)?;
-                crate::par::free_in_background(emulated.samples);
-                f
-            } else {
-                emulated.samples
-            };
-            let sig = on_clock(&filtered)?;
+/// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
+/// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
+/// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
+///
+/// The raw signal's points stay on the accelerator too ([`crate::accel::resample_kept`]) and
+/// its eye histogram is counted from them there; the reference receiver's filter runs on the
+/// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
+/// ([`crate::eye::eye_report_beside`]).
+#[allow(clippy::too_many_arguments)]
+fn eye_stage(
+    engines: &EyeStage<'_>,
+    waveform: &Waveform,
+    positions: &[f64],
+    settled: usize,
+    symbols: &[u8],
+    baud: f64,
+    m: Modulation,
+    tie_rms_s: Option<f64>,
+    config: &crate::eye::EyeAnalysisConfig,
+) -> Result<crate::eye::EyeReport> {
+    use crate::eye::{eye_report_beside, EyeSignal};
+    let EyeStage { accel, warnings, tdecq: tdecq_engine, mark } = *engines;
+    let s = config.eye.samples_per_ui;
+    let fs = waveform.fs();
+    let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
+    let settled = settled.min(n.saturating_sub(1));
+    let signal = |y: Vec<f32>| -> Result<EyeSignal> {
+        let mut sig = EyeSignal::from_centred_vec(y, s)?;
+        sig.baud = Some(baud);
+        sig.unit = waveform.meta.vertical_unit.clone();
+        Ok(sig)
+    };
+    let on_clock = |x: &[f32]| signal(crate::accel::resample_at(accel, x, &positions[settled..n], s, warnings)?);
+    let reference_f3db = match (&config.tdecq, m) {
+        (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
+        _ => None,
+    };
+    let (raw, filtered) = rayon::join(
+        || crate::accel::resample_kept(accel, &waveform.samples, &positions[settled..n], s, warnings),
+        || reference_f3db.map(|f3db| bessel_thomson_filter(&waveform.samples, fs, f3db, 4)).transpose(),
+    );
+    let (raw, kept) = raw?;
+    let raw = signal(raw)?;
+    // The reference receiver's signal is resampled beside the raw eye's histogram and
+    // metrics (eye_report_beside).
+    let tdecq_maker = filtered?.map(|filtered| {
+        let on_clock = &on_clock;
+        move || {
+            let sig = on_clock(&filtered);
             crate::par::free_in_background(filtered);
-            let corner = crate::eye::tdecq_with(&sig, Some(syms), tc, tdecq_engine);
-            crate::par::free_in_background(sig.samples);
-            let tdecq_db = match corner {
-                Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
-                Ok(r) => {
-                    report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
-                    None
-                }
-                Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
-                Err(e) => {
-                    report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
-                    None
-                }
-            };
-            report.tdecq_corners.push(crate::eye::TdecqCorner {
-                dispersion_ps_per_nm: dl,
-                tdecq_db,
-                pass: None,
-            });
+            sig
         }
-        mark("TDECQ corners");
-        Ok(report)
+    });
+    // The kept points are the raw signal before from_centred dropped its first half UI; they
+    // are released once the histogram is counted. The hook is called for the raw signal's
+    // diagram; any other slice (there is none today) would be uploaded as before.
+    let kept = std::sync::Mutex::new(kept);
+    let (raw_at, raw_len) = (raw.samples.as_ptr() as usize, raw.samples.len());
+    let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
+        let k = if y.as_ptr() as usize == raw_at && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
+        crate::accel::eye_histogram(accel, g, y, k.as_deref().map(|k| (k, s / 2..s / 2 + y.len())), warnings)
+    };
+    let engines = crate::eye::EyeEngines {
+        histogram: accel.map(|_| &hist as &crate::eye::HistogramFn<'_>),
+        tdecq: tdecq_engine,
+        mark: Some(mark),
+    };
+    // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
+    mark("eye resampling");
+    let syms = &symbols[(settled + 1).min(n)..n];
+    let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
+    drop(kept);
+    crate::par::free_in_background(raw.samples);
+    let (mut report, tdecq_sig) = report?;
+    if let Some(t) = tdecq_sig {
+        crate::par::free_in_background(t.samples);
     }
+    if config.dispersion_corners_ps_per_nm.is_empty() {
+        return Ok(report);
+    }
+    let Some(tc) = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4) else {
+        report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
+        return Ok(report);
+    };
+    // Each corner: emulate the test fibre on the capture (the fibre's mean group delay is not
+    // modelled, so the recovered clock still applies), then the reference receiver and TDECQ.
+    for &dl in &config.dispersion_corners_ps_per_nm {
+        let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
+            .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
+            .and_then(|em| em.emulate(waveform));
+        let emulated = match emulated {
+            Ok(w) => w,
+            Err(e) => {
+                // Not an optical power capture (or an impossible corner): no corner values.
+                report.warnings.push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
+                continue;
+            }
+        };
+        let f3db = tc.reference_f3db_per_baud * baud;
+        let filtered = if f3db < 0.5 * fs {
+            let f = bessel_thomson_filter(&emulated.samples, fs, f3db, 4)?;
+            crate::par::free_in_background(emulated.samples);
+            f
+        } else {
+            emulated.samples
+        };
+        let sig = on_clock(&filtered)?;
+        crate::par::free_in_background(filtered);
+        let corner = crate::eye::tdecq_with(&sig, Some(syms), tc, tdecq_engine);
+        crate::par::free_in_background(sig.samples);
+        let tdecq_db = match corner {
+            Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
+            Ok(r) => {
+                report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
+                None
+            }
+            Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
+            Err(e) => {
+                report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
+                None
+            }
+        };
+        report.tdecq_corners.push(crate::eye::TdecqCorner {
+            dispersion_ps_per_nm: dl,
+            tdecq_db,
+            pass: None,
+        });
+    }
+    mark("TDECQ corners");
+    Ok(report)
 }
 
 /// [`StageErrors`] of `symbols` compared symbols with `counts` errors.

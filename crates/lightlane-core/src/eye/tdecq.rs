@@ -324,6 +324,10 @@ pub trait TdecqHistograms {
     }
 }
 
+/// Most candidates the pattern search's batch size grows to (an engine's
+/// [`TdecqHistograms::batch`] bounds each batch below that).
+const BATCH_CAP: usize = 64;
+
 /// Calls of a racing plan ([`TdecqHistograms::race`]) timed on both the engine and the CPU,
 /// after one untimed engine call (its first pays the engine's warm-up).
 pub const RACE_EVALUATIONS: usize = 2;
@@ -593,7 +597,7 @@ impl<'e> Problem<'e> {
     /// each bin is charged the crossing of the thresholds bounding its own decision region).
     /// On the engine when one planned them (the same counts), else on the CPU.
     fn ser_terms(&mut self, w: &[f64]) -> [SerTerms; 2] {
-        let mut t = self.ser_terms_batch(std::slice::from_ref(&w.to_vec()));
+        let mut t = self.ser_terms_batch(&[w]);
         t.swap_remove(0)
     }
 
@@ -602,7 +606,7 @@ impl<'e> Problem<'e> {
     /// A racing plan ([`TdecqHistograms::race`]) also evaluates the first candidate of its
     /// 2nd to `RACE_EVALUATIONS + 1`-th calls on the CPU, and hands the rest to the CPU when
     /// that took less time a candidate in all.
-    fn ser_terms_batch(&mut self, ws: &[Vec<f64>]) -> Vec<[SerTerms; 2]> {
+    fn ser_terms_batch(&mut self, ws: &[&[f64]]) -> Vec<[SerTerms; 2]> {
         let wfs: Vec<Vec<f32>> = ws.iter().map(|w| w.iter().map(|&v| v as f32).collect()).collect();
         let racing = self.dev.as_ref().is_some_and(|d| d.race())
             && (1..=RACE_EVALUATIONS).contains(&self.dev_evaluations);
@@ -838,7 +842,7 @@ impl<'e> Problem<'e> {
                 if batch.is_empty() {
                     break;
                 }
-                let terms = self.ser_terms_batch(&batch.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
+                let terms = self.ser_terms_batch(&batch.iter().map(|(_, c)| c.as_slice()).collect::<Vec<_>>());
                 let partial = terms.len() < batch.len();
                 next = k;
                 let mut gained = false;
@@ -851,7 +855,6 @@ impl<'e> Problem<'e> {
                         next = (m + 1..moves.len()).find(|&n| moves[n].0 != var).unwrap_or(moves.len());
                         *w = cand;
                         *cur = e;
-                        improved = true;
                         gained = true;
                         break;
                     }
@@ -860,7 +863,8 @@ impl<'e> Problem<'e> {
                         next = m + 1;
                     }
                 }
-                self.batch = if gained { self.batch / 2 } else { self.batch * 2 }.clamp(2, 64);
+                improved |= gained;
+                self.batch = if gained { self.batch / 2 } else { self.batch * 2 }.clamp(2, BATCH_CAP);
             }
             if !improved {
                 stepsz *= 0.4;
