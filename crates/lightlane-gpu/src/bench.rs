@@ -307,7 +307,7 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
         .collect();
     let offsets: Vec<usize> = (0..ncols).map(|t| t * no).collect();
     let window = TdecqWindow { data: &data, offsets: &offsets, rows };
-    let mut plan = ctx.weighted_histograms(&[window, window], &TdecqBins { lo: -3.0, step: 6.0 / 1024.0, bins: 1024 })?;
+    let plan = ctx.weighted_histograms(&[window, window], &TdecqBins { lo: -3.0, step: 6.0 / 1024.0, bins: 1024 })?;
     let mut w = vec![0.01f32; ncols];
     w[ncols / 2] = 1.0;
     let mut counts = vec![0u32; 2 * 1024];

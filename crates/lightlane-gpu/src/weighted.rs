@@ -72,17 +72,6 @@ pub struct WeightedHistogram<'c> {
     bins: usize,
     grid: (u32, u32),
     race: bool,
-    /// The batch evaluations' buffers and bind groups, made at the first batch.
-    batch: Option<BatchParts>,
-}
-
-/// The buffers of [`WeightedHistogram::counts_batch_into`]: the weights and the counts of
-/// [`WEIGHTED_BATCH`] candidates, one after another, and the plan's bind group over them.
-struct BatchParts {
-    weights: Pooled,
-    hist: Pooled,
-    readback: Pooled,
-    bind: wgpu::BindGroup,
 }
 
 impl std::fmt::Debug for WeightedHistogram<'_> {
@@ -246,8 +235,10 @@ impl GpuContext {
         let edges = bin_edges(lo, step, bins);
         let edges_b = self.upload(Role::Input, bytemuck::cast_slice(&edges))?;
         let uniform = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-        let weights = self.buffer(Role::Input, ncols as u64 * 4)?;
-        let hist_bytes = (windows.len() * bins) as u64 * 4;
+        // Weights and counts of up to WEIGHTED_BATCH candidates, one after another (a single
+        // evaluation uses the first of each).
+        let weights = self.buffer(Role::Input, (WEIGHTED_BATCH * ncols) as u64 * 4)?;
+        let hist_bytes = (WEIGHTED_BATCH * windows.len() * bins) as u64 * 4;
         let hist = self.buffer(Role::Output, hist_bytes)?;
         let readback = self.buffer(Role::Readback, hist_bytes)?;
         let pipe = self.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
@@ -282,7 +273,6 @@ impl GpuContext {
             bins,
             grid,
             race: false,
-            batch: None,
         })
     }
 }
@@ -308,46 +298,23 @@ impl WeightedHistogram<'_> {
 
     /// [`WeightedHistogram::counts`] into `counts` (`windows() · bins` long).
     pub fn counts_into(&self, w: &[f32], counts: &mut [u32]) -> Result<()> {
-        if w.len() != self.ncols {
-            return Err(Error::LengthMismatch { what: "weights (one per column)", expected: self.ncols, got: w.len() });
-        }
-        let total_bins = self.n.len() * self.bins;
-        if counts.len() != total_bins {
-            return Err(Error::LengthMismatch { what: "weighted histogram counts", expected: total_bins, got: counts.len() });
-        }
-        lightlane_core::error::check_finite("weights", w)?;
-        let ctx = self.ctx;
-        if self.n.iter().all(|&n| n == 0) {
-            counts.fill(0);
-            return Ok(());
-        }
-        let bytes = total_bins as u64 * 4;
-        ctx.scoped(|| {
-            ctx.queue.write_buffer(self.weights.buffer(), 0, bytemuck::cast_slice(w));
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            enc.clear_buffer(self.hist.buffer(), 0, Some(bytes));
-            ctx.dispatch(&self.pipe, &self.bind, self.grid, &mut enc);
-            enc.copy_buffer_to_buffer(self.hist.buffer(), 0, self.readback.buffer(), 0, bytes);
-            ctx.queue.submit([enc.finish()]);
-        })?;
-        ctx.map_read_into(self.readback.buffer(), bytemuck::cast_slice_mut(counts))
+        self.counts_batch_into(&[w], counts)
     }
 }
 
 impl WeightedHistogram<'_> {
     /// [`WeightedHistogram::counts_into`] of every candidate of `ws` (1 to [`WEIGHTED_BATCH`],
-    /// one weight per column each), one block of `windows() · bins` counts after another: one
-    /// dispatch whose z-th layer of workgroups evaluates candidate z, one readback for all.
-    pub fn counts_batch_into(&mut self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
+    /// one weight per column each), one block of `windows() · bins` counts after another: the
+    /// weights written, the counts cleared, one dispatch whose z-th layer of workgroups
+    /// evaluates candidate z and the copy to the readback buffer in one submission, then the
+    /// counts mapped.
+    pub fn counts_batch_into(&self, ws: &[&[f32]], counts: &mut [u32]) -> Result<()> {
         if ws.is_empty() || ws.len() > WEIGHTED_BATCH {
             return Err(Error::invalid("candidates", ws.len(), format!("1 to {WEIGHTED_BATCH} a batch")));
         }
         let total_bins = self.n.len() * self.bins;
         if counts.len() != ws.len() * total_bins {
-            return Err(Error::LengthMismatch { what: "weighted histogram counts of a batch", expected: ws.len() * total_bins, got: counts.len() });
-        }
-        if let [w] = ws {
-            return self.counts_into(w, counts);
+            return Err(Error::LengthMismatch { what: "weighted histogram counts", expected: ws.len() * total_bins, got: counts.len() });
         }
         for w in ws {
             if w.len() != self.ncols {
@@ -360,51 +327,22 @@ impl WeightedHistogram<'_> {
             return Ok(());
         }
         let ctx = self.ctx;
-        if self.batch.is_none() {
-            self.batch = Some(self.batch_parts()?);
-        }
-        let Some(b) = &self.batch else { unreachable!("made above") };
-        let packed: Vec<f32> = ws.iter().flat_map(|w| w.iter().copied()).collect();
+        let packed: Vec<f32> = ws.concat();
         let bytes = counts.len() as u64 * 4;
         ctx.scoped(|| {
-            ctx.queue.write_buffer(b.weights.buffer(), 0, bytemuck::cast_slice(&packed));
+            ctx.queue.write_buffer(self.weights.buffer(), 0, bytemuck::cast_slice(&packed));
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            enc.clear_buffer(b.hist.buffer(), 0, Some(bytes));
+            enc.clear_buffer(self.hist.buffer(), 0, Some(bytes));
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("weighted_histogram batch"), timestamp_writes: None });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("weighted_histogram"), timestamp_writes: None });
                 pass.set_pipeline(&self.pipe);
-                pass.set_bind_group(0, &b.bind, &[]);
+                pass.set_bind_group(0, &self.bind, &[]);
                 pass.dispatch_workgroups(self.grid.0, self.grid.1, ws.len() as u32);
             }
-            enc.copy_buffer_to_buffer(b.hist.buffer(), 0, b.readback.buffer(), 0, bytes);
+            enc.copy_buffer_to_buffer(self.hist.buffer(), 0, self.readback.buffer(), 0, bytes);
             ctx.queue.submit([enc.finish()]);
         })?;
-        ctx.map_read_into(b.readback.buffer(), bytemuck::cast_slice_mut(counts))
-    }
-
-    /// The batch evaluations' buffers, bound with the plan's.
-    fn batch_parts(&self) -> Result<BatchParts> {
-        let ctx = self.ctx;
-        let slots = WEIGHTED_BATCH as u64;
-        let weights = ctx.buffer(Role::Input, slots * self.ncols as u64 * 4)?;
-        let hist_bytes = slots * (self.n.len() * self.bins) as u64 * 4;
-        let hist = ctx.buffer(Role::Output, hist_bytes)?;
-        let readback = ctx.buffer(Role::Readback, hist_bytes)?;
-        let bind = ctx.scoped(|| {
-            ctx.bind(
-                &self.pipe,
-                &[
-                    (0, self._uniform.buffer()),
-                    (1, self._data.buffer()),
-                    (2, self._offsets.buffer()),
-                    (3, weights.buffer()),
-                    (4, hist.buffer()),
-                    (5, self._edges.buffer()),
-                    (6, self._rows.buffer()),
-                ],
-            )
-        })?;
-        Ok(BatchParts { weights, hist, readback, bind })
+        ctx.map_read_into(self.readback.buffer(), bytemuck::cast_slice_mut(counts))
     }
 
     /// This plan, racing the CPU when used as TDECQ's evaluations (`race`; see
