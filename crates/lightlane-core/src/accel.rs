@@ -59,6 +59,16 @@ pub trait Accelerator: Sync {
         Ok((self.resample_at(x, positions, sps_out)?, None))
     }
 
+    /// [`Accelerator::resample_at`] with the points only on the engine: `Some` (of
+    /// `positions.len() · sps_out` points) when it computed them there and keeps them, and
+    /// nothing comes back; the eye then reads them through [`KeptSignal`]'s passes
+    /// ([`crate::eye::KeptEye`]). `Ok(None)`: the engine does not keep them (the caller
+    /// resamples through [`Accelerator::resample_kept`]). Default: `Ok(None)`.
+    fn resample_resident<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
+        let _ = (x, positions, sps_out);
+        Ok(None)
+    }
+
     /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
     /// `windows`' columns kept on the engine: planned once per window set, then one
     /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
@@ -88,6 +98,146 @@ pub trait KeptSignal: Send + Sync {
     /// [`EyeHistogram::accumulate`] of that slice from phase 0, as
     /// [`Accelerator::eye_histogram`] of the same points on the host.
     fn eye_histogram(&self, geometry: &EyeGeometry, range: Range<usize>) -> Result<Vec<u32>>;
+
+    /// The kept points `range` on the host.
+    fn read(&self, range: Range<usize>) -> Result<Vec<f32>>;
+
+    /// What one pass over the points `range` finds: the extremes and how many points equal
+    /// them, the first non-finite point, the sum. Default: [`kept_scan_reference`] of
+    /// [`KeptSignal::read`].
+    fn scan(&self, range: Range<usize>) -> Result<KeptScan> {
+        Ok(kept_scan_reference(&self.read(range)?))
+    }
+
+    /// Columns `cols` (each below `samples_per_ui`) of every whole symbol of the points
+    /// `range` (symbol `k` being its points `k·S .. (k+1)·S`), symbol-major: element
+    /// `k · cols.len() + c` is point `k·S + cols[c]`. Default: from [`KeptSignal::read`].
+    fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
+        Ok(kept_columns_reference(&self.read(range)?, samples_per_ui, cols))
+    }
+
+    /// The crossings of each of `thresholds` by the points `range`: the pairs `(k, k + 1)`
+    /// with exactly one point below the threshold (`x − t < 0` in f32), in any order.
+    /// Default: [`kept_crossings_reference`] of [`KeptSignal::read`].
+    fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<KeptCrossing>>> {
+        Ok(kept_crossings_reference(&self.read(range)?, thresholds))
+    }
+
+    /// The points at `indices` (within `range`, relative to its start), in that order.
+    /// Default: from [`KeptSignal::read`].
+    fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
+        let x = self.read(range)?;
+        indices
+            .iter()
+            .map(|&i| x.get(i).copied().ok_or_else(|| crate::Error::invalid("kept point index", i, format!("must be below {}", x.len()))))
+            .collect()
+    }
+}
+
+/// What [`KeptSignal::scan`] finds (over the finite points; when there is a non-finite one
+/// the caller reports it and the rest does not matter).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeptScan {
+    /// The first point (from the range's start) that is not finite.
+    pub first_non_finite: Option<usize>,
+    /// Smallest finite point (+∞ when there is none; a zero's sign unspecified).
+    pub min: f32,
+    /// Largest finite point (−∞ when there is none).
+    pub max: f32,
+    /// Points equal to `min`.
+    pub at_min: usize,
+    /// Points equal to `max`.
+    pub at_max: usize,
+    /// Σ of the finite points, in the engine's order of summation (within `n · ε_f32 · Σ|x|`
+    /// of the exact sum).
+    pub sum: f64,
+}
+
+/// A threshold crossing [`KeptSignal::crossings`] found: between points `k` and `k + 1`
+/// (from the range's start), whose values are `x0` and `x1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeptCrossing {
+    /// Index of the first point of the pair.
+    pub k: usize,
+    /// Its value.
+    pub x0: f32,
+    /// The next point's value.
+    pub x1: f32,
+}
+
+/// The serial reference of [`KeptSignal::scan`] over `x` (its sum: the serial `f64` sum).
+pub fn kept_scan_reference(x: &[f32]) -> KeptScan {
+    let mut s = KeptScan { first_non_finite: None, min: f32::INFINITY, max: f32::NEG_INFINITY, at_min: 0, at_max: 0, sum: 0.0 };
+    for (k, &v) in x.iter().enumerate() {
+        if !v.is_finite() {
+            s.first_non_finite.get_or_insert(k);
+            continue;
+        }
+        s.min = s.min.min(v);
+        s.max = s.max.max(v);
+        s.sum += v as f64;
+    }
+    s.at_min = x.iter().filter(|&&v| v.is_finite() && v == s.min).count();
+    s.at_max = x.iter().filter(|&&v| v.is_finite() && v == s.max).count();
+    s
+}
+
+/// The reference of [`KeptSignal::columns`] over `x`.
+pub fn kept_columns_reference(x: &[f32], samples_per_ui: usize, cols: &[usize]) -> Vec<f32> {
+    x.chunks_exact(samples_per_ui.max(1)).flat_map(|sym| cols.iter().map(move |&c| sym[c])).collect()
+}
+
+/// The reference of [`KeptSignal::crossings`] over `x`, in pair order.
+pub fn kept_crossings_reference(x: &[f32], thresholds: &[f32]) -> Vec<Vec<KeptCrossing>> {
+    thresholds
+        .iter()
+        .map(|&t| {
+            x.windows(2)
+                .enumerate()
+                .filter(|(_, w)| (w[0] - t < 0.0) != (w[1] - t < 0.0))
+                .map(|(k, w)| KeptCrossing { k, x0: w[0], x1: w[1] })
+                .collect()
+        })
+        .collect()
+}
+
+/// [`Accelerator::resample_resident`] on `accel` with the pipeline's failure rule: a failure
+/// or a kept copy of the wrong length is `Ok(None)` with the reason pushed to `warnings` (the
+/// caller then resamples the host's way), or the error when fallback is not allowed.
+pub fn resample_resident<'a>(
+    accel: &'a dyn Accelerator,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Residency<'a>> {
+    let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
+    let reason = match accel.resample_resident(x, positions, sps_out) {
+        Ok(None) => return Ok(Residency::Declined),
+        Ok(Some(k)) if k.len() == want => return Ok(Residency::Kept(k)),
+        Ok(Some(k)) => format!("{} kept {} resampled points, expected {want}", accel.name(), k.len()),
+        Err(e) => format!("{} failed ({e})", accel.name()),
+    };
+    let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+    fail(accel, reason, "the resampling", &mut w)?;
+    Ok(Residency::FellBack)
+}
+
+/// What [`resample_resident`] did.
+pub enum Residency<'a> {
+    /// The points are on the engine, nothing came back.
+    Kept(Box<dyn KeptSignal + 'a>),
+    /// The engine does not keep them: resample through [`resample_kept`].
+    Declined,
+    /// The engine failed (the warning is pushed): the CPU resamples.
+    FellBack,
+}
+
+/// The failure rule for a stage the pipeline runs on a kept signal: under fallback the
+/// reason goes to `warnings` (the CPU engine then runs `stage`), else it is the error.
+pub(crate) fn fail_stage(accel: &dyn Accelerator, reason: String, stage: &str, warnings: &std::sync::Mutex<Vec<String>>) -> Result<()> {
+    let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
+    fail(accel, reason, stage, &mut w)
 }
 
 /// TDECQ's histogram evaluations on an [`Accelerator`] with the pipeline's failure rule: a
@@ -619,11 +769,18 @@ mod tests {
     struct TestEngine {
         fallback: bool,
         script: FailureScript,
+        /// Keeps resampled points without returning them ([`Accelerator::resample_resident`]).
+        resident: bool,
     }
 
     impl TestEngine {
         fn new(fallback: bool, fail: &'static [&'static str], malformed: &'static [&'static str]) -> Self {
-            TestEngine { fallback, script: FailureScript::new().failing(fail).malformed(malformed) }
+            TestEngine { fallback, script: FailureScript::new().failing(fail).malformed(malformed), resident: false }
+        }
+        /// The engine keeping the eye's points resident.
+        fn resident(mut self) -> Self {
+            self.resident = true;
+            self
         }
         /// Records the call; `Err` when `stage` is to fail, else whether to malform it.
         fn call(&self, stage: &'static str) -> Result<bool> {
@@ -711,6 +868,46 @@ mod tests {
             }
             Ok(h)
         }
+        fn read(&self, range: Range<usize>) -> Result<Vec<f32>> {
+            let bad = self.engine.call("kept_read")?;
+            let mut v = self.y[range].to_vec();
+            if bad {
+                v.pop();
+            }
+            Ok(v)
+        }
+        fn scan(&self, range: Range<usize>) -> Result<KeptScan> {
+            let bad = self.engine.call("kept_scan")?;
+            let mut s = kept_scan_reference(&self.y[range.clone()]);
+            if bad {
+                s.first_non_finite = Some(range.len() + 3);
+            }
+            Ok(s)
+        }
+        fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
+            let bad = self.engine.call("kept_columns")?;
+            let mut v = kept_columns_reference(&self.y[range], samples_per_ui, cols);
+            if bad {
+                v.pop();
+            }
+            Ok(v)
+        }
+        fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<KeptCrossing>>> {
+            let bad = self.engine.call("kept_crossings")?;
+            let mut c = kept_crossings_reference(&self.y[range.clone()], thresholds);
+            if bad {
+                c[0].push(KeptCrossing { k: range.len(), x0: 0.0, x1: 0.0 });
+            }
+            Ok(c)
+        }
+        fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
+            let bad = self.engine.call("kept_gather")?;
+            let mut v: Vec<f32> = indices.iter().map(|&i| self.y[range.start + i]).collect();
+            if bad {
+                v.pop();
+            }
+            Ok(v)
+        }
     }
 
     /// The test engine's TDECQ evaluations: the naive reference on copies of the windows.
@@ -787,6 +984,17 @@ mod tests {
                 kept.pop();
             }
             Ok((y, Some(Box::new(TestKept { y: kept, engine: self }))))
+        }
+        fn resample_resident<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
+            if !self.resident {
+                return Ok(None);
+            }
+            let bad = self.call("resample_resident")?;
+            let mut kept = crate::timing::resample_at(x, positions, sps_out);
+            if bad {
+                kept.pop();
+            }
+            Ok(Some(Box::new(TestKept { y: kept, engine: self })))
         }
         fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> Result<Option<Box<dyn TdecqHistograms + 'a>>> {
             self.call("tdecq_plan")?;
@@ -946,6 +1154,56 @@ mod tests {
         let e = eye_histogram(Some(&engine), &g, &[0.0; 8], Some((&kept, 4..12)), &w).unwrap_err().to_string();
         assert!(e.contains("kept eye points"), "{e}");
         assert_eq!(eye_histogram(Some(&engine), &g, &[0.0; 8], Some((&kept, 2..10)), &w).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn the_eye_runs_on_resident_points_and_falls_back_or_fails() {
+        use crate::analysis::analyze_with;
+        use crate::Backend;
+        let (wf, mut cfg) = pam4_capture();
+        cfg.eye.as_mut().unwrap().render_png = true;
+        let cpu = analyze_with(&wf, &cfg, Backend::Cpu, None).unwrap();
+        assert!(cpu.eye.as_ref().is_some_and(|e| e.pictures.is_some() && e.tdecq_db.is_some() && e.er_db.is_none()));
+        // The raw eye resident on the engine: nothing read back, every pass there (the
+        // bathtubs reuse the metrics' columns), the CPU's report, pictures included.
+        let engine = TestEngine::new(false, &[], &[]).resident();
+        let r = analyze_with(&wf, &cfg, Backend::Gpu, Some(&engine)).unwrap();
+        let calls = ["resample_resident", "resample_kept", "kept_read", "kept_scan", "kept_columns", "kept_eye_histogram", "kept_crossings", "kept_gather", "eye_histogram"];
+        let got: Vec<usize> = calls.iter().map(|c| engine.called(c)).collect();
+        assert_eq!(got, [1, 0, 0, 1, 2, 1, 1, 1, 0], "{calls:?}: {:?}", engine.script.log());
+        assert!(r.eye == cpu.eye, "the eye report, pictures included, is the CPU's");
+        assert_eq!(r.warnings, cpu.warnings);
+        // TDECQ on the raw signal itself (no reference receiver's filter): it is read back once.
+        let mut raw_tdecq = cfg.clone();
+        raw_tdecq.eye.as_mut().unwrap().tdecq.as_mut().unwrap().reference_f3db_per_baud = 10.0;
+        let cpu_raw = analyze_with(&wf, &raw_tdecq, Backend::Cpu, None).unwrap();
+        let engine = TestEngine::new(false, &[], &[]).resident();
+        let r = analyze_with(&wf, &raw_tdecq, Backend::Gpu, Some(&engine)).unwrap();
+        assert_eq!(engine.called("kept_read"), 1);
+        assert!(r.eye == cpu_raw.eye && r.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()));
+        // A failing or malformed pass: under fallback the CPU's eye with one warning, else the
+        // engine's error.
+        for (fail, malformed, why, stage) in [
+            (&["kept_scan"][..], &[][..], "device lost (test)", "the eye"),
+            (&[], &["kept_scan"], "malformed scan", "the eye"),
+            (&["kept_columns"], &[], "device lost (test)", "the eye"),
+            (&[], &["kept_columns"], "malformed columns", "the eye"),
+            (&["kept_eye_histogram"], &[], "device lost (test)", "the eye"),
+            (&[], &["kept_eye_histogram"], "malformed eye histogram", "the eye"),
+            (&["kept_crossings"], &[], "device lost (test)", "the eye"),
+            (&[], &["kept_crossings"], "malformed crossings", "the eye"),
+            (&["kept_gather"], &[], "device lost (test)", "the eye"),
+            (&[], &["kept_gather"], "malformed gather", "the eye"),
+            (&["resample_resident"], &[], "device lost (test)", "the resampling"),
+            (&[], &["resample_resident"], "resampled points, expected", "the resampling"),
+        ] {
+            let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&TestEngine::new(true, fail, malformed).resident())).unwrap();
+            assert!(r.eye == cpu.eye, "{fail:?} {malformed:?}");
+            let w: Vec<_> = r.warnings.iter().filter(|w| w.contains(why)).collect();
+            assert!(w.len() == 1 && w[0].contains(&format!("the CPU engine ran {stage}")), "{fail:?} {malformed:?}: {:?}", r.warnings);
+            let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, fail, malformed).resident())).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::context::GpuContext;
 use crate::kernels::GPU_DFE_MAX_TAPS;
 use crate::pool::Pooled;
-use lightlane_core::accel::{check_range, Accelerator, Equalized, KeptSignal, Resampled};
+use lightlane_core::accel::{check_range, Accelerator, Equalized, KeptCrossing, KeptScan, KeptSignal, Resampled};
 use lightlane_core::analysis::{analyze_stream_with, analyze_with, AnalysisConfig, ChunkSource, Report, StreamOptions};
 use lightlane_core::eq::block::{DEFAULT_BLOCK, DEFAULT_WARMUP};
 use lightlane_core::eq::{Dfe, Ffe, Mlse};
@@ -105,9 +105,17 @@ impl Accelerator for GpuAccelerator<'_> {
     /// [`GpuContext::resample_at`], the points kept on the device ([`GpuKept`]) when they
     /// were computed in one dispatch.
     fn resample_kept<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Resampled<'a>> {
-        let (y, kept) = self.ctx.resample_at_kept(x, positions, sps_out, true)?;
+        let (y, kept) = self.ctx.resample_at_kept(x, positions, sps_out, crate::resample::Keep::Also)?;
         let n = y.len();
         Ok((y, kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>)))
+    }
+
+    /// [`GpuContext::resample_at`] into a device buffer that stays there ([`GpuKept`]), when
+    /// the points take one dispatch; nothing comes back.
+    fn resample_resident<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
+        let (_, kept) = self.ctx.resample_at_kept(x, positions, sps_out, crate::resample::Keep::Only)?;
+        let n = if x.is_empty() { 0 } else { positions.len() * sps_out };
+        Ok(kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
     }
 
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
@@ -145,6 +153,31 @@ impl KeptSignal for GpuKept<'_> {
     fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, range: Range<usize>) -> Result<Vec<u32>> {
         check_range(&range, self.n)?;
         self.ctx.eye_histogram_resident(&self.buffer, range, &eye_geometry(g))
+    }
+
+    fn read(&self, range: Range<usize>) -> Result<Vec<f32>> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_read(&self.buffer, range)
+    }
+
+    fn scan(&self, range: Range<usize>) -> Result<KeptScan> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_scan(&self.buffer, range)
+    }
+
+    fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_columns(&self.buffer, range, samples_per_ui, cols)
+    }
+
+    fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<KeptCrossing>>> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_crossings(&self.buffer, range, thresholds)
+    }
+
+    fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_gather(&self.buffer, range, indices)
     }
 }
 

@@ -41,6 +41,7 @@ pub mod kernels;
 pub mod mlse;
 pub mod pool;
 pub mod reference;
+mod eye_passes;
 pub mod resample;
 pub mod shaders;
 pub mod stream;

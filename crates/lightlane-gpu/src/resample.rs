@@ -102,7 +102,7 @@ impl GpuContext {
             ));
         }
         let n = grid.output_len(x.len());
-        Ok(self.resample_anchors(x, &grid_anchors(grid, n), RESAMPLE_ANCHOR_SPAN, n, false)?.0)
+        Ok(self.resample_anchors(x, &grid_anchors(grid, n), RESAMPLE_ANCHOR_SPAN, n, Keep::No)?.0)
     }
 
     /// Phase-timed fixed-clock resampling for the benchmarks: `x` (one binding) uploaded once,
@@ -171,18 +171,20 @@ impl GpuContext {
     /// Errors: a non-finite position, `x` longer than 2^30 samples, too many outputs for
     /// one dispatch (2^32 − 1).
     pub fn resample_at(&self, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Vec<f32>> {
-        Ok(self.resample_at_kept(x, positions, sps_out, false)?.0)
+        Ok(self.resample_at_kept(x, positions, sps_out, Keep::No)?.0)
     }
 
-    /// [`GpuContext::resample_at`] that, with `keep`, also returns the device buffer holding
-    /// the points (their first `len` elements) when they were computed in one dispatch (the
-    /// usual case: outputs within one binding); `None` otherwise.
+    /// [`GpuContext::resample_at`] that, as `keep` says, also returns the device buffer
+    /// holding the points (their first `len` elements) when they were computed in one dispatch
+    /// (the usual case: outputs within one binding); `None` otherwise. With [`Keep::Only`] the
+    /// points are not read back (the vector is empty), and nothing is computed when they would
+    /// take more than one dispatch (`(vec![], None)`).
     pub(crate) fn resample_at_kept(
         &self,
         x: &[f32],
         positions: &[f64],
         sps_out: usize,
-        keep: bool,
+        keep: Keep,
     ) -> Result<(Vec<f32>, Option<Pooled>)> {
         if x.is_empty() || sps_out == 0 {
             return Ok((Vec::new(), None));
@@ -226,19 +228,18 @@ impl GpuContext {
         self.resample_anchors(x, &anchors, sps_out, n, keep)
     }
 
-    /// `n` outputs, `per` from each anchor; with `keep`, also the output buffer of a
-    /// single-dispatch run.
+    /// `n` outputs, `per` from each anchor; as `keep` says, also the output buffer of a
+    /// single-dispatch run (see [`GpuContext::resample_at_kept`]).
     fn resample_anchors(
         &self,
         x: &[f32],
         anchors: &[Anchor],
         per: usize,
         n: usize,
-        keep: bool,
+        keep: Keep,
     ) -> Result<(Vec<f32>, Option<Pooled>)> {
-        let mut out = vec![0f32; n];
         if n == 0 || x.is_empty() {
-            return Ok((out, None));
+            return Ok((if keep == Keep::Only { Vec::new() } else { vec![0f32; n] }, None));
         }
         // Anchors clamp to ±POS_LIMIT, which must lie beyond the capture's ends.
         if x.len() > POS_LIMIT as usize {
@@ -272,6 +273,7 @@ impl GpuContext {
             && anchors.len() <= max_anchors
             && ((hi_all - lo_all + 1) as usize) <= max_in
         {
+            let mut out = if keep == Keep::Only { Vec::new() } else { vec![0f32; n] };
             let ob = self.resample_chunk(
                 &pipe,
                 &x[lo_all as usize..=hi_all as usize],
@@ -279,10 +281,15 @@ impl GpuContext {
                 last as u32,
                 anchors,
                 per,
-                &mut out,
+                n,
+                (keep != Keep::Only).then_some(&mut out[..]),
             )?;
-            return Ok((out, keep.then_some(ob)));
+            return Ok((out, (keep != Keep::No).then_some(ob)));
         }
+        if keep == Keep::Only {
+            return Ok((Vec::new(), None));
+        }
+        let mut out = vec![0f32; n];
         let mut a0 = 0;
         while a0 < anchors.len() {
             let (mut lo, mut hi) = range(&anchors[a0], pts(a0));
@@ -312,7 +319,8 @@ impl GpuContext {
                 last as u32,
                 &anchors[a0..a1],
                 per,
-                &mut out[o0..o1],
+                o1 - o0,
+                Some(&mut out[o0..o1]),
             )?;
             a0 = a1;
         }
@@ -320,8 +328,8 @@ impl GpuContext {
     }
 
     #[allow(clippy::too_many_arguments)]
-    /// One dispatch over the inputs `xs` (global index `x0` on) into `out` (its length: the
-    /// outputs); returns the device buffer the outputs were read back from.
+    /// One dispatch of `n` outputs over the inputs `xs` (global index `x0` on), read back into
+    /// `out` (of length `n`) when given; returns the device buffer holding the outputs.
     fn resample_chunk(
         &self,
         pipe: &wgpu::ComputePipeline,
@@ -330,9 +338,9 @@ impl GpuContext {
         last: u32,
         anchors: &[Anchor],
         per: usize,
-        out: &mut [f32],
+        n: usize,
+        out: Option<&mut [f32]>,
     ) -> Result<Pooled> {
-        let n = out.len();
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
         let ob = self.buffer(Role::Output, n as u64 * 4)?;
@@ -360,7 +368,20 @@ impl GpuContext {
             self.dispatch(pipe, &bind, grid, &mut enc);
             self.queue.submit([enc.finish()]);
         })?;
-        self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))?;
+        if let Some(out) = out {
+            self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(out))?;
+        }
         Ok(ob)
     }
+}
+
+/// Whether [`GpuContext::resample_at_kept`] keeps the points on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Read back only.
+    No,
+    /// Read back, and keep the device buffer.
+    Also,
+    /// Keep the device buffer only (nothing read back).
+    Only,
 }

@@ -118,6 +118,10 @@ pub const WEIGHTED_HISTOGRAM: &str = concat!(
     include_str!("../shaders/weighted_histogram.wgsl")
 );
 
+/// The eye metrics' passes over kept eye points (`eye_scan`, `eye_columns`, `eye_crossings`,
+/// `eye_gather`).
+pub const EYE_PASSES: &str = include_str!("../shaders/eye_passes.wgsl");
+
 /// Column counts per sample interval that [`eye_segment_source`] writes straight-line code for.
 pub const EYE_SEGMENT_MAX_M: usize = 32;
 
@@ -205,5 +209,10 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
         "weighted_histogram.wgsl",
         WEIGHTED_HISTOGRAM,
         &["weighted_histogram"],
+    ),
+    (
+        "eye_passes.wgsl",
+        EYE_PASSES,
+        &["eye_scan", "eye_columns", "eye_crossings", "eye_gather"],
     ),
 ];

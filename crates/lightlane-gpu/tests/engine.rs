@@ -79,6 +79,8 @@ impl Calls {
 struct Spy<'c> {
     gpu: GpuAccelerator<'c>,
     calls: Calls,
+    /// Keep the raw eye resident on the device (else decline, as an engine without that).
+    resident: bool,
 }
 
 struct SpyEq<'a> {
@@ -151,6 +153,14 @@ impl Accelerator for Spy<'_> {
         let (y, kept) = self.gpu.resample_kept(x, positions, sps_out)?;
         Ok((y, kept.map(|inner| Box::new(SpyKept { inner, calls: &self.calls }) as Box<dyn lightlane_core::accel::KeptSignal + 'a>)))
     }
+    fn resample_resident<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> lightlane_core::Result<Option<Box<dyn lightlane_core::accel::KeptSignal + 'a>>> {
+        if !self.resident {
+            return Ok(None);
+        }
+        self.calls.add("resample_resident");
+        let kept = self.gpu.resample_resident(x, positions, sps_out)?;
+        Ok(kept.map(|inner| Box::new(SpyKept { inner, calls: &self.calls }) as Box<dyn lightlane_core::accel::KeptSignal + 'a>))
+    }
     /// Counted only when the engine takes the windows (evaluations on the device).
     fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let planned = self.gpu.tdecq_histograms(windows, bins)?;
@@ -174,6 +184,26 @@ impl lightlane_core::accel::KeptSignal for SpyKept<'_> {
     fn eye_histogram(&self, g: &lightlane_core::eye::EyeGeometry, range: std::ops::Range<usize>) -> lightlane_core::Result<Vec<u32>> {
         self.calls.add("kept_eye_histogram");
         self.inner.eye_histogram(g, range)
+    }
+    fn read(&self, range: std::ops::Range<usize>) -> lightlane_core::Result<Vec<f32>> {
+        self.calls.add("kept_read");
+        self.inner.read(range)
+    }
+    fn scan(&self, range: std::ops::Range<usize>) -> lightlane_core::Result<lightlane_core::accel::KeptScan> {
+        self.calls.add("kept_scan");
+        self.inner.scan(range)
+    }
+    fn columns(&self, range: std::ops::Range<usize>, s: usize, cols: &[usize]) -> lightlane_core::Result<Vec<f32>> {
+        self.calls.add("kept_columns");
+        self.inner.columns(range, s, cols)
+    }
+    fn crossings(&self, range: std::ops::Range<usize>, t: &[f32]) -> lightlane_core::Result<Vec<Vec<lightlane_core::accel::KeptCrossing>>> {
+        self.calls.add("kept_crossings");
+        self.inner.crossings(range, t)
+    }
+    fn gather(&self, range: std::ops::Range<usize>, indices: &[usize]) -> lightlane_core::Result<Vec<f32>> {
+        self.calls.add("kept_gather");
+        self.inner.gather(range, indices)
     }
 }
 
@@ -284,13 +314,14 @@ fn gpu_engine_report_matches_cpu_engine() {
         cfg.equalizer = chain.parse().unwrap();
         assert!(cfg.eye.is_some(), "the eye stage is on");
         let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
-        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident: true };
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in ["resample_at", "resample_kept", "equalize_resident", "read", ffe_stage, detector, "kept_eye_histogram", "tdecq_histograms", "counts_batch"] {
+        for stage in ["resample_at", "resample_resident", "equalize_resident", "read", ffe_stage, detector, "kept_scan", "kept_columns", "kept_eye_histogram", "kept_crossings", "tdecq_histograms", "counts_batch"] {
             assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
+        assert!(!spy.calls.has("kept_read") && !spy.calls.has("resample_kept"), "{chain}: the raw eye came back");
         assert!(!spy.calls.has("ffe_equalize"), "{chain}: the FFE output came back whole");
         // Through the facade entry point as well (Backend::Gpu resolves to this engine).
         let via = lightlane_gpu::analyze(&capture.waveform, &cfg, Backend::Gpu).unwrap();
@@ -309,14 +340,21 @@ fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
     let cfg = AnalysisConfig::pam4(26.5625e9);
     let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
     assert!(cpu.ppm_offset.is_some(), "the CDR recovered the clock: {:?}", cpu.warnings);
-    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
-    let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
-    let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
-    assert_eq!((calls("resample_at"), calls("resample_kept")), (2, 1), "FFE input and BT4 eye resampled by the engine, the raw eye too with its points kept there");
-    assert_eq!(calls("kept_eye_histogram"), 1, "the eye histogram counted from the kept points");
-    assert!(!spy.calls.has("eye_histogram"), "no upload of the eye signal");
-    assert_same_report(&gpu, &cpu);
-    assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
+    // The raw eye resident on the device (its passes there, nothing read back), or, from an
+    // engine that declines that, read back with a copy kept for its histogram.
+    for resident in [true, false] {
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident };
+        let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
+        let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
+        let raw = if resident { (1, 0) } else { (0, 1) };
+        assert_eq!((calls("resample_at"), calls("resample_resident"), calls("resample_kept")), (2, raw.0, raw.1), "FFE input and BT4 eye resampled by the engine, the raw eye too with its points kept there");
+        assert_eq!(calls("kept_eye_histogram"), 1, "the eye histogram counted from the kept points");
+        assert!(!spy.calls.has("eye_histogram") && !spy.calls.has("kept_read"), "no upload or read-back of the eye signal");
+        let passes = ["kept_scan", "kept_columns", "kept_crossings", "kept_gather"].map(|p| calls(p) > 0);
+        assert_eq!(passes, [resident; 4], "the metrics' passes over the resident eye");
+        assert_same_report(&gpu, &cpu);
+        assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
+    }
 }
 
 /// An accelerator whose FFE always fails.
@@ -435,7 +473,7 @@ fn assert_gpu_tdecq_is_the_cpus(sig: &lightlane_core::eye::EyeSignal, symbols: O
     ctx.set_tdecq_batch(Some(lightlane_gpu::WEIGHTED_BATCH));
     ctx.set_staged_upload_min(Some(64 << 10));
     let cpu = tdecq(sig, symbols, cfg).unwrap();
-    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident: true };
     let warnings = std::sync::Mutex::new(Vec::new());
     let engine = lightlane_core::accel::AccelTdecq::new(&spy, &warnings);
     let gpu = tdecq_with(sig, symbols, cfg, Some(&engine)).unwrap();
@@ -499,7 +537,7 @@ fn streamed_analysis_on_the_gpu_gives_the_cpu_counts() {
         cfg.equalizer = chain.parse().unwrap();
         cfg.training_symbols = 16_384;
         let cpu = analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Cpu, &opts).unwrap();
-        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default() };
+        let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident: true };
         let gpu = analyze_stream_with(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts, Some(&spy)).unwrap();
         assert!(cpu.bit_errors > 5 && cpu.symbols > 150_000, "{chain}: errors to compare ({} in {})", cpu.bit_errors, cpu.symbols);
         assert_eq!((gpu.symbols, gpu.symbol_errors, gpu.bits, gpu.bit_errors), (cpu.symbols, cpu.symbol_errors, cpu.bits, cpu.bit_errors), "{chain}");

@@ -482,13 +482,16 @@ struct EyeStage<'a> {
 /// samples, from `settled` on), with TDECQ on the reference-receiver (BT4) filtered capture for
 /// PAM4; `symbols[k]` is the transmitted level of the symbol at `positions[k]`.
 ///
-/// The raw signal's points stay on the accelerator too ([`crate::accel::resample_kept`]) and
-/// its eye histogram is counted from them there; the reference receiver's filter runs on the
+/// On an accelerator that keeps them ([`crate::accel::resample_resident`]) the raw signal's
+/// points stay there and never come back: the diagram, the metrics and the bathtubs come from
+/// its passes over them ([`crate::eye::KeptEye`]); else they come back, with the engine's copy
+/// counting the histogram ([`crate::accel::resample_kept`]). A failure of those passes under
+/// fallback runs the eye again on the CPU engine. The reference receiver's filter runs on the
 /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
 /// ([`crate::eye::eye_report_beside`]).
 #[allow(clippy::too_many_arguments)]
-fn eye_stage(
-    engines: &EyeStage<'_>,
+fn eye_stage<'a>(
+    engines: &EyeStage<'a>,
     waveform: &Waveform,
     positions: &[f64],
     settled: usize,
@@ -498,63 +501,108 @@ fn eye_stage(
     tie_rms_s: Option<f64>,
     config: &crate::eye::EyeAnalysisConfig,
 ) -> Result<crate::eye::EyeReport> {
-    use crate::eye::{eye_report_beside, EyeSignal};
+    use crate::accel::Accelerator;
+    use crate::eye::{eye_report_beside, EyeSignal, KeptEye};
     let EyeStage { accel, warnings, tdecq: tdecq_engine, mark } = *engines;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
     let settled = settled.min(n.saturating_sub(1));
+    let at = &positions[settled..n];
     let signal = |y: Vec<f32>| -> Result<EyeSignal> {
         let mut sig = EyeSignal::from_centred_vec(y, s)?;
         sig.baud = Some(baud);
         sig.unit = waveform.meta.vertical_unit.clone();
         Ok(sig)
     };
-    let on_clock = |x: &[f32]| signal(crate::accel::resample_at(accel, x, &positions[settled..n], s, warnings)?);
+    let on_clock = |accel: Option<&dyn Accelerator>, x: &[f32]| signal(crate::accel::resample_at(accel, x, at, s, warnings)?);
     let reference_f3db = match (&config.tdecq, m) {
         (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
         _ => None,
     };
-    let (raw, filtered) = rayon::join(
-        || crate::accel::resample_kept(accel, &waveform.samples, &positions[settled..n], s, warnings),
-        || reference_f3db.map(|f3db| bessel_thomson_filter(&waveform.samples, fs, f3db, 4)).transpose(),
-    );
-    let (raw, kept) = raw?;
-    let raw = signal(raw)?;
-    // The reference receiver's signal is resampled beside the raw eye's histogram and
-    // metrics (eye_report_beside).
-    let tdecq_maker = filtered?.map(|filtered| {
-        let on_clock = &on_clock;
-        move || {
-            let sig = on_clock(&filtered);
-            crate::par::free_in_background(filtered);
-            sig
-        }
-    });
-    // The kept points are the raw signal before from_centred dropped its first half UI; they
-    // are released once the histogram is counted. The hook is called for the raw signal's
-    // diagram; any other slice (there is none today) would be uploaded as before.
-    let kept = std::sync::Mutex::new(kept);
-    let (raw_at, raw_len) = (raw.samples.as_ptr() as usize, raw.samples.len());
-    let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
-        let k = if y.as_ptr() as usize == raw_at && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
-        crate::accel::eye_histogram(accel, g, y, k.as_deref().map(|k| (k, s / 2..s / 2 + y.len())), warnings)
-    };
-    let engines = crate::eye::EyeEngines {
-        histogram: accel.map(|_| &hist as &crate::eye::HistogramFn<'_>),
-        tdecq: tdecq_engine,
-        mark: Some(mark),
-    };
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
-    mark("eye resampling");
     let syms = &symbols[(settled + 1).min(n)..n];
-    let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
-    drop(kept);
-    crate::par::free_in_background(raw.samples);
-    let (mut report, tdecq_sig) = report?;
-    if let Some(t) = tdecq_sig {
-        crate::par::free_in_background(t.samples);
+    // The raw signal's points: resident on the accelerator when it keeps them (nothing comes
+    // back: the eye's passes run there, `KeptEye`), else on the host and, when the engine
+    // keeps a copy too, its histogram counted from that copy.
+    enum Raw<'a> {
+        Resident(Box<dyn crate::accel::KeptSignal + 'a>),
+        Host(Vec<f32>, Option<Box<dyn crate::accel::KeptSignal + 'a>>),
     }
+    let raw_points = |accel: Option<&'a dyn Accelerator>| -> Result<Raw<'a>> {
+        if let Some(a) = accel {
+            match crate::accel::resample_resident(a, &waveform.samples, at, s, warnings)? {
+                crate::accel::Residency::Kept(k) => return Ok(Raw::Resident(k)),
+                crate::accel::Residency::FellBack => return Ok(Raw::Host(crate::accel::resample_at(None, &waveform.samples, at, s, warnings)?, None)),
+                crate::accel::Residency::Declined => {}
+            }
+        }
+        let (y, kept) = crate::accel::resample_kept(accel, &waveform.samples, at, s, warnings)?;
+        Ok(Raw::Host(y, kept))
+    };
+    // The eye with the raw signal on `accel` (resampling, histogram, passes), the reference
+    // receiver's filter on the cores meanwhile and its resampling beside the raw eye's
+    // histogram and metrics (eye_report_beside).
+    let attempt = |accel: Option<&'a dyn Accelerator>| -> Result<crate::eye::EyeReport> {
+        let (raw, filtered) = rayon::join(
+            || raw_points(accel),
+            || reference_f3db.map(|f3db| bessel_thomson_filter(&waveform.samples, fs, f3db, 4)).transpose(),
+        );
+        let raw = raw?;
+        let tdecq_maker = filtered?.map(|filtered| {
+            let on_clock = &on_clock;
+            move || {
+                let sig = on_clock(accel, &filtered);
+                crate::par::free_in_background(filtered);
+                sig
+            }
+        });
+        mark("eye resampling");
+        let (report, tdecq_sig) = match raw {
+            Raw::Resident(kept) => {
+                let mut eye = KeptEye::from_centred(kept.as_ref(), s)?;
+                eye.baud = Some(baud);
+                eye.unit = waveform.meta.vertical_unit.clone();
+                let engines = crate::eye::EyeEngines { histogram: None, tdecq: tdecq_engine, mark: Some(mark) };
+                eye_report_beside(&eye, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines)?
+            }
+            Raw::Host(raw, kept) => {
+                let raw = signal(raw)?;
+                // The kept points are the raw signal before from_centred dropped its first
+                // half UI; they are released once the histogram is counted. The hook is called
+                // for the raw signal's diagram; any other slice (there is none today) would be
+                // uploaded as before.
+                let kept = std::sync::Mutex::new(kept);
+                let (raw_at, raw_len) = (raw.samples.as_ptr() as usize, raw.samples.len());
+                let hist = |g: &crate::eye::EyeGeometry, y: &[f32]| {
+                    let k = if y.as_ptr() as usize == raw_at && y.len() == raw_len { kept.lock().ok().and_then(|mut k| k.take()) } else { None };
+                    crate::accel::eye_histogram(accel, g, y, k.as_deref().map(|k| (k, s / 2..s / 2 + y.len())), warnings)
+                };
+                let engines = crate::eye::EyeEngines {
+                    histogram: accel.map(|_| &hist as &crate::eye::HistogramFn<'_>),
+                    tdecq: tdecq_engine,
+                    mark: Some(mark),
+                };
+                let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
+                drop(kept);
+                crate::par::free_in_background(raw.samples);
+                report?
+            }
+        };
+        if let Some(t) = tdecq_sig {
+            crate::par::free_in_background(t.samples);
+        }
+        Ok(report)
+    };
+    // A failure of the passes over resident points: under fallback the CPU engine runs the
+    // eye again (with a warning), else it is the error.
+    let mut report = match (attempt(accel), accel) {
+        (Err(Error::Unusable { stage: "gpu", reason }), Some(a)) if a.fallback_allowed() => {
+            crate::accel::fail_stage(a, reason, "the eye", warnings)?;
+            attempt(None)?
+        }
+        (r, _) => r?,
+    };
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
     }
@@ -584,7 +632,7 @@ fn eye_stage(
         } else {
             emulated.samples
         };
-        let sig = on_clock(&filtered)?;
+        let sig = on_clock(accel, &filtered)?;
         crate::par::free_in_background(filtered);
         let corner = crate::eye::tdecq_with(&sig, Some(syms), tc, tdecq_engine);
         crate::par::free_in_background(sig.samples);

@@ -75,9 +75,13 @@ pub fn horizontal_bathtubs(metrics: &EyeMetrics, nui: usize, points: usize) -> V
 /// over `points` thresholds from the lower to the upper level mean. Measured: share of window
 /// samples on the wrong side; extrapolated: Gaussian tails of the two levels.
 pub fn vertical_bathtubs(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, points: usize) -> Vec<Bathtub> {
+    vertical_bathtubs_of(&window_samples(signal, 0.5, config.eh_window_ui), eye, points)
+}
+
+/// [`vertical_bathtubs`] from the eye-height window's samples `win` (`window_samples`).
+pub(crate) fn vertical_bathtubs_of(win: &[f32], eye: &EyeDiagram, points: usize) -> Vec<Bathtub> {
     let points = points.max(3);
-    let win = window_samples(signal, 0.5, config.eh_window_ui);
-    let mut groups = split_levels(&win, &eye.thresholds);
+    let mut groups = split_levels(win, &eye.thresholds);
     for g in &mut groups {
         g.sort_by(f64::total_cmp);
     }

@@ -94,6 +94,26 @@ impl EyeDiagram {
         if !scan.finite {
             crate::error::check_finite("eye signal", &signal.samples)?;
         }
+        let shape = SignalShape { len: signal.samples.len(), samples_per_ui: signal.samples_per_ui, unit: &signal.unit };
+        Self::from_scan(&scan, shape, modulation, config, |h| match histogram {
+            Some(f) => {
+                let g = *h.geometry();
+                h.add_counts(&f(&g, &signal.samples)?, signal.samples.len())
+            }
+            None => h.accumulate(&signal.samples),
+        })
+    }
+
+    /// The diagram of a signal of `shape` from its [`SignalScan`](super::scan::SignalScan)
+    /// (finite), `count` filling its empty histogram (from phase 0): the shared body of [`build_with`](Self::build_with) and [`super::KeptEye::diagram`].
+    pub(crate) fn from_scan(
+        scan: &super::scan::SignalScan,
+        shape: SignalShape<'_>,
+        modulation: Modulation,
+        config: &EyeConfig,
+        count: impl FnOnce(&mut EyeHistogram) -> Result<()>,
+    ) -> Result<EyeDiagram> {
+        let len = shape.len;
         let (levels, level_sigma) = find_levels(&scan.centres, modulation)?;
         let thresholds: Vec<f64> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         let mut warnings = Vec::new();
@@ -104,7 +124,7 @@ impl EyeDiagram {
         }
         let (mn, mx) = (scan.min, scan.max);
         // Clipping: a noticeable share of samples pinned at the extremes.
-        let pinned = |count: usize| count as f64 / signal.samples.len() as f64;
+        let pinned = |count: usize| count as f64 / len as f64;
         for (name, e, count) in [("top", mx, scan.at_max), ("bottom", mn, scan.at_min)] {
             let f = pinned(count);
             if f > 0.005 {
@@ -119,7 +139,7 @@ impl EyeDiagram {
             }
         };
         let g = EyeGeometry {
-            samples_per_ui: signal.samples_per_ui,
+            samples_per_ui: shape.samples_per_ui,
             span_ui: config.span_ui,
             time_bins: config.time_bins,
             amp_bins: config.amp_bins,
@@ -127,12 +147,9 @@ impl EyeDiagram {
             hi,
         };
         let mut histogram_out = EyeHistogram::new(g)?;
-        match histogram {
-            Some(f) => histogram_out.add_counts(&f(&g, &signal.samples)?, signal.samples.len())?,
-            None => histogram_out.accumulate(&signal.samples)?,
-        }
+        count(&mut histogram_out)?;
         let histogram = histogram_out;
-        let expected = signal.samples.len().saturating_sub(1) as u64 * g.columns_per_sample() as u64;
+        let expected = len.saturating_sub(1) as u64 * g.columns_per_sample() as u64;
         let got = histogram.total();
         if got == 0 {
             return Err(Error::Unusable { stage: "eye histogram", reason: format!("the amplitude range [{lo}, {hi}) excludes all of the data ({mn} … {mx})") });
@@ -143,6 +160,17 @@ impl EyeDiagram {
                 100.0 * (1.0 - got as f64 / expected as f64)
             ));
         }
-        Ok(EyeDiagram { histogram, modulation, levels, level_sigma, thresholds, unit: signal.unit.clone(), warnings })
+        Ok(EyeDiagram { histogram, modulation, levels, level_sigma, thresholds, unit: shape.unit.to_string(), warnings })
     }
+}
+
+/// What the diagram needs to know of a signal besides its samples.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignalShape<'a> {
+    /// Number of samples.
+    pub len: usize,
+    /// Samples per UI.
+    pub samples_per_ui: usize,
+    /// Vertical unit.
+    pub unit: &'a str,
 }

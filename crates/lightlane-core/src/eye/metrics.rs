@@ -6,6 +6,7 @@ use crate::eq::lsq::Cholesky;
 use crate::stats::{q_function, q_inverse};
 use crate::{Modulation, Result};
 use rayon::prelude::*;
+use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 /// Symbols per chunk of the parallel passes over the eye signal. Fixed, so that every sum is
@@ -111,7 +112,7 @@ pub(crate) fn window_samples(signal: &EyeSignal, centre_ui: f64, half_window_ui:
 
 /// Indices within a UI of `s` samples whose time lies within `half_window_ui` of `centre_ui`
 /// (the centre sample when none does).
-fn window_indices(s: usize, centre_ui: f64, half_window_ui: f64) -> Vec<usize> {
+pub(crate) fn window_indices(s: usize, centre_ui: f64, half_window_ui: f64) -> Vec<usize> {
     let idx: Vec<usize> = (0..s).filter(|&i| ((i as f64 / s as f64) - centre_ui).abs() <= half_window_ui + 1e-9).collect();
     if idx.is_empty() {
         vec![s / 2]
@@ -134,14 +135,29 @@ impl LevelParts {
     pub(crate) fn new(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64, thresholds: &[f64]) -> Self {
         let s = signal.samples_per_ui;
         let idx = window_indices(s, centre_ui, half_window_ui);
-        let groups = thresholds.len() + 1;
         let whole = signal.symbols() * s;
-        let parts: Vec<Vec<Vec<f64>>> = signal.samples[..whole]
+        Self::split(&signal.samples[..whole], s, &idx, thresholds)
+    }
+
+    /// From columns alone: `columns` holds, symbol-major, `ncols` samples of every whole
+    /// symbol, the first `window` of them the eye-height window's ([`window_indices`], in that
+    /// order); the same parts as [`new`](Self::new) of the signal they were taken from.
+    pub(crate) fn from_columns(columns: &[f32], ncols: usize, window: usize, thresholds: &[f64]) -> Self {
+        let ncols = ncols.max(1);
+        let idx: Vec<usize> = (0..window.min(ncols)).collect();
+        Self::split(&columns[..columns.len() / ncols * ncols], ncols, &idx, thresholds)
+    }
+
+    /// Splits samples `idx` of every stride-`s` symbol of `x` (whole symbols), in chunks of
+    /// [`CHUNK_SYMBOLS`] symbols.
+    fn split(x: &[f32], s: usize, idx: &[usize], thresholds: &[f64]) -> Self {
+        let groups = thresholds.len() + 1;
+        let parts: Vec<Vec<Vec<f64>>> = x
             .par_chunks(CHUNK_SYMBOLS * s)
             .map(|c| {
                 let mut g = vec![Vec::with_capacity(c.len() / s * idx.len() / groups + 16); groups];
                 for sym in c.chunks_exact(s) {
-                    for &i in &idx {
+                    for &i in idx {
                         let v = sym[i] as f64;
                         g[region(v, thresholds)].push(v);
                     }
@@ -373,15 +389,7 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
                             let j = 64 * w + diff.trailing_zeros() as usize;
                             diff &= diff - 1;
                             let kk = k + i;
-                            let t = ts[j];
-                            let (a, b) = (x[kk] - t, x[kk + 1] - t);
-                            let frac = a as f64 / (a as f64 - b as f64);
-                            let time_ui = (kk as f64 + frac) / s;
-                            let mut e = time_ui - time_ui.round();
-                            if e >= 0.5 {
-                                e -= 1.0;
-                            }
-                            out[j].push(e);
+                            out[j].push(crossing_offset(kk, x[kk], x[kk + 1], ts[j], s));
                         }
                     }
                     k = e;
@@ -406,6 +414,22 @@ pub(crate) fn crossing_pass(signal: &EyeSignal, thresholds: &[f64]) -> (Vec<Vec<
         sort_total(v);
     }
     (all, sum)
+}
+
+/// The offset (UI from the nearest UI boundary, in [−0.5, 0.5)) of the crossing of threshold
+/// `t` between samples `k` (value `x0`) and `k + 1` (`x1`) at `s` samples per UI, by linear
+/// interpolation (the differences in f32, the rest in f64).
+#[inline]
+pub(crate) fn crossing_offset(k: usize, x0: f32, x1: f32, t: f32, s: f64) -> f64 {
+    let (a, b) = (x0 - t, x1 - t);
+    let frac = a as f64 / (a as f64 - b as f64);
+    let time_ui = (k as f64 + frac) / s;
+    let e = time_ui - time_ui.round();
+    if e >= 0.5 {
+        e - 1.0
+    } else {
+        e
+    }
 }
 
 /// Sorts `v` ascending by `f64::total_cmp`, exactly as `sort_by(f64::total_cmp)` (equal under
@@ -449,9 +473,31 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
     let mut warnings = Vec::new();
 
     // Vertical: level distributions over T_s ± T_O.
+    let groups = LevelParts::new(signal, 0.5, config.eh_window_ui, th);
+    let (eye_heights, eye_heights_measured, vec_db) = vertical(groups, nl, config, &mut warnings);
+
+    // Horizontal: crossings of each threshold (and the sample sum for P_ave, in the same pass).
+    let (offsets, sample_sum) = crossing_pass(signal, th);
+
+    // SNDR from a linear fit of the centre samples to the decided symbols.
+    let s = signal.samples_per_ui;
+    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
+    let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
+    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
+    let oma = oma_outer_from_runs(signal, &decisions, nl);
+    crate::par::free_in_background(decisions);
+
+    let p_ave = sample_sum / signal.samples.len().max(1) as f64;
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, oma, sndr_db, p_ave };
+    Ok(assemble(signal.symbols(), signal.is_optical(), eye, config, measured, warnings))
+}
+
+/// The extrapolated and measured eye height of each sub-eye and VEC from the level groups of
+/// the eye-height window (warnings for empty groups to `warnings`): the vertical part of
+/// [`eye_metrics`] and of [`super::KeptEye::metrics`].
+pub(crate) fn vertical(mut groups: LevelParts, nl: usize, config: &EyeMetricsConfig, warnings: &mut Vec<String>) -> (Vec<f64>, Vec<f64>, Option<f64>) {
     let q = q_inverse(config.target_ber);
-    let mut groups = LevelParts::new(signal, 0.5, config.eh_window_ui, th);
-    let fits: Vec<(f64, f64)> = (0..th.len() + 1).map(|g| groups.mean_std(g)).collect();
+    let fits: Vec<(f64, f64)> = (0..nl).map(|g| groups.mean_std(g)).collect();
     let mut eye_heights = Vec::new();
     let mut eye_heights_measured = Vec::new();
     let mut vec_db: Option<f64> = Some(f64::NEG_INFINITY);
@@ -476,23 +522,11 @@ pub fn eye_metrics(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConf
             _ => None,
         };
     }
-
-    // Horizontal: crossings of each threshold (and the sample sum for P_ave, in the same pass).
-    let (offsets, sample_sum) = crossing_pass(signal, th);
-
-    // SNDR from a linear fit of the centre samples to the decided symbols.
-    let s = signal.samples_per_ui;
-    let centre: Vec<f32> = signal.samples.par_chunks_exact(s).map(|c| c[s / 2]).collect();
-    let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
-    let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
-
-    let p_ave = sample_sum / signal.samples.len().max(1) as f64;
-    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
-    Ok(assemble(signal, eye, config, measured, warnings))
+    (eye_heights, eye_heights_measured, vec_db)
 }
 
 /// Rejects a `target_ber` outside (0, 0.5).
-fn check_target_ber(config: &EyeMetricsConfig) -> Result<()> {
+pub(crate) fn check_target_ber(config: &EyeMetricsConfig) -> Result<()> {
     if !(config.target_ber > 0.0 && config.target_ber < 0.5) {
         return Err(crate::Error::invalid("target_ber", config.target_ber, "must be in (0, 0.5)"));
     }
@@ -501,29 +535,29 @@ fn check_target_ber(config: &EyeMetricsConfig) -> Result<()> {
 
 /// What [`eye_metrics`] and `eye_metrics_reference` each compute their own way (the fast
 /// passes and their naive references), handed to [`assemble`] for the metrics derived from it.
-struct Measured {
+pub(crate) struct Measured {
     /// Extrapolated eye height of each sub-eye.
-    eye_heights: Vec<f64>,
+    pub(crate) eye_heights: Vec<f64>,
     /// Measured eye height of each sub-eye.
-    eye_heights_measured: Vec<f64>,
+    pub(crate) eye_heights_measured: Vec<f64>,
     /// VEC, `None` when an eye is closed or a level group empty.
-    vec_db: Option<f64>,
+    pub(crate) vec_db: Option<f64>,
     /// Sorted crossing offsets at each threshold.
-    offsets: Vec<Vec<f64>>,
-    /// The decided symbol of each UI (at its centre sample).
-    decisions: Vec<usize>,
+    pub(crate) offsets: Vec<Vec<f64>>,
+    /// (P0, P3) from the outer runs of the decisions ([`oma_outer_from_runs`]).
+    pub(crate) oma: Option<(f64, f64)>,
     /// SNDR, dB.
-    sndr_db: Option<f64>,
+    pub(crate) sndr_db: Option<f64>,
     /// Mean of the samples.
-    p_ave: f64,
+    pub(crate) p_ave: f64,
 }
 
 /// The shared tail of [`eye_metrics`] and its reference: RLM (Annex 120D.3.1.2, Clause 94) from
 /// the diagram's levels, eye widths and skew from the crossing offsets (dual-Dirac tails),
 /// OMA_outer and outer ER (121.8.4), the warnings that go with them (after the vertical ones
 /// already in `warnings`) and the [`EyeMetrics`] itself.
-fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, measured: Measured, mut warnings: Vec<String>) -> EyeMetrics {
-    let Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave } = measured;
+pub(crate) fn assemble(symbols: usize, optical: bool, eye: &EyeDiagram, config: &EyeMetricsConfig, measured: Measured, mut warnings: Vec<String>) -> EyeMetrics {
+    let Measured { eye_heights, eye_heights_measured, vec_db, offsets, oma, sndr_db, p_ave } = measured;
     let nl = eye.modulation.levels();
     let v = &eye.levels;
     let (rlm, rlm_cl94) = if nl == 4 {
@@ -541,7 +575,7 @@ fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, mea
     }
 
     // Horizontal: eye width and skew from each threshold's crossings.
-    let nui = signal.symbols().max(1) as f64;
+    let nui = symbols.max(1) as f64;
     let mut eye_widths = Vec::new();
     let mut eye_widths_measured = Vec::new();
     let mut centres = Vec::new();
@@ -577,8 +611,6 @@ fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, mea
     }
 
     // OMA_outer, outer ER.
-    let oma = oma_outer_from_runs(signal, &decisions, nl);
-    crate::par::free_in_background(decisions);
     let (p0, p3) = match oma {
         Some(v) => v,
         None => {
@@ -588,7 +620,7 @@ fn assemble(signal: &EyeSignal, eye: &EyeDiagram, config: &EyeMetricsConfig, mea
             (v[0], v[nl - 1])
         }
     };
-    let er_db = if signal.is_optical() {
+    let er_db = if optical {
         if p0 > 0.0 {
             Some(10.0 * (p3 / p0).log10())
         } else {
@@ -672,8 +704,9 @@ pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config
     let sndr_db = sndr_reference(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
 
     let p_ave = signal.samples.iter().map(|&x| x as f64).sum::<f64>() / signal.samples.len().max(1) as f64;
-    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, decisions, sndr_db, p_ave };
-    Ok(assemble(signal, eye, config, measured, warnings))
+    let oma = oma_outer_from_runs_reference(signal, &decisions, nl);
+    let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, oma, sndr_db, p_ave };
+    Ok(assemble(signal.symbols(), signal.is_optical(), eye, config, measured, warnings))
 }
 
 /// SNDR (Annex 120D.3.1.6 form): least-squares pulse response over `pre + 1 + post` symbols
@@ -848,13 +881,22 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
 /// a chunk owns the runs that start in it and follows them past its end): bit-identical to the
 /// serial scan ([`oma_outer_from_runs_reference`]) whatever the thread count.
 pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usize) -> Option<(f64, f64)> {
+    let spans = outer_run_spans(decisions, levels, signal.samples_per_ui, signal.samples.len());
+    let sums: Vec<(f64, usize)> = spans.par_iter().map(|(_, r)| (signal.samples[r.clone()].iter().map(|&x| x as f64).sum(), r.len())).collect();
+    outer_run_means(&spans, &sums)
+}
+
+/// The qualifying runs of [`oma_outer_from_runs`] in run order: (0 for a bottom run, 1 for a
+/// top one; the samples of its central 2 UI in a signal of `len` samples at `s` per UI). None
+/// unless `levels` is 4.
+pub(crate) fn outer_run_spans(decisions: &[usize], levels: usize, s: usize, len: usize) -> Vec<(usize, Range<usize>)> {
     const RUN_CHUNK: usize = 1 << 16;
     if levels != 4 {
-        return None;
+        return Vec::new();
     }
     let n = decisions.len();
-    // Per chunk, in order: (which, (sum, samples)) of the qualifying runs.
-    let runs: Vec<Vec<(usize, (f64, usize))>> = (0..n.div_ceil(RUN_CHUNK))
+    // Per chunk, in order: (which, samples) of the qualifying runs.
+    let runs: Vec<Vec<(usize, Range<usize>)>> = (0..n.div_ceil(RUN_CHUNK))
         .into_par_iter()
         .map(|c| {
             let (c0, c1) = (c * RUN_CHUNK, ((c + 1) * RUN_CHUNK).min(n));
@@ -873,19 +915,25 @@ pub fn oma_outer_from_runs(signal: &EyeSignal, decisions: &[usize], levels: usiz
                     e += 1;
                 }
                 if let Some(w) = outer_run(d, e - k, levels) {
-                    found.push((w, run_centre_sum(signal, k, e - k)));
+                    found.push((w, run_centre_span(s, len, k, e - k)));
                 }
                 k = e;
             }
             found
         })
         .collect();
-    let mut sums = [(0f64, 0usize); 2];
-    for &(w, (sum, count)) in runs.iter().flatten() {
-        sums[w].0 += sum;
-        sums[w].1 += count;
+    runs.into_iter().flatten().collect()
+}
+
+/// (P0, P3) from the runs `spans` and each one's (sample sum, samples), added in run order;
+/// `None` when either kind of run is missing.
+pub(crate) fn outer_run_means(spans: &[(usize, Range<usize>)], sums: &[(f64, usize)]) -> Option<(f64, f64)> {
+    let mut total = [(0f64, 0usize); 2];
+    for ((w, _), &(sum, count)) in spans.iter().zip(sums) {
+        total[*w].0 += sum;
+        total[*w].1 += count;
     }
-    outer_means(&sums)
+    outer_means(&total)
 }
 
 /// Which outer level a run of `len` decisions `d` measures: 0 for ≥ 6 bottom symbols, 1 for
@@ -900,13 +948,19 @@ fn outer_run(d: usize, len: usize, levels: usize) -> Option<usize> {
     }
 }
 
+/// The samples of the central 2 UI of the run of `run` symbols from symbol `k` in a signal of
+/// `len` samples at `s` per UI.
+fn run_centre_span(s: usize, len: usize, k: usize, run: usize) -> Range<usize> {
+    // Symbol j spans samples [j·S, (j+1)·S); the run's centre is at (k + run/2)·S.
+    let mid = (2 * k + run) * s / 2;
+    mid - s..(mid + s).min(len)
+}
+
 /// Sum and number of the samples of the central 2 UI of the run of `len` symbols from symbol `k`.
+#[cfg(test)]
 fn run_centre_sum(signal: &EyeSignal, k: usize, len: usize) -> (f64, usize) {
-    let s = signal.samples_per_ui;
-    // Symbol j spans samples [j·S, (j+1)·S); the run's centre is at (k + len/2)·S.
-    let mid = (2 * k + len) * s / 2;
-    let (a, b) = (mid - s, (mid + s).min(signal.samples.len()));
-    (signal.samples[a..b].iter().map(|&x| x as f64).sum(), b - a)
+    let r = run_centre_span(signal.samples_per_ui, signal.samples.len(), k, len);
+    (signal.samples[r.clone()].iter().map(|&x| x as f64).sum(), r.len())
 }
 
 fn outer_means(sums: &[(f64, usize); 2]) -> Option<(f64, f64)> {

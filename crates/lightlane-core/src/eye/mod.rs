@@ -36,6 +36,7 @@
 mod bathtub;
 mod diagram;
 mod histogram;
+mod kept;
 mod metrics;
 mod render;
 mod scan;
@@ -47,6 +48,7 @@ mod tests;
 
 pub use bathtub::{ber_contours, horizontal_bathtubs, vertical_bathtubs, Bathtub, BerContour};
 pub use diagram::{find_levels, EyeConfig, EyeDiagram, HistogramFn};
+pub use kept::KeptEye;
 pub use histogram::{EyeGeometry, EyeHistogram, MAX_AMP_BINS, MAX_COLUMNS_PER_SAMPLE, MAX_TIME_BINS};
 pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetrics, EyeMetricsConfig};
 pub use render::{render_bathtub_png, render_eye_png, viridis};
@@ -261,8 +263,8 @@ pub fn eye_report_using(
     config: &EyeAnalysisConfig,
     engines: &EyeEngines<'_>,
 ) -> Result<EyeReport> {
-    let (eye, m) = diagram_and_metrics(signal, modulation, config, engines)?;
-    finish_report(signal, tdecq_signal, symbols, modulation, tie_rms, config, engines, eye, m)
+    let (eye, m) = diagram_and_metrics(signal.into(), modulation, config, engines)?;
+    finish_report(signal.into(), tdecq_signal, symbols, modulation, tie_rms, config, engines, eye, m)
 }
 
 /// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given) beside
@@ -270,8 +272,12 @@ pub fn eye_report_using(
 /// receiver's signal there, so on an accelerator its transfers overlap the metrics' work on
 /// the cores. Returns the report and the signal made (for the caller to free). The diagram's
 /// or the metrics' error comes first, then the maker's.
-pub fn eye_report_beside<F>(
-    signal: &EyeSignal,
+///
+/// `signal` is the host's [`EyeSignal`] or an accelerator's [`KeptEye`] ([`EyeSource`]): from
+/// a kept one the diagram, the metrics and the bathtubs come from the engine's passes (the
+/// same report), and it is read back only for TDECQ without a `make_tdecq_signal`.
+pub fn eye_report_beside<'s, F>(
+    signal: impl Into<EyeSource<'s>>,
     make_tdecq_signal: Option<F>,
     symbols: Option<&[u8]>,
     modulation: Modulation,
@@ -282,6 +288,7 @@ pub fn eye_report_beside<F>(
 where
     F: FnOnce() -> Result<EyeSignal> + Send,
 {
+    let signal = signal.into();
     // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
     // worker blocked waiting for that thread could starve.
     let (parts, made) = match make_tdecq_signal {
@@ -297,13 +304,64 @@ where
     Ok((report, made))
 }
 
-/// The eye diagram (histogram on `engines.histogram`) and the metrics of `signal`, marked.
-fn diagram_and_metrics(signal: &EyeSignal, modulation: Modulation, config: &EyeAnalysisConfig, engines: &EyeEngines<'_>) -> Result<(EyeDiagram, EyeMetrics)> {
+/// Where the eye's signal is: on the host, or kept by an accelerator.
+#[derive(Debug, Clone, Copy)]
+pub enum EyeSource<'a> {
+    /// The samples on the host.
+    Host(&'a EyeSignal),
+    /// The samples an accelerator kept.
+    Kept(&'a KeptEye<'a>),
+}
+
+impl<'a> From<&'a EyeSignal> for EyeSource<'a> {
+    fn from(s: &'a EyeSignal) -> Self {
+        EyeSource::Host(s)
+    }
+}
+
+impl<'a> From<&'a KeptEye<'a>> for EyeSource<'a> {
+    fn from(s: &'a KeptEye<'a>) -> Self {
+        EyeSource::Kept(s)
+    }
+}
+
+impl EyeSource<'_> {
+    /// Number of whole symbols.
+    pub fn symbols(&self) -> usize {
+        match self {
+            EyeSource::Host(s) => s.symbols(),
+            EyeSource::Kept(k) => k.symbols(),
+        }
+    }
+
+    /// Vertical unit of the samples.
+    pub fn unit(&self) -> &str {
+        match self {
+            EyeSource::Host(s) => &s.unit,
+            EyeSource::Kept(k) => &k.unit,
+        }
+    }
+}
+
+/// The eye diagram (histogram on `engines.histogram`, or the kept signal's engine) and the
+/// metrics of `signal`, marked.
+fn diagram_and_metrics(signal: EyeSource<'_>, modulation: Modulation, config: &EyeAnalysisConfig, engines: &EyeEngines<'_>) -> Result<(EyeDiagram, EyeMetrics)> {
     let mark = |stage| engines.mark_stage(stage);
-    let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
-    let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, engines.histogram)?;
-    mark("eye histogram");
-    let m = eye_metrics(signal, &eye, &config.metrics)?;
+    let (eye, m) = match signal {
+        EyeSource::Host(signal) => {
+            let eye_cfg = EyeConfig { samples_per_ui: signal.samples_per_ui, ..config.eye.clone() };
+            let eye = EyeDiagram::build_with(signal, modulation, &eye_cfg, engines.histogram)?;
+            mark("eye histogram");
+            let m = eye_metrics(signal, &eye, &config.metrics)?;
+            (eye, m)
+        }
+        EyeSource::Kept(kept) => {
+            let eye = kept.diagram(modulation, &config.eye)?;
+            mark("eye histogram");
+            let m = kept.metrics(&eye, &config.metrics)?;
+            (eye, m)
+        }
+    };
     mark("eye metrics");
     Ok((eye, m))
 }
@@ -312,7 +370,7 @@ fn diagram_and_metrics(signal: &EyeSignal, modulation: Modulation, config: &EyeA
 /// report.
 #[allow(clippy::too_many_arguments)]
 fn finish_report(
-    signal: &EyeSignal,
+    signal: EyeSource<'_>,
     tdecq_signal: Option<&EyeSignal>,
     symbols: Option<&[u8]>,
     modulation: Modulation,
@@ -328,7 +386,17 @@ fn finish_report(
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
     if let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) {
-        match tdecq_with(tdecq_signal.unwrap_or(signal), symbols, tc, tdecq_engine) {
+        // A kept signal comes back for TDECQ only when there is no signal of its own.
+        let read_back;
+        let on = match (tdecq_signal, signal) {
+            (Some(t), _) => t,
+            (None, EyeSource::Host(s)) => s,
+            (None, EyeSource::Kept(k)) => {
+                read_back = k.to_signal()?;
+                &read_back
+            }
+        };
+        match tdecq_with(on, symbols, tc, tdecq_engine) {
             Ok(r) => {
                 tdecq_db = finite(r.tdecq_db);
                 taps = Some(r.taps);
@@ -341,10 +409,13 @@ fn finish_report(
     let pictures = if config.render_png {
         let contours = ber_contours(&eye, config.metrics.target_ber);
         let h = horizontal_bathtubs(&m, signal.symbols(), config.bathtub_points);
-        let v = vertical_bathtubs(signal, &eye, &config.metrics, config.bathtub_points);
+        let v = match signal {
+            EyeSource::Host(signal) => vertical_bathtubs(signal, &eye, &config.metrics, config.bathtub_points),
+            EyeSource::Kept(kept) => kept.vertical_bathtubs(&eye, &config.metrics, config.bathtub_points)?,
+        };
         Some(EyePictures {
             eye: render_eye_png(&eye, &contours)?,
-            bathtub: render_bathtub_png(&h, &v, &signal.unit, config.metrics.target_ber.min(1e-12))?,
+            bathtub: render_bathtub_png(&h, &v, signal.unit(), config.metrics.target_ber.min(1e-12))?,
         })
     } else {
         None

@@ -105,7 +105,7 @@ pub(crate) fn drop_front_parallel<T: Copy + Send + Sync>(x: &mut Vec<T>, k: usiz
     x.truncate(len - k);
 }
 
-fn check_sps(s: usize) -> Result<()> {
+pub(crate) fn check_sps(s: usize) -> Result<()> {
     if s < 2 || !s.is_multiple_of(2) || s > 256 {
         return Err(Error::invalid("samples_per_ui", s, "the eye needs an even number of samples per UI in 2..=256"));
     }
