@@ -70,6 +70,22 @@ fn gpu(c: &mut Criterion) {
     });
     gd.finish();
 
+    // The eye metrics' passes over a resident eye (32 points/UI), each a whole call, and the
+    // read-back of the whole eye they replace.
+    let eye = bench::pam4_eye(n, 32, 5);
+    let mut ge = c.benchmark_group("gpu_eye_passes");
+    ge.throughput(Throughput::Elements(eye.len() as u64));
+    ge.sample_size(10);
+    for (i, pass) in ["scan", "columns", "crossings", "gather", "readback"].into_iter().enumerate() {
+        ge.bench_function(pass, |b| {
+            b.iter_custom(|iters| {
+                (0..iters).map(|_| Duration::from_secs_f64(bench::eye_passes(ctx, &eye, 32, &[15, 16, 17, 16], &[-2.0 / 3.0, 0.0, 2.0 / 3.0], 1 << 17, 1).unwrap()[i])).sum()
+            })
+        });
+    }
+    ge.finish();
+    drop(eye);
+
     let mut g2 = c.benchmark_group("gpu_h2d_ring");
     g2.throughput(Throughput::Bytes((n * 4) as u64));
     g2.sample_size(10);

@@ -217,6 +217,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(r >= 100.0),
     );
 
+    // The eye metrics' passes over a resident PAM4 eye at 32 points/UI (what the GPU engine
+    // runs instead of reading the raw eye back): each a whole call, against the read-back.
+    let eye_s = 32;
+    let eye = bench::pam4_eye(n, eye_s, 5);
+    let [scan, cols, cross, gather, read] = bench::eye_passes(ctx, &eye, eye_s, &[15, 16, 17, 16], &[-2.0 / 3.0, 0.0, 2.0 / 3.0], 1 << 17, reps.min(5))?;
+    let passes = scan + cols + cross + gather;
+    let ms = |s: f64| format!("{:.2}", s * 1e3);
+    println!(
+        "| eye passes on kept points, ms per call: scan {}, columns {}, crossings {}, gather {}; read-back of the whole eye {} |",
+        ms(scan),
+        ms(cols),
+        ms(cross),
+        ms(gather),
+        ms(read)
+    );
+    row(
+        "eye passes (kept, 32/UI)",
+        &format!("{}", eye.len()),
+        None,
+        format!("{:.4} GSa/s", eye.len() as f64 / passes / 1e9),
+        Some(read * 1e3),
+        &format!("- (vs read-back: {:.2}x)", read / passes),
+        None,
+    );
+    drop(eye);
+
     // Resampler (Keys cubic, 2 points/UI at 4.8 samples/UI) and the block-parallel detectors
     // (no issue-7 targets: rates for the record; detectors timed per whole call).
     let rgrid = lightlane::timing::ResampleGrid {

@@ -477,6 +477,56 @@ pub fn dfe_blocks(
     mean_seconds(reps, || ctx.dfe_detect_blocks(dfe, y, block, warmup).map(drop))
 }
 
+/// A PAM4 eye signal of about `n` points at `s` per UI (whole UIs; random symbols, ramps
+/// over the UI boundary, a little noise; seeded): the eye passes' bench input.
+pub fn pam4_eye(n: usize, s: usize, seed: u64) -> Vec<f32> {
+    // splitmix64: a few lines, no dependency.
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let levels = [-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0];
+    let s = s.max(1);
+    let nsym = n / s;
+    let syms: Vec<usize> = (0..=nsym).map(|_| (next() % 4) as usize).collect();
+    (0..nsym * s)
+        .map(|i| {
+            let (k, t) = (i / s, (i % s) as f32 / s as f32);
+            let (a, b) = (levels[syms[k]], levels[syms[k + 1]]);
+            let noise = (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            a + (b - a) * ((t - 0.7) / 0.6).clamp(0.0, 1.0) + 0.05 * noise
+        })
+        .collect()
+}
+
+/// Seconds of the eye metrics' passes over `y` resident on the device (a whole call each:
+/// dispatch and readback of its results), the mean of `reps` calls: [scan, the eye-height
+/// window's columns and the centre (`cols`, `s` per UI), the crossings of `thresholds`, the
+/// gather of `gather` points, reading `y` back whole (what the passes replace)].
+pub fn eye_passes(
+    ctx: &GpuContext,
+    y: &[f32],
+    s: usize,
+    cols: &[usize],
+    thresholds: &[f32],
+    gather: usize,
+    reps: usize,
+) -> Result<[f64; 5]> {
+    let kept = ctx.upload(crate::pool::Role::Output, bytemuck::cast_slice(y))?;
+    let r = 0..y.len();
+    let idx: Vec<usize> = (0..gather.min(y.len())).map(|i| i * (y.len() / gather.max(1)).max(1) % y.len()).collect();
+    let scan = mean_seconds(reps, || ctx.kept_scan(&kept, r.clone()).map(drop))?;
+    let columns = mean_seconds(reps, || ctx.kept_columns(&kept, r.clone(), s, cols).map(drop))?;
+    let crossings = mean_seconds(reps, || ctx.kept_crossings(&kept, r.clone(), thresholds).map(drop))?;
+    let gathered = mean_seconds(reps, || ctx.kept_gather(&kept, r.clone(), &idx).map(drop))?;
+    let read = mean_seconds(reps, || ctx.kept_read(&kept, r.clone()).map(drop))?;
+    Ok([scan, columns, crossings, gathered, read])
+}
+
 /// Mean seconds of `reps` (at least 1) calls of `f`, back to back.
 fn mean_seconds(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let reps = reps.max(1);
