@@ -123,6 +123,14 @@ pub trait KeptSignal: Send + Sync {
         Ok(kept_crossings_reference(&self.read(range)?, thresholds))
     }
 
+    /// A window of rows of the points `range` (`x` below, of length `n`): row `r < rows`
+    /// holds `x[clamp((first + r·stride)·S + o, 0, n − 1)]` for each `o` of `offsets`
+    /// (row-major): the columns TDECQ's histogram windows read. Default:
+    /// [`kept_window_reference`] of [`KeptSignal::read`].
+    fn window(&self, range: Range<usize>, samples_per_ui: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
+        Ok(kept_window_reference(&self.read(range)?, samples_per_ui, first, stride, rows, offsets))
+    }
+
     /// The points at `indices` (within `range`, relative to its start), in that order.
     /// Default: from [`KeptSignal::read`].
     fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
@@ -185,6 +193,16 @@ pub fn kept_scan_reference(x: &[f32]) -> KeptScan {
 /// The reference of [`KeptSignal::columns`] over `x`.
 pub fn kept_columns_reference(x: &[f32], samples_per_ui: usize, cols: &[usize]) -> Vec<f32> {
     x.chunks_exact(samples_per_ui.max(1)).flat_map(|sym| cols.iter().map(move |&c| sym[c])).collect()
+}
+
+/// The reference of [`KeptSignal::window`] over `x` (empty rows when `x` is).
+pub fn kept_window_reference(x: &[f32], samples_per_ui: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Vec<f32> {
+    if x.is_empty() {
+        return Vec::new();
+    }
+    let last = x.len() as isize - 1;
+    let (s, stride) = (samples_per_ui as isize, stride as isize);
+    (0..rows as isize).flat_map(|r| offsets.iter().map(move |&o| x[((first + r * stride) * s + o).clamp(0, last) as usize])).collect()
 }
 
 /// The reference of [`KeptSignal::crossings`] over `x`, in pair order.
@@ -900,6 +918,14 @@ mod tests {
             }
             Ok(c)
         }
+        fn window(&self, range: Range<usize>, s: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
+            let bad = self.engine.call("kept_window")?;
+            let mut v = kept_window_reference(&self.y[range], s, first, stride, rows, offsets);
+            if bad {
+                v.pop();
+            }
+            Ok(v)
+        }
         fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
             let bad = self.engine.call("kept_gather")?;
             let mut v: Vec<f32> = indices.iter().map(|&i| self.y[range.start + i]).collect();
@@ -1164,43 +1190,48 @@ mod tests {
         cfg.eye.as_mut().unwrap().render_png = true;
         let cpu = analyze_with(&wf, &cfg, Backend::Cpu, None).unwrap();
         assert!(cpu.eye.as_ref().is_some_and(|e| e.pictures.is_some() && e.tdecq_db.is_some() && e.er_db.is_none()));
-        // The raw eye resident on the engine: nothing read back, every pass there (the
-        // bathtubs reuse the metrics' columns), the CPU's report, pictures included.
+        // The raw eye and TDECQ's signal resident on the engine: nothing read back, every
+        // pass there (the bathtubs reuse the metrics' columns; TDECQ's windows gathered
+        // there), the CPU's report, pictures included.
         let engine = TestEngine::new(false, &[], &[]).resident();
         let r = analyze_with(&wf, &cfg, Backend::Gpu, Some(&engine)).unwrap();
         let calls = ["resample_resident", "resample_kept", "kept_read", "kept_scan", "kept_columns", "kept_eye_histogram", "kept_crossings", "kept_gather", "eye_histogram"];
         let got: Vec<usize> = calls.iter().map(|c| engine.called(c)).collect();
-        assert_eq!(got, [1, 0, 0, 1, 2, 1, 1, 1, 0], "{calls:?}: {:?}", engine.script.log());
+        assert_eq!(got, [2, 0, 0, 2, 3, 1, 2, 2, 0], "{calls:?}: {:?}", engine.script.log());
+        assert!(engine.called("kept_window") > 8);
         assert!(r.eye == cpu.eye, "the eye report, pictures included, is the CPU's");
         assert_eq!(r.warnings, cpu.warnings);
-        // TDECQ on the raw signal itself (no reference receiver's filter): it is read back once.
+        // TDECQ on the raw signal itself (no reference receiver's filter): on its kept points.
         let mut raw_tdecq = cfg.clone();
         raw_tdecq.eye.as_mut().unwrap().tdecq.as_mut().unwrap().reference_f3db_per_baud = 10.0;
         let cpu_raw = analyze_with(&wf, &raw_tdecq, Backend::Cpu, None).unwrap();
         let engine = TestEngine::new(false, &[], &[]).resident();
         let r = analyze_with(&wf, &raw_tdecq, Backend::Gpu, Some(&engine)).unwrap();
-        assert_eq!(engine.called("kept_read"), 1);
+        assert_eq!((engine.called("resample_resident"), engine.called("kept_read")), (1, 0));
+        assert!(engine.called("kept_window") > 8);
         assert!(r.eye == cpu_raw.eye && r.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()));
-        // A failing or malformed pass: under fallback the CPU's eye with one warning, else the
-        // engine's error.
-        for (fail, malformed, why, stage) in [
-            (&["kept_scan"][..], &[][..], "device lost (test)", "the eye"),
-            (&[], &["kept_scan"], "malformed scan", "the eye"),
-            (&["kept_columns"], &[], "device lost (test)", "the eye"),
-            (&[], &["kept_columns"], "malformed columns", "the eye"),
-            (&["kept_eye_histogram"], &[], "device lost (test)", "the eye"),
-            (&[], &["kept_eye_histogram"], "malformed eye histogram", "the eye"),
-            (&["kept_crossings"], &[], "device lost (test)", "the eye"),
-            (&[], &["kept_crossings"], "malformed crossings", "the eye"),
-            (&["kept_gather"], &[], "device lost (test)", "the eye"),
-            (&[], &["kept_gather"], "malformed gather", "the eye"),
-            (&["resample_resident"], &[], "device lost (test)", "the resampling"),
-            (&[], &["resample_resident"], "resampled points, expected", "the resampling"),
+        // A failing or malformed pass: under fallback the CPU's eye with one warning (a failing
+        // resampling: one for each of the two signals), else the engine's error.
+        for (fail, malformed, why, stage, warned) in [
+            (&["kept_scan"][..], &[][..], "device lost (test)", "the eye", 1),
+            (&[], &["kept_scan"], "malformed scan", "the eye", 1),
+            (&["kept_columns"], &[], "device lost (test)", "the eye", 1),
+            (&[], &["kept_columns"], "malformed columns", "the eye", 1),
+            (&["kept_eye_histogram"], &[], "device lost (test)", "the eye", 1),
+            (&[], &["kept_eye_histogram"], "malformed eye histogram", "the eye", 1),
+            (&["kept_crossings"], &[], "device lost (test)", "the eye", 1),
+            (&[], &["kept_crossings"], "malformed crossings", "the eye", 1),
+            (&["kept_gather"], &[], "device lost (test)", "the eye", 1),
+            (&[], &["kept_gather"], "malformed gather", "the eye", 1),
+            (&["kept_window"], &[], "device lost (test)", "the eye", 1),
+            (&[], &["kept_window"], "malformed window", "the eye", 1),
+            (&["resample_resident"], &[], "device lost (test)", "the resampling", 2),
+            (&[], &["resample_resident"], "resampled points, expected", "the resampling", 2),
         ] {
             let r = analyze_with(&wf, &cfg, Backend::Auto, Some(&TestEngine::new(true, fail, malformed).resident())).unwrap();
             assert!(r.eye == cpu.eye, "{fail:?} {malformed:?}");
             let w: Vec<_> = r.warnings.iter().filter(|w| w.contains(why)).collect();
-            assert!(w.len() == 1 && w[0].contains(&format!("the CPU engine ran {stage}")), "{fail:?} {malformed:?}: {:?}", r.warnings);
+            assert!(w.len() == warned && w.iter().all(|w| w.contains(&format!("the CPU engine ran {stage}"))), "{fail:?} {malformed:?}: {:?}", r.warnings);
             let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, fail, malformed).resident())).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         }

@@ -14,6 +14,8 @@
 //   `cross` (cap entries of three words), in slots each workgroup reserves with one global
 //   atomic per threshold; counts[j] ends as the number of crossings (including those past cap).
 // eye_gather: out[i] = x[x0 + idx[i]].
+// eye_window: out[r * ncols + j] = x[x0 + clamp((first + r * stride) * s + offs[j], 0, n - 1)]
+//   for rows r < rows, the offsets (signed) in idx: TDECQ's histogram windows.
 
 const WG: u32 = 256u;
 const SCAN_PER: u32 = 16u;
@@ -29,7 +31,11 @@ struct Params {
     ncols: u32,   // columns in idx (eye_columns) or indices (eye_gather)
     nthr: u32,    // thresholds (eye_crossings, <= 16)
     cap: u32,     // entries per threshold region (eye_crossings)
-    _p: u32,
+    rows: u32,    // rows (eye_window)
+    first: i32,   // first row's symbol (eye_window)
+    stride: u32,  // symbols between rows (eye_window)
+    _p0: u32,
+    _p1: u32,
     thr: array<vec4<f32>, 4>,
 }
 
@@ -148,6 +154,18 @@ fn eye_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         return;
     }
     out[o] = bitcast<u32>(x[p.x0 + idx[o]]);
+}
+
+@compute @workgroup_size(256)
+fn eye_window(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let o = group_index(wid) * WG + lid;
+    if (o >= p.rows * p.ncols || p.n == 0u) {
+        return;
+    }
+    let r = o / p.ncols;
+    let j = o - r * p.ncols;
+    let at = (p.first + i32(r * p.stride)) * i32(p.s) + bitcast<i32>(idx[j]);
+    out[o] = bitcast<u32>(x[p.x0 + u32(clamp(at, 0, i32(p.n) - 1))]);
 }
 
 var<workgroup> wg_count: array<atomic<u32>, MAX_THR>;

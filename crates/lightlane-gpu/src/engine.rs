@@ -179,6 +179,11 @@ impl KeptSignal for GpuKept<'_> {
         check_range(&range, self.n)?;
         self.ctx.kept_gather(&self.buffer, range, indices)
     }
+
+    fn window(&self, range: Range<usize>, s: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
+        check_range(&range, self.n)?;
+        self.ctx.kept_window(&self.buffer, range, s, first, stride, rows, offsets)
+    }
 }
 
 /// The GPU crate's eye geometry of core's.

@@ -29,7 +29,10 @@ struct Params {
     ncols: u32,
     nthr: u32,
     cap: u32,
-    _p: u32,
+    rows: u32,
+    first: i32,
+    stride: u32,
+    _p: [u32; 2],
     thr: [[f32; 4]; 4],
 }
 
@@ -92,7 +95,10 @@ impl GpuContext {
             ncols: 0,
             nthr: 0,
             cap: 0,
-            _p: 0,
+            rows: 0,
+            first: 0,
+            stride: 0,
+            _p: [0; 2],
             thr: [[0.0; 4]; 4],
         }
     }
@@ -217,6 +223,59 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// TDECQ's window of the points `range` (see `KeptSignal::window`), in dispatches of up
+    /// to one binding of outputs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn kept_window(
+        &self,
+        x: &Pooled,
+        range: Range<usize>,
+        s: usize,
+        first: isize,
+        stride: usize,
+        rows: usize,
+        offsets: &[isize],
+    ) -> Result<Vec<f32>> {
+        self.kept_range(x, &range)?;
+        let no = offsets.len();
+        let mut out = vec![0f32; rows * no];
+        if out.is_empty() || range.is_empty() {
+            out.clear();
+            return Ok(out);
+        }
+        // Every index the rows reach must fit the kernel's i32 arithmetic.
+        let far = |r: usize| -> i128 { (first as i128 + (r as i128) * stride as i128) * s as i128 };
+        let (omin, omax) = offsets.iter().fold((0i128, 0i128), |(a, b), &o| (a.min(o as i128), b.max(o as i128)));
+        let (lo, hi) = (far(0).min(far(rows - 1)) + omin, far(0).max(far(rows - 1)) + omax);
+        let lim = i32::MAX as i128;
+        if range.len() as i128 > lim || lo < -lim || hi > lim {
+            return Err(Error::invalid(
+                "kept window",
+                format!("first {first}, stride {stride}, {rows} rows, offsets {omin}..={omax}"),
+                "must index within ±2^31",
+            ));
+        }
+        let ob_offs: Vec<i32> = offsets.iter().map(|&o| o as i32).collect();
+        let ib = self.upload(Role::Input, bytemuck::cast_slice(&ob_offs))?;
+        let per = (self.elems_per_binding(4) / no).max(1);
+        let mut r0 = 0;
+        while r0 < rows {
+            let r1 = (r0 + per).min(rows);
+            let o = (r1 - r0) * no;
+            let ob = self.buffer(Role::Output, o as u64 * 4)?;
+            let mut p = Self::params(&range);
+            p.s = s as u32;
+            p.ncols = no as u32;
+            p.rows = (r1 - r0) as u32;
+            p.first = (first + (r0 * stride) as isize) as i32;
+            p.stride = stride as u32;
+            self.kept_dispatch("eye_window", p, o.div_ceil(WG), x, &ob, None, Some(&ib))?;
+            self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(&mut out[r0 * no..r1 * no]))?;
+            r0 = r1;
+        }
+        Ok(out)
+    }
+
     /// The crossings of each of `thresholds` by the points `range` (see the shader), in the
     /// order the workgroups appended them. A first dispatch reserves `range.len() / 16 + 4096`
     /// entries per threshold; a threshold crossed more often runs again with room for all.
@@ -292,7 +351,7 @@ impl GpuContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightlane_core::accel::{kept_columns_reference, kept_crossings_reference, kept_scan_reference};
+    use lightlane_core::accel::{kept_columns_reference, kept_crossings_reference, kept_scan_reference, kept_window_reference};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -349,6 +408,10 @@ mod tests {
             assert_eq!(got.len(), ts.len());
             for (j, (g, w)) in got.into_iter().zip(want).enumerate() {
                 assert_eq!(sorted(g), sorted(w), "{n} points, threshold {}", ts[j]);
+            }
+            // TDECQ's windows: strided rows, offsets before and past the UI, clamped at both ends.
+            for (first, stride, rows, offs) in [(0isize, 1usize, n / 8, vec![-3isize, 0, 3, 4]), (-2, 3, n / 24 + 3, vec![4]), (5, 1, n / 8 + 2, vec![-9, 12])] {
+                assert_eq!(ctx.kept_window(&buf, range.clone(), 8, first, stride, rows, &offs).unwrap(), kept_window_reference(host, 8, first, stride, rows, &offs), "{n} points, window {first} {stride} {rows} {offs:?}");
             }
             let idx: Vec<usize> = (0..n.min(500)).map(|i| (i * 7919) % n).collect();
             let want: Vec<f32> = idx.iter().map(|&i| host[i]).collect();

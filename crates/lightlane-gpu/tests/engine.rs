@@ -205,6 +205,10 @@ impl lightlane_core::accel::KeptSignal for SpyKept<'_> {
         self.calls.add("kept_gather");
         self.inner.gather(range, indices)
     }
+    fn window(&self, range: std::ops::Range<usize>, s: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> lightlane_core::Result<Vec<f32>> {
+        self.calls.add("kept_window");
+        self.inner.window(range, s, first, stride, rows, offsets)
+    }
 }
 
 /// The GPU engine's TDECQ plan, its batches recorded.
@@ -346,12 +350,14 @@ fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
         let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident };
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
-        let raw = if resident { (1, 0) } else { (0, 1) };
-        assert_eq!((calls("resample_at"), calls("resample_resident"), calls("resample_kept")), (2, raw.0, raw.1), "FFE input and BT4 eye resampled by the engine, the raw eye too with its points kept there");
+        // Resident: the raw eye and the BT4 eye stay on the device; else both come back, the
+        // raw one with a copy kept for its histogram.
+        let want = if resident { (1, 2, 0) } else { (2, 0, 1) };
+        assert_eq!((calls("resample_at"), calls("resample_resident"), calls("resample_kept")), want, "the FFE input, the BT4 eye and the raw eye resampled by the engine");
         assert_eq!(calls("kept_eye_histogram"), 1, "the eye histogram counted from the kept points");
         assert!(!spy.calls.has("eye_histogram") && !spy.calls.has("kept_read"), "no upload or read-back of the eye signal");
-        let passes = ["kept_scan", "kept_columns", "kept_crossings", "kept_gather"].map(|p| calls(p) > 0);
-        assert_eq!(passes, [resident; 4], "the metrics' passes over the resident eye");
+        let passes = ["kept_scan", "kept_columns", "kept_crossings", "kept_gather", "kept_window"].map(|p| calls(p) > 0);
+        assert_eq!(passes, [resident; 5], "the metrics' and TDECQ's passes over the resident eyes");
         assert_same_report(&gpu, &cpu);
         assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
     }
@@ -555,4 +561,31 @@ fn streamed_analysis_on_the_gpu_gives_the_cpu_counts() {
         let via = lightlane_gpu::analyze_stream(&mut SliceSource::new(&wf.samples, wf.fs(), 50_001, "sim"), &cfg, Backend::Gpu, &opts).unwrap();
         assert_eq!(via.stages, cpu.stages, "{chain}");
     }
+}
+
+#[test]
+fn the_tdecq_corners_run_on_resident_signals() {
+    // An optical PAM4 capture with the 400GBASE-DR4 preset's dispersion corners: the raw eye,
+    // TDECQ's signal and each corner's emulated signal resampled resident on the device, their
+    // passes there, nothing read back; the CPU engine's corners within the resampler's rounding.
+    use lightlane_core::analysis::Preset;
+    use lightlane_core::sim::optical::{OpticalLink, OpticalPower};
+    let Some(ctx) = common::ctx() else { return };
+    let preset = Preset::named("400GBASE-DR4").unwrap();
+    let baud = preset.config.baud.unwrap();
+    let mut link = OpticalLink::new(Modulation::Pam4, baud, 4.0 * baud).unwrap();
+    link.tx.power = OpticalPower::AverageDbm(0.0);
+    link.tx.extinction_ratio_db = 4.5;
+    link.tx.bandwidth = lightlane_core::sim::Channel::BesselThomson { f3db_hz: 0.6 * baud, order: 4 };
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let cap = link.run(&symbols).unwrap();
+    let cpu = analyze_cpu(&cap.waveform, &preset.config, Backend::Cpu).unwrap();
+    let corners = &cpu.eye.as_ref().unwrap().tdecq_corners;
+    assert!(corners.len() == 2 && corners.iter().all(|c| c.tdecq_db.is_some()), "{corners:?} {:?}", cpu.warnings);
+    let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident: true };
+    let gpu = lightlane_core::analysis::analyze_with(&cap.waveform, &preset.config, Backend::Gpu, Some(&spy)).unwrap();
+    let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
+    assert_eq!((calls("resample_resident"), calls("resample_kept"), calls("kept_read")), (4, 0, 0), "raw eye, TDECQ and two corners resident");
+    assert!(calls("kept_window") > 0 && calls("kept_crossings") == 4);
+    assert_same_report(&gpu, &cpu);
 }

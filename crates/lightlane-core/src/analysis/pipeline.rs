@@ -502,7 +502,7 @@ fn eye_stage<'a>(
     config: &crate::eye::EyeAnalysisConfig,
 ) -> Result<crate::eye::EyeReport> {
     use crate::accel::Accelerator;
-    use crate::eye::{eye_report_beside, EyeSignal, KeptEye};
+    use crate::eye::{eye_report_beside, EyeSignal, HeldSignal, KeptEye};
     let EyeStage { accel, warnings, tdecq: tdecq_engine, mark } = *engines;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
@@ -516,6 +516,24 @@ fn eye_stage<'a>(
         Ok(sig)
     };
     let on_clock = |accel: Option<&dyn Accelerator>, x: &[f32]| signal(crate::accel::resample_at(accel, x, at, s, warnings)?);
+    let kept_eye = |kept: Box<dyn crate::accel::KeptSignal + 'a>| -> Result<KeptEye<'a>> {
+        let mut eye = KeptEye::from_centred(kept, s)?;
+        eye.baud = Some(baud);
+        eye.unit = waveform.meta.vertical_unit.clone();
+        Ok(eye)
+    };
+    // `x` on the clock, resident on `accel` when it keeps it (nothing comes back), else on
+    // the host: the reference receiver's signals (TDECQ, its dispersion corners).
+    let held = |accel: Option<&'a dyn Accelerator>, x: &[f32]| -> Result<HeldSignal<'a>> {
+        if let Some(a) = accel {
+            match crate::accel::resample_resident(a, x, at, s, warnings)? {
+                crate::accel::Residency::Kept(k) => return Ok(HeldSignal::Kept(kept_eye(k)?)),
+                crate::accel::Residency::FellBack => return Ok(HeldSignal::Host(on_clock(None, x)?)),
+                crate::accel::Residency::Declined => {}
+            }
+        }
+        Ok(HeldSignal::Host(on_clock(accel, x)?))
+    };
     let reference_f3db = match (&config.tdecq, m) {
         (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
         _ => None,
@@ -550,9 +568,9 @@ fn eye_stage<'a>(
         );
         let raw = raw?;
         let tdecq_maker = filtered?.map(|filtered| {
-            let on_clock = &on_clock;
+            let held = &held;
             move || {
-                let sig = on_clock(accel, &filtered);
+                let sig = held(accel, &filtered);
                 crate::par::free_in_background(filtered);
                 sig
             }
@@ -560,9 +578,7 @@ fn eye_stage<'a>(
         mark("eye resampling");
         let (report, tdecq_sig) = match raw {
             Raw::Resident(kept) => {
-                let mut eye = KeptEye::from_centred(kept.as_ref(), s)?;
-                eye.baud = Some(baud);
-                eye.unit = waveform.meta.vertical_unit.clone();
+                let eye = kept_eye(kept)?;
                 let engines = crate::eye::EyeEngines { histogram: None, tdecq: tdecq_engine, mark: Some(mark) };
                 eye_report_beside(&eye, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines)?
             }
@@ -589,7 +605,7 @@ fn eye_stage<'a>(
                 report?
             }
         };
-        if let Some(t) = tdecq_sig {
+        if let Some(HeldSignal::Host(t)) = tdecq_sig {
             crate::par::free_in_background(t.samples);
         }
         Ok(report)
@@ -632,10 +648,23 @@ fn eye_stage<'a>(
         } else {
             emulated.samples
         };
-        let sig = on_clock(accel, &filtered)?;
+        let on = |accel: Option<&'a dyn Accelerator>| -> Result<crate::eye::TdecqResult> {
+            let sig = held(accel, &filtered)?;
+            let r = crate::eye::tdecq_on(sig.source(), Some(syms), tc, tdecq_engine);
+            if let HeldSignal::Host(sig) = sig {
+                crate::par::free_in_background(sig.samples);
+            }
+            r
+        };
+        // A failure of the passes over the resident signal falls back as the eye's does.
+        let corner = match (on(accel), accel) {
+            (Err(Error::Unusable { stage: "gpu", reason }), Some(a)) if a.fallback_allowed() => {
+                crate::accel::fail_stage(a, reason, &format!("TDECQ at {dl} ps/nm"), warnings)?;
+                on(None)
+            }
+            (r, _) => r,
+        };
         crate::par::free_in_background(filtered);
-        let corner = crate::eye::tdecq_with(&sig, Some(syms), tc, tdecq_engine);
-        crate::par::free_in_background(sig.samples);
         let tdecq_db = match corner {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {

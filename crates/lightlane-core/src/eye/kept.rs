@@ -1,12 +1,13 @@
-//! The raw eye signal where an accelerator keeps it ([`KeptEye`]): the diagram, the metrics
-//! and the vertical bathtubs from the engine's passes over its kept points
-//! ([`KeptSignal`]), so that the signal itself never comes back to the host. Only what the
-//! host's arithmetic needs returns: the extremes and the symbol centres, the eye-height
-//! window's columns, the threshold crossings as sample pairs, the samples of the outer runs.
-//! The host then does the same arithmetic on the same values as [`EyeDiagram::build_with`],
-//! [`eye_metrics`](super::eye_metrics) and [`vertical_bathtubs`](super::vertical_bathtubs)
-//! do on the whole signal: the results are identical, except `EyeMetrics::p_ave`, whose sum
-//! the engine adds in its own order.
+//! An eye signal where an accelerator keeps it ([`KeptEye`]): the diagram, the metrics, the
+//! vertical bathtubs and TDECQ ([`super::tdecq_on`]) from the engine's passes over its kept
+//! points ([`KeptSignal`]), so that the signal itself never comes back to the host. Only what
+//! the host's arithmetic needs returns: the extremes and the symbol centres, the eye-height
+//! window's columns, the threshold crossings as sample pairs, the samples of the outer runs,
+//! TDECQ's histogram windows. The host then does the same arithmetic on the same values as
+//! [`EyeDiagram::build_with`], [`eye_metrics`](super::eye_metrics),
+//! [`vertical_bathtubs`](super::vertical_bathtubs) and [`super::tdecq_with`] do on the whole
+//! signal: the results are identical, except where P_ave enters (`EyeMetrics::p_ave`, TDECQ's
+//! thresholds), whose sum the engine adds in its own order.
 
 use super::bathtub::vertical_bathtubs_of;
 use super::diagram::SignalShape;
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// An eye signal (the layout of [`EyeSignal`]: symbol `k`'s centre at sample `k·S + S/2`)
 /// whose samples are points an accelerator kept ([`crate::accel::Accelerator::resample_resident`]).
 pub struct KeptEye<'a> {
-    kept: &'a dyn KeptSignal,
+    kept: Box<dyn KeptSignal + 'a>,
     range: Range<usize>,
     /// Samples per UI (even, ≥ 2).
     pub samples_per_ui: usize,
@@ -61,15 +62,15 @@ impl<'a> KeptEye<'a> {
     /// The signal [`EyeSignal::from_centred`] makes of points whose sample `k·S` is the centre
     /// of symbol `k` (the resampler's layout), kept by `kept`: its first `S/2` points are
     /// dropped. The same errors as `from_centred`.
-    pub fn from_centred(kept: &'a dyn KeptSignal, samples_per_ui: usize) -> Result<Self> {
+    pub fn from_centred(kept: Box<dyn KeptSignal + 'a>, samples_per_ui: usize) -> Result<Self> {
         super::signal::check_sps(samples_per_ui)?;
         let half = samples_per_ui / 2;
         if kept.len() < half + 2 * samples_per_ui {
             return Err(Error::InputTooShort { what: "eye signal (samples)", needed: half + 2 * samples_per_ui, got: kept.len() });
         }
         Ok(KeptEye {
-            kept,
             range: half..kept.len(),
+            kept,
             samples_per_ui,
             baud: None,
             unit: "V".into(),
@@ -108,8 +109,8 @@ impl<'a> KeptEye<'a> {
     }
 
     /// The engine's scan (once), with a non-finite sample as the error
-    /// [`crate::error::check_finite`] gives on the host.
-    fn scan(&self) -> Result<KeptScan> {
+    /// [`crate::error::check_finite`]`(what, ..)` gives on the host.
+    fn scan(&self, what: &'static str) -> Result<KeptScan> {
         if let Some(s) = self.scan.get() {
             return Ok(*s);
         }
@@ -120,9 +121,68 @@ impl<'a> KeptEye<'a> {
             }
             let value = self.kept.gather(self.range.clone(), &[index]).map_err(engine_error)?;
             let value = *value.first().ok_or_else(|| malformed("gather"))?;
-            return Err(Error::NonFinite { what: "eye signal", index, value: value as f64 });
+            return Err(Error::NonFinite { what, index, value: value as f64 });
         }
         Ok(*self.scan.get_or_init(|| s))
+    }
+
+    /// What [`super::scan::scan_signal`]`(signal, true)` finds (the sum: the engine's), a
+    /// non-finite sample being the error `check_finite(what, ..)` gives.
+    pub(crate) fn signal_scan(&self, what: &'static str) -> Result<SignalScan> {
+        let k = self.scan(what)?;
+        let centres = self.columns(&[self.samples_per_ui / 2])?;
+        Ok(SignalScan { finite: true, min: k.min, max: k.max, at_min: k.at_min, at_max: k.at_max, sum: k.sum, centres: centres.to_vec() })
+    }
+
+    /// [`super::oma_outer_from_runs`] of the signal: the runs found here, their samples
+    /// gathered by the engine and summed here (the same values).
+    pub(crate) fn outer_runs(&self, decisions: &[usize], levels: usize) -> Result<Option<(f64, f64)>> {
+        let spans = outer_run_spans(decisions, levels, self.samples_per_ui, self.len());
+        let indices: Vec<usize> = spans.iter().flat_map(|(_, r)| r.clone()).collect();
+        let values = if indices.is_empty() { Vec::new() } else { self.kept.gather(self.range.clone(), &indices).map_err(engine_error)? };
+        if values.len() != indices.len() {
+            return Err(malformed("gather"));
+        }
+        let mut at = 0;
+        let sums: Vec<(f64, usize)> = spans
+            .iter()
+            .map(|(_, r)| {
+                let v = &values[at..at + r.len()];
+                at += r.len();
+                (v.iter().map(|&x| x as f64).sum(), r.len())
+            })
+            .collect();
+        Ok(outer_run_means(&spans, &sums))
+    }
+
+    /// The sorted crossing offsets of each threshold (as `crossing_pass`'s): the engine's
+    /// sample pairs, the offsets computed here.
+    pub(crate) fn crossing_offsets(&self, thresholds: &[f64]) -> Result<Vec<Vec<f64>>> {
+        let s = self.samples_per_ui as f64;
+        let ts: Vec<f32> = thresholds.iter().map(|&t| t as f32).collect();
+        let found = self.kept.crossings(self.range.clone(), &ts).map_err(engine_error)?;
+        if found.len() != ts.len() || found.iter().flatten().any(|c| c.k + 1 >= self.len()) {
+            return Err(malformed("crossings"));
+        }
+        Ok(found
+            .par_iter()
+            .zip(&ts)
+            .map(|(c, &t)| {
+                let mut v: Vec<f64> = c.iter().map(|c| crossing_offset(c.k, c.x0, c.x1, t, s)).collect();
+                sort_total(&mut v);
+                v
+            })
+            .collect())
+    }
+
+    /// `rows` rows of the samples at `offsets` from `(first + r·stride)·S`, clamped to the
+    /// signal ([`KeptSignal::window`]).
+    pub(crate) fn window(&self, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
+        let v = self.kept.window(self.range.clone(), self.samples_per_ui, first, stride, rows, offsets).map_err(engine_error)?;
+        if v.len() != if self.is_empty() { 0 } else { rows * offsets.len() } {
+            return Err(malformed("window"));
+        }
+        Ok(v)
     }
 
     /// Columns `cols` of every whole symbol, symbol-major (checked for length); the last
@@ -154,11 +214,8 @@ impl<'a> KeptEye<'a> {
     /// [`EyeDiagram::build_with`] of the signal, its histogram counted by the engine
     /// ([`KeptSignal::eye_histogram`]): the same diagram.
     pub fn diagram(&self, modulation: Modulation, config: &EyeConfig) -> Result<EyeDiagram> {
-        let k = self.scan()?;
+        let scan = self.signal_scan("eye signal")?;
         let s = self.samples_per_ui;
-        let centres = self.columns(&[s / 2])?;
-        let scan = SignalScan { finite: true, min: k.min, max: k.max, at_min: k.at_min, at_max: k.at_max, sum: k.sum, centres: centres.to_vec() };
-        drop(centres);
         let shape = SignalShape { len: self.len(), samples_per_ui: s, unit: &self.unit };
         let config = EyeConfig { samples_per_ui: s, ..config.clone() };
         EyeDiagram::from_scan(&scan, shape, modulation, &config, |h| {
@@ -178,7 +235,6 @@ impl<'a> KeptEye<'a> {
         let m = eye.modulation;
         let nl = m.levels();
         let th = &eye.thresholds;
-        let s = self.samples_per_ui;
         let len = self.len();
         let mut warnings = Vec::new();
 
@@ -192,43 +248,14 @@ impl<'a> KeptEye<'a> {
         drop(data);
 
         // Horizontal: the crossings' sample pairs, the offsets computed here.
-        let ts: Vec<f32> = th.iter().map(|&t| t as f32).collect();
-        let found = self.kept.crossings(self.range.clone(), &ts).map_err(engine_error)?;
-        if found.len() != ts.len() || found.iter().flatten().any(|c| c.k + 1 >= len) {
-            return Err(malformed("crossings"));
-        }
-        let offsets: Vec<Vec<f64>> = found
-            .par_iter()
-            .zip(&ts)
-            .map(|(c, &t)| {
-                let mut v: Vec<f64> = c.iter().map(|c| crossing_offset(c.k, c.x0, c.x1, t, s as f64)).collect();
-                sort_total(&mut v);
-                v
-            })
-            .collect();
-        drop(found);
+        let offsets = self.crossing_offsets(th)?;
 
         // SNDR and the outer runs from the centres' decisions.
         let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
         let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
-        let spans = outer_run_spans(&decisions, nl, s, len);
-        let indices: Vec<usize> = spans.iter().flat_map(|(_, r)| r.clone()).collect();
-        let values = if indices.is_empty() { Vec::new() } else { self.kept.gather(self.range.clone(), &indices).map_err(engine_error)? };
-        if values.len() != indices.len() {
-            return Err(malformed("gather"));
-        }
-        let mut at = 0;
-        let sums: Vec<(f64, usize)> = spans
-            .iter()
-            .map(|(_, r)| {
-                let v = &values[at..at + r.len()];
-                at += r.len();
-                (v.iter().map(|&x| x as f64).sum(), r.len())
-            })
-            .collect();
-        let oma = outer_run_means(&spans, &sums);
+        let oma = self.outer_runs(&decisions, nl)?;
 
-        let p_ave = self.scan()?.sum / len.max(1) as f64;
+        let p_ave = self.scan("eye signal")?.sum / len.max(1) as f64;
         let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, oma, sndr_db, p_ave };
         Ok(assemble(self.symbols(), self.is_optical(), eye, config, measured, warnings))
     }
@@ -248,7 +275,7 @@ impl<'a> KeptEye<'a> {
 mod tests {
     use super::*;
     use crate::accel::cpu_eye_histogram;
-    use crate::eye::{eye_metrics, vertical_bathtubs, EyeGeometry};
+    use crate::eye::{eye_metrics, vertical_bathtubs, EyeGeometry, EyeSource};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -293,11 +320,10 @@ mod tests {
     #[test]
     fn the_kept_eye_gives_the_hosts_diagram_metrics_and_bathtubs() {
         let s = 8;
-        let mut tried = 0;
+        let (mut tried, mut tdecqs) = (0, 0);
         for (t, &(symbols, levels, unit)) in [(40usize, 4usize, "V"), (3000, 4, "mW"), (9000, 2, "V"), (5000, 4, "W")].iter().enumerate() {
             let points = centred_points(symbols, s, levels, 0.08, 40 + t as u64);
-            let kept = HostKept(points.clone());
-            let mut eye = KeptEye::from_centred(&kept, s).unwrap();
+            let mut eye = KeptEye::from_centred(Box::new(HostKept(points.clone())), s).unwrap();
             eye.unit = unit.into();
             eye.baud = Some(26.5625e9);
             let mut host = EyeSignal::from_centred(&points, s).unwrap();
@@ -322,15 +348,27 @@ mod tests {
             assert_eq!(got, reference, "{symbols} symbols, {levels} levels");
             tried += (levels == 4 && got.er_db.is_some()) as usize;
             assert_eq!(eye.vertical_bathtubs(&d, &mc, 9).unwrap(), vertical_bathtubs(&host, &want, &mc, 9));
+            if levels == 4 && symbols >= 3000 {
+                // TDECQ from the engine's passes (its windows gathered there): the host's,
+                // but for P_ave's sum (the reference passes' serial one here).
+                let tc = crate::eye::TdecqConfig { search_symbols: 512, ..crate::eye::TdecqConfig::default() };
+                let got = crate::eye::tdecq_on(EyeSource::Kept(&eye), None, &tc, None).unwrap();
+                let want = crate::eye::tdecq(&host, None, &tc).unwrap();
+                assert!((got.p_ave - want.p_ave).abs() <= 1e-12 * host.samples.len() as f64);
+                assert!((got.tdecq_db - want.tdecq_db).abs() <= 1e-9, "{} vs {}", got.tdecq_db, want.tdecq_db);
+                assert_eq!((got.main_tap, got.evaluations, got.taps.len()), (want.main_tap, want.evaluations, want.taps.len()));
+                assert!(got.taps.iter().zip(&want.taps).all(|(a, b)| (a - b).abs() <= 1e-9), "{:?} vs {:?}", got.taps, want.taps);
+                tdecqs += 1;
+            }
         }
+        assert_eq!(tdecqs, 2, "TDECQ on both PAM4 captures long enough, one decimated search");
         assert_eq!(tried, 2, "the optical PAM4 cases measure ER from outer runs");
         // Too short, and a non-finite point: the host's errors.
-        let kept = HostKept(vec![0.5; 8 / 2 + 2 * 8 - 1]);
-        assert_eq!(KeptEye::from_centred(&kept, 8).unwrap_err().to_string(), EyeSignal::from_centred(&kept.0, 8).unwrap_err().to_string());
+        let short = vec![0.5; 8 / 2 + 2 * 8 - 1];
+        assert_eq!(KeptEye::from_centred(Box::new(HostKept(short.clone())), 8).unwrap_err().to_string(), EyeSignal::from_centred(&short, 8).unwrap_err().to_string());
         let mut points = centred_points(500, s, 4, 0.05, 9);
         points[1234] = f32::NAN;
-        let kept = HostKept(points.clone());
-        let e = KeptEye::from_centred(&kept, s).unwrap().diagram(Modulation::Pam4, &EyeConfig::default()).unwrap_err();
+        let e = KeptEye::from_centred(Box::new(HostKept(points.clone())), s).unwrap().diagram(Modulation::Pam4, &EyeConfig::default()).unwrap_err();
         let want = EyeDiagram::build(&EyeSignal::from_centred(&points, s).unwrap(), Modulation::Pam4, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap_err();
         assert_eq!(e.to_string(), want.to_string());
     }

@@ -54,7 +54,7 @@ pub use metrics::{eye_metrics, oma_outer_from_runs, sndr, CrossingStats, EyeMetr
 pub use render::{render_bathtub_png, render_eye_png, viridis};
 pub use signal::{apply_ffe_oversampled, eye_signal_from_waveform, within_capture, EyeSignal};
 pub use tdecq::{
-    reference_noise_autocorrelation, tdecq, tdecq_waveform, tdecq_window_counts_reference, tdecq_with, SerCombine, TapBounds, TdecqBins, TdecqConfig,
+    reference_noise_autocorrelation, tdecq, tdecq_on, tdecq_waveform, tdecq_window_counts_reference, tdecq_with, SerCombine, TapBounds, TdecqBins, TdecqConfig,
     TdecqEngine, TdecqHistograms, TdecqResult, TdecqWindow,
 };
 
@@ -264,19 +264,21 @@ pub fn eye_report_using(
     engines: &EyeEngines<'_>,
 ) -> Result<EyeReport> {
     let (eye, m) = diagram_and_metrics(signal.into(), modulation, config, engines)?;
-    finish_report(signal.into(), tdecq_signal, symbols, modulation, tie_rms, config, engines, eye, m)
+    finish_report(signal.into(), tdecq_signal.map(EyeSource::Host), symbols, modulation, tie_rms, config, engines, eye, m)
 }
 
 /// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given) beside
 /// the diagram and the metrics (`rayon::join`): the pipeline resamples the reference
 /// receiver's signal there, so on an accelerator its transfers overlap the metrics' work on
-/// the cores. Returns the report and the signal made (for the caller to free). The diagram's
-/// or the metrics' error comes first, then the maker's.
+/// the cores. Returns the report and the signal made (for the caller to free): an
+/// [`EyeSignal`] or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the
+/// metrics' error comes first, then the maker's.
 ///
-/// `signal` is the host's [`EyeSignal`] or an accelerator's [`KeptEye`] ([`EyeSource`]): from
-/// a kept one the diagram, the metrics and the bathtubs come from the engine's passes (the
-/// same report), and it is read back only for TDECQ without a `make_tdecq_signal`.
-pub fn eye_report_beside<'s, F>(
+/// `signal` is the host's [`EyeSignal`] or an accelerator's [`KeptEye`] ([`EyeSource`]), and
+/// so is the TDECQ signal made: from a kept one the diagram, the metrics, the bathtubs and
+/// TDECQ ([`tdecq_on`]) come from the engine's passes (the same report), and it never comes
+/// back.
+pub fn eye_report_beside<'s, 'k, F, M>(
     signal: impl Into<EyeSource<'s>>,
     make_tdecq_signal: Option<F>,
     symbols: Option<&[u8]>,
@@ -284,9 +286,10 @@ pub fn eye_report_beside<'s, F>(
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
     engines: &EyeEngines<'_>,
-) -> Result<(EyeReport, Option<EyeSignal>)>
+) -> Result<(EyeReport, Option<HeldSignal<'k>>)>
 where
-    F: FnOnce() -> Result<EyeSignal> + Send,
+    F: FnOnce() -> Result<M> + Send,
+    M: Into<HeldSignal<'k>> + Send,
 {
     let signal = signal.into();
     // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
@@ -299,9 +302,35 @@ where
         None => (diagram_and_metrics(signal, modulation, config, engines), None),
     };
     let (eye, m) = parts?;
-    let made = made.transpose()?;
-    let report = finish_report(signal, made.as_ref(), symbols, modulation, tie_rms, config, engines, eye, m)?;
+    let made: Option<HeldSignal<'k>> = made.transpose()?.map(Into::into);
+    let report = finish_report(signal, made.as_ref().map(HeldSignal::source), symbols, modulation, tie_rms, config, engines, eye, m)?;
     Ok((report, made))
+}
+
+/// An eye signal held on the host or kept by an accelerator (what a TDECQ signal's maker
+/// returns, see [`eye_report_beside`]).
+#[derive(Debug)]
+pub enum HeldSignal<'a> {
+    /// The samples on the host.
+    Host(EyeSignal),
+    /// The samples an accelerator kept.
+    Kept(KeptEye<'a>),
+}
+
+impl HeldSignal<'_> {
+    /// Where its samples are.
+    pub fn source(&self) -> EyeSource<'_> {
+        match self {
+            HeldSignal::Host(s) => EyeSource::Host(s),
+            HeldSignal::Kept(k) => EyeSource::Kept(k),
+        }
+    }
+}
+
+impl From<EyeSignal> for HeldSignal<'_> {
+    fn from(s: EyeSignal) -> Self {
+        HeldSignal::Host(s)
+    }
 }
 
 /// Where the eye's signal is: on the host, or kept by an accelerator.
@@ -331,6 +360,27 @@ impl EyeSource<'_> {
         match self {
             EyeSource::Host(s) => s.symbols(),
             EyeSource::Kept(k) => k.symbols(),
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            EyeSource::Host(s) => s.samples.len(),
+            EyeSource::Kept(k) => k.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Samples per UI.
+    pub fn samples_per_ui(&self) -> usize {
+        match self {
+            EyeSource::Host(s) => s.samples_per_ui,
+            EyeSource::Kept(k) => k.samples_per_ui,
         }
     }
 
@@ -371,7 +421,7 @@ fn diagram_and_metrics(signal: EyeSource<'_>, modulation: Modulation, config: &E
 #[allow(clippy::too_many_arguments)]
 fn finish_report(
     signal: EyeSource<'_>,
-    tdecq_signal: Option<&EyeSignal>,
+    tdecq_signal: Option<EyeSource<'_>>,
     symbols: Option<&[u8]>,
     modulation: Modulation,
     tie_rms: Option<f64>,
@@ -386,17 +436,7 @@ fn finish_report(
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
     if let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) {
-        // A kept signal comes back for TDECQ only when there is no signal of its own.
-        let read_back;
-        let on = match (tdecq_signal, signal) {
-            (Some(t), _) => t,
-            (None, EyeSource::Host(s)) => s,
-            (None, EyeSource::Kept(k)) => {
-                read_back = k.to_signal()?;
-                &read_back
-            }
-        };
-        match tdecq_with(on, symbols, tc, tdecq_engine) {
+        match tdecq_on(tdecq_signal.unwrap_or(signal), symbols, tc, tdecq_engine) {
             Ok(r) => {
                 tdecq_db = finite(r.tdecq_db);
                 taps = Some(r.taps);

@@ -18,7 +18,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use super::metrics::{oma_outer_from_runs, region};
-use super::EyeSignal;
+use super::{EyeSignal, EyeSource};
 use crate::stats::{q_function, q_inverse};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -1202,14 +1202,32 @@ pub fn tdecq_with(
     config: &TdecqConfig,
     engine: Option<&dyn TdecqEngine>,
 ) -> Result<TdecqResult> {
+    tdecq_on(EyeSource::Host(signal), symbols, config, engine)
+}
+
+/// [`tdecq_with`] of a signal on the host or kept by an accelerator ([`EyeSource`]): from a
+/// kept one, the scan, the outer runs, the middle threshold's crossings and the histogram
+/// windows' columns come from the engine's passes (the same values; P_ave's sum the engine's).
+pub fn tdecq_on(
+    source: EyeSource<'_>,
+    symbols: Option<&[u8]>,
+    config: &TdecqConfig,
+    engine: Option<&dyn TdecqEngine>,
+) -> Result<TdecqResult> {
     config.validate()?;
     // One parallel pass: finiteness, extremes, Σx (P_ave) and the symbol centres.
-    let scan = super::scan::scan_signal(signal, true);
-    if !scan.finite {
-        crate::error::check_finite("TDECQ signal", &signal.samples)?;
-    }
-    let s = signal.samples_per_ui;
-    let nsym = signal.symbols();
+    let scan = match source {
+        EyeSource::Host(signal) => {
+            let scan = super::scan::scan_signal(signal, true);
+            if !scan.finite {
+                crate::error::check_finite("TDECQ signal", &signal.samples)?;
+            }
+            scan
+        }
+        EyeSource::Kept(k) => k.signal_scan("TDECQ signal")?,
+    };
+    let s = source.samples_per_ui();
+    let nsym = source.symbols();
     let nt = config.ffe_taps;
     if nsym < 64 + nt {
         return Err(Error::InputTooShort {
@@ -1254,8 +1272,12 @@ pub fn tdecq_with(
             .map(|&x| region(x as f64, &th0))
             .collect(),
     };
-    let p_ave = scan.sum / signal.samples.len() as f64;
-    let (p0, p3) = oma_outer_from_runs(signal, &decisions, 4).unwrap_or((levels[0], levels[3]));
+    let p_ave = scan.sum / source.len() as f64;
+    let runs = match source {
+        EyeSource::Host(signal) => oma_outer_from_runs(signal, &decisions, 4),
+        EyeSource::Kept(k) => k.outer_runs(&decisions, 4)?,
+    };
+    let (p0, p3) = runs.unwrap_or((levels[0], levels[3]));
     let oma = p3 - p0;
     if !(oma > 0.0) {
         return Err(Error::Unusable {
@@ -1271,7 +1293,10 @@ pub fn tdecq_with(
         p_ave + oma / 2.0,
     ];
     // The UI centre: mean crossing time of the middle threshold (0 when none cross).
-    let cross = super::metrics::crossings(signal, p_ave);
+    let cross = match source {
+        EyeSource::Host(signal) => super::metrics::crossings(signal, p_ave),
+        EyeSource::Kept(k) => k.crossing_offsets(&[p_ave])?.pop().unwrap_or_default(),
+    };
     let shift = if cross.is_empty() {
         0.0
     } else {
@@ -1303,11 +1328,12 @@ pub fn tdecq_with(
         pick(config.histogram_centres_ui.1),
     ];
     let rows_all = nsym.saturating_sub(2 * nt);
-    let sample = |j: isize| signal.samples[j.clamp(0, signal.samples.len() as isize - 1) as usize];
+    // The signal's sample j, clamped to its ends (on the host).
+    let sample = |signal: &EyeSignal, j: isize| signal.samples[j.clamp(0, signal.samples.len() as isize - 1) as usize];
 
     // Inputs of main position `main` on the symbol rows nt, nt + stride, …: FFE column t holds
     // x[(k + main − t)·S + i] (so y[k·S + i] = Σ_t w_t·x[…]); the DFE column −L(k − 1).
-    let make_cols = |main: usize, stride: usize, offs: &[isize]| -> Vec<Vec<f32>> {
+    let make_cols = |main: usize, stride: usize, offs: &[isize]| -> Result<Vec<Vec<f32>>> {
         // Column by column (sequential reads), the columns on the thread pool.
         let rows: Vec<usize> = (nt..nsym - nt).step_by(stride).collect();
         (0..nvar)
@@ -1316,9 +1342,15 @@ pub fn tdecq_with(
                 let mut col = Vec::with_capacity(rows.len() * offs.len());
                 if t < nt {
                     let lag = main as isize - t as isize;
-                    for &k in &rows {
-                        let base = (k as isize + lag) * s as isize;
-                        col.extend(offs.iter().map(|&i| sample(base + i)));
+                    match source {
+                        EyeSource::Host(signal) => {
+                            for &k in &rows {
+                                let base = (k as isize + lag) * s as isize;
+                                col.extend(offs.iter().map(|&i| sample(signal, base + i)));
+                            }
+                        }
+                        // Row r is symbol nt + r·stride: the window from symbol nt + lag.
+                        EyeSource::Kept(kept) => col = kept.window(nt as isize + lag, stride, rows.len(), offs)?,
                     }
                 } else {
                     for &k in &rows {
@@ -1326,24 +1358,24 @@ pub fn tdecq_with(
                         col.extend(offs.iter().map(|_| v));
                     }
                 }
-                col
+                Ok(col)
             })
             .collect()
     };
     // The two histogram windows of main position `main` as `Cols` (same values as `build`'s
     // columns): on all symbols one shared array, decimated the columns one after another.
-    let windows = |main: usize, stride: usize| -> [Cols; 2] {
-        let window = |offs: &[isize]| -> Cols {
+    let windows = |main: usize, stride: usize| -> Result<[Cols; 2]> {
+        let window = |offs: &[isize]| -> Result<Cols> {
             let no = offs.len();
             let n = (nt..nsym - nt).step_by(stride).count() * no;
             if stride > 1 {
-                let cols = make_cols(main, stride, offs);
+                let cols = make_cols(main, stride, offs)?;
                 let offs_v = (0..cols.len()).map(|t| t * n).collect();
-                return Cols {
+                return Ok(Cols {
                     data: cols.concat(),
                     offs: offs_v,
                     n,
-                };
+                });
             }
             // Row r = (k − nt)·no + j holds symbol k; column t needs symbol k + main − t, i.e.
             // the shared array of symbols nt + main − (nt − 1) … from (nt − 1 − t)·no on.
@@ -1352,17 +1384,23 @@ pub fn tdecq_with(
             // Gathered on the thread pool in blocks of symbols (each row written once: the
             // same array as the serial gather).
             const GATHER_SYMS: usize = 4096;
-            let mut data = vec![0f32; syms * no];
-            data.par_chunks_mut(GATHER_SYMS * no)
-                .enumerate()
-                .for_each(|(c, d)| {
-                    for (r, row) in d.chunks_exact_mut(no).enumerate() {
-                        let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
-                        for (o, &i) in row.iter_mut().zip(offs) {
-                            *o = sample(b + i);
-                        }
-                    }
-                });
+            let mut data = match source {
+                EyeSource::Host(signal) => {
+                    let mut data = vec![0f32; syms * no];
+                    data.par_chunks_mut(GATHER_SYMS * no)
+                        .enumerate()
+                        .for_each(|(c, d)| {
+                            for (r, row) in d.chunks_exact_mut(no).enumerate() {
+                                let b = (first + (c * GATHER_SYMS + r) as isize) * s as isize;
+                                for (o, &i) in row.iter_mut().zip(offs) {
+                                    *o = sample(signal, b + i);
+                                }
+                            }
+                        });
+                    data
+                }
+                EyeSource::Kept(kept) => kept.window(first, 1, syms, offs)?,
+            };
             data.reserve(if dfe { n } else { 0 });
             let mut offs_v: Vec<usize> = (0..nt).map(|t| (nt - 1 - t) * no).collect();
             if dfe {
@@ -1376,13 +1414,13 @@ pub fn tdecq_with(
                         .map(|r| -ideal[decisions[nt + r / no - 1]] as f32),
                 );
             }
-            Cols {
+            Ok(Cols {
                 data,
                 offs: offs_v,
                 n,
-            }
+            })
         };
-        [window(&idx[0]), window(&idx[1])]
+        Ok([window(&idx[0])?, window(&idx[1])?])
     };
     let new_problem = |inputs: [Cols; 2]| {
         let mut p = Problem {
@@ -1418,15 +1456,21 @@ pub fn tdecq_with(
     // least-squares start, the pattern search.
     // The positions are independent: they run on the thread pool, collected in their order.
     let search1 = |main: usize| -> SearchOutcome {
-        let mut p = new_problem(windows(main, stride));
         let mut w = vec![0f64; nvar];
         w[main] = config.tap_sum;
+        let mut p = match windows(main, stride) {
+            Ok(inputs) => new_problem(inputs),
+            Err(e) => return (main, w, Err(0.0), 0, Some(e)),
+        };
         let mut cur = p.evaluate(&w);
         if config.optimize_ffe && nvar > 1 {
             // Second start: decision-directed least squares towards the ideal levels under the
             // tap-sum constraint (the TDECQ surface is flat far from the optimum when the eye
             // is closed; this start puts the search in the right basin).
-            let centre_cols = make_cols(main, stride, &[(s / 2) as isize]);
+            let centre_cols = match make_cols(main, stride, &[(s / 2) as isize]) {
+                Ok(c) => c,
+                Err(e) => return (main, w, cur, p.evaluations, Some(e)),
+            };
             let known: Option<Vec<usize>> = symbols.map(|_| {
                 (nt..nsym - nt)
                     .step_by(stride)
@@ -1516,7 +1560,10 @@ pub fn tdecq_with(
         let refined: Vec<SearchOutcome> = kept
             .into_par_iter()
             .map(|(main, mut w)| {
-                let mut p = new_problem(windows(main, 1));
+                let mut p = match windows(main, 1) {
+                    Ok(inputs) => new_problem(inputs),
+                    Err(e) => return (main, w, Err(0.0), 0, Some(e)),
+                };
                 let mut cur = p.evaluate(&w);
                 if config.optimize_ffe && nvar > 1 {
                     p.pattern_search(

@@ -676,7 +676,7 @@ fn a_tdecq_signal_made_beside_the_metrics_gives_the_same_report() {
     let engines = EyeEngines::default();
     let (got, made) = eye_report_beside(&sig, Some(|| Ok(second.clone())), None, Modulation::Pam4, None, &cfg, &engines).unwrap();
     assert_eq!(got, want);
-    assert_eq!(made.map(|m| m.samples), Some(second.samples.clone()));
+    assert!(matches!(made, Some(HeldSignal::Host(m)) if m.samples == second.samples));
     let none: Option<fn() -> crate::Result<EyeSignal>> = None;
     let (alone, made) = eye_report_beside(&sig, none, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
     assert_eq!(alone, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap());
