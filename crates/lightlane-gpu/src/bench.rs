@@ -809,7 +809,7 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
     if let Some((host, whole, bound)) = host_bound(rows) {
         let _ = writeln!(
             t,
-            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine",
+            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine (jitter runs beside the eye: its row is only what the eye did not hide, so the bound is optimistic)",
             HOST_ONLY_STAGES.join(", ")
         );
     }
