@@ -484,9 +484,11 @@ struct EyeStage<'a> {
 ///
 /// On an accelerator that keeps them ([`crate::accel::resample_resident`]) the raw signal's
 /// points stay there and never come back: the diagram, the metrics and the bathtubs come from
-/// its passes over them ([`crate::eye::KeptEye`]); else they come back, with the engine's copy
-/// counting the histogram ([`crate::accel::resample_kept`]). A failure of those passes under
-/// fallback runs the eye again on the CPU engine. The reference receiver's filter runs on the
+/// its passes over them ([`crate::eye::KeptEye`]), and so do TDECQ's and its dispersion
+/// corners' from the reference receiver's signals ([`crate::eye::tdecq_on`]); else they come
+/// back, with the engine's copy of the raw one counting the histogram
+/// ([`crate::accel::resample_kept`]). A failure of those passes under fallback runs the eye
+/// (or the corner) again on the CPU engine. The reference receiver's filter runs on the
 /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
 /// ([`crate::eye::eye_report_beside`]).
 #[allow(clippy::too_many_arguments)]
