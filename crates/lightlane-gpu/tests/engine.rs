@@ -334,9 +334,10 @@ fn gpu_engine_report_matches_cpu_engine() {
 }
 
 #[test]
-fn the_ffe_input_is_resampled_on_the_gpu_when_the_clock_is_recovered() {
+fn the_signals_are_resampled_through_the_engine_when_the_clock_is_recovered() {
     // An open eye: the CDR locks, so the FFE input is resampled onto the recovered clock
-    // (through the engine), as are the eye's raw and reference-receiver signals.
+    // through the engine (on the cores: fewer points than it reads), as are the eye's raw and
+    // reference-receiver signals (on the device).
     let Some(ctx) = common::ctx() else { return };
     let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
     let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 2 * 8191).unwrap();
@@ -588,4 +589,18 @@ fn the_tdecq_corners_run_on_resident_signals() {
     assert_eq!((calls("resample_resident"), calls("resample_kept"), calls("kept_read")), (4, 0, 0), "raw eye, TDECQ and two corners resident");
     assert!(calls("kept_window") > 0 && calls("kept_crossings") == 4);
     assert_same_report(&gpu, &cpu);
+}
+
+#[test]
+fn the_engine_resamples_on_the_device_only_what_outgrows_its_input() {
+    // Fewer points than samples read (the FFE input, 2 per UI from 4 samples per UI): the
+    // cores' points, exactly; at least as many (an eye, 16 per UI): the device's.
+    let Some(ctx) = common::ctx() else { return };
+    let gpu = GpuAccelerator { ctx, fallback: false };
+    let x: Vec<f32> = (0..40_000).map(|k| ((k as f32) * 0.37).sin() + 0.1 * ((k * 7 % 13) as f32)).collect();
+    let positions: Vec<f64> = (0..9_990).map(|k| 3.3 + 4.0001 * k as f64).collect();
+    assert!(!lightlane_gpu::resamples_on_the_device(x.len(), positions.len(), 2));
+    assert_eq!(gpu.resample_at(&x, &positions, 2).unwrap(), lightlane_core::timing::resample_at_parallel(&x, &positions, 2));
+    assert!(lightlane_gpu::resamples_on_the_device(x.len(), positions.len(), 16));
+    assert_eq!(gpu.resample_at(&x, &positions, 16).unwrap(), ctx.resample_at(&x, &positions, 16).unwrap());
 }
