@@ -346,6 +346,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             reps.min(3),
             bench::stages_table(&staged)
         ));
+        tables.push_str(&bench::ledger_table(&e.ledger, reps.min(3)));
     }
     print!("{tables}");
     println!("CPU engine threads: {} (rayon)", rayon_threads());

@@ -539,7 +539,7 @@ fn mean_seconds(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 /// Capture-to-report timings of the CPU and the GPU engine on the same machine and capture
 /// (see [`end_to_end`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EndToEnd {
     /// Seconds per capture on the CPU engine (load + analysis), mean of the repetitions.
     pub cpu_s: f64,
@@ -551,6 +551,9 @@ pub struct EndToEnd {
     pub samples: usize,
     /// Whether both engines reported the same decisions and error counts.
     pub agree: bool,
+    /// The context's account of the GPU engine's runs ([`GpuContext::ledger_take`]), all
+    /// repetitions together.
+    pub ledger: Vec<(&'static str, crate::LedgerRow)>,
 }
 
 /// End to end, capture → report: `load` (e.g. reading a capture file) followed by the whole
@@ -589,12 +592,15 @@ pub fn end_to_end(
         }
         Ok(())
     })?;
-    let (_, gpu_s) = time(|| {
+    ctx.ledger_start();
+    let gpu = time(|| {
         for _ in 0..reps {
             analyze_with(&load()?, config, Backend::Gpu, Some(&accel))?;
         }
         Ok(())
-    })?;
+    });
+    let ledger = ctx.ledger_take();
+    let (_, gpu_s) = gpu?;
     let r = reps as f64;
     Ok(EndToEnd {
         cpu_s: cpu_s / r,
@@ -602,7 +608,21 @@ pub fn end_to_end(
         load_s: load_s / r,
         samples: wf.len(),
         agree,
+        ledger,
     })
+}
+
+/// The [`EndToEnd::ledger`] as a table, per capture (divided by `reps`).
+pub fn ledger_table(ledger: &[(&'static str, crate::LedgerRow)], reps: usize) -> String {
+    use std::fmt::Write;
+    let r = reps.max(1) as f64;
+    let mut t = String::from("| host side of the GPU engine, per capture | calls | MB | wall s | GB/s |\n|---|---|---|---|---|\n");
+    for (kind, row) in ledger {
+        let gbs = if row.bytes > 0 && row.seconds > 0.0 { format!("{:.2}", row.bytes as f64 / row.seconds / 1e9) } else { "-".into() };
+        let _ = writeln!(t, "| {kind:<40} | {:>7.0} | {:>9.1} | {:>8.4} | {gbs} |", row.calls as f64 / r, row.bytes as f64 / r / 1e6, row.seconds / r);
+    }
+    t.push_str("(upload rows include their buffers; calls on several threads add up)\n");
+    t
 }
 
 /// CPU time of this process so far (all threads, user + system), in seconds, from

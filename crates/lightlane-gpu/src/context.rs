@@ -78,6 +78,46 @@ pub struct GpuContext {
     /// Bytes from which one-shot uploads go through the staging ring (0: by the adapter,
     /// `u64::MAX`: never; [`GpuContext::staged_upload_min`]).
     staged_min: std::sync::atomic::AtomicU64,
+    /// Host-side time by kind of operation, while on ([`GpuContext::ledger_start`]).
+    ledger: Ledger,
+}
+
+/// One kind of host-side operation in the [`GpuContext::ledger_take`] account.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LedgerRow {
+    /// Calls.
+    pub calls: u64,
+    /// Bytes moved (uploads, readbacks; 0 for the rest).
+    pub bytes: u64,
+    /// Wall seconds, all calls together (calls on several threads add up).
+    pub seconds: f64,
+}
+
+/// The account behind [`GpuContext::ledger_start`]: off unless started (then one atomic load
+/// per operation).
+#[derive(Default)]
+struct Ledger {
+    on: std::sync::atomic::AtomicBool,
+    rows: Mutex<std::collections::BTreeMap<&'static str, LedgerRow>>,
+}
+
+impl Ledger {
+    /// Runs `f`, adding its wall time (and `bytes`) to `kind` when the ledger is on.
+    fn time<T>(&self, kind: &'static str, bytes: u64, f: impl FnOnce() -> T) -> T {
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            return f();
+        }
+        let t = std::time::Instant::now();
+        let out = f();
+        let dt = t.elapsed().as_secs_f64();
+        if let Ok(mut rows) = self.rows.lock() {
+            let r = rows.entry(kind).or_default();
+            r.calls += 1;
+            r.bytes += bytes;
+            r.seconds += dt;
+        }
+        out
+    }
 }
 
 /// Bytes from which [`GpuContext`]'s one-shot uploads go through a staging ring on a GPU
@@ -261,6 +301,7 @@ impl GpuContext {
             tdecq_placement: std::sync::atomic::AtomicU8::new(0),
             tdecq_batch: std::sync::atomic::AtomicUsize::new(0),
             staged_min: std::sync::atomic::AtomicU64::new(0),
+            ledger: Ledger::default(),
         })
     }
 
@@ -521,7 +562,26 @@ impl GpuContext {
             )));
         }
         let pools = self.pools.clone();
-        self.scoped(|| pools.acquire(&self.device, role, size))
+        self.ledger.time("buffer from the pool", 0, || {
+            self.scoped(|| pools.acquire(&self.device, role, size))
+        })
+    }
+
+    /// Starts (afresh) the account of the host's time by kind of operation: buffers from the
+    /// pool, uploads (written or through the staging ring; their buffers included), waits for
+    /// the GPU before a readback, copies out of the mapping. `gpu_bench` prints it for the
+    /// end-to-end run.
+    pub fn ledger_start(&self) {
+        if let Ok(mut rows) = self.ledger.rows.lock() {
+            rows.clear();
+        }
+        self.ledger.on.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stops the account and returns it, by kind of operation.
+    pub fn ledger_take(&self) -> Vec<(&'static str, LedgerRow)> {
+        self.ledger.on.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.ledger.rows.lock().map(|mut r| std::mem::take(&mut *r).into_iter().collect()).unwrap_or_default()
     }
 
     /// Bind group for `pipeline` group 0 from `(binding, buffer)` pairs (whole buffers).
@@ -604,8 +664,10 @@ impl GpuContext {
         buf.slice(0..size).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+        self.ledger
+            .time("readback: wait for the GPU", 0, || {
+                self.device.poll(wgpu::PollType::wait_indefinitely())
+            })
             .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
         match rx.recv() {
             Ok(Ok(())) => {}
@@ -615,7 +677,10 @@ impl GpuContext {
         let copied = buf
             .slice(0..size)
             .get_mapped_range()
-            .map(|view| parallel_copy(&view[..dst.len()], dst))
+            .map(|view| {
+                let n = dst.len() as u64;
+                self.ledger.time("readback: copy out", n, || parallel_copy(&view[..dst.len()], dst))
+            })
             .map_err(|e| gpu_err(format!("readback mapping failed: {e}")));
         buf.unmap();
         self.check_alive()?;
@@ -627,11 +692,12 @@ impl GpuContext {
     /// through [`GpuContext::upload_staged`] (the staging ring's one-shot form; `gpu_bench`
     /// measures the two side by side).
     pub(crate) fn upload(&self, role: Role, data: &[u8]) -> Result<Pooled> {
-        if data.len() as u64 >= self.staged_upload_min() && data.len().is_multiple_of(4) {
+        let bytes = data.len() as u64;
+        if bytes >= self.staged_upload_min() && data.len().is_multiple_of(4) {
             let chunk = STAGED_UPLOAD_CHUNK.min(self.max_binding()).max(4) / 4 * 4;
-            return self.upload_staged(role, data, chunk);
+            return self.ledger.time("upload (staging ring)", bytes, || self.upload_staged(role, data, chunk));
         }
-        self.upload_written(role, data)
+        self.ledger.time("upload (write_buffer)", bytes, || self.upload_written(role, data))
     }
 
     /// [`GpuContext::upload`] through `queue.write_buffer` whatever the size.
@@ -787,6 +853,31 @@ mod tests {
             }
         }
         assert_eq!(grid_shape(65_536, 65_535), (32_768, 2));
+    }
+
+    #[test]
+    fn the_ledger_accounts_uploads_and_readbacks_only_while_on() {
+        let Ok(ctx) = GpuContext::shared() else {
+            assert!(std::env::var("LIGHTLANE_REQUIRE_GPU").ok().as_deref() != Some("1"), "no adapter");
+            return;
+        };
+        let data = vec![7u8; 4096];
+        // Off: nothing is counted.
+        let _ = ctx.ledger_take();
+        let b = ctx.upload(Role::Output, &data).unwrap();
+        ctx.ledger_start();
+        let b2 = ctx.upload(Role::Output, &data).unwrap();
+        assert_eq!(ctx.read_back(b2.buffer(), 4096).unwrap(), data);
+        let rows = ctx.ledger_take();
+        // (Other tests may use the shared context meanwhile: at least ours are there.)
+        let row = |k: &str| rows.iter().find(|(n, _)| *n == k).map(|(_, r)| *r).unwrap_or_default();
+        assert!(row("upload (write_buffer)").calls >= 1 && row("upload (write_buffer)").bytes >= 4096, "{rows:?}");
+        assert!(row("readback: copy out").calls >= 1 && row("readback: copy out").bytes >= 4096, "{rows:?}");
+        assert!(row("readback: wait for the GPU").calls >= 1 && row("buffer from the pool").calls >= 2, "{rows:?}");
+        assert!(rows.iter().all(|(_, r)| r.seconds >= 0.0));
+        drop(b);
+        let _ = ctx.upload(Role::Output, &data).unwrap();
+        assert!(ctx.ledger_take().is_empty(), "stopped");
     }
 
     #[test]

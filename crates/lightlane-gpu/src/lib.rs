@@ -47,7 +47,7 @@ pub mod shaders;
 pub mod stream;
 pub mod weighted;
 
-pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, ADAPTER_ENV, STAGED_UPLOAD_MIN, TdecqPlacement, TDECQ_GPU_MIN_ROWS};
+pub use context::{check_limits, AdapterSummary, GpuContext, GpuOptions, LedgerRow, ADAPTER_ENV, STAGED_UPLOAD_MIN, TdecqPlacement, TDECQ_GPU_MIN_ROWS};
 pub use engine::{analyze, analyze_stream, resamples_on_the_device, resolve, GpuAccelerator, GpuEqualized, GpuKept, Resolved, AUTO_MIN_SAMPLES};
 pub use kernels::{SliceCount, GPU_DFE_BLOCK, GPU_DFE_MAX_TAPS};
 pub use mlse::{GPU_MLSE_BLOCK, GPU_MLSE_MAX_TRACEBACK};
