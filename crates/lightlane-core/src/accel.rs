@@ -109,13 +109,6 @@ pub trait KeptSignal: Send + Sync {
         Ok(kept_scan_reference(&self.read(range)?))
     }
 
-    /// Columns `cols` (each below `samples_per_ui`) of every whole symbol of the points
-    /// `range` (symbol `k` being its points `k·S .. (k+1)·S`), symbol-major: element
-    /// `k · cols.len() + c` is point `k·S + cols[c]`. Default: from [`KeptSignal::read`].
-    fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
-        Ok(kept_columns_reference(&self.read(range)?, samples_per_ui, cols))
-    }
-
     /// The crossings of each of `thresholds` by the points `range`: the pairs `(k, k + 1)`
     /// with exactly one point below the threshold (`x − t < 0` in f32), in any order.
     /// Default: [`kept_crossings_reference`] of [`KeptSignal::read`].
@@ -125,7 +118,8 @@ pub trait KeptSignal: Send + Sync {
 
     /// A window of rows of the points `range` (`x` below, of length `n`): row `r < rows`
     /// holds `x[clamp((first + r·stride)·S + o, 0, n − 1)]` for each `o` of `offsets`
-    /// (row-major): the columns TDECQ's histogram windows read. Default:
+    /// (row-major): the columns TDECQ's histogram windows read, and (first 0, stride 1, a row
+    /// per whole UI, offsets below S) the eye metrics' columns. Default:
     /// [`kept_window_reference`] of [`KeptSignal::read`].
     fn window(&self, range: Range<usize>, samples_per_ui: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
         Ok(kept_window_reference(&self.read(range)?, samples_per_ui, first, stride, rows, offsets))
@@ -190,11 +184,6 @@ pub fn kept_scan_reference(x: &[f32]) -> KeptScan {
     s
 }
 
-/// The reference of [`KeptSignal::columns`] over `x`.
-pub fn kept_columns_reference(x: &[f32], samples_per_ui: usize, cols: &[usize]) -> Vec<f32> {
-    x.chunks_exact(samples_per_ui.max(1)).flat_map(|sym| cols.iter().map(move |&c| sym[c])).collect()
-}
-
 /// The reference of [`KeptSignal::window`] over `x` (empty rows when `x` is).
 pub fn kept_window_reference(x: &[f32], samples_per_ui: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Vec<f32> {
     if x.is_empty() {
@@ -236,8 +225,7 @@ pub fn resample_resident<'a>(
         Ok(Some(k)) => format!("{} kept {} resampled points, expected {want}", accel.name(), k.len()),
         Err(e) => format!("{} failed ({e})", accel.name()),
     };
-    let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
-    fail(accel, reason, "the resampling", &mut w)?;
+    fail_stage(accel, reason, "the resampling", warnings)?;
     Ok(Residency::FellBack)
 }
 
@@ -251,8 +239,9 @@ pub enum Residency<'a> {
     FellBack,
 }
 
-/// The failure rule for a stage the pipeline runs on a kept signal: under fallback the
-/// reason goes to `warnings` (the CPU engine then runs `stage`), else it is the error.
+/// [`fail`] with the warnings behind a mutex (the hooks and stages that run on the pool):
+/// under fallback the reason goes to `warnings` (the CPU engine then runs `stage`), else it
+/// is the error.
 pub(crate) fn fail_stage(accel: &dyn Accelerator, reason: String, stage: &str, warnings: &std::sync::Mutex<Vec<String>>) -> Result<()> {
     let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
     fail(accel, reason, stage, &mut w)
@@ -287,8 +276,7 @@ impl TdecqEngine for AccelTdecq<'_> {
         if self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) && self.accel.fallback_allowed() {
             return Ok(()); // already reported
         }
-        let mut w = self.warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
-        fail(self.accel, reason, "TDECQ's histogram evaluations", &mut w)
+        fail_stage(self.accel, reason, "TDECQ's histogram evaluations", self.warnings)
     }
 }
 
@@ -335,8 +323,7 @@ fn resample_on<'a>(
             Ok((y, Some(k))) => format!("{} returned {} resampled points and kept {}, expected {want}", a.name(), y.len(), k.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
         };
-        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
-        fail(a, reason, "the resampling", &mut w)?;
+        fail_stage(a, reason, "the resampling", warnings)?;
     }
     Ok((crate::timing::resample_at_parallel(x, positions, sps_out), None))
 }
@@ -655,8 +642,7 @@ pub fn eye_histogram(
             Ok(c) => format!("{} returned {} eye histogram bins, expected {want}", a.name(), c.len()),
             Err(e) => format!("{} failed ({e})", a.name()),
         };
-        let mut w = warnings.lock().map_err(|_| crate::Error::Unusable { stage: "gpu", reason: "warnings lock poisoned".into() })?;
-        fail(a, reason, "the eye histogram", &mut w)?;
+        fail_stage(a, reason, "the eye histogram", warnings)?;
     }
     cpu_eye_histogram(geometry, y)
 }
@@ -901,14 +887,6 @@ mod tests {
                 s.first_non_finite = Some(range.len() + 3);
             }
             Ok(s)
-        }
-        fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
-            let bad = self.engine.call("kept_columns")?;
-            let mut v = kept_columns_reference(&self.y[range], samples_per_ui, cols);
-            if bad {
-                v.pop();
-            }
-            Ok(v)
         }
         fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<KeptCrossing>>> {
             let bad = self.engine.call("kept_crossings")?;
@@ -1191,16 +1169,24 @@ mod tests {
         let cpu = analyze_with(&wf, &cfg, Backend::Cpu, None).unwrap();
         assert!(cpu.eye.as_ref().is_some_and(|e| e.pictures.is_some() && e.tdecq_db.is_some() && e.er_db.is_none()));
         // The raw eye and TDECQ's signal resident on the engine: nothing read back, every
-        // pass there (the bathtubs reuse the metrics' columns; TDECQ's windows gathered
-        // there), the CPU's report, pictures included.
+        // pass there (the eye's columns and TDECQ's windows gathered there), the CPU's report,
+        // pictures included.
         let engine = TestEngine::new(false, &[], &[]).resident();
         let r = analyze_with(&wf, &cfg, Backend::Gpu, Some(&engine)).unwrap();
-        let calls = ["resample_resident", "resample_kept", "kept_read", "kept_scan", "kept_columns", "kept_eye_histogram", "kept_crossings", "kept_gather", "eye_histogram"];
+        let calls = ["resample_resident", "resample_kept", "kept_read", "kept_scan", "kept_eye_histogram", "kept_crossings", "kept_gather", "eye_histogram"];
         let got: Vec<usize> = calls.iter().map(|c| engine.called(c)).collect();
-        assert_eq!(got, [2, 0, 0, 2, 3, 1, 2, 2, 0], "{calls:?}: {:?}", engine.script.log());
-        assert!(engine.called("kept_window") > 8);
+        assert_eq!(got, [2, 0, 0, 2, 1, 2, 2, 0], "{calls:?}: {:?}", engine.script.log());
+        assert!(engine.called("kept_window") > 8, "TDECQ's windows");
         assert!(r.eye == cpu.eye, "the eye report, pictures included, is the CPU's");
         assert_eq!(r.warnings, cpu.warnings);
+        // Without TDECQ the raw eye's columns are read twice: the centres (the diagram's, kept
+        // for the metrics) and the eye-height window (kept for the bathtubs).
+        let mut no_tdecq = cfg.clone();
+        no_tdecq.eye.as_mut().unwrap().tdecq = None;
+        let engine = TestEngine::new(false, &[], &[]).resident();
+        let r = analyze_with(&wf, &no_tdecq, Backend::Gpu, Some(&engine)).unwrap();
+        assert_eq!((engine.called("resample_resident"), engine.called("kept_window")), (1, 2), "{:?}", engine.script.log());
+        assert!(r.eye == analyze_with(&wf, &no_tdecq, Backend::Cpu, None).unwrap().eye);
         // TDECQ on the raw signal itself (no reference receiver's filter): on its kept points.
         let mut raw_tdecq = cfg.clone();
         raw_tdecq.eye.as_mut().unwrap().tdecq.as_mut().unwrap().reference_f3db_per_baud = 10.0;
@@ -1215,8 +1201,6 @@ mod tests {
         for (fail, malformed, why, stage, warned) in [
             (&["kept_scan"][..], &[][..], "device lost (test)", "the eye", 1),
             (&[], &["kept_scan"], "malformed scan", "the eye", 1),
-            (&["kept_columns"], &[], "device lost (test)", "the eye", 1),
-            (&[], &["kept_columns"], "malformed columns", "the eye", 1),
             (&["kept_eye_histogram"], &[], "device lost (test)", "the eye", 1),
             (&[], &["kept_eye_histogram"], "malformed eye histogram", "the eye", 1),
             (&["kept_crossings"], &[], "device lost (test)", "the eye", 1),

@@ -7,7 +7,6 @@
 //   (min bits, at min, max bits, at max, first bad, sum bits). The host combines them in
 //   workgroup order: the extremes and their counts exactly (a workgroup whose extreme equals
 //   the global one holds all its copies there), the sum in f64.
-// eye_columns: out[k * ncols + c] = x[x0 + k * s + idx[c]] for the whole symbols k < n / s.
 // eye_crossings: for each sample pair (k, k + 1) and threshold t_j, a crossing when exactly one
 //   of x[k], x[k + 1] lies below t_j (x < t, which is the CPU's `x - t < 0` in IEEE f32); each
 //   is appended, unordered, as (k, bits x[k], bits x[k + 1]) to threshold j's region of
@@ -15,7 +14,8 @@
 //   atomic per threshold; counts[j] ends as the number of crossings (including those past cap).
 // eye_gather: out[i] = x[x0 + idx[i]].
 // eye_window: out[r * ncols + j] = x[x0 + clamp((first + r * stride) * s + offs[j], 0, n - 1)]
-//   for rows r < rows, the offsets (signed) in idx: TDECQ's histogram windows.
+//   for rows r < rows, the offsets (signed) in idx: TDECQ's histogram windows, and the eye
+//   metrics' columns (first 0, stride 1, a row per whole UI, offsets below s).
 
 const WG: u32 = 256u;
 const SCAN_PER: u32 = 16u;
@@ -27,8 +27,8 @@ struct Params {
     n: u32,       // points in the range
     x0: u32,      // index in x of point 0
     wg_x: u32,    // workgroups along x (the grid may be 2D)
-    s: u32,       // samples per UI (eye_columns)
-    ncols: u32,   // columns in idx (eye_columns) or indices (eye_gather)
+    s: u32,       // samples per UI (eye_window)
+    ncols: u32,   // offsets in idx (eye_window) or indices (eye_gather)
     nthr: u32,    // thresholds (eye_crossings, <= 16)
     cap: u32,     // entries per threshold region (eye_crossings)
     rows: u32,    // rows (eye_window)
@@ -133,18 +133,6 @@ fn eye_scan(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
         out[w + 4u] = r_bad[0];
         out[w + 5u] = bitcast<u32>(r_sum[0]);
     }
-}
-
-@compute @workgroup_size(256)
-fn eye_columns(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let o = group_index(wid) * WG + lid;
-    let nsym = p.n / p.s;
-    if (o >= nsym * p.ncols) {
-        return;
-    }
-    let k = o / p.ncols;
-    let c = o - k * p.ncols;
-    out[o] = bitcast<u32>(x[p.x0 + k * p.s + idx[c]]);
 }
 
 @compute @workgroup_size(256)

@@ -520,7 +520,8 @@ pub fn eye_passes(
     let r = 0..y.len();
     let idx: Vec<usize> = (0..gather.min(y.len())).map(|i| i * (y.len() / gather.max(1)).max(1) % y.len()).collect();
     let scan = mean_seconds(reps, || ctx.kept_scan(&kept, r.clone()).map(drop))?;
-    let columns = mean_seconds(reps, || ctx.kept_columns(&kept, r.clone(), s, cols).map(drop))?;
+    let offsets: Vec<isize> = cols.iter().map(|&c| c as isize).collect();
+    let columns = mean_seconds(reps, || ctx.kept_window(&kept, r.clone(), s, 0, 1, y.len() / s.max(1), &offsets).map(drop))?;
     let crossings = mean_seconds(reps, || ctx.kept_crossings(&kept, r.clone(), thresholds).map(drop))?;
     let gathered = mean_seconds(reps, || ctx.kept_gather(&kept, r.clone(), &idx).map(drop))?;
     let read = mean_seconds(reps, || ctx.kept_read(&kept, r.clone()).map(drop))?;

@@ -179,11 +179,6 @@ impl KeptSignal for GpuKept<'_> {
         self.ctx.kept_scan(&self.buffer, range)
     }
 
-    fn columns(&self, range: Range<usize>, samples_per_ui: usize, cols: &[usize]) -> Result<Vec<f32>> {
-        check_range(&range, self.n)?;
-        self.ctx.kept_columns(&self.buffer, range, samples_per_ui, cols)
-    }
-
     fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<KeptCrossing>>> {
         check_range(&range, self.n)?;
         self.ctx.kept_crossings(&self.buffer, range, thresholds)

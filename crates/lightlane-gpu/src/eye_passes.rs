@@ -155,46 +155,6 @@ impl GpuContext {
         Ok(scan)
     }
 
-    /// Columns `cols` of every whole symbol of `s` points in `range`, symbol-major; in
-    /// dispatches of up to one binding of outputs.
-    pub(crate) fn kept_columns(
-        &self,
-        x: &Pooled,
-        range: Range<usize>,
-        s: usize,
-        cols: &[usize],
-    ) -> Result<Vec<f32>> {
-        self.kept_range(x, &range)?;
-        if s == 0 || cols.iter().any(|&c| c >= s) {
-            return Err(Error::invalid(
-                "kept eye columns",
-                format!("{cols:?}"),
-                format!("must be below {s} samples per UI"),
-            ));
-        }
-        let nsym = range.len() / s;
-        let nc = cols.len();
-        let mut out = vec![0f32; nsym * nc];
-        if out.is_empty() {
-            return Ok(out);
-        }
-        let colb = self.upload(Role::Input, bytemuck::cast_slice(&cols.iter().map(|&c| c as u32).collect::<Vec<u32>>()))?;
-        let per = (self.elems_per_binding(4) / nc).max(1);
-        let mut k0 = 0;
-        while k0 < nsym {
-            let k1 = (k0 + per).min(nsym);
-            let sub = range.start + k0 * s..range.start + k1 * s;
-            let o = (k1 - k0) * nc;
-            let ob = self.buffer(Role::Output, o as u64 * 4)?;
-            let mut p = Self::params(&sub);
-            (p.s, p.ncols) = (s as u32, nc as u32);
-            self.kept_dispatch("eye_columns", p, o.div_ceil(WG), x, &ob, None, Some(&colb))?;
-            self.read_back_into(ob.buffer(), 0, bytemuck::cast_slice_mut(&mut out[k0 * nc..k1 * nc]))?;
-            k0 = k1;
-        }
-        Ok(out)
-    }
-
     /// The points at `indices` (relative to `range.start`, each within `range`).
     pub(crate) fn kept_gather(
         &self,
@@ -351,7 +311,7 @@ impl GpuContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightlane_core::accel::{kept_columns_reference, kept_crossings_reference, kept_scan_reference, kept_window_reference};
+    use lightlane_core::accel::{kept_crossings_reference, kept_scan_reference, kept_window_reference};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -396,9 +356,6 @@ mod tests {
             let want = kept_scan_reference(host);
             assert_eq!((got.first_non_finite, got.min, got.max, got.at_min, got.at_max), (want.first_non_finite, want.min, want.max, want.at_min, want.at_max), "{n} points");
             assert!((got.sum - want.sum).abs() <= 1e-6 * host.iter().map(|v| v.abs() as f64).sum::<f64>().max(1.0), "{n}: {} vs {}", got.sum, want.sum);
-            for (s, cols) in [(8usize, vec![4usize]), (8, vec![3, 4, 5, 4]), (5, vec![0, 4, 2])] {
-                assert_eq!(ctx.kept_columns(&buf, range.clone(), s, &cols).unwrap(), kept_columns_reference(host, s, &cols), "{n} points, s {s}, {cols:?}");
-            }
             // Thresholds at levels, between them and on quantized values; more than one
             // dispatch's worth of them (16).
             let mut ts: Vec<f32> = vec![-1.0, 0.0, 1.0, 0.5, -0.5 + 3.0 / 128.0, 0.25];
@@ -410,8 +367,9 @@ mod tests {
                 assert_eq!(sorted(g), sorted(w), "{n} points, threshold {}", ts[j]);
             }
             // TDECQ's windows: strided rows, offsets before and past the UI, clamped at both ends.
-            for (first, stride, rows, offs) in [(0isize, 1usize, n / 8, vec![-3isize, 0, 3, 4]), (-2, 3, n / 24 + 3, vec![4]), (5, 1, n / 8 + 2, vec![-9, 12])] {
-                assert_eq!(ctx.kept_window(&buf, range.clone(), 8, first, stride, rows, &offs).unwrap(), kept_window_reference(host, 8, first, stride, rows, &offs), "{n} points, window {first} {stride} {rows} {offs:?}");
+            // And the eye's columns: a row per whole UI, offsets within it (s 8 and 5).
+            for (s, first, stride, rows, offs) in [(8, 0isize, 1usize, n / 8, vec![-3isize, 0, 3, 4]), (8, -2, 3, n / 24 + 3, vec![4]), (8, 5, 1, n / 8 + 2, vec![-9, 12]), (8, 0, 1, n / 8, vec![3, 4, 5, 4]), (5, 0, 1, n / 5, vec![0, 4, 2])] {
+                assert_eq!(ctx.kept_window(&buf, range.clone(), s, first, stride, rows, &offs).unwrap(), kept_window_reference(host, s, first, stride, rows, &offs), "{n} points, window {s} {first} {stride} {rows} {offs:?}");
             }
             let idx: Vec<usize> = (0..n.min(500)).map(|i| (i * 7919) % n).collect();
             let want: Vec<f32> = idx.iter().map(|&i| host[i]).collect();
@@ -443,6 +401,6 @@ mod tests {
         let past = (buf.buffer().size() / 4) as usize + 1;
         assert!(ctx.kept_scan(&buf, 0..past).is_err() && ctx.kept_read(&buf, past - 8..past).is_err());
         assert!(ctx.kept_gather(&buf, 10..20, &[10]).is_err());
-        assert!(ctx.kept_columns(&buf, 0..100, 8, &[8]).is_err());
+        assert!(ctx.kept_window(&buf, 0..100, 8, i32::MAX as isize, 1, 2, &[0]).is_err(), "past i32");
     }
 }

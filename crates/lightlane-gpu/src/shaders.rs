@@ -118,8 +118,8 @@ pub const WEIGHTED_HISTOGRAM: &str = concat!(
     include_str!("../shaders/weighted_histogram.wgsl")
 );
 
-/// The eye metrics' and TDECQ's passes over kept eye points (`eye_scan`, `eye_columns`,
-/// `eye_crossings`, `eye_gather`, `eye_window`).
+/// The eye metrics' and TDECQ's passes over kept eye points (`eye_scan`, `eye_crossings`,
+/// `eye_gather`, `eye_window`).
 pub const EYE_PASSES: &str = include_str!("../shaders/eye_passes.wgsl");
 
 /// Column counts per sample interval that [`eye_segment_source`] writes straight-line code for.
@@ -213,6 +213,6 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
     (
         "eye_passes.wgsl",
         EYE_PASSES,
-        &["eye_scan", "eye_columns", "eye_crossings", "eye_gather", "eye_window"],
+        &["eye_scan", "eye_crossings", "eye_gather", "eye_window"],
     ),
 ];

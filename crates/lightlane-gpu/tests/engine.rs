@@ -193,10 +193,6 @@ impl lightlane_core::accel::KeptSignal for SpyKept<'_> {
         self.calls.add("kept_scan");
         self.inner.scan(range)
     }
-    fn columns(&self, range: std::ops::Range<usize>, s: usize, cols: &[usize]) -> lightlane_core::Result<Vec<f32>> {
-        self.calls.add("kept_columns");
-        self.inner.columns(range, s, cols)
-    }
     fn crossings(&self, range: std::ops::Range<usize>, t: &[f32]) -> lightlane_core::Result<Vec<Vec<lightlane_core::accel::KeptCrossing>>> {
         self.calls.add("kept_crossings");
         self.inner.crossings(range, t)
@@ -322,7 +318,7 @@ fn gpu_engine_report_matches_cpu_engine() {
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in ["resample_at", "resample_resident", "equalize_resident", "read", ffe_stage, detector, "kept_scan", "kept_columns", "kept_eye_histogram", "kept_crossings", "tdecq_histograms", "counts_batch"] {
+        for stage in ["resample_at", "resample_resident", "equalize_resident", "read", ffe_stage, detector, "kept_scan", "kept_window", "kept_eye_histogram", "kept_crossings", "tdecq_histograms", "counts_batch"] {
             assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
         assert!(!spy.calls.has("kept_read") && !spy.calls.has("resample_kept"), "{chain}: the raw eye came back");
@@ -357,8 +353,8 @@ fn the_signals_are_resampled_through_the_engine_when_the_clock_is_recovered() {
         assert_eq!((calls("resample_at"), calls("resample_resident"), calls("resample_kept")), want, "the FFE input, the BT4 eye and the raw eye resampled by the engine");
         assert_eq!(calls("kept_eye_histogram"), 1, "the eye histogram counted from the kept points");
         assert!(!spy.calls.has("eye_histogram") && !spy.calls.has("kept_read"), "no upload or read-back of the eye signal");
-        let passes = ["kept_scan", "kept_columns", "kept_crossings", "kept_gather", "kept_window"].map(|p| calls(p) > 0);
-        assert_eq!(passes, [resident; 5], "the metrics' and TDECQ's passes over the resident eyes");
+        let passes = ["kept_scan", "kept_crossings", "kept_gather", "kept_window"].map(|p| calls(p) > 0);
+        assert_eq!(passes, [resident; 4], "the metrics' and TDECQ's passes over the resident eyes");
         assert_same_report(&gpu, &cpu);
         assert_eq!(gpu.ppm_offset, cpu.ppm_offset, "the clock itself is recovered on the host");
     }

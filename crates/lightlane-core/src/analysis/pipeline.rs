@@ -527,14 +527,10 @@ fn eye_stage<'a>(
     // `x` on the clock, resident on `accel` when it keeps it (nothing comes back), else on
     // the host: the reference receiver's signals (TDECQ, its dispersion corners).
     let held = |accel: Option<&'a dyn Accelerator>, x: &[f32]| -> Result<HeldSignal<'a>> {
-        if let Some(a) = accel {
-            match crate::accel::resample_resident(a, x, at, s, warnings)? {
-                crate::accel::Residency::Kept(k) => return Ok(HeldSignal::Kept(kept_eye(k)?)),
-                crate::accel::Residency::FellBack => return Ok(HeldSignal::Host(on_clock(None, x)?)),
-                crate::accel::Residency::Declined => {}
-            }
-        }
-        Ok(HeldSignal::Host(on_clock(accel, x)?))
+        Ok(match resident_or(accel, x, at, s, warnings, |engine| on_clock(engine, x))? {
+            Ok(kept) => HeldSignal::Kept(kept_eye(kept)?),
+            Err(host) => HeldSignal::Host(host),
+        })
     };
     let reference_f3db = match (&config.tdecq, m) {
         (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
@@ -550,15 +546,11 @@ fn eye_stage<'a>(
         Host(Vec<f32>, Option<Box<dyn crate::accel::KeptSignal + 'a>>),
     }
     let raw_points = |accel: Option<&'a dyn Accelerator>| -> Result<Raw<'a>> {
-        if let Some(a) = accel {
-            match crate::accel::resample_resident(a, &waveform.samples, at, s, warnings)? {
-                crate::accel::Residency::Kept(k) => return Ok(Raw::Resident(k)),
-                crate::accel::Residency::FellBack => return Ok(Raw::Host(crate::accel::resample_at(None, &waveform.samples, at, s, warnings)?, None)),
-                crate::accel::Residency::Declined => {}
-            }
-        }
-        let (y, kept) = crate::accel::resample_kept(accel, &waveform.samples, at, s, warnings)?;
-        Ok(Raw::Host(y, kept))
+        let x = &waveform.samples;
+        Ok(match resident_or(accel, x, at, s, warnings, |engine| crate::accel::resample_kept(engine, x, at, s, warnings))? {
+            Ok(kept) => Raw::Resident(kept),
+            Err((y, kept)) => Raw::Host(y, kept),
+        })
     };
     // The eye with the raw signal on `accel` (resampling, histogram, passes), the reference
     // receiver's filter on the cores meanwhile and its resampling beside the raw eye's
@@ -614,13 +606,7 @@ fn eye_stage<'a>(
     };
     // A failure of the passes over resident points: under fallback the CPU engine runs the
     // eye again (with a warning), else it is the error.
-    let mut report = match (attempt(accel), accel) {
-        (Err(Error::Unusable { stage: "gpu", reason }), Some(a)) if a.fallback_allowed() => {
-            crate::accel::fail_stage(a, reason, "the eye", warnings)?;
-            attempt(None)?
-        }
-        (r, _) => r?,
-    };
+    let mut report = or_on_cpu(accel, "the eye", warnings, attempt)?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
     }
@@ -659,13 +645,7 @@ fn eye_stage<'a>(
             r
         };
         // A failure of the passes over the resident signal falls back as the eye's does.
-        let corner = match (on(accel), accel) {
-            (Err(Error::Unusable { stage: "gpu", reason }), Some(a)) if a.fallback_allowed() => {
-                crate::accel::fail_stage(a, reason, &format!("TDECQ at {dl} ps/nm"), warnings)?;
-                on(None)
-            }
-            (r, _) => r,
-        };
+        let corner = or_on_cpu(accel, &format!("TDECQ at {dl} ps/nm"), warnings, on);
         crate::par::free_in_background(filtered);
         let tdecq_db = match corner {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
@@ -687,6 +667,44 @@ fn eye_stage<'a>(
     }
     mark("TDECQ corners");
     Ok(report)
+}
+
+/// `x` resampled at `at` (`s` points per UI) resident on `accel` when it keeps the points
+/// (`Ok(kept)`), else `host` of the engine to resample with (`Err`): `accel` when it declines
+/// keeping them, none after it failed (the warning pushed, or the error without fallback).
+fn resident_or<'a, T>(
+    accel: Option<&'a dyn crate::accel::Accelerator>,
+    x: &[f32],
+    at: &[f64],
+    s: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+    host: impl FnOnce(Option<&'a dyn crate::accel::Accelerator>) -> Result<T>,
+) -> Result<std::result::Result<Box<dyn crate::accel::KeptSignal + 'a>, T>> {
+    use crate::accel::Residency;
+    let engine = match accel.map(|a| crate::accel::resample_resident(a, x, at, s, warnings)).transpose()? {
+        Some(Residency::Kept(k)) => return Ok(Ok(k)),
+        Some(Residency::FellBack) => None,
+        Some(Residency::Declined) | None => accel,
+    };
+    Ok(Err(host(engine)?))
+}
+
+/// `run(accel)`; when that fails on the accelerator (`Error::Unusable { stage: "gpu" }`) and
+/// it allows fallback, the reason goes to `warnings` and `run(None)` (the CPU engine) is the
+/// result; without fallback the failure is.
+fn or_on_cpu<'a, T>(
+    accel: Option<&'a dyn crate::accel::Accelerator>,
+    stage: &str,
+    warnings: &std::sync::Mutex<Vec<String>>,
+    run: impl Fn(Option<&'a dyn crate::accel::Accelerator>) -> Result<T>,
+) -> Result<T> {
+    match (run(accel), accel) {
+        (Err(Error::Unusable { stage: "gpu", reason }), Some(a)) if a.fallback_allowed() => {
+            crate::accel::fail_stage(a, reason, stage, warnings)?;
+            run(None)
+        }
+        (r, _) => r,
+    }
 }
 
 /// [`StageErrors`] of `symbols` compared symbols with `counts` errors.

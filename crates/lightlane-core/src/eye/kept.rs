@@ -32,8 +32,8 @@ pub struct KeptEye<'a> {
     /// Vertical unit of the samples.
     pub unit: String,
     scan: OnceLock<KeptScan>,
-    /// The last columns read ([`KeptEye::columns`]), for a second reader of the same ones.
-    columns: Mutex<Option<ReadColumns>>,
+    /// The columns read so far ([`KeptEye::columns`]), for a second reader of the same ones.
+    columns: Mutex<Vec<ReadColumns>>,
 }
 
 /// Columns read from the engine and which ones they are.
@@ -75,7 +75,7 @@ impl<'a> KeptEye<'a> {
             baud: None,
             unit: "V".into(),
             scan: OnceLock::new(),
-            columns: Mutex::new(None),
+            columns: Mutex::new(Vec::new()),
         })
     }
 
@@ -130,7 +130,7 @@ impl<'a> KeptEye<'a> {
     /// non-finite sample being the error `check_finite(what, ..)` gives.
     pub(crate) fn signal_scan(&self, what: &'static str) -> Result<SignalScan> {
         let k = self.scan(what)?;
-        let centres = self.columns(&[self.samples_per_ui / 2])?;
+        let centres = self.centres()?;
         Ok(SignalScan { finite: true, min: k.min, max: k.max, at_min: k.at_min, at_max: k.at_max, sum: k.sum, centres: centres.to_vec() })
     }
 
@@ -185,30 +185,23 @@ impl<'a> KeptEye<'a> {
         Ok(v)
     }
 
-    /// Columns `cols` of every whole symbol, symbol-major (checked for length); the last
-    /// columns read are kept for a second reader of the same ones.
+    /// Columns `cols` (below S) of every whole symbol, symbol-major: the window of a row per
+    /// UI ([`KeptSignal::window`]). Each set read is kept for a second reader of the same one
+    /// (the diagram's centres for the metrics, the metrics' window for the bathtubs).
     fn columns(&self, cols: &[usize]) -> Result<Arc<Vec<f32>>> {
-        let mut last = self.columns.lock().map_err(|_| malformed("columns (lock poisoned)"))?;
-        if let Some((c, v)) = last.as_ref() {
-            if c == cols {
-                return Ok(v.clone());
-            }
+        let mut read = self.columns.lock().map_err(|_| malformed("columns (lock poisoned)"))?;
+        if let Some((_, v)) = read.iter().find(|(c, _)| c == cols) {
+            return Ok(v.clone());
         }
-        let v = self.kept.columns(self.range.clone(), self.samples_per_ui, cols).map_err(engine_error)?;
-        if v.len() != self.symbols() * cols.len() {
-            return Err(malformed("columns"));
-        }
-        let v = Arc::new(v);
-        *last = Some((cols.to_vec(), v.clone()));
+        let offsets: Vec<isize> = cols.iter().map(|&c| c as isize).collect();
+        let v = Arc::new(self.window(0, 1, self.symbols(), &offsets)?);
+        read.push((cols.to_vec(), v.clone()));
         Ok(v)
     }
 
-    /// The columns [`KeptEye::metrics`] reads: the eye-height window's, then the centre.
-    fn metric_columns(&self, config: &EyeMetricsConfig) -> Vec<usize> {
-        let s = self.samples_per_ui;
-        let mut cols = window_indices(s, 0.5, config.eh_window_ui);
-        cols.push(s / 2);
-        cols
+    /// The centre sample of every whole symbol.
+    fn centres(&self) -> Result<Arc<Vec<f32>>> {
+        self.columns(&[self.samples_per_ui / 2])
     }
 
     /// [`EyeDiagram::build_with`] of the signal, its histogram counted by the engine
@@ -238,14 +231,11 @@ impl<'a> KeptEye<'a> {
         let len = self.len();
         let mut warnings = Vec::new();
 
-        // Vertical: the window's columns (and the centre after them).
-        let cols = self.metric_columns(config);
-        let nc = cols.len();
-        let data = self.columns(&cols)?;
-        let groups = LevelParts::from_columns(&data, nc, nc - 1, th);
+        // Vertical: the eye-height window's columns.
+        let cols = window_indices(self.samples_per_ui, 0.5, config.eh_window_ui);
+        let groups = LevelParts::from_columns(&self.columns(&cols)?, cols.len(), th);
         let (eye_heights, eye_heights_measured, vec_db) = vertical(groups, nl, config, &mut warnings);
-        let centre: Vec<f32> = data.par_chunks_exact(nc).map(|r| r[nc - 1]).collect();
-        drop(data);
+        let centre = self.centres()?;
 
         // Horizontal: the crossings' sample pairs, the offsets computed here.
         let offsets = self.crossing_offsets(th)?;
@@ -263,11 +253,8 @@ impl<'a> KeptEye<'a> {
     /// [`vertical_bathtubs`](super::vertical_bathtubs) of the signal (the window's columns
     /// from the engine; after [`KeptEye::metrics`] with the same config, the ones it read).
     pub fn vertical_bathtubs(&self, eye: &EyeDiagram, config: &EyeMetricsConfig, points: usize) -> Result<Vec<Bathtub>> {
-        let cols = self.metric_columns(config);
-        let nc = cols.len();
-        let data = self.columns(&cols)?;
-        let win: Vec<f32> = data.chunks_exact(nc).flat_map(|r| r[..nc - 1].iter().copied()).collect();
-        Ok(vertical_bathtubs_of(&win, eye, points))
+        let cols = window_indices(self.samples_per_ui, 0.5, config.eh_window_ui);
+        Ok(vertical_bathtubs_of(&self.columns(&cols)?, eye, points))
     }
 }
 

@@ -139,12 +139,12 @@ impl LevelParts {
         Self::split(&signal.samples[..whole], s, &idx, thresholds)
     }
 
-    /// From columns alone: `columns` holds, symbol-major, `ncols` samples of every whole
-    /// symbol, the first `window` of them the eye-height window's ([`window_indices`], in that
-    /// order); the same parts as [`new`](Self::new) of the signal they were taken from.
-    pub(crate) fn from_columns(columns: &[f32], ncols: usize, window: usize, thresholds: &[f64]) -> Self {
+    /// From the window's columns alone: `columns` holds, symbol-major, the `ncols` samples of
+    /// the eye-height window ([`window_indices`], in that order) of every whole symbol; the
+    /// same parts as [`new`](Self::new) of the signal they were taken from.
+    pub(crate) fn from_columns(columns: &[f32], ncols: usize, thresholds: &[f64]) -> Self {
         let ncols = ncols.max(1);
-        let idx: Vec<usize> = (0..window.min(ncols)).collect();
+        let idx: Vec<usize> = (0..ncols).collect();
         Self::split(&columns[..columns.len() / ncols * ncols], ncols, &idx, thresholds)
     }
 
