@@ -72,7 +72,7 @@ fn main() {
             }
             None => &cap.waveform,
         };
-        match analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark) }) {
+        match analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark), serial: true }) {
             Ok(rep) => eprintln!("repeat {r}: {:.3} s, {} symbols, BER {:.3e}", start.elapsed().as_secs_f64(), rep.symbols, rep.ber),
             Err(e) => args.fail(&e.to_string()),
         }

@@ -1095,7 +1095,7 @@ mod tests {
         let engine = TestEngine::new(false, &[], &[]);
         let marks = Mutex::new(Vec::new());
         let mark = |s: &'static str| marks.lock().unwrap().push(s);
-        let r = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&engine), mark: Some(&mark) }).unwrap();
+        let r = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&engine), mark: Some(&mark), serial: true }).unwrap();
         assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.script.log());
         assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
         assert_eq!(r.warnings, cpu.warnings);
@@ -1117,6 +1117,44 @@ mod tests {
         // A strict eye-histogram failure is an error too (no longer a skipped eye).
         let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["kept_eye_histogram"], &[]))).unwrap_err();
         assert!(e.to_string().contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn the_eye_beside_equalization_gives_the_serial_report_and_the_first_error() {
+        use crate::analysis::{analyze_using, AnalysisHooks};
+        use crate::Backend;
+        let (wf, cfg) = pam4_capture();
+        let json = |r: &crate::analysis::Report| serde_json::to_value(r).unwrap();
+        for resident in [false, true] {
+            let engine = if resident { TestEngine::new(false, &[], &[]).resident() } else { TestEngine::new(false, &[], &[]) };
+            let run = |accel: Option<&dyn Accelerator>, serial: bool| {
+                let marks = Mutex::new(Vec::new());
+                let mark = |s: &'static str| marks.lock().unwrap().push(s);
+                let backend = if accel.is_some() { Backend::Gpu } else { Backend::Cpu };
+                let r = analyze_using(&wf, &cfg, backend, &AnalysisHooks { accel, mark: Some(&mark), serial }).unwrap();
+                (r, marks.into_inner().unwrap())
+            };
+            for accel in [None, Some(&engine as &dyn Accelerator)] {
+                let (serial, serial_marks) = run(accel, true);
+                let (beside, mut marks) = run(accel, false);
+                assert_eq!(json(&beside), json(&serial), "resident {resident}, engine {}", accel.is_some());
+                assert!(serial.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()), "{:?}", serial.warnings);
+                assert!(serial_marks.contains(&"jitter") && serial_marks.contains(&"TDECQ"), "{serial_marks:?}");
+                // Every stage marked once, in whatever order the two sides ended them.
+                let mut want = serial_marks.clone();
+                want.sort_unstable();
+                marks.sort_unstable();
+                assert_eq!(marks, want);
+            }
+        }
+        // Both sides failing without fallback: the equalization's error (too few FFE outputs),
+        // as in order, not the eye's (device lost).
+        let strict = TestEngine::new(false, &["kept_eye_histogram"], &["resident"]);
+        let e = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&strict), ..Default::default() }).unwrap_err().to_string();
+        assert!(!e.contains("device lost (test)"), "{e}");
+        let eye_only = TestEngine::new(false, &["kept_eye_histogram"], &[]);
+        let e = analyze_using(&wf, &cfg, Backend::Gpu, &AnalysisHooks { accel: Some(&eye_only), ..Default::default() }).unwrap_err().to_string();
+        assert!(e.contains("device lost (test)"), "{e}");
     }
 
     #[test]

@@ -718,9 +718,11 @@ fn marked_run(
         wf,
         config,
         backend,
+        // Equalization before the eye (not beside it), so each row times its stage alone.
         &lightlane_core::analysis::AnalysisHooks {
             accel,
             mark: Some(&mark),
+            serial: true,
         },
     )?;
     let mut rows = rows.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -826,7 +828,7 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
             ratio
         );
     }
-    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels)\n");
+    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels; stages one after another: the end-to-end run overlaps the eye with equalization, decisions and FEC)\n");
     if let Some((host, whole, bound)) = host_bound(rows) {
         let _ = writeln!(
             t,

@@ -42,7 +42,7 @@ pub fn analyze_with(
     backend: Backend,
     accel: Option<&dyn crate::accel::Accelerator>,
 ) -> Result<Report> {
-    analyze_using(waveform, config, backend, &AnalysisHooks { accel, mark: None })
+    analyze_using(waveform, config, backend, &AnalysisHooks { accel, ..AnalysisHooks::default() })
 }
 
 /// Called by [`analyze_using`] as each stage of the pipeline ends, with the stage's name:
@@ -50,10 +50,12 @@ pub fn analyze_with(
 /// alignment", "equalization and decisions", "FEC", then, with the eye on, "eye resampling",
 /// "eye histogram", "eye metrics", "TDECQ" (PAM4), "eye pictures", "TDECQ corners", "jitter".
 /// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
-/// The jitter decomposition runs beside the eye stages, so "jitter" times only the part of it
-/// that outlasted them; likewise the reference receiver's eye signal is resampled beside the
-/// raw eye's histogram and metrics ("eye resampling" times the raw signal's, what outlasts
-/// them falls in "TDECQ").
+/// The eye stages run beside equalization, decisions and FEC (they need only the clock and
+/// the transmitted symbols) and the TDECQ dispersion corners beside the eye, so their marks
+/// interleave unless [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
+/// "jitter" times only the part of it that outlasted them; likewise the reference receiver's
+/// eye signal is resampled beside the raw eye's histogram and metrics ("eye resampling" times
+/// the raw signal's, what outlasts them falls in "TDECQ").
 pub type StageMark<'a> = dyn Fn(&'static str) + Sync + 'a;
 
 /// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
@@ -65,11 +67,15 @@ pub struct AnalysisHooks<'a> {
     pub accel: Option<&'a dyn crate::accel::Accelerator>,
     /// Called at the end of each stage ([`StageMark`]).
     pub mark: Option<&'a StageMark<'a>>,
+    /// Run equalization, decisions and FEC before the eye, and the TDECQ dispersion corners
+    /// after it, instead of beside it, so that each mark times its stage alone (a per-stage
+    /// profile); the report is the same.
+    pub serial: bool,
 }
 
 impl std::fmt::Debug for AnalysisHooks<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnalysisHooks").field("accel", &self.accel.is_some()).field("mark", &self.mark.is_some()).finish()
+        f.debug_struct("AnalysisHooks").field("accel", &self.accel.is_some()).field("mark", &self.mark.is_some()).field("serial", &self.serial).finish()
     }
 }
 
@@ -172,135 +178,158 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
 
     // FFE towards the levels actually transmitted (or towards the MLSE target).
     let tx_symbols = if config.precoding { best_precoded(&expected, &pre_raw, m) } else { expected };
-    let target: Vec<f32> = {
-        use rayon::prelude::*;
-        tx_symbols.par_iter().with_min_len(SYMBOL_BLOCK).map(|&s| m.level(s)).collect()
-    };
-    let ntrain = config.training_symbols.min(nsym);
-    let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
-    let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
-    // The FFE output stays on the accelerator when there is one: only the training prefix,
-    // the error counts and the decisions come back.
-    let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &trained.ffe, &xn, &mut warnings)?;
-    let y = eq_signal.read(0..ntrain.min(eq_signal.len()), &mut warnings)?;
-    let known = known_symbols(&tx_symbols, trained.delay);
-    let guard = ffe_guard(ffe_taps, sps, trained.delay, nsym);
-    let slicer = unbiased_slicer(&y, &tx_symbols, trained.delay, guard, ntrain, m)?;
-    let train_end = ntrain.min(nsym - guard);
-    let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
-    let span = guard..nsym - guard;
+    // Equalization, decisions and FEC; beside them the eye (and beside the eye the jitter
+    // decomposition), which needs only the clock and the transmitted symbols: with an
+    // accelerator, one side's kernels and transfers overlap the other's host work.
+    let equalize = || -> Result<Equalized> {
+        let mut w = Vec::new();
+        let target: Vec<f32> = {
+            use rayon::prelude::*;
+            tx_symbols.par_iter().with_min_len(SYMBOL_BLOCK).map(|&s| m.level(s)).collect()
+        };
+        let ntrain = config.training_symbols.min(nsym);
+        let decision_stage = config.equalizer.stages.iter().find(|s| matches!(s, EqStage::Dfe { .. } | EqStage::Mlse { .. }));
+        let trained = train_ffe_for_chain(&xn, sps, &target, ntrain, decision_stage, ffe_method, &ffe_cfg, m)?;
+        // The FFE output stays on the accelerator when there is one: only the training prefix,
+        // the error counts and the decisions come back.
+        let mut eq_signal = crate::accel::EqualizedSignal::new(accel, &trained.ffe, &xn, &mut w)?;
+        let y = eq_signal.read(0..ntrain.min(eq_signal.len()), &mut w)?;
+        let known = known_symbols(&tx_symbols, trained.delay);
+        let guard = ffe_guard(ffe_taps, sps, trained.delay, nsym);
+        let slicer = unbiased_slicer(&y, &tx_symbols, trained.delay, guard, ntrain, m)?;
+        let train_end = ntrain.min(nsym - guard);
+        let detectors = chain_detectors(&y[guard..train_end], &known[guard..train_end], &trained, decision_stage, m)?;
+        let span = guard..nsym - guard;
 
-    // The `ffe` stage (see `ChainDetectors`), then the decision stage: slicer, DFE or MLSE, on
-    // all cores for long captures.
-    let mut dfe_taps = None;
-    let mut dfe_error_propagation = None;
-    let mut mlse_target = None;
-    let (ffe_counts, stage_name, decisions_full) = match detectors {
-        ChainDetectors::Slicer => {
-            let (counts, d) = eq_signal.slice_and_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut warnings)?;
-            (counts, "slicer", d)
-        }
-        ChainDetectors::Dfe(dfe) => {
-            let d = eq_signal.dfe_detect(&dfe, &mut warnings)?;
-            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
-            dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
-            dfe_taps = Some(dfe.taps().to_vec());
-            (counts, "dfe", d)
-        }
-        ChainDetectors::Mlse { ffe_stage, mlse, target } => {
-            let d = eq_signal.dfe_detect(&ffe_stage, &mut warnings)?;
-            let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
-            mlse_target = Some(target);
-            (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut warnings)?)
-        }
-    };
-    let ffe_stage = stage_from_counts("ffe", span.len() as u64, ffe_counts, m);
-    // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
-    // precoder state the first decision builds on.
-    let decisions = span_decisions(&decisions_full, span.clone(), config.precoding.then_some(m));
-    let errors = checker.check(&decisions)?;
-    if errors.symbols < 10_000 {
-        warnings.push(format!(
-            "only {} symbols compared: the BER confidence interval is wide",
-            errors.symbols
-        ));
-    }
-    mark("equalization and decisions");
-    let fec = match &config.fec {
-        // Error positions index the whole decided stream; after a slip the compared bits are
-        // fewer than the decided ones, so the codeword grid spans the decided stream.
-        Some(c) => Some(codeword_statistics(
-            errors.error_bit_indices(),
-            errors.bits.max(decisions.len() as u64 * m.bits_per_symbol() as u64),
-            c,
-        )?),
-        None => None,
-    };
-    mark("FEC");
-    let mut stages = vec![pre_stage, ffe_stage];
-    if stage_name != "slicer" {
-        stages.push(StageErrors {
-            stage: stage_name.into(),
-            symbols: errors.symbols,
-            symbol_errors: errors.symbol_errors,
-            ser: errors.ser,
-            bit_errors: errors.bit_errors,
-            ber: errors.ber,
-        });
-    }
-
-    let eye = match &config.eye {
-        Some(ec) => {
-            let ideal: Vec<f64>;
-            let (positions, settled): (&[f64], usize) = match &recovered {
-                Some(rc) => (&rc.symbol_positions, rc.settled_from),
-                None => {
-                    ideal = (0..nsym).map(|k| (phase_ui + k as f64) * spu).collect();
-                    (&ideal, 0)
-                }
-            };
-            let eye_warnings = std::sync::Mutex::new(Vec::new());
-            let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
-            let eye = EyeStage {
-                accel,
-                warnings: &eye_warnings,
-                tdecq: tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine),
-                mark,
-            };
-            // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges against
-            // the recovered clock (the transmitted symbols classify the edges), beside the eye:
-            // the two are independent, and while an accelerator runs the eye's kernels the
-            // cores are free. Its stage mark then times only what the eye did not hide.
-            let (result, jitter) = rayon::join(
-                || eye_stage(&eye, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
-                || recovered.as_ref().map(|rc| crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default())),
-            );
-            warnings.extend(eye_warnings.into_inner().unwrap_or_default());
-            match result {
-                Ok(mut r) => {
-                    if let Some(jitter) = jitter {
-                        match jitter {
-                            Ok(j) => {
-                                r.jitter.rj_rms = j.rj_rms_s.filter(|v| v.is_finite());
-                                r.jitter.dj_pp = j.dj_pp_s.filter(|v| v.is_finite());
-                                r.jitter.tj = j.tj_s.filter(|v| v.is_finite());
-                            }
-                            Err(e) => warnings.push(format!("jitter decomposition skipped: {e}")),
-                        }
-                        mark("jitter");
-                    }
-                    Some(r)
-                }
-                // An accelerator failure that may not fall back (`Backend::Gpu`) is the error.
-                Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
-                Err(e) => {
-                    warnings.push(format!("eye analysis skipped: {e}"));
-                    None
-                }
+        // The `ffe` stage (see `ChainDetectors`), then the decision stage: slicer, DFE or MLSE, on
+        // all cores for long captures.
+        let mut dfe_taps = None;
+        let mut dfe_error_propagation = None;
+        let mut mlse_target = None;
+        let (ffe_counts, stage_name, decisions_full) = match detectors {
+            ChainDetectors::Slicer => {
+                let (counts, d) = eq_signal.slice_and_count(guard, &known[span.clone()], &slicer, m, BitMapping::Gray, &mut w)?;
+                (counts, "slicer", d)
             }
+            ChainDetectors::Dfe(dfe) => {
+                let d = eq_signal.dfe_detect(&dfe, &mut w)?;
+                let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
+                dfe_error_propagation = Some(error_propagation(&d[span.clone()], &known[span.clone()]));
+                dfe_taps = Some(dfe.taps().to_vec());
+                (counts, "dfe", d)
+            }
+            ChainDetectors::Mlse { ffe_stage, mlse, target } => {
+                let d = eq_signal.dfe_detect(&ffe_stage, &mut w)?;
+                let counts = count_errors_in_blocks(&d[span.clone()], &known[span.clone()], m, BitMapping::Gray, SYMBOL_BLOCK);
+                mlse_target = Some(target);
+                (counts, "mlse", eq_signal.mlse_detect(&mlse, &mut w)?)
+            }
+        };
+        let ffe_stage = stage_from_counts("ffe", span.len() as u64, ffe_counts, m);
+        // Decide, dropping the edges the FFE sees only partly; the symbol before the span is the
+        // precoder state the first decision builds on.
+        let decisions = span_decisions(&decisions_full, span.clone(), config.precoding.then_some(m));
+        let errors = checker.check(&decisions)?;
+        if errors.symbols < 10_000 {
+            w.push(format!(
+                "only {} symbols compared: the BER confidence interval is wide",
+                errors.symbols
+            ));
         }
-        None => None,
+        mark("equalization and decisions");
+        let fec = match &config.fec {
+            // Error positions index the whole decided stream; after a slip the compared bits are
+            // fewer than the decided ones, so the codeword grid spans the decided stream.
+            Some(c) => Some(codeword_statistics(
+                errors.error_bit_indices(),
+                errors.bits.max(decisions.len() as u64 * m.bits_per_symbol() as u64),
+                c,
+            )?),
+            None => None,
+        };
+        mark("FEC");
+        let mut stages = vec![pre_stage, ffe_stage];
+        if stage_name != "slicer" {
+            stages.push(StageErrors {
+                stage: stage_name.into(),
+                symbols: errors.symbols,
+                symbol_errors: errors.symbol_errors,
+                ser: errors.ser,
+                bit_errors: errors.bit_errors,
+                ber: errors.ber,
+            });
+        }
+        // The FFE output (on the accelerator or the host) is done with.
+        drop(eq_signal);
+        Ok(Equalized { trained, stages, fec, errors, decisions, dfe_taps, dfe_error_propagation, mlse_target, warnings: w })
     };
+    // The eye report (with the jitter decomposition) and its warnings; `Err` only for an
+    // accelerator failure that may not fall back (`Backend::Gpu`).
+    let eye_and_jitter = || -> Result<(Option<crate::eye::EyeReport>, Vec<String>)> {
+        let Some(ec) = &config.eye else {
+            return Ok((None, Vec::new()));
+        };
+        let ideal: Vec<f64>;
+        let (positions, settled): (&[f64], usize) = match &recovered {
+            Some(rc) => (&rc.symbol_positions, rc.settled_from),
+            None => {
+                ideal = (0..nsym).map(|k| (phase_ui + k as f64) * spu).collect();
+                (&ideal, 0)
+            }
+        };
+        let eye_warnings = std::sync::Mutex::new(Vec::new());
+        let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
+        let eye = EyeStage {
+            accel,
+            warnings: &eye_warnings,
+            tdecq: tdecq_engine.as_ref().map(|e| e as &dyn crate::eye::TdecqEngine),
+            mark,
+            serial: hooks.serial,
+        };
+        // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges against the
+        // recovered clock (the transmitted symbols classify the edges), beside the eye: the two
+        // are independent, and while an accelerator runs the eye's kernels the cores are free.
+        // Its stage mark then times only what the eye did not hide.
+        let (result, jitter) = rayon::join(
+            || eye_stage(&eye, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
+            || recovered.as_ref().map(|rc| crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default())),
+        );
+        let mut w = eye_warnings.into_inner().unwrap_or_default();
+        let report = match result {
+            Ok(mut r) => {
+                if let Some(jitter) = jitter {
+                    match jitter {
+                        Ok(j) => {
+                            r.jitter.rj_rms = j.rj_rms_s.filter(|v| v.is_finite());
+                            r.jitter.dj_pp = j.dj_pp_s.filter(|v| v.is_finite());
+                            r.jitter.tj = j.tj_s.filter(|v| v.is_finite());
+                        }
+                        Err(e) => w.push(format!("jitter decomposition skipped: {e}")),
+                    }
+                    mark("jitter");
+                }
+                Some(r)
+            }
+            Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
+            Err(e) => {
+                w.push(format!("eye analysis skipped: {e}"));
+                None
+            }
+        };
+        Ok((report, w))
+    };
+    // Side by side (unless the hooks ask for one stage after another); an equalization error
+    // comes first, as it would in order.
+    let (equalized, eye) = if hooks.serial {
+        let e = equalize()?;
+        (Ok(e), eye_and_jitter())
+    } else {
+        rayon::join(equalize, eye_and_jitter)
+    };
+    let Equalized { trained, stages, fec, errors, decisions, dfe_taps, dfe_error_propagation, mlse_target, warnings: eq_warnings } = equalized?;
+    let (eye, eye_warnings) = eye?;
+    warnings.extend(eq_warnings);
+    warnings.extend(eye_warnings);
 
     Ok(Report {
         file: waveform.meta.source.clone().unwrap_or_else(|| "array".into()),
@@ -338,6 +367,19 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         warnings,
         decisions,
     })
+}
+
+/// What equalization, decisions and FEC give the report (the analysis' first branch).
+struct Equalized {
+    trained: TrainedFfe,
+    stages: Vec<StageErrors>,
+    fec: Option<crate::fec::CodewordStatistics>,
+    errors: crate::pattern::ErrorReport,
+    decisions: Vec<u8>,
+    dfe_taps: Option<Vec<f32>>,
+    dfe_error_propagation: Option<crate::eq::ErrorPropagation>,
+    mlse_target: Option<Vec<f32>>,
+    warnings: Vec<String>,
 }
 
 /// The FFE of an equalizer chain, trained on the first `ntrain` symbols.
@@ -476,6 +518,8 @@ struct EyeStage<'a> {
     warnings: &'a std::sync::Mutex<Vec<String>>,
     tdecq: Option<&'a dyn crate::eye::TdecqEngine>,
     mark: &'a StageMark<'a>,
+    /// The TDECQ dispersion corners after the eye, not beside it ([`AnalysisHooks::serial`]).
+    serial: bool,
 }
 
 /// The eye of the raw capture on the recovered clock (`positions`: symbol centres in capture
@@ -490,7 +534,8 @@ struct EyeStage<'a> {
 /// ([`crate::accel::resample_kept`]). A failure of those passes under fallback runs the eye
 /// (or the corner) again on the CPU engine. The reference receiver's filter runs on the
 /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
-/// ([`crate::eye::eye_report_beside`]).
+/// ([`crate::eye::eye_report_beside`]). The TDECQ dispersion corners run beside the eye and
+/// each other (after the eye with `serial`).
 #[allow(clippy::too_many_arguments)]
 fn eye_stage<'a>(
     engines: &EyeStage<'a>,
@@ -505,7 +550,7 @@ fn eye_stage<'a>(
 ) -> Result<crate::eye::EyeReport> {
     use crate::accel::Accelerator;
     use crate::eye::{eye_report_beside, EyeSignal, HeldSignal, KeptEye};
-    let EyeStage { accel, warnings, tdecq: tdecq_engine, mark } = *engines;
+    let EyeStage { accel, warnings, tdecq: tdecq_engine, mark, serial } = *engines;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
     let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
@@ -517,7 +562,6 @@ fn eye_stage<'a>(
         sig.unit = waveform.meta.vertical_unit.clone();
         Ok(sig)
     };
-    let on_clock = |accel: Option<&dyn Accelerator>, x: &[f32]| signal(crate::accel::resample_at(accel, x, at, s, warnings)?);
     let kept_eye = |kept: Box<dyn crate::accel::KeptSignal + 'a>| -> Result<KeptEye<'a>> {
         let mut eye = KeptEye::from_centred(kept, s)?;
         eye.baud = Some(baud);
@@ -526,7 +570,8 @@ fn eye_stage<'a>(
     };
     // `x` on the clock, resident on `accel` when it keeps it (nothing comes back), else on
     // the host: the reference receiver's signals (TDECQ, its dispersion corners).
-    let held = |accel: Option<&'a dyn Accelerator>, x: &[f32]| -> Result<HeldSignal<'a>> {
+    let held = |accel: Option<&'a dyn Accelerator>, x: &[f32], warnings: &std::sync::Mutex<Vec<String>>| -> Result<HeldSignal<'a>> {
+        let on_clock = |accel: Option<&dyn Accelerator>, x: &[f32]| signal(crate::accel::resample_at(accel, x, at, s, warnings)?);
         Ok(match resident_or(accel, x, at, s, warnings, |engine| on_clock(engine, x))? {
             Ok(kept) => HeldSignal::Kept(kept_eye(kept)?),
             Err(host) => HeldSignal::Host(host),
@@ -564,7 +609,7 @@ fn eye_stage<'a>(
         let tdecq_maker = filtered?.map(|filtered| {
             let held = &held;
             move || {
-                let sig = held(accel, &filtered);
+                let sig = held(accel, &filtered, warnings);
                 crate::par::free_in_background(filtered);
                 sig
             }
@@ -604,29 +649,19 @@ fn eye_stage<'a>(
         }
         Ok(report)
     };
-    // A failure of the passes over resident points: under fallback the CPU engine runs the
-    // eye again (with a warning), else it is the error.
-    let mut report = or_on_cpu(accel, "the eye", warnings, attempt)?;
-    if config.dispersion_corners_ps_per_nm.is_empty() {
-        return Ok(report);
-    }
-    let Some(tc) = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4) else {
-        report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
-        return Ok(report);
-    };
-    // Each corner: emulate the test fibre on the capture (the fibre's mean group delay is not
-    // modelled, so the recovered clock still applies), then the reference receiver and TDECQ.
-    for &dl in &config.dispersion_corners_ps_per_nm {
+    // The TDECQ dispersion corners: each emulates the test fibre on the capture (the fibre's
+    // mean group delay is not modelled, so the recovered clock still applies), then the
+    // reference receiver and TDECQ. The corners run beside each other and beside the eye
+    // (unless `serial`), each with its own warnings, merged in order.
+    let tdecq_config = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4);
+    let corner = |dl: f64, tc: &crate::eye::TdecqConfig| -> Result<(Option<crate::eye::TdecqCorner>, Vec<String>)> {
         let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
             .and_then(|fiber| crate::optical::FiberEmulator::new(fs, &fiber, &config.corner_emulation))
             .and_then(|em| em.emulate(waveform));
         let emulated = match emulated {
             Ok(w) => w,
-            Err(e) => {
-                // Not an optical power capture (or an impossible corner): no corner values.
-                report.warnings.push(format!("TDECQ at {dl} ps/nm skipped: {e}"));
-                continue;
-            }
+            // Not an optical power capture (or an impossible corner): no corner values.
+            Err(e) => return Ok((None, vec![format!("TDECQ at {dl} ps/nm skipped: {e}")])),
         };
         let f3db = tc.reference_f3db_per_baud * baud;
         let filtered = if f3db < 0.5 * fs {
@@ -636,8 +671,10 @@ fn eye_stage<'a>(
         } else {
             emulated.samples
         };
+        // The engine's fallback warnings (before the corner's own), then the corner's.
+        let engine_warnings = std::sync::Mutex::new(Vec::new());
         let on = |accel: Option<&'a dyn Accelerator>| -> Result<crate::eye::TdecqResult> {
-            let sig = held(accel, &filtered)?;
+            let sig = held(accel, &filtered, &engine_warnings)?;
             let r = crate::eye::tdecq_on(sig.source(), Some(syms), tc, tdecq_engine);
             if let HeldSignal::Host(sig) = sig {
                 crate::par::free_in_background(sig.samples);
@@ -645,25 +682,46 @@ fn eye_stage<'a>(
             r
         };
         // A failure of the passes over the resident signal falls back as the eye's does.
-        let corner = or_on_cpu(accel, &format!("TDECQ at {dl} ps/nm"), warnings, on);
+        let result = or_on_cpu(accel, &format!("TDECQ at {dl} ps/nm"), &engine_warnings, on);
         crate::par::free_in_background(filtered);
-        let tdecq_db = match corner {
+        let mut w = engine_warnings.into_inner().unwrap_or_default();
+        let tdecq_db = match result {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
             Ok(r) => {
-                report.warnings.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
+                w.push(format!("TDECQ at {dl} ps/nm: not finite ({})", r.tdecq_db));
                 None
             }
             Err(e @ Error::Unusable { stage: "gpu", .. }) => return Err(e),
             Err(e) => {
-                report.warnings.push(format!("TDECQ at {dl} ps/nm: {e}"));
+                w.push(format!("TDECQ at {dl} ps/nm: {e}"));
                 None
             }
         };
-        report.tdecq_corners.push(crate::eye::TdecqCorner {
-            dispersion_ps_per_nm: dl,
-            tdecq_db,
-            pass: None,
-        });
+        Ok((Some(crate::eye::TdecqCorner { dispersion_ps_per_nm: dl, tdecq_db, pass: None }), w))
+    };
+    let corners = || -> Vec<Result<(Option<crate::eye::TdecqCorner>, Vec<String>)>> {
+        use rayon::prelude::*;
+        match tdecq_config {
+            Some(tc) => config.dispersion_corners_ps_per_nm.par_iter().map(|&dl| corner(dl, tc)).collect(),
+            None => Vec::new(),
+        }
+    };
+    // A failure of the passes over resident points: under fallback the CPU engine runs the
+    // eye again (with a warning), else it is the error.
+    let eye = || or_on_cpu(accel, "the eye", warnings, attempt);
+    let (report, corners) = if serial { (eye(), corners()) } else { rayon::join(eye, corners) };
+    let mut report = report?;
+    if config.dispersion_corners_ps_per_nm.is_empty() {
+        return Ok(report);
+    }
+    if tdecq_config.is_none() {
+        report.warnings.push("TDECQ dispersion corners skipped: TDECQ is off or the signal is not PAM4".into());
+        return Ok(report);
+    }
+    for c in corners {
+        let (corner, w) = c?;
+        report.warnings.extend(w);
+        report.tdecq_corners.extend(corner);
     }
     mark("TDECQ corners");
     Ok(report)

@@ -275,6 +275,12 @@ fn analysis_reports_tdecq_per_dispersion_corner() {
     assert_eq!(eye_cfg.dispersion_corners_ps_per_nm, vec![pmd.dispersion_min_ps_per_nm, pmd.dispersion_max_ps_per_nm]);
     assert_eq!(eye_cfg.corner_wavelength_nm, 1311.0);
     let r = analyze(&cap.waveform, &preset.config, crate::Backend::Cpu).unwrap();
+    // The corners beside the eye and each other give the report of one after another.
+    let serial = |wf: &crate::Waveform, config: &crate::analysis::AnalysisConfig| {
+        let hooks = crate::analysis::AnalysisHooks { serial: true, ..Default::default() };
+        serde_json::to_value(crate::analysis::analyze_using(wf, config, crate::Backend::Cpu, &hooks).unwrap()).unwrap()
+    };
+    assert_eq!(serde_json::to_value(&r).unwrap(), serial(&cap.waveform, &preset.config));
     let eye = r.eye.unwrap();
     let b2b = eye.tdecq_db.unwrap();
     assert!((0.5..3.0).contains(&b2b), "{b2b}");
@@ -301,7 +307,10 @@ fn analysis_reports_tdecq_per_dispersion_corner() {
     let mut electrical = cap.waveform.clone();
     let mean = electrical.samples.iter().map(|&v| v as f64).sum::<f64>() / electrical.len() as f64;
     electrical.samples.iter_mut().for_each(|v| *v -= mean as f32 * 1.5);
-    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu).unwrap().eye.unwrap();
+    let r3 = analyze(&electrical, &preset.config, crate::Backend::Cpu).unwrap();
+    assert_eq!(serde_json::to_value(&r3).unwrap(), serial(&electrical, &preset.config));
+    let r3 = r3.eye.unwrap();
     assert!(r3.tdecq_corners.is_empty());
-    assert!(r3.warnings.iter().any(|w| w.contains("skipped") && w.contains("mean power")), "{:?}", r3.warnings);
+    let skipped: Vec<_> = r3.warnings.iter().filter(|w| w.contains("skipped") && w.contains("mean power")).collect();
+    assert!(skipped.len() == 2 && skipped[0].contains(&format!("TDECQ at {} ps/nm", pmd.dispersion_min_ps_per_nm)), "{:?}", r3.warnings);
 }
