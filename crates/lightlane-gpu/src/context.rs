@@ -640,12 +640,12 @@ impl GpuContext {
         }
         let size = (dst.len() as u64).div_ceil(4) * 4;
         let rb = self.buffer(Role::Readback, size)?;
-        self.scoped(|| {
+        let copied = self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
             enc.copy_buffer_to_buffer(src, offset, rb.buffer(), 0, size);
-            self.queue.submit([enc.finish()]);
+            self.queue.submit([enc.finish()])
         })?;
-        self.map_read_into(rb.buffer(), dst)
+        self.map_read_after(rb.buffer(), dst, Some(copied))
     }
 
     /// Maps a MAP_READ buffer, copies `size` bytes out and unmaps it.
@@ -659,17 +659,41 @@ impl GpuContext {
     /// Large reads copy out of the mapping on several threads: one thread's copy bounds the
     /// readback rate (DESIGN.md: 1.2–1.7 GB/s device → host, copy included).
     pub(crate) fn map_read_into(&self, buf: &wgpu::Buffer, dst: &mut [u8]) -> Result<()> {
+        self.map_read_after(buf, dst, None)
+    }
+
+    /// [`GpuContext::map_read_into`] of a buffer last written by submission `written` (when
+    /// known): the wait is for that submission, not for whatever other threads submitted
+    /// since (the pipeline runs the eye beside equalization, and TDECQ's main positions beside
+    /// each other, on one device); should the mapping still be pending, it waits for all.
+    pub(crate) fn map_read_after(&self, buf: &wgpu::Buffer, dst: &mut [u8], written: Option<wgpu::SubmissionIndex>) -> Result<()> {
         let size = (dst.len() as u64).div_ceil(4) * 4;
         let (tx, rx) = std::sync::mpsc::channel();
         buf.slice(0..size).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.ledger
-            .time("readback: wait for the GPU", 0, || {
-                self.device.poll(wgpu::PollType::wait_indefinitely())
-            })
-            .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
-        match rx.recv() {
+        let poll = |submission_index| {
+            self.ledger
+                .time("readback: wait for the GPU", 0, || {
+                    self.device.poll(wgpu::PollType::Wait { submission_index, timeout: None })
+                })
+                .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))
+        };
+        let mapped = match written {
+            Some(i) => {
+                poll(Some(i))?;
+                rx.try_recv().ok()
+            }
+            None => None,
+        };
+        let mapped = match mapped {
+            Some(r) => Ok(r),
+            None => {
+                poll(None)?;
+                rx.recv()
+            }
+        };
+        match mapped {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(gpu_err(format!("readback mapping failed: {e}"))),
             Err(_) => return Err(gpu_err("readback mapping never completed")),
@@ -878,6 +902,55 @@ mod tests {
         drop(b);
         let _ = ctx.upload(Role::Output, &data).unwrap();
         assert!(ctx.ledger_take().is_empty(), "stopped");
+    }
+
+    #[test]
+    fn a_readback_waits_for_its_submission_and_survives_a_stale_one() {
+        let Ok(ctx) = GpuContext::shared() else {
+            assert!(std::env::var("LIGHTLANE_REQUIRE_GPU").ok().as_deref() != Some("1"), "no adapter");
+            return;
+        };
+        // Large enough that the copy is still running when the stale submission is done.
+        let n = 1 << 25;
+        let data: Vec<u8> = (0..n).map(|i| (i * 7 + i / 251) as u8).collect();
+        let src = ctx.upload(Role::Output, &data).unwrap();
+        let rb = ctx.buffer(Role::Readback, n as u64).unwrap();
+        // Another thread keeps the device busy with copies meanwhile (stopped before any
+        // check, so a failure cannot leave it running).
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let reads = std::thread::scope(|s| {
+            s.spawn(|| {
+                let a = ctx.buffer(Role::Output, 1 << 22).unwrap();
+                let b = ctx.buffer(Role::Output, 1 << 22).unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut enc = ctx.device.create_command_encoder(&Default::default());
+                    enc.copy_buffer_to_buffer(a.buffer(), 0, b.buffer(), 0, 1 << 22);
+                    ctx.queue.submit([enc.finish()]);
+                    let _ = ctx.device.poll(wgpu::PollType::Poll);
+                }
+            });
+            let reads: Vec<_> = [false, true]
+                .into_iter()
+                .map(|stale| {
+                    // A submission before the copy (stale: the mapping is not ready after it).
+                    let before = ctx.queue.submit([ctx.device.create_command_encoder(&Default::default()).finish()]);
+                    let mut enc = ctx.device.create_command_encoder(&Default::default());
+                    enc.copy_buffer_to_buffer(src.buffer(), 0, rb.buffer(), 0, n as u64);
+                    let copied = ctx.queue.submit([enc.finish()]);
+                    let mut out = vec![0u8; n];
+                    let r = ctx.map_read_after(rb.buffer(), &mut out, Some(if stale { before } else { copied }));
+                    (stale, r.map(|()| out))
+                })
+                .collect();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            reads
+        });
+        for (stale, out) in reads {
+            assert!(out.as_ref().is_ok_and(|o| *o == data), "stale {stale}: {:?}", out.err());
+        }
+        let mut out = vec![0u8; n];
+        ctx.read_back_into(src.buffer(), 0, &mut out).unwrap();
+        assert!(out == data);
     }
 
     #[test]

@@ -14,13 +14,17 @@ use crate::pool::{Pooled, Role};
 use lightlane_core::Result;
 use std::sync::mpsc;
 
+/// The completion of a `map_async`.
+type Mapping = mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>;
+
 struct Slot {
     staging: wgpu::Buffer,
     /// The slot's device buffer, made on the first [`StagingRing::push`] through the slot
     /// ([`StagingRing::push_to`] copies into the caller's buffer and needs none).
     device: Option<Pooled>,
-    /// Completion of the slot's pending `map_async`, when one is outstanding.
-    mapping: Option<mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>>,
+    /// Completion of the slot's pending `map_async`, when one is outstanding, and the
+    /// submission that last used the slot (the one to wait for).
+    mapping: Option<(Mapping, wgpu::SubmissionIndex)>,
     /// Whether `staging` is mapped for writing now (it goes back to the context's pool only then).
     mapped: bool,
 }
@@ -117,8 +121,8 @@ impl<'a> StagingRing<'a> {
         let idx = self.next;
         self.next = (idx + 1) % self.slots.len();
         let slot = &mut self.slots[idx];
-        if let Some(rx) = slot.mapping.take() {
-            wait_mapped(ctx, &rx)?;
+        if let Some((rx, used)) = slot.mapping.take() {
+            wait_mapped(ctx, &rx, used)?;
             slot.mapped = true;
         }
         let len = (data.len() as u64).div_ceil(4) * 4;
@@ -150,28 +154,28 @@ impl<'a> StagingRing<'a> {
         }
         slot.staging.unmap();
         slot.mapped = false;
-        ctx.scoped(|| {
+        let used = ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             record(&mut enc, &slot.staging, len);
-            ctx.queue.submit([enc.finish()]);
+            ctx.queue.submit([enc.finish()])
         })?;
         // Re-map for the next use; completes once this submission is done with the buffer.
         let (tx, rx) = mpsc::channel();
         slot.staging.slice(..).map_async(wgpu::MapMode::Write, move |r| {
             let _ = tx.send(r);
         });
-        slot.mapping = Some(rx);
+        slot.mapping = Some((rx, used));
         // Let wgpu make progress on earlier submissions without blocking.
         let _ = ctx.device.poll(wgpu::PollType::Poll);
         Ok(())
     }
 
-    /// Waits for every submitted chunk.
+    /// Waits for every submitted chunk (each slot's last submission, whose re-mapping then
+    /// completes; not for other work on the device).
     pub fn finish(&mut self) -> Result<()> {
-        self.ctx.wait()?;
         for slot in &mut self.slots {
-            if let Some(rx) = slot.mapping.take() {
-                wait_mapped(self.ctx, &rx)?;
+            if let Some((rx, used)) = slot.mapping.take() {
+                wait_mapped(self.ctx, &rx, used)?;
                 slot.mapped = true;
             }
         }
@@ -184,8 +188,8 @@ impl Drop for StagingRing<'_> {
     /// the context's pool; a failed wait (a lost device) drops them instead.
     fn drop(&mut self) {
         for mut slot in self.slots.drain(..) {
-            if let Some(rx) = slot.mapping.take() {
-                slot.mapped = wait_mapped(self.ctx, &rx).is_ok();
+            if let Some((rx, used)) = slot.mapping.take() {
+                slot.mapped = wait_mapped(self.ctx, &rx, used).is_ok();
             }
             if slot.mapped {
                 self.ctx.pools.put_staging(slot.staging);
@@ -203,7 +207,10 @@ struct SendWriteOnly<'a>(wgpu::WriteOnly<'a, [u8]>);
 // sized `T` (an artefact of the impl's implicit `Sized` bound), not by design for slices.
 unsafe impl Send for SendWriteOnly<'_> {}
 
-fn wait_mapped(ctx: &GpuContext, rx: &mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>) -> Result<()> {
+/// Waits for the mapping `rx` of a buffer last used by submission `used`: for that submission
+/// first, then (should the mapping still be pending) for all work.
+fn wait_mapped(ctx: &GpuContext, rx: &Mapping, used: wgpu::SubmissionIndex) -> Result<()> {
+    let mut used = Some(used);
     loop {
         match rx.try_recv() {
             Ok(Ok(())) => return Ok(()),
@@ -211,7 +218,7 @@ fn wait_mapped(ctx: &GpuContext, rx: &mpsc::Receiver<std::result::Result<(), wgp
             Err(mpsc::TryRecvError::Disconnected) => return Err(gpu_err("staging buffer mapping was dropped")),
             Err(mpsc::TryRecvError::Empty) => {
                 ctx.device
-                    .poll(wgpu::PollType::wait_indefinitely())
+                    .poll(wgpu::PollType::Wait { submission_index: used.take(), timeout: None })
                     .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
                 ctx.check_alive()?;
             }

@@ -329,7 +329,7 @@ impl WeightedHistogram<'_> {
         let ctx = self.ctx;
         let packed: Vec<f32> = ws.concat();
         let bytes = counts.len() as u64 * 4;
-        ctx.scoped(|| {
+        let submitted = ctx.scoped(|| {
             ctx.queue.write_buffer(self.weights.buffer(), 0, bytemuck::cast_slice(&packed));
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             enc.clear_buffer(self.hist.buffer(), 0, Some(bytes));
@@ -340,9 +340,9 @@ impl WeightedHistogram<'_> {
                 pass.dispatch_workgroups(self.grid.0, self.grid.1, ws.len() as u32);
             }
             enc.copy_buffer_to_buffer(self.hist.buffer(), 0, self.readback.buffer(), 0, bytes);
-            ctx.queue.submit([enc.finish()]);
+            ctx.queue.submit([enc.finish()])
         })?;
-        ctx.map_read_into(self.readback.buffer(), bytemuck::cast_slice_mut(counts))
+        ctx.map_read_after(self.readback.buffer(), bytemuck::cast_slice_mut(counts), Some(submitted))
     }
 
     /// This plan, racing the CPU when used as TDECQ's evaluations (`race`; see
