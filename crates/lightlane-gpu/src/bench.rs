@@ -828,7 +828,7 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
             ratio
         );
     }
-    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels; stages one after another: the end-to-end run overlaps the eye with equalization, decisions and FEC)\n");
+    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels; the stages one after another here, where an analysis runs the eye beside equalization, decisions and FEC)\n");
     if let Some((host, whole, bound)) = host_bound(rows) {
         let _ = writeln!(
             t,
