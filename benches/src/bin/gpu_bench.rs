@@ -317,13 +317,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ctx.set_tdecq_batch(batch);
         let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
         let staged = load().and_then(|wf| bench::stages(ctx, &wf, &cfg, reps.min(3)));
-        runs.push((label, (placement, ctx.tdecq_batch()), e, staged));
+        // The default policy's analysis as it runs: when each stage ends on either engine.
+        let timeline = (placement == TdecqPlacement::Raced && batch.is_none()).then(|| load().and_then(|wf| bench::timeline(ctx, &wf, &cfg)));
+        runs.push((label, (placement, ctx.tdecq_batch()), e, staged, timeline));
     }
     ctx.set_tdecq_placement(TdecqPlacement::default());
     ctx.set_tdecq_batch(None);
     let _ = std::fs::remove_file(&file);
     let mut tables = String::new();
-    for (label, placement, e, staged) in runs {
+    for (label, placement, e, staged, timeline) in runs {
         let (e, staged) = (e?, staged?);
         let speedup = e.cpu_s / e.gpu_s;
         row(
@@ -347,6 +349,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bench::stages_table(&staged)
         ));
         tables.push_str(&bench::ledger_table(&e.ledger, reps.min(3)));
+        if let Some(t) = timeline {
+            tables.push_str(&format!("\n{label}, the analysis as it runs (one run each; the eye beside equalization, the jitter beside the eye):\n{}", bench::timeline_table(&t?)));
+        }
     }
     print!("{tables}");
     println!("CPU engine threads: {} (rayon)", rayon_threads());

@@ -731,6 +731,44 @@ fn marked_run(
     Ok(rows)
 }
 
+/// When each stage of one analysis ended, seconds from its start, in the order the stages
+/// ended, "whole analysis" last: the analysis as it runs (not [`stages`]' one stage after
+/// another), so the eye's stages, beside equalization and decisions, and the jitter, beside
+/// the eye, show where they finish and which side the whole waits for. CPU engine, then GPU
+/// engine (of `ctx`), each after one untimed run.
+#[allow(clippy::type_complexity)]
+pub fn timeline(
+    ctx: &GpuContext,
+    wf: &lightlane_core::Waveform,
+    config: &lightlane_core::analysis::AnalysisConfig,
+) -> Result<[Vec<(&'static str, f64)>; 2]> {
+    use lightlane_core::analysis::{analyze_using, AnalysisHooks};
+    use lightlane_core::Backend;
+    let accel = crate::GpuAccelerator { ctx, fallback: false };
+    let run = |backend: Backend, accel: Option<&dyn lightlane_core::accel::Accelerator>| -> Result<Vec<(&'static str, f64)>> {
+        analyze_using(wf, config, backend, &AnalysisHooks { accel, ..Default::default() })?;
+        let start = Instant::now();
+        let ends = std::sync::Mutex::new(Vec::new());
+        let mark = |stage: &'static str| ends.lock().unwrap_or_else(|p| p.into_inner()).push((stage, start.elapsed().as_secs_f64()));
+        analyze_using(wf, config, backend, &AnalysisHooks { accel, mark: Some(&mark), serial: false })?;
+        let mut ends = ends.into_inner().unwrap_or_else(|p| p.into_inner());
+        ends.push(("whole analysis", start.elapsed().as_secs_f64()));
+        Ok(ends)
+    };
+    Ok([run(Backend::Cpu, None)?, run(Backend::Gpu, Some(&accel))?])
+}
+
+/// The two [`timeline`]s side by side: a row per stage in the GPU engine's order of ending.
+pub fn timeline_table(lines: &[Vec<(&'static str, f64)>; 2]) -> String {
+    use std::fmt::Write;
+    let mut t = String::from("| stage ended (analysis as it runs) | CPU engine s | GPU engine s |\n|---|---|---|\n");
+    let at = |v: &[(&'static str, f64)], stage: &str| v.iter().find(|r| r.0 == stage).map(|r| format!("{:.4}", r.1)).unwrap_or_else(|| "-".into());
+    for (stage, g) in &lines[1] {
+        let _ = writeln!(t, "| {stage:<33} | {:>12} | {g:>12.4} |", at(&lines[0], stage));
+    }
+    t
+}
+
 /// Mean per-stage timings of `reps` runs (after one untimed run).
 fn mean_stages(
     reps: usize,
@@ -840,9 +878,11 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
 }
 
 /// Stages of the pipeline that the GPU engine runs on the host alone (no kernel of its own).
-/// Clock recovery (its CDR), equalization (the FFE's training) and the eye metrics (the
-/// crossings' sort, the level quantiles, SNDR, from the device's passes) have host parts too.
-pub const HOST_ONLY_STAGES: [&str; 6] = ["front end", "levels and alignment", "FEC", "eye pictures", "TDECQ corners", "jitter"];
+/// Clock recovery is one: its CDR runs on the cores, and so does the resampling onto its clock
+/// at the FFE's rate (fewer points than it reads: `GpuAccelerator::resample_at` keeps that on
+/// the cores). Equalization (the FFE's training) and the eye metrics (the crossings' sort, the
+/// level quantiles, SNDR, from the device's passes) have host parts too.
+pub const HOST_ONLY_STAGES: [&str; 7] = ["front end", "clock recovery", "levels and alignment", "FEC", "eye pictures", "TDECQ corners", "jitter"];
 
 /// `(seconds of the host-only stages on the GPU engine, its whole analysis, the CPU engine's
 /// whole analysis over those host-only seconds)`: the most the GPU engine could gain with its
@@ -856,7 +896,7 @@ pub fn host_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_bound, stages_table, StageTiming};
+    use super::{host_bound, stages_table, timeline_table, StageTiming};
 
     fn row(stage: &str, cpu: f64, gpu: Option<f64>) -> StageTiming {
         StageTiming { stage: stage.into(), cpu_wall_s: cpu, cpu_on_cpu_s: None, gpu_wall_s: gpu, gpu_on_cpu_s: None, gpu_host_on_cpu_s: None }
@@ -876,5 +916,19 @@ mod tests {
         assert!(stages_table(&rows).contains("at most 5.60x the CPU engine"));
         assert!(host_bound(&rows[..4]).is_none(), "no whole-analysis row");
         assert!(host_bound(&[row("TDECQ", 0.3, Some(0.5)), row("whole analysis", 1.0, Some(1.0))]).is_none(), "no host-only stage");
+        let with_cdr = [row("clock recovery", 0.05, Some(0.05)), row("TDECQ", 0.3, Some(0.5)), row("whole analysis", 1.0, Some(1.0))];
+        assert_eq!(host_bound(&with_cdr).map(|b| b.0), Some(0.05), "clock recovery is host work");
+    }
+
+    #[test]
+    fn the_timeline_lists_the_gpu_engines_stage_ends_beside_the_cpus() {
+        let cpu = vec![("clock recovery", 0.05), ("eye histogram", 0.3), ("whole analysis", 0.9)];
+        let gpu = vec![("clock recovery", 0.06), ("jitter", 0.25), ("whole analysis", 0.4)];
+        let t = timeline_table(&[cpu, gpu]);
+        let lines: Vec<&str> = t.lines().skip(2).collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert!(lines[0].starts_with("| clock recovery") && lines[0].contains("0.0500") && lines[0].contains("0.0600"), "{t}");
+        assert!(lines[1].starts_with("| jitter") && lines[1].contains(" - ") && lines[1].contains("0.2500"), "the CPU line has no jitter mark: {t}");
+        assert!(lines[2].contains("0.9000") && lines[2].contains("0.4000"), "{t}");
     }
 }
