@@ -1126,7 +1126,7 @@ mod tests {
         let (wf, cfg) = pam4_capture();
         let json = |r: &crate::analysis::Report| serde_json::to_value(r).unwrap();
         for resident in [false, true] {
-            let engine = if resident { TestEngine::new(false, &[], &[]).resident() } else { TestEngine::new(false, &[], &[]) };
+            let engine = || if resident { TestEngine::new(false, &[], &[]).resident() } else { TestEngine::new(false, &[], &[]) };
             let run = |accel: Option<&dyn Accelerator>, serial: bool| {
                 let marks = Mutex::new(Vec::new());
                 let mark = |s: &'static str| marks.lock().unwrap().push(s);
@@ -1134,9 +1134,11 @@ mod tests {
                 let r = analyze_using(&wf, &cfg, backend, &AnalysisHooks { accel, mark: Some(&mark), serial }).unwrap();
                 (r, marks.into_inner().unwrap())
             };
-            for accel in [None, Some(&engine as &dyn Accelerator)] {
-                let (serial, serial_marks) = run(accel, true);
-                let (beside, mut marks) = run(accel, false);
+            let (first, second) = (engine(), engine());
+            for accels in [[None, None], [Some(&first as &dyn Accelerator), Some(&second as &dyn Accelerator)]] {
+                let accel = accels[0];
+                let (serial, serial_marks) = run(accels[0], true);
+                let (beside, mut marks) = run(accels[1], false);
                 assert_eq!(json(&beside), json(&serial), "resident {resident}, engine {}", accel.is_some());
                 assert!(serial.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()), "{:?}", serial.warnings);
                 assert!(serial_marks.contains(&"jitter") && serial_marks.contains(&"TDECQ"), "{serial_marks:?}");
@@ -1146,6 +1148,12 @@ mod tests {
                 marks.sort_unstable();
                 assert_eq!(marks, want);
             }
+            // The eye's first step, started beside the levels, is the eye's: the engine
+            // resamples as often either way.
+            for op in ["resample", "resample_kept", "resample_resident"] {
+                assert_eq!(first.called(op), second.called(op), "{op}, resident {resident}");
+            }
+            assert!(second.called(if resident { "resample_resident" } else { "resample_kept" }) >= 1);
         }
         // Both sides failing without fallback: the equalization's error (too few FFE outputs),
         // as in order, not the eye's (device lost).

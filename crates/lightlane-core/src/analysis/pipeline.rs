@@ -50,9 +50,11 @@ pub fn analyze_with(
 /// alignment", "equalization and decisions", "FEC", then, with the eye on, "eye resampling",
 /// "eye histogram", "eye metrics", "TDECQ" (PAM4), "eye pictures", "TDECQ corners", "jitter".
 /// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
-/// The eye stages run beside equalization, decisions and FEC (they need only the clock and
-/// the transmitted symbols) and the TDECQ dispersion corners beside the eye, so their marks
-/// interleave unless [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
+/// The eye's first step (the raw capture's points on the recovered clock, the reference
+/// receiver's filter) runs beside the levels and alignment, the eye stages beside
+/// equalization, decisions and FEC (they need only the clock and the transmitted symbols) and
+/// the TDECQ dispersion corners beside the eye, so their marks interleave unless
+/// [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
 /// "jitter" times only the part of it that outlasted them; likewise the reference receiver's
 /// eye signal is resampled beside the raw eye's histogram and metrics ("eye resampling" times
 /// the raw signal's, what outlasts them falls in "TDECQ").
@@ -67,8 +69,9 @@ pub struct AnalysisHooks<'a> {
     pub accel: Option<&'a dyn crate::accel::Accelerator>,
     /// Called at the end of each stage ([`StageMark`]).
     pub mark: Option<&'a StageMark<'a>>,
-    /// Run equalization, decisions and FEC before the eye, and the TDECQ dispersion corners
-    /// after it, instead of beside it, so that each mark times its stage alone (a per-stage
+    /// Run the stages one after another (the eye's first step after the levels and alignment,
+    /// equalization, decisions and FEC before the eye, the TDECQ dispersion corners after it)
+    /// instead of beside each other, so that each mark times its stage alone (a per-stage
     /// profile); the report is the same.
     pub serial: bool,
 }
@@ -171,8 +174,23 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     };
     mark("clock recovery");
     // Levels of the unequalized signal, normalised so the outer levels sit at ±1; the raw
-    // decisions aligned to the pattern.
-    let RawDecisions { nsym, levels, xn, pre_raw, pre_data, alignment, expected, .. } = raw_decisions(&x, sps, config, &checker, &pattern)?;
+    // decisions aligned to the pattern. Beside them (unless `serial`) the eye's first step,
+    // which needs only the recovered clock: the raw capture's points on it and the reference
+    // receiver's filter (`eye_start`).
+    let eye_warnings = std::sync::Mutex::new(Vec::new());
+    let levels_and_alignment = || raw_decisions(&x, sps, config, &checker, &pattern);
+    let (raw, eye_started) = match (&config.eye, &recovered) {
+        (Some(ec), Some(rc)) if !hooks.serial => {
+            let start = || {
+                let span = eye_span(&rc.symbol_positions, rc.settled_from, rc.symbol_positions.len(), baud, waveform);
+                eye_start(accel, &eye_warnings, waveform, &rc.symbol_positions, span, ec.eye.samples_per_ui, reference_f3db(ec, m, baud, fs))
+            };
+            let (raw, started) = rayon::join(levels_and_alignment, start);
+            (raw, Some(started))
+        }
+        _ => (levels_and_alignment(), None),
+    };
+    let RawDecisions { nsym, levels, xn, pre_raw, pre_data, alignment, expected, .. } = raw?;
     let pre_stage = stage_errors("pre_eq", &pre_data, &expected, m, &alignment.transform);
     mark("levels and alignment");
 
@@ -277,7 +295,6 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
                 (&ideal, 0)
             }
         };
-        let eye_warnings = std::sync::Mutex::new(Vec::new());
         let tdecq_engine = accel.map(|a| crate::accel::AccelTdecq::new(a, &eye_warnings));
         let eye = EyeStage {
             accel,
@@ -291,7 +308,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         // are independent, and while an accelerator runs the eye's kernels the cores are free.
         // Its stage mark then times only what the eye did not hide.
         let (result, jitter) = rayon::join(
-            || eye_stage(&eye, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
+            || eye_stage(&eye, eye_started, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
             || recovered.as_ref().map(|rc| crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default())),
         );
         let mut w = eye_warnings.into_inner().unwrap_or_default();
@@ -539,6 +556,7 @@ struct EyeStage<'a> {
 #[allow(clippy::too_many_arguments)]
 fn eye_stage<'a>(
     engines: &EyeStage<'a>,
+    started: Option<EyeStart<'a>>,
     waveform: &Waveform,
     positions: &[f64],
     settled: usize,
@@ -553,9 +571,11 @@ fn eye_stage<'a>(
     let EyeStage { accel, warnings, tdecq: tdecq_engine, mark, serial } = *engines;
     let s = config.eye.samples_per_ui;
     let fs = waveform.fs();
-    let n = crate::eye::within_capture(positions, fs / baud, waveform.len()).len().min(symbols.len());
-    let settled = settled.min(n.saturating_sub(1));
+    let (settled, n) = eye_span(positions, settled, symbols.len(), baud, waveform);
     let at = &positions[settled..n];
+    // The first step, done already beside the levels (when it was over this span), is the
+    // first attempt's; a rerun on the CPU engine does it again.
+    let started = std::sync::Mutex::new(started.filter(|st| st.span == (settled, n)));
     let signal = |y: Vec<f32>| -> Result<EyeSignal> {
         let mut sig = EyeSignal::from_centred_vec(y, s)?;
         sig.baud = Some(baud);
@@ -577,34 +597,18 @@ fn eye_stage<'a>(
             Err(host) => HeldSignal::Host(host),
         })
     };
-    let reference_f3db = match (&config.tdecq, m) {
-        (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
-        _ => None,
-    };
+    let reference_f3db = reference_f3db(config, m, baud, fs);
     // from_centred drops half a UI: the eye's symbol k is the one at positions[settled + k + 1].
     let syms = &symbols[(settled + 1).min(n)..n];
-    // The raw signal's points: resident on the accelerator when it keeps them (nothing comes
-    // back: the eye's passes run there, `KeptEye`), else on the host and, when the engine
-    // keeps a copy too, its histogram counted from that copy.
-    enum Raw<'a> {
-        Resident(Box<dyn crate::accel::KeptSignal + 'a>),
-        Host(Vec<f32>, Option<Box<dyn crate::accel::KeptSignal + 'a>>),
-    }
-    let raw_points = |accel: Option<&'a dyn Accelerator>| -> Result<Raw<'a>> {
-        let x = &waveform.samples;
-        Ok(match resident_or(accel, x, at, s, warnings, |engine| crate::accel::resample_kept(engine, x, at, s, warnings))? {
-            Ok(kept) => Raw::Resident(kept),
-            Err((y, kept)) => Raw::Host(y, kept),
-        })
-    };
     // The eye with the raw signal on `accel` (resampling, histogram, passes), the reference
     // receiver's filter on the cores meanwhile and its resampling beside the raw eye's
     // histogram and metrics (eye_report_beside).
     let attempt = |accel: Option<&'a dyn Accelerator>| -> Result<crate::eye::EyeReport> {
-        let (raw, filtered) = rayon::join(
-            || raw_points(accel),
-            || reference_f3db.map(|f3db| bessel_thomson_filter(&waveform.samples, fs, f3db, 4)).transpose(),
-        );
+        let first = started.lock().ok().and_then(|mut st| st.take());
+        let EyeStart { raw, filtered, .. } = match first {
+            Some(st) => st,
+            None => eye_start(accel, warnings, waveform, positions, (settled, n), s, reference_f3db),
+        };
         let raw = raw?;
         let tdecq_maker = filtered?.map(|filtered| {
             let held = &held;
@@ -616,12 +620,12 @@ fn eye_stage<'a>(
         });
         mark("eye resampling");
         let (report, tdecq_sig) = match raw {
-            Raw::Resident(kept) => {
+            RawPoints::Resident(kept) => {
                 let eye = kept_eye(kept)?;
                 let engines = crate::eye::EyeEngines { histogram: None, tdecq: tdecq_engine, mark: Some(mark) };
                 eye_report_beside(&eye, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines)?
             }
-            Raw::Host(raw, kept) => {
+            RawPoints::Host(raw, kept) => {
                 let raw = signal(raw)?;
                 // The kept points are the raw signal before from_centred dropped its first
                 // half UI; they are released once the histogram is counted. The hook is called
@@ -725,6 +729,66 @@ fn eye_stage<'a>(
     }
     mark("TDECQ corners");
     Ok(report)
+}
+
+/// The eye's span of the recovered clock, `(settled, n)`: the symbol centres `positions[settled
+/// .. n]` the eye resamples, those whose UI lies within the capture, at most `symbols` of
+/// them, from the first settled one.
+fn eye_span(positions: &[f64], settled: usize, symbols: usize, baud: f64, waveform: &Waveform) -> (usize, usize) {
+    let n = crate::eye::within_capture(positions, waveform.fs() / baud, waveform.len()).len().min(symbols);
+    (settled.min(n.saturating_sub(1)), n)
+}
+
+/// The reference receiver's (BT4) 3 dB frequency of TDECQ (PAM4 with TDECQ on, and below the
+/// capture's Nyquist frequency), Hz.
+fn reference_f3db(config: &crate::eye::EyeAnalysisConfig, m: Modulation, baud: f64, fs: f64) -> Option<f64> {
+    match (&config.tdecq, m) {
+        (Some(t), Modulation::Pam4) if t.reference_f3db_per_baud * baud < 0.5 * fs => Some(t.reference_f3db_per_baud * baud),
+        _ => None,
+    }
+}
+
+/// The raw capture's points on the eye's clock: resident on the accelerator when it keeps them
+/// (nothing comes back: the eye's passes run there, `KeptEye`), else on the host and, when the
+/// engine keeps a copy too, its histogram counted from that copy.
+enum RawPoints<'a> {
+    Resident(Box<dyn crate::accel::KeptSignal + 'a>),
+    Host(Vec<f32>, Option<Box<dyn crate::accel::KeptSignal + 'a>>),
+}
+
+/// The eye's first step, which needs only the clock (so it may run beside the levels and
+/// alignment): the raw points over `span` ([`eye_span`]) and the reference receiver's filtered
+/// capture (`None` without TDECQ).
+struct EyeStart<'a> {
+    span: (usize, usize),
+    raw: Result<RawPoints<'a>>,
+    filtered: Result<Option<Vec<f32>>>,
+}
+
+/// [`EyeStart`] on `accel` (the failure rule's warnings to `warnings`): the raw points at `s`
+/// per UI and, beside them on the cores, the BT4 filter at `f3db` Hz.
+#[allow(clippy::too_many_arguments)]
+fn eye_start<'a>(
+    accel: Option<&'a dyn crate::accel::Accelerator>,
+    warnings: &std::sync::Mutex<Vec<String>>,
+    waveform: &Waveform,
+    positions: &[f64],
+    span: (usize, usize),
+    s: usize,
+    f3db: Option<f64>,
+) -> EyeStart<'a> {
+    let (x, fs) = (&waveform.samples, waveform.fs());
+    let at = &positions[span.0..span.1];
+    let (raw, filtered) = rayon::join(
+        || {
+            Ok(match resident_or(accel, x, at, s, warnings, |engine| crate::accel::resample_kept(engine, x, at, s, warnings))? {
+                Ok(kept) => RawPoints::Resident(kept),
+                Err((y, kept)) => RawPoints::Host(y, kept),
+            })
+        },
+        || f3db.map(|f| bessel_thomson_filter(x, fs, f, 4)).transpose(),
+    );
+    EyeStart { span, raw, filtered }
 }
 
 /// `x` resampled at `at` (`s` points per UI) resident on `accel` when it keeps the points
