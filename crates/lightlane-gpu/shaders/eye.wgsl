@@ -18,6 +18,10 @@
 // the global one. Workgroups of one chunk are adjacent, so they read the chunk from L2.
 // eye_global: global atomics (histograms too large for either); each thread walks SEGS
 // consecutive segments so a workgroup's writes stay within a few columns.
+// eye_private_runs, eye_tiled_runs: the same histograms with each invocation counting RUN
+// consecutive segments (eye_private_runs) or a tile's consecutive phases of one period
+// (eye_tiled_runs), so each sample is loaded and quantized once for the two segments it
+// ends and starts, instead of twice (the per-sample work beside the m counts).
 
 struct Params {
     n: u32,          // samples in this chunk (segments = n - 1)
@@ -111,8 +115,11 @@ fn eye_flush(lid: u32, bins: u32, stride: u32, col0: u32) {
 // would bound with a counter), used when the histogram's m is 1..=EYE_SEGMENT_MAX_M.
 // BEGIN segment
 fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {
-    let qa = quant(y[k]);
-    let qb = quant(y[k + 1u]);
+    segment_q(quant(y[k]), quant(y[k + 1u]), stride, col, use_priv);
+}
+
+// The segment from quantized level qa to qb.
+fn segment_q(qa: i32, qb: i32, stride: u32, col: u32, use_priv: bool) {
     let mi = i32(p.m);
     let qr = div_m(qb - qa);
     var a = qa;
@@ -196,6 +203,77 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         if (rr >= nph) {
             rr = rr - nph;
             q = q + 1u;
+        }
+    }
+    // Local column c of row r is global bin r * B + ph0 * m + c.
+    eye_flush(lid, bins, width, ph0 * p.m);
+}
+
+// Segments per invocation and run of eye_private_runs.
+const RUN: u32 = 4u;
+
+@compute @workgroup_size(256)
+fn eye_private_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let bins = p.bins_a * p.bins_t;
+    priv_clear(lid, bins);
+    let wg = wid.x + wid.y * p.wg_x;
+    // The workgroup's 256·segs segments (segs a multiple of RUN) in runs of RUN: run r of
+    // pass s is segments first + (s·256 + lid)·RUN … + RUN − 1.
+    let first = wg * 256u * p.segs;
+    for (var s = 0u; s < p.segs / RUN; s = s + 1u) {
+        let k0 = first + (s * 256u + lid) * RUN;
+        if (k0 + 1u < p.n) {
+            var ph = (p.k0 + k0) % p.period;
+            var qa = quant(y[k0]);
+            for (var j = 0u; j < RUN; j = j + 1u) {
+                let k = k0 + j;
+                if (k + 1u < p.n) {
+                    let qb = quant(y[k + 1u]);
+                    segment_q(qa, qb, p.bins_t, ph * p.m, true);
+                    qa = qb;
+                }
+                ph = ph + 1u;
+                if (ph == p.period) {
+                    ph = 0u;
+                }
+            }
+        }
+    }
+    eye_flush(lid, bins, p.bins_t, 0u);
+}
+
+@compute @workgroup_size(256)
+fn eye_tiled_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let ph_n = p.tile_phases;
+    let tiles = (p.period + ph_n - 1u) / ph_n;
+    let wg = wid.x + wid.y * p.wg_x;
+    let tile = wg % tiles;
+    let chunk = wg / tiles;
+    let ph0 = tile * ph_n;
+    let nph = min(ph_n, p.period - ph0);
+    let width = ph_n * p.m;
+    let bins = p.bins_a * width;
+    priv_clear(lid, bins);
+    // Invocation lid counts the tile's phases ph0 … ph0 + nph − 1 of periods
+    // chunk·chunk_periods + lid, + 256, …: nph consecutive segments each.
+    let first = chunk * p.chunk_periods;
+    for (var q = lid; q < p.chunk_periods; q = q + 256u) {
+        let g0 = (first + q) * p.period + ph0;
+        // Stream index g is segment g − k0 (when inside 0 … n − 2).
+        var have = false;
+        var qa = 0;
+        for (var rr = 0u; rr < nph; rr = rr + 1u) {
+            let g = g0 + rr;
+            if (g >= p.k0 && g - p.k0 + 1u < p.n) {
+                let k = g - p.k0;
+                if (!have) {
+                    qa = quant(y[k]);
+                }
+                let qb = quant(y[k + 1u]);
+                segment_q(qa, qb, width, rr * p.m, true);
+                qa = qb;
+                have = true;
+            }
         }
     }
     // Local column c of row r is global bin r * B + ph0 * m + c.

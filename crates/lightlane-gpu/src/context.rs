@@ -78,6 +78,9 @@ pub struct GpuContext {
     /// Bytes from which one-shot uploads go through the staging ring (0: by the adapter,
     /// `u64::MAX`: never; [`GpuContext::staged_upload_min`]).
     staged_min: std::sync::atomic::AtomicU64,
+    /// The workgroup-private eye histograms count runs of consecutive segments per invocation
+    /// ([`GpuContext::set_eye_runs`]).
+    eye_runs: std::sync::atomic::AtomicBool,
     /// Host-side time by kind of operation, while on ([`GpuContext::ledger_start`]).
     ledger: Ledger,
 }
@@ -301,6 +304,7 @@ impl GpuContext {
             tdecq_placement: std::sync::atomic::AtomicU8::new(0),
             tdecq_batch: std::sync::atomic::AtomicUsize::new(0),
             staged_min: std::sync::atomic::AtomicU64::new(0),
+            eye_runs: std::sync::atomic::AtomicBool::new(false),
             ledger: Ledger::default(),
         })
     }
@@ -393,6 +397,20 @@ impl GpuContext {
             0 => crate::WEIGHTED_BATCH,
             n => n,
         }
+    }
+
+    /// Whether the workgroup-private eye histograms (the kernels of histograms that fit a
+    /// workgroup whole or a tile of phases at a time) count runs of consecutive segments per
+    /// invocation, loading and quantizing each sample once (`eye_private_runs`,
+    /// `eye_tiled_runs`), instead of one segment per invocation and step (`eye_private`,
+    /// `eye_tiled`, the default). The counts are the same; `gpu_bench` times both.
+    pub fn set_eye_runs(&self, runs: bool) {
+        self.eye_runs.store(runs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// See [`GpuContext::set_eye_runs`].
+    pub fn eye_runs(&self) -> bool {
+        self.eye_runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the bytes from which one-shot uploads go through the staging ring (at least 4);

@@ -24,6 +24,8 @@ const FIR_TILE: u32 = 6144;
 pub const EYE_PRIVATE_BINS: usize = 4096;
 /// Workgroups an eye-histogram dispatch of the privatized kernels aims at.
 pub const EYE_WORKGROUPS: u32 = 2048;
+/// Consecutive segments per run of `eye_private_runs` (`RUN` in eye.wgsl).
+const EYE_RUN: u32 = 4;
 
 /// The fused FFE → slice → count dispatch chosen by [`GpuContext::ffe_slice_count_plan`].
 pub(crate) struct FusedPlan {
@@ -920,7 +922,8 @@ impl GpuContext {
     /// has stream index `k0`: `eye_private` when the histogram fits a workgroup
     /// ([`EYE_PRIVATE_BINS`]), `eye_tiled` when one phase's columns do, else `eye_global`. The
     /// privatized kernels get about [`EYE_WORKGROUPS`] workgroups, however long the input, so
-    /// each workgroup's flush of its private bins stays small beside its counting.
+    /// each workgroup's flush of its private bins stays small beside its counting; with
+    /// [`GpuContext::set_eye_runs`] they are their `_runs` forms.
     pub(crate) fn eye_plan(
         &self,
         n: usize,
@@ -933,10 +936,12 @@ impl GpuContext {
         let period = geom.period() as u32;
         let m = geom.columns_per_sample() as u32;
         let phase_bins = geom.amp_bins as u64 * m as u64;
+        let runs = self.eye_runs();
         let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= EYE_PRIVATE_BINS {
-            let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16);
+            // (eye_private_runs: whole runs of EYE_RUN segments.)
+            let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16).next_multiple_of(EYE_RUN);
             (
-                "eye_private",
+                if runs { "eye_private_runs" } else { "eye_private" },
                 segments.div_ceil(WORKGROUP * segs),
                 segs,
                 0,
@@ -949,7 +954,7 @@ impl GpuContext {
             let periods = ((k0 % period as u64) as u32 + segments - 1) / period + 1;
             let chunks = EYE_WORKGROUPS.div_ceil(tiles).clamp(1, periods);
             let cp = periods.div_ceil(chunks);
-            ("eye_tiled", tiles * periods.div_ceil(cp), 0, ph, cp)
+            (if runs { "eye_tiled_runs" } else { "eye_tiled" }, tiles * periods.div_ceil(cp), 0, ph, cp)
         } else {
             ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0)
         };

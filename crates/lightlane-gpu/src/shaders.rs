@@ -140,7 +140,8 @@ fn replace_region(source: &str, begin: &str, end: &str, body: &str) -> Option<St
     Some(format!("{}{}{}", &source[..start], body, &source[stop..]))
 }
 
-/// The WGSL function `fn segment(k: u32, stride: u32, col: u32, use_priv: bool)` of [`EYE`]
+/// The WGSL functions `fn segment(k: u32, stride: u32, col: u32, use_priv: bool)` and
+/// `fn segment_q(qa: i32, qb: i32, …)` (the segment between two quantized levels) of [`EYE`]
 /// for a fixed `m` (1 ≤ m ≤ [`EYE_SEGMENT_MAX_M`], else `None`): straight-line code over the
 /// m columns, stepping `a = qa + floor_div((qb − qa)·j, m)` as the loop form does, with a
 /// shift and a mask for the division when m is a power of two.
@@ -154,8 +155,11 @@ pub fn eye_segment_source(m: usize) -> Option<String> {
         s,
         "fn segment(k: u32, stride: u32, col: u32, use_priv: bool) {{"
     );
-    let _ = writeln!(s, "    let qa = quant(y[k]);");
-    let _ = writeln!(s, "    let d = quant(y[k + 1u]) - qa;");
+    let _ = writeln!(s, "    segment_q(quant(y[k]), quant(y[k + 1u]), stride, col, use_priv);");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "fn segment_q(qa: i32, qb: i32, stride: u32, col: u32, use_priv: bool) {{");
+    let _ = writeln!(s, "    let d = qb - qa;");
     if m.is_power_of_two() {
         let _ = writeln!(s, "    let q = d >> {}u;", m.trailing_zeros());
         let _ = writeln!(s, "    let rem = d & {};", m - 1);
@@ -200,7 +204,7 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
             "ffe_slice_count_unrolled",
         ],
     ),
-    ("eye.wgsl", EYE, &["eye_private", "eye_tiled", "eye_global"]),
+    ("eye.wgsl", EYE, &["eye_private", "eye_tiled", "eye_global", "eye_private_runs", "eye_tiled_runs"]),
     ("rs_syndromes.wgsl", RS_SYNDROMES, &["syndromes"]),
     ("dfe.wgsl", DFE, &["dfe_blocks"]),
     ("resample.wgsl", RESAMPLE, &["resample_cubic"]),

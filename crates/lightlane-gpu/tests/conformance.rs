@@ -604,6 +604,38 @@ fn eye_kernels_step_phases_across_long_inputs() {
 }
 
 #[test]
+fn eye_run_kernels_count_what_the_others_do() {
+    // The `_runs` forms of the workgroup-private kernels (GpuContext::set_eye_runs): every
+    // geometry with non-finite samples, in small chunks from odd stream offsets (runs cut by a
+    // chunk's end), and a long input whose tile and phase counters wrap.
+    let Some(ctx) = common::own_ctx() else { return };
+    ctx.set_eye_runs(true);
+    let mut r = rng(34);
+    let mut y = noise(&mut r, 30_003, 1.6);
+    y[101] = f32::NAN;
+    y[202] = f32::INFINITY;
+    y[203] = f32::NEG_INFINITY;
+    for g in geometries() {
+        let want = reference::eye_histogram(&y, &g).unwrap();
+        assert_eq!(ctx.eye_histogram(&y, &g).unwrap(), want, "{g:?}");
+        let mut h = vec![0u32; want.len()];
+        ctx.eye_histogram_accumulate(&y[..7_779], 0, &g, &mut h).unwrap();
+        ctx.eye_histogram_accumulate(&y[7_778..], 7_778, &g, &mut h).unwrap();
+        assert_eq!(h, want, "accumulated {g:?}");
+    }
+    ctx.set_max_chunk_bytes(Some(8 * 1024 + 4));
+    for g in geometries() {
+        assert_eq!(ctx.eye_histogram(&y, &g).unwrap(), reference::eye_histogram(&y, &g).unwrap(), "streamed {g:?}");
+    }
+    ctx.set_max_chunk_bytes(None);
+    let long = noise(&mut r, 1_200_003, 1.1);
+    for (s, bins) in [(5, 60), (7, 14), (8, 64), (32, 256)] {
+        let g = EyeGeometry { samples_per_ui: s, span_ui: 2.min(bins / s), time_bins: bins, amp_bins: 200, lo: -1.0, hi: 1.0 };
+        assert_eq!(ctx.eye_histogram(&long, &g).unwrap(), reference::eye_histogram(&long, &g).unwrap(), "{g:?}");
+    }
+}
+
+#[test]
 fn eye_histogram_of_real_capture() {
     let Some(ctx) = common::ctx() else { return };
     let Some(x) = common::real_nrz() else { return };
