@@ -172,23 +172,36 @@ fn eye_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     }
 }
 
-@compute @workgroup_size(256)
-fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+// A phase-tile workgroup's share: phases ph0 .. ph0 + nph of the periods from
+// chunk * chunk_periods, into a private histogram of `width` columns a row, cleared.
+struct Tile {
+    ph0: u32,
+    nph: u32,
+    chunk: u32,
+    width: u32,
+}
+
+fn tile_start(wid: vec3<u32>, lid: u32) -> Tile {
     let ph_n = p.tile_phases;
     let tiles = (p.period + ph_n - 1u) / ph_n;
     let wg = wid.x + wid.y * p.wg_x;
-    let tile = wg % tiles;
-    let chunk = wg / tiles;
-    let ph0 = tile * ph_n;
-    let nph = min(ph_n, p.period - ph0);
+    let ph0 = (wg % tiles) * ph_n;
     let width = ph_n * p.m;
-    let bins = p.bins_a * width;
-    priv_clear(lid, bins);
+    priv_clear(lid, p.bins_a * width);
+    return Tile(ph0, min(ph_n, p.period - ph0), wg / tiles, width);
+}
+
+@compute @workgroup_size(256)
+fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let t = tile_start(wid, lid);
+    let ph0 = t.ph0;
+    let nph = t.nph;
+    let width = t.width;
     // Segment k has phase (k0 + k) % P; item i is phase ph0 + i % nph of period
     // chunk*chunk_periods + i / nph, counted from the period holding sample 0.
     // (q, rr) = (i / nph, i % nph), stepped without a division per item.
     let items = p.chunk_periods * nph;
-    let first = chunk * p.chunk_periods;
+    let first = t.chunk * p.chunk_periods;
     let step_q = 256u / nph;
     let step_r = 256u % nph;
     var q = lid / nph;
@@ -206,7 +219,7 @@ fn eye_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         }
     }
     // Local column c of row r is global bin r * B + ph0 * m + c.
-    eye_flush(lid, bins, width, ph0 * p.m);
+    eye_flush(lid, p.bins_a * width, width, ph0 * p.m);
 }
 
 // Segments per invocation and run of eye_private_runs.
@@ -244,25 +257,16 @@ fn eye_private_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 
 @compute @workgroup_size(256)
 fn eye_tiled_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let ph_n = p.tile_phases;
-    let tiles = (p.period + ph_n - 1u) / ph_n;
-    let wg = wid.x + wid.y * p.wg_x;
-    let tile = wg % tiles;
-    let chunk = wg / tiles;
-    let ph0 = tile * ph_n;
-    let nph = min(ph_n, p.period - ph0);
-    let width = ph_n * p.m;
-    let bins = p.bins_a * width;
-    priv_clear(lid, bins);
+    let t = tile_start(wid, lid);
     // Invocation lid counts the tile's phases ph0 … ph0 + nph − 1 of periods
     // chunk·chunk_periods + lid, + 256, …: nph consecutive segments each.
-    let first = chunk * p.chunk_periods;
+    let first = t.chunk * p.chunk_periods;
     for (var q = lid; q < p.chunk_periods; q = q + 256u) {
-        let g0 = (first + q) * p.period + ph0;
+        let g0 = (first + q) * p.period + t.ph0;
         // Stream index g is segment g − k0 (when inside 0 … n − 2).
         var have = false;
         var qa = 0;
-        for (var rr = 0u; rr < nph; rr = rr + 1u) {
+        for (var rr = 0u; rr < t.nph; rr = rr + 1u) {
             let g = g0 + rr;
             if (g >= p.k0 && g - p.k0 + 1u < p.n) {
                 let k = g - p.k0;
@@ -270,12 +274,12 @@ fn eye_tiled_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
                     qa = quant(y[k]);
                 }
                 let qb = quant(y[k + 1u]);
-                segment_q(qa, qb, width, rr * p.m, true);
+                segment_q(qa, qb, t.width, rr * p.m, true);
                 qa = qb;
                 have = true;
             }
         }
     }
     // Local column c of row r is global bin r * B + ph0 * m + c.
-    eye_flush(lid, bins, width, ph0 * p.m);
+    eye_flush(lid, p.bins_a * t.width, t.width, t.ph0 * p.m);
 }
