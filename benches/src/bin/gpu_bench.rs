@@ -177,6 +177,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "- (readback: wall ms/eval)",
         None,
     );
+    // Beside it (the kernel written for 16 columns, the default: weights in registers, the
+    // row's sum in straight-line code), the loop over any column count
+    // (GpuContext::set_weighted_unrolled).
+    ctx.set_weighted_unrolled(false);
+    let looped = bench::tdecq_evaluation(ctx, trows, 16, reps);
+    ctx.set_weighted_unrolled(true);
+    let (wall, device, _, _, batched) = looped?;
+    row(
+        "TDECQ eval, 16 cols, loop",
+        &format!("2x{trows}"),
+        None,
+        format!("{:.3} Grow/s", 2.0 * trows as f64 / device / 1e9),
+        Some(wall * 1e3),
+        &format!("- ({:.3} ms a candidate in batches)", batched * 1e3),
+        None,
+    );
 
     let [submit, readback, scopes] = bench::round_trips(ctx, 50)?;
     println!(
@@ -322,23 +338,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // analyses, and TDECQ's search depends on the data).
     use lightlane::gpu::TdecqPlacement;
     // (placement, candidates a TDECQ batch may hold: None by the adapter, 1 unbatched)
+    // (the last: the default placement with the eye's run kernels, on the whole analysis)
     let policies = [
-        ("end-to-end file->report", TdecqPlacement::Raced, None),
-        ("e2e, TDECQ unbatched", TdecqPlacement::Raced, Some(1)),
-        ("e2e, all TDECQ on device", TdecqPlacement::Device, None),
+        ("end-to-end file->report", TdecqPlacement::Raced, None, false),
+        ("e2e, TDECQ unbatched", TdecqPlacement::Raced, Some(1), false),
+        ("e2e, all TDECQ on device", TdecqPlacement::Device, None, false),
+        ("e2e, eye runs", TdecqPlacement::Raced, None, true),
     ];
     let mut runs = Vec::new();
-    for (label, placement, batch) in policies {
+    for (label, placement, batch, variants) in policies {
         ctx.set_tdecq_placement(placement);
         ctx.set_tdecq_batch(batch);
+        ctx.set_eye_runs(variants);
         let e = bench::end_to_end(ctx, &load, &cfg, reps.min(3));
         let staged = load().and_then(|wf| bench::stages(ctx, &wf, &cfg, reps.min(3)));
         // The default policy's analysis as it runs: when each stage ends on either engine.
-        let timeline = (placement == TdecqPlacement::Raced && batch.is_none()).then(|| load().and_then(|wf| bench::timeline(ctx, &wf, &cfg)));
+        let timeline = (placement == TdecqPlacement::Raced && batch.is_none() && !variants).then(|| load().and_then(|wf| bench::timeline(ctx, &wf, &cfg)));
         runs.push((label, (placement, ctx.tdecq_batch()), e, staged, timeline));
     }
     ctx.set_tdecq_placement(TdecqPlacement::default());
     ctx.set_tdecq_batch(None);
+    ctx.set_eye_runs(false);
     let _ = std::fs::remove_file(&file);
     let mut tables = String::new();
     for (label, placement, e, staged, timeline) in runs {

@@ -13,6 +13,9 @@
 // loops stay far below lavapipe's 65535 iterations. Private histogram: private_histogram.wgsl.
 // Several candidates in one dispatch: workgroup z evaluates candidate z, whose weights are
 // w[z·wstride ..] and whose counts go to hist[z·hstride ..] (one candidate: z = 0).
+// shaders.rs `weighted_unrolled_source` writes the regions between the BEGIN/END markers as
+// straight-line code for a fixed column count: the weights loaded once per invocation into
+// registers, the row's sum unrolled in the same order (the same rounding, the same counts).
 
 struct Params {
     stride: u32,          // row slots per window (the longest window's rows)
@@ -49,16 +52,20 @@ fn weighted_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
     priv_clear(lid, total_bins);
     let g = wid.x + wid.y * p.wg_x;
     let base = g * 256u * p.rows_per_thread;
+    // BEGIN weights
+    // END weights
     for (var r = 0u; r < p.rows_per_thread; r = r + 1u) {
         let slot = base + r * 256u + lid;
         let h = slot / p.stride;
         let i = slot - h * p.stride;
         if (h < p.windows && i < rows[h]) {
             let o = h * p.ncols;
+            // BEGIN row
             var y = exact(w[wb] * data[offs[o] + i]);
             for (var t = 1u; t < p.ncols; t = t + 1u) {
                 y = y + exact(w[wb + t] * data[offs[o + t] + i]);
             }
+            // END row
             var x = (y - p.lo) * p.inv;
             // NaN fails the first test and lands in bin 0 (and fails every edge test below).
             x = select(0.0, x, x > 0.0);

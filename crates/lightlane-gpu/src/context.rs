@@ -81,6 +81,9 @@ pub struct GpuContext {
     /// The workgroup-private eye histograms count runs of consecutive segments per invocation
     /// ([`GpuContext::set_eye_runs`]).
     eye_runs: std::sync::atomic::AtomicBool,
+    /// TDECQ's weighted histograms run the straight-line kernel for their column count
+    /// ([`GpuContext::set_weighted_unrolled`]).
+    weighted_unrolled: std::sync::atomic::AtomicBool,
     /// Host-side time by kind of operation, while on ([`GpuContext::ledger_start`]).
     ledger: Ledger,
 }
@@ -305,6 +308,7 @@ impl GpuContext {
             tdecq_batch: std::sync::atomic::AtomicUsize::new(0),
             staged_min: std::sync::atomic::AtomicU64::new(0),
             eye_runs: std::sync::atomic::AtomicBool::new(false),
+            weighted_unrolled: std::sync::atomic::AtomicBool::new(true),
             ledger: Ledger::default(),
         })
     }
@@ -411,6 +415,30 @@ impl GpuContext {
     /// See [`GpuContext::set_eye_runs`].
     pub fn eye_runs(&self) -> bool {
         self.eye_runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether plans of TDECQ's weighted histograms made from now on run the kernel written
+    /// for their column count (up to `shaders::WEIGHTED_UNROLLED_MAX_COLUMNS`; the default):
+    /// the candidate's weights loaded once per invocation, each row's sum in straight-line
+    /// code (`shaders::weighted_unrolled_source`), or the loop over any column count. The
+    /// counts are the same; `gpu_bench` times both (on lavapipe, 2 × 131 k rows × 16 columns:
+    /// 8.7 against 13.8 ms a candidate).
+    pub fn set_weighted_unrolled(&self, unrolled: bool) {
+        self.weighted_unrolled.store(unrolled, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// See [`GpuContext::set_weighted_unrolled`].
+    pub fn weighted_unrolled(&self) -> bool {
+        self.weighted_unrolled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The weighted-histogram pipeline for `ncols` columns: the straight-line one when
+    /// [`GpuContext::weighted_unrolled`] and it has one for that count, else the loop form.
+    pub(crate) fn pipeline_weighted(&self, ncols: usize) -> Result<wgpu::ComputePipeline> {
+        if self.weighted_unrolled() && ncols <= crate::shaders::WEIGHTED_UNROLLED_MAX_COLUMNS {
+            return self.pipeline_keyed("weighted_histogram", "weighted_histogram", ncols as u64, || crate::shaders::weighted_unrolled_source(ncols).map(Into::into));
+        }
+        self.pipeline("weighted_histogram", crate::shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")
     }
 
     /// Sets the bytes from which one-shot uploads go through the staging ring (at least 4);

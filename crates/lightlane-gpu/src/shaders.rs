@@ -186,6 +186,30 @@ pub fn eye_segment_source(m: usize) -> Option<String> {
     Some(s)
 }
 
+/// Most columns that [`weighted_unrolled_source`] writes straight-line code for.
+pub const WEIGHTED_UNROLLED_MAX_COLUMNS: usize = 32;
+
+/// [`WEIGHTED_HISTOGRAM`] for exactly `ncols` columns (1 ≤ ncols ≤
+/// [`WEIGHTED_UNROLLED_MAX_COLUMNS`], else `None`): each invocation loads its candidate's
+/// weights once into registers (`w0`, `w1`, …) and sums a row's products in straight-line code,
+/// in column order as the loop form does (so the same f32 sums and counts).
+pub fn weighted_unrolled_source(ncols: usize) -> Option<String> {
+    use std::fmt::Write;
+    if ncols == 0 || ncols > WEIGHTED_UNROLLED_MAX_COLUMNS {
+        return None;
+    }
+    let mut weights = String::new();
+    for t in 0..ncols {
+        let _ = writeln!(weights, "    let w{t} = w[wb + {t}u];");
+    }
+    let mut row = String::from("            var y = exact(w0 * data[offs[o] + i]);\n");
+    for t in 1..ncols {
+        let _ = writeln!(row, "            y = y + exact(w{t} * data[offs[o + {t}u] + i]);");
+    }
+    let s = replace_region(WEIGHTED_HISTOGRAM, "// BEGIN weights", "// END weights", &weights)?;
+    replace_region(&s, "// BEGIN row", "// END row", &row)
+}
+
 /// Every shader as (file name, source, entry points).
 pub const ALL: &[(&str, &str, &[&str])] = &[
     ("convert.wgsl", CONVERT, &["codes_i8", "codes_i16"]),

@@ -16,7 +16,6 @@
 
 use crate::context::{gpu_err, GpuContext, WORKGROUP};
 use crate::pool::{Pooled, Role};
-use crate::shaders;
 use bytemuck::{Pod, Zeroable};
 use lightlane_core::eye::{TdecqBins, TdecqHistograms, TdecqWindow};
 use lightlane_core::{Error, Result};
@@ -241,7 +240,7 @@ impl GpuContext {
         let hist_bytes = (WEIGHTED_BATCH * windows.len() * bins) as u64 * 4;
         let hist = self.buffer(Role::Output, hist_bytes)?;
         let readback = self.buffer(Role::Readback, hist_bytes)?;
-        let pipe = self.pipeline("weighted_histogram", shaders::WEIGHTED_HISTOGRAM, "weighted_histogram")?;
+        let pipe = self.pipeline_weighted(ncols)?;
         let bind = self.scoped(|| {
             self.bind(
                 &pipe,

@@ -1603,6 +1603,43 @@ fn a_batch_of_candidates_gives_each_candidates_counts() {
 }
 
 #[test]
+fn the_straight_line_weighted_kernel_counts_what_the_loop_does() {
+    // The kernel written for the column count (GpuContext::set_weighted_unrolled, the
+    // default), on two TDECQ-shaped windows, 1 to 32 columns (and 33: the loop form), single
+    // candidates and a batch, and the loop form on the same; every count the oracle's.
+    use lightlane_core::eye::{TdecqBins, TdecqWindow};
+    use lightlane_gpu::weighted_histogram_reference as oracle;
+    let Some(ctx) = common::own_ctx() else { return };
+    assert!(ctx.weighted_unrolled(), "the default");
+    let mut r = rng(53);
+    let bins = TdecqBins { lo: -2.9, step: 5.8 / 1024.0 * 1.013, bins: 1024 };
+    for ncols in [1usize, 2, 7, 16, 32, 33] {
+        let (a, oa) = tdecq_columns(&mut r, 60_001, ncols, 2);
+        let (b, ob) = tdecq_columns(&mut r, 30_000, ncols, 1);
+        let wins = [TdecqWindow { data: &a, offsets: &oa, rows: 60_001 }, TdecqWindow { data: &b, offsets: &ob, rows: 30_000 }];
+        let plan = ctx.weighted_histograms(&wins, &bins).unwrap();
+        let cands: Vec<Vec<f32>> = (0..3)
+            .map(|k| (0..ncols).map(|t| if t == ncols / 2 { 1.1 + 0.01 * k as f32 } else { 0.037 * (t as f32 - 2.5) + 0.003 * k as f32 }).collect())
+            .collect();
+        let mut want = Vec::new();
+        for w in &cands {
+            want.extend(oracle(&a, &oa, 60_001, w, bins.lo, bins.step, bins.bins).unwrap());
+            want.extend(oracle(&b, &ob, 30_000, w, bins.lo, bins.step, bins.bins).unwrap());
+        }
+        assert_eq!(plan.counts(&cands[1]).unwrap(), want[2048..4096], "{ncols} columns");
+        let ws: Vec<&[f32]> = cands.iter().map(|c| c.as_slice()).collect();
+        let mut got = vec![0u32; want.len()];
+        plan.counts_batch_into(&ws, &mut got).unwrap();
+        assert_eq!(got, want, "{ncols} columns, a batch");
+        ctx.set_weighted_unrolled(false);
+        let looped = ctx.weighted_histograms(&wins, &bins).unwrap();
+        ctx.set_weighted_unrolled(true);
+        looped.counts_batch_into(&ws, &mut got).unwrap();
+        assert_eq!(got, want, "{ncols} columns, the loop form");
+    }
+}
+
+#[test]
 fn weighted_histogram_bad_input_is_an_error() {
     let Some(ctx) = common::ctx() else { return };
     let data = vec![0.5f32; 100];

@@ -123,3 +123,18 @@ fn every_straight_line_eye_segment_validates() {
     assert!(shaders::eye_segment_source(0).is_none());
     assert!(shaders::eye_segment_source(shaders::EYE_SEGMENT_MAX_M + 1).is_none());
 }
+
+#[test]
+fn every_straight_line_weighted_kernel_validates() {
+    for ncols in 1..=shaders::WEIGHTED_UNROLLED_MAX_COLUMNS {
+        let v = shaders::weighted_unrolled_source(ncols).unwrap();
+        let (a, b) = (v.find("// BEGIN row").unwrap(), v.find("// END row").unwrap());
+        let row = &v[a..b];
+        assert!(!row.contains("for ("), "{ncols}: the row is straight-line");
+        assert_eq!(row.matches("exact(").count(), ncols, "{ncols}: one product per column");
+        assert_eq!(v.matches(" = w[wb + ").count(), ncols, "{ncols}: each weight loaded once");
+        validate(&format!("weighted {ncols} columns"), &v);
+    }
+    assert!(shaders::weighted_unrolled_source(0).is_none());
+    assert!(shaders::weighted_unrolled_source(shaders::WEIGHTED_UNROLLED_MAX_COLUMNS + 1).is_none());
+}
