@@ -111,10 +111,13 @@ impl GpuContext {
         let max_len = chunks.iter().map(|c| c.e - c.s).max().unwrap_or(1);
         let mut ring = StagingRing::new(self, (max_len * 4) as u64, slots.max(2))?;
         let mut out = vec![0u8; n];
-        let mut pending: VecDeque<(Pooled, u64, BlockChunk)> = VecDeque::new();
-        let drain = |pending: &mut VecDeque<(Pooled, u64, BlockChunk)>, out: &mut [u8]| -> Result<()> {
-            if let Some((rb, bytes, c)) = pending.pop_front() {
-                let d = self.map_read(rb.buffer(), bytes)?;
+        // (readback buffer, bytes, chunk, the submission that fills the buffer)
+        type Pending = (Pooled, u64, BlockChunk, Option<wgpu::SubmissionIndex>);
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let drain = |pending: &mut VecDeque<Pending>, out: &mut [u8]| -> Result<()> {
+            if let Some((rb, bytes, c, filled)) = pending.pop_front() {
+                let mut d = vec![0u8; bytes as usize];
+                self.map_read_after(rb.buffer(), &mut d, filled)?;
                 let skip = c.c0 - c.s;
                 out[c.c0..c.c1].copy_from_slice(&d[skip..skip + (c.c1 - c.c0)]);
             }
@@ -128,7 +131,7 @@ impl GpuContext {
                 run.record(self, enc, data);
                 enc.copy_buffer_to_buffer(run.out.buffer(), 0, rb.buffer(), 0, bytes);
             })?;
-            pending.push_back((rb, bytes, c));
+            pending.push_back((rb, bytes, c, ring.last_submission()));
             if pending.len() >= slots.max(2) {
                 drain(&mut pending, &mut out)?;
             }

@@ -694,24 +694,13 @@ impl GpuContext {
         self.map_read_after(rb.buffer(), dst, Some(copied))
     }
 
-    /// Maps a MAP_READ buffer, copies `size` bytes out and unmaps it.
-    pub(crate) fn map_read(&self, buf: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; size as usize];
-        self.map_read_into(buf, &mut out)?;
-        Ok(out)
-    }
-
-    /// Maps a MAP_READ buffer, copies its first `dst.len()` bytes into `dst` and unmaps it.
-    /// Large reads copy out of the mapping on several threads: one thread's copy bounds the
-    /// readback rate (DESIGN.md: 1.2–1.7 GB/s device → host, copy included).
-    pub(crate) fn map_read_into(&self, buf: &wgpu::Buffer, dst: &mut [u8]) -> Result<()> {
-        self.map_read_after(buf, dst, None)
-    }
-
-    /// [`GpuContext::map_read_into`] of a buffer last written by submission `written` (when
-    /// known): the wait is for that submission, not for whatever other threads submitted
-    /// since (the pipeline runs the eye beside equalization, and TDECQ's main positions beside
-    /// each other, on one device); should the mapping still be pending, it waits for all.
+    /// Maps a MAP_READ buffer last written by submission `written` (when known), copies its
+    /// first `dst.len()` bytes into `dst` and unmaps it. The wait is for that submission, not
+    /// for whatever other threads submitted since (the pipeline runs the eye beside
+    /// equalization, and TDECQ's main positions beside each other, on one device); should the
+    /// mapping still be pending, or `written` be unknown, it waits for all. Large reads copy
+    /// out of the mapping on several threads: one thread's copy bounds the readback rate
+    /// (DESIGN.md: 1.2–1.7 GB/s device → host, copy included).
     pub(crate) fn map_read_after(&self, buf: &wgpu::Buffer, dst: &mut [u8], written: Option<wgpu::SubmissionIndex>) -> Result<()> {
         let size = (dst.len() as u64).div_ceil(4) * 4;
         let (tx, rx) = std::sync::mpsc::channel();

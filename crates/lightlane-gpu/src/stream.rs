@@ -170,6 +170,13 @@ impl<'a> StagingRing<'a> {
         Ok(())
     }
 
+    /// The submission of the chunk pushed last (what a readback of its results waits for:
+    /// [`GpuContext::map_read_after`](crate::GpuContext)); `None` before the first.
+    pub(crate) fn last_submission(&self) -> Option<wgpu::SubmissionIndex> {
+        let n = self.slots.len();
+        self.slots[(self.next + n - 1) % n].mapping.as_ref().map(|(_, used)| used.clone())
+    }
+
     /// Waits for every submitted chunk (each slot's last submission, whose re-mapping then
     /// completes; not for other work on the device).
     pub fn finish(&mut self) -> Result<()> {
