@@ -56,8 +56,9 @@ pub fn analyze_with(
 /// the TDECQ dispersion corners beside the eye, so their marks interleave unless
 /// [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
 /// "jitter" times only the part of it that outlasted them; likewise the reference receiver's
-/// eye signal is resampled beside the raw eye's histogram and metrics ("eye resampling" times
-/// the raw signal's, what outlasts them falls in "TDECQ").
+/// eye signal is resampled, and TDECQ run on it, beside the raw eye's histogram and metrics
+/// (with `serial` only the resampling, TDECQ after them: "eye resampling" times the raw
+/// signal's, what outlasts them falls in "TDECQ").
 pub type StageMark<'a> = dyn Fn(&'static str) + Sync + 'a;
 
 /// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
@@ -622,7 +623,7 @@ fn eye_stage<'a>(
         let (report, tdecq_sig) = match raw {
             RawPoints::Resident(kept) => {
                 let eye = kept_eye(kept)?;
-                let engines = crate::eye::EyeEngines { histogram: None, tdecq: tdecq_engine, mark: Some(mark) };
+                let engines = crate::eye::EyeEngines { histogram: None, tdecq: tdecq_engine, mark: Some(mark), serial };
                 eye_report_beside(&eye, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines)?
             }
             RawPoints::Host(raw, kept) => {
@@ -641,6 +642,7 @@ fn eye_stage<'a>(
                     histogram: accel.map(|_| &hist as &crate::eye::HistogramFn<'_>),
                     tdecq: tdecq_engine,
                     mark: Some(mark),
+                    serial,
                 };
                 let report = eye_report_beside(&raw, tdecq_maker, Some(syms), m, tie_rms_s, config, &engines);
                 drop(kept);

@@ -229,6 +229,9 @@ pub struct EyeEngines<'a> {
     /// Called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures" (the
     /// pipeline's stage marks, `crate::analysis::StageMark`).
     pub mark: Option<&'a (dyn Fn(&'static str) + Sync)>,
+    /// [`eye_report_beside`] runs TDECQ after the diagram and the metrics instead of beside
+    /// them, so that each mark times its part alone (the report is the same).
+    pub serial: bool,
 }
 
 impl EyeEngines<'_> {
@@ -246,6 +249,7 @@ impl std::fmt::Debug for EyeEngines<'_> {
             .field("histogram", &self.histogram.is_some())
             .field("tdecq", &self.tdecq.is_some())
             .field("mark", &self.mark.is_some())
+            .field("serial", &self.serial)
             .finish()
     }
 }
@@ -264,15 +268,17 @@ pub fn eye_report_using(
     engines: &EyeEngines<'_>,
 ) -> Result<EyeReport> {
     let (eye, m) = diagram_and_metrics(signal.into(), modulation, config, engines)?;
-    finish_report(signal.into(), tdecq_signal.map(EyeSource::Host), symbols, modulation, tie_rms, config, engines, eye, m)
+    let tdecq = tdecq_part(tdecq_signal.map(EyeSource::Host).unwrap_or(signal.into()), symbols, modulation, config, engines.tdecq, engines.mark);
+    finish_report(signal.into(), tdecq, tie_rms, config, engines, eye, m)
 }
 
-/// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given) beside
-/// the diagram and the metrics (`rayon::join`): the pipeline resamples the reference
-/// receiver's signal there, so on an accelerator its transfers overlap the metrics' work on
-/// the cores. Returns the report and the signal made (for the caller to free): an
-/// [`EyeSignal`] or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the
-/// metrics' error comes first, then the maker's.
+/// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given), and
+/// TDECQ on it, beside the diagram and the metrics (`rayon::join`; TDECQ after them with
+/// [`EyeEngines::serial`]): the pipeline resamples the reference receiver's signal there, so
+/// on an accelerator its transfers and TDECQ's evaluations overlap the metrics' work on the
+/// cores. Returns the report and the signal made (for the caller to free): an [`EyeSignal`]
+/// or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the metrics' error
+/// comes first, then the maker's, then TDECQ's.
 ///
 /// `signal` is the host's [`EyeSignal`] or an accelerator's [`KeptEye`] ([`EyeSource`]), and
 /// so is the TDECQ signal made: from a kept one the diagram, the metrics, the bathtubs and
@@ -292,19 +298,58 @@ where
     M: Into<HeldSignal<'k>> + Send,
 {
     let signal = signal.into();
+    let (tdecq_engine, mark) = (engines.tdecq, engines.mark);
+    let make = || -> Result<Option<HeldSignal<'k>>> { Ok(make_tdecq_signal.map(|make| make()).transpose()?.map(Into::into)) };
+    // TDECQ on the signal made (or on `signal` without a maker).
+    let tdecq = |made: &Option<HeldSignal<'k>>| tdecq_part(made.as_ref().map(HeldSignal::source).unwrap_or(signal), symbols, modulation, config, tdecq_engine, mark);
     // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
-    // worker blocked waiting for that thread could starve.
-    let (parts, made) = match make_tdecq_signal {
-        Some(make) => {
-            let (parts, made) = rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), make);
-            (parts, Some(made))
-        }
-        None => (diagram_and_metrics(signal, modulation, config, engines), None),
+    // worker blocked waiting for that thread could starve. The maker and TDECQ need neither
+    // the diagram nor the metrics: they run beside them (`serial`: only the maker, TDECQ
+    // after them, as the per-stage profile times it).
+    let (parts, side) = if engines.serial {
+        let (parts, made) = rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), make);
+        let side = match made {
+            Ok(made) if parts.is_ok() => {
+                let t = tdecq(&made);
+                Ok((made, t))
+            }
+            made => made.map(|made| (made, None)),
+        };
+        (parts, side)
+    } else {
+        rayon::join(
+            || diagram_and_metrics(signal, modulation, config, engines),
+            || {
+                let made = make()?;
+                let t = tdecq(&made);
+                Ok((made, t))
+            },
+        )
     };
     let (eye, m) = parts?;
-    let made: Option<HeldSignal<'k>> = made.transpose()?.map(Into::into);
-    let report = finish_report(signal, made.as_ref().map(HeldSignal::source), symbols, modulation, tie_rms, config, engines, eye, m)?;
+    let (made, tdecq) = side?;
+    let report = finish_report(signal, tdecq, tie_rms, config, engines, eye, m)?;
     Ok((report, made))
+}
+
+/// TDECQ of `signal` (IEEE 802.3 121.8.5) when the config asks for it and the signal is PAM4,
+/// marked "TDECQ" when done; `None` when not asked for.
+fn tdecq_part(
+    signal: EyeSource<'_>,
+    symbols: Option<&[u8]>,
+    modulation: Modulation,
+    config: &EyeAnalysisConfig,
+    engine: Option<&dyn TdecqEngine>,
+    mark: Option<&(dyn Fn(&'static str) + Sync)>,
+) -> Option<Result<TdecqResult>> {
+    let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) else {
+        return None;
+    };
+    let r = tdecq_on(signal, symbols, tc, engine);
+    if let Some(mark) = mark {
+        mark("TDECQ");
+    }
+    Some(r)
 }
 
 /// An eye signal held on the host or kept by an accelerator (what a TDECQ signal's maker
@@ -421,9 +466,7 @@ fn diagram_and_metrics(signal: EyeSource<'_>, modulation: Modulation, config: &E
 #[allow(clippy::too_many_arguments)]
 fn finish_report(
     signal: EyeSource<'_>,
-    tdecq_signal: Option<EyeSource<'_>>,
-    symbols: Option<&[u8]>,
-    modulation: Modulation,
+    tdecq: Option<Result<TdecqResult>>,
     tie_rms: Option<f64>,
     config: &EyeAnalysisConfig,
     engines: &EyeEngines<'_>,
@@ -431,20 +474,17 @@ fn finish_report(
     m: EyeMetrics,
 ) -> Result<EyeReport> {
     let mark = |stage| engines.mark_stage(stage);
-    let tdecq_engine = engines.tdecq;
     let mut warnings = eye.warnings.clone();
     warnings.extend(m.warnings.iter().cloned());
     let (mut tdecq_db, mut taps) = (None, None);
-    if let (Some(tc), Modulation::Pam4) = (&config.tdecq, modulation) {
-        match tdecq_on(tdecq_signal.unwrap_or(signal), symbols, tc, tdecq_engine) {
-            Ok(r) => {
-                tdecq_db = finite(r.tdecq_db);
-                taps = Some(r.taps);
-            }
-            Err(e @ crate::Error::Unusable { stage: "gpu", .. }) => return Err(e),
-            Err(e) => warnings.push(format!("TDECQ: {e}")),
+    match tdecq {
+        Some(Ok(r)) => {
+            tdecq_db = finite(r.tdecq_db);
+            taps = Some(r.taps);
         }
-        mark("TDECQ");
+        Some(Err(e @ crate::Error::Unusable { stage: "gpu", .. })) => return Err(e),
+        Some(Err(e)) => warnings.push(format!("TDECQ: {e}")),
+        None => {}
     }
     let pictures = if config.render_png {
         let contours = ber_contours(&eye, config.metrics.target_ber);

@@ -649,7 +649,7 @@ fn eye_engines_are_used_and_change_nothing() {
     };
     let marks = std::sync::Mutex::new(Vec::new());
     let mark = |s: &'static str| marks.lock().unwrap().push(s);
-    let engines = EyeEngines { histogram: Some(&hist), tdecq: None, mark: Some(&mark) };
+    let engines = EyeEngines { histogram: Some(&hist), tdecq: None, mark: Some(&mark), serial: false };
     let r = eye_report_using(&sig, None, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
     assert_eq!(calls.into_inner(), 1);
     assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::to_value(&plain).unwrap());
@@ -673,19 +673,35 @@ fn a_tdecq_signal_made_beside_the_metrics_gives_the_same_report() {
     let cfg = EyeAnalysisConfig::default();
     let want = eye_report(&sig, Some(&second), None, Modulation::Pam4, None, &cfg).unwrap();
     assert_ne!(want.tdecq_db, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap().tdecq_db, "the second signal decides TDECQ");
-    let engines = EyeEngines::default();
-    let (got, made) = eye_report_beside(&sig, Some(|| Ok(second.clone())), None, Modulation::Pam4, None, &cfg, &engines).unwrap();
-    assert_eq!(got, want);
-    assert!(matches!(made, Some(HeldSignal::Host(m)) if m.samples == second.samples));
-    let none: Option<fn() -> crate::Result<EyeSignal>> = None;
-    let (alone, made) = eye_report_beside(&sig, none, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
-    assert_eq!(alone, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap());
-    assert!(made.is_none());
-    let failing_maker = || -> crate::Result<EyeSignal> { Err(crate::Error::invalid("maker", 0, "test failure")) };
-    let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
-    assert!(e.to_string().contains("maker"), "{e}");
-    let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> { Err(crate::Error::invalid("engine", 0, "diagram failure")) };
-    let engines = EyeEngines { histogram: Some(&failing), ..EyeEngines::default() };
-    let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
-    assert!(e.to_string().contains("diagram failure"), "{e}");
+    // TDECQ beside the diagram and the metrics, and after them (`serial`): the same report,
+    // the stages marked once each (in order when serial).
+    for serial in [false, true] {
+        let marks = std::sync::Mutex::new(Vec::new());
+        let mark = |s: &'static str| marks.lock().unwrap().push(s);
+        let engines = EyeEngines { mark: Some(&mark), serial, ..EyeEngines::default() };
+        let (got, made) = eye_report_beside(&sig, Some(|| Ok(second.clone())), None, Modulation::Pam4, None, &cfg, &engines).unwrap();
+        assert_eq!(got, want, "serial {serial}");
+        assert!(matches!(made, Some(HeldSignal::Host(m)) if m.samples == second.samples));
+        let mut marks = marks.into_inner().unwrap();
+        if !serial {
+            marks.sort_unstable();
+        }
+        let mut order = vec!["eye histogram", "eye metrics", "TDECQ", "eye pictures"];
+        if !serial {
+            order.sort_unstable();
+        }
+        assert_eq!(marks, order, "serial {serial}");
+        let engines = EyeEngines { serial, ..EyeEngines::default() };
+        let none: Option<fn() -> crate::Result<EyeSignal>> = None;
+        let (alone, made) = eye_report_beside(&sig, none, None, Modulation::Pam4, None, &cfg, &engines).unwrap();
+        assert_eq!(alone, eye_report(&sig, None, None, Modulation::Pam4, None, &cfg).unwrap());
+        assert!(made.is_none());
+        let failing_maker = || -> crate::Result<EyeSignal> { Err(crate::Error::invalid("maker", 0, "test failure")) };
+        let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
+        assert!(e.to_string().contains("maker"), "{e}");
+        let failing = |_: &EyeGeometry, _: &[f32]| -> crate::Result<Vec<u32>> { Err(crate::Error::invalid("engine", 0, "diagram failure")) };
+        let engines = EyeEngines { histogram: Some(&failing), serial, ..EyeEngines::default() };
+        let e = eye_report_beside(&sig, Some(failing_maker), None, Modulation::Pam4, None, &cfg, &engines).unwrap_err();
+        assert!(e.to_string().contains("diagram failure"), "{e}");
+    }
 }
