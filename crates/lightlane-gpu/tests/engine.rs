@@ -585,6 +585,10 @@ fn the_tdecq_corners_run_on_resident_signals() {
     assert_eq!((calls("resample_resident"), calls("resample_kept"), calls("kept_read")), (4, 0, 0), "raw eye, TDECQ and two corners resident");
     assert!(calls("kept_window") > 0 && calls("kept_crossings") == 4);
     assert_same_report(&gpu, &cpu);
+    // The corners beside the eye and each other give the report of one after another.
+    let hooks = lightlane_core::analysis::AnalysisHooks { accel: Some(&spy), mark: None, serial: true };
+    let serial = lightlane_core::analysis::analyze_using(&cap.waveform, &preset.config, Backend::Gpu, &hooks).unwrap();
+    assert_eq!(serde_json::to_value(&serial).unwrap(), serde_json::to_value(&gpu).unwrap());
 }
 
 #[test]

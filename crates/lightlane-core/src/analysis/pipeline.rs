@@ -52,8 +52,8 @@ pub fn analyze_with(
 /// A profiler reads its clocks at each mark (the per-stage bench of `lightlane-gpu` does).
 /// The eye's first step (the raw capture's points on the recovered clock, the reference
 /// receiver's filter) runs beside the levels and alignment, the eye stages beside
-/// equalization, decisions and FEC (they need only the clock and the transmitted symbols) and
-/// the TDECQ dispersion corners beside the eye, so their marks interleave unless
+/// equalization, decisions and FEC (they need only the clock and the transmitted symbols) and,
+/// on an accelerator, the TDECQ dispersion corners beside the eye, so their marks interleave unless
 /// [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
 /// "jitter" times only the part of it that outlasted them; likewise the reference receiver's
 /// eye signal is resampled, and TDECQ run on it, beside the raw eye's histogram and metrics
@@ -71,7 +71,8 @@ pub struct AnalysisHooks<'a> {
     /// Called at the end of each stage ([`StageMark`]).
     pub mark: Option<&'a StageMark<'a>>,
     /// Run the stages one after another (the eye's first step after the levels and alignment,
-    /// equalization, decisions and FEC before the eye, the TDECQ dispersion corners after it)
+    /// equalization, decisions and FEC before the eye, TDECQ after the eye's metrics, the
+    /// TDECQ dispersion corners after the eye, as the CPU engine always runs them)
     /// instead of beside each other, so that each mark times its stage alone (a per-stage
     /// profile); the report is the same.
     pub serial: bool,
@@ -552,8 +553,8 @@ struct EyeStage<'a> {
 /// ([`crate::accel::resample_kept`]). A failure of those passes under fallback runs the eye
 /// (or the corner) again on the CPU engine. The reference receiver's filter runs on the
 /// cores meanwhile, and its resampling beside the raw eye's histogram and metrics
-/// ([`crate::eye::eye_report_beside`]). The TDECQ dispersion corners run beside the eye and
-/// each other (after the eye with `serial`).
+/// ([`crate::eye::eye_report_beside`]). On an accelerator the TDECQ dispersion corners run
+/// beside the eye and each other (after the eye with `serial`, and on the CPU engine).
 #[allow(clippy::too_many_arguments)]
 fn eye_stage<'a>(
     engines: &EyeStage<'a>,
@@ -657,8 +658,12 @@ fn eye_stage<'a>(
     };
     // The TDECQ dispersion corners: each emulates the test fibre on the capture (the fibre's
     // mean group delay is not modelled, so the recovered clock still applies), then the
-    // reference receiver and TDECQ. The corners run beside each other and beside the eye
-    // (unless `serial`), each with its own warnings, merged in order.
+    // reference receiver and TDECQ, each with its own warnings, merged in order. On an
+    // accelerator (whose signals stay on the device) the corners run beside each other and
+    // beside the eye (unless `serial`); on the CPU engine, whose cores those share anyway,
+    // after the eye one at a time, so that the host holds one corner's signals at a time (a
+    // 20 M-sample capture's eye signal at 32 points/UI is 0.5 GB).
+    let overlap = !serial && accel.is_some();
     let tdecq_config = config.tdecq.as_ref().filter(|_| m == Modulation::Pam4);
     let corner = |dl: f64, tc: &crate::eye::TdecqConfig| -> Result<(Option<crate::eye::TdecqCorner>, Vec<String>)> {
         let emulated = crate::sim::optical::Fiber::with_accumulated_dispersion(dl, config.corner_wavelength_nm)
@@ -707,15 +712,17 @@ fn eye_stage<'a>(
     };
     let corners = || -> Vec<Result<(Option<crate::eye::TdecqCorner>, Vec<String>)>> {
         use rayon::prelude::*;
+        let dls = &config.dispersion_corners_ps_per_nm;
         match tdecq_config {
-            Some(tc) => config.dispersion_corners_ps_per_nm.par_iter().map(|&dl| corner(dl, tc)).collect(),
+            Some(tc) if overlap => dls.par_iter().map(|&dl| corner(dl, tc)).collect(),
+            Some(tc) => dls.iter().map(|&dl| corner(dl, tc)).collect(),
             None => Vec::new(),
         }
     };
     // A failure of the passes over resident points: under fallback the CPU engine runs the
     // eye again (with a warning), else it is the error.
     let eye = || or_on_cpu(accel, "the eye", warnings, attempt);
-    let (report, corners) = if serial { (eye(), corners()) } else { rayon::join(eye, corners) };
+    let (report, corners) = if overlap { rayon::join(eye, corners) } else { (eye(), corners()) };
     let mut report = report?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
