@@ -137,12 +137,16 @@ fn segment_q(qa: i32, qb: i32, stride: u32, col: u32, use_priv: bool) {
 }
 // END segment
 
+// A workgroup-private kernel's start: its histogram cleared, and its first segment (each
+// workgroup counts 256 * segs of them).
+fn private_start(wid: vec3<u32>, lid: u32) -> u32 {
+    priv_clear(lid, p.bins_a * p.bins_t);
+    return (wid.x + wid.y * p.wg_x) * 256u * p.segs;
+}
+
 @compute @workgroup_size(256)
 fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let bins = p.bins_a * p.bins_t;
-    priv_clear(lid, bins);
-    let wg = wid.x + wid.y * p.wg_x;
-    let first = wg * 256u * p.segs;
+    let first = private_start(wid, lid);
     // Interleaved within the workgroup's range: neighbouring threads take neighbouring segments.
     // The phase (k0 + k) % P advances by 256 % P a step (no division per segment).
     let step = 256u % p.period;
@@ -157,7 +161,7 @@ fn eye_private(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
             ph = ph - p.period;
         }
     }
-    eye_flush(lid, bins, p.bins_t, 0u);
+    eye_flush(lid, p.bins_a * p.bins_t, p.bins_t, 0u);
 }
 
 @compute @workgroup_size(256)
@@ -227,12 +231,9 @@ const RUN: u32 = 4u;
 
 @compute @workgroup_size(256)
 fn eye_private_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let bins = p.bins_a * p.bins_t;
-    priv_clear(lid, bins);
-    let wg = wid.x + wid.y * p.wg_x;
     // The workgroup's 256·segs segments (segs a multiple of RUN) in runs of RUN: run r of
     // pass s is segments first + (s·256 + lid)·RUN … + RUN − 1.
-    let first = wg * 256u * p.segs;
+    let first = private_start(wid, lid);
     for (var s = 0u; s < p.segs / RUN; s = s + 1u) {
         let k0 = first + (s * 256u + lid) * RUN;
         if (k0 + 1u < p.n) {
@@ -252,7 +253,7 @@ fn eye_private_runs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
             }
         }
     }
-    eye_flush(lid, bins, p.bins_t, 0u);
+    eye_flush(lid, p.bins_a * p.bins_t, p.bins_t, 0u);
 }
 
 @compute @workgroup_size(256)

@@ -88,6 +88,9 @@ pub struct GpuContext {
     ledger: Ledger,
 }
 
+/// The completion of a `map_async` (its callback sends the result).
+pub(crate) type Mapping = std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>;
+
 /// One kind of host-side operation in the [`GpuContext::ledger_take`] account.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LedgerRow {
@@ -707,32 +710,8 @@ impl GpuContext {
         buf.slice(0..size).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        let poll = |submission_index| {
-            self.ledger
-                .time("readback: wait for the GPU", 0, || {
-                    self.device.poll(wgpu::PollType::Wait { submission_index, timeout: None })
-                })
-                .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))
-        };
-        let mapped = match written {
-            Some(i) => {
-                poll(Some(i))?;
-                rx.try_recv().ok()
-            }
-            None => None,
-        };
-        let mapped = match mapped {
-            Some(r) => Ok(r),
-            None => {
-                poll(None)?;
-                rx.recv()
-            }
-        };
-        match mapped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(gpu_err(format!("readback mapping failed: {e}"))),
-            Err(_) => return Err(gpu_err("readback mapping never completed")),
-        }
+        self.await_mapping(&rx, written, "readback: wait for the GPU")?
+            .map_err(|e| gpu_err(format!("readback mapping failed: {e}")))?;
         let copied = buf
             .slice(0..size)
             .get_mapped_range()
@@ -744,6 +723,24 @@ impl GpuContext {
         buf.unmap();
         self.check_alive()?;
         copied
+    }
+
+    /// Waits for a `map_async` whose callback sends into `rx`, of a buffer last used by
+    /// submission `after` when known: for that submission first, then, while the mapping is
+    /// still pending, for all work on the device. The waits count as `kind` in the ledger.
+    /// Returns the mapping's own result; `Err` when the wait fails or the callback was dropped.
+    pub(crate) fn await_mapping(&self, rx: &Mapping, mut after: Option<wgpu::SubmissionIndex>, kind: &'static str) -> Result<std::result::Result<(), wgpu::BufferAsyncError>> {
+        loop {
+            self.ledger
+                .time(kind, 0, || self.device.poll(wgpu::PollType::Wait { submission_index: after.take(), timeout: None }))
+                .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
+            self.check_alive()?;
+            match rx.try_recv() {
+                Ok(r) => return Ok(r),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(gpu_err("buffer mapping was dropped")),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+        }
     }
 
     /// Uploads `data` into a pooled buffer of `role`, padded to 4 bytes: through

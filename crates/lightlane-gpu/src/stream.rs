@@ -9,13 +9,10 @@
 //! slot's device buffer together with the caller's kernel. The next chunk goes to the next
 //! slot while the GPU works on this one.
 
-use crate::context::{gpu_err, GpuContext};
+use crate::context::{gpu_err, GpuContext, Mapping};
 use crate::pool::{Pooled, Role};
 use lightlane_core::Result;
 use std::sync::mpsc;
-
-/// The completion of a `map_async`.
-type Mapping = mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>;
 
 struct Slot {
     staging: wgpu::Buffer,
@@ -214,21 +211,9 @@ struct SendWriteOnly<'a>(wgpu::WriteOnly<'a, [u8]>);
 // sized `T` (an artefact of the impl's implicit `Sized` bound), not by design for slices.
 unsafe impl Send for SendWriteOnly<'_> {}
 
-/// Waits for the mapping `rx` of a buffer last used by submission `used`: for that submission
-/// first, then (should the mapping still be pending) for all work.
+/// Waits for the mapping `rx` of a staging buffer last used by submission `used`
+/// ([`GpuContext::await_mapping`]).
 fn wait_mapped(ctx: &GpuContext, rx: &Mapping, used: wgpu::SubmissionIndex) -> Result<()> {
-    let mut used = Some(used);
-    loop {
-        match rx.try_recv() {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => return Err(gpu_err(format!("staging buffer mapping failed: {e}"))),
-            Err(mpsc::TryRecvError::Disconnected) => return Err(gpu_err("staging buffer mapping was dropped")),
-            Err(mpsc::TryRecvError::Empty) => {
-                ctx.device
-                    .poll(wgpu::PollType::Wait { submission_index: used.take(), timeout: None })
-                    .map_err(|e| gpu_err(format!("waiting for the GPU failed: {e}")))?;
-                ctx.check_alive()?;
-            }
-        }
-    }
+    ctx.await_mapping(rx, Some(used), "upload: wait for a staging slot")?
+        .map_err(|e| gpu_err(format!("staging buffer mapping failed: {e}")))
 }

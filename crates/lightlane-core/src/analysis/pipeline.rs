@@ -339,12 +339,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
     };
     // Side by side (unless the hooks ask for one stage after another); an equalization error
     // comes first, as it would in order.
-    let (equalized, eye) = if hooks.serial {
-        let e = equalize()?;
-        (Ok(e), eye_and_jitter())
-    } else {
-        rayon::join(equalize, eye_and_jitter)
-    };
+    let (equalized, eye) = crate::par::join_if(!hooks.serial, equalize, eye_and_jitter);
     let Equalized { trained, stages, fec, errors, decisions, dfe_taps, dfe_error_propagation, mlse_target, warnings: eq_warnings } = equalized?;
     let (eye, eye_warnings) = eye?;
     warnings.extend(eq_warnings);
@@ -722,7 +717,7 @@ fn eye_stage<'a>(
     // A failure of the passes over resident points: under fallback the CPU engine runs the
     // eye again (with a warning), else it is the error.
     let eye = || or_on_cpu(accel, "the eye", warnings, attempt);
-    let (report, corners) = if overlap { rayon::join(eye, corners) } else { (eye(), corners()) };
+    let (report, corners) = crate::par::join_if(overlap, eye, corners);
     let mut report = report?;
     if config.dispersion_corners_ps_per_nm.is_empty() {
         return Ok(report);
