@@ -223,13 +223,11 @@ pub(crate) fn find_tones(
     super::free_on_pool(grid);
     let chosen = spectral_peaks(&power, max_tones, false_alarm);
     let bin_hz = 1.0 / (n as f64 * ui_s);
-    let mut times = Vec::new();
-    ui.par_iter().with_min_len(CHUNK).map(|&u| u as f64 * ui_s).collect_into_vec(&mut times);
     let mut tones = Vec::with_capacity(chosen.len());
     let mut sin_cos = Vec::new();
     for (k, ratio) in chosen {
         let freq_hz = peak_frequency(&power, k, bin_hz);
-        let Some(tone) = fit_and_remove_tone(&times, residual, freq_hz, &mut sin_cos) else {
+        let Some(tone) = fit_and_remove_tone(ui, ui_s, residual, freq_hz, &mut sin_cos) else {
             continue;
         };
         tones.push(PeriodicTone {
@@ -238,7 +236,7 @@ pub(crate) fn find_tones(
             snr_db: 10.0 * ratio.log10(),
         });
     }
-    super::free_on_pool((power, times, sin_cos));
+    super::free_on_pool((power, sin_cos));
     (tones, Some(bin_hz))
 }
 
@@ -347,37 +345,86 @@ fn peak_frequency(power: &[f64], k: usize, bin_hz: f64) -> f64 {
     (k as f64 + delta) * bin_hz
 }
 
-/// [`fit_tone`](crate::timing::fit_tone) of `residual` at `freq_hz` and the subtraction of the
-/// fitted sinusoid from `residual`, sharing one `sin_cos` per edge (`sin_cos`: scratch), both on
-/// the rayon pool: the normal equations are summed per fixed chunk and combined in order (the
-/// fit differs from `fit_tone`'s in the last bits only, and not with the thread count); the
-/// subtraction is `find_tones_reference`'s, element by element. `None` where `fit_tone` fails
-/// (too few or non-finite points, a bad frequency, singular equations); `residual` is then
-/// unchanged.
-fn fit_and_remove_tone(times: &[f64], residual: &mut [f64], freq_hz: f64, sin_cos: &mut Vec<(f64, f64)>) -> Option<Tone> {
-    if times.len() != residual.len() || times.len() < 4 || !(freq_hz.is_finite() && freq_hz > 0.0) {
+/// Offsets (UI) from an anchor edge within which [`ToneRotor`] rotates the anchor's phasor by
+/// a table entry; an edge this far or farther from the anchor becomes the next anchor.
+const ROTOR_SPAN: usize = 2048;
+
+/// `sin_cos(w·t)` at the edges `t = u·ui_s` (ascending UI indices `u`) without a `sin_cos` per
+/// edge: at an anchor edge `u_a` it is computed as the reference does (`(w·(u_a·ui_s)).sin_cos()`),
+/// at the edges after it (`u − u_a < ROTOR_SPAN`) it is the anchor's phasor times the table
+/// entry `(w·ui_s·(u − u_a)).sin_cos()` (one complex product, no chain of them, so the error
+/// stays within a few ulps of the sine and cosine and of the angle's rounding over the span).
+pub(super) struct ToneRotor {
+    /// Angular frequency, rad/s.
+    w: f64,
+    /// Unit interval, s.
+    ui_s: f64,
+    /// `(w·ui_s·d).sin_cos()` for `d < table.len()` (at most [`ROTOR_SPAN`]).
+    table: Vec<(f64, f64)>,
+}
+
+impl ToneRotor {
+    /// The rotor of angular frequency `w` on UI `ui_s`, its table as long as `span` UI need
+    /// (≤ [`ROTOR_SPAN`]).
+    pub(super) fn new(w: f64, ui_s: f64, span: usize) -> Self {
+        let per_ui = w * ui_s;
+        let table = (0..span.clamp(1, ROTOR_SPAN)).map(|d| (per_ui * d as f64).sin_cos()).collect();
+        ToneRotor { w, ui_s, table }
+    }
+
+    /// `(sin, cos)` at each edge of `ui` into `out` (same length). An edge before the anchor
+    /// (not ascending) becomes an anchor too.
+    pub(super) fn fill(&self, ui: &[usize], out: &mut [(f64, f64)]) {
+        let Some(&first) = ui.first() else {
+            return;
+        };
+        let anchor_at = |u: usize| (self.w * (u as f64 * self.ui_s)).sin_cos();
+        let (mut ua, mut anchor) = (first, anchor_at(first));
+        for (o, &u) in out.iter_mut().zip(ui) {
+            *o = match self.table.get(u.wrapping_sub(ua)) {
+                Some(&(sd, cd)) => (anchor.0 * cd + anchor.1 * sd, anchor.1 * cd - anchor.0 * sd),
+                None => {
+                    (ua, anchor) = (u, anchor_at(u));
+                    anchor
+                }
+            };
+        }
+    }
+}
+
+/// [`fit_tone`](crate::timing::fit_tone) of `residual` at `freq_hz` (edge times `ui[i]·ui_s`)
+/// and the subtraction of the fitted sinusoid from `residual`, sharing one sine and cosine per
+/// edge (`sin_cos`: scratch) from a [`ToneRotor`] (within a few ulps of `sin_cos` per edge),
+/// both on the rayon pool: the normal equations are summed per fixed chunk and combined in
+/// order (the fit differs from `fit_tone`'s in the last bits only, and not with the thread
+/// count); the subtraction is `find_tones_reference`'s, element by element, to those ulps.
+/// `None` where `fit_tone` fails (too few or non-finite points, a bad frequency, singular
+/// equations); `residual` is then unchanged.
+fn fit_and_remove_tone(ui: &[usize], ui_s: f64, residual: &mut [f64], freq_hz: f64, sin_cos: &mut Vec<(f64, f64)>) -> Option<Tone> {
+    if ui.len() != residual.len() || ui.len() < 4 || !(freq_hz.is_finite() && freq_hz > 0.0) {
         return None;
     }
     let w = 2.0 * PI * freq_hz;
-    if sin_cos.len() != times.len() {
+    if sin_cos.len() != ui.len() {
         // Zeroed pages, faulted in by the writes on the pool (not a serial fill).
-        *sin_cos = vec![(0.0, 0.0); times.len()];
+        *sin_cos = vec![(0.0, 0.0); ui.len()];
     }
+    let rotor = ToneRotor::new(w, ui_s, ui[ui.len() - 1] - ui[0] + 1);
     type Sums = ([[f64; 3]; 3], [f64; 3], bool);
     let parts: Vec<Sums> = sin_cos
         .par_chunks_mut(CHUNK)
-        .zip(times.par_chunks(CHUNK))
+        .zip(ui.par_chunks(CHUNK))
         .zip(residual.par_chunks(CHUNK))
-        .map(|((sc, ts), vs)| {
+        .map(|((sc, us), vs)| {
+            rotor.fill(us, sc);
             let mut a = [[0f64; 3]; 3];
             let mut r = [0f64; 3];
             let mut finite = true;
-            for ((o, &t), &v) in sc.iter_mut().zip(ts).zip(vs) {
-                finite &= t.is_finite() && v.is_finite();
-                *o = (w * t).sin_cos();
-                add_tone_point(&mut a, &mut r, *o, v);
+            for (&o, &v) in sc.iter().zip(vs) {
+                finite &= v.is_finite();
+                add_tone_point(&mut a, &mut r, o, v);
             }
-            (a, r, finite)
+            (a, r, finite && ui_s.is_finite())
         })
         .collect();
     let mut a = [[0f64; 3]; 3];

@@ -672,6 +672,38 @@ fn assert_tones_match(ui: &[usize], residual: &[f64], ui_s: f64, what: &str) {
 }
 
 #[test]
+fn the_tone_rotor_gives_each_edges_sine_and_cosine() {
+    // Edges 1–5 UI apart from far into a record, with jumps past the rotor's table (new
+    // anchors), at tone frequencies up to nearly the symbol rate: within a few ulps of
+    // `sin_cos` per edge plus the rounding of its angle (what `fit_tone` computes).
+    let ui_s = 1e-10;
+    let mut s = 5u64;
+    let mut u = 1_000_000usize;
+    let mut ui: Vec<usize> = (0..60_000)
+        .map(|i| {
+            u += 1 + (lcg(&mut s) % 5) as usize + if i % 997 == 0 { 3000 } else { 0 };
+            u
+        })
+        .collect();
+    // Out of order at the end: such an edge is an anchor, not a wrapped table index.
+    ui.push(ui[0] + 7);
+    for freq_hz in [1.3e3, 3.1e6, 41.7e6, 4.99e9] {
+        let w = 2.0 * std::f64::consts::PI * freq_hz;
+        for span in [1usize, 100, usize::MAX] {
+            let rotor = periodic::ToneRotor::new(w, ui_s, span);
+            let mut got = vec![(0.0, 0.0); ui.len()];
+            rotor.fill(&ui, &mut got);
+            for (i, (&u, &(sin, cos))) in ui.iter().zip(&got).enumerate() {
+                let angle = w * (u as f64 * ui_s);
+                let (es, ec) = angle.sin_cos();
+                let tol = 1e-14 + 8e-16 * angle.abs();
+                assert!((sin - es).abs() <= tol && (cos - ec).abs() <= tol, "{freq_hz} Hz, span {span}, edge {i} (UI {u}): ({sin}, {cos}) vs ({es}, {ec})");
+            }
+        }
+    }
+}
+
+#[test]
 fn tone_fit_and_removal_match_fit_tone_and_the_serial_subtraction() {
     let ui_s = 1e-10;
     // Edge counts around the parallel chunk (8192), grids either side of the four-step FFT's
