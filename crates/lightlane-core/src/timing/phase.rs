@@ -175,6 +175,12 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
     sample.sort_unstable();
     let splitters: Vec<u32> = (1..SORT_BUCKETS).filter_map(|b| sample.get(b * SORT_OVERSAMPLE).copied()).collect();
     let buckets = splitters.len() + 1;
+    // A full set of splitters: the branch-free search (the same bucket as `partition_point`).
+    let full: Option<&[u32; SORT_BUCKETS - 1]> = splitters.as_slice().try_into().ok();
+    let bucket_of = |key: u32| match full {
+        Some(sp) => bucket_by_halving(sp, key),
+        None => splitters.partition_point(|&s| s <= key),
+    };
     // Per block: its keys grouped by bucket (a counting sort by bucket) and the group sizes.
     let grouped: Vec<(Vec<u32>, Vec<usize>)> = x
         .par_chunks(block)
@@ -183,7 +189,7 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
             let ids: Vec<u8> = c
                 .iter()
                 .map(|&v| {
-                    let id = splitters.partition_point(|&s| s <= total_order_key(v));
+                    let id = bucket_of(total_order_key(v));
                     counts[id] += 1;
                     id as u8
                 })
@@ -208,18 +214,84 @@ fn sample_sort_total_order(x: &[f32], block: usize) -> Vec<f32> {
         slots.push((b, slot));
         rest = tail;
     }
-    slots.into_par_iter().for_each(|(b, slot)| {
+    slots.into_par_iter().for_each_init(Vec::new, |scratch, (b, slot)| {
         let mut at = 0;
         for (keys, counts) in &grouped {
             let from: usize = counts[..b].iter().sum();
             slot[at..at + counts[b]].copy_from_slice(&keys[from..from + counts[b]]);
             at += counts[b];
         }
-        slot.sort_unstable();
+        radix_sort_keys(slot, scratch);
     });
     let values = sorted.par_iter().with_min_len(block).map(|&k| from_total_order_key(k)).collect();
     crate::par::free_on_pool((sorted, grouped));
     values
+}
+
+/// The number of `splitters` (ascending) at or below `key`, i.e. `partition_point(|&s| s <= key)`,
+/// by six halvings without branches (a sample sort's bucket: the binary search's branches
+/// mispredict on every other value of noisy data).
+#[inline]
+fn bucket_by_halving(splitters: &[u32; SORT_BUCKETS - 1], key: u32) -> usize {
+    let mut i = 0;
+    let mut step = SORT_BUCKETS / 2;
+    while step > 0 {
+        // splitters[..i] are all ≤ key; so are the next `step` when the last of them is.
+        i += step * (splitters[i + step - 1] <= key) as usize;
+        step /= 2;
+    }
+    i
+}
+
+/// Keys from which [`radix_sort_keys`] sorts by bytes (below, `sort_unstable`).
+const RADIX_MIN_KEYS: usize = 256;
+
+/// Sorts `keys` ascending: a least-significant-digit radix sort by bytes through `scratch`,
+/// skipping every byte that all keys share (a sample-sort bucket's keys share their high
+/// bits). Below [`RADIX_MIN_KEYS`] keys, `sort_unstable`. Sorted order is unique, so the result
+/// is `sort_unstable`'s.
+fn radix_sort_keys(keys: &mut [u32], scratch: &mut Vec<u32>) {
+    let n = keys.len();
+    if n < RADIX_MIN_KEYS {
+        keys.sort_unstable();
+        return;
+    }
+    let mut hist = [[0usize; 256]; 4];
+    for &k in keys.iter() {
+        for (d, h) in hist.iter_mut().enumerate() {
+            h[((k >> (8 * d)) & 0xff) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(n, 0);
+    let mut in_keys = true;
+    for (d, h) in hist.iter().enumerate() {
+        if h.contains(&n) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut at = 0;
+        for (o, &c) in next.iter_mut().zip(h) {
+            *o = at;
+            at += c;
+        }
+        let mut scatter = |src: &[u32], dst: &mut [u32]| {
+            for &k in src {
+                let b = ((k >> (8 * d)) & 0xff) as usize;
+                dst[next[b]] = k;
+                next[b] += 1;
+            }
+        };
+        if in_keys {
+            scatter(keys, scratch);
+        } else {
+            scatter(scratch, keys);
+        }
+        in_keys = !in_keys;
+    }
+    if !in_keys {
+        keys.copy_from_slice(scratch);
+    }
 }
 
 fn check_cluster_input(x: &[f32], levels: usize) -> Result<()> {
@@ -509,6 +581,45 @@ mod tests {
         nan[5] = f32::NAN;
         assert_eq!(format!("{:?}", cluster_levels(&nan, 4)), format!("{:?}", cluster_levels_reference(&nan, 4)));
         assert!(cluster_levels(&[1.0; 10], 4).is_err() && cluster_levels(&[1.0; 100], 1).is_err());
+    }
+
+    #[test]
+    fn radix_sort_and_halving_search_equal_sort_and_partition_point() {
+        let mut s = 3u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 32) as u32
+        };
+        let mut scratch = Vec::new();
+        // Sizes around the radix threshold; keys spread over all bits, sharing their high bytes
+        // (a bucket's), sharing their low byte, with many ties, and all equal.
+        for n in [0usize, 1, RADIX_MIN_KEYS - 1, RADIX_MIN_KEYS, RADIX_MIN_KEYS + 1, 5000, 70_001] {
+            let spread: Vec<u32> = (0..n).map(|_| next()).collect();
+            let kinds: [Vec<u32>; 5] = [
+                spread.clone(),
+                spread.iter().map(|k| 0x3f80_0000 | (k & 0x000f_ffff)).collect(),
+                spread.iter().map(|k| k & 0xffff_ff00).collect(),
+                spread.iter().map(|k| k % 7).collect(),
+                vec![0xdead_beef; n],
+            ];
+            for (kind, keys) in kinds.iter().enumerate() {
+                let mut want = keys.clone();
+                want.sort_unstable();
+                let mut got = keys.clone();
+                radix_sort_keys(&mut got, &mut scratch);
+                assert_eq!(got, want, "n = {n}, kind {kind}");
+            }
+        }
+        // The bucket of every key (splitters with ties, keys at, between and beyond them).
+        let mut splitters: Vec<u32> = (0..SORT_BUCKETS - 1).map(|_| next() >> 4).collect();
+        splitters.sort_unstable();
+        splitters[10] = splitters[9];
+        splitters[40] = splitters[41];
+        let sp: &[u32; SORT_BUCKETS - 1] = splitters.as_slice().try_into().unwrap();
+        let keys = splitters.iter().flat_map(|&k| [k.saturating_sub(1), k, k + 1]).chain([0, u32::MAX]).chain((0..10_000).map(|_| next()));
+        for key in keys {
+            assert_eq!(bucket_by_halving(sp, key), splitters.partition_point(|&s| s <= key), "key {key}");
+        }
     }
 
     #[test]
