@@ -409,7 +409,10 @@ fn fit_and_remove_tone(ui: &[usize], ui_s: f64, residual: &mut [f64], freq_hz: f
         // Zeroed pages, faulted in by the writes on the pool (not a serial fill).
         *sin_cos = vec![(0.0, 0.0); ui.len()];
     }
-    let rotor = ToneRotor::new(w, ui_s, ui[ui.len() - 1] - ui[0] + 1);
+    // Every edge time finite (`ui` ascends, so the last is the largest), as `fit_tone` requires.
+    let (first, last) = (ui[0], ui[ui.len() - 1]);
+    let times_finite = (last as f64 * ui_s).is_finite();
+    let rotor = ToneRotor::new(w, ui_s, last.saturating_sub(first) + 1);
     type Sums = ([[f64; 3]; 3], [f64; 3], bool);
     let parts: Vec<Sums> = sin_cos
         .par_chunks_mut(CHUNK)
@@ -424,7 +427,7 @@ fn fit_and_remove_tone(ui: &[usize], ui_s: f64, residual: &mut [f64], freq_hz: f
                 finite &= v.is_finite();
                 add_tone_point(&mut a, &mut r, o, v);
             }
-            (a, r, finite && ui_s.is_finite())
+            (a, r, finite && times_finite)
         })
         .collect();
     let mut a = [[0f64; 3]; 3];
