@@ -142,6 +142,8 @@ fn sorted_by_total_order(x: &[f32], parallel_from: usize) -> Vec<f32> {
 /// Buckets of [`sample_sort_total_order`] (fixed: the work split does not follow the thread
 /// count, and the result does not depend on it anyway).
 const SORT_BUCKETS: usize = 64;
+// The bucket ids are bytes, and `bucket_by_halving` halves a power of two down to 1.
+const _: () = assert!(SORT_BUCKETS.is_power_of_two() && SORT_BUCKETS <= 256);
 /// Sample keys per bucket from which the splitters are picked.
 const SORT_OVERSAMPLE: usize = 16;
 /// Values per classification task of [`sample_sort_total_order`].
