@@ -986,6 +986,29 @@ mod tests {
     }
 
     #[test]
+    fn awaiting_a_mapping_polls_until_its_callback_comes_or_is_dropped() {
+        // The race-free half of the test above: the "mapping" answers 150 ms after the
+        // submission it names is done, so one wait for that submission is not enough.
+        let Ok(ctx) = GpuContext::shared() else {
+            assert!(std::env::var("LIGHTLANE_REQUIRE_GPU").ok().as_deref() != Some("1"), "no adapter");
+            return;
+        };
+        let done = ctx.queue.submit([ctx.device.create_command_encoder(&Default::default()).finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            tx.send(Ok(())).unwrap();
+        });
+        assert!(matches!(ctx.await_mapping(&rx, Some(done), "test"), Ok(Ok(()))));
+        late.join().unwrap();
+        // A callback that was dropped unanswered is an error, not a hang.
+        let (tx, rx) = std::sync::mpsc::channel::<std::result::Result<(), wgpu::BufferAsyncError>>();
+        drop(tx);
+        let e = ctx.await_mapping(&rx, None, "test").unwrap_err();
+        assert!(e.to_string().contains("dropped"), "{e}");
+    }
+
+    #[test]
     fn staged_uploads_land_every_byte_in_place() {
         // Several chunks with a short last one, one chunk, exactly one chunk, read back whole;
         // unaligned data or chunks are errors.
