@@ -543,15 +543,20 @@ mod tests {
     fn block_parallel_edges_equal_the_sequential_scan() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
-        for (m, lv) in [(Modulation::Nrz, vec![-1.0f32, 1.0]), (Modulation::Pam4, vec![-3.0, -1.0, 1.0, 3.0])] {
+        let cases = [(Modulation::Nrz, vec![-1.0f32, 1.0]), (Modulation::Pam4, vec![-3.0, -1.0, 1.0, 3.0])];
+        // Starting at the lowest or the highest level: the comparators leave their unknown
+        // state downwards or upwards.
+        for ((m, lv), first) in cases.iter().flat_map(|c| [(c, 0), (c, c.1.len() - 1)]) {
+            let m = *m;
             // Random symbols at 3.7 samples per UI with noise, and long flat stretches right on
             // a threshold (inside the hysteresis band) that straddle block boundaries.
             let spu = 3.7;
             let mut x = Vec::new();
-            let mut level = lv[0];
+            let mut level = lv[first];
             while x.len() < 60_000 {
                 if rng.random_range(0..400u32) == 0 {
-                    let th = 0.5 * (lv[0] + lv[1]);
+                    let k = rng.random_range(0..lv.len() - 1);
+                    let th = 0.5 * (lv[k] + lv[k + 1]);
                     x.extend(std::iter::repeat_n(th, rng.random_range(1..300usize)));
                 }
                 let next = lv[rng.random_range(0..lv.len())];
@@ -563,12 +568,19 @@ mod tests {
                 level = next;
             }
             let levels = Levels::estimate(&x, m, 0.1).unwrap();
-            let want = data_edges(&x, &levels, m, spu);
+            // A few NaN samples, which no comparator takes as a side.
+            for _ in 0..20 {
+                let k = rng.random_range(0..x.len());
+                x[k] = f32::NAN;
+            }
+            // (Bit patterns: an edge beside a NaN sample is NaN in both.)
+            let bits = |e: Vec<f64>| e.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            let want = bits(data_edges(&x, &levels, m, spu));
             assert!(want.len() > 3000, "{m}: {} edges", want.len());
             for block in [1usize, 7, 100, 999, 4096, 100_000] {
-                assert_eq!(data_edges_blocks(&x, &levels, m, spu, block), want, "{m} block {block}");
+                assert_eq!(bits(data_edges_blocks(&x, &levels, m, spu, block)), want, "{m} block {block}");
             }
-            assert_eq!(data_edges_parallel(&x, &levels, m, spu), want);
+            assert_eq!(bits(data_edges_parallel(&x, &levels, m, spu)), want);
         }
         let levels = Levels { means: vec![-1.0, 1.0], thresholds: vec![0.0], hysteresis: 0.1 };
         assert!(data_edges_blocks(&[], &levels, Modulation::Nrz, 4.0, 16).is_empty());
