@@ -300,31 +300,20 @@ where
     let signal = signal.into();
     let (tdecq_engine, mark) = (engines.tdecq, engines.mark);
     let make = || -> Result<Option<HeldSignal<'k>>> { Ok(make_tdecq_signal.map(|make| make()).transpose()?.map(Into::into)) };
-    // TDECQ on the signal made (or on `signal` without a maker).
-    let tdecq = |made: &Option<HeldSignal<'k>>| tdecq_part(made.as_ref().map(HeldSignal::source).unwrap_or(signal), symbols, modulation, config, tdecq_engine, mark);
+    // The signal made (or `signal` without a maker) with its TDECQ.
+    let with_tdecq = |made: Option<HeldSignal<'k>>| {
+        let t = tdecq_part(made.as_ref().map(HeldSignal::source).unwrap_or(signal), symbols, modulation, config, tdecq_engine, mark);
+        (made, t)
+    };
     // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
     // worker blocked waiting for that thread could starve. The maker and TDECQ need neither
     // the diagram nor the metrics: they run beside them (`serial`: only the maker, TDECQ
     // after them, as the per-stage profile times it).
     let (parts, side) = if engines.serial {
         let (parts, made) = rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), make);
-        let side = match made {
-            Ok(made) if parts.is_ok() => {
-                let t = tdecq(&made);
-                Ok((made, t))
-            }
-            made => made.map(|made| (made, None)),
-        };
-        (parts, side)
+        (parts, made.map(with_tdecq))
     } else {
-        rayon::join(
-            || diagram_and_metrics(signal, modulation, config, engines),
-            || {
-                let made = make()?;
-                let t = tdecq(&made);
-                Ok((made, t))
-            },
-        )
+        rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), || make().map(with_tdecq))
     };
     let (eye, m) = parts?;
     let (made, tdecq) = side?;
