@@ -135,17 +135,21 @@ pub(crate) fn circular_mean(values: impl Iterator<Item = f64>, period: f64) -> (
 /// reduction, like that of `sin_cos` on `2πu`, loses accuracy in proportion to |u|).
 #[inline]
 pub(crate) fn sin_cos_turns(u: f64) -> (f64, f64) {
-    let q = (4.0 * u).round();
+    // Nearest quarter turn (ties to even) by the 1.5·2^52 shift: exact for |4u| < 2^51, and
+    // without `round`, a library call on the baseline x86-64 target. Beyond that, `4u` is an
+    // integer already (or NaN/∞, which the comparison passes through).
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let q = if (4.0 * u).abs() < 2_251_799_813_685_248.0 { (4.0 * u + SHIFT) - SHIFT } else { 4.0 * u };
     let x = 2.0 * PI * (u - 0.25 * q);
     let x2 = x * x;
     let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5_040.0 + x2 * (1.0 / 362_880.0 + x2 * (-1.0 / 39_916_800.0 + x2 * (1.0 / 6_227_020_800.0 - x2 / 1_307_674_368_000.0)))))));
     let c = 1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40_320.0 + x2 * (-1.0 / 3_628_800.0 + x2 * (1.0 / 479_001_600.0 + x2 * (-1.0 / 87_178_291_200.0 + x2 / 20_922_789_888_000.0)))))));
-    match (q as i64).rem_euclid(4) {
-        0 => (s, c),
-        1 => (c, -s),
-        2 => (-s, -c),
-        _ => (-c, s),
-    }
+    // Rotated by q quarter turns without branches (the quadrant of a spread of phases is
+    // random): 0 → (s, c), 1 → (c, −s), 2 → (−s, −c), 3 → (−c, s).
+    let k = q as i64;
+    let (a, b) = if k & 1 == 0 { (s, c) } else { (c, s) };
+    let sign = |neg: bool| if neg { -1.0 } else { 1.0 };
+    (a * sign(k & 2 != 0), b * sign((k + 1) & 2 != 0))
 }
 
 /// `v` wrapped into `[−period/2, period/2)`.
