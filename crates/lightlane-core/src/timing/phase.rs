@@ -51,12 +51,18 @@ pub struct LevelClusters {
 /// Clusters `x` into `levels` amplitude groups (Lloyd iterations started at the quantiles that
 /// equiprobable symbols would have).
 ///
-/// The values are sorted, so every cluster is a contiguous run, found by bisection, and its
-/// sums run over the run in order: the same sums, means and result as the element-by-element
-/// walk of [`cluster_levels_reference`] (no per-element cluster search or indexed updates; the
-/// clusters summed in parallel). An
-/// iteration whose runs equal the previous one's would repeat its sums exactly, so the loop
-/// stops there without the pass. Input with NaN takes the reference path.
+/// A cluster's sums (of values and of squares, in f64) add its values in sorted order within
+/// each [`SUM_GROUP`] of the sorted values, each group's part from zero, and the parts in order
+/// ([`group_sums`]): a fixed grouping, so the result does not depend on the thread count, and
+/// a group wholly inside a cluster has the same part in every iteration.
+///
+/// The values are sorted, so every cluster is a contiguous run, found by bisection. The sums
+/// of the whole groups are taken once, on the pool; an iteration adds those of its runs and
+/// sums only the partial groups at the runs' ends: the same sums, means and result as the
+/// element-by-element walk of [`cluster_levels_reference`] (no per-element cluster search or
+/// indexed updates, and no pass over the values per iteration). An iteration whose runs equal
+/// the previous one's would repeat its sums exactly, so the loop stops there. Input with NaN
+/// takes the reference path.
 ///
 /// Long inputs (at least [`PARALLEL_SORT_VALUES`]) are copied and sorted entirely on the thread
 /// pool ([`sorted_by_total_order`]); the sorted order is unique, so the result does not depend
@@ -75,6 +81,7 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
     let mut counts = vec![0u64; levels];
     let mut runs = vec![0usize; levels + 1];
     let mut previous: Option<Vec<usize>> = None;
+    let whole = whole_group_sums(&sorted);
     for _ in 0..12 {
         let thresholds: Vec<f64> = means.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         // Cluster c holds sorted[runs[c]..runs[c + 1]]: the reference's walk moves on from
@@ -90,22 +97,9 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         if previous.as_deref() == Some(&runs[..]) {
             break;
         }
-        // Each cluster's sums in order, the clusters on the pool.
-        let run_sums: Vec<(f64, f64)> = {
-            use rayon::prelude::*;
-            (0..levels)
-                .into_par_iter()
-                .map(|c| {
-                    let (mut s1, mut s2) = (0f64, 0f64);
-                    for &v in &sorted[runs[c]..runs[c + 1]] {
-                        let v = v as f64;
-                        s1 += v;
-                        s2 += v * v;
-                    }
-                    (s1, s2)
-                })
-                .collect()
-        };
+        // Each cluster's sums by group: the whole groups' from the table, the partial ones
+        // at the ends of its run summed here.
+        let run_sums: Vec<(f64, f64)> = (0..levels).map(|c| run_group_sums(&sorted, &whole, runs[c]..runs[c + 1])).collect();
         for c in 0..levels {
             (sums[c], sq[c]) = run_sums[c];
             counts[c] = (runs[c + 1] - runs[c]) as u64;
@@ -119,6 +113,43 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         crate::par::free_on_pool(sorted);
     }
     Ok(finish_clusters(means, &sums, &sq, counts))
+}
+
+/// Sorted values per group of a level cluster's sums ([`cluster_levels`]).
+pub(crate) const SUM_GROUP: usize = 4096;
+
+/// Sum and sum of squares (f64) of `v` in order from zero: one group's part of a cluster's sums.
+#[inline]
+fn group_sums(v: &[f32]) -> (f64, f64) {
+    let (mut s1, mut s2) = (0f64, 0f64);
+    for &v in v {
+        let v = v as f64;
+        s1 += v;
+        s2 += v * v;
+    }
+    (s1, s2)
+}
+
+/// [`group_sums`] of every whole [`SUM_GROUP`] of `sorted`, on the pool.
+fn whole_group_sums(sorted: &[f32]) -> Vec<(f64, f64)> {
+    use rayon::prelude::*;
+    sorted.par_chunks_exact(SUM_GROUP).with_min_len(16).map(group_sums).collect()
+}
+
+/// A cluster's sums over `sorted[run]`: the parts of the groups the run meets, in order from
+/// zero, each whole group's from `whole` ([`whole_group_sums`]).
+fn run_group_sums(sorted: &[f32], whole: &[(f64, f64)], run: std::ops::Range<usize>) -> (f64, f64) {
+    let (mut s1, mut s2) = (0f64, 0f64);
+    let mut i = run.start;
+    while i < run.end {
+        let g = i / SUM_GROUP;
+        let end = ((g + 1) * SUM_GROUP).min(run.end);
+        let (p1, p2) = if i == g * SUM_GROUP && end - i == SUM_GROUP { whole[g] } else { group_sums(&sorted[i..end]) };
+        s1 += p1;
+        s2 += p2;
+        i = end;
+    }
+    (s1, s2)
 }
 
 /// Values from which [`cluster_levels`] sorts with [`sample_sort_total_order`] on the pool
@@ -350,8 +381,9 @@ fn finish_clusters(means: Vec<f64>, sums: &[f64], sq: &[f64], counts: Vec<u64>) 
     LevelClusters { means, sigmas, counts, separation }
 }
 
-/// The element-by-element Lloyd iterations over the sorted values: the reference of
-/// [`cluster_levels`] (and its path for input with NaN).
+/// The element-by-element Lloyd iterations over the sorted values, each cluster's sums taken
+/// by [`SUM_GROUP`] as [`cluster_levels`] defines them: its reference (and its path for input
+/// with NaN).
 pub(crate) fn cluster_levels_reference(x: &[f32], levels: usize) -> Result<LevelClusters> {
     check_cluster_input(x, levels)?;
     let mut sorted: Vec<f32> = x.to_vec();
@@ -372,16 +404,30 @@ pub(crate) fn cluster_levels_reference(x: &[f32], levels: usize) -> Result<Level
         sums.iter_mut().for_each(|v| *v = 0.0);
         sq.iter_mut().for_each(|v| *v = 0.0);
         counts.iter_mut().for_each(|v| *v = 0);
-        // x is sorted: each cluster is a contiguous run.
+        // x is sorted: each cluster is a contiguous run. Its sums add the values in order
+        // within each SUM_GROUP of the sorted values, each group's part from zero, the parts
+        // added to the cluster's sums as the walk leaves the group or the cluster.
         let mut c = 0usize;
-        for &v in &sorted {
+        let (mut p1, mut p2, mut in_part) = (0f64, 0f64, 0usize);
+        for (i, &v) in sorted.iter().enumerate() {
             let v = v as f64;
+            let from = c;
             while c < levels - 1 && v >= thresholds[c] {
                 c += 1;
             }
-            sums[c] += v;
-            sq[c] += v * v;
+            if in_part > 0 && (c != from || i % SUM_GROUP == 0) {
+                sums[from] += p1;
+                sq[from] += p2;
+                (p1, p2, in_part) = (0.0, 0.0, 0);
+            }
+            p1 += v;
+            p2 += v * v;
+            in_part += 1;
             counts[c] += 1;
+        }
+        if in_part > 0 {
+            sums[c] += p1;
+            sq[c] += p2;
         }
         if !update_means(&mut means, &sums, &counts) {
             break;
