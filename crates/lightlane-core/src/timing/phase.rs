@@ -116,7 +116,7 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
 }
 
 /// Sorted values per group of a level cluster's sums ([`cluster_levels`]).
-pub(crate) const SUM_GROUP: usize = 4096;
+const SUM_GROUP: usize = 4096;
 
 /// Sum and sum of squares (f64) of `v` in order from zero: one group's part of a cluster's sums.
 #[inline]
