@@ -99,9 +99,8 @@ pub fn cluster_levels(x: &[f32], levels: usize) -> Result<LevelClusters> {
         }
         // Each cluster's sums by group: the whole groups' from the table, the partial ones
         // at the ends of its run summed here.
-        let run_sums: Vec<(f64, f64)> = (0..levels).map(|c| run_group_sums(&sorted, &whole, runs[c]..runs[c + 1])).collect();
         for c in 0..levels {
-            (sums[c], sq[c]) = run_sums[c];
+            (sums[c], sq[c]) = run_group_sums(&sorted, &whole, runs[c]..runs[c + 1]);
             counts[c] = (runs[c + 1] - runs[c]) as u64;
         }
         previous = Some(runs.clone());
