@@ -18,7 +18,7 @@ pub mod filter;
 pub mod jitter;
 pub mod modulation;
 pub mod optical;
-mod par;
+pub mod par;
 pub mod pattern;
 pub mod sim;
 mod simd;

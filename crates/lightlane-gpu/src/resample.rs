@@ -191,7 +191,7 @@ impl GpuContext {
         }
         // The host's share of the call runs on the pool (on a many-core host it bounded the
         // call: ~0.1 s of one thread for 3.5 M positions).
-        if let Some(k) = positions.par_iter().position_first(|p| !p.is_finite()) {
+        if let Some(k) = lightlane_core::par::position_first(positions, |p| !p.is_finite()) {
             return Err(Error::invalid(
                 "symbol position",
                 positions[k],

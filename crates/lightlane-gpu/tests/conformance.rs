@@ -1007,6 +1007,11 @@ fn resample_at_recovered_positions_matches_cpu() {
     }
     ctx.set_max_chunk_bytes(None);
     assert!(ctx.resample_at(&x, &[1.0, f64::NAN], 2).is_err());
+    // A non-finite position deep in a long clock (past the search's first chunks).
+    let mut long: Vec<f64> = (0..100_000).map(|k| (k % 1000) as f64).collect();
+    long[70_001] = f64::INFINITY;
+    let e = ctx.resample_at(&x, &long, 2).unwrap_err().to_string();
+    assert!(e.contains("symbol position") && e.contains("inf"), "{e}");
     assert!(ctx.resample_at(&[], &positions, 2).unwrap().is_empty());
     assert!(ctx.resample_at(&x, &positions, 0).unwrap().is_empty());
     assert_eq!(

@@ -1248,11 +1248,7 @@ pub fn tdecq_on(
                     got: sy.len(),
                 });
             }
-            if let Some(i) = sy
-                .par_iter()
-                .with_min_len(1 << 16)
-                .position_first(|&v| v > 3)
-            {
+            if let Some(i) = crate::par::position_first(sy, |&v| v > 3) {
                 return Err(Error::ValueOutOfRange {
                     what: "TDECQ symbols",
                     index: i,

@@ -423,7 +423,7 @@ fn kept_centres(centres: Vec<f64>, shift: f64, last: f64, general: bool) -> Kept
         centres.truncate(to);
         KeptCentres { centres, skip: from, first_kept: (to > from).then_some(from), shift }
     } else {
-        let to = from + first_where(&centres[from..], |c| c + shift > last);
+        let to = from + crate::par::position_first(&centres[from..], |&c| c + shift > last).unwrap_or(centres.len() - from);
         let kept: Vec<f64> = centres[from..to].iter().map(|&c| c + shift).filter(|&p| p >= 0.0).collect();
         // Already shifted and in place: the pass in `finish` moves and adds nothing.
         KeptCentres { centres: kept, skip: 0, first_kept: (to > from).then_some(from), shift: 0.0 }
@@ -551,16 +551,6 @@ fn centred_tie(tie: &[f64], mean: f64, spu: f64, fs: f64, settled: usize) -> (Ve
         })
         .collect();
     (out, parts.iter().sum())
-}
-
-/// Index of the first element of `v` where `f` holds (`v.len()` if none), searched in parallel
-/// chunks (rayon's per-element `position_first` costs about 20 ns an element).
-fn first_where(v: &[f64], f: impl Fn(f64) -> bool + Sync) -> usize {
-    const CHUNK: usize = 1 << 14;
-    match v.par_chunks(CHUNK).position_first(|c| c.iter().any(|&x| f(x))) {
-        Some(c) => c * CHUNK + v[c * CHUNK..].iter().position(|&x| f(x)).unwrap_or(0),
-        None => v.len(),
-    }
 }
 
 /// Least-squares slope of `p[k]` over `k` (the naive reference of `shift_and_slope`).
