@@ -36,6 +36,10 @@ struct Params {
     segs: u32,       // segments per thread (eye_private, eye_global)
     tile_phases: u32,   // PH (eye_tiled)
     chunk_periods: u32, // periods per workgroup (eye_tiled)
+    swz: u32,           // row-swizzle mask of the workgroup histogram (0: rows in plain order)
+    _p0: u32,
+    _p1: u32,
+    _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -78,23 +82,22 @@ fn eye_bin(a: i32, stride: u32, c: u32, use_priv: bool) {
     let r = a >> 8u;
     if (r >= 0 && r < i32(p.bins_a)) {
         if (use_priv) {
-            atomicAdd(&priv_hist[u32(r) * stride + swizzle(u32(r), c, stride)], 1u);
+            atomicAdd(&priv_hist[u32(r) * stride + swizzle(u32(r), c)], 1u);
         } else {
             atomicAdd(&hist[u32(r) * p.bins_t + c], 1u);
         }
     }
 }
 
-// Position of column c in row r of a workgroup histogram with `stride` columns a row: when
-// stride is a power of two, c XOR (r mod stride), a permutation of each row that spreads the
-// rows' same columns over the memory banks (without it, the threads of a phase tile, which
-// share their columns, hit the same few banks: 16-way conflicts at 16 columns a row).
+// Position of column c in row r of a workgroup histogram: c XOR (r & swz), where the host sets
+// swz to the row width − 1 (a power of two) when a subgroup's invocations share their columns
+// (a phase tile of fewer than 4 phases, the tile run kernel): a permutation of each row that
+// spreads the rows' same columns over the memory banks (without it, 16-way conflicts at one
+// phase of 16 columns a tile). Else swz is 0 and the rows are in plain order: invocations on
+// many phases hit distinct banks already, and the swizzle cost 5–10% there on the H200.
 // Its own inverse.
-fn swizzle(r: u32, c: u32, stride: u32) -> u32 {
-    if ((stride & (stride - 1u)) == 0u) {
-        return c ^ (r & (stride - 1u));
-    }
-    return c;
+fn swizzle(r: u32, c: u32) -> u32 {
+    return c ^ (r & p.swz);
 }
 
 // Adds the workgroup histogram (rows of `stride` columns, swizzled) to the global one at
@@ -105,7 +108,7 @@ fn eye_flush(lid: u32, bins: u32, stride: u32, col0: u32) {
         let v = atomicLoad(&priv_hist[b]);
         if (v != 0u) {
             let r = b / stride;
-            atomicAdd(&hist[r * p.bins_t + col0 + swizzle(r, b % stride, stride)], v);
+            atomicAdd(&hist[r * p.bins_t + col0 + swizzle(r, b % stride)], v);
         }
     }
 }

@@ -135,6 +135,36 @@ pub(crate) struct EyeParams {
     pub(crate) segs: u32,
     pub(crate) tile_phases: u32,
     pub(crate) chunk_periods: u32,
+    /// Row-swizzle mask of the workgroup histogram ([`eye_swizzle`]).
+    pub(crate) swz: u32,
+    pub(crate) _pad: [u32; 3],
+}
+
+/// Distinct phases a subgroup's invocations count at one step below which the privatized eye
+/// kernels swizzle their workgroup histogram's rows. Measured on the H200 (one `gpu_bench`
+/// build with and one without the swizzle, 2^26 samples): 16 columns of one phase a tile
+/// (m = 16) 24.1 → 60.0 GSa/s swizzled, but the 64 × 64 histogram (16 phases a subgroup,
+/// m = 4) 139.3 → 125.8 and the analysis's eye (4 phases a tile, m = 4) 129.0 → 122.6.
+const EYE_SWIZZLE_BELOW_PHASES: u32 = 4;
+
+/// Distinct phases `(t·step) mod period` of a subgroup's 32 invocations `t` (`period` ≥ 1).
+fn subgroup_phases(period: u32, step: u32) -> u32 {
+    let (mut a, mut b) = (period, step % period);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    (period / a).min(32)
+}
+
+/// The row-swizzle mask of a workgroup histogram `width` columns a row whose kernel's subgroup
+/// counts `phases` distinct phases at one step: `width − 1` when those are fewer than
+/// [`EYE_SWIZZLE_BELOW_PHASES`] and `width` is a power of two, else 0 (plain rows).
+pub(crate) fn eye_swizzle(phases: u32, width: u32) -> u32 {
+    if phases < EYE_SWIZZLE_BELOW_PHASES && width.is_power_of_two() {
+        width - 1
+    } else {
+        0
+    }
 }
 
 #[repr(C)]
@@ -937,15 +967,20 @@ impl GpuContext {
         let m = geom.columns_per_sample() as u32;
         let phase_bins = geom.amp_bins as u64 * m as u64;
         let runs = self.eye_runs();
-        let (entry, groups, segs, tile_phases, chunk_periods) = if bins <= EYE_PRIVATE_BINS {
+        // A subgroup's 32 invocations at one step count the segments of: 32 consecutive phases
+        // (eye_private), every EYE_RUN-th phase (eye_private_runs), the tile's phases in turn
+        // (eye_tiled), or one phase (eye_tiled_runs, each invocation a period).
+        let (entry, groups, segs, tile_phases, chunk_periods, swz) = if bins <= EYE_PRIVATE_BINS {
             // (eye_private_runs: whole runs of EYE_RUN segments.)
             let segs = segments.div_ceil(WORKGROUP * EYE_WORKGROUPS).max(16).next_multiple_of(EYE_RUN);
+            let phases = subgroup_phases(period, if runs { EYE_RUN } else { 1 });
             (
                 if runs { "eye_private_runs" } else { "eye_private" },
                 segments.div_ceil(WORKGROUP * segs),
                 segs,
                 0,
                 0,
+                eye_swizzle(phases, geom.time_bins as u32),
             )
         } else if phase_bins <= EYE_PRIVATE_BINS as u64 {
             let ph = ((EYE_PRIVATE_BINS as u64 / phase_bins) as u32).clamp(1, period);
@@ -954,9 +989,10 @@ impl GpuContext {
             let periods = ((k0 % period as u64) as u32 + segments - 1) / period + 1;
             let chunks = EYE_WORKGROUPS.div_ceil(tiles).clamp(1, periods);
             let cp = periods.div_ceil(chunks);
-            (if runs { "eye_tiled_runs" } else { "eye_tiled" }, tiles * periods.div_ceil(cp), 0, ph, cp)
+            let phases = if runs { 1 } else { ph.min(32) };
+            (if runs { "eye_tiled_runs" } else { "eye_tiled" }, tiles * periods.div_ceil(cp), 0, ph, cp, eye_swizzle(phases, ph * m))
         } else {
-            ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0)
+            ("eye_global", segments.div_ceil(WORKGROUP * 4), 4, 0, 0, 0)
         };
         let pipe = self.pipeline_eye(entry, m as usize)?;
         let grid = self.grid(groups);
@@ -973,6 +1009,8 @@ impl GpuContext {
             segs,
             tile_phases,
             chunk_periods,
+            swz,
+            _pad: [0; 3],
         };
         Ok((pipe, grid, p))
     }
@@ -1314,4 +1352,36 @@ impl GpuContext {
 /// Whether the DFE of `n` symbols (input plus warm-up history scratch) fits `limit` elements.
 pub(crate) fn dfe_fits(n: usize, block: usize, warmup: usize, limit: usize) -> bool {
     n.saturating_add(n.div_ceil(block).saturating_mul(warmup.min(n))) <= limit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subgroup_phases_count_the_distinct_phases_of_32_invocations() {
+        // Against counting them.
+        for period in [1u32, 2, 3, 4, 7, 10, 16, 64, 100, 4096] {
+            for step in [1u32, 2, 4, 6] {
+                let mut seen: Vec<u32> = (0..32).map(|t| (t * step) % period).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                assert_eq!(subgroup_phases(period, step), seen.len() as u32, "period {period} step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn eye_rows_are_swizzled_only_where_a_subgroup_shares_its_columns() {
+        // The 64 x 64 eye (16 phases), the analysis eye's tiles (4 phases): plain rows.
+        assert_eq!(eye_swizzle(subgroup_phases(16, 1), 64), 0);
+        assert_eq!(eye_swizzle(subgroup_phases(16, EYE_RUN), 64), 0);
+        assert_eq!(eye_swizzle(4, 16), 0);
+        // One phase a tile of 16 columns, the tile run kernel, 2 phases in a row of 64.
+        assert_eq!(eye_swizzle(1, 16), 15);
+        assert_eq!(eye_swizzle(subgroup_phases(2, 1), 64), 63);
+        assert_eq!(eye_swizzle(subgroup_phases(8, EYE_RUN), 64), 63);
+        // Not for a row width that is not a power of two.
+        assert_eq!(eye_swizzle(1, 18), 0);
+    }
 }

@@ -469,6 +469,15 @@ fn geometries() -> Vec<EyeGeometry> {
             lo: -1.5,
             hi: 1.5,
         },
+        // fits the per-workgroup histogram with 2 phases (m = 32): swizzled rows
+        EyeGeometry {
+            samples_per_ui: 2,
+            span_ui: 1,
+            time_bins: 64,
+            amp_bins: 64,
+            lo: -1.5,
+            hi: 1.5,
+        },
         // global atomics (256 x 128 bins), m = 32: one phase's 8192 bins exceed a workgroup
         EyeGeometry {
             samples_per_ui: 4,
