@@ -199,14 +199,19 @@ pub(crate) fn find_tones(
         return (Vec::new(), None);
     }
     let n = fft_len(m);
-    let hann = |i: usize| 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
     let power = if n >= FOUR_STEP_MIN_LEN {
         // The spectrum on the pool (the four-step FFT, no n-point plan); the mean is summed in
-        // fixed chunks, so it (and the spectrum) differ from the reference's in the last bits.
+        // fixed chunks and the window's cosines come from two short tables (a `cos` per
+        // sample cost a third of the spectrum), so it (and the spectrum) differ from the
+        // reference's in the last bits.
         let mean = chunked_sum(&grid) / m as f64;
         let grid = &grid;
-        four_step::real_power_spectrum(n, |i| if i < m { (grid[i] - mean) * hann(i) } else { 0.0 })
+        let turns = four_step::Twiddles::new(m - 1);
+        // cos(2π·i/(m − 1)), i = m − 1 being a whole turn.
+        let hann_t = |i: usize| 0.5 - 0.5 * turns.get(if i + 1 < m { i } else { 0 }).re;
+        four_step::real_power_spectrum(n, |i| if i < m { (grid[i] - mean) * hann_t(i) } else { 0.0 })
     } else {
+        let hann = |i: usize| 0.5 - 0.5 * (2.0 * PI * i as f64 / (m - 1) as f64).cos();
         let mean = grid.iter().sum::<f64>() / m as f64;
         let mut buf: Vec<Complex<f64>> = Vec::with_capacity(n);
         grid.par_iter()
