@@ -874,7 +874,25 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
             HOST_ONLY_STAGES.join(", ")
         );
     }
+    if let Some((gpu_host, cpu, bound)) = host_work_bound(rows) {
+        let _ = writeln!(
+            t,
+            "host work: the GPU engine's main and rayon threads used {gpu_host:.4} CPU s, the CPU engine's threads {cpu:.4}: with the device's work free and both engines' host work spread as well over the cores, the GPU engine would be at most {bound:.2}x the CPU engine"
+        );
+    }
     t
+}
+
+/// `(the GPU engine's host CPU seconds, the CPU engine's on-CPU seconds, their ratio)` of the
+/// whole analysis: the most the GPU engine could gain when its device work took no time and
+/// both engines' host work scaled alike over the cores. Unlike [`host_bound`] it counts the
+/// host share of every stage (the eye metrics' and TDECQ's arithmetic, the reference
+/// receiver's filter, the jitter beside the eye), not only the host-only stages. `None`
+/// without both CPU times of the whole-analysis row.
+pub fn host_work_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
+    let whole = rows.iter().find(|r| r.stage == "whole analysis")?;
+    let (gpu_host, cpu) = (whole.gpu_host_on_cpu_s?, whole.cpu_on_cpu_s?);
+    (gpu_host > 0.0).then(|| (gpu_host, cpu, cpu / gpu_host))
 }
 
 /// Stages of the pipeline that the GPU engine runs on the host alone (no kernel of its own).
@@ -896,7 +914,7 @@ pub fn host_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_bound, stages_table, timeline_table, StageTiming};
+    use super::{host_bound, host_work_bound, stages_table, timeline_table, StageTiming};
 
     fn row(stage: &str, cpu: f64, gpu: Option<f64>) -> StageTiming {
         StageTiming { stage: stage.into(), cpu_wall_s: cpu, cpu_on_cpu_s: None, gpu_wall_s: gpu, gpu_on_cpu_s: None, gpu_host_on_cpu_s: None }
@@ -918,6 +936,19 @@ mod tests {
         assert!(host_bound(&[row("TDECQ", 0.3, Some(0.5)), row("whole analysis", 1.0, Some(1.0))]).is_none(), "no host-only stage");
         let with_cdr = [row("clock recovery", 0.05, Some(0.05)), row("TDECQ", 0.3, Some(0.5)), row("whole analysis", 1.0, Some(1.0))];
         assert_eq!(host_bound(&with_cdr).map(|b| b.0), Some(0.05), "clock recovery is host work");
+    }
+
+    #[test]
+    fn the_host_work_of_both_engines_bounds_the_gpu_engines_gain() {
+        let mut whole = row("whole analysis", 0.7, Some(0.5));
+        assert!(host_work_bound(&[whole.clone()]).is_none(), "no CPU times");
+        whole.cpu_on_cpu_s = Some(1.3);
+        whole.gpu_host_on_cpu_s = Some(0.52);
+        let rows = [row("TDECQ", 0.2, Some(0.1)), whole];
+        let (gpu_host, cpu, bound) = host_work_bound(&rows).unwrap();
+        assert!(gpu_host == 0.52 && cpu == 1.3 && (bound - 2.5).abs() < 1e-12, "{gpu_host} {cpu} {bound}");
+        assert!(stages_table(&rows).contains("at most 2.50x the CPU engine"), "{}", stages_table(&rows));
+        assert!(host_work_bound(&rows[..1]).is_none(), "no whole-analysis row");
     }
 
     #[test]
