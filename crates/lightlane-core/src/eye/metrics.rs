@@ -719,6 +719,15 @@ pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config
 /// square); the sums run on the rayon pool in fixed chunks combined in order (the result does
 /// not depend on the thread count, and differs from the serial sums in the last bits only).
 pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
+    sndr_lanes::<SNDR_LANES>(centres, symbols, m, pre, post)
+}
+
+/// Taps up to which [`sndr`] sums in fixed-width accumulators (the default 2 + 1 + 13).
+const SNDR_LANES: usize = 16;
+
+/// [`sndr`] with fixed-width accumulators of `LANES` lags (used when the taps fit, else, and
+/// with `LANES = 0`, the sums over vectors of the tap count; the same bits either way).
+fn sndr_lanes<const LANES: usize>(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
     let nt = pre + 1 + post;
     let n = centres.len().min(symbols.len());
     if n < nt * 20 {
@@ -729,36 +738,80 @@ pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post:
         return None;
     }
     let dim = nt + 1;
-    let x: Vec<f64> = symbols[..n].par_iter().map(|&s| lv[s]).collect();
+    // The levels, with LANES zeros after them: the fixed-width sums below read that far.
+    let mut x: Vec<f64> = Vec::with_capacity(n + LANES);
+    symbols[..n].par_iter().map(|&s| lv[s]).collect_into_vec(&mut x);
+    x.resize(n + LANES, 0.0);
     let y = &centres[..n];
     let rows = post..n - pre;
     // Lag sums over the core u ∈ [pre + post, n − nt], which every (i, j) window contains.
     let (core0, core1) = (pre + post, n - nt + 1);
-    let lag_parts: Vec<Vec<f64>> = (core0..core1)
-        .into_par_iter()
-        .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
-            let xu = x[u];
-            for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
-                *cl += xu * xv;
-            }
-            c
-        })
-        .collect();
     // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and
     // Σ y_k; accumulated in window order (index nt − 1 − i), the window being x[k − post..=k + pre].
-    let row_parts: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
-        .clone()
-        .into_par_iter()
-        .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
-            let yk = y[k] as f64;
-            for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
-                *bj += xv * yk;
-                *sj += xv;
-            }
-            sy += yk;
-            (b, sx, sy)
-        })
-        .collect();
+    let (lag_parts, row_parts) = if nt <= LANES {
+        // Fixed-width accumulators (registers, not a vector's memory): LANES lags and
+        // window entries a step, the first nt of them the sums below, each added in the same
+        // order (the same bits).
+        let lanes = |v: &[f64]| -> [f64; LANES] { v[..LANES].try_into().expect("padded levels") };
+        // Chunk c of a range: CHUNK_SYMBOLS indices from its start (fold_chunks' chunks), each
+        // summed in a loop of its own so the accumulators stay in registers.
+        let chunk = |r: &std::ops::Range<usize>, c: usize| r.start + c * CHUNK_SYMBOLS..(r.start + (c + 1) * CHUNK_SYMBOLS).min(r.end);
+        let core = core0..core1;
+        let lag: Vec<Vec<f64>> = (0..core.len().div_ceil(CHUNK_SYMBOLS))
+            .into_par_iter()
+            .map(|c| {
+                let mut acc = [0f64; LANES];
+                for u in chunk(&core, c) {
+                    let (xu, w) = (x[u], lanes(&x[u..]));
+                    for (a, xv) in acc.iter_mut().zip(w) {
+                        *a += xu * xv;
+                    }
+                }
+                acc[..nt].to_vec()
+            })
+            .collect();
+        let row: Vec<(Vec<f64>, Vec<f64>, f64)> = (0..rows.len().div_ceil(CHUNK_SYMBOLS))
+            .into_par_iter()
+            .map(|c| {
+                let (mut b, mut sx, mut sy) = ([0f64; LANES], [0f64; LANES], 0f64);
+                for k in chunk(&rows, c) {
+                    let (yk, w) = (y[k] as f64, lanes(&x[k - post..]));
+                    for ((bj, sj), xv) in b.iter_mut().zip(sx.iter_mut()).zip(w) {
+                        *bj += xv * yk;
+                        *sj += xv;
+                    }
+                    sy += yk;
+                }
+                (b[..nt].to_vec(), sx[..nt].to_vec(), sy)
+            })
+            .collect();
+        (lag, row)
+    } else {
+        let lag: Vec<Vec<f64>> = (core0..core1)
+            .into_par_iter()
+            .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
+                let xu = x[u];
+                for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
+                    *cl += xu * xv;
+                }
+                c
+            })
+            .collect();
+        let row: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
+            .clone()
+            .into_par_iter()
+            .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
+                let yk = y[k] as f64;
+                for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
+                    *bj += xv * yk;
+                    *sj += xv;
+                }
+                sy += yk;
+                (b, sx, sy)
+            })
+            .collect();
+        (lag, row)
+    };
     let mut lag = vec![0f64; nt];
     for c in &lag_parts {
         for (a, v) in lag.iter_mut().zip(c) {
@@ -1199,7 +1252,8 @@ mod fast_path_tests {
 
     #[test]
     fn sndr_from_lag_sums_matches_the_serial_normal_equations() {
-        for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 7)] {
+        // Up to 16 taps the fixed-width sums, beyond them (4 + 1 + 13) the vectors.
+        for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 7), (4, 13)] {
             let nt = pre + 1 + post;
             for &n in &[nt * 20, nt * 20 + 1, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS + pre + post, 3 * CHUNK_SYMBOLS + 5] {
                 let (y, syms) = isi_centres(n, (n * 31 + pre) as u64, 0.2);
@@ -1209,6 +1263,20 @@ mod fast_path_tests {
             }
             let (y, syms) = isi_centres(nt * 20 - 1, 1, 0.2);
             assert_eq!(sndr(&y, &syms, Modulation::Pam4, pre, post), None);
+        }
+    }
+
+    #[test]
+    fn sndr_fixed_width_sums_are_the_vector_sums_bit_for_bit() {
+        for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 15), (15, 0), (7, 8)] {
+            let nt = pre + 1 + post;
+            for &n in &[nt * 20, CHUNK_SYMBOLS + 3, 3 * CHUNK_SYMBOLS + 5] {
+                let (y, syms) = isi_centres(n, (n * 17 + post) as u64, 0.2);
+                let lanes = sndr(&y, &syms, Modulation::Pam4, pre, post).map(f64::to_bits);
+                let vectors = sndr_lanes::<0>(&y, &syms, Modulation::Pam4, pre, post).map(f64::to_bits);
+                assert!(lanes.is_some());
+                assert_eq!(lanes, vectors, "pre {pre} post {post} n {n}");
+            }
         }
     }
 
