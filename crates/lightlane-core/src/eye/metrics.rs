@@ -719,18 +719,10 @@ pub(crate) fn eye_metrics_reference(signal: &EyeSignal, eye: &EyeDiagram, config
 /// square); the sums run on the rayon pool in fixed chunks combined in order (the result does
 /// not depend on the thread count, and differs from the serial sums in the last bits only).
 pub fn sndr(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
-    sndr_lanes::<SNDR_LANES>(centres, symbols, m, pre, post)
-}
-
-/// Taps up to which [`sndr`] sums in fixed-width accumulators (the default 2 + 1 + 13).
-const SNDR_LANES: usize = 16;
-
-/// [`sndr`] with fixed-width accumulators of `LANES` lags (used when the taps fit, else, and
-/// with `LANES = 0`, the sums over vectors of the tap count; the same bits either way).
-fn sndr_lanes<const LANES: usize>(centres: &[f32], symbols: &[usize], m: Modulation, pre: usize, post: usize) -> Option<f64> {
-    let nt = pre + 1 + post;
+    // (Absurd tap counts: too few symbols, as for a short input.)
+    let nt = pre.checked_add(1)?.checked_add(post)?;
     let n = centres.len().min(symbols.len());
-    if n < nt * 20 {
+    if n < nt.saturating_mul(20) {
         return None;
     }
     let lv: Vec<f64> = m.level_set().iter().map(|&x| x as f64).collect();
@@ -738,94 +730,19 @@ fn sndr_lanes<const LANES: usize>(centres: &[f32], symbols: &[usize], m: Modulat
         return None;
     }
     let dim = nt + 1;
-    // The levels, with LANES zeros after them: the fixed-width sums below read that far.
-    let mut x: Vec<f64> = Vec::with_capacity(n + LANES);
+    // The levels, with SNDR_LANES zeros after them: the fixed-width sums read that far.
+    let mut x: Vec<f64> = Vec::with_capacity(n + SNDR_LANES);
     symbols[..n].par_iter().map(|&s| lv[s]).collect_into_vec(&mut x);
-    x.resize(n + LANES, 0.0);
-    let y = &centres[..n];
+    x.resize(n + SNDR_LANES, 0.0);
     let rows = post..n - pre;
     // Lag sums over the core u ∈ [pre + post, n − nt], which every (i, j) window contains.
     let (core0, core1) = (pre + post, n - nt + 1);
-    // Per row k: b_i = Σ x_{k+pre−i}·y_k, the column sums Σ x_{k+pre−j} (the offset's row) and
-    // Σ y_k; accumulated in window order (index nt − 1 − i), the window being x[k − post..=k + pre].
-    let (lag_parts, row_parts) = if nt <= LANES {
-        // Fixed-width accumulators (registers, not a vector's memory): LANES lags and
-        // window entries a step, the first nt of them the sums below, each added in the same
-        // order (the same bits).
-        let lanes = |v: &[f64]| -> [f64; LANES] { v[..LANES].try_into().expect("padded levels") };
-        // Chunk c of a range: CHUNK_SYMBOLS indices from its start (fold_chunks' chunks), each
-        // summed in a loop of its own so the accumulators stay in registers.
-        let chunk = |r: &std::ops::Range<usize>, c: usize| r.start + c * CHUNK_SYMBOLS..(r.start + (c + 1) * CHUNK_SYMBOLS).min(r.end);
-        let core = core0..core1;
-        let lag: Vec<Vec<f64>> = (0..core.len().div_ceil(CHUNK_SYMBOLS))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = [0f64; LANES];
-                for u in chunk(&core, c) {
-                    let (xu, w) = (x[u], lanes(&x[u..]));
-                    for (a, xv) in acc.iter_mut().zip(w) {
-                        *a += xu * xv;
-                    }
-                }
-                acc[..nt].to_vec()
-            })
-            .collect();
-        let row: Vec<(Vec<f64>, Vec<f64>, f64)> = (0..rows.len().div_ceil(CHUNK_SYMBOLS))
-            .into_par_iter()
-            .map(|c| {
-                let (mut b, mut sx, mut sy) = ([0f64; LANES], [0f64; LANES], 0f64);
-                for k in chunk(&rows, c) {
-                    let (yk, w) = (y[k] as f64, lanes(&x[k - post..]));
-                    for ((bj, sj), xv) in b.iter_mut().zip(sx.iter_mut()).zip(w) {
-                        *bj += xv * yk;
-                        *sj += xv;
-                    }
-                    sy += yk;
-                }
-                (b[..nt].to_vec(), sx[..nt].to_vec(), sy)
-            })
-            .collect();
-        (lag, row)
-    } else {
-        let lag: Vec<Vec<f64>> = (core0..core1)
-            .into_par_iter()
-            .fold_chunks(CHUNK_SYMBOLS, || vec![0f64; nt], |mut c, u| {
-                let xu = x[u];
-                for (cl, &xv) in c.iter_mut().zip(&x[u..u + nt]) {
-                    *cl += xu * xv;
-                }
-                c
-            })
-            .collect();
-        let row: Vec<(Vec<f64>, Vec<f64>, f64)> = rows
-            .clone()
-            .into_par_iter()
-            .fold_chunks(CHUNK_SYMBOLS, || (vec![0f64; nt], vec![0f64; nt], 0f64), |(mut b, mut sx, mut sy), k| {
-                let yk = y[k] as f64;
-                for ((bj, sj), &xv) in b.iter_mut().zip(sx.iter_mut()).zip(&x[k - post..=k + pre]) {
-                    *bj += xv * yk;
-                    *sj += xv;
-                }
-                sy += yk;
-                (b, sx, sy)
-            })
-            .collect();
-        (lag, row)
-    };
-    let mut lag = vec![0f64; nt];
-    for c in &lag_parts {
-        for (a, v) in lag.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    let (mut bsum, mut sx, mut sy) = (vec![0f64; nt], vec![0f64; nt], 0f64);
-    for (b, s, yy) in &row_parts {
-        for i in 0..nt {
-            bsum[i] += b[nt - 1 - i];
-            sx[i] += s[nt - 1 - i];
-        }
-        sy += yy;
-    }
+    let sums = window_sums(&x, &centres[..n], core0..core1, rows.clone(), post, nt);
+    let lag = sums.lag;
+    // b_i and the column sums in tap order: window index nt − 1 − i.
+    let bsum: Vec<f64> = sums.b.iter().rev().copied().collect();
+    let sx: Vec<f64> = sums.sx.iter().rev().copied().collect();
+    let sy = sums.sy;
     let mut a = vec![0f64; dim * dim];
     let mut b = vec![0f64; dim];
     for i in 0..nt {
@@ -863,6 +780,78 @@ fn sndr_lanes<const LANES: usize>(centres: &[f32], symbols: &[usize], m: Modulat
     let pmax = p[..nt].iter().fold(0f64, |a, v| a.max(v.abs()));
     let r = 10.0 * (pmax * pmax / var.max(1e-300)).log10();
     r.is_finite().then_some(r.min(200.0))
+}
+
+/// Lags and window entries [`sndr`] sums at once, in fixed-width accumulators (registers, not
+/// a vector's memory); more taps take several passes of this many.
+const SNDR_LANES: usize = 16;
+
+/// The sums behind [`sndr`]'s normal equations, each added over fixed chunks of
+/// [`CHUNK_SYMBOLS`] in order and the chunks' parts in order (independent of the thread count).
+struct WindowSums {
+    /// `lag[l] = Σ_{u ∈ core} x_u·x_{u+l}`.
+    lag: Vec<f64>,
+    /// `b[j] = Σ_{k ∈ rows} x_{k−post+j}·y_k` (window order).
+    b: Vec<f64>,
+    /// `sx[j] = Σ_{k ∈ rows} x_{k−post+j}` (window order).
+    sx: Vec<f64>,
+    /// `Σ_{k ∈ rows} y_k`.
+    sy: f64,
+}
+
+/// [`WindowSums`] of the levels `x` (followed by at least [`SNDR_LANES`] zeros) and the centres
+/// `y` for `nt` taps: [`SNDR_LANES`] lags or window entries a pass, each chunk summed in a
+/// loop of its own.
+fn window_sums(x: &[f64], y: &[f32], core: std::ops::Range<usize>, rows: std::ops::Range<usize>, post: usize, nt: usize) -> WindowSums {
+    const W: usize = SNDR_LANES;
+    let lanes = |i: usize| -> [f64; W] { x[i..i + W].try_into().expect("levels padded by SNDR_LANES") };
+    let chunks = |r: &std::ops::Range<usize>| (0..r.len().div_ceil(CHUNK_SYMBOLS)).into_par_iter();
+    let chunk = |r: &std::ops::Range<usize>, c: usize| r.start + c * CHUNK_SYMBOLS..(r.start + (c + 1) * CHUNK_SYMBOLS).min(r.end);
+    let mut out = WindowSums { lag: vec![0.0; nt], b: vec![0.0; nt], sx: vec![0.0; nt], sy: 0.0 };
+    for b0 in (0..nt).step_by(W) {
+        let w = (nt - b0).min(W);
+        let lag_parts: Vec<[f64; W]> = chunks(&core)
+            .map(|c| {
+                let mut acc = [0f64; W];
+                for u in chunk(&core, c) {
+                    let (xu, win) = (x[u], lanes(u + b0));
+                    for (a, xv) in acc.iter_mut().zip(win) {
+                        *a += xu * xv;
+                    }
+                }
+                acc
+            })
+            .collect();
+        let row_parts: Vec<([f64; W], [f64; W], f64)> = chunks(&rows)
+            .map(|c| {
+                let (mut b, mut sx, mut sy) = ([0f64; W], [0f64; W], 0f64);
+                for k in chunk(&rows, c) {
+                    let (yk, win) = (y[k] as f64, lanes(k - post + b0));
+                    for ((bj, sj), xv) in b.iter_mut().zip(sx.iter_mut()).zip(win) {
+                        *bj += xv * yk;
+                        *sj += xv;
+                    }
+                    sy += yk;
+                }
+                (b, sx, sy)
+            })
+            .collect();
+        for p in &lag_parts {
+            for (t, v) in out.lag[b0..b0 + w].iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        for (b, sx, sy) in &row_parts {
+            for j in 0..w {
+                out.b[b0 + j] += b[j];
+                out.sx[b0 + j] += sx[j];
+            }
+            if b0 == 0 {
+                out.sy += sy;
+            }
+        }
+    }
+    out
 }
 
 /// Naive reference of [`sndr`]: the serial normal equations (dim² multiply-adds per symbol).
@@ -1252,7 +1241,7 @@ mod fast_path_tests {
 
     #[test]
     fn sndr_from_lag_sums_matches_the_serial_normal_equations() {
-        // Up to 16 taps the fixed-width sums, beyond them (4 + 1 + 13) the vectors.
+        // One pass of the fixed-width sums up to 16 taps, two beyond (4 + 1 + 13).
         for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 7), (4, 13)] {
             let nt = pre + 1 + post;
             for &n in &[nt * 20, nt * 20 + 1, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS + pre + post, 3 * CHUNK_SYMBOLS + 5] {
@@ -1267,17 +1256,31 @@ mod fast_path_tests {
     }
 
     #[test]
-    fn sndr_fixed_width_sums_are_the_vector_sums_bit_for_bit() {
-        for (pre, post) in [(0usize, 0usize), (2, 13), (1, 3), (5, 0), (0, 15), (15, 0), (7, 8)] {
-            let nt = pre + 1 + post;
-            for &n in &[nt * 20, CHUNK_SYMBOLS + 3, 3 * CHUNK_SYMBOLS + 5] {
-                let (y, syms) = isi_centres(n, (n * 17 + post) as u64, 0.2);
-                let lanes = sndr(&y, &syms, Modulation::Pam4, pre, post).map(f64::to_bits);
-                let vectors = sndr_lanes::<0>(&y, &syms, Modulation::Pam4, pre, post).map(f64::to_bits);
-                assert!(lanes.is_some());
-                assert_eq!(lanes, vectors, "pre {pre} post {post} n {n}");
+    fn sndr_window_sums_are_the_plain_chunked_sums_bit_for_bit() {
+        // One pass of lanes (1, 5, 16 taps) and several (17, 33): each sum as a plain loop over
+        // the same chunks, in the same order.
+        for nt in [1usize, 5, 16, 17, 33] {
+            let post = nt / 3;
+            let n = 2 * CHUNK_SYMBOLS + 77;
+            let (y, syms) = isi_centres(n, nt as u64, 0.2);
+            let mut x: Vec<f64> = syms.iter().map(|&s| Modulation::Pam4.level_set()[s] as f64).collect();
+            x.resize(n + SNDR_LANES, 0.0);
+            let (core, rows) = (nt - 1..n - nt + 1, post..n - (nt - 1 - post));
+            let got = window_sums(&x, &y, core.clone(), rows.clone(), post, nt);
+            let chunked = |r: &std::ops::Range<usize>, f: &dyn Fn(usize) -> f64| {
+                r.clone().collect::<Vec<_>>().chunks(CHUNK_SYMBOLS).map(|c| c.iter().fold(0.0, |s, &i| s + f(i))).fold(0.0, |s, p| s + p)
+            };
+            for j in 0..nt {
+                assert_eq!(got.lag[j].to_bits(), chunked(&core, &|u| x[u] * x[u + j]).to_bits(), "{nt} taps, lag {j}");
+                assert_eq!(got.b[j].to_bits(), chunked(&rows, &|k| x[k - post + j] * y[k] as f64).to_bits(), "{nt} taps, b {j}");
+                assert_eq!(got.sx[j].to_bits(), chunked(&rows, &|k| x[k - post + j]).to_bits(), "{nt} taps, sx {j}");
             }
+            assert_eq!(got.sy.to_bits(), chunked(&rows, &|k| y[k] as f64).to_bits(), "{nt} taps");
         }
+        // Tap counts that overflow: no SNDR, no panic.
+        let (y, syms) = isi_centres(1000, 1, 0.2);
+        assert_eq!(sndr(&y, &syms, Modulation::Pam4, usize::MAX, 1), None);
+        assert_eq!(sndr(&y, &syms, Modulation::Pam4, usize::MAX / 40, 0), None);
     }
 
     #[test]
