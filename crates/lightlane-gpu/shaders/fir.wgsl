@@ -10,6 +10,10 @@
 // fir_unrolled: sps = 1, the unrolled four-outputs-per-invocation FFE of ffe_window.wgsl
 // (prepended by shaders.rs; the host sets FW_TAPS = ntaps, FW_BASE = base), vec4 loads and a
 // vec4 store: the last vec4 may write up to three outputs past n_out into the buffer's padding.
+// fir_held: the reference receiver's filter (lightlane_core BesselThomsonFilter::apply): sps 1,
+// the input's end samples held beyond its ends, `taps` uploaded last to first (g[j] = w[L-1-j]):
+// y[k] = sum_j g[j] * x[clamp(k + base - (L-1) + j, 0, n_in - 1)], accumulated as the CPU's
+// FMA paths (filter::simd) do: fma from 0, j ascending. Tiled as fir_tiled.
 
 struct Params {
     n_in: u32,
@@ -62,6 +66,32 @@ fn fir_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
             var acc = 0.0;
             for (var j = 0u; j < p.ntaps; j = j + 1u) {
                 acc = acc + taps[j] * tile[top - j];
+            }
+            y[k] = acc;
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn fir_held(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let wg = wid.x + wid.y * p.wg_x;
+    let per_wg = 256u * p.per_thread;
+    let k0 = wg * per_wg;
+    // tile[i] = x[start + i] (held at the ends); output k reads tile[k - k0 + j], j < L.
+    let start = i32(k0 + p.base) - i32(p.ntaps - 1u);
+    let span = per_wg - 1u + p.ntaps;
+    let last = i32(p.n_in) - 1;
+    for (var i = lid; i < span; i = i + 256u) {
+        tile[i] = x[u32(clamp(start + i32(i), 0, last))];
+    }
+    workgroupBarrier();
+    for (var r = 0u; r < p.per_thread; r = r + 1u) {
+        let kl = r * 256u + lid;
+        let k = k0 + kl;
+        if (k < p.n_out) {
+            var acc = 0.0;
+            for (var j = 0u; j < p.ntaps; j = j + 1u) {
+                acc = fma(taps[j], tile[kl + j], acc);
             }
             y[k] = acc;
         }

@@ -399,6 +399,61 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// The reference receiver's filter on the GPU: `y[k] = Σ_j taps[j]·x[clamp(k + lead − j, 0,
+    /// n − 1)]` for `k < n = x.len()`, the input's end samples held beyond its ends: what
+    /// `lightlane_core::eq::BesselThomsonFilter::apply` computes with its `taps()` and lead
+    /// `taps().len() / 2`, accumulated in the order of the CPU's FMA paths (bit-identical to
+    /// them where WGSL's `fma` is fused, as on lavapipe, else within f32 rounding). Checks:
+    /// 1 ≤ taps ≤ [`MAX_TAPS`], finite taps, `lead` < taps, `x` within one binding.
+    pub fn fir_held(&self, x: &[f32], taps: &[f32], lead: usize) -> Result<Vec<f32>> {
+        let mut out = vec![0f32; x.len()];
+        if !x.is_empty() {
+            let yb = self.fir_held_resident(x, taps, lead)?;
+            self.read_back_into(yb.buffer(), 0, bytemuck::cast_slice_mut(&mut out))?;
+        }
+        Ok(out)
+    }
+
+    /// [`GpuContext::fir_held`] left on the device (the pooled buffer of its `x.len()`
+    /// outputs); `x` must not be empty.
+    pub(crate) fn fir_held_resident(&self, x: &[f32], taps: &[f32], lead: usize) -> Result<crate::pool::Pooled> {
+        let l = taps.len();
+        if l == 0 || l > MAX_TAPS {
+            return Err(Error::invalid("taps", l, format!("need 1..={MAX_TAPS} taps")));
+        }
+        lightlane_core::error::check_finite("FIR taps", taps)?;
+        if lead >= l {
+            return Err(Error::invalid("filter lead", lead, format!("must be below the {l} taps")));
+        }
+        if x.is_empty() || x.len() > self.elems_per_binding(4) {
+            return Err(Error::invalid("samples to filter", x.len(), "need 1 up to one GPU binding"));
+        }
+        let reversed: Vec<f32> = taps.iter().rev().copied().collect();
+        let tapb = self.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
+        let yb = self.buffer(Role::Output, x.len() as u64 * 4)?;
+        // Every tap count up to MAX_TAPS fits the tile at 4 outputs per invocation.
+        let per_thread = (1..=4u32)
+            .rev()
+            .find(|&r| (WORKGROUP * r - 1) as usize + l <= FIR_TILE as usize)
+            .unwrap_or(1);
+        let grid = self.grid(u32_len("FIR output", x.len())?.div_ceil(WORKGROUP * per_thread));
+        let params = FirParams {
+            n_in: u32_len("FIR input", x.len())?,
+            n_out: u32_len("FIR output", x.len())?,
+            sps: 1,
+            base: lead as u32,
+            ntaps: l as u32,
+            per_thread,
+            wg_x: grid.0,
+            _pad: 0,
+        };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+        let pipe = self.pipeline("fir", shaders::FIR, "fir_held")?;
+        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, tapb.buffer()), (2, xb.buffer()), (3, yb.buffer())], grid)?;
+        Ok(yb)
+    }
+
     /// The FFE of [`GpuContext::ffe_equalize`] left on the device: the pooled buffer holding
     /// the `ffe.output_len(x.len())` outputs. `x` (and the output) must fit one binding.
     pub(crate) fn ffe_resident(&self, ffe: &Ffe, x: &[f32]) -> Result<crate::pool::Pooled> {

@@ -6,7 +6,8 @@ pub const CONVERT: &str = include_str!("../shaders/convert.wgsl");
 /// include, so their sources are this file followed by theirs. `ffe4` is generated per tap
 /// count and reference tap ([`ffe4_source`]; [`with_ffe_window`] puts it in a source).
 pub const FFE_WINDOW: &str = include_str!("../shaders/ffe_window.wgsl");
-/// FIR / FFE (`fir_tiled`, `fir_direct`, `fir_unrolled`), after [`FFE_WINDOW`].
+/// FIR / FFE (`fir_tiled`, `fir_direct`, `fir_unrolled`) and the held-ends filter
+/// (`fir_held`), after [`FFE_WINDOW`].
 pub const FIR: &str = concat!(
     include_str!("../shaders/ffe_window.wgsl"),
     include_str!("../shaders/fir.wgsl")
@@ -216,7 +217,7 @@ pub const ALL: &[(&str, &str, &[&str])] = &[
     (
         "fir.wgsl",
         FIR,
-        &["fir_tiled", "fir_direct", "fir_unrolled"],
+        &["fir_tiled", "fir_direct", "fir_unrolled", "fir_held"],
     ),
     (
         "slice_count.wgsl",

@@ -252,6 +252,54 @@ fn large_readbacks_copy_out_on_several_threads_bit_exactly() {
     assert_eq!(gpu, Fir::new(&taps).unwrap().process_valid_vec(&x));
 }
 
+/// `x[clamp(i, 0, n − 1)]`: the reference receiver's input with its end samples held.
+fn held(x: &[f32], i: isize) -> f32 {
+    x[i.clamp(0, x.len() as isize - 1) as usize]
+}
+
+#[test]
+fn held_filter_is_the_reference_receivers_filter() {
+    // The BT4 reference receiver (257 taps at 4.8 samples/UI, fewer at 2) on noise, on
+    // inputs shorter than the filter (the CPU's whole-padded path) and on the long path whose
+    // ends go through short padded copies: within the f32 bound of the held-ends sum of the
+    // CPU engine, and bit for bit the sum in the CPU's order, fused as the CPU's FMA paths run
+    // it where WGSL's fma is fused (the H200), else multiply-then-add (lavapipe): every output
+    // one way or every output the other, so a wrong tap, index or order cannot hide.
+    let Some(ctx) = common::ctx() else { return };
+    let mut r = rng(41);
+    let baud = 53.125e9;
+    for sps in [4.8, 2.0] {
+        let bt = lightlane_core::eq::BesselThomsonFilter::reference(sps * baud, baud).unwrap();
+        let (taps, lead) = (bt.taps(), bt.taps().len() / 2);
+        let l = taps.len();
+        for n in [1usize, 2, 7, lead + 3, l + 1, 100_003] {
+            let x = noise(&mut r, n, 0.4);
+            let cpu = bt.apply(&x);
+            let gpu = ctx.fir_held(&x, taps, lead).unwrap();
+            assert_eq!(gpu.len(), n);
+            let (mut fused, mut unfused) = (0, 0);
+            for k in 0..n {
+                // Input of tap j (j from L−1 down to 0, the CPU's order).
+                let at = |j: usize| held(&x, k as isize + lead as isize - j as isize);
+                let mag: f64 = (0..l).map(|j| (taps[j] as f64 * at(j) as f64).abs()).sum();
+                let tol = 2.0 * l as f64 * f32::EPSILON as f64 * mag + 1e-30;
+                let d = (gpu[k] as f64 - cpu[k] as f64).abs();
+                assert!(d <= tol, "sps {sps} n {n} k {k}: gpu {} cpu {} (|d| {d:e} > {tol:e})", gpu[k], cpu[k]);
+                let (f, u) = (0..l).rev().fold((0f32, 0f32), |(f, u), j| (taps[j].mul_add(at(j), f), u + taps[j] * at(j)));
+                fused += (gpu[k].to_bits() == f.to_bits()) as usize;
+                unfused += (gpu[k].to_bits() == u.to_bits()) as usize;
+            }
+            assert!(fused == n || unfused == n, "sps {sps} n {n}: {fused} fused and {unfused} unfused sums of {n} match");
+        }
+    }
+    // A lead beyond the taps, no taps, a NaN tap: errors, not panics; no input: no output.
+    let bt = lightlane_core::eq::BesselThomsonFilter::reference(4.8 * baud, baud).unwrap();
+    assert!(ctx.fir_held(&[0.5; 10], bt.taps(), bt.taps().len()).is_err());
+    assert!(ctx.fir_held(&[0.5; 10], &[], 0).is_err());
+    assert!(ctx.fir_held(&[0.5; 10], &[f32::NAN], 0).is_err());
+    assert_eq!(ctx.fir_held(&[], bt.taps(), 3).unwrap(), Vec::<f32>::new());
+}
+
 #[test]
 fn fir_streams_in_chunks() {
     let Some(ctx) = common::own_ctx() else { return };
