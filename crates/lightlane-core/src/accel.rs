@@ -69,6 +69,16 @@ pub trait Accelerator: Sync {
         Ok(None)
     }
 
+    /// The reference receiver's signal (TDECQ's, IEEE 802.3 121.8.5) kept on the engine: `x`
+    /// through `filter` ([`crate::eq::BesselThomsonFilter::apply`], the end samples held;
+    /// within f32 rounding) and then resampled as [`Accelerator::resample_resident`]
+    /// (`positions.len() · sps_out` points), nothing coming back. `Ok(None)`: the engine does
+    /// not keep them (the caller filters on the cores). Default: `Ok(None)`.
+    fn reference_resident<'a>(&'a self, filter: &crate::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
+        let _ = (filter, x, positions, sps_out);
+        Ok(None)
+    }
+
     /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
     /// `windows`' columns kept on the engine: planned once per window set, then one
     /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
@@ -218,14 +228,49 @@ pub fn resample_resident<'a>(
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Residency<'a>> {
-    let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
-    let reason = match accel.resample_resident(x, positions, sps_out) {
+    let kept = accel.resample_resident(x, positions, sps_out);
+    residency(accel, kept, resident_len(x, positions, sps_out), "the resampling", warnings)
+}
+
+/// [`Accelerator::reference_resident`] on `accel` with the failure rule of
+/// [`resample_resident`] (after a failure the caller filters and resamples on the CPU).
+pub fn reference_resident<'a>(
+    accel: &'a dyn Accelerator,
+    filter: &crate::eq::BesselThomsonFilter,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Residency<'a>> {
+    let kept = accel.reference_resident(filter, x, positions, sps_out);
+    residency(accel, kept, resident_len(x, positions, sps_out), "the reference receiver's filter", warnings)
+}
+
+/// Points a resident resampling of `x` keeps: `positions.len() · sps_out`, none of an empty `x`.
+fn resident_len(x: &[f32], positions: &[f64], sps_out: usize) -> usize {
+    if x.is_empty() {
+        0
+    } else {
+        positions.len().saturating_mul(sps_out)
+    }
+}
+
+/// What an engine's resident call (`kept`, which should keep `want` points) means under the
+/// failure rule of [`resample_resident`].
+fn residency<'a>(
+    accel: &'a dyn Accelerator,
+    kept: Result<Option<Box<dyn KeptSignal + 'a>>>,
+    want: usize,
+    stage: &str,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Residency<'a>> {
+    let reason = match kept {
         Ok(None) => return Ok(Residency::Declined),
         Ok(Some(k)) if k.len() == want => return Ok(Residency::Kept(k)),
         Ok(Some(k)) => format!("{} kept {} resampled points, expected {want}", accel.name(), k.len()),
         Err(e) => format!("{} failed ({e})", accel.name()),
     };
-    fail_stage(accel, reason, "the resampling", warnings)?;
+    fail_stage(accel, reason, stage, warnings)?;
     Ok(Residency::FellBack)
 }
 

@@ -123,6 +123,17 @@ impl Accelerator for GpuAccelerator<'_> {
         Ok(kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
     }
 
+    /// [`GpuContext::fir_held`] with the filter's taps (its lead the middle tap), then the
+    /// resampling of [`GpuAccelerator::resample_resident`] from the filtered buffer: the capture
+    /// goes up once and nothing comes back; declined (`Ok(None)`) when the capture or the
+    /// points exceed one binding.
+    fn reference_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
+        let taps = filter.taps();
+        let kept = self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out)?;
+        let n = positions.len() * sps_out;
+        Ok(kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
+    }
+
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per
     /// dispatch; counts exact), placed by [`GpuContext::tdecq_placement`]: windows of fewer
     /// rows than [`crate::TDECQ_GPU_MIN_ROWS`] (the decimated search: a device round trip per

@@ -78,6 +78,49 @@ fn grid_anchors(grid: &ResampleGrid, n: usize) -> Vec<Anchor> {
         .collect()
 }
 
+/// The anchors of recovered symbol `positions` (one per symbol, its position and the step to
+/// the next one over `sps_out`) and the `positions.len() · sps_out` outputs they give.
+/// Errors: a non-finite position, too many outputs for one dispatch (2^32 − 1).
+fn recovered_anchors(positions: &[f64], sps_out: usize) -> Result<(Vec<Anchor>, usize)> {
+    // The host's share of the call runs on the pool (on a many-core host it bounded the
+    // call: ~0.1 s of one thread for 3.5 M positions).
+    if let Some(k) = lightlane_core::par::position_first(positions, |p| !p.is_finite()) {
+        return Err(Error::invalid(
+            "symbol position",
+            positions[k],
+            "must be finite",
+        ));
+    }
+    let n = positions
+        .len()
+        .checked_mul(sps_out)
+        .filter(|&n| n <= u32::MAX as usize)
+        .ok_or_else(|| {
+            Error::invalid(
+                "resample outputs",
+                positions.len(),
+                "too many for one GPU dispatch",
+            )
+        })?;
+    let inv = 1.0 / sps_out as f64;
+    let np = positions.len();
+    let anchors: Vec<Anchor> = (0..np)
+        .into_par_iter()
+        .map(|k| {
+            let p = positions[k];
+            let d = if k + 1 < np {
+                positions[k + 1] - p
+            } else if np >= 2 {
+                p - positions[k - 1]
+            } else {
+                0.0
+            };
+            Anchor::new(p, d * inv)
+        })
+        .collect();
+    Ok((anchors, n))
+}
+
 impl GpuContext {
     /// [`lightlane_core::timing::resample`] on the GPU: `x` resampled on a fixed clock, within
     /// [`resample_tolerance`] of the CPU per output. Same checks as the CPU (positive
@@ -189,43 +232,43 @@ impl GpuContext {
         if x.is_empty() || sps_out == 0 {
             return Ok((Vec::new(), None));
         }
-        // The host's share of the call runs on the pool (on a many-core host it bounded the
-        // call: ~0.1 s of one thread for 3.5 M positions).
-        if let Some(k) = lightlane_core::par::position_first(positions, |p| !p.is_finite()) {
+        let (anchors, n) = recovered_anchors(positions, sps_out)?;
+        self.resample_anchors(x, &anchors, sps_out, n, keep)
+    }
+
+    /// `x` through the reference receiver's filter on the device ([`GpuContext::fir_held`]
+    /// with `taps` and `lead`), then resampled there at the recovered `positions` as
+    /// [`GpuContext::resample_at_kept`] with [`Keep::Only`]: the buffer of the
+    /// `positions.len() · sps_out` points, nothing read back. `Ok(None)` (nothing computed)
+    /// for an empty `x` or `sps_out` 0, and when `x` or the points exceed one binding.
+    pub(crate) fn held_filtered_resampled(
+        &self,
+        x: &[f32],
+        taps: &[f32],
+        lead: usize,
+        positions: &[f64],
+        sps_out: usize,
+    ) -> Result<Option<Pooled>> {
+        if x.is_empty() || sps_out == 0 {
+            return Ok(None);
+        }
+        if x.len() > POS_LIMIT as usize {
             return Err(Error::invalid(
-                "symbol position",
-                positions[k],
-                "must be finite",
+                "samples to resample",
+                x.len(),
+                "at most 2^30 on the GPU",
             ));
         }
-        let n = positions
-            .len()
-            .checked_mul(sps_out)
-            .filter(|&n| n <= u32::MAX as usize)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "resample outputs",
-                    positions.len(),
-                    "too many for one GPU dispatch",
-                )
-            })?;
-        let inv = 1.0 / sps_out as f64;
-        let np = positions.len();
-        let anchors: Vec<Anchor> = (0..np)
-            .into_par_iter()
-            .map(|k| {
-                let p = positions[k];
-                let d = if k + 1 < np {
-                    positions[k + 1] - p
-                } else if np >= 2 {
-                    p - positions[k - 1]
-                } else {
-                    0.0
-                };
-                Anchor::new(p, d * inv)
-            })
-            .collect();
-        self.resample_anchors(x, &anchors, sps_out, n, keep)
+        let (anchors, n) = recovered_anchors(positions, sps_out)?;
+        let max = self.elems_per_binding(4);
+        if n == 0 || x.len() > max || n > max || anchors.len() > self.elems_per_binding(16) {
+            return Ok(None);
+        }
+        let filtered = self.fir_held_resident(x, taps, lead)?;
+        let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
+        let last = (x.len() - 1) as u32;
+        let ob = self.resample_dispatch(&pipe, filtered.buffer(), 0, last, &anchors, sps_out, n, None)?;
+        Ok(Some(ob))
     }
 
     /// `n` outputs, `per` from each anchor; as `keep` says, also the output buffer of a
@@ -342,6 +385,23 @@ impl GpuContext {
         out: Option<&mut [f32]>,
     ) -> Result<Pooled> {
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
+        self.resample_dispatch(pipe, xb.buffer(), x0, last, anchors, per, n, out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    /// [`GpuContext::resample_chunk`] over inputs already on the device (`xb`, global index
+    /// `x0` on).
+    fn resample_dispatch(
+        &self,
+        pipe: &wgpu::ComputePipeline,
+        xb: &wgpu::Buffer,
+        x0: u32,
+        last: u32,
+        anchors: &[Anchor],
+        per: usize,
+        n: usize,
+        out: Option<&mut [f32]>,
+    ) -> Result<Pooled> {
         let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
         let ob = self.buffer(Role::Output, n as u64 * 4)?;
         let grid = self.grid((n as u32).div_ceil(WG));
@@ -360,7 +420,7 @@ impl GpuContext {
                 &[
                     (0, ub.buffer()),
                     (1, ab.buffer()),
-                    (2, xb.buffer()),
+                    (2, xb),
                     (3, ob.buffer()),
                 ],
             );

@@ -608,11 +608,14 @@ fn eye_stage<'a>(
         };
         let raw = raw?;
         let tdecq_maker = filtered?.map(|filtered| {
-            let held = &held;
-            move || {
-                let sig = held(accel, &filtered, warnings);
-                crate::par::free_in_background(filtered);
-                sig
+            let (held, kept_eye) = (&held, &kept_eye);
+            move || match filtered {
+                Filtered::Kept(kept) => Ok(HeldSignal::Kept(kept_eye(kept)?)),
+                Filtered::Host(filtered, engine) => {
+                    let sig = held(engine, &filtered, warnings);
+                    crate::par::free_in_background(filtered);
+                    sig
+                }
             }
         });
         mark("eye resampling");
@@ -670,17 +673,40 @@ fn eye_stage<'a>(
             Err(e) => return Ok((None, vec![format!("TDECQ at {dl} ps/nm skipped: {e}")])),
         };
         let f3db = tc.reference_f3db_per_baud * baud;
-        let filtered = if f3db < 0.5 * fs {
-            let f = bessel_thomson_filter(&emulated.samples, fs, f3db, 4)?;
-            crate::par::free_in_background(emulated.samples);
-            f
-        } else {
-            emulated.samples
-        };
+        let bt4 = f3db < 0.5 * fs;
         // The engine's fallback warnings (before the corner's own), then the corner's.
         let engine_warnings = std::sync::Mutex::new(Vec::new());
-        let on = |accel: Option<&'a dyn Accelerator>| -> Result<crate::eye::TdecqResult> {
-            let sig = held(accel, &filtered, &engine_warnings)?;
+        // The reference receiver's signal, on the device when the engine keeps it there.
+        let first = if bt4 {
+            reference_filtered(accel, &engine_warnings, &emulated.samples, fs, f3db, at, s)?
+        } else {
+            Filtered::Host(emulated.samples.clone(), accel)
+        };
+        // The emulated capture stays for the CPU engine's rerun after a failure on the
+        // accelerator (there is none without one).
+        let emulated = match accel {
+            Some(_) => Some(emulated.samples),
+            None => {
+                crate::par::free_in_background(emulated.samples);
+                None
+            }
+        };
+        let first = std::sync::Mutex::new(Some(first));
+        let on = |engine: Option<&'a dyn Accelerator>| -> Result<crate::eye::TdecqResult> {
+            let host = |filtered: Vec<f32>, engine: Option<&'a dyn Accelerator>| -> Result<HeldSignal<'a>> {
+                let sig = held(engine, &filtered, &engine_warnings);
+                crate::par::free_in_background(filtered);
+                sig
+            };
+            let sig = match first.lock().ok().and_then(|mut f| f.take()) {
+                Some(Filtered::Kept(kept)) => HeldSignal::Kept(kept_eye(kept)?),
+                Some(Filtered::Host(filtered, e)) => host(filtered, e.and(engine))?,
+                // The rerun: the filter again, on the cores.
+                None => {
+                    let x = emulated.as_deref().unwrap_or_default();
+                    host(if bt4 { bessel_thomson_filter(x, fs, f3db, 4)? } else { x.to_vec() }, engine)?
+                }
+            };
             let r = crate::eye::tdecq_on(sig.source(), Some(syms), tc, tdecq_engine);
             if let HeldSignal::Host(sig) = sig {
                 crate::par::free_in_background(sig.samples);
@@ -689,7 +715,9 @@ fn eye_stage<'a>(
         };
         // A failure of the passes over the resident signal falls back as the eye's does.
         let result = or_on_cpu(accel, &format!("TDECQ at {dl} ps/nm"), &engine_warnings, on);
-        crate::par::free_in_background(filtered);
+        if let Some(x) = emulated {
+            crate::par::free_in_background(x);
+        }
         let mut w = engine_warnings.into_inner().unwrap_or_default();
         let tdecq_db = match result {
             Ok(r) if r.tdecq_db.is_finite() => Some(r.tdecq_db),
@@ -760,17 +788,25 @@ enum RawPoints<'a> {
     Host(Vec<f32>, Option<Box<dyn crate::accel::KeptSignal + 'a>>),
 }
 
+/// The reference receiver's filtered capture: on the clock and resident on the accelerator
+/// when it keeps it ([`crate::accel::reference_resident`]), else on the host with the engine
+/// to resample it with (none after the accelerator failed).
+enum Filtered<'a> {
+    Kept(Box<dyn crate::accel::KeptSignal + 'a>),
+    Host(Vec<f32>, Option<&'a dyn crate::accel::Accelerator>),
+}
+
 /// The eye's first step, which needs only the clock (so it may run beside the levels and
 /// alignment): the raw points over `span` ([`eye_span`]) and the reference receiver's filtered
 /// capture (`None` without TDECQ).
 struct EyeStart<'a> {
     span: (usize, usize),
     raw: Result<RawPoints<'a>>,
-    filtered: Result<Option<Vec<f32>>>,
+    filtered: Result<Option<Filtered<'a>>>,
 }
 
 /// [`EyeStart`] on `accel` (the failure rule's warnings to `warnings`): the raw points at `s`
-/// per UI and, beside them on the cores, the BT4 filter at `f3db` Hz.
+/// per UI and, beside them, the BT4 filter at `f3db` Hz ([`reference_filtered`]).
 #[allow(clippy::too_many_arguments)]
 fn eye_start<'a>(
     accel: Option<&'a dyn crate::accel::Accelerator>,
@@ -790,9 +826,33 @@ fn eye_start<'a>(
                 Err((y, kept)) => RawPoints::Host(y, kept),
             })
         },
-        || f3db.map(|f| bessel_thomson_filter(x, fs, f, 4)).transpose(),
+        || f3db.map(|f| reference_filtered(accel, warnings, x, fs, f, at, s)).transpose(),
     );
     EyeStart { span, raw, filtered }
+}
+
+/// `x` (sampled at `fs`) through the reference receiver (BT4 at `f3db` Hz,
+/// [`bessel_thomson_filter`]): on `accel`'s device and on the clock `at` (`s` points per UI)
+/// there when it keeps the points, else on the cores (the failure rule's warnings to
+/// `warnings`).
+fn reference_filtered<'a>(
+    accel: Option<&'a dyn crate::accel::Accelerator>,
+    warnings: &std::sync::Mutex<Vec<String>>,
+    x: &[f32],
+    fs: f64,
+    f3db: f64,
+    at: &[f64],
+    s: usize,
+) -> Result<Filtered<'a>> {
+    use crate::accel::Residency;
+    crate::error::check_finite("Bessel-Thomson filter input", x)?;
+    let filter = crate::eq::BesselThomsonFilter::new(fs, f3db, 4)?;
+    let engine = match accel.map(|a| crate::accel::reference_resident(a, &filter, x, at, s, warnings)).transpose()? {
+        Some(Residency::Kept(k)) => return Ok(Filtered::Kept(k)),
+        Some(Residency::FellBack) => None,
+        Some(Residency::Declined) | None => accel,
+    };
+    Ok(Filtered::Host(filter.apply(x), engine))
 }
 
 /// `x` resampled at `at` (`s` points per UI) resident on `accel` when it keeps the points
