@@ -657,3 +657,55 @@ fn the_reference_signal_is_filtered_and_resampled_on_the_device() {
     assert!(gpu.reference_resident(&bt, &x, &positions, 0).unwrap().is_none());
     assert!(gpu.reference_resident(&bt, &x, &[1.0, f64::NAN], 16).is_err());
 }
+
+/// The GPU engine whose reference receiver fails (as on a device lost there).
+struct ReferenceLost<'a> {
+    gpu: GpuAccelerator<'a>,
+    fallback: bool,
+}
+
+impl lightlane_core::accel::Accelerator for ReferenceLost<'_> {
+    fn name(&self) -> String {
+        "GPU engine (reference receiver lost)".into()
+    }
+    fn fallback_allowed(&self) -> bool {
+        self.fallback
+    }
+    fn ffe_equalize(&self, ffe: &Ffe, x: &[f32]) -> lightlane_core::Result<Vec<f32>> {
+        self.gpu.ffe_equalize(ffe, x)
+    }
+    fn resample_resident<'a>(&'a self, x: &[f32], positions: &[f64], sps_out: usize) -> lightlane_core::Result<Option<Box<dyn lightlane_core::accel::KeptSignal + 'a>>> {
+        self.gpu.resample_resident(x, positions, sps_out)
+    }
+    fn reference_resident<'a>(&'a self, _: &lightlane_core::eq::BesselThomsonFilter, _: &[f32], _: &[f64], _: usize) -> lightlane_core::Result<Option<Box<dyn lightlane_core::accel::KeptSignal + 'a>>> {
+        Err(lightlane_core::Error::Unusable { stage: "gpu", reason: "device lost in the reference filter (simulated)".into() })
+    }
+}
+
+#[test]
+fn a_failing_reference_receiver_falls_back_to_the_cores() {
+    // Under fallback the reference receiver filters on the cores (a warning says so) and the
+    // report is the CPU engine's; without fallback the failure is the error.
+    use lightlane_core::accel::Accelerator;
+    let Some(ctx) = common::ctx() else { return };
+    let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let capture = model.run(&symbols).unwrap();
+    let cfg = AnalysisConfig::pam4(26.5625e9);
+    let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
+    let lost = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: true }, fallback: true };
+    assert!(lost.gpu.fallback_allowed());
+    let auto = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Auto, Some(&lost)).unwrap();
+    assert!(auto.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()), "{:?}", auto.warnings);
+    assert!(
+        auto.warnings.iter().any(|w| w.contains("device lost in the reference filter") && w.contains("reference receiver")),
+        "{:?}",
+        auto.warnings
+    );
+    let mut warned = auto.clone();
+    warned.warnings.retain(|w| !w.contains("device lost in the reference filter"));
+    assert_same_report(&warned, &cpu);
+    let strict = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: false }, fallback: false };
+    let e = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&strict)).unwrap_err();
+    assert!(e.to_string().contains("device lost in the reference filter"), "{e}");
+}
