@@ -50,6 +50,8 @@ fn timed_row(label: &str, size: &str, up_bytes: usize, t: &bench::PhaseTimes, ra
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Named pool threads: the host work lines split the host's on-CPU time from the driver's.
+    bench::name_pool_threads()?;
     let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -82,6 +84,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = bench::fir(ctx, &x, &taps, reps)?;
     let r = n as f64 / t.compute_s / 1e9;
     timed_row("FFE 15 taps", &format!("{n}"), n * 4, &t, r, "GSa/s", Some(250.0));
+    // TDECQ's reference receiver (BT4 at 0.5 x 53.125 GBd, 4.8 samples/UI: 257 taps).
+    let bt = lightlane::eq::BesselThomsonFilter::reference(4.8 * 53.125e9, 53.125e9)?;
+    let t = bench::reference_filter(ctx, &x, bt.taps(), bt.taps().len() / 2, reps)?;
+    let r = n as f64 / t.compute_s / 1e9;
+    timed_row(&format!("BT4 reference {} taps", bt.taps().len()), &format!("{n}"), n * 4, &t, r, "GSa/s", None);
 
     // Eye histograms over 2 UI from -1.5 to 1.5: the workgroup-private kernel (64 x 64), phase
     // tiles with 16 columns a sample interval, and the analysis's eye (32 samples/UI, m = 4).

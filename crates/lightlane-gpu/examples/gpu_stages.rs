@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::var("LIGHTLANE_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 24);
     let reps: usize = std::env::var("LIGHTLANE_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).min(3);
     // Named pool threads: the table splits the host's on-CPU time from the driver's threads.
-    rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rayon-{i}")).build_global()?;
+    bench::name_pool_threads()?;
     let ctx = GpuContext::shared()?;
     let model = LinkModel::demo_pam4();
     let nsym = ((n as f64 * model.baud / model.fs) as usize).clamp(2 * 8191, 1 << 23);

@@ -156,6 +156,32 @@ pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<Pha
     })
 }
 
+/// The reference receiver's filter ([`GpuContext::fir_held`]) of `taps` with lead `lead` over
+/// `x`: output samples per run = `x.len()`.
+pub fn reference_filter(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize, reps: usize) -> Result<PhaseTimes> {
+    let n = x.len();
+    let (xb, up) = time(|| {
+        let b = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
+        ctx.wait()?;
+        Ok(b)
+    })?;
+    let reversed: Vec<f32> = taps.iter().rev().copied().collect();
+    let tb = ctx.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
+    let yb = ctx.buffer(Role::Output, n as u64 * 4)?;
+    let plan = ctx.fir_held_plan(n, taps.len(), lead)?;
+    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
+    let bind = ctx.bind(&plan.pipeline, &plan.bindings(ub.buffer(), tb.buffer(), xb.buffer(), yb.buffer()));
+    let (comp, device_timed) = timed_dispatches(ctx, &plan.pipeline, &bind, plan.grid, reps)?;
+    // The filtered capture stays on the device for its resampling; read back 1 MiB as the sample.
+    let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
+    Ok(PhaseTimes {
+        upload_s: up,
+        compute_s: comp,
+        readback_s: rb,
+        device_timed,
+    })
+}
+
 /// Eye histogram of `y` with `geom`.
 pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Result<PhaseTimes> {
     let bins = geom.bins()?;
@@ -636,6 +662,17 @@ pub fn process_cpu_s() -> Option<f64> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
     Some(ticks / 100.0)
+}
+
+/// Builds rayon's global pool with its threads named `rayon-{i}`, which
+/// [`thread_cpu_split_s`] counts as host threads (unnamed, they would count with the
+/// driver's). First thing in a binary that prints host CPU times (`gpu_bench`, `gpu_stages`):
+/// an error once the pool exists.
+pub fn name_pool_threads() -> Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rayon-{i}"))
+        .build_global()
+        .map_err(|e| crate::context::gpu_err(format!("naming the thread pool: {e}")))
 }
 
 /// On-CPU seconds of this process so far from the per-thread scheduler statistics

@@ -432,26 +432,37 @@ impl GpuContext {
         let tapb = self.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
         let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
         let yb = self.buffer(Role::Output, x.len() as u64 * 4)?;
-        // Every tap count up to MAX_TAPS fits the tile at 4 outputs per invocation.
+        let plan = self.fir_held_plan(x.len(), l, lead)?;
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
+        self.dispatch_1d(&plan.pipeline, &plan.bindings(ub.buffer(), tapb.buffer(), xb.buffer(), yb.buffer()), plan.grid)?;
+        Ok(yb)
+    }
+
+    /// The `fir_held` dispatch of [`GpuContext::fir_held`] over `n` samples (as many
+    /// outputs), `l` taps (uploaded last to first), lead `lead`: the tiled kernel at the most
+    /// outputs per invocation (up to 4) whose tile fits, which every `l` up to [`MAX_TAPS`] does.
+    pub(crate) fn fir_held_plan(&self, n: usize, l: usize, lead: usize) -> Result<FirPlan> {
         let per_thread = (1..=4u32)
             .rev()
             .find(|&r| (WORKGROUP * r - 1) as usize + l <= FIR_TILE as usize)
             .unwrap_or(1);
-        let grid = self.grid(u32_len("FIR output", x.len())?.div_ceil(WORKGROUP * per_thread));
+        let grid = self.grid(u32_len("FIR output", n)?.div_ceil(WORKGROUP * per_thread));
         let params = FirParams {
-            n_in: u32_len("FIR input", x.len())?,
-            n_out: u32_len("FIR output", x.len())?,
+            n_in: u32_len("FIR input", n)?,
+            n_out: u32_len("FIR output", n)?,
             sps: 1,
-            base: lead as u32,
-            ntaps: l as u32,
+            base: u32_len("filter lead", lead)?,
+            ntaps: u32_len("taps", l)?,
             per_thread,
             wg_x: grid.0,
             _pad: 0,
         };
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-        let pipe = self.pipeline("fir", shaders::FIR, "fir_held")?;
-        self.dispatch_1d(&pipe, &[(0, ub.buffer()), (1, tapb.buffer()), (2, xb.buffer()), (3, yb.buffer())], grid)?;
-        Ok(yb)
+        Ok(FirPlan {
+            pipeline: self.pipeline("fir", shaders::FIR, "fir_held")?,
+            grid,
+            params,
+            vec4: false,
+        })
     }
 
     /// The FFE of [`GpuContext::ffe_equalize`] left on the device: the pooled buffer holding
