@@ -79,6 +79,16 @@ pub trait Accelerator: Sync {
         Ok(None)
     }
 
+    /// The eye's two signals kept on the engine from one copy of `x` there: its own points
+    /// ([`Accelerator::resample_resident`]) and the reference receiver's
+    /// ([`Accelerator::reference_resident`] with `filter`), as `[raw, reference]`, nothing
+    /// coming back. `Ok(None)`: the engine does not keep them together (the caller asks for
+    /// each). Default: `Ok(None)`.
+    fn eye_resident<'a>(&'a self, filter: &crate::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<[Box<dyn KeptSignal + 'a>; 2]>> {
+        let _ = (filter, x, positions, sps_out);
+        Ok(None)
+    }
+
     /// TDECQ's histogram evaluations (IEEE 802.3 121.8.5, the reference-FFE search) with the
     /// `windows`' columns kept on the engine: planned once per window set, then one
     /// [`TdecqHistograms::counts`] per candidate, which must equal the CPU's counts exactly
@@ -227,9 +237,9 @@ pub fn resample_resident<'a>(
     positions: &[f64],
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
-) -> Result<Residency<'a>> {
+) -> Result<Residency<Box<dyn KeptSignal + 'a>>> {
     let kept = accel.resample_resident(x, positions, sps_out);
-    residency(accel, kept, resident_len(x, positions, sps_out), "the resampling", warnings)
+    residency(accel, kept, |k| vec![k.len()], resident_len(x, positions, sps_out), "the resampling", warnings)
 }
 
 /// [`Accelerator::reference_resident`] on `accel` with the failure rule of
@@ -241,9 +251,23 @@ pub fn reference_resident<'a>(
     positions: &[f64],
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
-) -> Result<Residency<'a>> {
+) -> Result<Residency<Box<dyn KeptSignal + 'a>>> {
     let kept = accel.reference_resident(filter, x, positions, sps_out);
-    residency(accel, kept, resident_len(x, positions, sps_out), "the reference receiver's filter", warnings)
+    residency(accel, kept, |k| vec![k.len()], resident_len(x, positions, sps_out), "the reference receiver's filter", warnings)
+}
+
+/// [`Accelerator::eye_resident`] on `accel` with the failure rule of [`resample_resident`]
+/// (after a failure the caller resamples and filters on the CPU).
+pub fn eye_resident<'a>(
+    accel: &'a dyn Accelerator,
+    filter: &crate::eq::BesselThomsonFilter,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
+    warnings: &std::sync::Mutex<Vec<String>>,
+) -> Result<Residency<[Box<dyn KeptSignal + 'a>; 2]>> {
+    let kept = accel.eye_resident(filter, x, positions, sps_out);
+    residency(accel, kept, |k| k.iter().map(|k| k.len()).collect(), resident_len(x, positions, sps_out), "the eye's resampling", warnings)
 }
 
 /// Points a resident resampling of `x` keeps: `positions.len() · sps_out`, none of an empty `x`.
@@ -255,29 +279,30 @@ fn resident_len(x: &[f32], positions: &[f64], sps_out: usize) -> usize {
     }
 }
 
-/// What an engine's resident call (`kept`, which should keep `want` points) means under the
-/// failure rule of [`resample_resident`].
-fn residency<'a>(
-    accel: &'a dyn Accelerator,
-    kept: Result<Option<Box<dyn KeptSignal + 'a>>>,
+/// What an engine's resident call (`kept`, whose signals, of lengths `lens`, should each keep
+/// `want` points) means under the failure rule of [`resample_resident`].
+fn residency<K>(
+    accel: &dyn Accelerator,
+    kept: Result<Option<K>>,
+    lens: impl Fn(&K) -> Vec<usize>,
     want: usize,
     stage: &str,
     warnings: &std::sync::Mutex<Vec<String>>,
-) -> Result<Residency<'a>> {
+) -> Result<Residency<K>> {
     let reason = match kept {
         Ok(None) => return Ok(Residency::Declined),
-        Ok(Some(k)) if k.len() == want => return Ok(Residency::Kept(k)),
-        Ok(Some(k)) => format!("{} kept {} resampled points, expected {want}", accel.name(), k.len()),
+        Ok(Some(k)) if lens(&k).iter().all(|&n| n == want) => return Ok(Residency::Kept(k)),
+        Ok(Some(k)) => format!("{} kept {:?} resampled points, expected {want}", accel.name(), lens(&k)),
         Err(e) => format!("{} failed ({e})", accel.name()),
     };
     fail_stage(accel, reason, stage, warnings)?;
     Ok(Residency::FellBack)
 }
 
-/// What [`resample_resident`] did.
-pub enum Residency<'a> {
+/// What [`resample_resident`] (and the other resident calls) did.
+pub enum Residency<K> {
     /// The points are on the engine, nothing came back.
-    Kept(Box<dyn KeptSignal + 'a>),
+    Kept(K),
     /// The engine does not keep them: resample through [`resample_kept`].
     Declined,
     /// The engine failed (the warning is pushed): the CPU resamples.

@@ -129,9 +129,21 @@ impl Accelerator for GpuAccelerator<'_> {
     /// points exceed one binding.
     fn reference_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
         let taps = filter.taps();
-        let kept = self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out)?;
+        let kept = self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out, false)?;
         let n = positions.len() * sps_out;
-        Ok(kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
+        Ok(kept.map(|(buffer, _)| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
+    }
+
+    /// [`GpuAccelerator::resample_resident`] and [`GpuAccelerator::reference_resident`] from
+    /// one upload of the capture and one of the anchors; declined as the latter.
+    fn eye_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<[Box<dyn KeptSignal + 'a>; 2]>> {
+        let taps = filter.taps();
+        let n = positions.len() * sps_out;
+        let kept = |buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>;
+        Ok(match self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out, true)? {
+            Some((reference, Some(raw))) => Some([kept(raw), kept(reference)]),
+            _ => None,
+        })
     }
 
     /// TDECQ's windows resident in one [`crate::WeightedHistogram`] (both windows per

@@ -79,6 +79,20 @@ pub(crate) struct FirParams {
     pub(crate) _pad: u32,
 }
 
+/// The checks of [`GpuContext::fir_held`]'s taps: 1 ≤ taps ≤ [`MAX_TAPS`], finite, `lead`
+/// below their number.
+pub(crate) fn check_held_taps(taps: &[f32], lead: usize) -> Result<()> {
+    let l = taps.len();
+    if l == 0 || l > MAX_TAPS {
+        return Err(Error::invalid("taps", l, format!("need 1..={MAX_TAPS} taps")));
+    }
+    lightlane_core::error::check_finite("FIR taps", taps)?;
+    if lead >= l {
+        return Err(Error::invalid("filter lead", lead, format!("must be below the {l} taps")));
+    }
+    Ok(())
+}
+
 /// A FIR dispatch chosen by [`GpuContext::fir_plan`].
 pub(crate) struct FirPlan {
     pub pipeline: wgpu::ComputePipeline,
@@ -417,24 +431,23 @@ impl GpuContext {
     /// [`GpuContext::fir_held`] left on the device (the pooled buffer of its `x.len()`
     /// outputs); `x` must not be empty.
     pub(crate) fn fir_held_resident(&self, x: &[f32], taps: &[f32], lead: usize) -> Result<crate::pool::Pooled> {
-        let l = taps.len();
-        if l == 0 || l > MAX_TAPS {
-            return Err(Error::invalid("taps", l, format!("need 1..={MAX_TAPS} taps")));
-        }
-        lightlane_core::error::check_finite("FIR taps", taps)?;
-        if lead >= l {
-            return Err(Error::invalid("filter lead", lead, format!("must be below the {l} taps")));
-        }
+        check_held_taps(taps, lead)?;
         if x.is_empty() || x.len() > self.elems_per_binding(4) {
             return Err(Error::invalid("samples to filter", x.len(), "need 1 up to one GPU binding"));
         }
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
+        self.fir_held_on(xb.buffer(), x.len(), taps, lead)
+    }
+
+    /// [`GpuContext::fir_held_resident`] of the `n` (≥ 1) samples already in `xb`; the taps
+    /// passed [`check_held_taps`].
+    pub(crate) fn fir_held_on(&self, xb: &wgpu::Buffer, n: usize, taps: &[f32], lead: usize) -> Result<crate::pool::Pooled> {
         let reversed: Vec<f32> = taps.iter().rev().copied().collect();
         let tapb = self.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
-        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
-        let yb = self.buffer(Role::Output, x.len() as u64 * 4)?;
-        let plan = self.fir_held_plan(x.len(), l, lead)?;
+        let yb = self.buffer(Role::Output, n as u64 * 4)?;
+        let plan = self.fir_held_plan(n, taps.len(), lead)?;
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
-        self.dispatch_1d(&plan.pipeline, &plan.bindings(ub.buffer(), tapb.buffer(), xb.buffer(), yb.buffer()), plan.grid)?;
+        self.dispatch_1d(&plan.pipeline, &plan.bindings(ub.buffer(), tapb.buffer(), xb, yb.buffer()), plan.grid)?;
         Ok(yb)
     }
 

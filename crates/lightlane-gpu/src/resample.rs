@@ -239,8 +239,10 @@ impl GpuContext {
     /// `x` through the reference receiver's filter on the device ([`GpuContext::fir_held`]
     /// with `taps` and `lead`), then resampled there at the recovered `positions` as
     /// [`GpuContext::resample_at_kept`] with [`Keep::Only`]: the buffer of the
-    /// `positions.len() · sps_out` points, nothing read back. `Ok(None)` (nothing computed)
-    /// for an empty `x` or `sps_out` 0, and when `x` or the points exceed one binding.
+    /// `positions.len() · sps_out` points, nothing read back; with `raw`, also `x`'s own
+    /// points from the same upload and anchors (the same points as `resample_at_kept`'s).
+    /// `Ok(None)` (nothing computed) for an empty `x` or `sps_out` 0, and when `x` or the
+    /// points exceed one binding.
     pub(crate) fn held_filtered_resampled(
         &self,
         x: &[f32],
@@ -248,7 +250,8 @@ impl GpuContext {
         lead: usize,
         positions: &[f64],
         sps_out: usize,
-    ) -> Result<Option<Pooled>> {
+        raw: bool,
+    ) -> Result<Option<(Pooled, Option<Pooled>)>> {
         if x.is_empty() || sps_out == 0 {
             return Ok(None);
         }
@@ -264,11 +267,15 @@ impl GpuContext {
         if n == 0 || x.len() > max || n > max || anchors.len() > self.elems_per_binding(16) {
             return Ok(None);
         }
-        let filtered = self.fir_held_resident(x, taps, lead)?;
+        crate::kernels::check_held_taps(taps, lead)?;
+        let xb = self.upload(Role::Input, bytemuck::cast_slice(x))?;
+        let filtered = self.fir_held_on(xb.buffer(), x.len(), taps, lead)?;
+        let ab = self.upload(Role::Input, bytemuck::cast_slice(&anchors))?;
         let pipe = self.pipeline("resample", shaders::RESAMPLE, "resample_cubic")?;
         let last = (x.len() - 1) as u32;
-        let ob = self.resample_dispatch(&pipe, filtered.buffer(), 0, last, &anchors, sps_out, n, None)?;
-        Ok(Some(ob))
+        let reference = self.resample_dispatch(&pipe, filtered.buffer(), 0, last, ab.buffer(), sps_out, n, None)?;
+        let own = raw.then(|| self.resample_dispatch(&pipe, xb.buffer(), 0, last, ab.buffer(), sps_out, n, None)).transpose()?;
+        Ok(Some((reference, own)))
     }
 
     /// `n` outputs, `per` from each anchor; as `keep` says, also the output buffer of a
@@ -385,24 +392,24 @@ impl GpuContext {
         out: Option<&mut [f32]>,
     ) -> Result<Pooled> {
         let xb = self.upload(Role::Input, bytemuck::cast_slice(xs))?;
-        self.resample_dispatch(pipe, xb.buffer(), x0, last, anchors, per, n, out)
+        let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
+        self.resample_dispatch(pipe, xb.buffer(), x0, last, ab.buffer(), per, n, out)
     }
 
     #[allow(clippy::too_many_arguments)]
     /// [`GpuContext::resample_chunk`] over inputs already on the device (`xb`, global index
-    /// `x0` on).
+    /// `x0` on) and anchors there (`ab`).
     fn resample_dispatch(
         &self,
         pipe: &wgpu::ComputePipeline,
         xb: &wgpu::Buffer,
         x0: u32,
         last: u32,
-        anchors: &[Anchor],
+        ab: &wgpu::Buffer,
         per: usize,
         n: usize,
         out: Option<&mut [f32]>,
     ) -> Result<Pooled> {
-        let ab = self.upload(Role::Input, bytemuck::cast_slice(anchors))?;
         let ob = self.buffer(Role::Output, n as u64 * 4)?;
         let grid = self.grid((n as u32).div_ceil(WG));
         let p = Params {
@@ -419,7 +426,7 @@ impl GpuContext {
                 pipe,
                 &[
                     (0, ub.buffer()),
-                    (1, ab.buffer()),
+                    (1, ab),
                     (2, xb),
                     (3, ob.buffer()),
                 ],

@@ -169,6 +169,14 @@ impl Accelerator for Spy<'_> {
         let kept = self.gpu.reference_resident(filter, x, positions, sps_out)?;
         Ok(kept.map(|inner| Box::new(SpyKept { inner, calls: &self.calls }) as Box<dyn lightlane_core::accel::KeptSignal + 'a>))
     }
+    fn eye_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> lightlane_core::Result<Option<[Box<dyn lightlane_core::accel::KeptSignal + 'a>; 2]>> {
+        if !self.resident {
+            return Ok(None);
+        }
+        self.calls.add("eye_resident");
+        let kept = self.gpu.eye_resident(filter, x, positions, sps_out)?;
+        Ok(kept.map(|k| k.map(|inner| Box::new(SpyKept { inner, calls: &self.calls }) as Box<dyn lightlane_core::accel::KeptSignal + 'a>)))
+    }
     /// Counted only when the engine takes the windows (evaluations on the device).
     fn tdecq_histograms<'a>(&'a self, windows: &[TdecqWindow<'_>], bins: &TdecqBins) -> lightlane_core::Result<Option<Box<dyn TdecqHistograms + 'a>>> {
         let planned = self.gpu.tdecq_histograms(windows, bins)?;
@@ -337,7 +345,7 @@ fn gpu_engine_report_matches_cpu_engine() {
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         assert!(cpu.eye.is_some(), "{chain}: the CPU eye ran: {:?}", cpu.warnings);
         assert_same_report(&gpu, &cpu);
-        for stage in ["resample_at", "resample_resident", "equalize_resident", "read", ffe_stage, detector, "kept_scan", "kept_window", "kept_eye_histogram", "kept_crossings", "tdecq_histograms", "counts_batch"] {
+        for stage in ["resample_at", "eye_resident", "equalize_resident", "read", ffe_stage, detector, "kept_scan", "kept_window", "kept_eye_histogram", "kept_crossings", "tdecq_histograms", "counts_batch"] {
             assert!(spy.calls.has(stage), "{chain}: the GPU engine did not run {stage}");
         }
         assert!(!spy.calls.has("kept_read") && !spy.calls.has("resample_kept"), "{chain}: the raw eye came back");
@@ -366,11 +374,12 @@ fn the_signals_are_resampled_through_the_engine_when_the_clock_is_recovered() {
         let spy = Spy { gpu: GpuAccelerator { ctx, fallback: false }, calls: Calls::default(), resident };
         let gpu = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&spy)).unwrap();
         let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
-        // Resident: the raw eye and the BT4 eye (filtered there too) stay on the device; else
-        // both come back, the raw one with a copy kept for its histogram.
-        let want = if resident { (1, 1, 1, 0) } else { (2, 0, 0, 1) };
+        // Resident: the raw eye and the BT4 eye (filtered there too) stay on the device, from
+        // one upload of the capture; else both come back, the raw one with a copy kept for
+        // its histogram.
+        let want = if resident { (1, 1, 0, 0, 0) } else { (2, 0, 0, 0, 1) };
         assert_eq!(
-            (calls("resample_at"), calls("resample_resident"), calls("reference_resident"), calls("resample_kept")),
+            (calls("resample_at"), calls("eye_resident"), calls("resample_resident"), calls("reference_resident"), calls("resample_kept")),
             want,
             "the FFE input, the raw eye and the BT4 eye resampled by the engine"
         );
@@ -606,9 +615,9 @@ fn the_tdecq_corners_run_on_resident_signals() {
     let gpu = lightlane_core::analysis::analyze_with(&cap.waveform, &preset.config, Backend::Gpu, Some(&spy)).unwrap();
     let calls = |what: &str| spy.calls.0.lock().unwrap().iter().filter(|&&c| c == what).count();
     assert_eq!(
-        (calls("resample_resident"), calls("reference_resident"), calls("resample_kept"), calls("kept_read")),
-        (1, 3, 0, 0),
-        "the raw eye resident, TDECQ's and two corners' signals filtered and resampled on the device"
+        (calls("eye_resident"), calls("resample_resident"), calls("reference_resident"), calls("resample_kept"), calls("kept_read")),
+        (1, 0, 2, 0, 0),
+        "the raw eye and TDECQ's signal resident from one upload, two corners' signals filtered and resampled on the device"
     );
     assert!(calls("kept_window") > 0 && calls("kept_crossings") == 4);
     assert_same_report(&gpu, &cpu);
@@ -653,15 +662,23 @@ fn the_reference_signal_is_filtered_and_resampled_on_the_device() {
     let cpu = lightlane_core::timing::resample_at(&bt.apply(&x), &positions, 16);
     let worst = got.iter().zip(&cpu).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max);
     assert!(worst < 2e-5, "largest |GPU − CPU| {worst:e}");
+    // Both eyes from one upload: the same points as the separate calls.
+    let [raw, reference] = gpu.eye_resident(&bt, &x, &positions, 16).unwrap().expect("both kept");
+    assert_eq!(reference.read(0..reference.len()).unwrap(), got);
+    let alone = gpu.resample_resident(&x, &positions, 16).unwrap().expect("kept");
+    assert_eq!(raw.read(0..raw.len()).unwrap(), alone.read(0..alone.len()).unwrap());
+    assert!(gpu.eye_resident(&bt, &[], &positions, 16).unwrap().is_none());
     assert!(gpu.reference_resident(&bt, &[], &positions, 16).unwrap().is_none());
     assert!(gpu.reference_resident(&bt, &x, &positions, 0).unwrap().is_none());
     assert!(gpu.reference_resident(&bt, &x, &[1.0, f64::NAN], 16).is_err());
 }
 
-/// The GPU engine whose reference receiver fails (as on a device lost there).
+/// The GPU engine whose reference receiver fails (as on a device lost there), in the eye's
+/// paired call too (`pair`) or only when asked for alone (the pair declined).
 struct ReferenceLost<'a> {
     gpu: GpuAccelerator<'a>,
     fallback: bool,
+    pair: bool,
 }
 
 impl lightlane_core::accel::Accelerator for ReferenceLost<'_> {
@@ -680,6 +697,12 @@ impl lightlane_core::accel::Accelerator for ReferenceLost<'_> {
     fn reference_resident<'a>(&'a self, _: &lightlane_core::eq::BesselThomsonFilter, _: &[f32], _: &[f64], _: usize) -> lightlane_core::Result<Option<Box<dyn lightlane_core::accel::KeptSignal + 'a>>> {
         Err(lightlane_core::Error::Unusable { stage: "gpu", reason: "device lost in the reference filter (simulated)".into() })
     }
+    fn eye_resident<'a>(&'a self, _: &lightlane_core::eq::BesselThomsonFilter, _: &[f32], _: &[f64], _: usize) -> lightlane_core::Result<Option<[Box<dyn lightlane_core::accel::KeptSignal + 'a>; 2]>> {
+        match self.pair {
+            true => Err(lightlane_core::Error::Unusable { stage: "gpu", reason: "device lost in the reference filter (simulated)".into() }),
+            false => Ok(None),
+        }
+    }
 }
 
 #[test]
@@ -693,19 +716,21 @@ fn a_failing_reference_receiver_falls_back_to_the_cores() {
     let capture = model.run(&symbols).unwrap();
     let cfg = AnalysisConfig::pam4(26.5625e9);
     let cpu = analyze(&capture.waveform, &cfg, Backend::Cpu).unwrap();
-    let lost = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: true }, fallback: true };
-    assert!(lost.gpu.fallback_allowed());
-    let auto = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Auto, Some(&lost)).unwrap();
-    assert!(auto.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()), "{:?}", auto.warnings);
-    assert!(
-        auto.warnings.iter().any(|w| w.contains("device lost in the reference filter") && w.contains("reference receiver")),
-        "{:?}",
-        auto.warnings
-    );
-    let mut warned = auto.clone();
-    warned.warnings.retain(|w| !w.contains("device lost in the reference filter"));
-    assert_same_report(&warned, &cpu);
-    let strict = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: false }, fallback: false };
-    let e = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&strict)).unwrap_err();
-    assert!(e.to_string().contains("device lost in the reference filter"), "{e}");
+    for (pair, stage) in [(true, "the eye's resampling"), (false, "the reference receiver's filter")] {
+        let lost = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: true }, fallback: true, pair };
+        assert!(lost.gpu.fallback_allowed());
+        let auto = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Auto, Some(&lost)).unwrap();
+        assert!(auto.eye.as_ref().is_some_and(|e| e.tdecq_db.is_some()), "{:?}", auto.warnings);
+        assert!(
+            auto.warnings.iter().any(|w| w.contains("device lost in the reference filter") && w.contains(stage)),
+            "{stage}: {:?}",
+            auto.warnings
+        );
+        let mut warned = auto.clone();
+        warned.warnings.retain(|w| !w.contains("device lost in the reference filter"));
+        assert_same_report(&warned, &cpu);
+        let strict = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: false }, fallback: false, pair };
+        let e = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&strict)).unwrap_err();
+        assert!(e.to_string().contains("device lost in the reference filter"), "{stage}: {e}");
+    }
 }

@@ -806,7 +806,8 @@ struct EyeStart<'a> {
 }
 
 /// [`EyeStart`] on `accel` (the failure rule's warnings to `warnings`): the raw points at `s`
-/// per UI and, beside them, the BT4 filter at `f3db` Hz ([`reference_filtered`]).
+/// per UI and the BT4 filter at `f3db` Hz, both resident from one upload when the engine keeps
+/// them so ([`crate::accel::eye_resident`]), else beside each other ([`reference_filtered`]).
 #[allow(clippy::too_many_arguments)]
 fn eye_start<'a>(
     accel: Option<&'a dyn crate::accel::Accelerator>,
@@ -817,8 +818,26 @@ fn eye_start<'a>(
     s: usize,
     f3db: Option<f64>,
 ) -> EyeStart<'a> {
+    use crate::accel::Residency;
     let (x, fs) = (&waveform.samples, waveform.fs());
     let at = &positions[span.0..span.1];
+    // Both signals from one copy of the capture on the engine when it keeps them that way (a
+    // capture the filter refuses takes the separate calls below, which report it).
+    let mut accel = accel;
+    let filter = || {
+        let f = f3db.filter(|_| crate::error::check_finite("Bessel-Thomson filter input", x).is_ok())?;
+        crate::eq::BesselThomsonFilter::new(fs, f, 4).ok()
+    };
+    if let Some((a, filter)) = accel.and_then(|a| Some((a, filter()?))) {
+        match crate::accel::eye_resident(a, &filter, x, at, s, warnings) {
+            Ok(Residency::Kept([raw, reference])) => {
+                return EyeStart { span, raw: Ok(RawPoints::Resident(raw)), filtered: Ok(Some(Filtered::Kept(reference))) };
+            }
+            Ok(Residency::Declined) => {}
+            Ok(Residency::FellBack) => accel = None,
+            Err(e) => return EyeStart { span, raw: Err(e), filtered: Ok(None) },
+        }
+    }
     let (raw, filtered) = rayon::join(
         || {
             Ok(match resident_or(accel, x, at, s, warnings, |engine| crate::accel::resample_kept(engine, x, at, s, warnings))? {
