@@ -1474,18 +1474,16 @@ pub fn tdecq_on(
                     .collect()
             });
             let mut ls = w.clone();
-            for _ in 0..8 {
-                match constrained_ls(
-                    &centre_cols,
-                    &ls,
-                    nt,
-                    &thresholds,
-                    &ideal,
-                    known.as_deref(),
-                    config.tap_sum,
-                ) {
-                    Some(next) => ls = next,
-                    None => break,
+            if let Some(lsq) = ConstrainedLs::new(&centre_cols, nt) {
+                for _ in 0..8 {
+                    match lsq.step(&ls, &thresholds, &ideal, known.as_deref(), config.tap_sum) {
+                        Some(next) => ls = next,
+                        None => break,
+                    }
+                    // Known symbols make the targets, so every step is the first one again.
+                    if known.is_some() {
+                        break;
+                    }
                 }
             }
             if dfe {
@@ -1664,10 +1662,66 @@ pub fn tdecq_waveform(
     tdecq(&sig, None, config)
 }
 
+/// The least-squares start of the search ([`ConstrainedLs::step`]) over the centre samples
+/// `cols`: their Gram matrix, its Cholesky factor and the constraint's solve do not change from
+/// one step to the next, so they are taken once; each step then sums only its targets' side.
+/// The same sums in the same order as [`constrained_ls`], so the same steps.
+struct ConstrainedLs<'c> {
+    cols: &'c [Vec<f32>],
+    ch: crate::eq::lsq::Cholesky,
+    /// The constraint's row (1 for the FFE taps, −1 for b(1)), its solve and their product.
+    e: Vec<f64>,
+    v: Vec<f64>,
+    sv: f64,
+}
+
+impl<'c> ConstrainedLs<'c> {
+    /// `None` where [`constrained_ls`] gives none whatever the targets (a singular Gram
+    /// matrix or constraint).
+    fn new(cols: &'c [Vec<f32>], nt: usize) -> Option<ConstrainedLs<'c>> {
+        let nv = cols.len();
+        let n = cols[0].len();
+        let mut a = vec![0f64; nv * nv];
+        for k in 0..n {
+            for i in 0..nv {
+                let xi = cols[i][k] as f64;
+                for j in 0..=i {
+                    a[i * nv + j] += xi * cols[j][k] as f64;
+                }
+            }
+        }
+        let ch = crate::eq::lsq::Cholesky::factor(&a, nv).ok()?;
+        let e: Vec<f64> = (0..nv).map(|i| if i < nt { 1.0 } else { -1.0 }).collect();
+        let v = ch.solve(&e).ok()?;
+        let sv: f64 = v.iter().zip(&e).map(|(x, y)| x * y).sum();
+        (sv.abs() >= 1e-300).then_some(ConstrainedLs { cols, ch, e, v, sv })
+    }
+
+    /// [`constrained_ls`] from `w`.
+    fn step(&self, w: &[f64], thresholds: &[f64; 3], ideal: &[f64; 4], known: Option<&[usize]>, tap_sum: f64) -> Option<Vec<f64>> {
+        let (cols, nv) = (self.cols, self.cols.len());
+        let mut b = vec![0f64; nv];
+        for k in 0..cols[0].len() {
+            let y: f64 = (0..nv).map(|t| w[t] * cols[t][k] as f64).sum();
+            let target = ideal[known.map_or_else(|| region(y, thresholds), |d| d[k])];
+            for (i, bi) in b.iter_mut().enumerate() {
+                *bi += cols[i][k] as f64 * target;
+            }
+        }
+        let u = self.ch.solve(&b).ok()?;
+        let su: f64 = u.iter().zip(&self.e).map(|(x, y)| x * y).sum();
+        let lambda = (su - tap_sum) / self.sv;
+        let out: Vec<f64> = u.iter().zip(&self.v).map(|(a, b)| a - lambda * b).collect();
+        out.iter().all(|x| x.is_finite()).then_some(out)
+    }
+}
+
 /// One least-squares step: the known symbols, or the current equalizer output of the centre
 /// samples `cols` decided with `thresholds`, give the targets; then the variables minimizing
 /// Σ(y − ideal level)² subject to Σ(FFE taps) − b(1) = `tap_sum` (the first `nt` columns are
-/// FFE inputs, a further one the DFE's; Lagrange multiplier on the normal equations).
+/// FFE inputs, a further one the DFE's; Lagrange multiplier on the normal equations). The
+/// reference of [`ConstrainedLs`].
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 fn constrained_ls(
     cols: &[Vec<f32>],
@@ -1710,6 +1764,41 @@ fn constrained_ls(
 #[cfg(test)]
 mod root_tests {
     use super::*;
+
+    /// The least-squares start's steps with the Gram matrix taken once are the reference's
+    /// steps bit for bit, from known symbols and decision-directed, with and without a DFE
+    /// column; a singular problem gives none in both.
+    #[test]
+    fn constrained_ls_steps_are_the_reference_steps() {
+        let mut st = 11u64;
+        let mut rnd = move || {
+            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((st >> 40) as f64 / (1u64 << 24) as f64) as f32 - 0.5
+        };
+        let thresholds = [-1.0 / 3.0, 0.0, 1.0 / 3.0];
+        let ideal = [-0.5, -1.0 / 6.0, 1.0 / 6.0, 0.5];
+        for (nt, dfe) in [(5usize, false), (5, true), (1, false), (9, true)] {
+            let n = 3001;
+            let nv = nt + dfe as usize;
+            let cols: Vec<Vec<f32>> = (0..nv).map(|_| (0..n).map(|_| rnd()).collect()).collect();
+            let known: Vec<usize> = (0..n).map(|k| k * 7 % 4).collect();
+            for known in [Some(&known[..]), None] {
+                let lsq = ConstrainedLs::new(&cols, nt).expect("regular");
+                let (mut a, mut b) = (vec![0.0; nv], vec![0.0; nv]);
+                a[nt / 2] = 1.0;
+                b[nt / 2] = 1.0;
+                for step in 0..8 {
+                    let want = constrained_ls(&cols, &a, nt, &thresholds, &ideal, known, 1.0).expect("step");
+                    let got = lsq.step(&b, &thresholds, &ideal, known, 1.0).expect("step");
+                    assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "nt {nt} dfe {dfe} step {step}");
+                    (a, b) = (want, got);
+                }
+            }
+        }
+        let flat = vec![vec![0.0f32; 100]; 3];
+        assert!(ConstrainedLs::new(&flat, 3).is_none());
+        assert!(constrained_ls(&flat, &[1.0, 0.0, 0.0], 3, &thresholds, &ideal, None, 1.0).is_none());
+    }
 
     /// The fast root of the σ search lands within the tolerance of the 36-step bisection it
     /// replaced, on histograms of open, nearly closed and single-level shapes, for targets across
