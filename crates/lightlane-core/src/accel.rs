@@ -238,65 +238,49 @@ pub fn resample_resident<'a>(
     sps_out: usize,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Residency<Box<dyn KeptSignal + 'a>>> {
-    let kept = accel.resample_resident(x, positions, sps_out);
-    residency(accel, kept, |k| vec![k.len()], resident_len(x, positions, sps_out), "the resampling", warnings)
+    resident(accel, accel.resample_resident(x, positions, sps_out), x, positions, sps_out, "the resampling", warnings)
 }
 
-/// [`Accelerator::reference_resident`] on `accel` with the failure rule of
-/// [`resample_resident`] (after a failure the caller filters and resamples on the CPU).
-pub fn reference_resident<'a>(
-    accel: &'a dyn Accelerator,
-    filter: &crate::eq::BesselThomsonFilter,
-    x: &[f32],
-    positions: &[f64],
-    sps_out: usize,
-    warnings: &std::sync::Mutex<Vec<String>>,
-) -> Result<Residency<Box<dyn KeptSignal + 'a>>> {
-    let kept = accel.reference_resident(filter, x, positions, sps_out);
-    residency(accel, kept, |k| vec![k.len()], resident_len(x, positions, sps_out), "the reference receiver's filter", warnings)
-}
-
-/// [`Accelerator::eye_resident`] on `accel` with the failure rule of [`resample_resident`]
-/// (after a failure the caller resamples and filters on the CPU).
-pub fn eye_resident<'a>(
-    accel: &'a dyn Accelerator,
-    filter: &crate::eq::BesselThomsonFilter,
-    x: &[f32],
-    positions: &[f64],
-    sps_out: usize,
-    warnings: &std::sync::Mutex<Vec<String>>,
-) -> Result<Residency<[Box<dyn KeptSignal + 'a>; 2]>> {
-    let kept = accel.eye_resident(filter, x, positions, sps_out);
-    residency(accel, kept, |k| k.iter().map(|k| k.len()).collect(), resident_len(x, positions, sps_out), "the eye's resampling", warnings)
-}
-
-/// Points a resident resampling of `x` keeps: `positions.len() · sps_out`, none of an empty `x`.
-fn resident_len(x: &[f32], positions: &[f64], sps_out: usize) -> usize {
-    if x.is_empty() {
-        0
-    } else {
-        positions.len().saturating_mul(sps_out)
-    }
-}
-
-/// What an engine's resident call (`kept`, whose signals, of lengths `lens`, should each keep
-/// `want` points) means under the failure rule of [`resample_resident`].
-fn residency<K>(
+/// What `kept`, an engine's resident call of `stage` ([`Accelerator::resample_resident`],
+/// [`Accelerator::reference_resident`], [`Accelerator::eye_resident`]) on `x` resampled at
+/// `positions` (`sps_out` per UI), means under the failure rule of [`resample_resident`]: each
+/// kept signal must hold `positions.len() · sps_out` points (none of an empty `x`).
+pub fn resident<K: KeptSignals>(
     accel: &dyn Accelerator,
     kept: Result<Option<K>>,
-    lens: impl Fn(&K) -> Vec<usize>,
-    want: usize,
+    x: &[f32],
+    positions: &[f64],
+    sps_out: usize,
     stage: &str,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> Result<Residency<K>> {
+    let want = if x.is_empty() { 0 } else { positions.len().saturating_mul(sps_out) };
     let reason = match kept {
         Ok(None) => return Ok(Residency::Declined),
-        Ok(Some(k)) if lens(&k).iter().all(|&n| n == want) => return Ok(Residency::Kept(k)),
-        Ok(Some(k)) => format!("{} kept {:?} resampled points, expected {want}", accel.name(), lens(&k)),
+        Ok(Some(k)) if k.lens().iter().all(|&n| n == want) => return Ok(Residency::Kept(k)),
+        Ok(Some(k)) => format!("{} kept {:?} resampled points, expected {want}", accel.name(), k.lens()),
         Err(e) => format!("{} failed ({e})", accel.name()),
     };
     fail_stage(accel, reason, stage, warnings)?;
     Ok(Residency::FellBack)
+}
+
+/// What a resident call keeps: one signal or several ([`resident`] checks their lengths).
+pub trait KeptSignals {
+    /// The points each signal keeps.
+    fn lens(&self) -> Vec<usize>;
+}
+
+impl KeptSignals for Box<dyn KeptSignal + '_> {
+    fn lens(&self) -> Vec<usize> {
+        vec![self.len()]
+    }
+}
+
+impl<const N: usize> KeptSignals for [Box<dyn KeptSignal + '_>; N] {
+    fn lens(&self) -> Vec<usize> {
+        self.iter().map(|k| k.len()).collect()
+    }
 }
 
 /// What [`resample_resident`] (and the other resident calls) did.

@@ -128,8 +128,26 @@ fn submit(ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder)) -> Result
 
 /// FFE of `taps.len()` taps (T-spaced) over `x`: output samples per run = `x.len()`.
 pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<PhaseTimes> {
-    let n = x.len();
     let l = taps.len();
+    // The kernel the engine picks for a symbol-spaced FFE of these taps (reference tap L/2).
+    let plan = ctx.fir_plan(x.len(), x.len(), l, 1, l / 2)?;
+    fir_phases(ctx, x, taps, plan, reps)
+}
+
+/// The reference receiver's filter ([`GpuContext::fir_held`]) of `taps` with lead `lead` over
+/// `x`: output samples per run = `x.len()`.
+pub fn reference_filter(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize, reps: usize) -> Result<PhaseTimes> {
+    let reversed: Vec<f32> = taps.iter().rev().copied().collect();
+    let plan = ctx.fir_held_plan(x.len(), taps.len(), lead)?;
+    fir_phases(ctx, x, &reversed, plan, reps)
+}
+
+/// A FIR `plan` over `x` (`x.len()` outputs) with `taps` as the kernel reads them: the upload
+/// of `x`, the dispatches and the readback timed apart. The output stays on the device in the
+/// pipeline (the FFE's for the slicer, the reference filter's for its resampling): 1 MiB of it
+/// is read back as the sample.
+fn fir_phases(ctx: &GpuContext, x: &[f32], taps: &[f32], plan: crate::kernels::FirPlan, reps: usize) -> Result<PhaseTimes> {
+    let n = x.len();
     let (xb, up) = time(|| {
         let b = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
         ctx.wait()?;
@@ -137,42 +155,9 @@ pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<Pha
     })?;
     let tb = ctx.upload(Role::Input, bytemuck::cast_slice(taps))?;
     let yb = ctx.buffer(Role::Output, n as u64 * 4)?;
-    // The kernel the engine picks for a symbol-spaced FFE of these taps (reference tap L/2).
-    let plan = ctx.fir_plan(n, n, l, 1, l / 2)?;
-    let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
-    let bind = ctx.bind(
-        &plan.pipeline,
-        &plan.bindings(ub.buffer(), tb.buffer(), xb.buffer(), yb.buffer()),
-    );
-    let (pipe, grid) = (plan.pipeline, plan.grid);
-    let (comp, device_timed) = timed_dispatches(ctx, &pipe, &bind, grid, reps)?;
-    // The FFE's result stays on the device in the pipeline; read back 1 MiB as the sample.
-    let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
-    Ok(PhaseTimes {
-        upload_s: up,
-        compute_s: comp,
-        readback_s: rb,
-        device_timed,
-    })
-}
-
-/// The reference receiver's filter ([`GpuContext::fir_held`]) of `taps` with lead `lead` over
-/// `x`: output samples per run = `x.len()`.
-pub fn reference_filter(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize, reps: usize) -> Result<PhaseTimes> {
-    let n = x.len();
-    let (xb, up) = time(|| {
-        let b = ctx.upload(Role::Input, bytemuck::cast_slice(x))?;
-        ctx.wait()?;
-        Ok(b)
-    })?;
-    let reversed: Vec<f32> = taps.iter().rev().copied().collect();
-    let tb = ctx.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
-    let yb = ctx.buffer(Role::Output, n as u64 * 4)?;
-    let plan = ctx.fir_held_plan(n, taps.len(), lead)?;
     let ub = ctx.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;
     let bind = ctx.bind(&plan.pipeline, &plan.bindings(ub.buffer(), tb.buffer(), xb.buffer(), yb.buffer()));
     let (comp, device_timed) = timed_dispatches(ctx, &plan.pipeline, &bind, plan.grid, reps)?;
-    // The filtered capture stays on the device for its resampling; read back 1 MiB as the sample.
     let (_, rb) = time(|| ctx.read_back(yb.buffer(), (n as u64 * 4).min(1 << 20)))?;
     Ok(PhaseTimes {
         upload_s: up,

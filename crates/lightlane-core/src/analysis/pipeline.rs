@@ -829,7 +829,7 @@ fn eye_start<'a>(
         crate::eq::BesselThomsonFilter::new(fs, f, 4).ok()
     };
     if let Some((a, filter)) = accel.and_then(|a| Some((a, filter()?))) {
-        match crate::accel::eye_resident(a, &filter, x, at, s, warnings) {
+        match crate::accel::resident(a, a.eye_resident(&filter, x, at, s), x, at, s, "the eye's resampling", warnings) {
             Ok(Residency::Kept([raw, reference])) => {
                 return EyeStart { span, raw: Ok(RawPoints::Resident(raw)), filtered: Ok(Some(Filtered::Kept(reference))) };
             }
@@ -866,7 +866,10 @@ fn reference_filtered<'a>(
     use crate::accel::Residency;
     crate::error::check_finite("Bessel-Thomson filter input", x)?;
     let filter = crate::eq::BesselThomsonFilter::new(fs, f3db, 4)?;
-    let engine = match accel.map(|a| crate::accel::reference_resident(a, &filter, x, at, s, warnings)).transpose()? {
+    let resident = |a: &'a dyn crate::accel::Accelerator| {
+        crate::accel::resident(a, a.reference_resident(&filter, x, at, s), x, at, s, "the reference receiver's filter", warnings)
+    };
+    let engine = match accel.map(resident).transpose()? {
         Some(Residency::Kept(k)) => return Ok(Filtered::Kept(k)),
         Some(Residency::FellBack) => None,
         Some(Residency::Declined) | None => accel,

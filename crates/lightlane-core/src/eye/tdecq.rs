@@ -1680,14 +1680,11 @@ impl<'c> ConstrainedLs<'c> {
     /// matrix or constraint).
     fn new(cols: &'c [Vec<f32>], nt: usize) -> Option<ConstrainedLs<'c>> {
         let nv = cols.len();
-        let n = cols[0].len();
         let mut a = vec![0f64; nv * nv];
-        for k in 0..n {
-            for i in 0..nv {
-                let xi = cols[i][k] as f64;
-                for j in 0..=i {
-                    a[i * nv + j] += xi * cols[j][k] as f64;
-                }
+        for i in 0..nv {
+            for j in 0..=i {
+                // Over the rows in order from zero, as the reference's row-by-row loop.
+                a[i * nv + j] = cols[i].iter().zip(&cols[j]).fold(0f64, |s, (&x, &y)| s + x as f64 * y as f64);
             }
         }
         let ch = crate::eq::lsq::Cholesky::factor(&a, nv).ok()?;
