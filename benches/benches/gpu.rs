@@ -44,7 +44,7 @@ fn gpu(c: &mut Criterion) {
     let taps: Vec<f32> = (0..15).map(|i| if i == 7 { 1.0 } else { 0.02 }).collect();
     phases(c, "gpu_ffe15", n as u64, &|| bench::fir(ctx, &x, &taps, 1).expect("fir"));
     let bt = lightlane::eq::BesselThomsonFilter::reference(4.8 * 53.125e9, 53.125e9).expect("BT4");
-    phases(c, "gpu_reference_bt4", n as u64, &|| bench::reference_filter(ctx, &x, bt.taps(), bt.taps().len() / 2, 1).expect("BT4"));
+    phases(c, "gpu_reference_bt4", n as u64, &|| bench::reference_filter(ctx, &x, bt.taps(), bt.lead(), 1).expect("BT4"));
     let g = EyeGeometry { samples_per_ui: 8, span_ui: 2, time_bins: 64, amp_bins: 64, lo: -1.5, hi: 1.5 };
     phases(c, "gpu_eye64x64", n as u64, &|| bench::eye(ctx, &x, &g, 1).expect("eye"));
     let code = RsCode::Kp4;

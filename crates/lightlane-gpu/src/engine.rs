@@ -123,13 +123,12 @@ impl Accelerator for GpuAccelerator<'_> {
         Ok(kept.map(|buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
     }
 
-    /// [`GpuContext::fir_held`] with the filter's taps (its lead the middle tap), then the
+    /// [`GpuContext::fir_held`] with the filter's taps and lead, then the
     /// resampling of [`GpuAccelerator::resample_resident`] from the filtered buffer: the capture
     /// goes up once and nothing comes back; declined (`Ok(None)`) when the capture or the
     /// points exceed one binding.
     fn reference_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<Box<dyn KeptSignal + 'a>>> {
-        let taps = filter.taps();
-        let kept = self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out, false)?;
+        let kept = self.ctx.held_filtered_resampled(x, filter.taps(), filter.lead(), positions, sps_out, false)?;
         let n = positions.len() * sps_out;
         Ok(kept.map(|(buffer, _)| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>))
     }
@@ -137,10 +136,9 @@ impl Accelerator for GpuAccelerator<'_> {
     /// [`GpuAccelerator::resample_resident`] and [`GpuAccelerator::reference_resident`] from
     /// one upload of the capture and one of the anchors; declined as the latter.
     fn eye_resident<'a>(&'a self, filter: &lightlane_core::eq::BesselThomsonFilter, x: &[f32], positions: &[f64], sps_out: usize) -> Result<Option<[Box<dyn KeptSignal + 'a>; 2]>> {
-        let taps = filter.taps();
         let n = positions.len() * sps_out;
         let kept = |buffer| Box::new(GpuKept { ctx: self.ctx, buffer, n }) as Box<dyn KeptSignal>;
-        Ok(match self.ctx.held_filtered_resampled(x, taps, taps.len() / 2, positions, sps_out, true)? {
+        Ok(match self.ctx.held_filtered_resampled(x, filter.taps(), filter.lead(), positions, sps_out, true)? {
             Some((reference, Some(raw))) => Some([kept(raw), kept(reference)]),
             _ => None,
         })

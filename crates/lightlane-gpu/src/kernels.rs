@@ -93,6 +93,13 @@ pub(crate) fn check_held_taps(taps: &[f32], lead: usize) -> Result<()> {
     Ok(())
 }
 
+/// Outputs per invocation of the tiled FIR kernels (`fir_tiled`, `fir_held`): the most, up to
+/// 4, whose workgroup's input span (`(256·R − 1)·sps + l` samples) fits the tile; `None` when
+/// not even one does (every `l` up to [`MAX_TAPS`] fits at `sps` 1).
+fn tiled_outputs_per_thread(sps: usize, l: usize) -> Option<u32> {
+    (1..=4u32).rev().find(|&r| ((WORKGROUP * r - 1) as usize) * sps + l <= FIR_TILE as usize)
+}
+
 /// A FIR dispatch chosen by [`GpuContext::fir_plan`].
 pub(crate) struct FirPlan {
     pub pipeline: wgpu::ComputePipeline,
@@ -415,9 +422,10 @@ impl GpuContext {
 
     /// The reference receiver's filter on the GPU: `y[k] = Σ_j taps[j]·x[clamp(k + lead − j, 0,
     /// n − 1)]` for `k < n = x.len()`, the input's end samples held beyond its ends: what
-    /// `lightlane_core::eq::BesselThomsonFilter::apply` computes with its `taps()` and lead
-    /// `taps().len() / 2`, accumulated in the order of the CPU's FMA paths (bit-identical to
-    /// them where WGSL's `fma` is fused, as on lavapipe, else within f32 rounding). Checks:
+    /// `lightlane_core::eq::BesselThomsonFilter::apply` computes with its `taps()` and
+    /// `lead()`, accumulated in the order of the CPU's FMA paths (bit-identical to them where
+    /// WGSL's `fma` is fused; lavapipe's is not, and there the products are rounded before
+    /// each add, within f32 rounding of the CPU's). Checks:
     /// 1 ≤ taps ≤ [`MAX_TAPS`], finite taps, `lead` < taps, `x` within one binding.
     pub fn fir_held(&self, x: &[f32], taps: &[f32], lead: usize) -> Result<Vec<f32>> {
         let mut out = vec![0f32; x.len()];
@@ -455,10 +463,7 @@ impl GpuContext {
     /// outputs), `l` taps (uploaded last to first), lead `lead`: the tiled kernel at the most
     /// outputs per invocation (up to 4) whose tile fits, which every `l` up to [`MAX_TAPS`] does.
     pub(crate) fn fir_held_plan(&self, n: usize, l: usize, lead: usize) -> Result<FirPlan> {
-        let per_thread = (1..=4u32)
-            .rev()
-            .find(|&r| (WORKGROUP * r - 1) as usize + l <= FIR_TILE as usize)
-            .unwrap_or(1);
+        let per_thread = tiled_outputs_per_thread(1, l).unwrap_or(1);
         let grid = self.grid(u32_len("FIR output", n)?.div_ceil(WORKGROUP * per_thread));
         let params = FirParams {
             n_in: u32_len("FIR input", n)?,
@@ -555,9 +560,7 @@ impl GpuContext {
                     .div_ceil(WORKGROUP),
             ),
             None => {
-                let per_thread = (1..=4u32)
-                    .rev()
-                    .find(|&r| ((WORKGROUP * r - 1) as usize) * sps + l <= FIR_TILE as usize);
+                let per_thread = tiled_outputs_per_thread(sps, l);
                 let (entry, groups) = match per_thread {
                     Some(r) => (
                         "fir_tiled",

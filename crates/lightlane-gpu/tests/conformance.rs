@@ -270,7 +270,8 @@ fn held_filter_is_the_reference_receivers_filter() {
     let baud = 53.125e9;
     for sps in [4.8, 2.0] {
         let bt = lightlane_core::eq::BesselThomsonFilter::reference(sps * baud, baud).unwrap();
-        let (taps, lead) = (bt.taps(), bt.taps().len() / 2);
+        let (taps, lead) = (bt.taps(), bt.lead());
+        assert_eq!(lead, taps.len() / 2, "the middle tap acts at t = 0");
         let l = taps.len();
         for n in [1usize, 2, 7, lead + 3, l + 1, 100_003] {
             let x = noise(&mut r, n, 0.4);

@@ -657,7 +657,7 @@ fn the_reference_signal_is_filtered_and_resampled_on_the_device() {
     let kept = gpu.reference_resident(&bt, &x, &positions, 16).unwrap().expect("kept on the device");
     assert_eq!(kept.len(), positions.len() * 16);
     let got = kept.read(0..kept.len()).unwrap();
-    let filtered = ctx.fir_held(&x, bt.taps(), bt.taps().len() / 2).unwrap();
+    let filtered = ctx.fir_held(&x, bt.taps(), bt.lead()).unwrap();
     assert_eq!(got, ctx.resample_at(&filtered, &positions, 16).unwrap());
     let cpu = lightlane_core::timing::resample_at(&bt.apply(&x), &positions, 16);
     let worst = got.iter().zip(&cpu).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max);
@@ -733,4 +733,21 @@ fn a_failing_reference_receiver_falls_back_to_the_cores() {
         let e = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&strict)).unwrap_err();
         assert!(e.to_string().contains("device lost in the reference filter"), "{stage}: {e}");
     }
+}
+
+#[test]
+fn a_capture_with_a_nan_is_an_error_on_both_engines() {
+    // Samples edited after the capture was built (the field is public): the analysis reports
+    // the non-finite sample on the GPU engine as on the CPU engine, without a panic.
+    let Some(ctx) = common::ctx() else { return };
+    let model = LinkModel::new(Modulation::Pam4, 26.5625e9, 4.0 * 26.5625e9).unwrap();
+    let symbols = Pattern::parse("prbs13q").unwrap().generate(Modulation::Pam4, 8191).unwrap();
+    let mut wf = model.run(&symbols).unwrap().waveform;
+    let at = wf.samples.len() / 2;
+    wf.samples[at] = f32::NAN;
+    let cfg = AnalysisConfig::pam4(26.5625e9);
+    let cpu = analyze(&wf, &cfg, Backend::Cpu).unwrap_err();
+    let gpu = lightlane_core::analysis::analyze_with(&wf, &cfg, Backend::Gpu, Some(&GpuAccelerator { ctx, fallback: false })).unwrap_err();
+    assert_eq!(gpu.to_string(), cpu.to_string());
+    assert!(cpu.to_string().to_lowercase().contains("finite") || cpu.to_string().contains("NaN"), "{cpu}");
 }

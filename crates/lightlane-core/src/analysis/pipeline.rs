@@ -678,7 +678,7 @@ fn eye_stage<'a>(
         let engine_warnings = std::sync::Mutex::new(Vec::new());
         // The reference receiver's signal, on the device when the engine keeps it there.
         let first = if bt4 {
-            reference_filtered(accel, &engine_warnings, &emulated.samples, fs, f3db, at, s)?
+            reference_filtered(accel, &engine_warnings, &emulated.samples, &reference_filter(&emulated.samples, fs, f3db)?, at, s)?
         } else {
             Filtered::Host(emulated.samples.clone(), accel)
         };
@@ -821,15 +821,12 @@ fn eye_start<'a>(
     use crate::accel::Residency;
     let (x, fs) = (&waveform.samples, waveform.fs());
     let at = &positions[span.0..span.1];
+    let filter = f3db.map(|f| reference_filter(x, fs, f));
     // Both signals from one copy of the capture on the engine when it keeps them that way (a
     // capture the filter refuses takes the separate calls below, which report it).
     let mut accel = accel;
-    let filter = || {
-        let f = f3db.filter(|_| crate::error::check_finite("Bessel-Thomson filter input", x).is_ok())?;
-        crate::eq::BesselThomsonFilter::new(fs, f, 4).ok()
-    };
-    if let Some((a, filter)) = accel.and_then(|a| Some((a, filter()?))) {
-        match crate::accel::resident(a, a.eye_resident(&filter, x, at, s), x, at, s, "the eye's resampling", warnings) {
+    if let (Some(a), Some(Ok(filter))) = (accel, &filter) {
+        match crate::accel::resident(a, a.eye_resident(filter, x, at, s), x, at, s, "the eye's resampling", warnings) {
             Ok(Residency::Kept([raw, reference])) => {
                 return EyeStart { span, raw: Ok(RawPoints::Resident(raw)), filtered: Ok(Some(Filtered::Kept(reference))) };
             }
@@ -845,29 +842,32 @@ fn eye_start<'a>(
                 Err((y, kept)) => RawPoints::Host(y, kept),
             })
         },
-        || f3db.map(|f| reference_filtered(accel, warnings, x, fs, f, at, s)).transpose(),
+        || filter.map(|f| reference_filtered(accel, warnings, x, &f?, at, s)).transpose(),
     );
     EyeStart { span, raw, filtered }
 }
 
-/// `x` (sampled at `fs`) through the reference receiver (BT4 at `f3db` Hz,
-/// [`bessel_thomson_filter`]): on `accel`'s device and on the clock `at` (`s` points per UI)
-/// there when it keeps the points, else on the cores (the failure rule's warnings to
-/// `warnings`).
+/// The reference receiver (BT4 at `f3db` Hz, as [`bessel_thomson_filter`] applies it) for
+/// `x` sampled at `fs`: its errors, a non-finite sample first.
+fn reference_filter(x: &[f32], fs: f64, f3db: f64) -> Result<crate::eq::BesselThomsonFilter> {
+    crate::error::check_finite("Bessel-Thomson filter input", x)?;
+    crate::eq::BesselThomsonFilter::new(fs, f3db, 4)
+}
+
+/// `x` through the reference receiver `filter` ([`reference_filter`]): on `accel`'s device and
+/// on the clock `at` (`s` points per UI) there when it keeps the points, else on the cores
+/// (the failure rule's warnings to `warnings`).
 fn reference_filtered<'a>(
     accel: Option<&'a dyn crate::accel::Accelerator>,
     warnings: &std::sync::Mutex<Vec<String>>,
     x: &[f32],
-    fs: f64,
-    f3db: f64,
+    filter: &crate::eq::BesselThomsonFilter,
     at: &[f64],
     s: usize,
 ) -> Result<Filtered<'a>> {
     use crate::accel::Residency;
-    crate::error::check_finite("Bessel-Thomson filter input", x)?;
-    let filter = crate::eq::BesselThomsonFilter::new(fs, f3db, 4)?;
     let resident = |a: &'a dyn crate::accel::Accelerator| {
-        crate::accel::resident(a, a.reference_resident(&filter, x, at, s), x, at, s, "the reference receiver's filter", warnings)
+        crate::accel::resident(a, a.reference_resident(filter, x, at, s), x, at, s, "the reference receiver's filter", warnings)
     };
     let engine = match accel.map(resident).transpose()? {
         Some(Residency::Kept(k)) => return Ok(Filtered::Kept(k)),

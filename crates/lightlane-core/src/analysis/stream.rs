@@ -574,7 +574,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
             match stage {
                 EqStage::Bt4 { f3db_baud } => {
                     let f = BesselThomsonFilter::new(fs, f3db_baud * nominal_baud, 4)?;
-                    analog_half += f.taps().len() / 2 + 1;
+                    analog_half += f.lead() + 1;
                     x = f.apply(&x).into();
                     analog.push(Box::new(move |v: &[f32]| f.apply(v)));
                 }

@@ -116,7 +116,6 @@ impl AnalogFir {
     }
 
     /// Index of the `t = 0` tap.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn lead(&self) -> usize {
         self.lead
     }

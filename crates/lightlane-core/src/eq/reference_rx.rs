@@ -103,6 +103,12 @@ impl BesselThomsonFilter {
         self.fir.taps()
     }
 
+    /// Index of the tap that acts at `t = 0` (`taps().len() / 2`): output `k` is
+    /// `Σ_j taps()[j]·x[k + lead − j]`, the input's end samples held beyond its ends.
+    pub fn lead(&self) -> usize {
+        self.fir.lead()
+    }
+
     /// Filters `x` into `out` (same length); samples beyond the ends are taken equal to the end
     /// samples. `scratch` is reusable. [`Error::LengthMismatch`] if `out.len() != x.len()`.
     pub fn apply_into(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) -> Result<()> {

@@ -1699,8 +1699,11 @@ impl<'c> ConstrainedLs<'c> {
         let (cols, nv) = (self.cols, self.cols.len());
         let mut b = vec![0f64; nv];
         for k in 0..cols[0].len() {
-            let y: f64 = (0..nv).map(|t| w[t] * cols[t][k] as f64).sum();
-            let target = ideal[known.map_or_else(|| region(y, thresholds), |d| d[k])];
+            let level = match known {
+                Some(d) => d[k],
+                None => region((0..nv).map(|t| w[t] * cols[t][k] as f64).sum(), thresholds),
+            };
+            let target = ideal[level];
             for (i, bi) in b.iter_mut().enumerate() {
                 *bi += cols[i][k] as f64 * target;
             }
