@@ -4,6 +4,7 @@
 use super::{EyeDiagram, EyeSignal};
 use crate::eq::lsq::Cholesky;
 use crate::stats::{q_function, q_inverse};
+use crate::timing::phase::radix_sort_keys;
 use crate::{Modulation, Result};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -122,12 +123,65 @@ pub(crate) fn window_indices(s: usize, centre_ui: f64, half_window_ui: f64) -> V
 }
 
 /// The level groups of the eye-height window ([`window_samples`] split at `thresholds` as by
-/// [`split_levels`]), kept per fixed chunk of symbols: `parts[c][g]` holds, in signal order,
-/// chunk `c`'s samples of level `g` (concatenating the chunks gives `split_levels`' groups).
-/// One parallel pass; the moments and quantiles are read without concatenating or sorting.
+/// [`split_levels`]), kept per fixed chunk of symbols: chunk `c`'s samples of level `g`, in
+/// signal order, are `parts[c].level(g)` (concatenating the chunks gives `split_levels`'
+/// groups). One parallel pass; the moments and quantiles are read without concatenating or
+/// sorting.
 pub(crate) struct LevelParts {
-    parts: Vec<Vec<Vec<f64>>>,
+    parts: Vec<ChunkLevels>,
     counts: Vec<usize>,
+}
+
+/// One chunk's window samples grouped by level ([`LevelParts`]): level `g`'s samples, in signal
+/// order, are `values[starts[g]..starts[g + 1]]`.
+struct ChunkLevels {
+    values: Vec<f64>,
+    starts: Vec<usize>,
+}
+
+impl ChunkLevels {
+    /// Groups samples `idx` of every stride-`s` symbol of `c` (whole symbols) by level: each
+    /// sample's region is found once, then the samples are placed by a counting sort (no
+    /// per-sample growth of a group).
+    fn split(c: &[f32], s: usize, idx: &[usize], thresholds: &[f64]) -> Self {
+        let groups = thresholds.len() + 1;
+        // For ascending thresholds (none NaN) the region is the count of thresholds at or
+        // below the value: `region`'s partition point, without its branches.
+        let ascending = thresholds.windows(2).all(|w| w[0] <= w[1]) && !thresholds.iter().any(|t| t.is_nan());
+        let n = c.len() / s * idx.len();
+        let mut regions: Vec<u32> = Vec::with_capacity(n);
+        let mut counts = vec![0usize; groups];
+        for sym in c.chunks_exact(s) {
+            for &i in idx {
+                let v = sym[i] as f64;
+                let r = if ascending { thresholds.iter().map(|&t| (t <= v) as usize).sum() } else { region(v, thresholds) };
+                counts[r] += 1;
+                regions.push(r as u32);
+            }
+        }
+        let mut starts = Vec::with_capacity(groups + 1);
+        starts.push(0);
+        for g in 0..groups {
+            starts.push(starts[g] + counts[g]);
+        }
+        let mut next = starts[..groups].to_vec();
+        let mut values = vec![0f64; n];
+        let samples = c.chunks_exact(s).flat_map(|sym| idx.iter().map(move |&i| sym[i]));
+        for (v, &r) in samples.zip(&regions) {
+            let at = &mut next[r as usize];
+            values[*at] = v as f64;
+            *at += 1;
+        }
+        ChunkLevels { values, starts }
+    }
+
+    fn level(&self, g: usize) -> &[f64] {
+        &self.values[self.starts[g]..self.starts[g + 1]]
+    }
+
+    fn level_mut(&mut self, g: usize) -> &mut [f64] {
+        &mut self.values[self.starts[g]..self.starts[g + 1]]
+    }
 }
 
 impl LevelParts {
@@ -152,20 +206,8 @@ impl LevelParts {
     /// [`CHUNK_SYMBOLS`] symbols.
     fn split(x: &[f32], s: usize, idx: &[usize], thresholds: &[f64]) -> Self {
         let groups = thresholds.len() + 1;
-        let parts: Vec<Vec<Vec<f64>>> = x
-            .par_chunks(CHUNK_SYMBOLS * s)
-            .map(|c| {
-                let mut g = vec![Vec::with_capacity(c.len() / s * idx.len() / groups + 16); groups];
-                for sym in c.chunks_exact(s) {
-                    for &i in idx {
-                        let v = sym[i] as f64;
-                        g[region(v, thresholds)].push(v);
-                    }
-                }
-                g
-            })
-            .collect();
-        let counts = (0..groups).map(|g| parts.iter().map(|p| p[g].len()).sum()).collect();
+        let parts: Vec<ChunkLevels> = x.par_chunks(CHUNK_SYMBOLS * s).map(|c| ChunkLevels::split(c, s, idx, thresholds)).collect();
+        let counts = (0..groups).map(|g| parts.iter().map(|p| p.level(g).len()).sum()).collect();
         LevelParts { parts, counts }
     }
 
@@ -182,19 +224,19 @@ impl LevelParts {
         if n == 0 {
             return (f64::NAN, f64::NAN);
         }
-        let sums: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().sum::<f64>()).collect();
+        let sums: Vec<f64> = self.parts.par_iter().map(|p| p.level(g).iter().sum::<f64>()).collect();
         let m = sums.iter().sum::<f64>() / n as f64;
-        let sq: Vec<f64> = self.parts.par_iter().map(|p| p[g].iter().map(|x| (x - m) * (x - m)).sum::<f64>()).collect();
+        let sq: Vec<f64> = self.parts.par_iter().map(|p| p.level(g).iter().map(|x| (x - m) * (x - m)).sum::<f64>()).collect();
         let var = sq.iter().sum::<f64>() / n as f64;
         (m, var.sqrt())
     }
 
     /// [`quantile`] of level `g`'s group at `p` (as if sorted by `total_cmp`): exact, by
-    /// selection (reorders the chunks' samples; `g` must not be empty).
+    /// selection (reorders the chunks' samples of that level; `g` must not be empty).
     pub(crate) fn quantile(&mut self, g: usize, p: f64) -> f64 {
         let n = self.counts[g];
         let k = ((p * n as f64).floor() as usize).min(n - 1);
-        let mut parts: Vec<&mut Vec<f64>> = self.parts.iter_mut().map(|p| &mut p[g]).collect();
+        let mut parts: Vec<&mut [f64]> = self.parts.iter_mut().map(|p| p.level_mut(g)).collect();
         select_kth(&mut parts, n, k)
     }
 }
@@ -202,7 +244,7 @@ impl LevelParts {
 /// The `k`-th smallest (0-based, by `total_cmp`) of the union of `parts` (`n` values in all):
 /// each part keeps its `k + 1` smallest (or, for `k` in the upper half, its `n − k` largest),
 /// which must contain the answer, by selection in parallel; one more selection on their union.
-fn select_kth(parts: &mut [&mut Vec<f64>], n: usize, k: usize) -> f64 {
+fn select_kth(parts: &mut [&mut [f64]], n: usize, k: usize) -> f64 {
     let low = k < n / 2;
     let keep = if low { k + 1 } else { n - k };
     let mut union: Vec<f64> = parts
@@ -434,11 +476,12 @@ pub(crate) fn crossing_offset(k: usize, x0: f32, x1: f32, t: f32, s: f64) -> f64
 
 /// Sorts `v` ascending by `f64::total_cmp`, exactly as `sort_by(f64::total_cmp)` (equal under
 /// `total_cmp` means bit-identical, so stability does not matter): the values map to unsigned
-/// keys whose integer order is `total_cmp`'s ([`total_key`]), which sort in parallel without a
-/// comparator call, and map back.
+/// keys whose integer order is `total_cmp`'s ([`total_key`]), which a radix sort orders by
+/// their bytes ([`radix_sort_keys`]: the bytes that all values share, such as the sign and
+/// exponent of offsets within a UI, cost nothing), and map back.
 pub(crate) fn sort_total(v: &mut [f64]) {
     let mut keys: Vec<u64> = v.par_iter().with_min_len(CHUNK_SAMPLES).map(|&x| total_key(x)).collect();
-    keys.par_sort_unstable();
+    radix_sort_keys(&mut keys, &mut Vec::new());
     v.par_iter_mut().zip(keys.par_iter()).with_min_len(CHUNK_SAMPLES).for_each(|(x, &k)| *x = from_total_key(k));
 }
 
@@ -1167,14 +1210,20 @@ mod fast_path_tests {
     fn level_parts_give_the_sorted_groups_statistics() {
         let s = 8;
         for (t, &nsym) in [1usize, 5, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS, CHUNK_SYMBOLS + 1, 3 * CHUNK_SYMBOLS + 11].iter().enumerate() {
-            let sig = random_eye(nsym, s, 4, 0.3, 200 + t as u64);
-            let th = [-2.0 / 3.0, 0.0, 2.0 / 3.0];
-            for half in [0.05, 0.2, 0.0] {
-                let mut groups = split_levels(&window_samples(&sig, 0.5, half), &th);
+            let mut sig = random_eye(nsym, s, 4, 0.3, 200 + t as u64);
+            sig.samples[s / 2] = f32::NAN;
+            if nsym > 1 {
+                sig.samples[s + s / 2] = 0.0; // on a threshold: the region above it
+            }
+            // Ascending thresholds (the counted regions), and out of order or NaN (the
+            // partition point's regions, as split_levels finds them).
+            let sets = [[-2.0 / 3.0, 0.0, 2.0 / 3.0], [0.0, -2.0 / 3.0, 2.0 / 3.0], [-2.0 / 3.0, f64::NAN, 2.0 / 3.0]];
+            for (th, half) in sets.iter().flat_map(|th| [0.05, 0.2, 0.0].map(|half| (th, half))) {
+                let mut groups = split_levels(&window_samples(&sig, 0.5, half), th);
                 for g in &mut groups {
                     g.sort_by(f64::total_cmp);
                 }
-                let mut parts = LevelParts::new(&sig, 0.5, half, &th);
+                let mut parts = LevelParts::new(&sig, 0.5, half, th);
                 for (g, v) in groups.iter().enumerate() {
                     assert_eq!(parts.len(g), v.len());
                     if v.is_empty() {
@@ -1184,7 +1233,8 @@ mod fast_path_tests {
                     let (m, sd) = parts.mean_std(g);
                     let (rm, rsd) = mean_std(v);
                     let tol = 1e-14 * v.len() as f64;
-                    assert!((m - rm).abs() <= tol && (sd - rsd).abs() <= tol, "{nsym} symbols, level {g}: ({m}, {sd}) vs ({rm}, {rsd})");
+                    let close = |a: f64, b: f64| (a - b).abs() <= tol || (a.is_nan() && b.is_nan());
+                    assert!(close(m, rm) && close(sd, rsd), "{nsym} symbols, level {g}: ({m}, {sd}) vs ({rm}, {rsd})");
                     for p in [0.0, 1e-12, 1e-5, 1.0 / v.len() as f64, 0.1, 0.4999, 0.5, 0.5001, 0.9, 1.0 - 1e-5, 1.0 - 1e-12, 1.0] {
                         assert_eq!(parts.quantile(g, p).to_bits(), quantile(v, p).to_bits(), "{nsym} symbols, level {g}, p {p}");
                     }
@@ -1218,7 +1268,7 @@ mod fast_path_tests {
             }
             all.sort_by(f64::total_cmp);
             for k in 0..all.len() {
-                let mut refs: Vec<&mut Vec<f64>> = parts.iter_mut().collect();
+                let mut refs: Vec<&mut [f64]> = parts.iter_mut().map(|p| p.as_mut_slice()).collect();
                 assert_eq!(select_kth(&mut refs, all.len(), k).to_bits(), all[k].to_bits(), "trial {trial}, k {k}");
             }
         }

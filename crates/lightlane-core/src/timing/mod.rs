@@ -42,7 +42,7 @@ mod cdr;
 mod cdr_block;
 mod edges;
 mod interp;
-mod phase;
+pub(crate) mod phase;
 mod polyphase;
 pub(crate) mod realfft;
 mod resample_fft;

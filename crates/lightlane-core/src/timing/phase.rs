@@ -281,24 +281,48 @@ fn bucket_by_halving(splitters: &[u32; SORT_BUCKETS - 1], key: u32) -> usize {
 /// Keys from which [`radix_sort_keys`] sorts by bytes (below, `sort_unstable`).
 const RADIX_MIN_KEYS: usize = 256;
 
+/// An unsigned key that [`radix_sort_keys`] sorts by its bytes.
+pub(crate) trait RadixKey: Copy + Ord + Default {
+    /// Bytes in the key.
+    const BYTES: usize;
+    /// Byte `d` (0 the least significant).
+    fn byte(self, d: usize) -> usize;
+}
+
+impl RadixKey for u32 {
+    const BYTES: usize = 4;
+    #[inline]
+    fn byte(self, d: usize) -> usize {
+        ((self >> (8 * d)) & 0xff) as usize
+    }
+}
+
+impl RadixKey for u64 {
+    const BYTES: usize = 8;
+    #[inline]
+    fn byte(self, d: usize) -> usize {
+        ((self >> (8 * d)) & 0xff) as usize
+    }
+}
+
 /// Sorts `keys` ascending: a least-significant-digit radix sort by bytes through `scratch`,
 /// skipping every byte that all keys share (a sample-sort bucket's keys share their high
-/// bits). Below [`RADIX_MIN_KEYS`] keys, `sort_unstable`. Sorted order is unique, so the result
-/// is `sort_unstable`'s.
-fn radix_sort_keys(keys: &mut [u32], scratch: &mut Vec<u32>) {
+/// bits; values in a narrow range share their exponent). Below [`RADIX_MIN_KEYS`] keys,
+/// `sort_unstable`. Sorted order is unique, so the result is `sort_unstable`'s.
+pub(crate) fn radix_sort_keys<K: RadixKey>(keys: &mut [K], scratch: &mut Vec<K>) {
     let n = keys.len();
     if n < RADIX_MIN_KEYS {
         keys.sort_unstable();
         return;
     }
-    let mut hist = [[0usize; 256]; 4];
+    let mut hist = vec![[0usize; 256]; K::BYTES];
     for &k in keys.iter() {
         for (d, h) in hist.iter_mut().enumerate() {
-            h[((k >> (8 * d)) & 0xff) as usize] += 1;
+            h[k.byte(d)] += 1;
         }
     }
     scratch.clear();
-    scratch.resize(n, 0);
+    scratch.resize(n, K::default());
     let mut in_keys = true;
     for (d, h) in hist.iter().enumerate() {
         if h.contains(&n) {
@@ -310,9 +334,9 @@ fn radix_sort_keys(keys: &mut [u32], scratch: &mut Vec<u32>) {
             *o = at;
             at += c;
         }
-        let mut scatter = |src: &[u32], dst: &mut [u32]| {
+        let mut scatter = |src: &[K], dst: &mut [K]| {
             for &k in src {
-                let b = ((k >> (8 * d)) & 0xff) as usize;
+                let b = k.byte(d);
                 dst[next[b]] = k;
                 next[b] += 1;
             }
@@ -640,7 +664,7 @@ mod tests {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 32) as u32
         };
-        let mut scratch = Vec::new();
+        let (mut scratch, mut scratch64) = (Vec::new(), Vec::new());
         // Sizes around the radix threshold; keys spread over all bits, sharing their high bytes
         // (a bucket's), sharing their low byte, with many ties, and all equal.
         for n in [0usize, 1, RADIX_MIN_KEYS - 1, RADIX_MIN_KEYS, RADIX_MIN_KEYS + 1, 5000, 70_001] {
@@ -658,6 +682,16 @@ mod tests {
                 let mut got = keys.clone();
                 radix_sort_keys(&mut got, &mut scratch);
                 assert_eq!(got, want, "n = {n}, kind {kind}");
+                // The same keys as the high and as the low half of 64-bit keys (the others'
+                // bytes all shared, or spread).
+                for (half, wide) in [(32, spread.clone()), (0, vec![0x0123_4567; n])] {
+                    let keys64: Vec<u64> = keys.iter().zip(&wide).map(|(&k, &w)| (k as u64) << half | (w as u64) << (32 - half)).collect();
+                    let mut want64 = keys64.clone();
+                    want64.sort_unstable();
+                    let mut got64 = keys64.clone();
+                    radix_sort_keys(&mut got64, &mut scratch64);
+                    assert_eq!(got64, want64, "n = {n}, kind {kind}, 64-bit keys, high half at {half}");
+                }
             }
         }
         // The bucket of every key (splitters with ties, keys at, between and beyond them).
