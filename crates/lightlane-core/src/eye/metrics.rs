@@ -149,6 +149,7 @@ impl ChunkLevels {
         // below the value: `region`'s partition point, without its branches.
         let ascending = thresholds.windows(2).all(|w| w[0] <= w[1]) && !thresholds.iter().any(|t| t.is_nan());
         let n = c.len() / s * idx.len();
+        let mut window: Vec<f32> = Vec::with_capacity(n);
         let mut regions: Vec<u32> = Vec::with_capacity(n);
         let mut counts = vec![0usize; groups];
         for sym in c.chunks_exact(s) {
@@ -156,6 +157,7 @@ impl ChunkLevels {
                 let v = sym[i] as f64;
                 let r = if ascending { thresholds.iter().map(|&t| (t <= v) as usize).sum() } else { region(v, thresholds) };
                 counts[r] += 1;
+                window.push(sym[i]);
                 regions.push(r as u32);
             }
         }
@@ -166,8 +168,7 @@ impl ChunkLevels {
         }
         let mut next = starts[..groups].to_vec();
         let mut values = vec![0f64; n];
-        let samples = c.chunks_exact(s).flat_map(|sym| idx.iter().map(move |&i| sym[i]));
-        for (v, &r) in samples.zip(&regions) {
+        for (&v, &r) in window.iter().zip(&regions) {
             let at = &mut next[r as usize];
             values[*at] = v as f64;
             *at += 1;
