@@ -1179,7 +1179,12 @@ fn score(e: &Eval) -> f64 {
 /// [`TdecqConfig::search_symbols`]; then the best position(s) are refined on all symbols with
 /// finer steps. The reported TDECQ is always evaluated on all symbols.
 ///
-/// Errors: [`Error::Unusable`] when the signal has no four levels or the eye misses the target
+/// The signal's four levels are clustered (and checked to be four distinct ones) only where
+/// they are used: for the sliced decisions without `symbols`, and for OMA_outer when the
+/// symbols hold no qualifying outer runs.
+///
+/// Errors: [`Error::Unusable`] when the signal has no four levels where they are needed,
+/// OMA_outer is not positive, or the eye misses the target
 /// SER even without added noise at the best FFE (TDECQ undefined: the transmitter fails);
 /// [`Error::InvalidParameter`] for a bad configuration.
 pub fn tdecq(
@@ -1237,8 +1242,10 @@ pub fn tdecq_on(
         });
     }
     let centres = &scan.centres;
-    let (levels, _) = super::find_levels(centres, crate::Modulation::Pam4)?;
-    let th0: Vec<f64> = levels.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    // The signal's own levels (clustered, with the check that it shows four): needed for the
+    // decisions without symbols, and for OMA_outer without qualifying outer runs.
+    let find_levels = || super::find_levels(centres, crate::Modulation::Pam4).map(|(levels, _)| levels);
+    let mut levels: Option<Vec<f64>> = None;
     let decisions: Vec<usize> = match symbols {
         Some(sy) => {
             if sy.len() < nsym {
@@ -1262,18 +1269,31 @@ pub fn tdecq_on(
                 .map(|&v| v as usize)
                 .collect()
         }
-        None => centres
-            .par_iter()
-            .with_min_len(1 << 16)
-            .map(|&x| region(x as f64, &th0))
-            .collect(),
+        None => {
+            let found = levels.insert(find_levels()?);
+            let th0: Vec<f64> = found.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+            centres
+                .par_iter()
+                .with_min_len(1 << 16)
+                .map(|&x| region(x as f64, &th0))
+                .collect()
+        }
     };
     let p_ave = scan.sum / source.len() as f64;
     let runs = match source {
         EyeSource::Host(signal) => oma_outer_from_runs(signal, &decisions, 4),
         EyeSource::Kept(k) => k.outer_runs(&decisions, 4)?,
     };
-    let (p0, p3) = runs.unwrap_or((levels[0], levels[3]));
+    let (p0, p3) = match runs {
+        Some(p) => p,
+        None => {
+            let levels = match levels {
+                Some(l) => l,
+                None => find_levels()?,
+            };
+            (levels[0], levels[3])
+        }
+    };
     let oma = p3 - p0;
     if !(oma > 0.0) {
         return Err(Error::Unusable {

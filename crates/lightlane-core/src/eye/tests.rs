@@ -171,6 +171,27 @@ fn tdecq_reference_ffe_opens_an_isi_closed_eye() {
 }
 
 #[test]
+fn tdecq_clusters_the_levels_only_where_it_uses_them() {
+    // Known symbols with the runs of 121.8.4 take OMA_outer from the runs: a signal of two
+    // values, which the clustering rejects as four levels, gets past the levels; without the
+    // symbols its decisions need the clustering, and that is the error.
+    let (sig, syms) = synth(&[-1.0, -1.0, 1.0, 1.0], 3_000, 16, 0.0, 5);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let unusable_levels = |r: &crate::Result<TdecqResult>| matches!(r, Err(crate::Error::Unusable { stage: "eye levels", .. }));
+    assert!(unusable_levels(&tdecq(&sig, None, &TdecqConfig::default())));
+    let known = tdecq(&sig, Some(&syms), &TdecqConfig::default());
+    assert!(!unusable_levels(&known), "{known:?}");
+    // Symbols without qualifying runs (too short for synth to insert them): OMA_outer from the
+    // clustered levels of the centres.
+    let (sig, syms) = synth(&PAM4, 110, 16, 0.02, 6);
+    let syms: Vec<u8> = syms.iter().map(|&v| v as u8).collect();
+    let centres: Vec<f32> = sig.samples.chunks_exact(16).map(|c| c[8]).collect();
+    let (levels, _) = crate::eye::find_levels(&centres, Modulation::Pam4).unwrap();
+    let r = tdecq(&sig, Some(&syms), &TdecqConfig { optimize_ffe: false, ..TdecqConfig::default() }).unwrap();
+    assert_eq!(r.oma_outer.to_bits(), (levels[3] - levels[0]).to_bits(), "{r:?}");
+}
+
+#[test]
 fn level_compression_gives_the_right_rlm() {
     let lv = [-3.0f32, -1.2, 0.6, 3.0];
     let (sig, _) = synth(&lv, 20_000, 8, 0.02, 5);
