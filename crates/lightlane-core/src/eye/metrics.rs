@@ -141,8 +141,8 @@ struct ChunkLevels {
 
 impl ChunkLevels {
     /// Groups samples `idx` of every stride-`s` symbol of `c` (whole symbols) by level: each
-    /// sample's region is found once, then the samples are placed by a counting sort (no
-    /// per-sample growth of a group).
+    /// sample is gathered once with its region, then placed from that copy by a counting sort
+    /// (no per-sample growth of a group, no second read of `c` at its stride).
     fn split(c: &[f32], s: usize, idx: &[usize], thresholds: &[f64]) -> Self {
         let groups = thresholds.len() + 1;
         // For ascending thresholds (none NaN) the region is the count of thresholds at or
@@ -479,12 +479,22 @@ pub(crate) fn crossing_offset(k: usize, x0: f32, x1: f32, t: f32, s: f64) -> f64
 /// `total_cmp` means bit-identical, so stability does not matter): the values map to unsigned
 /// keys whose integer order is `total_cmp`'s ([`total_key`]), which a radix sort orders by
 /// their bytes ([`radix_sort_keys`]: the bytes that all values share, such as the sign and
-/// exponent of offsets within a UI, cost nothing), and map back.
+/// exponent of offsets within a UI, cost nothing), and map back. From [`PARALLEL_SORT_KEYS`]
+/// keys they sort on the pool instead (one thread's radix sort would be a serial step there);
+/// the sorted order is unique, so either gives the same vector.
 pub(crate) fn sort_total(v: &mut [f64]) {
     let mut keys: Vec<u64> = v.par_iter().with_min_len(CHUNK_SAMPLES).map(|&x| total_key(x)).collect();
-    radix_sort_keys(&mut keys, &mut Vec::new());
+    if keys.len() >= PARALLEL_SORT_KEYS {
+        keys.par_sort_unstable();
+    } else {
+        radix_sort_keys(&mut keys, &mut Vec::new());
+    }
     v.par_iter_mut().zip(keys.par_iter()).with_min_len(CHUNK_SAMPLES).for_each(|(x, &k)| *x = from_total_key(k));
 }
+
+/// Keys from which [`sort_total`] sorts on the pool rather than by one thread's radix sort (the
+/// crossings at one threshold of a 2^22-sample capture, some 300 k, stay below).
+const PARALLEL_SORT_KEYS: usize = 1 << 20;
 
 /// Unsigned key of `x` whose order is `f64::total_cmp`'s: negative values (sign bit set) have
 /// every bit flipped, the others only the sign bit.
@@ -1248,7 +1258,7 @@ mod fast_path_tests {
     fn sort_total_equals_sort_by_total_cmp_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 5e-324, -5e-324, f64::MAX, f64::MIN];
-        for n in [0usize, 1, 2, 13, CHUNK_SAMPLES + 3, 3 * CHUNK_SAMPLES] {
+        for n in [0usize, 1, 2, 13, CHUNK_SAMPLES + 3, 3 * CHUNK_SAMPLES, PARALLEL_SORT_KEYS + 5] {
             let mut v: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { specials[i / 97 % specials.len()] } else { rng.random::<f64>() - 0.5 }).collect();
             let mut r = v.clone();
             r.sort_by(f64::total_cmp);

@@ -1287,10 +1287,7 @@ pub fn tdecq_on(
     let (p0, p3) = match runs {
         Some(p) => p,
         None => {
-            let levels = match levels {
-                Some(l) => l,
-                None => find_levels()?,
-            };
+            let levels = levels.map_or_else(find_levels, Ok)?;
             (levels[0], levels[3])
         }
     };
