@@ -89,6 +89,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = bench::reference_filter(ctx, &x, bt.taps(), bt.lead(), reps)?;
     let r = n as f64 / t.compute_s / 1e9;
     timed_row(&format!("BT4 reference {} taps", bt.taps().len()), &format!("{n}"), n * 4, &t, r, "GSa/s", None);
+    let probe = &x[..x.len().min(4096)];
+    let (fused, unfused) = bench::held_filter_rounding(ctx, probe, bt.taps(), bt.lead())?;
+    let how = match (fused == probe.len(), unfused == probe.len()) {
+        (true, _) => "fused: the CPU engine's bits",
+        (_, true) => "multiply-then-add: within rounding of the CPU engine",
+        _ => "MIXED: a kernel error",
+    };
+    println!("| WGSL fma in the BT4 reference filter ({} outputs): {fused} match the CPU's fused sum, {unfused} its multiply-then-add sum ({how}) |", probe.len());
 
     // Eye histograms over 2 UI from -1.5 to 1.5: the workgroup-private kernel (64 x 64), phase
     // tiles with 16 columns a sample interval, and the analysis's eye (32 samples/UI, m = 4).

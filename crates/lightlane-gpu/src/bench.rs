@@ -142,6 +142,25 @@ pub fn reference_filter(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize, 
     fir_phases(ctx, x, &reversed, plan, reps)
 }
 
+/// How the adapter's WGSL `fma` rounds in the reference filter ([`GpuContext::fir_held`]) of
+/// `taps` (lead `lead`) over `x`: how many of the `x.len()` outputs are bit for bit the CPU's
+/// sum in its order fused (one rounding per tap, as the CPU engine's FMA paths) and how many
+/// multiply-then-add (two). All fused: the GPU engine's TDECQ signal is the CPU engine's, bits
+/// and all; all unfused (lavapipe): within rounding of it. A mix would be a kernel error.
+pub fn held_filter_rounding(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize) -> Result<(usize, usize)> {
+    let y = ctx.fir_held(x, taps, lead)?;
+    let n = x.len() as isize;
+    let at = |i: isize| x[i.clamp(0, n - 1) as usize];
+    let (mut fused, mut unfused) = (0, 0);
+    for (k, &v) in y.iter().enumerate() {
+        let input = |j: usize| at(k as isize + lead as isize - j as isize);
+        let (f, u) = (0..taps.len()).rev().fold((0f32, 0f32), |(f, u), j| (taps[j].mul_add(input(j), f), u + taps[j] * input(j)));
+        fused += (v.to_bits() == f.to_bits()) as usize;
+        unfused += (v.to_bits() == u.to_bits()) as usize;
+    }
+    Ok((fused, unfused))
+}
+
 /// A FIR `plan` over `x` (`x.len()` outputs) with `taps` as the kernel reads them: the upload
 /// of `x`, the dispatches and the readback timed apart. The output stays on the device in the
 /// pipeline (the FFE's for the slicer, the reference filter's for its resampling): 1 MiB of it

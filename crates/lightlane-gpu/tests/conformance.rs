@@ -278,18 +278,16 @@ fn held_filter_is_the_reference_receivers_filter() {
             let cpu = bt.apply(&x);
             let gpu = ctx.fir_held(&x, taps, lead).unwrap();
             assert_eq!(gpu.len(), n);
-            let (mut fused, mut unfused) = (0, 0);
             for k in 0..n {
-                // Input of tap j (j from L−1 down to 0, the CPU's order).
+                // Input of tap j.
                 let at = |j: usize| held(&x, k as isize + lead as isize - j as isize);
                 let mag: f64 = (0..l).map(|j| (taps[j] as f64 * at(j) as f64).abs()).sum();
                 let tol = 2.0 * l as f64 * f32::EPSILON as f64 * mag + 1e-30;
                 let d = (gpu[k] as f64 - cpu[k] as f64).abs();
                 assert!(d <= tol, "sps {sps} n {n} k {k}: gpu {} cpu {} (|d| {d:e} > {tol:e})", gpu[k], cpu[k]);
-                let (f, u) = (0..l).rev().fold((0f32, 0f32), |(f, u), j| (taps[j].mul_add(at(j), f), u + taps[j] * at(j)));
-                fused += (gpu[k].to_bits() == f.to_bits()) as usize;
-                unfused += (gpu[k].to_bits() == u.to_bits()) as usize;
             }
+            // The sums in the CPU's order (tap L−1 down to 0), fused and not (gpu_bench's line).
+            let (fused, unfused) = lightlane_gpu::bench::held_filter_rounding(ctx, &x, taps, lead).unwrap();
             assert!(fused == n || unfused == n, "sps {sps} n {n}: {fused} fused and {unfused} unfused sums of {n} match");
         }
     }
