@@ -137,9 +137,8 @@ pub fn fir(ctx: &GpuContext, x: &[f32], taps: &[f32], reps: usize) -> Result<Pha
 /// The reference receiver's filter ([`GpuContext::fir_held`]) of `taps` with lead `lead` over
 /// `x`: output samples per run = `x.len()`.
 pub fn reference_filter(ctx: &GpuContext, x: &[f32], taps: &[f32], lead: usize, reps: usize) -> Result<PhaseTimes> {
-    let reversed: Vec<f32> = taps.iter().rev().copied().collect();
     let plan = ctx.fir_held_plan(x.len(), taps.len(), lead)?;
-    fir_phases(ctx, x, &reversed, plan, reps)
+    fir_phases(ctx, x, &crate::kernels::held_kernel_taps(taps), plan, reps)
 }
 
 /// How the adapter's WGSL `fma` rounds in the reference filter ([`GpuContext::fir_held`]) of

@@ -93,6 +93,11 @@ pub(crate) fn check_held_taps(taps: &[f32], lead: usize) -> Result<()> {
     Ok(())
 }
 
+/// `taps` as `fir_held` reads them: last to first (its `g[j] = w[L − 1 − j]`).
+pub(crate) fn held_kernel_taps(taps: &[f32]) -> Vec<f32> {
+    taps.iter().rev().copied().collect()
+}
+
 /// Outputs per invocation of the tiled FIR kernels (`fir_tiled`, `fir_held`): the most, up to
 /// 4, whose workgroup's input span (`(256·R − 1)·sps + l` samples) fits the tile; `None` when
 /// not even one does (every `l` up to [`MAX_TAPS`] fits at `sps` 1).
@@ -450,8 +455,7 @@ impl GpuContext {
     /// [`GpuContext::fir_held_resident`] of the `n` (≥ 1) samples already in `xb`; the taps
     /// passed [`check_held_taps`].
     pub(crate) fn fir_held_on(&self, xb: &wgpu::Buffer, n: usize, taps: &[f32], lead: usize) -> Result<crate::pool::Pooled> {
-        let reversed: Vec<f32> = taps.iter().rev().copied().collect();
-        let tapb = self.upload(Role::Input, bytemuck::cast_slice(&reversed))?;
+        let tapb = self.upload(Role::Input, bytemuck::cast_slice(&held_kernel_taps(taps)))?;
         let yb = self.buffer(Role::Output, n as u64 * 4)?;
         let plan = self.fir_held_plan(n, taps.len(), lead)?;
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&plan.params))?;

@@ -104,6 +104,14 @@ pub(crate) fn region(v: f64, thresholds: &[f64]) -> usize {
     thresholds.partition_point(|&t| t <= v)
 }
 
+/// [`region`] against fixed `thresholds`, for a pass over many values: for ascending
+/// thresholds (none NaN) the count of thresholds at or below the value, the same partition
+/// point without its branches; else `region` itself.
+pub(crate) fn region_of(thresholds: &[f64]) -> impl Fn(f64) -> usize + '_ {
+    let ascending = thresholds.windows(2).all(|w| w[0] <= w[1]) && !thresholds.iter().any(|t| t.is_nan());
+    move |v| if ascending { thresholds.iter().map(|&t| (t <= v) as usize).sum() } else { region(v, thresholds) }
+}
+
 /// Samples of `signal` whose time lies within `half_window_ui` of a symbol centre.
 pub(crate) fn window_samples(signal: &EyeSignal, centre_ui: f64, half_window_ui: f64) -> Vec<f32> {
     let s = signal.samples_per_ui;
@@ -145,17 +153,14 @@ impl ChunkLevels {
     /// (no per-sample growth of a group, no second read of `c` at its stride).
     fn split(c: &[f32], s: usize, idx: &[usize], thresholds: &[f64]) -> Self {
         let groups = thresholds.len() + 1;
-        // For ascending thresholds (none NaN) the region is the count of thresholds at or
-        // below the value: `region`'s partition point, without its branches.
-        let ascending = thresholds.windows(2).all(|w| w[0] <= w[1]) && !thresholds.iter().any(|t| t.is_nan());
+        let region = region_of(thresholds);
         let n = c.len() / s * idx.len();
         let mut window: Vec<f32> = Vec::with_capacity(n);
         let mut regions: Vec<u32> = Vec::with_capacity(n);
         let mut counts = vec![0usize; groups];
         for sym in c.chunks_exact(s) {
             for &i in idx {
-                let v = sym[i] as f64;
-                let r = if ascending { thresholds.iter().map(|&t| (t <= v) as usize).sum() } else { region(v, thresholds) };
+                let r = region(sym[i] as f64);
                 counts[r] += 1;
                 window.push(sym[i]);
                 regions.push(r as u32);

@@ -281,28 +281,24 @@ fn bucket_by_halving(splitters: &[u32; SORT_BUCKETS - 1], key: u32) -> usize {
 /// Keys from which [`radix_sort_keys`] sorts by bytes (below, `sort_unstable`).
 const RADIX_MIN_KEYS: usize = 256;
 
-/// An unsigned key that [`radix_sort_keys`] sorts by its bytes.
-pub(crate) trait RadixKey: Copy + Ord + Default {
+/// An unsigned key that [`radix_sort_keys`] sorts by its bytes (u32 or u64).
+pub(crate) trait RadixKey: Copy + Ord + Default + Into<u64> {
     /// Bytes in the key.
     const BYTES: usize;
-    /// Byte `d` (0 the least significant).
-    fn byte(self, d: usize) -> usize;
 }
 
 impl RadixKey for u32 {
     const BYTES: usize = 4;
-    #[inline]
-    fn byte(self, d: usize) -> usize {
-        ((self >> (8 * d)) & 0xff) as usize
-    }
 }
 
 impl RadixKey for u64 {
     const BYTES: usize = 8;
-    #[inline]
-    fn byte(self, d: usize) -> usize {
-        ((self >> (8 * d)) & 0xff) as usize
-    }
+}
+
+/// Byte `d` (0 the least significant) of `k`.
+#[inline]
+fn key_byte<K: RadixKey>(k: K, d: usize) -> usize {
+    ((k.into() >> (8 * d)) & 0xff) as usize
 }
 
 /// Sorts `keys` ascending: a least-significant-digit radix sort by bytes through `scratch`,
@@ -318,7 +314,7 @@ pub(crate) fn radix_sort_keys<K: RadixKey>(keys: &mut [K], scratch: &mut Vec<K>)
     let mut hist = vec![[0usize; 256]; K::BYTES];
     for &k in keys.iter() {
         for (d, h) in hist.iter_mut().enumerate() {
-            h[k.byte(d)] += 1;
+            h[key_byte(k, d)] += 1;
         }
     }
     scratch.clear();
@@ -336,7 +332,7 @@ pub(crate) fn radix_sort_keys<K: RadixKey>(keys: &mut [K], scratch: &mut Vec<K>)
         }
         let mut scatter = |src: &[K], dst: &mut [K]| {
             for &k in src {
-                let b = k.byte(d);
+                let b = key_byte(k, d);
                 dst[next[b]] = k;
                 next[b] += 1;
             }
