@@ -739,7 +739,7 @@ fn marked_run(
 ) -> Result<Vec<StageRow>> {
     let now = || (Instant::now(), thread_cpu_split_s());
     let start = now();
-    // The marks come from the analysis' threads (the jitter runs beside the eye).
+    // The marks come from the analysis' threads (the eye stages run on the pool).
     let last = std::sync::Mutex::new(start);
     let rows = std::sync::Mutex::new(Vec::new());
     let delta = |a: (Instant, Option<(f64, f64)>), b: (Instant, Option<(f64, f64)>)| {
@@ -906,11 +906,11 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
             ratio
         );
     }
-    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels; the stages one after another here, where an analysis runs the eye beside equalization, decisions and FEC)\n");
+    t.push_str("(on-CPU: all threads; GPU host CPU: the main and rayon threads, without the Vulkan driver's threads, which on lavapipe run the kernels; the stages one after another here, where an analysis runs the eye beside equalization, decisions and FEC, the jitter beside the eye and TDECQ beside the eye's metrics)\n");
     if let Some((host, whole, bound)) = host_bound(rows) {
         let _ = writeln!(
             t,
-            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine (jitter runs beside the eye: its row is only what the eye did not hide, so the bound is optimistic)",
+            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine",
             HOST_ONLY_STAGES.join(", ")
         );
     }
@@ -927,7 +927,7 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
 /// whole analysis: the most the GPU engine could gain when its device work took no time and
 /// both engines' host work scaled alike over the cores. Unlike [`host_bound`] it counts the
 /// host share of every stage (the eye metrics' and TDECQ's arithmetic, the reference
-/// receiver's filter, the jitter beside the eye), not only the host-only stages. `None`
+/// receiver's filter), not only the host-only stages. `None`
 /// without both CPU times of the whole-analysis row.
 pub fn host_work_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
     let whole = rows.iter().find(|r| r.stage == "whole analysis")?;

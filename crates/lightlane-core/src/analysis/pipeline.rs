@@ -55,10 +55,11 @@ pub fn analyze_with(
 /// equalization, decisions and FEC (they need only the clock and the transmitted symbols) and,
 /// on an accelerator, the TDECQ dispersion corners beside the eye, so their marks interleave unless
 /// [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
-/// "jitter" times only the part of it that outlasted them; likewise the reference receiver's
+/// "jitter" times only the part of it that outlasted them (with `serial` after them, all of
+/// it); likewise the reference receiver's
 /// eye signal is resampled, and TDECQ run on it, beside the raw eye's histogram and metrics
-/// (with `serial` only the resampling, TDECQ after them: "eye resampling" times the raw
-/// signal's, what outlasts them falls in "TDECQ").
+/// (with `serial` after them: "eye resampling" times the raw signal's, "TDECQ" the reference
+/// receiver's signal and TDECQ on it).
 pub type StageMark<'a> = dyn Fn(&'static str) + Sync + 'a;
 
 /// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
@@ -71,8 +72,9 @@ pub struct AnalysisHooks<'a> {
     /// Called at the end of each stage ([`StageMark`]).
     pub mark: Option<&'a StageMark<'a>>,
     /// Run the stages one after another (the eye's first step after the levels and alignment,
-    /// equalization, decisions and FEC before the eye, TDECQ after the eye's metrics, the
-    /// TDECQ dispersion corners after the eye, as the CPU engine always runs them)
+    /// equalization, decisions and FEC before the eye, TDECQ's signal and TDECQ after the
+    /// eye's metrics, the TDECQ dispersion corners (as the CPU engine always runs them) and
+    /// the jitter after the eye)
     /// instead of beside each other, so that each mark times its stage alone (a per-stage
     /// profile); the report is the same.
     pub serial: bool,
@@ -308,8 +310,10 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         // Jitter decomposition (RJ/DJ dual-Dirac, TJ at 1e-12) of the data edges against the
         // recovered clock (the transmitted symbols classify the edges), beside the eye: the two
         // are independent, and while an accelerator runs the eye's kernels the cores are free.
-        // Its stage mark then times only what the eye did not hide.
-        let (result, jitter) = rayon::join(
+        // Its stage mark then times only what the eye did not hide (all of it after the eye
+        // with `serial`).
+        let (result, jitter) = crate::par::join_if(
+            !hooks.serial,
             || eye_stage(&eye, eye_started, waveform, positions, settled, &tx_symbols, baud, m, tie_rms_s, ec),
             || recovered.as_ref().map(|rc| crate::jitter::analyze_jitter(rc, &tx_symbols, m, &crate::jitter::JitterConfig::default())),
         );

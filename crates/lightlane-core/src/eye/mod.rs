@@ -229,8 +229,9 @@ pub struct EyeEngines<'a> {
     /// Called as each part ends: "eye histogram", "eye metrics", "TDECQ", "eye pictures" (the
     /// pipeline's stage marks, `crate::analysis::StageMark`).
     pub mark: Option<&'a (dyn Fn(&'static str) + Sync)>,
-    /// [`eye_report_beside`] runs TDECQ after the diagram and the metrics instead of beside
-    /// them, so that each mark times its part alone (the report is the same).
+    /// [`eye_report_beside`] makes the TDECQ signal and runs TDECQ after the diagram and the
+    /// metrics instead of beside them, so that each mark times its part alone (the report is
+    /// the same).
     pub serial: bool,
 }
 
@@ -273,10 +274,10 @@ pub fn eye_report_using(
 }
 
 /// [`eye_report_using`] with the TDECQ signal made by `make_tdecq_signal` (when given), and
-/// TDECQ on it, beside the diagram and the metrics (`rayon::join`; TDECQ after them with
-/// [`EyeEngines::serial`]): the pipeline resamples the reference receiver's signal there, so
-/// on an accelerator its transfers and TDECQ's evaluations overlap the metrics' work on the
-/// cores. Returns the report and the signal made (for the caller to free): an [`EyeSignal`]
+/// TDECQ on it, beside the diagram and the metrics (`rayon::join`; the maker and TDECQ after
+/// them with [`EyeEngines::serial`]): the pipeline resamples the reference receiver's signal
+/// there, so on an accelerator its transfers and TDECQ's evaluations overlap the metrics' work
+/// on the cores. Returns the report and the signal made (for the caller to free): an [`EyeSignal`]
 /// or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the metrics' error
 /// comes first, then the maker's, then TDECQ's.
 ///
@@ -307,14 +308,10 @@ where
     };
     // On the pool, not a thread of its own: the maker's parallel work needs the pool, which a
     // worker blocked waiting for that thread could starve. The maker and TDECQ need neither
-    // the diagram nor the metrics: they run beside them (`serial`: only the maker, TDECQ
-    // after them, as the per-stage profile times it).
-    let (parts, side) = if engines.serial {
-        let (parts, made) = rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), make);
-        (parts, made.map(with_tdecq))
-    } else {
-        rayon::join(|| diagram_and_metrics(signal, modulation, config, engines), || make().map(with_tdecq))
-    };
+    // the diagram nor the metrics: they run beside them (`serial`: after them, so that the
+    // diagram's and the metrics' marks time those alone, on any number of threads, and
+    // "TDECQ" times the maker and TDECQ).
+    let (parts, side) = crate::par::join_if(!engines.serial, || diagram_and_metrics(signal, modulation, config, engines), || make().map(with_tdecq));
     let (eye, m) = parts?;
     let (made, tdecq) = side?;
     let report = finish_report(signal, tdecq, tie_rms, config, engines, eye, m)?;
