@@ -910,7 +910,7 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
     if let Some((host, whole, bound)) = host_bound(rows) {
         let _ = writeln!(
             t,
-            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine",
+            "host-only stages ({}) take {host:.4} s of the GPU engine's {whole:.4} s: with every other stage free, the GPU engine would be at most {bound:.2}x the CPU engine (the jitter counted whole, where an analysis runs it beside the eye: a pessimistic bound where the eye outlasts it)",
             HOST_ONLY_STAGES.join(", ")
         );
     }
@@ -927,8 +927,8 @@ pub fn stages_table(rows: &[StageTiming]) -> String {
 /// whole analysis: the most the GPU engine could gain when its device work took no time and
 /// both engines' host work scaled alike over the cores. Unlike [`host_bound`] it counts the
 /// host share of every stage (the eye metrics' and TDECQ's arithmetic, the reference
-/// receiver's filter), not only the host-only stages. `None`
-/// without both CPU times of the whole-analysis row.
+/// receiver's filter), not only the host-only stages. `None` without both CPU times of the
+/// whole-analysis row.
 pub fn host_work_bound(rows: &[StageTiming]) -> Option<(f64, f64, f64)> {
     let whole = rows.iter().find(|r| r.stage == "whole analysis")?;
     let (gpu_host, cpu) = (whole.gpu_host_on_cpu_s?, whole.cpu_on_cpu_s?);

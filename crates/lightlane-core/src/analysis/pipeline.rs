@@ -56,10 +56,9 @@ pub fn analyze_with(
 /// on an accelerator, the TDECQ dispersion corners beside the eye, so their marks interleave unless
 /// [`AnalysisHooks::serial`] is set. The jitter decomposition runs beside the eye stages, so
 /// "jitter" times only the part of it that outlasted them (with `serial` after them, all of
-/// it); likewise the reference receiver's
-/// eye signal is resampled, and TDECQ run on it, beside the raw eye's histogram and metrics
-/// (with `serial` after them: "eye resampling" times the raw signal's, "TDECQ" the reference
-/// receiver's signal and TDECQ on it).
+/// it); likewise the reference receiver's eye signal is resampled, and TDECQ run on it, beside
+/// the raw eye's histogram and metrics (with `serial` after them: "eye resampling" times the
+/// raw signal's, "TDECQ" the reference receiver's signal and TDECQ on it).
 pub type StageMark<'a> = dyn Fn(&'static str) + Sync + 'a;
 
 /// The optional hooks of [`analyze_using`]; the default (all `None`) is [`analyze`]: the CPU
@@ -74,9 +73,8 @@ pub struct AnalysisHooks<'a> {
     /// Run the stages one after another (the eye's first step after the levels and alignment,
     /// equalization, decisions and FEC before the eye, TDECQ's signal and TDECQ after the
     /// eye's metrics, the TDECQ dispersion corners (as the CPU engine always runs them) and
-    /// the jitter after the eye)
-    /// instead of beside each other, so that each mark times its stage alone (a per-stage
-    /// profile); the report is the same.
+    /// the jitter after the eye) instead of beside each other, so that each mark times its
+    /// stage alone on any number of threads (a per-stage profile); the report is the same.
     pub serial: bool,
 }
 

@@ -277,9 +277,9 @@ pub fn eye_report_using(
 /// TDECQ on it, beside the diagram and the metrics (`rayon::join`; the maker and TDECQ after
 /// them with [`EyeEngines::serial`]): the pipeline resamples the reference receiver's signal
 /// there, so on an accelerator its transfers and TDECQ's evaluations overlap the metrics' work
-/// on the cores. Returns the report and the signal made (for the caller to free): an [`EyeSignal`]
-/// or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the metrics' error
-/// comes first, then the maker's, then TDECQ's.
+/// on the cores. Returns the report and the signal made (for the caller to free): an
+/// [`EyeSignal`] or an accelerator's [`KeptEye`] ([`HeldSignal`]). The diagram's or the
+/// metrics' error comes first, then the maker's, then TDECQ's.
 ///
 /// `signal` is the host's [`EyeSignal`] or an accelerator's [`KeptEye`] ([`EyeSource`]), and
 /// so is the TDECQ signal made: from a kept one the diagram, the metrics, the bathtubs and
