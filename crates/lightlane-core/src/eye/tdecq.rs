@@ -897,20 +897,34 @@ impl Cols {
     }
 }
 
-/// Rows (per window) from which [`Problem::ser_terms`] runs the two windows on two threads.
-const PARALLEL_ROWS: usize = 65_536;
+/// Rows (per window) from which [`Problem::ser_terms`] runs the two windows on two threads:
+/// where [`side_terms`] splits a window too.
+const PARALLEL_ROWS: usize = 2 * MIN_SIDE_CHUNK_ROWS;
 
-/// Rows one task of [`side_terms`] histograms: a window longer than two of them is split
-/// over the thread pool (per-task histograms summed: integer counts, so the split does not
-/// change them). Before the split, each candidate's evaluation ran on two threads at most
-/// (one per window), which on a 16-core host left most of them idle through TDECQ.
+/// Rows one task of [`side_terms`] histograms on long windows: a window longer than two tasks
+/// is split over the thread pool (per-task histograms summed: integer counts, so the split
+/// does not change them). Before the split, each candidate's evaluation ran on two threads at
+/// most (one per window), which on a 16-core host left most of them idle through TDECQ.
 const SIDE_CHUNK_ROWS: usize = 65_536;
+
+/// Fewest rows of one task of [`side_terms`]: the decimated search's windows (32 768 rows at
+/// the default `search_symbols`) split into tasks of a quarter of the window down to this,
+/// so that its few main-tap positions (each a chain of dependent evaluations) still fill a
+/// many-core host; before, each evaluation there ran on one thread.
+const MIN_SIDE_CHUNK_ROWS: usize = 8_192;
+
+/// Rows of one task of [`side_terms`] for a window of `n` rows: a quarter of the window in
+/// whole blocks of `count_rows`' 1024 rows (so each task's rows start on a multiple of four,
+/// as one pass's do), from [`MIN_SIDE_CHUNK_ROWS`] to [`SIDE_CHUNK_ROWS`].
+fn side_chunk_rows(n: usize) -> usize {
+    (n / 4 / 1024 * 1024).clamp(MIN_SIDE_CHUNK_ROWS, SIDE_CHUNK_ROWS)
+}
 
 /// One window of [`Problem::ser_terms`]: equalizes the columns `inp` with `wf` in L1-sized
 /// blocks straight into `counts` (`4·bins`: four interleaved sub-histograms of `bins` bins of
 /// width `step` from `lo`), then turns the
-/// histogram into sorted SER terms against the thresholds `th`. Rows are split into
-/// [`SIDE_CHUNK_ROWS`] tasks on the thread pool when there are more than two of them.
+/// histogram into sorted SER terms against the thresholds `th`. Rows are split into tasks of
+/// [`side_chunk_rows`] on the thread pool when there are more than two of them.
 /// AVX2 (no FMA: the same roundings as the portable build) when the CPU has it.
 fn side_terms(
     inp: &Cols,
@@ -923,14 +937,15 @@ fn side_terms(
 ) -> SerTerms {
     let n = inp.n;
     counts.iter_mut().for_each(|c| *c = 0);
-    if n > 2 * SIDE_CHUNK_ROWS {
+    let chunk = side_chunk_rows(n);
+    if n > 2 * chunk {
         let len = counts.len();
-        let sum = (0..n.div_ceil(SIDE_CHUNK_ROWS))
+        let sum = (0..n.div_ceil(chunk))
             .into_par_iter()
             .fold(
                 || vec![0u32; len],
                 |mut acc, c| {
-                    let rows = c * SIDE_CHUNK_ROWS..((c + 1) * SIDE_CHUNK_ROWS).min(n);
+                    let rows = c * chunk..((c + 1) * chunk).min(n);
                     count_rows(inp, wf, &mut acc, lo, step, bins, rows);
                     acc
                 },
@@ -2185,31 +2200,36 @@ mod engine_tests {
             "spread over many bins"
         );
         assert_eq!(fast, naive);
-        // A window long enough to be split over the pool (rows not a multiple of the task
-        // size): the same counts as the naive reference, and the same terms as one pass.
-        let long: Vec<f32> = (0..3 * SIDE_CHUNK_ROWS + 5_021)
-            .map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3)
-            .collect();
-        let lc = Cols {
-            data: long,
-            offs: vec![8, 6, 4, 2, 0],
-            n: 3 * SIDE_CHUNK_ROWS + 5_011,
-        };
-        let mut split = vec![0u32; 4 * bins.bins];
-        let t_split = side_terms(&lc, &w, &mut split, bins.lo, bins.step, bins.bins, &th);
-        let mut one = vec![0u32; 4 * bins.bins];
-        count_rows(&lc, &w, &mut one, bins.lo, bins.step, bins.bins, 0..lc.n);
-        let t_one = terms_from_counts(&one, 4, lc.n, bins.lo, bins.step, &th);
+        // Windows long enough to be split over the pool (rows not a multiple of the task
+        // size): a decimated search's (tasks of the fewest rows), one of a quarter of its rows
+        // in whole blocks, and a long one (tasks of `SIDE_CHUNK_ROWS`): the same counts as the
+        // naive reference, and the same terms as one pass.
         let merged = |c: &[u32]| {
             c.chunks_exact(4)
                 .map(|c| c.iter().sum())
                 .collect::<Vec<u32>>()
         };
-        assert_eq!(merged(&split), merged(&one));
-        let mut naive_long = vec![0u32; bins.bins];
-        tdecq_window_counts_reference(&lc.window(), &w, &bins, &mut naive_long).unwrap();
-        assert_eq!(merged(&split), naive_long);
-        assert_eq!(t_split.0, t_one.0);
+        for (n, chunk) in [(3 * MIN_SIDE_CHUNK_ROWS + 1_011, MIN_SIDE_CHUNK_ROWS), (100_001, 24_576), (4 * SIDE_CHUNK_ROWS + 5_011, SIDE_CHUNK_ROWS)] {
+            assert_eq!(side_chunk_rows(n), chunk, "{n} rows");
+            let long: Vec<f32> = (0..n + 10)
+                .map(|i| ((i * 7919 % 2003) as f32 / 1001.0 - 1.0) * 1.3)
+                .collect();
+            let lc = Cols {
+                data: long,
+                offs: vec![8, 6, 4, 2, 0],
+                n,
+            };
+            let mut split = vec![0u32; 4 * bins.bins];
+            let t_split = side_terms(&lc, &w, &mut split, bins.lo, bins.step, bins.bins, &th);
+            let mut one = vec![0u32; 4 * bins.bins];
+            count_rows(&lc, &w, &mut one, bins.lo, bins.step, bins.bins, 0..lc.n);
+            let t_one = terms_from_counts(&one, 4, lc.n, bins.lo, bins.step, &th);
+            assert_eq!(split, one, "{n} rows: the same lanes as one pass");
+            let mut naive_long = vec![0u32; bins.bins];
+            tdecq_window_counts_reference(&lc.window(), &w, &bins, &mut naive_long).unwrap();
+            assert_eq!(merged(&split), naive_long, "{n} rows");
+            assert_eq!(t_split.0, t_one.0, "{n} rows");
+        }
         // Bad shapes are typed errors.
         assert!(tdecq_window_counts_reference(&cols.window(), &w[..4], &bins, &mut naive).is_err());
         assert!(
