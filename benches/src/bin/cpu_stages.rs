@@ -70,9 +70,8 @@ fn main() {
                     }
                 };
                 let v = &mut rows[i].1;
-                if v.len() == r {
-                    v.push([0.0; 3]);
-                }
+                // A stage first marked in this repeat gets zeros for the repeats before.
+                v.resize(v.len().max(r + 1), [0.0; 3]);
                 if single {
                     v[r][2] = wall;
                 } else {
