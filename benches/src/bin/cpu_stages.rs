@@ -79,16 +79,20 @@ fn main() {
                     v[r][1] = cpu;
                 }
             };
-            let loaded;
-            let waveform = match &file {
-                Some(f) => {
-                    loaded = lightlane::io::read_capture(f, &Default::default()).unwrap_or_else(|e| args.fail(&e.to_string()));
-                    mark("read capture");
-                    &loaded
-                }
-                None => &cap.waveform,
+            // The read too on the pool, so that its one-thread time is one thread's.
+            let run = || {
+                let loaded;
+                let waveform = match &file {
+                    Some(f) => {
+                        loaded = lightlane::io::read_capture(f, &Default::default()).unwrap_or_else(|e| args.fail(&e.to_string()));
+                        mark("read capture");
+                        &loaded
+                    }
+                    None => &cap.waveform,
+                };
+                analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark), serial: true })
             };
-            match pool.install(|| analyze_using(waveform, &cfg, Backend::Cpu, &AnalysisHooks { accel: None, mark: Some(&mark), serial: true })) {
+            match pool.install(run) {
                 Ok(rep) => eprintln!("repeat {r}, {} thread(s): {:.3} s, {} symbols, BER {:.3e}", pool.current_num_threads(), start.elapsed().as_secs_f64(), rep.symbols, rep.ber),
                 Err(e) => args.fail(&e.to_string()),
             }
