@@ -187,14 +187,22 @@ impl<'a> KeptEye<'a> {
 
     /// Columns `cols` (below S) of every whole symbol, symbol-major: the window of a row per
     /// UI ([`KeptSignal::window`]). Each set read is kept for a second reader of the same one
-    /// (the diagram's centres for the metrics, the metrics' window for the bathtubs).
+    /// (the diagram's centres for the metrics, the metrics' window for the bathtubs). The
+    /// cache's lock is not held across the engine's read: a reader waiting inside it on the
+    /// pool may run another task that reads columns, which would then wait on that lock for
+    /// ever. Two readers of a set not yet kept both read it; the first kept stays.
     fn columns(&self, cols: &[usize]) -> Result<Arc<Vec<f32>>> {
-        let mut read = self.columns.lock().map_err(|_| malformed("columns (lock poisoned)"))?;
-        if let Some((_, v)) = read.iter().find(|(c, _)| c == cols) {
-            return Ok(v.clone());
+        let kept = |read: &[ReadColumns]| read.iter().find(|(c, _)| c == cols).map(|(_, v)| v.clone());
+        let lock = || self.columns.lock().map_err(|_| malformed("columns (lock poisoned)"));
+        if let Some(v) = kept(&lock()?) {
+            return Ok(v);
         }
         let offsets: Vec<isize> = cols.iter().map(|&c| c as isize).collect();
         let v = Arc::new(self.window(0, 1, self.symbols(), &offsets)?);
+        let mut read = lock()?;
+        if let Some(first) = kept(&read) {
+            return Ok(first);
+        }
         read.push((cols.to_vec(), v.clone()));
         Ok(v)
     }
@@ -231,19 +239,26 @@ impl<'a> KeptEye<'a> {
         let len = self.len();
         let mut warnings = Vec::new();
 
-        // Vertical: the eye-height window's columns.
+        // The crossings (the engine's sample pairs, the offsets computed here) beside the
+        // vertical part (the eye-height window's columns), SNDR and the outer runs (from the
+        // centres' decisions): on an accelerator, one's round trips overlap the other's work
+        // on the cores. The columns are read first, so neither side waits on their cache.
         let cols = window_indices(self.samples_per_ui, 0.5, config.eh_window_ui);
-        let groups = LevelParts::from_columns(&self.columns(&cols)?, cols.len(), th);
-        let (eye_heights, eye_heights_measured, vec_db) = vertical(groups, nl, config, &mut warnings);
+        let window = self.columns(&cols)?;
         let centre = self.centres()?;
-
-        // Horizontal: the crossings' sample pairs, the offsets computed here.
-        let offsets = self.crossing_offsets(th)?;
-
-        // SNDR and the outer runs from the centres' decisions.
-        let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
-        let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
-        let oma = self.outer_runs(&decisions, nl)?;
+        let (offsets, rest) = rayon::join(
+            || self.crossing_offsets(th),
+            || -> Result<_> {
+                let groups = LevelParts::from_columns(&window, cols.len(), th);
+                let vertical = vertical(groups, nl, config, &mut warnings);
+                let decisions: Vec<usize> = centre.par_iter().map(|&x| region(x as f64, th)).collect();
+                let sndr_db = sndr(&centre, &decisions, m, config.sndr_precursors, config.sndr_postcursors);
+                Ok((vertical, sndr_db, self.outer_runs(&decisions, nl)?))
+            },
+        );
+        // The errors in the serial order's: the crossings' before the outer runs'.
+        let offsets = offsets?;
+        let ((eye_heights, eye_heights_measured, vec_db), sndr_db, oma) = rest?;
 
         let p_ave = self.scan("eye signal")?.sum / len.max(1) as f64;
         let measured = Measured { eye_heights, eye_heights_measured, vec_db, offsets, oma, sndr_db, p_ave };
@@ -358,5 +373,96 @@ mod tests {
         let e = KeptEye::from_centred(Box::new(HostKept(points.clone())), s).unwrap().diagram(Modulation::Pam4, &EyeConfig::default()).unwrap_err();
         let want = EyeDiagram::build(&EyeSignal::from_centred(&points, s).unwrap(), Modulation::Pam4, &EyeConfig { samples_per_ui: s, ..EyeConfig::default() }).unwrap_err();
         assert_eq!(e.to_string(), want.to_string());
+    }
+
+    /// Kept points whose column reads wait (up to 5 s) until two are in flight at once, and
+    /// whose crossings and gathers fail as `fail` says.
+    struct MeetingKept {
+        points: Vec<f32>,
+        in_flight: Mutex<usize>,
+        met: std::sync::Condvar,
+        reads: std::sync::atomic::AtomicUsize,
+        fail: [bool; 2],
+    }
+
+    impl KeptSignal for MeetingKept {
+        fn len(&self) -> usize {
+            self.points.len()
+        }
+        fn eye_histogram(&self, g: &EyeGeometry, range: Range<usize>) -> Result<Vec<u32>> {
+            cpu_eye_histogram(g, &self.points[range])
+        }
+        fn read(&self, range: Range<usize>) -> Result<Vec<f32>> {
+            Ok(self.points[range].to_vec())
+        }
+        fn window(&self, range: Range<usize>, s: usize, first: isize, stride: usize, rows: usize, offsets: &[isize]) -> Result<Vec<f32>> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut n = self.in_flight.lock().unwrap();
+            *n += 1;
+            self.met.notify_all();
+            let (mut n, _) = self.met.wait_timeout_while(n, std::time::Duration::from_secs(5), |n| *n < 2).unwrap();
+            let alone = *n < 2;
+            *n += 1; // stays at two or more: later reads do not wait
+            drop(n);
+            if alone {
+                return Err(Error::invalid("window", 1, "read alone: the other reader never got in"));
+            }
+            Ok(crate::accel::kept_window_reference(&self.points[range], s, first, stride, rows, offsets))
+        }
+        fn crossings(&self, range: Range<usize>, thresholds: &[f32]) -> Result<Vec<Vec<crate::accel::KeptCrossing>>> {
+            if self.fail[0] {
+                return Err(Error::invalid("crossings", 0, "crossings failed"));
+            }
+            Ok(crate::accel::kept_crossings_reference(&self.points[range], thresholds))
+        }
+        fn gather(&self, range: Range<usize>, indices: &[usize]) -> Result<Vec<f32>> {
+            if self.fail[1] {
+                return Err(Error::invalid("gather", 0, "gather failed"));
+            }
+            let x = &self.points[range];
+            Ok(indices.iter().map(|&i| x[i]).collect())
+        }
+    }
+
+    #[test]
+    fn column_readers_do_not_wait_on_each_other_and_the_metrics_keep_the_serial_errors() {
+        let s = 8;
+        let points = centred_points(3000, s, 4, 0.08, 77);
+        let meeting = |fail| MeetingKept { points: points.clone(), in_flight: Mutex::new(0), met: Default::default(), reads: Default::default(), fail };
+        // Two readers of the centres at once: each read is in flight beside the other (the
+        // cache's lock is not held across it), and both get the first kept.
+        let eye = KeptEye::from_centred(Box::new(meeting([false; 2])), s).unwrap();
+        let (a, b) = std::thread::scope(|t| {
+            let a = t.spawn(|| eye.centres());
+            let b = t.spawn(|| eye.centres());
+            (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+        });
+        assert!(Arc::ptr_eq(&a, &b), "one set kept");
+        assert_eq!(eye.columns.lock().unwrap().len(), 1);
+        let host = EyeSignal::from_centred(&points, s).unwrap();
+        assert_eq!(*a, host.samples.chunks_exact(s).map(|c| c[s / 2]).collect::<Vec<_>>());
+        // Kept: no further read.
+        let reads = |e: &KeptEye| e.columns.lock().unwrap().len();
+        assert!(Arc::ptr_eq(&eye.centres().unwrap(), &a));
+        assert_eq!(reads(&eye), 1);
+
+        // The metrics' errors: the crossings' before the outer runs', as in the serial order.
+        let config = EyeConfig { samples_per_ui: s, ..EyeConfig::default() };
+        let want = EyeDiagram::build(&host, Modulation::Pam4, &config).unwrap();
+        for (fail, expect) in [([true, true], Some("crossings failed")), ([false, true], Some("gather failed")), ([true, false], Some("crossings failed")), ([false, false], None)] {
+            let k = meeting(fail);
+            *k.in_flight.lock().unwrap() = 2;
+            let eye = KeptEye::from_centred(Box::new(k), s).unwrap();
+            let got = eye.metrics(&want, &EyeMetricsConfig::default());
+            match expect {
+                Some(e) => assert!(matches!(&got, Err(Error::Unusable { stage: "gpu", reason }) if reason.contains(e)), "{fail:?}: {got:?}"),
+                None => {
+                    let mut reference = eye_metrics(&host, &want, &EyeMetricsConfig::default()).unwrap();
+                    let got = got.unwrap();
+                    reference.p_ave = got.p_ave;
+                    assert_eq!(got, reference);
+                }
+            }
+        }
     }
 }
