@@ -1,7 +1,10 @@
-//! Criterion benches of the GPU engine: each kernel with upload, compute and readback timed
-//! apart (host wall clock around submit + wait; see `lightlane::gpu::bench`), the staging ring,
-//! the fused pass, and capture (in memory, and from a .trc file) → report on the CPU vs the GPU
-//! engine. Skips (printing why) when no adapter is usable. Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
+//! Criterion benches of the GPU engine: each kernel (raw codes → volts, FFE, the BT4 reference
+//! filter, eye histogram, KP4 syndromes, slice + count, resampling) with upload, compute and
+//! readback timed apart (compute by GPU timestamps where the adapter has them, else the host
+//! wall clock around submit + wait; see `lightlane::gpu::bench`), the block DFE and MLSE, the
+//! eye passes, the staging ring, the fused pass, and capture (in memory, and from a .trc file)
+//! → report on the CPU vs the GPU engine. Skips (printing why) when no adapter is usable.
+//! Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lightlane::analysis::AnalysisConfig;
@@ -53,6 +56,14 @@ fn gpu(c: &mut Criterion) {
     let cw = ReedSolomon::new(code).encode_vec(&msg).unwrap();
     let batch: Vec<u16> = cw.iter().copied().cycle().take(words * code.n()).collect();
     phases(c, "gpu_kp4_syndromes", (words * code.n()) as u64, &|| bench::rs_syndromes(ctx, code, &batch, 1).expect("rs"));
+
+    let codes: Vec<i16> = x.iter().map(|&v| (v * 30_000.0) as i16).collect();
+    let raw = lightlane::waveform::RawCodes::I16 { codes, gain: 1.0 / 30_000.0, offset: 0.0 };
+    phases(c, "gpu_codes_to_volts_i16", n as u64, &|| bench::convert(ctx, &raw, 1).expect("convert").0);
+    drop(raw);
+    let sym: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
+    phases(c, "gpu_slice_count", n as u64, &|| bench::slice_count(ctx, &x, &sym, 1024, 1).expect("slice_count").0);
+    drop(sym);
 
     let rgrid = lightlane::timing::ResampleGrid { samples_per_ui: 4.8, phase_ui: 0.3, sps_out: 2 };
     let nout = rgrid.output_len(n) as u64;

@@ -154,6 +154,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = (words * code.n() * 10) as f64 / t.compute_s / 1e9;
     timed_row("KP4 syndromes", &format!("{words} cw"), batch.len() * 2, &t, r, "Gb/s", Some(100.0));
 
+    // The front end's raw-code conversion (16-bit codes, as most scopes store them) and the
+    // fused slicer + comparison + count alone (the fused pass below adds the FFE and the eye).
+    let codes: Vec<i16> = x.iter().map(|&v| (v * 30_000.0) as i16).collect();
+    let raw = lightlane::waveform::RawCodes::I16 { codes, gain: 1.0 / 30_000.0, offset: 0.0 };
+    let (t, volts) = bench::convert(ctx, &raw, reps)?;
+    let r = volts.len() as f64 / t.compute_s / 1e9;
+    timed_row("raw codes -> volts (int16)", &format!("{}", volts.len()), volts.len() * 2, &t, r, "GSa/s", None);
+    drop((raw, volts));
+    let sym: Vec<u8> = (0..n).map(|_| rng.random_range(0..4u8)).collect();
+    let (t, counted, _) = bench::slice_count(ctx, &x, &sym, 1024, reps)?;
+    let r = counted as f64 / t.compute_s / 1e9;
+    timed_row("slice + compare + count", &format!("{counted}"), counted * 5, &t, r, "GSa/s", None);
+    drop(sym);
+
     let bytes: &[u8] = bytemuck_cast(&x);
     let chunk = (64usize << 20).min(bytes.len());
     let bw = bench::h2d(ctx, bytes, chunk)? / 1e9;

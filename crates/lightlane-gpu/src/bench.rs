@@ -185,6 +185,23 @@ fn fir_phases(ctx: &GpuContext, x: &[f32], taps: &[f32], plan: crate::kernels::F
     })
 }
 
+/// Raw ADC codes → volts ([`GpuContext::codes_to_volts`]) of the codes of `raw` that fit one
+/// binding: the upload of the codes (1 or 2 bytes each), the kernel, the readback of the volts
+/// timed apart. Returns the phase times and the volts (as many as the codes converted).
+pub fn convert(ctx: &GpuContext, raw: &lightlane_core::waveform::RawCodes, reps: usize) -> Result<(PhaseTimes, Vec<f32>)> {
+    ctx.bench_codes_to_volts(raw, reps)
+}
+
+/// The fused slicer + comparison + error count ([`GpuContext::slice_count`]) over a resident
+/// PAM4 signal `y` against `expected` (Gray, up to `cap` error positions kept), as many symbols
+/// as fit one binding: the upload of `y` and the expected symbols, the kernel, the readback of
+/// the counts and positions timed apart. Returns the phase times, the symbols counted and the
+/// counts of one pass.
+pub fn slice_count(ctx: &GpuContext, y: &[f32], expected: &[u8], cap: usize, reps: usize) -> Result<(PhaseTimes, usize, crate::SliceCount)> {
+    let slicer = Slicer::for_levels(&Modulation::Pam4.level_set())?;
+    ctx.bench_slice_count(y, expected, &slicer, Modulation::Pam4, cap, reps)
+}
+
 /// Eye histogram of `y` with `geom`.
 pub fn eye(ctx: &GpuContext, y: &[f32], geom: &EyeGeometry, reps: usize) -> Result<PhaseTimes> {
     let bins = geom.bins()?;

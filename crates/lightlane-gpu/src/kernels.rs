@@ -239,6 +239,14 @@ pub struct SliceCount {
     pub positions: Vec<u64>,
 }
 
+/// The codes of `raw` as bytes, their width, the gain and offset, and the convert kernel's entry.
+fn code_parts(raw: &RawCodes) -> (&[u8], usize, f64, f64, &'static str) {
+    match raw {
+        RawCodes::I8 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 1, *gain, *offset, "codes_i8"),
+        RawCodes::I16 { codes, gain, offset } => (bytemuck::cast_slice(codes.as_slice()), 2, *gain, *offset, "codes_i16"),
+    }
+}
+
 fn u32_len(what: &'static str, n: usize) -> Result<u32> {
     u32::try_from(n)
         .map_err(|_| Error::invalid(what, n, "too long for one GPU dispatch (max 2^32 - 1)"))
@@ -314,31 +322,7 @@ impl GpuContext {
     /// Raw ADC codes to volts (`code · gain + offset`, in f32) on the GPU. Uploads the codes
     /// (1 or 2 bytes per sample instead of 4) in chunks that fit one binding.
     pub fn codes_to_volts(&self, raw: &RawCodes) -> Result<Vec<f32>> {
-        let (bytes, width, gain, offset, entry): (&[u8], usize, f64, f64, &'static str) = match raw
-        {
-            RawCodes::I8 {
-                codes,
-                gain,
-                offset,
-            } => (
-                bytemuck::cast_slice(codes.as_slice()),
-                1,
-                *gain,
-                *offset,
-                "codes_i8",
-            ),
-            RawCodes::I16 {
-                codes,
-                gain,
-                offset,
-            } => (
-                bytemuck::cast_slice(codes.as_slice()),
-                2,
-                *gain,
-                *offset,
-                "codes_i16",
-            ),
-        };
+        let (bytes, width, gain, offset, entry) = code_parts(raw);
         if !(gain.is_finite() && offset.is_finite()) {
             return Err(Error::invalid(
                 "raw code gain/offset",
@@ -377,6 +361,84 @@ impl GpuContext {
             start += len;
         }
         Ok(out)
+    }
+
+    /// Phase-timed [`GpuContext::codes_to_volts`] for the benchmarks: the codes that fit one
+    /// binding of volts (all of `raw` when they fit) uploaded, `reps` back-to-back dispatches,
+    /// the volts read back. Returns the phase times and the volts (their count: the codes
+    /// converted).
+    pub(crate) fn bench_codes_to_volts(&self, raw: &RawCodes, reps: usize) -> Result<(crate::bench::PhaseTimes, Vec<f32>)> {
+        use std::time::Instant;
+        let (bytes, width, gain, offset, entry) = code_parts(raw);
+        let n = (bytes.len() / width).min(self.elems_per_binding(4) / 4 * 4);
+        if n == 0 || !(gain.is_finite() && offset.is_finite()) {
+            return Err(Error::invalid("raw codes", format!("{n} codes, gain/offset {gain}/{offset}"), "need at least one code and a finite gain and offset"));
+        }
+        let t = Instant::now();
+        let inp = self.upload(Role::Input, &bytes[..n * width])?;
+        self.wait()?;
+        let upload_s = t.elapsed().as_secs_f64();
+        let outb = self.buffer(Role::Output, n as u64 * 4)?;
+        let params = ConvertParams { n: n as u32, first: 0, gain: gain as f32, offset: offset as f32 };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+        let pipe = self.pipeline("convert", shaders::CONVERT, entry)?;
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())]);
+        let grid = self.grid((n as u32).div_ceil(4).div_ceil(WORKGROUP));
+        let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid, reps)?;
+        let t = Instant::now();
+        let mut volts = vec![0f32; n];
+        self.read_back_into(outb.buffer(), 0, bytemuck::cast_slice_mut(&mut volts))?;
+        let readback_s = t.elapsed().as_secs_f64();
+        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s, device_timed }, volts))
+    }
+
+    /// Phase-timed [`GpuContext::slice_count`] for the benchmarks, on a resident signal: the
+    /// samples that fit one binding (`min(y.len(), expected.len())`, all when they fit) and
+    /// their expected symbols uploaded, `reps` back-to-back dispatches of the fused slicer +
+    /// comparison + count, then the counters cleared, one more dispatch and the counts and up
+    /// to `cap` error positions read back. Returns the phase times, the symbols counted and
+    /// that last dispatch's counts.
+    pub(crate) fn bench_slice_count(
+        &self,
+        y: &[f32],
+        expected: &[u8],
+        slicer: &Slicer,
+        modulation: Modulation,
+        cap: usize,
+        reps: usize,
+    ) -> Result<(crate::bench::PhaseTimes, usize, SliceCount)> {
+        use std::time::Instant;
+        let n = y.len().min(expected.len()).min(self.elems_per_binding(4) / 4 * 4);
+        if n == 0 {
+            return Err(Error::invalid("symbols", 0, "the slice-and-count bench needs at least one"));
+        }
+        let base = self.slice_params(slicer, modulation, BitMapping::Gray, cap)?;
+        let mut packed = expected[..n].to_vec();
+        packed.resize(n.div_ceil(4) * 4, 0);
+        let t = Instant::now();
+        let yb = self.upload(Role::Input, bytemuck::cast_slice(&y[..n]))?;
+        let eb = self.upload(Role::Input, &packed)?;
+        self.wait()?;
+        let upload_s = t.elapsed().as_secs_f64();
+        let (counters, positions) = self.count_buffers(cap)?;
+        let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
+        let p = SliceParams { n: n as u32, first: 0, wg_x: grid.0, y0: 0, ..base };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
+        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, yb.buffer()), (2, eb.buffer()), (3, counters.buffer()), (4, positions.buffer())]);
+        let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid, reps)?;
+        // One counted pass for the result: the timed ones added into the same counters.
+        self.scoped(|| {
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.clear_buffer(counters.buffer(), 0, None);
+            self.dispatch(&pipe, &bind, grid, &mut enc);
+            self.queue.submit([enc.finish()]);
+        })?;
+        self.wait()?;
+        let t = Instant::now();
+        let counted = self.read_counts(&counters, &positions, cap)?;
+        let readback_s = t.elapsed().as_secs_f64();
+        Ok((crate::bench::PhaseTimes { upload_s, compute_s, readback_s, device_timed }, n, counted))
     }
 
     /// General FIR: `y[k] = Σ_j taps[j] · x[k·sps + base − j]` for `k < n_out`, zero outside `x`.

@@ -446,6 +446,24 @@ fn bench_phases_use_device_timestamps_when_available() {
     assert!(bench::mlse_blocks(ctx, &mlse, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
     let dfe = lightlane_core::eq::Dfe::new(vec![0.1; 8], m.level_set(), m).unwrap();
     assert!(bench::dfe_blocks(ctx, &dfe, &x[..20_000], 4096, 64, 1).unwrap() > 0.0);
+    // Raw codes → volts: the host's conversion of every code, phases timed.
+    let codes: Vec<i16> = (0..70_001).map(|i| ((i * 7919) % 65_536) as i16).collect();
+    let raw = lightlane_core::waveform::RawCodes::I16 { codes: codes.clone(), gain: 3.0e-5, offset: -0.01 };
+    let (t, volts) = bench::convert(ctx, &raw, 2).unwrap();
+    assert!(t.compute_s > 0.0 && t.upload_s > 0.0 && t.readback_s > 0.0 && t.device_timed == bench::has_timestamps(ctx), "{t:?}");
+    assert_eq!(volts, ctx.codes_to_volts(&raw).unwrap());
+    assert_eq!(volts.len(), codes.len());
+    // The fused slicer + count on a resident signal: the CPU's counts of one pass (the timed
+    // passes add into the same counters before they are cleared), the positions capped.
+    let y: Vec<f32> = x.iter().map(|v| v * 1.6).collect();
+    let expected: Vec<u8> = (0..y.len()).map(|i| ((i * 31 + i / 7) % 4) as u8).collect();
+    let (t, n, got) = bench::slice_count(ctx, &y, &expected, 64, 3).unwrap();
+    assert!(t.compute_s > 0.0 && t.upload_s > 0.0 && t.readback_s > 0.0, "{t:?}");
+    let slicer = Slicer::for_levels(&m.level_set()).unwrap();
+    let want = lightlane_core::pattern::count::count_errors(&slicer.slice_vec(&y), &expected, m, BitMapping::Gray);
+    assert!(want.symbol_errors > 64, "{want:?}");
+    assert_eq!((n, got.counts, got.positions.len()), (y.len(), want, 64));
+    assert!(bench::slice_count(ctx, &y, &[], 64, 1).is_err());
 }
 
 #[test]
