@@ -2,9 +2,9 @@
 //! filter, eye histogram, KP4 syndromes, slice + count, resampling) with upload, compute and
 //! readback timed apart (compute by GPU timestamps where the adapter has them, else the host
 //! wall clock around submit + wait; see `lightlane::gpu::bench`), the block DFE and MLSE, the
-//! eye passes, the staging ring, the fused pass, and capture (in memory, and from a .trc file)
-//! → report on the CPU vs the GPU engine. Skips (printing why) when no adapter is usable.
-//! Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
+//! eye passes, TDECQ's histogram evaluation, the staging ring, the fused pass, and capture (in
+//! memory, and from a .trc file) → report on the CPU vs the GPU engine. Skips (printing why)
+//! when no adapter is usable. Size: LIGHTLANE_BENCH_SAMPLES (default 2^22).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lightlane::analysis::AnalysisConfig;
@@ -98,6 +98,22 @@ fn gpu(c: &mut Criterion) {
     }
     ge.finish();
     drop(eye);
+
+    // TDECQ's histogram evaluation (2 windows × 16 columns, 1024 bins a window): wall per
+    // candidate one at a time, its dispatch alone on the device, and wall per candidate in full
+    // batches (the pattern search's round trips).
+    let rows = (n / 8).max(4096);
+    let mut gt = c.benchmark_group("gpu_tdecq_evaluation");
+    gt.throughput(Throughput::Elements((2 * rows) as u64));
+    gt.sample_size(10);
+    for (part, pick) in [
+        ("one_candidate", (|t: &(f64, f64, f64, [f64; 4], f64)| t.0) as fn(&(f64, f64, f64, [f64; 4], f64)) -> f64),
+        ("dispatch", |t| t.1),
+        ("batched_per_candidate", |t| t.4),
+    ] {
+        gt.bench_function(part, |b| b.iter_custom(|iters| (0..iters).map(|_| Duration::from_secs_f64(pick(&bench::tdecq_evaluation(ctx, rows, 16, 1).unwrap()))).sum()));
+    }
+    gt.finish();
 
     let mut g2 = c.benchmark_group("gpu_h2d_ring");
     g2.throughput(Throughput::Bytes((n * 4) as u64));
