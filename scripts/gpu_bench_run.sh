@@ -22,18 +22,22 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export LIGHTLANE_REQUIRE_GPU=1
 # Host facts that the readback rates depend on (page faults, transparent huge pages).
 echo "host: $(nproc) cores, kernel $(uname -r), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown), defrag $(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null || echo unknown)"
+# Each step has a time limit (seconds; LIGHTLANE_STEP_LIMIT overrides all), so that one hung
+# step (a lost device, a driver stall) does not use up a lent machine's whole budget: the steps
+# after it still run and print.
+limit() { local s=$1; shift; timeout -k 10 "${LIGHTLANE_STEP_LIMIT:-$s}" "$@"; local r=$?; [ $r -eq 124 ] && echo "TIMED OUT after ${LIGHTLANE_STEP_LIMIT:-$s} s: $(basename "$1")" >&2; return $r; }
 rc=0
 for t in "$here"/test_*; do
   echo "== $(basename "$t")"
-  "$t" -q || rc=1
+  limit 180 "$t" -q || rc=1
 done
 echo "== results"
-"$here/gpu_bench" || rc=1
+limit 300 "$here/gpu_bench" || rc=1
 echo "== stages (end-to-end capture, CPU engine vs GPU engine)"
-"$here/gpu_stages" || rc=1
+limit 180 "$here/gpu_stages" || rc=1
 if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
   if [ -x "$here/bench_gpu" ]; then
-    "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+    limit 300 "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
   else
     echo "LIGHTLANE_CRITERION=1 but the bundle has no bench_gpu (build it with LIGHTLANE_CRITERION=1 bash scripts/gpu_bench.sh)" >&2
     rc=1
