@@ -24,12 +24,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Report", "analyze"]
 
 #: Fields shown first by ``Report._repr_html_``.
-_HEADLINE = ("file", "modulation", "baud", "pattern", "equalizer", "bits", "bit_errors", "ber", "ser", "ffe_mse_db")
+_HEADLINE = ("file", "modulation", "baud", "pattern", "equalizer", "engine", "bits", "bit_errors", "ber", "ser", "ffe_mse_db")
 
 
 class Report(Record):
     """The result of analysing one capture. Fields are the CLI's JSON keys (``ber``,
-    ``ber_ci95``, ``ser``, ``baud``, ``ffe_taps``, ``levels``, ``stages``, ``fec``, ``warnings``…);
+    ``ber_ci95``, ``ser``, ``baud``, ``ffe_taps``, ``levels``, ``stages``, ``fec``, ``warnings``,
+    ``engine``…);
     plus ``decisions`` (the decided symbols, uint8) and ``config`` (the effective
     configuration) as attributes outside the JSON.
     """

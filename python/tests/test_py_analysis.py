@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -81,6 +82,16 @@ def test_report_object(ll) -> None:
     assert df.shape[0] == 1 and df.loc[0, "ber"] == r.ber and df.loc[0, "fec.cer"] == r.fec["cer"]
     html = r._repr_html_()
     assert "<table" in html and "PRBS13Q" in html and "fec.cer" in html
+    # The engine that ran it: auto takes the CPU for the short demo capture; an explicit GPU
+    # backend names its adapter (lavapipe in CI).
+    assert r.engine == "CPU engine" and ">engine<" in html
+    try:
+        on_gpu = ll.analyze(DEMO, backend="gpu")
+    except ll.LightlaneError:
+        if os.environ.get("LIGHTLANE_REQUIRE_GPU") == "1":
+            raise
+    else:
+        assert on_gpu.engine.startswith("GPU engine (") and on_gpu.bits == r.bits
     assert "ber=" in repr(r)
     with pytest.raises(AttributeError):
         r.ber = 0.0

@@ -264,6 +264,11 @@ fn print_table(reports: &[&Report]) {
             println!("    TDECQ at {:+.3} ps/nm: {value}{verdict}", c.dispersion_ps_per_nm);
         }
     }
+    // Which engine ran them (`--backend`; per capture in the reports' `engine`).
+    let mut engines: Vec<&str> = reports.iter().map(|r| r.engine.as_str()).collect();
+    engines.sort_unstable();
+    engines.dedup();
+    println!("engine: {}", engines.join(" | "));
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -344,6 +344,7 @@ pub fn render(report: &BatchReport<'_>, outcomes: &[Outcome], images: &[Vec<Imag
         kv("baud", format!("{:.6} GBd{}", r.baud / 1e9, r.ppm_offset.map(|p| format!(" ({p:+.2} ppm)")).unwrap_or_default()));
         kv("sample rate", format!("{:.3} GSa/s ({:.3} samples/UI)", r.fs / 1e9, r.samples_per_ui));
         kv("equalizer", r.equalizer.clone());
+        kv("engine", r.engine.clone());
         kv("BER (95 % CI)", format!("{:.3e} ({:.2e} … {:.2e}), {} errors in {} bits", r.ber, r.ber_ci95.0, r.ber_ci95.1, r.bit_errors, r.bits));
         kv("SER", format!("{:.3e}", r.ser));
         for c in &a.limits.checks {

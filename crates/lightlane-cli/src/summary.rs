@@ -28,6 +28,7 @@
 //! | tdecq_db | TDECQ (worst dispersion corner, else back-to-back) when the report has it | 3 decimals |
 //! | tdecq_b2b_db | TDECQ of the capture as it is (back-to-back) | 3 decimals |
 //! | tdecq_corners | `D:TDECQ` per dispersion corner (ps/nm:dB, `undefined` where TDECQ is), `;`-separated | 3 decimals |
+//! | engine | the engine that ran the analysis (`CPU engine`, `GPU engine (adapter)`, and the stages the CPU took over after a GPU failure) | text |
 //! | error | why the capture failed (empty when ok) | text |
 
 use crate::batch::{corners_text, measured, Outcome};
@@ -65,6 +66,7 @@ pub const COLUMNS: &[&str] = &[
     "tdecq_db",
     "tdecq_b2b_db",
     "tdecq_corners",
+    "engine",
     "error",
 ];
 
@@ -134,6 +136,7 @@ pub fn row(o: &Outcome) -> Vec<String> {
                 fixed(m.tdecq_db, 3),
                 fixed(r.eye.as_ref().and_then(|e| e.tdecq_db), 3),
                 corners_text(r),
+                r.engine.clone(),
             ];
             for (i, v) in values.into_iter().enumerate() {
                 cells[i + 1] = v;

@@ -129,7 +129,7 @@ fn demo_campaign_end_to_end() {
     // summary.csv: stable header, one row per capture sorted by file, corrupt file as error.
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let rows = parse_csv(&csv);
-    assert_eq!(rows[0].join(","), "file,status,verdict,format,modulation,baud_gbd,fs_gsa_s,samples_per_ui,pattern,equalizer,bits,bit_errors,ber,ber_ci95_low,ber_ci95_high,ser,resyncs,ppm_offset,tie_rms_ps,ffe_mse_db,fec_codewords,fec_uncorrectable,fec_max_symbol_errors,fec_cer,post_fec_ber,tdecq_db,tdecq_b2b_db,tdecq_corners,error");
+    assert_eq!(rows[0].join(","), "file,status,verdict,format,modulation,baud_gbd,fs_gsa_s,samples_per_ui,pattern,equalizer,bits,bit_errors,ber,ber_ci95_low,ber_ci95_high,ser,resyncs,ppm_offset,tie_rms_ps,ffe_mse_db,fec_codewords,fec_uncorrectable,fec_max_symbol_errors,fec_cer,post_fec_ber,tdecq_db,tdecq_b2b_db,tdecq_corners,engine,error");
     let files: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
         files,
@@ -142,12 +142,14 @@ fn demo_campaign_end_to_end() {
     let by_file: HashMap<&str, &Vec<String>> = rows[1..].iter().map(|r| (r[0].as_str(), r)).collect();
     let bad = by_file["lane5_corrupt.bin"];
     assert_eq!(bad[col("status")], "error");
-    assert!(!bad[col("error")].is_empty() && bad[col("ber")].is_empty());
+    assert!(!bad[col("error")].is_empty() && bad[col("ber")].is_empty() && bad[col("engine")].is_empty());
     let formats: Vec<&str> = ["lane0_nominal.bin", "lane1_noisy.trc", "lane2_long_channel.mat", "lane3_nrz.i16"].iter().map(|f| by_file[f][col("format")].as_str()).collect();
     assert_eq!(formats, ["keysight-bin", "lecroy-trc", "mat", "raw+json"]);
     for f in files.iter().filter(|f| **f != "lane5_corrupt.bin") {
         let r = by_file[f];
         assert_eq!(r[col("status")], "ok", "{f}: {}", r[col("error")]);
+        // Backend auto: the demo's captures are short, or the only adapter is a CPU driver.
+        assert_eq!(r[col("engine")], "CPU engine", "{f}");
         if f.starts_with("opt") {
             // The optical lanes carry their own settings file (preset 400GBASE-DR4): TDECQ at
             // both dispersion corners of the PMD, checked against its limits.
@@ -195,13 +197,13 @@ fn demo_campaign_end_to_end() {
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     let h = parse_html(&page);
     assert!(h.ids.contains(&"summary".to_string()) && h.ids.contains(&"failures".to_string()));
-    // Header, one row per capture, then per analysed capture 7 key/value rows, one per limit
-    // check (the optical lanes' preset) and its warnings.
+    // Header, one row per capture, then per analysed capture 8 key/value rows (its engine
+    // among them), one per limit check (the optical lanes' preset) and its warnings.
     let kv_rows: usize = v["analysed"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| 7 + a["limits"]["checks"].as_array().map_or(0, Vec::len) + a["report"]["warnings"].as_array().unwrap().len())
+        .map(|a| 8 + a["limits"]["checks"].as_array().map_or(0, Vec::len) + a["report"]["warnings"].as_array().unwrap().len())
         .sum();
     assert_eq!(h.tags["tr"], 1 + 8 + kv_rows, "{:?}", h.tags);
     assert_eq!(h.classes["cap"], 7);
@@ -210,6 +212,7 @@ fn demo_campaign_end_to_end() {
     assert_eq!(h.classes["sortable"], 1);
     assert!(!page.contains("src=\"http") && !page.contains("<link"), "self-contained");
     assert!(page.contains("lane5_corrupt.bin</b>"));
+    assert_eq!(page.matches("<th class=\"t\">engine</th><td>CPU engine</td>").count(), 7, "each analysed capture names its engine");
     // Eye and bathtub PNGs of every analysed capture in OUT/eyes, recorded relative to OUT
     // and inlined in the page.
     for a in v["analysed"].as_array().unwrap() {
@@ -380,9 +383,16 @@ fn gpu_backend_batch_gives_the_cpu_results() {
     assert!(sc.lines().count() == 9, "{sc}");
     let (rg, rc) = (parse_csv(&sg), parse_csv(&sc));
     assert_eq!(rg.len(), rc.len(), "{sg}");
+    // Each analysed capture names its engine: the GPU engine on the adapter, no stage taken
+    // over by the CPU; the CPU engine in the other summary.
+    let engine = rg[0].iter().position(|c| c == "engine").unwrap();
+    let adapter = lightlane::gpu::GpuContext::shared().unwrap().adapter().name.clone();
+    for (cg, cc) in rg[1..].iter().zip(&rc[1..]).filter(|(r, _)| r[1] == "ok") {
+        assert_eq!((cg[engine].as_str(), cc[engine].as_str()), (format!("GPU engine ({adapter})").as_str(), "CPU engine"), "{}", cg[0]);
+    }
     for (cg, cc) in rg.iter().zip(&rc) {
         assert_eq!(cg.len(), cc.len(), "GPU row {cg:?}\nCPU row {cc:?}");
-        for (a, b) in cg.iter().zip(cc) {
+        for (a, b) in cg.iter().zip(cc).enumerate().filter(|(i, _)| *i != engine).map(|(_, p)| p) {
             let close = cells_close(a, b);
             assert!(close, "GPU summary differs from the CPU summary: {a} vs {b}\nGPU row {cg:?}\nCPU row {cc:?}");
         }

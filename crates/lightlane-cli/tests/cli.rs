@@ -35,9 +35,10 @@ fn single_capture_writes_json_and_symbols() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("demo_pam4.bin") && out.to_lowercase().contains("prbs13q"), "{out}");
     assert!(!out.contains("report:"), "no --out: no report folder");
+    assert!(out.lines().any(|l| l == "engine: CPU engine"), "backend auto on a short capture: {out}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let r = &v[0];
-    for key in ["file", "modulation", "baud", "samples_per_ui", "pattern", "bits", "bit_errors", "ber", "symbols", "symbol_errors", "ser", "ffe_taps", "fec", "equalizer", "baud_estimated", "stages"] {
+    for key in ["file", "modulation", "baud", "samples_per_ui", "pattern", "bits", "bit_errors", "ber", "symbols", "symbol_errors", "ser", "ffe_taps", "fec", "equalizer", "baud_estimated", "stages", "engine"] {
         assert!(!r[key].is_null(), "missing {key} in {r}");
     }
     assert_eq!(r["modulation"], "pam4");

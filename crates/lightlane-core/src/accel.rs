@@ -18,7 +18,8 @@ use std::ops::Range;
 /// Stages an accelerator can take over. Each method must return what the CPU engine returns
 /// (bit-exact where the CPU result is integer, within f32 rounding otherwise).
 pub trait Accelerator: Sync {
-    /// Engine name for reports ("gpu: NVIDIA H200", ...).
+    /// Engine name for reports ("GPU engine (NVIDIA H200)", ...; the report's `engine`, see
+    /// [`engine_label`]).
     fn name(&self) -> String;
 
     /// `true` for falling back to the CPU engine (with a warning in the report) when a stage
@@ -518,8 +519,35 @@ fn fail(a: &dyn Accelerator, reason: String, stage: &str, warnings: &mut Vec<Str
     if !a.fallback_allowed() {
         return Err(crate::Error::Unusable { stage: "gpu", reason });
     }
-    warnings.push(format!("{reason}; the CPU engine ran {stage}"));
+    warnings.push(format!("{reason}{FALLBACK}{stage}"));
     Ok(())
+}
+
+/// What [`fail`] puts between the reason and the stage the CPU engine took over.
+const FALLBACK: &str = "; the CPU engine ran ";
+
+/// The report's `engine`: "CPU engine" without an accelerator, else the accelerator's name,
+/// followed by the stages the CPU engine took over from it (from the fallback warnings that
+/// [`fail`] pushed to `warnings`, in their order, each once).
+///
+/// ```
+/// # use lightlane_core::accel::engine_label;
+/// assert_eq!(engine_label(None, &["a warning".to_string()]), "CPU engine");
+/// ```
+pub fn engine_label(accel: Option<&dyn Accelerator>, warnings: &[String]) -> String {
+    let Some(a) = accel else {
+        return "CPU engine".into();
+    };
+    let mut took: Vec<&str> = Vec::new();
+    for stage in warnings.iter().filter_map(|w| w.rsplit_once(FALLBACK).map(|(_, s)| s)) {
+        if !took.contains(&stage) {
+            took.push(stage);
+        }
+    }
+    match took.is_empty() {
+        true => a.name(),
+        false => format!("{}{FALLBACK}{}", a.name(), took.join(", ")),
+    }
 }
 
 /// The FFE output of the pipeline, on the accelerator when there is one (and it works), else
@@ -1153,6 +1181,7 @@ mod tests {
         assert!(engine.called("tdecq_plan") >= 3 && engine.called("tdecq_counts") > 20, "{:?}", engine.script.log());
         assert_eq!(serde_json::to_value(&r.eye).unwrap(), serde_json::to_value(&cpu.eye).unwrap());
         assert_eq!(r.warnings, cpu.warnings);
+        assert_eq!((r.engine.as_str(), cpu.engine.as_str()), ("test engine", "CPU engine"));
         let marks = marks.into_inner().unwrap();
         let want = ["front end", "clock recovery", "levels and alignment", "equalization and decisions", "FEC", "eye resampling", "eye histogram", "eye metrics", "TDECQ", "eye pictures", "jitter"];
         assert_eq!(marks, want);
@@ -1163,6 +1192,7 @@ mod tests {
             assert_eq!(r.eye.as_ref().and_then(|e| e.tdecq_db), Some(cpu_tdecq), "{fail:?} {malformed:?}");
             let w: Vec<_> = r.warnings.iter().filter(|w| w.contains("TDECQ's histogram evaluations")).collect();
             assert_eq!(w.len(), 1, "one fallback warning: {:?}", r.warnings);
+            assert_eq!(r.engine, "test engine; the CPU engine ran TDECQ's histogram evaluations", "{:?}", r.warnings);
             // Without fallback (`--backend gpu`) the analysis fails with the engine's error.
             let strict = TestEngine::new(false, fail, malformed);
             let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&strict)).unwrap_err().to_string();
@@ -1171,6 +1201,24 @@ mod tests {
         // A strict eye-histogram failure is an error too (no longer a skipped eye).
         let e = analyze_with(&wf, &cfg, Backend::Gpu, Some(&TestEngine::new(false, &["kept_eye_histogram"], &[]))).unwrap_err();
         assert!(e.to_string().contains("device lost (test)"), "{e}");
+    }
+
+    #[test]
+    fn the_engine_label_names_the_stages_the_cpu_took_over_once_each_in_order() {
+        let engine = TestEngine::new(true, &[], &[]);
+        let mut w = Vec::new();
+        assert_eq!(engine_label(Some(&engine), &w), "test engine");
+        w.push("short capture".to_string());
+        fail(&engine, "GPU engine failed (device lost)".into(), "the eye histogram", &mut w).unwrap();
+        fail(&engine, "again".into(), "TDECQ", &mut w).unwrap();
+        fail(&engine, "and again".into(), "the eye histogram", &mut w).unwrap();
+        assert_eq!(w[1], "GPU engine failed (device lost); the CPU engine ran the eye histogram");
+        assert_eq!(engine_label(Some(&engine), &w), "test engine; the CPU engine ran the eye histogram, TDECQ");
+        assert_eq!(engine_label(None, &w), "CPU engine");
+        // Without fallback the failure is the error, and nothing is pushed.
+        let strict = TestEngine::new(false, &[], &[]);
+        assert!(fail(&strict, "lost".into(), "FFE", &mut w).is_err());
+        assert_eq!(w.len(), 4);
     }
 
     #[test]

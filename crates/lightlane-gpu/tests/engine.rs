@@ -320,6 +320,8 @@ fn assert_same_report(gpu: &Report, cpu: &Report) {
         close(g, c, 1e-4, "mlse target");
     }
     assert_eq!(gpu.warnings, cpu.warnings, "warnings (no fallback happened)");
+    assert!(gpu.engine.starts_with("GPU engine (") && !gpu.engine.contains("; the CPU engine ran"), "{}", gpu.engine);
+    assert_eq!(cpu.engine, "CPU engine");
 }
 
 #[test]
@@ -423,6 +425,8 @@ fn a_failing_gpu_stage_falls_back_under_auto_and_errors_under_gpu() {
     let auto = analyze_with(&capture.waveform, &cfg, Backend::Auto, Some(&Broken { fallback: true })).unwrap();
     assert_eq!(auto.decisions, cpu.decisions);
     assert!(auto.warnings.iter().any(|w| w.contains("device lost (simulated)") && w.contains("CPU engine")), "{:?}", auto.warnings);
+    assert!(auto.engine.starts_with("GPU engine (broken test double); the CPU engine ran "), "{}", auto.engine);
+    assert_eq!(cpu.engine, "CPU engine");
     let e = analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&Broken { fallback: false })).unwrap_err();
     assert!(e.to_string().contains("device lost (simulated)"), "{e}");
 }
@@ -744,8 +748,10 @@ fn a_failing_reference_receiver_falls_back_to_the_cores() {
             "{stage}: {:?}",
             auto.warnings
         );
+        assert_eq!(auto.engine, format!("{}; the CPU engine ran {stage}", lost.name()));
         let mut warned = auto.clone();
         warned.warnings.retain(|w| !w.contains("device lost in the reference filter"));
+        warned.engine = lost.name();
         assert_same_report(&warned, &cpu);
         let strict = ReferenceLost { gpu: GpuAccelerator { ctx, fallback: false }, fallback: false, pair };
         let e = lightlane_core::analysis::analyze_with(&capture.waveform, &cfg, Backend::Gpu, Some(&strict)).unwrap_err();

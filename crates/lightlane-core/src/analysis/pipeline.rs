@@ -380,6 +380,7 @@ pub fn analyze_using(waveform: &Waveform, config: &AnalysisConfig, backend: Back
         stages,
         fec,
         eye,
+        engine: crate::accel::engine_label(accel, &warnings),
         warnings,
         decisions,
     })

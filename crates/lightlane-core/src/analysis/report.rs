@@ -100,6 +100,12 @@ pub struct Report {
     pub eye: Option<crate::eye::EyeReport>,
     /// Things the user should know (e.g. very short capture).
     pub warnings: Vec<String>,
+    /// The engine that ran the analysis: "CPU engine", or the accelerator's name ("GPU engine
+    /// (NVIDIA H200)"), followed by "; the CPU engine ran …" and the stages it took over where
+    /// the accelerator failed under `Backend::Auto` (the warnings say why). Under `Auto` the
+    /// CPU engine runs a capture the GPU engine is not used for (too short, no real GPU; a
+    /// warning says why when a GPU was a candidate).
+    pub engine: String,
     /// The decided symbols after the equalizer (not serialized; `--symbols-out` writes them).
     #[serde(skip_serializing)]
     pub decisions: Vec<u8>,

@@ -532,7 +532,9 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
     options: &StreamOptions,
     accel: Option<&dyn crate::accel::Accelerator>,
 ) -> Result<Report> {
-    let _engine = backend; // The engine is `accel` (when given) or the CPU.
+    let _backend = backend; // The engine is `accel` (when given) or the CPU.
+    // The report's engine: the accelerator given (a fallback drops `accel` below).
+    let engine = accel;
     let mut accel = accel;
     config.validate()?;
     options.validate()?;
@@ -780,6 +782,7 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
         Clock::Fixed { phase_ui } => *phase_ui,
         Clock::Cdr(_) => (first_pos.unwrap_or(0.0) / spu).fract(),
     };
+    warnings.extend(s.warnings.iter().cloned());
     Ok(Report {
         // The eye and TDECQ of a streamed capture are not computed (the whole-file analysis
         // gives them); the streamed report carries the link figures only.
@@ -815,10 +818,8 @@ pub fn analyze_stream_with<S: ChunkSource + ?Sized>(
         levels: s.levels.clone(),
         stages,
         fec,
-        warnings: {
-            warnings.extend(s.warnings.iter().cloned());
-            warnings
-        },
+        engine: crate::accel::engine_label(engine, &warnings),
+        warnings,
         decisions: Vec::new(),
     })
 }
