@@ -122,7 +122,11 @@ def analyze(
         The transmitter used 1/(1+D) precoding.
     channel, segment : int, optional
         Which waveform of a multi-channel / segmented file.
-    backend : {"auto", "cpu"}
+    backend : {"auto", "cpu", "gpu"}
+        The engine, as the CLI's ``--backend``: ``"auto"`` takes the GPU engine for captures of
+        2^20 samples and more when a GPU adapter (not a CPU driver) exists and falls back to
+        the CPU engine with a warning; ``"gpu"`` fails without one. ``Report.engine`` says
+        which ran.
     config : mapping, optional
         Further ``AnalysisConfig`` fields applied last (e.g. ``{"training_symbols": 8192}``).
 

@@ -1,10 +1,13 @@
-//! `lightlane.analyze`: the main job (`lightlane_core::analysis::analyze`) on a capture file or
-//! an array, configured exactly as `lightlane analyze` configures it, so that Python and the
-//! CLI give the same report for the same file and options.
+//! `lightlane.analyze`: the main job (`lightlane_gpu::analyze`: the CPU or the GPU engine, as
+//! `backend` resolves) on a capture file or an array, configured exactly as `lightlane analyze`
+//! configures it, so that Python and the CLI give the same report for the same file, options
+//! and backend.
 
 use crate::convert::{F32In, modulation, options_over, slice_of, to_json};
 use crate::errors::{compute, invalid, Fallible};
-use lightlane_core::analysis::{analyze as run_analysis, AnalysisConfig, ClockRecovery};
+use lightlane_core::analysis::{AnalysisConfig, ClockRecovery};
+// The engine `backend` resolves to (the GPU engine where asked for and usable), as the CLI.
+use lightlane_gpu::analyze as run_analysis;
 use lightlane_core::timing::{CdrConfig, CdrKind};
 use lightlane_core::{Backend, Modulation, Waveform};
 use lightlane_io::ReadOptions;
