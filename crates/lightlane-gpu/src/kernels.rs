@@ -421,11 +421,7 @@ impl GpuContext {
         self.wait()?;
         let upload_s = t.elapsed().as_secs_f64();
         let (counters, positions) = self.count_buffers(cap)?;
-        let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
-        let p = SliceParams { n: n as u32, first: 0, wg_x: grid.0, y0: 0, ..base };
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
-        let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
-        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, yb.buffer()), (2, eb.buffer()), (3, counters.buffer()), (4, positions.buffer())]);
+        let (pipe, bind, grid, _params) = self.slice_count_pass(yb.buffer(), 0, n, 0, eb.buffer(), &base, &counters, &positions)?;
         let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid, reps)?;
         // One counted pass for the result: the timed ones added into the same counters.
         self.scoped(|| {
@@ -836,6 +832,26 @@ impl GpuContext {
         counters: &crate::pool::Pooled,
         positions: &crate::pool::Pooled,
     ) -> Result<crate::pool::Pooled> {
+        let (pipe, bind, grid, ub) = self.slice_count_pass(y, y0, n, first, expected, base, counters, positions)?;
+        self.dispatch(&pipe, &bind, grid, enc);
+        Ok(ub)
+    }
+
+    /// The fused slicer + comparison + count over `y[y0 .. y0 + n]` bound, not recorded: its
+    /// pipeline, bind group, grid and parameter buffer (which must live until the dispatch
+    /// is submitted). [`GpuContext::record_slice_count`] records it; the bench times it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn slice_count_pass(
+        &self,
+        y: &wgpu::Buffer,
+        y0: usize,
+        n: usize,
+        first: usize,
+        expected: &wgpu::Buffer,
+        base: &SliceParams,
+        counters: &crate::pool::Pooled,
+        positions: &crate::pool::Pooled,
+    ) -> Result<(wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32), crate::pool::Pooled)> {
         let grid = self.grid(u32_len("symbols", n)?.div_ceil(4).div_ceil(WORKGROUP));
         let p = SliceParams {
             n: n as u32,
@@ -846,19 +862,8 @@ impl GpuContext {
         };
         let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&p))?;
         let pipe = self.pipeline("slice_count", shaders::SLICE_COUNT, "slice_count")?;
-        self.record_1d(
-            enc,
-            &pipe,
-            &[
-                (0, ub.buffer()),
-                (1, y),
-                (2, expected),
-                (3, counters.buffer()),
-                (4, positions.buffer()),
-            ],
-            grid,
-        );
-        Ok(ub)
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, y), (2, expected), (3, counters.buffer()), (4, positions.buffer())]);
+        Ok((pipe, bind, grid, ub))
     }
 
     /// `Slicer::slice_vec` of the first `n` samples of the device buffer `y`: the decisions
