@@ -332,7 +332,6 @@ impl GpuContext {
         }
         let n = bytes.len() / width;
         let mut out = vec![0f32; n];
-        let pipe = self.pipeline("convert", shaders::CONVERT, entry)?;
         // Chunks start on a word boundary so codes keep their place in the packed u32.
         let chunk = (self.elems_per_binding(4) / 4 * 4).max(4);
         let mut start = 0;
@@ -340,19 +339,12 @@ impl GpuContext {
             let len = chunk.min(n - start);
             let inp = self.upload(Role::Input, &bytes[start * width..(start + len) * width])?;
             let outb = self.buffer(Role::Output, len as u64 * 4)?;
-            let params = ConvertParams {
-                n: len as u32,
-                first: 0,
-                gain: gain as f32,
-                offset: offset as f32,
-            };
-            let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-            let groups = (len as u32).div_ceil(4).div_ceil(WORKGROUP);
-            self.dispatch_1d(
-                &pipe,
-                &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())],
-                self.grid(groups),
-            )?;
+            let (pipe, bind, grid, _params) = self.convert_pass(inp.buffer(), outb.buffer(), len, gain, offset, entry)?;
+            self.scoped(|| {
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                self.dispatch(&pipe, &bind, grid, &mut enc);
+                self.queue.submit([enc.finish()]);
+            })?;
             self.read_back_into(
                 outb.buffer(),
                 0,
@@ -361,6 +353,26 @@ impl GpuContext {
             start += len;
         }
         Ok(out)
+    }
+
+    /// The one implementation of the code conversion, bound but not recorded: `n` codes of the
+    /// device buffer `codes` (convert kernel `entry`) to volts in `volts`. Returns its pipeline,
+    /// bind group, grid and parameter buffer (which must live until the dispatch is submitted);
+    /// [`GpuContext::codes_to_volts`] submits it chunk by chunk, the bench times it.
+    fn convert_pass(
+        &self,
+        codes: &wgpu::Buffer,
+        volts: &wgpu::Buffer,
+        n: usize,
+        gain: f64,
+        offset: f64,
+        entry: &'static str,
+    ) -> Result<(wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32), crate::pool::Pooled)> {
+        let params = ConvertParams { n: u32_len("codes", n)?, first: 0, gain: gain as f32, offset: offset as f32 };
+        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
+        let pipe = self.pipeline("convert", shaders::CONVERT, entry)?;
+        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, codes), (2, volts)]);
+        Ok((pipe, bind, self.grid((n as u32).div_ceil(4).div_ceil(WORKGROUP)), ub))
     }
 
     /// Phase-timed [`GpuContext::codes_to_volts`] for the benchmarks: the codes that fit one
@@ -379,11 +391,7 @@ impl GpuContext {
         self.wait()?;
         let upload_s = t.elapsed().as_secs_f64();
         let outb = self.buffer(Role::Output, n as u64 * 4)?;
-        let params = ConvertParams { n: n as u32, first: 0, gain: gain as f32, offset: offset as f32 };
-        let ub = self.upload(Role::Uniform, bytemuck::bytes_of(&params))?;
-        let pipe = self.pipeline("convert", shaders::CONVERT, entry)?;
-        let bind = self.bind(&pipe, &[(0, ub.buffer()), (1, inp.buffer()), (2, outb.buffer())]);
-        let grid = self.grid((n as u32).div_ceil(4).div_ceil(WORKGROUP));
+        let (pipe, bind, grid, _params) = self.convert_pass(inp.buffer(), outb.buffer(), n, gain, offset, entry)?;
         let (compute_s, device_timed) = crate::bench::timed_dispatches(self, &pipe, &bind, grid, reps)?;
         let t = Instant::now();
         let mut volts = vec![0f32; n];
@@ -713,7 +721,7 @@ impl GpuContext {
     /// `min(y.len(), expected.len())` symbols; returns the counts and up to `cap` symbol-error
     /// positions. Same decisions as `Slicer::slice`, same counts as
     /// `lightlane_core::pattern::count::count_errors`. Streams `y` through the staging ring into
-    /// the device-resident implementation (`record_slice_count`), chunk by chunk.
+    /// the device-resident implementation (`slice_count_pass`), chunk by chunk.
     pub fn slice_count(
         &self,
         y: &[f32],
@@ -740,18 +748,11 @@ impl GpuContext {
             let mut recorded = Ok(None);
             ring.push(bytemuck::cast_slice(&y[start..start + len]), |enc, data| {
                 recorded = self
-                    .record_slice_count(
-                        enc,
-                        data,
-                        0,
-                        len,
-                        start,
-                        exp_buf.buffer(),
-                        &base,
-                        &counters,
-                        &positions,
-                    )
-                    .map(Some);
+                    .slice_count_pass(data, 0, len, start, exp_buf.buffer(), &base, &counters, &positions)
+                    .map(|(pipe, bind, grid, ub)| {
+                        self.dispatch(&pipe, &bind, grid, enc);
+                        Some(ub)
+                    });
             })?;
             // The chunk's uniform lives until its submission (done by `push`).
             drop(recorded?);
@@ -794,18 +795,11 @@ impl GpuContext {
         self.scoped(|| {
             let mut enc = self.device.create_command_encoder(&Default::default());
             recorded = self
-                .record_slice_count(
-                    &mut enc,
-                    y.buffer(),
-                    start,
-                    n,
-                    start,
-                    eb.buffer(),
-                    &base,
-                    &counters,
-                    &positions,
-                )
-                .map(Some);
+                .slice_count_pass(y.buffer(), start, n, start, eb.buffer(), &base, &counters, &positions)
+                .map(|(pipe, bind, grid, ub)| {
+                    self.dispatch(&pipe, &bind, grid, &mut enc);
+                    Some(ub)
+                });
             if recorded.is_ok() {
                 self.queue.submit([enc.finish()]);
             }
@@ -814,32 +808,12 @@ impl GpuContext {
         self.read_counts(&counters, &positions, cap)
     }
 
-    /// The one implementation of the fused slicer + comparison + count: records into `enc` the
-    /// kernel over `y[y0 .. y0 + n]` of the device buffer `y` against `expected` (packed, its
-    /// byte 0 compared with `y[y0]`), adding into `counters` and appending symbol-error
-    /// positions numbered from `first`. Returns the parameter buffer, which must live until
-    /// `enc` is submitted.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record_slice_count(
-        &self,
-        enc: &mut wgpu::CommandEncoder,
-        y: &wgpu::Buffer,
-        y0: usize,
-        n: usize,
-        first: usize,
-        expected: &wgpu::Buffer,
-        base: &SliceParams,
-        counters: &crate::pool::Pooled,
-        positions: &crate::pool::Pooled,
-    ) -> Result<crate::pool::Pooled> {
-        let (pipe, bind, grid, ub) = self.slice_count_pass(y, y0, n, first, expected, base, counters, positions)?;
-        self.dispatch(&pipe, &bind, grid, enc);
-        Ok(ub)
-    }
-
-    /// The fused slicer + comparison + count over `y[y0 .. y0 + n]` bound, not recorded: its
-    /// pipeline, bind group, grid and parameter buffer (which must live until the dispatch
-    /// is submitted). [`GpuContext::record_slice_count`] records it; the bench times it.
+    /// The one implementation of the fused slicer + comparison + count, bound but not recorded:
+    /// the kernel over `y[y0 .. y0 + n]` of the device buffer `y` against `expected` (packed,
+    /// its byte 0 compared with `y[y0]`), adding into `counters` and appending symbol-error
+    /// positions numbered from `first`. Returns its pipeline, bind group, grid and parameter
+    /// buffer (which must live until the dispatch is submitted); the engine records it, the
+    /// bench times it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn slice_count_pass(
         &self,
