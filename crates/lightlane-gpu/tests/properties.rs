@@ -1,0 +1,304 @@
+//! Property tests (proptest): every GPU kernel against its CPU reference on arbitrary inputs —
+//! lengths from zero up and off the kernels' word and chunk boundaries, arbitrary eye
+//! geometries, slicers, tap counts, code widths and block splits, with non-finite samples and
+//! values exactly on thresholds and bin edges. Bit-exact outputs must be equal; float outputs
+//! within the f32 rounding bound of the operation. A geometry or input one side rejects, the
+//! other must reject too. Runs where `conformance.rs` runs (lavapipe in CI).
+
+mod common;
+
+use lightlane_core::eq::{detect_blocks, Dfe, Ffe, Mlse};
+use lightlane_core::fec::{ReedSolomon, RsCode};
+use lightlane_core::filter::Fir;
+use lightlane_core::modulation::{BitMapping, Slicer};
+use lightlane_core::pattern::count::count_errors;
+use lightlane_core::waveform::RawCodes;
+use lightlane_core::{Error, Modulation};
+use lightlane_gpu::{reference, EyeGeometry, GpuContext};
+use proptest::prelude::*;
+
+/// Cases per property: each case is a few dispatches on the adapter (milliseconds on lavapipe).
+fn config() -> ProptestConfig {
+    ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// The shared context; `None` (the property passes vacuously, after `common::ctx`'s printed
+/// skip) only where no adapter is usable and none is required.
+fn ctx() -> Option<&'static GpuContext> {
+    common::ctx()
+}
+
+/// A context that streams everything in chunks of at most 4 KiB through the staging ring, so
+/// a few thousand samples take several chunks.
+fn chunked() -> Option<&'static GpuContext> {
+    static CTX: std::sync::OnceLock<Option<GpuContext>> = std::sync::OnceLock::new();
+    CTX.get_or_init(|| {
+        let c = common::own_ctx()?;
+        c.set_max_chunk_bytes(Some(4096));
+        Some(c)
+    })
+    .as_ref()
+}
+
+/// Samples: mostly ordinary values in `±range`, some exactly on one of `marks` (thresholds,
+/// bin edges), some NaN or ±∞, some huge.
+fn samples(range: f32, marks: Vec<f32>, len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<f32>> {
+    let special = prop_oneof![
+        Just(f32::NAN),
+        Just(f32::INFINITY),
+        Just(f32::NEG_INFINITY),
+        Just(3.0e38f32),
+        Just(-3.0e38f32),
+        Just(0.0f32),
+        Just(-0.0f32),
+    ];
+    let marked = proptest::sample::select(marks);
+    proptest::collection::vec(prop_oneof![12 => -range..range, 2 => marked, 1 => special], len)
+}
+
+/// Multiples of `1/denom` in `±64/denom`: short sums of their products are exact in f32.
+fn dyadic(denom: f32, len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<f32>> {
+    proptest::collection::vec((-64i32..=64).prop_map(move |v| v as f32 / denom), len)
+}
+
+/// The indices where the decisions and the expected symbols differ (under `mask`).
+fn cpu_positions(dec: &[u8], exp: &[u8], mask: u8) -> Vec<u64> {
+    dec.iter().zip(exp).enumerate().filter(|(_, (d, e))| (**d & mask) != (**e & mask)).map(|(i, _)| i as u64).collect()
+}
+
+/// A slicer for `m`: the standard one, or `m.levels() − 1` arbitrary ascending thresholds.
+fn slicer(m: Modulation, custom: Option<Vec<f32>>) -> Slicer {
+    match custom {
+        Some(mut t) => {
+            t.truncate(m.levels() - 1);
+            t.sort_by(f32::total_cmp);
+            Slicer::new(t).expect("ascending finite thresholds")
+        }
+        None => Slicer::for_levels(&m.level_set()).expect("the standard levels"),
+    }
+}
+
+/// The marks of the standard PAM4 and NRZ slicers: the level midpoints, and the levels.
+fn slicer_marks() -> Vec<f32> {
+    let mut v = Vec::new();
+    for m in [Modulation::Pam4, Modulation::Nrz] {
+        let l = m.level_set();
+        v.extend(l.windows(2).map(|w| (w[0] + w[1]) / 2.0));
+        v.extend(l);
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The fused slicer + comparison + count, streamed in 4 KiB chunks: the CPU slicer's
+    /// decisions counted by `count_errors`, exactly; every error position when they fit `cap`,
+    /// else exactly `cap` true ones.
+    #[test]
+    fn slice_count_is_the_cpu_count(
+        pam4 in any::<bool>(),
+        gray in any::<bool>(),
+        custom in proptest::option::of(proptest::collection::vec(-1.2f32..1.2, 3)),
+        y in samples(1.6, slicer_marks(), 0..5000),
+        exp_seed in proptest::collection::vec(any::<u8>(), 0..5000),
+        cap in 0usize..64,
+    ) {
+        let Some(ctx) = chunked() else { return Ok(()) };
+        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+        let mapping = if gray { BitMapping::Gray } else { BitMapping::Binary };
+        let s = slicer(m, custom);
+        let exp: Vec<u8> = exp_seed.iter().map(|&e| e % m.levels() as u8).collect();
+        let n = y.len().min(exp.len());
+        let dec = s.slice_vec(&y[..n]);
+        let want = count_errors(&dec, &exp[..n], m, mapping);
+        let got = ctx.slice_count(&y, &exp, &s, m, mapping, cap).unwrap();
+        prop_assert_eq!(got.counts, want);
+        let all = cpu_positions(&dec, &exp[..n], m.max_symbol());
+        if all.len() <= cap {
+            prop_assert_eq!(got.positions, all);
+        } else {
+            prop_assert_eq!(got.positions.len(), cap);
+            prop_assert!(got.positions.windows(2).all(|w| w[0] < w[1]), "ascending");
+            prop_assert!(got.positions.iter().all(|p| all.binary_search(p).is_ok()), "true errors");
+        }
+    }
+
+    /// The eye histogram of any valid geometry, from any stream offset, non-finite and clamped
+    /// samples included: the reference's counts, bin for bin; streamed in chunks, the same.
+    #[test]
+    fn eye_histogram_is_the_reference(
+        s in 1usize..=40,
+        two_ui in any::<bool>(),
+        cols in 1usize..=64,
+        amp_bins in 1usize..=300,
+        lo in -2.0f32..0.5,
+        width in 0.05f32..4.0,
+        k0 in 0u64..1_000_000,
+        y in samples(2.5, vec![-1.0, -0.5, 0.0, 0.5, 1.0], 0..4000),
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let u = if two_ui { 2 } else { 1 };
+        let cols = cols.min(4096 / (s * u)).max(1);
+        let g = EyeGeometry { samples_per_ui: s, span_ui: u, time_bins: s * u * cols, amp_bins, lo, hi: lo + width };
+        let bins = g.bins().unwrap();
+        let mut want = vec![0u32; bins];
+        reference::eye_histogram_accumulate(&y, k0, &g, &mut want).unwrap();
+        let mut got = vec![0u32; bins];
+        ctx.eye_histogram_accumulate(&y, k0, &g, &mut got).unwrap();
+        prop_assert_eq!(&got, &want, "{:?} from {}", g, k0);
+        let Some(chunked) = chunked() else { return Ok(()) };
+        let mut streamed = vec![0u32; bins];
+        chunked.eye_histogram_accumulate(&y, k0, &g, &mut streamed).unwrap();
+        prop_assert_eq!(&streamed, &want, "streamed {:?} from {}", g, k0);
+    }
+
+    /// Any geometry, valid or not: the GPU accepts exactly what the reference accepts.
+    #[test]
+    fn eye_geometry_checks_agree(
+        s in 0usize..=50,
+        u in 0usize..=3,
+        b in 0usize..=5000,
+        a in 0usize..=1100,
+        lo in prop_oneof![4 => -2.0f32..2.0, 1 => Just(f32::NAN), 1 => Just(f32::NEG_INFINITY)],
+        hi in prop_oneof![4 => -2.0f32..2.0, 1 => Just(f32::NAN), 1 => Just(f32::INFINITY)],
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let g = EyeGeometry { samples_per_ui: s, span_ui: u, time_bins: b, amp_bins: a, lo, hi };
+        let y = [0.25f32, -0.25, 0.75, f32::NAN, 0.0];
+        let want = reference::eye_histogram(&y, &g);
+        let got = ctx.eye_histogram(&y, &g);
+        prop_assert_eq!(got.is_ok(), want.is_ok(), "{:?}: gpu {:?}, reference {:?}", g, got.as_ref().err(), want.as_ref().err());
+        if let (Ok(got), Ok(want)) = (got, want) {
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// The FFE (any tap count, samples per symbol and reference tap) and the plain FIR, on
+    /// exact arithmetic: the CPU's outputs, bit for bit, from an empty capture up.
+    #[test]
+    fn ffe_and_fir_are_the_cpus_bits(
+        taps in dyadic(64.0, 1..41),
+        sps in 1usize..=4,
+        c_seed in any::<usize>(),
+        x in dyadic(16.0, 0..3000),
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let ffe = Ffe::new(taps.clone(), sps, c_seed % taps.len()).unwrap();
+        prop_assert_eq!(ctx.ffe_equalize(&ffe, &x).unwrap(), ffe.equalize(&x), "L={} sps={}", taps.len(), sps);
+        let fir = Fir::new(&taps).unwrap();
+        let want = if x.len() >= taps.len() { fir.process_valid_vec(&x) } else { Vec::new() };
+        prop_assert_eq!(ctx.fir_valid(&x, &taps).unwrap(), want, "FIR L={}", taps.len());
+    }
+
+    /// Raw codes of either width, any count (not only whole words of four codes): `code ·
+    /// gain + offset` within f32 rounding.
+    #[test]
+    fn codes_to_volts_is_the_scaled_code(
+        wide in any::<bool>(),
+        codes in proptest::collection::vec(any::<i16>(), 0..3000),
+        gain in prop_oneof![1e-6f64..1.0, -1.0f64..-1e-6],
+        offset in -1.0f64..1.0,
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let raw = if wide {
+            RawCodes::I16 { codes: codes.clone(), gain, offset }
+        } else {
+            RawCodes::I8 { codes: codes.iter().map(|&c| c as i8).collect(), gain, offset }
+        };
+        let want: Vec<f64> = match &raw {
+            RawCodes::I8 { codes, .. } => codes.iter().map(|&c| c as f64 * gain + offset).collect(),
+            RawCodes::I16 { codes, .. } => codes.iter().map(|&c| c as f64 * gain + offset).collect(),
+        };
+        let got = ctx.codes_to_volts(&raw).unwrap();
+        prop_assert_eq!(got.len(), want.len());
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            // gain and offset rounded to f32, one product and one sum: ≤ 2ε(|c·gain| + |offset|).
+            let tol = 4.0 * f32::EPSILON as f64 * ((w - offset).abs() + offset.abs()) + 1e-30;
+            prop_assert!((g as f64 - w).abs() <= tol, "code {}: {} -> {}, want {}", i, if wide { 16 } else { 8 }, g, w);
+        }
+    }
+
+    /// Reed-Solomon syndromes of any batch of words (codewords or not), KP4 and KR4: the CPU's.
+    #[test]
+    fn rs_syndromes_are_the_cpus(
+        kp4 in any::<bool>(),
+        words in 0usize..6,
+        symbols in proptest::collection::vec(0u16..1024, 6 * 544),
+        clean in any::<bool>(),
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let code = if kp4 { RsCode::Kp4 } else { RsCode::Kr4 };
+        let rs = ReedSolomon::new(code);
+        let n = code.n();
+        let mut batch = symbols[..words * n].to_vec();
+        if clean && words > 0 {
+            // The first word made a codeword: all-zero syndromes.
+            let cw = rs.encode_vec(&batch[..code.k()]).unwrap();
+            batch[..n].copy_from_slice(&cw);
+        }
+        let got = ctx.rs_syndromes(code, &batch).unwrap();
+        let two_t = code.parity_len();
+        prop_assert_eq!(got.len(), words * two_t);
+        let mut s = vec![0u16; two_t];
+        for w in 0..words {
+            rs.syndromes(&batch[w * n..(w + 1) * n], &mut s).unwrap();
+            prop_assert_eq!(&got[w * two_t..(w + 1) * two_t], &s[..], "{:?} word {}", code, w);
+        }
+        if clean && words > 0 {
+            prop_assert!(got[..two_t].iter().all(|&v| v == 0));
+        }
+    }
+
+    /// The block-parallel DFE for any taps, block (the kernel's contract: a positive multiple
+    /// of 4; any other is a typed error) and warm-up: the CPU's block decisions.
+    #[test]
+    fn block_dfe_is_the_cpus(
+        pam4 in any::<bool>(),
+        taps in proptest::collection::vec(-0.3f32..0.3, 1..9),
+        y in finite_samples(),
+        quads in 1usize..400,
+        warmup_seed in any::<usize>(),
+        odd in 1usize..4,
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+        let (block, warmup) = (4 * quads, warmup_seed % (4 * quads + 1));
+        let dfe = Dfe::new(taps.clone(), m.level_set(), m).unwrap();
+        let want = detect_blocks(&y, block, warmup, |b| dfe.detect(b)).unwrap();
+        let got = ctx.dfe_detect_blocks(&dfe, &y, block, warmup).unwrap();
+        prop_assert_eq!(got, want, "{:?} {} taps, block {}, warmup {}", m, taps.len(), block, warmup);
+        let odd_block = ctx.dfe_detect_blocks(&dfe, &y, block + odd, warmup);
+        prop_assert!(matches!(odd_block, Err(Error::InvalidParameter { .. })), "block {}: {:?}", block + odd, odd_block.err());
+    }
+
+    /// The block-parallel MLSE (1 + αD and 1 + αD + βD² targets, any block, warm-up and
+    /// traceback): the CPU's block decisions.
+    #[test]
+    fn block_mlse_is_the_cpus(
+        pam4 in any::<bool>(),
+        target in proptest::collection::vec(-0.6f32..0.6, 1..3),
+        y in finite_samples(),
+        quads in 1usize..400,
+        warmup_seed in any::<usize>(),
+        traceback in proptest::option::of((8usize..200, 4usize..40)),
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+        let h: Vec<f32> = std::iter::once(1.0).chain(target.iter().copied()).collect();
+        let mut mlse = Mlse::new(m, &h, &m.level_set()).unwrap();
+        if let Some((tb, depth)) = traceback {
+            mlse = mlse.with_traceback(tb.max(depth), depth).unwrap();
+        }
+        let (block, warmup) = (4 * quads, warmup_seed % (4 * quads + 1));
+        let want = detect_blocks(&y, block, warmup, |b| mlse.detect(b)).unwrap();
+        let got = ctx.mlse_detect_blocks(&mlse, &y, block, warmup).unwrap();
+        prop_assert_eq!(got, want, "{:?} h {:?}, block {}, warmup {}, traceback {:?}", m, h, block, warmup, traceback);
+    }
+}
+
+/// Equalizer outputs: finite (the pipeline rejects a non-finite capture before any detector),
+/// with values on the slicers' thresholds and levels among them.
+fn finite_samples() -> impl Strategy<Value = Vec<f32>> {
+    samples(1.6, slicer_marks(), 0..4000).prop_map(|y| y.into_iter().map(|v| if v.is_finite() && v.abs() < 8.0 { v } else { 0.5 }).collect())
+}
