@@ -920,35 +920,6 @@ fn block_parallel_dfe_matches_cpu_blocks_exactly() {
     assert_eq!(lightlane_gpu::GPU_DFE_MAX_TAPS, 32);
 }
 
-/// Per-output check of a GPU resampling against the CPU with [`lightlane_gpu::resample_tolerance`];
-/// `pos(m)` and `reach(m)` give each output's input position and distance from its anchor.
-fn assert_resample_close(
-    gpu: &[f32],
-    cpu: &[f32],
-    x: &[f32],
-    pos: impl Fn(usize) -> f64,
-    reach: impl Fn(usize) -> f64,
-    what: &str,
-) {
-    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
-    let last = x.len() as i64 - 1;
-    for m in 0..gpu.len() {
-        let i = pos(m).clamp(0.0, last as f64).floor() as i64;
-        let mag = (i - 2..=i + 3)
-            .map(|k| x[k.clamp(0, last) as usize].abs())
-            .fold(0f32, f32::max);
-        let tol = lightlane_gpu::resample_tolerance(mag, reach(m));
-        let d = (gpu[m] as f64 - cpu[m] as f64).abs();
-        assert!(
-            d <= tol,
-            "{what}: output {m} at {}: gpu {} cpu {} (|d| {d:e} > tol {tol:e})",
-            pos(m),
-            gpu[m],
-            cpu[m]
-        );
-    }
-}
-
 #[test]
 fn resample_fixed_clock_matches_cpu() {
     use lightlane_core::timing::{resample, ResampleGrid};
@@ -972,7 +943,7 @@ fn resample_fixed_clock_matches_cpu() {
         assert!(cpu.len() > 1000);
         let step = spu / sps as f64;
         let span = lightlane_gpu::RESAMPLE_ANCHOR_SPAN;
-        assert_resample_close(
+        common::assert_resample_close(
             &gpu,
             &cpu,
             &x,
@@ -1045,7 +1016,7 @@ fn resample_at_recovered_positions_matches_cpu() {
         let gpu = ctx.resample_at(&x, &positions, sps).unwrap();
         let np = positions.len();
         let step = |k: usize| if k + 1 < np { positions[k + 1] - positions[k] } else { positions[k] - positions[k - 1] } / sps as f64;
-        assert_resample_close(
+        common::assert_resample_close(
             &gpu,
             &cpu,
             &x,

@@ -295,6 +295,58 @@ proptest! {
         let got = ctx.mlse_detect_blocks(&mlse, &y, block, warmup).unwrap();
         prop_assert_eq!(got, want, "{:?} h {:?}, block {}, warmup {}, traceback {:?}", m, h, block, warmup, traceback);
     }
+
+    /// The fixed-clock Keys cubic resampler for any grid (samples per UI, phase, outputs per
+    /// UI) and capture length, whole and streamed in 4 KiB chunks: within the resampler's
+    /// documented tolerance of the CPU's, output for output (a grid one rejects, the other too).
+    #[test]
+    fn fixed_clock_resampling_is_the_cpus(
+        spu in 0.5f64..40.0,
+        phase_ui in prop_oneof![4 => 0.0f64..3.0, 1 => Just(-0.5f64), 1 => Just(f64::NAN)],
+        sps in prop_oneof![4 => 1usize..=64, 1 => Just(0usize)],
+        x in finite_samples(),
+    ) {
+        use lightlane_core::timing::{resample, ResampleGrid};
+        let grid = ResampleGrid { samples_per_ui: spu, phase_ui, sps_out: sps };
+        let cpu = resample(&x, &grid);
+        for c in [ctx(), chunked()] {
+            let Some(c) = c else { return Ok(()) };
+            let gpu = c.resample(&x, &grid);
+            prop_assert_eq!(gpu.is_ok(), cpu.is_ok(), "{:?}: gpu {:?}, cpu {:?}", grid, gpu.as_ref().err(), cpu.as_ref().err());
+            if let (Ok(gpu), Ok(cpu)) = (gpu, &cpu) {
+                let step = spu / sps as f64;
+                let span = lightlane_gpu::RESAMPLE_ANCHOR_SPAN;
+                common::assert_resample_close(&gpu, cpu, &x, |m| phase_ui * spu + m as f64 * step, |m| (m % span) as f64 * step, &format!("{grid:?}"));
+            }
+        }
+    }
+
+    /// Resampling at recovered symbol positions (a wandering clock that may start before the
+    /// capture and run past its end) for any outputs per symbol: within tolerance of the CPU's.
+    #[test]
+    fn resampling_at_positions_is_the_cpus(
+        start in -10.0f64..20.0,
+        ui in 1.5f64..12.0,
+        wander in proptest::collection::vec(-0.3f64..0.3, 0..900),
+        sps in 0usize..=8,
+        x in finite_samples(),
+    ) {
+        use lightlane_core::timing::resample_at;
+        let mut p = start;
+        let positions: Vec<f64> = wander.iter().map(|w| { let v = p; p += ui * (1.0 + w); v }).collect();
+        let cpu = resample_at(&x, &positions, sps);
+        for c in [ctx(), chunked()] {
+            let Some(c) = c else { return Ok(()) };
+            let gpu = c.resample_at(&x, &positions, sps).unwrap();
+            if x.is_empty() || positions.is_empty() || sps == 0 {
+                prop_assert!(gpu.is_empty() && cpu.is_empty());
+                continue;
+            }
+            let np = positions.len();
+            let step = |k: usize| if np == 1 { 0.0 } else if k + 1 < np { positions[k + 1] - positions[k] } else { positions[k] - positions[k - 1] } / sps as f64;
+            common::assert_resample_close(&gpu, &cpu, &x, |m| positions[m / sps] + (m % sps) as f64 * step(m / sps), |m| (m % sps) as f64 * step(m / sps).abs(), &format!("sps {sps}, {np} positions"));
+        }
+    }
 }
 
 /// Equalizer outputs: finite (the pipeline rejects a non-finite capture before any detector),

@@ -47,3 +47,32 @@ pub fn real_i16_codes() -> Option<Vec<i16>> {
     assert!(header.contains("<i2"), "expected little-endian int16, header {header}");
     Some(b[10 + hlen..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect())
 }
+
+/// Per-output check of a GPU resampling against the CPU with [`lightlane_gpu::resample_tolerance`];
+/// `pos(m)` and `reach(m)` give each output's input position and distance from its anchor.
+pub fn assert_resample_close(
+    gpu: &[f32],
+    cpu: &[f32],
+    x: &[f32],
+    pos: impl Fn(usize) -> f64,
+    reach: impl Fn(usize) -> f64,
+    what: &str,
+) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+    let last = x.len() as i64 - 1;
+    for m in 0..gpu.len() {
+        let i = pos(m).clamp(0.0, last as f64).floor() as i64;
+        let mag = (i - 2..=i + 3)
+            .map(|k| x[k.clamp(0, last) as usize].abs())
+            .fold(0f32, f32::max);
+        let tol = lightlane_gpu::resample_tolerance(mag, reach(m));
+        let d = (gpu[m] as f64 - cpu[m] as f64).abs();
+        assert!(
+            d <= tol,
+            "{what}: output {m} at {}: gpu {} cpu {} (|d| {d:e} > tol {tol:e})",
+            pos(m),
+            gpu[m],
+            cpu[m]
+        );
+    }
+}
