@@ -1,10 +1,10 @@
 //! Property tests (proptest): every GPU kernel against its CPU reference on arbitrary inputs —
 //! lengths from zero up and off the kernels' word and chunk boundaries, arbitrary eye
-//! geometries, slicers, tap counts, code widths and block splits, with non-finite samples and
-//! values exactly on thresholds and bin edges. Bit-exact outputs must be equal; float outputs
-//! within the f32 rounding bound of the operation. A geometry or input one side rejects, the
-//! other must reject too. Runs where `conformance.rs` runs (lavapipe in CI).
-
+//! geometries, slicers, tap counts, code widths, resampling grids and clocks, block splits and
+//! TDECQ histogram windows, with non-finite samples and values exactly on thresholds and bin
+//! edges. Bit-exact outputs must be equal; float outputs within the operation's rounding bound
+//! (the resampler's documented tolerance). A geometry or input one side rejects, the other
+//! must reject too. Runs where `conformance.rs` runs (lavapipe in CI).
 mod common;
 
 use lightlane_core::eq::{detect_blocks, Dfe, Ffe, Mlse};
@@ -35,6 +35,18 @@ fn chunked() -> Option<&'static GpuContext> {
     CTX.get_or_init(|| {
         let c = common::own_ctx()?;
         c.set_max_chunk_bytes(Some(4096));
+        Some(c)
+    })
+    .as_ref()
+}
+
+/// A context whose TDECQ histogram plans run the looping kernel (any column count), where the
+/// shared one runs the kernels written for each column count.
+fn looped() -> Option<&'static GpuContext> {
+    static CTX: std::sync::OnceLock<Option<GpuContext>> = std::sync::OnceLock::new();
+    CTX.get_or_init(|| {
+        let c = common::own_ctx()?;
+        c.set_weighted_unrolled(false);
         Some(c)
     })
     .as_ref()
@@ -345,6 +357,34 @@ proptest! {
             let np = positions.len();
             let step = |k: usize| if np == 1 { 0.0 } else if k + 1 < np { positions[k + 1] - positions[k] } else { positions[k] - positions[k - 1] } / sps as f64;
             common::assert_resample_close(&gpu, &cpu, &x, |m| positions[m / sps] + (m % sps) as f64 * step(m / sps), |m| (m % sps) as f64 * step(m / sps).abs(), &format!("sps {sps}, {np} positions"));
+        }
+    }
+
+    /// TDECQ's weighted histograms (one to three windows of any rows and column offsets, any
+    /// column count and bin layout) on exact arithmetic: each window's oracle counts, bit for
+    /// bit, from the per-column-count kernels and the looping one, for two sets of weights on
+    /// one plan.
+    #[test]
+    fn tdecq_weighted_histograms_are_the_oracles(
+        cols in 1usize..=12,
+        windows in proptest::collection::vec((1usize..1500, proptest::collection::vec(0usize..=40, 12), dyadic(16.0, 1540..1541)), 1..=3),
+        weights in proptest::collection::vec(dyadic(64.0, 12..13), 2),
+        lo in (0i32..=128).prop_map(|k| -(k as f64) / 16.0),
+        step in (3i32..=7).prop_map(|e| 2f64.powi(-e)),
+        bins_seed in 1usize..=4096,
+    ) {
+        use lightlane_core::eye::{TdecqBins, TdecqWindow};
+        use lightlane_gpu::weighted_histogram_reference as oracle;
+        let bins = TdecqBins { lo, step, bins: bins_seed.min(4096 / windows.len()) };
+        let wins: Vec<TdecqWindow<'_>> = windows.iter().map(|(rows, offsets, data)| TdecqWindow { data, offsets: &offsets[..cols], rows: *rows }).collect();
+        for c in [ctx(), looped()] {
+            let Some(c) = c else { return Ok(()) };
+            let plan = c.weighted_histograms(&wins, &bins).unwrap();
+            for w in &weights {
+                let w = &w[..cols];
+                let want: Vec<u32> = wins.iter().flat_map(|win| oracle(win.data, win.offsets, win.rows, w, lo, step, bins.bins).unwrap()).collect();
+                prop_assert_eq!(plan.counts(w).unwrap(), want, "{} columns, {:?}, weights {:?}", cols, bins, w);
+            }
         }
     }
 }
