@@ -5,6 +5,7 @@
 //! edges. Bit-exact outputs must be equal; float outputs within the operation's rounding bound
 //! (the resampler's documented tolerance). A geometry or input one side rejects, the other
 //! must reject too. Runs where `conformance.rs` runs (lavapipe in CI).
+
 mod common;
 
 use lightlane_core::eq::{detect_blocks, Dfe, Ffe, Mlse};
@@ -17,9 +18,11 @@ use lightlane_core::{Error, Modulation};
 use lightlane_gpu::{reference, EyeGeometry, GpuContext};
 use proptest::prelude::*;
 
-/// Cases per property: each case is a few dispatches on the adapter (milliseconds on lavapipe).
+/// Cases per property: each case is a few dispatches on the adapter (milliseconds on lavapipe);
+/// 48 unless `PROPTEST_CASES` asks for more (a longer soak).
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 /// The shared context; `None` (the property passes vacuously, after `common::ctx`'s printed
@@ -78,12 +81,16 @@ fn cpu_positions(dec: &[u8], exp: &[u8], mask: u8) -> Vec<u64> {
     dec.iter().zip(exp).enumerate().filter(|(_, (d, e))| (**d & mask) != (**e & mask)).map(|(i, _)| i as u64).collect()
 }
 
-/// A slicer for `m`: the standard one, or `m.levels() − 1` arbitrary ascending thresholds.
+/// A slicer for `m`: the standard one, or the first `m.levels() − 1` of arbitrary thresholds.
 fn slicer(m: Modulation, custom: Option<Vec<f32>>) -> Slicer {
     match custom {
         Some(mut t) => {
             t.truncate(m.levels() - 1);
             t.sort_by(f32::total_cmp);
+            // Strictly ascending (a repeat moved up by 1/64, on the dyadic grid).
+            for i in 1..t.len() {
+                t[i] = t[i].max(t[i - 1] + 1.0 / 64.0);
+            }
             Slicer::new(t).expect("ascending finite thresholds")
         }
         None => Slicer::for_levels(&m.level_set()).expect("the standard levels"),
@@ -183,6 +190,41 @@ proptest! {
         prop_assert_eq!(got.is_ok(), want.is_ok(), "{:?}: gpu {:?}, reference {:?}", g, got.as_ref().err(), want.as_ref().err());
         if let (Ok(got), Ok(want)) = (got, want) {
             prop_assert_eq!(got, want);
+        }
+    }
+
+    /// The fused FFE → slicer → comparison → count (any tap count, samples per symbol and
+    /// reference tap; exact arithmetic, with thresholds on the outputs' grid so outputs fall
+    /// exactly on them): the CPU's FFE, slicer and count, positions as in the plain count.
+    #[test]
+    fn fused_ffe_slice_count_is_the_cpus(
+        pam4 in any::<bool>(),
+        gray in any::<bool>(),
+        taps in dyadic(64.0, 1..33),
+        sps in 1usize..=3,
+        c_seed in any::<usize>(),
+        x in dyadic(16.0, 0..6000),
+        thresholds in proptest::option::of(proptest::collection::vec((-96i32..=96).prop_map(|v| v as f32 / 64.0), 3)),
+        exp_seed in proptest::collection::vec(any::<u8>(), 0..3000),
+        cap in 0usize..64,
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+        let mapping = if gray { BitMapping::Gray } else { BitMapping::Binary };
+        let s = slicer(m, thresholds);
+        let ffe = Ffe::new(taps.clone(), sps, c_seed % taps.len()).unwrap();
+        let exp: Vec<u8> = exp_seed.iter().map(|&e| e % m.levels() as u8).collect();
+        let y = ffe.equalize(&x);
+        let n = y.len().min(exp.len());
+        let dec = s.slice_vec(&y[..n]);
+        let got = ctx.ffe_slice_count(&ffe, &x, &exp, &s, m, mapping, cap).unwrap();
+        prop_assert_eq!(got.counts, count_errors(&dec, &exp[..n], m, mapping), "L={} sps={}", taps.len(), sps);
+        let all = cpu_positions(&dec, &exp[..n], m.max_symbol());
+        if all.len() <= cap {
+            prop_assert_eq!(got.positions, all);
+        } else {
+            prop_assert_eq!(got.positions.len(), cap);
+            prop_assert!(got.positions.iter().all(|p| all.binary_search(p).is_ok()), "true errors");
         }
     }
 
