@@ -97,6 +97,28 @@ fn slicer(m: Modulation, custom: Option<Vec<f32>>) -> Slicer {
     }
 }
 
+/// The link a slice-and-count case draws: PAM4 or NRZ, Gray or binary mapping, its slicer
+/// ([`slicer`]) and the expected symbols (`exp_seed` reduced to the alphabet).
+fn link(pam4: bool, gray: bool, thresholds: Option<Vec<f32>>, exp_seed: &[u8]) -> (Modulation, BitMapping, Slicer, Vec<u8>) {
+    let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
+    let mapping = if gray { BitMapping::Gray } else { BitMapping::Binary };
+    let exp = exp_seed.iter().map(|&e| e % m.levels() as u8).collect();
+    (m, mapping, slicer(m, thresholds), exp)
+}
+
+/// The kernel's error positions against every true one (`all`, ascending): all of them when
+/// they fit `cap`, else exactly `cap` true ones, ascending.
+fn check_positions(got: &[u64], all: &[u64], cap: usize) -> Result<(), TestCaseError> {
+    if all.len() <= cap {
+        prop_assert_eq!(got, all);
+    } else {
+        prop_assert_eq!(got.len(), cap);
+        prop_assert!(got.windows(2).all(|w| w[0] < w[1]), "ascending");
+        prop_assert!(got.iter().all(|p| all.binary_search(p).is_ok()), "true errors");
+    }
+    Ok(())
+}
+
 /// The marks of the standard PAM4 and NRZ slicers: the level midpoints, and the levels.
 fn slicer_marks() -> Vec<f32> {
     let mut v = Vec::new();
@@ -124,23 +146,13 @@ proptest! {
         cap in 0usize..64,
     ) {
         let Some(ctx) = chunked() else { return Ok(()) };
-        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
-        let mapping = if gray { BitMapping::Gray } else { BitMapping::Binary };
-        let s = slicer(m, custom);
-        let exp: Vec<u8> = exp_seed.iter().map(|&e| e % m.levels() as u8).collect();
+        let (m, mapping, s, exp) = link(pam4, gray, custom, &exp_seed);
         let n = y.len().min(exp.len());
         let dec = s.slice_vec(&y[..n]);
         let want = count_errors(&dec, &exp[..n], m, mapping);
         let got = ctx.slice_count(&y, &exp, &s, m, mapping, cap).unwrap();
         prop_assert_eq!(got.counts, want);
-        let all = cpu_positions(&dec, &exp[..n], m.max_symbol());
-        if all.len() <= cap {
-            prop_assert_eq!(got.positions, all);
-        } else {
-            prop_assert_eq!(got.positions.len(), cap);
-            prop_assert!(got.positions.windows(2).all(|w| w[0] < w[1]), "ascending");
-            prop_assert!(got.positions.iter().all(|p| all.binary_search(p).is_ok()), "true errors");
-        }
+        check_positions(&got.positions, &cpu_positions(&dec, &exp[..n], m.max_symbol()), cap)?;
     }
 
     /// The eye histogram of any valid geometry, from any stream offset, non-finite and clamped
@@ -209,23 +221,14 @@ proptest! {
         cap in 0usize..64,
     ) {
         let Some(ctx) = ctx() else { return Ok(()) };
-        let m = if pam4 { Modulation::Pam4 } else { Modulation::Nrz };
-        let mapping = if gray { BitMapping::Gray } else { BitMapping::Binary };
-        let s = slicer(m, thresholds);
+        let (m, mapping, s, exp) = link(pam4, gray, thresholds, &exp_seed);
         let ffe = Ffe::new(taps.clone(), sps, c_seed % taps.len()).unwrap();
-        let exp: Vec<u8> = exp_seed.iter().map(|&e| e % m.levels() as u8).collect();
         let y = ffe.equalize(&x);
         let n = y.len().min(exp.len());
         let dec = s.slice_vec(&y[..n]);
         let got = ctx.ffe_slice_count(&ffe, &x, &exp, &s, m, mapping, cap).unwrap();
         prop_assert_eq!(got.counts, count_errors(&dec, &exp[..n], m, mapping), "L={} sps={}", taps.len(), sps);
-        let all = cpu_positions(&dec, &exp[..n], m.max_symbol());
-        if all.len() <= cap {
-            prop_assert_eq!(got.positions, all);
-        } else {
-            prop_assert_eq!(got.positions.len(), cap);
-            prop_assert!(got.positions.iter().all(|p| all.binary_search(p).is_ok()), "true errors");
-        }
+        check_positions(&got.positions, &cpu_positions(&dec, &exp[..n], m.max_symbol()), cap)?;
     }
 
     /// The FFE (any tap count, samples per symbol and reference tap) and the plain FIR, on
