@@ -432,6 +432,69 @@ proptest! {
             }
         }
     }
+
+    /// The passes over resampled points kept on the device (the eye's reads: scan, threshold
+    /// crossings, row windows, gathers, the eye histogram) on any slice of them, a NaN among
+    /// them or not: the core's references over the host copy of the same points.
+    #[test]
+    fn kept_point_passes_are_the_references(
+        s in 1usize..=40,
+        start in -5.0f64..10.0,
+        wander in proptest::collection::vec(-0.3f64..0.3, 1..200),
+        on_samples in any::<bool>(),
+        x in finite_samples(),
+        nan_at in proptest::option::of(any::<proptest::sample::Index>()),
+        cut in (any::<proptest::sample::Index>(), any::<proptest::sample::Index>()),
+        thresholds in proptest::collection::vec(prop_oneof![-1.5f32..1.5, proptest::sample::select(slicer_marks())], 1..=3),
+        (first, stride, rows) in (-3isize..10, 1usize..=4, 0usize..200),
+        offsets in proptest::collection::vec(-40isize..80, 1..=6),
+        picks in proptest::collection::vec(any::<proptest::sample::Index>(), 0..50),
+    ) {
+        use lightlane_core::accel::{kept_crossings_reference, kept_scan_reference, kept_window_reference, Accelerator};
+        let Some(ctx) = ctx() else { return Ok(()) };
+        prop_assume!(x.len() >= 2);
+        let engine = lightlane_gpu::GpuAccelerator { ctx, fallback: false };
+        // A wandering clock, or one on whole samples (points equal to samples, so some sit
+        // exactly on a threshold).
+        let mut p = if on_samples { start.round() } else { start };
+        let positions: Vec<f64> = wander.iter().map(|w| { let v = p; p += if on_samples { 5.0 } else { 4.8 * (1.0 + w) }; v }).collect();
+        let mut x = x;
+        if let Some(i) = nan_at {
+            let i = i.index(x.len());
+            x[i] = f32::NAN;
+        }
+        let (y, kept) = engine.resample_kept(&x, &positions, s).unwrap();
+        let kept = kept.expect("a short clock: one dispatch, the points kept");
+        prop_assert_eq!(kept.len(), y.len());
+        let (a, b) = (cut.0.index(y.len() + 1), cut.1.index(y.len() + 1));
+        let range = a.min(b)..a.max(b);
+        let v = &y[range.clone()];
+
+        let (got, want) = (kept.scan(range.clone()).unwrap(), kept_scan_reference(v));
+        prop_assert_eq!((got.first_non_finite, got.min, got.max, got.at_min, got.at_max), (want.first_non_finite, want.min, want.max, want.at_min, want.at_max), "scan of {:?}", range);
+        let abs: f64 = v.iter().filter(|x| x.is_finite()).map(|&x| (x as f64).abs()).sum();
+        prop_assert!((got.sum - want.sum).abs() <= v.len() as f64 * f32::EPSILON as f64 * abs + 1e-30, "sum {} vs {}", got.sum, want.sum);
+
+        let mut crossings = kept.crossings(range.clone(), &thresholds).unwrap();
+        crossings.iter_mut().for_each(|c| c.sort_by_key(|c| c.k));
+        let want = kept_crossings_reference(v, &thresholds);
+        // Bitwise: a NaN pair compares unequal to itself under PartialEq.
+        let bits = |c: &[Vec<lightlane_core::accel::KeptCrossing>]| -> Vec<Vec<(usize, u32, u32)>> { c.iter().map(|t| t.iter().map(|c| (c.k, c.x0.to_bits(), c.x1.to_bits())).collect()).collect() };
+        prop_assert_eq!(bits(&crossings), bits(&want), "crossings of {:?} at {:?}", range, thresholds);
+
+        let bits = |w: Vec<f32>| -> Vec<u32> { w.into_iter().map(f32::to_bits).collect() };
+        let got = kept.window(range.clone(), s, first, stride, rows, &offsets).unwrap();
+        let want = kept_window_reference(v, s, first, stride, rows, &offsets);
+        prop_assert_eq!(bits(got), bits(want), "window of {:?}", range);
+
+        let indices: Vec<usize> = if v.is_empty() { Vec::new() } else { picks.iter().map(|i| i.index(v.len())).collect() };
+        let got = kept.gather(range.clone(), &indices).unwrap();
+        prop_assert_eq!(bits(got), bits(indices.iter().map(|&i| v[i]).collect()), "gather from {:?}", range);
+
+        let g = EyeGeometry { samples_per_ui: s, span_ui: 1, time_bins: s, amp_bins: 64, lo: -1.5, hi: 1.5 };
+        let core_g = lightlane_core::eye::EyeGeometry { samples_per_ui: s, span_ui: 1, time_bins: s, amp_bins: 64, lo: -1.5, hi: 1.5 };
+        prop_assert_eq!(kept.eye_histogram(&core_g, range.clone()).unwrap(), reference::eye_histogram(v, &g).unwrap(), "eye of {:?}", range);
+    }
 }
 
 /// Equalizer outputs: finite (the pipeline rejects a non-finite capture before any detector),
