@@ -248,6 +248,24 @@ proptest! {
         prop_assert_eq!(ctx.fir_valid(&x, &taps).unwrap(), want, "FIR L={}", taps.len());
     }
 
+    /// The held-ends filter (the reference receiver's: inputs before the first sample and past
+    /// the last hold the end values) for any taps and lead, on exact arithmetic: the exact sum
+    /// `y[k] = Σ_j taps[j] · x[clamp(k + lead − j)]`, bit for bit, from an empty capture up.
+    #[test]
+    fn held_filter_is_the_exact_sum(
+        taps in dyadic(64.0, 1..300),
+        lead_seed in any::<usize>(),
+        x in dyadic(16.0, 0..3000),
+    ) {
+        let Some(ctx) = ctx() else { return Ok(()) };
+        let lead = lead_seed % taps.len();
+        let last = x.len() as isize - 1;
+        let want: Vec<f32> = (0..x.len() as isize)
+            .map(|k| taps.iter().enumerate().map(|(j, &w)| w as f64 * x[(k + lead as isize - j as isize).clamp(0, last) as usize] as f64).sum::<f64>() as f32)
+            .collect();
+        prop_assert_eq!(ctx.fir_held(&x, &taps, lead).unwrap(), want, "L={} lead={}", taps.len(), lead);
+    }
+
     /// Raw codes of either width, any count (not only whole words of four codes): `code ·
     /// gain + offset` within f32 rounding.
     #[test]
