@@ -18,6 +18,14 @@ fi
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
+# The binaries travel gzipped (scripts/gpu_bench.sh): unpacked into a scratch folder.
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+for f in "$here"/*.gz; do
+  [ -e "$f" ] || continue
+  b="$bin/$(basename "$f" .gz)"
+  gzip -dc "$f" > "$b" && chmod +x "$b" || { echo "cannot unpack $f" >&2; exit 1; }
+done
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export LIGHTLANE_REQUIRE_GPU=1
 # Host facts that the readback rates depend on (page faults, transparent huge pages).
@@ -27,17 +35,17 @@ echo "host: $(nproc) cores, kernel $(uname -r), THP $(cat /sys/kernel/mm/transpa
 # after it still run and print.
 limit() { local s=$1; shift; timeout -k 10 "${LIGHTLANE_STEP_LIMIT:-$s}" "$@"; local r=$?; [ $r -eq 124 ] && echo "TIMED OUT after ${LIGHTLANE_STEP_LIMIT:-$s} s: $(basename "$1")" >&2; return $r; }
 rc=0
-for t in "$here"/test_*; do
+for t in "$bin"/test_*; do
   echo "== $(basename "$t")"
   limit 180 "$t" -q || rc=1
 done
 echo "== results"
-limit 300 "$here/gpu_bench" || rc=1
+limit 300 "$bin/gpu_bench" || rc=1
 echo "== stages (end-to-end capture, CPU engine vs GPU engine)"
-limit 180 "$here/gpu_stages" || rc=1
+limit 180 "$bin/gpu_stages" || rc=1
 if [ "${LIGHTLANE_CRITERION:-0}" = 1 ]; then
-  if [ -x "$here/bench_gpu" ]; then
-    limit 300 "$here/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
+  if [ -x "$bin/bench_gpu" ]; then
+    limit 300 "$bin/bench_gpu" --bench --warm-up-time 1 --measurement-time 3 || rc=1
   else
     echo "LIGHTLANE_CRITERION=1 but the bundle has no bench_gpu (build it with LIGHTLANE_CRITERION=1 bash scripts/gpu_bench.sh)" >&2
     rc=1
