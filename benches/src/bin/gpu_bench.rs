@@ -184,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // TDECQ's evaluation at the all-symbol refinement's size (4.2 M symbols x 2 offsets a
     // window, 15 FFE taps + the DFE column): the round trip per candidate and the kernel.
     let trows = (n / 8).max(1 << 16);
-    let (wall, device, lone, parts, batched) = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
+    let bench::TdecqEvaluation { wall_s: wall, device_s: device, lone_s: lone, parts_s: parts, batched_s: batched } = bench::tdecq_evaluation(ctx, trows, 16, reps)?;
     println!(
         "| TDECQ evaluation: wall {:.3} ms a candidate ({:.3} ms in batches of {}), kernel {:.3} ms back to back, {:.3} ms alone; parts submitted alone (wall ms): weights {:.3}, clear {:.3}, dispatch {:.3}, copy+map {:.3} |",
         wall * 1e3,
@@ -212,7 +212,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ctx.set_weighted_unrolled(false);
     let looped = bench::tdecq_evaluation(ctx, trows, 16, reps);
     ctx.set_weighted_unrolled(true);
-    let (wall, device, _, _, batched) = looped?;
+    let bench::TdecqEvaluation { wall_s: wall, device_s: device, batched_s: batched, .. } = looped?;
     row(
         "TDECQ eval, 16 cols, loop",
         &format!("2x{trows}"),

@@ -338,14 +338,26 @@ fn huge_page_vec(n: usize) -> Vec<f32> {
     v
 }
 
+/// What [`tdecq_evaluation`] measured (seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct TdecqEvaluation {
+    /// Wall time per `WeightedHistogram::counts` call (the mean of the calls, each waited for).
+    pub wall_s: f64,
+    /// Device time of its dispatch, back to back.
+    pub device_s: f64,
+    /// Device time of one dispatch alone after an idle millisecond (the median of 5).
+    pub lone_s: f64,
+    /// Wall time of its parts each submitted alone: weights written, histogram cleared,
+    /// dispatch, copy + map.
+    pub parts_s: [f64; 4],
+    /// Wall time a candidate in batches of [`crate::WEIGHTED_BATCH`].
+    pub batched_s: f64,
+}
+
 /// One TDECQ histogram evaluation of two windows of `rows` rows each over `ncols` shifted
-/// columns of one shared array (the all-symbol windows' layout, 1024 bins a window): returns
-/// `(wall seconds per WeightedHistogram::counts call, device seconds of its dispatch back to
-/// back, device seconds of one dispatch alone after an idle millisecond, wall seconds of its
-/// parts each submitted alone: [weights written, histogram cleared, dispatch, copy + map],
-/// wall seconds a candidate in batches of [`crate::WEIGHTED_BATCH`])`, the wall times the mean
-/// of `reps` calls (each waited for), the lone dispatch the median of 5.
-pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<(f64, f64, f64, [f64; 4], f64)> {
+/// columns of one shared array (the all-symbol windows' layout, 1024 bins a window), timed as
+/// [`TdecqEvaluation`] says, the wall times the mean of `reps` calls.
+pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize) -> Result<TdecqEvaluation> {
     use lightlane_core::eye::{TdecqBins, TdecqWindow};
     let no = 2;
     let data: Vec<f32> = (0..rows + ncols * no)
@@ -380,7 +392,7 @@ pub fn tdecq_evaluation(ctx: &GpuContext, rows: usize, ncols: usize, reps: usize
     let mut batch_counts = vec![0u32; ws.len() * 2 * 1024];
     plan.counts_batch_into(&ws, &mut batch_counts)?;
     let batched = mean_seconds(reps, || plan.counts_batch_into(&ws, &mut batch_counts))? / ws.len() as f64;
-    Ok((wall, device, lone[2], parts, batched))
+    Ok(TdecqEvaluation { wall_s: wall, device_s: device, lone_s: lone[2], parts_s: parts, batched_s: batched })
 }
 
 /// Host-side costs of one device round trip, mean seconds of `reps` each: `[an empty
